@@ -1,0 +1,105 @@
+// The storage API a kvs node offers to its gRPC layer. Independent of protobuf: the server maps
+// requests to these calls and typed errors (./errors.ts) to gRPC statuses in one place.
+// Under Raft (later) the same interface is implemented by a replicated store; callers do not change.
+
+/** Exactly-once session data of a mutating request (Raft thesis §6.3). */
+export interface Session {
+  clientId: string;
+  seq: number;
+  /** Lowest seq the client still awaits; results below it may be forgotten. */
+  firstUnacked: number;
+}
+
+export interface ReadOptions {
+  /** Read at this timestamp; undefined/0 = latest committed. */
+  snapshotTs?: number;
+  /** Read inside an interactive transaction (sees its own writes). */
+  txnId?: string;
+}
+
+export interface GetResult {
+  found: boolean;
+  value?: Buffer;
+  version: number;
+  readTs: number;
+}
+
+export interface PutOptions {
+  session?: Session;
+  txnId?: string;
+  /** Compare-and-set: apply only if the current value equals this. */
+  expectedValue?: Buffer;
+  /** Compare-and-set: apply only if the key is absent. */
+  expectAbsent?: boolean;
+  returnPrev?: boolean;
+}
+
+export interface PutResult {
+  /** Commit version; 0 inside a transaction or when the CAS failed. */
+  version: number;
+  succeeded: boolean;
+  prevFound: boolean;
+  prevValue?: Buffer;
+}
+
+export interface DeleteResult {
+  deleted: boolean;
+  version: number;
+}
+
+export interface ScanOptions extends ReadOptions {
+  start?: Buffer;
+  end?: Buffer;
+  prefix?: Buffer;
+  limit?: number;
+  reverse?: boolean;
+  keysOnly?: boolean;
+}
+
+export interface KeyValue {
+  key: Buffer;
+  value: Buffer;
+  version: number;
+}
+
+export interface ScanResult {
+  kvs: KeyValue[];
+  more: boolean;
+  readTs: number;
+}
+
+export type Mutation = { op: 'put'; key: Buffer; value: Buffer } | { op: 'delete'; key: Buffer };
+
+export interface BeginOptions {
+  idleTimeoutMs?: number;
+  readOnly?: boolean;
+}
+
+export interface StoreStatus {
+  appliedTs: number;
+  safePoint: number;
+  approximateBytes: number;
+  activeTxns: number;
+}
+
+export interface KvStore {
+  get(key: Buffer, opts?: ReadOptions): Promise<GetResult>;
+  put(key: Buffer, value: Buffer, opts?: PutOptions): Promise<PutResult>;
+  delete(key: Buffer, opts?: { session?: Session; txnId?: string }): Promise<DeleteResult>;
+  deleteRange(range: { start?: Buffer; end?: Buffer; prefix?: Buffer }, opts?: { session?: Session }): Promise<{ deleted: number; version: number }>;
+  scan(opts: ScanOptions): Promise<ScanResult>;
+  batch(mutations: Mutation[], opts?: { session?: Session }): Promise<{ version: number }>;
+  begin(opts?: BeginOptions): Promise<{ txnId: string; startTs: number }>;
+  commit(txnId: string, opts?: { session?: Session }): Promise<{ commitTs: number }>;
+  rollback(txnId: string): Promise<void>;
+  status(): Promise<StoreStatus>;
+  close(): Promise<void>;
+}
+
+/** Hooks the store calls so the server can export metrics without the store importing prom-client. */
+export interface StoreObserver {
+  /** One synced engine write carrying `commands` client commands (group commit). */
+  onBatchWritten?(commands: number, bytes: number, syncSeconds: number): void;
+  onTxnFinished?(outcome: 'committed' | 'conflict' | 'rolled_back' | 'timed_out'): void;
+  onGcRun?(removedVersions: number, seconds: number): void;
+}

@@ -1,0 +1,83 @@
+// Typed errors of the storage layer. Each has a fixed `code`; the server maps codes to gRPC statuses
+// in exactly one place (server/status-mapping.ts) and the client maps them back.
+
+export type KvErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'TXN_CONFLICT'
+  | 'TXN_NOT_FOUND'
+  | 'TXN_READ_ONLY'
+  | 'SNAPSHOT_TOO_OLD'
+  | 'SESSION_EXPIRED'
+  | 'STORE_CLOSED'
+  | 'STORAGE_ERROR';
+
+export abstract class KvError extends Error {
+  abstract readonly code: KvErrorCode;
+  /** Whether a client may retry the same request (possibly after a backoff). */
+  abstract readonly retryable: boolean;
+}
+
+/** A request failed validation (limits, empty key, bad range...). Never retryable. */
+export class InvalidArgumentError extends KvError {
+  override readonly name = 'InvalidArgumentError';
+  readonly code = 'INVALID_ARGUMENT' as const;
+  readonly retryable = false;
+}
+
+/** Serializable validation failed at commit: another transaction committed a write to `key` after start. */
+export class TxnConflictError extends KvError {
+  override readonly name = 'TxnConflictError';
+  readonly code = 'TXN_CONFLICT' as const;
+  readonly retryable = true;
+  constructor(readonly key: Buffer, readonly conflictTs: number, message?: string) {
+    super(message ?? `transaction conflict on key ${JSON.stringify(key.toString('latin1'))} (committed at ${conflictTs}); retry the transaction`);
+  }
+}
+
+/** The transaction id is unknown: never begun, committed, rolled back, or timed out while idle. */
+export class TxnNotFoundError extends KvError {
+  override readonly name = 'TxnNotFoundError';
+  readonly code = 'TXN_NOT_FOUND' as const;
+  readonly retryable = false;
+  constructor(readonly txnId: string, reason = 'unknown, finished or timed out') {
+    super(`transaction ${txnId} not found (${reason})`);
+  }
+}
+
+export class TxnReadOnlyError extends KvError {
+  override readonly name = 'TxnReadOnlyError';
+  readonly code = 'TXN_READ_ONLY' as const;
+  readonly retryable = false;
+}
+
+/** A snapshot read below the GC safe point: the versions it needs may be gone. */
+export class SnapshotTooOldError extends KvError {
+  override readonly name = 'SnapshotTooOldError';
+  readonly code = 'SNAPSHOT_TOO_OLD' as const;
+  readonly retryable = false;
+  constructor(readonly snapshotTs: number, readonly safePoint: number) {
+    super(`snapshot ${snapshotTs} is older than the GC safe point ${safePoint}`);
+  }
+}
+
+/** A retry for a seq whose result the server already forgot (below first_unacked, or session expired). */
+export class SessionExpiredError extends KvError {
+  override readonly name = 'SessionExpiredError';
+  readonly code = 'SESSION_EXPIRED' as const;
+  readonly retryable = false;
+}
+
+export class StoreClosedError extends KvError {
+  override readonly name = 'StoreClosedError';
+  readonly code = 'STORE_CLOSED' as const;
+  readonly retryable = true;
+  constructor() {
+    super('store is closed');
+  }
+}
+
+export class StorageError extends KvError {
+  override readonly name = 'StorageError';
+  readonly code = 'STORAGE_ERROR' as const;
+  readonly retryable = true;
+}
