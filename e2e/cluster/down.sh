@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Stop the local cluster started by up.sh and remove every trace of it: pods (through CRI, so
+# CNI frees addresses and network namespaces), processes (by recorded pid), containerd shims
+# of this cluster's socket, mounts under $KVS_CLUSTER_DIR, kube-proxy's and our iptables
+# rules, the bridge, cgroups of the pods, host sysctls (restored), the state directory.
+# Safe to run repeatedly and when nothing is running.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/env.sh"
+D=$KVS_CLUSTER_DIR
+B=$KVS_BIN
+PIDS=$D/pids
+SOCK=$D/containerd/containerd.sock
+t0=$(date +%s)
+
+[ -d "$D" ] || { kvs_log "nothing to do: $D does not exist"; exit 0; }
+
+alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
+stop() { # name [timeout]: SIGTERM, wait, SIGKILL
+  local name=$1 timeout=${2:-10} pid
+  [ -f "$PIDS/$name.pid" ] || return 0
+  pid=$(cat "$PIDS/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    local deadline=$(( $(date +%s) + timeout ))
+    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      kvs_log "$name (pid $pid) did not stop in ${timeout}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null
+      sleep 0.2
+    fi
+  fi
+  rm -f "$PIDS/$name.pid"
+}
+
+# 1. kubelet first (it would restart pods), then every pod sandbox through CRI.
+stop kubelet 15
+if alive containerd && [ -S "$SOCK" ]; then
+  "$B/kvs-cri" -endpoint "unix://$SOCK" -timeout 60s stop-all 2>&1 | sed 's/^/  /' >&2 \
+    || kvs_log "some pods could not be stopped through CRI; continuing"
+fi
+
+# 2. The other processes.
+for c in kube-proxy kvs-local-provisioner kube-scheduler kube-controller-manager kube-apiserver; do
+  stop "$c" 10
+done
+stop etcd 10
+stop containerd 10
+# containerd-shim processes of *this* containerd (they outlive it by design).
+for p in /proc/[0-9]*; do
+  cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+  case "$cmd" in
+    *containerd-shim*"-address $SOCK "*)
+      pid=${p#/proc/}
+      kvs_log "killing leftover shim $pid"
+      kill -KILL "$pid" 2>/dev/null ;;
+  esac
+done
+# Any process still running from a leftover pid file (e.g. an unknown component).
+for f in "$PIDS"/*.pid; do [ -f "$f" ] && stop "$(basename "$f" .pid)" 5; done
+
+# 3. Mounts under the state directory (pod volumes, overlay rootfs, shm), deepest first.
+if [ "$(cat "$D/mode" 2>/dev/null)" = full ]; then
+  for i in 1 2 3; do
+    mapfile -t mnts < <(awk -v d="$D/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r)
+    [ ${#mnts[@]} -eq 0 ] && break
+    for m in "${mnts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+  done
+  # network namespaces of pods that CRI could not remove: those bound to this bridge's veths
+  # are gone with the bridge; leftover netns files are reported, not guessed at.
+
+  # 4. iptables: kube-proxy's chains, ours, the bridge.
+  "$B/kube-proxy" --cleanup --v=0 >/dev/null 2>&1 || true
+  iptables -w -D FORWARD -j KVS-FORWARD 2>/dev/null
+  iptables -w -F KVS-FORWARD 2>/dev/null && iptables -w -X KVS-FORWARD 2>/dev/null
+  if [ -f "$D/bridge-created" ]; then
+    ip link del "$(cat "$D/bridge-created")" 2>/dev/null
+  else
+    ip addr del "$KVS_NODE_IP/${KVS_POD_CIDR#*/}" dev "$KVS_BRIDGE" 2>/dev/null
+  fi
+
+  # 5. Pod cgroups created by the kubelet (empty once the pods are gone).
+  for ctl in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+    [ -d "$ctl" ] && find "$ctl" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+
+  # 6. Host sysctls as they were before up.sh.
+  if [ -f "$D/sysctl.saved" ]; then
+    while IFS='=' read -r k v; do
+      [ -n "$k" ] && echo "$v" > "/proc/sys/$k" 2>/dev/null
+    done < "$D/sysctl.saved"
+  fi
+fi
+
+# 7. State.
+if ! rm -rf "$D" 2>/dev/null; then
+  kvs_log "could not remove all of $D (still mounted?):"
+  awk -v d="$D/" 'index($5, d) == 1 {print "  " $5}' /proc/self/mountinfo >&2
+  exit 1
+fi
+kvs_log "cluster down in $(( $(date +%s) - t0 ))s"
