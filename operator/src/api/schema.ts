@@ -1,0 +1,229 @@
+// OpenAPI v3 schema + CEL rules of KvsCluster v1alpha1: the single source the CRD is generated from
+// (operator/src/api/gen-crd.ts → crds/kvs.dev_kvsclusters.yaml). Keep in step with types.ts; a unit
+// test compares the field names of both.
+import { DEFAULTS } from './types.js';
+
+export interface JSONSchemaProps {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  description?: string;
+  properties?: Record<string, JSONSchemaProps>;
+  additionalProperties?: JSONSchemaProps | boolean;
+  items?: JSONSchemaProps;
+  required?: string[];
+  enum?: (string | number)[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  pattern?: string;
+  format?: string;
+  anyOf?: JSONSchemaProps[];
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-int-or-string'?: boolean;
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-map-type'?: 'atomic' | 'granular';
+  'x-kubernetes-validations'?: { rule: string; message: string; reason?: string; fieldPath?: string }[];
+}
+
+const str = (description: string, extra: Partial<JSONSchemaProps> = {}): JSONSchemaProps => ({ type: 'string', description, ...extra });
+const intOrString: JSONSchemaProps = {
+  'x-kubernetes-int-or-string': true,
+  anyOf: [{ type: 'integer' }, { type: 'string' }],
+  pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
+};
+const quantityMap = (description: string): JSONSchemaProps => ({ type: 'object', description, additionalProperties: intOrString });
+
+/** Flags the operator sets itself; nodeConfig may not override them. */
+export const RESERVED_NODE_CONFIG_KEYS = ['listen', 'http', 'data-dir', 'node-id'];
+
+export const specSchema: JSONSchemaProps = {
+  type: 'object',
+  description: 'Desired state of a kvs cluster.',
+  required: ['replicas', 'storage'],
+  properties: {
+    replicas: {
+      type: 'integer',
+      format: 'int32',
+      description: 'Number of kvs nodes (Raft voters). Odd numbers (1, 3, 5) tolerate the most failures per node.',
+      minimum: 1,
+      maximum: 99,
+      'x-kubernetes-validations': [{ rule: 'self >= 1', message: 'replicas must be at least 1' }],
+    },
+    image: str('Container image of the kvs node.', { default: DEFAULTS.image, minLength: 1 }),
+    version: str('kvs version the image contains; reported as status.currentVersion once every node runs it.', {
+      default: DEFAULTS.version,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]*$',
+      maxLength: 63,
+    }),
+    resources: {
+      type: 'object',
+      description: 'Compute resources of each kvs node container (core/v1 ResourceRequirements).',
+      properties: {
+        limits: quantityMap('Maximum resources, e.g. {cpu: "1", memory: 1Gi}.'),
+        requests: quantityMap('Requested resources, e.g. {cpu: 250m, memory: 256Mi}.'),
+      },
+    },
+    storage: {
+      type: 'object',
+      description: 'Persistent volume of each node. Immutable once the cluster is created.',
+      required: ['size'],
+      properties: {
+        size: {
+          ...intOrString,
+          description: 'PVC size of each node, e.g. 1Gi.',
+        },
+        storageClassName: str('StorageClass of the PVCs; the cluster default when unset.', { minLength: 1 }),
+      },
+      'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'spec.storage is immutable once the cluster is created' }],
+    },
+    affinity: {
+      type: 'object',
+      description: 'core/v1 Affinity of the kvs pods. Default: prefer one kvs pod per node (soft anti-affinity).',
+      'x-kubernetes-preserve-unknown-fields': true,
+    },
+    topologySpreadConstraints: {
+      type: 'array',
+      description: 'core/v1 TopologySpreadConstraints of the kvs pods; labelSelector defaults to the cluster\'s pods.',
+      items: {
+        type: 'object',
+        required: ['maxSkew', 'topologyKey', 'whenUnsatisfiable'],
+        properties: {
+          maxSkew: { type: 'integer', format: 'int32', minimum: 1 },
+          topologyKey: str('Node label key, e.g. topology.kubernetes.io/zone.'),
+          whenUnsatisfiable: str('DoNotSchedule or ScheduleAnyway.', { enum: ['DoNotSchedule', 'ScheduleAnyway'] }),
+        },
+        'x-kubernetes-preserve-unknown-fields': true,
+      },
+    },
+    tolerations: {
+      type: 'array',
+      description: 'core/v1 Tolerations of the kvs pods.',
+      items: {
+        type: 'object',
+        properties: {
+          key: str('Taint key.'),
+          operator: str('Exists or Equal.', { enum: ['Exists', 'Equal'] }),
+          value: str('Taint value.'),
+          effect: str('NoSchedule, PreferNoSchedule or NoExecute.', { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] }),
+          tolerationSeconds: { type: 'integer', format: 'int64' },
+        },
+      },
+    },
+    podDisruptionBudget: {
+      type: 'object',
+      description: 'PodDisruptionBudget of the kvs pods.',
+      properties: {
+        maxUnavailable: {
+          type: 'integer',
+          format: 'int32',
+          minimum: 0,
+          default: DEFAULTS.pdbMaxUnavailable,
+          description: 'Pods a voluntary disruption (drain) may take down at once. Keep below a Raft majority.',
+        },
+      },
+    },
+    nodeConfig: {
+      type: 'object',
+      description:
+        'Settings passed to every node: key raft-tick-ms reaches the node as environment variable KVS_RAFT_TICK_MS ' +
+        '(through the cluster\'s ConfigMap). Changing it rolls the pods.',
+      additionalProperties: { type: 'string' },
+      maxProperties: 64,
+      'x-kubernetes-validations': [
+        {
+          rule: "self.all(k, k.matches('^[a-z][a-z0-9-]*$'))",
+          message: 'nodeConfig keys must be lowercase flag names such as raft-tick-ms',
+        },
+        {
+          rule: `self.all(k, !(k in [${RESERVED_NODE_CONFIG_KEYS.map((k) => `'${k}'`).join(', ')}]))`,
+          message: `nodeConfig may not set ${RESERVED_NODE_CONFIG_KEYS.join(', ')}: the operator manages them`,
+        },
+      ],
+    },
+    pvcRetentionPolicy: str('What happens to the PVCs when the KvsCluster is deleted: Retain (default) or Delete.', {
+      enum: ['Retain', 'Delete'],
+      default: DEFAULTS.pvcRetentionPolicy,
+    }),
+    paused: {
+      type: 'boolean',
+      default: DEFAULTS.paused,
+      description: 'When true the operator makes no changes to the cluster\'s objects (status is still reported).',
+    },
+  },
+};
+
+const conditionSchema: JSONSchemaProps = {
+  type: 'object',
+  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+  properties: {
+    type: str('Available, Progressing, Degraded or ReconciliationPaused.'),
+    status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+    reason: str('CamelCase reason of the last transition.'),
+    message: str('Human-readable details.'),
+    lastTransitionTime: str('When status last changed.', { format: 'date-time' }),
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'metadata.generation the condition was computed for.' },
+  },
+};
+
+export const statusSchema: JSONSchemaProps = {
+  type: 'object',
+  description: 'Observed state of a kvs cluster, written by the operator.',
+  properties: {
+    phase: str('Creating, Running, Scaling, Upgrading, Degraded, Unavailable or Paused.'),
+    conditions: {
+      type: 'array',
+      items: conditionSchema,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    },
+    observedGeneration: { type: 'integer', format: 'int64', description: 'metadata.generation of the last reconciled spec.' },
+    readyReplicas: { type: 'integer', format: 'int32', description: 'Nodes whose pods are ready.' },
+    replicas: { type: 'integer', format: 'int32', description: 'Nodes whose pods exist.' },
+    selector: str('Label selector of the node pods (for the scale subresource and HPA).'),
+    members: {
+      type: 'array',
+      description: 'One entry per node pod.',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['pod'],
+      items: {
+        type: 'object',
+        required: ['pod', 'role', 'healthy'],
+        properties: {
+          pod: str('Pod name.'),
+          raftId: str('Raft member id.'),
+          role: str('Leader, Follower, Learner or Unknown.'),
+          healthy: { type: 'boolean', description: 'Pod is ready.' },
+          appliedIndex: { type: 'integer', format: 'int64', description: 'Last applied Raft index.' },
+        },
+      },
+    },
+    leader: str('Pod of the current Raft leader.'),
+    currentVersion: str('kvs version every node runs.'),
+  },
+};
+
+export const kvsClusterSchema: JSONSchemaProps = {
+  type: 'object',
+  description: 'KvsCluster is a replicated, sharded kvs key-value store managed by the kvs operator.',
+  required: ['spec'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: specSchema,
+    status: statusSchema,
+  },
+};
+
+export const printerColumns = [
+  { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired nodes' },
+  { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready nodes' },
+  { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+  { name: 'Leader', type: 'string', jsonPath: '.status.leader' },
+  { name: 'Version', type: 'string', jsonPath: '.status.currentVersion' },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+];

@@ -1,0 +1,130 @@
+// KvsCluster v1alpha1 (group kvs.dev): the TypeScript shape of the custom resource.
+// The OpenAPI schema lives next to it in schema.ts; test/unit/operator/api.test.ts checks that every
+// field declared here exists in the schema (and vice versa), so the two cannot drift apart.
+
+export const GROUP = 'kvs.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'KvsCluster';
+export const PLURAL = 'kvsclusters';
+export const SINGULAR = 'kvscluster';
+export const SHORT_NAMES = ['kvs', 'kvsc'];
+
+/** Defaults applied by the API server (schema `default`) and again by the planner (defensive). */
+export const DEFAULTS = {
+  image: 'kvs/node:dev',
+  version: 'dev',
+  pvcRetentionPolicy: 'Retain' as PvcRetentionPolicy,
+  paused: false,
+  pdbMaxUnavailable: 1,
+} as const;
+
+export type PvcRetentionPolicy = 'Retain' | 'Delete';
+
+export interface ResourceRequirements {
+  limits?: Record<string, string | number>;
+  requests?: Record<string, string | number>;
+}
+
+export interface StorageSpec {
+  /** PVC size of each node, e.g. "1Gi". Immutable. */
+  size: string;
+  /** StorageClass of the PVCs; the cluster default when unset. Immutable. */
+  storageClassName?: string;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+  [other: string]: unknown;
+}
+
+export interface PodDisruptionBudgetSpec {
+  /** How many kvs pods a voluntary disruption may take down at once (default 1). */
+  maxUnavailable?: number;
+}
+
+export interface KvsClusterSpec {
+  replicas: number;
+  image?: string;
+  version?: string;
+  resources?: ResourceRequirements;
+  storage: StorageSpec;
+  /** core/v1 Affinity, passed to the pods unchanged (default: prefer one pod per node). */
+  affinity?: Record<string, unknown>;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+  tolerations?: Toleration[];
+  podDisruptionBudget?: PodDisruptionBudgetSpec;
+  /** Node settings: key `raft-tick-ms` reaches the node as env `KVS_RAFT_TICK_MS` (ConfigMap). */
+  nodeConfig?: Record<string, string>;
+  pvcRetentionPolicy?: PvcRetentionPolicy;
+  /** When true the operator changes nothing (status is still reported). */
+  paused?: boolean;
+}
+
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused';
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration: number;
+}
+
+export type MemberRole = 'Leader' | 'Follower' | 'Learner' | 'Unknown';
+
+export interface Member {
+  pod: string;
+  /** Raft member id, once the node admin API reports it (later stage). */
+  raftId?: string;
+  role: MemberRole;
+  healthy: boolean;
+  appliedIndex?: number;
+}
+
+export type Phase = 'Creating' | 'Running' | 'Scaling' | 'Upgrading' | 'Degraded' | 'Unavailable' | 'Paused';
+
+export interface KvsClusterStatus {
+  phase?: Phase;
+  conditions?: Condition[];
+  observedGeneration?: number;
+  readyReplicas?: number;
+  replicas?: number;
+  /** Label selector of the pods (string form), for the scale subresource. */
+  selector?: string;
+  members?: Member[];
+  leader?: string;
+  currentVersion?: string;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  deletionTimestamp?: string;
+}
+
+export interface KvsCluster {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: KvsClusterSpec;
+  status?: KvsClusterStatus;
+}

@@ -1,0 +1,236 @@
+// Desired child objects of a KvsCluster: ConfigMap, Services, StatefulSet, PodDisruptionBudget.
+// Pure: (cluster, observed StatefulSet) → plain objects ready for server-side apply.
+import { createHash } from 'node:crypto';
+import type { V1ConfigMap, V1PodDisruptionBudget, V1Service, V1StatefulSet, V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION, DEFAULTS, KIND, type KvsCluster, type KvsClusterSpec } from '../api/types.js';
+import {
+  ANNOTATION_CONFIG_HASH,
+  DATA_DIR,
+  DATA_VOLUME,
+  LABEL_VERSION,
+  PORT_GRPC,
+  PORT_HTTP,
+  names,
+  nodeConfigEnvName,
+  selectorLabels,
+  standardLabels,
+} from './names.js';
+
+/** The spec with every default filled in (the API server applies the same defaults from the schema). */
+export type EffectiveSpec = Required<Pick<KvsClusterSpec, 'replicas' | 'image' | 'version' | 'pvcRetentionPolicy' | 'paused' | 'storage'>> &
+  KvsClusterSpec & { podDisruptionBudget: { maxUnavailable: number }; nodeConfig: Record<string, string> };
+
+export function withDefaults(spec: KvsClusterSpec): EffectiveSpec {
+  return {
+    ...spec,
+    image: spec.image ?? DEFAULTS.image,
+    version: spec.version ?? DEFAULTS.version,
+    pvcRetentionPolicy: spec.pvcRetentionPolicy ?? DEFAULTS.pvcRetentionPolicy,
+    paused: spec.paused ?? DEFAULTS.paused,
+    podDisruptionBudget: { maxUnavailable: spec.podDisruptionBudget?.maxUnavailable ?? DEFAULTS.pdbMaxUnavailable },
+    nodeConfig: spec.nodeConfig ?? {},
+  };
+}
+
+export function ownerReference(c: KvsCluster): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: c.metadata.name,
+    uid: c.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function meta(c: KvsCluster, name: string, component: string) {
+  return {
+    name,
+    namespace: c.metadata.namespace,
+    labels: standardLabels(c.metadata.name, component),
+    ownerReferences: [ownerReference(c)],
+  };
+}
+
+/** Node settings as environment variables (KVS_*), sorted by key. */
+export function nodeConfigData(spec: EffectiveSpec): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const k of Object.keys(spec.nodeConfig).sort()) data[nodeConfigEnvName(k)] = spec.nodeConfig[k]!;
+  return data;
+}
+
+export function configHash(data: Record<string, string>): string {
+  return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
+}
+
+export function configMap(c: KvsCluster, spec: EffectiveSpec): V1ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(c, names.configMap(c), 'config'), data: nodeConfigData(spec) };
+}
+
+const servicePorts = [
+  { name: 'grpc', port: PORT_GRPC, targetPort: 'grpc', protocol: 'TCP' },
+  { name: 'http', port: PORT_HTTP, targetPort: 'http', protocol: 'TCP' },
+];
+
+/** Headless Service: stable DNS <pod>.<name>-peers.<ns>.svc for Raft peers, also before they are ready. */
+export function peerService(c: KvsCluster): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(c, names.peerService(c), 'peers'),
+    spec: {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: selectorLabels(c.metadata.name),
+      ports: servicePorts.map((p) => ({ ...p })),
+    },
+  };
+}
+
+/** Client Service: ready nodes only. */
+export function clientService(c: KvsCluster): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(c, names.clientService(c), 'client'),
+    spec: { type: 'ClusterIP', selector: selectorLabels(c.metadata.name), ports: servicePorts.map((p) => ({ ...p })) },
+  };
+}
+
+export function podDisruptionBudget(c: KvsCluster, spec: EffectiveSpec): V1PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: meta(c, names.pdb(c), 'node'),
+    spec: {
+      maxUnavailable: spec.podDisruptionBudget.maxUnavailable,
+      selector: { matchLabels: selectorLabels(c.metadata.name) },
+    },
+  };
+}
+
+function defaultAffinity(name: string) {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        {
+          weight: 100,
+          podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(name) } },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The StatefulSet. podManagementPolicy Parallel: a Raft group needs a majority up before any node can
+ * report ready, so OrderedReady would deadlock the bootstrap of >1 node; the order of membership changes
+ * is the operator's job (plan.ts), not the StatefulSet controller's.
+ *
+ * `observed` keeps what cannot change: volumeClaimTemplates are immutable in a StatefulSet, so an
+ * existing one's are kept (the CRD also rejects storage changes).
+ */
+export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number, observed?: V1StatefulSet): V1StatefulSet {
+  const name = c.metadata.name;
+  const hash = configHash(nodeConfigData(spec));
+  const podLabels = { ...standardLabels(name, 'node'), [LABEL_VERSION]: spec.version };
+  const vct = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: DATA_VOLUME, labels: standardLabels(name, 'node') },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(spec.storage.storageClassName ? { storageClassName: spec.storage.storageClassName } : {}),
+      resources: { requests: { storage: String(spec.storage.size) } },
+    },
+  };
+  const tsc = spec.topologySpreadConstraints?.map((t) => ({ labelSelector: { matchLabels: selectorLabels(name) }, ...t }));
+  const args = ['--listen', `0.0.0.0:${PORT_GRPC}`, '--http', `0.0.0.0:${PORT_HTTP}`, '--data-dir', DATA_DIR, '--node-id', '$(POD_NAME)'];
+  const sts: V1StatefulSet = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: meta(c, names.statefulSet(c), 'node'),
+    spec: {
+      replicas,
+      serviceName: names.peerService(c),
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: selectorLabels(name) },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+      persistentVolumeClaimRetentionPolicy: {
+        whenDeleted: spec.pvcRetentionPolicy,
+        // A PVC left behind by a scale-in would resurrect a removed Raft member on the next scale-out.
+        whenScaled: 'Delete',
+      },
+      template: {
+        metadata: { labels: podLabels, annotations: { [ANNOTATION_CONFIG_HASH]: hash } },
+        spec: {
+          terminationGracePeriodSeconds: 30,
+          enableServiceLinks: false,
+          automountServiceAccountToken: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            fsGroup: 1000,
+            fsGroupChangePolicy: 'OnRootMismatch',
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          affinity: (spec.affinity as never) ?? defaultAffinity(name),
+          ...(tsc ? { topologySpreadConstraints: tsc as never } : {}),
+          ...(spec.tolerations ? { tolerations: spec.tolerations as never } : {}),
+          containers: [
+            {
+              name: 'kvs',
+              image: spec.image,
+              imagePullPolicy: 'IfNotPresent',
+              args,
+              ports: [
+                { name: 'grpc', containerPort: PORT_GRPC, protocol: 'TCP' },
+                { name: 'http', containerPort: PORT_HTTP, protocol: 'TCP' },
+              ],
+              env: [
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                { name: 'KVS_CLUSTER_NAME', value: name },
+                { name: 'KVS_PEER_SERVICE', value: names.peerService(c) },
+              ],
+              envFrom: [{ configMapRef: { name: names.configMap(c) } }],
+              ...(spec.resources ? { resources: spec.resources as never } : {}),
+              startupProbe: { httpGet: { path: '/healthz', port: 'http' as never }, periodSeconds: 2, failureThreshold: 60 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'http' as never }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'http' as never }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [
+                { name: DATA_VOLUME, mountPath: DATA_DIR },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' as never } }],
+        },
+      },
+      volumeClaimTemplates: (observed?.spec?.volumeClaimTemplates?.length ? stripVct(observed.spec.volumeClaimTemplates) : [vct]) as never,
+    },
+  };
+  return sts;
+}
+
+/** The apply-relevant part of observed volumeClaimTemplates (drops server-filled status/defaults). */
+function stripVct(vcts: NonNullable<V1StatefulSet['spec']>['volumeClaimTemplates'] = []): unknown[] {
+  return vcts.map((v) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: v.metadata?.name, labels: v.metadata?.labels },
+    spec: {
+      accessModes: v.spec?.accessModes,
+      ...(v.spec?.storageClassName ? { storageClassName: v.spec.storageClassName } : {}),
+      resources: { requests: { storage: String(v.spec?.resources?.requests?.['storage'] ?? '') } },
+    },
+  }));
+}

@@ -1,0 +1,56 @@
+// Names, labels and ports shared by the planner and the runtime. Pure.
+import type { KvsCluster } from '../api/types.js';
+
+export const FIELD_MANAGER = 'kvs-operator';
+export const MANAGED_BY = 'kvs-operator';
+
+export const LABEL_NAME = 'app.kubernetes.io/name';
+export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+export const LABEL_VERSION = 'app.kubernetes.io/version';
+export const ANNOTATION_CONFIG_HASH = 'kvs.dev/config-hash';
+
+export const PORT_GRPC = 7379;
+export const PORT_HTTP = 7380;
+export const DATA_DIR = '/data';
+export const DATA_VOLUME = 'data';
+
+export function selectorLabels(name: string): Record<string, string> {
+  return { [LABEL_NAME]: 'kvs', [LABEL_INSTANCE]: name };
+}
+
+export function standardLabels(name: string, component = 'node'): Record<string, string> {
+  return { ...selectorLabels(name), [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_COMPONENT]: component };
+}
+
+/** The label selector in string form (status.selector, list calls). */
+export function selectorString(name: string): string {
+  return Object.entries(selectorLabels(name))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export const names = {
+  statefulSet: (c: KvsCluster) => c.metadata.name,
+  peerService: (c: KvsCluster) => `${c.metadata.name}-peers`,
+  clientService: (c: KvsCluster) => c.metadata.name,
+  configMap: (c: KvsCluster) => `${c.metadata.name}-config`,
+  pdb: (c: KvsCluster) => c.metadata.name,
+};
+
+/** Ordinal of a StatefulSet pod name (`<sts>-<n>`), or -1. */
+export function podOrdinal(podName: string): number {
+  const m = /-(\d+)$/.exec(podName);
+  return m ? Number(m[1]) : -1;
+}
+
+/** nodeConfig key `raft-tick-ms` → environment variable `KVS_RAFT_TICK_MS`. */
+export function nodeConfigEnvName(key: string): string {
+  return 'KVS_' + key.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/** Raft majority of n voters. */
+export function quorum(n: number): number {
+  return Math.floor(n / 2) + 1;
+}

@@ -1,0 +1,150 @@
+// Status of a KvsCluster computed from what was observed (pods, StatefulSet). Pure.
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { Condition, ConditionStatus, ConditionType, KvsCluster, KvsClusterStatus, Member, MemberRole, Phase } from '../api/types.js';
+import type { EffectiveSpec } from './children.js';
+import { LABEL_VERSION, podOrdinal, quorum, selectorString } from './names.js';
+
+/** What a node's admin API reports (later stage); absent → role Unknown. */
+export interface NodeReport {
+  raftId?: string;
+  role?: MemberRole;
+  appliedIndex?: number;
+}
+
+export interface ObservedForStatus {
+  statefulSet?: V1StatefulSet;
+  pods: V1Pod[];
+  nodes?: Record<string, NodeReport>;
+  now: string;
+}
+
+export function podReady(p: V1Pod): boolean {
+  return !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+const BAD_WAITING = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'InvalidImageName', 'RunContainerError']);
+
+/** A pod that will not become ready without help (crash loop, missing image, bad config). */
+export function podFailing(p: V1Pod): string | undefined {
+  for (const cs of p.status?.containerStatuses ?? []) {
+    const reason = cs.state?.waiting?.reason;
+    if (reason && BAD_WAITING.has(reason)) return reason;
+  }
+  if (p.status?.phase === 'Failed') return 'Failed';
+  return undefined;
+}
+
+export function sortPods(pods: V1Pod[]): V1Pod[] {
+  return [...pods].sort((a, b) => podOrdinal(a.metadata?.name ?? '') - podOrdinal(b.metadata?.name ?? '') || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+}
+
+export function members(pods: V1Pod[], nodes: Record<string, NodeReport> = {}): Member[] {
+  return sortPods(pods).map((p) => {
+    const name = p.metadata?.name ?? '';
+    const r = nodes[name] ?? {};
+    const m: Member = { pod: name, role: r.role ?? 'Unknown', healthy: podReady(p) };
+    if (r.raftId !== undefined) m.raftId = r.raftId;
+    if (r.appliedIndex !== undefined) m.appliedIndex = r.appliedIndex;
+    return m;
+  });
+}
+
+/** Rollout facts of the StatefulSet. */
+export function rollout(sts: V1StatefulSet | undefined, desiredReplicas: number) {
+  if (!sts) return { exists: false, scaling: false, updating: false, settled: false };
+  const st = sts.status ?? { replicas: 0 };
+  const specReplicas = sts.spec?.replicas ?? 1;
+  const observedCurrent = (st.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 0);
+  const scaling = specReplicas !== desiredReplicas || (st.replicas ?? 0) !== specReplicas;
+  const updating = !observedCurrent || (!!st.updateRevision && st.currentRevision !== st.updateRevision) || (st.updatedReplicas ?? 0) < specReplicas;
+  return { exists: true, scaling, updating, settled: observedCurrent && !scaling && !updating };
+}
+
+export interface ConditionInput {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/** Keeps lastTransitionTime when the status did not change (so an unchanged status is byte-identical). */
+export function setCondition(prev: Condition[] | undefined, c: ConditionInput, generation: number, now: string): Condition {
+  const old = prev?.find((p) => p.type === c.type);
+  const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
+  return { ...c, lastTransitionTime, observedGeneration: generation };
+}
+
+export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: ObservedForStatus): KvsClusterStatus {
+  const gen = cluster.metadata.generation ?? 0;
+  const prev = cluster.status?.conditions;
+  const pods = obs.pods.filter((p) => !p.metadata?.deletionTimestamp || podReady(p));
+  const ready = pods.filter(podReady);
+  const desired = spec.replicas;
+  const need = quorum(desired);
+  const ro = rollout(obs.statefulSet, desired);
+  const failing = sortPods(pods)
+    .map((p) => [p.metadata?.name ?? '', podFailing(p)] as const)
+    .filter(([, r]) => r !== undefined);
+  const ms = members(pods, obs.nodes);
+  const leader = ms.find((m) => m.role === 'Leader')?.pod;
+  const everAvailable = prev?.some((c) => c.type === 'Available' && c.status === 'True') ?? false;
+
+  // Version: reported once every desired pod runs the desired template and is ready.
+  const versions = new Set(ready.map((p) => p.metadata?.labels?.[LABEL_VERSION] ?? ''));
+  let currentVersion = cluster.status?.currentVersion;
+  if (ro.settled && ready.length === desired && versions.size === 1) currentVersion = [...versions][0] || undefined;
+
+  const available: ConditionInput = !ro.exists
+    ? { type: 'Available', status: 'False', reason: 'Creating', message: 'the StatefulSet does not exist yet' }
+    : ready.length >= need
+      ? { type: 'Available', status: 'True', reason: 'QuorumReady', message: `${ready.length}/${desired} nodes ready (a majority is ${need})` }
+      : { type: 'Available', status: 'False', reason: everAvailable ? 'QuorumLost' : 'WaitingForQuorum', message: `${ready.length}/${desired} nodes ready; a majority needs ${need}` };
+
+  let progressing: ConditionInput;
+  if (spec.paused) progressing = { type: 'Progressing', status: 'False', reason: 'Paused', message: 'reconciliation is paused' };
+  else if (!ro.exists) progressing = { type: 'Progressing', status: 'True', reason: 'Creating', message: 'creating the cluster\'s objects' };
+  else if (ro.scaling) progressing = { type: 'Progressing', status: 'True', reason: 'Scaling', message: `scaling to ${desired} nodes (${pods.length} exist)` };
+  else if (ro.updating) progressing = { type: 'Progressing', status: 'True', reason: 'RollingUpdate', message: 'rolling the node pods to the current template' };
+  else if (ready.length < desired) progressing = { type: 'Progressing', status: 'True', reason: 'WaitingForPods', message: `${ready.length}/${desired} nodes ready` };
+  else progressing = { type: 'Progressing', status: 'False', reason: 'ReconcileComplete', message: 'the cluster matches its spec' };
+
+  let degraded: ConditionInput;
+  if (failing.length > 0) {
+    degraded = { type: 'Degraded', status: 'True', reason: 'PodsFailing', message: failing.map(([n, r]) => `${n}: ${r}`).join('; ') };
+  } else if (everAvailable && ready.length < desired && !ro.scaling && !ro.updating) {
+    const notReady = sortPods(pods).filter((p) => !podReady(p)).map((p) => p.metadata?.name);
+    const missing = desired - pods.length;
+    degraded = {
+      type: 'Degraded',
+      status: 'True',
+      reason: ready.length >= need ? 'NodesNotReady' : 'QuorumLost',
+      message: `${ready.length}/${desired} nodes ready` + (notReady.length ? `; not ready: ${notReady.join(', ')}` : '') + (missing > 0 ? `; ${missing} pod(s) missing` : ''),
+    };
+  } else degraded = { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no node is failing' };
+
+  const pausedCond: ConditionInput = spec.paused
+    ? { type: 'ReconciliationPaused', status: 'True', reason: 'SpecPaused', message: 'spec.paused is true: the operator makes no changes to this cluster until it is set to false' }
+    : { type: 'ReconciliationPaused', status: 'False', reason: 'NotPaused', message: 'the operator reconciles this cluster' };
+
+  let phase: Phase;
+  if (spec.paused) phase = 'Paused';
+  else if (!ro.exists || (!everAvailable && available.status !== 'True')) phase = 'Creating';
+  else if (available.status !== 'True') phase = 'Unavailable';
+  else if (ro.scaling) phase = 'Scaling';
+  else if (ro.updating) phase = 'Upgrading';
+  else if (degraded.status === 'True' || ready.length < desired) phase = everAvailable ? 'Degraded' : 'Creating';
+  else phase = 'Running';
+
+  const status: KvsClusterStatus = {
+    phase,
+    observedGeneration: gen,
+    replicas: pods.length,
+    readyReplicas: ready.length,
+    selector: selectorString(cluster.metadata.name),
+    conditions: [available, progressing, degraded, pausedCond].map((c) => setCondition(prev, c, gen, obs.now)),
+    members: ms,
+  };
+  if (leader) status.leader = leader;
+  if (currentVersion) status.currentVersion = currentVersion;
+  return status;
+}

@@ -1,0 +1,88 @@
+// Fixtures for planner tests: clusters, pods and StatefulSets as the API server would report them.
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { KvsCluster, KvsClusterSpec, KvsClusterStatus } from '../../../operator/src/api/types.js';
+import { selectorLabels, standardLabels, LABEL_VERSION } from '../../../operator/src/controller/names.js';
+
+export const NOW = '2026-11-21T10:00:00Z';
+export const EARLIER = '2026-11-21T09:00:00Z';
+
+export function cluster(spec: Partial<KvsClusterSpec> = {}, status?: KvsClusterStatus, generation = 1): KvsCluster {
+  const c: KvsCluster = {
+    apiVersion: 'kvs.dev/v1alpha1',
+    kind: 'KvsCluster',
+    metadata: { name: 'demo', namespace: 'db', uid: '11111111-2222-3333-4444-555555555555', generation },
+    spec: { replicas: 3, storage: { size: '1Gi' }, ...spec },
+  };
+  if (status) c.status = status;
+  return c;
+}
+
+export function sts(replicas: number, opts: { ready?: number; image?: string; updating?: boolean; size?: string; generation?: number } = {}): V1StatefulSet {
+  const gen = opts.generation ?? 1;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'demo', namespace: 'db', generation: gen },
+    spec: {
+      replicas,
+      serviceName: 'demo-peers',
+      selector: { matchLabels: selectorLabels('demo') },
+      template: { spec: { containers: [{ name: 'kvs', image: opts.image ?? 'kvs/node:dev' }] } },
+      volumeClaimTemplates: [
+        { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: opts.size ?? '1Gi' } } } },
+      ],
+    },
+    status: {
+      observedGeneration: gen,
+      replicas,
+      readyReplicas: opts.ready ?? replicas,
+      updatedReplicas: opts.updating ? 0 : replicas,
+      currentRevision: 'demo-aaa',
+      updateRevision: opts.updating ? 'demo-bbb' : 'demo-aaa',
+    },
+  };
+}
+
+export function pod(i: number, state: 'ready' | 'starting' | 'crashloop' = 'ready', version = 'dev'): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `demo-${i}`, namespace: 'db', labels: { ...standardLabels('demo'), [LABEL_VERSION]: version } },
+    status: {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: state === 'ready' ? 'True' : 'False' }],
+      containerStatuses: [
+        {
+          name: 'kvs',
+          image: 'kvs/node:dev',
+          imageID: '',
+          ready: state === 'ready',
+          restartCount: state === 'crashloop' ? 5 : 0,
+          state: state === 'crashloop' ? { waiting: { reason: 'CrashLoopBackOff' } } : { running: {} },
+        },
+      ],
+    },
+  };
+}
+
+export function pods(n: number, states: Record<number, 'ready' | 'starting' | 'crashloop'> = {}): V1Pod[] {
+  return Array.from({ length: n }, (_, i) => pod(i, states[i] ?? 'ready'));
+}
+
+/** A status as the operator wrote it when the cluster was last healthy. */
+export function healthyStatus(replicas = 3): KvsClusterStatus {
+  const t = EARLIER;
+  return {
+    phase: 'Running',
+    observedGeneration: 1,
+    replicas,
+    readyReplicas: replicas,
+    currentVersion: 'dev',
+    conditions: [
+      { type: 'Available', status: 'True', reason: 'QuorumReady', message: '', lastTransitionTime: t, observedGeneration: 1 },
+      { type: 'Progressing', status: 'False', reason: 'ReconcileComplete', message: '', lastTransitionTime: t, observedGeneration: 1 },
+      { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '', lastTransitionTime: t, observedGeneration: 1 },
+      { type: 'ReconciliationPaused', status: 'False', reason: 'NotPaused', message: '', lastTransitionTime: t, observedGeneration: 1 },
+    ],
+  };
+}
