@@ -1,0 +1,118 @@
+// Debian `etcd-server` members on loopback for side-by-side comparisons: 1 member, or 3 (or 5)
+// members forming one cluster, each on its own 127.0.0.x address with free ports and a temp data dir.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, sleep } from '../../test/helpers/cluster-process.js';
+
+export interface EtcdMember {
+  name: string;
+  host: string;
+  clientPort: number;
+  peerPort: number;
+  clientUrl: string;
+  child?: ChildProcess;
+}
+
+export function etcdBinary(): string | undefined {
+  const r = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+export function etcdVersion(bin: string): string {
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  return (r.stdout.split('\n')[0] ?? '').replace('etcd Version: ', '').trim();
+}
+
+export class EtcdCluster {
+  readonly members: EtcdMember[] = [];
+  private readonly dir: string;
+
+  private constructor(readonly bin: string, size: number) {
+    this.dir = mkdtempSync(join(tmpdir(), 'kvs-bench-etcd-'));
+    for (let i = 0; i < size; i++) {
+      this.members.push({ name: `e${i + 1}`, host: `127.0.0.${40 + i}`, clientPort: 0, peerPort: 0, clientUrl: '' });
+    }
+  }
+
+  static async start(size = 1, bin = etcdBinary()): Promise<EtcdCluster> {
+    if (!bin) throw new Error('etcd not installed (apt-get install etcd-server)');
+    const c = new EtcdCluster(bin, size);
+    for (const m of c.members) {
+      m.clientPort = await freePort(m.host);
+      m.peerPort = await freePort(m.host);
+      m.clientUrl = `http://${m.host}:${m.clientPort}`;
+    }
+    const initialCluster = c.members.map((m) => `${m.name}=http://${m.host}:${m.peerPort}`).join(',');
+    for (const m of c.members) {
+      const log = createWriteStream(join(c.dir, `${m.name}.log`));
+      const child = spawn(
+        bin,
+        [
+          '--name', m.name,
+          '--data-dir', join(c.dir, m.name),
+          '--listen-client-urls', m.clientUrl,
+          '--advertise-client-urls', m.clientUrl,
+          '--listen-peer-urls', `http://${m.host}:${m.peerPort}`,
+          '--initial-advertise-peer-urls', `http://${m.host}:${m.peerPort}`,
+          '--initial-cluster', initialCluster,
+          '--initial-cluster-state', 'new',
+          '--initial-cluster-token', `kvs-bench-${process.pid}`,
+          '--listen-metrics-urls', '',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+      m.child = child;
+    }
+    process.on('exit', () => c.members.forEach((m) => m.child?.kill('SIGKILL')));
+    await c.waitHealthy(30_000);
+    return c;
+  }
+
+  get endpoints(): string[] {
+    return this.members.map((m) => m.clientUrl);
+  }
+
+  get logDir(): string {
+    return this.dir;
+  }
+
+  async waitHealthy(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const m of this.members) {
+      for (;;) {
+        if (m.child?.exitCode !== null && m.child?.exitCode !== undefined) throw new Error(`etcd ${m.name} exited (${m.child.exitCode}); logs in ${this.dir}`);
+        try {
+          const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+          const body = (await res.json()) as { health?: string };
+          if (body.health === 'true') break;
+        } catch {
+          /* not yet */
+        }
+        if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy after ${timeoutMs} ms; logs in ${this.dir}`);
+        await sleep(100);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.members.map(
+        (m) =>
+          new Promise<void>((resolve) => {
+            if (!m.child || m.child.exitCode !== null) return resolve();
+            const t = setTimeout(() => m.child?.kill('SIGKILL'), 5000);
+            m.child.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            m.child.kill('SIGTERM');
+          }),
+      ),
+    );
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

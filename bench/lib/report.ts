@@ -1,0 +1,47 @@
+// Plain-text and markdown tables of benchmark results.
+import type { LatencySummary, RunResult } from './loadgen.js';
+
+const ms = (us: number): string => (us / 1000).toFixed(us < 10_000 ? 2 : 1);
+
+function lat(s: LatencySummary | undefined): string[] {
+  return s ? [ms(s.p50Us), ms(s.p99Us), ms(s.p999Us)] : ['-', '-', '-'];
+}
+
+export const HEADER = ['target', 'workload', 'conc', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'read p99', 'write p99', 'errors', 'txn retries'];
+
+export function rows(results: RunResult[]): string[][] {
+  return results.map((r) => [
+    r.target,
+    r.workload,
+    String(r.concurrency),
+    Math.round(r.opsPerSec).toString(),
+    ...lat(r.all),
+    r.byKind.read ? ms(r.byKind.read.p99Us) : '-',
+    r.byKind.update ? ms(r.byKind.update.p99Us) : r.byKind.txn ? ms(r.byKind.txn.p99Us) : '-',
+    String(r.errors),
+    r.byKind.txn ? String(r.txnRetries) : '-',
+  ]);
+}
+
+export function textTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+export function markdownTable(header: string[], body: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Ratios kvs/etcd per workload (throughput and p99), when both ran. */
+export function ratios(results: RunResult[], a = 'kvs', b = 'etcd'): string[][] {
+  const out: string[][] = [];
+  const key = (r: RunResult): string => `${r.workload}@${r.concurrency}`;
+  const bs = new Map(results.filter((r) => r.target.startsWith(b)).map((r) => [key(r), r]));
+  for (const ra of results.filter((r) => r.target.startsWith(a))) {
+    const rb = bs.get(key(ra));
+    if (!rb) continue;
+    out.push([ra.workload, String(ra.concurrency), (ra.opsPerSec / rb.opsPerSec).toFixed(2) + 'x', (ra.all.p99Us / rb.all.p99Us).toFixed(2) + 'x']);
+  }
+  return out;
+}

@@ -1,0 +1,219 @@
+// `make bench`: starts its own stores on loopback (kvs-node processes; Debian etcd members), loads
+// records, runs each workload for a bounded time with the same closed-loop load generator, prints a
+// table and writes JSON (bench/out/). Options: node dist/bench/run.js --help
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, release, hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { NodeProcess } from '../test/helpers/cluster-process.js';
+import type { BenchDriver } from './lib/driver.js';
+import { EtcdCluster, etcdBinary, etcdVersion } from './lib/etcd-process.js';
+import { keyName, makeValue, prng } from './lib/keys.js';
+import { runWorkload, type RunResult } from './lib/loadgen.js';
+import { HEADER, markdownTable, ratios, rows, textTable } from './lib/report.js';
+import { WORKLOADS } from './lib/workloads.js';
+import { EtcdDriver } from './drivers/etcd.js';
+import { KvsDriver } from './drivers/kvs.js';
+
+const HELP = `usage: node dist/bench/run.js [options]
+  --targets kvs,etcd       stores to measure (default: kvs, plus etcd when installed)
+  --workloads A,B,C,W,T    A 50/50, B 95/5, C read-only, W write-only, T 4-key read-modify-write txn
+  --duration 10            seconds measured per workload (after --warmup)
+  --warmup 1               seconds run but not measured
+  --concurrency 64         operations in flight (comma list: 1,64,256)
+  --records 10000          records loaded before the run
+  --value-size 100         bytes per value
+  --dist zipfian           zipfian | uniform
+  --kvs-nodes 1            kvs-node processes (3-node mode arrives with Raft)
+  --etcd-members 1         etcd members (1 or 3)
+  --kvs-address H:P        measure an already running kvs node instead of starting one
+  --etcd-endpoints URLs    measure running etcd instead of starting members
+  --no-ceiling             skip bench/engine-ceiling (raw classic-level)
+  --out FILE               JSON results (default bench/out/bench-<time>.json)
+  --markdown               also print the tables as markdown`;
+
+const { values: a } = parseArgs({
+  options: {
+    targets: { type: 'string' },
+    workloads: { type: 'string', default: 'A,B,C,W,T' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '64' },
+    records: { type: 'string', default: '10000' },
+    'value-size': { type: 'string', default: '100' },
+    dist: { type: 'string', default: 'zipfian' },
+    'kvs-nodes': { type: 'string', default: '1' },
+    'etcd-members': { type: 'string', default: '1' },
+    'kvs-address': { type: 'string' },
+    'etcd-endpoints': { type: 'string' },
+    'no-ceiling': { type: 'boolean', default: false },
+    'max-ops': { type: 'string', default: '5000000' },
+    seed: { type: 'string', default: '42' },
+    out: { type: 'string' },
+    markdown: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (a.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const num = (s: string | undefined, name: string): number => {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: not a number: ${s}`);
+  return n;
+};
+
+const etcdBin = etcdBinary();
+const targets = (a.targets ?? (etcdBin ? 'kvs,etcd' : 'kvs')).split(',').filter(Boolean);
+const workloads = a.workloads!.split(',').map((w) => {
+  const spec = WORKLOADS[w.trim().toUpperCase()];
+  if (!spec) throw new Error(`unknown workload ${w} (have ${Object.keys(WORKLOADS).join(',')})`);
+  return spec;
+});
+const concurrencies = a.concurrency!.split(',').map((c) => num(c, 'concurrency'));
+const records = num(a.records, 'records');
+const valueSize = num(a['value-size'], 'value-size');
+const dist = a.dist === 'uniform' ? 'uniform' : 'zipfian';
+const durationMs = num(a.duration, 'duration') * 1000;
+const warmupMs = num(a.warmup, 'warmup') * 1000;
+const kvsNodes = num(a['kvs-nodes'], 'kvs-nodes');
+const etcdMembers = num(a['etcd-members'], 'etcd-members');
+
+function machine(): Record<string, unknown> {
+  const c = cpus();
+  return {
+    host: hostname(),
+    cpu: `${c.length} × ${c[0]?.model ?? '?'}`,
+    memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    kernel: release(),
+    node: process.version,
+    etcd: etcdBin ? etcdVersion(etcdBin) : 'not installed',
+    loadavgAtStart: loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+async function measure(driver: BenchDriver): Promise<RunResult[]> {
+  const out: RunResult[] = [];
+  const rand = prng(Number(a.seed));
+  const pool = Array.from({ length: 64 }, () => makeValue(valueSize, rand));
+  const keys = Array.from({ length: records }, (_, i) => keyName(i));
+  const t = Date.now();
+  await driver.load(keys, (i) => pool[i % pool.length]!, 64);
+  console.error(`  ${driver.name}: loaded ${records} records in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  for (const spec of workloads) {
+    for (const concurrency of concurrencies) {
+      const r = await runWorkload(driver, spec, {
+        concurrency,
+        durationMs,
+        warmupMs,
+        maxOps: num(a['max-ops'], 'max-ops'),
+        records,
+        valueSize,
+        dist,
+        seed: Number(a.seed),
+      });
+      console.error(`  ${driver.name} ${spec.id} c=${concurrency}: ${Math.round(r.opsPerSec)} ops/s p99 ${(r.all.p99Us / 1000).toFixed(2)} ms errors ${r.errors}${r.errorSamples.length ? ` (${r.errorSamples[0]})` : ''}`);
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+async function benchKvs(): Promise<RunResult[]> {
+  if (a['kvs-address']) {
+    const d = new KvsDriver(a['kvs-address'], 'kvs(ext)');
+    try {
+      return await measure(d);
+    } finally {
+      await d.close();
+    }
+  }
+  if (kvsNodes !== 1) throw new Error('--kvs-nodes > 1 needs the Raft stage (not implemented yet)');
+  const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' } });
+  await node.start();
+  const d = new KvsDriver(node.address, `kvs×${kvsNodes}`);
+  try {
+    return await measure(d);
+  } catch (e) {
+    console.error(`kvs node log tail:\n${node.logTail()}`);
+    throw e;
+  } finally {
+    await d.close();
+    await node.cleanup();
+  }
+}
+
+async function benchEtcd(): Promise<RunResult[]> {
+  if (a['etcd-endpoints']) {
+    const d = new EtcdDriver(a['etcd-endpoints'].split(','), 'etcd(ext)');
+    try {
+      return await measure(d);
+    } finally {
+      await d.close();
+    }
+  }
+  const cluster = await EtcdCluster.start(etcdMembers, etcdBin);
+  const d = new EtcdDriver(cluster.endpoints, `etcd×${etcdMembers}`);
+  try {
+    return await measure(d);
+  } finally {
+    await d.close();
+    await cluster.stop();
+  }
+}
+
+/** Runs bench/engine-ceiling (the storage engineer's raw classic-level benchmark) if it was built. */
+async function engineCeiling(): Promise<string | undefined> {
+  const file = fileURLToPath(new URL('./engine-ceiling.js', import.meta.url));
+  if (!existsSync(file)) return undefined;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve(code === 0 ? out.trim() : `${out.trim()}\n(engine-ceiling exited with ${code})`);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const m = machine();
+  console.error(`bench: targets ${targets.join(',')}, workloads ${workloads.map((w) => w.id).join(',')}, ${durationMs / 1000}s each (+${warmupMs / 1000}s warm-up), concurrency ${concurrencies.join(',')}, ${records} records × ${valueSize} B, ${dist}`);
+  console.error(`machine: ${JSON.stringify(m)}`);
+  const results: RunResult[] = [];
+  for (const t of targets) {
+    if (t === 'kvs') results.push(...(await benchKvs()));
+    else if (t === 'etcd') results.push(...(await benchEtcd()));
+    else throw new Error(`unknown target ${t}`);
+  }
+  const ceiling = a['no-ceiling'] ? undefined : await engineCeiling();
+  const loadEnd = loadavg().map((x) => +x.toFixed(2));
+  console.log(textTable(HEADER, rows(results)));
+  const rat = ratios(results);
+  if (rat.length) console.log('\n' + textTable(['workload', 'conc', 'kvs/etcd ops/s', 'kvs/etcd p99'], rat));
+  if (ceiling !== undefined) console.log(`\nengine ceiling (bench/engine-ceiling):\n${ceiling}`);
+  else if (!a['no-ceiling']) console.log('\nengine ceiling: bench/engine-ceiling.js not built (absent)');
+  console.log(`\nload average at start ${JSON.stringify(m.loadavgAtStart)}, at end ${JSON.stringify(loadEnd)}`);
+  if (a.markdown) {
+    console.log('\n' + markdownTable(HEADER, rows(results)));
+    if (rat.length) console.log('\n' + markdownTable(['workload', 'conc', 'kvs/etcd ops/s', 'kvs/etcd p99'], rat));
+  }
+  const out = a.out ?? join('bench', 'out', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, JSON.stringify({ machine: { ...m, loadavgAtEnd: loadEnd }, options: a, results, ceiling }, null, 2));
+  console.error(`results: ${out}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`bench failed: ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  },
+);
