@@ -1,0 +1,192 @@
+// Typed client errors, and the ONE place mapping a gRPC status + trailer metadata back to them
+// (the server side is server/status-mapping.ts; both use common/wire-errors.ts).
+import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { MD_CONFLICT_KEY, MD_CONFLICT_TS, MD_ERROR_CODE, MD_FIELD, MD_SAFE_POINT, MD_TXN_ID, grpcStatusName } from '../common/wire-errors.js';
+
+export type KvClientErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'TXN_CONFLICT'
+  | 'TXN_NOT_FOUND'
+  | 'TXN_READ_ONLY'
+  | 'SNAPSHOT_TOO_OLD'
+  | 'SESSION_EXPIRED'
+  | 'UNAVAILABLE'
+  | 'DEADLINE_EXCEEDED'
+  | 'CANCELLED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'INTERNAL'
+  | 'UNKNOWN';
+
+export class KvError extends Error {
+  override name = 'KvError';
+  /** Typed code (the server's `kvs-error` when present, else derived from the gRPC status). */
+  readonly code: KvClientErrorCode;
+  /** gRPC status code of the failed call (or UNAVAILABLE for connection failures). */
+  readonly grpcCode: number;
+  /** Whether retrying the same request may succeed. */
+  readonly retryable: boolean;
+  constructor(code: KvClientErrorCode, grpcCode: number, message: string, retryable: boolean) {
+    super(message);
+    this.code = code;
+    this.grpcCode = grpcCode;
+    this.retryable = retryable;
+  }
+}
+
+export class KvInvalidArgumentError extends KvError {
+  override name = 'KvInvalidArgumentError';
+  /** The request field at fault, e.g. `key` or `mutations[2].value`, when the server said. */
+  readonly field: string | undefined;
+  constructor(message: string, field?: string, grpcCode: number = GrpcStatus.INVALID_ARGUMENT) {
+    super('INVALID_ARGUMENT', grpcCode, message, false);
+    this.field = field;
+  }
+}
+
+/** A transaction lost serializable validation: another commit wrote `key` after it started. Retry the transaction. */
+export class KvConflictError extends KvError {
+  override name = 'KvConflictError';
+  constructor(message: string, readonly key: Buffer | undefined, readonly conflictTs: number | undefined) {
+    super('TXN_CONFLICT', GrpcStatus.ABORTED, message, true);
+  }
+}
+
+export class KvTxnNotFoundError extends KvError {
+  override name = 'KvTxnNotFoundError';
+  constructor(message: string, readonly txnId: string | undefined, grpcCode: number = GrpcStatus.NOT_FOUND) {
+    super('TXN_NOT_FOUND', grpcCode, message, false);
+  }
+}
+
+export class KvTxnReadOnlyError extends KvError {
+  override name = 'KvTxnReadOnlyError';
+  constructor(message: string) {
+    super('TXN_READ_ONLY', GrpcStatus.FAILED_PRECONDITION, message, false);
+  }
+}
+
+export class KvSnapshotTooOldError extends KvError {
+  override name = 'KvSnapshotTooOldError';
+  constructor(message: string, readonly safePoint: number | undefined) {
+    super('SNAPSHOT_TOO_OLD', GrpcStatus.OUT_OF_RANGE, message, false);
+  }
+}
+
+/** The server forgot the result of a retried request: whether it was applied is unknown. */
+export class KvSessionExpiredError extends KvError {
+  override name = 'KvSessionExpiredError';
+  constructor(message: string) {
+    super('SESSION_EXPIRED', GrpcStatus.FAILED_PRECONDITION, message, false);
+  }
+}
+
+/** No node could serve the request (connection refused/lost, store closed, storage failing) within the retries. */
+export class KvUnavailableError extends KvError {
+  override name = 'KvUnavailableError';
+  constructor(message: string, readonly serverCode?: string) {
+    super('UNAVAILABLE', GrpcStatus.UNAVAILABLE, message, true);
+  }
+}
+
+/** The call's deadline passed. For a write the outcome is unknown (a retry with the same session seq is safe). */
+export class KvDeadlineError extends KvError {
+  override name = 'KvDeadlineError';
+  constructor(message: string) {
+    super('DEADLINE_EXCEEDED', GrpcStatus.DEADLINE_EXCEEDED, message, true);
+  }
+}
+
+export class KvCancelledError extends KvError {
+  override name = 'KvCancelledError';
+  constructor(message: string) {
+    super('CANCELLED', GrpcStatus.CANCELLED, message, false);
+  }
+}
+
+export class KvResourceExhaustedError extends KvError {
+  override name = 'KvResourceExhaustedError';
+  constructor(message: string) {
+    super('RESOURCE_EXHAUSTED', GrpcStatus.RESOURCE_EXHAUSTED, message, false);
+  }
+}
+
+export class KvInternalError extends KvError {
+  override name = 'KvInternalError';
+  constructor(message: string, grpcCode: number = GrpcStatus.INTERNAL) {
+    super(grpcCode === GrpcStatus.INTERNAL ? 'INTERNAL' : 'UNKNOWN', grpcCode, message, false);
+  }
+}
+
+function mdString(md: Metadata | undefined, key: string): string | undefined {
+  const v = md?.get(key)[0];
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? v : v.toString('utf8');
+}
+
+function mdNumber(md: Metadata | undefined, key: string): number | undefined {
+  const s = mdString(md, key);
+  const n = s === undefined ? NaN : Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Whether `err` looks like a grpc-js ServiceError (status code + details). */
+export function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
+}
+
+/** Maps a failed call (grpc-js ServiceError, or anything else) to a typed KvError. */
+export function fromGrpcError(err: unknown, context?: string): KvError {
+  if (err instanceof KvError) return err;
+  if (!isServiceError(err)) {
+    const msg = err instanceof Error ? err.message : String(err);
+    return new KvUnavailableError(context ? `${context}: ${msg}` : msg);
+  }
+  const md = err.metadata;
+  const typed = mdString(md, MD_ERROR_CODE);
+  const details = err.details || grpcStatusName(err.code);
+  const msg = context ? `${context}: ${details}` : details;
+  switch (typed) {
+    case 'INVALID_ARGUMENT':
+      return new KvInvalidArgumentError(msg, mdString(md, MD_FIELD), err.code);
+    case 'TXN_CONFLICT': {
+      const key = md?.get(MD_CONFLICT_KEY)[0];
+      return new KvConflictError(msg, key === undefined ? undefined : Buffer.isBuffer(key) ? key : Buffer.from(key), mdNumber(md, MD_CONFLICT_TS));
+    }
+    case 'TXN_NOT_FOUND':
+      return new KvTxnNotFoundError(msg, mdString(md, MD_TXN_ID), err.code);
+    case 'TXN_READ_ONLY':
+      return new KvTxnReadOnlyError(msg);
+    case 'SNAPSHOT_TOO_OLD':
+      return new KvSnapshotTooOldError(msg, mdNumber(md, MD_SAFE_POINT));
+    case 'SESSION_EXPIRED':
+      return new KvSessionExpiredError(msg);
+    case 'STORE_CLOSED':
+    case 'STORAGE_ERROR':
+      return new KvUnavailableError(msg, typed);
+    case 'INTERNAL':
+      return new KvInternalError(msg);
+    default:
+      break;
+  }
+  // No (known) typed code: derive from the status alone (proxies, grpc-js itself, older servers).
+  switch (err.code) {
+    case GrpcStatus.INVALID_ARGUMENT:
+      return new KvInvalidArgumentError(msg);
+    case GrpcStatus.ABORTED:
+      return new KvConflictError(msg, undefined, undefined);
+    case GrpcStatus.UNAVAILABLE:
+      return new KvUnavailableError(msg);
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return new KvDeadlineError(msg);
+    case GrpcStatus.CANCELLED:
+      return new KvCancelledError(msg);
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      return new KvResourceExhaustedError(msg);
+    case GrpcStatus.OUT_OF_RANGE:
+      return new KvSnapshotTooOldError(msg, undefined);
+    case GrpcStatus.NOT_FOUND:
+      return new KvTxnNotFoundError(msg, undefined);
+    default:
+      return new KvInternalError(msg, err.code);
+  }
+}

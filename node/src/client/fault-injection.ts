@@ -1,0 +1,95 @@
+// Test hook: simulate lost replies. The request reaches the server and is fully processed, but the
+// client discards the reply and sees UNAVAILABLE, exactly as if the connection dropped after the server
+// answered. Used by tests to prove that session retries never apply a write twice.
+import { InterceptingCall, Metadata, status as GrpcStatus, type Interceptor } from '@grpc/grpc-js';
+
+export interface LostReplyOptions {
+  /** Drop the replies of the next N matching calls. */
+  dropNext?: number;
+  /** Drop each matching reply with this probability (0..1). */
+  probability?: number;
+  /** Only calls to these methods (short names such as 'Put', 'Batch', 'Commit'); default: all. */
+  methods?: string[];
+  /** Random source in [0,1) (seeded PRNG for reproducible tests); default Math.random. */
+  random?: () => number;
+}
+
+export class LostReplyInjector {
+  private dropNextN: number;
+  private probability: number;
+  private methods: Set<string> | undefined;
+  private readonly random: () => number;
+  /** Replies dropped so far, by method. */
+  readonly dropped = new Map<string, number>();
+  /** Calls seen by the interceptor, by method. */
+  readonly seen = new Map<string, number>();
+
+  constructor(opts: LostReplyOptions = {}) {
+    this.dropNextN = opts.dropNext ?? 0;
+    this.probability = opts.probability ?? 0;
+    this.methods = opts.methods ? new Set(opts.methods) : undefined;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Drops the replies of the next `n` matching calls. */
+  dropNext(n: number, methods?: string[]): void {
+    this.dropNextN = n;
+    if (methods) this.methods = new Set(methods);
+  }
+
+  setProbability(p: number, methods?: string[]): void {
+    this.probability = p;
+    if (methods) this.methods = new Set(methods);
+  }
+
+  /** Stops injecting. */
+  disable(): void {
+    this.dropNextN = 0;
+    this.probability = 0;
+  }
+
+  get totalDropped(): number {
+    let n = 0;
+    for (const v of this.dropped.values()) n += v;
+    return n;
+  }
+
+  /** Decides for one call (exposed for tests of the injector itself). */
+  shouldDrop(method: string): boolean {
+    this.seen.set(method, (this.seen.get(method) ?? 0) + 1);
+    if (this.methods && !this.methods.has(method)) return false;
+    let drop = false;
+    if (this.dropNextN > 0) {
+      this.dropNextN--;
+      drop = true;
+    } else if (this.probability > 0 && this.random() < this.probability) {
+      drop = true;
+    }
+    if (drop) this.dropped.set(method, (this.dropped.get(method) ?? 0) + 1);
+    return drop;
+  }
+
+  /** The grpc-js client interceptor implementing the hook. */
+  interceptor(): Interceptor {
+    return (options, nextCall) => {
+      const path = options.method_definition.path; // "/kvs.v1.Kv/Put"
+      const method = path.slice(path.lastIndexOf('/') + 1);
+      return new InterceptingCall(nextCall(options), {
+        start: (metadata, listener, next) => {
+          if (!this.shouldDrop(method)) {
+            next(metadata, listener);
+            return;
+          }
+          next(metadata, {
+            onReceiveMetadata: () => undefined,
+            onReceiveMessage: () => undefined,
+            onReceiveStatus: (_status, nextStatus) => {
+              // Whatever the server answered (success or error) is lost.
+              nextStatus({ code: GrpcStatus.UNAVAILABLE, details: 'reply lost (kvs test hook: LostReplyInjector)', metadata: new Metadata() });
+            },
+          });
+        },
+      });
+    };
+  }
+}

@@ -1,0 +1,23 @@
+// Public entry of the kvs client library.
+export { KvClient, Transaction, parseEndpoints } from './kv-client.js';
+export type {
+  BackoffOptions,
+  CallOptions,
+  GetResult,
+  IterateOptions,
+  KeyValue,
+  KvClientOptions,
+  MutationInput,
+  PutOptions,
+  PutResult,
+  RangeOptions,
+  ScanOptions,
+  ScanResult,
+  StatusResult,
+  TxnOptions,
+  TxnOutcome,
+} from './kv-client.js';
+export * from './errors.js';
+export { LostReplyInjector, type LostReplyOptions } from './fault-injection.js';
+export { ClientSession } from './session.js';
+export { prefixEnd, toBuffer, type KeyLike } from './keys.js';

@@ -1,0 +1,590 @@
+// KvClient: the kvs client library (also used by kvsctl, tests and the benchmark).
+// - endpoints list; calls go to the current endpoint and rotate to the next on retryable failures
+// - per-operation deadline (timeoutMs, covering all retries) and per-attempt deadline (attemptTimeoutMs)
+// - retries with exponential backoff + jitter on UNAVAILABLE (connection failures, store closed, storage
+//   errors) and on attempt deadlines
+// - exactly-once sessions: every mutating request (Put, Delete, DeleteRange, Batch, Commit) gets a seq
+//   from one ClientSession and keeps it across its retries, so a lost reply never applies a write twice
+// - typed errors (errors.ts), transaction helper with bounded conflict retries (txn), scan paging helpers
+import * as grpc from '@grpc/grpc-js';
+import { loadKvProto } from '../common/proto.js';
+import type { KvClient as GrpcKvClient } from '../generated/kvs/v1/Kv.js';
+import type { GetResponse__Output } from '../generated/kvs/v1/GetResponse.js';
+import type { PutResponse__Output } from '../generated/kvs/v1/PutResponse.js';
+import type { DeleteResponse__Output } from '../generated/kvs/v1/DeleteResponse.js';
+import type { DeleteRangeResponse__Output } from '../generated/kvs/v1/DeleteRangeResponse.js';
+import type { ScanResponse__Output } from '../generated/kvs/v1/ScanResponse.js';
+import type { BatchResponse__Output } from '../generated/kvs/v1/BatchResponse.js';
+import type { BeginResponse__Output } from '../generated/kvs/v1/BeginResponse.js';
+import type { CommitResponse__Output } from '../generated/kvs/v1/CommitResponse.js';
+import type { StatusResponse__Output } from '../generated/kvs/v1/StatusResponse.js';
+import {
+  KvCancelledError,
+  KvConflictError,
+  KvDeadlineError,
+  KvError,
+  KvInvalidArgumentError,
+  KvTxnNotFoundError,
+  KvUnavailableError,
+  fromGrpcError,
+  isServiceError,
+} from './errors.js';
+import type { LostReplyInjector } from './fault-injection.js';
+import { type KeyLike, keySuccessor, prefixEnd, toBuffer } from './keys.js';
+import { ClientSession } from './session.js';
+
+export interface BackoffOptions {
+  /** First retry delay (default 25 ms). */
+  initialMs?: number;
+  /** Delay cap (default 1000 ms). */
+  maxMs?: number;
+  /** Growth factor (default 2). */
+  multiplier?: number;
+}
+
+export interface KvClientOptions {
+  /** host:port list, or a comma-separated string. */
+  endpoints: string | string[];
+  /** Deadline of one operation including all its retries (default 10 000 ms). */
+  timeoutMs?: number;
+  /** Deadline of one attempt (default 5000 ms, capped by what is left of timeoutMs). */
+  attemptTimeoutMs?: number;
+  /** Maximum attempts of one operation (default 30; the timeoutMs budget usually ends it first). */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  /** Session id (default: a random UUID). */
+  clientId?: string;
+  /** Exactly-once sessions for mutating requests (default true). Without them a retried write may apply twice. */
+  sessions?: boolean;
+  /** Test hook: drop replies after the server processed the request (see fault-injection.ts). */
+  lostReplies?: LostReplyInjector;
+  /** Extra grpc-js client interceptors. */
+  interceptors?: grpc.Interceptor[];
+  /** Extra grpc-js channel options. */
+  channelOptions?: grpc.ChannelOptions;
+  /** Random source for jitter (default Math.random). */
+  random?: () => number;
+}
+
+export interface CallOptions {
+  /** Overrides the client's timeoutMs for this operation. */
+  timeoutMs?: number;
+}
+
+export interface GetResult {
+  found: boolean;
+  /** The value when found. */
+  value: Buffer | undefined;
+  version: number;
+  readTs: number;
+}
+
+export interface PutOptions extends CallOptions {
+  /** Compare-and-set: apply only if the current value equals this. */
+  expectedValue?: KeyLike;
+  /** Compare-and-set: apply only if the key is absent. */
+  expectAbsent?: boolean;
+  /** Return the previous value. */
+  returnPrev?: boolean;
+  txnId?: string;
+}
+
+export interface PutResult {
+  version: number;
+  /** False only for a failed compare-and-set. */
+  succeeded: boolean;
+  prevFound: boolean;
+  /** With returnPrev, or the current value when a compare-and-set failed. */
+  prevValue: Buffer | undefined;
+}
+
+export interface RangeOptions {
+  /** Keys with this prefix (excludes start/end). */
+  prefix?: KeyLike;
+  /** Inclusive start; empty/undefined = from the beginning. */
+  start?: KeyLike;
+  /** Exclusive end; empty/undefined = to the end. */
+  end?: KeyLike;
+}
+
+export interface ScanOptions extends RangeOptions, CallOptions {
+  /** Page size (0/undefined = server default 1000, capped by the server). */
+  limit?: number;
+  reverse?: boolean;
+  keysOnly?: boolean;
+  snapshotTs?: number;
+  txnId?: string;
+}
+
+export interface IterateOptions extends Omit<ScanOptions, 'limit'> {
+  /** Keys per page (default 1000). */
+  pageSize?: number;
+  /** Stop after this many pairs in total (default: all). */
+  limit?: number;
+}
+
+export interface KeyValue {
+  key: Buffer;
+  value: Buffer;
+  version: number;
+}
+
+export interface ScanResult {
+  kvs: KeyValue[];
+  /** True when the page limit stopped the scan: more keys may follow. */
+  more: boolean;
+  readTs: number;
+}
+
+export type MutationInput = { op: 'put'; key: KeyLike; value: KeyLike } | { op: 'delete'; key: KeyLike };
+
+export interface TxnOptions extends CallOptions {
+  /** Attempts on conflict (default 10). */
+  maxAttempts?: number;
+  readOnly?: boolean;
+  /** Server-side idle timeout of the transaction (ms; 0 = server default). */
+  idleTimeoutMs?: number;
+}
+
+export interface TxnOutcome<T> {
+  result: T;
+  /** Commit timestamp (0 for read-only / empty transactions). */
+  commitTs: number;
+  attempts: number;
+}
+
+export type StatusResult = StatusResponse__Output;
+
+type Method = 'Get' | 'Put' | 'Delete' | 'DeleteRange' | 'Scan' | 'Batch' | 'Begin' | 'Commit' | 'Rollback' | 'Status';
+
+interface RetryState {
+  attempts: number;
+  lastError: KvError | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_ATTEMPT_TIMEOUT_MS = 5000;
+const DEFAULT_MAX_ATTEMPTS = 30;
+
+/** Parses "a:1,b:2" / ["a:1", "b:2"] into a non-empty list of endpoints. */
+export function parseEndpoints(endpoints: string | string[]): string[] {
+  const list = (Array.isArray(endpoints) ? endpoints : endpoints.split(','))
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0)
+    .map((e) => e.replace(/^(grpc|http):\/\//, ''));
+  if (list.length === 0) throw new KvInvalidArgumentError('no endpoints given (expected host:port[,host:port...])');
+  for (const e of list) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(e)) throw new KvInvalidArgumentError(`malformed endpoint ${JSON.stringify(e)} (expected host:port)`);
+  }
+  return list;
+}
+
+export class KvClient {
+  readonly endpoints: readonly string[];
+  /** The exactly-once session (undefined when sessions are disabled). */
+  readonly session: ClientSession | undefined;
+  private readonly opts: Required<Pick<KvClientOptions, 'timeoutMs' | 'attemptTimeoutMs' | 'maxAttempts'>> & { backoff: Required<BackoffOptions> };
+  private readonly random: () => number;
+  private readonly stubs = new Map<string, GrpcKvClient>();
+  private readonly interceptors: grpc.Interceptor[];
+  private readonly channelOptions: grpc.ChannelOptions;
+  private current = 0;
+  private closed = false;
+  private readonly sleepers = new Set<() => void>();
+  /** Retries performed (all operations), for tests and the benchmark. */
+  retries = 0;
+
+  constructor(options: KvClientOptions) {
+    this.endpoints = parseEndpoints(options.endpoints);
+    this.session = options.sessions === false ? undefined : new ClientSession(options.clientId);
+    this.opts = {
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      attemptTimeoutMs: options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
+      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      backoff: { initialMs: 25, maxMs: 1000, multiplier: 2, ...options.backoff },
+    };
+    this.random = options.random ?? Math.random;
+    this.interceptors = [...(options.lostReplies ? [options.lostReplies.interceptor()] : []), ...(options.interceptors ?? [])];
+    this.channelOptions = {
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+      'grpc.use_local_subchannel_pool': 1,
+      ...options.channelOptions,
+    };
+    this.current = Math.floor(this.random() * this.endpoints.length);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async get(key: KeyLike, opts: CallOptions & { snapshotTs?: number; txnId?: string } = {}): Promise<GetResult> {
+    const r = await this.call<GetResponse__Output>('Get', () => ({ key: toBuffer(key), snapshotTs: opts.snapshotTs ?? 0, txnId: opts.txnId ?? '' }), opts);
+    return { found: r.found, value: r.found ? r.value : undefined, version: r.version, readTs: r.readTs };
+  }
+
+  /** One page of a scan. See iterate()/scanAll() for paging. */
+  async scan(opts: ScanOptions = {}): Promise<ScanResult> {
+    const r = await this.call<ScanResponse__Output>(
+      'Scan',
+      () => ({
+        ...rangeToWire(opts),
+        limit: opts.limit ?? 0,
+        reverse: !!opts.reverse,
+        keysOnly: !!opts.keysOnly,
+        snapshotTs: opts.snapshotTs ?? 0,
+        txnId: opts.txnId ?? '',
+      }),
+      opts,
+    );
+    return { kvs: r.kvs.map((kv) => ({ key: kv.key, value: kv.value, version: kv.version })), more: r.more, readTs: r.readTs };
+  }
+
+  /**
+   * All pairs of a range (or prefix), page by page. Every page after the first reads at the first page's
+   * read timestamp, so the whole iteration is one consistent snapshot (unless txnId is set).
+   */
+  async *iterate(opts: IterateOptions = {}): AsyncGenerator<KeyValue> {
+    const pageSize = opts.pageSize ?? 1000;
+    let { start, end } = bounds(opts);
+    let snapshotTs = opts.snapshotTs;
+    let remaining = opts.limit ?? Infinity;
+    for (;;) {
+      const page = await this.scan({
+        ...(start ? { start } : {}),
+        ...(end ? { end } : {}),
+        limit: Math.min(pageSize, remaining),
+        reverse: !!opts.reverse,
+        keysOnly: !!opts.keysOnly,
+        ...(snapshotTs ? { snapshotTs } : {}),
+        ...(opts.txnId ? { txnId: opts.txnId } : {}),
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      });
+      if (!opts.txnId) snapshotTs ??= page.readTs;
+      for (const kv of page.kvs) {
+        yield kv;
+        if (--remaining <= 0) return;
+      }
+      if (!page.more || page.kvs.length === 0) return;
+      const last = page.kvs[page.kvs.length - 1]!.key;
+      if (opts.reverse) end = last;
+      else start = keySuccessor(last);
+    }
+  }
+
+  /** Collects iterate() into an array. */
+  async scanAll(opts: IterateOptions = {}): Promise<KeyValue[]> {
+    const out: KeyValue[] = [];
+    for await (const kv of this.iterate(opts)) out.push(kv);
+    return out;
+  }
+
+  scanPrefix(prefix: KeyLike, opts: Omit<IterateOptions, 'prefix' | 'start' | 'end'> = {}): Promise<KeyValue[]> {
+    return this.scanAll({ ...opts, prefix });
+  }
+
+  scanRange(start: KeyLike | undefined, end: KeyLike | undefined, opts: Omit<IterateOptions, 'prefix' | 'start' | 'end'> = {}): Promise<KeyValue[]> {
+    return this.scanAll({ ...opts, ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) });
+  }
+
+  // ---------------------------------------------------------------- writes (exactly-once via sessions)
+
+  async put(key: KeyLike, value: KeyLike, opts: PutOptions = {}): Promise<PutResult> {
+    const inTxn = !!opts.txnId;
+    const r = await this.call<PutResponse__Output>(
+      'Put',
+      (header) => ({
+        header,
+        key: toBuffer(key),
+        value: toBuffer(value),
+        txnId: opts.txnId ?? '',
+        hasExpected: opts.expectedValue !== undefined,
+        expectedValue: opts.expectedValue !== undefined ? toBuffer(opts.expectedValue) : Buffer.alloc(0),
+        expectAbsent: !!opts.expectAbsent,
+        returnPrev: !!opts.returnPrev,
+      }),
+      opts,
+      // Writes buffered in a transaction are idempotent; only non-transactional puts take a session seq.
+      !inTxn,
+    );
+    return { version: r.version, succeeded: r.succeeded, prevFound: r.prevFound, prevValue: r.prevFound || r.prevValue.length > 0 ? r.prevValue : undefined };
+  }
+
+  async delete(key: KeyLike, opts: CallOptions & { txnId?: string } = {}): Promise<{ deleted: boolean; version: number }> {
+    const r = await this.call<DeleteResponse__Output>('Delete', (header) => ({ header, key: toBuffer(key), txnId: opts.txnId ?? '' }), opts, !opts.txnId);
+    return { deleted: r.deleted, version: r.version };
+  }
+
+  async deleteRange(range: RangeOptions, opts: CallOptions = {}): Promise<{ deleted: number; version: number }> {
+    const r = await this.call<DeleteRangeResponse__Output>('DeleteRange', (header) => ({ header, ...rangeToWire(range) }), opts, true);
+    return { deleted: r.deleted, version: r.version };
+  }
+
+  /** Applies the mutations atomically, in order. */
+  async batch(mutations: MutationInput[], opts: CallOptions = {}): Promise<{ version: number }> {
+    const wire = mutations.map((m) =>
+      m.op === 'put' ? { op: 'PUT' as const, key: toBuffer(m.key), value: toBuffer(m.value) } : { op: 'DELETE' as const, key: toBuffer(m.key) },
+    );
+    const r = await this.call<BatchResponse__Output>('Batch', (header) => ({ header, mutations: wire }), opts, true);
+    return { version: r.version };
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  async begin(opts: CallOptions & { readOnly?: boolean; idleTimeoutMs?: number } = {}): Promise<{ txnId: string; startTs: number }> {
+    const r = await this.call<BeginResponse__Output>('Begin', () => ({ idleTimeoutMs: opts.idleTimeoutMs ?? 0, readOnly: !!opts.readOnly }), opts);
+    return { txnId: r.txnId, startTs: r.startTs };
+  }
+
+  async commit(txnId: string, opts: CallOptions = {}): Promise<{ commitTs: number }> {
+    const r = await this.call<CommitResponse__Output>('Commit', (header) => ({ header, txnId }), opts, true);
+    return { commitTs: r.commitTs };
+  }
+
+  async rollback(txnId: string, opts: CallOptions = {}): Promise<void> {
+    await this.call('Rollback', () => ({ txnId }), opts);
+  }
+
+  /**
+   * Runs `fn` in a serializable transaction and commits it; on conflict (or when the transaction vanished
+   * before commit) rolls back, backs off and runs `fn` again, at most maxAttempts times. `fn` may run
+   * several times: keep side effects out of it. tx.put/tx.delete need not be awaited (they are sent in
+   * order; reads wait for them; errors surface at the latest at commit).
+   */
+  async txn<T>(fn: (tx: Transaction) => Promise<T> | T, opts: TxnOptions = {}): Promise<T> {
+    return (await this.txnDetailed(fn, opts)).result;
+  }
+
+  async txnDetailed<T>(fn: (tx: Transaction) => Promise<T> | T, opts: TxnOptions = {}): Promise<TxnOutcome<T>> {
+    const maxAttempts = opts.maxAttempts ?? 10;
+    const callOpts: CallOptions = opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {};
+    let lastErr: unknown;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const { txnId, startTs } = await this.begin({ ...callOpts, readOnly: !!opts.readOnly, idleTimeoutMs: opts.idleTimeoutMs ?? 0 });
+      const tx = new Transaction(this, txnId, startTs, callOpts);
+      let result: T;
+      try {
+        result = await fn(tx);
+        await tx.flush();
+      } catch (err) {
+        tx.abandon();
+        await this.rollback(txnId, { timeoutMs: 2000 }).catch(() => undefined);
+        if ((err instanceof KvConflictError || err instanceof KvTxnNotFoundError) && attempt < maxAttempts) {
+          lastErr = err;
+          await this.sleep(this.backoffDelay(attempt));
+          continue;
+        }
+        throw err;
+      }
+      try {
+        const { commitTs } = await this.commit(txnId, callOpts);
+        return { result, commitTs, attempts: attempt };
+      } catch (err) {
+        if (err instanceof KvConflictError && attempt < maxAttempts) {
+          lastErr = err;
+          await this.sleep(this.backoffDelay(attempt));
+          continue;
+        }
+        throw err;
+      }
+    }
+    throw lastErr ?? new KvConflictError('transaction failed', undefined, undefined);
+  }
+
+  // ---------------------------------------------------------------- status
+
+  /** Status of one node: the given endpoint (no rotation), or the current one (with retries). */
+  async status(opts: CallOptions & { endpoint?: string } = {}): Promise<StatusResult> {
+    return this.call<StatusResponse__Output>('Status', () => ({}), opts, false, opts.endpoint);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const wake of this.sleepers) wake();
+    for (const stub of this.stubs.values()) stub.close();
+    this.stubs.clear();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private stub(endpoint: string): GrpcKvClient {
+    let s = this.stubs.get(endpoint);
+    if (!s) {
+      const Ctor = loadKvProto().kvs.v1.Kv;
+      s = new Ctor(endpoint, grpc.credentials.createInsecure(), { ...this.channelOptions, interceptors: this.interceptors });
+      this.stubs.set(endpoint, s);
+    }
+    return s;
+  }
+
+  /** Delay before retry number `attempt` (1-based): exponential, capped, with "equal jitter". */
+  backoffDelay(attempt: number): number {
+    const { initialMs, maxMs, multiplier } = this.opts.backoff;
+    const base = Math.min(maxMs, initialMs * Math.pow(multiplier, attempt - 1));
+    return base / 2 + this.random() * (base / 2);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.closed) return Promise.reject(new KvCancelledError('client closed'));
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(t);
+        this.sleepers.delete(wake);
+        if (this.closed) reject(new KvCancelledError('client closed'));
+        else resolve();
+      };
+      const t = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  private unary<Res>(endpoint: string, method: Method, req: unknown, deadlineMs: number): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const stub = this.stub(endpoint) as unknown as Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void>;
+      stub[method]!.call(stub, req, new grpc.Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res as Res);
+      });
+    });
+  }
+
+  /**
+   * One operation with retries. `build` receives the session header (same seq on every retry of a
+   * mutating call). `pinned` sends every attempt to that endpoint instead of rotating.
+   */
+  private async call<Res>(method: Method, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false, pinned?: string): Promise<Res> {
+    if (this.closed) throw new KvCancelledError(`${method}: client closed`);
+    const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const seq = mutating && this.session ? this.session.acquire() : undefined;
+    const state: RetryState = { attempts: 0, lastError: undefined };
+    try {
+      for (;;) {
+        const endpoint = pinned ?? this.endpoints[this.current % this.endpoints.length]!;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw this.exhausted(method, state, timeoutMs);
+        state.attempts++;
+        try {
+          const header = seq !== undefined ? this.session!.header(seq) : undefined;
+          return await this.unary<Res>(endpoint, method, build(header), Math.min(this.opts.attemptTimeoutMs, remaining));
+        } catch (raw) {
+          const err = fromGrpcError(raw, `${method} ${endpoint}`);
+          if (!this.isRetryable(raw, err, mutating && seq === undefined)) throw err;
+          state.lastError = err;
+          if (this.closed) throw new KvCancelledError(`${method}: client closed`);
+          if (state.attempts >= this.opts.maxAttempts) throw this.exhausted(method, state, timeoutMs);
+          if (!pinned && this.endpoints.length > 1) this.current = (this.current + 1) % this.endpoints.length;
+          this.retries++;
+          const delay = Math.min(this.backoffDelay(state.attempts), Math.max(0, deadline - Date.now() - 1));
+          await this.sleep(delay);
+        }
+      }
+    } finally {
+      if (seq !== undefined) this.session!.release(seq);
+    }
+  }
+
+  private isRetryable(raw: unknown, err: KvError, unsafeWrite: boolean): boolean {
+    if (err instanceof KvUnavailableError || err instanceof KvDeadlineError) return !unsafeWrite || certainlyNotApplied(err);
+    // Transport-level INTERNAL (RST_STREAM, connection reset) without our typed trailer: treat as unavailable.
+    if (isServiceError(raw) && raw.code === grpc.status.INTERNAL && raw.metadata?.get('kvs-error').length === 0 && /RST_STREAM|connection|socket|ECONN|http2/i.test(raw.details)) {
+      return !unsafeWrite;
+    }
+    return false;
+  }
+
+  private exhausted(method: string, state: RetryState, timeoutMs: number): KvError {
+    const last = state.lastError;
+    const suffix = last ? `; last error: ${last.message}` : '';
+    if (last instanceof KvUnavailableError && state.attempts >= this.opts.maxAttempts) {
+      return new KvUnavailableError(`${method}: no endpoint available after ${state.attempts} attempts (${this.endpoints.join(',')})${suffix}`);
+    }
+    return new KvDeadlineError(`${method}: deadline of ${timeoutMs} ms exceeded after ${state.attempts} attempt(s)${suffix}`);
+  }
+}
+
+/** A running interactive transaction (see KvClient.txn). */
+export class Transaction {
+  private chain: Promise<unknown> = Promise.resolve();
+  private failure: unknown;
+  private abandoned = false;
+
+  constructor(
+    private readonly client: KvClient,
+    readonly txnId: string,
+    readonly startTs: number,
+    private readonly callOpts: CallOptions,
+  ) {}
+
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(() => {
+      if (this.abandoned) throw new KvCancelledError(`transaction ${this.txnId} is finished`);
+      if (this.failure) throw this.failure;
+      return op();
+    });
+    this.chain = p.catch((err: unknown) => {
+      this.failure ??= err;
+    });
+    p.catch(() => undefined); // errors are reported at flush/commit when the caller does not await
+    return p;
+  }
+
+  /** Reads `key` as of the transaction's snapshot, seeing the transaction's own writes. */
+  get(key: KeyLike): Promise<GetResult> {
+    return this.enqueue(() => this.client.get(key, { ...this.callOpts, txnId: this.txnId }));
+  }
+
+  scan(opts: Omit<ScanOptions, 'txnId' | 'snapshotTs'> = {}): Promise<ScanResult> {
+    return this.enqueue(() => this.client.scan({ ...this.callOpts, ...opts, txnId: this.txnId }));
+  }
+
+  put(key: KeyLike, value: KeyLike): Promise<void> {
+    return this.enqueue(async () => {
+      await this.client.put(key, value, { ...this.callOpts, txnId: this.txnId });
+    });
+  }
+
+  delete(key: KeyLike): Promise<void> {
+    return this.enqueue(async () => {
+      await this.client.delete(key, { ...this.callOpts, txnId: this.txnId });
+    });
+  }
+
+  /** Waits for every queued operation; throws the first failure. */
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+  }
+
+  abandon(): void {
+    this.abandoned = true;
+  }
+}
+
+/** Without a session a write may only be retried when it surely did not reach the store. */
+function certainlyNotApplied(err: KvError): boolean {
+  if (err instanceof KvUnavailableError && err.serverCode === 'STORE_CLOSED') return true;
+  return err instanceof KvUnavailableError && /ECONNREFUSED|No connection established|Connection refused/i.test(err.message);
+}
+
+function rangeToWire(r: RangeOptions): { start: Buffer; end: Buffer; prefix: Buffer } {
+  return {
+    start: r.start !== undefined ? toBuffer(r.start) : Buffer.alloc(0),
+    end: r.end !== undefined ? toBuffer(r.end) : Buffer.alloc(0),
+    prefix: r.prefix !== undefined ? toBuffer(r.prefix) : Buffer.alloc(0),
+  };
+}
+
+/** A prefix becomes [prefix, prefixEnd(prefix)) so pages can move the bounds. */
+function bounds(r: RangeOptions): { start: Buffer | undefined; end: Buffer | undefined } {
+  if (r.prefix !== undefined && toBuffer(r.prefix).length > 0) {
+    if ((r.start !== undefined && toBuffer(r.start).length > 0) || (r.end !== undefined && toBuffer(r.end).length > 0)) {
+      throw new KvInvalidArgumentError('prefix cannot be combined with start/end');
+    }
+    const p = toBuffer(r.prefix);
+    return { start: p, end: prefixEnd(p) };
+  }
+  const start = r.start !== undefined ? toBuffer(r.start) : undefined;
+  const end = r.end !== undefined ? toBuffer(r.end) : undefined;
+  return { start: start && start.length > 0 ? start : undefined, end: end && end.length > 0 ? end : undefined };
+}

@@ -1,0 +1,42 @@
+// Client side of exactly-once (Raft thesis §6.3): one random client id per KvClient, a monotonically
+// increasing seq per mutating request (kept across its retries), and first_unacked = the lowest seq still
+// in flight, so the server may discard results the client can no longer ask for.
+import { randomUUID } from 'node:crypto';
+
+export class ClientSession {
+  readonly clientId: string;
+  private nextSeq = 1;
+  private readonly inFlight = new Set<number>();
+
+  constructor(clientId: string = randomUUID()) {
+    this.clientId = clientId;
+  }
+
+  /** Allocates the seq of a new mutating request; it stays in flight until release(). */
+  acquire(): number {
+    const seq = this.nextSeq++;
+    this.inFlight.add(seq);
+    return seq;
+  }
+
+  /** The request finished (acknowledged, or abandoned for good): its result may be forgotten. */
+  release(seq: number): void {
+    this.inFlight.delete(seq);
+  }
+
+  /** Lowest seq still awaited; when nothing is in flight, the next seq to be allocated. */
+  firstUnacked(): number {
+    let min = this.nextSeq;
+    for (const s of this.inFlight) if (s < min) min = s;
+    return min;
+  }
+
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /** The wire header for (a retry of) request `seq`. */
+  header(seq: number): { clientId: string; seq: number; firstUnacked: number } {
+    return { clientId: this.clientId, seq, firstUnacked: this.firstUnacked() };
+  }
+}

@@ -1,0 +1,41 @@
+// The error convention on the wire, shared by server (server/status-mapping.ts) and client (client/errors.ts):
+// a gRPC status code plus trailer metadata. Only constants and the code table live here; the mapping
+// functions live on each side.
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/** Trailer holding the typed error code (a KvErrorCode of kv/errors.ts, or a client-side code). */
+export const MD_ERROR_CODE = 'kvs-error';
+/** Binary trailer holding the conflicting key of a TXN_CONFLICT. */
+export const MD_CONFLICT_KEY = 'kvs-conflict-key-bin';
+/** Commit timestamp of the conflicting write (decimal). */
+export const MD_CONFLICT_TS = 'kvs-conflict-ts';
+/** Transaction id of a TXN_NOT_FOUND. */
+export const MD_TXN_ID = 'kvs-txn-id';
+/** GC safe point of a SNAPSHOT_TOO_OLD (decimal). */
+export const MD_SAFE_POINT = 'kvs-safe-point';
+/** Which request field a validation error is about (INVALID_ARGUMENT), e.g. `key` or `mutations[3].value`. */
+export const MD_FIELD = 'kvs-field';
+
+/** The one table of typed store error codes → gRPC status codes. */
+export const STATUS_OF_ERROR_CODE = {
+  INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
+  TXN_CONFLICT: GrpcStatus.ABORTED,
+  TXN_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  TXN_READ_ONLY: GrpcStatus.FAILED_PRECONDITION,
+  SNAPSHOT_TOO_OLD: GrpcStatus.OUT_OF_RANGE,
+  SESSION_EXPIRED: GrpcStatus.FAILED_PRECONDITION,
+  STORE_CLOSED: GrpcStatus.UNAVAILABLE,
+  STORAGE_ERROR: GrpcStatus.UNAVAILABLE,
+  INTERNAL: GrpcStatus.INTERNAL,
+} as const;
+
+export type WireErrorCode = keyof typeof STATUS_OF_ERROR_CODE;
+
+export function isWireErrorCode(code: unknown): code is WireErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(STATUS_OF_ERROR_CODE, code);
+}
+
+/** Name of a numeric gRPC status code (`14` → `UNAVAILABLE`), used in metrics labels and messages. */
+export function grpcStatusName(code: number): string {
+  return (GrpcStatus as unknown as Record<number, string>)[code] ?? `CODE_${code}`;
+}

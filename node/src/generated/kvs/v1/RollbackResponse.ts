@@ -1,0 +1,8 @@
+// Original file: proto/kv.proto
+
+
+export interface RollbackResponse {
+}
+
+export interface RollbackResponse__Output {
+}

@@ -1,0 +1,145 @@
+// Prometheus metrics of a kvs node (prom-client, one Registry per node so tests can run several).
+// Fed by the request wrapper in kv-service.ts and by the StoreObserver hooks of the store.
+import client from 'prom-client';
+import type { StoreObserver } from '../kv/api.js';
+
+export interface EngineStatsSource {
+  /** Approximate engine size and active transactions; called on each scrape. */
+  stats(): Promise<{ approximateBytes: number; activeTxns: number; appliedTs: number; safePoint: number }>;
+}
+
+export class ServerMetrics {
+  readonly registry = new client.Registry();
+  readonly requests: client.Counter<'method' | 'code'>;
+  readonly requestDuration: client.Histogram<'method'>;
+  readonly inFlight: client.Gauge<'method'>;
+  readonly writeBatchCommands: client.Histogram<string>;
+  readonly writeBatchBytes: client.Histogram<string>;
+  readonly syncDuration: client.Histogram<string>;
+  readonly txns: client.Counter<'outcome'>;
+  readonly gcRuns: client.Counter<string>;
+  readonly gcRemovedVersions: client.Counter<string>;
+  readonly gcDuration: client.Histogram<string>;
+  readonly engineBytes: client.Gauge<string>;
+  readonly activeTxns: client.Gauge<string>;
+  private source: EngineStatsSource | undefined;
+
+  constructor(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+    if (opts.labels) this.registry.setDefaultLabels(opts.labels);
+    if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.requests = new client.Counter({
+      name: 'kvs_requests_total',
+      help: 'gRPC requests handled, by method and status code name',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+    this.requestDuration = new client.Histogram({
+      name: 'kvs_request_duration_seconds',
+      help: 'gRPC request latency by method',
+      labelNames: ['method'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.inFlight = new client.Gauge({
+      name: 'kvs_requests_in_flight',
+      help: 'gRPC requests being handled',
+      labelNames: ['method'],
+      registers,
+    });
+    this.writeBatchCommands = new client.Histogram({
+      name: 'kvs_write_batch_commands',
+      help: 'Client commands per synced engine write (group commit size)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+      registers,
+    });
+    this.writeBatchBytes = new client.Histogram({
+      name: 'kvs_write_batch_bytes',
+      help: 'Bytes per synced engine write',
+      buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
+      registers,
+    });
+    this.syncDuration = new client.Histogram({
+      name: 'kvs_sync_duration_seconds',
+      help: 'Latency of synced engine writes',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.txns = new client.Counter({
+      name: 'kvs_txn_total',
+      help: 'Finished interactive transactions by outcome (committed, conflict, rolled_back, timed_out)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ['committed', 'conflict', 'rolled_back', 'timed_out']) this.txns.inc({ outcome }, 0);
+    this.gcRuns = new client.Counter({ name: 'kvs_gc_runs_total', help: 'MVCC garbage collection runs', registers });
+    this.gcRemovedVersions = new client.Counter({ name: 'kvs_gc_removed_versions_total', help: 'Old versions removed by GC', registers });
+    this.gcDuration = new client.Histogram({
+      name: 'kvs_gc_duration_seconds',
+      help: 'Duration of GC runs',
+      buckets: [0.001, 0.01, 0.1, 1, 10],
+      registers,
+    });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.engineBytes = new client.Gauge({
+      name: 'kvs_engine_bytes',
+      help: 'Approximate size of the storage engine in bytes',
+      registers,
+      async collect() {
+        await self.refreshEngineStats();
+      },
+    });
+    this.activeTxns = new client.Gauge({ name: 'kvs_active_txns', help: 'Open interactive transactions', registers });
+  }
+
+  /** Where kvs_engine_bytes / kvs_active_txns come from (the store's status()). */
+  setEngineStatsSource(source: EngineStatsSource | undefined): void {
+    this.source = source;
+  }
+
+  private async refreshEngineStats(): Promise<void> {
+    if (!this.source) return;
+    try {
+      const s = await this.source.stats();
+      this.engineBytes.set(s.approximateBytes);
+      this.activeTxns.set(s.activeTxns);
+    } catch {
+      // store closed or failing: keep the last values; /readyz reports the problem
+    }
+  }
+
+  /** Hooks to pass to openLocalStore({ observer }). */
+  storeObserver(): StoreObserver {
+    return {
+      onBatchWritten: (commands, bytes, syncSeconds) => {
+        this.writeBatchCommands.observe(commands);
+        this.writeBatchBytes.observe(bytes);
+        this.syncDuration.observe(syncSeconds);
+      },
+      onTxnFinished: (outcome) => {
+        this.txns.inc({ outcome });
+      },
+      onGcRun: (removed, seconds) => {
+        this.gcRuns.inc();
+        this.gcRemovedVersions.inc(removed);
+        this.gcDuration.observe(seconds);
+      },
+    };
+  }
+
+  /** Starts timing one request; call the returned function with the final status code name. */
+  startRequest(method: string): (code: string) => void {
+    const end = this.requestDuration.startTimer({ method });
+    this.inFlight.inc({ method });
+    return (code: string) => {
+      end();
+      this.inFlight.dec({ method });
+      this.requests.inc({ method, code });
+    };
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,135 @@
+// Assembles one kvs node's network side: the gRPC Kv service over a KvStore plus the observability HTTP
+// server. Used by main.ts (the kvs-node binary) and by tests (port 0 → ephemeral ports).
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KvStore } from '../kv/api.js';
+import type { Logger } from '../common/logger.js';
+import { packageRoot } from '../common/paths.js';
+import { loadKvProto } from '../common/proto.js';
+import { startHttpServer, type HttpServer } from './http.js';
+import { createKvHandlers } from './kv-service.js';
+import { ServerMetrics } from './metrics.js';
+import { resolveLimits, type Limits } from './validate.js';
+
+export interface KvsNodeOptions {
+  store: KvStore;
+  /** gRPC listen address host:port (port 0 = ephemeral). */
+  listen: string;
+  /** HTTP listen address host:port for /metrics /healthz /readyz; undefined = no HTTP server. */
+  http?: string;
+  nodeId: string;
+  logger: Logger;
+  limits?: Partial<Limits>;
+  /** Pass the instance whose storeObserver() was given to the store, so its metrics are exported too. */
+  metrics?: ServerMetrics;
+  /** Close the store on shutdown (default true). */
+  ownsStore?: boolean;
+}
+
+export interface KvsNode {
+  /** host:port actually bound (resolves port 0). */
+  readonly grpcAddress: string;
+  readonly grpcPort: number;
+  readonly httpAddress: string | undefined;
+  readonly metrics: ServerMetrics;
+  readonly limits: Limits;
+  /**
+   * Graceful stop: /readyz turns 503, new calls are refused, in-flight calls get up to `drainMs` to finish
+   * (then they are cancelled), the HTTP server and (if owned) the store are closed.
+   */
+  shutdown(drainMs?: number): Promise<void>;
+}
+
+let versionCache: string | undefined;
+export function packageVersion(): string {
+  if (versionCache) return versionCache;
+  try {
+    versionCache = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    versionCache = '0.0.0';
+  }
+  return versionCache;
+}
+
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
+  if (!m) throw new Error(`malformed address ${JSON.stringify(addr)} (expected host:port, e.g. 127.0.0.1:7379)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`malformed address ${JSON.stringify(addr)}: port ${port} > 65535`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
+  const limits = resolveLimits(opts.limits);
+  const metrics = opts.metrics ?? new ServerMetrics();
+  const logger = opts.logger;
+  const { store } = opts;
+  const version = packageVersion();
+  let stopping = false;
+
+  metrics.setEngineStatsSource({ stats: () => store.status() });
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
+    'grpc.max_send_message_length': -1,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+  });
+  const proto = loadKvProto();
+  server.addService(proto.kvs.v1.Kv.service, createKvHandlers({ store, limits, logger, metrics, nodeId: opts.nodeId, version }));
+  const { host } = splitHostPort(opts.listen);
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(port)));
+  });
+  const grpcAddress = `${host.includes(':') ? `[${host}]` : host}:${grpcPort}`;
+
+  let http: HttpServer | undefined;
+  if (opts.http) {
+    const h = splitHostPort(opts.http);
+    try {
+      http = await startHttpServer({
+        host: h.host,
+        port: h.port,
+        metrics,
+        logger,
+        ready: async () => {
+          if (stopping) return 'shutting down';
+          await store.status();
+          return true;
+        },
+      });
+    } catch (err) {
+      server.forceShutdown();
+      throw new Error(`cannot listen on ${opts.http} (http): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  let shutdownPromise: Promise<void> | undefined;
+  return {
+    grpcAddress,
+    grpcPort,
+    httpAddress: http?.address,
+    metrics,
+    limits,
+    shutdown(drainMs = 10_000) {
+      shutdownPromise ??= (async () => {
+        stopping = true;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            logger.warn('drain timeout: cancelling in-flight calls', { drainMs });
+            server.forceShutdown();
+            resolve();
+          }, drainMs);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await http?.close();
+        if (opts.ownsStore !== false) await store.close();
+      })();
+      return shutdownPromise;
+    },
+  };
+}
