@@ -1,0 +1,279 @@
+// Compact binary codec for Raft types (transport and disk). Unsigned LEB128 varints for
+// numbers (exact up to 2^53), length-prefixed byte strings. Each top-level encoding starts
+// with a version byte so the format can evolve.
+
+import {
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Message,
+  type Snapshot,
+  type SnapshotMetadata,
+  EMPTY,
+} from './types.js';
+import { CodecError } from './errors.js';
+
+const VERSION = 1;
+
+export class Writer {
+  private buf = new Uint8Array(64);
+  private pos = 0;
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const nb = new Uint8Array(cap);
+    nb.set(this.buf.subarray(0, this.pos));
+    this.buf = nb;
+  }
+
+  uvarint(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new CodecError(`cannot encode ${n} as uvarint`);
+    this.ensure(8);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  bool(b: boolean): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b ? 1 : 0;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.uvarint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  ids(ids: readonly number[]): void {
+    this.uvarint(ids.length);
+    for (const id of ids) this.uvarint(id);
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+export class Reader {
+  private pos = 0;
+  constructor(private readonly buf: Uint8Array) {}
+
+  uvarint(): number {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new CodecError('truncated varint');
+      const b = this.buf[this.pos++]!;
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 0x80;
+      if (mul > 2 ** 56) throw new CodecError('varint too long');
+    }
+    return n;
+  }
+
+  bool(): boolean {
+    if (this.pos >= this.buf.length) throw new CodecError('truncated bool');
+    return this.buf[this.pos++] !== 0;
+  }
+
+  bytes(): Uint8Array {
+    const n = this.uvarint();
+    if (this.pos + n > this.buf.length) throw new CodecError('truncated bytes');
+    // Copy so decoded values don't alias (and pin) a large receive buffer.
+    const b = n === 0 ? EMPTY : this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  ids(): number[] {
+    const n = this.uvarint();
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.uvarint());
+    return out;
+  }
+
+  version(): void {
+    const v = this.uvarint();
+    if (v !== VERSION) throw new CodecError(`unsupported codec version ${v}`);
+  }
+
+  done(): void {
+    if (this.pos !== this.buf.length) throw new CodecError(`${this.buf.length - this.pos} trailing bytes`);
+  }
+}
+
+export function writeEntry(w: Writer, e: Entry): void {
+  w.uvarint(e.term);
+  w.uvarint(e.index);
+  w.uvarint(e.type);
+  w.bytes(e.data);
+}
+
+export function readEntry(r: Reader): Entry {
+  return { term: r.uvarint(), index: r.uvarint(), type: r.uvarint(), data: r.bytes() };
+}
+
+function writeConfState(w: Writer, cs: ConfState): void {
+  w.ids(cs.voters);
+  w.ids(cs.learners);
+  w.ids(cs.votersOutgoing);
+  w.ids(cs.learnersNext);
+  w.bool(cs.autoLeave);
+}
+
+function readConfState(r: Reader): ConfState {
+  return { voters: r.ids(), learners: r.ids(), votersOutgoing: r.ids(), learnersNext: r.ids(), autoLeave: r.bool() };
+}
+
+function writeSnapshotMetadata(w: Writer, m: SnapshotMetadata): void {
+  w.uvarint(m.index);
+  w.uvarint(m.term);
+  writeConfState(w, m.confState);
+}
+
+function readSnapshotMetadata(r: Reader): SnapshotMetadata {
+  return { index: r.uvarint(), term: r.uvarint(), confState: readConfState(r) };
+}
+
+function writeSnapshot(w: Writer, s: Snapshot): void {
+  writeSnapshotMetadata(w, s.metadata);
+  w.bytes(s.data);
+}
+
+function readSnapshot(r: Reader): Snapshot {
+  return { metadata: readSnapshotMetadata(r), data: r.bytes() };
+}
+
+function encodeWith(f: (w: Writer) => void): Uint8Array {
+  const w = new Writer();
+  w.uvarint(VERSION);
+  f(w);
+  return w.finish();
+}
+
+function decodeWith<T>(buf: Uint8Array, f: (r: Reader) => T): T {
+  const r = new Reader(buf);
+  r.version();
+  const v = f(r);
+  r.done();
+  return v;
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  return encodeWith((w) => {
+    w.uvarint(m.groupId);
+    w.uvarint(m.type);
+    w.uvarint(m.from);
+    w.uvarint(m.to);
+    w.uvarint(m.term);
+    w.uvarint(m.logTerm);
+    w.uvarint(m.index);
+    w.uvarint(m.commit);
+    w.bool(m.reject);
+    w.uvarint(m.rejectHint);
+    w.bytes(m.context);
+    w.uvarint(m.entries.length);
+    for (const e of m.entries) writeEntry(w, e);
+    w.bool(m.snapshot !== undefined);
+    if (m.snapshot) writeSnapshot(w, m.snapshot);
+  });
+}
+
+export function decodeMessage(buf: Uint8Array): Message {
+  return decodeWith(buf, (r) => {
+    const m: Message = {
+      groupId: r.uvarint(),
+      type: r.uvarint(),
+      from: r.uvarint(),
+      to: r.uvarint(),
+      term: r.uvarint(),
+      logTerm: r.uvarint(),
+      index: r.uvarint(),
+      commit: r.uvarint(),
+      reject: r.bool(),
+      rejectHint: r.uvarint(),
+      context: r.bytes(),
+      entries: [],
+    };
+    const n = r.uvarint();
+    for (let i = 0; i < n; i++) m.entries.push(readEntry(r));
+    if (r.bool()) m.snapshot = readSnapshot(r);
+    return m;
+  });
+}
+
+export function encodeEntry(e: Entry): Uint8Array {
+  return encodeWith((w) => writeEntry(w, e));
+}
+
+export function decodeEntry(buf: Uint8Array): Entry {
+  return decodeWith(buf, readEntry);
+}
+
+export function encodeHardState(h: HardState): Uint8Array {
+  return encodeWith((w) => {
+    w.uvarint(h.term);
+    w.uvarint(h.vote);
+    w.uvarint(h.commit);
+  });
+}
+
+export function decodeHardState(buf: Uint8Array): HardState {
+  return decodeWith(buf, (r) => ({ term: r.uvarint(), vote: r.uvarint(), commit: r.uvarint() }));
+}
+
+export function encodeSnapshotMetadata(m: SnapshotMetadata): Uint8Array {
+  return encodeWith((w) => writeSnapshotMetadata(w, m));
+}
+
+export function decodeSnapshotMetadata(buf: Uint8Array): SnapshotMetadata {
+  return decodeWith(buf, readSnapshotMetadata);
+}
+
+export function encodeSnapshot(s: Snapshot): Uint8Array {
+  return encodeWith((w) => writeSnapshot(w, s));
+}
+
+export function decodeSnapshot(buf: Uint8Array): Snapshot {
+  return decodeWith(buf, readSnapshot);
+}
+
+export function encodeConfState(cs: ConfState): Uint8Array {
+  return encodeWith((w) => writeConfState(w, cs));
+}
+
+export function decodeConfState(buf: Uint8Array): ConfState {
+  return decodeWith(buf, readConfState);
+}
+
+export function encodeConfChange(cc: ConfChange): Uint8Array {
+  return encodeWith((w) => {
+    w.uvarint(cc.transition);
+    w.uvarint(cc.changes.length);
+    for (const c of cc.changes) {
+      w.uvarint(c.type);
+      w.uvarint(c.nodeId);
+    }
+    w.bytes(cc.context);
+  });
+}
+
+/** Empty data decodes to the empty "leave joint" change (used for auto-leave entries). */
+export function decodeConfChange(buf: Uint8Array): ConfChange {
+  if (buf.length === 0) return { transition: 0, changes: [], context: EMPTY };
+  return decodeWith(buf, (r) => {
+    const transition = r.uvarint();
+    const n = r.uvarint();
+    const changes = [];
+    for (let i = 0; i < n; i++) changes.push({ type: r.uvarint(), nodeId: r.uvarint() });
+    return { transition, changes, context: r.bytes() };
+  });
+}

@@ -1,0 +1,1079 @@
+// The Raft state machine (etcd-io/raft raft.go, classic synchronous-storage flavour).
+// Pure and deterministic: no timers, I/O or global randomness. Inputs are step()/tick();
+// outputs accumulate in `msgs`, the unstable log and `readStates`, drained via RawNode.
+
+import {
+  type ConfChange,
+  type Entry,
+  type HardState,
+  type Message,
+  type ReadState,
+  type Snapshot,
+  type SoftState,
+  EntryType,
+  MessageType,
+  NONE,
+  ProgressState,
+  ReadOnlyOption,
+  StateType,
+  msg,
+  voteRespMsgType,
+  isEmptyHardState,
+  EMPTY,
+} from './types.js';
+import type { Storage } from './storage.js';
+import { RaftLog } from './log.js';
+import { ProgressTracker, type ProgressMap, type TrackerConfig, describeConfig, isJoint } from './tracker.js';
+import { VoteResult } from './quorum.js';
+import { Changer, enterJoint, isLeaveJoint, restoreConfState } from './confchange.js';
+import { ReadOnly } from './read-only.js';
+import { decodeConfChange } from './codec.js';
+import { ConfigError, ProposalDroppedError, RaftPanic, SnapshotTemporarilyUnavailableError } from './errors.js';
+import { keyToBytes, payloadSize, bytesEqual } from './util.js';
+
+export interface RaftLogger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+const noopLogger: RaftLogger = { debug() {}, info() {}, warn() {} };
+
+export interface RaftConfig {
+  /** This node's id (non-zero). */
+  id: number;
+  /** Raft group (range) id, stamped on every outgoing message. Default 0. */
+  groupId?: number;
+  /** Ticks without leader contact before a follower campaigns (randomized in [n, 2n)). */
+  electionTick: number;
+  /** Ticks between leader heartbeats; must be < electionTick. */
+  heartbeatTick: number;
+  storage: Storage;
+  /** Last applied index when restarting (entries ≤ applied are not re-delivered). */
+  applied?: number;
+  /** Max bytes of entries per MsgApp (batching). Default 1 MiB; at least one entry is always sent. */
+  maxSizePerMsg?: number;
+  /** Max bytes of committed entries per Ready. Default: maxSizePerMsg. */
+  maxCommittedSizePerReady?: number;
+  /** Leader drops proposals once this many uncommitted payload bytes are outstanding. 0 = no limit. */
+  maxUncommittedEntriesSize?: number;
+  /** Max in-flight MsgApp per follower in Replicate state (pipelining window). Default 256. */
+  maxInflightMsgs?: number;
+  /** Optional byte bound for the inflight window. 0 = none. */
+  maxInflightBytes?: number;
+  /** Leader steps down if it has not heard from a quorum within an election timeout. */
+  checkQuorum?: boolean;
+  /** Run a pre-vote round before incrementing the term (avoids disruption by partitioned nodes). */
+  preVote?: boolean;
+  readOnlyOption?: ReadOnlyOption;
+  /** Reject proposals on followers instead of forwarding them to the leader. */
+  disableProposalForwarding?: boolean;
+  /** Leader steps down when it applies a config that removes (or demotes) it. Default true. */
+  stepDownOnRemoval?: boolean;
+  /** Source of randomness in [0, 1) for election timeouts. Default: a fixed-seed PRNG from id. */
+  rand?: () => number;
+  logger?: RaftLogger;
+}
+
+/** Tiny deterministic PRNG (mulberry32) used when no rand is injected. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+enum CampaignType {
+  PreElection = 'CampaignPreElection',
+  Election = 'CampaignElection',
+  Transfer = 'CampaignTransfer',
+}
+
+const CAMPAIGN_TRANSFER_CTX = keyToBytes(CampaignType.Transfer);
+
+export class Raft {
+  readonly id: number;
+  readonly groupId: number;
+  term = 0;
+  vote = NONE;
+  readStates: ReadState[] = [];
+  readonly raftLog: RaftLog;
+  readonly maxMsgSize: number;
+  readonly maxUncommittedSize: number;
+  trk: ProgressTracker;
+  state: StateType = StateType.Follower;
+  isLearner = false;
+  msgs: Message[] = [];
+  lead = NONE;
+  /** Target of an in-progress leadership transfer (NONE if none). */
+  leadTransferee = NONE;
+  /** Only one conf change may be pending (proposed but not applied): its index. */
+  pendingConfIndex = 0;
+  uncommittedSize = 0;
+  readOnly: ReadOnly;
+  /** ReadIndex requests queued because the leader hasn't committed in its term yet. */
+  pendingReadIndexMessages: Message[] = [];
+  /** A ReadIndex batch was queued since the last heartbeat broadcast (see flushReadIndex). */
+  private readIndexBroadcastPending = false;
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  readonly checkQuorum: boolean;
+  readonly preVote: boolean;
+  readonly heartbeatTimeout: number;
+  readonly electionTimeout: number;
+  randomizedElectionTimeout = 0;
+  readonly disableProposalForwarding: boolean;
+  readonly stepDownOnRemoval: boolean;
+  private readonly rand: () => number;
+  readonly logger: RaftLogger;
+  private tickFn: () => void = () => this.tickElection();
+  private stepFn: (m: Message) => void = (m) => this.stepFollower(m);
+
+  constructor(c: RaftConfig) {
+    validateConfig(c);
+    this.id = c.id;
+    this.groupId = c.groupId ?? 0;
+    this.maxMsgSize = c.maxSizePerMsg ?? 1024 * 1024;
+    this.raftLog = new RaftLog(c.storage, c.maxCommittedSizePerReady ?? this.maxMsgSize);
+    this.maxUncommittedSize = c.maxUncommittedEntriesSize || Number.MAX_SAFE_INTEGER;
+    this.trk = new ProgressTracker(c.maxInflightMsgs ?? 256, c.maxInflightBytes ?? 0);
+    this.electionTimeout = c.electionTick;
+    this.heartbeatTimeout = c.heartbeatTick;
+    this.checkQuorum = c.checkQuorum ?? false;
+    this.preVote = c.preVote ?? false;
+    this.readOnly = new ReadOnly(c.readOnlyOption ?? ReadOnlyOption.Safe);
+    this.disableProposalForwarding = c.disableProposalForwarding ?? false;
+    this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
+    this.rand = c.rand ?? mulberry32(c.id * 7919 + 1);
+    this.logger = c.logger ?? noopLogger;
+
+    const { hardState, confState } = c.storage.initialState();
+    const { config, progress } = restoreConfState(this.trk, this.raftLog.lastIndex(), confState);
+    this.switchToConfig(config, progress);
+    if (!isEmptyHardState(hardState)) this.loadState(hardState);
+    if (c.applied && c.applied > 0) this.raftLog.appliedTo(c.applied);
+    this.becomeFollower(this.term, NONE);
+    this.logger.info(
+      `newRaft ${this.id} [${describeConfig(this.trk.config)}] term: ${this.term}, commit: ${this.raftLog.committed}, ` +
+        `applied: ${this.raftLog.applied}, lastindex: ${this.raftLog.lastIndex()}`,
+    );
+  }
+
+  // ---- state accessors -------------------------------------------------------------------
+
+  softState(): SoftState {
+    return { lead: this.lead, raftState: this.state };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.raftLog.committed };
+  }
+
+  private loadState(hs: HardState): void {
+    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
+      throw new RaftPanic(`${this.id} state.commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
+    }
+    this.raftLog.committed = hs.commit;
+    this.term = hs.term;
+    this.vote = hs.vote;
+  }
+
+  /** Can this node campaign? (voter in the config and not waiting on a snapshot to apply) */
+  promotable(): boolean {
+    const pr = this.trk.progress.get(this.id);
+    return pr !== undefined && !pr.isLearner && this.raftLog.unstable.snapshot === undefined;
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  send(m: Message): void {
+    if (m.from === NONE) m.from = this.id;
+    m.groupId = this.groupId;
+    if (
+      m.type === MessageType.Vote ||
+      m.type === MessageType.VoteResp ||
+      m.type === MessageType.PreVote ||
+      m.type === MessageType.PreVoteResp
+    ) {
+      // Vote messages carry the term they are *for* (pre-votes: a future term).
+      if (m.term === 0) throw new RaftPanic(`term should be set when sending ${MessageType[m.type]}`);
+    } else {
+      if (m.term !== 0) throw new RaftPanic(`term should not be set when sending ${MessageType[m.type]} (was ${m.term})`);
+      // Proposals and read requests are forwarded without a term: they are term-independent.
+      if (m.type !== MessageType.Prop && m.type !== MessageType.ReadIndex) m.term = this.term;
+    }
+    this.msgs.push(m);
+  }
+
+  /** Send an append (or a snapshot if the needed entries are compacted) to `to`. */
+  sendAppend(to: number): void {
+    this.maybeSendAppend(to, true);
+  }
+
+  /**
+   * Returns true if a message was sent. With sendIfEmpty=false, an append without entries
+   * is not sent (used to drain the pipeline without spamming commit-only messages).
+   */
+  maybeSendAppend(to: number, sendIfEmpty: boolean): boolean {
+    const pr = this.trk.progress.get(to);
+    if (!pr || pr.isPaused()) return false;
+
+    let term: number | undefined;
+    let ents: Entry[] = [];
+    let failed = false;
+    try {
+      term = this.raftLog.term(pr.next - 1);
+      ents = this.raftLog.entries(pr.next, this.maxMsgSize);
+    } catch {
+      failed = true; // compacted: fall back to a snapshot
+    }
+    if (ents.length === 0 && !sendIfEmpty) return false;
+
+    if (failed || term === undefined) {
+      if (!pr.recentActive) {
+        this.logger.debug(`${this.id} ignore sending snapshot to ${to} since it is not recently active`);
+        return false;
+      }
+      let snapshot: Snapshot;
+      try {
+        snapshot = this.raftLog.snapshot();
+      } catch (e) {
+        if (e instanceof SnapshotTemporarilyUnavailableError) {
+          this.logger.debug(`${this.id} failed to send snapshot to ${to} because snapshot is temporarily unavailable`);
+          return false;
+        }
+        throw e;
+      }
+      if (snapshot.metadata.index === 0) throw new RaftPanic('need non-empty snapshot');
+      pr.becomeSnapshot(snapshot.metadata.index);
+      this.logger.debug(`${this.id} sends snapshot ${snapshot.metadata.index} to ${to}`);
+      this.send(msg({ type: MessageType.Snap, to, snapshot }));
+      return true;
+    }
+
+    const m = msg({
+      type: MessageType.App,
+      to,
+      index: pr.next - 1,
+      logTerm: term,
+      entries: ents,
+      commit: this.raftLog.committed,
+    });
+    if (ents.length > 0) {
+      if (pr.state === ProgressState.Replicate) {
+        const last = ents[ents.length - 1]!.index;
+        pr.optimisticUpdate(last);
+        pr.inflights.add(last, payloadSize(ents));
+      } else if (pr.state === ProgressState.Probe) {
+        pr.probeSent = true;
+      } else {
+        throw new RaftPanic(`${this.id} is sending append in unhandled state ${pr.state}`);
+      }
+    }
+    this.send(m);
+    return true;
+  }
+
+  private sendHeartbeat(to: number, ctx: Uint8Array): void {
+    // Only commit up to what the follower is known to have, so it never commits beyond its log.
+    const commit = Math.min(this.trk.progress.get(to)!.match, this.raftLog.committed);
+    this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx }));
+  }
+
+  bcastAppend(): void {
+    this.trk.visit((id) => {
+      if (id !== this.id) this.sendAppend(id);
+    });
+  }
+
+  bcastHeartbeat(): void {
+    const lastCtx = this.readOnly.lastPendingRequestCtx();
+    this.bcastHeartbeatWithCtx(lastCtx === undefined ? EMPTY : keyToBytes(lastCtx));
+  }
+
+  private bcastHeartbeatWithCtx(ctx: Uint8Array): void {
+    this.readIndexBroadcastPending = false;
+    this.trk.visit((id) => {
+      if (id !== this.id) this.sendHeartbeat(id, ctx);
+    });
+  }
+
+  /**
+   * ReadIndex batching: requests arriving between two Readies share one heartbeat round.
+   * RawNode calls this before building a Ready.
+   */
+  flushReadIndex(): void {
+    if (this.readIndexBroadcastPending && this.state === StateType.Leader) this.bcastHeartbeat();
+    this.readIndexBroadcastPending = false;
+  }
+
+  hasPendingReadIndexBroadcast(): boolean {
+    return this.readIndexBroadcastPending && this.state === StateType.Leader;
+  }
+
+  // ---- commit / append -------------------------------------------------------------------
+
+  /** Advance commit to the quorum-acked index if it is from the current term (§5.4.2). */
+  maybeCommit(): boolean {
+    return this.raftLog.maybeCommit(this.trk.committed(), this.term);
+  }
+
+  reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.abortLeaderTransfer();
+    this.trk.resetVotes();
+    const last = this.raftLog.lastIndex();
+    this.trk.visit((id, pr) => {
+      pr.match = 0;
+      pr.next = last + 1;
+      pr.state = ProgressState.Probe;
+      pr.probeSent = false;
+      pr.pendingSnapshot = 0;
+      pr.recentActive = false;
+      pr.inflights.reset();
+      if (id === this.id) pr.match = last;
+    });
+    this.pendingConfIndex = 0;
+    this.uncommittedSize = 0;
+    this.readOnly = new ReadOnly(this.readOnly.option);
+    this.pendingReadIndexMessages = [];
+    this.readIndexBroadcastPending = false;
+  }
+
+  /**
+   * Leader appends entries to its own (unstable) log. Its own Progress is NOT advanced here:
+   * the self-ack arrives via RawNode.advance once the host has persisted the entries, so a
+   * leader never counts its own non-durable entries toward a commit quorum.
+   */
+  appendEntry(es: Entry[]): boolean {
+    const li = this.raftLog.lastIndex();
+    for (let i = 0; i < es.length; i++) {
+      es[i]!.term = this.term;
+      es[i]!.index = li + 1 + i;
+    }
+    if (!this.increaseUncommittedSize(es)) {
+      this.logger.warn(`${this.id} appending new entries to log would exceed uncommitted entry size limit; dropping proposal`);
+      return false;
+    }
+    this.raftLog.append(es);
+    return true;
+  }
+
+  private increaseUncommittedSize(ents: Entry[]): boolean {
+    const s = payloadSize(ents);
+    // Always allow at least one proposal when nothing is outstanding, and empty entries.
+    if (this.uncommittedSize > 0 && s > 0 && this.uncommittedSize + s > this.maxUncommittedSize) return false;
+    this.uncommittedSize += s;
+    return true;
+  }
+
+  reduceUncommittedSize(s: number): void {
+    this.uncommittedSize = s > this.uncommittedSize ? 0 : this.uncommittedSize - s;
+  }
+
+  // ---- ticks -----------------------------------------------------------------------------
+
+  tick(): void {
+    this.tickFn();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.pastElectionTimeout()) {
+      this.electionElapsed = 0;
+      this.step(msg({ type: MessageType.Hup, from: this.id }));
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum) this.step(msg({ type: MessageType.CheckQuorum, from: this.id }));
+      // A transfer that didn't finish within an election timeout is aborted.
+      if (this.state === StateType.Leader && this.leadTransferee !== NONE) this.abortLeaderTransfer();
+    }
+    if (this.state !== StateType.Leader) return;
+    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+      this.heartbeatElapsed = 0;
+      this.step(msg({ type: MessageType.Beat, from: this.id }));
+    }
+    this.maybeAutoLeave();
+  }
+
+  pastElectionTimeout(): boolean {
+    return this.electionElapsed >= this.randomizedElectionTimeout;
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTimeout = this.electionTimeout + Math.floor(this.rand() * this.electionTimeout);
+  }
+
+  // ---- role transitions --------------------------------------------------------------------
+
+  becomeFollower(term: number, lead: number): void {
+    this.stepFn = (m) => this.stepFollower(m);
+    this.reset(term);
+    this.tickFn = () => this.tickElection();
+    this.lead = lead;
+    this.state = StateType.Follower;
+    this.logger.info(`${this.id} became follower at term ${this.term}`);
+  }
+
+  becomeCandidate(): void {
+    if (this.state === StateType.Leader) throw new RaftPanic('invalid transition [leader -> candidate]');
+    this.stepFn = (m) => this.stepCandidate(m);
+    this.reset(this.term + 1);
+    this.tickFn = () => this.tickElection();
+    this.vote = this.id;
+    this.state = StateType.Candidate;
+    this.logger.info(`${this.id} became candidate at term ${this.term}`);
+  }
+
+  becomePreCandidate(): void {
+    if (this.state === StateType.Leader) throw new RaftPanic('invalid transition [leader -> pre-candidate]');
+    // Pre-candidacy changes neither term nor vote: a failed pre-vote leaves no trace.
+    this.stepFn = (m) => this.stepCandidate(m);
+    this.trk.resetVotes();
+    this.tickFn = () => this.tickElection();
+    this.lead = NONE;
+    this.state = StateType.PreCandidate;
+    this.logger.info(`${this.id} became pre-candidate at term ${this.term}`);
+  }
+
+  becomeLeader(): void {
+    if (this.state === StateType.Follower) throw new RaftPanic('invalid transition [follower -> leader]');
+    this.stepFn = (m) => this.stepLeader(m);
+    this.reset(this.term);
+    this.tickFn = () => this.tickHeartbeat();
+    this.lead = this.id;
+    this.state = StateType.Leader;
+    const pr = this.trk.progress.get(this.id)!;
+    pr.becomeReplicate();
+    pr.recentActive = true;
+    // Conservatively treat anything in our log as a possibly pending conf change.
+    this.pendingConfIndex = this.raftLog.lastIndex();
+    // An empty entry of the new term: committing it commits all prior entries (§5.4.2) and
+    // is the precondition for ReadIndex and conf changes in this term.
+    if (!this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY }])) {
+      throw new RaftPanic('empty entry was dropped');
+    }
+    this.logger.info(`${this.id} became leader at term ${this.term}`);
+  }
+
+  private hup(t: CampaignType): void {
+    if (this.state === StateType.Leader) return;
+    if (!this.promotable()) {
+      this.logger.warn(`${this.id} is unpromotable and can not campaign`);
+      return;
+    }
+    if (this.hasUnappliedConfChanges()) {
+      // A pending conf change might remove us or change the quorum; wait until applied.
+      this.logger.warn(`${this.id} cannot campaign at term ${this.term} since there are still pending configuration changes to apply`);
+      return;
+    }
+    this.campaign(t);
+  }
+
+  private hasUnappliedConfChanges(): boolean {
+    if (this.raftLog.applied >= this.raftLog.committed) return false;
+    const lo = Math.max(this.raftLog.applied + 1, this.raftLog.firstIndex());
+    const ents = this.raftLog.slice(lo, this.raftLog.committed + 1, Number.MAX_SAFE_INTEGER);
+    return ents.some((e) => e.type === EntryType.ConfChange);
+  }
+
+  private campaign(t: CampaignType): void {
+    let term: number;
+    let voteMsg: MessageType;
+    if (t === CampaignType.PreElection) {
+      this.becomePreCandidate();
+      voteMsg = MessageType.PreVote;
+      term = this.term + 1; // pre-votes are for the next term; our term doesn't change yet
+    } else {
+      this.becomeCandidate();
+      voteMsg = MessageType.Vote;
+      term = this.term;
+    }
+    const { result } = this.poll(this.id, voteRespMsgType(voteMsg), true);
+    if (result === VoteResult.Won) {
+      // Single voter: we won by voting for ourselves.
+      if (t === CampaignType.PreElection) this.campaign(CampaignType.Election);
+      else this.becomeLeader();
+      return;
+    }
+    const lastIndex = this.raftLog.lastIndex();
+    const lastTerm = this.raftLog.lastTerm();
+    for (const id of this.trk.voterIds()) {
+      if (id === this.id) continue;
+      this.logger.info(`${this.id} [logterm: ${lastTerm}, index: ${lastIndex}] sent ${MessageType[voteMsg]} request to ${id} at term ${this.term}`);
+      this.send(
+        msg({
+          type: voteMsg,
+          to: id,
+          term,
+          index: lastIndex,
+          logTerm: lastTerm,
+          context: t === CampaignType.Transfer ? CAMPAIGN_TRANSFER_CTX : EMPTY,
+        }),
+      );
+    }
+  }
+
+  private poll(id: number, t: MessageType, v: boolean): { granted: number; rejected: number; result: VoteResult } {
+    this.logger.info(`${this.id} received ${MessageType[t]} ${v ? '' : 'rejection '}from ${id} at term ${this.term}`);
+    this.trk.recordVote(id, v);
+    return this.trk.tallyVotes();
+  }
+
+  // ---- step ----------------------------------------------------------------------------
+
+  /** Process one message. Throws ProposalDroppedError for proposals that cannot be accepted. */
+  step(m: Message): void {
+    // Term handling (§5.1): newer term → step down; stale term → mostly ignore.
+    if (m.term === 0) {
+      // local message (or term-less forwarded proposal / read index)
+    } else if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        const force = bytesEqual(m.context, CAMPAIGN_TRANSFER_CTX);
+        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
+        if (!force && inLease) {
+          // Leader stickiness (§6 of the thesis / check-quorum): while we hear from a current
+          // leader, ignore disruptive votes; don't even update our term.
+          this.logger.info(
+            `${this.id} [term: ${this.term}] ignored ${MessageType[m.type]} from ${m.from} at term ${m.term}: lease is not expired`,
+          );
+          return;
+        }
+      }
+      if (m.type === MessageType.PreVote) {
+        // Never change our term in response to a PreVote.
+      } else if (m.type === MessageType.PreVoteResp && !m.reject) {
+        // Granted pre-votes carry the future term; we bump the term only once we win.
+      } else {
+        this.logger.info(`${this.id} [term: ${this.term}] received a ${MessageType[m.type]} message with higher term from ${m.from} [term: ${m.term}]`);
+        if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+          this.becomeFollower(m.term, m.from);
+        } else {
+          this.becomeFollower(m.term, NONE);
+        }
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+        // A stale leader (e.g. healed partition) whose messages we'd drop would never learn
+        // about the new term under check-quorum/pre-vote: answer so it steps down.
+        this.send(msg({ type: MessageType.AppResp, to: m.from }));
+      } else if (m.type === MessageType.PreVote) {
+        // Reject explicitly so a stale pre-candidate learns the newer term (avoids deadlock).
+        this.send(msg({ type: MessageType.PreVoteResp, to: m.from, term: this.term, reject: true }));
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case MessageType.Hup:
+        this.hup(this.preVote ? CampaignType.PreElection : CampaignType.Election);
+        return;
+      case MessageType.Vote:
+      case MessageType.PreVote: {
+        // Grant if we already voted for this candidate, or haven't voted and know no leader,
+        // or this is a pre-vote for a future term — and the candidate's log is up to date.
+        const canVote =
+          this.vote === m.from ||
+          (this.vote === NONE && this.lead === NONE) ||
+          (m.type === MessageType.PreVote && m.term > this.term);
+        if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
+          this.logger.info(`${this.id} cast ${MessageType[m.type]} for ${m.from} at term ${this.term}`);
+          this.send(msg({ type: voteRespMsgType(m.type), to: m.from, term: m.term }));
+          if (m.type === MessageType.Vote) {
+            // Only record real votes.
+            this.electionElapsed = 0;
+            this.vote = m.from;
+          }
+        } else {
+          this.logger.info(`${this.id} rejected ${MessageType[m.type]} from ${m.from} at term ${this.term}`);
+          this.send(msg({ type: voteRespMsgType(m.type), to: m.from, term: this.term, reject: true }));
+        }
+        return;
+      }
+      default:
+        this.stepFn(m);
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case MessageType.Beat:
+        this.bcastHeartbeat();
+        return;
+      case MessageType.CheckQuorum:
+        if (!this.trk.quorumActive()) {
+          this.logger.warn(`${this.id} stepped down to follower since quorum is not active`);
+          this.becomeFollower(this.term, NONE);
+        }
+        // Mark everyone (but ourselves) inactive in preparation for the next check.
+        this.trk.visit((id, pr) => {
+          if (id !== this.id) pr.recentActive = false;
+        });
+        return;
+      case MessageType.Prop: {
+        if (m.entries.length === 0) throw new RaftPanic(`${this.id} stepped empty MsgProp`);
+        if (!this.trk.progress.has(this.id)) {
+          // Removed from the config while leader: drop new proposals.
+          throw new ProposalDroppedError('leader is not a member of the group', NONE);
+        }
+        if (this.leadTransferee !== NONE) {
+          throw new ProposalDroppedError(`leader transfer to ${this.leadTransferee} in progress`, this.leadTransferee);
+        }
+        for (let i = 0; i < m.entries.length; i++) {
+          const e = m.entries[i]!;
+          if (e.type !== EntryType.ConfChange) continue;
+          const cc = decodeConfChange(e.data);
+          const alreadyPending = this.pendingConfIndex > this.raftLog.applied;
+          const alreadyJoint = isJoint(this.trk.config);
+          const wantsLeaveJoint = isLeaveJoint(cc);
+          let failed = '';
+          if (alreadyPending) {
+            failed = `possible unapplied conf change at index ${this.pendingConfIndex} (applied to ${this.raftLog.applied})`;
+          } else if (alreadyJoint && !wantsLeaveJoint) {
+            failed = 'must transition out of joint config first';
+          } else if (!alreadyJoint && wantsLeaveJoint) {
+            failed = 'not in joint state; refusing empty conf change';
+          }
+          if (failed) {
+            // Replace by an empty normal entry so indexes of the batch stay as the caller expects.
+            this.logger.info(`${this.id} ignoring conf change at config ${describeConfig(this.trk.config)}: ${failed}`);
+            m.entries[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY };
+          } else {
+            this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;
+          }
+        }
+        if (!this.appendEntry(m.entries)) {
+          throw new ProposalDroppedError('uncommitted entry size limit exceeded', this.id);
+        }
+        this.bcastAppend();
+        return;
+      }
+      case MessageType.ReadIndex:
+        if (this.trk.isSingleton()) {
+          // Only voter: our commit index is trivially up to date.
+          const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
+          if (resp) this.send(resp);
+          return;
+        }
+        if (!this.committedEntryInCurrentTerm()) {
+          // Our commit index may be stale until we commit an entry of our term (§6.4).
+          this.pendingReadIndexMessages.push(m);
+          return;
+        }
+        this.sendReadIndexResponse(m);
+        return;
+      default:
+        break;
+    }
+
+    // All other messages need the sender's progress.
+    const pr = this.trk.progress.get(m.from);
+    if (!pr) {
+      this.logger.debug(`${this.id} no progress available for ${m.from}`);
+      return;
+    }
+    switch (m.type) {
+      case MessageType.AppResp:
+        pr.recentActive = true;
+        if (m.reject) {
+          // rejectHint/logTerm: follower's guess of where logs may match; skip whole terms.
+          let nextProbeIdx = m.rejectHint;
+          if (m.logTerm > 0) [nextProbeIdx] = this.raftLog.findConflictByTerm(m.rejectHint, m.logTerm);
+          if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
+            this.logger.debug(`${this.id} decreased progress of ${m.from} to next=${pr.next}`);
+            if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+            this.sendAppend(m.from);
+          }
+        } else {
+          const oldPaused = pr.isPaused();
+          if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === ProgressState.Probe)) {
+            if (pr.state === ProgressState.Probe) {
+              pr.becomeReplicate();
+            } else if (pr.state === ProgressState.Snapshot && pr.match + 1 >= this.raftLog.firstIndex()) {
+              // Caught up far enough to continue from the log, whichever snapshot got applied.
+              pr.becomeProbe();
+              pr.becomeReplicate();
+            } else if (pr.state === ProgressState.Replicate) {
+              pr.inflights.freeLE(m.index);
+            }
+            if (this.maybeCommit()) {
+              // Commit advanced in our term: queued reads can now be served.
+              this.releasePendingReadIndexMessages();
+              this.bcastAppend();
+            } else if (m.from !== this.id && oldPaused) {
+              // The peer may have missed the latest commit index while paused.
+              this.sendAppend(m.from);
+            }
+            if (m.from !== this.id) {
+              // Flow control may have opened up: drain as much as the window allows.
+              while (this.maybeSendAppend(m.from, false)) {
+                /* keep sending */
+              }
+            }
+            if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
+              this.logger.info(`${this.id} sent MsgTimeoutNow to ${m.from} after received MsgAppResp`);
+              this.sendTimeoutNow(m.from);
+            }
+          }
+        }
+        return;
+      case MessageType.HeartbeatResp:
+        pr.recentActive = true;
+        pr.probeSent = false;
+        // Free one slot so a window full of lost appends can't stall replication forever.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
+        if (pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
+        if (this.readOnly.option !== ReadOnlyOption.Safe || m.context.length === 0) return;
+        {
+          const acks = this.readOnly.recvAck(m.from, m.context);
+          if (!acks || this.trk.voteResult(acks) !== VoteResult.Won) return;
+          for (const rs of this.readOnly.advance(m.context)) {
+            const resp = this.responseToReadIndexReq(rs.req, rs.index);
+            if (resp) this.send(resp);
+          }
+        }
+        return;
+      case MessageType.SnapStatus:
+        if (pr.state !== ProgressState.Snapshot) return;
+        if (!m.reject) {
+          pr.becomeProbe();
+          this.logger.debug(`${this.id} snapshot succeeded, resumed sending replication messages to ${m.from}`);
+        } else {
+          // Order matters: clear pendingSnapshot first so we don't probe from the failed snapshot.
+          pr.pendingSnapshot = 0;
+          pr.becomeProbe();
+          this.logger.debug(`${this.id} snapshot failed, resumed sending replication messages to ${m.from}`);
+        }
+        // Wait for the follower's MsgAppResp (or a heartbeat response) before the next append.
+        pr.probeSent = true;
+        return;
+      case MessageType.Unreachable:
+        // Optimistic replication to an unreachable peer probably lost messages: probe again.
+        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+        return;
+      case MessageType.TransferLeader: {
+        if (pr.isLearner) {
+          this.logger.debug(`${this.id} is learner. Ignored transferring leadership`);
+          return;
+        }
+        const leadTransferee = m.from;
+        const last = this.leadTransferee;
+        if (last !== NONE) {
+          if (last === leadTransferee) return; // same transfer already in progress
+          this.abortLeaderTransfer();
+        }
+        if (leadTransferee === this.id) return; // already leader
+        // The transfer must complete within one election timeout (see tickHeartbeat).
+        this.electionElapsed = 0;
+        this.leadTransferee = leadTransferee;
+        if (pr.match === this.raftLog.lastIndex()) {
+          this.sendTimeoutNow(leadTransferee);
+        } else {
+          this.sendAppend(leadTransferee);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const myVoteRespType = this.state === StateType.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
+    switch (m.type) {
+      case MessageType.Prop:
+        throw new ProposalDroppedError('no leader (election in progress)', NONE);
+      case MessageType.App:
+        this.becomeFollower(m.term, m.from); // m.term === this.term here
+        this.handleAppendEntries(m);
+        return;
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snap:
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
+        return;
+      case myVoteRespType: {
+        const { result } = this.poll(m.from, m.type, !m.reject);
+        if (result === VoteResult.Won) {
+          if (this.state === StateType.PreCandidate) {
+            this.campaign(CampaignType.Election);
+          } else {
+            this.becomeLeader();
+            this.bcastAppend();
+          }
+        } else if (result === VoteResult.Lost) {
+          // A pre-vote response carries a future term; stay at our term.
+          this.becomeFollower(this.term, NONE);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.Prop:
+        if (this.lead === NONE) throw new ProposalDroppedError('no leader', NONE);
+        if (this.disableProposalForwarding) throw new ProposalDroppedError('proposal forwarding disabled', this.lead);
+        m.to = this.lead;
+        this.send(m);
+        return;
+      case MessageType.App:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppendEntries(m);
+        return;
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snap:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshot(m);
+        return;
+      case MessageType.TransferLeader:
+        if (this.lead === NONE) return;
+        m.to = this.lead;
+        this.send(m);
+        return;
+      case MessageType.TimeoutNow:
+        // Leader transfer: campaign immediately, skipping pre-vote (we know the leader agrees).
+        this.logger.info(`${this.id} [term ${this.term}] received MsgTimeoutNow from ${m.from} and starts an election`);
+        this.hup(CampaignType.Transfer);
+        return;
+      case MessageType.ReadIndex:
+        if (this.lead === NONE) return; // dropped: caller times out and retries
+        m.to = this.lead;
+        this.send(m);
+        return;
+      case MessageType.ReadIndexResp:
+        if (m.entries.length !== 1) return;
+        this.readStates.push({ index: m.index, requestCtx: m.entries[0]!.data });
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- follower handlers -------------------------------------------------------------------
+
+  private handleAppendEntries(m: Message): void {
+    if (m.index < this.raftLog.committed) {
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
+      return;
+    }
+    const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: lastNew }));
+      return;
+    }
+    // Reject with a hint: the largest index ≤ m.index whose term ≤ m.logTerm, so the leader
+    // can skip the whole divergent suffix in one round trip.
+    const hintIndex0 = Math.min(m.index, this.raftLog.lastIndex());
+    const [hintIndex, hintTerm] = this.raftLog.findConflictByTerm(hintIndex0, m.logTerm);
+    this.send(
+      msg({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm }),
+    );
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.raftLog.commitTo(m.commit);
+    this.send(msg({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
+  }
+
+  private handleSnapshot(m: Message): void {
+    const s = m.snapshot!;
+    if (this.restore(s)) {
+      this.logger.info(`${this.id} [commit: ${this.raftLog.committed}] restored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.lastIndex() }));
+    } else {
+      this.logger.info(`${this.id} [commit: ${this.raftLog.committed}] ignored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
+    }
+  }
+
+  /** Restore from a leader snapshot. Returns false if ignored (stale, or log already matches). */
+  restore(s: Snapshot): boolean {
+    if (s.metadata.index <= this.raftLog.committed) return false;
+    if (this.state !== StateType.Follower) {
+      // Defense in depth: never apply a snapshot while leader/candidate.
+      this.logger.warn(`${this.id} attempted to restore snapshot as leader; should never happen`);
+      this.becomeFollower(this.term + 1, NONE);
+      return false;
+    }
+    const cs = s.metadata.confState;
+    if (![...cs.voters, ...cs.learners, ...cs.votersOutgoing].includes(this.id)) {
+      // A snapshot from before we joined: ignore, the leader will send a newer one.
+      this.logger.warn(`${this.id} attempted to restore snapshot but it is not in the ConfState; should never happen`);
+      return false;
+    }
+    if (this.raftLog.matchTerm(s.metadata.index, s.metadata.term)) {
+      // We already have the snapshot's last entry: just fast-forward the commit index.
+      this.raftLog.commitTo(s.metadata.index);
+      return false;
+    }
+    this.raftLog.restore(s);
+    this.trk = new ProgressTracker(this.trk.maxInflight, this.trk.maxInflightBytes);
+    const { config, progress } = restoreConfState(this.trk, this.raftLog.lastIndex(), cs);
+    this.switchToConfig(config, progress);
+    return true;
+  }
+
+  // ---- read index --------------------------------------------------------------------------
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.raftLog.zeroTermOnOutOfBounds(this.raftLog.committed) === this.term;
+  }
+
+  private responseToReadIndexReq(req: Message, readIndex: number): Message | undefined {
+    if (req.from === NONE || req.from === this.id) {
+      this.readStates.push({ index: readIndex, requestCtx: req.entries[0]!.data });
+      return undefined;
+    }
+    return msg({ type: MessageType.ReadIndexResp, to: req.from, index: readIndex, entries: req.entries });
+  }
+
+  private sendReadIndexResponse(m: Message): void {
+    if (this.readOnly.option === ReadOnlyOption.LeaseBased) {
+      // Lease read: trust that no other leader can exist within our lease (check-quorum).
+      const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
+      if (resp) this.send(resp);
+      return;
+    }
+    this.readOnly.addRequest(this.raftLog.committed, m);
+    // The leader acks itself; a quorum of heartbeat acks confirms it is still leader.
+    this.readOnly.recvAck(this.id, m.entries[0]!.data);
+    this.readIndexBroadcastPending = true;
+  }
+
+  private releasePendingReadIndexMessages(): void {
+    if (this.pendingReadIndexMessages.length === 0) return;
+    if (!this.committedEntryInCurrentTerm()) return;
+    const msgs = this.pendingReadIndexMessages;
+    this.pendingReadIndexMessages = [];
+    for (const m of msgs) this.sendReadIndexResponse(m);
+  }
+
+  // ---- leader transfer -------------------------------------------------------------------
+
+  private sendTimeoutNow(to: number): void {
+    this.send(msg({ type: MessageType.TimeoutNow, to }));
+  }
+
+  abortLeaderTransfer(): void {
+    this.leadTransferee = NONE;
+  }
+
+  // ---- configuration -----------------------------------------------------------------------
+
+  /** Apply a committed conf change (host calls this via RawNode when applying the entry). */
+  applyConfChange(cc: ConfChange): ReturnType<ProgressTracker['confState']> {
+    const changer = new Changer(this.trk, this.raftLog.lastIndex());
+    let res;
+    if (isLeaveJoint(cc)) {
+      res = changer.leaveJoint();
+    } else {
+      const { joint, autoLeave } = enterJoint(cc);
+      res = joint ? changer.enterJoint(autoLeave, cc.changes) : changer.simple(cc.changes);
+    }
+    return this.switchToConfig(res.config, res.progress);
+  }
+
+  switchToConfig(config: TrackerConfig, progress: ProgressMap): ReturnType<ProgressTracker['confState']> {
+    this.trk.config = config;
+    this.trk.progress = progress;
+    this.logger.info(`${this.id} switched to configuration ${describeConfig(config)}`);
+    const cs = this.trk.confState();
+    const pr = this.trk.progress.get(this.id);
+    this.isLearner = pr !== undefined && pr.isLearner;
+
+    if ((pr === undefined || this.isLearner) && this.state === StateType.Leader) {
+      // Removed or demoted leader.
+      if (this.stepDownOnRemoval) this.becomeFollower(this.term, NONE);
+      return cs;
+    }
+    if (this.state !== StateType.Leader || cs.voters.length === 0) return cs;
+
+    if (this.maybeCommit()) {
+      // The new quorum may commit more.
+      this.bcastAppend();
+    } else {
+      // Probe newly added peers right away rather than waiting for a heartbeat.
+      this.trk.visit((id) => {
+        if (id !== this.id) this.maybeSendAppend(id, false);
+      });
+    }
+    if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
+    return cs;
+  }
+
+  /** Called after entries are applied (RawNode.advance). */
+  appliedTo(index: number): void {
+    const newApplied = Math.max(index, this.raftLog.applied);
+    this.raftLog.appliedTo(newApplied);
+    this.maybeAutoLeave();
+  }
+
+  /** Leader proposes leaving the joint config once the entering entry is applied. */
+  private maybeAutoLeave(): void {
+    if (
+      this.state === StateType.Leader &&
+      this.trk.config.autoLeave &&
+      this.raftLog.applied >= this.pendingConfIndex &&
+      this.leadTransferee === NONE
+    ) {
+      // Empty data decodes to the empty "leave joint" ConfChange and has zero payload size,
+      // so the uncommitted-size limit can never refuse it.
+      const ent: Entry = { term: 0, index: 0, type: EntryType.ConfChange, data: EMPTY };
+      try {
+        this.step(msg({ type: MessageType.Prop, from: this.id, entries: [ent] }));
+      } catch (e) {
+        // Dropped (e.g. removed leader); retried on a later tick/apply.
+        if (e instanceof ProposalDroppedError) return;
+        throw e;
+      }
+      this.logger.info(`${this.id} initiating automatic transition out of joint configuration ${describeConfig(this.trk.config)}`);
+    }
+  }
+
+  /** Leader self-ack of entries the host has persisted (sent by RawNode.advance). */
+  selfAck(index: number): void {
+    if (this.state !== StateType.Leader) return;
+    this.step(msg({ type: MessageType.AppResp, from: this.id, to: this.id, term: this.term, index }));
+  }
+}
+
+function validateConfig(c: RaftConfig): void {
+  if (!c.id) throw new ConfigError('cannot use none as id');
+  if (!(c.heartbeatTick > 0)) throw new ConfigError('heartbeat tick must be greater than 0');
+  if (!(c.electionTick > c.heartbeatTick)) throw new ConfigError('election tick must be greater than heartbeat tick');
+  if (!c.storage) throw new ConfigError('storage cannot be nil');
+  if (c.maxInflightMsgs !== undefined && !(c.maxInflightMsgs > 0)) throw new ConfigError('max inflight messages must be greater than 0');
+  if (c.readOnlyOption === ReadOnlyOption.LeaseBased && !c.checkQuorum) {
+    throw new ConfigError('CheckQuorum must be enabled when ReadOnlyOption is ReadOnlyLeaseBased');
+  }
+}
