@@ -1,0 +1,108 @@
+// classic-level (LevelDB) implementation of the engine interface, with buffer keys and values.
+import { ClassicLevel } from 'classic-level';
+import type { Engine, EngineEntry, EngineIterator, EngineOp, EngineSnapshot, IteratorOptions, ReadOptions, WriteOptions } from './engine.js';
+
+type Db = ClassicLevel<Buffer, Buffer>;
+// The snapshot type of classic-level is not exported under a stable name; keep it opaque.
+type NativeSnapshot = ReturnType<Db['snapshot']>;
+type NativeIterator = ReturnType<Db['iterator']>;
+
+export interface LevelEngineOptions {
+  /** LevelDB block cache in bytes (default 8 MiB). */
+  cacheSize?: number;
+  /** Memtable size in bytes (default 16 MiB: fewer, larger flushes under write load). */
+  writeBufferSize?: number;
+  compression?: boolean;
+  createIfMissing?: boolean;
+}
+
+class LevelSnapshot implements EngineSnapshot {
+  private released = false;
+  constructor(readonly owner: LevelEngine, readonly native: NativeSnapshot) {}
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.native.close();
+  }
+}
+
+class LevelIterator implements EngineIterator {
+  constructor(private readonly it: NativeIterator) {}
+
+  async next(): Promise<EngineEntry | undefined> {
+    const e = await this.it.next();
+    return e === undefined ? undefined : (e as EngineEntry);
+  }
+
+  async nextBatch(max: number): Promise<EngineEntry[]> {
+    return (await this.it.nextv(max)) as EngineEntry[];
+  }
+
+  seek(target: Buffer): void {
+    this.it.seek(target);
+  }
+
+  async close(): Promise<void> {
+    await this.it.close();
+  }
+}
+
+export class LevelEngine implements Engine {
+  private constructor(private readonly db: Db, readonly location: string) {}
+
+  static async open(location: string, opts: LevelEngineOptions = {}): Promise<LevelEngine> {
+    const db = new ClassicLevel<Buffer, Buffer>(location, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+      createIfMissing: opts.createIfMissing ?? true,
+      cacheSize: opts.cacheSize ?? 8 * 1024 * 1024,
+      writeBufferSize: opts.writeBufferSize ?? 16 * 1024 * 1024,
+      compression: opts.compression ?? true,
+    });
+    await db.open();
+    return new LevelEngine(db, location);
+  }
+
+  private native(opts?: ReadOptions): NativeSnapshot | undefined {
+    const s = opts?.snapshot;
+    if (s === undefined) return undefined;
+    if (!(s instanceof LevelSnapshot) || s.owner !== this) throw new Error('snapshot belongs to another engine');
+    return s.native;
+  }
+
+  async get(key: Buffer, opts?: ReadOptions): Promise<Buffer | undefined> {
+    const snapshot = this.native(opts);
+    return snapshot === undefined ? this.db.get(key) : this.db.get(key, { snapshot });
+  }
+
+  async write(ops: readonly EngineOp[], opts?: WriteOptions): Promise<void> {
+    if (ops.length === 0) return;
+    // EngineOp has exactly the shape of abstract-level batch operations.
+    await this.db.batch(ops as EngineOp[], { sync: opts?.sync === true });
+  }
+
+  iterator(opts: IteratorOptions = {}): EngineIterator {
+    const o: Record<string, unknown> = {};
+    if (opts.gt !== undefined) o.gt = opts.gt;
+    if (opts.gte !== undefined) o.gte = opts.gte;
+    if (opts.lt !== undefined) o.lt = opts.lt;
+    if (opts.lte !== undefined) o.lte = opts.lte;
+    if (opts.reverse) o.reverse = true;
+    if (opts.limit !== undefined && opts.limit >= 0) o.limit = opts.limit;
+    const snapshot = this.native(opts);
+    if (snapshot !== undefined) o.snapshot = snapshot;
+    return new LevelIterator(this.db.iterator(o));
+  }
+
+  snapshot(): EngineSnapshot {
+    return new LevelSnapshot(this, this.db.snapshot());
+  }
+
+  async approximateSize(start: Buffer, end: Buffer): Promise<number> {
+    return this.db.approximateSize(start, end);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

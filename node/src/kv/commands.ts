@@ -1,0 +1,478 @@
+// Commands: every mutation of the store is a command, applied by the deterministic state machine
+// (./state-machine.ts). Under Raft, each command is one log entry (encodeCommand → entry data →
+// decodeCommand on every replica). Results are encoded too: the exactly-once session table stores them.
+//
+// Binary format (little code, no schema dependency): version byte, type byte, flags byte, varints for
+// integers (all < 2^53), length-prefixed bytes/strings.
+import type { Mutation, Session } from './api.js';
+import {
+  InvalidArgumentError,
+  KvError,
+  SessionExpiredError,
+  SnapshotTooOldError,
+  StorageError,
+  TxnConflictError,
+  TxnNotFoundError,
+  TxnReadOnlyError,
+  StoreClosedError,
+  type KvErrorCode,
+} from './errors.js';
+
+export interface KeyRange {
+  /** Inclusive; undefined/empty = from the beginning. */
+  start?: Buffer;
+  /** Exclusive; undefined/empty = to the end. */
+  end?: Buffer;
+}
+
+interface CommandBase {
+  /** The proposer's hybrid clock reading; the applied version is max(lastTs + 1, proposedTs). */
+  proposedTs: number;
+  session?: Session;
+}
+
+export interface PutCommand extends CommandBase {
+  type: 'put';
+  key: Buffer;
+  value: Buffer;
+  expectedValue?: Buffer;
+  expectAbsent?: boolean;
+  returnPrev?: boolean;
+}
+export interface DeleteCommand extends CommandBase {
+  type: 'delete';
+  key: Buffer;
+}
+export interface DeleteRangeCommand extends CommandBase {
+  type: 'deleteRange';
+  start?: Buffer;
+  end?: Buffer;
+}
+export interface BatchCommand extends CommandBase {
+  type: 'batch';
+  mutations: Mutation[];
+}
+export interface TxnCommitCommand extends CommandBase {
+  type: 'txnCommit';
+  startTs: number;
+  /** Keys read by the transaction (point reads). */
+  readKeys: Buffer[];
+  /** Ranges scanned by the transaction (phantom protection). */
+  readRanges: KeyRange[];
+  writes: Mutation[];
+}
+/** Raises the replicated GC safe point (monotonic). */
+export interface SetSafePointCommand extends CommandBase {
+  type: 'setSafePoint';
+  safePoint: number;
+}
+/** Consumes a timestamp (e.g. to move applied ts past a future snapshot read; a Raft leader's empty entry). */
+export interface NoopCommand extends CommandBase {
+  type: 'noop';
+}
+
+export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand;
+
+export type CommandResult =
+  | { type: 'put'; version: number; succeeded: boolean; prevFound: boolean; prevValue?: Buffer }
+  | { type: 'delete'; deleted: boolean; version: number }
+  | { type: 'deleteRange'; deleted: number; version: number }
+  | { type: 'batch'; version: number }
+  | { type: 'txnCommit'; commitTs: number }
+  | { type: 'ok'; ts: number }
+  | ErrorResult;
+
+export interface ErrorResult {
+  type: 'error';
+  code: KvErrorCode;
+  message: string;
+  key?: Buffer;
+  conflictTs?: number;
+  snapshotTs?: number;
+  safePoint?: number;
+}
+
+/** The typed error carried by an error result. */
+export function resultError(r: ErrorResult): KvError {
+  switch (r.code) {
+    case 'TXN_CONFLICT':
+      return new TxnConflictError(r.key ?? Buffer.alloc(0), r.conflictTs ?? 0, r.message);
+    case 'SNAPSHOT_TOO_OLD':
+      return new SnapshotTooOldError(r.snapshotTs ?? 0, r.safePoint ?? 0);
+    case 'SESSION_EXPIRED':
+      return new SessionExpiredError(r.message);
+    case 'INVALID_ARGUMENT':
+      return new InvalidArgumentError(r.message);
+    case 'TXN_NOT_FOUND':
+      return new TxnNotFoundError('?', r.message);
+    case 'TXN_READ_ONLY':
+      return new TxnReadOnlyError(r.message);
+    case 'STORE_CLOSED':
+      return new StoreClosedError();
+    case 'STORAGE_ERROR':
+    default:
+      return new StorageError(r.message);
+  }
+}
+
+/** Throws the typed error of an error result, returns any other result unchanged. */
+export function unwrapResult<T extends CommandResult['type']>(r: CommandResult, expected: T): Extract<CommandResult, { type: T }> {
+  if (r.type === 'error') throw resultError(r);
+  if (r.type !== expected) throw new StorageError(`unexpected command result ${r.type}, expected ${expected}`);
+  return r as Extract<CommandResult, { type: T }>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Binary codec
+
+const FORMAT_VERSION = 1;
+
+const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop'] as const;
+const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error'] as const;
+const ERROR_CODES: readonly KvErrorCode[] = [
+  'INVALID_ARGUMENT',
+  'TXN_CONFLICT',
+  'TXN_NOT_FOUND',
+  'TXN_READ_ONLY',
+  'SNAPSHOT_TOO_OLD',
+  'SESSION_EXPIRED',
+  'STORE_CLOSED',
+  'STORAGE_ERROR',
+];
+
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+}
+
+export class BinaryWriter {
+  private buf: Buffer;
+  private pos = 0;
+  constructor(initial = 256) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const nb = Buffer.allocUnsafe(size);
+    this.buf.copy(nb, 0, 0, this.pos);
+    this.buf = nb;
+  }
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+    return this;
+  }
+  /** Unsigned LEB128 varint of a safe non-negative integer. */
+  varint(v: number): this {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`varint out of range: ${v}`);
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.varint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+  string(s: string): this {
+    const len = Buffer.byteLength(s, 'utf8');
+    this.varint(len);
+    this.ensure(len);
+    this.buf.write(s, this.pos, 'utf8');
+    this.pos += len;
+    return this;
+  }
+  /** The written bytes (a copy sized exactly). */
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+}
+
+export class BinaryReader {
+  private pos = 0;
+  constructor(private readonly buf: Buffer) {}
+  u8(): number {
+    if (this.pos >= this.buf.length) throw new DecodeError('truncated');
+    return this.buf[this.pos++]!;
+  }
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      v += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) {
+        if (!Number.isSafeInteger(v)) throw new DecodeError('varint too large');
+        return v;
+      }
+      mul *= 0x80;
+    }
+    throw new DecodeError('varint too long');
+  }
+  bytes(): Buffer {
+    const len = this.varint();
+    if (this.pos + len > this.buf.length) throw new DecodeError('truncated bytes');
+    // Copy: decoded commands may outlive the (possibly pooled) input buffer.
+    const out = Buffer.from(this.buf.subarray(this.pos, this.pos + len));
+    this.pos += len;
+    return out;
+  }
+  string(): string {
+    const len = this.varint();
+    if (this.pos + len > this.buf.length) throw new DecodeError('truncated string');
+    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+  end(): void {
+    if (this.pos !== this.buf.length) throw new DecodeError('trailing bytes');
+  }
+}
+
+// Flags of a command.
+const F_SESSION = 1;
+const F_EXPECTED = 2;
+const F_EXPECT_ABSENT = 4;
+const F_RETURN_PREV = 8;
+const F_START = 16;
+const F_END = 32;
+
+function writeMutations(w: BinaryWriter, ms: readonly Mutation[]): void {
+  w.varint(ms.length);
+  for (const m of ms) {
+    if (m.op === 'put') {
+      w.u8(0).bytes(m.key).bytes(m.value);
+    } else {
+      w.u8(1).bytes(m.key);
+    }
+  }
+}
+
+function readMutations(r: BinaryReader): Mutation[] {
+  const n = r.varint();
+  const out: Mutation[] = [];
+  for (let i = 0; i < n; i++) {
+    const op = r.u8();
+    if (op === 0) out.push({ op: 'put', key: r.bytes(), value: r.bytes() });
+    else if (op === 1) out.push({ op: 'delete', key: r.bytes() });
+    else throw new DecodeError(`bad mutation op ${op}`);
+  }
+  return out;
+}
+
+export function encodeCommand(cmd: Command): Buffer {
+  let size = 32;
+  if (cmd.type === 'put') size += cmd.key.length + cmd.value.length + (cmd.expectedValue?.length ?? 0);
+  else if (cmd.type === 'batch') for (const m of cmd.mutations) size += m.key.length + (m.op === 'put' ? m.value.length : 0) + 8;
+  const w = new BinaryWriter(size);
+  let flags = 0;
+  if (cmd.session !== undefined) flags |= F_SESSION;
+  if (cmd.type === 'put') {
+    if (cmd.expectedValue !== undefined) flags |= F_EXPECTED;
+    if (cmd.expectAbsent) flags |= F_EXPECT_ABSENT;
+    if (cmd.returnPrev) flags |= F_RETURN_PREV;
+  }
+  if (cmd.type === 'deleteRange') {
+    if (cmd.start !== undefined) flags |= F_START;
+    if (cmd.end !== undefined) flags |= F_END;
+  }
+  w.u8(FORMAT_VERSION).u8(CMD_TYPES.indexOf(cmd.type)).u8(flags).varint(cmd.proposedTs);
+  if (cmd.session !== undefined) w.string(cmd.session.clientId).varint(cmd.session.seq).varint(cmd.session.firstUnacked);
+  switch (cmd.type) {
+    case 'put':
+      w.bytes(cmd.key).bytes(cmd.value);
+      if (cmd.expectedValue !== undefined) w.bytes(cmd.expectedValue);
+      break;
+    case 'delete':
+      w.bytes(cmd.key);
+      break;
+    case 'deleteRange':
+      if (cmd.start !== undefined) w.bytes(cmd.start);
+      if (cmd.end !== undefined) w.bytes(cmd.end);
+      break;
+    case 'batch':
+      writeMutations(w, cmd.mutations);
+      break;
+    case 'txnCommit':
+      w.varint(cmd.startTs);
+      w.varint(cmd.readKeys.length);
+      for (const k of cmd.readKeys) w.bytes(k);
+      w.varint(cmd.readRanges.length);
+      for (const rg of cmd.readRanges) {
+        w.u8((rg.start !== undefined ? 1 : 0) | (rg.end !== undefined ? 2 : 0));
+        if (rg.start !== undefined) w.bytes(rg.start);
+        if (rg.end !== undefined) w.bytes(rg.end);
+      }
+      writeMutations(w, cmd.writes);
+      break;
+    case 'setSafePoint':
+      w.varint(cmd.safePoint);
+      break;
+    case 'noop':
+      break;
+  }
+  return w.finish();
+}
+
+export function decodeCommand(buf: Buffer): Command {
+  const r = new BinaryReader(buf);
+  const version = r.u8();
+  if (version !== FORMAT_VERSION) throw new DecodeError(`unknown command format ${version}`);
+  const type = CMD_TYPES[r.u8()];
+  if (type === undefined) throw new DecodeError('unknown command type');
+  const flags = r.u8();
+  const proposedTs = r.varint();
+  let session: Session | undefined;
+  if (flags & F_SESSION) session = { clientId: r.string(), seq: r.varint(), firstUnacked: r.varint() };
+  const base = session !== undefined ? { proposedTs, session } : { proposedTs };
+  let cmd: Command;
+  switch (type) {
+    case 'put': {
+      const c: PutCommand = { type, ...base, key: r.bytes(), value: r.bytes() };
+      if (flags & F_EXPECTED) c.expectedValue = r.bytes();
+      if (flags & F_EXPECT_ABSENT) c.expectAbsent = true;
+      if (flags & F_RETURN_PREV) c.returnPrev = true;
+      cmd = c;
+      break;
+    }
+    case 'delete':
+      cmd = { type, ...base, key: r.bytes() };
+      break;
+    case 'deleteRange': {
+      const c: DeleteRangeCommand = { type, ...base };
+      if (flags & F_START) c.start = r.bytes();
+      if (flags & F_END) c.end = r.bytes();
+      cmd = c;
+      break;
+    }
+    case 'batch':
+      cmd = { type, ...base, mutations: readMutations(r) };
+      break;
+    case 'txnCommit': {
+      const startTs = r.varint();
+      const nk = r.varint();
+      const readKeys: Buffer[] = [];
+      for (let i = 0; i < nk; i++) readKeys.push(r.bytes());
+      const nr = r.varint();
+      const readRanges: KeyRange[] = [];
+      for (let i = 0; i < nr; i++) {
+        const f = r.u8();
+        const rg: KeyRange = {};
+        if (f & 1) rg.start = r.bytes();
+        if (f & 2) rg.end = r.bytes();
+        readRanges.push(rg);
+      }
+      cmd = { type, ...base, startTs, readKeys, readRanges, writes: readMutations(r) };
+      break;
+    }
+    case 'setSafePoint':
+      cmd = { type, ...base, safePoint: r.varint() };
+      break;
+    case 'noop':
+      cmd = { type, ...base };
+      break;
+  }
+  r.end();
+  return cmd;
+}
+
+const R_SUCCEEDED = 1;
+const R_PREV_FOUND = 2;
+const R_PREV_VALUE = 4;
+const R_DELETED = 8;
+const R_KEY = 16;
+
+export function encodeResult(res: CommandResult): Buffer {
+  const w = new BinaryWriter(res.type === 'put' && res.prevValue ? res.prevValue.length + 32 : 32);
+  w.u8(FORMAT_VERSION).u8(RESULT_TYPES.indexOf(res.type));
+  switch (res.type) {
+    case 'put':
+      w.u8((res.succeeded ? R_SUCCEEDED : 0) | (res.prevFound ? R_PREV_FOUND : 0) | (res.prevValue !== undefined ? R_PREV_VALUE : 0));
+      w.varint(res.version);
+      if (res.prevValue !== undefined) w.bytes(res.prevValue);
+      break;
+    case 'delete':
+      w.u8(res.deleted ? R_DELETED : 0).varint(res.version);
+      break;
+    case 'deleteRange':
+      w.varint(res.deleted).varint(res.version);
+      break;
+    case 'batch':
+      w.varint(res.version);
+      break;
+    case 'txnCommit':
+      w.varint(res.commitTs);
+      break;
+    case 'ok':
+      w.varint(res.ts);
+      break;
+    case 'error':
+      w.u8(ERROR_CODES.indexOf(res.code)).string(res.message);
+      w.u8(res.key !== undefined ? R_KEY : 0);
+      if (res.key !== undefined) w.bytes(res.key);
+      w.varint(res.conflictTs ?? 0).varint(res.snapshotTs ?? 0).varint(res.safePoint ?? 0);
+      break;
+  }
+  return w.finish();
+}
+
+export function decodeResult(buf: Buffer): CommandResult {
+  const r = new BinaryReader(buf);
+  const version = r.u8();
+  if (version !== FORMAT_VERSION) throw new DecodeError(`unknown result format ${version}`);
+  const type = RESULT_TYPES[r.u8()];
+  let res: CommandResult;
+  switch (type) {
+    case 'put': {
+      const f = r.u8();
+      const p: Extract<CommandResult, { type: 'put' }> = { type, version: r.varint(), succeeded: (f & R_SUCCEEDED) !== 0, prevFound: (f & R_PREV_FOUND) !== 0 };
+      if (f & R_PREV_VALUE) p.prevValue = r.bytes();
+      res = p;
+      break;
+    }
+    case 'delete': {
+      const f = r.u8();
+      res = { type, deleted: (f & R_DELETED) !== 0, version: r.varint() };
+      break;
+    }
+    case 'deleteRange':
+      res = { type, deleted: r.varint(), version: r.varint() };
+      break;
+    case 'batch':
+      res = { type, version: r.varint() };
+      break;
+    case 'txnCommit':
+      res = { type, commitTs: r.varint() };
+      break;
+    case 'ok':
+      res = { type, ts: r.varint() };
+      break;
+    case 'error': {
+      const code = ERROR_CODES[r.u8()];
+      if (code === undefined) throw new DecodeError('unknown error code');
+      const e: ErrorResult = { type, code, message: r.string() };
+      if (r.u8() & R_KEY) e.key = r.bytes();
+      const conflictTs = r.varint();
+      const snapshotTs = r.varint();
+      const safePoint = r.varint();
+      if (code === 'TXN_CONFLICT') e.conflictTs = conflictTs;
+      if (code === 'SNAPSHOT_TOO_OLD') {
+        e.snapshotTs = snapshotTs;
+        e.safePoint = safePoint;
+      }
+      res = e;
+      break;
+    }
+    default:
+      throw new DecodeError('unknown result type');
+  }
+  r.end();
+  return res;
+}

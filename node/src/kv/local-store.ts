@@ -1,0 +1,342 @@
+// Single-node transactional store: engine + MVCC + deterministic state machine + group commit +
+// interactive transactions + GC. Implements KvStore (./api.ts).
+//
+// Visibility: `appliedTs` advances only after a group's synced write completed, and every read runs at
+// a ts <= appliedTs, so no reader sees an unacknowledged (non-durable) write. Reads at an explicit
+// snapshot ts above appliedTs first push appliedTs past it (a noop command), so such reads are repeatable.
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from '../common/logger.js';
+import { silentLogger } from '../common/logger.js';
+import type { Engine } from '../engine/engine.js';
+import { prefixEnd } from '../engine/engine.js';
+import { LevelEngine } from '../engine/level-engine.js';
+import { MemoryEngine } from '../engine/memory-engine.js';
+import { MvccGc } from '../mvcc/gc.js';
+import { DATA_END, DATA_START } from '../mvcc/keyspace.js';
+import { mvccGet, mvccScan } from '../mvcc/mvcc.js';
+import type {
+  BeginOptions,
+  DeleteResult,
+  GetResult,
+  KvStore,
+  Mutation,
+  PutOptions,
+  PutResult,
+  ReadOptions,
+  ScanOptions,
+  ScanResult,
+  Session,
+  StoreObserver,
+  StoreStatus,
+} from './api.js';
+import { HybridClock, tsFromMs, type Clock } from './clock.js';
+import { CommitPipeline } from './commit-pipeline.js';
+import { unwrapResult, type Command, type CommandResult } from './commands.js';
+import { InvalidArgumentError, SnapshotTooOldError, StoreClosedError } from './errors.js';
+import { StateMachine } from './state-machine.js';
+import { TxnManager } from './txn-manager.js';
+
+export interface LocalStoreOptions {
+  /** Data directory; undefined = in-memory engine. */
+  dir?: string;
+  nodeId?: string;
+  /** Versions older than this are garbage-collected (unless a transaction still needs them). Default 10 min. */
+  gcLifetimeMs?: number;
+  /** GC period (default 60 s; 0 disables the timer, runGc() can still be called). */
+  gcIntervalMs?: number;
+  /** Max engine entries examined per GC run (default 20 000). */
+  gcBatchEntries?: number;
+  txnIdleTimeoutMs?: number;
+  defaultScanLimit?: number;
+  maxScanLimit?: number;
+  sessionTtlMs?: number;
+  logger?: Logger;
+  observer?: StoreObserver;
+  /** Use this engine instead of opening one (tests, simulations). Closed by close(). */
+  engine?: Engine;
+  /** fsync every group commit (default true). */
+  sync?: boolean;
+  /** Proposer clock (tests). */
+  clock?: Clock;
+  /** How far (ms) a snapshot read may be ahead of the clock (default 500). */
+  maxClockAheadMs?: number;
+}
+
+function validKey(key: unknown, what = 'key'): void {
+  if (!Buffer.isBuffer(key)) throw new InvalidArgumentError(`${what} must be a Buffer`);
+  if (key.length === 0) throw new InvalidArgumentError(`${what} must not be empty`);
+}
+
+function validateSession(s: Session | undefined): Session | undefined {
+  if (s === undefined || s === null) return undefined;
+  if (!s.clientId || s.seq === 0) return undefined; // proto defaults: no dedup
+  if (!Number.isSafeInteger(s.seq) || s.seq < 1) throw new InvalidArgumentError('session seq must be a positive integer');
+  const firstUnacked = s.firstUnacked === 0 ? 1 : s.firstUnacked;
+  if (!Number.isSafeInteger(firstUnacked) || firstUnacked < 1 || firstUnacked > s.seq) throw new InvalidArgumentError('session first_unacked must be in [1, seq]');
+  return { clientId: s.clientId, seq: s.seq, firstUnacked };
+}
+
+function opt(b: Buffer | undefined): Buffer | undefined {
+  return b !== undefined && b !== null && b.length > 0 ? b : undefined;
+}
+
+export class LocalStore implements KvStore {
+  private appliedTs: number;
+  private closed = false;
+  private gcTimer: NodeJS.Timeout | undefined;
+  private gcRunning: Promise<void> | undefined;
+  private readonly gc: MvccGc;
+  private readonly txns: TxnManager;
+  private readonly pipeline: CommitPipeline;
+  private readonly defaultScanLimit: number;
+  private readonly maxScanLimit: number;
+  private readonly gcLifetimeMs: number;
+  private readonly maxAheadTs: number;
+  readonly log: Logger;
+  readonly nodeId: string;
+
+  private constructor(
+    readonly engine: Engine,
+    readonly sm: StateMachine,
+    private readonly clock: Clock,
+    private readonly opts: LocalStoreOptions,
+  ) {
+    this.log = opts.logger ?? silentLogger();
+    this.nodeId = opts.nodeId ?? 'local';
+    this.appliedTs = sm.lastTs;
+    clock.observe(sm.lastTs);
+    this.defaultScanLimit = opts.defaultScanLimit ?? 1000;
+    this.maxScanLimit = opts.maxScanLimit ?? 10_000;
+    this.gcLifetimeMs = opts.gcLifetimeMs ?? 600_000;
+    this.maxAheadTs = tsFromMs(opts.maxClockAheadMs ?? 500);
+    this.gc = new MvccGc(engine, { maxEntries: opts.gcBatchEntries });
+    this.pipeline = new CommitPipeline(sm, engine, {
+      sync: opts.sync ?? true,
+      observer: opts.observer,
+      logger: this.log,
+      onApplied: (lastTs) => {
+        if (lastTs > this.appliedTs) this.appliedTs = lastTs;
+      },
+    });
+    this.txns = new TxnManager(
+      {
+        appliedTs: () => this.appliedTs,
+        readAt: (key, ts) => mvccGet(this.engine, key, ts),
+        scanAt: (o) => mvccScan(this.engine, o),
+        submit: (cmd) => this.pipeline.submit(cmd),
+        now: () => this.clock.now(),
+      },
+      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer },
+    );
+    const interval = opts.gcIntervalMs ?? 60_000;
+    if (interval > 0) {
+      this.gcTimer = setInterval(() => void this.runGc().catch((e: unknown) => this.log.warn('gc run failed', { err: String(e) })), interval);
+      this.gcTimer.unref();
+    }
+  }
+
+  static async open(opts: LocalStoreOptions = {}): Promise<LocalStore> {
+    let engine = opts.engine;
+    if (engine === undefined) {
+      if (opts.dir !== undefined) {
+        await mkdir(opts.dir, { recursive: true });
+        engine = await LevelEngine.open(opts.dir);
+      } else engine = new MemoryEngine();
+    }
+    const sm = await StateMachine.open(engine, { sessionTtlMs: opts.sessionTtlMs, logger: opts.logger });
+    const store = new LocalStore(engine, sm, opts.clock ?? new HybridClock(), opts);
+    store.log.info('store opened', { dir: opts.dir ?? '(memory)', appliedTs: sm.lastTs, safePoint: sm.safePoint, sessions: sm.sessionCount });
+    return store;
+  }
+
+  private check(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  /** Submits one command through group commit. */
+  private submit(cmd: Command): Promise<CommandResult> {
+    return this.pipeline.submit(cmd);
+  }
+
+  private base(session: Session | undefined): { proposedTs: number; session?: Session } {
+    const s = validateSession(session);
+    const proposedTs = this.clock.now();
+    return s === undefined ? { proposedTs } : { proposedTs, session: s };
+  }
+
+  /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */
+  private async readTs(snapshotTs: number | undefined): Promise<number> {
+    if (snapshotTs === undefined || snapshotTs === 0) return this.appliedTs;
+    if (!Number.isSafeInteger(snapshotTs) || snapshotTs < 0) throw new InvalidArgumentError('snapshot_ts must be a non-negative integer');
+    if (snapshotTs < this.sm.safePoint) throw new SnapshotTooOldError(snapshotTs, this.sm.safePoint);
+    if (snapshotTs > this.appliedTs) {
+      const now = this.clock.now();
+      if (snapshotTs > now + this.maxAheadTs) throw new InvalidArgumentError(`snapshot_ts ${snapshotTs} is in the future`);
+      // Move applied ts past the snapshot so later writes get higher versions: the read is repeatable.
+      unwrapResult(await this.submit({ type: 'noop', proposedTs: snapshotTs }), 'ok');
+      if (snapshotTs < this.sm.safePoint) throw new SnapshotTooOldError(snapshotTs, this.sm.safePoint);
+    }
+    return snapshotTs;
+  }
+
+  async get(key: Buffer, opts: ReadOptions = {}): Promise<GetResult> {
+    this.check();
+    validKey(key);
+    if (opts.txnId) return this.txns.get(opts.txnId, key);
+    const ts = await this.readTs(opts.snapshotTs);
+    const r = await mvccGet(this.engine, key, ts);
+    return r === undefined ? { found: false, version: 0, readTs: ts } : { found: true, value: r.value, version: r.version, readTs: ts };
+  }
+
+  async put(key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
+    this.check();
+    validKey(key);
+    if (!Buffer.isBuffer(value)) throw new InvalidArgumentError('value must be bytes');
+    if (opts.txnId) return this.txns.put(opts.txnId, key, value, opts);
+    const cmd: Command = { type: 'put', ...this.base(opts.session), key, value };
+    if (opts.expectedValue !== undefined && opts.expectedValue !== null) cmd.expectedValue = opts.expectedValue;
+    if (opts.expectAbsent) cmd.expectAbsent = true;
+    if (opts.returnPrev) cmd.returnPrev = true;
+    const r = unwrapResult(await this.submit(cmd), 'put');
+    const out: PutResult = { version: r.version, succeeded: r.succeeded, prevFound: r.prevFound };
+    if (r.prevValue !== undefined) out.prevValue = r.prevValue;
+    return out;
+  }
+
+  async delete(key: Buffer, opts: { session?: Session; txnId?: string } = {}): Promise<DeleteResult> {
+    this.check();
+    validKey(key);
+    if (opts.txnId) return this.txns.delete(opts.txnId, key);
+    const r = unwrapResult(await this.submit({ type: 'delete', ...this.base(opts.session), key }), 'delete');
+    return { deleted: r.deleted, version: r.version };
+  }
+
+  private range(r: { start?: Buffer; end?: Buffer; prefix?: Buffer }): { start?: Buffer; end?: Buffer } {
+    const prefix = opt(r.prefix);
+    if (prefix !== undefined) {
+      if (opt(r.start) !== undefined || opt(r.end) !== undefined) throw new InvalidArgumentError('prefix and start/end are mutually exclusive');
+      return { start: prefix, end: prefixEnd(prefix) };
+    }
+    return { start: opt(r.start), end: opt(r.end) };
+  }
+
+  async deleteRange(range: { start?: Buffer; end?: Buffer; prefix?: Buffer }, opts: { session?: Session } = {}): Promise<{ deleted: number; version: number }> {
+    this.check();
+    const { start, end } = this.range(range);
+    const cmd: Command = { type: 'deleteRange', ...this.base(opts.session) };
+    if (start !== undefined) cmd.start = start;
+    if (end !== undefined) cmd.end = end;
+    const r = unwrapResult(await this.submit(cmd), 'deleteRange');
+    return { deleted: r.deleted, version: r.version };
+  }
+
+  async scan(opts: ScanOptions): Promise<ScanResult> {
+    this.check();
+    const { start, end } = this.range(opts);
+    let limit = opts.limit ?? 0;
+    if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError('limit must be a non-negative integer');
+    if (limit === 0) limit = this.defaultScanLimit;
+    limit = Math.min(limit, this.maxScanLimit);
+    if (start !== undefined && end !== undefined && Buffer.compare(start, end) >= 0) {
+      return { kvs: [], more: false, readTs: opts.txnId ? this.txns.startTs(opts.txnId) : this.appliedTs };
+    }
+    const so = { start, end, limit, reverse: opts.reverse === true, keysOnly: opts.keysOnly === true };
+    if (opts.txnId) return this.txns.scan(opts.txnId, so);
+    const readTs = await this.readTs(opts.snapshotTs);
+    const r = await mvccScan(this.engine, { ...so, readTs });
+    return { kvs: r.kvs, more: r.more, readTs };
+  }
+
+  async batch(mutations: Mutation[], opts: { session?: Session } = {}): Promise<{ version: number }> {
+    this.check();
+    if (!Array.isArray(mutations)) throw new InvalidArgumentError('mutations must be an array');
+    for (const m of mutations) {
+      validKey(m.key, 'mutation key');
+      if (m.op !== 'put' && m.op !== 'delete') throw new InvalidArgumentError('mutation op must be put or delete');
+      if (m.op === 'put' && !Buffer.isBuffer(m.value)) throw new InvalidArgumentError('mutation value must be bytes');
+    }
+    const r = unwrapResult(await this.submit({ type: 'batch', ...this.base(opts.session), mutations }), 'batch');
+    return { version: r.version };
+  }
+
+  async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
+    this.check();
+    return this.txns.begin(opts);
+  }
+
+  async commit(txnId: string, opts: { session?: Session } = {}): Promise<{ commitTs: number }> {
+    this.check();
+    return this.txns.commit(txnId, validateSession(opts.session));
+  }
+
+  async rollback(txnId: string): Promise<void> {
+    this.check();
+    this.txns.rollback(txnId);
+  }
+
+  async status(): Promise<StoreStatus> {
+    this.check();
+    return {
+      appliedTs: this.appliedTs,
+      safePoint: this.sm.safePoint,
+      approximateBytes: await this.engine.approximateSize(DATA_START, DATA_END),
+      activeTxns: this.txns.activeCount,
+    };
+  }
+
+  /** The safe point GC may advance to now: lifetime ago, but never past a registered transaction. */
+  computeSafePoint(): number {
+    let sp = Math.min(tsFromMs(Date.now() - this.gcLifetimeMs), this.appliedTs);
+    const minTxn = this.txns.minStartTs();
+    if (minTxn !== undefined) sp = Math.min(sp, minTxn);
+    return sp;
+  }
+
+  /**
+   * One GC step: raise the replicated safe point (a command) if it moved, then remove garbage versions
+   * below it, bounded work. Returns the number of removed versions.
+   */
+  async runGc(opts: { safePoint?: number; maxEntries?: number } = {}): Promise<number> {
+    this.check();
+    while (this.gcRunning !== undefined) await this.gcRunning;
+    let removed = 0;
+    const run = (async () => {
+      const t0 = process.hrtime.bigint();
+      let sp = opts.safePoint ?? this.computeSafePoint();
+      const minTxn = this.txns.minStartTs();
+      if (minTxn !== undefined) sp = Math.min(sp, minTxn);
+      sp = Math.min(sp, this.appliedTs);
+      if (sp > this.sm.safePoint) unwrapResult(await this.submit({ type: 'setSafePoint', proposedTs: this.clock.now(), safePoint: sp }), 'ok');
+      if (this.sm.safePoint > 0) {
+        const r = await this.gc.run(this.sm.safePoint, opts.maxEntries);
+        removed = r.removed;
+      }
+      this.opts.observer?.onGcRun?.(removed, Number(process.hrtime.bigint() - t0) / 1e9);
+    })();
+    this.gcRunning = run.finally(() => {
+      this.gcRunning = undefined;
+    });
+    await this.gcRunning;
+    return removed;
+  }
+
+  /** Number of synced group writes and commands so far (tests, diagnostics). */
+  get commitStats(): { groups: number; commands: number } {
+    return { groups: this.pipeline.groups, commands: this.pipeline.commands };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.gcTimer !== undefined) clearInterval(this.gcTimer);
+    this.txns.close();
+    await this.pipeline.close();
+    if (this.gcRunning !== undefined) await this.gcRunning.catch(() => undefined);
+    await this.engine.close();
+    this.log.info('store closed', { appliedTs: this.appliedTs });
+  }
+}
+
+export async function openLocalStore(opts: LocalStoreOptions): Promise<KvStore> {
+  return LocalStore.open(opts);
+}

@@ -1,0 +1,476 @@
+// The deterministic state machine of the store. Every mutation is a Command (./commands.ts); `apply()`
+// turns a group of commands into ONE engine write batch (data versions + session records + meta) and
+// one result per command. Given the same engine contents and the same commands, every replica produces
+// exactly the same batch and results:
+//   * versions are assigned here, at apply time: ts = max(lastTs + 1, cmd.proposedTs);
+//   * every decision (CAS, transaction validation, session expiry) depends only on engine state, the
+//     commands, and values derived from them (the "clock" for session expiry is lastTs);
+//   * no wall clock, no randomness, no iteration over unordered state.
+//
+// Contract with the host (commit pipeline now, Raft apply loop later):
+//   1. call apply() for group N, write `result.ops` to the engine (synced or not), and only then call
+//      apply() for group N+1: reads during apply see the engine plus the group's own earlier writes;
+//   2. readers may observe versions <= result.lastTs once the write has completed;
+//   3. if the engine write fails, the in-memory state is ahead of the engine: discard this instance and
+//      reopen it from the engine (StateMachine.open). apply() throwing has the same consequence.
+//
+// Exactly-once (Raft thesis §6.3): a command with a Session {clientId, seq, firstUnacked} stores its
+// result in the session table in the same batch; a duplicate returns the stored result without applying;
+// results below firstUnacked are forgotten; a seq below the forgotten mark fails with SESSION_EXPIRED;
+// sessions idle for longer than the TTL (measured in command timestamps) expire.
+import type { Engine, EngineOp } from '../engine/engine.js';
+import { decodeResult, encodeResult, type Command, type CommandResult, type ErrorResult, type KeyRange } from './commands.js';
+import { mvccFindNewer, mvccLatest, mvccScan, encodePutValue, TOMBSTONE_VALUE, type Versioned } from '../mvcc/mvcc.js';
+import { dataKey, metaKey, parseSessionKey, sessionHeaderKey, sessionResultKey, sessionSpace } from '../mvcc/keyspace.js';
+import { readU64BE, writeU64BE } from '../mvcc/codec.js';
+import type { Mutation } from './api.js';
+import type { Logger } from '../common/logger.js';
+
+/** Hybrid timestamps carry 10 logical bits: 1 ms of physical time = 1024 ts units. */
+export const TS_PER_MS = 1024;
+
+export interface StateMachineOptions {
+  /** Replication group whose local keys (meta, sessions) this instance owns; 0 for the single-node store. */
+  groupId?: number;
+  /** Sessions idle for longer than this (measured in command timestamps) are dropped. Default 1 hour. */
+  sessionTtlMs?: number;
+  logger?: Logger;
+}
+
+export interface ApplyOptions {
+  /** Raft log index of the last command of the group; persisted atomically with the batch. */
+  appliedIndex?: number;
+}
+
+export interface ApplyResult {
+  /** The ONE engine write batch of the group. */
+  ops: EngineOp[];
+  /** One result per command, in order. */
+  results: CommandResult[];
+  /** Highest version assigned so far (readers may read at it once `ops` are written). */
+  lastTs: number;
+  appliedIndex: number;
+  /** Approximate payload bytes of `ops`. */
+  bytes: number;
+}
+
+interface SessionState {
+  lastActive: number;
+  /** Results of seqs below this were forgotten (max firstUnacked seen). */
+  forgottenBelow: number;
+  /** Stored encoded results by seq. */
+  results: Map<number, Buffer>;
+}
+
+interface OverlayEntry {
+  key: Buffer;
+  value: Buffer | null;
+  ts: number;
+}
+
+const META_FORMAT = 1;
+const META_LEN = 1 + 4 * 8;
+const SESSION_FORMAT = 1;
+
+function errorResult(code: ErrorResult['code'], message: string, extra: Partial<ErrorResult> = {}): ErrorResult {
+  return { type: 'error', code, message, ...extra };
+}
+
+function inRange(key: Buffer, start: Buffer | undefined, end: Buffer | undefined): boolean {
+  if (start !== undefined && start.length > 0 && Buffer.compare(key, start) < 0) return false;
+  if (end !== undefined && end.length > 0 && Buffer.compare(key, end) >= 0) return false;
+  return true;
+}
+
+/** Per-group scratch state: the write batch plus an index of the group's own data writes. */
+class ApplyContext {
+  readonly ops: EngineOp[] = [];
+  private readonly writes: OverlayEntry[] = [];
+  private index: Map<string, OverlayEntry> | undefined;
+
+  constructor(private readonly engine: Engine) {}
+
+  private record(e: OverlayEntry): void {
+    if (this.index !== undefined) this.index.set(e.key.toString('latin1'), e);
+    else this.writes.push(e);
+  }
+
+  put(key: Buffer, value: Buffer, ts: number): void {
+    this.ops.push({ type: 'put', key: dataKey(key, ts), value: encodePutValue(value) });
+    this.record({ key, value, ts });
+  }
+
+  del(key: Buffer, ts: number): void {
+    this.ops.push({ type: 'put', key: dataKey(key, ts), value: TOMBSTONE_VALUE });
+    this.record({ key, value: null, ts });
+  }
+
+  private buildIndex(): Map<string, OverlayEntry> {
+    if (this.index === undefined) {
+      this.index = new Map();
+      for (const e of this.writes) this.index.set(e.key.toString('latin1'), e);
+      this.writes.length = 0;
+    }
+    return this.index;
+  }
+
+  /** Newest version of a key: the group's own writes first, then the engine. */
+  async latest(key: Buffer): Promise<Versioned | undefined> {
+    const o = this.buildIndex().get(key.toString('latin1'));
+    if (o !== undefined) return { ts: o.ts, value: o.value };
+    return mvccLatest(this.engine, key);
+  }
+
+  /** Group writes in [start, end), in write order. */
+  overlayInRange(start: Buffer | undefined, end: Buffer | undefined): OverlayEntry[] {
+    const out: OverlayEntry[] = [];
+    for (const e of this.buildIndex().values()) if (inRange(e.key, start, end)) out.push(e);
+    return out;
+  }
+
+  /** First key in range with a version newer than ts, considering group writes and the engine. */
+  async findNewer(start: Buffer | undefined, end: Buffer | undefined, ts: number): Promise<{ key: Buffer; ts: number } | undefined> {
+    let best: OverlayEntry | undefined;
+    for (const e of this.overlayInRange(start, end)) {
+      if (e.ts > ts && (best === undefined || Buffer.compare(e.key, best.key) < 0)) best = e;
+    }
+    const fromEngine = await mvccFindNewer(this.engine, start, end, ts);
+    if (best !== undefined && (fromEngine === undefined || Buffer.compare(best.key, fromEngine.key) <= 0)) return { key: best.key, ts: best.ts };
+    return fromEngine;
+  }
+
+  /** Keys visible (latest, not deleted) in [start, end), group writes included, in key order. */
+  async visibleKeys(start: Buffer | undefined, end: Buffer | undefined): Promise<Buffer[]> {
+    const scanned = await mvccScan(this.engine, { start, end, readTs: Number.MAX_SAFE_INTEGER, limit: Number.MAX_SAFE_INTEGER, keysOnly: true });
+    const visible = new Map<string, Buffer>();
+    for (const kv of scanned.kvs) visible.set(kv.key.toString('latin1'), kv.key);
+    for (const e of this.overlayInRange(start, end)) {
+      const s = e.key.toString('latin1');
+      if (e.value === null) visible.delete(s);
+      else visible.set(s, e.key);
+    }
+    return [...visible.values()].sort(Buffer.compare);
+  }
+}
+
+export class StateMachine {
+  private _lastTs = 0;
+  private _appliedIndex = 0;
+  private _safePoint = 0;
+  private lastSweepTs = 0;
+  private readonly sessions = new Map<string, SessionState>();
+  private broken: Error | undefined;
+  private readonly groupId: number;
+  private readonly ttl: number;
+  private readonly metaKey: Buffer;
+
+  private constructor(private readonly engine: Engine, opts: StateMachineOptions) {
+    this.groupId = opts.groupId ?? 0;
+    this.ttl = (opts.sessionTtlMs ?? 3_600_000) * TS_PER_MS;
+    this.metaKey = metaKey(this.groupId, 'applied');
+  }
+
+  /** Loads applied state and the session table from the engine. */
+  static async open(engine: Engine, opts: StateMachineOptions = {}): Promise<StateMachine> {
+    const sm = new StateMachine(engine, opts);
+    await sm.load();
+    return sm;
+  }
+
+  private async load(): Promise<void> {
+    const meta = await this.engine.get(this.metaKey);
+    if (meta !== undefined) {
+      if (meta.length !== META_LEN || meta[0] !== META_FORMAT) throw new Error('unknown state machine meta format');
+      this._lastTs = readU64BE(meta, 1);
+      this._appliedIndex = readU64BE(meta, 9);
+      this._safePoint = readU64BE(meta, 17);
+      this.lastSweepTs = readU64BE(meta, 25);
+    }
+    const { start, end } = sessionSpace(this.groupId);
+    const it = this.engine.iterator({ gte: start, lt: end });
+    try {
+      for (;;) {
+        const batch = await it.nextBatch(1024);
+        if (batch.length === 0) break;
+        for (const [k, v] of batch) {
+          const { clientId, seq } = parseSessionKey(k);
+          let st = this.sessions.get(clientId);
+          if (st === undefined) {
+            st = { lastActive: 0, forgottenBelow: 1, results: new Map() };
+            this.sessions.set(clientId, st);
+          }
+          if (seq === undefined) {
+            if (v[0] !== SESSION_FORMAT || v.length !== 17) throw new Error('unknown session record format');
+            st.lastActive = readU64BE(v, 1);
+            st.forgottenBelow = readU64BE(v, 9);
+          } else st.results.set(seq, Buffer.from(v));
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** Highest version assigned (including a group whose write may still be in flight). */
+  get lastTs(): number {
+    return this._lastTs;
+  }
+  get appliedIndex(): number {
+    return this._appliedIndex;
+  }
+  /** The replicated GC safe point: no transaction may validate below it. */
+  get safePoint(): number {
+    return this._safePoint;
+  }
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** A stored session result (for diagnostics and retries of finished commands). */
+  sessionResult(clientId: string, seq: number): CommandResult | undefined {
+    const b = this.sessions.get(clientId)?.results.get(seq);
+    return b === undefined ? undefined : decodeResult(b);
+  }
+
+  /** Applies a group of commands; see the contract at the top of this file. */
+  async apply(cmds: readonly Command[], opts: ApplyOptions = {}): Promise<ApplyResult> {
+    if (this.broken !== undefined) throw this.broken;
+    const ctx = new ApplyContext(this.engine);
+    const results: CommandResult[] = new Array(cmds.length);
+    const dirty = new Set<string>();
+    try {
+      for (let i = 0; i < cmds.length; i++) {
+        const cmd = cmds[i]!;
+        const r = cmd.session === undefined ? this.execute(ctx, cmd) : this.applyWithSession(ctx, cmd, dirty);
+        results[i] = r instanceof Promise ? await r : r;
+      }
+      // Deterministic expiry sweep, driven by command timestamps.
+      if (this._lastTs - this.lastSweepTs >= Math.max(this.ttl / 4, TS_PER_MS)) {
+        this.lastSweepTs = this._lastTs;
+        for (const [clientId, st] of this.sessions) {
+          if (this._lastTs - st.lastActive > this.ttl) this.dropSession(ctx, clientId, st, dirty);
+        }
+      }
+      for (const clientId of dirty) {
+        const st = this.sessions.get(clientId);
+        if (st === undefined) continue;
+        const v = Buffer.allocUnsafe(17);
+        v[0] = SESSION_FORMAT;
+        writeU64BE(v, 1, st.lastActive);
+        writeU64BE(v, 9, st.forgottenBelow);
+        ctx.ops.push({ type: 'put', key: sessionHeaderKey(this.groupId, clientId), value: v });
+      }
+      if (opts.appliedIndex !== undefined) this._appliedIndex = opts.appliedIndex;
+      ctx.ops.push({ type: 'put', key: this.metaKey, value: this.encodeMeta() });
+    } catch (e) {
+      this.broken = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
+    let bytes = 0;
+    for (const op of ctx.ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    return { ops: ctx.ops, results, lastTs: this._lastTs, appliedIndex: this._appliedIndex, bytes };
+  }
+
+  /** apply() followed by the engine write (hosts without their own write path, tests). */
+  async applyAndWrite(cmds: readonly Command[], opts: ApplyOptions & { sync?: boolean } = {}): Promise<ApplyResult> {
+    const r = await this.apply(cmds, opts);
+    try {
+      await this.engine.write(r.ops, { sync: opts.sync === true });
+    } catch (e) {
+      this.broken = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
+    return r;
+  }
+
+  private encodeMeta(): Buffer {
+    const v = Buffer.allocUnsafe(META_LEN);
+    v[0] = META_FORMAT;
+    writeU64BE(v, 1, this._lastTs);
+    writeU64BE(v, 9, this._appliedIndex);
+    writeU64BE(v, 17, this._safePoint);
+    writeU64BE(v, 25, this.lastSweepTs);
+    return v;
+  }
+
+  private nextTs(cmd: Command): number {
+    const p = cmd.proposedTs;
+    const proposed = Number.isSafeInteger(p) && p > 0 ? p : 0;
+    const ts = Math.max(this._lastTs + 1, proposed);
+    this._lastTs = ts;
+    return ts;
+  }
+
+  private dropSession(ctx: ApplyContext, clientId: string, st: SessionState, dirty: Set<string>): void {
+    for (const seq of st.results.keys()) ctx.ops.push({ type: 'del', key: sessionResultKey(this.groupId, clientId, seq) });
+    ctx.ops.push({ type: 'del', key: sessionHeaderKey(this.groupId, clientId) });
+    this.sessions.delete(clientId);
+    dirty.delete(clientId);
+  }
+
+  private applyWithSession(ctx: ApplyContext, cmd: Command, dirty: Set<string>): CommandResult | Promise<CommandResult> {
+    const s = cmd.session!;
+    if (typeof s.clientId !== 'string' || s.clientId.length === 0 || Buffer.byteLength(s.clientId) > 1024) {
+      return errorResult('INVALID_ARGUMENT', 'session client id must be 1..1024 bytes');
+    }
+    if (!Number.isSafeInteger(s.seq) || s.seq < 1 || !Number.isSafeInteger(s.firstUnacked) || s.firstUnacked < 1 || s.firstUnacked > s.seq) {
+      return errorResult('INVALID_ARGUMENT', 'session requires 1 <= first_unacked <= seq');
+    }
+    const p = Number.isSafeInteger(cmd.proposedTs) && cmd.proposedTs > 0 ? cmd.proposedTs : 0;
+    const now = Math.max(this._lastTs, p);
+    let st = this.sessions.get(s.clientId);
+    if (st !== undefined && now - st.lastActive > this.ttl) {
+      this.dropSession(ctx, s.clientId, st, dirty);
+      st = undefined;
+    }
+    if (st === undefined) {
+      if (s.firstUnacked > 1) {
+        return errorResult('SESSION_EXPIRED', `session ${s.clientId} is unknown or expired (first_unacked ${s.firstUnacked} > 1)`);
+      }
+      st = { lastActive: now, forgottenBelow: 1, results: new Map() };
+      this.sessions.set(s.clientId, st);
+    }
+    if (s.seq < st.forgottenBelow) {
+      return errorResult('SESSION_EXPIRED', `result of seq ${s.seq} of session ${s.clientId} was already forgotten (acknowledged below ${st.forgottenBelow})`);
+    }
+    const stored = st.results.get(s.seq);
+    if (stored !== undefined) {
+      st.lastActive = Math.max(st.lastActive, now);
+      dirty.add(s.clientId);
+      return decodeResult(stored);
+    }
+    if (s.firstUnacked > st.forgottenBelow) {
+      for (const seq of st.results.keys()) {
+        if (seq < s.firstUnacked) {
+          st.results.delete(seq);
+          ctx.ops.push({ type: 'del', key: sessionResultKey(this.groupId, s.clientId, seq) });
+        }
+      }
+      st.forgottenBelow = s.firstUnacked;
+    }
+    const session = st;
+    const finish = (r: CommandResult): CommandResult => {
+      const enc = encodeResult(r);
+      session.results.set(s.seq, enc);
+      session.lastActive = Math.max(session.lastActive, this._lastTs);
+      dirty.add(s.clientId);
+      ctx.ops.push({ type: 'put', key: sessionResultKey(this.groupId, s.clientId, s.seq), value: enc });
+      return r;
+    };
+    const r = this.execute(ctx, cmd);
+    return r instanceof Promise ? r.then(finish) : finish(r);
+  }
+
+  private execute(ctx: ApplyContext, cmd: Command): CommandResult | Promise<CommandResult> {
+    switch (cmd.type) {
+      case 'put': {
+        if (cmd.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key');
+        if (cmd.expectedValue === undefined && !cmd.expectAbsent && !cmd.returnPrev) {
+          const ts = this.nextTs(cmd);
+          ctx.put(cmd.key, cmd.value, ts);
+          return { type: 'put', version: ts, succeeded: true, prevFound: false };
+        }
+        return this.casPut(ctx, cmd);
+      }
+      case 'delete':
+        if (cmd.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key');
+        return this.del(ctx, cmd);
+      case 'deleteRange':
+        return this.deleteRange(ctx, cmd);
+      case 'batch': {
+        for (const m of cmd.mutations) if (m.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key in batch');
+        const ts = this.nextTs(cmd);
+        this.writeMutations(ctx, cmd.mutations, ts);
+        return { type: 'batch', version: ts };
+      }
+      case 'txnCommit':
+        return this.txnCommit(ctx, cmd);
+      case 'setSafePoint': {
+        const ts = this.nextTs(cmd);
+        const sp = Math.min(cmd.safePoint, ts - 1);
+        if (Number.isSafeInteger(sp) && sp > this._safePoint) this._safePoint = sp;
+        return { type: 'ok', ts };
+      }
+      case 'noop':
+        return { type: 'ok', ts: this.nextTs(cmd) };
+    }
+  }
+
+  private writeMutations(ctx: ApplyContext, ms: readonly Mutation[], ts: number): void {
+    for (const m of ms) {
+      if (m.op === 'put') ctx.put(m.key, m.value, ts);
+      else ctx.del(m.key, ts);
+    }
+  }
+
+  private async casPut(ctx: ApplyContext, cmd: Extract<Command, { type: 'put' }>): Promise<CommandResult> {
+    const prev = await ctx.latest(cmd.key);
+    const found = prev !== undefined && prev.value !== null;
+    const prevValue = found ? prev.value! : undefined;
+    let ok = true;
+    if (cmd.expectAbsent) ok = !found;
+    else if (cmd.expectedValue !== undefined) ok = found && prevValue!.equals(cmd.expectedValue);
+    if (!ok) {
+      const r: CommandResult = { type: 'put', version: 0, succeeded: false, prevFound: found };
+      if (prevValue !== undefined) r.prevValue = prevValue;
+      return r;
+    }
+    const ts = this.nextTs(cmd);
+    ctx.put(cmd.key, cmd.value, ts);
+    const r: CommandResult = { type: 'put', version: ts, succeeded: true, prevFound: found };
+    if (cmd.returnPrev && prevValue !== undefined) r.prevValue = prevValue;
+    return r;
+  }
+
+  private async del(ctx: ApplyContext, cmd: Extract<Command, { type: 'delete' }>): Promise<CommandResult> {
+    const prev = await ctx.latest(cmd.key);
+    const found = prev !== undefined && prev.value !== null;
+    const ts = this.nextTs(cmd);
+    if (found) ctx.del(cmd.key, ts);
+    return { type: 'delete', deleted: found, version: ts };
+  }
+
+  private async deleteRange(ctx: ApplyContext, cmd: Extract<Command, { type: 'deleteRange' }>): Promise<CommandResult> {
+    const keys = await ctx.visibleKeys(cmd.start, cmd.end);
+    const ts = this.nextTs(cmd);
+    for (const k of keys) ctx.del(k, ts);
+    return { type: 'deleteRange', deleted: keys.length, version: ts };
+  }
+
+  private async txnCommit(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCommit' }>): Promise<CommandResult> {
+    if (cmd.startTs < this._safePoint) {
+      return errorResult('SNAPSHOT_TOO_OLD', `transaction start ${cmd.startTs} is below the GC safe point ${this._safePoint}`, {
+        snapshotTs: cmd.startTs,
+        safePoint: this._safePoint,
+      });
+    }
+    for (const m of cmd.writes) if (m.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key in transaction');
+    const conflict = await this.validate(ctx, cmd.startTs, cmd.readKeys, cmd.readRanges, cmd.writes);
+    if (conflict !== undefined) {
+      return errorResult('TXN_CONFLICT', `transaction conflict on key ${JSON.stringify(conflict.key.toString('latin1'))} (committed at ${conflict.ts}); retry the transaction`, {
+        key: conflict.key,
+        conflictTs: conflict.ts,
+      });
+    }
+    const ts = this.nextTs(cmd);
+    this.writeMutations(ctx, cmd.writes, ts);
+    return { type: 'txnCommit', commitTs: ts };
+  }
+
+  /** Backward OCC validation: the first read/written key or scanned range with a version > startTs. */
+  private async validate(ctx: ApplyContext, startTs: number, readKeys: readonly Buffer[], ranges: readonly KeyRange[], writes: readonly Mutation[]): Promise<{ key: Buffer; ts: number } | undefined> {
+    for (const k of readKeys) {
+      const v = await ctx.latest(k);
+      if (v !== undefined && v.ts > startTs) return { key: k, ts: v.ts };
+    }
+    for (const w of writes) {
+      const v = await ctx.latest(w.key);
+      if (v !== undefined && v.ts > startTs) return { key: w.key, ts: v.ts };
+    }
+    for (const r of ranges) {
+      const c = await ctx.findNewer(r.start, r.end, startTs);
+      if (c !== undefined) return c;
+    }
+    return undefined;
+  }
+}

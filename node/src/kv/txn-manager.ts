@@ -1,0 +1,296 @@
+// Interactive serializable transactions (optimistic, backward validation at commit).
+//
+// begin: startTs = the applied ts (registered: pins GC). Reads at startTs plus the transaction's own
+// buffered writes; every point read records its key, every scan records the key range it actually
+// covered. Writes are buffered. Commit sends ONE txnCommit command carrying startTs, the read set, the
+// scanned ranges and the writes; the state machine validates at apply time (deterministically) that no
+// read key, scanned range or written key has a committed version > startTs, and applies the writes at a
+// fresh version. Since all validation+apply happens in the serial apply order, the committed history is
+// equivalent to executing each transaction atomically at its commit ts (serializable; write skew and
+// phantoms are caught). Read-only transactions commit without a command (they read one snapshot).
+//
+// An idle transaction times out: it is rolled back and unregistered (a timer here — an I/O edge).
+import { randomUUID } from 'node:crypto';
+import type { BeginOptions, DeleteResult, GetResult, KeyValue, Mutation, PutOptions, PutResult, ScanResult, Session, StoreObserver } from './api.js';
+import type { Command, CommandResult, KeyRange } from './commands.js';
+import { resultError } from './commands.js';
+import { InvalidArgumentError, StorageError, TxnNotFoundError, TxnReadOnlyError } from './errors.js';
+import type { MvccScanOptions, MvccScanResult } from '../mvcc/mvcc.js';
+
+export interface TxnHost {
+  appliedTs(): number;
+  readAt(key: Buffer, ts: number): Promise<{ value: Buffer; version: number } | undefined>;
+  scanAt(opts: MvccScanOptions): Promise<MvccScanResult>;
+  submit(cmd: Command): Promise<CommandResult>;
+  /** proposedTs for a new command. */
+  now(): number;
+}
+
+export interface TxnManagerOptions {
+  /** Default idle timeout (ms) of a transaction; default 30 s. */
+  idleTimeoutMs?: number;
+  /** Upper bound for a per-transaction idle timeout (default 10 min). */
+  maxIdleTimeoutMs?: number;
+  observer?: StoreObserver;
+  /** How many finished transactions to remember for idempotent commit/rollback retries (default 10 000). */
+  finishedMemory?: number;
+}
+
+export interface TxnScanOptions {
+  start?: Buffer;
+  end?: Buffer;
+  limit: number;
+  reverse?: boolean;
+  keysOnly?: boolean;
+}
+
+type Outcome = { kind: 'committed'; commitTs: number } | { kind: 'failed'; error: Error } | { kind: 'rolled_back' } | { kind: 'timed_out' };
+
+interface Txn {
+  id: string;
+  startTs: number;
+  readOnly: boolean;
+  timer: NodeJS.Timeout;
+  writes: Map<string, Mutation>;
+  readKeys: Map<string, Buffer>;
+  readRanges: KeyRange[];
+  committing?: Promise<{ commitTs: number }>;
+}
+
+function inRange(key: Buffer, start: Buffer | undefined, end: Buffer | undefined): boolean {
+  if (start !== undefined && start.length > 0 && Buffer.compare(key, start) < 0) return false;
+  if (end !== undefined && end.length > 0 && Buffer.compare(key, end) >= 0) return false;
+  return true;
+}
+
+/** The smallest key greater than `k`. */
+function successor(k: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(k.length + 1);
+  k.copy(out, 0);
+  out[k.length] = 0;
+  return out;
+}
+
+export class TxnManager {
+  private readonly txns = new Map<string, Txn>();
+  private readonly finished = new Map<string, Outcome>();
+  private readonly idleTimeoutMs: number;
+  private readonly maxIdleTimeoutMs: number;
+  private readonly finishedMemory: number;
+  private closed = false;
+
+  constructor(private readonly host: TxnHost, private readonly opts: TxnManagerOptions = {}) {
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
+    this.maxIdleTimeoutMs = Math.max(opts.maxIdleTimeoutMs ?? 600_000, this.idleTimeoutMs);
+    this.finishedMemory = opts.finishedMemory ?? 10_000;
+  }
+
+  get activeCount(): number {
+    return this.txns.size;
+  }
+
+  /** Smallest start ts of a registered transaction (GC must not pass it). */
+  minStartTs(): number | undefined {
+    let min: number | undefined;
+    for (const t of this.txns.values()) if (min === undefined || t.startTs < min) min = t.startTs;
+    return min;
+  }
+
+  begin(opts: BeginOptions = {}): { txnId: string; startTs: number } {
+    if (this.closed) throw new StorageError('transaction manager is closed');
+    let timeout = opts.idleTimeoutMs ?? 0;
+    if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidArgumentError('idle timeout must be >= 0');
+    if (timeout === 0) timeout = this.idleTimeoutMs;
+    timeout = Math.min(timeout, this.maxIdleTimeoutMs);
+    const id = randomUUID();
+    const startTs = this.host.appliedTs();
+    const timer = setTimeout(() => this.expire(id), timeout);
+    timer.unref();
+    this.txns.set(id, { id, startTs, readOnly: opts.readOnly === true, timer, writes: new Map(), readKeys: new Map(), readRanges: [] });
+    return { txnId: id, startTs };
+  }
+
+  private expire(id: string): void {
+    const t = this.txns.get(id);
+    if (t === undefined || t.committing !== undefined) return;
+    this.finish(t, { kind: 'timed_out' });
+    this.opts.observer?.onTxnFinished?.('timed_out');
+  }
+
+  private finish(t: Txn, outcome: Outcome): void {
+    clearTimeout(t.timer);
+    this.txns.delete(t.id);
+    this.finished.set(t.id, outcome);
+    if (this.finished.size > this.finishedMemory) {
+      const oldest = this.finished.keys().next().value;
+      if (oldest !== undefined) this.finished.delete(oldest);
+    }
+  }
+
+  private active(id: string): Txn {
+    const t = this.txns.get(id);
+    if (t === undefined) {
+      const f = this.finished.get(id);
+      throw new TxnNotFoundError(id, f === undefined ? 'unknown' : f.kind === 'timed_out' ? 'timed out while idle' : `already ${f.kind === 'failed' ? 'aborted' : f.kind.replace('_', ' ')}`);
+    }
+    if (t.committing !== undefined) throw new TxnNotFoundError(id, 'commit in progress');
+    t.timer.refresh();
+    return t;
+  }
+
+  /** Start ts of an active transaction. */
+  startTs(id: string): number {
+    return this.active(id).startTs;
+  }
+
+  async get(id: string, key: Buffer): Promise<GetResult> {
+    const t = this.active(id);
+    const s = key.toString('latin1');
+    const own = t.writes.get(s);
+    if (own !== undefined) {
+      return own.op === 'put' ? { found: true, value: own.value, version: 0, readTs: t.startTs } : { found: false, version: 0, readTs: t.startTs };
+    }
+    t.readKeys.set(s, key);
+    const r = await this.host.readAt(key, t.startTs);
+    return r === undefined ? { found: false, version: 0, readTs: t.startTs } : { found: true, value: r.value, version: r.version, readTs: t.startTs };
+  }
+
+  async scan(id: string, opts: TxnScanOptions): Promise<ScanResult> {
+    const t = this.active(id);
+    const reverse = opts.reverse === true;
+    const own: Mutation[] = [];
+    let dels = 0;
+    for (const m of t.writes.values()) {
+      if (inRange(m.key, opts.start, opts.end)) {
+        own.push(m);
+        if (m.op === 'delete') dels++;
+      }
+    }
+    const base = await this.host.scanAt({ start: opts.start, end: opts.end, readTs: t.startTs, limit: opts.limit + dels, reverse, keysOnly: opts.keysOnly });
+    let kvs: KeyValue[] = base.kvs;
+    if (own.length > 0) {
+      const merged = new Map<string, KeyValue>();
+      for (const kv of base.kvs) merged.set(kv.key.toString('latin1'), kv);
+      const boundary = base.more && base.kvs.length > 0 ? base.kvs[base.kvs.length - 1]!.key : undefined;
+      for (const m of own) {
+        const s = m.key.toString('latin1');
+        if (m.op === 'delete') merged.delete(s);
+        else if (boundary === undefined || (reverse ? Buffer.compare(m.key, boundary) >= 0 : Buffer.compare(m.key, boundary) <= 0)) {
+          merged.set(s, { key: m.key, value: opts.keysOnly ? Buffer.alloc(0) : m.value, version: 0 });
+        }
+      }
+      kvs = [...merged.values()].sort((a, b) => (reverse ? Buffer.compare(b.key, a.key) : Buffer.compare(a.key, b.key)));
+    }
+    let more = base.more;
+    if (kvs.length > opts.limit) {
+      kvs = kvs.slice(0, opts.limit);
+      more = true;
+    }
+    // Record the key range whose contents determined this answer.
+    if (!more || kvs.length === 0) t.readRanges.push({ start: opts.start, end: opts.end });
+    else if (!reverse) t.readRanges.push({ start: opts.start, end: successor(kvs[kvs.length - 1]!.key) });
+    else t.readRanges.push({ start: kvs[kvs.length - 1]!.key, end: opts.end });
+    return { kvs, more, readTs: t.startTs };
+  }
+
+  async put(id: string, key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
+    const t = this.active(id);
+    if (t.readOnly) throw new TxnReadOnlyError(`transaction ${id} is read-only`);
+    let prevFound = false;
+    let prevValue: Buffer | undefined;
+    if (opts.expectedValue !== undefined || opts.expectAbsent || opts.returnPrev) {
+      const cur = await this.get(id, key);
+      prevFound = cur.found;
+      prevValue = cur.value;
+      let ok = true;
+      if (opts.expectAbsent) ok = !cur.found;
+      else if (opts.expectedValue !== undefined) ok = cur.found && cur.value!.equals(opts.expectedValue);
+      if (!ok) {
+        const r: PutResult = { version: 0, succeeded: false, prevFound };
+        if (prevValue !== undefined) r.prevValue = prevValue;
+        return r;
+      }
+    }
+    this.active(id).writes.set(key.toString('latin1'), { op: 'put', key, value });
+    const r: PutResult = { version: 0, succeeded: true, prevFound };
+    if (opts.returnPrev && prevValue !== undefined) r.prevValue = prevValue;
+    return r;
+  }
+
+  async delete(id: string, key: Buffer): Promise<DeleteResult> {
+    const t = this.active(id);
+    if (t.readOnly) throw new TxnReadOnlyError(`transaction ${id} is read-only`);
+    const cur = await this.get(id, key);
+    this.active(id).writes.set(key.toString('latin1'), { op: 'delete', key });
+    return { deleted: cur.found, version: 0 };
+  }
+
+  async commit(id: string, session?: Session): Promise<{ commitTs: number }> {
+    const t = this.txns.get(id);
+    if (t === undefined) {
+      const f = this.finished.get(id);
+      if (f?.kind === 'committed') return { commitTs: f.commitTs };
+      if (f?.kind === 'failed') throw f.error;
+      throw new TxnNotFoundError(id, f === undefined ? 'unknown' : f.kind === 'timed_out' ? 'timed out while idle' : 'rolled back');
+    }
+    if (t.committing !== undefined) return t.committing;
+    clearTimeout(t.timer);
+    if (t.writes.size === 0) {
+      this.finish(t, { kind: 'committed', commitTs: 0 });
+      this.opts.observer?.onTxnFinished?.('committed');
+      return { commitTs: 0 };
+    }
+    const cmd: Command = {
+      type: 'txnCommit',
+      proposedTs: this.host.now(),
+      startTs: t.startTs,
+      readKeys: [...t.readKeys.values()],
+      readRanges: t.readRanges,
+      writes: [...t.writes.values()],
+    };
+    if (session !== undefined) cmd.session = session;
+    t.committing = this.host.submit(cmd).then(
+      (r) => {
+        if (r.type === 'txnCommit') {
+          this.finish(t, { kind: 'committed', commitTs: r.commitTs });
+          this.opts.observer?.onTxnFinished?.('committed');
+          return { commitTs: r.commitTs };
+        }
+        const err = r.type === 'error' ? resultError(r) : new StorageError(`unexpected commit result ${r.type}`);
+        this.finish(t, { kind: 'failed', error: err });
+        this.opts.observer?.onTxnFinished?.(r.type === 'error' && r.code === 'TXN_CONFLICT' ? 'conflict' : 'rolled_back');
+        throw err;
+      },
+      (e: unknown) => {
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.finish(t, { kind: 'failed', error: err });
+        this.opts.observer?.onTxnFinished?.('rolled_back');
+        throw err;
+      },
+    );
+    return t.committing;
+  }
+
+  rollback(id: string): void {
+    const t = this.txns.get(id);
+    if (t === undefined) {
+      const f = this.finished.get(id);
+      if (f === undefined) throw new TxnNotFoundError(id, 'unknown');
+      if (f.kind === 'committed') throw new TxnNotFoundError(id, 'already committed');
+      return; // rolled back, timed out or aborted: idempotent
+    }
+    if (t.committing !== undefined) throw new TxnNotFoundError(id, 'commit in progress');
+    this.finish(t, { kind: 'rolled_back' });
+    this.opts.observer?.onTxnFinished?.('rolled_back');
+  }
+
+  /** Rolls back every active transaction (store close). */
+  close(): void {
+    this.closed = true;
+    for (const t of [...this.txns.values()]) {
+      if (t.committing !== undefined) continue;
+      this.finish(t, { kind: 'rolled_back' });
+      this.opts.observer?.onTxnFinished?.('rolled_back');
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// Incremental MVCC garbage collection.
+//
+// For every user key, versions are met newest first. Versions newer than the safe point are kept. The
+// newest version <= safe point is kept unless it is a tombstone (then nobody reading at >= safe point can
+// see anything older, and the tombstone itself is redundant). Every older version is removed.
+//
+// Safety rules:
+//  * The caller guarantees no reader (snapshot, transaction) reads below `safePoint`.
+//  * A tombstone is deleted only in the same batch as, or after, every older version of its key, so a
+//    reader can never see an older version "resurrected". When the budget ends inside a key, the tombstone
+//    is kept and the next run resumes at that key.
+//  * Writes are not synced: a lost GC delete is simply redone by a later run.
+//
+// Work per run is bounded by `maxEntries` scanned engine entries; a cursor remembers where to resume.
+import type { Engine, EngineOp } from '../engine/engine.js';
+import { DATA_END, DATA_START, dataKeyPrefixEnd, dataKeyTs } from './keyspace.js';
+import { isTombstone } from './mvcc.js';
+
+export interface GcRunResult {
+  /** Engine entries examined. */
+  scanned: number;
+  /** Versions deleted. */
+  removed: number;
+  /** True when this run reached the end of the key space (the cursor wrapped to the start). */
+  completedPass: boolean;
+}
+
+export interface GcOptions {
+  /** Maximum engine entries examined per run (default 20 000). */
+  maxEntries?: number;
+  /** Deletes per engine write batch (default 1024). */
+  batchSize?: number;
+}
+
+export class MvccGc {
+  private cursor: Buffer = DATA_START;
+  private readonly maxEntries: number;
+  private readonly batchSize: number;
+
+  constructor(private readonly engine: Engine, opts: GcOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 20_000;
+    this.batchSize = opts.batchSize ?? 1024;
+  }
+
+  /** Resets the cursor to the start of the key space. */
+  reset(): void {
+    this.cursor = DATA_START;
+  }
+
+  async run(safePoint: number, maxEntries = this.maxEntries): Promise<GcRunResult> {
+    const it = this.engine.iterator({ gte: this.cursor, lt: DATA_END });
+    let ops: EngineOp[] = [];
+    let scanned = 0;
+    let removed = 0;
+    let cur: Buffer | undefined; // 'z'|enc of the key being processed
+    let curStart: Buffer = this.cursor;
+    let seenBelow = false;
+    let pendingTombstone: Buffer | undefined;
+    let completedPass = false;
+    const flushOps = async (): Promise<void> => {
+      if (ops.length === 0) return;
+      const batch = ops;
+      ops = [];
+      await this.engine.write(batch, { sync: false });
+    };
+    const finishKey = (): void => {
+      if (pendingTombstone !== undefined) {
+        ops.push({ type: 'del', key: pendingTombstone });
+        removed++;
+        pendingTombstone = undefined;
+      }
+    };
+    try {
+      outer: for (;;) {
+        const batch = await it.nextBatch(Math.min(1024, maxEntries - scanned + 1));
+        if (batch.length === 0) {
+          finishKey();
+          completedPass = true;
+          break;
+        }
+        for (let i = 0; i < batch.length; i++) {
+          const [k, v] = batch[i]!;
+          const partLen = k.length - 8;
+          const sameKey = cur !== undefined && partLen === cur.length && k.compare(cur, 0, partLen, 0, partLen) === 0;
+          if (!sameKey) {
+            finishKey();
+            if (scanned >= maxEntries) {
+              // Stop at a key boundary: resume at this key next time.
+              curStart = k.subarray(0, partLen);
+              break outer;
+            }
+            cur = k.subarray(0, partLen);
+            curStart = cur;
+            seenBelow = false;
+          } else if (scanned >= maxEntries) {
+            // Budget exhausted inside a key: keep its tombstone (if any), resume at this key.
+            pendingTombstone = undefined;
+            break outer;
+          }
+          scanned++;
+          const ts = dataKeyTs(k);
+          if (ts > safePoint) continue;
+          if (!seenBelow) {
+            seenBelow = true;
+            if (isTombstone(v)) pendingTombstone = k;
+            continue;
+          }
+          ops.push({ type: 'del', key: k });
+          removed++;
+          if (ops.length >= this.batchSize) await flushOps(); // older versions first: always safe
+        }
+      }
+      await flushOps();
+    } finally {
+      await it.close();
+    }
+    this.cursor = completedPass ? DATA_START : Buffer.from(curStart);
+    return { scanned, removed, completedPass };
+  }
+}
+
+export { dataKeyPrefixEnd };
