@@ -1,0 +1,378 @@
+// kvsctl: command-line client of kvs (built on the client library). The entry point is ./kvsctl.ts;
+// this module holds the program so tests can run it in-process with their own stdio.
+import { Command, CommanderError, Option } from 'commander';
+import { KvClient, KvError, type KeyValue } from '../client/index.js';
+import { parseDuration } from '../common/units.js';
+import { parseTxnScript, TxnScriptError } from './txn-script.js';
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_CONDITION = 3;
+
+export interface Io {
+  stdout: { write(s: string | Uint8Array): unknown };
+  stderr: { write(s: string): unknown };
+  /** Reads all of stdin (for `put K` without a value and `txn`). */
+  readStdin(): Promise<Buffer>;
+  stdinIsTTY: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+type Encoding = 'utf8' | 'hex' | 'base64';
+
+interface Globals {
+  endpoints: string;
+  timeout: string;
+  json: boolean;
+  encoding: Encoding;
+}
+
+class UsageError extends Error {}
+class ConditionFailed extends Error {}
+
+const HELP_AFTER = `
+Keys and values are UTF-8 text by default; --encoding hex|base64 applies to arguments and output.
+
+Output: plain text by default (get prints the value; scan prints key and value lines like etcdctl),
+or one JSON document per command with --json (bytes as strings in the chosen encoding).
+
+Exit codes:
+  0  success — including "get" of a missing key, which prints nothing (like etcdctl);
+     use "get --require" to turn a missing key into exit code 3
+  1  error (one line on stderr: "kvsctl: <message>"), e.g. server unavailable, invalid argument
+  2  usage error (unknown command or option, missing argument)
+  3  condition not met: "get --require" on a missing key, failed "put --if-absent" / "--if-value"
+
+Environment: KVS_ENDPOINTS (default 127.0.0.1:7379, the "make run" node), KVS_TIMEOUT.
+
+Examples:
+  kvsctl put greeting hello
+  kvsctl get greeting
+  kvsctl scan --prefix user/ --limit 10
+  kvsctl del --prefix user/
+  printf 'get a\\nput a 2\\nput b "x y"\\n' | kvsctl txn
+  kvsctl --json status`;
+
+function decodeArg(s: string, enc: Encoding, what: string): Buffer {
+  if (enc === 'utf8') return Buffer.from(s, 'utf8');
+  if (enc === 'hex' && !/^(?:[0-9a-fA-F]{2})*$/.test(s)) throw new UsageError(`${what}: not valid hex: ${JSON.stringify(s)}`);
+  if (enc === 'base64' && !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw new UsageError(`${what}: not valid base64: ${JSON.stringify(s)}`);
+  return Buffer.from(s, enc);
+}
+
+function encodeOut(b: Buffer, enc: Encoding): string {
+  return b.toString(enc);
+}
+
+function parseIntArg(s: string, what: string): number {
+  if (!/^\d+$/.test(s)) throw new UsageError(`${what}: expected a non-negative integer, got ${JSON.stringify(s)}`);
+  return Number(s);
+}
+
+export async function runKvsctl(argv: string[], io: Io): Promise<number> {
+  let client: KvClient | undefined;
+  let exit = EXIT_OK;
+
+  const program = new Command('kvsctl')
+    .description('Command-line client of the kvs key-value store.')
+    .addOption(new Option('--endpoints <list>', 'comma-separated host:port list').env('KVS_ENDPOINTS').default('127.0.0.1:7379'))
+    .addOption(new Option('--timeout <duration>', 'deadline of each command including retries (e.g. 500ms, 5s)').env('KVS_TIMEOUT').default('5s'))
+    .option('--json', 'print JSON', false)
+    .addOption(new Option('--encoding <enc>', 'encoding of keys and values in arguments and output').choices(['utf8', 'hex', 'base64']).default('utf8'))
+    .helpOption('-h, --help', 'show help')
+    .addHelpText('after', HELP_AFTER)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`kvsctl: ${s.replace(/^error: /, '')}`),
+    });
+  // commander reads env through process.env; honour the injected env instead.
+  const envBackup: Record<string, string | undefined> = {};
+  for (const k of ['KVS_ENDPOINTS', 'KVS_TIMEOUT']) {
+    envBackup[k] = process.env[k];
+    if (io.env[k] !== undefined) process.env[k] = io.env[k];
+    else delete process.env[k];
+  }
+
+  const g = (): Globals => program.opts<Globals>();
+  const getClient = (): KvClient => {
+    if (client) return client;
+    const timeoutMs = (() => {
+      try {
+        return parseDuration(g().timeout, '--timeout');
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    })();
+    client = new KvClient({ endpoints: g().endpoints, timeoutMs, attemptTimeoutMs: Math.min(timeoutMs, 5000) });
+    return client;
+  };
+  const out = (s: string | Uint8Array) => io.stdout.write(s);
+  const json = (v: unknown) => out(JSON.stringify(v) + '\n');
+  const enc = () => g().encoding;
+  const kvJson = (kv: KeyValue, keysOnly = false) => (keysOnly ? { key: encodeOut(kv.key, enc()), version: kv.version } : { key: encodeOut(kv.key, enc()), value: encodeOut(kv.value, enc()), version: kv.version });
+  const writeBytes = (b: Buffer) => {
+    if (enc() === 'utf8') out(Buffer.concat([b, Buffer.from('\n')]));
+    else out(encodeOut(b, enc()) + '\n');
+  };
+
+  program
+    .command('put')
+    .description('set KEY to VALUE (VALUE is read from stdin when omitted)')
+    .argument('<key>')
+    .argument('[value]')
+    .option('--if-absent', 'only if KEY does not exist (exit 3 otherwise)')
+    .option('--if-value <value>', 'only if the current value equals this (exit 3 otherwise)')
+    .option('--prev', 'print the previous value')
+    .action(async (key: string, value: string | undefined, o: { ifAbsent?: boolean; ifValue?: string; prev?: boolean }) => {
+      if (o.ifAbsent && o.ifValue !== undefined) throw new UsageError('--if-absent and --if-value exclude each other');
+      let v: Buffer;
+      if (value === undefined) {
+        if (io.stdinIsTTY) throw new UsageError('missing value (give it as an argument or on stdin)');
+        v = await io.readStdin();
+      } else {
+        v = decodeArg(value, enc(), 'value');
+      }
+      const r = await getClient().put(decodeArg(key, enc(), 'key'), v, {
+        ...(o.ifAbsent ? { expectAbsent: true } : {}),
+        ...(o.ifValue !== undefined ? { expectedValue: decodeArg(o.ifValue, enc(), '--if-value') } : {}),
+        ...(o.prev ? { returnPrev: true } : {}),
+      });
+      if (g().json) {
+        json({ succeeded: r.succeeded, version: r.version, ...(o.prev || !r.succeeded ? { prevFound: r.prevFound, ...(r.prevValue ? { prevValue: encodeOut(r.prevValue, enc()) } : {}) } : {}) });
+      } else if (r.succeeded) {
+        out('OK\n');
+        if (o.prev && r.prevValue) writeBytes(r.prevValue);
+      }
+      if (!r.succeeded) throw new ConditionFailed(o.ifAbsent ? 'compare failed: the key exists' : 'compare failed: the current value differs');
+    });
+
+  program
+    .command('get')
+    .description('print the value of KEY (nothing, exit 0, when it does not exist)')
+    .argument('<key>')
+    .option('--require', 'exit 3 (with a message) when KEY does not exist')
+    .option('--print-key', 'print the key on a line before the value')
+    .option('--at <ts>', 'read at this snapshot timestamp')
+    .action(async (key: string, o: { require?: boolean; printKey?: boolean; at?: string }) => {
+      const k = decodeArg(key, enc(), 'key');
+      const r = await getClient().get(k, o.at ? { snapshotTs: parseIntArg(o.at, '--at') } : {});
+      if (g().json) {
+        json({ key: encodeOut(k, enc()), found: r.found, ...(r.found ? { value: encodeOut(r.value!, enc()), version: r.version } : {}), readTs: r.readTs });
+      } else if (r.found) {
+        if (o.printKey) writeBytes(k);
+        writeBytes(r.value!);
+      }
+      if (!r.found && o.require) throw new ConditionFailed(`key not found: ${JSON.stringify(key)}`);
+    });
+
+  program
+    .command('del')
+    .alias('delete')
+    .description('delete KEY, or every key with prefix (--prefix P) or in [--from A, --to B); prints the number deleted')
+    .argument('[key]')
+    .option('--prefix <prefix>', 'delete all keys with this prefix')
+    .option('--from <start>', 'delete keys >= start')
+    .option('--to <end>', 'delete keys < end')
+    .action(async (key: string | undefined, o: { prefix?: string; from?: string; to?: string }) => {
+      const ranged = o.prefix !== undefined || o.from !== undefined || o.to !== undefined;
+      if (ranged && key !== undefined) throw new UsageError('give either KEY or --prefix/--from/--to, not both');
+      if (!ranged && key === undefined) throw new UsageError('missing KEY (or --prefix/--from/--to)');
+      if (o.prefix !== undefined && (o.from !== undefined || o.to !== undefined)) throw new UsageError('--prefix excludes --from/--to');
+      let deleted: number;
+      let version: number;
+      if (ranged) {
+        const r = await getClient().deleteRange({
+          ...(o.prefix !== undefined ? { prefix: decodeArg(o.prefix, enc(), '--prefix') } : {}),
+          ...(o.from !== undefined ? { start: decodeArg(o.from, enc(), '--from') } : {}),
+          ...(o.to !== undefined ? { end: decodeArg(o.to, enc(), '--to') } : {}),
+        });
+        deleted = r.deleted;
+        version = r.version;
+      } else {
+        const r = await getClient().delete(decodeArg(key!, enc(), 'key'));
+        deleted = r.deleted ? 1 : 0;
+        version = r.version;
+      }
+      if (g().json) json({ deleted, version });
+      else out(`${deleted}\n`);
+    });
+
+  program
+    .command('scan')
+    .description('list keys and values of a range: --prefix P, or --from A --to B (default: everything)')
+    .option('--prefix <prefix>', 'keys with this prefix')
+    .option('--from <start>', 'keys >= start')
+    .option('--to <end>', 'keys < end')
+    .option('--limit <n>', 'at most N pairs (default: all, fetched page by page)')
+    .option('--keys-only', 'print keys only')
+    .option('--reverse', 'descending key order')
+    .option('--at <ts>', 'read at this snapshot timestamp')
+    .action(async (o: { prefix?: string; from?: string; to?: string; limit?: string; keysOnly?: boolean; reverse?: boolean; at?: string }) => {
+      if (o.prefix !== undefined && (o.from !== undefined || o.to !== undefined)) throw new UsageError('--prefix excludes --from/--to');
+      const limit = o.limit !== undefined ? parseIntArg(o.limit, '--limit') : undefined;
+      if (limit === 0) throw new UsageError('--limit: must be at least 1');
+      const start = o.from !== undefined ? decodeArg(o.from, enc(), '--from') : undefined;
+      const end = o.to !== undefined ? decodeArg(o.to, enc(), '--to') : undefined;
+      if (start && end && start.length > 0 && end.length > 0 && Buffer.compare(start, end) > 0) throw new UsageError('--from must be <= --to');
+      const kvs = await getClient().scanAll({
+        ...(o.prefix !== undefined ? { prefix: decodeArg(o.prefix, enc(), '--prefix') } : {}),
+        ...(start ? { start } : {}),
+        ...(end ? { end } : {}),
+        ...(limit !== undefined ? { limit: limit + 1, pageSize: Math.min(limit + 1, 1000) } : {}),
+        keysOnly: !!o.keysOnly,
+        reverse: !!o.reverse,
+        ...(o.at ? { snapshotTs: parseIntArg(o.at, '--at') } : {}),
+      });
+      const more = limit !== undefined && kvs.length > limit;
+      const shown = more ? kvs.slice(0, limit) : kvs;
+      if (g().json) {
+        json({ kvs: shown.map((kv) => kvJson(kv, o.keysOnly)), count: shown.length, more });
+        return;
+      }
+      for (const kv of shown) {
+        writeBytes(kv.key);
+        if (!o.keysOnly) writeBytes(kv.value);
+      }
+    });
+
+  program
+    .command('txn')
+    .description('run the operations read from stdin in one serializable transaction: lines "get K", "put K V", "del K"')
+    .option('--read-only', 'a read-only transaction')
+    .option('--attempts <n>', 'attempts on conflict', '10')
+    .addHelpText(
+      'after',
+      `
+Script syntax: one operation per line; blank lines and lines starting with # are ignored.
+Quote keys/values with spaces using JSON strings ("a b", "tab\\there"); for put an unquoted value is
+the rest of the line. Keys and values in scripts are UTF-8 (--encoding applies to the output only).
+On conflict the whole script is retried (up to --attempts times); only the final attempt's results are
+printed: for each get, the key and value lines when the key exists (nothing when it does not).`,
+    )
+    .action(async (o: { readOnly?: boolean; attempts: string }) => {
+      const attempts = parseIntArg(o.attempts, '--attempts');
+      if (attempts < 1) throw new UsageError('--attempts: must be at least 1');
+      const text = (await io.readStdin()).toString('utf8');
+      let ops;
+      try {
+        ops = parseTxnScript(text);
+      } catch (err) {
+        if (err instanceof TxnScriptError) throw new UsageError(err.message);
+        throw err;
+      }
+      if (o.readOnly && ops.some((op) => op.op !== 'get')) throw new UsageError('--read-only transaction cannot put or del');
+      const outcome = await getClient().txnDetailed(
+        async (tx) => {
+          const results: { op: string; key: string; found?: boolean; value?: Buffer }[] = [];
+          for (const op of ops) {
+            if (op.op === 'get') {
+              const r = await tx.get(op.key);
+              results.push({ op: 'get', key: op.key, found: r.found, ...(r.found ? { value: r.value! } : {}) });
+            } else if (op.op === 'put') {
+              await tx.put(op.key, op.value);
+              results.push({ op: 'put', key: op.key });
+            } else {
+              await tx.delete(op.key);
+              results.push({ op: 'del', key: op.key });
+            }
+          }
+          return results;
+        },
+        { maxAttempts: attempts, readOnly: !!o.readOnly },
+      );
+      if (g().json) {
+        json({
+          commitTs: outcome.commitTs,
+          attempts: outcome.attempts,
+          results: outcome.result.map((r) => ({
+            op: r.op,
+            key: encodeOut(Buffer.from(r.key, 'utf8'), enc()),
+            ...(r.op === 'get' ? { found: r.found, ...(r.value ? { value: encodeOut(r.value, enc()) } : {}) } : {}),
+          })),
+        });
+        return;
+      }
+      for (const r of outcome.result) {
+        if (r.op === 'get' && r.found) {
+          writeBytes(Buffer.from(r.key, 'utf8'));
+          writeBytes(r.value!);
+        }
+      }
+    });
+
+  program
+    .command('status')
+    .description('status of every endpoint (exit 1 when any is unreachable)')
+    .action(async () => {
+      const c = getClient();
+      const rows = await Promise.all(
+        c.endpoints.map(async (endpoint) => {
+          try {
+            return { endpoint, ok: true as const, status: await c.status({ endpoint }) };
+          } catch (err) {
+            return { endpoint, ok: false as const, error: err instanceof Error ? err.message : String(err) };
+          }
+        }),
+      );
+      if (g().json) {
+        json(rows.map((r) => (r.ok ? { endpoint: r.endpoint, ok: true, ...r.status } : r)));
+      } else {
+        for (const r of rows) {
+          if (r.ok) {
+            const s = r.status;
+            out(
+              `${r.endpoint}  node=${s.nodeId} version=${s.version} applied_ts=${s.appliedTs} safe_point=${s.safePoint} ` +
+                `bytes=${s.approximateBytes} active_txns=${s.activeTxns} uptime=${(s.uptimeMs / 1000).toFixed(1)}s\n`,
+            );
+          } else {
+            out(`${r.endpoint}  UNREACHABLE  ${r.error}\n`);
+          }
+        }
+      }
+      const failed = rows.filter((r) => !r.ok);
+      if (failed.length > 0) throw new Error(`${failed.length} of ${rows.length} endpoint(s) unreachable`);
+    });
+
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return EXIT_USAGE;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    exit = exitCodeOf(err, io);
+  } finally {
+    client?.close();
+    for (const [k, v] of Object.entries(envBackup)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  return exit;
+}
+
+function exitCodeOf(err: unknown, io: Io): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return EXIT_OK;
+    return EXIT_USAGE; // commander already printed the message
+  }
+  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+  if (err instanceof UsageError) {
+    io.stderr.write(`kvsctl: ${oneLine(err.message)}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof ConditionFailed) {
+    io.stderr.write(`kvsctl: ${oneLine(err.message)}\n`);
+    return EXIT_CONDITION;
+  }
+  if (err instanceof KvError) {
+    io.stderr.write(`kvsctl: ${err.code}: ${oneLine(err.message)}\n`);
+    return EXIT_ERROR;
+  }
+  io.stderr.write(`kvsctl: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);
+  return EXIT_ERROR;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// kvs-node: one storage node. Parses flags/env (config.ts), opens the local store, serves gRPC + HTTP,
+// prints one JSON line {"event":"listening",...} on stdout, and shuts down gracefully on SIGINT/SIGTERM
+// (stop accepting, drain in-flight calls, close the store, exit 0).
+import { createLogger } from '../common/logger.js';
+import type { KvStore, StoreObserver } from '../kv/api.js';
+import { openLocalStore, type LocalStoreOptions } from '../kv/local-store.js';
+import type { Logger } from '../common/logger.js';
+import { ConfigError, HelpShown, parseConfig, type NodeConfig } from './config.js';
+import { ServerMetrics } from './metrics.js';
+import { startKvsNode, packageVersion } from './node-server.js';
+
+async function openStore(config: NodeConfig, logger: Logger, observer: StoreObserver): Promise<KvStore> {
+  const opts: LocalStoreOptions = {
+    nodeId: config.nodeId,
+    defaultScanLimit: config.limits.defaultScanLimit,
+    maxScanLimit: config.limits.maxScanLimit,
+    logger: logger.child({ component: 'store' }),
+    observer,
+  };
+  if (config.dataDir) opts.dir = config.dataDir;
+  if (config.gcLifetimeMs !== undefined) opts.gcLifetimeMs = config.gcLifetimeMs;
+  if (config.txnIdleTimeoutMs !== undefined) opts.txnIdleTimeoutMs = config.txnIdleTimeoutMs;
+  if (config.sessionTtlMs !== undefined) opts.sessionTtlMs = config.sessionTtlMs;
+  return openLocalStore(opts);
+}
+
+async function main(): Promise<number> {
+  let config: NodeConfig;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env, { writeOut: (s) => process.stdout.write(s) });
+  } catch (err) {
+    if (err instanceof HelpShown) return 0;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`kvs-node: ${err.message}\n(see kvs-node --help)\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel, component: 'kvs-node', nodeId: config.nodeId });
+  const metrics = new ServerMetrics({ labels: {} });
+  let store: KvStore;
+  try {
+    store = await openStore(config, logger, metrics.storeObserver());
+  } catch (err) {
+    logger.error('cannot open the store', { dataDir: config.dataDir, err: err instanceof Error ? err.message : String(err) });
+    return 1;
+  }
+  let node;
+  try {
+    node = await startKvsNode({ store, listen: config.listen, http: config.http, nodeId: config.nodeId, logger, limits: config.limits, metrics });
+  } catch (err) {
+    logger.error('cannot start', { err: err instanceof Error ? err.message : String(err) });
+    await store.close().catch(() => undefined);
+    return 1;
+  }
+  const listening = {
+    event: 'listening',
+    grpc: node.grpcAddress,
+    http: node.httpAddress ?? null,
+    nodeId: config.nodeId,
+    dataDir: config.dataDir ?? null,
+    version: packageVersion(),
+    pid: process.pid,
+  };
+  process.stdout.write(JSON.stringify(listening) + '\n');
+  logger.info('kvs-node serving', listening);
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn('second signal: exiting now', { signal: sig });
+        resolve(1);
+        return;
+      }
+      logger.info('shutting down', { signal: sig, drainMs: config.shutdownTimeoutMs });
+      node.shutdown(config.shutdownTimeoutMs).then(
+        () => {
+          logger.info('stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          logger.error('shutdown failed', { err: err instanceof Error ? err.message : String(err) });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+main().then(
+  (code) => {
+    // Let winston flush, then exit (gRPC/HTTP handles are closed by now).
+    setTimeout(() => process.exit(code), 50).unref();
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`kvs-node: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
