@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// kvs-operator: reconciles KvsClusters. Kubeconfig from KUBECONFIG (or ~/.kube/config) or in-cluster.
+//   node dist/operator/src/main.js [--metrics-bind-address 127.0.0.1:8080] [--leader-elect true] ...
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Command } from 'commander';
+import { createLogger } from '../../node/src/common/logger.js';
+import { reconcile } from './controller/reconcile.js';
+import { Informers } from './runtime/informers.js';
+import { KubeLeaseApi, KubeWriter, loadKubeConfig } from './runtime/kube.js';
+import { LeaderElector } from './runtime/leader.js';
+import { Manager } from './runtime/manager.js';
+import { OperatorMetrics, startHttp } from './runtime/metrics.js';
+
+const program = new Command()
+  .name('kvs-operator')
+  .description('Kubernetes operator for kvs clusters (KvsCluster, kvs.dev/v1alpha1)')
+  .option('--metrics-bind-address <host:port>', '/metrics, /healthz and /readyz', process.env.KVS_OPERATOR_METRICS_ADDR ?? '127.0.0.1:8080')
+  .option('--leader-elect <bool>', 'elect a leader through a Lease (several replicas)', 'true')
+  .option('--lease-name <name>', 'Lease name', 'kvs-operator-leader')
+  .option('--lease-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE or default)')
+  .option('--lease-duration <s>', 'lease duration (s)', '15')
+  .option('--renew-deadline <s>', 'leader gives up after failing to renew this long (s)', '10')
+  .option('--retry-period <s>', 'renew/acquire period (s)', '2')
+  .option('--watch-namespace <ns>', 'watch one namespace only (default: all)', process.env.WATCH_NAMESPACE || undefined)
+  .option('--workers <n>', 'concurrent reconciles (never two for one cluster)', '2')
+  .option('--resync <s>', 'reconcile every cluster at least this often (s)', '300')
+  .option('--identity <id>', 'leader election identity (default: POD_NAME or hostname + random)')
+  .option('--log-level <level>', 'log level', process.env.KVS_LOG_LEVEL ?? 'info');
+
+async function main(): Promise<void> {
+  const o = program.parse().opts<Record<string, string>>();
+  const logger = createLogger({ component: 'kvs-operator', level: o['logLevel'] });
+  const identity = o['identity'] ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const leaseNs = o['leaseNamespace'] ?? process.env.POD_NAMESPACE ?? 'default';
+  const kc = loadKubeConfig();
+  const metrics = new OperatorMetrics();
+  const writer = new KubeWriter(kc, identity);
+  let informers: Informers | undefined;
+  const manager = new Manager({
+    logger,
+    metrics,
+    workers: Number(o['workers']),
+    resyncMs: Number(o['resync']) * 1000,
+    reconcile: (key) => reconcile(key, { cache: informers!, writer, logger, onApply: (kind) => metrics.applyTotal.inc({ kind }) }),
+  });
+  informers = new Informers(kc, (key) => manager.queue.add(key), logger, o['watchNamespace']);
+  const leaderElect = o['leaderElect'] !== 'false';
+  let elector: LeaderElector | undefined;
+
+  const server = await startHttp(
+    metrics,
+    {
+      healthy: () => true,
+      // Ready: a passive instance is ready (it stands by); a leader once its caches are synced.
+      ready: () => !manager.isRunning || manager.isSynced,
+    },
+    o['metricsBindAddress']!,
+  );
+  logger.info('kvs-operator starting', { identity, leaderElect, lease: `${leaseNs}/${o['leaseName']}`, metrics: o['metricsBindAddress'], namespace: o['watchNamespace'] ?? '(all)' });
+
+  const startLeading = () => {
+    metrics.isLeader.set(1);
+    manager.start(informers!, informers!).catch((e: unknown) => {
+      logger.error('manager failed to start', { err: String(e) });
+      process.exit(1);
+    });
+  };
+
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down');
+    const hard = setTimeout(() => process.exit(code), 10_000);
+    hard.unref();
+    await manager.stop(informers).catch(() => undefined);
+    await elector?.stop().catch(() => undefined);
+    server.close();
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+
+  if (!leaderElect) {
+    startLeading();
+    return;
+  }
+  elector = new LeaderElector(new KubeLeaseApi(kc, leaseNs, o['leaseName']!), {
+    identity,
+    logger,
+    leaseDurationMs: Number(o['leaseDuration']) * 1000,
+    renewDeadlineMs: Number(o['renewDeadline']) * 1000,
+    retryPeriodMs: Number(o['retryPeriod']) * 1000,
+    onStartedLeading: startLeading,
+    onStoppedLeading: () => {
+      metrics.isLeader.set(0);
+      if (!stopping) {
+        // Like controller-runtime: a deposed leader exits; its restart joins as a candidate.
+        logger.error('leadership lost; exiting');
+        void shutdown(1);
+      }
+    },
+    onNewLeader: (id) => logger.info('leader observed', { leader: id, me: id === identity }),
+  });
+  metrics.isLeader.set(0);
+  elector.start();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,158 @@
+// Leader election on a coordination.k8s.io/v1 Lease (client-go's leaderelection semantics):
+// acquire when the lease is free, ours, or expired (renewTime + leaseDuration < now, by our clock);
+// renew every retryPeriod; if renewal has not succeeded for renewDeadline, leadership is lost and
+// onStoppedLeading runs (main exits so a restarted pod starts clean). Writes use the lease's
+// resourceVersion, so two candidates can never both succeed in taking it.
+import type { Logger } from '../../../node/src/common/logger.js';
+import { toOperatorError } from '../errors.js';
+
+export interface LeaseRecord {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: Date;
+  renewTime?: Date;
+  leaseTransitions?: number;
+  resourceVersion?: string;
+}
+
+/** The Lease API, reduced to what the elector needs (fake in unit tests, CoordinationV1Api in main). */
+export interface LeaseApi {
+  get(): Promise<LeaseRecord | undefined>;
+  create(r: LeaseRecord): Promise<LeaseRecord>;
+  /** Replaces with optimistic concurrency on r.resourceVersion; throws (409) on conflict. */
+  replace(r: LeaseRecord): Promise<LeaseRecord>;
+}
+
+export interface LeaderElectorOptions {
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  logger: Logger;
+  now?: () => number;
+  onStartedLeading: () => void;
+  onStoppedLeading: () => void;
+  onNewLeader?: (identity: string) => void;
+}
+
+export class LeaderElector {
+  private leading = false;
+  private stopped = false;
+  private lastRenew = 0;
+  private observed?: LeaseRecord;
+  private observedAt = 0;
+  private timer?: NodeJS.Timeout;
+  private lastLeader?: string;
+  private readonly leaseMs: number;
+  private readonly deadlineMs: number;
+  private readonly retryMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly api: LeaseApi,
+    private readonly opts: LeaderElectorOptions,
+  ) {
+    this.leaseMs = opts.leaseDurationMs ?? 15_000;
+    this.deadlineMs = opts.renewDeadlineMs ?? 10_000;
+    this.retryMs = opts.retryPeriodMs ?? 2_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.loop();
+  }
+
+  /** Stops; a leader releases the lease (holder cleared) so a successor need not wait for expiry. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.leading) {
+      this.leading = false;
+      try {
+        const cur = await this.api.get();
+        if (cur?.holderIdentity === this.opts.identity) {
+          await this.api.replace({ ...cur, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date(this.now()) });
+        }
+      } catch (e) {
+        this.opts.logger.warn('releasing the lease failed', { err: String(e) });
+      }
+      this.opts.onStoppedLeading();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped) return;
+    let ok = false;
+    try {
+      ok = await this.tryAcquireOrRenew();
+    } catch (e) {
+      this.opts.logger.debug('lease attempt failed', { err: toOperatorError(e, 'lease').message });
+    }
+    if (this.stopped) return;
+    const t = this.now();
+    if (ok) {
+      this.lastRenew = t;
+      if (!this.leading) {
+        this.leading = true;
+        this.opts.logger.info('became leader', { identity: this.opts.identity });
+        this.opts.onStartedLeading();
+      }
+    } else if (this.leading && t - this.lastRenew > this.deadlineMs) {
+      this.leading = false;
+      this.opts.logger.error('lost leadership: lease not renewed within the deadline', { identity: this.opts.identity });
+      this.stopped = true;
+      this.opts.onStoppedLeading();
+      return;
+    }
+    this.timer = setTimeout(() => void this.loop(), this.retryMs);
+    this.timer.unref?.();
+  }
+
+  /** One attempt; true when we hold the lease afterwards. */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const me = this.opts.identity;
+    const now = new Date(this.now());
+    const durationS = Math.ceil(this.leaseMs / 1000);
+    const cur = await this.api.get();
+    if (!cur) {
+      await this.api.create({ holderIdentity: me, leaseDurationSeconds: durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 });
+      this.noteLeader(me);
+      return true;
+    }
+    // Expiry is judged by when *we* last saw the record change, not by the holder's clock.
+    if (!this.observed || this.observed.resourceVersion !== cur.resourceVersion) {
+      this.observed = cur;
+      this.observedAt = this.now();
+    }
+    const holder = cur.holderIdentity ?? '';
+    if (holder) this.noteLeader(holder);
+    const expired = this.observedAt + (cur.leaseDurationSeconds ?? durationS) * 1000 < this.now();
+    if (holder && holder !== me && !expired) return false;
+    const taking = holder !== me;
+    const next: LeaseRecord = {
+      ...cur,
+      holderIdentity: me,
+      leaseDurationSeconds: durationS,
+      renewTime: now,
+      acquireTime: taking ? now : cur.acquireTime ?? now,
+      leaseTransitions: (cur.leaseTransitions ?? 0) + (taking ? 1 : 0),
+    };
+    const written = await this.api.replace(next);
+    this.observed = written;
+    this.observedAt = this.now();
+    this.noteLeader(me);
+    return true;
+  }
+
+  private noteLeader(id: string): void {
+    if (id !== this.lastLeader) {
+      this.lastLeader = id;
+      this.opts.onNewLeader?.(id);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// Operator metrics (prom-client, own registry) and the HTTP endpoint serving /metrics, /healthz, /readyz.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  readonly reconcileTotal = new Counter({
+    name: 'kvs_operator_reconcile_total',
+    help: 'Reconcile passes by result (success, error, requeue).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileErrors = new Counter({
+    name: 'kvs_operator_reconcile_errors_total',
+    help: 'Failed reconcile passes by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: 'kvs_operator_reconcile_duration_seconds',
+    help: 'Duration of reconcile passes.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({ name: 'kvs_operator_workqueue_depth', help: 'Keys waiting in the work queue.', registers: [this.registry] });
+  readonly queueRetries = new Counter({ name: 'kvs_operator_workqueue_retries_total', help: 'Keys requeued with backoff.', registers: [this.registry] });
+  readonly applyTotal = new Counter({
+    name: 'kvs_operator_apply_total',
+    help: 'Server-side applies by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly isLeader = new Gauge({ name: 'kvs_operator_leader', help: '1 when this instance holds the leader lease.', registers: [this.registry] });
+  readonly clusters = new Gauge({ name: 'kvs_operator_clusters', help: 'KvsClusters in the cache.', registers: [this.registry] });
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'kvs_operator_' });
+  }
+}
+
+export interface HealthSource {
+  healthy(): boolean;
+  ready(): boolean;
+}
+
+/** Serves /metrics, /healthz (process alive, loops running) and /readyz (caches synced or passive). */
+export function startHttp(metrics: OperatorMetrics, health: HealthSource, bind: string): Promise<Server> {
+  const i = bind.lastIndexOf(':');
+  const host = bind.slice(0, i) || '127.0.0.1';
+  const port = Number(bind.slice(i + 1));
+  const server = createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/metrics') {
+      metrics.registry
+        .metrics()
+        .then((body) => {
+          res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+          res.end(body);
+        })
+        .catch((e: unknown) => {
+          res.writeHead(500);
+          res.end(String(e));
+        });
+      return;
+    }
+    if (url === '/healthz' || url === '/readyz') {
+      const ok = url === '/healthz' ? health.healthy() : health.ready();
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' });
+      res.end(ok ? 'ok\n' : 'not ok\n');
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
