@@ -173,7 +173,8 @@ export class Raft {
     return { term: this.term, vote: this.vote, commit: this.raftLog.committed };
   }
 
-  private loadState(hs: HardState): void {
+  /** Load a persisted HardState (restart; also used by tests). */
+  loadState(hs: HardState): void {
     if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
       throw new RaftPanic(`${this.id} state.commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
     }
