@@ -21,7 +21,9 @@ export async function startTestNode<S extends KvStore = FakeStore>(
   const metrics = new ServerMetrics({ defaultMetrics: true });
   const store = opts.store ?? (opts.makeStore ? await opts.makeStore(metrics) : (new FakeStore(metrics.storeObserver()) as unknown as S));
   const logger = process.env.KVS_TEST_LOG ? createLogger({ level: process.env.KVS_TEST_LOG }) : silentLogger();
-  const node = await startKvsNode({
+  let node: KvsNode;
+  try {
+    node = await startKvsNode({
     store,
     listen: opts.listen ?? '127.0.0.1:0',
     http: '127.0.0.1:0',
@@ -30,7 +32,11 @@ export async function startTestNode<S extends KvStore = FakeStore>(
     metrics,
     ...(opts.limits ? { limits: opts.limits } : {}),
     ownsStore: opts.ownsStore ?? true,
-  });
+    });
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   return {
     node,
     store,

@@ -51,7 +51,7 @@ const SPECS = {
   maxKeyBytes: { flag: '--max-key-bytes <size>', env: 'KVS_MAX_KEY_BYTES', desc: 'largest key', def: '8KiB' },
   maxValueBytes: { flag: '--max-value-bytes <size>', env: 'KVS_MAX_VALUE_BYTES', desc: 'largest value', def: '1MiB' },
   maxBatchMutations: { flag: '--max-batch-mutations <n>', env: 'KVS_MAX_BATCH_MUTATIONS', desc: 'most mutations per Batch', def: '10000' },
-  defaultScanLimit: { flag: '--default-scan-limit <n>', env: 'KVS_DEFAULT_SCAN_LIMIT', desc: 'scan page size when a request says 0', def: '1000' },
+  defaultScanLimit: { flag: '--default-scan-limit <n>', env: 'KVS_DEFAULT_SCAN_LIMIT', desc: 'scan page size when a request says 0 (default 1000, at most --max-scan-limit)' },
   maxScanLimit: { flag: '--max-scan-limit <n>', env: 'KVS_MAX_SCAN_LIMIT', desc: 'cap of a requested scan limit', def: '10000' },
   maxScanResponseBytes: { flag: '--max-scan-response-bytes <size>', env: 'KVS_MAX_SCAN_RESPONSE_BYTES', desc: 'a scan page is cut (more=true) beyond this size', def: '4MiB' },
   maxMessageBytes: { flag: '--max-message-bytes <size>', env: 'KVS_MAX_MESSAGE_BYTES', desc: 'grpc max_receive_message_length', def: '8MiB' },

@@ -67,14 +67,16 @@ async function main(): Promise<number> {
   logger.info('kvs-node serving', listening);
 
   return new Promise<number>((resolve) => {
-    let signals = 0;
+    let firstSignalAt = 0;
     const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn('second signal: exiting now', { signal: sig });
+      if (firstSignalAt > 0) {
+        // The same Ctrl-C often arrives twice (terminal process group + run-local.sh forwarding it).
+        if (Date.now() - firstSignalAt < 1000) return;
+        logger.warn('second signal: exiting without waiting for the drain', { signal: sig });
         resolve(1);
         return;
       }
+      firstSignalAt = Date.now();
       logger.info('shutting down', { signal: sig, drainMs: config.shutdownTimeoutMs });
       node.shutdown(config.shutdownTimeoutMs).then(
         () => {

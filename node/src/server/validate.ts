@@ -176,6 +176,9 @@ export function validateIdleTimeout(ms: number | undefined, limits: Limits): num
 /** Merges overrides onto the defaults and checks the limits are coherent. */
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const l: Limits = { ...DEFAULT_LIMITS };
+  if (overrides.defaultScanLimit === undefined && overrides.maxScanLimit !== undefined) {
+    l.defaultScanLimit = Math.min(l.defaultScanLimit, overrides.maxScanLimit);
+  }
   for (const [k, v] of Object.entries(overrides) as [keyof Limits, number | undefined][]) {
     if (v !== undefined) l[k] = v;
   }

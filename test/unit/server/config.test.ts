@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { ConfigError, HelpShown, parseConfig } from '../../../node/src/server/config.js';
+import { parseDuration, parseSize } from '../../../node/src/common/units.js';
+
+describe('server/config', () => {
+  it('defaults', () => {
+    const c = parseConfig([], {});
+    assert.equal(c.listen, '127.0.0.1:7379');
+    assert.equal(c.http, '127.0.0.1:7380');
+    assert.equal(c.dataDir, './data');
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.limits.maxKeyBytes, 8192);
+    assert.equal(c.limits.maxValueBytes, 1024 * 1024);
+    assert.equal(c.shutdownTimeoutMs, 10_000);
+    assert.equal(c.gcLifetimeMs, undefined);
+    assert.ok(c.nodeId.length > 0);
+  });
+
+  it('flags win over env, env over defaults', () => {
+    const env = { KVS_LISTEN: '127.0.0.2:9000', KVS_NODE_ID: 'from-env', KVS_MAX_VALUE_BYTES: '2MiB', KVS_LOG_LEVEL: 'debug' };
+    const c = parseConfig(['--node-id', 'n1', '--max-key-bytes', '1KiB', '--gc-lifetime', '5m', '--http', 'off'], env);
+    assert.equal(c.listen, '127.0.0.2:9000');
+    assert.equal(c.nodeId, 'n1');
+    assert.equal(c.limits.maxKeyBytes, 1024);
+    assert.equal(c.limits.maxValueBytes, 2 * 1024 * 1024);
+    assert.equal(c.logLevel, 'debug');
+    assert.equal(c.gcLifetimeMs, 300_000);
+    assert.equal(c.http, undefined);
+  });
+
+  it('--memory drops the data dir', () => {
+    assert.equal(parseConfig(['--memory'], {}).dataDir, undefined);
+    assert.equal(parseConfig([], { KVS_MEMORY: '1' }).dataDir, undefined);
+  });
+
+  it('clear errors naming the flag or variable', () => {
+    const bad = (argv: string[], env: Record<string, string>, re: RegExp) =>
+      assert.throws(() => parseConfig(argv, env), (e: unknown) => e instanceof ConfigError && re.test(e.message));
+    bad(['--listen', 'nope'], {}, /^--listen: malformed address "nope"/);
+    bad(['--listen', '127.0.0.1:70000'], {}, /^--listen: .*port 70000 > 65535/);
+    bad([], { KVS_LISTEN: 'x' }, /^KVS_LISTEN: malformed address/);
+    bad(['--max-key-bytes', '12 parsecs'], {}, /^--max-key-bytes: malformed size/);
+    bad(['--max-batch-mutations', '-3'], {}, /^--max-batch-mutations: expected a positive integer/);
+    bad(['--shutdown-timeout', 'soon'], {}, /^--shutdown-timeout: malformed duration/);
+    bad(['--log-level', 'loud'], {}, /^--log-level: unknown level "loud"/);
+    bad(['--node-id', 'a b'], {}, /^--node-id: "a b" is not a valid node id/);
+    bad(['--max-value-bytes', '64MiB'], {}, /^limits: maxReceiveMessageBytes/);
+    bad(['--bogus'], {}, /unknown option '--bogus'/);
+    bad(['--memory', 'extra'], {}, /too many arguments|excess/i);
+  });
+
+  it('--help is reported as HelpShown', () => {
+    let text = '';
+    assert.throws(() => parseConfig(['--help'], {}, { writeOut: (s) => (text += s) }), HelpShown);
+    assert.match(text, /--listen <host:port>/);
+    assert.match(text, /KVS_DATA_DIR/);
+  });
+
+  it('units', () => {
+    assert.equal(parseSize('4096'), 4096);
+    assert.equal(parseSize('8KiB'), 8192);
+    assert.equal(parseSize('1 MiB'), 1048576);
+    assert.equal(parseSize('2mb'), 2_000_000);
+    assert.equal(parseDuration('1500'), 1500);
+    assert.equal(parseDuration('2s'), 2000);
+    assert.equal(parseDuration('1.5m'), 90_000);
+    assert.throws(() => parseSize('x'), /malformed size/);
+    assert.throws(() => parseDuration('3 days'), /malformed duration/);
+  });
+});
+
+describe('server/config scan limits', () => {
+  it('a small --max-scan-limit lowers the default page size', () => {
+    const c = parseConfig(['--max-scan-limit', '50'], {});
+    assert.equal(c.limits.maxScanLimit, 50);
+    assert.equal(c.limits.defaultScanLimit, 50);
+    assert.throws(() => parseConfig(['--max-scan-limit', '50', '--default-scan-limit', '60'], {}), /defaultScanLimit \(60\) must be <= maxScanLimit \(50\)/);
+  });
+});

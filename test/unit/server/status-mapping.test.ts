@@ -1,0 +1,114 @@
+// Round trip: typed store error → gRPC status + trailers (server) → typed client error (client).
+import assert from 'node:assert/strict';
+import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import * as client from '../../../node/src/client/errors.js';
+import {
+  InvalidArgumentError,
+  SessionExpiredError,
+  SnapshotTooOldError,
+  StorageError,
+  StoreClosedError,
+  TxnConflictError,
+  TxnNotFoundError,
+  TxnReadOnlyError,
+} from '../../../node/src/kv/errors.js';
+import { silentLogger } from '../../../node/src/common/logger.js';
+import { toGrpcStatus, toServiceError } from '../../../node/src/server/status-mapping.js';
+import { FieldError } from '../../../node/src/server/validate.js';
+
+function roundTrip(err: unknown): { status: ReturnType<typeof toGrpcStatus>; clientErr: client.KvError } {
+  const status = toGrpcStatus(err, silentLogger());
+  const se = Object.assign(new Error(status.details), { code: status.code, details: status.details, metadata: status.metadata }) as ServiceError;
+  return { status, clientErr: client.fromGrpcError(se) };
+}
+
+describe('server/status-mapping ↔ client/errors', () => {
+  it('INVALID_ARGUMENT with the field', () => {
+    const { status, clientErr } = roundTrip(new FieldError('key', 'must not be empty'));
+    assert.equal(status.code, GrpcStatus.INVALID_ARGUMENT);
+    assert.ok(clientErr instanceof client.KvInvalidArgumentError);
+    assert.equal(clientErr.field, 'key');
+    assert.equal(clientErr.message, 'key: must not be empty');
+    assert.equal(clientErr.retryable, false);
+    const plain = roundTrip(new InvalidArgumentError('bad')).clientErr;
+    assert.ok(plain instanceof client.KvInvalidArgumentError);
+  });
+
+  it('TXN_CONFLICT → ABORTED with the key (binary) and ts', () => {
+    const key = Buffer.from([0, 0xff, 0x10, 0x41]);
+    const { status, clientErr } = roundTrip(new TxnConflictError(key, 1234));
+    assert.equal(status.code, GrpcStatus.ABORTED);
+    assert.equal(status.metadata.get('kvs-error')[0], 'TXN_CONFLICT');
+    assert.ok(clientErr instanceof client.KvConflictError);
+    assert.deepEqual(clientErr.key, key);
+    assert.equal(clientErr.conflictTs, 1234);
+    assert.equal(clientErr.retryable, true);
+  });
+
+  it('TXN_NOT_FOUND → NOT_FOUND with the txn id', () => {
+    const { status, clientErr } = roundTrip(new TxnNotFoundError('abc-1'));
+    assert.equal(status.code, GrpcStatus.NOT_FOUND);
+    assert.ok(clientErr instanceof client.KvTxnNotFoundError);
+    assert.equal(clientErr.txnId, 'abc-1');
+  });
+
+  it('SNAPSHOT_TOO_OLD → OUT_OF_RANGE with the safe point', () => {
+    const { status, clientErr } = roundTrip(new SnapshotTooOldError(5, 10));
+    assert.equal(status.code, GrpcStatus.OUT_OF_RANGE);
+    assert.ok(clientErr instanceof client.KvSnapshotTooOldError);
+    assert.equal(clientErr.safePoint, 10);
+  });
+
+  it('TXN_READ_ONLY and SESSION_EXPIRED → FAILED_PRECONDITION, distinguished by kvs-error', () => {
+    const ro = roundTrip(new TxnReadOnlyError('read-only'));
+    assert.equal(ro.status.code, GrpcStatus.FAILED_PRECONDITION);
+    assert.ok(ro.clientErr instanceof client.KvTxnReadOnlyError);
+    const se = roundTrip(new SessionExpiredError('gone'));
+    assert.equal(se.status.code, GrpcStatus.FAILED_PRECONDITION);
+    assert.ok(se.clientErr instanceof client.KvSessionExpiredError);
+  });
+
+  it('STORE_CLOSED / STORAGE_ERROR → UNAVAILABLE (retryable); storage details stay server-side', () => {
+    const closed = roundTrip(new StoreClosedError());
+    assert.equal(closed.status.code, GrpcStatus.UNAVAILABLE);
+    assert.ok(closed.clientErr instanceof client.KvUnavailableError);
+    assert.equal((closed.clientErr as client.KvUnavailableError).serverCode, 'STORE_CLOSED');
+    const storage = roundTrip(new StorageError('EIO at /secret/path/000123.ldb'));
+    assert.equal(storage.status.code, GrpcStatus.UNAVAILABLE);
+    assert.ok(!storage.status.details.includes('/secret'));
+    assert.ok(storage.clientErr.retryable);
+  });
+
+  it('unknown errors → INTERNAL without leaking internals', () => {
+    const { status, clientErr } = roundTrip(new TypeError('cannot read properties of undefined (reading "x") at /srv/kvs/secret.js'));
+    assert.equal(status.code, GrpcStatus.INTERNAL);
+    assert.match(status.details, /^internal error \(id [0-9a-f]+\)$/);
+    assert.ok(clientErr instanceof client.KvInternalError);
+    assert.ok(!clientErr.message.includes('secret'));
+    assert.equal(roundTrip('a string').status.code, GrpcStatus.INTERNAL);
+  });
+
+  it('duck-typed errors with a known code map like the classes', () => {
+    const e = Object.assign(new Error('conflict'), { code: 'TXN_CONFLICT', key: Buffer.from('k'), conflictTs: 3 });
+    assert.equal(toGrpcStatus(e).code, GrpcStatus.ABORTED);
+    // Node system errors have string codes that are not ours → INTERNAL.
+    assert.equal(toGrpcStatus(Object.assign(new Error('x'), { code: 'ENOENT' })).code, GrpcStatus.INTERNAL);
+  });
+
+  it('toServiceError produces a grpc-js error', () => {
+    const se = toServiceError(new TxnConflictError(Buffer.from('k'), 1));
+    assert.equal(se.code, GrpcStatus.ABORTED);
+    assert.equal(se.errorCode, 'TXN_CONFLICT');
+  });
+
+  it('statuses without kvs-error (proxies, grpc-js itself) still map', () => {
+    const mk = (code: number) => Object.assign(new Error('x'), { code, details: 'x', metadata: new Metadata() }) as ServiceError;
+    assert.ok(client.fromGrpcError(mk(GrpcStatus.UNAVAILABLE)) instanceof client.KvUnavailableError);
+    assert.ok(client.fromGrpcError(mk(GrpcStatus.DEADLINE_EXCEEDED)) instanceof client.KvDeadlineError);
+    assert.ok(client.fromGrpcError(mk(GrpcStatus.RESOURCE_EXHAUSTED)) instanceof client.KvResourceExhaustedError);
+    assert.ok(client.fromGrpcError(mk(GrpcStatus.CANCELLED)) instanceof client.KvCancelledError);
+    assert.ok(client.fromGrpcError(mk(GrpcStatus.ABORTED)) instanceof client.KvConflictError);
+    assert.ok(client.fromGrpcError(mk(GrpcStatus.UNIMPLEMENTED)) instanceof client.KvInternalError);
+    assert.ok(client.fromGrpcError(new Error('socket hang up')) instanceof client.KvUnavailableError);
+  });
+});
