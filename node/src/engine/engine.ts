@@ -41,8 +41,8 @@ export interface EngineIterator {
   nextBatch(max: number): Promise<EngineEntry[]>;
   /**
    * Repositions: forward iterators continue at the first key >= target, reverse ones at the last key <=
-   * target. Range bounds still apply. Entries already returned are not returned again by a later call
-   * unless the seek moves backwards. Does not reset the limit counter.
+   * target. A target outside the iterator's range ends the iteration (LevelDB semantics). Does not
+   * reset the limit counter.
    */
   seek(target: Buffer): void;
   close(): Promise<void>;

@@ -196,7 +196,13 @@ class MemoryIterator implements EngineIterator {
   }
 
   seek(target: Buffer): void {
-    if (!this.closed) this.position(target);
+    if (this.closed) return;
+    // Like LevelDB: a target outside the range ends the iteration.
+    if (!this.aboveLower(target, this.lower, this.lowerIncl) || !this.belowUpper(target, this.upper, this.upperIncl)) {
+      this.stack.length = 0;
+      return;
+    }
+    this.position(target);
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@
 //
 // Work per run is bounded by `maxEntries` scanned engine entries; a cursor remembers where to resume.
 import type { Engine, EngineOp } from '../engine/engine.js';
-import { DATA_END, DATA_START, dataKeyPrefixEnd, dataKeyTs } from './keyspace.js';
+import { DATA_END, DATA_START, dataKeyTs } from './keyspace.js';
 import { isTombstone } from './mvcc.js';
 
 export interface GcRunResult {
@@ -33,7 +33,10 @@ export interface GcOptions {
 }
 
 export class MvccGc {
+  /** Next engine key to examine. */
   private cursor: Buffer = DATA_START;
+  /** When a run stopped inside a key: that key's 'z'|enc part and its scan state. */
+  private resume: { part: Buffer; seenBelow: boolean; pendingTombstone: Buffer | undefined } | undefined;
   private readonly maxEntries: number;
   private readonly batchSize: number;
 
@@ -45,18 +48,26 @@ export class MvccGc {
   /** Resets the cursor to the start of the key space. */
   reset(): void {
     this.cursor = DATA_START;
+    this.resume = undefined;
   }
 
+  /**
+   * One bounded step. The safe point may rise between runs (never fall): state carried over from a
+   * stopped key stays valid, because the versions still to be examined are older than every version
+   * already passed, and everything kept before stays readable.
+   */
   async run(safePoint: number, maxEntries = this.maxEntries): Promise<GcRunResult> {
+    maxEntries = Math.max(1, maxEntries);
     const it = this.engine.iterator({ gte: this.cursor, lt: DATA_END });
     let ops: EngineOp[] = [];
     let scanned = 0;
     let removed = 0;
-    let cur: Buffer | undefined; // 'z'|enc of the key being processed
-    let curStart: Buffer = this.cursor;
-    let seenBelow = false;
-    let pendingTombstone: Buffer | undefined;
+    let cur: Buffer | undefined = this.resume?.part;
+    let seenBelow = this.resume?.seenBelow ?? false;
+    let pendingTombstone: Buffer | undefined = this.resume?.pendingTombstone;
     let completedPass = false;
+    let nextCursor: Buffer = DATA_START;
+    let nextResume: typeof this.resume;
     const flushOps = async (): Promise<void> => {
       if (ops.length === 0) return;
       const batch = ops;
@@ -82,27 +93,25 @@ export class MvccGc {
           const [k, v] = batch[i]!;
           const partLen = k.length - 8;
           const sameKey = cur !== undefined && partLen === cur.length && k.compare(cur, 0, partLen, 0, partLen) === 0;
+          if (scanned >= maxEntries) {
+            // Budget exhausted: resume exactly at this entry. Inside a key, carry its state over (its
+            // tombstone, if any, is deleted only once all older versions are gone).
+            nextCursor = Buffer.from(k);
+            if (sameKey) nextResume = { part: Buffer.from(cur!), seenBelow, pendingTombstone };
+            else finishKey();
+            break outer;
+          }
           if (!sameKey) {
             finishKey();
-            if (scanned >= maxEntries) {
-              // Stop at a key boundary: resume at this key next time.
-              curStart = k.subarray(0, partLen);
-              break outer;
-            }
             cur = k.subarray(0, partLen);
-            curStart = cur;
             seenBelow = false;
-          } else if (scanned >= maxEntries) {
-            // Budget exhausted inside a key: keep its tombstone (if any), resume at this key.
-            pendingTombstone = undefined;
-            break outer;
           }
           scanned++;
           const ts = dataKeyTs(k);
           if (ts > safePoint) continue;
           if (!seenBelow) {
             seenBelow = true;
-            if (isTombstone(v)) pendingTombstone = k;
+            if (isTombstone(v)) pendingTombstone = Buffer.from(k);
             continue;
           }
           ops.push({ type: 'del', key: k });
@@ -114,9 +123,8 @@ export class MvccGc {
     } finally {
       await it.close();
     }
-    this.cursor = completedPass ? DATA_START : Buffer.from(curStart);
+    this.cursor = completedPass ? DATA_START : nextCursor;
+    this.resume = completedPass ? undefined : nextResume;
     return { scanned, removed, completedPass };
   }
 }
-
-export { dataKeyPrefixEnd };
