@@ -1,0 +1,46 @@
+// Static checks of the Helm chart (helm lint/template run in `make test-operator-k8s`).
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { repoRoot } from '../../../operator/src/api/gen-crd.js';
+
+const chart = resolve(repoRoot(), 'charts/kvs-operator');
+
+describe('operator Helm chart', () => {
+  it('dashboard is valid JSON with panels for the node and operator metrics', () => {
+    const d = JSON.parse(readFileSync(resolve(chart, 'dashboards/kvs.json'), 'utf8'));
+    const exprs = JSON.stringify(d.panels);
+    for (const m of ['kvs_requests_total', 'kvs_request_duration_seconds', 'kvs_sync_duration_seconds', 'kvs_txn_total', 'kvs_operator_reconcile_total', 'kvs_operator_reconcile_errors_total', 'kvs_operator_reconcile_duration_seconds', 'kvs_operator_workqueue_depth']) {
+      assert.ok(exprs.includes(m), m);
+    }
+  });
+
+  it('every value is documented in the README', () => {
+    const values = parse(readFileSync(resolve(chart, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const readme = readFileSync(resolve(chart, 'README.md'), 'utf8');
+    const keys: string[] = [];
+    for (const [k, v] of Object.entries(values)) {
+      if (v && typeof v === 'object' && !Array.isArray(v) && !['resources', 'podSecurityContext', 'securityContext', 'podAnnotations', 'podLabels', 'nodeSelector', 'affinity'].includes(k)) {
+        for (const [k2, v2] of Object.entries(v)) {
+          if (v2 && typeof v2 === 'object' && !Array.isArray(v2) && k2 !== 'labels' && k2 !== 'annotations') for (const k3 of Object.keys(v2)) keys.push(`${k}.${k2}.${k3}`);
+          else keys.push(`${k}.${k2}`);
+        }
+      } else keys.push(k);
+    }
+    assert.deepEqual(keys.filter((k) => !readme.includes(`\`${k}\``) && !readme.includes(`${k}\``)), []);
+  });
+
+  it('default image is kvs/operator:dev with IfNotPresent', () => {
+    const values = parse(readFileSync(resolve(chart, 'values.yaml'), 'utf8'));
+    assert.deepEqual([values.image.repository, values.image.tag, values.image.pullPolicy], ['kvs/operator', 'dev', 'IfNotPresent']);
+    assert.equal(values.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(values.podSecurityContext.runAsNonRoot, true);
+  });
+
+  it('RBAC has no wildcard and no delete', () => {
+    const rbac = readFileSync(resolve(chart, 'templates/rbac.yaml'), 'utf8');
+    assert.ok(!rbac.includes("'*'") && !rbac.includes('"*"') && !/\[\s*\*/.test(rbac));
+    assert.ok(!/\bdelete\b/.test(rbac.replace(/#.*$/gm, '')));
+  });
+});
