@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# End-to-end on a real local Kubernetes (kubelet + containerd):
+#   cluster-up → images/build-offline.sh --import → helm install kvs-operator → kubectl apply sample
+#   → wait Available → e2e/tests (client library from the host to the pod IPs, printer columns, scale)
+#   → teardown (always; on failure the pods' state and logs are printed first).
+#   e2e/run-e2e.sh [compiled-dir]     (default dist; make e2e)
+# Env: KVS_E2E_KEEP=1 keeps the cluster after the run (for debugging); timeouts below.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-dist}
+. "$repo/e2e/cluster/env.sh"
+export KUBECONFIG=$KVS_CLUSTER_DIR/kubeconfig
+KUBECTL=$KVS_BIN/kubectl HELM=$KVS_BIN/helm
+export KVS_KUBECTL=$KUBECTL KVS_HELM=$HELM
+NS=${KVS_E2E_NAMESPACE:-kvs-e2e} OP_NS=kvs-system
+INSTALL_TIMEOUT=${KVS_E2E_INSTALL_TIMEOUT:-180s}
+AVAILABLE_TIMEOUT=${KVS_E2E_AVAILABLE_TIMEOUT:-300s}
+t0=$(date +%s)
+step() { kvs_log "e2e: $* (+$(( $(date +%s) - t0 ))s)"; }
+
+[ -f "$repo/$out/operator/src/main.js" ] && [ -f "$repo/$out/node/src/server/main.js" ] \
+  || kvs_die "$out/ is incomplete (run make build)"
+if [ -d "$KVS_CLUSTER_DIR/pids" ] && ls "$KVS_CLUSTER_DIR"/pids/*.pid >/dev/null 2>&1; then
+  kvs_die "a cluster is already running in $KVS_CLUSTER_DIR; stop it (make cluster-down) or set KVS_CLUSTER_DIR"
+fi
+
+dump() {
+  echo "================ e2e failure diagnostics ================" >&2
+  "$KUBECTL" get kvsclusters,statefulsets,pods,pvc,svc -A -o wide >&2 || true
+  "$KUBECTL" get kvsclusters -A -o yaml 2>/dev/null | sed -n '/^  status:/,/^- /p' | head -80 >&2 || true
+  "$KUBECTL" get events -A --sort-by=.lastTimestamp 2>/dev/null | tail -40 >&2 || true
+  for ns in "$OP_NS" "$NS"; do
+    for p in $("$KUBECTL" get pods -n "$ns" -o name 2>/dev/null); do
+      ready=$("$KUBECTL" get -n "$ns" "$p" -o jsonpath='{.status.containerStatuses[*].ready}' 2>/dev/null || true)
+      if [ "$ns" = "$OP_NS" ] || [[ "$ready" != "true" ]]; then
+        echo "----- $ns/$p (ready=$ready): describe + logs -----" >&2
+        "$KUBECTL" describe -n "$ns" "$p" 2>/dev/null | tail -25 >&2 || true
+        "$KUBECTL" logs -n "$ns" "$p" --all-containers --tail=60 >&2 2>&1 || true
+        "$KUBECTL" logs -n "$ns" "$p" --all-containers --tail=30 --previous >&2 2>&1 || true
+      fi
+    done
+  done
+  echo "=========================================================" >&2
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT
+  [ $rc = 0 ] || dump
+  if [ "${KVS_E2E_KEEP:-0}" = 1 ]; then
+    kvs_log "e2e: KVS_E2E_KEEP=1: cluster left running (make cluster-down)"
+  else
+    "$repo/e2e/cluster/down.sh" >/dev/null 2>&1 || kvs_log "cluster teardown reported errors"
+  fi
+  step "done, rc=$rc"
+  exit $rc
+}
+trap cleanup EXIT
+
+step "cluster up"
+"$repo/e2e/cluster/up.sh"
+step "images"
+"$repo/images/build-offline.sh" --import
+step "helm install"
+"$HELM" install kvs-operator "$repo/charts/kvs-operator" -n "$OP_NS" --create-namespace \
+  --set grafanaDashboard.enabled=true --wait --timeout "$INSTALL_TIMEOUT"
+"$KUBECTL" -n "$OP_NS" get deploy,pods -o wide
+step "kubectl apply sample"
+"$KUBECTL" create namespace "$NS"
+"$KUBECTL" apply -n "$NS" -f "$repo/e2e/samples/kvscluster.yaml"
+step "wait for Available (timeout $AVAILABLE_TIMEOUT)"
+"$KUBECTL" -n "$NS" wait --for=condition=Available kvscluster/demo --timeout="$AVAILABLE_TIMEOUT"
+"$KUBECTL" -n "$NS" get kvsclusters,pods -o wide
+step "mocha e2e/tests"
+cd "$repo"
+KVS_E2E_NAMESPACE=$NS node_modules/.bin/mocha --timeout 300000 --slow 30000 "$out/e2e/tests/**/*.test.js"
