@@ -46,7 +46,7 @@ go_build() { # name dir stamp-inputs... ; env LDFLAGS
     kvs_log "reuse $KVS_BIN/$name"
     return
   fi
-  kvs_log "go build $name (cold: ~25 min on 2 cores for kvs-k8s; warm: ~1-2 min)"
+  kvs_log "go build $name (kvs-k8s cold: ~7 min on 2 cores, coredns ~3 min; warm: seconds)"
   local s; s=$(date +%s)
   (cd "$dir" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "$LDFLAGS" -o "$KVS_BIN/$name.new" "${PKG:-.}")
   mv "$KVS_BIN/$name.new" "$KVS_BIN/$name"

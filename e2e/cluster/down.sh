@@ -48,7 +48,7 @@ stop etcd 10
 stop containerd 10
 # containerd-shim processes of *this* containerd (they outlive it by design).
 for p in /proc/[0-9]*; do
-  cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+  cmd=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null ) || continue
   case "$cmd" in
     *containerd-shim*"-address $SOCK "*)
       pid=${p#/proc/}
