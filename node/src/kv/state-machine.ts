@@ -166,7 +166,7 @@ export class StateMachine {
 
   private constructor(private readonly engine: Engine, opts: StateMachineOptions) {
     this.groupId = opts.groupId ?? 0;
-    this.ttl = (opts.sessionTtlMs ?? 3_600_000) * TS_PER_MS;
+    this.ttl = Math.round((opts.sessionTtlMs ?? 3_600_000) * TS_PER_MS);
     this.metaKey = metaKey(this.groupId, 'applied');
   }
 
@@ -228,7 +228,9 @@ export class StateMachine {
 
   /** A stored session result (for diagnostics and retries of finished commands). */
   sessionResult(clientId: string, seq: number): CommandResult | undefined {
-    const b = this.sessions.get(clientId)?.results.get(seq);
+    const st = this.sessions.get(clientId);
+    if (st === undefined || this._lastTs - st.lastActive > this.ttl) return undefined;
+    const b = st.results.get(seq);
     return b === undefined ? undefined : decodeResult(b);
   }
 
@@ -243,13 +245,9 @@ export class StateMachine {
         const cmd = cmds[i]!;
         const r = cmd.session === undefined ? this.execute(ctx, cmd) : this.applyWithSession(ctx, cmd, dirty);
         results[i] = r instanceof Promise ? await r : r;
-      }
-      // Deterministic expiry sweep, driven by command timestamps.
-      if (this._lastTs - this.lastSweepTs >= Math.max(this.ttl / 4, TS_PER_MS)) {
-        this.lastSweepTs = this._lastTs;
-        for (const [clientId, st] of this.sessions) {
-          if (this._lastTs - st.lastActive > this.ttl) this.dropSession(ctx, clientId, st, dirty);
-        }
+        // Deterministic expiry sweep, driven by command timestamps, checked after every command so the
+        // outcome does not depend on how commands are grouped.
+        if (this._lastTs - this.lastSweepTs >= this.sweepInterval) this.sweep(ctx, dirty);
       }
       for (const clientId of dirty) {
         const st = this.sessions.get(clientId);
@@ -299,6 +297,17 @@ export class StateMachine {
     const ts = Math.max(this._lastTs + 1, proposed);
     this._lastTs = ts;
     return ts;
+  }
+
+  private get sweepInterval(): number {
+    return Math.max(Math.floor(this.ttl / 4), 1);
+  }
+
+  private sweep(ctx: ApplyContext, dirty: Set<string>): void {
+    this.lastSweepTs = this._lastTs;
+    for (const [clientId, st] of this.sessions) {
+      if (this._lastTs - st.lastActive > this.ttl) this.dropSession(ctx, clientId, st, dirty);
+    }
   }
 
   private dropSession(ctx: ApplyContext, clientId: string, st: SessionState, dirty: Set<string>): void {
