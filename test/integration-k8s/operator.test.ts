@@ -100,7 +100,7 @@ describe('operator against a real kube-apiserver', function () {
       const c = await getJson('kvscluster', 'demo', '-n', NS);
       const sts = await waitFor('StatefulSet demo', () => getJson('statefulset', 'demo', '-n', NS));
       for (const [kind, name] of [['statefulset', 'demo'], ['service', 'demo'], ['service', 'demo-peers'], ['configmap', 'demo-config'], ['poddisruptionbudget', 'demo']] as const) {
-        const o = await waitFor(`${kind}/${name}`, () => getJson(kind, name, '-n', NS));
+        const o = await waitFor(`${kind}/${name}`, () => getJson(kind, name, '-n', NS, '--show-managed-fields'));
         const ref = o.metadata.ownerReferences?.[0];
         assert.equal(ref?.kind, 'KvsCluster', `${kind}/${name}`);
         assert.equal(ref?.uid, c.metadata.uid);

@@ -93,7 +93,7 @@ export class KubeWriter implements Writer {
         body: {
           apiVersion: 'events.k8s.io/v1',
           kind: 'Event',
-          metadata: { generateName: `${name}.`, namespace },
+          metadata: { name: `${name}.${t.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`, namespace },
           eventTime: new V1MicroTime(t),
           reportingController: 'kvs.dev/kvs-operator',
           reportingInstance: this.reportingInstance.slice(0, 128),
