@@ -637,8 +637,11 @@ export class Raft {
         if (this.leadTransferee !== NONE) {
           throw new ProposalDroppedError(`leader transfer to ${this.leadTransferee} in progress`, this.leadTransferee);
         }
-        for (let i = 0; i < m.entries.length; i++) {
-          const e = m.entries[i]!;
+        // Copy: appendEntry assigns term/index, and the caller's (or a duplicated
+        // message's) entry objects must never alias entries of our log.
+        const entries = m.entries.map((e) => ({ ...e }));
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
           if (e.type !== EntryType.ConfChange) continue;
           const cc = decodeConfChange(e.data);
           const alreadyPending = this.pendingConfIndex > this.raftLog.applied;
@@ -655,12 +658,12 @@ export class Raft {
           if (failed) {
             // Replace by an empty normal entry so indexes of the batch stay as the caller expects.
             this.logger.info(`${this.id} ignoring conf change at config ${describeConfig(this.trk.config)}: ${failed}`);
-            m.entries[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY };
+            entries[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY };
           } else {
             this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;
           }
         }
-        if (!this.appendEntry(m.entries)) {
+        if (!this.appendEntry(entries)) {
           throw new ProposalDroppedError('uncommitted entry size limit exceeded', this.id);
         }
         this.bcastAppend();

@@ -59,6 +59,22 @@ export class MemoryStorage implements Storage {
     return s;
   }
 
+  /**
+   * Storage of an initial member of a new group: an (empty) snapshot at index 1, term 1 that
+   * carries the initial configuration. Members added later start from an empty storage and
+   * receive a snapshot from the leader; since the log starts after index 1, the leader can
+   * never replay a log that lacks the initial configuration to them.
+   */
+  static bootstrap(voters: number[], learners: number[] = []): MemoryStorage {
+    const s = new MemoryStorage();
+    s.applySnapshot({
+      metadata: { index: 1, term: 1, confState: { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false } },
+      data: new Uint8Array(0),
+    });
+    s.setHardState({ term: 1, vote: 0, commit: 1 });
+    return s;
+  }
+
   initialState(): InitialState {
     return { hardState: { ...this.hardState }, confState: cloneConfState(this.snap.metadata.confState) };
   }
