@@ -125,6 +125,7 @@ export class LocalStore implements KvStore {
         scanAt: (o) => mvccScan(this.engine, o),
         submit: (cmd) => this.pipeline.submit(cmd),
         now: () => this.clock.now(),
+        sessionResult: (session) => this.sm.sessionResult(session.clientId, session.seq),
       },
       { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer },
     );
@@ -164,6 +165,10 @@ export class LocalStore implements KvStore {
     return s === undefined ? { proposedTs } : { proposedTs, session: s };
   }
 
+  private checkSafePoint(ts: number): void {
+    if (ts < this.sm.safePoint) throw new SnapshotTooOldError(ts, this.sm.safePoint);
+  }
+
   /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */
   private async readTs(snapshotTs: number | undefined): Promise<number> {
     if (snapshotTs === undefined || snapshotTs === 0) return this.appliedTs;
@@ -184,6 +189,7 @@ export class LocalStore implements KvStore {
     validKey(key);
     if (opts.txnId) return this.txns.get(opts.txnId, key);
     const ts = await this.readTs(opts.snapshotTs);
+    this.checkSafePoint(ts); // synchronously before the read's iterator (its engine snapshot) is created
     const r = await mvccGet(this.engine, key, ts);
     return r === undefined ? { found: false, version: 0, readTs: ts } : { found: true, value: r.value, version: r.version, readTs: ts };
   }
@@ -243,6 +249,7 @@ export class LocalStore implements KvStore {
     const so = { start, end, limit, reverse: opts.reverse === true, keysOnly: opts.keysOnly === true };
     if (opts.txnId) return this.txns.scan(opts.txnId, so);
     const readTs = await this.readTs(opts.snapshotTs);
+    this.checkSafePoint(readTs);
     const r = await mvccScan(this.engine, { ...so, readTs });
     return { kvs: r.kvs, more: r.more, readTs };
   }

@@ -24,6 +24,8 @@ export interface TxnHost {
   submit(cmd: Command): Promise<CommandResult>;
   /** proposedTs for a new command. */
   now(): number;
+  /** A stored exactly-once result (retried commits of transactions this process no longer knows). */
+  sessionResult?(session: Session): CommandResult | undefined;
 }
 
 export interface TxnManagerOptions {
@@ -231,6 +233,16 @@ export class TxnManager {
       const f = this.finished.get(id);
       if (f?.kind === 'committed') return { commitTs: f.commitTs };
       if (f?.kind === 'failed') throw f.error;
+      if (f === undefined && session !== undefined) {
+        // A retry of a commit this process forgot (e.g. after a restart): the session table knows.
+        const stored = this.host.sessionResult?.(session);
+        if (stored !== undefined && (stored.type === 'txnCommit' || stored.type === 'error')) {
+          // Make sure the stored result is durable before reporting it (it may belong to a group in flight).
+          await this.host.submit({ type: 'noop', proposedTs: this.host.now() });
+          if (stored.type === 'error') throw resultError(stored);
+          return { commitTs: stored.commitTs };
+        }
+      }
       throw new TxnNotFoundError(id, f === undefined ? 'unknown' : f.kind === 'timed_out' ? 'timed out while idle' : 'rolled back');
     }
     if (t.committing !== undefined) return t.committing;
