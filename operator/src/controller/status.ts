@@ -49,13 +49,17 @@ export function members(pods: V1Pod[], nodes: Record<string, NodeReport> = {}): 
   });
 }
 
-/** Rollout facts of the StatefulSet. */
-export function rollout(sts: V1StatefulSet | undefined, desiredReplicas: number) {
+/**
+ * Rollout facts of the StatefulSet. Pods missing while the StatefulSet already has the desired size
+ * count as scaling only when the previous pass was scaling: a pod that vanished (node loss, eviction)
+ * is a transient loss, reported as Degraded, never mistaken for a scale-in.
+ */
+export function rollout(sts: V1StatefulSet | undefined, desiredReplicas: number, prevPhase?: Phase) {
   if (!sts) return { exists: false, scaling: false, updating: false, settled: false };
   const st = sts.status ?? { replicas: 0 };
   const specReplicas = sts.spec?.replicas ?? 1;
   const observedCurrent = (st.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 0);
-  const scaling = specReplicas !== desiredReplicas || (st.replicas ?? 0) !== specReplicas;
+  const scaling = specReplicas !== desiredReplicas || (prevPhase === 'Scaling' && (st.replicas ?? 0) !== specReplicas);
   const updating = !observedCurrent || (!!st.updateRevision && st.currentRevision !== st.updateRevision) || (st.updatedReplicas ?? 0) < specReplicas;
   return { exists: true, scaling, updating, settled: observedCurrent && !scaling && !updating };
 }
@@ -81,7 +85,7 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
   const ready = pods.filter(podReady);
   const desired = spec.replicas;
   const need = quorum(desired);
-  const ro = rollout(obs.statefulSet, desired);
+  const ro = rollout(obs.statefulSet, desired, cluster.status?.phase);
   const failing = sortPods(pods)
     .map((p) => [p.metadata?.name ?? '', podFailing(p)] as const)
     .filter(([, r]) => r !== undefined);

@@ -75,6 +75,18 @@ const cases: Case[] = [
     observed: { statefulSet: sts(3, { size: '1Gi' }), pods: pods(3) },
   },
   {
+    name: 'scale-in',
+    why: 'spec 3, StatefulSet 5: StatefulSet planned with 3 (membership removal slots in first, later stage), ScalingIn event',
+    cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
+    observed: { statefulSet: sts(5), pods: pods(5) },
+  },
+  {
+    name: 'pod-missing',
+    why: 'a pod vanished (node loss): not a removal — StatefulSet keeps 3, Degraded NodesNotReady, still Available',
+    cluster: cluster({}, healthyStatus()),
+    observed: { statefulSet: { ...sts(3, { ready: 2 }), status: { ...sts(3).status!, replicas: 2, readyReplicas: 2 } }, pods: [pod(0), pod(2)] },
+  },
+  {
     name: 'full-spec',
     why: 'every optional field set: passed through to the pods',
     cluster: cluster({
