@@ -330,7 +330,9 @@ export class SimCluster {
           `ents=${rd.entries.length ? `${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}` : 0} commit=${rd.committedEntries.length}${rd.snapshot ? ` snap=${rd.snapshot.metadata.index}` : ''}`,
       );
     }
-    const syncAt = this.rng.chance(0.6) ? this.now : this.now + this.rng.int(1, 4);
+    // Disk latency: often instant, sometimes a few ms, occasionally a slow fsync.
+    const r = this.rng.next();
+    const syncAt = r < 0.5 ? this.now : r < 0.95 ? this.now + this.rng.int(1, 4) : this.now + this.rng.int(5, 30);
     n.pending = { rd, held, syncAt };
   }
 

@@ -56,7 +56,7 @@ const KEYS = ['a', 'b', 'c'];
 
 export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
   const rng = new Prng(seed);
-  const durationMs = opts.durationMs ?? 2500;
+  const durationMs = opts.durationMs ?? 5000;
   const livenessMs = opts.livenessMs ?? 3000;
 
   const size = rng.chance(0.5) ? 3 : 5;
@@ -70,7 +70,7 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
   };
   const membership = rng.chance(0.7);
   const history: HistoryOp[] = [];
-  const clients = [1, 2, 3].map((id) => new Client(id));
+  const clients = [1, 2, 3, 4].map((id) => new Client(id));
   let nextOpId = 0;
   let nextNodeId = size + 1;
   let livenessSeq = 0;
@@ -185,7 +185,7 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
         }
         continue;
       }
-      if (allowNew && rng.chance(0.08)) {
+      if (allowNew && rng.chance(0.15)) {
         issue(c);
         const p = c.pending as PendingOp | undefined;
         if (p && p.h.op.kind === 'put') lastPuts.set(p.h.op.key, p.h.op.value);
@@ -256,10 +256,29 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     }
   };
 
+  const quickRestart: { at: number; id: number }[] = [];
   const nemesis = (): void => {
     const live = [...cluster.nodes.values()].filter((n) => !n.removed);
-    const action = rng.int(0, 9);
+    const action = rng.int(0, 11);
     switch (action) {
+      case 10: {
+        // Crash the leader, preferably while its own write is still unsynced, and bring
+        // it back soon: the window where a leader must not count its non-durable entries.
+        const l = cluster.leader();
+        if (!l) break;
+        cluster.crash(l);
+        if (rng.chance(0.7)) quickRestart.push({ at: cluster.now + rng.int(1, 60), id: l.id });
+        break;
+      }
+      case 11: {
+        // Isolate the leader (a minority leader keeps accepting proposals it can't commit).
+        const l = cluster.leader();
+        if (!l) break;
+        cluster.partitions.clear();
+        for (const n of live) if (n.id !== l.id) cluster.partitions.add(`${n.id}-${l.id}`).add(`${l.id}-${n.id}`);
+        cluster.log(`nemesis: isolate leader n${l.id}`);
+        break;
+      }
       case 0:
       case 1: {
         const up = live.filter((n) => n.up);
@@ -315,7 +334,15 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     for (; cluster.now < durationMs; ) {
       if (cluster.now >= nextNemesis) {
         nemesis();
-        nextNemesis = cluster.now + rng.int(20, 300);
+        nextNemesis = cluster.now + rng.int(10, 250);
+      }
+      for (let i = quickRestart.length - 1; i >= 0; i--) {
+        const q = quickRestart[i]!;
+        if (q.at <= cluster.now) {
+          quickRestart.splice(i, 1);
+          const n = cluster.nodes.get(q.id);
+          if (n) cluster.restart(n);
+        }
       }
       runClients(true);
       cluster.stepTime();
