@@ -71,6 +71,20 @@ if [ "$(cat "$D/mode" 2>/dev/null)" = full ]; then
 
   # 4. iptables: kube-proxy's chains, ours, the bridge.
   "$B/kube-proxy" --cleanup --v=0 >/dev/null 2>&1 || true
+  # What --cleanup leaves: the kubelet's KUBE-FIREWALL and canaries, KUBE-MARK-MASQ,
+  # KUBE-IPTABLES-HINT (v4 and v6), and the CNI portmap chains.
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    for t in filter nat mangle; do
+      "$ipt" -w -t "$t" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j (KUBE-|CNI-HOSTPORT-|CNI-DN-)' \
+        | grep -vE '^-A (KUBE-|CNI-)' | while read -r rule; do
+          eval "$ipt -w -t $t ${rule/#-A/-D}" 2>/dev/null
+        done
+      chains=$("$ipt" -w -t "$t" -S 2>/dev/null | awk '/^-N (KUBE-|CNI-HOSTPORT-|CNI-DN-)/{print $2}')
+      for c in $chains; do "$ipt" -w -t "$t" -F "$c" 2>/dev/null; done
+      for c in $chains; do "$ipt" -w -t "$t" -X "$c" 2>/dev/null; done
+    done
+  done
   iptables -w -D FORWARD -j KVS-FORWARD 2>/dev/null
   iptables -w -F KVS-FORWARD 2>/dev/null && iptables -w -X KVS-FORWARD 2>/dev/null
   if [ -f "$D/bridge-created" ]; then

@@ -189,6 +189,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   stream_server_port = "0"
   enable_selinux = false
   max_container_log_line_size = 65536
+  # This VM grants no CAP_SYS_RESOURCE: never lower oom_score_adj below containerd's own
+  # (otherwise runc fails "failed to update /proc/self/oom_score_adj: Permission denied").
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
