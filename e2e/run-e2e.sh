@@ -4,7 +4,9 @@
 #   → wait Available → e2e/tests (client library from the host to the pod IPs, printer columns, scale)
 #   → teardown (always; on failure the pods' state and logs are printed first).
 #   e2e/run-e2e.sh [compiled-dir]     (default dist; make e2e)
-# Env: KVS_E2E_KEEP=1 keeps the cluster after the run (for debugging); timeouts below.
+# Env: KVS_E2E_KEEP=1 keeps the cluster after the run (for debugging);
+#      KVS_E2E_REUSE_CLUSTER=1 uses an already running cluster ($KVS_CLUSTER_DIR) and, instead of
+#      tearing it down, removes only what this run created (release, namespace, CRD); timeouts below.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-dist}
@@ -20,8 +22,12 @@ step() { kvs_log "e2e: $* (+$(( $(date +%s) - t0 ))s)"; }
 
 [ -f "$repo/$out/operator/src/main.js" ] && [ -f "$repo/$out/node/src/server/main.js" ] \
   || kvs_die "$out/ is incomplete (run make build)"
-if [ -d "$KVS_CLUSTER_DIR/pids" ] && ls "$KVS_CLUSTER_DIR"/pids/*.pid >/dev/null 2>&1; then
-  kvs_die "a cluster is already running in $KVS_CLUSTER_DIR; stop it (make cluster-down) or set KVS_CLUSTER_DIR"
+reuse=${KVS_E2E_REUSE_CLUSTER:-0}
+if [ "$reuse" != 1 ] && [ -d "$KVS_CLUSTER_DIR/pids" ] && ls "$KVS_CLUSTER_DIR"/pids/*.pid >/dev/null 2>&1; then
+  kvs_die "a cluster is already running in $KVS_CLUSTER_DIR; stop it (make cluster-down), or reuse it with KVS_E2E_REUSE_CLUSTER=1"
+fi
+if [ "$reuse" = 1 ] && [ "$(cat "$KVS_CLUSTER_DIR/mode" 2>/dev/null)" != full ]; then
+  kvs_die "KVS_E2E_REUSE_CLUSTER=1 needs a full cluster running in $KVS_CLUSTER_DIR"
 fi
 
 dump() {
@@ -49,6 +55,12 @@ cleanup() {
   [ $rc = 0 ] || dump
   if [ "${KVS_E2E_KEEP:-0}" = 1 ]; then
     kvs_log "e2e: KVS_E2E_KEEP=1: cluster left running (make cluster-down)"
+  elif [ "$reuse" = 1 ]; then
+    "$KUBECTL" delete namespace "$NS" --wait=true --timeout=120s >/dev/null 2>&1 || kvs_log "namespace $NS not removed"
+    "$HELM" uninstall kvs-operator -n "$OP_NS" --wait >/dev/null 2>&1 || true
+    "$KUBECTL" delete namespace "$OP_NS" --wait=true --timeout=60s >/dev/null 2>&1 || true
+    "$KUBECTL" delete crd kvsclusters.kvs.dev >/dev/null 2>&1 || true
+    kvs_log "e2e: reused cluster cleaned (release, namespaces, CRD)"
   else
     "$repo/e2e/cluster/down.sh" >/dev/null 2>&1 || kvs_log "cluster teardown reported errors"
   fi
@@ -57,8 +69,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "cluster up"
-"$repo/e2e/cluster/up.sh"
+if [ "$reuse" = 1 ]; then step "reusing the running cluster in $KVS_CLUSTER_DIR"; else step "cluster up"; "$repo/e2e/cluster/up.sh"; fi
 step "images"
 "$repo/images/build-offline.sh" --import
 step "helm install"
@@ -66,7 +77,7 @@ step "helm install"
   --set grafanaDashboard.enabled=true --wait --timeout "$INSTALL_TIMEOUT"
 "$KUBECTL" -n "$OP_NS" get deploy,pods -o wide
 step "kubectl apply sample"
-"$KUBECTL" create namespace "$NS"
+"$KUBECTL" create namespace "$NS" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
 "$KUBECTL" apply -n "$NS" -f "$repo/e2e/samples/kvscluster.yaml"
 step "wait for Available (timeout $AVAILABLE_TIMEOUT)"
 "$KUBECTL" -n "$NS" wait --for=condition=Available kvscluster/demo --timeout="$AVAILABLE_TIMEOUT"
