@@ -12,6 +12,8 @@ import {
   describeMessage,
   keyToBytes,
   mulberry32,
+  EntryType,
+  decodeConfChange,
 } from '../../../node/src/raft/index.js';
 
 export const te = new TextEncoder();
@@ -69,9 +71,12 @@ export class TestNode {
     this.storage.setHardState(r.hardState());
   }
 
-  /** Apply (mark applied) all committed entries; returns them. */
+  /** Apply all committed entries (conf changes via applyConfChange, like a host), then mark applied. */
   applyCommitted(): Entry[] {
     const ents = this.raft.raftLog.nextCommittedEnts();
+    for (const e of ents) {
+      if (e.type === EntryType.ConfChange) this.raft.applyConfChange(decodeConfChange(e.data));
+    }
     if (ents.length) this.raft.appliedTo(ents[ents.length - 1]!.index);
     return ents;
   }
