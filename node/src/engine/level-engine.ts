@@ -77,8 +77,14 @@ export class LevelEngine implements Engine {
 
   async write(ops: readonly EngineOp[], opts?: WriteOptions): Promise<void> {
     if (ops.length === 0) return;
-    // EngineOp has exactly the shape of abstract-level batch operations.
-    await this.db.batch(ops as EngineOp[], { sync: opts?.sync === true });
+    // The chained batch is 4-8x cheaper in CPU than the array form (which clones every operation).
+    const batch = this.db.batch();
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+    await batch.write({ sync: opts?.sync === true });
   }
 
   iterator(opts: IteratorOptions = {}): EngineIterator {

@@ -30,8 +30,18 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** Work that must not overlap an apply (e.g. GC removing latest records); runs between groups. */
+interface Exclusive {
+  cmd: undefined;
+  fn: () => Promise<unknown>;
+  resolve: (r: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+type Item = Pending | Exclusive;
+
 export class CommitPipeline {
-  private queue: Pending[] = [];
+  private queue: Item[] = [];
   private running = false;
   private scheduled = false;
   private closed = false;
@@ -62,26 +72,52 @@ export class CommitPipeline {
     if (this.closed) return Promise.reject(new StoreClosedError());
     return new Promise<CommandResult>((resolve, reject) => {
       this.queue.push({ cmd, resolve, reject });
-      if (!this.running && !this.scheduled) {
-        // Start on a microtask so commands submitted in the same tick share the first group.
-        this.scheduled = true;
-        queueMicrotask(() => {
-          this.scheduled = false;
-          if (!this.running) void this.loop();
-        });
-      }
+      this.kick();
     });
+  }
+
+  /** Runs `fn` between two groups: no apply or group write is in flight while it runs. */
+  runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(new StorageError(`store failed: ${this.failure.message}`));
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ cmd: undefined, fn, resolve: resolve as (r: unknown) => void, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (!this.running && !this.scheduled) {
+      // Start on a microtask so commands submitted in the same tick share the first group.
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        if (!this.running) void this.loop();
+      });
+    }
   }
 
   private async loop(): Promise<void> {
     this.running = true;
     try {
       while (this.queue.length > 0 && this.failure === undefined) {
+        const head = this.queue[0]!;
+        if (head.cmd === undefined) {
+          this.queue.shift();
+          try {
+            head.resolve(await head.fn());
+          } catch (e) {
+            head.reject(e instanceof Error ? e : new Error(String(e)));
+          }
+          continue;
+        }
+        let n = 0;
+        while (n < this.queue.length && n < this.maxGroup && this.queue[n]!.cmd !== undefined) n++;
         let group: Pending[];
-        if (this.queue.length <= this.maxGroup) {
-          group = this.queue;
+        if (n === this.queue.length) {
+          group = this.queue as Pending[];
           this.queue = [];
-        } else group = this.queue.splice(0, this.maxGroup);
+        } else group = this.queue.splice(0, n) as Pending[];
         const cmds = group.map((p) => p.cmd);
         let results: CommandResult[];
         try {

@@ -109,7 +109,6 @@ export class LocalStore implements KvStore {
     this.maxScanLimit = opts.maxScanLimit ?? 10_000;
     this.gcLifetimeMs = opts.gcLifetimeMs ?? 600_000;
     this.maxAheadTs = tsFromMs(opts.maxClockAheadMs ?? 500);
-    this.gc = new MvccGc(engine, { maxEntries: opts.gcBatchEntries });
     this.pipeline = new CommitPipeline(sm, engine, {
       sync: opts.sync ?? true,
       observer: opts.observer,
@@ -118,6 +117,7 @@ export class LocalStore implements KvStore {
         if (lastTs > this.appliedTs) this.appliedTs = lastTs;
       },
     });
+    this.gc = new MvccGc(engine, { maxEntries: opts.gcBatchEntries, exclusive: (fn) => this.pipeline.runExclusive(fn) });
     this.txns = new TxnManager(
       {
         appliedTs: () => this.appliedTs,

@@ -6,7 +6,7 @@
 // Import is not atomic across batches: a host must record "snapshot being applied" in its own durable
 // state and redo the import after a crash before serving.
 import type { Engine, EngineEntry, EngineOp } from '../engine/engine.js';
-import { dataRange, metaKey, sessionSpace } from '../mvcc/keyspace.js';
+import { dataRange, latestRange, metaKey, sessionSpace } from '../mvcc/keyspace.js';
 
 export interface KeySpan {
   start: Buffer;
@@ -18,7 +18,7 @@ export function stateSpans(groupId: number, userRange: { start?: Buffer; end?: B
   const data = dataRange(userRange.start, userRange.end);
   const meta = metaKey(groupId, 'applied');
   const metaEnd = Buffer.concat([meta, Buffer.from([0])]);
-  return [data, sessionSpace(groupId), { start: meta, end: metaEnd }];
+  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), { start: meta, end: metaEnd }];
 }
 
 /** Streams the group's state in batches, from one consistent engine snapshot. */
@@ -70,6 +70,6 @@ export async function importState(engine: Engine, groupId: number, batches: Asyn
     n += ops.length;
   }
   // A synced no-op delete flushes the write-ahead log (and with it every write above).
-  if (opts.sync !== false) await engine.write([{ type: 'del', key: spans[2]!.end }], { sync: true });
+  if (opts.sync !== false) await engine.write([{ type: 'del', key: spans[3]!.end }], { sync: true });
   return n;
 }

@@ -20,8 +20,8 @@
 // sessions idle for longer than the TTL (measured in command timestamps) expire.
 import type { Engine, EngineOp } from '../engine/engine.js';
 import { decodeResult, encodeResult, type Command, type CommandResult, type ErrorResult, type KeyRange } from './commands.js';
-import { mvccFindNewer, mvccLatest, mvccScan, encodePutValue, TOMBSTONE_VALUE, type Versioned } from '../mvcc/mvcc.js';
-import { dataKey, metaKey, parseSessionKey, sessionHeaderKey, sessionResultKey, sessionSpace } from '../mvcc/keyspace.js';
+import { mvccFindNewer, mvccLatest, mvccScan, versionOps, type Versioned } from '../mvcc/mvcc.js';
+import { metaKey, parseSessionKey, sessionHeaderKey, sessionResultKey, sessionSpace } from '../mvcc/keyspace.js';
 import { readU64BE, writeU64BE } from '../mvcc/codec.js';
 import type { Mutation } from './api.js';
 import type { Logger } from '../common/logger.js';
@@ -96,12 +96,14 @@ class ApplyContext {
   }
 
   put(key: Buffer, value: Buffer, ts: number): void {
-    this.ops.push({ type: 'put', key: dataKey(key, ts), value: encodePutValue(value) });
+    const [history, latest] = versionOps(key, ts, value);
+    this.ops.push(history, latest);
     this.record({ key, value, ts });
   }
 
   del(key: Buffer, ts: number): void {
-    this.ops.push({ type: 'put', key: dataKey(key, ts), value: TOMBSTONE_VALUE });
+    const [history, latest] = versionOps(key, ts, null);
+    this.ops.push(history, latest);
     this.record({ key, value: null, ts });
   }
 

@@ -10,10 +10,14 @@
 //    reader can never see an older version "resurrected". When the budget ends inside a key, the tombstone
 //    is kept and the next run resumes at that key.
 //  * Writes are not synced: a lost GC delete is simply redone by a later run.
+//  * The latest record of a key ('l'|k) is removed only when the key's newest version is a tombstone at
+//    or below the safe point. That removal must not race with an apply writing a new version of the
+//    key, so it runs through `exclusive` (between applies) and re-checks the record first.
 //
 // Work per run is bounded by `maxEntries` scanned engine entries; a cursor remembers where to resume.
 import type { Engine, EngineOp } from '../engine/engine.js';
-import { DATA_END, DATA_START, dataKeyTs } from './keyspace.js';
+import { readU64BE } from './codec.js';
+import { DATA_END, DATA_START, dataKeyTs, dataKeyUserKey, latestKey } from './keyspace.js';
 import { isTombstone } from './mvcc.js';
 
 export interface GcRunResult {
@@ -30,19 +34,34 @@ export interface GcOptions {
   maxEntries?: number;
   /** Deletes per engine write batch (default 1024). */
   batchSize?: number;
+  /**
+   * Runs `fn` while no state machine apply is in flight (e.g. CommitPipeline.runExclusive). Default:
+   * runs it directly — only correct when nothing applies concurrently (tests).
+   */
+  exclusive?: (fn: () => Promise<void>) => Promise<void>;
+}
+
+interface KeyState {
+  part: Buffer;
+  seenBelow: boolean;
+  /** A version newer than the safe point exists. */
+  newer: boolean;
+  pendingTombstone: Buffer | undefined;
 }
 
 export class MvccGc {
   /** Next engine key to examine. */
   private cursor: Buffer = DATA_START;
-  /** When a run stopped inside a key: that key's 'z'|enc part and its scan state. */
-  private resume: { part: Buffer; seenBelow: boolean; pendingTombstone: Buffer | undefined } | undefined;
+  /** When a run stopped inside a key: that key's scan state. */
+  private resume: KeyState | undefined;
   private readonly maxEntries: number;
   private readonly batchSize: number;
+  private readonly exclusive: (fn: () => Promise<void>) => Promise<void>;
 
   constructor(private readonly engine: Engine, opts: GcOptions = {}) {
     this.maxEntries = opts.maxEntries ?? 20_000;
     this.batchSize = opts.batchSize ?? 1024;
+    this.exclusive = opts.exclusive ?? ((fn) => fn());
   }
 
   /** Resets the cursor to the start of the key space. */
@@ -62,12 +81,12 @@ export class MvccGc {
     let ops: EngineOp[] = [];
     let scanned = 0;
     let removed = 0;
-    let cur: Buffer | undefined = this.resume?.part;
-    let seenBelow = this.resume?.seenBelow ?? false;
-    let pendingTombstone: Buffer | undefined = this.resume?.pendingTombstone;
+    let st: KeyState | undefined = this.resume;
     let completedPass = false;
     let nextCursor: Buffer = DATA_START;
-    let nextResume: typeof this.resume;
+    let nextResume: KeyState | undefined;
+    /** Latest records to remove: [user key, ts of its tombstone]. */
+    const deadLatest: Array<[Buffer, number]> = [];
     const flushOps = async (): Promise<void> => {
       if (ops.length === 0) return;
       const batch = ops;
@@ -75,10 +94,11 @@ export class MvccGc {
       await this.engine.write(batch, { sync: false });
     };
     const finishKey = (): void => {
-      if (pendingTombstone !== undefined) {
-        ops.push({ type: 'del', key: pendingTombstone });
+      if (st?.pendingTombstone !== undefined) {
+        ops.push({ type: 'del', key: st.pendingTombstone });
         removed++;
-        pendingTombstone = undefined;
+        if (!st.newer) deadLatest.push([dataKeyUserKey(st.pendingTombstone), dataKeyTs(st.pendingTombstone)]);
+        st.pendingTombstone = undefined;
       }
     };
     try {
@@ -92,26 +112,28 @@ export class MvccGc {
         for (let i = 0; i < batch.length; i++) {
           const [k, v] = batch[i]!;
           const partLen = k.length - 8;
-          const sameKey = cur !== undefined && partLen === cur.length && k.compare(cur, 0, partLen, 0, partLen) === 0;
+          const sameKey = st !== undefined && partLen === st.part.length && k.compare(st.part, 0, partLen, 0, partLen) === 0;
           if (scanned >= maxEntries) {
             // Budget exhausted: resume exactly at this entry. Inside a key, carry its state over (its
             // tombstone, if any, is deleted only once all older versions are gone).
             nextCursor = Buffer.from(k);
-            if (sameKey) nextResume = { part: Buffer.from(cur!), seenBelow, pendingTombstone };
+            if (sameKey) nextResume = { ...st!, part: Buffer.from(st!.part) };
             else finishKey();
             break outer;
           }
           if (!sameKey) {
             finishKey();
-            cur = k.subarray(0, partLen);
-            seenBelow = false;
+            st = { part: k.subarray(0, partLen), seenBelow: false, newer: false, pendingTombstone: undefined };
           }
           scanned++;
           const ts = dataKeyTs(k);
-          if (ts > safePoint) continue;
-          if (!seenBelow) {
-            seenBelow = true;
-            if (isTombstone(v)) pendingTombstone = Buffer.from(k);
+          if (ts > safePoint) {
+            st!.newer = true;
+            continue;
+          }
+          if (!st!.seenBelow) {
+            st!.seenBelow = true;
+            if (isTombstone(v)) st!.pendingTombstone = Buffer.from(k);
             continue;
           }
           ops.push({ type: 'del', key: k });
@@ -123,8 +145,22 @@ export class MvccGc {
     } finally {
       await it.close();
     }
+    if (deadLatest.length > 0) await this.removeLatest(deadLatest);
     this.cursor = completedPass ? DATA_START : nextCursor;
     this.resume = completedPass ? undefined : nextResume;
     return { scanned, removed, completedPass };
+  }
+
+  /** Removes latest records that still name the given tombstone (no newer version was written since). */
+  private async removeLatest(dead: Array<[Buffer, number]>): Promise<void> {
+    await this.exclusive(async () => {
+      const ops: EngineOp[] = [];
+      for (const [userKey, ts] of dead) {
+        const lk = latestKey(userKey);
+        const raw = await this.engine.get(lk);
+        if (raw !== undefined && readU64BE(raw, 0) === ts) ops.push({ type: 'del', key: lk });
+      }
+      await this.engine.write(ops, { sync: false });
+    });
   }
 }

@@ -1,6 +1,10 @@
-// Engine key layout. Three disjoint key spaces:
+// Engine key layout. Four disjoint key spaces:
 //
 //   data     'z' | memcomparable(userKey) | ^version (8 bytes, big-endian, bitwise inverted: newest first)
+//            → type byte | value                                  — every version (the history)
+//   latest   'l' | userKey → version (u64 BE) | type byte | value — the newest version of each key
+//            (a read-optimised copy written in the same batch as the data version: reads and scans at
+//            the current snapshot touch one entry per key instead of walking version chains)
 //   meta     0x01 0x01 | groupId (u64 BE) | name                  — applied ts/index, safe point, ...
 //   session  0x01 0x02 | groupId (u64 BE) | len(u16 BE) | clientId (utf8) [ | seq (u64 BE) ]
 //            (without seq: the session header; with seq: a stored command result)
@@ -14,6 +18,26 @@ export const DATA_PREFIX = 0x7a; // 'z'
 export const LOCAL_PREFIX = 0x01;
 export const META_KIND = 0x01;
 export const SESSION_KIND = 0x02;
+
+export const LATEST_PREFIX = 0x6c; // 'l'
+export const LATEST_START = Buffer.from([LATEST_PREFIX]);
+export const LATEST_END = Buffer.from([LATEST_PREFIX + 1]);
+
+/** 'l' | userKey */
+export function latestKey(userKey: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(1 + userKey.length);
+  out[0] = LATEST_PREFIX;
+  out.set(userKey, 1);
+  return out;
+}
+
+/** Engine range of the latest records of user keys in [userStart, userEnd) (empty/undefined = unbounded). */
+export function latestRange(userStart?: Buffer, userEnd?: Buffer): { start: Buffer; end: Buffer } {
+  return {
+    start: userStart !== undefined && userStart.length > 0 ? latestKey(userStart) : LATEST_START,
+    end: userEnd !== undefined && userEnd.length > 0 ? latestKey(userEnd) : LATEST_END,
+  };
+}
 
 export const DATA_START = Buffer.from([DATA_PREFIX]);
 export const DATA_END = Buffer.from([DATA_PREFIX + 1]);

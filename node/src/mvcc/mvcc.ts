@@ -1,12 +1,22 @@
-// Multi-version reads over the data key space. A version's engine value is one type byte followed by
-// the user value: 0x00 = put, 0x01 = tombstone (delete). Room for more types (e.g. Percolator locks).
+// Multi-version storage over two key spaces (see keyspace.ts):
+//   history 'z'|enc(k)|^ts → type | value     every version, newest first per key
+//   latest  'l'|k          → ts | type | value the newest version of k (same batch as its history entry)
+// Type byte: 0x00 = put, 0x01 = tombstone (delete). Room for more (e.g. Percolator locks).
 //
-// Every read runs on ONE engine iterator, which reads from an implicit engine snapshot taken when the
-// iterator is created (synchronously, before the first await): concurrent applies and GC never produce
-// a torn view.
-import type { Engine, EngineEntry, EngineSnapshot } from '../engine/engine.js';
+// Reads at the current snapshot (the common case) use the latest record: one engine read per point get,
+// one entry per key for scans. A key whose latest version is newer than the read ts falls back to the
+// history (a seek to 'z'|enc(k)|^readTs). Versions are immutable and GC never removes a version some
+// reader at ts >= safe point can see, so combining a latest-record iterator with later history lookups
+// gives a consistent snapshot at readTs.
+//
+// Invariant (maintained by the state machine and GC): for every key having a version newer than the GC
+// safe point, or whose newest version is a value, the latest record exists and names the newest version.
+// GC removes a latest record only when it is a tombstone at or below the safe point, and does so
+// exclusively with respect to applies (see gc.ts).
+import type { Engine, EngineEntry, EngineOp, EngineSnapshot } from '../engine/engine.js';
 import type { KeyValue } from '../kv/api.js';
-import { dataKey, dataKeyPrefix, dataKeyPrefixEnd, dataKeyTs, dataKeyUserKey, dataRange } from './keyspace.js';
+import { readU64BE, writeU64BE } from './codec.js';
+import { dataKey, dataKeyPrefixEnd, dataKeyTs, latestKey, latestRange } from './keyspace.js';
 
 export const VALUE_PUT = 0x00;
 export const VALUE_TOMBSTONE = 0x01;
@@ -29,9 +39,23 @@ export function userValue(raw: Buffer): Buffer {
 }
 
 const EMPTY = Buffer.alloc(0);
+const LATEST_HEADER = 9;
 
-/** After this many consecutive skipped versions of one key, a scan seeks past the key instead. */
-const SEEK_AFTER_SKIPS = 16;
+/**
+ * The two engine writes of one version: its history entry and the latest record. `value` null = a
+ * tombstone. Both values share one allocation.
+ */
+export function versionOps(key: Buffer, ts: number, value: Buffer | null): [EngineOp, EngineOp] {
+  const len = value === null ? 0 : value.length;
+  const lv = Buffer.allocUnsafe(LATEST_HEADER + len);
+  writeU64BE(lv, 0, ts);
+  lv[8] = value === null ? VALUE_TOMBSTONE : VALUE_PUT;
+  if (value !== null) value.copy(lv, LATEST_HEADER);
+  return [
+    { type: 'put', key: dataKey(key, ts), value: lv.subarray(8) },
+    { type: 'put', key: latestKey(key), value: lv },
+  ];
+}
 
 export interface Versioned {
   ts: number;
@@ -39,25 +63,36 @@ export interface Versioned {
   value: Buffer | null;
 }
 
-/** The end bound of the data key range of one user key, derived from its seek key 'z'|enc|^ts. */
-function keyEndFromSeek(seekKey: Buffer): Buffer {
-  return dataKeyPrefixEnd(seekKey.subarray(0, seekKey.length - 8));
+export function decodeLatest(raw: Buffer): Versioned {
+  return { ts: readU64BE(raw, 0), value: raw[8] === VALUE_TOMBSTONE ? null : raw.subarray(LATEST_HEADER) };
 }
 
-/** The newest version of `key` with ts <= readTs (tombstones included), or undefined. */
-export async function mvccGetVersion(engine: Engine, key: Buffer, readTs: number, snapshot?: EngineSnapshot): Promise<Versioned | undefined> {
+/** Newest history version of `key` with ts <= readTs (tombstones included). */
+export async function historyGetVersion(engine: Engine, key: Buffer, readTs: number, snapshot?: EngineSnapshot): Promise<Versioned | undefined> {
   const seek = dataKey(key, readTs);
-  const it = engine.iterator({ gte: seek, lt: keyEndFromSeek(seek), limit: 1, snapshot });
+  const it = engine.iterator({ gte: seek, lt: dataKeyPrefixEnd(seek.subarray(0, seek.length - 8)), limit: 1, snapshot });
   let e: EngineEntry | undefined;
   try {
     e = await it.next();
   } finally {
-    // Not awaited: saves a thread-pool round trip per point read; the engine waits for open iterators
-    // on close.
+    // Not awaited: saves a thread-pool round trip; the engine waits for open iterators on close.
     it.close().catch(() => undefined);
   }
   if (e === undefined) return undefined;
   return { ts: dataKeyTs(e[0]), value: isTombstone(e[1]) ? null : userValue(e[1]) };
+}
+
+/** The newest version of `key` (tombstones included), or undefined. */
+export async function mvccLatest(engine: Engine, key: Buffer, snapshot?: EngineSnapshot): Promise<Versioned | undefined> {
+  const raw = await engine.get(latestKey(key), snapshot === undefined ? undefined : { snapshot });
+  return raw === undefined ? undefined : decodeLatest(raw);
+}
+
+/** The newest version of `key` with ts <= readTs (tombstones included), or undefined. */
+export async function mvccGetVersion(engine: Engine, key: Buffer, readTs: number, snapshot?: EngineSnapshot): Promise<Versioned | undefined> {
+  const latest = await mvccLatest(engine, key, snapshot);
+  if (latest === undefined || latest.ts <= readTs) return latest;
+  return historyGetVersion(engine, key, readTs, snapshot);
 }
 
 /** Value visible at readTs (tombstone = absent). */
@@ -88,125 +123,67 @@ export interface MvccScanResult {
 
 /** Visible key/values in a user-key range at readTs, forward or reverse, at most `limit`. */
 export async function mvccScan(engine: Engine, opts: MvccScanOptions): Promise<MvccScanResult> {
-  const { start, end } = dataRange(opts.start, opts.end);
+  const { start, end } = latestRange(opts.start, opts.end);
+  // Created synchronously: the iterator's implicit snapshot is taken before any await.
   const it = engine.iterator({ gte: start, lt: end, reverse: opts.reverse === true, snapshot: opts.snapshot });
   const kvs: KeyValue[] = [];
-  const limit = opts.limit;
-  const readTs = opts.readTs;
+  const { limit, readTs } = opts;
   const keysOnly = opts.keysOnly === true;
   let more = false;
-  let chunk = Math.min(Math.max(limit + 1, 16), 1024);
+  let chunk = Math.min(limit + 1, 1024);
   try {
-    if (!opts.reverse) {
-      let done: Buffer | undefined; // user part ('z'|enc) of the key whose visible version was handled
-      let skips = 0;
-      outer: for (;;) {
-        const batch = await it.nextBatch(chunk);
-        if (batch.length === 0) break;
-        chunk = Math.min(chunk * 2, 4096);
-        for (let i = 0; i < batch.length; i++) {
-          const [k, v] = batch[i]!;
-          const partLen = k.length - 8;
-          if (done !== undefined && partLen === done.length && k.compare(done, 0, partLen, 0, partLen) === 0) {
-            if (++skips >= SEEK_AFTER_SKIPS) {
-              it.seek(dataKeyPrefixEnd(done));
-              skips = 0;
-              continue outer;
-            }
-            continue;
-          }
-          if (dataKeyTs(k) > readTs) continue;
-          done = k.subarray(0, partLen);
-          skips = 0;
-          if (isTombstone(v)) continue;
-          if (kvs.length === limit) {
-            more = true;
-            break outer;
-          }
-          kvs.push({ key: dataKeyUserKey(k), value: keysOnly ? EMPTY : userValue(v), version: dataKeyTs(k) });
+    outer: for (;;) {
+      const batch = await it.nextBatch(chunk);
+      if (batch.length === 0) break;
+      chunk = Math.min(chunk * 2, 4096);
+      for (let i = 0; i < batch.length; i++) {
+        const [k, raw] = batch[i]!;
+        let ts = readU64BE(raw, 0);
+        let value: Buffer | null;
+        if (ts <= readTs) {
+          if (raw[8] === VALUE_TOMBSTONE) continue;
+          value = raw.subarray(LATEST_HEADER);
+        } else {
+          // Written after the snapshot: find the version visible at readTs in the history.
+          const userKey = k.subarray(1);
+          const v = await historyGetVersion(engine, userKey, readTs, opts.snapshot);
+          if (v === undefined || v.value === null) continue;
+          ts = v.ts;
+          value = v.value;
         }
+        if (kvs.length === limit) {
+          more = true;
+          break outer;
+        }
+        kvs.push({ key: k.subarray(1), value: keysOnly ? EMPTY : value, version: ts });
       }
-    } else {
-      // Reverse order meets a key's versions oldest first: remember the newest one <= readTs and emit it
-      // when the key changes.
-      let cur: Buffer | undefined; // user part of the key being collected
-      let cand: EngineEntry | undefined;
-      const flush = (): boolean => {
-        if (cand !== undefined && !isTombstone(cand[1])) {
-          if (kvs.length === limit) {
-            more = true;
-            return false;
-          }
-          const [k, v] = cand;
-          kvs.push({ key: dataKeyUserKey(k), value: keysOnly ? EMPTY : userValue(v), version: dataKeyTs(k) });
-        }
-        cand = undefined;
-        return true;
-      };
-      outer: for (;;) {
-        const batch = await it.nextBatch(chunk);
-        if (batch.length === 0) break;
-        chunk = Math.min(chunk * 2, 4096);
-        for (let i = 0; i < batch.length; i++) {
-          const e = batch[i]!;
-          const k = e[0];
-          const partLen = k.length - 8;
-          if (cur === undefined || partLen !== cur.length || k.compare(cur, 0, partLen, 0, partLen) !== 0) {
-            if (!flush()) break outer;
-            cur = k.subarray(0, partLen);
-          }
-          if (dataKeyTs(k) <= readTs) cand = e;
-        }
-      }
-      if (!more) flush();
     }
   } finally {
-    await it.close();
+    it.close().catch(() => undefined);
   }
   return { kvs, more };
 }
 
 /**
- * The first (in key order) user key in [start, end) having a version newer than `ts` (tombstones count),
- * with that version; undefined when there is none. Used by transaction validation.
+ * The first (in key order) user key in [start, end) whose newest version is newer than `ts`
+ * (tombstones count), with that version; undefined when there is none. Transaction validation.
  */
 export async function mvccFindNewer(engine: Engine, startKey: Buffer | undefined, endKey: Buffer | undefined, ts: number): Promise<{ key: Buffer; ts: number } | undefined> {
-  const { start, end } = dataRange(startKey, endKey);
+  const { start, end } = latestRange(startKey, endKey);
   const it = engine.iterator({ gte: start, lt: end });
   try {
     let chunk = 64;
-    let done: Buffer | undefined;
-    let skips = 0;
-    outer: for (;;) {
+    for (;;) {
       const batch = await it.nextBatch(chunk);
       if (batch.length === 0) return undefined;
       chunk = Math.min(chunk * 2, 4096);
       for (let i = 0; i < batch.length; i++) {
-        const k = batch[i]![0];
-        const partLen = k.length - 8;
-        if (done !== undefined && partLen === done.length && k.compare(done, 0, partLen, 0, partLen) === 0) {
-          if (++skips >= SEEK_AFTER_SKIPS) {
-            it.seek(dataKeyPrefixEnd(done));
-            skips = 0;
-            continue outer;
-          }
-          continue;
-        }
-        // The first version met of a key is its newest.
-        const vts = dataKeyTs(k);
-        if (vts > ts) return { key: dataKeyUserKey(k), ts: vts };
-        done = k.subarray(0, partLen);
-        skips = 0;
+        const [k, raw] = batch[i]!;
+        const vts = readU64BE(raw, 0);
+        if (vts > ts) return { key: k.subarray(1), ts: vts };
       }
     }
   } finally {
-    await it.close();
+    it.close().catch(() => undefined);
   }
 }
-
-/** Newest version of a key regardless of ts (the state machine's "latest committed" read). */
-export function mvccLatest(engine: Engine, key: Buffer): Promise<Versioned | undefined> {
-  return mvccGetVersion(engine, key, Number.MAX_SAFE_INTEGER);
-}
-
-export { dataKeyPrefix };

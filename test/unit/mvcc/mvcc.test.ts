@@ -8,8 +8,8 @@ import { collect, type Engine, type EngineOp } from '../../../node/src/engine/en
 import { LevelEngine } from '../../../node/src/engine/level-engine.js';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { MvccGc } from '../../../node/src/mvcc/gc.js';
-import { DATA_END, DATA_START, dataKey, decodeDataKey } from '../../../node/src/mvcc/keyspace.js';
-import { encodePutValue, mvccFindNewer, mvccGet, mvccGetVersion, mvccScan, TOMBSTONE_VALUE } from '../../../node/src/mvcc/mvcc.js';
+import { DATA_END, DATA_START, LATEST_END, LATEST_START, dataKey, decodeDataKey } from '../../../node/src/mvcc/keyspace.js';
+import { decodeLatest, historyGetVersion, mvccFindNewer, mvccGet, mvccGetVersion, mvccLatest, mvccScan, TOMBSTONE_VALUE, versionOps } from '../../../node/src/mvcc/mvcc.js';
 
 /** A version history: key -> [{ts, value|null}] */
 type History = Map<string, Array<{ ts: number; value: string | null }>>;
@@ -28,7 +28,7 @@ function buildHistory(ops: Array<{ key: string; del: boolean; value: string; gap
     const list = hist.get(op.key) ?? [];
     list.push({ ts, value: op.del ? null : op.value });
     hist.set(op.key, list);
-    writes.push({ type: 'put', key: dataKey(k(op.key), ts), value: op.del ? TOMBSTONE_VALUE : encodePutValue(k(op.value)) });
+    writes.push(...versionOps(k(op.key), ts, op.del ? null : k(op.value)));
   }
   return { hist, writes, maxTs: ts };
 }
@@ -100,20 +100,24 @@ describe('mvcc reads', function () {
     );
   });
 
-  it('scans skip long version chains (seek path) correctly', async () => {
+  it('reads below the newest version fall back to the history', async () => {
     const e = new MemoryEngine();
-    const ops: EngineOp[] = [];
-    for (let ts = 1; ts <= 100; ts++) ops.push({ type: 'put', key: dataKey(k('a'), ts), value: encodePutValue(k(`a${ts}`)) });
-    ops.push({ type: 'put', key: dataKey(k('b'), 5), value: encodePutValue(k('b5')) });
+    const ops = [];
+    for (let ts = 1; ts <= 100; ts++) ops.push(...versionOps(k('a'), ts, k(`a${ts}`)));
+    ops.push(...versionOps(k('b'), 5, k('b5')));
+    ops.push(...versionOps(k('c'), 60, null));
     await e.write(ops);
     const r = await mvccScan(e, { readTs: 50, limit: 10 });
-    assert.deepEqual(r.kvs.map((x) => `${x.key.toString()}=${x.value.toString()}`), ['a=a50', 'b=b5']);
+    assert.deepEqual(r.kvs.map((x) => `${x.key.toString()}=${x.value.toString()}@${x.version}`), ['a=a50@50', 'b=b5@5']);
     const rr = await mvccScan(e, { readTs: 50, limit: 10, reverse: true });
     assert.deepEqual(rr.kvs.map((x) => `${x.key.toString()}=${x.value.toString()}`), ['b=b5', 'a=a50']);
     assert.deepEqual(await mvccFindNewer(e, undefined, undefined, 99), { key: k('a'), ts: 100 });
-    assert.equal(await mvccFindNewer(e, k('b'), undefined, 5), undefined);
+    assert.equal(await mvccFindNewer(e, k('b'), k('c'), 5), undefined);
+    assert.deepEqual(await mvccFindNewer(e, k('b'), undefined, 5), { key: k('c'), ts: 60 }, 'tombstones count');
     assert.deepEqual(await mvccFindNewer(e, k('b'), undefined, 4), { key: k('b'), ts: 5 });
     assert.deepEqual(await mvccGetVersion(e, k('a'), 0), undefined);
+    assert.deepEqual(await mvccLatest(e, k('c')), { ts: 60, value: null });
+    assert.equal((await historyGetVersion(e, k('a'), 42))!.ts, 42);
   });
 
   it('works on the LevelDB engine too', async () => {
@@ -182,6 +186,19 @@ describe('mvcc gc', function () {
           const expectedAbove = (hist.get(key) ?? []).filter((v) => v.ts > safePoint).length;
           assert.equal(list.length - below.length, expectedAbove);
         }
+        // Latest records: present and exact unless the newest version was a tombstone <= safe point.
+        const latest = new Map((await collect(e, { gte: LATEST_START, lt: LATEST_END })).map(([lk, v]) => [lk.subarray(1).toString('latin1'), decodeLatest(v)]));
+        for (const [key, list] of hist) {
+          const newest = list[list.length - 1]!;
+          const l = latest.get(key);
+          if (newest.value === null && newest.ts <= safePoint) {
+            assert.equal(l, undefined, `latest record of ${JSON.stringify(key)} should be gone`);
+            assert.equal(vs.has(key), false);
+          } else {
+            assert.deepEqual(l && { ts: l.ts, value: l.value?.toString('latin1') ?? null }, newest);
+          }
+        }
+        assert.equal(latest.size, [...hist.values()].filter((l) => !(l[l.length - 1]!.value === null && l[l.length - 1]!.ts <= safePoint)).length);
       }),
       { numRuns: 200 },
     );
@@ -190,7 +207,8 @@ describe('mvcc gc', function () {
   it('GC progress is bounded per run and resumes where it stopped', async () => {
     const e = new MemoryEngine();
     const ops: EngineOp[] = [];
-    for (let i = 0; i < 50; i++) for (let ts = 1; ts <= 4; ts++) ops.push({ type: 'put', key: dataKey(k(`key${String(i).padStart(2, '0')}`), ts), value: encodePutValue(k('v')) });
+    void dataKey;
+    for (let i = 0; i < 50; i++) for (let ts = 1; ts <= 4; ts++) ops.push(...versionOps(k(`key${String(i).padStart(2, '0')}`), ts, k('v')));
     await e.write(ops);
     const gc = new MvccGc(e, { maxEntries: 40 });
     let total = 0;
