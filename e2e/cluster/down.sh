@@ -15,49 +15,62 @@ t0=$(date +%s)
 
 [ -d "$D" ] || { kvs_log "nothing to do: $D does not exist"; exit 0; }
 
-alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
-stop() { # name [timeout]: SIGTERM, wait, SIGKILL
-  local name=$1 timeout=${2:-10} pid
-  [ -f "$PIDS/$name.pid" ] || return 0
-  pid=$(cat "$PIDS/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    local deadline=$(( $(date +%s) + timeout ))
-    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-      kvs_log "$name (pid $pid) did not stop in ${timeout}s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null
+running() { # pid: alive and not a zombie (our parent is gone; init reaps lazily)
+  [ -r "/proc/$1/stat" ] || return 1
+  local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+alive() { [ -f "$PIDS/$1.pid" ] && running "$(cat "$PIDS/$1.pid")"; }
+stop() { # name... : SIGTERM all, wait up to $STOP_TIMEOUT (10s), then SIGKILL
+  local s name pid deadline left
+  s=$(date +%s%N)
+  local -a pids=() names=()
+  for name in "$@"; do
+    [ -f "$PIDS/$name.pid" ] || continue
+    pid=$(cat "$PIDS/$name.pid")
+    if running "$pid"; then kill -TERM "$pid" 2>/dev/null; pids+=("$pid"); names+=("$name"); fi
+    rm -f "$PIDS/$name.pid"
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  deadline=$(( $(date +%s) + ${STOP_TIMEOUT:-10} ))
+  while :; do
+    left=0
+    for pid in "${pids[@]}"; do running "$pid" && left=1; done
+    [ $left = 0 ] && break
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      for pid in "${pids[@]}"; do
+        running "$pid" && { kvs_log "pid $pid did not stop: SIGKILL"; kill -KILL "$pid" 2>/dev/null; }
+      done
       sleep 0.2
+      break
     fi
-  fi
-  rm -f "$PIDS/$name.pid"
+    sleep 0.1
+  done
+  kvs_log "stopped ${names[*]} ($(( ($(date +%s%N) - s) / 1000000 )) ms)"
 }
 
 # 1. kubelet first (it would restart pods), then every pod sandbox through CRI.
-stop kubelet 15
+STOP_TIMEOUT=15 stop kubelet
 if alive containerd && [ -S "$SOCK" ]; then
   "$B/kvs-cri" -endpoint "unix://$SOCK" -timeout 60s stop-all 2>&1 | sed 's/^/  /' >&2 \
     || kvs_log "some pods could not be stopped through CRI; continuing"
 fi
 
 # 2. The other processes.
-for c in kube-proxy kvs-local-provisioner kube-scheduler kube-controller-manager kube-apiserver; do
-  stop "$c" 10
-done
-stop etcd 10
-stop containerd 10
+stop kube-proxy kvs-local-provisioner kube-scheduler kube-controller-manager
+stop kube-apiserver
+stop etcd containerd
 # containerd-shim processes of *this* containerd (they outlive it by design).
-for p in /proc/[0-9]*; do
-  cmd=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null ) || continue
-  case "$cmd" in
+for f in $(grep -l -a -F -- "$SOCK" /proc/[0-9]*/cmdline 2>/dev/null); do
+  pid=${f#/proc/}; pid=${pid%/cmdline}
+  case "$(tr '\0' ' ' < "$f" 2>/dev/null)" in
     *containerd-shim*"-address $SOCK "*)
-      pid=${p#/proc/}
       kvs_log "killing leftover shim $pid"
       kill -KILL "$pid" 2>/dev/null ;;
   esac
 done
 # Any process still running from a leftover pid file (e.g. an unknown component).
-for f in "$PIDS"/*.pid; do [ -f "$f" ] && stop "$(basename "$f" .pid)" 5; done
+for f in "$PIDS"/*.pid; do [ -f "$f" ] && STOP_TIMEOUT=5 stop "$(basename "$f" .pid)"; done
 
 # 3. Mounts under the state directory (pod volumes, overlay rootfs, shm), deepest first.
 if [ "$(cat "$D/mode" 2>/dev/null)" = full ]; then
@@ -69,6 +82,7 @@ if [ "$(cat "$D/mode" 2>/dev/null)" = full ]; then
   # network namespaces of pods that CRI could not remove: those bound to this bridge's veths
   # are gone with the bridge; leftover netns files are reported, not guessed at.
 
+  kvs_log "unmounted"
   # 4. iptables: kube-proxy's chains, ours, the bridge.
   "$B/kube-proxy" --cleanup --v=0 >/dev/null 2>&1 || true
   # What --cleanup leaves: the kubelet's KUBE-FIREWALL and canaries, KUBE-MARK-MASQ,
@@ -93,6 +107,7 @@ if [ "$(cat "$D/mode" 2>/dev/null)" = full ]; then
     ip addr del "$KVS_NODE_IP/${KVS_POD_CIDR#*/}" dev "$KVS_BRIDGE" 2>/dev/null
   fi
 
+  kvs_log "iptables rules and bridge removed"
   # 5. Pod cgroups created by the kubelet (empty once the pods are gone).
   for ctl in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
     [ -d "$ctl" ] && find "$ctl" -depth -type d -exec rmdir {} + 2>/dev/null

@@ -46,12 +46,15 @@ start() { # name cmd... : start detached, log to $LOGS/name.log, pid in $PIDS/na
   setsid "$@" > "$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$PIDS/$name.pid"
 }
+running() { # pid: alive and not a zombie (our children are reaped lazily once we exit)
+  [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
 fail() { # name message
   local name=$1; shift
   kvs_log "FAILED: $*"
   if [ -f "$LOGS/$name.log" ]; then
     echo "----- last 40 lines of $LOGS/$name.log -----" >&2
-    tail -n 40 "$LOGS/$name.log" >&2
+    tail -n 40 "$LOGS/$name.log" | cut -c1-400 >&2
     echo "-----" >&2
   fi
   kvs_log "state kept in $D for inspection; clean up with e2e/cluster/down.sh"
@@ -61,7 +64,7 @@ wait_for() { # name timeout-seconds description command... : poll until command 
   local name=$1 timeout=$2 what=$3; shift 3
   local deadline=$(( $(date +%s) + timeout ))
   while ! "$@" >/dev/null 2>&1; do
-    if [ -f "$PIDS/$name.pid" ] && ! kill -0 "$(cat "$PIDS/$name.pid")" 2>/dev/null; then
+    if [ -f "$PIDS/$name.pid" ] && ! running "$(cat "$PIDS/$name.pid")"; then
       fail "$name" "$name exited while waiting for $what"
     fi
     [ "$(date +%s)" -lt "$deadline" ] || fail "$name" "timed out after ${timeout}s waiting for $what"
@@ -135,32 +138,11 @@ start kube-apiserver "$B/kube-apiserver" \
   --service-cluster-ip-range="$KVS_SERVICE_CIDR" \
   --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
   --allow-privileged=true --profiling=false --v=1
-wait_for kube-apiserver 90 "kube-apiserver $SERVER/readyz" https_ok "$SERVER/readyz"
-
 if [ "$mode" = control-plane ]; then
+  wait_for kube-apiserver 90 "kube-apiserver $SERVER/readyz" https_ok "$SERVER/readyz"
   kvs_log "control plane up in $(( $(date +%s) - T0 ))s; kubeconfig: $D/kubeconfig"
   exit 0
 fi
-
-# ---------- controller-manager + scheduler ----------
-start kube-controller-manager "$B/kube-controller-manager" \
-  --kubeconfig="$D/controller-manager.kubeconfig" \
-  --authentication-kubeconfig="$D/controller-manager.kubeconfig" \
-  --authorization-kubeconfig="$D/controller-manager.kubeconfig" \
-  --bind-address=127.0.0.1 --secure-port=10257 --cert-dir="$D/kcm-certs" \
-  --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
-  --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-  --use-service-account-credentials=true --leader-elect=false \
-  --service-cluster-ip-range="$KVS_SERVICE_CIDR" --cluster-cidr="$KVS_POD_CIDR" --allocate-node-cidrs=false \
-  --cluster-name=kvs --profiling=false --v=1
-start kube-scheduler "$B/kube-scheduler" \
-  --kubeconfig="$D/scheduler.kubeconfig" \
-  --authentication-kubeconfig="$D/scheduler.kubeconfig" \
-  --authorization-kubeconfig="$D/scheduler.kubeconfig" \
-  --bind-address=127.0.0.1 --secure-port=10259 --cert-dir="$D/scheduler-certs" \
-  --leader-elect=false --profiling=false --v=1
-start kvs-local-provisioner "$B/kvs-local-provisioner" --kubeconfig="$D/kubeconfig" \
-  --root="$D/pv" --node="$KVS_NODE_NAME"
 
 # ---------- containerd (own config, root, state, socket) ----------
 CTRD=$D/containerd
@@ -239,6 +221,29 @@ for tar in "$KVS_IMAGES"/pause.tar "$KVS_IMAGES"/coredns.tar "$KVS_IMAGES"/node-
     || fail image-import "ctr images import $tar"
 done
 kvs_log "images imported: $("${CTR[@]}" images ls -q | grep -v '^sha256:' | tr '\n' ' ')(+$(( $(date +%s) - T0 ))s)"
+
+wait_for kube-apiserver 90 "kube-apiserver $SERVER/readyz" https_ok "$SERVER/readyz"
+
+
+# ---------- controller-manager + scheduler ----------
+start kube-controller-manager "$B/kube-controller-manager" \
+  --kubeconfig="$D/controller-manager.kubeconfig" \
+  --authentication-kubeconfig="$D/controller-manager.kubeconfig" \
+  --authorization-kubeconfig="$D/controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port=10257 --cert-dir="$D/kcm-certs" \
+  --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
+  --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
+  --use-service-account-credentials=true --leader-elect=false \
+  --service-cluster-ip-range="$KVS_SERVICE_CIDR" --cluster-cidr="$KVS_POD_CIDR" --allocate-node-cidrs=false \
+  --cluster-name=kvs --profiling=false --v=1
+start kube-scheduler "$B/kube-scheduler" \
+  --kubeconfig="$D/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$D/scheduler.kubeconfig" \
+  --authorization-kubeconfig="$D/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port=10259 --cert-dir="$D/scheduler-certs" \
+  --leader-elect=false --profiling=false --v=1
+start kvs-local-provisioner "$B/kvs-local-provisioner" --kubeconfig="$D/kubeconfig" \
+  --root="$D/pv" --node="$KVS_NODE_NAME"
 
 # ---------- kubelet ----------
 KL=$D/kubelet
@@ -320,18 +325,15 @@ wait_for kubelet 90 "node $KVS_NODE_NAME Ready" "${KUBECTL[@]}" wait --for=condi
 sed -e "s|@DNS_IP@|$KVS_DNS_IP|g" -e "s|@COREDNS_IMAGE@|docker.io/$KVS_COREDNS_IMAGE|g" \
   "$here/manifests/addons.yaml" > "$D/addons.yaml"
 "${KUBECTL[@]}" apply -f "$D/addons.yaml" > "$LOGS/addons.log" 2>&1 || fail addons "kubectl apply addons"
-dns_ready() { "${KUBECTL[@]}" -n kube-system rollout status deploy/coredns --timeout=2s; }
-if ! wait_for_dns=$(
-  deadline=$(( $(date +%s) + 120 ))
-  until dns_ready >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || exit 1
-    sleep 1
-  done
-); then
-  "${KUBECTL[@]}" -n kube-system get pods -o wide >&2 || true
-  "${KUBECTL[@]}" -n kube-system describe pods -l k8s-app=kube-dns 2>&1 | tail -n 30 >&2 || true
-  "${KUBECTL[@]}" -n kube-system logs -l k8s-app=kube-dns --tail=20 >&2 || true
-  fail kubelet "CoreDNS did not become ready within 120s"
-fi
+deadline=$(( $(date +%s) + 120 ))
+until "${KUBECTL[@]}" -n kube-system rollout status deploy/coredns --timeout=2s >/dev/null 2>&1; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    "${KUBECTL[@]}" -n kube-system get pods -o wide >&2 || true
+    "${KUBECTL[@]}" -n kube-system describe pods -l k8s-app=kube-dns 2>&1 | tail -n 20 >&2 || true
+    "${KUBECTL[@]}" -n kube-system logs -l k8s-app=kube-dns --tail=20 >&2 || true
+    fail kubelet "CoreDNS did not become ready within 120s"
+  fi
+  sleep 1
+done
 kvs_log "CoreDNS ready (+$(( $(date +%s) - T0 ))s)"
 kvs_log "cluster up in $(( $(date +%s) - T0 ))s; kubeconfig: $D/kubeconfig (server $SERVER)"
