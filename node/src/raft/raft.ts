@@ -286,8 +286,14 @@ export class Raft {
   }
 
   bcastAppend(): void {
-    this.trk.visit((id) => {
-      if (id !== this.id) this.sendAppend(id);
+    this.trk.visit((id, pr) => {
+      if (id === this.id) return;
+      this.sendAppend(id);
+      // Pipelining: a large batch goes out as several size-limited messages at once, up to
+      // the inflight window, instead of one message per round trip.
+      while (pr.state === ProgressState.Replicate && this.maybeSendAppend(id, false)) {
+        /* keep sending */
+      }
     });
   }
 
