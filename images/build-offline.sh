@@ -8,8 +8,8 @@
 #     --build   run `npm run build` first (otherwise dist/ must exist)
 #     --import  also import into the running local cluster's containerd (namespace k8s.io)
 #
-# Output: $KVS_IMAGES/extra/kvs-node.tar and kvs-operator.tar (docker-archive); up.sh imports
-# every tar in $KVS_IMAGES/extra when the cluster starts.
+# Output: $KVS_IMAGES/extra/kvs-images.tar (one docker-archive holding both images); up.sh
+# imports every tar in $KVS_IMAGES/extra when the cluster starts.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -47,7 +47,7 @@ else
 fi
 
 app=$(mktemp -d)
-trap 'rm -rf "$app"' EXIT
+trap 'rm -rf "$app" "$app.out"' EXIT
 mkdir -p "$app/app"
 cp -a "$repo/dist" "$app/app/dist"
 find "$app/app/dist" -name '*.map' -delete
@@ -57,20 +57,24 @@ cp -a "$repo/proto" "$app/app/proto"
 cp "$repo/package.json" "$app/app/package.json"
 chmod -R a+rX "$app/app"
 
+# Both images in one docker-archive: they share every layer, so the tar (and each import)
+# holds the bytes once.
 mkdir -p "$KVS_IMAGES/extra"
-"$here/mkimage.sh" --tag "kvs/node:$tag" --out "$KVS_IMAGES/extra/kvs-node.tar" \
+out=$app.out
+mkdir -p "$out"
+"$here/mkimage.sh" --tag "kvs/node:$tag" --out "$out/node.tar" \
   --from "$KVS_IMAGES/node-base.tar" --layer "$app" --user 1000:1000 --workdir /app \
   --env NODE_ENV=production --entrypoint '["node","dist/node/src/server/main.js"]'
-"$here/mkimage.sh" --tag "kvs/operator:$tag" --out "$KVS_IMAGES/extra/kvs-operator.tar" \
+"$here/mkimage.sh" --tag "kvs/operator:$tag" --out "$out/operator.tar" \
   --from "$KVS_IMAGES/node-base.tar" --layer "$app" --user 1000:1000 --workdir /app \
   --env NODE_ENV=production --entrypoint '["node","dist/operator/src/main.js"]'
+"$here/mkimage.sh" --merge "$KVS_IMAGES/extra/kvs-images.tar" "$out/node.tar" "$out/operator.tar"
+rm -rf "$out" "$KVS_IMAGES/extra/kvs-node.tar" "$KVS_IMAGES/extra/kvs-operator.tar"
 
 if [ $import = 1 ]; then
   sock=$KVS_CLUSTER_DIR/containerd/containerd.sock
   [ -S "$sock" ] || kvs_die "no running cluster containerd at $sock (start it with e2e/cluster/up.sh)"
-  for t in kvs-node kvs-operator; do
-    ctr --address "$sock" -n k8s.io images import "$KVS_IMAGES/extra/$t.tar" >/dev/null
-  done
+  ctr --address "$sock" -n k8s.io images import "$KVS_IMAGES/extra/kvs-images.tar" >/dev/null
   kvs_log "imported kvs/node:$tag and kvs/operator:$tag into containerd (k8s.io)"
 fi
 kvs_log "images: kvs/node:$tag kvs/operator:$tag in $KVS_IMAGES/extra"

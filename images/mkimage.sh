@@ -11,6 +11,26 @@
 # Layers are deterministic (sorted, mtime 0, owner 0:0), so equal inputs give equal digests.
 set -euo pipefail
 
+# mkimage.sh --merge OUT.tar A.tar B.tar ...: one docker-archive holding all their images
+# (shared layers stored once).
+if [ "${1:-}" = --merge ]; then
+  shift; out=$1; shift
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+  manifests=""
+  for a in "$@"; do
+    mkdir -p "$work/x"; tar -xf "$a" -C "$work/x"
+    m=$(tr -d '\n' < "$work/x/manifest.json"); m=${m#[}; m=${m%]}
+    manifests+="${manifests:+,}$m"
+    rm -f "$work/x/manifest.json"; cp -a "$work/x/." "$work/"; rm -rf "$work/x"
+  done
+  printf '[%s]' "$manifests" > "$work/manifest.json"
+  mkdir -p "$(dirname "$out")"
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work" -cf "$out.tmp" -- $(cd "$work" && LC_ALL=C ls -A)
+  mv "$out.tmp" "$out"
+  echo "mkimage.sh: merged $# archives -> $out" >&2
+  exit 0
+fi
+
 tag= out= from= entrypoint='null' cmd='null' user= workdir=/
 layers=() envs=() exposes=()
 while [ $# -gt 0 ]; do

@@ -142,6 +142,47 @@ svc=$("${K[@]}" -n $NS get svc web-lb -o jsonpath='{.spec.clusterIP}')
 curl -sf --max-time 5 "http://$svc/" | grep -q '"host":"web-' || kvs_die "host -> ClusterIP $svc failed"
 step "host -> pod IP $ip0 and ClusterIP $svc ok"
 
+# The project's images (images/build-offline.sh), when built: native deps load and a
+# classic-level database opens, as uid 1000 with a read-only root filesystem.
+if ctr --address "$KVS_CLUSTER_DIR/containerd/containerd.sock" -n k8s.io images ls -q | grep -q '^docker.io/kvs/node:dev$'; then
+  "${K[@]}" apply -f - <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: image-check, namespace: kvs-smoke}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: {runAsNonRoot: true}
+  containers:
+  - name: node
+    image: kvs/node:dev
+    imagePullPolicy: Never
+    command:
+    - node
+    - --input-type=module
+    - -e
+    - |
+      await import('@grpc/grpc-js');
+      const { ClassicLevel } = await import('classic-level');
+      const db = new ClassicLevel('/data/db');
+      await db.put('k', 'v');
+      console.log('image-check ok: uid', process.getuid(), 'classic-level get ->', await db.get('k'));
+      await db.close();
+    securityContext:
+      readOnlyRootFilesystem: true
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes: [{name: data, emptyDir: {}}]
+EOF
+  "${K[@]}" -n $NS wait --for=jsonpath='{.status.phase}'=Succeeded pod/image-check --timeout=60s \
+    || { "${K[@]}" -n $NS logs image-check >&2; kvs_die "kvs/node:dev image check failed"; }
+  "${K[@]}" -n $NS logs image-check >&2
+  step "kvs/node:dev runs non-root on a read-only root fs (native classic-level ok)"
+else
+  step "kvs/node:dev not built (images/build-offline.sh): image check skipped"
+fi
+
 "${K[@]}" -n $NS scale statefulset/web --replicas=3
 "${K[@]}" -n $NS rollout status statefulset/web --timeout=120s
 [ "$("${K[@]}" -n $NS get pvc data-web-2 -o jsonpath='{.status.phase}')" = Bound ] || kvs_die "PVC data-web-2 not Bound"

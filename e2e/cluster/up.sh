@@ -8,7 +8,8 @@
 #
 # Kubeconfig (cluster admin): $KVS_CLUSTER_DIR/kubeconfig (default /tmp/kvs-cluster/kubeconfig).
 # State, logs and pids live in $KVS_CLUSTER_DIR; e2e/cluster/down.sh removes all of it.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'kvs_log "up.sh: command failed (line $LINENO): $BASH_COMMAND"' ERR
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 . "$here/pki.sh"
@@ -27,8 +28,16 @@ B=$KVS_BIN
 T0=$(date +%s)
 LOGS=$D/logs PIDS=$D/pids PKI=$D/pki
 
-if [ -d "$PIDS" ] && ls "$PIDS"/*.pid >/dev/null 2>&1; then
-  kvs_die "a cluster is already running in $D (run e2e/cluster/down.sh first)"
+if [ -d "$D" ]; then
+  for f in "$PIDS"/*.pid; do
+    [ -f "$f" ] || continue
+    p=$(cat "$f")
+    if [ -r "/proc/$p/stat" ] && [ "$(awk '{print $3}' "/proc/$p/stat")" != Z ]; then
+      kvs_die "a cluster is already running in $D ($(basename "$f" .pid) pid $p): run e2e/cluster/down.sh first"
+    fi
+  done
+  kvs_log "leftover state in $D from a cluster that did not go down: cleaning it with down.sh"
+  "$here/down.sh" || kvs_die "down.sh could not clean $D"
 fi
 for b in kvs-k8s kvs-local-provisioner kvs-cri coredns kubectl; do
   [ -x "$B/$b" ] || { kvs_log "missing $B/$b: running build.sh"; "$here/build.sh"; break; }
@@ -213,14 +222,15 @@ start containerd containerd --config "$CTRD/config.toml"
 CTR=(ctr --address "$SOCK" -n k8s.io)
 wait_for containerd 30 "containerd on $SOCK" "${CTR[@]}" version
 
-# images: pause, coredns, node base (+ anything in $KVS_IMAGES/extra/*.tar, e.g. from
-# images/build-offline.sh)
-for tar in "$KVS_IMAGES"/pause.tar "$KVS_IMAGES"/coredns.tar "$KVS_IMAGES"/node-base.tar "$KVS_IMAGES"/extra/*.tar; do
-  [ -f "$tar" ] || continue
-  "${CTR[@]}" images import "$tar" > "$LOGS/image-import.log" 2>&1 \
-    || fail image-import "ctr images import $tar"
-done
-kvs_log "images imported: $("${CTR[@]}" images ls -q | grep -v '^sha256:' | tr '\n' ' ')(+$(( $(date +%s) - T0 ))s)"
+# Images: pause and CoreDNS now (the node needs them); the node base and anything in
+# $KVS_IMAGES/extra/*.tar (e.g. kvs/node:dev + kvs/operator:dev from images/build-offline.sh)
+# in the background, awaited before up.sh returns.
+import_tars() { for t in "$@"; do [ -f "$t" ] && { "${CTR[@]}" images import "$t" || return 1; }; done; return 0; }
+import_tars "$KVS_IMAGES/pause.tar" "$KVS_IMAGES/coredns.tar" > "$LOGS/image-import.log" 2>&1 \
+  || fail image-import "ctr images import (pause, coredns)"
+import_tars "$KVS_IMAGES/node-base.tar" "$KVS_IMAGES"/extra/*.tar >> "$LOGS/image-import.log" 2>&1 &
+IMPORT_PID=$!
+kvs_log "images pause, coredns imported; node base + extra importing in the background (+$(( $(date +%s) - T0 ))s)"
 
 wait_for kube-apiserver 90 "kube-apiserver $SERVER/readyz" https_ok "$SERVER/readyz"
 
@@ -336,4 +346,6 @@ until "${KUBECTL[@]}" -n kube-system rollout status deploy/coredns --timeout=2s 
   sleep 1
 done
 kvs_log "CoreDNS ready (+$(( $(date +%s) - T0 ))s)"
+if ! wait "$IMPORT_PID"; then fail image-import "ctr images import (node base, extra)"; fi
+kvs_log "images: $("${CTR[@]}" images ls -q | grep -v '^sha256:' | sed 's|^docker.io/||' | tr '\n' ' ')"
 kvs_log "cluster up in $(( $(date +%s) - T0 ))s; kubeconfig: $D/kubeconfig (server $SERVER)"
