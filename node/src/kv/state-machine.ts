@@ -34,6 +34,8 @@ export interface StateMachineOptions {
   groupId?: number;
   /** Sessions idle for longer than this (measured in command timestamps) are dropped. Default 1 hour. */
   sessionTtlMs?: number;
+  /** Stored results per session before the oldest is forgotten (default 10 000). Part of the replicated configuration. */
+  maxResultsPerSession?: number;
   logger?: Logger;
 }
 
@@ -165,9 +167,11 @@ export class StateMachine {
   private readonly groupId: number;
   private readonly ttl: number;
   private readonly metaKey: Buffer;
+  private readonly maxResults: number;
 
   private constructor(private readonly engine: Engine, opts: StateMachineOptions) {
     this.groupId = opts.groupId ?? 0;
+    this.maxResults = Math.max(1, opts.maxResultsPerSession ?? 10_000);
     this.ttl = Math.round((opts.sessionTtlMs ?? 3_600_000) * TS_PER_MS);
     this.metaKey = metaKey(this.groupId, 'applied');
   }
@@ -366,6 +370,15 @@ export class StateMachine {
       session.lastActive = Math.max(session.lastActive, this._lastTs);
       dirty.add(s.clientId);
       ctx.ops.push({ type: 'put', key: sessionResultKey(this.groupId, s.clientId, s.seq), value: enc });
+      if (session.results.size > this.maxResults) {
+        // A client that never acknowledges: forget its oldest result (a retry of it then fails with
+        // SESSION_EXPIRED — never a second apply). Deterministic: depends on state only.
+        let min = Infinity;
+        for (const seq of session.results.keys()) if (seq < min) min = seq;
+        session.results.delete(min);
+        ctx.ops.push({ type: 'del', key: sessionResultKey(this.groupId, s.clientId, min) });
+        session.forgottenBelow = Math.max(session.forgottenBelow, min + 1);
+      }
       return r;
     };
     const r = this.execute(ctx, cmd);

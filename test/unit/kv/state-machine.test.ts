@@ -265,6 +265,20 @@ describe('kv state machine', function () {
       assert.equal(sm2.sessionCount, 1, 'only c2 survives in the engine');
     });
 
+    it('bounds the results kept for a client that never acknowledges', async () => {
+      const e = new MemoryEngine();
+      const sm = await StateMachine.open(e, { maxResultsPerSession: 3 });
+      await sm.applyAndWrite([1, 2, 3, 4, 5].map((seq) => put(seq, 1)));
+      assert.equal(sm.sessionResult('c1', 2), undefined);
+      assert.ok(sm.sessionResult('c1', 3));
+      const r = await sm.applyAndWrite([put(2, 1), put(5, 1, 'k', 'dup')]);
+      assert.ok(r.results[0]!.type === 'error' && r.results[0]!.code === 'SESSION_EXPIRED', 'never applied twice');
+      assert.equal(r.results[1]!.type, 'put');
+      const sm2 = await StateMachine.open(e, { maxResultsPerSession: 3 });
+      assert.equal(sm2.sessionResult('c1', 2), undefined);
+      assert.deepEqual(sm2.sessionResult('c1', 5), sm.sessionResult('c1', 5));
+    });
+
     it('stores error results too: a retried conflicting commit returns the same conflict', async () => {
       const sm = await StateMachine.open(new MemoryEngine());
       await sm.applyAndWrite([{ type: 'put', proposedTs: 10, key: b('a'), value: b('1') }]);
