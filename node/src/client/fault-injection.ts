@@ -81,8 +81,10 @@ export class LostReplyInjector {
             return;
           }
           next(metadata, {
-            onReceiveMetadata: () => undefined,
-            onReceiveMessage: () => undefined,
+            // Each step must still call next(): grpc-js holds the status back until metadata and message
+            // were passed on. Empty metadata and a null message reach the call; the status decides.
+            onReceiveMetadata: (_md, nextMd) => nextMd(new Metadata()),
+            onReceiveMessage: (_msg, nextMsg) => nextMsg(null),
             onReceiveStatus: (_status, nextStatus) => {
               // Whatever the server answered (success or error) is lost.
               nextStatus({ code: GrpcStatus.UNAVAILABLE, details: 'reply lost (kvs test hook: LostReplyInjector)', metadata: new Metadata() });

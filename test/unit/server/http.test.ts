@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { KvClient } from '../../../node/src/client/index.js';
+import { startTestNode, type TestNode } from '../../helpers/test-node.js';
+import type { FakeStore } from '../../helpers/fake-store.js';
+
+async function fetchText(url: string): Promise<{ status: number; body: string; type: string | null }> {
+  const r = await fetch(url);
+  return { status: r.status, body: await r.text(), type: r.headers.get('content-type') };
+}
+
+describe('server/http: /metrics /healthz /readyz', function () {
+  this.timeout(10_000);
+  let t: TestNode<FakeStore>;
+  let c: KvClient;
+  before(async () => {
+    t = await startTestNode<FakeStore>();
+    c = new KvClient({ endpoints: t.endpoint });
+  });
+  after(async () => {
+    c.close();
+    await t.stop();
+  });
+
+  it('/healthz and /readyz are 200 while serving', async () => {
+    assert.equal((await fetchText(`${t.httpUrl}/healthz`)).status, 200);
+    const r = await fetchText(`${t.httpUrl}/readyz`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ready\n');
+    assert.equal((await fetchText(`${t.httpUrl}/nope`)).status, 404);
+  });
+
+  it('/metrics exposes every kvs metric family after traffic', async () => {
+    await c.put('a', '1');
+    await c.get('a');
+    await c.batch([{ op: 'put', key: 'b', value: '2' }]);
+    await c.put('', 'x').catch(() => undefined);
+    await c.txn(async (tx) => {
+      await tx.get('a');
+      tx.put('a', '2');
+    });
+    const m = await fetchText(`${t.httpUrl}/metrics`);
+    assert.equal(m.status, 200);
+    assert.match(m.type ?? '', /text\/plain/);
+    for (const family of [
+      'kvs_requests_total',
+      'kvs_request_duration_seconds',
+      'kvs_write_batch_commands',
+      'kvs_sync_duration_seconds',
+      'kvs_txn_total',
+      'kvs_engine_bytes',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      assert.match(m.body, new RegExp(`^# TYPE ${family} `, 'm'), `missing ${family}`);
+    }
+    assert.match(m.body, /^kvs_requests_total\{method="Put",code="OK"\} 2$/m); // the plain put and the txn put
+    assert.match(m.body, /^kvs_requests_total\{method="Put",code="INVALID_ARGUMENT"\} 1$/m);
+    assert.match(m.body, /^kvs_requests_total\{method="Batch",code="OK"\} 1$/m);
+    assert.match(m.body, /^kvs_request_duration_seconds_count\{method="Get"\} [1-9]/m);
+    assert.match(m.body, /^kvs_write_batch_commands_count [1-9]/m);
+    assert.match(m.body, /^kvs_txn_total\{outcome="committed"\} 1$/m);
+    assert.match(m.body, /^kvs_txn_total\{outcome="conflict"\} 0$/m);
+    assert.match(m.body, /^kvs_engine_bytes [1-9]/m);
+  });
+
+  it('conflicts are counted', async () => {
+    const a = await c.begin();
+    await c.get('a', { txnId: a.txnId });
+    await c.put('a', 'x', { txnId: a.txnId });
+    await c.put('a', 'y');
+    await c.commit(a.txnId).catch(() => undefined);
+    const m = await fetchText(`${t.httpUrl}/metrics`);
+    assert.match(m.body, /^kvs_txn_total\{outcome="conflict"\} 1$/m);
+    assert.match(m.body, /^kvs_requests_total\{method="Commit",code="ABORTED"\} 1$/m);
+  });
+
+  it('/readyz is 503 when the store fails, and during shutdown', async () => {
+    t.store.failNext(new Error('disk on fire'));
+    const r = await fetchText(`${t.httpUrl}/readyz`);
+    assert.equal(r.status, 503);
+    assert.match(r.body, /not ready: disk on fire/);
+    assert.equal((await fetchText(`${t.httpUrl}/readyz`)).status, 200);
+  });
+});
+
+describe('server: graceful shutdown drains in-flight calls', function () {
+  this.timeout(10_000);
+  it('a slow call finishes; new calls are refused; the store is closed after', async () => {
+    const t = await startTestNode<FakeStore>();
+    const c = new KvClient({ endpoints: t.endpoint, timeoutMs: 1500 });
+    await c.put('warm', 'up');
+    t.store.delayMs = 300;
+    const slow = c.put('slow', '1');
+    await new Promise((r) => setTimeout(r, 50));
+    const stopping = t.node.shutdown(5000);
+    const r = await slow;
+    assert.equal(r.succeeded, true);
+    await stopping;
+    assert.equal(t.store.isClosed, true);
+    await assert.rejects(c.get('slow'), (err: Error) => /UNAVAILABLE|DEADLINE/.test((err as { code?: string }).code ?? ''));
+    c.close();
+  });
+});
