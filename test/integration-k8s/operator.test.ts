@@ -213,5 +213,19 @@ describe('operator against a real kube-apiserver', function () {
       const h = await fetch(`http://127.0.0.1:${ops[1]!.port}/healthz`);
       assert.equal(h.status, 200);
     });
+
+    it('leader election: a SIGKILLed leader (lease not released) is replaced once the lease expires', async () => {
+      const c = startOperator('op-c', 18183, opKubeconfig);
+      ops.push(c);
+      await waitFor('op-c metrics', async () => (await c.metrics()).includes('kvs_operator_leader 0'), 20_000);
+      const t0 = Date.now();
+      await ops[1]!.stop('SIGKILL');
+      await waitFor('op-c to lead', () => c.isLeader(), 30_000);
+      const took = Date.now() - t0;
+      assert.ok(took >= 4_000, `took over only after the 6 s lease expired (${took} ms)`);
+      assert.equal((await getJson('lease', 'kvs-operator-leader', '-n', OP_NS)).spec.holderIdentity, 'op-c');
+      await k('scale', 'kvscluster/demo', '-n', NS, '--replicas=2');
+      await waitFor('StatefulSet at 2 via op-c', async () => (await getJson('statefulset', 'demo', '-n', NS)).spec.replicas === 2);
+    });
   });
 });
