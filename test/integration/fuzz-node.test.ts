@@ -342,7 +342,7 @@ describe('fuzzing a running node (fast-check)', function () {
         const all = await kv.scan({ start: prefix, end, limit: MAX_SCAN_LIMIT });
         assert.deepEqual(all.kvs.map((x) => hex(x.key)).sort(), [...model.keys()].sort());
       }),
-      { numRuns: 40, seed, verbose: 1, endOnFailure: true },
+      { numRuns: 60, seed, verbose: 1, endOnFailure: true },
     );
     await assertAlive();
     console.log(`      ${stats.valid} valid, ${stats.invalid} malformed, ${stats.garbage} garbage requests; garbage answers ${JSON.stringify(Object.fromEntries(stats.garbageCodes))}`);
