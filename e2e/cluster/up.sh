@@ -225,10 +225,16 @@ wait_for containerd 30 "containerd on $SOCK" "${CTR[@]}" version
 # Images: pause and CoreDNS now (the node needs them); the node base and anything in
 # $KVS_IMAGES/extra/*.tar (e.g. kvs/node:dev + kvs/operator:dev from images/build-offline.sh)
 # in the background, awaited before up.sh returns.
-import_tars() { for t in "$@"; do [ -f "$t" ] && { "${CTR[@]}" images import "$t" || return 1; }; done; return 0; }
+# (--no-unpack for the big ones: CRI unpacks an image when a container first uses it.)
+import_tars() { # [--no-unpack] tar...
+  local opt=()
+  [ "$1" = --no-unpack ] && { opt=(--no-unpack); shift; }
+  for t in "$@"; do [ -f "$t" ] && { "${CTR[@]}" images import "${opt[@]}" "$t" || return 1; }; done
+  return 0
+}
 import_tars "$KVS_IMAGES/pause.tar" "$KVS_IMAGES/coredns.tar" > "$LOGS/image-import.log" 2>&1 \
   || fail image-import "ctr images import (pause, coredns)"
-import_tars "$KVS_IMAGES/node-base.tar" "$KVS_IMAGES"/extra/*.tar >> "$LOGS/image-import.log" 2>&1 &
+import_tars --no-unpack "$KVS_IMAGES/node-base.tar" "$KVS_IMAGES"/extra/*.tar >> "$LOGS/image-import.log" 2>&1 &
 IMPORT_PID=$!
 kvs_log "images pause, coredns imported; node base + extra importing in the background (+$(( $(date +%s) - T0 ))s)"
 
