@@ -3,7 +3,7 @@
 KVS_CLUSTER_DIR ?= /tmp/kvs-cluster
 export KVS_CLUSTER_DIR
 
-.PHONY: cluster-build cluster-up cluster-down envtest-up envtest-down cluster-smoke images-offline
+.PHONY: cluster-build cluster-up cluster-down cluster-status envtest-up envtest-down cluster-smoke images-offline
 
 cluster-build:  ## build/reuse k8s binaries, CoreDNS, kubectl, helm, base images (~/.cache/kvs-k8s)
 	e2e/cluster/build.sh
@@ -13,6 +13,9 @@ cluster-up: cluster-build  ## full single-node cluster (kubelet + containerd + C
 
 cluster-down:
 	e2e/cluster/down.sh
+
+cluster-status:  ## running? which mode, started by what, components alive
+	e2e/cluster/status.sh
 
 envtest-up: cluster-build  ## etcd + kube-apiserver only, on 127.0.0.1
 	e2e/cluster/up.sh --control-plane

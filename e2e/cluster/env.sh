@@ -33,7 +33,7 @@ KVS_API_PORT=${KVS_API_PORT:-6443}
 export GOMODCACHE=${KVS_GOMODCACHE:-$KVS_CACHE/go/mod}
 export GOCACHE=${KVS_GOCACHE:-$KVS_CACHE/go/build}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
-export GOTOOLCHAIN=${KVS_GOTOOLCHAIN:-local}
+export GOTOOLCHAIN=${KVS_GOTOOLCHAIN:-auto}  # local Go if >= 1.24, else fetched via the proxy
 
 kvs_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 kvs_die() { kvs_log "ERROR: $*"; exit 1; }

@@ -47,6 +47,8 @@ done
 rm -rf "$D"
 mkdir -p "$LOGS" "$PIDS" "$PKI"
 echo "$mode" > "$D/mode"
+# Who started it (the machine is shared: see e2e/cluster/status.sh before tearing down).
+{ date -u +%FT%TZ; ps -o args= -p "$PPID" 2>/dev/null || true; } > "$D/started-by"
 KUBECTL=("$B/kubectl" --kubeconfig "$D/kubeconfig")
 
 # ---------- helpers ----------
@@ -73,7 +75,11 @@ wait_for() { # name timeout-seconds description command... : poll until command 
   local name=$1 timeout=$2 what=$3; shift 3
   local deadline=$(( $(date +%s) + timeout ))
   while ! "$@" >/dev/null 2>&1; do
-    if [ -f "$PIDS/$name.pid" ] && ! running "$(cat "$PIDS/$name.pid")"; then
+    if [ ! -f "$PIDS/$name.pid" ]; then
+      kvs_log "FAILED: $PIDS/$name.pid vanished while waiting for $what: was the cluster torn down (down.sh) by another run?"
+      exit 1
+    fi
+    if ! running "$(cat "$PIDS/$name.pid")"; then
       fail "$name" "$name exited while waiting for $what"
     fi
     [ "$(date +%s)" -lt "$deadline" ] || fail "$name" "timed out after ${timeout}s waiting for $what"
