@@ -12,6 +12,11 @@ export interface LostReplyOptions {
   methods?: string[];
   /** Random source in [0,1) (seeded PRNG for reproducible tests); default Math.random. */
   random?: () => number;
+  /**
+   * Called when a reply is dropped (after the server answered); the client sees UNAVAILABLE only once the
+   * returned promise settles — e.g. restart the server in between to test retries across a restart.
+   */
+  onDrop?: (method: string) => Promise<unknown> | void;
 }
 
 export class LostReplyInjector {
@@ -19,6 +24,7 @@ export class LostReplyInjector {
   private probability: number;
   private methods: Set<string> | undefined;
   private readonly random: () => number;
+  private readonly onDrop: LostReplyOptions['onDrop'];
   /** Replies dropped so far, by method. */
   readonly dropped = new Map<string, number>();
   /** Calls seen by the interceptor, by method. */
@@ -29,6 +35,7 @@ export class LostReplyInjector {
     this.probability = opts.probability ?? 0;
     this.methods = opts.methods ? new Set(opts.methods) : undefined;
     this.random = opts.random ?? Math.random;
+    this.onDrop = opts.onDrop;
   }
 
   /** Drops the replies of the next `n` matching calls. */
@@ -87,7 +94,10 @@ export class LostReplyInjector {
             onReceiveMessage: (_msg, nextMsg) => nextMsg(null),
             onReceiveStatus: (_status, nextStatus) => {
               // Whatever the server answered (success or error) is lost.
-              nextStatus({ code: GrpcStatus.UNAVAILABLE, details: 'reply lost (kvs test hook: LostReplyInjector)', metadata: new Metadata() });
+              const lost = () => nextStatus({ code: GrpcStatus.UNAVAILABLE, details: 'reply lost (kvs test hook: LostReplyInjector)', metadata: new Metadata() });
+              const hold = this.onDrop?.(method);
+              if (hold) void Promise.resolve(hold).then(lost, lost);
+              else lost();
             },
           });
         },

@@ -169,3 +169,38 @@ describe('client: endpoints, retries, backoff', function () {
     await t.stop();
   });
 });
+
+describe('client: a lost reply, then a node restart over the same data dir', function () {
+  this.timeout(30_000);
+  it('the retry after the restart gets the original result (sessions survive restarts)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { openLocalStore } = await import('../../../node/src/kv/local-store.js');
+    const { silentLogger } = await import('../../../node/src/common/logger.js');
+    const dir = mkdtempSync(join(tmpdir(), 'kvs-restart-'));
+    const open = () => openLocalStore({ dir, nodeId: 'test-node', logger: silentLogger() });
+    let t = await startTestNode({ store: await open() });
+    const endpoint = t.endpoint;
+    let restarts = 0;
+    const inj = new LostReplyInjector({
+      methods: ['Put'],
+      onDrop: async () => {
+        // The put was applied and its reply is lost; the node restarts before the client learns anything.
+        await t.stop();
+        t = await startTestNode({ store: await open(), listen: endpoint });
+        restarts++;
+      },
+    });
+    const c = new KvClient({ endpoints: endpoint, lostReplies: inj, backoff: { initialMs: 10, maxMs: 100 } });
+    inj.dropNext(1);
+    const r = await c.put('once', 'v', { expectAbsent: true });
+    assert.equal(restarts, 1);
+    assert.equal(r.succeeded, true, 'a re-applied put-if-absent would report succeeded=false');
+    assert.ok(r.version > 0);
+    assert.equal((await c.get('once')).version, r.version);
+    c.close();
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
