@@ -25,7 +25,8 @@ const HELP = `usage: node dist/bench/run.js [options]
   --concurrency 64         operations in flight (comma list: 1,64,256)
   --records 10000          records loaded before the run
   --value-size 100         bytes per value
-  --dist zipfian           zipfian | uniform
+  --dist zipfian           zipfian | uniform (workloads A, B, C, W)
+  --txn-dist uniform       key distribution of T (zipfian makes it a conflict/backoff benchmark)
   --kvs-nodes 1            kvs-node processes (3-node mode arrives with Raft)
   --etcd-members 1         etcd members (1 or 3)
   --kvs-address H:P        measure an already running kvs node instead of starting one
@@ -44,6 +45,7 @@ const { values: a } = parseArgs({
     records: { type: 'string', default: '10000' },
     'value-size': { type: 'string', default: '100' },
     dist: { type: 'string', default: 'zipfian' },
+    'txn-dist': { type: 'string', default: 'uniform' },
     'kvs-nodes': { type: 'string', default: '1' },
     'etcd-members': { type: 'string', default: '1' },
     'kvs-address': { type: 'string' },
@@ -72,7 +74,7 @@ const targets = (a.targets ?? (etcdBin ? 'kvs,etcd' : 'kvs')).split(',').filter(
 const workloads = a.workloads!.split(',').map((w) => {
   const spec = WORKLOADS[w.trim().toUpperCase()];
   if (!spec) throw new Error(`unknown workload ${w} (have ${Object.keys(WORKLOADS).join(',')})`);
-  return spec;
+  return spec.id === 'T' ? { ...spec, dist: a['txn-dist'] === 'zipfian' ? ('zipfian' as const) : ('uniform' as const) } : spec;
 });
 const concurrencies = a.concurrency!.split(',').map((c) => num(c, 'concurrency'));
 const records = num(a.records, 'records');
@@ -125,7 +127,7 @@ async function measure(driver: BenchDriver): Promise<RunResult[]> {
 
 async function benchKvs(): Promise<RunResult[]> {
   if (a['kvs-address']) {
-    const d = new KvsDriver(a['kvs-address'], 'kvs(ext)');
+    const d = new KvsDriver(a['kvs-address'].split(','), 'kvs(ext)');
     try {
       return await measure(d);
     } finally {
@@ -135,7 +137,7 @@ async function benchKvs(): Promise<RunResult[]> {
   if (kvsNodes !== 1) throw new Error('--kvs-nodes > 1 needs the Raft stage (not implemented yet)');
   const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' } });
   await node.start();
-  const d = new KvsDriver(node.address, `kvs×${kvsNodes}`);
+  const d = new KvsDriver([node.address], `kvs×${kvsNodes}`);
   try {
     return await measure(d);
   } catch (e) {

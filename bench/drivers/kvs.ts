@@ -1,18 +1,16 @@
-// kvs through raw gRPC stubs (grpc-js), one channel, like the etcd3 client. Transactions: Begin, Get×n,
-// Put×n, Commit inside the transaction, retried on TXN_CONFLICT (ABORTED).
-import { status } from '@grpc/grpc-js';
-import { rawKv, type RawKv } from '../../test/helpers/process-grpc.js';
+// kvs through our client library (KvClient: grpc-js, one channel per endpoint, exactly-once sessions on
+// writes, retries with backoff). Transactions use the client's txn helper: Begin, Get×n, Put×n, Commit,
+// retried on TXN_CONFLICT.
+import { KvClient } from '../../node/src/client/index.js';
 import { forEachLimit, type BenchDriver, type RmwResult } from '../lib/driver.js';
-
-const MAX_TXN_ATTEMPTS = 50;
 
 export class KvsDriver implements BenchDriver {
   readonly name: string;
-  private readonly kv: RawKv;
+  private readonly client: KvClient;
 
-  constructor(address: string, name = 'kvs×1') {
+  constructor(endpoints: string[], name = `kvs×${endpoints.length}`) {
     this.name = name;
-    this.kv = rawKv(address);
+    this.client = new KvClient({ endpoints, timeoutMs: 30_000 });
   }
 
   async load(keys: string[], value: (i: number) => Buffer, concurrency: number): Promise<void> {
@@ -20,37 +18,30 @@ export class KvsDriver implements BenchDriver {
     const chunks: string[][] = [];
     for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
     await forEachLimit(chunks, Math.max(1, Math.min(concurrency, 8)), async (chunk, ci) => {
-      await this.kv.batch({ mutations: chunk.map((k, j) => ({ op: 'PUT', key: Buffer.from(k), value: value(ci * 100 + j) })) }, { timeoutMs: 60_000 });
+      await this.client.batch(chunk.map((k, j) => ({ op: 'put' as const, key: k, value: value(ci * 100 + j) })));
     });
   }
 
   async read(key: string): Promise<void> {
-    await this.kv.get({ key: Buffer.from(key) });
+    await this.client.get(key);
   }
 
   async update(key: string, value: Buffer): Promise<void> {
-    await this.kv.put({ key: Buffer.from(key), value });
+    await this.client.put(key, value);
   }
 
   async rmw(keys: string[], next: (old: Buffer | undefined, i: number) => Buffer): Promise<RmwResult> {
-    for (let attempt = 0; attempt < MAX_TXN_ATTEMPTS; attempt++) {
-      const { txnId } = await this.kv.begin({});
-      try {
-        const olds = await Promise.all(keys.map((k) => this.kv.get({ key: Buffer.from(k), txnId })));
-        await Promise.all(keys.map((k, i) => this.kv.put({ key: Buffer.from(k), value: next(olds[i]!.found ? olds[i]!.value : undefined, i), txnId })));
-        await this.kv.commit({ txnId });
-        return { retries: attempt };
-      } catch (e) {
-        if ((e as { code?: number }).code !== status.ABORTED) {
-          await this.kv.rollback({ txnId }).catch(() => undefined);
-          throw e;
-        }
-      }
-    }
-    throw new Error(`transaction still conflicting after ${MAX_TXN_ATTEMPTS} attempts`);
+    const out = await this.client.txnDetailed(
+      async (tx) => {
+        const olds = await Promise.all(keys.map((k) => tx.get(k)));
+        keys.forEach((k, i) => void tx.put(k, next(olds[i]!.value, i)));
+      },
+      { maxAttempts: 50 },
+    );
+    return { retries: out.attempts - 1 };
   }
 
   async close(): Promise<void> {
-    this.kv.close();
+    this.client.close();
   }
 }

@@ -11,6 +11,8 @@ export interface WorkloadSpec {
   txnFraction: number;
   /** Keys per transaction. */
   txnKeys?: number;
+  /** Key distribution of this workload when it differs from the run's (--txn-dist for T). */
+  dist?: 'zipfian' | 'uniform';
 }
 
 export const WORKLOADS: Record<string, WorkloadSpec> = {
@@ -18,7 +20,7 @@ export const WORKLOADS: Record<string, WorkloadSpec> = {
   B: { id: 'B', description: 'YCSB B: 95% read / 5% update', readFraction: 0.95, updateFraction: 0.05, txnFraction: 0 },
   C: { id: 'C', description: 'YCSB C: 100% read', readFraction: 1, updateFraction: 0, txnFraction: 0 },
   W: { id: 'W', description: '100% update (put throughput)', readFraction: 0, updateFraction: 1, txnFraction: 0 },
-  T: { id: 'T', description: 'transactions: read 4 keys, write 4 keys (serializable, retried on conflict)', readFraction: 0, updateFraction: 0, txnFraction: 1, txnKeys: 4 },
+  T: { id: 'T', description: 'transactions: read 4 keys, write 4 keys (serializable, retried on conflict); uniform keys unless --txn-dist', readFraction: 0, updateFraction: 0, txnFraction: 1, txnKeys: 4, dist: 'uniform' },
 };
 
 export type OpKind = 'read' | 'update' | 'txn';
@@ -33,7 +35,7 @@ export function opGenerator(
   driver: BenchDriver,
   opts: { records: number; valueSize: number; dist: 'zipfian' | 'uniform'; rand: () => number },
 ): OpGenerator {
-  const keys: KeyChooser = chooser(opts.dist, opts.records, opts.rand);
+  const keys: KeyChooser = chooser(spec.dist ?? opts.dist, opts.records, opts.rand);
   // A small pool of pre-generated values keeps value generation out of the measurement.
   const pool = Array.from({ length: 64 }, () => makeValue(opts.valueSize, opts.rand));
   const value = (): Buffer => pool[Math.floor(opts.rand() * pool.length)]!;
