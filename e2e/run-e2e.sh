@@ -32,6 +32,11 @@ fi
 
 dump() {
   echo "================ e2e failure diagnostics ================" >&2
+  if ! "$KUBECTL" get --raw /readyz --request-timeout=5s >/dev/null 2>&1; then
+    echo "(API server unreachable: see the cluster logs above / in $KVS_CLUSTER_DIR/logs)" >&2
+    echo "=========================================================" >&2
+    return 0
+  fi
   "$KUBECTL" get kvsclusters,statefulsets,pods,pvc,svc -A -o wide >&2 || true
   "$KUBECTL" get kvsclusters -A -o yaml 2>/dev/null | sed -n '/^  status:/,/^- /p' | head -80 >&2 || true
   "$KUBECTL" get events -A --sort-by=.lastTimestamp 2>/dev/null | tail -40 >&2 || true
