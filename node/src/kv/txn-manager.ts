@@ -170,6 +170,8 @@ export class TxnManager {
     }
     const base = await this.host.scanAt({ start: opts.start, end: opts.end, readTs: t.startTs, limit: opts.limit + dels, reverse, keysOnly: opts.keysOnly });
     let kvs: KeyValue[] = base.kvs;
+    let more = base.more;
+    let nextKey = base.nextKey;
     if (own.length > 0) {
       const merged = new Map<string, KeyValue>();
       for (const kv of base.kvs) merged.set(kv.key.toString('latin1'), kv);
@@ -183,15 +185,16 @@ export class TxnManager {
       }
       kvs = [...merged.values()].sort((a, b) => (reverse ? Buffer.compare(b.key, a.key) : Buffer.compare(a.key, b.key)));
     }
-    let more = base.more;
     if (kvs.length > opts.limit) {
+      nextKey = kvs[opts.limit]!.key;
       kvs = kvs.slice(0, opts.limit);
       more = true;
     }
-    // Record the key range whose contents determined this answer.
-    if (!more || kvs.length === 0) t.readRanges.push({ start: opts.start, end: opts.end });
-    else if (!reverse) t.readRanges.push({ start: opts.start, end: successor(kvs[kvs.length - 1]!.key) });
-    else t.readRanges.push({ start: kvs[kvs.length - 1]!.key, end: opts.end });
+    // Record the key range whose contents determined this answer — including the key that made `more`
+    // true, so even that flag stays serializable.
+    if (!more || nextKey === undefined) t.readRanges.push({ start: opts.start, end: opts.end });
+    else if (!reverse) t.readRanges.push({ start: opts.start, end: successor(nextKey) });
+    else t.readRanges.push({ start: nextKey, end: opts.end });
     return { kvs, more, readTs: t.startTs };
   }
 

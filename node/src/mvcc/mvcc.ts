@@ -119,6 +119,8 @@ export interface MvccScanResult {
   kvs: KeyValue[];
   /** True when more visible keys exist after the last returned one. */
   more: boolean;
+  /** With `more`: the first visible key not returned (what `more` depends on). */
+  nextKey?: Buffer;
 }
 
 /** Visible key/values in a user-key range at readTs, forward or reverse, at most `limit`. */
@@ -130,6 +132,7 @@ export async function mvccScan(engine: Engine, opts: MvccScanOptions): Promise<M
   const { limit, readTs } = opts;
   const keysOnly = opts.keysOnly === true;
   let more = false;
+  let nextKey: Buffer | undefined;
   let chunk = Math.min(limit + 1, 1024);
   try {
     outer: for (;;) {
@@ -153,6 +156,7 @@ export async function mvccScan(engine: Engine, opts: MvccScanOptions): Promise<M
         }
         if (kvs.length === limit) {
           more = true;
+          nextKey = k.subarray(1);
           break outer;
         }
         kvs.push({ key: k.subarray(1), value: keysOnly ? EMPTY : value, version: ts });
@@ -161,7 +165,7 @@ export async function mvccScan(engine: Engine, opts: MvccScanOptions): Promise<M
   } finally {
     it.close().catch(() => undefined);
   }
-  return { kvs, more };
+  return more ? { kvs, more, nextKey } : { kvs, more };
 }
 
 /**

@@ -233,6 +233,7 @@ for (let w = 0; w < 16; w++) void worker();
     assert.equal((await s.get(b('g'), { txnId: txn.txnId })).value?.toString(), 'v0', 'the transaction still reads its snapshot');
     assert.ok((await s.status()).safePoint <= txn.startTs);
     await s.rollback(txn.txnId);
+    await new Promise((r) => setTimeout(r, 5)); // the lifetime-based bound is wall-clock ms
     await s.runGc();
     const st = await s.status();
     assert.ok(st.safePoint > w0.version);

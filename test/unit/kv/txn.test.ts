@@ -92,7 +92,7 @@ describe('interactive transactions', function () {
     const t1 = await s.begin();
     const r = await s.scan({ prefix: b('r/'), limit: 2, txnId: t1.txnId });
     assert.deepEqual(r.kvs.map((x) => str(x.key)), ['r/1', 'r/2']);
-    await s.put(b('r/3'), b('changed')); // outside what t1 saw
+    await s.put(b('r/4'), b('changed')); // beyond what t1 saw (r/3 decided `more`)
     await s.put(b('out'), b('1'), { txnId: t1.txnId });
     assert.ok((await s.commit(t1.txnId)).commitTs > 0);
     const t2 = await s.begin();
@@ -100,6 +100,16 @@ describe('interactive transactions', function () {
     await s.put(b('r/15'), b('phantom')); // inside what t2 saw
     await s.put(b('out'), b('2'), { txnId: t2.txnId });
     await assert.rejects(s.commit(t2.txnId), (e: unknown) => e instanceof TxnConflictError && str(e.key) === 'r/15');
+  });
+
+  it('a limited scan also protects the key that made `more` true', async () => {
+    await s.batch(['m/a', 'm/b', 'm/c'].map((k) => ({ op: 'put' as const, key: b(k), value: b('v') })));
+    const t = await s.begin();
+    const r = await s.scan({ prefix: b('m/'), reverse: true, limit: 2, txnId: t.txnId });
+    assert.deepEqual([r.kvs.map((x) => str(x.key)), r.more], [['m/c', 'm/b'], true]);
+    await s.delete(b('m/a')); // would turn `more` false
+    await s.put(b('out'), b('1'), { txnId: t.txnId });
+    await assert.rejects(s.commit(t.txnId), (e: unknown) => e instanceof TxnConflictError && str(e.key) === 'm/a');
   });
 
   it('the conflict error names the key and its commit ts', async () => {
