@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Stop the local cluster started by up.sh and remove every trace of it: pods (through CRI, so
 # CNI frees addresses and network namespaces), processes (by recorded pid), containerd shims
-# of this cluster's socket, mounts under $KVS_CLUSTER_DIR, kube-proxy's and our iptables
-# rules, the bridge, cgroups of the pods, host sysctls (restored), the state directory.
+# of this cluster's socket, mounts under $KVS_CLUSTER_DIR, the cluster's network namespace
+# (bridge, iptables rules, veth, host routes), its cgroup root, host sysctls (restored), the
+# state directory. Only the cluster of $KVS_CLUSTER_DIR (KVS_CLUSTER_INDEX) is touched.
 # Safe to run repeatedly and when nothing is running.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -79,11 +80,23 @@ if [ "$(cat "$D/mode" 2>/dev/null)" = full ]; then
     [ ${#mnts[@]} -eq 0 ] && break
     for m in "${mnts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
   done
-  # network namespaces of pods that CRI could not remove: those bound to this bridge's veths
-  # are gone with the bridge; leftover netns files are reported, not guessed at.
-
   kvs_log "unmounted"
-  # 4. iptables: kube-proxy's chains, ours, the bridge.
+fi
+if [ -f "$D/netns" ]; then
+  # 4. The cluster's network namespace: its bridge, veths, iptables rules and conntrack go with
+  # it; the host end of the veth and the host routes through it too.
+  ns=$(cat "$D/netns")
+  ip netns del "$ns" 2>/dev/null
+  ip link del "$KVS_HOST_VETH" 2>/dev/null
+  kvs_log "network namespace $ns removed"
+  # 5. The kubelet's cgroup root with the pods' cgroups (empty once the pods are gone).
+  cg=$(cat "$D/cgroup-root" 2>/dev/null || echo "$KVS_CGROUP_ROOT")
+  for c in /sys/fs/cgroup/*/; do
+    [ -d "$c${cg#/}" ] && find "$c${cg#/}" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+elif [ "$(cat "$D/mode" 2>/dev/null)" = full ]; then
+  # 4'. A cluster started by an older up.sh, on the host network: kube-proxy's chains, ours,
+  # the bridge.
   "$B/kube-proxy" --cleanup --v=0 >/dev/null 2>&1 || true
   # What --cleanup leaves: the kubelet's KUBE-FIREWALL and canaries, KUBE-MARK-MASQ,
   # KUBE-IPTABLES-HINT (v4 and v6), and the CNI portmap chains.
@@ -108,17 +121,15 @@ if [ "$(cat "$D/mode" 2>/dev/null)" = full ]; then
   fi
 
   kvs_log "iptables rules and bridge removed"
-  # 5. Pod cgroups created by the kubelet (empty once the pods are gone).
   for ctl in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
     [ -d "$ctl" ] && find "$ctl" -depth -type d -exec rmdir {} + 2>/dev/null
   done
-
-  # 6. Host sysctls as they were before up.sh.
-  if [ -f "$D/sysctl.saved" ]; then
-    while IFS='=' read -r k v; do
-      [ -n "$k" ] && echo "$v" > "/proc/sys/$k" 2>/dev/null
-    done < "$D/sysctl.saved"
-  fi
+fi
+# 6. Host sysctls as they were before up.sh.
+if [ -f "$D/sysctl.saved" ]; then
+  while IFS='=' read -r k v; do
+    [ -n "$k" ] && echo "$v" > "/proc/sys/$k" 2>/dev/null
+  done < "$D/sysctl.saved"
 fi
 
 # 7. State.

@@ -6,6 +6,9 @@
 #                                       a dynamic hostPath provisioner (StorageClass kvs-local)
 #   e2e/cluster/up.sh --control-plane   envtest-style: etcd + kube-apiserver only, on 127.0.0.1
 #
+# A full cluster runs in its own network namespace ($KVS_NETNS): several can run side by side
+# with different KVS_CLUSTER_INDEX values (see env.sh).
+#
 # Kubeconfig (cluster admin): $KVS_CLUSTER_DIR/kubeconfig (default /tmp/kvs-cluster/kubeconfig).
 # State, logs and pids live in $KVS_CLUSTER_DIR; e2e/cluster/down.sh removes all of it.
 set -Eeuo pipefail
@@ -52,11 +55,13 @@ echo "$mode" > "$D/mode"
 KUBECTL=("$B/kubectl" --kubeconfig "$D/kubeconfig")
 
 # ---------- helpers ----------
-start() { # name cmd... : start detached, log to $LOGS/name.log, pid in $PIDS/name.pid
+NSX=() # command prefix that enters the cluster's network namespace (full mode)
+start() { # name cmd... : start detached (in the cluster netns), log to $LOGS/name.log, pid file
   local name=$1; shift
-  setsid "$@" > "$LOGS/$name.log" 2>&1 < /dev/null &
+  setsid "${NSX[@]}" "$@" > "$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$PIDS/$name.pid"
 }
+inns() { "${NSX[@]}" "$@"; } # run a command in the cluster netns
 running() { # pid: alive and not a zombie (our children are reaped lazily once we exit)
   [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
@@ -94,28 +99,44 @@ https_ok() { # url cert : GET with the admin client cert
 # ---------- addresses ----------
 if [ "$mode" = full ]; then
   ADDR=$KVS_NODE_IP
-  # The node address lives on a bridge this script owns; pods attach to it through CNI.
-  if ! ip link show "$KVS_BRIDGE" >/dev/null 2>&1; then
-    ip link add "$KVS_BRIDGE" type bridge
-    echo "$KVS_BRIDGE" > "$D/bridge-created"
-  fi
-  prefix=${KVS_POD_CIDR#*/}
-  ip addr replace "$KVS_NODE_IP/$prefix" dev "$KVS_BRIDGE"
-  ip link set "$KVS_BRIDGE" up
-  # Host settings the node needs; the old values are restored by down.sh.
+  # The cluster's own network namespace: lo, a bridge holding the node address (pods attach
+  # to it through CNI), and a veth to the host. No default route inside: nothing in the
+  # cluster can reach an address outside this machine.
+  ip netns list | grep -qw "$KVS_NETNS" && kvs_die "network namespace $KVS_NETNS exists (another cluster with KVS_CLUSTER_INDEX=$KVS_CLUSTER_INDEX? see status.sh; a stale one goes with down.sh)"
+  ip netns add "$KVS_NETNS"
+  echo "$KVS_NETNS" > "$D/netns"
+  echo "$KVS_CGROUP_ROOT" > "$D/cgroup-root"
+  NSX=(nsenter "--net=/var/run/netns/$KVS_NETNS")
+  ip -n "$KVS_NETNS" link set lo up
+  ip link add "$KVS_HOST_VETH" type veth peer name eth0 netns "$KVS_NETNS"
+  ip addr add "$KVS_LINK_HOST_IP/30" dev "$KVS_HOST_VETH"
+  ip link set "$KVS_HOST_VETH" up
+  ip -n "$KVS_NETNS" addr add "$KVS_LINK_NS_IP/30" dev eth0
+  ip -n "$KVS_NETNS" link set eth0 up
+  ip -n "$KVS_NETNS" link add "$KVS_BRIDGE" type bridge
+  ip -n "$KVS_NETNS" addr add "$KVS_NODE_IP/${KVS_POD_CIDR#*/}" dev "$KVS_BRIDGE"
+  ip -n "$KVS_NETNS" link set "$KVS_BRIDGE" up
+  # host -> node, pods, services
+  ip route add "$KVS_POD_CIDR" via "$KVS_LINK_NS_IP" dev "$KVS_HOST_VETH"
+  ip route add "$KVS_SERVICE_CIDR" via "$KVS_LINK_NS_IP" dev "$KVS_HOST_VETH"
+  # inside the namespace (per-namespace settings)
+  inns sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+  [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ] && inns sh -c 'echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables'
+  # Host-wide settings the kubelet changes (vm.*, kernel.*): restored by down.sh.
   : > "$D/sysctl.saved"
-  for s in net/ipv4/ip_forward net/bridge/bridge-nf-call-iptables vm/overcommit_memory vm/panic_on_oom \
-           kernel/panic kernel/panic_on_oops kernel/keys/root_maxkeys kernel/keys/root_maxbytes; do
+  for s in vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops \
+           kernel/keys/root_maxkeys kernel/keys/root_maxbytes; do
     [ -f "/proc/sys/$s" ] && echo "$s=$(cat "/proc/sys/$s")" >> "$D/sysctl.saved"
   done
-  echo 1 > /proc/sys/net/ipv4/ip_forward
-  [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
-  # Pod traffic never leaves the machine: drop anything forwarded between the pod network
-  # and another interface.
-  iptables -w -N KVS-FORWARD 2>/dev/null || iptables -w -F KVS-FORWARD
-  iptables -w -A KVS-FORWARD -s "$KVS_POD_CIDR" ! -o "$KVS_BRIDGE" -j DROP
-  iptables -w -A KVS-FORWARD -d "$KVS_POD_CIDR" ! -i "$KVS_BRIDGE" -j DROP
-  iptables -w -C FORWARD -j KVS-FORWARD 2>/dev/null || iptables -w -I FORWARD 1 -j KVS-FORWARD
+  # The kubelet's cgroup root (one per cluster, so two kubelets never manage the same pods).
+  for c in /sys/fs/cgroup/*/; do
+    case "$c" in */unified/) continue ;; esac
+    mkdir -p "$c${KVS_CGROUP_ROOT#/}"
+  done
+  if [ -f /sys/fs/cgroup/cpuset/cpuset.cpus ]; then
+    cat /sys/fs/cgroup/cpuset/cpuset.cpus > "/sys/fs/cgroup/cpuset$KVS_CGROUP_ROOT/cpuset.cpus"
+    cat /sys/fs/cgroup/cpuset/cpuset.mems > "/sys/fs/cgroup/cpuset$KVS_CGROUP_ROOT/cpuset.mems"
+  fi
 else
   ADDR=127.0.0.1
 fi
@@ -138,7 +159,7 @@ start etcd etcd --name kvs --data-dir "$D/etcd" \
   --initial-advertise-peer-urls "http://127.0.0.1:$KVS_ETCD_PEER_PORT" \
   --initial-cluster "kvs=http://127.0.0.1:$KVS_ETCD_PEER_PORT" \
   --listen-metrics-urls "" --quota-backend-bytes 4294967296 --logger zap --log-level warn
-wait_for etcd 30 "etcd on $ETCD_URL" curl -sf --max-time 2 "$ETCD_URL/health"
+wait_for etcd 30 "etcd on $ETCD_URL" inns curl -sf --max-time 2 "$ETCD_URL/health"
 
 # ---------- kube-apiserver ----------
 start kube-apiserver "$B/kube-apiserver" \
@@ -290,6 +311,7 @@ tlsCertFile: $PKI/kubelet-serving.crt
 tlsPrivateKeyFile: $PKI/kubelet-serving.key
 containerRuntimeEndpoint: unix://$SOCK
 cgroupDriver: cgroupfs
+cgroupRoot: $KVS_CGROUP_ROOT
 failCgroupV1: false
 failSwapOn: false
 clusterDomain: cluster.local
@@ -320,7 +342,7 @@ shutdownGracePeriod: 0s
 EOF
 start kubelet "$B/kubelet" --config="$KL/config.yaml" --kubeconfig="$D/kubelet.kubeconfig" \
   --root-dir="$KL/root" --hostname-override="$KVS_NODE_NAME" --node-ip="$KVS_NODE_IP" --v=1
-wait_for kubelet 60 "kubelet healthz" curl -sf --max-time 2 http://127.0.0.1:10248/healthz
+wait_for kubelet 60 "kubelet healthz" inns curl -sf --max-time 2 http://127.0.0.1:10248/healthz
 
 # ---------- kube-proxy ----------
 cat > "$D/kube-proxy.yaml" <<EOF
@@ -338,9 +360,9 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 iptables: {syncPeriod: 30s, minSyncPeriod: 1s}
 EOF
 start kube-proxy "$B/kube-proxy" --config="$D/kube-proxy.yaml" --v=1
-wait_for kube-controller-manager 60 "kube-controller-manager healthz" curl -skf --max-time 2 https://127.0.0.1:10257/healthz
-wait_for kube-scheduler 60 "kube-scheduler healthz" curl -skf --max-time 2 https://127.0.0.1:10259/healthz
-wait_for kube-proxy 60 "kube-proxy healthz" curl -sf --max-time 2 http://127.0.0.1:10256/healthz
+wait_for kube-controller-manager 60 "kube-controller-manager healthz" inns curl -skf --max-time 2 https://127.0.0.1:10257/healthz
+wait_for kube-scheduler 60 "kube-scheduler healthz" inns curl -skf --max-time 2 https://127.0.0.1:10259/healthz
+wait_for kube-proxy 60 "kube-proxy healthz" inns curl -sf --max-time 2 http://127.0.0.1:10256/healthz
 wait_for kubelet 90 "node $KVS_NODE_NAME Ready" "${KUBECTL[@]}" wait --for=condition=Ready "node/$KVS_NODE_NAME" --timeout=2s
 
 # ---------- add-ons: storage class, CoreDNS ----------
