@@ -138,8 +138,9 @@ export function isServiceError(err: unknown): err is ServiceError {
 export function fromGrpcError(err: unknown, context?: string): KvError {
   if (err instanceof KvError) return err;
   if (!isServiceError(err)) {
+    // grpc-js reports every call failure as a ServiceError; anything else is a local bug: not retryable.
     const msg = err instanceof Error ? err.message : String(err);
-    return new KvUnavailableError(context ? `${context}: ${msg}` : msg);
+    return new KvInternalError(context ? `${context}: ${msg}` : msg, GrpcStatus.UNKNOWN);
   }
   const md = err.metadata;
   const typed = mdString(md, MD_ERROR_CODE);

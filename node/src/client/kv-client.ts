@@ -69,6 +69,8 @@ export interface KvClientOptions {
 export interface CallOptions {
   /** Overrides the client's timeoutMs for this operation. */
   timeoutMs?: number;
+  /** Send every attempt to this endpoint (no rotation); transactions pin their endpoint this way. */
+  endpoint?: string;
 }
 
 export interface GetResult {
@@ -357,10 +359,23 @@ export class KvClient {
 
   async txnDetailed<T>(fn: (tx: Transaction) => Promise<T> | T, opts: TxnOptions = {}): Promise<TxnOutcome<T>> {
     const maxAttempts = opts.maxAttempts ?? 10;
-    const callOpts: CallOptions = opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {};
     let lastErr: unknown;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const { txnId, startTs } = await this.begin({ ...callOpts, readOnly: !!opts.readOnly, idleTimeoutMs: opts.idleTimeoutMs ?? 0 });
+      // A transaction lives on one node: every call of this attempt goes to the same endpoint.
+      const endpoint = opts.endpoint ?? this.endpoints[this.current % this.endpoints.length]!;
+      const callOpts: CallOptions = { endpoint, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+      let begun: { txnId: string; startTs: number };
+      try {
+        begun = await this.begin({ ...callOpts, readOnly: !!opts.readOnly, idleTimeoutMs: opts.idleTimeoutMs ?? 0 });
+      } catch (err) {
+        if ((err instanceof KvUnavailableError || err instanceof KvDeadlineError) && !opts.endpoint && this.endpoints.length > 1 && attempt < maxAttempts) {
+          lastErr = err;
+          this.current = (this.current + 1) % this.endpoints.length;
+          continue;
+        }
+        throw err;
+      }
+      const { txnId, startTs } = begun;
       const tx = new Transaction(this, txnId, startTs, callOpts);
       let result: T;
       try {
@@ -368,8 +383,10 @@ export class KvClient {
         await tx.flush();
       } catch (err) {
         tx.abandon();
-        await this.rollback(txnId, { timeoutMs: 2000 }).catch(() => undefined);
-        if ((err instanceof KvConflictError || err instanceof KvTxnNotFoundError) && attempt < maxAttempts) {
+        await this.rollback(txnId, { endpoint, timeoutMs: 2000 }).catch(() => undefined);
+        const nodeTrouble = (err instanceof KvUnavailableError || err instanceof KvDeadlineError) && !opts.endpoint && this.endpoints.length > 1;
+        if (nodeTrouble) this.current = (this.current + 1) % this.endpoints.length;
+        if ((err instanceof KvConflictError || err instanceof KvTxnNotFoundError || nodeTrouble) && attempt < maxAttempts) {
           lastErr = err;
           await this.sleep(this.backoffDelay(attempt));
           continue;
@@ -394,8 +411,8 @@ export class KvClient {
   // ---------------------------------------------------------------- status
 
   /** Status of one node: the given endpoint (no rotation), or the current one (with retries). */
-  async status(opts: CallOptions & { endpoint?: string } = {}): Promise<StatusResult> {
-    return this.call<StatusResponse__Output>('Status', () => ({}), opts, false, opts.endpoint);
+  async status(opts: CallOptions = {}): Promise<StatusResult> {
+    return this.call<StatusResponse__Output>('Status', () => ({}), opts);
   }
 
   close(): void {
@@ -452,8 +469,9 @@ export class KvClient {
    * One operation with retries. `build` receives the session header (same seq on every retry of a
    * mutating call). `pinned` sends every attempt to that endpoint instead of rotating.
    */
-  private async call<Res>(method: Method, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false, pinned?: string): Promise<Res> {
+  private async call<Res>(method: Method, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false): Promise<Res> {
     if (this.closed) throw new KvCancelledError(`${method}: client closed`);
+    const pinned = opts.endpoint;
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs;
     const deadline = Date.now() + timeoutMs;
     const seq = mutating && this.session ? this.session.acquire() : undefined;
@@ -464,9 +482,10 @@ export class KvClient {
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw this.exhausted(method, state, timeoutMs);
         state.attempts++;
+        // Building the request may throw (bad arguments): that propagates as is, never retried.
+        const req = build(seq !== undefined ? this.session!.header(seq) : undefined);
         try {
-          const header = seq !== undefined ? this.session!.header(seq) : undefined;
-          return await this.unary<Res>(endpoint, method, build(header), Math.min(this.opts.attemptTimeoutMs, remaining));
+          return await this.unary<Res>(endpoint, method, req, Math.min(this.opts.attemptTimeoutMs, remaining));
         } catch (raw) {
           const err = fromGrpcError(raw, `${method} ${endpoint}`);
           if (!this.isRetryable(raw, err, mutating && seq === undefined)) throw err;

@@ -25,7 +25,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe('client: sessions', () => {
+describe('client: sessions', function () {
+  this.timeout(10_000);
   it('seqs increase; first_unacked is the lowest in-flight seq', () => {
     const s = new ClientSession('cid');
     assert.equal(s.firstUnacked(), 1);
@@ -89,6 +90,22 @@ describe('client: endpoints, retries, backoff', function () {
       assert.equal((await c.get('r4')).found, true);
       c.close();
     }
+    await t.stop();
+  });
+
+  it('transactions pin one endpoint and move past a dead one', async () => {
+    const t = await startTestNode();
+    const dead = `127.0.0.1:${await freePort()}`;
+    const c = new KvClient({ endpoints: [dead, t.endpoint], timeoutMs: 2000, attemptTimeoutMs: 500, backoff: { initialMs: 1, maxMs: 5 } });
+    await c.put('tx', '0');
+    for (let i = 0; i < 4; i++) {
+      await c.txn(async (tx) => {
+        const v = Number((await tx.get('tx')).value);
+        tx.put('tx', String(v + 1));
+      });
+    }
+    assert.equal((await c.get('tx')).value?.toString(), '4');
+    c.close();
     await t.stop();
   });
 

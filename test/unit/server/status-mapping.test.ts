@@ -109,6 +109,8 @@ describe('server/status-mapping ↔ client/errors', () => {
     assert.ok(client.fromGrpcError(mk(GrpcStatus.CANCELLED)) instanceof client.KvCancelledError);
     assert.ok(client.fromGrpcError(mk(GrpcStatus.ABORTED)) instanceof client.KvConflictError);
     assert.ok(client.fromGrpcError(mk(GrpcStatus.UNIMPLEMENTED)) instanceof client.KvInternalError);
-    assert.ok(client.fromGrpcError(new Error('socket hang up')) instanceof client.KvUnavailableError);
+    const local = client.fromGrpcError(new TypeError('oops'));
+    assert.ok(local instanceof client.KvInternalError);
+    assert.equal(local.retryable, false);
   });
 });
