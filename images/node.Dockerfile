@@ -3,7 +3,7 @@
 #   docker build -f images/node.Dockerfile -t kvs/node:dev .
 # This machine has no Docker engine and no registry: images/build-offline.sh builds the
 # equivalent image (same layout, user, entrypoint) from a locally assembled Node.js base.
-# Runs as the non-root user "node" (uid 1000) and works with a read-only root filesystem
+# Runs as the non-root user "node" (uid 1000, given numerically) and works with a read-only root filesystem
 # (it writes only to mounted volumes).
 
 FROM node:20-slim AS build
@@ -25,5 +25,6 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY proto ./proto
 COPY package.json ./
-USER node
+# numeric (= user "node" of node:20-slim) so that runAsNonRoot can verify it
+USER 1000:1000
 ENTRYPOINT ["node", "dist/node/src/server/main.js"]
