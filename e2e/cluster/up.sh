@@ -102,7 +102,14 @@ if [ "$mode" = full ]; then
   # The cluster's own network namespace: lo, a bridge holding the node address (pods attach
   # to it through CNI), and a veth to the host. No default route inside: nothing in the
   # cluster can reach an address outside this machine.
-  ip netns list | grep -qw "$KVS_NETNS" && kvs_die "network namespace $KVS_NETNS exists (another cluster with KVS_CLUSTER_INDEX=$KVS_CLUSTER_INDEX? see status.sh; a stale one goes with down.sh)"
+  if ip netns list | grep -qw "$KVS_NETNS"; then
+    if [ -n "$(ip netns pids "$KVS_NETNS" 2>/dev/null)" ]; then
+      kvs_die "network namespace $KVS_NETNS is in use by processes $(ip netns pids "$KVS_NETNS" | tr '\n' ' ')(another cluster with KVS_CLUSTER_INDEX=$KVS_CLUSTER_INDEX in another KVS_CLUSTER_DIR?)"
+    fi
+    kvs_log "removing stale network namespace $KVS_NETNS (no process in it)"
+    ip netns del "$KVS_NETNS"
+    ip link del "$KVS_HOST_VETH" 2>/dev/null || true
+  fi
   ip netns add "$KVS_NETNS"
   echo "$KVS_NETNS" > "$D/netns"
   echo "$KVS_CGROUP_ROOT" > "$D/cgroup-root"
