@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { KvClient } from '../../../node/src/client/index.js';
 import { startTestNode, type TestNode } from '../../helpers/test-node.js';
 import type { FakeStore } from '../../helpers/fake-store.js';
+import { silentLogger } from '../../../node/src/common/logger.js';
+import { openLocalStore } from '../../../node/src/kv/local-store.js';
 
 async function fetchText(url: string): Promise<{ status: number; body: string; type: string | null }> {
   const r = await fetch(url);
@@ -93,11 +95,34 @@ describe('server: graceful shutdown drains in-flight calls', function () {
     const slow = c.put('slow', '1');
     await new Promise((r) => setTimeout(r, 50));
     const stopping = t.node.shutdown(5000);
+    const rz = await fetchText(`${t.httpUrl}/readyz`);
+    assert.equal(rz.status, 503, 'not ready while draining');
+    assert.match(rz.body, /shutting down/);
     const r = await slow;
     assert.equal(r.succeeded, true);
     await stopping;
     assert.equal(t.store.isClosed, true);
     await assert.rejects(c.get('slow'), (err: Error) => /UNAVAILABLE|DEADLINE/.test((err as { code?: string }).code ?? ''));
     c.close();
+  });
+});
+
+describe('server/http: metrics fed by the real store (openLocalStore StoreObserver)', function () {
+  this.timeout(20_000);
+  it('group-commit sizes, sync latency, txn outcomes and engine bytes appear', async () => {
+    const t = await startTestNode({ makeStore: (m) => openLocalStore({ nodeId: 'test-node', logger: silentLogger(), observer: m.storeObserver() }) });
+    const c = new KvClient({ endpoints: t.endpoint });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => c.put(`k${i}`, 'v'.repeat(100))));
+    await c.txn(async (tx) => {
+      await tx.get('k1');
+      tx.put('k1', 'w');
+    });
+    const m = await fetchText(`${t.httpUrl}/metrics`);
+    assert.match(m.body, /^kvs_write_batch_commands_count [1-9]/m);
+    assert.match(m.body, /^kvs_sync_duration_seconds_count [1-9]/m);
+    assert.match(m.body, /^kvs_txn_total\{outcome="committed"\} 1$/m);
+    assert.match(m.body, /^kvs_engine_bytes \d+/m);
+    c.close();
+    await t.stop();
   });
 });
