@@ -1,7 +1,8 @@
 // Crash test: a node under concurrent put load is SIGKILLed at random moments (≥5 times) and restarted
 // on the same data dir. Every write acknowledged before a kill must be readable with its value after
 // the restart; writes whose reply never came may or may not be there. Per-writer counter keys also
-// check that no key rolls back to an older acknowledged value.
+// check that no key rolls back to an older acknowledged value, and per-writer 3-key batches that a batch
+// is all-or-nothing across a crash (the three keys always carry the same generation).
 import assert from 'node:assert/strict';
 import { prng, sleep, testSeed, useNode } from './support/fixture.js';
 
@@ -22,6 +23,7 @@ describe('crash recovery: kill -9 under write load', function () {
     const reader = f.client({ timeoutMs: 20_000 });
     const acked = new Map<string, string>();
     const counters = Array.from({ length: WRITERS }, () => ({ lastAcked: -1, lastAttempted: -1 }));
+    const groups = Array.from({ length: WRITERS }, () => ({ lastAcked: -1, lastAttempted: -1 }));
     let errors = 0;
     let stop = false;
 
@@ -44,6 +46,16 @@ describe('crash recovery: kill -9 under write load', function () {
         } catch {
           errors++;
           await sleep(20);
+        }
+        if (n % 4 === 0) {
+          const g = groups[w]!;
+          g.lastAttempted = n;
+          try {
+            await writer.batch([0, 1, 2].map((j) => ({ op: 'put' as const, key: `crash/g/${w}/${j}`, value: String(n) })));
+            g.lastAcked = n;
+          } catch {
+            errors++;
+          }
         }
       }
     };
@@ -72,6 +84,15 @@ describe('crash recovery: kill -9 under write load', function () {
         const v = Number(r.value!.toString());
         assert.ok(v >= floor, `${label}: counter ${w} rolled back to ${v} (acknowledged ${floor})`);
         assert.ok(v <= counters[w]!.lastAttempted, `${label}: counter ${w} = ${v} was never written`);
+      }
+      for (let w = 0; w < WRITERS; w++) {
+        const floor = groups[w]!.lastAcked;
+        const kvs = await reader.scanPrefix(`crash/g/${w}/`);
+        if (floor < 0 && kvs.length === 0) continue;
+        const gens = kvs.map((kv) => kv.value.toString());
+        assert.equal(kvs.length, 3, `${label}: batch group ${w} is partial: ${gens.join(',')}`);
+        assert.ok(gens.every((g) => g === gens[0]), `${label}: batch group ${w} torn across the crash: ${gens.join(',')}`);
+        assert.ok(Number(gens[0]) >= floor, `${label}: batch group ${w} rolled back to ${gens[0]} (acknowledged ${floor})`);
       }
     };
 
