@@ -213,6 +213,8 @@ class MemoryIterator implements EngineIterator {
 
 export class MemoryEngine implements Engine {
   private root: Node | null = null;
+  /** Contents as of the last synced write (like a write-ahead log: a sync covers all earlier writes). */
+  private durable: Node | null = null;
   private closed = false;
   /** Number of write batches applied (tests, simulations). */
   writes = 0;
@@ -238,7 +240,10 @@ export class MemoryEngine implements Engine {
   async write(ops: readonly EngineOp[], opts?: WriteOptions): Promise<void> {
     this.check();
     this.writeSync(ops);
-    if (opts?.sync) this.syncedWrites++;
+    if (opts?.sync) {
+      this.syncedWrites++;
+      this.durable = this.root;
+    }
   }
 
   /** Synchronous write (simulations). */
@@ -276,10 +281,23 @@ export class MemoryEngine implements Engine {
     this.closed = true;
   }
 
-  /** Reopens a closed engine keeping its contents (restart simulations). */
+  /** Reopens a closed engine keeping its contents (clean restart simulations). */
   reopen(): MemoryEngine {
     const e = new MemoryEngine();
     e.root = this.root;
+    e.durable = this.durable;
+    return e;
+  }
+
+  /**
+   * Power-loss simulation: this engine becomes unusable and the returned one holds only what the last
+   * synced write made durable (every write up to it, none after).
+   */
+  crash(): MemoryEngine {
+    this.closed = true;
+    const e = new MemoryEngine();
+    e.root = this.durable;
+    e.durable = this.durable;
     return e;
   }
 }

@@ -144,7 +144,13 @@ export class LocalStore implements KvStore {
         engine = await LevelEngine.open(opts.dir);
       } else engine = new MemoryEngine();
     }
-    const sm = await StateMachine.open(engine, { sessionTtlMs: opts.sessionTtlMs, logger: opts.logger });
+    let sm: StateMachine;
+    try {
+      sm = await StateMachine.open(engine, { sessionTtlMs: opts.sessionTtlMs, logger: opts.logger });
+    } catch (e) {
+      await engine.close().catch(() => undefined);
+      throw e;
+    }
     const store = new LocalStore(engine, sm, opts.clock ?? new HybridClock(), opts);
     store.log.info('store opened', { dir: opts.dir ?? '(memory)', appliedTs: sm.lastTs, safePoint: sm.safePoint, sessions: sm.sessionCount });
     return store;

@@ -225,3 +225,17 @@ for (const make of [memoryFactory, levelFactory]) {
     });
   });
 }
+
+describe('memory engine crash simulation', () => {
+  it('crash() keeps exactly the writes up to the last synced one', async () => {
+    const e = new MemoryEngine();
+    await e.write([{ type: 'put', key: b('a'), value: b('1') }]);
+    await e.write([{ type: 'put', key: b('b'), value: b('1') }], { sync: true });
+    await e.write([{ type: 'put', key: b('c'), value: b('1') }, { type: 'del', key: b('a') }]);
+    const after = e.crash();
+    assert.deepEqual((await collect(after)).map(([k]) => s(k)), ['a', 'b']);
+    await assert.rejects(e.get(b('a')));
+    const clean = after.reopen();
+    assert.deepEqual((await collect(clean)).map(([k]) => s(k)), ['a', 'b']);
+  });
+});

@@ -170,16 +170,16 @@ describe('interactive transactions', function () {
 
   it('an idle transaction times out: rolled back, unregistered, GC no longer pinned', async () => {
     const o = outcomes();
-    const st = await LocalStore.open({ gcIntervalMs: 0, txnIdleTimeoutMs: 60, gcLifetimeMs: 0, observer: o.observer });
+    const st = await LocalStore.open({ gcIntervalMs: 0, txnIdleTimeoutMs: 400, gcLifetimeMs: 0, observer: o.observer });
     try {
       await st.put(b('k'), b('1'));
       const t = await st.begin();
       await st.put(b('k'), b('2'), { txnId: t.txnId });
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 250));
       await st.get(b('k'), { txnId: t.txnId }); // activity refreshes the timer
-      await new Promise((r) => setTimeout(r, 40));
-      assert.equal((await st.status()).activeTxns, 1);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 250));
+      assert.equal((await st.status()).activeTxns, 1, 'still active 500 ms after begin, 250 ms after the last activity');
+      await new Promise((r) => setTimeout(r, 600));
       assert.equal((await st.status()).activeTxns, 0);
       assert.equal(o.counts.timed_out, 1);
       await assert.rejects(st.get(b('k'), { txnId: t.txnId }), (e: unknown) => e instanceof TxnNotFoundError && /timed out/.test(e.message));
@@ -189,7 +189,7 @@ describe('interactive transactions', function () {
       assert.ok((await st.status()).safePoint > t.startTs);
       // A per-transaction timeout overrides the default.
       const t2 = await st.begin({ idleTimeoutMs: 10_000 });
-      await new Promise((r) => setTimeout(r, 120));
+      await new Promise((r) => setTimeout(r, 600));
       assert.equal(str((await st.get(b('k'), { txnId: t2.txnId })).value), '3');
     } finally {
       await st.close();
