@@ -13,6 +13,17 @@ import type { Command, CommandResult } from './commands.js';
 import { StorageError, StoreClosedError } from './errors.js';
 import type { StateMachine } from './state-machine.js';
 
+/**
+ * Where the store sends its commands: the group-commit pipeline here, a Raft proposer later. Results
+ * resolve once the command is applied and durable; `runExclusive` runs work between two applies.
+ */
+export interface CommandSink {
+  submit(cmd: Command): Promise<CommandResult>;
+  runExclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Stops accepting commands and waits for the queued ones. */
+  close(): Promise<void>;
+}
+
 export interface CommitPipelineOptions {
   /** fsync each group (default true). */
   sync?: boolean;
@@ -40,7 +51,7 @@ interface Exclusive {
 
 type Item = Pending | Exclusive;
 
-export class CommitPipeline {
+export class CommitPipeline implements CommandSink {
   private queue: Item[] = [];
   private running = false;
   private scheduled = false;

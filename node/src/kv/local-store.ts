@@ -30,7 +30,7 @@ import type {
   StoreStatus,
 } from './api.js';
 import { HybridClock, tsFromMs, type Clock } from './clock.js';
-import { CommitPipeline } from './commit-pipeline.js';
+import { CommitPipeline, type CommandSink } from './commit-pipeline.js';
 import { unwrapResult, type Command, type CommandResult } from './commands.js';
 import { InvalidArgumentError, SnapshotTooOldError, StoreClosedError } from './errors.js';
 import { StateMachine } from './state-machine.js';
@@ -60,6 +60,11 @@ export interface LocalStoreOptions {
   clock?: Clock;
   /** How far (ms) a snapshot read may be ahead of the clock (default 500). */
   maxClockAheadMs?: number;
+  /**
+   * Replaces the group-commit pipeline (e.g. a Raft proposer): gets the state machine, the engine and
+   * the callback to call with the new applied ts once a group is applied and durable.
+   */
+  commandSink?: (sm: StateMachine, engine: Engine, onApplied: (lastTs: number) => void) => CommandSink;
 }
 
 function validKey(key: unknown, what = 'key'): void {
@@ -87,7 +92,7 @@ export class LocalStore implements KvStore {
   private gcRunning: Promise<void> | undefined;
   private readonly gc: MvccGc;
   private readonly txns: TxnManager;
-  private readonly pipeline: CommitPipeline;
+  private readonly pipeline: CommandSink;
   private readonly defaultScanLimit: number;
   private readonly maxScanLimit: number;
   private readonly gcLifetimeMs: number;
@@ -109,14 +114,12 @@ export class LocalStore implements KvStore {
     this.maxScanLimit = opts.maxScanLimit ?? 10_000;
     this.gcLifetimeMs = opts.gcLifetimeMs ?? 600_000;
     this.maxAheadTs = tsFromMs(opts.maxClockAheadMs ?? 500);
-    this.pipeline = new CommitPipeline(sm, engine, {
-      sync: opts.sync ?? true,
-      observer: opts.observer,
-      logger: this.log,
-      onApplied: (lastTs) => {
-        if (lastTs > this.appliedTs) this.appliedTs = lastTs;
-      },
-    });
+    const onApplied = (lastTs: number): void => {
+      if (lastTs > this.appliedTs) this.appliedTs = lastTs;
+    };
+    this.pipeline =
+      opts.commandSink?.(sm, engine, onApplied) ??
+      new CommitPipeline(sm, engine, { sync: opts.sync ?? true, observer: opts.observer, logger: this.log, onApplied });
     this.gc = new MvccGc(engine, { maxEntries: opts.gcBatchEntries, exclusive: (fn) => this.pipeline.runExclusive(fn) });
     this.txns = new TxnManager(
       {
@@ -335,7 +338,8 @@ export class LocalStore implements KvStore {
 
   /** Number of synced group writes and commands so far (tests, diagnostics). */
   get commitStats(): { groups: number; commands: number } {
-    return { groups: this.pipeline.groups, commands: this.pipeline.commands };
+    const p = this.pipeline instanceof CommitPipeline ? this.pipeline : undefined;
+    return { groups: p?.groups ?? 0, commands: p?.commands ?? 0 };
   }
 
   async close(): Promise<void> {
