@@ -35,6 +35,9 @@ export interface KvServiceDeps {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Key of the marker object the tolerant decoder (node-server.ts) passes for an undecodable request. */
+export const MALFORMED_REQUEST = Symbol('kvs.malformedRequest');
+
 type Handler<Req, Res> = (req: Req) => Promise<Res>;
 
 export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
@@ -55,7 +58,11 @@ export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
       };
       let p: Promise<Res>;
       try {
-        p = fn(call.request);
+        const req = call.request as Req & { [MALFORMED_REQUEST]?: string };
+        if (req && typeof req === 'object' && MALFORMED_REQUEST in req) {
+          throw new FieldError('request', `malformed protobuf message for ${method} (${req[MALFORMED_REQUEST]})`);
+        }
+        p = fn(req);
       } catch (err) {
         p = Promise.reject(err);
       }

@@ -8,7 +8,7 @@ import type { Logger } from '../common/logger.js';
 import { packageRoot } from '../common/paths.js';
 import { loadKvProto } from '../common/proto.js';
 import { startHttpServer, type HttpServer } from './http.js';
-import { createKvHandlers } from './kv-service.js';
+import { createKvHandlers, MALFORMED_REQUEST } from './kv-service.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveLimits, type Limits } from './validate.js';
 
@@ -60,6 +60,27 @@ export function splitHostPort(addr: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? '', port };
 }
 
+/**
+ * grpc-js answers an undecodable request with INTERNAL; a malformed message is the client's fault, so the
+ * decoder hands the handler a marker instead and the handler answers INVALID_ARGUMENT (kv-service.ts).
+ */
+function tolerantDecoding<T extends grpc.ServiceDefinition>(def: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, m] of Object.entries(def)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (buf: Buffer) => {
+        try {
+          return m.requestDeserialize(buf);
+        } catch (err) {
+          return { [MALFORMED_REQUEST]: err instanceof Error ? err.message : String(err) };
+        }
+      },
+    };
+  }
+  return out as T;
+}
+
 export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
   const limits = resolveLimits(opts.limits);
   const metrics = opts.metrics ?? new ServerMetrics();
@@ -77,7 +98,7 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
   });
   const proto = loadKvProto();
-  server.addService(proto.kvs.v1.Kv.service, createKvHandlers({ store, limits, logger, metrics, nodeId: opts.nodeId, version }));
+  server.addService(tolerantDecoding(proto.kvs.v1.Kv.service), createKvHandlers({ store, limits, logger, metrics, nodeId: opts.nodeId, version }));
   const { host } = splitHostPort(opts.listen);
   const grpcPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(port)));
