@@ -16,3 +16,9 @@ porcupine:
 
 bench: build etcd-server
 	node dist/bench/run.js $(BENCH_ARGS)
+
+# Failover time: leader SIGKILL → first acknowledged put, 3 trials (etcd ×3 now; kvs with the Raft stage).
+.PHONY: bench-failover
+FAILOVER_ARGS ?=
+bench-failover: build etcd-server
+	node dist/bench/failover.js $(FAILOVER_ARGS)

@@ -28,6 +28,7 @@ export function etcdVersion(bin: string): string {
 export class EtcdCluster {
   readonly members: EtcdMember[] = [];
   private readonly dir: string;
+  private initialCluster = '';
 
   private constructor(readonly bin: string, size: number) {
     this.dir = mkdtempSync(join(tmpdir(), 'kvs-bench-etcd-'));
@@ -44,32 +45,57 @@ export class EtcdCluster {
       m.peerPort = await freePort(m.host);
       m.clientUrl = `http://${m.host}:${m.clientPort}`;
     }
-    const initialCluster = c.members.map((m) => `${m.name}=http://${m.host}:${m.peerPort}`).join(',');
-    for (const m of c.members) {
-      const log = createWriteStream(join(c.dir, `${m.name}.log`));
-      const child = spawn(
-        bin,
-        [
-          '--name', m.name,
-          '--data-dir', join(c.dir, m.name),
-          '--listen-client-urls', m.clientUrl,
-          '--advertise-client-urls', m.clientUrl,
-          '--listen-peer-urls', `http://${m.host}:${m.peerPort}`,
-          '--initial-advertise-peer-urls', `http://${m.host}:${m.peerPort}`,
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-state', 'new',
-          '--initial-cluster-token', `kvs-bench-${process.pid}`,
-          '--listen-metrics-urls', '',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      child.stdout?.pipe(log);
-      child.stderr?.pipe(log);
-      m.child = child;
-    }
+    c.initialCluster = c.members.map((m) => `${m.name}=http://${m.host}:${m.peerPort}`).join(',');
+    for (const m of c.members) c.spawnMember(m);
     process.on('exit', () => c.members.forEach((m) => m.child?.kill('SIGKILL')));
     await c.waitHealthy(30_000);
     return c;
+  }
+
+  private spawnMember(m: EtcdMember): void {
+    const log = createWriteStream(join(this.dir, `${m.name}.log`), { flags: 'a' });
+    const child = spawn(
+      this.bin,
+      [
+        '--name', m.name,
+        '--data-dir', join(this.dir, m.name),
+        '--listen-client-urls', m.clientUrl,
+        '--advertise-client-urls', m.clientUrl,
+        '--listen-peer-urls', `http://${m.host}:${m.peerPort}`,
+        '--initial-advertise-peer-urls', `http://${m.host}:${m.peerPort}`,
+        '--initial-cluster', this.initialCluster,
+        '--initial-cluster-state', 'new',
+        '--initial-cluster-token', `kvs-bench-${process.pid}`,
+        '--listen-metrics-urls', '',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    m.child = child;
+  }
+
+  member(name: string): EtcdMember {
+    const m = this.members.find((x) => x.name === name);
+    if (!m) throw new Error(`no etcd member ${name}`);
+    return m;
+  }
+
+  /** SIGKILL one member and wait for its exit. */
+  async kill9(name: string): Promise<void> {
+    const m = this.member(name);
+    const child = m.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** Starts a killed member again on its data dir and waits until the cluster is healthy. */
+  async restart(name: string, timeoutMs = 30_000): Promise<void> {
+    this.spawnMember(this.member(name));
+    await this.waitHealthy(timeoutMs);
   }
 
   get endpoints(): string[] {

@@ -1,0 +1,118 @@
+// Failover time: SIGKILL the leader of a 3-member cluster while writers keep putting, and measure the
+// time from the kill to the first acknowledged put issued after it. Trials restart the killed member
+// and wait for health in between. etcd now (Debian etcd-server members on loopback); kvs joins when the
+// Raft stage lands. `--client direct` (default) measures the servers: the etcd3 client with its fault
+// handling disabled (no circuit breaker, no retries; the writers retry every 5 ms, on any member).
+// `--client default` keeps etcd3's defaults (per-host circuit breaker: 3 failures → host skipped 5 s;
+// 3 global retries), which is what an application with a default etcd3 client would see.
+//   node dist/bench/failover.js [--target etcd] [--members 3] [--trials 3] [--writers 4] [--client direct|default]
+import { parseArgs } from 'node:util';
+import { Etcd3 } from 'etcd3';
+import { sleep } from '../test/helpers/cluster-process.js';
+import { EtcdCluster, etcdBinary } from './lib/etcd-process.js';
+
+const { values: a } = parseArgs({
+  options: {
+    target: { type: 'string', default: 'etcd' },
+    members: { type: 'string', default: '3' },
+    trials: { type: 'string', default: '3' },
+    writers: { type: 'string', default: '4' },
+    'put-timeout-ms': { type: 'string', default: '500' },
+    'max-wait-ms': { type: 'string', default: '20000' },
+    client: { type: 'string', default: 'direct' },
+  },
+});
+
+/** A pass-through fault policy (etcd3 only calls `execute`): no breaker, no retries. */
+const NOOP_POLICY = {
+  execute: <T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => T | Promise<T>): Promise<T> =>
+    Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
+} as never;
+
+interface Writers {
+  /** Resolves with the ack time (ms, performance.now) of the first put issued at or after `from`. */
+  firstAckAfter(from: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function startWriters(put: (key: string, value: string) => Promise<void>, n: number): Writers {
+  let running = true;
+  const waiters: Array<{ from: number; resolve: (t: number) => void }> = [];
+  const loop = async (w: number): Promise<void> => {
+    for (let i = 0; running; i++) {
+      const issued = performance.now();
+      try {
+        await put(`failover/w${w}`, String(i));
+        const acked = performance.now();
+        for (let j = waiters.length - 1; j >= 0; j--) {
+          if (issued >= waiters[j]!.from) {
+            waiters[j]!.resolve(acked);
+            waiters.splice(j, 1);
+          }
+        }
+      } catch {
+        await sleep(5);
+      }
+    }
+  };
+  const loops = Array.from({ length: n }, (_, w) => loop(w));
+  return {
+    firstAckAfter: (from) => new Promise((resolve) => waiters.push({ from, resolve })),
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+async function etcdFailover(): Promise<number[]> {
+  const members = Number(a.members);
+  if (members < 3) throw new Error('failover needs at least 3 members');
+  const cluster = await EtcdCluster.start(members, etcdBinary());
+  const client = new Etcd3({ hosts: cluster.endpoints, ...(a.client === 'direct' ? { faultHandling: { host: () => NOOP_POLICY, global: NOOP_POLICY } } : {}) });
+  const results: number[] = [];
+  const timeout = Number(a['put-timeout-ms']);
+  try {
+    const writers = startWriters(async (k, v) => {
+      await client.put(k).value(v).options({ deadline: new Date(Date.now() + timeout) });
+    }, Number(a.writers));
+    try {
+      for (let t = 1; t <= Number(a.trials); t++) {
+        await sleep(1500);
+        // The leader, as the members see it.
+        const { members: list } = await client.cluster.memberList({});
+        const status = await client.maintenance.status({});
+        const leader = list.find((m) => m.ID === status.leader);
+        if (!leader) throw new Error(`leader ${status.leader} not in member list`);
+        const killedAt = performance.now();
+        await cluster.kill9(leader.name);
+        const ack = await Promise.race([writers.firstAckAfter(killedAt), sleep(Number(a['max-wait-ms'])).then(() => NaN)]);
+        const ms = ack - killedAt;
+        results.push(ms);
+        console.error(`  trial ${t}: killed leader ${leader.name}; first acknowledged put after ${Number.isNaN(ms) ? 'timeout' : `${ms.toFixed(0)} ms`}`);
+        await cluster.restart(leader.name);
+      }
+    } finally {
+      await writers.stop();
+    }
+  } finally {
+    client.close();
+    await cluster.stop();
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  if (a.target !== 'etcd') throw new Error(`--target ${a.target}: only etcd until the Raft stage lands`);
+  const r = await etcdFailover();
+  const ok = r.filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
+  console.log(`etcd×${a.members} (client ${a.client}) failover (leader SIGKILL → first acknowledged put): ${r.map((x) => (Number.isNaN(x) ? 'timeout' : `${x.toFixed(0)} ms`)).join(', ')}; median ${ok.length ? ok[Math.floor(ok.length / 2)]!.toFixed(0) : '-'} ms`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`failover failed: ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  },
+);
