@@ -52,6 +52,22 @@ stop() { # name... : SIGTERM all, wait up to $STOP_TIMEOUT (10s), then SIGKILL
 
 # 1. kubelet first (it would restart pods), then every pod sandbox through CRI.
 STOP_TIMEOUT=15 stop kubelet
+if ! alive containerd && [ -f "$D/containerd/config.toml" ] && [ -d "$D/containerd/root" ]; then
+  # Killed without down.sh (e.g. a session's processes were ended): start containerd briefly so
+  # that CRI removes the pods properly (CNI DEL frees their network namespaces).
+  kvs_log "containerd not running: starting it briefly to remove the pods through CRI"
+  nsx=()
+  if [ -f "$D/netns" ] && ip netns list | grep -qw "$(cat "$D/netns")"; then
+    nsx=(nsenter "--net=/var/run/netns/$(cat "$D/netns")")
+  fi
+  setsid "${nsx[@]}" containerd --config "$D/containerd/config.toml" \
+    >> "$D/logs/containerd-cleanup.log" 2>&1 < /dev/null &
+  echo $! > "$PIDS/containerd.pid"
+  for _ in $(seq 1 50); do
+    ctr --address "$SOCK" version >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+fi
 if alive containerd && [ -S "$SOCK" ]; then
   "$B/kvs-cri" -endpoint "unix://$SOCK" -timeout 60s stop-all 2>&1 | sed 's/^/  /' >&2 \
     || kvs_log "some pods could not be stopped through CRI; continuing"
