@@ -12,7 +12,7 @@ import { prefixEnd } from '../engine/engine.js';
 import { LevelEngine } from '../engine/level-engine.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
 import { MvccGc } from '../mvcc/gc.js';
-import { DATA_END, DATA_START } from '../mvcc/keyspace.js';
+import { DATA_END, LATEST_START } from '../mvcc/keyspace.js';
 import { mvccGet, mvccScan } from '../mvcc/mvcc.js';
 import type {
   BeginOptions,
@@ -295,7 +295,7 @@ export class LocalStore implements KvStore {
     return {
       appliedTs: this.appliedTs,
       safePoint: this.sm.safePoint,
-      approximateBytes: await this.engine.approximateSize(DATA_START, DATA_END),
+      approximateBytes: await this.engine.approximateSize(LATEST_START, DATA_END), // latest records + history
       activeTxns: this.txns.activeCount,
     };
   }
