@@ -68,8 +68,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // Never leave nodes behind when the test runner exits (even on a failed/aborted run).
-  process.on('exit', () => {
+  const killAll = (): void => {
     for (const c of live) {
       try {
         c.kill('SIGKILL');
@@ -77,7 +76,18 @@ function installExitHook(): void {
         /* already gone */
       }
     }
-  });
+  };
+  // Never leave nodes behind when the test runner exits (even on a failed/aborted run)...
+  process.on('exit', killAll);
+  // ...or is terminated by a signal ('exit' does not run then): kill the nodes, then die of the signal.
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAll();
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 function assertLoopback(host: string): void {
