@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { hostname } from 'node:os';
 import { parseDuration, parseSize } from '../common/units.js';
 import { resolveLimits, type Limits } from './validate.js';
-import { splitHostPort } from './node-server.js';
+import { packageVersion, splitHostPort } from './node-server.js';
 
 export interface NodeConfig {
   /** gRPC listen address host:port. */
@@ -64,8 +64,9 @@ const SPECS = {
 
 type Key = keyof typeof SPECS;
 
-export function configCommand(): Command {
+export function configCommand(version = '0.0.0'): Command {
   const cmd = new Command('kvs-node')
+    .version(version, '-V, --version', 'print the version')
     .description(
       'A kvs storage node: serves the kvs.v1.Kv gRPC API and /metrics, /healthz, /readyz over HTTP.\n' +
         'Every flag can also be given as an environment variable (shown in brackets); flags win.\n' +
@@ -83,7 +84,7 @@ export function configCommand(): Command {
 
 /** Parses argv (without node and script) and env; throws ConfigError with a message naming the flag. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, out: { writeOut?: (s: string) => void; writeErr?: (s: string) => void } = {}): NodeConfig {
-  const cmd = configCommand();
+  const cmd = configCommand(packageVersion());
   let help = '';
   cmd.exitOverride();
   cmd.configureOutput({
@@ -94,7 +95,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     cmd.parse(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') throw new HelpShown(help);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') throw new HelpShown(help);
       throw new ConfigError(err.message.replace(/^error: /, ''));
     }
     throw err;

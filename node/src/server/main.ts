@@ -38,7 +38,15 @@ async function main(): Promise<number> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, component: 'kvs-node', nodeId: config.nodeId });
-  const metrics = new ServerMetrics({ labels: {} });
+  const metrics = new ServerMetrics({ build: { version: packageVersion(), nodeId: config.nodeId } });
+  process.on('uncaughtException', (err) => {
+    logger.error('uncaught exception', { err: { name: err.name, message: err.message, stack: err.stack } });
+    setTimeout(() => process.exit(1), 50).unref();
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled rejection', { err: reason instanceof Error ? { name: reason.name, message: reason.message, stack: reason.stack } : String(reason) });
+    setTimeout(() => process.exit(1), 50).unref();
+  });
   let store: KvStore;
   try {
     store = await openStore(config, logger, metrics.storeObserver());

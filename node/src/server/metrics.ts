@@ -24,7 +24,7 @@ export class ServerMetrics {
   readonly activeTxns: client.Gauge<string>;
   private source: EngineStatsSource | undefined;
 
-  constructor(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+  constructor(opts: { defaultMetrics?: boolean; labels?: Record<string, string>; build?: { version: string; nodeId: string } } = {}) {
     if (opts.labels) this.registry.setDefaultLabels(opts.labels);
     if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
@@ -91,6 +91,12 @@ export class ServerMetrics {
       },
     });
     this.activeTxns = new client.Gauge({ name: 'kvs_active_txns', help: 'Open interactive transactions', registers });
+    if (opts.build) {
+      new client.Gauge({ name: 'kvs_build_info', help: 'Always 1; labels name the version and node id', labelNames: ['version', 'node_id'], registers }).set(
+        { version: opts.build.version, node_id: opts.build.nodeId },
+        1,
+      );
+    }
   }
 
   /** Where kvs_engine_bytes / kvs_active_txns come from (the store's status()). */

@@ -56,6 +56,12 @@ describe('server/config', () => {
     assert.match(text, /KVS_DATA_DIR/);
   });
 
+  it('--version is reported as HelpShown with the package version', () => {
+    let text = '';
+    assert.throws(() => parseConfig(['--version'], {}, { writeOut: (s) => (text += s) }), HelpShown);
+    assert.match(text, /^\d+\.\d+\.\d+/);
+  });
+
   it('units', () => {
     assert.equal(parseSize('4096'), 4096);
     assert.equal(parseSize('8KiB'), 8192);

@@ -62,6 +62,9 @@ describe('kvs-node binary', function () {
     assert.equal(h.status, 200);
     const ready = await fetch(`http://${n.info.http}/readyz`);
     assert.equal(ready.status, 200);
+    const metrics = await (await fetch(`http://${n.info.http}/metrics`)).text();
+    assert.match(metrics, /^kvs_build_info\{version="[^"]+",node_id="n1"\} 1$/m);
+    assert.match(metrics, /^kvs_requests_total\{method="Put",code="OK"\} 1$/m);
     c.close();
     n.proc.kill('SIGTERM');
     assert.equal(await n.exited, 0);
