@@ -42,7 +42,10 @@ export interface LocalStoreOptions {
   nodeId?: string;
   /** Versions older than this are garbage-collected (unless a transaction still needs them). Default 10 min. */
   gcLifetimeMs?: number;
-  /** GC period (default 60 s; 0 disables the timer, runGc() can still be called). */
+  /**
+   * GC period (default 10 s; 0 disables the timer, runGc() can still be called). While a pass has
+   * backlog, bounded steps follow each other with pauses as long as the steps (≤ 50 % duty cycle).
+   */
   gcIntervalMs?: number;
   /** Max engine entries examined per GC run (default 20 000). */
   gcBatchEntries?: number;
@@ -90,6 +93,8 @@ export class LocalStore implements KvStore {
   private closed = false;
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning: Promise<void> | undefined;
+  /** The current GC pass has not reached the end of the key space yet. */
+  private gcBacklog = false;
   private readonly gc: MvccGc;
   private readonly txns: TxnManager;
   private readonly pipeline: CommandSink;
@@ -132,11 +137,8 @@ export class LocalStore implements KvStore {
       },
       { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer },
     );
-    const interval = opts.gcIntervalMs ?? 60_000;
-    if (interval > 0) {
-      this.gcTimer = setInterval(() => void this.runGc().catch((e: unknown) => this.log.warn('gc run failed', { err: String(e) })), interval);
-      this.gcTimer.unref();
-    }
+    const interval = opts.gcIntervalMs ?? 10_000;
+    if (interval > 0) this.scheduleGc(interval, interval);
   }
 
   static async open(opts: LocalStoreOptions = {}): Promise<LocalStore> {
@@ -300,6 +302,22 @@ export class LocalStore implements KvStore {
     };
   }
 
+  private scheduleGc(delayMs: number, interval: number): void {
+    if (this.closed) return;
+    this.gcTimer = setTimeout(() => {
+      const t0 = performance.now();
+      this.runGc()
+        .catch((e: unknown) => {
+          if (!this.closed) this.log.warn('gc run failed', { err: String(e) });
+        })
+        .finally(() => {
+          const took = performance.now() - t0;
+          this.scheduleGc(this.gcBacklog ? Math.min(Math.max(took, 5), interval) : interval, interval);
+        });
+    }, delayMs);
+    this.gcTimer.unref();
+  }
+
   /** The safe point GC may advance to now: lifetime ago, but never past a registered transaction. */
   computeSafePoint(): number {
     let sp = Math.min(tsFromMs(Date.now() - this.gcLifetimeMs), this.appliedTs);
@@ -322,10 +340,14 @@ export class LocalStore implements KvStore {
       const minTxn = this.txns.minStartTs();
       if (minTxn !== undefined) sp = Math.min(sp, minTxn);
       sp = Math.min(sp, this.appliedTs);
-      if (sp > this.sm.safePoint) unwrapResult(await this.submit({ type: 'setSafePoint', proposedTs: this.clock.now(), safePoint: sp }), 'ok');
+      // Replicate a new safe point when it moved noticeably (or on request): one small command.
+      if (sp > this.sm.safePoint && (opts.safePoint !== undefined || !this.gcBacklog || sp - this.sm.safePoint >= tsFromMs(1000))) {
+        unwrapResult(await this.submit({ type: 'setSafePoint', proposedTs: this.clock.now(), safePoint: sp }), 'ok');
+      }
       if (this.sm.safePoint > 0) {
         const r = await this.gc.run(this.sm.safePoint, opts.maxEntries);
         removed = r.removed;
+        this.gcBacklog = !r.completedPass;
       }
       this.opts.observer?.onGcRun?.(removed, Number(process.hrtime.bigint() - t0) / 1e9);
     })();
@@ -345,7 +367,7 @@ export class LocalStore implements KvStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.gcTimer !== undefined) clearInterval(this.gcTimer);
+    if (this.gcTimer !== undefined) clearTimeout(this.gcTimer);
     this.txns.close();
     await this.pipeline.close();
     if (this.gcRunning !== undefined) await this.gcRunning.catch(() => undefined);
