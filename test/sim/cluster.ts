@@ -20,6 +20,7 @@ import {
   encodeMessage,
   decodeMessage,
   bytesToKey,
+  ReadOnlyOption,
 } from '../../node/src/raft/index.js';
 import { Prng } from './prng.js';
 import { KvStateMachine, decodeCommand, type Command, type OpResult, type Value } from './kv.js';
@@ -41,6 +42,7 @@ export interface NodeConfigKnobs {
   maxInflightMsgs: number;
   electionTick: number;
   heartbeatTick: number;
+  readOnlyOption: ReadOnlyOption;
 }
 
 interface PendingReady {
@@ -124,6 +126,7 @@ export class SimCluster {
       checkQuorum: this.knobs.checkQuorum,
       maxSizePerMsg: this.knobs.maxSizePerMsg,
       maxInflightMsgs: this.knobs.maxInflightMsgs,
+      readOnlyOption: this.knobs.readOnlyOption,
       rand: () => r.next(),
     };
   }
@@ -285,6 +288,9 @@ export class SimCluster {
       }
     }
     for (const n of this.nodes.values()) this.processNode(n);
+    if (this.knobs.readOnlyOption === ReadOnlyOption.LeaseBased) {
+      this.checker.checkLeases([...this.nodes.values()].filter((n) => n.raw).map((n) => n.raw!.raft));
+    }
     this.now++;
   }
 

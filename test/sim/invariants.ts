@@ -1,7 +1,7 @@
 // Raft safety invariants (Figure 3 of the Raft paper), checked incrementally by the simulator
 // after every step: Election Safety, Log Matching, Leader Completeness, State Machine Safety.
 
-import { type Entry, type Raft, StateType, bytesToKey } from '../../node/src/raft/index.js';
+import { type Entry, type Raft, ReadOnlyOption, StateType, bytesToKey } from '../../node/src/raft/index.js';
 
 export class SafetyViolation extends Error {
   override readonly name = 'SafetyViolation';
@@ -60,6 +60,20 @@ export class SafetyChecker {
     }
     if (log.committed > (this.recordedCommit.get(r.id) ?? 0)) this.recordedCommit.set(r.id, log.committed);
     if (log.committed > this.maxCommit) this.maxCommit = log.committed;
+  }
+
+  /**
+   * Lease safety: a leader that considers its lease valid (and would serve reads locally)
+   * must still be the newest leader — nobody may have been elected in a later term.
+   */
+  checkLeases(rafts: Raft[]): void {
+    let maxTerm = 0;
+    for (const t of this.leaderByTerm.keys()) if (t > maxTerm) maxTerm = t;
+    for (const r of rafts) {
+      if (r.state === StateType.Leader && r.readOnly.option === ReadOnlyOption.LeaseBased && r.term < maxTerm && r.leaseValid()) {
+        throw new SafetyViolation(`lease safety: node ${r.id} holds a lease in term ${r.term}, but a leader was elected in term ${maxTerm}`);
+      }
+    }
   }
 
   /** A node restarted: its commit may go back to the durable value. */

@@ -10,6 +10,7 @@ import {
   MemoryStorage,
   ProposalDroppedError,
   StateType,
+  ReadOnlyOption,
   isJoint,
   keyToBytes,
   EMPTY,
@@ -60,9 +61,12 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
   const livenessMs = opts.livenessMs ?? 3000;
 
   const size = rng.chance(0.5) ? 3 : 5;
+  const checkQuorum = rng.chance(0.6);
   const knobs = {
     preVote: rng.chance(0.6),
-    checkQuorum: rng.chance(0.6),
+    checkQuorum,
+    // Lease reads need check-quorum; half of those runs use them.
+    readOnlyOption: checkQuorum && rng.chance(0.5) ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
     maxSizePerMsg: rng.pick([120, 1000, 1 << 20]),
     maxInflightMsgs: rng.pick([1, 4, 64]),
     electionTick: 10,
@@ -128,7 +132,7 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
   for (const id of ids) cluster.addNode(id, MemoryStorage.bootstrap(ids));
 
   const summary =
-    `nodes=${size} preVote=${knobs.preVote} checkQuorum=${knobs.checkQuorum} maxMsg=${knobs.maxSizePerMsg} ` +
+    `nodes=${size} preVote=${knobs.preVote} checkQuorum=${knobs.checkQuorum} reads=${knobs.readOnlyOption} maxMsg=${knobs.maxSizePerMsg} ` +
     `inflight=${knobs.maxInflightMsgs} hb=${knobs.heartbeatTick} membership=${membership} ` +
     `drop=${cluster.faults.drop} dup=${cluster.faults.dup} delay=${cluster.faults.maxDelay}`;
   cluster.log(`seed ${seed}: ${summary}`);
@@ -139,7 +143,12 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     const up = cluster.upNodes();
     if (up.length === 0) return;
     const hinted = cluster.nodes.get(c.leaderHint);
-    const node = hinted && hinted.up && rng.chance(0.8) ? hinted : rng.pick(up);
+    // Mostly the hinted leader; sometimes any node; sometimes any node that *believes* it
+    // is leader — including a deposed one in a minority partition (stale-read hunting).
+    const believers = up.filter((n) => n.raw!.raft.state === StateType.Leader);
+    const roll = rng.next();
+    const node =
+      roll < 0.25 && believers.length > 0 ? rng.pick(believers) : hinted && hinted.up && roll < 0.85 ? hinted : rng.pick(up);
     const key = rng.pick(KEYS);
     const r = rng.next();
     let op: KvOp;

@@ -15,6 +15,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from recently (reset by check-quorum each election timeout). */
   recentActive = false;
+  /** Leader tick count at which the latest heartbeat acknowledged by this peer was sent (lease). */
+  leaseAck = Number.MIN_SAFE_INTEGER;
   /** In Probe state: an append was sent and we wait for its answer (or a heartbeat response). */
   probeSent = false;
   isLearner: boolean;
@@ -33,6 +35,7 @@ export class Progress {
     p.state = this.state;
     p.pendingSnapshot = this.pendingSnapshot;
     p.probeSent = this.probeSent;
+    p.leaseAck = this.leaseAck;
     return p;
   }
 

@@ -24,7 +24,7 @@ import {
 import type { Storage } from './storage.js';
 import { RaftLog } from './log.js';
 import { ProgressTracker, type ProgressMap, type TrackerConfig, describeConfig, isJoint } from './tracker.js';
-import { VoteResult } from './quorum.js';
+import { VoteResult, jointCommitted } from './quorum.js';
 import { Changer, enterJoint, isLeaveJoint, restoreConfState } from './confchange.js';
 import { ReadOnly } from './read-only.js';
 import { decodeConfChange } from './codec.js';
@@ -121,6 +121,10 @@ export class Raft {
   private readIndexBroadcastPending = false;
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** Ticks since this Raft instance was created (monotonic); the leader's lease clock. */
+  ticks = 0;
+  /** Set once the leader has sent MsgTimeoutNow: its lease can no longer be trusted this term. */
+  private leaseVoid = false;
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   readonly heartbeatTimeout: number;
@@ -282,7 +286,9 @@ export class Raft {
   private sendHeartbeat(to: number, ctx: Uint8Array): void {
     // Only commit up to what the follower is known to have, so it never commits beyond its log.
     const commit = Math.min(this.trk.progress.get(to)!.match, this.raftLog.committed);
-    this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx }));
+    // `index` carries our tick count; the follower echoes it so we know when the acknowledged
+    // heartbeat was *sent* (lease reads measure from the send time).
+    this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx, index: this.ticks }));
   }
 
   bcastAppend(): void {
@@ -349,6 +355,7 @@ export class Raft {
       pr.pendingSnapshot = 0;
       pr.recentActive = false;
       pr.inflights.reset();
+      pr.leaseAck = Number.MIN_SAFE_INTEGER;
       if (id === this.id) pr.match = last;
     });
     this.pendingConfIndex = 0;
@@ -396,6 +403,7 @@ export class Raft {
   }
 
   private tickElection(): void {
+    this.ticks++;
     this.electionElapsed++;
     if (this.promotable() && this.pastElectionTimeout()) {
       this.electionElapsed = 0;
@@ -404,6 +412,7 @@ export class Raft {
   }
 
   private tickHeartbeat(): void {
+    this.ticks++;
     this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.electionTimeout) {
@@ -467,6 +476,7 @@ export class Raft {
     this.tickFn = () => this.tickHeartbeat();
     this.lead = this.id;
     this.state = StateType.Leader;
+    this.leaseVoid = false;
     const pr = this.trk.progress.get(this.id)!;
     pr.becomeReplicate();
     pr.recentActive = true;
@@ -554,7 +564,12 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         const force = bytesEqual(m.context, CAMPAIGN_TRANSFER_CTX);
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
+        // With lease reads, a node that just (re)started must also assume some leader may hold
+        // a lease on its vote: it forgot whom it acknowledged before the restart.
+        const inLease =
+          this.checkQuorum &&
+          ((this.lead !== NONE && this.electionElapsed < this.electionTimeout) ||
+            (this.readOnly.option === ReadOnlyOption.LeaseBased && this.ticks < this.electionTimeout));
         if (!force && inLease) {
           // Leader stickiness (§6 of the thesis / check-quorum): while we hear from a current
           // leader, ignore disruptive votes; don't even update our term.
@@ -747,10 +762,11 @@ export class Raft {
       case MessageType.HeartbeatResp:
         pr.recentActive = true;
         pr.probeSent = false;
+        if (m.index > pr.leaseAck) pr.leaseAck = m.index;
         // Free one slot so a window full of lost appends can't stall replication forever.
         if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
         if (pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
-        if (this.readOnly.option !== ReadOnlyOption.Safe || m.context.length === 0) return;
+        if (m.context.length === 0) return;
         {
           const acks = this.readOnly.recvAck(m.from, m.context);
           if (!acks || this.trk.voteResult(acks) !== VoteResult.Won) return;
@@ -912,7 +928,7 @@ export class Raft {
 
   private handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
-    this.send(msg({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
+    this.send(msg({ type: MessageType.HeartbeatResp, to: m.from, context: m.context, index: m.index }));
   }
 
   private handleSnapshot(m: Message): void {
@@ -968,12 +984,13 @@ export class Raft {
   }
 
   private sendReadIndexResponse(m: Message): void {
-    if (this.readOnly.option === ReadOnlyOption.LeaseBased) {
-      // Lease read: trust that no other leader can exist within our lease (check-quorum).
+    if (this.readOnly.option === ReadOnlyOption.LeaseBased && this.leaseValid()) {
+      // Lease read: no other leader can have been elected yet (see leaseValid).
       const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
       if (resp) this.send(resp);
       return;
     }
+    // Safe ReadIndex (also the fallback when the lease is not currently held).
     this.readOnly.addRequest(this.raftLog.committed, m);
     // The leader acks itself; a quorum of heartbeat acks confirms it is still leader.
     this.readOnly.recvAck(this.id, m.entries[0]!.data);
@@ -991,7 +1008,23 @@ export class Raft {
   // ---- leader transfer -------------------------------------------------------------------
 
   private sendTimeoutNow(to: number): void {
+    // The transferee will campaign with a forced vote that bypasses followers' leases.
+    this.leaseVoid = true;
     this.send(msg({ type: MessageType.TimeoutNow, to }));
+  }
+
+  /**
+   * Leader lease (for ReadOnlyOption.LeaseBased). Followers that acknowledged a heartbeat sent
+   * at our tick S refuse (non-forced) votes until they have ticked electionTimeout times after
+   * receiving it, so no other leader can be elected before S + electionTimeout - 1 ticks of
+   * real time (tick phases differ by < 1 tick). The lease therefore holds while
+   * ticks - S ≤ electionTimeout - 3, with S the latest send time acknowledged by a quorum.
+   * Assumes all nodes tick at the same rate (bounded clock drift).
+   */
+  leaseValid(): boolean {
+    if (this.state !== StateType.Leader || this.leaseVoid || this.leadTransferee !== NONE) return false;
+    const start = jointCommitted(this.trk.config.voters, (id) => (id === this.id ? this.ticks : (this.trk.progress.get(id)?.leaseAck ?? Number.MIN_SAFE_INTEGER)));
+    return this.ticks - start <= this.electionTimeout - 3;
   }
 
   abortLeaderTransfer(): void {

@@ -11,10 +11,17 @@ import {
   Raft,
   bytesToKey,
 } from '../../../node/src/raft/index.js';
-import { Network, ctx, newTestConfig, types } from './helpers.js';
+import { Network, TestNode, ctx, newTestConfig, types } from './helpers.js';
 
 function readIndex(net: Network, id: number, c: string): void {
   net.send(msg({ type: MessageType.ReadIndex, from: id, to: id, entries: [{ term: 0, index: 0, type: 0, data: ctx(c) }] }));
+}
+
+/** Lease-read cluster whose nodes have been up for a while (past the startup vote hold-off). */
+function leaseNet(): Network {
+  const net = Network.ofSize(3, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
+  for (const n of net.nodes.values()) n.raft.ticks = 100;
+  return net;
 }
 
 describe('raft read index', () => {
@@ -103,12 +110,88 @@ describe('raft read index', () => {
     assert.equal(net.raft(1).readStates.length, 1);
   });
 
-  it('lease-based reads are answered without a heartbeat round', () => {
-    const net = Network.ofSize(3, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
+  it('lease-based reads are answered without a round trip while a quorum acked a recent heartbeat', () => {
+    const net = leaseNet();
     net.campaign(1);
+    const r = net.raft(1);
+    assert.equal(r.leaseValid(), false, 'no heartbeat acknowledged yet');
+    net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+    assert.equal(r.leaseValid(), true);
     net.isolate(1); // no round trip possible, but within the lease the leader answers
     readIndex(net, 1, 'lease');
-    assert.equal(net.raft(1).readStates.length, 1);
+    assert.equal(r.readStates.length, 1);
+    // The lease runs out electionTimeout-2 ticks after the acknowledged heartbeat was sent.
+    for (let i = 0; i < r.electionTimeout - 3; i++) r.tick();
+    assert.equal(r.leaseValid(), true);
+    r.tick();
+    assert.equal(r.leaseValid(), false);
+    readIndex(net, 1, 'expired');
+    assert.equal(r.readStates.length, 1, 'falls back to a heartbeat round, which cannot complete');
+    net.recover();
+    net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+    assert.deepEqual(r.readStates.map((s) => bytesToKey(s.requestCtx)), ['lease', 'expired']);
+  });
+
+  it('the lease is measured from when the acknowledged heartbeat was sent, not received', () => {
+    const net = leaseNet();
+    net.campaign(1);
+    const r = net.raft(1);
+    const n1 = net.node(1);
+    r.bcastHeartbeat();
+    const hbs = n1.readMessages();
+    // The heartbeats are delayed: the leader ticks before they arrive and are answered.
+    for (let i = 0; i < r.electionTimeout - 2; i++) r.tick();
+    n1.readMessages();
+    net.send(...hbs);
+    assert.equal(r.leaseValid(), false);
+  });
+
+  it('a leader that sent MsgTimeoutNow stops trusting its lease', () => {
+    const net = leaseNet();
+    net.campaign(1);
+    net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+    const r = net.raft(1);
+    assert.equal(r.leaseValid(), true);
+    net.ignore(MessageType.TimeoutNow);
+    net.send(msg({ type: MessageType.TransferLeader, from: 2, to: 1 }));
+    assert.equal(r.leaseValid(), false);
+    for (let i = 0; i < r.electionTimeout; i++) r.tick(); // transfer aborted, still no lease
+    assert.equal(r.leadTransferee, 0);
+    assert.equal(r.leaseValid(), false);
+  });
+
+  it('with lease reads, a freshly (re)started node refuses votes for an election timeout', () => {
+    const n = TestNode.create(2, [1, 2, 3], 10, 1, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
+    n.raft.step(msg({ type: MessageType.Vote, from: 3, to: 2, term: 5 }));
+    assert.deepEqual(n.readMessages(), [], 'ignored right after start');
+    for (let i = 0; i < 10; i++) n.raft.tick();
+    n.readMessages();
+    n.raft.step(msg({ type: MessageType.Vote, from: 3, to: 2, term: 5 }));
+    const out = n.readMessages().filter((m) => m.type === MessageType.VoteResp);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.reject, false);
+  });
+
+  it('lease safety across a follower restart: the restarted follower cannot hand a vote to a rival', () => {
+    // 5 nodes; nodes 4 and 5 have lost contact with leader 1, whose lease rests on {1,2,3}.
+    const net = Network.ofSize(5, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
+    for (const n of net.nodes.values()) n.raft.ticks = 100;
+    net.campaign(1);
+    net.cut(1, 4);
+    net.cut(1, 5);
+    net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+    const l = net.raft(1);
+    assert.equal(l.leaseValid(), true);
+    // Node 3 crashes and restarts from its storage, forgetting whom it acknowledged.
+    const old3 = net.node(3);
+    const cfg3 = newTestConfig(3, 10, 1, old3.storage, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased });
+    net.nodes.set(3, new TestNode(new Raft(cfg3), old3.storage));
+    // Node 4 campaigns: 5 would vote for it, 2 is in the lease; the restarted 3 must not vote.
+    for (const id of [4, 5]) net.raft(id).becomeFollower(net.raft(id).term, 0);
+    net.send(msg({ type: MessageType.Hup, from: 4, to: 4 }));
+    assert.notEqual(net.raft(4).state, StateType.Leader);
+    assert.equal(l.leaseValid(), true);
+    assert.equal(l.state, StateType.Leader);
   });
 
   it('lease-based reads require check-quorum (config validation)', () => {
