@@ -1,6 +1,7 @@
 // gRPC handlers of kvs.v1.Kv: validate → call the KvStore → map the result (or the typed error) to the
 // wire. Every call goes through `wrap`, which records metrics, logs at debug (method, code, latency and
 // key sizes; never values) and maps errors in one place (status-mapping.ts).
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type * as grpc from '@grpc/grpc-js';
 import type { KvStore } from '../kv/api.js';
 import type { Logger } from '../common/logger.js';
@@ -50,12 +51,19 @@ export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
       const done = metrics?.startRequest(method);
       const t0 = debug ? process.hrtime.bigint() : 0n;
       const finish = (code: number, extra?: Record<string, unknown>) => {
-        const name = grpcStatusName(code);
+        // A call the client cancelled (deadline, disconnect) never delivers its result: count it as such.
+        const name = call.cancelled ? 'CANCELLED' : grpcStatusName(code);
         done?.(name);
         if (debug) {
           logger.debug('request', { method, code: name, ms: Number(process.hrtime.bigint() - t0) / 1e6, peer: call.getPeer(), ...describe(call.request), ...extra });
         }
       };
+      if (call.cancelled) {
+        // Queued behind other work until the client gave up: do not spend the store's time on it
+        // (a write is safe to skip: the client either retries with the same session seq or gives up).
+        finish(grpcStatus.CANCELLED);
+        return;
+      }
       let p: Promise<Res>;
       try {
         const req = call.request as Req & { [MALFORMED_REQUEST]?: string };

@@ -76,6 +76,17 @@ describe('server/http: /metrics /healthz /readyz', function () {
     assert.match(m.body, /^kvs_requests_total\{method="Commit",code="ABORTED"\} 1$/m);
   });
 
+  it('calls the client gave up on are counted as CANCELLED', async () => {
+    t.store.delayMs = 400;
+    const impatient = new KvClient({ endpoints: t.endpoint, timeoutMs: 100, maxAttempts: 1 });
+    await assert.rejects(impatient.get('a'));
+    impatient.close();
+    await new Promise((r) => setTimeout(r, 600));
+    t.store.delayMs = 0;
+    const m = await fetchText(`${t.httpUrl}/metrics`);
+    assert.match(m.body, /^kvs_requests_total\{method="Get",code="CANCELLED"\} 1$/m);
+  });
+
   it('/readyz is 503 when the store fails, and during shutdown', async () => {
     t.store.failNext(new Error('disk on fire'));
     const r = await fetchText(`${t.httpUrl}/readyz`);
