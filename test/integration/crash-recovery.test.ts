@@ -115,7 +115,7 @@ describe('crash recovery: kill -9 under write load', function () {
     await verify('final');
     assert.equal(node.starts, KILLS + 1);
     assert.equal(new Set(pids).size, KILLS, 'each kill hit a fresh process');
-    assert.ok(acked.size > 200, `enough load: only ${acked.size} acknowledged writes`);
+    assert.ok(acked.size > 100, `enough load: only ${acked.size} acknowledged writes`);
     console.log(`      ${acked.size} acknowledged unique writes, ${errors} failed/unknown, ${KILLS} kills`);
     // After all that, the node still serves writes.
     await reader.put('crash/after', 'ok');
