@@ -6,6 +6,8 @@
 //  - unique puts and batches: the key is absent at snapshot (ackVersion - 1), i.e. no earlier application
 //  - transactional increments via client.txn: final value == committed transactions
 import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { loadKvProto } from '../../../node/src/common/proto.js';
 import { KvClient, KvUnavailableError, LostReplyInjector } from '../../../node/src/client/index.js';
 import type { KvStore } from '../../../node/src/kv/api.js';
 import type { ServerMetrics } from '../../../node/src/server/metrics.js';
@@ -129,6 +131,24 @@ export function exactlyOnceSuite(name: string, makeStore: (metrics: ServerMetric
       reader.close();
       assert.ok((inj.dropped.get('Commit') ?? 0) >= 5, `only ${inj.dropped.get('Commit')} Commit replies dropped`);
       afterCheck?.(t);
+    });
+
+    it('concurrent copies of one (client_id, seq) — a retry racing the slow first attempt — apply once', async () => {
+      const stub = new (loadKvProto().kvs.v1.Kv)(t.endpoint, grpc.credentials.createInsecure());
+      const put = (seq: number, key: string) =>
+        new Promise<{ succeeded: boolean; version: number }>((resolve, reject) =>
+          stub.Put({ header: { clientId: 'racing-client', seq, firstUnacked: 1 }, key: Buffer.from(key), value: Buffer.from('v'), expectAbsent: true }, (e, r) =>
+            e ? reject(e) : resolve(r!),
+          ),
+        );
+      for (let seq = 1; seq <= 50; seq++) {
+        const rs = await Promise.all([put(seq, `race/${seq}`), put(seq, `race/${seq}`), put(seq, `race/${seq}`)]);
+        for (const r of rs) {
+          assert.equal(r.succeeded, true, `seq ${seq}: a copy was applied again (put-if-absent failed)`);
+          assert.equal(r.version, rs[0]!.version, `seq ${seq}: all copies return the original result`);
+        }
+      }
+      stub.close();
     });
 
     it('negative control: without sessions a lost reply makes the outcome unknown and the count diverges', async () => {
