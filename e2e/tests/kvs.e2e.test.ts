@@ -140,4 +140,36 @@ describe('e2e: kvs on a real Kubernetes', function () {
     assert.match(m, /^kvs_operator_leader 1$/m);
     assert.match(m, /kvs_operator_reconcile_total\{result="(success|requeue)"\} [1-9]/);
   });
+
+  it('deleting a KvsCluster removes its objects; PVCs follow pvcRetentionPolicy (Delete here)', async () => {
+    await kubectl('delete', 'kvscluster', 'demo', '-n', NS, '--wait=true', '--timeout=60s');
+    await waitFor(
+      'children garbage-collected',
+      async () => {
+        const left = await kubectl('get', 'statefulsets,services,configmaps,poddisruptionbudgets,pods,pvc', '-n', NS, '-l', 'app.kubernetes.io/instance=demo', '-o', 'name');
+        return left.trim() === '' ? true : undefined;
+      },
+      120_000,
+    );
+  });
+
+  it('with the default pvcRetentionPolicy (Retain) the data volumes outlive the KvsCluster', async () => {
+    const manifest = JSON.stringify({
+      apiVersion: 'kvs.dev/v1alpha1',
+      kind: 'KvsCluster',
+      metadata: { name: 'keep', namespace: NS },
+      spec: { replicas: 1, storage: { size: '64Mi' } },
+    });
+    await new Promise<void>((resolve, reject) => {
+      const p = execFile(KUBECTL, ['apply', '-f', '-'], (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve()));
+      p.stdin?.end(manifest);
+    });
+    await waitFor('keep Available', async () => (await getJson('kvscluster', 'keep', '-n', NS)).status?.conditions?.some((c: any) => c.type === 'Available' && c.status === 'True'), 180_000);
+    await kubectl('delete', 'kvscluster', 'keep', '-n', NS, '--wait=true', '--timeout=60s');
+    await waitFor('pods of keep gone', async () => (await getJson('pods', '-n', NS, '-l', 'app.kubernetes.io/instance=keep')).items.length === 0, 120_000);
+    const pvcs = await getJson('pvc', '-n', NS, '-l', 'app.kubernetes.io/instance=keep');
+    assert.equal(pvcs.items.length, 1, 'PVC retained');
+    assert.equal(pvcs.items[0].metadata.deletionTimestamp, undefined);
+    await kubectl('delete', 'pvc', '-n', NS, '-l', 'app.kubernetes.io/instance=keep', '--wait=false');
+  });
 });
