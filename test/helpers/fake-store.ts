@@ -54,7 +54,7 @@ export class FakeStore implements KvStore {
   private readonly sessions = new Map<string, SessionState>();
   private nextTxn = 1;
   private closed = false;
-  private pendingFailures: Error[] = [];
+  private pendingFailures: { err: Error; method: string | undefined }[] = [];
   /** Number of mutations applied (puts + deletes + committed txn writes); duplicates would show here. */
   applied = 0;
   /** Number of mutating requests answered from the session table instead of being re-applied. */
@@ -65,9 +65,9 @@ export class FakeStore implements KvStore {
 
   constructor(private readonly observer: StoreObserver = {}) {}
 
-  /** The next call (of any method) throws `err`. */
-  failNext(err: Error): void {
-    this.pendingFailures.push(err);
+  /** The next call (of `method`, or of any method) throws `err`. */
+  failNext(err: Error, method?: 'get' | 'put' | 'delete' | 'deleteRange' | 'scan' | 'batch' | 'begin' | 'commit' | 'rollback' | 'status'): void {
+    this.pendingFailures.push({ err, method });
   }
 
   /** Moves the GC safe point (snapshot reads below it fail with SNAPSHOT_TOO_OLD). */
@@ -83,8 +83,8 @@ export class FakeStore implements KvStore {
     this.calls.push(method);
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.closed) throw new StoreClosedError();
-    const f = this.pendingFailures.shift();
-    if (f) throw f;
+    const i = this.pendingFailures.findIndex((f) => f.method === undefined || f.method === method);
+    if (i >= 0) throw this.pendingFailures.splice(i, 1)[0]!.err;
   }
 
   private withSession<T>(session: Session | undefined, fn: () => T): Promise<T> {

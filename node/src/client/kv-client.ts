@@ -397,7 +397,9 @@ export class KvClient {
         const { commitTs } = await this.commit(txnId, callOpts);
         return { result, commitTs, attempts: attempt };
       } catch (err) {
-        if (err instanceof KvConflictError && attempt < maxAttempts) {
+        // TXN_NOT_FOUND at commit means it did not commit (timed out while idle): a retried commit of an
+        // applied one would have been answered from the session table, not with TXN_NOT_FOUND.
+        if ((err instanceof KvConflictError || err instanceof KvTxnNotFoundError) && attempt < maxAttempts) {
           lastErr = err;
           await this.sleep(this.backoffDelay(attempt));
           continue;

@@ -10,7 +10,7 @@ import {
   LostReplyInjector,
   parseEndpoints,
 } from '../../../node/src/client/index.js';
-import { StoreClosedError } from '../../../node/src/kv/errors.js';
+import { StoreClosedError, TxnNotFoundError } from '../../../node/src/kv/errors.js';
 import { FakeStore } from '../../helpers/fake-store.js';
 import { startTestNode } from '../../helpers/test-node.js';
 
@@ -141,6 +141,22 @@ describe('client: endpoints, retries, backoff', function () {
     const c = new KvClient({ endpoints: t.endpoint, backoff: { initialMs: 1, maxMs: 5 } });
     assert.equal((await c.put('k', 'v')).succeeded, true);
     assert.equal(c.retries, 2);
+    c.close();
+    await t.stop();
+  });
+
+  it('txn helper: a transaction that vanished (idle timeout) before or at commit is re-run', async () => {
+    const t = await startTestNode<FakeStore>();
+    const c = new KvClient({ endpoints: t.endpoint, backoff: { initialMs: 1, maxMs: 5 } });
+    t.store.failNext(new TxnNotFoundError('gone-1'), 'commit');
+    t.store.failNext(new TxnNotFoundError('gone-2'), 'get');
+    const out = await c.txnDetailed(async (tx) => {
+      await tx.get('x');
+      tx.put('x', '1');
+    });
+    assert.equal(out.attempts, 3);
+    assert.equal((await c.get('x')).value?.toString(), '1');
+    assert.equal(t.store.applied, 1);
     c.close();
     await t.stop();
   });
