@@ -94,6 +94,8 @@ async function main(): Promise<void> {
   for (const f of failed) {
     console.log(`FAIL seed ${f.seed}: ${f.summary}\n${f.error}\n  replay: ${replayCommand(f.seed)}\n`);
   }
+  const slowest = results.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));
+  console.log(`slowest seed: ${slowest.seed} (${slowest.elapsedMs} ms)`);
   console.log(`sim: ${results.length - failed.length} seeds passed, ${failed.length} failed (${secs}s, ${jobs} jobs, ${ops} client ops)`);
   if (failed.length) {
     console.log(`first failing seed: ${failed[0]!.seed}; replay with: ${replayCommand(failed[0]!.seed)}`);

@@ -36,6 +36,7 @@ export interface SeedResult {
   trace?: string[];
   ops: number;
   committed: number;
+  elapsedMs: number;
 }
 
 interface PendingOp {
@@ -56,6 +57,7 @@ class Client {
 const KEYS = ['a', 'b', 'c'];
 
 export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
+  const started = Date.now();
   const rng = new Prng(seed);
   const durationMs = opts.durationMs ?? 5000;
   const livenessMs = opts.livenessMs ?? 3000;
@@ -432,5 +434,6 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     trace: cluster.trace,
     ops: history.length,
     committed: cluster.checker.maxCommitted,
+    elapsedMs: Date.now() - started,
   };
 }

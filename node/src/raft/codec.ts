@@ -11,6 +11,7 @@ import {
   type Snapshot,
   type SnapshotMetadata,
   EMPTY,
+  MessageType,
 } from './types.js';
 import { CodecError } from './errors.js';
 
@@ -203,6 +204,7 @@ export function decodeMessage(buf: Uint8Array): Message {
       context: r.bytes(),
       entries: [],
     };
+    if (MessageType[m.type] === undefined) throw new CodecError(`unknown message type ${m.type}`);
     const n = r.uvarint();
     for (let i = 0; i < n; i++) m.entries.push(readEntry(r));
     if (r.bool()) m.snapshot = readSnapshot(r);

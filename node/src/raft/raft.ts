@@ -28,7 +28,15 @@ import { VoteResult, jointCommitted } from './quorum.js';
 import { Changer, enterJoint, isLeaveJoint, restoreConfState } from './confchange.js';
 import { ReadOnly } from './read-only.js';
 import { decodeConfChange } from './codec.js';
-import { ConfigError, ProposalDroppedError, RaftPanic, SnapshotTemporarilyUnavailableError } from './errors.js';
+import {
+  CodecError,
+  CompactedError,
+  ConfigError,
+  ProposalDroppedError,
+  RaftPanic,
+  SnapshotTemporarilyUnavailableError,
+  UnavailableError,
+} from './errors.js';
 import { keyToBytes, payloadSize, bytesEqual } from './util.js';
 
 export interface RaftLogger {
@@ -233,8 +241,10 @@ export class Raft {
     try {
       term = this.raftLog.term(pr.next - 1);
       ents = this.raftLog.entries(pr.next, this.maxMsgSize);
-    } catch {
-      failed = true; // compacted: fall back to a snapshot
+    } catch (e) {
+      // Compacted (or not yet available): fall back to a snapshot. Anything else is a bug.
+      if (!(e instanceof CompactedError) && !(e instanceof UnavailableError)) throw e;
+      failed = true;
     }
     if (ents.length === 0 && !sendIfEmpty) return false;
 
@@ -661,16 +671,25 @@ export class Raft {
         // Copy: appendEntry assigns term/index, and the caller's (or a duplicated
         // message's) entry objects must never alias entries of our log.
         const entries = m.entries.map((e) => ({ ...e }));
+        let pendingConfIndex = this.pendingConfIndex;
         for (let i = 0; i < entries.length; i++) {
           const e = entries[i]!;
           if (e.type !== EntryType.ConfChange) continue;
-          const cc = decodeConfChange(e.data);
-          const alreadyPending = this.pendingConfIndex > this.raftLog.applied;
+          let cc: ConfChange;
+          try {
+            cc = decodeConfChange(e.data);
+          } catch (err) {
+            // Never let an undecodable conf change into the log: every replica would fail to apply it.
+            if (!(err instanceof CodecError)) throw err;
+            entries[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY };
+            continue;
+          }
+          const alreadyPending = pendingConfIndex > this.raftLog.applied;
           const alreadyJoint = isJoint(this.trk.config);
           const wantsLeaveJoint = isLeaveJoint(cc);
           let failed = '';
           if (alreadyPending) {
-            failed = `possible unapplied conf change at index ${this.pendingConfIndex} (applied to ${this.raftLog.applied})`;
+            failed = `possible unapplied conf change at index ${pendingConfIndex} (applied to ${this.raftLog.applied})`;
           } else if (alreadyJoint && !wantsLeaveJoint) {
             failed = 'must transition out of joint config first';
           } else if (!alreadyJoint && wantsLeaveJoint) {
@@ -681,12 +700,13 @@ export class Raft {
             this.logger.info(`${this.id} ignoring conf change at config ${describeConfig(this.trk.config)}: ${failed}`);
             entries[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY };
           } else {
-            this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;
+            pendingConfIndex = this.raftLog.lastIndex() + i + 1;
           }
         }
         if (!this.appendEntry(entries)) {
           throw new ProposalDroppedError('uncommitted entry size limit exceeded', this.id);
         }
+        this.pendingConfIndex = pendingConfIndex;
         this.bcastAppend();
         return;
       }

@@ -11,6 +11,7 @@ import {
   EntryType,
   MessageType,
   ProgressTracker,
+  Raft,
   StateType,
   describeConfig,
   encodeConfChange,
@@ -19,7 +20,7 @@ import {
   EMPTY,
   type ConfChangeSingle,
 } from '../../../node/src/raft/index.js';
-import { Network, TestNode, tickN } from './helpers.js';
+import { Network, TestNode, newTestConfig, storageWithLog, tickN } from './helpers.js';
 
 const add = (id: number): ConfChangeSingle => ({ type: ConfChangeType.AddNode, nodeId: id });
 const learner = (id: number): ConfChangeSingle => ({ type: ConfChangeType.AddLearner, nodeId: id });
@@ -141,13 +142,50 @@ describe('raft membership changes', () => {
     assert.deepEqual(r.trk.confState().learners, [4, 5]);
   });
 
-  it('a new leader refuses conf changes until its log tail is applied', () => {
+  it('an undecodable conf change never enters the log (replaced by an empty entry)', () => {
     const net = Network.ofSize(3);
     net.campaign(1);
+    applyAll(net);
     const r = net.raft(1);
-    assert.equal(r.pendingConfIndex, r.raftLog.lastIndex() - 1);
-    // Nothing applied yet: a conf change proposal is neutralised only if pendingConfIndex > applied.
-    assert.ok(r.raftLog.applied < r.pendingConfIndex || r.pendingConfIndex === 0);
+    const before = r.pendingConfIndex;
+    net.send(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: new Uint8Array([9, 9, 9]) }] }));
+    const last = r.raftLog.slice(r.raftLog.lastIndex(), r.raftLog.lastIndex() + 1, Infinity)[0]!;
+    assert.equal(last.type, EntryType.Normal);
+    assert.equal(r.pendingConfIndex, before);
+    applyAll(net); // no replica chokes on it
+  });
+
+  it('a conf change dropped by the uncommitted-size limit does not block the next one', () => {
+    const net = Network.ofSize(3, { maxUncommittedEntriesSize: 50 });
+    net.campaign(1);
+    applyAll(net);
+    net.isolate(1);
+    const r = net.raft(1);
+    net.send(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: 0, data: new Uint8Array(40) }] }));
+    const big = encodeConfChange({ transition: 0, changes: [learner(4)], context: new Uint8Array(40) });
+    assert.throws(
+      () => r.step(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: big }] })),
+      /uncommitted/,
+    );
+    assert.ok(r.pendingConfIndex <= r.raftLog.applied, 'no phantom pending conf change');
+  });
+
+  it('a new leader refuses conf changes until its log tail is applied', () => {
+    // All nodes already have two entries of term 1 (possibly including a conf change).
+    const nodes = [1, 2, 3].map((id) => {
+      const s = storageWithLog([1, 2, 3], [1, 1], 1);
+      return new TestNode(new Raft(newTestConfig(id, 10, 1, s)), s);
+    });
+    const net = new Network(nodes);
+    net.campaign(1);
+    const r = net.raft(1);
+    assert.equal(r.pendingConfIndex, 2);
+    proposeCC(net, 1, cc([learner(4)]));
+    assert.equal(r.raftLog.slice(r.raftLog.lastIndex(), r.raftLog.lastIndex() + 1, Infinity)[0]!.type, EntryType.Normal);
+    applyAll(net);
+    proposeCC(net, 1, cc([learner(4)]));
+    applyAll(net);
+    assert.deepEqual(r.trk.confState().learners, [4]);
   });
 
   it('joint consensus with auto-leave: the leader proposes leaving once the joint config is applied', () => {
