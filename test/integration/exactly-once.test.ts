@@ -60,6 +60,35 @@ describe('exactly-once: retries after lost replies apply once', function () {
   const dropped = (via: 'proxy' | 'hook'): number =>
     via === 'proxy' ? proxies.reduce((s, p) => s + p.stats.resets, 0) : injectors.reduce((s, i) => s + i.totalDropped, 0);
 
+  it('negative control: without sessions, a naive retry after a lost reply double-increments', async function () {
+    const proxy = await FaultProxy.start(f.node.address);
+    proxies.push(proxy);
+    const naive = f.client({ endpoints: [proxy.address], sessions: false, timeoutMs: 5000 });
+    const key = 'eo/naive/counter';
+    await naive.put(key, '0');
+    let acknowledged = 0;
+    for (let i = 0; i < 5; i++) {
+      // A naive increment: CAS, retried by hand on any transport error; a failed CAS re-reads.
+      let first = true;
+      for (;;) {
+        const n = Number((await naive.get(key)).value!.toString());
+        // Lose the reply of the first CAS attempt (after the server applied it).
+        if (first) proxy.dropNextReplies(1);
+        first = false;
+        let ok: boolean;
+        try {
+          ok = (await naive.put(key, String(n + 1), { expectedValue: String(n) })).succeeded;
+        } catch {
+          continue;
+        }
+        if (ok) break;
+      }
+      acknowledged++;
+    }
+    const final = Number((await naive.get(key)).value!.toString());
+    assert.ok(final > acknowledged, `expected duplicates without sessions, got counter ${final} for ${acknowledged} increments`);
+  });
+
   for (const via of ['proxy', 'hook'] as const) {
     describe(`lost replies via ${via}`, function () {
       let base = 0;
