@@ -55,6 +55,8 @@ export interface WriteOptions {
 
 export interface Engine {
   get(key: Buffer, opts?: ReadOptions): Promise<Buffer | undefined>;
+  /** Point reads of many keys in one call (from one implicit snapshot); results in key order given. */
+  getMany(keys: readonly Buffer[], opts?: ReadOptions): Promise<Array<Buffer | undefined>>;
   /** Applies all ops atomically, in order (a later op on the same key wins). */
   write(ops: readonly EngineOp[], opts?: WriteOptions): Promise<void>;
   iterator(opts?: IteratorOptions): EngineIterator;

@@ -237,6 +237,12 @@ export class MemoryEngine implements Engine {
     return lookup(this.rootFor(opts), key)?.v;
   }
 
+  async getMany(keys: readonly Buffer[], opts?: ReadOptions): Promise<Array<Buffer | undefined>> {
+    this.check();
+    const root = this.rootFor(opts);
+    return keys.map((k) => lookup(root, k)?.v);
+  }
+
   async write(ops: readonly EngineOp[], opts?: WriteOptions): Promise<void> {
     this.check();
     this.writeSync(ops);

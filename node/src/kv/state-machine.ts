@@ -20,8 +20,8 @@
 // sessions idle for longer than the TTL (measured in command timestamps) expire.
 import type { Engine, EngineOp } from '../engine/engine.js';
 import { decodeResult, encodeResult, type Command, type CommandResult, type ErrorResult, type KeyRange } from './commands.js';
-import { mvccFindNewer, mvccLatest, mvccScan, versionOps, type Versioned } from '../mvcc/mvcc.js';
-import { metaKey, parseSessionKey, sessionHeaderKey, sessionResultKey, sessionSpace } from '../mvcc/keyspace.js';
+import { decodeLatest, mvccFindNewer, mvccLatest, mvccScan, versionOps, type Versioned } from '../mvcc/mvcc.js';
+import { latestKey, metaKey, parseSessionKey, sessionHeaderKey, sessionResultKey, sessionSpace } from '../mvcc/keyspace.js';
 import { readU64BE, writeU64BE } from '../mvcc/codec.js';
 import type { Mutation } from './api.js';
 import type { Logger } from '../common/logger.js';
@@ -89,8 +89,36 @@ class ApplyContext {
   readonly ops: EngineOp[] = [];
   private readonly writes: OverlayEntry[] = [];
   private index: Map<string, OverlayEntry> | undefined;
+  /** Latest records read ahead for the whole group (null = absent). */
+  private prefetched: Map<string, Versioned | null> | undefined;
 
   constructor(private readonly engine: Engine) {}
+
+  /**
+   * Reads the latest records of every key the group's commands will look at, in one engine call.
+   * Sound because nothing but this group (through the overlay, which takes precedence) changes latest
+   * records until the group's batch is written (GC removals run exclusively between applies).
+   */
+  async prefetch(cmds: readonly Command[]): Promise<void> {
+    const keys: Buffer[] = [];
+    for (const c of cmds) {
+      if (c.type === 'put') {
+        if (c.expectedValue !== undefined || c.expectAbsent || c.returnPrev) keys.push(c.key);
+      } else if (c.type === 'delete') keys.push(c.key);
+      else if (c.type === 'txnCommit') {
+        for (const k of c.readKeys) keys.push(k);
+        for (const w of c.writes) keys.push(w.key);
+      }
+    }
+    if (keys.length < 2) return; // a single read is as cheap on demand
+    const raws = await this.engine.getMany(keys.map((k) => latestKey(k)));
+    const m = new Map<string, Versioned | null>();
+    for (let i = 0; i < keys.length; i++) {
+      const raw = raws[i];
+      m.set(keys[i]!.toString('latin1'), raw === undefined ? null : decodeLatest(raw));
+    }
+    this.prefetched = m;
+  }
 
   private record(e: OverlayEntry): void {
     if (this.index !== undefined) this.index.set(e.key.toString('latin1'), e);
@@ -120,8 +148,11 @@ class ApplyContext {
 
   /** Newest version of a key: the group's own writes first, then the engine. */
   async latest(key: Buffer): Promise<Versioned | undefined> {
-    const o = this.buildIndex().get(key.toString('latin1'));
+    const s = key.toString('latin1');
+    const o = this.buildIndex().get(s);
     if (o !== undefined) return { ts: o.ts, value: o.value };
+    const p = this.prefetched?.get(s);
+    if (p !== undefined) return p ?? undefined;
     return mvccLatest(this.engine, key);
   }
 
@@ -247,6 +278,7 @@ export class StateMachine {
     const results: CommandResult[] = new Array(cmds.length);
     const dirty = new Set<string>();
     try {
+      await ctx.prefetch(cmds);
       for (let i = 0; i < cmds.length; i++) {
         const cmd = cmds[i]!;
         const r = cmd.session === undefined ? this.execute(ctx, cmd) : this.applyWithSession(ctx, cmd, dirty);

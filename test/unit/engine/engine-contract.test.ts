@@ -94,6 +94,9 @@ for (const make of [memoryFactory, levelFactory]) {
       await e.write([{ type: 'del', key: b('a') }, { type: 'put', key: b('a'), value: b('y') }], { sync: true });
       assert.equal(s((await e.get(b('a')))!), 'y');
       await e.write([]);
+      const many = await e.getMany([b('a'), b('zz'), b('c'), b('a')]);
+      assert.deepEqual(many.map((x) => (x === undefined ? undefined : s(x))), ['y', undefined, '', 'y']);
+      assert.deepEqual(await e.getMany([]), []);
     });
 
     it('orders keys by unsigned bytes, including 0x00 and 0xff', async () => {
@@ -151,6 +154,7 @@ for (const make of [memoryFactory, levelFactory]) {
       assert.equal(s((await e.get(b('a'), { snapshot: snap }))!), '1');
       assert.equal(s((await e.get(b('b'), { snapshot: snap }))!), '1');
       assert.equal(await e.get(b('c'), { snapshot: snap }), undefined);
+      assert.deepEqual((await e.getMany([b('a'), b('c')], { snapshot: snap })).map((x) => x && s(x)), ['1', undefined]);
       assert.deepEqual((await collect(e, { snapshot: snap })).map(([k, v]) => s(k) + s(v)), ['a1', 'b1']);
       assert.deepEqual((await collect(e)).map(([k, v]) => s(k) + s(v)), ['a2', 'c2']);
       await snap.release();
