@@ -69,7 +69,6 @@ export async function runWorkload(driver: BenchDriver, spec: WorkloadSpec, opts:
   const t0 = performance.now();
   const measureFrom = t0 + opts.warmupMs;
   const end = measureFrom + opts.durationMs;
-  let measuredEnd = end;
   const worker = async (): Promise<void> => {
     for (;;) {
       const now = performance.now();
@@ -95,7 +94,7 @@ export async function runWorkload(driver: BenchDriver, spec: WorkloadSpec, opts:
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
-  measuredEnd = Math.min(end, performance.now());
+  const measuredEnd = Math.min(end, performance.now());
   const durationS = Math.max(0.001, (measuredEnd - measureFrom) / 1000);
   const result: RunResult = {
     target: driver.name,

@@ -3,7 +3,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HistoryOp } from './history-recorder.js';
 
@@ -40,19 +40,20 @@ export interface PorcupineResult {
 }
 
 /**
- * Checks a history (ops or a JSON file). On a failed check the HTML visualization is written next
- * to the history file.
+ * Checks a history (ops or a JSON file). On a failed check the HTML visualization is written to
+ * `opts.dir` (default: a new temp dir; recorded histories are written there too).
  */
 export function checkLinearizable(history: HistoryOp[] | string, opts: { timeoutS?: number; dir?: string } = {}): PorcupineResult {
   let file: string;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kvs-history-'));
   if (typeof history === 'string') {
     file = history;
   } else {
-    const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kvs-history-'));
     file = join(dir, 'history.json');
     writeFileSync(file, JSON.stringify(history));
   }
-  const html = file.replace(/\.json$/, '') + '.html';
+  // The visualization goes to `dir` (never next to a checked-in history file).
+  const html = join(dir, basename(file).replace(/\.json$/, '') + '.html');
   const r = spawnSync(porcupineBinary(), ['-timeout', `${opts.timeoutS ?? 60}s`, '-html', html, file], { encoding: 'utf8', timeout: ((opts.timeoutS ?? 60) + 30) * 1000 });
   const verdict = (r.stdout ?? '').trim() || (r.stderr ?? '').trim() || String(r.error ?? '');
   const exitCode = r.status ?? -1;

@@ -21,7 +21,7 @@ describe('porcupine checker (Go) on known histories', function () {
   });
 
   it('rejects a stale read with exit 1 and writes the visualization', function () {
-    const r = checkLinearizable(join(repoRoot(), 'test', 'porcupine', 'testdata', 'not-linearizable.json'), { dir: undefined });
+    const r = checkLinearizable(join(repoRoot(), 'test', 'porcupine', 'testdata', 'not-linearizable.json'));
     assert.equal(r.exitCode, 1, r.verdict);
     assert.match(r.verdict, /^NOT LINEARIZABLE/);
     assert.ok(r.htmlFile && existsSync(r.htmlFile), 'visualization written');

@@ -14,7 +14,7 @@ export function useNode(opts: NodeProcessOptions = {}): NodeFixture {
   const clients: KvClient[] = [];
   before(async function () {
     this.timeout(60_000);
-    node = new NodeProcess({ env: { KVS_LOG_LEVEL: 'warn' }, ...opts });
+    node = new NodeProcess({ env: { KVS_LOG_LEVEL: 'info' }, ...opts });
     await node.start();
   });
   afterEach(function () {
