@@ -141,6 +141,27 @@ describe('e2e: kvs on a real Kubernetes', function () {
     assert.match(m, /kvs_operator_reconcile_total\{result="(success|requeue)"\} [1-9]/);
   });
 
+  it('a nodeConfig change rolls the pods to the new configuration', async () => {
+    const before = await getJson('statefulset', 'demo', '-n', NS);
+    const oldHash = before.spec.template.metadata.annotations['kvs.dev/config-hash'];
+    await kubectl('patch', 'kvscluster', 'demo', '-n', NS, '--type=merge', '-p', '{"spec":{"nodeConfig":{"log-level":"debug"}}}');
+    await waitFor(
+      'rollout finished with the new config on every pod, Running',
+      async () => {
+        const sts = await getJson('statefulset', 'demo', '-n', NS);
+        const hash = sts.spec.template.metadata.annotations['kvs.dev/config-hash'];
+        if (hash === oldHash || sts.status.updateRevision !== sts.status.currentRevision || sts.status.updatedReplicas !== 3) return undefined;
+        const pods = await getJson('pods', '-n', NS, '-l', 'app.kubernetes.io/instance=demo');
+        if (!pods.items.every((p: any) => p.metadata.annotations['kvs.dev/config-hash'] === hash)) return undefined;
+        const st = (await getJson('kvscluster', 'demo', '-n', NS)).status;
+        return st.phase === 'Running' && st.readyReplicas === 3 ? true : undefined;
+      },
+      240_000,
+    );
+    const cm = await getJson('configmap', 'demo-config', '-n', NS);
+    assert.equal(cm.data.KVS_LOG_LEVEL, 'debug');
+  });
+
   it('deleting a KvsCluster removes its objects; PVCs follow pvcRetentionPolicy (Delete here)', async () => {
     await kubectl('delete', 'kvscluster', 'demo', '-n', NS, '--wait=true', '--timeout=60s');
     await waitFor(
