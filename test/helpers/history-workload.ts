@@ -1,0 +1,79 @@
+// A register workload for linearizability checks: concurrent clients run get / put / compare-and-set on a
+// few keys and every operation goes into a HistoryRecorder. Endpoints and client options are the
+// caller's, so the same workload runs against one node, a node behind a fault proxy, or (Raft stage) a
+// cluster while a nemesis kills / pauses / partitions nodes.
+import { KvClient, type KvClientOptions } from '../../node/src/client/index.js';
+import { HistoryRecorder } from './history-recorder.js';
+
+export interface RegisterWorkloadOptions {
+  /** Endpoints of client i (e.g. a proxy per client). */
+  endpointsFor: (client: number) => string[];
+  clients: number;
+  keys: number;
+  opsPerClient: number;
+  timeLimitMs: number;
+  seed: number;
+  /** Extra KvClient options of client i (deadlines, lost-reply hooks...). */
+  clientOptions?: (client: number) => Partial<KvClientOptions>;
+  /** Operation mix: fraction of gets and of blind puts; the rest are CAS. */
+  getFraction?: number;
+  putFraction?: number;
+  keyPrefix?: string;
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs the workload to completion (bounded by ops and time) and returns the recorded history. */
+export async function runRegisterWorkload(o: RegisterWorkloadOptions): Promise<HistoryRecorder> {
+  const h = new HistoryRecorder();
+  const deadline = Date.now() + o.timeLimitMs;
+  const getF = o.getFraction ?? 0.45;
+  const putF = o.putFraction ?? 0.3;
+  const prefix = o.keyPrefix ?? 'lin/k';
+  const clients: KvClient[] = [];
+  const run = async (c: number): Promise<void> => {
+    const rand = prng(o.seed * 31 + c);
+    const kv = new KvClient({ endpoints: o.endpointsFor(c), timeoutMs: 5000, ...o.clientOptions?.(c) });
+    clients.push(kv);
+    const lastSeen = new Map<string, string | undefined>();
+    for (let n = 0; n < o.opsPerClient && Date.now() < deadline; n++) {
+      const key = `${prefix}${Math.floor(rand() * o.keys)}`;
+      const r = rand();
+      const value = `c${c}-${n}`;
+      if (r < getF) {
+        const out = await h.record(c, { op: 'get', key }, async () => {
+          const g = await kv.get(key);
+          return g.found ? { found: true, value: g.value!.toString() } : { found: false };
+        });
+        if (out) lastSeen.set(key, out.found ? out.value : undefined);
+      } else if (r < getF + putF) {
+        await h.record(c, { op: 'put', key, value }, async () => {
+          await kv.put(key, value);
+          return { ok: true };
+        });
+      } else {
+        const expected = lastSeen.get(key);
+        const input = expected === undefined ? { op: 'cas' as const, key, value, expectAbsent: true } : { op: 'cas' as const, key, value, expected };
+        await h.record(c, input, async () => {
+          const p = await kv.put(key, value, expected === undefined ? { expectAbsent: true } : { expectedValue: expected });
+          return { ok: p.succeeded };
+        });
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: o.clients }, (_, c) => run(c)));
+  } finally {
+    clients.forEach((c) => c.close());
+  }
+  return h;
+}
