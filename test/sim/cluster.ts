@@ -43,6 +43,7 @@ export interface NodeConfigKnobs {
   electionTick: number;
   heartbeatTick: number;
   readOnlyOption: ReadOnlyOption;
+  disableProposalForwarding: boolean;
 }
 
 interface PendingReady {
@@ -127,6 +128,7 @@ export class SimCluster {
       maxSizePerMsg: this.knobs.maxSizePerMsg,
       maxInflightMsgs: this.knobs.maxInflightMsgs,
       readOnlyOption: this.knobs.readOnlyOption,
+      disableProposalForwarding: this.knobs.disableProposalForwarding,
       rand: () => r.next(),
     };
   }
@@ -226,7 +228,7 @@ export class SimCluster {
     // Through the wire codec, like a real transport: no object sharing between nodes.
     const wire = encodeMessage(m);
     this.schedule(this.now + this.delay(), { kind: 'msg', m: decodeMessage(wire) });
-    if (!isSnap && this.rng.chance(this.faults.dup)) {
+    if (this.rng.chance(this.faults.dup)) {
       this.stats.duplicated++;
       this.schedule(this.now + this.delay(), { kind: 'msg', m: decodeMessage(wire) });
     }

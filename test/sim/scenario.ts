@@ -69,6 +69,8 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     checkQuorum,
     // Lease reads need check-quorum; half of those runs use them.
     readOnlyOption: checkQuorum && rng.chance(0.5) ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
+    // Without forwarding, followers reject proposals with a leader hint the client follows.
+    disableProposalForwarding: rng.chance(0.25),
     maxSizePerMsg: rng.pick([120, 1000, 1 << 20]),
     maxInflightMsgs: rng.pick([1, 4, 64]),
     electionTick: 10,
@@ -134,7 +136,7 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
   for (const id of ids) cluster.addNode(id, MemoryStorage.bootstrap(ids));
 
   const summary =
-    `nodes=${size} preVote=${knobs.preVote} checkQuorum=${knobs.checkQuorum} reads=${knobs.readOnlyOption} maxMsg=${knobs.maxSizePerMsg} ` +
+    `nodes=${size} preVote=${knobs.preVote} checkQuorum=${knobs.checkQuorum} reads=${knobs.readOnlyOption} fwd=${!knobs.disableProposalForwarding} maxMsg=${knobs.maxSizePerMsg} ` +
     `inflight=${knobs.maxInflightMsgs} hb=${knobs.heartbeatTick} membership=${membership} ` +
     `drop=${cluster.faults.drop} dup=${cluster.faults.dup} delay=${cluster.faults.maxDelay}`;
   cluster.log(`seed ${seed}: ${summary}`);
