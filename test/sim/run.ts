@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import { runSeed, type SeedResult } from './scenario.js';
+import { runFigure8 } from './figure8.js';
 
 interface Args {
   seeds: number;
@@ -50,6 +51,16 @@ function runRange(seeds: number[], durationMs: number | undefined): SeedResult[]
   for (const s of seeds) {
     const r = runSeed(s, { durationMs });
     delete r.trace;
+    // Every 10th seed also drives the scripted figure-8 schedule with that seed's timing.
+    if (r.ok && s % 10 === 0) {
+      try {
+        const f = runFigure8(s);
+        if (f.xCommitted) throw new Error('figure 8: an old-term entry was committed by counting replicas');
+      } catch (e) {
+        r.ok = false;
+        r.error = `figure8: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
+      }
+    }
     out.push(r);
   }
   return out;
@@ -60,6 +71,16 @@ async function main(): Promise<void> {
   if (args.seed !== undefined) {
     const t0 = Date.now();
     const r = runSeed(args.seed, { verbose: args.verbose, durationMs: args.durationMs });
+    if (r.ok && args.seed % 10 === 0) {
+      try {
+        const f = runFigure8(args.seed, args.verbose);
+        if (args.verbose && f.trace) for (const line of f.trace) console.log(`[figure8] ${line}`);
+        if (f.xCommitted) throw new Error('figure 8: an old-term entry was committed by counting replicas');
+      } catch (e) {
+        r.ok = false;
+        r.error = `figure8: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
+      }
+    }
     if (args.verbose && r.trace) for (const line of r.trace) console.log(line);
     console.log(`seed ${r.seed}: ${r.ok ? 'PASS' : 'FAIL'} (${Date.now() - t0} ms) ${r.summary}`);
     if (!r.ok) {
