@@ -54,6 +54,37 @@ describe('process helpers (multi-process harness)', function () {
     assert.equal((await clients[1]!.get('who')).value?.toString(), 'n2');
   });
 
+  it('graceful stop under write load: exit 0, acknowledged writes survive the restart', async function () {
+    const n = cluster!.node(1); // the node running since the restart above
+    const writer = new KvClient({ endpoints: [n.address], sessions: false, maxAttempts: 1, timeoutMs: 3000 });
+    clients.push(writer);
+    const acked = new Map<string, string>();
+    let stop = false;
+    let failures = 0;
+    const loops = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; i < 5000 && !stop; i++) {
+        const k = `graceful/${w}/${i}`;
+        try {
+          await writer.put(k, String(i));
+          acked.set(k, String(i));
+        } catch {
+          failures++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    const exit = await n.stop(15_000);
+    stop = true;
+    await Promise.all(loops);
+    assert.deepEqual(exit, { code: 0, signal: null }, 'SIGTERM under load exits 0 (drained, store closed)');
+    await n.start();
+    const seen = new Map((await clients[1]!.scanPrefix('graceful/')).map((kv) => [kv.key.toString(), kv.value.toString()]));
+    const lost = [...acked].filter(([k, v]) => seen.get(k) !== v);
+    assert.deepEqual(lost.slice(0, 5), [], `${lost.length} of ${acked.size} acknowledged writes lost across a graceful stop`);
+    assert.ok(acked.size > 50, `enough load (${acked.size} acknowledged, ${failures} failed)`);
+  });
+
   it('reports a node that exits at start-up with its log tail', async function () {
     const bad = new NodeProcess({ nodeId: 'bad', extraArgs: ['--max-key-bytes', 'not-a-size'], readyTimeoutMs: 15_000 });
     try {
