@@ -156,8 +156,27 @@ export class NodeProcess {
     }
   }
 
-  /** Spawns the process and waits until /readyz answers 200. */
+  /**
+   * Spawns the process and waits until /readyz answers 200. On the first start with kernel-chosen ports,
+   * a port taken by someone else between allocation and bind is retried with fresh ports (twice).
+   */
   async start(): Promise<void> {
+    const autoPorts = this.starts === 0 && !this.opts.grpcPort && !this.opts.httpPort;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (e) {
+        if (!autoPorts || attempt >= 3 || !/EADDRINUSE|address already in use/i.test((e as Error).message)) throw e;
+        this.log?.write(`==== [harness] port collision, retrying with new ports\n`);
+        this.starts--;
+        this.grpcPort = 0;
+        this.httpPort = 0;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     if (this.running) throw new Error(`${this.nodeId} is already running (pid ${this.pid})`);
     if (!existsSync(NODE_MAIN)) throw new Error(`kvs-node binary not found at ${NODE_MAIN} (build first)`);
     await this.allocatePorts();
