@@ -8,11 +8,7 @@ export class SafetyViolation extends Error {
 }
 
 function termOrUndefined(r: Raft, i: number): number | undefined {
-  try {
-    return r.raftLog.term(i);
-  } catch {
-    return undefined;
-  }
+  return r.raftLog.maybeTerm(i);
 }
 
 export class SafetyChecker {

@@ -65,13 +65,9 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): [number, number] {
     for (; index > 0; index--) {
-      let ourTerm: number;
-      try {
-        ourTerm = this.term(index);
-      } catch {
-        // Compacted/unavailable: can't tell, assume a possible match with unknown term.
-        return [index, 0];
-      }
+      const ourTerm = this.maybeTerm(index);
+      // Compacted/unavailable: can't tell, assume a possible match with unknown term.
+      if (ourTerm === undefined) return [index, 0];
       if (ourTerm <= term) return [index, ourTerm];
     }
     return [0, 0];
@@ -150,14 +146,25 @@ export class RaftLog {
     return this.storage.term(i);
   }
 
-  /** term(i), or 0 if i is out of the valid range. */
-  zeroTermOnOutOfBounds(i: number): number {
+  /**
+   * term(i), or undefined if i is outside [firstIndex-1, lastIndex]. Non-throwing: used on hot
+   * paths (every append checks the term of an index just past our log).
+   */
+  maybeTerm(i: number): number | undefined {
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
+    if (i + 1 < this.firstIndex() || i > this.lastIndex()) return undefined;
     try {
-      return this.term(i);
+      return this.storage.term(i);
     } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return 0;
+      if (e instanceof CompactedError || e instanceof UnavailableError) return undefined;
       throw e;
     }
+  }
+
+  /** term(i), or 0 if i is out of the valid range. */
+  zeroTermOnOutOfBounds(i: number): number {
+    return this.maybeTerm(i) ?? 0;
   }
 
   entries(i: number, maxSize: number): Entry[] {
@@ -176,12 +183,7 @@ export class RaftLog {
   }
 
   matchTerm(i: number, term: number): boolean {
-    try {
-      return this.term(i) === term;
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return false;
-      throw e;
-    }
+    return this.maybeTerm(i) === term;
   }
 
   /** Leader commit rule: only entries of the current term commit by counting (§5.4.2). */

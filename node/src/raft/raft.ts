@@ -235,16 +235,17 @@ export class Raft {
     const pr = this.trk.progress.get(to);
     if (!pr || pr.isPaused()) return false;
 
-    let term: number | undefined;
+    const term = this.raftLog.maybeTerm(pr.next - 1);
     let ents: Entry[] = [];
-    let failed = false;
-    try {
-      term = this.raftLog.term(pr.next - 1);
-      ents = this.raftLog.entries(pr.next, this.maxMsgSize);
-    } catch (e) {
-      // Compacted (or not yet available): fall back to a snapshot. Anything else is a bug.
-      if (!(e instanceof CompactedError) && !(e instanceof UnavailableError)) throw e;
-      failed = true;
+    let failed = term === undefined;
+    if (!failed) {
+      try {
+        ents = this.raftLog.entries(pr.next, this.maxMsgSize);
+      } catch (e) {
+        // Compacted (or not yet available): fall back to a snapshot. Anything else is a bug.
+        if (!(e instanceof CompactedError) && !(e instanceof UnavailableError)) throw e;
+        failed = true;
+      }
     }
     if (ents.length === 0 && !sendIfEmpty) return false;
 
