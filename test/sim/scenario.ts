@@ -59,7 +59,7 @@ const KEYS = ['a', 'b', 'c'];
 export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
   const started = Date.now();
   const rng = new Prng(seed);
-  const durationMs = opts.durationMs ?? 8000;
+  const durationMs = opts.durationMs ?? 15000;
   const livenessMs = opts.livenessMs ?? 3000;
 
   const size = rng.chance(0.5) ? 3 : 5;
