@@ -326,23 +326,31 @@ describe('fuzzing a running node (fast-check)', function () {
     await expectError(call, codes, op.what);
   }
 
-  it('answers valid requests like the model and rejects malformed ones (property-based)', async function () {
+  it('answers valid requests like the model and rejects malformed ones (property-based, 3 concurrent sequences)', async function () {
     const seed = testSeed('fuzz');
     let run = 0;
+    const opsArb = fc.array(fc.oneof({ arbitrary: validArb, weight: 4 }, { arbitrary: invalidArb, weight: 1 }), { minLength: 5, maxLength: 30 });
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof({ arbitrary: validArb, weight: 4 }, { arbitrary: invalidArb, weight: 1 }), { minLength: 5, maxLength: 40 }), async (ops) => {
-        const prefix = Buffer.from(`fz/${seed}/${run++}/`);
-        const model: Model = new Map();
-        for (const op of ops) {
-          if (op.t === 'bad' || op.t === 'garbage') await runInvalid(op, prefix);
-          else await runValid(op, prefix, model);
-        }
-        // The final state equals the model.
-        const end = Buffer.concat([prefix.subarray(0, prefix.length - 1), Buffer.from([prefix[prefix.length - 1]! + 1])]);
-        const all = await kv.scan({ start: prefix, end, limit: MAX_SCAN_LIMIT });
-        assert.deepEqual(all.kvs.map((x) => hex(x.key)).sort(), [...model.keys()].sort());
+      // Three sequences run concurrently, each in its own key prefix with its own model: the answers
+      // must not depend on what the other requests in the same group commit were doing.
+      fc.asyncProperty(fc.tuple(opsArb, opsArb, opsArb), async (seqs) => {
+        const r = run++;
+        await Promise.all(
+          seqs.map(async (ops, lane) => {
+            const prefix = Buffer.from(`fz/${seed}/${r}/${lane}/`);
+            const model: Model = new Map();
+            for (const op of ops) {
+              if (op.t === 'bad' || op.t === 'garbage') await runInvalid(op, prefix);
+              else await runValid(op, prefix, model);
+            }
+            // The final state equals the model.
+            const end = Buffer.concat([prefix.subarray(0, prefix.length - 1), Buffer.from([prefix[prefix.length - 1]! + 1])]);
+            const all = await kv.scan({ start: prefix, end, limit: MAX_SCAN_LIMIT });
+            assert.deepEqual(all.kvs.map((x) => hex(x.key)).sort(), [...model.keys()].sort(), `final state of lane ${lane}`);
+          }),
+        );
       }),
-      { numRuns: 60, seed, verbose: 1, endOnFailure: true },
+      { numRuns: 40, seed, verbose: 1, endOnFailure: true },
     );
     await assertAlive();
     console.log(`      ${stats.valid} valid, ${stats.invalid} malformed, ${stats.garbage} garbage requests; garbage answers ${JSON.stringify(Object.fromEntries(stats.garbageCodes))}`);
