@@ -25,7 +25,6 @@ import {
   type SoftState,
   EntryType,
   MessageType,
-  NONE,
   ProgressState,
   StateType,
   hardStateEqual,
@@ -289,9 +288,9 @@ export class RawNode {
     return s;
   }
 
-  /** Convenience: the leader id this node believes in (NONE if unknown). */
+  /** Convenience: the leader id this node believes in (NONE = 0 if unknown). */
   leader(): number {
-    return this.raft.lead === NONE ? NONE : this.raft.lead;
+    return this.raft.lead;
   }
 }
 
