@@ -60,7 +60,8 @@ const messageArb: fc.Arbitrary<Message> = fc
 // fast-check may build null-prototype records; compare against ordinary objects.
 const plain = <T>(x: T): T => structuredClone(x);
 
-describe('raft codec', () => {
+describe('raft codec', function () {
+  this.timeout(30_000); // property tests; generous for a loaded CI machine
   it('round-trips messages (property)', () => {
     fc.assert(
       fc.property(messageArb, (m) => {

@@ -62,7 +62,8 @@ describe('raft paper', () => {
     });
   });
 
-  describe('§5.2 leader election', () => {
+  describe('§5.2 leader election', function () {
+    this.timeout(30_000); // the randomized-timeout tests run hundreds of elections
     it('§5.2 servers start as followers', () => {
       const r = TestNode.create(1, [1, 2, 3]).raft;
       assert.equal(r.state, StateType.Follower);
