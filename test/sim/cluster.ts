@@ -44,6 +44,9 @@ export interface NodeConfigKnobs {
   heartbeatTick: number;
   readOnlyOption: ReadOnlyOption;
   disableProposalForwarding: boolean;
+  maxInflightBytes: number;
+  maxCommittedSizePerReady: number;
+  maxUncommittedEntriesSize: number;
 }
 
 interface PendingReady {
@@ -129,6 +132,9 @@ export class SimCluster {
       maxInflightMsgs: this.knobs.maxInflightMsgs,
       readOnlyOption: this.knobs.readOnlyOption,
       disableProposalForwarding: this.knobs.disableProposalForwarding,
+      maxInflightBytes: this.knobs.maxInflightBytes,
+      maxCommittedSizePerReady: this.knobs.maxCommittedSizePerReady,
+      maxUncommittedEntriesSize: this.knobs.maxUncommittedEntriesSize,
       rand: () => r.next(),
     };
   }

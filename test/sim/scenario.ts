@@ -71,6 +71,10 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     readOnlyOption: checkQuorum && rng.chance(0.5) ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
     // Without forwarding, followers reject proposals with a leader hint the client follows.
     disableProposalForwarding: rng.chance(0.25),
+    // Flow-control and pagination limits (0 = unlimited), small enough to bite sometimes.
+    maxInflightBytes: rng.pick([0, 0, 300]),
+    maxCommittedSizePerReady: rng.pick([1 << 20, 1 << 20, 200]),
+    maxUncommittedEntriesSize: rng.pick([0, 0, 400]),
     maxSizePerMsg: rng.pick([120, 1000, 1 << 20]),
     maxInflightMsgs: rng.pick([1, 4, 64]),
     electionTick: 10,
