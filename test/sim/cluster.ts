@@ -101,6 +101,8 @@ export class SimCluster {
   /** Pairs that cannot talk ("a-b", both directions stored). */
   partitions = new Set<string>();
   trace: string[] | undefined;
+  /** Test-only: break the persistence contract (send everything before fsync). */
+  unsafeSendBeforeSync = false;
   private calendar = new Map<number, CalendarItem[]>();
   stats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0, crashes: 0, restarts: 0, snapshotsSent: 0, readies: 0 };
 
@@ -334,7 +336,9 @@ export class SimCluster {
       raw.raft.state === StateType.Leader && (!rd.hardState || (rd.hardState.term === dhs.term && rd.hardState.vote === dhs.vote));
     const held: Message[] = [];
     for (const m of rd.messages) {
-      if (early && (m.type === MessageType.App || m.type === MessageType.Snap || m.type === MessageType.Heartbeat)) this.send(m);
+      if (this.unsafeSendBeforeSync || (early && (m.type === MessageType.App || m.type === MessageType.Snap || m.type === MessageType.Heartbeat))) {
+        this.send(m);
+      }
       else held.push(m);
     }
     if (this.trace && (rd.entries.length || rd.hardState || rd.snapshot || rd.softState)) {

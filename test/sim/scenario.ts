@@ -26,6 +26,8 @@ export interface RunOptions {
   durationMs?: number;
   /** Bound for liveness after healing, in ms. */
   livenessMs?: number;
+  /** Test-only: a host that sends before persisting (the checkers must notice). */
+  unsafeSendBeforeSync?: boolean;
 }
 
 export interface SeedResult {
@@ -128,6 +130,7 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     },
     opts.verbose ?? false,
   );
+  cluster.unsafeSendBeforeSync = opts.unsafeSendBeforeSync ?? false;
   cluster.faults = {
     drop: rng.pick([0, 0.01, 0.05, 0.15]),
     dup: rng.pick([0, 0.02, 0.1]),

@@ -19,6 +19,14 @@ describe('raft deterministic simulation (50 seeds)', function () {
     assert.ok(ops > 1000, `workload too small: ${ops} ops`);
   });
 
+  it('detects a host that sends before persisting (the checkers have teeth)', () => {
+    let failed = 0;
+    for (let seed = 1; seed <= 150 && failed === 0; seed++) {
+      if (!runSeed(seed, { unsafeSendBeforeSync: true }).ok) failed++;
+    }
+    assert.ok(failed > 0, 'no violation found in 150 seeds of a contract-breaking host');
+  });
+
   it('is deterministic: the same seed replays the same run', () => {
     const a = runSeed(7, { verbose: true });
     const b = runSeed(7, { verbose: true });
