@@ -24,7 +24,7 @@ import {
 } from '../../node/src/raft/index.js';
 import { Prng } from './prng.js';
 import { KvStateMachine, decodeCommand, type Command, type OpResult, type Value } from './kv.js';
-import { SafetyChecker } from './invariants.js';
+import { SafetyChecker, SafetyViolation } from './invariants.js';
 
 export const TICK_MS = 10;
 
@@ -369,6 +369,7 @@ export class SimCluster {
     if (rd.snapshot) {
       n.sm = KvStateMachine.restore(rd.snapshot.data);
       n.sm.appliedIndex = rd.snapshot.metadata.index;
+      this.checkStateAt(n, rd.snapshot.metadata.index);
       this.log(`n${n.id} applied snapshot ${rd.snapshot.metadata.index}`);
     }
     for (const e of rd.committedEntries) {
@@ -410,6 +411,16 @@ export class SimCluster {
     n.readStates = rest;
   }
 
+  /** State machine contents at snapshot points, to compare replicas (and restored snapshots). */
+  private statesAt = new Map<number, string>();
+
+  private checkStateAt(n: SimNode, index: number): void {
+    const dump = n.sm.dump();
+    const prev = this.statesAt.get(index);
+    if (prev === undefined) this.statesAt.set(index, dump);
+    else if (prev !== dump) throw new SafetyViolation(`state machine safety: n${n.id} state at index ${index} differs from another replica's`);
+  }
+
   snapshotEvery = 30;
   keepEntries = 10;
 
@@ -422,6 +433,7 @@ export class SimCluster {
     const snapIndex = n.durable.snapshot().metadata.index;
     if (applied <= snapIndex || applied > n.live.lastIndex() || applied > n.durable.lastIndex()) return;
     if (!confChanged && applied - snapIndex < this.snapshotEvery) return;
+    this.checkStateAt(n, applied);
     const data = n.sm.snapshot();
     const cs = n.raw!.raft.trk.confState();
     n.live.createSnapshot(applied, cs, data);
