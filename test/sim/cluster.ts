@@ -104,7 +104,19 @@ export class SimCluster {
   /** Test-only: break the persistence contract (send everything before fsync). */
   unsafeSendBeforeSync = false;
   private calendar = new Map<number, CalendarItem[]>();
-  stats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0, crashes: 0, restarts: 0, snapshotsSent: 0, readies: 0 };
+  stats = {
+    sent: 0,
+    dropped: 0,
+    duplicated: 0,
+    delivered: 0,
+    crashes: 0,
+    crashesWithUnsynced: 0,
+    restarts: 0,
+    snapshotsSent: 0,
+    snapshotsInstalled: 0,
+    confChangesApplied: 0,
+    readies: 0,
+  };
 
   constructor(
     readonly rng: Prng,
@@ -168,6 +180,7 @@ export class SimCluster {
     if (!n.raw) return;
     this.stats.crashes++;
     const p = n.pending;
+    if (p) this.stats.crashesWithUnsynced++;
     if (p && !p.rd.snapshot && p.rd.entries.length > 0 && this.rng.chance(0.5)) {
       const k = this.rng.int(0, p.rd.entries.length);
       n.durable.append(p.rd.entries.slice(0, k));
@@ -370,6 +383,7 @@ export class SimCluster {
       n.sm = KvStateMachine.restore(rd.snapshot.data);
       n.sm.appliedIndex = rd.snapshot.metadata.index;
       this.checkStateAt(n, rd.snapshot.metadata.index);
+      this.stats.snapshotsInstalled++;
       this.log(`n${n.id} applied snapshot ${rd.snapshot.metadata.index}`);
     }
     for (const e of rd.committedEntries) {
@@ -382,6 +396,7 @@ export class SimCluster {
         const before = raw.raft.trk.confState();
         const after = raw.applyConfChange(cc);
         confChanged = true;
+        this.stats.confChangesApplied++;
         this.log(`n${n.id} applied conf change @${e.index}: voters=${after.voters} out=${after.votersOutgoing} learners=${after.learners}`);
         this.hooks.onConfApplied(n, cc, before, after);
       } else {

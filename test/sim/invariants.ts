@@ -160,6 +160,11 @@ export class SafetyChecker {
     }
   }
 
+  /** Number of distinct terms in which a leader was observed. */
+  get elections(): number {
+    return this.leaderByTerm.size;
+  }
+
   get maxCommitted(): number {
     return this.maxCommit;
   }

@@ -115,6 +115,9 @@ async function main(): Promise<void> {
   for (const f of failed) {
     console.log(`FAIL seed ${f.seed}: ${f.summary}\n${f.error}\n  replay: ${replayCommand(f.seed)}\n`);
   }
+  const cov: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.coverage)) cov[k] = (cov[k] ?? 0) + v;
+  console.log(`coverage: ${Object.entries(cov).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const slowest = results.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));
   console.log(`slowest seed: ${slowest.seed} (${slowest.elapsedMs} ms)`);
   console.log(`sim: ${results.length - failed.length} seeds passed, ${failed.length} failed (${secs}s, ${jobs} jobs, ${ops} client ops)`);

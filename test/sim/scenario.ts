@@ -39,6 +39,8 @@ export interface SeedResult {
   ops: number;
   committed: number;
   elapsedMs: number;
+  /** Counters summed by the runner to show what the runs exercised. */
+  coverage: Record<string, number>;
 }
 
 interface PendingOp {
@@ -444,5 +446,15 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     ops: history.length,
     committed: cluster.checker.maxCommitted,
     elapsedMs: Date.now() - started,
+    coverage: {
+      elections: cluster.checker.elections,
+      crashes: cluster.stats.crashes,
+      crashesWithUnsynced: cluster.stats.crashesWithUnsynced,
+      snapshotsInstalled: cluster.stats.snapshotsInstalled,
+      confChangesApplied: cluster.stats.confChangesApplied,
+      completedOps: history.filter((h) => h.ret !== Infinity).length,
+      completedReads: history.filter((h) => h.ret !== Infinity && h.op.kind === 'get').length,
+      leaseSeeds: knobs.readOnlyOption === ReadOnlyOption.LeaseBased ? 1 : 0,
+    },
   };
 }
