@@ -4,6 +4,7 @@
 
 import {
   type ConfChange,
+  type ConfState,
   type Entry,
   type HardState,
   type Message,
@@ -1055,7 +1056,7 @@ export class Raft {
   // ---- configuration -----------------------------------------------------------------------
 
   /** Apply a committed conf change (host calls this via RawNode when applying the entry). */
-  applyConfChange(cc: ConfChange): ReturnType<ProgressTracker['confState']> {
+  applyConfChange(cc: ConfChange): ConfState {
     const changer = new Changer(this.trk, this.raftLog.lastIndex());
     let res;
     if (isLeaveJoint(cc)) {
@@ -1067,7 +1068,7 @@ export class Raft {
     return this.switchToConfig(res.config, res.progress);
   }
 
-  switchToConfig(config: TrackerConfig, progress: ProgressMap): ReturnType<ProgressTracker['confState']> {
+  switchToConfig(config: TrackerConfig, progress: ProgressMap): ConfState {
     this.trk.config = config;
     this.trk.progress = progress;
     this.logger.info(`${this.id} switched to configuration ${describeConfig(config)}`);
