@@ -787,7 +787,9 @@ export class Raft {
         if (m.index > pr.leaseAck) pr.leaseAck = m.index;
         // Free one slot so a window full of lost appends can't stall replication forever.
         if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
-        if (pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
+        // Lagging: resend. Caught up but still probing (e.g. after MsgUnreachable): an empty
+        // append lets its answer move the peer back to Replicate.
+        if (pr.match < this.raftLog.lastIndex() || pr.state === ProgressState.Probe) this.sendAppend(m.from);
         if (m.context.length === 0) return;
         {
           const acks = this.readOnly.recvAck(m.from, m.context);

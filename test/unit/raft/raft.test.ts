@@ -90,6 +90,19 @@ describe('raft handlers and transitions', () => {
     assert.deepEqual(types(n.readMessages()), ['App']);
   });
 
+  it('a caught-up follower stuck in Probe recovers to Replicate via a heartbeat round (heartbeat_resp_recovers_from_probing)', () => {
+    const net = Network.ofSize(3);
+    net.campaign(1);
+    const r = net.raft(1);
+    const pr = r.trk.progress.get(2)!;
+    assert.equal(pr.state, ProgressState.Replicate);
+    r.step(msg({ type: MessageType.Unreachable, from: 2, to: 1 }));
+    assert.equal(pr.state, ProgressState.Probe);
+    assert.equal(pr.match, r.raftLog.lastIndex());
+    net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+    assert.equal(pr.state, ProgressState.Replicate);
+  });
+
   it('MsgUnreachable moves a replicating follower back to probing (TestRecvMsgUnreachable)', () => {
     const n = leaderOf3();
     const pr = n.raft.trk.progress.get(2)!;
