@@ -85,10 +85,15 @@ export class LevelEngine implements Engine {
     if (ops.length === 0) return;
     // The chained batch is 4-8x cheaper in CPU than the array form (which clones every operation).
     const batch = this.db.batch();
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      if (op.type === 'put') batch.put(op.key, op.value);
-      else batch.del(op.key);
+    try {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    } catch (e) {
+      await batch.close().catch(() => undefined);
+      throw e;
     }
     await batch.write({ sync: opts?.sync === true });
   }
