@@ -124,6 +124,8 @@ export class Raft {
   pendingConfIndex = 0;
   uncommittedSize = 0;
   readOnly: ReadOnly;
+  /** Last index handed to the host for applying in an outstanding Ready (RawNode sets it). */
+  applyingIndex = 0;
   /** ReadIndex requests queued because the leader hasn't committed in its term yet. */
   pendingReadIndexMessages: Message[] = [];
   /** A ReadIndex batch was queued since the last heartbeat broadcast (see flushReadIndex). */
@@ -969,6 +971,13 @@ export class Raft {
   /** Restore from a leader snapshot. Returns false if ignored (stale, or log already matches). */
   restore(s: Snapshot): boolean {
     if (s.metadata.index <= this.raftLog.committed) return false;
+    if (this.applyingIndex > this.raftLog.applied) {
+      // The host is applying committed entries of an outstanding Ready (possibly conf changes
+      // that it will feed to applyConfChange): swapping the log and config underneath it would
+      // make those stale. Ignore; the leader retries the snapshot later.
+      this.logger.info(`${this.id} ignored snapshot ${s.metadata.index} while applying up to ${this.applyingIndex}`);
+      return false;
+    }
     if (this.state !== StateType.Follower) {
       // Defense in depth: never apply a snapshot while leader/candidate.
       this.logger.warn(`${this.id} attempted to restore snapshot as leader; should never happen`);

@@ -221,6 +221,7 @@ export class RawNode {
     if (rd.entries.length > 0) rd.mustSync = true;
     r.msgs = [];
     r.readStates = [];
+    if (rd.committedEntries.length > 0) r.applyingIndex = rd.committedEntries[rd.committedEntries.length - 1]!.index;
     this.outstanding = rd;
     return rd;
   }
@@ -234,6 +235,7 @@ export class RawNode {
     if (!rd) throw new RaftPanic('advance() without ready()');
     this.outstanding = undefined;
     const r = this.raft;
+    r.applyingIndex = 0;
     if (rd.committedEntries.length > 0) {
       let size = 0;
       for (const e of rd.committedEntries) size += e.data.length;

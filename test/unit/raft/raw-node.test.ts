@@ -19,6 +19,7 @@ import {
   mulberry32,
   EMPTY,
   type RaftConfig,
+  encodeConfChange,
 } from '../../../node/src/raft/index.js';
 import { bytes, td } from './helpers.js';
 
@@ -182,6 +183,30 @@ describe('raft RawNode', () => {
     while (rn.hasReady()) handle(rn, s);
     assert.deepEqual(rn.status().config.voters, [1, 2]);
     assert.deepEqual(rn.status().config.learners, []);
+  });
+
+  it('a snapshot arriving while committed entries are being applied is ignored until advance()', () => {
+    // Found by the simulator: a learner was applying a committed "enter joint" entry when a
+    // snapshot taken after it arrived; restoring it would make the pending applyConfChange fail.
+    const s = MemoryStorage.bootstrap([1, 2]);
+    const rn = new RawNode(cfg(2, s));
+    const cc = encodeConfChange({ transition: ConfChangeTransition.JointImplicit, changes: [{ type: ConfChangeType.AddLearner, nodeId: 3 }], context: EMPTY });
+    rn.step(msg({ type: MessageType.App, from: 1, to: 2, term: 2, logTerm: 1, index: 1, commit: 2, entries: [{ term: 2, index: 2, type: EntryType.ConfChange, data: cc }] }));
+    const rd = rn.ready();
+    assert.deepEqual(rd.committedEntries.map((e) => e.index), [2]);
+    const snapCs = { voters: [1, 2], learners: [3], votersOutgoing: [1, 2], learnersNext: [], autoLeave: true };
+    rn.step(msg({ type: MessageType.Snap, from: 1, to: 2, term: 2, snapshot: { metadata: { index: 5, term: 2, confState: snapCs }, data: EMPTY } }));
+    assert.equal(rn.raft.raftLog.committed, 2, 'snapshot ignored while applying');
+    // The host finishes the Ready as usual: the conf change applies cleanly.
+    s.append(rd.entries);
+    s.setHardState(rd.hardState!);
+    rn.applyConfChange(decodeConfChange(rd.committedEntries[0]!.data));
+    rn.advance();
+    // Now the (retried) snapshot is accepted.
+    rn.step(msg({ type: MessageType.Snap, from: 1, to: 2, term: 2, snapshot: { metadata: { index: 5, term: 2, confState: snapCs }, data: EMPTY } }));
+    assert.equal(rn.raft.raftLog.committed, 5);
+    assert.ok(rn.hasReady());
+    assert.equal(rn.ready().snapshot?.metadata.index, 5);
   });
 
   it('readIndex through RawNode produces a ReadState in a Ready', () => {
