@@ -7,8 +7,8 @@ export abstract class RaftError extends Error {
 
 /** A proposal was not accepted (no leader known, transfer in progress, forwarding disabled, ...). */
 export class ProposalDroppedError extends RaftError {
-  override readonly name = 'ProposalDroppedError';
-  readonly code = 'RAFT_PROPOSAL_DROPPED';
+  override readonly name: string = 'ProposalDroppedError';
+  readonly code: string = 'RAFT_PROPOSAL_DROPPED';
   constructor(
     readonly reason: string,
     /** Leader hint (0 if unknown) so a client can retry at the leader. */
@@ -16,6 +16,16 @@ export class ProposalDroppedError extends RaftError {
   ) {
     super(`raft proposal dropped: ${reason}${leaderHint ? ` (leader hint ${leaderHint})` : ''}`);
   }
+}
+
+/**
+ * The leader refused a conf change proposed on it: another one is pending (proposed, not yet
+ * applied), or the change doesn't fit the current (joint or not) configuration. Retry later.
+ * (Conf changes forwarded from followers are neutralised silently, as in etcd.)
+ */
+export class ConfChangeRefusedError extends ProposalDroppedError {
+  override readonly name: string = 'ConfChangeRefusedError';
+  override readonly code: string = 'RAFT_CONF_CHANGE_REFUSED';
 }
 
 /** Operation requires the leader (used by hosts; raft itself forwards when allowed). */

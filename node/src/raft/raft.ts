@@ -32,6 +32,7 @@ import { decodeConfChange } from './codec.js';
 import {
   CodecError,
   CompactedError,
+  ConfChangeRefusedError,
   ConfigError,
   ProposalDroppedError,
   RaftPanic,
@@ -700,7 +701,9 @@ export class Raft {
             failed = 'not in joint state; refusing empty conf change';
           }
           if (failed) {
-            // Replace by an empty normal entry so indexes of the batch stay as the caller expects.
+            // Proposed right here (e.g. by an operator via the admin API): tell the caller.
+            if (m.from === this.id && entries.length === 1) throw new ConfChangeRefusedError(failed, this.id);
+            // Forwarded or batched: replace by an empty normal entry so the batch keeps its indexes.
             this.logger.info(`${this.id} ignoring conf change at config ${describeConfig(this.trk.config)}: ${failed}`);
             entries[i] = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY };
           } else {

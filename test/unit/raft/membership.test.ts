@@ -5,6 +5,8 @@ import { strict as assert } from 'node:assert';
 import {
   Changer,
   ConfChangeError,
+  ConfChangeRefusedError,
+  ProposalDroppedError,
   ConfChangeTransition,
   ConfChangeType,
   type ConfChange,
@@ -128,9 +130,17 @@ describe('raft membership changes', () => {
     proposeCC(net, 1, cc([learner(4)]));
     const pending = r.pendingConfIndex;
     assert.ok(pending > r.raftLog.applied);
-    proposeCC(net, 1, cc([learner(5)]));
-    // The second one was replaced by an empty normal entry.
+    // Proposed on the leader itself: refused with a typed error, nothing appended.
+    const li = r.raftLog.lastIndex();
+    assert.throws(
+      () => r.step(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc([learner(5)])) }] })),
+      (e: unknown) => e instanceof ConfChangeRefusedError && e.code === 'RAFT_CONF_CHANGE_REFUSED' && e instanceof ProposalDroppedError && /unapplied conf change/.test(e.message),
+    );
+    assert.equal(r.raftLog.lastIndex(), li);
+    // Forwarded from a follower: neutralised into an empty normal entry (as in etcd).
+    net.send(msg({ type: MessageType.Prop, from: 2, to: 2, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc([learner(5)])) }] }));
     const last = r.raftLog.slice(r.raftLog.lastIndex(), r.raftLog.lastIndex() + 1, Infinity)[0]!;
+    assert.equal(r.raftLog.lastIndex(), li + 1);
     assert.equal(last.type, EntryType.Normal);
     assert.equal(last.data.length, 0);
     assert.equal(r.pendingConfIndex, pending);
@@ -180,8 +190,12 @@ describe('raft membership changes', () => {
     net.campaign(1);
     const r = net.raft(1);
     assert.equal(r.pendingConfIndex, 2);
-    proposeCC(net, 1, cc([learner(4)]));
-    assert.equal(r.raftLog.slice(r.raftLog.lastIndex(), r.raftLog.lastIndex() + 1, Infinity)[0]!.type, EntryType.Normal);
+    const li = r.raftLog.lastIndex();
+    assert.throws(
+      () => r.step(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc([learner(4)])) }] })),
+      ConfChangeRefusedError,
+    );
+    assert.equal(r.raftLog.lastIndex(), li);
     applyAll(net);
     proposeCC(net, 1, cc([learner(4)]));
     applyAll(net);
