@@ -28,8 +28,10 @@ build: deps
 run: build
 	scripts/run-local.sh
 
+# Unit tests under c8 coverage (source-mapped back to the TypeScript); summary printed, HTML in coverage/.
 test-unit: build
-	mocha 'dist/test/unit/**/*.test.js'
+	c8 --reporter=text-summary --reporter=html --include 'dist/node/src/**' --include 'dist/operator/src/**' \
+	  mocha 'dist/test/unit/**/*.test.js'
 
 clean:
 	rm -rf dist dist-* coverage
@@ -39,5 +41,4 @@ TEST_TARGETS := test-unit
 -include $(sort $(wildcard mk/*.mk))
 
 test: build
-	@set -e; for t in $(TEST_TARGETS); do echo "== make $$t"; $(MAKE) --no-print-directory $$t; done
-	@echo "== all test targets passed: $(TEST_TARGETS)"
+	@scripts/run-tests.sh $(TEST_TARGETS)

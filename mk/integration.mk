@@ -10,6 +10,7 @@ INTEGRATION_TIMEOUT_MS ?= 180000
 test-porcupine:
 	cd test/porcupine && go vet ./... && go test -count=1 ./...
 
-test-integration:
+# bench-smoke compares against etcd, so the Debian etcd-server is installed first (mk/bench.mk).
+test-integration: etcd-server
 	@test -f dist/node/src/server/main.js || { echo "test-integration: dist/node/src/server/main.js missing (run make build)"; exit 1; }
 	mocha --timeout $(INTEGRATION_TIMEOUT_MS) --slow 15000 'dist/test/integration/**/*.test.js'
