@@ -1,7 +1,7 @@
 // kvsctl: command-line client of kvs (built on the client library). The entry point is ./kvsctl.ts;
 // this module holds the program so tests can run it in-process with their own stdio.
 import { Command, CommanderError, Option } from 'commander';
-import { KvClient, KvError, type KeyValue } from '../client/index.js';
+import { AdminClient, KvClient, KvError, type AdminResult, type KeyValue } from '../client/index.js';
 import { parseDuration } from '../common/units.js';
 import { parseTxnScript, TxnScriptError } from './txn-script.js';
 
@@ -52,7 +52,11 @@ Examples:
   kvsctl scan --prefix user/ --limit 10
   kvsctl del --prefix user/
   printf 'get a\\nput a 2\\nput b "x y"\\n' | kvsctl txn
-  kvsctl --json status`;
+  kvsctl --json status
+  kvsctl member list                      (replicated cluster: members, roles, progress)
+  kvsctl member add-learner 4 127.0.0.4:7400 && kvsctl member promote 4
+  kvsctl member remove 2 [--force]
+  kvsctl leader transfer 3`;
 
 function decodeArg(s: string, enc: Encoding, what: string): Buffer {
   if (enc === 'utf8') return Buffer.from(s, 'utf8');
@@ -337,6 +341,57 @@ printed: for each get, the key and value lines when the key exists (nothing when
       if (failed.length > 0) throw new Error(`${failed.length} of ${rows.length} endpoint(s) unreachable`);
     });
 
+  // ---- cluster administration (kvs.v1.Admin) ----
+  let adminClient: AdminClient | undefined;
+  const getAdmin = (): AdminClient => {
+    adminClient ??= new AdminClient(g().endpoints, Math.max(parseDuration(g().timeout, '--timeout'), 15_000));
+    return adminClient;
+  };
+  const printResult = (r: AdminResult) => {
+    if (g().json) json({ ok: r.ok, message: r.message, ...(r.status ? { leaderId: Number(r.status.leaderId), members: r.status.members } : {}) });
+    else out(`${r.message}\n`);
+  };
+  const raftIdArg = (s: string) => {
+    const n = parseIntArg(s, 'raft id');
+    if (n <= 0) throw new UsageError('raft id must be a positive integer');
+    return n;
+  };
+  const member = program.command('member').description('Raft membership of the cluster (runs on the leader; follows leader hints)');
+  member
+    .command('list')
+    .description('members with roles and replication progress (from the leader when reachable)')
+    .action(async () => {
+      const a = getAdmin();
+      let st = await a.status();
+      if (st.role !== 'Leader' && st.leaderAddress) st = await a.status(st.leaderAddress).catch(() => st);
+      if (g().json) {
+        json({ leaderId: Number(st.leaderId), leaderAddress: st.leaderAddress, term: Number(st.term), commit: Number(st.commit), members: st.members.map((m) => ({ raftId: Number(m.raftId), role: m.role, address: m.address, match: Number(m.match), next: Number(m.next), state: m.state, recentActive: m.recentActive })) });
+      } else {
+        out(`leader=${st.leaderId} (${st.leaderAddress || 'unknown'}) term=${st.term} commit=${st.commit}\n`);
+        for (const m of st.members) out(`${m.raftId}\t${m.role}${Number(m.raftId) === Number(st.leaderId) ? '*' : ''}\t${m.address}\tmatch=${m.match} next=${m.next} ${m.state}${m.recentActive ? '' : ' (inactive)'}\n`);
+      }
+    });
+  member
+    .command('add-learner <raftId> <raftAddress>')
+    .description('add a (started with --join) node as a learner; it receives a snapshot')
+    .action(async (id: string, address: string) => printResult(await getAdmin().addLearner(raftIdArg(id), address)));
+  member
+    .command('promote <raftId>')
+    .description('promote a caught-up learner to voter (refused with FAILED_PRECONDITION otherwise)')
+    .option('--max-lag <n>', 'entries behind the commit index still counted as caught up', '100')
+    .action(async (id: string, o: { maxLag: string }) => printResult(await getAdmin().promote(raftIdArg(id), parseIntArg(o.maxLag, '--max-lag'))));
+  member
+    .command('remove <raftId>')
+    .description('remove a member (refused if it would leave fewer healthy voters than a quorum, unless --force)')
+    .option('--force', 'remove even if the remaining healthy voters are not a quorum', false)
+    .action(async (id: string, o: { force: boolean }) => printResult(await getAdmin().removeMember(raftIdArg(id), o.force)));
+  program
+    .command('leader')
+    .description('leadership')
+    .command('transfer <raftId>')
+    .description('move leadership to voter <raftId> and wait until done')
+    .action(async (id: string) => printResult(await getAdmin().transferLeader(raftIdArg(id))));
+
   try {
     if (argv.length === 0) {
       program.outputHelp();
@@ -347,6 +402,7 @@ printed: for each get, the key and value lines when the key exists (nothing when
     exit = exitCodeOf(err, io);
   } finally {
     client?.close();
+    adminClient?.close();
     for (const [k, v] of Object.entries(envBackup)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;

@@ -1,7 +1,7 @@
 // Typed client errors, and the ONE place mapping a gRPC status + trailer metadata back to them
 // (the server side is server/status-mapping.ts; both use common/wire-errors.ts).
 import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import { MD_CONFLICT_KEY, MD_CONFLICT_TS, MD_ERROR_CODE, MD_FIELD, MD_SAFE_POINT, MD_TXN_ID, grpcStatusName } from '../common/wire-errors.js';
+import { MD_CONFLICT_KEY, MD_CONFLICT_TS, MD_ERROR_CODE, MD_FIELD, MD_LEADER, MD_LEADER_ID, MD_SAFE_POINT, MD_TXN_ID, grpcStatusName } from '../common/wire-errors.js';
 
 export type KvClientErrorCode =
   | 'INVALID_ARGUMENT'
@@ -11,6 +11,7 @@ export type KvClientErrorCode =
   | 'SNAPSHOT_TOO_OLD'
   | 'SESSION_EXPIRED'
   | 'UNAVAILABLE'
+  | 'PRECONDITION_FAILED'
   | 'DEADLINE_EXCEEDED'
   | 'CANCELLED'
   | 'RESOURCE_EXHAUSTED'
@@ -88,6 +89,25 @@ export class KvUnavailableError extends KvError {
   }
 }
 
+/**
+ * The node could not serve the request because it is not (or no longer) the Raft leader, or knows no
+ * leader. Retryable; `leaderAddress` (when known) is where to retry.
+ */
+export class KvNotLeaderError extends KvUnavailableError {
+  override name = 'KvNotLeaderError';
+  constructor(message: string, readonly leaderAddress?: string, readonly leaderId?: number) {
+    super(message, 'NOT_LEADER');
+  }
+}
+
+/** An administrative change was refused as unsafe now (learner not caught up, quorum at risk...). */
+export class KvPreconditionFailedError extends KvError {
+  override name = 'KvPreconditionFailedError';
+  constructor(message: string) {
+    super('PRECONDITION_FAILED', GrpcStatus.FAILED_PRECONDITION, message, false);
+  }
+}
+
 /** The call's deadline passed. For a write the outcome is unknown (a retry with the same session seq is safe). */
 export class KvDeadlineError extends KvError {
   override name = 'KvDeadlineError';
@@ -161,6 +181,12 @@ export function fromGrpcError(err: unknown, context?: string): KvError {
       return new KvSnapshotTooOldError(msg, mdNumber(md, MD_SAFE_POINT));
     case 'SESSION_EXPIRED':
       return new KvSessionExpiredError(msg);
+    case 'PRECONDITION_FAILED':
+      return new KvPreconditionFailedError(msg);
+    case 'TIMEOUT':
+      return new KvDeadlineError(msg);
+    case 'NOT_LEADER':
+      return new KvNotLeaderError(msg, mdString(md, MD_LEADER), mdNumber(md, MD_LEADER_ID));
     case 'STORE_CLOSED':
     case 'STORAGE_ERROR':
       return new KvUnavailableError(msg, typed);

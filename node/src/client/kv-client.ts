@@ -24,6 +24,7 @@ import {
   KvDeadlineError,
   KvError,
   KvInvalidArgumentError,
+  KvNotLeaderError,
   KvTxnNotFoundError,
   KvUnavailableError,
   fromGrpcError,
@@ -478,9 +479,12 @@ export class KvClient {
     const deadline = Date.now() + timeoutMs;
     const seq = mutating && this.session ? this.session.acquire() : undefined;
     const state: RetryState = { attempts: 0, lastError: undefined };
+    // A NOT_LEADER answer naming the leader sends the next attempt there (once per hint).
+    let hinted: string | undefined;
     try {
       for (;;) {
-        const endpoint = pinned ?? this.endpoints[this.current % this.endpoints.length]!;
+        const endpoint = pinned ?? hinted ?? this.endpoints[this.current % this.endpoints.length]!;
+        hinted = undefined;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw this.exhausted(method, state, timeoutMs);
         state.attempts++;
@@ -494,6 +498,13 @@ export class KvClient {
           state.lastError = err;
           if (this.closed) throw new KvCancelledError(`${method}: client closed`);
           if (state.attempts >= this.opts.maxAttempts) throw this.exhausted(method, state, timeoutMs);
+          if (!pinned && err instanceof KvNotLeaderError && err.leaderAddress && err.leaderAddress !== endpoint) {
+            hinted = err.leaderAddress;
+            const i = this.endpoints.indexOf(hinted);
+            if (i >= 0) this.current = i;
+            this.retries++;
+            continue; // straight to the leader, no backoff
+          }
           if (!pinned && this.endpoints.length > 1) this.current = (this.current + 1) % this.endpoints.length;
           this.retries++;
           const delay = Math.min(this.backoffDelay(state.attempts), Math.max(0, deadline - Date.now() - 1));
@@ -585,6 +596,7 @@ export class Transaction {
 /** Without a session a write may only be retried when it surely did not reach the store. */
 function certainlyNotApplied(err: KvError): boolean {
   if (err instanceof KvUnavailableError && err.serverCode === 'STORE_CLOSED') return true;
+  if (err instanceof KvNotLeaderError && /not proposed/.test(err.message)) return true;
   return err instanceof KvUnavailableError && /ECONNREFUSED|No connection established|Connection refused/i.test(err.message);
 }
 

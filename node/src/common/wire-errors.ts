@@ -15,6 +15,10 @@ export const MD_TXN_ID = 'kvs-txn-id';
 export const MD_SAFE_POINT = 'kvs-safe-point';
 /** Which request field a validation error is about (INVALID_ARGUMENT), e.g. `key` or `mutations[3].value`. */
 export const MD_FIELD = 'kvs-field';
+/** Client address of the current leader (NOT_LEADER), when known: retry there. */
+export const MD_LEADER = 'kvs-leader';
+/** Raft id of the current leader (NOT_LEADER), when known (decimal). */
+export const MD_LEADER_ID = 'kvs-leader-id';
 
 /** The one table of typed store error codes → gRPC status codes. */
 export const STATUS_OF_ERROR_CODE = {
@@ -26,6 +30,9 @@ export const STATUS_OF_ERROR_CODE = {
   SESSION_EXPIRED: GrpcStatus.FAILED_PRECONDITION,
   STORE_CLOSED: GrpcStatus.UNAVAILABLE,
   STORAGE_ERROR: GrpcStatus.UNAVAILABLE,
+  NOT_LEADER: GrpcStatus.UNAVAILABLE,
+  PRECONDITION_FAILED: GrpcStatus.FAILED_PRECONDITION,
+  TIMEOUT: GrpcStatus.DEADLINE_EXCEEDED,
   INTERNAL: GrpcStatus.INTERNAL,
 } as const;
 

@@ -9,7 +9,10 @@ export type KvErrorCode =
   | 'SNAPSHOT_TOO_OLD'
   | 'SESSION_EXPIRED'
   | 'STORE_CLOSED'
-  | 'STORAGE_ERROR';
+  | 'STORAGE_ERROR'
+  | 'NOT_LEADER'
+  | 'PRECONDITION_FAILED'
+  | 'TIMEOUT';
 
 export abstract class KvError extends Error {
   abstract readonly code: KvErrorCode;
@@ -79,5 +82,32 @@ export class StoreClosedError extends KvError {
 export class StorageError extends KvError {
   override readonly name = 'StorageError';
   readonly code = 'STORAGE_ERROR' as const;
+  readonly retryable = true;
+}
+
+/**
+ * Replication: this node cannot serve the request now (no leader known, leadership lost while the
+ * proposal was pending, or an admin call that must run on the leader). Retry, preferably at `leaderAddress`.
+ */
+export class NotLeaderError extends KvError {
+  override readonly name = 'NotLeaderError';
+  readonly code = 'NOT_LEADER' as const;
+  readonly retryable = true;
+  constructor(readonly leaderId: number, readonly leaderAddress: string | undefined, message?: string) {
+    super(message ?? (leaderId ? `not the leader (leader is ${leaderId}${leaderAddress ? ` at ${leaderAddress}` : ''})` : 'no leader known; retry'));
+  }
+}
+
+/** An administrative change was refused because it is unsafe now (e.g. a learner not caught up, quorum at risk). */
+export class PreconditionFailedError extends KvError {
+  override readonly name = 'PreconditionFailedError';
+  readonly code = 'PRECONDITION_FAILED' as const;
+  readonly retryable = false;
+}
+
+/** An operation did not complete in time (e.g. a leader transfer); its effect may still happen. */
+export class OperationTimeoutError extends KvError {
+  override readonly name = 'OperationTimeoutError';
+  readonly code = 'TIMEOUT' as const;
   readonly retryable = true;
 }

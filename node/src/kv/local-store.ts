@@ -67,7 +67,15 @@ export interface LocalStoreOptions {
    * Replaces the group-commit pipeline (e.g. a Raft proposer): gets the state machine, the engine and
    * the callback to call with the new applied ts once a group is applied and durable.
    */
-  commandSink?: (sm: StateMachine, engine: Engine, onApplied: (lastTs: number) => void) => CommandSink;
+  commandSink?: (sm: StateMachine, engine: Engine, onApplied: (lastTs: number) => void, replaceSm: (sm: StateMachine) => void) => CommandSink;
+  /** Replication group whose local state (meta, sessions) the store's state machine owns (default 0). */
+  groupId?: number;
+  /**
+   * Linearizable read barrier (Raft ReadIndex): awaited before every non-transactional current read and
+   * before a transaction takes its start ts; resolves once the local applied state is at least as new as
+   * the leader's commit index at the time of the call.
+   */
+  readBarrier?: () => Promise<void>;
 }
 
 function validKey(key: unknown, what = 'key'): void {
@@ -107,7 +115,7 @@ export class LocalStore implements KvStore {
 
   private constructor(
     readonly engine: Engine,
-    readonly sm: StateMachine,
+    public sm: StateMachine,
     private readonly clock: Clock,
     private readonly opts: LocalStoreOptions,
   ) {
@@ -122,8 +130,14 @@ export class LocalStore implements KvStore {
     const onApplied = (lastTs: number): void => {
       if (lastTs > this.appliedTs) this.appliedTs = lastTs;
     };
+    const replaceSm = (next: StateMachine): void => {
+      // A Raft snapshot was installed: the state machine was reopened from the engine.
+      this.sm = next;
+      if (next.lastTs > this.appliedTs) this.appliedTs = next.lastTs;
+      clock.observe(next.lastTs);
+    };
     this.pipeline =
-      opts.commandSink?.(sm, engine, onApplied) ??
+      opts.commandSink?.(sm, engine, onApplied, replaceSm) ??
       new CommitPipeline(sm, engine, { sync: opts.sync ?? true, observer: opts.observer, logger: this.log, onApplied });
     this.gc = new MvccGc(engine, { maxEntries: opts.gcBatchEntries, exclusive: (fn) => this.pipeline.runExclusive(fn) });
     this.txns = new TxnManager(
@@ -151,7 +165,7 @@ export class LocalStore implements KvStore {
     }
     let sm: StateMachine;
     try {
-      sm = await StateMachine.open(engine, { sessionTtlMs: opts.sessionTtlMs, logger: opts.logger });
+      sm = await StateMachine.open(engine, { groupId: opts.groupId, sessionTtlMs: opts.sessionTtlMs, logger: opts.logger });
     } catch (e) {
       await engine.close().catch(() => undefined);
       throw e;
@@ -182,7 +196,10 @@ export class LocalStore implements KvStore {
 
   /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */
   private async readTs(snapshotTs: number | undefined): Promise<number> {
-    if (snapshotTs === undefined || snapshotTs === 0) return this.appliedTs;
+    if (snapshotTs === undefined || snapshotTs === 0) {
+      if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
+      return this.appliedTs;
+    }
     if (!Number.isSafeInteger(snapshotTs) || snapshotTs < 0) throw new InvalidArgumentError('snapshot_ts must be a non-negative integer');
     if (snapshotTs < this.sm.safePoint) throw new SnapshotTooOldError(snapshotTs, this.sm.safePoint);
     if (snapshotTs > this.appliedTs) {
@@ -279,6 +296,7 @@ export class LocalStore implements KvStore {
 
   async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
     this.check();
+    if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
     return this.txns.begin(opts);
   }
 

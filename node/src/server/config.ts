@@ -21,6 +21,42 @@ export interface NodeConfig {
   sessionTtlMs: number | undefined;
   /** How long a graceful shutdown waits for in-flight calls. */
   shutdownTimeoutMs: number;
+  /** Replication (Raft); undefined = single-node store with group commit (no --peers / --join). */
+  raft: RaftConfig | undefined;
+}
+
+export interface RaftConfig {
+  raftId: number;
+  /** Initial members: raft id → raft address (plain config: may point to a proxy). */
+  peers: Map<number, string>;
+  /** Start empty and wait to be added as a learner (scale-out). */
+  join: boolean;
+  /** Where this node serves kvs.v1.Raft; equal to `listen` = the same gRPC server as the Kv API. */
+  raftListen: string;
+  /** Client address advertised to peers (NOT_LEADER hints). */
+  advertiseClient: string;
+  tickMs: number;
+  electionTick: number;
+  leaseRead: boolean;
+  compactThreshold: number;
+  compactKeep: number;
+}
+
+/** Parses "1=127.0.0.1:7400,2=127.0.0.2:7400". */
+export function parsePeers(s: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(\d+)=(.+)$/.exec(part);
+    if (!m) throw new Error(`malformed peer ${JSON.stringify(part)} (expected id=host:port)`);
+    const id = Number(m[1]);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`peer id must be a positive integer in ${JSON.stringify(part)}`);
+    const { host } = splitHostPort(m[2]!);
+    if (!host) throw new Error(`missing host in ${JSON.stringify(part)}`);
+    if (out.has(id)) throw new Error(`duplicate peer id ${id}`);
+    out.set(id, m[2]!.trim());
+  }
+  if (out.size === 0) throw new Error('empty peer list');
+  return out;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +96,16 @@ const SPECS = {
   txnIdleTimeout: { flag: '--txn-idle-timeout <duration>', env: 'KVS_TXN_IDLE_TIMEOUT', desc: 'default idle timeout of interactive transactions (store default)' },
   sessionTtl: { flag: '--session-ttl <duration>', env: 'KVS_SESSION_TTL', desc: 'exactly-once sessions idle longer than this are forgotten (store default)' },
   shutdownTimeout: { flag: '--shutdown-timeout <duration>', env: 'KVS_SHUTDOWN_TIMEOUT', desc: 'graceful shutdown waits this long for in-flight calls', def: '10s' },
+  raftId: { flag: '--raft-id <n>', env: 'KVS_RAFT_ID', desc: 'Raft id of this node (positive integer, never reused); needed with --peers/--join' },
+  peers: { flag: '--peers <list>', env: 'KVS_PEERS', desc: 'initial Raft members id=host:port,... (raft addresses; may point to proxies). Without --peers/--join the node runs a single-node store' },
+  join: { flag: '--join', env: 'KVS_JOIN', desc: 'start empty and wait to be added as a learner (Admin AddLearner) and sent a snapshot' },
+  raftListen: { flag: '--raft-listen <host:port>', env: 'KVS_RAFT_LISTEN', desc: 'address of the node-to-node Raft service (default: this node\'s --peers entry, else --listen; equal to --listen = same gRPC server)' },
+  advertise: { flag: '--advertise <host:port>', env: 'KVS_ADVERTISE', desc: 'client address told to peers for leader hints (default --listen)' },
+  raftTick: { flag: '--raft-tick <duration>', env: 'KVS_RAFT_TICK', desc: 'Raft tick interval', def: '100ms' },
+  electionTick: { flag: '--election-tick <n>', env: 'KVS_ELECTION_TICK', desc: 'election timeout in ticks (randomized in [n, 2n))', def: '10' },
+  leaseRead: { flag: '--lease-read', env: 'KVS_LEASE_READ', desc: 'serve linearizable reads from the leader lease (needs bounded clock drift) instead of a heartbeat round' },
+  raftCompactThreshold: { flag: '--raft-compact-threshold <n>', env: 'KVS_RAFT_COMPACT_THRESHOLD', desc: 'compact the Raft log when this many applied entries accumulate', def: '10000' },
+  raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
 } satisfies Record<string, Spec>;
 
 type Key = keyof typeof SPECS;
@@ -167,7 +213,33 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`limits: ${err instanceof Error ? err.message : String(err)}`);
   }
   const shutdownTimeoutMs = duration('shutdownTimeout')!;
+
+  let raft: RaftConfig | undefined;
+  const join = bool('join');
+  const peersRaw = raw('peers');
+  if (peersRaw !== undefined || join) {
+    const raftId = int('raftId');
+    if (raftId === undefined || raftId <= 0) throw new ConfigError('--raft-id: required (a positive integer) with --peers or --join');
+    const peers = peersRaw !== undefined ? wrap('peers', (x) => parsePeers(x))! : new Map<number, string>();
+    if (!join && !peers.has(raftId)) throw new ConfigError(`--peers: must contain this node's --raft-id ${raftId}`);
+    const raftListen = raw('raftListen') !== undefined ? address('raftListen')! : (peers.get(raftId) ?? listen);
+    raft = {
+      raftId,
+      peers,
+      join,
+      raftListen,
+      advertiseClient: raw('advertise') !== undefined ? address('advertise')! : listen,
+      tickMs: duration('raftTick')!,
+      electionTick: int('electionTick')!,
+      leaseRead: bool('leaseRead'),
+      compactThreshold: int('raftCompactThreshold')!,
+      compactKeep: int('raftCompactKeep')!,
+    };
+    if (raft.tickMs <= 0) throw new ConfigError('--raft-tick: must be > 0');
+    if (raft.electionTick < 2) throw new ConfigError('--election-tick: must be >= 2');
+  }
   return {
+    raft,
     listen,
     http,
     dataDir,

@@ -8,7 +8,39 @@ import { openLocalStore, type LocalStoreOptions } from '../kv/local-store.js';
 import type { Logger } from '../common/logger.js';
 import { ConfigError, HelpShown, parseConfig, type NodeConfig } from './config.js';
 import { ServerMetrics } from './metrics.js';
-import { startKvsNode, packageVersion } from './node-server.js';
+import { startKvsNode, packageVersion, type KvsNodeOptions } from './node-server.js';
+import { RaftNode } from '../raftstore/raft-node.js';
+import { createAdminHandlers } from '../raftstore/admin.js';
+import { adminServiceDefinition, raftServiceDefinition, startRaftServer } from '../raftstore/services.js';
+import type * as grpc from '@grpc/grpc-js';
+
+async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver): Promise<RaftNode> {
+  const r = config.raft!;
+  return RaftNode.open({
+    raftId: r.raftId,
+    peers: r.peers,
+    join: r.join,
+    clientAddress: r.advertiseClient,
+    raftAddress: r.raftListen,
+    dataDir: config.dataDir,
+    logger: logger.child({ raftId: r.raftId }),
+    tickMs: r.tickMs,
+    electionTick: r.electionTick,
+    leaseRead: r.leaseRead,
+    compactThreshold: r.compactThreshold,
+    compactKeep: r.compactKeep,
+    store: {
+      nodeId: config.nodeId,
+      defaultScanLimit: config.limits.defaultScanLimit,
+      maxScanLimit: config.limits.maxScanLimit,
+      logger: logger.child({ component: 'store' }),
+      observer,
+      ...(config.gcLifetimeMs !== undefined ? { gcLifetimeMs: config.gcLifetimeMs } : {}),
+      ...(config.txnIdleTimeoutMs !== undefined ? { txnIdleTimeoutMs: config.txnIdleTimeoutMs } : {}),
+      ...(config.sessionTtlMs !== undefined ? { sessionTtlMs: config.sessionTtlMs } : {}),
+    },
+  });
+}
 
 async function openStore(config: NodeConfig, logger: Logger, observer: StoreObserver): Promise<KvStore> {
   const opts: LocalStoreOptions = {
@@ -48,18 +80,34 @@ async function main(): Promise<number> {
     setTimeout(() => process.exit(1), 50).unref();
   });
   let store: KvStore;
+  let raftNode: RaftNode | undefined;
   try {
-    store = await openStore(config, logger, metrics.storeObserver());
+    if (config.raft) {
+      raftNode = await openRaftNode(config, logger, metrics.storeObserver());
+      store = raftNode.kvStore;
+    } else store = await openStore(config, logger, metrics.storeObserver());
   } catch (err) {
     logger.error('cannot open the store', { dataDir: config.dataDir, err: err instanceof Error ? err.message : String(err) });
     return 1;
   }
   let node;
+  let raftServer: grpc.Server | undefined;
   try {
-    node = await startKvsNode({ store, listen: config.listen, http: config.http, nodeId: config.nodeId, logger, limits: config.limits, metrics });
+    const nodeOpts: KvsNodeOptions = { store, listen: config.listen, http: config.http, nodeId: config.nodeId, logger, limits: config.limits, metrics };
+    if (raftNode) {
+      const rn = raftNode;
+      const sameServer = config.raft!.raftListen === config.listen;
+      nodeOpts.extraServices = [{ definition: adminServiceDefinition(), implementation: createAdminHandlers({ node: rn, nodeId: config.nodeId, logger }) }];
+      if (sameServer) nodeOpts.extraServices.push({ definition: raftServiceDefinition(), implementation: rn.transport.serviceHandlers() });
+      else raftServer = await startRaftServer(config.raft!.raftListen, rn.transport.serviceHandlers());
+      nodeOpts.ownsStore = false;
+    }
+    node = await startKvsNode(nodeOpts);
   } catch (err) {
     logger.error('cannot start', { err: err instanceof Error ? err.message : String(err) });
-    await store.close().catch(() => undefined);
+    raftServer?.forceShutdown();
+    if (raftNode) await raftNode.close().catch(() => undefined);
+    else await store.close().catch(() => undefined);
     return 1;
   }
   const listening = {
@@ -68,6 +116,8 @@ async function main(): Promise<number> {
     http: node.httpAddress ?? null,
     nodeId: config.nodeId,
     dataDir: config.dataDir ?? null,
+    raftId: config.raft?.raftId ?? null,
+    raft: config.raft?.raftListen ?? null,
     version: packageVersion(),
     pid: process.pid,
   };
@@ -86,7 +136,13 @@ async function main(): Promise<number> {
       }
       firstSignalAt = Date.now();
       logger.info('shutting down', { signal: sig, drainMs: config.shutdownTimeoutMs });
-      node.shutdown(config.shutdownTimeoutMs).then(
+      node
+        .shutdown(config.shutdownTimeoutMs)
+        .then(async () => {
+          raftServer?.forceShutdown();
+          if (raftNode) await raftNode.close();
+        })
+        .then(
         () => {
           logger.info('stopped');
           resolve(0);

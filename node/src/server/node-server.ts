@@ -25,6 +25,8 @@ export interface KvsNodeOptions {
   metrics?: ServerMetrics;
   /** Close the store on shutdown (default true). */
   ownsStore?: boolean;
+  /** More gRPC services on the same server (Raft, Admin of a replicated node). */
+  extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
 }
 
 export interface KvsNode {
@@ -99,6 +101,7 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
   });
   const proto = loadKvProto();
   server.addService(tolerantDecoding(proto.kvs.v1.Kv.service), createKvHandlers({ store, limits, logger, metrics, nodeId: opts.nodeId, version }));
+  for (const svc of opts.extraServices ?? []) server.addService(svc.definition, svc.implementation);
   const { host } = splitHostPort(opts.listen);
   const grpcPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(port)));

@@ -9,6 +9,8 @@ import {
   MD_CONFLICT_TS,
   MD_ERROR_CODE,
   MD_FIELD,
+  MD_LEADER,
+  MD_LEADER_ID,
   MD_SAFE_POINT,
   MD_TXN_ID,
   STATUS_OF_ERROR_CODE,
@@ -63,6 +65,10 @@ export function toGrpcStatus(err: unknown, logger?: Logger, context: Record<stri
       break;
     case 'INVALID_ARGUMENT':
       if (typeof e.field === 'string') metadata.set(MD_FIELD, e.field);
+      break;
+    case 'NOT_LEADER':
+      if (typeof e.leaderAddress === 'string' && e.leaderAddress) metadata.set(MD_LEADER, e.leaderAddress);
+      if (typeof e.leaderId === 'number' && e.leaderId > 0) metadata.set(MD_LEADER_ID, String(e.leaderId));
       break;
     case 'STORAGE_ERROR': {
       // Engine messages may carry paths or internals: keep them in the log only.

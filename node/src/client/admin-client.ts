@@ -1,0 +1,109 @@
+// Client of kvs.v1.Admin (proto/admin.proto), used by kvsctl and tests (the operator can use it too).
+// Membership calls must reach the leader: on NOT_LEADER with a `kvs-leader` hint the call is retried
+// once at the hinted address; otherwise the other endpoints are tried in turn.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS } from '../common/proto.js';
+import { protoPath } from '../common/paths.js';
+import type { AdminStatusResponse__Output } from '../generated/kvs/v1/AdminStatusResponse.js';
+import type { AdminResponse__Output } from '../generated/kvs/v1/AdminResponse.js';
+import { KvNotLeaderError, KvUnavailableError, fromGrpcError } from './errors.js';
+import { parseEndpoints } from './kv-client.js';
+
+type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact';
+
+interface AdminCtor {
+  new (address: string, creds: grpc.ChannelCredentials, opts?: grpc.ChannelOptions): grpc.Client;
+}
+
+let ctor: AdminCtor | undefined;
+function adminCtor(): AdminCtor {
+  if (!ctor) {
+    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath('admin.proto'), PROTO_LOADER_OPTIONS)) as unknown as { kvs: { v1: { Admin: AdminCtor } } };
+    ctor = pkg.kvs.v1.Admin;
+  }
+  return ctor;
+}
+
+export type AdminStatus = AdminStatusResponse__Output;
+export type AdminResult = AdminResponse__Output;
+
+export class AdminClient {
+  readonly endpoints: string[];
+  private readonly stubs = new Map<string, grpc.Client>();
+
+  constructor(endpoints: string | string[], private readonly timeoutMs = 15_000) {
+    this.endpoints = parseEndpoints(endpoints);
+  }
+
+  private stub(endpoint: string): grpc.Client {
+    let s = this.stubs.get(endpoint);
+    if (!s) {
+      s = new (adminCtor())(endpoint, grpc.credentials.createInsecure());
+      this.stubs.set(endpoint, s);
+    }
+    return s;
+  }
+
+  /** One call at one endpoint. */
+  callAt<Res>(endpoint: string, method: AdminMethod, req: object, timeoutMs = this.timeoutMs): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const stub = this.stub(endpoint) as unknown as Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void>;
+      stub[method]!.call(stub, req, new grpc.Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
+        if (err) reject(fromGrpcError(err, `${method} ${endpoint}`));
+        else resolve(res as Res);
+      });
+    });
+  }
+
+  /** Tries the endpoints in turn; follows a leader hint. */
+  async call<Res>(method: AdminMethod, req: object, timeoutMs = this.timeoutMs): Promise<Res> {
+    let last: unknown;
+    const tried = new Set<string>();
+    const queue = [...this.endpoints];
+    while (queue.length > 0) {
+      const ep = queue.shift()!;
+      if (tried.has(ep)) continue;
+      tried.add(ep);
+      try {
+        return await this.callAt<Res>(ep, method, req, timeoutMs);
+      } catch (e) {
+        last = e;
+        if (e instanceof KvNotLeaderError && e.leaderAddress && !tried.has(e.leaderAddress)) queue.unshift(e.leaderAddress);
+        else if (!(e instanceof KvUnavailableError)) throw e;
+      }
+    }
+    throw last instanceof Error ? last : new KvUnavailableError(`${method}: no endpoint answered`);
+  }
+
+  status(endpoint?: string): Promise<AdminStatus> {
+    return endpoint ? this.callAt<AdminStatus>(endpoint, 'Status', {}) : this.call<AdminStatus>('Status', {});
+  }
+  /** Status of every endpoint (undefined for those that do not answer). */
+  async statusAll(timeoutMs = 3000): Promise<Array<AdminStatus | undefined>> {
+    return Promise.all(this.endpoints.map((e) => this.callAt<AdminStatus>(e, 'Status', {}, timeoutMs).catch(() => undefined)));
+  }
+  addLearner(raftId: number, address: string): Promise<AdminResult> {
+    return this.call('AddLearner', { raftId, address });
+  }
+  promote(raftId: number, maxLag = 0): Promise<AdminResult> {
+    return this.call('Promote', { raftId, maxLag });
+  }
+  removeMember(raftId: number, force = false): Promise<AdminResult> {
+    return this.call('RemoveMember', { raftId, force });
+  }
+  transferLeader(toRaftId: number, timeoutMs = 5000): Promise<AdminResult> {
+    return this.call('TransferLeader', { toRaftId, timeoutMs }, timeoutMs + 5000);
+  }
+  snapshot(endpoint?: string): Promise<AdminResult> {
+    return endpoint ? this.callAt(endpoint, 'Snapshot', {}) : this.call('Snapshot', {});
+  }
+  compact(index = 0, endpoint?: string): Promise<AdminResult> {
+    return endpoint ? this.callAt(endpoint, 'Compact', { index }) : this.call('Compact', { index });
+  }
+
+  close(): void {
+    for (const s of this.stubs.values()) s.close();
+    this.stubs.clear();
+  }
+}

@@ -1,0 +1,37 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { AddLearnerRequest as _kvs_v1_AddLearnerRequest, AddLearnerRequest__Output as _kvs_v1_AddLearnerRequest__Output } from './kvs/v1/AddLearnerRequest.js';
+import type { AdminClient as _kvs_v1_AdminClient, AdminDefinition as _kvs_v1_AdminDefinition } from './kvs/v1/Admin.js';
+import type { AdminResponse as _kvs_v1_AdminResponse, AdminResponse__Output as _kvs_v1_AdminResponse__Output } from './kvs/v1/AdminResponse.js';
+import type { AdminStatusRequest as _kvs_v1_AdminStatusRequest, AdminStatusRequest__Output as _kvs_v1_AdminStatusRequest__Output } from './kvs/v1/AdminStatusRequest.js';
+import type { AdminStatusResponse as _kvs_v1_AdminStatusResponse, AdminStatusResponse__Output as _kvs_v1_AdminStatusResponse__Output } from './kvs/v1/AdminStatusResponse.js';
+import type { CompactRequest as _kvs_v1_CompactRequest, CompactRequest__Output as _kvs_v1_CompactRequest__Output } from './kvs/v1/CompactRequest.js';
+import type { MemberProgress as _kvs_v1_MemberProgress, MemberProgress__Output as _kvs_v1_MemberProgress__Output } from './kvs/v1/MemberProgress.js';
+import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output as _kvs_v1_PromoteRequest__Output } from './kvs/v1/PromoteRequest.js';
+import type { RemoveMemberRequest as _kvs_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _kvs_v1_RemoveMemberRequest__Output } from './kvs/v1/RemoveMemberRequest.js';
+import type { SnapshotRequest as _kvs_v1_SnapshotRequest, SnapshotRequest__Output as _kvs_v1_SnapshotRequest__Output } from './kvs/v1/SnapshotRequest.js';
+import type { TransferLeaderRequest as _kvs_v1_TransferLeaderRequest, TransferLeaderRequest__Output as _kvs_v1_TransferLeaderRequest__Output } from './kvs/v1/TransferLeaderRequest.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  kvs: {
+    v1: {
+      AddLearnerRequest: MessageTypeDefinition<_kvs_v1_AddLearnerRequest, _kvs_v1_AddLearnerRequest__Output>
+      Admin: SubtypeConstructor<typeof grpc.Client, _kvs_v1_AdminClient> & { service: _kvs_v1_AdminDefinition }
+      AdminResponse: MessageTypeDefinition<_kvs_v1_AdminResponse, _kvs_v1_AdminResponse__Output>
+      AdminStatusRequest: MessageTypeDefinition<_kvs_v1_AdminStatusRequest, _kvs_v1_AdminStatusRequest__Output>
+      AdminStatusResponse: MessageTypeDefinition<_kvs_v1_AdminStatusResponse, _kvs_v1_AdminStatusResponse__Output>
+      CompactRequest: MessageTypeDefinition<_kvs_v1_CompactRequest, _kvs_v1_CompactRequest__Output>
+      MemberProgress: MessageTypeDefinition<_kvs_v1_MemberProgress, _kvs_v1_MemberProgress__Output>
+      PromoteRequest: MessageTypeDefinition<_kvs_v1_PromoteRequest, _kvs_v1_PromoteRequest__Output>
+      RemoveMemberRequest: MessageTypeDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_RemoveMemberRequest__Output>
+      SnapshotRequest: MessageTypeDefinition<_kvs_v1_SnapshotRequest, _kvs_v1_SnapshotRequest__Output>
+      TransferLeaderRequest: MessageTypeDefinition<_kvs_v1_TransferLeaderRequest, _kvs_v1_TransferLeaderRequest__Output>
+    }
+  }
+}
+

@@ -1,0 +1,106 @@
+// Original file: proto/admin.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AddLearnerRequest as _kvs_v1_AddLearnerRequest, AddLearnerRequest__Output as _kvs_v1_AddLearnerRequest__Output } from '../../kvs/v1/AddLearnerRequest.js';
+import type { AdminResponse as _kvs_v1_AdminResponse, AdminResponse__Output as _kvs_v1_AdminResponse__Output } from '../../kvs/v1/AdminResponse.js';
+import type { AdminStatusRequest as _kvs_v1_AdminStatusRequest, AdminStatusRequest__Output as _kvs_v1_AdminStatusRequest__Output } from '../../kvs/v1/AdminStatusRequest.js';
+import type { AdminStatusResponse as _kvs_v1_AdminStatusResponse, AdminStatusResponse__Output as _kvs_v1_AdminStatusResponse__Output } from '../../kvs/v1/AdminStatusResponse.js';
+import type { CompactRequest as _kvs_v1_CompactRequest, CompactRequest__Output as _kvs_v1_CompactRequest__Output } from '../../kvs/v1/CompactRequest.js';
+import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output as _kvs_v1_PromoteRequest__Output } from '../../kvs/v1/PromoteRequest.js';
+import type { RemoveMemberRequest as _kvs_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _kvs_v1_RemoveMemberRequest__Output } from '../../kvs/v1/RemoveMemberRequest.js';
+import type { SnapshotRequest as _kvs_v1_SnapshotRequest, SnapshotRequest__Output as _kvs_v1_SnapshotRequest__Output } from '../../kvs/v1/SnapshotRequest.js';
+import type { TransferLeaderRequest as _kvs_v1_TransferLeaderRequest, TransferLeaderRequest__Output as _kvs_v1_TransferLeaderRequest__Output } from '../../kvs/v1/TransferLeaderRequest.js';
+
+export interface AdminClient extends grpc.Client {
+  AddLearner(argument: _kvs_v1_AddLearnerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  AddLearner(argument: _kvs_v1_AddLearnerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  AddLearner(argument: _kvs_v1_AddLearnerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  AddLearner(argument: _kvs_v1_AddLearnerRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  addLearner(argument: _kvs_v1_AddLearnerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  addLearner(argument: _kvs_v1_AddLearnerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  addLearner(argument: _kvs_v1_AddLearnerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  addLearner(argument: _kvs_v1_AddLearnerRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
+  Compact(argument: _kvs_v1_CompactRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Compact(argument: _kvs_v1_CompactRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Compact(argument: _kvs_v1_CompactRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Compact(argument: _kvs_v1_CompactRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  compact(argument: _kvs_v1_CompactRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  compact(argument: _kvs_v1_CompactRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  compact(argument: _kvs_v1_CompactRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  compact(argument: _kvs_v1_CompactRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
+  Promote(argument: _kvs_v1_PromoteRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Promote(argument: _kvs_v1_PromoteRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Promote(argument: _kvs_v1_PromoteRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Promote(argument: _kvs_v1_PromoteRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  promote(argument: _kvs_v1_PromoteRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  promote(argument: _kvs_v1_PromoteRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  promote(argument: _kvs_v1_PromoteRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  promote(argument: _kvs_v1_PromoteRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
+  RemoveMember(argument: _kvs_v1_RemoveMemberRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  RemoveMember(argument: _kvs_v1_RemoveMemberRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  RemoveMember(argument: _kvs_v1_RemoveMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  RemoveMember(argument: _kvs_v1_RemoveMemberRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  removeMember(argument: _kvs_v1_RemoveMemberRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  removeMember(argument: _kvs_v1_RemoveMemberRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  removeMember(argument: _kvs_v1_RemoveMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  removeMember(argument: _kvs_v1_RemoveMemberRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
+  Snapshot(argument: _kvs_v1_SnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Snapshot(argument: _kvs_v1_SnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Snapshot(argument: _kvs_v1_SnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  Snapshot(argument: _kvs_v1_SnapshotRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  snapshot(argument: _kvs_v1_SnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  snapshot(argument: _kvs_v1_SnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  snapshot(argument: _kvs_v1_SnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  snapshot(argument: _kvs_v1_SnapshotRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
+  Status(argument: _kvs_v1_AdminStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
+  Status(argument: _kvs_v1_AdminStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
+  Status(argument: _kvs_v1_AdminStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
+  Status(argument: _kvs_v1_AdminStatusRequest, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
+  status(argument: _kvs_v1_AdminStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
+  status(argument: _kvs_v1_AdminStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
+  status(argument: _kvs_v1_AdminStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
+  status(argument: _kvs_v1_AdminStatusRequest, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
+  
+  TransferLeader(argument: _kvs_v1_TransferLeaderRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  TransferLeader(argument: _kvs_v1_TransferLeaderRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  TransferLeader(argument: _kvs_v1_TransferLeaderRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  TransferLeader(argument: _kvs_v1_TransferLeaderRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  transferLeader(argument: _kvs_v1_TransferLeaderRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  transferLeader(argument: _kvs_v1_TransferLeaderRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  transferLeader(argument: _kvs_v1_TransferLeaderRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  transferLeader(argument: _kvs_v1_TransferLeaderRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface AdminHandlers extends grpc.UntypedServiceImplementation {
+  AddLearner: grpc.handleUnaryCall<_kvs_v1_AddLearnerRequest__Output, _kvs_v1_AdminResponse>;
+  
+  Compact: grpc.handleUnaryCall<_kvs_v1_CompactRequest__Output, _kvs_v1_AdminResponse>;
+  
+  Promote: grpc.handleUnaryCall<_kvs_v1_PromoteRequest__Output, _kvs_v1_AdminResponse>;
+  
+  RemoveMember: grpc.handleUnaryCall<_kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse>;
+  
+  Snapshot: grpc.handleUnaryCall<_kvs_v1_SnapshotRequest__Output, _kvs_v1_AdminResponse>;
+  
+  Status: grpc.handleUnaryCall<_kvs_v1_AdminStatusRequest__Output, _kvs_v1_AdminStatusResponse>;
+  
+  TransferLeader: grpc.handleUnaryCall<_kvs_v1_TransferLeaderRequest__Output, _kvs_v1_AdminResponse>;
+  
+}
+
+export interface AdminDefinition extends grpc.ServiceDefinition {
+  AddLearner: MethodDefinition<_kvs_v1_AddLearnerRequest, _kvs_v1_AdminResponse, _kvs_v1_AddLearnerRequest__Output, _kvs_v1_AdminResponse__Output>
+  Compact: MethodDefinition<_kvs_v1_CompactRequest, _kvs_v1_AdminResponse, _kvs_v1_CompactRequest__Output, _kvs_v1_AdminResponse__Output>
+  Promote: MethodDefinition<_kvs_v1_PromoteRequest, _kvs_v1_AdminResponse, _kvs_v1_PromoteRequest__Output, _kvs_v1_AdminResponse__Output>
+  RemoveMember: MethodDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_AdminResponse, _kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse__Output>
+  Snapshot: MethodDefinition<_kvs_v1_SnapshotRequest, _kvs_v1_AdminResponse, _kvs_v1_SnapshotRequest__Output, _kvs_v1_AdminResponse__Output>
+  Status: MethodDefinition<_kvs_v1_AdminStatusRequest, _kvs_v1_AdminStatusResponse, _kvs_v1_AdminStatusRequest__Output, _kvs_v1_AdminStatusResponse__Output>
+  TransferLeader: MethodDefinition<_kvs_v1_TransferLeaderRequest, _kvs_v1_AdminResponse, _kvs_v1_TransferLeaderRequest__Output, _kvs_v1_AdminResponse__Output>
+}

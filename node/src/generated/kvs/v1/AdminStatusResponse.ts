@@ -1,0 +1,50 @@
+// Original file: proto/admin.proto
+
+import type { MemberProgress as _kvs_v1_MemberProgress, MemberProgress__Output as _kvs_v1_MemberProgress__Output } from '../../kvs/v1/MemberProgress.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface AdminStatusResponse {
+  'nodeId'?: (string);
+  'raftId'?: (number | string | Long);
+  'groupId'?: (number | string | Long);
+  /**
+   * "Leader" | "Follower" | "Candidate" | "PreCandidate"
+   */
+  'role'?: (string);
+  'term'?: (number | string | Long);
+  'commit'?: (number | string | Long);
+  'applied'?: (number | string | Long);
+  'leaderId'?: (number | string | Long);
+  /**
+   * Client (Kv API) address of the leader, when known.
+   */
+  'leaderAddress'?: (string);
+  'members'?: (_kvs_v1_MemberProgress)[];
+  'firstIndex'?: (number | string | Long);
+  'lastIndex'?: (number | string | Long);
+  'clientAddress'?: (string);
+  'joint'?: (boolean);
+}
+
+export interface AdminStatusResponse__Output {
+  'nodeId': (string);
+  'raftId': (number);
+  'groupId': (number);
+  /**
+   * "Leader" | "Follower" | "Candidate" | "PreCandidate"
+   */
+  'role': (string);
+  'term': (number);
+  'commit': (number);
+  'applied': (number);
+  'leaderId': (number);
+  /**
+   * Client (Kv API) address of the leader, when known.
+   */
+  'leaderAddress': (string);
+  'members': (_kvs_v1_MemberProgress__Output)[];
+  'firstIndex': (number);
+  'lastIndex': (number);
+  'clientAddress': (string);
+  'joint': (boolean);
+}

@@ -1,0 +1,188 @@
+// kvs.v1.Admin (proto/admin.proto): membership and leadership of the node's Raft group, for kvsctl and
+// the Kubernetes operator. Membership changes run on the leader (otherwise NOT_LEADER with the leader's
+// client address in `kvs-leader`); unsafe changes are refused with PRECONDITION_FAILED
+// (gRPC FAILED_PRECONDITION); waits that run out answer TIMEOUT (DEADLINE_EXCEEDED).
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger.js';
+import { InvalidArgumentError, OperationTimeoutError, PreconditionFailedError } from '../kv/errors.js';
+import { toServiceError } from '../server/status-mapping.js';
+import { ConfChangeTransition, ConfChangeType, type ConfChange, type Status } from '../raft/index.js';
+import type { AdminStatusResponse } from '../generated/kvs/v1/AdminStatusResponse.js';
+import type { MemberProgress } from '../generated/kvs/v1/MemberProgress.js';
+import { encodeConfContext, type Peer } from './peer.js';
+import type { RaftNode } from './raft-node.js';
+
+export interface AdminDeps {
+  node: RaftNode;
+  nodeId: string;
+  logger: Logger;
+}
+
+const DEFAULT_MAX_LAG = 100;
+
+function isMember(st: Status, id: number): 'voter' | 'learner' | undefined {
+  const c = st.config;
+  if (c.voters.includes(id) || c.votersOutgoing.includes(id)) return 'voter';
+  if (c.learners.includes(id) || c.learnersNext.includes(id)) return 'learner';
+  return undefined;
+}
+
+export function adminStatus(node: RaftNode, nodeId: string): AdminStatusResponse {
+  const peer = node.peer;
+  const st = peer.status();
+  const addrs = peer.addresses();
+  const prog = new Map(st.progress.map((p) => [p.id, p]));
+  const ids = new Set<number>([...st.config.voters, ...st.config.votersOutgoing, ...st.config.learners, ...st.config.learnersNext]);
+  const members: MemberProgress[] = [...ids]
+    .sort((a, b) => a - b)
+    .map((id) => {
+      const p = prog.get(id);
+      return {
+        raftId: id,
+        role: isMember(st, id) ?? 'voter',
+        address: addrs.get(id) ?? '',
+        match: p?.match ?? 0,
+        next: p?.next ?? 0,
+        state: p?.state ?? '',
+        recentActive: p?.recentActive ?? false,
+      };
+    });
+  return {
+    nodeId,
+    raftId: st.id,
+    groupId: st.groupId,
+    role: st.raftState,
+    term: st.term,
+    commit: st.commit,
+    applied: peer.appliedIndex,
+    leaderId: st.lead,
+    leaderAddress: peer.leaderClientAddress() ?? '',
+    members,
+    firstIndex: st.firstIndex,
+    lastIndex: st.lastIndex,
+    clientAddress: node.transport.clientAddressOf(st.id) ?? '',
+    joint: st.config.votersOutgoing.length > 0,
+  };
+}
+
+function requireLeader(peer: Peer): void {
+  if (!peer.isLeader) throw peer.notLeader('membership changes run on the leader; retry there');
+}
+
+async function changeConf(peer: Peer, cc: ConfChange, done: (st: Status) => boolean, timeoutMs: number): Promise<void> {
+  peer.proposeConfChange(cc);
+  const ok = await peer.waitFor(() => done(peer.status()), timeoutMs);
+  if (!ok) throw new OperationTimeoutError(`configuration change not applied within ${timeoutMs} ms (it may still apply; check Status)`);
+}
+
+export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImplementation {
+  const { node, logger } = deps;
+  const peer = node.peer;
+  const unary =
+    <Req, Res>(method: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    (call, cb) => {
+      fn(call.request).then(
+        (res) => cb(null, res),
+        (err: unknown) => {
+          logger.info('admin call failed', { method, err: err instanceof Error ? err.message : String(err) });
+          cb(toServiceError(err, logger, { method }));
+        },
+      );
+    };
+  const ok = (message: string) => ({ ok: true, message, status: adminStatus(node, deps.nodeId) });
+  const id = (v: unknown, what: string): number => {
+    const n = Number(v ?? 0);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer`);
+    return n;
+  };
+
+  return {
+    Status: unary('Status', async () => adminStatus(node, deps.nodeId)),
+
+    AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string }) => {
+      const rid = id(req.raftId, 'raft_id');
+      const address = (req.address ?? '').trim();
+      if (!/^[^\s:]+:\d{1,5}$/.test(address) && !/^\[[^\]]+\]:\d{1,5}$/.test(address)) throw new InvalidArgumentError('address must be host:port (the new member\'s raft address)');
+      requireLeader(peer);
+      const st = peer.status();
+      const role = isMember(st, rid);
+      if (role === 'learner') return ok(`${rid} is already a learner`);
+      if (role === 'voter') throw new PreconditionFailedError(`${rid} is already a voter`);
+      await changeConf(peer, { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddLearner, nodeId: rid }], context: encodeConfContext(address) }, (s) => isMember(s, rid) === 'learner', 10_000);
+      return ok(`added learner ${rid} at ${address}`);
+    }),
+
+    Promote: unary('Promote', async (req: { raftId?: number; maxLag?: number }) => {
+      const rid = id(req.raftId, 'raft_id');
+      requireLeader(peer);
+      const st = peer.status();
+      const role = isMember(st, rid);
+      if (role === 'voter') return ok(`${rid} is already a voter`);
+      if (role === undefined) throw new PreconditionFailedError(`${rid} is not a member; add it as a learner first`);
+      const maxLag = Number(req.maxLag ?? 0) || DEFAULT_MAX_LAG;
+      const p = st.progress.find((x) => x.id === rid);
+      if (p === undefined || p.state !== 'Replicate' || p.match + maxLag < st.commit) {
+        throw new PreconditionFailedError(
+          `learner ${rid} is not caught up (match ${p?.match ?? 0}, leader commit ${st.commit}, state ${p?.state ?? 'unknown'}, max lag ${maxLag}); retry later`,
+        );
+      }
+      await changeConf(peer, { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddNode, nodeId: rid }], context: encodeConfContext(undefined) }, (s) => isMember(s, rid) === 'voter' && s.config.votersOutgoing.length === 0, 10_000);
+      return ok(`promoted ${rid} to voter`);
+    }),
+
+    RemoveMember: unary('RemoveMember', async (req: { raftId?: number; force?: boolean }) => {
+      const rid = id(req.raftId, 'raft_id');
+      requireLeader(peer);
+      let st = peer.status();
+      const role = isMember(st, rid);
+      if (role === undefined) return ok(`${rid} is not a member`);
+      if (role === 'voter') {
+        const remaining = st.config.voters.filter((v) => v !== rid);
+        if (remaining.length === 0) throw new PreconditionFailedError('cannot remove the last voter');
+        const healthy = remaining.filter((v) => v === st.id || st.progress.find((p) => p.id === v)?.recentActive === true);
+        const quorum = Math.floor(remaining.length / 2) + 1;
+        if (healthy.length < quorum && !req.force) {
+          throw new PreconditionFailedError(`removing ${rid} leaves ${healthy.length} healthy of ${remaining.length} voters (quorum ${quorum}); use force to override`);
+        }
+        if (rid === st.id) {
+          // Removing the leader: hand leadership to the most caught-up healthy voter first.
+          const target = st.progress.filter((p) => p.id !== rid && remaining.includes(p.id)).sort((a, b) => b.match - a.match)[0];
+          if (target === undefined) throw new PreconditionFailedError('no voter to transfer leadership to');
+          peer.transferLeader(target.id);
+          const moved = await peer.waitFor(() => peer.leader !== 0 && peer.leader !== rid, 5000);
+          if (!moved) throw new OperationTimeoutError(`leadership transfer to ${target.id} before removing ${rid} did not complete; retry`);
+          // Propose through the new leader (followers forward proposals) and wait briefly.
+          peer.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: rid }], context: encodeConfContext(undefined) });
+          await peer.waitFor(() => isMember(peer.status(), rid) === undefined, 3000);
+          st = peer.status();
+          return ok(`leadership moved to ${peer.leader}; removal of ${rid} proposed${isMember(st, rid) === undefined ? ' and applied' : ''}. Shut ${rid} down once the new leader reports it gone.`);
+        }
+      }
+      await changeConf(peer, { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: rid }], context: encodeConfContext(undefined) }, (s) => isMember(s, rid) === undefined, 10_000);
+      return ok(`removed ${rid}; shut it down and never reuse its raft id`);
+    }),
+
+    TransferLeader: unary('TransferLeader', async (req: { toRaftId?: number; timeoutMs?: number }) => {
+      const to = id(req.toRaftId, 'to_raft_id');
+      const st = peer.status();
+      if (isMember(st, to) !== 'voter') throw new PreconditionFailedError(`${to} is not a voter`);
+      if (peer.leader === to) return ok(`${to} is already the leader`);
+      if (peer.leader === 0) throw peer.notLeader('no leader known; retry');
+      const timeoutMs = Number(req.timeoutMs ?? 0) || 5000;
+      peer.transferLeader(to);
+      const done = await peer.waitFor(() => peer.leader === to, timeoutMs);
+      if (!done) throw new OperationTimeoutError(`leadership did not move to ${to} within ${timeoutMs} ms (leader is ${peer.leader})`);
+      return ok(`leader is now ${to}`);
+    }),
+
+    Snapshot: unary('Snapshot', async () => {
+      const index = await peer.snapshotNow();
+      return ok(`snapshot generated at index ${index}`);
+    }),
+
+    Compact: unary('Compact', async (req: { index?: number }) => {
+      const first = await peer.compactNow(Number(req.index ?? 0));
+      return ok(`log compacted; first index is now ${first}`);
+    }),
+  };
+}

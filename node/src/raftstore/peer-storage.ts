@@ -1,0 +1,366 @@
+// Durable Raft state of one group on the node's engine, mirrored in a MemoryStorage for the
+// synchronous reads the Raft core does (docs/raft.md "Storage on a real disk").
+//
+// Engine key layout (a key space of its own, beside the data 'z'/'l' and the local 0x01 spaces):
+//   0x02 | groupId (u64 BE) | 0x01                 → HardState (encodeHardState)
+//   0x02 | groupId | 0x02                          → truncated state: SnapshotMetadata {index, term, confState}
+//                                                    (the log starts after `index`)
+//   0x02 | groupId | 0x03                          → applied ConfState (written in the apply batch of
+//                                                    every conf change; the config the node restarts with)
+//   0x02 | groupId | 0x04                          → address book (JSON {raftId: raftAddress})
+//   0x02 | groupId | 0x05                          → "snapshot being installed" marker
+//   0x02 | groupId | 0x10 | index (u64 BE)         → Entry (encodeEntry)
+//
+// Snapshots are generated on demand (see `snapshot()`): the host takes an engine snapshot between two
+// applies, so its contents are exactly the state at the applied index; the Raft snapshot carries only a
+// small header (address book) and the state itself is streamed by the transport.
+import type { Engine, EngineOp, EngineSnapshot } from '../engine/engine.js';
+import {
+  type ConfState,
+  type Entry,
+  type HardState,
+  type InitialState,
+  type Snapshot,
+  type SnapshotMetadata,
+  type Storage,
+  MemoryStorage,
+  SnapshotTemporarilyUnavailableError,
+  decodeConfState,
+  decodeEntry,
+  decodeHardState,
+  decodeSnapshotMetadata,
+  emptyConfState,
+  encodeConfState,
+  encodeEntry,
+  encodeHardState,
+  encodeSnapshotMetadata,
+} from '../raft/index.js';
+
+export const RAFT_PREFIX = 0x02;
+const K_HARD = 0x01;
+const K_TRUNC = 0x02;
+const K_CONF = 0x03;
+const K_ADDRS = 0x04;
+const K_MARKER = 0x05;
+const K_ENTRY = 0x10;
+
+function groupKey(groupId: number, kind: number, index?: number): Buffer {
+  const b = Buffer.alloc(index === undefined ? 10 : 18);
+  b[0] = RAFT_PREFIX;
+  b.writeBigUInt64BE(BigInt(groupId), 1);
+  b[9] = kind;
+  if (index !== undefined) b.writeBigUInt64BE(BigInt(index), 10);
+  return b;
+}
+
+export const raftKeys = {
+  hardState: (g: number) => groupKey(g, K_HARD),
+  truncated: (g: number) => groupKey(g, K_TRUNC),
+  confState: (g: number) => groupKey(g, K_CONF),
+  addresses: (g: number) => groupKey(g, K_ADDRS),
+  marker: (g: number) => groupKey(g, K_MARKER),
+  entry: (g: number, i: number) => groupKey(g, K_ENTRY, i),
+  entriesStart: (g: number) => groupKey(g, K_ENTRY),
+  entriesEnd: (g: number) => groupKey(g, K_ENTRY + 1),
+};
+
+/** The small payload of a Raft snapshot; the state travels separately (transport snapshot stream). */
+export interface SnapshotHeader {
+  addresses: Record<string, string>;
+}
+
+export function encodeSnapshotHeader(h: SnapshotHeader): Uint8Array {
+  return Buffer.from(JSON.stringify(h));
+}
+
+export function decodeSnapshotHeader(data: Uint8Array): SnapshotHeader {
+  if (data.length === 0) return { addresses: {} };
+  try {
+    const h = JSON.parse(Buffer.from(data).toString('utf8')) as SnapshotHeader;
+    return { addresses: h.addresses ?? {} };
+  } catch {
+    return { addresses: {} };
+  }
+}
+
+/** A generated snapshot: metadata + an engine snapshot holding the state at metadata.index. */
+export interface GeneratedSnapshot {
+  snapshot: Snapshot;
+  engineSnapshot: EngineSnapshot;
+  refs: number;
+  stale: boolean;
+}
+
+export interface OpenOptions {
+  /** Initial voters when the group is new here (bootstrap); undefined = start empty (join). */
+  bootstrapVoters?: number[];
+  /** Initial address book written at bootstrap. */
+  addresses?: Map<number, string>;
+}
+
+export class PeerStorage implements Storage {
+  readonly mem = new MemoryStorage();
+  /** Durable hard state (what is on disk). */
+  hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  /** The applied configuration as persisted. */
+  confState: ConfState = emptyConfState();
+  addresses = new Map<number, string>();
+  /** Set by snapshot() when raft asked for a snapshot that does not exist yet. */
+  snapshotRequested = false;
+  private generated: GeneratedSnapshot | undefined;
+  /** Whether the storage was found empty (a joining node). */
+  empty = false;
+
+  private constructor(readonly engine: Engine, readonly groupId: number) {}
+
+  static async open(engine: Engine, groupId: number, opts: OpenOptions = {}): Promise<PeerStorage> {
+    const s = new PeerStorage(engine, groupId);
+    await s.load(opts);
+    return s;
+  }
+
+  private async load(opts: OpenOptions): Promise<void> {
+    const g = this.groupId;
+    const [hs, trunc, conf, addrs, marker] = await this.engine.getMany([
+      raftKeys.hardState(g),
+      raftKeys.truncated(g),
+      raftKeys.confState(g),
+      raftKeys.addresses(g),
+      raftKeys.marker(g),
+    ]);
+    if (addrs !== undefined) this.addresses = new Map(Object.entries(JSON.parse(addrs.toString('utf8')) as Record<string, string>).map(([k, v]) => [Number(k), v]));
+    for (const [id, a] of opts.addresses ?? []) if (!this.addresses.has(id)) this.addresses.set(id, a);
+    if (marker !== undefined) {
+      // Crashed while installing a snapshot: the state is partial. Forget log and config (keep term and
+      // vote: never vote twice in a term) and wait for the leader to send a snapshot again.
+      const hard = hs !== undefined ? decodeHardState(hs) : { term: 0, vote: 0, commit: 0 };
+      await this.wipeLog();
+      const ops: EngineOp[] = [
+        { type: 'del', key: raftKeys.truncated(g) },
+        { type: 'del', key: raftKeys.confState(g) },
+        { type: 'put', key: raftKeys.hardState(g), value: Buffer.from(encodeHardState({ term: hard.term, vote: hard.vote, commit: 0 })) },
+        { type: 'del', key: raftKeys.marker(g) },
+      ];
+      await this.engine.write(ops, { sync: true });
+      this.hardState = { term: hard.term, vote: hard.vote, commit: 0 };
+      this.mem.setHardState(this.hardState);
+      this.empty = true;
+      return;
+    }
+    if (hs === undefined && trunc === undefined) {
+      if (opts.bootstrapVoters === undefined || opts.bootstrapVoters.length === 0) {
+        this.empty = true;
+        return;
+      }
+      // Bootstrap (docs/raft.md): an empty snapshot at index 1, term 1 carrying the initial voters.
+      const cs: ConfState = { ...emptyConfState(), voters: [...opts.bootstrapVoters].sort((a, b) => a - b) };
+      const meta: SnapshotMetadata = { index: 1, term: 1, confState: cs };
+      this.hardState = { term: 1, vote: 0, commit: 1 };
+      this.confState = cs;
+      await this.engine.write(
+        [
+          { type: 'put', key: raftKeys.truncated(g), value: Buffer.from(encodeSnapshotMetadata(meta)) },
+          { type: 'put', key: raftKeys.confState(g), value: Buffer.from(encodeConfState(cs)) },
+          { type: 'put', key: raftKeys.hardState(g), value: Buffer.from(encodeHardState(this.hardState)) },
+          this.addressesOp(),
+        ],
+        { sync: true },
+      );
+      this.mem.applySnapshot({ metadata: meta, data: new Uint8Array(0) });
+      this.mem.setHardState(this.hardState);
+      return;
+    }
+    const meta: SnapshotMetadata = trunc !== undefined ? decodeSnapshotMetadata(trunc) : { index: 0, term: 0, confState: emptyConfState() };
+    this.confState = conf !== undefined ? decodeConfState(conf) : meta.confState;
+    if (meta.index > 0) this.mem.applySnapshot({ metadata: { ...meta, confState: this.confState }, data: new Uint8Array(0) });
+    if (hs !== undefined) this.hardState = decodeHardState(hs);
+    this.mem.setHardState(this.hardState);
+    // The log after the truncated index, in order and contiguous.
+    const it = this.engine.iterator({ gt: raftKeys.entry(g, meta.index), lt: raftKeys.entriesEnd(g) });
+    try {
+      let expect = meta.index + 1;
+      for (;;) {
+        const batch = await it.nextBatch(1024);
+        if (batch.length === 0) break;
+        const ents: Entry[] = [];
+        for (const [, v] of batch) {
+          const e = decodeEntry(v);
+          if (e.index !== expect) throw new Error(`raft log of group ${g} has a gap at ${expect} (found ${e.index})`);
+          expect++;
+          ents.push(e);
+        }
+        this.mem.append(ents);
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  private async wipeLog(): Promise<void> {
+    const g = this.groupId;
+    for (;;) {
+      const it = this.engine.iterator({ gte: raftKeys.entriesStart(g), lt: raftKeys.entriesEnd(g), limit: 4096 });
+      let batch;
+      try {
+        batch = await it.nextBatch(4096);
+      } finally {
+        await it.close();
+      }
+      if (batch.length === 0) return;
+      await this.engine.write(batch.map(([key]) => ({ type: 'del' as const, key })));
+    }
+  }
+
+  addressesOp(): EngineOp {
+    const obj: Record<string, string> = {};
+    for (const [k, v] of [...this.addresses].sort((a, b) => a[0] - b[0])) obj[String(k)] = v;
+    return { type: 'put', key: raftKeys.addresses(this.groupId), value: Buffer.from(JSON.stringify(obj)) };
+  }
+
+  // ---- Storage (read side, synchronous) ----
+  initialState(): InitialState {
+    const s = this.mem.initialState();
+    return { hardState: s.hardState, confState: this.confState };
+  }
+  entries(lo: number, hi: number, maxSize: number): Entry[] {
+    return this.mem.entries(lo, hi, maxSize);
+  }
+  term(i: number): number {
+    return this.mem.term(i);
+  }
+  lastIndex(): number {
+    return this.mem.lastIndex();
+  }
+  firstIndex(): number {
+    return this.mem.firstIndex();
+  }
+  /**
+   * The snapshot to send to a follower that needs entries below firstIndex. Generated by the host
+   * between two applies (`generateSnapshot`); until one exists, raft is told to retry later.
+   */
+  snapshot(): Snapshot {
+    const g = this.generated;
+    if (g !== undefined && !g.stale && g.snapshot.metadata.index >= this.mem.firstIndex() - 1) return g.snapshot;
+    this.snapshotRequested = true;
+    throw new SnapshotTemporarilyUnavailableError();
+  }
+
+  get generatedSnapshot(): GeneratedSnapshot | undefined {
+    return this.generated;
+  }
+
+  /**
+   * Records a snapshot of the applied state at `appliedIndex`. MUST be called when no apply is in
+   * flight (the engine then holds exactly the state at appliedIndex).
+   */
+  generateSnapshot(appliedIndex: number): GeneratedSnapshot {
+    const old = this.generated;
+    if (old !== undefined) {
+      old.stale = true;
+      if (old.refs === 0) void old.engineSnapshot.release().catch(() => undefined);
+    }
+    const addresses: Record<string, string> = {};
+    for (const [k, v] of this.addresses) addresses[String(k)] = v;
+    const snapshot: Snapshot = {
+      metadata: { index: appliedIndex, term: this.mem.term(appliedIndex), confState: structuredClone(this.confState) },
+      data: encodeSnapshotHeader({ addresses }),
+    };
+    this.generated = { snapshot, engineSnapshot: this.engine.snapshot(), refs: 0, stale: false };
+    this.snapshotRequested = false;
+    return this.generated;
+  }
+
+  /** Pins the engine snapshot of `index` for a transfer; returns undefined if it is gone. */
+  acquireSnapshot(index: number): GeneratedSnapshot | undefined {
+    const g = this.generated;
+    if (g === undefined || g.snapshot.metadata.index !== index) return undefined;
+    g.refs++;
+    return g;
+  }
+
+  releaseSnapshot(g: GeneratedSnapshot): void {
+    g.refs--;
+    if (g.refs === 0 && g.stale) void g.engineSnapshot.release().catch(() => undefined);
+  }
+
+  // ---- Write side (host, after each Ready) ----
+
+  /** Engine ops persisting `entries` (truncating a conflicting suffix) and `hardState`. */
+  appendOps(entries: readonly Entry[], hardState: HardState | undefined): EngineOp[] {
+    const g = this.groupId;
+    const ops: EngineOp[] = [];
+    if (entries.length > 0) {
+      for (const e of entries) ops.push({ type: 'put', key: raftKeys.entry(g, e.index), value: Buffer.from(encodeEntry(e)) });
+      const newLast = entries[entries.length - 1]!.index;
+      for (let i = newLast + 1; i <= this.mem.lastIndex(); i++) ops.push({ type: 'del', key: raftKeys.entry(g, i) });
+    }
+    if (hardState !== undefined) ops.push({ type: 'put', key: raftKeys.hardState(g), value: Buffer.from(encodeHardState(hardState)) });
+    return ops;
+  }
+
+  /** After the ops of appendOps were written: mirror them in memory. */
+  appended(entries: readonly Entry[], hardState: HardState | undefined): void {
+    if (entries.length > 0) this.mem.append(entries);
+    if (hardState !== undefined) {
+      this.hardState = { ...hardState };
+      this.mem.setHardState(hardState);
+    }
+  }
+
+  /** Ops that replace the log by a received snapshot's metadata (plus the install marker). */
+  snapshotOps(snap: Snapshot, hardState: HardState): EngineOp[] {
+    const g = this.groupId;
+    const ops: EngineOp[] = [];
+    for (let i = this.mem.firstIndex(); i <= this.mem.lastIndex(); i++) ops.push({ type: 'del', key: raftKeys.entry(g, i) });
+    ops.push({ type: 'put', key: raftKeys.marker(g), value: Buffer.from([1]) });
+    ops.push({ type: 'put', key: raftKeys.truncated(g), value: Buffer.from(encodeSnapshotMetadata(snap.metadata)) });
+    ops.push({ type: 'put', key: raftKeys.confState(g), value: Buffer.from(encodeConfState(snap.metadata.confState)) });
+    ops.push({ type: 'put', key: raftKeys.hardState(g), value: Buffer.from(encodeHardState(hardState)) });
+    return ops;
+  }
+
+  snapshotApplied(snap: Snapshot, hardState: HardState): void {
+    this.mem.applySnapshot({ metadata: snap.metadata, data: new Uint8Array(0) });
+    this.confState = structuredClone(snap.metadata.confState);
+    this.hardState = { ...hardState };
+    this.mem.setHardState(hardState);
+    const h = decodeSnapshotHeader(snap.data);
+    for (const [k, v] of Object.entries(h.addresses)) this.addresses.set(Number(k), v);
+  }
+
+  markerClearOp(): EngineOp {
+    return { type: 'del', key: raftKeys.marker(this.groupId) };
+  }
+
+  /** Op persisting the applied config (goes into the apply batch of a conf change). */
+  confStateOp(cs: ConfState): EngineOp {
+    this.confState = structuredClone(cs);
+    return { type: 'put', key: raftKeys.confState(this.groupId), value: Buffer.from(encodeConfState(cs)) };
+  }
+
+  /**
+   * Discards log entries up to `index` (≤ applied). The entry at `index` becomes the truncated state.
+   * Writes first, then trims the in-memory log.
+   */
+  async compact(index: number): Promise<boolean> {
+    const first = this.mem.firstIndex();
+    if (index < first || index > this.mem.lastIndex()) return false;
+    const g = this.groupId;
+    const meta: SnapshotMetadata = { index, term: this.mem.term(index), confState: this.confState };
+    const ops: EngineOp[] = [{ type: 'put', key: raftKeys.truncated(g), value: Buffer.from(encodeSnapshotMetadata(meta)) }];
+    for (let i = first; i <= index; i++) ops.push({ type: 'del', key: raftKeys.entry(g, i) });
+    await this.engine.write(ops);
+    this.mem.compact(index);
+    return true;
+  }
+
+  /** Releases the generated snapshot. */
+  close(): void {
+    const g = this.generated;
+    this.generated = undefined;
+    if (g !== undefined) {
+      g.stale = true;
+      if (g.refs === 0) void g.engineSnapshot.release().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,713 @@
+// One Raft group replica on this node: a RawNode plus its Ready loop (docs/raft.md host contract),
+// the proposal table, batched ReadIndex, snapshots and log compaction. It is also the LocalStore's
+// CommandSink: writes/transactions become proposals that resolve once applied here.
+//
+// Ready loop (one at a time, serial; everything that arrives meanwhile lands in the next Ready):
+//   1. leader: MsgApp/MsgSnap/MsgHeartbeat are sent right away when the Ready keeps term and vote
+//      (the leader appends to its disk in parallel with replication; its self-ack waits for advance);
+//   2. persist: snapshot (if any: metadata + marker, then the state import), entries + hard state in
+//      ONE engine batch, synced when mustSync (group commit: every proposal of the turn shares it);
+//   3. send the remaining messages;
+//   4. apply committed entries through the StateMachine (unsynced: the Raft log is the durable record;
+//      the applied index is in the same batch as the data), resolve proposals, serve read states;
+//   5. advance; then maybe compact the log / generate a snapshot that raft asked for.
+import type { Logger } from '../common/logger.js';
+import type { Engine, EngineEntry, EngineOp } from '../engine/engine.js';
+import type { CommandSink } from '../kv/commit-pipeline.js';
+import { decodeCommand, encodeCommand, type Command, type CommandResult } from '../kv/commands.js';
+import { NotLeaderError, StoreClosedError, StorageError } from '../kv/errors.js';
+import { importState, exportState } from '../kv/snapshot.js';
+import { StateMachine } from '../kv/state-machine.js';
+import {
+  type ConfChange,
+  type Entry,
+  type Message,
+  type ReadState,
+  type Ready,
+  type Status,
+  ConfChangeType,
+  EntryType,
+  MessageType,
+  ProposalDroppedError,
+  RawNode,
+  ReadOnlyOption,
+  SnapshotStatus,
+  StateType,
+  decodeConfChange,
+  encodeConfChange,
+} from '../raft/index.js';
+import type { PeerStorage } from './peer-storage.js';
+import type { RaftTransport, SnapshotSource } from './transport.js';
+
+export interface PeerConfig {
+  groupId: number;
+  raftId: number;
+  engine: Engine;
+  storage: PeerStorage;
+  transport: RaftTransport;
+  logger: Logger;
+  /** ticks (default electionTick 10, heartbeatTick 1) */
+  electionTick?: number;
+  heartbeatTick?: number;
+  /** Serve reads from the leader's lease (ReadOnlyOption.LeaseBased) instead of a heartbeat round. */
+  leaseRead?: boolean;
+  /** Compact the log when more than this many entries are applied beyond its start (default 10 000). */
+  compactThreshold?: number;
+  /** Entries kept behind the applied index when compacting (default 1 000). */
+  compactKeep?: number;
+  /** A pending proposal fails (retryable, outcome unknown) after this long (default 10 s). */
+  proposalTimeoutMs?: number;
+  /** How long one ReadIndex attempt waits before asking again (default 2 s; a read retries until readTimeoutMs). */
+  readAttemptMs?: number;
+  readTimeoutMs?: number;
+  sessionTtlMs?: number;
+}
+
+interface PendingProposal {
+  resolve: (r: CommandResult) => void;
+  reject: (e: Error) => void;
+  term: number;
+  timer: NodeJS.Timeout;
+}
+
+interface ReadBatch {
+  ctx: Uint8Array;
+  key: string;
+  waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+  /** Read index once the ReadState came back. */
+  index?: number;
+  timer?: NodeJS.Timeout;
+}
+
+interface Exclusive {
+  fn: () => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/** Proposal payload: magic 0x4b, version 1, proposer raft id (u32), proposal seq (u64), command bytes. */
+const PROPOSAL_MAGIC = 0x4b;
+const HEADER_LEN = 14;
+
+export function encodeProposal(id: string, cmd: Command): Uint8Array {
+  const body = encodeCommand(cmd);
+  const out = Buffer.allocUnsafe(HEADER_LEN + body.length);
+  out[0] = PROPOSAL_MAGIC;
+  out[1] = 1;
+  const [node, seq] = id.split(':');
+  out.writeUInt32BE(Number(node), 2);
+  out.writeBigUInt64BE(BigInt(seq!), 6);
+  body.copy(out, HEADER_LEN);
+  return out;
+}
+
+export function decodeProposal(data: Uint8Array): { id: string; cmd: Command } {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (b.length < HEADER_LEN || b[0] !== PROPOSAL_MAGIC || b[1] !== 1) throw new Error('not a kvs proposal');
+  const id = `${b.readUInt32BE(2)}:${b.readBigUInt64BE(6)}`;
+  return { id, cmd: decodeCommand(b.subarray(HEADER_LEN)) };
+}
+
+/** Conf change context: the new member's raft address (address book entry, replicated). */
+export function encodeConfContext(address: string | undefined): Uint8Array {
+  return Buffer.from(JSON.stringify(address ? { address } : {}));
+}
+
+function confContextAddress(ctx: Uint8Array): string | undefined {
+  if (ctx.length === 0) return undefined;
+  try {
+    return (JSON.parse(Buffer.from(ctx).toString('utf8')) as { address?: string }).address;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Peer implements CommandSink {
+  readonly groupId: number;
+  readonly raftId: number;
+  rn!: RawNode;
+  sm!: StateMachine;
+  private onApplied: (lastTs: number) => void = () => undefined;
+  private replaceSm: (sm: StateMachine) => void = () => undefined;
+  private readonly log: Logger;
+  private readonly storage: PeerStorage;
+  private readonly engine: Engine;
+  private readonly transport: RaftTransport;
+  private readonly pending = new Map<string, PendingProposal>();
+  private readonly exclusive: Exclusive[] = [];
+  private readonly readBatches = new Map<string, ReadBatch>();
+  /** Reads collected during this turn; one ReadIndex for all of them. */
+  private openRead: ReadBatch | undefined;
+  /** Reads waiting for applied ≥ index. */
+  private readonly waitingReads: ReadBatch[] = [];
+  private readonly stagedSnapshots = new Map<number, EngineEntry[]>();
+  private proposalSeq: bigint;
+  private readSeq = 0;
+  private running = false;
+  private scheduled = false;
+  private closed = false;
+  private failed: Error | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private lastTerm = 0;
+  private leaderId = 0;
+  private role: StateType = StateType.Follower;
+  appliedIndex = 0;
+  /** Listeners for applied-index / role changes (admin waits). */
+  private readonly appliedWaiters: Array<{ index: number; resolve: () => void }> = [];
+  private readonly roleListeners = new Set<() => void>();
+  private compacting = false;
+  stats = { readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
+
+  constructor(private readonly cfg: PeerConfig) {
+    this.groupId = cfg.groupId;
+    this.raftId = cfg.raftId;
+    this.log = cfg.logger.child({ component: 'raft', group: cfg.groupId, raftId: cfg.raftId });
+    this.storage = cfg.storage;
+    this.engine = cfg.engine;
+    this.transport = cfg.transport;
+    // Unique across restarts: wall-clock microseconds as the starting sequence.
+    this.proposalSeq = BigInt(Date.now()) * 1000n;
+  }
+
+  /** Wires the state machine (called from LocalStore's commandSink factory) and starts Raft. */
+  start(sm: StateMachine, onApplied: (lastTs: number) => void, replaceSm: (sm: StateMachine) => void, tickMs = 100): void {
+    this.sm = sm;
+    this.onApplied = onApplied;
+    this.replaceSm = replaceSm;
+    const applied = Math.max(sm.appliedIndex, this.storage.firstIndex() - 1);
+    this.appliedIndex = applied;
+    this.rn = new RawNode({
+      id: this.raftId,
+      groupId: this.groupId,
+      electionTick: this.cfg.electionTick ?? 10,
+      heartbeatTick: this.cfg.heartbeatTick ?? 1,
+      storage: this.storage,
+      applied,
+      maxSizePerMsg: 1 << 20,
+      maxInflightMsgs: 256,
+      checkQuorum: true,
+      preVote: true,
+      readOnlyOption: this.cfg.leaseRead ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
+      rand: Math.random,
+      logger: {
+        debug: () => undefined,
+        info: (msg: string) => this.log.debug(msg),
+        warn: (msg: string) => this.log.warn(msg),
+      },
+    } as ConstructorParameters<typeof RawNode>[0]);
+    this.lastTerm = this.rn.raft.term;
+    this.log.info('raft peer started', { applied, firstIndex: this.storage.firstIndex(), lastIndex: this.storage.lastIndex(), term: this.lastTerm, config: this.storage.confState });
+    this.ticker = setInterval(() => {
+      if (this.closed || this.failed) return;
+      this.rn.tick();
+      this.schedule();
+    }, tickMs);
+    // A single voter elects itself right away.
+    const cs = this.storage.confState;
+    if (cs.voters.length === 1 && cs.voters[0] === this.raftId && cs.votersOutgoing.length === 0) this.rn.campaign();
+    this.schedule();
+  }
+
+  // ---------------- status ----------------
+
+  status(): Status {
+    return this.rn.status();
+  }
+  get leader(): number {
+    return this.leaderId;
+  }
+  get isLeader(): boolean {
+    return this.role === StateType.Leader;
+  }
+  leaderClientAddress(): string | undefined {
+    return this.leaderId ? this.transport.clientAddressOf(this.leaderId) : undefined;
+  }
+  addresses(): Map<number, string> {
+    return this.storage.addresses;
+  }
+  notLeader(message?: string): NotLeaderError {
+    return new NotLeaderError(this.leaderId, this.leaderClientAddress(), message);
+  }
+
+  // ---------------- network input ----------------
+
+  step(m: Message): void {
+    if (this.closed || this.failed) return;
+    try {
+      this.rn.step(m);
+    } catch (e) {
+      this.log.debug('step failed', { type: MessageType[m.type], from: m.from, err: (e as Error).message });
+    }
+    this.schedule();
+  }
+
+  /** A complete snapshot transfer: stage its state, then hand the MsgSnap to raft. */
+  async receiveSnapshot(m: Message, entries: EngineEntry[]): Promise<void> {
+    if (this.closed || this.failed) throw new Error('peer closed');
+    const index = m.snapshot?.metadata.index ?? 0;
+    this.stagedSnapshots.clear(); // only the newest matters
+    this.stagedSnapshots.set(index, entries);
+    this.step(m);
+  }
+
+  reportUnreachable(to: number): void {
+    if (this.closed || this.failed) return;
+    this.rn.reportUnreachable(to);
+    this.schedule();
+  }
+
+  // ---------------- CommandSink ----------------
+
+  submit(cmd: Command): Promise<CommandResult> {
+    if (this.failed) return Promise.reject(new StorageError(`raft group failed: ${this.failed.message}`));
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    const id = `${this.raftId}:${++this.proposalSeq}`;
+    const data = encodeProposal(id, cmd);
+    try {
+      this.rn.propose(data);
+    } catch (e) {
+      if (e instanceof ProposalDroppedError) return Promise.reject(this.notLeader(`not proposed (${e.reason}); retry${this.leaderId ? ' at the leader' : ''}`));
+      return Promise.reject(e);
+    }
+    this.stats.proposals++;
+    this.schedule();
+    return new Promise<CommandResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(id)) reject(this.notLeader('proposal timed out (outcome unknown); retry with the same session'));
+      }, this.cfg.proposalTimeoutMs ?? 10_000);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, term: this.rn.raft.term, timer });
+    });
+  }
+
+  runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.failed) return Promise.reject(new StorageError(`raft group failed: ${this.failed.message}`));
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    return new Promise<T>((resolve, reject) => {
+      this.exclusive.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Linearizable read barrier: resolves when this replica has applied everything the leader had
+   * committed when the read began (ReadIndex; concurrent reads of one event-loop turn share one round).
+   */
+  readBarrier(): Promise<void> {
+    if (this.failed) return Promise.reject(new StorageError(`raft group failed: ${this.failed.message}`));
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    this.stats.reads++;
+    const deadline = Date.now() + (this.cfg.readTimeoutMs ?? 10_000);
+    return new Promise<void>((resolve, reject) => {
+      const attempt = () => {
+        const w = {
+          resolve,
+          reject: (e: Error) => {
+            if (Date.now() < deadline && !this.closed && !this.failed) setTimeout(attempt, 20);
+            else reject(e);
+          },
+        };
+        this.joinRead(w);
+      };
+      attempt();
+    });
+  }
+
+  private joinRead(w: { resolve: () => void; reject: (e: Error) => void }): void {
+    if (this.openRead === undefined) {
+      const ctx = Buffer.allocUnsafe(12);
+      ctx.writeUInt32BE(this.raftId, 0);
+      ctx.writeDoubleBE(++this.readSeq, 4);
+      const b: ReadBatch = { ctx, key: ctx.toString('hex'), waiters: [] };
+      this.openRead = b;
+      this.readBatches.set(b.key, b);
+      b.timer = setTimeout(() => this.failRead(b, this.notLeader('read index timed out; retry')), this.cfg.readAttemptMs ?? 2000);
+      b.timer.unref();
+      this.schedule();
+    }
+    this.openRead.waiters.push(w);
+  }
+
+  private failRead(b: ReadBatch, e: Error): void {
+    if (!this.readBatches.delete(b.key)) return;
+    if (b.timer) clearTimeout(b.timer);
+    if (this.openRead === b) this.openRead = undefined;
+    const i = this.waitingReads.indexOf(b);
+    if (i >= 0) this.waitingReads.splice(i, 1);
+    for (const w of b.waiters) w.reject(e);
+  }
+
+  private finishRead(b: ReadBatch): void {
+    this.readBatches.delete(b.key);
+    if (b.timer) clearTimeout(b.timer);
+    for (const w of b.waiters) w.resolve();
+  }
+
+  // ---------------- admin ----------------
+
+  proposeConfChange(cc: ConfChange): void {
+    this.rn.proposeConfChange(cc);
+    this.schedule();
+  }
+
+  transferLeader(to: number): void {
+    this.rn.transferLeader(to);
+    this.schedule();
+  }
+
+  /** Resolves once applied ≥ index (or rejects after timeoutMs). */
+  waitApplied(index: number, timeoutMs: number): Promise<void> {
+    if (this.appliedIndex >= index) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w = { index, resolve };
+      this.appliedWaiters.push(w);
+      setTimeout(() => {
+        const i = this.appliedWaiters.indexOf(w);
+        if (i >= 0) {
+          this.appliedWaiters.splice(i, 1);
+          reject(new Error(`timed out waiting for applied index ${index}`));
+        }
+      }, timeoutMs).unref();
+    });
+  }
+
+  /** Calls fn on every role/leader change until it returns true or the timeout passes. */
+  waitFor(pred: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (pred()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (pred()) {
+          done(true);
+        }
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const poll = setInterval(check, 20);
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        this.roleListeners.delete(check);
+        resolve(v);
+      };
+      this.roleListeners.add(check);
+    });
+  }
+
+  /** Triggers a snapshot at the applied index (admin); resolves with its index. */
+  snapshotNow(): Promise<number> {
+    return this.runExclusive(async () => this.storage.generateSnapshot(this.appliedIndex).snapshot.metadata.index);
+  }
+
+  /** Compacts the log up to `index` (0 = applied − keep); resolves with the new first index. */
+  compactNow(index: number): Promise<number> {
+    return this.runExclusive(async () => {
+      const target = index > 0 ? Math.min(index, this.appliedIndex) : this.appliedIndex - (this.cfg.compactKeep ?? 1000);
+      if (target >= this.storage.firstIndex()) await this.storage.compact(target);
+      return this.storage.firstIndex();
+    });
+  }
+
+  // ---------------- the Ready loop ----------------
+
+  schedule(): void {
+    if (this.scheduled || this.running || this.closed || this.failed) return;
+    this.scheduled = true;
+    // setImmediate: every proposal/message/read of this event-loop turn goes into the same Ready.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    if (this.running || this.failed) return;
+    this.running = true;
+    try {
+      for (;;) {
+        while (this.exclusive.length > 0) {
+          const x = this.exclusive.shift()!;
+          try {
+            x.resolve(await x.fn());
+          } catch (e) {
+            x.reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        }
+        if (this.storage.snapshotRequested) {
+          this.storage.generateSnapshot(this.appliedIndex);
+          this.stats.snapshotsGenerated++;
+          this.log.info('snapshot generated', { index: this.appliedIndex });
+        }
+        if (this.openRead !== undefined) {
+          const b = this.openRead;
+          this.openRead = undefined;
+          this.rn.readIndex(b.ctx);
+          this.stats.readIndexRounds++;
+        }
+        if (this.closed || !this.rn.hasReady()) break;
+        const rd = this.rn.ready();
+        this.stats.readies++;
+        await this.handleReady(rd);
+        this.rn.advance();
+        await this.maybeCompact();
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.running = false;
+      if (!this.failed && !this.closed && (this.exclusive.length > 0 || this.openRead !== undefined || this.rn.hasReady())) this.schedule();
+      if (!this.running && this.exclusive.length === 0) {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const f of w) f();
+      }
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failed = err;
+    this.log.error('raft group failed; the node needs a restart', { err: err.message, stack: err.stack });
+    const se = new StorageError(`raft group failed: ${err.message}`);
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(se);
+    }
+    this.pending.clear();
+    for (const x of this.exclusive.splice(0)) x.reject(se);
+    for (const b of [...this.readBatches.values()]) this.failRead(b, se);
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) {
+      const prevLeader = this.leaderId;
+      this.leaderId = rd.softState.lead;
+      this.role = rd.softState.raftState;
+      if (prevLeader !== this.leaderId) this.log.info('leader changed', { leader: this.leaderId, role: this.role, term: this.rn.raft.term });
+      for (const f of this.roleListeners) f();
+    }
+    if (rd.hardState !== undefined && rd.hardState.term > this.lastTerm) {
+      this.lastTerm = rd.hardState.term;
+      // Proposals of older terms may have been lost with their leader: fail them (retryable; with a
+      // client session the retry is exactly-once even if the entry does commit later).
+      for (const [id, p] of this.pending) {
+        if (p.term < this.lastTerm) {
+          clearTimeout(p.timer);
+          this.pending.delete(id);
+          p.reject(this.notLeader('leadership changed while the proposal was pending (outcome unknown); retry with the same session'));
+        }
+      }
+    }
+    // 1. Leader: replicate in parallel with the local write, when term and vote stay as durable.
+    let later: Message[] = rd.messages;
+    const hs = rd.hardState;
+    const sameTermVote = hs === undefined || (hs.term === this.storage.hardState.term && hs.vote === this.storage.hardState.vote);
+    if (this.role === StateType.Leader && sameTermVote && rd.snapshot === undefined) {
+      const early: Message[] = [];
+      later = [];
+      for (const m of rd.messages) {
+        if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) early.push(m);
+        else later.push(m);
+      }
+      this.sendMessages(early);
+    }
+    // 2. Persist.
+    if (rd.snapshot !== undefined) await this.installSnapshot(rd);
+    if (rd.entries.length > 0 || rd.hardState !== undefined) {
+      const ops = this.storage.appendOps(rd.entries, rd.hardState);
+      await this.engine.write(ops, { sync: rd.mustSync });
+      if (rd.mustSync) this.stats.syncedWrites++;
+      this.storage.appended(rd.entries, rd.hardState);
+    }
+    // 3. Send the rest.
+    this.sendMessages(later);
+    // 4. Apply.
+    if (rd.committedEntries.length > 0) await this.applyEntries(rd.committedEntries);
+    for (const rs of rd.readStates) this.onReadState(rs);
+    this.serveReads();
+  }
+
+  private sendMessages(msgs: Message[]): void {
+    if (msgs.length === 0) return;
+    const normal: Message[] = [];
+    for (const m of msgs) {
+      if (m.type === MessageType.Snap) this.sendSnapshot(m);
+      else normal.push(m);
+    }
+    this.transport.send(normal);
+  }
+
+  private sendSnapshot(m: Message): void {
+    const index = m.snapshot!.metadata.index;
+    const g = this.storage.acquireSnapshot(index);
+    if (g === undefined) {
+      this.rn.reportSnapshot(m.to, SnapshotStatus.Failure);
+      return;
+    }
+    const engine = this.engine;
+    const groupId = this.groupId;
+    // Export from the pinned engine snapshot: exactly the state at `index`.
+    const pinned = Object.create(engine) as Engine;
+    pinned.snapshot = () => ({ release: async () => undefined });
+    const realIterator = engine.iterator.bind(engine);
+    pinned.iterator = (opts) => realIterator({ ...opts, snapshot: g.engineSnapshot });
+    const source: SnapshotSource = {
+      chunks: () => exportState(pinned, groupId, { batchSize: 1024 }),
+      release: () => this.storage.releaseSnapshot(g),
+    };
+    this.log.info('sending snapshot', { to: m.to, index });
+    void this.transport.sendSnapshot(m, source).then((ok) => {
+      if (this.closed || this.failed) return;
+      this.rn.reportSnapshot(m.to, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure);
+      this.schedule();
+    });
+  }
+
+  private async installSnapshot(rd: Ready): Promise<void> {
+    const snap = rd.snapshot!;
+    const index = snap.metadata.index;
+    const entries = this.stagedSnapshots.get(index);
+    if (entries === undefined) throw new Error(`snapshot ${index} accepted by raft but its state was not received`);
+    this.stagedSnapshots.delete(index);
+    const hs = rd.hardState ?? { ...this.storage.hardState, commit: Math.max(this.storage.hardState.commit, index) };
+    // (a) metadata + marker, synced: a crash during the import restarts as an empty member.
+    await this.engine.write(this.storage.snapshotOps(snap, hs), { sync: true });
+    this.storage.snapshotApplied(snap, hs);
+    // (b) the state.
+    const batches: EngineEntry[][] = [];
+    for (let i = 0; i < entries.length; i += 4096) batches.push(entries.slice(i, i + 4096));
+    await importState(this.engine, this.groupId, batches, { sync: false });
+    await this.engine.write([this.storage.markerClearOp(), this.storage.addressesOp()], { sync: true });
+    // (c) reopen the state machine over the new state.
+    this.sm = await StateMachine.open(this.engine, { groupId: this.groupId, sessionTtlMs: this.cfg.sessionTtlMs, logger: this.log });
+    this.replaceSm(this.sm);
+    this.appliedIndex = Math.max(index, this.sm.appliedIndex);
+    this.onApplied(this.sm.lastTs);
+    this.stats.snapshotsInstalled++;
+    this.log.info('snapshot installed', { index, term: snap.metadata.term, entries: entries.length, config: snap.metadata.confState });
+  }
+
+  private async applyEntries(entries: Entry[]): Promise<void> {
+    let run: Array<{ e: Entry; id?: string; cmd: Command }> = [];
+    const flush = async () => {
+      if (run.length === 0) return;
+      const batch = run;
+      run = [];
+      const last = batch[batch.length - 1]!.e.index;
+      const r = await this.sm.apply(
+        batch.map((x) => x.cmd),
+        { appliedIndex: last },
+      );
+      await this.engine.write(r.ops, { sync: false });
+      this.appliedIndex = last;
+      this.stats.applied += batch.length;
+      this.onApplied(r.lastTs);
+      for (let i = 0; i < batch.length; i++) {
+        const id = batch[i]!.id;
+        if (id === undefined) continue;
+        const p = this.pending.get(id);
+        if (p !== undefined) {
+          this.pending.delete(id);
+          clearTimeout(p.timer);
+          p.resolve(r.results[i]!);
+        }
+      }
+    };
+    for (const e of entries) {
+      if (e.index <= this.sm.appliedIndex) continue; // already in the state (snapshot newer than raft knew)
+      if (e.type === EntryType.ConfChange) {
+        await flush();
+        const cc = decodeConfChange(e.data);
+        const cs = this.rn.applyConfChange(cc);
+        const ops: EngineOp[] = [this.storage.confStateOp(cs)];
+        for (const ch of cc.changes) {
+          const addr = confContextAddress(cc.context);
+          if (addr !== undefined && (ch.type === ConfChangeType.AddLearner || ch.type === ConfChangeType.AddNode)) this.storage.addresses.set(ch.nodeId, addr);
+        }
+        ops.push(this.storage.addressesOp());
+        const r = await this.sm.apply([], { appliedIndex: e.index });
+        await this.engine.write([...r.ops, ...ops], { sync: false });
+        this.appliedIndex = e.index;
+        this.log.info('conf change applied', { index: e.index, changes: cc.changes.map((c) => `${ConfChangeType[c.type]}(${c.nodeId})`), config: cs });
+        if (cs.voters.length + cs.learners.length > 0 && !cs.voters.includes(this.raftId) && !cs.learners.includes(this.raftId) && !cs.votersOutgoing.includes(this.raftId)) {
+          this.log.warn('this node was removed from the group; it should be shut down');
+        }
+        continue;
+      }
+      if (e.data.length === 0) {
+        // The leader's empty entry of its term: consumes an index, no command.
+        run.push({ e, cmd: { type: 'noop', proposedTs: 0 } });
+        continue;
+      }
+      let p: { id: string; cmd: Command };
+      try {
+        p = decodeProposal(e.data);
+      } catch (err) {
+        this.log.error('undecodable committed entry: applying as noop', { index: e.index, err: (err as Error).message });
+        run.push({ e, cmd: { type: 'noop', proposedTs: 0 } });
+        continue;
+      }
+      run.push({ e, id: p.id, cmd: p.cmd });
+    }
+    await flush();
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      const w = this.appliedWaiters[i]!;
+      if (this.appliedIndex >= w.index) {
+        this.appliedWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  private onReadState(rs: ReadState): void {
+    const key = Buffer.from(rs.requestCtx).toString('hex');
+    const b = this.readBatches.get(key);
+    if (b === undefined) return;
+    b.index = rs.index;
+    this.waitingReads.push(b);
+  }
+
+  private serveReads(): void {
+    for (let i = this.waitingReads.length - 1; i >= 0; i--) {
+      const b = this.waitingReads[i]!;
+      if (b.index !== undefined && this.appliedIndex >= b.index) {
+        this.waitingReads.splice(i, 1);
+        this.finishRead(b);
+      }
+    }
+  }
+
+  private async maybeCompact(): Promise<void> {
+    const threshold = this.cfg.compactThreshold ?? 10_000;
+    if (this.compacting) return;
+    const first = this.storage.firstIndex();
+    if (this.appliedIndex - first < threshold) return;
+    const target = this.appliedIndex - (this.cfg.compactKeep ?? 1000);
+    if (target < first) return;
+    this.compacting = true;
+    try {
+      await this.storage.compact(target);
+      this.log.debug('raft log compacted', { upTo: target });
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  /** Stops ticking and accepting; fails pending proposals; waits for the loop to go idle. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.ticker) clearInterval(this.ticker);
+    // Let queued work (proposals already in the log) settle briefly.
+    if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
+    this.closed = true;
+    const e = new StoreClosedError();
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(e);
+    }
+    this.pending.clear();
+    for (const x of this.exclusive.splice(0)) x.reject(e);
+    for (const b of [...this.readBatches.values()]) this.failRead(b, e);
+    this.storage.close();
+  }
+}
+
+export { ConfChangeType, encodeConfChange };

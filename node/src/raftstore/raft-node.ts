@@ -1,0 +1,122 @@
+// Assembles the replicated side of one kvs node: the classic-level engine shared by every group, the
+// Raft transport, the router, the data group's Peer (group 1 at this stage), and a LocalStore running on
+// top of it (commandSink = the Peer: writes become proposals; readBarrier = ReadIndex).
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from '../common/logger.js';
+import type { Engine } from '../engine/engine.js';
+import { LevelEngine } from '../engine/level-engine.js';
+import { MemoryEngine } from '../engine/memory-engine.js';
+import type { KvStore } from '../kv/api.js';
+import { LocalStore, type LocalStoreOptions } from '../kv/local-store.js';
+import { Peer } from './peer.js';
+import { PeerStorage } from './peer-storage.js';
+import { Router } from './router.js';
+import { RaftTransport } from './transport.js';
+
+export const DATA_GROUP_ID = 1;
+
+export interface RaftNodeOptions {
+  raftId: number;
+  /** Initial members (raft id → raft address). With `join`, only used as an address book. */
+  peers: Map<number, string>;
+  /** Start empty and wait to be added (learner) and sent a snapshot. */
+  join?: boolean;
+  /** Client (Kv API) address advertised to peers (NotLeader hints). */
+  clientAddress: string;
+  /** Raft address advertised to peers (fallback when their address book lacks us). */
+  raftAddress: string;
+  dataDir?: string;
+  engine?: Engine;
+  logger: Logger;
+  tickMs?: number;
+  electionTick?: number;
+  leaseRead?: boolean;
+  compactThreshold?: number;
+  compactKeep?: number;
+  /** LocalStore options (limits, GC, sessions, observer). */
+  store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier'>;
+}
+
+export class RaftNode {
+  private closed = false;
+  private constructor(
+    readonly raftId: number,
+    readonly engine: Engine,
+    readonly store: LocalStore,
+    readonly peer: Peer,
+    readonly transport: RaftTransport,
+    readonly router: Router,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(opts: RaftNodeOptions): Promise<RaftNode> {
+    let engine = opts.engine;
+    if (engine === undefined) {
+      if (opts.dataDir !== undefined) {
+        await mkdir(opts.dataDir, { recursive: true });
+        engine = await LevelEngine.open(opts.dataDir);
+      } else engine = new MemoryEngine();
+    }
+    const groupId = DATA_GROUP_ID;
+    try {
+      const storage = await PeerStorage.open(engine, groupId, {
+        bootstrapVoters: opts.join ? undefined : [...opts.peers.keys()],
+        addresses: opts.peers,
+      });
+      const router = new Router();
+      const transport = new RaftTransport({
+        selfId: opts.raftId,
+        clientAddress: opts.clientAddress,
+        raftAddress: opts.raftAddress,
+        resolve: (id) => storage.addresses.get(id),
+        logger: opts.logger.child({ component: 'raft-transport' }),
+      });
+      transport.handlers = {
+        onMessages: (msgs) => router.deliver(msgs),
+        onSnapshot: (m, entries) => router.deliverSnapshot(m, entries),
+        onUnreachable: (to, groups) => router.unreachable(to, groups),
+      };
+      const peer = new Peer({
+        groupId,
+        raftId: opts.raftId,
+        engine,
+        storage,
+        transport,
+        logger: opts.logger,
+        electionTick: opts.electionTick,
+        leaseRead: opts.leaseRead,
+        compactThreshold: opts.compactThreshold,
+        compactKeep: opts.compactKeep,
+        sessionTtlMs: opts.store?.sessionTtlMs,
+      });
+      router.register(peer);
+      const store = await LocalStore.open({
+        ...opts.store,
+        engine,
+        groupId,
+        readBarrier: () => peer.readBarrier(),
+        commandSink: (sm, _engine, onApplied, replaceSm) => {
+          peer.start(sm, onApplied, replaceSm, opts.tickMs ?? 100);
+          return peer;
+        },
+      });
+      return new RaftNode(opts.raftId, engine, store, peer, transport, router, opts.logger);
+    } catch (e) {
+      await engine.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  get kvStore(): KvStore {
+    return this.store;
+  }
+
+  /** Closes the store (and with it the peer and the engine) and the transport. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.close();
+    await this.store.close();
+    this.logger.info('raft node closed', { raftId: this.raftId });
+  }
+}

@@ -1,0 +1,391 @@
+// Node-to-node Raft transport over gRPC (proto/raft.proto, service kvs.v1.Raft).
+//
+// * One long-lived bidi stream per peer (this node → peer). Messages handed to `send()` during one
+//   event-loop turn are queued per peer and flushed together on setImmediate: one RaftFrame carries
+//   many encoded messages (of any group), up to `maxFrameBytes`.
+// * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s). While a peer is
+//   unreachable its messages are dropped and the owning groups are told (`onUnreachable`), so the
+//   leader re-probes it — Raft retransmits by itself.
+// * Snapshots (MsgSnap) go over a separate client-streaming call: first chunk = the message (header
+//   data only), then the group state in key/value chunks read from a pinned engine snapshot. The
+//   outcome is reported back (`onSnapshotStatus`) so raft un-pauses the follower.
+// * Peer addresses come from a resolver (the group's address book, i.e. plain config: may be a proxy).
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Logger } from '../common/logger.js';
+import { PROTO_LOADER_OPTIONS } from '../common/proto.js';
+import { protoPath } from '../common/paths.js';
+import type { EngineEntry } from '../engine/engine.js';
+import { type Message, MessageType, decodeMessage, encodeMessage } from '../raft/index.js';
+import type { RaftFrame } from '../generated/kvs/v1/RaftFrame.js';
+import type { SnapshotChunk } from '../generated/kvs/v1/SnapshotChunk.js';
+import type { SnapshotDone } from '../generated/kvs/v1/SnapshotDone.js';
+
+export interface TransportHandlers {
+  /** Messages received from a peer (any group). */
+  onMessages(msgs: Message[]): void;
+  /** A complete snapshot transfer: the MsgSnap and the state entries. Resolve when handed to raft. */
+  onSnapshot(msg: Message, entries: EngineEntry[]): Promise<void>;
+  /** Sending to `to` failed for these groups. */
+  onUnreachable(to: number, groupIds: number[]): void;
+}
+
+export interface TransportOptions {
+  selfId: number;
+  clientAddress: string;
+  raftAddress: string;
+  /** Raft address of a peer (its group's address book), or undefined if unknown. */
+  resolve: (raftId: number) => string | undefined;
+  logger: Logger;
+  maxFrameBytes?: number;
+  /** Drop (and report) while more than this many bytes are buffered on a stream (default 64 MiB). */
+  maxBufferedBytes?: number;
+}
+
+/** Produces the state of a snapshot in chunks; `release` is called when the transfer ends. */
+export interface SnapshotSource {
+  chunks(): AsyncIterable<EngineEntry[]>;
+  release(): void;
+}
+
+interface PeerConn {
+  id: number;
+  address: string;
+  client: grpc.Client;
+  stream: grpc.ClientDuplexStream<RaftFrame, RaftFrame> | undefined;
+  queue: Uint8Array[];
+  queueBytes: number;
+  groups: Set<number>;
+  backoffMs: number;
+  retryAt: number;
+  /** Number of frames written (tests/metrics). */
+  frames: number;
+  messages: number;
+}
+
+type RaftServiceClient = grpc.Client & {
+  Stream(opts?: grpc.CallOptions): grpc.ClientDuplexStream<RaftFrame, RaftFrame>;
+  Snapshot(cb: (err: grpc.ServiceError | null, res?: SnapshotDone) => void): grpc.ClientWritableStream<SnapshotChunk>;
+};
+
+interface RaftProto {
+  kvs: { v1: { Raft: grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition } } };
+}
+
+let cachedProto: RaftProto | undefined;
+export function loadRaftProto(): RaftProto {
+  cachedProto ??= grpc.loadPackageDefinition(protoLoader.loadSync(protoPath('raft.proto'), PROTO_LOADER_OPTIONS)) as unknown as RaftProto;
+  return cachedProto;
+}
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_send_message_length': -1,
+  'grpc.max_receive_message_length': -1,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2000,
+};
+
+export class RaftTransport {
+  private readonly peers = new Map<number, PeerConn>();
+  /** Client addresses of peers, learned from their frames. */
+  private readonly clientAddresses = new Map<number, string>();
+  /** Raft addresses peers announced (fallback when the address book has none, e.g. a joining node). */
+  private readonly announced = new Map<number, string>();
+  private flushScheduled = false;
+  private closed = false;
+  private readonly maxFrameBytes: number;
+  private readonly maxBuffered: number;
+  private readonly activeServerCalls = new Set<grpc.ServerDuplexStream<RaftFrame, RaftFrame>>();
+  handlers: TransportHandlers | undefined;
+  /** Counters (tests, metrics). */
+  stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0 };
+
+  constructor(private readonly opts: TransportOptions) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? 4 * 1024 * 1024;
+    this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Client (Kv API) address of a node, if known (self included). */
+  clientAddressOf(raftId: number): string | undefined {
+    if (raftId === this.opts.selfId) return this.opts.clientAddress;
+    return this.clientAddresses.get(raftId);
+  }
+
+  private addressOf(id: number): string | undefined {
+    return this.opts.resolve(id) ?? this.announced.get(id);
+  }
+
+  /** Queues messages; they leave together at the end of this event-loop turn. MsgSnap is streamed separately by the caller. */
+  send(msgs: readonly Message[]): void {
+    if (this.closed) return;
+    for (const m of msgs) {
+      if (m.type === MessageType.Snap) throw new Error('MsgSnap must go through sendSnapshot');
+      const conn = this.conn(m.to);
+      if (conn === undefined) {
+        this.stats.dropped++;
+        this.handlers?.onUnreachable(m.to, [m.groupId]);
+        continue;
+      }
+      const enc = encodeMessage(m);
+      conn.queue.push(enc);
+      conn.queueBytes += enc.length;
+      conn.groups.add(m.groupId);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private conn(id: number): PeerConn | undefined {
+    const address = this.addressOf(id);
+    if (address === undefined) return undefined;
+    let c = this.peers.get(id);
+    if (c !== undefined && c.address !== address) {
+      this.dropConn(c);
+      c = undefined;
+    }
+    if (c === undefined) {
+      const Ctor = loadRaftProto().kvs.v1.Raft;
+      c = { id, address, client: new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
+      this.peers.set(id, c);
+    }
+    return c;
+  }
+
+  private dropConn(c: PeerConn): void {
+    c.stream?.cancel();
+    c.stream = undefined;
+    c.client.close();
+    this.peers.delete(c.id);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    const now = Date.now();
+    for (const c of this.peers.values()) {
+      if (c.queue.length === 0) continue;
+      const queue = c.queue;
+      const groups = [...c.groups];
+      c.queue = [];
+      c.queueBytes = 0;
+      c.groups = new Set();
+      if (c.stream === undefined) {
+        if (now < c.retryAt) {
+          this.unreachable(c, groups, queue.length);
+          continue;
+        }
+        this.openStream(c);
+      }
+      const s = c.stream!;
+      if (s.writableLength > this.maxBuffered) {
+        this.unreachable(c, groups, queue.length);
+        continue;
+      }
+      let batch: Buffer[] = [];
+      let bytes = 0;
+      const writeBatch = () => {
+        if (batch.length === 0) return;
+        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch });
+        this.stats.framesSent++;
+        this.stats.messagesSent += batch.length;
+        c.frames++;
+        c.messages += batch.length;
+        batch = [];
+        bytes = 0;
+      };
+      for (const m of queue) {
+        if (bytes + m.length > this.maxFrameBytes) writeBatch();
+        batch.push(Buffer.from(m.buffer, m.byteOffset, m.byteLength));
+        bytes += m.length;
+      }
+      writeBatch();
+    }
+  }
+
+  private unreachable(c: PeerConn, groups: number[], n: number): void {
+    this.stats.dropped += n;
+    this.handlers?.onUnreachable(c.id, groups);
+  }
+
+  private openStream(c: PeerConn): void {
+    const client = c.client as unknown as RaftServiceClient;
+    const s = client.Stream();
+    c.stream = s;
+    let failed = false;
+    const fail = (why: string) => {
+      if (failed) return;
+      failed = true;
+      if (c.stream === s) c.stream = undefined;
+      c.backoffMs = Math.min(2000, c.backoffMs === 0 ? 50 : c.backoffMs * 2);
+      c.retryAt = Date.now() + c.backoffMs;
+      if (!this.closed) this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
+      this.handlers?.onUnreachable(c.id, []);
+    };
+    s.on('data', () => {
+      c.backoffMs = 0;
+    });
+    s.on('error', (e: Error) => fail(e.message));
+    s.on('end', () => fail('ended'));
+    s.on('status', (st: grpc.StatusObject) => {
+      if (st.code !== grpc.status.OK) fail(st.details);
+    });
+    // A successful (re)connection resets the backoff once the channel is ready.
+    const ch = c.client.getChannel();
+    const watch = () => {
+      const state = ch.getConnectivityState(false);
+      if (state === grpc.connectivityState.READY) c.backoffMs = 0;
+      else if (!failed && !this.closed) ch.watchConnectivityState(state, Infinity, watch);
+    };
+    watch();
+  }
+
+  /** Streams a snapshot to `msg.to`; resolves true when the receiver handed it to raft. */
+  async sendSnapshot(msg: Message, source: SnapshotSource): Promise<boolean> {
+    const address = this.addressOf(msg.to);
+    if (address === undefined || this.closed) {
+      source.release();
+      return false;
+    }
+    const Ctor = loadRaftProto().kvs.v1.Raft;
+    const client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as RaftServiceClient;
+    try {
+      return await new Promise<boolean>((resolve) => {
+        const call = client.Snapshot((err, res) => {
+          if (err) {
+            this.opts.logger.warn('snapshot send failed', { to: msg.to, err: err.message });
+            resolve(false);
+          } else resolve(res?.accepted === true);
+        });
+        call.on('error', () => undefined);
+        void (async () => {
+          try {
+            const write = (chunk: SnapshotChunk) =>
+              new Promise<void>((res) => {
+                if (!call.write(chunk)) call.once('drain', () => res());
+                else res();
+              });
+            await write({ message: Buffer.from(encodeMessage(msg)), from: this.opts.selfId, clientAddress: this.opts.clientAddress });
+            let n = 0;
+            for await (const batch of source.chunks()) {
+              let keys: Buffer[] = [];
+              let values: Buffer[] = [];
+              let bytes = 0;
+              for (const [k, v] of batch) {
+                keys.push(k);
+                values.push(v);
+                bytes += k.length + v.length;
+                n++;
+                if (bytes > 2 * 1024 * 1024) {
+                  await write({ keys, values });
+                  keys = [];
+                  values = [];
+                  bytes = 0;
+                }
+              }
+              if (keys.length > 0) await write({ keys, values });
+            }
+            call.end();
+            this.stats.snapshotsSent++;
+            this.opts.logger.info('snapshot sent', { to: msg.to, index: msg.snapshot?.metadata.index, entries: n });
+          } catch (e) {
+            this.opts.logger.warn('snapshot export failed', { to: msg.to, err: (e as Error).message });
+            call.cancel();
+          }
+        })();
+      });
+    } finally {
+      source.release();
+      client.close();
+    }
+  }
+
+  /** Server side: the kvs.v1.Raft service implementation. */
+  serviceHandlers(): grpc.UntypedServiceImplementation {
+    return {
+      Stream: (call: grpc.ServerDuplexStream<RaftFrame, RaftFrame>) => {
+        this.activeServerCalls.add(call);
+        call.on('data', (f: RaftFrame) => {
+          const from = Number(f.from ?? 0);
+          if (from > 0) {
+            if (f.clientAddress) this.clientAddresses.set(from, f.clientAddress);
+            if (f.raftAddress) this.announced.set(from, f.raftAddress);
+          }
+          const msgs: Message[] = [];
+          for (const b of f.messages ?? []) {
+            try {
+              msgs.push(decodeMessage(b as Uint8Array));
+            } catch (e) {
+              this.opts.logger.warn('undecodable raft message', { from, err: (e as Error).message });
+            }
+          }
+          this.stats.framesReceived++;
+          this.stats.messagesReceived += msgs.length;
+          if (msgs.length > 0) this.handlers?.onMessages(msgs);
+        });
+        call.on('end', () => {
+          this.activeServerCalls.delete(call);
+          call.end();
+        });
+        call.on('error', () => this.activeServerCalls.delete(call));
+        call.on('cancelled', () => this.activeServerCalls.delete(call));
+      },
+      Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk, SnapshotDone>, cb: grpc.sendUnaryData<SnapshotDone>) => {
+        let msg: Message | undefined;
+        const entries: EngineEntry[] = [];
+        let bad: string | undefined;
+        call.on('data', (c: SnapshotChunk) => {
+          if (msg === undefined) {
+            try {
+              msg = decodeMessage(c.message as Uint8Array);
+              const from = Number(c.from ?? 0);
+              if (from > 0 && c.clientAddress) this.clientAddresses.set(from, c.clientAddress);
+            } catch (e) {
+              bad = (e as Error).message;
+            }
+            return;
+          }
+          const ks = c.keys ?? [];
+          const vs = c.values ?? [];
+          for (let i = 0; i < ks.length; i++) entries.push([ks[i] as Buffer, vs[i] as Buffer]);
+        });
+        call.on('error', () => undefined);
+        call.on('end', () => {
+          if (msg === undefined || bad !== undefined || this.handlers === undefined) {
+            cb(null, { accepted: false, error: bad ?? 'no message' });
+            return;
+          }
+          this.stats.snapshotsReceived++;
+          this.handlers.onSnapshot(msg, entries).then(
+            () => cb(null, { accepted: true }),
+            (e: unknown) => cb(null, { accepted: false, error: e instanceof Error ? e.message : String(e) }),
+          );
+        });
+      },
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of [...this.peers.values()]) {
+      try {
+        c.stream?.end();
+      } catch {
+        /* ignore */
+      }
+      this.dropConn(c);
+    }
+    for (const call of this.activeServerCalls) {
+      try {
+        call.end();
+      } catch {
+        /* ignore */
+      }
+    }
+    this.activeServerCalls.clear();
+  }
+}
