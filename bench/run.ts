@@ -7,7 +7,7 @@ import { cpus, loadavg, totalmem, release, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NodeProcess } from '../test/helpers/cluster-process.js';
+import { NodeProcess, ProcessCluster } from '../test/helpers/cluster-process.js';
 import type { BenchDriver } from './lib/driver.js';
 import { EtcdCluster, etcdBinary, etcdVersion } from './lib/etcd-process.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
@@ -27,7 +27,8 @@ const HELP = `usage: node dist/bench/run.js [options]
   --value-size 100         bytes per value
   --dist zipfian           zipfian | uniform (workloads A, B, C, W)
   --txn-dist uniform       key distribution of T (zipfian makes it a conflict/backoff benchmark)
-  --kvs-nodes 1            kvs-node processes (3-node mode arrives with Raft)
+  --kvs-nodes 1            kvs-node processes: 1 = single node (group commit), 3 = one Raft group of 3
+                           replicas (writes to the leader, reads round-robin over all replicas)
   --etcd-members 1         etcd members (1 or 3)
   --kvs-address H:P        measure an already running kvs node instead of starting one
   --etcd-endpoints URLs    measure running etcd instead of starting members
@@ -134,7 +135,24 @@ async function benchKvs(): Promise<RunResult[]> {
       await d.close();
     }
   }
-  if (kvsNodes !== 1) throw new Error('--kvs-nodes > 1 needs the Raft stage (not implemented yet)');
+  if (kvsNodes > 1) {
+    const cluster = await ProcessCluster.start({
+      size: kvsNodes,
+      hostOf: (i) => `127.0.0.${20 + i}`,
+      env: { KVS_LOG_LEVEL: 'warn' },
+      extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',')],
+    });
+    const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}`, { replicated: true });
+    try {
+      return await measure(d);
+    } catch (e) {
+      for (const n of cluster.nodes) console.error(`${n.nodeId} log tail:\n${n.logTail()}`);
+      throw e;
+    } finally {
+      await d.close();
+      await cluster.cleanup();
+    }
+  }
   const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' } });
   await node.start();
   const d = new KvsDriver([node.address], `kvs×${kvsNodes}`);

@@ -1,47 +1,82 @@
 #!/usr/bin/env bash
-# `make run`: starts one kvs node on 127.0.0.1:7379 (HTTP /metrics /healthz /readyz on 127.0.0.1:7380) with
-# data under ./data. Builds nothing itself (the Makefile builds first). Ctrl-C stops it cleanly.
-# Overrides: KVS_LISTEN, KVS_HTTP, KVS_DATA_DIR, KVS_NODE_ID, KVS_LOG_LEVEL (see: node dist/node/src/server/main.js --help).
+# `make run`: starts a local 3-node replicated kvs cluster (one Raft group) on 127.0.0.1 with data under
+# ./data/node-{1,2,3}. Builds nothing itself (the Makefile builds first). Ctrl-C stops all nodes cleanly.
+#
+#   node i   gRPC (Kv + Admin)      HTTP (/metrics /healthz /readyz)   Raft (node-to-node)
+#   1        127.0.0.1:7379         127.0.0.1:7380                     127.0.0.1:7400
+#   2        127.0.0.1:7479         127.0.0.1:7480                     127.0.0.1:7401
+#   3        127.0.0.1:7579         127.0.0.1:7580                     127.0.0.1:7402
+#
+# Overrides: KVS_DIST (compiled tree, default dist), KVS_DATA_ROOT (default ./data), KVS_LOG_LEVEL, KVS_NODES=1 (single node, no Raft: the
+# group-commit store of the previous stage). Extra arguments are passed to every node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MAIN=dist/node/src/server/main.js
-CTL=dist/node/src/cli/kvsctl.js
+DIST=${KVS_DIST:-dist}
+MAIN=$DIST/node/src/server/main.js
+CTL=$DIST/node/src/cli/kvsctl.js
 if [[ ! -f $MAIN ]]; then
   echo "run-local: $MAIN not found; build first (make build)" >&2
   exit 1
 fi
 
-LISTEN=${KVS_LISTEN:-127.0.0.1:7379}
-HTTP=${KVS_HTTP:-127.0.0.1:7380}
-DATA_DIR=${KVS_DATA_DIR:-./data}
-NODE_ID=${KVS_NODE_ID:-local-1}
-mkdir -p "$DATA_DIR"
+DATA_ROOT=${KVS_DATA_ROOT:-./data}
+NODES=${KVS_NODES:-3}
+GRPC_PORTS=(7379 7479 7579)
+HTTP_PORTS=(7380 7480 7580)
+RAFT_PORTS=(7400 7401 7402)
 
-cat <<MSG
-kvs: starting a single node
-  gRPC endpoint : $LISTEN
-  HTTP          : http://$HTTP/metrics  /healthz  /readyz
-  data          : $DATA_DIR
-Try, from another terminal:
-  node $CTL put a 1
-  node $CTL get a
-  node $CTL scan --prefix ''
-  printf 'get a\\nput a 2\\n' | node $CTL txn
-  node $CTL --json status          (or: npx kvsctl ...; --endpoints / KVS_ENDPOINTS for another address)
-Ctrl-C stops the node (graceful: drains calls, closes the store).
-MSG
-
-node "$MAIN" --listen "$LISTEN" --http "$HTTP" --data-dir "$DATA_DIR" --node-id "$NODE_ID" "$@" &
-pid=$!
-stop() { kill -TERM "$pid" 2>/dev/null || true; }
+pids=()
+stop() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+}
 trap stop INT TERM
-# wait returns early when a trapped signal arrives; wait again for the node's own exit status.
-set +e
-wait "$pid"
-rc=$?
-if kill -0 "$pid" 2>/dev/null; then
-  wait "$pid"
-  rc=$?
+
+if [[ $NODES == 1 ]]; then
+  mkdir -p "$DATA_ROOT/node-1"
+  echo "kvs: starting a single node (no replication) on 127.0.0.1:7379, data in $DATA_ROOT/node-1"
+  node "$MAIN" --listen 127.0.0.1:7379 --http 127.0.0.1:7380 --data-dir "$DATA_ROOT/node-1" --node-id node-1 "$@" &
+  pids+=($!)
+else
+  peers="1=127.0.0.1:${RAFT_PORTS[0]},2=127.0.0.1:${RAFT_PORTS[1]},3=127.0.0.1:${RAFT_PORTS[2]}"
+  endpoints="127.0.0.1:${GRPC_PORTS[0]},127.0.0.1:${GRPC_PORTS[1]},127.0.0.1:${GRPC_PORTS[2]}"
+  cat <<MSG
+kvs: starting a 3-node replicated cluster (Raft group 1, peers $peers)
+  node 1: gRPC 127.0.0.1:${GRPC_PORTS[0]}  HTTP http://127.0.0.1:${HTTP_PORTS[0]}/metrics  raft 127.0.0.1:${RAFT_PORTS[0]}  data $DATA_ROOT/node-1
+  node 2: gRPC 127.0.0.1:${GRPC_PORTS[1]}  HTTP http://127.0.0.1:${HTTP_PORTS[1]}/metrics  raft 127.0.0.1:${RAFT_PORTS[1]}  data $DATA_ROOT/node-2
+  node 3: gRPC 127.0.0.1:${GRPC_PORTS[2]}  HTTP http://127.0.0.1:${HTTP_PORTS[2]}/metrics  raft 127.0.0.1:${RAFT_PORTS[2]}  data $DATA_ROOT/node-3
+Try, from another terminal (any node serves reads and writes; followers forward writes to the leader):
+  export KVS_ENDPOINTS=$endpoints
+  node $CTL put a 1 && node $CTL get a
+  node $CTL --endpoints 127.0.0.1:${GRPC_PORTS[2]} get a        (linearizable read on one node)
+  node $CTL member list                                  (leader, voters, replication progress)
+  node $CTL leader transfer 2
+  printf 'get a\\nput a 2\\n' | node $CTL txn
+  node $CTL --json status
+Scale out: node $MAIN --listen 127.0.0.1:7679 --http 127.0.0.1:7680 --data-dir $DATA_ROOT/node-4 \\
+             --raft-id 4 --join --peers $peers,4=127.0.0.1:7403
+           node $CTL member add-learner 4 127.0.0.1:7403 && node $CTL member promote 4
+Ctrl-C stops all nodes (graceful: drain calls, close the stores).
+MSG
+  for i in 0 1 2; do
+    id=$((i + 1))
+    mkdir -p "$DATA_ROOT/node-$id"
+    node "$MAIN" --listen "127.0.0.1:${GRPC_PORTS[$i]}" --http "127.0.0.1:${HTTP_PORTS[$i]}" \
+      --data-dir "$DATA_ROOT/node-$id" --node-id "node-$id" --raft-id "$id" --peers "$peers" "$@" &
+    pids+=($!)
+  done
 fi
+
+# wait returns early when a trapped signal arrives; wait again for every node's own exit status.
+set +e
+rc=0
+for p in "${pids[@]}"; do
+  wait "$p"
+  r=$?
+  if kill -0 "$p" 2>/dev/null; then
+    wait "$p"
+    r=$?
+  fi
+  [[ $r -ne 0 ]] && rc=$r
+done
 exit "$rc"

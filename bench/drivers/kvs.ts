@@ -1,19 +1,55 @@
 // kvs through our client library (KvClient: grpc-js, one channel per endpoint, exactly-once sessions on
 // writes, retries with backoff). Transactions use the client's txn helper: Begin, Get×n, Put×n, Commit,
 // retried on TXN_CONFLICT.
-import { KvClient } from '../../node/src/client/index.js';
+// Replicated mode (a Raft group over several nodes): one client per node; writes and transactions go to
+// the leader's client (found through Admin Status, like a leader-aware router), reads round-robin over
+// every replica (each serves linearizable reads through ReadIndex).
+import { AdminClient, KvClient } from '../../node/src/client/index.js';
 import { forEachLimit, type BenchDriver, type RmwResult } from '../lib/driver.js';
 
 export class KvsDriver implements BenchDriver {
   readonly name: string;
-  private readonly client: KvClient;
+  private client: KvClient;
 
-  constructor(endpoints: string[], name = `kvs×${endpoints.length}`) {
+  private readers: KvClient[] = [];
+  private next = 0;
+  private leaderReady: Promise<void> | undefined;
+
+  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, opts: { replicated?: boolean } = {}) {
     this.name = name;
-    this.client = new KvClient({ endpoints, timeoutMs: 30_000 });
+    if (opts.replicated && endpoints.length > 1) {
+      // Failover still works: every client lists all endpoints, the preferred one first.
+      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], timeoutMs: 30_000 }));
+      this.client = this.readers[0]!;
+      this.leaderReady = this.findLeader();
+    } else this.client = new KvClient({ endpoints, timeoutMs: 30_000 });
+  }
+
+  private async findLeader(): Promise<void> {
+    const admin = new AdminClient(this.endpoints);
+    try {
+      for (let i = 0; i < 100; i++) {
+        const st = await admin.status().catch(() => undefined);
+        const idx = st?.leaderAddress ? this.endpoints.indexOf(st.leaderAddress) : -1;
+        if (idx >= 0) {
+          this.client = this.readers[idx]!;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      admin.close();
+    }
+  }
+
+  private reader(): KvClient {
+    if (this.readers.length === 0) return this.client;
+    this.next = (this.next + 1) % this.readers.length;
+    return this.readers[this.next]!;
   }
 
   async load(keys: string[], value: (i: number) => Buffer, concurrency: number): Promise<void> {
+    await this.leaderReady;
     // Batches of 100 puts: loading is not what we measure.
     const chunks: string[][] = [];
     for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
@@ -23,7 +59,7 @@ export class KvsDriver implements BenchDriver {
   }
 
   async read(key: string): Promise<void> {
-    await this.client.get(key);
+    await this.reader().get(key);
   }
 
   async update(key: string, value: Buffer): Promise<void> {
@@ -43,5 +79,6 @@ export class KvsDriver implements BenchDriver {
 
   async close(): Promise<void> {
     this.client.close();
+    for (const r of this.readers) r.close();
   }
 }

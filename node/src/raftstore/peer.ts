@@ -15,7 +15,7 @@ import type { Logger } from '../common/logger.js';
 import type { Engine, EngineEntry, EngineOp } from '../engine/engine.js';
 import type { CommandSink } from '../kv/commit-pipeline.js';
 import { decodeCommand, encodeCommand, type Command, type CommandResult } from '../kv/commands.js';
-import { NotLeaderError, StoreClosedError, StorageError } from '../kv/errors.js';
+import { NotLeaderError, PreconditionFailedError, StoreClosedError, StorageError } from '../kv/errors.js';
 import { importState, exportState } from '../kv/snapshot.js';
 import { StateMachine } from '../kv/state-machine.js';
 import {
@@ -25,6 +25,7 @@ import {
   type ReadState,
   type Ready,
   type Status,
+  ConfChangeRefusedError,
   ConfChangeType,
   EntryType,
   MessageType,
@@ -346,8 +347,15 @@ export class Peer implements CommandSink {
 
   // ---------------- admin ----------------
 
+  /** Proposes a conf change; typed errors for a refused (another change pending) or dropped proposal. */
   proposeConfChange(cc: ConfChange): void {
-    this.rn.proposeConfChange(cc);
+    try {
+      this.rn.proposeConfChange(cc);
+    } catch (e) {
+      if (e instanceof ConfChangeRefusedError) throw new PreconditionFailedError(`configuration change refused: ${e.reason}; retry when the pending change is applied`);
+      if (e instanceof ProposalDroppedError) throw this.notLeader(`not proposed (${e.reason}); retry${this.leaderId ? ' at the leader' : ''}`);
+      throw e;
+    }
     this.schedule();
   }
 

@@ -1,0 +1,107 @@
+// RaftTransport over real gRPC on loopback: batching (many messages of one event-loop turn share a
+// frame), unreachable reporting, and chunked snapshot streaming.
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { silentLogger } from '../../../node/src/common/logger.js';
+import type { EngineEntry } from '../../../node/src/engine/engine.js';
+import { type Message, MessageType, EMPTY, emptyConfState } from '../../../node/src/raft/index.js';
+import { RaftTransport } from '../../../node/src/raftstore/transport.js';
+import { raftServiceDefinition } from '../../../node/src/raftstore/services.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const msg = (to: number, from: number, index: number, type = MessageType.App): Message => ({
+  groupId: 1,
+  type,
+  from,
+  to,
+  term: 3,
+  logTerm: 3,
+  index,
+  entries: type === MessageType.App ? [{ term: 3, index: index + 1, type: 0, data: Buffer.alloc(100, 7) }] : [],
+  commit: index,
+  reject: false,
+  rejectHint: 0,
+  context: EMPTY,
+});
+
+async function serve(t: RaftTransport): Promise<{ server: grpc.Server; address: string }> {
+  const server = new grpc.Server();
+  server.addService(raftServiceDefinition(), t.serviceHandlers());
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  return { server, address: `127.0.0.1:${port}` };
+}
+
+describe('raftstore: gRPC transport', function () {
+  this.timeout(20_000);
+  const cleanup: Array<() => void> = [];
+  afterEach(() => {
+    for (const f of cleanup.splice(0)) f();
+  });
+
+  async function pair() {
+    const received: Message[] = [];
+    const snapshots: Array<{ m: Message; entries: EngineEntry[] }> = [];
+    const unreachable: number[] = [];
+    const addrs = new Map<number, string>();
+    const b = new RaftTransport({ selfId: 2, clientAddress: 'client-b:1', raftAddress: 'raft-b', resolve: (id) => addrs.get(id), logger: silentLogger() });
+    b.handlers = { onMessages: (ms) => received.push(...ms), onSnapshot: async (m, entries) => void snapshots.push({ m, entries }), onUnreachable: () => undefined };
+    const { server, address } = await serve(b);
+    addrs.set(2, address);
+    const a = new RaftTransport({ selfId: 1, clientAddress: 'client-a:1', raftAddress: 'raft-a', resolve: (id) => addrs.get(id), logger: silentLogger() });
+    a.handlers = { onMessages: () => undefined, onSnapshot: async () => undefined, onUnreachable: (to) => unreachable.push(to) };
+    cleanup.push(() => {
+      a.close();
+      b.close();
+      server.forceShutdown();
+    });
+    return { a, b, received, snapshots, unreachable };
+  }
+
+  it('batches the messages of one event-loop turn into one frame, in order', async function () {
+    const { a, b, received } = await pair();
+    for (let i = 0; i < 200; i++) a.send([msg(2, 1, i)]);
+    for (let i = 0; i < 50 && received.length < 200; i++) await sleep(20);
+    assert.equal(received.length, 200);
+    assert.deepEqual(received.map((m) => m.index), Array.from({ length: 200 }, (_, i) => i));
+    assert.equal(a.stats.framesSent, 1, 'one frame for the whole turn');
+    assert.equal(b.stats.framesReceived, 1);
+    assert.equal(b.clientAddressOf(1), 'client-a:1', 'the receiver learns the sender\'s client address');
+    // The next turn: a second frame on the same stream.
+    a.send([msg(2, 1, 999, MessageType.Heartbeat)]);
+    for (let i = 0; i < 50 && received.length < 201; i++) await sleep(20);
+    assert.equal(received.length, 201);
+    assert.equal(a.stats.framesSent, 2);
+  });
+
+  it('reports peers without an address or with a dead address as unreachable', async function () {
+    const { a, unreachable } = await pair();
+    a.send([msg(7, 1, 1)]);
+    assert.deepEqual(unreachable, [7]);
+    const dead = new RaftTransport({ selfId: 1, clientAddress: 'x:1', raftAddress: 'x', resolve: () => '127.0.0.1:1', logger: silentLogger() });
+    const seen: number[] = [];
+    dead.handlers = { onMessages: () => undefined, onSnapshot: async () => undefined, onUnreachable: (to) => seen.push(to) };
+    cleanup.push(() => dead.close());
+    dead.send([msg(3, 1, 1)]);
+    for (let i = 0; i < 100 && seen.length === 0; i++) await sleep(20);
+    assert.ok(seen.includes(3), 'the failed stream is reported');
+  });
+
+  it('streams a snapshot in chunks and reports the outcome', async function () {
+    const { a, snapshots } = await pair();
+    const m: Message = { ...msg(2, 1, 0, MessageType.Snap), snapshot: { metadata: { index: 42, term: 3, confState: { ...emptyConfState(), voters: [1, 2] } }, data: Buffer.from('{}') } };
+    const entries: EngineEntry[] = Array.from({ length: 30_000 }, (_, i) => [Buffer.from(`k${String(i).padStart(6, '0')}`), Buffer.alloc(100, i % 256)]);
+    let released = false;
+    const ok = await a.sendSnapshot(m, {
+      chunks: async function* () {
+        for (let i = 0; i < entries.length; i += 1024) yield entries.slice(i, i + 1024);
+      },
+      release: () => (released = true),
+    });
+    assert.equal(ok, true);
+    assert.equal(released, true);
+    assert.equal(snapshots.length, 1);
+    assert.equal(snapshots[0]!.m.snapshot?.metadata.index, 42);
+    assert.equal(snapshots[0]!.entries.length, 30_000);
+    assert.equal(snapshots[0]!.entries[29_999]![0].toString(), 'k029999');
+  });
+});
