@@ -29,11 +29,12 @@ interface Pair {
 }
 
 export class FaultProxy {
-  readonly stats = { connections: 0, resets: 0, replyFramesSeen: 0 };
+  readonly stats = { connections: 0, resets: 0, replyFramesSeen: 0, partitions: 0, refused: 0 };
   private readonly pairs = new Set<Pair>();
   private dropNextN = 0;
   private dropProbability = 0;
   private blocked = false;
+  private cut = false;
   private readonly heldWhileBlocked: Array<() => void> = [];
   private readonly random: () => number;
 
@@ -88,6 +89,24 @@ export class FaultProxy {
     for (const release of this.heldWhileBlocked.splice(0)) release();
   }
 
+  /**
+   * A dropping partition of this link: every open connection is reset and new ones are closed as soon
+   * as they are accepted, until `heal()` (bytes are lost, unlike `block()` which holds them).
+   */
+  partition(): void {
+    this.cut = true;
+    this.stats.partitions++;
+    this.resetAll();
+  }
+
+  heal(): void {
+    this.cut = false;
+  }
+
+  get partitioned(): boolean {
+    return this.cut;
+  }
+
   /** Resets every open connection. */
   resetAll(): void {
     for (const p of this.pairs) this.kill(p);
@@ -100,6 +119,12 @@ export class FaultProxy {
 
   private accept(client: Socket): void {
     this.stats.connections++;
+    if (this.cut) {
+      this.stats.refused++;
+      client.on('error', () => undefined);
+      client.destroy();
+      return;
+    }
     const server = connect({ host: this.target.host, port: this.target.port });
     const pair: Pair = { client, server, pending: Buffer.alloc(0), dead: false };
     this.pairs.add(pair);

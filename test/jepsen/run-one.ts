@@ -1,0 +1,490 @@
+// One Jepsen-style run: an N-node Raft cluster of separate kvs-node processes on loopback, a
+// fault-injecting proxy on every node-to-node link, concurrent register clients (get/put/CAS) and a
+// seeded fault schedule (schedule.ts). Then heal, check recovery, read every key, and check the history
+// with Porcupine plus an explicit "no lost acknowledged write" check.
+//
+// Links. Node i reaches node j through proxy L(i→j): i's --peers lists L(i→j) as j's address, so each
+// directed link can be cut on its own (majority/minority, isolated leader, bridge, one-way). The Raft
+// transport sends i→j only on streams i opened (replies travel on j's own stream j→i), so cutting
+// L(i→j) alone is a true one-way partition. Caveat (docs/jepsen.md): the address book is replicated
+// for members added later (AddLearner carries ONE address), so a joined node k is reached by everyone
+// through one shared inbound proxy L(*→k), and a node that installs a snapshot adopts the sender's
+// address book; those links are cut only approximately.
+import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { AdminClient, KvClient } from '../../node/src/client/index.js';
+import { NodeProcess, sleep } from '../helpers/cluster-process.js';
+import { FaultProxy } from '../helpers/process-proxy.js';
+import { checkLinearizable } from '../helpers/history-porcupine.js';
+import { runRegisterWorkload } from '../helpers/history-workload.js';
+import type { HistoryOp } from '../helpers/history-recorder.js';
+import type { FaultStep, RunPlan } from './schedule.js';
+
+export interface RunResult {
+  seed: number;
+  ok: boolean;
+  problems: string[];
+  ops: number;
+  counts: Record<string, number>;
+  faults: Record<string, number>;
+  events: string[];
+  recoveryMs: number | undefined;
+  verdict: string;
+  outDir: string | undefined;
+  durationMs: number;
+}
+
+export interface RunOptions {
+  /** Distinct per concurrently running run: selects the loopback /16 (127.(60+slot).x.y). */
+  slot: number;
+  /** Where failing runs are kept: <outRoot>/seed-<seed>/ */
+  outRoot: string;
+  /** Keep the artifacts even when the run passed. */
+  keepAlways?: boolean;
+  /** Replay command printed for a failing run. */
+  replay: string;
+  log?: (s: string) => void;
+}
+
+interface Member {
+  id: number;
+  proc: NodeProcess;
+}
+
+const NODE_FLAGS = ['--raft-compact-threshold', '300', '--raft-compact-keep', '100'];
+
+export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
+  const t0 = Date.now();
+  const base = `127.${60 + o.slot}`;
+  const work = mkdtempSync(join(tmpdir(), `kvs-jepsen-${plan.seed}-`));
+  const events: string[] = [];
+  const ev = (s: string): void => {
+    events.push(`${String(Date.now() - tWorkload).padStart(6)} ms  ${s}`);
+  };
+  let tWorkload = Date.now();
+  const problems: string[] = [];
+  const faults: Record<string, number> = {};
+  const procs = new Map<number, NodeProcess>(); // raft id → process (members and ex-members)
+  const members = new Map<number, Member>(); // current members (voters + learners), as far as we know
+  const links = new Map<string, FaultProxy>(); // "i>j" or "*>k"
+  const admins: AdminClient[] = [];
+  const kvs: KvClient[] = [];
+  let result: RunResult | undefined;
+
+  const nodeHost = (id: number): string => `${base}.0.${10 + id}`;
+  const proxyHost = (id: number): string => `${base}.1.${10 + id}`;
+  const mkNode = async (id: number, extra: (self: NodeProcess) => string[]): Promise<NodeProcess> => {
+    const n: NodeProcess = new NodeProcess({ nodeId: `n${id}`, host: nodeHost(id), logDir: work, extraArgs: () => extra(n), readyTimeoutMs: 30_000 });
+    await n.allocatePorts();
+    procs.set(id, n);
+    return n;
+  };
+  const link = async (key: string, from: number, to: NodeProcess): Promise<FaultProxy> => {
+    const p = await FaultProxy.start(to.address, { host: proxyHost(from) });
+    links.set(key, p);
+    return p;
+  };
+  const admin = (): AdminClient => {
+    const a = new AdminClient(
+      [...members.values()].filter((m) => m.proc.running).map((m) => m.proc.address),
+      8000,
+    );
+    admins.push(a);
+    return a;
+  };
+  /** The current leader's raft id (highest term among the nodes claiming leadership), or undefined. */
+  const findLeader = async (): Promise<number | undefined> => {
+    const a = admin();
+    try {
+      const sts = await a.statusAll(1500);
+      let best: { id: number; term: number } | undefined;
+      for (const s of sts) if (s && s.role === 'Leader' && (!best || Number(s.term) > best.term)) best = { id: Number(s.raftId), term: Number(s.term) };
+      return best?.id;
+    } finally {
+      a.close();
+    }
+  };
+  const healAll = (): void => {
+    for (const p of links.values()) p.heal();
+  };
+  /** Cuts the directed pairs in `cut` (raft ids). A shared inbound link *>k is cut when most of k's peers are cut from k. */
+  const applyCut = (cut: Set<string>): void => {
+    const ids = [...members.keys()];
+    for (const [key, p] of links) {
+      const [from, to] = key.split('>');
+      if (from === '*') {
+        const others = ids.filter((x) => String(x) !== to);
+        const n = others.filter((x) => cut.has(`${x}>${to}`)).length;
+        if (n * 2 > others.length) p.partition();
+      } else if (cut.has(key)) p.partition();
+    }
+  };
+  const cutBetween = (a: number[], b: number[], cut: Set<string>): void => {
+    for (const x of a) for (const y of b) if (x !== y) {
+      cut.add(`${x}>${y}`);
+      cut.add(`${y}>${x}`);
+    }
+  };
+  const pick = <T>(xs: T[], r: number): T => xs[Math.floor(r * xs.length) % xs.length]!;
+  const shuffle = <T>(xs: T[], r: number[]): T[] => {
+    const a = [...xs];
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = Math.floor((r[i % r.length]! * 7919 * (i + 1)) % (i + 1));
+      [a[i], a[j]] = [a[j]!, a[i]!];
+    }
+    return a;
+  };
+
+  let nextId = plan.nodes + 1;
+
+  try {
+    // Initial members 1..N, each with its own outgoing proxies.
+    const initial: NodeProcess[] = [];
+    for (let id = 1; id <= plan.nodes; id++) {
+      initial.push(
+        await mkNode(id, () => {
+          const peers = [`${id}=${procs.get(id)!.address}`];
+          for (let j = 1; j <= plan.nodes; j++) if (j !== id) peers.push(`${j}=${links.get(`${id}>${j}`)!.address}`);
+          return ['--raft-id', String(id), '--peers', peers.join(','), ...NODE_FLAGS];
+        }),
+      );
+    }
+    for (let i = 1; i <= plan.nodes; i++) for (let j = 1; j <= plan.nodes; j++) if (i !== j) await link(`${i}>${j}`, i, procs.get(j)!);
+    // Nodes that may join later (one per membership step): ports known now, so clients list them.
+    const joiners: NodeProcess[] = [];
+    const joinIds: number[] = [];
+    for (const step of plan.schedule) {
+      if (step.kind !== 'membership') continue;
+      const id = nextId++;
+      joinIds.push(id);
+      joiners.push(
+        await mkNode(id, (self) => {
+          const peers = [`${id}=${self.address}`];
+          for (const m of members.values()) if (m.id !== id) peers.push(`${m.id}=${links.get(`${id}>${m.id}`)?.address ?? m.proc.address}`);
+          return ['--raft-id', String(id), '--join', '--peers', peers.join(','), ...NODE_FLAGS];
+        }),
+      );
+    }
+    await Promise.all(initial.map((n) => n.start()));
+    initial.forEach((n, i) => members.set(i + 1, { id: i + 1, proc: n }));
+    const allClientAddrs = [...initial, ...joiners].map((n) => n.address);
+
+    // Wait for a leader and a first write (bounded).
+    const boot = new KvClient({ endpoints: allClientAddrs, timeoutMs: 20_000 });
+    kvs.push(boot);
+    await boot.put('jepsen/boot', 'ok');
+    o.log?.(`  seed ${plan.seed}: ${plan.nodes} nodes up, ${plan.schedule.length} faults planned`);
+
+    tWorkload = Date.now();
+    const workloadMs = plan.faultWindowMs + 1500;
+    let stopNemesis = false;
+    let joinNo = 0;
+    const nemesis = (async () => {
+      for (const step of plan.schedule) {
+        const wait = tWorkload + step.atMs - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (stopNemesis) break;
+        faults[step.kind] = (faults[step.kind] ?? 0) + 1;
+        try {
+          await applyFault(step);
+        } catch (e) {
+          ev(`${step.kind}: harness error ${(e as Error).message.split('\n')[0]}`);
+        }
+      }
+    })();
+
+    async function applyFault(step: FaultStep): Promise<void> {
+      const ids = [...members.keys()].sort((a, b) => a - b);
+      const leader = step.targetLeader || step.kind === 'partition-leader' || step.kind === 'partition-oneway' ? await findLeader() : undefined;
+      const target = leader ?? pick(ids, step.r[0]!);
+      switch (step.kind) {
+        case 'kill': {
+          const n = members.get(target)!.proc;
+          ev(`kill -9 n${target}${leader ? ' (leader)' : ''}`);
+          await n.kill9();
+          await sleep(step.holdMs);
+          await n.restart();
+          ev(`restarted n${target}`);
+          break;
+        }
+        case 'pause': {
+          const n = members.get(target)!.proc;
+          ev(`SIGSTOP n${target}${leader ? ' (leader)' : ''}`);
+          n.pause();
+          await sleep(step.holdMs);
+          n.resume();
+          ev(`SIGCONT n${target}`);
+          break;
+        }
+        case 'partition-majority': {
+          const s = shuffle(ids, step.r);
+          const minority = s.slice(0, Math.floor((ids.length - 1) / 2) || 1);
+          const majority = s.filter((x) => !minority.includes(x));
+          const cut = new Set<string>();
+          cutBetween(minority, majority, cut);
+          ev(`partition ${fmt(minority)} | ${fmt(majority)}`);
+          applyCut(cut);
+          await sleep(step.holdMs);
+          healAll();
+          ev('healed');
+          break;
+        }
+        case 'partition-leader': {
+          const l = leader ?? pick(ids, step.r[0]!);
+          const cut = new Set<string>();
+          cutBetween([l], ids, cut);
+          ev(`partition: leader n${l} isolated${leader ? '' : ' (no leader found: random node)'}`);
+          applyCut(cut);
+          await sleep(step.holdMs);
+          healAll();
+          ev('healed');
+          break;
+        }
+        case 'partition-bridge': {
+          const s = shuffle(ids, step.r);
+          const bridge = s[0]!;
+          const rest = s.slice(1);
+          const a = rest.slice(0, Math.ceil(rest.length / 2));
+          const b = rest.slice(Math.ceil(rest.length / 2));
+          const cut = new Set<string>();
+          cutBetween(a, b, cut);
+          ev(`partition bridge: ${fmt(a)} | ${fmt(b)}, n${bridge} sees both`);
+          applyCut(cut);
+          await sleep(step.holdMs);
+          healAll();
+          ev('healed');
+          break;
+        }
+        case 'partition-oneway': {
+          const l = leader ?? pick(ids, step.r[0]!);
+          const cut = new Set<string>();
+          for (const x of ids) if (x !== l) cut.add(`${l}>${x}`);
+          ev(`one-way: n${l} → others cut (n${l} still hears them)${leader ? '' : ' (no leader found: random node)'}`);
+          applyCut(cut);
+          await sleep(step.holdMs);
+          healAll();
+          ev('healed');
+          break;
+        }
+        case 'transfer': {
+          const to = pick(ids.filter((x) => x !== leader), step.r[1]!);
+          const a = admin();
+          try {
+            const res = await a.transferLeader(to, 3000);
+            ev(`transfer leader → n${to}: ${res.ok ? 'ok' : 'not ok'} ${res.message ?? ''}`);
+          } catch (e) {
+            ev(`transfer leader → n${to}: ${(e as Error).message.split('\n')[0]}`);
+          } finally {
+            a.close();
+          }
+          break;
+        }
+        case 'membership':
+          await membership(step, joinIds[joinNo]!, joiners[joinNo]!, leader);
+          joinNo++;
+          break;
+      }
+    }
+
+    async function membership(step: FaultStep, id: number, n: NodeProcess, leader: number | undefined): Promise<void> {
+      // Outgoing links of the new node, and one shared inbound link (the replicated address book entry).
+      for (const m of members.values()) await link(`${id}>${m.id}`, id, m.proc);
+      const inbound = await link(`*>${id}`, id, n);
+      await n.start();
+      ev(`membership: n${id} started (--join), add learner at ${inbound.address}`);
+      const a = admin();
+      try {
+        try {
+          const r = await a.addLearner(id, inbound.address);
+          ev(`add learner n${id}: ${r.ok ? 'ok' : 'not ok'} ${r.message ?? ''}`);
+        } catch (e) {
+          ev(`add learner n${id}: ${(e as Error).message.split('\n')[0]}`);
+        }
+        members.set(id, { id, proc: n });
+        let promoted = false;
+        const deadline = Date.now() + 8000;
+        while (!promoted && Date.now() < deadline) {
+          try {
+            const r = await a.promote(id);
+            promoted = r.ok;
+            ev(`promote n${id}: ${r.ok ? 'ok' : 'not ok'} ${r.message ?? ''}`);
+          } catch (e) {
+            const msg = (e as Error).message.split('\n')[0]!;
+            if (!/caught up|not a learner|FAILED_PRECONDITION|leader/i.test(msg)) ev(`promote n${id}: ${msg}`);
+            if (/not a member|unknown/i.test(msg) && !/learner/i.test(msg)) break;
+          }
+          if (!promoted) await sleep(300);
+        }
+        // Remove one old voter (sometimes the leader) — or the learner again if promotion never worked.
+        const victim = !promoted ? id : step.r[2]! < 0.3 && leader !== undefined && leader !== id ? leader : pick([...members.keys()].filter((x) => x !== id && x !== leader), step.r[3]!);
+        let removed = false;
+        const rdeadline = Date.now() + 8000;
+        while (!removed && Date.now() < rdeadline) {
+          try {
+            const r = await a.removeMember(victim);
+            removed = r.ok;
+            ev(`remove n${victim}${victim === leader ? ' (leader)' : ''}: ${r.ok ? 'ok' : 'not ok'} ${r.message ?? ''}`);
+          } catch (e) {
+            const msg = (e as Error).message.split('\n')[0]!;
+            ev(`remove n${victim}: ${msg}`);
+            if (/not a member/i.test(msg)) removed = true;
+          }
+          if (!removed) await sleep(300);
+        }
+        if (removed) {
+          members.delete(victim);
+          // Give the removed node a moment to learn it, then retire its process (its id is never reused).
+          await sleep(500);
+          await procs.get(victim)!.kill9();
+          ev(`n${victim} retired (kill -9)`);
+        } else {
+          ev(`remove n${victim} did not complete: membership kept as is`);
+        }
+      } finally {
+        a.close();
+      }
+    }
+
+    const h = await runRegisterWorkload({
+      endpointsFor: (c) => {
+        const live = [...allClientAddrs];
+        const k = c % live.length;
+        return [...live.slice(k), ...live.slice(0, k)];
+      },
+      clients: plan.clients,
+      keys: plan.keys,
+      opsPerClient: 100_000,
+      timeLimitMs: workloadMs,
+      seed: plan.seed,
+      keyPrefix: 'jepsen/k',
+      clientOptions: () => ({ timeoutMs: 4000, attemptTimeoutMs: 1000 }),
+    });
+    stopNemesis = true;
+    await nemesis;
+
+    // Heal everything; restart members that are down; everyone must be running.
+    healAll();
+    for (const m of members.values()) {
+      if (!m.proc.running) {
+        const info = m.proc.exitInfo;
+        if (info && info.signal !== 'SIGKILL') problems.push(`n${m.id} exited by itself (code=${info.code} signal=${info.signal})`);
+        await m.proc.restart();
+        ev(`restarted n${m.id} for the final phase`);
+      }
+    }
+    ev('healed: all links open, all members running');
+
+    // Recovery: a write succeeds within a bound.
+    const tr = Date.now();
+    const rc = new KvClient({ endpoints: [...members.values()].map((m) => m.proc.address), timeoutMs: 15_000, attemptTimeoutMs: 2000 });
+    kvs.push(rc);
+    let recoveryMs: number | undefined;
+    try {
+      await rc.put('jepsen/recovery', String(plan.seed));
+      recoveryMs = Date.now() - tr;
+      ev(`recovered: first write after healing in ${recoveryMs} ms`);
+    } catch (e) {
+      problems.push(`no successful write within 15 s of healing: ${(e as Error).message.split('\n')[0]}`);
+    }
+
+    // Final reads of every key (linearizable reads, recorded into the history), from every member.
+    const finals = new Map<string, string | undefined>();
+    for (const m of members.values()) {
+      const c = new KvClient({ endpoints: [m.proc.address], timeoutMs: 10_000 });
+      kvs.push(c);
+      for (let k = 0; k < plan.keys; k++) {
+        const key = `jepsen/k${k}`;
+        const out = await h.record(900 + m.id, { op: 'get', key }, async () => {
+          const g = await c.get(key);
+          return g.found ? { found: true, value: g.value!.toString() } : { found: false };
+        });
+        if (!out) problems.push(`final read of ${key} on n${m.id} failed`);
+        else if (!finals.has(key)) finals.set(key, out.found ? out.value : undefined);
+        else if (finals.get(key) !== (out.found ? out.value : undefined)) problems.push(`final reads of ${key} differ between members`);
+      }
+    }
+    problems.push(...lostWrites(h.ops, finals));
+
+    // A member that crashed by itself during the run is a bug even if it was restarted.
+    for (const m of members.values()) if (m.proc.exitInfo && m.proc.exitInfo.signal !== 'SIGKILL') problems.push(`n${m.id} exited (code=${m.proc.exitInfo.code})`);
+
+    const dir = join(o.outRoot, `seed-${plan.seed}`);
+    mkdirSync(dir, { recursive: true });
+    const pr = checkLinearizable(h.ops, { dir, timeoutS: 90 });
+    if (pr.exitCode !== 0) problems.push(`porcupine: ${pr.verdict}${pr.htmlFile ? ` (visualization ${pr.htmlFile})` : ''}`);
+    const okOps = h.ops.filter((x) => x.return !== null && x.input.op !== 'get').length;
+    if (okOps < 20) problems.push(`too few acknowledged writes (${okOps}): the run checked little`);
+
+    result = {
+      seed: plan.seed,
+      ok: problems.length === 0,
+      problems,
+      ops: h.ops.length,
+      counts: { ...h.counts, ackedWrites: okOps },
+      faults,
+      events,
+      recoveryMs,
+      verdict: pr.verdict,
+      outDir: undefined,
+      durationMs: Date.now() - t0,
+    };
+    if (!result.ok || o.keepAlways) {
+      writeFileSync(join(dir, 'history.json'), JSON.stringify(h.ops));
+      result.outDir = dir;
+    } else {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return result;
+  } catch (e) {
+    problems.push(`harness: ${(e as Error).stack ?? e}`);
+    result = { seed: plan.seed, ok: false, problems, ops: 0, counts: {}, faults, events, recoveryMs: undefined, verdict: '', outDir: join(o.outRoot, `seed-${plan.seed}`), durationMs: Date.now() - t0 };
+    return result;
+  } finally {
+    for (const c of kvs) c.close();
+    for (const a of admins) a.close();
+    for (const p of links.values()) await p.close().catch(() => undefined);
+    for (const n of procs.values()) await n.kill9().catch(() => undefined);
+    if (result && result.outDir) {
+      const dir = result.outDir;
+      mkdirSync(dir, { recursive: true });
+      for (const n of procs.values()) n.collectLogs(dir);
+      writeFileSync(join(dir, 'schedule.json'), JSON.stringify({ plan, events, problems: result.problems, faults, replay: o.replay }, null, 2));
+      writeFileSync(join(dir, 'events.txt'), events.join('\n') + '\n');
+    }
+    for (const n of procs.values()) await n.cleanup().catch(() => undefined);
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const fmt = (xs: number[]): string => `{${xs.map((x) => `n${x}`).join(',')}}`;
+
+/**
+ * No lost acknowledged write: the final value of each key must be written by a write W that may be
+ * linearized last, i.e. W took effect or may have (acknowledged, or outcome unknown) and W did not
+ * return before some acknowledged write of that key was invoked. No writes at all → the key is absent.
+ */
+export function lostWrites(ops: HistoryOp[], finals: Map<string, string | undefined>): string[] {
+  const out: string[] = [];
+  for (const [key, final] of finals) {
+    const writes = ops.filter((x) => x.input.key === key && x.input.op !== 'get' && x.clientId < 900 && (x.return === null || x.input.op === 'put' || x.output.ok === true));
+    const acked = writes.filter((x) => x.return !== null);
+    const lastAckedCall = (except: HistoryOp): number => Math.max(-1, ...acked.filter((a) => a !== except).map((a) => a.call));
+    if (final === undefined) {
+      if (acked.length > 0) out.push(`lost write: ${key} is absent after ${acked.length} acknowledged writes`);
+      continue;
+    }
+    const w = writes.find((x) => 'value' in x.input && x.input.value === final);
+    if (!w) {
+      out.push(`${key} = ${final}: a value no client wrote (or whose write failed)`);
+      continue;
+    }
+    const bound = lastAckedCall(w);
+    if (w.return !== null && w.return < bound) {
+      const later = acked.filter((a) => a !== w && a.call > w.return!);
+      out.push(`lost write: ${key} = ${final} (written by client ${w.clientId}), but ${later.length} acknowledged write(s) of ${key} began after it returned, e.g. ${JSON.stringify(later[0]?.input)} by client ${later[0]?.clientId}`);
+    }
+  }
+  return out;
+}
