@@ -5,10 +5,13 @@
 // handling disabled (no circuit breaker, no retries; the writers retry every 5 ms, on any member).
 // `--client default` keeps etcd3's defaults (per-host circuit breaker: 3 failures → host skipped 5 s;
 // 3 global retries), which is what an application with a default etcd3 client would see.
-//   node dist/bench/failover.js [--target etcd] [--members 3] [--trials 3] [--writers 4] [--client direct|default]
+// `--target kvs` runs the same measurement on a 3-node kvs Raft cluster (KvClient with all endpoints:
+// its own retries/rotation/leader hints; writers retry every 5 ms after a failed put).
+//   node dist/bench/failover.js [--target etcd|kvs] [--members 3] [--trials 3] [--writers 4] [--client direct|default]
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { sleep } from '../test/helpers/cluster-process.js';
+import { ProcessCluster, sleep } from '../test/helpers/cluster-process.js';
+import { AdminClient, KvClient } from '../node/src/client/index.js';
 import { EtcdCluster, etcdBinary } from './lib/etcd-process.js';
 
 const { values: a } = parseArgs({
@@ -102,11 +105,58 @@ async function etcdFailover(): Promise<number[]> {
   return results;
 }
 
+async function kvsFailover(): Promise<number[]> {
+  const members = Number(a.members);
+  if (members < 3) throw new Error('failover needs at least 3 members');
+  const cluster = await ProcessCluster.start({
+    size: members,
+    hostOf: (i) => `127.0.0.${30 + i}`,
+    env: { KVS_LOG_LEVEL: 'warn' },
+    extraArgs: (self, all) => ['--raft-id', String(all.findIndex((x) => x.nodeId === self.nodeId) + 1), '--peers', all.map((x, i) => `${i + 1}=${x.host}:${x.grpcPort}`).join(',')],
+  });
+  const timeout = Number(a['put-timeout-ms']);
+  const clients = Array.from({ length: Number(a.writers) }, () => new KvClient({ endpoints: cluster.addresses, timeoutMs: timeout, attemptTimeoutMs: timeout }));
+  const admin = new AdminClient(cluster.addresses);
+  const results: number[] = [];
+  let w = 0;
+  try {
+    const writers = startWriters(async (k, v) => {
+      await clients[w++ % clients.length]!.put(k, v);
+    }, Number(a.writers));
+    try {
+      for (let t = 1; t <= Number(a.trials); t++) {
+        await sleep(1500);
+        let leaderAddr = '';
+        for (let i = 0; i < 100 && !leaderAddr; i++) {
+          leaderAddr = (await admin.status().catch(() => undefined))?.leaderAddress ?? '';
+          if (!leaderAddr) await sleep(100);
+        }
+        const victim = cluster.nodes.find((n) => n.address === leaderAddr);
+        if (!victim) throw new Error(`leader ${leaderAddr} not found`);
+        const killedAt = performance.now();
+        await victim.kill9();
+        const ack = await Promise.race([writers.firstAckAfter(killedAt), sleep(Number(a['max-wait-ms'])).then(() => NaN)]);
+        const ms = ack - killedAt;
+        results.push(ms);
+        console.error(`  trial ${t}: killed leader ${victim.nodeId}; first acknowledged put after ${Number.isNaN(ms) ? 'timeout' : `${ms.toFixed(0)} ms`}`);
+        await victim.restart();
+      }
+    } finally {
+      await writers.stop();
+    }
+  } finally {
+    for (const c of clients) c.close();
+    admin.close();
+    await cluster.cleanup();
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
-  if (a.target !== 'etcd') throw new Error(`--target ${a.target}: only etcd until the Raft stage lands`);
-  const r = await etcdFailover();
+  if (a.target !== 'etcd' && a.target !== 'kvs') throw new Error(`--target ${a.target}: etcd or kvs`);
+  const r = a.target === 'kvs' ? await kvsFailover() : await etcdFailover();
   const ok = r.filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
-  console.log(`etcd×${a.members} (client ${a.client}) failover (leader SIGKILL → first acknowledged put): ${r.map((x) => (Number.isNaN(x) ? 'timeout' : `${x.toFixed(0)} ms`)).join(', ')}; median ${ok.length ? ok[Math.floor(ok.length / 2)]!.toFixed(0) : '-'} ms`);
+  console.log(`${a.target}×${a.members}${a.target === 'etcd' ? ` (client ${a.client})` : ''} failover (leader SIGKILL → first acknowledged put): ${r.map((x) => (Number.isNaN(x) ? 'timeout' : `${x.toFixed(0)} ms`)).join(', ')}; median ${ok.length ? ok[Math.floor(ok.length / 2)]!.toFixed(0) : '-'} ms`);
 }
 
 main().then(

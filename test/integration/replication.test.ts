@@ -2,12 +2,18 @@
 // Kv and Admin gRPC APIs. One cluster serves the tests of this file in order (each test leaves it with
 // three healthy voters). Bounded loops only.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { AdminClient, KvClient, LostReplyInjector, type AdminStatus } from '../../node/src/client/index.js';
 import { NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, type NodeSpec } from '../helpers/cluster-process.js';
 import { checkLinearizable, porcupineBinary } from '../helpers/history-porcupine.js';
 import { runRegisterWorkload } from '../helpers/history-workload.js';
+
+const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
+const run = promisify(execFile);
 
 const peersOf = (all: NodeSpec[]) => all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',');
 const raftIdOf = (self: NodeSpec, all: NodeSpec[]) => all.findIndex((s) => s.nodeId === self.nodeId) + 1;
@@ -182,6 +188,21 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
     assert.equal((await r.get('any/1')).value?.toString(), 'v1');
     const log = readFileSync(laggard.logFile, 'utf8');
     assert.match(log, /snapshot installed/, 'the laggard installed a snapshot');
+  });
+
+  it('kvsctl: put/get against any node, member list --json, leader transfer', async function () {
+    const kvsctl = async (endpoints: string, ...args: string[]) => (await run(process.execPath, [KVSCTL, '--endpoints', endpoints, ...args], { timeout: 30_000, env: { ...process.env, KVS_ENDPOINTS: '' } })).stdout;
+    const addrs = liveAddresses();
+    for (const a of addrs) {
+      assert.equal(await kvsctl(a, 'put', 'ctl/a', a), 'OK\n');
+      for (const b of addrs) assert.equal(await kvsctl(b, 'get', 'ctl/a'), `${a}\n`);
+    }
+    const list = JSON.parse(await kvsctl(addrs.join(','), '--json', 'member', 'list')) as { leaderId: number; members: Array<{ raftId: number; role: string; state: string }> };
+    assert.deepEqual(list.members.map((m) => m.role), ['voter', 'voter', 'voter']);
+    assert.ok(list.members.every((m) => m.state === 'Replicate'));
+    const target = [1, 2, 3].find((x) => x !== list.leaderId)!;
+    assert.match(await kvsctl(addrs[0]!, 'leader', 'transfer', String(target)), new RegExp(`leader is now ${target}`));
+    assert.equal(await agreedLeader(), target);
   });
 
   it('leader transfer: TransferLeader moves leadership and waits for it', async function () {

@@ -481,6 +481,7 @@ export class KvClient {
     const state: RetryState = { attempts: 0, lastError: undefined };
     // A NOT_LEADER answer naming the leader sends the next attempt there (once per hint).
     let hinted: string | undefined;
+    let succeeded = false;
     try {
       for (;;) {
         const endpoint = pinned ?? hinted ?? this.endpoints[this.current % this.endpoints.length]!;
@@ -491,7 +492,9 @@ export class KvClient {
         // Building the request may throw (bad arguments): that propagates as is, never retried.
         const req = build(seq !== undefined ? this.session!.header(seq) : undefined);
         try {
-          return await this.unary<Res>(endpoint, method, req, Math.min(this.opts.attemptTimeoutMs, remaining));
+          const res = await this.unary<Res>(endpoint, method, req, Math.min(this.opts.attemptTimeoutMs, remaining));
+          succeeded = true;
+          return res;
         } catch (raw) {
           const err = fromGrpcError(raw, `${method} ${endpoint}`);
           if (!this.isRetryable(raw, err, mutating && seq === undefined)) throw err;
@@ -512,7 +515,7 @@ export class KvClient {
         }
       }
     } finally {
-      if (seq !== undefined) this.session!.release(seq);
+      if (seq !== undefined) this.session!.release(seq, succeeded);
     }
   }
 

@@ -19,15 +19,29 @@ export class ClientSession {
     return seq;
   }
 
-  /** The request finished (acknowledged, or abandoned for good): its result may be forgotten. */
-  release(seq: number): void {
+  /**
+   * The request finished: acknowledged (`ok`), or abandoned for good. Its result may be forgotten —
+   * except that until the server has acknowledged one request of this session it may not know the
+   * session at all (e.g. the first request timed out before any Raft leader existed); abandoned seqs then
+   * keep first_unacked at 1, because the server refuses an unknown session whose first_unacked > 1
+   * (it cannot tell it from an expired one).
+   */
+  release(seq: number, ok = true): void {
     this.inFlight.delete(seq);
+    if (ok) {
+      this.confirmed = true;
+      this.abandoned.clear();
+    } else if (!this.confirmed) this.abandoned.add(seq);
   }
+
+  private confirmed = false;
+  private readonly abandoned = new Set<number>();
 
   /** Lowest seq still awaited; when nothing is in flight, the next seq to be allocated. */
   firstUnacked(): number {
     let min = this.nextSeq;
     for (const s of this.inFlight) if (s < min) min = s;
+    for (const s of this.abandoned) if (s < min) min = s;
     return min;
   }
 

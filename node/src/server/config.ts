@@ -1,6 +1,8 @@
 // kvs-node configuration: command-line flags, then KVS_* environment variables, then defaults.
 // parseConfig is pure (argv + env in, config or ConfigError out) so it is unit-tested directly.
 import { Command, CommanderError, Option } from 'commander';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { hostname } from 'node:os';
 import { parseDuration, parseSize } from '../common/units.js';
 import { resolveLimits, type Limits } from './validate.js';
@@ -101,10 +103,11 @@ const SPECS = {
   join: { flag: '--join', env: 'KVS_JOIN', desc: 'start empty and wait to be added as a learner (Admin AddLearner) and sent a snapshot' },
   raftListen: { flag: '--raft-listen <host:port>', env: 'KVS_RAFT_LISTEN', desc: 'address of the node-to-node Raft service (default: this node\'s --peers entry, else --listen; equal to --listen = same gRPC server)' },
   advertise: { flag: '--advertise <host:port>', env: 'KVS_ADVERTISE', desc: 'client address told to peers for leader hints (default --listen)' },
-  raftTick: { flag: '--raft-tick <duration>', env: 'KVS_RAFT_TICK', desc: 'Raft tick interval', def: '100ms' },
-  electionTick: { flag: '--election-tick <n>', env: 'KVS_ELECTION_TICK', desc: 'election timeout in ticks (randomized in [n, 2n))', def: '10' },
+  raftTick: { flag: '--raft-tick <duration>', env: 'KVS_RAFT_TICK', desc: 'Raft tick interval (heartbeat every tick)', def: '50ms' },
+  electionTick: { flag: '--election-tick <n>', env: 'KVS_ELECTION_TICK', desc: 'election timeout in ticks (randomized in [n, 2n)); default 12 × 50 ms = 0.6–1.2 s', def: '12' },
   leaseRead: { flag: '--lease-read', env: 'KVS_LEASE_READ', desc: 'serve linearizable reads from the leader lease (needs bounded clock drift) instead of a heartbeat round' },
   raftCompactThreshold: { flag: '--raft-compact-threshold <n>', env: 'KVS_RAFT_COMPACT_THRESHOLD', desc: 'compact the Raft log when this many applied entries accumulate', def: '10000' },
+  envFile: { flag: '--env-file <path>', env: 'KVS_ENV_FILE', desc: 'read KVS_* settings from this file of KEY=VALUE lines (flags and the environment win); the Kubernetes operator hands each pod its raft id this way' },
   raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
 } satisfies Record<string, Spec>;
 
@@ -129,7 +132,43 @@ export function configCommand(version = '0.0.0'): Command {
 }
 
 /** Parses argv (without node and script) and env; throws ConfigError with a message naming the flag. */
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, out: { writeOut?: (s: string) => void; writeErr?: (s: string) => void } = {}): NodeConfig {
+/** Parses KEY=VALUE lines (# comments and blank lines ignored) of an --env-file. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) continue;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(t);
+    if (!m) throw new Error(`malformed line ${JSON.stringify(t)} (expected KEY=VALUE)`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** File in the data directory recording the raft id the data belongs to. */
+export const RAFT_IDENTITY_FILE = 'KVS_RAFT_ID';
+
+/**
+ * A data directory belongs to one raft id forever: the first start records it; a later start with a
+ * different id (a stale volume of a removed member, a volume attached to the wrong pod) is refused,
+ * so an old member can never come back under a new identity or vice versa.
+ */
+export function checkRaftIdentity(dataDir: string, raftId: number): void {
+  const file = joinPath(dataDir, RAFT_IDENTITY_FILE);
+  if (existsSync(file)) {
+    const recorded = readFileSync(file, 'utf8').trim();
+    if (recorded !== String(raftId)) {
+      throw new ConfigError(
+        `data directory ${dataDir} belongs to raft id ${recorded}, but this node was started as raft id ${raftId}: refusing to start ` +
+          `(a stale volume of a removed member must not rejoin; delete the volume or start with --raft-id ${recorded})`,
+      );
+    }
+    return;
+  }
+  writeFileSync(file, `${raftId}\n`);
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, out: { writeOut?: (s: string) => void; writeErr?: (s: string) => void; readFile?: (path: string) => string } = {}): NodeConfig {
   const cmd = configCommand(packageVersion());
   let help = '';
   cmd.exitOverride();
@@ -147,6 +186,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw err;
   }
   const opts = cmd.opts<Record<string, string | boolean | undefined>>();
+  const envFile = typeof opts['envFile'] === 'string' ? opts['envFile'] : env[SPECS.envFile.env] || undefined;
+  if (envFile !== undefined) {
+    let vars: Record<string, string>;
+    try {
+      vars = parseEnvFile((out.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(envFile));
+    } catch (err) {
+      throw new ConfigError(`--env-file: ${envFile}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    env = { ...vars, ...env };
+  }
 
   const raw = (k: Key): string | undefined => {
     const v = opts[k];

@@ -50,3 +50,19 @@ describe('raftstore: proposals and NOT_LEADER on the wire', function () {
     assert.equal((none as KvNotLeaderError).leaderAddress, undefined);
   });
 });
+
+describe('client session: a first request abandoned before the server knew the session', function () {
+  it('keeps first_unacked at 1 until a request succeeds, then moves on', async function () {
+    const { ClientSession } = await import('../../../node/src/client/session.js');
+    const s = new ClientSession('c');
+    const a = s.acquire();
+    s.release(a, false); // timed out (no leader yet): the server may never have seen the session
+    const b = s.acquire();
+    assert.equal(s.header(b).firstUnacked, 1, 'an unknown session with first_unacked > 1 would be refused as expired');
+    s.release(b, true);
+    const c = s.acquire();
+    assert.equal(s.header(c).firstUnacked, c);
+    s.release(c, false); // once confirmed, abandoned results may be forgotten
+    assert.equal(s.firstUnacked(), c + 1);
+  });
+});
