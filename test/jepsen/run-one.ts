@@ -20,7 +20,7 @@ import { FaultProxy } from '../helpers/process-proxy.js';
 import { checkLinearizable } from '../helpers/history-porcupine.js';
 import { runRegisterWorkload } from '../helpers/history-workload.js';
 import type { HistoryOp } from '../helpers/history-recorder.js';
-import type { FaultStep, RunPlan } from './schedule.js';
+import { prng, type FaultStep, type RunPlan } from './schedule.js';
 
 export interface RunResult {
   seed: number;
@@ -69,15 +69,25 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
   const procs = new Map<number, NodeProcess>(); // raft id → process (members and ex-members)
   const members = new Map<number, Member>(); // current members (voters + learners), as far as we know
   const links = new Map<string, FaultProxy>(); // "i>j" or "*>k"
+  const clientProxies = new Map<number, FaultProxy>(); // raft id → proxy in front of its client API (lost replies)
   const admins: AdminClient[] = [];
   const kvs: KvClient[] = [];
   let result: RunResult | undefined;
 
   const nodeHost = (id: number): string => `${base}.0.${10 + id}`;
+  const clientProxyHost = (id: number): string => `${base}.2.${10 + id}`;
+  const replyRand = prng(plan.seed ^ 0x5bd1e995);
   const proxyHost = (id: number): string => `${base}.1.${10 + id}`;
   const mkNode = async (id: number, extra: (self: NodeProcess) => string[]): Promise<NodeProcess> => {
-    const n: NodeProcess = new NodeProcess({ nodeId: `n${id}`, host: nodeHost(id), logDir: work, extraArgs: () => extra(n), readyTimeoutMs: 30_000 });
+    // Clients reach node `id` through a proxy that loses a few replies after the node processed the
+    // request (retries must be exactly-once); the node advertises that proxy in NOT_LEADER hints.
+    const cp = { address: '' };
+    const n: NodeProcess = new NodeProcess({ nodeId: `n${id}`, host: nodeHost(id), logDir: work, extraArgs: () => [...extra(n), '--advertise', cp.address], readyTimeoutMs: 30_000 });
     await n.allocatePorts();
+    const proxy = await FaultProxy.start(n.address, { host: clientProxyHost(id), random: replyRand });
+    proxy.setReplyDropProbability(plan.replyLoss);
+    clientProxies.set(id, proxy);
+    cp.address = proxy.address;
     procs.set(id, n);
     return n;
   };
@@ -169,7 +179,7 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
     }
     await Promise.all(initial.map((n) => n.start()));
     initial.forEach((n, i) => members.set(i + 1, { id: i + 1, proc: n }));
-    const allClientAddrs = [...initial, ...joiners].map((n) => n.address);
+    const allClientAddrs = [...initial.map((_, i) => i + 1), ...joinIds].map((id) => clientProxies.get(id)!.address);
 
     // Wait for a leader and a first write (bounded).
     const boot = new KvClient({ endpoints: allClientAddrs, timeoutMs: 20_000 });
@@ -366,6 +376,7 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
 
     // Heal everything; restart members that are down; everyone must be running.
     healAll();
+    for (const p of clientProxies.values()) p.setReplyDropProbability(0);
     for (const m of members.values()) {
       if (!m.proc.running) {
         const info = m.proc.exitInfo;
@@ -422,7 +433,7 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
       ok: problems.length === 0,
       problems,
       ops: h.ops.length,
-      counts: { ...h.counts, ackedWrites: okOps },
+      counts: { ...h.counts, ackedWrites: okOps, lostReplies: [...clientProxies.values()].reduce((x, p) => x + p.stats.resets, 0) },
       faults,
       events,
       recoveryMs,
@@ -444,7 +455,7 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
   } finally {
     for (const c of kvs) c.close();
     for (const a of admins) a.close();
-    for (const p of links.values()) await p.close().catch(() => undefined);
+    for (const p of [...links.values(), ...clientProxies.values()]) await p.close().catch(() => undefined);
     for (const n of procs.values()) await n.kill9().catch(() => undefined);
     if (result && result.outDir) {
       const dir = result.outDir;

@@ -31,6 +31,8 @@ export interface RunPlan {
   clients: number;
   keys: number;
   faultWindowMs: number;
+  /** Probability that a reply to a client is lost after the server processed the request. */
+  replyLoss: number;
   schedule: FaultStep[];
 }
 
@@ -70,5 +72,5 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
     // interpretable, and quorum is lost only by the fault itself).
     t += holdMs + 400 + Math.floor(rand() * 1200) + (kind === 'membership' ? 3000 : 0);
   }
-  return { seed, nodes, clients: nodes === 3 ? 5 : 6, keys: 5, faultWindowMs: window, schedule };
+  return { seed, nodes, clients: nodes === 3 ? 5 : 6, keys: 5, faultWindowMs: window, replyLoss: 0.02, schedule };
 }
