@@ -1,10 +1,16 @@
-# Benchmarks: `make bench` runs the single-node workloads against kvs and etcd side by side with the same
-# load generator (bounded: ~10 s per workload). BENCH_ARGS passes options to bench/run.ts, e.g.
+# Benchmarks: `make bench` runs (1) the single-node workloads against kvs and etcd side by side with the
+# same load generator (bounded: ~10 s per workload), then (2) `bench-replicated`: kvs ×3 (one Raft group)
+# vs etcd ×3 on loopback — put (W) and linearizable get (C) at 1, 64 and 256 in flight — and the
+# failover time of both (leader SIGKILL → first acknowledged put, FAILOVER_TRIALS trials, median + max).
+# BENCH_ARGS / BENCH_REPL_ARGS pass options to bench/run.ts, e.g.
 #   make bench BENCH_ARGS="--workloads A,C --duration 5 --concurrency 1,64"
+#   make bench-replicated BENCH_REPL_ARGS="--duration 5"
 # `make porcupine` builds the linearizability checker into ~/.cache/kvs-tools/ and prints its path.
-.PHONY: bench porcupine etcd-server
+.PHONY: bench bench-single bench-replicated porcupine etcd-server
 
 BENCH_ARGS ?=
+BENCH_REPL_ARGS ?=
+FAILOVER_TRIALS ?= 5
 
 etcd-server:
 	@command -v etcd >/dev/null 2>&1 || { echo "installing Debian etcd-server (benchmark comparison)"; \
@@ -14,10 +20,16 @@ etcd-server:
 porcupine:
 	@test/porcupine/build.sh
 
-bench: build etcd-server
+bench: bench-single bench-replicated
+
+bench-single: build etcd-server
 	node dist/bench/run.js $(BENCH_ARGS)
 
-# Failover time: leader SIGKILL → first acknowledged put, 3 trials (etcd ×3 now; kvs with the Raft stage).
+bench-replicated: build etcd-server
+	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_REPL_ARGS)
+	node dist/bench/failover.js --target both --members 3 --trials $(FAILOVER_TRIALS)
+
+# Failover time alone: leader SIGKILL → first acknowledged put (FAILOVER_ARGS="--target etcd|kvs|both --trials 5").
 .PHONY: bench-failover
 FAILOVER_ARGS ?=
 bench-failover: build etcd-server
