@@ -11,6 +11,8 @@ import { SimCluster, type SimNode } from './cluster.js';
 import { encodeCommand } from './kv.js';
 
 export interface Figure8Result {
+  /** False if timing made the script deviate (e.g. another node won an election); nothing was checked then. */
+  reached: boolean;
   /** Was the old-term entry X committed by counting replicas (without a current-term quorum)? Must be false. */
   xCommitted: boolean;
   /** Was S5 (the server with the later-term conflicting entry) elected at the end? */
@@ -66,21 +68,23 @@ export function runFigure8(seed: number, verbose = false): Figure8Result {
     node(id).raw!.propose(encodeCommand({ client: 1, seq: v, op: { kind: 'put', key: 'x', value: v } }));
 
   // (a) S1 leader; replicate X to S2 only.
+  const notReached = (): Figure8Result => ({ reached: false, xCommitted: false, s5Elected: false, trace: cluster.trace });
   node(1).raw!.campaign();
-  if (!runUntil(500, () => isLeader(1))) throw new Error('figure8: S1 not elected');
+  if (!runUntil(500, () => isLeader(1))) return notReached();
   runUntil(100, () => node(1).raw!.raft.raftLog.committed >= 2);
   partition([1, 2], [3, 4, 5]);
   propose(1, 1);
   const xIdx = node(1).raw!.raft.raftLog.lastIndex();
-  if (!runUntil(300, () => node(1).durable.lastIndex() >= xIdx && node(2).durable.lastIndex() >= xIdx)) {
-    throw new Error('figure8: X did not reach S1 and S2 durably');
-  }
+  if (!runUntil(300, () => node(1).durable.lastIndex() >= xIdx && node(2).durable.lastIndex() >= xIdx)) return notReached();
 
   // (b) S1 crashes; S5 is elected by S3, S4 and writes Y locally only, then crashes.
   cluster.crash(node(1));
   partition([1], [2], [3, 4, 5]);
-  node(5).raw!.campaign();
-  if (!runUntil(300, () => isLeader(5))) throw new Error('figure8: S5 not elected');
+  runUntil(600, () => {
+    if (!isLeader(5) && cluster.now % 50 === 0) node(5).raw!.campaign();
+    return isLeader(5) || isLeader(3) || isLeader(4);
+  });
+  if (!isLeader(5)) return notReached(); // S3 or S4 won instead
   partition([1], [2], [3, 4], [5]); // its appends (already in flight) are lost
   propose(5, 2);
   const yIdx = node(5).raw!.raft.raftLog.lastIndex();
@@ -95,7 +99,7 @@ export function runFigure8(seed: number, verbose = false): Figure8Result {
     if (!isLeader(1) && cluster.now % 50 === 0) node(1).raw!.campaign();
     return isLeader(1);
   });
-  if (!isLeader(1)) throw Object.assign(new Error('figure8: S1 not re-elected'), { trace: cluster.trace });
+  if (!isLeader(1)) return notReached();
   // Stop S1 the moment it learns that S3 stored X (X is then on a majority: S1, S2, S3), which
   // is before S3 can have S1's current-term entry (one entry per append, one in flight).
   runUntil(300, () => (node(1).raw!.raft.trk.progress.get(3)?.match ?? 0) >= xIdx);
@@ -114,5 +118,5 @@ export function runFigure8(seed: number, verbose = false): Figure8Result {
     if (node(5).raw && !isLeader(5) && cluster.now % 50 === 0) node(5).raw!.campaign();
     return isLeader(5);
   });
-  return { xCommitted, s5Elected: isLeader(5), trace: cluster.trace };
+  return { reached: true, xCommitted, s5Elected: isLeader(5), trace: cluster.trace };
 }

@@ -607,9 +607,12 @@ export class Raft {
         }
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
-        // A stale leader (e.g. healed partition) whose messages we'd drop would never learn
-        // about the new term under check-quorum/pre-vote: answer so it steps down.
+      if (m.type === MessageType.Heartbeat || m.type === MessageType.App) {
+        // Tell a stale leader our term (as the paper's AppendEntries reply does) so it steps
+        // down. etcd answers only under check-quorum/pre-vote and otherwise relies on our vote
+        // requests to spread the term — but those go to *our* (possibly stale) configuration:
+        // a voter that missed conf changes would then campaign forever at ever higher terms
+        // while the real leader's lower-term heartbeats are ignored (found by the simulator).
         this.send(msg({ type: MessageType.AppResp, to: m.from }));
       } else if (m.type === MessageType.PreVote) {
         // Reject explicitly so a stale pre-candidate learns the newer term (avoids deadlock).

@@ -51,14 +51,17 @@ describe('raft paper', () => {
       });
     }
 
-    it('§5.1 a server rejects (ignores) a request with a stale term', () => {
+    it('§5.1 a server rejects a request with a stale term, replying with its current term', () => {
       const n = TestNode.create(1, [1, 2, 3]);
       n.raft.becomeFollower(2, NONE);
       const before = n.raft.raftLog.lastIndex();
       n.raft.step(msg({ type: MessageType.App, from: 2, to: 1, term: 1, entries: ents(1) }));
-      assert.equal(n.raft.raftLog.lastIndex(), before);
+      assert.equal(n.raft.raftLog.lastIndex(), before, 'nothing appended');
       assert.equal(n.raft.term, 2);
-      assert.deepEqual(n.readMessages(), []);
+      assert.deepEqual(
+        n.readMessages().map((m) => [MessageType[m.type], m.to, m.term]),
+        [['AppResp', 2, 2]],
+      );
     });
   });
 

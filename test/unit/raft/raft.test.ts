@@ -127,7 +127,7 @@ describe('raft handlers and transitions', () => {
     assert.equal(r.trk.progress.get(2)!.match, 0);
   });
 
-  it('a follower with check-quorum answers a stale leader so it steps down (TestStepIgnoreOldTermMsg variant)', () => {
+  it('a follower answers a stale leader with its term so it steps down (TestStepIgnoreOldTermMsg variant)', () => {
     const n = TestNode.create(2, [1, 2, 3], 10, 1, { checkQuorum: true });
     n.raft.becomeFollower(5, 3);
     n.raft.step(msg({ type: MessageType.App, from: 1, to: 2, term: 2 }));
@@ -136,10 +136,17 @@ describe('raft handlers and transitions', () => {
       ms.map((m) => [MessageType[m.type], m.to, m.term]),
       [['AppResp', 1, 5]],
     );
-    // Without check-quorum / pre-vote, old-term messages are silently ignored.
+    // Also without check-quorum / pre-vote (unlike etcd): the stale leader must learn our term.
     const m = TestNode.create(2, [1, 2, 3]);
     m.raft.becomeFollower(5, 3);
-    m.raft.step(msg({ type: MessageType.App, from: 1, to: 2, term: 2 }));
+    m.raft.step(msg({ type: MessageType.Heartbeat, from: 1, to: 2, term: 2 }));
+    assert.deepEqual(
+      m.readMessages().map((x) => [MessageType[x.type], x.to, x.term]),
+      [['AppResp', 1, 5]],
+    );
+    // Other old-term messages are ignored.
+    m.raft.step(msg({ type: MessageType.Vote, from: 1, to: 2, term: 2 }));
+    m.raft.step(msg({ type: MessageType.AppResp, from: 1, to: 2, term: 2, index: 9 }));
     assert.deepEqual(m.readMessages(), []);
   });
 
