@@ -218,6 +218,7 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
 
   it('scale-out: add a 4th node as learner → promote → remove an old member; data intact', async function () {
     const all = cluster.nodes.map((n) => n.spec);
+    const leaderBefore = await agreedLeader();
     extra = new NodeProcess({ nodeId: 'n4', host: '127.0.0.14' });
     await extra.allocatePorts();
     const peers = peersOf(all);
@@ -231,7 +232,9 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
     await extra.start();
     byId.set(4, extra);
     const a = admin(cluster.nodes.map((n) => n.address));
-    // Promote before catching up is refused.
+    // A snapshot cached on the leader before the conf change must not be sent to the learner (its
+    // config lacks the learner, which would refuse it): it is regenerated.
+    await a.snapshot(byId.get(leaderBefore)!.address);
     await a.addLearner(4, extra.address);
     const t0 = Date.now();
     await until(

@@ -171,7 +171,7 @@ export class LocalStore implements KvStore {
       throw e;
     }
     const store = new LocalStore(engine, sm, opts.clock ?? new HybridClock(), opts);
-    store.log.info('store opened', { dir: opts.dir ?? '(memory)', appliedTs: sm.lastTs, safePoint: sm.safePoint, sessions: sm.sessionCount });
+    store.log.info('store opened', { dir: opts.dir ?? (opts.engine !== undefined ? '(given engine)' : '(memory)'), groupId: opts.groupId ?? 0, appliedTs: sm.lastTs, safePoint: sm.safePoint, sessions: sm.sessionCount });
     return store;
   }
 

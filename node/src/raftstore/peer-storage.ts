@@ -240,7 +240,9 @@ export class PeerStorage implements Storage {
    */
   snapshot(): Snapshot {
     const g = this.generated;
-    if (g !== undefined && !g.stale && g.snapshot.metadata.index >= this.mem.firstIndex() - 1) return g.snapshot;
+    // A snapshot from before the latest applied conf change would carry an outdated config (a new
+    // learner would refuse it as "not in the ConfState"): regenerate.
+    if (g !== undefined && !g.stale && g.snapshot.metadata.index >= this.mem.firstIndex() - 1 && g.snapshot.metadata.index >= this.confIndex) return g.snapshot;
     this.snapshotRequested = true;
     throw new SnapshotTemporarilyUnavailableError();
   }
@@ -332,9 +334,13 @@ export class PeerStorage implements Storage {
     return { type: 'del', key: raftKeys.marker(this.groupId) };
   }
 
-  /** Op persisting the applied config (goes into the apply batch of a conf change). */
-  confStateOp(cs: ConfState): EngineOp {
+  /** Index of the latest conf change applied since start (snapshots older than it are regenerated). */
+  confIndex = 0;
+
+  /** Op persisting the applied config (goes into the apply batch of the conf change at `index`). */
+  confStateOp(cs: ConfState, index = 0): EngineOp {
     this.confState = structuredClone(cs);
+    if (index > this.confIndex) this.confIndex = index;
     return { type: 'put', key: raftKeys.confState(this.groupId), value: Buffer.from(encodeConfState(cs)) };
   }
 

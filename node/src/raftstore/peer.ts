@@ -625,7 +625,7 @@ export class Peer implements CommandSink {
         await flush();
         const cc = decodeConfChange(e.data);
         const cs = this.rn.applyConfChange(cc);
-        const ops: EngineOp[] = [this.storage.confStateOp(cs)];
+        const ops: EngineOp[] = [this.storage.confStateOp(cs, e.index)];
         for (const ch of cc.changes) {
           const addr = confContextAddress(cc.context);
           if (addr !== undefined && (ch.type === ConfChangeType.AddLearner || ch.type === ConfChangeType.AddNode)) this.storage.addresses.set(ch.nodeId, addr);

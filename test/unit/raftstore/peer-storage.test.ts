@@ -119,6 +119,13 @@ describe('raftstore: peer storage', function () {
     assert.equal(pinned.stale, true);
     s.releaseSnapshot(pinned);
     assert.equal(s.acquireSnapshot(2), undefined);
+    // A conf change applied after the snapshot (e.g. AddLearner) makes it stale: the new learner would
+    // refuse a snapshot whose config lacks it.
+    await appendAll(s, [ent(4, 2)], { term: 2, vote: 1, commit: 4 });
+    s.confStateOp({ ...emptyConfState(), voters: [1], learners: [2] }, 4);
+    assert.throws(() => s.snapshot(), SnapshotTemporarilyUnavailableError);
+    s.generateSnapshot(4);
+    assert.deepEqual(s.snapshot().metadata.confState.learners, [2]);
     s.close();
   });
 });
