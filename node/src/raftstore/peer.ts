@@ -250,6 +250,12 @@ export class Peer implements CommandSink {
     this.stagedSnapshots.clear(); // only the newest matters
     this.stagedSnapshots.set(index, entries);
     this.step(m);
+    // Raft ignores a stale snapshot, or one whose config lacks this node: tell the sender (it then
+    // reports Failure and retries later instead of believing the follower caught up).
+    if (this.rn.raft.raftLog.unstable.snapshot?.metadata.index !== index) {
+      this.stagedSnapshots.delete(index);
+      throw new Error(`snapshot ${index} not accepted by raft (stale, or this node is not in its configuration)`);
+    }
   }
 
   reportUnreachable(to: number): void {
