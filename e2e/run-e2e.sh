@@ -77,6 +77,8 @@ trap cleanup EXIT
 if [ "$reuse" = 1 ]; then step "reusing the running cluster in $KVS_CLUSTER_DIR"; else step "cluster up"; "$repo/e2e/cluster/up.sh"; fi
 step "images"
 "$repo/images/build-offline.sh" --import
+# The rolling-upgrade scenario moves the cluster to kvs/node:dev2: the same image under a second tag.
+ctr --address "$KVS_CLUSTER_DIR/containerd/containerd.sock" -n k8s.io images tag --force docker.io/kvs/node:dev docker.io/kvs/node:dev2 >/dev/null
 step "helm install"
 "$HELM" install kvs-operator "$repo/charts/kvs-operator" -n "$OP_NS" --create-namespace \
   --set grafanaDashboard.enabled=true --wait --timeout "$INSTALL_TIMEOUT"
@@ -89,4 +91,4 @@ step "wait for Available (timeout $AVAILABLE_TIMEOUT)"
 "$KUBECTL" -n "$NS" get kvsclusters,pods -o wide
 step "mocha e2e/tests"
 cd "$repo"
-KVS_E2E_NAMESPACE=$NS node_modules/.bin/mocha --timeout 300000 --slow 30000 "$out/e2e/tests/**/*.test.js"
+KVS_E2E_NAMESPACE=$NS node_modules/.bin/mocha --timeout 600000 --slow 30000 "$out/e2e/tests/**/*.test.js"

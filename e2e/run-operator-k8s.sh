@@ -41,6 +41,11 @@ export KUBECONFIG=$KVS_CLUSTER_DIR/kubeconfig
 # Every chart object (default values) is accepted by the real API server (server-side dry run).
 "$KVS_KUBECTL" create namespace kvs-system >/dev/null
 "$KVS_KUBECTL" apply --server-side -f "$repo/crds/kvs.dev_kvsclusters.yaml" >/dev/null
+# (kubectl wait fails at once, instead of waiting, while the new CRD has no status yet: retry.)
+for _ in $(seq 1 30); do
+  "$KVS_KUBECTL" wait --for=condition=Established --timeout=30s crd/kvsclusters.kvs.dev >/dev/null 2>&1 && break
+  sleep 1
+done
 "$KVS_KUBECTL" wait --for=condition=Established --timeout=30s crd/kvsclusters.kvs.dev >/dev/null
 "$KVS_HELM" template kvs-operator "$repo/charts/kvs-operator" -n kvs-system --set grafanaDashboard.enabled=true \
   | "$KVS_KUBECTL" apply --dry-run=server -n kvs-system -f - >/dev/null

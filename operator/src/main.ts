@@ -8,6 +8,7 @@ import { createLogger } from '../../node/src/common/logger.js';
 import { reconcile } from './controller/reconcile.js';
 import { Informers } from './runtime/informers.js';
 import { KubeLeaseApi, KubeWriter, loadKubeConfig } from './runtime/kube.js';
+import { GrpcNodeAdmin } from './runtime/admin.js';
 import { LeaderElector } from './runtime/leader.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics, startHttp } from './runtime/metrics.js';
@@ -26,6 +27,7 @@ const program = new Command()
   .option('--workers <n>', 'concurrent reconciles (never two for one cluster)', '2')
   .option('--resync <s>', 'reconcile every cluster at least this often (s)', '300')
   .option('--identity <id>', 'leader election identity (default: POD_NAME or hostname + random)')
+  .option('--node-admin <mode>', 'how to reach the kvs nodes\' admin API: grpc (pod IPs) or none (observe Kubernetes only; no membership change)', process.env.KVS_OPERATOR_NODE_ADMIN ?? 'grpc')
   .option('--log-level <level>', 'log level', process.env.KVS_LOG_LEVEL ?? 'info');
 
 async function main(): Promise<void> {
@@ -36,13 +38,23 @@ async function main(): Promise<void> {
   const kc = loadKubeConfig();
   const metrics = new OperatorMetrics();
   const writer = new KubeWriter(kc, identity);
+  const admin = o['nodeAdmin'] === 'none' ? undefined : new GrpcNodeAdmin();
   let informers: Informers | undefined;
   const manager = new Manager({
     logger,
     metrics,
     workers: Number(o['workers']),
     resyncMs: Number(o['resync']) * 1000,
-    reconcile: (key) => reconcile(key, { cache: informers!, writer, logger, onApply: (kind) => metrics.applyTotal.inc({ kind }) }),
+    reconcile: (key) =>
+      reconcile(key, {
+        cache: informers!,
+        writer,
+        reader: writer,
+        logger,
+        ...(admin ? { admin } : {}),
+        onApply: (kind) => metrics.applyTotal.inc({ kind }),
+        onMembershipStep: (type, result) => metrics.membershipSteps.inc({ type, result }),
+      }),
   });
   informers = new Informers(kc, (key) => manager.queue.add(key), logger, o['watchNamespace']);
   const leaderElect = o['leaderElect'] !== 'false';

@@ -99,7 +99,7 @@ describe('operator against a real kube-apiserver', function () {
       assert.equal(r.code, 0, r.stderr);
       const c = await getJson('kvscluster', 'demo', '-n', NS);
       const sts = await waitFor('StatefulSet demo', () => getJson('statefulset', 'demo', '-n', NS));
-      for (const [kind, name] of [['statefulset', 'demo'], ['service', 'demo'], ['service', 'demo-peers'], ['configmap', 'demo-config'], ['poddisruptionbudget', 'demo']] as const) {
+      for (const [kind, name] of [['statefulset', 'demo'], ['service', 'demo'], ['service', 'demo-peers'], ['configmap', 'demo-config'], ['configmap', 'demo-members'], ['poddisruptionbudget', 'demo']] as const) {
         const o = await waitFor(`${kind}/${name}`, () => getJson(kind, name, '-n', NS, '--show-managed-fields'));
         const ref = o.metadata.ownerReferences?.[0];
         assert.equal(ref?.kind, 'KvsCluster', `${kind}/${name}`);
@@ -116,13 +116,21 @@ describe('operator against a real kube-apiserver', function () {
       assert.equal(peers.spec.publishNotReadyAddresses, true);
       const cm = await getJson('configmap', 'demo-config', '-n', NS);
       assert.deepEqual(cm.data, { KVS_MAX_KEY_BYTES: '4KiB' });
+      // Raft ids are allocated before any pod exists: ordinal → id in the members ConfigMap.
+      const members = await getJson('configmap', 'demo-members', '-n', NS);
+      const state = JSON.parse(members.data['state.json']);
+      assert.equal(state.nextRaftId, 4);
+      assert.deepEqual(Object.entries(state.pods).map(([p, a]: [string, any]) => [p, a.raftId, a.join]), [['demo-0', 1, false], ['demo-1', 2, false], ['demo-2', 3, false]]);
+      assert.match(members.data['demo-1'], /^KVS_RAFT_ID=2$/m);
+      assert.match(members.data['demo-1'], /^KVS_PEERS=1=demo-0\.demo-peers\.kvs-it\.svc:7379,2=demo-1\.demo-peers\.kvs-it\.svc:7379,3=demo-2\.demo-peers\.kvs-it\.svc:7379$/m);
+      assert.equal(sts.spec.updateStrategy.type, 'OnDelete');
       const st = await waitFor('status', async () => {
         const x = await getJson('kvscluster', 'demo', '-n', NS);
         return x.status?.observedGeneration === x.metadata.generation ? x.status : undefined;
       });
       assert.equal(st.phase, 'Creating');
       assert.equal(st.selector, 'app.kubernetes.io/name=kvs,app.kubernetes.io/instance=demo');
-      assert.deepEqual(st.conditions.map((x: { type: string }) => x.type).sort(), ['Available', 'Degraded', 'Progressing', 'ReconciliationPaused']);
+      assert.deepEqual(st.conditions.map((x: { type: string }) => x.type).sort(), ['Available', 'Degraded', 'Progressing', 'ReconciliationPaused', 'ScaleInBlocked']);
       for (const cond of st.conditions) assert.equal(cond.observedGeneration, c.metadata.generation);
     });
 
@@ -140,14 +148,21 @@ describe('operator against a real kube-apiserver', function () {
       assert.equal(ev.reportingController, 'kvs.dev/kvs-operator');
     });
 
-    it('kubectl scale goes through the scale subresource and reaches the StatefulSet', async () => {
+    it('kubectl scale goes through the scale subresource; without a Raft leader the StatefulSet keeps its size', async () => {
       const scale = JSON.parse(await k('get', '--raw', `/apis/kvs.dev/v1alpha1/namespaces/${NS}/kvsclusters/demo/scale`));
       assert.equal(scale.kind, 'Scale');
       assert.equal(scale.spec.replicas, 3);
       assert.equal(scale.status.selector, 'app.kubernetes.io/name=kvs,app.kubernetes.io/instance=demo');
       await k('scale', 'kvscluster/demo', '-n', NS, '--replicas=5');
       assert.equal((await getJson('kvscluster', 'demo', '-n', NS)).spec.replicas, 5);
-      await waitFor('StatefulSet at 5', async () => (await getJson('statefulset', 'demo', '-n', NS)).spec.replicas === 5);
+      // No kubelet here, so no node answers the admin API: no membership change may happen.
+      await waitFor('Progressing says why', async () => {
+        const x = await getJson('kvscluster', 'demo', '-n', NS);
+        return x.status?.conditions?.find((c: { type: string; message: string }) => c.type === 'Progressing' && /no Raft leader/.test(c.message));
+      });
+      assert.equal((await getJson('statefulset', 'demo', '-n', NS)).spec.replicas, 3);
+      const members = JSON.parse((await getJson('configmap', 'demo-members', '-n', NS)).data['state.json']);
+      assert.equal(Object.keys(members.pods).length, 3, 'no id handed out for a pod that is not planned');
       const r = await kubectl(['scale', 'kvscluster/demo', '-n', NS, '--replicas=0']);
       assert.notEqual(r.code, 0, 'scale to 0 is rejected');
       assert.match(r.stderr, /replicas must be at least 1|greater than or equal to 1/);
@@ -161,13 +176,13 @@ describe('operator against a real kube-apiserver', function () {
       });
       assert.match(cond.message, /paused/);
       assert.equal((await getJson('kvscluster', 'demo', '-n', NS)).status.phase, 'Paused');
-      await k('scale', 'kvscluster/demo', '-n', NS, '--replicas=4');
+      await k('patch', 'kvscluster', 'demo', '-n', NS, '--type=merge', '-p', '{"spec":{"nodeConfig":{"max-key-bytes":"16KiB"}}}');
       // Also drift: someone edits a child; a paused operator leaves it.
       await k('patch', 'configmap', 'demo-config', '-n', NS, '--type=merge', '-p', '{"data":{"EXTRA":"x"}}');
       await sleep(4000);
-      assert.equal((await getJson('statefulset', 'demo', '-n', NS)).spec.replicas, 5, 'paused: StatefulSet untouched');
+      assert.equal((await getJson('configmap', 'demo-config', '-n', NS)).data.KVS_MAX_KEY_BYTES, '4KiB', 'paused: ConfigMap untouched');
       await k('patch', 'kvscluster', 'demo', '-n', NS, '--type=merge', '-p', '{"spec":{"paused":false}}');
-      await waitFor('StatefulSet at 4 after unpause', async () => (await getJson('statefulset', 'demo', '-n', NS)).spec.replicas === 4);
+      await waitFor('ConfigMap updated after unpause', async () => (await getJson('configmap', 'demo-config', '-n', NS)).data.KVS_MAX_KEY_BYTES === '16KiB');
       await waitFor('ReconciliationPaused=False', async () => {
         const x = await getJson('kvscluster', 'demo', '-n', NS);
         return x.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'ReconciliationPaused' && c.status === 'False');
@@ -202,9 +217,9 @@ describe('operator against a real kube-apiserver', function () {
       await ops[0]!.stop('SIGTERM');
       await waitFor('op-b to lead', () => b.isLeader(), 20_000);
       assert.equal((await getJson('lease', 'kvs-operator-leader', '-n', OP_NS)).spec.holderIdentity, 'op-b');
-      // The new leader reconciles: a spec change reaches the StatefulSet.
-      await k('scale', 'kvscluster/demo', '-n', NS, '--replicas=3');
-      await waitFor('StatefulSet at 3 via op-b', async () => (await getJson('statefulset', 'demo', '-n', NS)).spec.replicas === 3);
+      // The new leader reconciles: a spec change reaches the children.
+      await k('patch', 'kvscluster', 'demo', '-n', NS, '--type=merge', '-p', '{"spec":{"nodeConfig":{"max-key-bytes":"32KiB"}}}');
+      await waitFor('ConfigMap via op-b', async () => (await getJson('configmap', 'demo-config', '-n', NS)).data.KVS_MAX_KEY_BYTES === '32KiB');
     });
 
     it('exposes operator metrics', async () => {
@@ -224,8 +239,8 @@ describe('operator against a real kube-apiserver', function () {
       const took = Date.now() - t0;
       assert.ok(took >= 4_000, `took over only after the 6 s lease expired (${took} ms)`);
       assert.equal((await getJson('lease', 'kvs-operator-leader', '-n', OP_NS)).spec.holderIdentity, 'op-c');
-      await k('scale', 'kvscluster/demo', '-n', NS, '--replicas=2');
-      await waitFor('StatefulSet at 2 via op-c', async () => (await getJson('statefulset', 'demo', '-n', NS)).spec.replicas === 2);
+      await k('patch', 'kvscluster', 'demo', '-n', NS, '--type=merge', '-p', '{"spec":{"nodeConfig":{"max-key-bytes":"64KiB"}}}');
+      await waitFor('ConfigMap via op-c', async () => (await getJson('configmap', 'demo-config', '-n', NS)).data.KVS_MAX_KEY_BYTES === '64KiB');
     });
   });
 });

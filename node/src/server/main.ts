@@ -6,13 +6,14 @@ import { createLogger } from '../common/logger.js';
 import type { KvStore, StoreObserver } from '../kv/api.js';
 import { openLocalStore, type LocalStoreOptions } from '../kv/local-store.js';
 import type { Logger } from '../common/logger.js';
-import { ConfigError, HelpShown, parseConfig, type NodeConfig } from './config.js';
+import { ConfigError, HelpShown, checkRaftIdentity, parseConfig, type NodeConfig } from './config.js';
 import { ServerMetrics } from './metrics.js';
 import { startKvsNode, packageVersion, type KvsNodeOptions } from './node-server.js';
 import { RaftNode } from '../raftstore/raft-node.js';
 import { createAdminHandlers } from '../raftstore/admin.js';
 import { adminServiceDefinition, raftServiceDefinition, startRaftServer } from '../raftstore/services.js';
 import type * as grpc from '@grpc/grpc-js';
+import { mkdir } from 'node:fs/promises';
 
 async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver): Promise<RaftNode> {
   const r = config.raft!;
@@ -81,6 +82,16 @@ async function main(): Promise<number> {
   });
   let store: KvStore;
   let raftNode: RaftNode | undefined;
+  try {
+    if (config.raft && config.dataDir) {
+      await mkdir(config.dataDir, { recursive: true });
+      checkRaftIdentity(config.dataDir, config.raft.raftId);
+    }
+  } catch (err) {
+    logger.error('refusing to start', { dataDir: config.dataDir, err: err instanceof Error ? err.message : String(err) });
+    process.stderr.write(`kvs-node: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
   try {
     if (config.raft) {
       raftNode = await openRaftNode(config, logger, metrics.storeObserver());

@@ -38,7 +38,7 @@ const intOrString: JSONSchemaProps = {
 const quantityMap = (description: string): JSONSchemaProps => ({ type: 'object', description, additionalProperties: intOrString });
 
 /** Flags the operator sets itself; nodeConfig may not override them. */
-export const RESERVED_NODE_CONFIG_KEYS = ['listen', 'http', 'data-dir', 'node-id'];
+export const RESERVED_NODE_CONFIG_KEYS = ['listen', 'http', 'data-dir', 'node-id', 'raft-id', 'peers', 'join', 'raft-listen', 'advertise', 'env-file'];
 
 export const specSchema: JSONSchemaProps = {
   type: 'object',
@@ -160,7 +160,7 @@ const conditionSchema: JSONSchemaProps = {
   type: 'object',
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
-    type: str('Available, Progressing, Degraded or ReconciliationPaused.'),
+    type: str('Available, Progressing, Degraded, ReconciliationPaused or ScaleInBlocked.'),
     status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
     reason: str('CamelCase reason of the last transition.'),
     message: str('Human-readable details.'),
@@ -196,13 +196,14 @@ export const statusSchema: JSONSchemaProps = {
           pod: str('Pod name.'),
           raftId: str('Raft member id.'),
           role: str('Leader, Follower, Learner or Unknown.'),
-          healthy: { type: 'boolean', description: 'Pod is ready.' },
+          healthy: { type: 'boolean', description: 'Pod is ready and its node answers the admin API.' },
           appliedIndex: { type: 'integer', format: 'int64', description: 'Last applied Raft index.' },
         },
       },
     },
     leader: str('Pod of the current Raft leader.'),
     currentVersion: str('kvs version every node runs.'),
+    nextRaftId: { type: 'integer', format: 'int64', minimum: 1, description: 'Next Raft id the operator hands out (monotonic: ids are never reused).' },
   },
 };
 

@@ -71,7 +71,7 @@ export interface KvsClusterSpec {
   paused?: boolean;
 }
 
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
@@ -87,7 +87,7 @@ export type MemberRole = 'Leader' | 'Follower' | 'Learner' | 'Unknown';
 
 export interface Member {
   pod: string;
-  /** Raft member id, once the node admin API reports it (later stage). */
+  /** Raft member id assigned by the operator (never reused). */
   raftId?: string;
   role: MemberRole;
   healthy: boolean;
@@ -107,6 +107,8 @@ export interface KvsClusterStatus {
   members?: Member[];
   leader?: string;
   currentVersion?: string;
+  /** Next Raft id the operator hands out (monotonic; ids are never reused). */
+  nextRaftId?: number;
 }
 
 export interface ObjectMeta {

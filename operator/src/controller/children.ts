@@ -8,6 +8,8 @@ import {
   DATA_DIR,
   DATA_VOLUME,
   LABEL_VERSION,
+  MEMBERS_DIR,
+  MEMBERS_VOLUME,
   PORT_GRPC,
   PORT_HTTP,
   names,
@@ -65,6 +67,11 @@ export function configHash(data: Record<string, string>): string {
 
 export function configMap(c: KvsCluster, spec: EffectiveSpec): V1ConfigMap {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(c, names.configMap(c), 'config'), data: nodeConfigData(spec) };
+}
+
+/** The members ConfigMap: raft id allocation (state.json) + one env file per pod (raftids.ts). */
+export function membersConfigMap(c: KvsCluster, data: Record<string, string>): V1ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(c, names.membersConfigMap(c), 'members'), data };
 }
 
 const servicePorts = [
@@ -145,7 +152,18 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
     },
   };
   const tsc = spec.topologySpreadConstraints?.map((t) => ({ labelSelector: { matchLabels: selectorLabels(name) }, ...t }));
-  const args = ['--listen', `0.0.0.0:${PORT_GRPC}`, '--http', `0.0.0.0:${PORT_HTTP}`, '--data-dir', DATA_DIR, '--node-id', '$(POD_NAME)'];
+  // Raft: the same gRPC server serves Kv, Admin and Raft; the raft id, --peers / --join come from the
+  // pod's file in the members ConfigMap (assigned before the pod exists, raftids.ts); NotLeader hints
+  // carry the pod IP (reachable by clients in and next to the cluster).
+  const args = [
+    '--listen', `0.0.0.0:${PORT_GRPC}`,
+    '--http', `0.0.0.0:${PORT_HTTP}`,
+    '--data-dir', DATA_DIR,
+    '--node-id', '$(POD_NAME)',
+    '--raft-listen', `0.0.0.0:${PORT_GRPC}`,
+    '--advertise', `$(POD_IP):${PORT_GRPC}`,
+    '--env-file', `${MEMBERS_DIR}/$(POD_NAME)`,
+  ];
   const sts: V1StatefulSet = {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -155,7 +173,8 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
       serviceName: names.peerService(c),
       podManagementPolicy: 'Parallel',
       selector: { matchLabels: selectorLabels(name) },
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+      // The operator restarts pods itself, one at a time, leadership moved away first (membership.ts).
+      updateStrategy: { type: 'OnDelete' },
       persistentVolumeClaimRetentionPolicy: {
         whenDeleted: spec.pvcRetentionPolicy,
         // A PVC left behind by a scale-in would resurrect a removed Raft member on the next scale-out.
@@ -209,10 +228,14 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
               volumeMounts: [
                 { name: DATA_VOLUME, mountPath: DATA_DIR },
                 { name: 'tmp', mountPath: '/tmp' },
+                { name: MEMBERS_VOLUME, mountPath: MEMBERS_DIR, readOnly: true },
               ],
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' as never } }],
+          volumes: [
+            { name: 'tmp', emptyDir: { sizeLimit: '64Mi' as never } },
+            { name: MEMBERS_VOLUME, configMap: { name: names.membersConfigMap(c) } },
+          ],
         },
       },
       volumeClaimTemplates: (observed?.spec?.volumeClaimTemplates?.length ? stripVct(observed.spec.volumeClaimTemplates) : [vct]) as never,

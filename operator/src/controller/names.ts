@@ -15,6 +15,13 @@ export const PORT_GRPC = 7379;
 export const PORT_HTTP = 7380;
 export const DATA_DIR = '/data';
 export const DATA_VOLUME = 'data';
+/** Where each pod finds its Raft identity: the members ConfigMap, one file per pod name. */
+export const MEMBERS_DIR = '/etc/kvs/members';
+export const MEMBERS_VOLUME = 'members';
+/** Key of the operator's membership state (raft id allocation) in the members ConfigMap. */
+export const MEMBERS_STATE_KEY = 'state.json';
+/** Pod label the StatefulSet controller sets to the pod's template revision. */
+export const LABEL_REVISION = 'controller-revision-hash';
 
 export function selectorLabels(name: string): Record<string, string> {
   return { [LABEL_NAME]: 'kvs', [LABEL_INSTANCE]: name };
@@ -36,6 +43,7 @@ export const names = {
   peerService: (c: KvsCluster) => `${c.metadata.name}-peers`,
   clientService: (c: KvsCluster) => c.metadata.name,
   configMap: (c: KvsCluster) => `${c.metadata.name}-config`,
+  membersConfigMap: (c: KvsCluster) => `${c.metadata.name}-members`,
   pdb: (c: KvsCluster) => c.metadata.name,
 };
 
@@ -53,4 +61,13 @@ export function nodeConfigEnvName(key: string): string {
 /** Raft majority of n voters. */
 export function quorum(n: number): number {
   return Math.floor(n / 2) + 1;
+}
+
+/** Stable Raft address of a pod (headless Service DNS; publishNotReadyAddresses). */
+export function raftAddress(c: KvsCluster, pod: string): string {
+  return `${pod}.${names.peerService(c)}.${c.metadata.namespace ?? 'default'}.svc:${PORT_GRPC}`;
+}
+
+export function podName(c: KvsCluster, ordinal: number): string {
+  return `${names.statefulSet(c)}-${ordinal}`;
 }

@@ -2,16 +2,20 @@
 // No API client here: reconcile.ts observes, calls plan(), and applies the result.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet, KubernetesObject } from '@kubernetes/client-node';
 import type { KvsCluster, KvsClusterStatus } from '../api/types.js';
-import { clientService, configMap, peerService, podDisruptionBudget, statefulSet, withDefaults, type EffectiveSpec } from './children.js';
-import { planMembership, type MembershipStep } from './membership.js';
-import { computeStatus, type NodeReport } from './status.js';
+import { clientService, configMap, membersConfigMap, peerService, podDisruptionBudget, statefulSet, withDefaults, type EffectiveSpec } from './children.js';
+import { planMembership, type MembershipPlan, type MembershipStep, type PodView, type RaftView } from './membership.js';
+import { LABEL_REVISION, raftAddress } from './names.js';
+import { allocate, membersData, parseState, type MembersState } from './raftids.js';
+import { computeStatus, podReady, type NodeReport, type RaftFacts } from './status.js';
 
 export interface Observed {
   statefulSet?: V1StatefulSet;
   pods: V1Pod[];
   pvcs: V1PersistentVolumeClaim[];
-  /** Admin API reports per pod (later stage). */
+  /** Admin API (Status) reports per pod; a pod missing here did not answer. */
   nodes?: Record<string, NodeReport>;
+  /** data of the `<name>-members` ConfigMap (raft id allocation), undefined when it does not exist. */
+  membersConfig?: Record<string, string>;
   /** ISO timestamp of this pass (the only clock the planner sees). */
   now: string;
 }
@@ -34,32 +38,115 @@ export interface Plan {
   status: KvsClusterStatus;
   events: PlannedEvent[];
   next: NextStep;
+  /** Pod → raft id table after this pass (also in the members ConfigMap). */
+  members: MembersState;
 }
 
 /** Requeue period while the cluster converges (watch events usually come first). */
 export const PROGRESS_REQUEUE_MS = 10_000;
 
+/** Requeue period while a membership change waits (learner catching up, pod restarting). */
+export const MEMBERSHIP_REQUEUE_MS = 2_000;
+
+/** The group as its leader reports it (the answering Leader with the highest term). */
+export function raftView(nodes: Record<string, NodeReport> | undefined): RaftView | undefined {
+  let best: [string, NodeReport] | undefined;
+  for (const [pod, r] of Object.entries(nodes ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    if (r.role === 'Leader' && (!best || r.term > best[1].term)) best = [pod, r];
+  }
+  if (!best) return undefined;
+  const [pod, r] = best;
+  return {
+    leaderId: r.raftId,
+    leaderPod: pod,
+    term: r.term,
+    commit: r.commit,
+    members: new Map(r.members.map((m) => [m.raftId, { role: m.role === 'learner' ? 'learner' : 'voter', match: m.match, state: m.state, recentActive: m.recentActive }] as const)),
+  };
+}
+
+export function describeStep(s: MembershipStep): string {
+  switch (s.type) {
+    case 'AddLearner':
+      return `adding ${s.pod} (raft id ${s.raftId}) as a learner at ${s.address}`;
+    case 'Promote':
+      return `promoting learner ${s.pod} (raft id ${s.raftId}) to voter`;
+    case 'RemoveMember':
+      return `removing ${s.pod} (raft id ${s.raftId}) from the group`;
+    case 'TransferLeader':
+      return `moving leadership from ${s.from} to ${s.to} (raft id ${s.toRaftId}): ${s.why}`;
+    case 'DeletePod':
+      return `restarting ${s.pod}: ${s.why}`;
+  }
+}
+
 export function plan(cluster: KvsCluster, observed: Observed): Plan {
   const spec = withDefaults(cluster.spec);
-  const status = computeStatus(cluster, spec, observed);
+  const sts = observed.statefulSet;
+  const view = raftView(observed.nodes);
+  const existingPods = observed.pods.map((p) => p.metadata?.name ?? '');
+  const prevState = parseState(observed.membersConfig);
+  const baseReplicas = sts ? (sts.spec?.replicas ?? 1) : spec.replicas;
+  const reportedIds = Object.fromEntries(Object.entries(observed.nodes ?? {}).map(([p, r]) => [p, r.raftId]));
+  const allocIn = { cluster, raftMembers: view ? [...view.members.keys()] : [], existingPods, statefulSetExists: !!sts, reportedIds };
+  let members = allocate({ ...allocIn, state: prevState, replicas: baseReplicas });
+  const updateRevision = sts?.status?.updateRevision;
+  const podViews: PodView[] = observed.pods
+    .filter((p) => !p.metadata?.deletionTimestamp)
+    .map((p) => ({
+      name: p.metadata?.name ?? '',
+      exists: true,
+      ready: podReady(p),
+      updated: !updateRevision || p.metadata?.labels?.[LABEL_REVISION] === undefined || p.metadata.labels[LABEL_REVISION] === updateRevision,
+    }));
+  const ms: MembershipPlan = spec.paused
+    ? { statefulSetReplicas: baseReplicas }
+    : planMembership({
+        desiredReplicas: spec.replicas,
+        currentReplicas: sts ? baseReplicas : undefined,
+        state: members,
+        pods: podViews,
+        raft: view,
+        address: (pod) => raftAddress(cluster, pod),
+        ...(observed.nodes ? { answering: new Set(Object.keys(observed.nodes)) } : {}),
+      });
+  if (!spec.paused && ms.statefulSetReplicas > baseReplicas) members = allocate({ ...allocIn, state: members, replicas: ms.statefulSetReplicas });
+
+  const facts: RaftFacts = {
+    raftIds: Object.fromEntries(Object.entries(members.pods).map(([p, a]) => [p, a.raftId])),
+    roles: new Map([...(view?.members ?? new Map())].map(([id, m]) => [id, m.role])),
+    nextRaftId: members.nextRaftId,
+  };
+  if (view) facts.leaderId = view.leaderId;
+  if (ms.blocked) facts.blocked = ms.blocked;
+  if (ms.step) facts.membership = describeStep(ms.step);
+  else if (ms.waiting) facts.membership = ms.waiting;
+  const votersNow = [...(view?.members ?? new Map())].filter(([, m]) => m.role === 'voter').length;
+  facts.scaling =
+    ms.statefulSetReplicas !== baseReplicas ||
+    (ms.step !== undefined && ms.step.type !== 'DeletePod' && !(ms.step.type === 'TransferLeader' && /upgrade/.test(ms.step.why))) ||
+    (view !== undefined && votersNow !== spec.replicas);
+  const status = computeStatus(cluster, spec, observed, facts);
   const events = planEvents(cluster, spec, observed, status);
   if (spec.paused) {
-    return { apply: [], status, events, next: { action: 'Done', reason: 'paused' } };
+    return { apply: [], status, events, next: { action: 'Done', reason: 'paused' }, members };
   }
-  const ms = planMembership({ desiredReplicas: spec.replicas, members: status.members ?? [], adminApi: false });
   const apply: KubernetesObject[] = [
     configMap(cluster, spec),
+    // Before the StatefulSet: a pod's raft id exists before the pod does.
+    membersConfigMap(cluster, membersData(cluster, members)),
     peerService(cluster),
     clientService(cluster),
-    statefulSet(cluster, spec, ms.statefulSetReplicas, observed.statefulSet),
+    statefulSet(cluster, spec, ms.statefulSetReplicas, sts),
     podDisruptionBudget(cluster, spec),
   ];
   let next: NextStep;
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
-  if (ms.step) next = { action: 'Membership', step: ms.step, reason: 'membership change' };
+  if (ms.step) next = { action: 'Membership', step: ms.step, reason: describeStep(ms.step) };
+  else if ((ms.waiting && view) || ms.statefulSetReplicas !== baseReplicas) next = { action: 'Requeue', afterMs: MEMBERSHIP_REQUEUE_MS, reason: ms.waiting ?? 'membership change' };
   else if (progressing?.status === 'True') next = { action: 'Requeue', afterMs: PROGRESS_REQUEUE_MS, reason: progressing.reason };
   else next = { action: 'Done', reason: progressing?.reason ?? 'ReconcileComplete' };
-  return { apply, status, events, next };
+  return { apply, status, events, next, members };
 }
 
 function cond(s: KvsClusterStatus | undefined, type: string) {
@@ -99,6 +186,9 @@ function planEvents(cluster: KvsCluster, spec: EffectiveSpec, obs: Observed, sta
       }
     }
   }
+  const wasBlocked = cond(prev, 'ScaleInBlocked')?.status === 'True';
+  const blocked = cond(status, 'ScaleInBlocked');
+  if (blocked?.status === 'True' && !wasBlocked) ev.push({ type: 'Warning', reason: 'ScaleInBlocked', action: 'Scale', note: blocked.message });
   const wasAvailable = cond(prev, 'Available')?.status === 'True';
   const isAvailable = cond(status, 'Available')?.status === 'True';
   if (isAvailable && !wasAvailable) ev.push({ type: 'Normal', reason: 'Available', action: 'Observe', note: cond(status, 'Available')!.message });

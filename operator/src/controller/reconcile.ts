@@ -4,10 +4,19 @@
 import type { Logger } from '../../../node/src/common/logger.js';
 import type { KvsClusterStatus } from '../api/types.js';
 import { toOperatorError } from '../errors.js';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterCache } from '../runtime/informers.js';
 import type { Writer } from '../runtime/kube.js';
-import { names } from './names.js';
-import { plan, type Plan } from './plan.js';
+import { toNodeAdminError, type NodeAdmin } from '../runtime/admin.js';
+import type { MembershipStep } from './membership.js';
+import { PORT_GRPC, names } from './names.js';
+import { MEMBERSHIP_REQUEUE_MS, describeStep, plan, type Plan, type PlannedEvent } from './plan.js';
+import type { NodeReport } from './status.js';
+
+/** Reads the operator's own ConfigMaps (the members table is read fresh every pass, not cached). */
+export interface Reader {
+  getConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+}
 
 export interface ReconcileDeps {
   cache: ClusterCache;
@@ -15,6 +24,68 @@ export interface ReconcileDeps {
   logger: Logger;
   now?: () => Date;
   onApply?: (kind: string) => void;
+  /** Node admin API; without it no node is observed and no membership step is taken. */
+  admin?: NodeAdmin;
+  reader?: Reader;
+  onMembershipStep?: (type: string, result: 'ok' | 'error') => void;
+}
+
+/** Admin Status of every pod that has an IP (in parallel; a pod that does not answer is left out). */
+export async function observeNodes(admin: NodeAdmin, pods: V1Pod[]): Promise<Record<string, NodeReport>> {
+  const out: Record<string, NodeReport> = {};
+  await Promise.all(
+    pods
+      .filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp)
+      .map(async (p) => {
+        try {
+          out[p.metadata!.name!] = await admin.status(`${p.status!.podIP}:${PORT_GRPC}`);
+        } catch {
+          /* not answering: unhealthy */
+        }
+      }),
+  );
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+const STEP_EVENT: Record<MembershipStep['type'], string> = {
+  AddLearner: 'MemberAdded',
+  Promote: 'MemberPromoted',
+  RemoveMember: 'MemberRemoved',
+  TransferLeader: 'LeaderTransferred',
+  DeletePod: 'PodRestarted',
+};
+
+/** Executes one membership step (idempotent on the node side). Returns the event to record. */
+export async function executeStep(step: MembershipStep, leaderAddress: string | undefined, namespace: string, deps: Pick<ReconcileDeps, 'admin' | 'writer'>): Promise<PlannedEvent> {
+  const admin = deps.admin!;
+  let detail: string;
+  if (step.type === 'DeletePod') {
+    await deps.writer.deletePod(namespace, step.pod);
+    detail = 'pod deleted';
+  } else {
+    if (!leaderAddress) throw new Error('no leader address');
+    switch (step.type) {
+      case 'AddLearner':
+        detail = await admin.addLearner(leaderAddress, step.raftId, step.address);
+        // A snapshot generated before the learner was added does not list it in its configuration and
+        // the learner rejects it ("not in the ConfState"); make the leader cut a fresh one right away.
+        detail += await admin.snapshot(leaderAddress).then(
+          (m) => `; ${m}`,
+          () => '',
+        );
+        break;
+      case 'Promote':
+        detail = await admin.promote(leaderAddress, step.raftId);
+        break;
+      case 'RemoveMember':
+        detail = await admin.removeMember(leaderAddress, step.raftId);
+        break;
+      case 'TransferLeader':
+        detail = await admin.transferLeader(leaderAddress, step.toRaftId);
+        break;
+    }
+  }
+  return { type: 'Normal', reason: STEP_EVENT[step.type], action: step.type, note: `${describeStep(step)}: ${detail}` };
 }
 
 export interface ReconcileResult {
@@ -46,10 +117,15 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
   if (cluster.metadata.deletionTimestamp) return { statusWritten: false };
 
   const now = (deps.now ?? (() => new Date()))();
+  const pods = deps.cache.listPods(namespace, name);
+  const nodes = deps.admin ? await observeNodes(deps.admin, pods) : undefined;
+  const membersConfig = deps.reader ? await deps.reader.getConfigMapData(namespace, names.membersConfigMap(cluster)) : undefined;
   const p = plan(cluster, {
     statefulSet: deps.cache.getStatefulSet(namespace, names.statefulSet(cluster)),
-    pods: deps.cache.listPods(namespace, name),
+    pods,
     pvcs: deps.cache.listPvcs(namespace, name),
+    ...(nodes ? { nodes } : {}),
+    ...(membersConfig ? { membersConfig } : {}),
     now: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
   });
 
@@ -92,5 +168,27 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
 
   const result: ReconcileResult = { plan: p, statusWritten };
   if (p.next.action === 'Requeue') result.requeueAfterMs = p.next.afterMs;
+  if (p.next.action === 'Membership' && deps.admin) {
+    // One step per pass, after the objects (the members table) and the status were written.
+    const step = p.next.step;
+    const leaderPod = p.status.leader;
+    const ip = pods.find((x) => x.metadata?.name === leaderPod)?.status?.podIP;
+    const leaderAddress = ip ? `${ip}:${PORT_GRPC}` : undefined;
+    try {
+      const ev = await executeStep(step, leaderAddress, namespace, deps);
+      deps.onMembershipStep?.(step.type, 'ok');
+      log.info('membership step', { step: step.type, note: ev.note });
+      await deps.writer.event(cluster, ev).catch((e: unknown) => log.warn('event failed', { err: String(e) }));
+      result.requeueAfterMs = 500;
+    } catch (e) {
+      const err = step.type === 'DeletePod' ? toOperatorError(e) : toNodeAdminError(e, step.type);
+      deps.onMembershipStep?.(step.type, 'error');
+      log.warn('membership step failed', { step: step.type, err: err.message });
+      await deps.writer
+        .event(cluster, { type: 'Warning', reason: 'MembershipStepFailed', action: step.type, note: `${describeStep(step)}: ${err.message}` })
+        .catch((x: unknown) => log.warn('event failed', { err: String(x) }));
+      result.requeueAfterMs = MEMBERSHIP_REQUEUE_MS;
+    }
+  }
   return result;
 }

@@ -4,11 +4,17 @@ import type { Condition, ConditionStatus, ConditionType, KvsCluster, KvsClusterS
 import type { EffectiveSpec } from './children.js';
 import { LABEL_VERSION, podOrdinal, quorum, selectorString } from './names.js';
 
-/** What a node's admin API reports (later stage); absent → role Unknown. */
+/** What a node's admin API (kvs.v1.Admin Status) reports; absent → the node did not answer. */
 export interface NodeReport {
-  raftId?: string;
-  role?: MemberRole;
-  appliedIndex?: number;
+  raftId: number;
+  /** "Leader" | "Follower" | "Candidate" | "PreCandidate" */
+  role: string;
+  term: number;
+  commit: number;
+  applied: number;
+  leaderId: number;
+  /** Leader only: the configuration with replication progress. */
+  members: Array<{ raftId: number; role: string; match: number; next: number; state: string; recentActive: boolean }>;
 }
 
 export interface ObservedForStatus {
@@ -16,6 +22,20 @@ export interface ObservedForStatus {
   pods: V1Pod[];
   nodes?: Record<string, NodeReport>;
   now: string;
+}
+
+/** Raft facts for status: the pod → raft id table and the leader's view of the group. */
+export interface RaftFacts {
+  raftIds: Record<string, number>;
+  leaderId?: number;
+  roles: Map<number, 'voter' | 'learner'>;
+  nextRaftId?: number;
+  /** Scale-in refused (ScaleInBlocked condition). */
+  blocked?: string;
+  /** A membership step is under way or waiting (Progressing). */
+  membership?: string;
+  /** Members are being added or removed (phase Scaling even when the StatefulSet has its size). */
+  scaling?: boolean;
 }
 
 export function podReady(p: V1Pod): boolean {
@@ -38,13 +58,21 @@ export function sortPods(pods: V1Pod[]): V1Pod[] {
   return [...pods].sort((a, b) => podOrdinal(a.metadata?.name ?? '') - podOrdinal(b.metadata?.name ?? '') || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
 }
 
-export function members(pods: V1Pod[], nodes: Record<string, NodeReport> = {}): Member[] {
+export function members(pods: V1Pod[], nodes: Record<string, NodeReport> | undefined, raft?: RaftFacts): Member[] {
   return sortPods(pods).map((p) => {
     const name = p.metadata?.name ?? '';
-    const r = nodes[name] ?? {};
-    const m: Member = { pod: name, role: r.role ?? 'Unknown', healthy: podReady(p) };
-    if (r.raftId !== undefined) m.raftId = r.raftId;
-    if (r.appliedIndex !== undefined) m.appliedIndex = r.appliedIndex;
+    const r = nodes?.[name];
+    const id = raft?.raftIds[name];
+    let role: MemberRole = 'Unknown';
+    if (id !== undefined && raft) {
+      const inConf = raft.roles.get(id);
+      if (id === raft.leaderId) role = 'Leader';
+      else if (inConf === 'voter') role = 'Follower';
+      else if (inConf === 'learner') role = 'Learner';
+    }
+    const m: Member = { pod: name, role, healthy: podReady(p) && (nodes === undefined || r !== undefined) };
+    if (id !== undefined) m.raftId = String(id);
+    if (r !== undefined) m.appliedIndex = r.applied;
     return m;
   });
 }
@@ -60,7 +88,10 @@ export function rollout(sts: V1StatefulSet | undefined, desiredReplicas: number,
   const specReplicas = sts.spec?.replicas ?? 1;
   const observedCurrent = (st.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 0);
   const scaling = specReplicas !== desiredReplicas || (prevPhase === 'Scaling' && (st.replicas ?? 0) !== specReplicas);
-  const updating = !observedCurrent || (!!st.updateRevision && st.currentRevision !== st.updateRevision) || (st.updatedReplicas ?? 0) < specReplicas;
+  // With updateStrategy OnDelete the StatefulSet controller never advances currentRevision (only
+  // RollingUpdate does), so a finished rollout is: every replica on the update revision.
+  const onDelete = sts.spec?.updateStrategy?.type === 'OnDelete';
+  const updating = !observedCurrent || (!onDelete && !!st.updateRevision && st.currentRevision !== st.updateRevision) || (st.updatedReplicas ?? 0) < specReplicas;
   return { exists: true, scaling, updating, settled: observedCurrent && !scaling && !updating };
 }
 
@@ -78,18 +109,19 @@ export function setCondition(prev: Condition[] | undefined, c: ConditionInput, g
   return { ...c, lastTransitionTime, observedGeneration: generation };
 }
 
-export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: ObservedForStatus): KvsClusterStatus {
+export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: ObservedForStatus, raft?: RaftFacts): KvsClusterStatus {
   const gen = cluster.metadata.generation ?? 0;
   const prev = cluster.status?.conditions;
   const pods = obs.pods.filter((p) => !p.metadata?.deletionTimestamp || podReady(p));
   const ready = pods.filter(podReady);
   const desired = spec.replicas;
   const need = quorum(desired);
-  const ro = rollout(obs.statefulSet, desired, cluster.status?.phase);
+  const ro0 = rollout(obs.statefulSet, desired, cluster.status?.phase);
+  const ro = { ...ro0, scaling: ro0.scaling || (ro0.exists && !!raft?.scaling) };
   const failing = sortPods(pods)
     .map((p) => [p.metadata?.name ?? '', podFailing(p)] as const)
     .filter(([, r]) => r !== undefined);
-  const ms = members(pods, obs.nodes);
+  const ms = members(pods, obs.nodes, raft);
   const leader = ms.find((m) => m.role === 'Leader')?.pod;
   const everAvailable = prev?.some((c) => c.type === 'Available' && c.status === 'True') ?? false;
 
@@ -107,7 +139,8 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
   let progressing: ConditionInput;
   if (spec.paused) progressing = { type: 'Progressing', status: 'False', reason: 'Paused', message: 'reconciliation is paused' };
   else if (!ro.exists) progressing = { type: 'Progressing', status: 'True', reason: 'Creating', message: 'creating the cluster\'s objects' };
-  else if (ro.scaling) progressing = { type: 'Progressing', status: 'True', reason: 'Scaling', message: `scaling to ${desired} nodes (${pods.length} exist)` };
+  else if (ro.scaling) progressing = { type: 'Progressing', status: 'True', reason: 'Scaling', message: `scaling to ${desired} nodes (${pods.length} exist)` + (raft?.membership ? `: ${raft.membership}` : '') };
+  else if (raft?.membership) progressing = { type: 'Progressing', status: 'True', reason: 'MembershipChange', message: raft.membership };
   else if (ro.updating) progressing = { type: 'Progressing', status: 'True', reason: 'RollingUpdate', message: 'rolling the node pods to the current template' };
   else if (ready.length < desired) progressing = { type: 'Progressing', status: 'True', reason: 'WaitingForPods', message: `${ready.length}/${desired} nodes ready` };
   else progressing = { type: 'Progressing', status: 'False', reason: 'ReconcileComplete', message: 'the cluster matches its spec' };
@@ -125,6 +158,10 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
       message: `${ready.length}/${desired} nodes ready` + (notReady.length ? `; not ready: ${notReady.join(', ')}` : '') + (missing > 0 ? `; ${missing} pod(s) missing` : ''),
     };
   } else degraded = { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no node is failing' };
+
+  const blockedCond: ConditionInput = raft?.blocked
+    ? { type: 'ScaleInBlocked', status: 'True', reason: 'QuorumAtRisk', message: raft.blocked }
+    : { type: 'ScaleInBlocked', status: 'False', reason: 'AsExpected', message: 'no membership change is refused' };
 
   const pausedCond: ConditionInput = spec.paused
     ? { type: 'ReconciliationPaused', status: 'True', reason: 'SpecPaused', message: 'spec.paused is true: the operator makes no changes to this cluster until it is set to false' }
@@ -145,10 +182,11 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
     replicas: pods.length,
     readyReplicas: ready.length,
     selector: selectorString(cluster.metadata.name),
-    conditions: [available, progressing, degraded, pausedCond].map((c) => setCondition(prev, c, gen, obs.now)),
+    conditions: [available, progressing, degraded, pausedCond, blockedCond].map((c) => setCondition(prev, c, gen, obs.now)),
     members: ms,
   };
   if (leader) status.leader = leader;
+  if (raft?.nextRaftId !== undefined) status.nextRaftId = raft.nextRaftId;
   if (currentVersion) status.currentVersion = currentVersion;
   return status;
 }

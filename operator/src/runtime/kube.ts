@@ -2,6 +2,7 @@
 // (apply, status, events, leases, informers). Everything else in the operator is client-free.
 import {
   CoordinationV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
@@ -32,12 +33,15 @@ export interface Writer {
   /** Server-side apply of the status subresource. */
   applyStatus(cluster: KvsCluster, status: KvsClusterStatus): Promise<void>;
   event(cluster: KvsCluster, ev: PlannedEvent): Promise<void>;
+  /** Deletes a pod (rolling restart driven by the operator); a missing pod is not an error. */
+  deletePod(namespace: string, name: string): Promise<void>;
 }
 
 export class KubeWriter implements Writer {
   private readonly objects: KubernetesObjectApi;
   private readonly custom: CustomObjectsApi;
   private readonly events: EventsV1Api;
+  private readonly core: CoreV1Api;
   private readonly recent = new Map<string, number>();
 
   constructor(
@@ -48,6 +52,27 @@ export class KubeWriter implements Writer {
     this.objects = KubernetesObjectApi.makeApiClient(kc);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.events = kc.makeApiClient(EventsV1Api);
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name });
+    } catch (e) {
+      const err = toOperatorError(e, `delete pod ${namespace}/${name}`);
+      if (err.code !== 'NotFound') throw err;
+    }
+  }
+
+  /** Reader: data of a ConfigMap, undefined when it does not exist. */
+  async getConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      return (await this.core.readNamespacedConfigMap({ namespace, name })).data ?? {};
+    } catch (e) {
+      const err = toOperatorError(e, `read configmap ${namespace}/${name}`);
+      if (err.code === 'NotFound') return undefined;
+      throw err;
+    }
   }
 
   async apply(obj: KubernetesObject): Promise<void> {

@@ -30,6 +30,12 @@ export class OperatorMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly membershipSteps = new Counter({
+    name: 'kvs_operator_membership_steps_total',
+    help: 'Raft membership steps executed through the node admin API, by type and result.',
+    labelNames: ['type', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly isLeader = new Gauge({ name: 'kvs_operator_leader', help: '1 when this instance holds the leader lease.', registers: [this.registry] });
   readonly clusters = new Gauge({ name: 'kvs_operator_clusters', help: 'KvsClusters in the cache.', registers: [this.registry] });
 

@@ -33,6 +33,7 @@ const fullStatus: Required<KvsClusterStatus> = {
   members: [{ pod: 'p', raftId: 'r', role: 'Leader', healthy: true, appliedIndex: 1 }],
   leader: 'p',
   currentVersion: 'v',
+  nextRaftId: 4,
 };
 
 /** Paths of every key of a value that the schema must declare (maps/preserve-unknown stop the walk). */

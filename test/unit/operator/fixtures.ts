@@ -2,6 +2,9 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { KvsCluster, KvsClusterSpec, KvsClusterStatus } from '../../../operator/src/api/types.js';
 import { selectorLabels, standardLabels, LABEL_VERSION } from '../../../operator/src/controller/names.js';
+import { allocate, membersData, type MembersState } from '../../../operator/src/controller/raftids.js';
+import type { NodeReport } from '../../../operator/src/controller/status.js';
+
 
 export const NOW = '2026-11-21T10:00:00Z';
 export const EARLIER = '2026-11-21T09:00:00Z';
@@ -85,4 +88,58 @@ export function healthyStatus(replicas = 3): KvsClusterStatus {
       { type: 'ReconciliationPaused', status: 'False', reason: 'NotPaused', message: '', lastTransitionTime: t, observedGeneration: 1 },
     ],
   };
+}
+
+// ---- Raft fixtures: the members table and the nodes' admin Status reports ----
+
+/** The members ConfigMap data of a cluster bootstrapped with `n` nodes, then changed by `edit`. */
+export function membersCm(n: number, edit?: (s: MembersState) => void): Record<string, string> {
+  const c = cluster();
+  const st = allocate({ cluster: c, state: undefined, replicas: n, raftMembers: [], existingPods: [], statefulSetExists: false });
+  edit?.(st);
+  return membersData(c, st);
+}
+
+export interface GroupMember {
+  id: number;
+  pod?: string;
+  role?: 'voter' | 'learner';
+  match?: number;
+  state?: string;
+  active?: boolean;
+}
+
+/**
+ * Admin Status reports of a group: the leader reports the configuration; every listed pod answers.
+ * `answering` restricts who answers (default: every member with a pod).
+ */
+export function reports(members: GroupMember[], leaderId: number, opts: { commit?: number; answering?: string[]; joining?: Array<{ pod: string; id: number }> } = {}): Record<string, NodeReport> {
+  const commit = opts.commit ?? 100;
+  const out: Record<string, NodeReport> = {};
+  // A node started with --join that is not a member yet: answers, knows no leader, has no log.
+  for (const j of opts.joining ?? []) out[j.pod] = { raftId: j.id, role: 'Follower', term: 0, commit: 0, applied: 0, leaderId: 0, members: [] };
+  for (const m of members) {
+    const pod = m.pod ?? `demo-${m.id - 1}`;
+    if (opts.answering && !opts.answering.includes(pod)) continue;
+    const leader = m.id === leaderId;
+    out[pod] = {
+      raftId: m.id,
+      role: leader ? 'Leader' : 'Follower',
+      term: 2,
+      commit,
+      applied: commit,
+      leaderId,
+      members: leader
+        ? members.map((x) => ({ raftId: x.id, role: x.role ?? 'voter', match: x.match ?? commit, next: (x.match ?? commit) + 1, state: x.state ?? 'Replicate', recentActive: x.active ?? true }))
+        : [],
+    };
+  }
+  return out;
+}
+
+/** A pod on a given template revision (OnDelete upgrades compare it with the StatefulSet's updateRevision). */
+export function podRev(i: number, revision: string, state: 'ready' | 'starting' | 'crashloop' = 'ready'): V1Pod {
+  const p = pod(i, state);
+  p.metadata!.labels = { ...p.metadata!.labels, 'controller-revision-hash': revision };
+  return p;
 }

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { plan, type Observed } from '../../../operator/src/controller/plan.js';
 import type { KvsCluster } from '../../../operator/src/api/types.js';
 import { repoRoot } from '../../../operator/src/api/gen-crd.js';
-import { EARLIER, NOW, cluster, healthyStatus, pod, pods, sts } from './fixtures.js';
+import { EARLIER, NOW, cluster, healthyStatus, membersCm, pod, podRev, pods, reports, sts } from './fixtures.js';
 
 const goldenDir = resolve(repoRoot(), 'test/unit/operator/golden');
 
@@ -18,31 +18,39 @@ interface Case {
   observed: Omit<Observed, 'now' | 'pvcs'> & { pvcs?: Observed['pvcs'] };
 }
 
+const G3 = [{ id: 1 }, { id: 2 }, { id: 3 }];
+const G5 = [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }, { id: 5 }];
+/** Scale-out state: demo-3 got raft id 4 (join) before its pod existed. */
+const cm4 = () => membersCm(3, (st) => {
+  st.pods['demo-3'] = { raftId: 4, join: true, added: false };
+  st.nextRaftId = 5;
+});
+
 const cases: Case[] = [
   { name: 'new-cluster', why: 'nothing exists yet: all children planned, phase Creating', cluster: cluster(), observed: { pods: [] } },
   {
     name: 'pods-starting',
     why: 'StatefulSet created, pods not ready yet: no quorum, Creating',
     cluster: cluster({}, { conditions: [] }),
-    observed: { statefulSet: sts(3, { ready: 0 }), pods: pods(3, { 0: 'starting', 1: 'starting', 2: 'starting' }) },
+    observed: { statefulSet: sts(3, { ready: 0 }), pods: pods(3, { 0: 'starting', 1: 'starting', 2: 'starting' }), membersConfig: membersCm(3) },
   },
   {
     name: 'running',
-    why: 'everything ready: Available, Running, an Available event on the first pass',
+    why: 'everything ready: Available, Running, an Available event on the first pass; members/leader from the admin API',
     cluster: cluster(),
-    observed: { statefulSet: sts(3), pods: pods(3) },
+    observed: { statefulSet: sts(3), pods: pods(3), membersConfig: membersCm(3), nodes: reports(G3, 1) },
   },
   {
     name: 'steady',
     why: 'ready and already reported: status unchanged (transition times kept), no events, Done',
     cluster: cluster({}, healthyStatus()),
-    observed: { statefulSet: sts(3), pods: pods(3) },
+    observed: { statefulSet: sts(3), pods: pods(3), membersConfig: membersCm(3), nodes: reports(G3, 1) },
   },
   {
     name: 'scale-out',
-    why: 'spec 5, StatefulSet 3: StatefulSet planned with 5, ScalingOut event, requeue',
+    why: 'spec 5, StatefulSet 3, no Raft leader known (admin API silent): no membership change, the StatefulSet keeps 3',
     cluster: cluster({ replicas: 5 }, healthyStatus(), 2),
-    observed: { statefulSet: sts(3), pods: pods(3) },
+    observed: { statefulSet: sts(3), pods: pods(3), membersConfig: membersCm(3) },
   },
   {
     name: 'paused',
@@ -54,37 +62,42 @@ const cases: Case[] = [
     name: 'crashloop',
     why: 'one pod crash-looping after the cluster was available: Degraded PodsFailing, still Available',
     cluster: cluster({}, healthyStatus()),
-    observed: { statefulSet: sts(3, { ready: 2 }), pods: pods(3, { 2: 'crashloop' }) },
+    observed: { statefulSet: sts(3, { ready: 2 }), pods: pods(3, { 2: 'crashloop' }), membersConfig: membersCm(3), nodes: reports(G3, 1, { answering: ['demo-0', 'demo-1'] }) },
   },
   {
     name: 'quorum-lost',
     why: '1 of 3 ready: Available=False QuorumLost, phase Unavailable, Warning events',
     cluster: cluster({}, healthyStatus()),
-    observed: { statefulSet: sts(3, { ready: 1 }), pods: [pod(0), pod(1, 'starting'), pod(2, 'starting')] },
+    observed: { statefulSet: sts(3, { ready: 1 }), pods: [pod(0), pod(1, 'starting'), pod(2, 'starting')], membersConfig: membersCm(3) },
   },
   {
     name: 'upgrade',
     why: 'new image: template changes, Upgrading event; StatefulSet mid-rollout → phase Upgrading',
     cluster: cluster({ image: 'kvs/node:v2', version: 'v2' }, healthyStatus(), 2),
-    observed: { statefulSet: sts(3, { updating: true }), pods: pods(3) },
+    observed: { statefulSet: sts(3, { updating: true }), pods: pods(3), membersConfig: membersCm(3) },
   },
   {
     name: 'storage-change-ignored',
     why: 'storage differs from the existing StatefulSet (CRD without CEL): volumes kept, Warning event',
     cluster: cluster({ storage: { size: '5Gi' } }, healthyStatus(), 2),
-    observed: { statefulSet: sts(3, { size: '1Gi' }), pods: pods(3) },
+    observed: { statefulSet: sts(3, { size: '1Gi' }), pods: pods(3), membersConfig: membersCm(3), nodes: reports(G3, 1) },
   },
   {
     name: 'scale-in',
-    why: 'spec 3, StatefulSet 5: StatefulSet planned with 3 (membership removal slots in first, later stage), ScalingIn event',
+    why: 'spec 3, StatefulSet 5, healthy group led by demo-0: RemoveMember of the highest ordinal (demo-4) first; the StatefulSet keeps 5',
     cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
-    observed: { statefulSet: sts(5), pods: pods(5) },
+    observed: { statefulSet: sts(5), pods: pods(5), membersConfig: membersCm(5), nodes: reports(G5, 1) },
   },
   {
     name: 'pod-missing',
     why: 'a pod vanished (node loss): not a removal — StatefulSet keeps 3, Degraded NodesNotReady, still Available',
     cluster: cluster({}, healthyStatus()),
-    observed: { statefulSet: { ...sts(3, { ready: 2 }), status: { ...sts(3).status!, replicas: 2, readyReplicas: 2 } }, pods: [pod(0), pod(2)] },
+    observed: {
+      statefulSet: { ...sts(3, { ready: 2 }), status: { ...sts(3).status!, replicas: 2, readyReplicas: 2 } },
+      pods: [pod(0), pod(2)],
+      membersConfig: membersCm(3),
+      nodes: reports([{ id: 1 }, { id: 2, active: false }, { id: 3 }], 1, { answering: ['demo-0', 'demo-2'] }),
+    },
   },
   {
     name: 'full-spec',
@@ -103,6 +116,111 @@ const cases: Case[] = [
       pvcRetentionPolicy: 'Delete',
     }),
     observed: { pods: [] },
+  },
+  // ---- Raft membership (one golden per pain the design must make impossible) ----
+  {
+    name: 'raft-scale-out-allocate-first',
+    why: 'scale-out 3→4, group healthy: demo-3 gets raft id 4 (join, --peers address book) in the members ConfigMap BEFORE the StatefulSet grows to 4',
+    cluster: cluster({ replicas: 4 }, healthyStatus(), 2),
+    observed: { statefulSet: sts(3), pods: pods(3), membersConfig: membersCm(3), nodes: reports(G3, 1) },
+  },
+  {
+    name: 'raft-scale-out-add-learner',
+    why: 'demo-3 (raft id 4) runs with --join and answers: AddLearner(4, its DNS address) on the leader (then a fresh snapshot)',
+    cluster: cluster({ replicas: 4 }, healthyStatus(), 2),
+    observed: { statefulSet: sts(4), pods: pods(4, { 3: 'starting' }), membersConfig: cm4(), nodes: reports(G3, 1, { joining: [{ pod: 'demo-3', id: 4 }] }) },
+  },
+  {
+    name: 'raft-scale-out-wait-for-node',
+    why: 'demo-3 exists but its node does not answer yet: no AddLearner until it serves',
+    cluster: cluster({ replicas: 4 }, healthyStatus(), 2),
+    observed: { statefulSet: sts(4), pods: pods(4, { 3: 'starting' }), membersConfig: cm4(), nodes: reports(G3, 1) },
+  },
+  {
+    name: 'raft-scale-out-learner-catching-up',
+    why: 'learner 4 is still receiving the snapshot (Snapshot state): no Promote, requeue soon',
+    cluster: cluster({ replicas: 4 }, healthyStatus(), 2),
+    observed: { statefulSet: sts(4), pods: pods(4, { 3: 'starting' }), membersConfig: cm4(), nodes: reports([...G3, { id: 4, role: 'learner', match: 0, state: 'Snapshot' }], 1) },
+  },
+  {
+    name: 'raft-scale-out-promote',
+    why: 'learner 4 caught up (Replicate, match ≥ commit − maxLag): Promote',
+    cluster: cluster({ replicas: 4 }, healthyStatus(), 2),
+    observed: { statefulSet: sts(4), pods: pods(4), membersConfig: cm4(), nodes: reports([...G3, { id: 4, role: 'learner', match: 95 }], 1) },
+  },
+  {
+    name: 'raft-scale-in-transfer-leader',
+    why: 'scale-in 5→3 and the highest pod (demo-4) leads: TransferLeader to the most caught-up healthy voter first',
+    cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
+    observed: { statefulSet: sts(5), pods: pods(5), membersConfig: membersCm(5), nodes: reports(G5, 5) },
+  },
+  {
+    name: 'raft-scale-in-shrink-after-removal',
+    why: 'raft id 5 (demo-4) is gone from the committed configuration: only now the StatefulSet shrinks to 4 (whenScaled: Delete removes its PVC)',
+    cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
+    observed: { statefulSet: sts(5), pods: pods(5), membersConfig: membersCm(5), nodes: reports(G5.slice(0, 4), 1) },
+  },
+  {
+    name: 'raft-scale-in-blocked',
+    why: 'scale-in 3→1 while demo-1 is down: removing demo-2 would leave 1 healthy of 2 voters: refused, ScaleInBlocked=True + Warning event, nothing changes',
+    cluster: cluster({ replicas: 1 }, healthyStatus(3), 2),
+    observed: { statefulSet: sts(3, { ready: 2 }), pods: [pod(0), pod(1, 'starting'), pod(2)], membersConfig: membersCm(3), nodes: reports([{ id: 1 }, { id: 2, active: false }, { id: 3 }], 1, { answering: ['demo-0', 'demo-2'] }) },
+  },
+  {
+    name: 'raft-ids-never-reused',
+    why: 'after 5→3 (ids 4, 5 retired, pods gone) a scale-out to 4 gives demo-3 the fresh id 6, never 4',
+    cluster: cluster({ replicas: 4 }, healthyStatus(), 4),
+    observed: {
+      statefulSet: sts(3),
+      pods: pods(3),
+      membersConfig: membersCm(5, (st) => {
+        st.pods['demo-3']!.added = true;
+        st.pods['demo-4']!.added = true;
+      }),
+      nodes: reports(G3, 2),
+    },
+  },
+  {
+    name: 'raft-removed-pod-back-in-range',
+    why: 'demo-4 (raft id 5) was removed but the user scaled back to 5 before the StatefulSet shrank: it is NOT re-added under its old id — the StatefulSet shrinks first, a fresh id follows',
+    cluster: cluster({ replicas: 5 }, healthyStatus(5), 4),
+    observed: { statefulSet: sts(5), pods: pods(5), membersConfig: membersCm(5), nodes: reports(G5.slice(0, 4), 1) },
+  },
+  {
+    name: 'raft-pod-restarting',
+    why: 'demo-2 restarts (same PVC, same raft id, not answering): no membership change, Degraded NodesNotReady, still Available',
+    cluster: cluster({}, healthyStatus()),
+    observed: { statefulSet: sts(3, { ready: 2 }), pods: [pod(0), pod(1), pod(2, 'starting')], membersConfig: membersCm(3), nodes: reports([{ id: 1 }, { id: 2 }, { id: 3, active: false, state: 'Probe', match: 90 }], 1, { answering: ['demo-0', 'demo-1'] }) },
+  },
+  {
+    name: 'raft-upgrade-follower-first',
+    why: 'OnDelete upgrade, all on the old revision, demo-0 leads: restart the highest follower (demo-2) first',
+    cluster: cluster({ image: 'kvs/node:dev2', version: 'dev2' }, healthyStatus(), 2),
+    observed: { statefulSet: sts(3, { updating: true }), pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-aaa'), podRev(2, 'demo-aaa')], membersConfig: membersCm(3), nodes: reports(G3, 1) },
+  },
+  {
+    name: 'raft-upgrade-wait-caught-up',
+    why: 'demo-2 restarted on the new revision but is not caught up yet: wait before restarting the next',
+    cluster: cluster({ image: 'kvs/node:dev2', version: 'dev2' }, healthyStatus(), 2),
+    observed: { statefulSet: sts(3, { updating: true }), pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-aaa'), podRev(2, 'demo-bbb')], membersConfig: membersCm(3), nodes: reports([{ id: 1 }, { id: 2 }, { id: 3, match: 10, state: 'Probe' }], 1) },
+  },
+  {
+    name: 'raft-upgrade-leader-last',
+    why: 'only the leader (demo-0) is left on the old revision: TransferLeader away from it before its restart',
+    cluster: cluster({ image: 'kvs/node:dev2', version: 'dev2' }, healthyStatus(), 2),
+    observed: { statefulSet: sts(3, { updating: true }), pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-bbb'), podRev(2, 'demo-bbb')], membersConfig: membersCm(3), nodes: reports(G3, 1) },
+  },
+  {
+    name: 'raft-paused-mid-scale-out',
+    why: 'paused while learner 4 waits for promotion: no object, no membership step; ReconciliationPaused=True',
+    cluster: cluster({ replicas: 4, paused: true }, healthyStatus(), 2),
+    observed: { statefulSet: sts(4), pods: pods(4), membersConfig: cm4(), nodes: reports([...G3, { id: 4, role: 'learner', match: 95 }], 1) },
+  },
+  {
+    name: 'raft-lost-members-table',
+    why: 'the members ConfigMap was deleted: ids are recovered from what each node reports (never re-allocated), nextRaftId stays above them',
+    cluster: cluster({}, { ...healthyStatus(), nextRaftId: 4 }),
+    observed: { statefulSet: sts(3), pods: pods(3), nodes: reports(G3, 1) },
   },
 ];
 
@@ -135,7 +253,7 @@ describe('operator planner (properties)', () => {
 
   it('every planned object carries the owner reference and the standard labels', () => {
     const out = plan(cluster(), { pods: [], pvcs: [], now: NOW });
-    assert.equal(out.apply.length, 5);
+    assert.equal(out.apply.length, 6);
     for (const o of out.apply) {
       const refs = o.metadata?.ownerReferences ?? [];
       assert.equal(refs.length, 1, `${o.kind}`);

@@ -231,6 +231,10 @@ class FakeWriter implements Writer {
   async event(_c: KvsCluster, e: PlannedEvent) {
     this.events.push(e);
   }
+  deleted: string[] = [];
+  async deletePod(ns: string, name: string) {
+    this.deleted.push(`${ns}/${name}`);
+  }
 }
 
 describe('operator reconcile', () => {
@@ -241,7 +245,7 @@ describe('operator reconcile', () => {
     const cache = new FakeCache(c);
     const w = new FakeWriter();
     const r = await reconcile('db/demo', deps(cache, w));
-    assert.deepEqual(w.applied.map((o) => o.kind), ['ConfigMap', 'Service', 'Service', 'StatefulSet', 'PodDisruptionBudget']);
+    assert.deepEqual(w.applied.map((o) => o.kind), ['ConfigMap', 'ConfigMap', 'Service', 'Service', 'StatefulSet', 'PodDisruptionBudget']);
     assert.equal(w.statuses.length, 1);
     assert.equal(w.statuses[0]!.observedGeneration, 1);
     assert.equal(r.statusWritten, true);

@@ -1,0 +1,227 @@
+// The ONE module through which the operator talks to kvs nodes (kvs.v1.Admin, proto/admin.proto):
+// every call has a deadline, every failure becomes a NodeAdminError with a fixed code, and a fake
+// (FakeNodeAdmin, a small in-memory Raft configuration) stands in for the nodes in tests.
+import { AdminClient, type AdminStatus } from '../../../node/src/client/admin-client.js';
+import { KvDeadlineError, KvError, KvNotLeaderError, KvPreconditionFailedError, KvUnavailableError } from '../../../node/src/client/errors.js';
+import type { NodeReport } from '../controller/status.js';
+
+export type NodeAdminErrorCode = 'NotLeader' | 'Refused' | 'Unavailable' | 'Timeout' | 'Failed';
+
+export class NodeAdminError extends Error {
+  override name = 'NodeAdminError';
+  constructor(
+    readonly code: NodeAdminErrorCode,
+    message: string,
+    /** Leader's client address, when a node named it (NotLeader). */
+    readonly leaderAddress?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Maps node client errors to NodeAdminError codes (one place). */
+export function toNodeAdminError(e: unknown, what: string): NodeAdminError {
+  if (e instanceof NodeAdminError) return e;
+  const msg = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+  if (e instanceof KvNotLeaderError) return new NodeAdminError('NotLeader', msg, e.leaderAddress);
+  if (e instanceof KvPreconditionFailedError) return new NodeAdminError('Refused', msg);
+  if (e instanceof KvDeadlineError) return new NodeAdminError('Timeout', msg);
+  if (e instanceof KvUnavailableError) return new NodeAdminError('Unavailable', msg);
+  if (e instanceof KvError) return new NodeAdminError('Failed', msg);
+  return new NodeAdminError('Failed', msg);
+}
+
+/** Membership calls take the leader's client address (host:port); the node client follows a hint once. */
+export interface NodeAdmin {
+  status(address: string): Promise<NodeReport>;
+  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string>;
+  promote(leader: string, raftId: number, maxLag?: number): Promise<string>;
+  removeMember(leader: string, raftId: number): Promise<string>;
+  transferLeader(leader: string, toRaftId: number): Promise<string>;
+  /** Makes the node generate a fresh snapshot (its configuration then includes a just-added learner). */
+  snapshot(address: string): Promise<string>;
+  close(): void;
+}
+
+export interface GrpcNodeAdminOptions {
+  /** Deadline of Status calls (observation each pass). */
+  statusTimeoutMs?: number;
+  /** Deadline of membership calls (they wait for the change to commit). */
+  changeTimeoutMs?: number;
+}
+
+export function reportOf(s: AdminStatus): NodeReport {
+  return {
+    raftId: Number(s.raftId),
+    role: s.role,
+    term: Number(s.term),
+    commit: Number(s.commit),
+    applied: Number(s.applied),
+    leaderId: Number(s.leaderId),
+    members: (s.members ?? []).map((m) => ({
+      raftId: Number(m.raftId),
+      role: m.role,
+      match: Number(m.match),
+      next: Number(m.next),
+      state: m.state,
+      recentActive: !!m.recentActive,
+    })),
+  };
+}
+
+export class GrpcNodeAdmin implements NodeAdmin {
+  private readonly clients = new Map<string, AdminClient>();
+  private readonly statusTimeoutMs: number;
+  private readonly changeTimeoutMs: number;
+
+  constructor(opts: GrpcNodeAdminOptions = {}) {
+    this.statusTimeoutMs = opts.statusTimeoutMs ?? 2_000;
+    this.changeTimeoutMs = opts.changeTimeoutMs ?? 15_000;
+  }
+
+  private client(address: string): AdminClient {
+    let c = this.clients.get(address);
+    if (!c) {
+      c = new AdminClient([address], this.changeTimeoutMs);
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw toNodeAdminError(e, what);
+    }
+  }
+
+  status(address: string): Promise<NodeReport> {
+    return this.run(`Status ${address}`, async () => reportOf(await this.client(address).callAt<AdminStatus>(address, 'Status', {}, this.statusTimeoutMs)));
+  }
+  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
+    return this.run(`AddLearner ${raftId}`, async () => (await this.client(leader).addLearner(raftId, raftAddress)).message);
+  }
+  promote(leader: string, raftId: number, maxLag = 0): Promise<string> {
+    return this.run(`Promote ${raftId}`, async () => (await this.client(leader).promote(raftId, maxLag)).message);
+  }
+  removeMember(leader: string, raftId: number): Promise<string> {
+    return this.run(`RemoveMember ${raftId}`, async () => (await this.client(leader).removeMember(raftId, false)).message);
+  }
+  transferLeader(leader: string, toRaftId: number): Promise<string> {
+    return this.run(`TransferLeader ${toRaftId}`, async () => (await this.client(leader).transferLeader(toRaftId, 5000)).message);
+  }
+  snapshot(address: string): Promise<string> {
+    return this.run(`Snapshot ${address}`, async () => (await this.client(address).snapshot(address)).message);
+  }
+  /** Drops the cached channel of an address (a pod got a new IP). */
+  forget(address: string): void {
+    this.clients.get(address)?.close();
+    this.clients.delete(address);
+  }
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}
+
+/**
+ * In-memory stand-in for a kvs Raft group, for unit and integration tests: nodes are addresses with a
+ * raft id; the configuration changes as the calls ask, with the node's refusals (not caught up,
+ * quorum at risk, not leader).
+ */
+export class FakeNodeAdmin implements NodeAdmin {
+  /** address → raft id of the node serving there. */
+  readonly nodes = new Map<string, number>();
+  /** The configuration: raft id → role and progress. */
+  readonly config = new Map<number, { role: 'voter' | 'learner'; match: number; state: string; recentActive: boolean }>();
+  leaderId = 0;
+  term = 1;
+  commit = 10;
+  /** Addresses that do not answer. */
+  readonly down = new Set<string>();
+  /** Learners catch up instantly unless listed here. */
+  readonly lagging = new Set<number>();
+  readonly calls: string[] = [];
+
+  addNode(address: string, raftId: number, role?: 'voter' | 'learner'): void {
+    this.nodes.set(address, raftId);
+    if (role) this.config.set(raftId, { role, match: this.commit, state: 'Replicate', recentActive: true });
+  }
+
+  private check(address: string, leaderOnly: boolean): void {
+    if (this.down.has(address) || !this.nodes.has(address)) throw new NodeAdminError('Unavailable', `${address} does not answer`);
+    if (leaderOnly && this.nodes.get(address) !== this.leaderId) {
+      const leaderAddr = [...this.nodes].find(([, id]) => id === this.leaderId)?.[0];
+      throw new NodeAdminError('NotLeader', `${address} is not the leader`, leaderAddr);
+    }
+  }
+
+  async status(address: string): Promise<NodeReport> {
+    this.check(address, false);
+    const id = this.nodes.get(address)!;
+    const isLeader = id === this.leaderId;
+    return {
+      raftId: id,
+      role: isLeader ? 'Leader' : 'Follower',
+      term: this.term,
+      commit: this.commit,
+      applied: this.commit,
+      leaderId: this.leaderId,
+      members: isLeader ? [...this.config].sort(([a], [b]) => a - b).map(([raftId, m]) => ({ raftId, role: m.role, match: this.lagging.has(raftId) ? 0 : m.match, next: m.match + 1, state: this.lagging.has(raftId) ? 'Probe' : m.state, recentActive: m.recentActive })) : [],
+    };
+  }
+
+  async addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
+    this.calls.push(`AddLearner ${raftId} ${raftAddress}`);
+    this.check(leader, true);
+    const m = this.config.get(raftId);
+    if (m?.role === 'voter') throw new NodeAdminError('Refused', `${raftId} is already a voter`);
+    if (!m) this.config.set(raftId, { role: 'learner', match: this.commit, state: 'Replicate', recentActive: true });
+    this.commit++;
+    return `added learner ${raftId}`;
+  }
+
+  async promote(leader: string, raftId: number): Promise<string> {
+    this.calls.push(`Promote ${raftId}`);
+    this.check(leader, true);
+    const m = this.config.get(raftId);
+    if (!m) throw new NodeAdminError('Refused', `${raftId} is not a member`);
+    if (this.lagging.has(raftId)) throw new NodeAdminError('Refused', `learner ${raftId} is not caught up`);
+    m.role = 'voter';
+    this.commit++;
+    return `promoted ${raftId}`;
+  }
+
+  async removeMember(leader: string, raftId: number): Promise<string> {
+    this.calls.push(`RemoveMember ${raftId}`);
+    this.check(leader, true);
+    const m = this.config.get(raftId);
+    if (!m) return `${raftId} is not a member`;
+    if (m.role === 'voter') {
+      const remaining = [...this.config].filter(([id, x]) => x.role === 'voter' && id !== raftId);
+      const healthy = remaining.filter(([id, x]) => id === this.leaderId || x.recentActive);
+      if (remaining.length === 0 || healthy.length < Math.floor(remaining.length / 2) + 1) throw new NodeAdminError('Refused', `removing ${raftId} would lose the quorum`);
+    }
+    this.config.delete(raftId);
+    this.commit++;
+    return `removed ${raftId}`;
+  }
+
+  async transferLeader(leader: string, toRaftId: number): Promise<string> {
+    this.calls.push(`TransferLeader ${toRaftId}`);
+    this.check(leader, false);
+    if (this.config.get(toRaftId)?.role !== 'voter') throw new NodeAdminError('Refused', `${toRaftId} is not a voter`);
+    this.leaderId = toRaftId;
+    this.term++;
+    return `leader is now ${toRaftId}`;
+  }
+
+  async snapshot(address: string): Promise<string> {
+    this.calls.push(`Snapshot ${this.nodes.get(address) ?? address}`);
+    this.check(address, false);
+    return `snapshot generated at index ${this.commit}`;
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,215 @@
+// The membership state machine end to end without Kubernetes: a simulated StatefulSet (pods appear and
+// disappear with its size, PVCs deleted on scale-in), the FakeNodeAdmin as the Raft group, and the real
+// planner + step executor, pass after pass. Checked after every pass: raft ids are never reused, the
+// StatefulSet never shrinks while its highest pod is still a member, a pod never starts on a volume of
+// another raft id, voters never drop below a healthy majority. "Killing the operator" = dropping its
+// status between passes (everything it needs is re-derived from the members ConfigMap and the nodes).
+import { strict as assert } from 'node:assert';
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import { plan, type Plan } from '../../../operator/src/controller/plan.js';
+import { executeStep } from '../../../operator/src/controller/reconcile.js';
+import { parseEnvFile } from '../../../node/src/server/config.js';
+import { FakeNodeAdmin } from '../../../operator/src/runtime/admin.js';
+import type { KvsCluster } from '../../../operator/src/api/types.js';
+import type { Writer } from '../../../operator/src/runtime/kube.js';
+import type { NodeReport } from '../../../operator/src/controller/status.js';
+import { NOW, cluster, pod, sts } from './fixtures.js';
+
+class World {
+  replicas = 0;
+  stsExists = false;
+  /** PVC name → raft id recorded in its data dir (KVS_RAFT_ID file). */
+  pvcs = new Map<string, number>();
+  members: Record<string, string> | undefined;
+  admin = new FakeNodeAdmin();
+  c: KvsCluster;
+  everAssigned = new Map<number, string>();
+  log: string[] = [];
+  deleted: string[] = [];
+
+  constructor(replicas: number) {
+    this.c = cluster({ replicas });
+  }
+
+  podNames(): string[] {
+    return Array.from({ length: this.replicas }, (_, i) => `demo-${i}`);
+  }
+
+  /** The kubelet + node: a pod starts, reads its env file, checks its volume's identity. */
+  startPod(name: string): void {
+    const env = parseEnvFile(this.members?.[name] ?? '');
+    const id = Number(env['KVS_RAFT_ID']);
+    assert.ok(id > 0, `${name} started without a raft id`);
+    const onDisk = this.pvcs.get(name);
+    assert.ok(onDisk === undefined || onDisk === id, `${name} would start as raft id ${id} on a volume of raft id ${onDisk}`);
+    this.pvcs.set(name, id);
+    const bootstrap = env['KVS_JOIN'] !== 'true';
+    this.admin.addNode(name, id, bootstrap && !this.admin.config.has(id) ? 'voter' : undefined);
+    if (bootstrap && this.admin.leaderId === 0) this.admin.leaderId = id;
+  }
+
+  async pass(): Promise<Plan> {
+    const pods = this.podNames().map((n) => ({ ...pod(Number(n.split('-')[1])), status: { ...pod(0).status!, podIP: n } }));
+    const nodes: Record<string, NodeReport> = {};
+    for (const n of this.podNames()) {
+      try {
+        nodes[n] = await this.admin.status(n);
+      } catch {
+        /* down */
+      }
+    }
+    const observed = {
+      ...(this.stsExists ? { statefulSet: sts(this.replicas) as V1StatefulSet } : {}),
+      pods: this.stsExists ? pods : [],
+      pvcs: [],
+      nodes,
+      ...(this.members ? { membersConfig: this.members } : {}),
+      now: NOW,
+    };
+    const p = plan(this.c, observed);
+    if (p.apply.length === 0) return p; // paused
+    this.members = (p.apply.find((o) => o.metadata?.name === 'demo-members') as { data: Record<string, string> }).data;
+    for (const [pname, a] of Object.entries(p.members.pods)) {
+      const prev = this.everAssigned.get(a.raftId);
+      assert.ok(prev === undefined || prev === pname, `raft id ${a.raftId} reused: ${prev} then ${pname}`);
+      this.everAssigned.set(a.raftId, pname);
+    }
+    const want = (p.apply.find((o) => o.kind === 'StatefulSet') as V1StatefulSet).spec!.replicas!;
+    if (want < this.replicas) {
+      const top = `demo-${this.replicas - 1}`;
+      assert.ok(!this.admin.config.has(this.pvcs.get(top)!), `StatefulSet shrank while ${top} is still a member`);
+      for (let i = want; i < this.replicas; i++) {
+        this.admin.nodes.delete(`demo-${i}`);
+        this.pvcs.delete(`demo-${i}`); // whenScaled: Delete
+      }
+    }
+    const before = this.replicas;
+    this.replicas = want;
+    this.stsExists = true;
+    for (let i = before; i < want; i++) this.startPod(`demo-${i}`);
+    if (p.next.action === 'Membership') {
+      const step = p.next.step;
+      const writer = { deletePod: async (_ns: string, n: string) => void this.deleted.push(n) } as unknown as Writer;
+      const ev = await executeStep(step, p.status.leader, 'db', { admin: this.admin, writer });
+      this.log.push(`${ev.reason}: ${ev.note}`);
+    }
+    const voters = [...this.admin.config].filter(([, m]) => m.role === 'voter');
+    assert.ok(voters.length >= 1, 'no voter left');
+    this.c = { ...this.c, status: p.status };
+    return p;
+  }
+
+  async converge(maxPasses = 60, between?: (i: number) => void): Promise<Plan> {
+    let last: Plan | undefined;
+    for (let i = 0; i < maxPasses; i++) {
+      between?.(i);
+      last = await this.pass();
+      if (last.next.action === 'Done' && last.status.phase === 'Running') return last;
+    }
+    throw new Error(`did not converge in ${maxPasses} passes: ${JSON.stringify(last?.next)} phase ${last?.status.phase}\n${this.log.join('\n')}`);
+  }
+
+  scale(n: number): void {
+    this.c = { ...this.c, metadata: { ...this.c.metadata, generation: (this.c.metadata.generation ?? 1) + 1 }, spec: { ...this.c.spec, replicas: n } };
+  }
+  voters(): number[] {
+    return [...this.admin.config].filter(([, m]) => m.role === 'voter').map(([id]) => id).sort((a, b) => a - b);
+  }
+}
+
+describe('operator membership state machine (simulated StatefulSet + fake admin API)', () => {
+  it('bootstraps 3, scales 3→5→3→4: learner → promote one at a time, leader moved before removal, fresh ids', async () => {
+    const w = new World(3);
+    let p = await w.converge();
+    assert.deepEqual(w.voters(), [1, 2, 3]);
+    assert.equal(p.status.leader, 'demo-0');
+    assert.deepEqual(p.status.members?.map((m) => [m.pod, m.raftId, m.role]), [
+      ['demo-0', '1', 'Leader'],
+      ['demo-1', '2', 'Follower'],
+      ['demo-2', '3', 'Follower'],
+    ]);
+
+    w.scale(5);
+    p = await w.converge();
+    assert.deepEqual(w.voters(), [1, 2, 3, 4, 5]);
+    assert.deepEqual(w.log.filter((l) => /^Member/.test(l)).map((l) => l.split(':')[0]), ['MemberAdded', 'MemberPromoted', 'MemberAdded', 'MemberPromoted']);
+
+    // Scale in while the highest pod leads: leadership moves away first.
+    w.admin.leaderId = 5;
+    w.log = [];
+    w.scale(3);
+    p = await w.converge();
+    assert.deepEqual(w.voters(), [1, 2, 3]);
+    assert.equal(w.log[0]!.split(':')[0], 'LeaderTransferred');
+    assert.deepEqual(w.log.filter((l) => /^MemberRemoved/.test(l)).length, 2);
+    assert.equal(w.replicas, 3);
+    assert.ok(!w.pvcs.has('demo-3') && !w.pvcs.has('demo-4'), 'PVCs of removed members are gone');
+
+    w.scale(4);
+    p = await w.converge();
+    assert.deepEqual(w.voters(), [1, 2, 3, 6], 'demo-3 came back with the fresh raft id 6');
+    assert.equal(p.status.nextRaftId, 7);
+  });
+
+  it('a killed operator (status lost between every pass) still completes a scale-in safely', async () => {
+    const w = new World(5);
+    await w.converge();
+    w.scale(3);
+    await w.converge(80, () => {
+      // The operator restarts: nothing but the members ConfigMap and the nodes survive.
+      delete (w.c as { status?: unknown }).status;
+    });
+    assert.deepEqual(w.voters(), [1, 2, 3]);
+    assert.equal(w.replicas, 3);
+  });
+
+  it('refuses a scale-in below a healthy majority (ScaleInBlocked) and completes once the member is back', async () => {
+    const w = new World(3);
+    await w.converge();
+    w.scale(1);
+    w.admin.config.get(2)!.recentActive = false;
+    w.admin.down.add('demo-1');
+    let p = await w.pass();
+    for (let i = 0; i < 5; i++) p = await w.pass();
+    assert.equal(p.status.conditions?.find((c) => c.type === 'ScaleInBlocked')?.status, 'True');
+    assert.deepEqual(w.voters(), [1, 2, 3]);
+    assert.equal(w.replicas, 3);
+    w.admin.config.get(2)!.recentActive = true;
+    w.admin.down.delete('demo-1');
+    p = await w.converge();
+    assert.deepEqual(w.voters(), [1]);
+    assert.equal(p.status.conditions?.find((c) => c.type === 'ScaleInBlocked')?.status, 'False');
+  });
+
+  it('paused stops a scale-out mid-way; unpausing resumes it', async () => {
+    const w = new World(3);
+    await w.converge();
+    w.scale(5);
+    await w.pass(); // StatefulSet → 4
+    await w.pass(); // AddLearner 4
+    w.c = { ...w.c, spec: { ...w.c.spec, paused: true } };
+    const calls = w.admin.calls.length;
+    for (let i = 0; i < 5; i++) {
+      const p = await w.pass();
+      assert.equal(p.next.action, 'Done');
+      assert.equal(p.status.conditions?.find((c) => c.type === 'ReconciliationPaused')?.status, 'True');
+    }
+    assert.equal(w.admin.calls.length, calls, 'no admin call while paused');
+    w.c = { ...w.c, spec: { ...w.c.spec, paused: false } };
+    await w.converge();
+    assert.deepEqual(w.voters(), [1, 2, 3, 4, 5]);
+  });
+
+  it('a lagging learner is not promoted until it catches up', async () => {
+    const w = new World(3);
+    await w.converge();
+    w.scale(4);
+    w.admin.lagging.add(4);
+    for (let i = 0; i < 6; i++) await w.pass();
+    assert.equal(w.admin.config.get(4)?.role, 'learner');
+    assert.ok(!w.admin.calls.includes('Promote 4'));
+    w.admin.lagging.delete(4);
+    await w.converge();
+    assert.deepEqual(w.voters(), [1, 2, 3, 4]);
+  });
+});
