@@ -105,6 +105,13 @@ export class PeerStorage implements Storage {
   /** The applied configuration as persisted. */
   confState: ConfState = emptyConfState();
   addresses = new Map<number, string>();
+  /** Ids whose address came from this start's config: replicated address updates never override them. */
+  private readonly configured = new Set<number>();
+
+  /** Records a replicated address (conf change context, snapshot header) unless configured locally. */
+  learnAddress(id: number, address: string): void {
+    if (!this.configured.has(id)) this.addresses.set(id, address);
+  }
   /** Set by snapshot() when raft asked for a snapshot that does not exist yet. */
   snapshotRequested = false;
   private generated: GeneratedSnapshot | undefined;
@@ -129,7 +136,12 @@ export class PeerStorage implements Storage {
       raftKeys.marker(g),
     ]);
     if (addrs !== undefined) this.addresses = new Map(Object.entries(JSON.parse(addrs.toString('utf8')) as Record<string, string>).map(([k, v]) => [Number(k), v]));
-    for (const [id, a] of opts.addresses ?? []) if (!this.addresses.has(id)) this.addresses.set(id, a);
+    // Peer addresses are plain config: what this start was given wins over the persisted book (a member
+    // whose address changed, or a proxy put in between); members added later keep their recorded address.
+    for (const [id, a] of opts.addresses ?? []) {
+      this.addresses.set(id, a);
+      this.configured.add(id);
+    }
     if (marker !== undefined) {
       // Crashed while installing a snapshot: the state is partial. Forget log and config (keep term and
       // vote: never vote twice in a term) and wait for the leader to send a snapshot again.
@@ -327,7 +339,7 @@ export class PeerStorage implements Storage {
     this.hardState = { ...hardState };
     this.mem.setHardState(hardState);
     const h = decodeSnapshotHeader(snap.data);
-    for (const [k, v] of Object.entries(h.addresses)) this.addresses.set(Number(k), v);
+    for (const [k, v] of Object.entries(h.addresses)) this.learnAddress(Number(k), v);
   }
 
   markerClearOp(): EngineOp {

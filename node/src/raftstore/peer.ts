@@ -634,7 +634,7 @@ export class Peer implements CommandSink {
         const ops: EngineOp[] = [this.storage.confStateOp(cs, e.index)];
         for (const ch of cc.changes) {
           const addr = confContextAddress(cc.context);
-          if (addr !== undefined && (ch.type === ConfChangeType.AddLearner || ch.type === ConfChangeType.AddNode)) this.storage.addresses.set(ch.nodeId, addr);
+          if (addr !== undefined && (ch.type === ConfChangeType.AddLearner || ch.type === ConfChangeType.AddNode)) this.storage.learnAddress(ch.nodeId, addr);
         }
         ops.push(this.storage.addressesOp());
         const r = await this.sm.apply([], { appliedIndex: e.index });

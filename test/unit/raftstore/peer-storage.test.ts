@@ -22,9 +22,10 @@ describe('raftstore: peer storage', function () {
     assert.equal(s.term(1), 1);
     assert.deepEqual(s.initialState().confState.voters, [1, 2, 3]);
     assert.deepEqual(s.initialState().hardState, { term: 1, vote: 0, commit: 1 });
-    const r = await PeerStorage.open(engine, G, { bootstrapVoters: [9] }); // existing state wins
+    const r = await PeerStorage.open(engine, G, { bootstrapVoters: [9], addresses: new Map([[3, 'proxy:3']]) }); // existing state wins
     assert.deepEqual(r.initialState().confState.voters, [1, 2, 3]);
     assert.equal(r.addresses.get(2), 'b:2');
+    assert.equal(r.addresses.get(3), 'proxy:3', 'configured peer addresses override the persisted book');
     assert.equal(r.empty, false);
   });
 
