@@ -6,10 +6,10 @@
 // Links. Node i reaches node j through proxy L(i→j): i's --peers lists L(i→j) as j's address, so each
 // directed link can be cut on its own (majority/minority, isolated leader, bridge, one-way). The Raft
 // transport sends i→j only on streams i opened (replies travel on j's own stream j→i), so cutting
-// L(i→j) alone is a true one-way partition. Caveat (docs/jepsen.md): the address book is replicated
-// for members added later (AddLearner carries ONE address), so a joined node k is reached by everyone
-// through one shared inbound proxy L(*→k), and a node that installs a snapshot adopts the sender's
-// address book; those links are cut only approximately.
+// L(i→j) alone is a true one-way partition. Caveat (docs/jepsen.md): the address book entry of a
+// member added later is replicated (AddLearner carries ONE address), so a joined node k is reached by
+// everyone through one shared inbound proxy L(*→k), cut only approximately. Configured --peers win
+// over the replicated book, so every other link stays per-pair.
 import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
