@@ -525,7 +525,13 @@ export class Peer implements CommandSink {
     }
     // 2. Persist.
     if (rd.snapshot !== undefined) await this.installSnapshot(rd);
-    if (rd.entries.length > 0 || rd.hardState !== undefined) {
+    // A hard state whose only change is `commit` (no entries, no term/vote change) needs no sync and no
+    // write of its own: it rides in the first apply batch of this Ready (one engine write instead of two;
+    // applied ≤ commit still holds atomically on disk).
+    let deferred: { ops: EngineOp[]; hs: NonNullable<Ready['hardState']> } | undefined;
+    if (rd.entries.length === 0 && !rd.mustSync && rd.hardState !== undefined && rd.snapshot === undefined && rd.committedEntries.length > 0) {
+      deferred = { ops: this.storage.appendOps([], rd.hardState), hs: rd.hardState };
+    } else if (rd.entries.length > 0 || rd.hardState !== undefined) {
       const ops = this.storage.appendOps(rd.entries, rd.hardState);
       await this.engine.write(ops, { sync: rd.mustSync });
       if (rd.mustSync) this.stats.syncedWrites++;
@@ -534,7 +540,14 @@ export class Peer implements CommandSink {
     // 3. Send the rest.
     this.sendMessages(later);
     // 4. Apply.
-    if (rd.committedEntries.length > 0) await this.applyEntries(rd.committedEntries);
+    if (rd.committedEntries.length > 0) {
+      const extra = deferred?.ops ?? [];
+      await this.applyEntries(rd.committedEntries, extra);
+      if (deferred !== undefined) {
+        if (extra.length > 0) await this.engine.write(extra, { sync: false }); // nothing was applied
+        this.storage.appended([], deferred.hs);
+      }
+    }
     for (const rs of rd.readStates) this.onReadState(rs);
     this.serveReads();
   }
@@ -599,7 +612,9 @@ export class Peer implements CommandSink {
     this.log.info('snapshot installed', { index, term: snap.metadata.term, entries: entries.length, config: snap.metadata.confState });
   }
 
-  private async applyEntries(entries: Entry[]): Promise<void> {
+  /** `extraOps` (emptied when used) go into the first engine write of the apply. */
+  private async applyEntries(entries: Entry[], extraOps: EngineOp[] = []): Promise<void> {
+    const takeExtra = (): EngineOp[] => extraOps.splice(0, extraOps.length);
     let run: Array<{ e: Entry; id?: string; cmd: Command }> = [];
     const flush = async () => {
       if (run.length === 0) return;
@@ -610,7 +625,8 @@ export class Peer implements CommandSink {
         batch.map((x) => x.cmd),
         { appliedIndex: last },
       );
-      await this.engine.write(r.ops, { sync: false });
+      const pre = takeExtra();
+      await this.engine.write(pre.length > 0 ? [...pre, ...r.ops] : r.ops, { sync: false });
       this.appliedIndex = last;
       this.stats.applied += batch.length;
       this.onApplied(r.lastTs);
@@ -638,7 +654,7 @@ export class Peer implements CommandSink {
         }
         ops.push(this.storage.addressesOp());
         const r = await this.sm.apply([], { appliedIndex: e.index });
-        await this.engine.write([...r.ops, ...ops], { sync: false });
+        await this.engine.write([...takeExtra(), ...r.ops, ...ops], { sync: false });
         this.appliedIndex = e.index;
         this.log.info('conf change applied', { index: e.index, changes: cc.changes.map((c) => `${ConfChangeType[c.type]}(${c.nodeId})`), config: cs });
         if (cs.voters.length + cs.learners.length > 0 && !cs.voters.includes(this.raftId) && !cs.learners.includes(this.raftId) && !cs.votersOutgoing.includes(this.raftId)) {
