@@ -103,6 +103,10 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
       ],
     );
     assert.equal(st.leaderAddress, byId.get(leader)!.address);
+    // Raft state is exported in /metrics.
+    const m = await byId.get(leader)!.metrics();
+    assert.match(m, /kvs_raft_is_leader\{[^}]*group="1"[^}]*\} 1/);
+    assert.match(m, /kvs_raft_term\{[^}]*\} [1-9]/);
   });
 
   it('writes through any node are readable (linearizable reads) on every node', async function () {

@@ -12,6 +12,7 @@ import { startKvsNode, packageVersion, type KvsNodeOptions } from './node-server
 import { RaftNode } from '../raftstore/raft-node.js';
 import { createAdminHandlers } from '../raftstore/admin.js';
 import { adminServiceDefinition, raftServiceDefinition, startRaftServer } from '../raftstore/services.js';
+import { registerRaftMetrics } from '../raftstore/metrics.js';
 import type * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 
@@ -96,6 +97,7 @@ async function main(): Promise<number> {
     if (config.raft) {
       raftNode = await openRaftNode(config, logger, metrics.storeObserver());
       store = raftNode.kvStore;
+      registerRaftMetrics(metrics.registry, raftNode);
     } else store = await openStore(config, logger, metrics.storeObserver());
   } catch (err) {
     logger.error('cannot open the store', { dataDir: config.dataDir, err: err instanceof Error ? err.message : String(err) });
