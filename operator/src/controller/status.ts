@@ -91,7 +91,9 @@ export function rollout(sts: V1StatefulSet | undefined, desiredReplicas: number,
   // With updateStrategy OnDelete the StatefulSet controller never advances currentRevision (only
   // RollingUpdate does), so a finished rollout is: every replica on the update revision.
   const onDelete = sts.spec?.updateStrategy?.type === 'OnDelete';
-  const updating = !observedCurrent || (!onDelete && !!st.updateRevision && st.currentRevision !== st.updateRevision) || (st.updatedReplicas ?? 0) < specReplicas;
+  // The last pod restarted by an upgrade is on the new revision but not ready yet: still upgrading.
+  const restarting = onDelete && prevPhase === 'Upgrading' && (st.readyReplicas ?? 0) < specReplicas;
+  const updating = !observedCurrent || (!onDelete && !!st.updateRevision && st.currentRevision !== st.updateRevision) || (st.updatedReplicas ?? 0) < specReplicas || restarting;
   return { exists: true, scaling, updating, settled: observedCurrent && !scaling && !updating };
 }
 

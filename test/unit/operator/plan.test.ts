@@ -211,6 +211,22 @@ const cases: Case[] = [
     observed: { statefulSet: sts(3, { updating: true }), pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-bbb'), podRev(2, 'demo-bbb')], membersConfig: membersCm(3), nodes: reports(G3, 1) },
   },
   {
+    name: 'raft-upgrade-last-pod-restarting',
+    why: 'OnDelete: the last restarted pod is on the new revision but not ready yet: still Upgrading (not Degraded), no step',
+    cluster: cluster({ image: 'kvs/node:dev2', version: 'dev2' }, { ...healthyStatus(), phase: 'Upgrading' }, 2),
+    observed: {
+      statefulSet: (() => {
+        const s = sts(3, { ready: 2 });
+        s.spec!.updateStrategy = { type: 'OnDelete' };
+        s.status!.updateRevision = 'demo-bbb';
+        return s;
+      })(),
+      pods: [podRev(0, 'demo-bbb'), podRev(1, 'demo-bbb'), podRev(2, 'demo-bbb', 'starting')],
+      membersConfig: membersCm(3),
+      nodes: reports([{ id: 1 }, { id: 2 }, { id: 3, state: 'Probe', match: 50, active: false }], 1, { answering: ['demo-0', 'demo-1'] }),
+    },
+  },
+  {
     name: 'raft-paused-mid-scale-out',
     why: 'paused while learner 4 waits for promotion: no object, no membership step; ReconciliationPaused=True',
     cluster: cluster({ replicas: 4, paused: true }, healthyStatus(), 2),
