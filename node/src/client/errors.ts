@@ -1,7 +1,19 @@
-// Typed client errors, and the ONE place mapping a gRPC status + trailer metadata back to them
+// Typed client errors, and the ONE place mapping wire errors back to them (fromWireError): a unary
+// call's gRPC status + trailer metadata, or a BatchStream sub-response's StreamError
 // (the server side is server/status-mapping.ts; both use common/wire-errors.ts).
 import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import { MD_CONFLICT_KEY, MD_CONFLICT_TS, MD_ERROR_CODE, MD_FIELD, MD_LEADER, MD_LEADER_ID, MD_SAFE_POINT, MD_TXN_ID, grpcStatusName } from '../common/wire-errors.js';
+import {
+  MD_CONFLICT_KEY,
+  MD_CONFLICT_TS,
+  MD_ERROR_CODE,
+  MD_FIELD,
+  MD_LEADER,
+  MD_LEADER_ID,
+  MD_SAFE_POINT,
+  MD_TXN_ID,
+  grpcStatusName,
+  type WireError,
+} from '../common/wire-errors.js';
 
 export type KvClientErrorCode =
   | 'INVALID_ARGUMENT'
@@ -90,6 +102,14 @@ export class KvUnavailableError extends KvError {
 }
 
 /**
+ * The connection or BatchStream carrying the request broke after it was sent: it may or may not have
+ * been applied. Retryable with the same session seq (exactly-once); without a session it surfaces.
+ */
+export class KvOutcomeUnknownError extends KvUnavailableError {
+  override name = 'KvOutcomeUnknownError';
+}
+
+/**
  * The node could not serve the request because it is not (or no longer) the Raft leader, or knows no
  * leader. Retryable; `leaderAddress` (when known) is where to retry.
  */
@@ -125,8 +145,16 @@ export class KvCancelledError extends KvError {
 
 export class KvResourceExhaustedError extends KvError {
   override name = 'KvResourceExhaustedError';
+  constructor(message: string, retryable = false) {
+    super('RESOURCE_EXHAUSTED', GrpcStatus.RESOURCE_EXHAUSTED, message, retryable);
+  }
+}
+
+/** The node refused the request before running it (too many in flight): nothing applied, retry after a backoff. */
+export class KvOverloadedError extends KvResourceExhaustedError {
+  override name = 'KvOverloadedError';
   constructor(message: string) {
-    super('RESOURCE_EXHAUSTED', GrpcStatus.RESOURCE_EXHAUSTED, message, false);
+    super(message, true);
   }
 }
 
@@ -149,6 +177,25 @@ function mdNumber(md: Metadata | undefined, key: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** The WireError a unary call's status + trailers carry. */
+export function wireErrorOfStatus(err: ServiceError): WireError {
+  const md = err.metadata;
+  const w: WireError = { code: err.code, message: err.details || grpcStatusName(err.code) };
+  const set = <K extends keyof WireError>(k: K, v: WireError[K] | undefined): void => {
+    if (v !== undefined) w[k] = v;
+  };
+  set('errorCode', mdString(md, MD_ERROR_CODE));
+  set('field', mdString(md, MD_FIELD));
+  const key = md?.get(MD_CONFLICT_KEY)[0];
+  if (key !== undefined) w.conflictKey = Buffer.isBuffer(key) ? key : Buffer.from(key);
+  set('conflictTs', mdNumber(md, MD_CONFLICT_TS));
+  set('txnId', mdString(md, MD_TXN_ID));
+  set('safePoint', mdNumber(md, MD_SAFE_POINT));
+  set('leader', mdString(md, MD_LEADER));
+  set('leaderId', mdNumber(md, MD_LEADER_ID));
+  return w;
+}
+
 /** Whether `err` looks like a grpc-js ServiceError (status code + details). */
 export function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
@@ -162,23 +209,27 @@ export function fromGrpcError(err: unknown, context?: string): KvError {
     const msg = err instanceof Error ? err.message : String(err);
     return new KvInternalError(context ? `${context}: ${msg}` : msg, GrpcStatus.UNKNOWN);
   }
-  const md = err.metadata;
-  const typed = mdString(md, MD_ERROR_CODE);
-  const details = err.details || grpcStatusName(err.code);
+  return fromWireError(wireErrorOfStatus(err), context);
+}
+
+/**
+ * THE mapping of a wire error (unary status + trailers, or a BatchStream StreamError) to a typed KvError.
+ */
+export function fromWireError(w: WireError, context?: string): KvError {
+  const typed = w.errorCode;
+  const details = w.message || grpcStatusName(w.code);
   const msg = context ? `${context}: ${details}` : details;
   switch (typed) {
     case 'INVALID_ARGUMENT':
-      return new KvInvalidArgumentError(msg, mdString(md, MD_FIELD), err.code);
-    case 'TXN_CONFLICT': {
-      const key = md?.get(MD_CONFLICT_KEY)[0];
-      return new KvConflictError(msg, key === undefined ? undefined : Buffer.isBuffer(key) ? key : Buffer.from(key), mdNumber(md, MD_CONFLICT_TS));
-    }
+      return new KvInvalidArgumentError(msg, w.field, w.code);
+    case 'TXN_CONFLICT':
+      return new KvConflictError(msg, w.conflictKey, w.conflictTs);
     case 'TXN_NOT_FOUND':
-      return new KvTxnNotFoundError(msg, mdString(md, MD_TXN_ID), err.code);
+      return new KvTxnNotFoundError(msg, w.txnId, w.code);
     case 'TXN_READ_ONLY':
       return new KvTxnReadOnlyError(msg);
     case 'SNAPSHOT_TOO_OLD':
-      return new KvSnapshotTooOldError(msg, mdNumber(md, MD_SAFE_POINT));
+      return new KvSnapshotTooOldError(msg, w.safePoint);
     case 'SESSION_EXPIRED':
       return new KvSessionExpiredError(msg);
     case 'PRECONDITION_FAILED':
@@ -186,17 +237,19 @@ export function fromGrpcError(err: unknown, context?: string): KvError {
     case 'TIMEOUT':
       return new KvDeadlineError(msg);
     case 'NOT_LEADER':
-      return new KvNotLeaderError(msg, mdString(md, MD_LEADER), mdNumber(md, MD_LEADER_ID));
+      return new KvNotLeaderError(msg, w.leader, w.leaderId);
     case 'STORE_CLOSED':
     case 'STORAGE_ERROR':
       return new KvUnavailableError(msg, typed);
+    case 'OVERLOADED':
+      return new KvOverloadedError(msg);
     case 'INTERNAL':
       return new KvInternalError(msg);
     default:
       break;
   }
   // No (known) typed code: derive from the status alone (proxies, grpc-js itself, older servers).
-  switch (err.code) {
+  switch (w.code) {
     case GrpcStatus.INVALID_ARGUMENT:
       return new KvInvalidArgumentError(msg);
     case GrpcStatus.ABORTED:
@@ -214,6 +267,6 @@ export function fromGrpcError(err: unknown, context?: string): KvError {
     case GrpcStatus.NOT_FOUND:
       return new KvTxnNotFoundError(msg, undefined);
     default:
-      return new KvInternalError(msg, err.code);
+      return new KvInternalError(msg, w.code);
   }
 }

@@ -1,6 +1,7 @@
 // Test hook: simulate lost replies. The request reaches the server and is fully processed, but the
 // client discards the reply and sees UNAVAILABLE, exactly as if the connection dropped after the server
-// answered. Used by tests to prove that session retries never apply a write twice.
+// answered. Used by tests to prove that session retries never apply a write twice. Unary calls are
+// intercepted (interceptor()); over BatchStream the stream transport drops single sub-responses.
 import { InterceptingCall, Metadata, status as GrpcStatus, type Interceptor } from '@grpc/grpc-js';
 
 export interface LostReplyOptions {
@@ -17,6 +18,12 @@ export interface LostReplyOptions {
    * returned promise settles — e.g. restart the server in between to test retries across a restart.
    */
   onDrop?: (method: string) => Promise<unknown> | void;
+  /**
+   * Stream transport only: swallow the dropped sub-response without telling the client, so the attempt
+   * ends by its own deadline (DEADLINE_EXCEEDED) — the path a reply lost in the network would take.
+   * Default false: the client sees UNAVAILABLE at once, like a unary call whose reply was lost.
+   */
+  silent?: boolean;
 }
 
 export class LostReplyInjector {
@@ -25,6 +32,8 @@ export class LostReplyInjector {
   private methods: Set<string> | undefined;
   private readonly random: () => number;
   private readonly onDrop: LostReplyOptions['onDrop'];
+  /** See LostReplyOptions.silent. */
+  readonly silent: boolean;
   /** Replies dropped so far, by method. */
   readonly dropped = new Map<string, number>();
   /** Calls seen by the interceptor, by method. */
@@ -36,6 +45,12 @@ export class LostReplyInjector {
     this.methods = opts.methods ? new Set(opts.methods) : undefined;
     this.random = opts.random ?? Math.random;
     this.onDrop = opts.onDrop;
+    this.silent = opts.silent ?? false;
+  }
+
+  /** Runs the onDrop hook of a dropped reply; the caller reports the loss once the result settles. */
+  runOnDrop(method: string): Promise<unknown> | void {
+    return this.onDrop?.(method);
   }
 
   /** Drops the replies of the next `n` matching calls. */
@@ -81,6 +96,8 @@ export class LostReplyInjector {
     return (options, nextCall) => {
       const path = options.method_definition.path; // "/kvs.v1.Kv/Put"
       const method = path.slice(path.lastIndexOf('/') + 1);
+      // The stream transport decides per sub-response (client/stream-transport.ts), not per stream.
+      if (method === 'BatchStream') return new InterceptingCall(nextCall(options));
       return new InterceptingCall(nextCall(options), {
         start: (metadata, listener, next) => {
           if (!this.shouldDrop(method)) {

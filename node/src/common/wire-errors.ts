@@ -20,6 +20,25 @@ export const MD_LEADER = 'kvs-leader';
 /** Raft id of the current leader (NOT_LEADER), when known (decimal). */
 export const MD_LEADER_ID = 'kvs-leader-id';
 
+/**
+ * A failed request as both transports carry it: a unary call as status + trailers (the MD_* keys above),
+ * a BatchStream sub-request as a StreamError message (proto/kv.proto) with the same fields.
+ */
+export interface WireError {
+  /** gRPC status code. */
+  code: number;
+  message: string;
+  /** Typed code (MD_ERROR_CODE). */
+  errorCode?: string;
+  field?: string;
+  conflictKey?: Buffer;
+  conflictTs?: number;
+  txnId?: string;
+  safePoint?: number;
+  leader?: string;
+  leaderId?: number;
+}
+
 /** The one table of typed store error codes → gRPC status codes. */
 export const STATUS_OF_ERROR_CODE = {
   INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
@@ -33,6 +52,7 @@ export const STATUS_OF_ERROR_CODE = {
   NOT_LEADER: GrpcStatus.UNAVAILABLE,
   PRECONDITION_FAILED: GrpcStatus.FAILED_PRECONDITION,
   TIMEOUT: GrpcStatus.DEADLINE_EXCEEDED,
+  OVERLOADED: GrpcStatus.RESOURCE_EXHAUSTED,
   INTERNAL: GrpcStatus.INTERNAL,
 } as const;
 

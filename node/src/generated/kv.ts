@@ -3,6 +3,8 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { BatchRequest as _kvs_v1_BatchRequest, BatchRequest__Output as _kvs_v1_BatchRequest__Output } from './kvs/v1/BatchRequest.js';
 import type { BatchResponse as _kvs_v1_BatchResponse, BatchResponse__Output as _kvs_v1_BatchResponse__Output } from './kvs/v1/BatchResponse.js';
+import type { BatchStreamRequest as _kvs_v1_BatchStreamRequest, BatchStreamRequest__Output as _kvs_v1_BatchStreamRequest__Output } from './kvs/v1/BatchStreamRequest.js';
+import type { BatchStreamResponse as _kvs_v1_BatchStreamResponse, BatchStreamResponse__Output as _kvs_v1_BatchStreamResponse__Output } from './kvs/v1/BatchStreamResponse.js';
 import type { BeginRequest as _kvs_v1_BeginRequest, BeginRequest__Output as _kvs_v1_BeginRequest__Output } from './kvs/v1/BeginRequest.js';
 import type { BeginResponse as _kvs_v1_BeginResponse, BeginResponse__Output as _kvs_v1_BeginResponse__Output } from './kvs/v1/BeginResponse.js';
 import type { CommitRequest as _kvs_v1_CommitRequest, CommitRequest__Output as _kvs_v1_CommitRequest__Output } from './kvs/v1/CommitRequest.js';
@@ -25,6 +27,9 @@ import type { ScanRequest as _kvs_v1_ScanRequest, ScanRequest__Output as _kvs_v1
 import type { ScanResponse as _kvs_v1_ScanResponse, ScanResponse__Output as _kvs_v1_ScanResponse__Output } from './kvs/v1/ScanResponse.js';
 import type { StatusRequest as _kvs_v1_StatusRequest, StatusRequest__Output as _kvs_v1_StatusRequest__Output } from './kvs/v1/StatusRequest.js';
 import type { StatusResponse as _kvs_v1_StatusResponse, StatusResponse__Output as _kvs_v1_StatusResponse__Output } from './kvs/v1/StatusResponse.js';
+import type { StreamError as _kvs_v1_StreamError, StreamError__Output as _kvs_v1_StreamError__Output } from './kvs/v1/StreamError.js';
+import type { StreamSubRequest as _kvs_v1_StreamSubRequest, StreamSubRequest__Output as _kvs_v1_StreamSubRequest__Output } from './kvs/v1/StreamSubRequest.js';
+import type { StreamSubResponse as _kvs_v1_StreamSubResponse, StreamSubResponse__Output as _kvs_v1_StreamSubResponse__Output } from './kvs/v1/StreamSubResponse.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -35,6 +40,8 @@ export interface ProtoGrpcType {
     v1: {
       BatchRequest: MessageTypeDefinition<_kvs_v1_BatchRequest, _kvs_v1_BatchRequest__Output>
       BatchResponse: MessageTypeDefinition<_kvs_v1_BatchResponse, _kvs_v1_BatchResponse__Output>
+      BatchStreamRequest: MessageTypeDefinition<_kvs_v1_BatchStreamRequest, _kvs_v1_BatchStreamRequest__Output>
+      BatchStreamResponse: MessageTypeDefinition<_kvs_v1_BatchStreamResponse, _kvs_v1_BatchStreamResponse__Output>
       BeginRequest: MessageTypeDefinition<_kvs_v1_BeginRequest, _kvs_v1_BeginRequest__Output>
       BeginResponse: MessageTypeDefinition<_kvs_v1_BeginResponse, _kvs_v1_BeginResponse__Output>
       CommitRequest: MessageTypeDefinition<_kvs_v1_CommitRequest, _kvs_v1_CommitRequest__Output>
@@ -61,6 +68,9 @@ export interface ProtoGrpcType {
       ScanResponse: MessageTypeDefinition<_kvs_v1_ScanResponse, _kvs_v1_ScanResponse__Output>
       StatusRequest: MessageTypeDefinition<_kvs_v1_StatusRequest, _kvs_v1_StatusRequest__Output>
       StatusResponse: MessageTypeDefinition<_kvs_v1_StatusResponse, _kvs_v1_StatusResponse__Output>
+      StreamError: MessageTypeDefinition<_kvs_v1_StreamError, _kvs_v1_StreamError__Output>
+      StreamSubRequest: MessageTypeDefinition<_kvs_v1_StreamSubRequest, _kvs_v1_StreamSubRequest__Output>
+      StreamSubResponse: MessageTypeDefinition<_kvs_v1_StreamSubResponse, _kvs_v1_StreamSubResponse__Output>
     }
   }
 }

@@ -12,7 +12,8 @@ export type KvErrorCode =
   | 'STORAGE_ERROR'
   | 'NOT_LEADER'
   | 'PRECONDITION_FAILED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'OVERLOADED';
 
 export abstract class KvError extends Error {
   abstract readonly code: KvErrorCode;
@@ -109,5 +110,15 @@ export class PreconditionFailedError extends KvError {
 export class OperationTimeoutError extends KvError {
   override readonly name = 'OperationTimeoutError';
   readonly code = 'TIMEOUT' as const;
+  readonly retryable = true;
+}
+
+/**
+ * The node refused the request before running it (e.g. too many requests in flight on one BatchStream).
+ * Nothing was applied, so a retry after a backoff is always safe.
+ */
+export class OverloadedError extends KvError {
+  override readonly name = 'OverloadedError';
+  readonly code = 'OVERLOADED' as const;
   readonly retryable = true;
 }

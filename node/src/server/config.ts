@@ -93,6 +93,7 @@ const SPECS = {
   maxScanLimit: { flag: '--max-scan-limit <n>', env: 'KVS_MAX_SCAN_LIMIT', desc: 'cap of a requested scan limit', def: '10000' },
   maxScanResponseBytes: { flag: '--max-scan-response-bytes <size>', env: 'KVS_MAX_SCAN_RESPONSE_BYTES', desc: 'a scan page is cut (more=true) beyond this size', def: '4MiB' },
   maxMessageBytes: { flag: '--max-message-bytes <size>', env: 'KVS_MAX_MESSAGE_BYTES', desc: 'grpc max_receive_message_length', def: '8MiB' },
+  maxStreamInFlight: { flag: '--max-stream-in-flight <n>', env: 'KVS_MAX_STREAM_IN_FLIGHT', desc: 'requests running at once on one BatchStream (more are refused with RESOURCE_EXHAUSTED)', def: '4096' },
   maxTxnIdleTimeout: { flag: '--max-txn-idle-timeout <duration>', env: 'KVS_MAX_TXN_IDLE_TIMEOUT', desc: 'largest idle timeout a Begin may ask for', def: '10m' },
   gcLifetime: { flag: '--gc-lifetime <duration>', env: 'KVS_GC_LIFETIME', desc: 'MVCC versions older than this may be garbage-collected (store default)' },
   txnIdleTimeout: { flag: '--txn-idle-timeout <duration>', env: 'KVS_TXN_IDLE_TIMEOUT', desc: 'default idle timeout of interactive transactions (store default)' },
@@ -256,6 +257,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       maxScanResponseBytes: size('maxScanResponseBytes'),
       maxReceiveMessageBytes: size('maxMessageBytes'),
       maxTxnIdleTimeoutMs: duration('maxTxnIdleTimeout'),
+      maxStreamInFlight: int('maxStreamInFlight'),
     });
   } catch (err) {
     if (err instanceof ConfigError) throw err;

@@ -1,13 +1,27 @@
 // gRPC handlers of kvs.v1.Kv: validate → call the KvStore → map the result (or the typed error) to the
-// wire. Every call goes through `wrap`, which records metrics, logs at debug (method, code, latency and
-// key sizes; never values) and maps errors in one place (status-mapping.ts).
+// wire. Every request — a unary call or a BatchStream sub-request (batch-stream.ts) — goes through
+// RequestRunner.run, which records metrics, logs at debug (method, code, latency and key sizes; never
+// values) and maps errors in one place (status-mapping.ts).
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type * as grpc from '@grpc/grpc-js';
 import type { KvStore } from '../kv/api.js';
 import type { Logger } from '../common/logger.js';
 import { grpcStatusName } from '../common/wire-errors.js';
 import type { KvHandlers } from '../generated/kvs/v1/Kv.js';
-import { toServiceError } from './status-mapping.js';
+import type { GetRequest__Output } from '../generated/kvs/v1/GetRequest.js';
+import type { PutRequest__Output } from '../generated/kvs/v1/PutRequest.js';
+import type { DeleteRequest__Output } from '../generated/kvs/v1/DeleteRequest.js';
+import type { DeleteRangeRequest__Output } from '../generated/kvs/v1/DeleteRangeRequest.js';
+import type { ScanRequest__Output } from '../generated/kvs/v1/ScanRequest.js';
+import type { BatchRequest__Output } from '../generated/kvs/v1/BatchRequest.js';
+import type { BeginRequest__Output } from '../generated/kvs/v1/BeginRequest.js';
+import type { CommitRequest__Output } from '../generated/kvs/v1/CommitRequest.js';
+import type { RollbackRequest__Output } from '../generated/kvs/v1/RollbackRequest.js';
+import type { StatusRequest__Output } from '../generated/kvs/v1/StatusRequest.js';
+import { STREAM_METHOD_FIELDS, type StreamMethod } from '../common/stream-frames.js';
+import { BatchStreamServer } from './batch-stream.js';
+import { MALFORMED_REQUEST } from './malformed.js';
+import { serviceErrorOf, toWireError, type MappedError } from './status-mapping.js';
 import type { ServerMetrics } from './metrics.js';
 import {
   FieldError,
@@ -36,69 +50,158 @@ export interface KvServiceDeps {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Key of the marker object the tolerant decoder (node-server.ts) passes for an undecodable request. */
-export const MALFORMED_REQUEST = Symbol('kvs.malformedRequest');
+export { MALFORMED_REQUEST };
 
 type Handler<Req, Res> = (req: Req) => Promise<Res>;
 
-export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
-  const { store, limits, logger, metrics } = deps;
-  const startedAt = deps.startedAt ?? Date.now();
-  const debug = logger.isLevelEnabled('debug');
+/** Decoded request message of each method (what grpc-js hands a unary handler). */
+interface OpRequest {
+  Get: GetRequest__Output;
+  Put: PutRequest__Output;
+  Delete: DeleteRequest__Output;
+  DeleteRange: DeleteRangeRequest__Output;
+  Scan: ScanRequest__Output;
+  Batch: BatchRequest__Output;
+  Begin: BeginRequest__Output;
+  Commit: CommitRequest__Output;
+  Rollback: RollbackRequest__Output;
+  Status: StatusRequest__Output;
+}
 
-  function wrap<Req, Res>(method: string, fn: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
-    return (call, callback) => {
-      const done = metrics?.startRequest(method);
-      const t0 = debug ? process.hrtime.bigint() : 0n;
-      const finish = (code: number, extra?: Record<string, unknown>) => {
-        // A call the client cancelled (deadline, disconnect) never delivers its result: count it as such.
-        const name = call.cancelled ? 'CANCELLED' : grpcStatusName(code);
-        done?.(name);
-        if (debug) {
-          logger.debug('request', { method, code: name, ms: Number(process.hrtime.bigint() - t0) / 1e6, peer: call.getPeer(), ...describe(call.request), ...extra });
-        }
-      };
-      if (call.cancelled) {
-        // Queued behind other work until the client gave up: do not spend the store's time on it
-        // (a write is safe to skip: the client either retries with the same session seq or gives up).
-        finish(grpcStatus.CANCELLED);
-        return;
-      }
-      let p: Promise<Res>;
-      try {
-        const req = call.request as Req & { [MALFORMED_REQUEST]?: string };
-        if (req && typeof req === 'object' && MALFORMED_REQUEST in req) {
-          throw new FieldError('request', `malformed protobuf message for ${method} (${req[MALFORMED_REQUEST]})`);
-        }
-        p = fn(req);
-      } catch (err) {
-        p = Promise.reject(err);
-      }
-      p.then(
-        (res) => {
-          finish(0);
-          callback(null, res);
-        },
-        (err: unknown) => {
-          const se = toServiceError(err, logger, { method });
-          finish(se.code, { error: se.errorCode });
-          callback(se);
-        },
-      );
-    };
+/** The business logic of every unary Kv method: validate → KvStore → wire response. */
+export type KvOperations = { [M in StreamMethod]: Handler<OpRequest[M], unknown> };
+
+/** Per-call state the runner needs: whether the caller is gone, and who it is (debug logs only). */
+export interface RequestContext {
+  /** The caller will not read the result (unary call cancelled; stream closed or timeout_ms passed). */
+  readonly cancelled: boolean;
+  peer(): string;
+}
+
+/** Receives the outcome of one request: a response, or the mapped error (never both). */
+export type RequestDone<C> = (ctx: C, res: unknown, err: MappedError | undefined) => void;
+
+/**
+ * Runs one request of either transport through the SAME path: metrics, debug log, malformed-message
+ * check, the method's operation, error mapping (status-mapping.ts). Unary handlers and every BatchStream
+ * sub-request go through here, so both transports validate, dedupe and count identically.
+ */
+export class RequestRunner {
+  private readonly debug: boolean;
+
+  constructor(
+    readonly ops: KvOperations,
+    private readonly logger: Logger,
+    private readonly metrics: ServerMetrics | undefined,
+  ) {
+    this.debug = logger.isLevelEnabled('debug');
   }
 
-  return {
-    Get: wrap('Get', async (req) => {
+  run<C extends RequestContext>(method: StreamMethod, request: unknown, ctx: C, done: RequestDone<C>): void {
+    const mm = this.metrics?.method(method);
+    const t0 = mm ? mm.started() : 0;
+    const d0 = this.debug ? process.hrtime.bigint() : 0n;
+    const finish = (code: number, extra?: Record<string, unknown>): void => {
+      // A call whose caller is gone never delivers its result: count it as such.
+      const name = ctx.cancelled ? 'CANCELLED' : grpcStatusName(code);
+      mm?.finished(t0, name);
+      if (this.debug) {
+        this.logger.debug('request', { method, code: name, ms: Number(process.hrtime.bigint() - d0) / 1e6, peer: ctx.peer(), ...describe(request), ...extra });
+      }
+    };
+    if (ctx.cancelled) {
+      // Queued behind other work until the client gave up: do not spend the store's time on it
+      // (a write is safe to skip: the client either retries with the same session seq or gives up).
+      finish(grpcStatus.CANCELLED);
+      return;
+    }
+    let p: Promise<unknown>;
+    try {
+      const req = request as { [MALFORMED_REQUEST]?: string };
+      if (req && typeof req === 'object' && MALFORMED_REQUEST in req) {
+        throw new FieldError('request', `malformed protobuf message for ${method} (${req[MALFORMED_REQUEST]})`);
+      }
+      p = (this.ops[method] as Handler<unknown, unknown>)(request);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then(
+      (res) => {
+        finish(0);
+        done(ctx, res, undefined);
+      },
+      (err: unknown) => {
+        const w = toWireError(err, this.logger, { method });
+        finish(w.code, { error: w.errorCode });
+        done(ctx, undefined, w);
+      },
+    );
+  }
+}
+
+/** Context of a unary call. */
+interface UnaryContext extends RequestContext {
+  call: grpc.ServerUnaryCall<unknown, unknown>;
+  callback: grpc.sendUnaryData<unknown>;
+}
+
+function unaryDone(ctx: UnaryContext, res: unknown, err: MappedError | undefined): void {
+  if (err) ctx.callback(serviceErrorOf(err));
+  else ctx.callback(null, res);
+}
+
+/** The grpc-js handler of unary method `method`, over the shared runner. */
+export function unaryHandler(runner: RequestRunner, method: StreamMethod): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    const ctx: UnaryContext = {
+      call,
+      callback,
+      get cancelled() {
+        return call.cancelled;
+      },
+      peer: () => call.getPeer(),
+    };
+    runner.run(method, call.request, ctx, unaryDone);
+  };
+}
+
+export interface KvService {
+  /** grpc-js implementation of kvs.v1.Kv (unary methods + BatchStream). */
+  handlers: KvHandlers;
+  runner: RequestRunner;
+  /** The BatchStream calls (drained on shutdown). */
+  streams: BatchStreamServer;
+}
+
+export function createKvService(deps: KvServiceDeps): KvService {
+  const runner = new RequestRunner(createKvOperations(deps), deps.logger, deps.metrics);
+  const streams = new BatchStreamServer({ runner, logger: deps.logger, metrics: deps.metrics, maxRequestFrameBytes: deps.limits.maxReceiveMessageBytes, maxInFlight: deps.limits.maxStreamInFlight });
+  const handlers: Record<string, unknown> = {};
+  for (const m of Object.keys(STREAM_METHOD_FIELDS) as StreamMethod[]) handlers[m] = unaryHandler(runner, m);
+  handlers.BatchStream = streams.handler();
+  return { handlers: handlers as unknown as KvHandlers, runner, streams };
+}
+
+/** The grpc-js implementation of kvs.v1.Kv (see createKvService). */
+export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
+  return createKvService(deps).handlers;
+}
+
+/** The operations of every unary method (validation → KvStore → wire response); no transport concerns. */
+export function createKvOperations(deps: KvServiceDeps): KvOperations {
+  const { store, limits } = deps;
+  const startedAt = deps.startedAt ?? Date.now();
+  const ops: KvOperations = {
+    Get: async (req) => {
       const key = validateKey(req.key, limits);
       const txnId = validateTxnId(req.txnId);
       const snapshotTs = validateTimestamp(req.snapshotTs, 'snapshot_ts');
       if (txnId && snapshotTs) throw fieldConflict('snapshot_ts', 'cannot be combined with txn_id (a transaction reads at its start_ts)');
       const r = await store.get(key, { ...(snapshotTs ? { snapshotTs } : {}), ...(txnId ? { txnId } : {}) });
       return { found: r.found, value: r.found ? (r.value ?? EMPTY) : EMPTY, version: r.version, readTs: r.readTs };
-    }),
+    },
 
-    Put: wrap('Put', async (req) => {
+    Put: async (req) => {
       const key = validateKey(req.key, limits);
       const value = validateValue(req.value, limits);
       const txnId = validateTxnId(req.txnId);
@@ -113,24 +216,24 @@ export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
         ...(req.returnPrev ? { returnPrev: true } : {}),
       });
       return { version: r.version, succeeded: r.succeeded, prevFound: r.prevFound, prevValue: r.prevValue ?? EMPTY };
-    }),
+    },
 
-    Delete: wrap('Delete', async (req) => {
+    Delete: async (req) => {
       const key = validateKey(req.key, limits);
       const txnId = validateTxnId(req.txnId);
       const session = sessionOf(req.header, limits);
       const r = await store.delete(key, { ...(session ? { session } : {}), ...(txnId ? { txnId } : {}) });
       return { deleted: r.deleted, version: r.version };
-    }),
+    },
 
-    DeleteRange: wrap('DeleteRange', async (req) => {
+    DeleteRange: async (req) => {
       const range = validateRange(req, limits, { requireBound: true });
       const session = sessionOf(req.header, limits);
       const r = await store.deleteRange(range, session ? { session } : {});
       return { deleted: r.deleted, version: r.version };
-    }),
+    },
 
-    Scan: wrap('Scan', async (req) => {
+    Scan: async (req) => {
       const range = validateRange(req, limits);
       const txnId = validateTxnId(req.txnId);
       const snapshotTs = validateTimestamp(req.snapshotTs, 'snapshot_ts');
@@ -156,35 +259,35 @@ export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
       const cut = n < r.kvs.length;
       const kvs = (cut ? r.kvs.slice(0, n) : r.kvs).map((kv) => ({ key: kv.key, value: req.keysOnly ? EMPTY : kv.value, version: kv.version }));
       return { kvs, more: r.more || cut, readTs: r.readTs };
-    }),
+    },
 
-    Batch: wrap('Batch', async (req) => {
+    Batch: async (req) => {
       const mutations = validateMutations(req.mutations, limits);
       const session = sessionOf(req.header, limits);
       const r = await store.batch(mutations, session ? { session } : {});
       return { version: r.version };
-    }),
+    },
 
-    Begin: wrap('Begin', async (req) => {
+    Begin: async (req) => {
       const idleTimeoutMs = validateIdleTimeout(req.idleTimeoutMs, limits);
       const r = await store.begin({ ...(idleTimeoutMs ? { idleTimeoutMs } : {}), readOnly: req.readOnly });
       return { txnId: r.txnId, startTs: r.startTs };
-    }),
+    },
 
-    Commit: wrap('Commit', async (req) => {
+    Commit: async (req) => {
       const txnId = requireTxnId(req.txnId);
       const session = sessionOf(req.header, limits);
       const r = await store.commit(txnId, session ? { session } : {});
       return { commitTs: r.commitTs };
-    }),
+    },
 
-    Rollback: wrap('Rollback', async (req) => {
+    Rollback: async (req) => {
       const txnId = requireTxnId(req.txnId);
       await store.rollback(txnId);
       return {};
-    }),
+    },
 
-    Status: wrap('Status', async () => {
+    Status: async () => {
       const s = await store.status();
       return {
         nodeId: deps.nodeId,
@@ -195,8 +298,9 @@ export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
         activeTxns: s.activeTxns,
         uptimeMs: Date.now() - startedAt,
       };
-    }),
-  } as KvHandlers;
+    },
+  };
+  return ops;
 }
 
 function fieldConflict(field: string, message: string): FieldError {

@@ -22,6 +22,9 @@ export class ServerMetrics {
   readonly gcDuration: client.Histogram<string>;
   readonly engineBytes: client.Gauge<string>;
   readonly activeTxns: client.Gauge<string>;
+  readonly streamFrameRequests: client.Histogram<string>;
+  readonly streamsOpen: client.Gauge<string>;
+  private readonly byMethod = new Map<string, MethodMetrics>();
   private source: EngineStatsSource | undefined;
 
   constructor(opts: { defaultMetrics?: boolean; labels?: Record<string, string>; build?: { version: string; nodeId: string } } = {}) {
@@ -91,6 +94,13 @@ export class ServerMetrics {
       },
     });
     this.activeTxns = new client.Gauge({ name: 'kvs_active_txns', help: 'Open interactive transactions', registers });
+    this.streamFrameRequests = new client.Histogram({
+      name: 'kvs_stream_frame_requests',
+      help: 'Sub-requests per received BatchStream frame',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+      registers,
+    });
+    this.streamsOpen = new client.Gauge({ name: 'kvs_streams_open', help: 'Open BatchStream calls', registers });
     if (opts.build) {
       new client.Gauge({ name: 'kvs_build_info', help: 'Always 1; labels name the version and node id', labelNames: ['version', 'node_id'], registers }).set(
         { version: opts.build.version, node_id: opts.build.nodeId },
@@ -136,16 +146,57 @@ export class ServerMetrics {
 
   /** Starts timing one request; call the returned function with the final status code name. */
   startRequest(method: string): (code: string) => void {
-    const end = this.requestDuration.startTimer({ method });
-    this.inFlight.inc({ method });
-    return (code: string) => {
-      end();
-      this.inFlight.dec({ method });
-      this.requests.inc({ method, code });
-    };
+    const m = this.method(method);
+    const t0 = m.started();
+    return (code: string) => m.finished(t0, code);
+  }
+
+  /**
+   * The request metrics of one method with their label children resolved once: the hot path
+   * (unary calls and every BatchStream sub-request) then costs no label hashing or closure.
+   */
+  method(method: string): MethodMetrics {
+    let m = this.byMethod.get(method);
+    if (!m) {
+      m = new MethodMetrics(this, method);
+      this.byMethod.set(method, m);
+    }
+    return m;
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** kvs_requests_total / kvs_request_duration_seconds / kvs_requests_in_flight of one method. */
+export class MethodMetrics {
+  private readonly duration: client.Histogram.Internal<string>;
+  private readonly inFlight: client.Gauge.Internal<string>;
+  private readonly codes = new Map<string, client.Counter.Internal>();
+
+  constructor(
+    private readonly metrics: ServerMetrics,
+    readonly method: string,
+  ) {
+    this.duration = metrics.requestDuration.labels({ method });
+    this.inFlight = metrics.inFlight.labels({ method });
+  }
+
+  /** Returns the start time to pass to finished(). */
+  started(): number {
+    this.inFlight.inc();
+    return performance.now();
+  }
+
+  finished(t0: number, code: string): void {
+    this.duration.observe((performance.now() - t0) / 1000);
+    this.inFlight.dec();
+    let c = this.codes.get(code);
+    if (!c) {
+      c = this.metrics.requests.labels({ method: this.method, code });
+      this.codes.set(code, c);
+    }
+    c.inc();
   }
 }

@@ -8,7 +8,9 @@ import type { Logger } from '../common/logger.js';
 import { packageRoot } from '../common/paths.js';
 import { loadKvProto } from '../common/proto.js';
 import { startHttpServer, type HttpServer } from './http.js';
-import { createKvHandlers, MALFORMED_REQUEST } from './kv-service.js';
+import { withRawBatchStream } from './batch-stream.js';
+import { createKvService } from './kv-service.js';
+import { MALFORMED_REQUEST } from './malformed.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveLimits, type Limits } from './validate.js';
 
@@ -100,7 +102,8 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
   });
   const proto = loadKvProto();
-  server.addService(tolerantDecoding(proto.kvs.v1.Kv.service), createKvHandlers({ store, limits, logger, metrics, nodeId: opts.nodeId, version }));
+  const kv = createKvService({ store, limits, logger, metrics, nodeId: opts.nodeId, version });
+  server.addService(withRawBatchStream(tolerantDecoding(proto.kvs.v1.Kv.service)), kv.handlers as unknown as grpc.UntypedServiceImplementation);
   for (const svc of opts.extraServices ?? []) server.addService(svc.definition, svc.implementation);
   const { host } = splitHostPort(opts.listen);
   const grpcPort = await new Promise<number>((resolve, reject) => {
@@ -141,10 +144,13 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
         stopping = true;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
-            logger.warn('drain timeout: cancelling in-flight calls', { drainMs });
+            logger.warn('drain timeout: cancelling in-flight calls', { drainMs, streams: kv.streams.size });
             server.forceShutdown();
             resolve();
           }, drainMs);
+          // tryShutdown waits for every open call, and a BatchStream lives until it is ended: drain the
+          // streams (refuse new sub-requests, answer in-flight ones, end them) alongside.
+          void kv.streams.drain();
           server.tryShutdown(() => {
             clearTimeout(timer);
             resolve();

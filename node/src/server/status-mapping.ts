@@ -1,5 +1,7 @@
-// The ONE place where typed store errors become gRPC statuses (code + details + trailer metadata).
-// The client maps them back in client/errors.ts using the same constants (common/wire-errors.ts).
+// The ONE place where typed store errors become wire errors: a gRPC status + trailer metadata for unary
+// calls, a StreamError for BatchStream sub-requests — both built from the same WireError, so the two
+// transports always carry the same code and details. The client maps them back in client/errors.ts
+// using the same constants (common/wire-errors.ts).
 // Unknown errors become INTERNAL with a generic message and an error id; the details are only logged.
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +17,7 @@ import {
   MD_TXN_ID,
   STATUS_OF_ERROR_CODE,
   isWireErrorCode,
+  type WireError,
 } from '../common/wire-errors.js';
 import type { Logger } from '../common/logger.js';
 
@@ -25,6 +28,9 @@ export interface MappedStatus {
   /** The typed code sent in `kvs-error`. */
   errorCode: KvErrorCode | 'INTERNAL';
 }
+
+/** A WireError whose typed code is always set. */
+export type MappedError = WireError & { errorCode: KvErrorCode | 'INTERNAL' };
 
 /** Error-like objects carrying a typed `code` (instances of kv/errors.ts, possibly from another module copy). */
 function typedCode(err: unknown): KvErrorCode | undefined {
@@ -37,59 +43,80 @@ function typedCode(err: unknown): KvErrorCode | undefined {
 }
 
 /**
- * Maps any error thrown by validation or the store to a gRPC status. `logger` receives the full
- * error of unexpected failures (INTERNAL) and of storage errors, whose messages stay server-side.
+ * Maps any error thrown by validation or the store to its wire form. `logger` receives the full error of
+ * unexpected failures (INTERNAL) and of storage errors, whose messages stay server-side.
  */
-export function toGrpcStatus(err: unknown, logger?: Logger, context: Record<string, unknown> = {}): MappedStatus {
-  const metadata = new Metadata();
+export function toWireError(err: unknown, logger?: Logger, context: Record<string, unknown> = {}): MappedError {
   const code = typedCode(err);
   if (!code) {
     const errorId = randomBytes(6).toString('hex');
     logger?.error('internal error', { ...context, errorId, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) });
-    metadata.set(MD_ERROR_CODE, 'INTERNAL');
-    return { code: GrpcStatus.INTERNAL, details: `internal error (id ${errorId})`, metadata, errorCode: 'INTERNAL' };
+    return { code: GrpcStatus.INTERNAL, message: `internal error (id ${errorId})`, errorCode: 'INTERNAL' };
   }
   const e = err as Error & Record<string, unknown>;
-  metadata.set(MD_ERROR_CODE, code);
-  let details = e.message || code;
+  const out: MappedError = { code: STATUS_OF_ERROR_CODE[code], message: e.message || code, errorCode: code };
   switch (code) {
     case 'TXN_CONFLICT':
-      if (Buffer.isBuffer(e.key)) metadata.set(MD_CONFLICT_KEY, e.key);
-      if (typeof e.conflictTs === 'number') metadata.set(MD_CONFLICT_TS, String(e.conflictTs));
+      if (Buffer.isBuffer(e.key)) out.conflictKey = e.key;
+      if (typeof e.conflictTs === 'number') out.conflictTs = e.conflictTs;
       break;
     case 'TXN_NOT_FOUND':
-      if (typeof e.txnId === 'string') metadata.set(MD_TXN_ID, e.txnId);
+      if (typeof e.txnId === 'string') out.txnId = e.txnId;
       break;
     case 'SNAPSHOT_TOO_OLD':
-      if (typeof e.safePoint === 'number') metadata.set(MD_SAFE_POINT, String(e.safePoint));
+      if (typeof e.safePoint === 'number') out.safePoint = e.safePoint;
       break;
     case 'INVALID_ARGUMENT':
-      if (typeof e.field === 'string') metadata.set(MD_FIELD, e.field);
+      if (typeof e.field === 'string') out.field = e.field;
       break;
     case 'NOT_LEADER':
-      if (typeof e.leaderAddress === 'string' && e.leaderAddress) metadata.set(MD_LEADER, e.leaderAddress);
-      if (typeof e.leaderId === 'number' && e.leaderId > 0) metadata.set(MD_LEADER_ID, String(e.leaderId));
+      if (typeof e.leaderAddress === 'string' && e.leaderAddress) out.leader = e.leaderAddress;
+      if (typeof e.leaderId === 'number' && e.leaderId > 0) out.leaderId = e.leaderId;
       break;
     case 'STORAGE_ERROR': {
       // Engine messages may carry paths or internals: keep them in the log only.
       const errorId = randomBytes(6).toString('hex');
       logger?.error('storage error', { ...context, errorId, err: { name: e.name, message: e.message, stack: e.stack } });
-      details = `storage error (id ${errorId}); retry later`;
+      out.message = `storage error (id ${errorId}); retry later`;
       break;
     }
     default:
       break;
   }
-  return { code: STATUS_OF_ERROR_CODE[code], details, metadata, errorCode: code };
+  return out;
+}
+
+/** The trailers of a unary call carrying `w`. */
+export function metadataOf(w: WireError): Metadata {
+  const md = new Metadata();
+  if (w.errorCode) md.set(MD_ERROR_CODE, w.errorCode);
+  if (w.conflictKey) md.set(MD_CONFLICT_KEY, w.conflictKey);
+  if (w.conflictTs !== undefined) md.set(MD_CONFLICT_TS, String(w.conflictTs));
+  if (w.txnId !== undefined) md.set(MD_TXN_ID, w.txnId);
+  if (w.safePoint !== undefined) md.set(MD_SAFE_POINT, String(w.safePoint));
+  if (w.field !== undefined) md.set(MD_FIELD, w.field);
+  if (w.leader) md.set(MD_LEADER, w.leader);
+  if (w.leaderId) md.set(MD_LEADER_ID, String(w.leaderId));
+  return md;
+}
+
+/** Maps any error to a gRPC status (code + details + trailers); see toWireError. */
+export function toGrpcStatus(err: unknown, logger?: Logger, context: Record<string, unknown> = {}): MappedStatus {
+  const w = toWireError(err, logger, context);
+  return { code: w.code, details: w.message, metadata: metadataOf(w), errorCode: w.errorCode };
+}
+
+/** A mapped error as a grpc-js ServiceError, ready to pass to a unary callback. */
+export function serviceErrorOf(w: MappedError): ServiceError & { errorCode: string } {
+  const e = new Error(w.message) as ServiceError & { errorCode: string };
+  e.code = w.code;
+  e.details = w.message;
+  e.metadata = metadataOf(w);
+  e.errorCode = w.errorCode;
+  return e;
 }
 
 /** The same mapping as a grpc-js ServiceError, ready to pass to a unary callback. */
 export function toServiceError(err: unknown, logger?: Logger, context?: Record<string, unknown>): ServiceError & { errorCode: string } {
-  const s = toGrpcStatus(err, logger, context);
-  const e = new Error(s.details) as ServiceError & { errorCode: string };
-  e.code = s.code;
-  e.details = s.details;
-  e.metadata = s.metadata;
-  e.errorCode = s.errorCode;
-  return e;
+  return serviceErrorOf(toWireError(err, logger, context));
 }

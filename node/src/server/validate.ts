@@ -22,6 +22,8 @@ export interface Limits {
   maxTxnIdleTimeoutMs: number;
   /** Maximum client_id length (default 128). */
   maxClientIdLength: number;
+  /** Sub-requests running at once on one BatchStream; more are refused with RESOURCE_EXHAUSTED (default 4096). */
+  maxStreamInFlight: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -34,6 +36,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxReceiveMessageBytes: 8 * 1024 * 1024,
   maxTxnIdleTimeoutMs: 10 * 60 * 1000,
   maxClientIdLength: 128,
+  maxStreamInFlight: 4096,
 });
 
 /** Transaction ids are opaque to clients but must look like ids: 1..128 chars of [A-Za-z0-9._:-]. */

@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { BatchRequest as _kvs_v1_BatchRequest, BatchRequest__Output as _kvs_v1_BatchRequest__Output } from '../../kvs/v1/BatchRequest.js';
 import type { BatchResponse as _kvs_v1_BatchResponse, BatchResponse__Output as _kvs_v1_BatchResponse__Output } from '../../kvs/v1/BatchResponse.js';
+import type { BatchStreamRequest as _kvs_v1_BatchStreamRequest, BatchStreamRequest__Output as _kvs_v1_BatchStreamRequest__Output } from '../../kvs/v1/BatchStreamRequest.js';
+import type { BatchStreamResponse as _kvs_v1_BatchStreamResponse, BatchStreamResponse__Output as _kvs_v1_BatchStreamResponse__Output } from '../../kvs/v1/BatchStreamResponse.js';
 import type { BeginRequest as _kvs_v1_BeginRequest, BeginRequest__Output as _kvs_v1_BeginRequest__Output } from '../../kvs/v1/BeginRequest.js';
 import type { BeginResponse as _kvs_v1_BeginResponse, BeginResponse__Output as _kvs_v1_BeginResponse__Output } from '../../kvs/v1/BeginResponse.js';
 import type { CommitRequest as _kvs_v1_CommitRequest, CommitRequest__Output as _kvs_v1_CommitRequest__Output } from '../../kvs/v1/CommitRequest.js';
@@ -36,6 +38,19 @@ export interface KvClient extends grpc.Client {
   batch(argument: _kvs_v1_BatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_BatchResponse__Output>): grpc.ClientUnaryCall;
   batch(argument: _kvs_v1_BatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_BatchResponse__Output>): grpc.ClientUnaryCall;
   batch(argument: _kvs_v1_BatchRequest, callback: grpc.requestCallback<_kvs_v1_BatchResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Multiplexes the methods above over one stream (see StreamSubRequest). A malformed sub-request gets an
+   * INVALID_ARGUMENT sub-response; an unparseable frame ends the stream with INVALID_ARGUMENT.
+   */
+  BatchStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_kvs_v1_BatchStreamRequest, _kvs_v1_BatchStreamResponse__Output>;
+  BatchStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_kvs_v1_BatchStreamRequest, _kvs_v1_BatchStreamResponse__Output>;
+  /**
+   * Multiplexes the methods above over one stream (see StreamSubRequest). A malformed sub-request gets an
+   * INVALID_ARGUMENT sub-response; an unparseable frame ends the stream with INVALID_ARGUMENT.
+   */
+  batchStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_kvs_v1_BatchStreamRequest, _kvs_v1_BatchStreamResponse__Output>;
+  batchStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_kvs_v1_BatchStreamRequest, _kvs_v1_BatchStreamResponse__Output>;
   
   Begin(argument: _kvs_v1_BeginRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_BeginResponse__Output>): grpc.ClientUnaryCall;
   Begin(argument: _kvs_v1_BeginRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_BeginResponse__Output>): grpc.ClientUnaryCall;
@@ -127,6 +142,12 @@ export interface KvClient extends grpc.Client {
 export interface KvHandlers extends grpc.UntypedServiceImplementation {
   Batch: grpc.handleUnaryCall<_kvs_v1_BatchRequest__Output, _kvs_v1_BatchResponse>;
   
+  /**
+   * Multiplexes the methods above over one stream (see StreamSubRequest). A malformed sub-request gets an
+   * INVALID_ARGUMENT sub-response; an unparseable frame ends the stream with INVALID_ARGUMENT.
+   */
+  BatchStream: grpc.handleBidiStreamingCall<_kvs_v1_BatchStreamRequest__Output, _kvs_v1_BatchStreamResponse>;
+  
   Begin: grpc.handleUnaryCall<_kvs_v1_BeginRequest__Output, _kvs_v1_BeginResponse>;
   
   Commit: grpc.handleUnaryCall<_kvs_v1_CommitRequest__Output, _kvs_v1_CommitResponse>;
@@ -149,6 +170,7 @@ export interface KvHandlers extends grpc.UntypedServiceImplementation {
 
 export interface KvDefinition extends grpc.ServiceDefinition {
   Batch: MethodDefinition<_kvs_v1_BatchRequest, _kvs_v1_BatchResponse, _kvs_v1_BatchRequest__Output, _kvs_v1_BatchResponse__Output>
+  BatchStream: MethodDefinition<_kvs_v1_BatchStreamRequest, _kvs_v1_BatchStreamResponse, _kvs_v1_BatchStreamRequest__Output, _kvs_v1_BatchStreamResponse__Output>
   Begin: MethodDefinition<_kvs_v1_BeginRequest, _kvs_v1_BeginResponse, _kvs_v1_BeginRequest__Output, _kvs_v1_BeginResponse__Output>
   Commit: MethodDefinition<_kvs_v1_CommitRequest, _kvs_v1_CommitResponse, _kvs_v1_CommitRequest__Output, _kvs_v1_CommitResponse__Output>
   Delete: MethodDefinition<_kvs_v1_DeleteRequest, _kvs_v1_DeleteResponse, _kvs_v1_DeleteRequest__Output, _kvs_v1_DeleteResponse__Output>
