@@ -28,7 +28,11 @@ export function prng(seed: number): () => number {
 const SEED = Number(process.env.KVS_TEST_SEED ?? 20261121);
 
 export function exactlyOnceSuite(name: string, makeStore: (metrics: ServerMetrics) => Promise<KvStore> | KvStore, afterCheck?: (t: TestNode) => void): void {
-  describe(`exactly-once with lost replies over ${name} (seed ${SEED})`, function () {
+  for (const transport of ['stream', 'unary'] as const) exactlyOnceSuiteOver(name, makeStore, transport, afterCheck);
+}
+
+function exactlyOnceSuiteOver(name: string, makeStore: (metrics: ServerMetrics) => Promise<KvStore> | KvStore, transport: 'stream' | 'unary', afterCheck?: (t: TestNode) => void): void {
+  describe(`exactly-once with lost replies over ${name}, transport ${transport} (seed ${SEED})`, function () {
     this.timeout(60_000);
     let t: TestNode;
     let inj: LostReplyInjector;
@@ -36,7 +40,7 @@ export function exactlyOnceSuite(name: string, makeStore: (metrics: ServerMetric
     before(async () => {
       t = await startTestNode({ makeStore });
       inj = new LostReplyInjector({ probability: 0.3, methods: ['Put', 'Delete', 'Batch', 'Commit'], random: prng(SEED) });
-      c = new KvClient({ endpoints: t.endpoint, lostReplies: inj, backoff: { initialMs: 1, maxMs: 10 }, random: prng(SEED + 1), maxAttempts: 100 });
+      c = new KvClient({ endpoints: t.endpoint, lostReplies: inj, backoff: { initialMs: 1, maxMs: 10 }, random: prng(SEED + 1), maxAttempts: 100, transport });
     });
     after(async () => {
       c?.close();
@@ -44,7 +48,7 @@ export function exactlyOnceSuite(name: string, makeStore: (metrics: ServerMetric
     });
 
     it('CAS increments by 4 concurrent workers: final counter == acknowledged increments', async () => {
-      const reader = new KvClient({ endpoints: t.endpoint });
+      const reader = new KvClient({ endpoints: t.endpoint, transport });
       await reader.put('ctr', '0');
       let acked = 0;
       const worker = async (n: number) => {
@@ -109,7 +113,7 @@ export function exactlyOnceSuite(name: string, makeStore: (metrics: ServerMetric
     });
 
     it('transactional increments (lost Commit replies): final counter == committed transactions', async () => {
-      const reader = new KvClient({ endpoints: t.endpoint });
+      const reader = new KvClient({ endpoints: t.endpoint, transport });
       await reader.put('tctr', '0');
       let committed = 0;
       await Promise.all(
@@ -151,8 +155,33 @@ export function exactlyOnceSuite(name: string, makeStore: (metrics: ServerMetric
       stub.close();
     });
 
+    if (transport === 'stream') {
+      it('silently lost sub-responses (the attempt runs into its deadline): CAS counter exact', async () => {
+        const silent = new LostReplyInjector({ probability: 0.2, methods: ['Put'], random: prng(SEED + 7), silent: true });
+        const sc = new KvClient({ endpoints: t.endpoint, lostReplies: silent, attemptTimeoutMs: 60, backoff: { initialMs: 1, maxMs: 5 }, maxAttempts: 200, transport });
+        const reader = new KvClient({ endpoints: t.endpoint, transport });
+        await reader.put('sctr', '0');
+        let acked = 0;
+        const worker = async (n: number) => {
+          for (let i = 0; i < n; ) {
+            const cur = (await sc.get('sctr')).value!.toString();
+            if ((await sc.put('sctr', String(Number(cur) + 1), { expectedValue: cur })).succeeded) {
+              acked++;
+              i++;
+            }
+          }
+        };
+        await Promise.all([worker(15), worker(15), worker(15)]);
+        assert.equal((await reader.get('sctr')).value?.toString(), String(acked));
+        assert.equal(acked, 45);
+        assert.ok((silent.dropped.get('Put') ?? 0) >= 5, `only ${silent.dropped.get('Put')} sub-responses dropped`);
+        sc.close();
+        reader.close();
+      });
+    }
+
     it('negative control: without sessions a lost reply makes the outcome unknown and the count diverges', async () => {
-      const noSession = new KvClient({ endpoints: t.endpoint, sessions: false, lostReplies: new LostReplyInjector({ dropNext: 3, methods: ['Put'] }) });
+      const noSession = new KvClient({ endpoints: t.endpoint, sessions: false, lostReplies: new LostReplyInjector({ dropNext: 3, methods: ['Put'] }), transport });
       await c.put('nc', '0');
       let acked = 0;
       let unknown = 0;

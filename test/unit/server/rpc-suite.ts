@@ -1,5 +1,6 @@
 // The RPC conformance suite: every kvs.v1.Kv method through a real gRPC server (127.0.0.1, ephemeral
 // port) and the client library, over a store made by `makeStore` (the fake store, or openLocalStore).
+// It runs twice: over BatchStream (the client's default transport) and over unary calls.
 import assert from 'node:assert/strict';
 import {
   KvClient,
@@ -12,14 +13,20 @@ import type { KvStore } from '../../../node/src/kv/api.js';
 import type { ServerMetrics } from '../../../node/src/server/metrics.js';
 import { startTestNode, type TestNode } from '../../helpers/test-node.js';
 
+export const TRANSPORTS = ['stream', 'unary'] as const;
+
 export function rpcSuite(name: string, makeStore: (metrics: ServerMetrics) => Promise<KvStore> | KvStore): void {
-  describe(`kv-service RPCs over ${name}`, function () {
+  for (const transport of TRANSPORTS) rpcSuiteOver(name, makeStore, transport);
+}
+
+function rpcSuiteOver(name: string, makeStore: (metrics: ServerMetrics) => Promise<KvStore> | KvStore, transport: (typeof TRANSPORTS)[number]): void {
+  describe(`kv-service RPCs over ${name} (transport: ${transport})`, function () {
     this.timeout(20_000);
     let t: TestNode;
     let c: KvClient;
     before(async () => {
       t = await startTestNode({ makeStore, limits: { maxKeyBytes: 64, maxValueBytes: 1024, maxBatchMutations: 5, maxScanLimit: 50, maxReceiveMessageBytes: 64 * 1024 } });
-      c = new KvClient({ endpoints: t.endpoint, timeoutMs: 5000 });
+      c = new KvClient({ endpoints: t.endpoint, timeoutMs: 5000, transport });
     });
     after(async () => {
       c?.close();
@@ -157,7 +164,7 @@ export function rpcSuite(name: string, makeStore: (metrics: ServerMetrics) => Pr
 
     it('txn helper retries conflicts and returns the result', async () => {
       await c.put('ctr', '0');
-      const other = new KvClient({ endpoints: t.endpoint });
+      const other = new KvClient({ endpoints: t.endpoint, transport });
       let runs = 0;
       const result = await c.txn(async (tx) => {
         runs++;
@@ -174,7 +181,7 @@ export function rpcSuite(name: string, makeStore: (metrics: ServerMetrics) => Pr
 
     it('txn helper gives up after maxAttempts with the conflict error', async () => {
       await c.put('hot', '0');
-      const other = new KvClient({ endpoints: t.endpoint });
+      const other = new KvClient({ endpoints: t.endpoint, transport });
       let runs = 0;
       await assert.rejects(
         c.txn(
@@ -224,9 +231,20 @@ export function rpcSuite(name: string, makeStore: (metrics: ServerMetrics) => Pr
     it('messages above max_receive_message_length → RESOURCE_EXHAUSTED', async () => {
       const big = Array.from({ length: 5 }, (_, i) => ({ op: 'put' as const, key: `big${i}`, value: Buffer.alloc(1024) }));
       await c.batch(big); // 5 KiB fits in 64 KiB
-      const raw = new KvClient({ endpoints: t.endpoint });
+      const raw = new KvClient({ endpoints: t.endpoint, transport });
       await assert.rejects(raw.put('k', Buffer.alloc(100 * 1024)), KvResourceExhaustedError);
       raw.close();
+    });
+
+    it(`requests travel over the ${transport} transport`, async () => {
+      const before = await t.metrics.streamFrameRequests.get();
+      const frames0 = before.values.find((v) => v.metricName === 'kvs_stream_frame_requests_count')?.value ?? 0;
+      await Promise.all(Array.from({ length: 20 }, (_, i) => c.get(`via/${i}`)));
+      const after = await t.metrics.streamFrameRequests.get();
+      const frames = (after.values.find((v) => v.metricName === 'kvs_stream_frame_requests_count')?.value ?? 0) - frames0;
+      if (transport === 'stream') {
+        assert.ok(frames >= 1 && frames <= 2, `20 gets issued in one turn arrived in ${frames} frame(s)`);
+      } else assert.equal(frames, 0);
     });
 
     it('unknown transaction → TXN_NOT_FOUND', async () => {

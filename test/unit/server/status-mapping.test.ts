@@ -4,6 +4,10 @@ import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js
 import * as client from '../../../node/src/client/errors.js';
 import {
   InvalidArgumentError,
+  NotLeaderError,
+  OperationTimeoutError,
+  OverloadedError,
+  PreconditionFailedError,
   SessionExpiredError,
   SnapshotTooOldError,
   StorageError,
@@ -13,7 +17,8 @@ import {
   TxnReadOnlyError,
 } from '../../../node/src/kv/errors.js';
 import { silentLogger } from '../../../node/src/common/logger.js';
-import { toGrpcStatus, toServiceError } from '../../../node/src/server/status-mapping.js';
+import { serviceErrorOf, toGrpcStatus, toServiceError, toWireError } from '../../../node/src/server/status-mapping.js';
+import { decodeResponseFrame, encodeErrorItem } from '../../../node/src/common/stream-frames.js';
 import { FieldError } from '../../../node/src/server/validate.js';
 
 function roundTrip(err: unknown): { status: ReturnType<typeof toGrpcStatus>; clientErr: client.KvError } {
@@ -113,4 +118,47 @@ describe('server/status-mapping ↔ client/errors', () => {
     assert.ok(local instanceof client.KvInternalError);
     assert.equal(local.retryable, false);
   });
+
+  it('a BatchStream sub-response error carries exactly what the unary status carries (every typed error)', () => {
+    const errors: unknown[] = [
+      new FieldError('mutations[2].value', 'too big'),
+      new TxnConflictError(Buffer.from([0, 0xff, 0x41]), 99),
+      new TxnNotFoundError('t-9'),
+      new TxnReadOnlyError('read-only'),
+      new SnapshotTooOldError(5, 10),
+      new SessionExpiredError('gone'),
+      new StoreClosedError(),
+      new StorageError('EIO /secret'),
+      new NotLeaderError(3, '127.0.0.3:7379'),
+      new NotLeaderError(0, undefined),
+      new OverloadedError('too many'),
+      new PreconditionFailedError('no'),
+      new OperationTimeoutError('slow'),
+      new TypeError('boom'),
+    ];
+    for (const err of errors) {
+      const w = toWireError(err, silentLogger());
+      const unary = client.fromGrpcError(serviceErrorOf(w), 'Put n1');
+      const [sub] = decodeResponseFrame(encodeErrorItem(7, w)).responses;
+      assert.equal(sub!.requestId, 7);
+      const streamed = client.fromWireError(sub!.error!, 'Put n1');
+      assert.equal(streamed.constructor, unary.constructor, String(err));
+      assert.equal(streamed.message, unary.message);
+      assert.equal(streamed.grpcCode, unary.grpcCode);
+      assert.equal(streamed.code, unary.code);
+      assert.equal(streamed.retryable, unary.retryable);
+      for (const k of ['field', 'key', 'conflictTs', 'txnId', 'safePoint', 'leaderAddress', 'leaderId', 'serverCode'] as const) {
+        assert.deepEqual((streamed as unknown as Record<string, unknown>)[k], (unary as unknown as Record<string, unknown>)[k], `${String(err)}: ${k}`);
+      }
+    }
+  });
+
+  it('OVERLOADED → RESOURCE_EXHAUSTED, retryable (never ran)', () => {
+    const { status, clientErr } = roundTrip(new OverloadedError('more than 4096 in flight'));
+    assert.equal(status.code, GrpcStatus.RESOURCE_EXHAUSTED);
+    assert.ok(clientErr instanceof client.KvOverloadedError);
+    assert.ok(clientErr instanceof client.KvResourceExhaustedError);
+    assert.equal(clientErr.retryable, true);
+  });
 });
+
