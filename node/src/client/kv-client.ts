@@ -233,7 +233,14 @@ export class KvClient {
     this.current = Math.floor(this.random() * this.endpoints.length);
     this.transport = options.transport ?? 'stream';
     if (this.transport !== 'unary' && this.transport !== 'stream') throw new KvInvalidArgumentError(`transport: expected 'unary' or 'stream', got ${JSON.stringify(this.transport)}`);
-    this.streams = this.transport === 'stream' ? new StreamTransport({ channel: (e) => this.stub(e), ...(options.lostReplies ? { lostReplies: options.lostReplies } : {}) }) : undefined;
+    this.streams =
+      this.transport === 'stream'
+        ? new StreamTransport({
+            channel: (e) => this.stub(e),
+            unary: (e, m, req, ms) => this.unary(e, m, req, ms),
+            ...(options.lostReplies ? { lostReplies: options.lostReplies } : {}),
+          })
+        : undefined;
   }
 
   // ---------------------------------------------------------------- reads

@@ -7,6 +7,8 @@
 // - A broken stream fails every request written to it with KvOutcomeUnknownError (retryable: KvClient
 //   retries with the same session seq, so exactly-once holds); requests not yet written simply go out on
 //   the next stream. Only a stream that never connected fails them as certainly-not-applied.
+// - A node without BatchStream (older version: UNIMPLEMENTED) gets its requests re-sent as unary calls,
+//   and the endpoint stays unary.
 // - A request larger than the server accepts in one frame (it announces its limit in the first reply
 //   frame; until then a conservative floor applies) is left to the unary path (send returns undefined).
 import * as grpc from '@grpc/grpc-js';
@@ -26,6 +28,11 @@ export interface StreamTransportOptions {
   /** The grpc-js client (channel) of an endpoint; shared with the unary calls. */
   channel: (endpoint: string) => grpc.Client;
   lostReplies?: LostReplyInjector;
+  /**
+   * Sends a request as a unary call: used for the requests of a stream the server does not implement
+   * (a node of an older version answers UNIMPLEMENTED; the endpoint then stays on unary calls).
+   */
+  unary?: (endpoint: string, method: StreamMethod, req: unknown, timeoutMs: number) => Promise<unknown>;
   /** Period of the deadline sweep (default 10 ms): the precision of per-request deadlines. */
   sweepMs?: number;
 }
@@ -39,8 +46,10 @@ interface Pending {
   /** Date.now() at which the attempt times out. */
   deadline: number;
   timeoutMs: number;
+  /** The request object (kept for a unary re-send when the node has no BatchStream). */
+  req: unknown;
   resolve: (v: unknown) => void;
-  reject: (e: KvError) => void;
+  reject: (e: unknown) => void;
   /** The call it was written to (undefined while queued). */
   call: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
 }
@@ -80,12 +89,13 @@ export class StreamTransport {
       s = new EndpointStream(this, endpoint);
       this.streams.set(endpoint, s);
     }
+    if (s.unsupported) return undefined;
     const id = this.nextId++;
     const ms = Math.max(1, Math.ceil(timeoutMs));
     const item = encodeRequestItem(id, ms, method, body);
     if (item.length > s.maxFrameBytes) return undefined;
     return new Promise<Res>((resolve, reject) => {
-      s.enqueue({ id, method, deadline: Date.now() + ms, timeoutMs: ms, resolve: resolve as (v: unknown) => void, reject, call: undefined }, item);
+      s.enqueue({ id, method, deadline: Date.now() + ms, timeoutMs: ms, req, resolve: resolve as (v: unknown) => void, reject, call: undefined }, item);
       if (!this.sweepTimer) {
         this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
         this.sweepTimer.unref();
@@ -124,6 +134,8 @@ class EndpointStream {
   readonly pending = new Map<number, Pending>();
   /** Largest frame the server takes (announced in its first reply frame). */
   maxFrameBytes = INITIAL_MAX_FRAME_BYTES;
+  /** The node does not implement BatchStream (older version): its requests go unary. */
+  unsupported = false;
   private call: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
   /** Whether the current call received anything (then it certainly reached the server). */
   private heardFrom = false;
@@ -224,6 +236,17 @@ class EndpointStream {
   private onStatus(call: grpc.ClientDuplexStream<Buffer, Buffer>, st: grpc.StatusObject): void {
     const heard = call === this.call ? this.heardFrom : true;
     if (call === this.call) this.call = undefined;
+    const unary = this.transport.opts.unary;
+    if (!heard && st.code === grpc.status.UNIMPLEMENTED && unary) {
+      // An older node without BatchStream refused the call itself: nothing ran. Stay unary there.
+      this.unsupported = true;
+      for (const p of this.pending.values()) {
+        if (p.call !== call) continue;
+        this.pending.delete(p.id);
+        unary(this.endpoint, p.method, p.req, Math.max(1, p.deadline - Date.now())).then(p.resolve, p.reject);
+      }
+      return;
+    }
     const neverConnected = !heard && st.code === grpc.status.UNAVAILABLE && /ECONNREFUSED|No connection established|Connection refused/i.test(st.details);
     this.fail(call, (p) => {
       // The request surely did not reach a server that was never connected: report the connection error

@@ -1,7 +1,8 @@
 // KvClient over BatchStream (the default transport): per-turn frames, the unary fallback for requests
 // larger than the server takes in a frame, OVERLOADED refusals retried, a stream killed mid-flight
 // (server force-stopped and restarted over the same store) with CAS counters exactly once, and a Raft
-// follower answering NOT_LEADER over the stream with the client following the hint.
+// follower answering NOT_LEADER over the stream with the client following the hint; an older node without
+// BatchStream (UNIMPLEMENTED → unary).
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../../node/src/common/logger.js';
@@ -10,7 +11,10 @@ import { StreamTransport } from '../../../node/src/client/stream-transport.js';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { raftServiceDefinition } from '../../../node/src/raftstore/services.js';
+import { loadKvProto } from '../../../node/src/common/proto.js';
+import { createKvService } from '../../../node/src/server/kv-service.js';
 import { ServerMetrics } from '../../../node/src/server/metrics.js';
+import { resolveLimits } from '../../../node/src/server/validate.js';
 import { startKvsNode, type KvsNode } from '../../../node/src/server/node-server.js';
 import { freePort } from '../../helpers/cluster-process.js';
 import { FakeStore } from '../../helpers/fake-store.js';
@@ -198,3 +202,23 @@ async function leaderPuts(kv: KvsNode): Promise<number> {
   const data = await kv.metrics.requests.get();
   return data.values.filter((v) => v.labels.method === 'Put' && v.labels.code === 'OK').reduce((a, v) => a + v.value, 0);
 }
+
+describe('client: a node without BatchStream (older version)', function () {
+  this.timeout(20_000);
+  it('UNIMPLEMENTED: the requests are re-sent as unary calls and the endpoint stays unary', async () => {
+    const store = new FakeStore();
+    const def = Object.fromEntries(Object.entries(loadKvProto().kvs.v1.Kv.service).filter(([m]) => m !== 'BatchStream')) as grpc.ServiceDefinition;
+    const { handlers } = createKvService({ store, limits: resolveLimits(), logger: silentLogger(), nodeId: 'old', version: '0.0.1' });
+    const server = new grpc.Server();
+    server.addService(def, handlers as unknown as grpc.UntypedServiceImplementation);
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const c = new KvClient({ endpoints: `127.0.0.1:${port}` });
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => c.put(`old/${i}`, 'v')));
+    assert.ok(rs.every((r) => r.succeeded));
+    assert.equal((await c.get('old/3')).value?.toString(), 'v');
+    assert.equal(store.applied, 10, 'each write ran once');
+    assert.equal(c.retries, 0, 'the fallback is not a retry');
+    c.close();
+    server.forceShutdown();
+  });
+});
