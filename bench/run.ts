@@ -30,6 +30,7 @@ const HELP = `usage: node dist/bench/run.js [options]
   --kvs-nodes 1            kvs-node processes: 1 = single node (group commit), 3 = one Raft group of 3
                            replicas (writes to the leader, reads round-robin over all replicas)
   --etcd-members 1         etcd members (1 or 3)
+  --kvs-transport stream   KvClient transport: stream (BatchStream multiplexing, the default) | unary
   --kvs-address H:P        measure an already running kvs node instead of starting one
   --etcd-endpoints URLs    measure running etcd instead of starting members
   --no-ceiling             skip bench/engine-ceiling (raw classic-level)
@@ -49,6 +50,7 @@ const { values: a } = parseArgs({
     'txn-dist': { type: 'string', default: 'uniform' },
     'kvs-nodes': { type: 'string', default: '1' },
     'etcd-members': { type: 'string', default: '1' },
+    'kvs-transport': { type: 'string', default: 'stream' },
     'kvs-address': { type: 'string' },
     'etcd-endpoints': { type: 'string' },
     'no-ceiling': { type: 'boolean', default: false },
@@ -77,6 +79,8 @@ const workloads = a.workloads!.split(',').map((w) => {
   if (!spec) throw new Error(`unknown workload ${w} (have ${Object.keys(WORKLOADS).join(',')})`);
   return spec.id === 'T' ? { ...spec, dist: a['txn-dist'] === 'zipfian' ? ('zipfian' as const) : ('uniform' as const) } : spec;
 });
+const kvsTransport = a['kvs-transport'] === 'unary' ? ('unary' as const) : a['kvs-transport'] === 'stream' ? ('stream' as const) : undefined;
+if (!kvsTransport) throw new Error(`--kvs-transport: expected stream or unary, got ${a['kvs-transport']}`);
 const concurrencies = a.concurrency!.split(',').map((c) => num(c, 'concurrency'));
 const records = num(a.records, 'records');
 const valueSize = num(a['value-size'], 'value-size');
@@ -128,7 +132,7 @@ async function measure(driver: BenchDriver): Promise<RunResult[]> {
 
 async function benchKvs(): Promise<RunResult[]> {
   if (a['kvs-address']) {
-    const d = new KvsDriver(a['kvs-address'].split(','), 'kvs(ext)');
+    const d = new KvsDriver(a['kvs-address'].split(','), 'kvs(ext)', { transport: kvsTransport });
     try {
       return await measure(d);
     } finally {
@@ -142,7 +146,7 @@ async function benchKvs(): Promise<RunResult[]> {
       env: { KVS_LOG_LEVEL: 'warn' },
       extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',')],
     });
-    const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}`, { replicated: true });
+    const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}`, { replicated: true, transport: kvsTransport });
     try {
       return await measure(d);
     } catch (e) {
@@ -155,7 +159,7 @@ async function benchKvs(): Promise<RunResult[]> {
   }
   const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' } });
   await node.start();
-  const d = new KvsDriver([node.address], `kvs×${kvsNodes}`);
+  const d = new KvsDriver([node.address], `kvs×${kvsNodes}`, { transport: kvsTransport });
   try {
     return await measure(d);
   } catch (e) {

@@ -1,5 +1,6 @@
-// kvs through our client library (KvClient: grpc-js, one channel per endpoint, exactly-once sessions on
-// writes, retries with backoff). Transactions use the client's txn helper: Begin, Get×n, Put×n, Commit,
+// kvs through our client library (KvClient: grpc-js, one channel per endpoint, requests multiplexed over
+// one BatchStream per endpoint unless --kvs-transport unary, exactly-once sessions on writes, retries
+// with backoff). Transactions use the client's txn helper: Begin, Get×n, Put×n, Commit,
 // retried on TXN_CONFLICT.
 // Replicated mode (a Raft group over several nodes): one client per node; writes and transactions go to
 // the leader's client (found through Admin Status, like a leader-aware router), reads round-robin over
@@ -15,14 +16,16 @@ export class KvsDriver implements BenchDriver {
   private next = 0;
   private leaderReady: Promise<void> | undefined;
 
-  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, opts: { replicated?: boolean } = {}) {
+  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, opts: { replicated?: boolean; transport?: 'stream' | 'unary' } = {}) {
     this.name = name;
+    // transport: by default KvClient multiplexes every request over one BatchStream per endpoint.
+    const transport = opts.transport ?? 'stream';
     if (opts.replicated && endpoints.length > 1) {
       // Failover still works: every client lists all endpoints, the preferred one first.
-      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], timeoutMs: 30_000 }));
+      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], timeoutMs: 30_000, transport }));
       this.client = this.readers[0]!;
       this.leaderReady = this.findLeader();
-    } else this.client = new KvClient({ endpoints, timeoutMs: 30_000 });
+    } else this.client = new KvClient({ endpoints, timeoutMs: 30_000, transport });
   }
 
   private async findLeader(): Promise<void> {
