@@ -164,7 +164,8 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
       onDrop: () => victim.kill9(),
     });
     const others = [...byId.values()].filter((n) => n !== victim).map((n) => n.address);
-    const c = kv([victim.address, ...others], { interceptors: [injector.interceptor()], timeoutMs: 20_000 });
+    // lostReplies (not a raw interceptor): the hook then drops the sub-response on the default BatchStream.
+    const c = kv([victim.address, ...others], { lostReplies: injector, timeoutMs: 20_000 });
     // Pin the first attempt to the leader by putting it first; later attempts rotate to the others.
     const r = await c.put('eo/x', '2', { expectedValue: '1' });
     assert.equal(injector.totalDropped, 1);
@@ -218,6 +219,30 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
     console.log(`      transfer ${leader} → ${target}: ${(performance.now() - t0).toFixed(0)} ms (${res.message})`);
     assert.equal(await agreedLeader(), target);
     await kv(liveAddresses()).put('transfer/after', 'ok');
+  });
+
+  it('/readyz: 200 on every member with a leader; a follower cut off from the group turns 503 (RAFT_NO_LEADER) and back to 200 when healed; /healthz stays 200', async function () {
+    const leader = await agreedLeader();
+    for (const n of byId.values()) assert.equal((await n.readyz()).status, 200, `${n.nodeId} ready`);
+    const follower = [...byId.entries()].find(([id]) => id !== leader)![1];
+    const others = [...byId.values()].filter((n) => n !== follower);
+    // SIGSTOP the leader and the other follower: the follower is alone (a minority of one).
+    for (const n of others) n.pause();
+    try {
+      const t0 = performance.now();
+      const r = await until('the isolated follower to report not ready', async () => {
+        const z = await follower.readyz();
+        return z.status === 503 ? z : undefined;
+      });
+      console.log(`      isolated follower not ready after ${(performance.now() - t0).toFixed(0)} ms: ${r.code} (${r.reason})`);
+      assert.equal(r.code, 'RAFT_NO_LEADER');
+      assert.equal(await follower.healthz(), true, 'the process is alive: /healthz unchanged');
+    } finally {
+      for (const n of others) n.resume();
+    }
+    await until('the healed follower to be ready again', async () => ((await follower.readyz()).status === 200 ? true : undefined));
+    await agreedLeader();
+    for (const n of byId.values()) await until(`${n.nodeId} ready`, async () => ((await n.readyz()).status === 200 ? true : undefined));
   });
 
   it('scale-out: add a 4th node as learner → promote → remove an old member; data intact', async function () {
