@@ -83,13 +83,13 @@ export class StreamTransport {
    */
   send<Res>(endpoint: string, method: StreamMethod, req: unknown, timeoutMs: number): Promise<Res> | undefined {
     if (this.closed) return Promise.reject(new KvCancelledError(`${method}: client closed`));
-    const body = this.codec(method).serialize(req);
     let s = this.streams.get(endpoint);
     if (!s) {
       s = new EndpointStream(this, endpoint);
       this.streams.set(endpoint, s);
     }
     if (s.unsupported) return undefined;
+    const body = this.codec(method).serialize(req);
     const id = this.nextId++;
     const ms = Math.max(1, Math.ceil(timeoutMs));
     const item = encodeRequestItem(id, ms, method, body);
