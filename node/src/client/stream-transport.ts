@@ -91,7 +91,8 @@ export class StreamTransport {
     if (s.unsupported) return undefined;
     const body = this.codec(method).serialize(req);
     const id = this.nextId++;
-    const ms = Math.max(1, Math.ceil(timeoutMs));
+    // timeout_ms is a uint32 on the wire (≈ 49 days): longer deadlines are clamped.
+    const ms = Math.min(0xffffffff, Math.max(1, Math.ceil(timeoutMs)));
     const item = encodeRequestItem(id, ms, method, body);
     if (item.length > s.maxFrameBytes) return undefined;
     return new Promise<Res>((resolve, reject) => {

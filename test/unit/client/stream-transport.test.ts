@@ -64,6 +64,14 @@ describe('client: BatchStream transport', function () {
     await t.stop();
   });
 
+  it('deadlines beyond timeout_ms (uint32) are clamped, not refused', async () => {
+    const t = await startTestNode<FakeStore>();
+    const c = new KvClient({ endpoints: t.endpoint, timeoutMs: 1e11, attemptTimeoutMs: 1e11 });
+    assert.equal((await c.put('far', 'v')).succeeded, true);
+    c.close();
+    await t.stop();
+  });
+
   it('transport "unary" never opens a stream', async () => {
     const t = await startTestNode<FakeStore>();
     const c = new KvClient({ endpoints: t.endpoint, transport: 'unary' });
