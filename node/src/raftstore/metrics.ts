@@ -1,10 +1,119 @@
 // Raft metrics of the node's groups in the node's Prometheus registry (/metrics): role, term, indexes,
-// and the Ready-loop / transport counters (monotonic values exported as gauges read at scrape time).
+// the Ready-loop / transport counters (monotonic values exported as gauges read at scrape time), and the
+// per-stage latency histograms a Peer records (`RaftMetrics`): where the time between "proposal
+// submitted / read barrier requested" and "result resolved" goes (docs/raft.md "Latency breakdown").
 import client from 'prom-client';
+import { addReadinessCondition } from '../server/http.js';
 import type { RaftNode } from './raft-node.js';
 
+/** Seconds; fine at the bottom (a loopback Ready stage is tens of µs) and up to an election. */
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const COUNT_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+const BYTE_BUCKETS = [0, 128, 512, 2048, 8192, 32768, 131072, 524288, 2097152, 8388608];
+
+export type ReadyStage = 'persist' | 'send' | 'apply' | 'ready';
+export type ProposalStage = 'queued' | 'committed' | 'applied' | 'resolved';
+export type ReadStage = 'round' | 'wait_apply' | 'barrier';
+export type WriteKind = 'log' | 'apply';
+
+type H = client.Histogram<string>;
+type Child = ReturnType<H['labels']>;
+
+/**
+ * Latency/size histograms of one group's Ready loop. Created unregistered (a Peer always records; unit
+ * tests need no registry) and attached to the node's registry by `registerRaftMetrics`. Children are
+ * resolved once per label set: an observation on the hot path is a bucket search, no label hashing.
+ */
+export class RaftMetrics {
+  readonly readyStage: H;
+  readonly proposal: H;
+  readonly appendPersist: H;
+  readonly read: H;
+  readonly readyEntries: H;
+  readonly readyBytes: H;
+  readonly writeOps: H;
+  readonly writeBytes: H;
+  private readonly children = new Map<string, Child>();
+
+  constructor(private readonly groupId: number) {
+    const h = (name: string, help: string, labelNames: string[], buckets: number[]): H => new client.Histogram({ name, help, labelNames: ['group', ...labelNames], buckets, registers: [] });
+    this.readyStage = h(
+      'kvs_raft_ready_stage_seconds',
+      'Ready loop stage durations: persist (entries + hard state engine write, synced when needed), send, apply (committed entries through the state machine; runs in the apply stage), ready (ready() → advance())',
+      ['stage'],
+      LATENCY_BUCKETS,
+    );
+    this.proposal = h(
+      'kvs_raft_proposal_seconds',
+      'proposal latency on the proposing node, from submit to: queued (taken into a Ready), committed (delivered as committed), applied (state machine write done), resolved (caller resolved)',
+      ['stage'],
+      LATENCY_BUCKETS,
+    );
+    this.appendPersist = h('kvs_raft_append_persist_seconds', 'engine write of a Ready carrying log entries (synced), by role', ['role'], LATENCY_BUCKETS);
+    this.read = h(
+      'kvs_raft_read_index_seconds',
+      'linearizable reads: round (ReadIndex issued → read state back: leader quorum round, plus the hop to the leader on a follower), wait_apply (read state → applied ≥ index), barrier (readBarrier() → resolved)',
+      ['stage'],
+      LATENCY_BUCKETS,
+    );
+    this.readyEntries = h('kvs_raft_ready_entries', 'entries per Ready: appended (to the log) and committed', ['kind'], COUNT_BUCKETS);
+    this.readyBytes = h('kvs_raft_ready_bytes', 'payload bytes per Ready: appended and committed', ['kind'], BYTE_BUCKETS);
+    this.writeOps = h('kvs_raft_engine_write_ops', 'ops per engine write of the Ready loop: log (entries/hard state) or apply (state machine batch)', ['kind'], COUNT_BUCKETS);
+    this.writeBytes = h('kvs_raft_engine_write_bytes', 'bytes per engine write of the Ready loop: log or apply', ['kind'], BYTE_BUCKETS);
+  }
+
+  private child(hist: H, label: string): Child {
+    const names = (hist as unknown as { name: string; labelNames: string[] });
+    const k = `${names.name}\u0000${label}`;
+    let c = this.children.get(k);
+    if (c === undefined) {
+      // The second label name differs per histogram; the value is all a caller gives.
+      c = hist.labels({ group: String(this.groupId), [names.labelNames[1]!]: label });
+      this.children.set(k, c);
+    }
+    return c;
+  }
+
+  stage(s: ReadyStage, seconds: number): void {
+    this.child(this.readyStage, s).observe(seconds);
+  }
+  proposalStage(s: ProposalStage, seconds: number): void {
+    this.child(this.proposal, s).observe(seconds);
+  }
+  appendPersisted(role: 'leader' | 'follower' | 'candidate', seconds: number): void {
+    this.child(this.appendPersist, role).observe(seconds);
+  }
+  readStage(s: ReadStage, seconds: number): void {
+    this.child(this.read, s).observe(seconds);
+  }
+  readySize(kind: 'appended' | 'committed', entries: number, bytes: number): void {
+    this.child(this.readyEntries, kind).observe(entries);
+    this.child(this.readyBytes, kind).observe(bytes);
+  }
+  engineWrite(kind: WriteKind, ops: number, bytes: number): void {
+    this.child(this.writeOps, kind).observe(ops);
+    this.child(this.writeBytes, kind).observe(bytes);
+  }
+
+  all(): H[] {
+    return [this.readyStage, this.proposal, this.appendPersist, this.read, this.readyEntries, this.readyBytes, this.writeOps, this.writeBytes];
+  }
+}
+
+/** Seconds since `t0` (a `performance.now()` reading). */
+export function since(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Registers the node's Raft metrics in its registry — and the group's readiness condition with the
+ * node's /readyz, which is scoped by the same registry (main.ts calls this for a replicated node only, so
+ * a single node stays ready whenever it serves).
+ */
 export function registerRaftMetrics(registry: client.Registry, node: RaftNode): void {
   const peer = () => node.peer;
+  for (const h of node.peer.metrics.all()) registry.registerMetric(h);
+  addReadinessCondition(registry, () => node.peer.readiness());
   const g = (name: string, help: string, value: () => number): void => {
     new client.Gauge({
       name,

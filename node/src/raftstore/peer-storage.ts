@@ -312,6 +312,27 @@ export class PeerStorage implements Storage {
     return ops;
   }
 
+  /**
+   * A commit-only hard state the host does not write on its own (it rides in the next log write):
+   * remembered as the latest hard state. Term and vote are unchanged, so what is durable of them stays true.
+   */
+  noteHardState(hardState: HardState): void {
+    this.hardState = { ...hardState };
+    this.mem.setHardState(hardState);
+  }
+
+  /**
+   * At start: the commit index is persisted lazily while the applied index is written with the data,
+   * so after a crash the stored commit may lag the applied index. Applied entries were committed (and
+   * durable in the log first): raise the commit to it so raft starts consistent.
+   */
+  raiseCommit(applied: number): void {
+    const to = Math.min(applied, this.mem.lastIndex());
+    if (this.hardState.commit >= to) return;
+    this.hardState = { ...this.hardState, commit: to };
+    this.mem.setHardState(this.hardState);
+  }
+
   /** After the ops of appendOps were written: mirror them in memory. */
   appended(entries: readonly Entry[], hardState: HardState | undefined): void {
     if (entries.length > 0) this.mem.append(entries);

@@ -5,11 +5,19 @@
 // Ready loop (one at a time, serial; everything that arrives meanwhile lands in the next Ready):
 //   1. leader: MsgApp/MsgSnap/MsgHeartbeat are sent right away when the Ready keeps term and vote
 //      (the leader appends to its disk in parallel with replication; its self-ack waits for advance);
-//   2. persist: snapshot (if any: metadata + marker, then the state import), entries + hard state in
-//      ONE engine batch, synced when mustSync (group commit: every proposal of the turn shares it);
+//      any node sends everything right away when the Ready needs no sync (nothing it says depends on
+//      an unsynced write: a commit-only hard state is never a promise);
+//   2. persist: snapshot (if any: the apply stage is drained first; metadata + marker, then the state
+//      import), entries + hard state in ONE engine batch, synced when mustSync (group commit). A
+//      commit-only hard state is not written on its own: it rides in the next log write (restart
+//      raises a stale commit to the applied index, which only ever covers committed entries);
 //   3. send the remaining messages;
-//   4. apply committed entries through the StateMachine (unsynced: the Raft log is the durable record;
-//      the applied index is in the same batch as the data), resolve proposals, serve read states;
+//   4. hand committed entries to the APPLY STAGE (a FIFO worker: StateMachine.apply, resolve the
+//      proposals as soon as their results are computed, then the unsynced engine write, then the
+//      applied index / read states), and go on with the next Ready without waiting: applying batch N
+//      overlaps persisting batch N+1 (etcd's applier, TiKV's apply pool). A Ready carrying a conf
+//      change waits for the stage to drain and applies synchronously before advance (raft must see the
+//      new config before anything else, as etcd's waitApply); so do snapshots (generate / install);
 //   5. advance; then maybe compact the log / generate a snapshot that raft asked for.
 import type { Logger } from '../common/logger.js';
 import type { Engine, EngineEntry, EngineOp } from '../engine/engine.js';
@@ -37,6 +45,7 @@ import {
   decodeConfChange,
   encodeConfChange,
 } from '../raft/index.js';
+import { RaftMetrics, since } from './metrics.js';
 import type { PeerStorage } from './peer-storage.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
@@ -69,6 +78,8 @@ interface PendingProposal {
   reject: (e: Error) => void;
   term: number;
   timer: NodeJS.Timeout;
+  /** performance.now() at submit (stage latencies). */
+  t0: number;
 }
 
 interface ReadBatch {
@@ -78,6 +89,10 @@ interface ReadBatch {
   /** Read index once the ReadState came back. */
   index?: number;
   timer?: NodeJS.Timeout;
+  /** performance.now(): first waiter joined, ReadIndex issued, read state received. */
+  t0: number;
+  tIssued?: number;
+  tState?: number;
 }
 
 interface Exclusive {
@@ -100,6 +115,25 @@ export function encodeProposal(id: string, cmd: Command): Uint8Array {
   out.writeBigUInt64BE(BigInt(seq!), 6);
   body.copy(out, HEADER_LEN);
   return out;
+}
+
+/** The proposal id of an entry payload without decoding the command (undefined: not a kvs proposal). */
+export function proposalId(data: Uint8Array): string | undefined {
+  if (data.length < HEADER_LEN || data[0] !== PROPOSAL_MAGIC || data[1] !== 1) return undefined;
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return `${b.readUInt32BE(2)}:${b.readBigUInt64BE(6)}`;
+}
+
+function opsBytes(ops: readonly EngineOp[]): number {
+  let n = 0;
+  for (const op of ops) n += op.key.length + (op.type === 'put' ? op.value.length : 0);
+  return n;
+}
+
+function entriesBytes(entries: readonly Entry[]): number {
+  let n = 0;
+  for (const e of entries) n += e.data.length;
+  return n;
 }
 
 export function decodeProposal(data: Uint8Array): { id: string; cmd: Command } {
@@ -158,6 +192,13 @@ export class Peer implements CommandSink {
   private readonly appliedWaiters: Array<{ index: number; resolve: () => void }> = [];
   private readonly roleListeners = new Set<() => void>();
   private compacting = false;
+  /** Committed entries handed to the apply stage, oldest first; the worker merges what is queued. */
+  private readonly applyQueue: Entry[][] = [];
+  private applyWorker: Promise<void> | undefined;
+  /** The latest hard state has a commit not yet on disk (rides in the next log write). */
+  private commitDirty = false;
+  /** Stage latency histograms (attached to the node's registry by registerRaftMetrics). */
+  readonly metrics: RaftMetrics;
   stats = { readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
 
   constructor(private readonly cfg: PeerConfig) {
@@ -167,6 +208,7 @@ export class Peer implements CommandSink {
     this.storage = cfg.storage;
     this.engine = cfg.engine;
     this.transport = cfg.transport;
+    this.metrics = new RaftMetrics(cfg.groupId);
     // Unique across restarts: wall-clock microseconds as the starting sequence.
     this.proposalSeq = BigInt(Date.now()) * 1000n;
   }
@@ -178,6 +220,9 @@ export class Peer implements CommandSink {
     this.replaceSm = replaceSm;
     const applied = Math.max(sm.appliedIndex, this.storage.firstIndex() - 1);
     this.appliedIndex = applied;
+    // The commit index is written lazily (with the next log write), the applied index with the data:
+    // after a crash the state may be ahead of the stored commit. Applied entries were committed.
+    this.storage.raiseCommit(applied);
     this.rn = new RawNode({
       id: this.raftId,
       groupId: this.groupId,
@@ -227,6 +272,26 @@ export class Peer implements CommandSink {
   addresses(): Map<number, string> {
     return this.storage.addresses;
   }
+  /**
+   * Readiness (/readyz): a member of its group's configuration that knows a current leader (or leads),
+   * not failed or closed. A joining node (empty configuration until its first snapshot), a node cut off
+   * from the leader (its election timeout passed: pre-candidate, no leader) or a group without a
+   * quorum answers with a fixed code and a reason.
+   */
+  readiness(): true | { code: 'RAFT_FAILED' | 'RAFT_CLOSED' | 'RAFT_NOT_STARTED' | 'RAFT_NOT_MEMBER' | 'RAFT_NO_LEADER'; reason: string } {
+    if (this.failed !== undefined) return { code: 'RAFT_FAILED', reason: `raft group ${this.groupId} failed: ${this.failed.message}` };
+    if (this.closed) return { code: 'RAFT_CLOSED', reason: `raft group ${this.groupId} is closed` };
+    if (this.rn === undefined) return { code: 'RAFT_NOT_STARTED', reason: `raft group ${this.groupId} is not started` };
+    const cs = this.rn.raft.trk.confState();
+    const id = this.raftId;
+    if (!cs.voters.includes(id) && !cs.learners.includes(id) && !cs.votersOutgoing.includes(id) && !cs.learnersNext.includes(id)) {
+      return { code: 'RAFT_NOT_MEMBER', reason: `raft id ${id} is not a member of group ${this.groupId} (voters [${cs.voters.join(',')}], learners [${cs.learners.join(',')}])` };
+    }
+    const lead = this.rn.raft.lead;
+    if (lead === 0) return { code: 'RAFT_NO_LEADER', reason: `no known leader of group ${this.groupId} (term ${this.rn.raft.term}, ${StateType[this.rn.raft.state]})` };
+    return true;
+  }
+
   notLeader(message?: string): NotLeaderError {
     return new NotLeaderError(this.leaderId, this.leaderClientAddress(), message);
   }
@@ -284,7 +349,7 @@ export class Peer implements CommandSink {
         if (this.pending.delete(id)) reject(this.notLeader('proposal timed out (outcome unknown); retry with the same session'));
       }, this.cfg.proposalTimeoutMs ?? 10_000);
       timer.unref();
-      this.pending.set(id, { resolve, reject, term: this.rn.raft.term, timer });
+      this.pending.set(id, { resolve, reject, term: this.rn.raft.term, timer, t0: performance.now() });
     });
   }
 
@@ -306,10 +371,14 @@ export class Peer implements CommandSink {
     if (this.closed) return Promise.reject(new StoreClosedError());
     this.stats.reads++;
     const deadline = Date.now() + (this.cfg.readTimeoutMs ?? 10_000);
+    const t0 = performance.now();
     return new Promise<void>((resolve, reject) => {
       const attempt = () => {
         const w = {
-          resolve,
+          resolve: () => {
+            this.metrics.readStage('barrier', since(t0));
+            resolve();
+          },
           reject: (e: Error) => {
             if (Date.now() < deadline && !this.closed && !this.failed) setTimeout(attempt, 20);
             else reject(e);
@@ -326,7 +395,7 @@ export class Peer implements CommandSink {
       const ctx = Buffer.allocUnsafe(12);
       ctx.writeUInt32BE(this.raftId, 0);
       ctx.writeDoubleBE(++this.readSeq, 4);
-      const b: ReadBatch = { ctx, key: ctx.toString('hex'), waiters: [] };
+      const b: ReadBatch = { ctx, key: ctx.toString('hex'), waiters: [], t0: performance.now() };
       this.openRead = b;
       this.readBatches.set(b.key, b);
       b.timer = setTimeout(() => this.failRead(b, this.notLeader('read index timed out; retry')), this.cfg.readAttemptMs ?? 2000);
@@ -348,6 +417,7 @@ export class Peer implements CommandSink {
   private finishRead(b: ReadBatch): void {
     this.readBatches.delete(b.key);
     if (b.timer) clearTimeout(b.timer);
+    if (b.tState !== undefined) this.metrics.readStage('wait_apply', since(b.tState));
     for (const w of b.waiters) w.resolve();
   }
 
@@ -426,8 +496,11 @@ export class Peer implements CommandSink {
   schedule(): void {
     if (this.scheduled || this.running || this.closed || this.failed) return;
     this.scheduled = true;
-    // setImmediate: every proposal/message/read of this event-loop turn goes into the same Ready.
-    setImmediate(() => {
+    // A microtask, not setImmediate: everything of the current callback (a frame's messages, a batch of
+    // requests) still goes into one Ready, but an idle group starts at once instead of after the
+    // event loop's next check phase (0.05–1 ms on a busy box, on every hop of the commit path). Under
+    // load, work arriving while a Ready is in flight batches into the next one by itself.
+    queueMicrotask(() => {
       this.scheduled = false;
       void this.loop();
     });
@@ -438,6 +511,7 @@ export class Peer implements CommandSink {
     this.running = true;
     try {
       for (;;) {
+        if (this.exclusive.length > 0) await this.applyIdle();
         while (this.exclusive.length > 0) {
           const x = this.exclusive.shift()!;
           try {
@@ -447,6 +521,8 @@ export class Peer implements CommandSink {
           }
         }
         if (this.storage.snapshotRequested) {
+          // The engine must hold exactly the state at the applied index: no apply in flight.
+          await this.applyIdle();
           this.storage.generateSnapshot(this.appliedIndex);
           this.stats.snapshotsGenerated++;
           this.log.info('snapshot generated', { index: this.appliedIndex });
@@ -454,14 +530,17 @@ export class Peer implements CommandSink {
         if (this.openRead !== undefined) {
           const b = this.openRead;
           this.openRead = undefined;
+          b.tIssued = performance.now();
           this.rn.readIndex(b.ctx);
           this.stats.readIndexRounds++;
         }
-        if (this.closed || !this.rn.hasReady()) break;
+        if (this.closed || this.failed || !this.rn.hasReady()) break;
         const rd = this.rn.ready();
+        const tReady = performance.now();
         this.stats.readies++;
         await this.handleReady(rd);
         this.rn.advance();
+        this.metrics.stage('ready', since(tReady));
         await this.maybeCompact();
       }
     } catch (e) {
@@ -478,6 +557,7 @@ export class Peer implements CommandSink {
   }
 
   private fail(err: Error): void {
+    if (this.failed !== undefined) return;
     this.failed = err;
     this.log.error('raft group failed; the node needs a restart', { err: err.message, stack: err.stack });
     const se = new StorageError(`raft group failed: ${err.message}`);
@@ -510,11 +590,25 @@ export class Peer implements CommandSink {
         }
       }
     }
-    // 1. Leader: replicate in parallel with the local write, when term and vote stay as durable.
+    if (this.pending.size > 0) {
+      for (const e of rd.entries) {
+        const id = proposalId(e.data);
+        const p = id === undefined ? undefined : this.pending.get(id);
+        if (p !== undefined) this.metrics.proposalStage('queued', since(p.t0));
+      }
+    }
+    // 1. Send early. A Ready that needs no sync changes nothing a message could promise (no entries, no
+    // term/vote; a commit index is never a promise): everything leaves now, e.g. a follower's heartbeat
+    // response for a read round. Otherwise a leader whose Ready keeps term and vote replicates in
+    // parallel with its own write (its self-ack waits for advance).
     let later: Message[] = rd.messages;
     const hs = rd.hardState;
     const sameTermVote = hs === undefined || (hs.term === this.storage.hardState.term && hs.vote === this.storage.hardState.vote);
-    if (this.role === StateType.Leader && sameTermVote && rd.snapshot === undefined) {
+    const ts = performance.now();
+    if (!rd.mustSync && rd.snapshot === undefined) {
+      this.sendMessages(rd.messages);
+      later = [];
+    } else if (this.role === StateType.Leader && sameTermVote && rd.snapshot === undefined) {
       const early: Message[] = [];
       later = [];
       for (const m of rd.messages) {
@@ -523,33 +617,99 @@ export class Peer implements CommandSink {
       }
       this.sendMessages(early);
     }
+    let sendSeconds = since(ts);
     // 2. Persist.
-    if (rd.snapshot !== undefined) await this.installSnapshot(rd);
-    // A hard state whose only change is `commit` (no entries, no term/vote change) needs no sync and no
-    // write of its own: it rides in the first apply batch of this Ready (one engine write instead of two;
-    // applied ≤ commit still holds atomically on disk).
-    let deferred: { ops: EngineOp[]; hs: NonNullable<Ready['hardState']> } | undefined;
-    if (rd.entries.length === 0 && !rd.mustSync && rd.hardState !== undefined && rd.snapshot === undefined && rd.committedEntries.length > 0) {
-      deferred = { ops: this.storage.appendOps([], rd.hardState), hs: rd.hardState };
+    if (rd.snapshot !== undefined) {
+      // The state import replaces the state machine: everything queued before it is applied first.
+      await this.applyIdle();
+      await this.installSnapshot(rd);
+    }
+    if (rd.entries.length === 0 && !rd.mustSync && rd.snapshot === undefined) {
+      // Commit-only hard state (or none): no write of its own, it rides in the next log write.
+      if (rd.hardState !== undefined) {
+        this.storage.noteHardState(rd.hardState);
+        this.commitDirty = true;
+      }
     } else if (rd.entries.length > 0 || rd.hardState !== undefined) {
-      const ops = this.storage.appendOps(rd.entries, rd.hardState);
+      const hsToWrite = rd.hardState ?? (this.commitDirty ? this.storage.hardState : undefined);
+      const ops = this.storage.appendOps(rd.entries, hsToWrite);
+      const tp = performance.now();
       await this.engine.write(ops, { sync: rd.mustSync });
+      const d = since(tp);
+      this.metrics.stage('persist', d);
+      this.metrics.engineWrite('log', ops.length, opsBytes(ops));
+      if (rd.entries.length > 0) {
+        this.metrics.appendPersisted(this.role === StateType.Leader ? 'leader' : this.role === StateType.Follower ? 'follower' : 'candidate', d);
+        this.metrics.readySize('appended', rd.entries.length, entriesBytes(rd.entries));
+      }
       if (rd.mustSync) this.stats.syncedWrites++;
-      this.storage.appended(rd.entries, rd.hardState);
+      if (hsToWrite !== undefined) this.commitDirty = false;
+      this.storage.appended(rd.entries, hsToWrite);
     }
     // 3. Send the rest.
-    this.sendMessages(later);
-    // 4. Apply.
+    if (later.length > 0) {
+      const t3 = performance.now();
+      this.sendMessages(later);
+      sendSeconds += since(t3);
+    }
+    this.metrics.stage('send', sendSeconds);
+    // 4. Apply: in the apply stage, except conf changes (raft must see the new config before advance).
     if (rd.committedEntries.length > 0) {
-      const extra = deferred?.ops ?? [];
-      await this.applyEntries(rd.committedEntries, extra);
-      if (deferred !== undefined) {
-        if (extra.length > 0) await this.engine.write(extra, { sync: false }); // nothing was applied
-        this.storage.appended([], deferred.hs);
+      this.metrics.readySize('committed', rd.committedEntries.length, entriesBytes(rd.committedEntries));
+      if (this.pending.size > 0) {
+        for (const e of rd.committedEntries) {
+          const id = proposalId(e.data);
+          const p = id === undefined ? undefined : this.pending.get(id);
+          if (p !== undefined) this.metrics.proposalStage('committed', since(p.t0));
+        }
       }
+      if (rd.committedEntries.some((e) => e.type === EntryType.ConfChange)) {
+        await this.applyIdle();
+        const ta = performance.now();
+        await this.applyEntries(rd.committedEntries);
+        this.metrics.stage('apply', since(ta));
+        this.serveReads();
+      } else this.enqueueApply(rd.committedEntries);
     }
     for (const rs of rd.readStates) this.onReadState(rs);
     this.serveReads();
+  }
+
+  // ---------------- the apply stage ----------------
+
+  /** Hands committed entries (no conf change) to the apply worker; they are applied in order. */
+  private enqueueApply(entries: Entry[]): void {
+    this.applyQueue.push(entries);
+    this.applyWorker ??= this.runApply();
+  }
+
+  private async runApply(): Promise<void> {
+    try {
+      while (this.applyQueue.length > 0 && this.failed === undefined) {
+        // Everything queued meanwhile goes into one state-machine batch and one engine write.
+        const batches = this.applyQueue.splice(0);
+        const entries = batches.length === 1 ? batches[0]! : batches.flat();
+        const ta = performance.now();
+        await this.applyEntries(entries);
+        this.metrics.stage('apply', since(ta));
+        this.serveReads();
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.applyWorker = undefined;
+    }
+  }
+
+  /** Resolves once the apply stage is empty (everything handed to it is applied); throws if the group failed. */
+  private async applyIdle(): Promise<void> {
+    while (this.applyWorker !== undefined) await this.applyWorker;
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** Entries handed to the apply stage and not yet applied (batches). */
+  get applyQueueLength(): number {
+    return this.applyQueue.length + (this.applyWorker !== undefined ? 1 : 0);
   }
 
   private sendMessages(msgs: Message[]): void {
@@ -612,10 +772,14 @@ export class Peer implements CommandSink {
     this.log.info('snapshot installed', { index, term: snap.metadata.term, entries: entries.length, config: snap.metadata.confState });
   }
 
-  /** `extraOps` (emptied when used) go into the first engine write of the apply. */
-  private async applyEntries(entries: Entry[], extraOps: EngineOp[] = []): Promise<void> {
-    const takeExtra = (): EngineOp[] => extraOps.splice(0, extraOps.length);
-    let run: Array<{ e: Entry; id?: string; cmd: Command }> = [];
+  /**
+   * Applies committed entries in order: runs of commands → StateMachine.apply → proposals resolved with
+   * their results (deterministic and final: the entries are committed, a crash before the write
+   * re-applies them to the same results) → the unsynced engine write → applied index advanced. Readers
+   * wait for the applied index, so nobody observes the state before the write lands.
+   */
+  private async applyEntries(entries: Entry[]): Promise<void> {
+    let run: Array<{ e: Entry; id?: string; cmd: Command; t0?: number }> = [];
     const flush = async () => {
       if (run.length === 0) return;
       const batch = run;
@@ -625,11 +789,6 @@ export class Peer implements CommandSink {
         batch.map((x) => x.cmd),
         { appliedIndex: last },
       );
-      const pre = takeExtra();
-      await this.engine.write(pre.length > 0 ? [...pre, ...r.ops] : r.ops, { sync: false });
-      this.appliedIndex = last;
-      this.stats.applied += batch.length;
-      this.onApplied(r.lastTs);
       for (let i = 0; i < batch.length; i++) {
         const id = batch[i]!.id;
         if (id === undefined) continue;
@@ -638,7 +797,18 @@ export class Peer implements CommandSink {
           this.pending.delete(id);
           clearTimeout(p.timer);
           p.resolve(r.results[i]!);
+          this.metrics.proposalStage('resolved', since(p.t0));
         }
+      }
+      await this.engine.write(r.ops, { sync: false });
+      this.metrics.engineWrite('apply', r.ops.length, opsBytes(r.ops));
+      this.appliedIndex = last;
+      this.stats.applied += batch.length;
+      this.onApplied(r.lastTs);
+      const now = performance.now();
+      for (const x of batch) {
+        const t0 = x.id === undefined ? undefined : x.t0;
+        if (t0 !== undefined) this.metrics.proposalStage('applied', (now - t0) / 1000);
       }
     };
     for (const e of entries) {
@@ -654,7 +824,7 @@ export class Peer implements CommandSink {
         }
         ops.push(this.storage.addressesOp());
         const r = await this.sm.apply([], { appliedIndex: e.index });
-        await this.engine.write([...takeExtra(), ...r.ops, ...ops], { sync: false });
+        await this.engine.write([...r.ops, ...ops], { sync: false });
         this.appliedIndex = e.index;
         this.log.info('conf change applied', { index: e.index, changes: cc.changes.map((c) => `${ConfChangeType[c.type]}(${c.nodeId})`), config: cs });
         if (cs.voters.length + cs.learners.length > 0 && !cs.voters.includes(this.raftId) && !cs.learners.includes(this.raftId) && !cs.votersOutgoing.includes(this.raftId)) {
@@ -675,7 +845,8 @@ export class Peer implements CommandSink {
         run.push({ e, cmd: { type: 'noop', proposedTs: 0 } });
         continue;
       }
-      run.push({ e, id: p.id, cmd: p.cmd });
+      const pp = this.pending.get(p.id);
+      run.push({ e, id: p.id, cmd: p.cmd, t0: pp?.t0 });
     }
     await flush();
     for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
@@ -692,6 +863,8 @@ export class Peer implements CommandSink {
     const b = this.readBatches.get(key);
     if (b === undefined) return;
     b.index = rs.index;
+    b.tState = performance.now();
+    if (b.tIssued !== undefined) this.metrics.readStage('round', since(b.tIssued));
     this.waitingReads.push(b);
   }
 
@@ -728,6 +901,12 @@ export class Peer implements CommandSink {
     // Let queued work (proposals already in the log) settle briefly.
     if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
     this.closed = true;
+    await this.applyIdle().catch(() => undefined);
+    // The lazily written commit index, so a clean restart starts where it stopped.
+    if (this.commitDirty && this.failed === undefined) {
+      await this.engine.write(this.storage.appendOps([], this.storage.hardState), { sync: false }).catch(() => undefined);
+      this.commitDirty = false;
+    }
     const e = new StoreClosedError();
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);

@@ -1,8 +1,9 @@
 // Node-to-node Raft transport over gRPC (proto/raft.proto, service kvs.v1.Raft).
 //
-// * One long-lived bidi stream per peer (this node → peer). Messages handed to `send()` during one
-//   event-loop turn are queued per peer and flushed together on setImmediate: one RaftFrame carries
-//   many encoded messages (of any group), up to `maxFrameBytes`.
+// * One long-lived bidi stream per peer (this node → peer). The messages of one `send()` call (a Ready's
+//   messages) leave at once, one RaftFrame per peer carrying all of them (up to `maxFrameBytes`).
+//   Writing right away rather than on setImmediate matters: on a busy 2-core box the check phase came
+//   0.1–1 ms later, on every hop of the commit path (latency breakdown in docs/raft.md).
 // * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s). While a peer is
 //   unreachable its messages are dropped and the owning groups are told (`onUnreachable`), so the
 //   leader re-probes it — Raft retransmits by itself.
@@ -98,7 +99,6 @@ export class RaftTransport {
   private readonly clientAddresses = new Map<number, string>();
   /** Raft addresses peers announced (fallback when the address book has none, e.g. a joining node). */
   private readonly announced = new Map<number, string>();
-  private flushScheduled = false;
   private closed = false;
   private readonly maxFrameBytes: number;
   private readonly maxBuffered: number;
@@ -122,7 +122,7 @@ export class RaftTransport {
     return this.opts.resolve(id) ?? this.announced.get(id);
   }
 
-  /** Queues messages; they leave together at the end of this event-loop turn. MsgSnap is streamed separately by the caller. */
+  /** Sends messages now, one frame per peer for the whole call. MsgSnap is streamed separately by the caller. */
   send(msgs: readonly Message[]): void {
     if (this.closed) return;
     for (const m of msgs) {
@@ -138,10 +138,7 @@ export class RaftTransport {
       conn.queueBytes += enc.length;
       conn.groups.add(m.groupId);
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.flush();
   }
 
   private conn(id: number): PeerConn | undefined {
@@ -168,7 +165,6 @@ export class RaftTransport {
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     if (this.closed) return;
     const now = Date.now();
     for (const c of this.peers.values()) {

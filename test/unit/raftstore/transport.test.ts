@@ -57,16 +57,17 @@ describe('raftstore: gRPC transport', function () {
     return { a, b, received, snapshots, unreachable };
   }
 
-  it('batches the messages of one event-loop turn into one frame, in order', async function () {
+  it('sends the messages of one send() call (a Ready) as one frame, right away and in order', async function () {
     const { a, b, received } = await pair();
-    for (let i = 0; i < 200; i++) a.send([msg(2, 1, i)]);
+    a.send(Array.from({ length: 200 }, (_, i) => msg(2, 1, i)));
+    assert.equal(a.stats.framesSent, 1, 'written synchronously: no wait for the next event-loop phase');
     for (let i = 0; i < 50 && received.length < 200; i++) await sleep(20);
     assert.equal(received.length, 200);
     assert.deepEqual(received.map((m) => m.index), Array.from({ length: 200 }, (_, i) => i));
-    assert.equal(a.stats.framesSent, 1, 'one frame for the whole turn');
+    assert.equal(a.stats.framesSent, 1, 'one frame for the whole call');
     assert.equal(b.stats.framesReceived, 1);
     assert.equal(b.clientAddressOf(1), 'client-a:1', 'the receiver learns the sender\'s client address');
-    // The next turn: a second frame on the same stream.
+    // The next call: a second frame on the same stream.
     a.send([msg(2, 1, 999, MessageType.Heartbeat)]);
     for (let i = 0; i < 50 && received.length < 201; i++) await sleep(20);
     assert.equal(received.length, 201);
