@@ -221,8 +221,13 @@ export class NodeProcess {
     await this.waitReady(this.opts.readyTimeoutMs ?? 20_000);
   }
 
-  /** Polls /readyz until 200; fails early (with the log tail) if the process exits. */
-  async waitReady(timeoutMs = 20_000): Promise<void> {
+  /**
+   * Polls /readyz until 200 — or, unless `strict`, until it answers 503 with a Raft-level code (the
+   * process serves; its group has no leader yet or it waits to be added): a node restarted while its
+   * group lacks a quorum, or a joining node, must count as started. Fails early (with the log tail)
+   * if the process exits.
+   */
+  async waitReady(timeoutMs = 20_000, opts: { strict?: boolean } = {}): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
@@ -232,14 +237,22 @@ export class NodeProcess {
       try {
         const res = await fetch(`${this.httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) });
         if (res.status === 200) return;
-        last = `HTTP ${res.status}`;
-        await res.body?.cancel();
+        const body = await res.text();
+        last = `HTTP ${res.status} ${body.trim()}`;
+        if (!opts.strict && res.status === 503 && /"code":"RAFT_(NO_LEADER|NOT_MEMBER)"/.test(body)) return;
       } catch (e) {
         last = (e as Error).message;
       }
       await sleep(50);
     }
     throw new Error(`${this.nodeId} not ready after ${timeoutMs} ms (${last})\n${this.logTail()}`);
+  }
+
+  /** One /readyz answer: status and the JSON body ({ready, code?, reason?}). */
+  async readyz(): Promise<{ status: number; ready: boolean; code?: string; reason?: string }> {
+    const res = await fetch(`${this.httpUrl}/readyz`, { signal: AbortSignal.timeout(3000) });
+    const body = (await res.json()) as { ready: boolean; code?: string; reason?: string };
+    return { status: res.status, ...body };
   }
 
   async healthz(): Promise<boolean> {

@@ -1,6 +1,8 @@
 // Observability HTTP endpoint (node:http): /metrics (Prometheus text), /healthz (the process is alive and
-// its event loop answers), /readyz (the store is open and serving: a status() call succeeds in time and the
-// node is not shutting down).
+// its event loop answers), /readyz (the store is open and serving: a status() call succeeds in time, the
+// node is not shutting down, and every registered readiness condition holds — a replicated node registers
+// "member of its group and a leader is known" (raftstore/metrics.ts); a single node has none). /readyz
+// answers JSON: 200 {"ready":true}, 503 {"ready":false,"code":…,"reason":…} with a fixed code.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/logger.js';
@@ -9,6 +11,40 @@ import type { ServerMetrics } from './metrics.js';
 export interface ReadinessCheck {
   /** Resolves when ready; rejects (or resolves a reason string) when not. */
   (): Promise<true | string>;
+}
+
+/** Why a node is not ready: a fixed code (stable for tooling) and a human reason. */
+export interface NotReady {
+  code: string;
+  reason: string;
+}
+
+/** A synchronous readiness condition of one part of the node (e.g. its Raft group). */
+export type ReadinessCondition = () => true | NotReady;
+
+// Conditions by the node's metrics registry: the one object main.ts hands both to the replicated side
+// (registerRaftMetrics) and to this server, so several nodes in one process (tests) stay apart.
+const conditions = new WeakMap<object, Set<ReadinessCondition>>();
+
+/** Adds a readiness condition to the node whose metrics registry is `scope`; returns its removal. */
+export function addReadinessCondition(scope: object, cond: ReadinessCondition): () => void {
+  let set = conditions.get(scope);
+  if (set === undefined) conditions.set(scope, (set = new Set()));
+  set.add(cond);
+  return () => set.delete(cond);
+}
+
+function checkConditions(scope: object): true | NotReady {
+  for (const c of conditions.get(scope) ?? []) {
+    let r: true | NotReady;
+    try {
+      r = c();
+    } catch (e) {
+      r = { code: 'CHECK_FAILED', reason: e instanceof Error ? e.message : String(e) };
+    }
+    if (r !== true) return r;
+  }
+  return true;
 }
 
 export interface HttpServer {
@@ -53,8 +89,9 @@ export async function startHttpServer(opts: {
         });
         Promise.race([ready().catch((err: unknown) => (err instanceof Error ? err.message : String(err))), timeout]).then((r) => {
           clearTimeout(timer);
-          if (r === true) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
-          else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${r}\n`);
+          const verdict: true | NotReady = r === true ? checkConditions(metrics.registry) : { code: r === 'shutting down' ? 'SHUTTING_DOWN' : 'STORE_UNAVAILABLE', reason: r };
+          const body = verdict === true ? { ready: true } : { ready: false, code: verdict.code, reason: verdict.reason };
+          res.writeHead(verdict === true ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
         });
         return;
       }

@@ -27,7 +27,8 @@ describe('server/http: /metrics /healthz /readyz', function () {
     assert.equal((await fetchText(`${t.httpUrl}/healthz`)).status, 200);
     const r = await fetchText(`${t.httpUrl}/readyz`);
     assert.equal(r.status, 200);
-    assert.equal(r.body, 'ready\n');
+    assert.deepEqual(JSON.parse(r.body), { ready: true });
+    assert.match(r.type ?? '', /application\/json/);
     assert.equal((await fetchText(`${t.httpUrl}/nope`)).status, 404);
   });
 
@@ -91,8 +92,35 @@ describe('server/http: /metrics /healthz /readyz', function () {
     t.store.failNext(new Error('disk on fire'));
     const r = await fetchText(`${t.httpUrl}/readyz`);
     assert.equal(r.status, 503);
-    assert.match(r.body, /not ready: disk on fire/);
+    assert.deepEqual(JSON.parse(r.body), { ready: false, code: 'STORE_UNAVAILABLE', reason: 'disk on fire' });
     assert.equal((await fetchText(`${t.httpUrl}/readyz`)).status, 200);
+  });
+});
+
+describe('server/http: /readyz readiness conditions', function () {
+  this.timeout(10_000);
+  it('a registered condition (e.g. a Raft group without a leader) makes /readyz 503 with its code; /healthz stays 200', async () => {
+    const { addReadinessCondition } = await import('../../../node/src/server/http.js');
+    const t = await startTestNode<FakeStore>();
+    try {
+      let state: true | { code: string; reason: string } = { code: 'RAFT_NO_LEADER', reason: 'no known leader of group 1' };
+      const remove = addReadinessCondition(t.metrics.registry, () => state);
+      const r = await fetchText(`${t.httpUrl}/readyz`);
+      assert.equal(r.status, 503);
+      assert.deepEqual(JSON.parse(r.body), { ready: false, code: 'RAFT_NO_LEADER', reason: 'no known leader of group 1' });
+      assert.equal((await fetchText(`${t.httpUrl}/healthz`)).status, 200, 'the process is alive');
+      state = true;
+      assert.equal((await fetchText(`${t.httpUrl}/readyz`)).status, 200);
+      state = { code: 'X', reason: 'y' };
+      remove();
+      assert.equal((await fetchText(`${t.httpUrl}/readyz`)).status, 200, 'removed conditions no longer count');
+      addReadinessCondition(t.metrics.registry, () => {
+        throw new Error('boom');
+      });
+      assert.deepEqual(JSON.parse((await fetchText(`${t.httpUrl}/readyz`)).body), { ready: false, code: 'CHECK_FAILED', reason: 'boom' });
+    } finally {
+      await t.stop();
+    }
   });
 });
 
