@@ -37,12 +37,16 @@ export class ClientSession {
   private confirmed = false;
   private readonly abandoned = new Set<number>();
 
-  /** Lowest seq still awaited; when nothing is in flight, the next seq to be allocated. */
+  /** Every seq below this is released and not held back as abandoned (only ever moves up). */
+  private low = 1;
+
+  /**
+   * Lowest seq still awaited; when nothing is in flight, the next seq to be allocated. Amortised O(1):
+   * seqs are never reused, so `low` only advances (it runs once per request on the hot path).
+   */
   firstUnacked(): number {
-    let min = this.nextSeq;
-    for (const s of this.inFlight) if (s < min) min = s;
-    for (const s of this.abandoned) if (s < min) min = s;
-    return min;
+    while (this.low < this.nextSeq && !this.inFlight.has(this.low) && !this.abandoned.has(this.low)) this.low++;
+    return this.low;
   }
 
   get pending(): number {
