@@ -57,8 +57,10 @@ export class BatchStreamServer {
   private readonly codecs = new Map<StreamMethod, Codec>();
   private drainWaiters: Array<() => void> = [];
   draining = false;
+  private readonly debug: boolean;
 
   constructor(readonly opts: BatchStreamOptions) {
+    this.debug = opts.logger.isLevelEnabled('debug');
     this.maxInFlight = opts.maxInFlight ?? 4096;
     this.maxResponseFrameBytes = opts.maxResponseFrameBytes ?? 1024 * 1024;
     const service = loadKvProto().kvs.v1.Kv.service;
@@ -90,6 +92,7 @@ export class BatchStreamServer {
       const s = new StreamSession(this, call);
       this.sessions.add(s);
       this.opts.metrics?.streamsOpen.inc();
+      if (this.debug) this.opts.logger.debug('BatchStream opened', { peer: s.peer, streams: this.sessions.size });
       s.start();
     };
   }
@@ -102,6 +105,7 @@ export class BatchStreamServer {
   closed(s: StreamSession): void {
     if (!this.sessions.delete(s)) return;
     this.opts.metrics?.streamsOpen.dec();
+    if (this.debug) this.opts.logger.debug('BatchStream closed', { peer: s.peer, streams: this.sessions.size });
     if (this.sessions.size === 0) for (const w of this.drainWaiters.splice(0)) w();
   }
 
