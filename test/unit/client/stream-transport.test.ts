@@ -12,6 +12,7 @@ import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { raftServiceDefinition } from '../../../node/src/raftstore/services.js';
 import { loadKvProto } from '../../../node/src/common/proto.js';
+import { withRawBatchStream } from '../../../node/src/server/batch-stream.js';
 import { createKvService } from '../../../node/src/server/kv-service.js';
 import { ServerMetrics } from '../../../node/src/server/metrics.js';
 import { resolveLimits } from '../../../node/src/server/validate.js';
@@ -229,4 +230,52 @@ describe('client: a node without BatchStream (older version)', function () {
     c.close();
     server.forceShutdown();
   });
+});
+
+describe('client: a misbehaving BatchStream server', function () {
+  this.timeout(20_000);
+  /** A Kv server whose BatchStream misbehaves as `mode` says (unary methods are the real ones). */
+  async function misbehaving(mode: { current: 'garbage' | 'end-ok' | 'real' }) {
+    const store = new FakeStore();
+    const svc = createKvService({ store, limits: resolveLimits(), logger: silentLogger(), nodeId: 'odd', version: '0.0.1' });
+    const real = svc.handlers.BatchStream as unknown as grpc.handleBidiStreamingCall<Buffer, Buffer>;
+    const handlers = {
+      ...(svc.handlers as unknown as grpc.UntypedServiceImplementation),
+      BatchStream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        if (mode.current === 'real') return real(call);
+        call.on('error', () => undefined);
+        call.once('data', () => {
+          if (mode.current === 'garbage') call.write(Buffer.from([0x0a, 0x7f, 0x01]));
+          else call.end();
+        });
+      },
+    };
+    const server = new grpc.Server();
+    server.addService(withRawBatchStream(loadKvProto().kvs.v1.Kv.service), handlers);
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    return { store, server, endpoint: `127.0.0.1:${port}` };
+  }
+
+  for (const bad of ['garbage', 'end-ok'] as const) {
+    it(`${bad === 'garbage' ? 'an undecodable reply frame' : 'a stream ended (OK) with requests in flight'}: outcome unknown; with a session the retry on a new stream succeeds once`, async () => {
+      const mode = { current: bad as 'garbage' | 'end-ok' | 'real' };
+      const s = await misbehaving(mode);
+      const naive = new KvClient({ endpoints: s.endpoint, sessions: false, timeoutMs: 5000 });
+      await assert.rejects(naive.put('n', 'v'), (err: unknown) => {
+        assert.ok(err instanceof KvOutcomeUnknownError, String(err));
+        assert.match((err as Error).message, bad === 'garbage' ? /malformed BatchStream reply/ : /ended by the server with the request in flight; outcome unknown/);
+        return true;
+      });
+      naive.close();
+      const c = new KvClient({ endpoints: s.endpoint, timeoutMs: 5000, backoff: { initialMs: 5, maxMs: 20 } });
+      const p = c.put('k', 'v');
+      await sleep(60);
+      mode.current = 'real';
+      assert.equal((await p).succeeded, true);
+      assert.ok(c.retries >= 1);
+      assert.equal(s.store.applied, 1);
+      c.close();
+      s.server.forceShutdown();
+    });
+  }
 });
