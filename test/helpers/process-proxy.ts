@@ -3,7 +3,8 @@
 // server processed the request*: when a response HEADERS/DATA frame of a stream arrives and a drop is
 // due, the proxy resets both connections instead of forwarding it (every in-flight call on that
 // connection fails with UNAVAILABLE; the client reconnects and retries). It can also black-hole traffic
-// (block/unblock: a partition that keeps sockets open) and reset everything. Later, Raft tests put one
+// (block/unblock: a partition that keeps sockets open), silence the open connections (bytes dropped, no
+// RST: a connection that died silently) and reset everything. Later, Raft tests put one
 // between each pair of nodes.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { freePort } from './cluster-process.js';
@@ -26,6 +27,8 @@ interface Pair {
   /** Reply bytes not yet forwarded (partial frame). */
   pending: Buffer;
   dead: boolean;
+  /** Bytes are discarded both ways while the sockets stay open (a connection that died silently). */
+  silent: boolean;
 }
 
 export class FaultProxy {
@@ -107,6 +110,14 @@ export class FaultProxy {
     return this.cut;
   }
 
+  /**
+   * The connections open now die silently: their bytes are discarded in both directions and nobody is
+   * told (no RST, no FIN) — a NAT/conntrack entry that vanished. New connections work normally.
+   */
+  silenceOpenConnections(): void {
+    for (const p of this.pairs) p.silent = true;
+  }
+
   /** Resets every open connection. */
   resetAll(): void {
     for (const p of this.pairs) this.kill(p);
@@ -126,12 +137,12 @@ export class FaultProxy {
       return;
     }
     const server = connect({ host: this.target.host, port: this.target.port });
-    const pair: Pair = { client, server, pending: Buffer.alloc(0), dead: false };
+    const pair: Pair = { client, server, pending: Buffer.alloc(0), dead: false, silent: false };
     this.pairs.add(pair);
     client.setNoDelay(true);
     server.setNoDelay(true);
     const forward = (to: Socket, data: Buffer): void => {
-      if (pair.dead) return;
+      if (pair.dead || pair.silent) return;
       if (this.blocked) {
         // Hold the bytes until unblock (keeps the byte stream intact).
         this.heldWhileBlocked.push(() => forward(to, data));
@@ -141,7 +152,7 @@ export class FaultProxy {
     };
     client.on('data', (d: Buffer) => forward(server, d));
     server.on('data', (d: Buffer) => {
-      if (pair.dead) return;
+      if (pair.dead || pair.silent) return;
       if (this.blocked) {
         this.heldWhileBlocked.push(() => this.onReply(pair, d, forward));
         return;

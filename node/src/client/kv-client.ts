@@ -228,6 +228,11 @@ export class KvClient {
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
       'grpc.use_local_subchannel_pool': 1,
+      // A connection that died silently (no RST: a vanished NAT entry, a frozen host) would hold the
+      // long-lived BatchStream — and every request on it — until each one's deadline: HTTP/2 pings
+      // detect it, the stream fails ("outcome unknown") and the retries go out on a new connection.
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5000,
       ...options.channelOptions,
     };
     this.current = Math.floor(this.random() * this.endpoints.length);

@@ -19,6 +19,7 @@ import { resolveLimits } from '../../../node/src/server/validate.js';
 import { startKvsNode, type KvsNode } from '../../../node/src/server/node-server.js';
 import { freePort } from '../../helpers/cluster-process.js';
 import { FakeStore } from '../../helpers/fake-store.js';
+import { FaultProxy } from '../../helpers/process-proxy.js';
 import { startTestNode, type TestNode } from '../../helpers/test-node.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -278,4 +279,30 @@ describe('client: a misbehaving BatchStream server', function () {
       s.server.forceShutdown();
     });
   }
+});
+
+describe('client: a connection that dies silently under the stream', function () {
+  this.timeout(30_000);
+  it('keepalive pings detect it: the in-flight write fails over to a new connection long before its deadline, applied once', async () => {
+    const t = await startTestNode<FakeStore>();
+    const proxy = await FaultProxy.start(t.endpoint);
+    const c = new KvClient({
+      endpoints: proxy.address,
+      timeoutMs: 25_000,
+      attemptTimeoutMs: 20_000,
+      backoff: { initialMs: 5, maxMs: 20 },
+      channelOptions: { 'grpc.keepalive_time_ms': 200, 'grpc.keepalive_timeout_ms': 300 },
+    });
+    await c.put('warm', 'x');
+    proxy.silenceOpenConnections();
+    const t0 = Date.now();
+    const r = await c.put('k', 'v', { expectAbsent: true });
+    const ms = Date.now() - t0;
+    assert.equal(r.succeeded, true, 'a re-applied put-if-absent would fail');
+    assert.ok(ms < 5000, `took ${ms} ms (the attempt deadline is 20 s)`);
+    assert.ok(c.retries >= 1);
+    c.close();
+    await proxy.close();
+    await t.stop();
+  });
 });
