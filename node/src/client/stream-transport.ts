@@ -200,6 +200,7 @@ class EndpointStream {
       // A corrupt reply stream: nothing on it can be trusted any more.
       const msg = err instanceof FrameDecodeError ? err.message : String(err);
       this.fail(call, (p) => new KvOutcomeUnknownError(`${p.method} ${this.endpoint}: malformed BatchStream reply (${msg}); outcome unknown`));
+      if (call === this.call) this.call = undefined; // the next request opens a fresh stream
       call.cancel();
       return;
     }

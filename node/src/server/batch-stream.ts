@@ -145,7 +145,7 @@ function subDone(sub: SubCall, res: unknown, err: MappedError | undefined): void
 }
 
 class StreamSession {
-  /** The client is gone (cancelled, connection lost): replies are dropped. */
+  /** Replies can no longer be delivered (client cancelled, connection lost, stream failed): they are dropped. */
   gone = false;
   private inFlight = 0;
   private readEnded = false;
@@ -294,6 +294,7 @@ class StreamSession {
   private failStream(err: Error): void {
     if (this.ended) return;
     this.ended = true;
+    this.gone = true;
     this.out = [];
     const w = toWireError(err, this.server.opts.logger, { method: BATCH_STREAM });
     this.server.opts.logger.warn('BatchStream ended: malformed frame', { peer: this.peer, error: w.errorCode });
