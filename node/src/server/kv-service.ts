@@ -182,11 +182,6 @@ export function createKvService(deps: KvServiceDeps): KvService {
   return { handlers: handlers as unknown as KvHandlers, runner, streams };
 }
 
-/** The grpc-js implementation of kvs.v1.Kv (see createKvService). */
-export function createKvHandlers(deps: KvServiceDeps): KvHandlers {
-  return createKvService(deps).handlers;
-}
-
 /** The operations of every unary method (validation → KvStore → wire response); no transport concerns. */
 export function createKvOperations(deps: KvServiceDeps): KvOperations {
   const { store, limits } = deps;

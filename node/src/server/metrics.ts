@@ -1,5 +1,6 @@
 // Prometheus metrics of a kvs node (prom-client, one Registry per node so tests can run several).
-// Fed by the request wrapper in kv-service.ts and by the StoreObserver hooks of the store.
+// Fed by the RequestRunner in kv-service.ts (unary calls and BatchStream sub-requests), batch-stream.ts
+// and by the StoreObserver hooks of the store.
 import client from 'prom-client';
 import type { StoreObserver } from '../kv/api.js';
 
@@ -142,13 +143,6 @@ export class ServerMetrics {
         this.gcDuration.observe(seconds);
       },
     };
-  }
-
-  /** Starts timing one request; call the returned function with the final status code name. */
-  startRequest(method: string): (code: string) => void {
-    const m = this.method(method);
-    const t0 = m.started();
-    return (code: string) => m.finished(t0, code);
   }
 
   /**
