@@ -138,6 +138,7 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   g('kvs_raft_last_index', 'last index of the log', () => peer().status().lastIndex);
   g('kvs_raft_readies', 'Ready batches handled (monotonic)', () => peer().stats.readies);
   g('kvs_raft_synced_writes', 'synced engine writes of the Raft log (monotonic)', () => peer().stats.syncedWrites);
+  g('kvs_raft_mid_ready_sends', 'messages sent while a Ready was in flight (appends, heartbeats, read index traffic) (monotonic)', () => peer().stats.midReadySends);
   g('kvs_raft_proposals', 'proposals made on this node (monotonic)', () => peer().stats.proposals);
   g('kvs_raft_applied_entries', 'entries applied (monotonic)', () => peer().stats.applied);
   g('kvs_raft_read_index_rounds', 'ReadIndex requests issued; reads share them (monotonic)', () => peer().stats.readIndexRounds);

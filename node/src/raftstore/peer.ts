@@ -197,9 +197,12 @@ export class Peer implements CommandSink {
   private applyWorker: Promise<void> | undefined;
   /** The latest hard state has a commit not yet on disk (rides in the next log write). */
   private commitDirty = false;
+  /** Between ready() and the end of handleReady (see midReadyFlush). */
+  private inReady = false;
+  private midFlushScheduled = false;
   /** Stage latency histograms (attached to the node's registry by registerRaftMetrics). */
   readonly metrics: RaftMetrics;
-  stats = { readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
+  stats = { midReadySends: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
 
   constructor(private readonly cfg: PeerConfig) {
     this.groupId = cfg.groupId;
@@ -306,6 +309,7 @@ export class Peer implements CommandSink {
       this.log.debug('step failed', { type: MessageType[m.type], from: m.from, err: (e as Error).message });
     }
     this.schedule();
+    this.scheduleMidReadyFlush();
   }
 
   /** A complete snapshot transfer: stage its state, then hand the MsgSnap to raft. */
@@ -344,6 +348,7 @@ export class Peer implements CommandSink {
     }
     this.stats.proposals++;
     this.schedule();
+    this.scheduleMidReadyFlush();
     return new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.delete(id)) reject(this.notLeader('proposal timed out (outcome unknown); retry with the same session'));
@@ -403,6 +408,7 @@ export class Peer implements CommandSink {
       this.schedule();
     }
     this.openRead.waiters.push(w);
+    this.scheduleMidReadyFlush();
   }
 
   private failRead(b: ReadBatch, e: Error): void {
@@ -538,7 +544,12 @@ export class Peer implements CommandSink {
         const rd = this.rn.ready();
         const tReady = performance.now();
         this.stats.readies++;
-        await this.handleReady(rd);
+        this.inReady = true;
+        try {
+          await this.handleReady(rd);
+        } finally {
+          this.inReady = false;
+        }
         this.rn.advance();
         this.metrics.stage('ready', since(tReady));
         await this.maybeCompact();
@@ -554,6 +565,63 @@ export class Peer implements CommandSink {
         for (const f of w) f();
       }
     }
+  }
+
+  /**
+   * While a Ready is in flight (mostly: its fsync), messages that promise nothing about it leave at once
+   * instead of after it — when term and vote are as durable (a leader's do not change while it leads):
+   * a leader's heartbeats (a read round does not wait for the fsync; reads arriving meanwhile get their
+   * ReadIndex now), MsgReadIndexResp and entry-less MsgApp (a commit advance reaches the followers now);
+   * a follower's MsgHeartbeatResp (it acknowledges the durable term only), forwarded MsgReadIndex and
+   * MsgProp. MsgApp with entries waits for the Ready: sending each new proposal on its own split the
+   * batches into many small appends and follower fsyncs (measured: fewer puts/s at c=64 on 2 cores). Everything else (append/vote responses, snapshots, transfers) keeps the
+   * Ready order. Confirmed read states are served too (they need only applied ≥ index). A microtask:
+   * everything of the current callback goes in one frame.
+   */
+  private scheduleMidReadyFlush(): void {
+    if (!this.inReady || this.midFlushScheduled) return;
+    this.midFlushScheduled = true;
+    queueMicrotask(() => {
+      this.midFlushScheduled = false;
+      this.midReadyFlush();
+    });
+  }
+
+  private midReadyFlush(): void {
+    if (!this.inReady || this.closed || this.failed !== undefined) return;
+    const r = this.rn.raft;
+    const durable = this.storage.hardState;
+    if (r.term !== durable.term || r.vote !== durable.vote) return;
+    const leader = r.state === StateType.Leader;
+    if (!leader && r.state !== StateType.Follower) return;
+    if (this.openRead !== undefined && r.lead !== 0) {
+      const b = this.openRead;
+      this.openRead = undefined;
+      b.tIssued = performance.now();
+      this.rn.readIndex(b.ctx);
+      this.stats.readIndexRounds++;
+    }
+    if (leader) r.flushReadIndex();
+    // Read states are confirmed read points; serving them needs only applied ≥ index.
+    if (r.readStates.length > 0) {
+      const states = r.readStates;
+      r.readStates = [];
+      for (const rs of states) this.onReadState(rs);
+      this.serveReads();
+    }
+    if (r.msgs.length === 0) return;
+    const now: Message[] = [];
+    const keep: Message[] = [];
+    for (const m of r.msgs) {
+      const ok = leader
+        ? m.type === MessageType.Heartbeat || m.type === MessageType.ReadIndexResp || (m.type === MessageType.App && m.entries.length === 0)
+        : m.type === MessageType.HeartbeatResp || m.type === MessageType.ReadIndex || m.type === MessageType.Prop;
+      (ok ? now : keep).push(m);
+    }
+    if (now.length === 0) return;
+    r.msgs = keep;
+    this.stats.midReadySends += now.length;
+    this.transport.send(now);
   }
 
   private fail(err: Error): void {

@@ -165,6 +165,39 @@ describe('raftstore: pipelined apply stage', function () {
     }
   });
 
+  it('a read does not wait behind a Ready whose fsync is stalled (read states are served mid-Ready)', async function () {
+    const engine = new MemoryEngine();
+    let release: (() => void) | undefined;
+    let stalled = 0;
+    const realWrite = engine.write.bind(engine);
+    engine.write = async (ops, opts) => {
+      if (opts?.sync && release === undefined && stalled === 0 && gateOn) {
+        stalled++;
+        await new Promise<void>((r) => (release = r));
+      }
+      return realWrite(ops, opts);
+    };
+    let gateOn = false;
+    const node = await openSingle(engine);
+    try {
+      await node.kvStore.put(key(1), Buffer.from('before'));
+      gateOn = true;
+      const put = node.kvStore.put(key(2), Buffer.from('stuck'));
+      for (let i = 0; i < 100 && stalled === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(stalled, 1, 'the put Ready is stuck in its synced write');
+      const t0 = performance.now();
+      const got = await node.kvStore.get(key(1));
+      assert.equal(got.value?.toString(), 'before');
+      assert.ok(performance.now() - t0 < 1000, 'served while the write is stalled');
+      release!();
+      assert.equal((await put).succeeded, true);
+      assert.equal((await node.kvStore.get(key(2))).value?.toString(), 'stuck');
+    } finally {
+      release?.();
+      await node.close();
+    }
+  });
+
   it('readiness: a leader is ready; a joining node is not a member; a closed group is not ready', async function () {
     const node = await openSingle(new MemoryEngine());
     assert.equal(node.peer.readiness(), true);
