@@ -52,7 +52,7 @@ export class RaftMetrics {
     this.appendPersist = h('kvs_raft_append_persist_seconds', 'engine write of a Ready carrying log entries (synced), by role', ['role'], LATENCY_BUCKETS);
     this.read = h(
       'kvs_raft_read_index_seconds',
-      'linearizable reads: round (ReadIndex issued → read state back: leader quorum round, plus the hop to the leader on a follower), wait_apply (read state → applied ≥ index), barrier (readBarrier() → resolved)',
+      'linearizable reads: round (ReadIndex issued → read state back: leader quorum round, plus the hop to the leader on a follower), wait_apply (read state → applied ≥ index), barrier (first read of a batch joined → batch served)',
       ['stage'],
       LATENCY_BUCKETS,
     );

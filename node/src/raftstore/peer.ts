@@ -376,14 +376,10 @@ export class Peer implements CommandSink {
     if (this.closed) return Promise.reject(new StoreClosedError());
     this.stats.reads++;
     const deadline = Date.now() + (this.cfg.readTimeoutMs ?? 10_000);
-    const t0 = performance.now();
     return new Promise<void>((resolve, reject) => {
       const attempt = () => {
         const w = {
-          resolve: () => {
-            this.metrics.readStage('barrier', since(t0));
-            resolve();
-          },
+          resolve,
           reject: (e: Error) => {
             if (Date.now() < deadline && !this.closed && !this.failed) setTimeout(attempt, 20);
             else reject(e);
@@ -423,7 +419,9 @@ export class Peer implements CommandSink {
   private finishRead(b: ReadBatch): void {
     this.readBatches.delete(b.key);
     if (b.timer) clearTimeout(b.timer);
+    // Per batch, not per waiter: a round serves ~50 reads at c=64 and an observation costs ~0.7 µs.
     if (b.tState !== undefined) this.metrics.readStage('wait_apply', since(b.tState));
+    this.metrics.readStage('barrier', since(b.t0));
     for (const w of b.waiters) w.resolve();
   }
 
