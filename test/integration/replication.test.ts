@@ -107,6 +107,9 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
     const m = await byId.get(leader)!.metrics();
     assert.match(m, /kvs_raft_is_leader\{[^}]*group="1"[^}]*\} 1/);
     assert.match(m, /kvs_raft_term\{[^}]*\} [1-9]/);
+    // Ready-loop stage latencies (the election's Readies are already observed).
+    assert.match(m, /^kvs_raft_ready_stage_seconds_bucket\{[^}]*stage="ready"/m);
+    assert.match(m, /^# TYPE kvs_raft_proposal_seconds histogram$/m);
   });
 
   it('writes through any node are readable (linearizable reads) on every node', async function () {
