@@ -22,7 +22,7 @@ export class KvsDriver implements BenchDriver {
     const transport = opts.transport ?? 'stream';
     if (opts.replicated && endpoints.length > 1) {
       // Failover still works: every client lists all endpoints, the preferred one first.
-      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], timeoutMs: 30_000, transport }));
+      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], start: 'first', timeoutMs: 30_000, transport }));
       this.client = this.readers[0]!;
       this.leaderReady = this.findLeader();
     } else this.client = new KvClient({ endpoints, timeoutMs: 30_000, transport });

@@ -76,6 +76,12 @@ export interface KvClientOptions {
    * gRPC unary call per request. Retries, sessions and errors behave the same.
    */
   transport?: 'unary' | 'stream';
+  /**
+   * Which endpoint the first attempt goes to (default 'random': clients spread over the nodes).
+   * 'first': the list's order is a preference (e.g. the caller knows the Raft leader, so writes skip the
+   * follower's forwarding hop); later attempts still rotate and follow NOT_LEADER hints.
+   */
+  start?: 'random' | 'first';
 }
 
 export interface CallOptions {
@@ -235,7 +241,8 @@ export class KvClient {
       'grpc.keepalive_timeout_ms': 5000,
       ...options.channelOptions,
     };
-    this.current = Math.floor(this.random() * this.endpoints.length);
+    if (options.start !== undefined && options.start !== 'random' && options.start !== 'first') throw new KvInvalidArgumentError(`start: expected 'random' or 'first', got ${JSON.stringify(options.start)}`);
+    this.current = options.start === 'first' ? 0 : Math.floor(this.random() * this.endpoints.length);
     this.transport = options.transport ?? 'stream';
     if (this.transport !== 'unary' && this.transport !== 'stream') throw new KvInvalidArgumentError(`transport: expected 'unary' or 'stream', got ${JSON.stringify(this.transport)}`);
     this.streams =

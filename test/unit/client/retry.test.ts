@@ -93,6 +93,25 @@ describe('client: endpoints, retries, backoff', function () {
     await t.stop();
   });
 
+
+  it("start 'first' sends every first attempt to the first endpoint; 'random' spreads; bad values refused", async () => {
+    const a = await startTestNode<FakeStore>();
+    const b = await startTestNode<FakeStore>();
+    for (let i = 0; i < 8; i++) {
+      const c = new KvClient({ endpoints: [a.endpoint, b.endpoint], start: 'first', random: () => 0.99 });
+      await c.put(`f${i}`, 'v');
+      c.close();
+    }
+    assert.equal(a.store.applied, 8, 'all on the preferred endpoint');
+    assert.equal(b.store.applied, 0);
+    const c = new KvClient({ endpoints: [a.endpoint, b.endpoint], random: () => 0.99 });
+    await c.put('r', 'v');
+    c.close();
+    assert.equal(b.store.applied, 1, "default 'random' start picks by the random source");
+    assert.throws(() => new KvClient({ endpoints: [a.endpoint], start: 'leader' as never }), KvInvalidArgumentError);
+    await a.stop();
+    await b.stop();
+  });
   it('transactions pin one endpoint and move past a dead one', async () => {
     const t = await startTestNode();
     const dead = `127.0.0.1:${await freePort()}`;
