@@ -198,8 +198,9 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
     assert.match(log, /snapshot installed/, 'the laggard installed a snapshot');
   });
 
-  it('kvsctl: put/get against any node, member list --json, leader transfer', async function () {
-    const kvsctl = async (endpoints: string, ...args: string[]) => (await run(process.execPath, [KVSCTL, '--endpoints', endpoints, ...args], { timeout: 30_000, env: { ...process.env, KVS_ENDPOINTS: '' } })).stdout;
+  const kvsctl = async (endpoints: string, ...args: string[]) => (await run(process.execPath, [KVSCTL, '--endpoints', endpoints, ...args], { timeout: 30_000, env: { ...process.env, KVS_ENDPOINTS: '' } })).stdout;
+
+  it('kvsctl: put/get against any node, member list --json, leader transfer, raft snapshot/compact on every node', async function () {
     const addrs = liveAddresses();
     for (const a of addrs) {
       assert.equal(await kvsctl(a, 'put', 'ctl/a', a), 'OK\n');
@@ -211,6 +212,14 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
     const target = [1, 2, 3].find((x) => x !== list.leaderId)!;
     assert.match(await kvsctl(addrs[0]!, 'leader', 'transfer', String(target)), new RegExp(`leader is now ${target}`));
     assert.equal(await agreedLeader(), target);
+    // Log maintenance answers once per endpoint, in order.
+    const snap = (await kvsctl(addrs.join(','), 'raft', 'snapshot')).trim().split('\n');
+    assert.deepEqual(snap.map((l) => l.split('\t')[0]), addrs);
+    for (const l of snap) assert.match(l, /\tsnapshot generated at index \d+$/);
+    const compacted = JSON.parse(await kvsctl(addrs.join(','), '--json', 'raft', 'compact')) as Array<{ endpoint: string; ok: boolean; message: string }>;
+    assert.deepEqual(compacted.map((r) => [r.endpoint, r.ok]), addrs.map((a) => [a, true]));
+    for (const r of compacted) assert.match(r.message, /^log compacted; first index is now \d+$/);
+    await assert.rejects(run(process.execPath, [KVSCTL, '--endpoints', addrs[0]!, 'raft', 'compact', '-5'], { timeout: 30_000 }), (e: { code?: number }) => e.code === 2);
   });
 
   it('leader transfer: TransferLeader moves leadership and waits for it', async function () {
@@ -266,8 +275,9 @@ describe('replication: 3-node Raft cluster (multi-process)', function () {
     const a = admin(cluster.nodes.map((n) => n.address));
     // A snapshot cached on the leader before the conf change must not be sent to the learner (its
     // config lacks the learner, which would refuse it): it is regenerated.
-    await a.snapshot(byId.get(leaderBefore)!.address);
-    await a.addLearner(4, extra.address);
+    // Through kvsctl (the operator uses the same Admin calls): raft snapshot on the leader, member add.
+    assert.match(await kvsctl(byId.get(leaderBefore)!.address, 'raft', 'snapshot'), /snapshot generated at index/);
+    await kvsctl(cluster.nodes.map((n) => n.address).join(','), 'member', 'add', '4', extra.address);
     const t0 = Date.now();
     await until(
       'the learner to catch up',

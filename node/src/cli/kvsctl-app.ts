@@ -54,9 +54,10 @@ Examples:
   printf 'get a\\nput a 2\\nput b "x y"\\n' | kvsctl txn
   kvsctl --json status
   kvsctl member list                      (replicated cluster: members, roles, progress)
-  kvsctl member add-learner 4 127.0.0.4:7400 && kvsctl member promote 4
+  kvsctl member add 4 127.0.0.4:7400 && kvsctl member promote 4
   kvsctl member remove 2 [--force]
-  kvsctl leader transfer 3`;
+  kvsctl leader transfer 3
+  kvsctl raft snapshot && kvsctl raft compact   (on every --endpoints node)`;
 
 function decodeArg(s: string, enc: Encoding, what: string): Buffer {
   if (enc === 'utf8') return Buffer.from(s, 'utf8');
@@ -373,7 +374,8 @@ printed: for each get, the key and value lines when the key exists (nothing when
     });
   member
     .command('add-learner <raftId> <raftAddress>')
-    .description('add a (started with --join) node as a learner; it receives a snapshot')
+    .alias('add')
+    .description('add a (started with --join) node as a learner; it receives a snapshot (then: member promote)')
     .action(async (id: string, address: string) => printResult(await getAdmin().addLearner(raftIdArg(id), address)));
   member
     .command('promote <raftId>')
@@ -385,6 +387,36 @@ printed: for each get, the key and value lines when the key exists (nothing when
     .description('remove a member (refused if it would leave fewer healthy voters than a quorum, unless --force)')
     .option('--force', 'remove even if the remaining healthy voters are not a quorum', false)
     .action(async (id: string, o: { force: boolean }) => printResult(await getAdmin().removeMember(raftIdArg(id), o.force)));
+  // Per-node log maintenance: every endpoint of --endpoints, one line each (a node that fails to answer
+  // fails the command after the others ran).
+  const raft = program.command('raft').description('Raft log maintenance on every endpoint of --endpoints');
+  const perNode = async (what: (a: AdminClient, endpoint: string) => Promise<AdminResult>) => {
+    const rows: Array<{ endpoint: string; ok: boolean; message: string }> = [];
+    for (const e of getAdmin().endpoints) {
+      try {
+        const r = await what(getAdmin(), e);
+        rows.push({ endpoint: e, ok: r.ok, message: r.message });
+      } catch (err) {
+        rows.push({ endpoint: e, ok: false, message: (err as Error).message });
+      }
+    }
+    if (g().json) json(rows);
+    else for (const r of rows) out(`${r.endpoint}\t${r.ok ? '' : 'ERROR '}${r.message}\n`);
+    const failed = rows.filter((r) => !r.ok);
+    if (failed.length > 0) throw new Error(`${failed.length} of ${rows.length} endpoint(s) failed`);
+  };
+  raft
+    .command('snapshot')
+    .description('take a snapshot at the applied index (what a lagging follower or a new learner receives)')
+    .action(async () => perNode((a, e) => a.snapshot(e)));
+  raft
+    .command('compact [index]')
+    .description('drop the log up to INDEX (default: the applied index minus the retained tail)')
+    .action(async (index: string | undefined) => {
+      const i = index === undefined ? 0 : parseIntArg(index, 'index');
+      if (i < 0) throw new UsageError('index must be a non-negative integer');
+      await perNode((a, e) => a.compact(i, e));
+    });
   program
     .command('leader')
     .description('leadership')
