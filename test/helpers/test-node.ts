@@ -4,6 +4,7 @@ import type { KvStore } from '../../node/src/kv/api.js';
 import { ServerMetrics } from '../../node/src/server/metrics.js';
 import { startKvsNode, type KvsNode } from '../../node/src/server/node-server.js';
 import type { Limits } from '../../node/src/server/validate.js';
+import type { ReadinessCondition } from '../../node/src/server/http.js';
 import { FakeStore } from './fake-store.js';
 
 export interface TestNode<S extends KvStore = KvStore> {
@@ -16,7 +17,7 @@ export interface TestNode<S extends KvStore = KvStore> {
 }
 
 export async function startTestNode<S extends KvStore = FakeStore>(
-  opts: { store?: S; makeStore?: (metrics: ServerMetrics) => Promise<S> | S; limits?: Partial<Limits>; listen?: string; ownsStore?: boolean } = {},
+  opts: { store?: S; makeStore?: (metrics: ServerMetrics) => Promise<S> | S; limits?: Partial<Limits>; listen?: string; ownsStore?: boolean; readiness?: ReadinessCondition[] } = {},
 ): Promise<TestNode<S>> {
   const metrics = new ServerMetrics({ defaultMetrics: true });
   const store = opts.store ?? (opts.makeStore ? await opts.makeStore(metrics) : (new FakeStore(metrics.storeObserver()) as unknown as S));
@@ -32,6 +33,7 @@ export async function startTestNode<S extends KvStore = FakeStore>(
     metrics,
     ...(opts.limits ? { limits: opts.limits } : {}),
     ownsStore: opts.ownsStore ?? true,
+    ...(opts.readiness ? { readiness: opts.readiness } : {}),
     });
   } catch (err) {
     await store.close().catch(() => undefined);

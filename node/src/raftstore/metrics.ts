@@ -3,7 +3,6 @@
 // per-stage latency histograms a Peer records (`RaftMetrics`): where the time between "proposal
 // submitted / read barrier requested" and "result resolved" goes (docs/raft.md "Latency breakdown").
 import client from 'prom-client';
-import { addReadinessCondition } from '../server/http.js';
 import type { RaftNode } from './raft-node.js';
 
 /** Seconds; fine at the bottom (a loopback Ready stage is tens of µs) and up to an election. */
@@ -105,15 +104,10 @@ export function since(t0: number): number {
   return (performance.now() - t0) / 1000;
 }
 
-/**
- * Registers the node's Raft metrics in its registry — and the group's readiness condition with the
- * node's /readyz, which is scoped by the same registry (main.ts calls this for a replicated node only, so
- * a single node stays ready whenever it serves).
- */
+/** Registers the node's Raft metrics (stage histograms, gauges) in its registry (replicated nodes only). */
 export function registerRaftMetrics(registry: client.Registry, node: RaftNode): void {
   const peer = () => node.peer;
   for (const h of node.peer.metrics.all()) registry.registerMetric(h);
-  addReadinessCondition(registry, () => node.peer.readiness());
   const g = (name: string, help: string, value: () => number): void => {
     new client.Gauge({
       name,

@@ -1,8 +1,8 @@
 // Observability HTTP endpoint (node:http): /metrics (Prometheus text), /healthz (the process is alive and
 // its event loop answers), /readyz (the store is open and serving: a status() call succeeds in time, the
-// node is not shutting down, and every registered readiness condition holds — a replicated node registers
-// "member of its group and a leader is known" (raftstore/metrics.ts); a single node has none). /readyz
-// answers JSON: 200 {"ready":true}, 503 {"ready":false,"code":…,"reason":…} with a fixed code.
+// node is not shutting down, and every readiness condition it was started with holds — main.ts gives a
+// replicated node "member of its group and a leader is known" (Peer.readiness); a single node has none).
+// /readyz answers JSON: 200 {"ready":true}, 503 {"ready":false,"code":…,"reason":…} with a fixed code.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/logger.js';
@@ -22,20 +22,8 @@ export interface NotReady {
 /** A synchronous readiness condition of one part of the node (e.g. its Raft group). */
 export type ReadinessCondition = () => true | NotReady;
 
-// Conditions by the node's metrics registry: the one object main.ts hands both to the replicated side
-// (registerRaftMetrics) and to this server, so several nodes in one process (tests) stay apart.
-const conditions = new WeakMap<object, Set<ReadinessCondition>>();
-
-/** Adds a readiness condition to the node whose metrics registry is `scope`; returns its removal. */
-export function addReadinessCondition(scope: object, cond: ReadinessCondition): () => void {
-  let set = conditions.get(scope);
-  if (set === undefined) conditions.set(scope, (set = new Set()));
-  set.add(cond);
-  return () => set.delete(cond);
-}
-
-function checkConditions(scope: object): true | NotReady {
-  for (const c of conditions.get(scope) ?? []) {
+function checkConditions(conditions: readonly ReadinessCondition[]): true | NotReady {
+  for (const c of conditions) {
     let r: true | NotReady;
     try {
       r = c();
@@ -58,6 +46,8 @@ export async function startHttpServer(opts: {
   port: number;
   metrics: ServerMetrics;
   ready: ReadinessCheck;
+  /** More conditions /readyz requires (checked in order after `ready`; the first failing one answers). */
+  conditions?: readonly ReadinessCondition[];
   logger: Logger;
   readyTimeoutMs?: number;
 }): Promise<HttpServer> {
@@ -89,7 +79,7 @@ export async function startHttpServer(opts: {
         });
         Promise.race([ready().catch((err: unknown) => (err instanceof Error ? err.message : String(err))), timeout]).then((r) => {
           clearTimeout(timer);
-          const verdict: true | NotReady = r === true ? checkConditions(metrics.registry) : { code: r === 'shutting down' ? 'SHUTTING_DOWN' : 'STORE_UNAVAILABLE', reason: r };
+          const verdict: true | NotReady = r === true ? checkConditions(opts.conditions ?? []) : { code: r === 'shutting down' ? 'SHUTTING_DOWN' : 'STORE_UNAVAILABLE', reason: r };
           const body = verdict === true ? { ready: true } : { ready: false, code: verdict.code, reason: verdict.reason };
           res.writeHead(verdict === true ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
         });

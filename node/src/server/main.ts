@@ -114,6 +114,7 @@ async function main(): Promise<number> {
       if (sameServer) nodeOpts.extraServices.push({ definition: raftServiceDefinition(), implementation: rn.transport.serviceHandlers() });
       else raftServer = await startRaftServer(config.raft!.raftListen, rn.transport.serviceHandlers());
       nodeOpts.ownsStore = false;
+      nodeOpts.readiness = [() => rn.peer.readiness()];
     }
     node = await startKvsNode(nodeOpts);
   } catch (err) {

@@ -7,7 +7,7 @@ import type { KvStore } from '../kv/api.js';
 import type { Logger } from '../common/logger.js';
 import { packageRoot } from '../common/paths.js';
 import { loadKvProto } from '../common/proto.js';
-import { startHttpServer, type HttpServer } from './http.js';
+import { startHttpServer, type HttpServer, type ReadinessCondition } from './http.js';
 import { withRawBatchStream } from './batch-stream.js';
 import { createKvService } from './kv-service.js';
 import { MALFORMED_REQUEST } from './malformed.js';
@@ -27,6 +27,8 @@ export interface KvsNodeOptions {
   metrics?: ServerMetrics;
   /** Close the store on shutdown (default true). */
   ownsStore?: boolean;
+  /** More conditions of /readyz (a replicated node: member of its group, leader known). */
+  readiness?: ReadinessCondition[];
   /** More gRPC services on the same server (Raft, Admin of a replicated node). */
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
 }
@@ -120,6 +122,7 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
         port: h.port,
         metrics,
         logger,
+        conditions: opts.readiness ?? [],
         ready: async () => {
           if (stopping) return 'shutting down';
           await store.status();
