@@ -9,60 +9,13 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import * as grpc from '@grpc/grpc-js';
 import { loadKvProto } from '../../node/src/common/proto.js';
-import { decodeResponseFrame, encodeRequestItem, type DecodedSubResponse, type StreamMethod } from '../../node/src/common/stream-frames.js';
+import { encodeRequestItem, type DecodedSubResponse, type StreamMethod } from '../../node/src/common/stream-frames.js';
+import { RawBatchStream } from '../helpers/raw-batch-stream.js';
 import { testSeed, useNode } from './support/fixture.js';
 
 const svc = loadKvProto().kvs.v1.Kv.service;
 const ser = (m: StreamMethod, v: unknown): Buffer => (svc[m]!.requestSerialize as (x: unknown) => Buffer)(v);
 const des = (m: StreamMethod, b: Buffer): Record<string, unknown> => (svc[m]!.responseDeserialize as (x: Buffer) => Record<string, unknown>)(b);
-
-/** One BatchStream: frames out, replies by id, the final status. */
-class Stream {
-  private readonly client: grpc.Client;
-  private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
-  readonly replies = new Map<number, DecodedSubResponse[]>();
-  status: grpc.StatusObject | undefined;
-  private waiters: Array<() => void> = [];
-
-  constructor(address: string) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure());
-    const ident = (b: Buffer) => b;
-    this.call = this.client.makeBidiStreamRequest('/kvs.v1.Kv/BatchStream', ident, ident);
-    this.call.on('data', (f: Buffer) => {
-      for (const r of decodeResponseFrame(f).responses) this.replies.set(r.requestId, [...(this.replies.get(r.requestId) ?? []), r]);
-      this.wake();
-    });
-    this.call.on('error', () => undefined);
-    this.call.on('status', (s: grpc.StatusObject) => {
-      this.status = s;
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  write(frame: Buffer): void {
-    this.call.write(frame);
-  }
-
-  async until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-
-  close(): void {
-    this.call.cancel();
-    this.client.close();
-  }
-}
 
 type ValidOp = { t: 'put'; k: number; v: Uint8Array } | { t: 'get'; k: number } | { t: 'del'; k: number } | { t: 'cas-absent'; k: number; v: Uint8Array };
 type BadOp =
@@ -127,7 +80,7 @@ describe('fuzzing BatchStream on a running node (fast-check)', function () {
         const prefix = `fzs/${seed}/${run++}/`;
         const key = (k: number) => Buffer.from(`${prefix}${k}`);
         const model = new Map<number, Buffer>();
-        const s = new Stream(f.node.address);
+        const s = new RawBatchStream(f.node.address);
         try {
           let nextId = 1;
           for (const ops of frames) {
@@ -204,7 +157,7 @@ describe('fuzzing BatchStream on a running node (fast-check)', function () {
             }
             if (items.length === 0) continue;
             stats.frames++;
-            s.write(Buffer.concat(items));
+            s.send(Buffer.concat(items));
             await s.until(() => [...expect.keys()].every((id) => s.replies.has(id)) || s.status !== undefined, 'the replies of a frame');
             assert.equal(s.status, undefined, `stream ended: ${JSON.stringify(s.status)}`);
             for (const [id, check] of expect) {
@@ -238,15 +191,15 @@ describe('fuzzing BatchStream on a running node (fast-check)', function () {
     ];
     for (let i = 0; i < 40; i++) samples.push(randomBytes(1 + Math.floor(Math.random() * 200)));
     // A healthy stream that lives through all of it.
-    const healthy = new Stream(f.node.address);
+    const healthy = new RawBatchStream(f.node.address);
     let hid = 1;
     const codes = new Map<string, number>();
     for (const frame of samples) {
-      const s = new Stream(f.node.address);
+      const s = new RawBatchStream(f.node.address);
       try {
-        s.write(frame);
+        s.send(frame);
         // Then a valid request on the same stream: answered unless the garbage ended the stream.
-        s.write(encodeRequestItem(999_999, 5000, 'Status', ser('Status', {})));
+        s.send(encodeRequestItem(999_999, 5000, 'Status', ser('Status', {})));
         await s.until(() => s.status !== undefined || s.replies.has(999_999), 'an answer or the end of the stream');
         if (s.status) {
           codes.set(`ended ${grpc.status[s.status.code]}`, (codes.get(`ended ${grpc.status[s.status.code]}`) ?? 0) + 1);
@@ -261,7 +214,7 @@ describe('fuzzing BatchStream on a running node (fast-check)', function () {
         s.close();
       }
       const id = hid++;
-      healthy.write(encodeRequestItem(id, 5000, 'Status', ser('Status', {})));
+      healthy.send(encodeRequestItem(id, 5000, 'Status', ser('Status', {})));
       await healthy.until(() => healthy.replies.has(id), 'the healthy stream');
     }
     assert.equal(healthy.status, undefined, 'the healthy stream survived');

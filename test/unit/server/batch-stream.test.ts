@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { loadKvProto } from '../../../node/src/common/proto.js';
-import { decodeResponseFrame, encodeRequestItem, type DecodedSubResponse, type StreamMethod } from '../../../node/src/common/stream-frames.js';
+import { encodeRequestItem, type StreamMethod } from '../../../node/src/common/stream-frames.js';
+import { RawBatchStream } from '../../helpers/raw-batch-stream.js';
 import { KvClient } from '../../../node/src/client/index.js';
 import type { FakeStore } from '../../helpers/fake-store.js';
 import { startTestNode, type TestNode } from '../../helpers/test-node.js';
@@ -14,53 +15,8 @@ const body = (m: StreamMethod, v: unknown): Buffer => (svc[m]!.requestSerialize 
 const item = (id: number, m: StreamMethod, v: unknown, timeoutMs = 0): Buffer => encodeRequestItem(id, timeoutMs, m, body(m, v));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A raw BatchStream: write frames, collect decoded reply frames and the final status. */
-class RawStream {
-  readonly frames: DecodedSubResponse[][] = [];
-  readonly byId = new Map<number, DecodedSubResponse>();
-  maxRequestFrameBytes = 0;
-  status: grpc.StatusObject | undefined;
-  private readonly client: grpc.Client;
-  readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
-  private waiters: Array<() => void> = [];
-
-  constructor(endpoint: string) {
-    this.client = new grpc.Client(endpoint, grpc.credentials.createInsecure());
-    const ident = (b: Buffer) => b;
-    this.call = this.client.makeBidiStreamRequest('/kvs.v1.Kv/BatchStream', ident, ident);
-    this.call.on('data', (f: Buffer) => {
-      const d = decodeResponseFrame(f);
-      if (d.maxRequestFrameBytes) this.maxRequestFrameBytes = d.maxRequestFrameBytes;
-      this.frames.push(d.responses);
-      for (const r of d.responses) this.byId.set(r.requestId, r);
-      this.wake();
-    });
-    this.call.on('error', () => undefined);
-    this.call.on('status', (s: grpc.StatusObject) => {
-      this.status = s;
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  send(...items: Buffer[]): void {
-    this.call.write(Buffer.concat(items));
-  }
-
-  async until(cond: () => boolean, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error('timed out waiting');
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-
+/** RawBatchStream plus assertions on one request's reply. */
+class RawStream extends RawBatchStream {
   result(id: number, m: StreamMethod): Record<string, unknown> {
     const r = this.byId.get(id);
     assert.ok(r, `no reply for ${id}`);
@@ -73,11 +29,6 @@ class RawStream {
     const r = this.byId.get(id);
     assert.ok(r?.error, `request ${id}: expected an error, got ${r ? r.method : 'nothing'}`);
     return r.error;
-  }
-
-  close(): void {
-    this.call.cancel();
-    this.client.close();
   }
 }
 
