@@ -207,6 +207,10 @@ export class LocalStore implements KvStore {
       if (snapshotTs > now + this.maxAheadTs) throw new InvalidArgumentError(`snapshot_ts ${snapshotTs} is in the future`);
       // Move applied ts past the snapshot so later writes get higher versions: the read is repeatable.
       unwrapResult(await this.submit({ type: 'noop', proposedTs: snapshotTs }), 'ok');
+      // A replicated sink resolves a command before its apply batch is in the engine (raftstore apply
+      // stage): writes of the noop's batch with versions below snapshotTs may not be readable yet. The
+      // barrier waits until everything committed so far — that batch included — is applied.
+      if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
       if (snapshotTs < this.sm.safePoint) throw new SnapshotTooOldError(snapshotTs, this.sm.safePoint);
     }
     return snapshotTs;
