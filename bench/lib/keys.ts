@@ -2,16 +2,7 @@
 // over the key space by an FNV hash), driven by a seeded PRNG so runs are repeatable.
 
 /** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../../node/src/common/prng.js';
 
 export interface KeyChooser {
   /** Index in [0, n). */

@@ -4,6 +4,7 @@
 // cluster while a nemesis kills / pauses / partitions nodes.
 import { KvClient, type KvClientOptions } from '../../node/src/client/index.js';
 import { HistoryRecorder } from './history-recorder.js';
+import { mulberry32 as prng } from '../../node/src/common/prng.js';
 
 export interface RegisterWorkloadOptions {
   /** Endpoints of client i (e.g. a proxy per client). */
@@ -19,17 +20,6 @@ export interface RegisterWorkloadOptions {
   getFraction?: number;
   putFraction?: number;
   keyPrefix?: string;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Runs the workload to completion (bounded by ops and time) and returns the recorded history. */

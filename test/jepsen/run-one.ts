@@ -20,7 +20,8 @@ import { FaultProxy } from '../helpers/process-proxy.js';
 import { checkLinearizable } from '../helpers/history-porcupine.js';
 import { runRegisterWorkload } from '../helpers/history-workload.js';
 import type { HistoryOp } from '../helpers/history-recorder.js';
-import { prng, type FaultStep, type RunPlan } from './schedule.js';
+import { mulberry32 as prng } from '../../node/src/common/prng.js';
+import type { FaultStep, RunPlan } from './schedule.js';
 
 export interface RunResult {
   seed: number;

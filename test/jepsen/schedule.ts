@@ -1,6 +1,8 @@
 // The seeded part of a Jepsen run: cluster size, workload shape and the fault schedule are a pure
 // function of the seed, so `make jepsen SEED=x` replays the same plan (the interleaving with the
 // processes' own timing is of course not reproducible bit for bit).
+import { mulberry32 as prng } from '../../node/src/common/prng.js';
+
 export type FaultKind =
   | 'kill' // SIGKILL a node (leader or random), restart it after `holdMs`
   | 'pause' // SIGSTOP a node, SIGCONT after `holdMs`
@@ -34,17 +36,6 @@ export interface RunPlan {
   /** Probability that a reply to a client is lost after the server processed the request. */
   replyLoss: number;
   schedule: FaultStep[];
-}
-
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface PlanOptions {

@@ -40,6 +40,7 @@ import {
   UnavailableError,
 } from './errors.js';
 import { keyToBytes, payloadSize, bytesEqual } from './util.js';
+import { mulberry32 } from '../common/prng.js';
 
 export interface RaftLogger {
   debug(msg: string): void;
@@ -85,17 +86,8 @@ export interface RaftConfig {
   logger?: RaftLogger;
 }
 
-/** Tiny deterministic PRNG (mulberry32) used when no rand is injected. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Tiny deterministic PRNG (mulberry32; used when no rand is injected). */
+export { mulberry32 };
 
 enum CampaignType {
   PreElection = 'CampaignPreElection',

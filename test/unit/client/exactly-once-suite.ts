@@ -13,17 +13,8 @@ import type { KvStore } from '../../../node/src/kv/api.js';
 import type { ServerMetrics } from '../../../node/src/server/metrics.js';
 import { startTestNode, type TestNode } from '../../helpers/test-node.js';
 
-/** Small seeded PRNG (mulberry32) so a failing run can be replayed with the same seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded PRNG (mulberry32) so a failing run can be replayed with the same seed.
+import { mulberry32 as prng } from '../../../node/src/common/prng.js';
 
 const SEED = Number(process.env.KVS_TEST_SEED ?? 20261121);
 
