@@ -126,7 +126,14 @@ class Reader {
  * concatenations of items, so the client encodes each request once and splits frames by size.
  */
 export function encodeRequestItem(requestId: number, timeoutMs: number, method: StreamMethod, body: Uint8Array): Buffer {
-  const field = STREAM_METHOD_FIELDS[method];
+  return encodeItem(requestId, timeoutMs, STREAM_METHOD_FIELDS[method], body);
+}
+
+/**
+ * A frame item: TAG_ITEM + length + {request_id, timeout_ms (omitted when 0), body as length-delimited
+ * field `field`}. StreamSubRequest and StreamSubResponse share this layout (a response has no timeout).
+ */
+function encodeItem(requestId: number, timeoutMs: number, field: number, body: Uint8Array): Buffer {
   const tag = (field << 3) | 2;
   const subLen = 1 + varintSize(requestId) + (timeoutMs > 0 ? 1 + varintSize(timeoutMs) : 0) + varintSize(tag) + varintSize(body.length) + body.length;
   const buf = Buffer.allocUnsafe(1 + varintSize(subLen) + subLen);
@@ -199,27 +206,12 @@ function decodeSubRequest(buf: Buffer, start: number, end: number): DecodedSubRe
 
 /** A successful sub-response as a frame item. */
 export function encodeResponseItem(requestId: number, method: StreamMethod, body: Uint8Array): Buffer {
-  return responseItem(requestId, STREAM_METHOD_FIELDS[method], body);
+  return encodeItem(requestId, 0, STREAM_METHOD_FIELDS[method], body);
 }
 
 /** A failed sub-response as a frame item. */
 export function encodeErrorItem(requestId: number, e: WireError): Buffer {
-  return responseItem(requestId, ERROR_FIELD, encodeStreamError(e));
-}
-
-function responseItem(requestId: number, field: number, body: Uint8Array): Buffer {
-  const tag = (field << 3) | 2;
-  const subLen = 1 + varintSize(requestId) + varintSize(tag) + varintSize(body.length) + body.length;
-  const buf = Buffer.allocUnsafe(1 + varintSize(subLen) + subLen);
-  let o = 0;
-  buf[o++] = TAG_ITEM;
-  o = writeVarint(buf, o, subLen);
-  buf[o++] = TAG_ID;
-  o = writeVarint(buf, o, requestId);
-  o = writeVarint(buf, o, tag);
-  o = writeVarint(buf, o, body.length);
-  buf.set(body, o);
-  return buf;
+  return encodeItem(requestId, 0, ERROR_FIELD, encodeStreamError(e));
 }
 
 /** BatchStreamResponse.max_request_frame_bytes, prepended to the first frame of a stream. */

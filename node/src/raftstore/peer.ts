@@ -626,14 +626,18 @@ export class Peer implements CommandSink {
     if (this.failed !== undefined) return;
     this.failed = err;
     this.log.error('raft group failed; the node needs a restart', { err: err.message, stack: err.stack });
-    const se = new StorageError(`raft group failed: ${err.message}`);
+    this.rejectAll(new StorageError(`raft group failed: ${err.message}`));
+  }
+
+  /** Fails every pending proposal, exclusive task and read (group failed or closed). */
+  private rejectAll(e: Error): void {
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(se);
+      p.reject(e);
     }
     this.pending.clear();
-    for (const x of this.exclusive.splice(0)) x.reject(se);
-    for (const b of [...this.readBatches.values()]) this.failRead(b, se);
+    for (const x of this.exclusive.splice(0)) x.reject(e);
+    for (const b of [...this.readBatches.values()]) this.failRead(b, e);
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -973,14 +977,7 @@ export class Peer implements CommandSink {
       await this.engine.write(this.storage.appendOps([], this.storage.hardState), { sync: false }).catch(() => undefined);
       this.commitDirty = false;
     }
-    const e = new StoreClosedError();
-    for (const [, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(e);
-    }
-    this.pending.clear();
-    for (const x of this.exclusive.splice(0)) x.reject(e);
-    for (const b of [...this.readBatches.values()]) this.failRead(b, e);
+    this.rejectAll(new StoreClosedError());
     this.storage.close();
   }
 }
