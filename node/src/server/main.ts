@@ -15,6 +15,7 @@ import { adminServiceDefinition, raftServiceDefinition, startRaftServer } from '
 import { registerRaftMetrics } from '../raftstore/metrics.js';
 import type * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
+import { TEST_CLOCK_ENV, testClockHookPath } from '../kv/clock.js';
 
 async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver): Promise<RaftNode> {
   const r = config.raft!;
@@ -72,6 +73,8 @@ async function main(): Promise<number> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, component: 'kvs-node', nodeId: config.nodeId });
+  const clockHook = testClockHookPath();
+  if (clockHook !== undefined) logger.warn('TEST HOOK: the wall clock follows a skew file (never set this in production)', { env: TEST_CLOCK_ENV, file: clockHook });
   const metrics = new ServerMetrics({ build: { version: packageVersion(), nodeId: config.nodeId } });
   process.on('uncaughtException', (err) => {
     logger.error('uncaught exception', { err: { name: err.name, message: err.message, stack: err.stack } });
