@@ -308,6 +308,14 @@ export class NodeProcess {
     return r;
   }
 
+  /** Empties the data dir (the process must not be running): a lost disk, for restarting "wiped". */
+  wipeDataDir(): void {
+    if (this.running) throw new Error(`${this.nodeId} is running: stop it before wiping its data dir`);
+    this.log?.write(`==== [harness ${new Date().toISOString()}] data dir ${this.dataDir} wiped\n`);
+    rmSync(this.dataDir, { recursive: true, force: true });
+    mkdirSync(this.dataDir, { recursive: true });
+  }
+
   /** Starts again on the same data dir and ports (after kill9/stop). */
   async restart(): Promise<void> {
     if (this.running) await this.stop();

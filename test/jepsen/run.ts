@@ -1,15 +1,20 @@
 // Jepsen-style nemesis runs against multi-process kvs clusters (docs/jepsen.md).
 //
-//   node <outDir>/test/jepsen/run.js --runs 100 [--jobs 2] [--first-seed 1] [--window 10000]
-//   node <outDir>/test/jepsen/run.js --seed 42 [--nodes 5] [--first-fault kill] [--window 10000]   (replay)
-//   node <outDir>/test/jepsen/run.js --bounded     (what `make test` runs: every fault kind, 3 and 5 nodes)
+//   node <outDir>/test/jepsen/run.js --runs 100 [--jobs 2] [--first-seed 1] [--window 10000] [--workload bank]
+//   node <outDir>/test/jepsen/run.js --seed 42 [--nodes 5] [--first-fault kill] [--window 10000] [--workload counter]   (replay)
+//   node <outDir>/test/jepsen/run.js --seed 7 --recipe                      (issue 10's counter recipe)
+//   node <outDir>/test/jepsen/run.js --seed 7 --control no-commit-fence     (a negative control: must fail)
+//   node <outDir>/test/jepsen/run.js --bounded     (what `make test` runs: every workload and fault kind
+//                                                   leads a run, 3 and 5 nodes, the recipe, the negative controls)
 //
 // Prints one line per run, the failing runs' replay commands and artifacts, then
-// `jepsen: N runs passed, M failed`; exits non-zero when a run failed.
+// `jepsen: N runs passed, M failed`; exits non-zero when a run failed. A negative control passes when
+// its checker reported the expected violation, and fails (artifacts kept) when it did not.
 import { join } from 'node:path';
 import { porcupineBinary } from '../helpers/history-porcupine.js';
-import { ALL_FAULTS, makePlan, type FaultKind, type PlanOptions, type RunPlan } from './schedule.js';
+import { ALL_FAULTS, CONTROLS, makePlan, type ControlKind, type FaultKind, type PlanOptions, type RunPlan } from './schedule.js';
 import { runOne, type RunResult } from './run-one.js';
+import { ALL_WORKLOADS, type WorkloadKind } from './workload.js';
 
 interface Job {
   plan: RunPlan;
@@ -33,7 +38,16 @@ function parseArgs(argv: string[]): Record<string, string> {
 }
 
 function replayCmd(seed: number, o: PlanOptions): string {
-  const extra = [o.nodes ? `--nodes ${o.nodes}` : '', o.firstFault ? `--first-fault ${o.firstFault}` : '', o.faultWindowMs ? `--window ${o.faultWindowMs}` : ''].filter(Boolean).join(' ');
+  const extra = [
+    o.nodes ? `--nodes ${o.nodes}` : '',
+    o.firstFault ? `--first-fault ${o.firstFault}` : '',
+    o.faultWindowMs ? `--window ${o.faultWindowMs}` : '',
+    o.workload ? `--workload ${o.workload}` : '',
+    o.recipe ? '--recipe' : '',
+    o.control ? `--control ${o.control}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   return `make jepsen SEED=${seed}${extra ? ` JEPSEN_ARGS='${extra}'` : ''}`;
 }
 
@@ -43,22 +57,36 @@ async function main(): Promise<void> {
   const nodes = a.nodes ? (Number(a.nodes) as 3 | 5) : undefined;
   const firstFault = a['first-fault'] as FaultKind | undefined;
   if (firstFault && !ALL_FAULTS.includes(firstFault)) throw new Error(`--first-fault: one of ${ALL_FAULTS.join(', ')}`);
+  const workload = a.workload as WorkloadKind | undefined;
+  if (workload && !ALL_WORKLOADS.includes(workload)) throw new Error(`--workload: one of ${ALL_WORKLOADS.join(', ')}`);
+  const control = a.control as ControlKind | undefined;
+  if (control && !(control in CONTROLS)) throw new Error(`--control: one of ${Object.keys(CONTROLS).join(', ')}`);
+  const recipe = a.recipe === 'true' ? true : undefined;
   const jobs: Job[] = [];
   if (a.bounded) {
-    // Every fault kind leads one run; sizes alternate 3/5; the rest of each schedule is random.
-    ALL_FAULTS.forEach((kind, i) => {
-      const o: PlanOptions = { nodes: i % 2 === 0 ? 3 : 5, firstFault: kind, faultWindowMs: window ?? 7000 };
+    // Every fault kind leads one run (the new ones first), the workloads taking turns (so each leads at
+    // least one run); sizes alternate 3/5; the rest of each schedule is random. Then issue 10's counter
+    // recipe, and each negative control, which must fail.
+    const order: FaultKind[] = ['wipe', 'clock', ...ALL_FAULTS.filter((f) => f !== 'wipe' && f !== 'clock')];
+    const turns: WorkloadKind[] = ['counter', 'bank', 'write-skew', 'register'];
+    order.forEach((kind, i) => {
+      const o: PlanOptions = { nodes: i % 2 === 0 ? 3 : 5, firstFault: kind, faultWindowMs: window ?? 7000, workload: turns[i % turns.length] };
       const seed = 9001 + i;
       jobs.push({ plan: makePlan(seed, o), replay: replayCmd(seed, o) });
     });
+    const extras: PlanOptions[] = [{ nodes: 3, recipe: true }, ...(Object.keys(CONTROLS) as ControlKind[]).map((c): PlanOptions => ({ nodes: 3, control: c, faultWindowMs: window ?? 7000 }))];
+    extras.forEach((o, i) => {
+      const seed = 9101 + i;
+      jobs.push({ plan: makePlan(seed, o), replay: replayCmd(seed, o) });
+    });
   } else if (a.seed !== undefined) {
-    const o: PlanOptions = { nodes, firstFault, faultWindowMs: window };
+    const o: PlanOptions = { nodes, firstFault, faultWindowMs: window, workload, control, recipe };
     jobs.push({ plan: makePlan(Number(a.seed), o), replay: replayCmd(Number(a.seed), o) });
   } else {
     const runs = Number(a.runs ?? 8);
     const first = Number(a['first-seed'] ?? 1);
     for (let s = first; s < first + runs; s++) {
-      const o: PlanOptions = { nodes, faultWindowMs: window };
+      const o: PlanOptions = { nodes, faultWindowMs: window, workload, control, recipe };
       jobs.push({ plan: makePlan(s, o), replay: replayCmd(s, o) });
     }
   }
@@ -75,9 +103,15 @@ async function main(): Promise<void> {
       const r = await runOne(job.plan, { slot, outRoot, replay: job.replay, keepAlways: a.keep === 'true' });
       results.push(r);
       const faults = Object.entries(r.faults).map(([k, v]) => `${k}×${v}`).join(' ');
+      const what = `${job.plan.workload}${job.plan.pinFollowers ? ' recipe' : ''}${job.plan.control ? `, negative control ${job.plan.control}` : ''}`;
       console.log(
-        `${r.ok ? 'PASS' : 'FAIL'} seed ${r.seed} (${job.plan.nodes} nodes, ${(r.durationMs / 1000).toFixed(1)} s): ${r.ops} ops ${JSON.stringify(r.counts)}; faults ${faults || 'none'}; recovery ${r.recoveryMs ?? '-'} ms; ${r.verdict}`,
+        `${r.ok ? 'PASS' : 'FAIL'} seed ${r.seed} (${what}, ${job.plan.nodes} nodes, ${(r.durationMs / 1000).toFixed(1)} s): ${r.ops} ops ${JSON.stringify(r.counts)}; faults ${faults || 'none'}; recovery ${r.recoveryMs ?? '-'} ms; ${r.verdict}`,
       );
+      if (job.plan.control && r.ok) {
+        const expected = r.problems.filter((p) => CONTROLS[job.plan.control!].expect.test(p));
+        console.log(`     negative control failed as it must: ${expected.length} expected problem(s) of ${r.problems.length}, e.g. ${expected[0]}`);
+      }
+      if (job.plan.control && !r.ok) console.log(`     negative control ${job.plan.control} did NOT report the expected violation (${CONTROLS[job.plan.control].expect}): the checker proved nothing`);
       if (!r.ok) {
         for (const p of r.problems) console.log(`     problem: ${p}`);
         console.log(`     events:\n${r.events.map((e) => `       ${e}`).join('\n')}`);

@@ -1,7 +1,8 @@
-// The seeded part of a Jepsen run: cluster size, workload shape and the fault schedule are a pure
-// function of the seed, so `make jepsen SEED=x` replays the same plan (the interleaving with the
+// The seeded part of a Jepsen run: cluster size, workload and the fault schedule are a pure function of
+// the seed (and the options), so `make jepsen SEED=x` replays the same plan (the interleaving with the
 // processes' own timing is of course not reproducible bit for bit).
 import { mulberry32 as prng } from '../../node/src/common/prng.js';
+import { ALL_WORKLOADS, type WorkloadKind } from './workload.js';
 
 export type FaultKind =
   | 'kill' // SIGKILL a node (leader or random), restart it after `holdMs`
@@ -11,18 +12,35 @@ export type FaultKind =
   | 'partition-bridge' // two halves that share one node (the bridge sees both; the halves do not see each other)
   | 'partition-oneway' // the leader's outgoing links cut, incoming kept (it hears the others, they do not hear it)
   | 'membership' // add a fresh node as learner → promote → remove an old voter (never reusing raft ids)
-  | 'transfer'; // leader transfer to a random voter
+  | 'transfer' // leader transfer to a random voter
+  | 'wipe' // SIGKILL, delete the data dir, restart with the same flags; then replace it by a new member
+  | 'clock'; // a node's wall clock jumps forward / backward or drifts (test hook), back to real time after `holdMs`
 
-export const ALL_FAULTS: FaultKind[] = ['kill', 'pause', 'partition-majority', 'partition-leader', 'partition-bridge', 'partition-oneway', 'membership', 'transfer'];
+export const ALL_FAULTS: FaultKind[] = ['kill', 'pause', 'partition-majority', 'partition-leader', 'partition-bridge', 'partition-oneway', 'membership', 'transfer', 'wipe', 'clock'];
+
+/**
+ * Negative controls: a test-only node switch that breaks a guarantee, with the workload and faults that
+ * must then fail, and the problem the checker must report (so the checker is proven able to fail).
+ */
+export type ControlKind = 'no-commit-fence' | 'snapshot-isolation';
+export const CONTROLS: Record<ControlKind, { env: Record<string, string>; workload: WorkloadKind; expect: RegExp }> = {
+  // Retried commits answered from one replica's memory instead of through the log: the issue-10 recipe
+  // (clients pinned to followers, the follower kill -9'd mid-round) duplicates increments.
+  'no-commit-fence': { env: { KVS_TEST_UNSAFE_NO_COMMIT_FENCE: '1' }, workload: 'counter', expect: /^duplicate increments/ },
+  // Commit validation of written keys only: disjoint write sets over a shared read set commit both.
+  'snapshot-isolation': { env: { KVS_TEST_UNSAFE_SNAPSHOT_ISOLATION: '1' }, workload: 'write-skew', expect: /^write skew/ },
+};
 
 export interface FaultStep {
   /** Start, ms after the workload started. */
   atMs: number;
   kind: FaultKind;
-  /** How long the fault lasts before it is healed (kill/pause/partitions). */
+  /** How long the fault lasts before it is healed (kill/pause/partitions/wipe/clock). */
   holdMs: number;
   /** Target choice: the leader (when it can be found) or a random node / side. */
   targetLeader: boolean;
+  /** Target a follower (a node clients are pinned to) instead. */
+  targetFollower?: boolean;
   /** Random numbers for choices made at run time (node index, split), in [0, 1). */
   r: number[];
 }
@@ -32,9 +50,14 @@ export interface RunPlan {
   nodes: 3 | 5;
   clients: number;
   keys: number;
+  workload: WorkloadKind;
   faultWindowMs: number;
   /** Probability that a reply to a client is lost after the server processed the request. */
   replyLoss: number;
+  /** Each client talks to one follower only (chosen when the workload starts). */
+  pinFollowers: boolean;
+  /** Negative control: node env switch, and the run must fail with the expected problem. */
+  control?: ControlKind;
   schedule: FaultStep[];
 }
 
@@ -46,11 +69,23 @@ export interface PlanOptions {
   faults?: FaultKind[];
   /** Put this fault first (so a bounded set covers every kind). */
   firstFault?: FaultKind;
+  /** Force the workload (default: from the seed). */
+  workload?: WorkloadKind;
+  /** A negative control (forces its workload; no-commit-fence also forces the issue-10 recipe). */
+  control?: ControlKind;
+  /** Issue 10's recipe instead of a random schedule: counter clients pinned to followers, followers killed. */
+  recipe?: boolean;
 }
 
 export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   const rand = prng(seed * 2654435761);
   const nodes = o.nodes ?? (rand() < 0.5 ? 3 : 5);
+  // The workload has its own stream, so choosing it does not shift the fault schedule of a seed.
+  const recipe = o.recipe === true || o.control === 'no-commit-fence';
+  const workload = o.control ? CONTROLS[o.control].workload : recipe ? 'counter' : (o.workload ?? ALL_WORKLOADS[Math.floor(prng(seed * 40503 + 7)() * ALL_WORKLOADS.length)]!);
+  const clients = nodes === 3 ? 5 : 6;
+  const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control };
+  if (recipe) return { ...base, clients: 8, ...recipePlan(rand) }; // more clients: more commits cut by each kill
   const faults = o.faults ?? ALL_FAULTS;
   const window = o.faultWindowMs ?? 12_000;
   const schedule: FaultStep[] = [];
@@ -60,8 +95,25 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
     const holdMs = kind === 'membership' || kind === 'transfer' ? 0 : 600 + Math.floor(rand() * 2400);
     schedule.push({ atMs: t, kind, holdMs, targetLeader: rand() < 0.6, r: [rand(), rand(), rand(), rand()] });
     // The next fault starts after this one healed plus a gap (faults do not overlap: each run stays
-    // interpretable, and quorum is lost only by the fault itself).
-    t += holdMs + 400 + Math.floor(rand() * 1200) + (kind === 'membership' ? 3000 : 0);
+    // interpretable, and quorum is lost only by the fault itself). Replacing a member (membership,
+    // wipe) takes a few seconds more.
+    t += holdMs + 400 + Math.floor(rand() * 1200) + (kind === 'membership' || kind === 'wipe' ? 3000 : 0);
   }
-  return { seed, nodes, clients: nodes === 3 ? 5 : 6, keys: 5, faultWindowMs: window, replyLoss: 0.02, schedule };
+  return { ...base, faultWindowMs: window, pinFollowers: false, schedule };
+}
+
+/**
+ * Issue 10's recipe: every client pinned to a follower; that follower is kill -9'd 0.5–1.5 s into a
+ * round and restarted 1–2 s later, six rounds.
+ */
+function recipePlan(rand: () => number): { faultWindowMs: number; pinFollowers: true; schedule: FaultStep[] } {
+  const schedule: FaultStep[] = [];
+  let t = 0;
+  for (let round = 0; round < 6; round++) {
+    const atMs = t + 500 + Math.floor(rand() * 1000);
+    const holdMs = 1000 + Math.floor(rand() * 1000);
+    schedule.push({ atMs, kind: 'kill', holdMs, targetLeader: false, targetFollower: true, r: [rand(), rand(), rand(), rand()] });
+    t = atMs + holdMs + 1000; // ~1 s for the restart
+  }
+  return { faultWindowMs: t, pinFollowers: true, schedule };
 }

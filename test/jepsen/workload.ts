@@ -1,0 +1,68 @@
+// What a Jepsen workload provides to a run (run-one.ts): initial data, concurrent clients for the fault
+// window, and a final check against every member once the cluster is healed. Each workload owns its
+// checker; run-one only aggregates problems and counts.
+import type { KvClient, KvClientOptions, KvError } from '../../node/src/client/index.js';
+import { KvConflictError, KvInvalidArgumentError, KvTxnNotFoundError } from '../../node/src/client/index.js';
+
+export type WorkloadKind = 'register' | 'counter' | 'bank' | 'write-skew';
+export const ALL_WORKLOADS: WorkloadKind[] = ['register', 'counter', 'bank', 'write-skew'];
+
+export interface WorkloadRunContext {
+  clients: number;
+  seed: number;
+  timeLimitMs: number;
+  /** Endpoints of client i (a single one when clients are pinned to a node). */
+  endpointsFor: (client: number) => string[];
+  /** KvClient options every workload client uses (deadlines). */
+  clientOptions: Partial<KvClientOptions>;
+}
+
+export interface FinalContext {
+  /** One client per current member that reaches only that member. */
+  members: Array<{ id: number; client: KvClient; endpoint: string }>;
+}
+
+export interface CheckResult {
+  problems: string[];
+  counts: Record<string, number>;
+  /** One line for the run summary (e.g. Porcupine's verdict). */
+  verdict: string;
+  /** Written to history.json when the run is kept. */
+  history: unknown;
+}
+
+export interface Workload {
+  readonly kind: WorkloadKind;
+  /** Writes the initial data (before the nemesis starts). */
+  setup(boot: KvClient): Promise<void>;
+  /** Runs the clients until the time limit. */
+  run(ctx: WorkloadRunContext): Promise<void>;
+  /** After healing: final reads on every member and the workload's checks. `dir` holds artifacts. */
+  check(fc: FinalContext, dir: string): Promise<CheckResult>;
+}
+
+/**
+ * Errors after which `KvClient.txn` claims the transaction did not commit (conflicts after the last
+ * attempt, a transaction the server no longer knows, a rejected request). The checkers hold the client
+ * to that claim: such a transaction counts as not applied, so a false claim shows up as a duplicate.
+ * Every other error leaves the outcome unknown.
+ */
+export function txnDefinitelyFailed(err: unknown): boolean {
+  return err instanceof KvConflictError || err instanceof KvTxnNotFoundError || err instanceof KvInvalidArgumentError;
+}
+
+export const errLine = (e: unknown): string => `${(e as KvError).code ?? (e as Error).name}: ${(e as Error).message.split('\n')[0]}`;
+
+export const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Client errors by kind (numbers masked), for the artifacts: why operations failed or stayed unknown. */
+export class ErrorTally {
+  private readonly m = new Map<string, number>();
+  note(e: unknown): void {
+    const k = errLine(e).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>').replace(/\d+/g, 'N').slice(0, 120);
+    this.m.set(k, (this.m.get(k) ?? 0) + 1);
+  }
+  toJSON(): Record<string, number> {
+    return Object.fromEntries([...this.m].sort((a, b) => b[1] - a[1]));
+  }
+}
