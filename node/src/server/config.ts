@@ -97,7 +97,7 @@ const SPECS = {
   maxTxnIdleTimeout: { flag: '--max-txn-idle-timeout <duration>', env: 'KVS_MAX_TXN_IDLE_TIMEOUT', desc: 'largest idle timeout a Begin may ask for', def: '10m' },
   gcLifetime: { flag: '--gc-lifetime <duration>', env: 'KVS_GC_LIFETIME', desc: 'MVCC versions older than this may be garbage-collected (store default)' },
   txnIdleTimeout: { flag: '--txn-idle-timeout <duration>', env: 'KVS_TXN_IDLE_TIMEOUT', desc: 'default idle timeout of interactive transactions (store default)' },
-  sessionTtl: { flag: '--session-ttl <duration>', env: 'KVS_SESSION_TTL', desc: 'exactly-once sessions idle longer than this are forgotten (store default)' },
+  sessionTtl: { flag: '--session-ttl <duration>', env: 'KVS_SESSION_TTL', desc: 'exactly-once sessions idle longer than this are forgotten: seeds the replicated cluster setting of a new cluster (1h by default; later changes: kvsctl settings set)' },
   shutdownTimeout: { flag: '--shutdown-timeout <duration>', env: 'KVS_SHUTDOWN_TIMEOUT', desc: 'graceful shutdown waits this long for in-flight calls', def: '10s' },
   raftId: { flag: '--raft-id <n>', env: 'KVS_RAFT_ID', desc: 'Raft id of this node (positive integer, never reused); needed with --peers/--join' },
   peers: { flag: '--peers <list>', env: 'KVS_PEERS', desc: 'initial Raft members id=host:port,... (raft addresses; may point to proxies). Without --peers/--join the node runs a single-node store' },
