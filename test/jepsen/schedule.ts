@@ -85,7 +85,7 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   const workload = o.control ? CONTROLS[o.control].workload : recipe ? 'counter' : (o.workload ?? ALL_WORKLOADS[Math.floor(prng(seed * 40503 + 7)() * ALL_WORKLOADS.length)]!);
   const clients = nodes === 3 ? 5 : 6;
   const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control };
-  if (recipe) return { ...base, clients: 8, ...recipePlan(rand) }; // more clients: more commits cut by each kill
+  if (recipe) return { ...base, clients: 24, ...recipePlan(rand) }; // as in the issue: more commits cut by each kill
   const faults = o.faults ?? ALL_FAULTS;
   const window = o.faultWindowMs ?? 12_000;
   const schedule: FaultStep[] = [];

@@ -6,7 +6,7 @@
 // transfer). Members must agree on the final balances.
 import { KvClient } from '../../node/src/client/index.js';
 import { mulberry32 as prng } from '../../node/src/common/prng.js';
-import { ErrorTally, errLine, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
+import { ErrorTally, errLine, openSession, sessionProblems, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
 
 const ACCOUNTS = 5;
 const INITIAL = 100;
@@ -55,6 +55,7 @@ export class BankWorkload implements Workload {
       const rand = prng(ctx.seed * 7919 + c);
       const kv = new KvClient({ endpoints: ctx.endpointsFor(c), ...ctx.clientOptions });
       clients.push(kv);
+      await openSession(kv, `jepsen/hello/bank/c${c}`, deadline);
       while (Date.now() < deadline) {
         if (rand() < 0.25) {
           this.counts.audits++;
@@ -113,6 +114,6 @@ export class BankWorkload implements Workload {
     if (this.counts.transfersAcked - this.counts.insufficient < 5) this.problems.push(`too few acknowledged transfers (${this.counts.transfersAcked - this.counts.insufficient}): the run checked little`);
     if (this.counts.auditsOk < 3) this.problems.push(`too few audits during the run (${this.counts.auditsOk})`);
     const verdict = `bank: ${this.counts.badAudits} bad audit(s) of ${this.counts.auditsOk + fc.members.length}`;
-    return { problems: [...this.problems], counts: { ops: this.counts.transfers + this.counts.audits, ...this.counts }, verdict, history: { counts: this.counts, errors: this.errors.toJSON(), final: first } };
+    return { problems: [...this.problems, ...sessionProblems(this.errors)], counts: { ops: this.counts.transfers + this.counts.audits, ...this.counts }, verdict, history: { counts: this.counts, errors: this.errors.toJSON(), final: first } };
   }
 }

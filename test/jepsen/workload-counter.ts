@@ -6,7 +6,7 @@
 // goes backwards.
 import { KvClient } from '../../node/src/client/index.js';
 import { mulberry32 as prng } from '../../node/src/common/prng.js';
-import { ErrorTally, errLine, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
+import { ErrorTally, errLine, sessionProblems, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
 
 export interface CounterTally {
   acked: number;
@@ -94,7 +94,7 @@ export class CounterWorkload implements Workload {
   }
 
   async check(fc: FinalContext): Promise<CheckResult> {
-    const problems = [...this.problems];
+    const problems = [...this.problems, ...sessionProblems(this.errors)];
     const finals = new Map<string, number>();
     for (const m of fc.members) {
       for (const key of this.tally.keys()) {

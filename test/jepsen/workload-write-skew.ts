@@ -7,7 +7,7 @@
 // transaction during the run, or in the final audit on every member — is a violation.
 import { KvClient, type Transaction } from '../../node/src/client/index.js';
 import { mulberry32 as prng } from '../../node/src/common/prng.js';
-import { ErrorTally, errLine, sleepMs, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
+import { ErrorTally, errLine, openSession, sessionProblems, sleepMs, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
 
 const doctor = (pair: number, d: 0 | 1): string => `jepsen/ws/p${pair}/d${d}`;
 
@@ -46,6 +46,7 @@ export class WriteSkewWorkload implements Workload {
       const rand = prng(ctx.seed * 104729 + c);
       const kv = new KvClient({ endpoints: ctx.endpointsFor(c), ...ctx.clientOptions });
       clients.push(kv);
+      await openSession(kv, `jepsen/hello/ws/c${c}`, deadline);
       while (Date.now() < deadline) {
         const pair = Math.floor(rand() * this.pairs);
         const me = (rand() < 0.5 ? 0 : 1) as 0 | 1;
@@ -104,6 +105,6 @@ export class WriteSkewWorkload implements Workload {
     }
     if (this.counts.offCall < 5) this.problems.push(`too few acknowledged off-call transactions (${this.counts.offCall}): the run checked little`);
     const verdict = `write-skew: ${this.counts.violations} snapshot(s) violating d0 + d1 >= 1`;
-    return { problems: [...this.problems], counts: { ops: this.counts.txns, ...this.counts }, verdict, history: { counts: this.counts, errors: this.errors.toJSON(), final: first } };
+    return { problems: [...this.problems, ...sessionProblems(this.errors)], counts: { ops: this.counts.txns, ...this.counts }, verdict, history: { counts: this.counts, errors: this.errors.toJSON(), final: first } };
   }
 }

@@ -58,11 +58,38 @@ export const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTime
 /** Client errors by kind (numbers masked), for the artifacts: why operations failed or stayed unknown. */
 export class ErrorTally {
   private readonly m = new Map<string, number>();
+  /** SESSION_EXPIRED answers: sessions here are never idle near the TTL (1 h), so each one is a bug. */
+  sessionExpired = 0;
   note(e: unknown): void {
+    if ((e as KvError).code === 'SESSION_EXPIRED') this.sessionExpired++;
     const k = errLine(e).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>').replace(/\d+/g, 'N').slice(0, 120);
     this.m.set(k, (this.m.get(k) ?? 0) + 1);
   }
   toJSON(): Record<string, number> {
     return Object.fromEntries([...this.m].sort((a, b) => b[1] - a[1]));
+  }
+}
+
+/** The problem line for SESSION_EXPIRED answers to live sessions, if any. */
+export function sessionProblems(t: ErrorTally): string[] {
+  return t.sessionExpired > 0 ? [`session expired: ${t.sessionExpired} request(s) of live sessions (idle far below the TTL) answered SESSION_EXPIRED`] : [];
+}
+
+/**
+ * Makes the client's first mutating request a plain put that reaches the log. Known bug (reported with
+ * issue 10): a Commit of a transaction without writes takes a session seq but is never proposed, so
+ * when it is a session's first mutating request the state machine never learns the session, and every
+ * later write carries first_unacked > 1 for an unknown session → SESSION_EXPIRED for the rest of the
+ * client's life. The workloads open each session with a write so they keep checking transactions;
+ * any SESSION_EXPIRED is still reported as a problem (sessionProblems).
+ */
+export async function openSession(kv: KvClient, key: string, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    try {
+      await kv.put(key, 'hello');
+      return;
+    } catch {
+      await sleepMs(100);
+    }
   }
 }
