@@ -438,7 +438,11 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
       }
     }
 
-    await workload.run({ clients: plan.clients, seed: plan.seed, timeLimitMs: workloadMs, endpointsFor, clientOptions });
+    // The recipe's clients run until its six rounds are over, however long restarts take.
+    let nemesisDone = false;
+    void nemesis.then(() => (nemesisDone = true));
+    const running = (): boolean => Date.now() < tWorkload + workloadMs || (plan.pinFollowers && !nemesisDone);
+    await workload.run({ clients: plan.clients, seed: plan.seed, timeLimitMs: workloadMs, running, endpointsFor, clientOptions });
     stopNemesis = true;
     await nemesis;
 

@@ -49,14 +49,13 @@ export class BankWorkload implements Workload {
   }
 
   async run(ctx: WorkloadRunContext): Promise<void> {
-    const deadline = Date.now() + ctx.timeLimitMs;
     const clients: KvClient[] = [];
     const one = async (c: number): Promise<void> => {
       const rand = prng(ctx.seed * 7919 + c);
       const kv = new KvClient({ endpoints: ctx.endpointsFor(c), ...ctx.clientOptions });
       clients.push(kv);
-      await openSession(kv, `jepsen/hello/bank/c${c}`, deadline);
-      while (Date.now() < deadline) {
+      await openSession(kv, `jepsen/hello/bank/c${c}`, ctx.running);
+      while (ctx.running()) {
         if (rand() < 0.25) {
           this.counts.audits++;
           try {

@@ -31,7 +31,6 @@ export class CounterWorkload implements Workload {
   async setup(): Promise<void> {}
 
   async run(ctx: WorkloadRunContext): Promise<void> {
-    const deadline = Date.now() + ctx.timeLimitMs;
     const clients: KvClient[] = [];
     const one = async (c: number): Promise<void> => {
       const rand = prng(ctx.seed * 977 + c);
@@ -44,7 +43,7 @@ export class CounterWorkload implements Workload {
         if (v < t.maxRead) this.problems.push(`${key}: ${how} read ${v} after ${t.maxRead} had been read (a counter went backwards)`);
         t.maxRead = Math.max(t.maxRead, v);
       };
-      while (Date.now() < deadline) {
+      while (ctx.running()) {
         if (rand() < this.txnFraction) {
           this.ops.txn++;
           try {

@@ -40,14 +40,13 @@ export class WriteSkewWorkload implements Workload {
   }
 
   async run(ctx: WorkloadRunContext): Promise<void> {
-    const deadline = Date.now() + ctx.timeLimitMs;
     const clients: KvClient[] = [];
     const one = async (c: number): Promise<void> => {
       const rand = prng(ctx.seed * 104729 + c);
       const kv = new KvClient({ endpoints: ctx.endpointsFor(c), ...ctx.clientOptions });
       clients.push(kv);
-      await openSession(kv, `jepsen/hello/ws/c${c}`, deadline);
-      while (Date.now() < deadline) {
+      await openSession(kv, `jepsen/hello/ws/c${c}`, ctx.running);
+      while (ctx.running()) {
         const pair = Math.floor(rand() * this.pairs);
         const me = (rand() < 0.5 ? 0 : 1) as 0 | 1;
         const r = rand();

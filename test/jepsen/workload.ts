@@ -11,6 +11,8 @@ export interface WorkloadRunContext {
   clients: number;
   seed: number;
   timeLimitMs: number;
+  /** Whether clients go on (the time limit, or longer while a recipe's nemesis still has rounds to run). */
+  running: () => boolean;
   /** Endpoints of client i (a single one when clients are pinned to a node). */
   endpointsFor: (client: number) => string[];
   /** KvClient options every workload client uses (deadlines). */
@@ -83,8 +85,8 @@ export function sessionProblems(t: ErrorTally): string[] {
  * client's life. The workloads open each session with a write so they keep checking transactions;
  * any SESSION_EXPIRED is still reported as a problem (sessionProblems).
  */
-export async function openSession(kv: KvClient, key: string, deadline: number): Promise<void> {
-  while (Date.now() < deadline) {
+export async function openSession(kv: KvClient, key: string, running: () => boolean): Promise<void> {
+  while (running()) {
     try {
       await kv.put(key, 'hello');
       return;
