@@ -175,7 +175,7 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
     const joiners: NodeProcess[] = [];
     const joinIds: number[] = [];
     for (const step of plan.schedule) {
-      if (step.kind !== 'membership' && step.kind !== 'wipe') continue;
+      if (step.kind !== 'membership' && step.kind !== 'wipe' && step.kind !== 'wipe-lagging') continue;
       const id = nextId++;
       joinIds.push(id);
       joiners.push(
@@ -328,6 +328,10 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
           await wipe(step, target, leader, joinIds[joinNo]!, joiners[joinNo]!);
           joinNo++;
           break;
+        case 'wipe-lagging':
+          await wipeLagging(step, found, joinIds[joinNo]!, joiners[joinNo]!);
+          joinNo++;
+          break;
         case 'clock': {
           const skew = clockSkewFor(step.r[1]!, step.r[2]!);
           writeSkew(clockFile(target), skew);
@@ -360,6 +364,52 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
       const a = admin();
       try {
         if (await removeMember(a, target, leader)) await retire(target);
+        const promoted = await addMember(a, newId, newNode);
+        if (!promoted && (await removeMember(a, newId, undefined))) await retire(newId);
+      } finally {
+        a.close();
+      }
+    }
+
+    /**
+     * The schedule a wiped voter is most dangerous in (3 nodes): node G goes down and lags while the
+     * leader L and node F acknowledge writes; then L and F lose power, F's disk is lost, and F and G
+     * restart with the same flags. F (no log, no vote) would vote G in — a leader without the writes L
+     * and F acknowledged — unless the group refuses F's new incarnation. L returns after a while; then
+     * F is replaced by a new member as in `wipe`.
+     */
+    async function wipeLagging(step: FaultStep, leader: number | undefined, newId: number, newNode: NodeProcess): Promise<void> {
+      const ids = [...members.keys()].sort((a, b) => a - b);
+      if (ids.length !== 3 || leader === undefined) {
+        ev(`wipe-lagging: needs 3 members and a leader (members ${fmt(ids)}, leader ${leader ?? 'none'}): skipped`);
+        return;
+      }
+      const others = ids.filter((x) => x !== leader);
+      const f = pick(others, step.r[0]!);
+      const g = others.find((x) => x !== f)!;
+      const proc = (id: number): NodeProcess => members.get(id)!.proc;
+      ev(`wipe-lagging: kill -9 n${g} (it will lag)`);
+      await proc(g).kill9();
+      await sleep(step.holdMs);
+      ev(`wipe-lagging: kill -9 n${leader} (leader) and n${f}; n${f}'s data dir deleted`);
+      await Promise.all([proc(leader).kill9(), proc(f).kill9()]);
+      proc(f).wipeDataDir();
+      await Promise.all(
+        [f, g].map((id) =>
+          proc(id)
+            .restart()
+            .then(
+              () => ev(`n${id} restarted${id === f ? ' on an empty data dir' : ''} with the same flags`),
+              (e: unknown) => ev(`n${id} did not come back: ${(e as Error).message.split('\n')[0]}`),
+            ),
+        ),
+      );
+      await sleep(3000); // several election timeouts: time for G to win with F's vote, if F may vote
+      await proc(leader).restart();
+      ev(`n${leader} (old leader) restarted`);
+      const a = admin();
+      try {
+        if (await removeMember(a, f, undefined)) await retire(f);
         const promoted = await addMember(a, newId, newNode);
         if (!promoted && (await removeMember(a, newId, undefined))) await retire(newId);
       } finally {

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const window = a.window ? Number(a.window) : undefined;
   const nodes = a.nodes ? (Number(a.nodes) as 3 | 5) : undefined;
   const firstFault = a['first-fault'] as FaultKind | undefined;
-  if (firstFault && !ALL_FAULTS.includes(firstFault)) throw new Error(`--first-fault: one of ${ALL_FAULTS.join(', ')}`);
+  if (firstFault && ![...ALL_FAULTS, 'wipe-lagging'].includes(firstFault)) throw new Error(`--first-fault: one of ${ALL_FAULTS.join(', ')}, wipe-lagging`);
   const workload = a.workload as WorkloadKind | undefined;
   if (workload && !ALL_WORKLOADS.includes(workload)) throw new Error(`--workload: one of ${ALL_WORKLOADS.join(', ')}`);
   const control = a.control as ControlKind | undefined;

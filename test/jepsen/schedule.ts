@@ -14,7 +14,8 @@ export type FaultKind =
   | 'membership' // add a fresh node as learner → promote → remove an old voter (never reusing raft ids)
   | 'transfer' // leader transfer to a random voter
   | 'wipe' // SIGKILL, delete the data dir, restart with the same flags; then replace it by a new member
-  | 'clock'; // a node's wall clock jumps forward / backward or drifts (test hook), back to real time after `holdMs`
+  | 'clock' // a node's wall clock jumps forward / backward or drifts (test hook), back to real time after `holdMs`
+  | 'wipe-lagging'; // 3 nodes: one lags (down), leader and the other lose power, the other's disk is lost; see run-one
 
 export const ALL_FAULTS: FaultKind[] = ['kill', 'pause', 'partition-majority', 'partition-leader', 'partition-bridge', 'partition-oneway', 'membership', 'transfer', 'wipe', 'clock'];
 
@@ -22,13 +23,16 @@ export const ALL_FAULTS: FaultKind[] = ['kill', 'pause', 'partition-majority', '
  * Negative controls: a test-only node switch that breaks a guarantee, with the workload and faults that
  * must then fail, and the problem the checker must report (so the checker is proven able to fail).
  */
-export type ControlKind = 'no-commit-fence' | 'snapshot-isolation';
+export type ControlKind = 'no-commit-fence' | 'snapshot-isolation' | 'no-identity-check';
 export const CONTROLS: Record<ControlKind, { env: Record<string, string>; workload: WorkloadKind; expect: RegExp }> = {
   // Retried commits answered from one replica's memory instead of through the log: the issue-10 recipe
   // (clients pinned to followers, the follower kill -9'd mid-round) duplicates increments.
   'no-commit-fence': { env: { KVS_TEST_UNSAFE_NO_COMMIT_FENCE: '1' }, workload: 'counter', expect: /^duplicate increments/ },
   // Commit validation of written keys only: disjoint write sets over a shared read set commit both.
   'snapshot-isolation': { env: { KVS_TEST_UNSAFE_SNAPSHOT_ISOLATION: '1' }, workload: 'write-skew', expect: /^write skew/ },
+  // Peers admit a wiped data dir as the same voter: after `wipe-lagging` the wiped node votes the lagging
+  // one in, which leads without increments the old leader and the wiped node acknowledged.
+  'no-identity-check': { env: { KVS_TEST_DISABLE_IDENTITY_CHECK: '1' }, workload: 'counter', expect: /^(lost increments|final reads of .* differ)/ },
 };
 
 export interface FaultStep {
@@ -86,6 +90,7 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   const clients = nodes === 3 ? 5 : 6;
   const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control };
   if (recipe) return { ...base, clients: 24, ...recipePlan(rand) }; // as in the issue: more commits cut by each kill
+  if (o.control === 'no-identity-check' || o.firstFault === 'wipe-lagging') return { ...base, nodes: 3, clients: 5, ...wipeLaggingPlan(rand) };
   const faults = o.faults ?? ALL_FAULTS;
   const window = o.faultWindowMs ?? 12_000;
   const schedule: FaultStep[] = [];
@@ -116,4 +121,11 @@ function recipePlan(rand: () => number): { faultWindowMs: number; pinFollowers: 
     t = atMs + holdMs + 1000; // ~1 s for the restart
   }
   return { faultWindowMs: t, pinFollowers: true, schedule };
+}
+
+/** One `wipe-lagging` fault on 3 nodes, early enough that counters have moved before and after it. */
+function wipeLaggingPlan(rand: () => number): { faultWindowMs: number; pinFollowers: false; schedule: FaultStep[] } {
+  const atMs = 1000 + Math.floor(rand() * 500);
+  const holdMs = 1500 + Math.floor(rand() * 1000);
+  return { faultWindowMs: atMs + holdMs + 6000, pinFollowers: false, schedule: [{ atMs, kind: 'wipe-lagging', holdMs, targetLeader: true, r: [rand(), rand(), rand(), rand()] }] };
 }
