@@ -37,7 +37,11 @@ export function adminStatus(node: RaftNode, nodeId: string): AdminStatusResponse
     .sort((a, b) => a - b)
     .map((id) => {
       const p = prog.get(id);
+      const refused = peer.identity.refused.get(id);
       return {
+        incarnation: peer.identity.recorded.get(id) ?? '',
+        refused: refused !== undefined,
+        refusedIncarnation: refused?.incarnation ?? '',
         raftId: id,
         role: isMember(st, id) ?? 'voter',
         address: addrs.get(id) ?? '',
@@ -62,6 +66,9 @@ export function adminStatus(node: RaftNode, nodeId: string): AdminStatusResponse
     lastIndex: st.lastIndex,
     clientAddress: node.transport.clientAddressOf(st.id) ?? '',
     joint: st.config.votersOutgoing.length > 0,
+    incarnation: peer.identity.selfIncarnation,
+    identityRefused: peer.identity.selfRefused !== undefined,
+    identityRefusedReason: peer.identity.selfRefused?.reason ?? '',
   };
 }
 

@@ -28,10 +28,12 @@ function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCo
   return out;
 }
 
-async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver): Promise<RaftNode> {
+async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
     raftId: r.raftId,
+    incarnation,
+    enforceIdentity: r.identityCheck,
     peers: r.peers,
     join: r.join,
     clientAddress: r.advertiseClient,
@@ -96,10 +98,14 @@ async function main(): Promise<number> {
   });
   let store: KvStore;
   let raftNode: RaftNode | undefined;
+  // '' with --memory: no durable identity to protect; its frames are admitted without a check.
+  let incarnation = '';
   try {
     if (config.raft && config.dataDir) {
       await mkdir(config.dataDir, { recursive: true });
-      checkRaftIdentity(config.dataDir, config.raft.raftId);
+      const ident = checkRaftIdentity(config.dataDir, config.raft.raftId);
+      incarnation = ident.incarnation;
+      logger.info('raft identity', { raftId: ident.raftId, incarnation, created: ident.created, dataDir: config.dataDir });
     }
   } catch (err) {
     logger.error('refusing to start', { dataDir: config.dataDir, err: err instanceof Error ? err.message : String(err) });
@@ -108,7 +114,7 @@ async function main(): Promise<number> {
   }
   try {
     if (config.raft) {
-      raftNode = await openRaftNode(config, logger, metrics.storeObserver());
+      raftNode = await openRaftNode(config, logger, metrics.storeObserver(), incarnation);
       store = raftNode.kvStore;
       registerRaftMetrics(metrics.registry, raftNode);
     } else store = await openStore(config, logger, metrics.storeObserver());
@@ -144,6 +150,7 @@ async function main(): Promise<number> {
     nodeId: config.nodeId,
     dataDir: config.dataDir ?? null,
     raftId: config.raft?.raftId ?? null,
+    incarnation: incarnation || null,
     raft: config.raft?.raftListen ?? null,
     version: packageVersion(),
     pid: process.pid,
