@@ -1,10 +1,11 @@
 // kvs-node configuration: command-line flags, then KVS_* environment variables, then defaults.
 // parseConfig is pure (argv + env in, config or ConfigError out) so it is unit-tested directly.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { hostname } from 'node:os';
 import { parseDuration, parseSize } from '../common/units.js';
+import { writeFileDurablySync } from '../common/durable-file.js';
 import { resolveLimits, type Limits } from './validate.js';
 import { packageVersion, splitHostPort } from './node-server.js';
 
@@ -166,7 +167,7 @@ export function checkRaftIdentity(dataDir: string, raftId: number): void {
     }
     return;
   }
-  writeFileSync(file, `${raftId}\n`);
+  writeFileDurablySync(file, `${raftId}\n`);
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, out: { writeOut?: (s: string) => void; writeErr?: (s: string) => void; readFile?: (path: string) => string } = {}): NodeConfig {
