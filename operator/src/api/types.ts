@@ -59,7 +59,7 @@ export interface KvsClusterSpec {
   version?: string;
   resources?: ResourceRequirements;
   storage: StorageSpec;
-  /** core/v1 Affinity, passed to the pods unchanged (default: prefer one pod per node). */
+  /** core/v1 Affinity of the pods, merged with the default soft anti-affinity unless it sets podAntiAffinity. */
   affinity?: Record<string, unknown>;
   topologySpreadConstraints?: TopologySpreadConstraint[];
   tolerations?: Toleration[];
@@ -71,7 +71,7 @@ export interface KvsClusterSpec {
   paused?: boolean;
 }
 
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked' | 'ApplyFailed';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
