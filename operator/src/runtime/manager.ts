@@ -2,7 +2,7 @@
 // calling reconcile() and turning its outcome into requeue decisions (errors.ts, one place). A failed
 // pass holds its key for the decided delay (WorkQueue.backOff): watch events cannot shorten it.
 import type { Logger } from '../../../node/src/common/logger.js';
-import { requeueDecision, toOperatorError } from '../errors.js';
+import { SLOW_RETRY_MS, requeueDecision, toOperatorError } from '../errors.js';
 import type { ClusterCache } from './informers.js';
 import type { ReconcileResult } from '../controller/reconcile.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -150,7 +150,11 @@ export class Manager {
       delay = d.afterMs;
       this.queue.backOff(key, d.afterMs);
       metrics.queueRetries.inc();
-    } else this.queue.forget(key);
+    } else {
+      // Not retried — but events must not re-run it at their own pace either; a spec change still does.
+      this.queue.forget(key);
+      this.queue.hold(key, SLOW_RETRY_MS);
+    }
     logger.warn('reconcile failed', { cluster: key, code: err.code, http: err.httpStatus, err: err.message, retryInMs: delay ?? null });
   }
 }

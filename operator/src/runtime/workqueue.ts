@@ -136,6 +136,15 @@ export class WorkQueue {
     this.schedule(key, until);
   }
 
+  /**
+   * Holds the key for `ms` without scheduling a retry (a failure that is not retried: NotFound,
+   * InvalidSpec); events in the meantime are folded into one pass at the end of the hold.
+   */
+  hold(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    this.holds.set(key, this.clock.now() + Math.max(0, ms));
+  }
+
   /** One pending timer per key, at the earliest requested time. */
   private schedule(key: string, at: number): void {
     const cur = this.delayed.get(key);

@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger } from '../../../node/src/common/logger.js';
 import { WorkQueue, type Clock } from '../../../operator/src/runtime/workqueue.js';
-import { Manager, type Source } from '../../../operator/src/runtime/manager.js';
+import { Manager } from '../../../operator/src/runtime/manager.js';
 import { OperatorMetrics, startHttp } from '../../../operator/src/runtime/metrics.js';
-import { InvalidObjectError, MembershipStepError, requeueDecision, SLOW_RETRY_MS, MEMBERSHIP_RETRY_MIN_MS } from '../../../operator/src/errors.js';
+import { ConflictError, ForbiddenError, InvalidObjectError, MembershipStepError, NotFoundError, TransientError, requeueDecision, SLOW_RETRY_MS, MEMBERSHIP_RETRY_MIN_MS } from '../../../operator/src/errors.js';
 import { classifyClusterEvent, clusterFingerprint } from '../../../operator/src/runtime/event-filter.js';
 import { LeaderElector, type LeaseApi, type LeaseRecord } from '../../../operator/src/runtime/leader.js';
 import { GrpcNodeAdmin } from '../../../operator/src/runtime/admin.js';
@@ -98,12 +98,11 @@ describe('operator hardening: backoff holds a failing key (issue 11.5)', () => {
     assert.equal(q2.depth, 1);
   });
 
-  it('a permanently failing pass under an event storm runs at most once per backoff period', async () => {
+  /** Passes of a reconcile that always throws `err`, under events every 50 ms for 10 simulated minutes. */
+  async function passesUnderStorm(err: () => Error): Promise<number> {
     const clock = new FakeClock();
     const queue = new WorkQueue({ clock, baseDelayMs: 200, maxDelayMs: 60_000 });
     let passes = 0;
-    const c = cluster();
-    const cache = new StaticCache(c);
     const m = new Manager(
       {
         logger: silentLogger(),
@@ -112,24 +111,41 @@ describe('operator hardening: backoff holds a failing key (issue 11.5)', () => {
         resyncMs: 3_600_000,
         reconcile: async () => {
           passes++;
-          throw new InvalidObjectError('apply Service db/demo-peers: metadata.name: must be no more than 63 characters');
+          throw err();
         },
       },
       queue,
     );
-    const source: Source = { start: async () => undefined, stop: async () => undefined };
-    await m.start(source, cache);
-    // Ten simulated minutes of events every 50 ms (status writes, pod updates, ...).
+    await m.start({ start: async () => undefined, stop: async () => undefined }, new StaticCache(cluster()));
     for (let t = 0; t < 600_000; t += 50) {
-      queue.add('db/demo');
+      queue.add('db/demo'); // status writes, pod updates, resyncs, ...
       clock.advance(50);
       if (t % 1000 === 0) await tick();
     }
     await tick();
     await m.stop();
+    return passes;
+  }
+
+  it('a permanently failing pass under an event storm runs at most once per backoff period', async () => {
+    const passes = await passesUnderStorm(() => new InvalidObjectError('apply Service db/demo-peers: metadata.name: must be no more than 63 characters'));
     // One first pass, then one per SLOW_RETRY_MS (60 s): 11 in 10 minutes.
     assert.ok(passes <= 1 + 600_000 / SLOW_RETRY_MS, `${passes} passes in 10 simulated minutes`);
     assert.ok(passes >= 5, `${passes} passes: still retried`);
+  });
+
+  it('no error of any kind is retried faster than its backoff under events', async () => {
+    // Exponential 200 ms → 60 s: 9 doublings (~102 s), then one per minute: under 20 in 10 minutes.
+    for (const [what, err] of [
+      ['transient', () => new TransientError('apply StatefulSet db/demo: etcdserver: request timed out', 504)],
+      ['conflict', () => new ConflictError('status of db/demo: the object has been modified')],
+      ['internal', () => new Error('TypeError: x is undefined')],
+      ['not found', () => new NotFoundError('apply ConfigMap db/demo-config: namespaces "db" not found')],
+      ['forbidden', () => new ForbiddenError('apply PodDisruptionBudget db/demo: forbidden')],
+    ] as const) {
+      const passes = await passesUnderStorm(err);
+      assert.ok(passes <= 20, `${what}: ${passes} passes in 10 simulated minutes`);
+    }
   });
 
   it('a failed membership step backs off exponentially from MEMBERSHIP_RETRY_MIN_MS', () => {
