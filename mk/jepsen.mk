@@ -1,10 +1,13 @@
 # Jepsen-style nemesis runs (docs/jepsen.md): 3- and 5-node clusters of kvs-node processes on loopback,
-# a fault-injecting proxy on every node-to-node link, get/put/CAS clients, a seeded fault schedule
-# (kill -9, SIGSTOP, partitions, membership changes, leader transfers); Porcupine + lost-write checks.
+# a fault-injecting proxy on every node-to-node link, clients of one workload (registers checked by
+# Porcupine; transactional counters, bank transfers, write skew), a seeded fault schedule (kill -9,
+# SIGSTOP, partitions, membership changes, leader transfers, wiped disks, clock jumps/drift).
 #   make jepsen                 $(RUNS) runs (default 10), seeds 1..RUNS, $(JEPSEN_JOBS) at a time
 #   make jepsen RUNS=100        a longer campaign
 #   make jepsen SEED=42         replay one run (the failing-run report prints the exact command)
-#   make test-jepsen            what `make test` runs: a bounded set leading with every fault kind
+#   make jepsen SEED=7 JEPSEN_ARGS='--control no-commit-fence'   a negative control (must fail)
+#   make test-jepsen            what `make test` runs: a bounded set leading with every workload and
+#                               fault kind, issue 10's counter recipe, and the negative controls
 # Failing runs keep history.json, schedule.json, events.txt and node logs in test/out/jepsen/seed-<seed>/.
 .PHONY: jepsen test-jepsen
 
