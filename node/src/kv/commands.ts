@@ -255,6 +255,20 @@ function writeMutations(w: BinaryWriter, ms: readonly Mutation[]): void {
   }
 }
 
+function varintBytes(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
+/** Exactly the bytes writeMutations emits for `m` (size checks against the Raft entry limit, kv/command-size.ts). */
+export function encodedMutationBytes(m: Mutation): number {
+  return 1 + varintBytes(m.key.length) + m.key.length + (m.op === 'put' ? varintBytes(m.value.length) + m.value.length : 0);
+}
+
 function readMutations(r: BinaryReader): Mutation[] {
   const n = r.varint();
   const out: Mutation[] = [];

@@ -35,6 +35,7 @@ import { unwrapResult, type Command, type CommandResult } from './commands.js';
 import { InvalidArgumentError, SnapshotTooOldError, StoreClosedError } from './errors.js';
 import { StateMachine } from './state-machine.js';
 import { TxnManager } from './txn-manager.js';
+import { checkCommandSize, commandHeaderBound, mutationsBytes } from './command-size.js';
 
 export interface LocalStoreOptions {
   /** Data directory; undefined = in-memory engine. */
@@ -76,6 +77,11 @@ export interface LocalStoreOptions {
    * the leader's commit index at the time of the call.
    */
   readBarrier?: () => Promise<void>;
+  /**
+   * Largest encoded command (common/raft-limits.ts: what one Raft entry can carry to followers). Batches
+   * and transaction commits above it are refused with CommandTooLargeError; undefined = unbounded.
+   */
+  maxCommandBytes?: number;
 }
 
 function validKey(key: unknown, what = 'key'): void {
@@ -149,7 +155,7 @@ export class LocalStore implements KvStore {
         now: () => this.clock.now(),
         sessionResult: (session) => this.sm.sessionResult(session.clientId, session.seq),
       },
-      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer },
+      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer, maxCommandBytes: opts.maxCommandBytes },
     );
     const interval = opts.gcIntervalMs ?? 10_000;
     if (interval > 0) this.scheduleGc(interval, interval);
@@ -294,7 +300,9 @@ export class LocalStore implements KvStore {
       if (m.op !== 'put' && m.op !== 'delete') throw new InvalidArgumentError('mutation op must be put or delete');
       if (m.op === 'put' && !Buffer.isBuffer(m.value)) throw new InvalidArgumentError('mutation value must be bytes');
     }
-    const r = unwrapResult(await this.submit({ type: 'batch', ...this.base(opts.session), mutations }), 'batch');
+    const cmd: Command = { type: 'batch', ...this.base(opts.session), mutations };
+    checkCommandSize(cmd, commandHeaderBound(cmd) + mutationsBytes(mutations), this.opts.maxCommandBytes, 'mutations', `batch of ${mutations.length} mutations`);
+    const r = unwrapResult(await this.submit(cmd), 'batch');
     return { version: r.version };
   }
 

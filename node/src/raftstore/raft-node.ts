@@ -12,6 +12,7 @@ import { Peer } from './peer.js';
 import { PeerStorage } from './peer-storage.js';
 import { Router } from './router.js';
 import { RaftTransport } from './transport.js';
+import { raftSizeLimits } from '../common/raft-limits.js';
 
 export const DATA_GROUP_ID = 1;
 
@@ -33,6 +34,11 @@ export interface RaftNodeOptions {
   leaseRead?: boolean;
   compactThreshold?: number;
   compactKeep?: number;
+  /**
+   * gRPC message limit of every node's Raft service (--max-message-bytes): bounds commands, frames and
+   * snapshot chunks (common/raft-limits.ts). Default: unbounded commands, default frame sizes.
+   */
+  maxMessageBytes?: number;
   /** LocalStore options (limits, GC, sessions, observer). */
   store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier'>;
 }
@@ -58,6 +64,7 @@ export class RaftNode {
       } else engine = new MemoryEngine();
     }
     const groupId = DATA_GROUP_ID;
+    const sizes = opts.maxMessageBytes !== undefined ? raftSizeLimits(opts.maxMessageBytes) : undefined;
     try {
       const storage = await PeerStorage.open(engine, groupId, {
         bootstrapVoters: opts.join ? undefined : [...opts.peers.keys()],
@@ -70,6 +77,7 @@ export class RaftNode {
         raftAddress: opts.raftAddress,
         resolve: (id) => storage.addresses.get(id),
         logger: opts.logger.child({ component: 'raft-transport' }),
+        ...(sizes !== undefined ? { maxFrameBytes: sizes.maxFrameBytes, snapshotChunkBytes: sizes.snapshotChunkBytes } : {}),
       });
       transport.handlers = {
         onMessages: (msgs) => router.deliver(msgs),
@@ -88,10 +96,12 @@ export class RaftNode {
         compactThreshold: opts.compactThreshold,
         compactKeep: opts.compactKeep,
         sessionTtlMs: opts.store?.sessionTtlMs,
+        maxCommandBytes: sizes?.maxCommandBytes,
       });
       router.register(peer);
       const store = await LocalStore.open({
         ...opts.store,
+        ...(sizes !== undefined ? { maxCommandBytes: sizes.maxCommandBytes } : {}),
         engine,
         groupId,
         readBarrier: () => peer.readBarrier(),
