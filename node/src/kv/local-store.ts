@@ -82,6 +82,11 @@ export interface LocalStoreOptions {
    * and transaction commits above it are refused with CommandTooLargeError; undefined = unbounded.
    */
   maxCommandBytes?: number;
+  /**
+   * DeleteRange deletes at most this many keys per command (default 1000): a range of millions of keys
+   * becomes many small commands instead of one apply holding every key (issue 10 item 4).
+   */
+  deleteRangeChunkKeys?: number;
 }
 
 function validKey(key: unknown, what = 'key'): void {
@@ -267,10 +272,19 @@ export class LocalStore implements KvStore {
   async deleteRange(range: { start?: Buffer; end?: Buffer; prefix?: Buffer }, opts: { session?: Session } = {}): Promise<{ deleted: number; version: number }> {
     this.check();
     const { start, end } = this.range(range);
-    const cmd: Command = { type: 'deleteRange', ...this.base(opts.session) };
-    if (start !== undefined) cmd.start = start;
-    if (end !== undefined) cmd.end = end;
-    const r = unwrapResult(await this.submit(cmd), 'deleteRange');
+    const session = validateSession(opts.session);
+    const maxKeys = this.opts.deleteRangeChunkKeys ?? 1000;
+    // Chunk after chunk until the state machine says the range is done. With a session, every chunk
+    // carries the request's (client, seq): the stored result is the progress, so a retry of the request
+    // (here or on another node) continues from it, and a retry after the end gets the final result.
+    let r: Extract<CommandResult, { type: 'deleteRange' }> | undefined;
+    do {
+      const cmd: Command = { type: 'deleteRange', ...this.base(session), maxKeys, deletedBefore: r?.deleted ?? 0 };
+      if (start !== undefined) cmd.start = start;
+      if (end !== undefined) cmd.end = end;
+      if (r?.resume !== undefined) cmd.resume = r.resume;
+      r = unwrapResult(await this.submit(cmd), 'deleteRange');
+    } while (r.resume !== undefined);
     return { deleted: r.deleted, version: r.version };
   }
 

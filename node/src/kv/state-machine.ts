@@ -84,6 +84,17 @@ function inRange(key: Buffer, start: Buffer | undefined, end: Buffer | undefined
   return true;
 }
 
+/**
+ * A chunked DeleteRange keeps its progress as its session result: the chunk that starts where the stored
+ * progress says runs (and replaces it); any other retry of the request — its first command again, a stale
+ * chunk of a second proposer — gets the stored result, so no part of the range is deleted twice.
+ */
+function continuesStoredChunk(cmd: Command, stored: Buffer): boolean {
+  if (cmd.type !== 'deleteRange' || cmd.maxKeys === undefined || cmd.resume === undefined) return false;
+  const r = decodeResult(stored);
+  return r.type === 'deleteRange' && r.resume !== undefined && r.resume.equals(cmd.resume);
+}
+
 /** Per-group scratch state: the write batch plus an index of the group's own data writes. */
 class ApplyContext {
   readonly ops: EngineOp[] = [];
@@ -172,6 +183,25 @@ class ApplyContext {
     const fromEngine = await mvccFindNewer(this.engine, start, end, ts);
     if (best !== undefined && (fromEngine === undefined || Buffer.compare(best.key, fromEngine.key) <= 0)) return { key: best.key, ts: best.ts };
     return fromEngine;
+  }
+
+  /**
+   * One chunk of a chunked DeleteRange: at most `maxKeys` keys visible in the engine from `from` on, plus
+   * the group's own writes up to the chunk's boundary, in key order; `resume` = where the next chunk
+   * starts (undefined: the range is done). Memory and batch size are bounded by maxKeys + the group.
+   */
+  async visibleKeysChunk(from: Buffer | undefined, end: Buffer | undefined, maxKeys: number): Promise<{ keys: Buffer[]; resume?: Buffer }> {
+    const scanned = await mvccScan(this.engine, { start: from, end, readTs: Number.MAX_SAFE_INTEGER, limit: maxKeys, keysOnly: true });
+    const resume = scanned.more && scanned.nextKey !== undefined ? Buffer.from(scanned.nextKey) : undefined;
+    const visible = new Map<string, Buffer>();
+    for (const kv of scanned.kvs) visible.set(kv.key.toString('latin1'), kv.key);
+    for (const e of this.overlayInRange(from, resume ?? end)) {
+      const s = e.key.toString('latin1');
+      if (e.value === null) visible.delete(s);
+      else visible.set(s, e.key);
+    }
+    const keys = [...visible.values()].sort(Buffer.compare);
+    return resume !== undefined ? { keys, resume } : { keys };
   }
 
   /** Keys visible (latest, not deleted) in [start, end), group writes included, in key order. */
@@ -381,7 +411,7 @@ export class StateMachine {
       return errorResult('SESSION_EXPIRED', `result of seq ${s.seq} of session ${s.clientId} was already forgotten (acknowledged below ${st.forgottenBelow})`);
     }
     const stored = st.results.get(s.seq);
-    if (stored !== undefined) {
+    if (stored !== undefined && !continuesStoredChunk(cmd, stored)) {
       st.lastActive = Math.max(st.lastActive, now);
       dirty.add(s.clientId);
       return decodeResult(stored);
@@ -432,7 +462,7 @@ export class StateMachine {
         if (cmd.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key');
         return this.del(ctx, cmd);
       case 'deleteRange':
-        return this.deleteRange(ctx, cmd);
+        return cmd.maxKeys !== undefined ? this.deleteRangeChunk(ctx, cmd) : this.deleteRange(ctx, cmd);
       case 'batch': {
         for (const m of cmd.mutations) if (m.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key in batch');
         const ts = this.nextTs(cmd);
@@ -491,6 +521,23 @@ export class StateMachine {
     const ts = this.nextTs(cmd);
     for (const k of keys) ctx.del(k, ts);
     return { type: 'deleteRange', deleted: keys.length, version: ts };
+  }
+
+  /**
+   * One chunk of a chunked DeleteRange (the proposer sends chunks until the result has no `resume`):
+   * at most maxKeys keys, deleted at one version; deterministic (maxKeys travels in the command).
+   */
+  private async deleteRangeChunk(ctx: ApplyContext, cmd: Extract<Command, { type: 'deleteRange' }>): Promise<CommandResult> {
+    const maxKeys = cmd.maxKeys!;
+    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) return errorResult('INVALID_ARGUMENT', 'delete range chunk size must be at least 1');
+    // A resume point before the range start cannot come from a chunk of this range: never delete outside it.
+    const from = cmd.resume !== undefined && (cmd.start === undefined || Buffer.compare(cmd.resume, cmd.start) > 0) ? cmd.resume : cmd.start;
+    const { keys, resume } = await ctx.visibleKeysChunk(from, cmd.end, maxKeys);
+    const ts = this.nextTs(cmd);
+    for (const k of keys) ctx.del(k, ts);
+    const r: CommandResult = { type: 'deleteRange', deleted: (cmd.deletedBefore ?? 0) + keys.length, version: ts };
+    if (resume !== undefined) r.resume = resume;
+    return r;
   }
 
   private async txnCommit(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCommit' }>): Promise<CommandResult> {
