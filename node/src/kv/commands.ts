@@ -15,6 +15,7 @@ import {
   TxnNotFoundError,
   TxnReadOnlyError,
   StoreClosedError,
+  OverloadedError,
   type KvErrorCode,
 } from './errors.js';
 
@@ -118,6 +119,8 @@ export function resultError(r: ErrorResult): KvError {
       return new TxnReadOnlyError(r.message);
     case 'STORE_CLOSED':
       return new StoreClosedError();
+    case 'OVERLOADED':
+      return new OverloadedError(r.message);
     case 'STORAGE_ERROR':
     default:
       return new StorageError(r.message);
@@ -147,6 +150,8 @@ const ERROR_CODES: readonly KvErrorCode[] = [
   'SESSION_EXPIRED',
   'STORE_CLOSED',
   'STORAGE_ERROR',
+  // Appended: the index is the encoding.
+  'OVERLOADED',
 ];
 
 export class DecodeError extends Error {

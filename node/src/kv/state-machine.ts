@@ -36,6 +36,18 @@ export interface StateMachineOptions {
   sessionTtlMs?: number;
   /** Stored results per session before the oldest is forgotten (default 10 000). Part of the replicated configuration. */
   maxResultsPerSession?: number;
+  /**
+   * Most sessions kept (default 100 000). When full, a new session evicts the least recently active one
+   * if that was idle for minEvictIdleMs, else its command is refused with OVERLOADED (not applied).
+   * Part of the replicated configuration: it decides what apply does.
+   */
+  maxSessions?: number;
+  /**
+   * A full table only evicts sessions idle at least this long (default 5 min; measured in command
+   * timestamps). Longer than any client's retry horizon, so no evicted session can still have a request
+   * in flight whose retry would start a new session and apply twice. Part of the replicated configuration.
+   */
+  minEvictIdleMs?: number;
   logger?: Logger;
 }
 
@@ -229,12 +241,23 @@ export class StateMachine {
   private readonly ttl: number;
   private readonly metaKey: Buffer;
   private readonly maxResults: number;
+  private readonly maxSessions: number;
+  private readonly minEvictIdle: number;
+  /**
+   * While the table is full: no session becomes evictable before this ts (a lower bound from the last
+   * scan — sessions only get more recent — so skipping scans until then changes no decision).
+   */
+  private noEvictionBefore = 0;
+  private readonly log: Logger | undefined;
 
   private constructor(private readonly engine: Engine, opts: StateMachineOptions) {
     this.groupId = opts.groupId ?? 0;
     this.maxResults = Math.max(1, opts.maxResultsPerSession ?? 10_000);
     this.ttl = Math.round((opts.sessionTtlMs ?? 3_600_000) * TS_PER_MS);
     this.metaKey = metaKey(this.groupId, 'applied');
+    this.log = opts.logger;
+    this.maxSessions = Math.max(1, opts.maxSessions ?? 100_000);
+    this.minEvictIdle = Math.round((opts.minEvictIdleMs ?? 300_000) * TS_PER_MS);
   }
 
   /** Loads applied state and the session table from the engine. */
@@ -385,6 +408,34 @@ export class StateMachine {
     dirty.delete(clientId);
   }
 
+  /**
+   * Room for one more session. A full table evicts its least recently active sessions (lastActive, then
+   * client id: the same choice on every replica, restarted or not) among those idle for minEvictIdle —
+   * up to 1 % of the cap at once, so the scan is paid once per many new sessions. None idle that long:
+   * the error result refusing the new session (nothing applied, the client retries after a backoff).
+   */
+  private makeRoomForSession(ctx: ApplyContext, now: number, dirty: Set<string>): ErrorResult | undefined {
+    if (this.sessions.size < this.maxSessions) return undefined;
+    const refuse = (): ErrorResult =>
+      errorResult('OVERLOADED', `session table is full (${this.sessions.size} sessions, none idle for ${Math.round(this.minEvictIdle / TS_PER_MS)} ms); retry later`);
+    if (now < this.noEvictionBefore) return refuse();
+    const idle: Array<[string, SessionState]> = [];
+    let oldestBusy = Infinity;
+    for (const e of this.sessions) {
+      if (now - e[1].lastActive >= this.minEvictIdle) idle.push(e);
+      else oldestBusy = Math.min(oldestBusy, e[1].lastActive);
+    }
+    if (idle.length === 0) {
+      this.noEvictionBefore = oldestBusy + this.minEvictIdle;
+      return refuse();
+    }
+    idle.sort((x, y) => x[1].lastActive - y[1].lastActive || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    const n = Math.min(idle.length, Math.max(this.sessions.size - this.maxSessions + 1, Math.ceil(this.maxSessions / 100)));
+    for (let i = 0; i < n; i++) this.dropSession(ctx, idle[i]![0], idle[i]![1], dirty);
+    this.log?.info('session table full: evicted the least recently active sessions', { evicted: n, sessions: this.sessions.size, maxSessions: this.maxSessions });
+    return undefined;
+  }
+
   private applyWithSession(ctx: ApplyContext, cmd: Command, dirty: Set<string>): CommandResult | Promise<CommandResult> {
     const s = cmd.session!;
     if (typeof s.clientId !== 'string' || s.clientId.length === 0 || Buffer.byteLength(s.clientId) > 1024) {
@@ -404,6 +455,8 @@ export class StateMachine {
       if (s.firstUnacked > 1) {
         return errorResult('SESSION_EXPIRED', `session ${s.clientId} is unknown or expired (first_unacked ${s.firstUnacked} > 1)`);
       }
+      const refused = this.makeRoomForSession(ctx, now, dirty);
+      if (refused !== undefined) return refused;
       st = { lastActive: now, forgottenBelow: 1, results: new Map() };
       this.sessions.set(s.clientId, st);
     }
