@@ -5,6 +5,9 @@
 // `maxCommandBytes` before it is proposed, and the transport's own batching stays below the same limit.
 // Everything here derives from --max-message-bytes: change it on every node alike.
 
+/** Default of --max-message-bytes (server/validate.ts DEFAULT_LIMITS.maxReceiveMessageBytes). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
 /**
  * Bytes of a frame beyond the command: the proposal header (14), the raft message and entry fields
  * (~100), the frame's sender id and addresses (~2 × 260 at most for DNS names). 16 KiB leaves room to spare.

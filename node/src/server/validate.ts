@@ -2,7 +2,7 @@
 // message naming the field and the limit, e.g. "key: 9000 bytes exceeds the limit of 8192 bytes".
 import { InvalidArgumentError } from '../kv/errors.js';
 import type { Mutation, Session } from '../kv/api.js';
-import { RAFT_FRAME_RESERVE_BYTES } from '../common/raft-limits.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, RAFT_FRAME_RESERVE_BYTES } from '../common/raft-limits.js';
 
 export interface Limits {
   /** Maximum key size in bytes (default 8 KiB). */
@@ -34,7 +34,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   defaultScanLimit: 1000,
   maxScanLimit: 10_000,
   maxScanResponseBytes: 4 * 1024 * 1024,
-  maxReceiveMessageBytes: 8 * 1024 * 1024,
+  maxReceiveMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   maxTxnIdleTimeoutMs: 10 * 60 * 1000,
   maxClientIdLength: 128,
   maxStreamInFlight: 4096,

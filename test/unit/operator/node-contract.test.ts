@@ -75,7 +75,7 @@ describe('operator ↔ kvs-node contract: scale-out pods and raft identity', () 
     const dir = mkdtempSync(join(tmpdir(), 'kvs-identity-'));
     try {
       checkRaftIdentity(dir, 4); // first start records the id
-      assert.equal(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8').trim(), '4');
+      assert.equal(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8').split('\n')[0], '4');
       checkRaftIdentity(dir, 4); // restart with the same id: fine
       assert.throws(() => checkRaftIdentity(dir, 6), (e: unknown) => e instanceof ConfigError && /belongs to raft id 4.*started as raft id 6: refusing to start/.test((e as Error).message));
     } finally {
@@ -89,7 +89,7 @@ describe('operator ↔ kvs-node contract: scale-out pods and raft identity', () 
       writeFileSync(join(dir, '.KVS_RAFT_ID.tmp'), '9');
       checkRaftIdentity(dir, 4);
       assert.deepEqual(readdirSync(dir), ['KVS_RAFT_ID']);
-      assert.equal(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8'), '4\n');
+      assert.match(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8'), /^4\nincarnation [0-9a-f]{32}\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
