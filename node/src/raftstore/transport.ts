@@ -11,6 +11,9 @@
 //   data only), then the group state in key/value chunks read from a pinned engine snapshot. The
 //   outcome is reported back (`onSnapshotStatus`) so raft un-pauses the follower.
 // * Peer addresses come from a resolver (the group's address book, i.e. plain config: may be a proxy).
+// * Identity (raftstore/identity.ts): every frame carries this node's data-dir incarnation. A received
+//   frame goes through `admit` first; a refused one never reaches raft, and the receiver answers on the
+//   stream's return direction with a frame whose `refused` says why, so the sender learns it is refused.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from '../common/logger.js';
@@ -29,6 +32,10 @@ export interface TransportHandlers {
   onSnapshot(msg: Message, entries: EngineEntry[]): Promise<void>;
   /** Sending to `to` failed for these groups. */
   onUnreachable(to: number, groupIds: number[]): void;
+  /** An admitted frame from `from` carried this (non-empty) incarnation. */
+  onIncarnation?(from: number, incarnation: string): void;
+  /** Peer `by` refused this node's frames (its reason). */
+  onRefused?(by: number, reason: string): void;
 }
 
 export interface TransportOptions {
@@ -41,6 +48,10 @@ export interface TransportOptions {
   maxFrameBytes?: number;
   /** Drop (and report) while more than this many bytes are buffered on a stream (default 64 MiB). */
   maxBufferedBytes?: number;
+  /** This node's data-dir incarnation, sent on every frame ('' or undefined = none). */
+  incarnation?: string;
+  /** Decides whether a sender's frames may reach raft; a refusal carries the reason told back to the sender. */
+  admit?: (from: number, incarnation: string) => { ok: true } | { ok: false; reason: string };
 }
 
 /** Produces the state of a snapshot in chunks; `release` is called when the transfer ends. */
@@ -105,11 +116,13 @@ export class RaftTransport {
   private readonly activeServerCalls = new Set<grpc.ServerDuplexStream<RaftFrame, RaftFrame>>();
   handlers: TransportHandlers | undefined;
   /** Counters (tests, metrics). */
-  stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0 };
+  stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0 };
+  private readonly incarnation: string;
 
   constructor(private readonly opts: TransportOptions) {
     this.maxFrameBytes = opts.maxFrameBytes ?? 4 * 1024 * 1024;
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
+    this.incarnation = opts.incarnation ?? '';
   }
 
   /** Client (Kv API) address of a node, if known (self included). */
@@ -190,7 +203,7 @@ export class RaftTransport {
       let bytes = 0;
       const writeBatch = () => {
         if (batch.length === 0) return;
-        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch });
+        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch, incarnation: this.incarnation, refused: '' });
         this.stats.framesSent++;
         this.stats.messagesSent += batch.length;
         c.frames++;
@@ -226,8 +239,9 @@ export class RaftTransport {
       if (!this.closed) this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
       this.handlers?.onUnreachable(c.id, []);
     };
-    s.on('data', () => {
+    s.on('data', (f: RaftFrame) => {
       c.backoffMs = 0;
+      if (f.refused) this.handlers?.onRefused?.(c.id, f.refused);
     });
     s.on('error', (e: Error) => fail(e.message));
     s.on('end', () => fail('ended'));
@@ -269,7 +283,7 @@ export class RaftTransport {
                 if (!call.write(chunk)) call.once('drain', () => res());
                 else res();
               });
-            await write({ message: Buffer.from(encodeMessage(msg)), from: this.opts.selfId, clientAddress: this.opts.clientAddress });
+            await write({ message: Buffer.from(encodeMessage(msg)), from: this.opts.selfId, clientAddress: this.opts.clientAddress, incarnation: this.incarnation });
             let n = 0;
             for await (const batch of source.chunks()) {
               let keys: Buffer[] = [];
@@ -309,8 +323,28 @@ export class RaftTransport {
     return {
       Stream: (call: grpc.ServerDuplexStream<RaftFrame, RaftFrame>) => {
         this.activeServerCalls.add(call);
+        let lastRefusalReply = 0;
         call.on('data', (f: RaftFrame) => {
           const from = Number(f.from ?? 0);
+          const inc = f.incarnation ?? '';
+          if (from > 0 && this.opts.admit !== undefined) {
+            const a = this.opts.admit(from, inc);
+            if (!a.ok) {
+              // Nothing of a refused sender reaches raft: no vote, no append/heartbeat ack, no read ack.
+              this.stats.refusedFrames++;
+              const now = Date.now();
+              if (now - lastRefusalReply >= 1000) {
+                lastRefusalReply = now;
+                try {
+                  call.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation, refused: a.reason });
+                } catch {
+                  /* the stream is going away */
+                }
+              }
+              return;
+            }
+          }
+          if (from > 0 && inc !== '') this.handlers?.onIncarnation?.(from, inc);
           if (from > 0) {
             if (f.clientAddress) this.clientAddresses.set(from, f.clientAddress);
             if (f.raftAddress) this.announced.set(from, f.raftAddress);
@@ -343,6 +377,12 @@ export class RaftTransport {
             try {
               msg = decodeMessage(c.message as Uint8Array);
               const from = Number(c.from ?? 0);
+              const a = from > 0 && this.opts.admit !== undefined ? this.opts.admit(from, c.incarnation ?? '') : { ok: true as const };
+              if (!a.ok) {
+                this.stats.refusedFrames++;
+                bad = `refused: ${a.reason}`;
+                return;
+              }
               if (from > 0 && c.clientAddress) this.clientAddresses.set(from, c.clientAddress);
             } catch (e) {
               bad = (e as Error).message;

@@ -190,6 +190,26 @@ export const specSchema: JSONSchemaProps = {
       default: DEFAULTS.paused,
       description: 'When true the operator makes no changes to the cluster\'s objects (status is still reported).',
     },
+    failover: {
+      type: 'object',
+      description:
+        'Automatic replacement of dead members: remove the old raft id, give the pod a new id and an empty volume, ' +
+        'add it as a learner and promote it once caught up. A member whose volume was lost is always replaced.',
+      properties: {
+        enabled: { type: 'boolean', default: DEFAULTS.failoverEnabled, description: 'Replace members unhealthy for longer than downTimeout.' },
+        downTimeout: str('How long a member may be unhealthy before it is replaced, e.g. 90s, 5m, 1h (default 5m).', {
+          default: DEFAULTS.failoverDownTimeout,
+          pattern: '^[0-9]+(s|m|h)$',
+        }),
+        maxConcurrentReplacements: {
+          type: 'integer',
+          format: 'int32',
+          minimum: 1,
+          default: DEFAULTS.maxConcurrentReplacements,
+          description: 'Replacements in flight at once.',
+        },
+      },
+    },
   },
 };
 
@@ -197,7 +217,7 @@ const conditionSchema: JSONSchemaProps = {
   type: 'object',
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
-    type: str('Available, Progressing, Degraded, ReconciliationPaused, ScaleInBlocked or ApplyFailed.'),
+    type: str('Available, Progressing, Degraded, ReconciliationPaused, ScaleInBlocked, MemberReplacement or ApplyFailed.'),
     status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
     reason: str('CamelCase reason of the last transition.'),
     message: str('Human-readable details.'),

@@ -11,7 +11,7 @@ import type { ClusterCache } from '../runtime/informers.js';
 import type { Writer } from '../runtime/kube.js';
 import { toNodeAdminError, type NodeAdmin } from '../runtime/admin.js';
 import type { MembershipStep } from './membership.js';
-import { PORT_GRPC, names } from './names.js';
+import { PORT_GRPC, names, pvcName } from './names.js';
 import { MEMBERSHIP_REQUEUE_MS, describeStep, plan, type Plan, type PlannedEvent } from './plan.js';
 import { withApplyFailures, type ApplyFailure, type NodeReport } from './status.js';
 
@@ -55,6 +55,7 @@ const STEP_EVENT: Record<MembershipStep['type'], string> = {
   RemoveMember: 'MemberRemoved',
   TransferLeader: 'LeaderTransferred',
   DeletePod: 'PodRestarted',
+  ReplacePod: 'MemberReplacing',
 };
 
 /** Executes one membership step (idempotent on the node side). Returns the event to record. */
@@ -64,6 +65,12 @@ export async function executeStep(step: MembershipStep, leaderAddress: string | 
   if (step.type === 'DeletePod') {
     await deps.writer.deletePod(namespace, step.pod);
     detail = 'pod deleted';
+  } else if (step.type === 'ReplacePod') {
+    // Claim first: it stays (pvc-protection) until the pod is gone, then the StatefulSet recreates both,
+    // and the node starts on an empty volume with its new raft id (--join).
+    await deps.writer.deletePvc(namespace, pvcName(step.pod));
+    await deps.writer.deletePod(namespace, step.pod);
+    detail = `claim ${pvcName(step.pod)} and pod deleted`;
   } else {
     if (!leaderAddress) throw new Error('no leader address');
     switch (step.type) {
@@ -203,7 +210,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
       await deps.writer.event(cluster, ev).catch((e: unknown) => log.warn('event failed', { err: String(e) }));
       result.requeueAfterMs = 500;
     } catch (e) {
-      const err = step.type === 'DeletePod' ? toOperatorError(e) : toNodeAdminError(e, step.type);
+      const err = step.type === 'DeletePod' || step.type === 'ReplacePod' ? toOperatorError(e) : toNodeAdminError(e, step.type);
       deps.onMembershipStep?.(step.type, 'error');
       log.warn('membership step failed', { step: step.type, err: err.message });
       await deps.writer

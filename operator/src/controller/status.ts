@@ -14,7 +14,22 @@ export interface NodeReport {
   applied: number;
   leaderId: number;
   /** Leader only: the configuration with replication progress. */
-  members: Array<{ raftId: number; role: string; match: number; next: number; state: string; recentActive: boolean }>;
+  members: Array<{
+    raftId: number;
+    role: string;
+    match: number;
+    next: number;
+    state: string;
+    recentActive: boolean;
+    /** Data-dir incarnation the group recorded for this id ('' / absent: none yet, or an older node). */
+    incarnation?: string;
+    /** The reporting node refuses this member's frames: another incarnation (its data dir was lost). */
+    refused?: boolean;
+  }>;
+  /** This node's data-dir incarnation ('' / absent: unknown). */
+  incarnation?: string;
+  /** A peer refused this node: its data dir is not the one the group knows for its raft id. */
+  identityRefused?: boolean;
 }
 
 export interface ObservedForStatus {
@@ -36,6 +51,15 @@ export interface RaftFacts {
   membership?: string;
   /** Members are being added or removed (phase Scaling even when the StatefulSet has its size). */
   scaling?: boolean;
+  /** MemberReplacement condition. */
+  replacement?: ReplacementFacts;
+}
+
+export interface ReplacementFacts {
+  /** A replacement is under way or needed (condition True). */
+  active: boolean;
+  reason: string;
+  message: string;
 }
 
 export function podReady(p: V1Pod): boolean {
@@ -192,6 +216,11 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
     ? { type: 'ScaleInBlocked', status: 'True', reason: 'QuorumAtRisk', message: raft.blocked }
     : { type: 'ScaleInBlocked', status: 'False', reason: 'AsExpected', message: 'no membership change is refused' };
 
+  const r = raft?.replacement;
+  const replacementCond: ConditionInput = r
+    ? { type: 'MemberReplacement', status: r.active ? 'True' : 'False', reason: r.reason, message: r.message }
+    : { type: 'MemberReplacement', status: 'False', reason: 'AsExpected', message: 'no member needs replacement' };
+
   const pausedCond: ConditionInput = spec.paused
     ? { type: 'ReconciliationPaused', status: 'True', reason: 'SpecPaused', message: 'spec.paused is true: the operator makes no changes to this cluster until it is set to false' }
     : { type: 'ReconciliationPaused', status: 'False', reason: 'NotPaused', message: 'the operator reconciles this cluster' };
@@ -211,7 +240,7 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
     replicas: pods.length,
     readyReplicas: ready.length,
     selector: selectorString(cluster.metadata.name),
-    conditions: [available, progressing, degraded, pausedCond, blockedCond].map((c) => setCondition(prev, c, gen, obs.now)),
+    conditions: [available, progressing, degraded, pausedCond, blockedCond, replacementCond].map((c) => setCondition(prev, c, gen, obs.now)),
     members: ms,
   };
   if (leader) status.leader = leader;

@@ -73,7 +73,11 @@ export function reportOf(s: AdminStatus): NodeReport {
       next: Number(m.next),
       state: m.state,
       recentActive: !!m.recentActive,
+      incarnation: m.incarnation ?? '',
+      refused: !!m.refused,
     })),
+    incarnation: s.incarnation ?? '',
+    identityRefused: !!s.identityRefused,
   };
 }
 

@@ -195,6 +195,7 @@ class RecordingWriter implements Writer {
     this.events.push(e);
   }
   async deletePod() {}
+  async deletePvc() {}
 }
 
 describe('operator hardening: apply failures in status (issue 11.7)', () => {

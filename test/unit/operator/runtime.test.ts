@@ -235,6 +235,9 @@ class FakeWriter implements Writer {
   async deletePod(ns: string, name: string) {
     this.deleted.push(`${ns}/${name}`);
   }
+  async deletePvc(ns: string, name: string) {
+    this.deleted.push(`pvc ${ns}/${name}`);
+  }
 }
 
 describe('operator reconcile', () => {

@@ -19,6 +19,17 @@ export interface RaftFrame {
    */
   'raftAddress'?: (string);
   'messages'?: (Buffer | Uint8Array | string)[];
+  /**
+   * Incarnation of the sender's data directory (random, created at its first start; '' = none, e.g. an
+   * in-memory node). The group records the first one it hears per raft id (replicated) and refuses frames
+   * of that raft id carrying another one: a wiped data dir must not come back as the same voter.
+   */
+  'incarnation'?: (string);
+  /**
+   * Receiver → sender only (the return direction of Stream): non-empty when the receiver refused the
+   * sender's frames because of their incarnation; says why (recorded vs presented incarnation).
+   */
+  'refused'?: (string);
 }
 
 /**
@@ -38,4 +49,15 @@ export interface RaftFrame__Output {
    */
   'raftAddress': (string);
   'messages': (Buffer)[];
+  /**
+   * Incarnation of the sender's data directory (random, created at its first start; '' = none, e.g. an
+   * in-memory node). The group records the first one it hears per raft id (replicated) and refuses frames
+   * of that raft id carrying another one: a wiped data dir must not come back as the same voter.
+   */
+  'incarnation': (string);
+  /**
+   * Receiver → sender only (the return direction of Stream): non-empty when the receiver refused the
+   * sender's frames because of their incarnation; says why (recorded vs presented incarnation).
+   */
+  'refused': (string);
 }
