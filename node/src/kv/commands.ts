@@ -15,6 +15,7 @@ import {
   TxnNotFoundError,
   TxnReadOnlyError,
   StoreClosedError,
+  OverloadedError,
   type KvErrorCode,
 } from './errors.js';
 
@@ -47,6 +48,15 @@ export interface DeleteRangeCommand extends CommandBase {
   type: 'deleteRange';
   start?: Buffer;
   end?: Buffer;
+  /**
+   * Chunked: delete at most this many keys, from `resume` (or `start`) on; the result's `resume` says
+   * where the next chunk starts. Absent = the whole range in one command (commands logged before chunking).
+   */
+  maxKeys?: number;
+  /** Where this chunk starts (the previous chunk's result.resume). */
+  resume?: Buffer;
+  /** Keys deleted by the earlier chunks (the result's `deleted` counts the whole request). */
+  deletedBefore?: number;
 }
 export interface BatchCommand extends CommandBase {
   type: 'batch';
@@ -104,7 +114,7 @@ export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCom
 export type CommandResult =
   | { type: 'put'; version: number; succeeded: boolean; prevFound: boolean; prevValue?: Buffer }
   | { type: 'delete'; deleted: boolean; version: number }
-  | { type: 'deleteRange'; deleted: number; version: number }
+  | { type: 'deleteRange'; deleted: number; version: number; resume?: Buffer }
   | { type: 'batch'; version: number }
   | { type: 'txnCommit'; commitTs: number }
   | { type: 'ok'; ts: number }
@@ -137,6 +147,8 @@ export function resultError(r: ErrorResult): KvError {
       return new TxnReadOnlyError(r.message);
     case 'STORE_CLOSED':
       return new StoreClosedError();
+    case 'OVERLOADED':
+      return new OverloadedError(r.message);
     case 'STORAGE_ERROR':
     default:
       return new StorageError(r.message);
@@ -166,6 +178,8 @@ const ERROR_CODES: readonly KvErrorCode[] = [
   'SESSION_EXPIRED',
   'STORE_CLOSED',
   'STORAGE_ERROR',
+  // Appended: the index is the encoding.
+  'OVERLOADED',
 ];
 
 export class DecodeError extends Error {
@@ -262,6 +276,10 @@ export class BinaryReader {
   end(): void {
     if (this.pos !== this.buf.length) throw new DecodeError('trailing bytes');
   }
+  /** Whether everything was read (optional trailing fields added by later formats). */
+  atEnd(): boolean {
+    return this.pos === this.buf.length;
+  }
 }
 
 // Flags of a command.
@@ -271,6 +289,8 @@ const F_EXPECT_ABSENT = 4;
 const F_RETURN_PREV = 8;
 const F_START = 16;
 const F_END = 32;
+const F_CHUNK = 64;
+const F_RESUME = 128;
 
 function writeMutations(w: BinaryWriter, ms: readonly Mutation[]): void {
   w.varint(ms.length);
@@ -281,6 +301,20 @@ function writeMutations(w: BinaryWriter, ms: readonly Mutation[]): void {
       w.u8(1).bytes(m.key);
     }
   }
+}
+
+function varintBytes(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
+/** Exactly the bytes writeMutations emits for `m` (size checks against the Raft entry limit, kv/command-size.ts). */
+export function encodedMutationBytes(m: Mutation): number {
+  return 1 + varintBytes(m.key.length) + m.key.length + (m.op === 'put' ? varintBytes(m.value.length) + m.value.length : 0);
 }
 
 function readMutations(r: BinaryReader): Mutation[] {
@@ -310,6 +344,8 @@ export function encodeCommand(cmd: Command): Buffer {
   if (cmd.type === 'deleteRange') {
     if (cmd.start !== undefined) flags |= F_START;
     if (cmd.end !== undefined) flags |= F_END;
+    if (cmd.maxKeys !== undefined) flags |= F_CHUNK;
+    if (cmd.resume !== undefined) flags |= F_RESUME;
   }
   w.u8(FORMAT_VERSION).u8(CMD_TYPES.indexOf(cmd.type)).u8(flags).varint(cmd.proposedTs);
   if (cmd.session !== undefined) w.string(cmd.session.clientId).varint(cmd.session.seq).varint(cmd.session.firstUnacked);
@@ -324,6 +360,8 @@ export function encodeCommand(cmd: Command): Buffer {
     case 'deleteRange':
       if (cmd.start !== undefined) w.bytes(cmd.start);
       if (cmd.end !== undefined) w.bytes(cmd.end);
+      if (cmd.maxKeys !== undefined) w.varint(cmd.maxKeys).varint(cmd.deletedBefore ?? 0);
+      if (cmd.resume !== undefined) w.bytes(cmd.resume);
       break;
     case 'batch':
       writeMutations(w, cmd.mutations);
@@ -383,6 +421,11 @@ export function decodeCommand(buf: Buffer): Command {
       const c: DeleteRangeCommand = { type, ...base };
       if (flags & F_START) c.start = r.bytes();
       if (flags & F_END) c.end = r.bytes();
+      if (flags & F_CHUNK) {
+        c.maxKeys = r.varint();
+        c.deletedBefore = r.varint();
+      }
+      if (flags & F_RESUME) c.resume = r.bytes();
       cmd = c;
       break;
     }
@@ -445,6 +488,8 @@ export function encodeResult(res: CommandResult): Buffer {
       break;
     case 'deleteRange':
       w.varint(res.deleted).varint(res.version);
+      // Optional trailing field: results stored before chunking existed end after the version.
+      if (res.resume !== undefined) w.u8(1).bytes(res.resume);
       break;
     case 'batch':
       w.varint(res.version);
@@ -484,9 +529,12 @@ export function decodeResult(buf: Buffer): CommandResult {
       res = { type, deleted: (f & R_DELETED) !== 0, version: r.varint() };
       break;
     }
-    case 'deleteRange':
-      res = { type, deleted: r.varint(), version: r.varint() };
+    case 'deleteRange': {
+      const d: Extract<CommandResult, { type: 'deleteRange' }> = { type, deleted: r.varint(), version: r.varint() };
+      if (!r.atEnd() && r.u8() === 1) d.resume = r.bytes();
+      res = d;
       break;
+    }
     case 'batch':
       res = { type, version: r.varint() };
       break;

@@ -35,6 +35,7 @@ import { unwrapResult, type Command, type CommandResult, type ReplicatedSettings
 import { InvalidArgumentError, SnapshotTooOldError, StoreClosedError } from './errors.js';
 import { DEFAULT_SETTINGS, StateMachine } from './state-machine.js';
 import { TxnManager } from './txn-manager.js';
+import { checkCommandSize, commandHeaderBound, mutationsBytes } from './command-size.js';
 
 export interface LocalStoreOptions {
   /** Data directory; undefined = in-memory engine. */
@@ -85,6 +86,16 @@ export interface LocalStoreOptions {
    * the leader's commit index at the time of the call.
    */
   readBarrier?: () => Promise<void>;
+  /**
+   * Largest encoded command (common/raft-limits.ts: what one Raft entry can carry to followers). Batches
+   * and transaction commits above it are refused with CommandTooLargeError; undefined = unbounded.
+   */
+  maxCommandBytes?: number;
+  /**
+   * DeleteRange deletes at most this many keys per command (default 1000): a range of millions of keys
+   * becomes many small commands instead of one apply holding every key (issue 10 item 4).
+   */
+  deleteRangeChunkKeys?: number;
 }
 
 function validKey(key: unknown, what = 'key'): void {
@@ -157,7 +168,7 @@ export class LocalStore implements KvStore {
         submit: (cmd) => this.pipeline.submit(cmd),
         now: () => this.clock.now(),
       },
-      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer, unsafeNoCommitFence: opts.unsafeNoCommitFence === true },
+      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer, unsafeNoCommitFence: opts.unsafeNoCommitFence === true, maxCommandBytes: opts.maxCommandBytes },
     );
     const interval = opts.gcIntervalMs ?? 10_000;
     if (interval > 0) this.scheduleGc(interval, interval);
@@ -316,10 +327,19 @@ export class LocalStore implements KvStore {
   async deleteRange(range: { start?: Buffer; end?: Buffer; prefix?: Buffer }, opts: { session?: Session } = {}): Promise<{ deleted: number; version: number }> {
     this.check();
     const { start, end } = this.range(range);
-    const cmd: Command = { type: 'deleteRange', ...this.base(opts.session) };
-    if (start !== undefined) cmd.start = start;
-    if (end !== undefined) cmd.end = end;
-    const r = unwrapResult(await this.submit(cmd), 'deleteRange');
+    const session = validateSession(opts.session);
+    const maxKeys = this.opts.deleteRangeChunkKeys ?? 1000;
+    // Chunk after chunk until the state machine says the range is done. With a session, every chunk
+    // carries the request's (client, seq): the stored result is the progress, so a retry of the request
+    // (here or on another node) continues from it, and a retry after the end gets the final result.
+    let r: Extract<CommandResult, { type: 'deleteRange' }> | undefined;
+    do {
+      const cmd: Command = { type: 'deleteRange', ...this.base(session), maxKeys, deletedBefore: r?.deleted ?? 0 };
+      if (start !== undefined) cmd.start = start;
+      if (end !== undefined) cmd.end = end;
+      if (r?.resume !== undefined) cmd.resume = r.resume;
+      r = unwrapResult(await this.submit(cmd), 'deleteRange');
+    } while (r.resume !== undefined);
     return { deleted: r.deleted, version: r.version };
   }
 
@@ -349,7 +369,9 @@ export class LocalStore implements KvStore {
       if (m.op !== 'put' && m.op !== 'delete') throw new InvalidArgumentError('mutation op must be put or delete');
       if (m.op === 'put' && !Buffer.isBuffer(m.value)) throw new InvalidArgumentError('mutation value must be bytes');
     }
-    const r = unwrapResult(await this.submit({ type: 'batch', ...this.base(opts.session), mutations }), 'batch');
+    const cmd: Command = { type: 'batch', ...this.base(opts.session), mutations };
+    checkCommandSize(cmd, commandHeaderBound(cmd) + mutationsBytes(mutations), this.opts.maxCommandBytes, 'mutations', `batch of ${mutations.length} mutations`);
+    const r = unwrapResult(await this.submit(cmd), 'batch');
     return { version: r.version };
   }
 

@@ -41,6 +41,19 @@ export interface StateMachineOptions {
   sessionTtlMs?: number;
   maxResultsPerSession?: number;
   /**
+   * Most sessions kept (default 100 000). When full, a new session evicts the least recently active one
+   * if that was idle for minEvictIdleMs, else its command is refused with OVERLOADED (not applied).
+   * It decides what apply does, so like the settings above every replica must use the same value: nodes
+   * never pass it (the default everywhere); tests use small values.
+   */
+  maxSessions?: number;
+  /**
+   * A full table only evicts sessions idle at least this long (default 5 min; measured in command
+   * timestamps). Longer than any client's retry horizon, so no evicted session can still have a request
+   * in flight whose retry would start a new session and apply twice. Same on every replica (see maxSessions).
+   */
+  minEvictIdleMs?: number;
+  /**
    * TEST ONLY (negative control of the write-skew nemesis): validate a transaction's written keys only
    * (snapshot isolation, first committer wins) instead of its read set too. Never set in production.
    */
@@ -98,6 +111,17 @@ function inRange(key: Buffer, start: Buffer | undefined, end: Buffer | undefined
   if (start !== undefined && start.length > 0 && Buffer.compare(key, start) < 0) return false;
   if (end !== undefined && end.length > 0 && Buffer.compare(key, end) >= 0) return false;
   return true;
+}
+
+/**
+ * A chunked DeleteRange keeps its progress as its session result: the chunk that starts where the stored
+ * progress says runs (and replaces it); any other retry of the request — its first command again, a stale
+ * chunk of a second proposer — gets the stored result, so no part of the range is deleted twice.
+ */
+function continuesStoredChunk(cmd: Command, stored: Buffer): boolean {
+  if (cmd.type !== 'deleteRange' || cmd.maxKeys === undefined || cmd.resume === undefined) return false;
+  const r = decodeResult(stored);
+  return r.type === 'deleteRange' && r.resume !== undefined && r.resume.equals(cmd.resume);
 }
 
 /** Per-group scratch state: the write batch plus an index of the group's own data writes. */
@@ -190,6 +214,25 @@ class ApplyContext {
     return fromEngine;
   }
 
+  /**
+   * One chunk of a chunked DeleteRange: at most `maxKeys` keys visible in the engine from `from` on, plus
+   * the group's own writes up to the chunk's boundary, in key order; `resume` = where the next chunk
+   * starts (undefined: the range is done). Memory and batch size are bounded by maxKeys + the group.
+   */
+  async visibleKeysChunk(from: Buffer | undefined, end: Buffer | undefined, maxKeys: number): Promise<{ keys: Buffer[]; resume?: Buffer }> {
+    const scanned = await mvccScan(this.engine, { start: from, end, readTs: Number.MAX_SAFE_INTEGER, limit: maxKeys, keysOnly: true });
+    const resume = scanned.more && scanned.nextKey !== undefined ? Buffer.from(scanned.nextKey) : undefined;
+    const visible = new Map<string, Buffer>();
+    for (const kv of scanned.kvs) visible.set(kv.key.toString('latin1'), kv.key);
+    for (const e of this.overlayInRange(from, resume ?? end)) {
+      const s = e.key.toString('latin1');
+      if (e.value === null) visible.delete(s);
+      else visible.set(s, e.key);
+    }
+    const keys = [...visible.values()].sort(Buffer.compare);
+    return resume !== undefined ? { keys, resume } : { keys };
+  }
+
   /** Keys visible (latest, not deleted) in [start, end), group writes included, in key order. */
   async visibleKeys(start: Buffer | undefined, end: Buffer | undefined): Promise<Buffer[]> {
     const scanned = await mvccScan(this.engine, { start, end, readTs: Number.MAX_SAFE_INTEGER, limit: Number.MAX_SAFE_INTEGER, keysOnly: true });
@@ -214,6 +257,14 @@ export class StateMachine {
   private readonly groupId: number;
   private ttl: number;
   private readonly metaKey: Buffer;
+  private readonly maxSessions: number;
+  private readonly minEvictIdle: number;
+  /**
+   * While the table is full: no session becomes evictable before this ts (a lower bound from the last
+   * scan — sessions only get more recent — so skipping scans until then changes no decision).
+   */
+  private noEvictionBefore = 0;
+  private readonly log: Logger | undefined;
   private readonly settingsKey: Buffer;
   private maxResults: number;
   private _settings: ReplicatedSettings;
@@ -231,6 +282,9 @@ export class StateMachine {
     this.useSettings(this._settings);
     this.unsafeSnapshotIsolation = opts.unsafeSnapshotIsolation === true;
     this.metaKey = metaKey(this.groupId, 'applied');
+    this.log = opts.logger;
+    this.maxSessions = Math.max(1, opts.maxSessions ?? 100_000);
+    this.minEvictIdle = Math.round((opts.minEvictIdleMs ?? 300_000) * TS_PER_MS);
     this.settingsKey = metaKey(this.groupId, 'settings');
   }
 
@@ -402,6 +456,34 @@ export class StateMachine {
     dirty.delete(clientId);
   }
 
+  /**
+   * Room for one more session. A full table evicts its least recently active sessions (lastActive, then
+   * client id: the same choice on every replica, restarted or not) among those idle for minEvictIdle —
+   * up to 1 % of the cap at once, so the scan is paid once per many new sessions. None idle that long:
+   * the error result refusing the new session (nothing applied, the client retries after a backoff).
+   */
+  private makeRoomForSession(ctx: ApplyContext, now: number, dirty: Set<string>): ErrorResult | undefined {
+    if (this.sessions.size < this.maxSessions) return undefined;
+    const refuse = (): ErrorResult =>
+      errorResult('OVERLOADED', `session table is full (${this.sessions.size} sessions, none idle for ${Math.round(this.minEvictIdle / TS_PER_MS)} ms); retry later`);
+    if (now < this.noEvictionBefore) return refuse();
+    const idle: Array<[string, SessionState]> = [];
+    let oldestBusy = Infinity;
+    for (const e of this.sessions) {
+      if (now - e[1].lastActive >= this.minEvictIdle) idle.push(e);
+      else oldestBusy = Math.min(oldestBusy, e[1].lastActive);
+    }
+    if (idle.length === 0) {
+      this.noEvictionBefore = oldestBusy + this.minEvictIdle;
+      return refuse();
+    }
+    idle.sort((x, y) => x[1].lastActive - y[1].lastActive || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    const n = Math.min(idle.length, Math.max(this.sessions.size - this.maxSessions + 1, Math.ceil(this.maxSessions / 100)));
+    for (let i = 0; i < n; i++) this.dropSession(ctx, idle[i]![0], idle[i]![1], dirty);
+    this.log?.info('session table full: evicted the least recently active sessions', { evicted: n, sessions: this.sessions.size, maxSessions: this.maxSessions });
+    return undefined;
+  }
+
   private applyWithSession(ctx: ApplyContext, cmd: Command, dirty: Set<string>): CommandResult | Promise<CommandResult> {
     const s = cmd.session!;
     if (typeof s.clientId !== 'string' || s.clientId.length === 0 || Buffer.byteLength(s.clientId) > 1024) {
@@ -421,6 +503,8 @@ export class StateMachine {
       if (s.firstUnacked > 1) {
         return errorResult('SESSION_EXPIRED', `session ${s.clientId} is unknown or expired (first_unacked ${s.firstUnacked} > 1)`);
       }
+      const refused = this.makeRoomForSession(ctx, now, dirty);
+      if (refused !== undefined) return refused;
       st = { lastActive: now, forgottenBelow: 1, results: new Map() };
       this.sessions.set(s.clientId, st);
     }
@@ -428,7 +512,7 @@ export class StateMachine {
       return errorResult('SESSION_EXPIRED', `result of seq ${s.seq} of session ${s.clientId} was already forgotten (acknowledged below ${st.forgottenBelow})`);
     }
     const stored = st.results.get(s.seq);
-    if (stored !== undefined) {
+    if (stored !== undefined && !continuesStoredChunk(cmd, stored)) {
       st.lastActive = Math.max(st.lastActive, now);
       dirty.add(s.clientId);
       return decodeResult(stored);
@@ -479,7 +563,7 @@ export class StateMachine {
         if (cmd.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key');
         return this.del(ctx, cmd);
       case 'deleteRange':
-        return this.deleteRange(ctx, cmd);
+        return cmd.maxKeys !== undefined ? this.deleteRangeChunk(ctx, cmd) : this.deleteRange(ctx, cmd);
       case 'batch': {
         for (const m of cmd.mutations) if (m.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key in batch');
         const ts = this.nextTs(cmd);
@@ -565,6 +649,23 @@ export class StateMachine {
     const ts = this.nextTs(cmd);
     for (const k of keys) ctx.del(k, ts);
     return { type: 'deleteRange', deleted: keys.length, version: ts };
+  }
+
+  /**
+   * One chunk of a chunked DeleteRange (the proposer sends chunks until the result has no `resume`):
+   * at most maxKeys keys, deleted at one version; deterministic (maxKeys travels in the command).
+   */
+  private async deleteRangeChunk(ctx: ApplyContext, cmd: Extract<Command, { type: 'deleteRange' }>): Promise<CommandResult> {
+    const maxKeys = cmd.maxKeys!;
+    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) return errorResult('INVALID_ARGUMENT', 'delete range chunk size must be at least 1');
+    // A resume point before the range start cannot come from a chunk of this range: never delete outside it.
+    const from = cmd.resume !== undefined && (cmd.start === undefined || Buffer.compare(cmd.resume, cmd.start) > 0) ? cmd.resume : cmd.start;
+    const { keys, resume } = await ctx.visibleKeysChunk(from, cmd.end, maxKeys);
+    const ts = this.nextTs(cmd);
+    for (const k of keys) ctx.del(k, ts);
+    const r: CommandResult = { type: 'deleteRange', deleted: (cmd.deletedBefore ?? 0) + keys.length, version: ts };
+    if (resume !== undefined) r.resume = resume;
+    return r;
   }
 
   private async txnCommit(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCommit' }>): Promise<CommandResult> {

@@ -23,7 +23,8 @@
 import { randomUUID } from 'node:crypto';
 import type { BeginOptions, DeleteResult, GetResult, KeyValue, Mutation, PutOptions, PutResult, ScanResult, Session, StoreObserver } from './api.js';
 import type { Command, CommandResult, KeyRange } from './commands.js';
-import { resultError } from './commands.js';
+import { encodedMutationBytes, resultError } from './commands.js';
+import { CommandTooLargeError, checkCommandSize, commandHeaderBound } from './command-size.js';
 import { InvalidArgumentError, NotLeaderError, OutcomeUnknownError, StorageError, StoreClosedError, TxnNotFoundError, TxnReadOnlyError } from './errors.js';
 import type { MvccScanOptions, MvccScanResult } from '../mvcc/mvcc.js';
 
@@ -44,6 +45,8 @@ export interface TxnManagerOptions {
   observer?: StoreObserver;
   /** How many finished transactions to remember for idempotent commit/rollback retries (default 10 000). */
   finishedMemory?: number;
+  /** Largest encoded txnCommit command (common/raft-limits.ts); undefined = unbounded. */
+  maxCommandBytes?: number;
   /**
    * TEST ONLY (negative control of the exactly-once tests and nemesis): answer a commit of a transaction
    * this node does not know with TXN_NOT_FOUND instead of resolving it through the log — the old bug.
@@ -73,6 +76,8 @@ interface Txn {
   writes: Map<string, Mutation>;
   readKeys: Map<string, Buffer>;
   readRanges: KeyRange[];
+  /** Encoded bytes of `writes` in the commit command (kept against maxCommandBytes as the set grows). */
+  writeBytes: number;
   committing?: Promise<{ commitTs: number }>;
   /** The session of the commit attempt that may be in the log (set once a proposal's outcome was lost). */
   inDoubt?: Session;
@@ -127,7 +132,7 @@ export class TxnManager {
     const startTs = this.host.appliedTs();
     const timer = setTimeout(() => this.expire(id), timeout);
     timer.unref();
-    this.txns.set(id, { id, startTs, readOnly: opts.readOnly === true, timer, writes: new Map(), readKeys: new Map(), readRanges: [] });
+    this.txns.set(id, { id, startTs, readOnly: opts.readOnly === true, timer, writes: new Map(), readKeys: new Map(), readRanges: [], writeBytes: 0 });
     return { txnId: id, startTs };
   }
 
@@ -240,7 +245,7 @@ export class TxnManager {
         return r;
       }
     }
-    this.active(id).writes.set(key.toString('latin1'), { op: 'put', key, value });
+    this.addWrite(this.active(id), { op: 'put', key, value });
     const r: PutResult = { version: 0, succeeded: true, prevFound };
     if (opts.returnPrev && prevValue !== undefined) r.prevValue = prevValue;
     return r;
@@ -250,8 +255,30 @@ export class TxnManager {
     const t = this.active(id);
     if (t.readOnly) throw new TxnReadOnlyError(`transaction ${id} is read-only`);
     const cur = await this.get(id, key);
-    this.active(id).writes.set(key.toString('latin1'), { op: 'delete', key });
+    this.addWrite(this.active(id), { op: 'delete', key });
     return { deleted: cur.found, version: 0 };
+  }
+
+  /**
+   * Buffers a write, refusing one that would grow the write set beyond what one commit command (one Raft
+   * entry) can carry: the transaction stays usable without it.
+   */
+  private addWrite(t: Txn, m: Mutation): void {
+    const k = m.key.toString('latin1');
+    const prev = t.writes.get(k);
+    const bytes = t.writeBytes - (prev !== undefined ? encodedMutationBytes(prev) : 0) + encodedMutationBytes(m);
+    const limit = this.opts.maxCommandBytes;
+    if (limit !== undefined && bytes > limit) throw new CommandTooLargeError('writes', bytes, limit, `transaction write set (${t.writes.size + (prev === undefined ? 1 : 0)} writes)`);
+    t.writes.set(k, m);
+    t.writeBytes = bytes;
+  }
+
+  /** Bytes of the read set in a commit command (upper bound: 5-byte length prefixes, range flags). */
+  private static readBytesBound(t: Txn): number {
+    let n = 0;
+    for (const k of t.readKeys.values()) n += 5 + k.length;
+    for (const r of t.readRanges) n += 11 + (r.start?.length ?? 0) + (r.end?.length ?? 0);
+    return n;
   }
 
   async commit(id: string, session?: Session): Promise<{ commitTs: number }> {
@@ -284,6 +311,15 @@ export class TxnManager {
       writes: [...t.writes.values()],
     };
     if (session !== undefined) cmd.session = session;
+    try {
+      // The write set is bounded as it grows; its read set can still tip the command over the limit.
+      checkCommandSize(cmd, commandHeaderBound(cmd) + TxnManager.readBytesBound(t) + t.writeBytes, this.opts.maxCommandBytes, 'reads', `transaction commit (${t.readKeys.size} read keys, ${t.readRanges.length} scanned ranges, ${t.writes.size} writes)`);
+    } catch (e) {
+      // It can never commit: finish it like any failed commit (a retry gets the same error).
+      this.finish(t, { kind: 'failed', error: e as Error });
+      this.opts.observer?.onTxnFinished?.('rolled_back');
+      throw e;
+    }
     t.committing = this.host.submit(cmd).then(
       (r) => {
         if (r.type === 'txnCommit') {

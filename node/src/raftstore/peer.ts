@@ -26,6 +26,7 @@ import { decodeCommand, encodeCommand, type Command, type CommandResult } from '
 import { NotLeaderError, OutcomeUnknownError, PreconditionFailedError, StoreClosedError, StorageError } from '../kv/errors.js';
 import { importState, exportState } from '../kv/snapshot.js';
 import { StateMachine } from '../kv/state-machine.js';
+import { CommandTooLargeError } from '../kv/command-size.js';
 import {
   type ConfChange,
   type Entry,
@@ -71,6 +72,12 @@ export interface PeerConfig {
   /** How long one ReadIndex attempt waits before asking again (default 2 s; a read retries until readTimeoutMs). */
   readAttemptMs?: number;
   readTimeoutMs?: number;
+  /**
+   * Largest encoded command an entry may carry (common/raft-limits.ts). The store refuses big batches and
+   * transactions earlier with the field at fault; this refuses any other command that would not reach
+   * the followers (it would be retransmitted forever and stall the group). Undefined = unbounded.
+   */
+  maxCommandBytes?: number;
   /** TEST ONLY: see StateMachineOptions.unsafeSnapshotIsolation (used when the state machine is reopened). */
   unsafeSnapshotIsolation?: boolean;
 }
@@ -392,6 +399,10 @@ export class Peer implements CommandSink {
     if (this.closed) return Promise.reject(new StoreClosedError());
     const id = `${this.raftId}:${++this.proposalSeq}`;
     const data = encodeProposal(id, cmd);
+    const limit = this.cfg.maxCommandBytes;
+    if (limit !== undefined && data.length - HEADER_LEN > limit) {
+      return Promise.reject(new CommandTooLargeError('command', data.length - HEADER_LEN, limit, `${cmd.type} command`));
+    }
     try {
       this.rn.propose(data);
     } catch (e) {

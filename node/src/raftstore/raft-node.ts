@@ -13,6 +13,7 @@ import { PeerStorage } from './peer-storage.js';
 import { Router } from './router.js';
 import { IdentityRegistry } from './identity.js';
 import { RaftTransport } from './transport.js';
+import { raftSizeLimits } from '../common/raft-limits.js';
 
 export const DATA_GROUP_ID = 1;
 
@@ -34,6 +35,11 @@ export interface RaftNodeOptions {
   leaseRead?: boolean;
   compactThreshold?: number;
   compactKeep?: number;
+  /**
+   * gRPC message limit of every node's Raft service (--max-message-bytes): bounds commands, frames and
+   * snapshot chunks (common/raft-limits.ts). Default: unbounded commands, default frame sizes.
+   */
+  maxMessageBytes?: number;
   /** This data dir's incarnation (server/config.ts checkRaftIdentity); '' / undefined = none (in-memory). */
   incarnation?: string;
   /** TEST ONLY (--test-disable-identity-check): admit wiped members, the negative control. Default true. */
@@ -63,6 +69,7 @@ export class RaftNode {
       } else engine = new MemoryEngine();
     }
     const groupId = DATA_GROUP_ID;
+    const sizes = opts.maxMessageBytes !== undefined ? raftSizeLimits(opts.maxMessageBytes) : undefined;
     try {
       const identity = new IdentityRegistry(opts.raftId, opts.incarnation ?? '', opts.enforceIdentity ?? true);
       if (!identity.enforce) opts.logger.warn('TEST ONLY: member identity check disabled: a wiped data dir is accepted as the same voter', { raftId: opts.raftId });
@@ -87,6 +94,7 @@ export class RaftNode {
         raftAddress: opts.raftAddress,
         resolve: (id) => storage.addresses.get(id),
         logger: opts.logger.child({ component: 'raft-transport' }),
+        ...(sizes !== undefined ? { maxFrameBytes: sizes.maxFrameBytes, snapshotChunkBytes: sizes.snapshotChunkBytes } : {}),
         incarnation: identity.selfIncarnation,
         admit: (from, inc) => {
           const a = identity.admit(from, inc);
@@ -134,11 +142,13 @@ export class RaftNode {
         leaseRead: opts.leaseRead,
         compactThreshold: opts.compactThreshold,
         compactKeep: opts.compactKeep,
+        maxCommandBytes: sizes?.maxCommandBytes,
         unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       });
       router.register(peer);
       const store = await LocalStore.open({
         ...opts.store,
+        ...(sizes !== undefined ? { maxCommandBytes: sizes.maxCommandBytes } : {}),
         engine,
         groupId,
         readBarrier: () => peer.readBarrier(),

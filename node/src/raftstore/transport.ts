@@ -45,7 +45,10 @@ export interface TransportOptions {
   /** Raft address of a peer (its group's address book), or undefined if unknown. */
   resolve: (raftId: number) => string | undefined;
   logger: Logger;
+  /** Message bytes per frame (common/raft-limits.ts: below the receivers' gRPC message limit). */
   maxFrameBytes?: number;
+  /** Key + value bytes per snapshot chunk (common/raft-limits.ts). */
+  snapshotChunkBytes?: number;
   /** Drop (and report) while more than this many bytes are buffered on a stream (default 64 MiB). */
   maxBufferedBytes?: number;
   /** This node's data-dir incarnation, sent on every frame ('' or undefined = none). */
@@ -112,6 +115,7 @@ export class RaftTransport {
   private readonly announced = new Map<number, string>();
   private closed = false;
   private readonly maxFrameBytes: number;
+  private readonly snapshotChunkBytes: number;
   private readonly maxBuffered: number;
   private readonly activeServerCalls = new Set<grpc.ServerDuplexStream<RaftFrame, RaftFrame>>();
   handlers: TransportHandlers | undefined;
@@ -121,6 +125,7 @@ export class RaftTransport {
 
   constructor(private readonly opts: TransportOptions) {
     this.maxFrameBytes = opts.maxFrameBytes ?? 4 * 1024 * 1024;
+    this.snapshotChunkBytes = opts.snapshotChunkBytes ?? 2 * 1024 * 1024;
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.incarnation = opts.incarnation ?? '';
   }
@@ -290,16 +295,18 @@ export class RaftTransport {
               let values: Buffer[] = [];
               let bytes = 0;
               for (const [k, v] of batch) {
-                keys.push(k);
-                values.push(v);
-                bytes += k.length + v.length;
-                n++;
-                if (bytes > 2 * 1024 * 1024) {
+                // Cut before the pair that would overflow the chunk: a chunk stays below the receiver's
+                // message limit (one pair alone always fits: key and value limits are below it).
+                if (keys.length > 0 && bytes + k.length + v.length > this.snapshotChunkBytes) {
                   await write({ keys, values });
                   keys = [];
                   values = [];
                   bytes = 0;
                 }
+                keys.push(k);
+                values.push(v);
+                bytes += k.length + v.length;
+                n++;
               }
               if (keys.length > 0) await write({ keys, values });
             }

@@ -96,7 +96,7 @@ const SPECS = {
   defaultScanLimit: { flag: '--default-scan-limit <n>', env: 'KVS_DEFAULT_SCAN_LIMIT', desc: 'scan page size when a request says 0 (default 1000, at most --max-scan-limit)' },
   maxScanLimit: { flag: '--max-scan-limit <n>', env: 'KVS_MAX_SCAN_LIMIT', desc: 'cap of a requested scan limit', def: '10000' },
   maxScanResponseBytes: { flag: '--max-scan-response-bytes <size>', env: 'KVS_MAX_SCAN_RESPONSE_BYTES', desc: 'a scan page is cut (more=true) beyond this size', def: '4MiB' },
-  maxMessageBytes: { flag: '--max-message-bytes <size>', env: 'KVS_MAX_MESSAGE_BYTES', desc: 'grpc max_receive_message_length', def: '8MiB' },
+  maxMessageBytes: { flag: '--max-message-bytes <size>', env: 'KVS_MAX_MESSAGE_BYTES', desc: 'grpc max_receive_message_length of the Kv and Raft services; also bounds one Raft entry, so a Batch or transaction commit above it minus 16 KiB is refused (set it alike on every node)', def: '8MiB' },
   maxStreamInFlight: { flag: '--max-stream-in-flight <n>', env: 'KVS_MAX_STREAM_IN_FLIGHT', desc: 'requests running at once on one BatchStream (more are refused with RESOURCE_EXHAUSTED)', def: '4096' },
   maxTxnIdleTimeout: { flag: '--max-txn-idle-timeout <duration>', env: 'KVS_MAX_TXN_IDLE_TIMEOUT', desc: 'largest idle timeout a Begin may ask for', def: '10m' },
   gcLifetime: { flag: '--gc-lifetime <duration>', env: 'KVS_GC_LIFETIME', desc: 'MVCC versions older than this may be garbage-collected (store default)' },

@@ -16,6 +16,7 @@ import { registerRaftMetrics } from '../raftstore/metrics.js';
 import type * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { TEST_CLOCK_ENV, testClockHookPath } from '../kv/clock.js';
+import { raftSizeLimits } from '../common/raft-limits.js';
 
 /**
  * Test-only switches for the negative controls of the exactly-once and serializability checks (the
@@ -46,6 +47,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     leaseRead: r.leaseRead,
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,
+    maxMessageBytes: config.limits.maxReceiveMessageBytes,
     store: {
       nodeId: config.nodeId,
       defaultScanLimit: config.limits.defaultScanLimit,
@@ -63,6 +65,8 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
 async function openStore(config: NodeConfig, logger: Logger, observer: StoreObserver): Promise<KvStore> {
   const opts: LocalStoreOptions = {
     nodeId: config.nodeId,
+    // The same bound as a replicated node: a batch or transaction that works here works on a cluster.
+    maxCommandBytes: raftSizeLimits(config.limits.maxReceiveMessageBytes).maxCommandBytes,
     defaultScanLimit: config.limits.defaultScanLimit,
     maxScanLimit: config.limits.maxScanLimit,
     logger: logger.child({ component: 'store' }),
@@ -134,7 +138,7 @@ async function main(): Promise<number> {
       const sameServer = config.raft!.raftListen === config.listen;
       nodeOpts.extraServices = [{ definition: adminServiceDefinition(), implementation: createAdminHandlers({ node: rn, nodeId: config.nodeId, logger }) }];
       if (sameServer) nodeOpts.extraServices.push({ definition: raftServiceDefinition(), implementation: rn.transport.serviceHandlers() });
-      else raftServer = await startRaftServer(config.raft!.raftListen, rn.transport.serviceHandlers());
+      else raftServer = await startRaftServer(config.raft!.raftListen, rn.transport.serviceHandlers(), config.limits.maxReceiveMessageBytes);
       nodeOpts.ownsStore = false;
       nodeOpts.readiness = [() => rn.peer.readiness()];
     }

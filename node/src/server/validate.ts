@@ -2,6 +2,7 @@
 // message naming the field and the limit, e.g. "key: 9000 bytes exceeds the limit of 8192 bytes".
 import { InvalidArgumentError } from '../kv/errors.js';
 import type { Mutation, Session } from '../kv/api.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, RAFT_FRAME_RESERVE_BYTES } from '../common/raft-limits.js';
 
 export interface Limits {
   /** Maximum key size in bytes (default 8 KiB). */
@@ -33,7 +34,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   defaultScanLimit: 1000,
   maxScanLimit: 10_000,
   maxScanResponseBytes: 4 * 1024 * 1024,
-  maxReceiveMessageBytes: 8 * 1024 * 1024,
+  maxReceiveMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   maxTxnIdleTimeoutMs: 10 * 60 * 1000,
   maxClientIdLength: 128,
   maxStreamInFlight: 4096,
@@ -189,8 +190,11 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`limit ${k} must be a positive integer, got ${v}`);
   }
   if (l.defaultScanLimit > l.maxScanLimit) throw new RangeError(`defaultScanLimit (${l.defaultScanLimit}) must be <= maxScanLimit (${l.maxScanLimit})`);
-  if (l.maxValueBytes + l.maxKeyBytes + 1024 > l.maxReceiveMessageBytes) {
-    throw new RangeError(`maxReceiveMessageBytes (${l.maxReceiveMessageBytes}) must exceed maxKeyBytes + maxValueBytes + 1 KiB (${l.maxKeyBytes + l.maxValueBytes + 1024})`);
+  // A put of the largest key and value must fit one Raft entry (common/raft-limits.ts), not just one request.
+  if (l.maxValueBytes + l.maxKeyBytes + 1024 + RAFT_FRAME_RESERVE_BYTES > l.maxReceiveMessageBytes) {
+    throw new RangeError(
+      `maxReceiveMessageBytes (${l.maxReceiveMessageBytes}) must exceed maxKeyBytes + maxValueBytes + 1 KiB + the Raft framing reserve of ${RAFT_FRAME_RESERVE_BYTES} (${l.maxKeyBytes + l.maxValueBytes + 1024 + RAFT_FRAME_RESERVE_BYTES})`,
+    );
   }
   return l;
 }

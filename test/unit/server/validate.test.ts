@@ -107,5 +107,7 @@ describe('server/validate', () => {
     assert.throws(() => resolveLimits({ maxKeyBytes: 0 }), /maxKeyBytes must be a positive integer/);
     assert.throws(() => resolveLimits({ defaultScanLimit: 50, maxScanLimit: 10 }), /defaultScanLimit \(50\) must be <= maxScanLimit \(10\)/);
     assert.throws(() => resolveLimits({ maxReceiveMessageBytes: 1024 }), /maxReceiveMessageBytes/);
+    // A put of the largest key and value must fit one Raft entry, not just one request.
+    assert.throws(() => resolveLimits({ maxReceiveMessageBytes: 1024 * 1024 + 8 * 1024 + 2048 }), /the Raft framing reserve of 16384/);
   });
 });
