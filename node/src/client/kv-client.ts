@@ -375,8 +375,12 @@ export class KvClient {
     return { txnId: r.txnId, startTs: r.startTs };
   }
 
-  async commit(txnId: string, opts: CallOptions = {}): Promise<{ commitTs: number }> {
-    const r = await this.call<CommitResponse__Output>('Commit', (header) => ({ header, txnId }), opts, true);
+  /**
+   * Commits a transaction. `writes: false` (the caller knows it wrote nothing, as the txn helper does)
+   * sends it without a session seq: nothing to make exactly-once, and no Raft round for it.
+   */
+  async commit(txnId: string, opts: CallOptions & { writes?: boolean } = {}): Promise<{ commitTs: number }> {
+    const r = await this.call<CommitResponse__Output>('Commit', (header) => ({ header, txnId }), opts, opts.writes !== false);
     return { commitTs: r.commitTs };
   }
 
@@ -431,7 +435,7 @@ export class KvClient {
         throw err;
       }
       try {
-        const { commitTs } = await this.commit(txnId, callOpts);
+        const { commitTs } = await this.commit(txnId, { ...callOpts, writes: tx.wrote });
         return { result, commitTs, attempts: attempt };
       } catch (err) {
         // TXN_NOT_FOUND at commit means it did not commit (timed out while idle): a retried commit of an
@@ -591,6 +595,7 @@ export class Transaction {
   private chain: Promise<unknown> = Promise.resolve();
   private failure: unknown;
   private abandoned = false;
+  private wroteAny = false;
 
   constructor(
     private readonly client: KvClient,
@@ -621,13 +626,20 @@ export class Transaction {
     return this.enqueue(() => this.client.scan({ ...this.callOpts, ...opts, txnId: this.txnId }));
   }
 
+  /** Whether put/delete was called (the commit then needs a session seq; a read-only one does not). */
+  get wrote(): boolean {
+    return this.wroteAny;
+  }
+
   put(key: KeyLike, value: KeyLike): Promise<void> {
+    this.wroteAny = true;
     return this.enqueue(async () => {
       await this.client.put(key, value, { ...this.callOpts, txnId: this.txnId });
     });
   }
 
   delete(key: KeyLike): Promise<void> {
+    this.wroteAny = true;
     return this.enqueue(async () => {
       await this.client.delete(key, { ...this.callOpts, txnId: this.txnId });
     });

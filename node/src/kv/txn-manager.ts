@@ -298,6 +298,24 @@ export class TxnManager {
     }
     clearTimeout(t.timer);
     if (t.writes.size === 0) {
+      if (session !== undefined) {
+        // Nothing to write, but the client spent a session seq on this commit: record it in the log (a
+        // noop with the session), or a new session whose first seq never reached the state machine would
+        // look expired to every later request (first_unacked > 1 for a session the group never saw).
+        t.committing = this.host.submit({ type: 'noop', proposedTs: this.host.now(), session }).then(
+          () => {
+            this.finish(t, { kind: 'committed', commitTs: 0 });
+            this.opts.observer?.onTxnFinished?.('committed');
+            return { commitTs: 0 };
+          },
+          (e: unknown) => {
+            t.committing = undefined;
+            t.timer.refresh();
+            throw e instanceof Error ? e : new Error(String(e));
+          },
+        );
+        return t.committing;
+      }
       this.finish(t, { kind: 'committed', commitTs: 0 });
       this.opts.observer?.onTxnFinished?.('committed');
       return { commitTs: 0 };
@@ -368,6 +386,8 @@ export class TxnManager {
       this.finished.set(id, { kind: 'committed', commitTs: r.commitTs });
       return { commitTs: r.commitTs };
     }
+    // The seq belonged to a commit with nothing to write (recorded as a noop): it committed, at ts 0.
+    if (r.type === 'ok') return { commitTs: 0 };
     if (r.type === 'error') {
       const err = resultError(r);
       if (err instanceof TxnNotFoundError) throw new TxnNotFoundError(id, 'did not commit: fenced off in the log by this retry');
