@@ -106,6 +106,20 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
   return {
     Status: unary('Status', async () => adminStatus(node, deps.nodeId)),
 
+    Settings: unary('Settings', async (req: { sessionTtlMs?: number | string; maxResultsPerSession?: number | string }) => {
+      const change: { sessionTtlMs?: number; maxResultsPerSession?: number } = {};
+      const ttl = Number(req.sessionTtlMs ?? 0);
+      const maxResults = Number(req.maxResultsPerSession ?? 0);
+      if (ttl > 0) change.sessionTtlMs = ttl;
+      if (maxResults > 0) change.maxResultsPerSession = maxResults;
+      const store = node.store;
+      if (Object.keys(change).length > 0) {
+        await store.setSettings(change);
+        logger.info('cluster settings changed', { ...change });
+      }
+      return { ...store.settings, stored: store.sm.settingsStored };
+    }),
+
     AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string }) => {
       const rid = id(req.raftId, 'raft_id');
       const address = (req.address ?? '').trim();

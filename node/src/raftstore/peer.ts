@@ -23,7 +23,7 @@ import type { Logger } from '../common/logger.js';
 import type { Engine, EngineEntry, EngineOp } from '../engine/engine.js';
 import type { CommandSink } from '../kv/commit-pipeline.js';
 import { decodeCommand, encodeCommand, type Command, type CommandResult } from '../kv/commands.js';
-import { NotLeaderError, PreconditionFailedError, StoreClosedError, StorageError } from '../kv/errors.js';
+import { NotLeaderError, OutcomeUnknownError, PreconditionFailedError, StoreClosedError, StorageError } from '../kv/errors.js';
 import { importState, exportState } from '../kv/snapshot.js';
 import { StateMachine } from '../kv/state-machine.js';
 import {
@@ -71,7 +71,8 @@ export interface PeerConfig {
   /** How long one ReadIndex attempt waits before asking again (default 2 s; a read retries until readTimeoutMs). */
   readAttemptMs?: number;
   readTimeoutMs?: number;
-  sessionTtlMs?: number;
+  /** TEST ONLY: see StateMachineOptions.unsafeSnapshotIsolation (used when the state machine is reopened). */
+  unsafeSnapshotIsolation?: boolean;
 }
 
 interface PendingProposal {
@@ -306,8 +307,14 @@ export class Peer implements CommandSink {
     return true;
   }
 
+  /** "Not proposed": the command never reached the log (certainly not applied). */
   notLeader(message?: string): NotLeaderError {
     return new NotLeaderError(this.leaderId, this.leaderClientAddress(), message);
+  }
+
+  /** A proposal that may be in the log but whose result this node will not learn. */
+  private outcomeUnknown(why: string): OutcomeUnknownError {
+    return new OutcomeUnknownError(this.leaderId, this.leaderClientAddress(), `${why} (outcome unknown); retry with the same session`);
   }
 
   // ---------------- identity (raftstore/identity.ts) ----------------
@@ -396,7 +403,7 @@ export class Peer implements CommandSink {
     this.scheduleMidReadyFlush();
     return new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (this.pending.delete(id)) reject(this.notLeader('proposal timed out (outcome unknown); retry with the same session'));
+        if (this.pending.delete(id)) reject(this.outcomeUnknown('proposal timed out'));
       }, this.cfg.proposalTimeoutMs ?? 10_000);
       timer.unref();
       this.pending.set(id, { resolve, reject, term: this.rn.raft.term, timer, t0: performance.now() });
@@ -671,14 +678,17 @@ export class Peer implements CommandSink {
     if (this.failed !== undefined) return;
     this.failed = err;
     this.log.error('raft group failed; the node needs a restart', { err: err.message, stack: err.stack });
-    this.rejectAll(new StorageError(`raft group failed: ${err.message}`));
+    this.rejectAll(new StorageError(`raft group failed: ${err.message}`), this.outcomeUnknown('raft group failed'));
   }
 
-  /** Fails every pending proposal, exclusive task and read (group failed or closed). */
-  private rejectAll(e: Error): void {
+  /**
+   * Fails every pending proposal, exclusive task and read (group failed or closed). Proposals get
+   * `proposalError`: they may already be in the log, so they are never reported as "not applied".
+   */
+  private rejectAll(e: Error, proposalError: Error): void {
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(e);
+      p.reject(proposalError);
     }
     this.pending.clear();
     for (const x of this.exclusive.splice(0)) x.reject(e);
@@ -702,7 +712,7 @@ export class Peer implements CommandSink {
         if (p.term < this.lastTerm) {
           clearTimeout(p.timer);
           this.pending.delete(id);
-          p.reject(this.notLeader('leadership changed while the proposal was pending (outcome unknown); retry with the same session'));
+          p.reject(this.outcomeUnknown('leadership changed while the proposal was pending'));
         }
       }
     }
@@ -881,7 +891,7 @@ export class Peer implements CommandSink {
     await importState(this.engine, this.groupId, batches, { sync: false });
     await this.engine.write([this.storage.markerClearOp(), this.storage.addressesOp(), this.storage.identitiesOp()], { sync: true });
     // (c) reopen the state machine over the new state.
-    this.sm = await StateMachine.open(this.engine, { groupId: this.groupId, sessionTtlMs: this.cfg.sessionTtlMs, logger: this.log });
+    this.sm = await StateMachine.open(this.engine, { groupId: this.groupId, unsafeSnapshotIsolation: this.cfg.unsafeSnapshotIsolation === true, logger: this.log });
     this.replaceSm(this.sm);
     this.appliedIndex = Math.max(index, this.sm.appliedIndex);
     this.onApplied(this.sm.lastTs);
@@ -1036,7 +1046,7 @@ export class Peer implements CommandSink {
       await this.engine.write(this.storage.appendOps([], this.storage.hardState), { sync: false }).catch(() => undefined);
       this.commitDirty = false;
     }
-    this.rejectAll(new StoreClosedError());
+    this.rejectAll(new StoreClosedError(), this.outcomeUnknown('node shutting down'));
     this.storage.close();
   }
 }

@@ -134,7 +134,7 @@ export class RaftNode {
         leaseRead: opts.leaseRead,
         compactThreshold: opts.compactThreshold,
         compactKeep: opts.compactKeep,
-        sessionTtlMs: opts.store?.sessionTtlMs,
+        unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       });
       router.register(peer);
       const store = await LocalStore.open({

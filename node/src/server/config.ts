@@ -1,10 +1,11 @@
 // kvs-node configuration: command-line flags, then KVS_* environment variables, then defaults.
 // parseConfig is pure (argv + env in, config or ConfigError out) so it is unit-tested directly.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync, existsSync, openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { hostname } from 'node:os';
 import { parseDuration, parseSize } from '../common/units.js';
+import { writeFileDurablySync } from '../common/durable-file.js';
 import { resolveLimits, type Limits } from './validate.js';
 import { packageVersion, splitHostPort } from './node-server.js';
 import { generateIncarnation, isIncarnation } from '../raftstore/identity.js';
@@ -100,7 +101,7 @@ const SPECS = {
   maxTxnIdleTimeout: { flag: '--max-txn-idle-timeout <duration>', env: 'KVS_MAX_TXN_IDLE_TIMEOUT', desc: 'largest idle timeout a Begin may ask for', def: '10m' },
   gcLifetime: { flag: '--gc-lifetime <duration>', env: 'KVS_GC_LIFETIME', desc: 'MVCC versions older than this may be garbage-collected (store default)' },
   txnIdleTimeout: { flag: '--txn-idle-timeout <duration>', env: 'KVS_TXN_IDLE_TIMEOUT', desc: 'default idle timeout of interactive transactions (store default)' },
-  sessionTtl: { flag: '--session-ttl <duration>', env: 'KVS_SESSION_TTL', desc: 'exactly-once sessions idle longer than this are forgotten (store default)' },
+  sessionTtl: { flag: '--session-ttl <duration>', env: 'KVS_SESSION_TTL', desc: 'exactly-once sessions idle longer than this are forgotten: seeds the replicated cluster setting of a new cluster (1h by default; later changes: kvsctl settings set)' },
   shutdownTimeout: { flag: '--shutdown-timeout <duration>', env: 'KVS_SHUTDOWN_TIMEOUT', desc: 'graceful shutdown waits this long for in-flight calls', def: '10s' },
   raftId: { flag: '--raft-id <n>', env: 'KVS_RAFT_ID', desc: 'Raft id of this node (positive integer, never reused); needed with --peers/--join' },
   peers: { flag: '--peers <list>', env: 'KVS_PEERS', desc: 'initial Raft members id=host:port,... (raft addresses; may point to proxies). Without --peers/--join the node runs a single-node store' },
@@ -170,39 +171,6 @@ export interface RaftIdentity {
 }
 
 /**
- * Writes `text` to `file` so that a crash leaves either the old or the new content: a temp file,
- * fsynced, renamed over, then the directory fsynced (the rename itself must survive a power cut, or a
- * restart could see no identity and mint a second incarnation for the same data).
- */
-export function writeFileDurable(file: string, text: string): void {
-  const dir = joinPath(file, '..');
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, file);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
-}
-
-/**
  * A data directory belongs to one raft id forever: the first start records it; a later start with a
  * different id (a stale volume of a removed member, a volume attached to the wrong pod) is refused,
  * so an old member can never come back under a new identity or vice versa. The first start also mints
@@ -227,7 +195,9 @@ export function checkRaftIdentity(dataDir: string, raftId: number): RaftIdentity
     if ((lines[1] ?? '') !== '') throw new ConfigError(`${file}: malformed second line ${JSON.stringify(lines[1])} (expected "incarnation <32 hex digits>")`);
   }
   const incarnation = generateIncarnation();
-  writeFileDurable(file, `${raftId}\nincarnation ${incarnation}\n`);
+  // Durable (temp + fsync + rename + dir fsync): a power cut must not leave no identity, or a restart
+  // would mint a second incarnation for the same data.
+  writeFileDurablySync(file, `${raftId}\nincarnation ${incarnation}\n`);
   return { raftId, incarnation, created: true };
 }
 

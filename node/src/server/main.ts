@@ -16,6 +16,18 @@ import { registerRaftMetrics } from '../raftstore/metrics.js';
 import type * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 
+/**
+ * Test-only switches for the negative controls of the exactly-once and serializability checks (the
+ * tests must be able to fail). Environment only — no flag, no chart value — and loud when set.
+ */
+function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation'> {
+  const out: Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation'> = {};
+  if (process.env.KVS_TEST_UNSAFE_NO_COMMIT_FENCE === '1') out.unsafeNoCommitFence = true;
+  if (process.env.KVS_TEST_UNSAFE_SNAPSHOT_ISOLATION === '1') out.unsafeSnapshotIsolation = true;
+  for (const k of Object.keys(out)) logger.warn('UNSAFE TEST SWITCH ON: this node breaks its guarantees on purpose', { switch: k });
+  return out;
+}
+
 async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
@@ -42,6 +54,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
       ...(config.gcLifetimeMs !== undefined ? { gcLifetimeMs: config.gcLifetimeMs } : {}),
       ...(config.txnIdleTimeoutMs !== undefined ? { txnIdleTimeoutMs: config.txnIdleTimeoutMs } : {}),
       ...(config.sessionTtlMs !== undefined ? { sessionTtlMs: config.sessionTtlMs } : {}),
+      ...unsafeTestSwitches(logger),
     },
   });
 }
@@ -58,7 +71,7 @@ async function openStore(config: NodeConfig, logger: Logger, observer: StoreObse
   if (config.gcLifetimeMs !== undefined) opts.gcLifetimeMs = config.gcLifetimeMs;
   if (config.txnIdleTimeoutMs !== undefined) opts.txnIdleTimeoutMs = config.txnIdleTimeoutMs;
   if (config.sessionTtlMs !== undefined) opts.sessionTtlMs = config.sessionTtlMs;
-  return openLocalStore(opts);
+  return openLocalStore({ ...opts, ...unsafeTestSwitches(logger) });
 }
 
 async function main(): Promise<number> {
