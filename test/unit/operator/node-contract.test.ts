@@ -89,7 +89,7 @@ describe('operator ↔ kvs-node contract: scale-out pods and raft identity', () 
       writeFileSync(join(dir, '.KVS_RAFT_ID.tmp'), '9');
       checkRaftIdentity(dir, 4);
       assert.deepEqual(readdirSync(dir), ['KVS_RAFT_ID']);
-      assert.equal(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8'), '4\n');
+      assert.match(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8'), /^4\nincarnation [0-9a-f]{32}\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
