@@ -388,6 +388,27 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'failover-image-pull-not-replaced',
+    why: 'demo-2 down for 10 minutes in ImagePullBackOff (a bad image, e.g. a failed upgrade): a new member would run the same template — no replacement, ReplacementBlocked says to fix the spec',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [
+        pod(0),
+        pod(1),
+        (() => {
+          const p = pod(2, 'crashloop');
+          p.status!.containerStatuses![0]!.state = { waiting: { reason: 'ImagePullBackOff' } };
+          return p;
+        })(),
+      ],
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-2']!.downSince = TEN_MIN_AGO;
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }, { id: 3, active: false }], 1, { answering: ['demo-0', 'demo-1'] })),
+    },
+  },
+  {
     name: 'failover-disabled',
     why: 'failover.enabled=false: demo-2 down for 10 minutes is not replaced (Degraded only)',
     cluster: cluster({ failover: { enabled: false } }, healthyStatus()),
