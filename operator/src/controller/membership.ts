@@ -175,7 +175,9 @@ export function planMembership(input: MembershipInput): MembershipPlan {
   const top = nameAt(cur - 1);
   if (cur > 0 && top !== undefined) {
     const a = state.pods[top]!;
-    if (a.added && !raft.members.has(a.raftId)) return { statefulSetReplicas: cur - 1, waiting: `${top} (raft id ${a.raftId}) was removed from the group: shrinking the StatefulSet` };
+    // (Not when the removal was a replacement's and the pod stays in range: step 2 gives it a new id.)
+    const replacingInRange = a.replacing !== undefined && cur - 1 < desired;
+    if (a.added && !raft.members.has(a.raftId) && !replacingInRange) return { statefulSetReplicas: cur - 1, waiting: `${top} (raft id ${a.raftId}) was removed from the group: shrinking the StatefulSet` };
     if (cur > desired && !a.added && !raft.members.has(a.raftId)) return { statefulSetReplicas: cur - 1, waiting: `${top} never joined: shrinking the StatefulSet` };
   }
 

@@ -297,6 +297,19 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'replace-highest-pod-not-shrunk',
+    why: 'the replaced member is the highest pod (demo-2, raft id 3, removed for a replacement): the StatefulSet keeps 3 (no scale-in shrink) and ReplacePod gives the slot raft id 4',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1), pod(2, 'crashloop')],
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-2']!.replacing = 'MemberDown';
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }], 1)),
+    },
+  },
+  {
     name: 'replace-redo-old-member-still-running',
     why: 'demo-1 was assigned raft id 4 but its node still reports raft id 2 (the deletion did not happen): ReplacePod again (idempotent), never AddLearner(4) at the old node',
     cluster: cluster({}, healthyStatus()),
