@@ -77,7 +77,7 @@ export interface KvsClusterSpec {
   version?: string;
   resources?: ResourceRequirements;
   storage: StorageSpec;
-  /** core/v1 Affinity, passed to the pods unchanged (default: prefer one pod per node). */
+  /** core/v1 Affinity of the pods, merged with the default soft anti-affinity unless it sets podAntiAffinity. */
   affinity?: Record<string, unknown>;
   topologySpreadConstraints?: TopologySpreadConstraint[];
   tolerations?: Toleration[];
@@ -90,7 +90,7 @@ export interface KvsClusterSpec {
   failover?: FailoverSpec;
 }
 
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked' | 'MemberReplacement';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked' | 'MemberReplacement' | 'ApplyFailed';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {

@@ -135,6 +135,33 @@ export function setCondition(prev: Condition[] | undefined, c: ConditionInput, g
   return { ...c, lastTransitionTime, observedGeneration: generation };
 }
 
+/** A child object the reconciler could not apply (reason: the error code, or Skipped). */
+export interface ApplyFailure {
+  kind: string;
+  name: string;
+  reason: string;
+  message: string;
+}
+
+/**
+ * The status with the ApplyFailed condition of this pass's applies (pure; the planner cannot know
+ * them, the reconciler calls this after applying). True: reason = the first failure's code (Invalid,
+ * Forbidden, Transient, ...), message = every failed child with the API server's words.
+ */
+export function withApplyFailures(status: KvsClusterStatus, prev: Condition[] | undefined, failures: ApplyFailure[], generation: number, now: string, applied = true): KvsClusterStatus {
+  const c: ConditionInput = !applied
+    ? { type: 'ApplyFailed', status: 'False', reason: 'NothingApplied', message: 'nothing was applied (reconciliation is paused)' }
+    : failures.length > 0
+      ? {
+          type: 'ApplyFailed',
+          status: 'True',
+          reason: failures.find((f) => f.reason !== 'Skipped')?.reason ?? failures[0]!.reason,
+          message: failures.map((f) => `${f.kind} ${f.name}: ${f.message}`).join('; ').slice(0, 2000),
+        }
+      : { type: 'ApplyFailed', status: 'False', reason: 'AsExpected', message: 'every child object is applied' };
+  return { ...status, conditions: [...(status.conditions ?? []).filter((x) => x.type !== 'ApplyFailed'), setCondition(prev, c, generation, now)] };
+}
+
 export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: ObservedForStatus, raft?: RaftFacts): KvsClusterStatus {
   const gen = cluster.metadata.generation ?? 0;
   const prev = cluster.status?.conditions;
