@@ -4,6 +4,9 @@
 // the host readable on every replica; kill the leader pod (writes continue, the pod rejoins under its
 // raft id); scale 3→5→3 with every acknowledged write still readable, the operator killed in the middle
 // of the scale-in; rolling upgrade to kvs/node:dev2 with a retrying client that sees no failed request;
+// a member's PVC and pod deleted under a writing client (the node comes back on an empty volume, is
+// refused by the group and replaced under a new raft id); a transient restart within
+// spec.failover.downTimeout is no replacement, a member kept down past it is replaced;
 // delete with each pvcRetentionPolicy. Each scenario prints its run time ([e2e-time] lines).
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
@@ -261,6 +264,95 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
     assert.ok(restarts.length >= 3, `PodRestarted events: ${restarts.length}`);
     assert.ok((await events('LeaderTransferred')).length >= 1, 'leadership moved away before the leader restarted');
     console.log(`upgrade: ${w.acked.length} writes acknowledged, ${w.failures.length} failed`);
+    assert.deepEqual(w.failures, []);
+    await checkEveryNode(w.acked, writerValue);
+  });
+
+  /** Every condition reason of MemberReplacement seen while `until` runs (polled every second). */
+  async function watchReplacement(until: () => Promise<boolean>, timeoutMs: number): Promise<Set<string>> {
+    const seen = new Set<string>();
+    await waitFor(
+      'replacement finished',
+      async () => {
+        const c = (await status()).conditions?.find((x: any) => x.type === 'MemberReplacement');
+        if (c) seen.add(`${c.status}/${c.reason}`);
+        return until();
+      },
+      timeoutMs,
+    );
+    return seen;
+  }
+  const membersState = async () => JSON.parse((await getJson('configmap', 'demo-members', '-n', NS)).data['state.json']);
+  const setFailover = (failover: object | null) => kubectl('patch', 'kvscluster', 'demo', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { failover } }));
+
+  it('lost volume: delete a member\'s PVC and pod under a writing client → it comes back empty, is refused and replaced under a new raft id; every acknowledged write stays readable', async () => {
+    const before = await waitSettled(3);
+    const victim = before.members.find((m: any) => m.role === 'Follower');
+    const oldId = victim.raftId as string;
+    const nextBefore = before.nextRaftId as number;
+    const replacingBefore = (await events('MemberReplacing')).length;
+    const w = new Writer('e2e/lostvolume').start();
+    await sleep(2000);
+    await kubectl('delete', 'pvc', `data-${victim.pod}`, '-n', NS, '--wait=false');
+    await kubectl('delete', 'pod', victim.pod, '-n', NS, '--wait=false');
+    const seen = await watchReplacement(async () => {
+      const x = await status();
+      const m = (x.members ?? []).find((y: any) => y.pod === victim.pod);
+      const voters = (x.members ?? []).filter((y: any) => y.role === 'Leader' || y.role === 'Follower');
+      return m && m.raftId !== oldId && m.role === 'Follower' && voters.length === 3 && x.phase === 'Running' && x.readyReplicas === 3;
+    }, 420_000);
+    const after = await waitSettled(3);
+    await w.stop();
+    const newId = after.members.find((m: any) => m.pod === victim.pod).raftId;
+    console.log(`lost volume: ${victim.pod} raft id ${oldId} → ${newId}; MemberReplacement seen: ${[...seen].join(', ')}; ${w.acked.length} writes acknowledged, ${w.failures.length} failed`);
+    assert.equal(Number(newId), nextBefore, 'the new id is the next never-used one');
+    assert.ok(seen.has('True/VolumeLost'), `MemberReplacement said VolumeLost while replacing (seen ${[...seen].join(', ')})`);
+    const cond = after.conditions.find((x: any) => x.type === 'MemberReplacement');
+    assert.equal(cond.status, 'False');
+    assert.equal(cond.reason, 'Replaced');
+    assert.match(cond.message, new RegExp(`${victim.pod} raft id ${oldId} → ${newId} \\(VolumeLost\\)`));
+    assert.ok((await events('MemberReplacing')).length > replacingBefore, 'MemberReplacing event');
+    assert.ok((await events('MemberReplaced')).length >= 1, 'MemberReplaced event');
+    assert.ok((await membersState()).retired.includes(Number(oldId)), 'the old id is retired');
+    assert.deepEqual(w.failures, []);
+    await checkEveryNode(w.acked, writerValue);
+  });
+
+  it('failover: a follower restarted within spec.failover.downTimeout keeps its raft id (no replacement)', async () => {
+    await setFailover({ downTimeout: '90s' });
+    const before = await waitSettled(3);
+    const victim = before.members.find((m: any) => m.role === 'Follower');
+    const replacingBefore = (await events('MemberReplacing')).length;
+    await kubectl('delete', 'pod', victim.pod, '-n', NS, '--wait=false');
+    await waitFor('the pod restarting', async () => (await status()).readyReplicas < 3, 60_000).catch(() => undefined);
+    const after = await waitSettled(3);
+    assert.equal(after.members.find((m: any) => m.pod === victim.pod).raftId, victim.raftId, 'same raft id after a transient restart');
+    assert.equal(after.nextRaftId, before.nextRaftId);
+    assert.equal((await events('MemberReplacing')).length, replacingBefore, 'a transient restart is not a replacement');
+  });
+
+  it('failover: a member kept down past spec.failover.downTimeout is replaced (new raft id, learner → voter); acknowledged writes stay readable', async () => {
+    await setFailover({ downTimeout: '20s' });
+    const before = await waitSettled(3);
+    const victim = before.members.find((m: any) => m.role === 'Follower');
+    const oldId = victim.raftId as string;
+    const w = new Writer('e2e/memberdown').start();
+    await sleep(1000);
+    // A broken disk: the identity file now names another raft id, so the node refuses to start
+    // (crash loop) until the volume is replaced.
+    await kubectl('exec', victim.pod, '-n', NS, '--', 'node', '-e', "require('fs').writeFileSync('/data/KVS_RAFT_ID', '999'); process.kill(1, 'SIGTERM')");
+    const seen = await watchReplacement(async () => {
+      const x = await status();
+      const m = (x.members ?? []).find((y: any) => y.pod === victim.pod);
+      return m && m.raftId !== oldId && m.role === 'Follower' && x.phase === 'Running' && x.readyReplicas === 3;
+    }, 420_000);
+    const after = await waitSettled(3);
+    await w.stop();
+    await setFailover(null);
+    const newId = after.members.find((m: any) => m.pod === victim.pod).raftId;
+    console.log(`member down: ${victim.pod} raft id ${oldId} → ${newId}; MemberReplacement seen: ${[...seen].join(', ')}; ${w.acked.length} writes acknowledged, ${w.failures.length} failed`);
+    assert.ok(seen.has('True/MemberDown'), `MemberReplacement said MemberDown (seen ${[...seen].join(', ')})`);
+    assert.match(after.conditions.find((x: any) => x.type === 'MemberReplacement').message, new RegExp(`raft id ${oldId} → ${newId} \\(MemberDown\\)`));
     assert.deepEqual(w.failures, []);
     await checkEveryNode(w.acked, writerValue);
   });

@@ -70,6 +70,9 @@ export interface PodView {
   claimTerminating?: boolean;
   /** Crash-looping / image or config error (status.podFailing). */
   failing?: boolean;
+  /** The pod cannot start because of its template (image pull, invalid image, config error): a
+   * replacement would get the same template, so it would only cost a voter. */
+  templateBroken?: string;
 }
 
 /** What a pod's node says about itself (Admin.Status). */
@@ -172,7 +175,9 @@ export function planMembership(input: MembershipInput): MembershipPlan {
   const top = nameAt(cur - 1);
   if (cur > 0 && top !== undefined) {
     const a = state.pods[top]!;
-    if (a.added && !raft.members.has(a.raftId)) return { statefulSetReplicas: cur - 1, waiting: `${top} (raft id ${a.raftId}) was removed from the group: shrinking the StatefulSet` };
+    // (Not when the removal was a replacement's and the pod stays in range: step 2 gives it a new id.)
+    const replacingInRange = a.replacing !== undefined && cur - 1 < desired;
+    if (a.added && !raft.members.has(a.raftId) && !replacingInRange) return { statefulSetReplicas: cur - 1, waiting: `${top} (raft id ${a.raftId}) was removed from the group: shrinking the StatefulSet` };
     if (cur > desired && !a.added && !raft.members.has(a.raftId)) return { statefulSetReplicas: cur - 1, waiting: `${top} never joined: shrinking the StatefulSet` };
   }
 
@@ -256,6 +261,11 @@ export function planMembership(input: MembershipInput): MembershipPlan {
       why = `${p} (raft id ${a.raftId}) has been unhealthy since ${a.downSince}, longer than failover.downTimeout (${Math.round(fo.downTimeoutMs / 1000)} s)`;
     }
     if (reason === undefined || why === undefined) continue;
+    const broken = podByName.get(p)?.templateBroken;
+    if (reason === 'MemberDown' && broken !== undefined && a.replacing === undefined) {
+      replacementBlocked ??= `${why}; but its pod fails with ${broken}: a new member would run the same template, fix the spec (image, config) instead`;
+      continue;
+    }
     if (a.replacing === undefined && inFlight >= maxConcurrent) {
       replacementBlocked ??= `${why}; waiting: ${inFlight} replacement(s) in flight (maxConcurrentReplacements ${maxConcurrent})`;
       continue;

@@ -44,6 +44,9 @@ export interface Plan {
   members: MembersState;
 }
 
+/** Pod failures a new member would inherit (same template): never a reason to replace a member. */
+const TEMPLATE_FAILURES = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError']);
+
 /** Requeue period while the cluster converges (watch events usually come first). */
 export const PROGRESS_REQUEUE_MS = 10_000;
 
@@ -208,6 +211,7 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
       updated: !updateRevision || p.metadata?.labels?.[LABEL_REVISION] === undefined || p.metadata.labels[LABEL_REVISION] === updateRevision,
       ...(terminatingClaims.has(pvcName(p.metadata?.name ?? '')) ? { claimTerminating: true } : {}),
       ...(podFailing(p) !== undefined ? { failing: true } : {}),
+      ...(TEMPLATE_FAILURES.has(podFailing(p) ?? '') ? { templateBroken: podFailing(p)! } : {}),
     }));
   const reports: Record<string, NodeSelf> = Object.fromEntries(
     Object.entries(observed.nodes ?? {}).map(([p, r]) => [p, { raftId: r.raftId, incarnation: r.incarnation ?? '', identityRefused: r.identityRefused === true }]),

@@ -26,6 +26,13 @@ class World {
   everAssigned = new Map<number, string>();
   log: string[] = [];
   deleted: string[] = [];
+  /** Data-dir incarnation per PVC (pod name), minted when a pod first starts on an empty volume. */
+  incarnations = new Map<string, string>();
+  /** What the group recorded per raft id (first incarnation heard; the node side replicates it). */
+  recorded = new Map<number, string>();
+  private incSeq = 0;
+  /** The pass clock (failover timers). */
+  now = NOW;
 
   constructor(replicas: number) {
     this.c = cluster({ replicas });
@@ -43,17 +50,42 @@ class World {
     const onDisk = this.pvcs.get(name);
     assert.ok(onDisk === undefined || onDisk === id, `${name} would start as raft id ${id} on a volume of raft id ${onDisk}`);
     this.pvcs.set(name, id);
+    if (!this.incarnations.has(name)) this.incarnations.set(name, (++this.incSeq).toString(16).padStart(32, '0'));
     const bootstrap = env['KVS_JOIN'] !== 'true';
     this.admin.addNode(name, id, bootstrap && !this.admin.config.has(id) ? 'voter' : undefined);
     if (bootstrap && this.admin.leaderId === 0) this.admin.leaderId = id;
   }
 
   async pass(): Promise<Plan> {
-    const pods = this.podNames().map((n) => ({ ...pod(Number(n.split('-')[1])), status: { ...pod(0).status!, podIP: n } }));
+    // The node side of identity: the group records the first incarnation of each member; a member whose
+    // pod now runs on another one is refused (not ready, never active).
+    const podOfId = new Map([...this.admin.nodes].map(([p, id]) => [id, p]));
+    const refused = new Set<number>();
+    for (const [id, m] of this.admin.config) {
+      const p = podOfId.get(id);
+      const inc = p === undefined ? undefined : this.incarnations.get(p);
+      if (inc === undefined) continue;
+      if (!this.recorded.has(id)) this.recorded.set(id, inc);
+      if (this.recorded.get(id) !== inc) {
+        refused.add(id);
+        m.recentActive = false;
+      } else if (!this.admin.down.has(p!)) m.recentActive = true;
+    }
+    const pods = this.podNames().map((n) => {
+      const notReady = refused.has(this.admin.nodes.get(n) ?? 0) || this.admin.down.has(n);
+      return { ...pod(Number(n.split('-')[1]), notReady ? 'starting' : 'ready'), status: { ...pod(0, notReady ? 'starting' : 'ready').status!, podIP: n } };
+    });
     const nodes: Record<string, NodeReport> = {};
     for (const n of this.podNames()) {
       try {
-        nodes[n] = await this.admin.status(n);
+        const r = await this.admin.status(n);
+        r.incarnation = this.incarnations.get(n) ?? '';
+        r.identityRefused = refused.has(r.raftId);
+        for (const m of r.members) {
+          m.incarnation = this.recorded.get(m.raftId) ?? '';
+          m.refused = refused.has(m.raftId);
+        }
+        nodes[n] = r;
       } catch {
         /* down */
       }
@@ -64,7 +96,7 @@ class World {
       pvcs: [],
       nodes,
       ...(this.members ? { membersConfig: this.members } : {}),
-      now: NOW,
+      now: this.now,
     };
     const p = plan(this.c, observed);
     if (p.apply.length === 0) return p; // paused
@@ -89,12 +121,30 @@ class World {
     for (let i = before; i < want; i++) this.startPod(`demo-${i}`);
     if (p.next.action === 'Membership') {
       const step = p.next.step;
-      const writer = { deletePod: async (_ns: string, n: string) => void this.deleted.push(n) } as unknown as Writer;
+      const writer = {
+        // A deleted pod is recreated by the StatefulSet at once, on its PVC (a new, empty one if it was deleted).
+        deletePod: async (_ns: string, n: string) => {
+          this.deleted.push(n);
+          this.admin.nodes.delete(n);
+          this.admin.down.delete(n);
+          this.startPod(n);
+        },
+        deletePvc: async (_ns: string, claim: string) => {
+          const n = claim.replace(/^data-/, '');
+          this.deleted.push(claim);
+          this.pvcs.delete(n);
+          this.incarnations.delete(n);
+        },
+      } as unknown as Writer;
       const ev = await executeStep(step, p.status.leader, 'db', { admin: this.admin, writer });
       this.log.push(`${ev.reason}: ${ev.note}`);
     }
     const voters = [...this.admin.config].filter(([, m]) => m.role === 'voter');
     assert.ok(voters.length >= 1, 'no voter left');
+    // Never fewer healthy voters than a majority of the voters while a leader is known (a removal for a
+    // replacement must not cost the quorum).
+    const healthyVoters = voters.filter(([id, m]) => id === this.admin.leaderId || m.recentActive);
+    assert.ok(healthyVoters.length >= Math.floor(voters.length / 2) + 1, `voters ${voters.map(([id]) => id)} with only ${healthyVoters.length} healthy`);
     this.c = { ...this.c, status: p.status };
     return p;
   }
@@ -198,6 +248,49 @@ describe('operator membership state machine (simulated StatefulSet + fake admin 
     w.c = { ...w.c, spec: { ...w.c.spec, paused: false } };
     await w.converge();
     assert.deepEqual(w.voters(), [1, 2, 3, 4, 5]);
+  });
+
+  it('lost volume (PVC + pod deleted): the pod returns empty under its old id, is refused, and is replaced under a fresh id — with the operator killed between every pass', async () => {
+    const w = new World(3);
+    await w.converge();
+    // kubectl delete pvc data-demo-1 && kubectl delete pod demo-1: the StatefulSet recreates both.
+    w.pvcs.delete('demo-1');
+    w.incarnations.delete('demo-1');
+    w.admin.nodes.delete('demo-1');
+    w.startPod('demo-1');
+    w.log = [];
+    const p = await w.converge(80, () => delete (w.c as { status?: unknown }).status);
+    assert.deepEqual(w.voters(), [1, 3, 4]);
+    assert.deepEqual(p.status.members?.map((m) => [m.pod, m.raftId]), [['demo-0', '1'], ['demo-1', '4'], ['demo-2', '3']]);
+    assert.deepEqual(w.log.map((l) => l.split(':')[0]), ['MemberRemoved', 'MemberReplacing', 'MemberAdded', 'MemberPromoted']);
+    assert.equal(p.status.conditions?.find((c) => c.type === 'MemberReplacement')?.reason, 'Replaced');
+    assert.deepEqual(p.members.retired, [2]);
+    assert.deepEqual(p.members.lastReplacement, { pod: 'demo-1', oldRaftId: 2, newRaftId: 4, reason: 'VolumeLost', at: NOW });
+    assert.equal(p.status.nextRaftId, 5);
+  });
+
+  it('failover: a member down within downTimeout is kept; past it, it is replaced (one at a time, majority kept)', async () => {
+    const w = new World(5);
+    w.c = { ...w.c, spec: { ...w.c.spec, failover: { downTimeout: '5m', maxConcurrentReplacements: 1 } } };
+    await w.converge();
+    w.admin.down.add('demo-3');
+    w.admin.down.add('demo-4');
+    w.admin.config.get(4)!.recentActive = false;
+    w.admin.config.get(5)!.recentActive = false;
+    w.log = [];
+    w.now = '2026-11-21T10:00:00Z';
+    await w.pass();
+    w.now = '2026-11-21T10:04:00Z';
+    for (let i = 0; i < 3; i++) await w.pass();
+    assert.deepEqual(w.log, [], 'nothing within the timeout');
+    assert.deepEqual(w.voters(), [1, 2, 3, 4, 5]);
+    w.now = '2026-11-21T10:06:00Z';
+    // The replaced pods come back healthy (a new volume); the world restarts them in deletePod.
+    const p = await w.converge(80);
+    assert.deepEqual(w.voters(), [1, 2, 3, 6, 7]);
+    const steps = w.log.map((l: string) => l.split(':')[0]);
+    assert.deepEqual(steps, ['MemberRemoved', 'MemberReplacing', 'MemberAdded', 'MemberPromoted', 'MemberRemoved', 'MemberReplacing', 'MemberAdded', 'MemberPromoted'], 'one replacement at a time');
+    assert.deepEqual(p.members.retired, [4, 5]);
   });
 
   it('a lagging learner is not promoted until it catches up', async () => {

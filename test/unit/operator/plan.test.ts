@@ -297,6 +297,19 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'replace-highest-pod-not-shrunk',
+    why: 'the replaced member is the highest pod (demo-2, raft id 3, removed for a replacement): the StatefulSet keeps 3 (no scale-in shrink) and ReplacePod gives the slot raft id 4',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1), pod(2, 'crashloop')],
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-2']!.replacing = 'MemberDown';
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }], 1)),
+    },
+  },
+  {
     name: 'replace-redo-old-member-still-running',
     why: 'demo-1 was assigned raft id 4 but its node still reports raft id 2 (the deletion did not happen): ReplacePod again (idempotent), never AddLearner(4) at the old node',
     cluster: cluster({}, healthyStatus()),
@@ -381,6 +394,27 @@ const cases: Case[] = [
     observed: {
       statefulSet: sts(3, { ready: 2 }),
       pods: [pod(0), pod(1), pod(2, 'crashloop')],
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-2']!.downSince = TEN_MIN_AGO;
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }, { id: 3, active: false }], 1, { answering: ['demo-0', 'demo-1'] })),
+    },
+  },
+  {
+    name: 'failover-image-pull-not-replaced',
+    why: 'demo-2 down for 10 minutes in ImagePullBackOff (a bad image, e.g. a failed upgrade): a new member would run the same template — no replacement, ReplacementBlocked says to fix the spec',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [
+        pod(0),
+        pod(1),
+        (() => {
+          const p = pod(2, 'crashloop');
+          p.status!.containerStatuses![0]!.state = { waiting: { reason: 'ImagePullBackOff' } };
+          return p;
+        })(),
+      ],
       membersConfig: membersCm(3, (st) => {
         st.pods['demo-2']!.downSince = TEN_MIN_AGO;
       }),

@@ -5,7 +5,7 @@ import { silentLogger } from '../../../node/src/common/logger.js';
 import { WorkQueue, type Clock } from '../../../operator/src/runtime/workqueue.js';
 import { ConflictError, InvalidSpecError, requeueDecision, toOperatorError, SLOW_RETRY_MS } from '../../../operator/src/errors.js';
 import { LeaderElector, type LeaseApi, type LeaseRecord } from '../../../operator/src/runtime/leader.js';
-import { reconcile } from '../../../operator/src/controller/reconcile.js';
+import { executeStep, reconcile } from '../../../operator/src/controller/reconcile.js';
 import type { ClusterCache } from '../../../operator/src/runtime/informers.js';
 import { ownerKey } from '../../../operator/src/runtime/informers.js';
 import type { Writer } from '../../../operator/src/runtime/kube.js';
@@ -280,6 +280,14 @@ describe('operator reconcile', () => {
     assert.equal(w.statuses[0]!.conditions?.find((c) => c.type === 'ApplyFailed')?.status, 'True');
     assert.equal(w.events.at(-1)?.reason, 'ApplyFailed');
     assert.equal(w.applied.at(-1)?.kind, 'PodDisruptionBudget', 'the children after the failed one are applied too');
+  });
+
+  it('ReplacePod deletes the PVC first, then the pod (the claim must not outlive into the recreated pod); NotFound-tolerant writer calls', async () => {
+    const w = new FakeWriter();
+    const ev = await executeStep({ type: 'ReplacePod', pod: 'demo-1', oldRaftId: 2, newRaftId: 4, reason: 'VolumeLost', why: 'x' }, undefined, 'db', { writer: w });
+    assert.deepEqual(w.deleted, ['pvc db/data-demo-1', 'db/demo-1']);
+    assert.equal(ev.reason, 'MemberReplacing');
+    assert.match(ev.note, /restarts empty as raft id 4 \(VolumeLost/);
   });
 
   it('maps children to their owner key', () => {
