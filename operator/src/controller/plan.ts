@@ -65,6 +65,13 @@ export function raftView(nodes: Record<string, NodeReport> | undefined): RaftVie
   };
 }
 
+/** Whether the node's container runs; unknown (no container status yet) leaves the field out. */
+function containerRunning(p: V1Pod): { running?: boolean } {
+  const st = p.status?.containerStatuses?.find((c) => c.name === 'kvs')?.state ?? p.status?.containerStatuses?.[0]?.state;
+  if (st === undefined) return {};
+  return { running: st.running !== undefined };
+}
+
 export function describeStep(s: MembershipStep): string {
   switch (s.type) {
     case 'AddLearner':
@@ -98,6 +105,7 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
       exists: true,
       ready: podReady(p),
       updated: !updateRevision || p.metadata?.labels?.[LABEL_REVISION] === undefined || p.metadata.labels[LABEL_REVISION] === updateRevision,
+      ...containerRunning(p),
     }));
   const ms: MembershipPlan = spec.paused
     ? { statefulSetReplicas: baseReplicas }
