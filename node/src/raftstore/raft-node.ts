@@ -111,6 +111,27 @@ export class RaftNode {
     return this.store;
   }
 
+  /**
+   * Planned shutdown (SIGTERM: node drain, eviction, pod delete): if this node leads, hand leadership to
+   * the most caught-up healthy voter and wait until it leads, so the group does not sit out an election
+   * timeout after we are gone. Raft sends MsgTimeoutNow once the target's log matches ours (it campaigns
+   * at once, no pre-vote wait); proposals arriving meanwhile are dropped with NotLeader and retried by
+   * clients. Returns what happened, for the log; never throws (shutdown goes on regardless).
+   */
+  async handOffLeadership(timeoutMs: number): Promise<{ outcome: 'not-leader' | 'no-target' | 'moved' | 'timeout'; to?: number; ms: number }> {
+    const t0 = Date.now();
+    const peer = this.peer;
+    if (this.closed || !peer.isLeader) return { outcome: 'not-leader', ms: 0 };
+    const st = peer.status();
+    const target = st.progress
+      .filter((p) => p.id !== this.raftId && st.config.voters.includes(p.id) && p.recentActive && p.state === 'Replicate')
+      .sort((a, b) => b.match - a.match || a.id - b.id)[0];
+    if (target === undefined) return { outcome: 'no-target', ms: Date.now() - t0 };
+    peer.transferLeader(target.id);
+    const moved = await peer.waitFor(() => peer.leader === target.id, timeoutMs);
+    return { outcome: moved ? 'moved' : 'timeout', to: target.id, ms: Date.now() - t0 };
+  }
+
   /** Closes the store (and with it the peer and the engine) and the transport. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -100,6 +100,7 @@ export class RaftTransport {
   /** Raft addresses peers announced (fallback when the address book has none, e.g. a joining node). */
   private readonly announced = new Map<number, string>();
   private closed = false;
+  private inboundClosed = false;
   private readonly maxFrameBytes: number;
   private readonly maxBuffered: number;
   private readonly activeServerCalls = new Set<grpc.ServerDuplexStream<RaftFrame, RaftFrame>>();
@@ -308,6 +309,10 @@ export class RaftTransport {
   serviceHandlers(): grpc.UntypedServiceImplementation {
     return {
       Stream: (call: grpc.ServerDuplexStream<RaftFrame, RaftFrame>) => {
+        if (this.inboundClosed) {
+          call.end();
+          return;
+        }
         this.activeServerCalls.add(call);
         call.on('data', (f: RaftFrame) => {
           const from = Number(f.from ?? 0);
@@ -367,6 +372,22 @@ export class RaftTransport {
         });
       },
     };
+  }
+
+  /**
+   * Shutdown: ends every inbound Raft stream and refuses new ones (the node is about to exit; peers see
+   * the stream end and stop sending). The outbound side keeps working until close().
+   */
+  closeInbound(): void {
+    this.inboundClosed = true;
+    for (const call of this.activeServerCalls) {
+      try {
+        call.end();
+      } catch {
+        /* already gone */
+      }
+    }
+    this.activeServerCalls.clear();
   }
 
   close(): void {
