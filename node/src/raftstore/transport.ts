@@ -4,9 +4,15 @@
 //   messages) leave at once, one RaftFrame per peer carrying all of them (up to `maxFrameBytes`).
 //   Writing right away rather than on setImmediate matters: on a busy 2-core box the check phase came
 //   0.1–1 ms later, on every hop of the commit path (latency breakdown in docs/raft.md).
-// * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s). While a peer is
-//   unreachable its messages are dropped and the owning groups are told (`onUnreachable`), so the
-//   leader re-probes it — Raft retransmits by itself.
+// * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s) on a NEW channel:
+//   grpc-js re-resolves a DNS name only when its own load balancer asks for it, and a channel can keep
+//   dialing the old address of a restarted pod (a StatefulSet pod comes back under the same DNS name
+//   with a new IP); a fresh channel resolves afresh. While a peer is unreachable its messages are
+//   dropped and the owning groups are told (`onUnreachable`), so the leader re-probes it — Raft
+//   retransmits by itself.
+// * Every frame carries the sender's incarnation (random, per process). When a peer's incarnation
+//   changes it restarted: the connection to it is replaced at once and its backoff reset, rather than
+//   waiting until a dead connection is noticed (keepalive) and a backoff runs out.
 // * Snapshots (MsgSnap) go over a separate client-streaming call: first chunk = the message (header
 //   data only), then the group state in key/value chunks read from a pinned engine snapshot. The
 //   outcome is reported back (`onSnapshotStatus`) so raft un-pauses the follower.
@@ -93,12 +99,21 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.dns_min_time_between_resolutions_ms': 1000,
 };
 
+function newClient(address: string): grpc.Client {
+  const Ctor = loadRaftProto().kvs.v1.Raft;
+  return new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+}
+
 export class RaftTransport {
   private readonly peers = new Map<number, PeerConn>();
   /** Client addresses of peers, learned from their frames. */
   private readonly clientAddresses = new Map<number, string>();
   /** Raft addresses peers announced (fallback when the address book has none, e.g. a joining node). */
   private readonly announced = new Map<number, string>();
+  /** Last incarnation seen per peer. */
+  private readonly incarnations = new Map<number, number>();
+  /** This process's incarnation (sent in every frame). */
+  readonly incarnation = 1 + Math.floor(Math.random() * 2 ** 48);
   private closed = false;
   private inboundClosed = false;
   private readonly maxFrameBytes: number;
@@ -151,18 +166,19 @@ export class RaftTransport {
       c = undefined;
     }
     if (c === undefined) {
-      const Ctor = loadRaftProto().kvs.v1.Raft;
-      c = { id, address, client: new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
+      c = { id, address, client: newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
       this.peers.set(id, c);
     }
     return c;
   }
 
   private dropConn(c: PeerConn): void {
-    c.stream?.cancel();
-    c.stream = undefined;
-    c.client.close();
+    // Out of the table first: cancelling and closing run callbacks that may send again.
     this.peers.delete(c.id);
+    const s = c.stream;
+    c.stream = undefined;
+    s?.cancel();
+    c.client.close();
   }
 
   private flush(): void {
@@ -191,7 +207,7 @@ export class RaftTransport {
       let bytes = 0;
       const writeBatch = () => {
         if (batch.length === 0) return;
-        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch });
+        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch, incarnation: this.incarnation });
         this.stats.framesSent++;
         this.stats.messagesSent += batch.length;
         c.frames++;
@@ -221,9 +237,16 @@ export class RaftTransport {
     const fail = (why: string) => {
       if (failed) return;
       failed = true;
-      if (c.stream === s) c.stream = undefined;
+      if (c.stream !== s) return; // replaced already (peerRestarted)
+      c.stream = undefined;
       c.backoffMs = Math.min(2000, c.backoffMs === 0 ? 50 : c.backoffMs * 2);
       c.retryAt = Date.now() + c.backoffMs;
+      // The next attempt goes through a new channel, i.e. a fresh name resolution (see the header).
+      if (!this.closed && this.peers.get(c.id) === c) {
+        const old = c.client;
+        c.client = newClient(c.address);
+        old.close();
+      }
       if (!this.closed) this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
       this.handlers?.onUnreachable(c.id, []);
     };
@@ -245,6 +268,22 @@ export class RaftTransport {
     watch();
   }
 
+  /**
+   * A frame from `from` carried `incarnation`. A change means the peer restarted: our stream to it goes
+   * to the old process (possibly an address that no longer exists) — replace it now, without backoff.
+   */
+  private noteIncarnation(from: number, incarnation: number): void {
+    if (incarnation === 0) return;
+    const prev = this.incarnations.get(from);
+    this.incarnations.set(from, incarnation);
+    if (prev === undefined || prev === incarnation || this.closed) return;
+    const c = this.peers.get(from);
+    this.opts.logger.info('peer restarted: reconnecting', { peer: from, address: c?.address });
+    if (c === undefined) return;
+    this.dropConn(c);
+    this.handlers?.onUnreachable(from, []);
+  }
+
   /** Streams a snapshot to `msg.to`; resolves true when the receiver handed it to raft. */
   async sendSnapshot(msg: Message, source: SnapshotSource): Promise<boolean> {
     const address = this.addressOf(msg.to);
@@ -252,8 +291,7 @@ export class RaftTransport {
       source.release();
       return false;
     }
-    const Ctor = loadRaftProto().kvs.v1.Raft;
-    const client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as RaftServiceClient;
+    const client = newClient(address) as unknown as RaftServiceClient;
     try {
       return await new Promise<boolean>((resolve) => {
         const call = client.Snapshot((err, res) => {
@@ -319,6 +357,7 @@ export class RaftTransport {
           if (from > 0) {
             if (f.clientAddress) this.clientAddresses.set(from, f.clientAddress);
             if (f.raftAddress) this.announced.set(from, f.raftAddress);
+            this.noteIncarnation(from, Number(f.incarnation ?? 0));
           }
           const msgs: Message[] = [];
           for (const b of f.messages ?? []) {

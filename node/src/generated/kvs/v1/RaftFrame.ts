@@ -19,6 +19,12 @@ export interface RaftFrame {
    */
   'raftAddress'?: (string);
   'messages'?: (Buffer | Uint8Array | string)[];
+  /**
+   * A random number drawn at process start: a change tells the receiver that the sender restarted, so
+   * its own connection to the sender (maybe to an old pod IP, or waiting out a reconnect backoff) is
+   * stale and is replaced at once. 0 = not sent (older nodes).
+   */
+  'incarnation'?: (number | string | Long);
 }
 
 /**
@@ -38,4 +44,10 @@ export interface RaftFrame__Output {
    */
   'raftAddress': (string);
   'messages': (Buffer)[];
+  /**
+   * A random number drawn at process start: a change tells the receiver that the sender restarted, so
+   * its own connection to the sender (maybe to an old pod IP, or waiting out a reconnect backoff) is
+   * stale and is replaced at once. 0 = not sent (older nodes).
+   */
+  'incarnation': (number);
 }
