@@ -4,7 +4,10 @@
 // the host readable on every replica; kill the leader pod (writes continue, the pod rejoins under its
 // raft id); scale 3→5→3 with every acknowledged write still readable, the operator killed in the middle
 // of the scale-in; rolling upgrade to kvs/node:dev2 with a retrying client that sees no failed request;
-// delete with each pvcRetentionPolicy. Each scenario prints its run time ([e2e-time] lines).
+// graceful delete of the leader pod (leadership handed over before exit: write pause; delete → Ready) and
+// of a follower pod (delete → Ready); reconciles per minute of a steady cluster under a writer; rollback
+// of an upgrade to an image that cannot be pulled; delete with each pvcRetentionPolicy. Each scenario
+// prints its run time ([e2e-time] lines).
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
 import { KvClient } from '../../node/src/client/index.js';

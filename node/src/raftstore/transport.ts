@@ -138,6 +138,21 @@ export class RaftTransport {
     return this.opts.resolve(id) ?? this.announced.get(id);
   }
 
+  /**
+   * Sends an empty frame (our id, addresses, incarnation) to each of `ids` but ourselves: at startup, so
+   * peers replace a connection to our previous process at once (noteIncarnation). Best effort.
+   */
+  announce(ids: number[]): void {
+    if (this.closed) return;
+    for (const id of ids) {
+      if (id === this.opts.selfId) continue;
+      const c = this.conn(id);
+      if (c === undefined) continue;
+      if (c.stream === undefined) this.openStream(c);
+      c.stream?.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation });
+    }
+  }
+
   /** Sends messages now, one frame per peer for the whole call. MsgSnap is streamed separately by the caller. */
   send(msgs: readonly Message[]): void {
     if (this.closed) return;
@@ -261,9 +276,12 @@ export class RaftTransport {
     // A successful (re)connection resets the backoff once the channel is ready.
     const ch = c.client.getChannel();
     const watch = () => {
+      // The channel is closed once the stream failed (a new one replaces it) or the conn was dropped:
+      // watching a closed channel throws.
+      if (failed || this.closed || this.peers.get(c.id) !== c || c.client.getChannel() !== ch) return;
       const state = ch.getConnectivityState(false);
       if (state === grpc.connectivityState.READY) c.backoffMs = 0;
-      else if (!failed && !this.closed) ch.watchConnectivityState(state, Infinity, watch);
+      else if (state !== grpc.connectivityState.SHUTDOWN) ch.watchConnectivityState(state, Infinity, watch);
     };
     watch();
   }

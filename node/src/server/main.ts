@@ -145,7 +145,7 @@ async function main(): Promise<number> {
     const budgetMs = Math.min(config.shutdownTimeoutMs, Math.max(1000, 2 * config.raft!.electionTick * config.raft!.tickMs));
     const r = await raftNode.handOffLeadership(budgetMs).catch((e: unknown) => ({ outcome: 'error' as const, err: e instanceof Error ? e.message : String(e), ms: 0 }));
     if (r.outcome === 'moved') logger.info('leadership handed over before shutdown', { to: r.to, ms: r.ms });
-    else if (r.outcome !== 'not-leader') logger.warn('leadership not handed over before shutdown', r);
+    else if (r.outcome !== 'not-leader' && r.outcome !== 'sole-voter') logger.warn('leadership not handed over before shutdown', r);
   };
 
   return new Promise<number>((resolve) => {

@@ -157,8 +157,8 @@ describe('raftstore: gRPC transport', function () {
     cleanup.push(() => clearInterval(heartbeats));
     await sleep(1000);
 
-    // B restarts elsewhere and speaks first (a restarted follower's pre-vote): A must reach it now, not
-    // after its connection to the black hole times out (keepalive 10 + 5 s, connect timeout 20 s).
+    // B restarts elsewhere and announces itself (RaftNode.open does, before any Raft message): A must reach
+    // it now, not after its connection to the black hole times out (keepalive 10 + 5 s, connect 20 s).
     const atB2: Message[] = [];
     const b2 = mk(2, atB2);
     const sb2 = await serve(b2);
@@ -168,7 +168,7 @@ describe('raftstore: gRPC transport', function () {
     });
     NAMES.set('peer-2', sb2.address);
     const t0 = Date.now();
-    b2.send([msg(1, 2, 2, MessageType.PreVote)]);
+    b2.announce([1, 2]);
     for (let i = 0; i < 150 && atB2.length === 0; i++) await sleep(20);
     assert.ok(atB2.length > 0, `A reached the restarted B within ${Date.now() - t0} ms`);
     assert.ok(Date.now() - t0 < 2000);
