@@ -6,12 +6,13 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NPM_STAMP := node_modules/.kvs-installed
 
-.PHONY: help deps build run test test-unit clean lint
+.PHONY: help deps build run test test-unit clean
 
 help:
 	@echo "make run        build and start a local kvs node on 127.0.0.1:7379 (data under ./data)"
 	@echo "make test       install, build and run every test"
 	@echo "make test-unit  unit tests only"
+	@echo "make lint       type-aware lint (typescript-eslint: dropped/misused promises)"
 	@echo "make bench      benchmarks (bounded duration)"
 
 # npm packages, reinstalled only when the lockfile changes.

@@ -1,7 +1,7 @@
 // Typed operator errors and the one place that maps any error to a requeue decision.
 // Codes are fixed strings (grpc-js / undici style): match on `code`, not on messages.
 
-export type ErrorCode = 'Conflict' | 'NotFound' | 'Transient' | 'Forbidden' | 'Invalid' | 'InvalidSpec' | 'Internal';
+export type ErrorCode = 'Conflict' | 'NotFound' | 'Transient' | 'Forbidden' | 'Invalid' | 'InvalidSpec' | 'MembershipStep' | 'Internal';
 
 export class OperatorError extends Error {
   override name = 'OperatorError';
@@ -59,13 +59,29 @@ export class InvalidSpecError extends OperatorError {
   }
 }
 
+/**
+ * A membership step (AddLearner, Promote, ...) failed on the nodes. The pass itself completed (objects,
+ * status and a MembershipStepFailed event are written), so the reconciler reports it in its result
+ * rather than throwing; the work queue still treats it as a failure: exponential backoff, never faster
+ * than MEMBERSHIP_RETRY_MIN_MS, so a step that keeps failing cannot spin.
+ */
+export class MembershipStepError extends OperatorError {
+  override name = 'MembershipStepError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MembershipStep', message, undefined, options);
+  }
+}
+
 export type RequeueDecision =
   | { requeue: 'none'; reason: ErrorCode }
-  | { requeue: 'backoff'; reason: ErrorCode }
+  | { requeue: 'backoff'; reason: ErrorCode; minMs?: number }
   | { requeue: 'after'; afterMs: number; reason: ErrorCode };
 
 /** Slow retry for errors a human has to fix (RBAC, rejected objects). */
 export const SLOW_RETRY_MS = 60_000;
+
+/** First retry of a failed membership step (the node may just be electing a leader). */
+export const MEMBERSHIP_RETRY_MIN_MS = 2_000;
 
 /** The single mapping from errors to what the work queue does with the key. */
 export function requeueDecision(err: unknown): RequeueDecision {
@@ -78,6 +94,8 @@ export function requeueDecision(err: unknown): RequeueDecision {
     case 'Transient':
     case 'Internal':
       return { requeue: 'backoff', reason: e.code };
+    case 'MembershipStep':
+      return { requeue: 'backoff', reason: e.code, minMs: MEMBERSHIP_RETRY_MIN_MS };
     case 'Forbidden':
     case 'Invalid':
       return { requeue: 'after', afterMs: SLOW_RETRY_MS, reason: e.code };

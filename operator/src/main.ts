@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const kc = loadKubeConfig();
   const metrics = new OperatorMetrics();
   const writer = new KubeWriter(kc, identity);
-  const admin = o['nodeAdmin'] === 'none' ? undefined : new GrpcNodeAdmin();
+  const admin = o['nodeAdmin'] === 'none' ? undefined : new GrpcNodeAdmin({ logger });
   let informers: Informers | undefined;
   const manager = new Manager({
     logger,
@@ -56,14 +56,15 @@ async function main(): Promise<void> {
         onMembershipStep: (type, result) => metrics.membershipSteps.inc({ type, result }),
       }),
   });
-  informers = new Informers(kc, (key) => manager.queue.add(key), logger, o['watchNamespace']);
+  informers = new Informers(kc, (key, urgent) => (urgent ? manager.queue.addUrgent(key) : manager.queue.add(key)), logger, o['watchNamespace']);
   const leaderElect = o['leaderElect'] !== 'false';
   let elector: LeaderElector | undefined;
 
   const server = await startHttp(
     metrics,
     {
-      healthy: () => true,
+      // The loops that must keep turning: leader election, informers and workers (while leading).
+      problems: () => [...(elector?.healthProblems() ?? []), ...manager.healthProblems(), ...(manager.isRunning ? informers!.healthProblems() : [])],
       // Ready: a passive instance is ready (it stands by); a leader once its caches are synced.
       ready: () => !manager.isRunning || manager.isSynced,
     },

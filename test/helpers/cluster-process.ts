@@ -239,7 +239,7 @@ export class NodeProcess {
         if (res.status === 200) return;
         const body = await res.text();
         last = `HTTP ${res.status} ${body.trim()}`;
-        if (!opts.strict && res.status === 503 && /"code":"RAFT_(NO_LEADER|NOT_MEMBER)"/.test(body)) return;
+        if (!opts.strict && res.status === 503 && /"code":"RAFT_(NO_LEADER|NOT_MEMBER|IDENTITY_REFUSED)"/.test(body)) return;
       } catch (e) {
         last = (e as Error).message;
       }

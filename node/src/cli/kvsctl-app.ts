@@ -1,7 +1,7 @@
 // kvsctl: command-line client of kvs (built on the client library). The entry point is ./kvsctl.ts;
 // this module holds the program so tests can run it in-process with their own stdio.
 import { Command, CommanderError, Option } from 'commander';
-import { AdminClient, KvClient, KvError, type AdminResult, type KeyValue } from '../client/index.js';
+import { AdminClient, KvClient, KvError, type AdminResult, type ClusterSettings, type KeyValue } from '../client/index.js';
 import { parseDuration } from '../common/units.js';
 import { parseTxnScript, TxnScriptError } from './txn-script.js';
 
@@ -416,6 +416,23 @@ printed: for each get, the key and value lines when the key exists (nothing when
       const i = index === undefined ? 0 : parseIntArg(index, 'index');
       if (i < 0) throw new UsageError('index must be a non-negative integer');
       await perNode((a, e) => a.compact(i, e));
+    });
+  const settings = program.command('settings').description('replicated cluster settings (identical on every replica; change through the log)');
+  const printSettings = (s: ClusterSettings): void => {
+    if (g().json) json(s);
+    else out(`session-ttl\t${s.sessionTtlMs} ms\nmax-results-per-session\t${s.maxResultsPerSession}\n${s.stored ? '' : '(defaults: never set)\n'}`);
+  };
+  settings
+    .command('get')
+    .description('print the settings in force')
+    .action(async () => printSettings(await getAdmin().settings()));
+  settings
+    .command('set <name> <value>')
+    .description('change one setting: session-ttl <duration> | max-results-per-session <n>')
+    .action(async (name: string, value: string) => {
+      if (name === 'session-ttl') printSettings(await getAdmin().settings({ sessionTtlMs: parseDuration(value, 'session-ttl') }));
+      else if (name === 'max-results-per-session') printSettings(await getAdmin().settings({ maxResultsPerSession: parseIntArg(value, 'max-results-per-session') }));
+      else throw new UsageError(`unknown setting ${JSON.stringify(name)} (session-ttl, max-results-per-session)`);
     });
   program
     .command('leader')

@@ -10,7 +10,15 @@ import type { AdminResponse__Output } from '../generated/kvs/v1/AdminResponse.js
 import { KvNotLeaderError, KvUnavailableError, fromGrpcError } from './errors.js';
 import { parseEndpoints } from './kv-client.js';
 
-type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact';
+type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact' | 'Settings';
+
+/** Replicated cluster settings (Admin.Settings). */
+export interface ClusterSettings {
+  sessionTtlMs: number;
+  maxResultsPerSession: number;
+  /** false: never set, the defaults are in force. */
+  stored: boolean;
+}
 
 interface AdminCtor {
   new (address: string, creds: grpc.ChannelCredentials, opts?: grpc.ChannelOptions): grpc.Client;
@@ -100,6 +108,11 @@ export class AdminClient {
   }
   compact(index = 0, endpoint?: string): Promise<AdminResult> {
     return endpoint ? this.callAt(endpoint, 'Compact', { index }) : this.call('Compact', { index });
+  }
+  /** Reads the replicated settings, or changes the given ones (through the log) and returns the result. */
+  async settings(change: { sessionTtlMs?: number; maxResultsPerSession?: number } = {}): Promise<ClusterSettings> {
+    const r = await this.call<{ sessionTtlMs?: number | string; maxResultsPerSession?: number | string; stored?: boolean }>('Settings', change);
+    return { sessionTtlMs: Number(r.sessionTtlMs ?? 0), maxResultsPerSession: Number(r.maxResultsPerSession ?? 0), stored: r.stored === true };
   }
 
   close(): void {

@@ -102,11 +102,16 @@ export class KvUnavailableError extends KvError {
 }
 
 /**
- * The connection or BatchStream carrying the request broke after it was sent: it may or may not have
- * been applied. Retryable with the same session seq (exactly-once); without a session it surfaces.
+ * The request may or may not have been applied: the connection or BatchStream carrying it broke after it
+ * was sent, or the node handed it to Raft and lost track of it (OUTCOME_UNKNOWN: leadership changed,
+ * proposal timed out, node shutting down). Retryable with the same session seq (exactly-once: the retry
+ * resolves through the log); without a session it surfaces. `leaderAddress`: where to retry, when known.
  */
 export class KvOutcomeUnknownError extends KvUnavailableError {
   override name = 'KvOutcomeUnknownError';
+  constructor(message: string, serverCode?: string, readonly leaderAddress?: string, readonly leaderId?: number) {
+    super(message, serverCode);
+  }
 }
 
 /**
@@ -238,6 +243,8 @@ export function fromWireError(w: WireError, context?: string): KvError {
       return new KvDeadlineError(msg);
     case 'NOT_LEADER':
       return new KvNotLeaderError(msg, w.leader, w.leaderId);
+    case 'OUTCOME_UNKNOWN':
+      return new KvOutcomeUnknownError(msg, typed, w.leader, w.leaderId);
     case 'STORE_CLOSED':
     case 'STORAGE_ERROR':
       return new KvUnavailableError(msg, typed);

@@ -547,7 +547,7 @@ export class KvClient {
           state.lastError = err;
           if (this.closed) throw new KvCancelledError(`${method}: client closed`);
           if (state.attempts >= this.opts.maxAttempts) throw this.exhausted(method, state, timeoutMs);
-          if (!pinned && err instanceof KvNotLeaderError && err.leaderAddress && err.leaderAddress !== endpoint) {
+          if (!pinned && (err instanceof KvNotLeaderError || err instanceof KvOutcomeUnknownError) && err.leaderAddress && err.leaderAddress !== endpoint) {
             hinted = err.leaderAddress;
             const i = this.endpoints.indexOf(hinted);
             if (i >= 0) this.current = i;
@@ -644,11 +644,16 @@ export class Transaction {
   }
 }
 
-/** Without a session a write may only be retried when it surely did not reach the store. */
-function certainlyNotApplied(err: KvError): boolean {
+/**
+ * Without a session a write may only be retried when it surely did not reach the store (the table in
+ * the client README, "Which errors mean not applied"): the node refused it before handing it to Raft
+ * (STORE_CLOSED, NOT_LEADER — a proposal that did reach the log and was lost track of is OUTCOME_UNKNOWN
+ * instead), or the connection was never established.
+ */
+export function certainlyNotApplied(err: KvError): boolean {
   if (err instanceof KvOutcomeUnknownError) return false;
+  if (err instanceof KvNotLeaderError) return true;
   if (err instanceof KvUnavailableError && err.serverCode === 'STORE_CLOSED') return true;
-  if (err instanceof KvNotLeaderError && /not proposed/.test(err.message)) return true;
   return err instanceof KvUnavailableError && /ECONNREFUSED|No connection established|Connection refused/i.test(err.message);
 }
 

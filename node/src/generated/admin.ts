@@ -10,6 +10,8 @@ import type { CompactRequest as _kvs_v1_CompactRequest, CompactRequest__Output a
 import type { MemberProgress as _kvs_v1_MemberProgress, MemberProgress__Output as _kvs_v1_MemberProgress__Output } from './kvs/v1/MemberProgress.js';
 import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output as _kvs_v1_PromoteRequest__Output } from './kvs/v1/PromoteRequest.js';
 import type { RemoveMemberRequest as _kvs_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _kvs_v1_RemoveMemberRequest__Output } from './kvs/v1/RemoveMemberRequest.js';
+import type { SettingsRequest as _kvs_v1_SettingsRequest, SettingsRequest__Output as _kvs_v1_SettingsRequest__Output } from './kvs/v1/SettingsRequest.js';
+import type { SettingsResponse as _kvs_v1_SettingsResponse, SettingsResponse__Output as _kvs_v1_SettingsResponse__Output } from './kvs/v1/SettingsResponse.js';
 import type { SnapshotRequest as _kvs_v1_SnapshotRequest, SnapshotRequest__Output as _kvs_v1_SnapshotRequest__Output } from './kvs/v1/SnapshotRequest.js';
 import type { TransferLeaderRequest as _kvs_v1_TransferLeaderRequest, TransferLeaderRequest__Output as _kvs_v1_TransferLeaderRequest__Output } from './kvs/v1/TransferLeaderRequest.js';
 
@@ -29,6 +31,8 @@ export interface ProtoGrpcType {
       MemberProgress: MessageTypeDefinition<_kvs_v1_MemberProgress, _kvs_v1_MemberProgress__Output>
       PromoteRequest: MessageTypeDefinition<_kvs_v1_PromoteRequest, _kvs_v1_PromoteRequest__Output>
       RemoveMemberRequest: MessageTypeDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_RemoveMemberRequest__Output>
+      SettingsRequest: MessageTypeDefinition<_kvs_v1_SettingsRequest, _kvs_v1_SettingsRequest__Output>
+      SettingsResponse: MessageTypeDefinition<_kvs_v1_SettingsResponse, _kvs_v1_SettingsResponse__Output>
       SnapshotRequest: MessageTypeDefinition<_kvs_v1_SnapshotRequest, _kvs_v1_SnapshotRequest__Output>
       TransferLeaderRequest: MessageTypeDefinition<_kvs_v1_TransferLeaderRequest, _kvs_v1_TransferLeaderRequest__Output>
     }

@@ -70,8 +70,36 @@ export interface SetSafePointCommand extends CommandBase {
 export interface NoopCommand extends CommandBase {
   type: 'noop';
 }
+/**
+ * Resolves a retried transaction commit through the log (exactly-once). Carries the retry's session
+ * (same client id and seq as the commit it fences). Applied after the original commit entry, it returns
+ * that entry's stored result; applied first, it stores "not committed" under the seq, so the original
+ * entry — if it is still on its way — is answered from the session table and never applies.
+ */
+export interface FenceCommand extends CommandBase {
+  type: 'fence';
+  txnId: string;
+}
+/**
+ * Cluster-wide settings that change what apply does (so they must be identical on every replica).
+ * `onlyIfUnset`: a node's startup flags seed the settings of a new cluster; the first such command
+ * wins, later ones are no-ops (an operator changes them explicitly with onlyIfUnset = false).
+ */
+export interface SetSettingsCommand extends CommandBase {
+  type: 'setSettings';
+  settings: ReplicatedSettings;
+  onlyIfUnset: boolean;
+}
 
-export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand;
+/** Settings every replica applies identically (persisted in the replicated state, part of snapshots). */
+export interface ReplicatedSettings {
+  /** Sessions idle for longer than this (measured in command timestamps) are dropped. */
+  sessionTtlMs: number;
+  /** Stored results per session before the oldest is forgotten. */
+  maxResultsPerSession: number;
+}
+
+export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand;
 
 export type CommandResult =
   | { type: 'put'; version: number; succeeded: boolean; prevFound: boolean; prevValue?: Buffer }
@@ -127,7 +155,7 @@ export function unwrapResult<T extends CommandResult['type']>(r: CommandResult, 
 
 const FORMAT_VERSION = 1;
 
-const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop'] as const;
+const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings'] as const;
 const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error'] as const;
 const ERROR_CODES: readonly KvErrorCode[] = [
   'INVALID_ARGUMENT',
@@ -317,6 +345,12 @@ export function encodeCommand(cmd: Command): Buffer {
       break;
     case 'noop':
       break;
+    case 'fence':
+      w.string(cmd.txnId);
+      break;
+    case 'setSettings':
+      w.u8(cmd.onlyIfUnset ? 1 : 0).varint(cmd.settings.sessionTtlMs).varint(cmd.settings.maxResultsPerSession);
+      break;
   }
   return w.finish();
 }
@@ -378,6 +412,14 @@ export function decodeCommand(buf: Buffer): Command {
     case 'noop':
       cmd = { type, ...base };
       break;
+    case 'fence':
+      cmd = { type, ...base, txnId: r.string() };
+      break;
+    case 'setSettings': {
+      const onlyIfUnset = r.u8() === 1;
+      cmd = { type, ...base, onlyIfUnset, settings: { sessionTtlMs: r.varint(), maxResultsPerSession: r.varint() } };
+      break;
+    }
   }
   r.end();
   return cmd;

@@ -13,7 +13,8 @@ export type KvErrorCode =
   | 'NOT_LEADER'
   | 'PRECONDITION_FAILED'
   | 'TIMEOUT'
-  | 'OVERLOADED';
+  | 'OVERLOADED'
+  | 'OUTCOME_UNKNOWN';
 
 export abstract class KvError extends Error {
   abstract readonly code: KvErrorCode;
@@ -121,4 +122,19 @@ export class OverloadedError extends KvError {
   override readonly name = 'OverloadedError';
   readonly code = 'OVERLOADED' as const;
   readonly retryable = true;
+}
+
+/**
+ * A write was handed to Raft and then lost track of (leadership changed, the proposal timed out, the
+ * node is shutting down or its group failed): the entry may still commit. Retryable ONLY with the same
+ * session (client id + seq) — the retry is resolved through the log and returns the real outcome. Never
+ * "certainly not applied". Carries the leader hint for the retry.
+ */
+export class OutcomeUnknownError extends KvError {
+  override readonly name = 'OutcomeUnknownError';
+  readonly code = 'OUTCOME_UNKNOWN' as const;
+  readonly retryable = true;
+  constructor(readonly leaderId: number, readonly leaderAddress: string | undefined, message: string) {
+    super(message);
+  }
 }

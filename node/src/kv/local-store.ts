@@ -31,9 +31,9 @@ import type {
 } from './api.js';
 import { HybridClock, tsFromMs, type Clock } from './clock.js';
 import { CommitPipeline, type CommandSink } from './commit-pipeline.js';
-import { unwrapResult, type Command, type CommandResult } from './commands.js';
+import { unwrapResult, type Command, type CommandResult, type ReplicatedSettings } from './commands.js';
 import { InvalidArgumentError, SnapshotTooOldError, StoreClosedError } from './errors.js';
-import { StateMachine } from './state-machine.js';
+import { DEFAULT_SETTINGS, StateMachine } from './state-machine.js';
 import { TxnManager } from './txn-manager.js';
 
 export interface LocalStoreOptions {
@@ -52,7 +52,16 @@ export interface LocalStoreOptions {
   txnIdleTimeoutMs?: number;
   defaultScanLimit?: number;
   maxScanLimit?: number;
+  /**
+   * Session TTL to seed into the replicated settings when the group has none yet (a setSettings
+   * command with onlyIfUnset, retried in the background until it lands). Apply never reads a node's
+   * own flags: two replicas configured differently would answer the same retry differently.
+   */
   sessionTtlMs?: number;
+  /** TEST ONLY: see TxnManagerOptions.unsafeNoCommitFence. */
+  unsafeNoCommitFence?: boolean;
+  /** TEST ONLY: see StateMachineOptions.unsafeSnapshotIsolation (every replica must agree). */
+  unsafeSnapshotIsolation?: boolean;
   logger?: Logger;
   observer?: StoreObserver;
   /** Use this engine instead of opening one (tests, simulations). Closed by close(). */
@@ -147,12 +156,58 @@ export class LocalStore implements KvStore {
         scanAt: (o) => mvccScan(this.engine, o),
         submit: (cmd) => this.pipeline.submit(cmd),
         now: () => this.clock.now(),
-        sessionResult: (session) => this.sm.sessionResult(session.clientId, session.seq),
       },
-      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer },
+      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer, unsafeNoCommitFence: opts.unsafeNoCommitFence === true },
     );
     const interval = opts.gcIntervalMs ?? 10_000;
     if (interval > 0) this.scheduleGc(interval, interval);
+    if (opts.sessionTtlMs !== undefined) this.seedSettings({ sessionTtlMs: opts.sessionTtlMs });
+  }
+
+  /** The replicated settings in force (DEFAULT_SETTINGS until a setSettings command applied). */
+  get settings(): Readonly<ReplicatedSettings> {
+    return this.sm.settings;
+  }
+
+  /** Changes the replicated settings (every replica applies them at the same log position). */
+  async setSettings(change: Partial<ReplicatedSettings>): Promise<ReplicatedSettings> {
+    this.check();
+    const settings = { ...this.sm.settings, ...change };
+    unwrapResult(await this.submit({ type: 'setSettings', proposedTs: this.clock.now(), settings, onlyIfUnset: false }), 'ok');
+    return { ...this.sm.settings };
+  }
+
+  /**
+   * Seeds this node's configured settings into a group that has none (first one wins). Retries in the
+   * background (no leader yet at startup) until it lands or the store closes.
+   */
+  private seedSettings(seed: Partial<ReplicatedSettings>): void {
+    const attempt = (): void => {
+      if (this.closed) return;
+      if (this.sm.settingsStored) {
+        this.warnIfSeedIgnored(seed);
+        return;
+      }
+      const settings = { ...DEFAULT_SETTINGS, ...seed };
+      this.submit({ type: 'setSettings', proposedTs: this.clock.now(), settings, onlyIfUnset: true }).then(
+        (r) => {
+          if (r.type === 'error') this.log.error('configured settings refused', { code: r.code, message: r.message });
+          else this.warnIfSeedIgnored(seed);
+        },
+        () => {
+          const t = setTimeout(attempt, 500);
+          t.unref();
+        },
+      );
+    };
+    queueMicrotask(attempt);
+  }
+
+  private warnIfSeedIgnored(seed: Partial<ReplicatedSettings>): void {
+    const cur = this.sm.settings;
+    for (const k of Object.keys(seed) as (keyof ReplicatedSettings)[]) {
+      if (seed[k] !== cur[k]) this.log.warn('cluster setting differs from this node\'s flag; the replicated value is in force (change it with `kvsctl settings set`)', { setting: k, flag: seed[k], replicated: cur[k] });
+    }
   }
 
   static async open(opts: LocalStoreOptions = {}): Promise<LocalStore> {
@@ -165,7 +220,7 @@ export class LocalStore implements KvStore {
     }
     let sm: StateMachine;
     try {
-      sm = await StateMachine.open(engine, { groupId: opts.groupId, sessionTtlMs: opts.sessionTtlMs, logger: opts.logger });
+      sm = await StateMachine.open(engine, { groupId: opts.groupId, unsafeSnapshotIsolation: opts.unsafeSnapshotIsolation === true, logger: opts.logger });
     } catch (e) {
       await engine.close().catch(() => undefined);
       throw e;

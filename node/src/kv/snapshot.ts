@@ -16,9 +16,8 @@ export interface KeySpan {
 /** Engine key spans holding the replicated state of a group. */
 export function stateSpans(groupId: number, userRange: { start?: Buffer; end?: Buffer } = {}): KeySpan[] {
   const data = dataRange(userRange.start, userRange.end);
-  const meta = metaKey(groupId, 'applied');
-  const metaEnd = Buffer.concat([meta, Buffer.from([0])]);
-  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), { start: meta, end: metaEnd }];
+  const one = (k: Buffer): KeySpan => ({ start: k, end: Buffer.concat([k, Buffer.from([0])]) });
+  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), one(metaKey(groupId, 'applied')), one(metaKey(groupId, 'settings'))];
 }
 
 /** Streams the group's state in batches, from one consistent engine snapshot. */

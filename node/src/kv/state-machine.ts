@@ -19,7 +19,7 @@
 // results below firstUnacked are forgotten; a seq below the forgotten mark fails with SESSION_EXPIRED;
 // sessions idle for longer than the TTL (measured in command timestamps) expire.
 import type { Engine, EngineOp } from '../engine/engine.js';
-import { decodeResult, encodeResult, type Command, type CommandResult, type ErrorResult, type KeyRange } from './commands.js';
+import { decodeResult, encodeResult, type Command, type CommandResult, type ErrorResult, type KeyRange, type ReplicatedSettings } from './commands.js';
 import { decodeLatest, mvccFindNewer, mvccLatest, mvccScan, versionOps, type Versioned } from '../mvcc/mvcc.js';
 import { latestKey, metaKey, parseSessionKey, sessionHeaderKey, sessionResultKey, sessionSpace } from '../mvcc/keyspace.js';
 import { readU64BE, writeU64BE } from '../mvcc/codec.js';
@@ -32,12 +32,27 @@ export const TS_PER_MS = 1024;
 export interface StateMachineOptions {
   /** Replication group whose local keys (meta, sessions) this instance owns; 0 for the single-node store. */
   groupId?: number;
-  /** Sessions idle for longer than this (measured in command timestamps) are dropped. Default 1 hour. */
+  /**
+   * The settings in force until a setSettings command is applied (DEFAULT_SETTINGS when omitted).
+   * Apply must be identical on every replica, so every replica of a group must be opened with the same
+   * values: the node never passes its flags here, it proposes them (setSettings, onlyIfUnset). Tests
+   * use these to run with tiny TTLs.
+   */
   sessionTtlMs?: number;
-  /** Stored results per session before the oldest is forgotten (default 10 000). Part of the replicated configuration. */
   maxResultsPerSession?: number;
+  /**
+   * TEST ONLY (negative control of the write-skew nemesis): validate a transaction's written keys only
+   * (snapshot isolation, first committer wins) instead of its read set too. Never set in production.
+   */
+  unsafeSnapshotIsolation?: boolean;
   logger?: Logger;
 }
+
+/** Settings of a group that never applied a setSettings command. */
+export const DEFAULT_SETTINGS: Readonly<ReplicatedSettings> = Object.freeze({ sessionTtlMs: 3_600_000, maxResultsPerSession: 10_000 });
+
+/** Bounds a setSettings command must respect (it is refused otherwise, on every replica alike). */
+export const SETTINGS_BOUNDS = Object.freeze({ sessionTtlMs: { min: 1_000, max: 30 * 86_400_000 }, maxResultsPerSession: { min: 16, max: 1_000_000 } });
 
 export interface ApplyOptions {
   /** Raft log index of the last command of the group; persisted atomically with the batch. */
@@ -73,6 +88,7 @@ interface OverlayEntry {
 const META_FORMAT = 1;
 const META_LEN = 1 + 4 * 8;
 const SESSION_FORMAT = 1;
+const SETTINGS_FORMAT = 1;
 
 function errorResult(code: ErrorResult['code'], message: string, extra: Partial<ErrorResult> = {}): ErrorResult {
   return { type: 'error', code, message, ...extra };
@@ -196,15 +212,32 @@ export class StateMachine {
   private readonly sessions = new Map<string, SessionState>();
   private broken: Error | undefined;
   private readonly groupId: number;
-  private readonly ttl: number;
+  private ttl: number;
   private readonly metaKey: Buffer;
-  private readonly maxResults: number;
+  private readonly settingsKey: Buffer;
+  private maxResults: number;
+  private _settings: ReplicatedSettings;
+  private _settingsStored = false;
+  private readonly unsafeSnapshotIsolation: boolean;
 
   private constructor(private readonly engine: Engine, opts: StateMachineOptions) {
     this.groupId = opts.groupId ?? 0;
-    this.maxResults = Math.max(1, opts.maxResultsPerSession ?? 10_000);
-    this.ttl = Math.round((opts.sessionTtlMs ?? 3_600_000) * TS_PER_MS);
+    this._settings = {
+      sessionTtlMs: opts.sessionTtlMs ?? DEFAULT_SETTINGS.sessionTtlMs,
+      maxResultsPerSession: opts.maxResultsPerSession ?? DEFAULT_SETTINGS.maxResultsPerSession,
+    };
+    this.maxResults = 0;
+    this.ttl = 0;
+    this.useSettings(this._settings);
+    this.unsafeSnapshotIsolation = opts.unsafeSnapshotIsolation === true;
     this.metaKey = metaKey(this.groupId, 'applied');
+    this.settingsKey = metaKey(this.groupId, 'settings');
+  }
+
+  private useSettings(st: ReplicatedSettings): void {
+    this._settings = { ...st };
+    this.maxResults = Math.max(1, st.maxResultsPerSession);
+    this.ttl = Math.round(st.sessionTtlMs * TS_PER_MS);
   }
 
   /** Loads applied state and the session table from the engine. */
@@ -222,6 +255,12 @@ export class StateMachine {
       this._appliedIndex = readU64BE(meta, 9);
       this._safePoint = readU64BE(meta, 17);
       this.lastSweepTs = readU64BE(meta, 25);
+    }
+    const settings = await this.engine.get(this.settingsKey);
+    if (settings !== undefined) {
+      if (settings.length !== 17 || settings[0] !== SETTINGS_FORMAT) throw new Error('unknown settings record format');
+      this.useSettings({ sessionTtlMs: readU64BE(settings, 1), maxResultsPerSession: readU64BE(settings, 9) });
+      this._settingsStored = true;
     }
     const { start, end } = sessionSpace(this.groupId);
     const it = this.engine.iterator({ gte: start, lt: end });
@@ -261,6 +300,14 @@ export class StateMachine {
   }
   get sessionCount(): number {
     return this.sessions.size;
+  }
+  /** The replicated settings in force. */
+  get settings(): Readonly<ReplicatedSettings> {
+    return this._settings;
+  }
+  /** Whether a setSettings command was ever applied (else the defaults are in force). */
+  get settingsStored(): boolean {
+    return this._settingsStored;
   }
 
   /** A stored session result (for diagnostics and retries of finished commands). */
@@ -449,7 +496,34 @@ export class StateMachine {
       }
       case 'noop':
         return { type: 'ok', ts: this.nextTs(cmd) };
+      case 'fence':
+        // Reached only when the session table holds no result for this seq: the commit it fences was
+        // not applied before, and from now on never will be (its seq answers with this result).
+        if (cmd.session === undefined) return errorResult('INVALID_ARGUMENT', 'a fence needs a session');
+        return errorResult('TXN_NOT_FOUND', `transaction ${cmd.txnId} not found (did not commit: fenced off in the log by a retry)`);
+      case 'setSettings':
+        return this.setSettings(ctx, cmd);
     }
+  }
+
+  private setSettings(ctx: ApplyContext, cmd: Extract<Command, { type: 'setSettings' }>): CommandResult {
+    const ts = this.nextTs(cmd);
+    if (cmd.onlyIfUnset && this._settingsStored) return { type: 'ok', ts };
+    const st = cmd.settings;
+    for (const k of ['sessionTtlMs', 'maxResultsPerSession'] as const) {
+      const b = SETTINGS_BOUNDS[k];
+      if (!Number.isSafeInteger(st[k]) || st[k] < b.min || st[k] > b.max) {
+        return errorResult('INVALID_ARGUMENT', `setting ${k} must be an integer in [${b.min}, ${b.max}], got ${st[k]}`);
+      }
+    }
+    this.useSettings(st);
+    this._settingsStored = true;
+    const v = Buffer.allocUnsafe(17);
+    v[0] = SETTINGS_FORMAT;
+    writeU64BE(v, 1, st.sessionTtlMs);
+    writeU64BE(v, 9, st.maxResultsPerSession);
+    ctx.ops.push({ type: 'put', key: this.settingsKey, value: v });
+    return { type: 'ok', ts };
   }
 
   private writeMutations(ctx: ApplyContext, ms: readonly Mutation[], ts: number): void {
@@ -515,14 +589,17 @@ export class StateMachine {
 
   /** Backward OCC validation: the first read/written key or scanned range with a version > startTs. */
   private async validate(ctx: ApplyContext, startTs: number, readKeys: readonly Buffer[], ranges: readonly KeyRange[], writes: readonly Mutation[]): Promise<{ key: Buffer; ts: number } | undefined> {
-    for (const k of readKeys) {
-      const v = await ctx.latest(k);
-      if (v !== undefined && v.ts > startTs) return { key: k, ts: v.ts };
+    if (!this.unsafeSnapshotIsolation) {
+      for (const k of readKeys) {
+        const v = await ctx.latest(k);
+        if (v !== undefined && v.ts > startTs) return { key: k, ts: v.ts };
+      }
     }
     for (const w of writes) {
       const v = await ctx.latest(w.key);
       if (v !== undefined && v.ts > startTs) return { key: w.key, ts: v.ts };
     }
+    if (this.unsafeSnapshotIsolation) return undefined;
     for (const r of ranges) {
       const c = await ctx.findNewer(r.start, r.end, startTs);
       if (c !== undefined) return c;

@@ -10,11 +10,21 @@
 // phantoms are caught). Read-only transactions commit without a command (they read one snapshot).
 //
 // An idle transaction times out: it is rolled back and unregistered (a timer here — an I/O edge).
+//
+// Exactly-once commit (docs/ARCHITECTURE.md "Exactly-once"): a commit's outcome is reported as definite
+// only when it is: the state machine's result (committed, conflict...), or "never proposed" (the commit
+// was refused before reaching the Raft log, or the transaction was rolled back / timed out before its
+// commit). A proposal this node lost track of (leadership change, timeout, shutdown) leaves the
+// transaction IN DOUBT: a retry with the same session re-proposes the same commit (the session table
+// answers it if the first one applied, and makes the first one a no-op if the retry applies first). A
+// transaction this node does not know (restarted, or another node) is resolved by a FENCE: a command
+// with the retry's session, answered from whichever of the two — the original commit or the fence — the
+// state machine applied first. Nothing is answered from one replica's memory alone.
 import { randomUUID } from 'node:crypto';
 import type { BeginOptions, DeleteResult, GetResult, KeyValue, Mutation, PutOptions, PutResult, ScanResult, Session, StoreObserver } from './api.js';
 import type { Command, CommandResult, KeyRange } from './commands.js';
 import { resultError } from './commands.js';
-import { InvalidArgumentError, StorageError, TxnNotFoundError, TxnReadOnlyError } from './errors.js';
+import { InvalidArgumentError, NotLeaderError, OutcomeUnknownError, StorageError, StoreClosedError, TxnNotFoundError, TxnReadOnlyError } from './errors.js';
 import type { MvccScanOptions, MvccScanResult } from '../mvcc/mvcc.js';
 
 export interface TxnHost {
@@ -24,8 +34,6 @@ export interface TxnHost {
   submit(cmd: Command): Promise<CommandResult>;
   /** proposedTs for a new command. */
   now(): number;
-  /** A stored exactly-once result (retried commits of transactions this process no longer knows). */
-  sessionResult?(session: Session): CommandResult | undefined;
 }
 
 export interface TxnManagerOptions {
@@ -36,6 +44,11 @@ export interface TxnManagerOptions {
   observer?: StoreObserver;
   /** How many finished transactions to remember for idempotent commit/rollback retries (default 10 000). */
   finishedMemory?: number;
+  /**
+   * TEST ONLY (negative control of the exactly-once tests and nemesis): answer a commit of a transaction
+   * this node does not know with TXN_NOT_FOUND instead of resolving it through the log — the old bug.
+   */
+  unsafeNoCommitFence?: boolean;
 }
 
 export interface TxnScanOptions {
@@ -46,7 +59,11 @@ export interface TxnScanOptions {
   keysOnly?: boolean;
 }
 
-type Outcome = { kind: 'committed'; commitTs: number } | { kind: 'failed'; error: Error } | { kind: 'rolled_back' } | { kind: 'timed_out' };
+/**
+ * `failed` holds a definite answer of the state machine (conflict, snapshot too old...); `in_doubt` a
+ * transaction whose commit proposal may be in the log (its outcome is resolved through the log).
+ */
+type Outcome = { kind: 'committed'; commitTs: number } | { kind: 'failed'; error: Error } | { kind: 'rolled_back' } | { kind: 'timed_out' } | { kind: 'in_doubt' };
 
 interface Txn {
   id: string;
@@ -57,6 +74,8 @@ interface Txn {
   readKeys: Map<string, Buffer>;
   readRanges: KeyRange[];
   committing?: Promise<{ commitTs: number }>;
+  /** The session of the commit attempt that may be in the log (set once a proposal's outcome was lost). */
+  inDoubt?: Session;
 }
 
 function inRange(key: Buffer, start: Buffer | undefined, end: Buffer | undefined): boolean {
@@ -115,6 +134,10 @@ export class TxnManager {
   private expire(id: string): void {
     const t = this.txns.get(id);
     if (t === undefined || t.committing !== undefined) return;
+    if (t.inDoubt !== undefined) {
+      this.finish(t, { kind: 'in_doubt' });
+      return;
+    }
     this.finish(t, { kind: 'timed_out' });
     this.opts.observer?.onTxnFinished?.('timed_out');
   }
@@ -136,6 +159,7 @@ export class TxnManager {
       throw new TxnNotFoundError(id, f === undefined ? 'unknown' : f.kind === 'timed_out' ? 'timed out while idle' : `already ${f.kind === 'failed' ? 'aborted' : f.kind.replace('_', ' ')}`);
     }
     if (t.committing !== undefined) throw new TxnNotFoundError(id, 'commit in progress');
+    if (t.inDoubt !== undefined) throw new TxnNotFoundError(id, 'commit in doubt; retry the commit');
     t.timer.refresh();
     return t;
   }
@@ -236,19 +260,15 @@ export class TxnManager {
       const f = this.finished.get(id);
       if (f?.kind === 'committed') return { commitTs: f.commitTs };
       if (f?.kind === 'failed') throw f.error;
-      if (f === undefined && session !== undefined) {
-        // A retry of a commit this process forgot (e.g. after a restart): the session table knows.
-        const stored = this.host.sessionResult?.(session);
-        if (stored !== undefined && (stored.type === 'txnCommit' || stored.type === 'error')) {
-          // Make sure the stored result is durable before reporting it (it may belong to a group in flight).
-          await this.host.submit({ type: 'noop', proposedTs: this.host.now() });
-          if (stored.type === 'error') throw resultError(stored);
-          return { commitTs: stored.commitTs };
-        }
-      }
-      throw new TxnNotFoundError(id, f === undefined ? 'unknown' : f.kind === 'timed_out' ? 'timed out while idle' : 'rolled back');
+      // Rolled back or timed out while idle: its commit was never proposed — certainly not committed.
+      if (f?.kind === 'rolled_back' || f?.kind === 'timed_out') throw new TxnNotFoundError(id, f.kind === 'timed_out' ? 'timed out while idle' : 'rolled back');
+      // Unknown here (this node restarted, or the transaction ran elsewhere) or in doubt.
+      return this.resolveThroughLog(id, session);
     }
     if (t.committing !== undefined) return t.committing;
+    if (t.inDoubt !== undefined && !sameSession(t.inDoubt, session)) {
+      throw new OutcomeUnknownError(0, undefined, `the commit of transaction ${id} is in doubt; retry it with the session (client id, seq) of its first attempt`);
+    }
     clearTimeout(t.timer);
     if (t.writes.size === 0) {
       this.finish(t, { kind: 'committed', commitTs: 0 });
@@ -278,12 +298,46 @@ export class TxnManager {
       },
       (e: unknown) => {
         const err = e instanceof Error ? e : new Error(String(e));
-        this.finish(t, { kind: 'failed', error: err });
-        this.opts.observer?.onTxnFinished?.('rolled_back');
+        t.committing = undefined;
+        if (t.inDoubt === undefined && (err instanceof NotLeaderError || err instanceof StoreClosedError)) {
+          // Refused before reaching the log: the transaction stays active, a retry proposes it again.
+          t.timer.refresh();
+          throw err;
+        }
+        if (session === undefined) {
+          // Without a session a retry cannot be told apart from a second commit: the outcome stays unknown.
+          this.finish(t, { kind: 'in_doubt' });
+          this.opts.observer?.onTxnFinished?.('rolled_back');
+          throw err;
+        }
+        t.inDoubt = session;
+        t.timer.refresh();
         throw err;
       },
     );
     return t.committing;
+  }
+
+  /**
+   * A commit of a transaction this node does not know, or whose proposal it lost track of: propose a
+   * fence with the retry's session and answer from whichever the state machine applied first.
+   */
+  private async resolveThroughLog(id: string, session: Session | undefined): Promise<{ commitTs: number }> {
+    if (this.opts.unsafeNoCommitFence) throw new TxnNotFoundError(id, 'unknown');
+    if (session === undefined) {
+      throw new OutcomeUnknownError(0, undefined, `transaction ${id} is not known on this node (restarted, or begun elsewhere) and the commit carries no session to resolve its outcome with`);
+    }
+    const r = await this.host.submit({ type: 'fence', proposedTs: this.host.now(), session, txnId: id });
+    if (r.type === 'txnCommit') {
+      this.finished.set(id, { kind: 'committed', commitTs: r.commitTs });
+      return { commitTs: r.commitTs };
+    }
+    if (r.type === 'error') {
+      const err = resultError(r);
+      if (err instanceof TxnNotFoundError) throw new TxnNotFoundError(id, 'did not commit: fenced off in the log by this retry');
+      throw err;
+    }
+    throw new OutcomeUnknownError(0, undefined, `transaction ${id}: its session seq ${session.seq} answered a ${r.type} command; outcome unknown`);
   }
 
   rollback(id: string): void {
@@ -292,10 +346,12 @@ export class TxnManager {
       const f = this.finished.get(id);
       if (f === undefined) throw new TxnNotFoundError(id, 'unknown');
       if (f.kind === 'committed') throw new TxnNotFoundError(id, 'already committed');
+      if (f.kind === 'in_doubt') return; // nothing left to roll back here; the commit resolves through the log
       return; // rolled back, timed out or aborted: idempotent
     }
     if (t.committing !== undefined) throw new TxnNotFoundError(id, 'commit in progress');
-    this.finish(t, { kind: 'rolled_back' });
+    // An in-doubt commit may still apply: forget the transaction, but never as "rolled back".
+    this.finish(t, { kind: t.inDoubt !== undefined ? 'in_doubt' : 'rolled_back' });
     this.opts.observer?.onTxnFinished?.('rolled_back');
   }
 
@@ -304,8 +360,12 @@ export class TxnManager {
     this.closed = true;
     for (const t of [...this.txns.values()]) {
       if (t.committing !== undefined) continue;
-      this.finish(t, { kind: 'rolled_back' });
+      this.finish(t, { kind: t.inDoubt !== undefined ? 'in_doubt' : 'rolled_back' });
       this.opts.observer?.onTxnFinished?.('rolled_back');
     }
   }
+}
+
+function sameSession(a: Session, b: Session | undefined): boolean {
+  return b !== undefined && a.clientId === b.clientId && a.seq === b.seq;
 }

@@ -37,7 +37,11 @@ export function adminStatus(node: RaftNode, nodeId: string): AdminStatusResponse
     .sort((a, b) => a - b)
     .map((id) => {
       const p = prog.get(id);
+      const refused = peer.identity.refused.get(id);
       return {
+        incarnation: peer.identity.recorded.get(id) ?? '',
+        refused: refused !== undefined,
+        refusedIncarnation: refused?.incarnation ?? '',
         raftId: id,
         role: isMember(st, id) ?? 'voter',
         address: addrs.get(id) ?? '',
@@ -62,6 +66,9 @@ export function adminStatus(node: RaftNode, nodeId: string): AdminStatusResponse
     lastIndex: st.lastIndex,
     clientAddress: node.transport.clientAddressOf(st.id) ?? '',
     joint: st.config.votersOutgoing.length > 0,
+    incarnation: peer.identity.selfIncarnation,
+    identityRefused: peer.identity.selfRefused !== undefined,
+    identityRefusedReason: peer.identity.selfRefused?.reason ?? '',
   };
 }
 
@@ -98,6 +105,20 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
 
   return {
     Status: unary('Status', async () => adminStatus(node, deps.nodeId)),
+
+    Settings: unary('Settings', async (req: { sessionTtlMs?: number | string; maxResultsPerSession?: number | string }) => {
+      const change: { sessionTtlMs?: number; maxResultsPerSession?: number } = {};
+      const ttl = Number(req.sessionTtlMs ?? 0);
+      const maxResults = Number(req.maxResultsPerSession ?? 0);
+      if (ttl > 0) change.sessionTtlMs = ttl;
+      if (maxResults > 0) change.maxResultsPerSession = maxResults;
+      const store = node.store;
+      if (Object.keys(change).length > 0) {
+        await store.setSettings(change);
+        logger.info('cluster settings changed', { ...change });
+      }
+      return { ...store.settings, stored: store.sm.settingsStored };
+    }),
 
     AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string }) => {
       const rid = id(req.raftId, 'raft_id');

@@ -139,6 +139,23 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   g('kvs_raft_reads', 'linearizable read barriers requested (monotonic)', () => peer().stats.reads);
   g('kvs_raft_snapshots_installed', 'snapshots installed (monotonic)', () => peer().stats.snapshotsInstalled);
   g('kvs_raft_snapshots_generated', 'snapshots generated for followers (monotonic)', () => peer().stats.snapshotsGenerated);
+  g('kvs_raft_identity_refused', '1 when a peer refused this node: its data dir is not the one the group recorded for its raft id (wiped/replaced); it never votes again — replace it with a new raft id', () => (peer().identity.selfRefused !== undefined ? 1 : 0));
+  g('kvs_raft_identity_records', 'members whose data-dir incarnation the group recorded', () => peer().identity.recorded.size);
+  // Per refused sender: frames dropped because they carried another incarnation than the recorded one.
+  new client.Gauge({
+    name: 'kvs_raft_peer_identity_refused',
+    help: 'frames refused from a peer whose data-dir incarnation differs from the one the group recorded for its raft id (a wiped or replaced member; its votes and acks are dropped) (monotonic)',
+    labelNames: ['group', 'peer'],
+    registers: [registry],
+    collect() {
+      try {
+        this.reset();
+        for (const r of peer().identity.refused.values()) this.set({ group: String(peer().groupId), peer: String(r.raftId) }, r.count);
+      } catch {
+        /* not started yet */
+      }
+    },
+  });
   const t = (name: string, help: string, value: () => number) => g(name, help, value);
   t('kvs_raft_transport_frames_sent', 'transport frames sent (monotonic)', () => node.transport.stats.framesSent);
   t('kvs_raft_transport_messages_sent', 'raft messages sent (monotonic)', () => node.transport.stats.messagesSent);

@@ -9,6 +9,8 @@
 //                                                    every conf change; the config the node restarts with)
 //   0x02 | groupId | 0x04                          → address book (JSON {raftId: raftAddress})
 //   0x02 | groupId | 0x05                          → "snapshot being installed" marker
+//   0x02 | groupId | 0x06                          → identity registry (JSON {raftId: incarnation}; applied
+//                                                    identity entries, raftstore/identity.ts)
 //   0x02 | groupId | 0x10 | index (u64 BE)         → Entry (encodeEntry)
 //
 // Snapshots are generated on demand (see `snapshot()`): the host takes an engine snapshot between two
@@ -35,6 +37,7 @@ import {
   encodeHardState,
   encodeSnapshotMetadata,
 } from '../raft/index.js';
+import { IdentityRegistry } from './identity.js';
 
 export const RAFT_PREFIX = 0x02;
 const K_HARD = 0x01;
@@ -42,6 +45,7 @@ const K_TRUNC = 0x02;
 const K_CONF = 0x03;
 const K_ADDRS = 0x04;
 const K_MARKER = 0x05;
+const K_IDENT = 0x06;
 const K_ENTRY = 0x10;
 
 function groupKey(groupId: number, kind: number, index?: number): Buffer {
@@ -59,6 +63,7 @@ export const raftKeys = {
   confState: (g: number) => groupKey(g, K_CONF),
   addresses: (g: number) => groupKey(g, K_ADDRS),
   marker: (g: number) => groupKey(g, K_MARKER),
+  identities: (g: number) => groupKey(g, K_IDENT),
   entry: (g: number, i: number) => groupKey(g, K_ENTRY, i),
   entriesStart: (g: number) => groupKey(g, K_ENTRY),
   entriesEnd: (g: number) => groupKey(g, K_ENTRY + 1),
@@ -67,6 +72,8 @@ export const raftKeys = {
 /** The small payload of a Raft snapshot; the state travels separately (transport snapshot stream). */
 export interface SnapshotHeader {
   addresses: Record<string, string>;
+  /** Identity registry at the snapshot's index (raft id → incarnation): a new member must know it too. */
+  incarnations?: Record<string, string>;
 }
 
 export function encodeSnapshotHeader(h: SnapshotHeader): Uint8Array {
@@ -77,7 +84,7 @@ export function decodeSnapshotHeader(data: Uint8Array): SnapshotHeader {
   if (data.length === 0) return { addresses: {} };
   try {
     const h = JSON.parse(Buffer.from(data).toString('utf8')) as SnapshotHeader;
-    return { addresses: h.addresses ?? {} };
+    return { addresses: h.addresses ?? {}, incarnations: h.incarnations ?? {} };
   } catch {
     return { addresses: {} };
   }
@@ -96,6 +103,8 @@ export interface OpenOptions {
   bootstrapVoters?: number[];
   /** Initial address book written at bootstrap. */
   addresses?: Map<number, string>;
+  /** This node's identity registry (filled from the engine here); default: one without an incarnation. */
+  identity?: IdentityRegistry;
 }
 
 export class PeerStorage implements Storage {
@@ -105,6 +114,8 @@ export class PeerStorage implements Storage {
   /** The applied configuration as persisted. */
   confState: ConfState = emptyConfState();
   addresses = new Map<number, string>();
+  /** Replicated identity registry (raft id → data-dir incarnation) and this node's refusals. */
+  readonly identity: IdentityRegistry;
   /** Ids whose address came from this start's config: replicated address updates never override them. */
   private readonly configured = new Set<number>();
 
@@ -118,23 +129,28 @@ export class PeerStorage implements Storage {
   /** Whether the storage was found empty (a joining node). */
   empty = false;
 
-  private constructor(readonly engine: Engine, readonly groupId: number) {}
+  private constructor(readonly engine: Engine, readonly groupId: number, identity: IdentityRegistry | undefined) {
+    this.identity = identity ?? new IdentityRegistry(0, '');
+  }
 
   static async open(engine: Engine, groupId: number, opts: OpenOptions = {}): Promise<PeerStorage> {
-    const s = new PeerStorage(engine, groupId);
+    const s = new PeerStorage(engine, groupId, opts.identity);
     await s.load(opts);
     return s;
   }
 
   private async load(opts: OpenOptions): Promise<void> {
     const g = this.groupId;
-    const [hs, trunc, conf, addrs, marker] = await this.engine.getMany([
+    const [hs, trunc, conf, addrs, marker, idents] = await this.engine.getMany([
       raftKeys.hardState(g),
       raftKeys.truncated(g),
       raftKeys.confState(g),
       raftKeys.addresses(g),
       raftKeys.marker(g),
+      raftKeys.identities(g),
     ]);
+    // Kept even across a half-installed snapshot: records only ever come from committed entries.
+    if (idents !== undefined) this.identity.load(JSON.parse(idents.toString('utf8')) as Record<string, string>);
     if (addrs !== undefined) this.addresses = new Map(Object.entries(JSON.parse(addrs.toString('utf8')) as Record<string, string>).map(([k, v]) => [Number(k), v]));
     // Peer addresses are plain config: what this start was given wins over the persisted book (a member
     // whose address changed, or a proxy put in between); members added later keep their recorded address.
@@ -229,6 +245,11 @@ export class PeerStorage implements Storage {
     return { type: 'put', key: raftKeys.addresses(this.groupId), value: Buffer.from(JSON.stringify(obj)) };
   }
 
+  /** Op persisting the identity registry (in the apply batch of an identity entry, after a snapshot). */
+  identitiesOp(): EngineOp {
+    return { type: 'put', key: raftKeys.identities(this.groupId), value: Buffer.from(JSON.stringify(this.identity.toJSON())) };
+  }
+
   // ---- Storage (read side, synchronous) ----
   initialState(): InitialState {
     const s = this.mem.initialState();
@@ -277,7 +298,7 @@ export class PeerStorage implements Storage {
     for (const [k, v] of this.addresses) addresses[String(k)] = v;
     const snapshot: Snapshot = {
       metadata: { index: appliedIndex, term: this.mem.term(appliedIndex), confState: structuredClone(this.confState) },
-      data: encodeSnapshotHeader({ addresses }),
+      data: encodeSnapshotHeader({ addresses, incarnations: this.identity.toJSON() }),
     };
     this.generated = { snapshot, engineSnapshot: this.engine.snapshot(), refs: 0, stale: false };
     this.snapshotRequested = false;
@@ -361,6 +382,7 @@ export class PeerStorage implements Storage {
     this.mem.setHardState(hardState);
     const h = decodeSnapshotHeader(snap.data);
     for (const [k, v] of Object.entries(h.addresses)) this.learnAddress(Number(k), v);
+    this.identity.load(h.incarnations ?? {});
   }
 
   markerClearOp(): EngineOp {

@@ -23,7 +23,7 @@ import type { Logger } from '../common/logger.js';
 import type { Engine, EngineEntry, EngineOp } from '../engine/engine.js';
 import type { CommandSink } from '../kv/commit-pipeline.js';
 import { decodeCommand, encodeCommand, type Command, type CommandResult } from '../kv/commands.js';
-import { NotLeaderError, PreconditionFailedError, StoreClosedError, StorageError } from '../kv/errors.js';
+import { NotLeaderError, OutcomeUnknownError, PreconditionFailedError, StoreClosedError, StorageError } from '../kv/errors.js';
 import { importState, exportState } from '../kv/snapshot.js';
 import { StateMachine } from '../kv/state-machine.js';
 import {
@@ -46,6 +46,7 @@ import {
   encodeConfChange,
 } from '../raft/index.js';
 import { RaftMetrics, since } from './metrics.js';
+import { type IdentityRegistry, decodeIdentityEntry, encodeIdentityEntry, isIdentityEntry } from './identity.js';
 import type { PeerStorage } from './peer-storage.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
@@ -70,7 +71,8 @@ export interface PeerConfig {
   /** How long one ReadIndex attempt waits before asking again (default 2 s; a read retries until readTimeoutMs). */
   readAttemptMs?: number;
   readTimeoutMs?: number;
-  sessionTtlMs?: number;
+  /** TEST ONLY: see StateMachineOptions.unsafeSnapshotIsolation (used when the state machine is reopened). */
+  unsafeSnapshotIsolation?: boolean;
 }
 
 interface PendingProposal {
@@ -192,6 +194,8 @@ export class Peer implements CommandSink {
   private readonly appliedWaiters: Array<{ index: number; resolve: () => void }> = [];
   private readonly roleListeners = new Set<() => void>();
   private compacting = false;
+  /** Identity records this leader proposed and has not seen applied yet: raft id → when (ms). */
+  private readonly identityProposed = new Map<number, number>();
   /** Committed entries handed to the apply stage, oldest first; the worker merges what is queued. */
   private readonly applyQueue: Entry[][] = [];
   private applyWorker: Promise<void> | undefined;
@@ -281,10 +285,18 @@ export class Peer implements CommandSink {
    * from the leader (its election timeout passed: pre-candidate, no leader) or a group without a
    * quorum answers with a fixed code and a reason.
    */
-  readiness(): true | { code: 'RAFT_FAILED' | 'RAFT_CLOSED' | 'RAFT_NOT_STARTED' | 'RAFT_NOT_MEMBER' | 'RAFT_NO_LEADER'; reason: string } {
+  readiness(): true | { code: 'RAFT_FAILED' | 'RAFT_CLOSED' | 'RAFT_NOT_STARTED' | 'RAFT_IDENTITY_REFUSED' | 'RAFT_NOT_MEMBER' | 'RAFT_NO_LEADER'; reason: string } {
     if (this.failed !== undefined) return { code: 'RAFT_FAILED', reason: `raft group ${this.groupId} failed: ${this.failed.message}` };
     if (this.closed) return { code: 'RAFT_CLOSED', reason: `raft group ${this.groupId} is closed` };
     if (this.rn === undefined) return { code: 'RAFT_NOT_STARTED', reason: `raft group ${this.groupId} is not started` };
+    // Before membership: a wiped node still believes it is a voter (its bootstrap config says so).
+    const refused = this.identity.selfRefused;
+    if (refused !== undefined) {
+      return {
+        code: 'RAFT_IDENTITY_REFUSED',
+        reason: `raft id ${this.raftId} is refused by the group (peer ${refused.by}: ${refused.reason}); this data dir is not the one the group knows for this id: replace the member with a new raft id (--join)`,
+      };
+    }
     const cs = this.rn.raft.trk.confState();
     const id = this.raftId;
     if (!cs.voters.includes(id) && !cs.learners.includes(id) && !cs.votersOutgoing.includes(id) && !cs.learnersNext.includes(id)) {
@@ -295,8 +307,48 @@ export class Peer implements CommandSink {
     return true;
   }
 
+  /** "Not proposed": the command never reached the log (certainly not applied). */
   notLeader(message?: string): NotLeaderError {
     return new NotLeaderError(this.leaderId, this.leaderClientAddress(), message);
+  }
+
+  /** A proposal that may be in the log but whose result this node will not learn. */
+  private outcomeUnknown(why: string): OutcomeUnknownError {
+    return new OutcomeUnknownError(this.leaderId, this.leaderClientAddress(), `${why} (outcome unknown); retry with the same session`);
+  }
+
+  // ---------------- identity (raftstore/identity.ts) ----------------
+
+  get identity(): IdentityRegistry {
+    return this.storage.identity;
+  }
+
+  /**
+   * An admitted frame from `from` carried `incarnation`. The leader makes the group remember the first
+   * incarnation of every raft id it hears (an identity entry; first writer wins when applied), so every
+   * member, including ones that never talked to `from`, can refuse a wiped data dir under that id later.
+   */
+  noteIncarnation(from: number, incarnation: string): void {
+    if (this.closed || this.failed || this.rn === undefined || this.role !== StateType.Leader) return;
+    if (this.identity.recorded.has(from)) return;
+    const at = this.identityProposed.get(from);
+    const now = Date.now();
+    // A proposal can be lost with a leadership change or a truncated log: ask again after a while.
+    if (at !== undefined && now - at < 3000) return;
+    try {
+      this.rn.propose(encodeIdentityEntry({ raftId: from, incarnation }));
+    } catch (e) {
+      if (e instanceof ProposalDroppedError) return;
+      throw e;
+    }
+    this.identityProposed.set(from, now);
+    this.schedule();
+  }
+
+  /** Once refused, this node never helps an election: nobody may count a vote from a wiped data dir. */
+  private muteIfRefused(msgs: Message[]): Message[] {
+    if (this.identity.selfRefused === undefined) return msgs;
+    return msgs.filter((m) => m.type !== MessageType.Vote && m.type !== MessageType.VoteResp && m.type !== MessageType.PreVote && m.type !== MessageType.PreVoteResp);
   }
 
   // ---------------- network input ----------------
@@ -351,7 +403,7 @@ export class Peer implements CommandSink {
     this.scheduleMidReadyFlush();
     return new Promise<CommandResult>((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (this.pending.delete(id)) reject(this.notLeader('proposal timed out (outcome unknown); retry with the same session'));
+        if (this.pending.delete(id)) reject(this.outcomeUnknown('proposal timed out'));
       }, this.cfg.proposalTimeoutMs ?? 10_000);
       timer.unref();
       this.pending.set(id, { resolve, reject, term: this.rn.raft.term, timer, t0: performance.now() });
@@ -626,14 +678,17 @@ export class Peer implements CommandSink {
     if (this.failed !== undefined) return;
     this.failed = err;
     this.log.error('raft group failed; the node needs a restart', { err: err.message, stack: err.stack });
-    this.rejectAll(new StorageError(`raft group failed: ${err.message}`));
+    this.rejectAll(new StorageError(`raft group failed: ${err.message}`), this.outcomeUnknown('raft group failed'));
   }
 
-  /** Fails every pending proposal, exclusive task and read (group failed or closed). */
-  private rejectAll(e: Error): void {
+  /**
+   * Fails every pending proposal, exclusive task and read (group failed or closed). Proposals get
+   * `proposalError`: they may already be in the log, so they are never reported as "not applied".
+   */
+  private rejectAll(e: Error, proposalError: Error): void {
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(e);
+      p.reject(proposalError);
     }
     this.pending.clear();
     for (const x of this.exclusive.splice(0)) x.reject(e);
@@ -647,6 +702,7 @@ export class Peer implements CommandSink {
       this.role = rd.softState.raftState;
       if (prevLeader !== this.leaderId) this.log.info('leader changed', { leader: this.leaderId, role: this.role, term: this.rn.raft.term });
       for (const f of this.roleListeners) f();
+      if (this.role === StateType.Leader && this.identity.selfIncarnation !== '') this.noteIncarnation(this.raftId, this.identity.selfIncarnation);
     }
     if (rd.hardState !== undefined && rd.hardState.term > this.lastTerm) {
       this.lastTerm = rd.hardState.term;
@@ -656,7 +712,7 @@ export class Peer implements CommandSink {
         if (p.term < this.lastTerm) {
           clearTimeout(p.timer);
           this.pending.delete(id);
-          p.reject(this.notLeader('leadership changed while the proposal was pending (outcome unknown); retry with the same session'));
+          p.reject(this.outcomeUnknown('leadership changed while the proposal was pending'));
         }
       }
     }
@@ -782,7 +838,8 @@ export class Peer implements CommandSink {
     return this.applyQueue.length + (this.applyWorker !== undefined ? 1 : 0);
   }
 
-  private sendMessages(msgs: Message[]): void {
+  private sendMessages(all: Message[]): void {
+    const msgs = this.muteIfRefused(all);
     if (msgs.length === 0) return;
     const normal: Message[] = [];
     for (const m of msgs) {
@@ -832,9 +889,9 @@ export class Peer implements CommandSink {
     const batches: EngineEntry[][] = [];
     for (let i = 0; i < entries.length; i += 4096) batches.push(entries.slice(i, i + 4096));
     await importState(this.engine, this.groupId, batches, { sync: false });
-    await this.engine.write([this.storage.markerClearOp(), this.storage.addressesOp()], { sync: true });
+    await this.engine.write([this.storage.markerClearOp(), this.storage.addressesOp(), this.storage.identitiesOp()], { sync: true });
     // (c) reopen the state machine over the new state.
-    this.sm = await StateMachine.open(this.engine, { groupId: this.groupId, sessionTtlMs: this.cfg.sessionTtlMs, logger: this.log });
+    this.sm = await StateMachine.open(this.engine, { groupId: this.groupId, unsafeSnapshotIsolation: this.cfg.unsafeSnapshotIsolation === true, logger: this.log });
     this.replaceSm(this.sm);
     this.appliedIndex = Math.max(index, this.sm.appliedIndex);
     this.onApplied(this.sm.lastTs);
@@ -900,6 +957,18 @@ export class Peer implements CommandSink {
         if (cs.voters.length + cs.learners.length > 0 && !cs.voters.includes(this.raftId) && !cs.learners.includes(this.raftId) && !cs.votersOutgoing.includes(this.raftId)) {
           this.log.warn('this node was removed from the group; it should be shut down');
         }
+        continue;
+      }
+      if (isIdentityEntry(e.data)) {
+        // Identity record (raftstore/identity.ts): in the same engine write as the applied index.
+        await flush();
+        const rec = decodeIdentityEntry(e.data);
+        const added = rec !== undefined && this.identity.apply(rec);
+        if (rec !== undefined) this.identityProposed.delete(rec.raftId);
+        const r = await this.sm.apply([], { appliedIndex: e.index });
+        await this.engine.write(added ? [...r.ops, this.storage.identitiesOp()] : r.ops, { sync: false });
+        this.appliedIndex = e.index;
+        if (added) this.log.info('member incarnation recorded', { index: e.index, member: rec.raftId, incarnation: rec.incarnation, term: this.rn.raft.term });
         continue;
       }
       if (e.data.length === 0) {
@@ -977,7 +1046,7 @@ export class Peer implements CommandSink {
       await this.engine.write(this.storage.appendOps([], this.storage.hardState), { sync: false }).catch(() => undefined);
       this.commitDirty = false;
     }
-    this.rejectAll(new StoreClosedError());
+    this.rejectAll(new StoreClosedError(), this.outcomeUnknown('node shutting down'));
     this.storage.close();
   }
 }

@@ -11,6 +11,7 @@ import { LocalStore, type LocalStoreOptions } from '../kv/local-store.js';
 import { Peer } from './peer.js';
 import { PeerStorage } from './peer-storage.js';
 import { Router } from './router.js';
+import { IdentityRegistry } from './identity.js';
 import { RaftTransport } from './transport.js';
 
 export const DATA_GROUP_ID = 1;
@@ -33,6 +34,10 @@ export interface RaftNodeOptions {
   leaseRead?: boolean;
   compactThreshold?: number;
   compactKeep?: number;
+  /** This data dir's incarnation (server/config.ts checkRaftIdentity); '' / undefined = none (in-memory). */
+  incarnation?: string;
+  /** TEST ONLY (--test-disable-identity-check): admit wiped members, the negative control. Default true. */
+  enforceIdentity?: boolean;
   /** LocalStore options (limits, GC, sessions, observer). */
   store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier'>;
 }
@@ -59,22 +64,64 @@ export class RaftNode {
     }
     const groupId = DATA_GROUP_ID;
     try {
+      const identity = new IdentityRegistry(opts.raftId, opts.incarnation ?? '', opts.enforceIdentity ?? true);
+      if (!identity.enforce) opts.logger.warn('TEST ONLY: member identity check disabled: a wiped data dir is accepted as the same voter', { raftId: opts.raftId });
       const storage = await PeerStorage.open(engine, groupId, {
         bootstrapVoters: opts.join ? undefined : [...opts.peers.keys()],
         addresses: opts.peers,
+        identity,
       });
       const router = new Router();
+      const idLog = opts.logger.child({ component: 'raft-identity' });
+      const lastLogged = new Map<number, number>();
+      const term = (): number | undefined => {
+        try {
+          return router.get(groupId)?.status().term;
+        } catch {
+          return undefined; // not started yet
+        }
+      };
       const transport = new RaftTransport({
         selfId: opts.raftId,
         clientAddress: opts.clientAddress,
         raftAddress: opts.raftAddress,
         resolve: (id) => storage.addresses.get(id),
         logger: opts.logger.child({ component: 'raft-transport' }),
+        incarnation: identity.selfIncarnation,
+        admit: (from, inc) => {
+          const a = identity.admit(from, inc);
+          if (a.ok) return a;
+          const reason = `raft id ${from} presented data-dir incarnation ${inc}, but the group recorded ${a.recorded} for it (wiped or replaced data dir)`;
+          // A refused node sends a frame every tick: one line when it starts, then one every 10 s.
+          const now = Date.now();
+          if (now - (lastLogged.get(from) ?? 0) >= 10_000) {
+            lastLogged.set(from, now);
+            idLog.error('refusing raft member: its data dir is not the one the group knows (never counted as a voter again; replace it with a new raft id)', {
+              member: from,
+              presented: inc,
+              recorded: a.recorded,
+              refusedFrames: identity.refused.get(from)?.count ?? 0,
+              term: term(),
+            });
+          }
+          return { ok: false, reason };
+        },
       });
       transport.handlers = {
         onMessages: (msgs) => router.deliver(msgs),
         onSnapshot: (m, entries) => router.deliverSnapshot(m, entries),
         onUnreachable: (to, groups) => router.unreachable(to, groups),
+        onIncarnation: (from, inc) => router.get(groupId)?.noteIncarnation(from, inc),
+        onRefused: (by, reason) => {
+          if (identity.refusedBy(by, reason)) {
+            idLog.error('this node is refused by the group: its data dir is not the one recorded for this raft id; it will not vote. Replace it with a new raft id (--join as a learner)', {
+              by,
+              reason,
+              incarnation: identity.selfIncarnation,
+              term: term(),
+            });
+          }
+        },
       };
       const peer = new Peer({
         groupId,
@@ -87,7 +134,7 @@ export class RaftNode {
         leaseRead: opts.leaseRead,
         compactThreshold: opts.compactThreshold,
         compactKeep: opts.compactKeep,
-        sessionTtlMs: opts.store?.sessionTtlMs,
+        unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       });
       router.register(peer);
       const store = await LocalStore.open({

@@ -10,13 +10,17 @@
 //   with a new IP); a fresh channel resolves afresh. While a peer is unreachable its messages are
 //   dropped and the owning groups are told (`onUnreachable`), so the leader re-probes it — Raft
 //   retransmits by itself.
-// * Every frame carries the sender's incarnation (random, per process). When a peer's incarnation
-//   changes it restarted: the connection to it is replaced at once and its backoff reset, rather than
-//   waiting until a dead connection is noticed (keepalive) and a backoff runs out.
+// * Every frame carries the sender's boot id (random, per process). When a peer's boot id changes it
+//   restarted: the connection to it is replaced at once and its backoff reset, rather than waiting until
+//   a dead connection is noticed (keepalive) and a backoff runs out. A starting node announces itself
+//   (an empty frame) so this happens before its first Raft message.
 // * Snapshots (MsgSnap) go over a separate client-streaming call: first chunk = the message (header
 //   data only), then the group state in key/value chunks read from a pinned engine snapshot. The
 //   outcome is reported back (`onSnapshotStatus`) so raft un-pauses the follower.
 // * Peer addresses come from a resolver (the group's address book, i.e. plain config: may be a proxy).
+// * Identity (raftstore/identity.ts): every frame carries this node's data-dir incarnation. A received
+//   frame goes through `admit` first; a refused one never reaches raft, and the receiver answers on the
+//   stream's return direction with a frame whose `refused` says why, so the sender learns it is refused.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from '../common/logger.js';
@@ -35,6 +39,10 @@ export interface TransportHandlers {
   onSnapshot(msg: Message, entries: EngineEntry[]): Promise<void>;
   /** Sending to `to` failed for these groups. */
   onUnreachable(to: number, groupIds: number[]): void;
+  /** An admitted frame from `from` carried this (non-empty) incarnation. */
+  onIncarnation?(from: number, incarnation: string): void;
+  /** Peer `by` refused this node's frames (its reason). */
+  onRefused?(by: number, reason: string): void;
 }
 
 export interface TransportOptions {
@@ -47,6 +55,10 @@ export interface TransportOptions {
   maxFrameBytes?: number;
   /** Drop (and report) while more than this many bytes are buffered on a stream (default 64 MiB). */
   maxBufferedBytes?: number;
+  /** This node's data-dir incarnation, sent on every frame ('' or undefined = none). */
+  incarnation?: string;
+  /** Decides whether a sender's frames may reach raft; a refusal carries the reason told back to the sender. */
+  admit?: (from: number, incarnation: string) => { ok: true } | { ok: false; reason: string };
 }
 
 /** Produces the state of a snapshot in chunks; `release` is called when the transfer ends. */
@@ -110,10 +122,10 @@ export class RaftTransport {
   private readonly clientAddresses = new Map<number, string>();
   /** Raft addresses peers announced (fallback when the address book has none, e.g. a joining node). */
   private readonly announced = new Map<number, string>();
-  /** Last incarnation seen per peer. */
-  private readonly incarnations = new Map<number, number>();
-  /** This process's incarnation (sent in every frame). */
-  readonly incarnation = 1 + Math.floor(Math.random() * 2 ** 48);
+  /** Last boot id seen per peer. */
+  private readonly boots = new Map<number, number>();
+  /** This process's boot id (sent in every frame). */
+  readonly boot = 1 + Math.floor(Math.random() * 2 ** 48);
   private closed = false;
   private inboundClosed = false;
   private readonly maxFrameBytes: number;
@@ -121,11 +133,13 @@ export class RaftTransport {
   private readonly activeServerCalls = new Set<grpc.ServerDuplexStream<RaftFrame, RaftFrame>>();
   handlers: TransportHandlers | undefined;
   /** Counters (tests, metrics). */
-  stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0 };
+  stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0 };
+  private readonly incarnation: string;
 
   constructor(private readonly opts: TransportOptions) {
     this.maxFrameBytes = opts.maxFrameBytes ?? 4 * 1024 * 1024;
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
+    this.incarnation = opts.incarnation ?? '';
   }
 
   /** Client (Kv API) address of a node, if known (self included). */
@@ -139,8 +153,8 @@ export class RaftTransport {
   }
 
   /**
-   * Sends an empty frame (our id, addresses, incarnation) to each of `ids` but ourselves: at startup, so
-   * peers replace a connection to our previous process at once (noteIncarnation). Best effort.
+   * Sends an empty frame (our id, addresses, boot id) to each of `ids` but ourselves: at startup, so
+   * peers replace a connection to our previous process at once (noteBoot). Best effort.
    */
   announce(ids: number[]): void {
     if (this.closed) return;
@@ -149,7 +163,7 @@ export class RaftTransport {
       const c = this.conn(id);
       if (c === undefined) continue;
       if (c.stream === undefined) this.openStream(c);
-      c.stream?.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation });
+      c.stream?.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation, refused: '', boot: this.boot });
     }
   }
 
@@ -222,7 +236,7 @@ export class RaftTransport {
       let bytes = 0;
       const writeBatch = () => {
         if (batch.length === 0) return;
-        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch, incarnation: this.incarnation });
+        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch, incarnation: this.incarnation, refused: '', boot: this.boot });
         this.stats.framesSent++;
         this.stats.messagesSent += batch.length;
         c.frames++;
@@ -265,8 +279,9 @@ export class RaftTransport {
       if (!this.closed) this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
       this.handlers?.onUnreachable(c.id, []);
     };
-    s.on('data', () => {
+    s.on('data', (f: RaftFrame) => {
       c.backoffMs = 0;
+      if (f.refused) this.handlers?.onRefused?.(c.id, f.refused);
     });
     s.on('error', (e: Error) => fail(e.message));
     s.on('end', () => fail('ended'));
@@ -287,14 +302,14 @@ export class RaftTransport {
   }
 
   /**
-   * A frame from `from` carried `incarnation`. A change means the peer restarted: our stream to it goes
+   * An admitted frame from `from` carried `boot`. A change means the peer restarted: our stream to it goes
    * to the old process (possibly an address that no longer exists) — replace it now, without backoff.
    */
-  private noteIncarnation(from: number, incarnation: number): void {
-    if (incarnation === 0) return;
-    const prev = this.incarnations.get(from);
-    this.incarnations.set(from, incarnation);
-    if (prev === undefined || prev === incarnation || this.closed) return;
+  private noteBoot(from: number, boot: number): void {
+    if (boot === 0) return;
+    const prev = this.boots.get(from);
+    this.boots.set(from, boot);
+    if (prev === undefined || prev === boot || this.closed) return;
     const c = this.peers.get(from);
     this.opts.logger.info('peer restarted: reconnecting', { peer: from, address: c?.address });
     if (c === undefined) return;
@@ -326,7 +341,7 @@ export class RaftTransport {
                 if (!call.write(chunk)) call.once('drain', () => res());
                 else res();
               });
-            await write({ message: Buffer.from(encodeMessage(msg)), from: this.opts.selfId, clientAddress: this.opts.clientAddress });
+            await write({ message: Buffer.from(encodeMessage(msg)), from: this.opts.selfId, clientAddress: this.opts.clientAddress, incarnation: this.incarnation });
             let n = 0;
             for await (const batch of source.chunks()) {
               let keys: Buffer[] = [];
@@ -370,12 +385,32 @@ export class RaftTransport {
           return;
         }
         this.activeServerCalls.add(call);
+        let lastRefusalReply = 0;
         call.on('data', (f: RaftFrame) => {
           const from = Number(f.from ?? 0);
+          const inc = f.incarnation ?? '';
+          if (from > 0 && this.opts.admit !== undefined) {
+            const a = this.opts.admit(from, inc);
+            if (!a.ok) {
+              // Nothing of a refused sender reaches raft: no vote, no append/heartbeat ack, no read ack.
+              this.stats.refusedFrames++;
+              const now = Date.now();
+              if (now - lastRefusalReply >= 1000) {
+                lastRefusalReply = now;
+                try {
+                  call.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation, refused: a.reason });
+                } catch {
+                  /* the stream is going away */
+                }
+              }
+              return;
+            }
+          }
+          if (from > 0 && inc !== '') this.handlers?.onIncarnation?.(from, inc);
           if (from > 0) {
             if (f.clientAddress) this.clientAddresses.set(from, f.clientAddress);
             if (f.raftAddress) this.announced.set(from, f.raftAddress);
-            this.noteIncarnation(from, Number(f.incarnation ?? 0));
+            this.noteBoot(from, Number(f.boot ?? 0));
           }
           const msgs: Message[] = [];
           for (const b of f.messages ?? []) {
@@ -405,6 +440,12 @@ export class RaftTransport {
             try {
               msg = decodeMessage(c.message as Uint8Array);
               const from = Number(c.from ?? 0);
+              const a = from > 0 && this.opts.admit !== undefined ? this.opts.admit(from, c.incarnation ?? '') : { ok: true as const };
+              if (!a.ok) {
+                this.stats.refusedFrames++;
+                bad = `refused: ${a.reason}`;
+                return;
+              }
               if (from > 0 && c.clientAddress) this.clientAddresses.set(from, c.clientAddress);
             } catch (e) {
               bad = (e as Error).message;

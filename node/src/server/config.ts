@@ -1,12 +1,14 @@
 // kvs-node configuration: command-line flags, then KVS_* environment variables, then defaults.
 // parseConfig is pure (argv + env in, config or ConfigError out) so it is unit-tested directly.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { hostname } from 'node:os';
 import { parseDuration, parseSize } from '../common/units.js';
+import { writeFileDurablySync } from '../common/durable-file.js';
 import { resolveLimits, type Limits } from './validate.js';
 import { packageVersion, splitHostPort } from './node-server.js';
+import { generateIncarnation, isIncarnation } from '../raftstore/identity.js';
 
 export interface NodeConfig {
   /** gRPC listen address host:port. */
@@ -42,6 +44,8 @@ export interface RaftConfig {
   leaseRead: boolean;
   compactThreshold: number;
   compactKeep: number;
+  /** TEST ONLY (--test-disable-identity-check): peers admit a wiped data dir as the same voter. */
+  identityCheck: boolean;
 }
 
 /** Parses "1=127.0.0.1:7400,2=127.0.0.2:7400". */
@@ -97,7 +101,7 @@ const SPECS = {
   maxTxnIdleTimeout: { flag: '--max-txn-idle-timeout <duration>', env: 'KVS_MAX_TXN_IDLE_TIMEOUT', desc: 'largest idle timeout a Begin may ask for', def: '10m' },
   gcLifetime: { flag: '--gc-lifetime <duration>', env: 'KVS_GC_LIFETIME', desc: 'MVCC versions older than this may be garbage-collected (store default)' },
   txnIdleTimeout: { flag: '--txn-idle-timeout <duration>', env: 'KVS_TXN_IDLE_TIMEOUT', desc: 'default idle timeout of interactive transactions (store default)' },
-  sessionTtl: { flag: '--session-ttl <duration>', env: 'KVS_SESSION_TTL', desc: 'exactly-once sessions idle longer than this are forgotten (store default)' },
+  sessionTtl: { flag: '--session-ttl <duration>', env: 'KVS_SESSION_TTL', desc: 'exactly-once sessions idle longer than this are forgotten: seeds the replicated cluster setting of a new cluster (1h by default; later changes: kvsctl settings set)' },
   shutdownTimeout: { flag: '--shutdown-timeout <duration>', env: 'KVS_SHUTDOWN_TIMEOUT', desc: 'graceful shutdown waits this long for in-flight calls', def: '10s' },
   raftId: { flag: '--raft-id <n>', env: 'KVS_RAFT_ID', desc: 'Raft id of this node (positive integer, never reused); needed with --peers/--join' },
   peers: { flag: '--peers <list>', env: 'KVS_PEERS', desc: 'initial Raft members id=host:port,... (raft addresses; may point to proxies). Without --peers/--join the node runs a single-node store' },
@@ -109,6 +113,11 @@ const SPECS = {
   leaseRead: { flag: '--lease-read', env: 'KVS_LEASE_READ', desc: 'serve linearizable reads from the leader lease (needs bounded clock drift) instead of a heartbeat round' },
   raftCompactThreshold: { flag: '--raft-compact-threshold <n>', env: 'KVS_RAFT_COMPACT_THRESHOLD', desc: 'compact the Raft log when this many applied entries accumulate', def: '10000' },
   envFile: { flag: '--env-file <path>', env: 'KVS_ENV_FILE', desc: 'read KVS_* settings from this file of KEY=VALUE lines (flags and the environment win); the Kubernetes operator hands each pod its raft id this way' },
+  testDisableIdentityCheck: {
+    flag: '--test-disable-identity-check',
+    env: 'KVS_TEST_DISABLE_IDENTITY_CHECK',
+    desc: 'TEST ONLY, UNSAFE: do not refuse peers whose data dir was wiped (a wiped member may vote again and lose acknowledged writes); exists for the negative control of the wipe test',
+  },
   raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
 } satisfies Record<string, Spec>;
 
@@ -146,27 +155,50 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-/** File in the data directory recording the raft id the data belongs to. */
+/**
+ * File in the data directory recording the raft id the data belongs to and the data dir's incarnation:
+ * line 1 the raft id, line 2 `incarnation <32 hex>` (files of older versions have line 1 only; the
+ * incarnation is added on their next start).
+ */
 export const RAFT_IDENTITY_FILE = 'KVS_RAFT_ID';
+
+export interface RaftIdentity {
+  raftId: number;
+  /** Random, created with the data dir: a wiped/replaced dir gets a new one (raftstore/identity.ts). */
+  incarnation: string;
+  /** The identity file was created (or completed with an incarnation) by this start. */
+  created: boolean;
+}
 
 /**
  * A data directory belongs to one raft id forever: the first start records it; a later start with a
  * different id (a stale volume of a removed member, a volume attached to the wrong pod) is refused,
- * so an old member can never come back under a new identity or vice versa.
+ * so an old member can never come back under a new identity or vice versa. The first start also mints
+ * the data dir's incarnation, which peers use to tell a wiped dir restarted under the same id.
  */
-export function checkRaftIdentity(dataDir: string, raftId: number): void {
+export function checkRaftIdentity(dataDir: string, raftId: number): RaftIdentity {
   const file = joinPath(dataDir, RAFT_IDENTITY_FILE);
   if (existsSync(file)) {
-    const recorded = readFileSync(file, 'utf8').trim();
+    const lines = readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim());
+    const recorded = lines[0] ?? '';
     if (recorded !== String(raftId)) {
       throw new ConfigError(
         `data directory ${dataDir} belongs to raft id ${recorded}, but this node was started as raft id ${raftId}: refusing to start ` +
           `(a stale volume of a removed member must not rejoin; delete the volume or start with --raft-id ${recorded})`,
       );
     }
-    return;
+    const m = /^incarnation ([0-9a-f]+)$/.exec(lines[1] ?? '');
+    if (m !== null) {
+      if (!isIncarnation(m[1]!)) throw new ConfigError(`${file}: malformed incarnation ${JSON.stringify(m[1])} (expected 32 hex digits)`);
+      return { raftId, incarnation: m[1]!, created: false };
+    }
+    if ((lines[1] ?? '') !== '') throw new ConfigError(`${file}: malformed second line ${JSON.stringify(lines[1])} (expected "incarnation <32 hex digits>")`);
   }
-  writeFileSync(file, `${raftId}\n`);
+  const incarnation = generateIncarnation();
+  // Durable (temp + fsync + rename + dir fsync): a power cut must not leave no identity, or a restart
+  // would mint a second incarnation for the same data.
+  writeFileDurablySync(file, `${raftId}\nincarnation ${incarnation}\n`);
+  return { raftId, incarnation, created: true };
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, out: { writeOut?: (s: string) => void; writeErr?: (s: string) => void; readFile?: (path: string) => string } = {}): NodeConfig {
@@ -285,6 +317,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       leaseRead: bool('leaseRead'),
       compactThreshold: int('raftCompactThreshold')!,
       compactKeep: int('raftCompactKeep')!,
+      identityCheck: !bool('testDisableIdentityCheck'),
     };
     if (raft.tickMs <= 0) throw new ConfigError('--raft-tick: must be > 0');
     if (raft.electionTick < 2) throw new ConfigError('--election-tick: must be >= 2');

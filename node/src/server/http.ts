@@ -53,6 +53,23 @@ export async function startHttpServer(opts: {
 }): Promise<HttpServer> {
   const { metrics, ready, logger } = opts;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 2000;
+  /** /readyz: `ready` (bounded by readyTimeoutMs), then every condition; the first failure answers 503. */
+  const answerReadyz = async (res: http.ServerResponse): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`store did not answer within ${readyTimeoutMs} ms`), readyTimeoutMs);
+    });
+    let r: true | string;
+    try {
+      // Promise.resolve().then(ready): a check that throws synchronously becomes a reason, not a crash.
+      r = await Promise.race([Promise.resolve().then(ready).catch((err: unknown) => (err instanceof Error ? err.message : String(err))), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const verdict: true | NotReady = r === true ? checkConditions(opts.conditions ?? []) : { code: r === 'shutting down' ? 'SHUTTING_DOWN' : 'STORE_UNAVAILABLE', reason: r };
+    const body = verdict === true ? { ready: true } : { ready: false, code: verdict.code, reason: verdict.reason };
+    res.writeHead(verdict === true ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+  };
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -72,19 +89,16 @@ export async function startHttpServer(opts: {
       case '/healthz':
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
         return;
-      case '/readyz': {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<string>((resolve) => {
-          timer = setTimeout(() => resolve(`store did not answer within ${readyTimeoutMs} ms`), readyTimeoutMs);
-        });
-        Promise.race([ready().catch((err: unknown) => (err instanceof Error ? err.message : String(err))), timeout]).then((r) => {
-          clearTimeout(timer);
-          const verdict: true | NotReady = r === true ? checkConditions(opts.conditions ?? []) : { code: r === 'shutting down' ? 'SHUTTING_DOWN' : 'STORE_UNAVAILABLE', reason: r };
-          const body = verdict === true ? { ready: true } : { ready: false, code: verdict.code, reason: verdict.reason };
-          res.writeHead(verdict === true ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+      case '/readyz':
+        // Every failure inside the check (a check that throws synchronously, a verdict that cannot be
+        // rendered) still answers — a dropped promise here left the probe hanging and, as an unhandled
+        // rejection, stopped the whole node (main.ts exits on one).
+        answerReadyz(res).catch((err: unknown) => {
+          logger.warn('readiness answer failed', { err: err instanceof Error ? err.message : String(err) });
+          if (!res.headersSent) res.writeHead(503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready: false, code: 'CHECK_FAILED', reason: 'readiness check failed' })}\n`);
+          else res.destroy();
         });
         return;
-      }
       default:
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found (try /metrics, /healthz, /readyz)\n');
     }

@@ -16,10 +16,24 @@ import { registerRaftMetrics } from '../raftstore/metrics.js';
 import type * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 
-async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver): Promise<RaftNode> {
+/**
+ * Test-only switches for the negative controls of the exactly-once and serializability checks (the
+ * tests must be able to fail). Environment only — no flag, no chart value — and loud when set.
+ */
+function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation'> {
+  const out: Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation'> = {};
+  if (process.env.KVS_TEST_UNSAFE_NO_COMMIT_FENCE === '1') out.unsafeNoCommitFence = true;
+  if (process.env.KVS_TEST_UNSAFE_SNAPSHOT_ISOLATION === '1') out.unsafeSnapshotIsolation = true;
+  for (const k of Object.keys(out)) logger.warn('UNSAFE TEST SWITCH ON: this node breaks its guarantees on purpose', { switch: k });
+  return out;
+}
+
+async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
     raftId: r.raftId,
+    incarnation,
+    enforceIdentity: r.identityCheck,
     peers: r.peers,
     join: r.join,
     clientAddress: r.advertiseClient,
@@ -40,6 +54,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
       ...(config.gcLifetimeMs !== undefined ? { gcLifetimeMs: config.gcLifetimeMs } : {}),
       ...(config.txnIdleTimeoutMs !== undefined ? { txnIdleTimeoutMs: config.txnIdleTimeoutMs } : {}),
       ...(config.sessionTtlMs !== undefined ? { sessionTtlMs: config.sessionTtlMs } : {}),
+      ...unsafeTestSwitches(logger),
     },
   });
 }
@@ -56,7 +71,7 @@ async function openStore(config: NodeConfig, logger: Logger, observer: StoreObse
   if (config.gcLifetimeMs !== undefined) opts.gcLifetimeMs = config.gcLifetimeMs;
   if (config.txnIdleTimeoutMs !== undefined) opts.txnIdleTimeoutMs = config.txnIdleTimeoutMs;
   if (config.sessionTtlMs !== undefined) opts.sessionTtlMs = config.sessionTtlMs;
-  return openLocalStore(opts);
+  return openLocalStore({ ...opts, ...unsafeTestSwitches(logger) });
 }
 
 async function main(): Promise<number> {
@@ -83,10 +98,14 @@ async function main(): Promise<number> {
   });
   let store: KvStore;
   let raftNode: RaftNode | undefined;
+  // '' with --memory: no durable identity to protect; its frames are admitted without a check.
+  let incarnation = '';
   try {
     if (config.raft && config.dataDir) {
       await mkdir(config.dataDir, { recursive: true });
-      checkRaftIdentity(config.dataDir, config.raft.raftId);
+      const ident = checkRaftIdentity(config.dataDir, config.raft.raftId);
+      incarnation = ident.incarnation;
+      logger.info('raft identity', { raftId: ident.raftId, incarnation, created: ident.created, dataDir: config.dataDir });
     }
   } catch (err) {
     logger.error('refusing to start', { dataDir: config.dataDir, err: err instanceof Error ? err.message : String(err) });
@@ -95,7 +114,7 @@ async function main(): Promise<number> {
   }
   try {
     if (config.raft) {
-      raftNode = await openRaftNode(config, logger, metrics.storeObserver());
+      raftNode = await openRaftNode(config, logger, metrics.storeObserver(), incarnation);
       store = raftNode.kvStore;
       registerRaftMetrics(metrics.registry, raftNode);
     } else store = await openStore(config, logger, metrics.storeObserver());
@@ -132,6 +151,7 @@ async function main(): Promise<number> {
     nodeId: config.nodeId,
     dataDir: config.dataDir ?? null,
     raftId: config.raft?.raftId ?? null,
+    incarnation: incarnation || null,
     raft: config.raft?.raftListen ?? null,
     version: packageVersion(),
     pid: process.pid,

@@ -70,6 +70,7 @@ export function toWireError(err: unknown, logger?: Logger, context: Record<strin
       if (typeof e.field === 'string') out.field = e.field;
       break;
     case 'NOT_LEADER':
+    case 'OUTCOME_UNKNOWN':
       if (typeof e.leaderAddress === 'string' && e.leaderAddress) out.leader = e.leaderAddress;
       if (typeof e.leaderId === 'number' && e.leaderId > 0) out.leaderId = e.leaderId;
       break;

@@ -35,7 +35,23 @@ const intOrString: JSONSchemaProps = {
   anyOf: [{ type: 'integer' }, { type: 'string' }],
   pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
 };
-const quantityMap = (description: string): JSONSchemaProps => ({ type: 'object', description, additionalProperties: intOrString });
+// A quantity below zero passes the pattern (it allows a sign) and is only refused later, by the
+// StatefulSet controller when it creates the pods — visible in nobody's status. Refuse it here.
+const nonNegative = (v: string) => `type(${v}) == int ? ${v} >= 0 : (isQuantity(${v}) && quantity(${v}).sign() >= 0)`;
+const quantityMap = (description: string): JSONSchemaProps => ({
+  type: 'object',
+  description,
+  additionalProperties: intOrString,
+  maxProperties: 16,
+  'x-kubernetes-validations': [{ rule: `self.all(k, ${nonNegative('self[k]')})`, message: 'resource quantities must not be negative' }],
+});
+
+/**
+ * Longest KvsCluster name whose children are all valid: the StatefulSet controller labels each pod
+ * controller-revision-hash=<name>-<hash of up to 10 characters> and label values are at most 63
+ * characters (the Services <name>-peers and the pods <name>-<ordinal> would allow a little more).
+ */
+export const MAX_CLUSTER_NAME_LENGTH = 52;
 
 /** Flags the operator sets itself; nodeConfig may not override them. */
 export const RESERVED_NODE_CONFIG_KEYS = ['listen', 'http', 'data-dir', 'node-id', 'raft-id', 'peers', 'join', 'raft-listen', 'advertise', 'env-file'];
@@ -44,6 +60,18 @@ export const specSchema: JSONSchemaProps = {
   type: 'object',
   description: 'Desired state of a kvs cluster.',
   required: ['replicas', 'storage'],
+  'x-kubernetes-validations': [
+    {
+      // A drain may take maxUnavailable pods at once; more than (replicas-1)/2 loses the Raft majority.
+      // Below 3 replicas any loss does; 1 (the default) stays allowed there, so small clusters keep working.
+      rule:
+        '!has(self.podDisruptionBudget) || !has(self.podDisruptionBudget.maxUnavailable) || ' +
+        'self.podDisruptionBudget.maxUnavailable <= (self.replicas >= 3 ? (self.replicas - 1) / 2 : 1)',
+      message:
+        'podDisruptionBudget.maxUnavailable must leave a Raft majority running: at most (replicas-1)/2 ' +
+        '(1 for 3 or 4 replicas, 2 for 5 or 6), and at most 1 below 3 replicas',
+    },
+  ],
   properties: {
     replicas: {
       type: 'integer',
@@ -75,6 +103,12 @@ export const specSchema: JSONSchemaProps = {
         size: {
           ...intOrString,
           description: 'PVC size of each node, e.g. 1Gi.',
+          'x-kubernetes-validations': [
+            {
+              rule: `type(self) == int ? self > 0 : (isQuantity(self) && quantity(self).sign() > 0)`,
+              message: 'storage.size must be a positive quantity such as 1Gi',
+            },
+          ],
         },
         storageClassName: str('StorageClass of the PVCs; the cluster default when unset.', { minLength: 1 }),
       },
@@ -82,7 +116,9 @@ export const specSchema: JSONSchemaProps = {
     },
     affinity: {
       type: 'object',
-      description: 'core/v1 Affinity of the kvs pods. Default: prefer one kvs pod per node (soft anti-affinity).',
+      description:
+        'core/v1 Affinity of the kvs pods. The default soft anti-affinity (prefer one kvs pod per node) is kept ' +
+        'unless this sets podAntiAffinity, which then replaces it.',
       'x-kubernetes-preserve-unknown-fields': true,
     },
     topologySpreadConstraints: {
@@ -153,6 +189,26 @@ export const specSchema: JSONSchemaProps = {
       default: DEFAULTS.paused,
       description: 'When true the operator makes no changes to the cluster\'s objects (status is still reported).',
     },
+    failover: {
+      type: 'object',
+      description:
+        'Automatic replacement of dead members: remove the old raft id, give the pod a new id and an empty volume, ' +
+        'add it as a learner and promote it once caught up. A member whose volume was lost is always replaced.',
+      properties: {
+        enabled: { type: 'boolean', default: DEFAULTS.failoverEnabled, description: 'Replace members unhealthy for longer than downTimeout.' },
+        downTimeout: str('How long a member may be unhealthy before it is replaced, e.g. 90s, 5m, 1h (default 5m).', {
+          default: DEFAULTS.failoverDownTimeout,
+          pattern: '^[0-9]+(s|m|h)$',
+        }),
+        maxConcurrentReplacements: {
+          type: 'integer',
+          format: 'int32',
+          minimum: 1,
+          default: DEFAULTS.maxConcurrentReplacements,
+          description: 'Replacements in flight at once.',
+        },
+      },
+    },
   },
 };
 
@@ -160,7 +216,7 @@ const conditionSchema: JSONSchemaProps = {
   type: 'object',
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
-    type: str('Available, Progressing, Degraded, ReconciliationPaused or ScaleInBlocked.'),
+    type: str('Available, Progressing, Degraded, ReconciliationPaused, ScaleInBlocked, MemberReplacement or ApplyFailed.'),
     status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
     reason: str('CamelCase reason of the last transition.'),
     message: str('Human-readable details.'),
@@ -211,6 +267,18 @@ export const kvsClusterSchema: JSONSchemaProps = {
   type: 'object',
   description: 'KvsCluster is a replicated, sharded kvs key-value store managed by the kvs operator.',
   required: ['spec'],
+  // The name becomes the name of Services (DNS-1035 labels) and a prefix of pod names and labels: a
+  // name that cannot produce valid children is refused here instead of failing every apply later.
+  'x-kubernetes-validations': [
+    {
+      rule: `size(self.metadata.name) <= ${MAX_CLUSTER_NAME_LENGTH}`,
+      message: `metadata.name must be at most ${MAX_CLUSTER_NAME_LENGTH} characters: it prefixes the names and labels of the cluster's pods (controller-revision-hash=<name>-<hash> must fit 63 characters)`,
+    },
+    {
+      rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+      message: "metadata.name must start with a lowercase letter and contain only lowercase letters, digits and '-' (no '.'): it names the cluster's Services",
+    },
+  ],
   properties: {
     apiVersion: { type: 'string' },
     kind: { type: 'string' },

@@ -17,6 +17,9 @@ export const DEFAULTS = {
   pvcRetentionPolicy: 'Retain' as PvcRetentionPolicy,
   paused: false,
   pdbMaxUnavailable: 1,
+  failoverEnabled: true,
+  failoverDownTimeout: '5m',
+  maxConcurrentReplacements: 1,
 } as const;
 
 export type PvcRetentionPolicy = 'Retain' | 'Delete';
@@ -53,13 +56,28 @@ export interface PodDisruptionBudgetSpec {
   maxUnavailable?: number;
 }
 
+/**
+ * Automatic replacement of members that are gone for good (dead node, lost volume): remove the old raft
+ * id, give the pod a new one with an empty volume, add it as a learner, promote it once caught up.
+ */
+export interface FailoverSpec {
+  /** Replace members that stay unhealthy longer than downTimeout (default true). A member whose volume
+   * was lost (the node reports a new data-dir incarnation) is always replaced: it can never vote again. */
+  enabled?: boolean;
+  /** How long a member may be unhealthy (pod not ready or node not answering) before it is replaced,
+   * e.g. "5m" (default), "90s". A restart within this time is never a replacement. */
+  downTimeout?: string;
+  /** Replacements in flight at once (default 1). */
+  maxConcurrentReplacements?: number;
+}
+
 export interface KvsClusterSpec {
   replicas: number;
   image?: string;
   version?: string;
   resources?: ResourceRequirements;
   storage: StorageSpec;
-  /** core/v1 Affinity, passed to the pods unchanged (default: prefer one pod per node). */
+  /** core/v1 Affinity of the pods, merged with the default soft anti-affinity unless it sets podAntiAffinity. */
   affinity?: Record<string, unknown>;
   topologySpreadConstraints?: TopologySpreadConstraint[];
   tolerations?: Toleration[];
@@ -69,9 +87,10 @@ export interface KvsClusterSpec {
   pvcRetentionPolicy?: PvcRetentionPolicy;
   /** When true the operator changes nothing (status is still reported). */
   paused?: boolean;
+  failover?: FailoverSpec;
 }
 
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked' | 'MemberReplacement' | 'ApplyFailed';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {

@@ -130,6 +130,18 @@ function defaultAffinity(name: string) {
 }
 
 /**
+ * The pods' affinity: the user's, merged with the default soft anti-affinity (one kvs pod per node).
+ * A user who only pins nodes (nodeAffinity) or co-locates with something (podAffinity) keeps the
+ * spreading that protects the quorum; only a user `podAntiAffinity` replaces the default one.
+ */
+export function podAffinity(name: string, user: Record<string, unknown> | undefined): Record<string, unknown> {
+  const def = defaultAffinity(name);
+  if (!user) return def;
+  if (user['podAntiAffinity'] !== undefined) return user;
+  return { ...user, podAntiAffinity: def.podAntiAffinity };
+}
+
+/**
  * The StatefulSet. podManagementPolicy Parallel: a Raft group needs a majority up before any node can
  * report ready, so OrderedReady would deadlock the bootstrap of >1 node; the order of membership changes
  * is the operator's job (plan.ts), not the StatefulSet controller's.
@@ -194,7 +206,7 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
             fsGroupChangePolicy: 'OnRootMismatch',
             seccompProfile: { type: 'RuntimeDefault' },
           },
-          affinity: (spec.affinity as never) ?? defaultAffinity(name),
+          affinity: podAffinity(name, spec.affinity) as never,
           ...(tsc ? { topologySpreadConstraints: tsc as never } : {}),
           ...(spec.tolerations ? { tolerations: spec.tolerations as never } : {}),
           containers: [

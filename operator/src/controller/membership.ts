@@ -18,14 +18,27 @@
 //              is restarted without waiting for itself, when that cannot cost the quorum — also when no
 //              leader is known, if its container does not even run
 //   transient loss (pod gone/unready, member still configured): no membership change; status Degraded
+//              — until spec.failover.downTimeout has passed (below)
+//   replacement (a member that can never vote again, or is down for good): the old raft id is removed
+//              (only while the remaining healthy voters stay a majority, at most
+//              failover.maxConcurrentReplacements at once) → the pod's slot gets a NEW raft id (ids are
+//              never reused) → ReplacePod deletes its PVC and the pod, the StatefulSet recreates both
+//              and the node starts empty with --join → AddLearner → caught up → Promote. Triggers:
+//              * VolumeLost: the leader refuses the member's frames (another data-dir incarnation than
+//                the one the group recorded), the node reports itself refused, or it reports an
+//                incarnation that differs from the recorded one — its data is gone, always replaced;
+//              * MemberDown (spec.failover.enabled): unhealthy (pod not ready or node silent) for longer
+//                than downTimeout; a restart within the timeout resets the clock and is never a replacement;
+//              * Removed: the member was removed (e.g. by kvsctl) while its pod stays in the StatefulSet.
 //   no leader known: no change at all (the StatefulSet keeps its size)
-import type { MembersState } from './raftids.js';
+import type { MembersState, ReplaceReason } from './raftids.js';
 import { podOrdinal, quorum } from './names.js';
 
 export type MembershipStep =
   | { type: 'AddLearner'; pod: string; raftId: number; address: string }
   | { type: 'Promote'; pod: string; raftId: number }
-  | { type: 'RemoveMember'; pod: string; raftId: number }
+  | { type: 'RemoveMember'; pod: string; raftId: number; replace?: ReplaceReason; why?: string }
+  | { type: 'ReplacePod'; pod: string; oldRaftId: number; newRaftId: number; reason: ReplaceReason; why: string }
   | { type: 'TransferLeader'; from: string; to: string; toRaftId: number; why: string }
   | { type: 'DeletePod'; pod: string; why: string };
 
@@ -34,6 +47,10 @@ export interface RaftMember {
   match: number;
   state: string;
   recentActive: boolean;
+  /** Data-dir incarnation the group recorded for the member ('' / absent: none yet). */
+  incarnation?: string;
+  /** The leader refuses its frames (another incarnation: its volume was lost). */
+  refused?: boolean;
 }
 
 /** The group as its leader reports it. */
@@ -53,6 +70,24 @@ export interface PodView {
   updated: boolean;
   /** Its container runs (false: waiting, e.g. ImagePullBackOff, CrashLoopBackOff); undefined = unknown. */
   running?: boolean;
+  /** Not ready and its data PVC is being deleted: it can never start; delete it so the StatefulSet
+   * recreates pod and claim. */
+  claimTerminating?: boolean;
+  /** Crash-looping / image or config error (status.podFailing). */
+  failing?: boolean;
+}
+
+/** What a pod's node says about itself (Admin.Status). */
+export interface NodeSelf {
+  raftId: number;
+  incarnation: string;
+  identityRefused: boolean;
+}
+
+export interface FailoverSettings {
+  enabled: boolean;
+  downTimeoutMs: number;
+  maxConcurrent: number;
 }
 
 export interface MembershipInput {
@@ -68,6 +103,11 @@ export interface MembershipInput {
   answering?: Set<string>;
   /** Entries a learner/voter may trail the commit index and count as caught up. */
   maxLag?: number;
+  /** Per answering pod, what its node reports about itself. */
+  reports?: Record<string, NodeSelf>;
+  failover?: FailoverSettings;
+  /** This pass's clock (ms since the epoch): the failover timers compare with it. */
+  nowMs?: number;
 }
 
 export interface MembershipPlan {
@@ -77,6 +117,24 @@ export interface MembershipPlan {
   blocked?: string;
   /** Waiting for something (progress message). */
   waiting?: string;
+  /** A member needs replacement but it may not happen now (quorum, limit): why (MemberReplacement condition). */
+  replacementBlocked?: string;
+}
+
+/** Short form of an incarnation for messages. */
+const shortInc = (s: string | undefined) => (s ? `${s.slice(0, 8)}…` : 'none');
+
+/** Why the member of `pod` has lost its data (VolumeLost), or undefined. */
+export function volumeLost(pod: string, raftId: number, raft: RaftView, reports: Record<string, NodeSelf> | undefined): string | undefined {
+  const m = raft.members.get(raftId);
+  const r = reports?.[pod];
+  const self = r !== undefined && r.raftId === raftId ? r : undefined;
+  if (m?.refused) return `the leader refuses raft id ${raftId}: its data dir is not the one the group recorded (incarnation ${shortInc(m.incarnation)})`;
+  if (self?.identityRefused) return `the node of ${pod} reports that the group refuses its data dir (raft id ${raftId})`;
+  if (self && m?.incarnation && self.incarnation && self.incarnation !== m.incarnation) {
+    return `the node of ${pod} runs on data-dir incarnation ${shortInc(self.incarnation)} but the group recorded ${shortInc(m.incarnation)} for raft id ${raftId}: its volume was lost or replaced`;
+  }
+  return undefined;
 }
 
 export const DEFAULT_MAX_LAG = 100;
@@ -146,6 +204,14 @@ export function planMembership(input: MembershipInput): MembershipPlan {
       .filter((v) => v !== exclude && healthyVoter(v) && caughtUp(raft.members.get(v), raft.commit, maxLag))
       .sort((a, b) => (raft.members.get(b)!.match - raft.members.get(a)!.match) || a - b)[0];
 
+  // 0. A pod that cannot start because its volume claim is being deleted (a lost/deleted PVC): delete
+  // the pod; the StatefulSet recreates it with a new claim (its node then reports a new incarnation).
+  for (const pv of input.pods) {
+    if (pv.claimTerminating && !pv.ready && podOrdinal(pv.name) < cur) {
+      return { statefulSetReplicas: cur, step: { type: 'DeletePod', pod: pv.name, why: 'its volume claim is being deleted: recreate the pod with a new volume' } };
+    }
+  }
+
   // 1. The highest pod's member was removed (committed): shrink the StatefulSet by one.
   const top = nameAt(cur - 1);
   if (cur > 0 && top !== undefined) {
@@ -155,6 +221,14 @@ export function planMembership(input: MembershipInput): MembershipPlan {
   }
 
   // 2. Pods inside the StatefulSet that are not voters yet: add as learner, then promote (one at a time).
+  // A replacement that is only waiting (its pod starting, its learner catching up) does not stop the
+  // next replacement from starting when maxConcurrentReplacements allows it (2b); anything else waits.
+  let replacementWait: string | undefined;
+  const waitFor = (a: { replaces?: number }, msg: string): MembershipPlan | undefined => {
+    if (a.replaces === undefined) return { statefulSetReplicas: cur, waiting: msg };
+    replacementWait ??= msg;
+    return undefined;
+  };
   for (let o = 0; o < cur; o++) {
     const p = nameAt(o);
     if (p === undefined) return { statefulSetReplicas: cur, waiting: `pod ordinal ${o} has no raft id yet` };
@@ -162,44 +236,113 @@ export function planMembership(input: MembershipInput): MembershipPlan {
     const m = raft.members.get(a.raftId);
     if (!m) {
       if (a.added) {
+        if (o < desired) {
+          // Removed for a replacement (or by hand) while its pod stays: the slot gets a new raft id, and
+          // the pod restarts on an empty volume (its data belongs to the removed id and is refused).
+          const reason = a.replacing ?? 'Removed';
+          return {
+            statefulSetReplicas: cur,
+            step: { type: 'ReplacePod', pod: p, oldRaftId: a.raftId, newRaftId: state.nextRaftId, reason, why: `raft id ${a.raftId} was removed from the group (${reason}): ${p} restarts empty as raft id ${state.nextRaftId}` },
+          };
+        }
         // Removed earlier but not the highest pod (should not happen with highest-first scale-in).
         return { statefulSetReplicas: cur, blocked: `${p} (raft id ${a.raftId}) is no longer a member; it must be replaced (delete its pod and PVC)` };
       }
       if (o >= desired) continue; // being scaled in; handled above once it is the highest
-      if (!podByName.get(p)?.exists) return { statefulSetReplicas: cur, waiting: `waiting for pod ${p} to be created` };
+      if (!podByName.get(p)?.exists) {
+        const w = waitFor(a, `waiting for pod ${p} to be created`);
+        if (w) return w;
+        continue;
+      }
       // Only once its node serves (then its DNS name resolves and the first snapshot can land).
-      if (input.answering && !input.answering.has(p)) return { statefulSetReplicas: cur, waiting: `waiting for the node of ${p} to start` };
+      const self = input.reports?.[p];
+      if (a.replaces !== undefined && ((self !== undefined && self.raftId !== a.raftId) || (self === undefined && podByName.get(p)?.failing === true))) {
+        // The replacement pod still runs the old member (the deletion did not happen) or cannot start on
+        // a volume that still holds the old id's data: delete volume and pod again (idempotent).
+        const what = self !== undefined ? `still runs as raft id ${self.raftId}` : 'is failing (its volume may still hold the old member\'s data)';
+        return {
+          statefulSetReplicas: cur,
+          step: { type: 'ReplacePod', pod: p, oldRaftId: a.replaces, newRaftId: a.raftId, reason: a.replaceReason ?? 'Removed', why: `${p} ${what}: restart it empty as raft id ${a.raftId}` },
+        };
+      }
+      if (input.answering && !input.answering.has(p)) {
+        const w = waitFor(a, `waiting for the node of ${p} to start`);
+        if (w) return w;
+        continue;
+      }
+      if (self !== undefined && self.raftId !== a.raftId) return { statefulSetReplicas: cur, waiting: `the node of ${p} reports raft id ${self.raftId}, expected ${a.raftId}` };
       return { statefulSetReplicas: cur, step: { type: 'AddLearner', pod: p, raftId: a.raftId, address: input.address(p) } };
     }
     if (m.role === 'learner') {
       if (o >= desired) return { statefulSetReplicas: cur, step: { type: 'RemoveMember', pod: p, raftId: a.raftId } };
       if (caughtUp(m, raft.commit, maxLag)) return { statefulSetReplicas: cur, step: { type: 'Promote', pod: p, raftId: a.raftId } };
-      return { statefulSetReplicas: cur, waiting: `learner ${p} (raft id ${a.raftId}) is catching up (match ${m.match}, commit ${raft.commit}, ${m.state})` };
+      const w = waitFor(a, `learner ${p} (raft id ${a.raftId}) is catching up (match ${m.match}, commit ${raft.commit}, ${m.state})`);
+      if (w) return w;
     }
   }
 
+  // 2b. Replacement of members that can never vote again (VolumeLost) or are down for good (MemberDown).
+  const fo = input.failover;
+  const maxConcurrent = fo?.maxConcurrent ?? 1;
+  const inFlight = Object.values(state.pods).filter((a) => a.replacing !== undefined || a.replaces !== undefined).length;
+  let replacementBlocked: string | undefined;
+  for (let o = 0; o < Math.min(cur, desired); o++) {
+    const p = nameAt(o);
+    if (p === undefined) continue;
+    const a = state.pods[p]!;
+    const m = raft.members.get(a.raftId);
+    if (m === undefined || !a.added) continue;
+    let reason: ReplaceReason | undefined;
+    let why = volumeLost(p, a.raftId, raft, input.reports);
+    if (why !== undefined) reason = 'VolumeLost';
+    else if (fo?.enabled && a.downSince !== undefined && input.nowMs !== undefined && input.nowMs - Date.parse(a.downSince) >= fo.downTimeoutMs) {
+      reason = 'MemberDown';
+      why = `${p} (raft id ${a.raftId}) has been unhealthy since ${a.downSince}, longer than failover.downTimeout (${Math.round(fo.downTimeoutMs / 1000)} s)`;
+    }
+    if (reason === undefined || why === undefined) continue;
+    if (a.replacing === undefined && inFlight >= maxConcurrent) {
+      replacementBlocked ??= `${why}; waiting: ${inFlight} replacement(s) in flight (maxConcurrentReplacements ${maxConcurrent})`;
+      continue;
+    }
+    if (raft.leaderId === a.raftId) {
+      replacementBlocked ??= `${why}; it leads the group: waiting for leadership to move`;
+      continue;
+    }
+    const remaining = m.role === 'voter' ? voters.filter((v) => v !== a.raftId) : voters;
+    const healthy = remaining.filter(healthyVoter);
+    const need = quorum(remaining.length);
+    if (remaining.length === 0 || healthy.length < need) {
+      replacementBlocked ??= `${why}; removing it now would leave ${healthy.length} healthy of ${remaining.length} voters (a majority is ${need}): waiting`;
+      continue;
+    }
+    return { statefulSetReplicas: cur, step: { type: 'RemoveMember', pod: p, raftId: a.raftId, replace: reason, why } };
+  }
+  const rb = replacementBlocked !== undefined ? { replacementBlocked } : {};
+  if (replacementWait !== undefined) return { statefulSetReplicas: cur, waiting: replacementWait, ...rb };
+
   // 3. Scale out: one pod at a time.
-  if (cur < desired) return { statefulSetReplicas: cur + 1, waiting: `adding ${cur + 1}/${desired}` };
+  if (cur < desired) return { statefulSetReplicas: cur + 1, waiting: `adding ${cur + 1}/${desired}`, ...rb };
 
   // 4. Scale in: the highest ordinal first, never below a healthy majority.
   if (cur > desired && top !== undefined) {
     const id = idOf(top)!;
     const remaining = voters.filter((v) => v !== id);
-    if (remaining.length < 1) return { statefulSetReplicas: cur, blocked: 'cannot remove the last member' };
+    if (remaining.length < 1) return { ...rb, statefulSetReplicas: cur, blocked: 'cannot remove the last member' };
     const healthy = remaining.filter(healthyVoter);
     const need = quorum(remaining.length);
     if (healthy.length < need) {
       return {
+        ...rb,
         statefulSetReplicas: cur,
         blocked: `removing ${top} (raft id ${id}) would leave ${healthy.length} healthy of ${remaining.length} voters (a majority is ${need}); waiting for the unhealthy members to recover`,
       };
     }
     if (raft.leaderId === id) {
       const to = transferTarget(id);
-      if (to === undefined) return { statefulSetReplicas: cur, blocked: `${top} leads and no healthy caught-up voter can take over` };
-      return { statefulSetReplicas: cur, step: { type: 'TransferLeader', from: top, to: podOfId(to)!, toRaftId: to, why: `${top} is being removed` } };
+      if (to === undefined) return { ...rb, statefulSetReplicas: cur, blocked: `${top} leads and no healthy caught-up voter can take over` };
+      return { ...rb, statefulSetReplicas: cur, step: { type: 'TransferLeader', from: top, to: podOfId(to)!, toRaftId: to, why: `${top} is being removed` } };
     }
-    return { statefulSetReplicas: cur, step: { type: 'RemoveMember', pod: top, raftId: id } };
+    return { ...rb, statefulSetReplicas: cur, step: { type: 'RemoveMember', pod: top, raftId: id } };
   }
 
   // 5. Rolling upgrade (OnDelete): one pod at a time, only while the whole group is healthy.
@@ -209,17 +352,17 @@ export function planMembership(input: MembershipInput): MembershipPlan {
     if (stuck) return { statefulSetReplicas: cur, step: stuck };
     const allReady = input.pods.filter((p) => podOrdinal(p.name) < cur).every((p) => p.exists && p.ready);
     const allCaughtUp = voters.every((v) => v === raft.leaderId || (healthyVoter(v) && caughtUp(raft.members.get(v), raft.commit, maxLag)));
-    if (!allReady || !allCaughtUp || voters.length < cur) return { statefulSetReplicas: cur, waiting: 'upgrade: waiting until every node is ready and caught up before restarting the next' };
+    if (!allReady || !allCaughtUp || voters.length < cur) return { ...rb, statefulSetReplicas: cur, waiting: 'upgrade: waiting until every node is ready and caught up before restarting the next' };
     // Followers first (highest ordinal first), the leader last.
     const leaderPod = podOfId(raft.leaderId);
     const order = [...stale].sort((a, b) => Number(a.name === leaderPod) - Number(b.name === leaderPod) || podOrdinal(b.name) - podOrdinal(a.name));
     const next = order[0]!;
     if (next.name === leaderPod && voters.length > 1) {
       const to = transferTarget(raft.leaderId);
-      if (to === undefined) return { statefulSetReplicas: cur, waiting: 'upgrade: no caught-up voter to take leadership yet' };
-      return { statefulSetReplicas: cur, step: { type: 'TransferLeader', from: next.name, to: podOfId(to)!, toRaftId: to, why: `${next.name} restarts for the upgrade` } };
+      if (to === undefined) return { ...rb, statefulSetReplicas: cur, waiting: 'upgrade: no caught-up voter to take leadership yet' };
+      return { ...rb, statefulSetReplicas: cur, step: { type: 'TransferLeader', from: next.name, to: podOfId(to)!, toRaftId: to, why: `${next.name} restarts for the upgrade` } };
     }
-    return { statefulSetReplicas: cur, step: { type: 'DeletePod', pod: next.name, why: 'restart on the new template (upgrade)' } };
+    return { ...rb, statefulSetReplicas: cur, step: { type: 'DeletePod', pod: next.name, why: 'restart on the new template (upgrade)' } };
   }
-  return { statefulSetReplicas: cur };
+  return { ...rb, statefulSetReplicas: cur };
 }

@@ -68,6 +68,11 @@ export function raftAddress(c: KvsCluster, pod: string): string {
   return `${pod}.${names.peerService(c)}.${c.metadata.namespace ?? 'default'}.svc:${PORT_GRPC}`;
 }
 
+/** The data PVC of a StatefulSet pod (`<volumeClaimTemplate>-<pod>`). */
+export function pvcName(pod: string): string {
+  return `${DATA_VOLUME}-${pod}`;
+}
+
 export function podName(c: KvsCluster, ordinal: number): string {
   return `${names.statefulSet(c)}-${ordinal}`;
 }

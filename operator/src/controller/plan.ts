@@ -3,10 +3,12 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet, KubernetesObject } from '@kubernetes/client-node';
 import type { KvsCluster, KvsClusterStatus } from '../api/types.js';
 import { clientService, configMap, membersConfigMap, peerService, podDisruptionBudget, statefulSet, withDefaults, type EffectiveSpec } from './children.js';
-import { planMembership, type MembershipPlan, type MembershipStep, type PodView, type RaftView } from './membership.js';
-import { LABEL_REVISION, raftAddress } from './names.js';
+import { planMembership, type FailoverSettings, type MembershipPlan, type MembershipStep, type NodeSelf, type PodView, type RaftView } from './membership.js';
+import { LABEL_REVISION, pvcName, raftAddress } from './names.js';
 import { allocate, membersData, parseState, type MembersState } from './raftids.js';
-import { computeStatus, podReady, type NodeReport, type RaftFacts } from './status.js';
+import { computeStatus, podFailing, podReady, type NodeReport, type RaftFacts, type ReplacementFacts } from './status.js';
+import { DEFAULTS } from '../api/types.js';
+import { parseDuration } from '../../../node/src/common/units.js';
 
 export interface Observed {
   statefulSet?: V1StatefulSet;
@@ -61,7 +63,22 @@ export function raftView(nodes: Record<string, NodeReport> | undefined): RaftVie
     leaderPod: pod,
     term: r.term,
     commit: r.commit,
-    members: new Map(r.members.map((m) => [m.raftId, { role: m.role === 'learner' ? 'learner' : 'voter', match: m.match, state: m.state, recentActive: m.recentActive }] as const)),
+    members: new Map(
+      r.members.map(
+        (m) =>
+          [
+            m.raftId,
+            {
+              role: m.role === 'learner' ? 'learner' : 'voter',
+              match: m.match,
+              state: m.state,
+              recentActive: m.recentActive,
+              ...(m.incarnation ? { incarnation: m.incarnation } : {}),
+              ...(m.refused ? { refused: true } : {}),
+            },
+          ] as const,
+      ),
+    ),
   };
 }
 
@@ -72,6 +89,94 @@ function containerRunning(p: V1Pod): { running?: boolean } {
   return { running: st.running !== undefined };
 }
 
+/** spec.failover with defaults (the API server defaults them too; the planner is defensive). */
+export function failoverSettings(spec: EffectiveSpec): FailoverSettings {
+  const f = spec.failover ?? {};
+  let downTimeoutMs: number;
+  try {
+    downTimeoutMs = parseDuration(f.downTimeout ?? DEFAULTS.failoverDownTimeout, 'failover.downTimeout');
+  } catch {
+    downTimeoutMs = parseDuration(DEFAULTS.failoverDownTimeout);
+  }
+  return { enabled: f.enabled ?? DEFAULTS.failoverEnabled, downTimeoutMs, maxConcurrent: Math.max(1, f.maxConcurrentReplacements ?? DEFAULTS.maxConcurrentReplacements) };
+}
+
+/**
+ * Failover clocks (in the members table, so they survive an operator restart): a member whose pod is
+ * not ready or whose node does not answer gets `downSince` = now once; a healthy pass clears it, so a
+ * restart within the timeout starts from zero next time. Only while a leader is known and the nodes
+ * were observed (no judgement on a blind pass).
+ */
+export function updateDownClocks(st: MembersState, view: RaftView | undefined, observed: Observed, podViews: PodView[]): void {
+  if (view === undefined || observed.nodes === undefined) return;
+  const ready = new Set(podViews.filter((p) => p.ready).map((p) => p.name));
+  for (const [pod, a] of Object.entries(st.pods)) {
+    if (!a.added || !view.members.has(a.raftId)) {
+      delete a.downSince;
+      continue;
+    }
+    const healthy = ready.has(pod) && observed.nodes[pod] !== undefined && observed.nodes[pod]!.raftId === a.raftId;
+    if (healthy) delete a.downSince;
+    else a.downSince ??= observed.now;
+  }
+}
+
+/** Applies the membership step's effect on the members table (before the table is written). */
+function recordStep(st: MembersState, step: MembershipStep | undefined): void {
+  if (step?.type === 'RemoveMember' && step.replace !== undefined) {
+    const a = st.pods[step.pod];
+    if (a !== undefined && a.raftId === step.raftId) a.replacing = step.replace;
+  }
+  if (step?.type === 'ReplacePod') {
+    const a = st.pods[step.pod];
+    if (a !== undefined && a.raftId !== step.newRaftId) {
+      // A new id for the slot (never reused); the old one is retired. The pod reads it at its next start.
+      if (!st.retired.includes(step.oldRaftId)) st.retired.push(step.oldRaftId);
+      st.retired.sort((x, y) => x - y);
+      st.pods[step.pod] = { raftId: step.newRaftId, join: true, added: false, replaces: step.oldRaftId, replaceReason: step.reason };
+      st.nextRaftId = Math.max(st.nextRaftId, step.newRaftId + 1);
+    }
+  }
+}
+
+/** Replacements that completed (the new member is a voter): cleared, remembered as lastReplacement. */
+function finishReplacements(st: MembersState, view: RaftView | undefined, now: string): PlannedEvent[] {
+  const ev: PlannedEvent[] = [];
+  if (view === undefined) return ev;
+  for (const [pod, a] of Object.entries(st.pods)) {
+    if (a.replaces === undefined || view.members.get(a.raftId)?.role !== 'voter') continue;
+    const r = { pod, oldRaftId: a.replaces, newRaftId: a.raftId, reason: a.replaceReason ?? 'Removed', at: now } as const;
+    st.lastReplacement = r;
+    delete a.replaces;
+    delete a.replaceReason;
+    ev.push({ type: 'Normal', reason: 'MemberReplaced', action: 'Replace', note: `${pod}: raft id ${r.oldRaftId} replaced by raft id ${r.newRaftId} (${r.reason}); the new member is a voter` });
+  }
+  return ev;
+}
+
+/** The MemberReplacement condition's facts. */
+function replacementFacts(st: MembersState, ms: MembershipPlan): ReplacementFacts {
+  const pods = Object.keys(st.pods).sort();
+  const active: string[] = [];
+  let reason: string | undefined;
+  for (const pod of pods) {
+    const a = st.pods[pod]!;
+    if (a.replacing !== undefined) {
+      reason ??= a.replacing;
+      active.push(`${pod}: removing raft id ${a.raftId} (${a.replacing}) to replace it with a new member`);
+    } else if (a.replaces !== undefined) {
+      reason ??= a.replaceReason ?? 'Removed';
+      active.push(`${pod}: raft id ${a.replaces} is being replaced by raft id ${a.raftId} (${a.replaceReason ?? 'Removed'})`);
+    }
+  }
+  const blocked = ms.replacementBlocked !== undefined ? [`blocked: ${ms.replacementBlocked}`] : [];
+  if (reason !== undefined) return { active: true, reason, message: [...active, ...(ms.waiting ? [ms.waiting] : []), ...blocked].join('; ') };
+  if (ms.replacementBlocked !== undefined) return { active: true, reason: 'ReplacementBlocked', message: ms.replacementBlocked };
+  const last = st.lastReplacement;
+  if (last !== undefined) return { active: false, reason: 'Replaced', message: `last replacement: ${last.pod} raft id ${last.oldRaftId} → ${last.newRaftId} (${last.reason}) at ${last.at}` };
+  return { active: false, reason: 'AsExpected', message: 'no member needs replacement' };
+}
+
 export function describeStep(s: MembershipStep): string {
   switch (s.type) {
     case 'AddLearner':
@@ -79,11 +184,13 @@ export function describeStep(s: MembershipStep): string {
     case 'Promote':
       return `promoting learner ${s.pod} (raft id ${s.raftId}) to voter`;
     case 'RemoveMember':
-      return `removing ${s.pod} (raft id ${s.raftId}) from the group`;
+      return `removing ${s.pod} (raft id ${s.raftId}) from the group` + (s.replace !== undefined ? ` to replace it (${s.replace}: ${s.why ?? ''})` : '');
     case 'TransferLeader':
       return `moving leadership from ${s.from} to ${s.to} (raft id ${s.toRaftId}): ${s.why}`;
     case 'DeletePod':
       return `restarting ${s.pod}: ${s.why}`;
+    case 'ReplacePod':
+      return `replacing ${s.pod}: deleting its volume claim ${pvcName(s.pod)} and the pod so it restarts empty as raft id ${s.newRaftId} (${s.reason}: ${s.why})`;
   }
 }
 
@@ -98,6 +205,7 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
   const allocIn = { cluster, raftMembers: view ? [...view.members.keys()] : [], existingPods, statefulSetExists: !!sts, reportedIds };
   let members = allocate({ ...allocIn, state: prevState, replicas: baseReplicas });
   const updateRevision = sts?.status?.updateRevision;
+  const terminatingClaims = new Set(observed.pvcs.filter((c) => c.metadata?.deletionTimestamp).map((c) => c.metadata?.name ?? ''));
   const podViews: PodView[] = observed.pods
     .filter((p) => !p.metadata?.deletionTimestamp)
     .map((p) => ({
@@ -106,7 +214,14 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
       ready: podReady(p),
       updated: !updateRevision || p.metadata?.labels?.[LABEL_REVISION] === undefined || p.metadata.labels[LABEL_REVISION] === updateRevision,
       ...containerRunning(p),
+      ...(terminatingClaims.has(pvcName(p.metadata?.name ?? '')) ? { claimTerminating: true } : {}),
+      ...(podFailing(p) !== undefined ? { failing: true } : {}),
     }));
+  const reports: Record<string, NodeSelf> = Object.fromEntries(
+    Object.entries(observed.nodes ?? {}).map(([p, r]) => [p, { raftId: r.raftId, incarnation: r.incarnation ?? '', identityRefused: r.identityRefused === true }]),
+  );
+  const replacedEvents = spec.paused ? [] : finishReplacements(members, view, observed.now);
+  if (!spec.paused) updateDownClocks(members, view, observed, podViews);
   const ms: MembershipPlan = spec.paused
     ? { statefulSetReplicas: baseReplicas }
     : planMembership({
@@ -117,8 +232,12 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
         raft: view,
         address: (pod) => raftAddress(cluster, pod),
         ...(observed.nodes ? { answering: new Set(Object.keys(observed.nodes)) } : {}),
+        reports,
+        failover: failoverSettings(spec),
+        nowMs: Date.parse(observed.now),
       });
   if (!spec.paused && ms.statefulSetReplicas > baseReplicas) members = allocate({ ...allocIn, state: members, replicas: ms.statefulSetReplicas });
+  if (!spec.paused) recordStep(members, ms.step);
 
   const facts: RaftFacts = {
     raftIds: Object.fromEntries(Object.entries(members.pods).map(([p, a]) => [p, a.raftId])),
@@ -127,6 +246,7 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
   };
   if (view) facts.leaderId = view.leaderId;
   if (ms.blocked) facts.blocked = ms.blocked;
+  facts.replacement = replacementFacts(members, ms);
   if (ms.step) facts.membership = describeStep(ms.step);
   else if (ms.waiting) facts.membership = ms.waiting;
   const votersNow = [...(view?.members ?? new Map())].filter(([, m]) => m.role === 'voter').length;
@@ -135,7 +255,7 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
     (ms.step !== undefined && ms.step.type !== 'DeletePod' && !(ms.step.type === 'TransferLeader' && /upgrade/.test(ms.step.why))) ||
     (view !== undefined && votersNow !== spec.replicas);
   const status = computeStatus(cluster, spec, observed, facts);
-  const events = planEvents(cluster, spec, observed, status);
+  const events = [...planEvents(cluster, spec, observed, status), ...replacedEvents];
   if (spec.paused) {
     return { apply: [], status, events, next: { action: 'Done', reason: 'paused' }, members };
   }
@@ -197,6 +317,9 @@ function planEvents(cluster: KvsCluster, spec: EffectiveSpec, obs: Observed, sta
   const wasBlocked = cond(prev, 'ScaleInBlocked')?.status === 'True';
   const blocked = cond(status, 'ScaleInBlocked');
   if (blocked?.status === 'True' && !wasBlocked) ev.push({ type: 'Warning', reason: 'ScaleInBlocked', action: 'Scale', note: blocked.message });
+  const wasReplBlocked = cond(prev, 'MemberReplacement')?.reason === 'ReplacementBlocked';
+  const repl = cond(status, 'MemberReplacement');
+  if (repl?.reason === 'ReplacementBlocked' && !wasReplBlocked) ev.push({ type: 'Warning', reason: 'ReplacementBlocked', action: 'Replace', note: repl.message });
   const wasAvailable = cond(prev, 'Available')?.status === 'True';
   const isAvailable = cond(status, 'Available')?.status === 'True';
   if (isAvailable && !wasAvailable) ev.push({ type: 'Normal', reason: 'Available', action: 'Observe', note: cond(status, 'Available')!.message });

@@ -15,6 +15,26 @@ export interface Assignment {
   join: boolean;
   /** Seen in the Raft membership at least once (bootstrap members: from the start). */
   added: boolean;
+  /** Failover timer: when the member was first seen unhealthy (pod not ready or node silent); cleared when healthy. */
+  downSince?: string;
+  /** The member is being removed to be replaced (membership.ts "replacement"), and why. */
+  replacing?: ReplaceReason;
+  /** This id replaces that (removed) raft id; cleared once the new member is a voter. */
+  replaces?: number;
+  replaceReason?: ReplaceReason;
+}
+
+/** Why a member is replaced: its volume was lost (the group refuses its data dir), it stayed down past
+ * spec.failover.downTimeout, or it was removed from the group while its pod stays in the StatefulSet. */
+export type ReplaceReason = 'VolumeLost' | 'MemberDown' | 'Removed';
+
+export interface Replacement {
+  pod: string;
+  oldRaftId: number;
+  newRaftId: number;
+  reason: ReplaceReason;
+  /** When the new member became a voter. */
+  at: string;
 }
 
 export interface MembersState {
@@ -25,6 +45,8 @@ export interface MembersState {
   bootstrap: number[];
   /** Ids whose members were removed (audit; never handed out again anyway). */
   retired: number[];
+  /** The last completed replacement (MemberReplacement condition). */
+  lastReplacement?: Replacement;
 }
 
 export function emptyState(): MembersState {
@@ -41,6 +63,7 @@ export function parseState(data: Record<string, string> | undefined): MembersSta
     pods: { ...(s.pods ?? {}) },
     bootstrap: [...(s.bootstrap ?? [])],
     retired: [...(s.retired ?? [])],
+    ...(s.lastReplacement ? { lastReplacement: s.lastReplacement } : {}),
   };
 }
 
@@ -69,7 +92,7 @@ export interface AllocateInput {
  */
 export function allocate(input: AllocateInput): MembersState {
   const prev = input.state ?? emptyState();
-  const st: MembersState = { nextRaftId: prev.nextRaftId, pods: {}, bootstrap: [...prev.bootstrap], retired: [...prev.retired] };
+  const st: MembersState = { nextRaftId: prev.nextRaftId, pods: {}, bootstrap: [...prev.bootstrap], retired: [...prev.retired], ...(prev.lastReplacement ? { lastReplacement: prev.lastReplacement } : {}) };
   for (const [p, a] of Object.entries(prev.pods)) st.pods[p] = { ...a };
   const statusNext = input.cluster.status?.nextRaftId ?? 1;
   const seen = [...input.raftMembers, ...Object.values(st.pods).map((a) => a.raftId), ...st.retired, ...st.bootstrap];
@@ -131,7 +154,13 @@ export function membersData(c: KvsCluster, st: MembersState): Record<string, str
     else lines.push(`KVS_PEERS=${bootstrapPeers || allPeers}`);
     data[p] = lines.join('\n') + '\n';
   }
-  const canonical: MembersState = { nextRaftId: st.nextRaftId, pods: Object.fromEntries(pods.map((p) => [p, st.pods[p]!])), bootstrap: st.bootstrap, retired: st.retired };
+  const canonical: MembersState = {
+    nextRaftId: st.nextRaftId,
+    pods: Object.fromEntries(pods.map((p) => [p, st.pods[p]!])),
+    bootstrap: st.bootstrap,
+    retired: st.retired,
+    ...(st.lastReplacement ? { lastReplacement: st.lastReplacement } : {}),
+  };
   data[MEMBERS_STATE_KEY] = JSON.stringify(canonical);
   return data;
 }

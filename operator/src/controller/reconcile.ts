@@ -1,17 +1,19 @@
 // One reconcile pass for one KvsCluster key: observe (caches) → plan (pure) → apply (server-side apply,
 // fieldManager kvs-operator, force) → status (once, status subresource, stamped with observedGeneration)
 // → events. Returns when to look again; throws typed errors (errors.ts decides the requeue).
+// A child that cannot be applied does not stop the others (except what depends on it): the failures
+// are reported in the ApplyFailed condition and ApplyFailed events, then the first one is thrown.
 import type { Logger } from '../../../node/src/common/logger.js';
 import type { KvsClusterStatus } from '../api/types.js';
-import { toOperatorError } from '../errors.js';
+import { MembershipStepError, toOperatorError, type OperatorError } from '../errors.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterCache } from '../runtime/informers.js';
 import type { Writer } from '../runtime/kube.js';
 import { toNodeAdminError, type NodeAdmin } from '../runtime/admin.js';
 import type { MembershipStep } from './membership.js';
-import { PORT_GRPC, names } from './names.js';
+import { PORT_GRPC, names, pvcName } from './names.js';
 import { MEMBERSHIP_REQUEUE_MS, describeStep, plan, type Plan, type PlannedEvent } from './plan.js';
-import type { NodeReport } from './status.js';
+import { withApplyFailures, type ApplyFailure, type NodeReport } from './status.js';
 
 /** Reads the operator's own ConfigMaps (the members table is read fresh every pass, not cached). */
 export interface Reader {
@@ -53,6 +55,7 @@ const STEP_EVENT: Record<MembershipStep['type'], string> = {
   RemoveMember: 'MemberRemoved',
   TransferLeader: 'LeaderTransferred',
   DeletePod: 'PodRestarted',
+  ReplacePod: 'MemberReplacing',
 };
 
 /** Executes one membership step (idempotent on the node side). Returns the event to record. */
@@ -62,6 +65,12 @@ export async function executeStep(step: MembershipStep, leaderAddress: string | 
   if (step.type === 'DeletePod') {
     await deps.writer.deletePod(namespace, step.pod);
     detail = 'pod deleted';
+  } else if (step.type === 'ReplacePod') {
+    // Claim first: it stays (pvc-protection) until the pod is gone, then the StatefulSet recreates both,
+    // and the node starts on an empty volume with its new raft id (--join).
+    await deps.writer.deletePvc(namespace, pvcName(step.pod));
+    await deps.writer.deletePod(namespace, step.pod);
+    detail = `claim ${pvcName(step.pod)} and pod deleted`;
   } else {
     if (!leaderAddress) throw new Error('no leader address');
     switch (step.type) {
@@ -93,6 +102,8 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
   plan?: Plan;
   statusWritten: boolean;
+  /** The pass completed but its membership step failed: the work queue backs off (errors.ts). */
+  stepError?: OperatorError;
 }
 
 /** JSON with sorted keys: status comparison independent of key order. */
@@ -117,6 +128,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
   if (cluster.metadata.deletionTimestamp) return { statusWritten: false };
 
   const now = (deps.now ?? (() => new Date()))();
+  const nowIso = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const pods = deps.cache.listPods(namespace, name);
   const nodes = deps.admin ? await observeNodes(deps.admin, pods) : undefined;
   const membersConfig = deps.reader ? await deps.reader.getConfigMapData(namespace, names.membersConfigMap(cluster)) : undefined;
@@ -126,34 +138,51 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
     pvcs: deps.cache.listPvcs(namespace, name),
     ...(nodes ? { nodes } : {}),
     ...(membersConfig ? { membersConfig } : {}),
-    now: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    now: nowIso,
   });
 
-  let applyError: unknown;
+  // Every child is applied even when another fails (a rejected PDB must not keep the StatefulSet
+  // from being updated) — except the StatefulSet when the members ConfigMap failed: a pod's raft id
+  // must exist before the pod does (raftids.ts).
+  const failures: ApplyFailure[] = [];
+  const errors: OperatorError[] = [];
+  const membersName = names.membersConfigMap(cluster);
+  let membersFailed = false;
   for (const obj of p.apply) {
+    const kind = obj.kind ?? '';
+    const objName = obj.metadata?.name ?? '';
+    if (kind === 'StatefulSet' && membersFailed) {
+      failures.push({ kind, name: objName, reason: 'Skipped', message: `not applied because ConfigMap ${membersName} (raft ids) could not be applied` });
+      continue;
+    }
     try {
       await deps.writer.apply(obj);
-      deps.onApply?.(obj.kind ?? '');
+      deps.onApply?.(kind);
     } catch (e) {
-      applyError = e;
-      log.warn('apply failed', { kind: obj.kind, name: obj.metadata?.name, err: toOperatorError(e).message });
-      break;
+      const err = toOperatorError(e);
+      errors.push(err);
+      failures.push({ kind, name: objName, reason: err.code, message: err.message });
+      if (kind === 'ConfigMap' && objName === membersName) membersFailed = true;
+      log.warn('apply failed', { kind, name: objName, code: err.code, err: err.message });
     }
   }
+  const finalStatus = withApplyFailures(p.status, cluster.status?.conditions, failures, cluster.metadata.generation ?? 0, nowIso, p.apply.length > 0);
 
   let statusWritten = false;
-  if (!statusEqual(cluster.status, p.status)) {
-    await deps.writer.applyStatus(cluster, p.status);
+  if (!statusEqual(cluster.status, finalStatus)) {
+    await deps.writer.applyStatus(cluster, finalStatus);
     statusWritten = true;
-    log.info('status written', { phase: p.status.phase, ready: p.status.readyReplicas, replicas: p.status.replicas, generation: p.status.observedGeneration });
+    log.info('status written', { phase: finalStatus.phase, ready: finalStatus.readyReplicas, replicas: finalStatus.replicas, generation: finalStatus.observedGeneration });
   }
 
-  if (applyError) {
-    const err = toOperatorError(applyError);
-    await deps.writer
-      .event(cluster, { type: 'Warning', reason: 'ApplyFailed', action: 'Apply', note: err.message })
-      .catch((e: unknown) => log.warn('event failed', { err: String(e) }));
-    throw err;
+  if (errors.length > 0) {
+    for (const f of failures) {
+      await deps.writer
+        .event(cluster, { type: 'Warning', reason: 'ApplyFailed', action: 'Apply', note: `${f.kind} ${f.name}: ${f.message}` })
+        .catch((e: unknown) => log.warn('event failed', { err: String(e) }));
+    }
+    // No membership step on a pass whose objects are not all in place; errors.ts decides the retry.
+    throw errors[0]!;
   }
 
   for (const ev of p.events) {
@@ -166,7 +195,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
   }
   if (p.events.length) log.info('events', { events: p.events.map((e) => e.reason) });
 
-  const result: ReconcileResult = { plan: p, statusWritten };
+  const result: ReconcileResult = { plan: { ...p, status: finalStatus }, statusWritten };
   if (p.next.action === 'Requeue') result.requeueAfterMs = p.next.afterMs;
   if (p.next.action === 'Membership' && deps.admin) {
     // One step per pass, after the objects (the members table) and the status were written.
@@ -181,13 +210,14 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
       await deps.writer.event(cluster, ev).catch((e: unknown) => log.warn('event failed', { err: String(e) }));
       result.requeueAfterMs = 500;
     } catch (e) {
-      const err = step.type === 'DeletePod' ? toOperatorError(e) : toNodeAdminError(e, step.type);
+      const err = step.type === 'DeletePod' || step.type === 'ReplacePod' ? toOperatorError(e) : toNodeAdminError(e, step.type);
       deps.onMembershipStep?.(step.type, 'error');
       log.warn('membership step failed', { step: step.type, err: err.message });
       await deps.writer
         .event(cluster, { type: 'Warning', reason: 'MembershipStepFailed', action: step.type, note: `${describeStep(step)}: ${err.message}` })
         .catch((x: unknown) => log.warn('event failed', { err: String(x) }));
       result.requeueAfterMs = MEMBERSHIP_REQUEUE_MS;
+      result.stepError = new MembershipStepError(`${step.type}: ${err.message}`, { cause: err });
     }
   }
   return result;

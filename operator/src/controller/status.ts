@@ -14,7 +14,22 @@ export interface NodeReport {
   applied: number;
   leaderId: number;
   /** Leader only: the configuration with replication progress. */
-  members: Array<{ raftId: number; role: string; match: number; next: number; state: string; recentActive: boolean }>;
+  members: Array<{
+    raftId: number;
+    role: string;
+    match: number;
+    next: number;
+    state: string;
+    recentActive: boolean;
+    /** Data-dir incarnation the group recorded for this id ('' / absent: none yet, or an older node). */
+    incarnation?: string;
+    /** The reporting node refuses this member's frames: another incarnation (its data dir was lost). */
+    refused?: boolean;
+  }>;
+  /** This node's data-dir incarnation ('' / absent: unknown). */
+  incarnation?: string;
+  /** A peer refused this node: its data dir is not the one the group knows for its raft id. */
+  identityRefused?: boolean;
 }
 
 export interface ObservedForStatus {
@@ -36,6 +51,15 @@ export interface RaftFacts {
   membership?: string;
   /** Members are being added or removed (phase Scaling even when the StatefulSet has its size). */
   scaling?: boolean;
+  /** MemberReplacement condition. */
+  replacement?: ReplacementFacts;
+}
+
+export interface ReplacementFacts {
+  /** A replacement is under way or needed (condition True). */
+  active: boolean;
+  reason: string;
+  message: string;
 }
 
 export function podReady(p: V1Pod): boolean {
@@ -111,6 +135,33 @@ export function setCondition(prev: Condition[] | undefined, c: ConditionInput, g
   return { ...c, lastTransitionTime, observedGeneration: generation };
 }
 
+/** A child object the reconciler could not apply (reason: the error code, or Skipped). */
+export interface ApplyFailure {
+  kind: string;
+  name: string;
+  reason: string;
+  message: string;
+}
+
+/**
+ * The status with the ApplyFailed condition of this pass's applies (pure; the planner cannot know
+ * them, the reconciler calls this after applying). True: reason = the first failure's code (Invalid,
+ * Forbidden, Transient, ...), message = every failed child with the API server's words.
+ */
+export function withApplyFailures(status: KvsClusterStatus, prev: Condition[] | undefined, failures: ApplyFailure[], generation: number, now: string, applied = true): KvsClusterStatus {
+  const c: ConditionInput = !applied
+    ? { type: 'ApplyFailed', status: 'False', reason: 'NothingApplied', message: 'nothing was applied (reconciliation is paused)' }
+    : failures.length > 0
+      ? {
+          type: 'ApplyFailed',
+          status: 'True',
+          reason: failures.find((f) => f.reason !== 'Skipped')?.reason ?? failures[0]!.reason,
+          message: failures.map((f) => `${f.kind} ${f.name}: ${f.message}`).join('; ').slice(0, 2000),
+        }
+      : { type: 'ApplyFailed', status: 'False', reason: 'AsExpected', message: 'every child object is applied' };
+  return { ...status, conditions: [...(status.conditions ?? []).filter((x) => x.type !== 'ApplyFailed'), setCondition(prev, c, generation, now)] };
+}
+
 export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: ObservedForStatus, raft?: RaftFacts): KvsClusterStatus {
   const gen = cluster.metadata.generation ?? 0;
   const prev = cluster.status?.conditions;
@@ -165,6 +216,11 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
     ? { type: 'ScaleInBlocked', status: 'True', reason: 'QuorumAtRisk', message: raft.blocked }
     : { type: 'ScaleInBlocked', status: 'False', reason: 'AsExpected', message: 'no membership change is refused' };
 
+  const r = raft?.replacement;
+  const replacementCond: ConditionInput = r
+    ? { type: 'MemberReplacement', status: r.active ? 'True' : 'False', reason: r.reason, message: r.message }
+    : { type: 'MemberReplacement', status: 'False', reason: 'AsExpected', message: 'no member needs replacement' };
+
   const pausedCond: ConditionInput = spec.paused
     ? { type: 'ReconciliationPaused', status: 'True', reason: 'SpecPaused', message: 'spec.paused is true: the operator makes no changes to this cluster until it is set to false' }
     : { type: 'ReconciliationPaused', status: 'False', reason: 'NotPaused', message: 'the operator reconciles this cluster' };
@@ -184,7 +240,7 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
     replicas: pods.length,
     readyReplicas: ready.length,
     selector: selectorString(cluster.metadata.name),
-    conditions: [available, progressing, degraded, pausedCond, blockedCond].map((c) => setCondition(prev, c, gen, obs.now)),
+    conditions: [available, progressing, degraded, pausedCond, blockedCond, replacementCond].map((c) => setCondition(prev, c, gen, obs.now)),
     members: ms,
   };
   if (leader) status.leader = leader;

@@ -3,6 +3,7 @@
 // (FakeNodeAdmin, a small in-memory Raft configuration) stands in for the nodes in tests.
 import { AdminClient, type AdminStatus } from '../../../node/src/client/admin-client.js';
 import { KvDeadlineError, KvError, KvNotLeaderError, KvPreconditionFailedError, KvUnavailableError } from '../../../node/src/client/errors.js';
+import type { Logger } from '../../../node/src/common/logger.js';
 import type { NodeReport } from '../controller/status.js';
 
 export type NodeAdminErrorCode = 'NotLeader' | 'Refused' | 'Unavailable' | 'Timeout' | 'Failed';
@@ -48,6 +49,13 @@ export interface GrpcNodeAdminOptions {
   statusTimeoutMs?: number;
   /** Deadline of membership calls (they wait for the change to commit). */
   changeTimeoutMs?: number;
+  /**
+   * A channel not used for this long is closed. Every pass calls Status on every pod, so a channel
+   * idle this long belongs to a pod IP that is gone (pods get new IPs when they restart).
+   */
+  idleCloseMs?: number;
+  now?: () => number;
+  logger?: Logger;
 }
 
 export function reportOf(s: AdminStatus): NodeReport {
@@ -65,27 +73,56 @@ export function reportOf(s: AdminStatus): NodeReport {
       next: Number(m.next),
       state: m.state,
       recentActive: !!m.recentActive,
+      incarnation: m.incarnation ?? '',
+      refused: !!m.refused,
     })),
+    incarnation: s.incarnation ?? '',
+    identityRefused: !!s.identityRefused,
   };
 }
 
+/** Default idle time before a channel is closed: longer than the default resync (300 s) twice. */
+export const ADMIN_CHANNEL_IDLE_MS = 15 * 60_000;
+
 export class GrpcNodeAdmin implements NodeAdmin {
-  private readonly clients = new Map<string, AdminClient>();
+  private readonly clients = new Map<string, { client: AdminClient; lastUsed: number }>();
   private readonly statusTimeoutMs: number;
   private readonly changeTimeoutMs: number;
+  private readonly idleMs: number;
+  private readonly now: () => number;
 
-  constructor(opts: GrpcNodeAdminOptions = {}) {
+  constructor(private readonly opts: GrpcNodeAdminOptions = {}) {
     this.statusTimeoutMs = opts.statusTimeoutMs ?? 2_000;
     this.changeTimeoutMs = opts.changeTimeoutMs ?? 15_000;
+    this.idleMs = opts.idleCloseMs ?? ADMIN_CHANNEL_IDLE_MS;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Addresses with an open channel. */
+  get openAddresses(): string[] {
+    return [...this.clients.keys()];
   }
 
   private client(address: string): AdminClient {
+    const t = this.now();
+    this.closeIdle(t);
     let c = this.clients.get(address);
     if (!c) {
-      c = new AdminClient([address], this.changeTimeoutMs);
+      c = { client: new AdminClient([address], this.changeTimeoutMs), lastUsed: t };
       this.clients.set(address, c);
     }
-    return c;
+    c.lastUsed = t;
+    return c.client;
+  }
+
+  /** Closes the channels unused for idleCloseMs (pod IPs no longer in use). */
+  closeIdle(now = this.now()): void {
+    for (const [address, c] of this.clients) {
+      if (now - c.lastUsed < this.idleMs) continue;
+      c.client.close();
+      this.clients.delete(address);
+      this.opts.logger?.debug('closed idle admin channel', { address, idleMs: now - c.lastUsed });
+    }
   }
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -116,11 +153,11 @@ export class GrpcNodeAdmin implements NodeAdmin {
   }
   /** Drops the cached channel of an address (a pod got a new IP). */
   forget(address: string): void {
-    this.clients.get(address)?.close();
+    this.clients.get(address)?.client.close();
     this.clients.delete(address);
   }
   close(): void {
-    for (const c of this.clients.values()) c.close();
+    for (const c of this.clients.values()) c.client.close();
     this.clients.clear();
   }
 }

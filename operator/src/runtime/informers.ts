@@ -1,6 +1,7 @@
 // Informers (list + watch + cache) for KvsClusters and the children the planner observes:
 // StatefulSets, Pods and PVCs, restricted to objects labelled managed-by=kvs-operator. Each event is
-// mapped to the key (namespace/name) of the owning KvsCluster and handed to `enqueue`.
+// mapped to the key (namespace/name) of the owning KvsCluster and handed to `enqueue`; status-only
+// updates of a KvsCluster are dropped and spec changes are urgent (event-filter.ts).
 import {
   AppsV1Api,
   CoreV1Api,
@@ -17,6 +18,7 @@ import {
 import type { Logger } from '../../../node/src/common/logger.js';
 import { GROUP, KIND, PLURAL, VERSION, type KvsCluster } from '../api/types.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY } from '../controller/names.js';
+import { classifyClusterEvent, clusterFingerprint } from './event-filter.js';
 
 export const CHILD_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_NAME}=kvs`;
 
@@ -50,14 +52,22 @@ export class Informers implements ClusterCache {
   private readonly pvcs: Inf<V1PersistentVolumeClaim>;
   private stopped = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** KvsCluster key → what the last enqueue-worthy version looked like (status-only updates are dropped). */
+  private readonly seen = new Map<string, { fingerprint: string; generation: number | undefined }>();
+  /** Informer → errors without a quiet gap: start of the streak and last error (for /healthz). */
+  private readonly errorStreaks = new Map<string, { since: number; last: number }>();
+  private readonly now: () => number;
 
   constructor(
     kc: KubeConfig,
-    private readonly enqueue: (key: string) => void,
+    /** urgent: skip a failure backoff (the spec changed). */
+    private readonly enqueue: (key: string, urgent?: boolean) => void,
     private readonly logger: Logger,
     /** Watch one namespace only (Role instead of ClusterRole), or all when undefined. */
     private readonly namespace?: string,
+    now: () => number = Date.now,
   ) {
+    this.now = now;
     const custom = kc.makeApiClient(CustomObjectsApi);
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
@@ -92,24 +102,53 @@ export class Informers implements ClusterCache {
       sel,
     );
 
-    const onCluster = (o: KubernetesObject) => this.enqueue(keyOf(o));
+    const onCluster = (o: KubernetesObject) => {
+      const key = keyOf(o);
+      const kind = classifyClusterEvent(this.seen.get(key), o);
+      this.seen.set(key, { fingerprint: clusterFingerprint(o), generation: o.metadata?.generation });
+      if (kind !== 'ignore') this.enqueue(key, kind === 'urgent');
+    };
+    const onClusterDeleted = (o: KubernetesObject) => {
+      this.seen.delete(keyOf(o));
+      this.enqueue(keyOf(o));
+    };
     const onChild = (o: KubernetesObject) => {
       const k = ownerKey(o);
       if (k) this.enqueue(k);
     };
-    this.wire('kvsclusters', this.clusters, onCluster);
+    this.wire('kvsclusters', this.clusters, onCluster, onClusterDeleted);
     this.wire('statefulsets', this.sets, onChild);
     this.wire('pods', this.pods, onChild);
     this.wire('pvcs', this.pvcs, onChild);
   }
 
-  private wire<T extends KubernetesObject>(what: string, inf: Inf<T>, handler: (o: T) => void): void {
+  /**
+   * Why the informers are not healthy: one that keeps failing (errors with gaps under 30 s) for more
+   * than a minute — its cache is stale and the operator acts on old state.
+   */
+  healthProblems(now = this.now()): string[] {
+    const out: string[] = [];
+    for (const [what, s] of this.errorStreaks) {
+      if (now - s.last < 30_000 && now - s.since > 60_000) out.push(`informer ${what} failing for ${Math.round((now - s.since) / 1000)}s`);
+    }
+    return out;
+  }
+
+  /** Records an informer error (exposed for the health logic's tests). */
+  noteError(what: string, now = this.now()): void {
+    const s = this.errorStreaks.get(what);
+    if (!s || now - s.last >= 30_000) this.errorStreaks.set(what, { since: now, last: now });
+    else s.last = now;
+  }
+
+  private wire<T extends KubernetesObject>(what: string, inf: Inf<T>, handler: (o: T) => void, onDelete: (o: T) => void = handler): void {
     inf.on('add', handler);
     inf.on('update', handler);
-    inf.on('delete', handler);
+    inf.on('delete', onDelete);
     // client-node informers stop on errors (e.g. a broken watch): restart after a pause.
     inf.on('error', (err: unknown) => {
       if (this.stopped) return;
+      this.noteError(what);
       this.logger.warn('informer error; restarting in 3s', { informer: what, err: String((err as Error)?.message ?? err) });
       const t = setTimeout(() => {
         this.retryTimers.delete(t);

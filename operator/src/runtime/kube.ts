@@ -35,6 +35,8 @@ export interface Writer {
   event(cluster: KvsCluster, ev: PlannedEvent): Promise<void>;
   /** Deletes a pod (rolling restart driven by the operator); a missing pod is not an error. */
   deletePod(namespace: string, name: string): Promise<void>;
+  /** Deletes a PVC (NotFound is success): a replaced member's pod must start on an empty volume. */
+  deletePvc(namespace: string, name: string): Promise<void>;
 }
 
 export class KubeWriter implements Writer {
@@ -60,6 +62,15 @@ export class KubeWriter implements Writer {
       await this.core.deleteNamespacedPod({ namespace, name });
     } catch (e) {
       const err = toOperatorError(e, `delete pod ${namespace}/${name}`);
+      if (err.code !== 'NotFound') throw err;
+    }
+  }
+
+  async deletePvc(namespace: string, name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name });
+    } catch (e) {
+      const err = toOperatorError(e, `delete pvc ${namespace}/${name}`);
       if (err.code !== 'NotFound') throw err;
     }
   }

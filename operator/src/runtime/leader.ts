@@ -3,8 +3,12 @@
 // renew every retryPeriod; if renewal has not succeeded for renewDeadline, leadership is lost and
 // onStoppedLeading runs (main exits so a restarted pod starts clean). Writes use the lease's
 // resourceVersion, so two candidates can never both succeed in taking it.
+//
+// Every attempt has a deadline (attemptTimeoutMs): a Lease call that never returns (API server hung,
+// connection black-holed) must not stall the loop, or a leader would never notice that its lease is
+// no longer renewed — and would keep reconciling next to the successor that took the expired lease.
 import type { Logger } from '../../../node/src/common/logger.js';
-import { toOperatorError } from '../errors.js';
+import { TransientError, toOperatorError } from '../errors.js';
 
 export interface LeaseRecord {
   holderIdentity?: string;
@@ -28,6 +32,8 @@ export interface LeaderElectorOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** Deadline of one acquire/renew attempt (default: half the renew deadline, at least the retry period). */
+  attemptTimeoutMs?: number;
   logger: Logger;
   now?: () => number;
   onStartedLeading: () => void;
@@ -46,7 +52,10 @@ export class LeaderElector {
   private readonly leaseMs: number;
   private readonly deadlineMs: number;
   private readonly retryMs: number;
+  private readonly attemptMs: number;
   private readonly now: () => number;
+  /** When the loop last finished an attempt (or started): /healthz checks that it keeps going. */
+  private lastLoopAt = 0;
 
   constructor(
     private readonly api: LeaseApi,
@@ -55,7 +64,16 @@ export class LeaderElector {
     this.leaseMs = opts.leaseDurationMs ?? 15_000;
     this.deadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryMs = opts.retryPeriodMs ?? 2_000;
+    this.attemptMs = opts.attemptTimeoutMs ?? Math.max(this.retryMs, Math.floor(this.deadlineMs / 2));
     this.now = opts.now ?? Date.now;
+  }
+
+  /** Why leader election is not healthy: the loop stopped turning although it was not stopped. */
+  healthProblems(now = this.now()): string[] {
+    if (this.stopped || this.lastLoopAt === 0) return [];
+    const late = now - this.lastLoopAt;
+    // One attempt (bounded by its deadline) plus the pause, with room for a busy event loop.
+    return late > 2 * (this.attemptMs + this.retryMs) + 5_000 ? [`leader election loop has not run for ${Math.round(late / 1000)}s`] : [];
   }
 
   get isLeader(): boolean {
@@ -64,6 +82,7 @@ export class LeaderElector {
 
   start(): void {
     this.stopped = false;
+    this.lastLoopAt = this.now();
     void this.loop();
   }
 
@@ -89,12 +108,13 @@ export class LeaderElector {
     if (this.stopped) return;
     let ok = false;
     try {
-      ok = await this.tryAcquireOrRenew();
+      ok = await this.attempt();
     } catch (e) {
       this.opts.logger.debug('lease attempt failed', { err: toOperatorError(e, 'lease').message });
     }
     if (this.stopped) return;
     const t = this.now();
+    this.lastLoopAt = t;
     if (ok) {
       this.lastRenew = t;
       if (!this.leading) {
@@ -111,6 +131,16 @@ export class LeaderElector {
     }
     this.timer = setTimeout(() => void this.loop(), this.retryMs);
     this.timer.unref?.();
+  }
+
+  /** tryAcquireOrRenew with the attempt deadline (the late call's result is ignored). */
+  private attempt(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TransientError(`lease: no answer within ${this.attemptMs} ms`)), this.attemptMs);
+      timer.unref?.();
+    });
+    return Promise.race([this.tryAcquireOrRenew(), deadline]).finally(() => clearTimeout(timer));
   }
 
   /** One attempt; true when we hold the lease afterwards. */

@@ -45,11 +45,12 @@ export class OperatorMetrics {
 }
 
 export interface HealthSource {
-  healthy(): boolean;
+  /** Why the process is not healthy (empty = healthy): a dead or stuck loop the kubelet should restart. */
+  problems(): string[];
   ready(): boolean;
 }
 
-/** Serves /metrics, /healthz (process alive, loops running) and /readyz (caches synced or passive). */
+/** Serves /metrics, /healthz (loops alive; 503 lists what is not) and /readyz (caches synced or passive). */
 export function startHttp(metrics: OperatorMetrics, health: HealthSource, bind: string): Promise<Server> {
   const i = bind.lastIndexOf(':');
   const host = bind.slice(0, i) || '127.0.0.1';
@@ -69,8 +70,14 @@ export function startHttp(metrics: OperatorMetrics, health: HealthSource, bind: 
         });
       return;
     }
-    if (url === '/healthz' || url === '/readyz') {
-      const ok = url === '/healthz' ? health.healthy() : health.ready();
+    if (url === '/healthz') {
+      const problems = health.problems();
+      res.writeHead(problems.length === 0 ? 200 : 503, { 'Content-Type': 'text/plain' });
+      res.end(problems.length === 0 ? 'ok\n' : problems.map((p) => `${p}\n`).join(''));
+      return;
+    }
+    if (url === '/readyz') {
+      const ok = health.ready();
       res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' });
       res.end(ok ? 'ok\n' : 'not ok\n');
       return;

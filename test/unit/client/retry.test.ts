@@ -120,7 +120,7 @@ describe('client: endpoints, retries, backoff', function () {
     for (let i = 0; i < 4; i++) {
       await c.txn(async (tx) => {
         const v = Number((await tx.get('tx')).value);
-        tx.put('tx', String(v + 1));
+        void tx.put('tx', String(v + 1)); // queued: a failure surfaces at commit
       });
     }
     assert.equal((await c.get('tx')).value?.toString(), '4');
@@ -171,7 +171,7 @@ describe('client: endpoints, retries, backoff', function () {
     t.store.failNext(new TxnNotFoundError('gone-2'), 'get');
     const out = await c.txnDetailed(async (tx) => {
       await tx.get('x');
-      tx.put('x', '1');
+      void tx.put('x', '1'); // queued: a failure surfaces at commit
     });
     assert.equal(out.attempts, 3);
     assert.equal((await c.get('x')).value?.toString(), '1');

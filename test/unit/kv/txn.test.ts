@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import type { StoreObserver } from '../../../node/src/kv/api.js';
-import { TxnConflictError, TxnNotFoundError, TxnReadOnlyError } from '../../../node/src/kv/errors.js';
+import { OutcomeUnknownError, TxnConflictError, TxnNotFoundError, TxnReadOnlyError } from '../../../node/src/kv/errors.js';
 import { LocalStore } from '../../../node/src/kv/local-store.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -156,7 +156,10 @@ describe('interactive transactions', function () {
 
   it('unknown and finished transactions: TxnNotFoundError; commit retries are idempotent', async () => {
     await assert.rejects(s.get(b('a'), { txnId: 'nope' }), TxnNotFoundError);
-    await assert.rejects(s.commit('nope'), TxnNotFoundError);
+    // Unknown here and no session: whether it committed elsewhere cannot be known.
+    await assert.rejects(s.commit('nope'), OutcomeUnknownError);
+    // With a session the retry is resolved through the log: fenced, certainly not committed.
+    await assert.rejects(s.commit('nope', { session: { clientId: 'fence', seq: 1, firstUnacked: 1 } }), TxnNotFoundError);
     await assert.rejects(s.rollback('nope'), TxnNotFoundError);
     const t = await s.begin();
     await s.put(b('a'), b('1'), { txnId: t.txnId });

@@ -22,6 +22,7 @@ const fullSpec: Required<KvsClusterSpec> = {
   nodeConfig: {},
   pvcRetentionPolicy: 'Retain',
   paused: false,
+  failover: { enabled: true, downTimeout: '5m', maxConcurrentReplacements: 1 },
 };
 const fullStatus: Required<KvsClusterStatus> = {
   phase: 'Running',

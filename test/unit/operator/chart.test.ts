@@ -38,12 +38,12 @@ describe('operator Helm chart', () => {
     assert.equal(values.podSecurityContext.runAsNonRoot, true);
   });
 
-  it('RBAC has no wildcard and deletes nothing but pods (operator-driven rolling restarts)', () => {
+  it('RBAC has no wildcard and deletes nothing but pods and PVCs (rolling restarts; member replacement on a new volume)', () => {
     const rbac = readFileSync(resolve(chart, 'templates/rbac.yaml'), 'utf8');
     assert.ok(!rbac.includes("'*'") && !rbac.includes('"*"') && !/\[\s*\*/.test(rbac));
     const rules = rbac.replace(/#.*$/gm, '').split(/\n\s*- apiGroups:/);
     const deleting = rules.filter((r) => /\bdelete\b/.test(r));
     assert.equal(deleting.length, 1);
-    assert.match(deleting[0]!, /resources: \[pods\]\s*\n\s*verbs: \[delete\]/);
+    assert.match(deleting[0]!, /resources: \[pods, persistentvolumeclaims\]\s*\n\s*verbs: \[delete\]/);
   });
 });

@@ -1,7 +1,7 @@
 // The pod the planner builds must start the real kvs-node: its args and the ConfigMap's env parse in
 // the node's own configuration parser (node/src/server/config.ts).
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, checkRaftIdentity, parseConfig } from '../../../node/src/server/config.js';
@@ -75,9 +75,21 @@ describe('operator ↔ kvs-node contract: scale-out pods and raft identity', () 
     const dir = mkdtempSync(join(tmpdir(), 'kvs-identity-'));
     try {
       checkRaftIdentity(dir, 4); // first start records the id
-      assert.equal(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8').trim(), '4');
+      assert.equal(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8').split('\n')[0], '4');
       checkRaftIdentity(dir, 4); // restart with the same id: fine
       assert.throws(() => checkRaftIdentity(dir, 6), (e: unknown) => e instanceof ConfigError && /belongs to raft id 4.*started as raft id 6: refusing to start/.test((e as Error).message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('the raft identity file is written durably (temp file + fsync + rename + directory fsync): a crash mid-write leaves no torn file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvs-identity-'));
+    try {
+      // What a crash between writing the temp file and the rename leaves behind: ignored and replaced.
+      writeFileSync(join(dir, '.KVS_RAFT_ID.tmp'), '9');
+      checkRaftIdentity(dir, 4);
+      assert.deepEqual(readdirSync(dir), ['KVS_RAFT_ID']);
+      assert.match(readFileSync(join(dir, 'KVS_RAFT_ID'), 'utf8'), /^4\nincarnation [0-9a-f]{32}\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,6 +8,33 @@ import { plan, type Observed } from '../../../operator/src/controller/plan.js';
 import type { KvsCluster } from '../../../operator/src/api/types.js';
 import { repoRoot } from '../../../operator/src/api/gen-crd.js';
 import { EARLIER, NOW, cluster, healthyStatus, membersCm, pod, podRev, pods, reports, sts } from './fixtures.js';
+import type { NodeReport } from '../../../operator/src/controller/status.js';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+
+/** A data-dir incarnation per raft id (what nodes report and the group recorded). */
+const INC = (id: number) => (String(id).repeat(32) + '0'.repeat(32)).slice(0, 32);
+/** Adds incarnations to admin reports: every node reports its own, the leader the recorded ones; overrides per pod. */
+function withInc(r: Record<string, NodeReport>, self: Record<string, Partial<NodeReport>> = {}, refused: number[] = []): Record<string, NodeReport> {
+  for (const [p, rep] of Object.entries(r)) {
+    rep.incarnation = INC(rep.raftId);
+    rep.identityRefused = false;
+    for (const m of rep.members) {
+      m.incarnation = INC(m.raftId);
+      if (refused.includes(m.raftId)) m.refused = true;
+    }
+    Object.assign(rep, self[p] ?? {});
+  }
+  return r;
+}
+const TEN_MIN_AGO = '2026-11-21T09:50:00Z';
+const ONE_MIN_AGO = '2026-11-21T09:59:00Z';
+const terminatingPvc = (podName: string): V1PersistentVolumeClaim => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `data-${podName}`, namespace: 'db', deletionTimestamp: new Date(EARLIER) } });
+/** demo-1 (raft id 2) was removed for a replacement and got raft id 4 (replaces 2). */
+const cmReplaced = (reason: 'VolumeLost' | 'MemberDown' = 'VolumeLost') => membersCm(3, (st) => {
+  st.pods['demo-1'] = { raftId: 4, join: true, added: false, replaces: 2, replaceReason: reason };
+  st.retired = [2];
+  st.nextRaftId = 5;
+});
 
 const goldenDir = resolve(repoRoot(), 'test/unit/operator/golden');
 
@@ -281,6 +308,188 @@ const cases: Case[] = [
     why: 'the members ConfigMap was deleted: ids are recovered from what each node reports (never re-allocated), nextRaftId stays above them',
     cluster: cluster({}, { ...healthyStatus(), nextRaftId: 4 }),
     observed: { statefulSet: sts(3), pods: pods(3), nodes: reports(G3, 1) },
+  },
+  // ---- Replacement: lost volumes (issue 11 item 3) ----
+  {
+    name: 'replace-volume-lost-remove',
+    why: 'demo-1 came back on an empty volume under raft id 2: the leader refuses it, its node reports another incarnation and itself refused: RemoveMember(2) for a replacement (VolumeLost), MemberReplacement=True',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1, 'starting'), pod(2)],
+      membersConfig: membersCm(3),
+      nodes: withInc(reports([{ id: 1 }, { id: 2, active: false, state: 'Probe', match: 0 }, { id: 3 }], 1), { 'demo-1': { incarnation: 'f'.repeat(32), identityRefused: true, leaderId: 0 } }, [2]),
+    },
+  },
+  {
+    name: 'replace-volume-lost-incarnation-only',
+    why: 'the node of demo-2 reports an incarnation that differs from the one the group recorded (not yet refused by anyone, e.g. a fresh leader): still VolumeLost → RemoveMember(3)',
+    cluster: cluster({}, healthyStatus()),
+    observed: { statefulSet: sts(3), pods: pods(3), membersConfig: membersCm(3), nodes: withInc(reports(G3, 1), { 'demo-2': { incarnation: 'e'.repeat(32) } }) },
+  },
+  {
+    name: 'replace-new-raft-id',
+    why: 'raft id 2 is gone from the configuration and demo-1 is marked replacing: the slot gets the fresh raft id 4 (join) in the members ConfigMap, 2 is retired, and ReplacePod deletes data-demo-1 and the pod',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1, 'starting'), pod(2)],
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-1']!.replacing = 'VolumeLost';
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 3 }], 1, { joining: [{ pod: 'demo-1', id: 2 }] }), { 'demo-1': { incarnation: 'f'.repeat(32), identityRefused: true } }),
+    },
+  },
+  {
+    name: 'replace-redo-old-member-still-running',
+    why: 'demo-1 was assigned raft id 4 but its node still reports raft id 2 (the deletion did not happen): ReplacePod again (idempotent), never AddLearner(4) at the old node',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1, 'starting'), pod(2)],
+      membersConfig: cmReplaced(),
+      nodes: withInc(reports([{ id: 1 }, { id: 3 }], 1, { joining: [{ pod: 'demo-1', id: 2 }] }), { 'demo-1': { incarnation: 'f'.repeat(32), identityRefused: true } }),
+    },
+  },
+  {
+    name: 'replace-add-learner',
+    why: 'demo-1 restarted empty as raft id 4 (--join) and answers: AddLearner(4); MemberReplacement=True says 2 → 4',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1, 'starting'), pod(2)],
+      membersConfig: cmReplaced(),
+      nodes: withInc(reports([{ id: 1 }, { id: 3 }], 1, { joining: [{ pod: 'demo-1', id: 4 }] })),
+    },
+  },
+  {
+    name: 'replace-promote',
+    why: 'learner 4 (demo-1) caught up: Promote',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3),
+      pods: pods(3),
+      membersConfig: cmReplaced(),
+      nodes: withInc(reports([{ id: 1 }, { id: 4, pod: 'demo-1', role: 'learner' }, { id: 3 }], 1)),
+    },
+  },
+  {
+    name: 'replace-done',
+    why: 'raft id 4 is a voter: the replacement is complete — MemberReplaced event, lastReplacement recorded, MemberReplacement=False (Replaced)',
+    cluster: cluster({}, healthyStatus()),
+    observed: { statefulSet: sts(3), pods: pods(3), membersConfig: cmReplaced(), nodes: withInc(reports([{ id: 1 }, { id: 4, pod: 'demo-1' }, { id: 3 }], 1)) },
+  },
+  {
+    name: 'replace-pod-stuck-on-deleted-claim',
+    why: 'the PVC of demo-2 was deleted (kubectl delete pvc) and the pod cannot start on the terminating claim: delete the pod so the StatefulSet recreates pod and claim',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1), pod(2, 'starting')],
+      pvcs: [terminatingPvc('demo-2')],
+      membersConfig: membersCm(3),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }, { id: 3, active: false }], 1, { answering: ['demo-0', 'demo-1'] })),
+    },
+  },
+  // ---- Failover: dead members (issue 11 item 4) ----
+  {
+    name: 'failover-down-within-timeout',
+    why: 'demo-2 has been down for 1 minute (< failover.downTimeout 5m): a restart is never a replacement — no step, Degraded, the clock is kept',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1), pod(2, 'starting')],
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-2']!.downSince = ONE_MIN_AGO;
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }, { id: 3, active: false }], 1, { answering: ['demo-0', 'demo-1'] })),
+    },
+  },
+  {
+    name: 'failover-recovered-clock-reset',
+    why: 'demo-2 had a down clock but is ready and answering again: the clock is cleared (the next outage starts from zero)',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3),
+      pods: pods(3),
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-2']!.downSince = TEN_MIN_AGO;
+      }),
+      nodes: withInc(reports(G3, 1)),
+    },
+  },
+  {
+    name: 'failover-down-past-timeout',
+    why: 'demo-2 has been down for 10 minutes (> 5m) and demo-0 + demo-1 are a healthy majority of the remaining voters: RemoveMember(3) for a replacement (MemberDown)',
+    cluster: cluster({}, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1), pod(2, 'crashloop')],
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-2']!.downSince = TEN_MIN_AGO;
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }, { id: 3, active: false }], 1, { answering: ['demo-0', 'demo-1'] })),
+    },
+  },
+  {
+    name: 'failover-disabled',
+    why: 'failover.enabled=false: demo-2 down for 10 minutes is not replaced (Degraded only)',
+    cluster: cluster({ failover: { enabled: false } }, healthyStatus()),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [pod(0), pod(1), pod(2, 'crashloop')],
+      membersConfig: membersCm(3, (st) => {
+        st.pods['demo-2']!.downSince = TEN_MIN_AGO;
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }, { id: 3, active: false }], 1, { answering: ['demo-0', 'demo-1'] })),
+    },
+  },
+  {
+    name: 'failover-quorum-at-risk',
+    why: '5 voters, demo-3 down past the timeout while demo-1 and demo-2 are down too: removing 4 would leave 2 healthy of 4 (a majority is 3): no step, MemberReplacement=True ReplacementBlocked + Warning event',
+    cluster: cluster({ replicas: 5 }, healthyStatus(5)),
+    observed: {
+      statefulSet: sts(5, { ready: 2 }),
+      pods: [pod(0), pod(1, 'starting'), pod(2, 'starting'), pod(3, 'crashloop'), pod(4)],
+      membersConfig: membersCm(5, (st) => {
+        st.pods['demo-1']!.downSince = ONE_MIN_AGO;
+        st.pods['demo-2']!.downSince = ONE_MIN_AGO;
+        st.pods['demo-3']!.downSince = TEN_MIN_AGO;
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2, active: false }, { id: 3, active: false }, { id: 4, active: false }, { id: 5 }], 1, { answering: ['demo-0', 'demo-4'] })),
+    },
+  },
+  {
+    name: 'failover-concurrency-limit',
+    why: '5 voters, demo-3 and demo-4 both down past the timeout; demo-3 is already being replaced (raft id 4 → 6, its pod starting): with maxConcurrentReplacements 1 demo-4 waits (the condition says blocked by the limit), no step',
+    cluster: cluster({ replicas: 5, failover: { maxConcurrentReplacements: 1 } }, healthyStatus(5)),
+    observed: {
+      statefulSet: sts(5, { ready: 3 }),
+      pods: [pod(0), pod(1), pod(2), pod(3, 'starting'), pod(4, 'crashloop')],
+      membersConfig: membersCm(5, (st) => {
+        st.pods['demo-3'] = { raftId: 6, join: true, added: false, replaces: 4, replaceReason: 'MemberDown' };
+        st.pods['demo-4']!.downSince = TEN_MIN_AGO;
+        st.retired = [4];
+        st.nextRaftId = 7;
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 5, active: false }], 1, { answering: ['demo-0', 'demo-1', 'demo-2'] })),
+    },
+  },
+  {
+    name: 'failover-concurrency-two',
+    why: 'the same with maxConcurrentReplacements 2: while demo-3 (raft id 6) starts, demo-4 (raft id 5) is removed — 1, 2, 3 stay a healthy majority of the remaining voters',
+    cluster: cluster({ replicas: 5, failover: { maxConcurrentReplacements: 2 } }, healthyStatus(5)),
+    observed: {
+      statefulSet: sts(5, { ready: 3 }),
+      pods: [pod(0), pod(1), pod(2), pod(3, 'starting'), pod(4, 'crashloop')],
+      membersConfig: membersCm(5, (st) => {
+        st.pods['demo-3'] = { raftId: 6, join: true, added: false, replaces: 4, replaceReason: 'MemberDown' };
+        st.pods['demo-4']!.downSince = TEN_MIN_AGO;
+        st.retired = [4];
+        st.nextRaftId = 7;
+      }),
+      nodes: withInc(reports([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 5, active: false }], 1, { answering: ['demo-0', 'demo-1', 'demo-2'] })),
+    },
   },
 ];
 

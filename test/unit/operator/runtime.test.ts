@@ -235,6 +235,9 @@ class FakeWriter implements Writer {
   async deletePod(ns: string, name: string) {
     this.deleted.push(`${ns}/${name}`);
   }
+  async deletePvc(ns: string, name: string) {
+    this.deleted.push(`pvc ${ns}/${name}`);
+  }
 }
 
 describe('operator reconcile', () => {
@@ -274,7 +277,9 @@ describe('operator reconcile', () => {
     w.failKind = 'StatefulSet';
     await assert.rejects(reconcile('db/demo', deps(new FakeCache(cluster()), w)), (e: Error & { code?: string }) => e.code === 'Transient');
     assert.equal(w.statuses.length, 1);
+    assert.equal(w.statuses[0]!.conditions?.find((c) => c.type === 'ApplyFailed')?.status, 'True');
     assert.equal(w.events.at(-1)?.reason, 'ApplyFailed');
+    assert.equal(w.applied.at(-1)?.kind, 'PodDisruptionBudget', 'the children after the failed one are applied too');
   });
 
   it('maps children to their owner key', () => {

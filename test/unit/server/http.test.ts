@@ -4,6 +4,8 @@ import { startTestNode, type TestNode } from '../../helpers/test-node.js';
 import type { FakeStore } from '../../helpers/fake-store.js';
 import { silentLogger } from '../../../node/src/common/logger.js';
 import { openLocalStore } from '../../../node/src/kv/local-store.js';
+import { startHttpServer, type ReadinessCheck, type ReadinessCondition } from '../../../node/src/server/http.js';
+import { ServerMetrics } from '../../../node/src/server/metrics.js';
 
 async function fetchText(url: string): Promise<{ status: number; body: string; type: string | null }> {
   const r = await fetch(url);
@@ -39,7 +41,7 @@ describe('server/http: /metrics /healthz /readyz', function () {
     await c.put('', 'x').catch(() => undefined);
     await c.txn(async (tx) => {
       await tx.get('a');
-      tx.put('a', '2');
+      void tx.put('a', '2'); // queued: a failure surfaces at commit
     });
     const m = await fetchText(`${t.httpUrl}/metrics`);
     assert.equal(m.status, 200);
@@ -122,6 +124,43 @@ describe('server/http: /readyz readiness conditions', function () {
   });
 });
 
+describe('server/http: /readyz answers whatever its checks do', function () {
+  this.timeout(10_000);
+  it('a check that throws synchronously, or a verdict that cannot be rendered, answers 503 (no hang, no unhandled rejection)', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (r: unknown) => rejections.push(r);
+    process.on('unhandledRejection', onRejection);
+    const unrenderable = {
+      get code(): string {
+        throw new Error('bad verdict');
+      },
+      reason: 'x',
+    };
+    let conditions: ReadinessCondition[] = [() => unrenderable];
+    let ready: ReadinessCheck = () => Promise.resolve(true);
+    const h = await startHttpServer({ host: '127.0.0.1', port: 0, metrics: new ServerMetrics(), logger: silentLogger(), ready: () => ready(), conditions: [() => conditions[0]!()] });
+    try {
+      const get = async () => {
+        const r = await fetch(`http://${h.address}/readyz`, { signal: AbortSignal.timeout(3000) });
+        return { status: r.status, body: JSON.parse(await r.text()) as unknown };
+      };
+      assert.deepEqual(await get(), { status: 503, body: { ready: false, code: 'CHECK_FAILED', reason: 'readiness check failed' } });
+      conditions = [() => true];
+      ready = () => {
+        throw new Error('store gone');
+      };
+      assert.deepEqual(await get(), { status: 503, body: { ready: false, code: 'STORE_UNAVAILABLE', reason: 'store gone' } });
+      ready = () => Promise.resolve(true);
+      assert.deepEqual(await get(), { status: 200, body: { ready: true } });
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await h.close();
+    }
+  });
+});
+
 describe('server: graceful shutdown drains in-flight calls', function () {
   this.timeout(10_000);
   it('a slow call finishes; new calls are refused; the store is closed after', async () => {
@@ -152,7 +191,7 @@ describe('server/http: metrics fed by the real store (openLocalStore StoreObserv
     await Promise.all(Array.from({ length: 20 }, (_, i) => c.put(`k${i}`, 'v'.repeat(100))));
     await c.txn(async (tx) => {
       await tx.get('k1');
-      tx.put('k1', 'w');
+      void tx.put('k1', 'w'); // queued: a failure surfaces at commit
     });
     const m = await fetchText(`${t.httpUrl}/metrics`);
     assert.match(m.body, /^kvs_write_batch_commands_count [1-9]/m);

@@ -32,7 +32,7 @@ function startNode(args: string[]): Promise<Started> {
         reject(new Error(`bad first line ${line}: ${String(e)}`));
       }
     });
-    exited.then((code) => reject(new Error(`kvs-node exited with ${code} before listening: ${err}`)));
+    void exited.then((code) => reject(new Error(`kvs-node exited with ${code} before listening: ${err}`)));
   });
 }
 

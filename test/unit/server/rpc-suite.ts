@@ -170,7 +170,7 @@ function rpcSuiteOver(name: string, makeStore: (metrics: ServerMetrics) => Promi
         runs++;
         const v = Number((await tx.get('ctr')).value);
         if (runs === 1) await other.put('ctr', '100'); // a concurrent writer → conflict on the first run
-        tx.put('ctr', String(v + 1));
+        void tx.put('ctr', String(v + 1)); // queued: a failure surfaces at commit
         return v + 1;
       });
       other.close();
@@ -189,7 +189,7 @@ function rpcSuiteOver(name: string, makeStore: (metrics: ServerMetrics) => Promi
             runs++;
             await tx.get('hot');
             await other.put('hot', String(runs));
-            tx.put('hot', 'mine');
+            void tx.put('hot', 'mine'); // queued: a failure surfaces at commit
           },
           { maxAttempts: 3 },
         ),

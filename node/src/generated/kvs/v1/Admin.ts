@@ -9,6 +9,8 @@ import type { AdminStatusResponse as _kvs_v1_AdminStatusResponse, AdminStatusRes
 import type { CompactRequest as _kvs_v1_CompactRequest, CompactRequest__Output as _kvs_v1_CompactRequest__Output } from '../../kvs/v1/CompactRequest.js';
 import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output as _kvs_v1_PromoteRequest__Output } from '../../kvs/v1/PromoteRequest.js';
 import type { RemoveMemberRequest as _kvs_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _kvs_v1_RemoveMemberRequest__Output } from '../../kvs/v1/RemoveMemberRequest.js';
+import type { SettingsRequest as _kvs_v1_SettingsRequest, SettingsRequest__Output as _kvs_v1_SettingsRequest__Output } from '../../kvs/v1/SettingsRequest.js';
+import type { SettingsResponse as _kvs_v1_SettingsResponse, SettingsResponse__Output as _kvs_v1_SettingsResponse__Output } from '../../kvs/v1/SettingsResponse.js';
 import type { SnapshotRequest as _kvs_v1_SnapshotRequest, SnapshotRequest__Output as _kvs_v1_SnapshotRequest__Output } from '../../kvs/v1/SnapshotRequest.js';
 import type { TransferLeaderRequest as _kvs_v1_TransferLeaderRequest, TransferLeaderRequest__Output as _kvs_v1_TransferLeaderRequest__Output } from '../../kvs/v1/TransferLeaderRequest.js';
 
@@ -49,6 +51,15 @@ export interface AdminClient extends grpc.Client {
   removeMember(argument: _kvs_v1_RemoveMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   removeMember(argument: _kvs_v1_RemoveMemberRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   
+  Settings(argument: _kvs_v1_SettingsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
+  Settings(argument: _kvs_v1_SettingsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
+  Settings(argument: _kvs_v1_SettingsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
+  Settings(argument: _kvs_v1_SettingsRequest, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
+  settings(argument: _kvs_v1_SettingsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
+  settings(argument: _kvs_v1_SettingsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
+  settings(argument: _kvs_v1_SettingsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
+  settings(argument: _kvs_v1_SettingsRequest, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
+  
   Snapshot(argument: _kvs_v1_SnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   Snapshot(argument: _kvs_v1_SnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   Snapshot(argument: _kvs_v1_SnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
@@ -87,6 +98,8 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   RemoveMember: grpc.handleUnaryCall<_kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse>;
   
+  Settings: grpc.handleUnaryCall<_kvs_v1_SettingsRequest__Output, _kvs_v1_SettingsResponse>;
+  
   Snapshot: grpc.handleUnaryCall<_kvs_v1_SnapshotRequest__Output, _kvs_v1_AdminResponse>;
   
   Status: grpc.handleUnaryCall<_kvs_v1_AdminStatusRequest__Output, _kvs_v1_AdminStatusResponse>;
@@ -100,6 +113,7 @@ export interface AdminDefinition extends grpc.ServiceDefinition {
   Compact: MethodDefinition<_kvs_v1_CompactRequest, _kvs_v1_AdminResponse, _kvs_v1_CompactRequest__Output, _kvs_v1_AdminResponse__Output>
   Promote: MethodDefinition<_kvs_v1_PromoteRequest, _kvs_v1_AdminResponse, _kvs_v1_PromoteRequest__Output, _kvs_v1_AdminResponse__Output>
   RemoveMember: MethodDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_AdminResponse, _kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse__Output>
+  Settings: MethodDefinition<_kvs_v1_SettingsRequest, _kvs_v1_SettingsResponse, _kvs_v1_SettingsRequest__Output, _kvs_v1_SettingsResponse__Output>
   Snapshot: MethodDefinition<_kvs_v1_SnapshotRequest, _kvs_v1_AdminResponse, _kvs_v1_SnapshotRequest__Output, _kvs_v1_AdminResponse__Output>
   Status: MethodDefinition<_kvs_v1_AdminStatusRequest, _kvs_v1_AdminStatusResponse, _kvs_v1_AdminStatusRequest__Output, _kvs_v1_AdminStatusResponse__Output>
   TransferLeader: MethodDefinition<_kvs_v1_TransferLeaderRequest, _kvs_v1_AdminResponse, _kvs_v1_TransferLeaderRequest__Output, _kvs_v1_AdminResponse__Output>

@@ -24,6 +24,16 @@ export interface AdminStatusResponse {
   'lastIndex'?: (number | string | Long);
   'clientAddress'?: (string);
   'joint'?: (boolean);
+  /**
+   * This node's data-directory incarnation ('' = none: in-memory node).
+   */
+  'incarnation'?: (string);
+  /**
+   * A peer refused this node: its data dir is not the one the group knows for this raft id (wiped or
+   * replaced). It will never vote or be counted again; /readyz answers 503 RAFT_IDENTITY_REFUSED.
+   */
+  'identityRefused'?: (boolean);
+  'identityRefusedReason'?: (string);
 }
 
 export interface AdminStatusResponse__Output {
@@ -47,4 +57,14 @@ export interface AdminStatusResponse__Output {
   'lastIndex': (number);
   'clientAddress': (string);
   'joint': (boolean);
+  /**
+   * This node's data-directory incarnation ('' = none: in-memory node).
+   */
+  'incarnation': (string);
+  /**
+   * A peer refused this node: its data dir is not the one the group knows for this raft id (wiped or
+   * replaced). It will never vote or be counted again; /readyz answers 503 RAFT_IDENTITY_REFUSED.
+   */
+  'identityRefused': (boolean);
+  'identityRefusedReason': (string);
 }

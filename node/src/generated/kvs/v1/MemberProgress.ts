@@ -22,6 +22,19 @@ export interface MemberProgress {
    */
   'state'?: (string);
   'recentActive'?: (boolean);
+  /**
+   * Incarnation (data-directory identity) the group recorded for this raft id ('' = none recorded yet).
+   */
+  'incarnation'?: (string);
+  /**
+   * This node refuses the member's frames: they carry another incarnation than the recorded one (its data
+   * dir was wiped or replaced). Such a member can never vote again; replace it with a new raft id.
+   */
+  'refused'?: (boolean);
+  /**
+   * The incarnation the refused frames carried.
+   */
+  'refusedIncarnation'?: (string);
 }
 
 export interface MemberProgress__Output {
@@ -44,4 +57,17 @@ export interface MemberProgress__Output {
    */
   'state': (string);
   'recentActive': (boolean);
+  /**
+   * Incarnation (data-directory identity) the group recorded for this raft id ('' = none recorded yet).
+   */
+  'incarnation': (string);
+  /**
+   * This node refuses the member's frames: they carry another incarnation than the recorded one (its data
+   * dir was wiped or replaced). Such a member can never vote again; replace it with a new raft id.
+   */
+  'refused': (boolean);
+  /**
+   * The incarnation the refused frames carried.
+   */
+  'refusedIncarnation': (string);
 }

@@ -20,11 +20,22 @@ export interface RaftFrame {
   'raftAddress'?: (string);
   'messages'?: (Buffer | Uint8Array | string)[];
   /**
-   * A random number drawn at process start: a change tells the receiver that the sender restarted, so
-   * its own connection to the sender (maybe to an old pod IP, or waiting out a reconnect backoff) is
-   * stale and is replaced at once. 0 = not sent (older nodes).
+   * Incarnation of the sender's data directory (random, created at its first start; '' = none, e.g. an
+   * in-memory node). The group records the first one it hears per raft id (replicated) and refuses frames
+   * of that raft id carrying another one: a wiped data dir must not come back as the same voter.
    */
-  'incarnation'?: (number | string | Long);
+  'incarnation'?: (string);
+  /**
+   * Receiver → sender only (the return direction of Stream): non-empty when the receiver refused the
+   * sender's frames because of their incarnation; says why (recorded vs presented incarnation).
+   */
+  'refused'?: (string);
+  /**
+   * A random number drawn at process start (not the data dir's incarnation above): a change tells the
+   * receiver that the sender restarted, so its own connection to the sender (maybe to an old pod IP, or
+   * waiting out a reconnect backoff) is stale and is replaced at once. 0 = not sent (older nodes).
+   */
+  'boot'?: (number | string | Long);
 }
 
 /**
@@ -45,9 +56,20 @@ export interface RaftFrame__Output {
   'raftAddress': (string);
   'messages': (Buffer)[];
   /**
-   * A random number drawn at process start: a change tells the receiver that the sender restarted, so
-   * its own connection to the sender (maybe to an old pod IP, or waiting out a reconnect backoff) is
-   * stale and is replaced at once. 0 = not sent (older nodes).
+   * Incarnation of the sender's data directory (random, created at its first start; '' = none, e.g. an
+   * in-memory node). The group records the first one it hears per raft id (replicated) and refuses frames
+   * of that raft id carrying another one: a wiped data dir must not come back as the same voter.
    */
-  'incarnation': (number);
+  'incarnation': (string);
+  /**
+   * Receiver → sender only (the return direction of Stream): non-empty when the receiver refused the
+   * sender's frames because of their incarnation; says why (recorded vs presented incarnation).
+   */
+  'refused': (string);
+  /**
+   * A random number drawn at process start (not the data dir's incarnation above): a change tells the
+   * receiver that the sender restarted, so its own connection to the sender (maybe to an old pod IP, or
+   * waiting out a reconnect backoff) is stale and is replaced at once. 0 = not sent (older nodes).
+   */
+  'boot': (number);
 }

@@ -12,6 +12,10 @@ export interface SnapshotChunk {
   'values'?: (Buffer | Uint8Array | string)[];
   'from'?: (number | string | Long);
   'clientAddress'?: (string);
+  /**
+   * Incarnation of the sender (see RaftFrame.incarnation); a refused sender's snapshot is not accepted.
+   */
+  'incarnation'?: (string);
 }
 
 /**
@@ -24,4 +28,8 @@ export interface SnapshotChunk__Output {
   'values': (Buffer)[];
   'from': (number);
   'clientAddress': (string);
+  /**
+   * Incarnation of the sender (see RaftFrame.incarnation); a refused sender's snapshot is not accepted.
+   */
+  'incarnation': (string);
 }
