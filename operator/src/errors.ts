@@ -136,6 +136,10 @@ export function toOperatorError(err: unknown, what = 'request'): OperatorError {
   if (http === 404 || http === 410) return new NotFoundError(msg, { cause: err });
   if (http === 401 || http === 403) return new ForbiddenError(msg, http, { cause: err });
   if (http === 400 || http === 422) return new InvalidObjectError(msg, http, { cause: err });
+  // Server-side apply answers an object with a field its schema does not know (e.g. a typo inside
+  // spec.affinity, which is passed through) with 500 "failed to create typed patch object": not an
+  // API server problem, and retrying it fast will never help.
+  if (http === 500 && /failed to create typed patch object/.test(msg)) return new InvalidObjectError(msg, http, { cause: err });
   if (http === 429 || http >= 500) return new TransientError(msg, http, { cause: err });
   return new OperatorError('Internal', msg, http, { cause: err });
 }

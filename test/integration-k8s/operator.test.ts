@@ -130,7 +130,7 @@ describe('operator against a real kube-apiserver', function () {
       });
       assert.equal(st.phase, 'Creating');
       assert.equal(st.selector, 'app.kubernetes.io/name=kvs,app.kubernetes.io/instance=demo');
-      assert.deepEqual(st.conditions.map((x: { type: string }) => x.type).sort(), ['Available', 'Degraded', 'Progressing', 'ReconciliationPaused', 'ScaleInBlocked']);
+      assert.deepEqual(st.conditions.map((x: { type: string }) => x.type).sort(), ['ApplyFailed', 'Available', 'Degraded', 'MemberReplacement', 'Progressing', 'ReconciliationPaused', 'ScaleInBlocked']);
       for (const cond of st.conditions) assert.equal(cond.observedGeneration, c.metadata.generation);
     });
 

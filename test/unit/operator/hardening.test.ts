@@ -148,6 +148,12 @@ describe('operator hardening: backoff holds a failing key (issue 11.5)', () => {
     }
   });
 
+  it('a server-side apply refused for an unknown field (500 "failed to create typed patch object") is Invalid, not transient', () => {
+    const e = Object.assign(new Error('HTTP-Code: 500'), { code: 500, body: JSON.stringify({ message: 'failed to create typed patch object (db/demo; apps/v1, Kind=StatefulSet): .spec.template.spec.affinity.nodeAfinity: field not declared in schema' }) });
+    assert.deepEqual(requeueDecision(e), { requeue: 'after', afterMs: SLOW_RETRY_MS, reason: 'Invalid' });
+    assert.deepEqual(requeueDecision(Object.assign(new Error('x'), { code: 500, body: '{"message":"etcdserver: leader changed"}' })), { requeue: 'backoff', reason: 'Transient' });
+  });
+
   it('a failed membership step backs off exponentially from MEMBERSHIP_RETRY_MIN_MS', () => {
     assert.deepEqual(requeueDecision(new MembershipStepError('Promote 4: refused')), { requeue: 'backoff', reason: 'MembershipStep', minMs: MEMBERSHIP_RETRY_MIN_MS });
   });
