@@ -10,6 +10,8 @@
 //   with a new IP); a fresh channel resolves afresh. While a peer is unreachable its messages are
 //   dropped and the owning groups are told (`onUnreachable`), so the leader re-probes it — Raft
 //   retransmits by itself.
+// * A stream whose channel is not connected within 2 s is given up (grpc-js has no connect timeout; a
+//   stale DNS answer leaves it sending SYNs to a vanished pod IP for minutes) and retried likewise.
 // * Every frame carries the sender's boot id (random, per process). When a peer's boot id changes it
 //   restarted: the connection to it is replaced at once and its backoff reset, rather than waiting until
 //   a dead connection is noticed (keepalive) and a backoff runs out. A starting node announces itself
@@ -110,6 +112,9 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // restarted follower would hear nothing (no appends, no ReadIndex answers) for up to 30 s.
   'grpc.dns_min_time_between_resolutions_ms': 1000,
 };
+
+/** A stream whose channel is not connected by then is given up and retried on a new channel. */
+const CONNECT_DEADLINE_MS = 2000;
 
 function newClient(address: string): grpc.Client {
   const Ctor = loadRaftProto().kvs.v1.Raft;
@@ -263,9 +268,17 @@ export class RaftTransport {
     const s = client.Stream();
     c.stream = s;
     let failed = false;
+    // grpc-js has no connect timeout: a channel that resolved the old IP of a restarted pod (a stale DNS
+    // answer) sends SYNs to an address that no longer exists and waits for the kernel (~2 min; 44–72 s
+    // seen in the e2e). A channel not READY by the deadline is given up, and the retry resolves afresh.
+    const connectTimer = setTimeout(() => {
+      if (!failed && c.stream === s && c.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) s.cancel();
+    }, CONNECT_DEADLINE_MS);
+    connectTimer.unref?.();
     const fail = (why: string) => {
       if (failed) return;
       failed = true;
+      clearTimeout(connectTimer);
       if (c.stream !== s) return; // replaced already (peerRestarted)
       c.stream = undefined;
       c.backoffMs = Math.min(2000, c.backoffMs === 0 ? 50 : c.backoffMs * 2);
@@ -295,7 +308,10 @@ export class RaftTransport {
       // watching a closed channel throws.
       if (failed || this.closed || this.peers.get(c.id) !== c || c.client.getChannel() !== ch) return;
       const state = ch.getConnectivityState(false);
-      if (state === grpc.connectivityState.READY) c.backoffMs = 0;
+      if (state === grpc.connectivityState.READY) {
+        c.backoffMs = 0;
+        clearTimeout(connectTimer);
+      }
       else if (state !== grpc.connectivityState.SHUTDOWN) ch.watchConnectivityState(state, Infinity, watch);
     };
     watch();

@@ -174,6 +174,40 @@ describe('raftstore: gRPC transport', function () {
     assert.ok(Date.now() - t0 < 2000);
   });
 
+  it('a connection that does not come up (a stale name answer: a vanished address) is given up and the name resolved again', async function () {
+    // The old address swallows the connection attempt (accepts TCP, never speaks HTTP/2); grpc-js itself
+    // has no connect timeout. The peer is meanwhile reachable under its name at a new address, and never
+    // sends anything itself (no announce): only the connect deadline gets the sender there.
+    const held: Socket[] = [];
+    const hole: Server = createServer((sock) => void held.push(sock));
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => {
+      for (const x of held) x.destroy();
+      hole.close();
+    });
+    NAMES.set('peer-12', `127.0.0.1:${(hole.address() as { port: number }).port}`);
+    const got: Message[] = [];
+    const b = new RaftTransport({ selfId: 12, clientAddress: 'c12:1', raftAddress: 'r12', resolve: () => undefined, logger: silentLogger() });
+    b.handlers = { onMessages: (ms) => got.push(...ms), onSnapshot: async () => undefined, onUnreachable: () => undefined };
+    const sb = await serve(b);
+    const a = new RaftTransport({ selfId: 11, clientAddress: 'c11:1', raftAddress: 'r11', resolve: (id) => `kvstest:///peer-${id}`, logger: silentLogger() });
+    a.handlers = { onMessages: () => undefined, onSnapshot: async () => undefined, onUnreachable: () => undefined };
+    const heartbeats = setInterval(() => a.send([msg(12, 11, 5, MessageType.Heartbeat)]), 50);
+    cleanup.push(() => {
+      clearInterval(heartbeats);
+      a.close();
+      b.close();
+      sb.server.forceShutdown();
+    });
+    await sleep(300);
+    assert.ok(held.length > 0, 'A is stuck connecting to the old address');
+    NAMES.set('peer-12', sb.address);
+    const t0 = Date.now();
+    for (let i = 0; i < 300 && got.length === 0; i++) await sleep(20);
+    assert.ok(got.length > 0, `A reached the peer at its new address (${Date.now() - t0} ms)`);
+    assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+  });
+
   it('streams a snapshot in chunks and reports the outcome', async function () {
     const { a, snapshots } = await pair();
     const m: Message = { ...msg(2, 1, 0, MessageType.Snap), snapshot: { metadata: { index: 42, term: 3, confState: { ...emptyConfState(), voters: [1, 2] } }, data: Buffer.from('{}') } };
