@@ -5,6 +5,7 @@
 #   → teardown (always; on failure the pods' state and logs are printed first).
 #   e2e/run-e2e.sh [compiled-dir]     (default dist; make e2e)
 # Env: KVS_E2E_KEEP=1 keeps the cluster after the run (for debugging);
+#      KVS_E2E_GREP=<regexp> runs only the matching scenarios (mocha --grep; on the one shared cluster);
 #      KVS_E2E_REUSE_CLUSTER=1 uses an already running cluster ($KVS_CLUSTER_DIR) and, instead of
 #      tearing it down, removes only what this run created (release, namespace, CRD); timeouts below.
 set -euo pipefail

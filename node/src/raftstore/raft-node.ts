@@ -157,6 +157,11 @@ export class RaftNode {
           return peer;
         },
       });
+      // Tell the peers we (re)started right away (an empty frame with our incarnation; the peer is running
+      // by now): their connections to our previous process are replaced at once, so the leader's next
+      // heartbeat reaches us, instead of after our first election timeout (a restarted follower's first
+      // message).
+      transport.announce([...storage.addresses.keys()]);
       return new RaftNode(opts.raftId, engine, store, peer, transport, router, opts.logger);
     } catch (e) {
       await engine.close().catch(() => undefined);
@@ -166,6 +171,28 @@ export class RaftNode {
 
   get kvStore(): KvStore {
     return this.store;
+  }
+
+  /**
+   * Planned shutdown (SIGTERM: node drain, eviction, pod delete): if this node leads, hand leadership to
+   * the most caught-up healthy voter and wait until it leads, so the group does not sit out an election
+   * timeout after we are gone. Raft sends MsgTimeoutNow once the target's log matches ours (it campaigns
+   * at once, no pre-vote wait); proposals arriving meanwhile are dropped with NotLeader and retried by
+   * clients. Returns what happened, for the log; never throws (shutdown goes on regardless).
+   */
+  async handOffLeadership(timeoutMs: number): Promise<{ outcome: 'not-leader' | 'sole-voter' | 'no-target' | 'moved' | 'timeout'; to?: number; ms: number }> {
+    const t0 = Date.now();
+    const peer = this.peer;
+    if (this.closed || !peer.isLeader) return { outcome: 'not-leader', ms: 0 };
+    const st = peer.status();
+    if (st.config.voters.every((v) => v === this.raftId)) return { outcome: 'sole-voter', ms: 0 };
+    const target = st.progress
+      .filter((p) => p.id !== this.raftId && st.config.voters.includes(p.id) && p.recentActive && p.state === 'Replicate')
+      .sort((a, b) => b.match - a.match || a.id - b.id)[0];
+    if (target === undefined) return { outcome: 'no-target', ms: Date.now() - t0 };
+    peer.transferLeader(target.id);
+    const moved = await peer.waitFor(() => peer.leader === target.id, timeoutMs);
+    return { outcome: moved ? 'moved' : 'timeout', to: target.id, ms: Date.now() - t0 };
   }
 
   /** Closes the store (and with it the peer and the engine) and the transport. */

@@ -4,9 +4,18 @@
 //   messages) leave at once, one RaftFrame per peer carrying all of them (up to `maxFrameBytes`).
 //   Writing right away rather than on setImmediate matters: on a busy 2-core box the check phase came
 //   0.1–1 ms later, on every hop of the commit path (latency breakdown in docs/raft.md).
-// * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s). While a peer is
-//   unreachable its messages are dropped and the owning groups are told (`onUnreachable`), so the
-//   leader re-probes it — Raft retransmits by itself.
+// * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s) on a NEW channel:
+//   grpc-js re-resolves a DNS name only when its own load balancer asks for it, and a channel can keep
+//   dialing the old address of a restarted pod (a StatefulSet pod comes back under the same DNS name
+//   with a new IP); a fresh channel resolves afresh. While a peer is unreachable its messages are
+//   dropped and the owning groups are told (`onUnreachable`), so the leader re-probes it — Raft
+//   retransmits by itself.
+// * A stream whose channel is not connected within 2 s is given up (grpc-js has no connect timeout; a
+//   stale DNS answer leaves it sending SYNs to a vanished pod IP for minutes) and retried likewise.
+// * Every frame carries the sender's boot id (random, per process). When a peer's boot id changes it
+//   restarted: the connection to it is replaced at once and its backoff reset, rather than waiting until
+//   a dead connection is noticed (keepalive) and a backoff runs out. A starting node announces itself
+//   (an empty frame) so this happens before its first Raft message.
 // * Snapshots (MsgSnap) go over a separate client-streaming call: first chunk = the message (header
 //   data only), then the group state in key/value chunks read from a pinned engine snapshot. The
 //   outcome is reported back (`onSnapshotStatus`) so raft un-pauses the follower.
@@ -107,13 +116,26 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.dns_min_time_between_resolutions_ms': 1000,
 };
 
+/** A stream whose channel is not connected by then is given up and retried on a new channel. */
+const CONNECT_DEADLINE_MS = 2000;
+
+function newClient(address: string): grpc.Client {
+  const Ctor = loadRaftProto().kvs.v1.Raft;
+  return new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+}
+
 export class RaftTransport {
   private readonly peers = new Map<number, PeerConn>();
   /** Client addresses of peers, learned from their frames. */
   private readonly clientAddresses = new Map<number, string>();
   /** Raft addresses peers announced (fallback when the address book has none, e.g. a joining node). */
   private readonly announced = new Map<number, string>();
+  /** Last boot id seen per peer. */
+  private readonly boots = new Map<number, number>();
+  /** This process's boot id (sent in every frame). */
+  readonly boot = 1 + Math.floor(Math.random() * 2 ** 48);
   private closed = false;
+  private inboundClosed = false;
   private readonly maxFrameBytes: number;
   private readonly snapshotChunkBytes: number;
   private readonly maxBuffered: number;
@@ -138,6 +160,21 @@ export class RaftTransport {
 
   private addressOf(id: number): string | undefined {
     return this.opts.resolve(id) ?? this.announced.get(id);
+  }
+
+  /**
+   * Sends an empty frame (our id, addresses, boot id) to each of `ids` but ourselves: at startup, so
+   * peers replace a connection to our previous process at once (noteBoot). Best effort.
+   */
+  announce(ids: number[]): void {
+    if (this.closed) return;
+    for (const id of ids) {
+      if (id === this.opts.selfId) continue;
+      const c = this.conn(id);
+      if (c === undefined) continue;
+      if (c.stream === undefined) this.openStream(c);
+      c.stream?.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation, refused: '', boot: this.boot });
+    }
   }
 
   /** Sends messages now, one frame per peer for the whole call. MsgSnap is streamed separately by the caller. */
@@ -168,18 +205,19 @@ export class RaftTransport {
       c = undefined;
     }
     if (c === undefined) {
-      const Ctor = loadRaftProto().kvs.v1.Raft;
-      c = { id, address, client: new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
+      c = { id, address, client: newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
       this.peers.set(id, c);
     }
     return c;
   }
 
   private dropConn(c: PeerConn): void {
-    c.stream?.cancel();
-    c.stream = undefined;
-    c.client.close();
+    // Out of the table first: cancelling and closing run callbacks that may send again.
     this.peers.delete(c.id);
+    const s = c.stream;
+    c.stream = undefined;
+    s?.cancel();
+    c.client.close();
   }
 
   private flush(): void {
@@ -208,7 +246,7 @@ export class RaftTransport {
       let bytes = 0;
       const writeBatch = () => {
         if (batch.length === 0) return;
-        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch, incarnation: this.incarnation, refused: '' });
+        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch, incarnation: this.incarnation, refused: '', boot: this.boot });
         this.stats.framesSent++;
         this.stats.messagesSent += batch.length;
         c.frames++;
@@ -235,12 +273,27 @@ export class RaftTransport {
     const s = client.Stream();
     c.stream = s;
     let failed = false;
+    // grpc-js has no connect timeout: a channel that resolved the old IP of a restarted pod (a stale DNS
+    // answer) sends SYNs to an address that no longer exists and waits for the kernel (~2 min; 44–72 s
+    // seen in the e2e). A channel not READY by the deadline is given up, and the retry resolves afresh.
+    const connectTimer = setTimeout(() => {
+      if (!failed && c.stream === s && c.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) s.cancel();
+    }, CONNECT_DEADLINE_MS);
+    connectTimer.unref?.();
     const fail = (why: string) => {
       if (failed) return;
       failed = true;
-      if (c.stream === s) c.stream = undefined;
+      clearTimeout(connectTimer);
+      if (c.stream !== s) return; // replaced already (peerRestarted)
+      c.stream = undefined;
       c.backoffMs = Math.min(2000, c.backoffMs === 0 ? 50 : c.backoffMs * 2);
       c.retryAt = Date.now() + c.backoffMs;
+      // The next attempt goes through a new channel, i.e. a fresh name resolution (see the header).
+      if (!this.closed && this.peers.get(c.id) === c) {
+        const old = c.client;
+        c.client = newClient(c.address);
+        old.close();
+      }
       if (!this.closed) this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
       this.handlers?.onUnreachable(c.id, []);
     };
@@ -256,11 +309,33 @@ export class RaftTransport {
     // A successful (re)connection resets the backoff once the channel is ready.
     const ch = c.client.getChannel();
     const watch = () => {
+      // The channel is closed once the stream failed (a new one replaces it) or the conn was dropped:
+      // watching a closed channel throws.
+      if (failed || this.closed || this.peers.get(c.id) !== c || c.client.getChannel() !== ch) return;
       const state = ch.getConnectivityState(false);
-      if (state === grpc.connectivityState.READY) c.backoffMs = 0;
-      else if (!failed && !this.closed) ch.watchConnectivityState(state, Infinity, watch);
+      if (state === grpc.connectivityState.READY) {
+        c.backoffMs = 0;
+        clearTimeout(connectTimer);
+      }
+      else if (state !== grpc.connectivityState.SHUTDOWN) ch.watchConnectivityState(state, Infinity, watch);
     };
     watch();
+  }
+
+  /**
+   * An admitted frame from `from` carried `boot`. A change means the peer restarted: our stream to it goes
+   * to the old process (possibly an address that no longer exists) — replace it now, without backoff.
+   */
+  private noteBoot(from: number, boot: number): void {
+    if (boot === 0) return;
+    const prev = this.boots.get(from);
+    this.boots.set(from, boot);
+    if (prev === undefined || prev === boot || this.closed) return;
+    const c = this.peers.get(from);
+    this.opts.logger.info('peer restarted: reconnecting', { peer: from, address: c?.address });
+    if (c === undefined) return;
+    this.dropConn(c);
+    this.handlers?.onUnreachable(from, []);
   }
 
   /** Streams a snapshot to `msg.to`; resolves true when the receiver handed it to raft. */
@@ -270,8 +345,7 @@ export class RaftTransport {
       source.release();
       return false;
     }
-    const Ctor = loadRaftProto().kvs.v1.Raft;
-    const client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as RaftServiceClient;
+    const client = newClient(address) as unknown as RaftServiceClient;
     try {
       return await new Promise<boolean>((resolve) => {
         const call = client.Snapshot((err, res) => {
@@ -329,6 +403,10 @@ export class RaftTransport {
   serviceHandlers(): grpc.UntypedServiceImplementation {
     return {
       Stream: (call: grpc.ServerDuplexStream<RaftFrame, RaftFrame>) => {
+        if (this.inboundClosed) {
+          call.end();
+          return;
+        }
         this.activeServerCalls.add(call);
         let lastRefusalReply = 0;
         call.on('data', (f: RaftFrame) => {
@@ -355,6 +433,7 @@ export class RaftTransport {
           if (from > 0) {
             if (f.clientAddress) this.clientAddresses.set(from, f.clientAddress);
             if (f.raftAddress) this.announced.set(from, f.raftAddress);
+            this.noteBoot(from, Number(f.boot ?? 0));
           }
           const msgs: Message[] = [];
           for (const b of f.messages ?? []) {
@@ -414,6 +493,22 @@ export class RaftTransport {
         });
       },
     };
+  }
+
+  /**
+   * Shutdown: ends every inbound Raft stream and refuses new ones (the node is about to exit; peers see
+   * the stream end and stop sending). The outbound side keeps working until close().
+   */
+  closeInbound(): void {
+    this.inboundClosed = true;
+    for (const call of this.activeServerCalls) {
+      try {
+        call.end();
+      } catch {
+        /* already gone */
+      }
+    }
+    this.activeServerCalls.clear();
   }
 
   close(): void {

@@ -14,6 +14,8 @@ export class ServerMetrics {
   readonly requests: client.Counter<'method' | 'code'>;
   readonly requestDuration: client.Histogram<'method'>;
   readonly inFlight: client.Gauge<'method'>;
+  /** Kv calls running now (the sum of kvs_requests_in_flight, as a plain number: the shutdown drain polls it). */
+  activeCalls = 0;
   readonly writeBatchCommands: client.Histogram<string>;
   readonly writeBatchBytes: client.Histogram<string>;
   readonly syncDuration: client.Histogram<string>;
@@ -180,12 +182,14 @@ export class MethodMetrics {
   /** Returns the start time to pass to finished(). */
   started(): number {
     this.inFlight.inc();
+    this.metrics.activeCalls++;
     return performance.now();
   }
 
   finished(t0: number, code: string): void {
     this.duration.observe((performance.now() - t0) / 1000);
     this.inFlight.dec();
+    this.metrics.activeCalls--;
     let c = this.codes.get(code);
     if (!c) {
       c = this.metrics.requests.labels({ method: this.method, code });

@@ -29,6 +29,12 @@ export interface KvsNodeOptions {
   ownsStore?: boolean;
   /** More conditions of /readyz (a replicated node: member of its group, leader known). */
   readiness?: ReadinessCondition[];
+  /**
+   * Called during shutdown once no Kv call runs any more (streams drained, unary calls answered). A
+   * replicated node ends its peers' inbound Raft streams here: they never end by themselves, and the
+   * server's drain waits for every open call (without this, every SIGTERM took the whole drain timeout).
+   */
+  onClientCallsDrained?: () => void;
   /** More gRPC services on the same server (Raft, Admin of a replicated node). */
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
 }
@@ -145,15 +151,21 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
     shutdown(drainMs = 10_000) {
       shutdownPromise ??= (async () => {
         stopping = true;
+        let drainTimedOut = false;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
+            drainTimedOut = true;
             logger.warn('drain timeout: cancelling in-flight calls', { drainMs, streams: kv.streams.size });
             server.forceShutdown();
             resolve();
           }, drainMs);
           // tryShutdown waits for every open call, and a BatchStream lives until it is ended: drain the
           // streams (refuse new sub-requests, answer in-flight ones, end them) alongside.
-          void kv.streams.drain();
+          void kv.streams.drain().then(async () => {
+            // In-flight unary calls may still need Raft (a forwarded proposal, a ReadIndex): wait for them.
+            while (metrics.activeCalls > 0 && !drainTimedOut) await new Promise((r) => setTimeout(r, 10));
+            opts.onClientCallsDrained?.();
+          });
           server.tryShutdown(() => {
             clearTimeout(timer);
             resolve();

@@ -14,6 +14,9 @@
 //   upgrade:   (updateStrategy OnDelete) one pod at a time, followers first: TransferLeader away from
 //              it if it leads → DeletePod → wait until every pod is ready on the new template, every
 //              voter is active and caught up → next
+//   rollback:  a pod on an old template that is not ready (stuck on a bad image after the spec went back)
+//              is restarted without waiting for itself, when that cannot cost the quorum — also when no
+//              leader is known, if its container does not even run
 //   transient loss (pod gone/unready, member still configured): no membership change; status Degraded
 //              — until spec.failover.downTimeout has passed (below)
 //   replacement (a member that can never vote again, or is down for good): the old raft id is removed
@@ -65,6 +68,8 @@ export interface PodView {
   ready: boolean;
   /** On the StatefulSet's update revision (false = must be restarted by an upgrade). */
   updated: boolean;
+  /** Its container runs (false: waiting, e.g. ImagePullBackOff, CrashLoopBackOff); undefined = unknown. */
+  running?: boolean;
   /** Not ready and its data PVC is being deleted: it can never start; delete it so the StatefulSet
    * recreates pod and claim. */
   claimTerminating?: boolean;
@@ -141,12 +146,51 @@ function caughtUp(m: RaftMember | undefined, commit: number, maxLag: number): bo
   return !!m && m.state === 'Replicate' && m.match + maxLag >= commit;
 }
 
+/**
+ * Rollback out of a failed upgrade. The rolling upgrade only restarts a pod while every node is ready,
+ * which traps a pod that can never become ready on its template (a bad image: ImagePullBackOff): once
+ * the spec goes back, that pod is on an old template and must be restarted — waiting for it to be ready
+ * first would wait for itself forever (Kubernetes' own StatefulSet has the same trap). Such a pod is
+ * restarted, highest ordinal first, when the restart cannot cost the quorum:
+ *   - it holds no part of it: its container does not run, or (leader known) the leader does not hear
+ *     from it and its node does not answer the admin API; or
+ *   - (leader known) the healthy voters other than it still form a majority of the voters.
+ * Never the leader (a leader is ready by definition; if not, the normal path moves leadership first).
+ * Without a known leader only the first case applies, and only on evidence (a container that does not run).
+ */
+function stuckRestart(input: MembershipInput, cur: number, raft: RaftView | undefined, healthyVoter: (id: number) => boolean): MembershipStep | undefined {
+  const stuck = input.pods
+    .filter((p) => p.exists && !p.updated && !p.ready && podOrdinal(p.name) < cur)
+    .sort((a, b) => podOrdinal(b.name) - podOrdinal(a.name));
+  for (const p of stuck) {
+    const id = input.state.pods[p.name]?.raftId;
+    const why = `rollback: ${p.name} is not ready on an old template and holds no part of the quorum`;
+    if (!raft) {
+      if (p.running === false) return { type: 'DeletePod', pod: p.name, why };
+      continue;
+    }
+    if (id !== undefined && id === raft.leaderId) continue;
+    const member = id === undefined ? undefined : raft.members.get(id);
+    const silent = input.answering !== undefined && !input.answering.has(p.name) && member?.recentActive !== true;
+    if (p.running === false || silent || member === undefined) return { type: 'DeletePod', pod: p.name, why };
+    const voters = [...raft.members].filter(([, m]) => m.role === 'voter').map(([v]) => v);
+    const others = voters.filter((v) => v !== id && healthyVoter(v)).length;
+    if (others >= quorum(voters.length)) {
+      return { type: 'DeletePod', pod: p.name, why: `rollback: ${p.name} is not ready on an old template; the other ${others} healthy voters keep the quorum` };
+    }
+  }
+  return undefined;
+}
+
 export function planMembership(input: MembershipInput): MembershipPlan {
   const { desiredReplicas: desired, currentReplicas, state, raft } = input;
   const maxLag = input.maxLag ?? DEFAULT_MAX_LAG;
   if (currentReplicas === undefined) return { statefulSetReplicas: desired };
   const cur = currentReplicas;
-  if (!raft) return { statefulSetReplicas: cur, ...(cur !== desired ? { waiting: 'no Raft leader is known: membership changes wait' } : {}) };
+  if (!raft) {
+    const step = stuckRestart(input, cur, undefined, () => false);
+    return { statefulSetReplicas: cur, ...(step ? { step } : {}), ...(cur !== desired ? { waiting: 'no Raft leader is known: membership changes wait' } : {}) };
+  }
 
   const podByName = new Map(input.pods.map((p) => [p.name, p]));
   const nameAt = (o: number) => Object.keys(state.pods).find((p) => podOrdinal(p) === o);
@@ -314,6 +358,8 @@ export function planMembership(input: MembershipInput): MembershipPlan {
   // 5. Rolling upgrade (OnDelete): one pod at a time, only while the whole group is healthy.
   const stale = input.pods.filter((p) => p.exists && !p.updated && podOrdinal(p.name) < cur);
   if (stale.length > 0) {
+    const stuck = stuckRestart(input, cur, raft, healthyVoter);
+    if (stuck) return { statefulSetReplicas: cur, step: stuck };
     const allReady = input.pods.filter((p) => podOrdinal(p.name) < cur).every((p) => p.exists && p.ready);
     const allCaughtUp = voters.every((v) => v === raft.leaderId || (healthyVoter(v) && caughtUp(raft.members.get(v), raft.commit, maxLag)));
     if (!allReady || !allCaughtUp || voters.length < cur) return { ...rb, statefulSetReplicas: cur, waiting: 'upgrade: waiting until every node is ready and caught up before restarting the next' };

@@ -85,6 +85,13 @@ export function raftView(nodes: Record<string, NodeReport> | undefined): RaftVie
   };
 }
 
+/** Whether the node's container runs; unknown (no container status yet) leaves the field out. */
+function containerRunning(p: V1Pod): { running?: boolean } {
+  const st = p.status?.containerStatuses?.find((c) => c.name === 'kvs')?.state ?? p.status?.containerStatuses?.[0]?.state;
+  if (st === undefined) return {};
+  return { running: st.running !== undefined };
+}
+
 /** spec.failover with defaults (the API server defaults them too; the planner is defensive). */
 export function failoverSettings(spec: EffectiveSpec): FailoverSettings {
   const f = spec.failover ?? {};
@@ -209,6 +216,7 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
       exists: true,
       ready: podReady(p),
       updated: !updateRevision || p.metadata?.labels?.[LABEL_REVISION] === undefined || p.metadata.labels[LABEL_REVISION] === updateRevision,
+      ...containerRunning(p),
       ...(terminatingClaims.has(pvcName(p.metadata?.name ?? '')) ? { claimTerminating: true } : {}),
       ...(podFailing(p) !== undefined ? { failing: true } : {}),
       ...(TEMPLATE_FAILURES.has(podFailing(p) ?? '') ? { templateBroken: podFailing(p)! } : {}),

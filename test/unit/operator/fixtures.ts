@@ -46,7 +46,12 @@ export function sts(replicas: number, opts: { ready?: number; image?: string; up
   };
 }
 
-export function pod(i: number, state: 'ready' | 'starting' | 'crashloop' = 'ready', version = 'dev'): V1Pod {
+/** ready; starting (running, not ready); crashloop; imagepull (the image cannot be pulled: no container runs). */
+export type PodState = 'ready' | 'starting' | 'crashloop' | 'imagepull';
+
+const WAITING: Partial<Record<PodState, string>> = { crashloop: 'CrashLoopBackOff', imagepull: 'ImagePullBackOff' };
+
+export function pod(i: number, state: PodState = 'ready', version = 'dev'): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -61,14 +66,14 @@ export function pod(i: number, state: 'ready' | 'starting' | 'crashloop' = 'read
           imageID: '',
           ready: state === 'ready',
           restartCount: state === 'crashloop' ? 5 : 0,
-          state: state === 'crashloop' ? { waiting: { reason: 'CrashLoopBackOff' } } : { running: {} },
+          state: WAITING[state] ? { waiting: { reason: WAITING[state] } } : { running: {} },
         },
       ],
     },
   };
 }
 
-export function pods(n: number, states: Record<number, 'ready' | 'starting' | 'crashloop'> = {}): V1Pod[] {
+export function pods(n: number, states: Record<number, PodState> = {}): V1Pod[] {
   return Array.from({ length: n }, (_, i) => pod(i, states[i] ?? 'ready'));
 }
 
@@ -138,7 +143,7 @@ export function reports(members: GroupMember[], leaderId: number, opts: { commit
 }
 
 /** A pod on a given template revision (OnDelete upgrades compare it with the StatefulSet's updateRevision). */
-export function podRev(i: number, revision: string, state: 'ready' | 'starting' | 'crashloop' = 'ready'): V1Pod {
+export function podRev(i: number, revision: string, state: PodState = 'ready'): V1Pod {
   const p = pod(i, state);
   p.metadata!.labels = { ...p.metadata!.labels, 'controller-revision-hash': revision };
   return p;

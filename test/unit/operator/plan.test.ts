@@ -254,6 +254,50 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'raft-rollback-restart-stuck-pod',
+    why: 'rollback after a failed upgrade: the spec is back on the good template (revision demo-aaa) but demo-2 is stuck on the bad one (ImagePullBackOff, no container, its node silent): restart it now — waiting for every node to be ready would wait for demo-2 itself, forever; it holds no part of the quorum',
+    cluster: cluster({}, { ...healthyStatus(), phase: 'Upgrading' }, 3),
+    observed: {
+      statefulSet: sts(3, { ready: 2 }),
+      pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-aaa'), podRev(2, 'demo-bad', 'imagepull')],
+      membersConfig: membersCm(3),
+      nodes: reports([{ id: 1 }, { id: 2 }, { id: 3, active: false, state: 'Probe', match: 90 }], 1, { answering: ['demo-0', 'demo-1'] }),
+    },
+  },
+  {
+    name: 'raft-rollback-would-cost-quorum',
+    why: 'demo-2 is on an old template and not ready, but its node still runs and is active in the group while demo-1 is down: restarting demo-2 would leave the leader alone (1 of 3): wait',
+    cluster: cluster({}, { ...healthyStatus(), phase: 'Upgrading' }, 3),
+    observed: {
+      statefulSet: sts(3, { ready: 1 }),
+      pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-aaa', 'starting'), podRev(2, 'demo-bad', 'starting')],
+      membersConfig: membersCm(3),
+      nodes: reports([{ id: 1 }, { id: 2, active: false, state: 'Probe', match: 90 }, { id: 3 }], 1, { answering: ['demo-0', 'demo-2'] }),
+    },
+  },
+  {
+    name: 'raft-rollback-no-leader',
+    why: 'a 1-node cluster rolled back from a bad image: no leader is known (its only node never started), the pod is stuck on the old revision with no container: restarting it cannot cost anything, so it is restarted although no membership change can be made',
+    cluster: cluster({ replicas: 1 }, { ...healthyStatus(1), phase: 'Upgrading' }, 3),
+    observed: {
+      statefulSet: sts(1, { ready: 0 }),
+      pods: [podRev(0, 'demo-bad', 'imagepull')],
+      membersConfig: membersCm(1),
+      nodes: {},
+    },
+  },
+  {
+    name: 'raft-upgrade-stuck-pod-current-template',
+    why: 'the upgrade itself is broken: demo-2 already runs the current template (the bad image) and cannot start; it is not restarted (that would not help) and nothing else moves until the spec changes',
+    cluster: cluster({ image: 'kvs/node:no-such-tag' }, { ...healthyStatus(), phase: 'Upgrading' }, 2),
+    observed: {
+      statefulSet: sts(3, { ready: 2, updating: true }),
+      pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-aaa'), podRev(2, 'demo-bbb', 'imagepull')],
+      membersConfig: membersCm(3),
+      nodes: reports([{ id: 1 }, { id: 2 }, { id: 3, active: false, state: 'Probe', match: 90 }], 1, { answering: ['demo-0', 'demo-1'] }),
+    },
+  },
+  {
     name: 'raft-paused-mid-scale-out',
     why: 'paused while learner 4 waits for promotion: no object, no membership step; ReconciliationPaused=True',
     cluster: cluster({ replicas: 4, paused: true }, healthyStatus(), 2),
@@ -497,6 +541,32 @@ describe('operator planner (golden)', () => {
       assert.equal(text, readFileSync(file, 'utf8'), `plan differs from ${file} (UPDATE_GOLDEN=1 to rewrite, then review the diff)`);
     });
   }
+});
+
+describe('operator planner: rollback out of a failed upgrade (issue 11, item 1)', () => {
+  const next = (name: string) => {
+    const c = cases.find((x) => x.name === name)!;
+    return plan(c.cluster, { pvcs: [], ...c.observed, now: NOW }).next;
+  };
+  it('a pod stuck on an old template is restarted without waiting for itself', () => {
+    assert.deepEqual(next('raft-rollback-restart-stuck-pod'), {
+      action: 'Membership',
+      step: { type: 'DeletePod', pod: 'demo-2', why: 'rollback: demo-2 is not ready on an old template and holds no part of the quorum' },
+      reason: 'restarting demo-2: rollback: demo-2 is not ready on an old template and holds no part of the quorum',
+    });
+  });
+  it('also when no leader is known (a 1-node cluster whose only pod never started)', () => {
+    const n = next('raft-rollback-no-leader');
+    assert.equal(n.action, 'Membership');
+    assert.deepEqual(n.action === 'Membership' && n.step, { type: 'DeletePod', pod: 'demo-0', why: 'rollback: demo-0 is not ready on an old template and holds no part of the quorum' });
+  });
+  it('never when the restart could cost the quorum', () => {
+    const n = next('raft-rollback-would-cost-quorum');
+    assert.notEqual(n.action, 'Membership');
+  });
+  it('never a pod that is already on the current template (restarting it would not help)', () => {
+    assert.notEqual(next('raft-upgrade-stuck-pod-current-template').action, 'Membership');
+  });
 });
 
 describe('operator planner (properties)', () => {

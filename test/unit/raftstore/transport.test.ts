@@ -2,6 +2,7 @@
 // frame), unreachable reporting, and chunked snapshot streaming.
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import { createServer, type Server, type Socket } from 'node:net';
 import { silentLogger } from '../../../node/src/common/logger.js';
 import type { EngineEntry } from '../../../node/src/engine/engine.js';
 import { type Message, MessageType, EMPTY, emptyConfState } from '../../../node/src/raft/index.js';
@@ -30,6 +31,34 @@ async function serve(t: RaftTransport): Promise<{ server: grpc.Server; address: 
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   return { server, address: `127.0.0.1:${port}` };
 }
+
+/**
+ * A name service like a pod's DNS: `kvstest:///<name>` resolves to whatever NAMES holds when the channel
+ * asks (grpc-js asks when a channel starts and when its load balancer requests re-resolution).
+ */
+const NAMES = new Map<string, string>();
+class TestNameResolver {
+  constructor(
+    private readonly target: { path: string },
+    private readonly listener: (r: unknown, attrs: object, sc: null, note: string) => boolean,
+  ) {}
+  updateResolution(): void {
+    process.nextTick(() => {
+      const a = NAMES.get(this.target.path);
+      if (a === undefined) {
+        this.listener({ ok: false, error: { code: grpc.status.UNAVAILABLE, details: `no such name ${this.target.path}`, metadata: new grpc.Metadata() } }, {}, null, '');
+        return;
+      }
+      const [host, port] = a.split(':');
+      this.listener({ ok: true, value: [{ addresses: [{ host, port: Number(port) }] }] }, {}, null, '');
+    });
+  }
+  destroy(): void {}
+  static getDefaultAuthority(target: { path: string }): string {
+    return target.path;
+  }
+}
+grpc.experimental.registerResolver('kvstest', TestNameResolver as never);
 
 describe('raftstore: gRPC transport', function () {
   this.timeout(20_000);
@@ -85,6 +114,98 @@ describe('raftstore: gRPC transport', function () {
     dead.send([msg(3, 1, 1)]);
     for (let i = 0; i < 100 && seen.length === 0; i++) await sleep(20);
     assert.ok(seen.includes(3), 'the failed stream is reported');
+  });
+
+  it('a peer restarted under its name at a new address (a pod: same DNS name, new IP) is reached as soon as it speaks, while the old connection hangs', async function () {
+    // A black hole: accepts TCP and never answers, like a stale DNS answer with the dead pod's IP.
+    const held: Socket[] = [];
+    const hole: Server = createServer((sock) => void held.push(sock));
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+    const holeAddr = `127.0.0.1:${(hole.address() as { port: number }).port}`;
+    cleanup.push(() => {
+      for (const x of held) x.destroy();
+      hole.close();
+    });
+    const mk = (selfId: number, got: Message[]) => {
+      const t = new RaftTransport({ selfId, clientAddress: `c${selfId}:1`, raftAddress: `r${selfId}`, resolve: (id) => `kvstest:///peer-${id}`, logger: silentLogger() });
+      t.handlers = { onMessages: (ms) => got.push(...ms), onSnapshot: async () => undefined, onUnreachable: () => undefined };
+      return t;
+    };
+    const atA: Message[] = [];
+    const a = mk(1, atA);
+    const sa = await serve(a);
+    NAMES.set('peer-1', sa.address);
+    const atB1: Message[] = [];
+    const b1 = mk(2, atB1);
+    const sb1 = await serve(b1);
+    NAMES.set('peer-2', sb1.address);
+    cleanup.push(() => {
+      a.close();
+      sa.server.forceShutdown();
+    });
+    // Both directions up: A knows B's incarnation, A's stream to B is established.
+    b1.send([msg(1, 2, 1)]);
+    a.send([msg(2, 1, 1)]);
+    for (let i = 0; i < 100 && (atA.length === 0 || atB1.length === 0); i++) await sleep(20);
+    assert.ok(atA.length > 0 && atB1.length > 0, 'connected both ways');
+
+    // B's pod goes away; its name answers with the dead address for a while (DNS cache).
+    b1.close();
+    sb1.server.forceShutdown();
+    NAMES.set('peer-2', holeAddr);
+    const heartbeats = setInterval(() => a.send([msg(2, 1, 5, MessageType.Heartbeat)]), 50);
+    cleanup.push(() => clearInterval(heartbeats));
+    await sleep(1000);
+
+    // B restarts elsewhere and announces itself (RaftNode.open does, before any Raft message): A must reach
+    // it now, not after its connection to the black hole times out (keepalive 10 + 5 s, connect 20 s).
+    const atB2: Message[] = [];
+    const b2 = mk(2, atB2);
+    const sb2 = await serve(b2);
+    cleanup.push(() => {
+      b2.close();
+      sb2.server.forceShutdown();
+    });
+    NAMES.set('peer-2', sb2.address);
+    const t0 = Date.now();
+    b2.announce([1, 2]);
+    for (let i = 0; i < 150 && atB2.length === 0; i++) await sleep(20);
+    assert.ok(atB2.length > 0, `A reached the restarted B within ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 2000);
+  });
+
+  it('a connection that does not come up (a stale name answer: a vanished address) is given up and the name resolved again', async function () {
+    // The old address swallows the connection attempt (accepts TCP, never speaks HTTP/2); grpc-js itself
+    // has no connect timeout. The peer is meanwhile reachable under its name at a new address, and never
+    // sends anything itself (no announce): only the connect deadline gets the sender there.
+    const held: Socket[] = [];
+    const hole: Server = createServer((sock) => void held.push(sock));
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => {
+      for (const x of held) x.destroy();
+      hole.close();
+    });
+    NAMES.set('peer-12', `127.0.0.1:${(hole.address() as { port: number }).port}`);
+    const got: Message[] = [];
+    const b = new RaftTransport({ selfId: 12, clientAddress: 'c12:1', raftAddress: 'r12', resolve: () => undefined, logger: silentLogger() });
+    b.handlers = { onMessages: (ms) => got.push(...ms), onSnapshot: async () => undefined, onUnreachable: () => undefined };
+    const sb = await serve(b);
+    const a = new RaftTransport({ selfId: 11, clientAddress: 'c11:1', raftAddress: 'r11', resolve: (id) => `kvstest:///peer-${id}`, logger: silentLogger() });
+    a.handlers = { onMessages: () => undefined, onSnapshot: async () => undefined, onUnreachable: () => undefined };
+    const heartbeats = setInterval(() => a.send([msg(12, 11, 5, MessageType.Heartbeat)]), 50);
+    cleanup.push(() => {
+      clearInterval(heartbeats);
+      a.close();
+      b.close();
+      sb.server.forceShutdown();
+    });
+    await sleep(300);
+    assert.ok(held.length > 0, 'A is stuck connecting to the old address');
+    NAMES.set('peer-12', sb.address);
+    const t0 = Date.now();
+    for (let i = 0; i < 300 && got.length === 0; i++) await sleep(20);
+    assert.ok(got.length > 0, `A reached the peer at its new address (${Date.now() - t0} ms)`);
+    assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
   });
 
   it('streams a snapshot in chunks and reports the outcome', async function () {

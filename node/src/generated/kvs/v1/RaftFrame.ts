@@ -30,6 +30,12 @@ export interface RaftFrame {
    * sender's frames because of their incarnation; says why (recorded vs presented incarnation).
    */
   'refused'?: (string);
+  /**
+   * A random number drawn at process start (not the data dir's incarnation above): a change tells the
+   * receiver that the sender restarted, so its own connection to the sender (maybe to an old pod IP, or
+   * waiting out a reconnect backoff) is stale and is replaced at once. 0 = not sent (older nodes).
+   */
+  'boot'?: (number | string | Long);
 }
 
 /**
@@ -60,4 +66,10 @@ export interface RaftFrame__Output {
    * sender's frames because of their incarnation; says why (recorded vs presented incarnation).
    */
   'refused': (string);
+  /**
+   * A random number drawn at process start (not the data dir's incarnation above): a change tells the
+   * receiver that the sender restarted, so its own connection to the sender (maybe to an old pod IP, or
+   * waiting out a reconnect backoff) is stale and is replaced at once. 0 = not sent (older nodes).
+   */
+  'boot': (number);
 }
