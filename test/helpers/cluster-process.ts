@@ -31,6 +31,28 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** `--peers` of a cluster whose raft ids are 1..N in spec order. */
+export const peersOf = (all: NodeSpec[]): string => all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',');
+
+/** The raft id of `self` in a cluster built with peersOf (its 1-based position). */
+export const raftIdOf = (self: NodeSpec, all: NodeSpec[]): number => all.findIndex((s) => s.nodeId === self.nodeId) + 1;
+
+/** Polls `fn` until it returns a value (errors count as "not yet"); bounded by `timeoutMs`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(stepMs);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
 export interface NodeSpec {
   nodeId: string;
   host: string;

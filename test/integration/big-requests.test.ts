@@ -8,14 +8,11 @@ import { KvClient, KvInvalidArgumentError, LostReplyInjector } from '../../node/
 import { encodedMutationBytes } from '../../node/src/kv/commands.js';
 import type { Mutation } from '../../node/src/kv/api.js';
 import { RAFT_FRAME_RESERVE_BYTES } from '../../node/src/common/raft-limits.js';
-import { ProcessCluster, collectLogsOnFailure, type NodeSpec } from '../helpers/cluster-process.js';
+import { raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure } from '../helpers/cluster-process.js';
 
 const MAX_MESSAGE = 2 * 1024 * 1024;
 const LIMIT = MAX_MESSAGE - RAFT_FRAME_RESERVE_BYTES;
 const MIB = 1024 * 1024;
-
-const peersOf = (all: NodeSpec[]) => all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',');
-const raftIdOf = (self: NodeSpec, all: NodeSpec[]) => all.findIndex((s) => s.nodeId === self.nodeId) + 1;
 
 /** Two puts (1 MiB + the rest) whose encoded size in a command is exactly `bytes`. */
 function twoPuts(prefix: string, bytes: number): Array<{ key: string; value: Buffer }> {

@@ -7,12 +7,10 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AdminClient, type ClusterSettings } from '../../node/src/client/index.js';
-import { ProcessCluster, collectLogsOnFailure, sleep, type NodeSpec } from '../helpers/cluster-process.js';
+import { raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep } from '../helpers/cluster-process.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
 const run = promisify(execFile);
-const peersOf = (all: NodeSpec[]) => all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',');
-const raftIdOf = (self: NodeSpec, all: NodeSpec[]) => all.findIndex((s) => s.nodeId === self.nodeId) + 1;
 const TTLS = ['10m', '20m', '30m'];
 
 describe('replicated settings (multi-process)', function () {

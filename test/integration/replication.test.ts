@@ -8,30 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AdminClient, KvClient, LostReplyInjector, type AdminStatus } from '../../node/src/client/index.js';
-import { NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, type NodeSpec } from '../helpers/cluster-process.js';
+import { until, raftIdOf, peersOf, NodeProcess, ProcessCluster, collectLogsOnFailure, sleep } from '../helpers/cluster-process.js';
 import { checkLinearizable, porcupineBinary } from '../helpers/history-porcupine.js';
 import { runRegisterWorkload } from '../helpers/history-workload.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
 const run = promisify(execFile);
-
-const peersOf = (all: NodeSpec[]) => all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',');
-const raftIdOf = (self: NodeSpec, all: NodeSpec[]) => all.findIndex((s) => s.nodeId === self.nodeId) + 1;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000, stepMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 describe('replication: 3-node Raft cluster (multi-process)', function () {
   this.timeout(180_000);

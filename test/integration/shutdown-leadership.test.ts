@@ -6,10 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
-import { ProcessCluster, collectLogsOnFailure, sleep, type NodeSpec } from '../helpers/cluster-process.js';
-
-const peersOf = (all: NodeSpec[]) => all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',');
-const raftIdOf = (self: NodeSpec, all: NodeSpec[]) => all.findIndex((s) => s.nodeId === self.nodeId) + 1;
+import { raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep } from '../helpers/cluster-process.js';
 
 /**
  * A long election timeout (40 ticks × 50 ms = 2–4 s) separates the two outcomes on a loaded machine:

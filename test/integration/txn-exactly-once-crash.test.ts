@@ -7,11 +7,8 @@
 // (KVS_TEST_UNSAFE_NO_COMMIT_FENCE=1, the old behaviour) and must see duplicates — so the check can fail.
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient, KvConflictError, KvTxnNotFoundError } from '../../node/src/client/index.js';
-import { ProcessCluster, collectLogsOnFailure, sleep, type NodeProcess, type NodeSpec } from '../helpers/cluster-process.js';
+import { until, raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep, type NodeProcess } from '../helpers/cluster-process.js';
 import { mulberry32 } from '../../node/src/common/prng.js';
-
-const peersOf = (all: NodeSpec[]) => all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',');
-const raftIdOf = (self: NodeSpec, all: NodeSpec[]) => all.findIndex((s) => s.nodeId === self.nodeId) + 1;
 
 interface KeyCount {
   key: string;
@@ -40,16 +37,15 @@ async function runRecipe(label: string, env: Record<string, string>, seed: numbe
   const clients: KvClient[] = [];
   try {
     // The leader stays up; clients talk to the two followers, which get killed in turn.
-    let leaderId = 0;
-    for (let i = 0; i < 200 && leaderId === 0; i++) {
-      try {
-        leaderId = Number((await admin.status(cluster.addresses[0]!)).leaderId);
-      } catch {
-        /* not up yet */
-      }
-      if (leaderId === 0) await sleep(100);
-    }
-    assert.ok(leaderId > 0, 'no leader elected');
+    const leaderId = await until(
+      'a leader',
+      async () => {
+        const id = Number((await admin.status(cluster.addresses[0]!)).leaderId);
+        return id > 0 ? id : undefined;
+      },
+      20_000,
+      100,
+    );
     const followers = cluster.nodes.filter((_, i) => i + 1 !== leaderId);
     const perFollower = 6;
     const counts: KeyCount[] = [];

@@ -14,25 +14,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminClient, KvClient, type AdminStatus } from '../../node/src/client/index.js';
-import { ProcessCluster, collectLogsOnFailure, sleep, type NodeProcess, type NodeSpec } from '../helpers/cluster-process.js';
-
-const peersOf = (all: NodeSpec[]) => all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',');
-const raftIdOf = (self: NodeSpec, all: NodeSpec[]) => all.findIndex((s) => s.nodeId === self.nodeId) + 1;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000, stepMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
+import { until, raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep, type NodeProcess } from '../helpers/cluster-process.js';
 
 /** Empties a data dir in place (the process harness keeps the path): what a lost disk looks like. */
 function wipe(dir: string): void {
