@@ -4,6 +4,7 @@ import type { KvsCluster, KvsClusterSpec, KvsClusterStatus } from '../../../oper
 import { selectorLabels, standardLabels, LABEL_VERSION } from '../../../operator/src/controller/names.js';
 import { allocate, membersData, type MembersState } from '../../../operator/src/controller/raftids.js';
 import type { NodeReport } from '../../../operator/src/controller/status.js';
+import type { ClusterCache } from '../../../operator/src/runtime/informers.js';
 
 
 export const NOW = '2026-11-21T10:00:00Z';
@@ -147,4 +148,28 @@ export function podRev(i: number, revision: string, state: PodState = 'ready'): 
   const p = pod(i, state);
   p.metadata!.labels = { ...p.metadata!.labels, 'controller-revision-hash': revision };
   return p;
+}
+
+/** An informer cache holding one cluster, its StatefulSet and pods (no PVCs). */
+export class StaticCache implements ClusterCache {
+  constructor(
+    public c: KvsCluster | undefined,
+    public s = sts(3),
+    public p = pods(3),
+  ) {}
+  getCluster() {
+    return this.c;
+  }
+  listClusters() {
+    return this.c ? [this.c] : [];
+  }
+  getStatefulSet() {
+    return this.s;
+  }
+  listPods() {
+    return this.p;
+  }
+  listPvcs() {
+    return [];
+  }
 }

@@ -20,7 +20,7 @@ import type { Writer } from '../../../operator/src/runtime/kube.js';
 import type { KvsCluster, KvsClusterStatus } from '../../../operator/src/api/types.js';
 import type { PlannedEvent } from '../../../operator/src/controller/plan.js';
 import { KubeConfig } from '@kubernetes/client-node';
-import { cluster, pods, sts, NOW } from './fixtures.js';
+import { cluster, NOW, StaticCache } from './fixtures.js';
 
 class FakeClock implements Clock {
   t = 0;
@@ -158,25 +158,6 @@ describe('operator hardening: backoff holds a failing key (issue 11.5)', () => {
     assert.deepEqual(requeueDecision(new MembershipStepError('Promote 4: refused')), { requeue: 'backoff', reason: 'MembershipStep', minMs: MEMBERSHIP_RETRY_MIN_MS });
   });
 });
-
-class StaticCache implements ClusterCache {
-  constructor(public c: KvsCluster | undefined, public s = sts(3), public p = pods(3)) {}
-  getCluster() {
-    return this.c;
-  }
-  listClusters() {
-    return this.c ? [this.c] : [];
-  }
-  getStatefulSet() {
-    return this.s;
-  }
-  listPods() {
-    return this.p;
-  }
-  listPvcs() {
-    return [];
-  }
-}
 
 class RecordingWriter implements Writer {
   applied: KubernetesObject[] = [];

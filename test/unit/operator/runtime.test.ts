@@ -11,7 +11,7 @@ import { ownerKey } from '../../../operator/src/runtime/informers.js';
 import type { Writer } from '../../../operator/src/runtime/kube.js';
 import type { KvsCluster, KvsClusterStatus } from '../../../operator/src/api/types.js';
 import type { PlannedEvent } from '../../../operator/src/controller/plan.js';
-import { cluster, pods, sts } from './fixtures.js';
+import { cluster, StaticCache } from './fixtures.js';
 
 class FakeClock implements Clock {
   t = 0;
@@ -193,29 +193,6 @@ describe('operator leader election', () => {
   });
 });
 
-class FakeCache implements ClusterCache {
-  constructor(
-    public c: KvsCluster | undefined,
-    public s = sts(3),
-    public p = pods(3),
-  ) {}
-  getCluster() {
-    return this.c;
-  }
-  listClusters() {
-    return this.c ? [this.c] : [];
-  }
-  getStatefulSet() {
-    return this.s;
-  }
-  listPods() {
-    return this.p;
-  }
-  listPvcs() {
-    return [];
-  }
-}
-
 class FakeWriter implements Writer {
   applied: KubernetesObject[] = [];
   statuses: KvsClusterStatus[] = [];
@@ -245,7 +222,7 @@ describe('operator reconcile', () => {
 
   it('applies all children, writes status once, emits events; a second pass with that status writes nothing', async () => {
     const c = cluster();
-    const cache = new FakeCache(c);
+    const cache = new StaticCache(c);
     const w = new FakeWriter();
     const r = await reconcile('db/demo', deps(cache, w));
     assert.deepEqual(w.applied.map((o) => o.kind), ['ConfigMap', 'ConfigMap', 'Service', 'Service', 'StatefulSet', 'PodDisruptionBudget']);
@@ -261,13 +238,13 @@ describe('operator reconcile', () => {
 
   it('a missing cluster is a no-op', async () => {
     const w = new FakeWriter();
-    await reconcile('db/gone', deps(new FakeCache(undefined), w));
+    await reconcile('db/gone', deps(new StaticCache(undefined), w));
     assert.equal(w.applied.length + w.statuses.length, 0);
   });
 
   it('paused: no apply, status still written', async () => {
     const w = new FakeWriter();
-    await reconcile('db/demo', deps(new FakeCache(cluster({ paused: true })), w));
+    await reconcile('db/demo', deps(new StaticCache(cluster({ paused: true })), w));
     assert.equal(w.applied.length, 0);
     assert.equal(w.statuses[0]!.phase, 'Paused');
   });
@@ -275,7 +252,7 @@ describe('operator reconcile', () => {
   it('an apply failure still writes status, emits ApplyFailed and throws a typed (transient) error', async () => {
     const w = new FakeWriter();
     w.failKind = 'StatefulSet';
-    await assert.rejects(reconcile('db/demo', deps(new FakeCache(cluster()), w)), (e: Error & { code?: string }) => e.code === 'Transient');
+    await assert.rejects(reconcile('db/demo', deps(new StaticCache(cluster()), w)), (e: Error & { code?: string }) => e.code === 'Transient');
     assert.equal(w.statuses.length, 1);
     assert.equal(w.statuses[0]!.conditions?.find((c) => c.type === 'ApplyFailed')?.status, 'True');
     assert.equal(w.events.at(-1)?.reason, 'ApplyFailed');
