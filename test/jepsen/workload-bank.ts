@@ -5,8 +5,7 @@
 // transfers are serializable, so any other sum is a torn snapshot or a lost/duplicated half of a
 // transfer). Members must agree on the final balances.
 import { KvClient } from '../../node/src/client/index.js';
-import { mulberry32 as prng } from '../../node/src/common/prng.js';
-import { ErrorTally, errLine, openSession, sessionProblems, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
+import { ErrorTally, runClientLoops, errLine, openSession, sessionProblems, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
 
 const ACCOUNTS = 5;
 const INITIAL = 100;
@@ -49,11 +48,7 @@ export class BankWorkload implements Workload {
   }
 
   async run(ctx: WorkloadRunContext): Promise<void> {
-    const clients: KvClient[] = [];
-    const one = async (c: number): Promise<void> => {
-      const rand = prng(ctx.seed * 7919 + c);
-      const kv = new KvClient({ endpoints: ctx.endpointsFor(c), ...ctx.clientOptions });
-      clients.push(kv);
+    await runClientLoops(ctx, 7919, async (c, kv, rand) => {
       await openSession(kv, `jepsen/hello/bank/c${c}`, ctx.running);
       while (ctx.running()) {
         if (rand() < 0.25) {
@@ -87,12 +82,7 @@ export class BankWorkload implements Workload {
           else this.counts.transfersUnknown++;
         }
       }
-    };
-    try {
-      await Promise.all(Array.from({ length: ctx.clients }, (_, c) => one(c)));
-    } finally {
-      clients.forEach((k) => k.close());
-    }
+    });
   }
 
   async check(fc: FinalContext): Promise<CheckResult> {

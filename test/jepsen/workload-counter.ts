@@ -4,9 +4,7 @@
 // a duplicated increment (an increment applied twice, e.g. a retried commit re-run although the first
 // attempt committed), below a lost one. The reads inside increments are checked too: a counter never
 // goes backwards.
-import { KvClient } from '../../node/src/client/index.js';
-import { mulberry32 as prng } from '../../node/src/common/prng.js';
-import { ErrorTally, errLine, sessionProblems, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
+import { ErrorTally, runClientLoops, errLine, sessionProblems, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
 
 export interface CounterTally {
   acked: number;
@@ -31,11 +29,7 @@ export class CounterWorkload implements Workload {
   async setup(): Promise<void> {}
 
   async run(ctx: WorkloadRunContext): Promise<void> {
-    const clients: KvClient[] = [];
-    const one = async (c: number): Promise<void> => {
-      const rand = prng(ctx.seed * 977 + c);
-      const kv = new KvClient({ endpoints: ctx.endpointsFor(c), ...ctx.clientOptions });
-      clients.push(kv);
+    await runClientLoops(ctx, 977, async (c, kv, rand) => {
       const key = keyOf(c);
       const t: CounterTally = { acked: 0, unknown: 0, failed: 0, maxRead: 0 };
       this.tally.set(key, t);
@@ -80,12 +74,7 @@ export class CounterWorkload implements Workload {
           }
         }
       }
-    };
-    try {
-      await Promise.all(Array.from({ length: ctx.clients }, (_, c) => one(c)));
-    } finally {
-      clients.forEach((k) => k.close());
-    }
+    });
   }
 
   private noteError(e: unknown): void {

@@ -6,8 +6,7 @@
 // Every snapshot a transaction reads is committed state, so any read of a pair with d0 + d1 < 1 — in a
 // transaction during the run, or in the final audit on every member — is a violation.
 import { KvClient, type Transaction } from '../../node/src/client/index.js';
-import { mulberry32 as prng } from '../../node/src/common/prng.js';
-import { ErrorTally, errLine, openSession, sessionProblems, sleepMs, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
+import { ErrorTally, runClientLoops, errLine, openSession, sessionProblems, sleepMs, txnDefinitelyFailed, type CheckResult, type FinalContext, type Workload, type WorkloadRunContext } from './workload.js';
 
 const doctor = (pair: number, d: 0 | 1): string => `jepsen/ws/p${pair}/d${d}`;
 
@@ -40,11 +39,7 @@ export class WriteSkewWorkload implements Workload {
   }
 
   async run(ctx: WorkloadRunContext): Promise<void> {
-    const clients: KvClient[] = [];
-    const one = async (c: number): Promise<void> => {
-      const rand = prng(ctx.seed * 104729 + c);
-      const kv = new KvClient({ endpoints: ctx.endpointsFor(c), ...ctx.clientOptions });
-      clients.push(kv);
+    await runClientLoops(ctx, 104729, async (c, kv, rand) => {
       await openSession(kv, `jepsen/hello/ws/c${c}`, ctx.running);
       while (ctx.running()) {
         const pair = Math.floor(rand() * this.pairs);
@@ -76,12 +71,7 @@ export class WriteSkewWorkload implements Workload {
           else this.counts.unknown++;
         }
       }
-    };
-    try {
-      await Promise.all(Array.from({ length: ctx.clients }, (_, c) => one(c)));
-    } finally {
-      clients.forEach((k) => k.close());
-    }
+    });
   }
 
   async check(fc: FinalContext): Promise<CheckResult> {

@@ -1,8 +1,9 @@
 // What a Jepsen workload provides to a run (run-one.ts): initial data, concurrent clients for the fault
 // window, and a final check against every member once the cluster is healed. Each workload owns its
 // checker; run-one only aggregates problems and counts.
-import type { KvClient, KvClientOptions, KvError } from '../../node/src/client/index.js';
-import { KvConflictError, KvInvalidArgumentError, KvTxnNotFoundError } from '../../node/src/client/index.js';
+import type { KvClientOptions, KvError } from '../../node/src/client/index.js';
+import { KvClient, KvConflictError, KvInvalidArgumentError, KvTxnNotFoundError } from '../../node/src/client/index.js';
+import { mulberry32 as prng } from '../../node/src/common/prng.js';
 
 export type WorkloadKind = 'register' | 'counter' | 'bank' | 'write-skew';
 export const ALL_WORKLOADS: WorkloadKind[] = ['register', 'counter', 'bank', 'write-skew'];
@@ -93,5 +94,25 @@ export async function openSession(kv: KvClient, key: string, running: () => bool
     } catch {
       await sleepMs(100);
     }
+  }
+}
+
+/**
+ * Runs one loop per client (ctx.clients of them), each with its own KvClient and a PRNG seeded from the
+ * run seed (`seed * seedFactor + client`, so every workload's choices replay); closes every client at the end.
+ */
+export async function runClientLoops(ctx: WorkloadRunContext, seedFactor: number, loop: (c: number, kv: KvClient, rand: () => number) => Promise<void>): Promise<void> {
+  const clients: KvClient[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: ctx.clients }, async (_, c) => {
+        const rand = prng(ctx.seed * seedFactor + c);
+        const kv = new KvClient({ endpoints: ctx.endpointsFor(c), ...ctx.clientOptions });
+        clients.push(kv);
+        await loop(c, kv, rand);
+      }),
+    );
+  } finally {
+    clients.forEach((k) => k.close());
   }
 }
