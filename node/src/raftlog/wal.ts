@@ -16,7 +16,7 @@
 // Durability contract: `append` resolves only after the fdatasync covering the record; a failed write or
 // sync (ENOSPC, EIO) fails that flush's appends and every later one with WalFailedError — after a failed
 // fsync nothing about the file can be trusted (the PostgreSQL fsync lesson), the store must restart.
-import { closeSync, fdatasync, fdatasyncSync, openSync, readSync, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, readSync, write, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -24,9 +24,8 @@ import { crc32 } from 'node:zlib';
 export const RECORD_HEADER = 8;
 const BODY_HEADER = 9;
 
-export class WalError extends Error {
-  override readonly name: string = 'WalError';
-  readonly code: 'WAL_CORRUPT' | 'WAL_FAILED' | 'WAL_INVALID_ARGUMENT' | 'WAL_CLOSED' = 'WAL_CORRUPT';
+export abstract class WalError extends Error {
+  abstract readonly code: 'WAL_CORRUPT' | 'WAL_FAILED' | 'WAL_INVALID_ARGUMENT' | 'WAL_CLOSED';
 }
 export class WalCorruptError extends WalError {
   override readonly name = 'WalCorruptError';
@@ -125,7 +124,7 @@ export class Wal {
     for (let i = 0; i < seqs.length; i++) {
       const seq = seqs[i]!;
       const isLast = i === seqs.length - 1;
-      const { end } = await readSegment(join(dir, segName(seq)), seq, records, isLast);
+      const { end } = readSegment(join(dir, segName(seq)), seq, records, isLast);
       lastSeq = seq;
       lastOffset = end;
     }
@@ -280,16 +279,10 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Reads one segment's records into `out`; returns the end offset of the valid part. */
-async function readSegment(path: string, seq: number, out: WalRecord[], isLast: boolean): Promise<{ end: number }> {
+function readSegment(path: string, seq: number, out: WalRecord[], isLast: boolean): { end: number } {
   const fd = openSync(path, isLast ? 'r+' : 'r');
   try {
-    const h = await open(path, 'r');
-    let size: number;
-    try {
-      size = (await h.stat()).size;
-    } finally {
-      await h.close();
-    }
+    const size = fstatSync(fd).size;
     const data = Buffer.allocUnsafe(size);
     let got = 0;
     while (got < size) {
