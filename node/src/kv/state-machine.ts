@@ -109,6 +109,8 @@ interface OverlayEntry {
 const META_FORMAT = 1;
 const META_LEN = 1 + 4 * 8;
 const SESSION_FORMAT = 1;
+/** Header of an expired session (a tombstone): [format, expired at ts, highest seq applied]. */
+const SESSION_EXPIRED_FORMAT = 3;
 const SETTINGS_FORMAT = 1;
 
 function errorResult(code: ErrorResult['code'], message: string, extra: Partial<ErrorResult> = {}): ErrorResult {
@@ -261,6 +263,12 @@ export class StateMachine {
   private _safePoint = 0;
   private lastSweepTs = 0;
   private readonly sessions = new Map<string, SessionState>();
+  /**
+   * Sessions that expired or were evicted here, with the highest seq this range applied for them: a
+   * retry of one of those seqs must fail SESSION_EXPIRED (its result is gone), while a NEW seq starts the
+   * session again. Kept for 4 × the TTL (and at most maxSessions of them).
+   */
+  private readonly expired = new Map<string, { at: number; maxSeq: number }>();
   private broken: Error | undefined;
   private readonly groupId: number;
   private ttl: number;
@@ -346,6 +354,10 @@ export class StateMachine {
         if (batch.length === 0) break;
         for (const [k, v] of batch) {
           const { clientId, seq } = parseSessionKey(k);
+          if (seq === undefined && v[0] === SESSION_EXPIRED_FORMAT && v.length === 17) {
+            this.expired.set(clientId, { at: readU64BE(v, 1), maxSeq: readU64BE(v, 9) });
+            continue;
+          }
           let st = this.sessions.get(clientId);
           if (st === undefined) {
             st = { lastActive: 0, forgottenBelow: 1, results: new Map() };
@@ -520,13 +532,40 @@ export class StateMachine {
     for (const [clientId, st] of this.sessions) {
       if (this._lastTs - st.lastActive > this.ttl) this.dropSession(ctx, clientId, st, dirty);
     }
+    for (const [clientId, t] of this.expired) {
+      if (this._lastTs - t.at > 4 * this.ttl) {
+        this.expired.delete(clientId);
+        ctx.ops.push({ type: 'del', key: sessionHeaderKey(this.groupId, clientId) });
+      }
+    }
   }
 
   private dropSession(ctx: ApplyContext, clientId: string, st: SessionState, dirty: Set<string>): void {
-    for (const seq of st.results.keys()) ctx.ops.push({ type: 'del', key: sessionResultKey(this.groupId, clientId, seq) });
-    ctx.ops.push({ type: 'del', key: sessionHeaderKey(this.groupId, clientId) });
+    let maxSeq = st.forgottenBelow - 1;
+    for (const seq of st.results.keys()) {
+      ctx.ops.push({ type: 'del', key: sessionResultKey(this.groupId, clientId, seq) });
+      if (seq > maxSeq) maxSeq = seq;
+    }
+    // A tombstone replaces the header (the same key): retries of seqs up to maxSeq stay refused.
+    const t = Buffer.allocUnsafe(17);
+    t[0] = SESSION_EXPIRED_FORMAT;
+    writeU64BE(t, 1, this._lastTs);
+    writeU64BE(t, 9, maxSeq);
+    ctx.ops.push({ type: 'put', key: sessionHeaderKey(this.groupId, clientId), value: t });
+    this.expired.set(clientId, { at: this._lastTs, maxSeq });
     this.sessions.delete(clientId);
     dirty.delete(clientId);
+    if (this.expired.size > this.maxSessions) this.dropOldestTombstones(ctx);
+  }
+
+  /** Deterministic bound on tombstones: the oldest (expiry ts, then client id) go first. */
+  private dropOldestTombstones(ctx: ApplyContext): void {
+    const all = [...this.expired].sort((x, y) => x[1].at - y[1].at || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    const n = this.expired.size - this.maxSessions + Math.ceil(this.maxSessions / 100);
+    for (let i = 0; i < n && i < all.length; i++) {
+      this.expired.delete(all[i]![0]);
+      ctx.ops.push({ type: 'del', key: sessionHeaderKey(this.groupId, all[i]![0]) });
+    }
   }
 
   /**
@@ -573,13 +612,20 @@ export class StateMachine {
       st = undefined;
     }
     if (st === undefined) {
-      if (s.firstUnacked > 1) {
-        return errorResult('SESSION_EXPIRED', `session ${s.clientId} is unknown or expired (first_unacked ${s.firstUnacked} > 1)`);
+      // Unknown here. With many ranges a session legitimately reaches a range for the first time with
+      // first_unacked > 1 (its earlier requests went to other ranges), so only a seq this range applied
+      // before it expired the session is refused (its result is gone: applying again could duplicate).
+      const tomb = this.expired.get(s.clientId);
+      if (tomb !== undefined && s.seq <= tomb.maxSeq) {
+        return errorResult('SESSION_EXPIRED', `session ${s.clientId} expired here; the result of seq ${s.seq} is gone (seqs up to ${tomb.maxSeq} were applied)`);
       }
       const refused = this.makeRoomForSession(ctx, now, dirty);
       if (refused !== undefined) return refused;
-      st = { lastActive: now, forgottenBelow: 1, results: new Map() };
+      // Seqs below first_unacked were acknowledged by the client: none of them can be retried here.
+      st = { lastActive: now, forgottenBelow: Math.max(1, s.firstUnacked, tomb !== undefined ? tomb.maxSeq + 1 : 1), results: new Map() };
       this.sessions.set(s.clientId, st);
+      if (tomb !== undefined) this.expired.delete(s.clientId);
+      dirty.add(s.clientId); // the header replaces the tombstone
     }
     if (s.seq < st.forgottenBelow) {
       return errorResult('SESSION_EXPIRED', `result of seq ${s.seq} of session ${s.clientId} was already forgotten (acknowledged below ${st.forgottenBelow})`);
@@ -710,6 +756,13 @@ export class StateMachine {
       writeU64BE(h, 9, st.forgottenBelow);
       ctx.ops.push({ type: 'put', key: sessionHeaderKey(g, clientId), value: h });
       for (const [seq, res] of st.results) ctx.ops.push({ type: 'put', key: sessionResultKey(g, clientId, seq), value: res });
+    }
+    for (const [clientId, t] of this.expired) {
+      const v = Buffer.allocUnsafe(17);
+      v[0] = SESSION_EXPIRED_FORMAT;
+      writeU64BE(v, 1, t.at);
+      writeU64BE(v, 9, t.maxSeq);
+      ctx.ops.push({ type: 'put', key: sessionHeaderKey(g, clientId), value: v });
     }
     return { type: 'split', left: encodeDescriptor(halves.left), right: encodeDescriptor(halves.right) };
   }

@@ -17,6 +17,7 @@ import { RangeKvStore, type RangeReplicaView, type RangeSet } from './range-kv-s
 import { HybridClock } from '../kv/clock.js';
 import type { RangeDescriptor } from '../meta/range-descriptor.js';
 import { randomInt } from 'node:crypto';
+import { OperationTimeoutError } from '../kv/errors.js';
 import { raftSizeLimits } from '../common/raft-limits.js';
 
 export const DATA_GROUP_ID = 1;
@@ -259,9 +260,19 @@ export class RaftNode implements RangeSet {
     void p.finally(() => this.opening.delete(p));
   }
 
-  /** Waits until replicas of applied splits are open (tests, admin). */
+  /** Waits until replicas of applied splits are open (routing, tests, admin). */
   async settled(): Promise<void> {
     while (this.opening.size > 0) await Promise.all([...this.opening]);
+  }
+
+  /** Waits until the replica of `rangeId` is open here (a split resolves before its apply batch is written). */
+  private async waitReplica(rangeId: number, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.replicas.has(rangeId)) {
+      if (this.closed || Date.now() > until) throw new OperationTimeoutError(`range ${rangeId} was split off but its replica did not open within ${timeoutMs} ms`);
+      await this.settled();
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   /**
@@ -276,7 +287,7 @@ export class RaftNode implements RangeSet {
     let newId = 0;
     while (newId <= DATA_GROUP_ID || this.replicas.has(newId)) newId = randomInt(2, 2 ** 48);
     const out = await r.store.split(splitKey, newId, d.epoch.version);
-    await this.settled();
+    await this.waitReplica(out.right.rangeId, 10_000);
     return out;
   }
 

@@ -31,6 +31,8 @@ export interface RangeSet {
   /** Replicas sorted by start key (non-overlapping). */
   sorted(): readonly RangeReplicaView[];
   get(rangeId: number): RangeReplicaView | undefined;
+  /** Resolves once the replicas of splits applied so far are open (a split's right half opens asynchronously). */
+  settled(): Promise<void>;
 }
 
 interface TxnRoute {
@@ -90,6 +92,16 @@ export class RangeKvStore implements KvStore {
     return found;
   }
 
+  /** replicaFor, waiting for replicas that applied splits are still opening. */
+  private async route(key: Buffer): Promise<RangeReplicaView> {
+    try {
+      return this.replicaFor(key);
+    } catch (e) {
+      await this.ranges.settled();
+      return this.replicaFor(key);
+    }
+  }
+
   /** Replicas overlapping [start, end) (end empty = +∞), in key order. */
   private replicasOver(start: Buffer, end: Buffer): RangeReplicaView[] {
     const out: RangeReplicaView[] = [];
@@ -106,7 +118,7 @@ export class RangeKvStore implements KvStore {
   private async onKey<T>(key: Buffer, fn: (r: RangeReplicaView) => Promise<T>, recheck = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       this.check();
-      const r = this.replicaFor(key);
+      const r = await this.route(key);
       try {
         const out = await fn(r);
         // A read must have been served while the key was still this range's.
@@ -145,7 +157,7 @@ export class RangeKvStore implements KvStore {
   async batch(mutations: Mutation[], opts: { session?: Session } = {}): Promise<{ version: number }> {
     if (!Array.isArray(mutations) || mutations.length === 0) return this.onKey(this.firstKey(), (r) => r.store.batch(mutations, opts));
     for (let attempt = 1; ; attempt++) {
-      const first = this.replicaFor(mutations[0]!.key);
+      const first = await this.route(mutations[0]!.key);
       for (const m of mutations) {
         if (!Buffer.isBuffer(m.key) || m.key.length === 0) break; // the range store reports it
         if (!containsKey(first.store.descriptor, m.key)) {
@@ -177,7 +189,7 @@ export class RangeKvStore implements KvStore {
     for (let guard = 0; guard < 1_000_000; guard++) {
       this.check();
       if (end.length > 0 && Buffer.compare(from, end) >= 0) break;
-      const r = this.replicaFor(from.length > 0 ? from : this.firstKey());
+      const r = await this.route(from.length > 0 ? from : this.firstKey());
       const d = r.store.descriptor;
       const pieceEnd = d.end.length === 0 ? end : end.length === 0 ? d.end : Buffer.compare(d.end, end) < 0 ? d.end : end;
       try {
@@ -210,7 +222,11 @@ export class RangeKvStore implements KvStore {
     for (let guard = 0; guard < 1_000_000; guard++) {
       this.check();
       if (hi.length > 0 && Buffer.compare(lo, hi) >= 0) break;
-      const pieces = this.replicasOver(lo, hi);
+      let pieces = this.replicasOver(lo, hi);
+      if (pieces.length === 0 || !covers(pieces, opts.reverse ? hi : lo, opts.reverse)) {
+        await this.ranges.settled();
+        pieces = this.replicasOver(lo, hi);
+      }
       if (pieces.length === 0) break;
       const r = opts.reverse ? pieces[pieces.length - 1]! : pieces[0]!;
       const d = r.store.descriptor;
@@ -272,7 +288,7 @@ export class RangeKvStore implements KvStore {
     if (t === undefined) throw new TxnNotFoundError(txnId, 'unknown, finished or timed out');
     const point = end === key;
     if (t.bound === undefined) {
-      const r = this.replicaFor(key);
+      const r = await this.route(key);
       const d = r.store.descriptor;
       if (!point && !containsSpan(d, key, end)) throw crossRange(r.rangeId, d);
       const inner = await r.store.begin(t.opts);
@@ -299,7 +315,7 @@ export class RangeKvStore implements KvStore {
       if (t.bound === undefined) {
         // Nothing read or written: bind to the first range so the commit follows the one-range rules
         // (an empty commit with a session is logged as a noop there).
-        const r = this.replicaFor(this.firstKey());
+        const r = await this.route(this.firstKey());
         const inner = await r.store.begin(t.opts);
         t.bound = { replica: r, innerId: inner.txnId, start: Buffer.from(r.store.descriptor.start), end: Buffer.from(r.store.descriptor.end) };
       }
@@ -365,6 +381,13 @@ export class RangeKvStore implements KvStore {
     this.closed = true;
     clearInterval(this.sweeper);
   }
+}
+
+/** Whether the first piece to scan starts at the cursor (no hole left by a split still opening). */
+function covers(pieces: readonly RangeReplicaView[], at: Buffer, reverse: boolean | undefined): boolean {
+  const d = (reverse ? pieces[pieces.length - 1]! : pieces[0]!).store.descriptor;
+  if (reverse) return d.end.length === 0 || (at.length > 0 && Buffer.compare(d.end, at) >= 0);
+  return Buffer.compare(d.start, at) <= 0;
 }
 
 function crossRange(rangeId: number, d: Readonly<RangeDescriptor>): CrossRangeError {
