@@ -115,7 +115,7 @@ describe('dashboards: every panel query against a real Prometheus scraping a 3-n
     const endpoints = cluster.addresses;
     const stream = new KvClient({ endpoints });
     const unary = new KvClient({ endpoints, transport: 'unary' });
-    const stopAt = Date.now() + 25_000;
+    const stopAt = Date.now() + 20_000;
     const worker = async (c: KvClient, w: number): Promise<void> => {
       for (let i = 0; Date.now() < stopAt; i++) {
         const k = `w${w}-${i % 50}`;
