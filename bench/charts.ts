@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeWorkloadCharts } from './lib/bench-charts.js';
+import { runCaption, writeWorkloadCharts } from './lib/bench-charts.js';
 import type { RunResult } from './lib/loadgen.js';
 
 const { values: a, positionals } = parseArgs({ allowPositionals: true, options: { 'out-dir': { type: 'string' }, name: { type: 'string' } } });
@@ -13,8 +13,9 @@ if (positionals.length !== 1) {
   process.exit(2);
 }
 const file = positionals[0]!;
-const run = JSON.parse(readFileSync(file, 'utf8')) as { results: RunResult[] };
+const run = JSON.parse(readFileSync(file, 'utf8')) as { results: RunResult[]; machine?: { cpu?: unknown; loadavgAtStart?: unknown } };
 const dir = a['out-dir'] ?? join(file, '..');
 mkdirSync(dir, { recursive: true });
 const target = join(dir, `${a.name ?? basename(file, '.json')}.json`);
-for (const p of writeWorkloadCharts(target, run.results, `from ${basename(file)}`)) console.log(p);
+const durationS = +(run.results[0]?.durationS ?? 0).toFixed(1);
+for (const p of writeWorkloadCharts(target, run.results, runCaption(basename(file, '.json'), run.machine ?? {}, durationS))) console.log(p);

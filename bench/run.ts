@@ -12,7 +12,7 @@ import type { BenchDriver } from './lib/driver.js';
 import { EtcdCluster, etcdBinary, etcdVersion } from './lib/etcd-process.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
 import { runWorkload, type RunResult } from './lib/loadgen.js';
-import { writeWorkloadCharts } from './lib/bench-charts.js';
+import { runCaption, writeWorkloadCharts } from './lib/bench-charts.js';
 import { HEADER, markdownTable, ratios, rows, textTable } from './lib/report.js';
 import { WORKLOADS } from './lib/workloads.js';
 import { EtcdDriver } from './drivers/etcd.js';
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, JSON.stringify({ machine: { ...m, loadavgAtEnd: loadEnd }, options: a, results, ceiling }, null, 2));
   console.error(`results: ${out}`);
-  const caption = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${String(m.cpu)}, ${durationMs / 1000} s per point`;
+  const caption = runCaption(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, m, durationMs / 1000);
   for (const p of writeWorkloadCharts(out, results, caption)) console.error(`chart: ${p}`);
 }
 

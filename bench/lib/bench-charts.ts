@@ -11,7 +11,13 @@ export interface WorkloadChart {
   svg: string;
 }
 
-const ms = (v: number): string => (v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+const ms = (v: number): string => (v === 0 ? '0' : v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+
+/** The caption of a run's charts: when, where, how long, and how busy the machine was. */
+export function runCaption(when: string, machine: { cpu?: unknown; loadavgAtStart?: unknown }, durationS: number): string {
+  const load = Array.isArray(machine.loadavgAtStart) ? `, load average ${String(machine.loadavgAtStart[0])} at start` : '';
+  return `${when}, ${String(machine.cpu ?? '?')}, ${durationS} s per point${load}`;
+}
 
 /** One SVG per workload in `results` (order of first appearance), targets in order of first appearance. */
 export function workloadCharts(results: readonly RunResult[], caption?: string): WorkloadChart[] {
