@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { barChart, compact, escapeXml, niceTicks, svgDocument } from '../../../bench/lib/svg-chart.js';
-import { workloadCharts, writeWorkloadCharts } from '../../../bench/lib/bench-charts.js';
+import { runCaption, workloadCharts, writeWorkloadCharts } from '../../../bench/lib/bench-charts.js';
 import type { RunResult } from '../../../bench/lib/loadgen.js';
 
 /** Bars as drawn: series, category, value and pixel height. */
@@ -101,6 +101,11 @@ describe('bench/bench-charts: per-workload charts of a run', () => {
     assert.match(w, /100% update \(put throughput\) — test run/);
     // C ran on kvs only: one series, no etcd bar.
     assert.deepEqual(bars(charts[1]!.svg).map((x) => x.series), ['kvs×3', 'kvs×3']);
+  });
+
+  it('the caption names the run, the machine and its load', () => {
+    assert.equal(runCaption('2026-12-03 12:32 UTC', { cpu: '2 × AMD EPYC', loadavgAtStart: [10.28, 7.6, 5] }, 10), '2026-12-03 12:32 UTC, 2 × AMD EPYC, 10 s per point, load average 10.28 at start');
+    assert.equal(runCaption('x', {}, 5), 'x, ?, 5 s per point');
   });
 
   it('writes <json base>-<workload>.svg next to the JSON', () => {
