@@ -95,6 +95,7 @@ async function main(): Promise<number> {
   const clockHook = testClockHookPath();
   if (clockHook !== undefined) logger.warn('TEST HOOK: the wall clock follows a skew file (never set this in production)', { env: TEST_CLOCK_ENV, file: clockHook });
   const metrics = new ServerMetrics({ build: { version: packageVersion(), nodeId: config.nodeId } });
+  if (config.dataDir) metrics.setDataDir(config.dataDir);
   process.on('uncaughtException', (err) => {
     logger.error('uncaught exception', { err: { name: err.name, message: err.message, stack: err.stack } });
     setTimeout(() => process.exit(1), 50).unref();
