@@ -18,6 +18,25 @@ import { HybridClock } from '../kv/clock.js';
 import type { RangeDescriptor } from '../meta/range-descriptor.js';
 import { randomInt } from 'node:crypto';
 import { OperationTimeoutError } from '../kv/errors.js';
+import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
+import { latestRange } from '../mvcc/keyspace.js';
+
+/** Sizes of the latest records of [start, end) in key order (at most `maxKeys`; the rest is not sampled). */
+async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: number): Promise<KeySample[]> {
+  const { start: lo, end: hi } = latestRange(start, end);
+  const it = engine.iterator({ gte: lo, lt: hi });
+  const out: KeySample[] = [];
+  try {
+    while (out.length < maxKeys) {
+      const batch = await it.nextBatch(1024);
+      if (batch.length === 0) break;
+      for (const [k, v] of batch) out.push({ key: Buffer.from(k.subarray(1)), bytes: k.length + v.length });
+    }
+  } finally {
+    await it.close();
+  }
+  return out;
+}
 import { raftSizeLimits } from '../common/raft-limits.js';
 
 export const DATA_GROUP_ID = 1;
@@ -40,6 +59,10 @@ export interface RaftNodeOptions {
   leaseRead?: boolean;
   compactThreshold?: number;
   compactKeep?: number;
+  /** Split a range once its data passes this many bytes (0/undefined = off: manual splits only). */
+  rangeMaxBytes?: number;
+  /** How often leaders check their ranges' sizes (default 5 s). */
+  splitCheckIntervalMs?: number;
   /**
    * gRPC message limit of every node's Raft service (--max-message-bytes): bounds commands, frames and
    * snapshot chunks (common/raft-limits.ts). Default: unbounded commands, default frame sizes.
@@ -80,6 +103,55 @@ export class RaftNode implements RangeSet {
     private readonly sizes: ReturnType<typeof raftSizeLimits> | undefined,
   ) {
     this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit });
+    if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
+  }
+
+  private splitTimer: NodeJS.Timeout | undefined;
+  /** Applied count of each range at its last size check (unchanged = no writes = no need to look). */
+  private readonly checkedAt = new Map<number, number>();
+
+  private scheduleSplitCheck(): void {
+    this.splitTimer = setTimeout(() => {
+      this.splitCheck().then(
+        () => {
+          if (!this.closed) this.scheduleSplitCheck();
+        },
+        (e: unknown) => {
+          this.logger.warn('range size check failed', { err: e instanceof Error ? e.message : String(e) });
+          if (!this.closed) this.scheduleSplitCheck();
+        },
+      );
+    }, this.opts.splitCheckIntervalMs ?? 5000);
+    this.splitTimer.unref();
+  }
+
+  /**
+   * Size-based splits (TiKV's split checker): each range this store leads and that applied something
+   * since its last check is measured (latest records of its keys, bounded walk); above --range-max-bytes
+   * it is split at the key that halves it (meta/split-key.ts).
+   */
+  private async splitCheck(): Promise<void> {
+    const max = this.opts.rangeMaxBytes ?? 0;
+    for (const r of [...this.replicas.values()]) {
+      if (this.closed) return;
+      if (!r.peer.isLeader) continue;
+      const applied = r.peer.stats.applied;
+      if (this.checkedAt.get(r.rangeId) === applied) continue;
+      this.checkedAt.set(r.rangeId, applied);
+      const d = r.store.descriptor;
+      const samples = await sampleRange(this.engine, d.start, d.end, 200_000);
+      const total = samples.reduce((a, x) => a + x.bytes, 0);
+      if (total <= max) continue;
+      const choice = chooseSplitKey(samples, d.start);
+      if (choice === undefined) continue;
+      try {
+        const out = await this.split(choice.key);
+        this.logger.info('range split by size', { range: r.rangeId, bytes: total, maxBytes: max, right: out.right.rangeId, leftBytes: choice.leftBytes });
+      } catch (e) {
+        this.logger.warn('size-triggered split failed (retried at the next check)', { range: r.rangeId, err: e instanceof Error ? e.message : String(e) });
+        this.checkedAt.delete(r.rangeId);
+      }
+    }
   }
 
   /** The first range's replica (range 1: the Raft group every store has had since bootstrap). */
@@ -321,6 +393,7 @@ export class RaftNode implements RangeSet {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.splitTimer !== undefined) clearTimeout(this.splitTimer);
     await this.settled().catch(() => undefined);
     this.transport.close();
     await this.kv.close();

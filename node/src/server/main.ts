@@ -47,6 +47,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     leaseRead: r.leaseRead,
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,
+    rangeMaxBytes: r.rangeMaxBytes,
     maxMessageBytes: config.limits.maxReceiveMessageBytes,
     store: {
       nodeId: config.nodeId,

@@ -241,3 +241,66 @@ describe('ranges: restart with many ranges', function () {
     }
   });
 });
+
+describe('ranges: size-triggered splits (--range-max-bytes)', function () {
+  this.timeout(30_000);
+  it('a range above the limit splits at the key that halves it, until every range is below it; off by default', async () => {
+    const open = (rangeMaxBytes?: number) =>
+      RaftNode.open({
+        raftId: 1,
+        peers: new Map([[1, '127.0.0.1:1']]),
+        clientAddress: '127.0.0.1:2',
+        raftAddress: '127.0.0.1:1',
+        engine: new MemoryEngine(),
+        logger: silentLogger(),
+        tickMs: 20,
+        ...(rangeMaxBytes !== undefined ? { rangeMaxBytes } : {}),
+        splitCheckIntervalMs: 100,
+        store: { nodeId: 'autosplit', logger: silentLogger(), gcIntervalMs: 0 },
+      });
+    const fill = async (node: RaftNode): Promise<void> => {
+      await node.peer.waitFor(() => node.peer.isLeader, 5000);
+      for (let i = 0; i < 200; i++) await node.kvStore.put(b(`key-${String(i).padStart(4, '0')}`), Buffer.alloc(100, 7));
+    };
+    const off = await open();
+    await fill(off);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(off.replicas.size, 1, 'no size trigger unless configured');
+    await off.close();
+
+    const node = await open(8 * 1024);
+    await fill(node);
+    const deadline = Date.now() + 15_000;
+    let sizes: number[] = [];
+    while (Date.now() < deadline) {
+      await node.settled();
+      sizes = await Promise.all(node.sorted().map((r) => sampleSize(node, r.store.descriptor.start, r.store.descriptor.end)));
+      if (node.replicas.size > 1 && sizes.every((s) => s <= 8 * 1024)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(node.replicas.size >= 3, `split into ${node.replicas.size} ranges`);
+    assert.ok(sizes.every((s) => s <= 8 * 1024), `every range below the limit: ${sizes.join(',')}`);
+    // Bounds are contiguous and the data is all there.
+    const rs = node.sorted();
+    for (let i = 1; i < rs.length; i++) assert.deepEqual(rs[i]!.store.descriptor.start, rs[i - 1]!.store.descriptor.end);
+    assert.equal((await node.kvStore.scan({ limit: 1000 })).kvs.length, 200);
+    await node.close();
+  });
+});
+
+async function sampleSize(node: RaftNode, start: Buffer, end: Buffer): Promise<number> {
+  const { latestRange } = await import('../../../node/src/mvcc/keyspace.js');
+  const r = latestRange(start, end);
+  const it = node.engine.iterator({ gte: r.start, lt: r.end });
+  let n = 0;
+  try {
+    for (;;) {
+      const batch = await it.nextBatch(1024);
+      if (batch.length === 0) break;
+      for (const [k, v] of batch) n += k.length + v.length;
+    }
+  } finally {
+    await it.close();
+  }
+  return n;
+}
