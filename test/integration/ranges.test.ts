@@ -149,3 +149,81 @@ describe('ranges on real processes (split under load, shard map, crash, cross-ra
     for (let i = 5; i < KEYS; i += 10) await client.put(key(i), 'last');
   });
 });
+
+describe('clients go straight to the leader of each range (Kv.Routes)', function () {
+  this.timeout(90_000);
+  let cluster: ProcessCluster;
+  before(async function () {
+    cluster = await ProcessCluster.start({
+      size: 3,
+      hostOf: (i) => `127.0.0.${80 + i}`,
+      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
+    });
+  });
+  afterEach(function () {
+    collectLogsOnFailure(this, cluster?.nodes ?? []);
+  });
+  after(async function () {
+    await cluster?.cleanup();
+  });
+
+  it('after a split, puts reach each range\'s leader directly (followers propose nothing)', async function () {
+    const admin = new AdminClient(cluster.addresses);
+    const client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
+    let plain: KvClient | undefined;
+    try {
+      await client.put('a', '0');
+      await admin.splitRange(Buffer.from('m'));
+      await until('range leaders known', async () => {
+        const r = await admin.ranges();
+        return r.ranges.length === 2 && r.ranges.every((x) => x.leaderId > 0) ? r : undefined;
+      });
+      const proposals = async (): Promise<Map<string, number>> => {
+        const m = new Map<string, number>();
+        for (const [i, a] of cluster.addresses.entries()) {
+          const ac = new AdminClient([a]);
+          try {
+            for (const r of (await ac.ranges()).ranges) m.set(`${i + 1}/${r.rangeId}`, r.proposals);
+          } finally {
+            ac.close();
+          }
+        }
+        return m;
+      };
+      // Warm the table, then measure.
+      for (let i = 0; i < 5; i++) await client.put(`b${i}`, 'w');
+      await sleep(700);
+      await client.put('warm', '1');
+      const before = await proposals();
+      const routedBefore = client.routedToLeader;
+      for (let i = 0; i < 30; i++) {
+        await client.put(`c${i}`, 'x'); // range 1
+        await client.put(`n${i}`, 'y'); // the right range
+      }
+      const after = await proposals();
+      assert.ok(client.routedToLeader - routedBefore >= 55, `routed to leaders: ${client.routedToLeader - routedBefore} of 60`);
+      const ranges = (await admin.ranges()).ranges;
+      for (const r of ranges) {
+        for (const store of [1, 2, 3]) {
+          const k = `${store}/${r.rangeId}`;
+          const delta = (after.get(k) ?? 0) - (before.get(k) ?? 0);
+          if (store === r.leaderId) assert.ok(delta >= 30, `leader store ${store} proposed ${delta} for range ${r.rangeId}`);
+          else assert.ok(delta <= 2, `follower store ${store} proposed ${delta} for range ${r.rangeId} (writes should go to the leader)`);
+        }
+      }
+      // Negative control: the same writes without leader routing land on followers too (forwarded).
+      const l = ranges.find((x) => x.rangeId === 1)!.leaderId;
+      const follower = [1, 2, 3].find((x) => x !== l)!;
+      plain = new KvClient({ endpoints: [cluster.addresses[follower - 1]!], timeoutMs: 15_000, routeToLeaders: false });
+      const b2 = await proposals();
+      for (let i = 0; i < 30; i++) await plain.put(`c${i}`, 'z');
+      const a2 = await proposals();
+      const followerProposals = (a2.get(`${follower}/1`) ?? 0) - (b2.get(`${follower}/1`) ?? 0);
+      assert.ok(followerProposals >= 25, `without routing, the follower proposed ${followerProposals} (forwarded)`);
+    } finally {
+      client.close();
+      plain?.close();
+      admin.close();
+    }
+  });
+});

@@ -37,6 +37,7 @@ import {
 } from './errors.js';
 import type { LostReplyInjector } from './fault-injection.js';
 import { type KeyLike, keySuccessor, prefixEnd, toBuffer } from './keys.js';
+import { LeaderRoutes } from './leader-routes.js';
 import { ClientSession } from './session.js';
 import { StreamTransport } from './stream-transport.js';
 
@@ -78,6 +79,12 @@ export interface KvClientOptions {
    */
   transport?: 'unary' | 'stream';
   /**
+   * Send single-key requests straight to the leader of their key's range, learned from Kv.Routes
+   * (default true): no follower → leader hop for writes, no ReadIndex round trip through a follower
+   * for reads. Only a hint — a stale entry still gets a correct (forwarded) answer and a refresh.
+   */
+  routeToLeaders?: boolean;
+  /**
    * Which endpoint the first attempt goes to (default 'random': clients spread over the nodes).
    * 'first': the list's order is a preference (e.g. the caller knows the Raft leader, so writes skip the
    * follower's forwarding hop); later attempts still rotate and follow NOT_LEADER hints.
@@ -91,6 +98,10 @@ export interface CallOptions {
   /** Send every attempt to this endpoint (no rotation); transactions pin their endpoint this way. */
   endpoint?: string;
 }
+
+/** How often the leader table is refreshed while in use, and at most how often it is fetched. */
+const ROUTES_MAX_AGE_MS = 10_000;
+const ROUTES_MIN_INTERVAL_MS = 500;
 
 export interface GetResult {
   found: boolean;
@@ -214,6 +225,12 @@ export class KvClient {
   private readonly sleepers = new Set<() => void>();
   /** Retries performed (all operations), for tests and the benchmark. */
   retries = 0;
+  /** Attempts sent straight to the leader of their key's range (Kv.Routes), for tests and the benchmark. */
+  routedToLeader = 0;
+  private readonly leaders = new LeaderRoutes();
+  private readonly routeToLeaders: boolean;
+  private routesFetch: Promise<void> | undefined;
+  private routesAttemptAt = 0;
   /** The BatchStream transport (undefined with transport 'unary'). */
   private readonly streams: StreamTransport | undefined;
   readonly transport: 'unary' | 'stream';
@@ -244,6 +261,7 @@ export class KvClient {
     };
     if (options.start !== undefined && options.start !== 'random' && options.start !== 'first') throw new KvInvalidArgumentError(`start: expected 'random' or 'first', got ${JSON.stringify(options.start)}`);
     this.current = options.start === 'first' ? 0 : Math.floor(this.random() * this.endpoints.length);
+    this.routeToLeaders = options.routeToLeaders !== false;
     this.transport = options.transport ?? 'stream';
     if (this.transport !== 'unary' && this.transport !== 'stream') throw new KvInvalidArgumentError(`transport: expected 'unary' or 'stream', got ${JSON.stringify(this.transport)}`);
     this.streams =
@@ -259,7 +277,8 @@ export class KvClient {
   // ---------------------------------------------------------------- reads
 
   async get(key: KeyLike, opts: CallOptions & { snapshotTs?: number; txnId?: string } = {}): Promise<GetResult> {
-    const r = await this.call<GetResponse__Output>('Get', () => ({ key: toBuffer(key), snapshotTs: opts.snapshotTs ?? 0, txnId: opts.txnId ?? '' }), opts);
+    const k = toBuffer(key);
+    const r = await this.call<GetResponse__Output>('Get', () => ({ key: k, snapshotTs: opts.snapshotTs ?? 0, txnId: opts.txnId ?? '' }), opts, false, opts.txnId ? undefined : k);
     return { found: r.found, value: r.found ? r.value : undefined, version: r.version, readTs: r.readTs };
   }
 
@@ -346,12 +365,13 @@ export class KvClient {
       opts,
       // Writes buffered in a transaction are idempotent; only non-transactional puts take a session seq.
       !inTxn,
+      inTxn ? undefined : toBuffer(key),
     );
     return { version: r.version, succeeded: r.succeeded, prevFound: r.prevFound, prevValue: r.prevFound || r.prevValue.length > 0 ? r.prevValue : undefined };
   }
 
   async delete(key: KeyLike, opts: CallOptions & { txnId?: string } = {}): Promise<{ deleted: boolean; version: number }> {
-    const r = await this.call<DeleteResponse__Output>('Delete', (header) => ({ header, key: toBuffer(key), txnId: opts.txnId ?? '' }), opts, !opts.txnId);
+    const r = await this.call<DeleteResponse__Output>('Delete', (header) => ({ header, key: toBuffer(key), txnId: opts.txnId ?? '' }), opts, !opts.txnId, opts.txnId ? undefined : toBuffer(key));
     return { deleted: r.deleted, version: r.version };
   }
 
@@ -509,7 +529,7 @@ export class KvClient {
     return this.unary<Res>(endpoint, method, req, deadlineMs);
   }
 
-  private unary<Res>(endpoint: string, method: Method, req: unknown, deadlineMs: number): Promise<Res> {
+  private unary<Res>(endpoint: string, method: Method | 'Routes', req: unknown, deadlineMs: number): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const stub = this.stub(endpoint) as unknown as Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void>;
       stub[method]!.call(stub, req, new grpc.Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => {
@@ -523,7 +543,7 @@ export class KvClient {
    * One operation with retries. `build` receives the session header (same seq on every retry of a
    * mutating call). `pinned` sends every attempt to that endpoint instead of rotating.
    */
-  private async call<Res>(method: Method, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false): Promise<Res> {
+  private async call<Res>(method: Method, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false, routeKey?: Buffer): Promise<Res> {
     if (this.closed) throw new KvCancelledError(`${method}: client closed`);
     const pinned = opts.endpoint;
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs;
@@ -535,7 +555,9 @@ export class KvClient {
     let succeeded = false;
     try {
       for (;;) {
-        const endpoint = pinned ?? hinted ?? this.endpoints[this.current % this.endpoints.length]!;
+        const leader = pinned === undefined && hinted === undefined && state.attempts === 0 && routeKey !== undefined ? this.leaderOf(routeKey) : undefined;
+        if (leader !== undefined) this.routedToLeader++;
+        const endpoint = pinned ?? hinted ?? leader ?? this.endpoints[this.current % this.endpoints.length]!;
         hinted = undefined;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw this.exhausted(method, state, timeoutMs);
@@ -548,6 +570,7 @@ export class KvClient {
           return res;
         } catch (raw) {
           const err = fromGrpcError(raw, `${method} ${endpoint}`);
+          if (leader !== undefined || err instanceof KvNotLeaderError || err instanceof KvOutcomeUnknownError || err instanceof KvRoutingError) this.leaders.markStale(Date.now());
           if (!this.isRetryable(raw, err, mutating && seq === undefined)) throw err;
           state.lastError = err;
           if (this.closed) throw new KvCancelledError(`${method}: client closed`);
@@ -568,6 +591,31 @@ export class KvClient {
     } finally {
       if (seq !== undefined) this.session!.release(seq, succeeded);
     }
+  }
+
+  /** The cached leader of `key`'s range (refreshing the table in the background when due). */
+  private leaderOf(key: Buffer): string | undefined {
+    if (!this.routeToLeaders) return undefined;
+    const now = Date.now();
+    if (this.routesFetch === undefined && now - this.routesAttemptAt >= ROUTES_MIN_INTERVAL_MS && this.leaders.needsRefresh(now, ROUTES_MAX_AGE_MS, ROUTES_MIN_INTERVAL_MS)) {
+      this.routesAttemptAt = now;
+      const endpoint = this.endpoints[this.current % this.endpoints.length]!;
+      this.routesFetch = this.unary<{ ranges?: Array<{ start?: Buffer; end?: Buffer; leaderAddress?: string; version?: number | string }> }>(endpoint, 'Routes', {}, 2000)
+        .then((r) => {
+          this.leaders.update(
+            (r.ranges ?? []).map((x) => ({ start: x.start ?? Buffer.alloc(0), end: x.end ?? Buffer.alloc(0), leaderAddress: x.leaderAddress ?? '', version: Number(x.version ?? 0) })),
+            Date.now(),
+          );
+        })
+        .catch(() => undefined) // an older node without Routes, or unreachable: keep rotating
+        .finally(() => {
+          this.routesFetch = undefined;
+        });
+    }
+    // Only nodes this client was given: behind a Service or a proxy the advertised pod addresses may not
+    // be reachable from here (the rotation over the configured endpoints still works there).
+    const leader = this.leaders.leaderFor(key);
+    return leader !== undefined && this.endpoints.includes(leader) ? leader : undefined;
   }
 
   private isRetryable(raw: unknown, err: KvError, unsafeWrite: boolean): boolean {

@@ -20,9 +20,12 @@ import type { KvClient as _kvs_v1_KvClient, KvDefinition as _kvs_v1_KvDefinition
 import type { Mutation as _kvs_v1_Mutation, Mutation__Output as _kvs_v1_Mutation__Output } from './kvs/v1/Mutation.js';
 import type { PutRequest as _kvs_v1_PutRequest, PutRequest__Output as _kvs_v1_PutRequest__Output } from './kvs/v1/PutRequest.js';
 import type { PutResponse as _kvs_v1_PutResponse, PutResponse__Output as _kvs_v1_PutResponse__Output } from './kvs/v1/PutResponse.js';
+import type { RangeRoute as _kvs_v1_RangeRoute, RangeRoute__Output as _kvs_v1_RangeRoute__Output } from './kvs/v1/RangeRoute.js';
 import type { RequestHeader as _kvs_v1_RequestHeader, RequestHeader__Output as _kvs_v1_RequestHeader__Output } from './kvs/v1/RequestHeader.js';
 import type { RollbackRequest as _kvs_v1_RollbackRequest, RollbackRequest__Output as _kvs_v1_RollbackRequest__Output } from './kvs/v1/RollbackRequest.js';
 import type { RollbackResponse as _kvs_v1_RollbackResponse, RollbackResponse__Output as _kvs_v1_RollbackResponse__Output } from './kvs/v1/RollbackResponse.js';
+import type { RoutesRequest as _kvs_v1_RoutesRequest, RoutesRequest__Output as _kvs_v1_RoutesRequest__Output } from './kvs/v1/RoutesRequest.js';
+import type { RoutesResponse as _kvs_v1_RoutesResponse, RoutesResponse__Output as _kvs_v1_RoutesResponse__Output } from './kvs/v1/RoutesResponse.js';
 import type { ScanRequest as _kvs_v1_ScanRequest, ScanRequest__Output as _kvs_v1_ScanRequest__Output } from './kvs/v1/ScanRequest.js';
 import type { ScanResponse as _kvs_v1_ScanResponse, ScanResponse__Output as _kvs_v1_ScanResponse__Output } from './kvs/v1/ScanResponse.js';
 import type { StatusRequest as _kvs_v1_StatusRequest, StatusRequest__Output as _kvs_v1_StatusRequest__Output } from './kvs/v1/StatusRequest.js';
@@ -61,9 +64,12 @@ export interface ProtoGrpcType {
       Mutation: MessageTypeDefinition<_kvs_v1_Mutation, _kvs_v1_Mutation__Output>
       PutRequest: MessageTypeDefinition<_kvs_v1_PutRequest, _kvs_v1_PutRequest__Output>
       PutResponse: MessageTypeDefinition<_kvs_v1_PutResponse, _kvs_v1_PutResponse__Output>
+      RangeRoute: MessageTypeDefinition<_kvs_v1_RangeRoute, _kvs_v1_RangeRoute__Output>
       RequestHeader: MessageTypeDefinition<_kvs_v1_RequestHeader, _kvs_v1_RequestHeader__Output>
       RollbackRequest: MessageTypeDefinition<_kvs_v1_RollbackRequest, _kvs_v1_RollbackRequest__Output>
       RollbackResponse: MessageTypeDefinition<_kvs_v1_RollbackResponse, _kvs_v1_RollbackResponse__Output>
+      RoutesRequest: MessageTypeDefinition<_kvs_v1_RoutesRequest, _kvs_v1_RoutesRequest__Output>
+      RoutesResponse: MessageTypeDefinition<_kvs_v1_RoutesResponse, _kvs_v1_RoutesResponse__Output>
       ScanRequest: MessageTypeDefinition<_kvs_v1_ScanRequest, _kvs_v1_ScanRequest__Output>
       ScanResponse: MessageTypeDefinition<_kvs_v1_ScanResponse, _kvs_v1_ScanResponse__Output>
       StatusRequest: MessageTypeDefinition<_kvs_v1_StatusRequest, _kvs_v1_StatusRequest__Output>

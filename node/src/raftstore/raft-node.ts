@@ -332,6 +332,16 @@ export class RaftNode implements RangeSet {
     void p.finally(() => this.opening.delete(p));
   }
 
+  /** Every range this store holds with its leader as known here (Kv.Routes: clients go to leaders directly). */
+  routes(): Array<{ rangeId: number; start: Buffer; end: Buffer; version: number; confVer: number; leaderId: number; leaderAddress: string }> {
+    return this.sorted().map((r) => {
+      const d = r.store.descriptor;
+      const leaderId = r.peer.leader;
+      const leaderAddress = r.peer.isLeader ? this.opts.clientAddress : (r.peer.leaderClientAddress() ?? '');
+      return { rangeId: r.rangeId, start: d.start, end: d.end, version: d.epoch.version, confVer: d.epoch.confVer, leaderId, leaderAddress };
+    });
+  }
+
   /** Waits until replicas of applied splits are open (routing, tests, admin). */
   async settled(): Promise<void> {
     while (this.opening.size > 0) await Promise.all([...this.opening]);

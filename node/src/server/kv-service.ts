@@ -46,6 +46,19 @@ export interface KvServiceDeps {
   nodeId: string;
   version: string;
   startedAt?: number;
+  /** The store's ranges with their leaders (Kv.Routes); undefined = a store without ranges (empty answer). */
+  routes?: () => RangeRoute[];
+}
+
+/** One range as Kv.Routes reports it. */
+export interface RangeRoute {
+  rangeId: number;
+  start: Buffer;
+  end: Buffer;
+  version: number;
+  confVer: number;
+  leaderId: number;
+  leaderAddress: string;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -179,6 +192,8 @@ export function createKvService(deps: KvServiceDeps): KvService {
   const handlers: Record<string, unknown> = {};
   for (const m of Object.keys(STREAM_METHOD_FIELDS) as StreamMethod[]) handlers[m] = unaryHandler(runner, m);
   handlers.BatchStream = streams.handler();
+  // Unary only (not a BatchStream method): routing information, cheap and rare.
+  handlers.Routes = (_call: unknown, cb: (err: null, res: { ranges: RangeRoute[] }) => void) => cb(null, { ranges: deps.routes?.() ?? [] });
   return { handlers: handlers as unknown as KvHandlers, runner, streams };
 }
 

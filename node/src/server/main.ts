@@ -143,6 +143,7 @@ async function main(): Promise<number> {
       else raftServer = await startRaftServer(config.raft!.raftListen, rn.transport.serviceHandlers(), config.limits.maxReceiveMessageBytes);
       nodeOpts.ownsStore = false;
       nodeOpts.readiness = [() => rn.peer.readiness()];
+      nodeOpts.routes = () => rn.routes();
       nodeOpts.onClientCallsDrained = () => rn.transport.closeInbound();
     }
     node = await startKvsNode(nodeOpts);

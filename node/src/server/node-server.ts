@@ -9,7 +9,7 @@ import { packageRoot } from '../common/paths.js';
 import { loadKvProto } from '../common/proto.js';
 import { startHttpServer, type HttpServer, type ReadinessCondition } from './http.js';
 import { withRawBatchStream } from './batch-stream.js';
-import { createKvService } from './kv-service.js';
+import { createKvService, type RangeRoute } from './kv-service.js';
 import { MALFORMED_REQUEST } from './malformed.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveLimits, type Limits } from './validate.js';
@@ -35,6 +35,8 @@ export interface KvsNodeOptions {
    * server's drain waits for every open call (without this, every SIGTERM took the whole drain timeout).
    */
   onClientCallsDrained?: () => void;
+  /** Routing information of a multi-range store (Kv.Routes). */
+  routes?: () => RangeRoute[];
   /** More gRPC services on the same server (Raft, Admin of a replicated node). */
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
 }
@@ -110,7 +112,7 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
   });
   const proto = loadKvProto();
-  const kv = createKvService({ store, limits, logger, metrics, nodeId: opts.nodeId, version });
+  const kv = createKvService({ store, limits, logger, metrics, nodeId: opts.nodeId, version, ...(opts.routes !== undefined ? { routes: opts.routes } : {}) });
   server.addService(withRawBatchStream(tolerantDecoding(proto.kvs.v1.Kv.service)), kv.handlers as unknown as grpc.UntypedServiceImplementation);
   for (const svc of opts.extraServices ?? []) server.addService(svc.definition, svc.implementation);
   const { host } = splitHostPort(opts.listen);

@@ -20,6 +20,8 @@ import type { PutRequest as _kvs_v1_PutRequest, PutRequest__Output as _kvs_v1_Pu
 import type { PutResponse as _kvs_v1_PutResponse, PutResponse__Output as _kvs_v1_PutResponse__Output } from '../../kvs/v1/PutResponse.js';
 import type { RollbackRequest as _kvs_v1_RollbackRequest, RollbackRequest__Output as _kvs_v1_RollbackRequest__Output } from '../../kvs/v1/RollbackRequest.js';
 import type { RollbackResponse as _kvs_v1_RollbackResponse, RollbackResponse__Output as _kvs_v1_RollbackResponse__Output } from '../../kvs/v1/RollbackResponse.js';
+import type { RoutesRequest as _kvs_v1_RoutesRequest, RoutesRequest__Output as _kvs_v1_RoutesRequest__Output } from '../../kvs/v1/RoutesRequest.js';
+import type { RoutesResponse as _kvs_v1_RoutesResponse, RoutesResponse__Output as _kvs_v1_RoutesResponse__Output } from '../../kvs/v1/RoutesResponse.js';
 import type { ScanRequest as _kvs_v1_ScanRequest, ScanRequest__Output as _kvs_v1_ScanRequest__Output } from '../../kvs/v1/ScanRequest.js';
 import type { ScanResponse as _kvs_v1_ScanResponse, ScanResponse__Output as _kvs_v1_ScanResponse__Output } from '../../kvs/v1/ScanResponse.js';
 import type { StatusRequest as _kvs_v1_StatusRequest, StatusRequest__Output as _kvs_v1_StatusRequest__Output } from '../../kvs/v1/StatusRequest.js';
@@ -115,6 +117,15 @@ export interface KvClient extends grpc.Client {
   rollback(argument: _kvs_v1_RollbackRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RollbackResponse__Output>): grpc.ClientUnaryCall;
   rollback(argument: _kvs_v1_RollbackRequest, callback: grpc.requestCallback<_kvs_v1_RollbackResponse__Output>): grpc.ClientUnaryCall;
   
+  Routes(argument: _kvs_v1_RoutesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RoutesResponse__Output>): grpc.ClientUnaryCall;
+  Routes(argument: _kvs_v1_RoutesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_RoutesResponse__Output>): grpc.ClientUnaryCall;
+  Routes(argument: _kvs_v1_RoutesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RoutesResponse__Output>): grpc.ClientUnaryCall;
+  Routes(argument: _kvs_v1_RoutesRequest, callback: grpc.requestCallback<_kvs_v1_RoutesResponse__Output>): grpc.ClientUnaryCall;
+  routes(argument: _kvs_v1_RoutesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RoutesResponse__Output>): grpc.ClientUnaryCall;
+  routes(argument: _kvs_v1_RoutesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_RoutesResponse__Output>): grpc.ClientUnaryCall;
+  routes(argument: _kvs_v1_RoutesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RoutesResponse__Output>): grpc.ClientUnaryCall;
+  routes(argument: _kvs_v1_RoutesRequest, callback: grpc.requestCallback<_kvs_v1_RoutesResponse__Output>): grpc.ClientUnaryCall;
+  
   Scan(argument: _kvs_v1_ScanRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
   Scan(argument: _kvs_v1_ScanRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
   Scan(argument: _kvs_v1_ScanRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
@@ -162,6 +173,8 @@ export interface KvHandlers extends grpc.UntypedServiceImplementation {
   
   Rollback: grpc.handleUnaryCall<_kvs_v1_RollbackRequest__Output, _kvs_v1_RollbackResponse>;
   
+  Routes: grpc.handleUnaryCall<_kvs_v1_RoutesRequest__Output, _kvs_v1_RoutesResponse>;
+  
   Scan: grpc.handleUnaryCall<_kvs_v1_ScanRequest__Output, _kvs_v1_ScanResponse>;
   
   Status: grpc.handleUnaryCall<_kvs_v1_StatusRequest__Output, _kvs_v1_StatusResponse>;
@@ -178,6 +191,7 @@ export interface KvDefinition extends grpc.ServiceDefinition {
   Get: MethodDefinition<_kvs_v1_GetRequest, _kvs_v1_GetResponse, _kvs_v1_GetRequest__Output, _kvs_v1_GetResponse__Output>
   Put: MethodDefinition<_kvs_v1_PutRequest, _kvs_v1_PutResponse, _kvs_v1_PutRequest__Output, _kvs_v1_PutResponse__Output>
   Rollback: MethodDefinition<_kvs_v1_RollbackRequest, _kvs_v1_RollbackResponse, _kvs_v1_RollbackRequest__Output, _kvs_v1_RollbackResponse__Output>
+  Routes: MethodDefinition<_kvs_v1_RoutesRequest, _kvs_v1_RoutesResponse, _kvs_v1_RoutesRequest__Output, _kvs_v1_RoutesResponse__Output>
   Scan: MethodDefinition<_kvs_v1_ScanRequest, _kvs_v1_ScanResponse, _kvs_v1_ScanRequest__Output, _kvs_v1_ScanResponse__Output>
   Status: MethodDefinition<_kvs_v1_StatusRequest, _kvs_v1_StatusResponse, _kvs_v1_StatusRequest__Output, _kvs_v1_StatusResponse__Output>
 }

@@ -1,0 +1,53 @@
+// Original file: proto/kv.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface RangeRoute {
+  'rangeId'?: (number | string | Long);
+  /**
+   * inclusive; empty = -inf
+   */
+  'start'?: (Buffer | Uint8Array | string);
+  /**
+   * exclusive; empty = +inf
+   */
+  'end'?: (Buffer | Uint8Array | string);
+  /**
+   * epoch version (splits)
+   */
+  'version'?: (number | string | Long);
+  'confVer'?: (number | string | Long);
+  /**
+   * 0 = unknown
+   */
+  'leaderId'?: (number | string | Long);
+  /**
+   * client address of the leader, when known
+   */
+  'leaderAddress'?: (string);
+}
+
+export interface RangeRoute__Output {
+  'rangeId': (number);
+  /**
+   * inclusive; empty = -inf
+   */
+  'start': (Buffer);
+  /**
+   * exclusive; empty = +inf
+   */
+  'end': (Buffer);
+  /**
+   * epoch version (splits)
+   */
+  'version': (number);
+  'confVer': (number);
+  /**
+   * 0 = unknown
+   */
+  'leaderId': (number);
+  /**
+   * client address of the leader, when known
+   */
+  'leaderAddress': (string);
+}
