@@ -107,6 +107,19 @@ describe('ranges on real processes (split under load, shard map, crash, cross-ra
     assert.deepEqual(store.map((s) => s.ranges), [4, 4, 4]);
   });
 
+  it('kvsctl range transfer-leader moves one range\'s leadership and nothing else', async function () {
+    const before = await rangeList();
+    const r = before[2]!;
+    const to = [1, 2, 3].find((x) => x !== r.leader)!;
+    await kvsctl('range', 'transfer-leader', String(r.id), String(to));
+    const after = await until('the moved leader is reported', async () => {
+      const l = await rangeList();
+      return l.find((x) => x.id === r.id)?.leader === to ? l : undefined;
+    });
+    for (const x of after) if (x.id !== r.id) assert.equal(x.leader, before.find((y) => y.id === x.id)!.leader, `range ${x.id} kept its leader`);
+    await assert.rejects(kvsctl('range', 'transfer-leader', '999999', '1'), (e: { stderr?: string }) => /range 999999 has no replica/.test(e.stderr ?? ''));
+  });
+
   it('a batch across a range boundary is refused with CROSS_RANGE and writes nothing; within one range it is atomic', async function () {
     await assert.rejects(
       client.batch([

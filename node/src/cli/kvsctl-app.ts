@@ -494,6 +494,10 @@ printed: for each get, the key and value lines when the key exists (nothing when
       if (g().json) json({ left: { id: left.rangeId, start: encodeOut(left.start, enc()), end: encodeOut(left.end, enc()), version: left.version }, right: { id: right.rangeId, start: encodeOut(right.start, enc()), end: encodeOut(right.end, enc()), version: right.version } });
       else out(`split: range ${left.rangeId} [${bound(left.start, '-inf')}, ${bound(left.end, '+inf')}) and range ${right.rangeId} [${bound(right.start, '-inf')}, ${bound(right.end, '+inf')})\n`);
     });
+  range
+    .command('transfer-leader <range> <store>')
+    .description('move the leadership of range RANGE to store STORE (its raft id) and wait until done')
+    .action(async (r: string, st: string) => printResult(await getAdmin().transferLeader(raftIdArg(st), 5000, parseIntArg(r, 'range'))));
   program
     .command('store')
     .description('stores (node processes) and what they hold')

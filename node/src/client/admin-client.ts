@@ -137,8 +137,9 @@ export class AdminClient {
   removeMember(raftId: number, force = false): Promise<AdminResult> {
     return this.call('RemoveMember', { raftId, force });
   }
-  transferLeader(toRaftId: number, timeoutMs = 5000): Promise<AdminResult> {
-    return this.call('TransferLeader', { toRaftId, timeoutMs }, timeoutMs + 5000);
+  /** Moves leadership to `toRaftId`: of range 1 (the store's membership group), or of `rangeId`. */
+  transferLeader(toRaftId: number, timeoutMs = 5000, rangeId = 0): Promise<AdminResult> {
+    return this.call('TransferLeader', { toRaftId, timeoutMs, groupId: rangeId }, timeoutMs + 5000);
   }
   snapshot(endpoint?: string): Promise<AdminResult> {
     return endpoint ? this.callAt(endpoint, 'Snapshot', {}) : this.call('Snapshot', {});

@@ -4,7 +4,7 @@
 // (gRPC FAILED_PRECONDITION); waits that run out answer TIMEOUT (DEADLINE_EXCEEDED).
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
-import { InvalidArgumentError, OperationTimeoutError, PreconditionFailedError } from '../kv/errors.js';
+import { InvalidArgumentError, OperationTimeoutError, PreconditionFailedError, RangeNotFoundError } from '../kv/errors.js';
 import { toServiceError } from '../server/status-mapping.js';
 import { ConfChangeTransition, ConfChangeType, type ConfChange, type Status } from '../raft/index.js';
 import type { AdminStatusResponse } from '../generated/kvs/v1/AdminStatusResponse.js';
@@ -235,8 +235,12 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return ok(`removed ${rid}; shut it down and never reuse its raft id`);
     }),
 
-    TransferLeader: unary('TransferLeader', async (req: { toRaftId?: number; timeoutMs?: number }) => {
+    TransferLeader: unary('TransferLeader', async (req: { toRaftId?: number; timeoutMs?: number; groupId?: number | string }) => {
       const to = id(req.toRaftId, 'to_raft_id');
+      // group_id = a range id: move that range's leadership only (kvsctl range transfer-leader); 0 = range 1.
+      const rangeId = Number(req.groupId ?? 0);
+      if (rangeId > 0 && node.get(rangeId) === undefined) throw new RangeNotFoundError(rangeId);
+      const peer = rangeId > 0 ? node.get(rangeId)!.peer : node.peer;
       const st = peer.status();
       if (isMember(st, to) !== 'voter') throw new PreconditionFailedError(`${to} is not a voter`);
       if (peer.leader === to) return ok(`${to} is already the leader`);
