@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NodeProcess, ProcessCluster } from '../test/helpers/cluster-process.js';
+import { AdminClient } from '../node/src/client/index.js';
 import type { BenchDriver } from './lib/driver.js';
 import { EtcdCluster, etcdBinary, etcdVersion } from './lib/etcd-process.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
@@ -31,6 +32,8 @@ const HELP = `usage: node dist/bench/run.js [options]
   --kvs-nodes 1            kvs-node processes: 1 = single node (group commit), 3 = one Raft group of 3
                            replicas (writes to the leader, reads round-robin over all replicas)
   --etcd-members 1         etcd members (1 or 3)
+  --kvs-ranges 1           with --kvs-nodes > 1: split the loaded key space into this many ranges and
+                           spread their leaders round-robin over the stores before measuring
   --kvs-transport stream   KvClient transport: stream (BatchStream multiplexing, the default) | unary
   --kvs-address H:P        measure an already running kvs node instead of starting one
   --etcd-endpoints URLs    measure running etcd instead of starting members
@@ -52,6 +55,7 @@ const { values: a } = parseArgs({
     'txn-dist': { type: 'string', default: 'uniform' },
     'kvs-nodes': { type: 'string', default: '1' },
     'etcd-members': { type: 'string', default: '1' },
+    'kvs-ranges': { type: 'string', default: '1' },
     'kvs-transport': { type: 'string', default: 'stream' },
     'kvs-address': { type: 'string' },
     'etcd-endpoints': { type: 'string' },
@@ -148,7 +152,16 @@ async function benchKvs(): Promise<RunResult[]> {
       env: { KVS_LOG_LEVEL: 'warn' },
       extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',')],
     });
-    const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}`, { replicated: true, transport: kvsTransport });
+    const ranges = num(a['kvs-ranges'], 'kvs-ranges');
+    let sharded = false;
+    const d = new KvsDriver(cluster.addresses, ranges > 1 ? `kvs×${kvsNodes}/${ranges}r` : `kvs×${kvsNodes}`, {
+      replicated: true,
+      transport: kvsTransport,
+      afterLoad: async () => {
+        if (ranges > 1 && !sharded) await shard(cluster.addresses, ranges, kvsNodes);
+        sharded = true;
+      },
+    });
     try {
       return await measure(d);
     } catch (e) {
@@ -170,6 +183,37 @@ async function benchKvs(): Promise<RunResult[]> {
   } finally {
     await d.close();
     await node.cleanup();
+  }
+}
+
+/** Splits the record key space into `ranges` ranges and puts their leaders round-robin on the stores. */
+async function shard(addresses: string[], ranges: number, stores: number): Promise<void> {
+  const admin = new AdminClient(addresses);
+  try {
+    const records = num(a.records, 'records');
+    for (let i = 1; i < ranges; i++) {
+      const at = Buffer.from(keyName(Math.floor((i * records) / ranges)));
+      // Right after start the group may have no leader yet (NOT_LEADER without a hint): retry briefly.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await admin.splitRange(at);
+          break;
+        } catch (e) {
+          if (attempt >= 50) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+    const list = (await admin.ranges()).ranges;
+    for (const [j, r] of list.entries()) {
+      const to = (j % stores) + 1;
+      if (r.leaderId !== to) await admin.transferLeader(to, 5000, r.rangeId).catch((e: unknown) => console.error(`range ${r.rangeId}: leader transfer to ${to} failed: ${(e as Error).message}`));
+    }
+    const leaders = new Map<number, number>();
+    for (const r of (await admin.ranges()).ranges) leaders.set(r.leaderId, (leaders.get(r.leaderId) ?? 0) + 1);
+    console.error(`kvs: ${list.length} ranges, leaders per store ${JSON.stringify(Object.fromEntries(leaders))}`);
+  } finally {
+    admin.close();
   }
 }
 

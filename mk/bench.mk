@@ -20,7 +20,7 @@ etcd-server:
 porcupine:
 	@test/porcupine/build.sh
 
-bench: bench-single bench-replicated
+bench: bench-single bench-replicated bench-ranges
 
 bench-single: build etcd-server
 	node dist/bench/run.js $(BENCH_ARGS)
@@ -28,6 +28,13 @@ bench-single: build etcd-server
 bench-replicated: build etcd-server
 	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_REPL_ARGS)
 	node dist/bench/failover.js --target both --members 3 --trials $(FAILOVER_TRIALS)
+
+# Sharding (issue 12): kvs×3 with the loaded key space split into $(BENCH_RANGES) ranges (leaders spread
+# round-robin over the stores) against etcd×3, the same workloads as bench-replicated (1 range).
+BENCH_RANGES ?= 64
+.PHONY: bench-ranges
+bench-ranges: build etcd-server
+	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --kvs-ranges $(BENCH_RANGES) --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_REPL_ARGS)
 
 # Failover time alone: leader SIGKILL → first acknowledged put (FAILOVER_ARGS="--target etcd|kvs|both --trials 5").
 .PHONY: bench-failover

@@ -16,8 +16,11 @@ export class KvsDriver implements BenchDriver {
   private next = 0;
   private leaderReady: Promise<void> | undefined;
 
-  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, opts: { replicated?: boolean; transport?: 'stream' | 'unary' } = {}) {
+  private readonly afterLoad: (() => Promise<void>) | undefined;
+
+  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, opts: { replicated?: boolean; transport?: 'stream' | 'unary'; afterLoad?: () => Promise<void> } = {}) {
     this.name = name;
+    this.afterLoad = opts.afterLoad;
     // transport: by default KvClient multiplexes every request over one BatchStream per endpoint.
     const transport = opts.transport ?? 'stream';
     if (opts.replicated && endpoints.length > 1) {
@@ -59,6 +62,8 @@ export class KvsDriver implements BenchDriver {
     await forEachLimit(chunks, Math.max(1, Math.min(concurrency, 8)), async (chunk, ci) => {
       await this.client.batch(chunk.map((k, j) => ({ op: 'put' as const, key: k, value: value(ci * 100 + j) })));
     });
+    // E.g. split the loaded key space into ranges (a Batch must stay inside one range, so after loading).
+    await this.afterLoad?.();
   }
 
   async read(key: string): Promise<void> {

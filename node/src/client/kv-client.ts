@@ -102,6 +102,8 @@ export interface CallOptions {
 /** How often the leader table is refreshed while in use, and at most how often it is fetched. */
 const ROUTES_MAX_AGE_MS = 10_000;
 const ROUTES_MIN_INTERVAL_MS = 500;
+/** Reads go to the leader while this client has at most this many requests in flight (see get()). */
+const LONE_READS_IN_FLIGHT = 4;
 
 export interface GetResult {
   found: boolean;
@@ -227,6 +229,8 @@ export class KvClient {
   retries = 0;
   /** Attempts sent straight to the leader of their key's range (Kv.Routes), for tests and the benchmark. */
   routedToLeader = 0;
+  /** Operations of this client in flight (call() entered, not returned). */
+  private inFlight = 0;
   private readonly leaders = new LeaderRoutes();
   private readonly routeToLeaders: boolean;
   private routesFetch: Promise<void> | undefined;
@@ -278,7 +282,10 @@ export class KvClient {
 
   async get(key: KeyLike, opts: CallOptions & { snapshotTs?: number; txnId?: string } = {}): Promise<GetResult> {
     const k = toBuffer(key);
-    const r = await this.call<GetResponse__Output>('Get', () => ({ key: k, snapshotTs: opts.snapshotTs ?? 0, txnId: opts.txnId ?? '' }), opts, false, opts.txnId ? undefined : k);
+    // A lone read goes to its range's leader (no ReadIndex hop through a follower); under load reads keep
+    // spreading over the endpoints (every replica serves linearizable reads), which uses every node's CPU.
+    const route = !opts.txnId && this.inFlight <= LONE_READS_IN_FLIGHT ? k : undefined;
+    const r = await this.call<GetResponse__Output>('Get', () => ({ key: k, snapshotTs: opts.snapshotTs ?? 0, txnId: opts.txnId ?? '' }), opts, false, route);
     return { found: r.found, value: r.found ? r.value : undefined, version: r.version, readTs: r.readTs };
   }
 
@@ -550,6 +557,7 @@ export class KvClient {
     const deadline = Date.now() + timeoutMs;
     const seq = mutating && this.session ? this.session.acquire() : undefined;
     const state: RetryState = { attempts: 0, lastError: undefined };
+    this.inFlight++;
     // A NOT_LEADER answer naming the leader sends the next attempt there (once per hint).
     let hinted: string | undefined;
     let succeeded = false;
@@ -589,6 +597,7 @@ export class KvClient {
         }
       }
     } finally {
+      this.inFlight--;
       if (seq !== undefined) this.session!.release(seq, succeeded);
     }
   }
