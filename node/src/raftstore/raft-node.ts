@@ -102,7 +102,7 @@ export class RaftNode implements RangeSet {
     private readonly identity: IdentityRegistry,
     private readonly sizes: ReturnType<typeof raftSizeLimits> | undefined,
   ) {
-    this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit });
+    this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit, onClose: () => this.close() });
     if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
   }
 

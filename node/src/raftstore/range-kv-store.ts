@@ -54,6 +54,8 @@ export interface RangeKvStoreOptions {
   maxScanLimit?: number;
   /** Unbound transactions are forgotten after this long without their first operation (default 10 min). */
   unboundTxnTimeoutMs?: number;
+  /** Closing the KvStore closes its owner (the RaftNode: every replica, the transport, the engine). */
+  onClose?: () => Promise<void>;
 }
 
 export class RangeKvStore implements KvStore {
@@ -376,10 +378,12 @@ export class RangeKvStore implements KvStore {
     };
   }
 
-  /** Stops routing; the replicas are closed by their owner (the RaftNode). */
+  /** Stops routing and closes the owner (which closes every replica). */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    await this.opts.onClose?.();
   }
 }
 
