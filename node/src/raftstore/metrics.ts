@@ -123,6 +123,20 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
       },
     });
   };
+  // Store-level shard gauges (the per-group series above are range 1's: per-range series for thousands of
+  // ranges would be a cardinality problem; Admin.Ranges has the per-range view).
+  const store = (name: string, help: string, value: () => number): void => {
+    new client.Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(value());
+      },
+    });
+  };
+  store('kvs_store_ranges', 'range replicas this store holds', () => node.replicas.size);
+  store('kvs_store_range_leaders', 'ranges this store leads', () => [...node.replicas.values()].filter((r) => r.peer.isLeader).length);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));
   g('kvs_raft_leader_id', 'raft id of the leader this node knows (0 = none)', () => peer().leader);

@@ -27,6 +27,13 @@ describe('raftstore metrics: kvs_raft_voters / kvs_raft_is_voter', function () {
       assert.match(text, /^kvs_raft_voters\{group="1"\} 1$/m);
       assert.match(text, /^kvs_raft_is_voter\{group="1"\} 1$/m);
       assert.match(text, /^kvs_raft_is_leader\{group="1"\} 1$/m);
+      assert.match(text, /^kvs_store_ranges 1$/m);
+      await node.split(Buffer.from('m'));
+      await node.settled();
+      for (const r of node.replicas.values()) await r.peer.waitFor(() => r.peer.isLeader, 5000);
+      const after = await registry.metrics();
+      assert.match(after, /^kvs_store_ranges 2$/m);
+      assert.match(after, /^kvs_store_range_leaders 2$/m);
     } finally {
       await node.close();
     }
