@@ -113,6 +113,15 @@ const SESSION_FORMAT = 1;
 const SESSION_EXPIRED_FORMAT = 3;
 const SETTINGS_FORMAT = 1;
 
+/** The small fixed records of the local state: a format byte and two u64 (settings, session headers, tombstones). */
+function record17(format: number, a: number, b: number): Buffer {
+  const v = Buffer.allocUnsafe(17);
+  v[0] = format;
+  writeU64BE(v, 1, a);
+  writeU64BE(v, 9, b);
+  return v;
+}
+
 function errorResult(code: ErrorResult['code'], message: string, extra: Partial<ErrorResult> = {}): ErrorResult {
   return { type: 'error', code, message, ...extra };
 }
@@ -476,10 +485,7 @@ export class StateMachine {
       for (const clientId of dirty) {
         const st = this.sessions.get(clientId);
         if (st === undefined) continue;
-        const v = Buffer.allocUnsafe(17);
-        v[0] = SESSION_FORMAT;
-        writeU64BE(v, 1, st.lastActive);
-        writeU64BE(v, 9, st.forgottenBelow);
+        const v = record17(SESSION_FORMAT, st.lastActive, st.forgottenBelow);
         ctx.ops.push({ type: 'put', key: sessionHeaderKey(this.groupId, clientId), value: v });
       }
       if (opts.appliedIndex !== undefined) this._appliedIndex = opts.appliedIndex;
@@ -547,10 +553,7 @@ export class StateMachine {
       if (seq > maxSeq) maxSeq = seq;
     }
     // A tombstone replaces the header (the same key): retries of seqs up to maxSeq stay refused.
-    const t = Buffer.allocUnsafe(17);
-    t[0] = SESSION_EXPIRED_FORMAT;
-    writeU64BE(t, 1, this._lastTs);
-    writeU64BE(t, 9, maxSeq);
+    const t = record17(SESSION_EXPIRED_FORMAT, this._lastTs, maxSeq);
     ctx.ops.push({ type: 'put', key: sessionHeaderKey(this.groupId, clientId), value: t });
     this.expired.set(clientId, { at: this._lastTs, maxSeq });
     this.sessions.delete(clientId);
@@ -743,25 +746,16 @@ export class StateMachine {
     writeU64BE(meta, 25, this.lastSweepTs);
     ctx.ops.push({ type: 'put', key: metaKey(g, 'applied'), value: meta });
     if (this._settingsStored) {
-      const v = Buffer.allocUnsafe(17);
-      v[0] = SETTINGS_FORMAT;
-      writeU64BE(v, 1, this._settings.sessionTtlMs);
-      writeU64BE(v, 9, this._settings.maxResultsPerSession);
+      const v = record17(SETTINGS_FORMAT, this._settings.sessionTtlMs, this._settings.maxResultsPerSession);
       ctx.ops.push({ type: 'put', key: metaKey(g, 'settings'), value: v });
     }
     for (const [clientId, st] of this.sessions) {
-      const h = Buffer.allocUnsafe(17);
-      h[0] = SESSION_FORMAT;
-      writeU64BE(h, 1, st.lastActive);
-      writeU64BE(h, 9, st.forgottenBelow);
+      const h = record17(SESSION_FORMAT, st.lastActive, st.forgottenBelow);
       ctx.ops.push({ type: 'put', key: sessionHeaderKey(g, clientId), value: h });
       for (const [seq, res] of st.results) ctx.ops.push({ type: 'put', key: sessionResultKey(g, clientId, seq), value: res });
     }
     for (const [clientId, t] of this.expired) {
-      const v = Buffer.allocUnsafe(17);
-      v[0] = SESSION_EXPIRED_FORMAT;
-      writeU64BE(v, 1, t.at);
-      writeU64BE(v, 9, t.maxSeq);
+      const v = record17(SESSION_EXPIRED_FORMAT, t.at, t.maxSeq);
       ctx.ops.push({ type: 'put', key: sessionHeaderKey(g, clientId), value: v });
     }
     return { type: 'split', left: encodeDescriptor(halves.left), right: encodeDescriptor(halves.right) };
@@ -779,10 +773,7 @@ export class StateMachine {
     }
     this.useSettings(st);
     this._settingsStored = true;
-    const v = Buffer.allocUnsafe(17);
-    v[0] = SETTINGS_FORMAT;
-    writeU64BE(v, 1, st.sessionTtlMs);
-    writeU64BE(v, 9, st.maxResultsPerSession);
+    const v = record17(SETTINGS_FORMAT, st.sessionTtlMs, st.maxResultsPerSession);
     ctx.ops.push({ type: 'put', key: this.settingsKey, value: v });
     return { type: 'ok', ts };
   }

@@ -1,15 +1,14 @@
 // Commands larger than one Raft entry can carry are refused before they are proposed (issue 10 item 4).
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { silentLogger } from '../../../node/src/common/logger.js';
 import { RAFT_FRAME_RESERVE_BYTES, raftSizeLimits } from '../../../node/src/common/raft-limits.js';
-import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
+
 import type { Mutation } from '../../../node/src/kv/api.js';
 import { CommandTooLargeError, commandHeaderBound, mutationsBytes } from '../../../node/src/kv/command-size.js';
 import { encodeCommand, encodedMutationBytes, type Command } from '../../../node/src/kv/commands.js';
 import { InvalidArgumentError } from '../../../node/src/kv/errors.js';
 import { LocalStore } from '../../../node/src/kv/local-store.js';
-import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
+import { openSingleVoter } from '../../helpers/single-voter.js';
 import { toGrpcStatus } from '../../../node/src/server/status-mapping.js';
 import { sessionArb } from './arbitraries.js';
 
@@ -118,19 +117,8 @@ describe('raftstore: the Peer refuses any command above the entry limit', functi
   it('a compare-and-set put (value + expected value) above the limit is refused; the group keeps serving', async () => {
     const maxMessageBytes = 48 * 1024;
     const limit = raftSizeLimits(maxMessageBytes).maxCommandBytes;
-    const node = await RaftNode.open({
-      raftId: 1,
-      peers: new Map([[1, '127.0.0.1:1']]),
-      clientAddress: '127.0.0.1:2',
-      raftAddress: '127.0.0.1:1',
-      engine: new MemoryEngine(),
-      logger: silentLogger(),
-      tickMs: 20,
-      maxMessageBytes,
-      store: { nodeId: 'raft-size-test', logger: silentLogger(), gcIntervalMs: 0 },
-    });
+    const node = await openSingleVoter({ maxMessageBytes });
     try {
-      await node.peer.waitFor(() => node.peer.isLeader, 5000);
       const kv = node.kvStore;
       await kv.put(b('k'), Buffer.alloc(20_000, 1));
       await assert.rejects(kv.put(b('k'), Buffer.alloc(20_000, 2), { expectedValue: Buffer.alloc(20_000, 1) }), rejectsTooLarge('command', limit));

@@ -3,26 +3,15 @@
 import assert from 'node:assert/strict';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { silentLogger } from '../../../node/src/common/logger.js';
-import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { NotLeaderError } from '../../../node/src/kv/errors.js';
-import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { decodeProposal, encodeProposal } from '../../../node/src/raftstore/peer.js';
 import { toGrpcStatus } from '../../../node/src/server/status-mapping.js';
 import { KvNotLeaderError, fromGrpcError } from '../../../node/src/client/errors.js';
 import { rpcSuite } from '../server/rpc-suite.js';
+import { openSingleVoter } from '../../helpers/single-voter.js';
 
 rpcSuite('single-voter Raft node (RaftNode over a memory engine)', async (metrics) => {
-  const node = await RaftNode.open({
-    raftId: 1,
-    peers: new Map([[1, '127.0.0.1:1']]),
-    clientAddress: '127.0.0.1:2',
-    raftAddress: '127.0.0.1:1',
-    engine: new MemoryEngine(),
-    logger: silentLogger(),
-    tickMs: 20,
-    store: { nodeId: 'raft-test', logger: silentLogger(), observer: metrics.storeObserver() },
-  });
-  await node.peer.waitFor(() => node.peer.isLeader, 5000);
+  const node = await openSingleVoter({ store: { nodeId: 'raft-test', logger: silentLogger(), observer: metrics.storeObserver() } });
   return node.kvStore;
 });
 

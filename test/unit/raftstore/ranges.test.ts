@@ -14,23 +14,11 @@ import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { encodeDescriptor } from '../../../node/src/meta/range-descriptor.js';
 import { metaKey } from '../../../node/src/mvcc/keyspace.js';
 import { rpcSuite } from '../server/rpc-suite.js';
+import { openSingleVoter } from '../../helpers/single-voter.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
-async function openNode(engine: Engine): Promise<RaftNode> {
-  const node = await RaftNode.open({
-    raftId: 1,
-    peers: new Map([[1, '127.0.0.1:1']]),
-    clientAddress: '127.0.0.1:2',
-    raftAddress: '127.0.0.1:1',
-    engine,
-    logger: silentLogger(),
-    tickMs: 20,
-    store: { nodeId: 'ranges-test', logger: silentLogger(), gcIntervalMs: 0 },
-  });
-  for (const r of node.replicas.values()) await r.peer.waitFor(() => r.peer.isLeader, 5000);
-  return node;
-}
+const openNode = (engine: Engine): Promise<RaftNode> => openSingleVoter({ engine });
 
 async function leadersReady(node: RaftNode): Promise<void> {
   await node.settled();
@@ -40,17 +28,7 @@ async function leadersReady(node: RaftNode): Promise<void> {
 // The whole Kv RPC suite against a store split into three ranges (one of them holding no test key):
 // unbounded scans, DeleteRange and status run across ranges; everything else is routed by key.
 rpcSuite('Raft node split into 3 ranges', async (metrics) => {
-  const node = await RaftNode.open({
-    raftId: 1,
-    peers: new Map([[1, '127.0.0.1:1']]),
-    clientAddress: '127.0.0.1:2',
-    raftAddress: '127.0.0.1:1',
-    engine: new MemoryEngine(),
-    logger: silentLogger(),
-    tickMs: 20,
-    store: { nodeId: 'ranges-suite', logger: silentLogger(), observer: metrics.storeObserver() },
-  });
-  await node.peer.waitFor(() => node.peer.isLeader, 5000);
+  const node = await openSingleVoter({ store: { nodeId: 'ranges-suite', logger: silentLogger(), observer: metrics.storeObserver() } });
   await node.split(Buffer.from([0x80]));
   await node.split(Buffer.from([0xff, 0x00]));
   await leadersReady(node);
@@ -245,19 +223,7 @@ describe('ranges: restart with many ranges', function () {
 describe('ranges: size-triggered splits (--range-max-bytes)', function () {
   this.timeout(30_000);
   it('a range above the limit splits at the key that halves it, until every range is below it; off by default', async () => {
-    const open = (rangeMaxBytes?: number) =>
-      RaftNode.open({
-        raftId: 1,
-        peers: new Map([[1, '127.0.0.1:1']]),
-        clientAddress: '127.0.0.1:2',
-        raftAddress: '127.0.0.1:1',
-        engine: new MemoryEngine(),
-        logger: silentLogger(),
-        tickMs: 20,
-        ...(rangeMaxBytes !== undefined ? { rangeMaxBytes } : {}),
-        splitCheckIntervalMs: 100,
-        store: { nodeId: 'autosplit', logger: silentLogger(), gcIntervalMs: 0 },
-      });
+    const open = (rangeMaxBytes?: number) => openSingleVoter({ ...(rangeMaxBytes !== undefined ? { rangeMaxBytes } : {}), splitCheckIntervalMs: 100 });
     const fill = async (node: RaftNode): Promise<void> => {
       await node.peer.waitFor(() => node.peer.isLeader, 5000);
       for (let i = 0; i < 200; i++) await node.kvStore.put(b(`key-${String(i).padStart(4, '0')}`), Buffer.alloc(100, 7));
