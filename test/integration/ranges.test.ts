@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AdminClient, KvClient, KvCrossRangeError } from '../../node/src/client/index.js';
-import { raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep, until } from '../helpers/cluster-process.js';
+import { raftIdOf, peersOf, NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, until } from '../helpers/cluster-process.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
 const run = promisify(execFile);
@@ -236,6 +236,89 @@ describe('clients go straight to the leader of each range (Kv.Routes)', function
     } finally {
       client.close();
       plain?.close();
+      admin.close();
+    }
+  });
+});
+
+describe('a store that joins after splits gets a replica of every range (created on demand, filled by snapshot)', function () {
+  this.timeout(120_000);
+  let cluster: ProcessCluster;
+  let extra: NodeProcess | undefined;
+  before(async function () {
+    cluster = await ProcessCluster.start({
+      size: 3,
+      hostOf: (i) => `127.0.0.${90 + i}`,
+      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
+    });
+  });
+  afterEach(function () {
+    collectLogsOnFailure(this, [...(cluster?.nodes ?? []), extra]);
+  });
+  after(async function () {
+    await extra?.cleanup();
+    await cluster?.cleanup();
+  });
+
+  it('member add + promote of a 4th store after two splits: it serves all three ranges; removing an old store leaves every range whole', async function () {
+    const admin = new AdminClient(cluster.addresses);
+    const client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000 });
+    try {
+      for (const k of ['a', 'h', 'p', 'x']) await client.put(k, `v-${k}`);
+      await admin.splitRange(Buffer.from('g'));
+      await admin.splitRange(Buffer.from('o'));
+      for (const k of ['b', 'i', 'q']) await client.put(k, `after-${k}`);
+      const probe = new NodeProcess({ nodeId: 'n4', host: '127.0.0.94' });
+      await probe.allocatePorts();
+      extra = new NodeProcess({ nodeId: 'n4', host: '127.0.0.94', grpcPort: probe.grpcPort, httpPort: probe.httpPort, extraArgs: ['--raft-id', '4', '--join', '--peers', peersOf(cluster.nodes.map((n) => n.spec))] });
+      await extra.start();
+      await admin.addLearner(4, extra.address);
+      const mine = new AdminClient([extra.address]);
+      try {
+        const ranges = await until(
+          'the new store holds 3 initialized ranges',
+          async () => {
+            const r = await mine.ranges();
+            return r.ranges.length === 3 ? r.ranges : undefined;
+          },
+          30_000,
+          200,
+        );
+        assert.deepEqual(ranges.map((r) => [r.start.toString(), r.end.toString()]), [['', 'g'], ['g', 'o'], ['o', '']]);
+        // Promote once caught up (Promote checks range 1's progress; the others follow).
+        await until('promoted', async () => ((await admin.promote(4).catch(() => undefined))?.ok ? true : undefined), 30_000, 300);
+        await until(
+          'store 4 is a voter of every range',
+          async () => {
+            const r = await mine.ranges();
+            return r.ranges.every((x) => x.replicas.some((y) => y.storeId === 4 && y.role === 'voter')) ? true : undefined;
+          },
+          30_000,
+          200,
+        );
+      } finally {
+        mine.close();
+      }
+      const local = new KvClient({ endpoints: [extra.address], timeoutMs: 20_000 });
+      try {
+        for (const k of ['a', 'h', 'p', 'x']) assert.equal((await local.get(k)).value?.toString(), `v-${k}`);
+        for (const k of ['b', 'i', 'q']) assert.equal((await local.get(k)).value?.toString(), `after-${k}`);
+      } finally {
+        local.close();
+      }
+      // An old store leaves (every range): the remaining three keep serving every range.
+      const res = await admin.removeMember(1);
+      assert.ok(res.ok, res.message);
+      await cluster.node(0).stop();
+      const rest = new KvClient({ endpoints: [cluster.addresses[1]!, cluster.addresses[2]!, extra.address], timeoutMs: 20_000 });
+      try {
+        for (const k of ['a', 'i', 'x']) await rest.put(k, 'final');
+        for (const k of ['a', 'i', 'x']) assert.equal((await rest.get(k)).value?.toString(), 'final');
+      } finally {
+        rest.close();
+      }
+    } finally {
+      client.close();
       admin.close();
     }
   });

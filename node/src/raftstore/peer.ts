@@ -52,7 +52,7 @@ import { type IdentityRegistry, decodeIdentityEntry, encodeIdentityEntry, isIden
 import { PeerStorage } from './peer-storage.js';
 import { SPLIT_INIT_INDEX } from '../kv/state-machine.js';
 import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '../meta/range-descriptor.js';
-import { metaKey } from '../mvcc/keyspace.js';
+import { metaKey, sessionSpace } from '../mvcc/keyspace.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
 export interface PeerConfig {
@@ -89,6 +89,24 @@ export interface PeerConfig {
    * including the right half's Raft state): the host starts the right half's peer.
    */
   onSplit?: (left: RangeDescriptor, right: RangeDescriptor) => void;
+  /**
+   * Whether a split's right half may be created from the split (its local state written in this apply
+   * batch): false when the store already holds a replica of it (created on demand, waiting for a
+   * snapshot) — then that replica's state must not be overwritten.
+   */
+  canCreateSplit?: (rangeId: number) => boolean;
+  /**
+   * A snapshot about to be installed covers `span`: false refuses it (it would overlap another local
+   * range that has not split yet; the sender retries later).
+   */
+  admitSnapshotSpan?: (span: { start: Buffer; end: Buffer }) => boolean;
+  /** After a snapshot was installed (the range's descriptor may have changed). */
+  onSnapshotInstalled?: () => void;
+}
+
+/** Key prefixes of a group's local state (meta, sessions) in the engine. */
+function localKeysOf(groupId: number): Buffer[] {
+  return [metaKey(groupId, ''), sessionSpace(groupId).start];
 }
 
 /** The replica list of a range as its applied configuration says (peer id = store raft id at this stage). */
@@ -415,6 +433,12 @@ export class Peer implements CommandSink {
   async receiveSnapshot(m: Message, entries: EngineEntry[]): Promise<void> {
     if (this.closed || this.failed) throw new Error('peer closed');
     const index = m.snapshot?.metadata.index ?? 0;
+    const descKey = metaKey(this.groupId, 'descriptor');
+    const desc = entries.find(([k]) => k.equals(descKey));
+    if (desc !== undefined && this.cfg.admitSnapshotSpan !== undefined) {
+      const d = decodeDescriptor(Buffer.from(desc[1]));
+      if (!this.cfg.admitSnapshotSpan({ start: d.start, end: d.end })) throw new Error(`snapshot of range ${d.rangeId} overlaps a local range that has not split yet; retry later`);
+    }
     this.stagedSnapshots.clear(); // only the newest matters
     this.stagedSnapshots.set(index, entries);
     this.step(m);
@@ -959,6 +983,7 @@ export class Peer implements CommandSink {
     this.appliedIndex = Math.max(index, this.sm.appliedIndex);
     this.onApplied(this.sm.lastTs);
     this.stats.snapshotsInstalled++;
+    this.cfg.onSnapshotInstalled?.();
     this.log.info('snapshot installed', { index, term: snap.metadata.term, entries: entries.length, config: snap.metadata.confState });
   }
 
@@ -995,6 +1020,13 @@ export class Peer implements CommandSink {
         if (res.type !== 'split') continue;
         const right = decodeDescriptor(res.right);
         splits.push({ left: decodeDescriptor(res.left), right });
+        if (this.cfg.canCreateSplit?.(right.rangeId) === false) {
+          // A replica of the new range already exists here (created on demand from its leader's
+          // messages): keep its state; it gets the range by snapshot.
+          const local = localKeysOf(right.rangeId);
+          for (let i = r.ops.length - 1; i >= 0; i--) if (local.some((pre) => r.ops[i]!.key.subarray(0, pre.length).equals(pre))) r.ops.splice(i, 1);
+          continue;
+        }
         // The right half's Raft state rides in the same batch as the split itself.
         r.ops.push(...PeerStorage.splitInitOps(right.rangeId, SPLIT_INIT_INDEX, this.storage.confState, this.storage.addresses, this.identity.toJSON()));
       }

@@ -13,6 +13,7 @@ import { PeerStorage } from './peer-storage.js';
 import { Router } from './router.js';
 import { IdentityRegistry } from './identity.js';
 import { RaftTransport } from './transport.js';
+import { MessageType, type Message } from '../raft/index.js';
 import { RangeKvStore, type RangeReplicaView, type RangeSet } from './range-kv-store.js';
 import { HybridClock } from '../kv/clock.js';
 import type { RangeDescriptor } from '../meta/range-descriptor.js';
@@ -169,8 +170,61 @@ export class RaftNode implements RangeSet {
   }
 
   sorted(): readonly RangeReplica[] {
-    this.sortedCache ??= [...this.replicas.values()].sort((a, b) => Buffer.compare(a.store.descriptor.start, b.store.descriptor.start));
+    // A replica created on demand serves nothing until its snapshot brings its descriptor (range 1 of an
+    // old or fresh data dir covers everything without a stored one).
+    this.sortedCache ??= [...this.replicas.values()]
+      .filter((r) => r.rangeId === DATA_GROUP_ID || r.store.sm.descriptorStored)
+      .sort((a, b) => Buffer.compare(a.store.descriptor.start, b.store.descriptor.start));
     return this.sortedCache;
+  }
+
+  /** When a message for each unknown group was first seen (on-demand creation waits a little). */
+  private readonly unknownSince = new Map<number, number>();
+  private readonly creating = new Set<number>();
+
+  /**
+   * A range's leader talks to this store, which holds no replica of it: a store that joined after the
+   * split (it was added to every range), or one that got its parent by a snapshot taken after the split.
+   * After 2 s of such messages (a follower merely slow to apply the split creates the replica from the
+   * split itself within milliseconds) an empty replica is created; the leader then sends it a snapshot.
+   * Votes never create one (a candidate of a range this store has not split yet is normal).
+   */
+  private onUnknownGroup(m: Message): void {
+    if (this.closed || this.replicas.has(m.groupId) || this.creating.has(m.groupId)) return;
+    if (m.type !== MessageType.App && m.type !== MessageType.Heartbeat && m.type !== MessageType.Snap) return;
+    const now = Date.now();
+    const first = this.unknownSince.get(m.groupId);
+    if (first === undefined) {
+      this.unknownSince.set(m.groupId, now);
+      return;
+    }
+    if (now - first < 2000) return;
+    this.unknownSince.delete(m.groupId);
+    const g = m.groupId;
+    this.creating.add(g);
+    const p = (async () => {
+      const storage = await PeerStorage.open(this.engine, g, { identity: this.identity });
+      await this.openReplica(g, storage);
+      this.logger.info('range replica created on demand (waiting for a snapshot from its leader)', { range: g, from: m.from });
+    })()
+      .catch((e: unknown) => {
+        this.logger.error('cannot create a range replica on demand', { range: g, err: e instanceof Error ? e.message : String(e) });
+      })
+      .finally(() => this.creating.delete(g));
+    this.opening.add(p);
+    void p.finally(() => this.opening.delete(p));
+  }
+
+  /** Whether [start, end) overlaps a local range other than `except` (a snapshot must not). */
+  private overlapsLocal(except: number, span: { start: Buffer; end: Buffer }): boolean {
+    for (const r of this.replicas.values()) {
+      if (r.rangeId === except || !r.store.sm.descriptorStored) continue;
+      const d = r.store.descriptor;
+      const aBeforeB = d.end.length === 0 || span.start.length === 0 || Buffer.compare(span.start, d.end) < 0;
+      const bBeforeA = span.end.length === 0 || Buffer.compare(d.start, span.end) < 0;
+      if (aBeforeB && bBeforeA) return true;
+    }
+    return false;
   }
   get(rangeId: number): RangeReplica | undefined {
     return this.replicas.get(rangeId);
@@ -249,6 +303,7 @@ export class RaftNode implements RangeSet {
         },
       };
       const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes);
+      router.onUnknownGroup = (m) => node.onUnknownGroup(m);
       await node.openReplica(groupId, storage);
       // Every other range this store holds (created by splits, or received later).
       for (const g of await PeerStorage.groupsIn(engine)) {
@@ -285,6 +340,11 @@ export class RaftNode implements RangeSet {
       maxCommandBytes: sizes?.maxCommandBytes,
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       onSplit: (left, right) => this.onSplit(g, left, right),
+      canCreateSplit: (rangeId) => !this.replicas.has(rangeId) && !this.creating.has(rangeId),
+      admitSnapshotSpan: (span) => !this.overlapsLocal(g, span),
+      onSnapshotInstalled: () => {
+        this.sortedCache = undefined;
+      },
     });
     const storeOpts = { ...opts.store };
     // Settings are seeded once, through the first range; split ranges copy them.
@@ -364,6 +424,8 @@ export class RaftNode implements RangeSet {
    */
   async split(splitKey: Buffer): Promise<{ left: RangeDescriptor; right: RangeDescriptor }> {
     const r = this.replicas.get(this.kv.replicaFor(splitKey).rangeId)!;
+    // A range just created by a split may still be electing its leader: wait briefly for one.
+    if (r.peer.leader === 0) await r.peer.waitFor(() => r.peer.leader !== 0, 3000);
     if (!r.peer.isLeader) throw r.peer.notLeader(`range ${r.rangeId} is led elsewhere; split it on its leader`);
     const d = r.store.descriptor;
     let newId = 0;

@@ -9,6 +9,8 @@ export class Router {
   private readonly peers = new Map<number, Peer>();
   /** Messages dropped because no local replica of their group exists. */
   dropped = 0;
+  /** Told about messages for groups without a local replica (the store may create one on demand). */
+  onUnknownGroup: ((m: Message) => void) | undefined;
 
   register(peer: Peer): void {
     this.peers.set(peer.groupId, peer);
@@ -29,14 +31,19 @@ export class Router {
   deliver(msgs: Message[]): void {
     for (const m of msgs) {
       const p = this.peers.get(m.groupId);
-      if (p === undefined) this.dropped++;
-      else p.step(m);
+      if (p === undefined) {
+        this.dropped++;
+        this.onUnknownGroup?.(m);
+      } else p.step(m);
     }
   }
 
   async deliverSnapshot(m: Message, entries: EngineEntry[]): Promise<void> {
     const p = this.peers.get(m.groupId);
-    if (p === undefined) throw new Error(`no replica of group ${m.groupId} here`);
+    if (p === undefined) {
+      this.onUnknownGroup?.(m);
+      throw new Error(`no replica of group ${m.groupId} here (yet)`);
+    }
     await p.receiveSnapshot(m, entries);
   }
 
