@@ -1,0 +1,194 @@
+// Balancing, once nothing more urgent needs the move budget: replicas (count and size) by moving one
+// replica of a stable range from the most loaded store to the least loaded one (AddLearner there; the
+// range's own rules then promote it and remove the extra voter, the most loaded one), and leaders
+// (count and measured load) by transferring leadership of a range between two of its voters. Both only
+// move when one side is outside the tolerance band and the move lowers the potential (scores.ts), and a
+// replica move never makes a range's spread across topology values worse.
+import { VOTER, type RangeView } from './range-view.js';
+import { leaderCost, leaderFloor, leaderScore, removeGain, replicaCost, replicaFloor, replicaScore, tolerance } from './scores.js';
+import type { Means } from './scores.js';
+import type { StoreView } from './store-view.js';
+import type { PlacementStep } from './types.js';
+
+export interface BalanceInput {
+  v: StoreView;
+  rv: RangeView;
+  m: Means;
+  /** Per store index: stable ranges (no step this pass, every replica usable) with a replica there. */
+  replicasOn: number[][];
+  /** Per store index: stable ranges it leads. */
+  ledBy: number[][];
+  /** Ranges that already got a step this pass. */
+  touched: Uint8Array;
+}
+
+/** Moving range k's replica from src to dst keeps its topology spread (same value, or a value its other
+ * replicas do not use). */
+function keepsSpread(b: BalanceInput, k: number, src: number, dst: number): boolean {
+  const { v, rv } = b;
+  if (v.zone[dst] === v.zone[src]) return true;
+  for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
+    const o = rv.repStore[j]!;
+    if (o !== src && v.zone[o] === v.zone[dst]) return false;
+  }
+  return true;
+}
+
+/** Whether, once range k has a voter on dst too, the extra-voter rule (range-rules.ts: shares a
+ * topology value, then the highest replica score) removes the one on src — a balance move is only
+ * started when its completion, re-derived from the shard map, takes the replica off the intended store. */
+function removesSource(b: BalanceInput, k: number, src: number, dst: number): boolean {
+  const { v, rv, m } = b;
+  const stores: number[] = [dst];
+  for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) if (rv.repRole[j] === VOTER) stores.push(rv.repStore[j]!);
+  const size = rv.bytes(k);
+  const key = (s: number): [number, number] => {
+    const dup = stores.some((o) => o !== s && v.zone[o] === v.zone[s]) ? 1 : 0;
+    // dst already holds the new replica when the removal is decided: its gain is that of undoing it.
+    return [dup, s === dst ? replicaCost(v, m, s, 1, size) - replicaCost(v, m, s) : removeGain(v, m, s, size)];
+  };
+  const ks = key(src);
+  for (const s of stores) {
+    if (s === src) continue;
+    const o = key(s);
+    if (o[0] > ks[0] || (o[0] === ks[0] && o[1] >= ks[1])) return false;
+  }
+  return true;
+}
+
+/**
+ * Plans up to `budget` replica moves; returns them and updates the projected counters. Source: the
+ * highest replica score; targets by rising floor (the first try in the source's topology value); the
+ * range: the one whose move lowers the potential Φ most (scores.ts), if any lowers it.
+ */
+export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[] {
+  const { v, rv, m } = b;
+  const steps: PlacementStep[] = [];
+  const tol = tolerance(m.replicas);
+  const hi = 1 + tol;
+  const lo = 1 - tol;
+  const exhausted = new Uint8Array(v.size);
+  const score = new Float64Array(v.size);
+  const floor = new Float64Array(v.size);
+  for (let i = 0; i < v.size; i++) {
+    score[i] = v.usable(i) ? replicaScore(v, m, i) : 0;
+    floor[i] = v.usable(i) ? replicaFloor(v, m, i) : 0;
+  }
+  let done = false;
+  while (steps.length < budget && !done) {
+    let src = -1;
+    for (let i = 0; i < v.size; i++) {
+      if (!v.usable(i) || exhausted[i] === 1 || b.replicasOn[i]!.length === 0) continue;
+      if (src < 0 || score[i]! > score[src]!) src = i;
+    }
+    if (src < 0) break;
+    const tried = new Set<number>([src]);
+    let moved = false;
+    for (let attempt = 0; attempt < 8 && !moved; attempt++) {
+      let dst = -1;
+      for (let i = 0; i < v.size; i++) {
+        if (!v.usable(i) || tried.has(i) || (attempt === 0 && v.zone[i] !== v.zone[src])) continue;
+        if (dst < 0 || floor[i]! < floor[dst]!) dst = i;
+      }
+      if (dst < 0) continue;
+      tried.add(dst);
+      if (score[src]! <= hi && floor[dst]! >= lo) {
+        // Inside the band: nothing is worth a snapshot (the global minimum decides once it was looked at).
+        if (attempt > 0) {
+          done = true;
+          break;
+        }
+        continue;
+      }
+      let best = -1;
+      let bestCost = -1e-12; // a move must lower Φ
+      const base = replicaCost(v, m, src) + replicaCost(v, m, dst);
+      for (const k of b.replicasOn[src]!) {
+        if (b.touched[k] === 1) continue;
+        const size = rv.bytes(k);
+        const cost = replicaCost(v, m, src, -1, -size) + replicaCost(v, m, dst, 1, size) - base;
+        if (cost >= bestCost || rv.holds(k, dst) || !v.hasRoom(dst, size) || !keepsSpread(b, k, src, dst) || !removesSource(b, k, src, dst)) continue;
+        best = k;
+        bestCost = cost;
+      }
+      if (best < 0) continue;
+      const d = rv.ranges[best]!.descriptor;
+      const bytes = rv.bytes(best);
+      steps.push({
+        type: 'AddLearner',
+        rangeId: d.rangeId,
+        storeId: v.ids[dst]!,
+        epoch: { ...d.epoch },
+        cause: 'balance',
+        why: `move a replica from store ${v.ids[src]} (${v.replicas[src]} replicas, ${mib(v.bytes[src]!)}) to store ${v.ids[dst]} (${v.replicas[dst]}, ${mib(v.bytes[dst]!)}); mean ${m.replicas.toFixed(1)}, ${mib(m.bytes)}`,
+      });
+      b.touched[best] = 1;
+      v.replicas[dst]!++;
+      v.bytes[dst]! += bytes;
+      v.used[dst]! += bytes;
+      v.replicas[src]!--;
+      v.bytes[src]! -= bytes;
+      score[dst] = replicaScore(v, m, dst);
+      score[src] = replicaScore(v, m, src);
+      floor[dst] = replicaFloor(v, m, dst);
+      floor[src] = replicaFloor(v, m, src);
+      moved = true;
+    }
+    if (!moved) exhausted[src] = 1;
+  }
+  return steps;
+}
+
+const mib = (x: number) => `${Math.round(x / 1048576)} MiB`;
+
+/** Plans up to `budget` leader transfers; returns them and updates the projected counters. */
+export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[] {
+  const { v, rv, m } = b;
+  const steps: PlacementStep[] = [];
+  const tol = tolerance(m.leaders);
+  const hi = 1 + tol;
+  const lo = 1 - tol;
+  const exhausted = new Uint8Array(v.size);
+  while (steps.length < budget) {
+    let src = -1;
+    let srcScore = -Infinity;
+    for (let i = 0; i < v.size; i++) {
+      if (!v.usable(i) || exhausted[i] === 1 || b.ledBy[i]!.length === 0) continue;
+      const s = leaderScore(v, m, i);
+      if (s > srcScore) {
+        src = i;
+        srcScore = s;
+      }
+    }
+    if (src < 0) break;
+    let best = -1;
+    let bestTo = -1;
+    let bestCost = -1e-12; // a transfer must lower the leader potential
+    for (const k of b.ledBy[src]!) {
+      if (b.touched[k] === 1) continue;
+      const qps = rv.qps(k);
+      for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
+        const s = rv.repStore[j]!;
+        if (s === src || rv.repRole[j] !== VOTER || !v.usable(s)) continue;
+        if (srcScore <= hi && leaderFloor(v, m, s) >= lo) continue;
+        const cost = leaderCost(v, m, src, -1, -qps) + leaderCost(v, m, s, 1, qps) - leaderCost(v, m, src) - leaderCost(v, m, s);
+        if (cost >= bestCost) continue;
+        best = k;
+        bestTo = s;
+        bestCost = cost;
+      }
+    }
+    if (best < 0) {
+      exhausted[src] = 1;
+      continue;
+    }
+    const qps = rv.qps(best);
+    steps.push({ type: 'TransferLeader', rangeId: rv.ranges[best]!.descriptor.rangeId, fromStoreId: v.ids[src]!, toStoreId: v.ids[bestTo]!, cause: 'leader-balance', why: `store ${v.ids[src]} leads ${v.leaders[src]} ranges, store ${v.ids[bestTo]} ${v.leaders[bestTo]}; mean ${m.leaders.toFixed(1)}` });
+    b.touched[best] = 1;
+    v.leaders[src]!--;
+    v.qps[src]! -= qps;
+    v.leaders[bestTo]!++;
+    v.qps[bestTo]! += qps;
+  }
+  return steps;
+}

@@ -1,0 +1,93 @@
+// The ranges of one planning pass, flattened: replicas as (store index, role, peer id) runs in typed
+// arrays, ranges in range-id order (the plan must not depend on the order the meta range listed them).
+import type { ObservedRange } from './types.js';
+import type { StoreView } from './store-view.js';
+
+export const VOTER = 1;
+export const LEARNER = 2;
+
+export class RangeView {
+  readonly ranges: ObservedRange[];
+  /** Replicas of range k are rep*[start[k], start[k + 1]). */
+  readonly start: Int32Array;
+  readonly repStore: Int32Array;
+  readonly repRole: Uint8Array;
+  readonly repPeer: Float64Array;
+  /** Store index of the leader, −1 = none known (or a leader reported on a store that is not up). */
+  readonly leader: Int32Array;
+  readonly byId = new Map<number, number>();
+  /** Store index → learners still catching up on it, per range (sparse). */
+  private readonly pending = new Map<number, Set<number>>();
+
+  constructor(observed: readonly ObservedRange[], stores: StoreView) {
+    this.ranges = isSorted(observed) ? [...observed] : [...observed].sort((a, b) => a.descriptor.rangeId - b.descriptor.rangeId);
+    const n = this.ranges.length;
+    this.start = new Int32Array(n + 1);
+    let total = 0;
+    for (let k = 0; k < n; k++) total += this.ranges[k]!.descriptor.replicas.length;
+    this.repStore = new Int32Array(total);
+    this.repRole = new Uint8Array(total);
+    this.repPeer = new Float64Array(total);
+    this.leader = new Int32Array(n);
+    let o = 0;
+    for (let k = 0; k < n; k++) {
+      const r = this.ranges[k]!;
+      this.byId.set(r.descriptor.rangeId, k);
+      this.start[k] = o;
+      for (const rep of r.descriptor.replicas) {
+        this.repStore[o] = stores.index.get(rep.storeId)!;
+        this.repRole[o] = rep.role === 'voter' ? VOTER : LEARNER;
+        this.repPeer[o] = rep.peerId;
+        o++;
+      }
+      if (r.pendingLearners && r.pendingLearners.length > 0) {
+        this.pending.set(k, new Set(r.pendingLearners.map((s) => stores.index.get(s) ?? -1)));
+      }
+    }
+    this.start[n] = o;
+    for (let k = 0; k < n; k++) {
+      const id = this.ranges[k]!.leaderStoreId;
+      const l = id === undefined ? undefined : stores.index.get(id);
+      this.leader[k] = l !== undefined && stores.healthy(l) && this.holdsVoter(k, l) ? l : -1;
+    }
+  }
+
+  get size(): number {
+    return this.ranges.length;
+  }
+
+  holdsVoter(k: number, store: number): boolean {
+    for (let j = this.start[k]!; j < this.start[k + 1]!; j++) if (this.repStore[j] === store && this.repRole[j] === VOTER) return true;
+    return false;
+  }
+
+  holds(k: number, store: number): boolean {
+    for (let j = this.start[k]!; j < this.start[k + 1]!; j++) if (this.repStore[j] === store) return true;
+    return false;
+  }
+
+  /** The learner on `store` has not caught up yet. */
+  catchingUp(k: number, store: number): boolean {
+    return this.pending.get(k)?.has(store) === true;
+  }
+
+  bytes(k: number): number {
+    return this.ranges[k]!.approxBytes;
+  }
+
+  qps(k: number): number {
+    return this.ranges[k]!.qps ?? 0;
+  }
+}
+
+function isSorted(rs: readonly ObservedRange[]): boolean {
+  for (let i = 1; i < rs.length; i++) if (rs[i - 1]!.descriptor.rangeId >= rs[i]!.descriptor.rangeId) return false;
+  return true;
+}
+
+/** Store ids named by descriptors (a store the operator does not observe still has to be indexed). */
+export function storeIdsOf(observed: readonly ObservedRange[]): Set<number> {
+  const ids = new Set<number>();
+  for (const r of observed) for (const rep of r.descriptor.replicas) ids.add(rep.storeId);
+  return ids;
+}
