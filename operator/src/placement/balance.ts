@@ -149,18 +149,25 @@ export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[]
   const hi = 1 + tol;
   const lo = 1 - tol;
   const exhausted = new Uint8Array(v.size);
+  const score = new Float64Array(v.size);
+  const floor = new Float64Array(v.size);
+  const rescore = (i: number) => {
+    score[i] = leaderScore(v, m, i);
+    floor[i] = leaderFloor(v, m, i);
+  };
+  for (let i = 0; i < v.size; i++) if (v.usable(i)) rescore(i);
   while (steps.length < budget) {
     let src = -1;
-    let srcScore = -Infinity;
+    let minFloor = Infinity;
     for (let i = 0; i < v.size; i++) {
-      if (!v.usable(i) || exhausted[i] === 1 || b.ledBy[i]!.length === 0) continue;
-      const s = leaderScore(v, m, i);
-      if (s > srcScore) {
-        src = i;
-        srcScore = s;
-      }
+      if (!v.usable(i)) continue;
+      if (floor[i]! < minFloor) minFloor = floor[i]!;
+      if (exhausted[i] === 1 || b.ledBy[i]!.length === 0) continue;
+      if (src < 0 || score[i]! > score[src]!) src = i;
     }
     if (src < 0) break;
+    const srcScore = score[src]!;
+    if (srcScore <= hi && minFloor >= lo) break; // every store inside the band
     let best = -1;
     let bestTo = -1;
     let bestCost = -1e-12; // a transfer must lower the leader potential
@@ -170,7 +177,7 @@ export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[]
       for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
         const s = rv.repStore[j]!;
         if (s === src || rv.repRole[j] !== VOTER || !v.usable(s)) continue;
-        if (srcScore <= hi && leaderFloor(v, m, s) >= lo) continue;
+        if (srcScore <= hi && floor[s]! >= lo) continue;
         const cost = leaderCost(v, m, src, -1, -qps) + leaderCost(v, m, s, 1, qps) - leaderCost(v, m, src) - leaderCost(v, m, s);
         if (cost >= bestCost) continue;
         best = k;
@@ -189,6 +196,8 @@ export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[]
     v.qps[src]! -= qps;
     v.leaders[bestTo]!++;
     v.qps[bestTo]! += qps;
+    rescore(src);
+    rescore(bestTo);
   }
   return steps;
 }

@@ -12,7 +12,7 @@
 // stale peers on stores that came back are removed last (stale-peers.ts).
 import { balanceLeaders, balanceReplicas, type BalanceInput } from './balance.js';
 import { assessRange, rangeFacts, type Assessment, type RuleContext } from './range-rules.js';
-import { LEARNER, RangeView, storeIdsOf } from './range-view.js';
+import { LEARNER, RangeView } from './range-view.js';
 import { means } from './scores.js';
 import { validatePlacementSpec } from './spec.js';
 import { staleReplicaSteps } from './stale-peers.js';
@@ -42,7 +42,7 @@ function indexInFlight(inFlight: readonly InFlightStep[], rv: RangeView): InFlig
       continue;
     }
     const k = rv.byId.get(step.rangeId);
-    if (k === undefined) continue;
+    if (k < 0) continue;
     const r = rv.ranges[k]!;
     if (step.type === 'TransferLeader') {
       if (r.leaderStoreId !== step.toStoreId) busy[k] = 1;
@@ -66,7 +66,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
   const { spec } = input;
   validatePlacementSpec(spec);
   const rf = spec.replicationFactor;
-  const v = new StoreView(input.stores, storeIdsOf(input.ranges), spec, input.nowMs);
+  const v = new StoreView(input.stores, input.ranges, spec, input.nowMs);
   const rv = new RangeView(input.ranges, v);
 
   // Observed load per store.
@@ -97,8 +97,9 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
   const c: Counts = { ranges: rv.size, underReplicated: 0, unavailable: 0, leaderless: 0, movesInFlight: 0, draining: 0, noTarget: 0, steps: 0 };
   let leaderBudget = spec.maxConcurrentMoves;
 
+  const f = { voters: 0, healthyVoters: 0, hasMajority: false };
   for (let k = 0; k < rv.size; k++) {
-    const f = rangeFacts(v, rv, k);
+    rangeFacts(v, rv, k, f);
     if (f.healthyVoters < rf) c.underReplicated++;
     if (!f.hasMajority) c.unavailable++;
     if (rv.leader[k]! < 0) c.leaderless++;
@@ -118,8 +119,8 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
         if (a.step.type === 'TransferLeader') {
           if (leaderBudget <= 0) break;
           leaderBudget--;
-          const from = v.index.get(a.step.fromStoreId)!;
-          const to = v.index.get(a.step.toStoreId)!;
+          const from = v.index.get(a.step.fromStoreId);
+          const to = v.index.get(a.step.toStoreId);
           v.leaders[from]!--;
           v.leaders[to]!++;
         }

@@ -36,16 +36,19 @@ export interface RangeFacts {
   hasMajority: boolean;
 }
 
-export function rangeFacts(v: StoreView, rv: RangeView, k: number): RangeFacts {
+/** Fills `out` (reused across ranges: one pass visits 100 000 of them) with range k's facts. */
+export function rangeFacts(v: StoreView, rv: RangeView, k: number, out: RangeFacts = { voters: 0, healthyVoters: 0, hasMajority: false }): RangeFacts {
   let voters = 0;
   let healthy = 0;
   for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
     if (rv.repRole[j] !== VOTER) continue;
-    const s = rv.repStore[j]!;
     voters++;
-    if (v.healthy(s)) healthy++;
+    if (v.healthy(rv.repStore[j]!)) healthy++;
   }
-  return { voters, healthyVoters: healthy, hasMajority: healthy >= majority(voters) };
+  out.voters = voters;
+  out.healthyVoters = healthy;
+  out.hasMajority = healthy >= majority(voters);
+  return out;
 }
 
 export interface RuleContext {
@@ -55,6 +58,10 @@ export interface RuleContext {
   rf: number;
   usableZones: number;
 }
+
+const STABLE: Assessment = { kind: 'stable' };
+const WAIT_MOVE: Assessment = { kind: 'wait', moveInFlight: true };
+const WAIT: Assessment = { kind: 'wait', moveInFlight: false };
 
 const storeName = (v: StoreView, i: number) => `store ${v.ids[i]}`;
 
@@ -92,41 +99,50 @@ export function assessRange(ctx: RuleContext, k: number, f: RangeFacts): Assessm
     // 5 still applies while the learner catches up (a leader transfer does not change the descriptor).
     const t = drainLeader(ctx, k, leader);
     if (t) return { kind: 'step', step: t, moveInFlight: true };
-    return { kind: 'wait', moveInFlight: true };
+    return WAIT_MOVE;
   }
 
   // 5. Leadership off a draining store.
   const t = drainLeader(ctx, k, leader);
   if (t) return { kind: 'step', step: t, moveInFlight: false };
 
-  // 6. A new replica: why, and how urgent (fewer healthy voters above the majority first).
+  // 6. A new replica: why, and how urgent (fewer healthy voters above the majority first). Counted
+  // without allocating: this runs for every stable range of every pass.
   let lost = 0;
   let draining = 0;
-  const kept: number[] = [];
-  const allZones: number[] = [];
-  for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
-    if (rv.repRole[j] !== VOTER) continue;
+  let allUsable = true;
+  let distinct = 0;
+  const a = rv.start[k]!;
+  const z = rv.start[k + 1]!;
+  for (let j = a; j < z; j++) {
     const s = rv.repStore[j]!;
-    allZones.push(v.zone[s]!);
+    if (!v.usable(s)) allUsable = false;
+    if (rv.repRole[j] !== VOTER) continue;
     if (v.lost[s] === 1) lost++;
     else if (v.draining[s] === 1) draining++;
-    else kept.push(v.zone[s]!);
+    let seen = false;
+    for (let i = a; i < j; i++) if (rv.repRole[i] === VOTER && v.zone[rv.repStore[i]!] === v.zone[s]) seen = true;
+    if (!seen) distinct++;
   }
   const margin = f.healthyVoters - majority(f.voters);
-  if (f.voters < rf) return { kind: 'add', cause: 'under-replicated', priority: 0, margin, keptZones: kept, newZoneOnly: false, why: `${f.voters} voters, replication factor ${rf}` };
-  if (lost > 0) return { kind: 'add', cause: 'replace-lost', priority: 1, margin, keptZones: kept, newZoneOnly: false, why: `${lost} voter(s) on a lost store` };
-  if (draining > 0) return { kind: 'add', cause: 'drain', priority: 2, margin, keptZones: kept, newZoneOnly: false, why: `${draining} voter(s) on a draining store` };
-  let allUsable = true;
-  for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) if (!v.usable(rv.repStore[j]!)) allUsable = false;
-  // A voter briefly down is not replaced before storeDownTimeout, not even to improve the spread.
-  if (!allUsable) return { kind: 'wait', moveInFlight: false };
-  if (ctx.usableZones > 1) {
-    const distinct = new Set(allZones).size;
-    if (distinct < Math.min(rf, ctx.usableZones)) {
-      return { kind: 'add', cause: 'topology', priority: 3, margin, keptZones: allZones, newZoneOnly: true, why: `replicas in ${distinct} topology value(s), ${Math.min(rf, ctx.usableZones)} possible` };
+  const zones = (keep: boolean) => {
+    const out: number[] = [];
+    for (let j = a; j < z; j++) {
+      const s = rv.repStore[j]!;
+      if (rv.repRole[j] === VOTER && (!keep || (v.lost[s] === 0 && v.draining[s] === 0))) out.push(v.zone[s]!);
     }
+    return out;
+  };
+  if (f.voters < rf) return { kind: 'add', cause: 'under-replicated', priority: 0, margin, keptZones: zones(true), newZoneOnly: false, why: `${f.voters} voters, replication factor ${rf}` };
+  if (lost > 0) return { kind: 'add', cause: 'replace-lost', priority: 1, margin, keptZones: zones(true), newZoneOnly: false, why: `${lost} voter(s) on a lost store` };
+  if (draining > 0) return { kind: 'add', cause: 'drain', priority: 2, margin, keptZones: zones(true), newZoneOnly: false, why: `${draining} voter(s) on a draining store` };
+  // A voter briefly down is not replaced before storeDownTimeout, not even to improve the spread.
+  if (!allUsable) return WAIT;
+  const possible = Math.min(rf, ctx.usableZones);
+  if (distinct < possible) {
+    return { kind: 'add', cause: 'topology', priority: 3, margin, keptZones: zones(false), newZoneOnly: true, why: `replicas in ${distinct} topology value(s), ${possible} possible` };
   }
-  return { kind: 'stable' };
+  return STABLE;
 }
 
 /** How much a voter should go, highest first: lost > down > draining > shares a topology value > the

@@ -1,6 +1,7 @@
 // The ranges of one planning pass, flattened: replicas as (store index, role, peer id) runs in typed
 // arrays, ranges in range-id order (the plan must not depend on the order the meta range listed them).
 import type { ObservedRange } from './types.js';
+import { IdIndex } from './id-index.js';
 import type { StoreView } from './store-view.js';
 
 export const VOTER = 1;
@@ -15,7 +16,10 @@ export class RangeView {
   readonly repPeer: Float64Array;
   /** Store index of the leader, −1 = none known (or a leader reported on a store that is not up). */
   readonly leader: Int32Array;
-  readonly byId = new Map<number, number>();
+  readonly approxBytes: Float64Array;
+  readonly load: Float64Array;
+  /** Range id → index (−1: unknown). */
+  readonly byId: IdIndex;
   /** Store index → learners still catching up on it, per range (sparse). */
   private readonly pending = new Map<number, Set<number>>();
 
@@ -29,26 +33,30 @@ export class RangeView {
     this.repRole = new Uint8Array(total);
     this.repPeer = new Float64Array(total);
     this.leader = new Int32Array(n);
+    this.approxBytes = new Float64Array(n);
+    this.load = new Float64Array(n);
+    this.byId = new IdIndex(this.ranges.map((r) => r.descriptor.rangeId));
     let o = 0;
     for (let k = 0; k < n; k++) {
       const r = this.ranges[k]!;
-      this.byId.set(r.descriptor.rangeId, k);
+      this.approxBytes[k] = r.approxBytes;
+      this.load[k] = r.qps ?? 0;
       this.start[k] = o;
       for (const rep of r.descriptor.replicas) {
-        this.repStore[o] = stores.index.get(rep.storeId)!;
+        this.repStore[o] = stores.index.get(rep.storeId);
         this.repRole[o] = rep.role === 'voter' ? VOTER : LEARNER;
         this.repPeer[o] = rep.peerId;
         o++;
       }
       if (r.pendingLearners && r.pendingLearners.length > 0) {
-        this.pending.set(k, new Set(r.pendingLearners.map((s) => stores.index.get(s) ?? -1)));
+        this.pending.set(k, new Set(r.pendingLearners.map((s) => stores.index.get(s))));
       }
     }
     this.start[n] = o;
     for (let k = 0; k < n; k++) {
       const id = this.ranges[k]!.leaderStoreId;
-      const l = id === undefined ? undefined : stores.index.get(id);
-      this.leader[k] = l !== undefined && stores.healthy(l) && this.holdsVoter(k, l) ? l : -1;
+      const l = id === undefined ? -1 : stores.index.get(id);
+      this.leader[k] = l >= 0 && stores.healthy(l) && this.holdsVoter(k, l) ? l : -1;
     }
   }
 
@@ -72,22 +80,15 @@ export class RangeView {
   }
 
   bytes(k: number): number {
-    return this.ranges[k]!.approxBytes;
+    return this.approxBytes[k]!;
   }
 
   qps(k: number): number {
-    return this.ranges[k]!.qps ?? 0;
+    return this.load[k]!;
   }
 }
 
 function isSorted(rs: readonly ObservedRange[]): boolean {
   for (let i = 1; i < rs.length; i++) if (rs[i - 1]!.descriptor.rangeId >= rs[i]!.descriptor.rangeId) return false;
   return true;
-}
-
-/** Store ids named by descriptors (a store the operator does not observe still has to be indexed). */
-export function storeIdsOf(observed: readonly ObservedRange[]): Set<number> {
-  const ids = new Set<number>();
-  for (const r of observed) for (const rep of r.descriptor.replicas) ids.add(rep.storeId);
-  return ids;
 }

@@ -15,7 +15,7 @@ export function staleReplicaSteps(stores: readonly ObservedStore[], rv: RangeVie
     for (const p of peers) {
       if (steps.length >= budget) return steps;
       const k = rv.byId.get(p.rangeId);
-      if (k === undefined) continue; // unknown range (meta not observed, or merged away): not provably stale
+      if (k < 0) continue; // unknown range (meta not observed, or merged away): not provably stale
       const d = rv.ranges[k]!.descriptor;
       if (d.replicas.some((r) => r.peerId === p.peerId)) continue;
       if (p.confVer >= d.epoch.confVer || skip(s.storeId, p.peerId)) continue;

@@ -2,11 +2,13 @@
 // far below a second). Counters start from the observed shard map and are updated as the pass plans
 // steps ("projected" load, PD's operator influence), so one pass does not send every move to the same
 // emptiest store.
-import type { ObservedStore, PlacementSpec, StoreSummaryState } from './types.js';
+import { IdIndex } from './id-index.js';
+import type { ObservedRange, ObservedStore, PlacementSpec, StoreSummaryState } from './types.js';
 
 export class StoreView {
   readonly ids: number[] = [];
-  readonly index = new Map<number, number>();
+  /** Store id → index (−1: unknown). */
+  readonly index: IdIndex;
   readonly live: Uint8Array;
   /** Down longer than storeDownTimeout, or removed: its replicas are re-created elsewhere. */
   readonly lost: Uint8Array;
@@ -27,10 +29,13 @@ export class StoreView {
   readonly summaryState: StoreSummaryState[] = [];
   readonly size: number;
 
-  constructor(stores: readonly ObservedStore[], extraIds: Iterable<number>, spec: PlacementSpec, nowMs: number) {
+  constructor(stores: readonly ObservedStore[], ranges: readonly ObservedRange[], spec: PlacementSpec, nowMs: number) {
     const sorted = [...stores].sort((a, b) => a.storeId - b.storeId);
-    const have = new Set(sorted.map((s) => s.storeId));
-    const extra = [...new Set(extraIds)].filter((id) => !have.has(id)).sort((a, b) => a - b);
+    // Stores named by a descriptor but not observed are indexed too (treated as down, never as lost).
+    const known = new IdIndex(sorted.map((s) => s.storeId));
+    const extraSet = new Set<number>();
+    for (const r of ranges) for (const rep of r.descriptor.replicas) if (known.get(rep.storeId) < 0) extraSet.add(rep.storeId);
+    const extra = [...extraSet].sort((a, b) => a - b);
     const n = sorted.length + extra.length;
     this.size = n;
     this.live = new Uint8Array(n);
@@ -57,7 +62,6 @@ export class StoreView {
     };
     sorted.forEach((s, i) => {
       this.ids.push(s.storeId);
-      this.index.set(s.storeId, i);
       this.known[i] = 1;
       this.live[i] = s.state === 'up' ? 1 : 0;
       const lost = s.state === 'removed' || (s.state === 'down' && nowMs - s.lastSeenMs >= spec.storeDownTimeoutMs);
@@ -71,10 +75,10 @@ export class StoreView {
     extra.forEach((id, j) => {
       const i = sorted.length + j;
       this.ids.push(id);
-      this.index.set(id, i);
       this.zone[i] = intern('');
       this.summaryState.push('down');
     });
+    this.index = new IdIndex(this.ids);
   }
 
   /** Counts toward a majority: its process is up. */
