@@ -34,6 +34,8 @@ export interface PhaseResult {
   maxInFlight: number;
   passMsMedian: number;
   passMsMax: number;
+  /** CPU time of one pass (user + system): what the pass costs on a machine shared with other work. */
+  passCpuMsMedian: number;
   imbalanceAfter: { replicas: number; leaders: number; bytes: number };
   converged: boolean;
 }
@@ -41,7 +43,7 @@ export interface PhaseResult {
 export interface SimResult {
   args: Omit<SimArgs, 'log'>;
   setupMs: number;
-  steadyPassMs: { median: number; max: number; runs: number };
+  steadyPassMs: { median: number; max: number; cpuMedian: number; runs: number };
   phases: PhaseResult[];
 }
 
@@ -50,6 +52,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function runUntilStable(c: PlacementCluster, spec: PlacementSpec, name: string, maxPasses: number): PhaseResult {
   const steps: Record<string, number> = {};
   const times: number[] = [];
+  const cpu: number[] = [];
   let refused = 0;
   let maxInFlight = 0;
   let passes = 0;
@@ -57,13 +60,18 @@ function runUntilStable(c: PlacementCluster, spec: PlacementSpec, name: string, 
   while (passes < maxPasses) {
     // The planner alone is timed (applying and checking the steps is the simulator's cost).
     let planMs = 0;
+    let cpuMs = 0;
     last = runPass(c, spec, (input) => {
+      const c0 = process.cpuUsage();
       const p0 = performance.now();
       const p = planPlacement(input);
       planMs = performance.now() - p0;
+      const cu = process.cpuUsage(c0);
+      cpuMs = (cu.user + cu.system) / 1000;
       return p;
     }, { noMajorityLoss: true });
     times.push(planMs);
+    cpu.push(cpuMs);
     passes++;
     refused += last.refused;
     maxInFlight = Math.max(maxInFlight, last.plan.summary.movesInFlight);
@@ -80,6 +88,7 @@ function runUntilStable(c: PlacementCluster, spec: PlacementSpec, name: string, 
     maxInFlight,
     passMsMedian: Math.round(median(times)),
     passMsMax: Math.round(Math.max(0, ...times)),
+    passCpuMsMedian: Math.round(median(cpu)),
     imbalanceAfter: last?.plan.summary.imbalance ?? { replicas: 0, leaders: 0, bytes: 0 },
     converged: converged(c, spec.replicationFactor) === undefined && last !== undefined && last.plan.steps.length === 0,
   };
@@ -99,19 +108,23 @@ export function runPlacementSim(a: SimArgs): SimResult {
   // reconcile interval.
   const input = c.input(spec);
   const runs: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  const cpu: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const c0 = process.cpuUsage();
     const p0 = performance.now();
     planPlacement(input);
     runs.push(performance.now() - p0);
+    const cu = process.cpuUsage(c0);
+    cpu.push((cu.user + cu.system) / 1000);
   }
-  const steadyPassMs = { median: Math.round(median(runs)), max: Math.round(Math.max(...runs)), runs: runs.length };
-  log(`one planning pass: median ${steadyPassMs.median} ms, max ${steadyPassMs.max} ms (${runs.length} runs)`);
+  const steadyPassMs = { median: Math.round(median(runs)), max: Math.round(Math.max(...runs)), cpuMedian: Math.round(median(cpu)), runs: runs.length };
+  log(`one planning pass: median ${steadyPassMs.median} ms wall (${steadyPassMs.cpuMedian} ms CPU), max ${steadyPassMs.max} ms (${runs.length} runs)`);
 
   const phases: PhaseResult[] = [];
   const phase = (name: string) => {
     const r = runUntilStable(c, spec, name, a.maxPasses);
     phases.push(r);
-    log(`${name}: ${r.passes} passes, ${r.totalSteps} steps ${JSON.stringify(r.steps)}, refused ${r.refused}, max moves in flight ${r.maxInFlight}, pass median ${r.passMsMedian} ms / max ${r.passMsMax} ms, imbalance after ${JSON.stringify(r.imbalanceAfter)}, converged ${r.converged}`);
+    log(`${name}: ${r.passes} passes, ${r.totalSteps} steps ${JSON.stringify(r.steps)}, refused ${r.refused}, max moves in flight ${r.maxInFlight}, pass median ${r.passMsMedian} ms wall (${r.passCpuMsMedian} ms CPU) / max ${r.passMsMax} ms, imbalance after ${JSON.stringify(r.imbalanceAfter)}, converged ${r.converged}`);
   };
   phase('initial (seeded placement settles)');
 

@@ -237,6 +237,16 @@ export class PlacementCluster {
     });
   }
 
+  /** Peers held by up stores that no descriptor lists (stale replicas left behind). */
+  stalePeers(): number {
+    let n = 0;
+    for (const [storeId, m] of this.hosted) {
+      if (this.stores.get(storeId)!.state !== 'up') continue;
+      for (const [rangeId, p] of m) if (!this.range(rangeId).desc.replicas.some((r) => r.peerId === p.peerId)) n++;
+    }
+    return n;
+  }
+
   advance(ticks = 1): void {
     this.tick += ticks;
   }

@@ -35,25 +35,28 @@ function keepsSpread(b: BalanceInput, k: number, src: number, dst: number): bool
 }
 
 /** Whether, once range k has a voter on dst too, the extra-voter rule (range-rules.ts: shares a
- * topology value, then the highest replica score) removes the one on src — a balance move is only
- * started when its completion, re-derived from the shard map, takes the replica off the intended store. */
-function removesSource(b: BalanceInput, k: number, src: number, dst: number): boolean {
+ * topology value, then the largest drop of the potential) removes a voter other than the new one — else
+ * the move would be undone by its own completion. The one removed is src or a voter whose removal lowers
+ * the potential at least as much, so the move balances either way. */
+function notUndone(b: BalanceInput, k: number, src: number, dst: number): boolean {
   const { v, rv, m } = b;
-  const stores: number[] = [dst];
+  const stores: number[] = [];
   for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) if (rv.repRole[j] === VOTER) stores.push(rv.repStore[j]!);
+  stores.push(dst);
   const size = rv.bytes(k);
-  const key = (s: number): [number, number] => {
+  let worst = -1;
+  let wr: [number, number] = [-1, -Infinity];
+  for (const s of stores) {
     const dup = stores.some((o) => o !== s && v.zone[o] === v.zone[s]) ? 1 : 0;
     // dst already holds the new replica when the removal is decided: its gain is that of undoing it.
-    return [dup, s === dst ? replicaCost(v, m, s, 1, size) - replicaCost(v, m, s) : removeGain(v, m, s, size)];
-  };
-  const ks = key(src);
-  for (const s of stores) {
-    if (s === src) continue;
-    const o = key(s);
-    if (o[0] > ks[0] || (o[0] === ks[0] && o[1] >= ks[1])) return false;
+    const gain = s === dst ? replicaCost(v, m, s, 1, size) - replicaCost(v, m, s) : removeGain(v, m, s, size);
+    if (dup > wr[0] || (dup === wr[0] && gain > wr[1])) {
+      worst = s;
+      wr = [dup, gain];
+    }
   }
-  return true;
+  void src;
+  return worst !== dst;
 }
 
 /**
@@ -74,14 +77,17 @@ export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[
     score[i] = v.usable(i) ? replicaScore(v, m, i) : 0;
     floor[i] = v.usable(i) ? replicaFloor(v, m, i) : 0;
   }
-  let done = false;
-  while (steps.length < budget && !done) {
+  while (steps.length < budget) {
     let src = -1;
+    let minFloor = Infinity;
     for (let i = 0; i < v.size; i++) {
-      if (!v.usable(i) || exhausted[i] === 1 || b.replicasOn[i]!.length === 0) continue;
+      if (!v.usable(i)) continue;
+      if (floor[i]! < minFloor) minFloor = floor[i]!;
+      if (exhausted[i] === 1 || b.replicasOn[i]!.length === 0) continue;
       if (src < 0 || score[i]! > score[src]!) src = i;
     }
     if (src < 0) break;
+    if (score[src]! <= hi && minFloor >= lo) break; // every store inside the band: nothing is worth a snapshot
     const tried = new Set<number>([src]);
     let moved = false;
     for (let attempt = 0; attempt < 8 && !moved; attempt++) {
@@ -92,14 +98,7 @@ export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[
       }
       if (dst < 0) continue;
       tried.add(dst);
-      if (score[src]! <= hi && floor[dst]! >= lo) {
-        // Inside the band: nothing is worth a snapshot (the global minimum decides once it was looked at).
-        if (attempt > 0) {
-          done = true;
-          break;
-        }
-        continue;
-      }
+      if (score[src]! <= hi && floor[dst]! >= lo) continue; // both inside the band
       let best = -1;
       let bestCost = -1e-12; // a move must lower Φ
       const base = replicaCost(v, m, src) + replicaCost(v, m, dst);
@@ -107,7 +106,7 @@ export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[
         if (b.touched[k] === 1) continue;
         const size = rv.bytes(k);
         const cost = replicaCost(v, m, src, -1, -size) + replicaCost(v, m, dst, 1, size) - base;
-        if (cost >= bestCost || rv.holds(k, dst) || !v.hasRoom(dst, size) || !keepsSpread(b, k, src, dst) || !removesSource(b, k, src, dst)) continue;
+        if (cost >= bestCost || rv.holds(k, dst) || !v.hasRoom(dst, size) || !keepsSpread(b, k, src, dst) || !notUndone(b, k, src, dst)) continue;
         best = k;
         bestCost = cost;
       }

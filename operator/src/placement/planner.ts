@@ -15,7 +15,7 @@ import { assessRange, rangeFacts, type Assessment, type RuleContext } from './ra
 import { LEARNER, RangeView } from './range-view.js';
 import { means } from './scores.js';
 import { validatePlacementSpec } from './spec.js';
-import { staleReplicaSteps } from './stale-peers.js';
+import { recordForeignPeers, staleReplicaSteps } from './stale-peers.js';
 import { StoreView } from './store-view.js';
 import { summarize, type Counts } from './summary.js';
 import { chooseTarget, usableZoneCount } from './targets.js';
@@ -68,6 +68,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
   const rf = spec.replicationFactor;
   const v = new StoreView(input.stores, input.ranges, spec, input.nowMs);
   const rv = new RangeView(input.ranges, v);
+  recordForeignPeers(input.stores, rv, (id) => v.index.get(id));
 
   // Observed load per store.
   for (let k = 0; k < rv.size; k++) {

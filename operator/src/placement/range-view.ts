@@ -22,6 +22,7 @@ export class RangeView {
   readonly byId: IdIndex;
   /** Store index → learners still catching up on it, per range (sparse). */
   private readonly pending = new Map<number, Set<number>>();
+  private readonly foreign = new Map<number, number[]>();
 
   constructor(observed: readonly ObservedRange[], stores: StoreView) {
     this.ranges = isSorted(observed) ? [...observed] : [...observed].sort((a, b) => a.descriptor.rangeId - b.descriptor.rangeId);
@@ -69,9 +70,18 @@ export class RangeView {
     return false;
   }
 
+  /** The store holds a replica of range k in the descriptor, or a peer of it the descriptor no longer
+   * lists (a stale peer): no new replica of k goes there until that peer is gone. */
   holds(k: number, store: number): boolean {
     for (let j = this.start[k]!; j < this.start[k + 1]!; j++) if (this.repStore[j] === store) return true;
-    return false;
+    return this.foreign.get(k)?.includes(store) === true;
+  }
+
+  /** Records that `store` still hosts a peer of range k outside the descriptor. */
+  addForeignPeer(k: number, store: number): void {
+    const l = this.foreign.get(k);
+    if (l) l.push(store);
+    else this.foreign.set(k, [store]);
   }
 
   /** The learner on `store` has not caught up yet. */

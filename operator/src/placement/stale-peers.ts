@@ -7,6 +7,18 @@
 import type { RangeView } from './range-view.js';
 import type { ObservedStore, PlacementStep } from './types.js';
 
+/** Marks, for target choice, every store that hosts a peer of a range outside its descriptor. */
+export function recordForeignPeers(stores: readonly ObservedStore[], rv: RangeView, storeIndex: (id: number) => number): void {
+  for (const s of stores) {
+    if (!s.hostedPeers) continue;
+    for (const p of s.hostedPeers) {
+      const k = rv.byId.get(p.rangeId);
+      if (k < 0) continue;
+      if (!rv.ranges[k]!.descriptor.replicas.some((r) => r.peerId === p.peerId)) rv.addForeignPeer(k, storeIndex(s.storeId));
+    }
+  }
+}
+
 export function staleReplicaSteps(stores: readonly ObservedStore[], rv: RangeView, budget: number, skip: (storeId: number, peerId: number) => boolean): PlacementStep[] {
   const steps: PlacementStep[] = [];
   const sorted = stores.filter((s) => s.state === 'up' && (s.hostedPeers?.length ?? 0) > 0).sort((a, b) => a.storeId - b.storeId);
