@@ -38,7 +38,7 @@ function keepsSpread(b: BalanceInput, k: number, src: number, dst: number): bool
  * topology value, then the largest drop of the potential) removes a voter other than the new one — else
  * the move would be undone by its own completion. The one removed is src or a voter whose removal lowers
  * the potential at least as much, so the move balances either way. */
-function notUndone(b: BalanceInput, k: number, src: number, dst: number): boolean {
+function notUndone(b: BalanceInput, k: number, dst: number): boolean {
   const { v, rv, m } = b;
   const stores: number[] = [];
   for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) if (rv.repRole[j] === VOTER) stores.push(rv.repStore[j]!);
@@ -55,7 +55,6 @@ function notUndone(b: BalanceInput, k: number, src: number, dst: number): boolea
       wr = [dup, gain];
     }
   }
-  void src;
   return worst !== dst;
 }
 
@@ -106,7 +105,7 @@ export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[
         if (b.touched[k] === 1) continue;
         const size = rv.bytes(k);
         const cost = replicaCost(v, m, src, -1, -size) + replicaCost(v, m, dst, 1, size) - base;
-        if (cost >= bestCost || rv.holds(k, dst) || !v.hasRoom(dst, size) || !keepsSpread(b, k, src, dst) || !notUndone(b, k, src, dst)) continue;
+        if (cost >= bestCost || rv.holds(k, dst) || !v.hasRoom(dst, size) || !keepsSpread(b, k, src, dst) || !notUndone(b, k, dst)) continue;
         best = k;
         bestCost = cost;
       }
