@@ -49,7 +49,7 @@ export interface SimResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-function runUntilStable(c: PlacementCluster, spec: PlacementSpec, name: string, maxPasses: number): PhaseResult {
+function runUntilStable(c: PlacementCluster, spec: PlacementSpec, name: string, maxPasses: number, log: (line: string) => void): PhaseResult {
   const steps: Record<string, number> = {};
   const times: number[] = [];
   const cpu: number[] = [];
@@ -76,6 +76,10 @@ function runUntilStable(c: PlacementCluster, spec: PlacementSpec, name: string, 
     refused += last.refused;
     maxInFlight = Math.max(maxInFlight, last.plan.summary.movesInFlight);
     for (const s of last.plan.steps) steps[key(s)] = (steps[key(s)] ?? 0) + 1;
+    if (passes % 50 === 0) {
+      const sm = last.plan.summary;
+      log(`  ${name}: pass ${passes}, ${last.plan.steps.length} steps, ${sm.movesInFlight} moves in flight, under-replicated ${sm.underReplicated}, imbalance ${JSON.stringify(sm.imbalance)}`);
+    }
     if (last.plan.steps.length === 0 && last.plan.summary.movesInFlight === 0 && last.plan.summary.underReplicated === 0) break;
   }
   const totalSteps = Object.values(steps).reduce((a, b) => a + b, 0);
@@ -122,7 +126,7 @@ export function runPlacementSim(a: SimArgs): SimResult {
 
   const phases: PhaseResult[] = [];
   const phase = (name: string) => {
-    const r = runUntilStable(c, spec, name, a.maxPasses);
+    const r = runUntilStable(c, spec, name, a.maxPasses, log);
     phases.push(r);
     log(`${name}: ${r.passes} passes, ${r.totalSteps} steps ${JSON.stringify(r.steps)}, refused ${r.refused}, max moves in flight ${r.maxInFlight}, pass median ${r.passMsMedian} ms wall (${r.passCpuMsMedian} ms CPU) / max ${r.passMsMax} ms, imbalance after ${JSON.stringify(r.imbalanceAfter)}, converged ${r.converged}`);
   };

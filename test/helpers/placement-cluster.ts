@@ -90,7 +90,7 @@ export class PlacementCluster {
       const end = k === opts.ranges - 1 ? Buffer.alloc(0) : Buffer.from(`k${String(k + 1).padStart(8, '0')}`);
       const desc: RangeDescriptor = { rangeId: k + 1, start, end, epoch: { confVer: 1, version: 1 }, replicas };
       this.byId.set(k + 1, k);
-      this.ranges.push({ desc, leader: replicas[0]!.storeId, bytes: 1 + Math.floor(this.rand() * maxBytes), qps: 0, readyAt: new Map() });
+      this.ranges.push({ desc, leader: replicas[Math.floor(k / zones.length) % opts.rf]!.storeId, bytes: 1 + Math.floor(this.rand() * maxBytes), qps: 0, readyAt: new Map() });
       for (const r of replicas) this.host(r.storeId, k + 1, r.peerId, 1);
       this.observed.push(this.observe(k));
     }

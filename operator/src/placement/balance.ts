@@ -72,6 +72,7 @@ export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[
   const exhausted = new Uint8Array(v.size);
   const score = new Float64Array(v.size);
   const floor = new Float64Array(v.size);
+  const minGain = 2 / Math.max(m.replicas * m.replicas, 1e-9) - 1e-12;
   for (let i = 0; i < v.size; i++) {
     score[i] = v.usable(i) ? replicaScore(v, m, i) : 0;
     floor[i] = v.usable(i) ? replicaFloor(v, m, i) : 0;
@@ -99,7 +100,9 @@ export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[
       tried.add(dst);
       if (score[src]! <= hi && floor[dst]! >= lo) continue; // both inside the band
       let best = -1;
-      let bestCost = -1e-12; // a move must lower Φ
+      // A move must lower Φ by at least what moving one replica between two stores two replicas apart
+      // does (2/mean²): smaller gains are noise of sizes and concurrent moves, not worth a snapshot.
+      let bestCost = -minGain;
       const base = replicaCost(v, m, src) + replicaCost(v, m, dst);
       for (const k of b.replicasOn[src]!) {
         if (b.touched[k] === 1) continue;
@@ -168,7 +171,7 @@ export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[]
     if (srcScore <= hi && minFloor >= lo) break; // every store inside the band
     let best = -1;
     let bestTo = -1;
-    let bestCost = -1e-12; // a transfer must lower the leader potential
+    let bestCost = -(2 / Math.max(m.leaders * m.leaders, 1e-9) - 1e-12); // as for replicas: a real gain
     for (const k of b.ledBy[src]!) {
       if (b.touched[k] === 1) continue;
       const qps = rv.qps(k);

@@ -11,7 +11,7 @@
 // (balance.ts) use what remains of the budget; leader transfers have a per-pass budget of the same size;
 // stale peers on stores that came back are removed last (stale-peers.ts).
 import { balanceLeaders, balanceReplicas, type BalanceInput } from './balance.js';
-import { assessRange, rangeFacts, type Assessment, type RuleContext } from './range-rules.js';
+import { assessRange, expectedRemoval, rangeFacts, type Assessment, type RuleContext } from './range-rules.js';
 import { LEARNER, RangeView } from './range-view.js';
 import { means } from './scores.js';
 import { validatePlacementSpec } from './spec.js';
@@ -85,8 +85,32 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
     }
   }
   const observed = { replicas: v.replicas.slice(), leaders: v.leaders.slice(), bytes: v.bytes.slice() };
+  // Where the moves in flight will remove a replica once promoted (rule 3 on the observed load), then
+  // the load as it will be after them (PD's operator influence). Every later decision — which voter a
+  // finishing move removes, where a new replica goes, what balancing moves — sees that projected load,
+  // so concurrent moves do not undo each other and a store already losing replicas is not drained twice.
+  const ctx: RuleContext = { v, rv, m: means(v), rf, usableZones: usableZoneCount(v), victim: new Int32Array(rv.size).fill(-1) };
+  for (let k = 0; k < rv.size; k++) {
+    let inFlight = false;
+    let voters = 0;
+    let healthy = 0;
+    for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
+      if (rv.repRole[j] === LEARNER) inFlight = true;
+      else {
+        voters++;
+        if (v.healthy(rv.repStore[j]!)) healthy++;
+      }
+    }
+    if ((inFlight || voters > rf) && healthy >= Math.floor(voters / 2) + 1) ctx.victim[k] = expectedRemoval(ctx, k);
+  }
+  for (let k = 0; k < rv.size; k++) {
+    const s = ctx.victim[k]!;
+    if (s < 0) continue;
+    v.replicas[s]!--;
+    v.bytes[s]! -= rv.bytes(k);
+  }
   const m = means(v);
-  const ctx: RuleContext = { v, rv, m, rf, usableZones: usableZoneCount(v) };
+  ctx.m = m;
   const fl = indexInFlight(input.inFlight ?? [], rv);
 
   const steps: PlacementStep[] = [];

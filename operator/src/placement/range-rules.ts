@@ -57,6 +57,9 @@ export interface RuleContext {
   m: Means;
   rf: number;
   usableZones: number;
+  /** Per range: the store a move in flight will remove a replica from (−1: none); the store counters
+   * have it subtracted already (the projected load). */
+  victim: Int32Array;
 }
 
 const STABLE: Assessment = { kind: 'stable' };
@@ -147,23 +150,42 @@ export function assessRange(ctx: RuleContext, k: number, f: RangeFacts): Assessm
 
 /** How much a voter should go, highest first: lost > down > draining > shares a topology value > the
  * removal that lowers the replica potential most (scores.ts). */
-function removalRank(ctx: RuleContext, k: number, s: number): [number, number, number] {
+function removalRank(ctx: RuleContext, k: number, s: number, learnersVote = false): [number, number, number] {
   const { v, rv } = ctx;
   const bad = v.lost[s] === 1 ? 3 : !v.healthy(s) ? 2 : v.draining[s] === 1 ? 1 : 0;
   let dup = 0;
   for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
     const o = rv.repStore[j]!;
-    if (o !== s && rv.repRole[j] === VOTER && v.zone[o] === v.zone[s]) dup = 1;
+    if (o !== s && (learnersVote || rv.repRole[j] === VOTER) && v.zone[o] === v.zone[s]) dup = 1;
   }
   return [bad, dup, removeGain(v, ctx.m, s, rv.bytes(k))];
 }
 
 function removeExtraVoter(ctx: RuleContext, k: number, f: RangeFacts, leader: number): Assessment {
   const { v, rv } = ctx;
+  // Rank on the projected load of every OTHER move in flight: this range's own projected removal is put
+  // back while its voters are compared.
+  const own = ctx.victim[k]!;
+  if (own >= 0) {
+    v.replicas[own]!++;
+    v.bytes[own]! += rv.bytes(k);
+  }
+  try {
+    return pickExtraVoter(ctx, k, f, leader);
+  } finally {
+    if (own >= 0) {
+      v.replicas[own]!--;
+      v.bytes[own]! -= rv.bytes(k);
+    }
+  }
+}
+
+function pickExtraVoter(ctx: RuleContext, k: number, f: RangeFacts, leader: number): Assessment {
+  const { v, rv } = ctx;
   const d = rv.ranges[k]!.descriptor;
   let worst = -1;
   let worstPeer = 0;
-  let wr: [number, number, number] = [-1, -1, -1];
+  let wr: [number, number, number] = [-1, -1, -Infinity];
   for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
     if (rv.repRole[j] !== VOTER) continue;
     const s = rv.repStore[j]!;
@@ -190,6 +212,34 @@ function removeExtraVoter(ctx: RuleContext, k: number, f: RangeFacts, leader: nu
     moveInFlight: true,
     step: { type: 'RemoveReplica', rangeId: d.rangeId, storeId: v.ids[worst]!, peerId: worstPeer, epoch: { ...d.epoch }, cause, why: `${f.voters} voters, replication factor ${ctx.rf}: remove the one on store ${v.ids[worst]} (${v.summaryState[worst]})` },
   };
+}
+
+/**
+ * The store whose replica a move in flight on range k will remove once its learners are promoted (rule 3
+ * on the state after promotion), or −1 when nothing will be removed. The planner subtracts it from the
+ * projected load before balancing (PD's operator influence), so a store already losing replicas to moves
+ * in flight is not picked as a source again and again.
+ */
+export function expectedRemoval(ctx: RuleContext, k: number): number {
+  const { v, rv } = ctx;
+  let count = 0;
+  for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
+    const s = rv.repStore[j]!;
+    if (rv.repRole[j] === VOTER || v.usable(s)) count++;
+  }
+  if (count <= ctx.rf) return -1;
+  let worst = -1;
+  let wr: [number, number, number] = [-1, -1, -Infinity];
+  for (let j = rv.start[k]!; j < rv.start[k + 1]!; j++) {
+    const s = rv.repStore[j]!;
+    if (rv.repRole[j] !== VOTER && !v.usable(s)) continue;
+    const r = removalRank(ctx, k, s, true);
+    if (r[0] > wr[0] || (r[0] === wr[0] && (r[1] > wr[1] || (r[1] === wr[1] && r[2] > wr[2])))) {
+      worst = s;
+      wr = r;
+    }
+  }
+  return worst;
 }
 
 /** The voter (other than `from`) best suited to lead: on a usable store, where one more leadership
