@@ -45,6 +45,8 @@ export interface SimResult {
   setupMs: number;
   steadyPassMs: { median: number; max: number; cpuMedian: number; runs: number };
   phases: PhaseResult[];
+  /** Replicas that lived on the lost zone's stores when it went down (each must be re-created once). */
+  replicasOnLostZone: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -138,9 +140,12 @@ export function runPlacementSim(a: SimArgs): SimResult {
 
   // Lose a zone: every store of z0 goes down and stays down past storeDownTimeout.
   const zone = [...c.stores.values()].filter((s) => s.zone === 'z0').map((s) => s.storeId);
+  const inZone = new Set(zone);
+  let replicasOnLostZone = 0;
+  for (const r of c.ranges) for (const rep of r.desc.replicas) if (inZone.has(rep.storeId)) replicasOnLostZone++;
   c.setStores(zone, { state: 'down' });
   phase(`lose zone z0 (${zone.length} stores)`);
-  return { args: { stores: a.stores, ranges: a.ranges, zones: a.zones, rf: a.rf, moves: a.moves, add: a.add, seed: a.seed, maxPasses: a.maxPasses, downTicks: a.downTicks }, setupMs, steadyPassMs, phases };
+  return { args: { stores: a.stores, ranges: a.ranges, zones: a.zones, rf: a.rf, moves: a.moves, add: a.add, seed: a.seed, maxPasses: a.maxPasses, downTicks: a.downTicks }, setupMs, steadyPassMs, phases, replicasOnLostZone };
 }
 
 async function main(): Promise<void> {

@@ -18,8 +18,11 @@ describe('placement planner at scale (small simulation)', function () {
     const [, add, lose] = r.phases;
     // Adding 10 empty stores to 100 at 150 replicas each: at least their share has to move.
     assert.ok((add!.steps['AddLearner/balance'] ?? 0) >= 10 * 150 * 0.8, JSON.stringify(add!.steps));
-    // Losing one of 5 zones (22 stores): each replica that lived there (5 000 × 3 / 5) is re-created once.
-    assert.equal(lose!.steps['AddLearner/replace-lost'], 3000);
+    // Losing one of 5 zones (22 stores): each replica that lived there (≈ 5 000 × 3 / 5) is re-created
+    // exactly once, and nothing else moves.
+    assert.ok(r.replicasOnLostZone > 2800, String(r.replicasOnLostZone));
+    assert.equal(lose!.steps['AddLearner/replace-lost'], r.replicasOnLostZone);
+    assert.equal(lose!.steps['AddLearner/balance'] ?? 0, 0, JSON.stringify(lose!.steps));
     // Far below a reconcile interval at this size, even on a busy machine.
     assert.ok(r.steadyPassMs.cpuMedian < 500, `one pass took ${r.steadyPassMs.cpuMedian} ms CPU`);
   });
