@@ -101,7 +101,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
         if (v.healthy(rv.repStore[j]!)) healthy++;
       }
     }
-    if ((inFlight || voters > rf) && healthy >= Math.floor(voters / 2) + 1) ctx.victim[k] = expectedRemoval(ctx, k);
+    if ((inFlight || voters > rf) && healthy >= majority(voters)) ctx.victim[k] = expectedRemoval(ctx, k);
   }
   for (let k = 0; k < rv.size; k++) {
     const s = ctx.victim[k]!;
