@@ -14,7 +14,7 @@ import { balanceLeaders, balanceReplicas, type BalanceInput } from './balance.js
 import { assessRange, expectedRemoval, rangeFacts, type Assessment, type RuleContext } from './range-rules.js';
 import { LEARNER, RangeView } from './range-view.js';
 import { means } from './scores.js';
-import { validatePlacementSpec } from './spec.js';
+import { majority, validatePlacementSpec } from './spec.js';
 import { recordForeignPeers, staleReplicaSteps } from './stale-peers.js';
 import { StoreView } from './store-view.js';
 import { summarize, type Counts } from './summary.js';
