@@ -14,7 +14,9 @@ export type KvErrorCode =
   | 'PRECONDITION_FAILED'
   | 'TIMEOUT'
   | 'OVERLOADED'
-  | 'OUTCOME_UNKNOWN';
+  | 'OUTCOME_UNKNOWN'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED';
 
 export abstract class KvError extends Error {
   abstract readonly code: KvErrorCode;
@@ -137,4 +139,21 @@ export class OutcomeUnknownError extends KvError {
   constructor(readonly leaderId: number, readonly leaderAddress: string | undefined, message: string) {
     super(message);
   }
+}
+
+/**
+ * The call's connection carries no verified client certificate (TLS on: none presented, another CA's,
+ * expired, wrong key usage); the message says which. Retrying with the same certificate cannot succeed.
+ */
+export class UnauthenticatedError extends KvError {
+  override readonly name = 'UnauthenticatedError';
+  readonly code = 'UNAUTHENTICATED' as const;
+  readonly retryable = false;
+}
+
+/** The client's verified identity may not call this service (e.g. a data client calling Admin). */
+export class PermissionDeniedError extends KvError {
+  override readonly name = 'PermissionDeniedError';
+  readonly code = 'PERMISSION_DENIED' as const;
+  readonly retryable = false;
 }

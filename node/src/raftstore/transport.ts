@@ -62,6 +62,8 @@ export interface TransportOptions {
   maxBufferedBytes?: number;
   /** This node's data-dir incarnation, sent on every frame ('' or undefined = none). */
   incarnation?: string;
+  /** Channel credentials of the connections to peers (mutual TLS); default plaintext. */
+  credentials?: grpc.ChannelCredentials;
   /** Decides whether a sender's frames may reach raft; a refusal carries the reason told back to the sender. */
   admit?: (from: number, incarnation: string) => { ok: true } | { ok: false; reason: string };
 }
@@ -119,9 +121,11 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 /** A stream whose channel is not connected by then is given up and retried on a new channel. */
 const CONNECT_DEADLINE_MS = 2000;
 
-function newClient(address: string): grpc.Client {
-  const Ctor = loadRaftProto().kvs.v1.Raft;
-  return new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+const INSECURE = grpc.credentials.createInsecure();
+
+/** Failures that retrying with the same certificates will not fix: worth an error line, not a debug one. */
+function isSecurityFailure(code: number | undefined, why: string): boolean {
+  return code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED || /certificate|SSL routines|TLS|self[- ]signed|altnames/i.test(why);
 }
 
 export class RaftTransport {
@@ -144,12 +148,18 @@ export class RaftTransport {
   /** Counters (tests, metrics). */
   stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0 };
   private readonly incarnation: string;
+  private readonly securityLogged = new Map<string, number>();
 
   constructor(private readonly opts: TransportOptions) {
     this.maxFrameBytes = opts.maxFrameBytes ?? 4 * 1024 * 1024;
     this.snapshotChunkBytes = opts.snapshotChunkBytes ?? 2 * 1024 * 1024;
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.incarnation = opts.incarnation ?? '';
+  }
+
+  private newClient(address: string): grpc.Client {
+    const Ctor = loadRaftProto().kvs.v1.Raft;
+    return new Ctor(address, this.opts.credentials ?? INSECURE, CHANNEL_OPTIONS);
   }
 
   /** Client (Kv API) address of a node, if known (self included). */
@@ -205,7 +215,7 @@ export class RaftTransport {
       c = undefined;
     }
     if (c === undefined) {
-      c = { id, address, client: newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
+      c = { id, address, client: this.newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
       this.peers.set(id, c);
     }
     return c;
@@ -280,7 +290,7 @@ export class RaftTransport {
       if (!failed && c.stream === s && c.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) s.cancel();
     }, CONNECT_DEADLINE_MS);
     connectTimer.unref?.();
-    const fail = (why: string) => {
+    const fail = (why: string, code?: number) => {
       if (failed) return;
       failed = true;
       clearTimeout(connectTimer);
@@ -291,20 +301,23 @@ export class RaftTransport {
       // The next attempt goes through a new channel, i.e. a fresh name resolution (see the header).
       if (!this.closed && this.peers.get(c.id) === c) {
         const old = c.client;
-        c.client = newClient(c.address);
+        c.client = this.newClient(c.address);
         old.close();
       }
-      if (!this.closed) this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
+      if (!this.closed) {
+        if (isSecurityFailure(code, why)) this.securityFailure(c, why);
+        else this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
+      }
       this.handlers?.onUnreachable(c.id, []);
     };
     s.on('data', (f: RaftFrame) => {
       c.backoffMs = 0;
       if (f.refused) this.handlers?.onRefused?.(c.id, f.refused);
     });
-    s.on('error', (e: Error) => fail(e.message));
+    s.on('error', (e: Error) => fail(e.message, (e as Partial<grpc.ServiceError>).code));
     s.on('end', () => fail('ended'));
     s.on('status', (st: grpc.StatusObject) => {
-      if (st.code !== grpc.status.OK) fail(st.details);
+      if (st.code !== grpc.status.OK) fail(st.details, st.code);
     });
     // A successful (re)connection resets the backoff once the channel is ready.
     const ch = c.client.getChannel();
@@ -320,6 +333,16 @@ export class RaftTransport {
       else if (state !== grpc.connectivityState.SHUTDOWN) ch.watchConnectivityState(state, Infinity, watch);
     };
     watch();
+  }
+
+  /** A peer refused us or we refused its certificate (TLS): one error line per peer and reason every 30 s. */
+  private securityFailure(c: PeerConn, why: string): void {
+    const key = `${c.id}|${why}`;
+    const now = Date.now();
+    if (now - (this.securityLogged.get(key) ?? 0) < 30_000) return;
+    if (this.securityLogged.size > 1000) this.securityLogged.clear();
+    this.securityLogged.set(key, now);
+    this.opts.logger.error('raft connection to peer refused (TLS): check the certificates of both nodes', { peer: c.id, address: c.address, why });
   }
 
   /**
@@ -345,7 +368,7 @@ export class RaftTransport {
       source.release();
       return false;
     }
-    const client = newClient(address) as unknown as RaftServiceClient;
+    const client = this.newClient(address) as unknown as RaftServiceClient;
     try {
       return await new Promise<boolean>((resolve) => {
         const call = client.Snapshot((err, res) => {

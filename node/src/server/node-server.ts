@@ -13,6 +13,7 @@ import { createKvService } from './kv-service.js';
 import { MALFORMED_REQUEST } from './malformed.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveLimits, type Limits } from './validate.js';
+import { INSECURE, type ServerSecurity } from './authz.js';
 
 export interface KvsNodeOptions {
   store: KvStore;
@@ -35,6 +36,8 @@ export interface KvsNodeOptions {
    * server's drain waits for every open call (without this, every SIGTERM took the whole drain timeout).
    */
   onClientCallsDrained?: () => void;
+  /** Transport security of the gRPC server (default plaintext): mutual TLS + authorizer (authz.ts). */
+  security?: ServerSecurity;
   /** More gRPC services on the same server (Raft, Admin of a replicated node). */
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
 }
@@ -114,9 +117,11 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
   server.addService(withRawBatchStream(tolerantDecoding(proto.kvs.v1.Kv.service)), kv.handlers as unknown as grpc.UntypedServiceImplementation);
   for (const svc of opts.extraServices ?? []) server.addService(svc.definition, svc.implementation);
   const { host } = splitHostPort(opts.listen);
+  const security = opts.security ?? INSECURE;
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(port)));
+    server.bindAsync(opts.listen, security.credentials, (err, port) => (err ? reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(port)));
   });
+  security.attach(server, 'kv');
   const grpcAddress = `${host.includes(':') ? `[${host}]` : host}:${grpcPort}`;
 
   let http: HttpServer | undefined;
