@@ -42,6 +42,8 @@ export interface AdminClientOptions {
   timeoutMs?: number;
   /** Mutual TLS (see KvClientOptions.tls); nodes accept only an admin identity's certificate for Admin. */
   tls?: ClientTlsOptions | ReloadingTls;
+  /** TLS: verify the nodes' certificates against this name instead of the dialed host (e.g. a pod IP). */
+  serverName?: string;
   /**
    * Follow a NOT_LEADER hint to any address (default true). The hint is the leader's Kv address: when
    * Admin is served on separate addresses (--admin-listen), pass false and the hint is followed only when
@@ -62,7 +64,7 @@ export class AdminClient {
     const o = typeof options === 'number' ? { timeoutMs: options } : options;
     this.timeoutMs = o.timeoutMs ?? 15_000;
     this.followAnyHint = o.followAnyLeaderHint ?? true;
-    this.security = clientCredentials(o.tls);
+    this.security = clientCredentials(o.tls, o.serverName !== undefined ? { serverName: o.serverName } : {});
   }
 
   private stub(endpoint: string): grpc.Client {

@@ -4,6 +4,7 @@
 import { AdminClient, type AdminStatus } from '../../../node/src/client/admin-client.js';
 import { KvDeadlineError, KvError, KvNotLeaderError, KvPreconditionFailedError, KvUnavailableError } from '../../../node/src/client/errors.js';
 import type { Logger } from '../../../node/src/common/logger.js';
+import { ReloadingTls, type ClientTlsOptions } from '../../../node/src/common/tls.js';
 import type { NodeReport } from '../controller/status.js';
 
 export type NodeAdminErrorCode = 'NotLeader' | 'Refused' | 'Unavailable' | 'Timeout' | 'Failed';
@@ -56,6 +57,11 @@ export interface GrpcNodeAdminOptions {
   idleCloseMs?: number;
   now?: () => number;
   logger?: Logger;
+  /**
+   * Mutual TLS to the nodes (they then accept Admin only from an admin identity, default CN kvs-admin).
+   * Pod IPs are not in node certificates: set `serverName` to a name they carry. Files are re-read on change.
+   */
+  tls?: ClientTlsOptions;
 }
 
 export function reportOf(s: AdminStatus): NodeReport {
@@ -90,8 +96,12 @@ export class GrpcNodeAdmin implements NodeAdmin {
   private readonly changeTimeoutMs: number;
   private readonly idleMs: number;
   private readonly now: () => number;
+  /** One set of TLS material for every channel (undefined = plaintext). */
+  private readonly tls: ReloadingTls | undefined;
 
   constructor(private readonly opts: GrpcNodeAdminOptions = {}) {
+    const t = opts.tls;
+    this.tls = t ? new ReloadingTls({ sources: { ca: t.ca, ...(t.cert !== undefined ? { cert: t.cert } : {}), ...(t.key !== undefined ? { key: t.key } : {}) }, role: 'operator', ...(opts.logger ? { logger: opts.logger } : {}) }) : undefined;
     this.statusTimeoutMs = opts.statusTimeoutMs ?? 2_000;
     this.changeTimeoutMs = opts.changeTimeoutMs ?? 15_000;
     this.idleMs = opts.idleCloseMs ?? ADMIN_CHANNEL_IDLE_MS;
@@ -108,7 +118,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
     this.closeIdle(t);
     let c = this.clients.get(address);
     if (!c) {
-      c = { client: new AdminClient([address], this.changeTimeoutMs), lastUsed: t };
+      c = { client: new AdminClient([address], { timeoutMs: this.changeTimeoutMs, ...(this.tls ? { tls: this.tls, ...(this.opts.tls?.serverName !== undefined ? { serverName: this.opts.tls.serverName } : {}) } : {}) }), lastUsed: t };
       this.clients.set(address, c);
     }
     c.lastUsed = t;
@@ -157,6 +167,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
     this.clients.delete(address);
   }
   close(): void {
+    this.tls?.close();
     for (const c of this.clients.values()) c.client.close();
     this.clients.clear();
   }
