@@ -269,6 +269,10 @@ describe('mutual TLS: 3-node cluster with Kv, Raft and Admin on separate ports (
     for (let i = 0; i < written; i += Math.max(1, Math.floor(written / 20))) assert.equal((await reader.get(`rot/${i}`)).value?.toString(), `v${i}`);
     await reader.put('rot/after', 'x');
     assert.match(readFileSync(cluster.node(target).logFile, 'utf8'), /"message":"tls certificate reloaded"/);
+    const metrics = await cluster.node(target).metrics();
+    assert.match(metrics, /^kvs_tls_certificate_reloads_total(\{[^}]*\})? 1$/m);
+    const expiry = Number(/^kvs_tls_certificate_expiry_timestamp_seconds(?:\{[^}]*\})? (\d+)$/m.exec(metrics)?.[1]);
+    assert.equal(expiry, Date.parse(new X509Certificate(read(next.crt)).validTo) / 1000);
 
     // A broken rotation (key of another certificate) is refused and logged; the valid certificate stays.
     copyFileSync(pki.client.key, nodeFiles(target).key);

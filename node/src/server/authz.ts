@@ -99,6 +99,8 @@ export interface ServerSecurity {
   /** Call after bindAsync (TLS: observe handshakes and refusals of that server). */
   attach(server: grpc.Server, service: string): void;
   readonly tls: boolean;
+  /** The TLS material in force (metrics: certificate expiry, reloads). */
+  readonly material?: ReloadingTls;
 }
 
 export const INSECURE: ServerSecurity = { credentials: grpc.ServerCredentials.createInsecure(), attach: () => undefined, tls: false };
@@ -107,7 +109,7 @@ export const INSECURE: ServerSecurity = { credentials: grpc.ServerCredentials.cr
 export function tlsServerSecurity(tls: ReloadingTls, policy: AccessPolicy, logger: Logger): ServerSecurity {
   const observer = new TlsConnectionObserver(logger);
   const credentials = tls.serverCredentials({ authorizer: createAuthorizer({ policy, observer, logger }) });
-  return { credentials, attach: (server, service) => observer.attach(server, service), tls: true };
+  return { credentials, attach: (server, service) => observer.attach(server, service), tls: true, material: tls };
 }
 
 /** Everything TLS of one node: its servers' security and the credentials it dials peers with. */

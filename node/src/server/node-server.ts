@@ -122,6 +122,7 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
     server.bindAsync(opts.listen, security.credentials, (err, port) => (err ? reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(port)));
   });
   security.attach(server, 'kv');
+  if (security.material) metrics.setTlsSource(security.material);
   const grpcAddress = `${host.includes(':') ? `[${host}]` : host}:${grpcPort}`;
 
   let http: HttpServer | undefined;
