@@ -22,7 +22,7 @@ import { AdminClient, KvClient, KvPermissionDeniedError } from '../../node/src/c
 import { adminServiceDefinition, raftServiceDefinition } from '../../node/src/raftstore/services.js';
 import { loadKvProto } from '../../node/src/common/proto.js';
 import { CertDir, makeTestPki, type Issued, type TestPki } from '../helpers/certs.js';
-import { NODE_MAIN, ProcessCluster, collectLogsOnFailure, freePort, sleep, until } from '../helpers/cluster-process.js';
+import { NODE_MAIN, NodeProcess, ProcessCluster, collectLogsOnFailure, freePort, sleep, until } from '../helpers/cluster-process.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
 const run = promisify(execFile);
@@ -99,12 +99,14 @@ describe('mutual TLS: 3-node cluster with Kv, Raft and Admin on separate ports (
     cluster.nodes.forEach((n, i) => (ports[i]!.kv = n.address));
   });
 
+  let extra: NodeProcess | undefined;
   afterEach(function () {
-    collectLogsOnFailure(this, cluster?.nodes ?? []);
+    collectLogsOnFailure(this, [...(cluster?.nodes ?? []), extra]);
   });
 
   after(async function () {
     for (const c of clients) c.close();
+    await extra?.cleanup();
     await cluster?.cleanup();
     pki?.certs.remove();
   });
@@ -280,6 +282,34 @@ describe('mutual TLS: 3-node cluster with Kv, Raft and Admin on separate ports (
     assert.equal(await fingerprint(p.kv), want);
     await reader.put('rot/after-bad', 'y');
     copyFileSync(next.key, nodeFiles(target).key);
+  });
+
+  it('a node whose certificate is not a peer identity is refused by the group, and says so in its log', async function () {
+    // A data client's certificate (signed by the right CA, so the node starts) used as a node certificate.
+    const host = '127.0.0.13';
+    const raft = `${host}:${await freePort(host)}`;
+    const peers = [...ports.map((p, i) => `${i + 1}=${p.raft}`), `4=${raft}`].join(',');
+    const intruder = new NodeProcess({
+      nodeId: 'n4',
+      host,
+      extraArgs: ['--raft-id', '4', '--join', '--peers', peers, '--raft-listen', raft, '--cert-file', pki.client.crt, '--key-file', pki.client.key, '--trusted-ca-file', pki.ca.crt],
+    });
+    extra = intruder;
+    await intruder.start();
+    await until(
+      'the refusal in the joining node\'s log',
+      async () => (/"message":"raft connection to peer refused \(TLS\)[^"]*".*PERMISSION_DENIED|"message":"raft connection to peer refused \(TLS\)[^"]*".*not an allowed peer identity/.test(readFileSync(intruder.logFile, 'utf8')) ? true : undefined),
+      10_000,
+      100,
+    );
+    // The members logged the refused caller too.
+    const refusedHere = (n: NodeProcess) =>
+      readFileSync(n.logFile, 'utf8')
+        .split('\n')
+        .some((l) => l.includes('"message":"call refused"') && l.includes('"method":"/kvs.v1.Raft/Stream"') && l.includes('"code":"PERMISSION_DENIED"'));
+    await until('a member logging the refused Raft caller', async () => (cluster.nodes.some(refusedHere) ? true : undefined), 5000, 100);
+    await intruder.cleanup();
+    extra = undefined;
   });
 
   it('a node refuses to start on an expired certificate or a key that does not match, naming the file', async function () {
