@@ -61,7 +61,9 @@ export interface GrpcNodeAdminOptions {
    * Mutual TLS to the nodes (they then accept Admin only from an admin identity, default CN kvs-admin).
    * Pod IPs are not in node certificates: set `serverName` to a name they carry. Files are re-read on change.
    */
-  tls?: ClientTlsOptions;
+  tls?: ClientTlsOptions | ReloadingTls;
+  /** TLS: the name the nodes' certificates are verified against (overrides tls.serverName). */
+  serverName?: string;
 }
 
 export function reportOf(s: AdminStatus): NodeReport {
@@ -87,6 +89,56 @@ export function reportOf(s: AdminStatus): NodeReport {
   };
 }
 
+/** What ClusterNodeAdmins needs of a KvsCluster. */
+export interface ClusterRef {
+  metadata: { name: string; namespace?: string };
+  spec: { tls?: unknown };
+}
+
+/**
+ * The node admin API per cluster: plaintext for clusters without spec.tls; mutual TLS with the
+ * operator's client certificate (an admin identity) for the others, verifying the nodes against the
+ * DNS name of the cluster's client Service (`<name>.<namespace>.svc`) — the operator dials pod IPs,
+ * which no certificate names. One channel pool per verified name, one TLS material for all.
+ */
+export class ClusterNodeAdmins {
+  private readonly plain: GrpcNodeAdmin;
+  private readonly secure = new Map<string, GrpcNodeAdmin>();
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly opts: GrpcNodeAdminOptions & { clientTls?: ReloadingTls }) {
+    const { clientTls: _unused, ...plain } = opts;
+    void _unused;
+    this.plain = new GrpcNodeAdmin(plain);
+  }
+
+  forCluster(c: ClusterRef): NodeAdmin | undefined {
+    if (!c.spec.tls) return this.plain;
+    const ns = c.metadata.namespace ?? 'default';
+    const serverName = `${c.metadata.name}.${ns}.svc`;
+    if (!this.opts.clientTls) {
+      if (!this.warned.has(serverName)) {
+        this.warned.add(serverName);
+        this.opts.logger?.warn('cluster has spec.tls but the operator has no client certificate (--tls-cert-file/--tls-key-file/--tls-ca-file): its nodes are not observed and membership does not change', { cluster: `${ns}/${c.metadata.name}` });
+      }
+      return undefined;
+    }
+    let a = this.secure.get(serverName);
+    if (!a) {
+      const { clientTls, ...rest } = this.opts;
+      a = new GrpcNodeAdmin({ ...rest, tls: clientTls, serverName });
+      this.secure.set(serverName, a);
+    }
+    return a;
+  }
+
+  close(): void {
+    this.plain.close();
+    for (const a of this.secure.values()) a.close();
+    this.opts.clientTls?.close();
+  }
+}
+
 /** Default idle time before a channel is closed: longer than the default resync (300 s) twice. */
 export const ADMIN_CHANNEL_IDLE_MS = 15 * 60_000;
 
@@ -98,10 +150,17 @@ export class GrpcNodeAdmin implements NodeAdmin {
   private readonly now: () => number;
   /** One set of TLS material for every channel (undefined = plaintext). */
   private readonly tls: ReloadingTls | undefined;
+  private readonly ownsTls: boolean;
+  private readonly serverName: string | undefined;
 
   constructor(private readonly opts: GrpcNodeAdminOptions = {}) {
     const t = opts.tls;
-    this.tls = t ? new ReloadingTls({ sources: { ca: t.ca, ...(t.cert !== undefined ? { cert: t.cert } : {}), ...(t.key !== undefined ? { key: t.key } : {}) }, role: 'operator', ...(opts.logger ? { logger: opts.logger } : {}) }) : undefined;
+    this.ownsTls = t !== undefined && !(t instanceof ReloadingTls);
+    this.serverName = opts.serverName ?? (t instanceof ReloadingTls ? undefined : t?.serverName);
+    this.tls =
+      t === undefined || t instanceof ReloadingTls
+        ? t
+        : new ReloadingTls({ sources: { ca: t.ca, ...(t.cert !== undefined ? { cert: t.cert } : {}), ...(t.key !== undefined ? { key: t.key } : {}) }, role: 'operator', ...(opts.logger ? { logger: opts.logger } : {}) });
     this.statusTimeoutMs = opts.statusTimeoutMs ?? 2_000;
     this.changeTimeoutMs = opts.changeTimeoutMs ?? 15_000;
     this.idleMs = opts.idleCloseMs ?? ADMIN_CHANNEL_IDLE_MS;
@@ -118,7 +177,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
     this.closeIdle(t);
     let c = this.clients.get(address);
     if (!c) {
-      c = { client: new AdminClient([address], { timeoutMs: this.changeTimeoutMs, ...(this.tls ? { tls: this.tls, ...(this.opts.tls?.serverName !== undefined ? { serverName: this.opts.tls.serverName } : {}) } : {}) }), lastUsed: t };
+      c = { client: new AdminClient([address], { timeoutMs: this.changeTimeoutMs, ...(this.tls ? { tls: this.tls, ...(this.serverName !== undefined ? { serverName: this.serverName } : {}) } : {}) }), lastUsed: t };
       this.clients.set(address, c);
     }
     c.lastUsed = t;
@@ -167,7 +226,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
     this.clients.delete(address);
   }
   close(): void {
-    this.tls?.close();
+    if (this.ownsTls) this.tls?.close();
     for (const c of this.clients.values()) c.client.close();
     this.clients.clear();
   }
