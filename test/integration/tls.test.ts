@@ -329,3 +329,106 @@ describe('mutual TLS: 3-node cluster with Kv, Raft and Admin on separate ports (
     assert.match(foreign.stderr, /--cert-file: .* is not signed by a CA of --trusted-ca-file/);
   });
 });
+
+describe('mutual TLS turned on and off in a running 3-node cluster by rolling restarts (--tls-transition), never losing quorum (multi-process)', function () {
+  this.timeout(300_000);
+  let pki: TestPki;
+  let cluster: ProcessCluster;
+  /** What the next (re)start of the nodes runs with. */
+  let mode: 'plain' | 'transition' | 'tls' = 'plain';
+  const closers: Array<{ close(): void }> = [];
+
+  before(async function () {
+    pki = makeTestPki();
+    const node = pki.certs.issue(pki.ca, 'roll-node', { cn: 'kvs-node', sans: ['IP:127.0.0.1', 'IP:127.0.0.10', 'IP:127.0.0.11', 'IP:127.0.0.12'] });
+    cluster = await ProcessCluster.start({
+      size: 3,
+      extraArgs: (self, all) => [
+        '--raft-id', String(all.findIndex((x) => x.nodeId === self.nodeId) + 1),
+        '--peers', all.map((x, i) => `${i + 1}=${x.host}:${x.grpcPort}`).join(','),
+        ...(mode === 'plain' ? [] : ['--cert-file', node.crt, '--key-file', node.key, '--trusted-ca-file', pki.ca.crt]),
+        ...(mode === 'transition' ? ['--tls-transition'] : []),
+      ],
+    });
+  });
+  afterEach(function () {
+    collectLogsOnFailure(this, cluster?.nodes ?? []);
+  });
+  after(async () => {
+    for (const c of closers) c.close();
+    await cluster?.cleanup();
+    pki?.certs.remove();
+  });
+
+  const tlsOpts = () => ({ tls: { ca: pki.ca.crt, cert: pki.admin.crt, key: pki.admin.key } });
+  const admin = (secure: boolean) => {
+    const a = new AdminClient(cluster.addresses, secure ? tlsOpts() : {});
+    closers.push(a);
+    return a;
+  };
+  /** Every node answers, one leader, both followers replicating: the group has all three voters. */
+  async function healthy(secure: boolean): Promise<void> {
+    const a = admin(secure);
+    await until(
+      'three members replicating under one leader',
+      async () => {
+        const sts = await a.statusAll();
+        if (sts.some((x) => x === undefined)) return undefined;
+        const leaders = new Set(sts.map((x) => Number(x!.leaderId)));
+        if (leaders.size !== 1 || [...leaders][0] === 0) return undefined;
+        const l = sts.find((x) => x!.role === 'Leader');
+        return l && l.members.length === 3 && l.members.every((m) => m.state === 'Replicate') ? true : undefined;
+      },
+      30_000,
+      100,
+    );
+  }
+
+  /** Restarts the nodes one at a time (graceful), waiting until the group is whole again after each. */
+  async function roll(to: typeof mode, write: () => Promise<void>, secureAfter: (i: number) => boolean): Promise<void> {
+    mode = to;
+    for (const [i, n] of cluster.nodes.entries()) {
+      await n.stop();
+      await write(); // two of three voters: the group still commits
+      await n.start();
+      await healthy(secureAfter(i));
+    }
+  }
+
+  it('plaintext → transition → mTLS → transition → plaintext with writes throughout; every acknowledged write survives', async function () {
+    const acked: string[] = [];
+    let seq = 0;
+    const writeWith = async (secure: boolean) => {
+      const c = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000, ...(secure ? tlsOpts() : {}) });
+      try {
+        for (let i = 0; i < 5; i++) {
+          const k = `roll/${seq++}`;
+          await c.put(k, k);
+          acked.push(k);
+        }
+      } finally {
+        c.close();
+      }
+    };
+    await healthy(false);
+    await writeWith(false);
+    // Roll 1: TLS on, plaintext still accepted; plaintext and TLS clients both work meanwhile.
+    await roll('transition', () => writeWith(false), () => false);
+    await writeWith(true);
+    await writeWith(false);
+    // Roll 2: strict mTLS. Plaintext clients are refused from here on.
+    await roll('tls', () => writeWith(true), () => true);
+    const refused = new KvClient({ endpoints: cluster.addresses, timeoutMs: 2000 });
+    await assert.rejects(refused.put('roll/plain', 'x'));
+    refused.close();
+    const log = readFileSync(cluster.node(0).logFile, 'utf8');
+    assert.match(log, /"tls":true/);
+    // And back: transition, then plaintext.
+    await roll('transition', () => writeWith(true), () => true);
+    await roll('plain', () => writeWith(false), () => false);
+    const reader = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000 });
+    closers.push(reader);
+    for (const k of acked) assert.equal((await reader.get(k)).value?.toString(), k, `acknowledged write ${k} lost`);
+    assert.ok(acked.length >= 60, `${acked.length} writes`);
+  });
+});

@@ -439,7 +439,20 @@ interface TlsSocketLike extends EventEmitter {
  */
 export class TlsConnectionObserver {
   private readonly reasons = new Map<string, string>();
+  private readonly plaintext = new Set<string>();
   private readonly lastLogged = new Map<string, number>();
+
+  /** A plaintext connection accepted by a dual (transition) listener (server/listen.ts). */
+  notePlaintext(socket: { remoteAddress?: string; remotePort?: number; once(ev: 'close', cb: () => void): unknown }): void {
+    const key = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
+    this.plaintext.add(key);
+    socket.once('close', () => this.plaintext.delete(key));
+  }
+
+  /** Whether the connection from `remote` came in without TLS through a transition listener. */
+  isPlaintext(remoteAddress: string | undefined, remotePort: number | undefined): boolean {
+    return this.plaintext.has(`${remoteAddress ?? ''}:${remotePort ?? 0}`);
+  }
 
   constructor(private readonly logger: Logger) {}
 

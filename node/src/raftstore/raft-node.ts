@@ -47,6 +47,8 @@ export interface RaftNodeOptions {
   enforceIdentity?: boolean;
   /** Credentials of the Raft connections to peers (mutual TLS); default plaintext. */
   credentials?: ChannelCredentials;
+  /** TLS transition: plaintext for peers that do not speak TLS (yet, or any more). */
+  fallbackCredentials?: ChannelCredentials;
   /** LocalStore options (limits, GC, sessions, observer). */
   store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier'>;
 }
@@ -100,6 +102,7 @@ export class RaftNode {
         ...(sizes !== undefined ? { maxFrameBytes: sizes.maxFrameBytes, snapshotChunkBytes: sizes.snapshotChunkBytes } : {}),
         incarnation: identity.selfIncarnation,
         ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}),
+        ...(opts.fallbackCredentials !== undefined ? { fallbackCredentials: opts.fallbackCredentials } : {}),
         admit: (from, inc) => {
           const a = identity.admit(from, inc);
           if (a.ok) return a;

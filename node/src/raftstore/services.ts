@@ -6,6 +6,8 @@ import { protoPath } from '../common/paths.js';
 import { loadRaftProto } from './transport.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../common/raft-limits.js';
 import { INSECURE, type ServerSecurity } from '../server/authz.js';
+import { bindServer } from '../server/listen.js';
+import { splitHostPort } from '../server/node-server.js';
 
 interface AdminProto {
   kvs: { v1: { Admin: grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition } } };
@@ -49,7 +51,7 @@ async function startServiceServer(
 ): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.keepalive_permit_without_calls': 1, 'grpc.http2.min_ping_interval_without_data_ms': 5000 });
   for (const s of services) server.addService(s.definition, s.implementation);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(listen, security.credentials, (err, port) => (err ? reject(new Error(`cannot listen on ${listen} (${name}): ${err.message}`)) : resolve(port))));
-  security.attach(server, name);
+  const { host, port: wanted } = splitHostPort(listen);
+  const port = await bindServer(server, listen, security, name, host, wanted);
   return { server, port };
 }

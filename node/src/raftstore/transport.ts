@@ -64,6 +64,11 @@ export interface TransportOptions {
   incarnation?: string;
   /** Channel credentials of the connections to peers (mutual TLS); default plaintext. */
   credentials?: grpc.ChannelCredentials;
+  /**
+   * TLS transition: credentials to try when a connection with `credentials` never came up (a peer not
+   * yet, or no longer, speaking TLS). Attempts alternate until one comes up; that one is kept.
+   */
+  fallbackCredentials?: grpc.ChannelCredentials;
   /** Decides whether a sender's frames may reach raft; a refusal carries the reason told back to the sender. */
   admit?: (from: number, incarnation: string) => { ok: true } | { ok: false; reason: string };
 }
@@ -84,6 +89,8 @@ interface PeerConn {
   groups: Set<number>;
   backoffMs: number;
   retryAt: number;
+  /** Dial with the fallback credentials (TLS transition). */
+  fallback: boolean;
   /** Number of frames written (tests/metrics). */
   frames: number;
   messages: number;
@@ -157,9 +164,10 @@ export class RaftTransport {
     this.incarnation = opts.incarnation ?? '';
   }
 
-  private newClient(address: string): grpc.Client {
+  private newClient(address: string, fallback = false): grpc.Client {
     const Ctor = loadRaftProto().kvs.v1.Raft;
-    return new Ctor(address, this.opts.credentials ?? INSECURE, CHANNEL_OPTIONS);
+    const creds = fallback && this.opts.fallbackCredentials ? this.opts.fallbackCredentials : (this.opts.credentials ?? INSECURE);
+    return new Ctor(address, creds, CHANNEL_OPTIONS);
   }
 
   /** Client (Kv API) address of a node, if known (self included). */
@@ -215,7 +223,7 @@ export class RaftTransport {
       c = undefined;
     }
     if (c === undefined) {
-      c = { id, address, client: this.newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
+      c = { id, address, client: this.newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, fallback: false, frames: 0, messages: 0 };
       this.peers.set(id, c);
     }
     return c;
@@ -283,6 +291,7 @@ export class RaftTransport {
     const s = client.Stream();
     c.stream = s;
     let failed = false;
+    let connected = false;
     // grpc-js has no connect timeout: a channel that resolved the old IP of a restarted pod (a stale DNS
     // answer) sends SYNs to an address that no longer exists and waits for the kernel (~2 min; 44–72 s
     // seen in the e2e). A channel not READY by the deadline is given up, and the retry resolves afresh.
@@ -298,14 +307,17 @@ export class RaftTransport {
       c.stream = undefined;
       c.backoffMs = Math.min(2000, c.backoffMs === 0 ? 50 : c.backoffMs * 2);
       c.retryAt = Date.now() + c.backoffMs;
+      // A connection that never came up may be the wrong protocol for this peer (TLS transition).
+      if (!connected && this.opts.fallbackCredentials !== undefined) c.fallback = !c.fallback;
       // The next attempt goes through a new channel, i.e. a fresh name resolution (see the header).
       if (!this.closed && this.peers.get(c.id) === c) {
         const old = c.client;
-        c.client = this.newClient(c.address);
+        c.client = this.newClient(c.address, c.fallback);
         old.close();
       }
       if (!this.closed) {
-        if (isSecurityFailure(code, why)) this.securityFailure(c, why);
+        // In a TLS transition failed attempts of the other protocol are expected: not an error.
+        if (isSecurityFailure(code, why) && this.opts.fallbackCredentials === undefined) this.securityFailure(c, why);
         else this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
       }
       this.handlers?.onUnreachable(c.id, []);
@@ -327,6 +339,7 @@ export class RaftTransport {
       if (failed || this.closed || this.peers.get(c.id) !== c || c.client.getChannel() !== ch) return;
       const state = ch.getConnectivityState(false);
       if (state === grpc.connectivityState.READY) {
+        connected = true;
         c.backoffMs = 0;
         clearTimeout(connectTimer);
       }
@@ -368,7 +381,7 @@ export class RaftTransport {
       source.release();
       return false;
     }
-    const client = this.newClient(address) as unknown as RaftServiceClient;
+    const client = this.newClient(address, this.peers.get(msg.to)?.fallback ?? false) as unknown as RaftServiceClient;
     try {
       return await new Promise<boolean>((resolve) => {
         const call = client.Snapshot((err, res) => {

@@ -61,6 +61,8 @@ export interface AuthorizerOptions {
   policy: AccessPolicy;
   observer: TlsConnectionObserver;
   logger: Logger;
+  /** Transition (--tls-transition): calls over plaintext connections pass, unauthenticated. */
+  allowPlaintext?: boolean;
 }
 
 /** The grpc-js server interceptor applying `authorize` to every call. */
@@ -72,6 +74,10 @@ export function createAuthorizer(o: AuthorizerOptions): grpc.ServerInterceptor {
         next({
           onReceiveMetadata: (metadata, mdNext) => {
             const info = call.getConnectionInfo();
+            if (o.allowPlaintext && o.observer.isPlaintext(info.remoteAddress, info.remotePort)) {
+              mdNext(metadata);
+              return;
+            }
             const err = authorize(method.path, call.getAuthContext(), o.policy, o.observer.reasonFor(info.remoteAddress, info.remotePort));
             if (err === undefined) {
               mdNext(metadata);
@@ -99,6 +105,11 @@ export interface ServerSecurity {
   /** Call after bindAsync (TLS: observe handshakes and refusals of that server). */
   attach(server: grpc.Server, service: string): void;
   readonly tls: boolean;
+  /**
+   * TLS transition (--tls-transition): listeners accept plaintext connections too (server/listen.ts) and
+   * their calls pass unauthenticated; the Raft dialer falls back to plaintext for peers without TLS.
+   */
+  readonly transition?: { observer: TlsConnectionObserver };
   /** The TLS material in force (metrics: certificate expiry, reloads). */
   readonly material?: ReloadingTls;
 }
@@ -106,10 +117,10 @@ export interface ServerSecurity {
 export const INSECURE: ServerSecurity = { credentials: grpc.ServerCredentials.createInsecure(), attach: () => undefined, tls: false };
 
 /** TLS server security over `tls`: mutual TLS with the authorizer above on every server. */
-export function tlsServerSecurity(tls: ReloadingTls, policy: AccessPolicy, logger: Logger): ServerSecurity {
+export function tlsServerSecurity(tls: ReloadingTls, policy: AccessPolicy, logger: Logger, o: { transition?: boolean } = {}): ServerSecurity {
   const observer = new TlsConnectionObserver(logger);
-  const credentials = tls.serverCredentials({ authorizer: createAuthorizer({ policy, observer, logger }) });
-  return { credentials, attach: (server, service) => observer.attach(server, service), tls: true, material: tls };
+  const credentials = tls.serverCredentials({ authorizer: createAuthorizer({ policy, observer, logger, allowPlaintext: o.transition === true }) });
+  return { credentials, attach: (server, service) => observer.attach(server, service), tls: true, material: tls, ...(o.transition ? { transition: { observer } } : {}) };
 }
 
 /** Everything TLS of one node: its servers' security and the credentials it dials peers with. */
@@ -117,6 +128,8 @@ export interface NodeSecurity {
   server: ServerSecurity;
   /** Credentials of the Raft channels to peers (undefined = plaintext). */
   peerCredentials: grpc.ChannelCredentials | undefined;
+  /** Transition: what the Raft dialer falls back to for a peer that does not speak TLS (plaintext). */
+  peerFallbackCredentials: grpc.ChannelCredentials | undefined;
   close(): void;
 }
 
@@ -125,7 +138,7 @@ export interface NodeSecurity {
  * watches them for rotation. Plaintext when `tls` is undefined.
  */
 export function nodeSecurity(tls: TlsConfig | undefined, logger: Logger): NodeSecurity {
-  if (tls === undefined) return { server: INSECURE, peerCredentials: undefined, close: () => undefined };
+  if (tls === undefined) return { server: INSECURE, peerCredentials: undefined, peerFallbackCredentials: undefined, close: () => undefined };
   const material = new ReloadingTls({
     sources: { ca: tls.trustedCaFile, cert: tls.certFile, key: tls.keyFile, labels: { ca: '--trusted-ca-file', cert: '--cert-file', key: '--key-file' } },
     requireCert: true,
@@ -136,8 +149,9 @@ export function nodeSecurity(tls: TlsConfig | undefined, logger: Logger): NodeSe
     role: 'node',
   });
   return {
-    server: tlsServerSecurity(material, { admin: tls.adminIdentities, peer: tls.peerIdentities }, logger.child({ component: 'authz' })),
+    server: tlsServerSecurity(material, { admin: tls.adminIdentities, peer: tls.peerIdentities }, logger.child({ component: 'authz' }), { transition: tls.transition }),
     peerCredentials: material.channelCredentials(),
+    peerFallbackCredentials: tls.transition ? grpc.credentials.createInsecure() : undefined,
     close: () => material.close(),
   };
 }

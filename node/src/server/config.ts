@@ -43,6 +43,8 @@ export interface TlsConfig {
   peerIdentities: string[];
   /** How often the files are checked for a rotation. */
   reloadMs: number;
+  /** Accept plaintext too and dial plaintext peers (turning TLS on or off in a running cluster). */
+  transition: boolean;
 }
 
 export interface RaftConfig {
@@ -141,6 +143,7 @@ const SPECS = {
   adminIdentities: { flag: '--admin-identities <list>', env: 'KVS_ADMIN_IDENTITIES', desc: 'TLS: comma-separated certificate identities (subject CN or DNS/URI SAN; *.suffix matches subdomains) allowed to call the Admin API', def: 'kvs-admin' },
   peerIdentities: { flag: '--peer-identities <list>', env: 'KVS_PEER_IDENTITIES', desc: 'TLS: certificate identities allowed to call the Raft service (the other nodes)', def: 'kvs-node' },
   tlsReloadInterval: { flag: '--tls-reload-interval <duration>', env: 'KVS_TLS_RELOAD_INTERVAL', desc: 'TLS: how often the certificate files are checked; a valid change takes effect for new connections without a restart', def: '5s' },
+  tlsTransition: { flag: '--tls-transition', env: 'KVS_TLS_TRANSITION', desc: 'TLS: also accept plaintext connections (unauthenticated) on every port and fall back to plaintext for peers without TLS; for turning TLS on or off in a running cluster in two rolling restarts (docs/ARCHITECTURE.md, Security)' },
   adminListen: { flag: '--admin-listen <host:port>', env: 'KVS_ADMIN_LISTEN', desc: 'serve the Admin API on this separate address instead of --listen (then --listen serves Kv only); with TLS the same certificates apply' },
 } satisfies Record<string, Spec>;
 
@@ -364,9 +367,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       adminIdentities: identities('adminIdentities'),
       peerIdentities: identities('peerIdentities'),
       reloadMs: duration('tlsReloadInterval')!,
+      transition: bool('tlsTransition'),
     };
     if (tls.reloadMs <= 0) throw new ConfigError(`${where('tlsReloadInterval')}: must be > 0`);
   }
+  if (tls === undefined && bool('tlsTransition')) throw new ConfigError(`${where('tlsTransition')}: needs --cert-file, --key-file and --trusted-ca-file (the TLS side of the transition)`);
   const adminListen = raw('adminListen') !== undefined ? address('adminListen') : undefined;
   if (adminListen !== undefined && raft === undefined) throw new ConfigError(`${where('adminListen')}: only a replicated node (--peers or --join) serves the Admin API`);
   if (adminListen !== undefined && adminListen === listen) throw new ConfigError(`${where('adminListen')}: equals --listen (leave it unset to serve Admin on the --listen server)`);

@@ -36,6 +36,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
   const r = config.raft!;
   return RaftNode.open({
     ...(security.peerCredentials !== undefined ? { credentials: security.peerCredentials } : {}),
+    ...(security.peerFallbackCredentials !== undefined ? { fallbackCredentials: security.peerFallbackCredentials } : {}),
     raftId: r.raftId,
     incarnation,
     enforceIdentity: r.identityCheck,

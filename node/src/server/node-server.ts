@@ -14,6 +14,7 @@ import { MALFORMED_REQUEST } from './malformed.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveLimits, type Limits } from './validate.js';
 import { INSECURE, type ServerSecurity } from './authz.js';
+import { bindServer } from './listen.js';
 
 export interface KvsNodeOptions {
   store: KvStore;
@@ -116,12 +117,9 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
   const kv = createKvService({ store, limits, logger, metrics, nodeId: opts.nodeId, version });
   server.addService(withRawBatchStream(tolerantDecoding(proto.kvs.v1.Kv.service)), kv.handlers as unknown as grpc.UntypedServiceImplementation);
   for (const svc of opts.extraServices ?? []) server.addService(svc.definition, svc.implementation);
-  const { host } = splitHostPort(opts.listen);
+  const { host, port } = splitHostPort(opts.listen);
   const security = opts.security ?? INSECURE;
-  const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.listen, security.credentials, (err, port) => (err ? reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(port)));
-  });
-  security.attach(server, 'kv');
+  const grpcPort = await bindServer(server, opts.listen, security, 'kv', host, port);
   if (security.material) metrics.setTlsSource(security.material);
   const grpcAddress = `${host.includes(':') ? `[${host}]` : host}:${grpcPort}`;
 

@@ -72,6 +72,7 @@ describe('operator ↔ kvs-node contract: spec.tls', () => {
       adminIdentities: ['kvs-admin', 'ops'],
       peerIdentities: ['kvs-node'],
       reloadMs: 5000,
+      transition: false,
     });
     const plain = plan(cluster(), { pods: [], pvcs: [], now: NOW });
     const pc = (plain.apply.find((o) => o.kind === 'StatefulSet') as any).spec.template.spec.containers[0];
