@@ -228,6 +228,13 @@ export const specSchema: JSONSchemaProps = {
         secretName: str('Secret with tls.crt, tls.key and ca.crt in the cluster namespace.', { minLength: 1, maxLength: 253 }),
         adminIdentities: identityList('Certificate identities (subject CN or DNS/URI SAN; *.suffix matches subdomains) allowed to call the Admin API (default kvs-admin).'),
         peerIdentities: identityList('Certificate identities of the nodes, allowed to call the Raft service (default kvs-node).'),
+        transition: {
+          type: 'boolean',
+          default: false,
+          description:
+            'Also accept plaintext, unauthenticated (the nodes\' --tls-transition). To turn TLS on in a running cluster: add tls with transition true, ' +
+            'wait until every pod runs the new template, then set it false. To turn TLS off: set it true, wait, then remove tls. Each step is one rolling restart that keeps the quorum.',
+        },
       },
     },
   },

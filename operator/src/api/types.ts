@@ -84,6 +84,12 @@ export interface TlsSpec {
   adminIdentities?: string[];
   /** Certificate identities of the nodes, allowed to call the Raft service (default [kvs-node]). */
   peerIdentities?: string[];
+  /**
+   * Accept plaintext too (the nodes' --tls-transition): how TLS is turned on or off in a running cluster
+   * without losing quorum. On: add `tls` with `transition: true`, wait for the upgrade roll, then drop
+   * `transition`. Off: set `transition: true`, wait for the roll, then drop `tls`.
+   */
+  transition?: boolean;
 }
 
 export interface KvsClusterSpec {

@@ -36,6 +36,7 @@ function tlsPodParts(spec: EffectiveSpec): { env: Array<{ name: string; value: s
       { name: 'KVS_TRUSTED_CA_FILE', value: `${TLS_DIR}/ca.crt` },
       ...(t.adminIdentities?.length ? [{ name: 'KVS_ADMIN_IDENTITIES', value: t.adminIdentities.join(',') }] : []),
       ...(t.peerIdentities?.length ? [{ name: 'KVS_PEER_IDENTITIES', value: t.peerIdentities.join(',') }] : []),
+      ...(t.transition ? [{ name: 'KVS_TLS_TRANSITION', value: 'true' }] : []),
     ],
     mounts: [{ name: TLS_VOLUME, mountPath: TLS_DIR, readOnly: true }],
     // 0440 + fsGroup 1000: readable by the node (uid 1000), not by others.

@@ -129,7 +129,8 @@ export class ClusterNodeAdmins {
       a = new GrpcNodeAdmin({ ...rest, tls: clientTls, serverName });
       this.secure.set(serverName, a);
     }
-    return a;
+    // In a transition roll some pods speak plaintext only (turning TLS on) or TLS only (turning it off).
+    return (c.spec.tls as { transition?: boolean }).transition ? new FallbackNodeAdmin(a, this.plain) : a;
   }
 
   close(): void {
@@ -137,6 +138,45 @@ export class ClusterNodeAdmins {
     for (const a of this.secure.values()) a.close();
     this.opts.clientTls?.close();
   }
+}
+
+/**
+ * Tries `first`; a node that cannot be reached that way (Unavailable: the connection never came up, e.g.
+ * the other protocol) is tried through `second`. Nothing was executed by a call that never connected.
+ */
+export class FallbackNodeAdmin implements NodeAdmin {
+  constructor(
+    private readonly first: NodeAdmin,
+    private readonly second: NodeAdmin,
+  ) {}
+  private async either<T>(fn: (a: NodeAdmin) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.first);
+    } catch (e) {
+      if (!(e instanceof NodeAdminError) || e.code !== 'Unavailable') throw e;
+      return fn(this.second);
+    }
+  }
+  status(address: string): Promise<NodeReport> {
+    return this.either((a) => a.status(address));
+  }
+  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
+    return this.either((a) => a.addLearner(leader, raftId, raftAddress));
+  }
+  promote(leader: string, raftId: number, maxLag?: number): Promise<string> {
+    return this.either((a) => a.promote(leader, raftId, maxLag));
+  }
+  removeMember(leader: string, raftId: number): Promise<string> {
+    return this.either((a) => a.removeMember(leader, raftId));
+  }
+  transferLeader(leader: string, toRaftId: number): Promise<string> {
+    return this.either((a) => a.transferLeader(leader, toRaftId));
+  }
+  snapshot(address: string): Promise<string> {
+    return this.either((a) => a.snapshot(address));
+  }
+  /** The wrapped admins are owned by ClusterNodeAdmins. */
+  close(): void {}
 }
 
 /** Default idle time before a channel is closed: longer than the default resync (300 s) twice. */

@@ -74,6 +74,11 @@ describe('operator ↔ kvs-node contract: spec.tls', () => {
       reloadMs: 5000,
       transition: false,
     });
+    // transition: the node's --tls-transition.
+    const tp = plan(cluster({ tls: { secretName: 'demo-tls', transition: true } }), { pods: [], pvcs: [], now: NOW });
+    const tc = (tp.apply.find((o) => o.kind === 'StatefulSet') as any).spec.template.spec.containers[0];
+    const tcfg = parseConfig(args, { ...cm.data, ...env(tc) }, { readFile: () => 'KVS_RAFT_ID=1\nKVS_PEERS=1=demo-0.demo-peers.db.svc:7379' });
+    assert.equal(tcfg.tls?.transition, true);
     const plain = plan(cluster(), { pods: [], pvcs: [], now: NOW });
     const pc = (plain.apply.find((o) => o.kind === 'StatefulSet') as any).spec.template.spec.containers[0];
     assert.ok(!pc.env.some((e: any) => /^KVS_(CERT|KEY|TRUSTED_CA)_FILE$/.test(e.name)));

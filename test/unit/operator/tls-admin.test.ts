@@ -59,6 +59,23 @@ describe('operator: node admin per cluster (spec.tls)', function () {
     admins.close();
   });
 
+  it('transition (spec.tls.transition): reaches a TLS-only node by TLS and a plaintext-only node by plaintext', async () => {
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const name of Object.keys(adminServiceDefinition())) impl[name] = (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { raftId: 2, role: 'Follower', members: [] });
+    const plainServer = await startAdminServer('127.0.0.1:0', impl);
+    const admins = new ClusterNodeAdmins({ logger: silentLogger(), clientTls: new ReloadingTls({ sources: { ca: pki.ca.crt, cert: pki.admin.crt, key: pki.admin.key }, pollMs: 0 }) });
+    try {
+      const t = admins.forCluster({ metadata: { name: 'demo', namespace: 'db' }, spec: { tls: { secretName: 'demo-tls', transition: true } } })!;
+      assert.equal((await t.status(address)).raftId, 1, 'the TLS-only node');
+      assert.equal((await t.status(plainServer.address)).raftId, 2, 'the plaintext-only node');
+      // Without transition the plaintext node is out of reach: the fallback is what makes the roll work.
+      await assert.rejects(admins.forCluster(cluster(true))!.status(plainServer.address), (e: unknown) => e instanceof NodeAdminError && e.code === 'Unavailable');
+    } finally {
+      admins.close();
+      plainServer.server.forceShutdown();
+    }
+  });
+
   it('a TLS cluster without an operator certificate is not observed (and says so once)', () => {
     const warnings: string[] = [];
     const logger = silentLogger();
