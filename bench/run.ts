@@ -13,6 +13,7 @@ import type { BenchDriver } from './lib/driver.js';
 import { EtcdCluster, etcdBinary, etcdVersion } from './lib/etcd-process.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
 import { runWorkload, type RunResult } from './lib/loadgen.js';
+import { runCaption, writeWorkloadCharts } from './lib/bench-charts.js';
 import { HEADER, markdownTable, ratios, rows, textTable } from './lib/report.js';
 import { WORKLOADS } from './lib/workloads.js';
 import { EtcdDriver } from './drivers/etcd.js';
@@ -35,7 +36,8 @@ const HELP = `usage: node dist/bench/run.js [options]
   --kvs-address H:P        measure an already running kvs node instead of starting one
   --etcd-endpoints URLs    measure running etcd instead of starting members
   --no-ceiling             skip bench/engine-ceiling (raw classic-level)
-  --out FILE               JSON results (default bench/out/bench-<time>.json)
+  --out FILE               JSON results (default bench/out/bench-<time>.json); SVG charts per workload
+                           (ops/s and p99 by concurrency, one bar per target) next to it: <FILE>-<workload>.svg
   --markdown               also print the tables as markdown
   --tls                    mutual TLS for both stores (throwaway CA by openssl): kvs --cert-file etc.,
                            etcd --cert-file/--client-cert-auth and the same for its peers`;
@@ -256,6 +258,8 @@ async function main(): Promise<void> {
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, JSON.stringify({ machine: { ...m, loadavgAtEnd: loadEnd }, options: a, results, ceiling }, null, 2));
   console.error(`results: ${out}`);
+  const caption = runCaption(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, m, durationMs / 1000);
+  for (const p of writeWorkloadCharts(out, results, caption)) console.error(`chart: ${p}`);
 }
 
 main().then(

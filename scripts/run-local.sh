@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: starts a local 3-node replicated kvs cluster (one Raft group) on 127.0.0.1 with data under
+# `make run`: starts a local 3-store replicated kvs cluster (range 1 covers the key space until it is split) on 127.0.0.1 with data under
 # ./data/node-{1,2,3}. Builds nothing itself (the Makefile builds first). Ctrl-C stops all nodes cleanly.
 #
 #   node i   gRPC (Kv + Admin)      HTTP (/metrics /healthz /readyz)   Raft (node-to-node)
@@ -7,7 +7,8 @@
 #   2        127.0.0.1:7479         127.0.0.1:7480                     127.0.0.1:7401
 #   3        127.0.0.1:7579         127.0.0.1:7580                     127.0.0.1:7402
 #
-# Overrides: KVS_DIST (compiled tree, default dist), KVS_DATA_ROOT (default ./data), KVS_LOG_LEVEL, KVS_NODES=1 (single node, no Raft: the
+# Overrides: KVS_DIST (compiled tree, default dist), KVS_DATA_ROOT (default ./data), KVS_LOG_LEVEL, KVS_RANGE_MAX_BYTES (split ranges
+# automatically above this size, e.g. 64KiB to watch splits; default off), KVS_NODES=1 (single node, no Raft: the
 # group-commit store of the previous stage). Extra arguments are passed to every node.
 # KVS_TLS=1: mutual TLS on every port, with a throwaway CA and certificates made by scripts/gen-certs.sh in
 # $KVS_DATA_ROOT/tls (kept across runs; delete it for new ones); kvsctl then needs --cacert/--cert/--key.
@@ -61,6 +62,8 @@ Try, from another terminal (any node serves reads and writes; followers forward 
   node $CTL put a 1 && node $CTL get a
   node $CTL --endpoints 127.0.0.1:${GRPC_PORTS[2]} get a        (linearizable read on one node)
   node $CTL member list                                  (leader, voters, replication progress)
+  node $CTL range split m && node $CTL range list          (ranges: bounds, epoch, replicas, leader, size)
+  node $CTL store list                                   (ranges and leaders per store)
   node $CTL leader transfer 2
   printf 'get a\\nput a 2\\n' | node $CTL txn
   node $CTL --json status

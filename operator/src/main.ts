@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       }),
   });
   informers = new Informers(kc, (key, urgent) => (urgent ? manager.queue.addUrgent(key) : manager.queue.add(key)), logger, o['watchNamespace']);
+  // A standby instance reports no cluster: only the leader's cache is live.
+  metrics.setClusterSource(() => (manager.isRunning ? informers!.listClusters() : []));
   const leaderElect = o['leaderElect'] !== 'false';
   let elector: LeaderElector | undefined;
 

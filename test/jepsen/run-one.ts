@@ -320,6 +320,21 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
           }
           break;
         }
+        case 'split': {
+          // Register keys are jepsen/k<n>; bank, counter and write-skew keys (jepsen/bank/…, jepsen/ctr/…,
+          // jepsen/ws/…) all sort on one side of any such key, so their transactions stay in one range.
+          const at = `jepsen/k${Math.floor(step.r[1]! * 8)}${step.r[2]! < 0.5 ? '' : '~'}`;
+          const a = admin();
+          try {
+            const res = await a.splitRange(Buffer.from(at));
+            ev(`split at ${at}: range ${res.left.rangeId} | range ${res.right.rangeId} (version ${res.right.version})`);
+          } catch (e) {
+            ev(`split at ${at}: ${(e as Error).message.split('\n')[0]}`);
+          } finally {
+            a.close();
+          }
+          break;
+        }
         case 'membership':
           await membership(step, joinIds[joinNo]!, joiners[joinNo]!, leader);
           joinNo++;

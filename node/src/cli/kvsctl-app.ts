@@ -1,7 +1,7 @@
 // kvsctl: command-line client of kvs (built on the client library). The entry point is ./kvsctl.ts;
 // this module holds the program so tests can run it in-process with their own stdio.
 import { Command, CommanderError, Option } from 'commander';
-import { AdminClient, KvClient, KvError, type AdminResult, type ClusterSettings, type KeyValue } from '../client/index.js';
+import { AdminClient, type RangeInfo, KvClient, KvError, type AdminResult, type ClusterSettings, type KeyValue } from '../client/index.js';
 import { parseDuration } from '../common/units.js';
 import { ReloadingTls } from '../common/tls.js';
 import { parseTxnScript, TxnScriptError } from './txn-script.js';
@@ -462,6 +462,79 @@ printed: for each get, the key and value lines when the key exists (nothing when
       if (name === 'session-ttl') printSettings(await getAdmin().settings({ sessionTtlMs: parseDuration(value, 'session-ttl') }));
       else if (name === 'max-results-per-session') printSettings(await getAdmin().settings({ maxResultsPerSession: parseIntArg(value, 'max-results-per-session') }));
       else throw new UsageError(`unknown setting ${JSON.stringify(name)} (session-ttl, max-results-per-session)`);
+    });
+  // Sharding: every endpoint reports the ranges it holds; the newest epoch of each range wins and the
+  // leader's own report gives leader, size and load.
+  const collectRanges = async (): Promise<{ ranges: RangeInfo[]; stores: Array<{ endpoint: string; storeId: number; ranges: number; leaders: number; bytes: number; error?: string }> }> => {
+    const byId = new Map<number, RangeInfo>();
+    const stores: Array<{ endpoint: string; storeId: number; ranges: number; leaders: number; bytes: number; error?: string }> = [];
+    for (const e of getAdmin().endpoints) {
+      try {
+        const r = await getAdmin().ranges(e);
+        stores.push({ endpoint: e, storeId: r.storeId, ranges: r.ranges.length, leaders: r.ranges.filter((x) => x.role === 'Leader').length, bytes: r.ranges.reduce((a, x) => a + x.approximateBytes, 0) });
+        for (const x of r.ranges) {
+          const cur = byId.get(x.rangeId);
+          const newer = cur === undefined || x.version > cur.version || (x.version === cur.version && x.confVer > cur.confVer) || (x.version === cur.version && x.confVer === cur.confVer && x.role === 'Leader');
+          if (newer) byId.set(x.rangeId, x);
+        }
+      } catch (err) {
+        stores.push({ endpoint: e, storeId: 0, ranges: 0, leaders: 0, bytes: 0, error: (err as Error).message });
+      }
+    }
+    if (stores.every((x) => x.error !== undefined)) throw new Error(`no endpoint answered: ${stores.map((x) => x.error).join('; ')}`);
+    return { ranges: [...byId.values()].sort((a, b) => Buffer.compare(a.start, b.start)), stores };
+  };
+  const bound = (b: Buffer, inf: string): string => (b.length === 0 ? inf : encodeOut(b, enc()));
+  const range = program.command('range').description('ranges (shards): each a Raft group holding [start, end) of the key space');
+  range
+    .command('list')
+    .description('every range with its bounds, epoch, replicas, leader, approximate size and proposals')
+    .action(async () => {
+      const { ranges } = await collectRanges();
+      if (g().json) {
+        json(
+          ranges.map((r) => ({
+            id: r.rangeId,
+            start: encodeOut(r.start, enc()),
+            end: encodeOut(r.end, enc()),
+            epoch: { confVer: r.confVer, version: r.version },
+            replicas: r.replicas.map((x) => ({ storeId: x.storeId, peerId: x.peerId, role: x.role })),
+            leader: r.leaderId,
+            leaderAddress: r.leaderAddress,
+            approximateBytes: r.approximateBytes,
+            proposals: r.proposals,
+          })),
+        );
+        return;
+      }
+      out('ID\tSTART\tEND\tEPOCH\tREPLICAS\tLEADER\tSIZE\tPROPOSALS\n');
+      for (const r of ranges) {
+        const reps = r.replicas.map((x) => `${x.storeId}${x.role === 'learner' ? '(L)' : ''}`).join(',');
+        out(`${r.rangeId}\t${bound(r.start, '-inf')}\t${bound(r.end, '+inf')}\t${r.confVer}/${r.version}\t${reps}\t${r.leaderId || '?'}\t${r.approximateBytes}\t${r.proposals}\n`);
+      }
+    });
+  range
+    .command('split <key>')
+    .description('split the range holding KEY at KEY (the right half starts at KEY; runs on that range\'s leader)')
+    .action(async (key: string) => {
+      const k = decodeArg(key, enc(), 'key');
+      if (k.length === 0) throw new UsageError('key must not be empty');
+      const { left, right } = await getAdmin().splitRange(k);
+      if (g().json) json({ left: { id: left.rangeId, start: encodeOut(left.start, enc()), end: encodeOut(left.end, enc()), version: left.version }, right: { id: right.rangeId, start: encodeOut(right.start, enc()), end: encodeOut(right.end, enc()), version: right.version } });
+      else out(`split: range ${left.rangeId} [${bound(left.start, '-inf')}, ${bound(left.end, '+inf')}) and range ${right.rangeId} [${bound(right.start, '-inf')}, ${bound(right.end, '+inf')})\n`);
+    });
+  program
+    .command('store')
+    .description('stores (node processes) and what they hold')
+    .command('list')
+    .description('every store of --endpoints: store id, ranges, leaders, approximate bytes')
+    .action(async () => {
+      const { stores } = await collectRanges();
+      if (g().json) json(stores);
+      else {
+        out('STORE\tENDPOINT\tRANGES\tLEADERS\tBYTES\n');
+        for (const x of stores) out(x.error !== undefined ? `?\t${x.endpoint}\tERROR ${x.error}\n` : `${x.storeId}\t${x.endpoint}\t${x.ranges}\t${x.leaders}\t${x.bytes}\n`);
+      }
     });
   program
     .command('leader')

@@ -11,7 +11,44 @@ import { KvNotLeaderError, KvUnavailableError, fromGrpcError } from './errors.js
 import { parseEndpoints } from './kv-client.js';
 import { clientCredentials, type ClientTlsOptions, type ReloadingTls } from '../common/tls.js';
 
-type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact' | 'Settings';
+type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact' | 'Settings' | 'Ranges' | 'SplitRange';
+
+/** One range replica as a store reports it (Admin.Ranges). */
+export interface RangeInfo {
+  rangeId: number;
+  start: Buffer;
+  end: Buffer;
+  confVer: number;
+  version: number;
+  replicas: Array<{ storeId: number; peerId: number; role: string }>;
+  leaderId: number;
+  leaderAddress: string;
+  approximateBytes: number;
+  role: string;
+  term: number;
+  applied: number;
+  proposals: number;
+}
+
+function rangeInfoOf(r: Record<string, unknown>): RangeInfo {
+  const n = (v: unknown): number => Number(v ?? 0);
+  const buf = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.alloc(0));
+  return {
+    rangeId: n(r.rangeId),
+    start: buf(r.start),
+    end: buf(r.end),
+    confVer: n(r.confVer),
+    version: n(r.version),
+    replicas: ((r.replicas as Array<Record<string, unknown>> | undefined) ?? []).map((x) => ({ storeId: n(x.storeId), peerId: n(x.peerId), role: String(x.role ?? '') })),
+    leaderId: n(r.leaderId),
+    leaderAddress: String(r.leaderAddress ?? ''),
+    approximateBytes: n(r.approximateBytes),
+    role: String(r.role ?? ''),
+    term: n(r.term),
+    applied: n(r.applied),
+    proposals: n(r.proposals),
+  };
+}
 
 /** Replicated cluster settings (Admin.Settings). */
 export interface ClusterSettings {
@@ -136,6 +173,18 @@ export class AdminClient {
   async settings(change: { sessionTtlMs?: number; maxResultsPerSession?: number } = {}): Promise<ClusterSettings> {
     const r = await this.call<{ sessionTtlMs?: number | string; maxResultsPerSession?: number | string; stored?: boolean }>('Settings', change);
     return { sessionTtlMs: Number(r.sessionTtlMs ?? 0), maxResultsPerSession: Number(r.maxResultsPerSession ?? 0), stored: r.stored === true };
+  }
+
+  /** The ranges one store holds (its replicas' view), from `endpoint` or the first that answers. */
+  async ranges(endpoint?: string): Promise<{ storeId: number; ranges: RangeInfo[] }> {
+    const r = endpoint ? await this.callAt<Record<string, unknown>>(endpoint, 'Ranges', {}) : await this.call<Record<string, unknown>>('Ranges', {});
+    return { storeId: Number(r.storeId ?? 0), ranges: ((r.ranges as Array<Record<string, unknown>> | undefined) ?? []).map(rangeInfoOf) };
+  }
+
+  /** Splits the range holding `key` at `key` (on that range's leader: NOT_LEADER hints are followed). */
+  async splitRange(key: Buffer): Promise<{ left: RangeInfo; right: RangeInfo }> {
+    const r = await this.call<Record<string, unknown>>('SplitRange', { key });
+    return { left: rangeInfoOf(r.left as Record<string, unknown>), right: rangeInfoOf(r.right as Record<string, unknown>) };
   }
 
   close(): void {

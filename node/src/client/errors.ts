@@ -9,6 +9,7 @@ import {
   MD_FIELD,
   MD_LEADER,
   MD_LEADER_ID,
+  MD_RANGE_ID,
   MD_SAFE_POINT,
   MD_TXN_ID,
   grpcStatusName,
@@ -29,6 +30,7 @@ export type KvClientErrorCode =
   | 'RESOURCE_EXHAUSTED'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
+  | 'CROSS_RANGE'
   | 'INTERNAL'
   | 'UNKNOWN';
 
@@ -127,6 +129,28 @@ export class KvNotLeaderError extends KvUnavailableError {
   }
 }
 
+/**
+ * The node refused to route the request (KEY_NOT_IN_RANGE: the range split or the route was stale;
+ * EPOCH_NOT_MATCH; RANGE_NOT_FOUND): certainly not applied, retry after refreshing the route.
+ */
+export class KvRoutingError extends KvUnavailableError {
+  override name = 'KvRoutingError';
+  constructor(message: string, serverCode: string, readonly rangeId?: number) {
+    super(message, serverCode);
+  }
+}
+
+/**
+ * The operation must be atomic but touches more than one range (a Batch or transaction across a range
+ * boundary). Not retryable as is until cross-range transactions exist: split it per range.
+ */
+export class KvCrossRangeError extends KvError {
+  override name = 'KvCrossRangeError';
+  constructor(message: string) {
+    super('CROSS_RANGE', GrpcStatus.FAILED_PRECONDITION, message, false);
+  }
+}
+
 /** An administrative change was refused as unsafe now (learner not caught up, quorum at risk...). */
 export class KvPreconditionFailedError extends KvError {
   override name = 'KvPreconditionFailedError';
@@ -216,6 +240,7 @@ export function wireErrorOfStatus(err: ServiceError): WireError {
   set('safePoint', mdNumber(md, MD_SAFE_POINT));
   set('leader', mdString(md, MD_LEADER));
   set('leaderId', mdNumber(md, MD_LEADER_ID));
+  set('rangeId', mdNumber(md, MD_RANGE_ID));
   return w;
 }
 
@@ -272,6 +297,12 @@ export function fromWireError(w: WireError, context?: string): KvError {
       return new KvUnauthenticatedError(msg);
     case 'PERMISSION_DENIED':
       return new KvPermissionDeniedError(msg);
+    case 'KEY_NOT_IN_RANGE':
+    case 'EPOCH_NOT_MATCH':
+    case 'RANGE_NOT_FOUND':
+      return new KvRoutingError(msg, typed, w.rangeId);
+    case 'CROSS_RANGE':
+      return new KvCrossRangeError(msg);
     case 'INTERNAL':
       return new KvInternalError(msg);
     default:

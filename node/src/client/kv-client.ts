@@ -27,6 +27,7 @@ import {
   KvError,
   KvInvalidArgumentError,
   KvNotLeaderError,
+  KvRoutingError,
   KvOutcomeUnknownError,
   KvOverloadedError,
   KvTxnNotFoundError,
@@ -675,6 +676,8 @@ export class Transaction {
 export function certainlyNotApplied(err: KvError): boolean {
   if (err instanceof KvOutcomeUnknownError) return false;
   if (err instanceof KvNotLeaderError) return true;
+  // Routing refusals happen before proposing, or at apply as the state machine's own result.
+  if (err instanceof KvRoutingError) return true;
   if (err instanceof KvUnavailableError && err.serverCode === 'STORE_CLOSED') return true;
   return err instanceof KvUnavailableError && /ECONNREFUSED|No connection established|Connection refused/i.test(err.message);
 }

@@ -287,6 +287,7 @@ const E_TXN_ID = 7;
 const E_SAFE_POINT = 8;
 const E_LEADER = 9;
 const E_LEADER_ID = 10;
+const E_RANGE_ID = 11;
 
 export function encodeStreamError(e: WireError): Buffer {
   const parts: Array<[number, number | Buffer]> = [[E_CODE, e.code]];
@@ -305,6 +306,7 @@ export function encodeStreamError(e: WireError): Buffer {
   num(E_SAFE_POINT, e.safePoint);
   str(E_LEADER, e.leader);
   num(E_LEADER_ID, e.leaderId);
+  num(E_RANGE_ID, e.rangeId);
   let size = 0;
   for (const [f, v] of parts) size += typeof v === 'number' ? varintSize(f << 3) + varintSize(v) : varintSize((f << 3) | 2) + varintSize(v.length) + v.length;
   const buf = Buffer.allocUnsafe(size);
@@ -340,6 +342,7 @@ function decodeStreamError(buf: Buffer, start: number, end: number): WireError {
       else if (field === E_CONFLICT_TS) e.conflictTs = v;
       else if (field === E_SAFE_POINT) e.safePoint = v;
       else if (field === E_LEADER_ID) e.leaderId = v;
+      else if (field === E_RANGE_ID) e.rangeId = v;
     } else if (wire === 2) {
       if (field === E_MESSAGE) e.message = text();
       else if (field === E_ERROR_CODE) e.errorCode = text();

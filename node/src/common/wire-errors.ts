@@ -19,6 +19,8 @@ export const MD_FIELD = 'kvs-field';
 export const MD_LEADER = 'kvs-leader';
 /** Raft id of the current leader (NOT_LEADER), when known (decimal). */
 export const MD_LEADER_ID = 'kvs-leader-id';
+/** The range a routing error is about (KEY_NOT_IN_RANGE, EPOCH_NOT_MATCH, RANGE_NOT_FOUND; decimal). */
+export const MD_RANGE_ID = 'kvs-range-id';
 
 /**
  * A failed request as both transports carry it: a unary call as status + trailers (the MD_* keys above),
@@ -37,6 +39,7 @@ export interface WireError {
   safePoint?: number;
   leader?: string;
   leaderId?: number;
+  rangeId?: number;
 }
 
 /** The one table of typed store error codes → gRPC status codes. */
@@ -56,6 +59,12 @@ export const STATUS_OF_ERROR_CODE = {
   OUTCOME_UNKNOWN: GrpcStatus.UNAVAILABLE,
   UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
   PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
+  // Routing refusals: nothing was applied, retry after refreshing the route (UNAVAILABLE = retryable
+  // for generic gRPC clients too).
+  KEY_NOT_IN_RANGE: GrpcStatus.UNAVAILABLE,
+  EPOCH_NOT_MATCH: GrpcStatus.UNAVAILABLE,
+  RANGE_NOT_FOUND: GrpcStatus.UNAVAILABLE,
+  CROSS_RANGE: GrpcStatus.FAILED_PRECONDITION,
   INTERNAL: GrpcStatus.INTERNAL,
 } as const;
 

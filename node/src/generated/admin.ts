@@ -9,10 +9,16 @@ import type { AdminStatusResponse as _kvs_v1_AdminStatusResponse, AdminStatusRes
 import type { CompactRequest as _kvs_v1_CompactRequest, CompactRequest__Output as _kvs_v1_CompactRequest__Output } from './kvs/v1/CompactRequest.js';
 import type { MemberProgress as _kvs_v1_MemberProgress, MemberProgress__Output as _kvs_v1_MemberProgress__Output } from './kvs/v1/MemberProgress.js';
 import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output as _kvs_v1_PromoteRequest__Output } from './kvs/v1/PromoteRequest.js';
+import type { RangeInfo as _kvs_v1_RangeInfo, RangeInfo__Output as _kvs_v1_RangeInfo__Output } from './kvs/v1/RangeInfo.js';
+import type { RangesRequest as _kvs_v1_RangesRequest, RangesRequest__Output as _kvs_v1_RangesRequest__Output } from './kvs/v1/RangesRequest.js';
+import type { RangesResponse as _kvs_v1_RangesResponse, RangesResponse__Output as _kvs_v1_RangesResponse__Output } from './kvs/v1/RangesResponse.js';
 import type { RemoveMemberRequest as _kvs_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _kvs_v1_RemoveMemberRequest__Output } from './kvs/v1/RemoveMemberRequest.js';
+import type { ReplicaInfo as _kvs_v1_ReplicaInfo, ReplicaInfo__Output as _kvs_v1_ReplicaInfo__Output } from './kvs/v1/ReplicaInfo.js';
 import type { SettingsRequest as _kvs_v1_SettingsRequest, SettingsRequest__Output as _kvs_v1_SettingsRequest__Output } from './kvs/v1/SettingsRequest.js';
 import type { SettingsResponse as _kvs_v1_SettingsResponse, SettingsResponse__Output as _kvs_v1_SettingsResponse__Output } from './kvs/v1/SettingsResponse.js';
 import type { SnapshotRequest as _kvs_v1_SnapshotRequest, SnapshotRequest__Output as _kvs_v1_SnapshotRequest__Output } from './kvs/v1/SnapshotRequest.js';
+import type { SplitRangeRequest as _kvs_v1_SplitRangeRequest, SplitRangeRequest__Output as _kvs_v1_SplitRangeRequest__Output } from './kvs/v1/SplitRangeRequest.js';
+import type { SplitRangeResponse as _kvs_v1_SplitRangeResponse, SplitRangeResponse__Output as _kvs_v1_SplitRangeResponse__Output } from './kvs/v1/SplitRangeResponse.js';
 import type { TransferLeaderRequest as _kvs_v1_TransferLeaderRequest, TransferLeaderRequest__Output as _kvs_v1_TransferLeaderRequest__Output } from './kvs/v1/TransferLeaderRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -30,10 +36,16 @@ export interface ProtoGrpcType {
       CompactRequest: MessageTypeDefinition<_kvs_v1_CompactRequest, _kvs_v1_CompactRequest__Output>
       MemberProgress: MessageTypeDefinition<_kvs_v1_MemberProgress, _kvs_v1_MemberProgress__Output>
       PromoteRequest: MessageTypeDefinition<_kvs_v1_PromoteRequest, _kvs_v1_PromoteRequest__Output>
+      RangeInfo: MessageTypeDefinition<_kvs_v1_RangeInfo, _kvs_v1_RangeInfo__Output>
+      RangesRequest: MessageTypeDefinition<_kvs_v1_RangesRequest, _kvs_v1_RangesRequest__Output>
+      RangesResponse: MessageTypeDefinition<_kvs_v1_RangesResponse, _kvs_v1_RangesResponse__Output>
       RemoveMemberRequest: MessageTypeDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_RemoveMemberRequest__Output>
+      ReplicaInfo: MessageTypeDefinition<_kvs_v1_ReplicaInfo, _kvs_v1_ReplicaInfo__Output>
       SettingsRequest: MessageTypeDefinition<_kvs_v1_SettingsRequest, _kvs_v1_SettingsRequest__Output>
       SettingsResponse: MessageTypeDefinition<_kvs_v1_SettingsResponse, _kvs_v1_SettingsResponse__Output>
       SnapshotRequest: MessageTypeDefinition<_kvs_v1_SnapshotRequest, _kvs_v1_SnapshotRequest__Output>
+      SplitRangeRequest: MessageTypeDefinition<_kvs_v1_SplitRangeRequest, _kvs_v1_SplitRangeRequest__Output>
+      SplitRangeResponse: MessageTypeDefinition<_kvs_v1_SplitRangeResponse, _kvs_v1_SplitRangeResponse__Output>
       TransferLeaderRequest: MessageTypeDefinition<_kvs_v1_TransferLeaderRequest, _kvs_v1_TransferLeaderRequest__Output>
     }
   }

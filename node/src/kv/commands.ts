@@ -16,6 +16,8 @@ import {
   TxnReadOnlyError,
   StoreClosedError,
   OverloadedError,
+  KeyNotInRangeError,
+  EpochNotMatchError,
   type KvErrorCode,
 } from './errors.js';
 
@@ -109,7 +111,21 @@ export interface ReplicatedSettings {
   maxResultsPerSession: number;
 }
 
-export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand;
+/**
+ * Splits the range at `splitKey` (docs/sharding.md "Splits"): applied by every replica of the range, it
+ * shrinks this range to [start, splitKey) and creates the right half [splitKey, end) as range
+ * `newRangeId` with the same replicas, a copy of the session table and settings, and its own Raft state —
+ * in the same engine batch, no data copied. `expectVersion` is the epoch version the proposer saw: a
+ * split racing another split of the same range is refused (EPOCH_NOT_MATCH), never applied twice.
+ */
+export interface SplitCommand extends CommandBase {
+  type: 'split';
+  splitKey: Buffer;
+  newRangeId: number;
+  expectVersion: number;
+}
+
+export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand;
 
 export type CommandResult =
   | { type: 'put'; version: number; succeeded: boolean; prevFound: boolean; prevValue?: Buffer }
@@ -118,6 +134,8 @@ export type CommandResult =
   | { type: 'batch'; version: number }
   | { type: 'txnCommit'; commitTs: number }
   | { type: 'ok'; ts: number }
+  /** Encoded descriptors (meta/range-descriptor.ts) of both halves after a split. */
+  | { type: 'split'; left: Buffer; right: Buffer }
   | ErrorResult;
 
 export interface ErrorResult {
@@ -128,6 +146,8 @@ export interface ErrorResult {
   conflictTs?: number;
   snapshotTs?: number;
   safePoint?: number;
+  /** KEY_NOT_IN_RANGE / EPOCH_NOT_MATCH: the range that refused. */
+  rangeId?: number;
 }
 
 /** The typed error carried by an error result. */
@@ -149,6 +169,10 @@ export function resultError(r: ErrorResult): KvError {
       return new StoreClosedError();
     case 'OVERLOADED':
       return new OverloadedError(r.message);
+    case 'KEY_NOT_IN_RANGE':
+      return new KeyNotInRangeError(r.rangeId ?? 0, r.message);
+    case 'EPOCH_NOT_MATCH':
+      return new EpochNotMatchError(r.rangeId ?? 0, r.message);
     case 'STORAGE_ERROR':
     default:
       return new StorageError(r.message);
@@ -167,8 +191,8 @@ export function unwrapResult<T extends CommandResult['type']>(r: CommandResult, 
 
 const FORMAT_VERSION = 1;
 
-const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings'] as const;
-const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error'] as const;
+const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split'] as const;
+const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error', 'split'] as const;
 const ERROR_CODES: readonly KvErrorCode[] = [
   'INVALID_ARGUMENT',
   'TXN_CONFLICT',
@@ -180,6 +204,8 @@ const ERROR_CODES: readonly KvErrorCode[] = [
   'STORAGE_ERROR',
   // Appended: the index is the encoding.
   'OVERLOADED',
+  'KEY_NOT_IN_RANGE',
+  'EPOCH_NOT_MATCH',
 ];
 
 export class DecodeError extends Error {
@@ -389,6 +415,9 @@ export function encodeCommand(cmd: Command): Buffer {
     case 'setSettings':
       w.u8(cmd.onlyIfUnset ? 1 : 0).varint(cmd.settings.sessionTtlMs).varint(cmd.settings.maxResultsPerSession);
       break;
+    case 'split':
+      w.bytes(cmd.splitKey).varint(cmd.newRangeId).varint(cmd.expectVersion);
+      break;
   }
   return w.finish();
 }
@@ -463,6 +492,9 @@ export function decodeCommand(buf: Buffer): Command {
       cmd = { type, ...base, onlyIfUnset, settings: { sessionTtlMs: r.varint(), maxResultsPerSession: r.varint() } };
       break;
     }
+    case 'split':
+      cmd = { type, ...base, splitKey: r.bytes(), newRangeId: r.varint(), expectVersion: r.varint() };
+      break;
   }
   r.end();
   return cmd;
@@ -500,12 +532,20 @@ export function encodeResult(res: CommandResult): Buffer {
     case 'ok':
       w.varint(res.ts);
       break;
-    case 'error':
-      w.u8(ERROR_CODES.indexOf(res.code)).string(res.message);
+    case 'split':
+      w.bytes(res.left).bytes(res.right);
+      break;
+    case 'error': {
+      const code = ERROR_CODES.indexOf(res.code);
+      if (code < 0) throw new DecodeError(`error code ${res.code} cannot be stored`);
+      w.u8(code).string(res.message);
       w.u8(res.key !== undefined ? R_KEY : 0);
       if (res.key !== undefined) w.bytes(res.key);
       w.varint(res.conflictTs ?? 0).varint(res.snapshotTs ?? 0).varint(res.safePoint ?? 0);
+      // Optional trailing field (results stored before ranges existed end here).
+      if (res.rangeId !== undefined) w.varint(res.rangeId);
       break;
+    }
   }
   return w.finish();
 }
@@ -544,6 +584,9 @@ export function decodeResult(buf: Buffer): CommandResult {
     case 'ok':
       res = { type, ts: r.varint() };
       break;
+    case 'split':
+      res = { type, left: r.bytes(), right: r.bytes() };
+      break;
     case 'error': {
       const code = ERROR_CODES[r.u8()];
       if (code === undefined) throw new DecodeError('unknown error code');
@@ -557,6 +600,7 @@ export function decodeResult(buf: Buffer): CommandResult {
         e.snapshotTs = snapshotTs;
         e.safePoint = safePoint;
       }
+      if (!r.atEnd()) e.rangeId = r.varint();
       res = e;
       break;
     }

@@ -15,6 +15,10 @@ export type KvErrorCode =
   | 'TIMEOUT'
   | 'OVERLOADED'
   | 'OUTCOME_UNKNOWN'
+  | 'KEY_NOT_IN_RANGE'
+  | 'EPOCH_NOT_MATCH'
+  | 'CROSS_RANGE'
+  | 'RANGE_NOT_FOUND'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED';
 
@@ -139,6 +143,55 @@ export class OutcomeUnknownError extends KvError {
   constructor(readonly leaderId: number, readonly leaderAddress: string | undefined, message: string) {
     super(message);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Routing (sharding, docs/sharding.md "Routing"). All of them are refusals before or at apply: the
+// request was certainly not applied, so a retry after refreshing the range cache is always safe.
+
+/**
+ * The range a request was routed to no longer holds (or never held) the key: it split, or the routing
+ * was stale. The state machine also returns it at apply for a command proposed before a split whose keys
+ * moved to the other half. Retry after refreshing the route.
+ */
+export class KeyNotInRangeError extends KvError {
+  override readonly name = 'KeyNotInRangeError';
+  readonly code = 'KEY_NOT_IN_RANGE' as const;
+  readonly retryable = true;
+  constructor(readonly rangeId: number, message: string) {
+    super(message);
+  }
+}
+
+/** The request named an epoch of its range that is not the current one (a split or merge happened). */
+export class EpochNotMatchError extends KvError {
+  override readonly name = 'EpochNotMatchError';
+  readonly code = 'EPOCH_NOT_MATCH' as const;
+  readonly retryable = true;
+  /** Encoded descriptors (meta/range-descriptor.ts) of the ranges now covering the request's range. */
+  constructor(readonly rangeId: number, message: string, readonly current: Buffer[] = []) {
+    super(message);
+  }
+}
+
+/** The request names a range this store holds no replica of. */
+export class RangeNotFoundError extends KvError {
+  override readonly name = 'RangeNotFoundError';
+  readonly code = 'RANGE_NOT_FOUND' as const;
+  readonly retryable = true;
+  constructor(readonly rangeId: number, message?: string) {
+    super(message ?? `range ${rangeId} has no replica on this store`);
+  }
+}
+
+/**
+ * An operation that must be atomic (a Batch, a transaction) touches keys of more than one range.
+ * Cross-range atomicity is not built yet (issue 14): not retryable as is; split the operation per range.
+ */
+export class CrossRangeError extends KvError {
+  override readonly name = 'CrossRangeError';
+  readonly code = 'CROSS_RANGE' as const;
+  readonly retryable = false;
 }
 
 /**

@@ -12,7 +12,8 @@ import { prefixEnd } from '../engine/engine.js';
 import { LevelEngine } from '../engine/level-engine.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
 import { MvccGc } from '../mvcc/gc.js';
-import { DATA_END, LATEST_START } from '../mvcc/keyspace.js';
+import { DATA_END, LATEST_START, dataRange, latestRange } from '../mvcc/keyspace.js';
+import { decodeDescriptor, type RangeDescriptor } from '../meta/range-descriptor.js';
 import { mvccGet, mvccScan } from '../mvcc/mvcc.js';
 import type {
   BeginOptions,
@@ -159,7 +160,11 @@ export class LocalStore implements KvStore {
     this.pipeline =
       opts.commandSink?.(sm, engine, onApplied, replaceSm) ??
       new CommitPipeline(sm, engine, { sync: opts.sync ?? true, observer: opts.observer, logger: this.log, onApplied });
-    this.gc = new MvccGc(engine, { maxEntries: opts.gcBatchEntries, exclusive: (fn) => this.pipeline.runExclusive(fn) });
+    this.gc = new MvccGc(engine, {
+      maxEntries: opts.gcBatchEntries,
+      exclusive: (fn) => this.pipeline.runExclusive(fn),
+      span: () => ({ start: this.sm.descriptor.start, end: this.sm.descriptor.end }),
+    });
     this.txns = new TxnManager(
       {
         appliedTs: () => this.appliedTs,
@@ -396,9 +401,41 @@ export class LocalStore implements KvStore {
     return {
       appliedTs: this.appliedTs,
       safePoint: this.sm.safePoint,
-      approximateBytes: await this.engine.approximateSize(LATEST_START, DATA_END), // latest records + history
+      approximateBytes: await this.approximateBytes(),
       activeTxns: this.txns.activeCount,
     };
+  }
+
+  /** Latest records + history of this store's range (the whole key space for an unsplit store). */
+  async approximateBytes(): Promise<number> {
+    const d = this.sm.descriptor;
+    if (d.start.length === 0 && d.end.length === 0) return this.engine.approximateSize(LATEST_START, DATA_END);
+    const l = latestRange(d.start, d.end);
+    const z = dataRange(d.start, d.end);
+    const [a, b] = await Promise.all([this.engine.approximateSize(l.start, l.end), this.engine.approximateSize(z.start, z.end)]);
+    return a + b;
+  }
+
+  /** The range this store serves (descriptor of its group). */
+  get descriptor(): Readonly<RangeDescriptor> {
+    return this.sm.descriptor;
+  }
+
+  /** Whether a transaction is still open here (the range router drops its route when not). */
+  hasTxn(txnId: string): boolean {
+    return this.txns.has(txnId);
+  }
+
+  /**
+   * Splits this store's range at `splitKey` (one replicated command; docs/sharding.md "Splits"). The
+   * right half becomes range `newRangeId`. Fails with EPOCH_NOT_MATCH if the range changed since
+   * `expectVersion`, INVALID_ARGUMENT if the key is not strictly inside the range.
+   */
+  async split(splitKey: Buffer, newRangeId: number, expectVersion: number): Promise<{ left: RangeDescriptor; right: RangeDescriptor }> {
+    this.check();
+    validKey(splitKey, 'split key');
+    const r = unwrapResult(await this.submit({ type: 'split', proposedTs: this.clock.now(), splitKey, newRangeId, expectVersion }), 'split');
+    return { left: decodeDescriptor(r.left), right: decodeDescriptor(r.right) };
   }
 
   private scheduleGc(delayMs: number, interval: number): void {
@@ -463,14 +500,15 @@ export class LocalStore implements KvStore {
     return { groups: p?.groups ?? 0, commands: p?.commands ?? 0 };
   }
 
-  async close(): Promise<void> {
+  /** Closes the store; `keepEngine` when the engine is shared with other ranges' stores (their owner closes it). */
+  async close(opts: { keepEngine?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.gcTimer !== undefined) clearTimeout(this.gcTimer);
     this.txns.close();
     await this.pipeline.close();
     if (this.gcRunning !== undefined) await this.gcRunning.catch(() => undefined);
-    await this.engine.close();
+    if (opts.keepEngine !== true) await this.engine.close();
     this.log.info('store closed', { appliedTs: this.appliedTs });
   }
 }

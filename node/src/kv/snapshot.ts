@@ -17,7 +17,7 @@ export interface KeySpan {
 export function stateSpans(groupId: number, userRange: { start?: Buffer; end?: Buffer } = {}): KeySpan[] {
   const data = dataRange(userRange.start, userRange.end);
   const one = (k: Buffer): KeySpan => ({ start: k, end: Buffer.concat([k, Buffer.from([0])]) });
-  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), one(metaKey(groupId, 'applied')), one(metaKey(groupId, 'settings'))];
+  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), one(metaKey(groupId, 'applied')), one(metaKey(groupId, 'settings')), one(metaKey(groupId, 'descriptor'))];
 }
 
 /** Streams the group's state in batches, from one consistent engine snapshot. */

@@ -25,6 +25,14 @@ import { latestKey, metaKey, parseSessionKey, sessionHeaderKey, sessionResultKey
 import { readU64BE, writeU64BE } from '../mvcc/codec.js';
 import type { Mutation } from './api.js';
 import type { Logger } from '../common/logger.js';
+import { containsKey, containsSpan, decodeDescriptor, encodeDescriptor, splitRange, type RangeDescriptor } from '../meta/range-descriptor.js';
+
+/**
+ * Raft index (and term) a range created by a split starts at (TiKV's RAFT_INIT_LOG_INDEX/TERM): the
+ * new group's log is "truncated" at it, so a replica that did not apply the split yet (index 0) is
+ * told apart from one that did and gets a snapshot instead of entries it cannot have.
+ */
+export const SPLIT_INIT_INDEX = 5;
 
 /** Hybrid timestamps carry 10 logical bits: 1 ms of physical time = 1024 ts units. */
 export const TS_PER_MS = 1024;
@@ -101,6 +109,8 @@ interface OverlayEntry {
 const META_FORMAT = 1;
 const META_LEN = 1 + 4 * 8;
 const SESSION_FORMAT = 1;
+/** Header of an expired session (a tombstone): [format, expired at ts, highest seq applied]. */
+const SESSION_EXPIRED_FORMAT = 3;
 const SETTINGS_FORMAT = 1;
 
 function errorResult(code: ErrorResult['code'], message: string, extra: Partial<ErrorResult> = {}): ErrorResult {
@@ -253,6 +263,12 @@ export class StateMachine {
   private _safePoint = 0;
   private lastSweepTs = 0;
   private readonly sessions = new Map<string, SessionState>();
+  /**
+   * Sessions that expired or were evicted here, with the highest seq this range applied for them: a
+   * retry of one of those seqs must fail SESSION_EXPIRED (its result is gone), while a NEW seq starts the
+   * session again. Kept for 4 × the TTL (and at most maxSessions of them).
+   */
+  private readonly expired = new Map<string, { at: number; maxSeq: number }>();
   private broken: Error | undefined;
   private readonly groupId: number;
   private ttl: number;
@@ -270,6 +286,13 @@ export class StateMachine {
   private _settings: ReplicatedSettings;
   private _settingsStored = false;
   private readonly unsafeSnapshotIsolation: boolean;
+  private readonly descriptorKey: Buffer;
+  /**
+   * The range this group serves (docs/sharding.md). A group that never stored one (the single-node store,
+   * a data dir from before sharding) covers the whole key space as range `groupId`, epoch 0.
+   */
+  private _descriptor: RangeDescriptor;
+  private _descriptorStored = false;
 
   private constructor(private readonly engine: Engine, opts: StateMachineOptions) {
     this.groupId = opts.groupId ?? 0;
@@ -286,6 +309,8 @@ export class StateMachine {
     this.maxSessions = Math.max(1, opts.maxSessions ?? 100_000);
     this.minEvictIdle = Math.round((opts.minEvictIdleMs ?? 300_000) * TS_PER_MS);
     this.settingsKey = metaKey(this.groupId, 'settings');
+    this.descriptorKey = metaKey(this.groupId, 'descriptor');
+    this._descriptor = { rangeId: Math.max(1, this.groupId), start: Buffer.alloc(0), end: Buffer.alloc(0), epoch: { confVer: 0, version: 0 }, replicas: [] };
   }
 
   private useSettings(st: ReplicatedSettings): void {
@@ -316,6 +341,11 @@ export class StateMachine {
       this.useSettings({ sessionTtlMs: readU64BE(settings, 1), maxResultsPerSession: readU64BE(settings, 9) });
       this._settingsStored = true;
     }
+    const desc = await this.engine.get(this.descriptorKey);
+    if (desc !== undefined) {
+      this._descriptor = decodeDescriptor(Buffer.from(desc));
+      this._descriptorStored = true;
+    }
     const { start, end } = sessionSpace(this.groupId);
     const it = this.engine.iterator({ gte: start, lt: end });
     try {
@@ -324,6 +354,10 @@ export class StateMachine {
         if (batch.length === 0) break;
         for (const [k, v] of batch) {
           const { clientId, seq } = parseSessionKey(k);
+          if (seq === undefined && v[0] === SESSION_EXPIRED_FORMAT && v.length === 17) {
+            this.expired.set(clientId, { at: readU64BE(v, 1), maxSeq: readU64BE(v, 9) });
+            continue;
+          }
           let st = this.sessions.get(clientId);
           if (st === undefined) {
             st = { lastActive: 0, forgottenBelow: 1, results: new Map() };
@@ -364,6 +398,56 @@ export class StateMachine {
     return this._settingsStored;
   }
 
+  /** The range this group serves (bounds, epoch, replicas as of the last split or replica change). */
+  get descriptor(): Readonly<RangeDescriptor> {
+    return this._descriptor;
+  }
+  get descriptorStored(): boolean {
+    return this._descriptorStored;
+  }
+
+  /**
+   * Replaces the descriptor (bootstrap, replica changes applied by the Raft host at a log position) and
+   * returns the engine op to write in the same batch as that position's applied index.
+   */
+  setDescriptor(d: RangeDescriptor): EngineOp {
+    if (d.rangeId !== this._descriptor.rangeId && this._descriptorStored) throw new Error(`group ${this.groupId}: descriptor of range ${d.rangeId} replaces range ${this._descriptor.rangeId}`);
+    this._descriptor = { ...d, start: Buffer.from(d.start), end: Buffer.from(d.end), epoch: { ...d.epoch }, replicas: d.replicas.map((r) => ({ ...r })) };
+    this._descriptorStored = true;
+    return { type: 'put', key: this.descriptorKey, value: encodeDescriptor(this._descriptor) };
+  }
+
+  /**
+   * The refusal of a command whose keys are not all inside this range (deterministic: the descriptor is
+   * replicated state). Checked at apply, so a command routed before a split and applied after it never
+   * touches the half that moved away — it fails retryably, certainly not applied.
+   */
+  private outOfRange(cmd: Command): ErrorResult | undefined {
+    const d = this._descriptor;
+    if (d.start.length === 0 && d.end.length === 0) return undefined;
+    const refuse = (what: string): ErrorResult =>
+      errorResult('KEY_NOT_IN_RANGE', `${what} is not in range ${d.rangeId} [${d.start.toString('hex') || '-∞'}, ${d.end.toString('hex') || '+∞'}) (epoch version ${d.epoch.version}); refresh the route and retry`, { rangeId: d.rangeId });
+    const keyOk = (k: Buffer): boolean => k.length === 0 || containsKey(d, k);
+    const spanOk = (start: Buffer | undefined, end: Buffer | undefined): boolean => containsSpan(d, start ?? Buffer.alloc(0), end ?? Buffer.alloc(0));
+    switch (cmd.type) {
+      case 'put':
+      case 'delete':
+        return keyOk(cmd.key) ? undefined : refuse('key');
+      case 'batch':
+        return cmd.mutations.every((m) => keyOk(m.key)) ? undefined : refuse('a key of the batch');
+      case 'deleteRange':
+        return spanOk(cmd.start, cmd.end) ? undefined : refuse('the deleted range');
+      case 'txnCommit':
+        if (!cmd.writes.every((m) => keyOk(m.key))) return refuse('a written key of the transaction');
+        if (!cmd.readKeys.every(keyOk)) return refuse('a read key of the transaction');
+        return cmd.readRanges.every((r) => spanOk(r.start, r.end)) ? undefined : refuse('a scanned range of the transaction');
+      case 'split':
+        return undefined; // checked by split() itself (EPOCH_NOT_MATCH / INVALID_ARGUMENT)
+      default:
+        return undefined;
+    }
+  }
+
   /** A stored session result (for diagnostics and retries of finished commands). */
   sessionResult(clientId: string, seq: number): CommandResult | undefined {
     const st = this.sessions.get(clientId);
@@ -382,7 +466,8 @@ export class StateMachine {
       await ctx.prefetch(cmds);
       for (let i = 0; i < cmds.length; i++) {
         const cmd = cmds[i]!;
-        const r = cmd.session === undefined ? this.execute(ctx, cmd) : this.applyWithSession(ctx, cmd, dirty);
+        const refused = this.outOfRange(cmd);
+        const r = refused !== undefined ? refused : cmd.session === undefined ? this.execute(ctx, cmd) : this.applyWithSession(ctx, cmd, dirty);
         results[i] = r instanceof Promise ? await r : r;
         // Deterministic expiry sweep, driven by command timestamps, checked after every command so the
         // outcome does not depend on how commands are grouped.
@@ -447,13 +532,40 @@ export class StateMachine {
     for (const [clientId, st] of this.sessions) {
       if (this._lastTs - st.lastActive > this.ttl) this.dropSession(ctx, clientId, st, dirty);
     }
+    for (const [clientId, t] of this.expired) {
+      if (this._lastTs - t.at > 4 * this.ttl) {
+        this.expired.delete(clientId);
+        ctx.ops.push({ type: 'del', key: sessionHeaderKey(this.groupId, clientId) });
+      }
+    }
   }
 
   private dropSession(ctx: ApplyContext, clientId: string, st: SessionState, dirty: Set<string>): void {
-    for (const seq of st.results.keys()) ctx.ops.push({ type: 'del', key: sessionResultKey(this.groupId, clientId, seq) });
-    ctx.ops.push({ type: 'del', key: sessionHeaderKey(this.groupId, clientId) });
+    let maxSeq = st.forgottenBelow - 1;
+    for (const seq of st.results.keys()) {
+      ctx.ops.push({ type: 'del', key: sessionResultKey(this.groupId, clientId, seq) });
+      if (seq > maxSeq) maxSeq = seq;
+    }
+    // A tombstone replaces the header (the same key): retries of seqs up to maxSeq stay refused.
+    const t = Buffer.allocUnsafe(17);
+    t[0] = SESSION_EXPIRED_FORMAT;
+    writeU64BE(t, 1, this._lastTs);
+    writeU64BE(t, 9, maxSeq);
+    ctx.ops.push({ type: 'put', key: sessionHeaderKey(this.groupId, clientId), value: t });
+    this.expired.set(clientId, { at: this._lastTs, maxSeq });
     this.sessions.delete(clientId);
     dirty.delete(clientId);
+    if (this.expired.size > this.maxSessions) this.dropOldestTombstones(ctx);
+  }
+
+  /** Deterministic bound on tombstones: the oldest (expiry ts, then client id) go first. */
+  private dropOldestTombstones(ctx: ApplyContext): void {
+    const all = [...this.expired].sort((x, y) => x[1].at - y[1].at || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    const n = this.expired.size - this.maxSessions + Math.ceil(this.maxSessions / 100);
+    for (let i = 0; i < n && i < all.length; i++) {
+      this.expired.delete(all[i]![0]);
+      ctx.ops.push({ type: 'del', key: sessionHeaderKey(this.groupId, all[i]![0]) });
+    }
   }
 
   /**
@@ -500,13 +612,20 @@ export class StateMachine {
       st = undefined;
     }
     if (st === undefined) {
-      if (s.firstUnacked > 1) {
-        return errorResult('SESSION_EXPIRED', `session ${s.clientId} is unknown or expired (first_unacked ${s.firstUnacked} > 1)`);
+      // Unknown here. With many ranges a session legitimately reaches a range for the first time with
+      // first_unacked > 1 (its earlier requests went to other ranges), so only a seq this range applied
+      // before it expired the session is refused (its result is gone: applying again could duplicate).
+      const tomb = this.expired.get(s.clientId);
+      if (tomb !== undefined && s.seq <= tomb.maxSeq) {
+        return errorResult('SESSION_EXPIRED', `session ${s.clientId} expired here; the result of seq ${s.seq} is gone (seqs up to ${tomb.maxSeq} were applied)`);
       }
       const refused = this.makeRoomForSession(ctx, now, dirty);
       if (refused !== undefined) return refused;
-      st = { lastActive: now, forgottenBelow: 1, results: new Map() };
+      // Seqs below first_unacked were acknowledged by the client: none of them can be retried here.
+      st = { lastActive: now, forgottenBelow: Math.max(1, s.firstUnacked, tomb !== undefined ? tomb.maxSeq + 1 : 1), results: new Map() };
       this.sessions.set(s.clientId, st);
+      if (tomb !== undefined) this.expired.delete(s.clientId);
+      dirty.add(s.clientId); // the header replaces the tombstone
     }
     if (s.seq < st.forgottenBelow) {
       return errorResult('SESSION_EXPIRED', `result of seq ${s.seq} of session ${s.clientId} was already forgotten (acknowledged below ${st.forgottenBelow})`);
@@ -587,7 +706,65 @@ export class StateMachine {
         return errorResult('TXN_NOT_FOUND', `transaction ${cmd.txnId} not found (did not commit: fenced off in the log by a retry)`);
       case 'setSettings':
         return this.setSettings(ctx, cmd);
+      case 'split':
+        return this.split(ctx, cmd);
     }
+  }
+
+  /**
+   * Applies a split (SplitCommand): this group keeps [start, splitKey); the right half's local state —
+   * descriptor, applied meta (index SPLIT_INIT_INDEX, this group's lastTs and safe point), settings and a
+   * copy of the session table (a retry routed to either half after the split is still answered from its
+   * table) — goes into this same batch. The Raft host adds the right group's Raft state and starts it.
+   */
+  private split(ctx: ApplyContext, cmd: Extract<Command, { type: 'split' }>): CommandResult {
+    const d = this._descriptor;
+    if (cmd.expectVersion !== d.epoch.version) {
+      return errorResult('EPOCH_NOT_MATCH', `range ${d.rangeId} is at epoch version ${d.epoch.version}, the split was proposed at ${cmd.expectVersion}`, { rangeId: d.rangeId });
+    }
+    if (!Number.isSafeInteger(cmd.newRangeId) || cmd.newRangeId <= 0 || cmd.newRangeId === this.groupId) return errorResult('INVALID_ARGUMENT', `bad new range id ${cmd.newRangeId}`);
+    if (d.replicas.length === 0) return errorResult('INVALID_ARGUMENT', `range ${d.rangeId} has no replica list yet; cannot split`);
+    let halves: { left: RangeDescriptor; right: RangeDescriptor };
+    try {
+      // Peer ids are the stores' raft ids at this stage (one replica per store; docs/sharding.md).
+      halves = splitRange(d, cmd.splitKey, { rangeId: cmd.newRangeId, peerIds: new Map(d.replicas.map((r) => [r.storeId, r.storeId])) });
+    } catch (e) {
+      return errorResult('INVALID_ARGUMENT', e instanceof Error ? e.message : String(e));
+    }
+    this.nextTs(cmd);
+    ctx.ops.push(this.setDescriptor(halves.left));
+    const g = cmd.newRangeId;
+    ctx.ops.push({ type: 'put', key: metaKey(g, 'descriptor'), value: encodeDescriptor(halves.right) });
+    const meta = Buffer.allocUnsafe(META_LEN);
+    meta[0] = META_FORMAT;
+    writeU64BE(meta, 1, this._lastTs);
+    writeU64BE(meta, 9, SPLIT_INIT_INDEX);
+    writeU64BE(meta, 17, this._safePoint);
+    writeU64BE(meta, 25, this.lastSweepTs);
+    ctx.ops.push({ type: 'put', key: metaKey(g, 'applied'), value: meta });
+    if (this._settingsStored) {
+      const v = Buffer.allocUnsafe(17);
+      v[0] = SETTINGS_FORMAT;
+      writeU64BE(v, 1, this._settings.sessionTtlMs);
+      writeU64BE(v, 9, this._settings.maxResultsPerSession);
+      ctx.ops.push({ type: 'put', key: metaKey(g, 'settings'), value: v });
+    }
+    for (const [clientId, st] of this.sessions) {
+      const h = Buffer.allocUnsafe(17);
+      h[0] = SESSION_FORMAT;
+      writeU64BE(h, 1, st.lastActive);
+      writeU64BE(h, 9, st.forgottenBelow);
+      ctx.ops.push({ type: 'put', key: sessionHeaderKey(g, clientId), value: h });
+      for (const [seq, res] of st.results) ctx.ops.push({ type: 'put', key: sessionResultKey(g, clientId, seq), value: res });
+    }
+    for (const [clientId, t] of this.expired) {
+      const v = Buffer.allocUnsafe(17);
+      v[0] = SESSION_EXPIRED_FORMAT;
+      writeU64BE(v, 1, t.at);
+      writeU64BE(v, 9, t.maxSeq);
+      ctx.ops.push({ type: 'put', key: sessionHeaderKey(g, clientId), value: v });
+    }
+    return { type: 'split', left: encodeDescriptor(halves.left), right: encodeDescriptor(halves.right) };
   }
 
   private setSettings(ctx: ApplyContext, cmd: Extract<Command, { type: 'setSettings' }>): CommandResult {

@@ -115,6 +115,11 @@ export class TxnManager {
     return this.txns.size;
   }
 
+  /** Whether the transaction is open (not committed, rolled back or timed out). */
+  has(txnId: string): boolean {
+    return this.txns.has(txnId);
+  }
+
   /** Smallest start ts of a registered transaction (GC must not pass it). */
   minStartTs(): number | undefined {
     let min: number | undefined;

@@ -17,7 +17,7 @@
 // Work per run is bounded by `maxEntries` scanned engine entries; a cursor remembers where to resume.
 import type { Engine, EngineOp } from '../engine/engine.js';
 import { readU64BE } from './codec.js';
-import { DATA_END, DATA_START, dataKeyTs, dataKeyUserKey, latestKey } from './keyspace.js';
+import { DATA_START, dataKeyTs, dataKeyUserKey, dataRange, latestKey } from './keyspace.js';
 import { isTombstone } from './mvcc.js';
 
 export interface GcRunResult {
@@ -39,6 +39,12 @@ export interface GcOptions {
    * runs it directly — only correct when nothing applies concurrently (tests).
    */
   exclusive?: (fn: () => Promise<void>) => Promise<void>;
+  /**
+   * The user-key span this collector owns (the range of its group; default: everything). Read at the
+   * start of every run: a range that split collects only its remaining half from then on (the other
+   * half's group collects it with its own safe point).
+   */
+  span?: () => { start?: Buffer; end?: Buffer };
 }
 
 interface KeyState {
@@ -57,8 +63,10 @@ export class MvccGc {
   private readonly maxEntries: number;
   private readonly batchSize: number;
   private readonly exclusive: (fn: () => Promise<void>) => Promise<void>;
+  private readonly span: () => { start?: Buffer; end?: Buffer };
 
   constructor(private readonly engine: Engine, opts: GcOptions = {}) {
+    this.span = opts.span ?? (() => ({}));
     this.maxEntries = opts.maxEntries ?? 20_000;
     this.batchSize = opts.batchSize ?? 1024;
     this.exclusive = opts.exclusive ?? ((fn) => fn());
@@ -77,13 +85,19 @@ export class MvccGc {
    */
   async run(safePoint: number, maxEntries = this.maxEntries): Promise<GcRunResult> {
     maxEntries = Math.max(1, maxEntries);
-    const it = this.engine.iterator({ gte: this.cursor, lt: DATA_END });
+    const sp = this.span();
+    const bounds = dataRange(sp.start, sp.end);
+    if (Buffer.compare(this.cursor, bounds.start) < 0 || Buffer.compare(this.cursor, bounds.end) >= 0) {
+      this.cursor = bounds.start;
+      this.resume = undefined;
+    }
+    const it = this.engine.iterator({ gte: this.cursor, lt: bounds.end });
     let ops: EngineOp[] = [];
     let scanned = 0;
     let removed = 0;
     let st: KeyState | undefined = this.resume;
     let completedPass = false;
-    let nextCursor: Buffer = DATA_START;
+    let nextCursor: Buffer = bounds.start;
     let nextResume: KeyState | undefined;
     /** Latest records to remove: [user key, ts of its tombstone]. */
     const deadLatest: Array<[Buffer, number]> = [];
@@ -146,7 +160,7 @@ export class MvccGc {
       await it.close();
     }
     if (deadLatest.length > 0) await this.removeLatest(deadLatest);
-    this.cursor = completedPass ? DATA_START : nextCursor;
+    this.cursor = completedPass ? bounds.start : nextCursor;
     this.resume = completedPass ? undefined : nextResume;
     return { scanned, removed, completedPass };
   }

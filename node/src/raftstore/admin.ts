@@ -10,7 +10,7 @@ import { ConfChangeTransition, ConfChangeType, type ConfChange, type Status } fr
 import type { AdminStatusResponse } from '../generated/kvs/v1/AdminStatusResponse.js';
 import type { MemberProgress } from '../generated/kvs/v1/MemberProgress.js';
 import { encodeConfContext, type Peer } from './peer.js';
-import type { RaftNode } from './raft-node.js';
+import type { RaftNode, RangeReplica } from './raft-node.js';
 
 export interface AdminDeps {
   node: RaftNode;
@@ -72,6 +72,47 @@ export function adminStatus(node: RaftNode, nodeId: string): AdminStatusResponse
   };
 }
 
+/** One range replica as Admin.Ranges reports it. */
+export async function rangeInfo(node: RaftNode, r: RangeReplica): Promise<Record<string, unknown>> {
+  const d = r.store.descriptor;
+  const st = r.peer.status();
+  return {
+    rangeId: r.rangeId,
+    start: d.start,
+    end: d.end,
+    confVer: d.epoch.confVer,
+    version: d.epoch.version,
+    replicas: d.replicas.map((x) => ({ storeId: x.storeId, peerId: x.peerId, role: x.role })),
+    leaderId: st.lead,
+    leaderAddress: r.peer.leaderClientAddress() ?? (st.lead === node.raftId ? node.transport.clientAddressOf(node.raftId) ?? '' : ''),
+    approximateBytes: await r.store.approximateBytes(),
+    role: st.raftState,
+    term: st.term,
+    applied: r.peer.appliedIndex,
+    proposals: r.peer.stats.proposals,
+  };
+}
+
+/**
+ * Applies one membership change of the store to every range it holds besides range 1 (stage 2a: every
+ * range is replicated on every store, so a store joins or leaves all of them). Where this store leads
+ * the range the change runs here; elsewhere it is proposed through the local replica (Raft forwards it
+ * to the range's leader) — either way we wait until it is applied locally.
+ */
+async function fanOut(node: RaftNode, cc: ConfChange, done: (st: Status) => boolean, timeoutMs: number): Promise<string[]> {
+  const pending: string[] = [];
+  await Promise.all(
+    [...node.replicas.values()]
+      .filter((r) => r.rangeId !== node.first.rangeId)
+      .map(async (r) => {
+        if (done(r.peer.status())) return;
+        r.peer.proposeConfChange(cc);
+        if (!(await r.peer.waitFor(() => done(r.peer.status()), timeoutMs))) pending.push(`range ${r.rangeId}`);
+      }),
+  );
+  return pending;
+}
+
 function requireLeader(peer: Peer): void {
   if (!peer.isLeader) throw peer.notLeader('membership changes run on the leader; retry there');
 }
@@ -129,7 +170,10 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       const role = isMember(st, rid);
       if (role === 'learner') return ok(`${rid} is already a learner`);
       if (role === 'voter') throw new PreconditionFailedError(`${rid} is already a voter`);
-      await changeConf(peer, { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddLearner, nodeId: rid }], context: encodeConfContext(address) }, (s) => isMember(s, rid) === 'learner', 10_000);
+      const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddLearner, nodeId: rid }], context: encodeConfContext(address) };
+      await changeConf(peer, cc, (s) => isMember(s, rid) === 'learner', 10_000);
+      const late = await fanOut(node, cc, (s) => isMember(s, rid) !== undefined, 10_000);
+      if (late.length > 0) throw new OperationTimeoutError(`learner ${rid} added to range 1 but not yet to ${late.join(', ')}; retry`);
       return ok(`added learner ${rid} at ${address}`);
     }),
 
@@ -147,7 +191,11 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
           `learner ${rid} is not caught up (match ${p?.match ?? 0}, leader commit ${st.commit}, state ${p?.state ?? 'unknown'}, max lag ${maxLag}); retry later`,
         );
       }
-      await changeConf(peer, { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddNode, nodeId: rid }], context: encodeConfContext(undefined) }, (s) => isMember(s, rid) === 'voter' && s.config.votersOutgoing.length === 0, 10_000);
+      const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddNode, nodeId: rid }], context: encodeConfContext(undefined) };
+      const promoted = (s: Status): boolean => isMember(s, rid) === 'voter' && s.config.votersOutgoing.length === 0;
+      await changeConf(peer, cc, promoted, 10_000);
+      const late = await fanOut(node, cc, promoted, 10_000);
+      if (late.length > 0) throw new OperationTimeoutError(`${rid} promoted in range 1 but not yet in ${late.join(', ')}; retry`);
       return ok(`promoted ${rid} to voter`);
     }),
 
@@ -179,7 +227,11 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
           return ok(`leadership moved to ${peer.leader}; removal of ${rid} proposed${isMember(st, rid) === undefined ? ' and applied' : ''}. Shut ${rid} down once the new leader reports it gone.`);
         }
       }
-      await changeConf(peer, { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: rid }], context: encodeConfContext(undefined) }, (s) => isMember(s, rid) === undefined, 10_000);
+      const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: rid }], context: encodeConfContext(undefined) };
+      // Every other range first (range 1's membership is what the operator reads as "done").
+      const late = await fanOut(node, cc, (s) => isMember(s, rid) === undefined, 10_000);
+      if (late.length > 0) throw new OperationTimeoutError(`removal of ${rid} not yet applied in ${late.join(', ')}; retry`);
+      await changeConf(peer, cc, (s) => isMember(s, rid) === undefined, 10_000);
       return ok(`removed ${rid}; shut it down and never reuse its raft id`);
     }),
 
@@ -194,6 +246,16 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       const done = await peer.waitFor(() => peer.leader === to, timeoutMs);
       if (!done) throw new OperationTimeoutError(`leadership did not move to ${to} within ${timeoutMs} ms (leader is ${peer.leader})`);
       return ok(`leader is now ${to}`);
+    }),
+
+    Ranges: unary('Ranges', async () => ({ storeId: node.raftId, ranges: await Promise.all(node.sorted().map((r) => rangeInfo(node, r as RangeReplica))) })),
+
+    SplitRange: unary('SplitRange', async (req: { key?: Buffer }) => {
+      const key = Buffer.isBuffer(req.key) ? req.key : Buffer.alloc(0);
+      if (key.length === 0) throw new InvalidArgumentError('key must not be empty (the right half starts at it)');
+      const { left, right } = await node.split(key);
+      logger.info('range split', { left: left.rangeId, right: right.rangeId, at: key.toString('hex'), version: right.epoch.version });
+      return { left: await rangeInfo(node, node.get(left.rangeId)!), right: await rangeInfo(node, node.get(right.rangeId)!) };
     }),
 
     Snapshot: unary('Snapshot', async () => {

@@ -126,6 +126,13 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));
   g('kvs_raft_leader_id', 'raft id of the leader this node knows (0 = none)', () => peer().leader);
+  // The alert rules compare the voters a group should have with the members Prometheus hears from
+  // (charts/kvs-operator/alerts/kvs.rules.yaml: KvsMemberDown, KvsQuorumAtRisk).
+  g('kvs_raft_voters', 'voters in the (incoming) configuration this node knows', () => peer().status().config.voters.length);
+  g('kvs_raft_is_voter', '1 when this node is a voter of its group (0: learner or removed)', () => {
+    const s = peer().status();
+    return s.config.voters.includes(s.id) || s.config.votersOutgoing.includes(s.id) ? 1 : 0;
+  });
   g('kvs_raft_commit_index', 'commit index', () => peer().status().commit);
   g('kvs_raft_applied_index', 'applied index', () => peer().appliedIndex);
   g('kvs_raft_first_index', 'first index of the (compacted) log', () => peer().status().firstIndex);

@@ -96,6 +96,8 @@ export interface GeneratedSnapshot {
   engineSnapshot: EngineSnapshot;
   refs: number;
   stale: boolean;
+  /** The user-key span of the range at the snapshot's index (what the transfer exports). */
+  span?: { start: Buffer; end: Buffer };
 }
 
 export interface OpenOptions {
@@ -131,6 +133,48 @@ export class PeerStorage implements Storage {
 
   private constructor(readonly engine: Engine, readonly groupId: number, identity: IdentityRegistry | undefined) {
     this.identity = identity ?? new IdentityRegistry(0, '');
+  }
+
+  /**
+   * The Raft state of a range created by a split (written in the parent's apply batch, docs/sharding.md
+   * "Splits"): log truncated at SPLIT_INIT_INDEX/term, the parent's configuration and address book and
+   * identity records. Every replica of the parent writes the same state at the same log position.
+   */
+  static splitInitOps(groupId: number, initIndex: number, confState: ConfState, addresses: ReadonlyMap<number, string>, identities: Record<string, string>): EngineOp[] {
+    const meta: SnapshotMetadata = { index: initIndex, term: initIndex, confState: structuredClone(confState) };
+    const addrs: Record<string, string> = {};
+    for (const [k, v] of [...addresses].sort((a, b) => a[0] - b[0])) addrs[String(k)] = v;
+    return [
+      { type: 'put', key: raftKeys.truncated(groupId), value: Buffer.from(encodeSnapshotMetadata(meta)) },
+      { type: 'put', key: raftKeys.confState(groupId), value: Buffer.from(encodeConfState(confState)) },
+      { type: 'put', key: raftKeys.hardState(groupId), value: Buffer.from(encodeHardState({ term: initIndex, vote: 0, commit: initIndex })) },
+      { type: 'put', key: raftKeys.addresses(groupId), value: Buffer.from(JSON.stringify(addrs)) },
+      { type: 'put', key: raftKeys.identities(groupId), value: Buffer.from(JSON.stringify(identities)) },
+    ];
+  }
+
+  /** Group ids with Raft state in the engine (every range replica this store holds). */
+  static async groupsIn(engine: Engine): Promise<number[]> {
+    const out: number[] = [];
+    let from = Buffer.from([RAFT_PREFIX]);
+    const end = Buffer.from([RAFT_PREFIX + 1]);
+    // One seek per group: jump past each group's keys.
+    for (;;) {
+      const it = engine.iterator({ gte: from, lt: end, limit: 1 });
+      let batch: Array<[Buffer, Buffer]>;
+      try {
+        batch = await it.nextBatch(1);
+      } finally {
+        await it.close();
+      }
+      if (batch.length === 0) return out;
+      const k = batch[0]![0];
+      const g = Number(k.readBigUInt64BE(1));
+      out.push(g);
+      from = Buffer.alloc(9);
+      from[0] = RAFT_PREFIX;
+      from.writeBigUInt64BE(BigInt(g) + 1n, 1);
+    }
   }
 
   static async open(engine: Engine, groupId: number, opts: OpenOptions = {}): Promise<PeerStorage> {
@@ -288,7 +332,7 @@ export class PeerStorage implements Storage {
    * Records a snapshot of the applied state at `appliedIndex`. MUST be called when no apply is in
    * flight (the engine then holds exactly the state at appliedIndex).
    */
-  generateSnapshot(appliedIndex: number): GeneratedSnapshot {
+  generateSnapshot(appliedIndex: number, span?: { start: Buffer; end: Buffer }): GeneratedSnapshot {
     const old = this.generated;
     if (old !== undefined) {
       old.stale = true;
@@ -300,7 +344,7 @@ export class PeerStorage implements Storage {
       metadata: { index: appliedIndex, term: this.mem.term(appliedIndex), confState: structuredClone(this.confState) },
       data: encodeSnapshotHeader({ addresses, incarnations: this.identity.toJSON() }),
     };
-    this.generated = { snapshot, engineSnapshot: this.engine.snapshot(), refs: 0, stale: false };
+    this.generated = { snapshot, engineSnapshot: this.engine.snapshot(), refs: 0, stale: false, ...(span !== undefined ? { span } : {}) };
     this.snapshotRequested = false;
     return this.generated;
   }

@@ -29,6 +29,7 @@ import { StateMachine } from '../kv/state-machine.js';
 import { CommandTooLargeError } from '../kv/command-size.js';
 import {
   type ConfChange,
+  type ConfState,
   type Entry,
   type Message,
   type ReadState,
@@ -48,7 +49,10 @@ import {
 } from '../raft/index.js';
 import { RaftMetrics, since } from './metrics.js';
 import { type IdentityRegistry, decodeIdentityEntry, encodeIdentityEntry, isIdentityEntry } from './identity.js';
-import type { PeerStorage } from './peer-storage.js';
+import { PeerStorage } from './peer-storage.js';
+import { SPLIT_INIT_INDEX } from '../kv/state-machine.js';
+import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '../meta/range-descriptor.js';
+import { metaKey } from '../mvcc/keyspace.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
 export interface PeerConfig {
@@ -80,6 +84,18 @@ export interface PeerConfig {
   maxCommandBytes?: number;
   /** TEST ONLY: see StateMachineOptions.unsafeSnapshotIsolation (used when the state machine is reopened). */
   unsafeSnapshotIsolation?: boolean;
+  /**
+   * Called once a split of this range is applied and written (both halves' state is in the engine,
+   * including the right half's Raft state): the host starts the right half's peer.
+   */
+  onSplit?: (left: RangeDescriptor, right: RangeDescriptor) => void;
+}
+
+/** The replica list of a range as its applied configuration says (peer id = store raft id at this stage). */
+export function replicasOf(cs: ConfState): ReplicaDescriptor[] {
+  const voters = [...new Set([...cs.voters, ...cs.votersOutgoing])].sort((a, b) => a - b);
+  const learners = [...new Set([...cs.learners, ...cs.learnersNext])].filter((id) => !voters.includes(id)).sort((a, b) => a - b);
+  return [...voters.map((id) => ({ storeId: id, peerId: id, role: 'voter' as const })), ...learners.map((id) => ({ storeId: id, peerId: id, role: 'learner' as const }))];
 }
 
 interface PendingProposal {
@@ -232,6 +248,7 @@ export class Peer implements CommandSink {
     this.sm = sm;
     this.onApplied = onApplied;
     this.replaceSm = replaceSm;
+    this.adoptReplicas();
     const applied = Math.max(sm.appliedIndex, this.storage.firstIndex() - 1);
     this.appliedIndex = applied;
     // The commit index is written lazily (with the next log write), the applied index with the data:
@@ -267,6 +284,29 @@ export class Peer implements CommandSink {
     const cs = this.storage.confState;
     if (cs.voters.length === 1 && cs.voters[0] === this.raftId && cs.votersOutgoing.length === 0) this.rn.campaign();
     this.schedule();
+  }
+
+  /**
+   * A range that never stored a descriptor (bootstrapped before sharding, or a fresh cluster before its
+   * first replica change) takes its replicas from the applied configuration — replicated state at this
+   * log position, so every replica derives the same list (a split needs it).
+   */
+  private adoptReplicas(): void {
+    if (!this.sm.descriptorStored && this.storage.confState.voters.length > 0) {
+      this.sm.setDescriptor({ ...this.sm.descriptor, replicas: replicasOf(this.storage.confState) });
+    }
+  }
+
+  /** Starts an election now (the new range of a split, on the parent leader's store). */
+  campaign(): void {
+    if (this.closed || this.failed) return;
+    this.rn.campaign();
+    this.schedule();
+  }
+
+  /** The range this peer serves. */
+  get descriptor(): Readonly<RangeDescriptor> {
+    return this.sm.descriptor;
   }
 
   // ---------------- status ----------------
@@ -546,7 +586,7 @@ export class Peer implements CommandSink {
 
   /** Triggers a snapshot at the applied index (admin); resolves with its index. */
   snapshotNow(): Promise<number> {
-    return this.runExclusive(async () => this.storage.generateSnapshot(this.appliedIndex).snapshot.metadata.index);
+    return this.runExclusive(async () => this.storage.generateSnapshot(this.appliedIndex, this.span()).snapshot.metadata.index);
   }
 
   /** Compacts the log up to `index` (0 = applied − keep); resolves with the new first index. */
@@ -556,6 +596,12 @@ export class Peer implements CommandSink {
       if (target >= this.storage.firstIndex()) await this.storage.compact(target);
       return this.storage.firstIndex();
     });
+  }
+
+  /** The user-key span of the range right now (between applies: the span at the applied index). */
+  private span(): { start: Buffer; end: Buffer } {
+    const d = this.sm.descriptor;
+    return { start: Buffer.from(d.start), end: Buffer.from(d.end) };
   }
 
   // ---------------- the Ready loop ----------------
@@ -590,7 +636,7 @@ export class Peer implements CommandSink {
         if (this.storage.snapshotRequested) {
           // The engine must hold exactly the state at the applied index: no apply in flight.
           await this.applyIdle();
-          this.storage.generateSnapshot(this.appliedIndex);
+          this.storage.generateSnapshot(this.appliedIndex, this.span());
           this.stats.snapshotsGenerated++;
           this.log.info('snapshot generated', { index: this.appliedIndex });
         }
@@ -875,7 +921,8 @@ export class Peer implements CommandSink {
     const realIterator = engine.iterator.bind(engine);
     pinned.iterator = (opts) => realIterator({ ...opts, snapshot: g.engineSnapshot });
     const source: SnapshotSource = {
-      chunks: () => exportState(pinned, groupId, { batchSize: 1024 }),
+      // Only this range's keys: the engine holds every range of the store.
+      chunks: () => exportState(pinned, groupId, { batchSize: 1024, ...(g.span !== undefined ? { userRange: g.span } : {}) }),
       release: () => this.storage.releaseSnapshot(g),
     };
     this.log.info('sending snapshot', { to: m.to, index });
@@ -899,10 +946,15 @@ export class Peer implements CommandSink {
     // (b) the state.
     const batches: EngineEntry[][] = [];
     for (let i = 0; i < entries.length; i += 4096) batches.push(entries.slice(i, i + 4096));
-    await importState(this.engine, this.groupId, batches, { sync: false });
+    // The span the snapshot covers is its own descriptor's (a range that never stored one covers all).
+    const descKey = metaKey(this.groupId, 'descriptor');
+    const descEntry = entries.find(([k]) => k.equals(descKey));
+    const d = descEntry !== undefined ? decodeDescriptor(Buffer.from(descEntry[1])) : undefined;
+    await importState(this.engine, this.groupId, batches, { sync: false, ...(d !== undefined ? { userRange: { start: d.start, end: d.end } } : {}) });
     await this.engine.write([this.storage.markerClearOp(), this.storage.addressesOp(), this.storage.identitiesOp()], { sync: true });
     // (c) reopen the state machine over the new state.
     this.sm = await StateMachine.open(this.engine, { groupId: this.groupId, unsafeSnapshotIsolation: this.cfg.unsafeSnapshotIsolation === true, logger: this.log });
+    this.adoptReplicas();
     this.replaceSm(this.sm);
     this.appliedIndex = Math.max(index, this.sm.appliedIndex);
     this.onApplied(this.sm.lastTs);
@@ -938,11 +990,23 @@ export class Peer implements CommandSink {
           this.metrics.proposalStage('resolved', since(p.t0));
         }
       }
+      const splits: Array<{ left: RangeDescriptor; right: RangeDescriptor }> = [];
+      for (const res of r.results) {
+        if (res.type !== 'split') continue;
+        const right = decodeDescriptor(res.right);
+        splits.push({ left: decodeDescriptor(res.left), right });
+        // The right half's Raft state rides in the same batch as the split itself.
+        r.ops.push(...PeerStorage.splitInitOps(right.rangeId, SPLIT_INIT_INDEX, this.storage.confState, this.storage.addresses, this.identity.toJSON()));
+      }
       await this.engine.write(r.ops, { sync: false });
       this.metrics.engineWrite('apply', r.ops.length, opsBytes(r.ops));
       this.appliedIndex = last;
       this.stats.applied += batch.length;
       this.onApplied(r.lastTs);
+      for (const sp of splits) {
+        this.log.info('range split applied', { index: last, left: { rangeId: sp.left.rangeId, end: sp.left.end.toString('hex') }, right: { rangeId: sp.right.rangeId, start: sp.right.start.toString('hex') }, version: sp.right.epoch.version });
+        this.cfg.onSplit?.(sp.left, sp.right);
+      }
       const now = performance.now();
       for (const x of batch) {
         const t0 = x.id === undefined ? undefined : x.t0;
@@ -961,6 +1025,9 @@ export class Peer implements CommandSink {
           if (addr !== undefined && (ch.type === ConfChangeType.AddLearner || ch.type === ConfChangeType.AddNode)) this.storage.learnAddress(ch.nodeId, addr);
         }
         ops.push(this.storage.addressesOp());
+        // The descriptor follows the configuration: replicas + confVer (TiKV: +1 per change).
+        const d = this.sm.descriptor;
+        ops.push(this.sm.setDescriptor({ ...d, epoch: { confVer: d.epoch.confVer + Math.max(1, cc.changes.length), version: d.epoch.version }, replicas: replicasOf(cs) }));
         const r = await this.sm.apply([], { appliedIndex: e.index });
         await this.engine.write([...r.ops, ...ops], { sync: false });
         this.appliedIndex = e.index;

@@ -14,6 +14,30 @@ import { PeerStorage } from './peer-storage.js';
 import { Router } from './router.js';
 import { IdentityRegistry } from './identity.js';
 import { RaftTransport } from './transport.js';
+import { RangeKvStore, type RangeReplicaView, type RangeSet } from './range-kv-store.js';
+import { HybridClock } from '../kv/clock.js';
+import type { RangeDescriptor } from '../meta/range-descriptor.js';
+import { randomInt } from 'node:crypto';
+import { OperationTimeoutError } from '../kv/errors.js';
+import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
+import { latestRange } from '../mvcc/keyspace.js';
+
+/** Sizes of the latest records of [start, end) in key order (at most `maxKeys`; the rest is not sampled). */
+async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: number): Promise<KeySample[]> {
+  const { start: lo, end: hi } = latestRange(start, end);
+  const it = engine.iterator({ gte: lo, lt: hi });
+  const out: KeySample[] = [];
+  try {
+    while (out.length < maxKeys) {
+      const batch = await it.nextBatch(1024);
+      if (batch.length === 0) break;
+      for (const [k, v] of batch) out.push({ key: Buffer.from(k.subarray(1)), bytes: k.length + v.length });
+    }
+  } finally {
+    await it.close();
+  }
+  return out;
+}
 import { raftSizeLimits } from '../common/raft-limits.js';
 
 export const DATA_GROUP_ID = 1;
@@ -36,6 +60,10 @@ export interface RaftNodeOptions {
   leaseRead?: boolean;
   compactThreshold?: number;
   compactKeep?: number;
+  /** Split a range once its data passes this many bytes (0/undefined = off: manual splits only). */
+  rangeMaxBytes?: number;
+  /** How often leaders check their ranges' sizes (default 5 s). */
+  splitCheckIntervalMs?: number;
   /**
    * gRPC message limit of every node's Raft service (--max-message-bytes): bounds commands, frames and
    * snapshot chunks (common/raft-limits.ts). Default: unbounded commands, default frame sizes.
@@ -53,17 +81,105 @@ export interface RaftNodeOptions {
   store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier'>;
 }
 
-export class RaftNode {
+/** One range replica of this store: its Raft peer and the LocalStore on top of it. */
+export interface RangeReplica extends RangeReplicaView {
+  readonly peer: Peer;
+  readonly store: LocalStore;
+}
+
+export class RaftNode implements RangeSet {
   private closed = false;
+  /** Range id (= Raft group id) → local replica. */
+  readonly replicas = new Map<number, RangeReplica>();
+  private sortedCache: RangeReplica[] | undefined;
+  readonly kv: RangeKvStore;
+  /** Splits applied but whose right-half replica is still being opened. */
+  private opening = new Set<Promise<void>>();
+  private readonly clock = new HybridClock();
+
   private constructor(
     readonly raftId: number,
     readonly engine: Engine,
-    readonly store: LocalStore,
-    readonly peer: Peer,
     readonly transport: RaftTransport,
     readonly router: Router,
     private readonly logger: Logger,
-  ) {}
+    private readonly opts: RaftNodeOptions,
+    private readonly identity: IdentityRegistry,
+    private readonly sizes: ReturnType<typeof raftSizeLimits> | undefined,
+  ) {
+    this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit });
+    if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
+  }
+
+  private splitTimer: NodeJS.Timeout | undefined;
+  /** Applied count of each range at its last size check (unchanged = no writes = no need to look). */
+  private readonly checkedAt = new Map<number, number>();
+
+  private scheduleSplitCheck(): void {
+    this.splitTimer = setTimeout(() => {
+      this.splitCheck().then(
+        () => {
+          if (!this.closed) this.scheduleSplitCheck();
+        },
+        (e: unknown) => {
+          this.logger.warn('range size check failed', { err: e instanceof Error ? e.message : String(e) });
+          if (!this.closed) this.scheduleSplitCheck();
+        },
+      );
+    }, this.opts.splitCheckIntervalMs ?? 5000);
+    this.splitTimer.unref();
+  }
+
+  /**
+   * Size-based splits (TiKV's split checker): each range this store leads and that applied something
+   * since its last check is measured (latest records of its keys, bounded walk); above --range-max-bytes
+   * it is split at the key that halves it (meta/split-key.ts).
+   */
+  private async splitCheck(): Promise<void> {
+    const max = this.opts.rangeMaxBytes ?? 0;
+    for (const r of [...this.replicas.values()]) {
+      if (this.closed) return;
+      if (!r.peer.isLeader) continue;
+      const applied = r.peer.stats.applied;
+      if (this.checkedAt.get(r.rangeId) === applied) continue;
+      this.checkedAt.set(r.rangeId, applied);
+      const d = r.store.descriptor;
+      const samples = await sampleRange(this.engine, d.start, d.end, 200_000);
+      const total = samples.reduce((a, x) => a + x.bytes, 0);
+      if (total <= max) continue;
+      const choice = chooseSplitKey(samples, d.start);
+      if (choice === undefined) continue;
+      try {
+        const out = await this.split(choice.key);
+        this.logger.info('range split by size', { range: r.rangeId, bytes: total, maxBytes: max, right: out.right.rangeId, leftBytes: choice.leftBytes });
+      } catch (e) {
+        this.logger.warn('size-triggered split failed (retried at the next check)', { range: r.rangeId, err: e instanceof Error ? e.message : String(e) });
+        this.checkedAt.delete(r.rangeId);
+      }
+    }
+  }
+
+  /** The first range's replica (range 1: the Raft group every store has had since bootstrap). */
+  get first(): RangeReplica {
+    const r = this.replicas.get(DATA_GROUP_ID) ?? this.sorted()[0];
+    if (r === undefined) throw new Error('no range replica on this store');
+    return r as RangeReplica;
+  }
+  /** Range 1's peer: membership status, readiness and leadership hand-over of the store (stage 2a). */
+  get peer(): Peer {
+    return this.first.peer;
+  }
+  get store(): LocalStore {
+    return this.first.store;
+  }
+
+  sorted(): readonly RangeReplica[] {
+    this.sortedCache ??= [...this.replicas.values()].sort((a, b) => Buffer.compare(a.store.descriptor.start, b.store.descriptor.start));
+    return this.sortedCache;
+  }
+  get(rangeId: number): RangeReplica | undefined {
+    return this.replicas.get(rangeId);
+  }
 
   static async open(opts: RaftNodeOptions): Promise<RaftNode> {
     let engine = opts.engine;
@@ -97,6 +213,7 @@ export class RaftNode {
         selfId: opts.raftId,
         clientAddress: opts.clientAddress,
         raftAddress: opts.raftAddress,
+        // The store-level address book: range 1's (every range has the same members at this stage).
         resolve: (id) => storage.addresses.get(id),
         logger: opts.logger.child({ component: 'raft-transport' }),
         ...(sizes !== undefined ? { maxFrameBytes: sizes.maxFrameBytes, snapshotChunkBytes: sizes.snapshotChunkBytes } : {}),
@@ -138,46 +255,123 @@ export class RaftNode {
           }
         },
       };
-      const peer = new Peer({
-        groupId,
-        raftId: opts.raftId,
-        engine,
-        storage,
-        transport,
-        logger: opts.logger,
-        electionTick: opts.electionTick,
-        leaseRead: opts.leaseRead,
-        compactThreshold: opts.compactThreshold,
-        compactKeep: opts.compactKeep,
-        maxCommandBytes: sizes?.maxCommandBytes,
-        unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
-      });
-      router.register(peer);
-      const store = await LocalStore.open({
-        ...opts.store,
-        ...(sizes !== undefined ? { maxCommandBytes: sizes.maxCommandBytes } : {}),
-        engine,
-        groupId,
-        readBarrier: () => peer.readBarrier(),
-        commandSink: (sm, _engine, onApplied, replaceSm) => {
-          peer.start(sm, onApplied, replaceSm, opts.tickMs ?? 100);
-          return peer;
-        },
-      });
+      const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes);
+      await node.openReplica(groupId, storage);
+      // Every other range this store holds (created by splits, or received later).
+      for (const g of await PeerStorage.groupsIn(engine)) {
+        if (g === groupId || node.replicas.has(g)) continue;
+        await node.openReplica(g, await PeerStorage.open(engine, g, { identity }));
+      }
       // Tell the peers we (re)started right away (an empty frame with our incarnation; the peer is running
       // by now): their connections to our previous process are replaced at once, so the leader's next
       // heartbeat reaches us, instead of after our first election timeout (a restarted follower's first
       // message).
       transport.announce([...storage.addresses.keys()]);
-      return new RaftNode(opts.raftId, engine, store, peer, transport, router, opts.logger);
+      return node;
     } catch (e) {
       await engine.close().catch(() => undefined);
       throw e;
     }
   }
 
+  /** Opens (or creates, after a split) the replica of group `g` over its storage and starts its peer. */
+  private async openReplica(g: number, storage: PeerStorage, campaign = false): Promise<RangeReplica> {
+    const opts = this.opts;
+    const sizes = this.sizes;
+    const peer = new Peer({
+      groupId: g,
+      raftId: opts.raftId,
+      engine: this.engine,
+      storage,
+      transport: this.transport,
+      logger: opts.logger.child({ range: g }),
+      electionTick: opts.electionTick,
+      leaseRead: opts.leaseRead,
+      compactThreshold: opts.compactThreshold,
+      compactKeep: opts.compactKeep,
+      maxCommandBytes: sizes?.maxCommandBytes,
+      unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
+      onSplit: (left, right) => this.onSplit(g, left, right),
+    });
+    const storeOpts = { ...opts.store };
+    // Settings are seeded once, through the first range; split ranges copy them.
+    if (g !== DATA_GROUP_ID) delete storeOpts.sessionTtlMs;
+    const store = await LocalStore.open({
+      ...storeOpts,
+      ...(sizes !== undefined ? { maxCommandBytes: sizes.maxCommandBytes } : {}),
+      engine: this.engine,
+      groupId: g,
+      clock: this.clock,
+      logger: (opts.store?.logger ?? opts.logger).child({ range: g }),
+      readBarrier: () => peer.readBarrier(),
+      commandSink: (sm, _engine, onApplied, replaceSm) => {
+        peer.start(sm, onApplied, replaceSm, opts.tickMs ?? 100);
+        return peer;
+      },
+    });
+    // Registered once started: a message for a peer whose raft core does not exist yet would be lost anyway.
+    this.router.register(peer);
+    const replica: RangeReplica = { rangeId: g, peer, store };
+    this.replicas.set(g, replica);
+    this.sortedCache = undefined;
+    // The split's proposer side campaigns at once (TiKV does the same): its log is as new as anyone's.
+    if (campaign) peer.campaign();
+    return replica;
+  }
+
+  /**
+   * A split of range `parent` was applied here: its right half's state (data stays where it is) and
+   * Raft state are in the engine; open its replica. The parent's leader store campaigns for the new
+   * range at once, so it has a leader within one round trip instead of an election timeout.
+   */
+  private onSplit(parent: number, left: RangeDescriptor, right: RangeDescriptor): void {
+    this.sortedCache = undefined;
+    if (this.closed || this.replicas.has(right.rangeId)) return;
+    const leader = this.replicas.get(parent)?.peer.isLeader === true;
+    const p = (async () => {
+      const storage = await PeerStorage.open(this.engine, right.rangeId, { identity: this.identity });
+      await this.openReplica(right.rangeId, storage, leader);
+      this.logger.info('range replica created by split', { parent, left: left.rangeId, range: right.rangeId, start: right.start.toString('hex'), end: right.end.toString('hex'), version: right.epoch.version, campaign: leader });
+    })().catch((e: unknown) => {
+      this.logger.error('cannot open the range created by a split', { parent, range: right.rangeId, err: e instanceof Error ? e.message : String(e) });
+    });
+    this.opening.add(p);
+    void p.finally(() => this.opening.delete(p));
+  }
+
+  /** Waits until replicas of applied splits are open (routing, tests, admin). */
+  async settled(): Promise<void> {
+    while (this.opening.size > 0) await Promise.all([...this.opening]);
+  }
+
+  /** Waits until the replica of `rangeId` is open here (a split resolves before its apply batch is written). */
+  private async waitReplica(rangeId: number, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.replicas.has(rangeId)) {
+      if (this.closed || Date.now() > until) throw new OperationTimeoutError(`range ${rangeId} was split off but its replica did not open within ${timeoutMs} ms`);
+      await this.settled();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  /**
+   * Splits the range holding `splitKey` at that key (kvsctl range split; later the size/load trigger).
+   * Runs on that range's leader (NOT_LEADER otherwise). The new range id is random (52 bits) until the
+   * meta range allocates ids (docs/sharding.md); it is fixed once the command is in the log.
+   */
+  async split(splitKey: Buffer): Promise<{ left: RangeDescriptor; right: RangeDescriptor }> {
+    const r = this.replicas.get(this.kv.replicaFor(splitKey).rangeId)!;
+    if (!r.peer.isLeader) throw r.peer.notLeader(`range ${r.rangeId} is led elsewhere; split it on its leader`);
+    const d = r.store.descriptor;
+    let newId = 0;
+    while (newId <= DATA_GROUP_ID || this.replicas.has(newId)) newId = randomInt(2, 2 ** 48);
+    const out = await r.store.split(splitKey, newId, d.epoch.version);
+    await this.waitReplica(out.right.rangeId, 10_000);
+    return out;
+  }
+
   get kvStore(): KvStore {
-    return this.store;
+    return this.kv;
   }
 
   /**
@@ -202,12 +396,19 @@ export class RaftNode {
     return { outcome: moved ? 'moved' : 'timeout', to: target.id, ms: Date.now() - t0 };
   }
 
-  /** Closes the store (and with it the peer and the engine) and the transport. */
+  /** Closes every range's store (and with it its peer), the engine and the transport. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.splitTimer !== undefined) clearTimeout(this.splitTimer);
+    await this.settled().catch(() => undefined);
     this.transport.close();
-    await this.store.close();
-    this.logger.info('raft node closed', { raftId: this.raftId });
+    await this.kv.close();
+    // The first range's store owns the engine: close the others first.
+    const first = this.replicas.get(DATA_GROUP_ID);
+    for (const r of this.replicas.values()) if (r !== first) await r.store.close({ keepEngine: true });
+    if (first !== undefined) await first.store.close();
+    else await this.engine.close();
+    this.logger.info('raft node closed', { raftId: this.raftId, ranges: this.replicas.size });
   }
 }

@@ -62,6 +62,8 @@ export interface RaftConfig {
   leaseRead: boolean;
   compactThreshold: number;
   compactKeep: number;
+  /** Split a range when its size passes this many bytes (0 = off: manual splits only, until cross-range transactions exist). */
+  rangeMaxBytes: number;
   /** TEST ONLY (--test-disable-identity-check): peers admit a wiped data dir as the same voter. */
   identityCheck: boolean;
 }
@@ -136,6 +138,7 @@ const SPECS = {
     env: 'KVS_TEST_DISABLE_IDENTITY_CHECK',
     desc: 'TEST ONLY, UNSAFE: do not refuse peers whose data dir was wiped (a wiped member may vote again and lose acknowledged writes); exists for the negative control of the wipe test',
   },
+  rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`; a Batch or transaction spanning two ranges fails with CROSS_RANGE until cross-range transactions exist)', def: '0' },
   raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
   certFile: { flag: '--cert-file <path>', env: 'KVS_CERT_FILE', desc: 'TLS: this node\'s certificate (PEM, chain leaf first; server AND client auth: it also dials the peers). With --key-file and --trusted-ca-file, every gRPC port requires mutual TLS' },
   keyFile: { flag: '--key-file <path>', env: 'KVS_KEY_FILE', desc: 'TLS: the private key of --cert-file (PEM, unencrypted)' },
@@ -343,6 +346,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       leaseRead: bool('leaseRead'),
       compactThreshold: int('raftCompactThreshold')!,
       compactKeep: int('raftCompactKeep')!,
+      rangeMaxBytes: size('rangeMaxBytes') ?? 0,
       identityCheck: !bool('testDisableIdentityCheck'),
     };
     if (raft.tickMs <= 0) throw new ConfigError('--raft-tick: must be > 0');

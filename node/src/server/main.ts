@@ -51,6 +51,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     leaseRead: r.leaseRead,
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,
+    rangeMaxBytes: r.rangeMaxBytes,
     maxMessageBytes: config.limits.maxReceiveMessageBytes,
     store: {
       nodeId: config.nodeId,
@@ -99,6 +100,7 @@ async function main(): Promise<number> {
   const clockHook = testClockHookPath();
   if (clockHook !== undefined) logger.warn('TEST HOOK: the wall clock follows a skew file (never set this in production)', { env: TEST_CLOCK_ENV, file: clockHook });
   const metrics = new ServerMetrics({ build: { version: packageVersion(), nodeId: config.nodeId } });
+  if (config.dataDir) metrics.setDataDir(config.dataDir);
   process.on('uncaughtException', (err) => {
     logger.error('uncaught exception', { err: { name: err.name, message: err.message, stack: err.stack } });
     setTimeout(() => process.exit(1), 50).unref();

@@ -1,6 +1,8 @@
 // Prometheus metrics of a kvs node (prom-client, one Registry per node so tests can run several).
 // Fed by the RequestRunner in kv-service.ts (unary calls and BatchStream sub-requests), batch-stream.ts
 // and by the StoreObserver hooks of the store.
+import { statfs } from 'node:fs/promises';
+import type { StatsFs } from 'node:fs';
 import client from 'prom-client';
 import type { StoreObserver } from '../kv/api.js';
 
@@ -27,6 +29,8 @@ export class ServerMetrics {
   readonly activeTxns: client.Gauge<string>;
   readonly streamFrameRequests: client.Histogram<string>;
   readonly streamsOpen: client.Gauge<string>;
+  /** kvs_disk_free_bytes / kvs_disk_size_bytes, registered by setDataDir (an in-memory node has no disk). */
+  private disk: client.Gauge<string>[] = [];
   private readonly byMethod = new Map<string, MethodMetrics>();
   private source: EngineStatsSource | undefined;
 
@@ -115,6 +119,30 @@ export class ServerMetrics {
   /** Where kvs_engine_bytes / kvs_active_txns come from (the store's status()). */
   setEngineStatsSource(source: EngineStatsSource | undefined): void {
     this.source = source;
+  }
+
+  /** The data directory whose filesystem kvs_disk_free_bytes / kvs_disk_size_bytes describe (none: not exported). */
+  setDataDir(dir: string): void {
+    if (this.disk.length > 0) return;
+    // Read at scrape time from the data directory's filesystem (the "disk almost full" alert divides
+    // them). The registry collects metrics concurrently, so each gauge asks statfs itself.
+    const gauge = (name: string, help: string, value: (s: StatsFs) => number): client.Gauge<string> =>
+      new client.Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          try {
+            this.set(value(await statfs(dir)));
+          } catch {
+            // directory gone or unreadable: keep the last value (the store's own errors say why)
+          }
+        },
+      });
+    this.disk = [
+      gauge('kvs_disk_free_bytes', 'Bytes available to the node on the filesystem of its data directory', (s) => s.bavail * s.bsize),
+      gauge('kvs_disk_size_bytes', 'Size in bytes of the filesystem of the data directory', (s) => s.blocks * s.bsize),
+    ];
   }
 
   private async refreshEngineStats(): Promise<void> {

@@ -13,6 +13,7 @@ import {
   MD_FIELD,
   MD_LEADER,
   MD_LEADER_ID,
+  MD_RANGE_ID,
   MD_SAFE_POINT,
   MD_TXN_ID,
   STATUS_OF_ERROR_CODE,
@@ -74,6 +75,11 @@ export function toWireError(err: unknown, logger?: Logger, context: Record<strin
       if (typeof e.leaderAddress === 'string' && e.leaderAddress) out.leader = e.leaderAddress;
       if (typeof e.leaderId === 'number' && e.leaderId > 0) out.leaderId = e.leaderId;
       break;
+    case 'KEY_NOT_IN_RANGE':
+    case 'EPOCH_NOT_MATCH':
+    case 'RANGE_NOT_FOUND':
+      if (typeof e.rangeId === 'number' && e.rangeId > 0) out.rangeId = e.rangeId;
+      break;
     case 'STORAGE_ERROR': {
       // Engine messages may carry paths or internals: keep them in the log only.
       const errorId = randomBytes(6).toString('hex');
@@ -98,6 +104,7 @@ export function metadataOf(w: WireError): Metadata {
   if (w.field !== undefined) md.set(MD_FIELD, w.field);
   if (w.leader) md.set(MD_LEADER, w.leader);
   if (w.leaderId) md.set(MD_LEADER_ID, String(w.leaderId));
+  if (w.rangeId) md.set(MD_RANGE_ID, String(w.rangeId));
   return md;
 }
 

@@ -1,6 +1,7 @@
 // Operator metrics (prom-client, own registry) and the HTTP endpoint serving /metrics, /healthz, /readyz.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { KvsCluster } from '../api/types.js';
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -39,8 +40,36 @@ export class OperatorMetrics {
   readonly isLeader = new Gauge({ name: 'kvs_operator_leader', help: '1 when this instance holds the leader lease.', registers: [this.registry] });
   readonly clusters = new Gauge({ name: 'kvs_operator_clusters', help: 'KvsClusters in the cache.', registers: [this.registry] });
 
+  /**
+   * 1 while a KvsCluster's Degraded condition is True, read from the cache at scrape time (the alert
+   * "KvsCluster degraded for too long" needs the state, not the transitions). `kvs_` prefixed labels: a
+   * plain `namespace` would clash with the operator pod's own target label.
+   */
+  readonly clusterDegraded: Gauge<'kvs_namespace' | 'kvs_cluster'>;
+  private clusterSource: () => readonly KvsCluster[] = () => [];
+
   constructor(defaults = true) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.clusterDegraded = new Gauge({
+      name: 'kvs_operator_cluster_degraded',
+      help: "1 while a KvsCluster's Degraded condition is True, 0 otherwise (clusters this instance reconciles).",
+      labelNames: ['kvs_namespace', 'kvs_cluster'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of self.clusterSource()) {
+          const degraded = (c.status?.conditions ?? []).some((x) => x.type === 'Degraded' && x.status === 'True');
+          this.set({ kvs_namespace: c.metadata.namespace ?? '', kvs_cluster: c.metadata.name }, degraded ? 1 : 0);
+        }
+      },
+    });
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'kvs_operator_' });
+  }
+
+  /** Where kvs_operator_cluster_degraded reads the clusters from (the informer cache while leading). */
+  setClusterSource(list: () => readonly KvsCluster[]): void {
+    this.clusterSource = list;
   }
 }
 

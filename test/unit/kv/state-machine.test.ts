@@ -242,12 +242,13 @@ describe('kv state machine', function () {
       assert.equal((await mvccGet(e, b('k'), Number.MAX_SAFE_INTEGER))!.value.toString(), 'v3');
     });
 
-    it('an unknown session with firstUnacked > 1 is expired; invalid session numbers are rejected', async () => {
+    it('an unknown session starts here even with firstUnacked > 1 (its earlier seqs went to other ranges); seqs below it are refused; invalid numbers are rejected', async () => {
       const sm = await StateMachine.open(new MemoryEngine());
-      const r = await sm.applyAndWrite([put(5, 3, 'k', 'v', 0, 'never-seen'), put(2, 3), put(0, 0)]);
-      assert.ok(r.results[0]!.type === 'error' && r.results[0]!.code === 'SESSION_EXPIRED');
-      assert.ok(r.results[1]!.type === 'error' && r.results[1]!.code === 'INVALID_ARGUMENT');
+      const r = await sm.applyAndWrite([put(5, 3, 'k', 'v', 0, 'never-seen'), put(2, 2, 'k', 'old', 0, 'never-seen'), put(2, 3), put(0, 0)]);
+      assert.equal(r.results[0]!.type, 'put');
+      assert.ok(r.results[1]!.type === 'error' && r.results[1]!.code === 'SESSION_EXPIRED', 'acknowledged below first_unacked: never applied here');
       assert.ok(r.results[2]!.type === 'error' && r.results[2]!.code === 'INVALID_ARGUMENT');
+      assert.ok(r.results[3]!.type === 'error' && r.results[3]!.code === 'INVALID_ARGUMENT');
     });
 
     it('idle sessions expire after the TTL, measured in command timestamps', async () => {
@@ -259,10 +260,16 @@ describe('kv state machine', function () {
       assert.ok(sm.sessionResult('c1', 1), 'not yet expired');
       await sm.applyAndWrite([put(3, 3, 'o', 'v', 2100, 'c2')]);
       assert.equal(sm.sessionResult('c1', 1), undefined, 'expired');
-      const r = await sm.applyAndWrite([put(2, 2, 'k', 'v', 2200)]);
+      // A retry of the applied seq 1 meets the tombstone: SESSION_EXPIRED, not a second apply.
+      const r = await sm.applyAndWrite([put(1, 1, 'k', 'v', 2200)]);
       assert.ok(r.results[0]!.type === 'error' && r.results[0]!.code === 'SESSION_EXPIRED');
       const sm2 = await StateMachine.open(e, { sessionTtlMs: 1 });
       assert.equal(sm2.sessionCount, 1, 'only c2 survives in the engine');
+      const again = await sm2.applyAndWrite([put(1, 1, 'k', 'v', 2300)]);
+      assert.ok(again.results[0]!.type === 'error' && again.results[0]!.code === 'SESSION_EXPIRED', 'the tombstone is durable');
+      // A new seq starts the session again.
+      const next = await sm2.applyAndWrite([put(2, 2, 'k', 'v2', 2400)]);
+      assert.equal(next.results[0]!.type, 'put');
     });
 
     it('bounds the results kept for a client that never acknowledges', async () => {

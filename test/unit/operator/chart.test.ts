@@ -1,6 +1,7 @@
 // Static checks of the Helm chart (helm lint/template run in `make test-operator-k8s`).
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { repoRoot } from '../../../operator/src/api/gen-crd.js';
@@ -8,12 +9,16 @@ import { repoRoot } from '../../../operator/src/api/gen-crd.js';
 const chart = resolve(repoRoot(), 'charts/kvs-operator');
 
 describe('operator Helm chart', () => {
-  it('dashboard is valid JSON with panels for the node and operator metrics', () => {
-    const d = JSON.parse(readFileSync(resolve(chart, 'dashboards/kvs.json'), 'utf8'));
-    const exprs = JSON.stringify(d.panels);
-    for (const m of ['kvs_requests_total', 'kvs_request_duration_seconds', 'kvs_sync_duration_seconds', 'kvs_txn_total', 'kvs_operator_reconcile_total', 'kvs_operator_reconcile_errors_total', 'kvs_operator_reconcile_duration_seconds', 'kvs_operator_workqueue_depth']) {
+  it('dashboards are valid JSON, cover the node, Raft, storage and operator metrics, and match their generator', () => {
+    const dir = resolve(chart, 'dashboards');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    assert.deepEqual(files, ['kvs-operator.json', 'kvs-overview.json', 'kvs-raft.json', 'kvs-storage.json']);
+    const exprs = files.map((f) => JSON.stringify((JSON.parse(readFileSync(resolve(dir, f), 'utf8')) as { panels: unknown[] }).panels)).join('\n');
+    for (const m of ['kvs_requests_total', 'kvs_request_duration_seconds', 'kvs_raft_term', 'kvs_raft_is_leader', 'kvs_raft_proposals', 'kvs_raft_applied_index', 'kvs_raft_read_index_rounds', 'kvs_raft_snapshots_installed', 'kvs_engine_bytes', 'kvs_sync_duration_seconds', 'kvs_gc_runs_total', 'kvs_operator_reconcile_total', 'kvs_operator_reconcile_errors_total', 'kvs_operator_membership_steps_total']) {
       assert.ok(exprs.includes(m), m);
     }
+    const r = spawnSync(process.execPath, [resolve(repoRoot(), 'scripts/gen-dashboards.mjs'), '--check'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
   });
 
   it('every value is documented in the README', () => {

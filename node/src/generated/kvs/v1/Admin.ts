@@ -8,10 +8,14 @@ import type { AdminStatusRequest as _kvs_v1_AdminStatusRequest, AdminStatusReque
 import type { AdminStatusResponse as _kvs_v1_AdminStatusResponse, AdminStatusResponse__Output as _kvs_v1_AdminStatusResponse__Output } from '../../kvs/v1/AdminStatusResponse.js';
 import type { CompactRequest as _kvs_v1_CompactRequest, CompactRequest__Output as _kvs_v1_CompactRequest__Output } from '../../kvs/v1/CompactRequest.js';
 import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output as _kvs_v1_PromoteRequest__Output } from '../../kvs/v1/PromoteRequest.js';
+import type { RangesRequest as _kvs_v1_RangesRequest, RangesRequest__Output as _kvs_v1_RangesRequest__Output } from '../../kvs/v1/RangesRequest.js';
+import type { RangesResponse as _kvs_v1_RangesResponse, RangesResponse__Output as _kvs_v1_RangesResponse__Output } from '../../kvs/v1/RangesResponse.js';
 import type { RemoveMemberRequest as _kvs_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _kvs_v1_RemoveMemberRequest__Output } from '../../kvs/v1/RemoveMemberRequest.js';
 import type { SettingsRequest as _kvs_v1_SettingsRequest, SettingsRequest__Output as _kvs_v1_SettingsRequest__Output } from '../../kvs/v1/SettingsRequest.js';
 import type { SettingsResponse as _kvs_v1_SettingsResponse, SettingsResponse__Output as _kvs_v1_SettingsResponse__Output } from '../../kvs/v1/SettingsResponse.js';
 import type { SnapshotRequest as _kvs_v1_SnapshotRequest, SnapshotRequest__Output as _kvs_v1_SnapshotRequest__Output } from '../../kvs/v1/SnapshotRequest.js';
+import type { SplitRangeRequest as _kvs_v1_SplitRangeRequest, SplitRangeRequest__Output as _kvs_v1_SplitRangeRequest__Output } from '../../kvs/v1/SplitRangeRequest.js';
+import type { SplitRangeResponse as _kvs_v1_SplitRangeResponse, SplitRangeResponse__Output as _kvs_v1_SplitRangeResponse__Output } from '../../kvs/v1/SplitRangeResponse.js';
 import type { TransferLeaderRequest as _kvs_v1_TransferLeaderRequest, TransferLeaderRequest__Output as _kvs_v1_TransferLeaderRequest__Output } from '../../kvs/v1/TransferLeaderRequest.js';
 
 export interface AdminClient extends grpc.Client {
@@ -42,6 +46,21 @@ export interface AdminClient extends grpc.Client {
   promote(argument: _kvs_v1_PromoteRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   promote(argument: _kvs_v1_PromoteRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Sharding (docs/sharding.md): the ranges this store holds, and a manual split.
+   */
+  Ranges(argument: _kvs_v1_RangesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RangesResponse__Output>): grpc.ClientUnaryCall;
+  Ranges(argument: _kvs_v1_RangesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_RangesResponse__Output>): grpc.ClientUnaryCall;
+  Ranges(argument: _kvs_v1_RangesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RangesResponse__Output>): grpc.ClientUnaryCall;
+  Ranges(argument: _kvs_v1_RangesRequest, callback: grpc.requestCallback<_kvs_v1_RangesResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Sharding (docs/sharding.md): the ranges this store holds, and a manual split.
+   */
+  ranges(argument: _kvs_v1_RangesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RangesResponse__Output>): grpc.ClientUnaryCall;
+  ranges(argument: _kvs_v1_RangesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_RangesResponse__Output>): grpc.ClientUnaryCall;
+  ranges(argument: _kvs_v1_RangesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_RangesResponse__Output>): grpc.ClientUnaryCall;
+  ranges(argument: _kvs_v1_RangesRequest, callback: grpc.requestCallback<_kvs_v1_RangesResponse__Output>): grpc.ClientUnaryCall;
+  
   RemoveMember(argument: _kvs_v1_RemoveMemberRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   RemoveMember(argument: _kvs_v1_RemoveMemberRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   RemoveMember(argument: _kvs_v1_RemoveMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
@@ -68,6 +87,15 @@ export interface AdminClient extends grpc.Client {
   snapshot(argument: _kvs_v1_SnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   snapshot(argument: _kvs_v1_SnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   snapshot(argument: _kvs_v1_SnapshotRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
+  SplitRange(argument: _kvs_v1_SplitRangeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SplitRangeResponse__Output>): grpc.ClientUnaryCall;
+  SplitRange(argument: _kvs_v1_SplitRangeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_SplitRangeResponse__Output>): grpc.ClientUnaryCall;
+  SplitRange(argument: _kvs_v1_SplitRangeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SplitRangeResponse__Output>): grpc.ClientUnaryCall;
+  SplitRange(argument: _kvs_v1_SplitRangeRequest, callback: grpc.requestCallback<_kvs_v1_SplitRangeResponse__Output>): grpc.ClientUnaryCall;
+  splitRange(argument: _kvs_v1_SplitRangeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SplitRangeResponse__Output>): grpc.ClientUnaryCall;
+  splitRange(argument: _kvs_v1_SplitRangeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_SplitRangeResponse__Output>): grpc.ClientUnaryCall;
+  splitRange(argument: _kvs_v1_SplitRangeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SplitRangeResponse__Output>): grpc.ClientUnaryCall;
+  splitRange(argument: _kvs_v1_SplitRangeRequest, callback: grpc.requestCallback<_kvs_v1_SplitRangeResponse__Output>): grpc.ClientUnaryCall;
   
   Status(argument: _kvs_v1_AdminStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
   Status(argument: _kvs_v1_AdminStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminStatusResponse__Output>): grpc.ClientUnaryCall;
@@ -96,11 +124,18 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   Promote: grpc.handleUnaryCall<_kvs_v1_PromoteRequest__Output, _kvs_v1_AdminResponse>;
   
+  /**
+   * Sharding (docs/sharding.md): the ranges this store holds, and a manual split.
+   */
+  Ranges: grpc.handleUnaryCall<_kvs_v1_RangesRequest__Output, _kvs_v1_RangesResponse>;
+  
   RemoveMember: grpc.handleUnaryCall<_kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse>;
   
   Settings: grpc.handleUnaryCall<_kvs_v1_SettingsRequest__Output, _kvs_v1_SettingsResponse>;
   
   Snapshot: grpc.handleUnaryCall<_kvs_v1_SnapshotRequest__Output, _kvs_v1_AdminResponse>;
+  
+  SplitRange: grpc.handleUnaryCall<_kvs_v1_SplitRangeRequest__Output, _kvs_v1_SplitRangeResponse>;
   
   Status: grpc.handleUnaryCall<_kvs_v1_AdminStatusRequest__Output, _kvs_v1_AdminStatusResponse>;
   
@@ -112,9 +147,11 @@ export interface AdminDefinition extends grpc.ServiceDefinition {
   AddLearner: MethodDefinition<_kvs_v1_AddLearnerRequest, _kvs_v1_AdminResponse, _kvs_v1_AddLearnerRequest__Output, _kvs_v1_AdminResponse__Output>
   Compact: MethodDefinition<_kvs_v1_CompactRequest, _kvs_v1_AdminResponse, _kvs_v1_CompactRequest__Output, _kvs_v1_AdminResponse__Output>
   Promote: MethodDefinition<_kvs_v1_PromoteRequest, _kvs_v1_AdminResponse, _kvs_v1_PromoteRequest__Output, _kvs_v1_AdminResponse__Output>
+  Ranges: MethodDefinition<_kvs_v1_RangesRequest, _kvs_v1_RangesResponse, _kvs_v1_RangesRequest__Output, _kvs_v1_RangesResponse__Output>
   RemoveMember: MethodDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_AdminResponse, _kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse__Output>
   Settings: MethodDefinition<_kvs_v1_SettingsRequest, _kvs_v1_SettingsResponse, _kvs_v1_SettingsRequest__Output, _kvs_v1_SettingsResponse__Output>
   Snapshot: MethodDefinition<_kvs_v1_SnapshotRequest, _kvs_v1_AdminResponse, _kvs_v1_SnapshotRequest__Output, _kvs_v1_AdminResponse__Output>
+  SplitRange: MethodDefinition<_kvs_v1_SplitRangeRequest, _kvs_v1_SplitRangeResponse, _kvs_v1_SplitRangeRequest__Output, _kvs_v1_SplitRangeResponse__Output>
   Status: MethodDefinition<_kvs_v1_AdminStatusRequest, _kvs_v1_AdminStatusResponse, _kvs_v1_AdminStatusRequest__Output, _kvs_v1_AdminStatusResponse__Output>
   TransferLeader: MethodDefinition<_kvs_v1_TransferLeaderRequest, _kvs_v1_AdminResponse, _kvs_v1_TransferLeaderRequest__Output, _kvs_v1_AdminResponse__Output>
 }

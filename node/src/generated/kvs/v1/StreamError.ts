@@ -43,6 +43,10 @@ export interface StreamError {
    * NOT_LEADER: raft id of the leader ("kvs-leader-id")
    */
   'leaderId'?: (number | string | Long);
+  /**
+   * KEY_NOT_IN_RANGE / EPOCH_NOT_MATCH / RANGE_NOT_FOUND: the range ("kvs-range-id")
+   */
+  'rangeId'?: (number | string | Long);
 }
 
 /**
@@ -86,4 +90,8 @@ export interface StreamError__Output {
    * NOT_LEADER: raft id of the leader ("kvs-leader-id")
    */
   'leaderId': (number);
+  /**
+   * KEY_NOT_IN_RANGE / EPOCH_NOT_MATCH / RANGE_NOT_FOUND: the range ("kvs-range-id")
+   */
+  'rangeId': (number);
 }

@@ -1,0 +1,8 @@
+// Original file: proto/admin.proto
+
+
+export interface RangesRequest {
+}
+
+export interface RangesRequest__Output {
+}

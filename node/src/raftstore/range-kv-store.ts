@@ -1,0 +1,406 @@
+// The KvStore of a multi-range store (docs/sharding.md "Routing"): routes every request to the local
+// replica of the range that holds its key(s). Each range is its own Raft group with its own LocalStore
+// (state machine, sessions, transactions, GC) over the store's one engine.
+//
+// Rules:
+// * Single-key requests go to the range containing the key. A routing refusal (the range split after it
+//   was chosen; the state machine refuses at apply) is certainly not applied: re-route and retry.
+// * A read whose range split while it ran is re-run: after the read, the key must still be inside the
+//   range that served it (else a newer write on the other half could have been missed).
+// * Scans and DeleteRange run range by range, in key order (reverse scans backwards); limits span the
+//   pieces. A scan across ranges is linearizable per range, not one snapshot (issue 14 adds
+//   cross-range snapshots). A Batch must stay in one range (else CROSS_RANGE).
+// * A transaction binds to the range of its first key at its first operation (its snapshot is taken
+//   then) and must stay there: a key of another range is CROSS_RANGE; a key its range lost to a split
+//   while it ran is EPOCH_NOT_MATCH (retryable: the client helper re-runs the body).
+import { randomBytes } from 'node:crypto';
+import type { BeginOptions, DeleteResult, GetResult, KvStore, Mutation, PutOptions, PutResult, ReadOptions, ScanOptions, ScanResult, Session, StoreStatus, KeyValue } from '../kv/api.js';
+import { CrossRangeError, EpochNotMatchError, InvalidArgumentError, KeyNotInRangeError, KvError, StoreClosedError, TxnNotFoundError } from '../kv/errors.js';
+import type { LocalStore } from '../kv/local-store.js';
+import { containsKey, containsSpan, type RangeDescriptor } from '../meta/range-descriptor.js';
+import { prefixEnd } from '../engine/engine.js';
+
+/** One local range replica as the router sees it. */
+export interface RangeReplicaView {
+  readonly rangeId: number;
+  readonly store: LocalStore;
+}
+
+/** The local replicas, for routing. */
+export interface RangeSet {
+  /** Replicas sorted by start key (non-overlapping). */
+  sorted(): readonly RangeReplicaView[];
+  get(rangeId: number): RangeReplicaView | undefined;
+  /** Resolves once the replicas of splits applied so far are open (a split's right half opens asynchronously). */
+  settled(): Promise<void>;
+}
+
+interface TxnRoute {
+  opts: BeginOptions;
+  createdAt: number;
+  bound?: { replica: RangeReplicaView; innerId: string; start: Buffer; end: Buffer };
+}
+
+const MAX_ROUTE_ATTEMPTS = 10;
+const EMPTY = Buffer.alloc(0);
+
+function isRoutingRefusal(e: unknown): boolean {
+  return e instanceof KvError && (e.code === 'KEY_NOT_IN_RANGE' || e.code === 'RANGE_NOT_FOUND');
+}
+
+export interface RangeKvStoreOptions {
+  /** Scan limit when the request gives none (the LocalStores' default). */
+  defaultScanLimit?: number;
+  maxScanLimit?: number;
+  /** Unbound transactions are forgotten after this long without their first operation (default 10 min). */
+  unboundTxnTimeoutMs?: number;
+}
+
+export class RangeKvStore implements KvStore {
+  private readonly txns = new Map<string, TxnRoute>();
+  private closed = false;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly defaultScanLimit: number;
+  private readonly maxScanLimit: number;
+
+  constructor(private readonly ranges: RangeSet, private readonly opts: RangeKvStoreOptions = {}) {
+    this.defaultScanLimit = opts.defaultScanLimit ?? 1000;
+    this.maxScanLimit = opts.maxScanLimit ?? 10_000;
+    this.sweeper = setInterval(() => this.sweep(), 5000);
+    this.sweeper.unref();
+  }
+
+  // ---------------- routing ----------------
+
+  /** The local replica whose range contains `key` (binary search over start keys). */
+  replicaFor(key: Buffer): RangeReplicaView {
+    const list = this.ranges.sorted();
+    let lo = 0;
+    let hi = list.length - 1;
+    let found: RangeReplicaView | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = list[mid]!;
+      if (Buffer.compare(r.store.descriptor.start, key) <= 0) {
+        found = r;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found === undefined || !containsKey(found.store.descriptor, key)) {
+      throw new KeyNotInRangeError(found?.rangeId ?? 0, `no local range holds key ${key.toString('hex')} (this store does not replicate it)`);
+    }
+    return found;
+  }
+
+  /** replicaFor, waiting for replicas that applied splits are still opening. */
+  private async route(key: Buffer): Promise<RangeReplicaView> {
+    try {
+      return this.replicaFor(key);
+    } catch (e) {
+      await this.ranges.settled();
+      return this.replicaFor(key);
+    }
+  }
+
+  /** Replicas overlapping [start, end) (end empty = +∞), in key order. */
+  private replicasOver(start: Buffer, end: Buffer): RangeReplicaView[] {
+    const out: RangeReplicaView[] = [];
+    for (const r of this.ranges.sorted()) {
+      const d = r.store.descriptor;
+      if (end.length > 0 && Buffer.compare(d.start, end) >= 0) break;
+      if (d.end.length > 0 && Buffer.compare(d.end, start) <= 0) continue;
+      out.push(r);
+    }
+    return out;
+  }
+
+  /** Runs `fn` on the range of `key`, re-routing after routing refusals (certainly not applied). */
+  private async onKey<T>(key: Buffer, fn: (r: RangeReplicaView) => Promise<T>, recheck = false): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      this.check();
+      const r = await this.route(key);
+      try {
+        const out = await fn(r);
+        // A read must have been served while the key was still this range's.
+        if (recheck && !containsKey(r.store.descriptor, key)) {
+          if (attempt >= MAX_ROUTE_ATTEMPTS) throw new KeyNotInRangeError(r.rangeId, `range ${r.rangeId} kept changing under the read; retry`);
+          continue;
+        }
+        return out;
+      } catch (e) {
+        if (!isRoutingRefusal(e) || attempt >= MAX_ROUTE_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  private check(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  // ---------------- KvStore ----------------
+
+  async get(key: Buffer, opts: ReadOptions = {}): Promise<GetResult> {
+    if (opts.txnId) return this.inTxn(opts.txnId, key, key, (r, id) => r.store.get(key, { ...opts, txnId: id }));
+    return this.onKey(key, (r) => r.store.get(key, opts), true);
+  }
+
+  async put(key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
+    if (opts.txnId) return this.inTxn(opts.txnId, key, key, (r, id) => r.store.put(key, value, { ...opts, txnId: id }));
+    return this.onKey(key, (r) => r.store.put(key, value, opts));
+  }
+
+  async delete(key: Buffer, opts: { session?: Session; txnId?: string } = {}): Promise<DeleteResult> {
+    if (opts.txnId) return this.inTxn(opts.txnId, key, key, (r, id) => r.store.delete(key, { ...opts, txnId: id }));
+    return this.onKey(key, (r) => r.store.delete(key, opts));
+  }
+
+  async batch(mutations: Mutation[], opts: { session?: Session } = {}): Promise<{ version: number }> {
+    if (!Array.isArray(mutations) || mutations.length === 0) return this.onKey(this.firstKey(), (r) => r.store.batch(mutations, opts));
+    for (let attempt = 1; ; attempt++) {
+      const first = await this.route(mutations[0]!.key);
+      for (const m of mutations) {
+        if (!Buffer.isBuffer(m.key) || m.key.length === 0) break; // the range store reports it
+        if (!containsKey(first.store.descriptor, m.key)) {
+          throw new CrossRangeError(`the batch touches keys of more than one range (range ${first.rangeId} ends at ${first.store.descriptor.end.toString('hex')}); atomic batches across ranges are not supported yet — send one batch per range`);
+        }
+      }
+      try {
+        return await first.store.batch(mutations, opts);
+      } catch (e) {
+        if (!isRoutingRefusal(e) || attempt >= MAX_ROUTE_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  /** The smallest key of the first local range (where key-less requests go). */
+  private firstKey(): Buffer {
+    const list = this.ranges.sorted();
+    const s = list[0]?.store.descriptor.start;
+    return s !== undefined && s.length > 0 ? s : Buffer.from([0]);
+  }
+
+  async deleteRange(range: { start?: Buffer; end?: Buffer; prefix?: Buffer }, opts: { session?: Session } = {}): Promise<{ deleted: number; version: number }> {
+    const { start, end } = userBounds(range);
+    let deleted = 0;
+    let version = 0;
+    // Piece by piece in key order. Not atomic across ranges (a DeleteRange above one chunk is not atomic
+    // within a range either); a retry with the same session is answered per range from its table.
+    let from = start;
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      this.check();
+      if (end.length > 0 && Buffer.compare(from, end) >= 0) break;
+      const r = await this.route(from.length > 0 ? from : this.firstKey());
+      const d = r.store.descriptor;
+      const pieceEnd = d.end.length === 0 ? end : end.length === 0 ? d.end : Buffer.compare(d.end, end) < 0 ? d.end : end;
+      try {
+        const res = await r.store.deleteRange({ ...(from.length > 0 ? { start: from } : {}), ...(pieceEnd.length > 0 ? { end: pieceEnd } : {}) }, opts);
+        deleted += res.deleted;
+        version = Math.max(version, res.version);
+      } catch (e) {
+        if (isRoutingRefusal(e)) continue; // split under us: the same piece again, re-routed
+        throw e;
+      }
+      if (pieceEnd.length === 0) break;
+      from = pieceEnd;
+    }
+    return { deleted, version };
+  }
+
+  async scan(opts: ScanOptions): Promise<ScanResult> {
+    const { start, end } = userBounds(opts);
+    if (opts.txnId) {
+      return this.inTxn(opts.txnId, start.length > 0 ? start : this.firstKey(), end, (r, id) => r.store.scan({ ...opts, txnId: id }));
+    }
+    const requested = opts.limit !== undefined && opts.limit > 0 ? opts.limit : this.defaultScanLimit;
+    if (requested > this.maxScanLimit) throw new InvalidArgumentError(`limit ${requested} exceeds the maximum ${this.maxScanLimit}`);
+    const kvs: KeyValue[] = [];
+    let readTs = 0;
+    let more = false;
+    // Cursor: forward = next start key; reverse = exclusive upper bound still to scan.
+    let lo = start;
+    let hi = end;
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      this.check();
+      if (hi.length > 0 && Buffer.compare(lo, hi) >= 0) break;
+      let pieces = this.replicasOver(lo, hi);
+      if (pieces.length === 0 || !covers(pieces, opts.reverse ? hi : lo, opts.reverse)) {
+        await this.ranges.settled();
+        pieces = this.replicasOver(lo, hi);
+      }
+      if (pieces.length === 0) break;
+      const r = opts.reverse ? pieces[pieces.length - 1]! : pieces[0]!;
+      const d = r.store.descriptor;
+      const version = d.epoch.version;
+      const pStart = Buffer.compare(d.start, lo) > 0 ? d.start : lo;
+      const pEnd = d.end.length === 0 ? hi : hi.length === 0 ? d.end : Buffer.compare(d.end, hi) < 0 ? d.end : hi;
+      const remaining = requested - kvs.length;
+      let res: ScanResult;
+      try {
+        res = await r.store.scan({
+          ...opts,
+          prefix: undefined,
+          ...(pStart.length > 0 ? { start: pStart } : { start: undefined }),
+          ...(pEnd.length > 0 ? { end: pEnd } : { end: undefined }),
+          limit: remaining,
+        });
+      } catch (e) {
+        if (isRoutingRefusal(e)) continue;
+        throw e;
+      }
+      // The piece must have been read while it was still this range's (else re-read it, re-routed).
+      if (r.store.descriptor.epoch.version !== version && !containsSpan(r.store.descriptor, pStart, pEnd)) continue;
+      if (readTs === 0) readTs = res.readTs;
+      kvs.push(...res.kvs);
+      if (kvs.length >= requested) {
+        const lastPiece = opts.reverse ? pStart.length === 0 || Buffer.compare(pStart, lo) <= 0 : pEnd.length === 0 || (hi.length > 0 && Buffer.compare(pEnd, hi) >= 0);
+        more = res.more || !lastPiece;
+        break;
+      }
+      if (opts.reverse) {
+        if (pStart.length === 0 || Buffer.compare(pStart, lo) <= 0) break;
+        hi = pStart;
+      } else {
+        if (pEnd.length === 0 || (hi.length > 0 && Buffer.compare(pEnd, hi) >= 0)) break;
+        lo = pEnd;
+      }
+    }
+    if (readTs === 0) readTs = (await this.status()).appliedTs;
+    return { kvs, more, readTs };
+  }
+
+  // ---------------- transactions ----------------
+
+  async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
+    this.check();
+    const txnId = `t${randomBytes(12).toString('hex')}`;
+    this.txns.set(txnId, { opts, createdAt: Date.now() });
+    // The snapshot is taken when the transaction binds to its range (first operation); startTs here is
+    // informational (the store's applied ts now).
+    let startTs = 0;
+    for (const r of this.ranges.sorted()) startTs = Math.max(startTs, (await r.store.status()).appliedTs);
+    return { txnId, startTs };
+  }
+
+  /** Runs a transactional operation on `[key, end)` (a point: end = key) in the transaction's range. */
+  private async inTxn<T>(txnId: string, key: Buffer, end: Buffer, fn: (r: RangeReplicaView, innerId: string) => Promise<T>): Promise<T> {
+    this.check();
+    const t = this.txns.get(txnId);
+    if (t === undefined) throw new TxnNotFoundError(txnId, 'unknown, finished or timed out');
+    const point = end === key;
+    if (t.bound === undefined) {
+      const r = await this.route(key);
+      const d = r.store.descriptor;
+      if (!point && !containsSpan(d, key, end)) throw crossRange(r.rangeId, d);
+      const inner = await r.store.begin(t.opts);
+      if (t.bound === undefined) t.bound = { replica: r, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end) };
+      else await r.store.rollback(inner.txnId).catch(() => undefined); // a concurrent first op bound it
+    }
+    const b = t.bound;
+    const cur = b.replica.store.descriptor;
+    const inside = point ? containsKey(cur, key) : containsSpan(cur, key, end);
+    if (!inside) {
+      const wasInside = point ? containsKey(b, key) : containsSpan(b, key, end);
+      if (wasInside) {
+        throw new EpochNotMatchError(b.replica.rangeId, `range ${b.replica.rangeId} split while transaction ${txnId} ran; retry the transaction`);
+      }
+      throw crossRange(b.replica.rangeId, cur);
+    }
+    return fn(b.replica, b.innerId);
+  }
+
+  async commit(txnId: string, opts: { session?: Session } = {}): Promise<{ commitTs: number }> {
+    this.check();
+    const t = this.txns.get(txnId);
+    if (t !== undefined) {
+      if (t.bound === undefined) {
+        // Nothing read or written: bind to the first range so the commit follows the one-range rules
+        // (an empty commit with a session is logged as a noop there).
+        const r = await this.route(this.firstKey());
+        const inner = await r.store.begin(t.opts);
+        t.bound = { replica: r, innerId: inner.txnId, start: Buffer.from(r.store.descriptor.start), end: Buffer.from(r.store.descriptor.end) };
+      }
+      try {
+        return await t.bound.replica.store.commit(t.bound.innerId, opts);
+      } finally {
+        if (!t.bound.replica.store.hasTxn(t.bound.innerId)) this.txns.delete(txnId);
+      }
+    }
+    return this.commitUnknown(txnId, opts);
+  }
+
+  /**
+   * A commit of a transaction this store does not know (it restarted, or the transaction ran
+   * elsewhere): its original commit may still be in ANY range's log. Every range resolves the retry's
+   * session seq through its own log (a fence, kv/txn-manager.ts); the one that applied the original
+   * answers with its result, the others fence it off for good.
+   */
+  private async commitUnknown(txnId: string, opts: { session?: Session }): Promise<{ commitTs: number }> {
+    const list = this.ranges.sorted();
+    if (opts.session === undefined || list.length === 1) {
+      const r = list[0];
+      if (r === undefined) throw new TxnNotFoundError(txnId);
+      return r.store.commit(txnId, opts);
+    }
+    const outcomes = await Promise.allSettled(list.map((r) => r.store.commit(txnId, opts)));
+    for (const o of outcomes) if (o.status === 'fulfilled') return o.value;
+    // Prefer an error that says "unknown" over "not found": any range that cannot answer leaves it open.
+    const errs = outcomes.map((o) => (o as PromiseRejectedResult).reason as unknown);
+    const unknown = errs.find((e) => !(e instanceof KvError && e.code === 'TXN_NOT_FOUND'));
+    throw unknown ?? errs[0];
+  }
+
+  async rollback(txnId: string): Promise<void> {
+    this.check();
+    const t = this.txns.get(txnId);
+    this.txns.delete(txnId);
+    if (t?.bound !== undefined) await t.bound.replica.store.rollback(t.bound.innerId);
+  }
+
+  /** Forgets routes of transactions that ended in their range (timed out) or never bound. */
+  private sweep(): void {
+    const now = Date.now();
+    const unboundMs = this.opts.unboundTxnTimeoutMs ?? 600_000;
+    for (const [id, t] of this.txns) {
+      if (t.bound === undefined ? now - t.createdAt > Math.max(unboundMs, t.opts.idleTimeoutMs ?? 0) : !t.bound.replica.store.hasTxn(t.bound.innerId)) this.txns.delete(id);
+    }
+  }
+
+  async status(): Promise<StoreStatus> {
+    this.check();
+    const all = await Promise.all(this.ranges.sorted().map((r) => r.store.status()));
+    return {
+      appliedTs: Math.max(0, ...all.map((s) => s.appliedTs)),
+      safePoint: all.length > 0 ? Math.min(...all.map((s) => s.safePoint)) : 0,
+      approximateBytes: all.reduce((a, s) => a + s.approximateBytes, 0),
+      activeTxns: all.reduce((a, s) => a + s.activeTxns, 0),
+    };
+  }
+
+  /** Stops routing; the replicas are closed by their owner (the RaftNode). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+  }
+}
+
+/** Whether the first piece to scan starts at the cursor (no hole left by a split still opening). */
+function covers(pieces: readonly RangeReplicaView[], at: Buffer, reverse: boolean | undefined): boolean {
+  const d = (reverse ? pieces[pieces.length - 1]! : pieces[0]!).store.descriptor;
+  if (reverse) return d.end.length === 0 || (at.length > 0 && Buffer.compare(d.end, at) >= 0);
+  return Buffer.compare(d.start, at) <= 0;
+}
+
+function crossRange(rangeId: number, d: Readonly<RangeDescriptor>): CrossRangeError {
+  return new CrossRangeError(
+    `the transaction touches keys of more than one range (it runs on range ${rangeId} [${d.start.toString('hex') || '-∞'}, ${d.end.toString('hex') || '+∞'})); transactions across ranges are not supported yet`,
+  );
+}
+
+/** [start, end) of a range/prefix request in user keys (empty = unbounded). */
+function userBounds(r: { start?: Buffer; end?: Buffer; prefix?: Buffer }): { start: Buffer; end: Buffer } {
+  if (r.prefix !== undefined && r.prefix.length > 0) {
+    if ((r.start !== undefined && r.start.length > 0) || (r.end !== undefined && r.end.length > 0)) throw new InvalidArgumentError('prefix and start/end are mutually exclusive');
+    return { start: r.prefix, end: prefixEnd(r.prefix) ?? EMPTY };
+  }
+  return { start: r.start ?? EMPTY, end: r.end ?? EMPTY };
+}

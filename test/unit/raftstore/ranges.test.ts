@@ -1,0 +1,306 @@
+// Multi-range store (docs/sharding.md): splits of a single-voter RaftNode, routing of every request
+// kind over the local ranges, routing refusals, exactly-once across a split, restart with many ranges.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../../node/src/common/logger.js';
+import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
+import { LevelEngine } from '../../../node/src/engine/level-engine.js';
+import type { Engine } from '../../../node/src/engine/engine.js';
+import { CrossRangeError, EpochNotMatchError, InvalidArgumentError, KvError } from '../../../node/src/kv/errors.js';
+import { StateMachine } from '../../../node/src/kv/state-machine.js';
+import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
+import { encodeDescriptor } from '../../../node/src/meta/range-descriptor.js';
+import { metaKey } from '../../../node/src/mvcc/keyspace.js';
+import { rpcSuite } from '../server/rpc-suite.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+
+async function openNode(engine: Engine): Promise<RaftNode> {
+  const node = await RaftNode.open({
+    raftId: 1,
+    peers: new Map([[1, '127.0.0.1:1']]),
+    clientAddress: '127.0.0.1:2',
+    raftAddress: '127.0.0.1:1',
+    engine,
+    logger: silentLogger(),
+    tickMs: 20,
+    store: { nodeId: 'ranges-test', logger: silentLogger(), gcIntervalMs: 0 },
+  });
+  for (const r of node.replicas.values()) await r.peer.waitFor(() => r.peer.isLeader, 5000);
+  return node;
+}
+
+async function leadersReady(node: RaftNode): Promise<void> {
+  await node.settled();
+  for (const r of node.replicas.values()) assert.ok(await r.peer.waitFor(() => r.peer.isLeader, 5000), `range ${r.rangeId} elects a leader`);
+}
+
+// The whole Kv RPC suite against a store split into three ranges (one of them holding no test key):
+// unbounded scans, DeleteRange and status run across ranges; everything else is routed by key.
+rpcSuite('Raft node split into 3 ranges', async (metrics) => {
+  const node = await RaftNode.open({
+    raftId: 1,
+    peers: new Map([[1, '127.0.0.1:1']]),
+    clientAddress: '127.0.0.1:2',
+    raftAddress: '127.0.0.1:1',
+    engine: new MemoryEngine(),
+    logger: silentLogger(),
+    tickMs: 20,
+    store: { nodeId: 'ranges-suite', logger: silentLogger(), observer: metrics.storeObserver() },
+  });
+  await node.peer.waitFor(() => node.peer.isLeader, 5000);
+  await node.split(Buffer.from([0x80]));
+  await node.split(Buffer.from([0xff, 0x00]));
+  await leadersReady(node);
+  assert.equal(node.replicas.size, 3);
+  return node.kvStore;
+});
+
+describe('ranges: splits and routing on one store', function () {
+  this.timeout(20_000);
+  let node: RaftNode;
+  beforeEach(async () => {
+    node = await openNode(new MemoryEngine());
+  });
+  afterEach(async () => {
+    await node.close();
+  });
+
+  it('a split makes two ranges with new epochs; data written before stays readable on both halves', async () => {
+    const kv = node.kvStore;
+    for (const k of ['a', 'f', 'm', 'q', 'z']) await kv.put(b(k), b(`v-${k}`));
+    const { left, right } = await node.split(b('m'));
+    assert.equal(left.rangeId, 1);
+    assert.deepEqual([left.start, left.end], [b(''), b('m')]);
+    assert.deepEqual([right.start, right.end], [b('m'), b('')]);
+    assert.equal(left.epoch.version, 1);
+    assert.equal(right.epoch.version, 1);
+    assert.deepEqual(right.replicas, [{ storeId: 1, peerId: 1, role: 'voter' }]);
+    await leadersReady(node);
+    assert.equal(node.replicas.size, 2);
+    for (const k of ['a', 'f', 'm', 'q', 'z']) assert.equal((await kv.get(b(k))).value?.toString(), `v-${k}`);
+    // Each half serves its own keys.
+    assert.equal((kv as unknown as { replicaFor(k: Buffer): { rangeId: number } }).replicaFor(b('l')).rangeId, 1);
+    assert.equal((kv as unknown as { replicaFor(k: Buffer): { rangeId: number } }).replicaFor(b('m')).rangeId, right.rangeId);
+    await kv.put(b('n'), b('new'));
+    await kv.delete(b('a'));
+    assert.equal((await kv.get(b('n'))).value?.toString(), 'new');
+    assert.equal((await kv.get(b('a'))).found, false);
+  });
+
+  it('scans cross ranges in key order, forward and reverse, with limits and `more`', async () => {
+    const kv = node.kvStore;
+    const keys = Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+    for (const k of keys) await kv.put(b(k), b(k));
+    await node.split(b('k10'));
+    await node.split(b('k20'));
+    await node.split(b('k30'));
+    await leadersReady(node);
+    assert.equal(node.replicas.size, 4);
+    const all = await kv.scan({ limit: 1000 });
+    assert.deepEqual(all.kvs.map((x) => x.key.toString()), keys);
+    assert.equal(all.more, false);
+    const rev = await kv.scan({ limit: 1000, reverse: true });
+    assert.deepEqual(rev.kvs.map((x) => x.key.toString()), [...keys].reverse());
+    const page = await kv.scan({ start: b('k05'), limit: 12 });
+    assert.deepEqual(page.kvs.map((x) => x.key.toString()), keys.slice(5, 17));
+    assert.equal(page.more, true);
+    const revPage = await kv.scan({ end: b('k25'), limit: 7, reverse: true });
+    assert.deepEqual(revPage.kvs.map((x) => x.key.toString()), keys.slice(18, 25).reverse());
+    assert.equal(revPage.more, true);
+    const exact = await kv.scan({ start: b('k30'), limit: 10 });
+    assert.equal(exact.kvs.length, 10);
+    assert.equal(exact.more, false, 'the last range ended exactly at the limit');
+    const pre = await kv.scan({ prefix: b('k1'), limit: 100 });
+    assert.deepEqual(pre.kvs.map((x) => x.key.toString()), keys.slice(10, 20));
+    const del = await kv.deleteRange({ start: b('k08'), end: b('k33') });
+    assert.equal(del.deleted, 25);
+    assert.deepEqual((await kv.scan({ limit: 100 })).kvs.map((x) => x.key.toString()), [...keys.slice(0, 8), ...keys.slice(33)]);
+  });
+
+  it('a batch or transaction across ranges fails with CROSS_RANGE; within one range it works', async () => {
+    const kv = node.kvStore;
+    await node.split(b('m'));
+    await leadersReady(node);
+    await assert.rejects(kv.batch([{ op: 'put', key: b('a'), value: b('1') }, { op: 'put', key: b('x'), value: b('2') }]), CrossRangeError);
+    assert.equal((await kv.get(b('a'))).found, false, 'nothing of the refused batch applied');
+    await kv.batch([{ op: 'put', key: b('n'), value: b('1') }, { op: 'put', key: b('x'), value: b('2') }]);
+    assert.equal((await kv.get(b('x'))).value?.toString(), '2');
+
+    const t = await kv.begin();
+    await kv.put(b('p'), b('tx'), { txnId: t.txnId });
+    await assert.rejects(kv.get(b('c'), { txnId: t.txnId }), CrossRangeError);
+    await assert.rejects(kv.scan({ start: b('a'), end: b('z'), txnId: t.txnId }), CrossRangeError);
+    await kv.commit(t.txnId);
+    assert.equal((await kv.get(b('p'))).value?.toString(), 'tx');
+
+    const t2 = await kv.begin();
+    assert.equal((await kv.get(b('c'), { txnId: t2.txnId })).found, false);
+    await kv.put(b('d'), b('left'), { txnId: t2.txnId });
+    const s = await kv.scan({ start: b('a'), end: b('m'), txnId: t2.txnId });
+    assert.deepEqual(s.kvs.map((x) => x.key.toString()), ['d']);
+    await kv.commit(t2.txnId);
+    assert.equal((await kv.get(b('d'))).value?.toString(), 'left');
+  });
+
+  it('a transaction whose range splits under it fails retryably (EPOCH_NOT_MATCH) and writes nothing', async () => {
+    const kv = node.kvStore;
+    const t = await kv.begin();
+    await kv.put(b('b'), b('1'), { txnId: t.txnId });
+    await node.split(b('m'));
+    await leadersReady(node);
+    const err = await kv.put(b('x'), b('2'), { txnId: t.txnId }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof EpochNotMatchError, `got ${String(err)}`);
+    assert.equal(err.retryable, true);
+    // The same transaction, committed after the split with only left keys, still commits.
+    await kv.commit(t.txnId);
+    assert.equal((await kv.get(b('b'))).value?.toString(), '1');
+    assert.equal((await kv.get(b('x'))).found, false);
+  });
+
+  it('exactly-once across a split: a retry routed to the new range is answered from its copied session table', async () => {
+    const kv = node.kvStore;
+    const session = { clientId: 'c1', seq: 1, firstUnacked: 1 };
+    const first = await kv.put(b('x'), b('v1'), { session });
+    await node.split(b('m'));
+    await leadersReady(node);
+    const retry = await kv.put(b('x'), b('v1'), { session });
+    assert.equal(retry.version, first.version, 'the retry returns the stored result, it does not apply again');
+    const hist = await kv.get(b('x'));
+    assert.equal(hist.version, first.version);
+    // A new seq applies normally on the new range.
+    const next = await kv.put(b('x'), b('v2'), { session: { clientId: 'c1', seq: 2, firstUnacked: 2 } });
+    assert.ok(next.version > first.version);
+  });
+
+  it('split refusals: key at the range start, stale epoch, not inside', async () => {
+    await node.split(b('m'));
+    await leadersReady(node);
+    await assert.rejects(node.split(b('m')), InvalidArgumentError);
+    const r = node.get(1)!;
+    await assert.rejects(r.store.split(b('c'), 99, 0), (e: unknown) => e instanceof KvError && e.code === 'EPOCH_NOT_MATCH');
+    assert.equal(r.store.descriptor.end.toString(), 'm', 'nothing changed');
+  });
+});
+
+describe('ranges: the state machine refuses commands whose keys left the range', function () {
+  it('a put applied after the split in the same batch gets KEY_NOT_IN_RANGE; one on the kept half applies', async () => {
+    const engine = new MemoryEngine();
+    const sm = await StateMachine.open(engine, { groupId: 1 });
+    const d = { rangeId: 1, start: b(''), end: b(''), epoch: { confVer: 1, version: 0 }, replicas: [{ storeId: 1, peerId: 1, role: 'voter' as const }] };
+    await engine.write([sm.setDescriptor(d)]);
+    const r = await sm.applyAndWrite([
+      { type: 'split', proposedTs: 1, splitKey: b('m'), newRangeId: 7, expectVersion: 0 },
+      { type: 'put', proposedTs: 2, key: b('x'), value: b('moved') },
+      { type: 'put', proposedTs: 3, key: b('c'), value: b('kept') },
+      { type: 'txnCommit', proposedTs: 4, startTs: 1, readKeys: [b('z')], readRanges: [], writes: [{ op: 'put', key: b('a'), value: b('1') }] },
+      { type: 'deleteRange', proposedTs: 5, start: b('a'), end: b('q'), maxKeys: 10 },
+    ]);
+    assert.equal(r.results[0]!.type, 'split');
+    assert.equal(r.results[1]!.type, 'error');
+    assert.equal((r.results[1] as { code: string }).code, 'KEY_NOT_IN_RANGE');
+    assert.equal(r.results[2]!.type, 'put');
+    assert.equal((r.results[3] as { code: string }).code, 'KEY_NOT_IN_RANGE', 'a read key on the other half');
+    assert.equal((r.results[4] as { code: string }).code, 'KEY_NOT_IN_RANGE', 'a range reaching past the end');
+    // The right half's local state exists: descriptor + applied meta at the split's init index.
+    const right = await StateMachine.open(engine, { groupId: 7 });
+    assert.equal(right.descriptor.start.toString(), 'm');
+    assert.equal(right.appliedIndex, 5);
+    assert.equal(right.lastTs, 1);
+    assert.deepEqual(await engine.get(metaKey(7, 'descriptor')), encodeDescriptor(right.descriptor));
+  });
+});
+
+describe('ranges: restart with many ranges', function () {
+  this.timeout(30_000);
+  it('every range replica reopens with its bounds and data', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kvs-ranges-'));
+    try {
+      let node = await openNode(await LevelEngine.open(dir));
+      for (const k of ['a', 'h', 'p', 'w']) await node.kvStore.put(b(k), b(k));
+      await node.split(b('g'));
+      await node.split(b('o'));
+      await leadersReady(node);
+      await node.kvStore.put(b('q'), b('after'));
+      const before = [...node.sorted()].map((r) => [r.rangeId, r.store.descriptor.start.toString(), r.store.descriptor.end.toString()]);
+      await node.close();
+      node = await openNode(await LevelEngine.open(dir));
+      await leadersReady(node);
+      const after = [...node.sorted()].map((r) => [r.rangeId, r.store.descriptor.start.toString(), r.store.descriptor.end.toString()]);
+      assert.deepEqual(after, before);
+      assert.equal(after.length, 3);
+      assert.deepEqual((await node.kvStore.scan({ limit: 100 })).kvs.map((x) => x.value.toString()), ['a', 'h', 'p', 'after', 'w']);
+      await node.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('ranges: size-triggered splits (--range-max-bytes)', function () {
+  this.timeout(30_000);
+  it('a range above the limit splits at the key that halves it, until every range is below it; off by default', async () => {
+    const open = (rangeMaxBytes?: number) =>
+      RaftNode.open({
+        raftId: 1,
+        peers: new Map([[1, '127.0.0.1:1']]),
+        clientAddress: '127.0.0.1:2',
+        raftAddress: '127.0.0.1:1',
+        engine: new MemoryEngine(),
+        logger: silentLogger(),
+        tickMs: 20,
+        ...(rangeMaxBytes !== undefined ? { rangeMaxBytes } : {}),
+        splitCheckIntervalMs: 100,
+        store: { nodeId: 'autosplit', logger: silentLogger(), gcIntervalMs: 0 },
+      });
+    const fill = async (node: RaftNode): Promise<void> => {
+      await node.peer.waitFor(() => node.peer.isLeader, 5000);
+      for (let i = 0; i < 200; i++) await node.kvStore.put(b(`key-${String(i).padStart(4, '0')}`), Buffer.alloc(100, 7));
+    };
+    const off = await open();
+    await fill(off);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(off.replicas.size, 1, 'no size trigger unless configured');
+    await off.close();
+
+    const node = await open(8 * 1024);
+    await fill(node);
+    const deadline = Date.now() + 15_000;
+    let sizes: number[] = [];
+    while (Date.now() < deadline) {
+      await node.settled();
+      sizes = await Promise.all(node.sorted().map((r) => sampleSize(node, r.store.descriptor.start, r.store.descriptor.end)));
+      if (node.replicas.size > 1 && sizes.every((s) => s <= 8 * 1024)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(node.replicas.size >= 3, `split into ${node.replicas.size} ranges`);
+    assert.ok(sizes.every((s) => s <= 8 * 1024), `every range below the limit: ${sizes.join(',')}`);
+    // Bounds are contiguous and the data is all there.
+    const rs = node.sorted();
+    for (let i = 1; i < rs.length; i++) assert.deepEqual(rs[i]!.store.descriptor.start, rs[i - 1]!.store.descriptor.end);
+    assert.equal((await node.kvStore.scan({ limit: 1000 })).kvs.length, 200);
+    await node.close();
+  });
+});
+
+async function sampleSize(node: RaftNode, start: Buffer, end: Buffer): Promise<number> {
+  const { latestRange } = await import('../../../node/src/mvcc/keyspace.js');
+  const r = latestRange(start, end);
+  const it = node.engine.iterator({ gte: r.start, lt: r.end });
+  let n = 0;
+  try {
+    for (;;) {
+      const batch = await it.nextBatch(1024);
+      if (batch.length === 0) break;
+      for (const [k, v] of batch) n += k.length + v.length;
+    }
+  } finally {
+    await it.close();
+  }
+  return n;
+}
