@@ -2,13 +2,14 @@
 // records, runs each workload for a bounded time with the same closed-loop load generator, prints a
 // table and writes JSON (bench/out/). Options: node dist/bench/run.js --help
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NodeProcess, ProcessCluster } from '../test/helpers/cluster-process.js';
 import { AdminClient } from '../node/src/client/index.js';
+import { CertDir, type Issued } from '../test/helpers/certs.js';
 import type { BenchDriver } from './lib/driver.js';
 import { EtcdCluster, etcdBinary, etcdVersion } from './lib/etcd-process.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
@@ -40,7 +41,9 @@ const HELP = `usage: node dist/bench/run.js [options]
   --no-ceiling             skip bench/engine-ceiling (raw classic-level)
   --out FILE               JSON results (default bench/out/bench-<time>.json); SVG charts per workload
                            (ops/s and p99 by concurrency, one bar per target) next to it: <FILE>-<workload>.svg
-  --markdown               also print the tables as markdown`;
+  --markdown               also print the tables as markdown
+  --tls                    mutual TLS for both stores (throwaway CA by openssl): kvs --cert-file etc.,
+                           etcd --cert-file/--client-cert-auth and the same for its peers`;
 
 const { values: a } = parseArgs({
   options: {
@@ -64,6 +67,7 @@ const { values: a } = parseArgs({
     seed: { type: 'string', default: '42' },
     out: { type: 'string' },
     markdown: { type: 'boolean', default: false },
+    tls: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -136,6 +140,25 @@ async function measure(driver: BenchDriver): Promise<RunResult[]> {
   return out;
 }
 
+/** Throwaway PKI for --tls: one CA, a server+client certificate for every loopback host used, a client. */
+let pki: { dir: CertDir; ca: string; node: Issued; client: Issued } | undefined;
+function benchPki(): NonNullable<typeof pki> {
+  if (pki) return pki;
+  const dir = new CertDir();
+  const ca = dir.ca('bench-ca');
+  const sans = ['IP:127.0.0.1', ...[20, 21, 22, 23, 24, 40, 41, 42, 43, 44].map((h) => `IP:127.0.0.${h}`), 'DNS:localhost'];
+  pki = { dir, ca: ca.crt, node: dir.issue(ca, 'node', { cn: 'kvs-node', sans, days: 2 }), client: dir.issue(ca, 'client', { cn: 'kvs-admin', eku: 'clientAuth', days: 2 }) };
+  process.on('exit', () => pki?.dir.remove());
+  return pki;
+}
+const kvsTlsArgs = (): string[] => {
+  if (!a.tls) return [];
+  const p = benchPki();
+  return ['--cert-file', p.node.crt, '--key-file', p.node.key, '--trusted-ca-file', p.ca];
+};
+const kvsClientTls = () => (a.tls ? { tls: { ca: benchPki().ca, cert: benchPki().client.crt, key: benchPki().client.key } } : {});
+const tlsTag = () => (a.tls ? '+tls' : '');
+
 async function benchKvs(): Promise<RunResult[]> {
   if (a['kvs-address']) {
     const d = new KvsDriver(a['kvs-address'].split(','), 'kvs(ext)', { transport: kvsTransport });
@@ -150,13 +173,14 @@ async function benchKvs(): Promise<RunResult[]> {
       size: kvsNodes,
       hostOf: (i) => `127.0.0.${20 + i}`,
       env: { KVS_LOG_LEVEL: 'warn' },
-      extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',')],
+      extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(','), ...kvsTlsArgs()],
     });
     const ranges = num(a['kvs-ranges'], 'kvs-ranges');
     let sharded = false;
-    const d = new KvsDriver(cluster.addresses, ranges > 1 ? `kvs×${kvsNodes}/${ranges}r` : `kvs×${kvsNodes}`, {
+    const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}${ranges > 1 ? `/${ranges}r` : ''}${tlsTag()}`, {
       replicated: true,
       transport: kvsTransport,
+      ...kvsClientTls(),
       afterLoad: async () => {
         if (ranges > 1 && !sharded) await shard(cluster.addresses, ranges, kvsNodes);
         sharded = true;
@@ -172,9 +196,9 @@ async function benchKvs(): Promise<RunResult[]> {
       await cluster.cleanup();
     }
   }
-  const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' } });
+  const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' }, extraArgs: kvsTlsArgs() });
   await node.start();
-  const d = new KvsDriver([node.address], `kvs×${kvsNodes}`, { transport: kvsTransport });
+  const d = new KvsDriver([node.address], `kvs×${kvsNodes}${tlsTag()}`, { transport: kvsTransport, ...kvsClientTls() });
   try {
     return await measure(d);
   } catch (e) {
@@ -226,8 +250,9 @@ async function benchEtcd(): Promise<RunResult[]> {
       await d.close();
     }
   }
-  const cluster = await EtcdCluster.start(etcdMembers, etcdBin);
-  const d = new EtcdDriver(cluster.endpoints, `etcd×${etcdMembers}`);
+  const p = a.tls ? benchPki() : undefined;
+  const cluster = await EtcdCluster.start(etcdMembers, etcdBin, p ? { ca: p.ca, cert: p.node.crt, key: p.node.key } : undefined);
+  const d = new EtcdDriver(cluster.endpoints, `etcd×${etcdMembers}${tlsTag()}`, p ? { ca: readFileSync(p.ca), cert: readFileSync(p.client.crt), key: readFileSync(p.client.key) } : undefined);
   try {
     return await measure(d);
   } finally {

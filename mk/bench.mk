@@ -5,12 +5,16 @@
 # BENCH_ARGS / BENCH_REPL_ARGS pass options to bench/run.ts, e.g.
 #   make bench BENCH_ARGS="--workloads A,C --duration 5 --concurrency 1,64"
 #   make bench-replicated BENCH_REPL_ARGS="--duration 5"
+# BENCH_TLS=1: both stores with mutual TLS (throwaway CA; kvs --cert-file..., etcd --cert-file/--client-cert-auth
+# and the same for its peers), e.g. `make bench-replicated BENCH_TLS=1` to see what TLS costs.
 # `make porcupine` builds the linearizability checker into ~/.cache/kvs-tools/ and prints its path.
 .PHONY: bench bench-single bench-replicated porcupine etcd-server
 
 BENCH_ARGS ?=
 BENCH_REPL_ARGS ?=
 FAILOVER_TRIALS ?= 5
+BENCH_TLS ?=
+BENCH_TLS_FLAG := $(if $(filter 1 true yes,$(BENCH_TLS)),--tls,)
 
 etcd-server:
 	@command -v etcd >/dev/null 2>&1 || { echo "installing Debian etcd-server (benchmark comparison)"; \
@@ -23,10 +27,10 @@ porcupine:
 bench: bench-single bench-replicated bench-ranges
 
 bench-single: build etcd-server
-	node dist/bench/run.js $(BENCH_ARGS)
+	node dist/bench/run.js $(BENCH_TLS_FLAG) $(BENCH_ARGS)
 
 bench-replicated: build etcd-server
-	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_REPL_ARGS)
+	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_TLS_FLAG) $(BENCH_REPL_ARGS)
 	node dist/bench/failover.js --target both --members 3 --trials $(FAILOVER_TRIALS)
 
 # Sharding (issue 12): kvs×3 with the loaded key space split into $(BENCH_RANGES) ranges (leaders spread

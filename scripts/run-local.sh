@@ -10,6 +10,8 @@
 # Overrides: KVS_DIST (compiled tree, default dist), KVS_DATA_ROOT (default ./data), KVS_LOG_LEVEL, KVS_RANGE_MAX_BYTES (split ranges
 # automatically above this size, e.g. 64KiB to watch splits; default off), KVS_NODES=1 (single node, no Raft: the
 # group-commit store of the previous stage). Extra arguments are passed to every node.
+# KVS_TLS=1: mutual TLS on every port, with a throwaway CA and certificates made by scripts/gen-certs.sh in
+# $KVS_DATA_ROOT/tls (kept across runs; delete it for new ones); kvsctl then needs --cacert/--cert/--key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,14 @@ fi
 
 DATA_ROOT=${KVS_DATA_ROOT:-./data}
 NODES=${KVS_NODES:-3}
+tls_args=()
+ctl_tls=""
+if [[ ${KVS_TLS:-0} == 1 ]]; then
+  TLS_DIR=$DATA_ROOT/tls
+  scripts/gen-certs.sh "$TLS_DIR"
+  tls_args=(--cert-file "$TLS_DIR/node.crt" --key-file "$TLS_DIR/node.key" --trusted-ca-file "$TLS_DIR/ca.crt")
+  ctl_tls=" --cacert $TLS_DIR/ca.crt --cert $TLS_DIR/admin.crt --key $TLS_DIR/admin.key"
+fi
 GRPC_PORTS=(7379 7479 7579)
 HTTP_PORTS=(7380 7480 7580)
 RAFT_PORTS=(7400 7401 7402)
@@ -36,18 +46,19 @@ trap stop INT TERM
 if [[ $NODES == 1 ]]; then
   mkdir -p "$DATA_ROOT/node-1"
   echo "kvs: starting a single node (no replication) on 127.0.0.1:7379, data in $DATA_ROOT/node-1"
-  node "$MAIN" --listen 127.0.0.1:7379 --http 127.0.0.1:7380 --data-dir "$DATA_ROOT/node-1" --node-id node-1 "$@" &
+  node "$MAIN" --listen 127.0.0.1:7379 --http 127.0.0.1:7380 --data-dir "$DATA_ROOT/node-1" --node-id node-1 ${tls_args[@]+"${tls_args[@]}"} "$@" &
   pids+=($!)
 else
   peers="1=127.0.0.1:${RAFT_PORTS[0]},2=127.0.0.1:${RAFT_PORTS[1]},3=127.0.0.1:${RAFT_PORTS[2]}"
   endpoints="127.0.0.1:${GRPC_PORTS[0]},127.0.0.1:${GRPC_PORTS[1]},127.0.0.1:${GRPC_PORTS[2]}"
   cat <<MSG
-kvs: starting a 3-node replicated cluster (Raft group 1, peers $peers)
+kvs: starting a 3-node replicated cluster (Raft group 1, peers $peers)${ctl_tls:+, mutual TLS (certificates in $TLS_DIR)}
   node 1: gRPC 127.0.0.1:${GRPC_PORTS[0]}  HTTP http://127.0.0.1:${HTTP_PORTS[0]}/metrics  raft 127.0.0.1:${RAFT_PORTS[0]}  data $DATA_ROOT/node-1
   node 2: gRPC 127.0.0.1:${GRPC_PORTS[1]}  HTTP http://127.0.0.1:${HTTP_PORTS[1]}/metrics  raft 127.0.0.1:${RAFT_PORTS[1]}  data $DATA_ROOT/node-2
   node 3: gRPC 127.0.0.1:${GRPC_PORTS[2]}  HTTP http://127.0.0.1:${HTTP_PORTS[2]}/metrics  raft 127.0.0.1:${RAFT_PORTS[2]}  data $DATA_ROOT/node-3
 Try, from another terminal (any node serves reads and writes; followers forward writes to the leader):
-  export KVS_ENDPOINTS=$endpoints
+  export KVS_ENDPOINTS=$endpoints${ctl_tls:+
+  export KVS_CACERT=$TLS_DIR/ca.crt KVS_CERT=$TLS_DIR/admin.crt KVS_KEY=$TLS_DIR/admin.key   (admin identity; client.* is a data-only client)}
   node $CTL put a 1 && node $CTL get a
   node $CTL --endpoints 127.0.0.1:${GRPC_PORTS[2]} get a        (linearizable read on one node)
   node $CTL member list                                  (leader, voters, replication progress)
@@ -65,7 +76,7 @@ MSG
     id=$((i + 1))
     mkdir -p "$DATA_ROOT/node-$id"
     node "$MAIN" --listen "127.0.0.1:${GRPC_PORTS[$i]}" --http "127.0.0.1:${HTTP_PORTS[$i]}" \
-      --data-dir "$DATA_ROOT/node-$id" --node-id "node-$id" --raft-id "$id" --peers "$peers" "$@" &
+      --data-dir "$DATA_ROOT/node-$id" --node-id "node-$id" --raft-id "$id" --peers "$peers" ${tls_args[@]+"${tls_args[@]}"} "$@" &
     pids+=($!)
   done
 fi

@@ -14,9 +14,14 @@ export class EtcdDriver implements BenchDriver {
   readonly name: string;
   private readonly client: Etcd3;
 
-  constructor(endpoints: string[], name = `etcd×${endpoints.length}`) {
+  /** `tls`: PEM bytes of the CA and of a client certificate (etcd run with --client-cert-auth). */
+  constructor(endpoints: string[], name = `etcd×${endpoints.length}`, tls?: { ca: Buffer; cert: Buffer; key: Buffer }) {
     this.name = name;
-    this.client = new Etcd3({ hosts: endpoints, grpcOptions: { 'grpc.max_receive_message_length': 16 * 1024 * 1024 } });
+    this.client = new Etcd3({
+      hosts: endpoints,
+      grpcOptions: { 'grpc.max_receive_message_length': 16 * 1024 * 1024 },
+      ...(tls ? { credentials: { rootCertificate: tls.ca, certChain: tls.cert, privateKey: tls.key } } : {}),
+    });
   }
 
   async load(keys: string[], value: (i: number) => Buffer, concurrency: number): Promise<void> {

@@ -5,7 +5,7 @@
 // Replicated mode (a Raft group over several nodes): one client per node; writes and transactions go to
 // the leader's client (found through Admin Status, like a leader-aware router), reads round-robin over
 // every replica (each serves linearizable reads through ReadIndex).
-import { AdminClient, KvClient } from '../../node/src/client/index.js';
+import { AdminClient, KvClient, type ClientTlsOptions } from '../../node/src/client/index.js';
 import { forEachLimit, type BenchDriver, type RmwResult } from '../lib/driver.js';
 
 export class KvsDriver implements BenchDriver {
@@ -18,21 +18,22 @@ export class KvsDriver implements BenchDriver {
 
   private readonly afterLoad: (() => Promise<void>) | undefined;
 
-  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, opts: { replicated?: boolean; transport?: 'stream' | 'unary'; afterLoad?: () => Promise<void> } = {}) {
+  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, private readonly opts: { replicated?: boolean; transport?: 'stream' | 'unary'; tls?: ClientTlsOptions; afterLoad?: () => Promise<void> } = {}) {
     this.name = name;
     this.afterLoad = opts.afterLoad;
+    const tls = opts.tls ? { tls: opts.tls } : {};
     // transport: by default KvClient multiplexes every request over one BatchStream per endpoint.
     const transport = opts.transport ?? 'stream';
     if (opts.replicated && endpoints.length > 1) {
       // Failover still works: every client lists all endpoints, the preferred one first.
-      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], start: 'first', timeoutMs: 30_000, transport }));
+      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], start: 'first', timeoutMs: 30_000, transport, ...tls }));
       this.client = this.readers[0]!;
       this.leaderReady = this.findLeader();
-    } else this.client = new KvClient({ endpoints, timeoutMs: 30_000, transport });
+    } else this.client = new KvClient({ endpoints, timeoutMs: 30_000, transport, ...tls });
   }
 
   private async findLeader(): Promise<void> {
-    const admin = new AdminClient(this.endpoints);
+    const admin = new AdminClient(this.endpoints, this.opts.tls ? { tls: this.opts.tls } : {});
     try {
       for (let i = 0; i < 100; i++) {
         const st = await admin.status().catch(() => undefined);

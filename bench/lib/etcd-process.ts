@@ -1,7 +1,8 @@
 // Debian `etcd-server` members on loopback for side-by-side comparisons: 1 member, or 3 (or 5)
 // members forming one cluster, each on its own 127.0.0.x address with free ports and a temp data dir.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, sleep } from '../../test/helpers/cluster-process.js';
@@ -25,27 +26,35 @@ export function etcdVersion(bin: string): string {
   return (r.stdout.split('\n')[0] ?? '').replace('etcd Version: ', '').trim();
 }
 
+/** Mutual TLS for clients and peers (files; etcd's --cert-file etc.). */
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 export class EtcdCluster {
   readonly members: EtcdMember[] = [];
   private readonly dir: string;
   private initialCluster = '';
 
-  private constructor(readonly bin: string, size: number) {
+  private constructor(readonly bin: string, size: number, private readonly tls?: EtcdTls) {
     this.dir = mkdtempSync(join(tmpdir(), 'kvs-bench-etcd-'));
     for (let i = 0; i < size; i++) {
       this.members.push({ name: `e${i + 1}`, host: `127.0.0.${40 + i}`, clientPort: 0, peerPort: 0, clientUrl: '' });
     }
   }
 
-  static async start(size = 1, bin = etcdBinary()): Promise<EtcdCluster> {
+  static async start(size = 1, bin = etcdBinary(), tls?: EtcdTls): Promise<EtcdCluster> {
     if (!bin) throw new Error('etcd not installed (apt-get install etcd-server)');
-    const c = new EtcdCluster(bin, size);
+    const c = new EtcdCluster(bin, size, tls);
+    const scheme = tls ? 'https' : 'http';
     for (const m of c.members) {
       m.clientPort = await freePort(m.host);
       m.peerPort = await freePort(m.host);
-      m.clientUrl = `http://${m.host}:${m.clientPort}`;
+      m.clientUrl = `${scheme}://${m.host}:${m.clientPort}`;
     }
-    c.initialCluster = c.members.map((m) => `${m.name}=http://${m.host}:${m.peerPort}`).join(',');
+    c.initialCluster = c.members.map((m) => `${m.name}=${scheme}://${m.host}:${m.peerPort}`).join(',');
     for (const m of c.members) c.spawnMember(m);
     process.on('exit', () => c.members.forEach((m) => m.child?.kill('SIGKILL')));
     await c.waitHealthy(30_000);
@@ -54,6 +63,12 @@ export class EtcdCluster {
 
   private spawnMember(m: EtcdMember): void {
     const log = createWriteStream(join(this.dir, `${m.name}.log`), { flags: 'a' });
+    const scheme = this.tls ? 'https' : 'http';
+    const t = this.tls;
+    const tlsArgs = t
+      ? ['--cert-file', t.cert, '--key-file', t.key, '--trusted-ca-file', t.ca, '--client-cert-auth',
+         '--peer-cert-file', t.cert, '--peer-key-file', t.key, '--peer-trusted-ca-file', t.ca, '--peer-client-cert-auth']
+      : [];
     const child = spawn(
       this.bin,
       [
@@ -61,12 +76,13 @@ export class EtcdCluster {
         '--data-dir', join(this.dir, m.name),
         '--listen-client-urls', m.clientUrl,
         '--advertise-client-urls', m.clientUrl,
-        '--listen-peer-urls', `http://${m.host}:${m.peerPort}`,
-        '--initial-advertise-peer-urls', `http://${m.host}:${m.peerPort}`,
+        '--listen-peer-urls', `${scheme}://${m.host}:${m.peerPort}`,
+        '--initial-advertise-peer-urls', `${scheme}://${m.host}:${m.peerPort}`,
         '--initial-cluster', this.initialCluster,
         '--initial-cluster-state', 'new',
         '--initial-cluster-token', `kvs-bench-${process.pid}`,
         '--listen-metrics-urls', '',
+        ...tlsArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -112,9 +128,7 @@ export class EtcdCluster {
       for (;;) {
         if (m.child?.exitCode !== null && m.child?.exitCode !== undefined) throw new Error(`etcd ${m.name} exited (${m.child.exitCode}); logs in ${this.dir}`);
         try {
-          const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-          const body = (await res.json()) as { health?: string };
-          if (body.health === 'true') break;
+          if ((await this.health(m)) === 'true') break;
         } catch {
           /* not yet */
         }
@@ -122,6 +136,30 @@ export class EtcdCluster {
         await sleep(100);
       }
     }
+  }
+
+  /** GET /health of a member (https with the client certificate when TLS is on). */
+  private async health(m: EtcdMember): Promise<string | undefined> {
+    if (!this.tls) {
+      const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+      return ((await res.json()) as { health?: string }).health;
+    }
+    const t = this.tls;
+    return new Promise((resolve, reject) => {
+      const req = httpsGet(`${m.clientUrl}/health`, { ca: readFileSync(t.ca), cert: readFileSync(t.cert), key: readFileSync(t.key), timeout: 1000 }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => {
+          try {
+            resolve((JSON.parse(body) as { health?: string }).health);
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+    });
   }
 
   async stop(): Promise<void> {

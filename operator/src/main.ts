@@ -8,7 +8,9 @@ import { createLogger } from '../../node/src/common/logger.js';
 import { reconcile } from './controller/reconcile.js';
 import { Informers } from './runtime/informers.js';
 import { KubeLeaseApi, KubeWriter, loadKubeConfig } from './runtime/kube.js';
-import { GrpcNodeAdmin } from './runtime/admin.js';
+import { ClusterNodeAdmins } from './runtime/admin.js';
+import { ReloadingTls, quietIpServernameWarning } from '../../node/src/common/tls.js';
+import type { KvsCluster } from './api/types.js';
 import { LeaderElector } from './runtime/leader.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics, startHttp } from './runtime/metrics.js';
@@ -28,9 +30,13 @@ const program = new Command()
   .option('--resync <s>', 'reconcile every cluster at least this often (s)', '300')
   .option('--identity <id>', 'leader election identity (default: POD_NAME or hostname + random)')
   .option('--node-admin <mode>', 'how to reach the kvs nodes\' admin API: grpc (pod IPs) or none (observe Kubernetes only; no membership change)', process.env.KVS_OPERATOR_NODE_ADMIN ?? 'grpc')
+  .option('--tls-ca-file <path>', 'CA verifying the nodes of clusters with spec.tls', process.env.KVS_OPERATOR_TLS_CA_FILE || undefined)
+  .option('--tls-cert-file <path>', 'the operator\'s client certificate for clusters with spec.tls (an admin identity, default CN kvs-admin)', process.env.KVS_OPERATOR_TLS_CERT_FILE || undefined)
+  .option('--tls-key-file <path>', 'the key of --tls-cert-file', process.env.KVS_OPERATOR_TLS_KEY_FILE || undefined)
   .option('--log-level <level>', 'log level', process.env.KVS_LOG_LEVEL ?? 'info');
 
 async function main(): Promise<void> {
+  quietIpServernameWarning();
   const o = program.parse().opts<Record<string, string>>();
   const logger = createLogger({ component: 'kvs-operator', level: o['logLevel'] });
   const identity = o['identity'] ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
@@ -38,7 +44,11 @@ async function main(): Promise<void> {
   const kc = loadKubeConfig();
   const metrics = new OperatorMetrics();
   const writer = new KubeWriter(kc, identity);
-  const admin = o['nodeAdmin'] === 'none' ? undefined : new GrpcNodeAdmin({ logger });
+  const tlsFiles = [o['tlsCaFile'], o['tlsCertFile'], o['tlsKeyFile']];
+  if (tlsFiles.some((f) => f !== undefined) && tlsFiles.some((f) => f === undefined)) throw new Error('--tls-ca-file, --tls-cert-file and --tls-key-file go together');
+  // Read and validated now: unusable files stop the operator with the reason, not every reconcile.
+  const clientTls = o['tlsCaFile'] ? new ReloadingTls({ sources: { ca: o['tlsCaFile'], cert: o['tlsCertFile']!, key: o['tlsKeyFile']!, labels: { ca: '--tls-ca-file', cert: '--tls-cert-file', key: '--tls-key-file' } }, requireCert: true, logger, role: 'operator' }) : undefined;
+  const admins = o['nodeAdmin'] === 'none' ? undefined : new ClusterNodeAdmins({ logger, ...(clientTls ? { clientTls } : {}) });
   let informers: Informers | undefined;
   const manager = new Manager({
     logger,
@@ -51,7 +61,7 @@ async function main(): Promise<void> {
         writer,
         reader: writer,
         logger,
-        ...(admin ? { admin } : {}),
+        ...(admins ? { adminFor: (c: KvsCluster) => admins.forCluster(c) } : {}),
         onApply: (kind) => metrics.applyTotal.inc({ kind }),
         onMembershipStep: (type, result) => metrics.membershipSteps.inc({ type, result }),
       }),

@@ -5,6 +5,7 @@ import { ServerMetrics } from '../../node/src/server/metrics.js';
 import { startKvsNode, type KvsNode } from '../../node/src/server/node-server.js';
 import type { Limits } from '../../node/src/server/validate.js';
 import type { ReadinessCondition } from '../../node/src/server/http.js';
+import type { ServerSecurity } from '../../node/src/server/authz.js';
 import { FakeStore } from './fake-store.js';
 
 export interface TestNode<S extends KvStore = KvStore> {
@@ -17,7 +18,7 @@ export interface TestNode<S extends KvStore = KvStore> {
 }
 
 export async function startTestNode<S extends KvStore = FakeStore>(
-  opts: { store?: S; makeStore?: (metrics: ServerMetrics) => Promise<S> | S; limits?: Partial<Limits>; listen?: string; ownsStore?: boolean; readiness?: ReadinessCondition[] } = {},
+  opts: { store?: S; makeStore?: (metrics: ServerMetrics) => Promise<S> | S; limits?: Partial<Limits>; listen?: string; ownsStore?: boolean; readiness?: ReadinessCondition[]; security?: ServerSecurity } = {},
 ): Promise<TestNode<S>> {
   const metrics = new ServerMetrics({ defaultMetrics: true });
   const store = opts.store ?? (opts.makeStore ? await opts.makeStore(metrics) : (new FakeStore(metrics.storeObserver()) as unknown as S));
@@ -34,6 +35,7 @@ export async function startTestNode<S extends KvStore = FakeStore>(
     ...(opts.limits ? { limits: opts.limits } : {}),
     ownsStore: opts.ownsStore ?? true,
     ...(opts.readiness ? { readiness: opts.readiness } : {}),
+    ...(opts.security ? { security: opts.security } : {}),
     });
   } catch (err) {
     await store.close().catch(() => undefined);

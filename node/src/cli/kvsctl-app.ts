@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AdminClient, type RangeInfo, KvClient, KvError, type AdminResult, type ClusterSettings, type KeyValue } from '../client/index.js';
 import { parseDuration } from '../common/units.js';
+import { ReloadingTls } from '../common/tls.js';
 import { parseTxnScript, TxnScriptError } from './txn-script.js';
 
 export const EXIT_OK = 0;
@@ -23,6 +24,10 @@ type Encoding = 'utf8' | 'hex' | 'base64';
 
 interface Globals {
   endpoints: string;
+  adminEndpoints?: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
   timeout: string;
   json: boolean;
   encoding: Encoding;
@@ -44,7 +49,13 @@ Exit codes:
   2  usage error (unknown command or option, missing argument)
   3  condition not met: "get --require" on a missing key, failed "put --if-absent" / "--if-value"
 
-Environment: KVS_ENDPOINTS (default 127.0.0.1:7379, the "make run" node), KVS_TIMEOUT.
+Environment: KVS_ENDPOINTS (default 127.0.0.1:7379, the "make run" node), KVS_TIMEOUT, KVS_ADMIN_ENDPOINTS,
+KVS_CACERT, KVS_CERT, KVS_KEY.
+
+TLS (nodes started with --cert-file/--key-file/--trusted-ca-file): --cacert verifies the nodes,
+--cert/--key is this client's certificate. Admin commands (member, leader, raft, settings) need an admin
+identity's certificate (the nodes' --admin-identities, default CN kvs-admin); others get PERMISSION_DENIED.
+  kvsctl --cacert ca.crt --cert admin.crt --key admin.key member list
 
 Examples:
   kvsctl put greeting hello
@@ -83,6 +94,10 @@ export async function runKvsctl(argv: string[], io: Io): Promise<number> {
     .description('Command-line client of the kvs key-value store.')
     .addOption(new Option('--endpoints <list>', 'comma-separated host:port list').env('KVS_ENDPOINTS').default('127.0.0.1:7379'))
     .addOption(new Option('--timeout <duration>', 'deadline of each command including retries (e.g. 500ms, 5s)').env('KVS_TIMEOUT').default('5s'))
+    .addOption(new Option('--admin-endpoints <list>', 'where admin commands go, when the nodes serve Admin on a separate --admin-listen address (default --endpoints)').env('KVS_ADMIN_ENDPOINTS'))
+    .addOption(new Option('--cacert <file>', 'TLS: CA bundle verifying the nodes\' certificates').env('KVS_CACERT'))
+    .addOption(new Option('--cert <file>', 'TLS: this client\'s certificate (with --key)').env('KVS_CERT'))
+    .addOption(new Option('--key <file>', 'TLS: the private key of --cert').env('KVS_KEY'))
     .option('--json', 'print JSON', false)
     .addOption(new Option('--encoding <enc>', 'encoding of keys and values in arguments and output').choices(['utf8', 'hex', 'base64']).default('utf8'))
     .helpOption('-h, --help', 'show help')
@@ -96,13 +111,23 @@ export async function runKvsctl(argv: string[], io: Io): Promise<number> {
     });
   // commander reads env through process.env; honour the injected env instead.
   const envBackup: Record<string, string | undefined> = {};
-  for (const k of ['KVS_ENDPOINTS', 'KVS_TIMEOUT']) {
+  for (const k of ['KVS_ENDPOINTS', 'KVS_TIMEOUT', 'KVS_ADMIN_ENDPOINTS', 'KVS_CACERT', 'KVS_CERT', 'KVS_KEY']) {
     envBackup[k] = process.env[k];
     if (io.env[k] !== undefined) process.env[k] = io.env[k];
     else delete process.env[k];
   }
 
   const g = (): Globals => program.opts<Globals>();
+  // One set of TLS material for both clients; a bad file fails here, naming the flag and the reason.
+  let tls: ReloadingTls | undefined;
+  const getTls = (): ReloadingTls | undefined => {
+    if (tls) return tls;
+    const { cacert, cert, key } = g();
+    if (cacert === undefined && cert === undefined && key === undefined) return undefined;
+    if (cacert === undefined) throw new UsageError('--cacert is required with --cert/--key (the CA that signed the nodes\' certificates)');
+    tls = new ReloadingTls({ sources: { ca: cacert, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}), labels: { ca: '--cacert', cert: '--cert', key: '--key' } }, pollMs: 0, role: 'kvsctl' });
+    return tls;
+  };
   const getClient = (): KvClient => {
     if (client) return client;
     const timeoutMs = (() => {
@@ -112,7 +137,8 @@ export async function runKvsctl(argv: string[], io: Io): Promise<number> {
         throw new UsageError((err as Error).message);
       }
     })();
-    client = new KvClient({ endpoints: g().endpoints, timeoutMs, attemptTimeoutMs: Math.min(timeoutMs, 5000) });
+    const t = getTls();
+    client = new KvClient({ endpoints: g().endpoints, timeoutMs, attemptTimeoutMs: Math.min(timeoutMs, 5000), ...(t ? { tls: t } : {}) });
     return client;
   };
   const out = (s: string | Uint8Array) => io.stdout.write(s);
@@ -345,7 +371,10 @@ printed: for each get, the key and value lines when the key exists (nothing when
   // ---- cluster administration (kvs.v1.Admin) ----
   let adminClient: AdminClient | undefined;
   const getAdmin = (): AdminClient => {
-    adminClient ??= new AdminClient(g().endpoints, Math.max(parseDuration(g().timeout, '--timeout'), 15_000));
+    if (adminClient) return adminClient;
+    const t = getTls();
+    const separate = g().adminEndpoints;
+    adminClient = new AdminClient(separate ?? g().endpoints, { timeoutMs: Math.max(parseDuration(g().timeout, '--timeout'), 15_000), ...(t ? { tls: t } : {}), followAnyLeaderHint: separate === undefined });
     return adminClient;
   };
   const printResult = (r: AdminResult) => {

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // kvsctl entry point (package.json "bin"). The program lives in ./kvsctl-app.ts; run `kvsctl --help`.
 import { runKvsctl } from './kvsctl-app.js';
+import { quietIpServernameWarning } from '../common/tls.js';
+
+quietIpServernameWarning();
 
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -9,6 +9,7 @@ import type { AdminStatusResponse__Output } from '../generated/kvs/v1/AdminStatu
 import type { AdminResponse__Output } from '../generated/kvs/v1/AdminResponse.js';
 import { KvNotLeaderError, KvUnavailableError, fromGrpcError } from './errors.js';
 import { parseEndpoints } from './kv-client.js';
+import { clientCredentials, type ClientTlsOptions, type ReloadingTls } from '../common/tls.js';
 
 type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact' | 'Settings' | 'Ranges' | 'SplitRange';
 
@@ -73,18 +74,40 @@ function adminCtor(): AdminCtor {
 export type AdminStatus = AdminStatusResponse__Output;
 export type AdminResult = AdminResponse__Output;
 
+export interface AdminClientOptions {
+  /** Default deadline of a call (default 15 s). */
+  timeoutMs?: number;
+  /** Mutual TLS (see KvClientOptions.tls); nodes accept only an admin identity's certificate for Admin. */
+  tls?: ClientTlsOptions | ReloadingTls;
+  /** TLS: verify the nodes' certificates against this name instead of the dialed host (e.g. a pod IP). */
+  serverName?: string;
+  /**
+   * Follow a NOT_LEADER hint to any address (default true). The hint is the leader's Kv address: when
+   * Admin is served on separate addresses (--admin-listen), pass false and the hint is followed only when
+   * it is one of `endpoints`; otherwise the other endpoints are tried in turn.
+   */
+  followAnyLeaderHint?: boolean;
+}
+
 export class AdminClient {
   readonly endpoints: string[];
   private readonly stubs = new Map<string, grpc.Client>();
+  private readonly timeoutMs: number;
+  private readonly followAnyHint: boolean;
+  private readonly security: { credentials: grpc.ChannelCredentials; close(): void };
 
-  constructor(endpoints: string | string[], private readonly timeoutMs = 15_000) {
+  constructor(endpoints: string | string[], options: number | AdminClientOptions = {}) {
     this.endpoints = parseEndpoints(endpoints);
+    const o = typeof options === 'number' ? { timeoutMs: options } : options;
+    this.timeoutMs = o.timeoutMs ?? 15_000;
+    this.followAnyHint = o.followAnyLeaderHint ?? true;
+    this.security = clientCredentials(o.tls, o.serverName !== undefined ? { serverName: o.serverName } : {});
   }
 
   private stub(endpoint: string): grpc.Client {
     let s = this.stubs.get(endpoint);
     if (!s) {
-      s = new (adminCtor())(endpoint, grpc.credentials.createInsecure());
+      s = new (adminCtor())(endpoint, this.security.credentials);
       this.stubs.set(endpoint, s);
     }
     return s;
@@ -114,7 +137,7 @@ export class AdminClient {
         return await this.callAt<Res>(ep, method, req, timeoutMs);
       } catch (e) {
         last = e;
-        if (e instanceof KvNotLeaderError && e.leaderAddress && !tried.has(e.leaderAddress)) queue.unshift(e.leaderAddress);
+        if (e instanceof KvNotLeaderError && e.leaderAddress && !tried.has(e.leaderAddress) && (this.followAnyHint || this.endpoints.includes(e.leaderAddress))) queue.unshift(e.leaderAddress);
         else if (!(e instanceof KvUnavailableError)) throw e;
       }
     }
@@ -168,5 +191,6 @@ export class AdminClient {
   close(): void {
     for (const s of this.stubs.values()) s.close();
     this.stubs.clear();
+    this.security.close();
   }
 }

@@ -28,6 +28,8 @@ export type KvClientErrorCode =
   | 'DEADLINE_EXCEEDED'
   | 'CANCELLED'
   | 'RESOURCE_EXHAUSTED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'CROSS_RANGE'
   | 'INTERNAL'
   | 'UNKNOWN';
@@ -187,6 +189,22 @@ export class KvOverloadedError extends KvResourceExhaustedError {
   }
 }
 
+/** The node refused the client's certificate (none, another CA's, expired...): the message says why. */
+export class KvUnauthenticatedError extends KvError {
+  override name = 'KvUnauthenticatedError';
+  constructor(message: string) {
+    super('UNAUTHENTICATED', GrpcStatus.UNAUTHENTICATED, message, false);
+  }
+}
+
+/** The client's identity may not make this call (e.g. a data client certificate calling Admin). */
+export class KvPermissionDeniedError extends KvError {
+  override name = 'KvPermissionDeniedError';
+  constructor(message: string) {
+    super('PERMISSION_DENIED', GrpcStatus.PERMISSION_DENIED, message, false);
+  }
+}
+
 export class KvInternalError extends KvError {
   override name = 'KvInternalError';
   constructor(message: string, grpcCode: number = GrpcStatus.INTERNAL) {
@@ -275,6 +293,10 @@ export function fromWireError(w: WireError, context?: string): KvError {
       return new KvUnavailableError(msg, typed);
     case 'OVERLOADED':
       return new KvOverloadedError(msg);
+    case 'UNAUTHENTICATED':
+      return new KvUnauthenticatedError(msg);
+    case 'PERMISSION_DENIED':
+      return new KvPermissionDeniedError(msg);
     case 'KEY_NOT_IN_RANGE':
     case 'EPOCH_NOT_MATCH':
     case 'RANGE_NOT_FOUND':
@@ -304,6 +326,10 @@ export function fromWireError(w: WireError, context?: string): KvError {
       return new KvSnapshotTooOldError(msg, undefined);
     case GrpcStatus.NOT_FOUND:
       return new KvTxnNotFoundError(msg, undefined);
+    case GrpcStatus.UNAUTHENTICATED:
+      return new KvUnauthenticatedError(msg);
+    case GrpcStatus.PERMISSION_DENIED:
+      return new KvPermissionDeniedError(msg);
     default:
       return new KvInternalError(msg, w.code);
   }

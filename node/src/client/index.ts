@@ -21,4 +21,5 @@ export * from './errors.js';
 export { LostReplyInjector, type LostReplyOptions } from './fault-injection.js';
 export { ClientSession } from './session.js';
 export { prefixEnd, toBuffer, type KeyLike } from './keys.js';
-export { AdminClient, type AdminStatus, type AdminResult, type ClusterSettings, type RangeInfo } from './admin-client.js';
+export { AdminClient, type AdminClientOptions, type AdminStatus, type AdminResult, type ClusterSettings, type RangeInfo } from './admin-client.js';
+export { ReloadingTls, TlsConfigError, type ClientTlsOptions, type PemSource } from '../common/tls.js';

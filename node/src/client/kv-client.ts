@@ -40,6 +40,7 @@ import { type KeyLike, keySuccessor, prefixEnd, toBuffer } from './keys.js';
 import { LeaderRoutes } from './leader-routes.js';
 import { ClientSession } from './session.js';
 import { StreamTransport } from './stream-transport.js';
+import { clientCredentials, type ClientTlsOptions, type ReloadingTls } from '../common/tls.js';
 
 export interface BackoffOptions {
   /** First retry delay (default 25 ms). */
@@ -70,6 +71,12 @@ export interface KvClientOptions {
   interceptors?: grpc.Interceptor[];
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * Mutual TLS to nodes started with --cert-file/--key-file/--trusted-ca-file: the CA verifying them and
+   * this client's certificate and key (file paths, re-read when they change, or PEM bytes). A bad file
+   * throws a TlsConfigError from the constructor. Default plaintext.
+   */
+  tls?: ClientTlsOptions | ReloadingTls;
   /** Random source for jitter (default Math.random). */
   random?: () => number;
   /**
@@ -222,6 +229,7 @@ export class KvClient {
   private readonly stubs = new Map<string, GrpcKvClient>();
   private readonly interceptors: grpc.Interceptor[];
   private readonly channelOptions: grpc.ChannelOptions;
+  private readonly security: { credentials: grpc.ChannelCredentials; close(): void };
   private current = 0;
   private closed = false;
   private readonly sleepers = new Set<() => void>();
@@ -249,6 +257,7 @@ export class KvClient {
       backoff: { initialMs: 25, maxMs: 1000, multiplier: 2, ...options.backoff },
     };
     this.random = options.random ?? Math.random;
+    this.security = clientCredentials(options.tls);
     this.interceptors = [...(options.lostReplies ? [options.lostReplies.interceptor()] : []), ...(options.interceptors ?? [])];
     this.channelOptions = {
       'grpc.max_receive_message_length': -1,
@@ -492,6 +501,7 @@ export class KvClient {
     this.streams?.close();
     for (const stub of this.stubs.values()) stub.close();
     this.stubs.clear();
+    this.security.close();
   }
 
   // ---------------------------------------------------------------- internals
@@ -500,7 +510,7 @@ export class KvClient {
     let s = this.stubs.get(endpoint);
     if (!s) {
       const Ctor = loadKvProto().kvs.v1.Kv;
-      s = new Ctor(endpoint, grpc.credentials.createInsecure(), { ...this.channelOptions, interceptors: this.interceptors });
+      s = new Ctor(endpoint, this.security.credentials, { ...this.channelOptions, interceptors: this.interceptors });
       this.stubs.set(endpoint, s);
     }
     return s;

@@ -250,7 +250,11 @@ class EndpointStream {
       return;
     }
     const neverConnected = !heard && st.code === grpc.status.UNAVAILABLE && /ECONNREFUSED|No connection established|Connection refused/i.test(st.details);
+    // The node's authorizer refuses a call before reading any request (server/authz.ts): nothing ran,
+    // and the typed, non-retryable error says why (certificate refused, identity not allowed).
+    const refused = !heard && (st.code === grpc.status.UNAUTHENTICATED || st.code === grpc.status.PERMISSION_DENIED);
     this.fail(call, (p) => {
+      if (refused) return fromGrpcError(Object.assign(new Error(st.details), st), `${p.method} ${this.endpoint}`);
       // The request surely did not reach a server that was never connected: report the connection error
       // itself (retryable even without a session).
       if (neverConnected) return fromGrpcError(Object.assign(new Error(st.details), st), `${p.method} ${this.endpoint}`);

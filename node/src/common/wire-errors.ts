@@ -57,6 +57,8 @@ export const STATUS_OF_ERROR_CODE = {
   TIMEOUT: GrpcStatus.DEADLINE_EXCEEDED,
   OVERLOADED: GrpcStatus.RESOURCE_EXHAUSTED,
   OUTCOME_UNKNOWN: GrpcStatus.UNAVAILABLE,
+  UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
+  PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
   // Routing refusals: nothing was applied, retry after refreshing the route (UNAVAILABLE = retryable
   // for generic gRPC clients too).
   KEY_NOT_IN_RANGE: GrpcStatus.UNAVAILABLE,

@@ -18,7 +18,9 @@ export type KvErrorCode =
   | 'KEY_NOT_IN_RANGE'
   | 'EPOCH_NOT_MATCH'
   | 'CROSS_RANGE'
-  | 'RANGE_NOT_FOUND';
+  | 'RANGE_NOT_FOUND'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED';
 
 export abstract class KvError extends Error {
   abstract readonly code: KvErrorCode;
@@ -189,5 +191,22 @@ export class RangeNotFoundError extends KvError {
 export class CrossRangeError extends KvError {
   override readonly name = 'CrossRangeError';
   readonly code = 'CROSS_RANGE' as const;
+  readonly retryable = false;
+}
+
+/**
+ * The call's connection carries no verified client certificate (TLS on: none presented, another CA's,
+ * expired, wrong key usage); the message says which. Retrying with the same certificate cannot succeed.
+ */
+export class UnauthenticatedError extends KvError {
+  override readonly name = 'UnauthenticatedError';
+  readonly code = 'UNAUTHENTICATED' as const;
+  readonly retryable = false;
+}
+
+/** The client's verified identity may not call this service (e.g. a data client calling Admin). */
+export class PermissionDeniedError extends KvError {
+  override readonly name = 'PermissionDeniedError';
+  readonly code = 'PERMISSION_DENIED' as const;
   readonly retryable = false;
 }

@@ -2,6 +2,7 @@
 // Raft transport, the router, the data group's Peer (group 1 at this stage), and a LocalStore running on
 // top of it (commandSink = the Peer: writes become proposals; readBarrier = ReadIndex).
 import { mkdir } from 'node:fs/promises';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import type { Engine } from '../engine/engine.js';
 import { LevelEngine } from '../engine/level-engine.js';
@@ -73,6 +74,10 @@ export interface RaftNodeOptions {
   incarnation?: string;
   /** TEST ONLY (--test-disable-identity-check): admit wiped members, the negative control. Default true. */
   enforceIdentity?: boolean;
+  /** Credentials of the Raft connections to peers (mutual TLS); default plaintext. */
+  credentials?: ChannelCredentials;
+  /** TLS transition: plaintext for peers that do not speak TLS (yet, or any more). */
+  fallbackCredentials?: ChannelCredentials;
   /** LocalStore options (limits, GC, sessions, observer). */
   store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier'>;
 }
@@ -267,6 +272,8 @@ export class RaftNode implements RangeSet {
         logger: opts.logger.child({ component: 'raft-transport' }),
         ...(sizes !== undefined ? { maxFrameBytes: sizes.maxFrameBytes, snapshotChunkBytes: sizes.snapshotChunkBytes } : {}),
         incarnation: identity.selfIncarnation,
+        ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}),
+        ...(opts.fallbackCredentials !== undefined ? { fallbackCredentials: opts.fallbackCredentials } : {}),
         admit: (from, inc) => {
           const a = identity.admit(from, inc);
           if (a.ok) return a;

@@ -62,6 +62,13 @@ export interface TransportOptions {
   maxBufferedBytes?: number;
   /** This node's data-dir incarnation, sent on every frame ('' or undefined = none). */
   incarnation?: string;
+  /** Channel credentials of the connections to peers (mutual TLS); default plaintext. */
+  credentials?: grpc.ChannelCredentials;
+  /**
+   * TLS transition: credentials to try when a connection with `credentials` never came up (a peer not
+   * yet, or no longer, speaking TLS). Attempts alternate until one comes up; that one is kept.
+   */
+  fallbackCredentials?: grpc.ChannelCredentials;
   /** Decides whether a sender's frames may reach raft; a refusal carries the reason told back to the sender. */
   admit?: (from: number, incarnation: string) => { ok: true } | { ok: false; reason: string };
 }
@@ -82,6 +89,8 @@ interface PeerConn {
   groups: Set<number>;
   backoffMs: number;
   retryAt: number;
+  /** Dial with the fallback credentials (TLS transition). */
+  fallback: boolean;
   /** Number of frames written (tests/metrics). */
   frames: number;
   messages: number;
@@ -119,9 +128,11 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 /** A stream whose channel is not connected by then is given up and retried on a new channel. */
 const CONNECT_DEADLINE_MS = 2000;
 
-function newClient(address: string): grpc.Client {
-  const Ctor = loadRaftProto().kvs.v1.Raft;
-  return new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+const INSECURE = grpc.credentials.createInsecure();
+
+/** Failures that retrying with the same certificates will not fix: worth an error line, not a debug one. */
+function isSecurityFailure(code: number | undefined, why: string): boolean {
+  return code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED || /certificate|SSL routines|TLS|self[- ]signed|altnames/i.test(why);
 }
 
 export class RaftTransport {
@@ -144,12 +155,19 @@ export class RaftTransport {
   /** Counters (tests, metrics). */
   stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0 };
   private readonly incarnation: string;
+  private readonly securityLogged = new Map<string, number>();
 
   constructor(private readonly opts: TransportOptions) {
     this.maxFrameBytes = opts.maxFrameBytes ?? 4 * 1024 * 1024;
     this.snapshotChunkBytes = opts.snapshotChunkBytes ?? 2 * 1024 * 1024;
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.incarnation = opts.incarnation ?? '';
+  }
+
+  private newClient(address: string, fallback = false): grpc.Client {
+    const Ctor = loadRaftProto().kvs.v1.Raft;
+    const creds = fallback && this.opts.fallbackCredentials ? this.opts.fallbackCredentials : (this.opts.credentials ?? INSECURE);
+    return new Ctor(address, creds, CHANNEL_OPTIONS);
   }
 
   /** Client (Kv API) address of a node, if known (self included). */
@@ -205,7 +223,7 @@ export class RaftTransport {
       c = undefined;
     }
     if (c === undefined) {
-      c = { id, address, client: newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, frames: 0, messages: 0 };
+      c = { id, address, client: this.newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, fallback: false, frames: 0, messages: 0 };
       this.peers.set(id, c);
     }
     return c;
@@ -273,6 +291,7 @@ export class RaftTransport {
     const s = client.Stream();
     c.stream = s;
     let failed = false;
+    let connected = false;
     // grpc-js has no connect timeout: a channel that resolved the old IP of a restarted pod (a stale DNS
     // answer) sends SYNs to an address that no longer exists and waits for the kernel (~2 min; 44–72 s
     // seen in the e2e). A channel not READY by the deadline is given up, and the retry resolves afresh.
@@ -280,7 +299,7 @@ export class RaftTransport {
       if (!failed && c.stream === s && c.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) s.cancel();
     }, CONNECT_DEADLINE_MS);
     connectTimer.unref?.();
-    const fail = (why: string) => {
+    const fail = (why: string, code?: number) => {
       if (failed) return;
       failed = true;
       clearTimeout(connectTimer);
@@ -288,23 +307,29 @@ export class RaftTransport {
       c.stream = undefined;
       c.backoffMs = Math.min(2000, c.backoffMs === 0 ? 50 : c.backoffMs * 2);
       c.retryAt = Date.now() + c.backoffMs;
+      // A connection that never came up may be the wrong protocol for this peer (TLS transition).
+      if (!connected && this.opts.fallbackCredentials !== undefined) c.fallback = !c.fallback;
       // The next attempt goes through a new channel, i.e. a fresh name resolution (see the header).
       if (!this.closed && this.peers.get(c.id) === c) {
         const old = c.client;
-        c.client = newClient(c.address);
+        c.client = this.newClient(c.address, c.fallback);
         old.close();
       }
-      if (!this.closed) this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
+      if (!this.closed) {
+        // In a TLS transition failed attempts of the other protocol are expected: not an error.
+        if (isSecurityFailure(code, why) && this.opts.fallbackCredentials === undefined) this.securityFailure(c, why);
+        else this.opts.logger.debug('raft stream to peer failed', { peer: c.id, address: c.address, why, backoffMs: c.backoffMs });
+      }
       this.handlers?.onUnreachable(c.id, []);
     };
     s.on('data', (f: RaftFrame) => {
       c.backoffMs = 0;
       if (f.refused) this.handlers?.onRefused?.(c.id, f.refused);
     });
-    s.on('error', (e: Error) => fail(e.message));
+    s.on('error', (e: Error) => fail(e.message, (e as Partial<grpc.ServiceError>).code));
     s.on('end', () => fail('ended'));
     s.on('status', (st: grpc.StatusObject) => {
-      if (st.code !== grpc.status.OK) fail(st.details);
+      if (st.code !== grpc.status.OK) fail(st.details, st.code);
     });
     // A successful (re)connection resets the backoff once the channel is ready.
     const ch = c.client.getChannel();
@@ -314,12 +339,23 @@ export class RaftTransport {
       if (failed || this.closed || this.peers.get(c.id) !== c || c.client.getChannel() !== ch) return;
       const state = ch.getConnectivityState(false);
       if (state === grpc.connectivityState.READY) {
+        connected = true;
         c.backoffMs = 0;
         clearTimeout(connectTimer);
       }
       else if (state !== grpc.connectivityState.SHUTDOWN) ch.watchConnectivityState(state, Infinity, watch);
     };
     watch();
+  }
+
+  /** A peer refused us or we refused its certificate (TLS): one error line per peer and reason every 30 s. */
+  private securityFailure(c: PeerConn, why: string): void {
+    const key = `${c.id}|${why}`;
+    const now = Date.now();
+    if (now - (this.securityLogged.get(key) ?? 0) < 30_000) return;
+    if (this.securityLogged.size > 1000) this.securityLogged.clear();
+    this.securityLogged.set(key, now);
+    this.opts.logger.error('raft connection to peer refused (TLS): check the certificates of both nodes', { peer: c.id, address: c.address, why });
   }
 
   /**
@@ -345,7 +381,7 @@ export class RaftTransport {
       source.release();
       return false;
     }
-    const client = newClient(address) as unknown as RaftServiceClient;
+    const client = this.newClient(address, this.peers.get(msg.to)?.fallback ?? false) as unknown as RaftServiceClient;
     try {
       return await new Promise<boolean>((resolve) => {
         const call = client.Snapshot((err, res) => {

@@ -27,6 +27,24 @@ export interface NodeConfig {
   shutdownTimeoutMs: number;
   /** Replication (Raft); undefined = single-node store with group commit (no --peers / --join). */
   raft: RaftConfig | undefined;
+  /** Mutual TLS on every gRPC server and on the Raft channels; undefined = plaintext (the default). */
+  tls: TlsConfig | undefined;
+  /** Where kvs.v1.Admin is served: undefined = on the --listen server (the default). */
+  adminListen: string | undefined;
+}
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  trustedCaFile: string;
+  /** Certificate identities (CN or DNS/URI SAN; `*.suffix` allowed) that may call kvs.v1.Admin. */
+  adminIdentities: string[];
+  /** Certificate identities that may call kvs.v1.Raft (the other nodes). */
+  peerIdentities: string[];
+  /** How often the files are checked for a rotation. */
+  reloadMs: number;
+  /** Accept plaintext too and dial plaintext peers (turning TLS on or off in a running cluster). */
+  transition: boolean;
 }
 
 export interface RaftConfig {
@@ -122,6 +140,14 @@ const SPECS = {
   },
   rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`; a Batch or transaction spanning two ranges fails with CROSS_RANGE until cross-range transactions exist)', def: '0' },
   raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
+  certFile: { flag: '--cert-file <path>', env: 'KVS_CERT_FILE', desc: 'TLS: this node\'s certificate (PEM, chain leaf first; server AND client auth: it also dials the peers). With --key-file and --trusted-ca-file, every gRPC port requires mutual TLS' },
+  keyFile: { flag: '--key-file <path>', env: 'KVS_KEY_FILE', desc: 'TLS: the private key of --cert-file (PEM, unencrypted)' },
+  trustedCaFile: { flag: '--trusted-ca-file <path>', env: 'KVS_TRUSTED_CA_FILE', desc: 'TLS: CA bundle (PEM) verifying clients\' and peers\' certificates, and the peers\' server certificates' },
+  adminIdentities: { flag: '--admin-identities <list>', env: 'KVS_ADMIN_IDENTITIES', desc: 'TLS: comma-separated certificate identities (subject CN or DNS/URI SAN; *.suffix matches subdomains) allowed to call the Admin API', def: 'kvs-admin' },
+  peerIdentities: { flag: '--peer-identities <list>', env: 'KVS_PEER_IDENTITIES', desc: 'TLS: certificate identities allowed to call the Raft service (the other nodes)', def: 'kvs-node' },
+  tlsReloadInterval: { flag: '--tls-reload-interval <duration>', env: 'KVS_TLS_RELOAD_INTERVAL', desc: 'TLS: how often the certificate files are checked; a valid change takes effect for new connections without a restart', def: '5s' },
+  tlsTransition: { flag: '--tls-transition', env: 'KVS_TLS_TRANSITION', desc: 'TLS: also accept plaintext connections (unauthenticated) on every port and fall back to plaintext for peers without TLS; for turning TLS on or off in a running cluster in two rolling restarts (docs/ARCHITECTURE.md, Security)' },
+  adminListen: { flag: '--admin-listen <host:port>', env: 'KVS_ADMIN_LISTEN', desc: 'serve the Admin API on this separate address instead of --listen (then --listen serves Kv only); with TLS the same certificates apply' },
 } satisfies Record<string, Spec>;
 
 type Key = keyof typeof SPECS;
@@ -326,7 +352,36 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     if (raft.tickMs <= 0) throw new ConfigError('--raft-tick: must be > 0');
     if (raft.electionTick < 2) throw new ConfigError('--election-tick: must be >= 2');
   }
+  const tlsFiles = { certFile: raw('certFile'), keyFile: raw('keyFile'), trustedCaFile: raw('trustedCaFile') };
+  let tls: TlsConfig | undefined;
+  if (Object.values(tlsFiles).some((v) => v !== undefined)) {
+    const missing = (['certFile', 'keyFile', 'trustedCaFile'] as const).filter((k) => !tlsFiles[k]).map((k) => SPECS[k].flag.split(' ')[0]!);
+    if (missing.length > 0) throw new ConfigError(`${missing.join(', ')}: required with ${(['certFile', 'keyFile', 'trustedCaFile'] as const).filter((k) => tlsFiles[k]).map((k) => where(k)).join(', ')} (TLS needs a certificate, its key and the trusted CA)`);
+    const identities = (k: 'adminIdentities' | 'peerIdentities') =>
+      wrap(k, (x) => {
+        const list = x.split(',').map((v) => v.trim()).filter(Boolean);
+        if (list.length === 0) throw new Error('must name at least one identity');
+        for (const v of list) if (/\s/.test(v) || (v.includes('*') && !/^\*\.[^*]+$/.test(v))) throw new Error(`malformed identity ${JSON.stringify(v)} (a name, or *.suffix)`);
+        return list;
+      })!;
+    tls = {
+      certFile: tlsFiles.certFile!,
+      keyFile: tlsFiles.keyFile!,
+      trustedCaFile: tlsFiles.trustedCaFile!,
+      adminIdentities: identities('adminIdentities'),
+      peerIdentities: identities('peerIdentities'),
+      reloadMs: duration('tlsReloadInterval')!,
+      transition: bool('tlsTransition'),
+    };
+    if (tls.reloadMs <= 0) throw new ConfigError(`${where('tlsReloadInterval')}: must be > 0`);
+  }
+  if (tls === undefined && bool('tlsTransition')) throw new ConfigError(`${where('tlsTransition')}: needs --cert-file, --key-file and --trusted-ca-file (the TLS side of the transition)`);
+  const adminListen = raw('adminListen') !== undefined ? address('adminListen') : undefined;
+  if (adminListen !== undefined && raft === undefined) throw new ConfigError(`${where('adminListen')}: only a replicated node (--peers or --join) serves the Admin API`);
+  if (adminListen !== undefined && adminListen === listen) throw new ConfigError(`${where('adminListen')}: equals --listen (leave it unset to serve Admin on the --listen server)`);
   return {
+    tls,
+    adminListen,
     raft,
     listen,
     http,

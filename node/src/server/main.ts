@@ -11,7 +11,9 @@ import { ServerMetrics } from './metrics.js';
 import { startKvsNode, packageVersion, type KvsNodeOptions } from './node-server.js';
 import { RaftNode } from '../raftstore/raft-node.js';
 import { createAdminHandlers } from '../raftstore/admin.js';
-import { adminServiceDefinition, raftServiceDefinition, startRaftServer } from '../raftstore/services.js';
+import { adminServiceDefinition, raftServiceDefinition, startAdminServer, startRaftServer } from '../raftstore/services.js';
+import { nodeSecurity, type NodeSecurity } from './authz.js';
+import { quietIpServernameWarning } from '../common/tls.js';
 import { registerRaftMetrics } from '../raftstore/metrics.js';
 import type * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
@@ -30,9 +32,11 @@ function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCo
   return out;
 }
 
-async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string): Promise<RaftNode> {
+async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string, security: NodeSecurity): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
+    ...(security.peerCredentials !== undefined ? { credentials: security.peerCredentials } : {}),
+    ...(security.peerFallbackCredentials !== undefined ? { fallbackCredentials: security.peerFallbackCredentials } : {}),
     raftId: r.raftId,
     incarnation,
     enforceIdentity: r.identityCheck,
@@ -105,6 +109,15 @@ async function main(): Promise<number> {
     logger.error('unhandled rejection', { err: reason instanceof Error ? { name: reason.name, message: reason.message, stack: reason.stack } : String(reason) });
     setTimeout(() => process.exit(1), 50).unref();
   });
+  quietIpServernameWarning();
+  let security: NodeSecurity;
+  try {
+    security = nodeSecurity(config.tls, logger);
+  } catch (err) {
+    logger.error('refusing to start: unusable TLS files', { err: err instanceof Error ? err.message : String(err) });
+    process.stderr.write(`kvs-node: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
   let store: KvStore;
   let raftNode: RaftNode | undefined;
   // '' with --memory: no durable identity to protect; its frames are admitted without a check.
@@ -123,7 +136,7 @@ async function main(): Promise<number> {
   }
   try {
     if (config.raft) {
-      raftNode = await openRaftNode(config, logger, metrics.storeObserver(), incarnation);
+      raftNode = await openRaftNode(config, logger, metrics.storeObserver(), incarnation, security);
       store = raftNode.kvStore;
       registerRaftMetrics(metrics.registry, raftNode);
     } else store = await openStore(config, logger, metrics.storeObserver());
@@ -133,14 +146,18 @@ async function main(): Promise<number> {
   }
   let node;
   let raftServer: grpc.Server | undefined;
+  let adminServer: { server: grpc.Server; address: string } | undefined;
   try {
-    const nodeOpts: KvsNodeOptions = { store, listen: config.listen, http: config.http, nodeId: config.nodeId, logger, limits: config.limits, metrics };
+    const nodeOpts: KvsNodeOptions = { store, listen: config.listen, http: config.http, nodeId: config.nodeId, logger, limits: config.limits, metrics, security: security.server };
     if (raftNode) {
       const rn = raftNode;
       const sameServer = config.raft!.raftListen === config.listen;
-      nodeOpts.extraServices = [{ definition: adminServiceDefinition(), implementation: createAdminHandlers({ node: rn, nodeId: config.nodeId, logger }) }];
+      const adminHandlers = createAdminHandlers({ node: rn, nodeId: config.nodeId, logger });
+      nodeOpts.extraServices = [];
+      if (config.adminListen === undefined) nodeOpts.extraServices.push({ definition: adminServiceDefinition(), implementation: adminHandlers });
+      else adminServer = await startAdminServer(config.adminListen, adminHandlers, security.server);
       if (sameServer) nodeOpts.extraServices.push({ definition: raftServiceDefinition(), implementation: rn.transport.serviceHandlers() });
-      else raftServer = await startRaftServer(config.raft!.raftListen, rn.transport.serviceHandlers(), config.limits.maxReceiveMessageBytes);
+      else raftServer = await startRaftServer(config.raft!.raftListen, rn.transport.serviceHandlers(), config.limits.maxReceiveMessageBytes, security.server);
       nodeOpts.ownsStore = false;
       nodeOpts.readiness = [() => rn.peer.readiness()];
       nodeOpts.routes = () => rn.routes();
@@ -150,6 +167,7 @@ async function main(): Promise<number> {
   } catch (err) {
     logger.error('cannot start', { err: err instanceof Error ? err.message : String(err) });
     raftServer?.forceShutdown();
+    adminServer?.server.forceShutdown();
     if (raftNode) await raftNode.close().catch(() => undefined);
     else await store.close().catch(() => undefined);
     return 1;
@@ -163,6 +181,8 @@ async function main(): Promise<number> {
     raftId: config.raft?.raftId ?? null,
     incarnation: incarnation || null,
     raft: config.raft?.raftListen ?? null,
+    admin: raftNode ? (adminServer?.address ?? node.grpcAddress) : null,
+    tls: config.tls !== undefined,
     version: packageVersion(),
     pid: process.pid,
   };
@@ -196,7 +216,9 @@ async function main(): Promise<number> {
         .then(() => node.shutdown(config.shutdownTimeoutMs))
         .then(async () => {
           raftServer?.forceShutdown();
+          adminServer?.server.forceShutdown();
           if (raftNode) await raftNode.close();
+          security.close();
         })
         .then(
         () => {

@@ -191,6 +191,21 @@ export class ServerMetrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+
+  /** TLS gauges of the certificate in force (alerting on expiry; rotations counted). */
+  setTlsSource(tls: { current: { leaf?: { notAfter: string } | undefined }; onReload(cb: () => void): unknown }): void {
+    new client.Gauge({
+      name: 'kvs_tls_certificate_expiry_timestamp_seconds',
+      help: 'notAfter of the TLS certificate this node serves and dials peers with (unix seconds)',
+      registers: [this.registry],
+      collect() {
+        const na = tls.current.leaf?.notAfter;
+        if (na !== undefined) this.set(Date.parse(na) / 1000);
+      },
+    });
+    const reloads = new client.Counter({ name: 'kvs_tls_certificate_reloads_total', help: 'TLS certificate files reloaded after a change (rotation)', registers: [this.registry] });
+    tls.onReload(() => reloads.inc());
+  }
 }
 
 /** kvs_requests_total / kvs_request_duration_seconds / kvs_requests_in_flight of one method. */

@@ -13,6 +13,8 @@ import { createKvService, type RangeRoute } from './kv-service.js';
 import { MALFORMED_REQUEST } from './malformed.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveLimits, type Limits } from './validate.js';
+import { INSECURE, type ServerSecurity } from './authz.js';
+import { bindServer } from './listen.js';
 
 export interface KvsNodeOptions {
   store: KvStore;
@@ -37,6 +39,8 @@ export interface KvsNodeOptions {
   onClientCallsDrained?: () => void;
   /** Routing information of a multi-range store (Kv.Routes). */
   routes?: () => RangeRoute[];
+  /** Transport security of the gRPC server (default plaintext): mutual TLS + authorizer (authz.ts). */
+  security?: ServerSecurity;
   /** More gRPC services on the same server (Raft, Admin of a replicated node). */
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
 }
@@ -115,10 +119,10 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
   const kv = createKvService({ store, limits, logger, metrics, nodeId: opts.nodeId, version, ...(opts.routes !== undefined ? { routes: opts.routes } : {}) });
   server.addService(withRawBatchStream(tolerantDecoding(proto.kvs.v1.Kv.service)), kv.handlers as unknown as grpc.UntypedServiceImplementation);
   for (const svc of opts.extraServices ?? []) server.addService(svc.definition, svc.implementation);
-  const { host } = splitHostPort(opts.listen);
-  const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(port)));
-  });
+  const { host, port } = splitHostPort(opts.listen);
+  const security = opts.security ?? INSECURE;
+  const grpcPort = await bindServer(server, opts.listen, security, 'kv', host, port);
+  if (security.material) metrics.setTlsSource(security.material);
   const grpcAddress = `${host.includes(':') ? `[${host}]` : host}:${grpcPort}`;
 
   let http: HttpServer | undefined;

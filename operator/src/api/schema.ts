@@ -55,7 +55,14 @@ const quantityMap = (description: string): JSONSchemaProps => ({
 export const MAX_CLUSTER_NAME_LENGTH = 52;
 
 /** Flags the operator sets itself; nodeConfig may not override them. */
-export const RESERVED_NODE_CONFIG_KEYS = ['listen', 'http', 'data-dir', 'node-id', 'raft-id', 'peers', 'join', 'raft-listen', 'advertise', 'env-file'];
+export const RESERVED_NODE_CONFIG_KEYS = ['listen', 'http', 'data-dir', 'node-id', 'raft-id', 'peers', 'join', 'raft-listen', 'advertise', 'env-file', 'cert-file', 'key-file', 'trusted-ca-file', 'admin-identities', 'peer-identities'];
+const identityList = (description: string): JSONSchemaProps => ({
+  type: 'array',
+  description,
+  maxItems: 16,
+  'x-kubernetes-list-type': 'set',
+  items: { type: 'string', minLength: 1, maxLength: 253, pattern: '^(\\*\\.)?[^*\\s,]+$' },
+});
 
 export const specSchema: JSONSchemaProps = {
   type: 'object',
@@ -207,6 +214,26 @@ export const specSchema: JSONSchemaProps = {
           minimum: 1,
           default: DEFAULTS.maxConcurrentReplacements,
           description: 'Replacements in flight at once.',
+        },
+      },
+    },
+    tls: {
+      type: 'object',
+      description:
+        'Mutual TLS on every port of the nodes (Kv, Raft, Admin). The Secret has the kubernetes.io/tls shape cert-manager writes: ' +
+        'tls.crt (server and client auth; SANs for the client Service and the pods under the peer Service), tls.key, ca.crt. ' +
+        'A rotated Secret is picked up without a restart. Only an admin identity may call the Admin API.',
+      required: ['secretName'],
+      properties: {
+        secretName: str('Secret with tls.crt, tls.key and ca.crt in the cluster namespace.', { minLength: 1, maxLength: 253 }),
+        adminIdentities: identityList('Certificate identities (subject CN or DNS/URI SAN; *.suffix matches subdomains) allowed to call the Admin API (default kvs-admin).'),
+        peerIdentities: identityList('Certificate identities of the nodes, allowed to call the Raft service (default kvs-node).'),
+        transition: {
+          type: 'boolean',
+          default: false,
+          description:
+            'Also accept plaintext, unauthenticated (the nodes\' --tls-transition). To turn TLS on in a running cluster: add tls with transition true, ' +
+            'wait until every pod runs the new template, then set it false. To turn TLS off: set it true, wait, then remove tls. Each step is one rolling restart that keeps the quorum.',
         },
       },
     },

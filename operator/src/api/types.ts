@@ -71,6 +71,27 @@ export interface FailoverSpec {
   maxConcurrentReplacements?: number;
 }
 
+/**
+ * Mutual TLS on every port of the nodes. The Secret has the kubernetes.io/tls shape cert-manager writes:
+ * `tls.crt` (the nodes' certificate: serverAuth + clientAuth, SANs for the client Service and every pod
+ * name under the peer Service, identity `kvs-node` unless peerIdentities says otherwise), `tls.key`, and
+ * `ca.crt` (the CA verifying clients, peers and the operator). Rotating the Secret needs no restart.
+ */
+export interface TlsSpec {
+  /** Secret with tls.crt, tls.key and ca.crt, in the cluster's namespace. */
+  secretName: string;
+  /** Certificate identities (CN or DNS/URI SAN, `*.suffix` allowed) that may call the Admin API (default [kvs-admin]). */
+  adminIdentities?: string[];
+  /** Certificate identities of the nodes, allowed to call the Raft service (default [kvs-node]). */
+  peerIdentities?: string[];
+  /**
+   * Accept plaintext too (the nodes' --tls-transition): how TLS is turned on or off in a running cluster
+   * without losing quorum. On: add `tls` with `transition: true`, wait for the upgrade roll, then drop
+   * `transition`. Off: set `transition: true`, wait for the roll, then drop `tls`.
+   */
+  transition?: boolean;
+}
+
 export interface KvsClusterSpec {
   replicas: number;
   image?: string;
@@ -88,6 +109,8 @@ export interface KvsClusterSpec {
   /** When true the operator changes nothing (status is still reported). */
   paused?: boolean;
   failover?: FailoverSpec;
+  /** Mutual TLS on every node port; plaintext when unset. */
+  tls?: TlsSpec;
 }
 
 export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked' | 'MemberReplacement' | 'ApplyFailed';

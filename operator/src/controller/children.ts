@@ -18,6 +18,32 @@ import {
   standardLabels,
 } from './names.js';
 
+/** Where the TLS Secret is mounted in a node pod. */
+export const TLS_DIR = '/etc/kvs/tls';
+const TLS_VOLUME = 'tls';
+
+/**
+ * spec.tls as node settings (common/tls.ts reads them): the Secret's files and the identities. The
+ * Secret volume follows a rotation of the Secret (kubelet swaps the files), which the node reloads.
+ */
+function tlsPodParts(spec: EffectiveSpec): { env: Array<{ name: string; value: string }>; mounts: object[]; volumes: object[] } {
+  const t = spec.tls;
+  if (!t) return { env: [], mounts: [], volumes: [] };
+  return {
+    env: [
+      { name: 'KVS_CERT_FILE', value: `${TLS_DIR}/tls.crt` },
+      { name: 'KVS_KEY_FILE', value: `${TLS_DIR}/tls.key` },
+      { name: 'KVS_TRUSTED_CA_FILE', value: `${TLS_DIR}/ca.crt` },
+      ...(t.adminIdentities?.length ? [{ name: 'KVS_ADMIN_IDENTITIES', value: t.adminIdentities.join(',') }] : []),
+      ...(t.peerIdentities?.length ? [{ name: 'KVS_PEER_IDENTITIES', value: t.peerIdentities.join(',') }] : []),
+      ...(t.transition ? [{ name: 'KVS_TLS_TRANSITION', value: 'true' }] : []),
+    ],
+    mounts: [{ name: TLS_VOLUME, mountPath: TLS_DIR, readOnly: true }],
+    // 0440 + fsGroup 1000: readable by the node (uid 1000), not by others.
+    volumes: [{ name: TLS_VOLUME, secret: { secretName: t.secretName, defaultMode: 0o440 } }],
+  };
+}
+
 /** The spec with every default filled in (the API server applies the same defaults from the schema). */
 export type EffectiveSpec = Required<Pick<KvsClusterSpec, 'replicas' | 'image' | 'version' | 'pvcRetentionPolicy' | 'paused' | 'storage'>> &
   KvsClusterSpec & { podDisruptionBudget: { maxUnavailable: number }; nodeConfig: Record<string, string> };
@@ -176,6 +202,7 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
     '--advertise', `$(POD_IP):${PORT_GRPC}`,
     '--env-file', `${MEMBERS_DIR}/$(POD_NAME)`,
   ];
+  const tls = tlsPodParts(spec);
   const sts: V1StatefulSet = {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -225,6 +252,7 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                 { name: 'KVS_CLUSTER_NAME', value: name },
                 { name: 'KVS_PEER_SERVICE', value: names.peerService(c) },
+                ...tls.env,
               ],
               envFrom: [{ configMapRef: { name: names.configMap(c) } }],
               ...(spec.resources ? { resources: spec.resources as never } : {}),
@@ -244,12 +272,14 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
                 { name: DATA_VOLUME, mountPath: DATA_DIR },
                 { name: 'tmp', mountPath: '/tmp' },
                 { name: MEMBERS_VOLUME, mountPath: MEMBERS_DIR, readOnly: true },
+                ...(tls.mounts as never[]),
               ],
             },
           ],
           volumes: [
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' as never } },
             { name: MEMBERS_VOLUME, configMap: { name: names.membersConfigMap(c) } },
+            ...(tls.volumes as never[]),
           ],
         },
       },

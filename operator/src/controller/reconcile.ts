@@ -4,7 +4,7 @@
 // A child that cannot be applied does not stop the others (except what depends on it): the failures
 // are reported in the ApplyFailed condition and ApplyFailed events, then the first one is thrown.
 import type { Logger } from '../../../node/src/common/logger.js';
-import type { KvsClusterStatus } from '../api/types.js';
+import type { KvsCluster, KvsClusterStatus } from '../api/types.js';
 import { MembershipStepError, toOperatorError, type OperatorError } from '../errors.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterCache } from '../runtime/informers.js';
@@ -28,6 +28,8 @@ export interface ReconcileDeps {
   onApply?: (kind: string) => void;
   /** Node admin API; without it no node is observed and no membership step is taken. */
   admin?: NodeAdmin;
+  /** The admin API for one cluster (e.g. mutual TLS for spec.tls); overrides `admin` when given. */
+  adminFor?: (c: KvsCluster) => NodeAdmin | undefined;
   reader?: Reader;
   onMembershipStep?: (type: string, result: 'ok' | 'error') => void;
 }
@@ -130,7 +132,8 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
   const now = (deps.now ?? (() => new Date()))();
   const nowIso = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const pods = deps.cache.listPods(namespace, name);
-  const nodes = deps.admin ? await observeNodes(deps.admin, pods) : undefined;
+  const admin = deps.adminFor ? deps.adminFor(cluster) : deps.admin;
+  const nodes = admin ? await observeNodes(admin, pods) : undefined;
   const membersConfig = deps.reader ? await deps.reader.getConfigMapData(namespace, names.membersConfigMap(cluster)) : undefined;
   const p = plan(cluster, {
     statefulSet: deps.cache.getStatefulSet(namespace, names.statefulSet(cluster)),
@@ -197,14 +200,14 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
 
   const result: ReconcileResult = { plan: { ...p, status: finalStatus }, statusWritten };
   if (p.next.action === 'Requeue') result.requeueAfterMs = p.next.afterMs;
-  if (p.next.action === 'Membership' && deps.admin) {
+  if (p.next.action === 'Membership' && admin) {
     // One step per pass, after the objects (the members table) and the status were written.
     const step = p.next.step;
     const leaderPod = p.status.leader;
     const ip = pods.find((x) => x.metadata?.name === leaderPod)?.status?.podIP;
     const leaderAddress = ip ? `${ip}:${PORT_GRPC}` : undefined;
     try {
-      const ev = await executeStep(step, leaderAddress, namespace, deps);
+      const ev = await executeStep(step, leaderAddress, namespace, { ...deps, admin });
       deps.onMembershipStep?.(step.type, 'ok');
       log.info('membership step', { step: step.type, note: ev.note });
       await deps.writer.event(cluster, ev).catch((e: unknown) => log.warn('event failed', { err: String(e) }));

@@ -4,6 +4,7 @@
 import { AdminClient, type AdminStatus } from '../../../node/src/client/admin-client.js';
 import { KvDeadlineError, KvError, KvNotLeaderError, KvPreconditionFailedError, KvUnavailableError } from '../../../node/src/client/errors.js';
 import type { Logger } from '../../../node/src/common/logger.js';
+import { ReloadingTls, type ClientTlsOptions } from '../../../node/src/common/tls.js';
 import type { NodeReport } from '../controller/status.js';
 
 export type NodeAdminErrorCode = 'NotLeader' | 'Refused' | 'Unavailable' | 'Timeout' | 'Failed';
@@ -56,6 +57,13 @@ export interface GrpcNodeAdminOptions {
   idleCloseMs?: number;
   now?: () => number;
   logger?: Logger;
+  /**
+   * Mutual TLS to the nodes (they then accept Admin only from an admin identity, default CN kvs-admin).
+   * Pod IPs are not in node certificates: set `serverName` to a name they carry. Files are re-read on change.
+   */
+  tls?: ClientTlsOptions | ReloadingTls;
+  /** TLS: the name the nodes' certificates are verified against (overrides tls.serverName). */
+  serverName?: string;
 }
 
 export function reportOf(s: AdminStatus): NodeReport {
@@ -81,6 +89,96 @@ export function reportOf(s: AdminStatus): NodeReport {
   };
 }
 
+/** What ClusterNodeAdmins needs of a KvsCluster. */
+export interface ClusterRef {
+  metadata: { name: string; namespace?: string };
+  spec: { tls?: unknown };
+}
+
+/**
+ * The node admin API per cluster: plaintext for clusters without spec.tls; mutual TLS with the
+ * operator's client certificate (an admin identity) for the others, verifying the nodes against the
+ * DNS name of the cluster's client Service (`<name>.<namespace>.svc`) — the operator dials pod IPs,
+ * which no certificate names. One channel pool per verified name, one TLS material for all.
+ */
+export class ClusterNodeAdmins {
+  private readonly plain: GrpcNodeAdmin;
+  private readonly secure = new Map<string, GrpcNodeAdmin>();
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly opts: GrpcNodeAdminOptions & { clientTls?: ReloadingTls }) {
+    const { clientTls: _unused, ...plain } = opts;
+    void _unused;
+    this.plain = new GrpcNodeAdmin(plain);
+  }
+
+  forCluster(c: ClusterRef): NodeAdmin | undefined {
+    if (!c.spec.tls) return this.plain;
+    const ns = c.metadata.namespace ?? 'default';
+    const serverName = `${c.metadata.name}.${ns}.svc`;
+    if (!this.opts.clientTls) {
+      if (!this.warned.has(serverName)) {
+        this.warned.add(serverName);
+        this.opts.logger?.warn('cluster has spec.tls but the operator has no client certificate (--tls-cert-file/--tls-key-file/--tls-ca-file): its nodes are not observed and membership does not change', { cluster: `${ns}/${c.metadata.name}` });
+      }
+      return undefined;
+    }
+    let a = this.secure.get(serverName);
+    if (!a) {
+      const { clientTls, ...rest } = this.opts;
+      a = new GrpcNodeAdmin({ ...rest, tls: clientTls, serverName });
+      this.secure.set(serverName, a);
+    }
+    // In a transition roll some pods speak plaintext only (turning TLS on) or TLS only (turning it off).
+    return (c.spec.tls as { transition?: boolean }).transition ? new FallbackNodeAdmin(a, this.plain) : a;
+  }
+
+  close(): void {
+    this.plain.close();
+    for (const a of this.secure.values()) a.close();
+    this.opts.clientTls?.close();
+  }
+}
+
+/**
+ * Tries `first`; a node that cannot be reached that way (Unavailable: the connection never came up, e.g.
+ * the other protocol) is tried through `second`. Nothing was executed by a call that never connected.
+ */
+export class FallbackNodeAdmin implements NodeAdmin {
+  constructor(
+    private readonly first: NodeAdmin,
+    private readonly second: NodeAdmin,
+  ) {}
+  private async either<T>(fn: (a: NodeAdmin) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.first);
+    } catch (e) {
+      if (!(e instanceof NodeAdminError) || e.code !== 'Unavailable') throw e;
+      return fn(this.second);
+    }
+  }
+  status(address: string): Promise<NodeReport> {
+    return this.either((a) => a.status(address));
+  }
+  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
+    return this.either((a) => a.addLearner(leader, raftId, raftAddress));
+  }
+  promote(leader: string, raftId: number, maxLag?: number): Promise<string> {
+    return this.either((a) => a.promote(leader, raftId, maxLag));
+  }
+  removeMember(leader: string, raftId: number): Promise<string> {
+    return this.either((a) => a.removeMember(leader, raftId));
+  }
+  transferLeader(leader: string, toRaftId: number): Promise<string> {
+    return this.either((a) => a.transferLeader(leader, toRaftId));
+  }
+  snapshot(address: string): Promise<string> {
+    return this.either((a) => a.snapshot(address));
+  }
+  /** The wrapped admins are owned by ClusterNodeAdmins. */
+  close(): void {}
+}
+
 /** Default idle time before a channel is closed: longer than the default resync (300 s) twice. */
 export const ADMIN_CHANNEL_IDLE_MS = 15 * 60_000;
 
@@ -90,8 +188,19 @@ export class GrpcNodeAdmin implements NodeAdmin {
   private readonly changeTimeoutMs: number;
   private readonly idleMs: number;
   private readonly now: () => number;
+  /** One set of TLS material for every channel (undefined = plaintext). */
+  private readonly tls: ReloadingTls | undefined;
+  private readonly ownsTls: boolean;
+  private readonly serverName: string | undefined;
 
   constructor(private readonly opts: GrpcNodeAdminOptions = {}) {
+    const t = opts.tls;
+    this.ownsTls = t !== undefined && !(t instanceof ReloadingTls);
+    this.serverName = opts.serverName ?? (t instanceof ReloadingTls ? undefined : t?.serverName);
+    this.tls =
+      t === undefined || t instanceof ReloadingTls
+        ? t
+        : new ReloadingTls({ sources: { ca: t.ca, ...(t.cert !== undefined ? { cert: t.cert } : {}), ...(t.key !== undefined ? { key: t.key } : {}) }, role: 'operator', ...(opts.logger ? { logger: opts.logger } : {}) });
     this.statusTimeoutMs = opts.statusTimeoutMs ?? 2_000;
     this.changeTimeoutMs = opts.changeTimeoutMs ?? 15_000;
     this.idleMs = opts.idleCloseMs ?? ADMIN_CHANNEL_IDLE_MS;
@@ -108,7 +217,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
     this.closeIdle(t);
     let c = this.clients.get(address);
     if (!c) {
-      c = { client: new AdminClient([address], this.changeTimeoutMs), lastUsed: t };
+      c = { client: new AdminClient([address], { timeoutMs: this.changeTimeoutMs, ...(this.tls ? { tls: this.tls, ...(this.serverName !== undefined ? { serverName: this.serverName } : {}) } : {}) }), lastUsed: t };
       this.clients.set(address, c);
     }
     c.lastUsed = t;
@@ -157,6 +266,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
     this.clients.delete(address);
   }
   close(): void {
+    if (this.ownsTls) this.tls?.close();
     for (const c of this.clients.values()) c.client.close();
     this.clients.clear();
   }

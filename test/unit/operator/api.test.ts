@@ -23,6 +23,7 @@ const fullSpec: Required<KvsClusterSpec> = {
   pvcRetentionPolicy: 'Retain',
   paused: false,
   failover: { enabled: true, downTimeout: '5m', maxConcurrentReplacements: 1 },
+  tls: { secretName: 's', adminIdentities: ['kvs-admin'], peerIdentities: ['kvs-node'], transition: false },
 };
 const fullStatus: Required<KvsClusterStatus> = {
   phase: 'Running',

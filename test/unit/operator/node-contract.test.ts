@@ -50,6 +50,42 @@ describe('operator ↔ kvs-node contract', () => {
   });
 });
 
+describe('operator ↔ kvs-node contract: spec.tls', () => {
+  it('mounts the kubernetes.io/tls Secret and hands the node its files and identities; plaintext without spec.tls', () => {
+    const env = (c: any): Record<string, string> => Object.fromEntries((c.env as Array<{ name: string; value?: string }>).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    const p = plan(cluster({ tls: { secretName: 'demo-tls', adminIdentities: ['kvs-admin', 'ops'] } }), { pods: [], pvcs: [], now: NOW });
+    const sts = p.apply.find((o) => o.kind === 'StatefulSet') as any;
+    const cm = p.apply.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'demo-config') as any;
+    const podSpec = sts.spec.template.spec;
+    const c = podSpec.containers[0];
+    const vol = podSpec.volumes.find((v: any) => v.secret?.secretName === 'demo-tls');
+    assert.ok(vol, 'the Secret is a volume');
+    const mount = c.volumeMounts.find((m: any) => m.name === vol.name);
+    assert.equal(mount.readOnly, true);
+    const args = (c.args as string[]).map((a) => a.replace('$(POD_NAME)', 'demo-0').replace('$(POD_IP)', '10.0.0.5'));
+    // The node reads env (container env wins over the ConfigMap's envFrom).
+    const cfg = parseConfig(args, { ...cm.data, ...env(c) }, { readFile: () => 'KVS_RAFT_ID=1\nKVS_PEERS=1=demo-0.demo-peers.db.svc:7379' });
+    assert.deepEqual(cfg.tls, {
+      certFile: `${mount.mountPath}/tls.crt`,
+      keyFile: `${mount.mountPath}/tls.key`,
+      trustedCaFile: `${mount.mountPath}/ca.crt`,
+      adminIdentities: ['kvs-admin', 'ops'],
+      peerIdentities: ['kvs-node'],
+      reloadMs: 5000,
+      transition: false,
+    });
+    // transition: the node's --tls-transition.
+    const tp = plan(cluster({ tls: { secretName: 'demo-tls', transition: true } }), { pods: [], pvcs: [], now: NOW });
+    const tc = (tp.apply.find((o) => o.kind === 'StatefulSet') as any).spec.template.spec.containers[0];
+    const tcfg = parseConfig(args, { ...cm.data, ...env(tc) }, { readFile: () => 'KVS_RAFT_ID=1\nKVS_PEERS=1=demo-0.demo-peers.db.svc:7379' });
+    assert.equal(tcfg.tls?.transition, true);
+    const plain = plan(cluster(), { pods: [], pvcs: [], now: NOW });
+    const pc = (plain.apply.find((o) => o.kind === 'StatefulSet') as any).spec.template.spec.containers[0];
+    assert.ok(!pc.env.some((e: any) => /^KVS_(CERT|KEY|TRUSTED_CA)_FILE$/.test(e.name)));
+    assert.ok(!(plain.apply.find((o) => o.kind === 'StatefulSet') as any).spec.template.spec.volumes.some((v: any) => v.secret));
+  });
+});
+
 describe('operator ↔ kvs-node contract: scale-out pods and raft identity', () => {
   it('a pod added by a scale-out starts with --join and its own fresh raft id', () => {
     const base = plan(cluster(), { pods: [], pvcs: [], now: NOW });

@@ -82,4 +82,22 @@ describe('server/config scan limits', () => {
     assert.equal(c.limits.defaultScanLimit, 50);
     assert.throws(() => parseConfig(['--max-scan-limit', '50', '--default-scan-limit', '60'], {}), /defaultScanLimit \(60\) must be <= maxScanLimit \(50\)/);
   });
+
+  it('TLS: all three files or none; identities and --admin-listen validated; plaintext by default', () => {
+    const d = parseConfig([], {});
+    assert.equal(d.tls, undefined);
+    assert.equal(d.adminListen, undefined);
+    const c = parseConfig(['--cert-file', 'n.crt', '--key-file', 'n.key', '--peers', '1=127.0.0.1:7400', '--raft-id', '1', '--admin-listen', '127.0.0.1:7390'], { KVS_TRUSTED_CA_FILE: 'ca.crt', KVS_ADMIN_IDENTITIES: 'ops, *.admins.example' });
+    assert.deepEqual(c.tls, { certFile: 'n.crt', keyFile: 'n.key', trustedCaFile: 'ca.crt', adminIdentities: ['ops', '*.admins.example'], peerIdentities: ['kvs-node'], reloadMs: 5000, transition: false });
+    assert.equal(parseConfig(['--cert-file', 'n.crt', '--key-file', 'n.key', '--trusted-ca-file', 'ca', '--tls-transition'], {}).tls?.transition, true);
+    assert.equal(c.adminListen, '127.0.0.1:7390');
+    const bad = (argv: string[], env: Record<string, string>, re: RegExp) =>
+      assert.throws(() => parseConfig(argv, env), (e: unknown) => e instanceof ConfigError && re.test(e.message), String(re));
+    bad(['--cert-file', 'n.crt'], {}, /^--key-file, --trusted-ca-file: required with --cert-file/);
+    bad(['--cert-file', 'n.crt', '--key-file', 'k'], { KVS_TRUSTED_CA_FILE: 'ca' , KVS_ADMIN_IDENTITIES: ' , ' }, /^KVS_ADMIN_IDENTITIES: must name at least one identity/);
+    bad(['--cert-file', 'n.crt', '--key-file', 'k', '--trusted-ca-file', 'ca', '--peer-identities', 'a*b'], {}, /^--peer-identities: malformed identity "a\*b"/);
+    bad(['--admin-listen', '127.0.0.1:7390'], {}, /^--admin-listen: only a replicated node/);
+    bad(['--tls-transition'], {}, /^--tls-transition: needs --cert-file/);
+    bad(['--admin-listen', '127.0.0.1:7379', '--peers', '1=127.0.0.1:7400', '--raft-id', '1'], {}, /^--admin-listen: equals --listen/);
+  });
 });

@@ -4,6 +4,10 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startTestNode, type TestNode } from '../../helpers/test-node.js';
+import { makeTestPki, type TestPki } from '../../helpers/certs.js';
+import { ReloadingTls } from '../../../node/src/common/tls.js';
+import { tlsServerSecurity } from '../../../node/src/server/authz.js';
+import { silentLogger } from '../../../node/src/common/logger.js';
 
 const KVSCTL = fileURLToPath(new URL('../../../node/src/cli/kvsctl.js', import.meta.url));
 
@@ -172,5 +176,47 @@ describe('kvsctl (spawned) against a running node', function () {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /"get" of a missing key, which prints nothing/);
     assert.match(r.stdout, /3 {2}condition not met/);
+  });
+});
+
+describe('kvsctl --cacert/--cert/--key against a node with mutual TLS', function () {
+  this.timeout(60_000);
+  let t: TestNode;
+  let pki: TestPki;
+  let material: ReloadingTls;
+  before(async () => {
+    pki = makeTestPki();
+    material = new ReloadingTls({ sources: { ca: pki.ca.crt, cert: pki.node.crt, key: pki.node.key }, pollMs: 0 });
+    t = await startTestNode({ security: tlsServerSecurity(material, { admin: ['kvs-admin'], peer: ['kvs-node'] }, silentLogger()) });
+  });
+  after(async () => {
+    await t.stop();
+    material.close();
+    pki.certs.remove();
+  });
+
+  it('works with a client certificate (flags or KVS_CACERT/KVS_CERT/KVS_KEY), and prints no warning', async () => {
+    const tls = ['--cacert', pki.ca.crt, '--cert', pki.client.crt, '--key', pki.client.key];
+    let r = await kvsctl(['--endpoints', t.endpoint, ...tls, 'put', 'k', 'v']);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'OK\n', '']);
+    r = await kvsctl(['get', 'k'], { env: { KVS_ENDPOINTS: t.endpoint, KVS_CACERT: pki.ca.crt, KVS_CERT: pki.client.crt, KVS_KEY: pki.client.key } });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'v\n', '']);
+  });
+
+  it('clear errors: no certificate (refused at once, with the reason), an expired one, a missing --cacert', async () => {
+    const t0 = Date.now();
+    let r = await kvsctl(['--endpoints', t.endpoint, '--cacert', pki.ca.crt, 'get', 'k']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^kvsctl: UNAUTHENTICATED: .*TLS client certificate refused: no client certificate presented/);
+    assert.ok(Date.now() - t0 < 4000, 'not retried until the 5 s deadline');
+    r = await kvsctl(['--endpoints', t.endpoint, '--cacert', pki.ca.crt, '--cert', pki.expired.crt, '--key', pki.expired.key, 'get', 'k']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^kvsctl: --cert: certificate CN=kvs-admin expired at /);
+    r = await kvsctl(['--endpoints', t.endpoint, '--cert', pki.client.crt, '--key', pki.client.key, 'get', 'k']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--cacert is required/);
+    // Plaintext kvsctl against the TLS node: refused, bounded by --timeout.
+    r = await kvsctl(['--endpoints', t.endpoint, '--timeout', '1s', 'get', 'k']);
+    assert.equal(r.code, 1);
   });
 });

@@ -15,6 +15,8 @@ import {
   TxnConflictError,
   TxnNotFoundError,
   TxnReadOnlyError,
+  UnauthenticatedError,
+  PermissionDeniedError,
 } from '../../../node/src/kv/errors.js';
 import { silentLogger } from '../../../node/src/common/logger.js';
 import { serviceErrorOf, toGrpcStatus, toServiceError, toWireError } from '../../../node/src/server/status-mapping.js';
@@ -134,6 +136,8 @@ describe('server/status-mapping ↔ client/errors', () => {
       new OverloadedError('too many'),
       new PreconditionFailedError('no'),
       new OperationTimeoutError('slow'),
+      new UnauthenticatedError('no certificate'),
+      new PermissionDeniedError('not an admin'),
       new TypeError('boom'),
     ];
     for (const err of errors) {
@@ -160,5 +164,17 @@ describe('server/status-mapping ↔ client/errors', () => {
     assert.ok(clientErr instanceof client.KvResourceExhaustedError);
     assert.equal(clientErr.retryable, true);
   });
-});
 
+  it('UNAUTHENTICATED and PERMISSION_DENIED (TLS authorizer) → typed, not retryable', () => {
+    const a = roundTrip(new UnauthenticatedError('TLS client certificate refused: expired'));
+    assert.equal(a.status.code, GrpcStatus.UNAUTHENTICATED);
+    assert.ok(a.clientErr instanceof client.KvUnauthenticatedError);
+    assert.equal(a.clientErr.retryable, false);
+    assert.equal(a.clientErr.message, 'TLS client certificate refused: expired');
+    const p = roundTrip(new PermissionDeniedError('not an admin'));
+    assert.equal(p.status.code, GrpcStatus.PERMISSION_DENIED);
+    assert.equal(p.status.metadata.get('kvs-error')[0], 'PERMISSION_DENIED');
+    assert.ok(p.clientErr instanceof client.KvPermissionDeniedError);
+    assert.equal(p.clientErr.retryable, false);
+  });
+});
