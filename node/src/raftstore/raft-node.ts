@@ -38,6 +38,7 @@ async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: 
   return out;
 }
 import { raftSizeLimits } from '../common/raft-limits.js';
+import type { LeaseTuning } from './read-lease.js';
 
 export const DATA_GROUP_ID = 1;
 
@@ -57,6 +58,7 @@ export interface RaftNodeOptions {
   tickMs?: number;
   electionTick?: number;
   leaseRead?: boolean;
+  lease?: LeaseTuning;
   compactThreshold?: number;
   compactKeep?: number;
   /** Split a range once its data passes this many bytes (0/undefined = off: manual splits only). */
@@ -280,6 +282,7 @@ export class RaftNode implements RangeSet {
       logger: opts.logger.child({ range: g }),
       electionTick: opts.electionTick,
       leaseRead: opts.leaseRead,
+      lease: opts.lease,
       compactThreshold: opts.compactThreshold,
       compactKeep: opts.compactKeep,
       maxCommandBytes: sizes?.maxCommandBytes,
