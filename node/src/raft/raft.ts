@@ -136,6 +136,8 @@ export class Raft {
   ticks = 0;
   /** Lease time source and bounds (lease.ts). */
   readonly lease: LeaseClock;
+  /** ReadIndex requests this node answered from its lease as leader (monotonic; a metric). */
+  leaseReadCount = 0;
   /** Lease clock reading of the last message from a leader (append, heartbeat, snapshot). */
   private leaderContactAt = Number.MIN_SAFE_INTEGER;
   /** Set once the leader has sent MsgTimeoutNow: its lease can no longer be trusted this term. */
@@ -1035,6 +1037,7 @@ export class Raft {
   private sendReadIndexResponse(m: Message): void {
     if (this.readOnly.option === ReadOnlyOption.LeaseBased && this.leaseValid()) {
       // Lease read: no other leader can have been elected yet (see leaseValid).
+      this.leaseReadCount++;
       const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
       if (resp) this.send(resp);
       return;
