@@ -20,7 +20,8 @@ import { EtcdDriver } from './drivers/etcd.js';
 import { KvsDriver } from './drivers/kvs.js';
 
 const HELP = `usage: node dist/bench/run.js [options]
-  --targets kvs,etcd       stores to measure (default: kvs, plus etcd when installed)
+  --targets kvs,etcd       stores to measure (default: kvs, plus etcd when installed); kvs-readindex =
+                           kvs with --lease-read=false (reads confirmed by a heartbeat round, not the lease)
   --workloads A,B,C,W,T    A 50/50, B 95/5, C read-only, W write-only, T 4-key read-modify-write txn
   --duration 10            seconds measured per workload (after --warmup)
   --warmup 1               seconds run but not measured
@@ -136,7 +137,7 @@ async function measure(driver: BenchDriver): Promise<RunResult[]> {
   return out;
 }
 
-async function benchKvs(): Promise<RunResult[]> {
+async function benchKvs(nodeArgs: string[] = [], suffix = ''): Promise<RunResult[]> {
   if (a['kvs-address']) {
     const d = new KvsDriver(a['kvs-address'].split(','), 'kvs(ext)', { transport: kvsTransport });
     try {
@@ -150,11 +151,11 @@ async function benchKvs(): Promise<RunResult[]> {
       size: kvsNodes,
       hostOf: (i) => `127.0.0.${20 + i}`,
       env: { KVS_LOG_LEVEL: 'warn' },
-      extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',')],
+      extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(','), ...nodeArgs],
     });
     const ranges = num(a['kvs-ranges'], 'kvs-ranges');
     let sharded = false;
-    const d = new KvsDriver(cluster.addresses, ranges > 1 ? `kvs×${kvsNodes}/${ranges}r` : `kvs×${kvsNodes}`, {
+    const d = new KvsDriver(cluster.addresses, `${ranges > 1 ? `kvs×${kvsNodes}/${ranges}r` : `kvs×${kvsNodes}`}${suffix}`, {
       replicated: true,
       transport: kvsTransport,
       afterLoad: async () => {
@@ -172,9 +173,9 @@ async function benchKvs(): Promise<RunResult[]> {
       await cluster.cleanup();
     }
   }
-  const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' } });
+  const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' }, extraArgs: nodeArgs });
   await node.start();
-  const d = new KvsDriver([node.address], `kvs×${kvsNodes}`, { transport: kvsTransport });
+  const d = new KvsDriver([node.address], `kvs×${kvsNodes}${suffix}`, { transport: kvsTransport });
   try {
     return await measure(d);
   } catch (e) {
@@ -259,6 +260,7 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   for (const t of targets) {
     if (t === 'kvs') results.push(...(await benchKvs()));
+    else if (t === 'kvs-readindex') results.push(...(await benchKvs(['--lease-read=false'], ' ReadIndex')));
     else if (t === 'etcd') results.push(...(await benchEtcd()));
     else throw new Error(`unknown target ${t}`);
   }
