@@ -1,7 +1,7 @@
 // Where a replicated request's time goes: starts a 3-node kvs group, drives one workload with the bench
 // load generator, then reads the per-stage histograms every node exports (kvs_raft_*_seconds, see
 // node/src/raftstore/metrics.ts) and prints count / mean / ~p50 / ~p99 per stage and node (leader first).
-//   node dist/bench/latency-breakdown.js [--workload W] [--concurrency 1] [--duration 5] [--node-args '--lease-read=false']
+//   node dist/bench/latency-breakdown.js [--workload W] [--concurrency 1] [--duration 5] [--node-args=--lease-read=false]
 import { parseArgs } from 'node:util';
 import { ProcessCluster } from '../test/helpers/cluster-process.js';
 import { KvsDriver } from './drivers/kvs.js';
