@@ -26,6 +26,12 @@ export interface LeaseClockConfig {
    * least (1 − maxClockDrift) times what another advances. In [0, 0.5]; default 0.1 (see docs/raft.md).
    */
   maxClockDrift?: number;
+  /**
+   * This instance was created for a group this node never belonged to (the new range of a split): it has
+   * acknowledged nothing in it, so it needs no start-up vote hold (a split's first election stays one round
+   * trip). Never for a restart: the hold is what covers acknowledgements forgotten in a crash.
+   */
+  newGroup?: boolean;
   /** TEST ONLY, UNSAFE: a lease, once acknowledged by a quorum, never expires (negative control). */
   unsafeNoExpiry?: boolean;
 }
@@ -39,7 +45,7 @@ export class LeaseClock {
   readonly duration: number;
   readonly maxClockDrift: number;
   readonly unsafeNoExpiry: boolean;
-  /** The clock's value when this Raft instance was created (start of the restart vote hold). */
+  /** The clock's value when this Raft instance was created (start of the restart vote hold; none for a new group). */
   readonly startedAt: number;
   private readonly clock: () => number;
 
@@ -60,7 +66,7 @@ export class LeaseClock {
     if (!(this.duration > 0)) throw new ConfigError(`the leader lease would be empty (election ${electionTick} ticks, drift ${drift})`);
     this.maxClockDrift = drift;
     this.unsafeNoExpiry = cfg?.unsafeNoExpiry === true;
-    this.startedAt = this.clock();
+    this.startedAt = cfg?.newGroup === true ? Number.MIN_SAFE_INTEGER : this.clock();
   }
 
   now(): number {

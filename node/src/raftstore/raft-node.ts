@@ -270,7 +270,7 @@ export class RaftNode implements RangeSet {
   }
 
   /** Opens (or creates, after a split) the replica of group `g` over its storage and starts its peer. */
-  private async openReplica(g: number, storage: PeerStorage, campaign = false): Promise<RangeReplica> {
+  private async openReplica(g: number, storage: PeerStorage, campaign = false, createdBySplit = false): Promise<RangeReplica> {
     const opts = this.opts;
     const sizes = this.sizes;
     const peer = new Peer({
@@ -282,7 +282,8 @@ export class RaftNode implements RangeSet {
       logger: opts.logger.child({ range: g }),
       electionTick: opts.electionTick,
       leaseRead: opts.leaseRead,
-      lease: opts.lease,
+      // A replica a split just created acknowledged nothing in its group: no start-up vote hold.
+      lease: createdBySplit ? { ...opts.lease, newGroup: true } : opts.lease,
       compactThreshold: opts.compactThreshold,
       compactKeep: opts.compactKeep,
       maxCommandBytes: sizes?.maxCommandBytes,
@@ -326,7 +327,7 @@ export class RaftNode implements RangeSet {
     const leader = this.replicas.get(parent)?.peer.isLeader === true;
     const p = (async () => {
       const storage = await PeerStorage.open(this.engine, right.rangeId, { identity: this.identity });
-      await this.openReplica(right.rangeId, storage, leader);
+      await this.openReplica(right.rangeId, storage, leader, true);
       this.logger.info('range replica created by split', { parent, left: left.rangeId, range: right.rangeId, start: right.start.toString('hex'), end: right.end.toString('hex'), version: right.epoch.version, campaign: leader });
     })().catch((e: unknown) => {
       this.logger.error('cannot open the range created by a split', { parent, range: right.rangeId, err: e instanceof Error ? e.message : String(e) });

@@ -11,6 +11,8 @@ export interface LeaseTuning {
   maxClockDrift?: number;
   /** TEST ONLY, UNSAFE (KVS_TEST_UNSAFE_LEASE_NO_EXPIRY): the lease never expires — the negative control. */
   unsafeNoExpiry?: boolean;
+  /** The replica was just created by a split (raft/lease.ts `newGroup`): no start-up vote hold. */
+  newGroup?: boolean;
 }
 
 /**
@@ -32,6 +34,7 @@ export function readModeConfig(leaseRead: boolean | undefined, tickMs: number, t
       tickInterval: Math.max(1, Math.round(tickMs * 1000)),
       maxClockDrift: tuning.maxClockDrift,
       unsafeNoExpiry: tuning.unsafeNoExpiry === true,
+      newGroup: tuning.newGroup === true,
     },
   };
 }

@@ -214,6 +214,18 @@ describe('raft leader lease on a monotonic clock', () => {
     assert.equal(out[0]!.reject, false);
   });
 
+  it('a replica created for a new group (a split) has no start-up hold; a restarted one has', () => {
+    const clocks = new Clocks();
+    clocks.real = 5_000_000;
+    const vote = (newGroup: boolean) => {
+      const n = TestNode.create(2, [1, 2, 3], E, 1, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased, leaseClock: { now: () => clocks.now(2), tickInterval: T, newGroup } });
+      n.raft.step(msg({ type: MessageType.Vote, from: 3, to: 2, term: 5 }));
+      return n.readMessages().filter((m) => m.type === MessageType.VoteResp && !m.reject).length;
+    };
+    assert.equal(vote(true), 1, 'the split leader is elected within one round trip');
+    assert.equal(vote(false), 0);
+  });
+
   it('config: drift must be in [0, 0.5], tick interval a positive integer; kvs defaults give a 540 ms lease', () => {
     const ticks = () => 0;
     assert.throws(() => new LeaseClock(E, ticks, { now: ticks, tickInterval: T, maxClockDrift: 0.6 }), ConfigError);
