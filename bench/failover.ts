@@ -7,7 +7,7 @@
 // 3 global retries), which is what an application with a default etcd3 client would see.
 // `--target kvs` runs the same measurement on a 3-node kvs Raft cluster (KvClient with all endpoints:
 // its own retries/rotation/leader hints; writers retry every 5 ms after a failed put).
-//   node dist/bench/failover.js [--target etcd|kvs|both] [--members 3] [--trials 3] [--writers 4] [--client direct|default]
+//   node dist/bench/failover.js [--target etcd|kvs|both] [--members 3] [--trials 3] [--writers 4] [--client direct|default] [--node-args=--lease-read=false]
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { ProcessCluster, sleep } from '../test/helpers/cluster-process.js';
@@ -23,6 +23,7 @@ const { values: a } = parseArgs({
     'put-timeout-ms': { type: 'string', default: '500' },
     'max-wait-ms': { type: 'string', default: '20000' },
     client: { type: 'string', default: 'direct' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 
@@ -112,7 +113,7 @@ async function kvsFailover(): Promise<number[]> {
     size: members,
     hostOf: (i) => `127.0.0.${30 + i}`,
     env: { KVS_LOG_LEVEL: 'warn' },
-    extraArgs: (self, all) => ['--raft-id', String(all.findIndex((x) => x.nodeId === self.nodeId) + 1), '--peers', all.map((x, i) => `${i + 1}=${x.host}:${x.grpcPort}`).join(',')],
+    extraArgs: (self, all) => ['--raft-id', String(all.findIndex((x) => x.nodeId === self.nodeId) + 1), '--peers', all.map((x, i) => `${i + 1}=${x.host}:${x.grpcPort}`).join(','), ...a['node-args']!.split(' ').filter(Boolean)],
   });
   const timeout = Number(a['put-timeout-ms']);
   const clients = Array.from({ length: Number(a.writers) }, () => new KvClient({ endpoints: cluster.addresses, timeoutMs: timeout, attemptTimeoutMs: timeout }));

@@ -1,7 +1,7 @@
 // Where a replicated request's time goes: starts a 3-node kvs group, drives one workload with the bench
 // load generator, then reads the per-stage histograms every node exports (kvs_raft_*_seconds, see
 // node/src/raftstore/metrics.ts) and prints count / mean / ~p50 / ~p99 per stage and node (leader first).
-//   node dist/bench/latency-breakdown.js [--workload W] [--concurrency 1] [--duration 5]
+//   node dist/bench/latency-breakdown.js [--workload W] [--concurrency 1] [--duration 5] [--node-args=--lease-read=false]
 import { parseArgs } from 'node:util';
 import { ProcessCluster } from '../test/helpers/cluster-process.js';
 import { KvsDriver } from './drivers/kvs.js';
@@ -14,6 +14,7 @@ const { values: a } = parseArgs({
     workload: { type: 'string', default: 'W' },
     concurrency: { type: 'string', default: '1' },
     duration: { type: 'string', default: '5' },
+    'node-args': { type: 'string', default: '' },
     records: { type: 'string', default: '2000' },
   },
 });
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     size: 3,
     hostOf: (i) => `127.0.0.${60 + i}`,
     env: { KVS_LOG_LEVEL: 'warn' },
-    extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',')],
+    extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(','), ...a['node-args']!.split(' ').filter(Boolean)],
   });
   let d = new KvsDriver(cluster.addresses, 'kvs×3', { replicated: true });
   try {

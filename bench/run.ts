@@ -21,7 +21,8 @@ import { EtcdDriver } from './drivers/etcd.js';
 import { KvsDriver } from './drivers/kvs.js';
 
 const HELP = `usage: node dist/bench/run.js [options]
-  --targets kvs,etcd       stores to measure (default: kvs, plus etcd when installed)
+  --targets kvs,etcd       stores to measure (default: kvs, plus etcd when installed); kvs-readindex =
+                           kvs with --lease-read=false (reads confirmed by a heartbeat round, not the lease)
   --workloads A,B,C,W,T    A 50/50, B 95/5, C read-only, W write-only, T 4-key read-modify-write txn
   --duration 10            seconds measured per workload (after --warmup)
   --warmup 1               seconds run but not measured
@@ -159,7 +160,7 @@ const kvsTlsArgs = (): string[] => {
 const kvsClientTls = () => (a.tls ? { tls: { ca: benchPki().ca, cert: benchPki().client.crt, key: benchPki().client.key } } : {});
 const tlsTag = () => (a.tls ? '+tls' : '');
 
-async function benchKvs(): Promise<RunResult[]> {
+async function benchKvs(nodeArgs: string[] = [], suffix = ''): Promise<RunResult[]> {
   if (a['kvs-address']) {
     const d = new KvsDriver(a['kvs-address'].split(','), 'kvs(ext)', { transport: kvsTransport });
     try {
@@ -173,11 +174,11 @@ async function benchKvs(): Promise<RunResult[]> {
       size: kvsNodes,
       hostOf: (i) => `127.0.0.${20 + i}`,
       env: { KVS_LOG_LEVEL: 'warn' },
-      extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(','), ...kvsTlsArgs()],
+      extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(','), ...kvsTlsArgs(), ...nodeArgs],
     });
     const ranges = num(a['kvs-ranges'], 'kvs-ranges');
     let sharded = false;
-    const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}${ranges > 1 ? `/${ranges}r` : ''}${tlsTag()}`, {
+    const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}${ranges > 1 ? `/${ranges}r` : ''}${tlsTag()}${suffix}`, {
       replicated: true,
       transport: kvsTransport,
       ...kvsClientTls(),
@@ -196,9 +197,9 @@ async function benchKvs(): Promise<RunResult[]> {
       await cluster.cleanup();
     }
   }
-  const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' }, extraArgs: kvsTlsArgs() });
+  const node = new NodeProcess({ nodeId: 'bench1', host: '127.0.0.20', env: { KVS_LOG_LEVEL: 'warn' }, extraArgs: [...kvsTlsArgs(), ...nodeArgs] });
   await node.start();
-  const d = new KvsDriver([node.address], `kvs×${kvsNodes}${tlsTag()}`, { transport: kvsTransport, ...kvsClientTls() });
+  const d = new KvsDriver([node.address], `kvs×${kvsNodes}${tlsTag()}${suffix}`, { transport: kvsTransport, ...kvsClientTls() });
   try {
     return await measure(d);
   } catch (e) {
@@ -284,6 +285,7 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   for (const t of targets) {
     if (t === 'kvs') results.push(...(await benchKvs()));
+    else if (t === 'kvs-readindex') results.push(...(await benchKvs(['--lease-read=false'], ' ReadIndex')));
     else if (t === 'etcd') results.push(...(await benchEtcd()));
     else throw new Error(`unknown target ${t}`);
   }

@@ -38,10 +38,13 @@ export function ratios(results: RunResult[], a = 'kvs', b = 'etcd'): string[][] 
   const out: string[][] = [];
   const key = (r: RunResult): string => `${r.workload}@${r.concurrency}`;
   const bs = new Map(results.filter((r) => r.target.startsWith(b)).map((r) => [key(r), r]));
-  for (const ra of results.filter((r) => r.target.startsWith(a))) {
+  const as = results.filter((r) => r.target.startsWith(a));
+  // Several variants of `a` (e.g. kvs with leases and with ReadIndex): name each in the workload column.
+  const named = new Set(as.map((r) => r.target)).size > 1;
+  for (const ra of as) {
     const rb = bs.get(key(ra));
     if (!rb) continue;
-    out.push([ra.workload, String(ra.concurrency), (ra.opsPerSec / rb.opsPerSec).toFixed(2) + 'x', (ra.all.p99Us / rb.all.p99Us).toFixed(2) + 'x']);
+    out.push([named ? `${ra.workload} (${ra.target})` : ra.workload, String(ra.concurrency), (ra.opsPerSec / rb.opsPerSec).toFixed(2) + 'x', (ra.all.p99Us / rb.all.p99Us).toFixed(2) + 'x']);
   }
   return out;
 }

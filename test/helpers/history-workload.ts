@@ -19,19 +19,26 @@ export interface RegisterWorkloadOptions {
   /** Operation mix: fraction of gets and of blind puts; the rest are CAS. */
   getFraction?: number;
   putFraction?: number;
+  /** Per-client operation mix (overrides getFraction/putFraction for that client), e.g. read-only clients. */
+  mixFor?: (client: number) => { getFraction: number; putFraction: number } | undefined;
   keyPrefix?: string;
+  /** Record into this recorder (so a nemesis can timestamp its faults on the history's clock). */
+  recorder?: HistoryRecorder;
 }
 
 /** Runs the workload to completion (bounded by ops and time) and returns the recorded history. */
 export async function runRegisterWorkload(o: RegisterWorkloadOptions): Promise<HistoryRecorder> {
-  const h = new HistoryRecorder();
+  const h = o.recorder ?? new HistoryRecorder();
   const deadline = Date.now() + o.timeLimitMs;
-  const getF = o.getFraction ?? 0.45;
-  const putF = o.putFraction ?? 0.3;
+  const getFAll = o.getFraction ?? 0.45;
+  const putFAll = o.putFraction ?? 0.3;
   const prefix = o.keyPrefix ?? 'lin/k';
   const clients: KvClient[] = [];
   const run = async (c: number): Promise<void> => {
     const rand = prng(o.seed * 31 + c);
+    const mix = o.mixFor?.(c);
+    const getF = mix?.getFraction ?? getFAll;
+    const putF = mix?.putFraction ?? putFAll;
     const kv = new KvClient({ endpoints: o.endpointsFor(c), timeoutMs: 5000, ...o.clientOptions?.(c) });
     clients.push(kv);
     const lastSeen = new Map<string, string | undefined>();

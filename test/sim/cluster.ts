@@ -27,6 +27,17 @@ import { KvStateMachine, decodeCommand, type Command, type OpResult, type Value 
 import { SafetyChecker, SafetyViolation } from './invariants.js';
 
 export const TICK_MS = 10;
+/** Lease reads run on per-node clocks drifting within this bound (the core's maxClockDrift). */
+export const SIM_MAX_CLOCK_DRIFT = 0.1;
+
+/**
+ * A node's monotonic clock rate (µs per virtual µs), fixed per raft id without consuming the seed's
+ * random stream: within ±SIM_MAX_CLOCK_DRIFT/2.2 of real time, so any two nodes differ by < the bound.
+ */
+export function simClockRate(id: number): number {
+  const u = ((id * 2654435761) % 1000) / 1000;
+  return 1 + (u - 0.5) * (SIM_MAX_CLOCK_DRIFT / 1.1);
+}
 
 export interface NetworkFaults {
   drop: number; // probability a message is lost
@@ -150,6 +161,10 @@ export class SimCluster {
       maxCommittedSizePerReady: this.knobs.maxCommittedSizePerReady,
       maxUncommittedEntriesSize: this.knobs.maxUncommittedEntriesSize,
       rand: () => r.next(),
+      // Lease reads on a drifting monotonic clock that runs on while a node is down (virtual time).
+      ...(this.knobs.readOnlyOption === ReadOnlyOption.LeaseBased
+        ? { leaseClock: { now: () => Math.floor(this.now * 1000 * simClockRate(id)), tickInterval: TICK_MS * 1000, maxClockDrift: SIM_MAX_CLOCK_DRIFT } }
+        : {}),
     };
   }
 

@@ -15,7 +15,7 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from recently (reset by check-quorum each election timeout). */
   recentActive = false;
-  /** Leader tick count at which the latest heartbeat acknowledged by this peer was sent (lease). */
+  /** Lease-clock stamp of the latest heartbeat this peer acknowledged, taken when it was sent (lease). */
   leaseAck = Number.MIN_SAFE_INTEGER;
   /** In Probe state: an append was sent and we wait for its answer (or a heartbeat response). */
   probeSent = false;

@@ -28,6 +28,7 @@ import { ProgressTracker, type ProgressMap, type TrackerConfig, describeConfig, 
 import { VoteResult, jointCommitted } from './quorum.js';
 import { Changer, enterJoint, isLeaveJoint, restoreConfState } from './confchange.js';
 import { ReadOnly } from './read-only.js';
+import { LeaseClock, type LeaseClockConfig } from './lease.js';
 import { decodeConfChange } from './codec.js';
 import {
   CodecError,
@@ -77,6 +78,12 @@ export interface RaftConfig {
   /** Run a pre-vote round before incrementing the term (avoids disruption by partitioned nodes). */
   preVote?: boolean;
   readOnlyOption?: ReadOnlyOption;
+  /**
+   * Time for leader leases (ReadOnlyOption.LeaseBased): a monotonic clock the core reads itself, so a
+   * leader that was stopped finds its lease expired at once. Without it, lease time is the tick count,
+   * which stalls with the process (a SIGSTOPped leader would resume believing its lease holds): tests only.
+   */
+  leaseClock?: LeaseClockConfig;
   /** Reject proposals on followers instead of forwarding them to the leader. */
   disableProposalForwarding?: boolean;
   /** Leader steps down when it applies a config that removes (or demotes) it. Default true. */
@@ -125,8 +132,14 @@ export class Raft {
   private readIndexBroadcastPending = false;
   electionElapsed = 0;
   heartbeatElapsed = 0;
-  /** Ticks since this Raft instance was created (monotonic); the leader's lease clock. */
+  /** Ticks since this Raft instance was created (monotonic); the lease clock when no clock is injected. */
   ticks = 0;
+  /** Lease time source and bounds (lease.ts). */
+  readonly lease: LeaseClock;
+  /** ReadIndex requests this node answered from its lease as leader (monotonic; a metric). */
+  leaseReadCount = 0;
+  /** Lease clock reading of the last message from a leader (append, heartbeat, snapshot). */
+  private leaderContactAt = Number.MIN_SAFE_INTEGER;
   /** Set once the leader has sent MsgTimeoutNow: its lease can no longer be trusted this term. */
   private leaseVoid = false;
   readonly checkQuorum: boolean;
@@ -154,6 +167,7 @@ export class Raft {
     this.checkQuorum = c.checkQuorum ?? false;
     this.preVote = c.preVote ?? false;
     this.readOnly = new ReadOnly(c.readOnlyOption ?? ReadOnlyOption.Safe);
+    this.lease = new LeaseClock(c.electionTick, () => this.ticks, c.leaseClock);
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
     this.rand = c.rand ?? mulberry32(c.id * 7919 + 1);
@@ -293,9 +307,9 @@ export class Raft {
   private sendHeartbeat(to: number, ctx: Uint8Array): void {
     // Only commit up to what the follower is known to have, so it never commits beyond its log.
     const commit = Math.min(this.trk.progress.get(to)!.match, this.raftLog.committed);
-    // `index` carries our tick count; the follower echoes it so we know when the acknowledged
-    // heartbeat was *sent* (lease reads measure from the send time).
-    this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx, index: this.ticks }));
+    // `index` carries our lease clock (stamped before the real send); the follower echoes it so we know
+    // when the acknowledged heartbeat was *sent* (lease reads measure from the send time).
+    this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx, index: this.lease.now() }));
   }
 
   bcastAppend(): void {
@@ -413,6 +427,9 @@ export class Raft {
     this.ticks++;
     this.electionElapsed++;
     if (this.promotable() && this.pastElectionTimeout()) {
+      // Our own vote is part of a lease we acknowledged: with lease reads, campaign only once the vote
+      // hold has passed on the clock too (ticks may come early: a host catching up on timers).
+      if (this.leaseReads() && this.lease.holdsVote(this.leaderContactAt)) return;
       this.electionElapsed = 0;
       this.step(msg({ type: MessageType.Hup, from: this.id }));
     }
@@ -571,12 +588,12 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         const force = bytesEqual(m.context, CAMPAIGN_TRANSFER_CTX);
-        // With lease reads, a node that just (re)started must also assume some leader may hold
-        // a lease on its vote: it forgot whom it acknowledged before the restart.
+        // With lease reads, also for voteHold after the last leader contact on the lease clock (whatever
+        // happened to `lead` since), and after a (re)start: we forgot whom we acknowledged before it.
         const inLease =
           this.checkQuorum &&
           ((this.lead !== NONE && this.electionElapsed < this.electionTimeout) ||
-            (this.readOnly.option === ReadOnlyOption.LeaseBased && this.ticks < this.electionTimeout));
+            (this.leaseReads() && this.lease.holdsVote(this.leaderContactAt)));
         if (!force && inLease) {
           // Leader stickiness (§6 of the thesis / check-quorum): while we hear from a current
           // leader, ignore disruptive votes; don't even update our term.
@@ -932,6 +949,7 @@ export class Raft {
   // ---- follower handlers -------------------------------------------------------------------
 
   private handleAppendEntries(m: Message): void {
+    this.leaderContactAt = this.lease.now();
     if (m.index < this.raftLog.committed) {
       this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
       return;
@@ -951,11 +969,13 @@ export class Raft {
   }
 
   private handleHeartbeat(m: Message): void {
+    this.leaderContactAt = this.lease.now();
     this.raftLog.commitTo(m.commit);
     this.send(msg({ type: MessageType.HeartbeatResp, to: m.from, context: m.context, index: m.index }));
   }
 
   private handleSnapshot(m: Message): void {
+    this.leaderContactAt = this.lease.now();
     const s = m.snapshot!;
     if (this.restore(s)) {
       this.logger.info(`${this.id} [commit: ${this.raftLog.committed}] restored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
@@ -1017,6 +1037,7 @@ export class Raft {
   private sendReadIndexResponse(m: Message): void {
     if (this.readOnly.option === ReadOnlyOption.LeaseBased && this.leaseValid()) {
       // Lease read: no other leader can have been elected yet (see leaseValid).
+      this.leaseReadCount++;
       const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
       if (resp) this.send(resp);
       return;
@@ -1044,18 +1065,22 @@ export class Raft {
     this.send(msg({ type: MessageType.TimeoutNow, to }));
   }
 
+  private leaseReads(): boolean {
+    return this.readOnly.option === ReadOnlyOption.LeaseBased;
+  }
+
   /**
-   * Leader lease (for ReadOnlyOption.LeaseBased). Followers that acknowledged a heartbeat sent
-   * at our tick S refuse (non-forced) votes until they have ticked electionTimeout times after
-   * receiving it, so no other leader can be elected before S + electionTimeout - 1 ticks of
-   * real time (tick phases differ by < 1 tick). The lease therefore holds while
-   * ticks - S ≤ electionTimeout - 3, with S the latest send time acknowledged by a quorum.
-   * Assumes all nodes tick at the same rate (bounded clock drift).
+   * Leader lease (ReadOnlyOption.LeaseBased; arithmetic and argument in lease.ts, docs/raft.md). S is the
+   * latest send stamp a quorum of the current config echoed (our own "ack" is now); the lease holds
+   * while now − S < lease.duration. Void while a transfer is pending and once MsgTimeoutNow was sent
+   * (the transferee's forced campaign bypasses the followers' vote hold); gone on step-down (state,
+   * and reset() forgets every ack).
    */
   leaseValid(): boolean {
     if (this.state !== StateType.Leader || this.leaseVoid || this.leadTransferee !== NONE) return false;
-    const start = jointCommitted(this.trk.config.voters, (id) => (id === this.id ? this.ticks : (this.trk.progress.get(id)?.leaseAck ?? Number.MIN_SAFE_INTEGER)));
-    return this.ticks - start <= this.electionTimeout - 3;
+    const now = this.lease.now();
+    const start = jointCommitted(this.trk.config.voters, (id) => (id === this.id ? now : (this.trk.progress.get(id)?.leaseAck ?? Number.MIN_SAFE_INTEGER)));
+    return this.lease.valid(start, now);
   }
 
   abortLeaderTransfer(): void {

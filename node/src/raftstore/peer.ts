@@ -41,7 +41,6 @@ import {
   MessageType,
   ProposalDroppedError,
   RawNode,
-  ReadOnlyOption,
   SnapshotStatus,
   StateType,
   decodeConfChange,
@@ -53,6 +52,7 @@ import { PeerStorage } from './peer-storage.js';
 import { SPLIT_INIT_INDEX } from '../kv/state-machine.js';
 import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '../meta/range-descriptor.js';
 import { metaKey, sessionSpace } from '../mvcc/keyspace.js';
+import { readModeConfig, type LeaseTuning } from './read-lease.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
 export interface PeerConfig {
@@ -65,8 +65,9 @@ export interface PeerConfig {
   /** ticks (default electionTick 10, heartbeatTick 1) */
   electionTick?: number;
   heartbeatTick?: number;
-  /** Serve reads from the leader's lease (ReadOnlyOption.LeaseBased) instead of a heartbeat round. */
+  /** Serve reads from the leader's lease (default; read-lease.ts) — false: a ReadIndex heartbeat round per batch. */
   leaseRead?: boolean;
+  lease?: LeaseTuning;
   /** Compact the log when more than this many entries are applied beyond its start (default 10 000). */
   compactThreshold?: number;
   /** Entries kept behind the applied index when compacting (default 1 000). */
@@ -283,7 +284,7 @@ export class Peer implements CommandSink {
       maxInflightMsgs: 256,
       checkQuorum: true,
       preVote: true,
-      readOnlyOption: this.cfg.leaseRead ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
+      ...readModeConfig(this.cfg.leaseRead, tickMs, this.cfg.lease),
       rand: Math.random,
       logger: {
         debug: () => undefined,

@@ -40,6 +40,7 @@ async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: 
   return out;
 }
 import { raftSizeLimits } from '../common/raft-limits.js';
+import type { LeaseTuning } from './read-lease.js';
 
 export const DATA_GROUP_ID = 1;
 
@@ -59,6 +60,7 @@ export interface RaftNodeOptions {
   tickMs?: number;
   electionTick?: number;
   leaseRead?: boolean;
+  lease?: LeaseTuning;
   compactThreshold?: number;
   compactKeep?: number;
   /** Split a range once its data passes this many bytes (0/undefined = off: manual splits only). */
@@ -330,7 +332,7 @@ export class RaftNode implements RangeSet {
   }
 
   /** Opens (or creates, after a split) the replica of group `g` over its storage and starts its peer. */
-  private async openReplica(g: number, storage: PeerStorage, campaign = false): Promise<RangeReplica> {
+  private async openReplica(g: number, storage: PeerStorage, campaign = false, createdBySplit = false): Promise<RangeReplica> {
     const opts = this.opts;
     const sizes = this.sizes;
     const peer = new Peer({
@@ -342,6 +344,8 @@ export class RaftNode implements RangeSet {
       logger: opts.logger.child({ range: g }),
       electionTick: opts.electionTick,
       leaseRead: opts.leaseRead,
+      // A replica a split just created acknowledged nothing in its group: no start-up vote hold.
+      lease: createdBySplit ? { ...opts.lease, newGroup: true } : opts.lease,
       compactThreshold: opts.compactThreshold,
       compactKeep: opts.compactKeep,
       maxCommandBytes: sizes?.maxCommandBytes,
@@ -390,7 +394,7 @@ export class RaftNode implements RangeSet {
     const leader = this.replicas.get(parent)?.peer.isLeader === true;
     const p = (async () => {
       const storage = await PeerStorage.open(this.engine, right.rangeId, { identity: this.identity });
-      await this.openReplica(right.rangeId, storage, leader);
+      await this.openReplica(right.rangeId, storage, leader, true);
       this.logger.info('range replica created by split', { parent, left: left.rangeId, range: right.rangeId, start: right.start.toString('hex'), end: right.end.toString('hex'), version: right.epoch.version, campaign: leader });
     })().catch((e: unknown) => {
       this.logger.error('cannot open the range created by a split', { parent, range: right.rangeId, err: e instanceof Error ? e.message : String(e) });

@@ -32,6 +32,13 @@ function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCo
   return out;
 }
 
+/** Test-only switch for the negative control of the lease-read test: leases never expire. Environment only. */
+function unsafeLeaseSwitch(logger: Logger): { unsafeNoExpiry?: true } {
+  if (process.env.KVS_TEST_UNSAFE_LEASE_NO_EXPIRY !== '1') return {};
+  logger.warn('UNSAFE TEST SWITCH ON: this node breaks its guarantees on purpose', { switch: 'unsafeLeaseNoExpiry' });
+  return { unsafeNoExpiry: true };
+}
+
 async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string, security: NodeSecurity): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
@@ -49,6 +56,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     tickMs: r.tickMs,
     electionTick: r.electionTick,
     leaseRead: r.leaseRead,
+    lease: { maxClockDrift: r.maxClockDrift, ...unsafeLeaseSwitch(logger) },
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,
     rangeMaxBytes: r.rangeMaxBytes,

@@ -62,6 +62,24 @@ describe('server/config', () => {
     assert.match(text, /^\d+\.\d+\.\d+/);
   });
 
+  it('lease reads are on by default; --lease-read=false (or the env) selects ReadIndex; --max-clock-drift', () => {
+    const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7000'];
+    const r = (argv: string[], env: Record<string, string> = {}) => parseConfig([...raft, ...argv], env).raft!;
+    assert.equal(r([]).leaseRead, true);
+    assert.equal(r([]).maxClockDrift, 0.1);
+    assert.equal(r(['--lease-read']).leaseRead, true);
+    assert.equal(r(['--lease-read=false']).leaseRead, false);
+    assert.equal(r(['--lease-read', 'false']).leaseRead, false);
+    assert.equal(r([], { KVS_LEASE_READ: 'false' }).leaseRead, false);
+    assert.equal(r(['--lease-read=true'], { KVS_LEASE_READ: 'false' }).leaseRead, true);
+    assert.equal(r(['--max-clock-drift', '0.25']).maxClockDrift, 0.25);
+    assert.equal(r([], { KVS_MAX_CLOCK_DRIFT: '0' }).maxClockDrift, 0);
+    for (const bad of ['0.6', '-0.1', 'ten', '']) {
+      assert.throws(() => r(['--max-clock-drift', bad]), (e: unknown) => e instanceof ConfigError && /^--max-clock-drift: expected a fraction in \[0, 0.5\]/.test(e.message), bad);
+    }
+    assert.throws(() => r(['--lease-read=maybe']), (e: unknown) => e instanceof ConfigError && /^--lease-read: expected true or false/.test(e.message));
+  });
+
   it('units', () => {
     assert.equal(parseSize('4096'), 4096);
     assert.equal(parseSize('8KiB'), 8192);

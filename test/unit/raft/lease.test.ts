@@ -1,0 +1,336 @@
+// Leader leases measured on an injected monotonic clock (lease.ts): expiry, renewal only by acks of
+// heartbeats *sent* later, no renewal by stale acks, transfer and step-down invalidation, no lease for a
+// new leader before its own quorum round, and the central safety property with tick accounting — a
+// partitioned (or stopped) leader stops serving before any rival can be elected, for clocks drifting
+// within maxClockDrift. Negative controls: the same schedules catch the overlap with a drift beyond the
+// bound, with a tick clock under a stopped leader (the old etcd-style lease), and with unsafeNoExpiry.
+import { strict as assert } from 'node:assert';
+import {
+  ConfigError,
+  LeaseClock,
+  bytesToKey,
+  MessageType,
+  ReadOnlyOption,
+  StateType,
+  msg,
+  type RaftConfig,
+} from '../../../node/src/raft/index.js';
+import { Network, TestNode, ctx } from './helpers.js';
+
+const T = 50_000; // µs per tick (kvs: --raft-tick 50ms)
+const E = 10; // election ticks
+
+/** Per-node monotonic clocks driven by one real time (µs), each at its own rate. */
+class Clocks {
+  real = 0;
+  private readonly rate = new Map<number, number>();
+  /** Nodes whose clock stands still (a tick clock under SIGSTOP is modelled by not ticking instead). */
+  setRate(id: number, r: number): void {
+    this.rate.set(id, r);
+  }
+  now(id: number): number {
+    return Math.floor(this.real * (this.rate.get(id) ?? 1));
+  }
+}
+
+interface LeaseNetOptions {
+  size?: number;
+  drift?: number;
+  /** No injected clock: lease time = ticks (the pre-clock behaviour). */
+  tickClock?: boolean;
+  unsafeNoExpiry?: boolean;
+}
+
+function leaseNet(clocks: Clocks, o: LeaseNetOptions = {}): Network {
+  const ids = Array.from({ length: o.size ?? 3 }, (_, i) => i + 1);
+  const extra = (id: number): Partial<RaftConfig> => ({
+    checkQuorum: true,
+    preVote: true,
+    readOnlyOption: ReadOnlyOption.LeaseBased,
+    ...(o.tickClock ? {} : { leaseClock: { now: () => clocks.now(id), tickInterval: T, maxClockDrift: o.drift ?? 0.1, unsafeNoExpiry: o.unsafeNoExpiry } }),
+  });
+  const net = new Network(ids.map((id) => TestNode.create(id, ids, E, 1, extra(id))));
+  // Past the restart vote hold (one election timeout after start, on every clock).
+  clocks.real = 2 * E * T;
+  if (o.tickClock) for (const n of net.nodes.values()) n.raft.ticks = 100;
+  return net;
+}
+
+function readIndex(net: Network, id: number, c: string): void {
+  net.send(msg({ type: MessageType.ReadIndex, from: id, to: id, entries: [{ term: 0, index: 0, type: 0, data: ctx(c) }] }));
+}
+
+const beat = (net: Network, id: number): void => net.send(msg({ type: MessageType.Beat, from: id, to: id }));
+
+describe('raft leader lease on a monotonic clock', () => {
+  it('expires duration after the acknowledged heartbeat was sent; reads then fall back to ReadIndex', () => {
+    const clocks = new Clocks();
+    const net = leaseNet(clocks);
+    net.campaign(1);
+    const r = net.raft(1);
+    beat(net, 1);
+    const sent = clocks.now(1);
+    assert.equal(r.leaseValid(), true);
+    net.isolate(1);
+    readIndex(net, 1, 'in-lease');
+    assert.equal(r.readStates.length, 1, 'served from the lease without a round trip');
+    // The tick count does not matter, only the clock: ticking far past the election timeout without the
+    // clock moving keeps the lease (check-quorum steps down only after a real election timeout of ticks).
+    clocks.real = sent + Math.floor(r.lease.duration) - 1;
+    assert.equal(r.leaseValid(), true);
+    clocks.real = sent + Math.ceil(r.lease.duration);
+    assert.equal(r.leaseValid(), false);
+    readIndex(net, 1, 'expired');
+    assert.equal(r.readStates.length, 1, 'falls back to a heartbeat round, which cannot complete while isolated');
+    net.recover();
+    beat(net, 1);
+    assert.deepEqual(r.readStates.map((s) => bytesToKey(s.requestCtx)), ['in-lease', 'expired']);
+  });
+
+  it('is renewed only up to the send time of what a quorum acknowledged; stale acks do not extend it', () => {
+    const clocks = new Clocks();
+    const net = leaseNet(clocks);
+    net.campaign(1);
+    const r = net.raft(1);
+    const n1 = net.node(1);
+    beat(net, 1);
+    const t0 = clocks.now(1);
+    // Round A is built at t0 + 100 ms but delayed in the network.
+    clocks.real += 100_000;
+    r.bcastHeartbeat();
+    const roundA = n1.readMessages();
+    const tA = clocks.now(1);
+    // Round B at t0 + 200 ms is delivered and acknowledged at once.
+    clocks.real += 100_000;
+    beat(net, 1);
+    const tB = clocks.now(1);
+    // Round A's acks arrive much later: they carry tA < tB and must not move the lease.
+    clocks.real = tB + Math.floor(r.lease.duration) - 1;
+    net.send(...roundA);
+    assert.equal(r.leaseValid(), true);
+    clocks.real = tB + Math.ceil(r.lease.duration);
+    assert.equal(r.leaseValid(), false, 'the stale acks (sent at tA) did not renew the lease');
+    assert.ok(tA < tB && t0 < tA);
+
+    // A round sent before the expiry but answered after it renews from its SEND time, not its receipt.
+    const n1b = net.node(1);
+    r.bcastHeartbeat();
+    const roundC = n1b.readMessages();
+    const tC = clocks.now(1);
+    clocks.real = tC + 400_000;
+    net.send(...roundC);
+    assert.equal(r.leaseValid(), true);
+    clocks.real = tC + Math.ceil(r.lease.duration);
+    assert.equal(r.leaseValid(), false, 'lease = send time + duration, although the acks arrived 400 ms later');
+
+    // An ack from an older term never counts: step down, win a later term, then crafted old-term acks.
+    clocks.real += E * T; // the followers' vote hold passes
+    for (const id of [2, 3]) net.raft(id).becomeFollower(net.raft(id).term, 0);
+    r.becomeFollower(r.term + 1, 0);
+    net.campaign(1);
+    assert.equal(r.state, StateType.Leader);
+    const fresh = clocks.now(1);
+    net.isolate(1);
+    for (const from of [2, 3]) r.step(msg({ type: MessageType.HeartbeatResp, from, to: 1, term: r.term - 1, index: fresh }));
+    assert.equal(r.leaseValid(), false);
+    // The same acks in the current term would count (the check above can fail).
+    for (const from of [2, 3]) r.step(msg({ type: MessageType.HeartbeatResp, from, to: 1, term: r.term, index: fresh }));
+    assert.equal(r.leaseValid(), true);
+  });
+
+  it('a transfer (MsgTimeoutNow sent) voids the lease at once; the new leader has none until its own round', () => {
+    const clocks = new Clocks();
+    const net = leaseNet(clocks);
+    net.campaign(1);
+    beat(net, 1);
+    const r1 = net.raft(1);
+    assert.equal(r1.leaseValid(), true);
+    net.ignore(MessageType.TimeoutNow);
+    net.send(msg({ type: MessageType.TransferLeader, from: 2, to: 1 }));
+    assert.equal(r1.leaseValid(), false, 'no clock movement needed: the transferee may be elected right away');
+    net.recover();
+    // Deliver the TimeoutNow now: node 2 campaigns with a forced vote and wins.
+    net.send(msg({ type: MessageType.TimeoutNow, from: 1, to: 2, term: r1.term }));
+    const r2 = net.raft(2);
+    assert.equal(r2.state, StateType.Leader);
+    assert.equal(r1.state, StateType.Follower);
+    assert.equal(r1.leaseValid(), false);
+    // The new leader has committed its empty entry but no heartbeat round of its term was acknowledged.
+    assert.equal(r2.committedEntryInCurrentTerm(), true);
+    assert.equal(r2.leaseValid(), false);
+    net.isolate(2);
+    readIndex(net, 2, 'new-leader');
+    assert.equal(r2.readStates.length, 0, 'a new leader never serves before its lease starts');
+    net.recover();
+    beat(net, 2);
+    assert.equal(r2.leaseValid(), true);
+    assert.equal(r2.readStates.length, 1);
+  });
+
+  it('a step-down (higher term seen) drops the lease immediately', () => {
+    const clocks = new Clocks();
+    const net = leaseNet(clocks);
+    net.campaign(1);
+    beat(net, 1);
+    const r = net.raft(1);
+    assert.equal(r.leaseValid(), true);
+    r.step(msg({ type: MessageType.AppResp, from: 3, to: 1, term: r.term + 1, index: 0 }));
+    assert.equal(r.state, StateType.Follower);
+    assert.equal(r.leaseValid(), false);
+  });
+
+  it('a voter refuses votes and does not campaign for the vote hold on its clock, however fast it ticks', () => {
+    const clocks = new Clocks();
+    const net = leaseNet(clocks);
+    net.campaign(1);
+    beat(net, 1);
+    const n3 = net.node(3);
+    const r3 = n3.raft;
+    n3.readMessages();
+    // A host catching up on timers: 3 × the election timeout of ticks in no clock time.
+    for (let i = 0; i < 3 * E; i++) r3.tick();
+    assert.deepEqual(n3.readMessages().filter((m) => m.type === MessageType.PreVote || m.type === MessageType.Vote), [], 'no campaign while holding');
+    // A rival's (pre-)vote request is ignored too, even though `lead` may be forgotten.
+    r3.becomeFollower(r3.term, 0);
+    r3.step(msg({ type: MessageType.PreVote, from: 2, to: 3, term: r3.term + 1, index: 100, logTerm: 100 }));
+    assert.deepEqual(n3.readMessages(), []);
+    clocks.real += E * T;
+    for (let i = 0; i < 2 * E; i++) r3.tick();
+    assert.ok(n3.readMessages().some((m) => m.type === MessageType.PreVote), 'campaigns once the hold passed on the clock');
+  });
+
+  it('a restarted voter holds its vote for an election timeout of clock time after it started', () => {
+    const clocks = new Clocks();
+    clocks.real = 5_000_000;
+    const n = TestNode.create(2, [1, 2, 3], E, 1, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased, leaseClock: { now: () => clocks.now(2), tickInterval: T } });
+    for (let i = 0; i < 3 * E; i++) n.raft.tick(); // ticks do not shorten the hold
+    n.readMessages();
+    n.raft.step(msg({ type: MessageType.Vote, from: 3, to: 2, term: 5 }));
+    assert.deepEqual(n.readMessages(), [], 'ignored right after start');
+    clocks.real += E * T;
+    n.raft.step(msg({ type: MessageType.Vote, from: 3, to: 2, term: 5 }));
+    const out = n.readMessages().filter((m) => m.type === MessageType.VoteResp);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.reject, false);
+  });
+
+  it('a replica created for a new group (a split) has no start-up hold; a restarted one has', () => {
+    const clocks = new Clocks();
+    clocks.real = 5_000_000;
+    const vote = (newGroup: boolean) => {
+      const n = TestNode.create(2, [1, 2, 3], E, 1, { checkQuorum: true, readOnlyOption: ReadOnlyOption.LeaseBased, leaseClock: { now: () => clocks.now(2), tickInterval: T, newGroup } });
+      n.raft.step(msg({ type: MessageType.Vote, from: 3, to: 2, term: 5 }));
+      return n.readMessages().filter((m) => m.type === MessageType.VoteResp && !m.reject).length;
+    };
+    assert.equal(vote(true), 1, 'the split leader is elected within one round trip');
+    assert.equal(vote(false), 0);
+  });
+
+  it('config: drift must be in [0, 0.5], tick interval a positive integer; kvs defaults give a 540 ms lease', () => {
+    const ticks = () => 0;
+    assert.throws(() => new LeaseClock(E, ticks, { now: ticks, tickInterval: T, maxClockDrift: 0.6 }), ConfigError);
+    assert.throws(() => new LeaseClock(E, ticks, { now: ticks, tickInterval: 0 }), ConfigError);
+    assert.throws(() => new LeaseClock(E, ticks, { now: ticks, tickInterval: 0.5 }), ConfigError);
+    const kvs = new LeaseClock(12, ticks, { now: ticks, tickInterval: 50_000 });
+    assert.equal(kvs.voteHold, 600_000);
+    assert.equal(Math.round(kvs.duration / 1000), 540);
+    // Tick clock (no injected clock): E − 3 ticks at drift 0 and 0.1 for E = 10, as the old rule.
+    assert.ok(new LeaseClock(10, ticks, { now: ticks, tickInterval: 1, maxClockDrift: 0 }).duration > 7);
+    const tickLease = new LeaseClock(10, ticks);
+    assert.ok(tickLease.valid(0, 7) && !tickLease.valid(0, 8));
+  });
+
+  describe('a partitioned or stopped leader stops serving before a rival can be elected (tick accounting)', () => {
+    interface Outcome {
+      /** Real µs: last moment the old leader considered its lease valid / a rival became leader. */
+      lastValid: number;
+      elected: number;
+      isolatedAt: number;
+      /** After the rival won: would the old leader (resumed, still cut off) serve a read locally? */
+      servesAfterResume: boolean;
+      duration: number;
+    }
+
+    /**
+     * 1 ms steps of real time. Each node ticks when ITS clock passes its next tick deadline (a timer on
+     * its own clock), at its own phase; messages are delivered at once. After a few heartbeat rounds the
+     * leader is cut off (and with `pause`, also stops ticking and stepping: SIGSTOP). The run ends when
+     * another node leads a later term.
+     */
+    function run(o: LeaseNetOptions & { leaderRate: number; followerRate: number; pause: boolean }): Outcome {
+      const clocks = new Clocks();
+      const size = o.size ?? 3;
+      const net = leaseNet(clocks, o);
+      clocks.setRate(1, o.leaderRate);
+      for (let id = 2; id <= size; id++) clocks.setRate(id, o.followerRate);
+      net.campaign(1);
+      const r1 = net.raft(1);
+      const nextTick = new Map<number, number>();
+      for (const id of net.nodes.keys()) nextTick.set(id, clocks.now(id) + ((id * 7919) % T));
+      let isolatedAt = -1;
+      let lastValid = -1;
+      let elected = -1;
+      const start = clocks.real;
+      for (let step = 0; step < 20_000 && elected < 0; step++) {
+        clocks.real += 1000;
+        if (isolatedAt < 0 && clocks.real - start >= 5 * T) {
+          net.isolate(1);
+          isolatedAt = clocks.real;
+          // Worst case: the followers campaign on the first tick their vote hold allows.
+          for (const [id, n] of net.nodes) if (id !== 1) n.raft.randomizedElectionTimeout = E;
+        }
+        for (const [id, n] of net.nodes) {
+          if (o.pause && isolatedAt >= 0 && id === 1) continue; // stopped: no ticks (the clock runs on)
+          while (clocks.now(id) >= nextTick.get(id)!) {
+            nextTick.set(id, nextTick.get(id)! + T);
+            n.raft.tick();
+          }
+        }
+        net.flush();
+        if (isolatedAt >= 0 && !o.pause && r1.leaseValid()) lastValid = clocks.real;
+        if (isolatedAt >= 0 && o.pause && lastValid < 0) lastValid = isolatedAt; // stopped right after its last ack
+        for (const [id, n] of net.nodes) if (id !== 1 && n.raft.state === StateType.Leader && n.raft.term > r1.term) elected = clocks.real;
+      }
+      assert.ok(elected > 0, 'a rival was elected');
+      // The leader resumes (SIGCONT), still cut off: does it believe in its lease?
+      const servesAfterResume = r1.state === StateType.Leader && r1.leaseValid();
+      if (!o.pause && r1.state === StateType.Leader && r1.leaseValid()) lastValid = clocks.real;
+      return { lastValid, elected, isolatedAt, servesAfterResume, duration: r1.lease.duration };
+    }
+
+    for (const size of [3, 5]) {
+      it(`${size} nodes, leader clock slow and followers fast within the 10 % bound: the lease ends first`, () => {
+        const out = run({ size, leaderRate: 0.95, followerRate: 1.05, pause: false });
+        assert.ok(out.lastValid > out.isolatedAt + 200_000, `the lease stayed useful after the cut (${out.lastValid - out.isolatedAt} µs)`);
+        assert.ok(out.lastValid < out.elected, `lease valid until ${out.lastValid}, rival elected at ${out.elected}`);
+        assert.ok(out.elected - out.lastValid < 50_000, `the schedule is tight: the rival wins soon after the lease ends (${out.elected - out.lastValid} µs)`);
+        assert.equal(out.servesAfterResume, false);
+      });
+    }
+
+    it('a SIGSTOPped leader (no ticks, clock running) finds its lease expired when it resumes', () => {
+      const out = run({ leaderRate: 1, followerRate: 1, pause: true });
+      assert.equal(out.servesAfterResume, false);
+    });
+
+    it('negative control: the same clocks with maxClockDrift 0 configured let the lease overlap the rival', () => {
+      const out = run({ leaderRate: 0.95, followerRate: 1.05, pause: false, drift: 0 });
+      assert.ok(out.lastValid >= out.elected, `expected an overlap (lease valid until ${out.lastValid}, rival elected at ${out.elected})`);
+    });
+
+    it('negative control: drift beyond maxClockDrift (leader clock at 0.4×) lets the lease overlap the rival', () => {
+      const out = run({ leaderRate: 0.4, followerRate: 1, pause: false });
+      assert.ok(out.lastValid >= out.elected, `expected an overlap (lease valid until ${out.lastValid}, rival elected at ${out.elected})`);
+    });
+
+    it('negative control: a tick-count lease under a stopped leader resumes believing it holds', () => {
+      const out = run({ leaderRate: 1, followerRate: 1, pause: true, tickClock: true });
+      assert.equal(out.servesAfterResume, true);
+    });
+
+    it('negative control: unsafeNoExpiry keeps serving after the rival won', () => {
+      const out = run({ leaderRate: 1, followerRate: 1, pause: true, unsafeNoExpiry: true });
+      assert.equal(out.servesAfterResume, true);
+    });
+  });
+});
