@@ -95,22 +95,60 @@ export async function rangeInfo(node: RaftNode, r: RangeReplica): Promise<Record
 
 /**
  * Applies one membership change of the store to every range it holds besides range 1 (stage 2a: every
- * range is replicated on every store, so a store joins or leaves all of them). Where this store leads
- * the range the change runs here; elsewhere it is proposed through the local replica (Raft forwards it
- * to the range's leader) — either way we wait until it is applied locally.
+ * range is replicated on every store, so a store joins or leaves all of them). With `leadHere` this store
+ * first takes the range's leadership (a transfer, forwarded by Raft to the range's leader), so `check`
+ * sees the real replication progress (a learner's catch-up, the healthy voters) before the change —
+ * no range gets a voter that has not caught up, or loses its quorum. Waits until applied locally.
  */
-async function fanOut(node: RaftNode, cc: ConfChange, done: (st: Status) => boolean, timeoutMs: number): Promise<string[]> {
+async function fanOut(
+  node: RaftNode,
+  cc: ConfChange,
+  done: (st: Status) => boolean,
+  timeoutMs: number,
+  opts: { leadHere?: boolean; check?: (st: Status, rangeId: number) => void } = {},
+): Promise<string[]> {
   const pending: string[] = [];
   await Promise.all(
     [...node.replicas.values()]
       .filter((r) => r.rangeId !== node.first.rangeId)
       .map(async (r) => {
         if (done(r.peer.status())) return;
+        if (opts.leadHere && !r.peer.isLeader) {
+          if (r.peer.leader === 0) await r.peer.waitFor(() => r.peer.leader !== 0, timeoutMs);
+          r.peer.transferLeader(node.raftId);
+          if (!(await r.peer.waitFor(() => r.peer.isLeader, Math.min(timeoutMs, 5000)))) {
+            pending.push(`range ${r.rangeId} (its leadership did not move here)`);
+            return;
+          }
+        }
+        opts.check?.(r.peer.status(), r.rangeId);
         r.peer.proposeConfChange(cc);
         if (!(await r.peer.waitFor(() => done(r.peer.status()), timeoutMs))) pending.push(`range ${r.rangeId}`);
       }),
   );
   return pending;
+}
+
+/** Refuses to promote a learner that has not caught up (PRECONDITION_FAILED: retry later). */
+function checkCaughtUp(st: Status, rid: number, maxLag: number, rangeId: number): void {
+  const p = st.progress.find((x) => x.id === rid);
+  if (p === undefined || p.state !== 'Replicate' || p.match + maxLag < st.commit) {
+    throw new PreconditionFailedError(
+      `learner ${rid} is not caught up in range ${rangeId} (match ${p?.match ?? 0}, leader commit ${st.commit}, state ${p?.state ?? 'unknown'}, max lag ${maxLag}); retry later`,
+    );
+  }
+}
+
+/** Refuses to remove voter `rid` when the remaining healthy voters are no quorum (unless forced). */
+function checkRemovable(st: Status, rid: number, force: boolean | undefined, rangeId: number): void {
+  if (isMember(st, rid) !== 'voter') return;
+  const remaining = st.config.voters.filter((v) => v !== rid);
+  if (remaining.length === 0) throw new PreconditionFailedError(`cannot remove the last voter of range ${rangeId}`);
+  const healthy = remaining.filter((v) => v === st.id || st.progress.find((p) => p.id === v)?.recentActive === true);
+  const quorum = Math.floor(remaining.length / 2) + 1;
+  if (healthy.length < quorum && !force) {
+    throw new PreconditionFailedError(`removing ${rid} leaves ${healthy.length} healthy of ${remaining.length} voters of range ${rangeId} (quorum ${quorum}); use force to override`);
+  }
 }
 
 function requireLeader(peer: Peer): void {
@@ -185,17 +223,13 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       if (role === 'voter') return ok(`${rid} is already a voter`);
       if (role === undefined) throw new PreconditionFailedError(`${rid} is not a member; add it as a learner first`);
       const maxLag = Number(req.maxLag ?? 0) || DEFAULT_MAX_LAG;
-      const p = st.progress.find((x) => x.id === rid);
-      if (p === undefined || p.state !== 'Replicate' || p.match + maxLag < st.commit) {
-        throw new PreconditionFailedError(
-          `learner ${rid} is not caught up (match ${p?.match ?? 0}, leader commit ${st.commit}, state ${p?.state ?? 'unknown'}, max lag ${maxLag}); retry later`,
-        );
-      }
+      checkCaughtUp(st, rid, maxLag, node.first.rangeId);
       const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddNode, nodeId: rid }], context: encodeConfContext(undefined) };
       const promoted = (s: Status): boolean => isMember(s, rid) === 'voter' && s.config.votersOutgoing.length === 0;
+      // Every other range first, each checked on its own leader; range 1 (what the operator reads) last.
+      const late = await fanOut(node, cc, promoted, 10_000, { leadHere: true, check: (s, rangeId) => checkCaughtUp(s, rid, maxLag, rangeId) });
+      if (late.length > 0) throw new OperationTimeoutError(`promotion of ${rid} not yet applied in ${late.join(', ')}; retry`);
       await changeConf(peer, cc, promoted, 10_000);
-      const late = await fanOut(node, cc, promoted, 10_000);
-      if (late.length > 0) throw new OperationTimeoutError(`${rid} promoted in range 1 but not yet in ${late.join(', ')}; retry`);
       return ok(`promoted ${rid} to voter`);
     }),
 
@@ -205,15 +239,30 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       let st = peer.status();
       const role = isMember(st, rid);
       if (role === undefined) return ok(`${rid} is not a member`);
+      const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: rid }], context: encodeConfContext(undefined) };
       if (role === 'voter') {
+        checkRemovable(st, rid, req.force, node.first.rangeId);
         const remaining = st.config.voters.filter((v) => v !== rid);
-        if (remaining.length === 0) throw new PreconditionFailedError('cannot remove the last voter');
-        const healthy = remaining.filter((v) => v === st.id || st.progress.find((p) => p.id === v)?.recentActive === true);
-        const quorum = Math.floor(remaining.length / 2) + 1;
-        if (healthy.length < quorum && !req.force) {
-          throw new PreconditionFailedError(`removing ${rid} leaves ${healthy.length} healthy of ${remaining.length} voters (quorum ${quorum}); use force to override`);
-        }
         if (rid === st.id) {
+          // Removing this store: every other range first — where it leads, leadership moves away before
+          // the removal is proposed (forwarded to the new leader); a short wait, no failure (the removed
+          // replica may never hear its own removal applied).
+          await Promise.all(
+            [...node.replicas.values()]
+              .filter((r) => r.rangeId !== node.first.rangeId && isMember(r.peer.status(), rid) !== undefined)
+              .map(async (r) => {
+                const rs = r.peer.status();
+                if (r.peer.isLeader) {
+                  const to = rs.progress.filter((p) => p.id !== rid && rs.config.voters.includes(p.id)).sort((a, b) => b.match - a.match)[0];
+                  if (to !== undefined) {
+                    r.peer.transferLeader(to.id);
+                    await r.peer.waitFor(() => r.peer.leader !== 0 && r.peer.leader !== rid, 5000);
+                  }
+                }
+                r.peer.proposeConfChange(cc);
+                await r.peer.waitFor(() => isMember(r.peer.status(), rid) === undefined, 3000);
+              }),
+          );
           // Removing the leader: hand leadership to the most caught-up healthy voter first.
           const target = st.progress.filter((p) => p.id !== rid && remaining.includes(p.id)).sort((a, b) => b.match - a.match)[0];
           if (target === undefined) throw new PreconditionFailedError('no voter to transfer leadership to');
@@ -227,9 +276,9 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
           return ok(`leadership moved to ${peer.leader}; removal of ${rid} proposed${isMember(st, rid) === undefined ? ' and applied' : ''}. Shut ${rid} down once the new leader reports it gone.`);
         }
       }
-      const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: rid }], context: encodeConfContext(undefined) };
-      // Every other range first (range 1's membership is what the operator reads as "done").
-      const late = await fanOut(node, cc, (s) => isMember(s, rid) === undefined, 10_000);
+      // Every other range first (range 1's membership is what the operator reads as "done"), each checked
+      // on its own leader for the quorum it keeps.
+      const late = await fanOut(node, cc, (s) => isMember(s, rid) === undefined, 10_000, { leadHere: true, check: (s, rangeId) => checkRemovable(s, rid, req.force, rangeId) });
       if (late.length > 0) throw new OperationTimeoutError(`removal of ${rid} not yet applied in ${late.join(', ')}; retry`);
       await changeConf(peer, cc, (s) => isMember(s, rid) === undefined, 10_000);
       return ok(`removed ${rid}; shut it down and never reuse its raft id`);
