@@ -323,3 +323,73 @@ describe('a store that joins after splits gets a replica of every range (created
     }
   });
 });
+
+describe('moving one range\'s replica between stores (kvsctl range move)', function () {
+  this.timeout(120_000);
+  let cluster: ProcessCluster;
+  before(async function () {
+    cluster = await ProcessCluster.start({
+      size: 3,
+      hostOf: (i) => `127.0.0.${100 + i}`,
+      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
+    });
+  });
+  afterEach(function () {
+    collectLogsOnFailure(this, cluster?.nodes ?? []);
+  });
+  after(async function () {
+    await cluster?.cleanup();
+  });
+
+  it('a removed replica is destroyed; a move adds a learner (snapshot), promotes it and removes the source; data intact', async function () {
+    const eps = cluster.addresses.join(',');
+    const kvsctl = async (...args: string[]): Promise<string> => (await run(process.execPath, [KVSCTL, '--endpoints', eps, ...args], { timeout: 90_000 })).stdout;
+    const admin = new AdminClient(cluster.addresses);
+    const client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000 });
+    const byStore = (i: number) => new AdminClient([cluster.addresses[i - 1]!]);
+    try {
+      for (let i = 0; i < 50; i++) await client.put(`m${String(i).padStart(2, '0')}`, `v${i}`);
+      await client.put('a', 'left');
+      const { right } = await admin.splitRange(Buffer.from('m'));
+      const R = right.rangeId;
+      // Store 3 gives up its replica of R (2 replicas left): it destroys it and no longer routes R's keys.
+      await admin.removeMember(3, false, R);
+      const s3 = byStore(3);
+      try {
+        await until('store 3 dropped range R', async () => ((await s3.ranges()).ranges.some((r) => r.rangeId === R) ? undefined : true));
+      } finally {
+        s3.close();
+      }
+      // Move R from store 1 to store 3.
+      const out = await kvsctl('range', 'move', String(R), '--from', '1', '--to', '3');
+      assert.match(out, /added learner 3 to range/);
+      assert.match(out, /promoted 3 in range/);
+      const list = await until('R on stores 2 and 3 with a leader', async () => {
+        const l = JSON.parse(await kvsctl('--json', 'range', 'list')) as Array<{ id: number; replicas: Array<{ storeId: number; role: string }>; leader: number }>;
+        const r = l.find((x) => x.id === R);
+        return r && r.leader > 0 && r.replicas.map((x) => x.storeId).sort().join() === '2,3' && r.replicas.every((x) => x.role === 'voter') ? l : undefined;
+      }, 30_000, 200);
+      assert.equal(list.find((x) => x.id === 1)!.replicas.length, 3, 'range 1 untouched');
+      const s1 = byStore(1);
+      try {
+        await until('store 1 destroyed its replica of R', async () => ((await s1.ranges()).ranges.some((r) => r.rangeId === R) ? undefined : true));
+      } finally {
+        s1.close();
+      }
+      // Every key readable; store 3 serves R's keys itself (it received them by snapshot).
+      for (let i = 0; i < 50; i++) assert.equal((await client.get(`m${String(i).padStart(2, '0')}`)).value?.toString(), `v${i}`);
+      const local3 = new KvClient({ endpoints: [cluster.addresses[2]!], timeoutMs: 20_000 });
+      try {
+        assert.equal((await local3.get('m07')).value?.toString(), 'v7');
+        await local3.put('m99', 'written-after-move');
+      } finally {
+        local3.close();
+      }
+      assert.equal((await client.get('m99')).value?.toString(), 'written-after-move');
+      assert.equal((await client.get('a')).value?.toString(), 'left');
+    } finally {
+      client.close();
+      admin.close();
+    }
+  });
+});

@@ -524,6 +524,24 @@ printed: for each get, the key and value lines when the key exists (nothing when
       else out(`split: range ${left.rangeId} [${bound(left.start, '-inf')}, ${bound(left.end, '+inf')}) and range ${right.rangeId} [${bound(right.start, '-inf')}, ${bound(right.end, '+inf')})\n`);
     });
   range
+    .command('move <range>')
+    .description('move one replica of RANGE from store --from to store --to: learner → snapshot → promote → remove')
+    .requiredOption('--from <store>', 'the store (raft id) giving up its replica')
+    .requiredOption('--to <store>', 'the store (raft id) receiving one')
+    .option('--timeout <duration>', 'how long the new replica may take to catch up', '60s')
+    .action(async (r: string, o: { from: string; to: string; timeout: string }) => {
+      const rangeId = parseIntArg(r, 'range');
+      const from = raftIdArg(o.from);
+      const to = raftIdArg(o.to);
+      if (from === to) throw new UsageError('--from and --to must differ');
+      const steps: string[] = [];
+      await getAdmin().moveRange(rangeId, from, to, parseDuration(o.timeout, 'timeout'), (m) => {
+        steps.push(m);
+        if (!g().json) out(`${m}\n`);
+      });
+      if (g().json) json({ range: rangeId, from, to, steps });
+    });
+  range
     .command('transfer-leader <range> <store>')
     .description('move the leadership of range RANGE to store STORE (its raft id) and wait until done')
     .action(async (r: string, st: string) => printResult(await getAdmin().transferLeader(raftIdArg(st), 5000, parseIntArg(r, 'range'))));

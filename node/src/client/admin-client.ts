@@ -151,15 +151,41 @@ export class AdminClient {
   async statusAll(timeoutMs = 3000): Promise<Array<AdminStatus | undefined>> {
     return Promise.all(this.endpoints.map((e) => this.callAt<AdminStatus>(e, 'Status', {}, timeoutMs).catch(() => undefined)));
   }
-  addLearner(raftId: number, address: string): Promise<AdminResult> {
-    return this.call('AddLearner', { raftId, address });
+  /** Adds a learner to every range of the store (rangeId 0), or to one range. */
+  addLearner(raftId: number, address: string, rangeId = 0): Promise<AdminResult> {
+    return this.call('AddLearner', { raftId, address, groupId: rangeId });
   }
-  promote(raftId: number, maxLag = 0): Promise<AdminResult> {
-    return this.call('Promote', { raftId, maxLag });
+  promote(raftId: number, maxLag = 0, rangeId = 0): Promise<AdminResult> {
+    return this.call('Promote', { raftId, maxLag, groupId: rangeId });
   }
-  removeMember(raftId: number, force = false): Promise<AdminResult> {
-    return this.call('RemoveMember', { raftId, force });
+  removeMember(raftId: number, force = false, rangeId = 0): Promise<AdminResult> {
+    return this.call('RemoveMember', { raftId, force, groupId: rangeId });
   }
+  /**
+   * Moves range `rangeId`'s replica from store `from` to store `to` (kvsctl range move): learner on `to`
+   * (it receives the range by snapshot), promote once caught up (retried up to `timeoutMs`), remove `from`.
+   * Each step is idempotent, so a move interrupted anywhere is finished by running it again.
+   */
+  async moveRange(rangeId: number, from: number, to: number, timeoutMs = 60_000, onStep?: (msg: string) => void): Promise<void> {
+    const step = async (method: AdminMethod, req: object): Promise<AdminResult> => {
+      const r = await this.call<AdminResult>(method, { ...req, groupId: rangeId });
+      onStep?.(r.message);
+      return r;
+    };
+    await step('AddLearner', { raftId: to, address: '' });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await step('Promote', { raftId: to, maxLag: 0 });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline || !/not caught up|did not move|not yet/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+    await step('RemoveMember', { raftId: from, force: false });
+  }
+
   /** Moves leadership to `toRaftId`: of range 1 (the store's membership group), or of `rangeId`. */
   transferLeader(toRaftId: number, timeoutMs = 5000, rangeId = 0): Promise<AdminResult> {
     return this.call('TransferLeader', { toRaftId, timeoutMs, groupId: rangeId }, timeoutMs + 5000);

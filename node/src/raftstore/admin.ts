@@ -113,13 +113,15 @@ async function fanOut(
       .filter((r) => r.rangeId !== node.first.rangeId)
       .map(async (r) => {
         if (done(r.peer.status())) return;
-        if (opts.leadHere && !r.peer.isLeader) {
+        if (opts.leadHere && r.peer.isLeader) await heardFromVoters(r.peer);
+        else if (opts.leadHere) {
           if (r.peer.leader === 0) await r.peer.waitFor(() => r.peer.leader !== 0, timeoutMs);
           r.peer.transferLeader(node.raftId);
           if (!(await r.peer.waitFor(() => r.peer.isLeader, Math.min(timeoutMs, 5000)))) {
             pending.push(`range ${r.rangeId} (its leadership did not move here)`);
             return;
           }
+          await heardFromVoters(r.peer);
         }
         opts.check?.(r.peer.status(), r.rangeId);
         r.peer.proposeConfChange(cc);
@@ -161,6 +163,78 @@ async function changeConf(peer: Peer, cc: ConfChange, done: (st: Status) => bool
   if (!ok) throw new OperationTimeoutError(`configuration change not applied within ${timeoutMs} ms (it may still apply; check Status)`);
 }
 
+/** Takes range r's leadership on this store (forwarded transfer) so a change is checked on real progress. */
+async function leadHere(node: RaftNode, r: RangeReplica, timeoutMs: number): Promise<void> {
+  if (r.peer.isLeader) {
+    await heardFromVoters(r.peer);
+    return;
+  }
+  if (r.peer.leader === 0) await r.peer.waitFor(() => r.peer.leader !== 0, timeoutMs);
+  r.peer.transferLeader(node.raftId);
+  if (!(await r.peer.waitFor(() => r.peer.isLeader, timeoutMs))) throw new OperationTimeoutError(`leadership of range ${r.rangeId} did not move here; retry`);
+  await heardFromVoters(r.peer);
+}
+
+/**
+ * A new leader knows nothing of its followers yet (progress probing, not recently active): give them a
+ * heartbeat round or two before a check reads their health or catch-up.
+ */
+async function heardFromVoters(peer: Peer): Promise<void> {
+  await peer.waitFor(() => {
+    const st = peer.status();
+    return st.progress.filter((p) => p.id !== st.id && st.config.voters.includes(p.id)).every((p) => p.recentActive && p.state === 'Replicate');
+  }, 1500);
+}
+
+/**
+ * One replica change of ONE range (group_id > 0: a replica move, `kvsctl range move`): learner → promote
+ * (caught up in that range) → remove. The store must hold a replica of the range.
+ */
+async function changeRangeReplica(node: RaftNode, rangeId: number, kind: 'addLearner' | 'promote' | 'remove', rid: number, opts: { address?: string; maxLag?: number; force?: boolean }): Promise<string> {
+  const r = node.get(rangeId);
+  if (r === undefined) throw new RangeNotFoundError(rangeId);
+  const st0 = r.peer.status();
+  const role = isMember(st0, rid);
+  const type = kind === 'addLearner' ? ConfChangeType.AddLearner : kind === 'promote' ? ConfChangeType.AddNode : ConfChangeType.RemoveNode;
+  const address = opts.address || node.first.peer.addresses().get(rid);
+  const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type, nodeId: rid }], context: encodeConfContext(kind === 'addLearner' ? address : undefined) };
+  if (kind === 'addLearner') {
+    if (role !== undefined) return role === 'learner' ? `${rid} is already a learner of range ${rangeId}` : `${rid} is already a voter of range ${rangeId}`;
+    if (address === undefined) throw new PreconditionFailedError(`store ${rid} has no known raft address; add it to the store's membership first`);
+    r.peer.proposeConfChange(cc);
+    if (!(await r.peer.waitFor(() => isMember(r.peer.status(), rid) !== undefined, 10_000))) throw new OperationTimeoutError(`learner ${rid} not yet added to range ${rangeId}; retry`);
+    return `added learner ${rid} to range ${rangeId}`;
+  }
+  if (kind === 'promote') {
+    if (role === 'voter') return `${rid} is already a voter of range ${rangeId}`;
+    if (role === undefined) throw new PreconditionFailedError(`${rid} holds no replica of range ${rangeId}; add it as a learner first`);
+    await leadHere(node, r, 5000);
+    checkCaughtUp(r.peer.status(), rid, opts.maxLag ?? DEFAULT_MAX_LAG, rangeId);
+    r.peer.proposeConfChange(cc);
+    if (!(await r.peer.waitFor(() => isMember(r.peer.status(), rid) === 'voter' && r.peer.status().config.votersOutgoing.length === 0, 10_000))) throw new OperationTimeoutError(`promotion of ${rid} in range ${rangeId} not yet applied; retry`);
+    return `promoted ${rid} in range ${rangeId}`;
+  }
+  if (role === undefined) return `${rid} holds no replica of range ${rangeId}`;
+  if (rid === node.raftId) {
+    // Removing our own replica: leadership elsewhere first, the removal proposed through the new leader.
+    if (r.peer.isLeader) {
+      const st = r.peer.status();
+      const to = st.progress.filter((p) => p.id !== rid && st.config.voters.includes(p.id) && p.recentActive).sort((a, b) => b.match - a.match)[0];
+      if (to === undefined) throw new PreconditionFailedError(`no other voter of range ${rangeId} to hand its leadership to`);
+      r.peer.transferLeader(to.id);
+      if (!(await r.peer.waitFor(() => r.peer.leader !== 0 && r.peer.leader !== rid, 5000))) throw new OperationTimeoutError(`leadership of range ${rangeId} did not move; retry`);
+    }
+    r.peer.proposeConfChange(cc);
+    await r.peer.waitFor(() => node.get(rangeId) === undefined || isMember(r.peer.status(), rid) === undefined, 5000);
+    return `removal of ${rid} from range ${rangeId} proposed`;
+  }
+  await leadHere(node, r, 5000);
+  checkRemovable(r.peer.status(), rid, opts.force, rangeId);
+  r.peer.proposeConfChange(cc);
+  if (!(await r.peer.waitFor(() => isMember(r.peer.status(), rid) === undefined, 10_000))) throw new OperationTimeoutError(`removal of ${rid} from range ${rangeId} not yet applied; retry`);
+  return `removed ${rid} from range ${rangeId}`;
+}
+
 export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImplementation {
   const { node, logger } = deps;
   const peer = node.peer;
@@ -199,9 +273,10 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return { ...store.settings, stored: store.sm.settingsStored };
     }),
 
-    AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string }) => {
+    AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string; groupId?: number | string }) => {
       const rid = id(req.raftId, 'raft_id');
       const address = (req.address ?? '').trim();
+      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'addLearner', rid, { address }));
       if (!/^[^\s:]+:\d{1,5}$/.test(address) && !/^\[[^\]]+\]:\d{1,5}$/.test(address)) throw new InvalidArgumentError('address must be host:port (the new member\'s raft address)');
       requireLeader(peer);
       const st = peer.status();
@@ -215,8 +290,9 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return ok(`added learner ${rid} at ${address}`);
     }),
 
-    Promote: unary('Promote', async (req: { raftId?: number; maxLag?: number }) => {
+    Promote: unary('Promote', async (req: { raftId?: number; maxLag?: number; groupId?: number | string }) => {
       const rid = id(req.raftId, 'raft_id');
+      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'promote', rid, { maxLag: Number(req.maxLag ?? 0) || DEFAULT_MAX_LAG }));
       requireLeader(peer);
       const st = peer.status();
       const role = isMember(st, rid);
@@ -233,8 +309,9 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return ok(`promoted ${rid} to voter`);
     }),
 
-    RemoveMember: unary('RemoveMember', async (req: { raftId?: number; force?: boolean }) => {
+    RemoveMember: unary('RemoveMember', async (req: { raftId?: number; force?: boolean; groupId?: number | string }) => {
       const rid = id(req.raftId, 'raft_id');
+      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'remove', rid, { force: req.force === true }));
       requireLeader(peer);
       let st = peer.status();
       const role = isMember(st, rid);

@@ -103,6 +103,8 @@ export interface PeerConfig {
   admitSnapshotSpan?: (span: { start: Buffer; end: Buffer }) => boolean;
   /** After a snapshot was installed (the range's descriptor may have changed). */
   onSnapshotInstalled?: () => void;
+  /** This store's replica was removed from the range (applied conf change): the host destroys it. */
+  onRemoved?: () => void;
 }
 
 /** Key prefixes of a group's local state (meta, sessions) in the engine. */
@@ -1066,7 +1068,8 @@ export class Peer implements CommandSink {
         this.appliedIndex = e.index;
         this.log.info('conf change applied', { index: e.index, changes: cc.changes.map((c) => `${ConfChangeType[c.type]}(${c.nodeId})`), config: cs });
         if (cs.voters.length + cs.learners.length > 0 && !cs.voters.includes(this.raftId) && !cs.learners.includes(this.raftId) && !cs.votersOutgoing.includes(this.raftId)) {
-          this.log.warn('this node was removed from the group; it should be shut down');
+          if (this.cfg.onRemoved !== undefined) this.cfg.onRemoved();
+          else this.log.warn('this node was removed from the group; it should be shut down');
         }
         continue;
       }

@@ -21,7 +21,47 @@ import type { RangeDescriptor } from '../meta/range-descriptor.js';
 import { randomInt } from 'node:crypto';
 import { OperationTimeoutError } from '../kv/errors.js';
 import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
-import { latestRange } from '../mvcc/keyspace.js';
+import { dataRange, latestRange, sessionSpace } from '../mvcc/keyspace.js';
+import { RAFT_PREFIX } from './peer-storage.js';
+
+const META_KIND_LOCAL = 0x01;
+
+/** [0x02 | g, 0x02 | g+1): every Raft key of group g. */
+function raftSpan(g: number): { start: Buffer; end: Buffer } {
+  const k = (x: number): Buffer => {
+    const b = Buffer.alloc(9);
+    b[0] = RAFT_PREFIX;
+    b.writeBigUInt64BE(BigInt(x), 1);
+    return b;
+  };
+  return { start: k(g), end: k(g + 1) };
+}
+
+/** [0x01 | kind | g, 0x01 | kind | g+1): a group's local keys of one kind (meta). */
+function localSpan(kind: number, g: number): { start: Buffer; end: Buffer } {
+  const k = (x: number): Buffer => {
+    const b = Buffer.alloc(10);
+    b[0] = 0x01;
+    b[1] = kind;
+    b.writeBigUInt64BE(BigInt(x), 2);
+    return b;
+  };
+  return { start: k(g), end: k(g + 1) };
+}
+
+async function deleteSpan(engine: Engine, start: Buffer, end: Buffer): Promise<void> {
+  for (;;) {
+    const it = engine.iterator({ gte: start, lt: end, limit: 4096 });
+    let batch: Array<[Buffer, Buffer]>;
+    try {
+      batch = await it.nextBatch(4096);
+    } finally {
+      await it.close();
+    }
+    if (batch.length === 0) return;
+    await engine.write(batch.map(([key]) => ({ type: 'del' as const, key })));
+  }
+}
 
 /** Sizes of the latest records of [start, end) in key order (at most `maxKeys`; the rest is not sampled). */
 async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: number): Promise<KeySample[]> {
@@ -222,6 +262,37 @@ export class RaftNode implements RangeSet {
     void p.finally(() => this.opening.delete(p));
   }
 
+  private readonly destroying = new Set<number>();
+
+  /**
+   * This store's replica of range `g` was removed from the range (a replica move): stop routing to it,
+   * close it, and delete its Raft state, its local state and — unless another local range covers them —
+   * the keys of its span (TiKV's peer destroy). Runs after the apply that removed it.
+   */
+  private destroyReplica(g: number): void {
+    const r = this.replicas.get(g);
+    if (this.closed || r === undefined || this.destroying.has(g)) return;
+    this.destroying.add(g);
+    this.replicas.delete(g);
+    this.router.unregister(g);
+    this.sortedCache = undefined;
+    const d = r.store.descriptor;
+    const p = (async () => {
+      await r.store.close({ keepEngine: true });
+      const spans = [raftSpan(g), localSpan(META_KIND_LOCAL, g), sessionSpace(g)];
+      if (r.store.sm.descriptorStored && !this.overlapsLocal(g, { start: d.start, end: d.end })) spans.push(dataRange(d.start, d.end), latestRange(d.start, d.end));
+      for (const sp of spans) await deleteSpan(this.engine, sp.start, sp.end);
+      await this.engine.write([{ type: 'del', key: raftSpan(g).start }], { sync: true }); // flushes the deletes
+      this.logger.info('range replica removed from this store: destroyed', { range: g, start: d.start.toString('hex'), end: d.end.toString('hex') });
+    })()
+      .catch((e: unknown) => {
+        this.logger.error('destroying a removed range replica failed (its keys stay until the next start)', { range: g, err: e instanceof Error ? e.message : String(e) });
+      })
+      .finally(() => this.destroying.delete(g));
+    this.opening.add(p);
+    void p.finally(() => this.opening.delete(p));
+  }
+
   /** Whether [start, end) overlaps a local range other than `except` (a snapshot must not). */
   private overlapsLocal(except: number, span: { start: Buffer; end: Buffer }): boolean {
     for (const r of this.replicas.values()) {
@@ -356,6 +427,8 @@ export class RaftNode implements RangeSet {
       onSnapshotInstalled: () => {
         this.sortedCache = undefined;
       },
+      // Range 1 is the store's own membership: a store removed from it is shut down by its operator.
+      ...(g !== DATA_GROUP_ID ? { onRemoved: () => this.destroyReplica(g) } : {}),
     });
     const storeOpts = { ...opts.store };
     // Settings are seeded once, through the first range; split ranges copy them.
