@@ -279,7 +279,7 @@ export class RangeKvStore implements KvStore {
     // The snapshot is taken when the transaction binds to its range (first operation); startTs here is
     // informational (the store's applied ts now).
     let startTs = 0;
-    for (const r of this.ranges.sorted()) startTs = Math.max(startTs, (await r.store.status()).appliedTs);
+    for (const r of this.ranges.sorted()) startTs = Math.max(startTs, r.store.sm.lastTs); // in memory: no engine call per range
     return { txnId, startTs };
   }
 
