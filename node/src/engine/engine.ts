@@ -82,6 +82,21 @@ export async function collect(engine: Engine, opts: IteratorOptions = {}): Promi
   return out;
 }
 
+/** Deletes every key in [start, end), `batchKeys` at a time (unsynced writes; the caller syncs if it must). */
+export async function deleteSpan(engine: Engine, start: Buffer, end: Buffer, batchKeys = 4096): Promise<void> {
+  for (;;) {
+    const it = engine.iterator({ gte: start, lt: end, limit: batchKeys });
+    let keys: EngineEntry[];
+    try {
+      keys = await it.nextBatch(batchKeys);
+    } finally {
+      await it.close();
+    }
+    if (keys.length === 0) return;
+    await engine.write(keys.map(([key]) => ({ type: 'del' as const, key })));
+  }
+}
+
 /** The first entry of a range, or undefined. */
 export async function first(engine: Engine, opts: IteratorOptions): Promise<EngineEntry | undefined> {
   const it = engine.iterator({ ...opts, limit: 1 });

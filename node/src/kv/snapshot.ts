@@ -5,7 +5,7 @@
 //
 // Import is not atomic across batches: a host must record "snapshot being applied" in its own durable
 // state and redo the import after a crash before serving.
-import type { Engine, EngineEntry, EngineOp } from '../engine/engine.js';
+import { deleteSpan, type Engine, type EngineEntry, type EngineOp } from '../engine/engine.js';
 import { dataRange, latestRange, metaKey, sessionSpace } from '../mvcc/keyspace.js';
 
 export interface KeySpan {
@@ -44,19 +44,7 @@ export async function* exportState(engine: Engine, groupId: number, opts: { user
 /** Deletes the group's state, then writes the given entries (which must lie in the group's spans). */
 export async function importState(engine: Engine, groupId: number, batches: AsyncIterable<EngineEntry[]> | Iterable<EngineEntry[]>, opts: { userRange?: { start?: Buffer; end?: Buffer }; sync?: boolean } = {}): Promise<number> {
   const spans = stateSpans(groupId, opts.userRange);
-  for (const span of spans) {
-    for (;;) {
-      const it = engine.iterator({ gte: span.start, lt: span.end, limit: 4096 });
-      let keys: EngineEntry[];
-      try {
-        keys = await it.nextBatch(4096);
-      } finally {
-        await it.close();
-      }
-      if (keys.length === 0) break;
-      await engine.write(keys.map(([key]) => ({ type: 'del' as const, key })));
-    }
-  }
+  for (const span of spans) await deleteSpan(engine, span.start, span.end);
   const inSpans = (k: Buffer): boolean => spans.some((s) => Buffer.compare(k, s.start) >= 0 && Buffer.compare(k, s.end) < 0);
   let n = 0;
   for await (const batch of batches) {

@@ -128,6 +128,11 @@ export function metaKey(groupId: number, name: string): Buffer {
   return Buffer.concat([localPrefix(META_KIND, groupId), Buffer.from(name, 'utf8')]);
 }
 
+/** Every meta key of a group (metaKey(groupId, *)). */
+export function metaSpace(groupId: number): { start: Buffer; end: Buffer } {
+  return { start: localPrefix(META_KIND, groupId), end: localPrefix(META_KIND, groupId + 1) };
+}
+
 export function sessionSpace(groupId: number): { start: Buffer; end: Buffer } {
   const start = localPrefix(SESSION_KIND, groupId);
   const end = Buffer.from(start);

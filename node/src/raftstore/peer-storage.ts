@@ -16,7 +16,7 @@
 // Snapshots are generated on demand (see `snapshot()`): the host takes an engine snapshot between two
 // applies, so its contents are exactly the state at the applied index; the Raft snapshot carries only a
 // small header (address book) and the state itself is streamed by the transport.
-import type { Engine, EngineOp, EngineSnapshot } from '../engine/engine.js';
+import { deleteSpan, type Engine, type EngineOp, type EngineSnapshot } from '../engine/engine.js';
 import {
   type ConfState,
   type Entry,
@@ -67,7 +67,16 @@ export const raftKeys = {
   entry: (g: number, i: number) => groupKey(g, K_ENTRY, i),
   entriesStart: (g: number) => groupKey(g, K_ENTRY),
   entriesEnd: (g: number) => groupKey(g, K_ENTRY + 1),
+  /** Every Raft key of group g: [0x02 | g, 0x02 | g+1). */
+  group: (g: number) => ({ start: groupPrefix(g), end: groupPrefix(g + 1) }),
 };
+
+function groupPrefix(groupId: number): Buffer {
+  const b = Buffer.alloc(9);
+  b[0] = RAFT_PREFIX;
+  b.writeBigUInt64BE(BigInt(groupId), 1);
+  return b;
+}
 
 /** The small payload of a Raft snapshot; the state travels separately (transport snapshot stream). */
 export interface SnapshotHeader {
@@ -156,7 +165,7 @@ export class PeerStorage implements Storage {
   /** Group ids with Raft state in the engine (every range replica this store holds). */
   static async groupsIn(engine: Engine): Promise<number[]> {
     const out: number[] = [];
-    let from = Buffer.from([RAFT_PREFIX]);
+    let from: Buffer = Buffer.from([RAFT_PREFIX]);
     const end = Buffer.from([RAFT_PREFIX + 1]);
     // One seek per group: jump past each group's keys.
     for (;;) {
@@ -171,9 +180,7 @@ export class PeerStorage implements Storage {
       const k = batch[0]![0];
       const g = Number(k.readBigUInt64BE(1));
       out.push(g);
-      from = Buffer.alloc(9);
-      from[0] = RAFT_PREFIX;
-      from.writeBigUInt64BE(BigInt(g) + 1n, 1);
+      from = raftKeys.group(g).end;
     }
   }
 
@@ -270,17 +277,7 @@ export class PeerStorage implements Storage {
 
   private async wipeLog(): Promise<void> {
     const g = this.groupId;
-    for (;;) {
-      const it = this.engine.iterator({ gte: raftKeys.entriesStart(g), lt: raftKeys.entriesEnd(g), limit: 4096 });
-      let batch;
-      try {
-        batch = await it.nextBatch(4096);
-      } finally {
-        await it.close();
-      }
-      if (batch.length === 0) return;
-      await this.engine.write(batch.map(([key]) => ({ type: 'del' as const, key })));
-    }
+    await deleteSpan(this.engine, raftKeys.entriesStart(g), raftKeys.entriesEnd(g));
   }
 
   addressesOp(): EngineOp {

@@ -51,7 +51,7 @@ import { type IdentityRegistry, decodeIdentityEntry, encodeIdentityEntry, isIden
 import { PeerStorage } from './peer-storage.js';
 import { SPLIT_INIT_INDEX } from '../kv/state-machine.js';
 import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '../meta/range-descriptor.js';
-import { metaKey, sessionSpace } from '../mvcc/keyspace.js';
+import { metaKey, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
 import { readModeConfig, type LeaseTuning } from './read-lease.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
@@ -109,7 +109,7 @@ export interface PeerConfig {
 
 /** Key prefixes of a group's local state (meta, sessions) in the engine. */
 function localKeysOf(groupId: number): Buffer[] {
-  return [metaKey(groupId, ''), sessionSpace(groupId).start];
+  return [metaSpace(groupId).start, sessionSpace(groupId).start];
 }
 
 /** The replica list of a range as its applied configuration says (peer id = store raft id at this stage). */

@@ -21,47 +21,9 @@ import type { RangeDescriptor } from '../meta/range-descriptor.js';
 import { randomInt } from 'node:crypto';
 import { OperationTimeoutError } from '../kv/errors.js';
 import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
-import { dataRange, latestRange, sessionSpace } from '../mvcc/keyspace.js';
-import { RAFT_PREFIX } from './peer-storage.js';
-
-const META_KIND_LOCAL = 0x01;
-
-/** [0x02 | g, 0x02 | g+1): every Raft key of group g. */
-function raftSpan(g: number): { start: Buffer; end: Buffer } {
-  const k = (x: number): Buffer => {
-    const b = Buffer.alloc(9);
-    b[0] = RAFT_PREFIX;
-    b.writeBigUInt64BE(BigInt(x), 1);
-    return b;
-  };
-  return { start: k(g), end: k(g + 1) };
-}
-
-/** [0x01 | kind | g, 0x01 | kind | g+1): a group's local keys of one kind (meta). */
-function localSpan(kind: number, g: number): { start: Buffer; end: Buffer } {
-  const k = (x: number): Buffer => {
-    const b = Buffer.alloc(10);
-    b[0] = 0x01;
-    b[1] = kind;
-    b.writeBigUInt64BE(BigInt(x), 2);
-    return b;
-  };
-  return { start: k(g), end: k(g + 1) };
-}
-
-async function deleteSpan(engine: Engine, start: Buffer, end: Buffer): Promise<void> {
-  for (;;) {
-    const it = engine.iterator({ gte: start, lt: end, limit: 4096 });
-    let batch: Array<[Buffer, Buffer]>;
-    try {
-      batch = await it.nextBatch(4096);
-    } finally {
-      await it.close();
-    }
-    if (batch.length === 0) return;
-    await engine.write(batch.map(([key]) => ({ type: 'del' as const, key })));
-  }
-}
+import { dataRange, latestRange, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
+import { deleteSpan } from '../engine/engine.js';
+import { raftKeys } from './peer-storage.js';
 
 /** Sizes of the latest records of [start, end) in key order (at most `maxKeys`; the rest is not sampled). */
 async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: number): Promise<KeySample[]> {
@@ -258,8 +220,7 @@ export class RaftNode implements RangeSet {
         this.logger.error('cannot create a range replica on demand', { range: g, err: e instanceof Error ? e.message : String(e) });
       })
       .finally(() => this.creating.delete(g));
-    this.opening.add(p);
-    void p.finally(() => this.opening.delete(p));
+    this.track(p);
   }
 
   private readonly destroying = new Set<number>();
@@ -279,18 +240,17 @@ export class RaftNode implements RangeSet {
     const d = r.store.descriptor;
     const p = (async () => {
       await r.store.close({ keepEngine: true });
-      const spans = [raftSpan(g), localSpan(META_KIND_LOCAL, g), sessionSpace(g)];
+      const spans = [raftKeys.group(g), metaSpace(g), sessionSpace(g)];
       if (r.store.sm.descriptorStored && !this.overlapsLocal(g, { start: d.start, end: d.end })) spans.push(dataRange(d.start, d.end), latestRange(d.start, d.end));
       for (const sp of spans) await deleteSpan(this.engine, sp.start, sp.end);
-      await this.engine.write([{ type: 'del', key: raftSpan(g).start }], { sync: true }); // flushes the deletes
+      await this.engine.write([{ type: 'del', key: raftKeys.group(g).start }], { sync: true }); // flushes the deletes
       this.logger.info('range replica removed from this store: destroyed', { range: g, start: d.start.toString('hex'), end: d.end.toString('hex') });
     })()
       .catch((e: unknown) => {
         this.logger.error('destroying a removed range replica failed (its keys stay until the next start)', { range: g, err: e instanceof Error ? e.message : String(e) });
       })
       .finally(() => this.destroying.delete(g));
-    this.opening.add(p);
-    void p.finally(() => this.opening.delete(p));
+    this.track(p);
   }
 
   /** Whether [start, end) overlaps a local range other than `except` (a snapshot must not). */
@@ -472,8 +432,7 @@ export class RaftNode implements RangeSet {
     })().catch((e: unknown) => {
       this.logger.error('cannot open the range created by a split', { parent, range: right.rangeId, err: e instanceof Error ? e.message : String(e) });
     });
-    this.opening.add(p);
-    void p.finally(() => this.opening.delete(p));
+    this.track(p);
   }
 
   /** Every range this store holds with its leader as known here (Kv.Routes: clients go to leaders directly). */
@@ -484,6 +443,12 @@ export class RaftNode implements RangeSet {
       const leaderAddress = r.peer.isLeader ? this.opts.clientAddress : (r.peer.leaderClientAddress() ?? '');
       return { rangeId: r.rangeId, start: d.start, end: d.end, version: d.epoch.version, confVer: d.epoch.confVer, leaderId, leaderAddress };
     });
+  }
+
+  /** Background replica work (split, on-demand creation, destroy) that settled() and close() wait for. */
+  private track(p: Promise<void>): void {
+    this.opening.add(p);
+    void p.finally(() => this.opening.delete(p));
   }
 
   /** Waits until replicas of applied splits are open (routing, tests, admin). */
