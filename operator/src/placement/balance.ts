@@ -63,6 +63,22 @@ function notUndone(b: BalanceInput, k: number, dst: number): boolean {
  * highest replica score; targets by rising floor (the first try in the source's topology value); the
  * range: the one whose move lowers the potential Φ most (scores.ts), if any lowers it.
  */
+/**
+ * The most loaded usable store that still has something to give (a candidate in `lists`, not exhausted
+ * this pass), and the lowest floor of any usable store (is anybody underfull?).
+ */
+function pickSource(v: StoreView, score: Float64Array, floor: Float64Array, exhausted: Uint8Array, lists: number[][]): { src: number; minFloor: number } {
+  let src = -1;
+  let minFloor = Infinity;
+  for (let i = 0; i < v.size; i++) {
+    if (!v.usable(i)) continue;
+    if (floor[i]! < minFloor) minFloor = floor[i]!;
+    if (exhausted[i] === 1 || lists[i]!.length === 0) continue;
+    if (src < 0 || score[i]! > score[src]!) src = i;
+  }
+  return { src, minFloor };
+}
+
 export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[] {
   const { v, rv, m } = b;
   const steps: PlacementStep[] = [];
@@ -78,14 +94,7 @@ export function balanceReplicas(b: BalanceInput, budget: number): PlacementStep[
     floor[i] = v.usable(i) ? replicaFloor(v, m, i) : 0;
   }
   while (steps.length < budget) {
-    let src = -1;
-    let minFloor = Infinity;
-    for (let i = 0; i < v.size; i++) {
-      if (!v.usable(i)) continue;
-      if (floor[i]! < minFloor) minFloor = floor[i]!;
-      if (exhausted[i] === 1 || b.replicasOn[i]!.length === 0) continue;
-      if (src < 0 || score[i]! > score[src]!) src = i;
-    }
+    const { src, minFloor } = pickSource(v, score, floor, exhausted, b.replicasOn);
     if (src < 0) break;
     if (score[src]! <= hi && minFloor >= lo) break; // every store inside the band: nothing is worth a snapshot
     const tried = new Set<number>([src]);
@@ -158,14 +167,7 @@ export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[]
   };
   for (let i = 0; i < v.size; i++) if (v.usable(i)) rescore(i);
   while (steps.length < budget) {
-    let src = -1;
-    let minFloor = Infinity;
-    for (let i = 0; i < v.size; i++) {
-      if (!v.usable(i)) continue;
-      if (floor[i]! < minFloor) minFloor = floor[i]!;
-      if (exhausted[i] === 1 || b.ledBy[i]!.length === 0) continue;
-      if (src < 0 || score[i]! > score[src]!) src = i;
-    }
+    const { src, minFloor } = pickSource(v, score, floor, exhausted, b.ledBy);
     if (src < 0) break;
     const srcScore = score[src]!;
     if (srcScore <= hi && minFloor >= lo) break; // every store inside the band
