@@ -49,6 +49,11 @@ export interface LocalStoreOptions {
    * backlog, bounded steps follow each other with pauses as long as the steps (≤ 50 % duty cycle).
    */
   gcIntervalMs?: number;
+  /**
+   * Whether this replica proposes GC safe points (default: always). A Raft replica: only while it leads —
+   * followers collect garbage below the replicated safe point and would only forward duplicates.
+   */
+  proposesSafePoint?: () => boolean;
   /** Max engine entries examined per GC run (default 20 000). */
   gcBatchEntries?: number;
   txnIdleTimeoutMs?: number;
@@ -130,6 +135,8 @@ export class LocalStore implements KvStore {
   private readonly defaultScanLimit: number;
   private readonly maxScanLimit: number;
   private readonly gcLifetimeMs: number;
+  /** The range's last write ts when this replica last proposed a safe point (idle detection). */
+  private spProposedAtWriteTs = -1;
   private readonly maxAheadTs: number;
   readonly log: Logger;
   readonly nodeId: string;
@@ -456,7 +463,7 @@ export class LocalStore implements KvStore {
 
   /** The safe point GC may advance to now: lifetime ago, but never past a registered transaction. */
   computeSafePoint(): number {
-    let sp = Math.min(tsFromMs(Date.now() - this.gcLifetimeMs), this.appliedTs);
+    let sp = Math.min(tsFromMs(Date.now() - this.gcLifetimeMs), this.appliedTs, this.sm.lastWriteTs);
     const minTxn = this.txns.minStartTs();
     if (minTxn !== undefined) sp = Math.min(sp, minTxn);
     return sp;
@@ -477,7 +484,12 @@ export class LocalStore implements KvStore {
       if (minTxn !== undefined) sp = Math.min(sp, minTxn);
       sp = Math.min(sp, this.appliedTs);
       // Replicate a new safe point when it moved noticeably (or on request): one small command.
-      if (sp > this.sm.safePoint && (opts.safePoint !== undefined || !this.gcBacklog || sp - this.sm.safePoint >= tsFromMs(1000))) {
+      // Without writes since our last proposal, the safe point moves in big steps only (half a lifetime):
+      // an idle range wakes for GC twice, not every interval, and stays quiesced once sp reaches its last write.
+      const idle = this.sm.lastWriteTs === this.spProposedAtWriteTs;
+      const step = idle ? tsFromMs(this.gcLifetimeMs / 2) : !this.gcBacklog ? 1 : tsFromMs(1000);
+      if (sp > this.sm.safePoint && (opts.safePoint !== undefined || (this.opts.proposesSafePoint?.() !== false && (sp - this.sm.safePoint >= step || sp === this.sm.lastWriteTs)))) {
+        this.spProposedAtWriteTs = this.sm.lastWriteTs;
         unwrapResult(await this.submit({ type: 'setSafePoint', proposedTs: this.clock.now(), safePoint: sp }), 'ok');
       }
       if (this.sm.safePoint > 0) {

@@ -268,6 +268,7 @@ class ApplyContext {
 
 export class StateMachine {
   private _lastTs = 0;
+  private _lastWriteTs: number | undefined;
   private _appliedIndex = 0;
   private _safePoint = 0;
   private lastSweepTs = 0;
@@ -394,6 +395,14 @@ export class StateMachine {
   /** The replicated GC safe point: no transaction may validate below it. */
   get safePoint(): number {
     return this._safePoint;
+  }
+  /**
+   * Timestamp of the last applied command that wrote versions (in memory; the applied lastTs after a
+   * restart, which only errs towards one more safe-point advance). GC has nothing to gain from a safe
+   * point past it: an idle range stops proposing safe points, so it can stay quiesced.
+   */
+  get lastWriteTs(): number {
+    return this._lastWriteTs ?? this._lastTs;
   }
   get sessionCount(): number {
     return this.sessions.size;
@@ -526,6 +535,7 @@ export class StateMachine {
     const proposed = Number.isSafeInteger(p) && p > 0 ? p : 0;
     const ts = Math.max(this._lastTs + 1, proposed);
     this._lastTs = ts;
+    if (cmd.type !== 'setSafePoint' && cmd.type !== 'noop') this._lastWriteTs = ts;
     return ts;
   }
 

@@ -134,6 +134,8 @@ export class Raft {
   heartbeatElapsed = 0;
   /** Ticks since this Raft instance was created (monotonic); the lease clock when no clock is injected. */
   ticks = 0;
+  /** Lease time is the tick count (no clock injected): a group that stops ticking must not serve lease reads. */
+  private readonly leaseOnTicks: boolean;
   /** Lease time source and bounds (lease.ts). */
   readonly lease: LeaseClock;
   /** ReadIndex requests this node answered from its lease as leader (monotonic; a metric). */
@@ -168,6 +170,7 @@ export class Raft {
     this.preVote = c.preVote ?? false;
     this.readOnly = new ReadOnly(c.readOnlyOption ?? ReadOnlyOption.Safe);
     this.lease = new LeaseClock(c.electionTick, () => this.ticks, c.leaseClock);
+    this.leaseOnTicks = c.leaseClock === undefined;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
     this.rand = c.rand ?? mulberry32(c.id * 7919 + 1);
@@ -415,6 +418,47 @@ export class Raft {
 
   reduceUncommittedSize(s: number): void {
     this.uncommittedSize = s > this.uncommittedSize ? 0 : this.uncommittedSize - s;
+  }
+
+  // ---- quiescence (the host stops ticking an idle group: raftstore/quiesce.ts) ---------------
+
+  /**
+   * Leader: one heartbeat round carrying `ctx` (the host's quiesce marker) before the host stops ticking
+   * this group. Refused (false) when lease time is the tick count: a leader that does not tick would never
+   * see its lease expire.
+   */
+  quiesceHeartbeat(ctx: Uint8Array): boolean {
+    if (this.state !== StateType.Leader || (this.leaseReads() && this.leaseOnTicks)) return false;
+    this.bcastHeartbeatWithCtx(ctx);
+    return true;
+  }
+
+  /**
+   * Leader resuming after quiescence: a fresh check-quorum window (the elapsed ticks were frozen, maybe
+   * just short of a check), with follower activity re-learned from a heartbeat round now instead of
+   * trusting acknowledgements from before the pause (admin quorum checks read recentActive).
+   */
+  unquiesce(): void {
+    if (this.state !== StateType.Leader) return;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.trk.visit((id, pr) => {
+      if (id !== this.id) pr.recentActive = false;
+    });
+    this.bcastHeartbeat();
+  }
+
+  /**
+   * Follower whose leader's store went silent (host liveness) while this group was not ticking: forget
+   * the leader so this node grants pre-votes at once, and campaign within the next election timeout.
+   * Lease-read safety does not rest on this: with a clock-based lease the vote hold is checked on the
+   * clock (holdsVote); with tick-based lease time this is refused.
+   */
+  forgetLeader(): void {
+    if (this.state !== StateType.Follower || this.lead === NONE) return;
+    if (this.leaseReads() && this.leaseOnTicks) return;
+    this.lead = NONE;
+    this.electionElapsed = Math.max(this.electionElapsed, this.electionTimeout - 1);
   }
 
   // ---- ticks -----------------------------------------------------------------------------

@@ -137,6 +137,11 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   };
   store('kvs_store_ranges', 'range replicas this store holds', () => node.replicas.size);
   store('kvs_store_range_leaders', 'ranges this store leads', () => [...node.replicas.values()].filter((r) => r.peer.isLeader).length);
+  store('kvs_store_ranges_quiesced', 'range replicas hibernating: not ticking or heartbeating until traffic or a store liveness change wakes them', () => [...node.replicas.values()].filter((r) => r.peer.quiesced).length);
+  store('kvs_store_quiesces', 'times a range replica of this store quiesced (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.quiesced, 0));
+  store('kvs_store_wakes', 'times a quiesced range replica of this store woke (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.wakes, 0));
+  store('kvs_store_peers_down', 'peer stores this store has not heard from for an election timeout (store liveness)', () => node.liveness.downStores().length);
+  store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else in a tick (monotonic)', () => node.transport.stats.pings);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));
   g('kvs_raft_leader_id', 'raft id of the leader this node knows (0 = none)', () => peer().leader);

@@ -39,6 +39,7 @@ import {
   ConfChangeType,
   EntryType,
   MessageType,
+  ProgressState,
   ProposalDroppedError,
   RawNode,
   SnapshotStatus,
@@ -53,6 +54,7 @@ import { SPLIT_INIT_INDEX } from '../kv/state-machine.js';
 import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '../meta/range-descriptor.js';
 import { metaKey, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
 import { readModeConfig, type LeaseTuning } from './read-lease.js';
+import { QUIESCE_IDLE_TICKS, decodeQuiesceMarker, encodeQuiesceMarker, followerMayQuiesce, leaderQuiesceBlocker } from './quiesce.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
 export interface PeerConfig {
@@ -105,6 +107,10 @@ export interface PeerConfig {
   onSnapshotInstalled?: () => void;
   /** This store's replica was removed from the range (applied conf change): the host destroys it. */
   onRemoved?: () => void;
+  /** Hibernate when idle (quiesce.ts); the host must then drive ticks and store liveness. Default off. */
+  quiesce?: boolean;
+  /** Store liveness of a member (store id = raft id); members of dead stores do not keep a leader awake. */
+  isStoreLive?: (id: number) => boolean;
 }
 
 /** Key prefixes of a group's local state (meta, sessions) in the engine. */
@@ -228,7 +234,10 @@ export class Peer implements CommandSink {
   private scheduled = false;
   private closed = false;
   private failed: Error | undefined;
-  private ticker: NodeJS.Timeout | undefined;
+  /** Hibernating: the store does not tick this replica until traffic, a fault or admin work wakes it (quiesce.ts). */
+  private quiescedFlag = false;
+  /** Consecutive ticks a leader found its range idle. */
+  private idleTicks = 0;
   private idleWaiters: Array<() => void> = [];
   private lastTerm = 0;
   private leaderId = 0;
@@ -250,7 +259,7 @@ export class Peer implements CommandSink {
   private midFlushScheduled = false;
   /** Stage latency histograms (attached to the node's registry by registerRaftMetrics). */
   readonly metrics: RaftMetrics;
-  stats = { midReadySends: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
+  stats = { quiesced: 0, wakes: 0, midReadySends: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
 
   constructor(private readonly cfg: PeerConfig) {
     this.groupId = cfg.groupId;
@@ -264,7 +273,10 @@ export class Peer implements CommandSink {
     this.proposalSeq = BigInt(Date.now()) * 1000n;
   }
 
-  /** Wires the state machine (called from LocalStore's commandSink factory) and starts Raft. */
+  /**
+   * Wires the state machine (called from LocalStore's commandSink factory) and starts Raft. The store ticks
+   * it every `tickMs` (RaftNode: one timer for all its replicas) while it is not quiesced.
+   */
   start(sm: StateMachine, onApplied: (lastTs: number) => void, replaceSm: (sm: StateMachine) => void, tickMs = 100): void {
     this.sm = sm;
     this.onApplied = onApplied;
@@ -296,11 +308,6 @@ export class Peer implements CommandSink {
     } as ConstructorParameters<typeof RawNode>[0]);
     this.lastTerm = this.rn.raft.term;
     this.log.info('raft peer started', { applied, firstIndex: this.storage.firstIndex(), lastIndex: this.storage.lastIndex(), term: this.lastTerm, config: this.storage.confState });
-    this.ticker = setInterval(() => {
-      if (this.closed || this.failed) return;
-      this.rn.tick();
-      this.schedule();
-    }, tickMs);
     // A single voter elects itself right away.
     const cs = this.storage.confState;
     if (cs.voters.length === 1 && cs.voters[0] === this.raftId && cs.votersOutgoing.length === 0) this.rn.campaign();
@@ -318,9 +325,95 @@ export class Peer implements CommandSink {
     }
   }
 
+  /** One tick of the store's timer (skipped while quiesced); an idle leader may quiesce here. */
+  tick(): void {
+    if (this.closed || this.failed || this.rn === undefined || this.quiescedFlag) return;
+    this.rn.tick();
+    if (this.cfg.quiesce === true) this.maybeQuiesce();
+    this.schedule();
+  }
+
+  get quiesced(): boolean {
+    return this.quiescedFlag;
+  }
+
+  /** Host work that needs this group's timers (retries, timeouts) or would be delayed by a quiesced leader. */
+  private hostBusy(): boolean {
+    return this.pending.size > 0 || this.readBatches.size > 0 || this.openRead !== undefined || this.exclusive.length > 0 || this.applyQueueLength > 0 || this.storage.snapshotRequested || this.running || this.identityProposed.size > 0;
+  }
+
+  private maybeQuiesce(): void {
+    const r = this.rn.raft;
+    if (r.state !== StateType.Leader) {
+      this.idleTicks = 0;
+      return;
+    }
+    const cs = r.trk.confState();
+    const progress = new Map<number, { match: number; replicating: boolean }>();
+    r.trk.visit((id, pr) => {
+      if (id !== this.raftId) progress.set(id, { match: pr.match, replicating: pr.state === ProgressState.Replicate });
+    });
+    const blocker = leaderQuiesceBlocker({
+      self: this.raftId,
+      lastIndex: r.raftLog.lastIndex(),
+      committed: r.raftLog.committed,
+      applied: this.appliedIndex,
+      hostBusy: this.hostBusy(),
+      raftBusy: r.raftLog.unstable.entries.length > 0 || r.leadTransferee !== 0 || cs.votersOutgoing.length > 0 || r.pendingConfIndex > this.appliedIndex,
+      voters: cs.voters,
+      learners: cs.learners,
+      progress,
+      live: (id) => this.cfg.isStoreLive?.(id) ?? true,
+    });
+    if (blocker !== undefined) {
+      this.idleTicks = 0;
+      return;
+    }
+    if (++this.idleTicks < QUIESCE_IDLE_TICKS) return;
+    if (!r.quiesceHeartbeat(encodeQuiesceMarker(r.raftLog.lastIndex()))) return;
+    this.quiescedFlag = true;
+    this.stats.quiesced++;
+  }
+
+  /** A quiesce heartbeat was stepped: a caught-up follower with nothing pending stops ticking too. */
+  private maybeFollowQuiesce(m: Message, leaderLastIndex: number): void {
+    const r = this.rn.raft;
+    const ok = followerMayQuiesce({
+      isFollower: r.state === StateType.Follower,
+      fromLeader: r.lead === m.from && r.term === m.term,
+      lastIndex: r.raftLog.lastIndex(),
+      committed: r.raftLog.committed,
+      leaderLastIndex,
+      hostBusy: this.pending.size > 0 || this.readBatches.size > 0 || this.openRead !== undefined || this.exclusive.length > 0,
+    });
+    if (ok && !this.quiescedFlag) {
+      this.quiescedFlag = true;
+      this.stats.quiesced++;
+    }
+  }
+
+  /** Resumes ticking (traffic, admin work, a store liveness change). */
+  wake(): void {
+    if (!this.quiescedFlag || this.closed || this.failed) return;
+    this.quiescedFlag = false;
+    this.idleTicks = 0;
+    this.stats.wakes++;
+    this.rn.raft.unquiesce();
+    this.schedule();
+  }
+
+  /** The store of this replica's leader went silent: wake, and stop deferring to that leader. */
+  wakeLeaderDown(): void {
+    if (!this.quiescedFlag) return;
+    this.wake();
+    this.rn.raft.forgetLeader();
+    this.schedule();
+  }
+
   /** Starts an election now (the new range of a split, on the parent leader's store). */
   campaign(): void {
     if (this.closed || this.failed) return;
+    this.wake();
     this.rn.campaign();
     this.schedule();
   }
@@ -421,13 +514,20 @@ export class Peer implements CommandSink {
 
   // ---------------- network input ----------------
 
-  step(m: Message): void {
+  step(msg: Message): void {
     if (this.closed || this.failed) return;
+    let m = msg;
+    const quiesceAt = m.type === MessageType.Heartbeat ? decodeQuiesceMarker(m.context) : undefined;
+    // The marker is ours, not raft's: raft would echo it as a read-index context.
+    if (quiesceAt !== undefined) m = { ...m, context: new Uint8Array(0) };
+    // Heartbeat answers to a quiesced leader (its own last round) leave it asleep; anything else wakes.
+    else if (this.quiescedFlag && m.type !== MessageType.HeartbeatResp) this.wake();
     try {
       this.rn.step(m);
     } catch (e) {
       this.log.debug('step failed', { type: MessageType[m.type], from: m.from, err: (e as Error).message });
     }
+    if (quiesceAt !== undefined && this.cfg.quiesce === true) this.maybeFollowQuiesce(m, quiesceAt);
     this.schedule();
     this.scheduleMidReadyFlush();
   }
@@ -470,6 +570,7 @@ export class Peer implements CommandSink {
     if (limit !== undefined && data.length - HEADER_LEN > limit) {
       return Promise.reject(new CommandTooLargeError('command', data.length - HEADER_LEN, limit, `${cmd.type} command`));
     }
+    this.wake();
     try {
       this.rn.propose(data);
     } catch (e) {
@@ -522,6 +623,7 @@ export class Peer implements CommandSink {
   }
 
   private joinRead(w: { resolve: () => void; reject: (e: Error) => void }): void {
+    this.wake();
     if (this.openRead === undefined) {
       const ctx = Buffer.allocUnsafe(12);
       ctx.writeUInt32BE(this.raftId, 0);
@@ -559,6 +661,7 @@ export class Peer implements CommandSink {
 
   /** Proposes a conf change; typed errors for a refused (another change pending) or dropped proposal. */
   proposeConfChange(cc: ConfChange): void {
+    this.wake();
     try {
       this.rn.proposeConfChange(cc);
     } catch (e) {
@@ -570,6 +673,7 @@ export class Peer implements CommandSink {
   }
 
   transferLeader(to: number): void {
+    this.wake();
     this.rn.transferLeader(to);
     this.schedule();
   }
@@ -1150,7 +1254,6 @@ export class Peer implements CommandSink {
   /** Stops ticking and accepting; fails pending proposals; waits for the loop to go idle. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.ticker) clearInterval(this.ticker);
     // Let queued work (proposals already in the log) settle briefly.
     if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
     this.closed = true;

@@ -24,6 +24,7 @@ import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
 import { dataRange, latestRange, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
 import { deleteSpan } from '../engine/engine.js';
 import { raftKeys } from './peer-storage.js';
+import { StoreLiveness } from './store-liveness.js';
 
 /** Sizes of the latest records of [start, end) in key order (at most `maxKeys`; the rest is not sampled). */
 async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: number): Promise<KeySample[]> {
@@ -61,6 +62,10 @@ export interface RaftNodeOptions {
   logger: Logger;
   tickMs?: number;
   electionTick?: number;
+  /** Idle ranges stop ticking and heartbeating (raftstore/quiesce.ts); default true. */
+  quiesce?: boolean;
+  /** TEST ONLY (KVS_TEST_DISABLE_LIVENESS_WAKE): liveness changes wake no quiesced range — the negative control. */
+  testDisableLivenessWake?: boolean;
   leaseRead?: boolean;
   lease?: LeaseTuning;
   compactThreshold?: number;
@@ -101,6 +106,12 @@ export class RaftNode implements RangeSet {
   /** Splits applied but whose right-half replica is still being opened. */
   private opening = new Set<Promise<void>>();
   private readonly clock = new HybridClock();
+  /** One timer ticks every awake replica (quiesced ones are skipped). */
+  private ticker: NodeJS.Timeout | undefined;
+  private tickCount = 0;
+  readonly liveness: StoreLiveness;
+  /** Peer stores (members of any local range but us), recomputed every few ticks. */
+  private peerStoreCache: number[] = [];
 
   private constructor(
     readonly raftId: number,
@@ -113,7 +124,57 @@ export class RaftNode implements RangeSet {
     private readonly sizes: ReturnType<typeof raftSizeLimits> | undefined,
   ) {
     this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit, onClose: () => this.close() });
+    // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
+    this.liveness = new StoreLiveness((opts.electionTick ?? 10) * (opts.tickMs ?? 100), performance.now());
     if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
+  }
+
+  private startTicking(): void {
+    this.ticker = setInterval(() => this.tickAll(), this.opts.tickMs ?? 100);
+  }
+
+  /**
+   * The store's tick: liveness transitions wake the quiesced ranges they concern, every awake replica
+   * ticks, and peer stores we sent nothing this tick get a ping.
+   */
+  private tickAll(): void {
+    if (this.closed) return;
+    if (this.tickCount++ % 10 === 0) this.peerStoreCache = this.computePeerStores();
+    const { down, up } = this.liveness.check(performance.now(), this.peerStoreCache);
+    if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up);
+    for (const r of this.replicas.values()) r.peer.tick();
+    this.transport.keepAlive(this.peerStoreCache);
+  }
+
+  private computePeerStores(): number[] {
+    const ids = new Set<number>();
+    for (const r of this.replicas.values()) {
+      for (const rep of r.store.descriptor.replicas) ids.add(rep.storeId);
+    }
+    for (const id of this.replicas.get(DATA_GROUP_ID)?.peer.addresses().keys() ?? []) ids.add(id);
+    ids.delete(this.raftId);
+    return [...ids].sort((a, b) => a - b);
+  }
+
+  /**
+   * Down: quiesced followers led from there forget their leader and campaign; quiesced leaders with a
+   * member there wake (check-quorum must be able to run). Up (back, or restarted): quiesced leaders with a
+   * member there wake to catch it up.
+   */
+  private onLivenessChange(down: number[], up: number[]): void {
+    let woken = 0;
+    for (const r of this.replicas.values()) {
+      const p = r.peer;
+      if (!p.quiesced) continue;
+      if (down.includes(p.leader) && !p.isLeader) {
+        p.wakeLeaderDown();
+        woken++;
+      } else if (p.isLeader && r.store.descriptor.replicas.some((x) => down.includes(x.storeId) || up.includes(x.storeId))) {
+        p.wake();
+        woken++;
+      }
+    }
+    this.logger.info('store liveness changed', { down, up, rangesWoken: woken });
   }
 
   private splitTimer: NodeJS.Timeout | undefined;
@@ -343,6 +404,7 @@ export class RaftNode implements RangeSet {
         },
       };
       const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes);
+      transport.handlers.onFrame = (from, boot) => node.liveness.heard(from, boot, performance.now());
       router.onUnknownGroup = (m) => node.onUnknownGroup(m);
       await node.openReplica(groupId, storage);
       // Every other range this store holds (created by splits, or received later).
@@ -355,6 +417,7 @@ export class RaftNode implements RangeSet {
       // heartbeat reaches us, instead of after our first election timeout (a restarted follower's first
       // message).
       transport.announce([...storage.addresses.keys()]);
+      node.startTicking();
       return node;
     } catch (e) {
       await engine.close().catch(() => undefined);
@@ -380,6 +443,8 @@ export class RaftNode implements RangeSet {
       compactThreshold: opts.compactThreshold,
       compactKeep: opts.compactKeep,
       maxCommandBytes: sizes?.maxCommandBytes,
+      quiesce: opts.quiesce !== false,
+      isStoreLive: (id) => this.liveness.live(id, performance.now()),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       onSplit: (left, right) => this.onSplit(g, left, right),
       canCreateSplit: (rangeId) => !this.replicas.has(rangeId) && !this.creating.has(rangeId),
@@ -401,6 +466,7 @@ export class RaftNode implements RangeSet {
       clock: this.clock,
       logger: (opts.store?.logger ?? opts.logger).child({ range: g }),
       readBarrier: () => peer.readBarrier(),
+      proposesSafePoint: () => peer.isLeader,
       commandSink: (sm, _engine, onApplied, replaceSm) => {
         peer.start(sm, onApplied, replaceSm, opts.tickMs ?? 100);
         return peer;
@@ -515,6 +581,7 @@ export class RaftNode implements RangeSet {
     if (this.closed) return;
     this.closed = true;
     if (this.splitTimer !== undefined) clearTimeout(this.splitTimer);
+    if (this.ticker !== undefined) clearInterval(this.ticker);
     await this.settled().catch(() => undefined);
     this.transport.close();
     await this.kv.close();

@@ -45,6 +45,8 @@ export interface TransportHandlers {
   onIncarnation?(from: number, incarnation: string): void;
   /** Peer `by` refused this node's frames (its reason). */
   onRefused?(by: number, reason: string): void;
+  /** Any admitted frame from `from` (messages or a keep-alive ping): store liveness. */
+  onFrame?(from: number, boot: number): void;
 }
 
 export interface TransportOptions {
@@ -94,6 +96,8 @@ interface PeerConn {
   /** Number of frames written (tests/metrics). */
   frames: number;
   messages: number;
+  /** `frames` at the last keepAlive: anything written since counts as a ping. */
+  framesAtPing: number;
 }
 
 type RaftServiceClient = grpc.Client & {
@@ -153,7 +157,7 @@ export class RaftTransport {
   private readonly activeServerCalls = new Set<grpc.ServerDuplexStream<RaftFrame, RaftFrame>>();
   handlers: TransportHandlers | undefined;
   /** Counters (tests, metrics). */
-  stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0 };
+  stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0, pings: 0 };
   private readonly incarnation: string;
   private readonly securityLogged = new Map<string, number>();
 
@@ -195,6 +199,35 @@ export class RaftTransport {
     }
   }
 
+  /**
+   * Store liveness (store-liveness.ts): an empty frame to each of `ids` we wrote nothing to since the
+   * last call — one per store pair and tick, whatever the number of ranges; none while traffic flows.
+   * Respects the reconnect backoff and never reports unreachability (no range is waiting on it).
+   */
+  keepAlive(ids: Iterable<number>): void {
+    if (this.closed) return;
+    const now = Date.now();
+    for (const id of ids) {
+      if (id === this.opts.selfId) continue;
+      const c = this.conn(id);
+      if (c === undefined) continue;
+      if (c.frames !== c.framesAtPing) {
+        c.framesAtPing = c.frames;
+        continue;
+      }
+      if (c.stream === undefined) {
+        if (now < c.retryAt) continue;
+        this.openStream(c);
+      }
+      const s = c.stream;
+      if (s === undefined || s.writableLength > this.maxBuffered) continue;
+      s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation, refused: '', boot: this.boot });
+      this.stats.pings++;
+      c.frames++;
+      c.framesAtPing = c.frames;
+    }
+  }
+
   /** Sends messages now, one frame per peer for the whole call. MsgSnap is streamed separately by the caller. */
   send(msgs: readonly Message[]): void {
     if (this.closed) return;
@@ -223,7 +256,7 @@ export class RaftTransport {
       c = undefined;
     }
     if (c === undefined) {
-      c = { id, address, client: this.newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, fallback: false, frames: 0, messages: 0 };
+      c = { id, address, client: this.newClient(address), stream: undefined, queue: [], queueBytes: 0, groups: new Set(), backoffMs: 0, retryAt: 0, fallback: false, frames: 0, messages: 0, framesAtPing: -1 };
       this.peers.set(id, c);
     }
     return c;
@@ -470,6 +503,7 @@ export class RaftTransport {
             if (f.clientAddress) this.clientAddresses.set(from, f.clientAddress);
             if (f.raftAddress) this.announced.set(from, f.raftAddress);
             this.noteBoot(from, Number(f.boot ?? 0));
+            this.handlers?.onFrame?.(from, Number(f.boot ?? 0));
           }
           const msgs: Message[] = [];
           for (const b of f.messages ?? []) {

@@ -21,6 +21,7 @@ export interface NodeConfig {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   limits: Limits;
   gcLifetimeMs: number | undefined;
+  gcIntervalMs: number | undefined;
   txnIdleTimeoutMs: number | undefined;
   sessionTtlMs: number | undefined;
   /** How long a graceful shutdown waits for in-flight calls. */
@@ -60,6 +61,7 @@ export interface RaftConfig {
   tickMs: number;
   electionTick: number;
   leaseRead: boolean;
+  raftQuiesce: boolean;
   maxClockDrift: number;
   compactThreshold: number;
   compactKeep: number;
@@ -121,6 +123,7 @@ const SPECS = {
   maxStreamInFlight: { flag: '--max-stream-in-flight <n>', env: 'KVS_MAX_STREAM_IN_FLIGHT', desc: 'requests running at once on one BatchStream (more are refused with RESOURCE_EXHAUSTED)', def: '4096' },
   maxTxnIdleTimeout: { flag: '--max-txn-idle-timeout <duration>', env: 'KVS_MAX_TXN_IDLE_TIMEOUT', desc: 'largest idle timeout a Begin may ask for', def: '10m' },
   gcLifetime: { flag: '--gc-lifetime <duration>', env: 'KVS_GC_LIFETIME', desc: 'MVCC versions older than this may be garbage-collected (store default)' },
+  gcInterval: { flag: '--gc-interval <duration>', env: 'KVS_GC_INTERVAL', desc: 'how often each range replica runs a GC step (store default 10s)' },
   txnIdleTimeout: { flag: '--txn-idle-timeout <duration>', env: 'KVS_TXN_IDLE_TIMEOUT', desc: 'default idle timeout of interactive transactions (store default)' },
   sessionTtl: { flag: '--session-ttl <duration>', env: 'KVS_SESSION_TTL', desc: 'exactly-once sessions idle longer than this are forgotten: seeds the replicated cluster setting of a new cluster (1h by default; later changes: kvsctl settings set)' },
   shutdownTimeout: { flag: '--shutdown-timeout <duration>', env: 'KVS_SHUTDOWN_TIMEOUT', desc: 'graceful shutdown waits this long for in-flight calls', def: '10s' },
@@ -131,6 +134,7 @@ const SPECS = {
   advertise: { flag: '--advertise <host:port>', env: 'KVS_ADVERTISE', desc: 'client address told to peers for leader hints (default --listen)' },
   raftTick: { flag: '--raft-tick <duration>', env: 'KVS_RAFT_TICK', desc: 'Raft tick interval (heartbeat every tick)', def: '50ms' },
   electionTick: { flag: '--election-tick <n>', env: 'KVS_ELECTION_TICK', desc: 'election timeout in ticks (randomized in [n, 2n)); default 12 × 50 ms = 0.6–1.2 s', def: '12' },
+  raftQuiesce: { flag: '--raft-quiesce [bool]', env: 'KVS_RAFT_QUIESCE', desc: 'idle ranges stop ticking and heartbeating until traffic or a store liveness change wakes them (a store with thousands of ranges stays cheap); --raft-quiesce=false ticks every range', def: 'true' },
   leaseRead: { flag: '--lease-read [bool]', env: 'KVS_LEASE_READ', desc: 'serve linearizable reads from the leader lease (election timeout minus --max-clock-drift, on the monotonic clock) instead of a heartbeat round per read; --lease-read=false for ReadIndex', def: 'false' },
   maxClockDrift: { flag: '--max-clock-drift <fraction>', env: 'KVS_MAX_CLOCK_DRIFT', desc: 'largest rate difference between two nodes\' monotonic clocks the leader lease tolerates (0..0.5)', def: '0.1' },
   raftCompactThreshold: { flag: '--raft-compact-threshold <n>', env: 'KVS_RAFT_COMPACT_THRESHOLD', desc: 'compact the Raft log when this many applied entries accumulate', def: '10000' },
@@ -346,6 +350,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       tickMs: duration('raftTick')!,
       electionTick: int('electionTick')!,
       leaseRead: bool('leaseRead'),
+      raftQuiesce: bool('raftQuiesce'),
       maxClockDrift: wrap('maxClockDrift', (s) => {
         const x = Number(s.trim());
         if (!/^\d*\.?\d+$/.test(s.trim()) || !(x >= 0 && x <= 0.5)) throw new Error(`expected a fraction in [0, 0.5], got ${JSON.stringify(s)}`);
@@ -397,6 +402,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     logLevel: logLevel as NodeConfig['logLevel'],
     limits,
     gcLifetimeMs: duration('gcLifetime'),
+    gcIntervalMs: duration('gcInterval'),
     txnIdleTimeoutMs: duration('txnIdleTimeout'),
     sessionTtlMs: duration('sessionTtl'),
     shutdownTimeoutMs,

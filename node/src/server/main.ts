@@ -39,6 +39,13 @@ function unsafeLeaseSwitch(logger: Logger): { unsafeNoExpiry?: true } {
   return { unsafeNoExpiry: true };
 }
 
+/** Test-only switch for the negative control of the quiescence test: store liveness wakes no range. Environment only. */
+function livenessWakeSwitch(logger: Logger): { testDisableLivenessWake?: true } {
+  if (process.env.KVS_TEST_DISABLE_LIVENESS_WAKE !== '1') return {};
+  logger.warn('UNSAFE TEST SWITCH ON: quiesced ranges are not woken when a store goes down (they stay leaderless)', { switch: 'testDisableLivenessWake' });
+  return { testDisableLivenessWake: true };
+}
+
 async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string, security: NodeSecurity): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
@@ -56,6 +63,8 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     tickMs: r.tickMs,
     electionTick: r.electionTick,
     leaseRead: r.leaseRead,
+    quiesce: r.raftQuiesce,
+    ...livenessWakeSwitch(logger),
     lease: { maxClockDrift: r.maxClockDrift, ...unsafeLeaseSwitch(logger) },
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,
@@ -68,6 +77,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
       logger: logger.child({ component: 'store' }),
       observer,
       ...(config.gcLifetimeMs !== undefined ? { gcLifetimeMs: config.gcLifetimeMs } : {}),
+      ...(config.gcIntervalMs !== undefined ? { gcIntervalMs: config.gcIntervalMs } : {}),
       ...(config.txnIdleTimeoutMs !== undefined ? { txnIdleTimeoutMs: config.txnIdleTimeoutMs } : {}),
       ...(config.sessionTtlMs !== undefined ? { sessionTtlMs: config.sessionTtlMs } : {}),
       ...unsafeTestSwitches(logger),
@@ -87,6 +97,7 @@ async function openStore(config: NodeConfig, logger: Logger, observer: StoreObse
   };
   if (config.dataDir) opts.dir = config.dataDir;
   if (config.gcLifetimeMs !== undefined) opts.gcLifetimeMs = config.gcLifetimeMs;
+  if (config.gcIntervalMs !== undefined) opts.gcIntervalMs = config.gcIntervalMs;
   if (config.txnIdleTimeoutMs !== undefined) opts.txnIdleTimeoutMs = config.txnIdleTimeoutMs;
   if (config.sessionTtlMs !== undefined) opts.sessionTtlMs = config.sessionTtlMs;
   return openLocalStore({ ...opts, ...unsafeTestSwitches(logger) });

@@ -66,6 +66,9 @@ describe('server/config', () => {
     const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7000'];
     const r = (argv: string[], env: Record<string, string> = {}) => parseConfig([...raft, ...argv], env).raft!;
     assert.equal(r([]).leaseRead, false);
+    assert.equal(r([]).raftQuiesce, true);
+    assert.equal(r(['--raft-quiesce=false']).raftQuiesce, false);
+    assert.equal(r([], { KVS_RAFT_QUIESCE: 'false' }).raftQuiesce, false);
     assert.equal(r([]).maxClockDrift, 0.1);
     assert.equal(r(['--lease-read']).leaseRead, true);
     assert.equal(r(['--lease-read=false']).leaseRead, false);

@@ -1,0 +1,80 @@
+// Store-level liveness: which peer stores this store has heard from recently. Quiesced ranges send no
+// heartbeats, so Raft alone would never notice a dead leader; instead every store pings each peer store
+// once per tick when it sent it nothing else (one message per store pair, not per range — CockroachDB's
+// node liveness / TiKV's store heartbeat idea), and a change here wakes the affected quiesced ranges.
+// Pure: the caller passes the time (monotonic milliseconds) and acts on the returned transitions.
+
+export interface LivenessChanges {
+  /** Stores silent for longer than the timeout since the last check. */
+  down: number[];
+  /** Stores heard again after being down, or restarted (a new boot id). */
+  up: number[];
+}
+
+interface Entry {
+  lastHeard: number;
+  boot: number;
+  down: boolean;
+  /** A new boot id was seen since the last check. */
+  restarted: boolean;
+}
+
+export class StoreLiveness {
+  private readonly stores = new Map<number, Entry>();
+
+  /** `timeoutMs`: silence after which a store counts as down; `startedAt`: a grace start for unknown stores. */
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly startedAt: number,
+  ) {}
+
+  /** Any admitted frame from `store` (boot: its process's boot id, 0 = unknown). */
+  heard(store: number, boot: number, now: number): void {
+    const e = this.stores.get(store);
+    if (e === undefined) {
+      this.stores.set(store, { lastHeard: now, boot, down: false, restarted: false });
+      return;
+    }
+    e.lastHeard = now;
+    if (boot !== 0 && e.boot !== 0 && boot !== e.boot) e.restarted = true;
+    if (boot !== 0) e.boot = boot;
+  }
+
+  /**
+   * Whether `store` counts as live: heard within the timeout, or never heard while this store is younger
+   * than the timeout (a starting store gives its peers time to say hello).
+   */
+  live(store: number, now: number): boolean {
+    const e = this.stores.get(store);
+    if (e === undefined) return now - this.startedAt <= this.timeoutMs;
+    return !e.down && now - e.lastHeard <= this.timeoutMs;
+  }
+
+  /** Transitions since the last call; `known` adds stores never heard from (so they can go down too). */
+  check(now: number, known: Iterable<number> = []): LivenessChanges {
+    for (const id of known) if (!this.stores.has(id)) this.stores.set(id, { lastHeard: this.startedAt, boot: 0, down: false, restarted: false });
+    const down: number[] = [];
+    const up: number[] = [];
+    for (const [id, e] of this.stores) {
+      const silent = now - e.lastHeard > this.timeoutMs;
+      if (silent && !e.down) {
+        e.down = true;
+        down.push(id);
+      } else if (!silent && (e.down || e.restarted)) {
+        e.down = false;
+        up.push(id);
+      }
+      e.restarted = false;
+    }
+    return { down, up };
+  }
+
+  /** Stores currently counted down (metrics, status). */
+  downStores(): number[] {
+    return [...this.stores].filter(([, e]) => e.down).map(([id]) => id);
+  }
+
+  forget(store: number): void {
+    this.stores.delete(store);
+  }
+}
