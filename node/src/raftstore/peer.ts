@@ -54,6 +54,7 @@ import { SPLIT_INIT_INDEX } from '../kv/state-machine.js';
 import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '../meta/range-descriptor.js';
 import { metaKey, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
 import { readModeConfig, type LeaseTuning } from './read-lease.js';
+import type { LogWriter } from './log-writer.js';
 import { QUIESCE_IDLE_TICKS, decodeQuiesceMarker, encodeQuiesceMarker, followerMayQuiesce, leaderQuiesceBlocker } from './quiesce.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
@@ -107,6 +108,8 @@ export interface PeerConfig {
   onSnapshotInstalled?: () => void;
   /** This store's replica was removed from the range (applied conf change): the host destroys it. */
   onRemoved?: () => void;
+  /** The store's group-commit writer of Raft log writes (log-writer.ts); default: this peer writes alone. */
+  logWriter?: LogWriter;
   /** Hibernate when idle (quiesce.ts); the host must then drive ticks and store liveness. Default off. */
   quiesce?: boolean;
   /** Store liveness of a member (store id = raft id); members of dead stores do not keep a leader awake. */
@@ -282,7 +285,12 @@ export class Peer implements CommandSink {
     this.onApplied = onApplied;
     this.replaceSm = replaceSm;
     this.adoptReplicas();
-    const applied = Math.max(sm.appliedIndex, this.storage.firstIndex() - 1);
+    // An empty storage after a crash in the middle of a snapshot install (peer-storage.ts: the marker)
+    // holds a partial state whose applied index means nothing: start from 0 and wait for the leader's
+    // next snapshot, which replaces the state (a snapshot it must be: every log starts after the
+    // bootstrap snapshot at index 1, so no leader can append to an empty log). Raft would refuse an
+    // applied index above its empty log.
+    const applied = this.storage.empty ? 0 : Math.max(sm.appliedIndex, this.storage.firstIndex() - 1);
     this.appliedIndex = applied;
     // The commit index is written lazily (with the next log write), the applied index with the data:
     // after a crash the state may be ahead of the stored commit. Applied entries were committed.
@@ -948,7 +956,10 @@ export class Peer implements CommandSink {
       const hsToWrite = rd.hardState ?? (this.commitDirty ? this.storage.hardState : undefined);
       const ops = this.storage.appendOps(rd.entries, hsToWrite);
       const tp = performance.now();
-      await this.engine.write(ops, { sync: rd.mustSync });
+      // Through the store's log writer when there is one: one engine batch (one fsync) for every range's
+      // log write of this round (log-writer.ts).
+      if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.write(ops, rd.mustSync);
+      else await this.engine.write(ops, { sync: rd.mustSync });
       const d = since(tp);
       this.metrics.stage('persist', d);
       this.metrics.engineWrite('log', ops.length, opsBytes(ops));

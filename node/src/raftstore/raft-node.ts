@@ -25,6 +25,7 @@ import { dataRange, latestRange, metaSpace, sessionSpace } from '../mvcc/keyspac
 import { deleteSpan } from '../engine/engine.js';
 import { raftKeys } from './peer-storage.js';
 import { StoreLiveness } from './store-liveness.js';
+import { LogWriter } from './log-writer.js';
 
 /** Sizes of the latest records of [start, end) in key order (at most `maxKeys`; the rest is not sampled). */
 async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: number): Promise<KeySample[]> {
@@ -110,6 +111,8 @@ export class RaftNode implements RangeSet {
   private ticker: NodeJS.Timeout | undefined;
   private tickCount = 0;
   readonly liveness: StoreLiveness;
+  /** Group commit of every range's Raft log writes (log-writer.ts). */
+  readonly logWriter: LogWriter;
   /** Peer stores (members of any local range but us), recomputed every few ticks. */
   private peerStoreCache: number[] = [];
 
@@ -125,6 +128,7 @@ export class RaftNode implements RangeSet {
   ) {
     this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit, onClose: () => this.close() });
     // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
+    this.logWriter = new LogWriter(engine);
     this.liveness = new StoreLiveness((opts.electionTick ?? 10) * (opts.tickMs ?? 100), performance.now());
     if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
   }
@@ -444,6 +448,7 @@ export class RaftNode implements RangeSet {
       compactKeep: opts.compactKeep,
       maxCommandBytes: sizes?.maxCommandBytes,
       quiesce: opts.quiesce !== false,
+      logWriter: this.logWriter,
       isStoreLive: (id) => this.liveness.live(id, performance.now()),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       onSplit: (left, right) => this.onSplit(g, left, right),
@@ -555,25 +560,38 @@ export class RaftNode implements RangeSet {
   }
 
   /**
-   * Planned shutdown (SIGTERM: node drain, eviction, pod delete): if this node leads, hand leadership to
-   * the most caught-up healthy voter and wait until it leads, so the group does not sit out an election
+   * Planned shutdown (SIGTERM: node drain, eviction, pod delete): for every range this store leads, hand
+   * leadership to the most caught-up live voter and wait until it leads, so the group does not sit out an election
    * timeout after we are gone. Raft sends MsgTimeoutNow once the target's log matches ours (it campaigns
    * at once, no pre-vote wait); proposals arriving meanwhile are dropped with NotLeader and retried by
    * clients. Returns what happened, for the log; never throws (shutdown goes on regardless).
    */
-  async handOffLeadership(timeoutMs: number): Promise<{ outcome: 'not-leader' | 'sole-voter' | 'no-target' | 'moved' | 'timeout'; to?: number; ms: number }> {
+  async handOffLeadership(timeoutMs: number): Promise<{ outcome: 'not-leader' | 'sole-voter' | 'no-target' | 'moved' | 'timeout'; to?: number; ms: number; ranges: number; moved: number }> {
     const t0 = Date.now();
-    const peer = this.peer;
-    if (this.closed || !peer.isLeader) return { outcome: 'not-leader', ms: 0 };
+    const led = [...this.replicas.values()].filter((r) => r.peer.isLeader);
+    if (this.closed || led.length === 0) return { outcome: 'not-leader', ms: 0, ranges: 0, moved: 0 };
+    // Every range this store leads, at once (each transfer is one catch-up append and a MsgTimeoutNow).
+    const results = await Promise.all(led.map((r) => this.handOffRange(r.peer, timeoutMs)));
+    const moved = results.filter((x) => x.outcome === 'moved').length;
+    // The summary: range 1's target when it moved, the first non-moved outcome otherwise.
+    const bad = results.find((x) => x.outcome !== 'moved' && x.outcome !== 'sole-voter');
+    const first = results.find((x) => x.outcome === 'moved');
+    const outcome = bad?.outcome ?? (first !== undefined ? 'moved' : 'sole-voter');
+    return { outcome, ...(first?.to !== undefined ? { to: first.to } : {}), ms: Date.now() - t0, ranges: led.length, moved };
+  }
+
+  private async handOffRange(peer: Peer, timeoutMs: number): Promise<{ outcome: 'sole-voter' | 'no-target' | 'moved' | 'timeout'; to?: number }> {
     const st = peer.status();
-    if (st.config.voters.every((v) => v === this.raftId)) return { outcome: 'sole-voter', ms: 0 };
+    if (st.config.voters.every((v) => v === this.raftId)) return { outcome: 'sole-voter' };
+    // Store liveness, not recentActive: a quiesced leader has not heard its followers lately by design.
+    const now = performance.now();
     const target = st.progress
-      .filter((p) => p.id !== this.raftId && st.config.voters.includes(p.id) && p.recentActive && p.state === 'Replicate')
+      .filter((p) => p.id !== this.raftId && st.config.voters.includes(p.id) && this.liveness.live(p.id, now) && p.state === 'Replicate')
       .sort((a, b) => b.match - a.match || a.id - b.id)[0];
-    if (target === undefined) return { outcome: 'no-target', ms: Date.now() - t0 };
+    if (target === undefined) return { outcome: 'no-target' };
     peer.transferLeader(target.id);
     const moved = await peer.waitFor(() => peer.leader === target.id, timeoutMs);
-    return { outcome: moved ? 'moved' : 'timeout', to: target.id, ms: Date.now() - t0 };
+    return { outcome: moved ? 'moved' : 'timeout', to: target.id };
   }
 
   /** Closes every range's store (and with it its peer), the engine and the transport. */

@@ -213,7 +213,7 @@ async function main(): Promise<number> {
     // Bounded: about one election timeout (a transfer raft has not finished by then is aborted by raft).
     const budgetMs = Math.min(config.shutdownTimeoutMs, Math.max(1000, 2 * config.raft!.electionTick * config.raft!.tickMs));
     const r = await raftNode.handOffLeadership(budgetMs).catch((e: unknown) => ({ outcome: 'error' as const, err: e instanceof Error ? e.message : String(e), ms: 0 }));
-    if (r.outcome === 'moved') logger.info('leadership handed over before shutdown', { to: r.to, ms: r.ms });
+    if (r.outcome === 'moved') logger.info('leadership handed over before shutdown', { to: r.to, ms: r.ms, ranges: 'ranges' in r ? r.ranges : 0 });
     else if (r.outcome !== 'not-leader' && r.outcome !== 'sole-voter') logger.warn('leadership not handed over before shutdown', r);
   };
 
