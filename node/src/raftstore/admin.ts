@@ -180,6 +180,8 @@ async function leadHere(node: RaftNode, r: RangeReplica, timeoutMs: number): Pro
  * heartbeat round or two before a check reads their health or catch-up.
  */
 async function heardFromVoters(peer: Peer): Promise<void> {
+  // A quiesced leader's activity flags are from before it slept: waking re-learns them from a fresh round.
+  peer.wake();
   await peer.waitFor(() => {
     const st = peer.status();
     return st.progress.filter((p) => p.id !== st.id && st.config.voters.includes(p.id)).every((p) => p.recentActive && p.state === 'Replicate');
