@@ -59,6 +59,8 @@ interface Member {
 }
 
 const NODE_FLAGS = ['--raft-compact-threshold', '300', '--raft-compact-keep', '100'];
+/** Every workload key sorts above it: `move-range` splits there so the workload's data leaves range 1. */
+const DATA_SPLIT = Buffer.from('jepsen/');
 
 export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
   const t0 = Date.now();
@@ -513,7 +515,7 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
      * start), three changes: A's replica is removed (A destroys it), B's is moved to A (A gets the range
      * back by snapshot, B destroys its replica), then B gets one again — every range ends on every member,
      * which the membership faults rely on (they fan out over the ranges of range 1's leader).
-     * With only range 1 present the fault first splits at a register key (as `split` does).
+     * While range 1 still holds workload keys the fault first splits them off (at `jepsen/`).
      */
     async function moveRange(step: FaultStep): Promise<void> {
       const a = admin();
@@ -521,10 +523,16 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
       const o: MoveOptions = { timeoutMs: 10_000, onStep: (m) => ev(`move-range: ${m}`) };
       try {
         let map = await collectShardMap(a);
-        if (!map.ranges.some((r) => r.rangeId !== 1)) {
-          const at = `jepsen/k${Math.floor(step.r[1]! * 8)}`;
-          const res = await a.splitRange(Buffer.from(at));
-          ev(`move-range: split at ${at} first: range ${res.left.rangeId} | range ${res.right.rangeId}`);
+        const r1 = map.ranges.find((x) => x.rangeId === 1);
+        if (r1 !== undefined && (r1.end.length === 0 || Buffer.compare(r1.end, DATA_SPLIT) > 0)) {
+          // Range 1 still holds workload keys: split them off at `jepsen/` (below every workload key, so no
+          // transaction's keys straddle it). A retried split whose first reply was lost fails harmlessly.
+          try {
+            const res = await a.splitRange(DATA_SPLIT);
+            ev(`move-range: split at ${DATA_SPLIT.toString()} first: range ${res.left.rangeId} | range ${res.right.rangeId}`);
+          } catch (e) {
+            ev(`move-range: split at ${DATA_SPLIT.toString()}: ${(e as Error).message.split('\n')[0]}`);
+          }
           await sleep(300); // the right half elects its leader
           map = await collectShardMap(a);
         }
