@@ -1,6 +1,7 @@
 // Store drain on real node processes (`kvsctl store drain`, client/drain.ts): 4 stores, four ranges
 // (three splits), the three split ranges on 3 stores each; store 2 leads three ranges and is drained
-// while clients write: its leaderships and its replicas of the ranges some other store lacks move away,
+// while clients write (one move was left half done by an earlier, interrupted drain): its leaderships
+// and its replicas of the ranges some other store lacks move away,
 // range 1 (every store holds it) keeps its replica there; no write fails, every acknowledged write is
 // readable. An unknown store is refused and nothing changes. With 3 stores (replicas == stores) only
 // leaderships move.
@@ -25,14 +26,14 @@ interface RangeRow {
   leader: number;
 }
 
-/** Bounded writers over the whole key space (one write in flight each) until `stop()` or 500 writes each. */
+/** Bounded writers over the whole key space (one write in flight each) until `stop()` or 1500 writes each. */
 function writeLoad(client: KvClient, workers = 4): { acked: Map<string, string>; failures: string[]; writes: () => number; stop: () => Promise<void> } {
   const acked = new Map<string, string>();
   const failures: string[] = [];
   let writes = 0;
   let stopped = false;
   const worker = async (w: number): Promise<void> => {
-    for (let n = 0; n < 500 && !stopped; n++) {
+    for (let n = 0; n < 1500 && !stopped; n++) {
       // One writer per key (w + 4n), so each key's last acknowledged value is known.
       const k = key((n * workers + w) % KEYS);
       const v = `${w}-${n}`;
@@ -102,10 +103,13 @@ describe('kvsctl store drain on 4 stores (ranges on 3 of them) under writes', fu
     for (const [r, s] of [[a, 1], [b, 3], [c, 2]] as const) await removeReplica(admin, r.id, s);
     // Store 2 leads range 1, A and B.
     for (const r of [r1, a, b]) await admin.transferLeader(2, 5000, r.id);
+    // An earlier drain was interrupted after its first step for A: a learner on store 1 (the target).
+    await admin.addLearner(1, '', a.id);
     ranges = await until('the arranged shard map', async () => {
       const l = await rangeList();
       const by = new Map(l.map((x) => [x.id, x]));
-      const ok = storesOf(by.get(a.id)!) === '2,3,4' && storesOf(by.get(b.id)!) === '1,2,4' && storesOf(by.get(c.id)!) === '1,3,4' && [r1, a, b].every((x) => by.get(x.id)!.leader === 2);
+      const learner1 = by.get(a.id)!.replicas.some((x) => x.storeId === 1 && x.role === 'learner');
+      const ok = learner1 && storesOf(by.get(a.id)!) === '1,2,3,4' && storesOf(by.get(b.id)!) === '1,2,4' && storesOf(by.get(c.id)!) === '1,3,4' && [r1, a, b].every((x) => by.get(x.id)!.leader === 2);
       return ok ? l : undefined;
     }, 30_000, 200);
 
@@ -122,6 +126,7 @@ describe('kvsctl store drain on 4 stores (ranges on 3 of them) under writes', fu
       ['transfer-leader 1', `transfer-leader ${first.id}`, `transfer-leader ${second.id}`, `move-replica ${first.id} 2→${target(first)}`, `move-replica ${second.id} 2→${target(second)}`, 'keep-replica 1'],
     );
     for (const s of dry.plan.filter((x) => x.type === 'transfer-leader')) assert.notEqual(s.to, 2);
+    assert.equal(dry.plan.find((x) => x.type === 'move-replica' && x.rangeId === a.id)!.resumes, true, 'A\'s move finishes the interrupted one');
     assert.deepEqual(dry.kept, [{ rangeId: 1, reason: KEPT_NO_TARGET }]);
     const unchanged = await rangeList();
     assert.deepEqual(unchanged.map((x) => [x.id, x.epoch, storesOf(x)]), ranges.map((x) => [x.id, x.epoch, storesOf(x)]), 'the dry run and the refused drain changed nothing');
@@ -134,6 +139,7 @@ describe('kvsctl store drain on 4 stores (ranges on 3 of them) under writes', fu
     await load.stop();
     assert.deepEqual(load.failures, [], 'no write failed during the drain');
     assert.ok(load.writes() > 100, `the load ran (${load.writes()} writes)`);
+    console.log(`      drain under load: ${load.writes()} writes acknowledged, ${load.failures.length} failed`);
     assert.equal(res.movedReplicas, 2);
     assert.equal(res.movedLeaderships, 3);
     assert.deepEqual(res.kept, [{ rangeId: 1, reason: KEPT_NO_TARGET }]);
