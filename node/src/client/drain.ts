@@ -11,7 +11,7 @@
 import type { Logger } from '../common/logger.js';
 import type { AdminClient } from './admin-client.js';
 import { DrainIncompleteError, DrainUnknownStoreError } from './drain-errors.js';
-import { collectShardMap, moveReplica, removeReplica, type ShardMap } from './range-moves.js';
+import { collectShardMap, moveReplica, removeReplica, transferRangeLeader, type ShardMap } from './range-moves.js';
 
 /** Range 1 (the store's DATA_GROUP_ID): its members are the cluster's stores (Admin AddLearner/RemoveMember without a range). */
 export const MEMBERSHIP_RANGE_ID = 1;
@@ -207,7 +207,7 @@ export async function drainStore(admin: AdminClient, storeId: number, o: DrainOp
       const mo = { timeoutMs: o.moveTimeoutMs ?? 60_000, onStep: (m: string) => messages.push(m), storeEndpoints, avoidStores: [storeId] };
       try {
         if (step.type === 'transfer-leader') {
-          messages.push((await admin.transferLeader(step.to, 5000, step.rangeId)).message);
+          await transferRangeLeader(admin, step.rangeId, step.to, { ...mo, timeoutMs: 15_000, leader: step.from });
           result.movedLeaderships++;
         } else if (step.type === 'move-replica') {
           await moveReplica(admin, step.rangeId, step.from, step.to, mo);

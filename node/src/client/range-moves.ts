@@ -80,7 +80,7 @@ function retryable(e: unknown): boolean {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One per-range Admin call, retried while the answer is "not yet" until `deadline`. */
-async function rangeStep(admin: AdminClient, method: 'AddLearner' | 'Promote' | 'RemoveMember', req: object, rangeId: number, deadline: number, o: MoveOptions, stores: number[]): Promise<AdminResult> {
+async function rangeStep(admin: AdminClient, method: 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader', req: object, rangeId: number, deadline: number, o: MoveOptions, stores: number[]): Promise<AdminResult> {
   const tail = [...stores, ...(o.avoidStores ?? [])].map((s) => o.storeEndpoints?.get(s)).filter((e): e is string => e !== undefined);
   for (;;) {
     try {
@@ -115,4 +115,14 @@ export async function moveReplica(admin: AdminClient, rangeId: number, from: num
   const keepOff = { ...o, avoidStores: [...(o.avoidStores ?? []), from] };
   await addReplica(admin, rangeId, to, keepOff, deadline);
   await removeReplica(admin, rangeId, from, o, deadline);
+}
+
+/**
+ * Moves range `rangeId`'s leadership to store `to` (a voter of it), retried while "not yet". With
+ * `storeEndpoints` and `leader`, the call runs on the current leader first: it knows the range best and
+ * hands the leadership over itself.
+ */
+export async function transferRangeLeader(admin: AdminClient, rangeId: number, to: number, o: MoveOptions & { leader?: number } = {}): Promise<void> {
+  const others = [...(o.storeEndpoints?.keys() ?? [])].filter((s) => s !== o.leader);
+  await rangeStep(admin, 'TransferLeader', { toRaftId: to, timeoutMs: 5000 }, rangeId, Date.now() + (o.timeoutMs ?? 15_000), { ...o, avoidStores: [] }, others);
 }

@@ -2,7 +2,7 @@
 // which report of a range wins, the step order of a move, where each call runs first, and which answers
 // are retried.
 import { strict as assert } from 'node:assert';
-import { AdminClient, KvPreconditionFailedError, KvRoutingError, KvUnavailableError, collectShardMap, moveReplica, type RangeInfo } from '../../../node/src/client/index.js';
+import { AdminClient, KvDeadlineError, KvPreconditionFailedError, KvRoutingError, KvUnavailableError, collectShardMap, moveReplica, transferRangeLeader, type RangeInfo } from '../../../node/src/client/index.js';
 
 const info = (rangeId: number, o: Partial<RangeInfo> = {}): RangeInfo => ({
   rangeId,
@@ -84,6 +84,19 @@ describe('client/range-moves', () => {
       'RemoveMember 2 range 7 last=[s2:1,s3:1]',
     ]);
     assert.deepEqual(steps, ['AddLearner ok', 'Promote ok', 'RemoveMember ok']);
+  });
+
+  it('transferRangeLeader: runs on the current leader first; a transfer that timed out is asked for again', async () => {
+    let n = 0;
+    const admin = new ScriptedAdmin(['s1:1', 's2:1', 's3:1'], () => (++n === 1 ? new KvDeadlineError('leadership did not move to 3 within 5000 ms (leader is 2)') : { ok: true, message: 'leader is now 3' }));
+    const steps: string[] = [];
+    try {
+      await transferRangeLeader(admin, 7, 3, { storeEndpoints: new Map([[1, 's1:1'], [2, 's2:1'], [3, 's3:1']]), leader: 2, onStep: (m) => steps.push(m) });
+    } finally {
+      admin.close();
+    }
+    assert.deepEqual(admin.calls, ['TransferLeader undefined range 7 last=[s1:1,s3:1]', 'TransferLeader undefined range 7 last=[s1:1,s3:1]']);
+    assert.deepEqual(steps, ['leader is now 3']);
   });
 
   it('moveReplica: a refusal that waiting cannot fix, or a range no store holds, fails at once', async () => {
