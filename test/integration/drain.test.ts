@@ -134,12 +134,14 @@ describe('kvsctl store drain on 4 stores (ranges on 3 of them) under writes', fu
     // The drain, while four clients write over every range.
     const load = writeLoad(client);
     await sleep(300);
+    const t0 = Date.now();
     const res = JSON.parse(await kvsctl('--json', 'store', 'drain', '2')) as { movedReplicas: number; movedLeaderships: number; removedLearners: number; kept: Array<{ rangeId: number; reason: string }>; events: Array<{ ok?: boolean }> };
+    const drainMs = Date.now() - t0;
     await sleep(300);
     await load.stop();
     assert.deepEqual(load.failures, [], 'no write failed during the drain');
     assert.ok(load.writes() > 100, `the load ran (${load.writes()} writes)`);
-    console.log(`      drain under load: ${load.writes()} writes acknowledged, ${load.failures.length} failed`);
+    console.log(`      drain under load: ${drainMs} ms, ${load.writes()} writes acknowledged, ${load.failures.length} failed`);
     assert.equal(res.movedReplicas, 2);
     assert.equal(res.movedLeaderships, 3);
     assert.deepEqual(res.kept, [{ rangeId: 1, reason: KEPT_NO_TARGET }]);
