@@ -2,7 +2,7 @@
 // which report of a range wins, the step order of a move, where each call runs first, and which answers
 // are retried.
 import { strict as assert } from 'node:assert';
-import { AdminClient, KvDeadlineError, KvPreconditionFailedError, KvRoutingError, KvUnavailableError, collectShardMap, moveReplica, transferRangeLeader, type RangeInfo } from '../../../node/src/client/index.js';
+import { AdminClient, KvDeadlineError, KvPreconditionFailedError, KvRoutingError, KvUnavailableError, collectShardMap, addReplica, moveReplica, transferRangeLeader, type RangeInfo } from '../../../node/src/client/index.js';
 
 const info = (rangeId: number, o: Partial<RangeInfo> = {}): RangeInfo => ({
   rangeId,
@@ -84,6 +84,30 @@ describe('client/range-moves', () => {
       'RemoveMember 2 range 7 last=[s2:1,s3:1]',
     ]);
     assert.deepEqual(steps, ['AddLearner ok', 'Promote ok', 'RemoveMember ok']);
+  });
+
+  it('addReplica waits until the target no longer holds an old replica the range does not list (its last acks would count as the new learner\'s)', async () => {
+    let asked = 0;
+    const order: string[] = [];
+    const admin = new ScriptedAdmin(['s1:1', 's4:1'], (method) => {
+      order.push(method);
+      return { ok: true, message: `${method} ok` };
+    });
+    // s1 reports range 7 on stores 1,2,3 (4 was removed); s4 still holds its old replica twice, then destroyed it.
+    admin.ranges = async (endpoint?: string) => {
+      if (endpoint === 's1:1') return { storeId: 1, ranges: [info(7, { confVer: 5, role: 'Leader', replicas: [1, 2, 3].map((x) => ({ storeId: x, peerId: x, role: 'voter' })) })] };
+      order.push(`s4 asked (${++asked})`);
+      return { storeId: 4, ranges: asked <= 2 ? [info(7, { confVer: 4, replicas: [1, 2, 3, 4].map((x) => ({ storeId: x, peerId: x, role: 'voter' })) })] : [] };
+    };
+    const t0 = Date.now();
+    try {
+      await addReplica(admin, 7, 4, { storeEndpoints: new Map([[1, 's1:1'], [4, 's4:1']]) });
+    } finally {
+      admin.close();
+    }
+    // (1) its own report holds range 7, (2) the shard map (newest descriptor: 4 not listed), (3) gone.
+    assert.deepEqual(order, ['s4 asked (1)', 's4 asked (2)', 's4 asked (3)', 'AddLearner', 'Promote']);
+    assert.ok(Date.now() - t0 >= 1000, 'a grace period for messages still in flight');
   });
 
   it('transferRangeLeader: runs on the current leader first; a transfer that timed out is asked for again', async () => {
