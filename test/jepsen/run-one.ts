@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
-import { AdminClient, KvClient, type KvClientOptions } from '../../node/src/client/index.js';
+import { AdminClient, KvClient, addReplica, collectShardMap, moveReplica, removeReplica, type KvClientOptions, type MoveOptions } from '../../node/src/client/index.js';
 import { TEST_CLOCK_ENV } from '../../node/src/kv/clock.js';
 import { NodeProcess, sleep } from '../helpers/cluster-process.js';
 import { FaultProxy } from '../helpers/process-proxy.js';
@@ -59,6 +59,8 @@ interface Member {
 }
 
 const NODE_FLAGS = ['--raft-compact-threshold', '300', '--raft-compact-keep', '100'];
+/** Every workload key sorts above it: `move-range` splits there so the workload's data leaves range 1. */
+const DATA_SPLIT = Buffer.from('jepsen/');
 
 export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
   const t0 = Date.now();
@@ -335,6 +337,9 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
           }
           break;
         }
+        case 'move-range':
+          await moveRange(step);
+          break;
         case 'membership':
           await membership(step, joinIds[joinNo]!, joiners[joinNo]!, leader);
           joinNo++;
@@ -500,6 +505,82 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
         if (await removeMember(a, victim, leader)) await retire(victim);
       } finally {
         a.close();
+      }
+    }
+
+    /**
+     * A replica of a random range (not range 1: its members are the cluster's membership) changes stores
+     * through the shared move (client/range-moves.ts: learner → snapshot → promote → remove). Where some
+     * running member lacks the range, a genuine move to it. Where every member holds it (how clusters
+     * start), three changes: A's replica is removed (A destroys it), B's is moved to A (A gets the range
+     * back by snapshot, B destroys its replica), then B gets one again — every range ends on every member,
+     * which the membership faults rely on (they fan out over the ranges of range 1's leader).
+     * While range 1 still holds workload keys the fault first splits them off (at `jepsen/`).
+     */
+    async function moveRange(step: FaultStep): Promise<void> {
+      const a = admin();
+      let rangeId: number | undefined;
+      const o: MoveOptions = { timeoutMs: 10_000, onStep: (m) => ev(`move-range: ${m}`) };
+      try {
+        let map = await collectShardMap(a);
+        const r1 = map.ranges.find((x) => x.rangeId === 1);
+        if (r1 !== undefined && (r1.end.length === 0 || Buffer.compare(r1.end, DATA_SPLIT) > 0)) {
+          // Range 1 still holds workload keys: split them off at `jepsen/` (below every workload key, so no
+          // transaction's keys straddle it). A retried split whose first reply was lost fails harmlessly.
+          try {
+            const res = await a.splitRange(DATA_SPLIT);
+            ev(`move-range: split at ${DATA_SPLIT.toString()} first: range ${res.left.rangeId} | range ${res.right.rangeId}`);
+          } catch (e) {
+            ev(`move-range: split at ${DATA_SPLIT.toString()}: ${(e as Error).message.split('\n')[0]}`);
+          }
+          await sleep(300); // the right half elects its leader
+          map = await collectShardMap(a);
+        }
+        const candidates = map.ranges.filter((r) => r.rangeId !== 1);
+        if (candidates.length === 0) {
+          ev('move-range: no range besides range 1: skipped');
+          return;
+        }
+        const r = pick(candidates, step.r[1]!);
+        rangeId = r.rangeId;
+        o.storeEndpoints = new Map(map.stores.filter((x) => x.error === undefined).map((x) => [x.storeId, x.endpoint]));
+        const running = [...members.values()].filter((m) => m.proc.running).map((m) => m.id);
+        const holders = r.replicas.map((x) => x.storeId);
+        const voters = r.replicas.filter((x) => x.role === 'voter' && running.includes(x.storeId)).map((x) => x.storeId).sort((x, y) => x - y);
+        const lacking = running.filter((id) => !holders.includes(id)).sort((x, y) => x - y);
+        if (voters.length < (lacking.length > 0 ? 1 : 2)) {
+          ev(`move-range: range ${r.rangeId} has too few running voters (${fmt(voters)}): skipped`);
+          return;
+        }
+        const from = pick(voters, step.r[2]!);
+        if (lacking.length > 0) {
+          const to = pick(lacking, step.r[3]!);
+          ev(`move-range: range ${r.rangeId} n${from} → n${to}${from === r.leaderId ? ' (its leader)' : ''}`);
+          await moveReplica(a, r.rangeId, from, to, o);
+        } else {
+          const other = pick(voters.filter((x) => x !== from), step.r[3]!);
+          ev(`move-range: range ${r.rangeId} on every member: remove n${from}${from === r.leaderId ? ' (its leader)' : ''}, move n${other} → n${from}, re-add n${other}`);
+          await removeReplica(a, r.rangeId, from, o);
+          await moveReplica(a, r.rangeId, other, from, o);
+          await addReplica(a, r.rangeId, other, o);
+        }
+        ev(`move-range: range ${r.rangeId} done`);
+      } catch (e) {
+        ev(`move-range: ${(e as Error).message.split('\n')[0]}`);
+      } finally {
+        // A move cut short leaves the range on fewer members: give every running member its replica back.
+        if (rangeId !== undefined) await restoreRange(a, rangeId, o).catch((e: unknown) => ev(`move-range: restoring range ${rangeId}: ${(e as Error).message.split('\n')[0]}`));
+        a.close();
+      }
+    }
+
+    async function restoreRange(a: AdminClient, rangeId: number, o: MoveOptions): Promise<void> {
+      const r = (await collectShardMap(a)).ranges.find((x) => x.rangeId === rangeId);
+      if (r === undefined) return;
+      for (const m of members.values()) {
+        if (!m.proc.running || r.replicas.some((x) => x.storeId === m.id && x.role === 'voter')) continue;
+        ev(`move-range: range ${rangeId} lacks a voter on n${m.id}: adding it back`);
+        await addReplica(a, rangeId, m.id, o);
       }
     }
 

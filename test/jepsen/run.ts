@@ -1,7 +1,8 @@
 // Jepsen-style nemesis runs against multi-process kvs clusters (docs/jepsen.md).
 //
 //   node <outDir>/test/jepsen/run.js --runs 100 [--jobs 2] [--first-seed 1] [--window 10000] [--workload bank]
-//   node <outDir>/test/jepsen/run.js --seed 42 [--nodes 5] [--first-fault kill] [--window 10000] [--workload counter]   (replay)
+//   node <outDir>/test/jepsen/run.js --seed 42 [--nodes 5] [--first-fault kill] [--faults split,move-range] [--window 10000] [--workload counter]   (replay)
+//   [--slot N]: loopback 127.(60+N).x.y instead of 127.60 (another suite on the same machine)
 //   node <outDir>/test/jepsen/run.js --seed 7 --recipe                      (issue 10's counter recipe)
 //   node <outDir>/test/jepsen/run.js --seed 7 --control no-commit-fence     (a negative control: must fail)
 //   node <outDir>/test/jepsen/run.js --bounded     (what `make test` runs: every workload and fault kind
@@ -50,6 +51,7 @@ function replayCmd(seed: number, o: PlanOptions): string {
   const extra = [
     o.nodes ? `--nodes ${o.nodes}` : '',
     o.firstFault ? `--first-fault ${o.firstFault}` : '',
+    o.faults ? `--faults ${o.faults.join(',')}` : '',
     o.faultWindowMs ? `--window ${o.faultWindowMs}` : '',
     o.workload ? `--workload ${o.workload}` : '',
     o.recipe ? '--recipe' : '',
@@ -66,6 +68,8 @@ async function main(): Promise<void> {
   const nodes = a.nodes ? (Number(a.nodes) as 3 | 5) : undefined;
   const firstFault = a['first-fault'] as FaultKind | undefined;
   if (firstFault && ![...ALL_FAULTS, 'wipe-lagging'].includes(firstFault)) throw new Error(`--first-fault: one of ${ALL_FAULTS.join(', ')}, wipe-lagging`);
+  const faults = a.faults ? (a.faults.split(',') as FaultKind[]) : undefined;
+  for (const f of faults ?? []) if (!ALL_FAULTS.includes(f)) throw new Error(`--faults: a comma-separated list of ${ALL_FAULTS.join(', ')}`);
   const workload = a.workload as WorkloadKind | undefined;
   if (workload && !ALL_WORKLOADS.includes(workload)) throw new Error(`--workload: one of ${ALL_WORKLOADS.join(', ')}`);
   const control = a.control as ControlKind | undefined;
@@ -82,20 +86,25 @@ async function main(): Promise<void> {
       const o: PlanOptions = { nodes: i % 2 === 0 ? 3 : 5, firstFault: kind, faultWindowMs: window ?? 7000, workload: turns[i % turns.length] };
       jobs.push(makeJob(9001 + i, o));
     });
+    // move-range on 3 nodes too (the run above is on 5), among the faults that change placement and
+    // membership, so a store that joins meets ranges whose replicas were destroyed and re-created.
+    jobs.push(makeJob(9051, { nodes: 3, firstFault: 'move-range', faults: ['move-range', 'split', 'membership', 'kill'], faultWindowMs: window ?? 7000, workload: 'bank' }));
     const extras: PlanOptions[] = [{ nodes: 3, recipe: true }, ...(Object.keys(CONTROLS) as ControlKind[]).map((c): PlanOptions => ({ nodes: 3, control: c, faultWindowMs: window ?? 7000 }))];
     extras.forEach((o, i) => jobs.push(makeJob(9101 + 10 * i, o)));
   } else if (a.seed !== undefined) {
-    const o: PlanOptions = { nodes, firstFault, faultWindowMs: window, workload, control, recipe };
+    const o: PlanOptions = { nodes, firstFault, faults, faultWindowMs: window, workload, control, recipe };
     jobs.push(makeJob(Number(a.seed), o));
   } else {
     const runs = Number(a.runs ?? 8);
     const first = Number(a['first-seed'] ?? 1);
     for (let s = first; s < first + runs; s++) {
-      const o: PlanOptions = { nodes, faultWindowMs: window, workload, control, recipe };
+      const o: PlanOptions = { nodes, faults, faultWindowMs: window, workload, control, recipe };
       jobs.push(makeJob(s, o));
     }
   }
   const parallel = Math.max(1, Number(a.jobs ?? 1));
+  // Runs use loopback 127.(60 + slot).x.y; --slot moves them away from another suite on the same machine.
+  const slot0 = Number(a.slot ?? 0);
   const outRoot = a.out ?? join(process.cwd(), 'test', 'out', 'jepsen');
   porcupineBinary(); // build/cached once, before any cluster starts
 
@@ -105,7 +114,7 @@ async function main(): Promise<void> {
   const worker = async (slot: number): Promise<void> => {
     while (next < jobs.length) {
       const job = jobs[next++]!;
-      const r = await runOne(job.plan, { slot, outRoot, replay: job.replay, keepAlways: a.keep === 'true' });
+      const r = await runOne(job.plan, { slot: slot0 + slot, outRoot, replay: job.replay, keepAlways: a.keep === 'true' });
       if (job.plan.control && !r.ok && !r.failedChecks && (job.triesLeft ?? 1) > 1) {
         // A quiet run of a negative control (no problem at all): the race it re-enables did not happen.
         console.log(`note seed ${r.seed} (negative control ${job.plan.control}): no violation this time (${r.verdict}); trying seed ${r.seed + 1}`);

@@ -16,9 +16,10 @@ export type FaultKind =
   | 'wipe' // SIGKILL, delete the data dir, restart with the same flags; then replace it by a new member
   | 'clock' // a node's wall clock jumps forward / backward or drifts (test hook), back to real time after `holdMs`
   | 'split' // split the range holding a register key at that key (Admin.SplitRange); txn workloads' keys never straddle it
+  | 'move-range' // a random range's replica changes stores (learner → snapshot → promote → remove); see run-one moveRange
   | 'wipe-lagging'; // 3 nodes: one lags (down), leader and the other lose power, the other's disk is lost; see run-one
 
-export const ALL_FAULTS: FaultKind[] = ['kill', 'pause', 'partition-majority', 'partition-leader', 'partition-bridge', 'partition-oneway', 'membership', 'transfer', 'wipe', 'clock', 'split'];
+export const ALL_FAULTS: FaultKind[] = ['kill', 'pause', 'partition-majority', 'partition-leader', 'partition-bridge', 'partition-oneway', 'membership', 'transfer', 'wipe', 'clock', 'split', 'move-range'];
 
 /**
  * Negative controls: a test-only node switch that breaks a guarantee, with the workload and faults that
@@ -98,12 +99,12 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   let t = 500 + Math.floor(rand() * 700);
   while (t < window) {
     const kind = schedule.length === 0 && o.firstFault ? o.firstFault : faults[Math.floor(rand() * faults.length)]!;
-    const holdMs = kind === 'membership' || kind === 'transfer' || kind === 'split' ? 0 : 600 + Math.floor(rand() * 2400);
+    const holdMs = kind === 'membership' || kind === 'transfer' || kind === 'split' || kind === 'move-range' ? 0 : 600 + Math.floor(rand() * 2400);
     schedule.push({ atMs: t, kind, holdMs, targetLeader: rand() < 0.6, r: [rand(), rand(), rand(), rand()] });
     // The next fault starts after this one healed plus a gap (faults do not overlap: each run stays
     // interpretable, and quorum is lost only by the fault itself). Replacing a member (membership,
-    // wipe) takes a few seconds more.
-    t += holdMs + 400 + Math.floor(rand() * 1200) + (kind === 'membership' || kind === 'wipe' ? 3000 : 0);
+    // wipe) or moving replicas (move-range: snapshots) takes a few seconds more.
+    t += holdMs + 400 + Math.floor(rand() * 1200) + (kind === 'membership' || kind === 'wipe' || kind === 'move-range' ? 3000 : 0);
   }
   return { ...base, faultWindowMs: window, pinFollowers: false, schedule };
 }

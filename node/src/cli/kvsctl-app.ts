@@ -1,7 +1,21 @@
 // kvsctl: command-line client of kvs (built on the client library). The entry point is ./kvsctl.ts;
 // this module holds the program so tests can run it in-process with their own stdio.
 import { Command, CommanderError, Option } from 'commander';
-import { AdminClient, type RangeInfo, KvClient, KvError, type AdminResult, type ClusterSettings, type KeyValue } from '../client/index.js';
+import {
+  AdminClient,
+  KvClient,
+  KvError,
+  collectShardMap,
+  describeStep,
+  drainStore,
+  moveReplica,
+  DrainIncompleteError,
+  DrainUnknownStoreError,
+  type AdminResult,
+  type ClusterSettings,
+  type KeyValue,
+  type ShardMap,
+} from '../client/index.js';
 import { parseDuration } from '../common/units.js';
 import { ReloadingTls } from '../common/tls.js';
 import { parseTxnScript, TxnScriptError } from './txn-script.js';
@@ -68,6 +82,7 @@ Examples:
   kvsctl member add 4 127.0.0.4:7400 && kvsctl member promote 4
   kvsctl member remove 2 [--force]
   kvsctl leader transfer 3
+  kvsctl store drain 2 --dry-run          (then without --dry-run: replicas and leaderships off store 2)
   kvsctl raft snapshot && kvsctl raft compact   (on every --endpoints node)`;
 
 function decodeArg(s: string, enc: Encoding, what: string): Buffer {
@@ -463,27 +478,9 @@ printed: for each get, the key and value lines when the key exists (nothing when
       else if (name === 'max-results-per-session') printSettings(await getAdmin().settings({ maxResultsPerSession: parseIntArg(value, 'max-results-per-session') }));
       else throw new UsageError(`unknown setting ${JSON.stringify(name)} (session-ttl, max-results-per-session)`);
     });
-  // Sharding: every endpoint reports the ranges it holds; the newest epoch of each range wins and the
-  // leader's own report gives leader, size and load.
-  const collectRanges = async (): Promise<{ ranges: RangeInfo[]; stores: Array<{ endpoint: string; storeId: number; ranges: number; leaders: number; bytes: number; error?: string }> }> => {
-    const byId = new Map<number, RangeInfo>();
-    const stores: Array<{ endpoint: string; storeId: number; ranges: number; leaders: number; bytes: number; error?: string }> = [];
-    for (const e of getAdmin().endpoints) {
-      try {
-        const r = await getAdmin().ranges(e);
-        stores.push({ endpoint: e, storeId: r.storeId, ranges: r.ranges.length, leaders: r.ranges.filter((x) => x.role === 'Leader').length, bytes: r.ranges.reduce((a, x) => a + x.approximateBytes, 0) });
-        for (const x of r.ranges) {
-          const cur = byId.get(x.rangeId);
-          const newer = cur === undefined || x.version > cur.version || (x.version === cur.version && x.confVer > cur.confVer) || (x.version === cur.version && x.confVer === cur.confVer && x.role === 'Leader');
-          if (newer) byId.set(x.rangeId, x);
-        }
-      } catch (err) {
-        stores.push({ endpoint: e, storeId: 0, ranges: 0, leaders: 0, bytes: 0, error: (err as Error).message });
-      }
-    }
-    if (stores.every((x) => x.error !== undefined)) throw new Error(`no endpoint answered: ${stores.map((x) => x.error).join('; ')}`);
-    return { ranges: [...byId.values()].sort((a, b) => Buffer.compare(a.start, b.start)), stores };
-  };
+  // Sharding: every endpoint reports the ranges it holds (client/range-moves.ts collectShardMap: the
+  // newest epoch of each range wins and the leader's own report gives leader, size and load).
+  const collectRanges = (): Promise<ShardMap> => collectShardMap(getAdmin());
   const bound = (b: Buffer, inf: string): string => (b.length === 0 ? inf : encodeOut(b, enc()));
   const range = program.command('range').description('ranges (shards): each a Raft group holding [start, end) of the key space');
   range
@@ -535,9 +532,15 @@ printed: for each get, the key and value lines when the key exists (nothing when
       const to = raftIdArg(o.to);
       if (from === to) throw new UsageError('--from and --to must differ');
       const steps: string[] = [];
-      await getAdmin().moveRange(rangeId, from, to, parseDuration(o.timeout, 'timeout'), (m) => {
-        steps.push(m);
-        if (!g().json) out(`${m}\n`);
+      const { stores } = await collectRanges();
+      const storeEndpoints = new Map(stores.filter((x) => x.error === undefined).map((x) => [x.storeId, x.endpoint]));
+      await moveReplica(getAdmin(), rangeId, from, to, {
+        timeoutMs: parseDuration(o.timeout, 'timeout'),
+        storeEndpoints,
+        onStep: (m) => {
+          steps.push(m);
+          if (!g().json) out(`${m}\n`);
+        },
       });
       if (g().json) json({ range: rangeId, from, to, steps });
     });
@@ -545,9 +548,8 @@ printed: for each get, the key and value lines when the key exists (nothing when
     .command('transfer-leader <range> <store>')
     .description('move the leadership of range RANGE to store STORE (its raft id) and wait until done')
     .action(async (r: string, st: string) => printResult(await getAdmin().transferLeader(raftIdArg(st), 5000, parseIntArg(r, 'range'))));
-  program
-    .command('store')
-    .description('stores (node processes) and what they hold')
+  const store = program.command('store').description('stores (node processes) and what they hold');
+  store
     .command('list')
     .description('every store of --endpoints: store id, ranges, leaders, approximate bytes')
     .action(async () => {
@@ -556,6 +558,48 @@ printed: for each get, the key and value lines when the key exists (nothing when
       else {
         out('STORE\tENDPOINT\tRANGES\tLEADERS\tBYTES\n');
         for (const x of stores) out(x.error !== undefined ? `?\t${x.endpoint}\tERROR ${x.error}\n` : `${x.storeId}\t${x.endpoint}\t${x.ranges}\t${x.leaders}\t${x.bytes}\n`);
+      }
+    });
+  store
+    .command('drain <store>')
+    .description('move every replica and every leadership off STORE (its raft id); a range every store already holds keeps its replica there and moves only its leadership')
+    .option('--dry-run', 'print the plan, change nothing')
+    .option('--move-timeout <duration>', 'how long one replica move (snapshot, catch-up) may take', '60s')
+    .addHelpText(
+      'after',
+      `
+--endpoints (or --admin-endpoints) should list every store: the drain sees the stores that answer.
+Leaderships move first, then replicas (learner on the store with the fewest replicas → snapshot →
+promote → remove). Running it again after an interruption continues where it stopped.`,
+    )
+    .action(async (st: string, o: { dryRun?: boolean; moveTimeout: string }) => {
+      const storeId = raftIdArg(st);
+      const moveTimeoutMs = parseDuration(o.moveTimeout, '--move-timeout');
+      const events: Array<Record<string, unknown>> = [];
+      try {
+        const r = await drainStore(getAdmin(), storeId, {
+          dryRun: !!o.dryRun,
+          moveTimeoutMs,
+          onEvent: (e) => {
+            if (g().json) {
+              events.push(e.type === 'plan' ? { pass: e.pass, plan: e.plan.steps } : e.ok ? { step: e.step, ok: true, messages: e.messages } : { step: e.step, ok: false, error: e.error });
+              return;
+            }
+            if (e.type === 'plan') {
+              const n = (t: string) => e.plan.steps.filter((x) => x.type === t).length;
+              out(`plan (pass ${e.pass}) for store ${storeId}: ${n('transfer-leader')} leadership(s), ${n('move-replica')} replica move(s), ${n('remove-learner')} learner removal(s), ${n('keep-replica')} kept\n`);
+              if (e.pass === 1 || o.dryRun) for (const x of e.plan.steps) out(`  ${describeStep(x)}\n`);
+            } else if (e.ok) out(`done: ${describeStep(e.step)}${e.messages.length ? ` (${e.messages.join('; ')})` : ''}\n`);
+            else out(`FAILED: ${describeStep(e.step)}: ${e.error}\n`);
+          },
+        });
+        const keptText = r.kept.map((k) => `range ${k.rangeId}: ${k.reason}`).join('; ');
+        if (g().json) json({ storeId, dryRun: r.dryRun, plan: r.plan.steps, events, movedReplicas: r.movedReplicas, movedLeaderships: r.movedLeaderships, removedLearners: r.removedLearners, kept: r.kept });
+        else if (r.dryRun) out(`dry run: nothing changed\n`);
+        else out(`drained store ${storeId}: moved ${r.movedReplicas} replica(s), moved ${r.movedLeaderships} leadership(s), removed ${r.removedLearners} learner(s), kept ${r.kept.length}${keptText ? ` (${keptText})` : ''}\n`);
+      } catch (e) {
+        if (g().json && (e instanceof DrainIncompleteError || e instanceof DrainUnknownStoreError)) json({ storeId, error: e.code, message: e.message, events });
+        throw e;
       }
     });
   program

@@ -124,11 +124,14 @@ export class AdminClient {
     });
   }
 
-  /** Tries the endpoints in turn; follows a leader hint. */
-  async call<Res>(method: AdminMethod, req: object, timeoutMs = this.timeoutMs): Promise<Res> {
+  /**
+   * Tries the endpoints in turn (those in `tryLast` after the others: a per-range change runs on the
+   * first store holding the range, which may take its leadership first); follows a leader hint.
+   */
+  async call<Res>(method: AdminMethod, req: object, timeoutMs = this.timeoutMs, tryLast: readonly string[] = []): Promise<Res> {
     let last: unknown;
     const tried = new Set<string>();
-    const queue = [...this.endpoints];
+    const queue = [...this.endpoints.filter((e) => !tryLast.includes(e)), ...this.endpoints.filter((e) => tryLast.includes(e))];
     while (queue.length > 0) {
       const ep = queue.shift()!;
       if (tried.has(ep)) continue;
@@ -161,31 +164,6 @@ export class AdminClient {
   removeMember(raftId: number, force = false, rangeId = 0): Promise<AdminResult> {
     return this.call('RemoveMember', { raftId, force, groupId: rangeId });
   }
-  /**
-   * Moves range `rangeId`'s replica from store `from` to store `to` (kvsctl range move): learner on `to`
-   * (it receives the range by snapshot), promote once caught up (retried up to `timeoutMs`), remove `from`.
-   * Each step is idempotent, so a move interrupted anywhere is finished by running it again.
-   */
-  async moveRange(rangeId: number, from: number, to: number, timeoutMs = 60_000, onStep?: (msg: string) => void): Promise<void> {
-    const step = async (method: AdminMethod, req: object): Promise<AdminResult> => {
-      const r = await this.call<AdminResult>(method, { ...req, groupId: rangeId });
-      onStep?.(r.message);
-      return r;
-    };
-    await step('AddLearner', { raftId: to, address: '' });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        await step('Promote', { raftId: to, maxLag: 0 });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline || !/not caught up|did not move|not yet/.test((e as Error).message)) throw e;
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    }
-    await step('RemoveMember', { raftId: from, force: false });
-  }
-
   /** Moves leadership to `toRaftId`: of range 1 (the store's membership group), or of `rangeId`. */
   transferLeader(toRaftId: number, timeoutMs = 5000, rangeId = 0): Promise<AdminResult> {
     return this.call('TransferLeader', { toRaftId, timeoutMs, groupId: rangeId }, timeoutMs + 5000);

@@ -189,12 +189,23 @@ async function heardFromVoters(peer: Peer): Promise<void> {
 }
 
 /**
+ * Per-range changes are decided on a voter of the range. A learner cannot take the leadership a check
+ * needs, and a replica created on demand has no configuration until its snapshot arrives: its empty view
+ * would call every store a non-member ("holds no replica" — a removal reported done). NOT_LEADER sends
+ * the caller to the range's leader (hint) or its next endpoint.
+ */
+function requireLocalVoter(node: RaftNode, r: RangeReplica): void {
+  if (isMember(r.peer.status(), node.raftId) !== 'voter') throw r.peer.notLeader(`this store's replica of range ${r.rangeId} is not a voter of it (a learner, or waiting for its snapshot); retry at the range's leader`);
+}
+
+/**
  * One replica change of ONE range (group_id > 0: a replica move, `kvsctl range move`): learner → promote
  * (caught up in that range) → remove. The store must hold a replica of the range.
  */
 async function changeRangeReplica(node: RaftNode, rangeId: number, kind: 'addLearner' | 'promote' | 'remove', rid: number, opts: { address?: string; maxLag?: number; force?: boolean }): Promise<string> {
   const r = node.get(rangeId);
   if (r === undefined) throw new RangeNotFoundError(rangeId);
+  requireLocalVoter(node, r);
   const st0 = r.peer.status();
   const role = isMember(st0, rid);
   const type = kind === 'addLearner' ? ConfChangeType.AddLearner : kind === 'promote' ? ConfChangeType.AddNode : ConfChangeType.RemoveNode;
@@ -368,6 +379,7 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       // group_id = a range id: move that range's leadership only (kvsctl range transfer-leader); 0 = range 1.
       const rangeId = Number(req.groupId ?? 0);
       if (rangeId > 0 && node.get(rangeId) === undefined) throw new RangeNotFoundError(rangeId);
+      if (rangeId > 0) requireLocalVoter(node, node.get(rangeId)!);
       const peer = rangeId > 0 ? node.get(rangeId)!.peer : node.peer;
       const st = peer.status();
       if (isMember(st, to) !== 'voter') throw new PreconditionFailedError(`${to} is not a voter`);
