@@ -110,6 +110,7 @@ export class RaftNode implements RangeSet {
   /** One timer ticks every awake replica (quiesced ones are skipped). */
   private ticker: NodeJS.Timeout | undefined;
   private tickCount = 0;
+  private readonly pingEveryTicks: number;
   readonly liveness: StoreLiveness;
   /** Group commit of every range's Raft log writes (log-writer.ts). */
   readonly logWriter: LogWriter;
@@ -129,6 +130,7 @@ export class RaftNode implements RangeSet {
     this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit, onClose: () => this.close() });
     // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
     this.logWriter = new LogWriter(engine);
+    this.pingEveryTicks = Math.max(1, Math.floor((opts.electionTick ?? 10) / 4));
     this.liveness = new StoreLiveness((opts.electionTick ?? 10) * (opts.tickMs ?? 100), performance.now());
     if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
   }
@@ -147,7 +149,9 @@ export class RaftNode implements RangeSet {
     const { down, up } = this.liveness.check(performance.now(), this.peerStoreCache);
     if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up);
     for (const r of this.replicas.values()) r.peer.tick();
-    this.transport.keepAlive(this.peerStoreCache);
+    // Four pings per liveness timeout are plenty (the timeout is an election timeout); pings are per store
+    // pair, so at hundreds of stores their rate matters (docs/scaling.md).
+    if (this.tickCount % this.pingEveryTicks === 0) this.transport.keepAlive(this.peerStoreCache);
   }
 
   private computePeerStores(): number[] {

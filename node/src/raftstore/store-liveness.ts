@@ -1,6 +1,6 @@
 // Store-level liveness: which peer stores this store has heard from recently. Quiesced ranges send no
 // heartbeats, so Raft alone would never notice a dead leader; instead every store pings each peer store
-// once per tick when it sent it nothing else (one message per store pair, not per range — CockroachDB's
+// every quarter election timeout when it sent it nothing else (one message per store pair, not per range — CockroachDB's
 // node liveness / TiKV's store heartbeat idea), and a change here wakes the affected quiesced ranges.
 // Pure: the caller passes the time (monotonic milliseconds) and acts on the returned transitions.
 

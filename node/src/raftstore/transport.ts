@@ -201,7 +201,7 @@ export class RaftTransport {
 
   /**
    * Store liveness (store-liveness.ts): an empty frame to each of `ids` we wrote nothing to since the
-   * last call — one per store pair and tick, whatever the number of ranges; none while traffic flows.
+   * last call — one per store pair and call (every quarter election timeout), whatever the number of ranges; none while traffic flows.
    * Respects the reconnect backoff and never reports unreachability (no range is waiting on it).
    */
   keepAlive(ids: Iterable<number>): void {
