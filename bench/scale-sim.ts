@@ -36,8 +36,10 @@ export interface ScaleArgs {
   activeFraction: number;
   /** Client requests per second entering each store (gateway). */
   opsPerStore: number;
-  /** Share of requests that write (a write wakes a quiesced range; reads are lease reads and do not). */
+  /** Share of requests that write (a write wakes a quiesced range). */
   writeFraction: number;
+  /** Reads wake a quiesced range too (ReadIndex reads need a heartbeat round; lease reads do not). */
+  readsWake: boolean;
   /** Share of requests that are (cross-range) transactions needing TSO timestamps. */
   txnFraction: number;
   tsPerTxn: number;
@@ -66,10 +68,11 @@ export const DEFAULTS: ScaleArgs = {
   rf: 3,
   placement: 'random',
   seconds: 20,
-  tickMs: 100,
+  tickMs: 50, // kvs-node --raft-tick default (heartbeat every tick)
   activeFraction: 0.1,
   opsPerStore: 2000,
   writeFraction: 0.5,
+  readsWake: false,
   txnFraction: 0.1,
   tsPerTxn: 2,
   tsoWindowMs: 1,
@@ -161,7 +164,7 @@ export function scaleModel(a: ScaleArgs): ScaleCounts {
 
   // Awake ranges: an active range sleeps only if no write and no event hit it in the last W ticks.
   const W = a.quiesceTicks;
-  const writesT = a.stores * opsT * a.writeFraction;
+  const writesT = a.stores * opsT * (a.readsWake ? 1 : a.writeFraction);
   const eventsT = splitsT * 2 + lcT + movesT; // a split touches parent and child
   const pEventFree = Math.exp((-eventsT * W) / R);
   const awake = Ra * (1 - Math.exp((-writesT * W) / Ra) * pEventFree) + (R - Ra) * (1 - pEventFree);
@@ -413,7 +416,7 @@ export function runScaleSim(a: ScaleArgs): ScaleSimResult {
           if (!(a.hints && known)) add('metaLookups', 1);
           cache[base + r] = gen[r]!;
         }
-        if (rand() < a.writeFraction) lastAct[r] = t;
+        if (rand() < a.writeFraction || a.readsWake) lastAct[r] = t;
         if (rand() < a.txnFraction) ts += a.tsPerTxn;
       }
       add('tsRequests', ts);
@@ -524,6 +527,7 @@ async function main(): Promise<void> {
       active: opt(DEFAULTS.activeFraction),
       'ops-per-store': opt(DEFAULTS.opsPerStore),
       'write-fraction': opt(DEFAULTS.writeFraction),
+      'reads-wake': { type: 'boolean', default: DEFAULTS.readsWake },
       'txn-fraction': opt(DEFAULTS.txnFraction),
       'ts-per-txn': opt(DEFAULTS.tsPerTxn),
       'tso-window-ms': opt(DEFAULTS.tsoWindowMs),
@@ -547,6 +551,7 @@ async function main(): Promise<void> {
     activeFraction: Number(v.active),
     opsPerStore: Number(v['ops-per-store']),
     writeFraction: Number(v['write-fraction']),
+    readsWake: v['reads-wake'],
     txnFraction: Number(v['txn-fraction']),
     tsPerTxn: Number(v['ts-per-txn']),
     tsoWindowMs: Number(v['tso-window-ms']),
