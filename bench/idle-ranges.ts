@@ -5,17 +5,22 @@
 // anywhere in a GC cycle), and the transport counters of /metrics (raft messages, heartbeats, bytes).
 // Prints one line per N and the marginal cost per range (last N against the first). Bounded: a few N,
 // a few seconds each, every split retried at most 50 times.
-//   node dist/bench/idle-ranges.js [--ranges 1,250,1000] [--window 10] [--json]
-import { readFileSync } from 'node:fs';
+// --cpu-prof DIR: the stores run with `node --cpu-prof`; the profile of the idle window (the last
+// --window seconds before the graceful stop) is summarised per store by category (bench/lib/cpu-profile).
+//   node dist/bench/idle-ranges.js [--ranges 1,250,1000] [--window 10] [--json] [--cpu-prof DIR]
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient } from '../node/src/client/index.js';
 import { ProcessCluster, sleep } from '../test/helpers/cluster-process.js';
+import { summarise } from './lib/cpu-profile.js';
 
 const { values: a } = parseArgs({
   options: {
     ranges: { type: 'string', default: '1,250,1000' },
     window: { type: 'string', default: '10' },
     json: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const counts = a.ranges.split(',').map(Number);
@@ -67,13 +72,17 @@ interface Row {
 }
 
 async function measure(n: number): Promise<Row> {
+  const profDir = a['cpu-prof'] !== undefined ? resolve(a['cpu-prof'], `ranges-${n}`) : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
   const cluster = await ProcessCluster.start({
+    ...(profDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {}),
     size: 3,
     hostOf: (i) => `127.0.0.${120 + i}`,
     env: { KVS_LOG_LEVEL: 'warn' },
     extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(',')],
   });
   const admin = new AdminClient(cluster.addresses);
+  let windowEnd = 0;
   try {
     const splitT0 = performance.now();
     let stopped = '';
@@ -113,7 +122,8 @@ async function measure(n: number): Promise<Row> {
       });
     }
     const t1 = pids.map(cpuTicks);
-    const secs = (performance.now() - w0) / 1000;
+    windowEnd = performance.now();
+    const secs = (windowEnd - w0) / 1000;
     const delta = (k: keyof Counters) => last.reduce((sum, s, i) => sum + s.c[k] - s0[i]!.c[k], 0) / secs;
     const cpuPct = Math.max(...pids.map((_, i) => ((t1[i]! - t0[i]!) / HZ / secs) * 100));
     const list = (await admin.ranges()).ranges;
@@ -132,7 +142,16 @@ async function measure(n: number): Promise<Row> {
     };
   } finally {
     admin.close();
+    if (profDir) await cluster.stopAll(); // graceful: the profiles are written at exit
+    // A profile ends at its process's exit: skip what came after the window (the stop itself).
+    const tail = (performance.now() - windowEnd) / 1000;
     await cluster.cleanup();
+    if (profDir && windowEnd > 0) {
+      for (const f of readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile'))) {
+        console.log(`\n${n} ranges, ${f} (the idle window: ${windowS} s, ending ${tail.toFixed(1)} s before the exit):`);
+        console.log(summarise(join(profDir, f), { seconds: windowS, skipTailSeconds: tail }));
+      }
+    }
   }
 }
 
