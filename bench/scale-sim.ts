@@ -278,13 +278,14 @@ export function runScaleSim(a: ScaleArgs): ScaleSimResult {
       for (let i = 0; i < RF; i++) rep[r * RF + i] = (r + i) % S;
     } else {
       for (let i = 0; i < RF; i++) {
-        let s: number;
-        let dup: boolean;
-        do {
-          s = pick(S);
-          dup = false;
-          for (let j = 0; j < i; j++) if (rep[r * RF + j] === s) dup = true;
-        } while (dup);
+        const taken = (x: number) => {
+          for (let j = 0; j < i; j++) if (rep[r * RF + j] === x) return true;
+          return false;
+        };
+        // Rejection sampling, bounded: after 64 misses (never seen with S ≥ RF) the first free store.
+        let s = pick(S);
+        for (let tries = 0; taken(s) && tries < 64; tries++) s = pick(S);
+        for (let x = 0; taken(s) && x < S; x++) s = x;
         rep[r * RF + i] = s;
       }
     }
