@@ -114,8 +114,26 @@ function machine(): Record<string, unknown> {
   };
 }
 
-async function measure(driver: BenchDriver): Promise<RunResult[]> {
-  const out: RunResult[] = [];
+/** utime + stime of a process in µs (/proc/<pid>/stat, USER_HZ 100), or undefined off Linux / when gone. */
+function cpuUs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Store CPU per operation (docs/scaling.md's per-store cost): CPU of every kvs-node process over one
+ * runWorkload call (warm-up included, so it is scaled to the measured share of the wall time — pass
+ * --warmup 0 for an exact count), divided by the operations measured.
+ */
+type StoreCpu = { storeCpuUsPerOp: number[]; clientCpuUsPerOp: number };
+
+async function measure(driver: BenchDriver, pids: () => number[] = () => []): Promise<Array<RunResult & Partial<StoreCpu>>> {
+  const out: Array<RunResult & Partial<StoreCpu>> = [];
   const rand = prng(Number(a.seed));
   const pool = Array.from({ length: 64 }, () => makeValue(valueSize, rand));
   const keys = Array.from({ length: records }, (_, i) => keyName(i));
@@ -124,6 +142,10 @@ async function measure(driver: BenchDriver): Promise<RunResult[]> {
   console.error(`  ${driver.name}: loaded ${records} records in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   for (const spec of workloads) {
     for (const concurrency of concurrencies) {
+      const ps = pids();
+      const c0 = ps.map(cpuUs);
+      const self0 = process.cpuUsage();
+      const w0 = performance.now();
       const r = await runWorkload(driver, spec, {
         concurrency,
         durationMs,
@@ -134,8 +156,17 @@ async function measure(driver: BenchDriver): Promise<RunResult[]> {
         dist,
         seed: Number(a.seed),
       });
-      console.error(`  ${driver.name} ${spec.id} c=${concurrency}: ${Math.round(r.opsPerSec)} ops/s p99 ${(r.all.p99Us / 1000).toFixed(2)} ms errors ${r.errors}${r.errorSamples.length ? ` (${r.errorSamples[0]})` : ''}`);
-      out.push(r);
+      const share = Math.min(1, r.durationS / ((performance.now() - w0) / 1000));
+      const self = process.cpuUsage(self0);
+      const c1 = ps.map(cpuUs);
+      const perOp = (us: number) => (r.ops > 0 ? (us * share) / r.ops : 0);
+      const cpu: Partial<StoreCpu> =
+        ps.length > 0 && c0.every((x) => x !== undefined) && c1.every((x) => x !== undefined)
+          ? { storeCpuUsPerOp: ps.map((_, i) => Math.round(perOp(c1[i]! - c0[i]!))), clientCpuUsPerOp: Math.round(perOp(self.user + self.system)) }
+          : {};
+      const cpuText = cpu.storeCpuUsPerOp ? `; CPU per op: stores ${cpu.storeCpuUsPerOp.map((x) => `${x} µs`).join(' / ')}, load generator ${cpu.clientCpuUsPerOp} µs` : '';
+      console.error(`  ${driver.name} ${spec.id} c=${concurrency}: ${Math.round(r.opsPerSec)} ops/s p99 ${(r.all.p99Us / 1000).toFixed(2)} ms errors ${r.errors}${r.errorSamples.length ? ` (${r.errorSamples[0]})` : ''}${cpuText}`);
+      out.push({ ...r, ...cpu });
     }
   }
   return out;
@@ -188,7 +219,7 @@ async function benchKvs(nodeArgs: string[] = [], suffix = ''): Promise<RunResult
       },
     });
     try {
-      return await measure(d);
+      return await measure(d, () => cluster.nodes.map((n) => n.pid ?? 0).filter((p) => p > 0));
     } catch (e) {
       for (const n of cluster.nodes) console.error(`${n.nodeId} log tail:\n${n.logTail()}`);
       throw e;
@@ -201,7 +232,7 @@ async function benchKvs(nodeArgs: string[] = [], suffix = ''): Promise<RunResult
   await node.start();
   const d = new KvsDriver([node.address], `kvs×${kvsNodes}${tlsTag()}${suffix}`, { transport: kvsTransport, ...kvsClientTls() });
   try {
-    return await measure(d);
+    return await measure(d, () => (node.pid !== undefined ? [node.pid] : []));
   } catch (e) {
     console.error(`kvs node log tail:\n${node.logTail()}`);
     throw e;

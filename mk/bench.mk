@@ -55,3 +55,13 @@ bench-failover: build etcd-server
 PLACEMENT_SIM_ARGS ?=
 placement-sim: build
 	node dist/bench/placement-sim.js $(PLACEMENT_SIM_ARGS)
+
+# Scale model vs simulation (docs/scaling.md): hundreds of simulated stores, up to 100 000 ranges × RF 3,
+# seeded; counts heartbeats (per range / coalesced per store pair / quiesced), range-cache misses and
+# meta-range lookups/writes, TSO requests and batched RPCs, and prints them next to the closed-form model
+# (about a minute; the small version runs in `make test`: test/unit/bench/scale-sim.test.ts).
+#   make scale-sim SCALE_SIM_ARGS="--sizes 500x50000 --active 0.05 --hints"
+.PHONY: scale-sim
+SCALE_SIM_ARGS ?=
+scale-sim: build
+	node dist/bench/scale-sim.js $(SCALE_SIM_ARGS)

@@ -189,6 +189,9 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   const t = (name: string, help: string, value: () => number) => g(name, help, value);
   t('kvs_raft_transport_frames_sent', 'transport frames sent (monotonic)', () => node.transport.stats.framesSent);
   t('kvs_raft_transport_messages_sent', 'raft messages sent (monotonic)', () => node.transport.stats.messagesSent);
+  t('kvs_raft_transport_bytes_sent', 'encoded raft message bytes sent, frame envelope excluded (monotonic)', () => node.transport.stats.bytesSent);
+  t('kvs_raft_transport_heartbeats_sent', 'MsgHeartbeat + MsgHeartbeatResp sent, every range (monotonic)', () => node.transport.stats.heartbeatsSent);
+  t('kvs_raft_transport_heartbeat_bytes_sent', 'encoded bytes of the MsgHeartbeat + MsgHeartbeatResp sent (monotonic)', () => node.transport.stats.heartbeatBytesSent);
   t('kvs_raft_transport_messages_dropped', 'raft messages dropped: peer unreachable (monotonic)', () => node.transport.stats.dropped);
   t('kvs_raft_transport_messages_received', 'raft messages received (monotonic)', () => node.transport.stats.messagesReceived);
 }

@@ -157,7 +157,7 @@ export class RaftTransport {
   private readonly activeServerCalls = new Set<grpc.ServerDuplexStream<RaftFrame, RaftFrame>>();
   handlers: TransportHandlers | undefined;
   /** Counters (tests, metrics). */
-  stats = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0, pings: 0 };
+  stats = { framesSent: 0, messagesSent: 0, bytesSent: 0, heartbeatsSent: 0, heartbeatBytesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0, pings: 0 };
   private readonly incarnation: string;
   private readonly securityLogged = new Map<string, number>();
 
@@ -240,6 +240,11 @@ export class RaftTransport {
         continue;
       }
       const enc = encodeMessage(m);
+      // Heartbeat traffic per range is what grows with the range count on an idle store (docs/scaling.md).
+      if (m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp) {
+        this.stats.heartbeatsSent++;
+        this.stats.heartbeatBytesSent += enc.length;
+      }
       conn.queue.push(enc);
       conn.queueBytes += enc.length;
       conn.groups.add(m.groupId);
@@ -300,6 +305,7 @@ export class RaftTransport {
         s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch, incarnation: this.incarnation, refused: '', boot: this.boot });
         this.stats.framesSent++;
         this.stats.messagesSent += batch.length;
+        this.stats.bytesSent += bytes;
         c.frames++;
         c.messages += batch.length;
         batch = [];

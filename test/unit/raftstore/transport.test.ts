@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { silentLogger } from '../../../node/src/common/logger.js';
 import type { EngineEntry } from '../../../node/src/engine/engine.js';
-import { type Message, MessageType, EMPTY, emptyConfState } from '../../../node/src/raft/index.js';
+import { type Message, MessageType, EMPTY, emptyConfState, encodeMessage } from '../../../node/src/raft/index.js';
 import { RaftTransport } from '../../../node/src/raftstore/transport.js';
 import { raftServiceDefinition } from '../../../node/src/raftstore/services.js';
 
@@ -101,6 +101,11 @@ describe('raftstore: gRPC transport', function () {
     for (let i = 0; i < 50 && received.length < 201; i++) await sleep(20);
     assert.equal(received.length, 201);
     assert.equal(a.stats.framesSent, 2);
+    // Heartbeats and bytes are counted apart (docs/scaling.md: heartbeat traffic per range).
+    assert.equal(a.stats.heartbeatsSent, 1);
+    assert.ok(a.stats.heartbeatBytesSent > 0 && a.stats.heartbeatBytesSent < a.stats.bytesSent);
+    const sent = [...Array.from({ length: 200 }, (_, i) => msg(2, 1, i)), msg(2, 1, 999, MessageType.Heartbeat)];
+    assert.equal(a.stats.bytesSent, sent.reduce((n, m) => n + encodeMessage(m).length, 0));
   });
 
   it('reports peers without an address or with a dead address as unreachable', async function () {
