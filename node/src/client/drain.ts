@@ -10,7 +10,7 @@
 // moves (snapshots) take longer.
 import type { Logger } from '../common/logger.js';
 import type { AdminClient } from './admin-client.js';
-import { DrainIncompleteError, DrainUnknownStoreError } from './drain-errors.js';
+import { DrainIncompleteError, DrainUnknownStoreError } from './errors.js';
 import { collectShardMap, moveReplica, removeReplica, transferRangeLeader, type ShardMap } from './range-moves.js';
 
 /** Range 1 (the store's DATA_GROUP_ID): its members are the cluster's stores (Admin AddLearner/RemoveMember without a range). */

@@ -26,4 +26,4 @@ export { ReloadingTls, TlsConfigError, type ClientTlsOptions, type PemSource } f
 export { collectShardMap, moveReplica, addReplica, removeReplica, transferRangeLeader, type ShardMap, type StoreReport, type MoveOptions } from './range-moves.js';
 export { drainStore, planDrain, drainInputOf, describeStep, MEMBERSHIP_RANGE_ID, KEPT_NO_TARGET, KEPT_NO_LEADER_TARGET } from './drain.js';
 export type { DrainInput, DrainPlan, DrainStep, DrainRange, DrainStoreState, DrainEvent, DrainOptions, DrainResult } from './drain.js';
-export { DrainUnknownStoreError, DrainIncompleteError } from './drain-errors.js';
+export { DrainUnknownStoreError, DrainIncompleteError } from './errors.js';
