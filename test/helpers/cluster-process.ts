@@ -451,3 +451,31 @@ export function collectLogsOnFailure(ctx: Mocha.Context, nodes: Array<NodeProces
   if (paths.length) console.error(`    node logs of the failed test: ${dir}`);
   return paths;
 }
+
+/**
+ * A Raft cluster for one mocha suite: `size` stores at 127.0.0.(hostBase + i), each given every peer,
+ * started before the suite, logs of a failed test collected, cleaned up after. `extra` is added to each
+ * node's flags.
+ */
+export function raftClusterForSuite(hostBase: number, opts: { size?: number; extra?: string[] } = {}): { readonly cluster: ProcessCluster } {
+  let started: ProcessCluster | undefined;
+  before(async function () {
+    started = await ProcessCluster.start({
+      size: opts.size ?? 3,
+      hostOf: (i) => `127.0.0.${hostBase + i}`,
+      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all), ...(opts.extra ?? [])],
+    });
+  });
+  afterEach(function () {
+    collectLogsOnFailure(this, started?.nodes ?? []);
+  });
+  after(async function () {
+    await started?.cleanup();
+  });
+  return {
+    get cluster(): ProcessCluster {
+      if (started === undefined) throw new Error('the suite cluster is not started (before() failed?)');
+      return started;
+    },
+  };
+}

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AdminClient, KEPT_NO_TARGET, KvClient, drainStore, removeReplica } from '../../node/src/client/index.js';
-import { raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep, until } from '../helpers/cluster-process.js';
+import { raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep, until, raftClusterForSuite } from '../helpers/cluster-process.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
 const run = promisify(execFile);
@@ -181,24 +181,11 @@ describe('kvsctl store drain on 4 stores (ranges on 3 of them) under writes', fu
 
 describe('store drain when every store holds every range (3 stores): only leaderships move', function () {
   this.timeout(120_000);
-  let cluster: ProcessCluster;
-  before(async function () {
-    cluster = await ProcessCluster.start({
-      size: 3,
-      hostOf: (i) => `127.0.0.${120 + i}`,
-      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
-    });
-  });
-  afterEach(function () {
-    collectLogsOnFailure(this, cluster?.nodes ?? []);
-  });
-  after(async function () {
-    await cluster?.cleanup();
-  });
+  const suite = raftClusterForSuite(120);
 
   it('drainStore moves the three leaderships of store 1 and keeps its three replicas', async function () {
-    const admin = new AdminClient(cluster.addresses);
-    const client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000 });
+    const admin = new AdminClient(suite.cluster.addresses);
+    const client = new KvClient({ endpoints: suite.cluster.addresses, timeoutMs: 20_000 });
     try {
       await admin.splitRange(Buffer.from('k080'));
       await admin.splitRange(Buffer.from('k160'));
@@ -217,7 +204,7 @@ describe('store drain when every store holds every range (3 stores): only leader
       assert.equal(res.movedLeaderships, 3, lines.join('\n'));
       assert.deepEqual(res.kept, ids.map((rangeId) => ({ rangeId, reason: KEPT_NO_TARGET })).sort((x, y) => x.rangeId - y.rangeId));
       assert.deepEqual(res.plan.steps.filter((s) => s.type === 'move-replica'), []);
-      const s1 = new AdminClient([cluster.addresses[0]!]);
+      const s1 = new AdminClient([suite.cluster.addresses[0]!]);
       try {
         const mine = (await s1.ranges()).ranges;
         assert.equal(mine.length, 3, 'store 1 kept every replica');

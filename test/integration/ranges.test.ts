@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AdminClient, KvClient, KvCrossRangeError } from '../../node/src/client/index.js';
-import { raftIdOf, peersOf, NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, until } from '../helpers/cluster-process.js';
+import { raftIdOf, peersOf, NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, until, raftClusterForSuite } from '../helpers/cluster-process.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
 const run = promisify(execFile);
@@ -165,24 +165,11 @@ describe('ranges on real processes (split under load, shard map, crash, cross-ra
 
 describe('clients go straight to the leader of each range (Kv.Routes)', function () {
   this.timeout(90_000);
-  let cluster: ProcessCluster;
-  before(async function () {
-    cluster = await ProcessCluster.start({
-      size: 3,
-      hostOf: (i) => `127.0.0.${80 + i}`,
-      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
-    });
-  });
-  afterEach(function () {
-    collectLogsOnFailure(this, cluster?.nodes ?? []);
-  });
-  after(async function () {
-    await cluster?.cleanup();
-  });
+  const suite = raftClusterForSuite(80);
 
   it('after a split, puts reach each range\'s leader directly (followers propose nothing)', async function () {
-    const admin = new AdminClient(cluster.addresses);
-    const client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
+    const admin = new AdminClient(suite.cluster.addresses);
+    const client = new KvClient({ endpoints: suite.cluster.addresses, timeoutMs: 15_000 });
     let plain: KvClient | undefined;
     try {
       await client.put('a', '0');
@@ -193,7 +180,7 @@ describe('clients go straight to the leader of each range (Kv.Routes)', function
       });
       const proposals = async (): Promise<Map<string, number>> => {
         const m = new Map<string, number>();
-        for (const [i, a] of cluster.addresses.entries()) {
+        for (const [i, a] of suite.cluster.addresses.entries()) {
           const ac = new AdminClient([a]);
           try {
             for (const r of (await ac.ranges()).ranges) m.set(`${i + 1}/${r.rangeId}`, r.proposals);
@@ -227,7 +214,7 @@ describe('clients go straight to the leader of each range (Kv.Routes)', function
       // Negative control: the same writes without leader routing land on followers too (forwarded).
       const l = ranges.find((x) => x.rangeId === 1)!.leaderId;
       const follower = [1, 2, 3].find((x) => x !== l)!;
-      plain = new KvClient({ endpoints: [cluster.addresses[follower - 1]!], timeoutMs: 15_000, routeToLeaders: false });
+      plain = new KvClient({ endpoints: [suite.cluster.addresses[follower - 1]!], timeoutMs: 15_000, routeToLeaders: false });
       const b2 = await proposals();
       for (let i = 0; i < 30; i++) await plain.put(`c${i}`, 'z');
       const a2 = await proposals();
@@ -326,27 +313,14 @@ describe('a store that joins after splits gets a replica of every range (created
 
 describe('moving one range\'s replica between stores (kvsctl range move)', function () {
   this.timeout(120_000);
-  let cluster: ProcessCluster;
-  before(async function () {
-    cluster = await ProcessCluster.start({
-      size: 3,
-      hostOf: (i) => `127.0.0.${100 + i}`,
-      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
-    });
-  });
-  afterEach(function () {
-    collectLogsOnFailure(this, cluster?.nodes ?? []);
-  });
-  after(async function () {
-    await cluster?.cleanup();
-  });
+  const suite = raftClusterForSuite(100);
 
   it('a removed replica is destroyed; a move adds a learner (snapshot), promotes it and removes the source; data intact', async function () {
-    const eps = cluster.addresses.join(',');
+    const eps = suite.cluster.addresses.join(',');
     const kvsctl = async (...args: string[]): Promise<string> => (await run(process.execPath, [KVSCTL, '--endpoints', eps, ...args], { timeout: 90_000 })).stdout;
-    const admin = new AdminClient(cluster.addresses);
-    const client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000 });
-    const byStore = (i: number) => new AdminClient([cluster.addresses[i - 1]!]);
+    const admin = new AdminClient(suite.cluster.addresses);
+    const client = new KvClient({ endpoints: suite.cluster.addresses, timeoutMs: 20_000 });
+    const byStore = (i: number) => new AdminClient([suite.cluster.addresses[i - 1]!]);
     try {
       for (let i = 0; i < 50; i++) await client.put(`m${String(i).padStart(2, '0')}`, `v${i}`);
       await client.put('a', 'left');
@@ -378,7 +352,7 @@ describe('moving one range\'s replica between stores (kvsctl range move)', funct
       }
       // Every key readable; store 3 serves R's keys itself (it received them by snapshot).
       for (let i = 0; i < 50; i++) assert.equal((await client.get(`m${String(i).padStart(2, '0')}`)).value?.toString(), `v${i}`);
-      const local3 = new KvClient({ endpoints: [cluster.addresses[2]!], timeoutMs: 20_000 });
+      const local3 = new KvClient({ endpoints: [suite.cluster.addresses[2]!], timeoutMs: 20_000 });
       try {
         assert.equal((await local3.get('m07')).value?.toString(), 'v7');
         await local3.put('m99', 'written-after-move');

@@ -7,12 +7,10 @@ import type { Engine, EngineOp, WriteOptions } from '../../../node/src/engine/en
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { LogWriter } from '../../../node/src/raftstore/log-writer.js';
 import { openSingleVoter } from '../../helpers/single-voter.js';
-import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { LevelEngine } from '../../../node/src/engine/level-engine.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../../node/src/common/logger.js';
 
 const put = (k: string): EngineOp => ({ type: 'put', key: Buffer.from(k), value: Buffer.from('v') });
 
@@ -127,16 +125,7 @@ describe('restart after a crash in the middle of a snapshot install (data applie
     await engine.write(s.snapshotOps(snap, { term: 9, vote: 1, commit: applied + 500 }), { sync: true });
     await engine.close();
     engine = await LevelEngine.open(dir);
-    node = await RaftNode.open({
-      raftId: 1,
-      peers: new Map([[1, '127.0.0.1:1']]),
-      clientAddress: '127.0.0.1:2',
-      raftAddress: '127.0.0.1:1',
-      logger: silentLogger(),
-      tickMs: 20,
-      engine,
-      store: { nodeId: 'restart', logger: silentLogger(), gcIntervalMs: 0 },
-    });
+    node = await openSingleVoter({ engine, awaitLeaders: false, store: { nodeId: 'restart' } });
     try {
       assert.equal(node.peer.appliedIndex, 0, 'the partial state counts for nothing: the next snapshot replaces it');
       const r = node.peer.readiness();
