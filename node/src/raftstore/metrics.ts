@@ -144,7 +144,7 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_log_writes', 'engine writes of the Raft logs of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);
   store('kvs_store_log_synced_writes', 'synced group-commit writes of the Raft logs (one fsync each) (monotonic)', () => node.logWriter.stats.syncedWrites);
   store('kvs_store_log_synced_requests', 'range log writes that needed a sync; / kvs_store_log_synced_writes = fsyncs saved by group commit (monotonic)', () => node.logWriter.stats.syncedRequests);
-  store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else in a tick (monotonic)', () => node.transport.stats.pings);
+  store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else since the last ping round (monotonic)', () => node.transport.stats.pings);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));
   g('kvs_raft_leader_id', 'raft id of the leader this node knows (0 = none)', () => peer().leader);

@@ -345,9 +345,14 @@ export class Peer implements CommandSink {
     return this.quiescedFlag;
   }
 
-  /** Host work that needs this group's timers (retries, timeouts) or would be delayed by a quiesced leader. */
+  /** Proposals, reads or exclusive tasks waiting here: they need this group's timers (retries, timeouts). */
+  private clientWorkPending(): boolean {
+    return this.pending.size > 0 || this.readBatches.size > 0 || this.openRead !== undefined || this.exclusive.length > 0;
+  }
+
+  /** A leader also keeps ticking while it applies, snapshots, runs its loop or awaits an identity record. */
   private hostBusy(): boolean {
-    return this.pending.size > 0 || this.readBatches.size > 0 || this.openRead !== undefined || this.exclusive.length > 0 || this.applyQueueLength > 0 || this.storage.snapshotRequested || this.running || this.identityProposed.size > 0;
+    return this.clientWorkPending() || this.applyQueueLength > 0 || this.storage.snapshotRequested || this.running || this.identityProposed.size > 0;
   }
 
   private maybeQuiesce(): void {
@@ -392,7 +397,7 @@ export class Peer implements CommandSink {
       lastIndex: r.raftLog.lastIndex(),
       committed: r.raftLog.committed,
       leaderLastIndex,
-      hostBusy: this.pending.size > 0 || this.readBatches.size > 0 || this.openRead !== undefined || this.exclusive.length > 0,
+      hostBusy: this.clientWorkPending(),
     });
     if (ok && !this.quiescedFlag) {
       this.quiescedFlag = true;

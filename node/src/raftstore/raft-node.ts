@@ -128,9 +128,9 @@ export class RaftNode implements RangeSet {
     private readonly sizes: ReturnType<typeof raftSizeLimits> | undefined,
   ) {
     this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit, onClose: () => this.close() });
-    // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
     this.logWriter = new LogWriter(engine);
     this.pingEveryTicks = Math.max(1, Math.floor((opts.electionTick ?? 10) / 4));
+    // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
     this.liveness = new StoreLiveness((opts.electionTick ?? 10) * (opts.tickMs ?? 100), performance.now());
     if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
   }
@@ -577,7 +577,8 @@ export class RaftNode implements RangeSet {
     // Every range this store leads, at once (each transfer is one catch-up append and a MsgTimeoutNow).
     const results = await Promise.all(led.map((r) => this.handOffRange(r.peer, timeoutMs)));
     const moved = results.filter((x) => x.outcome === 'moved').length;
-    // The summary: range 1's target when it moved, the first non-moved outcome otherwise.
+    // The summary: the first failure's outcome if any range did not move, else 'moved' with the first
+    // moved range's target (or 'sole-voter' when no range had another voter).
     const bad = results.find((x) => x.outcome !== 'moved' && x.outcome !== 'sole-voter');
     const first = results.find((x) => x.outcome === 'moved');
     const outcome = bad?.outcome ?? (first !== undefined ? 'moved' : 'sole-voter');

@@ -195,13 +195,14 @@ export class RaftTransport {
       const c = this.conn(id);
       if (c === undefined) continue;
       if (c.stream === undefined) this.openStream(c);
-      c.stream?.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation, refused: '', boot: this.boot });
+      c.stream?.write(this.frame([]));
     }
   }
 
   /**
    * Store liveness (store-liveness.ts): an empty frame to each of `ids` we wrote nothing to since the
-   * last call — one per store pair and call (every quarter election timeout), whatever the number of ranges; none while traffic flows.
+   * last call (the store calls every quarter election timeout): one per store pair, whatever the number
+   * of ranges; none while traffic flows.
    * Respects the reconnect backoff and never reports unreachability (no range is waiting on it).
    */
   keepAlive(ids: Iterable<number>): void {
@@ -221,11 +222,16 @@ export class RaftTransport {
       }
       const s = c.stream;
       if (s === undefined || s.writableLength > this.maxBuffered) continue;
-      s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: [], incarnation: this.incarnation, refused: '', boot: this.boot });
+      s.write(this.frame([]));
       this.stats.pings++;
       c.frames++;
       c.framesAtPing = c.frames;
     }
+  }
+
+  /** A frame from this node: its id, addresses, incarnation and boot id, with `messages` (none: a ping). */
+  private frame(messages: Buffer[]): RaftFrame {
+    return { from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages, incarnation: this.incarnation, refused: '', boot: this.boot };
   }
 
   /** Sends messages now, one frame per peer for the whole call. MsgSnap is streamed separately by the caller. */
@@ -302,7 +308,7 @@ export class RaftTransport {
       let bytes = 0;
       const writeBatch = () => {
         if (batch.length === 0) return;
-        s.write({ from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages: batch, incarnation: this.incarnation, refused: '', boot: this.boot });
+        s.write(this.frame(batch));
         this.stats.framesSent++;
         this.stats.messagesSent += batch.length;
         this.stats.bytesSent += bytes;
