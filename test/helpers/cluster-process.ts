@@ -452,19 +452,31 @@ export function collectLogsOnFailure(ctx: Mocha.Context, nodes: Array<NodeProces
   return paths;
 }
 
+export interface RaftClusterOptions {
+  size?: number;
+  /** Flags added to each node's. */
+  extra?: string[];
+  env?: Record<string, string>;
+}
+
+/** `size` (default 3) stores at 127.0.0.(hostBase + i), each started with every peer (--raft-id, --peers). */
+export function startRaftCluster(hostBase: number, opts: RaftClusterOptions = {}): Promise<ProcessCluster> {
+  return ProcessCluster.start({
+    size: opts.size ?? 3,
+    hostOf: (i) => `127.0.0.${hostBase + i}`,
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all), ...(opts.extra ?? [])],
+  });
+}
+
 /**
  * A Raft cluster for one mocha suite: `size` stores at 127.0.0.(hostBase + i), each given every peer,
- * started before the suite, logs of a failed test collected, cleaned up after. `extra` is added to each
- * node's flags.
+ * started before the suite (startRaftCluster), logs of a failed test collected, cleaned up after.
  */
-export function raftClusterForSuite(hostBase: number, opts: { size?: number; extra?: string[] } = {}): { readonly cluster: ProcessCluster } {
+export function raftClusterForSuite(hostBase: number, opts: RaftClusterOptions = {}): { readonly cluster: ProcessCluster } {
   let started: ProcessCluster | undefined;
   before(async function () {
-    started = await ProcessCluster.start({
-      size: opts.size ?? 3,
-      hostOf: (i) => `127.0.0.${hostBase + i}`,
-      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all), ...(opts.extra ?? [])],
-    });
+    started = await startRaftCluster(hostBase, opts);
   });
   afterEach(function () {
     collectLogsOnFailure(this, started?.nodes ?? []);

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AdminClient, KEPT_NO_TARGET, KvClient, drainStore, removeReplica } from '../../node/src/client/index.js';
-import { raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep, until, raftClusterForSuite } from '../helpers/cluster-process.js';
+import { ProcessCluster, collectLogsOnFailure, sleep, until, raftClusterForSuite, startRaftCluster } from '../helpers/cluster-process.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
 const run = promisify(execFile);
@@ -68,11 +68,7 @@ describe('kvsctl store drain on 4 stores (ranges on 3 of them) under writes', fu
   let eps: string;
 
   before(async function () {
-    cluster = await ProcessCluster.start({
-      size: 4,
-      hostOf: (i) => `127.0.0.${110 + i}`,
-      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
-    });
+    cluster = await startRaftCluster(110, { size: 4 });
     eps = cluster.addresses.join(',');
     client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000 });
     admin = new AdminClient(cluster.addresses);

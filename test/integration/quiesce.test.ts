@@ -6,7 +6,7 @@
 // disabled (KVS_TEST_DISABLE_LIVENESS_WAKE=1) the ranges of the killed store stay leaderless.
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
-import { raftIdOf, peersOf, ProcessCluster, collectLogsOnFailure, sleep, until, type NodeProcess } from '../helpers/cluster-process.js';
+import { ProcessCluster, collectLogsOnFailure, sleep, until, type NodeProcess, startRaftCluster } from '../helpers/cluster-process.js';
 
 const RANGES = 24;
 const key = (i: number): string => `q${String(i).padStart(3, '0')}`;
@@ -23,12 +23,7 @@ async function sum(nodes: NodeProcess[], name: string): Promise<number> {
 }
 
 async function startSplit(base: number, args: string[], env: Record<string, string> = {}): Promise<{ cluster: ProcessCluster; client: KvClient }> {
-  const cluster = await ProcessCluster.start({
-    size: 3,
-    hostOf: (i) => `127.0.0.${base + i}`,
-    env,
-    extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all), ...args],
-  });
+  const cluster = await startRaftCluster(base, { extra: args, env });
   const admin = new AdminClient(cluster.addresses, 10_000);
   try {
     for (let i = 1; i < RANGES; i++) {

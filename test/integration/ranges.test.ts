@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AdminClient, KvClient, KvCrossRangeError } from '../../node/src/client/index.js';
-import { raftIdOf, peersOf, NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, until, raftClusterForSuite } from '../helpers/cluster-process.js';
+import { peersOf, NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, until, raftClusterForSuite, startRaftCluster } from '../helpers/cluster-process.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
 const run = promisify(execFile);
@@ -30,11 +30,7 @@ describe('ranges on real processes (split under load, shard map, crash, cross-ra
   let eps: string;
 
   before(async function () {
-    cluster = await ProcessCluster.start({
-      size: 3,
-      hostOf: (i) => `127.0.0.${70 + i}`,
-      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
-    });
+    cluster = await startRaftCluster(70);
     eps = cluster.addresses.join(',');
     client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
   });
@@ -233,11 +229,7 @@ describe('a store that joins after splits gets a replica of every range (created
   let cluster: ProcessCluster;
   let extra: NodeProcess | undefined;
   before(async function () {
-    cluster = await ProcessCluster.start({
-      size: 3,
-      hostOf: (i) => `127.0.0.${90 + i}`,
-      extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
-    });
+    cluster = await startRaftCluster(90);
   });
   afterEach(function () {
     collectLogsOnFailure(this, [...(cluster?.nodes ?? []), extra]);
