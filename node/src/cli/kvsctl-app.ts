@@ -511,6 +511,18 @@ printed: for each get, the key and value lines when the key exists (nothing when
       }
     });
   range
+    .command('lookup <key>')
+    .description("which range holds KEY, its replicas and leader, from the meta directory of the first endpoint")
+    .action(async (key: string) => {
+      const k = decodeArg(key, enc(), 'key');
+      const routes = await getClient().routes();
+      const r = routes.find((x) => Buffer.compare(x.start, k) <= 0 && (x.end.length === 0 || Buffer.compare(k, x.end) < 0));
+      if (r === undefined) throw new Error(`no range record holds key ${key} (the meta directory is still being filled; retry)`);
+      const reps = r.replicas.map((x) => ({ storeId: x.storeId, peerId: x.peerId, role: x.role }));
+      if (g().json) json({ id: r.rangeId, start: encodeOut(r.start, enc()), end: encodeOut(r.end, enc()), epoch: { confVer: r.confVer, version: r.version }, replicas: reps, leader: r.leaderId, leaderAddress: r.leaderAddress });
+      else out(`range ${r.rangeId} [${bound(r.start, '-inf')}, ${bound(r.end, '+inf')}) epoch ${r.confVer}/${r.version} replicas ${reps.map((x) => `${x.storeId}${x.role === 'learner' ? '(L)' : ''}`).join(',')} leader ${r.leaderId || '?'} ${r.leaderAddress}\n`);
+    });
+  range
     .command('split <key>')
     .description('split the range holding KEY at KEY (the right half starts at KEY; runs on that range\'s leader)')
     .action(async (key: string) => {
@@ -548,6 +560,19 @@ printed: for each get, the key and value lines when the key exists (nothing when
     .command('transfer-leader <range> <store>')
     .description('move the leadership of range RANGE to store STORE (its raft id) and wait until done')
     .action(async (r: string, st: string) => printResult(await getAdmin().transferLeader(raftIdArg(st), 5000, parseIntArg(r, 'range'))));
+  program
+    .command('timestamp')
+    .description("timestamps from the cluster's TSO (served by the meta range's leader): prints the first of COUNT consecutive ones")
+    .option('--count <n>', 'how many consecutive timestamps (1..1024)', '1')
+    .action(async (o: { count: string }) => {
+      const count = parseIntArg(o.count, '--count');
+      if (count < 1 || count > 1024) throw new UsageError('--count must be in [1, 1024]');
+      const ts = await getClient().timestamp(count);
+      // Physical part: ms since the epoch (ts >> 10).
+      const physicalMs = Math.floor(ts / 1024);
+      if (g().json) json({ timestamp: ts, count, physicalMs, logical: ts % 1024 });
+      else out(`${ts}\t(${new Date(physicalMs).toISOString()} +${ts % 1024})\n`);
+    });
   const store = program.command('store').description('stores (node processes) and what they hold');
   store
     .command('list')

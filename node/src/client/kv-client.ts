@@ -197,6 +197,34 @@ export interface TxnOutcome<T> {
 export type StatusResult = StatusResponse__Output;
 
 type Method = 'Get' | 'Put' | 'Delete' | 'DeleteRange' | 'Scan' | 'Batch' | 'Begin' | 'Commit' | 'Rollback' | 'Status';
+/** One range as Kv.Routes reports it (KvClient.routes). */
+export interface RouteInfo {
+  rangeId: number;
+  start: Buffer;
+  end: Buffer;
+  version: number;
+  confVer: number;
+  /** Store id of the leader; 0 = unknown. */
+  leaderId: number;
+  leaderAddress: string;
+  replicas: Array<{ storeId: number; peerId: number; role: string }>;
+}
+type RouteWire = { rangeId?: number | string; start?: Buffer; end?: Buffer; version?: number | string; confVer?: number | string; leaderId?: number | string; leaderAddress?: string; replicas?: Array<{ storeId?: number | string; peerId?: number | string; role?: string }> };
+function routeOf(x: RouteWire): RouteInfo {
+  return {
+    rangeId: Number(x.rangeId ?? 0),
+    start: x.start ?? Buffer.alloc(0),
+    end: x.end ?? Buffer.alloc(0),
+    version: Number(x.version ?? 0),
+    confVer: Number(x.confVer ?? 0),
+    leaderId: Number(x.leaderId ?? 0),
+    leaderAddress: x.leaderAddress ?? '',
+    replicas: (x.replicas ?? []).map((r) => ({ storeId: Number(r.storeId ?? 0), peerId: Number(r.peerId ?? 0), role: r.role ?? '' })),
+  };
+}
+
+/** Methods that are not BatchStream sub-requests (always unary). */
+type UnaryMethod = 'Timestamp';
 
 interface RetryState {
   attempts: number;
@@ -495,6 +523,30 @@ export class KvClient {
     return this.call<StatusResponse__Output>('Status', () => ({}), opts);
   }
 
+  /**
+   * Every range of the cluster as one node's meta directory knows it (Kv.Routes): bounds, epoch,
+   * replicas and leader. May be slightly stale; requests routed by it are checked by epoch on the store.
+   */
+  async routes(opts: { endpoint?: string; timeoutMs?: number } = {}): Promise<RouteInfo[]> {
+    const endpoint = opts.endpoint ?? this.endpoints[this.current % this.endpoints.length]!;
+    try {
+      const r = await this.unary<{ ranges?: RouteWire[] }>(endpoint, 'Routes', {}, opts.timeoutMs ?? this.opts.attemptTimeoutMs);
+      return (r.ranges ?? []).map(routeOf);
+    } catch (raw) {
+      throw fromGrpcError(raw, `Routes ${endpoint}`);
+    }
+  }
+
+  /**
+   * `count` (1..1024) consecutive timestamps from the cluster's TSO (Kv.Timestamp, served by the meta
+   * range's leader; NOT_LEADER answers are followed); returns the first.
+   */
+  async timestamp(count = 1, opts: CallOptions = {}): Promise<number> {
+    if (!Number.isSafeInteger(count) || count < 1 || count > 1024) throw new KvInvalidArgumentError(`timestamp count must be in [1, 1024], got ${count}`);
+    const r = await this.call<{ timestamp?: number | string }>('Timestamp', () => ({ count }), opts);
+    return Number(r.timestamp ?? 0);
+  }
+
   close(): void {
     this.closed = true;
     for (const wake of this.sleepers) wake();
@@ -538,15 +590,15 @@ export class KvClient {
   }
 
   /** One attempt: over the endpoint's BatchStream, or unary (transport 'unary', or a request too large for a frame). */
-  private attempt<Res>(endpoint: string, method: Method, req: unknown, deadlineMs: number): Promise<Res> {
-    if (this.streams) {
+  private attempt<Res>(endpoint: string, method: Method | UnaryMethod, req: unknown, deadlineMs: number): Promise<Res> {
+    if (this.streams && method !== 'Timestamp') {
       const p = this.streams.send<Res>(endpoint, method, req, deadlineMs);
       if (p) return p;
     }
     return this.unary<Res>(endpoint, method, req, deadlineMs);
   }
 
-  private unary<Res>(endpoint: string, method: Method | 'Routes', req: unknown, deadlineMs: number): Promise<Res> {
+  private unary<Res>(endpoint: string, method: Method | UnaryMethod | 'Routes', req: unknown, deadlineMs: number): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const stub = this.stub(endpoint) as unknown as Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void>;
       stub[method]!.call(stub, req, new grpc.Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => {
@@ -560,7 +612,7 @@ export class KvClient {
    * One operation with retries. `build` receives the session header (same seq on every retry of a
    * mutating call). `pinned` sends every attempt to that endpoint instead of rotating.
    */
-  private async call<Res>(method: Method, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false, routeKey?: Buffer): Promise<Res> {
+  private async call<Res>(method: Method | UnaryMethod, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false, routeKey?: Buffer): Promise<Res> {
     if (this.closed) throw new KvCancelledError(`${method}: client closed`);
     const pinned = opts.endpoint;
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs;

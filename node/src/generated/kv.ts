@@ -24,6 +24,7 @@ import type { RangeRoute as _kvs_v1_RangeRoute, RangeRoute__Output as _kvs_v1_Ra
 import type { RequestHeader as _kvs_v1_RequestHeader, RequestHeader__Output as _kvs_v1_RequestHeader__Output } from './kvs/v1/RequestHeader.js';
 import type { RollbackRequest as _kvs_v1_RollbackRequest, RollbackRequest__Output as _kvs_v1_RollbackRequest__Output } from './kvs/v1/RollbackRequest.js';
 import type { RollbackResponse as _kvs_v1_RollbackResponse, RollbackResponse__Output as _kvs_v1_RollbackResponse__Output } from './kvs/v1/RollbackResponse.js';
+import type { RouteReplica as _kvs_v1_RouteReplica, RouteReplica__Output as _kvs_v1_RouteReplica__Output } from './kvs/v1/RouteReplica.js';
 import type { RoutesRequest as _kvs_v1_RoutesRequest, RoutesRequest__Output as _kvs_v1_RoutesRequest__Output } from './kvs/v1/RoutesRequest.js';
 import type { RoutesResponse as _kvs_v1_RoutesResponse, RoutesResponse__Output as _kvs_v1_RoutesResponse__Output } from './kvs/v1/RoutesResponse.js';
 import type { ScanRequest as _kvs_v1_ScanRequest, ScanRequest__Output as _kvs_v1_ScanRequest__Output } from './kvs/v1/ScanRequest.js';
@@ -33,6 +34,8 @@ import type { StatusResponse as _kvs_v1_StatusResponse, StatusResponse__Output a
 import type { StreamError as _kvs_v1_StreamError, StreamError__Output as _kvs_v1_StreamError__Output } from './kvs/v1/StreamError.js';
 import type { StreamSubRequest as _kvs_v1_StreamSubRequest, StreamSubRequest__Output as _kvs_v1_StreamSubRequest__Output } from './kvs/v1/StreamSubRequest.js';
 import type { StreamSubResponse as _kvs_v1_StreamSubResponse, StreamSubResponse__Output as _kvs_v1_StreamSubResponse__Output } from './kvs/v1/StreamSubResponse.js';
+import type { TimestampRequest as _kvs_v1_TimestampRequest, TimestampRequest__Output as _kvs_v1_TimestampRequest__Output } from './kvs/v1/TimestampRequest.js';
+import type { TimestampResponse as _kvs_v1_TimestampResponse, TimestampResponse__Output as _kvs_v1_TimestampResponse__Output } from './kvs/v1/TimestampResponse.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -68,6 +71,7 @@ export interface ProtoGrpcType {
       RequestHeader: MessageTypeDefinition<_kvs_v1_RequestHeader, _kvs_v1_RequestHeader__Output>
       RollbackRequest: MessageTypeDefinition<_kvs_v1_RollbackRequest, _kvs_v1_RollbackRequest__Output>
       RollbackResponse: MessageTypeDefinition<_kvs_v1_RollbackResponse, _kvs_v1_RollbackResponse__Output>
+      RouteReplica: MessageTypeDefinition<_kvs_v1_RouteReplica, _kvs_v1_RouteReplica__Output>
       RoutesRequest: MessageTypeDefinition<_kvs_v1_RoutesRequest, _kvs_v1_RoutesRequest__Output>
       RoutesResponse: MessageTypeDefinition<_kvs_v1_RoutesResponse, _kvs_v1_RoutesResponse__Output>
       ScanRequest: MessageTypeDefinition<_kvs_v1_ScanRequest, _kvs_v1_ScanRequest__Output>
@@ -77,6 +81,8 @@ export interface ProtoGrpcType {
       StreamError: MessageTypeDefinition<_kvs_v1_StreamError, _kvs_v1_StreamError__Output>
       StreamSubRequest: MessageTypeDefinition<_kvs_v1_StreamSubRequest, _kvs_v1_StreamSubRequest__Output>
       StreamSubResponse: MessageTypeDefinition<_kvs_v1_StreamSubResponse, _kvs_v1_StreamSubResponse__Output>
+      TimestampRequest: MessageTypeDefinition<_kvs_v1_TimestampRequest, _kvs_v1_TimestampRequest__Output>
+      TimestampResponse: MessageTypeDefinition<_kvs_v1_TimestampResponse, _kvs_v1_TimestampResponse__Output>
     }
   }
 }

@@ -125,7 +125,28 @@ export interface SplitCommand extends CommandBase {
   expectVersion: number;
 }
 
-export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand;
+/**
+ * Publishes range records into the meta directory (meta/meta-directory.ts). Proposed to the meta range
+ * (range 1) only, by each range's leader after the range changed; idempotent and order-insensitive (the
+ * directory keeps the newest record per range by epoch and leader term), so a lost or repeated publish
+ * is harmless and the publisher simply re-sends.
+ */
+export interface MetaUpdateCommand extends CommandBase {
+  type: 'metaUpdate';
+  /** Encoded MetaRecords. */
+  records: Buffer[];
+}
+
+/**
+ * Persists the TSO's high-water mark (meta/tso.ts): no timestamp at or above it has been handed out. The
+ * meta range's leader proposes it before it serves from the window below it.
+ */
+export interface TsoPersistCommand extends CommandBase {
+  type: 'tsoPersist';
+  highWaterMs: number;
+}
+
+export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand | MetaUpdateCommand | TsoPersistCommand;
 
 export type CommandResult =
   | { type: 'put'; version: number; succeeded: boolean; prevFound: boolean; prevValue?: Buffer }
@@ -191,7 +212,7 @@ export function unwrapResult<T extends CommandResult['type']>(r: CommandResult, 
 
 const FORMAT_VERSION = 1;
 
-const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split'] as const;
+const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split', 'metaUpdate', 'tsoPersist'] as const;
 const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error', 'split'] as const;
 const ERROR_CODES: readonly KvErrorCode[] = [
   'INVALID_ARGUMENT',
@@ -418,6 +439,13 @@ export function encodeCommand(cmd: Command): Buffer {
     case 'split':
       w.bytes(cmd.splitKey).varint(cmd.newRangeId).varint(cmd.expectVersion);
       break;
+    case 'metaUpdate':
+      w.varint(cmd.records.length);
+      for (const r of cmd.records) w.bytes(r);
+      break;
+    case 'tsoPersist':
+      w.varint(cmd.highWaterMs);
+      break;
   }
   return w.finish();
 }
@@ -494,6 +522,16 @@ export function decodeCommand(buf: Buffer): Command {
     }
     case 'split':
       cmd = { type, ...base, splitKey: r.bytes(), newRangeId: r.varint(), expectVersion: r.varint() };
+      break;
+    case 'metaUpdate': {
+      const n = r.varint();
+      const records: Buffer[] = [];
+      for (let i = 0; i < n; i++) records.push(r.bytes());
+      cmd = { type, ...base, records };
+      break;
+    }
+    case 'tsoPersist':
+      cmd = { type, ...base, highWaterMs: r.varint() };
       break;
   }
   r.end();

@@ -7,6 +7,7 @@
 // state and redo the import after a crash before serving.
 import { deleteSpan, type Engine, type EngineEntry, type EngineOp } from '../engine/engine.js';
 import { dataRange, latestRange, metaKey, sessionSpace } from '../mvcc/keyspace.js';
+import { metaStateSpans } from './meta-state.js';
 
 export interface KeySpan {
   start: Buffer;
@@ -17,7 +18,7 @@ export interface KeySpan {
 export function stateSpans(groupId: number, userRange: { start?: Buffer; end?: Buffer } = {}): KeySpan[] {
   const data = dataRange(userRange.start, userRange.end);
   const one = (k: Buffer): KeySpan => ({ start: k, end: Buffer.concat([k, Buffer.from([0])]) });
-  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), one(metaKey(groupId, 'applied')), one(metaKey(groupId, 'settings')), one(metaKey(groupId, 'descriptor'))];
+  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), one(metaKey(groupId, 'applied')), one(metaKey(groupId, 'settings')), one(metaKey(groupId, 'descriptor')), ...metaStateSpans(groupId)];
 }
 
 /** Streams the group's state in batches, from one consistent engine snapshot. */

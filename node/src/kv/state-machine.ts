@@ -26,6 +26,8 @@ import { readU64BE, writeU64BE } from '../mvcc/codec.js';
 import type { Mutation } from './api.js';
 import type { Logger } from '../common/logger.js';
 import { containsKey, containsSpan, decodeDescriptor, encodeDescriptor, splitRange, type RangeDescriptor } from '../meta/range-descriptor.js';
+import { META_RANGE_ID, MetaState } from './meta-state.js';
+import { decodeMetaRecord } from '../meta/meta-directory.js';
 
 /**
  * Raft index (and term) a range created by a split starts at (TiKV's RAFT_INIT_LOG_INDEX/TERM): the
@@ -303,6 +305,8 @@ export class StateMachine {
    */
   private _descriptor: RangeDescriptor;
   private _descriptorStored = false;
+  /** The meta range's directory and TSO bound (range 1 only; kv/meta-state.ts). */
+  readonly meta: MetaState | undefined;
 
   private constructor(private readonly engine: Engine, opts: StateMachineOptions) {
     this.groupId = opts.groupId ?? 0;
@@ -321,6 +325,7 @@ export class StateMachine {
     this.settingsKey = metaKey(this.groupId, 'settings');
     this.descriptorKey = metaKey(this.groupId, 'descriptor');
     this._descriptor = { rangeId: Math.max(1, this.groupId), start: Buffer.alloc(0), end: Buffer.alloc(0), epoch: { confVer: 0, version: 0 }, replicas: [] };
+    this.meta = this.groupId === META_RANGE_ID ? new MetaState(engine, this.groupId) : undefined;
   }
 
   private useSettings(st: ReplicatedSettings): void {
@@ -356,6 +361,7 @@ export class StateMachine {
       this._descriptor = decodeDescriptor(Buffer.from(desc));
       this._descriptorStored = true;
     }
+    await this.meta?.load();
     const { start, end } = sessionSpace(this.groupId);
     const it = this.engine.iterator({ gte: start, lt: end });
     try {
@@ -721,7 +727,27 @@ export class StateMachine {
         return this.setSettings(ctx, cmd);
       case 'split':
         return this.split(ctx, cmd);
+      case 'metaUpdate':
+        return this.metaUpdate(ctx, cmd);
+      case 'tsoPersist':
+        if (this.meta === undefined) return errorResult('INVALID_ARGUMENT', `range ${this._descriptor.rangeId} is not the meta range`);
+        if (!Number.isSafeInteger(cmd.highWaterMs) || cmd.highWaterMs <= 0) return errorResult('INVALID_ARGUMENT', `bad TSO high-water mark ${cmd.highWaterMs}`);
+        this.meta.raiseTso(cmd.highWaterMs, ctx.ops);
+        return { type: 'ok', ts: this._lastTs };
     }
+  }
+
+  /** Records published into the meta directory; a record the directory's rules refuse is skipped (stale). */
+  private metaUpdate(ctx: ApplyContext, cmd: Extract<Command, { type: 'metaUpdate' }>): CommandResult {
+    if (this.meta === undefined) return errorResult('INVALID_ARGUMENT', `range ${this._descriptor.rangeId} is not the meta range`);
+    let recs;
+    try {
+      recs = cmd.records.map((b) => decodeMetaRecord(b));
+    } catch (e) {
+      return errorResult('INVALID_ARGUMENT', `bad meta record: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const r of recs) this.meta.put(r, ctx.ops);
+    return { type: 'ok', ts: this._lastTs };
   }
 
   /**
@@ -767,6 +793,11 @@ export class StateMachine {
     for (const [clientId, t] of this.expired) {
       const v = record17(SESSION_EXPIRED_FORMAT, t.at, t.maxSeq);
       ctx.ops.push({ type: 'put', key: sessionHeaderKey(g, clientId), value: v });
+    }
+    // The meta range's own split updates its directory in the same batch (atomically); other ranges'
+    // leaders publish theirs after the split (raftstore/meta-publisher.ts). The leader is filled in then.
+    if (this.meta !== undefined) {
+      for (const h of [halves.left, halves.right]) this.meta.put({ descriptor: h, leaderStoreId: 0, leaderTerm: 0, leaderAddress: '' }, ctx.ops);
     }
     return { type: 'split', left: encodeDescriptor(halves.left), right: encodeDescriptor(halves.right) };
   }

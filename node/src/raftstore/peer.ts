@@ -447,6 +447,10 @@ export class Peer implements CommandSink {
   get isLeader(): boolean {
     return this.role === StateType.Leader;
   }
+  /** The current Raft term (0 before start). */
+  get term(): number {
+    return this.rn === undefined ? 0 : this.rn.raft.term;
+  }
   leaderClientAddress(): string | undefined {
     return this.leaderId ? this.transport.clientAddressOf(this.leaderId) : undefined;
   }

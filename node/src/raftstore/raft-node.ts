@@ -26,6 +26,9 @@ import { deleteSpan } from '../engine/engine.js';
 import { raftKeys } from './peer-storage.js';
 import { StoreLiveness } from './store-liveness.js';
 import { LogWriter } from './log-writer.js';
+import { MetaService } from './meta-service.js';
+import { MetaDirectory } from '../meta/meta-directory.js';
+import { META_RANGE_ID } from '../kv/meta-state.js';
 
 /** Sizes of the latest records of [start, end) in key order (at most `maxKeys`; the rest is not sampled). */
 async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: number): Promise<KeySample[]> {
@@ -48,6 +51,20 @@ import type { LeaseTuning } from './read-lease.js';
 
 export const DATA_GROUP_ID = 1;
 
+/** One range as Kv.Routes reports it. */
+export interface RangeRoute {
+  rangeId: number;
+  start: Buffer;
+  end: Buffer;
+  version: number;
+  confVer: number;
+  /** Store id of the leader; 0 = unknown. */
+  leaderId: number;
+  /** The leader's client address; '' = unknown. */
+  leaderAddress: string;
+  replicas: Array<{ storeId: number; peerId: number; role: 'voter' | 'learner' }>;
+}
+
 export interface RaftNodeOptions {
   raftId: number;
   /** Initial members (raft id → raft address). With `join`, only used as an address book. */
@@ -67,6 +84,10 @@ export interface RaftNodeOptions {
   quiesce?: boolean;
   /** TEST ONLY (KVS_TEST_DISABLE_LIVENESS_WAKE): liveness changes wake no quiesced range — the negative control. */
   testDisableLivenessWake?: boolean;
+  /** TEST ONLY (KVS_TEST_DISABLE_META_PUBLISH): leaders publish nothing into the meta directory — the negative control. */
+  testDisableMetaPublish?: boolean;
+  /** How often led ranges are compared with the meta directory (default 500 ms). */
+  metaPublishIntervalMs?: number;
   leaseRead?: boolean;
   lease?: LeaseTuning;
   compactThreshold?: number;
@@ -116,6 +137,8 @@ export class RaftNode implements RangeSet {
   readonly logWriter: LogWriter;
   /** Peer stores (members of any local range but us), recomputed every few ticks. */
   private peerStoreCache: number[] = [];
+  /** Meta directory publishing, lookups and the TSO (meta-service.ts). */
+  readonly meta: MetaService;
 
   private constructor(
     readonly raftId: number,
@@ -133,6 +156,16 @@ export class RaftNode implements RangeSet {
     // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
     this.liveness = new StoreLiveness((opts.electionTick ?? 10) * (opts.tickMs ?? 100), performance.now());
     if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
+    this.meta = new MetaService(
+      {
+        storeId: raftId,
+        clientAddress: opts.clientAddress,
+        replicas: () => this.replicas.values(),
+        metaReplica: () => this.replicas.get(META_RANGE_ID),
+        logger: logger.child({ component: 'meta' }),
+      },
+      { ...(opts.metaPublishIntervalMs !== undefined ? { publishIntervalMs: opts.metaPublishIntervalMs } : {}), disablePublish: opts.testDisableMetaPublish === true },
+    );
   }
 
   private startTicking(): void {
@@ -426,6 +459,7 @@ export class RaftNode implements RangeSet {
       // message).
       transport.announce([...storage.addresses.keys()]);
       node.startTicking();
+      node.meta.start();
       return node;
     } catch (e) {
       await engine.close().catch(() => undefined);
@@ -504,19 +538,28 @@ export class RaftNode implements RangeSet {
       const storage = await PeerStorage.open(this.engine, right.rangeId, { identity: this.identity });
       await this.openReplica(right.rangeId, storage, leader, true);
       this.logger.info('range replica created by split', { parent, left: left.rangeId, range: right.rangeId, start: right.start.toString('hex'), end: right.end.toString('hex'), version: right.epoch.version, campaign: leader });
+      // Both halves' new epochs go into the meta directory now rather than at the next interval.
+      if (leader) this.meta.kick();
     })().catch((e: unknown) => {
       this.logger.error('cannot open the range created by a split', { parent, range: right.rangeId, err: e instanceof Error ? e.message : String(e) });
     });
     this.track(p);
   }
 
-  /** Every range this store holds with its leader as known here (Kv.Routes: clients go to leaders directly). */
-  routes(): Array<{ rangeId: number; start: Buffer; end: Buffer; version: number; confVer: number; leaderId: number; leaderAddress: string }> {
-    return this.sorted().map((r) => {
-      const d = r.store.descriptor;
-      const leaderId = r.peer.leader;
+  /**
+   * Every range of the cluster as the meta directory (local replica of the meta range) knows it, with
+   * this store's own replicas' fresher views laid over it (Kv.Routes: clients go to leaders directly).
+   */
+  routes(): RangeRoute[] {
+    const dir = new MetaDirectory();
+    for (const rec of this.meta.records()) dir.load(rec);
+    for (const r of this.sorted()) {
       const leaderAddress = r.peer.isLeader ? this.opts.clientAddress : (r.peer.leaderClientAddress() ?? '');
-      return { rangeId: r.rangeId, start: d.start, end: d.end, version: d.epoch.version, confVer: d.epoch.confVer, leaderId, leaderAddress };
+      dir.put({ descriptor: r.store.descriptor, leaderStoreId: r.peer.leader, leaderTerm: r.peer.term, leaderAddress });
+    }
+    return dir.all().map((rec) => {
+      const d = rec.descriptor;
+      return { rangeId: d.rangeId, start: d.start, end: d.end, version: d.epoch.version, confVer: d.epoch.confVer, leaderId: rec.leaderStoreId, leaderAddress: rec.leaderAddress, replicas: d.replicas.map((x) => ({ storeId: x.storeId, peerId: x.peerId, role: x.role })) };
     });
   }
 
@@ -605,6 +648,7 @@ export class RaftNode implements RangeSet {
     this.closed = true;
     if (this.splitTimer !== undefined) clearTimeout(this.splitTimer);
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.meta.close();
     await this.settled().catch(() => undefined);
     this.transport.close();
     await this.kv.close();

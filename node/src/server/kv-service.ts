@@ -23,6 +23,7 @@ import { BatchStreamServer } from './batch-stream.js';
 import { MALFORMED_REQUEST } from './malformed.js';
 import { serviceErrorOf, toWireError, type MappedError } from './status-mapping.js';
 import type { ServerMetrics } from './metrics.js';
+import type { RangeRoute } from '../raftstore/raft-node.js';
 import {
   FieldError,
   type Limits,
@@ -48,20 +49,16 @@ export interface KvServiceDeps {
   startedAt?: number;
   /** The store's ranges with their leaders (Kv.Routes); undefined = a store without ranges (empty answer). */
   routes?: () => RangeRoute[];
+  /** `count` timestamps from the cluster's TSO (Kv.Timestamp); undefined = a store without a meta range. */
+  timestamp?: (count: number) => Promise<number>;
 }
 
-/** One range as Kv.Routes reports it. */
-export interface RangeRoute {
-  rangeId: number;
-  start: Buffer;
-  end: Buffer;
-  version: number;
-  confVer: number;
-  leaderId: number;
-  leaderAddress: string;
-}
+export type { RangeRoute };
 
 const EMPTY = Buffer.alloc(0);
+
+/** Most timestamps one Kv.Timestamp call takes (the TSO's logical space per millisecond). */
+export const MAX_TIMESTAMPS_PER_CALL = 1024;
 
 export { MALFORMED_REQUEST };
 
@@ -194,6 +191,18 @@ export function createKvService(deps: KvServiceDeps): KvService {
   handlers.BatchStream = streams.handler();
   // Unary only (not a BatchStream method): routing information, cheap and rare.
   handlers.Routes = (_call: unknown, cb: (err: null, res: { ranges: RangeRoute[] }) => void) => cb(null, { ranges: deps.routes?.() ?? [] });
+  handlers.Timestamp = (call: grpc.ServerUnaryCall<{ count?: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+    const count = call.request.count ?? 0;
+    const n = count === 0 ? 1 : count;
+    let p: Promise<number>;
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_TIMESTAMPS_PER_CALL) p = Promise.reject(new FieldError('count', `must be in [1, ${MAX_TIMESTAMPS_PER_CALL}], got ${count}`));
+    else if (deps.timestamp === undefined) p = Promise.reject(new FieldError('method', 'this node has no meta range (a single-node store): it serves no timestamps'));
+    else p = deps.timestamp(n);
+    p.then(
+      (timestamp) => cb(null, { timestamp, count: n }),
+      (err: unknown) => cb(serviceErrorOf(toWireError(err, deps.logger, { method: 'Timestamp' }))),
+    );
+  };
   return { handlers: handlers as unknown as KvHandlers, runner, streams };
 }
 

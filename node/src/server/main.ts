@@ -46,6 +46,13 @@ function livenessWakeSwitch(logger: Logger): { testDisableLivenessWake?: true } 
   return { testDisableLivenessWake: true };
 }
 
+/** Test-only switch for the negative control of the meta directory test: leaders publish nothing. Environment only. */
+function metaPublishSwitch(logger: Logger): { testDisableMetaPublish?: true } {
+  if (process.env.KVS_TEST_DISABLE_META_PUBLISH !== '1') return {};
+  logger.warn('TEST SWITCH ON: range leaders do not publish their descriptors into the meta directory', { switch: 'testDisableMetaPublish' });
+  return { testDisableMetaPublish: true };
+}
+
 async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string, security: NodeSecurity): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
@@ -65,6 +72,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     leaseRead: r.leaseRead,
     quiesce: r.raftQuiesce,
     ...livenessWakeSwitch(logger),
+    ...metaPublishSwitch(logger),
     lease: { maxClockDrift: r.maxClockDrift, ...unsafeLeaseSwitch(logger) },
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,
@@ -180,6 +188,7 @@ async function main(): Promise<number> {
       nodeOpts.ownsStore = false;
       nodeOpts.readiness = [() => rn.peer.readiness()];
       nodeOpts.routes = () => rn.routes();
+      nodeOpts.timestamp = (n) => rn.meta.timestamp(n);
       nodeOpts.onClientCallsDrained = () => rn.transport.closeInbound();
     }
     node = await startKvsNode(nodeOpts);

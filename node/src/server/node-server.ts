@@ -39,6 +39,8 @@ export interface KvsNodeOptions {
   onClientCallsDrained?: () => void;
   /** Routing information of a multi-range store (Kv.Routes). */
   routes?: () => RangeRoute[];
+  /** The cluster's TSO (Kv.Timestamp), served through the store's meta range. */
+  timestamp?: (count: number) => Promise<number>;
   /** Transport security of the gRPC server (default plaintext): mutual TLS + authorizer (authz.ts). */
   security?: ServerSecurity;
   /** More gRPC services on the same server (Raft, Admin of a replicated node). */
@@ -116,7 +118,7 @@ export async function startKvsNode(opts: KvsNodeOptions): Promise<KvsNode> {
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
   });
   const proto = loadKvProto();
-  const kv = createKvService({ store, limits, logger, metrics, nodeId: opts.nodeId, version, ...(opts.routes !== undefined ? { routes: opts.routes } : {}) });
+  const kv = createKvService({ store, limits, logger, metrics, nodeId: opts.nodeId, version, ...(opts.routes !== undefined ? { routes: opts.routes } : {}), ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}) });
   server.addService(withRawBatchStream(tolerantDecoding(proto.kvs.v1.Kv.service)), kv.handlers as unknown as grpc.UntypedServiceImplementation);
   for (const svc of opts.extraServices ?? []) server.addService(svc.definition, svc.implementation);
   const { host, port } = splitHostPort(opts.listen);

@@ -26,6 +26,8 @@ import type { ScanRequest as _kvs_v1_ScanRequest, ScanRequest__Output as _kvs_v1
 import type { ScanResponse as _kvs_v1_ScanResponse, ScanResponse__Output as _kvs_v1_ScanResponse__Output } from '../../kvs/v1/ScanResponse.js';
 import type { StatusRequest as _kvs_v1_StatusRequest, StatusRequest__Output as _kvs_v1_StatusRequest__Output } from '../../kvs/v1/StatusRequest.js';
 import type { StatusResponse as _kvs_v1_StatusResponse, StatusResponse__Output as _kvs_v1_StatusResponse__Output } from '../../kvs/v1/StatusResponse.js';
+import type { TimestampRequest as _kvs_v1_TimestampRequest, TimestampRequest__Output as _kvs_v1_TimestampRequest__Output } from '../../kvs/v1/TimestampRequest.js';
+import type { TimestampResponse as _kvs_v1_TimestampResponse, TimestampResponse__Output as _kvs_v1_TimestampResponse__Output } from '../../kvs/v1/TimestampResponse.js';
 
 /**
  * Errors are gRPC statuses. The trailer metadata "kvs-error" holds the typed error code (for example
@@ -144,6 +146,15 @@ export interface KvClient extends grpc.Client {
   status(argument: _kvs_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   status(argument: _kvs_v1_StatusRequest, callback: grpc.requestCallback<_kvs_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   
+  Timestamp(argument: _kvs_v1_TimestampRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_TimestampResponse__Output>): grpc.ClientUnaryCall;
+  Timestamp(argument: _kvs_v1_TimestampRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_TimestampResponse__Output>): grpc.ClientUnaryCall;
+  Timestamp(argument: _kvs_v1_TimestampRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_TimestampResponse__Output>): grpc.ClientUnaryCall;
+  Timestamp(argument: _kvs_v1_TimestampRequest, callback: grpc.requestCallback<_kvs_v1_TimestampResponse__Output>): grpc.ClientUnaryCall;
+  timestamp(argument: _kvs_v1_TimestampRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_TimestampResponse__Output>): grpc.ClientUnaryCall;
+  timestamp(argument: _kvs_v1_TimestampRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_TimestampResponse__Output>): grpc.ClientUnaryCall;
+  timestamp(argument: _kvs_v1_TimestampRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_TimestampResponse__Output>): grpc.ClientUnaryCall;
+  timestamp(argument: _kvs_v1_TimestampRequest, callback: grpc.requestCallback<_kvs_v1_TimestampResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 /**
@@ -179,6 +190,8 @@ export interface KvHandlers extends grpc.UntypedServiceImplementation {
   
   Status: grpc.handleUnaryCall<_kvs_v1_StatusRequest__Output, _kvs_v1_StatusResponse>;
   
+  Timestamp: grpc.handleUnaryCall<_kvs_v1_TimestampRequest__Output, _kvs_v1_TimestampResponse>;
+  
 }
 
 export interface KvDefinition extends grpc.ServiceDefinition {
@@ -194,4 +207,5 @@ export interface KvDefinition extends grpc.ServiceDefinition {
   Routes: MethodDefinition<_kvs_v1_RoutesRequest, _kvs_v1_RoutesResponse, _kvs_v1_RoutesRequest__Output, _kvs_v1_RoutesResponse__Output>
   Scan: MethodDefinition<_kvs_v1_ScanRequest, _kvs_v1_ScanResponse, _kvs_v1_ScanRequest__Output, _kvs_v1_ScanResponse__Output>
   Status: MethodDefinition<_kvs_v1_StatusRequest, _kvs_v1_StatusResponse, _kvs_v1_StatusRequest__Output, _kvs_v1_StatusResponse__Output>
+  Timestamp: MethodDefinition<_kvs_v1_TimestampRequest, _kvs_v1_TimestampResponse, _kvs_v1_TimestampRequest__Output, _kvs_v1_TimestampResponse__Output>
 }

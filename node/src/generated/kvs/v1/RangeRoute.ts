@@ -1,5 +1,6 @@
 // Original file: proto/kv.proto
 
+import type { RouteReplica as _kvs_v1_RouteReplica, RouteReplica__Output as _kvs_v1_RouteReplica__Output } from '../../kvs/v1/RouteReplica.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface RangeRoute {
@@ -25,6 +26,7 @@ export interface RangeRoute {
    * client address of the leader, when known
    */
   'leaderAddress'?: (string);
+  'replicas'?: (_kvs_v1_RouteReplica)[];
 }
 
 export interface RangeRoute__Output {
@@ -50,4 +52,5 @@ export interface RangeRoute__Output {
    * client address of the leader, when known
    */
   'leaderAddress': (string);
+  'replicas': (_kvs_v1_RouteReplica__Output)[];
 }

@@ -2,17 +2,21 @@
 
 
 /**
- * Routing (sharding): the ranges a store holds, with the leader each last knew. Clients use it to send a
- * request straight to its range's leader (no follower hop); any answer may be stale — a request sent to a
- * former leader is still served correctly (forwarded) and the client refreshes.
+ * Routing (sharding): every range of the cluster as the meta directory knows it (the store's replica of
+ * the meta range), with the store's own replicas' fresher views laid over it: bounds, epoch, replicas and
+ * leader. Clients use it to send a request straight to its range's leader (no follower hop); any answer
+ * may be stale — a request sent to a former leader is still served correctly (forwarded) and the client
+ * refreshes.
  */
 export interface RoutesRequest {
 }
 
 /**
- * Routing (sharding): the ranges a store holds, with the leader each last knew. Clients use it to send a
- * request straight to its range's leader (no follower hop); any answer may be stale — a request sent to a
- * former leader is still served correctly (forwarded) and the client refreshes.
+ * Routing (sharding): every range of the cluster as the meta directory knows it (the store's replica of
+ * the meta range), with the store's own replicas' fresher views laid over it: bounds, epoch, replicas and
+ * leader. Clients use it to send a request straight to its range's leader (no follower hop); any answer
+ * may be stale — a request sent to a former leader is still served correctly (forwarded) and the client
+ * refreshes.
  */
 export interface RoutesRequest__Output {
 }
