@@ -526,11 +526,12 @@ export class KvClient {
   /**
    * Every range of the cluster as one node's meta directory knows it (Kv.Routes): bounds, epoch,
    * replicas and leader. May be slightly stale; requests routed by it are checked by epoch on the store.
+   * `directoryOnly`: the meta directory alone, without the answering store's own replicas' views.
    */
-  async routes(opts: { endpoint?: string; timeoutMs?: number } = {}): Promise<RouteInfo[]> {
+  async routes(opts: { endpoint?: string; timeoutMs?: number; directoryOnly?: boolean } = {}): Promise<RouteInfo[]> {
     const endpoint = opts.endpoint ?? this.endpoints[this.current % this.endpoints.length]!;
     try {
-      const r = await this.unary<{ ranges?: RouteWire[] }>(endpoint, 'Routes', {}, opts.timeoutMs ?? this.opts.attemptTimeoutMs);
+      const r = await this.unary<{ ranges?: RouteWire[] }>(endpoint, 'Routes', { directoryOnly: opts.directoryOnly === true }, opts.timeoutMs ?? this.opts.attemptTimeoutMs);
       return (r.ranges ?? []).map(routeOf);
     } catch (raw) {
       throw fromGrpcError(raw, `Routes ${endpoint}`);

@@ -550,10 +550,10 @@ export class RaftNode implements RangeSet {
    * Every range of the cluster as the meta directory (local replica of the meta range) knows it, with
    * this store's own replicas' fresher views laid over it (Kv.Routes: clients go to leaders directly).
    */
-  routes(): RangeRoute[] {
+  routes(directoryOnly = false): RangeRoute[] {
     const dir = new MetaDirectory();
     for (const rec of this.meta.records()) dir.load(rec);
-    for (const r of this.sorted()) {
+    for (const r of directoryOnly ? [] : this.sorted()) {
       const leaderAddress = r.peer.isLeader ? this.opts.clientAddress : (r.peer.leaderClientAddress() ?? '');
       dir.put({ descriptor: r.store.descriptor, leaderStoreId: r.peer.leader, leaderTerm: r.peer.term, leaderAddress });
     }

@@ -48,7 +48,7 @@ export interface KvServiceDeps {
   version: string;
   startedAt?: number;
   /** The store's ranges with their leaders (Kv.Routes); undefined = a store without ranges (empty answer). */
-  routes?: () => RangeRoute[];
+  routes?: (directoryOnly: boolean) => RangeRoute[];
   /** `count` timestamps from the cluster's TSO (Kv.Timestamp); undefined = a store without a meta range. */
   timestamp?: (count: number) => Promise<number>;
 }
@@ -190,7 +190,7 @@ export function createKvService(deps: KvServiceDeps): KvService {
   for (const m of Object.keys(STREAM_METHOD_FIELDS) as StreamMethod[]) handlers[m] = unaryHandler(runner, m);
   handlers.BatchStream = streams.handler();
   // Unary only (not a BatchStream method): routing information, cheap and rare.
-  handlers.Routes = (_call: unknown, cb: (err: null, res: { ranges: RangeRoute[] }) => void) => cb(null, { ranges: deps.routes?.() ?? [] });
+  handlers.Routes = (call: grpc.ServerUnaryCall<{ directoryOnly?: boolean }, unknown>, cb: (err: null, res: { ranges: RangeRoute[] }) => void) => cb(null, { ranges: deps.routes?.(call.request.directoryOnly === true) ?? [] });
   handlers.Timestamp = (call: grpc.ServerUnaryCall<{ count?: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
     const count = call.request.count ?? 0;
     const n = count === 0 ? 1 : count;

@@ -187,7 +187,7 @@ async function main(): Promise<number> {
       else raftServer = await startRaftServer(config.raft!.raftListen, rn.transport.serviceHandlers(), config.limits.maxReceiveMessageBytes, security.server);
       nodeOpts.ownsStore = false;
       nodeOpts.readiness = [() => rn.peer.readiness()];
-      nodeOpts.routes = () => rn.routes();
+      nodeOpts.routes = (directoryOnly) => rn.routes(directoryOnly);
       nodeOpts.timestamp = (n) => rn.meta.timestamp(n);
       nodeOpts.onClientCallsDrained = () => rn.transport.closeInbound();
     }

@@ -38,7 +38,7 @@ export interface KvsNodeOptions {
    */
   onClientCallsDrained?: () => void;
   /** Routing information of a multi-range store (Kv.Routes). */
-  routes?: () => RangeRoute[];
+  routes?: (directoryOnly: boolean) => RangeRoute[];
   /** The cluster's TSO (Kv.Timestamp), served through the store's meta range. */
   timestamp?: (count: number) => Promise<number>;
   /** Transport security of the gRPC server (default plaintext): mutual TLS + authorizer (authz.ts). */

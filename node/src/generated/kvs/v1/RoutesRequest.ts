@@ -9,6 +9,10 @@
  * refreshes.
  */
 export interface RoutesRequest {
+  /**
+   * the meta directory alone, without the store's own replicas' views
+   */
+  'directoryOnly'?: (boolean);
 }
 
 /**
@@ -19,4 +23,8 @@ export interface RoutesRequest {
  * refreshes.
  */
 export interface RoutesRequest__Output {
+  /**
+   * the meta directory alone, without the store's own replicas' views
+   */
+  'directoryOnly': (boolean);
 }
