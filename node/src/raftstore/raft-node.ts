@@ -21,13 +21,12 @@ import type { RangeDescriptor } from '../meta/range-descriptor.js';
 import { randomInt } from 'node:crypto';
 import { OperationTimeoutError } from '../kv/errors.js';
 import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
-import { dataRange, latestRange, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
-import { deleteSpan } from '../engine/engine.js';
-import { raftKeys } from './peer-storage.js';
+import { latestRange } from '../mvcc/keyspace.js';
 import { StoreLiveness } from './store-liveness.js';
 import { LogWriter } from './log-writer.js';
 import { MetaService } from './meta-service.js';
-import { MetaDirectory } from '../meta/meta-directory.js';
+import { MetaDirectory, spansOverlap } from '../meta/meta-directory.js';
+import { destroyReplicaState, finishPendingDestroys } from './replica-destroy.js';
 import { META_RANGE_ID } from '../kv/meta-state.js';
 
 /** Sizes of the latest records of [start, end) in key order (at most `maxKeys`; the rest is not sampled). */
@@ -325,31 +324,32 @@ export class RaftNode implements RangeSet {
     this.track(p);
   }
 
-  private readonly destroying = new Set<number>();
+  /** Replicas being destroyed → the user-key span whose data their destroy deletes (if any). */
+  private readonly destroying = new Map<number, { start: Buffer; end: Buffer } | undefined>();
 
   /**
    * This store's replica of range `g` was removed from the range (a replica move): stop routing to it,
    * close it, and delete its Raft state, its local state and — unless another local range covers them —
-   * the keys of its span (TiKV's peer destroy). Runs after the apply that removed it.
+   * the keys of its span (TiKV's peer destroy), crash-safely (replica-destroy.ts: a tombstone first, and
+   * a snapshot overlapping a span being deleted is refused until the delete is done). Runs after the
+   * apply that removed it.
    */
   private destroyReplica(g: number): void {
     const r = this.replicas.get(g);
     if (this.closed || r === undefined || this.destroying.has(g)) return;
-    this.destroying.add(g);
+    const d = r.store.descriptor;
+    const data = r.store.sm.descriptorStored && !this.overlapsLocal(g, { start: d.start, end: d.end }) ? { start: d.start, end: d.end } : undefined;
+    this.destroying.set(g, data);
     this.replicas.delete(g);
     this.router.unregister(g);
     this.sortedCache = undefined;
-    const d = r.store.descriptor;
     const p = (async () => {
       await r.store.close({ keepEngine: true });
-      const spans = [raftKeys.group(g), metaSpace(g), sessionSpace(g)];
-      if (r.store.sm.descriptorStored && !this.overlapsLocal(g, { start: d.start, end: d.end })) spans.push(dataRange(d.start, d.end), latestRange(d.start, d.end));
-      for (const sp of spans) await deleteSpan(this.engine, sp.start, sp.end);
-      await this.engine.write([{ type: 'del', key: raftKeys.group(g).start }], { sync: true }); // flushes the deletes
-      this.logger.info('range replica removed from this store: destroyed', { range: g, start: d.start.toString('hex'), end: d.end.toString('hex') });
+      await destroyReplicaState(this.engine, { groupId: g, ...(data !== undefined ? { data } : {}) });
+      this.logger.info('range replica removed from this store: destroyed', { range: g, start: d.start.toString('hex'), end: d.end.toString('hex'), keysDeleted: data !== undefined });
     })()
       .catch((e: unknown) => {
-        this.logger.error('destroying a removed range replica failed (its keys stay until the next start)', { range: g, err: e instanceof Error ? e.message : String(e) });
+        this.logger.error('destroying a removed range replica failed (finished at the next start)', { range: g, err: e instanceof Error ? e.message : String(e) });
       })
       .finally(() => this.destroying.delete(g));
     this.track(p);
@@ -357,6 +357,8 @@ export class RaftNode implements RangeSet {
 
   /** Whether [start, end) overlaps a local range other than `except` (a snapshot must not). */
   private overlapsLocal(except: number, span: { start: Buffer; end: Buffer }): boolean {
+    // A span whose keys a destroy is still deleting counts as taken.
+    for (const [g, sp] of this.destroying) if (g !== except && sp !== undefined && spansOverlap(sp, span)) return true;
     for (const r of this.replicas.values()) {
       if (r.rangeId === except || !r.store.sm.descriptorStored) continue;
       const d = r.store.descriptor;
@@ -447,6 +449,8 @@ export class RaftNode implements RangeSet {
       const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes);
       transport.handlers.onFrame = (from, boot) => node.liveness.heard(from, boot, performance.now());
       router.onUnknownGroup = (m) => node.onUnknownGroup(m);
+      // Destroys a crash interrupted are finished before any replica opens (replica-destroy.ts).
+      for (const g of await finishPendingDestroys(engine)) opts.logger.warn('finished destroying a range replica interrupted by a crash', { range: g });
       await node.openReplica(groupId, storage);
       // Every other range this store holds (created by splits, or received later).
       for (const g of await PeerStorage.groupsIn(engine)) {
