@@ -106,6 +106,10 @@ export class Reader {
     if (v !== VERSION) throw new CodecError(`unsupported codec version ${v}`);
   }
 
+  atEnd(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
   done(): void {
     if (this.pos !== this.buf.length) throw new CodecError(`${this.buf.length - this.pos} trailing bytes`);
   }
@@ -185,6 +189,8 @@ export function encodeMessage(m: Message): Uint8Array {
     for (const e of m.entries) writeEntry(w, e);
     w.bool(m.snapshot !== undefined);
     if (m.snapshot) writeSnapshot(w, m.snapshot);
+    // Trailing optional field (Message.gen); absent when 0.
+    if (m.gen !== undefined && m.gen !== 0) w.uvarint(m.gen);
   });
 }
 
@@ -208,6 +214,12 @@ export function decodeMessage(buf: Uint8Array): Message {
     const n = r.uvarint();
     for (let i = 0; i < n; i++) m.entries.push(readEntry(r));
     if (r.bool()) m.snapshot = readSnapshot(r);
+    if (!r.atEnd()) {
+      const gen = r.uvarint();
+      // Only a nonzero generation is ever written: anything else after the message is corruption.
+      if (gen === 0) throw new CodecError('trailing bytes after message (a zero generation is never encoded)');
+      m.gen = gen;
+    }
     return m;
   });
 }

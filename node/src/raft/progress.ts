@@ -1,6 +1,9 @@
 import { Inflights } from './inflights.js';
 import { ProgressState } from './types.js';
 
+/** Source of Progress generations: unique within the process (see Message.gen). */
+let nextGen = 1;
+
 /**
  * The leader's view of one follower (etcd tracker.Progress).
  *  - Probe: send at most one append per heartbeat interval until we learn the match point.
@@ -21,8 +24,11 @@ export class Progress {
   probeSent = false;
   isLearner: boolean;
   inflights: Inflights;
+  /** This Progress's generation (Message.gen): a re-created Progress never answers to an old one's. */
+  gen: number;
 
   constructor(next: number, inflights: Inflights, isLearner: boolean, recentActive = false) {
+    this.gen = nextGen++;
     this.next = next;
     this.inflights = inflights;
     this.isLearner = isLearner;
@@ -36,6 +42,7 @@ export class Progress {
     p.pendingSnapshot = this.pendingSnapshot;
     p.probeSent = this.probeSent;
     p.leaseAck = this.leaseAck;
+    p.gen = this.gen;
     return p;
   }
 

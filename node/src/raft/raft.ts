@@ -280,7 +280,7 @@ export class Raft {
       if (snapshot.metadata.index === 0) throw new RaftPanic('need non-empty snapshot');
       pr.becomeSnapshot(snapshot.metadata.index);
       this.logger.debug(`${this.id} sends snapshot ${snapshot.metadata.index} to ${to}`);
-      this.send(msg({ type: MessageType.Snap, to, snapshot }));
+      this.send(msg({ type: MessageType.Snap, to, snapshot, gen: pr.gen }));
       return true;
     }
 
@@ -291,6 +291,7 @@ export class Raft {
       logTerm: term,
       entries: ents,
       commit: this.raftLog.committed,
+      gen: pr.gen,
     });
     if (ents.length > 0) {
       if (pr.state === ProgressState.Replicate) {
@@ -309,10 +310,11 @@ export class Raft {
 
   private sendHeartbeat(to: number, ctx: Uint8Array): void {
     // Only commit up to what the follower is known to have, so it never commits beyond its log.
-    const commit = Math.min(this.trk.progress.get(to)!.match, this.raftLog.committed);
+    const pr = this.trk.progress.get(to)!;
+    const commit = Math.min(pr.match, this.raftLog.committed);
     // `index` carries our lease clock (stamped before the real send); the follower echoes it so we know
     // when the acknowledged heartbeat was *sent* (lease reads measure from the send time).
-    this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx, index: this.lease.now() }));
+    this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx, index: this.lease.now(), gen: pr.gen }));
   }
 
   bcastAppend(): void {
@@ -797,6 +799,12 @@ export class Raft {
       this.logger.debug(`${this.id} no progress available for ${m.from}`);
       return;
     }
+    if ((m.type === MessageType.AppResp || m.type === MessageType.HeartbeatResp) && m.gen !== undefined && m.gen !== 0 && m.gen !== pr.gen) {
+      // An answer to a message sent under an earlier Progress of this peer id (removed and added back
+      // since): its replica is gone, what it acknowledged says nothing about the new one.
+      this.logger.debug(`${this.id} ignored ${MessageType[m.type]} from ${m.from} of progress generation ${m.gen} (now ${pr.gen})`);
+      return;
+    }
     switch (m.type) {
       case MessageType.AppResp:
         pr.recentActive = true;
@@ -994,13 +1002,14 @@ export class Raft {
 
   private handleAppendEntries(m: Message): void {
     this.leaderContactAt = this.lease.now();
+    const gen = m.gen ?? 0;
     if (m.index < this.raftLog.committed) {
-      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed, gen }));
       return;
     }
     const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
-      this.send(msg({ type: MessageType.AppResp, to: m.from, index: lastNew }));
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: lastNew, gen }));
       return;
     }
     // Reject with a hint: the largest index ≤ m.index whose term ≤ m.logTerm, so the leader
@@ -1008,14 +1017,14 @@ export class Raft {
     const hintIndex0 = Math.min(m.index, this.raftLog.lastIndex());
     const [hintIndex, hintTerm] = this.raftLog.findConflictByTerm(hintIndex0, m.logTerm);
     this.send(
-      msg({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm }),
+      msg({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm, gen }),
     );
   }
 
   private handleHeartbeat(m: Message): void {
     this.leaderContactAt = this.lease.now();
     this.raftLog.commitTo(m.commit);
-    this.send(msg({ type: MessageType.HeartbeatResp, to: m.from, context: m.context, index: m.index }));
+    this.send(msg({ type: MessageType.HeartbeatResp, to: m.from, context: m.context, index: m.index, gen: m.gen ?? 0 }));
   }
 
   private handleSnapshot(m: Message): void {
@@ -1023,10 +1032,10 @@ export class Raft {
     const s = m.snapshot!;
     if (this.restore(s)) {
       this.logger.info(`${this.id} [commit: ${this.raftLog.committed}] restored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
-      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.lastIndex() }));
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.lastIndex(), gen: m.gen ?? 0 }));
     } else {
       this.logger.info(`${this.id} [commit: ${this.raftLog.committed}] ignored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
-      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed, gen: m.gen ?? 0 }));
     }
   }
 

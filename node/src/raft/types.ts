@@ -84,6 +84,13 @@ export interface Message {
   rejectHint: number;
   /** Opaque bytes: read-index request ctx on heartbeats, "transfer" marker on votes. */
   context: Uint8Array;
+  /**
+   * Progress generation (leader → follower on MsgApp/MsgSnap/MsgHeartbeat, echoed back on the answers):
+   * the leader drops an answer whose generation is not its current Progress's for that peer. A peer id
+   * removed and added back gets a new Progress, so late answers of its destroyed replica — which would
+   * claim a match the new, empty replica does not have — are not counted. 0/absent = unknown (accepted).
+   */
+  gen?: number;
 }
 
 export enum StateType {

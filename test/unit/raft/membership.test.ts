@@ -21,6 +21,8 @@ import {
   restoreConfState,
   EMPTY,
   type ConfChangeSingle,
+  decodeMessage,
+  encodeMessage,
 } from '../../../node/src/raft/index.js';
 import { Network, TestNode, newTestConfig, storageWithLog, tickN } from './helpers.js';
 
@@ -306,5 +308,74 @@ describe('raft learners', () => {
     assert.equal(c.raft.isLearner, false);
     net.campaign(3);
     assert.equal(c.raft.state, StateType.Leader);
+  });
+});
+
+function applyEverywhere(net: Network): void {
+  for (const n of net.nodes.values()) n.applyCommitted();
+  net.flush();
+}
+
+describe('raft progress generations (a peer id removed and added back)', () => {
+  // Jepsen seed 601: a store re-added ~400 ms after its removal was promoted on its destroyed replica's
+  // late acknowledgements. The leader now drops answers to messages sent under an earlier Progress.
+  function leaderWithLearner(): { r: Raft; sentGen: () => number } {
+    const net = Network.ofSize(2);
+    net.campaign(1);
+    applyEverywhere(net);
+    const r = net.raft(1);
+    r.applyConfChange(cc([learner(3)]));
+    for (let i = 0; i < 3; i++) net.propose(1, `e${i}`);
+    applyEverywhere(net);
+    r.msgs = [];
+    const sentGen = (): number => {
+      r.msgs = [];
+      r.bcastHeartbeat();
+      const m = r.msgs.find((x) => x.to === 3 && x.type === MessageType.Heartbeat);
+      assert.ok(m !== undefined, 'the leader sends learner 3 a heartbeat');
+      assert.equal(m.gen, r.trk.progress.get(3)!.gen);
+      return m.gen ?? 0;
+    };
+    return { r, sentGen };
+  }
+
+  it("a late answer of the removed replica does not count for the new one", () => {
+    const { r, sentGen } = leaderWithLearner();
+    const oldGen = sentGen();
+    assert.ok(oldGen > 0, 'appends carry the generation');
+    const last = r.raftLog.lastIndex();
+    r.applyConfChange(cc([remove(3)]));
+    r.applyConfChange(cc([learner(3)]));
+    const newGen = sentGen();
+    assert.notEqual(newGen, oldGen);
+    // The destroyed replica's acknowledgement of everything, arriving now.
+    r.step(msg({ type: MessageType.AppResp, from: 3, to: 1, term: r.term, index: last, gen: oldGen }));
+    r.step(msg({ type: MessageType.HeartbeatResp, from: 3, to: 1, term: r.term, gen: oldGen }));
+    assert.equal(r.trk.progress.get(3)!.match, 0, 'the new replica is not credited with the old one\'s log');
+    // The new replica's own answer counts.
+    r.step(msg({ type: MessageType.AppResp, from: 3, to: 1, term: r.term, index: last, gen: newGen }));
+    assert.equal(r.trk.progress.get(3)!.match, last);
+  });
+
+  it('negative control: the same late answer without a generation is credited (the hazard)', () => {
+    const { r } = leaderWithLearner();
+    const last = r.raftLog.lastIndex();
+    r.applyConfChange(cc([remove(3)]));
+    r.applyConfChange(cc([learner(3)]));
+    r.step(msg({ type: MessageType.AppResp, from: 3, to: 1, term: r.term, index: last }));
+    assert.equal(r.trk.progress.get(3)!.match, last);
+  });
+
+  it('followers echo the generation; the codec carries it (and omits it when 0)', () => {
+    const f = TestNode.create(2, [1, 2]);
+    f.raft.step(msg({ type: MessageType.Heartbeat, from: 1, to: 2, term: 1, gen: 42 }));
+    f.raft.step(msg({ type: MessageType.App, from: 1, to: 2, term: 1, index: 0, logTerm: 0, gen: 43 }));
+    const out = f.readMessages();
+    assert.deepEqual(out.map((m) => [MessageType[m.type], m.gen]), [['HeartbeatResp', 42], ['AppResp', 43]]);
+    const m = msg({ type: MessageType.AppResp, from: 2, to: 1, term: 3, index: 9, gen: 77 });
+    assert.equal(decodeMessage(encodeMessage(m)).gen, 77);
+    const plain = msg({ type: MessageType.AppResp, from: 2, to: 1, term: 3, index: 9 });
+    assert.equal(decodeMessage(encodeMessage(plain)).gen, undefined);
+    assert.equal(encodeMessage(plain).length, encodeMessage({ ...plain, gen: 0 }).length);
   });
 });
