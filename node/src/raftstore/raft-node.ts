@@ -149,7 +149,15 @@ export class RaftNode implements RangeSet {
     private readonly identity: IdentityRegistry,
     private readonly sizes: ReturnType<typeof raftSizeLimits> | undefined,
   ) {
-    this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit, onClose: () => this.close() });
+    this.kv = new RangeKvStore(this, {
+      defaultScanLimit: opts.store?.defaultScanLimit,
+      maxScanLimit: opts.store?.maxScanLimit,
+      onClose: () => this.close(),
+      locate: (key) => {
+        const rec = this.meta.lookup(key);
+        return rec === undefined ? undefined : { rangeId: rec.descriptor.rangeId, leaderAddress: rec.leaderAddress };
+      },
+    });
     this.logWriter = new LogWriter(engine);
     this.pingEveryTicks = Math.max(1, Math.floor((opts.electionTick ?? 10) / 4));
     // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).

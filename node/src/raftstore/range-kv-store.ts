@@ -56,6 +56,8 @@ export interface RangeKvStoreOptions {
   unboundTxnTimeoutMs?: number;
   /** Closing the KvStore closes its owner (the RaftNode: every replica, the transport, the engine). */
   onClose?: () => Promise<void>;
+  /** Where a key's range is, from the meta directory (for the hint of a refusal). */
+  locate?: (key: Buffer) => { rangeId: number; leaderAddress: string } | undefined;
 }
 
 export class RangeKvStore implements KvStore {
@@ -137,6 +139,15 @@ export class RangeKvStore implements KvStore {
 
   private check(): void {
     if (this.closed) throw new StoreClosedError();
+  }
+
+  /** The refusal of a request reaching a key span no local range holds (scan cursor `at`). */
+  private notHeld(at: Buffer, reverse: boolean): KeyNotInRangeError {
+    // In reverse the cursor is an exclusive upper bound: the missing span ends there.
+    const where = reverse ? (at.length === 0 ? 'the end of the key space' : `keys below ${at.toString('hex')}`) : `key ${at.toString('hex') || '(start)'}`;
+    const rec = reverse ? undefined : this.opts.locate?.(at);
+    const hint = rec !== undefined ? ` (range ${rec.rangeId}${rec.leaderAddress ? `, led at ${rec.leaderAddress}` : ''})` : '';
+    return new KeyNotInRangeError(rec?.rangeId ?? 0, `this store holds no replica of the range of ${where}${hint}; retry on a store that does`);
   }
 
   // ---------------- KvStore ----------------
@@ -225,11 +236,14 @@ export class RangeKvStore implements KvStore {
       this.check();
       if (hi.length > 0 && Buffer.compare(lo, hi) >= 0) break;
       let pieces = this.replicasOver(lo, hi);
-      if (pieces.length === 0 || !covers(pieces, opts.reverse ? hi : lo, opts.reverse)) {
+      const at = opts.reverse ? hi : lo;
+      if (pieces.length === 0 || !covers(pieces, at, opts.reverse)) {
         await this.ranges.settled();
         pieces = this.replicasOver(lo, hi);
       }
-      if (pieces.length === 0) break;
+      // A hole at the cursor: a range this store does not hold (moved away, or not created here yet).
+      // Never skip it — that would be a wrong answer — refuse retryably so the client asks elsewhere.
+      if (pieces.length === 0 || !covers(pieces, at, opts.reverse)) throw this.notHeld(at, opts.reverse === true);
       const r = opts.reverse ? pieces[pieces.length - 1]! : pieces[0]!;
       const d = r.store.descriptor;
       const version = d.epoch.version;

@@ -8,7 +8,8 @@ import { silentLogger } from '../../../node/src/common/logger.js';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { LevelEngine } from '../../../node/src/engine/level-engine.js';
 import type { Engine } from '../../../node/src/engine/engine.js';
-import { CrossRangeError, EpochNotMatchError, InvalidArgumentError, KvError } from '../../../node/src/kv/errors.js';
+import { CrossRangeError, EpochNotMatchError, InvalidArgumentError, KeyNotInRangeError, KvError } from '../../../node/src/kv/errors.js';
+import { RangeKvStore } from '../../../node/src/raftstore/range-kv-store.js';
 import { StateMachine } from '../../../node/src/kv/state-machine.js';
 import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { encodeDescriptor } from '../../../node/src/meta/range-descriptor.js';
@@ -96,6 +97,26 @@ describe('ranges: splits and routing on one store', function () {
     const del = await kv.deleteRange({ start: b('k08'), end: b('k33') });
     assert.equal(del.deleted, 25);
     assert.deepEqual((await kv.scan({ limit: 100 })).kvs.map((x) => x.key.toString()), [...keys.slice(0, 8), ...keys.slice(33)]);
+  });
+
+  it('a store missing a range in the middle (moved away) never answers a scan without it: a typed, retryable refusal', async () => {
+    const kv = node.kvStore;
+    for (const k of ['a1', 'k1', 'k2', 'z1']) await kv.put(b(k), b(k));
+    await node.split(b('k'));
+    await node.split(b('m'));
+    await leadersReady(node);
+    // The store's view without the middle range [k, m) (a replica moved to another store).
+    const partial = new RangeKvStore({ sorted: () => node.sorted().filter((r) => r.rangeId !== node.kv.replicaFor(b('k')).rangeId), get: (id) => node.get(id), settled: () => node.settled() });
+    try {
+      for (const opts of [{}, { reverse: true }, { start: b('b'), end: b('y') }, { prefix: b('k') }]) {
+        await assert.rejects(partial.scan({ limit: 100, ...opts }), (e: unknown) => e instanceof KeyNotInRangeError && e.retryable, `scan ${JSON.stringify(opts)} must not skip the missing range`);
+      }
+      // Pieces the store does hold still scan.
+      assert.deepEqual((await partial.scan({ end: b('k'), limit: 10 })).kvs.map((x) => x.key.toString()), ['a1']);
+      assert.deepEqual((await partial.scan({ start: b('m'), limit: 10 })).kvs.map((x) => x.key.toString()), ['z1']);
+    } finally {
+      await partial.close().catch(() => undefined);
+    }
   });
 
   it('a batch or transaction across ranges fails with CROSS_RANGE; within one range it works', async () => {
