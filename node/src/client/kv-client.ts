@@ -92,6 +92,11 @@ export interface KvClientOptions {
    */
   routeToLeaders?: boolean;
   /**
+   * Read a scan page range by range when the store reached holds no replica of a range in its span
+   * (default true; false = fail with the routing error — the negative control of the placement test).
+   */
+  piecewiseScans?: boolean;
+  /**
    * Which endpoint the first attempt goes to (default 'random': clients spread over the nodes).
    * 'first': the list's order is a preference (e.g. the caller knows the Raft leader, so writes skip the
    * follower's forwarding hop); later attempts still rotate and follow NOT_LEADER hints.
@@ -197,6 +202,35 @@ export interface TxnOutcome<T> {
 export type StatusResult = StatusResponse__Output;
 
 type Method = 'Get' | 'Put' | 'Delete' | 'DeleteRange' | 'Scan' | 'Batch' | 'Begin' | 'Commit' | 'Rollback' | 'Status';
+const EMPTY_KEY = Buffer.alloc(0);
+/** A piecewise scan page without a limit returns at most this many pairs (the stores' default). */
+const PIECEWISE_DEFAULT_LIMIT = 1000;
+
+function sortRoutes(rs: RouteInfo[]): RouteInfo[] {
+  return rs.sort((a, b) => Buffer.compare(a.start, b.start));
+}
+
+/** The route whose range holds `key`. */
+function routeAt(rs: readonly RouteInfo[], key: Buffer): RouteInfo | undefined {
+  let found: RouteInfo | undefined;
+  for (const r of rs) {
+    if (Buffer.compare(r.start, key) > 0) break;
+    found = r;
+  }
+  return found !== undefined && (found.end.length === 0 || Buffer.compare(key, found.end) < 0) ? found : undefined;
+}
+
+/** The route whose range holds the keys just below `hi` (empty = +∞). */
+function routeBefore(rs: readonly RouteInfo[], hi: Buffer): RouteInfo | undefined {
+  let found: RouteInfo | undefined;
+  for (const r of rs) {
+    if (hi.length > 0 && Buffer.compare(r.start, hi) >= 0) break;
+    found = r;
+  }
+  if (found === undefined) return undefined;
+  return found.end.length === 0 || (hi.length > 0 && Buffer.compare(found.end, hi) >= 0) ? found : undefined;
+}
+
 /** One range as Kv.Routes reports it (KvClient.routes). */
 export interface RouteInfo {
   rangeId: number;
@@ -265,6 +299,9 @@ export class KvClient {
   retries = 0;
   /** Attempts sent straight to the leader of their key's range (Kv.Routes), for tests and the benchmark. */
   routedToLeader = 0;
+  /** Scan pages read range by range (scanByRange), for tests. */
+  piecewiseScanCount = 0;
+  private readonly piecewiseScans: boolean;
   /** Operations of this client in flight (call() entered, not returned). */
   private inFlight = 0;
   private readonly leaders = new LeaderRoutes();
@@ -303,6 +340,7 @@ export class KvClient {
     if (options.start !== undefined && options.start !== 'random' && options.start !== 'first') throw new KvInvalidArgumentError(`start: expected 'random' or 'first', got ${JSON.stringify(options.start)}`);
     this.current = options.start === 'first' ? 0 : Math.floor(this.random() * this.endpoints.length);
     this.routeToLeaders = options.routeToLeaders !== false;
+    this.piecewiseScans = options.piecewiseScans !== false;
     this.transport = options.transport ?? 'stream';
     if (this.transport !== 'unary' && this.transport !== 'stream') throw new KvInvalidArgumentError(`transport: expected 'unary' or 'stream', got ${JSON.stringify(this.transport)}`);
     this.streams =
@@ -326,8 +364,22 @@ export class KvClient {
     return { found: r.found, value: r.found ? r.value : undefined, version: r.version, readTs: r.readTs };
   }
 
-  /** One page of a scan. See iterate()/scanAll() for paging. */
+  /**
+   * One page of a scan. See iterate()/scanAll() for paging. Sent as one request; when the store it
+   * reaches holds no replica of a range in the span (ranges placed on some stores only, or moved), the
+   * page is read range by range instead (scanByRange), each piece at a store that holds it.
+   */
   async scan(opts: ScanOptions = {}): Promise<ScanResult> {
+    if (opts.txnId || opts.endpoint !== undefined) return this.scanOnce(opts);
+    try {
+      return await this.scanOnce(opts, undefined, true);
+    } catch (e) {
+      if (e instanceof KvRoutingError && this.piecewiseScans) return this.scanByRange(opts);
+      throw e;
+    }
+  }
+
+  private async scanOnce(opts: ScanOptions, routeKey?: Buffer, failOnRouting = false): Promise<ScanResult> {
     const r = await this.call<ScanResponse__Output>(
       'Scan',
       () => ({
@@ -339,8 +391,67 @@ export class KvClient {
         txnId: opts.txnId ?? '',
       }),
       opts,
+      false,
+      routeKey,
+      failOnRouting,
     );
     return { kvs: r.kvs.map((kv) => ({ key: kv.key, value: kv.value, version: kv.version })), more: r.more, readTs: r.readTs };
+  }
+
+  /**
+   * A scan page read range by range in key order (forward or reverse; the limit spans the pieces), from
+   * the range table of Kv.Routes (the meta directory): each piece lies in one range and goes first to
+   * that range's leader. Linearizable per range, like a store's own cross-range scan.
+   */
+  private async scanByRange(opts: ScanOptions): Promise<ScanResult> {
+    this.piecewiseScanCount++;
+    const { start, end } = bounds(opts);
+    const requested = opts.limit !== undefined && opts.limit > 0 ? opts.limit : PIECEWISE_DEFAULT_LIMIT;
+    const kvs: KeyValue[] = [];
+    let readTs = 0;
+    let more = false;
+    let lo = start ?? EMPTY_KEY;
+    let hi = end ?? EMPTY_KEY;
+    let table = sortRoutes(await this.routes());
+    let refreshed = false;
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      if (hi.length > 0 && Buffer.compare(lo, hi) >= 0) break;
+      const r = opts.reverse ? routeBefore(table, hi) : routeAt(table, lo);
+      if (r === undefined) {
+        // A hole in the table (a split not published yet): fetch it again once per hole.
+        if (refreshed) throw new KvRoutingError(`Scan: no range record covers ${opts.reverse ? `keys below ${hi.toString('hex') || '+inf'}` : `key ${lo.toString('hex')}`}; retry`, 'KEY_NOT_IN_RANGE');
+        refreshed = true;
+        table = sortRoutes(await this.routes());
+        continue;
+      }
+      refreshed = false;
+      const pStart = Buffer.compare(r.start, lo) > 0 ? r.start : lo;
+      const pEnd = r.end.length === 0 ? hi : hi.length === 0 ? r.end : Buffer.compare(r.end, hi) < 0 ? r.end : hi;
+      const res = await this.scanOnce(
+        {
+          ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+          ...(pStart.length > 0 ? { start: pStart } : {}),
+          ...(pEnd.length > 0 ? { end: pEnd } : {}),
+          limit: requested - kvs.length,
+          reverse: !!opts.reverse,
+          keysOnly: !!opts.keysOnly,
+          ...(opts.snapshotTs ? { snapshotTs: opts.snapshotTs } : {}),
+        },
+        pStart,
+      );
+      // The page's readTs covers every store it read from (each answers with all its ranges' readable ts).
+      if (res.readTs > readTs) readTs = res.readTs;
+      kvs.push(...res.kvs);
+      const lastPiece = opts.reverse ? pStart.length === 0 || Buffer.compare(pStart, lo) <= 0 : pEnd.length === 0 || (hi.length > 0 && Buffer.compare(pEnd, hi) >= 0);
+      if (kvs.length >= requested || res.more) {
+        more = res.more || !lastPiece;
+        break;
+      }
+      if (lastPiece) break;
+      if (opts.reverse) hi = pStart;
+      else lo = pEnd;
+    }
+    return { kvs, more, readTs };
   }
 
   /**
@@ -613,7 +724,7 @@ export class KvClient {
    * One operation with retries. `build` receives the session header (same seq on every retry of a
    * mutating call). `pinned` sends every attempt to that endpoint instead of rotating.
    */
-  private async call<Res>(method: Method | UnaryMethod, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false, routeKey?: Buffer): Promise<Res> {
+  private async call<Res>(method: Method | UnaryMethod, build: (header: { clientId: string; seq: number; firstUnacked: number } | undefined) => unknown, opts: CallOptions, mutating = false, routeKey?: Buffer, failOnRouting = false): Promise<Res> {
     if (this.closed) throw new KvCancelledError(`${method}: client closed`);
     const pinned = opts.endpoint;
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs;
@@ -643,6 +754,8 @@ export class KvClient {
           const err = fromGrpcError(raw, `${method} ${endpoint}`);
           if (leader !== undefined || err instanceof KvNotLeaderError || err instanceof KvOutcomeUnknownError || err instanceof KvRoutingError) this.leaders.markStale(Date.now());
           if (!this.isRetryable(raw, err, mutating && seq === undefined)) throw err;
+          // The caller has another way (a scan read range by range): no rotating through every store.
+          if (failOnRouting && err instanceof KvRoutingError) throw err;
           state.lastError = err;
           if (this.closed) throw new KvCancelledError(`${method}: client closed`);
           if (state.attempts >= this.opts.maxAttempts) throw this.exhausted(method, state, timeoutMs);

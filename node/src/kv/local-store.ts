@@ -124,6 +124,10 @@ function opt(b: Buffer | undefined): Buffer | undefined {
 
 export class LocalStore implements KvStore {
   private appliedTs: number;
+  /** The highest version readable here now (every read without an explicit snapshot runs at it). */
+  get readableTs(): number {
+    return this.appliedTs;
+  }
   private closed = false;
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning: Promise<void> | undefined;

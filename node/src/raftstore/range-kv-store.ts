@@ -281,6 +281,11 @@ export class RangeKvStore implements KvStore {
       }
     }
     if (readTs === 0) readTs = (await this.status()).appliedTs;
+    // The readTs a client pages on (KvClient.iterate reads the next pages at it) must cover every range
+    // the next pages may reach, not just the ones this page read: a later range's writes can carry
+    // versions above this page's range's applied ts. Every local range's readable ts, then.
+    // (An explicit snapshot is answered as asked.) Exact cross-range snapshots come with issue 14's TSO.
+    if (!opts.snapshotTs) for (const r of this.ranges.sorted()) if (r.store.readableTs > readTs) readTs = r.store.readableTs;
     return { kvs, more, readTs };
   }
 

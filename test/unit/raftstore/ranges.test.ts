@@ -99,6 +99,19 @@ describe('ranges: splits and routing on one store', function () {
     assert.deepEqual((await kv.scan({ limit: 100 })).kvs.map((x) => x.key.toString()), [...keys.slice(0, 8), ...keys.slice(33)]);
   });
 
+  it("paging a scan at the first page's readTs sees the later ranges' writes made before the first page", async () => {
+    const kv = node.kvStore;
+    for (const k of ['a0', 'a1', 'a2']) await kv.put(b(k), b(k));
+    await node.split(b('g'));
+    await leadersReady(node);
+    // Written after the split, on the right range: versions above the left range's applied ts.
+    for (const k of ['h0', 'h1', 'h2']) await kv.put(b(k), b(k));
+    const p1 = await kv.scan({ limit: 2 });
+    assert.deepEqual(p1.kvs.map((x) => x.key.toString()), ['a0', 'a1']);
+    const p2 = await kv.scan({ start: b('a1\0'), snapshotTs: p1.readTs, limit: 100 });
+    assert.deepEqual(p2.kvs.map((x) => x.key.toString()), ['a2', 'h0', 'h1', 'h2'], 'the iteration must not lose the keys of later ranges');
+  });
+
   it('a store missing a range in the middle (moved away) never answers a scan without it: a typed, retryable refusal', async () => {
     const kv = node.kvStore;
     for (const k of ['a1', 'k1', 'k2', 'z1']) await kv.put(b(k), b(k));

@@ -1,0 +1,86 @@
+// Ranges on some stores only (what placement and drains produce): a store without a replica of a range
+// in a scan's span refuses the scan retryably instead of skipping the range (it used to answer without
+// that range's keys), and the client then reads the page range by range from the meta directory's range
+// table, each piece at a store that holds it — forward, reverse, with limits. Negative control: with the
+// piecewise fallback off, a client that can only reach that store gets the routing error.
+import assert from 'node:assert/strict';
+import { AdminClient, KvClient } from '../../node/src/client/index.js';
+import { KvRoutingError } from '../../node/src/client/errors.js';
+import { removeReplica } from '../../node/src/client/range-moves.js';
+import { ProcessCluster, collectLogsOnFailure, until, startRaftCluster } from '../helpers/cluster-process.js';
+
+const b = (s: string) => Buffer.from(s);
+const keys = ['a', 'h', 'q'].flatMap((p) => Array.from({ length: 10 }, (_, i) => `${p}${i}`));
+
+describe('scans over ranges a store does not hold (multi-process, 4 stores)', function () {
+  this.timeout(180_000);
+  let cluster: ProcessCluster;
+  let admin: AdminClient;
+  let middle = 0;
+  const clients: KvClient[] = [];
+
+  before(async function () {
+    cluster = await startRaftCluster(180, { size: 4 });
+    admin = new AdminClient(cluster.addresses, 10_000);
+    for (const k of ['g', 'p']) {
+      const out = await until(`split at ${k}`, async () => admin.splitRange(b(k)).catch(() => undefined));
+      if (k === 'g') middle = Number(out.right.rangeId);
+    }
+    const w = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
+    for (const k of keys) await w.put(k, `v-${k}`);
+    w.close();
+    // Store 4 gives up its replica of the middle range [g, p).
+    await removeReplica(admin, middle, 4, { timeoutMs: 60_000 });
+    await until('store 4 no longer holds the middle range', async () => {
+      const r = await admin.ranges(cluster.addresses[3]!);
+      return r.ranges.every((x) => Number(x.rangeId) !== middle) ? true : undefined;
+    });
+  });
+  afterEach(function () {
+    collectLogsOnFailure(this, cluster?.nodes ?? []);
+  });
+  after(async function () {
+    for (const c of clients) c.close();
+    admin?.close();
+    await cluster?.cleanup();
+  });
+
+  const client = (o: Partial<ConstructorParameters<typeof KvClient>[0]> = {}): KvClient => {
+    // Store 4 first: the first attempt reaches the store that lacks the middle range.
+    const c = new KvClient({ endpoints: [cluster.addresses[3]!, ...cluster.addresses.slice(0, 3)], start: 'first', timeoutMs: 15_000, ...o });
+    clients.push(c);
+    return c;
+  };
+
+  it('the store without the range refuses the scan (never a page without its keys)', async () => {
+    const c = client({ endpoints: [cluster.addresses[3]!], maxAttempts: 1, piecewiseScans: false });
+    await assert.rejects(c.scan({ limit: 100 }), (e: unknown) => e instanceof Error && /holds no replica of the range of key 67 \(range \d+, led at /.test(e.message));
+  });
+
+  it('the client reads the page range by range: every key once, in order, forward and reverse, limits kept', async () => {
+    const c = client();
+    const all = await c.scan({ limit: 100 });
+    assert.deepEqual(all.kvs.map((x) => x.key.toString()), keys);
+    assert.equal(all.more, false);
+    assert.ok(c.piecewiseScanCount > 0, 'served range by range');
+    const rev = await c.scan({ limit: 100, reverse: true });
+    assert.deepEqual(rev.kvs.map((x) => x.key.toString()), [...keys].reverse());
+    const page = await c.scan({ start: b('a5'), limit: 10 });
+    assert.deepEqual(page.kvs.map((x) => x.key.toString()), keys.slice(5, 15));
+    assert.equal(page.more, true);
+    const revPage = await c.scan({ end: b('q3'), limit: 8, reverse: true });
+    assert.deepEqual(revPage.kvs.map((x) => x.key.toString()), keys.slice(15, 23).reverse());
+    assert.equal(revPage.more, true);
+    const pre = await c.scan({ prefix: b('h') });
+    assert.deepEqual(pre.kvs.map((x) => x.key.toString()), keys.slice(10, 20));
+    // Paging through everything with small pages.
+    const it = await c.scanAll({ pageSize: 7 });
+    assert.deepEqual(it.map((x) => x.key.toString()), keys);
+  });
+
+  it('negative control: without the range-by-range fallback a client reaching only that store fails', async () => {
+    const c = new KvClient({ endpoints: [cluster.addresses[3]!], timeoutMs: 3000, piecewiseScans: false });
+    clients.push(c);
+    await assert.rejects(c.scan({ limit: 100 }), KvRoutingError);
+  });
+});
