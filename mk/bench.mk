@@ -40,6 +40,16 @@ BENCH_RANGES ?= 64
 bench-ranges: build etcd-server
 	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --kvs-ranges $(BENCH_RANGES) --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_REPL_ARGS)
 
+# A hot range among N idle ones (issue 12: ≥ 80 % of the 1-range throughput at 10 000 ranges), and
+# splits of the written range under c=64 load (no failed request, p99 during splits vs steady).
+HOT_RANGE_ARGS ?=
+SPLIT_LOAD_ARGS ?=
+.PHONY: bench-hot-range bench-split-load
+bench-hot-range: build
+	node dist/bench/hot-range.js $(HOT_RANGE_ARGS)
+bench-split-load: build
+	node dist/bench/split-under-load.js $(SPLIT_LOAD_ARGS)
+
 # Failover time alone: leader SIGKILL → first acknowledged put (FAILOVER_ARGS="--target etcd|kvs|both --trials 5").
 .PHONY: bench-failover
 FAILOVER_ARGS ?=
