@@ -155,6 +155,11 @@ export interface DrainOptions {
   dryRun?: boolean;
   /** How long one replica move may take (default 60 s). */
   moveTimeoutMs?: number;
+  /**
+   * Move leaderships only, keep every replica (the operator's rolling upgrade: the store comes back).
+   * A range it leads that no other live voter can take is reported by DrainIncompleteError.
+   */
+  leadershipsOnly?: boolean;
   /** Plan-and-run rounds before giving up with DrainIncompleteError (default 3). */
   passes?: number;
   onEvent?: (e: DrainEvent) => void;
@@ -185,16 +190,21 @@ export async function drainStore(admin: AdminClient, storeId: number, o: DrainOp
   let failures: string[] = [];
   for (let pass = 1; ; pass++) {
     const map = await collectShardMap(admin);
-    const plan = planDrain(drainInputOf(map, storeId));
+    const input = drainInputOf(map, storeId);
+    const plan = planDrain(input);
     if (pass === 1) result.plan = plan;
     o.onEvent?.({ type: 'plan', pass, plan });
     o.logger?.info('drain plan', { store: storeId, pass, steps: plan.steps.map(describeStep) });
-    const todo = plan.steps.filter((s) => s.type !== 'keep-replica');
+    const todo = plan.steps.filter((s) => (o.leadershipsOnly ? s.type === 'transfer-leader' : s.type !== 'keep-replica'));
     const keeps = plan.steps.filter((s): s is Extract<DrainStep, { type: 'keep-replica' }> => s.type === 'keep-replica');
     result.kept = keeps.map((s) => ({ rangeId: s.rangeId, reason: s.reason }));
     if (o.dryRun) return result;
     if (todo.length === 0) {
-      const stuck = keeps.filter((s) => s.leaderStays).map((s) => `range ${s.rangeId}: its leadership stays (${s.reason})`);
+      // Leaderships only: a range whose leadership would only have left with a replica move stays led here.
+      const moved = new Set(plan.steps.filter((s) => s.type === 'transfer-leader').map((s) => s.rangeId));
+      const stuck = o.leadershipsOnly
+        ? input.ranges.filter((r) => r.leaderId === storeId && !moved.has(r.rangeId)).map((r) => `range ${r.rangeId}: its leadership stays (no other live voter to take it)`)
+        : keeps.filter((s) => s.leaderStays).map((s) => `range ${s.rangeId}: its leadership stays (${s.reason})`);
       if (stuck.length > 0) throw new DrainIncompleteError(storeId, stuck);
       return result;
     }
