@@ -156,7 +156,7 @@ export function volumeLost(pod: string, raftId: number, raft: RaftView, reports:
 export const DEFAULT_MAX_LAG = 100;
 
 /** What the node of `pod` reports, when it reports as the member `raftId` (not a stale or other id). */
-function reportOf(reports: Record<string, NodeSelf> | undefined, pod: string, raftId: number): NodeSelf | undefined {
+function selfReport(reports: Record<string, NodeSelf> | undefined, pod: string, raftId: number): NodeSelf | undefined {
   const r = reports?.[pod];
   return r !== undefined && r.raftId === raftId ? r : undefined;
 }
@@ -375,7 +375,7 @@ export function planMembership(input: MembershipInput): MembershipPlan {
     // (the removal's fan-out moves them one by one), and its replicas another store lacks would be lost
     // rather than moved. Replicas only count while every remaining voter is healthy: a drain moves them to
     // live stores only, so otherwise it could not make progress and would repeat every pass.
-    const self = reportOf(input.reports, top, id);
+    const self = selfReport(input.reports, top, id);
     const led = self?.rangesLed ?? 0;
     const movable = remaining.every(healthyVoter) ? (self?.rangesMovable ?? 0) : 0;
     if (led > 0 || movable > 0) {
@@ -405,7 +405,7 @@ export function planMembership(input: MembershipInput): MembershipPlan {
     // Its other ranges' leaderships too (each would otherwise wait out an election timeout); its replicas
     // stay, the store comes back with them.
     const nextId = idOf(next.name);
-    const led = nextId === undefined || voters.length < 2 ? 0 : (reportOf(input.reports, next.name, nextId)?.rangesLed ?? 0);
+    const led = nextId === undefined || voters.length < 2 ? 0 : (selfReport(input.reports, next.name, nextId)?.rangesLed ?? 0);
     if (nextId !== undefined && led > 0) {
       return { ...rb, statefulSetReplicas: cur, step: { type: 'DrainStore', pod: next.name, raftId: nextId, leadershipsOnly: true, rangesLed: led, rangesMovable: 0, why: `${next.name} restarts for the upgrade and leads ${led} range(s)` } };
     }
