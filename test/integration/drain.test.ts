@@ -233,4 +233,27 @@ describe('store drain when every store holds every range (3 stores): only leader
       admin.close();
     }
   });
+
+  it('leadershipsOnly (the operator before a pod restart): store 2 leads the 3 ranges, then none; no replica changes', async function () {
+    const admin = new AdminClient(suite.cluster.addresses);
+    try {
+      const before = (await admin.ranges()).ranges;
+      for (const r of before) await admin.transferLeader(2, 5000, r.rangeId);
+      await until('store 2 reports leading the 3 ranges', async () => ((await admin.status(suite.cluster.addresses[1]!)).rangesLed === 3 ? true : undefined));
+      const res = await drainStore(admin, 2, { leadershipsOnly: true });
+      assert.equal(res.movedLeaderships, 3);
+      assert.equal(res.movedReplicas + res.removedLearners, 0);
+      const st = await until('store 2 leads no range', async () => {
+        const x = await admin.status(suite.cluster.addresses[1]!);
+        return x.rangesLed === 0 ? x : undefined;
+      });
+      assert.equal(st.rangesHeld, 3, 'store 2 kept every replica');
+      const after = (await admin.ranges()).ranges;
+      assert.deepEqual(after.map((r) => [r.rangeId, r.confVer]), before.map((r) => [r.rangeId, r.confVer]), 'no configuration change');
+      // Nothing left to do: a rerun moves nothing and succeeds.
+      assert.equal((await drainStore(admin, 2, { leadershipsOnly: true })).movedLeaderships, 0);
+    } finally {
+      admin.close();
+    }
+  });
 });
