@@ -46,9 +46,10 @@ export type MembershipStep =
   /**
    * Every range's leadership off the store (client/drain.ts), and — unless `leadershipsOnly` (a restart:
    * the store comes back) — its replicas to stores lacking the range. `rangesLed`/`rangesMovable`: what
-   * its node reported when the step was planned.
+   * its node reported when the step was planned. `avoid`: stores the scale-in removes next (they take
+   * leaderships and replicas only when no other store can).
    */
-  | { type: 'DrainStore'; pod: string; raftId: number; leadershipsOnly: boolean; rangesLed: number; rangesMovable: number; why: string }
+  | { type: 'DrainStore'; pod: string; raftId: number; leadershipsOnly: boolean; rangesLed: number; rangesMovable: number; avoid?: number[]; why: string }
   | { type: 'DeletePod'; pod: string; why: string };
 
 export interface RaftMember {
@@ -380,7 +381,17 @@ export function planMembership(input: MembershipInput): MembershipPlan {
     const movable = remaining.every(healthyVoter) ? (self?.rangesMovable ?? 0) : 0;
     if (led > 0 || movable > 0) {
       const what = [led > 0 ? `leads ${led} range(s)` : '', movable > 0 ? `holds ${movable} replica(s) another store lacks` : ''].filter((x) => x).join(' and ');
-      return { ...rb, statefulSetReplicas: cur, step: { type: 'DrainStore', pod: top, raftId: id, leadershipsOnly: false, rangesLed: led, rangesMovable: movable, why: `${top} is being removed and ${what}` } };
+      // The members the scale-in removes after this one: what lands there would only move again.
+      const avoid: number[] = [];
+      for (let o = desired; o < cur - 1; o++) {
+        const v = idOf(nameAt(o) ?? '');
+        if (v !== undefined && raft.members.has(v)) avoid.push(v);
+      }
+      return {
+        ...rb,
+        statefulSetReplicas: cur,
+        step: { type: 'DrainStore', pod: top, raftId: id, leadershipsOnly: false, rangesLed: led, rangesMovable: movable, ...(avoid.length > 0 ? { avoid } : {}), why: `${top} is being removed and ${what}` },
+      };
     }
     return { ...rb, statefulSetReplicas: cur, step: { type: 'RemoveMember', pod: top, raftId: id, ...(self?.rangesLed !== undefined ? { rangesLed: self.rangesLed } : {}) } };
   }

@@ -75,7 +75,7 @@ export async function executeStep(step: MembershipStep, leaderAddress: string | 
   let detail: string;
   if (step.type === 'DrainStore') {
     // Not through the leader: the drain finds each range's leader itself.
-    detail = await admin.drainStore(storeAddresses, step.raftId, { leadershipsOnly: step.leadershipsOnly });
+    detail = await admin.drainStore(storeAddresses, step.raftId, { leadershipsOnly: step.leadershipsOnly, ...(step.avoid ? { avoid: step.avoid } : {}) });
   } else if (step.type === 'DeletePod') {
     await deps.writer.deletePod(namespace, step.pod);
     detail = 'pod deleted';

@@ -58,6 +58,8 @@ export interface NodeAdmin {
 export interface DrainStoreOptions {
   /** Move leaderships only and keep every replica (a restart: the store comes back). */
   leadershipsOnly: boolean;
+  /** Stores that take leaderships or replicas only when no other can (removed next). */
+  avoid?: number[];
 }
 
 /** One line for events and logs: what a drain did. */
@@ -297,7 +299,13 @@ export class GrpcNodeAdmin implements NodeAdmin {
       const client = new AdminClient(addresses, { timeoutMs: this.changeTimeoutMs, ...(this.tls ? { tls: this.tls, ...(this.serverName !== undefined ? { serverName: this.serverName } : {}) } : {}) });
       try {
         // Two rounds: the operator plans the step again on its next pass if anything is left.
-        const r = await runDrain(client, storeId, { leadershipsOnly: opts.leadershipsOnly, passes: 2, moveTimeoutMs: this.drainMoveTimeoutMs, ...(this.opts.logger ? { logger: this.opts.logger } : {}) });
+        const r = await runDrain(client, storeId, {
+          leadershipsOnly: opts.leadershipsOnly,
+          ...(opts.avoid ? { avoidTargets: opts.avoid } : {}),
+          passes: 2,
+          moveTimeoutMs: this.drainMoveTimeoutMs,
+          ...(this.opts.logger ? { logger: this.opts.logger } : {}),
+        });
         return drainSummary(r, opts.leadershipsOnly);
       } finally {
         client.close();
@@ -436,14 +444,15 @@ export class FakeNodeAdmin implements NodeAdmin {
 
   /** Like client/drain.ts: each leadership to the live voter leading fewest ranges; errors mapped as GrpcNodeAdmin maps them. */
   async drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
-    this.calls.push(`DrainStore ${storeId}${opts.leadershipsOnly ? ' leaderships' : ''}`);
+    this.calls.push(`DrainStore ${storeId}${opts.leadershipsOnly ? ' leaderships' : ''}${opts.avoid?.length ? ` avoid ${opts.avoid.join(',')}` : ''}`);
     const what = `DrainStore ${storeId}`;
     const answering = addresses.filter((a) => this.nodes.has(a) && !this.down.has(a));
     if (answering.length === 0) throw new NodeAdminError('Unavailable', `${what}: no store answered`);
     const live = new Set(answering.map((a) => this.nodes.get(a)!));
     if (!this.config.has(storeId)) throw toNodeAdminError(new DrainUnknownStoreError(storeId, [...this.config.keys()].sort((a, b) => a - b)), what);
     const targets = [...this.config].filter(([id, m]) => id !== storeId && m.role === 'voter' && live.has(id)).map(([id]) => id);
-    const fewest = () => [...targets].sort((a, b) => this.led(a) - this.led(b) || a - b)[0];
+    const avoid = new Set(opts.avoid ?? []);
+    const fewest = () => [...targets].sort((a, b) => Number(avoid.has(a)) - Number(avoid.has(b)) || this.led(a) - this.led(b) || a - b)[0];
     let moved = 0;
     const incomplete = (): NodeAdminError =>
       toNodeAdminError(new DrainIncompleteError(storeId, [`${this.led(storeId)} leadership(s) left`]), what);
