@@ -372,10 +372,10 @@ export function planMembership(input: MembershipInput): MembershipPlan {
       if (to === undefined) return { ...rb, statefulSetReplicas: cur, blocked: `${top} leads and no healthy caught-up voter can take over` };
       return { ...rb, statefulSetReplicas: cur, step: { type: 'TransferLeader', from: top, to: podOfId(to)!, toRaftId: to, why: `${top} is being removed` } };
     }
-    // Its other ranges: a store removed while leading them leaves each without a leader until an election
-    // (the removal's fan-out moves them one by one), and its replicas another store lacks would be lost
-    // rather than moved. Replicas only count while every remaining voter is healthy: a drain moves them to
-    // live stores only, so otherwise it could not make progress and would repeat every pass.
+    // Its other ranges: leaderships leave before the removal (spread to the voters leading fewest, each
+    // step visible and retried) instead of inside the removal's fan-out, and its replicas another store
+    // lacks are moved rather than dropped. Replicas only count while every remaining voter is healthy: a
+    // drain moves them to live stores only, so otherwise it could not make progress and would repeat.
     const self = selfReport(input.reports, top, id);
     const led = self?.rangesLed ?? 0;
     const movable = remaining.every(healthyVoter) ? (self?.rangesMovable ?? 0) : 0;
