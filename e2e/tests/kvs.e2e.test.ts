@@ -13,7 +13,7 @@
 // prints its run time ([e2e-time] lines).
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
-import { KvClient } from '../../node/src/client/index.js';
+import { AdminClient, KvClient } from '../../node/src/client/index.js';
 
 const NS = process.env.KVS_E2E_NAMESPACE ?? 'kvs-e2e';
 const KUBECTL = process.env.KVS_KUBECTL ?? 'kubectl';
@@ -327,6 +327,20 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
     const out = await kubectl('get', 'kvsclusters', '-n', NS);
     assert.match(out, /\ndemo\s+5\s+5\s+Running\s+/);
 
+    // Issue 12 item 7: a second range (split under the writer), led by demo-4 — the first store the
+    // scale-in removes. The operator must drain it (StoreDrained) and remove no store that still leads.
+    const ips = await podIps();
+    const admin = new AdminClient([...ips.values()].map((ip) => `${ip}:7379`));
+    try {
+      const { right } = await admin.splitRange(Buffer.from('e2e/scale/5'));
+      await waitFor('demo-4 leads the split range', async () => {
+        await admin.transferLeader(5, 5000, right.rangeId).catch(() => undefined);
+        return (await admin.ranges(`${ips.get('demo-4')}:7379`)).ranges.some((r) => r.rangeId === right.rangeId && r.role === 'Leader');
+      }, 60_000);
+    } finally {
+      admin.close();
+    }
+
     await kubectl('scale', 'kvscluster/demo', '-n', NS, '--replicas=3');
     // Kill the operator right after the first removal was committed; the new one must finish safely.
     await waitFor('first MemberRemoved event', async () => (await events('MemberRemoved')).length >= 1, 180_000);
@@ -339,6 +353,12 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
     await waitFor('PVCs of demo-3/demo-4 deleted', async () => (await getJson('pvc', '-n', NS, '-l', 'app.kubernetes.io/instance=demo')).items.length === 3, 60_000);
     const cm = await getJson('configmap', 'demo-members', '-n', NS);
     assert.deepEqual(JSON.parse(cm.data['state.json']).retired, [4, 5]);
+    const drained = await events('StoreDrained');
+    assert.ok(drained.some((e: any) => /store 5: moved [1-9]\d* leadership/.test(e.note ?? '')), `demo-4 (store 5) was drained: ${drained.map((e: any) => e.note).join(' | ')}`);
+    // What the removed stores' nodes reported on the pass that removed them (the operator's MemberRemoved notes).
+    const removed = (await events('MemberRemoved')).filter((e: any) => /removing demo-[34] /.test(e.note ?? ''));
+    assert.ok(removed.length >= 2, `MemberRemoved events of demo-3 and demo-4: ${removed.length}`);
+    for (const e of removed) assert.match(e.note, /its node reports leading 0 range\(s\)/, 'no store was removed while it led a range');
     console.log(`scale: ${w.acked.length} writes acknowledged, ${w.failures.length} failed`);
     assert.deepEqual(w.failures, []);
     await checkEveryNode(w.acked, writerValue);

@@ -109,6 +109,14 @@ describe('kvsctl store drain on 4 stores (ranges on 3 of them) under writes', fu
       return ok ? l : undefined;
     }, 30_000, 200);
 
+    // Admin Status counts what the operator drains on (ranges led; replicas another store lacks as a voter:
+    // A, whose move to store 1 is half done, and B).
+    // Store 2 holds range 1, A and B (its replica of C was removed) and leads all three.
+    await until('store 2 reports holding 3, leading 3, 2 movable', async () => {
+      const st = await admin.status(cluster.addresses[1]!);
+      return st.rangesHeld === 3 && st.rangesLed === 3 && st.rangesMovable === 2 ? st : undefined;
+    }, 15_000, 200);
+
     // An unknown store: a typed, clear error, and nothing changes.
     await assert.rejects(kvsctl('store', 'drain', '9'), (e: { code?: number; stderr?: string }) => e.code === 1 && /store 9 is not in the cluster \(known stores: 1, 2, 3, 4\); nothing was changed/.test(e.stderr ?? ''));
     // The dry run prints the plan and changes nothing.
@@ -160,6 +168,8 @@ describe('kvsctl store drain on 4 stores (ranges on 3 of them) under writes', fu
       }, 30_000, 200);
       assert.equal(mine[0]!.rangeId, 1);
       assert.notEqual(mine[0]!.role, 'Leader');
+      const st = await s2.status();
+      assert.deepEqual([st.rangesHeld, st.rangesLed, st.rangesMovable], [1, 0, 0], 'store 2 after the drain: holds range 1, leads none, nothing movable');
     } finally {
       s2.close();
     }
@@ -190,6 +200,11 @@ describe('store drain when every store holds every range (3 stores): only leader
         return r.ranges.length === 3 && r.ranges.every((x) => x.leaderId > 0) ? r.ranges.map((x) => x.rangeId) : undefined;
       });
       for (const id of ids) await admin.transferLeader(1, 5000, id);
+      const st0 = await until('store 1 reports leading the 3 ranges', async () => {
+        const st = await admin.status(suite.cluster.addresses[0]!);
+        return st.rangesLed === 3 ? st : undefined;
+      });
+      assert.deepEqual([st0.rangesHeld, st0.rangesMovable], [3, 0], 'every store holds every range: nothing movable');
       const load = writeLoad(client, 3);
       await sleep(200);
       const lines: string[] = [];
@@ -208,12 +223,36 @@ describe('store drain when every store holds every range (3 stores): only leader
           assert.deepEqual(r.replicas.map((x) => x.storeId).sort(), [1, 2, 3]);
           assert.notEqual(r.role, 'Leader', `store 1 no longer leads range ${r.rangeId}`);
         }
+        assert.equal((await s1.status()).rangesLed, 0, 'Admin Status: store 1 leads no range');
       } finally {
         s1.close();
       }
       for (const [k, v] of load.acked) assert.equal((await client.get(k)).value?.toString(), v, k);
     } finally {
       client.close();
+      admin.close();
+    }
+  });
+
+  it('leadershipsOnly (the operator before a pod restart): store 2 leads the 3 ranges, then none; no replica changes', async function () {
+    const admin = new AdminClient(suite.cluster.addresses);
+    try {
+      const before = (await admin.ranges()).ranges;
+      for (const r of before) await admin.transferLeader(2, 5000, r.rangeId);
+      await until('store 2 reports leading the 3 ranges', async () => ((await admin.status(suite.cluster.addresses[1]!)).rangesLed === 3 ? true : undefined));
+      const res = await drainStore(admin, 2, { leadershipsOnly: true });
+      assert.equal(res.movedLeaderships, 3);
+      assert.equal(res.movedReplicas + res.removedLearners, 0);
+      const st = await until('store 2 leads no range', async () => {
+        const x = await admin.status(suite.cluster.addresses[1]!);
+        return x.rangesLed === 0 ? x : undefined;
+      });
+      assert.equal(st.rangesHeld, 3, 'store 2 kept every replica');
+      const after = (await admin.ranges()).ranges;
+      assert.deepEqual(after.map((r) => [r.rangeId, r.confVer]), before.map((r) => [r.rangeId, r.confVer]), 'no configuration change');
+      // Nothing left to do: a rerun moves nothing and succeeds.
+      assert.equal((await drainStore(admin, 2, { leadershipsOnly: true })).movedLeaderships, 0);
+    } finally {
       admin.close();
     }
   });

@@ -36,6 +36,11 @@ export interface DrainInput {
   storeId: number;
   stores: DrainStoreState[];
   ranges: DrainRange[];
+  /**
+   * Stores that get a leadership or replica only when no other live store can take it (the operator's
+   * scale-in: the stores it removes next, so nothing lands there only to move again).
+   */
+  avoid?: number[];
 }
 
 export type DrainStep =
@@ -53,9 +58,9 @@ export interface DrainPlan {
 }
 
 const byCountThenId =
-  (count: Map<number, number>) =>
+  (count: Map<number, number>, avoid: ReadonlySet<number> = new Set()) =>
   (a: number, b: number): number =>
-    (count.get(a) ?? 0) - (count.get(b) ?? 0) || a - b;
+    Number(avoid.has(a)) - Number(avoid.has(b)) || (count.get(a) ?? 0) - (count.get(b) ?? 0) || a - b;
 
 /**
  * The steps that drain `input.storeId`, in order: leadership transfers, replica moves, learner removals,
@@ -67,6 +72,7 @@ export function planDrain(input: DrainInput): DrainPlan {
   const known = new Set<number>([...input.stores.map((s) => s.storeId), ...input.ranges.flatMap((r) => r.replicas.map((x) => x.storeId))]);
   if (!known.has(me)) throw new DrainUnknownStoreError(me, [...known].sort((a, b) => a - b));
   const live = new Set(input.stores.filter((s) => s.live && s.storeId !== me).map((s) => s.storeId));
+  const avoid = new Set(input.avoid ?? []);
   // Load as the plan goes: each planned move or transfer counts, so targets spread.
   const replicas = new Map<number, number>();
   const leaders = new Map<number, number>();
@@ -88,7 +94,7 @@ export function planDrain(input: DrainInput): DrainPlan {
       moving = true;
     } else {
       const pending = r.replicas.find((x) => x.role === 'learner' && x.storeId !== me && live.has(x.storeId));
-      const to = pending?.storeId ?? [...live].filter((s) => !holders.has(s)).sort(byCountThenId(replicas))[0];
+      const to = pending?.storeId ?? [...live].filter((s) => !holders.has(s)).sort(byCountThenId(replicas, avoid))[0];
       if (to !== undefined) {
         moves.push({ type: 'move-replica', rangeId: r.rangeId, from: me, to, ...(pending ? { resumes: true } : {}) });
         if (!pending) replicas.set(to, (replicas.get(to) ?? 0) + 1);
@@ -100,7 +106,7 @@ export function planDrain(input: DrainInput): DrainPlan {
       const to = r.replicas
         .filter((x) => x.role === 'voter' && x.storeId !== me && live.has(x.storeId))
         .map((x) => x.storeId)
-        .sort(byCountThenId(leaders))[0];
+        .sort(byCountThenId(leaders, avoid))[0];
       if (to !== undefined) {
         transfers.push({ type: 'transfer-leader', rangeId: r.rangeId, from: me, to });
         leaders.set(to, (leaders.get(to) ?? 0) + 1);
@@ -155,6 +161,13 @@ export interface DrainOptions {
   dryRun?: boolean;
   /** How long one replica move may take (default 60 s). */
   moveTimeoutMs?: number;
+  /**
+   * Move leaderships only, keep every replica (the operator's rolling upgrade: the store comes back).
+   * A range it leads that no other live voter can take is reported by DrainIncompleteError.
+   */
+  leadershipsOnly?: boolean;
+  /** Stores that take a leadership or replica only when no other can (DrainInput.avoid). */
+  avoidTargets?: number[];
   /** Plan-and-run rounds before giving up with DrainIncompleteError (default 3). */
   passes?: number;
   onEvent?: (e: DrainEvent) => void;
@@ -185,16 +198,21 @@ export async function drainStore(admin: AdminClient, storeId: number, o: DrainOp
   let failures: string[] = [];
   for (let pass = 1; ; pass++) {
     const map = await collectShardMap(admin);
-    const plan = planDrain(drainInputOf(map, storeId));
+    const input = { ...drainInputOf(map, storeId), ...(o.avoidTargets ? { avoid: o.avoidTargets } : {}) };
+    const plan = planDrain(input);
     if (pass === 1) result.plan = plan;
     o.onEvent?.({ type: 'plan', pass, plan });
     o.logger?.info('drain plan', { store: storeId, pass, steps: plan.steps.map(describeStep) });
-    const todo = plan.steps.filter((s) => s.type !== 'keep-replica');
+    const todo = plan.steps.filter((s) => (o.leadershipsOnly ? s.type === 'transfer-leader' : s.type !== 'keep-replica'));
     const keeps = plan.steps.filter((s): s is Extract<DrainStep, { type: 'keep-replica' }> => s.type === 'keep-replica');
     result.kept = keeps.map((s) => ({ rangeId: s.rangeId, reason: s.reason }));
     if (o.dryRun) return result;
     if (todo.length === 0) {
-      const stuck = keeps.filter((s) => s.leaderStays).map((s) => `range ${s.rangeId}: its leadership stays (${s.reason})`);
+      // Leaderships only: a range whose leadership would only have left with a replica move stays led here.
+      const moved = new Set(plan.steps.filter((s) => s.type === 'transfer-leader').map((s) => s.rangeId));
+      const stuck = o.leadershipsOnly
+        ? input.ranges.filter((r) => r.leaderId === storeId && !moved.has(r.rangeId)).map((r) => `range ${r.rangeId}: its leadership stays (no other live voter to take it)`)
+        : keeps.filter((s) => s.leaderStays).map((s) => `range ${s.rangeId}: its leadership stays (${s.reason})`);
       if (stuck.length > 0) throw new DrainIncompleteError(storeId, stuck);
       return result;
     }

@@ -69,7 +69,28 @@ export function adminStatus(node: RaftNode, nodeId: string): AdminStatusResponse
     incarnation: peer.identity.selfIncarnation,
     identityRefused: peer.identity.selfRefused !== undefined,
     identityRefusedReason: peer.identity.selfRefused?.reason ?? '',
+    ...rangeCounts(node),
   };
+}
+
+/**
+ * What the operator needs to decide whether a store must be drained before it leaves or restarts (counts
+ * only: Status is read every pass, so no per-range list). A replica is movable when some other voter of
+ * range 1 (a store of the cluster) holds no voter replica of its range: a drain can hand it over there.
+ */
+export function rangeCounts(node: RaftNode): { rangesHeld: number; rangesLed: number; rangesMovable: number } {
+  const stores = node.first.peer.status().config.voters.filter((v) => v !== node.raftId);
+  let rangesLed = 0;
+  let rangesMovable = 0;
+  for (const r of node.replicas.values()) {
+    if (r.peer.isLeader) rangesLed++;
+    const reps = r.store.descriptor.replicas;
+    if (!reps.some((x) => x.storeId === node.raftId && x.role === 'voter')) continue;
+    // A learner elsewhere is an unfinished move: the drain finishes it (promotes it, removes this one).
+    const holders = new Set(reps.filter((x) => x.role === 'voter').map((x) => x.storeId));
+    if (stores.some((s) => !holders.has(s))) rangesMovable++;
+  }
+  return { rangesHeld: node.replicas.size, rangesLed, rangesMovable };
 }
 
 /** One range replica as Admin.Ranges reports it. */

@@ -9,11 +9,14 @@
 //              → Promote → next pod
 //   scale-in:  highest ordinal first; refused (ScaleInBlocked) when the remaining healthy voters would
 //              not be a majority of the remaining voters, or nothing would remain; TransferLeader away
-//              if it leads → RemoveMember → once the removal is committed (id gone from the
-//              configuration) the StatefulSet shrinks by one (whenScaled: Delete removes the PVC)
+//              if it leads range 1 → DrainStore while its node reports leading any range (or holding a
+//              replica another healthy store lacks) → RemoveMember → once the removal is committed (id
+//              gone from the configuration) the StatefulSet shrinks by one (whenScaled: Delete removes
+//              the PVC)
 //   upgrade:   (updateStrategy OnDelete) one pod at a time, followers first: TransferLeader away from
-//              it if it leads → DeletePod → wait until every pod is ready on the new template, every
-//              voter is active and caught up → next
+//              it if it leads range 1 → DrainStore (leaderships only) while it leads any range →
+//              DeletePod → wait until every pod is ready on the new template, every voter is active and
+//              caught up → next
 //   rollback:  a pod on an old template that is not ready (stuck on a bad image after the spec went back)
 //              is restarted without waiting for itself, when that cannot cost the quorum — also when no
 //              leader is known, if its container does not even run
@@ -37,9 +40,16 @@ import { podOrdinal, quorum } from './names.js';
 export type MembershipStep =
   | { type: 'AddLearner'; pod: string; raftId: number; address: string }
   | { type: 'Promote'; pod: string; raftId: number }
-  | { type: 'RemoveMember'; pod: string; raftId: number; replace?: ReplaceReason; why?: string }
+  | { type: 'RemoveMember'; pod: string; raftId: number; replace?: ReplaceReason; why?: string; rangesLed?: number }
   | { type: 'ReplacePod'; pod: string; oldRaftId: number; newRaftId: number; reason: ReplaceReason; why: string }
   | { type: 'TransferLeader'; from: string; to: string; toRaftId: number; why: string }
+  /**
+   * Every range's leadership off the store (client/drain.ts), and — unless `leadershipsOnly` (a restart:
+   * the store comes back) — its replicas to stores lacking the range. `rangesLed`/`rangesMovable`: what
+   * its node reported when the step was planned. `avoid`: stores the scale-in removes next (they take
+   * leaderships and replicas only when no other store can).
+   */
+  | { type: 'DrainStore'; pod: string; raftId: number; leadershipsOnly: boolean; rangesLed: number; rangesMovable: number; avoid?: number[]; why: string }
   | { type: 'DeletePod'; pod: string; why: string };
 
 export interface RaftMember {
@@ -85,6 +95,10 @@ export interface NodeSelf {
   raftId: number;
   incarnation: string;
   identityRefused: boolean;
+  /** Ranges it leads (range 1 included); undefined = its node does not report ranges (older version). */
+  rangesLed?: number;
+  /** Ranges it holds a voter replica of that another voter of range 1 lacks (a drain can move them). */
+  rangesMovable?: number;
 }
 
 export interface FailoverSettings {
@@ -141,6 +155,12 @@ export function volumeLost(pod: string, raftId: number, raft: RaftView, reports:
 }
 
 export const DEFAULT_MAX_LAG = 100;
+
+/** What the node of `pod` reports, when it reports as the member `raftId` (not a stale or other id). */
+function selfReport(reports: Record<string, NodeSelf> | undefined, pod: string, raftId: number): NodeSelf | undefined {
+  const r = reports?.[pod];
+  return r !== undefined && r.raftId === raftId ? r : undefined;
+}
 
 function caughtUp(m: RaftMember | undefined, commit: number, maxLag: number): boolean {
   return !!m && m.state === 'Replicate' && m.match + maxLag >= commit;
@@ -352,7 +372,28 @@ export function planMembership(input: MembershipInput): MembershipPlan {
       if (to === undefined) return { ...rb, statefulSetReplicas: cur, blocked: `${top} leads and no healthy caught-up voter can take over` };
       return { ...rb, statefulSetReplicas: cur, step: { type: 'TransferLeader', from: top, to: podOfId(to)!, toRaftId: to, why: `${top} is being removed` } };
     }
-    return { ...rb, statefulSetReplicas: cur, step: { type: 'RemoveMember', pod: top, raftId: id } };
+    // Its other ranges: leaderships leave before the removal (spread to the voters leading fewest, each
+    // step visible and retried) instead of inside the removal's fan-out, and its replicas another store
+    // lacks are moved rather than dropped. Replicas only count while every remaining voter is healthy: a
+    // drain moves them to live stores only, so otherwise it could not make progress and would repeat.
+    const self = selfReport(input.reports, top, id);
+    const led = self?.rangesLed ?? 0;
+    const movable = remaining.every(healthyVoter) ? (self?.rangesMovable ?? 0) : 0;
+    if (led > 0 || movable > 0) {
+      const what = [led > 0 ? `leads ${led} range(s)` : '', movable > 0 ? `holds ${movable} replica(s) another store lacks` : ''].filter((x) => x).join(' and ');
+      // The members the scale-in removes after this one: what lands there would only move again.
+      const avoid: number[] = [];
+      for (let o = desired; o < cur - 1; o++) {
+        const v = idOf(nameAt(o) ?? '');
+        if (v !== undefined && raft.members.has(v)) avoid.push(v);
+      }
+      return {
+        ...rb,
+        statefulSetReplicas: cur,
+        step: { type: 'DrainStore', pod: top, raftId: id, leadershipsOnly: false, rangesLed: led, rangesMovable: movable, ...(avoid.length > 0 ? { avoid } : {}), why: `${top} is being removed and ${what}` },
+      };
+    }
+    return { ...rb, statefulSetReplicas: cur, step: { type: 'RemoveMember', pod: top, raftId: id, ...(self?.rangesLed !== undefined ? { rangesLed: self.rangesLed } : {}) } };
   }
 
   // 5. Rolling upgrade (OnDelete): one pod at a time, only while the whole group is healthy.
@@ -371,6 +412,13 @@ export function planMembership(input: MembershipInput): MembershipPlan {
       const to = transferTarget(raft.leaderId);
       if (to === undefined) return { ...rb, statefulSetReplicas: cur, waiting: 'upgrade: no caught-up voter to take leadership yet' };
       return { ...rb, statefulSetReplicas: cur, step: { type: 'TransferLeader', from: next.name, to: podOfId(to)!, toRaftId: to, why: `${next.name} restarts for the upgrade` } };
+    }
+    // Its other ranges' leaderships too (each would otherwise wait out an election timeout); its replicas
+    // stay, the store comes back with them.
+    const nextId = idOf(next.name);
+    const led = nextId === undefined || voters.length < 2 ? 0 : (selfReport(input.reports, next.name, nextId)?.rangesLed ?? 0);
+    if (nextId !== undefined && led > 0) {
+      return { ...rb, statefulSetReplicas: cur, step: { type: 'DrainStore', pod: next.name, raftId: nextId, leadershipsOnly: true, rangesLed: led, rangesMovable: 0, why: `${next.name} restarts for the upgrade and leads ${led} range(s)` } };
     }
     return { ...rb, statefulSetReplicas: cur, step: { type: 'DeletePod', pod: next.name, why: 'restart on the new template (upgrade)' } };
   }

@@ -187,7 +187,15 @@ export function describeStep(s: MembershipStep): string {
     case 'Promote':
       return `promoting learner ${s.pod} (raft id ${s.raftId}) to voter`;
     case 'RemoveMember':
-      return `removing ${s.pod} (raft id ${s.raftId}) from the group` + (s.replace !== undefined ? ` to replace it (${s.replace}: ${s.why ?? ''})` : '');
+      return (
+        `removing ${s.pod} (raft id ${s.raftId}) from the group` +
+        (s.replace !== undefined ? ` to replace it (${s.replace}: ${s.why ?? ''})` : '') +
+        (s.rangesLed !== undefined ? `; its node reports leading ${s.rangesLed} range(s)` : '')
+      );
+    case 'DrainStore':
+      return s.leadershipsOnly
+        ? `moving every range leadership off ${s.pod} (store ${s.raftId}): ${s.why}`
+        : `draining ${s.pod} (store ${s.raftId}): leaderships off it, replicas to stores lacking their range: ${s.why}`;
     case 'TransferLeader':
       return `moving leadership from ${s.from} to ${s.to} (raft id ${s.toRaftId}): ${s.why}`;
     case 'DeletePod':
@@ -222,7 +230,10 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
       ...(TEMPLATE_FAILURES.has(podFailing(p) ?? '') ? { templateBroken: podFailing(p)! } : {}),
     }));
   const reports: Record<string, NodeSelf> = Object.fromEntries(
-    Object.entries(observed.nodes ?? {}).map(([p, r]) => [p, { raftId: r.raftId, incarnation: r.incarnation ?? '', identityRefused: r.identityRefused === true }]),
+    Object.entries(observed.nodes ?? {}).map(([p, r]) => [
+      p,
+      { raftId: r.raftId, incarnation: r.incarnation ?? '', identityRefused: r.identityRefused === true, ...(r.ranges ? { rangesLed: r.ranges.led, rangesMovable: r.ranges.movable } : {}) },
+    ]),
   );
   const replacedEvents = spec.paused ? [] : finishReplacements(members, view, observed.now);
   if (!spec.paused) updateDownClocks(members, view, observed, podViews);
@@ -256,7 +267,7 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
   const votersNow = [...(view?.members ?? new Map())].filter(([, m]) => m.role === 'voter').length;
   facts.scaling =
     ms.statefulSetReplicas !== baseReplicas ||
-    (ms.step !== undefined && ms.step.type !== 'DeletePod' && !(ms.step.type === 'TransferLeader' && /upgrade/.test(ms.step.why))) ||
+    (ms.step !== undefined && ms.step.type !== 'DeletePod' && !(ms.step.type === 'TransferLeader' && /upgrade/.test(ms.step.why)) && !(ms.step.type === 'DrainStore' && ms.step.leadershipsOnly)) ||
     (view !== undefined && votersNow !== spec.replicas);
   const status = computeStatus(cluster, spec, observed, facts);
   const events = [...planEvents(cluster, spec, observed, status), ...replacedEvents];

@@ -58,13 +58,25 @@ const STEP_EVENT: Record<MembershipStep['type'], string> = {
   TransferLeader: 'LeaderTransferred',
   DeletePod: 'PodRestarted',
   ReplacePod: 'MemberReplacing',
+  DrainStore: 'StoreDrained',
 };
 
-/** Executes one membership step (idempotent on the node side). Returns the event to record. */
-export async function executeStep(step: MembershipStep, leaderAddress: string | undefined, namespace: string, deps: Pick<ReconcileDeps, 'admin' | 'writer'>): Promise<PlannedEvent> {
+/** The event recorded when a drain starts (it may take a while: replica moves wait for snapshots). */
+export function drainingEvent(step: Extract<MembershipStep, { type: 'DrainStore' }>): PlannedEvent {
+  return { type: 'Normal', reason: 'StoreDraining', action: step.type, note: describeStep(step) };
+}
+
+/**
+ * Executes one membership step (idempotent on the node side). Returns the event to record.
+ * `storeAddresses`: the admin address of every answering node (a drain reads each store's ranges).
+ */
+export async function executeStep(step: MembershipStep, leaderAddress: string | undefined, namespace: string, deps: Pick<ReconcileDeps, 'admin' | 'writer'>, storeAddresses: string[] = []): Promise<PlannedEvent> {
   const admin = deps.admin!;
   let detail: string;
-  if (step.type === 'DeletePod') {
+  if (step.type === 'DrainStore') {
+    // Not through the leader: the drain finds each range's leader itself.
+    detail = await admin.drainStore(storeAddresses, step.raftId, { leadershipsOnly: step.leadershipsOnly, ...(step.avoid ? { avoid: step.avoid } : {}) });
+  } else if (step.type === 'DeletePod') {
     await deps.writer.deletePod(namespace, step.pod);
     detail = 'pod deleted';
   } else if (step.type === 'ReplacePod') {
@@ -206,8 +218,10 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
     const leaderPod = p.status.leader;
     const ip = pods.find((x) => x.metadata?.name === leaderPod)?.status?.podIP;
     const leaderAddress = ip ? `${ip}:${PORT_GRPC}` : undefined;
+    const storeAddresses = pods.filter((x) => nodes?.[x.metadata?.name ?? ''] !== undefined && x.status?.podIP).map((x) => `${x.status!.podIP!}:${PORT_GRPC}`);
     try {
-      const ev = await executeStep(step, leaderAddress, namespace, { ...deps, admin });
+      if (step.type === 'DrainStore') await deps.writer.event(cluster, drainingEvent(step)).catch((e: unknown) => log.warn('event failed', { err: String(e) }));
+      const ev = await executeStep(step, leaderAddress, namespace, { ...deps, admin }, storeAddresses);
       deps.onMembershipStep?.(step.type, 'ok');
       log.info('membership step', { step: step.type, note: ev.note });
       await deps.writer.event(cluster, ev).catch((e: unknown) => log.warn('event failed', { err: String(e) }));

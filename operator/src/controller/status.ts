@@ -30,6 +30,11 @@ export interface NodeReport {
   incarnation?: string;
   /** A peer refused this node: its data dir is not the one the group knows for its raft id. */
   identityRefused?: boolean;
+  /**
+   * The node's ranges (Admin Status ranges_*): held, led (range 1 included), movable (a voter replica
+   * another store of the cluster lacks). Absent: the node does not report them (older version).
+   */
+  ranges?: { held: number; led: number; movable: number };
 }
 
 export interface ObservedForStatus {

@@ -2,7 +2,8 @@
 // every call has a deadline, every failure becomes a NodeAdminError with a fixed code, and a fake
 // (FakeNodeAdmin, a small in-memory Raft configuration) stands in for the nodes in tests.
 import { AdminClient, type AdminStatus } from '../../../node/src/client/admin-client.js';
-import { KvDeadlineError, KvError, KvNotLeaderError, KvPreconditionFailedError, KvUnavailableError } from '../../../node/src/client/errors.js';
+import { drainStore as runDrain, type DrainResult } from '../../../node/src/client/drain.js';
+import { DrainIncompleteError, DrainUnknownStoreError, KvDeadlineError, KvError, KvNotLeaderError, KvPreconditionFailedError, KvUnavailableError } from '../../../node/src/client/errors.js';
 import type { Logger } from '../../../node/src/common/logger.js';
 import { ReloadingTls, type ClientTlsOptions } from '../../../node/src/common/tls.js';
 import type { NodeReport } from '../controller/status.js';
@@ -26,6 +27,9 @@ export function toNodeAdminError(e: unknown, what: string): NodeAdminError {
   if (e instanceof NodeAdminError) return e;
   const msg = `${what}: ${e instanceof Error ? e.message : String(e)}`;
   if (e instanceof KvNotLeaderError) return new NodeAdminError('NotLeader', msg, e.leaderAddress);
+  // A drain refused up front (the store is not in the cluster: nothing changed) / left work behind (retry).
+  if (e instanceof DrainUnknownStoreError) return new NodeAdminError('Refused', msg);
+  if (e instanceof DrainIncompleteError) return new NodeAdminError('Failed', msg);
   if (e instanceof KvPreconditionFailedError) return new NodeAdminError('Refused', msg);
   if (e instanceof KvDeadlineError) return new NodeAdminError('Timeout', msg);
   if (e instanceof KvUnavailableError) return new NodeAdminError('Unavailable', msg);
@@ -40,9 +44,29 @@ export interface NodeAdmin {
   promote(leader: string, raftId: number, maxLag?: number): Promise<string>;
   removeMember(leader: string, raftId: number): Promise<string>;
   transferLeader(leader: string, toRaftId: number): Promise<string>;
+  /**
+   * Drains store `storeId` (client/drain.ts: every range's leadership off it; unless leadershipsOnly, its
+   * replicas to stores lacking the range) through the admin addresses of every store (`addresses`: each
+   * store's ranges and liveness are read there). Resumable: it re-plans from the observed shard map.
+   */
+  drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string>;
   /** Makes the node generate a fresh snapshot (its configuration then includes a just-added learner). */
   snapshot(address: string): Promise<string>;
   close(): void;
+}
+
+export interface DrainStoreOptions {
+  /** Move leaderships only and keep every replica (a restart: the store comes back). */
+  leadershipsOnly: boolean;
+  /** Stores that take leaderships or replicas only when no other can (removed next). */
+  avoid?: number[];
+}
+
+/** One line for events and logs: what a drain did. */
+export function drainSummary(r: DrainResult, leadershipsOnly: boolean): string {
+  const moved = `moved ${r.movedLeaderships} leadership(s)`;
+  if (leadershipsOnly) return `store ${r.storeId}: ${moved}`;
+  return `store ${r.storeId}: ${moved}, ${r.movedReplicas} replica(s), removed ${r.removedLearners} learner(s), kept ${r.kept.length} replica(s) no other store can take`;
 }
 
 export interface GrpcNodeAdminOptions {
@@ -50,6 +74,8 @@ export interface GrpcNodeAdminOptions {
   statusTimeoutMs?: number;
   /** Deadline of membership calls (they wait for the change to commit). */
   changeTimeoutMs?: number;
+  /** How long one replica move of a drain may take (default 60 s). */
+  drainMoveTimeoutMs?: number;
   /**
    * A channel not used for this long is closed. Every pass calls Status on every pod, so a channel
    * idle this long belongs to a pod IP that is gone (pods get new IPs when they restart).
@@ -86,6 +112,8 @@ export function reportOf(s: AdminStatus): NodeReport {
     })),
     incarnation: s.incarnation ?? '',
     identityRefused: !!s.identityRefused,
+    // A node always holds range 1: 0 held means a node that does not report ranges.
+    ...(Number(s.rangesHeld ?? 0) > 0 ? { ranges: { held: Number(s.rangesHeld), led: Number(s.rangesLed ?? 0), movable: Number(s.rangesMovable ?? 0) } } : {}),
   };
 }
 
@@ -172,6 +200,9 @@ export class FallbackNodeAdmin implements NodeAdmin {
   transferLeader(leader: string, toRaftId: number): Promise<string> {
     return this.either((a) => a.transferLeader(leader, toRaftId));
   }
+  drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
+    return this.either((a) => a.drainStore(addresses, storeId, opts));
+  }
   snapshot(address: string): Promise<string> {
     return this.either((a) => a.snapshot(address));
   }
@@ -186,6 +217,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
   private readonly clients = new Map<string, { client: AdminClient; lastUsed: number }>();
   private readonly statusTimeoutMs: number;
   private readonly changeTimeoutMs: number;
+  private readonly drainMoveTimeoutMs: number;
   private readonly idleMs: number;
   private readonly now: () => number;
   /** One set of TLS material for every channel (undefined = plaintext). */
@@ -203,6 +235,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
         : new ReloadingTls({ sources: { ca: t.ca, ...(t.cert !== undefined ? { cert: t.cert } : {}), ...(t.key !== undefined ? { key: t.key } : {}) }, role: 'operator', ...(opts.logger ? { logger: opts.logger } : {}) });
     this.statusTimeoutMs = opts.statusTimeoutMs ?? 2_000;
     this.changeTimeoutMs = opts.changeTimeoutMs ?? 15_000;
+    this.drainMoveTimeoutMs = opts.drainMoveTimeoutMs ?? 60_000;
     this.idleMs = opts.idleCloseMs ?? ADMIN_CHANNEL_IDLE_MS;
     this.now = opts.now ?? Date.now;
   }
@@ -260,6 +293,25 @@ export class GrpcNodeAdmin implements NodeAdmin {
   snapshot(address: string): Promise<string> {
     return this.run(`Snapshot ${address}`, async () => (await this.client(address).snapshot(address)).message);
   }
+  drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
+    return this.run(`DrainStore ${storeId}`, async () => {
+      // A client over every store (the drain reads each one's ranges), for this call only.
+      const client = new AdminClient(addresses, { timeoutMs: this.changeTimeoutMs, ...(this.tls ? { tls: this.tls, ...(this.serverName !== undefined ? { serverName: this.serverName } : {}) } : {}) });
+      try {
+        // Two rounds: the operator plans the step again on its next pass if anything is left.
+        const r = await runDrain(client, storeId, {
+          leadershipsOnly: opts.leadershipsOnly,
+          ...(opts.avoid ? { avoidTargets: opts.avoid } : {}),
+          passes: 2,
+          moveTimeoutMs: this.drainMoveTimeoutMs,
+          ...(this.opts.logger ? { logger: this.opts.logger } : {}),
+        });
+        return drainSummary(r, opts.leadershipsOnly);
+      } finally {
+        client.close();
+      }
+    });
+  }
   /** Drops the cached channel of an address (a pod got a new IP). */
   forget(address: string): void {
     this.clients.get(address)?.client.close();
@@ -290,6 +342,25 @@ export class FakeNodeAdmin implements NodeAdmin {
   /** Learners catch up instantly unless listed here. */
   readonly lagging = new Set<number>();
   readonly calls: string[] = [];
+  /**
+   * Ranges besides range 1, each held by every member (leaders in `rangesLed`). Status reports the
+   * counts (ranges_held/led/movable) unless `reportsRanges` is false (a node of an older version).
+   */
+  ranges = 0;
+  reportsRanges = true;
+  /** Raft id → ranges besides range 1 it leads. */
+  readonly rangesLed = new Map<number, number>();
+  /** Raft id → its replicas another store lacks (a full drain moves them). */
+  readonly movable = new Map<number, number>();
+  /** Raft id → ranges it led (range 1 included) when RemoveMember was called for it. */
+  readonly ledAtRemoval = new Map<number, number>();
+  /** At most this many leaderships move per DrainStore call, then it fails incomplete (a drain cut short). */
+  drainBudget: number | undefined;
+
+  /** Ranges `raftId` leads, range 1 included. */
+  led(raftId: number): number {
+    return (this.rangesLed.get(raftId) ?? 0) + (raftId === this.leaderId ? 1 : 0);
+  }
 
   addNode(address: string, raftId: number, role?: 'voter' | 'learner'): void {
     this.nodes.set(address, raftId);
@@ -316,6 +387,7 @@ export class FakeNodeAdmin implements NodeAdmin {
       applied: this.commit,
       leaderId: this.leaderId,
       members: isLeader ? [...this.config].sort(([a], [b]) => a - b).map(([raftId, m]) => ({ raftId, role: m.role, match: this.lagging.has(raftId) ? 0 : m.match, next: m.match + 1, state: this.lagging.has(raftId) ? 'Probe' : m.state, recentActive: m.recentActive })) : [],
+      ...(this.reportsRanges ? { ranges: { held: 1 + (this.config.has(id) ? this.ranges : 0), led: this.led(id), movable: this.movable.get(id) ?? 0 } } : {}),
     };
   }
 
@@ -350,6 +422,12 @@ export class FakeNodeAdmin implements NodeAdmin {
       const healthy = remaining.filter(([id, x]) => id === this.leaderId || x.recentActive);
       if (remaining.length === 0 || healthy.length < Math.floor(remaining.length / 2) + 1) throw new NodeAdminError('Refused', `removing ${raftId} would lose the quorum`);
     }
+    this.ledAtRemoval.set(raftId, this.led(raftId));
+    // The removal's fan-out: the group's leader takes the ranges the removed store still led.
+    const left = this.rangesLed.get(raftId) ?? 0;
+    if (left > 0) this.rangesLed.set(this.leaderId, (this.rangesLed.get(this.leaderId) ?? 0) + left);
+    this.rangesLed.delete(raftId);
+    this.movable.delete(raftId);
     this.config.delete(raftId);
     this.commit++;
     return `removed ${raftId}`;
@@ -362,6 +440,37 @@ export class FakeNodeAdmin implements NodeAdmin {
     this.leaderId = toRaftId;
     this.term++;
     return `leader is now ${toRaftId}`;
+  }
+
+  /** Like client/drain.ts: each leadership to the live voter leading fewest ranges; errors mapped as GrpcNodeAdmin maps them. */
+  async drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
+    this.calls.push(`DrainStore ${storeId}${opts.leadershipsOnly ? ' leaderships' : ''}${opts.avoid?.length ? ` avoid ${opts.avoid.join(',')}` : ''}`);
+    const what = `DrainStore ${storeId}`;
+    const answering = addresses.filter((a) => this.nodes.has(a) && !this.down.has(a));
+    if (answering.length === 0) throw new NodeAdminError('Unavailable', `${what}: no store answered`);
+    const live = new Set(answering.map((a) => this.nodes.get(a)!));
+    if (!this.config.has(storeId)) throw toNodeAdminError(new DrainUnknownStoreError(storeId, [...this.config.keys()].sort((a, b) => a - b)), what);
+    const targets = [...this.config].filter(([id, m]) => id !== storeId && m.role === 'voter' && live.has(id)).map(([id]) => id);
+    const avoid = new Set(opts.avoid ?? []);
+    const fewest = () => [...targets].sort((a, b) => Number(avoid.has(a)) - Number(avoid.has(b)) || this.led(a) - this.led(b) || a - b)[0];
+    let moved = 0;
+    const incomplete = (): NodeAdminError =>
+      toNodeAdminError(new DrainIncompleteError(storeId, [`${this.led(storeId)} leadership(s) left`]), what);
+    while (this.led(storeId) > 0) {
+      const to = fewest();
+      if (to === undefined || (this.drainBudget !== undefined && moved >= this.drainBudget)) throw incomplete();
+      if (this.leaderId === storeId) {
+        this.leaderId = to;
+        this.term++;
+      } else {
+        this.rangesLed.set(storeId, (this.rangesLed.get(storeId) ?? 0) - 1);
+        this.rangesLed.set(to, (this.rangesLed.get(to) ?? 0) + 1);
+      }
+      moved++;
+    }
+    const replicas = opts.leadershipsOnly ? 0 : (this.movable.get(storeId) ?? 0);
+    if (!opts.leadershipsOnly) this.movable.delete(storeId);
+    return opts.leadershipsOnly ? `store ${storeId}: moved ${moved} leadership(s)` : `store ${storeId}: moved ${moved} leadership(s), ${replicas} replica(s)`;
   }
 
   async snapshot(address: string): Promise<string> {

@@ -55,6 +55,32 @@ describe('client/drain planDrain', () => {
     assert.deepEqual(golden(input), ['range 10: move replica 1 → 5', 'range 11: move replica 1 → 4']);
   });
 
+  it('avoid (stores leaving next): they take a leadership or replica only when no other store can', () => {
+    // 5 stores, store 5 drained, store 4 leaves next: leaderships and replicas go to 1..3, not to 4 (which
+    // leads nothing and holds the fewest replicas); range 8's only other voter is 4, so it takes that
+    // leadership after all.
+    const input: DrainInput = {
+      storeId: 5,
+      stores: live(1, 2, 3, 4, 5),
+      avoid: [4],
+      ranges: [range(1, '1,2,3,4,5', 5), range(6, '1,2,5', 5), range(7, '2,3,5', 5), range(8, '4,5', 5), range(9, '1,2,3', 1), range(10, '1,2,3', 2), range(11, '1,2,3', 3)],
+    };
+    assert.deepEqual(golden(input), [
+      'range 1: move leadership 5 → 1',
+      'range 6: move leadership 5 → 2',
+      'range 7: move leadership 5 → 3',
+      'range 8: move leadership 5 → 4',
+      'range 6: move replica 5 → 3',
+      'range 7: move replica 5 → 1',
+      'range 8: move replica 5 → 1',
+      'range 1: kept: no store to move it to',
+    ]);
+    // Without avoid, store 4 (leading nothing, fewest replicas) is the first choice.
+    const plain = golden({ ...input, avoid: [] });
+    assert.equal(plain[0], 'range 1: move leadership 5 → 4');
+    assert.ok(plain.includes('range 6: move replica 5 → 4'), plain.join('\n'));
+  });
+
   it('a down store (or one that never joined range 1) gets nothing; a down voter takes no leadership', () => {
     const input: DrainInput = {
       storeId: 1,

@@ -119,7 +119,11 @@ export interface GroupMember {
  * Admin Status reports of a group: the leader reports the configuration; every listed pod answers.
  * `answering` restricts who answers (default: every member with a pod).
  */
-export function reports(members: GroupMember[], leaderId: number, opts: { commit?: number; answering?: string[]; joining?: Array<{ pod: string; id: number }> } = {}): Record<string, NodeReport> {
+export function reports(
+  members: GroupMember[],
+  leaderId: number,
+  opts: { commit?: number; answering?: string[]; joining?: Array<{ pod: string; id: number }>; ranges?: Record<number, { led: number; movable?: number }> } = {},
+): Record<string, NodeReport> {
   const commit = opts.commit ?? 100;
   const out: Record<string, NodeReport> = {};
   // A node started with --join that is not a member yet: answers, knows no leader, has no log.
@@ -139,6 +143,9 @@ export function reports(members: GroupMember[], leaderId: number, opts: { commit
         ? members.map((x) => ({ raftId: x.id, role: x.role ?? 'voter', match: x.match ?? commit, next: (x.match ?? commit) + 1, state: x.state ?? 'Replicate', recentActive: x.active ?? true }))
         : [],
     };
+    // Admin Status range counts (every store holds range 1 + 4 data ranges) for the listed raft ids.
+    const rg = opts.ranges?.[m.id];
+    if (rg !== undefined) out[pod].ranges = { held: 5, led: rg.led, movable: rg.movable ?? 0 };
   }
   return out;
 }

@@ -11,7 +11,9 @@ import { OperatorMetrics, startHttp } from '../../../operator/src/runtime/metric
 import { ConflictError, ForbiddenError, InvalidObjectError, MembershipStepError, NotFoundError, TransientError, requeueDecision, SLOW_RETRY_MS, MEMBERSHIP_RETRY_MIN_MS } from '../../../operator/src/errors.js';
 import { classifyClusterEvent, clusterFingerprint } from '../../../operator/src/runtime/event-filter.js';
 import { LeaderElector, type LeaseApi, type LeaseRecord } from '../../../operator/src/runtime/leader.js';
-import { GrpcNodeAdmin } from '../../../operator/src/runtime/admin.js';
+import { GrpcNodeAdmin, reportOf, toNodeAdminError } from '../../../operator/src/runtime/admin.js';
+import { DrainIncompleteError, DrainUnknownStoreError } from '../../../node/src/client/errors.js';
+import type { AdminStatus } from '../../../node/src/client/admin-client.js';
 import { Informers, type ClusterCache } from '../../../operator/src/runtime/informers.js';
 import { reconcile, type ReconcileResult } from '../../../operator/src/controller/reconcile.js';
 import { podAffinity } from '../../../operator/src/controller/children.js';
@@ -339,6 +341,18 @@ describe('operator hardening: lease deadline, /healthz, admin channels, affinity
     assert.deepEqual(admin.openAddresses, ['127.0.0.1:10'], 'the pod IP unused for 70 s is closed');
     admin.close();
     assert.deepEqual(admin.openAddresses, []);
+  });
+
+  it('drain: errors map to fixed codes in the one mapping point; no store answering is Unavailable; range counts only from nodes that report them', async () => {
+    assert.equal(toNodeAdminError(new DrainUnknownStoreError(9, [1, 2]), 'DrainStore 9').code, 'Refused');
+    assert.equal(toNodeAdminError(new DrainIncompleteError(5, ['range 7: x']), 'DrainStore 5').code, 'Failed');
+    const admin = new GrpcNodeAdmin({ changeTimeoutMs: 500 });
+    // Nothing listens there: the drain cannot read any store's ranges (and changes nothing).
+    await assert.rejects(admin.drainStore(['127.0.0.1:9', '127.0.0.1:10'], 5, { leadershipsOnly: false }), (e: Error & { code?: string }) => e.code === 'Unavailable' && /^DrainStore 5: /.test(e.message));
+    admin.close();
+    const base = { raftId: 5, role: 'Follower', term: 2, commit: 9, applied: 9, leaderId: 1, members: [] } as unknown as AdminStatus;
+    assert.equal(reportOf({ ...base, rangesHeld: 0, rangesLed: 0, rangesMovable: 0 }).ranges, undefined, 'an older node (no counts) reports no ranges');
+    assert.deepEqual(reportOf({ ...base, rangesHeld: 4, rangesLed: 2, rangesMovable: 1 }).ranges, { held: 4, led: 2, movable: 1 });
   });
 
   it('a user affinity keeps the default anti-affinity unless it sets podAntiAffinity', () => {

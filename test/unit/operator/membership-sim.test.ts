@@ -136,8 +136,14 @@ class World {
           this.incarnations.delete(n);
         },
       } as unknown as Writer;
-      const ev = await executeStep(step, p.status.leader, 'db', { admin: this.admin, writer });
-      this.log.push(`${ev.reason}: ${ev.note}`);
+      try {
+        // Every answering node's address (here: its pod name) for a drain.
+        const ev = await executeStep(step, p.status.leader, 'db', { admin: this.admin, writer }, Object.keys(nodes));
+        this.log.push(`${ev.reason}: ${ev.note}`);
+      } catch (e) {
+        // The reconciler records MembershipStepFailed and backs off; the next pass plans again.
+        this.log.push(`MembershipStepFailed: ${step.type}: ${(e as Error).message}`);
+      }
     }
     const voters = [...this.admin.config].filter(([, m]) => m.role === 'voter');
     assert.ok(voters.length >= 1, 'no voter left');
@@ -291,6 +297,63 @@ describe('operator membership state machine (simulated StatefulSet + fake admin 
     const steps = w.log.map((l: string) => l.split(':')[0]);
     assert.deepEqual(steps, ['MemberRemoved', 'MemberReplacing', 'MemberAdded', 'MemberPromoted', 'MemberRemoved', 'MemberReplacing', 'MemberAdded', 'MemberPromoted'], 'one replacement at a time');
     assert.deepEqual(p.members.retired, [4, 5]);
+  });
+
+  // Issue 12 item 7: with many ranges the removed store must not lead any of them when it is removed.
+  describe('scale-in drains the store before its removal', () => {
+    /** 5 stores, 10 ranges besides range 1 spread over them; the group leader (range 1) on store 1. */
+    const world = async (): Promise<World> => {
+      const w = new World(5);
+      await w.converge();
+      w.admin.ranges = 10;
+      for (const [id, n] of [[1, 1], [2, 2], [3, 2], [4, 2], [5, 3]] as const) w.admin.rangesLed.set(id, n);
+      w.log = [];
+      return w;
+    };
+    const totalLed = (w: World) => w.voters().reduce((a, id) => a + w.admin.led(id), 0);
+    /** The property under test: every removed store led no range when RemoveMember was called. */
+    const assertNothingLedAtRemoval = (w: World) => {
+      for (const [id, n] of w.admin.ledAtRemoval) assert.equal(n, 0, `store ${id} still led ${n} range(s) when it was removed`);
+    };
+
+    it('5→3: each removed store is drained (StoreDrained before MemberRemoved) and led nothing at removal', async () => {
+      const w = await world();
+      w.scale(3);
+      await w.converge(80);
+      assert.deepEqual(w.voters(), [1, 2, 3]);
+      assert.deepEqual([...w.admin.ledAtRemoval.keys()].sort(), [4, 5]);
+      assertNothingLedAtRemoval(w);
+      assert.deepEqual(w.log.map((l) => l.split(':')[0]), ['StoreDrained', 'MemberRemoved', 'StoreDrained', 'MemberRemoved']);
+      // Store 5's leaderships avoid store 4 (removed next), so store 4's drain moves only its own 2.
+      assert.deepEqual(w.admin.calls.filter((c) => /^DrainStore/.test(c)), ['DrainStore 5 avoid 4', 'DrainStore 4']);
+      assert.match(w.log.filter((l) => l.startsWith('StoreDrained'))[1]!, /store 4: moved 2 leadership\(s\)/);
+      assert.equal(totalLed(w), 11, 'every range (10 + range 1) still has a leader among the remaining stores');
+    });
+
+    it('an operator killed mid-drain (drain cut short, status lost every pass) resumes it and still removes a store leading nothing', async () => {
+      const w = await world();
+      w.admin.leaderId = 5; // it also leads range 1: TransferLeader first, as before
+      w.admin.drainBudget = 1;
+      w.scale(3);
+      await w.converge(80, () => delete (w.c as { status?: unknown }).status);
+      assert.deepEqual(w.voters(), [1, 2, 3]);
+      assertNothingLedAtRemoval(w);
+      assert.equal(w.log[0]!.split(':')[0], 'LeaderTransferred');
+      assert.ok(w.log.filter((l) => /^MembershipStepFailed: DrainStore: DrainStore 5: drain of store 5 incomplete/.test(l)).length >= 2, `the drain was cut short and re-planned:\n${w.log.join('\n')}`);
+      assert.equal(w.admin.calls.filter((c) => c === 'DrainStore 5 avoid 4').length, 3, 'store 5 led 3 ranges: three cut-short drains, one leadership each');
+      assert.equal(totalLed(w), 11);
+    });
+
+    it('negative control: without the drain (nodes that do not report ranges) the removed stores still lead ranges when removed', async () => {
+      const w = await world();
+      w.admin.reportsRanges = false;
+      w.scale(3);
+      await w.converge(80);
+      assert.deepEqual(w.voters(), [1, 2, 3]);
+      assert.ok(!w.admin.calls.some((c) => /^DrainStore/.test(c)));
+      assert.deepEqual([...w.admin.ledAtRemoval].sort(), [[4, 2], [5, 3]]);
+      assert.throws(() => assertNothingLedAtRemoval(w), /store \d still led \d range\(s\) when it was removed/);
+    });
   });
 
   it('a lagging learner is not promoted until it catches up', async () => {

@@ -181,6 +181,36 @@ const cases: Case[] = [
     cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
     observed: { statefulSet: sts(5), pods: pods(5), membersConfig: membersCm(5), nodes: reports(G5, 5) },
   },
+  // ---- Scale-in drains the store first (issue 12 item 7, issue 13) ----
+  {
+    name: 'raft-scale-in-drain-store',
+    why: 'scale-in 5→3: demo-4 does not lead range 1 but its node reports leading 3 other ranges: DrainStore (leaderships off, replicas moved) before RemoveMember',
+    cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
+    observed: { statefulSet: sts(5), pods: pods(5), membersConfig: membersCm(5), nodes: reports(G5, 1, { ranges: { 1: { led: 2 }, 5: { led: 3 } } }) },
+  },
+  {
+    name: 'raft-scale-in-drained-remove',
+    why: 'scale-in 5→3 after the drain: demo-4 reports leading 0 ranges and nothing movable: RemoveMember (the step says what its node reported)',
+    cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
+    observed: { statefulSet: sts(5), pods: pods(5), membersConfig: membersCm(5), nodes: reports(G5, 1, { ranges: { 1: { led: 5 }, 5: { led: 0 } } }) },
+  },
+  {
+    name: 'raft-scale-in-drain-movable',
+    why: 'scale-in 5→3: demo-4 leads nothing but holds 2 replicas another (healthy) store lacks: DrainStore moves them before RemoveMember',
+    cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
+    observed: { statefulSet: sts(5), pods: pods(5), membersConfig: membersCm(5), nodes: reports(G5, 1, { ranges: { 5: { led: 0, movable: 2 } } }) },
+  },
+  {
+    name: 'raft-scale-in-movable-store-down',
+    why: 'scale-in 5→3: demo-4 holds 2 movable replicas but demo-1 is down (a drain moves to live stores only and could not finish): replicas are not waited for, RemoveMember',
+    cluster: cluster({ replicas: 3 }, healthyStatus(5), 3),
+    observed: {
+      statefulSet: sts(5, { ready: 4 }),
+      pods: [pod(0), pod(1, 'starting'), pod(2), pod(3), pod(4)],
+      membersConfig: membersCm(5),
+      nodes: reports([{ id: 1 }, { id: 2, active: false }, { id: 3 }, { id: 4 }, { id: 5 }], 1, { answering: ['demo-0', 'demo-2', 'demo-3', 'demo-4'], ranges: { 5: { led: 0, movable: 2 } } }),
+    },
+  },
   {
     name: 'raft-scale-in-shrink-after-removal',
     why: 'raft id 5 (demo-4) is gone from the committed configuration: only now the StatefulSet shrinks to 4 (whenScaled: Delete removes its PVC)',
@@ -236,6 +266,18 @@ const cases: Case[] = [
     why: 'only the leader (demo-0) is left on the old revision: TransferLeader away from it before its restart',
     cluster: cluster({ image: 'kvs/node:dev2', version: 'dev2' }, healthyStatus(), 2),
     observed: { statefulSet: sts(3, { updating: true }), pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-bbb'), podRev(2, 'demo-bbb')], membersConfig: membersCm(3), nodes: reports(G3, 1) },
+  },
+  {
+    name: 'raft-upgrade-drain-leaderships',
+    why: 'OnDelete upgrade: the next pod to restart (demo-2, a follower in range 1) reports leading 2 ranges: DrainStore leaderships only (its replicas stay) before DeletePod; phase stays Upgrading',
+    cluster: cluster({ image: 'kvs/node:dev2', version: 'dev2' }, healthyStatus(), 2),
+    observed: { statefulSet: sts(3, { updating: true }), pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-aaa'), podRev(2, 'demo-aaa')], membersConfig: membersCm(3), nodes: reports(G3, 1, { ranges: { 1: { led: 1 }, 3: { led: 2 } } }) },
+  },
+  {
+    name: 'raft-upgrade-drained-restart',
+    why: 'OnDelete upgrade after the drain: demo-2 reports leading no range: DeletePod',
+    cluster: cluster({ image: 'kvs/node:dev2', version: 'dev2' }, healthyStatus(), 2),
+    observed: { statefulSet: sts(3, { updating: true }), pods: [podRev(0, 'demo-aaa'), podRev(1, 'demo-aaa'), podRev(2, 'demo-aaa')], membersConfig: membersCm(3), nodes: reports(G3, 1, { ranges: { 1: { led: 3 }, 3: { led: 0 } } }) },
   },
   {
     name: 'raft-upgrade-last-pod-restarting',
@@ -566,6 +608,71 @@ describe('operator planner: rollback out of a failed upgrade (issue 11, item 1)'
   });
   it('never a pod that is already on the current template (restarting it would not help)', () => {
     assert.notEqual(next('raft-upgrade-stuck-pod-current-template').action, 'Membership');
+  });
+});
+
+describe('operator planner: scale-in drains the store before RemoveMember (issue 12 item 7)', () => {
+  const next = (name: string) => {
+    const c = cases.find((x) => x.name === name)!;
+    return plan(c.cluster, { pvcs: [], ...c.observed, now: NOW });
+  };
+  it('a store leading ranges gets DrainStore (avoiding demo-3, removed next), not RemoveMember; Progressing says so', () => {
+    const p = next('raft-scale-in-drain-store');
+    assert.deepEqual(p.next.action === 'Membership' && p.next.step, {
+      type: 'DrainStore',
+      pod: 'demo-4',
+      raftId: 5,
+      leadershipsOnly: false,
+      rangesLed: 3,
+      rangesMovable: 0,
+      avoid: [4],
+      why: 'demo-4 is being removed and leads 3 range(s)',
+    });
+    assert.equal(p.status.phase, 'Scaling');
+    assert.match(p.status.conditions!.find((c) => c.type === 'Progressing')!.message, /draining demo-4 \(store 5\)/);
+  });
+  it('after the drain (0 led, nothing movable) RemoveMember follows', () => {
+    const p = next('raft-scale-in-drained-remove');
+    assert.deepEqual(p.next.action === 'Membership' && p.next.step, { type: 'RemoveMember', pod: 'demo-4', raftId: 5, rangesLed: 0 });
+    assert.match(p.next.reason, /its node reports leading 0 range\(s\)$/);
+  });
+  it('replicas another store lacks are drained only while every remaining voter is healthy', () => {
+    const a = next('raft-scale-in-drain-movable').next;
+    assert.equal(a.action === 'Membership' && a.step.type, 'DrainStore');
+    const b = next('raft-scale-in-movable-store-down').next;
+    assert.equal(b.action === 'Membership' && b.step.type, 'RemoveMember');
+  });
+  it('range 1 first: a store leading range 1 gets TransferLeader (its node may also report other ranges)', () => {
+    const c = cases.find((x) => x.name === 'raft-scale-in-drain-store')!;
+    const p = plan(c.cluster, { pvcs: [], ...c.observed, nodes: reports(G5, 5, { ranges: { 5: { led: 4 } } }), now: NOW });
+    assert.equal(p.next.action === 'Membership' && p.next.step.type, 'TransferLeader');
+  });
+  it('a node that does not report ranges (older version) is removed as before (no DrainStore)', () => {
+    const c = cases.find((x) => x.name === 'raft-scale-in-drain-store')!;
+    const p = plan(c.cluster, { pvcs: [], ...c.observed, nodes: reports(G5, 1), now: NOW });
+    assert.deepEqual(p.next.action === 'Membership' && p.next.step, { type: 'RemoveMember', pod: 'demo-4', raftId: 5 });
+  });
+  it('a killed operator re-derives the drain from the nodes alone (no status, same members table)', () => {
+    const c = cases.find((x) => x.name === 'raft-scale-in-drain-store')!;
+    const fresh = { ...c.cluster };
+    delete (fresh as { status?: unknown }).status;
+    const p = plan(fresh, { pvcs: [], ...c.observed, now: NOW });
+    assert.deepEqual(p.next.action === 'Membership' && p.next.step.type, 'DrainStore');
+  });
+  it('upgrade: leaderships only before the restart, then DeletePod; not counted as scaling', () => {
+    const a = next('raft-upgrade-drain-leaderships');
+    assert.deepEqual(a.next.action === 'Membership' && a.next.step, {
+      type: 'DrainStore',
+      pod: 'demo-2',
+      raftId: 3,
+      leadershipsOnly: true,
+      rangesLed: 2,
+      rangesMovable: 0,
+      why: 'demo-2 restarts for the upgrade and leads 2 range(s)',
+    });
+    assert.notEqual(a.status.phase, 'Scaling');
+    const b = next('raft-upgrade-drained-restart');
+    assert.equal(b.next.action === 'Membership' && b.next.step.type, 'DeletePod');
   });
 });
 

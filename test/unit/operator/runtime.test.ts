@@ -11,7 +11,9 @@ import { ownerKey } from '../../../operator/src/runtime/informers.js';
 import type { Writer } from '../../../operator/src/runtime/kube.js';
 import type { KvsCluster, KvsClusterStatus } from '../../../operator/src/api/types.js';
 import type { PlannedEvent } from '../../../operator/src/controller/plan.js';
-import { cluster, StaticCache } from './fixtures.js';
+import { FakeNodeAdmin } from '../../../operator/src/runtime/admin.js';
+import { MembershipStepError } from '../../../operator/src/errors.js';
+import { cluster, healthyStatus, membersCm, pods, StaticCache, sts } from './fixtures.js';
 
 class FakeClock implements Clock {
   t = 0;
@@ -265,6 +267,51 @@ describe('operator reconcile', () => {
     assert.deepEqual(w.deleted, ['pvc db/data-demo-1', 'db/demo-1']);
     assert.equal(ev.reason, 'MemberReplacing');
     assert.match(ev.note, /restarts empty as raft id 4 \(VolumeLost/);
+  });
+
+  it('scale-in 5→3 through reconcile: StoreDraining + StoreDrained events, the drain reaches every answering store, then RemoveMember; a cut-short drain is a MembershipStepFailed', async () => {
+    const ps = pods(5).map((p, i) => ({ ...p, status: { ...p.status!, podIP: `10.0.0.${i + 1}` } }));
+    const cache = new StaticCache(cluster({ replicas: 3 }, healthyStatus(5), 3), sts(5), ps);
+    const admin = new FakeNodeAdmin();
+    for (let i = 1; i <= 5; i++) admin.addNode(`10.0.0.${i}:7379`, i, 'voter');
+    admin.leaderId = 1;
+    admin.ranges = 6;
+    admin.rangesLed.set(5, 2);
+    admin.rangesLed.set(4, 1);
+    const seen: string[][] = [];
+    const real = admin.drainStore.bind(admin);
+    admin.drainStore = (addresses, storeId, opts) => {
+      seen.push(addresses);
+      return real(addresses, storeId, opts);
+    };
+    const d = { cache, logger: silentLogger(), now: () => new Date('2026-11-21T10:00:00Z'), admin, reader: { getConfigMapData: async () => membersCm(5) } };
+
+    // A drain cut short (one leadership per call): the step fails with the mapped code, and is re-planned.
+    admin.drainBudget = 1;
+    const w0 = new FakeWriter();
+    const r0 = await reconcile('db/demo', { ...d, writer: w0 });
+    assert.ok(r0.stepError instanceof MembershipStepError);
+    assert.match(r0.stepError.message, /^DrainStore: DrainStore 5: drain of store 5 incomplete/);
+    assert.deepEqual(w0.events.filter((e) => /Drain|MembershipStep/.test(e.reason)).map((e) => e.reason), ['StoreDraining', 'MembershipStepFailed']);
+    assert.equal(admin.led(5), 1, 'one leadership moved before the drain stopped');
+
+    admin.drainBudget = undefined;
+    const w = new FakeWriter();
+    const r = await reconcile('db/demo', { ...d, writer: w });
+    assert.equal(r.stepError, undefined);
+    const drain = w.events.filter((e) => /^Store/.test(e.reason));
+    assert.deepEqual(drain.map((e) => e.reason), ['StoreDraining', 'StoreDrained']);
+    assert.match(drain[0]!.note, /^draining demo-4 \(store 5\): .* leads 1 range\(s\)$/);
+    assert.match(drain[1]!.note, /store 5: moved 1 leadership\(s\)/);
+    assert.deepEqual(seen[1], ps.map((p) => `${p.status.podIP}:7379`), 'every answering store is given to the drain');
+    assert.equal(admin.led(5), 0);
+    assert.equal(w.statuses.at(-1)?.conditions?.find((c) => c.type === 'Progressing')?.reason, 'Scaling');
+
+    const w2 = new FakeWriter();
+    await reconcile('db/demo', { ...d, writer: w2 });
+    const removed = w2.events.find((e) => e.reason === 'MemberRemoved');
+    assert.match(removed?.note ?? '', /removing demo-4 \(raft id 5\) from the group; its node reports leading 0 range\(s\)/);
+    assert.equal(admin.ledAtRemoval.get(5), 0);
   });
 
   it('maps children to their owner key', () => {

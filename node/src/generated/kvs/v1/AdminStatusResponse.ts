@@ -34,6 +34,17 @@ export interface AdminStatusResponse {
    */
   'identityRefused'?: (boolean);
   'identityRefusedReason'?: (string);
+  /**
+   * Range replicas this store holds (range 1 included; 0 = a node that does not report ranges) and how
+   * many of them it leads: a store about to leave or restart should lead none (the operator drains it).
+   */
+  'rangesHeld'?: (number | string | Long);
+  'rangesLed'?: (number | string | Long);
+  /**
+   * Ranges this store holds a voter replica of that some other voter of range 1 (a store of the cluster)
+   * holds no replica of: a drain can move those replicas there before the store leaves.
+   */
+  'rangesMovable'?: (number | string | Long);
 }
 
 export interface AdminStatusResponse__Output {
@@ -67,4 +78,15 @@ export interface AdminStatusResponse__Output {
    */
   'identityRefused': (boolean);
   'identityRefusedReason': (string);
+  /**
+   * Range replicas this store holds (range 1 included; 0 = a node that does not report ranges) and how
+   * many of them it leads: a store about to leave or restart should lead none (the operator drains it).
+   */
+  'rangesHeld': (number);
+  'rangesLed': (number);
+  /**
+   * Ranges this store holds a voter replica of that some other voter of range 1 (a store of the cluster)
+   * holds no replica of: a drain can move those replicas there before the store leaves.
+   */
+  'rangesMovable': (number);
 }
