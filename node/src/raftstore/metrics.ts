@@ -32,7 +32,7 @@ export class RaftMetrics {
   readonly readyBytes: H;
   readonly writeOps: H;
   readonly writeBytes: H;
-  private readonly children = new Map<string, Child>();
+  private readonly children = new Map<H, Map<string, Child>>();
 
   constructor(private readonly groupId: number) {
     const h = (name: string, help: string, labelNames: string[], buckets: number[]): H => new client.Histogram({ name, help, labelNames: ['group', ...labelNames], buckets, registers: [] });
@@ -62,13 +62,15 @@ export class RaftMetrics {
   }
 
   private child(hist: H, label: string): Child {
-    const names = (hist as unknown as { name: string; labelNames: string[] });
-    const k = `${names.name}\u0000${label}`;
-    let c = this.children.get(k);
+    // Nested maps: no key string built per observation (several per Ready on the hot path).
+    let byLabel = this.children.get(hist);
+    if (byLabel === undefined) this.children.set(hist, (byLabel = new Map()));
+    let c = byLabel.get(label);
     if (c === undefined) {
       // The second label name differs per histogram; the value is all a caller gives.
+      const names = hist as unknown as { labelNames: string[] };
       c = hist.labels({ group: String(this.groupId), [names.labelNames[1]!]: label });
-      this.children.set(k, c);
+      byLabel.set(label, c);
     }
     return c;
   }
@@ -144,6 +146,8 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_log_writes', 'engine writes of the Raft logs of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);
   store('kvs_store_log_synced_writes', 'synced group-commit writes of the Raft logs (one fsync each) (monotonic)', () => node.logWriter.stats.syncedWrites);
   store('kvs_store_log_synced_requests', 'range log writes that needed a sync; / kvs_store_log_synced_writes = fsyncs saved by group commit (monotonic)', () => node.logWriter.stats.syncedRequests);
+  store('kvs_store_apply_writes', 'engine writes of the applied state of all ranges of this store: one merged batch each (monotonic)', () => node.applyWriter.stats.writes);
+  store('kvs_store_apply_requests', 'range apply batches written; / kvs_store_apply_writes = ranges per merged apply write (monotonic)', () => node.applyWriter.stats.requests);
   store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else since the last ping round (monotonic)', () => node.transport.stats.pings);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));

@@ -110,6 +110,8 @@ export interface PeerConfig {
   onRemoved?: () => void;
   /** The store's group-commit writer of Raft log writes (log-writer.ts); default: this peer writes alone. */
   logWriter?: LogWriter;
+  /** The store's writer of apply batches (merged across ranges, unsynced); default: this peer writes alone. */
+  applyWriter?: LogWriter;
   /** Hibernate when idle (quiesce.ts); the host must then drive ticks and store liveness. Default off. */
   quiesce?: boolean;
   /** Store liveness of a member (store id = raft id); members of dead stores do not keep a leader awake. */
@@ -1153,7 +1155,10 @@ export class Peer implements CommandSink {
         // The right half's Raft state rides in the same batch as the split itself.
         r.ops.push(...PeerStorage.splitInitOps(right.rangeId, SPLIT_INIT_INDEX, this.storage.confState, this.storage.addresses, this.identity.toJSON()));
       }
-      await this.engine.write(r.ops, { sync: false });
+      // One engine write per store round for every range's apply batch (log-writer.ts); this range's next
+      // batch still waits for this one, so its apply order is unchanged.
+      if (this.cfg.applyWriter !== undefined) await this.cfg.applyWriter.write(r.ops, false);
+      else await this.engine.write(r.ops, { sync: false });
       this.metrics.engineWrite('apply', r.ops.length, opsBytes(r.ops));
       this.appliedIndex = last;
       this.stats.applied += batch.length;
