@@ -1,9 +1,12 @@
 // Node-to-node Raft transport over gRPC (proto/raft.proto, service kvs.v1.Raft).
 //
-// * One long-lived bidi stream per peer (this node → peer). The messages of one `send()` call (a Ready's
-//   messages) leave at once, one RaftFrame per peer carrying all of them (up to `maxFrameBytes`).
-//   Writing right away rather than on setImmediate matters: on a busy 2-core box the check phase came
-//   0.1–1 ms later, on every hop of the commit path (latency breakdown in docs/raft.md).
+// * One long-lived bidi stream per peer (this node → peer). The messages of every `send()` call of one
+//   microtask run — the Readies of all the store's ranges that finished together, e.g. after one group
+//   commit — leave as one RaftFrame per peer store (up to `maxFrameBytes`): per-frame gRPC work is paid
+//   once per store round, not once per range. A microtask rather than setImmediate matters: on a busy
+//   2-core box the check phase came 0.1–1 ms later, on every hop of the commit path (docs/raft.md).
+//   Deferring a send never lets a message leave earlier than its caller asked, so a message sent after
+//   a durable write (append responses, votes) still leaves after it.
 // * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s) on a NEW channel:
 //   grpc-js re-resolves a DNS name only when its own load balancer asks for it, and a channel can keep
 //   dialing the old address of a restarted pod (a StatefulSet pod comes back under the same DNS name
@@ -151,6 +154,8 @@ export class RaftTransport {
   readonly boot = 1 + Math.floor(Math.random() * 2 ** 48);
   private closed = false;
   private inboundClosed = false;
+  /** A flush of the queued messages is due at the end of this microtask run. */
+  private flushScheduled = false;
   private readonly maxFrameBytes: number;
   private readonly snapshotChunkBytes: number;
   private readonly maxBuffered: number;
@@ -234,7 +239,7 @@ export class RaftTransport {
     return { from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages, incarnation: this.incarnation, refused: '', boot: this.boot };
   }
 
-  /** Sends messages now, one frame per peer for the whole call. MsgSnap is streamed separately by the caller. */
+  /** Queues messages for this microtask run's frame to each peer (see the header). MsgSnap is streamed separately by the caller. */
   send(msgs: readonly Message[]): void {
     if (this.closed) return;
     for (const m of msgs) {
@@ -255,7 +260,13 @@ export class RaftTransport {
       conn.queueBytes += enc.length;
       conn.groups.add(m.groupId);
     }
-    this.flush();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
   }
 
   private conn(id: number): PeerConn | undefined {
