@@ -19,9 +19,10 @@ type H = client.Histogram<string>;
 type Child = ReturnType<H['labels']>;
 
 /**
- * Latency/size histograms of one group's Ready loop. Created unregistered (a Peer always records; unit
- * tests need no registry) and attached to the node's registry by `registerRaftMetrics`. Children are
- * resolved once per label set: an observation on the hot path is a bucket search, no label hashing.
+ * Latency/size histograms of one group's Ready loop. Created unregistered and attached to the node's
+ * registry by `registerRaftMetrics` (the store's first range). Only an attached instance records: the
+ * other ranges' observations would be computed for nobody, and a prom-client observation costs a few
+ * µs (label validation and hashing per call) — several per Ready, i.e. per write with many ranges.
  */
 export class RaftMetrics {
   readonly readyStage: H;
@@ -33,6 +34,8 @@ export class RaftMetrics {
   readonly writeOps: H;
   readonly writeBytes: H;
   private readonly children = new Map<H, Map<string, Child>>();
+  /** Attached to a registry: observations are recorded (see the class comment). */
+  recording = false;
 
   constructor(private readonly groupId: number) {
     const h = (name: string, help: string, labelNames: string[], buckets: number[]): H => new client.Histogram({ name, help, labelNames: ['group', ...labelNames], buckets, registers: [] });
@@ -76,24 +79,36 @@ export class RaftMetrics {
   }
 
   stage(s: ReadyStage, seconds: number): void {
+    if (!this.recording) return;
     this.child(this.readyStage, s).observe(seconds);
   }
   proposalStage(s: ProposalStage, seconds: number): void {
+    if (!this.recording) return;
     this.child(this.proposal, s).observe(seconds);
   }
   appendPersisted(role: 'leader' | 'follower' | 'candidate', seconds: number): void {
+    if (!this.recording) return;
     this.child(this.appendPersist, role).observe(seconds);
   }
   readStage(s: ReadStage, seconds: number): void {
+    if (!this.recording) return;
     this.child(this.read, s).observe(seconds);
   }
   readySize(kind: 'appended' | 'committed', entries: number, bytes: number): void {
+    if (!this.recording) return;
     this.child(this.readyEntries, kind).observe(entries);
     this.child(this.readyBytes, kind).observe(bytes);
   }
   engineWrite(kind: WriteKind, ops: number, bytes: number): void {
+    if (!this.recording) return;
     this.child(this.writeOps, kind).observe(ops);
     this.child(this.writeBytes, kind).observe(bytes);
+  }
+
+  /** Starts recording; the histograms to register. */
+  attach(): H[] {
+    this.recording = true;
+    return this.all();
   }
 
   all(): H[] {
@@ -109,7 +124,7 @@ export function since(t0: number): number {
 /** Registers the node's Raft metrics (stage histograms, gauges) in its registry (replicated nodes only). */
 export function registerRaftMetrics(registry: client.Registry, node: RaftNode): void {
   const peer = () => node.peer;
-  for (const h of node.peer.metrics.all()) registry.registerMetric(h);
+  for (const h of node.peer.metrics.attach()) registry.registerMetric(h);
   const g = (name: string, help: string, value: () => number): void => {
     new client.Gauge({
       name,

@@ -919,7 +919,7 @@ export class Peer implements CommandSink {
         }
       }
     }
-    if (this.pending.size > 0) {
+    if (this.pending.size > 0 && this.metrics.recording) {
       for (const e of rd.entries) {
         const id = proposalId(e.data);
         const p = id === undefined ? undefined : this.pending.get(id);
@@ -988,7 +988,7 @@ export class Peer implements CommandSink {
     // 4. Apply: in the apply stage, except conf changes (raft must see the new config before advance).
     if (rd.committedEntries.length > 0) {
       this.metrics.readySize('committed', rd.committedEntries.length, entriesBytes(rd.committedEntries));
-      if (this.pending.size > 0) {
+      if (this.pending.size > 0 && this.metrics.recording) {
         for (const e of rd.committedEntries) {
           const id = proposalId(e.data);
           const p = id === undefined ? undefined : this.pending.get(id);
