@@ -1,10 +1,13 @@
 // Node-to-node Raft transport over gRPC (proto/raft.proto, service kvs.v1.Raft).
 //
-// * One long-lived bidi stream per peer (this node → peer). The messages of every `send()` call of one
-//   microtask run — the Readies of all the store's ranges that finished together, e.g. after one group
-//   commit — leave as one RaftFrame per peer store (up to `maxFrameBytes`): per-frame gRPC work is paid
-//   once per store round, not once per range. A microtask rather than setImmediate matters: on a busy
-//   2-core box the check phase came 0.1–1 ms later, on every hop of the commit path (docs/raft.md).
+// * One long-lived bidi stream per peer (this node → peer). Sends are queued and leave as one RaftFrame
+//   per peer store (up to `maxFrameBytes`) for a whole store round, so per-frame gRPC work is paid once
+//   per round rather than once per range Ready (64 ranges: ~1 frame per write before, see
+//   docs/benchmarks.md). The first frames of an event-loop turn leave at the end of the microtask run
+//   (everything of that callback, e.g. the Readies one group commit resumed): a lone write does not wait
+//   for the check phase, which on a busy 2-core box came 0.1–1 ms later on every hop (docs/raft.md).
+//   Once frames left in a turn, later sends of the same turn (more I/O callbacks: other frames, other
+//   writes completing) are collected until its check phase (setImmediate) and leave together.
 //   Deferring a send never lets a message leave earlier than its caller asked, so a message sent after
 //   a durable write (append responses, votes) still leaves after it.
 // * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s) on a NEW channel:
@@ -154,8 +157,10 @@ export class RaftTransport {
   readonly boot = 1 + Math.floor(Math.random() * 2 ** 48);
   private closed = false;
   private inboundClosed = false;
-  /** A flush of the queued messages is due at the end of this microtask run. */
+  /** A flush of the queued messages is scheduled. */
   private flushScheduled = false;
+  /** Frames already left in this event-loop turn: later sends of the turn wait for its check phase. */
+  private sentThisTurn = false;
   private readonly maxFrameBytes: number;
   private readonly snapshotChunkBytes: number;
   private readonly maxBuffered: number;
@@ -262,10 +267,12 @@ export class RaftTransport {
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => {
+      const f = () => {
         this.flushScheduled = false;
         this.flush();
-      });
+      };
+      if (this.sentThisTurn) setImmediate(f);
+      else queueMicrotask(f);
     }
   }
 
@@ -295,6 +302,10 @@ export class RaftTransport {
 
   private flush(): void {
     if (this.closed) return;
+    if (!this.sentThisTurn) {
+      this.sentThisTurn = true;
+      setImmediate(() => (this.sentThisTurn = false));
+    }
     const now = Date.now();
     for (const c of this.peers.values()) {
       if (c.queue.length === 0) continue;

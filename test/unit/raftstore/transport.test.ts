@@ -125,6 +125,27 @@ describe('raftstore: gRPC transport', function () {
     assert.equal(b.stats.framesReceived, 1);
   });
 
+  it('after a frame left in this event-loop turn, later sends of the turn leave together at its check phase', async function () {
+    const { a, received } = await pair();
+    a.send([msg(2, 1, 1)]);
+    await Promise.resolve();
+    assert.equal(a.stats.framesSent, 1, 'the first frame of the turn leaves at the end of its microtask run');
+    a.send([{ ...msg(2, 1, 2), groupId: 2 }]);
+    await Promise.resolve();
+    a.send([{ ...msg(2, 1, 3), groupId: 3 }]);
+    await Promise.resolve();
+    assert.equal(a.stats.framesSent, 1, 'later sends of the turn wait for its check phase');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(a.stats.framesSent, 2, 'and leave as one frame');
+    for (let i = 0; i < 50 && received.length < 3; i++) await sleep(20);
+    assert.deepEqual(received.map((m) => m.index), [1, 2, 3], 'in send order');
+    // A new turn starts afresh: its first frame leaves at once again.
+    await sleep(5);
+    a.send([msg(2, 1, 4)]);
+    await Promise.resolve();
+    assert.equal(a.stats.framesSent, 3);
+  });
+
   it('reports peers without an address or with a dead address as unreachable', async function () {
     const { a, unreachable } = await pair();
     a.send([msg(7, 1, 1)]);
