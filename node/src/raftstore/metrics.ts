@@ -161,6 +161,7 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_log_writes', 'engine writes of the Raft logs of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);
   store('kvs_store_log_synced_writes', 'synced group-commit writes of the Raft logs (one fsync each) (monotonic)', () => node.logWriter.stats.syncedWrites);
   store('kvs_store_log_synced_requests', 'range log writes that needed a sync; / kvs_store_log_synced_writes = fsyncs saved by group commit (monotonic)', () => node.logWriter.stats.syncedRequests);
+  store('kvs_store_readies', 'Readies handled by all range replicas of this store (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.readies, 0));
   store('kvs_store_apply_writes', 'engine writes of the applied state of all ranges of this store: one merged batch each (monotonic)', () => node.applyWriter.stats.writes);
   store('kvs_store_apply_requests', 'range apply batches written; / kvs_store_apply_writes = ranges per merged apply write (monotonic)', () => node.applyWriter.stats.requests);
   store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else since the last ping round (monotonic)', () => node.transport.stats.pings);
