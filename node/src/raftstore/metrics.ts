@@ -158,12 +158,11 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_quiesces', 'times a range replica of this store quiesced (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.quiesced, 0));
   store('kvs_store_wakes', 'times a quiesced range replica of this store woke (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.wakes, 0));
   store('kvs_store_peers_down', 'peer stores this store has not heard from for an election timeout (store liveness)', () => node.liveness.downStores().length);
-  store('kvs_store_log_writes', 'engine writes of the Raft logs of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);
+  store('kvs_store_log_writes', 'engine writes of the Raft logs and apply batches of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);
+  store('kvs_store_apply_requests', 'range apply batches written through the group commit (monotonic)', () => node.logWriter.stats.applyRequests);
   store('kvs_store_log_synced_writes', 'synced group-commit writes of the Raft logs (one fsync each) (monotonic)', () => node.logWriter.stats.syncedWrites);
   store('kvs_store_log_synced_requests', 'range log writes that needed a sync; / kvs_store_log_synced_writes = fsyncs saved by group commit (monotonic)', () => node.logWriter.stats.syncedRequests);
   store('kvs_store_readies', 'Readies handled by all range replicas of this store (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.readies, 0));
-  store('kvs_store_apply_writes', 'engine writes of the applied state of all ranges of this store: one merged batch each (monotonic)', () => node.applyWriter.stats.writes);
-  store('kvs_store_apply_requests', 'range apply batches written; / kvs_store_apply_writes = ranges per merged apply write (monotonic)', () => node.applyWriter.stats.requests);
   store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else since the last ping round (monotonic)', () => node.transport.stats.pings);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));

@@ -108,10 +108,8 @@ export interface PeerConfig {
   onSnapshotInstalled?: () => void;
   /** This store's replica was removed from the range (applied conf change): the host destroys it. */
   onRemoved?: () => void;
-  /** The store's group-commit writer of Raft log writes (log-writer.ts); default: this peer writes alone. */
+  /** The store's group-commit writer of Raft log writes and apply batches (log-writer.ts); default: this peer writes alone. */
   logWriter?: LogWriter;
-  /** The store's writer of apply batches (merged across ranges, unsynced); default: this peer writes alone. */
-  applyWriter?: LogWriter;
   /** Hibernate when idle (quiesce.ts); the host must then drive ticks and store liveness. Default off. */
   quiesce?: boolean;
   /** Store liveness of a member (store id = raft id); members of dead stores do not keep a leader awake. */
@@ -1155,9 +1153,9 @@ export class Peer implements CommandSink {
         // The right half's Raft state rides in the same batch as the split itself.
         r.ops.push(...PeerStorage.splitInitOps(right.rangeId, SPLIT_INIT_INDEX, this.storage.confState, this.storage.addresses, this.identity.toJSON()));
       }
-      // One engine write per store round for every range's apply batch (log-writer.ts); this range's next
-      // batch still waits for this one, so its apply order is unchanged.
-      if (this.cfg.applyWriter !== undefined) await this.cfg.applyWriter.write(r.ops, false);
+      // With every range's log and apply writes of the store round in one engine write (log-writer.ts);
+      // this range's next batch still waits for this one, so its apply order is unchanged.
+      if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.writeApply(r.ops);
       else await this.engine.write(r.ops, { sync: false });
       this.metrics.engineWrite('apply', r.ops.length, opsBytes(r.ops));
       this.appliedIndex = last;

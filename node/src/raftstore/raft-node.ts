@@ -112,10 +112,8 @@ export class RaftNode implements RangeSet {
   private tickCount = 0;
   private readonly pingEveryTicks: number;
   readonly liveness: StoreLiveness;
-  /** Group commit of every range's Raft log writes (log-writer.ts). */
+  /** Group commit of every range's Raft log writes and apply batches (log-writer.ts). */
   readonly logWriter: LogWriter;
-  /** Every range's apply batches of a round merged into one unsynced engine write (same group commit). */
-  readonly applyWriter: LogWriter;
   /** Peer stores (members of any local range but us), recomputed every few ticks. */
   private peerStoreCache: number[] = [];
 
@@ -131,7 +129,6 @@ export class RaftNode implements RangeSet {
   ) {
     this.kv = new RangeKvStore(this, { defaultScanLimit: opts.store?.defaultScanLimit, maxScanLimit: opts.store?.maxScanLimit, onClose: () => this.close() });
     this.logWriter = new LogWriter(engine);
-    this.applyWriter = new LogWriter(engine);
     this.pingEveryTicks = Math.max(1, Math.floor((opts.electionTick ?? 10) / 4));
     // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
     this.liveness = new StoreLiveness((opts.electionTick ?? 10) * (opts.tickMs ?? 100), performance.now());
@@ -456,7 +453,6 @@ export class RaftNode implements RangeSet {
       maxCommandBytes: sizes?.maxCommandBytes,
       quiesce: opts.quiesce !== false,
       logWriter: this.logWriter,
-      applyWriter: this.applyWriter,
       isStoreLive: (id) => this.liveness.live(id, performance.now()),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       onSplit: (left, right) => this.onSplit(g, left, right),
