@@ -244,7 +244,7 @@ export class RaftTransport {
     return { from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages, incarnation: this.incarnation, refused: '', boot: this.boot };
   }
 
-  /** Queues messages for this microtask run's frame to each peer (see the header). MsgSnap is streamed separately by the caller. */
+  /** Queues messages for the store round's frame to each peer (see the header). MsgSnap is streamed separately by the caller. */
   send(msgs: readonly Message[]): void {
     if (this.closed) return;
     for (const m of msgs) {
