@@ -2,7 +2,8 @@
 // load generator drives one workload, the nodes are stopped gracefully (profiles are written at exit),
 // and self time is summarised per node by category (raft core, raftstore, engine/leveldb, grpc/http2,
 // protobuf, gc/idle, ...) and by top functions.
-//   node dist/bench/profile-replicated.js [--workload W] [--concurrency 64] [--duration 8] [--out DIR]
+//   node dist/bench/profile-replicated.js [--workload W] [--concurrency 64] [--duration 8] [--ranges 1] [--out DIR]
+// --ranges N splits the key space into N ranges with leaders spread over the stores (bench/lib/shard.ts).
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { summarise } from './lib/cpu-profile.js';
 import { KvsDriver } from './drivers/kvs.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
 import { runWorkload } from './lib/loadgen.js';
+import { shard } from './lib/shard.js';
 import { WORKLOADS } from './lib/workloads.js';
 
 const { values: a } = parseArgs({
@@ -19,6 +21,7 @@ const { values: a } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     duration: { type: 'string', default: '8' },
     records: { type: 'string', default: '2000' },
+    ranges: { type: 'string', default: '1' },
     out: { type: 'string' },
   },
 });
@@ -40,6 +43,8 @@ async function main(): Promise<void> {
     const rand = prng(42);
     const pool = Array.from({ length: 64 }, () => makeValue(100, rand));
     await d.load(Array.from({ length: records }, (_, i) => keyName(i)), (i) => pool[i % pool.length]!, 64);
+    const ranges = Number(a.ranges);
+    if (ranges > 1) await shard(cluster.addresses, ranges, 3, records);
     const spec = WORKLOADS[a.workload!.toUpperCase()]!;
     const r = await runWorkload(d, spec, { concurrency: Number(a.concurrency), durationMs: Number(a.duration) * 1000, warmupMs: 500, maxOps: 5_000_000, records, valueSize: 100, dist: 'zipfian', seed: 42 });
     console.log(`kvs×3 ${spec.id} c=${a.concurrency}: ${Math.round(r.opsPerSec)} ops/s, p50 ${(r.all.p50Us / 1000).toFixed(2)} ms, p99 ${(r.all.p99Us / 1000).toFixed(2)} ms, errors ${r.errors}`);

@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NodeProcess, ProcessCluster } from '../test/helpers/cluster-process.js';
-import { AdminClient } from '../node/src/client/index.js';
 import { CertDir, type Issued } from '../test/helpers/certs.js';
 import type { BenchDriver } from './lib/driver.js';
 import { EtcdCluster, etcdBinary, etcdVersion } from './lib/etcd-process.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
 import { runWorkload, type RunResult } from './lib/loadgen.js';
 import { runCaption, writeWorkloadCharts } from './lib/bench-charts.js';
-import { HEADER, markdownTable, ratios, rows, textTable } from './lib/report.js';
+import { HEADER, markdownTable, rangeRatios, ratios, rows, textTable } from './lib/report.js';
+import { shard } from './lib/shard.js';
 import { WORKLOADS } from './lib/workloads.js';
 import { EtcdDriver } from './drivers/etcd.js';
 import { KvsDriver } from './drivers/kvs.js';
@@ -35,7 +35,8 @@ const HELP = `usage: node dist/bench/run.js [options]
                            replicas (writes to the leader, reads round-robin over all replicas)
   --etcd-members 1         etcd members (1 or 3)
   --kvs-ranges 1           with --kvs-nodes > 1: split the loaded key space into this many ranges and
-                           spread their leaders round-robin over the stores before measuring
+                           spread their leaders round-robin over the stores before measuring; a comma
+                           list (64,1) measures one fresh kvs cluster per count and prints their ratios
   --kvs-transport stream   KvClient transport: stream (BatchStream multiplexing, the default) | unary
   --kvs-address H:P        measure an already running kvs node instead of starting one
   --etcd-endpoints URLs    measure running etcd instead of starting members
@@ -100,6 +101,7 @@ const durationMs = num(a.duration, 'duration') * 1000;
 const warmupMs = num(a.warmup, 'warmup') * 1000;
 const kvsNodes = num(a['kvs-nodes'], 'kvs-nodes');
 const etcdMembers = num(a['etcd-members'], 'etcd-members');
+const rangeCounts = a['kvs-ranges']!.split(',').map((r) => num(r, 'kvs-ranges'));
 
 function machine(): Record<string, unknown> {
   const c = cpus();
@@ -191,7 +193,7 @@ const kvsTlsArgs = (): string[] => {
 const kvsClientTls = () => (a.tls ? { tls: { ca: benchPki().ca, cert: benchPki().client.crt, key: benchPki().client.key } } : {});
 const tlsTag = () => (a.tls ? '+tls' : '');
 
-async function benchKvs(nodeArgs: string[] = [], suffix = ''): Promise<RunResult[]> {
+async function benchKvs(nodeArgs: string[] = [], suffix = '', ranges = 1): Promise<RunResult[]> {
   if (a['kvs-address']) {
     const d = new KvsDriver(a['kvs-address'].split(','), 'kvs(ext)', { transport: kvsTransport });
     try {
@@ -207,14 +209,13 @@ async function benchKvs(nodeArgs: string[] = [], suffix = ''): Promise<RunResult
       env: { KVS_LOG_LEVEL: 'warn' },
       extraArgs: (self, all) => ['--raft-id', String(all.findIndex((s) => s.nodeId === self.nodeId) + 1), '--peers', all.map((s, i) => `${i + 1}=${s.host}:${s.grpcPort}`).join(','), ...kvsTlsArgs(), ...nodeArgs],
     });
-    const ranges = num(a['kvs-ranges'], 'kvs-ranges');
     let sharded = false;
     const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}${ranges > 1 ? `/${ranges}r` : ''}${tlsTag()}${suffix}`, {
       replicated: true,
       transport: kvsTransport,
       ...kvsClientTls(),
       afterLoad: async () => {
-        if (ranges > 1 && !sharded) await shard(cluster.addresses, ranges, kvsNodes);
+        if (ranges > 1 && !sharded) await shard(cluster.addresses, ranges, kvsNodes, records);
         sharded = true;
       },
     });
@@ -239,37 +240,6 @@ async function benchKvs(nodeArgs: string[] = [], suffix = ''): Promise<RunResult
   } finally {
     await d.close();
     await node.cleanup();
-  }
-}
-
-/** Splits the record key space into `ranges` ranges and puts their leaders round-robin on the stores. */
-async function shard(addresses: string[], ranges: number, stores: number): Promise<void> {
-  const admin = new AdminClient(addresses);
-  try {
-    const records = num(a.records, 'records');
-    for (let i = 1; i < ranges; i++) {
-      const at = Buffer.from(keyName(Math.floor((i * records) / ranges)));
-      // Right after start the group may have no leader yet (NOT_LEADER without a hint): retry briefly.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await admin.splitRange(at);
-          break;
-        } catch (e) {
-          if (attempt >= 50) throw e;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-    }
-    const list = (await admin.ranges()).ranges;
-    for (const [j, r] of list.entries()) {
-      const to = (j % stores) + 1;
-      if (r.leaderId !== to) await admin.transferLeader(to, 5000, r.rangeId).catch((e: unknown) => console.error(`range ${r.rangeId}: leader transfer to ${to} failed: ${(e as Error).message}`));
-    }
-    const leaders = new Map<number, number>();
-    for (const r of (await admin.ranges()).ranges) leaders.set(r.leaderId, (leaders.get(r.leaderId) ?? 0) + 1);
-    console.error(`kvs: ${list.length} ranges, leaders per store ${JSON.stringify(Object.fromEntries(leaders))}`);
-  } finally {
-    admin.close();
   }
 }
 
@@ -315,8 +285,8 @@ async function main(): Promise<void> {
   console.error(`machine: ${JSON.stringify(m)}`);
   const results: RunResult[] = [];
   for (const t of targets) {
-    if (t === 'kvs') results.push(...(await benchKvs()));
-    else if (t === 'kvs-readindex') results.push(...(await benchKvs(['--lease-read=false'], ' ReadIndex')));
+    if (t === 'kvs') for (const r of rangeCounts) results.push(...(await benchKvs([], '', r)));
+    else if (t === 'kvs-readindex') for (const r of rangeCounts) results.push(...(await benchKvs(['--lease-read=false'], ' ReadIndex', r)));
     else if (t === 'etcd') results.push(...(await benchEtcd()));
     else throw new Error(`unknown target ${t}`);
   }
@@ -325,12 +295,15 @@ async function main(): Promise<void> {
   console.log(textTable(HEADER, rows(results)));
   const rat = ratios(results);
   if (rat.length) console.log('\n' + textTable(['workload', 'conc', 'kvs/etcd ops/s', 'kvs/etcd p99'], rat));
+  const rr = rangeRatios(results);
+  if (rr.rows.length) console.log('\n' + textTable(rr.header, rr.rows));
   if (ceiling !== undefined) console.log(`\nengine ceiling (bench/engine-ceiling):\n${ceiling}`);
   else if (!a['no-ceiling']) console.log('\nengine ceiling: bench/engine-ceiling.js not built (absent)');
   console.log(`\nload average at start ${JSON.stringify(m.loadavgAtStart)}, at end ${JSON.stringify(loadEnd)}`);
   if (a.markdown) {
     console.log('\n' + markdownTable(HEADER, rows(results)));
     if (rat.length) console.log('\n' + markdownTable(['workload', 'conc', 'kvs/etcd ops/s', 'kvs/etcd p99'], rat));
+    if (rr.rows.length) console.log('\n' + markdownTable(rr.header, rr.rows));
   }
   const out = a.out ?? join('bench', 'out', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(out, '..'), { recursive: true });

@@ -33,9 +33,9 @@ bench-replicated: build etcd-server
 	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_TLS_FLAG) $(BENCH_REPL_ARGS)
 	node dist/bench/failover.js --target both --members 3 --trials $(FAILOVER_TRIALS)
 
-# Sharding (issue 12): kvs×3 with the loaded key space split into $(BENCH_RANGES) ranges (leaders spread
+# Sharding (issue 12): kvs×3 with the loaded key space split into each of $(BENCH_RANGES) ranges (leaders spread
 # round-robin over the stores) against etcd×3, the same workloads as bench-replicated (1 range).
-BENCH_RANGES ?= 64
+BENCH_RANGES ?= 64,1
 .PHONY: bench-ranges
 bench-ranges: build etcd-server
 	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --kvs-ranges $(BENCH_RANGES) --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_REPL_ARGS)

@@ -48,3 +48,18 @@ export function ratios(results: RunResult[], a = 'kvs', b = 'etcd'): string[][] 
   }
   return out;
 }
+
+/**
+ * With several range counts in one run (--kvs-ranges 64,1): each sharded kvs target against the unsharded
+ * one (target names `kvs×N/<R>r` vs `kvs×N`), ops/s and p99 per workload and concurrency.
+ */
+export function rangeRatios(results: RunResult[]): { header: string[]; rows: string[][] } {
+  const key = (r: RunResult): string => `${r.workload}@${r.concurrency}`;
+  const base = new Map(results.filter((r) => /^kvs×\d+$/.test(r.target)).map((r) => [key(r), r]));
+  const rows: string[][] = [];
+  for (const r of results.filter((x) => /^kvs×\d+\/\d+r$/.test(x.target))) {
+    const b = base.get(key(r));
+    if (b) rows.push([`${r.workload} (${r.target} / ${b.target})`, String(r.concurrency), (r.opsPerSec / b.opsPerSec).toFixed(2) + 'x', (r.all.p99Us / b.all.p99Us).toFixed(2) + 'x']);
+  }
+  return { header: ['workload', 'conc', 'ranges ops/s ratio', 'ranges p99 ratio'], rows };
+}

@@ -19,9 +19,10 @@ type H = client.Histogram<string>;
 type Child = ReturnType<H['labels']>;
 
 /**
- * Latency/size histograms of one group's Ready loop. Created unregistered (a Peer always records; unit
- * tests need no registry) and attached to the node's registry by `registerRaftMetrics`. Children are
- * resolved once per label set: an observation on the hot path is a bucket search, no label hashing.
+ * Latency/size histograms of one group's Ready loop. Created unregistered and attached to the node's
+ * registry by `registerRaftMetrics` (the store's first range). Only an attached instance records: the
+ * other ranges' observations would be computed for nobody, and a prom-client observation costs a few
+ * µs (label validation and hashing per call) — several per Ready, i.e. per write with many ranges.
  */
 export class RaftMetrics {
   readonly readyStage: H;
@@ -32,7 +33,9 @@ export class RaftMetrics {
   readonly readyBytes: H;
   readonly writeOps: H;
   readonly writeBytes: H;
-  private readonly children = new Map<string, Child>();
+  private readonly children = new Map<H, Map<string, Child>>();
+  /** Attached to a registry: observations are recorded (see the class comment). */
+  recording = false;
 
   constructor(private readonly groupId: number) {
     const h = (name: string, help: string, labelNames: string[], buckets: number[]): H => new client.Histogram({ name, help, labelNames: ['group', ...labelNames], buckets, registers: [] });
@@ -62,36 +65,50 @@ export class RaftMetrics {
   }
 
   private child(hist: H, label: string): Child {
-    const names = (hist as unknown as { name: string; labelNames: string[] });
-    const k = `${names.name}\u0000${label}`;
-    let c = this.children.get(k);
+    // Nested maps: no key string built per observation (several per Ready on the hot path).
+    let byLabel = this.children.get(hist);
+    if (byLabel === undefined) this.children.set(hist, (byLabel = new Map()));
+    let c = byLabel.get(label);
     if (c === undefined) {
       // The second label name differs per histogram; the value is all a caller gives.
+      const names = hist as unknown as { labelNames: string[] };
       c = hist.labels({ group: String(this.groupId), [names.labelNames[1]!]: label });
-      this.children.set(k, c);
+      byLabel.set(label, c);
     }
     return c;
   }
 
   stage(s: ReadyStage, seconds: number): void {
+    if (!this.recording) return;
     this.child(this.readyStage, s).observe(seconds);
   }
   proposalStage(s: ProposalStage, seconds: number): void {
+    if (!this.recording) return;
     this.child(this.proposal, s).observe(seconds);
   }
   appendPersisted(role: 'leader' | 'follower' | 'candidate', seconds: number): void {
+    if (!this.recording) return;
     this.child(this.appendPersist, role).observe(seconds);
   }
   readStage(s: ReadStage, seconds: number): void {
+    if (!this.recording) return;
     this.child(this.read, s).observe(seconds);
   }
   readySize(kind: 'appended' | 'committed', entries: number, bytes: number): void {
+    if (!this.recording) return;
     this.child(this.readyEntries, kind).observe(entries);
     this.child(this.readyBytes, kind).observe(bytes);
   }
   engineWrite(kind: WriteKind, ops: number, bytes: number): void {
+    if (!this.recording) return;
     this.child(this.writeOps, kind).observe(ops);
     this.child(this.writeBytes, kind).observe(bytes);
+  }
+
+  /** Starts recording; the histograms to register. */
+  attach(): H[] {
+    this.recording = true;
+    return this.all();
   }
 
   all(): H[] {
@@ -107,7 +124,7 @@ export function since(t0: number): number {
 /** Registers the node's Raft metrics (stage histograms, gauges) in its registry (replicated nodes only). */
 export function registerRaftMetrics(registry: client.Registry, node: RaftNode): void {
   const peer = () => node.peer;
-  for (const h of node.peer.metrics.all()) registry.registerMetric(h);
+  for (const h of node.peer.metrics.attach()) registry.registerMetric(h);
   const g = (name: string, help: string, value: () => number): void => {
     new client.Gauge({
       name,
@@ -141,9 +158,11 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_quiesces', 'times a range replica of this store quiesced (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.quiesced, 0));
   store('kvs_store_wakes', 'times a quiesced range replica of this store woke (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.wakes, 0));
   store('kvs_store_peers_down', 'peer stores this store has not heard from for an election timeout (store liveness)', () => node.liveness.downStores().length);
-  store('kvs_store_log_writes', 'engine writes of the Raft logs of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);
+  store('kvs_store_log_writes', 'engine writes of the Raft logs and apply batches of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);
+  store('kvs_store_apply_requests', 'range apply batches written through the group commit (monotonic)', () => node.logWriter.stats.applyRequests);
   store('kvs_store_log_synced_writes', 'synced group-commit writes of the Raft logs (one fsync each) (monotonic)', () => node.logWriter.stats.syncedWrites);
   store('kvs_store_log_synced_requests', 'range log writes that needed a sync; / kvs_store_log_synced_writes = fsyncs saved by group commit (monotonic)', () => node.logWriter.stats.syncedRequests);
+  store('kvs_store_readies', 'Readies handled by all range replicas of this store (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.readies, 0));
   store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else since the last ping round (monotonic)', () => node.transport.stats.pings);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));

@@ -132,7 +132,7 @@ export class RaftNode implements RangeSet {
   private tickCount = 0;
   private readonly pingEveryTicks: number;
   readonly liveness: StoreLiveness;
-  /** Group commit of every range's Raft log writes (log-writer.ts). */
+  /** Group commit of every range's Raft log writes and apply batches (log-writer.ts). */
   readonly logWriter: LogWriter;
   /** Peer stores (members of any local range but us), recomputed every few ticks. */
   private peerStoreCache: number[] = [];

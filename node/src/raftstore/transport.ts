@@ -1,9 +1,15 @@
 // Node-to-node Raft transport over gRPC (proto/raft.proto, service kvs.v1.Raft).
 //
-// * One long-lived bidi stream per peer (this node → peer). The messages of one `send()` call (a Ready's
-//   messages) leave at once, one RaftFrame per peer carrying all of them (up to `maxFrameBytes`).
-//   Writing right away rather than on setImmediate matters: on a busy 2-core box the check phase came
-//   0.1–1 ms later, on every hop of the commit path (latency breakdown in docs/raft.md).
+// * One long-lived bidi stream per peer (this node → peer). Sends are queued and leave as one RaftFrame
+//   per peer store (up to `maxFrameBytes`) for a whole store round, so per-frame gRPC work is paid once
+//   per round rather than once per range Ready (64 ranges: ~1 frame per write before, see
+//   docs/benchmarks.md). The first frames of an event-loop turn leave at the end of the microtask run
+//   (everything of that callback, e.g. the Readies one group commit resumed): a lone write does not wait
+//   for the check phase, which on a busy 2-core box came 0.1–1 ms later on every hop (docs/raft.md).
+//   Once frames left in a turn, later sends of the same turn (more I/O callbacks: other frames, other
+//   writes completing) are collected until its check phase (setImmediate) and leave together.
+//   Deferring a send never lets a message leave earlier than its caller asked, so a message sent after
+//   a durable write (append responses, votes) still leaves after it.
 // * A broken or refused stream is re-opened with exponential backoff (50 ms … 2 s) on a NEW channel:
 //   grpc-js re-resolves a DNS name only when its own load balancer asks for it, and a channel can keep
 //   dialing the old address of a restarted pod (a StatefulSet pod comes back under the same DNS name
@@ -151,6 +157,10 @@ export class RaftTransport {
   readonly boot = 1 + Math.floor(Math.random() * 2 ** 48);
   private closed = false;
   private inboundClosed = false;
+  /** A flush of the queued messages is scheduled. */
+  private flushScheduled = false;
+  /** Frames already left in this event-loop turn: later sends of the turn wait for its check phase. */
+  private sentThisTurn = false;
   private readonly maxFrameBytes: number;
   private readonly snapshotChunkBytes: number;
   private readonly maxBuffered: number;
@@ -234,7 +244,7 @@ export class RaftTransport {
     return { from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages, incarnation: this.incarnation, refused: '', boot: this.boot };
   }
 
-  /** Sends messages now, one frame per peer for the whole call. MsgSnap is streamed separately by the caller. */
+  /** Queues messages for the store round's frame to each peer (see the header). MsgSnap is streamed separately by the caller. */
   send(msgs: readonly Message[]): void {
     if (this.closed) return;
     for (const m of msgs) {
@@ -255,7 +265,15 @@ export class RaftTransport {
       conn.queueBytes += enc.length;
       conn.groups.add(m.groupId);
     }
-    this.flush();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      const f = () => {
+        this.flushScheduled = false;
+        this.flush();
+      };
+      if (this.sentThisTurn) setImmediate(f);
+      else queueMicrotask(f);
+    }
   }
 
   private conn(id: number): PeerConn | undefined {
@@ -284,6 +302,10 @@ export class RaftTransport {
 
   private flush(): void {
     if (this.closed) return;
+    if (!this.sentThisTurn) {
+      this.sentThisTurn = true;
+      setImmediate(() => (this.sentThisTurn = false));
+    }
     const now = Date.now();
     for (const c of this.peers.values()) {
       if (c.queue.length === 0) continue;

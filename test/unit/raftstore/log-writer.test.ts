@@ -1,7 +1,9 @@
-// Group commit of the Raft logs of a store's ranges (raftstore/log-writer.ts): writes asked for in one
-// event-loop turn, or while a write is in flight, become one engine batch, synced if any part must be;
-// order is kept, a failed batch fails every request in it and the next batch still runs. On a store
-// split into 8 ranges, concurrent puts to all of them cost fewer fsyncs than range log writes.
+// Group commit of the engine writes of a store's ranges (raftstore/log-writer.ts: Raft log writes and
+// apply batches): writes asked for in one event-loop turn, or while a write is in flight, become one
+// engine batch, synced if any part must be; order is kept; no request resolves before its own batch is
+// written; a failed merged batch fails only the requests that fail on their own,
+// and the next batch still runs. On a store split into 8 ranges, concurrent puts to all of them cost
+// fewer fsyncs than range log writes, and their apply batches are merged too.
 import assert from 'node:assert/strict';
 import type { Engine, EngineOp, WriteOptions } from '../../../node/src/engine/engine.js';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
@@ -19,6 +21,8 @@ class GatedEngine extends MemoryEngine {
   calls: Array<{ keys: string[]; sync: boolean }> = [];
   private gates: Array<() => void> = [];
   failNext = false;
+  /** A batch holding this key fails (a request whose own ops the engine refuses). */
+  poison: string | undefined;
   override async write(ops: readonly EngineOp[], opts?: WriteOptions): Promise<void> {
     this.calls.push({ keys: ops.map((o) => o.key.toString()), sync: opts?.sync === true });
     await new Promise<void>((r) => this.gates.push(r));
@@ -26,6 +30,7 @@ class GatedEngine extends MemoryEngine {
       this.failNext = false;
       throw new Error('disk full');
     }
+    if (this.poison !== undefined && ops.some((o) => o.key.toString() === this.poison)) throw new Error(`bad op ${this.poison}`);
     return super.write(ops, opts);
   }
   release(): void {
@@ -44,7 +49,7 @@ describe('log writer: group commit of the ranges of a store', function () {
     assert.deepEqual(e.calls, [{ keys: ['a', 'b', 'c'], sync: true }]);
     e.release();
     await Promise.all(done);
-    assert.deepEqual(w.stats, { writes: 1, syncedWrites: 1, requests: 3, syncedRequests: 1 });
+    assert.deepEqual(w.stats, { writes: 1, syncedWrites: 1, requests: 3, applyRequests: 0, syncedRequests: 1, splitRetries: 0 });
   });
 
   it('writes arriving while one is in flight queue into the next batch, in order', async function () {
@@ -66,23 +71,56 @@ describe('log writer: group commit of the ranges of a store', function () {
     assert.equal((await e.get(Buffer.from('3')))?.toString(), 'v');
   });
 
-  it('a failed batch rejects each of its requests; the next batch still runs', async function () {
+  it('a failed merged batch fails only the requests that fail alone (ranges share a batch, not a fate); the next batch still runs', async function () {
     const e = new GatedEngine();
     const w = new LogWriter(e);
-    e.failNext = true;
-    const failed = [w.write([put('x')], true), w.write([put('y')], true)];
-    await turn();
-    e.release();
-    for (const p of failed) await assert.rejects(p, /disk full/);
+    e.poison = 'bad';
+    const x = w.write([put('x')], true);
+    const bad = w.write([put('bad'), put('with-bad')], true);
+    const y = w.write([put('y')], false);
+    const settled = Promise.allSettled([x, bad, y]);
+    // The merged batch, then each request alone, in order.
+    for (let i = 0; i < 4; i++) {
+      await turn();
+      e.release();
+    }
+    const [rx, rbad, ry] = await settled;
+    assert.equal(rx.status, 'fulfilled');
+    assert.equal(ry.status, 'fulfilled');
+    assert.equal(rbad.status, 'rejected');
+    assert.match(String((rbad as PromiseRejectedResult).reason), /bad op bad/);
+    assert.deepEqual(e.calls.map((c) => c.keys), [['x', 'bad', 'with-bad', 'y'], ['x'], ['bad', 'with-bad'], ['y']]);
+    assert.deepEqual(e.calls.map((c) => c.sync), [true, true, true, false], 'each retried request keeps its own sync');
+    assert.equal(await e.get(Buffer.from('with-bad')), undefined, 'nothing of the failed request landed');
+    assert.equal((await e.get(Buffer.from('y')))?.toString(), 'v');
+    assert.equal(w.stats.splitRetries, 1);
+    e.poison = undefined;
     const ok = w.write([put('z')], true);
     await turn();
     e.release();
     await ok;
     assert.equal((await e.get(Buffer.from('z')))?.toString(), 'v');
-    assert.equal(await e.get(Buffer.from('x')), undefined);
   });
 
-  it('a store with 8 ranges: concurrent puts to all ranges need fewer fsyncs than range log writes', async function () {
+  it('a request alone whose write fails is rejected; nothing resolves before its batch is written', async function () {
+    const e = new GatedEngine();
+    const w = new LogWriter(e);
+    e.failNext = true;
+    const failed = w.write([put('x')], true);
+    await turn();
+    const order: string[] = [];
+    const next = w.write([put('n')], true).then(() => order.push('n'));
+    e.release();
+    await assert.rejects(failed, /disk full/);
+    await turn();
+    assert.deepEqual(order, [], 'the next batch is not acknowledged while its engine write is pending');
+    e.release();
+    await next;
+    assert.equal(await e.get(Buffer.from('x')), undefined);
+    assert.equal((await e.get(Buffer.from('n')))?.toString(), 'v');
+  });
+
+  it('a store with 8 ranges: concurrent puts to all ranges need fewer fsyncs than range log writes, apply batches merged too', async function () {
     this.timeout(20_000);
     const engine = new MemoryEngine();
     const node = await openSingleVoter({ engine: engine as Engine });
@@ -100,6 +138,12 @@ describe('log writer: group commit of the ranges of a store', function () {
       const fsyncs = engine.syncedWrites - synced0;
       assert.ok(requests >= 160, `every put needed a synced log write (${requests})`);
       assert.ok(fsyncs * 3 < requests, `group commit: ${fsyncs} fsyncs for ${requests} range log writes`);
+      const applies = node.logWriter.stats.applyRequests - w0.applyRequests;
+      const all = node.logWriter.stats.requests - w0.requests;
+      const writes = node.logWriter.stats.writes - w0.writes;
+      assert.ok(applies >= (8 * 20) / 2, `range apply batches went through the store's group commit (${applies})`);
+      assert.ok(writes * 3 < all, `merged: ${writes} engine writes for ${all} range log writes and apply batches`);
+      for (const k of ['a', 'd', 'h']) assert.equal((await node.kvStore.get(Buffer.from(`${k}19`)))?.value?.toString(), 'v');
     } finally {
       await node.close();
     }

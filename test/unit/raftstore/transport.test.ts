@@ -89,7 +89,9 @@ describe('raftstore: gRPC transport', function () {
   it('sends the messages of one send() call (a Ready) as one frame, right away and in order', async function () {
     const { a, b, received } = await pair();
     a.send(Array.from({ length: 200 }, (_, i) => msg(2, 1, i)));
-    assert.equal(a.stats.framesSent, 1, 'written synchronously: no wait for the next event-loop phase');
+    assert.equal(a.stats.framesSent, 0, 'queued for the end of this microtask run');
+    await Promise.resolve();
+    assert.equal(a.stats.framesSent, 1, 'written in the same microtask run: no wait for the next event-loop phase');
     for (let i = 0; i < 50 && received.length < 200; i++) await sleep(20);
     assert.equal(received.length, 200);
     assert.deepEqual(received.map((m) => m.index), Array.from({ length: 200 }, (_, i) => i));
@@ -106,6 +108,42 @@ describe('raftstore: gRPC transport', function () {
     assert.ok(a.stats.heartbeatBytesSent > 0 && a.stats.heartbeatBytesSent < a.stats.bytesSent);
     const sent = [...Array.from({ length: 200 }, (_, i) => msg(2, 1, i)), msg(2, 1, 999, MessageType.Heartbeat)];
     assert.equal(a.stats.bytesSent, sent.reduce((n, m) => n + encodeMessage(m).length, 0));
+  });
+
+  it('the send() calls of many ranges in one microtask run (a store round) share one frame per peer, in call order', async function () {
+    const { a, b, received } = await pair();
+    // 64 ranges' Readies finishing together (e.g. resumed by one group commit), each sending its own message.
+    await Promise.all(
+      Array.from({ length: 64 }, async (_, g) => {
+        await Promise.resolve();
+        a.send([{ ...msg(2, 1, g), groupId: g + 1 }]);
+      }),
+    );
+    for (let i = 0; i < 50 && received.length < 64; i++) await sleep(20);
+    assert.deepEqual(received.map((m) => m.groupId), Array.from({ length: 64 }, (_, g) => g + 1));
+    assert.equal(a.stats.framesSent, 1, 'one frame for the round, not one per range');
+    assert.equal(b.stats.framesReceived, 1);
+  });
+
+  it('after a frame left in this event-loop turn, later sends of the turn leave together at its check phase', async function () {
+    const { a, received } = await pair();
+    a.send([msg(2, 1, 1)]);
+    await Promise.resolve();
+    assert.equal(a.stats.framesSent, 1, 'the first frame of the turn leaves at the end of its microtask run');
+    a.send([{ ...msg(2, 1, 2), groupId: 2 }]);
+    await Promise.resolve();
+    a.send([{ ...msg(2, 1, 3), groupId: 3 }]);
+    await Promise.resolve();
+    assert.equal(a.stats.framesSent, 1, 'later sends of the turn wait for its check phase');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(a.stats.framesSent, 2, 'and leave as one frame');
+    for (let i = 0; i < 50 && received.length < 3; i++) await sleep(20);
+    assert.deepEqual(received.map((m) => m.index), [1, 2, 3], 'in send order');
+    // A new turn starts afresh: its first frame leaves at once again.
+    await sleep(5);
+    a.send([msg(2, 1, 4)]);
+    await Promise.resolve();
+    assert.equal(a.stats.framesSent, 3);
   });
 
   it('reports peers without an address or with a dead address as unreachable', async function () {
