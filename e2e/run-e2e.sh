@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end on a real local Kubernetes (kubelet + containerd):
-#   cluster-up → images/build-offline.sh --import → helm install kvs-operator → kubectl apply sample
-#   → wait Available → e2e/tests (client library from the host to the pod IPs, printer columns, scale)
-#   → teardown (always; on failure the pods' state and logs are printed first).
+#   cluster-up → images/build-offline.sh --import → throwaway PKI (scripts/gen-certs.sh) and the
+#   operator's client-certificate Secret → helm install kvs-operator → kubectl apply sample
+#   → wait Available → e2e/tests (client library from the host to the pod IPs, printer columns, scale;
+#   a TLS KvsCluster and a host Prometheus in their own namespace) → teardown (always; on failure the
+#   pods' state and logs are printed first).
 #   e2e/run-e2e.sh [compiled-dir]     (default dist; make e2e)
 # Env: KVS_E2E_KEEP=1 keeps the cluster after the run (for debugging);
 #      KVS_E2E_GREP=<regexp> runs only the matching scenarios (mocha --grep; on the one shared cluster);
