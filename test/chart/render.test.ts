@@ -25,7 +25,7 @@ const CM = ['certManager.enabled=true', 'certManager.issuerRef.name=kvs-ca', 'ce
 describe('chart render (helm template): TLS of the operator, cert-manager Certificates', function () {
   this.timeout(60_000);
 
-  it('defaults: no Certificate, no NetworkPolicy, the operator without a client certificate', () => {
+  it('defaults: no Certificate, the operator without a client certificate', () => {
     const r = render();
     assert.equal(r.status, 0, r.out);
     assert.deepEqual(ofKind(r.docs, 'Certificate'), []);
