@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end on a real local Kubernetes (kubelet + containerd):
-#   cluster-up → images/build-offline.sh --import → helm install kvs-operator → kubectl apply sample
-#   → wait Available → e2e/tests (client library from the host to the pod IPs, printer columns, scale)
-#   → teardown (always; on failure the pods' state and logs are printed first).
+#   cluster-up → images/build-offline.sh --import → throwaway PKI (scripts/gen-certs.sh) and the
+#   operator's client-certificate Secret → helm install kvs-operator → kubectl apply sample
+#   → wait Available → e2e/tests (client library from the host to the pod IPs, printer columns, scale;
+#   a TLS KvsCluster and a host Prometheus in their own namespace) → teardown (always; on failure the
+#   pods' state and logs are printed first).
 #   e2e/run-e2e.sh [compiled-dir]     (default dist; make e2e)
 # Env: KVS_E2E_KEEP=1 keeps the cluster after the run (for debugging);
 #      KVS_E2E_GREP=<regexp> runs only the matching scenarios (mocha --grep; on the one shared cluster);
@@ -16,6 +18,8 @@ export KUBECONFIG=$KVS_CLUSTER_DIR/kubeconfig
 KUBECTL=$KVS_BIN/kubectl HELM=$KVS_BIN/helm
 export KVS_KUBECTL=$KUBECTL KVS_HELM=$HELM
 NS=${KVS_E2E_NAMESPACE:-kvs-e2e} OP_NS=kvs-system
+# The TLS scenario's own namespace and KvsCluster (e2e/tests/tls-monitoring.e2e.test.ts).
+export KVS_E2E_TLS_NAMESPACE=${KVS_E2E_TLS_NAMESPACE:-kvs-e2e-tls} KVS_E2E_TLS_CLUSTER=${KVS_E2E_TLS_CLUSTER:-secure}
 INSTALL_TIMEOUT=${KVS_E2E_INSTALL_TIMEOUT:-180s}
 AVAILABLE_TIMEOUT=${KVS_E2E_AVAILABLE_TIMEOUT:-300s}
 t0=$(date +%s)
@@ -63,6 +67,7 @@ cleanup() {
     kvs_log "e2e: KVS_E2E_KEEP=1: cluster left running (make cluster-down)"
   elif [ "$reuse" = 1 ]; then
     "$KUBECTL" delete namespace "$NS" --wait=true --timeout=120s >/dev/null 2>&1 || kvs_log "namespace $NS not removed"
+    "$KUBECTL" delete namespace "$KVS_E2E_TLS_NAMESPACE" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1 || kvs_log "namespace $KVS_E2E_TLS_NAMESPACE not removed"
     "$HELM" uninstall kvs-operator -n "$OP_NS" --wait >/dev/null 2>&1 || true
     "$KUBECTL" delete namespace "$OP_NS" --wait=true --timeout=60s >/dev/null 2>&1 || true
     "$KUBECTL" delete crd kvsclusters.kvs.dev >/dev/null 2>&1 || true
@@ -70,6 +75,7 @@ cleanup() {
   else
     "$repo/e2e/cluster/down.sh" >/dev/null 2>&1 || kvs_log "cluster teardown reported errors"
   fi
+  [ -n "${KVS_E2E_PKI:-}" ] && rm -rf "$KVS_E2E_PKI"
   step "done, rc=$rc"
   exit $rc
 }
@@ -80,9 +86,19 @@ step "images"
 "$repo/images/build-offline.sh" --import
 # The rolling-upgrade scenario moves the cluster to kvs/node:dev2: the same image under a second tag.
 ctr --address "$KVS_CLUSTER_DIR/containerd/containerd.sock" -n k8s.io images tag --force docker.io/kvs/node:dev docker.io/kvs/node:dev2 >/dev/null
+step "PKI (openssl) and the operator's client certificate Secret"
+# One throwaway CA for the TLS scenario: the nodes' certificate names the TLS cluster's client Service
+# (the operator and the host client verify it while dialing pod IPs) and its pods under the peer Service.
+export KVS_E2E_PKI; KVS_E2E_PKI=$(mktemp -d /tmp/kvs-e2e-pki.XXXXXX)
+KVS_TLS_SANS="DNS:$KVS_E2E_TLS_CLUSTER.$KVS_E2E_TLS_NAMESPACE.svc DNS:*.$KVS_E2E_TLS_CLUSTER-peers.$KVS_E2E_TLS_NAMESPACE.svc" \
+  "$repo/scripts/gen-certs.sh" "$KVS_E2E_PKI" >/dev/null
+"$KUBECTL" create namespace "$OP_NS" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
+"$KUBECTL" -n "$OP_NS" create secret generic kvs-operator-tls --type=kubernetes.io/tls --dry-run=client -o yaml \
+  --from-file=tls.crt="$KVS_E2E_PKI/admin.crt" --from-file=tls.key="$KVS_E2E_PKI/admin.key" --from-file=ca.crt="$KVS_E2E_PKI/ca.crt" \
+  | "$KUBECTL" apply -f - >/dev/null
 step "helm install"
 "$HELM" install kvs-operator "$repo/charts/kvs-operator" -n "$OP_NS" --create-namespace \
-  --set grafanaDashboard.enabled=true --wait --timeout "$INSTALL_TIMEOUT"
+  --set grafanaDashboard.enabled=true --set tls.secretName=kvs-operator-tls --wait --timeout "$INSTALL_TIMEOUT"
 "$KUBECTL" -n "$OP_NS" get deploy,pods -o wide
 step "kubectl apply sample"
 "$KUBECTL" create namespace "$NS" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
@@ -92,5 +108,12 @@ step "wait for Available (timeout $AVAILABLE_TIMEOUT)"
 "$KUBECTL" -n "$NS" get kvsclusters,pods -o wide
 step "mocha e2e/tests"
 cd "$repo"
+# The monitoring scenario runs Debian's Prometheus on the host (as make test-monitoring does).
+if ! command -v prometheus >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+export PROMETHEUS=${PROMETHEUS:-$(command -v prometheus)}
 # KVS_E2E_GREP runs only the matching scenarios (iterating on one; they still share this one cluster).
 KVS_E2E_NAMESPACE=$NS node_modules/.bin/mocha --timeout 600000 --slow 30000 ${KVS_E2E_GREP:+--grep "$KVS_E2E_GREP"} "$out/e2e/tests/**/*.test.js"

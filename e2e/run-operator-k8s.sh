@@ -23,6 +23,7 @@ t0=$(date +%s)
 # The chart must lint and render before anything else.
 "$KVS_HELM" lint --strict "$repo/charts/kvs-operator" >/dev/null
 "$KVS_HELM" lint --strict "$repo/charts/kvs-operator" --set serviceMonitor.enabled=true,grafanaDashboard.enabled=true,watchNamespace=x >/dev/null
+"$KVS_HELM" lint --strict "$repo/charts/kvs-operator" --set 'tls.secretName=x,certManager.enabled=true,certManager.issuerRef.name=ca,certManager.clusters[0].name=demo,certManager.clusters[0].namespace=kvs' >/dev/null
 kvs_log "helm lint: ok"
 
 cleanup() {

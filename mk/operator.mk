@@ -22,3 +22,12 @@ test-operator-k8s: build
 # Run the operator on the host against $KUBECONFIG (metrics on 127.0.0.1:8080).
 operator-run: build
 	node dist/operator/src/main.js --leader-elect=false
+
+# The chart rendered by `helm template` both ways (cert-manager Certificates or an existing Secret; the
+# operator's TLS mount): test/chart, a few seconds. helm is the e2e's (e2e/cluster/build.sh when missing).
+.PHONY: test-chart
+TEST_TARGETS += test-chart
+
+test-chart: build
+	@. e2e/cluster/env.sh; [ -x "$$KVS_BIN/helm" ] || e2e/cluster/build.sh; \
+	  KVS_HELM=$$KVS_BIN/helm mocha 'dist/test/chart/**/*.test.js'

@@ -7,56 +7,16 @@
 // The alert rules are loaded too, and every rule must evaluate without error on the real series.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { KvClient } from '../../node/src/client/index.js';
 import { OperatorMetrics, startHttp } from '../../operator/src/runtime/metrics.js';
 import { ProcessCluster, collectLogsOnFailure, freePort, peersOf, raftIdOf, sleep, until } from '../helpers/cluster-process.js';
-import { CHART, PROMETHEUS, RULES } from './tools.js';
-
-interface Panel {
-  title: string;
-  type: string;
-  targets?: Array<{ refId: string; expr: string }>;
-}
-interface Dashboard {
-  uid: string;
-  panels: Panel[];
-  templating: { list: Array<{ name: string; type: string; query?: string }> };
-}
-interface QueryResult {
-  status: 'success' | 'error';
-  errorType?: string;
-  error?: string;
-  data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
-}
-
-const dashboards: Dashboard[] = readdirSync(resolve(CHART, 'dashboards'))
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(resolve(CHART, 'dashboards', f), 'utf8')) as Dashboard);
-
-/** Grafana's variables as the dashboard's "All" / one cluster selection would set them. */
-function expand(expr: string, cluster: string): string {
-  return expr.replaceAll('$__rate_interval', '30s').replaceAll('$namespace', '.*').replaceAll('$kvs_cluster', cluster);
-}
-
-/** Label names that share the metrics' prefix. */
-const KVS_LABELS = new Set(['kvs_cluster', 'kvs_namespace']);
-
-/** Metric families referenced by an expression (histogram series names mapped to their family). */
-function families(expr: string): string[] {
-  const names = [...expr.matchAll(/\b(kvs_[a-z0-9_]+)/g)].map((m) => m[1]!).filter((n) => !KVS_LABELS.has(n));
-  return [...new Set(names.map((n) => n.replace(/_(bucket|sum|count)$/, '')))];
-}
-
-/** Families a /metrics exposition declares (`# TYPE name kind`). */
-function exported(text: string): Set<string> {
-  return new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
-}
+import { dashboards, expand, exported, families, promQuery } from './queries.js';
+import { PROMETHEUS, RULES } from './tools.js';
 
 describe('dashboards: every panel query against a real Prometheus scraping a 3-node cluster under load', function () {
   this.timeout(180_000);
@@ -69,10 +29,7 @@ describe('dashboards: every panel query against a real Prometheus scraping a 3-n
   let nodeFamilies = new Set<string>();
   let operatorFamilies = new Set<string>();
 
-  const query = async (q: string): Promise<QueryResult> => {
-    const r = await fetch(`${promUrl}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: q }) });
-    return (await r.json()) as QueryResult;
-  };
+  const query = (q: string) => promQuery(promUrl, q);
 
   before(async function () {
     dir = mkdtempSync(join(tmpdir(), 'kvs-dash-'));

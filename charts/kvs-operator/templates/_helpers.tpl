@@ -32,3 +32,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The Secret with the operator's client certificate: the chart's Certificate when certManager.enabled, else tls.secretName (may be empty: no TLS). */}}
+{{- define "kvs-operator.tlsSecretName" -}}
+{{- if .Values.certManager.enabled -}}
+{{- printf "%s-tls" (include "kvs-operator.fullname" .) -}}
+{{- else -}}
+{{- .Values.tls.secretName -}}
+{{- end -}}
+{{- end -}}
