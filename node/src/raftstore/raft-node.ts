@@ -308,7 +308,8 @@ export class RaftNode implements RangeSet {
    * Votes never create one (a candidate of a range this store has not split yet is normal).
    */
   private onUnknownGroup(m: Message): void {
-    if (this.closed || this.replicas.has(m.groupId) || this.creating.has(m.groupId)) return;
+    // Not while a destroy of the same group is still deleting its keys (it would delete the new replica's).
+    if (this.closed || this.replicas.has(m.groupId) || this.creating.has(m.groupId) || this.destroying.has(m.groupId)) return;
     if (m.type !== MessageType.App && m.type !== MessageType.Heartbeat && m.type !== MessageType.Snap) return;
     const now = Date.now();
     const first = this.unknownSince.get(m.groupId);
