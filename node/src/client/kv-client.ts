@@ -38,6 +38,7 @@ import {
 import type { LostReplyInjector } from './fault-injection.js';
 import { type KeyLike, keySuccessor, prefixEnd, toBuffer } from './keys.js';
 import { LeaderRoutes } from './leader-routes.js';
+import { RangeCache } from './range-cache.js';
 import { ClientSession } from './session.js';
 import { StreamTransport } from './stream-transport.js';
 import { clientCredentials, type ClientTlsOptions, type ReloadingTls } from '../common/tls.js';
@@ -205,31 +206,6 @@ type Method = 'Get' | 'Put' | 'Delete' | 'DeleteRange' | 'Scan' | 'Batch' | 'Beg
 const EMPTY_KEY = Buffer.alloc(0);
 /** A piecewise scan page without a limit returns at most this many pairs (the stores' default). */
 const PIECEWISE_DEFAULT_LIMIT = 1000;
-
-function sortRoutes(rs: RouteInfo[]): RouteInfo[] {
-  return rs.sort((a, b) => Buffer.compare(a.start, b.start));
-}
-
-/** The route whose range holds `key`. */
-function routeAt(rs: readonly RouteInfo[], key: Buffer): RouteInfo | undefined {
-  let found: RouteInfo | undefined;
-  for (const r of rs) {
-    if (Buffer.compare(r.start, key) > 0) break;
-    found = r;
-  }
-  return found !== undefined && (found.end.length === 0 || Buffer.compare(key, found.end) < 0) ? found : undefined;
-}
-
-/** The route whose range holds the keys just below `hi` (empty = +∞). */
-function routeBefore(rs: readonly RouteInfo[], hi: Buffer): RouteInfo | undefined {
-  let found: RouteInfo | undefined;
-  for (const r of rs) {
-    if (hi.length > 0 && Buffer.compare(r.start, hi) >= 0) break;
-    found = r;
-  }
-  if (found === undefined) return undefined;
-  return found.end.length === 0 || (hi.length > 0 && Buffer.compare(found.end, hi) >= 0) ? found : undefined;
-}
 
 /** One range as Kv.Routes reports it (KvClient.routes). */
 export interface RouteInfo {
@@ -412,46 +388,56 @@ export class KvClient {
     let more = false;
     let lo = start ?? EMPTY_KEY;
     let hi = end ?? EMPTY_KEY;
-    let table = sortRoutes(await this.routes());
+    let table = await this.rangeTable();
     let refreshed = false;
-    for (let guard = 0; guard < 1_000_000; guard++) {
-      if (hi.length > 0 && Buffer.compare(lo, hi) >= 0) break;
-      const r = opts.reverse ? routeBefore(table, hi) : routeAt(table, lo);
-      if (r === undefined) {
+    for (;;) {
+      // The pieces still to read; the next one is the first (forward) or the last (reverse).
+      const pieces = table.pieces(lo, hi);
+      const p = opts.reverse ? pieces[pieces.length - 1] : pieces[0];
+      if (p === undefined) break;
+      if (p.range === undefined) {
         // A hole in the table (a split not published yet): fetch it again once per hole.
-        if (refreshed) throw new KvRoutingError(`Scan: no range record covers ${opts.reverse ? `keys below ${hi.toString('hex') || '+inf'}` : `key ${lo.toString('hex')}`}; retry`, 'KEY_NOT_IN_RANGE');
+        if (refreshed) throw new KvRoutingError(`Scan: no range record covers [${p.start.toString('hex')}, ${p.end.toString('hex') || '+inf'}); retry`, 'KEY_NOT_IN_RANGE');
         refreshed = true;
-        table = sortRoutes(await this.routes());
+        table = await this.rangeTable();
         continue;
       }
       refreshed = false;
-      const pStart = Buffer.compare(r.start, lo) > 0 ? r.start : lo;
-      const pEnd = r.end.length === 0 ? hi : hi.length === 0 ? r.end : Buffer.compare(r.end, hi) < 0 ? r.end : hi;
       const res = await this.scanOnce(
         {
           ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-          ...(pStart.length > 0 ? { start: pStart } : {}),
-          ...(pEnd.length > 0 ? { end: pEnd } : {}),
+          ...(p.start.length > 0 ? { start: p.start } : {}),
+          ...(p.end.length > 0 ? { end: p.end } : {}),
           limit: requested - kvs.length,
           reverse: !!opts.reverse,
           keysOnly: !!opts.keysOnly,
           ...(opts.snapshotTs ? { snapshotTs: opts.snapshotTs } : {}),
         },
-        pStart,
+        p.start,
       );
       // The page's readTs covers every store it read from (each answers with all its ranges' readable ts).
       if (res.readTs > readTs) readTs = res.readTs;
       kvs.push(...res.kvs);
-      const lastPiece = opts.reverse ? pStart.length === 0 || Buffer.compare(pStart, lo) <= 0 : pEnd.length === 0 || (hi.length > 0 && Buffer.compare(pEnd, hi) >= 0);
+      const lastPiece = pieces.length === 1;
       if (kvs.length >= requested || res.more) {
         more = res.more || !lastPiece;
         break;
       }
       if (lastPiece) break;
-      if (opts.reverse) hi = pStart;
-      else lo = pEnd;
+      if (opts.reverse) hi = p.start;
+      else lo = p.end;
     }
     return { kvs, more, readTs };
+  }
+
+  /** The range table of Kv.Routes (the meta directory) as a RangeCache, for fanning a span out by range. */
+  private async rangeTable(): Promise<RangeCache> {
+    const table = new RangeCache();
+    for (const r of await this.routes()) {
+      const replicas = r.replicas.map((x) => ({ storeId: x.storeId, peerId: x.peerId, role: x.role === 'learner' ? ('learner' as const) : ('voter' as const) }));
+      table.insert({ rangeId: r.rangeId, start: r.start, end: r.end, epoch: { confVer: r.confVer, version: r.version }, replicas }, r.leaderId);
+    }
+    return table;
   }
 
   /**

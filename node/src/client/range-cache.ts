@@ -8,7 +8,7 @@
 // of two overlapping descriptors the one with the higher `version` is newer (versions grow along a
 // range's lineage: a split gives both halves parent + 1, a merge max + 1), and for the same range id the
 // higher (version, confVer) wins. Pure data structure: no I/O, no timers.
-import { containsKey, isNewerEpoch, type RangeDescriptor } from '../meta/range-descriptor.js';
+import { containsKey, isNewerEpoch, spansOverlap, type RangeDescriptor } from '../meta/range-descriptor.js';
 
 export interface CachedRange {
   desc: RangeDescriptor;
@@ -29,13 +29,6 @@ function endBefore(aEnd: Buffer, bEnd: Buffer): boolean {
   if (aEnd.length === 0) return false;
   if (bEnd.length === 0) return true;
   return Buffer.compare(aEnd, bEnd) < 0;
-}
-
-function overlaps(a: RangeDescriptor, b: RangeDescriptor): boolean {
-  // [a.start, a.end) ∩ [b.start, b.end) ≠ ∅
-  const aStartsBeforeBEnds = b.end.length === 0 || Buffer.compare(a.start, b.end) < 0;
-  const bStartsBeforeAEnds = a.end.length === 0 || Buffer.compare(b.start, a.end) < 0;
-  return aStartsBeforeBEnds && bStartsBeforeAEnds;
 }
 
 export class RangeCache {
@@ -82,7 +75,7 @@ export class RangeCache {
     const overlapping: number[] = [];
     for (let i = Math.max(0, this.floor(desc.start)); i < this.ranges.length; i++) {
       const c = this.ranges[i]!.desc;
-      if (!overlaps(c, desc)) {
+      if (!spansOverlap(c, desc)) {
         if (Buffer.compare(c.start, desc.start) >= 0) break;
         continue;
       }

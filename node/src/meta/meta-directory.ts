@@ -14,7 +14,7 @@
 //     merges, the range holding a key only ever gets newer versions, so the overlapped one is newer);
 //   * an accepted record removes the records it overlaps (they are older: their ranges split since).
 // Pure: no I/O; the state machine persists what `put` returns.
-import { containsKey, isNewerEpoch, type RangeDescriptor, encodeDescriptor, decodeDescriptor } from './range-descriptor.js';
+import { containsKey, isNewerEpoch, spansOverlap, type RangeDescriptor, encodeDescriptor, decodeDescriptor } from './range-descriptor.js';
 
 export interface MetaRecord {
   descriptor: RangeDescriptor;
@@ -29,13 +29,6 @@ export interface MetaRecord {
 export type PutOutcome =
   | { accepted: true; removed: number[] }
   | { accepted: false; reason: 'stale-epoch' | 'stale-term' | 'unchanged' | 'overlaps-newer'; newer?: number };
-
-/** Whether [a.start, a.end) and [b.start, b.end) overlap (empty end = +∞). */
-export function spansOverlap(a: Pick<RangeDescriptor, 'start' | 'end'>, b: Pick<RangeDescriptor, 'start' | 'end'>): boolean {
-  const aBeforeBEnd = b.end.length === 0 || Buffer.compare(a.start, b.end) < 0;
-  const bBeforeAEnd = a.end.length === 0 || Buffer.compare(b.start, a.end) < 0;
-  return aBeforeBEnd && bBeforeAEnd;
-}
 
 function sameRecord(a: MetaRecord, b: MetaRecord): boolean {
   return a.leaderStoreId === b.leaderStoreId && a.leaderTerm === b.leaderTerm && a.leaderAddress === b.leaderAddress && encodeDescriptor(a.descriptor).equals(encodeDescriptor(b.descriptor));

@@ -59,6 +59,13 @@ export function containsSpan(d: Pick<RangeDescriptor, 'start' | 'end'>, start: B
   return Buffer.compare(end, d.end) <= 0;
 }
 
+/** Whether [a.start, a.end) and [b.start, b.end) overlap (empty end = +∞). */
+export function spansOverlap(a: Pick<RangeDescriptor, 'start' | 'end'>, b: Pick<RangeDescriptor, 'start' | 'end'>): boolean {
+  const aStartsBeforeBEnds = b.end.length === 0 || Buffer.compare(a.start, b.end) < 0;
+  const bStartsBeforeAEnds = a.end.length === 0 || Buffer.compare(b.start, a.end) < 0;
+  return aStartsBeforeBEnds && bStartsBeforeAEnds;
+}
+
 /**
  * The request check of an ordinary read/write: its epoch must name the range's current `version`
  * (splits/merges). An older version means the range's bounds moved under the request; a newer one means

@@ -25,7 +25,8 @@ import { latestRange } from '../mvcc/keyspace.js';
 import { StoreLiveness } from './store-liveness.js';
 import { LogWriter } from './log-writer.js';
 import { MetaService } from './meta-service.js';
-import { MetaDirectory, spansOverlap } from '../meta/meta-directory.js';
+import { MetaDirectory } from '../meta/meta-directory.js';
+import { spansOverlap } from '../meta/range-descriptor.js';
 import { destroyReplicaState, finishPendingDestroys } from './replica-destroy.js';
 import { META_RANGE_ID } from '../kv/meta-state.js';
 
@@ -370,10 +371,7 @@ export class RaftNode implements RangeSet {
     for (const [g, sp] of this.destroying) if (g !== except && sp !== undefined && spansOverlap(sp, span)) return true;
     for (const r of this.replicas.values()) {
       if (r.rangeId === except || !r.store.sm.descriptorStored) continue;
-      const d = r.store.descriptor;
-      const aBeforeB = d.end.length === 0 || span.start.length === 0 || Buffer.compare(span.start, d.end) < 0;
-      const bBeforeA = span.end.length === 0 || Buffer.compare(d.start, span.end) < 0;
-      if (aBeforeB && bBeforeA) return true;
+      if (spansOverlap(r.store.descriptor, span)) return true;
     }
     return false;
   }
