@@ -14,6 +14,7 @@
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
+import { getJson, kubectl, sleep, waitFor } from './k8s.js';
 
 const NS = process.env.KVS_E2E_NAMESPACE ?? 'kvs-e2e';
 const KUBECTL = process.env.KVS_KUBECTL ?? 'kubectl';
@@ -31,29 +32,6 @@ const REJOIN_BOUND_MS = Number(process.env.KVS_E2E_REJOIN_BOUND_MS ?? 7000);
  * in a pod with a 50m CPU request takes 1–9 s depending on the machine's load.
  */
 const READY_BOUND_MS = Number(process.env.KVS_E2E_READY_BOUND_MS ?? 10_000);
-
-function kubectl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(KUBECTL, args, { timeout: 60_000, maxBuffer: 32 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(String(stdout)))),
-  );
-}
-const getJson = async (...args: string[]) => JSON.parse(await kubectl('get', ...args, '-o', 'json'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(1000);
-  }
-}
 
 async function podIps(instance = 'demo'): Promise<Map<string, string>> {
   const pods = await getJson('pods', '-n', NS, '-l', `app.kubernetes.io/name=kvs,app.kubernetes.io/instance=${instance}`);
