@@ -20,6 +20,8 @@ export KVS_KUBECTL=$KUBECTL KVS_HELM=$HELM
 NS=${KVS_E2E_NAMESPACE:-kvs-e2e} OP_NS=kvs-system
 # The TLS scenario's own namespace and KvsCluster (e2e/tests/tls-monitoring.e2e.test.ts).
 export KVS_E2E_TLS_NAMESPACE=${KVS_E2E_TLS_NAMESPACE:-kvs-e2e-tls} KVS_E2E_TLS_CLUSTER=${KVS_E2E_TLS_CLUSTER:-secure}
+# The TLS-on-a-running-cluster scenario's (e2e/tests/tls-rollout.e2e.test.ts).
+export KVS_E2E_TLSON_NAMESPACE=${KVS_E2E_TLSON_NAMESPACE:-kvs-e2e-tlson} KVS_E2E_TLSON_CLUSTER=${KVS_E2E_TLSON_CLUSTER:-tlson}
 INSTALL_TIMEOUT=${KVS_E2E_INSTALL_TIMEOUT:-180s}
 AVAILABLE_TIMEOUT=${KVS_E2E_AVAILABLE_TIMEOUT:-300s}
 t0=$(date +%s)
@@ -68,6 +70,7 @@ cleanup() {
   elif [ "$reuse" = 1 ]; then
     "$KUBECTL" delete namespace "$NS" --wait=true --timeout=120s >/dev/null 2>&1 || kvs_log "namespace $NS not removed"
     "$KUBECTL" delete namespace "$KVS_E2E_TLS_NAMESPACE" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1 || kvs_log "namespace $KVS_E2E_TLS_NAMESPACE not removed"
+    "$KUBECTL" delete namespace "$KVS_E2E_TLSON_NAMESPACE" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1 || kvs_log "namespace $KVS_E2E_TLSON_NAMESPACE not removed"
     "$HELM" uninstall kvs-operator -n "$OP_NS" --wait >/dev/null 2>&1 || true
     "$KUBECTL" delete namespace "$OP_NS" --wait=true --timeout=60s >/dev/null 2>&1 || true
     "$KUBECTL" delete crd kvsclusters.kvs.dev >/dev/null 2>&1 || true
@@ -90,7 +93,7 @@ step "PKI (openssl) and the operator's client certificate Secret"
 # One throwaway CA for the TLS scenario: the nodes' certificate names the TLS cluster's client Service
 # (the operator and the host client verify it while dialing pod IPs) and its pods under the peer Service.
 export KVS_E2E_PKI; KVS_E2E_PKI=$(mktemp -d /tmp/kvs-e2e-pki.XXXXXX)
-KVS_TLS_SANS="DNS:$KVS_E2E_TLS_CLUSTER.$KVS_E2E_TLS_NAMESPACE.svc DNS:*.$KVS_E2E_TLS_CLUSTER-peers.$KVS_E2E_TLS_NAMESPACE.svc" \
+KVS_TLS_SANS="DNS:$KVS_E2E_TLS_CLUSTER.$KVS_E2E_TLS_NAMESPACE.svc DNS:*.$KVS_E2E_TLS_CLUSTER-peers.$KVS_E2E_TLS_NAMESPACE.svc DNS:$KVS_E2E_TLSON_CLUSTER.$KVS_E2E_TLSON_NAMESPACE.svc DNS:*.$KVS_E2E_TLSON_CLUSTER-peers.$KVS_E2E_TLSON_NAMESPACE.svc" \
   "$repo/scripts/gen-certs.sh" "$KVS_E2E_PKI" >/dev/null
 "$KUBECTL" create namespace "$OP_NS" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
 "$KUBECTL" -n "$OP_NS" create secret generic kvs-operator-tls --type=kubernetes.io/tls --dry-run=client -o yaml \

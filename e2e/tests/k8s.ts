@@ -1,5 +1,6 @@
 // kubectl helpers of the e2e scenarios (KVS_KUBECTL and KUBECONFIG come from e2e/run-e2e.sh).
 import { execFile } from 'node:child_process';
+import { KvClient, type ClientTlsOptions } from '../../node/src/client/index.js';
 
 const KUBECTL = process.env.KVS_KUBECTL ?? 'kubectl';
 
@@ -36,3 +37,77 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await sleep(1000);
   }
 }
+
+/** Pod name → IP of a KvsCluster's running pods (not terminating). */
+export async function podIps(ns: string, instance: string): Promise<Map<string, string>> {
+  const pods = await getJson('pods', '-n', ns, '-l', `app.kubernetes.io/name=kvs,app.kubernetes.io/instance=${instance}`);
+  return new Map(pods.items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp).map((p: any) => [p.metadata.name, p.status.podIP]));
+}
+
+/** The KvsCluster Running with n ready, healthy members, n voters and a leader (the operator observes its nodes). */
+export async function waitRunning(ns: string, name: string, n: number, timeoutMs = 240_000): Promise<any> {
+  return waitFor(
+    `${ns}/${name} Running with ${n} voters and a leader`,
+    async () => {
+      const x = (await getJson('kvscluster', name, '-n', ns)).status;
+      const voters = (x?.members ?? []).filter((m: any) => m.role === 'Leader' || m.role === 'Follower');
+      return x?.phase === 'Running' && x.readyReplicas === n && voters.length === n && x.leader && x.members.every((m: any) => m.healthy) ? x : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * A retrying client writing `prefix/i` (value `v<i>`) to a KvsCluster's pod IPs, following them as pods
+ * restart; records acknowledged keys (with the time) and failures. `tls`: mutual TLS, else plaintext.
+ */
+export class PodWriter {
+  acked: string[] = [];
+  ackedAt: number[] = [];
+  failures: string[] = [];
+  private stopped = false;
+  private done?: Promise<void>;
+  private client?: KvClient;
+  private endpoints = '';
+  constructor(private readonly o: { ns: string; instance: string; prefix: string; tls?: ClientTlsOptions; attemptTimeoutMs?: number }) {}
+
+  private async refresh(): Promise<void> {
+    const eps = [...(await podIps(this.o.ns, this.o.instance)).values()].map((ip) => `${ip}:7379`).sort().join(',');
+    if (eps && eps !== this.endpoints) {
+      this.client?.close();
+      this.endpoints = eps;
+      this.client = new KvClient({ endpoints: eps, ...(this.o.tls ? { tls: this.o.tls } : {}), timeoutMs: 30_000, attemptTimeoutMs: this.o.attemptTimeoutMs ?? 3000 });
+    }
+  }
+
+  start(): this {
+    this.done = (async () => {
+      let lastRefresh = 0;
+      for (let i = 0; !this.stopped; i++) {
+        if (Date.now() - lastRefresh > 2000) {
+          await this.refresh().catch(() => undefined);
+          lastRefresh = Date.now();
+        }
+        const key = `${this.o.prefix}/${String(i).padStart(6, '0')}`;
+        try {
+          await this.client!.put(key, `v${i}`);
+          this.acked.push(key);
+          this.ackedAt.push(Date.now());
+        } catch (e) {
+          this.failures.push(`${key}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        await sleep(20);
+      }
+    })();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+    this.client?.close();
+  }
+}
+
+/** The value PodWriter wrote under a key. */
+export const writerValue = (k: string): string => `v${Number(k.split('/').pop())}`;

@@ -308,12 +308,14 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
     // Issue 12 item 7: a second range (split under the writer), led by demo-4 — the first store the
     // scale-in removes. The operator must drain it (StoreDrained) and remove no store that still leads.
     const ips = await podIps();
-    const admin = new AdminClient([...ips.values()].map((ip) => `${ip}:7379`));
+    // Admin is on the pods' admin port (7381, the operator's NetworkPolicy would admit only the operator
+    // under an enforcing CNI; this cluster's bridge CNI does not enforce it). Leader hints name Kv addresses.
+    const admin = new AdminClient([...ips.values()].map((ip) => `${ip}:7381`), { followAnyLeaderHint: false });
     try {
       const { right } = await admin.splitRange(Buffer.from('e2e/scale/5'));
       await waitFor('demo-4 leads the split range', async () => {
         await admin.transferLeader(5, 5000, right.rangeId).catch(() => undefined);
-        return (await admin.ranges(`${ips.get('demo-4')}:7379`)).ranges.some((r) => r.rangeId === right.rangeId && r.role === 'Leader');
+        return (await admin.ranges(`${ips.get('demo-4')}:7381`)).ranges.some((r) => r.rangeId === right.rangeId && r.role === 'Leader');
       }, 60_000);
     } finally {
       admin.close();

@@ -21,7 +21,7 @@ import { quietIpServernameWarning } from '../../node/src/common/tls.js';
 import { CertDir } from '../../test/helpers/certs.js';
 import { alertRules, dashboards, expand, families, promQuery } from '../../test/monitoring/queries.js';
 import { RULES } from '../../test/monitoring/tools.js';
-import { applyManifest, getJson, kubectl, sleep, waitFor } from './k8s.js';
+import { PodWriter, applyManifest, getJson, kubectl, podIps, sleep, waitFor, waitRunning, writerValue } from './k8s.js';
 
 const NS = process.env.KVS_E2E_TLS_NAMESPACE ?? 'kvs-e2e-tls';
 const NAME = process.env.KVS_E2E_TLS_CLUSTER ?? 'secure';
@@ -33,77 +33,14 @@ const SERVER_NAME = `${NAME}.${NS}.svc`;
 
 const clientTls = (): ClientTlsOptions => ({ ca: join(PKI, 'ca.crt'), cert: join(PKI, 'client.crt'), key: join(PKI, 'client.key'), serverName: SERVER_NAME });
 
-async function podIps(): Promise<Map<string, string>> {
-  const pods = await getJson('pods', '-n', NS, '-l', `app.kubernetes.io/name=kvs,app.kubernetes.io/instance=${NAME}`);
-  return new Map(pods.items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp).map((p: any) => [p.metadata.name, p.status.podIP]));
-}
-const status = async () => (await getJson('kvscluster', NAME, '-n', NS)).status;
-
-/** Running with n ready, healthy members, n voters and a leader: the operator observes the nodes over mTLS. */
-async function waitSettled(n: number, timeoutMs = 240_000): Promise<any> {
-  return waitFor(
-    `${NS}/${NAME} Running with ${n} voters and a leader`,
-    async () => {
-      const x = await status();
-      const voters = (x?.members ?? []).filter((m: any) => m.role === 'Leader' || m.role === 'Follower');
-      return x?.phase === 'Running' && x.readyReplicas === n && voters.length === n && x.leader && x.members.every((m: any) => m.healthy) ? x : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-/** A retrying mTLS client writing prefix/i, following the pod IPs; records acknowledged keys and failures. */
-class TlsWriter {
-  acked: string[] = [];
-  failures: string[] = [];
-  private stopped = false;
-  private done?: Promise<void>;
-  private client?: KvClient;
-  private endpoints = '';
-  constructor(private readonly prefix: string) {}
-
-  private async refresh(): Promise<void> {
-    const eps = [...(await podIps()).values()].map((ip) => `${ip}:7379`).sort().join(',');
-    if (eps && eps !== this.endpoints) {
-      this.client?.close();
-      this.endpoints = eps;
-      this.client = new KvClient({ endpoints: eps, tls: clientTls(), timeoutMs: 30_000, attemptTimeoutMs: 3000 });
-    }
-  }
-
-  start(): this {
-    this.done = (async () => {
-      let lastRefresh = 0;
-      for (let i = 0; !this.stopped; i++) {
-        if (Date.now() - lastRefresh > 2000) {
-          await this.refresh().catch(() => undefined);
-          lastRefresh = Date.now();
-        }
-        const key = `${this.prefix}/${String(i).padStart(6, '0')}`;
-        try {
-          await this.client!.put(key, `v${i}`);
-          this.acked.push(key);
-        } catch (e) {
-          this.failures.push(`${key}: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        await sleep(20);
-      }
-    })();
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-    this.client?.close();
-  }
-}
-const writerValue = (k: string) => `v${Number(k.split('/').pop())}`;
+const waitSettled = (n: number, timeoutMs?: number) => waitRunning(NS, NAME, n, timeoutMs);
+const nodeIps = () => podIps(NS, NAME);
+const tlsWriter = (prefix: string) => new PodWriter({ ns: NS, instance: NAME, prefix, tls: clientTls() });
 
 /** Keys not readable with their value on some node (mTLS, ReadIndex reads on every replica): `pod: key`. */
 async function missingOnSomeNode(keys: string[]): Promise<string[]> {
   const missing: string[] = [];
-  for (const [pod, ip] of await podIps()) {
+  for (const [pod, ip] of await nodeIps()) {
     const c = new KvClient({ endpoints: [`${ip}:7379`], tls: clientTls(), timeoutMs: 20_000 });
     try {
       for (const k of keys) {
@@ -233,7 +170,7 @@ describe('e2e: a TLS KvsCluster and a real Prometheus on the local Kubernetes', 
     assert.ok(st.members.every((m: any) => typeof m.appliedIndex === 'number' && m.appliedIndex > 0), 'appliedIndex read over the admin API (mTLS)');
     const pod = (await getJson('pod', `${NAME}-0`, '-n', NS)).spec.containers[0];
     assert.ok(pod.env.some((e: any) => e.name === 'KVS_CERT_FILE'), 'the node runs with --cert-file');
-    const eps = [...(await podIps()).values()].map((ip) => `${ip}:7379`);
+    const eps = [...(await nodeIps()).values()].map((ip) => `${ip}:7379`);
     const ok = new KvClient({ endpoints: eps, tls: clientTls(), timeoutMs: 20_000 });
     const plain = new KvClient({ endpoints: eps, timeoutMs: 3000, attemptTimeoutMs: 1000 });
     const other = new CertDir();
@@ -258,7 +195,7 @@ describe('e2e: a TLS KvsCluster and a real Prometheus on the local Kubernetes', 
   });
 
   it('over mTLS: scale 3→4 and kill the leader pod under a writing client; every acknowledged write is readable on every node', async () => {
-    const w = new TlsWriter('tls/writes').start();
+    const w = tlsWriter('tls/writes').start();
     await waitFor('first acknowledged writes', async () => w.acked.length > 10, 60_000);
     await kubectl('scale', `kvscluster/${NAME}`, '-n', NS, '--replicas=4');
     let st = await waitSettled(4, 300_000);
@@ -275,11 +212,11 @@ describe('e2e: a TLS KvsCluster and a real Prometheus on the local Kubernetes', 
     assert.ok(w.acked.length > 50);
     // Negative control of the lost-write check: a key that was never written is reported.
     const never = 'tls/writes/never-written';
-    assert.deepEqual(await missingOnSomeNode([...w.acked, never]), [...(await podIps()).keys()].map((p) => `${p}: ${never}`));
+    assert.deepEqual(await missingOnSomeNode([...w.acked, never]), [...(await nodeIps()).keys()].map((p) => `${p}: ${never}`));
   });
 
   it('Prometheus (pods discovered through the API server): the operator and every node are up; a wrong-port target is down', async () => {
-    const ips = await podIps();
+    const ips = await nodeIps();
     assert.equal(ips.size, 4);
     const ops = await getJson('pods', '-n', OP_NS, '-l', 'app.kubernetes.io/name=kvs-operator');
     const opIps = ops.items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp).map((p: any) => `${p.status.podIP}:8080`);
@@ -313,7 +250,7 @@ describe('e2e: a TLS KvsCluster and a real Prometheus on the local Kubernetes', 
     const sumOf = (m: string) => scalar(`sum(${m}{${sel}})`);
     const before = new Map<string, number | undefined>();
     for (const m of moving) before.set(m, await sumOf(m));
-    const w = new TlsWriter('tls/monitoring').start();
+    const w = tlsWriter('tls/monitoring').start();
     await sleep(8000);
     await w.stop();
     await sleep(2500); // two more scrapes

@@ -11,6 +11,8 @@ import { KubeLeaseApi, KubeWriter, loadKubeConfig } from './runtime/kube.js';
 import { ClusterNodeAdmins } from './runtime/admin.js';
 import { ReloadingTls, quietIpServernameWarning } from '../../node/src/common/tls.js';
 import type { KvsCluster } from './api/types.js';
+import type { V1Pod } from '@kubernetes/client-node';
+import { podTlsMode } from './controller/tls-mode.js';
 import { LeaderElector } from './runtime/leader.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics, startHttp } from './runtime/metrics.js';
@@ -33,6 +35,11 @@ const program = new Command()
   .option('--tls-ca-file <path>', 'CA verifying the nodes of clusters with spec.tls', process.env.KVS_OPERATOR_TLS_CA_FILE || undefined)
   .option('--tls-cert-file <path>', 'the operator\'s client certificate for clusters with spec.tls (an admin identity, default CN kvs-admin)', process.env.KVS_OPERATOR_TLS_CERT_FILE || undefined)
   .option('--tls-key-file <path>', 'the key of --tls-cert-file', process.env.KVS_OPERATOR_TLS_KEY_FILE || undefined)
+  .option(
+    '--admin-network-policy <labels>',
+    'render a NetworkPolicy per KvsCluster that lets only pods with these labels (k=v,...) in the operator\'s namespace (POD_NAMESPACE) reach the nodes\' Admin port',
+    process.env.KVS_OPERATOR_ADMIN_NETWORK_POLICY || undefined,
+  )
   .option('--log-level <level>', 'log level', process.env.KVS_LOG_LEVEL ?? 'info');
 
 async function main(): Promise<void> {
@@ -48,6 +55,7 @@ async function main(): Promise<void> {
   if (tlsFiles.some((f) => f !== undefined) && tlsFiles.some((f) => f === undefined)) throw new Error('--tls-ca-file, --tls-cert-file and --tls-key-file go together');
   // Read and validated now: unusable files stop the operator with the reason, not every reconcile.
   const clientTls = o['tlsCaFile'] ? new ReloadingTls({ sources: { ca: o['tlsCaFile'], cert: o['tlsCertFile']!, key: o['tlsKeyFile']!, labels: { ca: '--tls-ca-file', cert: '--tls-cert-file', key: '--tls-key-file' } }, requireCert: true, logger, role: 'operator' }) : undefined;
+  const adminPeers = o['adminNetworkPolicy'] ? { namespace: process.env.POD_NAMESPACE ?? leaseNs, podLabels: parseLabels(o['adminNetworkPolicy']) } : undefined;
   const admins = o['nodeAdmin'] === 'none' ? undefined : new ClusterNodeAdmins({ logger, ...(clientTls ? { clientTls } : {}) });
   let informers: Informers | undefined;
   const manager = new Manager({
@@ -61,7 +69,8 @@ async function main(): Promise<void> {
         writer,
         reader: writer,
         logger,
-        ...(admins ? { adminFor: (c: KvsCluster) => admins.forCluster(c) } : {}),
+        ...(admins ? { adminFor: (c: KvsCluster, pods: V1Pod[]) => admins.forCluster(c, pods.map(podTlsMode)) } : {}),
+        ...(adminPeers ? { planOptions: { adminPeers } } : {}),
         onApply: (kind) => metrics.applyTotal.inc({ kind }),
         onMembershipStep: (type, result) => metrics.membershipSteps.inc({ type, result }),
       }),
@@ -130,6 +139,17 @@ async function main(): Promise<void> {
   });
   metrics.isLeader.set(0);
   elector.start();
+}
+
+/** `k=v,k2=v2` → labels; anything else stops the operator with the reason. */
+function parseLabels(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const m = /^\s*([A-Za-z0-9./_-]+)=([A-Za-z0-9._-]*)\s*$/.exec(part);
+    if (!m) throw new Error(`--admin-network-policy: "${part}" is not a label k=v (expected k=v,k2=v2)`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
 }
 
 main().catch((e: unknown) => {

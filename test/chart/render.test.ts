@@ -33,6 +33,23 @@ describe('chart render (helm template): TLS of the operator, cert-manager Certif
     assert.deepEqual(tlsEnv(r.docs), []);
   });
 
+  it('networkPolicy (default on): the operator renders a per-cluster NetworkPolicy admitting its own pods (labels it selects on) to the Admin port, with RBAC for it; off: neither', () => {
+    const r = render();
+    assert.equal(r.status, 0, r.out);
+    const arg = (operatorPod(r.docs).containers[0].args as string[]).find((a) => a.startsWith('--admin-network-policy='));
+    const labels = Object.fromEntries(arg!.slice('--admin-network-policy='.length).split(',').map((kv) => kv.split('=')));
+    // Exactly the labels the operator's pods carry: the policy admits the operator and nothing else.
+    const podLabels = ofKind(r.docs, 'Deployment')[0]!.spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(labels)) assert.equal(podLabels[k], v, k);
+    assert.deepEqual(labels, ofKind(r.docs, 'Deployment')[0]!.spec.selector.matchLabels);
+    const rules = (d: Obj[]) => ofKind(d, 'ClusterRole').flatMap((x: any) => x.rules).filter((x: any) => x.resources.includes('networkpolicies'));
+    assert.deepEqual(rules(r.docs).map((x: any) => x.verbs), [['get', 'create', 'patch']]);
+    const off = render('networkPolicy.enabled=false');
+    assert.equal(off.status, 0, off.out);
+    assert.ok(!(operatorPod(off.docs).containers[0].args as string[]).some((a) => a.startsWith('--admin-network-policy')));
+    assert.deepEqual(rules(off.docs), []);
+  });
+
   it('tls.secretName: the existing Secret is mounted and the operator reads its three files; still no Certificate', () => {
     const r = render('tls.secretName=my-operator-tls');
     assert.equal(r.status, 0, r.out);

@@ -83,8 +83,8 @@ export interface AdminClientOptions {
   serverName?: string;
   /**
    * Follow a NOT_LEADER hint to any address (default true). The hint is the leader's Kv address: when
-   * Admin is served on separate addresses (--admin-listen), pass false and the hint is followed only when
-   * it is one of `endpoints`; otherwise the other endpoints are tried in turn.
+   * Admin is served on separate addresses (--admin-listen), pass false and the hint leads to the endpoint
+   * on the hint's host (or the hint, when it is an endpoint); otherwise the other endpoints are tried in turn.
    */
   followAnyLeaderHint?: boolean;
 }
@@ -140,11 +140,23 @@ export class AdminClient {
         return await this.callAt<Res>(ep, method, req, timeoutMs);
       } catch (e) {
         last = e;
-        if (e instanceof KvNotLeaderError && e.leaderAddress && !tried.has(e.leaderAddress) && (this.followAnyHint || this.endpoints.includes(e.leaderAddress))) queue.unshift(e.leaderAddress);
-        else if (!(e instanceof KvUnavailableError)) throw e;
+        const next = e instanceof KvNotLeaderError ? this.hintEndpoint(e.leaderAddress) : undefined;
+        if (next !== undefined && !tried.has(next)) queue.unshift(next);
+        else if (!(e instanceof KvUnavailableError) && !(e instanceof KvNotLeaderError && queue.length > 0)) throw e;
       }
     }
     throw last instanceof Error ? last : new KvUnavailableError(`${method}: no endpoint answered`);
+  }
+
+  /**
+   * Where a NOT_LEADER hint (the leader's Kv address) leads: the hint itself when any hint is followed or
+   * it is an endpoint; else the endpoint on the hint's host (Admin on its own port, --admin-listen).
+   */
+  private hintEndpoint(hint: string | undefined): string | undefined {
+    if (!hint) return undefined;
+    if (this.followAnyHint || this.endpoints.includes(hint)) return hint;
+    const host = hint.slice(0, hint.lastIndexOf(':'));
+    return this.endpoints.find((ep) => ep.slice(0, ep.lastIndexOf(':')) === host);
   }
 
   status(endpoint?: string): Promise<AdminStatus> {

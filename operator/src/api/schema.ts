@@ -232,8 +232,9 @@ export const specSchema: JSONSchemaProps = {
           type: 'boolean',
           default: false,
           description:
-            'Also accept plaintext, unauthenticated (the nodes\' --tls-transition). To turn TLS on in a running cluster: add tls with transition true, ' +
-            'wait until every pod runs the new template, then set it false. To turn TLS off: set it true, wait, then remove tls. Each step is one rolling restart that keeps the quorum.',
+            'Hold the nodes in transition: TLS offered, plaintext also accepted, unauthenticated (the nodes\' --tls-transition). Not needed to turn TLS on or off: ' +
+            'the operator rolls every node through transition by itself before any node runs the new mode (two rolling restarts that keep the quorum). ' +
+            'Set it to keep the cluster in transition while plaintext clients move to TLS, then set it false.',
         },
       },
     },
@@ -288,6 +289,7 @@ export const statusSchema: JSONSchemaProps = {
     leader: str('Pod of the current Raft leader.'),
     currentVersion: str('kvs version every node runs.'),
     nextRaftId: { type: 'integer', format: 'int64', minimum: 1, description: 'Next Raft id the operator hands out (monotonic: ids are never reused).' },
+    tlsMode: str('How the node pods speak TLS: plain, tls, or transition (TLS and plaintext accepted; also while the pods differ during a TLS change).', { enum: ['plain', 'transition', 'tls'] }),
   },
 };
 

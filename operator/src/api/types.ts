@@ -85,9 +85,9 @@ export interface TlsSpec {
   /** Certificate identities of the nodes, allowed to call the Raft service (default [kvs-node]). */
   peerIdentities?: string[];
   /**
-   * Accept plaintext too (the nodes' --tls-transition): how TLS is turned on or off in a running cluster
-   * without losing quorum. On: add `tls` with `transition: true`, wait for the upgrade roll, then drop
-   * `transition`. Off: set `transition: true`, wait for the roll, then drop `tls`.
+   * Hold the nodes in transition (the nodes' --tls-transition: TLS offered, plaintext accepted). Turning
+   * TLS on or off needs no help: the operator rolls every node through transition first by itself
+   * (tls-mode.ts); this keeps the cluster there while plaintext clients move to TLS.
    */
   transition?: boolean;
 }
@@ -151,6 +151,8 @@ export interface KvsClusterStatus {
   currentVersion?: string;
   /** Next Raft id the operator hands out (monotonic; ids are never reused). */
   nextRaftId?: number;
+  /** How the node pods speak TLS: plain, tls, or transition (both accepted; also while pods differ). */
+  tlsMode?: 'plain' | 'transition' | 'tls';
 }
 
 export interface ObjectMeta {

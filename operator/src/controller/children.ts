@@ -1,7 +1,7 @@
-// Desired child objects of a KvsCluster: ConfigMap, Services, StatefulSet, PodDisruptionBudget.
+// Desired child objects of a KvsCluster: ConfigMap, Services, StatefulSet, PodDisruptionBudget, NetworkPolicy.
 // Pure: (cluster, observed StatefulSet) → plain objects ready for server-side apply.
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1PodDisruptionBudget, V1Service, V1StatefulSet, V1OwnerReference } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1PodDisruptionBudget, V1Service, V1StatefulSet, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, DEFAULTS, KIND, type KvsCluster, type KvsClusterSpec } from '../api/types.js';
 import {
   ANNOTATION_CONFIG_HASH,
@@ -10,17 +10,19 @@ import {
   LABEL_VERSION,
   MEMBERS_DIR,
   MEMBERS_VOLUME,
+  PORT_ADMIN,
   PORT_GRPC,
   PORT_HTTP,
+  PORT_NAME_ADMIN,
   names,
   nodeConfigEnvName,
   selectorLabels,
   standardLabels,
 } from './names.js';
+import { ANNOTATION_TLS_MODE, TLS_VOLUME, modeOf } from './tls-mode.js';
 
 /** Where the TLS Secret is mounted in a node pod. */
 export const TLS_DIR = '/etc/kvs/tls';
-const TLS_VOLUME = 'tls';
 
 /**
  * spec.tls as node settings (common/tls.ts reads them): the Secret's files and the identities. The
@@ -142,6 +144,37 @@ export function podDisruptionBudget(c: KvsCluster, spec: EffectiveSpec): V1PodDi
   };
 }
 
+/** Who may call the nodes' Admin port: the operator's pods (namespace + labels, the operator's own settings). */
+export interface AdminPeers {
+  namespace: string;
+  podLabels: Record<string, string>;
+}
+
+/**
+ * NetworkPolicy of the node pods: the data, Raft and metrics ports (grpc, http) stay open — clients,
+ * peers and Prometheus reach them — while the Admin port admits only the operator's pods. Namespaced
+ * like the pods, so the operator renders one per KvsCluster (a chart-level policy would reach only
+ * the chart's namespace). Enforced by any CNI that implements NetworkPolicy.
+ */
+export function networkPolicy(c: KvsCluster, admin: AdminPeers): KubernetesObject & { spec: object } {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(c, names.networkPolicy(c), 'node'),
+    spec: {
+      podSelector: { matchLabels: selectorLabels(c.metadata.name) },
+      policyTypes: ['Ingress'],
+      ingress: [
+        { ports: [{ protocol: 'TCP', port: PORT_GRPC }, { protocol: 'TCP', port: PORT_HTTP }] },
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': admin.namespace } }, podSelector: { matchLabels: admin.podLabels } }],
+          ports: [{ protocol: 'TCP', port: PORT_ADMIN }],
+        },
+      ],
+    },
+  };
+}
+
 function defaultAffinity(name: string) {
   return {
     podAntiAffinity: {
@@ -190,7 +223,7 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
     },
   };
   const tsc = spec.topologySpreadConstraints?.map((t) => ({ labelSelector: { matchLabels: selectorLabels(name) }, ...t }));
-  // Raft: the same gRPC server serves Kv, Admin and Raft; the raft id, --peers / --join come from the
+  // Raft: the same gRPC server serves Kv and Raft, Admin has its own port (PORT_ADMIN); the raft id, --peers / --join come from the
   // pod's file in the members ConfigMap (assigned before the pod exists, raftids.ts); NotLeader hints
   // carry the pod IP (reachable by clients in and next to the cluster).
   const args = [
@@ -199,6 +232,7 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
     '--data-dir', DATA_DIR,
     '--node-id', '$(POD_NAME)',
     '--raft-listen', `0.0.0.0:${PORT_GRPC}`,
+    '--admin-listen', `0.0.0.0:${PORT_ADMIN}`,
     '--advertise', `$(POD_IP):${PORT_GRPC}`,
     '--env-file', `${MEMBERS_DIR}/$(POD_NAME)`,
   ];
@@ -220,7 +254,7 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
         whenScaled: 'Delete',
       },
       template: {
-        metadata: { labels: podLabels, annotations: { [ANNOTATION_CONFIG_HASH]: hash } },
+        metadata: { labels: podLabels, annotations: { [ANNOTATION_CONFIG_HASH]: hash, [ANNOTATION_TLS_MODE]: modeOf(spec.tls) } },
         spec: {
           terminationGracePeriodSeconds: 30,
           enableServiceLinks: false,
@@ -245,6 +279,7 @@ export function statefulSet(c: KvsCluster, spec: EffectiveSpec, replicas: number
               ports: [
                 { name: 'grpc', containerPort: PORT_GRPC, protocol: 'TCP' },
                 { name: 'http', containerPort: PORT_HTTP, protocol: 'TCP' },
+                { name: PORT_NAME_ADMIN, containerPort: PORT_ADMIN, protocol: 'TCP' },
               ],
               env: [
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },

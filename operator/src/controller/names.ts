@@ -13,6 +13,12 @@ export const ANNOTATION_CONFIG_HASH = 'kvs.dev/config-hash';
 
 export const PORT_GRPC = 7379;
 export const PORT_HTTP = 7380;
+/**
+ * The Admin API's own port (the node's --admin-listen): in no Service, and the cluster's NetworkPolicy
+ * lets only the operator reach it, so a client that can reach the data port still cannot call Admin.
+ */
+export const PORT_ADMIN = 7381;
+export const PORT_NAME_ADMIN = 'admin';
 export const DATA_DIR = '/data';
 export const DATA_VOLUME = 'data';
 /** Where each pod finds its Raft identity: the members ConfigMap, one file per pod name. */
@@ -45,6 +51,7 @@ export const names = {
   configMap: (c: KvsCluster) => `${c.metadata.name}-config`,
   membersConfigMap: (c: KvsCluster) => `${c.metadata.name}-members`,
   pdb: (c: KvsCluster) => c.metadata.name,
+  networkPolicy: (c: KvsCluster) => c.metadata.name,
 };
 
 /** Ordinal of a StatefulSet pod name (`<sts>-<n>`), or -1. */
@@ -61,6 +68,17 @@ export function nodeConfigEnvName(key: string): string {
 /** Raft majority of n voters. */
 export function quorum(n: number): number {
   return Math.floor(n / 2) + 1;
+}
+
+/**
+ * Where the operator calls a pod's Admin API: the admin port when the pod was created with one, else the
+ * data port (pods from templates before the admin port existed, until their restart). Undefined without an IP.
+ */
+export function adminAddress(pod: { spec?: { containers?: Array<{ ports?: Array<{ name?: string; containerPort: number }> }> }; status?: { podIP?: string } }): string | undefined {
+  const ip = pod.status?.podIP;
+  if (!ip) return undefined;
+  const port = pod.spec?.containers?.[0]?.ports?.find((p) => p.name === PORT_NAME_ADMIN)?.containerPort;
+  return `${ip}:${port ?? PORT_GRPC}`;
 }
 
 /** Stable Raft address of a pod (headless Service DNS; publishNotReadyAddresses). */

@@ -2,13 +2,14 @@
 // No API client here: reconcile.ts observes, calls plan(), and applies the result.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet, KubernetesObject } from '@kubernetes/client-node';
 import type { KvsCluster, KvsClusterStatus } from '../api/types.js';
-import { clientService, configMap, membersConfigMap, peerService, podDisruptionBudget, statefulSet, withDefaults, type EffectiveSpec } from './children.js';
+import { clientService, configMap, membersConfigMap, networkPolicy, peerService, podDisruptionBudget, statefulSet, withDefaults, type AdminPeers, type EffectiveSpec } from './children.js';
 import { planMembership, type FailoverSettings, type MembershipPlan, type MembershipStep, type NodeSelf, type PodView, type RaftView } from './membership.js';
 import { LABEL_REVISION, pvcName, raftAddress } from './names.js';
 import { allocate, membersData, parseState, type MembersState } from './raftids.js';
 import { computeStatus, podFailing, podReady, type NodeReport, type RaftFacts, type ReplacementFacts } from './status.js';
 import { DEFAULTS } from '../api/types.js';
 import { parseDuration } from '../../../node/src/common/units.js';
+import { ANNOTATION_TLS_MODE, clusterTlsMode, decideTls, podTlsMode, tlsOfTemplate, type TlsMode } from './tls-mode.js';
 
 export interface Observed {
   statefulSet?: V1StatefulSet;
@@ -20,6 +21,12 @@ export interface Observed {
   membersConfig?: Record<string, string>;
   /** ISO timestamp of this pass (the only clock the planner sees). */
   now: string;
+}
+
+/** The operator's own settings the planner needs (not part of any cluster). */
+export interface PlanOptions {
+  /** Render each cluster's NetworkPolicy letting only these pods reach the Admin port (unset: no policy). */
+  adminPeers?: AdminPeers;
 }
 
 export interface PlannedEvent {
@@ -205,9 +212,18 @@ export function describeStep(s: MembershipStep): string {
   }
 }
 
-export function plan(cluster: KvsCluster, observed: Observed): Plan {
+export function plan(cluster: KvsCluster, observed: Observed, opts: PlanOptions = {}): Plan {
   const spec = withDefaults(cluster.spec);
   const sts = observed.statefulSet;
+  // TLS on or off in a running cluster goes through a full roll in transition mode (tls-mode.ts).
+  // Terminating pods count: they still run until they are gone.
+  const podModes = observed.pods.map(podTlsMode);
+  const settled =
+    sts !== undefined &&
+    observed.pods.length >= (sts.spec?.replicas ?? 0) &&
+    (sts.status?.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 0);
+  const tls = decideTls(spec.tls, podModes, tlsOfTemplate(sts?.spec), settled);
+  const templateSpec: EffectiveSpec = { ...spec, tls: tls.tls };
   const view = raftView(observed.nodes);
   const existingPods = observed.pods.map((p) => p.metadata?.name ?? '');
   const prevState = parseState(observed.membersConfig);
@@ -262,6 +278,9 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
   if (view) facts.leaderId = view.leaderId;
   if (ms.blocked) facts.blocked = ms.blocked;
   facts.replacement = replacementFacts(members, ms);
+  if (tls.transition) facts.tlsTransition = tls.transition.message;
+  const tlsMode = clusterTlsMode(podModes);
+  if (tlsMode) facts.tlsMode = tlsMode;
   if (ms.step) facts.membership = describeStep(ms.step);
   else if (ms.waiting) facts.membership = ms.waiting;
   const votersNow = [...(view?.members ?? new Map())].filter(([, m]) => m.role === 'voter').length;
@@ -270,7 +289,7 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
     (ms.step !== undefined && ms.step.type !== 'DeletePod' && !(ms.step.type === 'TransferLeader' && /upgrade/.test(ms.step.why)) && !(ms.step.type === 'DrainStore' && ms.step.leadershipsOnly)) ||
     (view !== undefined && votersNow !== spec.replicas);
   const status = computeStatus(cluster, spec, observed, facts);
-  const events = [...planEvents(cluster, spec, observed, status), ...replacedEvents];
+  const events = [...planEvents(cluster, spec, observed, status), ...tlsEvents(sts, tls.mode, tls.transition?.message), ...replacedEvents];
   if (spec.paused) {
     return { apply: [], status, events, next: { action: 'Done', reason: 'paused' }, members };
   }
@@ -280,8 +299,9 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
     membersConfigMap(cluster, membersData(cluster, members)),
     peerService(cluster),
     clientService(cluster),
-    statefulSet(cluster, spec, ms.statefulSetReplicas, sts),
+    statefulSet(cluster, templateSpec, ms.statefulSetReplicas, sts),
     podDisruptionBudget(cluster, spec),
+    ...(opts.adminPeers ? [networkPolicy(cluster, opts.adminPeers)] : []),
   ];
   let next: NextStep;
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
@@ -290,6 +310,16 @@ export function plan(cluster: KvsCluster, observed: Observed): Plan {
   else if (progressing?.status === 'True') next = { action: 'Requeue', afterMs: PROGRESS_REQUEUE_MS, reason: progressing.reason };
   else next = { action: 'Done', reason: progressing?.reason ?? 'ReconcileComplete' };
   return { apply, status, events, next, members };
+}
+
+/** An event when this pass changes the template's TLS mode (each of the two rolls of a transition). */
+function tlsEvents(sts: V1StatefulSet | undefined, mode: TlsMode, transition: string | undefined): PlannedEvent[] {
+  if (!sts) return [];
+  const annotated = sts.spec?.template?.metadata?.annotations?.[ANNOTATION_TLS_MODE];
+  const before = annotated ?? podTlsMode({ metadata: {}, spec: sts.spec?.template?.spec });
+  if (before === mode) return [];
+  const note = transition ?? `every node runs ${before}: rolling the nodes to ${mode}`;
+  return [{ type: 'Normal', reason: 'TlsModeChanging', action: 'Upgrade', note: `TLS ${before} → ${mode}: ${note}` }];
 }
 
 function cond(s: KvsClusterStatus | undefined, type: string) {

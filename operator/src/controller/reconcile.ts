@@ -11,8 +11,8 @@ import type { ClusterCache } from '../runtime/informers.js';
 import type { Writer } from '../runtime/kube.js';
 import { toNodeAdminError, type NodeAdmin } from '../runtime/admin.js';
 import type { MembershipStep } from './membership.js';
-import { PORT_GRPC, names, pvcName } from './names.js';
-import { MEMBERSHIP_REQUEUE_MS, describeStep, plan, type Plan, type PlannedEvent } from './plan.js';
+import { adminAddress, names, pvcName } from './names.js';
+import { MEMBERSHIP_REQUEUE_MS, describeStep, plan, type Plan, type PlanOptions, type PlannedEvent } from './plan.js';
 import { withApplyFailures, type ApplyFailure, type NodeReport } from './status.js';
 
 /** Reads the operator's own ConfigMaps (the members table is read fresh every pass, not cached). */
@@ -28,8 +28,13 @@ export interface ReconcileDeps {
   onApply?: (kind: string) => void;
   /** Node admin API; without it no node is observed and no membership step is taken. */
   admin?: NodeAdmin;
-  /** The admin API for one cluster (e.g. mutual TLS for spec.tls); overrides `admin` when given. */
-  adminFor?: (c: KvsCluster) => NodeAdmin | undefined;
+  /**
+   * The admin API for one cluster, given its pods (mutual TLS to the pods that run TLS, plaintext to the
+   * others during a TLS change); overrides `admin` when given.
+   */
+  adminFor?: (c: KvsCluster, pods: V1Pod[]) => NodeAdmin | undefined;
+  /** The operator's settings the planner needs (the Admin port's NetworkPolicy). */
+  planOptions?: PlanOptions;
   reader?: Reader;
   onMembershipStep?: (type: string, result: 'ok' | 'error') => void;
 }
@@ -42,7 +47,7 @@ export async function observeNodes(admin: NodeAdmin, pods: V1Pod[]): Promise<Rec
       .filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp)
       .map(async (p) => {
         try {
-          out[p.metadata!.name!] = await admin.status(`${p.status!.podIP}:${PORT_GRPC}`);
+          out[p.metadata!.name!] = await admin.status(adminAddress(p)!);
         } catch {
           /* not answering: unhealthy */
         }
@@ -144,7 +149,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
   const now = (deps.now ?? (() => new Date()))();
   const nowIso = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const pods = deps.cache.listPods(namespace, name);
-  const admin = deps.adminFor ? deps.adminFor(cluster) : deps.admin;
+  const admin = deps.adminFor ? deps.adminFor(cluster, pods) : deps.admin;
   const nodes = admin ? await observeNodes(admin, pods) : undefined;
   const membersConfig = deps.reader ? await deps.reader.getConfigMapData(namespace, names.membersConfigMap(cluster)) : undefined;
   const p = plan(cluster, {
@@ -154,7 +159,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
     ...(nodes ? { nodes } : {}),
     ...(membersConfig ? { membersConfig } : {}),
     now: nowIso,
-  });
+  }, deps.planOptions);
 
   // Every child is applied even when another fails (a rejected PDB must not keep the StatefulSet
   // from being updated) — except the StatefulSet when the members ConfigMap failed: a pod's raft id
@@ -216,9 +221,9 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
     // One step per pass, after the objects (the members table) and the status were written.
     const step = p.next.step;
     const leaderPod = p.status.leader;
-    const ip = pods.find((x) => x.metadata?.name === leaderPod)?.status?.podIP;
-    const leaderAddress = ip ? `${ip}:${PORT_GRPC}` : undefined;
-    const storeAddresses = pods.filter((x) => nodes?.[x.metadata?.name ?? ''] !== undefined && x.status?.podIP).map((x) => `${x.status!.podIP!}:${PORT_GRPC}`);
+    const leaderPodObj = pods.find((x) => x.metadata?.name === leaderPod);
+    const leaderAddress = leaderPodObj ? adminAddress(leaderPodObj) : undefined;
+    const storeAddresses = pods.filter((x) => nodes?.[x.metadata?.name ?? ''] !== undefined && x.status?.podIP).map((x) => adminAddress(x)!);
     try {
       if (step.type === 'DrainStore') await deps.writer.event(cluster, drainingEvent(step)).catch((e: unknown) => log.warn('event failed', { err: String(e) }));
       const ev = await executeStep(step, leaderAddress, namespace, { ...deps, admin }, storeAddresses);

@@ -58,6 +58,10 @@ export interface RaftFacts {
   scaling?: boolean;
   /** MemberReplacement condition. */
   replacement?: ReplacementFacts;
+  /** The operator rolls the nodes through TLS transition mode (Progressing message). */
+  tlsTransition?: string;
+  /** How the pods speak TLS (status.tlsMode). */
+  tlsMode?: 'plain' | 'transition' | 'tls';
 }
 
 export interface ReplacementFacts {
@@ -199,6 +203,7 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
   else if (!ro.exists) progressing = { type: 'Progressing', status: 'True', reason: 'Creating', message: 'creating the cluster\'s objects' };
   else if (ro.scaling) progressing = { type: 'Progressing', status: 'True', reason: 'Scaling', message: `scaling to ${desired} nodes (${pods.length} exist)` + (raft?.membership ? `: ${raft.membership}` : '') };
   else if (raft?.membership) progressing = { type: 'Progressing', status: 'True', reason: 'MembershipChange', message: raft.membership };
+  else if (raft?.tlsTransition) progressing = { type: 'Progressing', status: 'True', reason: 'TlsTransition', message: raft.tlsTransition };
   else if (ro.updating) progressing = { type: 'Progressing', status: 'True', reason: 'RollingUpdate', message: 'rolling the node pods to the current template' };
   else if (ready.length < desired) progressing = { type: 'Progressing', status: 'True', reason: 'WaitingForPods', message: `${ready.length}/${desired} nodes ready` };
   else progressing = { type: 'Progressing', status: 'False', reason: 'ReconcileComplete', message: 'the cluster matches its spec' };
@@ -251,5 +256,6 @@ export function computeStatus(cluster: KvsCluster, spec: EffectiveSpec, obs: Obs
   if (leader) status.leader = leader;
   if (raft?.nextRaftId !== undefined) status.nextRaftId = raft.nextRaftId;
   if (currentVersion) status.currentVersion = currentVersion;
+  if (raft?.tlsMode) status.tlsMode = raft.tlsMode;
   return status;
 }

@@ -140,14 +140,19 @@ export class ClusterNodeAdmins {
     this.plain = new GrpcNodeAdmin(plain);
   }
 
-  forCluster(c: ClusterRef): NodeAdmin | undefined {
-    if (!c.spec.tls) return this.plain;
+  /**
+   * `podModes`: how each pod of the cluster speaks TLS (controller/tls-mode.ts: plain, transition, tls).
+   * While the operator turns TLS on or off, pods differ: TLS to those that offer it, plaintext to the others.
+   */
+  forCluster(c: ClusterRef, podModes: readonly string[] = []): NodeAdmin | undefined {
+    const tlsSpec = c.spec.tls as { transition?: boolean } | undefined;
+    if (!tlsSpec && podModes.every((m) => m === 'plain')) return this.plain;
     const ns = c.metadata.namespace ?? 'default';
     const serverName = `${c.metadata.name}.${ns}.svc`;
     if (!this.opts.clientTls) {
       if (!this.warned.has(serverName)) {
         this.warned.add(serverName);
-        this.opts.logger?.warn('cluster has spec.tls but the operator has no client certificate (--tls-cert-file/--tls-key-file/--tls-ca-file): its nodes are not observed and membership does not change', { cluster: `${ns}/${c.metadata.name}` });
+        this.opts.logger?.warn('cluster has spec.tls (or nodes running TLS) but the operator has no client certificate (--tls-cert-file/--tls-key-file/--tls-ca-file): its nodes are not observed and membership does not change', { cluster: `${ns}/${c.metadata.name}` });
       }
       return undefined;
     }
@@ -157,8 +162,9 @@ export class ClusterNodeAdmins {
       a = new GrpcNodeAdmin({ ...rest, tls: clientTls, serverName });
       this.secure.set(serverName, a);
     }
-    // In a transition roll some pods speak plaintext only (turning TLS on) or TLS only (turning it off).
-    return (c.spec.tls as { transition?: boolean }).transition ? new FallbackNodeAdmin(a, this.plain) : a;
+    // A pod still plaintext-only (TLS being turned on or off), or pods not known yet in a transition.
+    const somePlain = podModes.includes('plain') || (podModes.length === 0 && tlsSpec?.transition === true);
+    return somePlain ? new FallbackNodeAdmin(a, this.plain) : a;
   }
 
   close(): void {
@@ -240,6 +246,14 @@ export class GrpcNodeAdmin implements NodeAdmin {
     this.now = opts.now ?? Date.now;
   }
 
+  /**
+   * Admin is on its own port (names.ts PORT_ADMIN) while NOT_LEADER hints name the leader's Kv address:
+   * a hint leads to the admin address on its host, never to the Kv port.
+   */
+  private clientOptions() {
+    return { timeoutMs: this.changeTimeoutMs, followAnyLeaderHint: false, ...(this.tls ? { tls: this.tls, ...(this.serverName !== undefined ? { serverName: this.serverName } : {}) } : {}) };
+  }
+
   /** Addresses with an open channel. */
   get openAddresses(): string[] {
     return [...this.clients.keys()];
@@ -250,7 +264,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
     this.closeIdle(t);
     let c = this.clients.get(address);
     if (!c) {
-      c = { client: new AdminClient([address], { timeoutMs: this.changeTimeoutMs, ...(this.tls ? { tls: this.tls, ...(this.serverName !== undefined ? { serverName: this.serverName } : {}) } : {}) }), lastUsed: t };
+      c = { client: new AdminClient([address], this.clientOptions()), lastUsed: t };
       this.clients.set(address, c);
     }
     c.lastUsed = t;
@@ -296,7 +310,7 @@ export class GrpcNodeAdmin implements NodeAdmin {
   drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
     return this.run(`DrainStore ${storeId}`, async () => {
       // A client over every store (the drain reads each one's ranges), for this call only.
-      const client = new AdminClient(addresses, { timeoutMs: this.changeTimeoutMs, ...(this.tls ? { tls: this.tls, ...(this.serverName !== undefined ? { serverName: this.serverName } : {}) } : {}) });
+      const client = new AdminClient(addresses, this.clientOptions());
       try {
         // Two rounds: the operator plans the step again on its next pass if anything is left.
         const r = await runDrain(client, storeId, {

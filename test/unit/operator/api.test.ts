@@ -36,6 +36,7 @@ const fullStatus: Required<KvsClusterStatus> = {
   leader: 'p',
   currentVersion: 'v',
   nextRaftId: 4,
+  tlsMode: 'tls',
 };
 
 /** Paths of every key of a value that the schema must declare (maps/preserve-unknown stop the walk). */

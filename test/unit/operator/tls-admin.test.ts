@@ -76,6 +76,30 @@ describe('operator: node admin per cluster (spec.tls)', function () {
     }
   });
 
+  it('the operator turning TLS on or off by itself: the pods\' modes pick TLS or plaintext per node', async () => {
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const name of Object.keys(adminServiceDefinition())) impl[name] = (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { raftId: 2, role: 'Follower', members: [] });
+    const plainServer = await startAdminServer('127.0.0.1:0', impl);
+    const admins = new ClusterNodeAdmins({ logger: silentLogger(), clientTls: new ReloadingTls({ sources: { ca: pki.ca.crt, cert: pki.admin.crt, key: pki.admin.key }, pollMs: 0 }) });
+    try {
+      // Turning on: spec.tls without transition, one pod still plaintext: both nodes are reached.
+      const on = admins.forCluster(cluster(true), ['plain', 'transition'])!;
+      assert.equal((await on.status(address)).raftId, 1, 'the TLS node');
+      assert.equal((await on.status(plainServer.address)).raftId, 2, 'the plaintext-only node');
+      // Every pod offers TLS: TLS only (no plaintext fallback that a downgrade could use).
+      const tlsOnly = admins.forCluster(cluster(true), ['transition', 'tls'])!;
+      await assert.rejects(tlsOnly.status(plainServer.address), (e: unknown) => e instanceof NodeAdminError && e.code === 'Unavailable');
+      // Turning off: spec.tls removed while the pods still run TLS: the nodes are still reached over TLS.
+      const off = admins.forCluster(cluster(false), ['tls', 'tls'])!;
+      assert.equal((await off.status(address)).raftId, 1);
+      // Negative control: a plaintext cluster whose pods are all plaintext gets the plaintext admin only.
+      await assert.rejects(admins.forCluster(cluster(false), ['plain'])!.status(address), (e: unknown) => e instanceof NodeAdminError && e.code === 'Unavailable');
+    } finally {
+      admins.close();
+      plainServer.server.forceShutdown();
+    }
+  });
+
   it('a TLS cluster without an operator certificate is not observed (and says so once)', () => {
     const warnings: string[] = [];
     const logger = silentLogger();
@@ -87,7 +111,7 @@ describe('operator: node admin per cluster (spec.tls)', function () {
     assert.equal(admins.forCluster(cluster(true)), undefined);
     assert.equal(admins.forCluster(cluster(true)), undefined);
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /spec.tls but the operator has no client certificate/);
+    assert.match(warnings[0]!, /spec.tls \(or nodes running TLS\) but the operator has no client certificate/);
     assert.ok(admins.forCluster(cluster(false)));
     admins.close();
   });
