@@ -1,7 +1,7 @@
 // Desired child objects of a KvsCluster: ConfigMap, Services, StatefulSet, PodDisruptionBudget, NetworkPolicy.
 // Pure: (cluster, observed StatefulSet) → plain objects ready for server-side apply.
 import { createHash } from 'node:crypto';
-import type { KubernetesObject, V1ConfigMap, V1PodDisruptionBudget, V1Service, V1StatefulSet, V1OwnerReference } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1NetworkPolicy, V1PodDisruptionBudget, V1Service, V1StatefulSet, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, DEFAULTS, KIND, type KvsCluster, type KvsClusterSpec } from '../api/types.js';
 import {
   ANNOTATION_CONFIG_HASH,
@@ -156,7 +156,7 @@ export interface AdminPeers {
  * like the pods, so the operator renders one per KvsCluster (a chart-level policy would reach only
  * the chart's namespace). Enforced by any CNI that implements NetworkPolicy.
  */
-export function networkPolicy(c: KvsCluster, admin: AdminPeers): KubernetesObject & { spec: object } {
+export function networkPolicy(c: KvsCluster, admin: AdminPeers): V1NetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -167,7 +167,9 @@ export function networkPolicy(c: KvsCluster, admin: AdminPeers): KubernetesObjec
       ingress: [
         { ports: [{ protocol: 'TCP', port: PORT_GRPC }, { protocol: 'TCP', port: PORT_HTTP }] },
         {
-          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': admin.namespace } }, podSelector: { matchLabels: admin.podLabels } }],
+          // `_from`: the client library's model name for `from` (a reserved word); the apply serializes
+          // by the model and would drop a plain `from`.
+          _from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': admin.namespace } }, podSelector: { matchLabels: admin.podLabels } }],
           ports: [{ protocol: 'TCP', port: PORT_ADMIN }],
         },
       ],
