@@ -83,4 +83,25 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     clients.push(c);
     await assert.rejects(c.scan({ limit: 100 }), KvRoutingError);
   });
+
+  // Last: it deletes keys the scan cases read.
+  it('DeleteRange across the range store 4 lacks: refused there before anything is deleted, then deleted range by range with the exact count', async () => {
+    const extra = ['f-del', 'm-del', 'p-del'].flatMap((p) => Array.from({ length: 5 }, (_, i) => `${p}${i}`));
+    const w = client({ endpoints: cluster.addresses.slice(0, 3) });
+    for (const k of extra) await w.put(k, `v-${k}`);
+    const span = { start: b('f-del'), end: b('p-dem') };
+    const inSpan = [...extra, ...keys].filter((k) => k >= 'f-del' && k < 'p-dem').sort();
+    assert.equal(inSpan.length, 25);
+    // Negative control: without the fallback the store refuses, and it refused before deleting anything.
+    const only4 = client({ endpoints: [cluster.addresses[3]!], maxAttempts: 1, piecewiseScans: false });
+    await assert.rejects(only4.deleteRange(span), KvRoutingError);
+    assert.deepEqual((await w.scan({ ...span, limit: 100 })).kvs.map((x) => x.key.toString()), inSpan, 'nothing deleted by the refused call');
+    const c = client();
+    const r = await c.deleteRange(span);
+    assert.equal(c.piecewiseDeleteCount, 1, 'sent range by range');
+    assert.equal(r.deleted, 25);
+    assert.deepEqual((await w.scan({ ...span, limit: 100 })).kvs, []);
+    const rest = (await w.scan({ limit: 100 })).kvs.map((x) => x.key.toString());
+    assert.deepEqual(rest, [...extra, ...keys].filter((k) => !inSpan.includes(k)).sort(), 'keys outside the span kept');
+  });
 });

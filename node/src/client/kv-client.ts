@@ -93,7 +93,7 @@ export interface KvClientOptions {
    */
   routeToLeaders?: boolean;
   /**
-   * Read a scan page range by range when the store reached holds no replica of a range in its span
+   * Read a scan page (or send a DeleteRange) range by range when the store reached holds no replica of a range in its span
    * (default true; false = fail with the routing error — the negative control of the placement test).
    */
   piecewiseScans?: boolean;
@@ -277,6 +277,8 @@ export class KvClient {
   routedToLeader = 0;
   /** Scan pages read range by range (scanByRange), for tests. */
   piecewiseScanCount = 0;
+  /** DeleteRange calls sent range by range (deleteRangeByRange), for tests. */
+  piecewiseDeleteCount = 0;
   private readonly piecewiseScans: boolean;
   /** Operations of this client in flight (call() entered, not returned). */
   private inFlight = 0;
@@ -516,9 +518,49 @@ export class KvClient {
     return { deleted: r.deleted, version: r.version };
   }
 
+  /**
+   * Deletes every key of the span. Sent as one request; when the store it reaches holds no replica of a
+   * range in the span (it refuses before deleting anything), the span is deleted range by range from the
+   * meta directory's range table, each piece at its range's leader. Not atomic across ranges (nor above
+   * one apply chunk within a range); each piece is exactly-once.
+   */
   async deleteRange(range: RangeOptions, opts: CallOptions = {}): Promise<{ deleted: number; version: number }> {
-    const r = await this.call<DeleteRangeResponse__Output>('DeleteRange', (header) => ({ header, ...rangeToWire(range) }), opts, true);
-    return { deleted: r.deleted, version: r.version };
+    try {
+      const r = await this.call<DeleteRangeResponse__Output>('DeleteRange', (header) => ({ header, ...rangeToWire(range) }), opts, true, undefined, true);
+      return { deleted: r.deleted, version: r.version };
+    } catch (e) {
+      if (e instanceof KvRoutingError && this.piecewiseScans) return this.deleteRangeByRange(range, opts);
+      throw e;
+    }
+  }
+
+  private async deleteRangeByRange(range: RangeOptions, opts: CallOptions): Promise<{ deleted: number; version: number }> {
+    this.piecewiseDeleteCount++;
+    const { start, end } = bounds(range);
+    let deleted = 0;
+    let version = 0;
+    let lo = start ?? EMPTY_KEY;
+    const hi = end ?? EMPTY_KEY;
+    let table = await this.rangeTable();
+    let refreshed = false;
+    for (;;) {
+      const p = table.pieces(lo, hi)[0];
+      if (p === undefined) break;
+      if (p.range === undefined) {
+        if (refreshed) throw new KvRoutingError(`DeleteRange: no range record covers [${p.start.toString('hex')}, ${p.end.toString('hex') || '+inf'}); retry`, 'KEY_NOT_IN_RANGE');
+        refreshed = true;
+        table = await this.rangeTable();
+        continue;
+      }
+      refreshed = false;
+      const piece = { ...(p.start.length > 0 ? { start: p.start } : {}), ...(p.end.length > 0 ? { end: p.end } : {}) };
+      const r = await this.call<DeleteRangeResponse__Output>('DeleteRange', (header) => ({ header, ...rangeToWire(piece) }), opts, true, p.start);
+      deleted += r.deleted;
+      version = Math.max(version, r.version);
+      if (p.end.length === 0) break;
+      lo = p.end;
+    }
+    return { deleted, version };
   }
 
   /** Applies the mutations atomically, in order. */

@@ -141,6 +141,18 @@ export class RangeKvStore implements KvStore {
     if (this.closed) throw new StoreClosedError();
   }
 
+  /** The first key of [start, end) (end empty = +∞) that no local range holds, or undefined. */
+  private firstHole(start: Buffer, end: Buffer): Buffer | undefined {
+    let at = start;
+    for (const r of this.replicasOver(start, end)) {
+      const d = r.store.descriptor;
+      if (Buffer.compare(d.start, at) > 0) return at;
+      if (d.end.length === 0) return undefined;
+      if (Buffer.compare(d.end, at) > 0) at = d.end;
+    }
+    return end.length > 0 && Buffer.compare(at, end) >= 0 ? undefined : at;
+  }
+
   /** The refusal of a request reaching a key span no local range holds (scan cursor `at`). */
   private notHeld(at: Buffer, reverse: boolean): KeyNotInRangeError {
     // In reverse the cursor is an exclusive upper bound: the missing span ends there.
@@ -196,6 +208,14 @@ export class RangeKvStore implements KvStore {
     const { start, end } = userBounds(range);
     let deleted = 0;
     let version = 0;
+    // A span with a range this store holds no replica of is refused before anything is deleted, so the
+    // client can send it range by range without losing the count of what this store deleted first.
+    let hole = this.firstHole(start, end);
+    if (hole !== undefined) {
+      await this.ranges.settled();
+      hole = this.firstHole(start, end);
+      if (hole !== undefined) throw this.notHeld(hole, false);
+    }
     // Piece by piece in key order. Not atomic across ranges (a DeleteRange above one chunk is not atomic
     // within a range either); a retry with the same session is answered per range from its table.
     let from = start;
