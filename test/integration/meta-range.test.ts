@@ -65,8 +65,11 @@ describe('meta range: directory and TSO (multi-process)', function () {
     admin = new AdminClient(cluster.addresses, 10_000);
     client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
     const right = await split(admin, 'b'); // range 1 itself: recorded atomically by the split
-    await split(admin, 'd'); // the right half: published by its leader
-    await split(admin, 'f');
+    const second = await split(admin, 'd'); // the right half: published by its leader
+    const third = await split(admin, 'f');
+    // Range ids come from the meta range's counter (allocIds), not from chance: small, distinct, rising
+    // (a split retried after a lost reply may skip an id, never reuse one).
+    assert.ok(right >= 2 && right < second && second < third && third < 100, `range ids ${right}, ${second}, ${third}`);
     const converged = async (): Promise<string> =>
       until(
         'every store\'s directory matches the ranges',

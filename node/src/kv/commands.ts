@@ -146,7 +146,17 @@ export interface TsoPersistCommand extends CommandBase {
   highWaterMs: number;
 }
 
-export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand | MetaUpdateCommand | TsoPersistCommand;
+/**
+ * Allocates `count` consecutive range ids from the meta range's counter (range 1 only): ids are unique
+ * cluster-wide and never reused, because the counter is replicated state and moves only forward.
+ * Proposed on any store's replica of range 1 (forwarded to its leader by Raft) before a split.
+ */
+export interface AllocIdsCommand extends CommandBase {
+  type: 'allocIds';
+  count: number;
+}
+
+export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand | MetaUpdateCommand | TsoPersistCommand | AllocIdsCommand;
 
 export type CommandResult =
   | { type: 'put'; version: number; succeeded: boolean; prevFound: boolean; prevValue?: Buffer }
@@ -157,6 +167,8 @@ export type CommandResult =
   | { type: 'ok'; ts: number }
   /** Encoded descriptors (meta/range-descriptor.ts) of both halves after a split. */
   | { type: 'split'; left: Buffer; right: Buffer }
+  /** allocIds: the ids [first, first + count) are this proposer's. */
+  | { type: 'ids'; first: number; count: number }
   | ErrorResult;
 
 export interface ErrorResult {
@@ -212,8 +224,8 @@ export function unwrapResult<T extends CommandResult['type']>(r: CommandResult, 
 
 const FORMAT_VERSION = 1;
 
-const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split', 'metaUpdate', 'tsoPersist'] as const;
-const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error', 'split'] as const;
+const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split', 'metaUpdate', 'tsoPersist', 'allocIds'] as const;
+const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error', 'split', 'ids'] as const;
 const ERROR_CODES: readonly KvErrorCode[] = [
   'INVALID_ARGUMENT',
   'TXN_CONFLICT',
@@ -446,6 +458,9 @@ export function encodeCommand(cmd: Command): Buffer {
     case 'tsoPersist':
       w.varint(cmd.highWaterMs);
       break;
+    case 'allocIds':
+      w.varint(cmd.count);
+      break;
   }
   return w.finish();
 }
@@ -533,6 +548,9 @@ export function decodeCommand(buf: Buffer): Command {
     case 'tsoPersist':
       cmd = { type, ...base, highWaterMs: r.varint() };
       break;
+    case 'allocIds':
+      cmd = { type, ...base, count: r.varint() };
+      break;
   }
   r.end();
   return cmd;
@@ -572,6 +590,9 @@ export function encodeResult(res: CommandResult): Buffer {
       break;
     case 'split':
       w.bytes(res.left).bytes(res.right);
+      break;
+    case 'ids':
+      w.varint(res.first).varint(res.count);
       break;
     case 'error': {
       const code = ERROR_CODES.indexOf(res.code);
@@ -624,6 +645,9 @@ export function decodeResult(buf: Buffer): CommandResult {
       break;
     case 'split':
       res = { type, left: r.bytes(), right: r.bytes() };
+      break;
+    case 'ids':
+      res = { type, first: r.varint(), count: r.varint() };
       break;
     case 'error': {
       const code = ERROR_CODES[r.u8()];

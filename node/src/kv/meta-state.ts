@@ -25,15 +25,21 @@ function recordKey(groupId: number, rangeId: number): Buffer {
 /** Engine spans of the meta state of `groupId` (empty for every group but the meta range's). */
 export function metaStateSpans(groupId: number): Array<{ start: Buffer; end: Buffer }> {
   const tso = metaKey(groupId, 'tso');
+  const ids = metaKey(groupId, 'ids');
   return [
     { start: metaKey(groupId, DIR_PREFIX), end: metaKey(groupId, 'dir0') }, // '0' = '/' + 1
     { start: tso, end: Buffer.concat([tso, Buffer.from([0])]) },
+    { start: ids, end: Buffer.concat([ids, Buffer.from([0])]) },
   ];
 }
+
+/** The smallest range id the counter hands out (1 is the first range, the meta range). */
+export const FIRST_ALLOCATED_RANGE_ID = 2;
 
 export class MetaState {
   readonly directory = new MetaDirectory();
   private _tsoHighWaterMs = 0;
+  private _nextRangeId = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -59,6 +65,12 @@ export class MetaState {
     } finally {
       await it.close();
     }
+    this._nextRangeId = 0;
+    const ids = await this.engine.get(metaKey(this.groupId, 'ids'));
+    if (ids !== undefined) {
+      if (ids.length !== 8) throw new Error('unknown id counter record format');
+      this._nextRangeId = readU64BE(ids, 0);
+    }
     const tso = await this.engine.get(metaKey(this.groupId, 'tso'));
     if (tso !== undefined) {
       if (tso.length !== 8) throw new Error('unknown TSO record format');
@@ -73,6 +85,26 @@ export class MetaState {
     for (const id of out.removed) ops.push({ type: 'del', key: recordKey(this.groupId, id) });
     ops.push({ type: 'put', key: recordKey(this.groupId, rec.descriptor.rangeId), value: encodeMetaRecord(rec) });
     return out;
+  }
+
+  /** The next range id the counter would hand out (0 before the first allocation). */
+  get nextRangeId(): number {
+    return this._nextRangeId;
+  }
+
+  /**
+   * Hands out `count` range ids (deterministic: every replica computes the same). The first allocation
+   * starts above every range id the directory knows (clusters whose earlier splits drew random ids).
+   * Undefined (nothing changed) when the id space is exhausted.
+   */
+  allocRangeIds(count: number, ops: EngineOp[]): number | undefined {
+    const first = Math.max(this._nextRangeId, this.directory.maxRangeId() + 1, FIRST_ALLOCATED_RANGE_ID);
+    if (!Number.isSafeInteger(first + count)) return undefined;
+    this._nextRangeId = first + count;
+    const v = Buffer.allocUnsafe(8);
+    writeU64BE(v, 0, this._nextRangeId);
+    ops.push({ type: 'put', key: metaKey(this.groupId, 'ids'), value: v });
+    return first;
   }
 
   /** Raises the TSO bound (never lowers it: a delayed proposal of an older bound changes nothing). */

@@ -108,6 +108,8 @@ interface OverlayEntry {
   ts: number;
 }
 
+/** At most this many range ids per allocation (a store asks for a few at a time). */
+export const MAX_IDS_PER_ALLOC = 1024;
 const META_FORMAT = 1;
 const META_LEN = 1 + 4 * 8;
 const SESSION_FORMAT = 1;
@@ -734,6 +736,13 @@ export class StateMachine {
         if (!Number.isSafeInteger(cmd.highWaterMs) || cmd.highWaterMs <= 0) return errorResult('INVALID_ARGUMENT', `bad TSO high-water mark ${cmd.highWaterMs}`);
         this.meta.raiseTso(cmd.highWaterMs, ctx.ops);
         return { type: 'ok', ts: this._lastTs };
+      case 'allocIds': {
+        if (this.meta === undefined) return errorResult('INVALID_ARGUMENT', `range ${this._descriptor.rangeId} is not the meta range`);
+        if (!Number.isSafeInteger(cmd.count) || cmd.count <= 0 || cmd.count > MAX_IDS_PER_ALLOC) return errorResult('INVALID_ARGUMENT', `bad id count ${cmd.count} (1..${MAX_IDS_PER_ALLOC})`);
+        const first = this.meta.allocRangeIds(cmd.count, ctx.ops);
+        if (first === undefined) return errorResult('INVALID_ARGUMENT', 'the range id space is exhausted');
+        return { type: 'ids', first, count: cmd.count };
+      }
     }
   }
 

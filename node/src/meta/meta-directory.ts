@@ -52,6 +52,13 @@ export class MetaDirectory {
     return this.byId.get(rangeId);
   }
 
+  /** The largest range id with a record (0 when empty). */
+  maxRangeId(): number {
+    let max = 0;
+    for (const id of this.byId.keys()) if (id > max) max = id;
+    return max;
+  }
+
   /** The record whose range holds `key`, if the directory has one. */
   lookup(key: Buffer): MetaRecord | undefined {
     // Last record with start <= key.

@@ -14,6 +14,7 @@
 //     that completed before this one began.
 import type { Logger } from '../common/logger.js';
 import { NotLeaderError } from '../kv/errors.js';
+import { unwrapResult } from '../kv/commands.js';
 import type { MetaRecord } from '../meta/meta-directory.js';
 import { encodeMetaRecord } from '../meta/meta-directory.js';
 import { TimestampOracle } from '../meta/tso.js';
@@ -52,7 +53,7 @@ export class MetaService {
   private publishing = false;
   private closed = false;
   private oracle: { term: number; ready: Promise<TimestampOracle> } | undefined;
-  readonly stats = { publishRounds: 0, recordsProposed: 0, publishErrors: 0, tsoBatches: 0, tsoStarts: 0 };
+  readonly stats = { publishRounds: 0, recordsProposed: 0, publishErrors: 0, tsoBatches: 0, tsoStarts: 0, idAllocations: 0 };
 
   constructor(
     private readonly deps: MetaServiceDeps,
@@ -145,6 +146,19 @@ export class MetaService {
     }
     this.stats.tsoBatches++;
     return first;
+  }
+
+  /**
+   * `count` range ids from the meta range's replicated counter; returns the first. Proposed on this
+   * store's replica of range 1 (Raft forwards it to the leader): unique and never reused, also when the
+   * reply is lost (the ids are then only skipped).
+   */
+  async allocRangeIds(count = 1): Promise<number> {
+    const m = this.deps.metaReplica();
+    if (m === undefined) throw new NotLeaderError(0, undefined, 'this store holds no replica of the meta range; split on another store');
+    const r = unwrapResult(await m.peer.submit({ type: 'allocIds', proposedTs: 0, count }), 'ids');
+    this.stats.idAllocations++;
+    return r.first;
   }
 
   /** A new oracle for leader term `term`, started above every bound an earlier leader persisted. */

@@ -18,8 +18,7 @@ import { MessageType, type Message } from '../raft/index.js';
 import { RangeKvStore, type RangeReplicaView, type RangeSet } from './range-kv-store.js';
 import { HybridClock } from '../kv/clock.js';
 import type { RangeDescriptor } from '../meta/range-descriptor.js';
-import { randomInt } from 'node:crypto';
-import { OperationTimeoutError } from '../kv/errors.js';
+import { OperationTimeoutError, StorageError } from '../kv/errors.js';
 import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
 import { latestRange } from '../mvcc/keyspace.js';
 import { StoreLiveness } from './store-liveness.js';
@@ -597,8 +596,8 @@ export class RaftNode implements RangeSet {
 
   /**
    * Splits the range holding `splitKey` at that key (kvsctl range split; later the size/load trigger).
-   * Runs on that range's leader (NOT_LEADER otherwise). The new range id is random (52 bits) until the
-   * meta range allocates ids (docs/sharding.md); it is fixed once the command is in the log.
+   * Runs on that range's leader (NOT_LEADER otherwise). The new range id comes from the meta range's
+   * counter (allocIds on range 1) before the split is proposed: unique cluster-wide, never reused.
    */
   async split(splitKey: Buffer): Promise<{ left: RangeDescriptor; right: RangeDescriptor }> {
     const r = this.replicas.get(this.kv.replicaFor(splitKey).rangeId)!;
@@ -606,8 +605,10 @@ export class RaftNode implements RangeSet {
     if (r.peer.leader === 0) await r.peer.waitFor(() => r.peer.leader !== 0, 3000);
     if (!r.peer.isLeader) throw r.peer.notLeader(`range ${r.rangeId} is led elsewhere; split it on its leader`);
     const d = r.store.descriptor;
-    let newId = 0;
-    while (newId <= DATA_GROUP_ID || this.replicas.has(newId)) newId = randomInt(2, 2 ** 48);
+    const newId = await this.meta.allocRangeIds(1);
+    // Belt and braces: the counter starts above every id the directory knows; a local replica with the
+    // id (an unpublished split of a cluster that drew random ids) would be a bug worth stopping for.
+    if (newId <= DATA_GROUP_ID || this.replicas.has(newId)) throw new StorageError(`the meta range handed out range id ${newId}, which this store already has`);
     const out = await r.store.split(splitKey, newId, d.epoch.version);
     await this.waitReplica(out.right.rangeId, 10_000);
     return out;
