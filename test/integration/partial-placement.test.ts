@@ -5,7 +5,7 @@
 // piecewise fallback off, a client that can only reach that store gets the routing error.
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
-import { KvRoutingError } from '../../node/src/client/errors.js';
+import { KvCrossRangeError, KvRoutingError } from '../../node/src/client/errors.js';
 import { removeReplica } from '../../node/src/client/range-moves.js';
 import { ProcessCluster, collectLogsOnFailure, until, startRaftCluster } from '../helpers/cluster-process.js';
 
@@ -82,6 +82,20 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     const c = new KvClient({ endpoints: [cluster.addresses[3]!], timeoutMs: 3000, piecewiseScans: false });
     clients.push(c);
     await assert.rejects(c.scan({ limit: 100 }), KvRoutingError);
+  });
+
+  it('single-key writes and a Batch within the range store 4 lacks reach a store that holds it; a Batch across ranges is a typed refusal', async () => {
+    const c = client({ maxAttempts: 6 });
+    await c.put('k-put', 'v');
+    await c.batch([
+      { op: 'put', key: 'k-b1', value: 'v1' },
+      { op: 'put', key: 'k-b2', value: 'v2' },
+    ]);
+    const r = client({ endpoints: cluster.addresses.slice(0, 3) });
+    for (const [k, v] of [['k-put', 'v'], ['k-b1', 'v1'], ['k-b2', 'v2']]) assert.equal((await r.get(k!)).value?.toString(), v);
+    await assert.rejects(c.batch([{ op: 'put', key: 'a-x', value: '1' }, { op: 'put', key: 'k-x', value: '2' }]), KvCrossRangeError);
+    assert.equal((await r.get('a-x')).found, false, 'the refused batch wrote nothing');
+    await c.batch([{ op: 'delete', key: 'k-put' }, { op: 'delete', key: 'k-b1' }, { op: 'delete', key: 'k-b2' }]);
   });
 
   // Last: it deletes keys the scan cases read.
