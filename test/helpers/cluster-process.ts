@@ -339,6 +339,11 @@ export class NodeProcess {
   }
 
   /** Starts again on the same data dir and ports (after kill9/stop). */
+  /** Environment added to the process from its next start/restart on (e.g. a test failpoint). */
+  setEnv(env: Record<string, string>): void {
+    this.opts.env = { ...(this.opts.env ?? {}), ...env };
+  }
+
   async restart(): Promise<void> {
     if (this.running) await this.stop();
     await this.start();

@@ -94,6 +94,12 @@ export interface PeerConfig {
    */
   onSplit?: (left: RangeDescriptor, right: RangeDescriptor) => void;
   /**
+   * TEST ONLY (KVS_TEST_CRASH_AT_SPLIT): the process dies at this point of applying a split — before its
+   * apply batch is written, or after it and before the right half's replica opens. The crash tests of
+   * issue 12 restart the store and check it recovers either way.
+   */
+  testCrashAtSplit?: { at: 'before-apply' | 'after-apply'; crash: () => void };
+  /**
    * Whether a split's right half may be created from the split (its local state written in this apply
    * batch): false when the store already holds a replica of it (created on demand, waiting for a
    * snapshot) — then that replica's state must not be overwritten.
@@ -1159,8 +1165,11 @@ export class Peer implements CommandSink {
       }
       // With every range's log and apply writes of the store round in one engine write (log-writer.ts);
       // this range's next batch still waits for this one, so its apply order is unchanged.
+      if (splits.length > 0 && this.cfg.testCrashAtSplit?.at === 'before-apply') this.cfg.testCrashAtSplit.crash();
       if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.writeApply(r.ops);
       else await this.engine.write(r.ops, { sync: false });
+      // (An unsynced LevelDB write is in the OS once it returns: a process crash keeps it.)
+      if (splits.length > 0 && this.cfg.testCrashAtSplit?.at === 'after-apply') this.cfg.testCrashAtSplit.crash();
       this.metrics.engineWrite('apply', r.ops.length, opsBytes(r.ops));
       this.appliedIndex = last;
       this.stats.applied += batch.length;

@@ -85,6 +85,8 @@ export interface RaftNodeOptions {
   testDisableLivenessWake?: boolean;
   /** TEST ONLY (KVS_TEST_DISABLE_META_PUBLISH): leaders publish nothing into the meta directory — the negative control. */
   testDisableMetaPublish?: boolean;
+  /** TEST ONLY (KVS_TEST_CRASH_AT_SPLIT): see PeerConfig.testCrashAtSplit. */
+  testCrashAtSplit?: { at: 'before-apply' | 'after-apply'; crash: () => void };
   /** How often led ranges are compared with the meta directory (default 500 ms). */
   metaPublishIntervalMs?: number;
   leaseRead?: boolean;
@@ -500,6 +502,7 @@ export class RaftNode implements RangeSet {
       isStoreLive: (id) => this.liveness.live(id, performance.now()),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       onSplit: (left, right) => this.onSplit(g, left, right),
+      ...(opts.testCrashAtSplit !== undefined ? { testCrashAtSplit: opts.testCrashAtSplit } : {}),
       canCreateSplit: (rangeId) => !this.replicas.has(rangeId) && !this.creating.has(rangeId),
       admitSnapshotSpan: (span) => !this.overlapsLocal(g, span),
       onSnapshotInstalled: () => {

@@ -17,6 +17,7 @@ import { quietIpServernameWarning } from '../common/tls.js';
 import { registerRaftMetrics } from '../raftstore/metrics.js';
 import type * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
+import { existsSync, writeFileSync } from 'node:fs';
 import { TEST_CLOCK_ENV, testClockHookPath } from '../kv/clock.js';
 import { raftSizeLimits } from '../common/raft-limits.js';
 
@@ -53,6 +54,29 @@ function metaPublishSwitch(logger: Logger): { testDisableMetaPublish?: true } {
   return { testDisableMetaPublish: true };
 }
 
+/**
+ * Test-only failpoint for the split crash tests: `KVS_TEST_CRASH_AT_SPLIT=<raftId>:<before-apply|after-apply>:<marker>`
+ * kills the node with that raft id (SIGKILL) at that point of applying a split, once: the marker file is
+ * written first, and a node that finds it does not crash again (its restart replays the split).
+ */
+function splitCrashSwitch(logger: Logger, raftId: number): { testCrashAtSplit?: { at: 'before-apply' | 'after-apply'; crash: () => void } } {
+  const v = process.env.KVS_TEST_CRASH_AT_SPLIT;
+  if (v === undefined || v === '') return {};
+  const [id, at, marker] = v.split(':');
+  if ((at !== 'before-apply' && at !== 'after-apply') || !marker) throw new Error(`KVS_TEST_CRASH_AT_SPLIT=${v}: expected <raftId>:<before-apply|after-apply>:<marker file>`);
+  if (Number(id) !== raftId || existsSync(marker)) return {};
+  logger.warn('TEST SWITCH ON: this node kills itself while applying the next split', { switch: 'testCrashAtSplit', at });
+  return {
+    testCrashAtSplit: {
+      at,
+      crash: () => {
+        writeFileSync(marker, `${raftId} ${at}\n`);
+        process.kill(process.pid, 'SIGKILL');
+      },
+    },
+  };
+}
+
 async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string, security: NodeSecurity): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
@@ -73,6 +97,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     quiesce: r.raftQuiesce,
     ...livenessWakeSwitch(logger),
     ...metaPublishSwitch(logger),
+    ...splitCrashSwitch(logger, r.raftId),
     lease: { maxClockDrift: r.maxClockDrift, ...unsafeLeaseSwitch(logger) },
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,
