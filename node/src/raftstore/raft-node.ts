@@ -9,7 +9,7 @@ import { LevelEngine } from '../engine/level-engine.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
 import type { KvStore } from '../kv/api.js';
 import { LocalStore, type LocalStoreOptions } from '../kv/local-store.js';
-import { Peer } from './peer.js';
+import { Peer, type WakeReason } from './peer.js';
 import { PeerStorage } from './peer-storage.js';
 import { Router } from './router.js';
 import { IdentityRegistry } from './identity.js';
@@ -23,6 +23,7 @@ import { OperationTimeoutError } from '../kv/errors.js';
 import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
 import { latestRange } from '../mvcc/keyspace.js';
 import { StoreLiveness } from './store-liveness.js';
+import { StoreGcPass, type GcPassResult } from './gc-pass.js';
 import { LogWriter } from './log-writer.js';
 import { MetaService } from './meta-service.js';
 import { MetaDirectory } from '../meta/meta-directory.js';
@@ -131,7 +132,18 @@ export class RaftNode implements RangeSet {
   /** One timer ticks every awake replica (quiesced ones are skipped). */
   private ticker: NodeJS.Timeout | undefined;
   private tickCount = 0;
-  private readonly pingEveryTicks: number;
+  /** Liveness pings go out every `pingEveryMs` of wall time (not every n ticks: a late tick must not thin them). */
+  private readonly pingEveryMs: number;
+  private lastPingAt = 0;
+  /**
+   * Replicas not hibernating: the only ones the tick pass visits, so its cost follows the awake ranges,
+   * not all of them (TiKV's hibernate regions; a quiesced replica leaves the set, a wake puts it back).
+   */
+  readonly awake = new Set<Peer>();
+  /** Why quiesced replicas woke, since start (kvs_store_wakes_by_reason). */
+  readonly wakeReasons = new Map<WakeReason, number>();
+  /** Store-wide GC pass (gc-pass.ts): one timer for every range instead of one per range. */
+  private readonly gcPass: StoreGcPass;
   readonly liveness: StoreLiveness;
   /** Group commit of every range's Raft log writes and apply batches (log-writer.ts). */
   readonly logWriter: LogWriter;
@@ -160,9 +172,14 @@ export class RaftNode implements RangeSet {
       },
     });
     this.logWriter = new LogWriter(engine);
-    this.pingEveryTicks = Math.max(1, Math.floor((opts.electionTick ?? 10) / 4));
+    const livenessTimeoutMs = (opts.electionTick ?? 10) * (opts.tickMs ?? 100);
+    this.pingEveryMs = Math.max(opts.tickMs ?? 100, Math.floor(livenessTimeoutMs / 4));
     // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
-    this.liveness = new StoreLiveness((opts.electionTick ?? 10) * (opts.tickMs ?? 100), performance.now());
+    this.liveness = new StoreLiveness(livenessTimeoutMs, performance.now(), { checkIntervalMs: opts.tickMs ?? 100 });
+    this.gcPass = new StoreGcPass(() => this.replicas.values(), {
+      intervalMs: opts.store?.gcIntervalMs ?? 10_000,
+      logger: logger.child({ component: 'gc' }),
+    });
     if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
     this.meta = new MetaService(
       {
@@ -178,21 +195,54 @@ export class RaftNode implements RangeSet {
 
   private startTicking(): void {
     this.ticker = setInterval(() => this.tickAll(), this.opts.tickMs ?? 100);
+    this.gcPass.start();
   }
+
+  /** The store-wide GC pass's counters (metrics, tests). */
+  get gcStats(): StoreGcPass['stats'] {
+    return this.gcPass.stats;
+  }
+
+  /** One store-wide GC pass now (tests, admin); the timer runs them every --gc-interval. */
+  runGcPass(): Promise<GcPassResult> {
+    return this.gcPass.pass();
+  }
+
+  /** Ticks of the tick pass since start (tests: the pass visits awake replicas only). */
+  readonly tickStats = { passes: 0, replicaTicks: 0 };
 
   /**
    * The store's tick: liveness transitions wake the quiesced ranges they concern, every awake replica
-   * ticks, and peer stores we sent nothing this tick get a ping.
+   * ticks, and peer stores we sent nothing since the last ping round get a ping.
    */
   private tickAll(): void {
     if (this.closed) return;
-    if (this.tickCount++ % 10 === 0) this.peerStoreCache = this.computePeerStores();
-    const { down, up } = this.liveness.check(performance.now(), this.peerStoreCache);
-    if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up);
-    for (const r of this.replicas.values()) r.peer.tick();
+    const now = performance.now();
+    // Pings first: when this tick is late (a busy loop), the peers must still hear from us in time.
     // Four pings per liveness timeout are plenty (the timeout is an election timeout); pings are per store
     // pair, so at hundreds of stores their rate matters (docs/scaling.md).
-    if (this.tickCount % this.pingEveryTicks === 0) this.transport.keepAlive(this.peerStoreCache);
+    if (now - this.lastPingAt >= this.pingEveryMs) {
+      this.lastPingAt = now;
+      this.transport.keepAlive(this.peerStoreCache);
+    }
+    if (this.tickCount++ % 10 === 0) this.peerStoreCache = this.computePeerStores();
+    const { down, up } = this.liveness.check(now, this.peerStoreCache);
+    if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up);
+    this.tickStats.passes++;
+    // Only the awake replicas: a replica that quiesces while ticking leaves the set (safe during for-of).
+    for (const p of this.awake) {
+      this.tickStats.replicaTicks++;
+      p.tick();
+    }
+  }
+
+  private onAwakeChange(peer: Peer, awake: boolean, reason: WakeReason | undefined): void {
+    if (!awake) {
+      this.awake.delete(peer);
+      return;
+    }
+    this.awake.add(peer);
+    if (reason !== undefined) this.wakeReasons.set(reason, (this.wakeReasons.get(reason) ?? 0) + 1);
   }
 
   private computePeerStores(): number[] {
@@ -219,7 +269,7 @@ export class RaftNode implements RangeSet {
         p.wakeLeaderDown();
         woken++;
       } else if (p.isLeader && r.store.descriptor.replicas.some((x) => down.includes(x.storeId) || up.includes(x.storeId))) {
-        p.wake();
+        p.wake('liveness');
         woken++;
       }
     }
@@ -351,6 +401,7 @@ export class RaftNode implements RangeSet {
     const data = r.store.sm.descriptorStored && !this.overlapsLocal(g, { start: d.start, end: d.end }) ? { start: d.start, end: d.end } : undefined;
     this.destroying.set(g, data);
     this.replicas.delete(g);
+    this.awake.delete(r.peer);
     this.router.unregister(g);
     this.sortedCache = undefined;
     const p = (async () => {
@@ -499,6 +550,7 @@ export class RaftNode implements RangeSet {
       quiesce: opts.quiesce !== false,
       logWriter: this.logWriter,
       isStoreLive: (id) => this.liveness.live(id, performance.now()),
+      onAwakeChange: (awake, reason) => this.onAwakeChange(peer, awake, reason),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       onSplit: (left, right) => this.onSplit(g, left, right),
       canCreateSplit: (rangeId) => !this.replicas.has(rangeId) && !this.creating.has(rangeId),
@@ -514,6 +566,9 @@ export class RaftNode implements RangeSet {
     if (g !== DATA_GROUP_ID) delete storeOpts.sessionTtlMs;
     const store = await LocalStore.open({
       ...storeOpts,
+      // No timer per range: the store-wide GC pass (gc-pass.ts) runs each range's GC step when it has one.
+      gcIntervalMs: 0,
+      gcProposerAsleep: () => peer.quiesced,
       ...(sizes !== undefined ? { maxCommandBytes: sizes.maxCommandBytes } : {}),
       engine: this.engine,
       groupId: g,
@@ -528,6 +583,7 @@ export class RaftNode implements RangeSet {
     });
     // Registered once started: a message for a peer whose raft core does not exist yet would be lost anyway.
     this.router.register(peer);
+    if (!peer.quiesced) this.awake.add(peer);
     const replica: RangeReplica = { rangeId: g, peer, store };
     this.replicas.set(g, replica);
     this.sortedCache = undefined;
@@ -659,6 +715,7 @@ export class RaftNode implements RangeSet {
     this.closed = true;
     if (this.splitTimer !== undefined) clearTimeout(this.splitTimer);
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.gcPass.close();
     this.meta.close();
     await this.settled().catch(() => undefined);
     this.transport.close();
