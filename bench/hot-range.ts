@@ -68,6 +68,28 @@ async function splitAll(admin: AdminClient, n: number): Promise<void> {
   }
 }
 
+/** Store counters of /metrics that say where wake-ups came from (summed over label sets). */
+const STORE_COUNTERS = ['kvs_store_ranges', 'kvs_store_ranges_quiesced', 'kvs_store_quiesces', 'kvs_store_wakes', 'kvs_store_gc_wakes', 'kvs_store_liveness_pauses', 'kvs_store_peers_down'] as const;
+
+async function storeStats(url: string): Promise<string> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const sum = (name: string, label?: string): number => {
+      let v = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+        if (label !== undefined && !line.includes(label)) continue;
+        v += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      }
+      return v;
+    };
+    const reasons = [...text.matchAll(/^kvs_store_wakes_by_reason\{reason="([^"]+)"\} (\d+)/gm)].map((m) => `${m[1]}=${m[2]}`).join(' ');
+    return STORE_COUNTERS.map((n) => `${n.replace('kvs_store_', '')}=${sum(n)}`).join(' ') + (reasons ? ` wakes_by_reason: ${reasons}` : '');
+  } catch (e) {
+    return `metrics unavailable: ${(e as Error).message}`;
+  }
+}
+
 interface Row {
   ranges: number;
   opsPerS: number;
@@ -116,6 +138,9 @@ async function measure(n: number): Promise<Row> {
     lat.sort((x, y) => x - y);
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
     const list = (await admin.ranges()).ranges;
+    const leaderless = list.filter((r) => r.leaderId === 0).length;
+    if (leaderless > 0) console.error(`  ${leaderless} of ${list.length} ranges without a known leader after the run`);
+    for (const [i, node] of cluster.nodes.entries()) console.error(`  store ${i + 1}: ${await storeStats(node.httpUrl)}`);
     return { ranges: list.length, opsPerS: lat.length / secs, p50Ms: q(0.5), p99Ms: q(0.99), failed, splitSeconds };
   } finally {
     client.close();

@@ -55,7 +55,7 @@ import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '
 import { metaKey, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
 import { readModeConfig, type LeaseTuning } from './read-lease.js';
 import type { LogWriter } from './log-writer.js';
-import { QUIESCE_IDLE_TICKS, decodeQuiesceMarker, encodeQuiesceMarker, followerMayQuiesce, leaderQuiesceBlocker } from './quiesce.js';
+import { QUIESCE_IDLE_TICKS, decodeQuiesceMarker, encodeQuiesceMarker, followerMayQuiesce, leaderLivenessWake, leaderQuiesceBlocker } from './quiesce.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
 export interface PeerConfig {
@@ -424,6 +424,33 @@ export class Peer implements CommandSink {
     this.cfg.onAwakeChange?.(true, reason);
     this.rn.raft.unquiesce();
     this.schedule();
+  }
+
+  /**
+   * A store liveness change while this quiesced leader sleeps: wakes it only when it has something to do
+   * (quiesce.ts leaderLivenessWake); returns the reason, or undefined when it sleeps on.
+   */
+  wakeLeaderOnLiveness(change: { down: readonly number[]; up: readonly number[]; restarted: readonly number[] }): string | undefined {
+    if (!this.quiescedFlag || this.closed || this.failed || this.rn === undefined) return undefined;
+    const r = this.rn.raft;
+    if (r.state !== StateType.Leader) return undefined;
+    const cs = r.trk.confState();
+    const progress = new Map<number, { match: number; replicating: boolean }>();
+    r.trk.visit((id, pr) => {
+      if (id !== this.raftId) progress.set(id, { match: pr.match, replicating: pr.state === ProgressState.Replicate });
+    });
+    const why = leaderLivenessWake({
+      self: this.raftId,
+      lastIndex: r.raftLog.lastIndex(),
+      voters: cs.voters,
+      votersOutgoing: cs.votersOutgoing,
+      learners: cs.learners,
+      progress,
+      ...change,
+      live: (id) => this.cfg.isStoreLive?.(id) ?? true,
+    });
+    if (why !== undefined) this.wake('liveness');
+    return why;
   }
 
   /** The store of this replica's leader went silent: wake, and stop deferring to that leader. */

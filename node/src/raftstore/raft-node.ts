@@ -221,13 +221,14 @@ export class RaftNode implements RangeSet {
     // Pings first: when this tick is late (a busy loop), the peers must still hear from us in time.
     // Four pings per liveness timeout are plenty (the timeout is an election timeout); pings are per store
     // pair, so at hundreds of stores their rate matters (docs/scaling.md).
-    if (now - this.lastPingAt >= this.pingEveryMs) {
+    // (Half a tick of slack: ticks jitter, and a ping round must not slip by a whole tick.)
+    if (now - this.lastPingAt >= this.pingEveryMs - (this.opts.tickMs ?? 100) / 2) {
       this.lastPingAt = now;
       this.transport.keepAlive(this.peerStoreCache);
     }
     if (this.tickCount++ % 10 === 0) this.peerStoreCache = this.computePeerStores();
-    const { down, up } = this.liveness.check(now, this.peerStoreCache);
-    if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up);
+    const { down, up, restarted = [] } = this.liveness.check(now, this.peerStoreCache);
+    if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up, restarted);
     this.tickStats.passes++;
     // Only the awake replicas: a replica that quiesces while ticking leaves the set (safe during for-of).
     for (const p of this.awake) {
@@ -256,24 +257,24 @@ export class RaftNode implements RangeSet {
   }
 
   /**
-   * Down: quiesced followers led from there forget their leader and campaign; quiesced leaders with a
-   * member there wake (check-quorum must be able to run). Up (back, or restarted): quiesced leaders with a
-   * member there wake to catch it up.
+   * Down: quiesced followers led from there forget their leader and campaign. Quiesced leaders with a
+   * member on a changed store wake only when they have work (quiesce.ts leaderLivenessWake): their live
+   * voters lost quorum (check-quorum must run), or a member restarted or came back behind.
    */
-  private onLivenessChange(down: number[], up: number[]): void {
-    let woken = 0;
+  private onLivenessChange(down: number[], up: number[], restarted: number[]): void {
+    let followersWoken = 0;
+    let leadersWoken = 0;
     for (const r of this.replicas.values()) {
       const p = r.peer;
       if (!p.quiesced) continue;
       if (down.includes(p.leader) && !p.isLeader) {
         p.wakeLeaderDown();
-        woken++;
+        followersWoken++;
       } else if (p.isLeader && r.store.descriptor.replicas.some((x) => down.includes(x.storeId) || up.includes(x.storeId))) {
-        p.wake('liveness');
-        woken++;
+        if (p.wakeLeaderOnLiveness({ down, up, restarted }) !== undefined) leadersWoken++;
       }
     }
-    this.logger.info('store liveness changed', { down, up, rangesWoken: woken });
+    this.logger.info('store liveness changed', { down, up, restarted, followersWoken, leadersWoken });
   }
 
   private splitTimer: NodeJS.Timeout | undefined;

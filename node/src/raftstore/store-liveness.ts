@@ -9,6 +9,8 @@ export interface LivenessChanges {
   down: number[];
   /** Stores heard again after being down, or restarted (a new boot id). */
   up: number[];
+  /** Of `up`: the stores that restarted (a new boot id) — optional so a plain `{ down, up }` still reads. */
+  restarted?: number[];
 }
 
 interface Entry {
@@ -72,6 +74,7 @@ export class StoreLiveness {
     for (const id of known) if (!this.stores.has(id)) this.stores.set(id, { lastHeard: this.startedAt, boot: 0, down: false, restarted: false });
     const down: number[] = [];
     const up: number[] = [];
+    const restarted: number[] = [];
     // This store's own pause since the last check (beyond twice the check interval) is not silence of
     // the peers: their frames are still queued. A really dead store is declared down at a later check.
     const interval = this.opts.checkIntervalMs;
@@ -86,10 +89,11 @@ export class StoreLiveness {
       } else if (!silent && (e.down || e.restarted)) {
         e.down = false;
         up.push(id);
+        if (e.restarted) restarted.push(id);
       }
       e.restarted = false;
     }
-    return { down, up };
+    return restarted.length > 0 ? { down, up, restarted } : { down, up };
   }
 
   /** Stores currently counted down (metrics, status). */

@@ -8,6 +8,7 @@ import type { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { StoreGcPass, type GcReplica } from '../../../node/src/raftstore/gc-pass.js';
 import { StoreLiveness } from '../../../node/src/raftstore/store-liveness.js';
 import { registerRaftMetrics } from '../../../node/src/raftstore/metrics.js';
+import { leaderLivenessWake, type LeaderLivenessInput } from '../../../node/src/raftstore/quiesce.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -175,5 +176,42 @@ describe('store scale: store liveness and this store\'s own pauses', function ()
     l.heard(3, 1, 0);
     assert.deepEqual(l.check(50), { down: [], up: [] });
     assert.deepEqual(l.check(1050), { down: [2, 3], up: [] });
+  });
+});
+
+describe('store scale: a quiesced leader and store liveness changes', function () {
+  const base = (over: Partial<LeaderLivenessInput> = {}): LeaderLivenessInput => ({
+    self: 1,
+    lastIndex: 10,
+    voters: [1, 2, 3],
+    votersOutgoing: [],
+    learners: [],
+    progress: new Map([
+      [2, { match: 10, replicating: true }],
+      [3, { match: 10, replicating: true }],
+    ]),
+    down: [],
+    up: [],
+    restarted: [],
+    live: () => true,
+    ...over,
+  });
+
+  it('sleeps on when a minority store goes down or a caught-up member flaps back', function () {
+    assert.equal(leaderLivenessWake(base({ down: [3], live: (id) => id !== 3 })), undefined);
+    assert.equal(leaderLivenessWake(base({ up: [3] })), undefined);
+    assert.equal(leaderLivenessWake(base({ down: [9], live: (id) => id !== 9 })), undefined, 'not a member');
+  });
+
+  it('wakes when the live voters lose quorum (either configuration), a member restarted, or came back behind', function () {
+    assert.equal(leaderLivenessWake(base({ down: [2, 3], live: () => false })), 'live voters below quorum');
+    assert.equal(leaderLivenessWake(base({ down: [3], live: (id) => id === 1 || id === 4, voters: [1, 4], votersOutgoing: [1, 2, 3] })), 'live voters below quorum');
+    assert.equal(leaderLivenessWake(base({ up: [3], restarted: [3] })), 'member 3 restarted');
+    const behind = new Map([
+      [2, { match: 10, replicating: true }],
+      [3, { match: 7, replicating: false }],
+    ]);
+    assert.equal(leaderLivenessWake(base({ up: [3], progress: behind })), 'member 3 is behind');
+    assert.equal(leaderLivenessWake(base({ up: [4], learners: [4] })), 'member 4 is behind', 'a learner never acknowledged');
   });
 });
