@@ -171,6 +171,7 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_gc_passes', 'store-wide GC passes (one timer for every range) (monotonic)', () => node.gcStats.passes);
   store('kvs_store_gc_steps', 'range GC steps the store-wide passes ran: ranges with something to do (monotonic)', () => node.gcStats.steps);
   store('kvs_store_gc_wakes', 'hibernating ranges woken by a GC pass for their safe-point proposal (monotonic)', () => node.gcStats.wakes);
+  store('kvs_store_liveness_longest_pause_ms', 'longest pause of this store itself between two liveness checks (event loop lag beyond two ticks), ms', () => node.liveness.longestPauseMs);
   store('kvs_store_liveness_pauses', 'liveness checks that followed a pause of this store itself: its peers were not judged on that silence (monotonic)', () => node.liveness.pausesForgiven);
   store('kvs_store_peers_down', 'peer stores this store has not heard from for an election timeout (store liveness)', () => node.liveness.downStores().length);
   store('kvs_store_log_writes', 'engine writes of the Raft logs and apply batches of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);

@@ -52,6 +52,9 @@ import type { LeaseTuning } from './read-lease.js';
 
 export const DATA_GROUP_ID = 1;
 
+/** Quiesced ranges a store liveness change may wake per store tick (drainLivenessWakes). */
+export const LIVENESS_WAKES_PER_TICK = 256;
+
 /** One range as Kv.Routes reports it. */
 export interface RangeRoute {
   rangeId: number;
@@ -172,8 +175,13 @@ export class RaftNode implements RangeSet {
       },
     });
     this.logWriter = new LogWriter(engine);
-    const livenessTimeoutMs = (opts.electionTick ?? 10) * (opts.tickMs ?? 100);
-    this.pingEveryMs = Math.max(opts.tickMs ?? 100, Math.floor(livenessTimeoutMs / 4));
+    const electionMs = (opts.electionTick ?? 10) * (opts.tickMs ?? 100);
+    // Two election timeouts: a store is declared down on its silence, and that wakes every range it
+    // leads here at once, so a false "down" (a peer's GC pause or busy loop at thousands of ranges) costs
+    // far more than the extra election timeout of a real failover of quiesced ranges (awake ranges elect
+    // by their own Raft timers, unaffected).
+    const livenessTimeoutMs = 2 * electionMs;
+    this.pingEveryMs = Math.max(opts.tickMs ?? 100, Math.floor(electionMs / 4));
     // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
     this.liveness = new StoreLiveness(livenessTimeoutMs, performance.now(), { checkIntervalMs: opts.tickMs ?? 100 });
     this.gcPass = new StoreGcPass(() => this.replicas.values(), {
@@ -229,6 +237,7 @@ export class RaftNode implements RangeSet {
     if (this.tickCount++ % 10 === 0) this.peerStoreCache = this.computePeerStores();
     const { down, up, restarted = [] } = this.liveness.check(now, this.peerStoreCache);
     if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up, restarted);
+    this.drainLivenessWakes(now);
     this.tickStats.passes++;
     // Only the awake replicas: a replica that quiesces while ticking leaves the set (safe during for-of).
     for (const p of this.awake) {
@@ -262,19 +271,51 @@ export class RaftNode implements RangeSet {
    * voters lost quorum (check-quorum must run), or a member restarted or came back behind.
    */
   private onLivenessChange(down: number[], up: number[], restarted: number[]): void {
-    let followersWoken = 0;
-    let leadersWoken = 0;
+    let followers = 0;
+    let leaders = 0;
+    const change = { down, up, restarted };
     for (const r of this.replicas.values()) {
       const p = r.peer;
       if (!p.quiesced) continue;
       if (down.includes(p.leader) && !p.isLeader) {
-        p.wakeLeaderDown();
-        followersWoken++;
+        this.livenessWakes.push({ peer: p, change: undefined });
+        followers++;
       } else if (p.isLeader && r.store.descriptor.replicas.some((x) => down.includes(x.storeId) || up.includes(x.storeId))) {
-        if (p.wakeLeaderOnLiveness({ down, up, restarted }) !== undefined) leadersWoken++;
+        this.livenessWakes.push({ peer: p, change });
+        leaders++;
       }
     }
-    this.logger.info('store liveness changed', { down, up, restarted, followersWoken, leadersWoken });
+    this.logger.info('store liveness changed', { down, up, restarted, followersToCheck: followers, leadersToCheck: leaders });
+    this.drainLivenessWakes(performance.now());
+  }
+
+  /** Ranges a liveness change concerns, woken at most LIVENESS_WAKES_PER_TICK per tick (see drain). */
+  private livenessWakes: Array<{ peer: Peer; change: { down: number[]; up: number[]; restarted: number[] } | undefined }> = [];
+  private livenessWakeHead = 0;
+
+  /**
+   * Wakes the ranges of the queued liveness changes, a bounded number per tick, each re-checked when its
+   * turn comes: thousands of ranges do not all wake (and campaign, and heartbeat) in one tick, and when
+   * the store was back before a range's turn (a flap) that range sleeps on. A real failure wakes them
+   * all within a few ticks. Followers led from a store still down wake and campaign; leaders wake only
+   * for work (Peer.wakeLeaderOnLiveness).
+   */
+  private drainLivenessWakes(now: number): void {
+    let budget = LIVENESS_WAKES_PER_TICK;
+    const q = this.livenessWakes;
+    while (budget > 0 && this.livenessWakeHead < q.length) {
+      const { peer: p, change } = q[this.livenessWakeHead++]!;
+      if (!p.quiesced) continue;
+      if (change === undefined) {
+        if (p.isLeader || p.leader === 0 || this.liveness.live(p.leader, now)) continue;
+        p.wakeLeaderDown();
+      } else if (p.wakeLeaderOnLiveness(change) === undefined) continue;
+      budget--;
+    }
+    if (this.livenessWakeHead >= q.length) {
+      this.livenessWakes = [];
+      this.livenessWakeHead = 0;
+    }
   }
 
   private splitTimer: NodeJS.Timeout | undefined;

@@ -37,6 +37,8 @@ export class StoreLiveness {
   private lastCheck: number;
   /** Checks whose down decisions were deferred because this store itself had paused (metrics, tests). */
   pausesForgiven = 0;
+  /** The longest such pause (ms) since start. */
+  longestPauseMs = 0;
 
   /** `timeoutMs`: silence after which a store counts as down; `startedAt`: a grace start for unknown stores. */
   constructor(
@@ -80,7 +82,10 @@ export class StoreLiveness {
     const interval = this.opts.checkIntervalMs;
     const pause = interval === undefined ? 0 : Math.max(0, now - this.lastCheck - 2 * interval);
     this.lastCheck = now;
-    if (pause > 0) this.pausesForgiven++;
+    if (pause > 0) {
+      this.pausesForgiven++;
+      this.longestPauseMs = Math.max(this.longestPauseMs, pause);
+    }
     for (const [id, e] of this.stores) {
       const silent = now - pause - e.lastHeard > this.timeoutMs;
       if (silent && !e.down) {
