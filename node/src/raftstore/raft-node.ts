@@ -152,6 +152,7 @@ export class RaftNode implements RangeSet {
   readonly logWriter: LogWriter;
   /** Peer stores (members of any local range but us), recomputed every few ticks. */
   private peerStoreCache: number[] = [];
+  private peerStoresAtCount = -1;
   /** Meta directory publishing, lookups and the TSO (meta-service.ts). */
   readonly meta: MetaService;
 
@@ -234,7 +235,13 @@ export class RaftNode implements RangeSet {
       this.lastPingAt = now;
       this.transport.keepAlive(this.peerStoreCache);
     }
-    if (this.tickCount++ % 10 === 0) this.peerStoreCache = this.computePeerStores();
+    // The peer stores: a walk over every replica's descriptor, so every 10 ticks after a count change,
+    // else every 100 (a conf change adding a store to existing ranges is seen within seconds).
+    const t = this.tickCount++;
+    if (t % 100 === 0 || (t % 10 === 0 && this.replicas.size !== this.peerStoresAtCount)) {
+      this.peerStoresAtCount = this.replicas.size;
+      this.peerStoreCache = this.computePeerStores();
+    }
     const { down, up, restarted = [] } = this.liveness.check(now, this.peerStoreCache);
     if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up, restarted);
     this.drainLivenessWakes(now);
