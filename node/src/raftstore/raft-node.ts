@@ -24,6 +24,7 @@ import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
 import { latestRange } from '../mvcc/keyspace.js';
 import { StoreLiveness } from './store-liveness.js';
 import { StoreGcPass, type GcPassResult } from './gc-pass.js';
+import { LivenessWakeQueue } from './liveness-wakes.js';
 import { LogWriter } from './log-writer.js';
 import { MetaService } from './meta-service.js';
 import { MetaDirectory } from '../meta/meta-directory.js';
@@ -285,44 +286,22 @@ export class RaftNode implements RangeSet {
       const p = r.peer;
       if (!p.quiesced) continue;
       if (down.includes(p.leader) && !p.isLeader) {
-        this.livenessWakes.push({ peer: p, change: undefined });
+        this.livenessWakes.enqueue(p);
         followers++;
       } else if (p.isLeader && r.store.descriptor.replicas.some((x) => down.includes(x.storeId) || up.includes(x.storeId))) {
-        this.livenessWakes.push({ peer: p, change });
+        this.livenessWakes.enqueue(p, change);
         leaders++;
       }
     }
+    // Woken by the tick's drain, right after this (at most LIVENESS_WAKES_PER_TICK per tick).
     this.logger.info('store liveness changed', { down, up, restarted, followersToCheck: followers, leadersToCheck: leaders });
-    this.drainLivenessWakes(performance.now());
   }
 
-  /** Ranges a liveness change concerns, woken at most LIVENESS_WAKES_PER_TICK per tick (see drain). */
-  private livenessWakes: Array<{ peer: Peer; change: { down: number[]; up: number[]; restarted: number[] } | undefined }> = [];
-  private livenessWakeHead = 0;
+  /** Ranges a liveness change concerns, woken at most LIVENESS_WAKES_PER_TICK per tick (liveness-wakes.ts). */
+  private readonly livenessWakes = new LivenessWakeQueue(LIVENESS_WAKES_PER_TICK);
 
-  /**
-   * Wakes the ranges of the queued liveness changes, a bounded number per tick, each re-checked when its
-   * turn comes: thousands of ranges do not all wake (and campaign, and heartbeat) in one tick, and when
-   * the store was back before a range's turn (a flap) that range sleeps on. A real failure wakes them
-   * all within a few ticks. Followers led from a store still down wake and campaign; leaders wake only
-   * for work (Peer.wakeLeaderOnLiveness).
-   */
   private drainLivenessWakes(now: number): void {
-    let budget = LIVENESS_WAKES_PER_TICK;
-    const q = this.livenessWakes;
-    while (budget > 0 && this.livenessWakeHead < q.length) {
-      const { peer: p, change } = q[this.livenessWakeHead++]!;
-      if (!p.quiesced) continue;
-      if (change === undefined) {
-        if (p.isLeader || p.leader === 0 || this.liveness.live(p.leader, now)) continue;
-        p.wakeLeaderDown();
-      } else if (p.wakeLeaderOnLiveness(change) === undefined) continue;
-      budget--;
-    }
-    if (this.livenessWakeHead >= q.length) {
-      this.livenessWakes = [];
-      this.livenessWakeHead = 0;
-    }
+    if (this.livenessWakes.pending > 0) this.livenessWakes.drain((store) => this.liveness.live(store, now));
   }
 
   private splitTimer: NodeJS.Timeout | undefined;

@@ -9,6 +9,7 @@ import { StoreGcPass, type GcReplica } from '../../../node/src/raftstore/gc-pass
 import { StoreLiveness } from '../../../node/src/raftstore/store-liveness.js';
 import { registerRaftMetrics } from '../../../node/src/raftstore/metrics.js';
 import { leaderLivenessWake, type LeaderLivenessInput } from '../../../node/src/raftstore/quiesce.js';
+import { LivenessWakeQueue, type LivenessWakeTarget } from '../../../node/src/raftstore/liveness-wakes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -213,5 +214,105 @@ describe('store scale: a quiesced leader and store liveness changes', function (
     ]);
     assert.equal(leaderLivenessWake(base({ up: [3], progress: behind })), 'member 3 is behind');
     assert.equal(leaderLivenessWake(base({ up: [4], learners: [4] })), 'member 4 is behind', 'a learner never acknowledged');
+  });
+});
+
+describe('store scale: staggered liveness wake-ups', function () {
+  class Fake implements LivenessWakeTarget {
+    quiesced = true;
+    woke = 0;
+    constructor(
+      readonly isLeader: boolean,
+      readonly leader: number,
+      private readonly work: boolean = true,
+    ) {}
+    wakeLeaderDown(): void {
+      this.quiesced = false;
+      this.woke++;
+    }
+    wakeLeaderOnLiveness(): string | undefined {
+      if (!this.work) return undefined;
+      this.quiesced = false;
+      this.woke++;
+      return 'work';
+    }
+  }
+
+  it('wakes at most perTick per drain, and a range whose leader store is back before its turn sleeps on', function () {
+    const q = new LivenessWakeQueue(100);
+    const followers = Array.from({ length: 250 }, () => new Fake(false, 3));
+    for (const f of followers) q.enqueue(f);
+    let live = false;
+    assert.equal(q.drain(() => live), 100);
+    assert.equal(q.drain(() => live), 100);
+    assert.equal(q.pending, 50);
+    live = true; // store 3 was heard again: a flap
+    assert.equal(q.drain(() => live), 0);
+    assert.equal(q.pending, 0);
+    assert.equal(followers.filter((f) => f.woke === 1).length, 200);
+    assert.equal(followers.filter((f) => f.quiesced).length, 50, 'the last 50 never woke');
+  });
+
+  it('skips replicas awake already or leading; a leader wakes only when the change gives it work', function () {
+    const q = new LivenessWakeQueue(10);
+    const awake = new Fake(false, 3);
+    awake.quiesced = false;
+    const leaderWithWork = new Fake(true, 1, true);
+    const leaderIdle = new Fake(true, 1, false);
+    const noLeader = new Fake(false, 0);
+    q.enqueue(awake);
+    q.enqueue(noLeader);
+    const change = { down: [3], up: [], restarted: [] };
+    q.enqueue(leaderWithWork, change);
+    q.enqueue(leaderIdle, change);
+    assert.equal(q.drain(() => false), 1);
+    assert.deepEqual([awake.woke, noLeader.woke, leaderWithWork.woke, leaderIdle.woke], [0, 0, 1, 0]);
+    assert.equal(q.stats.skipped, 3);
+  });
+
+  it('negative control: with an unbounded budget a flap wakes every range in one drain', function () {
+    const q = new LivenessWakeQueue(Infinity);
+    const followers = Array.from({ length: 250 }, () => new Fake(false, 3));
+    for (const f of followers) q.enqueue(f);
+    assert.equal(q.drain(() => false), 250);
+  });
+});
+
+describe('store scale: meta directory publishing', function () {
+  this.timeout(30_000);
+
+  it('a round checks only ranges whose record may have changed; a split is published again', async () => {
+    const node = await openSingleVoter({ metaPublishIntervalMs: 50 });
+    try {
+      await splitInto(node, 6);
+      const dir = node.replicas.get(1)!.store.sm.meta!.directory;
+      const until = Date.now() + 5000;
+      while (node.meta.pendingRecords().length > 0) {
+        assert.ok(Date.now() < until, 'every led range published');
+        await sleep(20);
+      }
+      let checks = 0;
+      const check = dir.check.bind(dir);
+      dir.check = (rec) => {
+        checks++;
+        return check(rec);
+      };
+      node.meta.pendingRecords(); // learns that every record is unchanged
+      checks = 0;
+      assert.deepEqual(node.meta.pendingRecords(), []);
+      assert.equal(checks, 0, 'unchanged ranges are not checked again');
+      await node.split(Buffer.from('k0025'));
+      await node.settled();
+      // The split changed the left half's descriptor and made a new range: both are checked (and published).
+      const until2 = Date.now() + 5000;
+      while (node.meta.pendingRecords().length > 0) {
+        assert.ok(Date.now() < until2, 'the split halves published');
+        await sleep(20);
+      }
+      assert.ok(checks >= 2, `the changed ranges were checked (${checks})`);
+      assert.equal(dir.size, 7);
+    } finally {
+      await node.close();
+    }
   });
 });
