@@ -4,10 +4,15 @@
 // for a few seconds. Prints ops/s and p99 per N and the ratio against the first N (1 = one range).
 // Splits go level by level (the middle of every range of a level at once, bounded concurrency), so
 // 10 000 ranges take log2(N) rounds instead of N sequential splits. Bounded: a few N, a few seconds each.
-//   node dist/bench/hot-range.js [--ranges 1,10000] [--seconds 10] [--concurrency 64] [--json]
+// --cpu-prof DIR: the stores run with `node --cpu-prof`; the profile of the hot window is summarised
+// per store (bench/lib/cpu-profile) — where a store with many ranges spends what it loses.
+//   node dist/bench/hot-range.js [--ranges 1,10000] [--seconds 10] [--concurrency 64] [--json] [--cpu-prof DIR]
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient, KvClient } from '../node/src/client/index.js';
 import { ProcessCluster, sleep } from '../test/helpers/cluster-process.js';
+import { summarise } from './lib/cpu-profile.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -16,6 +21,7 @@ const { values: a } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     'split-concurrency': { type: 'string', default: '16' },
     json: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const counts = a.ranges.split(',').map(Number);
@@ -102,7 +108,11 @@ interface Row {
 }
 
 async function measure(n: number): Promise<Row> {
+  const profDir = a['cpu-prof'] !== undefined ? resolve(a['cpu-prof'], `ranges-${n}`) : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  let hotEnd = 0;
   const cluster = await ProcessCluster.start({
+    ...(profDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {}),
     size: 3,
     hostOf: (i) => `127.0.0.${200 + i}`,
     env: { KVS_LOG_LEVEL: 'warn' },
@@ -136,7 +146,8 @@ async function measure(n: number): Promise<Row> {
     };
     const w0 = performance.now();
     await Promise.all(Array.from({ length: conc }, worker));
-    const secs = (performance.now() - w0) / 1000;
+    hotEnd = performance.now();
+    const secs = (hotEnd - w0) / 1000;
     lat.sort((x, y) => x - y);
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
     const list = (await admin.ranges()).ranges;
@@ -147,7 +158,15 @@ async function measure(n: number): Promise<Row> {
   } finally {
     client.close();
     admin.close();
+    if (profDir) await cluster.stopAll(); // graceful: the profiles are written at exit
+    const tail = (performance.now() - hotEnd) / 1000;
     await cluster.cleanup();
+    if (profDir && hotEnd > 0) {
+      for (const f of readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile'))) {
+        console.log(`\n${n} ranges, ${f} (the hot window: ${seconds} s, ending ${tail.toFixed(1)} s before the exit):`);
+        console.log(summarise(join(profDir, f), { seconds, skipTailSeconds: tail }));
+      }
+    }
   }
 }
 
