@@ -32,6 +32,12 @@ export interface MetaServiceDeps {
   clientAddress: string;
   /** Every local replica. */
   replicas(): Iterable<MetaReplica>;
+  /**
+   * The replicas whose record may have changed since the last call: awake now or woken since (a
+   * replica that slept throughout changed neither its leadership, its term nor its descriptor — those
+   * need Raft traffic, which wakes it). Undefined: every round walks every replica.
+   */
+  changedReplicas?(): Iterable<MetaReplica>;
   /** The local replica of the meta range, if this store holds one. */
   metaReplica(): MetaReplica | undefined;
   logger: Logger;
@@ -46,6 +52,9 @@ export interface MetaServiceOptions {
   /** TEST ONLY (KVS_TEST_DISABLE_META_PUBLISH): publish nothing — the negative control of the directory tests. */
   disablePublish?: boolean;
 }
+
+/** Publish rounds between two walks over every replica (20 × 500 ms = 10 s). */
+const FULL_WALK_EVERY = 20;
 
 export class MetaService {
   private timer: NodeJS.Timeout | undefined;
@@ -90,12 +99,20 @@ export class MetaService {
    */
   private readonly published = new Map<number, { rec: MetaRecord; term: number; desc: object }>();
 
-  /** The records of the ranges this store leads that the local directory does not hold yet. */
-  pendingRecords(): MetaRecord[] {
+  private rounds = 0;
+
+  /**
+   * The records of the ranges this store leads that the local directory does not hold yet. A round
+   * looks at the replicas that were awake since the last one; every FULL_WALK_EVERY rounds (and with
+   * `full`) at every replica, the backstop for a publish that failed while its range went to sleep.
+   */
+  pendingRecords(full = false): MetaRecord[] {
     const meta = this.deps.metaReplica()?.store.sm.meta;
     if (meta === undefined) return [];
+    const walkAll = full || this.deps.changedReplicas === undefined || this.rounds++ % FULL_WALK_EVERY === 0;
+    const candidates = walkAll ? this.deps.replicas() : this.deps.changedReplicas!();
     const out: MetaRecord[] = [];
-    for (const r of this.deps.replicas()) {
+    for (const r of candidates) {
       if (!r.peer.isLeader || !r.store.sm.descriptorStored) continue;
       const term = r.peer.term;
       const desc = r.store.descriptor;
@@ -107,7 +124,7 @@ export class MetaService {
       if (c.accepted) out.push(rec);
       else if (c.reason === 'unchanged' && held !== undefined) this.published.set(r.rangeId, { rec: held, term, desc });
     }
-    if (this.published.size > 2 * out.length + 1024) {
+    if (walkAll && this.published.size > 2 * out.length + 1024) {
       // Forget ranges no longer led or held here (bounded: only when the map has grown).
       const led = new Set<number>();
       for (const r of this.deps.replicas()) if (r.peer.isLeader) led.add(r.rangeId);

@@ -196,6 +196,7 @@ export class RaftNode implements RangeSet {
         storeId: raftId,
         clientAddress: opts.clientAddress,
         replicas: () => this.replicas.values(),
+        changedReplicas: () => this.takeMetaCandidates(),
         metaReplica: () => this.replicas.get(META_RANGE_ID),
         logger: logger.child({ component: 'meta' }),
       },
@@ -254,12 +255,29 @@ export class RaftNode implements RangeSet {
     }
   }
 
+  /** Replicas woken since the last meta publish round (their record may have changed). */
+  private wokenSinceMetaRound = new Set<Peer>();
+
+  /** The replicas awake now or woken since the last call (meta-service.ts changedReplicas). */
+  private takeMetaCandidates(): RangeReplica[] {
+    const out: RangeReplica[] = [];
+    const seen = this.wokenSinceMetaRound;
+    this.wokenSinceMetaRound = new Set();
+    for (const p of this.awake) seen.add(p);
+    for (const p of seen) {
+      const r = this.replicas.get(p.groupId);
+      if (r !== undefined && r.peer === p) out.push(r);
+    }
+    return out;
+  }
+
   private onAwakeChange(peer: Peer, awake: boolean, reason: WakeReason | undefined): void {
     if (!awake) {
       this.awake.delete(peer);
       return;
     }
     this.awake.add(peer);
+    this.wokenSinceMetaRound.add(peer);
     if (reason !== undefined) this.wakeReasons.set(reason, (this.wakeReasons.get(reason) ?? 0) + 1);
   }
 
@@ -430,6 +448,7 @@ export class RaftNode implements RangeSet {
     this.destroying.set(g, data);
     this.replicas.delete(g);
     this.awake.delete(r.peer);
+    this.wokenSinceMetaRound.delete(r.peer);
     this.router.unregister(g);
     this.sortedCache = undefined;
     const p = (async () => {
