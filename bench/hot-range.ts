@@ -4,10 +4,15 @@
 // for a few seconds. Prints ops/s and p99 per N and the ratio against the first N (1 = one range).
 // Splits go level by level (the middle of every range of a level at once, bounded concurrency), so
 // 10 000 ranges take log2(N) rounds instead of N sequential splits. Bounded: a few N, a few seconds each.
-//   node dist/bench/hot-range.js [--ranges 1,10000] [--seconds 10] [--concurrency 64] [--json]
+// --cpu-prof DIR: the stores run with `node --cpu-prof`; the profile of the hot window is summarised
+// per store (bench/lib/cpu-profile) — where a store with many ranges spends what it loses.
+//   node dist/bench/hot-range.js [--ranges 1,10000] [--seconds 10] [--concurrency 64] [--json] [--cpu-prof DIR]
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient, KvClient } from '../node/src/client/index.js';
 import { ProcessCluster, sleep } from '../test/helpers/cluster-process.js';
+import { summarise } from './lib/cpu-profile.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -16,6 +21,7 @@ const { values: a } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     'split-concurrency': { type: 'string', default: '16' },
     json: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const counts = a.ranges.split(',').map(Number);
@@ -56,6 +62,8 @@ async function splitAll(admin: AdminClient, n: number): Promise<void> {
             await admin.splitRange(splitKey(i));
             break;
           } catch (e) {
+            // An earlier attempt that timed out on our side may have applied: the key is a range start now.
+            if (attempt > 1 && /split key must lie strictly inside/.test((e as Error).message)) break;
             if (attempt >= 50) throw new Error(`split at ${i} failed 50 times: ${(e as Error).message}`);
             await sleep(100);
           }
@@ -65,6 +73,28 @@ async function splitAll(admin: AdminClient, n: number): Promise<void> {
     };
     await Promise.all(Array.from({ length: Math.min(splitConc, level.length) }, worker));
     console.error(`  ${done + 1} ranges (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+}
+
+/** Store counters of /metrics that say where wake-ups came from (summed over label sets). */
+const STORE_COUNTERS = ['kvs_store_ranges', 'kvs_store_ranges_quiesced', 'kvs_store_quiesces', 'kvs_store_wakes', 'kvs_store_gc_wakes', 'kvs_store_liveness_pauses', 'kvs_store_liveness_longest_pause_ms', 'kvs_store_peers_down'] as const;
+
+async function storeStats(url: string): Promise<string> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const sum = (name: string, label?: string): number => {
+      let v = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+        if (label !== undefined && !line.includes(label)) continue;
+        v += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      }
+      return v;
+    };
+    const reasons = [...text.matchAll(/^kvs_store_wakes_by_reason\{reason="([^"]+)"\} (\d+)/gm)].map((m) => `${m[1]}=${m[2]}`).join(' ');
+    return STORE_COUNTERS.map((n) => `${n.replace('kvs_store_', '')}=${sum(n)}`).join(' ') + (reasons ? ` wakes_by_reason: ${reasons}` : '');
+  } catch (e) {
+    return `metrics unavailable: ${(e as Error).message}`;
   }
 }
 
@@ -78,7 +108,11 @@ interface Row {
 }
 
 async function measure(n: number): Promise<Row> {
+  const profDir = a['cpu-prof'] !== undefined ? resolve(a['cpu-prof'], `ranges-${n}`) : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  let hotEnd = 0;
   const cluster = await ProcessCluster.start({
+    ...(profDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {}),
     size: 3,
     hostOf: (i) => `127.0.0.${200 + i}`,
     env: { KVS_LOG_LEVEL: 'warn' },
@@ -112,15 +146,27 @@ async function measure(n: number): Promise<Row> {
     };
     const w0 = performance.now();
     await Promise.all(Array.from({ length: conc }, worker));
-    const secs = (performance.now() - w0) / 1000;
+    hotEnd = performance.now();
+    const secs = (hotEnd - w0) / 1000;
     lat.sort((x, y) => x - y);
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
     const list = (await admin.ranges()).ranges;
+    const leaderless = list.filter((r) => r.leaderId === 0).length;
+    if (leaderless > 0) console.error(`  ${leaderless} of ${list.length} ranges without a known leader after the run`);
+    for (const [i, node] of cluster.nodes.entries()) console.error(`  store ${i + 1}: ${await storeStats(node.httpUrl)}`);
     return { ranges: list.length, opsPerS: lat.length / secs, p50Ms: q(0.5), p99Ms: q(0.99), failed, splitSeconds };
   } finally {
     client.close();
     admin.close();
+    if (profDir) await cluster.stopAll(); // graceful: the profiles are written at exit
+    const tail = (performance.now() - hotEnd) / 1000;
     await cluster.cleanup();
+    if (profDir && hotEnd > 0) {
+      for (const f of readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile'))) {
+        console.log(`\n${n} ranges, ${f} (the hot window: ${seconds} s, ending ${tail.toFixed(1)} s before the exit):`);
+        console.log(summarise(join(profDir, f), { seconds, skipTailSeconds: tail }));
+      }
+    }
   }
 }
 

@@ -54,6 +54,13 @@ export interface LocalStoreOptions {
    * followers collect garbage below the replicated safe point and would only forward duplicates.
    */
   proposesSafePoint?: () => boolean;
+  /**
+   * Whether this replica hibernates (a quiesced Raft range): a safe-point proposal would wake it and its
+   * followers. Then GC proposes only the one step that reaches the range's last write (once its
+   * lifetime has passed), not the intermediate steps: an idle range wakes for GC at most once after
+   * its last write, and never when nothing was written since its safe point.
+   */
+  gcProposerAsleep?: () => boolean;
   /** Max engine entries examined per GC run (default 20 000). */
   gcBatchEntries?: number;
   txnIdleTimeoutMs?: number;
@@ -419,6 +426,19 @@ export class LocalStore implements KvStore {
     };
   }
 
+  /**
+   * Latest records + history of every range in this store's engine (shared by all ranges of a node):
+   * one size estimate for the node's status instead of two per range (thousands of ranges per store).
+   */
+  engineDataBytes(): Promise<number> {
+    return this.engine.approximateSize(LATEST_START, DATA_END);
+  }
+
+  /** The appliedTs / safePoint / activeTxns part of status() (no size estimate). */
+  get counters(): { appliedTs: number; safePoint: number; activeTxns: number } {
+    return { appliedTs: this.appliedTs, safePoint: this.sm.safePoint, activeTxns: this.txns.activeCount };
+  }
+
   /** Latest records + history of this store's range (the whole key space for an unsplit store). */
   async approximateBytes(): Promise<number> {
     const d = this.sm.descriptor;
@@ -479,6 +499,42 @@ export class LocalStore implements KvStore {
    * One GC step: raise the replicated safe point (a command) if it moved, then remove garbage versions
    * below it, bounded work. Returns the number of removed versions.
    */
+  /**
+   * The safe point a GC step would propose now, or undefined: none (not the proposer, nothing moved
+   * enough, or a hibernating range whose step would not reach its last write).
+   */
+  private safePointToPropose(sp: number): number | undefined {
+    if (sp <= this.sm.safePoint || this.opts.proposesSafePoint?.() === false) return undefined;
+    // A hibernating range: only the one step that reaches its last write (nothing below it is written
+    // any more, so one proposal collects everything; a wake per intermediate step would not).
+    if (this.opts.gcProposerAsleep?.() === true) return sp === this.sm.lastWriteTs ? sp : undefined;
+    // Replicate a new safe point when it moved noticeably: one small command.
+    // Without writes since our last proposal, the safe point moves in big steps only (half a lifetime).
+    const idle = this.sm.lastWriteTs === this.spProposedAtWriteTs;
+    const step = idle ? tsFromMs(this.gcLifetimeMs / 2) : !this.gcBacklog ? 1 : tsFromMs(1000);
+    return sp - this.sm.safePoint >= step || sp === this.sm.lastWriteTs ? sp : undefined;
+  }
+
+  /** The safe point GC may advance to now, bounded by open transactions and what is applied. */
+  private gcTarget(): number {
+    let sp = this.computeSafePoint();
+    const minTxn = this.txns.minStartTs();
+    if (minTxn !== undefined) sp = Math.min(sp, minTxn);
+    return Math.min(sp, this.appliedTs);
+  }
+
+  /**
+   * What a GC step would do now (cheap, synchronous: the store-wide GC pass asks every range and runs
+   * only those with work): a safe point to propose, and/or a local scan owed (a new safe point, writes
+   * since the last completed pass, or a pass not finished).
+   */
+  gcPlan(): { propose: number | undefined; scan: boolean; wakes: boolean } {
+    if (this.closed) return { propose: undefined, scan: false, wakes: false };
+    const propose = this.safePointToPropose(this.gcTarget());
+    const scan = this.sm.safePoint > 0 && (this.gcBacklog || `${this.sm.safePoint}/${this.sm.lastWriteTs}` !== this.gcPassDone);
+    return { propose, scan, wakes: propose !== undefined && this.opts.gcProposerAsleep?.() === true };
+  }
+
   async runGc(opts: { safePoint?: number; maxEntries?: number } = {}): Promise<number> {
     this.check();
     while (this.gcRunning !== undefined) await this.gcRunning;
@@ -489,14 +545,10 @@ export class LocalStore implements KvStore {
       const minTxn = this.txns.minStartTs();
       if (minTxn !== undefined) sp = Math.min(sp, minTxn);
       sp = Math.min(sp, this.appliedTs);
-      // Replicate a new safe point when it moved noticeably (or on request): one small command.
-      // Without writes since our last proposal, the safe point moves in big steps only (half a lifetime):
-      // an idle range wakes for GC twice, not every interval, and stays quiesced once sp reaches its last write.
-      const idle = this.sm.lastWriteTs === this.spProposedAtWriteTs;
-      const step = idle ? tsFromMs(this.gcLifetimeMs / 2) : !this.gcBacklog ? 1 : tsFromMs(1000);
-      if (sp > this.sm.safePoint && (opts.safePoint !== undefined || (this.opts.proposesSafePoint?.() !== false && (sp - this.sm.safePoint >= step || sp === this.sm.lastWriteTs)))) {
+      const propose = opts.safePoint !== undefined ? (sp > this.sm.safePoint ? sp : undefined) : this.safePointToPropose(sp);
+      if (propose !== undefined) {
         this.spProposedAtWriteTs = this.sm.lastWriteTs;
-        unwrapResult(await this.submit({ type: 'setSafePoint', proposedTs: this.clock.now(), safePoint: sp }), 'ok');
+        unwrapResult(await this.submit({ type: 'setSafePoint', proposedTs: this.clock.now(), safePoint: propose }), 'ok');
       }
       // A completed pass at this safe point with no write since has nothing left to find: an idle range's
       // GC step costs no engine scan (thousands of idle ranges per store).
@@ -514,6 +566,11 @@ export class LocalStore implements KvStore {
     });
     await this.gcRunning;
     return removed;
+  }
+
+  /** The last GC step left part of its pass for the next one (the store-wide pass comes back soon). */
+  get gcBacklogged(): boolean {
+    return this.gcBacklog;
   }
 
   /** Number of synced group writes and commands so far (tests, diagnostics). */

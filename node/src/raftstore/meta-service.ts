@@ -33,6 +33,12 @@ export interface MetaServiceDeps {
   clientAddress: string;
   /** Every local replica. */
   replicas(): Iterable<MetaReplica>;
+  /**
+   * The replicas whose record may have changed since the last call: awake now or woken since (a
+   * replica that slept throughout changed neither its leadership, its term nor its descriptor — those
+   * need Raft traffic, which wakes it). Undefined: every round walks every replica.
+   */
+  changedReplicas?(): Iterable<MetaReplica>;
   /** The local replica of the meta range, if this store holds one. */
   metaReplica(): MetaReplica | undefined;
   logger: Logger;
@@ -47,6 +53,9 @@ export interface MetaServiceOptions {
   /** TEST ONLY (KVS_TEST_DISABLE_META_PUBLISH): publish nothing — the negative control of the directory tests. */
   disablePublish?: boolean;
 }
+
+/** Publish rounds between two walks over every replica (20 × 500 ms = 10 s). */
+const FULL_WALK_EVERY = 20;
 
 export class MetaService {
   private timer: NodeJS.Timeout | undefined;
@@ -83,15 +92,44 @@ export class MetaService {
       });
   }
 
-  /** The records of the ranges this store leads that the local directory does not hold yet. */
-  pendingRecords(): MetaRecord[] {
+  /**
+   * Per led range, the directory record last found to hold what we would publish (by identity: the
+   * directory replaces a record object when it changes) and the term and descriptor it was checked for.
+   * A round then costs a map lookup per unchanged range instead of a check that encodes two descriptors
+   * (every 500 ms, for thousands of ranges).
+   */
+  private readonly published = new Map<number, { rec: MetaRecord; term: number; desc: object }>();
+
+  private rounds = 0;
+
+  /**
+   * The records of the ranges this store leads that the local directory does not hold yet. A round
+   * looks at the replicas that were awake since the last one; every FULL_WALK_EVERY rounds (and with
+   * `full`) at every replica, the backstop for a publish that failed while its range went to sleep.
+   */
+  pendingRecords(full = false): MetaRecord[] {
     const meta = this.deps.metaReplica()?.store.sm.meta;
     if (meta === undefined) return [];
+    const walkAll = full || this.deps.changedReplicas === undefined || this.rounds++ % FULL_WALK_EVERY === 0;
+    const candidates = walkAll ? this.deps.replicas() : this.deps.changedReplicas!();
     const out: MetaRecord[] = [];
-    for (const r of this.deps.replicas()) {
+    for (const r of candidates) {
       if (!r.peer.isLeader || !r.store.sm.descriptorStored) continue;
-      const rec: MetaRecord = { descriptor: r.store.descriptor, leaderStoreId: this.deps.storeId, leaderTerm: r.peer.term, leaderAddress: this.deps.clientAddress };
-      if (meta.directory.check(rec).accepted) out.push(rec);
+      const term = r.peer.term;
+      const desc = r.store.descriptor;
+      const seen = this.published.get(r.rangeId);
+      const held = meta.directory.get(r.rangeId);
+      if (seen !== undefined && held === seen.rec && seen.term === term && seen.desc === desc) continue;
+      const rec: MetaRecord = { descriptor: desc, leaderStoreId: this.deps.storeId, leaderTerm: term, leaderAddress: this.deps.clientAddress };
+      const c = meta.directory.check(rec);
+      if (c.accepted) out.push(rec);
+      else if (c.reason === 'unchanged' && held !== undefined) this.published.set(r.rangeId, { rec: held, term, desc });
+    }
+    if (walkAll && this.published.size > 2 * out.length + 1024) {
+      // Forget ranges no longer led or held here (bounded: only when the map has grown).
+      const led = new Set<number>();
+      for (const r of this.deps.replicas()) if (r.peer.isLeader) led.add(r.rangeId);
+      for (const id of this.published.keys()) if (!led.has(id)) this.published.delete(id);
     }
     return out;
   }

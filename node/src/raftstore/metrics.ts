@@ -157,6 +157,22 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_ranges_quiesced', 'range replicas hibernating: not ticking or heartbeating until traffic or a store liveness change wakes them', () => [...node.replicas.values()].filter((r) => r.peer.quiesced).length);
   store('kvs_store_quiesces', 'times a range replica of this store quiesced (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.quiesced, 0));
   store('kvs_store_wakes', 'times a quiesced range replica of this store woke (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.wakes, 0));
+  new client.Gauge({
+    name: 'kvs_store_wakes_by_reason',
+    help: 'times a quiesced range replica of this store woke, by reason: message, proposal, gc (a safe-point proposal), read, leader-down, liveness, campaign, conf-change, transfer, admin (monotonic)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      for (const [reason, n] of node.wakeReasons) this.set({ reason }, n);
+    },
+  });
+  store('kvs_store_ranges_awake', 'range replicas the store tick visits (not hibernating)', () => node.awake.size);
+  store('kvs_store_tick_replica_ticks', 'replica ticks of the store tick pass: it visits awake replicas only (monotonic)', () => node.tickStats.replicaTicks);
+  store('kvs_store_gc_passes', 'store-wide GC passes (one timer for every range) (monotonic)', () => node.gcStats.passes);
+  store('kvs_store_gc_steps', 'range GC steps the store-wide passes ran: ranges with something to do (monotonic)', () => node.gcStats.steps);
+  store('kvs_store_gc_wakes', 'hibernating ranges woken by a GC pass for their safe-point proposal (monotonic)', () => node.gcStats.wakes);
+  store('kvs_store_liveness_longest_pause_ms', 'longest pause of this store itself between two liveness checks (event loop lag beyond two ticks), ms', () => node.liveness.longestPauseMs);
+  store('kvs_store_liveness_pauses', 'liveness checks that followed a pause of this store itself: its peers were not judged on that silence (monotonic)', () => node.liveness.pausesForgiven);
   store('kvs_store_peers_down', 'peer stores this store has not heard from for an election timeout (store liveness)', () => node.liveness.downStores().length);
   store('kvs_store_log_writes', 'engine writes of the Raft logs and apply batches of all ranges of this store: one group-commit batch each (monotonic)', () => node.logWriter.stats.writes);
   store('kvs_store_apply_requests', 'range apply batches written through the group commit (monotonic)', () => node.logWriter.stats.applyRequests);

@@ -55,7 +55,7 @@ import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '
 import { metaKey, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
 import { readModeConfig, type LeaseTuning } from './read-lease.js';
 import type { LogWriter } from './log-writer.js';
-import { QUIESCE_IDLE_TICKS, decodeQuiesceMarker, encodeQuiesceMarker, followerMayQuiesce, leaderQuiesceBlocker } from './quiesce.js';
+import { QUIESCE_IDLE_TICKS, decodeQuiesceMarker, encodeQuiesceMarker, followerMayQuiesce, leaderLivenessWake, leaderQuiesceBlocker } from './quiesce.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
 export interface PeerConfig {
@@ -120,7 +120,15 @@ export interface PeerConfig {
   quiesce?: boolean;
   /** Store liveness of a member (store id = raft id); members of dead stores do not keep a leader awake. */
   isStoreLive?: (id: number) => boolean;
+  /**
+   * The replica went to sleep (`awake` false) or woke (`reason` says why: wake-reason counters, and the
+   * store's set of awake replicas, the only ones its tick pass visits).
+   */
+  onAwakeChange?: (awake: boolean, reason?: WakeReason) => void;
 }
+
+/** Why a quiesced replica woke (kvs_store_wakes_by_reason). */
+export type WakeReason = 'message' | 'proposal' | 'gc' | 'read' | 'conf-change' | 'transfer' | 'campaign' | 'leader-down' | 'liveness' | 'admin';
 
 /** Key prefixes of a group's local state (meta, sessions) in the engine. */
 function localKeysOf(groupId: number): Buffer[] {
@@ -392,6 +400,7 @@ export class Peer implements CommandSink {
     if (!r.quiesceHeartbeat(encodeQuiesceMarker(r.raftLog.lastIndex()))) return;
     this.quiescedFlag = true;
     this.stats.quiesced++;
+    this.cfg.onAwakeChange?.(false);
   }
 
   /** A quiesce heartbeat was stepped: a caught-up follower with nothing pending stops ticking too. */
@@ -408,23 +417,52 @@ export class Peer implements CommandSink {
     if (ok && !this.quiescedFlag) {
       this.quiescedFlag = true;
       this.stats.quiesced++;
+      this.cfg.onAwakeChange?.(false);
     }
   }
 
   /** Resumes ticking (traffic, admin work, a store liveness change). */
-  wake(): void {
+  wake(reason: WakeReason = 'admin'): void {
     if (!this.quiescedFlag || this.closed || this.failed) return;
     this.quiescedFlag = false;
     this.idleTicks = 0;
     this.stats.wakes++;
+    this.cfg.onAwakeChange?.(true, reason);
     this.rn.raft.unquiesce();
     this.schedule();
+  }
+
+  /**
+   * A store liveness change while this quiesced leader sleeps: wakes it only when it has something to do
+   * (quiesce.ts leaderLivenessWake); returns the reason, or undefined when it sleeps on.
+   */
+  wakeLeaderOnLiveness(change: { down: readonly number[]; up: readonly number[]; restarted: readonly number[] }): string | undefined {
+    if (!this.quiescedFlag || this.closed || this.failed || this.rn === undefined) return undefined;
+    const r = this.rn.raft;
+    if (r.state !== StateType.Leader) return undefined;
+    const cs = r.trk.confState();
+    const progress = new Map<number, { match: number; replicating: boolean }>();
+    r.trk.visit((id, pr) => {
+      if (id !== this.raftId) progress.set(id, { match: pr.match, replicating: pr.state === ProgressState.Replicate });
+    });
+    const why = leaderLivenessWake({
+      self: this.raftId,
+      lastIndex: r.raftLog.lastIndex(),
+      voters: cs.voters,
+      votersOutgoing: cs.votersOutgoing,
+      learners: cs.learners,
+      progress,
+      ...change,
+      live: (id) => this.cfg.isStoreLive?.(id) ?? true,
+    });
+    if (why !== undefined) this.wake('liveness');
+    return why;
   }
 
   /** The store of this replica's leader went silent: wake, and stop deferring to that leader. */
   wakeLeaderDown(): void {
     if (!this.quiescedFlag) return;
-    this.wake();
+    this.wake('leader-down');
     this.rn.raft.forgetLeader();
     this.schedule();
   }
@@ -432,7 +470,7 @@ export class Peer implements CommandSink {
   /** Starts an election now (the new range of a split, on the parent leader's store). */
   campaign(): void {
     if (this.closed || this.failed) return;
-    this.wake();
+    this.wake('campaign');
     this.rn.campaign();
     this.schedule();
   }
@@ -544,7 +582,7 @@ export class Peer implements CommandSink {
     // The marker is ours, not raft's: raft would echo it as a read-index context.
     if (quiesceAt !== undefined) m = { ...m, context: new Uint8Array(0) };
     // Heartbeat answers to a quiesced leader (its own last round) leave it asleep; anything else wakes.
-    else if (this.quiescedFlag && m.type !== MessageType.HeartbeatResp) this.wake();
+    else if (this.quiescedFlag && m.type !== MessageType.HeartbeatResp) this.wake('message');
     try {
       this.rn.step(m);
     } catch (e) {
@@ -593,7 +631,7 @@ export class Peer implements CommandSink {
     if (limit !== undefined && data.length - HEADER_LEN > limit) {
       return Promise.reject(new CommandTooLargeError('command', data.length - HEADER_LEN, limit, `${cmd.type} command`));
     }
-    this.wake();
+    this.wake(cmd.type === 'setSafePoint' ? 'gc' : 'proposal');
     try {
       this.rn.propose(data);
     } catch (e) {
@@ -646,7 +684,7 @@ export class Peer implements CommandSink {
   }
 
   private joinRead(w: { resolve: () => void; reject: (e: Error) => void }): void {
-    this.wake();
+    this.wake('read');
     if (this.openRead === undefined) {
       const ctx = Buffer.allocUnsafe(12);
       ctx.writeUInt32BE(this.raftId, 0);
@@ -684,7 +722,7 @@ export class Peer implements CommandSink {
 
   /** Proposes a conf change; typed errors for a refused (another change pending) or dropped proposal. */
   proposeConfChange(cc: ConfChange): void {
-    this.wake();
+    this.wake('conf-change');
     try {
       this.rn.proposeConfChange(cc);
     } catch (e) {
@@ -696,7 +734,7 @@ export class Peer implements CommandSink {
   }
 
   transferLeader(to: number): void {
-    this.wake();
+    this.wake('transfer');
     this.rn.transferLeader(to);
     this.schedule();
   }

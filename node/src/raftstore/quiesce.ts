@@ -87,3 +87,47 @@ export interface FollowerQuiesceInput {
 export function followerMayQuiesce(i: FollowerQuiesceInput): boolean {
   return i.isFollower && i.fromLeader && !i.hostBusy && i.lastIndex === i.leaderLastIndex && i.committed === i.leaderLastIndex;
 }
+
+/** What a quiesced leader's decision looks at when store liveness changes. */
+export interface LeaderLivenessInput {
+  self: number;
+  lastIndex: number;
+  /** Voters of the (incoming and outgoing) configuration and learners (store id = raft id). */
+  voters: readonly number[];
+  votersOutgoing: readonly number[];
+  learners: readonly number[];
+  /** Per member but self: acknowledged index and whether it is replicating. */
+  progress: ReadonlyMap<number, { match: number; replicating: boolean }>;
+  /** Stores that went down, came back, or restarted (a new boot id) at this check. */
+  down: readonly number[];
+  up: readonly number[];
+  restarted: readonly number[];
+  /** Store liveness after the change. */
+  live: (id: number) => boolean;
+}
+
+/**
+ * Why a quiesced leader must wake on a store liveness change, or undefined: it may sleep on. Waking
+ * every leader with a member on a store that flapped turned one missed ping into thousands of wake-ups
+ * (and heartbeats, and more missed pings). A leader wakes only when it has something to do:
+ *  - a member's store went down and the live voters are no longer a quorum of a configuration
+ *    (check-quorum must run so the leader steps down); a minority down changes nothing for the range;
+ *  - a member's store restarted (its process may hold no leader: tell it now instead of waiting for its
+ *    election timeout and pre-vote), or came back while this leader had not replicated everything to it
+ *    (it was left out when the range quiesced and must be caught up).
+ * Safety does not rest on this: a quiesced leader's lease runs out on the clock and a read then needs a
+ * quorum round (which wakes it).
+ */
+export function leaderLivenessWake(i: LeaderLivenessInput): string | undefined {
+  const members = new Set([...i.voters, ...i.votersOutgoing, ...i.learners]);
+  members.delete(i.self);
+  const quorumLive = (vs: readonly number[]): boolean => vs.length === 0 || vs.filter((v) => v === i.self || i.live(v)).length >= Math.floor(vs.length / 2) + 1;
+  if (i.down.some((s) => members.has(s)) && !(quorumLive(i.voters) && quorumLive(i.votersOutgoing))) return 'live voters below quorum';
+  for (const s of i.up) {
+    if (!members.has(s)) continue;
+    if (i.restarted.includes(s)) return `member ${s} restarted`;
+    const pr = i.progress.get(s);
+    if (pr === undefined || pr.match !== i.lastIndex || !pr.replicating) return `member ${s} is behind`;
+  }
+  return undefined;
+}

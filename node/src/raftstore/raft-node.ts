@@ -9,7 +9,7 @@ import { LevelEngine } from '../engine/level-engine.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
 import type { KvStore } from '../kv/api.js';
 import { LocalStore, type LocalStoreOptions } from '../kv/local-store.js';
-import { Peer } from './peer.js';
+import { Peer, type WakeReason } from './peer.js';
 import { PeerStorage } from './peer-storage.js';
 import { Router } from './router.js';
 import { IdentityRegistry } from './identity.js';
@@ -22,6 +22,8 @@ import { OperationTimeoutError, StorageError } from '../kv/errors.js';
 import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
 import { latestRange } from '../mvcc/keyspace.js';
 import { StoreLiveness } from './store-liveness.js';
+import { StoreGcPass, type GcPassResult } from './gc-pass.js';
+import { LivenessWakeQueue } from './liveness-wakes.js';
 import { LogWriter } from './log-writer.js';
 import { MetaService } from './meta-service.js';
 import { MetaDirectory } from '../meta/meta-directory.js';
@@ -49,6 +51,9 @@ import { raftSizeLimits } from '../common/raft-limits.js';
 import type { LeaseTuning } from './read-lease.js';
 
 export const DATA_GROUP_ID = 1;
+
+/** Quiesced ranges a store liveness change may wake per store tick (drainLivenessWakes). */
+export const LIVENESS_WAKES_PER_TICK = 256;
 
 /** One range as Kv.Routes reports it. */
 export interface RangeRoute {
@@ -132,12 +137,24 @@ export class RaftNode implements RangeSet {
   /** One timer ticks every awake replica (quiesced ones are skipped). */
   private ticker: NodeJS.Timeout | undefined;
   private tickCount = 0;
-  private readonly pingEveryTicks: number;
+  /** Liveness pings go out every `pingEveryMs` of wall time (not every n ticks: a late tick must not thin them). */
+  private readonly pingEveryMs: number;
+  private lastPingAt = 0;
+  /**
+   * Replicas not hibernating: the only ones the tick pass visits, so its cost follows the awake ranges,
+   * not all of them (TiKV's hibernate regions; a quiesced replica leaves the set, a wake puts it back).
+   */
+  readonly awake = new Set<Peer>();
+  /** Why quiesced replicas woke, since start (kvs_store_wakes_by_reason). */
+  readonly wakeReasons = new Map<WakeReason, number>();
+  /** Store-wide GC pass (gc-pass.ts): one timer for every range instead of one per range. */
+  private readonly gcPass: StoreGcPass;
   readonly liveness: StoreLiveness;
   /** Group commit of every range's Raft log writes and apply batches (log-writer.ts). */
   readonly logWriter: LogWriter;
   /** Peer stores (members of any local range but us), recomputed every few ticks. */
   private peerStoreCache: number[] = [];
+  private peerStoresAtCount = -1;
   /** Meta directory publishing, lookups and the TSO (meta-service.ts). */
   readonly meta: MetaService;
 
@@ -161,15 +178,26 @@ export class RaftNode implements RangeSet {
       },
     });
     this.logWriter = new LogWriter(engine);
-    this.pingEveryTicks = Math.max(1, Math.floor((opts.electionTick ?? 10) / 4));
+    const electionMs = (opts.electionTick ?? 10) * (opts.tickMs ?? 100);
+    // Two election timeouts: a store is declared down on its silence, and that wakes every range it
+    // leads here at once, so a false "down" (a peer's GC pause or busy loop at thousands of ranges) costs
+    // far more than the extra election timeout of a real failover of quiesced ranges (awake ranges elect
+    // by their own Raft timers, unaffected).
+    const livenessTimeoutMs = 2 * electionMs;
+    this.pingEveryMs = Math.max(opts.tickMs ?? 100, Math.floor(electionMs / 4));
     // A store silent for an election timeout counts as down (its quiesced ranges' followers campaign).
-    this.liveness = new StoreLiveness((opts.electionTick ?? 10) * (opts.tickMs ?? 100), performance.now());
+    this.liveness = new StoreLiveness(livenessTimeoutMs, performance.now(), { checkIntervalMs: opts.tickMs ?? 100 });
+    this.gcPass = new StoreGcPass(() => this.replicas.values(), {
+      intervalMs: opts.store?.gcIntervalMs ?? 10_000,
+      logger: logger.child({ component: 'gc' }),
+    });
     if ((opts.rangeMaxBytes ?? 0) > 0) this.scheduleSplitCheck();
     this.meta = new MetaService(
       {
         storeId: raftId,
         clientAddress: opts.clientAddress,
         replicas: () => this.replicas.values(),
+        changedReplicas: () => this.takeMetaCandidates(),
         metaReplica: () => this.replicas.get(META_RANGE_ID),
         logger: logger.child({ component: 'meta' }),
       },
@@ -179,21 +207,79 @@ export class RaftNode implements RangeSet {
 
   private startTicking(): void {
     this.ticker = setInterval(() => this.tickAll(), this.opts.tickMs ?? 100);
+    this.gcPass.start();
   }
+
+  /** The store-wide GC pass's counters (metrics, tests). */
+  get gcStats(): StoreGcPass['stats'] {
+    return this.gcPass.stats;
+  }
+
+  /** One store-wide GC pass now (tests, admin); the timer runs them every --gc-interval. */
+  runGcPass(): Promise<GcPassResult> {
+    return this.gcPass.pass();
+  }
+
+  /** Ticks of the tick pass since start (tests: the pass visits awake replicas only). */
+  readonly tickStats = { passes: 0, replicaTicks: 0 };
 
   /**
    * The store's tick: liveness transitions wake the quiesced ranges they concern, every awake replica
-   * ticks, and peer stores we sent nothing this tick get a ping.
+   * ticks, and peer stores we sent nothing since the last ping round get a ping.
    */
   private tickAll(): void {
     if (this.closed) return;
-    if (this.tickCount++ % 10 === 0) this.peerStoreCache = this.computePeerStores();
-    const { down, up } = this.liveness.check(performance.now(), this.peerStoreCache);
-    if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up);
-    for (const r of this.replicas.values()) r.peer.tick();
+    const now = performance.now();
+    // Pings first: when this tick is late (a busy loop), the peers must still hear from us in time.
     // Four pings per liveness timeout are plenty (the timeout is an election timeout); pings are per store
     // pair, so at hundreds of stores their rate matters (docs/scaling.md).
-    if (this.tickCount % this.pingEveryTicks === 0) this.transport.keepAlive(this.peerStoreCache);
+    // (Half a tick of slack: ticks jitter, and a ping round must not slip by a whole tick.)
+    if (now - this.lastPingAt >= this.pingEveryMs - (this.opts.tickMs ?? 100) / 2) {
+      this.lastPingAt = now;
+      this.transport.keepAlive(this.peerStoreCache);
+    }
+    // The peer stores: a walk over every replica's descriptor, so every 10 ticks after a count change,
+    // else every 100 (a conf change adding a store to existing ranges is seen within seconds).
+    const t = this.tickCount++;
+    if (t % 100 === 0 || (t % 10 === 0 && this.replicas.size !== this.peerStoresAtCount)) {
+      this.peerStoresAtCount = this.replicas.size;
+      this.peerStoreCache = this.computePeerStores();
+    }
+    const { down, up, restarted = [] } = this.liveness.check(now, this.peerStoreCache);
+    if ((down.length > 0 || up.length > 0) && this.opts.testDisableLivenessWake !== true) this.onLivenessChange(down, up, restarted);
+    this.drainLivenessWakes(now);
+    this.tickStats.passes++;
+    // Only the awake replicas: a replica that quiesces while ticking leaves the set (safe during for-of).
+    for (const p of this.awake) {
+      this.tickStats.replicaTicks++;
+      p.tick();
+    }
+  }
+
+  /** Replicas woken since the last meta publish round (their record may have changed). */
+  private wokenSinceMetaRound = new Set<Peer>();
+
+  /** The replicas awake now or woken since the last call (meta-service.ts changedReplicas). */
+  private takeMetaCandidates(): RangeReplica[] {
+    const out: RangeReplica[] = [];
+    const seen = this.wokenSinceMetaRound;
+    this.wokenSinceMetaRound = new Set();
+    for (const p of this.awake) seen.add(p);
+    for (const p of seen) {
+      const r = this.replicas.get(p.groupId);
+      if (r !== undefined && r.peer === p) out.push(r);
+    }
+    return out;
+  }
+
+  private onAwakeChange(peer: Peer, awake: boolean, reason: WakeReason | undefined): void {
+    if (!awake) {
+      this.awake.delete(peer);
+      return;
+    }
+    this.awake.add(peer);
+    this.wokenSinceMetaRound.add(peer);
+    if (reason !== undefined) this.wakeReasons.set(reason, (this.wakeReasons.get(reason) ?? 0) + 1);
   }
 
   private computePeerStores(): number[] {
@@ -207,24 +293,34 @@ export class RaftNode implements RangeSet {
   }
 
   /**
-   * Down: quiesced followers led from there forget their leader and campaign; quiesced leaders with a
-   * member there wake (check-quorum must be able to run). Up (back, or restarted): quiesced leaders with a
-   * member there wake to catch it up.
+   * Down: quiesced followers led from there forget their leader and campaign. Quiesced leaders with a
+   * member on a changed store wake only when they have work (quiesce.ts leaderLivenessWake): their live
+   * voters lost quorum (check-quorum must run), or a member restarted or came back behind.
    */
-  private onLivenessChange(down: number[], up: number[]): void {
-    let woken = 0;
+  private onLivenessChange(down: number[], up: number[], restarted: number[]): void {
+    let followers = 0;
+    let leaders = 0;
+    const change = { down, up, restarted };
     for (const r of this.replicas.values()) {
       const p = r.peer;
       if (!p.quiesced) continue;
       if (down.includes(p.leader) && !p.isLeader) {
-        p.wakeLeaderDown();
-        woken++;
+        this.livenessWakes.enqueue(p);
+        followers++;
       } else if (p.isLeader && r.store.descriptor.replicas.some((x) => down.includes(x.storeId) || up.includes(x.storeId))) {
-        p.wake();
-        woken++;
+        this.livenessWakes.enqueue(p, change);
+        leaders++;
       }
     }
-    this.logger.info('store liveness changed', { down, up, rangesWoken: woken });
+    // Woken by the tick's drain, right after this (at most LIVENESS_WAKES_PER_TICK per tick).
+    this.logger.info('store liveness changed', { down, up, restarted, followersToCheck: followers, leadersToCheck: leaders });
+  }
+
+  /** Ranges a liveness change concerns, woken at most LIVENESS_WAKES_PER_TICK per tick (liveness-wakes.ts). */
+  private readonly livenessWakes = new LivenessWakeQueue(LIVENESS_WAKES_PER_TICK);
+
+  private drainLivenessWakes(now: number): void {
+    if (this.livenessWakes.pending > 0) this.livenessWakes.drain((store) => this.liveness.live(store, now));
   }
 
   private splitTimer: NodeJS.Timeout | undefined;
@@ -352,6 +448,8 @@ export class RaftNode implements RangeSet {
     const data = r.store.sm.descriptorStored && !this.overlapsLocal(g, { start: d.start, end: d.end }) ? { start: d.start, end: d.end } : undefined;
     this.destroying.set(g, data);
     this.replicas.delete(g);
+    this.awake.delete(r.peer);
+    this.wokenSinceMetaRound.delete(r.peer);
     this.router.unregister(g);
     this.sortedCache = undefined;
     const p = (async () => {
@@ -500,6 +598,7 @@ export class RaftNode implements RangeSet {
       quiesce: opts.quiesce !== false,
       logWriter: this.logWriter,
       isStoreLive: (id) => this.liveness.live(id, performance.now()),
+      onAwakeChange: (awake, reason) => this.onAwakeChange(peer, awake, reason),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
       onSplit: (left, right) => this.onSplit(g, left, right),
       ...(opts.testCrashAtSplit !== undefined ? { testCrashAtSplit: opts.testCrashAtSplit } : {}),
@@ -516,6 +615,9 @@ export class RaftNode implements RangeSet {
     if (g !== DATA_GROUP_ID) delete storeOpts.sessionTtlMs;
     const store = await LocalStore.open({
       ...storeOpts,
+      // No timer per range: the store-wide GC pass (gc-pass.ts) runs each range's GC step when it has one.
+      gcIntervalMs: 0,
+      gcProposerAsleep: () => peer.quiesced,
       ...(sizes !== undefined ? { maxCommandBytes: sizes.maxCommandBytes } : {}),
       engine: this.engine,
       groupId: g,
@@ -530,6 +632,7 @@ export class RaftNode implements RangeSet {
     });
     // Registered once started: a message for a peer whose raft core does not exist yet would be lost anyway.
     this.router.register(peer);
+    if (!peer.quiesced) this.awake.add(peer);
     const replica: RangeReplica = { rangeId: g, peer, store };
     this.replicas.set(g, replica);
     this.sortedCache = undefined;
@@ -663,6 +766,7 @@ export class RaftNode implements RangeSet {
     this.closed = true;
     if (this.splitTimer !== undefined) clearTimeout(this.splitTimer);
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.gcPass.close();
     this.meta.close();
     await this.settled().catch(() => undefined);
     this.transport.close();

@@ -9,6 +9,8 @@ export interface LivenessChanges {
   down: number[];
   /** Stores heard again after being down, or restarted (a new boot id). */
   up: number[];
+  /** Of `up`: the stores that restarted (a new boot id) — optional so a plain `{ down, up }` still reads. */
+  restarted?: number[];
 }
 
 interface Entry {
@@ -19,14 +21,33 @@ interface Entry {
   restarted: boolean;
 }
 
+export interface StoreLivenessOptions {
+  /**
+   * How often check() is meant to run (the store's tick). A longer gap between two checks is this
+   * store's own pause (a busy or stalled event loop): frames that arrived meanwhile are still queued
+   * behind the timer that runs check(), so that pause is not counted as the peers' silence. Without it
+   * one long stall made every peer look dead at once and woke every quiesced range (a wake-up storm
+   * that stalled the loop again). Undefined: no credit.
+   */
+  checkIntervalMs?: number;
+}
+
 export class StoreLiveness {
   private readonly stores = new Map<number, Entry>();
+  private lastCheck: number;
+  /** Checks whose down decisions were deferred because this store itself had paused (metrics, tests). */
+  pausesForgiven = 0;
+  /** The longest such pause (ms) since start. */
+  longestPauseMs = 0;
 
   /** `timeoutMs`: silence after which a store counts as down; `startedAt`: a grace start for unknown stores. */
   constructor(
     private readonly timeoutMs: number,
     private readonly startedAt: number,
-  ) {}
+    private readonly opts: StoreLivenessOptions = {},
+  ) {
+    this.lastCheck = startedAt;
+  }
 
   /** Any admitted frame from `store` (boot: its process's boot id, 0 = unknown). */
   heard(store: number, boot: number, now: number): void {
@@ -55,18 +76,29 @@ export class StoreLiveness {
     for (const id of known) if (!this.stores.has(id)) this.stores.set(id, { lastHeard: this.startedAt, boot: 0, down: false, restarted: false });
     const down: number[] = [];
     const up: number[] = [];
+    const restarted: number[] = [];
+    // This store's own pause since the last check (beyond twice the check interval) is not silence of
+    // the peers: their frames are still queued. A really dead store is declared down at a later check.
+    const interval = this.opts.checkIntervalMs;
+    const pause = interval === undefined ? 0 : Math.max(0, now - this.lastCheck - 2 * interval);
+    this.lastCheck = now;
+    if (pause > 0) {
+      this.pausesForgiven++;
+      this.longestPauseMs = Math.max(this.longestPauseMs, pause);
+    }
     for (const [id, e] of this.stores) {
-      const silent = now - e.lastHeard > this.timeoutMs;
+      const silent = now - pause - e.lastHeard > this.timeoutMs;
       if (silent && !e.down) {
         e.down = true;
         down.push(id);
       } else if (!silent && (e.down || e.restarted)) {
         e.down = false;
         up.push(id);
+        if (e.restarted) restarted.push(id);
       }
       e.restarted = false;
     }
-    return { down, up };
+    return restarted.length > 0 ? { down, up, restarted } : { down, up };
   }
 
   /** Stores currently counted down (metrics, status). */

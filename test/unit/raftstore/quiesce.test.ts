@@ -107,7 +107,7 @@ describe('store liveness', function () {
     l.heard(3, 9, 1400);
     assert.deepEqual(l.check(1400), { down: [], up: [3] });
     l.heard(2, 8, 1500); // a new boot id: restarted in between
-    assert.deepEqual(l.check(1500), { down: [], up: [2] });
+    assert.deepEqual(l.check(1500), { down: [], up: [2], restarted: [2] });
     assert.deepEqual(l.downStores(), []);
   });
 
