@@ -1,0 +1,288 @@
+// The placement driver's observe and apply halves (issue 13) against an in-memory shard map behind the
+// RangeAdmin interface (FakeRangeAdmin below: the node's refusals — not a voter → NotLeader, a learner
+// not caught up → Refused, a removal that would lose the quorum → Refused).
+import assert from 'node:assert/strict';
+import type { RangeInfo } from '../../../node/src/client/admin-client.js';
+import { NodeAdminError, type RangeAdmin, type RangeChange, type StoreRanges } from '../../../operator/src/runtime/admin.js';
+import { PlacementDriver } from '../../../operator/src/runtime/placement-driver.js';
+import { observeShardMap, type StoreEndpoint } from '../../../operator/src/runtime/placement-observe.js';
+import { balancedCondition, effectiveReplicationFactor, placementSpecOf, storeEndpoints } from '../../../operator/src/controller/placement.js';
+import type { PlacementSpec } from '../../../operator/src/placement/types.js';
+
+interface FakeRange {
+  id: number;
+  replicas: Array<{ storeId: number; role: 'voter' | 'learner' }>;
+  confVer: number;
+  leader: number;
+  applied: number;
+  bytes: number;
+}
+
+class FakeRangeAdmin implements RangeAdmin {
+  readonly ranges_ = new Map<number, FakeRange>();
+  readonly down = new Set<number>();
+  /** Learners on these stores never catch up. */
+  readonly lagging = new Set<number>();
+  /** `${change} ${rangeId}` → error thrown once. */
+  readonly failOnce = new Map<string, NodeAdminError>();
+  readonly calls: string[] = [];
+  constructor(readonly stores: number[]) {
+    // Range 1: every store (the membership range).
+    this.ranges_.set(1, { id: 1, replicas: stores.map((s) => ({ storeId: s, role: 'voter' })), confVer: 1, leader: stores[0]!, applied: 100, bytes: 1000 });
+  }
+  addr = (s: number): string => `10.0.0.${s}:7379`;
+  private storeAt(address: string): number {
+    const s = this.stores.find((x) => this.addr(x) === address);
+    if (s === undefined || this.down.has(s)) throw new NodeAdminError('Unavailable', `${address} does not answer`);
+    return s;
+  }
+  addRange(id: number, voters: number[], leader = voters[0]!): void {
+    this.ranges_.set(id, { id, replicas: voters.map((s) => ({ storeId: s, role: 'voter' })), confVer: 5, leader, applied: 100, bytes: 1 << 20 });
+  }
+  info(r: FakeRange, self: number): RangeInfo {
+    const learnerLag = this.lagging.has(self) && r.replicas.find((x) => x.storeId === self)?.role === 'learner';
+    return {
+      rangeId: r.id,
+      start: Buffer.from(r.id === 1 ? '' : `k${r.id}`),
+      end: Buffer.from(`k${r.id + 1}`),
+      confVer: r.confVer,
+      version: 2,
+      replicas: r.replicas.map((x) => ({ storeId: x.storeId, peerId: x.storeId, role: x.role })),
+      leaderId: r.leader,
+      leaderAddress: '',
+      approximateBytes: r.bytes,
+      role: r.leader === self ? 'Leader' : 'Follower',
+      term: 3,
+      applied: learnerLag ? 0 : r.applied,
+      proposals: 0,
+    };
+  }
+  async ranges(address: string): Promise<StoreRanges> {
+    const s = this.storeAt(address);
+    return { storeId: s, ranges: [...this.ranges_.values()].filter((r) => r.replicas.some((x) => x.storeId === s)).map((r) => this.info(r, s)) };
+  }
+  private voterAt(address: string, rangeId: number): FakeRange {
+    const s = this.storeAt(address);
+    const r = this.ranges_.get(rangeId);
+    if (!r || !r.replicas.some((x) => x.storeId === s && x.role === 'voter')) throw new NodeAdminError('NotLeader', `store ${s} is not a voter of range ${rangeId}`);
+    return r;
+  }
+  async changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
+    this.calls.push(`${change} ${rangeId} ${storeId}`);
+    const injected = this.failOnce.get(`${change} ${rangeId}`);
+    if (injected) {
+      this.failOnce.delete(`${change} ${rangeId}`);
+      throw injected;
+    }
+    const r = this.voterAt(address, rangeId);
+    const cur = r.replicas.find((x) => x.storeId === storeId);
+    if (change === 'AddLearner') {
+      if (cur) return 'already a member';
+      r.replicas.push({ storeId, role: 'learner' });
+    } else if (change === 'Promote') {
+      if (!cur) throw new NodeAdminError('Refused', 'not a member');
+      if (this.lagging.has(storeId)) throw new NodeAdminError('Refused', `learner ${storeId} is not caught up in range ${rangeId}; retry later`);
+      cur.role = 'voter';
+    } else {
+      if (!cur) return 'not a member';
+      const remaining = r.replicas.filter((x) => x.role === 'voter' && x.storeId !== storeId);
+      const healthy = remaining.filter((x) => !this.down.has(x.storeId));
+      if (cur.role === 'voter' && healthy.length < Math.floor(remaining.length / 2) + 1) throw new NodeAdminError('Refused', 'would lose the quorum');
+      r.replicas = r.replicas.filter((x) => x.storeId !== storeId);
+      if (r.leader === storeId) r.leader = remaining[0]!.storeId;
+    }
+    r.confVer++;
+    return `${change} ${storeId} done`;
+  }
+  async transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
+    this.calls.push(`TransferLeader ${rangeId} ${toStoreId}`);
+    const r = this.voterAt(address, rangeId);
+    r.leader = toStoreId;
+    return `leader is now ${toStoreId}`;
+  }
+  endpoints(): StoreEndpoint[] {
+    return this.stores.map((s) => ({ storeId: s, pod: `demo-${s - 1}`, address: this.addr(s) }));
+  }
+  placement(): Map<number, number[]> {
+    return new Map([...this.ranges_.values()].filter((r) => r.id !== 1).map((r) => [r.id, r.replicas.map((x) => x.storeId).sort((a, b) => a - b)]));
+  }
+}
+
+const SPEC: PlacementSpec = { replicationFactor: 3, maxConcurrentMoves: 2, storeDownTimeoutMs: 60_000 };
+
+/** 4 stores, 4 ranges all on stores 1-3: balancing moves some to store 4. */
+function fourStores(): FakeRangeAdmin {
+  const a = new FakeRangeAdmin([1, 2, 3, 4]);
+  for (const id of [10, 11, 12, 13]) a.addRange(id, [1, 2, 3]);
+  return a;
+}
+
+describe('placement driver: observe (issue 13)', function () {
+  it('builds the planner input: range 1 excluded, leader, pending learner, hosted peers, a silent store down since its clock', async function () {
+    const a = fourStores();
+    a.ranges_.get(11)!.replicas.push({ storeId: 4, role: 'learner' });
+    a.lagging.add(4);
+    a.down.add(3);
+    const eps = a.endpoints().map((e) => (e.storeId === 3 ? { ...e, downSinceMs: 1000 } : e));
+    const m = await observeShardMap(a, eps, 5000);
+    assert.deepEqual(m.ranges.map((r) => r.descriptor.rangeId), [10, 11, 12, 13], 'range 1 is not placed');
+    assert.equal(m.ranges[0]!.leaderStoreId, 1);
+    assert.deepEqual(m.ranges[1]!.pendingLearners, [4], 'the learner on store 4 has not applied the range yet');
+    assert.equal(m.ranges[0]!.pendingLearners, undefined);
+    const s3 = m.stores.find((s) => s.storeId === 3)!;
+    assert.deepEqual([s3.state, s3.lastSeenMs], ['down', 1000]);
+    assert.deepEqual(m.unreachable.map((u) => u.storeId), [3]);
+    const s4 = m.stores.find((s) => s.storeId === 4)!;
+    assert.deepEqual(s4.hostedPeers?.map((p) => p.rangeId), [1, 11]);
+    assert.equal(m.addresses.has(3), false);
+    // Caught up once its store reports the range applied.
+    a.lagging.delete(4);
+    const m2 = await observeShardMap(a, eps, 5000);
+    assert.equal(m2.ranges[1]!.pendingLearners, undefined);
+  });
+
+  it('a pod answering as another store (new raft id, not yet restarted) is that store down', async function () {
+    const a = fourStores();
+    const eps = a.endpoints().map((e) => (e.storeId === 4 ? { ...e, storeId: 9 } : e));
+    const m = await observeShardMap(a, eps, 5000);
+    assert.equal(m.stores.find((s) => s.storeId === 9)!.state, 'down');
+    assert.match(m.unreachable[0]!.error, /answers as store 4/);
+  });
+});
+
+describe('placement driver: apply (issue 13)', function () {
+  it('converges: every range at 3 voters on distinct stores, store 4 gets its share; one step per range per pass', async function () {
+    const a = fourStores();
+    const d = new PlacementDriver();
+    let passes = 0;
+    for (; passes < 40; passes++) {
+      const p = await d.pass('ns/demo', a, SPEC, a.endpoints(), 10_000 + passes * 40_000);
+      const ranges = p.outcomes.map((o) => o.step.rangeId);
+      assert.equal(new Set(ranges).size, ranges.length, 'at most one step per range per pass');
+      assert.ok(p.outcomes.filter((o) => o.step.type === 'AddLearner').length <= SPEC.maxConcurrentMoves);
+      assert.deepEqual(p.failed, []);
+      if (p.plan.summary.balanced && p.executable === 0) break;
+    }
+    const placed = a.placement();
+    for (const [id, stores] of placed) assert.equal(new Set(stores).size, 3, `range ${id}: ${stores.join(',')}`);
+    const on4 = [...placed.values()].filter((s) => s.includes(4)).length;
+    assert.ok(on4 >= 2 && on4 <= 4, `store 4 holds ${on4} of the 4 ranges (mean 3)`);
+    assert.ok(passes < 40, 'converged');
+  });
+
+  it('operator killed between AddLearner and Promote: a new driver promotes the learner (never adds another)', async function () {
+    const a = fourStores();
+    const first = await new PlacementDriver().pass('ns/demo', a, SPEC, a.endpoints(), 10_000);
+    const added = first.outcomes.filter((o) => o.ok && o.step.type === 'AddLearner');
+    assert.ok(added.length > 0);
+    const r = added[0]!.step.rangeId;
+    a.calls.length = 0;
+    // A fresh driver: no memory of what the killed one issued.
+    const next = await new PlacementDriver().pass('ns/demo', a, SPEC, a.endpoints(), 50_000);
+    const mine = next.outcomes.filter((o) => o.step.rangeId === r);
+    assert.deepEqual(mine.map((o) => o.step.type), ['Promote']);
+    assert.ok(!a.calls.some((c) => c.startsWith(`AddLearner ${r} `)), 'no second learner on that range');
+    // And once promoted, the extra voter goes.
+    const third = await new PlacementDriver().pass('ns/demo', a, SPEC, a.endpoints(), 90_000);
+    assert.deepEqual(third.outcomes.filter((o) => o.step.rangeId === r).map((o) => o.step.type), ['RemoveReplica']);
+    assert.equal(a.placement().get(r)!.length, 3);
+  });
+
+  it('a learner still catching up: Promote answers "not caught up" → a Normal waiting event, no failure, retried next pass', async function () {
+    const a = fourStores();
+    const d = new PlacementDriver();
+    await d.pass('ns/demo', a, SPEC, a.endpoints(), 10_000);
+    // Observation says caught up (applied), the node still refuses (its own, stricter check).
+    const ranges = [...a.ranges_.values()].filter((r) => r.replicas.some((x) => x.storeId === 4 && x.role === 'learner'));
+    assert.ok(ranges.length > 0);
+    a.failOnce.set(`Promote ${ranges[0]!.id}`, new NodeAdminError('Refused', `Promote: learner 4 is not caught up in range ${ranges[0]!.id}; retry later`));
+    const p = await d.pass('ns/demo', a, SPEC, a.endpoints(), 50_000);
+    const o = p.outcomes.find((x) => x.step.rangeId === ranges[0]!.id)!;
+    assert.equal(o.ok, false);
+    assert.deepEqual([o.event.type, o.event.reason], ['Normal', 'PlacementStepWaiting']);
+    assert.deepEqual(p.failed, []);
+    const again = await d.pass('ns/demo', a, SPEC, a.endpoints(), 50_500);
+    assert.deepEqual(again.outcomes.filter((x) => x.step.rangeId === ranges[0]!.id).map((x) => [x.step.type, x.ok]), [['Promote', true]]);
+  });
+
+  it('a failing step: Warning event, Balanced=False PlacementStepFailed, and no second step on that range until the cool-down ends', async function () {
+    const a = fourStores();
+    const d = new PlacementDriver();
+    const plan0 = await d.prepare('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    const target = plan0.plan.steps.find((s) => s.type === 'AddLearner')!;
+    a.failOnce.set(`AddLearner ${target.rangeId}`, new NodeAdminError('Refused', 'store 4 has no known raft address'));
+    const out = await d.execute(plan0, a);
+    const failed = out.failed.find((o) => o.step.rangeId === target.rangeId)!;
+    assert.ok(failed, 'the failure is reported');
+    assert.deepEqual([failed.event.type, failed.event.reason], ['Warning', 'PlacementStepFailed']);
+    assert.match(failed.event.note, /Refused: store 4 has no known raft address/);
+    const cond = balancedCondition(undefined, { summary: plan0.plan.summary, failed: out.failed.map((o) => o.event.note) }, 1, '2026-12-03T00:00:00Z');
+    assert.deepEqual([cond.type, cond.status, cond.reason], ['Balanced', 'False', 'PlacementStepFailed']);
+    a.calls.length = 0;
+    const next = await d.pass('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    assert.ok(!next.outcomes.some((o) => o.step.rangeId === target.rangeId), 'the failed range gets no step during the cool-down');
+    assert.ok(!a.calls.some((c) => c.includes(` ${target.rangeId} `)));
+    // Control: a fresh driver (no cool-down memory) would try that range again.
+    const fresh = await new PlacementDriver().prepare('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    assert.ok(fresh.plan.steps.some((s) => s.rangeId === target.rangeId));
+  });
+
+  it('a lost store (down past the timeout) has its ranges re-replicated; a NotLeader answer moves the call to the next voter, a refusal stops', async function () {
+    const a = fourStores();
+    a.down.add(1);
+    // The ranges elected new leaders on store 2 (store 1 is gone).
+    for (const id of [10, 11, 12, 13]) a.ranges_.get(id)!.leader = 2;
+    a.failOnce.set('AddLearner 10', new NodeAdminError('NotLeader', 'leadership moved'));
+    a.failOnce.set('AddLearner 11', new NodeAdminError('Refused', 'refused for the test'));
+    const eps = a.endpoints().map((e) => (e.storeId === 1 ? { ...e, downSinceMs: 0 } : e));
+    const d = new PlacementDriver();
+    const p = await d.pass('ns/demo', a, { ...SPEC, maxConcurrentMoves: 4 }, eps, 120_000);
+    const byRange = new Map(p.outcomes.map((o) => [o.step.rangeId, o]));
+    for (const id of [10, 11, 12, 13]) assert.deepEqual([byRange.get(id)?.step.type, byRange.get(id)?.step.cause], ['AddLearner', 'replace-lost'], `range ${id}`);
+    assert.equal(byRange.get(10)!.ok, true, 'retried on the next voter');
+    assert.equal(a.calls.filter((c) => c === 'AddLearner 10 4').length, 2);
+    assert.equal(byRange.get(11)!.ok, false);
+    assert.equal(a.calls.filter((c) => c === 'AddLearner 11 4').length, 1, 'a refusal is not retried elsewhere');
+    assert.deepEqual(p.failed.map((o) => o.step.rangeId), [11]);
+  });
+});
+
+describe('placement: spec and stores from the KvsCluster (issue 13)', function () {
+  it('replication factor: 3 by default, capped at the largest odd number of stores', function () {
+    assert.equal(effectiveReplicationFactor({}, 6), 3);
+    assert.equal(effectiveReplicationFactor({}, 2), 1);
+    assert.equal(effectiveReplicationFactor({ replicationFactor: 5 }, 4), 3);
+    assert.equal(effectiveReplicationFactor({ replicationFactor: 5 }, 7), 5);
+  });
+
+  it('storeDownTimeout is failover.downTimeout (one clock); failover disabled: never lost', function () {
+    const base = { replicas: 6, storage: { size: '1Gi' } };
+    assert.equal(placementSpecOf({ ...base, failover: { downTimeout: '90s' } }, 6).storeDownTimeoutMs, 90_000);
+    assert.equal(placementSpecOf({ ...base, failover: { enabled: false } }, 6).storeDownTimeoutMs, Number.MAX_SAFE_INTEGER);
+    assert.equal(placementSpecOf({ ...base, placement: { maxConcurrentMoves: 5, topologyKey: 'zone' } }, 6).maxConcurrentMoves, 5);
+  });
+
+  it('stores: voters of range 1 from the members table; above the desired replicas draining; downSince carried', function () {
+    const members = {
+      nextRaftId: 5,
+      retired: [],
+      pods: {
+        'demo-0': { raftId: 1, join: false, added: true },
+        'demo-1': { raftId: 2, join: false, added: true, downSince: '2026-12-03T00:00:00Z' },
+        'demo-2': { raftId: 3, join: true, added: true },
+        'demo-3': { raftId: 4, join: true, added: false },
+      },
+    };
+    const view = { leaderId: 1, term: 2, commit: 10, members: new Map([1, 2, 3].map((id) => [id, { role: 'voter' as const, match: 10, state: 'Replicate', recentActive: true }])) };
+    const pods = [0, 1, 2, 3].map((i) => ({ metadata: { name: `demo-${i}` }, status: i === 1 ? {} : { podIP: `10.0.0.${i}` } }));
+    const eps = storeEndpoints(members as never, view, pods, 2);
+    assert.deepEqual(
+      eps.map((e) => [e.pod, e.storeId, e.address ?? '-', e.draining ?? false, e.downSinceMs ?? 0]),
+      [
+        ['demo-0', 1, '10.0.0.0:7379', false, 0],
+        ['demo-1', 2, '-', false, Date.parse('2026-12-03T00:00:00Z')],
+        ['demo-2', 3, '10.0.0.2:7379', true, 0],
+      ],
+    );
+  });
+});
