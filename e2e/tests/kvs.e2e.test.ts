@@ -245,7 +245,7 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
     assert.equal(pvcs.items.length, 3);
     assert.ok(pvcs.items.every((p: any) => p.status.phase === 'Bound'));
     const out = await kubectl('get', 'kvsclusters', '-n', NS);
-    assert.match(out.split('\n')[0]!, /^NAME\s+REPLICAS\s+READY\s+PHASE\s+LEADER\s+VERSION\s+AGE/);
+    assert.match(out.split('\n')[0]!, /^NAME\s+REPLICAS\s+READY\s+PHASE\s+LEADER\s+VERSION\s+RANGES\s+UNDERREPLICATED\s+AGE/);
     assert.match(out, new RegExp(`\\ndemo\\s+3\\s+3\\s+Running\\s+${st.leader}\\s+dev\\s+`));
     console.log(out);
   });

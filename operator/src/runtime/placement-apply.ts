@@ -45,7 +45,7 @@ export function describePlacementStep(s: PlacementStep): string {
 const EVENT_REASON: Record<PlacementStep['type'], string> = {
   AddLearner: 'ReplicaAdded',
   Promote: 'ReplicaPromoted',
-  RemoveReplica: 'RangeMoved',
+  RemoveReplica: 'ReplicaRemoved',
   TransferLeader: 'LeaderTransferred',
   RemoveStalePeer: 'StalePeerRemoved',
 };
