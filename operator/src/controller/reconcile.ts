@@ -46,8 +46,9 @@ export interface ReconcileDeps {
   onPlacement?: (key: string, pass: PreparedPass & PassOutcome) => void;
 }
 
-/** Requeue while the placement driver has work (moves in flight, steps planned). */
+/** Requeue while the placement driver has work (moves in flight, steps planned); right after steps ran. */
 export const PLACEMENT_REQUEUE_MS = 2_000;
+export const PLACEMENT_STEPPED_REQUEUE_MS = 500;
 /** Requeue of a balanced cluster with a placement driver: new ranges (splits) and lost stores are noticed. */
 export const PLACEMENT_RESYNC_MS = 30_000;
 
@@ -204,6 +205,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
   // step planned or waited for); its steps run before the status is written so a failure is in it.
   let placementEvents: PlannedEvent[] = [];
   let placementBusy = false;
+  let placementStepped = false;
   if (deps.placement && admin && isRangeAdmin(admin) && !cluster.spec.paused) {
     const gen = cluster.metadata.generation ?? 0;
     const prevConds = cluster.status?.conditions;
@@ -224,6 +226,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
           balanced = balancedCondition(prevConds, { summary: prepared.plan.summary, failed: out.failed.map((o) => o.event.note) }, gen, nowIso);
           placementEvents = out.outcomes.map((o) => o.event);
           placementBusy = !prepared.plan.summary.balanced || out.outcomes.length > 0;
+          placementStepped = out.outcomes.some((o) => o.ok);
         }
       } catch (e) {
         // The planner refused the spec (PlacementSpecError) or observation broke: say so, change nothing.
@@ -267,7 +270,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
   const result: ReconcileResult = { plan: { ...p, status: finalStatus }, statusWritten };
   if (p.next.action === 'Requeue') result.requeueAfterMs = p.next.afterMs;
   if (deps.placement && admin && isRangeAdmin(admin)) {
-    const again = placementBusy ? PLACEMENT_REQUEUE_MS : PLACEMENT_RESYNC_MS;
+    const again = placementStepped ? PLACEMENT_STEPPED_REQUEUE_MS : placementBusy ? PLACEMENT_REQUEUE_MS : PLACEMENT_RESYNC_MS;
     result.requeueAfterMs = Math.min(result.requeueAfterMs ?? again, again);
   }
   if (p.next.action === 'Membership' && admin) {
