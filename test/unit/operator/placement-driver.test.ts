@@ -1,114 +1,23 @@
 // The placement driver's observe and apply halves (issue 13) against an in-memory shard map behind the
-// RangeAdmin interface (FakeRangeAdmin below: the node's refusals — not a voter → NotLeader, a learner
-// not caught up → Refused, a removal that would lose the quorum → Refused).
+// RangeAdmin interface (FakeRangeAdmin, placement-fake-admin.ts: the node's refusals — not a voter →
+// NotLeader, a learner not caught up → Refused, a removal that would lose the quorum → Refused).
 import assert from 'node:assert/strict';
-import type { RangeInfo } from '../../../node/src/client/admin-client.js';
-import { NodeAdminError, type RangeAdmin, type RangeChange, type StoreRanges } from '../../../operator/src/runtime/admin.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { silentLogger } from '../../../node/src/common/logger.js';
+import type { KvsCluster, KvsClusterStatus } from '../../../operator/src/api/types.js';
+import type { PlannedEvent } from '../../../operator/src/controller/plan.js';
+import { reconcile } from '../../../operator/src/controller/reconcile.js';
+import { FakeNodeAdmin, NodeAdminError, type DrainStoreOptions, type NodeAdmin, type RangeAdmin, type RangeChange, type StoreRanges } from '../../../operator/src/runtime/admin.js';
+import type { NodeReport } from '../../../operator/src/controller/status.js';
+import type { Writer } from '../../../operator/src/runtime/kube.js';
+import { cluster, healthyStatus, membersCm, pods, StaticCache, sts } from './fixtures.js';
+import { FakeRangeAdmin } from './placement-fake-admin.js';
 import { PlacementDriver } from '../../../operator/src/runtime/placement-driver.js';
-import { observeShardMap, type StoreEndpoint } from '../../../operator/src/runtime/placement-observe.js';
+import { observeShardMap } from '../../../operator/src/runtime/placement-observe.js';
 import { balancedCondition, effectiveReplicationFactor, placementSpecOf, storeEndpoints } from '../../../operator/src/controller/placement.js';
 import type { PlacementSpec } from '../../../operator/src/placement/types.js';
 import { planPlacement } from '../../../operator/src/placement/planner.js';
 import { NOW_MS, range, stores as storesOf } from './placement-fixtures.js';
-
-interface FakeRange {
-  id: number;
-  replicas: Array<{ storeId: number; role: 'voter' | 'learner' }>;
-  confVer: number;
-  leader: number;
-  applied: number;
-  bytes: number;
-}
-
-class FakeRangeAdmin implements RangeAdmin {
-  readonly ranges_ = new Map<number, FakeRange>();
-  readonly down = new Set<number>();
-  /** Learners on these stores never catch up. */
-  readonly lagging = new Set<number>();
-  /** `${change} ${rangeId}` → error thrown once. */
-  readonly failOnce = new Map<string, NodeAdminError>();
-  readonly calls: string[] = [];
-  constructor(readonly stores: number[]) {
-    // Range 1: every store (the membership range).
-    this.ranges_.set(1, { id: 1, replicas: stores.map((s) => ({ storeId: s, role: 'voter' })), confVer: 1, leader: stores[0]!, applied: 100, bytes: 1000 });
-  }
-  addr = (s: number): string => `10.0.0.${s}:7379`;
-  private storeAt(address: string): number {
-    const s = this.stores.find((x) => this.addr(x) === address);
-    if (s === undefined || this.down.has(s)) throw new NodeAdminError('Unavailable', `${address} does not answer`);
-    return s;
-  }
-  addRange(id: number, voters: number[], leader = voters[0]!): void {
-    this.ranges_.set(id, { id, replicas: voters.map((s) => ({ storeId: s, role: 'voter' })), confVer: 5, leader, applied: 100, bytes: 1 << 20 });
-  }
-  info(r: FakeRange, self: number): RangeInfo {
-    const learnerLag = this.lagging.has(self) && r.replicas.find((x) => x.storeId === self)?.role === 'learner';
-    return {
-      rangeId: r.id,
-      start: Buffer.from(r.id === 1 ? '' : `k${r.id}`),
-      end: Buffer.from(`k${r.id + 1}`),
-      confVer: r.confVer,
-      version: 2,
-      replicas: r.replicas.map((x) => ({ storeId: x.storeId, peerId: x.storeId, role: x.role })),
-      leaderId: r.leader,
-      leaderAddress: '',
-      approximateBytes: r.bytes,
-      role: r.leader === self ? 'Leader' : 'Follower',
-      term: 3,
-      applied: learnerLag ? 0 : r.applied,
-      proposals: 0,
-    };
-  }
-  async ranges(address: string): Promise<StoreRanges> {
-    const s = this.storeAt(address);
-    return { storeId: s, ranges: [...this.ranges_.values()].filter((r) => r.replicas.some((x) => x.storeId === s)).map((r) => this.info(r, s)) };
-  }
-  private voterAt(address: string, rangeId: number): FakeRange {
-    const s = this.storeAt(address);
-    const r = this.ranges_.get(rangeId);
-    if (!r || !r.replicas.some((x) => x.storeId === s && x.role === 'voter')) throw new NodeAdminError('NotLeader', `store ${s} is not a voter of range ${rangeId}`);
-    return r;
-  }
-  async changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
-    this.calls.push(`${change} ${rangeId} ${storeId}`);
-    const injected = this.failOnce.get(`${change} ${rangeId}`);
-    if (injected) {
-      this.failOnce.delete(`${change} ${rangeId}`);
-      throw injected;
-    }
-    const r = this.voterAt(address, rangeId);
-    const cur = r.replicas.find((x) => x.storeId === storeId);
-    if (change === 'AddLearner') {
-      if (cur) return 'already a member';
-      r.replicas.push({ storeId, role: 'learner' });
-    } else if (change === 'Promote') {
-      if (!cur) throw new NodeAdminError('Refused', 'not a member');
-      if (this.lagging.has(storeId)) throw new NodeAdminError('Refused', `learner ${storeId} is not caught up in range ${rangeId}; retry later`);
-      cur.role = 'voter';
-    } else {
-      if (!cur) return 'not a member';
-      const remaining = r.replicas.filter((x) => x.role === 'voter' && x.storeId !== storeId);
-      const healthy = remaining.filter((x) => !this.down.has(x.storeId));
-      if (cur.role === 'voter' && healthy.length < Math.floor(remaining.length / 2) + 1) throw new NodeAdminError('Refused', 'would lose the quorum');
-      r.replicas = r.replicas.filter((x) => x.storeId !== storeId);
-      if (r.leader === storeId) r.leader = remaining[0]!.storeId;
-    }
-    r.confVer++;
-    return `${change} ${storeId} done`;
-  }
-  async transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
-    this.calls.push(`TransferLeader ${rangeId} ${toStoreId}`);
-    const r = this.voterAt(address, rangeId);
-    r.leader = toStoreId;
-    return `leader is now ${toStoreId}`;
-  }
-  endpoints(): StoreEndpoint[] {
-    return this.stores.map((s) => ({ storeId: s, pod: `demo-${s - 1}`, address: this.addr(s) }));
-  }
-  placement(): Map<number, number[]> {
-    return new Map([...this.ranges_.values()].filter((r) => r.id !== 1).map((r) => [r.id, r.replicas.map((x) => x.storeId).sort((a, b) => a - b)]));
-  }
-}
 
 const SPEC: PlacementSpec = { replicationFactor: 3, maxConcurrentMoves: 2, storeDownTimeoutMs: 60_000 };
 
@@ -304,5 +213,106 @@ describe('placement: spec and stores from the KvsCluster (issue 13)', function (
         ['demo-2', 3, '10.0.0.2:7379', true, 0],
       ],
     );
+  });
+});
+
+/** Range 1 through FakeNodeAdmin (membership), the other ranges through FakeRangeAdmin: one admin, like GrpcNodeAdmin. */
+class FakeClusterAdmin implements NodeAdmin, RangeAdmin {
+  readonly node = new FakeNodeAdmin();
+  constructor(readonly placed: FakeRangeAdmin) {}
+  status(address: string): Promise<NodeReport> {
+    return this.node.status(address);
+  }
+  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
+    return this.node.addLearner(leader, raftId, raftAddress);
+  }
+  promote(leader: string, raftId: number): Promise<string> {
+    return this.node.promote(leader, raftId);
+  }
+  removeMember(leader: string, raftId: number): Promise<string> {
+    return this.node.removeMember(leader, raftId);
+  }
+  transferLeader(leader: string, toRaftId: number): Promise<string> {
+    return this.node.transferLeader(leader, toRaftId);
+  }
+  drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
+    return this.node.drainStore(addresses, storeId, opts);
+  }
+  snapshot(address: string): Promise<string> {
+    return this.node.snapshot(address);
+  }
+  close(): void {}
+  ranges(address: string): Promise<StoreRanges> {
+    return this.placed.ranges(address);
+  }
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
+    return this.placed.changeRangeReplica(address, rangeId, change, storeId);
+  }
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
+    return this.placed.transferRangeLeader(address, rangeId, toStoreId);
+  }
+}
+
+class RecordingWriter implements Writer {
+  statuses: KvsClusterStatus[] = [];
+  events: PlannedEvent[] = [];
+  async apply(_o: KubernetesObject) {}
+  async applyStatus(_c: KvsCluster, s: KvsClusterStatus) {
+    this.statuses.push(s);
+  }
+  async event(_c: KvsCluster, e: PlannedEvent) {
+    this.events.push(e);
+  }
+  async deletePod() {}
+  async deletePvc() {}
+}
+
+describe('placement in the reconcile pass (issue 13)', function () {
+  const setup = (replicas: number, stores: number) => {
+    const ps = pods(stores).map((p, i) => ({ ...p, status: { ...p.status!, podIP: `10.0.0.${i + 1}` } }));
+    const placed = fourStores();
+    const admin = new FakeClusterAdmin(placed);
+    for (let i = 1; i <= stores; i++) admin.node.addNode(`10.0.0.${i}:7379`, i, 'voter');
+    admin.node.leaderId = 1;
+    const cache = new StaticCache(cluster({ replicas }, healthyStatus(stores), 2), sts(stores), ps);
+    const deps = { cache, logger: silentLogger(), now: () => new Date(), admin, reader: { getConfigMapData: async () => membersCm(stores) }, placement: new PlacementDriver() };
+    return { placed, deps };
+  };
+
+  it('settled membership: the pass moves replicas, writes status.shardMap and Balanced, records the events, requeues soon', async function () {
+    const { placed, deps } = setup(4, 4);
+    const w = new RecordingWriter();
+    const r = await reconcile('db/demo', { ...deps, writer: w });
+    assert.equal(r.stepError, undefined);
+    const added = w.events.filter((e) => e.reason === 'ReplicaAdded');
+    assert.ok(added.length >= 1 && added.length <= 2, `ReplicaAdded events: ${w.events.map((e) => e.reason).join(',')}`);
+    assert.ok(placed.calls.some((c) => c.startsWith('AddLearner ')));
+    const st = w.statuses.at(-1)!;
+    assert.equal(st.shardMap?.ranges, 4);
+    assert.equal(st.shardMap?.replicationFactor, 3);
+    assert.deepEqual(st.shardMap?.stores.map((s) => [s.pod, s.storeId, s.ranges, s.state]), [['demo-0', 1, 4, 'up'], ['demo-1', 2, 4, 'up'], ['demo-2', 3, 4, 'up'], ['demo-3', 4, 0, 'up']]);
+    const bal = st.conditions?.find((c) => c.type === 'Balanced');
+    assert.deepEqual([bal?.status, bal?.reason], ['False', 'Rebalancing']);
+    assert.equal(r.requeueAfterMs, 500);
+  });
+
+  it('a membership change in flight (scale-in 4→3): no placement step, Balanced Unknown MembershipChanging', async function () {
+    const { placed, deps } = setup(3, 4);
+    const w = new RecordingWriter();
+    await reconcile('db/demo', { ...deps, writer: w });
+    assert.deepEqual(placed.calls, [], 'no per-range call while membership changes');
+    assert.ok(!w.events.some((e) => /^Replica|PlacementStep/.test(e.reason)));
+    const bal = w.statuses.at(-1)?.conditions?.find((c) => c.type === 'Balanced');
+    assert.deepEqual([bal?.status, bal?.reason], ['Unknown', 'MembershipChanging']);
+  });
+
+  it('without a placement driver the shard map is not touched (the existing reconcile)', async function () {
+    const { placed, deps } = setup(4, 4);
+    const { placement: _p, ...noPlacement } = deps;
+    void _p;
+    const w = new RecordingWriter();
+    await reconcile('db/demo', { ...noPlacement, writer: w });
+    assert.deepEqual(placed.calls, []);
+    assert.equal(w.statuses.at(-1)?.shardMap, undefined);
   });
 });
