@@ -245,7 +245,7 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
     assert.equal(pvcs.items.length, 3);
     assert.ok(pvcs.items.every((p: any) => p.status.phase === 'Bound'));
     const out = await kubectl('get', 'kvsclusters', '-n', NS);
-    assert.match(out.split('\n')[0]!, /^NAME\s+REPLICAS\s+READY\s+PHASE\s+LEADER\s+VERSION\s+AGE/);
+    assert.match(out.split('\n')[0]!, /^NAME\s+REPLICAS\s+READY\s+PHASE\s+LEADER\s+VERSION\s+RANGES\s+UNDERREPLICATED\s+AGE/);
     assert.match(out, new RegExp(`\\ndemo\\s+3\\s+3\\s+Running\\s+${st.leader}\\s+dev\\s+`));
     console.log(out);
   });
@@ -297,7 +297,10 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
 
   it('scale 3→5 (learner → caught up → promote, one at a time) and 5→3 with the operator killed mid-way; every acknowledged write stays readable', async () => {
     const w = new Writer('e2e/scale').start();
-    await kubectl('scale', 'kvscluster/demo', '-n', NS, '--replicas=5');
+    // Replication factor 5 while at 5 stores: every range on every store, as this scenario (issue 12's
+    // drain of a store leading a range) expects; the placement driver would otherwise trim the split
+    // range to 3 replicas, maybe off demo-4 (placement has its own scenario, placement.e2e.test.ts).
+    await kubectl('patch', 'kvscluster/demo', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":5,"replicationFactor":5}}');
     let st = await waitSettled(5, 300_000);
     assert.deepEqual(st.members.map((m: any) => [m.pod, m.raftId]), [['demo-0', '1'], ['demo-1', '2'], ['demo-2', '3'], ['demo-3', '4'], ['demo-4', '5']]);
     assert.ok((await events('MemberAdded')).length >= 2, 'MemberAdded events');
@@ -321,7 +324,7 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
       admin.close();
     }
 
-    await kubectl('scale', 'kvscluster/demo', '-n', NS, '--replicas=3');
+    await kubectl('patch', 'kvscluster/demo', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":3,"replicationFactor":null}}');
     // Kill the operator right after the first removal was committed; the new one must finish safely.
     await waitFor('first MemberRemoved event', async () => (await events('MemberRemoved')).length >= 1, 180_000);
     const ops = await getJson('pods', '-n', 'kvs-system', '-l', 'app.kubernetes.io/name=kvs-operator');

@@ -16,6 +16,7 @@ import { podTlsMode } from './controller/tls-mode.js';
 import { LeaderElector } from './runtime/leader.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics, startHttp } from './runtime/metrics.js';
+import { PlacementDriver } from './runtime/placement-driver.js';
 
 const program = new Command()
   .name('kvs-operator')
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   const adminPeers = o['adminNetworkPolicy'] ? { namespace: process.env.POD_NAMESPACE ?? leaseNs, podLabels: parseLabels(o['adminNetworkPolicy']) } : undefined;
   const admins = o['nodeAdmin'] === 'none' ? undefined : new ClusterNodeAdmins({ logger, ...(clientTls ? { clientTls } : {}) });
   let informers: Informers | undefined;
+  const placement = new PlacementDriver({ logger });
   const manager = new Manager({
     logger,
     metrics,
@@ -73,6 +75,8 @@ async function main(): Promise<void> {
         ...(adminPeers ? { planOptions: { adminPeers } } : {}),
         onApply: (kind) => metrics.applyTotal.inc({ kind }),
         onMembershipStep: (type, result) => metrics.membershipSteps.inc({ type, result }),
+        placement,
+        onPlacement: (key, pass) => metrics.recordPlacement(key, pass),
       }),
   });
   informers = new Informers(kc, (key, urgent) => (urgent ? manager.queue.addUrgent(key) : manager.queue.add(key)), logger, o['watchNamespace']);

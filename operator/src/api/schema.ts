@@ -79,6 +79,10 @@ export const specSchema: JSONSchemaProps = {
         'podDisruptionBudget.maxUnavailable must leave a Raft majority running: at most (replicas-1)/2 ' +
         '(1 for 3 or 4 replicas, 2 for 5 or 6), and at most 1 below 3 replicas',
     },
+    {
+      rule: '!has(self.replicationFactor) || self.replicationFactor <= self.replicas',
+      message: 'replicationFactor must be at most replicas: each range needs that many distinct stores',
+    },
   ],
   properties: {
     replicas: {
@@ -88,6 +92,29 @@ export const specSchema: JSONSchemaProps = {
       minimum: 1,
       maximum: 99,
       'x-kubernetes-validations': [{ rule: 'self >= 1', message: 'replicas must be at least 1' }],
+    },
+    replicationFactor: {
+      type: 'integer',
+      format: 'int32',
+      minimum: 1,
+      maximum: 99,
+      description: 'Voters per range, on distinct stores (odd, at most replicas). Unset: 3, or the largest odd number ≤ replicas when smaller.',
+      'x-kubernetes-validations': [{ rule: 'self % 2 == 1', message: 'replicationFactor must be odd (1, 3, 5): an even count adds a voter without adding fault tolerance' }],
+    },
+    placement: {
+      type: 'object',
+      description: 'Placement of range replicas across the stores (the operator moves replicas and leaderships; see docs/operator.md).',
+      properties: {
+        topologyKey: str('Pod label whose values the replicas of a range spread across, e.g. topology.kubernetes.io/zone.', { minLength: 1, maxLength: 316 }),
+        maxConcurrentMoves: {
+          type: 'integer',
+          format: 'int32',
+          minimum: 1,
+          maximum: 64,
+          default: DEFAULTS.maxConcurrentMoves,
+          description: 'Replica moves in flight at once, cluster-wide (leader transfers: the same number per pass).',
+        },
+      },
     },
     image: str('Container image of the kvs node.', { default: DEFAULTS.image, minLength: 1 }),
     version: str('kvs version the image contains; reported as status.currentVersion once every node runs it.', {
@@ -245,7 +272,7 @@ const conditionSchema: JSONSchemaProps = {
   type: 'object',
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
-    type: str('Available, Progressing, Degraded, ReconciliationPaused, ScaleInBlocked, MemberReplacement or ApplyFailed.'),
+    type: str('Available, Progressing, Degraded, ReconciliationPaused, ScaleInBlocked, MemberReplacement, ApplyFailed or Balanced.'),
     status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
     reason: str('CamelCase reason of the last transition.'),
     message: str('Human-readable details.'),
@@ -290,6 +317,36 @@ export const statusSchema: JSONSchemaProps = {
     currentVersion: str('kvs version every node runs.'),
     nextRaftId: { type: 'integer', format: 'int64', minimum: 1, description: 'Next Raft id the operator hands out (monotonic: ids are never reused).' },
     tlsMode: str('How the node pods speak TLS: plain, tls, or transition (TLS and plaintext accepted; also while the pods differ during a TLS change).', { enum: ['plain', 'transition', 'tls'] }),
+    shardMap: {
+      type: 'object',
+      description: 'The shard map as the placement driver last observed it (range 1, the membership range, excluded).',
+      properties: {
+        ranges: { type: 'integer', format: 'int32', description: 'Ranges.' },
+        underReplicated: { type: 'integer', format: 'int32', description: 'Ranges with fewer healthy voters than the replication factor.' },
+        unavailable: { type: 'integer', format: 'int32', description: 'Ranges whose healthy voters are no majority.' },
+        movesInFlight: { type: 'integer', format: 'int32', description: 'Replica moves in flight.' },
+        replicationFactor: { type: 'integer', format: 'int32', description: 'The replication factor in force.' },
+        replicaImbalancePercent: { type: 'integer', format: 'int32', description: 'Largest deviation of a usable store\'s replica count from the mean, in percent.' },
+        leaderImbalancePercent: { type: 'integer', format: 'int32', description: 'Largest deviation of a usable store\'s leader count from the mean, in percent.' },
+        stores: {
+          type: 'array',
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['storeId'],
+          items: {
+            type: 'object',
+            required: ['storeId', 'pod', 'state'],
+            properties: {
+              pod: str('Pod of the store.'),
+              storeId: { type: 'integer', format: 'int64', description: 'Store (raft) id.' },
+              ranges: { type: 'integer', format: 'int32', description: 'Replicas it holds.' },
+              leaders: { type: 'integer', format: 'int32', description: 'Ranges it leads.' },
+              bytes: { type: 'integer', format: 'int64', description: 'Approximate bytes of its replicas.' },
+              state: str('up, down, lost, draining or removed.'),
+            },
+          },
+        },
+      },
+    },
   },
 };
 
@@ -324,5 +381,7 @@ export const printerColumns = [
   { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
   { name: 'Leader', type: 'string', jsonPath: '.status.leader' },
   { name: 'Version', type: 'string', jsonPath: '.status.currentVersion' },
+  { name: 'Ranges', type: 'integer', jsonPath: '.status.shardMap.ranges', description: 'Ranges (range 1 excluded)' },
+  { name: 'UnderReplicated', type: 'integer', jsonPath: '.status.shardMap.underReplicated', description: 'Ranges below the replication factor' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];

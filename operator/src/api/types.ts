@@ -20,6 +20,9 @@ export const DEFAULTS = {
   failoverEnabled: true,
   failoverDownTimeout: '5m',
   maxConcurrentReplacements: 1,
+  /** Applied by the operator, not the schema: capped at the largest odd number ≤ the stores. */
+  replicationFactor: 3,
+  maxConcurrentMoves: 2,
 } as const;
 
 export type PvcRetentionPolicy = 'Retain' | 'Delete';
@@ -92,8 +95,22 @@ export interface TlsSpec {
   transition?: boolean;
 }
 
+/** Where the replicas of each range go (issue 13; the operator is the placement driver). */
+export interface PlacementSettings {
+  /** Node label whose values the replicas of a range spread across (e.g. topology.kubernetes.io/zone),
+   * read from the pods' labels. Unset: every store counts as one value. */
+  topologyKey?: string;
+  /** Replica moves (AddLearner … RemoveMember) in flight at once, cluster-wide (default 2). Leader
+   * transfers have their own per-pass budget of the same size. */
+  maxConcurrentMoves?: number;
+}
+
 export interface KvsClusterSpec {
   replicas: number;
+  /** Voters per range (odd, ≤ replicas). Unset: 3, or the largest odd number ≤ replicas when smaller.
+   * A store down longer than failover.downTimeout has its ranges re-replicated elsewhere. */
+  replicationFactor?: number;
+  placement?: PlacementSettings;
   image?: string;
   version?: string;
   resources?: ResourceRequirements;
@@ -113,7 +130,7 @@ export interface KvsClusterSpec {
   tls?: TlsSpec;
 }
 
-export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked' | 'MemberReplacement' | 'ApplyFailed';
+export type ConditionType = 'Available' | 'Progressing' | 'Degraded' | 'ReconciliationPaused' | 'ScaleInBlocked' | 'MemberReplacement' | 'ApplyFailed' | 'Balanced';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
@@ -136,6 +153,36 @@ export interface Member {
   appliedIndex?: number;
 }
 
+/** One store in the shard-map summary. */
+export interface ShardMapStore {
+  pod: string;
+  storeId: number;
+  /** Replicas it holds (voters and learners; range 1 not counted). */
+  ranges: number;
+  leaders: number;
+  /** Approximate bytes of its replicas. */
+  bytes: number;
+  /** up, down, lost (down longer than failover.downTimeout), draining or removed. */
+  state: string;
+}
+
+/** The shard map as the placement driver last observed it (range 1, the membership range, excluded). */
+export interface ShardMapStatus {
+  ranges: number;
+  /** Ranges with fewer healthy voters than the replication factor. */
+  underReplicated: number;
+  /** Ranges whose healthy voters are no majority. */
+  unavailable: number;
+  /** Replica moves in flight (a learner added, or more voters than the factor). */
+  movesInFlight: number;
+  /** The replication factor in force. */
+  replicationFactor: number;
+  /** Largest relative deviation from the mean over the usable stores, in percent. */
+  replicaImbalancePercent: number;
+  leaderImbalancePercent: number;
+  stores: ShardMapStore[];
+}
+
 export type Phase = 'Creating' | 'Running' | 'Scaling' | 'Upgrading' | 'Degraded' | 'Unavailable' | 'Paused';
 
 export interface KvsClusterStatus {
@@ -153,6 +200,7 @@ export interface KvsClusterStatus {
   nextRaftId?: number;
   /** How the node pods speak TLS: plain, tls, or transition (both accepted; also while pods differ). */
   tlsMode?: 'plain' | 'transition' | 'tls';
+  shardMap?: ShardMapStatus;
 }
 
 export interface ObjectMeta {

@@ -49,6 +49,9 @@ export interface Plan {
   next: NextStep;
   /** Pod → raft id table after this pass (also in the members ConfigMap). */
   members: MembersState;
+  /** No membership step is planned or waited for and the StatefulSet keeps its size: the placement
+   * driver may move range replicas this pass (issue 13; never while membership changes). */
+  settled: boolean;
 }
 
 /** Pod failures a new member would inherit (same template): never a reason to replace a member. */
@@ -291,7 +294,7 @@ export function plan(cluster: KvsCluster, observed: Observed, opts: PlanOptions 
   const status = computeStatus(cluster, spec, observed, facts);
   const events = [...planEvents(cluster, spec, observed, status), ...tlsEvents(sts, tls.mode, tls.transition?.message), ...replacedEvents];
   if (spec.paused) {
-    return { apply: [], status, events, next: { action: 'Done', reason: 'paused' }, members };
+    return { apply: [], status, events, next: { action: 'Done', reason: 'paused' }, members, settled: false };
   }
   const apply: KubernetesObject[] = [
     configMap(cluster, spec),
@@ -309,7 +312,8 @@ export function plan(cluster: KvsCluster, observed: Observed, opts: PlanOptions 
   else if ((ms.waiting && view) || ms.statefulSetReplicas !== baseReplicas) next = { action: 'Requeue', afterMs: MEMBERSHIP_REQUEUE_MS, reason: ms.waiting ?? 'membership change' };
   else if (progressing?.status === 'True') next = { action: 'Requeue', afterMs: PROGRESS_REQUEUE_MS, reason: progressing.reason };
   else next = { action: 'Done', reason: progressing?.reason ?? 'ReconcileComplete' };
-  return { apply, status, events, next, members };
+  const membershipSettled = view !== undefined && ms.step === undefined && ms.waiting === undefined && ms.statefulSetReplicas === baseReplicas;
+  return { apply, status, events, next, members, settled: membershipSettled };
 }
 
 /** An event when this pass changes the template's TLS mode (each of the two rolls of a transition). */

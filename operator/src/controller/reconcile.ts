@@ -4,15 +4,17 @@
 // A child that cannot be applied does not stop the others (except what depends on it): the failures
 // are reported in the ApplyFailed condition and ApplyFailed events, then the first one is thrown.
 import type { Logger } from '../../../node/src/common/logger.js';
-import type { KvsCluster, KvsClusterStatus } from '../api/types.js';
+import type { Condition, KvsCluster, KvsClusterStatus } from '../api/types.js';
 import { MembershipStepError, toOperatorError, type OperatorError } from '../errors.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterCache } from '../runtime/informers.js';
 import type { Writer } from '../runtime/kube.js';
-import { toNodeAdminError, type NodeAdmin } from '../runtime/admin.js';
+import { isRangeAdmin, toNodeAdminError, type NodeAdmin } from '../runtime/admin.js';
+import type { PlacementDriver, PreparedPass, PassOutcome } from '../runtime/placement-driver.js';
+import { balancedCondition, placementSpecOf, shardMapStatus, storeEndpoints } from './placement.js';
 import type { MembershipStep } from './membership.js';
 import { adminAddress, names, pvcName } from './names.js';
-import { MEMBERSHIP_REQUEUE_MS, describeStep, plan, type Plan, type PlanOptions, type PlannedEvent } from './plan.js';
+import { MEMBERSHIP_REQUEUE_MS, describeStep, plan, raftView, type Plan, type PlanOptions, type PlannedEvent } from './plan.js';
 import { withApplyFailures, type ApplyFailure, type NodeReport } from './status.js';
 
 /** Reads the operator's own ConfigMaps (the members table is read fresh every pass, not cached). */
@@ -37,7 +39,18 @@ export interface ReconcileDeps {
   planOptions?: PlanOptions;
   reader?: Reader;
   onMembershipStep?: (type: string, result: 'ok' | 'error') => void;
+  /** Moves range replicas and leaderships (issue 13); without it (or without per-range admin calls) the
+   * shard map is not touched. */
+  placement?: PlacementDriver;
+  /** Called after each placement pass (the operator's gauges). */
+  onPlacement?: (key: string, pass: PreparedPass & PassOutcome) => void;
 }
+
+/** Requeue while the placement driver has work (moves in flight, steps planned); right after steps ran. */
+export const PLACEMENT_REQUEUE_MS = 2_000;
+export const PLACEMENT_STEPPED_REQUEUE_MS = 500;
+/** Requeue of a balanced cluster with a placement driver: new ranges (splits) and lost stores are noticed. */
+export const PLACEMENT_RESYNC_MS = 30_000;
 
 /** Admin Status of every pod that has an IP (in parallel; a pod that does not answer is left out). */
 export async function observeNodes(admin: NodeAdmin, pods: V1Pod[]): Promise<Record<string, NodeReport>> {
@@ -186,7 +199,46 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
       log.warn('apply failed', { kind, name: objName, code: err.code, err: err.message });
     }
   }
-  const finalStatus = withApplyFailures(p.status, cluster.status?.conditions, failures, cluster.metadata.generation ?? 0, nowIso, p.apply.length > 0);
+  let finalStatus = withApplyFailures(p.status, cluster.status?.conditions, failures, cluster.metadata.generation ?? 0, nowIso, p.apply.length > 0);
+
+  // Placement (issue 13): only once every object is applied and membership is settled (no membership
+  // step planned or waited for); its steps run before the status is written so a failure is in it.
+  let placementEvents: PlannedEvent[] = [];
+  let placementBusy = false;
+  let placementStepped = false;
+  if (deps.placement && admin && isRangeAdmin(admin) && !cluster.spec.paused) {
+    const gen = cluster.metadata.generation ?? 0;
+    const prevConds = cluster.status?.conditions;
+    let shardMap = cluster.status?.shardMap;
+    let balanced: Condition;
+    const view = raftView(nodes);
+    if (errors.length === 0 && p.settled && view !== undefined) {
+      const endpoints = storeEndpoints(p.members, view, pods, cluster.spec.replicas);
+      const pspec = placementSpecOf(cluster.spec, endpoints.filter((e) => !e.draining).length);
+      try {
+        const prepared = await deps.placement.prepare(key, admin, pspec, endpoints, now.getTime());
+        if (prepared.observed.addresses.size === 0) {
+          balanced = balancedCondition(prevConds, {}, gen, nowIso);
+        } else {
+          const out = await deps.placement.execute(prepared, admin);
+          deps.onPlacement?.(key, { ...prepared, ...out });
+          shardMap = shardMapStatus(prepared.plan.summary, pspec.replicationFactor, prepared.observed.pods);
+          balanced = balancedCondition(prevConds, { summary: prepared.plan.summary, failed: out.failed.map((o) => o.event.note) }, gen, nowIso);
+          placementEvents = out.outcomes.map((o) => o.event);
+          placementBusy = !prepared.plan.summary.balanced || out.outcomes.length > 0;
+          placementStepped = out.outcomes.some((o) => o.ok);
+        }
+      } catch (e) {
+        // The planner refused the spec (PlacementSpecError) or observation broke: say so, change nothing.
+        const msg = e instanceof Error ? e.message : String(e);
+        log.warn('placement pass failed', { err: msg });
+        balanced = balancedCondition(prevConds, { failed: [msg] }, gen, nowIso);
+      }
+    } else {
+      balanced = balancedCondition(prevConds, { waiting: errors.length > 0 ? 'child objects could not be applied' : 'membership is changing: replica placement waits until it is settled' }, gen, nowIso);
+    }
+    finalStatus = { ...finalStatus, ...(shardMap ? { shardMap } : {}), conditions: [...(finalStatus.conditions ?? []).filter((c) => c.type !== 'Balanced'), balanced] };
+  }
 
   let statusWritten = false;
   if (!statusEqual(cluster.status, finalStatus)) {
@@ -205,7 +257,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
     throw errors[0]!;
   }
 
-  for (const ev of p.events) {
+  for (const ev of [...p.events, ...placementEvents]) {
     try {
       await deps.writer.event(cluster, ev);
     } catch (e) {
@@ -217,6 +269,10 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
 
   const result: ReconcileResult = { plan: { ...p, status: finalStatus }, statusWritten };
   if (p.next.action === 'Requeue') result.requeueAfterMs = p.next.afterMs;
+  if (deps.placement && admin && isRangeAdmin(admin)) {
+    const again = placementStepped ? PLACEMENT_STEPPED_REQUEUE_MS : placementBusy ? PLACEMENT_REQUEUE_MS : PLACEMENT_RESYNC_MS;
+    result.requeueAfterMs = Math.min(result.requeueAfterMs ?? again, again);
+  }
   if (p.next.action === 'Membership' && admin) {
     // One step per pass, after the objects (the members table) and the status were written.
     const step = p.next.step;

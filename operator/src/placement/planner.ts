@@ -101,13 +101,16 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
         if (v.healthy(rv.repStore[j]!)) healthy++;
       }
     }
-    if ((inFlight || voters > rf) && healthy >= majority(voters)) ctx.victim[k] = expectedRemoval(ctx, k);
-  }
-  for (let k = 0; k < rv.size; k++) {
-    const s = ctx.victim[k]!;
-    if (s < 0) continue;
-    v.replicas[s]!--;
-    v.bytes[s]! -= rv.bytes(k);
+    if ((inFlight || voters > rf) && healthy >= majority(voters)) {
+      // Projected at once: the next range's removal sees this one (many over-replicated ranges, e.g.
+      // splits that inherited every store, would otherwise all pick the same store in one pass).
+      const s = expectedRemoval(ctx, k);
+      ctx.victim[k] = s;
+      if (s >= 0) {
+        v.replicas[s]!--;
+        v.bytes[s]! -= rv.bytes(k);
+      }
+    }
   }
   const m = means(v);
   ctx.m = m;

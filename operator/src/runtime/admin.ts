@@ -1,7 +1,7 @@
 // The ONE module through which the operator talks to kvs nodes (kvs.v1.Admin, proto/admin.proto):
 // every call has a deadline, every failure becomes a NodeAdminError with a fixed code, and a fake
 // (FakeNodeAdmin, a small in-memory Raft configuration) stands in for the nodes in tests.
-import { AdminClient, type AdminStatus } from '../../../node/src/client/admin-client.js';
+import { AdminClient, type AdminResult, type AdminStatus, type RangeInfo } from '../../../node/src/client/admin-client.js';
 import { drainStore as runDrain, type DrainResult } from '../../../node/src/client/drain.js';
 import { DrainIncompleteError, DrainUnknownStoreError, KvDeadlineError, KvError, KvNotLeaderError, KvPreconditionFailedError, KvUnavailableError } from '../../../node/src/client/errors.js';
 import type { Logger } from '../../../node/src/common/logger.js';
@@ -53,6 +53,33 @@ export interface NodeAdmin {
   /** Makes the node generate a fresh snapshot (its configuration then includes a just-added learner). */
   snapshot(address: string): Promise<string>;
   close(): void;
+}
+
+/** The ranges one store holds, as its replicas see them (Admin.Ranges). */
+export interface StoreRanges {
+  storeId: number;
+  ranges: RangeInfo[];
+}
+
+/** One replica change of one range (Admin AddLearner / Promote / RemoveMember with group_id). */
+export type RangeChange = 'AddLearner' | 'Promote' | 'RemoveMember';
+
+/**
+ * The per-range calls the placement driver needs (issue 13). Separate from NodeAdmin so the in-memory
+ * FakeNodeAdmin of the membership tests stays small; the gRPC admin implements both. Every call is
+ * idempotent on the store (a learner added twice, a voter promoted twice, a non-member removed: no-ops).
+ */
+export interface RangeAdmin {
+  ranges(address: string): Promise<StoreRanges>;
+  /** Runs on a voter of the range (`address`, the range's leader when known; it takes the leadership to
+   * check catch-up and quorum on real progress). `storeId`: the replica's store (peer ids are store ids). */
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string>;
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string>;
+}
+
+export function isRangeAdmin(a: unknown): a is RangeAdmin {
+  const x = a as Partial<RangeAdmin> | undefined;
+  return typeof x?.ranges === 'function' && typeof x.changeRangeReplica === 'function' && typeof x.transferRangeLeader === 'function';
 }
 
 export interface DrainStoreOptions {
@@ -178,7 +205,7 @@ export class ClusterNodeAdmins {
  * Tries `first`; a node that cannot be reached that way (Unavailable: the connection never came up, e.g.
  * the other protocol) is tried through `second`. Nothing was executed by a call that never connected.
  */
-export class FallbackNodeAdmin implements NodeAdmin {
+export class FallbackNodeAdmin implements NodeAdmin, RangeAdmin {
   constructor(
     private readonly first: NodeAdmin,
     private readonly second: NodeAdmin,
@@ -212,6 +239,19 @@ export class FallbackNodeAdmin implements NodeAdmin {
   snapshot(address: string): Promise<string> {
     return this.either((a) => a.snapshot(address));
   }
+  private rangeAdmin(a: NodeAdmin): RangeAdmin {
+    if (!isRangeAdmin(a)) throw new NodeAdminError('Failed', 'this admin client has no per-range calls');
+    return a;
+  }
+  ranges(address: string): Promise<StoreRanges> {
+    return this.either((a) => this.rangeAdmin(a).ranges(address));
+  }
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
+    return this.either((a) => this.rangeAdmin(a).changeRangeReplica(address, rangeId, change, storeId));
+  }
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
+    return this.either((a) => this.rangeAdmin(a).transferRangeLeader(address, rangeId, toStoreId));
+  }
   /** The wrapped admins are owned by ClusterNodeAdmins. */
   close(): void {}
 }
@@ -219,7 +259,7 @@ export class FallbackNodeAdmin implements NodeAdmin {
 /** Default idle time before a channel is closed: longer than the default resync (300 s) twice. */
 export const ADMIN_CHANNEL_IDLE_MS = 15 * 60_000;
 
-export class GrpcNodeAdmin implements NodeAdmin {
+export class GrpcNodeAdmin implements NodeAdmin, RangeAdmin {
   private readonly clients = new Map<string, { client: AdminClient; lastUsed: number }>();
   private readonly statusTimeoutMs: number;
   private readonly changeTimeoutMs: number;
@@ -306,6 +346,16 @@ export class GrpcNodeAdmin implements NodeAdmin {
   }
   snapshot(address: string): Promise<string> {
     return this.run(`Snapshot ${address}`, async () => (await this.client(address).snapshot(address)).message);
+  }
+  ranges(address: string): Promise<StoreRanges> {
+    return this.run(`Ranges ${address}`, async () => this.client(address).ranges(address));
+  }
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
+    const req = change === 'AddLearner' ? { raftId: storeId, address: '' } : change === 'Promote' ? { raftId: storeId, maxLag: 0 } : { raftId: storeId, force: false };
+    return this.run(`${change} store ${storeId} range ${rangeId}`, async () => (await this.client(address).call<AdminResult>(change, { ...req, groupId: rangeId })).message);
+  }
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
+    return this.run(`TransferLeader range ${rangeId} to store ${toStoreId}`, async () => (await this.client(address).transferLeader(toStoreId, 5000, rangeId)).message);
   }
   drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
     return this.run(`DrainStore ${storeId}`, async () => {

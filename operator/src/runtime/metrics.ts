@@ -2,6 +2,9 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KvsCluster } from '../api/types.js';
+import type { PassOutcome, PreparedPass } from './placement-driver.js';
+
+type ClusterLabels = 'kvs_namespace' | 'kvs_cluster';
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -37,6 +40,36 @@ export class OperatorMetrics {
     labelNames: ['type', 'result'] as const,
     registers: [this.registry],
   });
+  readonly placementUnderReplicated = new Gauge<ClusterLabels>({
+    name: 'kvs_operator_placement_under_replicated_ranges',
+    help: 'Ranges with fewer healthy voters than the replication factor (last placement pass).',
+    labelNames: ['kvs_namespace', 'kvs_cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly placementUnavailable = new Gauge<ClusterLabels>({
+    name: 'kvs_operator_placement_unavailable_ranges',
+    help: 'Ranges whose healthy voters are no majority (last placement pass).',
+    labelNames: ['kvs_namespace', 'kvs_cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly placementMovesInFlight = new Gauge<ClusterLabels>({
+    name: 'kvs_operator_placement_moves_in_flight',
+    help: 'Replica moves in flight (a learner added, or more voters than the replication factor).',
+    labelNames: ['kvs_namespace', 'kvs_cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly placementImbalance = new Gauge<ClusterLabels | 'kind'>({
+    name: 'kvs_operator_placement_imbalance_ratio',
+    help: 'Largest relative deviation of a usable store from the mean (0.2 = ±20 %), by kind (replicas, leaders, bytes).',
+    labelNames: ['kvs_namespace', 'kvs_cluster', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly placementSteps = new Counter({
+    name: 'kvs_operator_placement_steps_total',
+    help: 'Placement steps executed through the node admin API, by type and result (ok, waiting, error).',
+    labelNames: ['type', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly isLeader = new Gauge({ name: 'kvs_operator_leader', help: '1 when this instance holds the leader lease.', registers: [this.registry] });
   readonly clusters = new Gauge({ name: 'kvs_operator_clusters', help: 'KvsClusters in the cache.', registers: [this.registry] });
 
@@ -65,6 +98,18 @@ export class OperatorMetrics {
       },
     });
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'kvs_operator_' });
+  }
+
+  /** The gauges of one placement pass of cluster `key` (namespace/name). */
+  recordPlacement(key: string, pass: PreparedPass & PassOutcome): void {
+    const [ns, name] = key.split('/') as [string, string];
+    const l = { kvs_namespace: ns, kvs_cluster: name };
+    const s = pass.plan.summary;
+    this.placementUnderReplicated.set(l, s.underReplicated);
+    this.placementUnavailable.set(l, s.unavailable);
+    this.placementMovesInFlight.set(l, s.movesInFlight);
+    for (const kind of ['replicas', 'leaders', 'bytes'] as const) this.placementImbalance.set({ ...l, kind }, s.imbalance[kind]);
+    for (const o of pass.outcomes) this.placementSteps.inc({ type: o.step.type, result: o.ok ? 'ok' : o.event.type === 'Normal' ? 'waiting' : 'error' });
   }
 
   /** Where kvs_operator_cluster_degraded reads the clusters from (the informer cache while leading). */

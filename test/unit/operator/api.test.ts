@@ -11,6 +11,8 @@ import type { KvsClusterSpec, KvsClusterStatus } from '../../../operator/src/api
 // Every field of the types, set (TypeScript fails to compile when a field is added to the type and not here).
 const fullSpec: Required<KvsClusterSpec> = {
   replicas: 3,
+  replicationFactor: 3,
+  placement: { topologyKey: 'topology.kubernetes.io/zone', maxConcurrentMoves: 2 },
   image: 'i',
   version: 'v',
   resources: { limits: {}, requests: {} },
@@ -37,6 +39,16 @@ const fullStatus: Required<KvsClusterStatus> = {
   currentVersion: 'v',
   nextRaftId: 4,
   tlsMode: 'tls',
+  shardMap: {
+    ranges: 4,
+    underReplicated: 0,
+    unavailable: 0,
+    movesInFlight: 0,
+    replicationFactor: 3,
+    replicaImbalancePercent: 0,
+    leaderImbalancePercent: 0,
+    stores: [{ pod: 'p', storeId: 1, ranges: 4, leaders: 1, bytes: 10, state: 'up' }],
+  },
 };
 
 /** Paths of every key of a value that the schema must declare (maps/preserve-unknown stop the walk). */
@@ -98,7 +110,7 @@ describe('operator API / CRD', () => {
     const v = crd.spec.versions[0];
     assert.deepEqual(v.subresources.status, {});
     assert.deepEqual(v.subresources.scale, { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' });
-    assert.deepEqual(v.additionalPrinterColumns.map((c: { name: string }) => c.name), ['Replicas', 'Ready', 'Phase', 'Leader', 'Version', 'Age']);
+    assert.deepEqual(v.additionalPrinterColumns.map((c: { name: string }) => c.name), ['Replicas', 'Ready', 'Phase', 'Leader', 'Version', 'Ranges', 'UnderReplicated', 'Age']);
     const spec = v.schema.openAPIV3Schema.properties.spec;
     assert.equal(spec.properties.storage['x-kubernetes-validations'][0].rule, 'self == oldSelf');
     assert.equal(spec.properties.replicas['x-kubernetes-validations'][0].message, 'replicas must be at least 1');

@@ -1,0 +1,177 @@
+// e2e of the operator as placement driver (issue 13) on the real local Kubernetes: a KvsCluster `place`
+// with 6 stores and replicationFactor 3 (its own cluster next to `demo`, same namespace), split into 30
+// ranges under a writing client. Splits inherit every replica (6 per range): the operator trims each
+// range to 3 voters on 3 distinct stores and balances replicas and leaders. Checked from the stores
+// themselves (Admin.Ranges on every pod, not only status): every range has 3 voters on distinct stores,
+// no learner, a leader; replica and leader counts per store within ±20 % of the mean; status.shardMap,
+// the Balanced condition, the printer columns, the placement events and gauges; the writer saw no failed
+// write and every acknowledged write is readable. The cluster is deleted at the end.
+import { strict as assert } from 'node:assert';
+import { AdminClient, KvClient } from '../../node/src/client/index.js';
+import { applyManifest, getJson, kubectl, sleep, waitFor } from './k8s.js';
+
+const NS = process.env.KVS_E2E_NAMESPACE ?? 'kvs-e2e';
+const NAME = 'place';
+const STORES = 6;
+const RANGES = 30;
+
+async function podIps(): Promise<Map<string, string>> {
+  const pods = await getJson('pods', '-n', NS, '-l', `app.kubernetes.io/name=kvs,app.kubernetes.io/instance=${NAME}`);
+  return new Map(pods.items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp).map((p: any) => [p.metadata.name, p.status.podIP]));
+}
+const endpoints = async (): Promise<string[]> => [...(await podIps()).values()].map((ip) => `${ip}:7379`).sort();
+/** Admin is on the pods' own admin port (7381; the NetworkPolicy is not enforced on this local cluster). */
+const adminEndpoints = async (): Promise<string[]> => [...(await podIps()).values()].map((ip) => `${ip}:7381`).sort();
+
+/** Replicas and leaders per store of every range but range 1 (the membership range, on every store), from the stores. */
+async function shardMap(): Promise<{ ranges: number; wellFormed: boolean; replicas: Map<number, number>; leaders: Map<number, number>; problems: string[] }> {
+  const eps = await adminEndpoints();
+  const admin = new AdminClient(eps, { followAnyLeaderHint: false });
+  try {
+    const best = new Map<number, { confVer: number; version: number; replicas: Array<{ storeId: number; role: string }>; leader: number }>();
+    for (const e of eps) {
+      const r = await admin.ranges(e);
+      for (const x of r.ranges) {
+        const cur = best.get(x.rangeId);
+        const newer = !cur || x.version > cur.version || (x.version === cur.version && x.confVer > cur.confVer) || (x.version === cur.version && x.confVer === cur.confVer && x.role === 'Leader');
+        if (newer) best.set(x.rangeId, { confVer: x.confVer, version: x.version, replicas: x.replicas, leader: x.role === 'Leader' ? r.storeId : x.leaderId });
+      }
+    }
+    const replicas = new Map<number, number>();
+    const leaders = new Map<number, number>();
+    const problems: string[] = [];
+    for (const [id, r] of best) {
+      if (id === 1) continue;
+      const voters = r.replicas.filter((x) => x.role === 'voter').map((x) => x.storeId);
+      if (voters.length !== 3 || new Set(voters).size !== 3 || r.replicas.length !== 3 || !(r.leader > 0)) problems.push(`range ${id}: ${r.replicas.map((x) => `${x.storeId}${x.role === 'learner' ? 'L' : ''}`).join(',')} leader ${r.leader}`);
+      for (const x of r.replicas) replicas.set(x.storeId, (replicas.get(x.storeId) ?? 0) + 1);
+      if (r.leader > 0) leaders.set(r.leader, (leaders.get(r.leader) ?? 0) + 1);
+    }
+    return { ranges: best.size - 1, wellFormed: problems.length === 0, replicas, leaders, problems };
+  } finally {
+    admin.close();
+  }
+}
+
+function spread(m: Map<number, number>, stores: number[]): number {
+  const xs = stores.map((s) => m.get(s) ?? 0);
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return mean === 0 ? Infinity : Math.max(...xs.map((x) => Math.abs(x - mean) / mean));
+}
+
+describe('e2e: the operator places range replicas (issue 13)', function () {
+  this.timeout(600_000);
+
+  after(async () => {
+    await kubectl('delete', 'kvscluster', NAME, '-n', NS, '--ignore-not-found', '--wait=false').catch(() => undefined);
+  });
+
+  it('6 stores, RF 3, 30 ranges under a writer: every range 3 voters on 3 distinct stores, replicas and leaders within ±20 %, no failed write', async () => {
+    const t0 = Date.now();
+    await applyManifest({
+      apiVersion: 'kvs.dev/v1alpha1',
+      kind: 'KvsCluster',
+      metadata: { name: NAME, namespace: NS },
+      spec: {
+        replicas: STORES,
+        replicationFactor: 3,
+        placement: { maxConcurrentMoves: 4 },
+        image: 'kvs/node:dev',
+        version: 'dev',
+        storage: { size: '128Mi' },
+        resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '384Mi' } },
+        pvcRetentionPolicy: 'Delete',
+      },
+    });
+    const st0 = await waitFor(
+      `${NAME}: ${STORES} voters, a leader`,
+      async () => {
+        const x = (await getJson('kvscluster', NAME, '-n', NS)).status ?? {};
+        const voters = (x.members ?? []).filter((m: any) => m.role === 'Leader' || m.role === 'Follower');
+        return x.phase === 'Running' && voters.length === STORES && x.leader ? x : undefined;
+      },
+      240_000,
+    );
+    const stores = st0.members.map((m: any) => Number(m.raftId)).sort((a: number, b: number) => a - b);
+    const tReady = Date.now();
+
+    // A writer over the key space the splits cut (one writer per key: its last acknowledged value is known).
+    const acked = new Map<string, string>();
+    const failures: string[] = [];
+    let stop = false;
+    const client = new KvClient({ endpoints: await endpoints(), timeoutMs: 30_000, attemptTimeoutMs: 3000 });
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        const k = `p/${String(i % 600).padStart(3, '0')}`;
+        try {
+          await client.put(k, `v${i}`);
+          acked.set(k, `v${i}`);
+        } catch (e) {
+          failures.push(`${k}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        await sleep(10);
+      }
+    })();
+    try {
+      const admin = new AdminClient(await adminEndpoints(), { followAnyLeaderHint: false });
+      try {
+        // The operator trims and moves leaderships while the splits run: a split answered "led elsewhere"
+        // (no hint yet) is retried.
+        for (let r = 1; r <= RANGES; r++) {
+          const at = Buffer.from(`p/${String(r * 20).padStart(3, '0')}`);
+          await waitFor(`split at ${at.toString()}`, async () => (await admin.splitRange(at), true), 30_000);
+        }
+      } finally {
+        admin.close();
+      }
+      const tSplit = Date.now();
+      const done = await waitFor(
+        'status.shardMap: 30 ranges placed, Balanced',
+        async () => {
+          const x = (await getJson('kvscluster', NAME, '-n', NS)).status ?? {};
+          const bal = (x.conditions ?? []).find((c: any) => c.type === 'Balanced');
+          if (!(x.shardMap?.ranges === RANGES && x.shardMap.underReplicated === 0 && bal?.status === 'True')) return undefined;
+          const m = await shardMap();
+          return m.ranges === RANGES && m.wellFormed && spread(m.replicas, stores) <= 0.2 && spread(m.leaders, stores) <= 0.2 ? { status: x, map: m } : undefined;
+        },
+        240_000,
+      );
+      const tBalanced = Date.now();
+      await sleep(1000);
+      stop = true;
+      await writer;
+      const m = done.map;
+      const fmt = (c: Map<number, number>) => stores.map((s: number) => c.get(s) ?? 0).join('/');
+      console.log(
+        `placement: ready ${((tReady - t0) / 1000).toFixed(0)} s, 30 splits ${((tSplit - tReady) / 1000).toFixed(0)} s, balanced ${((tBalanced - tSplit) / 1000).toFixed(0)} s after the splits; ` +
+          `replicas ${fmt(m.replicas)} (±${Math.round(spread(m.replicas, stores) * 100)} %), leaders ${fmt(m.leaders)} (±${Math.round(spread(m.leaders, stores) * 100)} %); ` +
+          `${acked.size} keys, ${failures.length} failed writes`,
+      );
+      assert.deepEqual(m.problems, []);
+      assert.equal(done.status.shardMap.replicationFactor, 3);
+      assert.equal(done.status.shardMap.stores.length, STORES);
+      assert.ok(done.status.shardMap.stores.every((s: any) => s.state === 'up' && /^place-\d$/.test(s.pod)), JSON.stringify(done.status.shardMap.stores));
+      const out = await kubectl('get', 'kvsclusters', NAME, '-n', NS);
+      assert.match(out.split('\n')[0]!, /\bRANGES\s+UNDERREPLICATED\b/);
+      assert.match(out, new RegExp(`\\n${NAME}\\s+${STORES}\\s+${STORES}\\s+Running\\s+\\S+\\s+dev\\s+${RANGES}\\s+0\\s+`));
+      console.log(out);
+      const ev = await getJson('events.events.k8s.io', '-n', NS, '--field-selector', `regarding.name=${NAME}`);
+      const reasons = new Map<string, number>();
+      for (const e of ev.items) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
+      console.log(`placement events: ${JSON.stringify(Object.fromEntries(reasons))}`);
+      assert.ok((reasons.get('ReplicaRemoved') ?? 0) > 0, 'ReplicaRemoved events (ranges trimmed to 3)');
+      assert.equal(reasons.get('PlacementStepFailed') ?? 0, 0, 'no placement step failed');
+      const ops = await getJson('pods', '-n', 'kvs-system', '-l', 'app.kubernetes.io/name=kvs-operator');
+      const ip = ops.items.find((p: any) => p.status.podIP && !p.metadata.deletionTimestamp)?.status.podIP;
+      const metrics = await (await fetch(`http://${ip}:8080/metrics`)).text();
+      assert.match(metrics, new RegExp(`kvs_operator_placement_under_replicated_ranges\\{kvs_namespace="${NS}",kvs_cluster="${NAME}"\\} 0`));
+      assert.match(metrics, /kvs_operator_placement_steps_total\{type="RemoveReplica",result="ok"\} [1-9]/);
+      assert.deepEqual(failures.slice(0, 5), [], 'no failed write');
+      for (const [k, v] of acked) assert.equal((await client.get(k)).value?.toString(), v, k);
+    } finally {
+      stop = true;
+      await writer;
+      client.close();
+    }
+  });
+});

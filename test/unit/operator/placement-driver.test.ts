@@ -1,0 +1,318 @@
+// The placement driver's observe and apply halves (issue 13) against an in-memory shard map behind the
+// RangeAdmin interface (FakeRangeAdmin, placement-fake-admin.ts: the node's refusals — not a voter →
+// NotLeader, a learner not caught up → Refused, a removal that would lose the quorum → Refused).
+import assert from 'node:assert/strict';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { silentLogger } from '../../../node/src/common/logger.js';
+import type { KvsCluster, KvsClusterStatus } from '../../../operator/src/api/types.js';
+import type { PlannedEvent } from '../../../operator/src/controller/plan.js';
+import { reconcile } from '../../../operator/src/controller/reconcile.js';
+import { FakeNodeAdmin, NodeAdminError, type DrainStoreOptions, type NodeAdmin, type RangeAdmin, type RangeChange, type StoreRanges } from '../../../operator/src/runtime/admin.js';
+import type { NodeReport } from '../../../operator/src/controller/status.js';
+import type { Writer } from '../../../operator/src/runtime/kube.js';
+import { cluster, healthyStatus, membersCm, pods, StaticCache, sts } from './fixtures.js';
+import { FakeRangeAdmin } from './placement-fake-admin.js';
+import { PlacementDriver } from '../../../operator/src/runtime/placement-driver.js';
+import { observeShardMap } from '../../../operator/src/runtime/placement-observe.js';
+import { balancedCondition, effectiveReplicationFactor, placementSpecOf, storeEndpoints } from '../../../operator/src/controller/placement.js';
+import type { PlacementSpec } from '../../../operator/src/placement/types.js';
+import { planPlacement } from '../../../operator/src/placement/planner.js';
+import { NOW_MS, range, stores as storesOf } from './placement-fixtures.js';
+
+const SPEC: PlacementSpec = { replicationFactor: 3, maxConcurrentMoves: 2, storeDownTimeoutMs: 60_000 };
+
+/** 4 stores, 4 ranges all on stores 1-3: balancing moves some to store 4. */
+function fourStores(): FakeRangeAdmin {
+  const a = new FakeRangeAdmin([1, 2, 3, 4]);
+  for (const id of [10, 11, 12, 13]) a.addRange(id, [1, 2, 3]);
+  return a;
+}
+
+describe('placement driver: observe (issue 13)', function () {
+  it('builds the planner input: range 1 excluded, leader, pending learner, hosted peers, a silent store down since its clock', async function () {
+    const a = fourStores();
+    a.ranges_.get(11)!.replicas.push({ storeId: 4, role: 'learner' });
+    a.lagging.add(4);
+    a.down.add(3);
+    const eps = a.endpoints().map((e) => (e.storeId === 3 ? { ...e, downSinceMs: 1000 } : e));
+    const m = await observeShardMap(a, eps, 5000);
+    assert.deepEqual(m.ranges.map((r) => r.descriptor.rangeId), [10, 11, 12, 13], 'range 1 is not placed');
+    assert.equal(m.ranges[0]!.leaderStoreId, 1);
+    assert.deepEqual(m.ranges[1]!.pendingLearners, [4], 'the learner on store 4 has not applied the range yet');
+    assert.equal(m.ranges[0]!.pendingLearners, undefined);
+    const s3 = m.stores.find((s) => s.storeId === 3)!;
+    assert.deepEqual([s3.state, s3.lastSeenMs], ['down', 1000]);
+    assert.deepEqual(m.unreachable.map((u) => u.storeId), [3]);
+    const s4 = m.stores.find((s) => s.storeId === 4)!;
+    assert.deepEqual(s4.hostedPeers?.map((p) => p.rangeId), [1, 11]);
+    assert.equal(m.addresses.has(3), false);
+    // Caught up once its store reports the range applied.
+    a.lagging.delete(4);
+    const m2 = await observeShardMap(a, eps, 5000);
+    assert.equal(m2.ranges[1]!.pendingLearners, undefined);
+  });
+
+  it('a pod answering as another store (new raft id, not yet restarted) is that store down', async function () {
+    const a = fourStores();
+    const eps = a.endpoints().map((e) => (e.storeId === 4 ? { ...e, storeId: 9 } : e));
+    const m = await observeShardMap(a, eps, 5000);
+    assert.equal(m.stores.find((s) => s.storeId === 9)!.state, 'down');
+    assert.match(m.unreachable[0]!.error, /answers as store 4/);
+  });
+});
+
+describe('placement driver: apply (issue 13)', function () {
+  it('converges: every range at 3 voters on distinct stores, store 4 gets its share; one step per range per pass', async function () {
+    const a = fourStores();
+    const d = new PlacementDriver();
+    let passes = 0;
+    for (; passes < 40; passes++) {
+      const p = await d.pass('ns/demo', a, SPEC, a.endpoints(), 10_000 + passes * 40_000);
+      const ranges = p.outcomes.map((o) => o.step.rangeId);
+      assert.equal(new Set(ranges).size, ranges.length, 'at most one step per range per pass');
+      assert.ok(p.outcomes.filter((o) => o.step.type === 'AddLearner').length <= SPEC.maxConcurrentMoves);
+      assert.deepEqual(p.failed, []);
+      if (p.plan.summary.balanced && p.executable === 0) break;
+    }
+    const placed = a.placement();
+    for (const [id, stores] of placed) assert.equal(new Set(stores).size, 3, `range ${id}: ${stores.join(',')}`);
+    const on4 = [...placed.values()].filter((s) => s.includes(4)).length;
+    assert.ok(on4 >= 2 && on4 <= 4, `store 4 holds ${on4} of the 4 ranges (mean 3)`);
+    assert.ok(passes < 40, 'converged');
+  });
+
+  it('operator killed between AddLearner and Promote: a new driver promotes the learner (never adds another)', async function () {
+    const a = fourStores();
+    const first = await new PlacementDriver().pass('ns/demo', a, SPEC, a.endpoints(), 10_000);
+    const added = first.outcomes.filter((o) => o.ok && o.step.type === 'AddLearner');
+    assert.ok(added.length > 0);
+    const r = added[0]!.step.rangeId;
+    a.calls.length = 0;
+    // A fresh driver: no memory of what the killed one issued.
+    const next = await new PlacementDriver().pass('ns/demo', a, SPEC, a.endpoints(), 50_000);
+    const mine = next.outcomes.filter((o) => o.step.rangeId === r);
+    assert.deepEqual(mine.map((o) => o.step.type), ['Promote']);
+    assert.ok(!a.calls.some((c) => c.startsWith(`AddLearner ${r} `)), 'no second learner on that range');
+    // And once promoted, the extra voter goes (its leadership first, if it leads), still no new learner.
+    const after: string[] = [];
+    for (let i = 0; i < 3 && a.placement().get(r)!.length > 3; i++) {
+      const p = await new PlacementDriver().pass('ns/demo', a, SPEC, a.endpoints(), 90_000 + i * 40_000);
+      after.push(...p.outcomes.filter((o) => o.step.rangeId === r).map((o) => o.step.type));
+    }
+    assert.ok(['RemoveReplica', 'TransferLeader,RemoveReplica'].includes(after.join(',')), after.join(','));
+    assert.equal(a.placement().get(r)!.length, 3);
+  });
+
+  it('a learner still catching up: Promote answers "not caught up" → a Normal waiting event, no failure, retried next pass', async function () {
+    const a = fourStores();
+    const d = new PlacementDriver();
+    await d.pass('ns/demo', a, SPEC, a.endpoints(), 10_000);
+    // Observation says caught up (applied), the node still refuses (its own, stricter check).
+    const ranges = [...a.ranges_.values()].filter((r) => r.replicas.some((x) => x.storeId === 4 && x.role === 'learner'));
+    assert.ok(ranges.length > 0);
+    a.failOnce.set(`Promote ${ranges[0]!.id}`, new NodeAdminError('Refused', `Promote: learner 4 is not caught up in range ${ranges[0]!.id}; retry later`));
+    const p = await d.pass('ns/demo', a, SPEC, a.endpoints(), 50_000);
+    const o = p.outcomes.find((x) => x.step.rangeId === ranges[0]!.id)!;
+    assert.equal(o.ok, false);
+    assert.deepEqual([o.event.type, o.event.reason], ['Normal', 'PlacementStepWaiting']);
+    assert.deepEqual(p.failed, []);
+    const again = await d.pass('ns/demo', a, SPEC, a.endpoints(), 50_500);
+    assert.deepEqual(again.outcomes.filter((x) => x.step.rangeId === ranges[0]!.id).map((x) => [x.step.type, x.ok]), [['Promote', true]]);
+  });
+
+  it('a failing step: Warning event, Balanced=False PlacementStepFailed, and no second step on that range until the cool-down ends', async function () {
+    const a = fourStores();
+    const d = new PlacementDriver();
+    const plan0 = await d.prepare('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    const target = plan0.plan.steps.find((s) => s.type === 'AddLearner')!;
+    a.failOnce.set(`AddLearner ${target.rangeId}`, new NodeAdminError('Refused', 'store 4 has no known raft address'));
+    const out = await d.execute(plan0, a);
+    const failed = out.failed.find((o) => o.step.rangeId === target.rangeId)!;
+    assert.ok(failed, 'the failure is reported');
+    assert.deepEqual([failed.event.type, failed.event.reason], ['Warning', 'PlacementStepFailed']);
+    assert.match(failed.event.note, /Refused: store 4 has no known raft address/);
+    const cond = balancedCondition(undefined, { summary: plan0.plan.summary, failed: out.failed.map((o) => o.event.note) }, 1, '2026-12-03T00:00:00Z');
+    assert.deepEqual([cond.type, cond.status, cond.reason], ['Balanced', 'False', 'PlacementStepFailed']);
+    a.calls.length = 0;
+    const next = await d.pass('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    assert.ok(!next.outcomes.some((o) => o.step.rangeId === target.rangeId), 'the failed range gets no step during the cool-down');
+    assert.ok(!a.calls.some((c) => c.includes(` ${target.rangeId} `)));
+    // Control: a fresh driver (no cool-down memory) would try that range again.
+    const fresh = await new PlacementDriver().prepare('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    assert.ok(fresh.plan.steps.some((s) => s.rangeId === target.rangeId));
+  });
+
+  it('a lost store (down past the timeout) has its ranges re-replicated; a NotLeader answer moves the call to the next voter, a refusal stops', async function () {
+    const a = fourStores();
+    a.down.add(1);
+    // The ranges elected new leaders on store 2 (store 1 is gone).
+    for (const id of [10, 11, 12, 13]) a.ranges_.get(id)!.leader = 2;
+    a.failOnce.set('AddLearner 10', new NodeAdminError('NotLeader', 'leadership moved'));
+    a.failOnce.set('AddLearner 11', new NodeAdminError('Refused', 'refused for the test'));
+    const eps = a.endpoints().map((e) => (e.storeId === 1 ? { ...e, downSinceMs: 0 } : e));
+    const d = new PlacementDriver();
+    const p = await d.pass('ns/demo', a, { ...SPEC, maxConcurrentMoves: 4 }, eps, 120_000);
+    const byRange = new Map(p.outcomes.map((o) => [o.step.rangeId, o]));
+    for (const id of [10, 11, 12, 13]) assert.deepEqual([byRange.get(id)?.step.type, byRange.get(id)?.step.cause], ['AddLearner', 'replace-lost'], `range ${id}`);
+    assert.equal(byRange.get(10)!.ok, true, 'retried on the next voter');
+    assert.equal(a.calls.filter((c) => c === 'AddLearner 10 4').length, 2);
+    assert.equal(byRange.get(11)!.ok, false);
+    assert.equal(a.calls.filter((c) => c === 'AddLearner 11 4').length, 1, 'a refusal is not retried elsewhere');
+    assert.deepEqual(p.failed.map((o) => o.step.rangeId), [11]);
+  });
+});
+
+describe('placement planner: many over-replicated ranges in one pass (splits that inherited every store)', function () {
+  it('the removals of one pass spread over the stores (each sees the ones before it), not all from one store', function () {
+    const ranges = Array.from({ length: 12 }, (_, i) => range(10 + i, [1, 2, 3, 4, 5, 6], { leader: 1 }));
+    const plan = planPlacement({ spec: { replicationFactor: 3, maxConcurrentMoves: 12, storeDownTimeoutMs: 60_000 }, stores: storesOf(6, ['a']), ranges, nowMs: NOW_MS });
+    const from = new Map<number, number>();
+    for (const s of plan.steps) {
+      const store = s.type === 'RemoveReplica' ? s.storeId : s.type === 'TransferLeader' ? s.fromStoreId : 0;
+      from.set(store, (from.get(store) ?? 0) + 1);
+    }
+    assert.equal(plan.steps.length, 12, 'one step per range');
+    assert.ok(Math.max(...from.values()) <= 3, `removals (or the transfers before them) per store: ${JSON.stringify([...from])}`);
+  });
+});
+
+describe('placement: spec and stores from the KvsCluster (issue 13)', function () {
+  it('replication factor: 3 by default, capped at the largest odd number of stores', function () {
+    assert.equal(effectiveReplicationFactor({}, 6), 3);
+    assert.equal(effectiveReplicationFactor({}, 2), 1);
+    assert.equal(effectiveReplicationFactor({ replicationFactor: 5 }, 4), 3);
+    assert.equal(effectiveReplicationFactor({ replicationFactor: 5 }, 7), 5);
+  });
+
+  it('storeDownTimeout is failover.downTimeout (one clock); failover disabled: never lost', function () {
+    const base = { replicas: 6, storage: { size: '1Gi' } };
+    assert.equal(placementSpecOf({ ...base, failover: { downTimeout: '90s' } }, 6).storeDownTimeoutMs, 90_000);
+    assert.equal(placementSpecOf({ ...base, failover: { enabled: false } }, 6).storeDownTimeoutMs, Number.MAX_SAFE_INTEGER);
+    assert.equal(placementSpecOf({ ...base, placement: { maxConcurrentMoves: 5, topologyKey: 'zone' } }, 6).maxConcurrentMoves, 5);
+  });
+
+  it('stores: voters of range 1 from the members table; above the desired replicas draining; downSince carried', function () {
+    const members = {
+      nextRaftId: 5,
+      retired: [],
+      pods: {
+        'demo-0': { raftId: 1, join: false, added: true },
+        'demo-1': { raftId: 2, join: false, added: true, downSince: '2026-12-03T00:00:00Z' },
+        'demo-2': { raftId: 3, join: true, added: true },
+        'demo-3': { raftId: 4, join: true, added: false },
+      },
+    };
+    const view = { leaderId: 1, term: 2, commit: 10, members: new Map([1, 2, 3].map((id) => [id, { role: 'voter' as const, match: 10, state: 'Replicate', recentActive: true }])) };
+    const pods = [0, 1, 2, 3].map((i) => ({ metadata: { name: `demo-${i}` }, status: i === 1 ? {} : { podIP: `10.0.0.${i}` } }));
+    const eps = storeEndpoints(members as never, view, pods, 2);
+    assert.deepEqual(
+      eps.map((e) => [e.pod, e.storeId, e.address ?? '-', e.draining ?? false, e.downSinceMs ?? 0]),
+      [
+        ['demo-0', 1, '10.0.0.0:7379', false, 0],
+        ['demo-1', 2, '-', false, Date.parse('2026-12-03T00:00:00Z')],
+        ['demo-2', 3, '10.0.0.2:7379', true, 0],
+      ],
+    );
+  });
+});
+
+/** Range 1 through FakeNodeAdmin (membership), the other ranges through FakeRangeAdmin: one admin, like GrpcNodeAdmin. */
+class FakeClusterAdmin implements NodeAdmin, RangeAdmin {
+  readonly node = new FakeNodeAdmin();
+  constructor(readonly placed: FakeRangeAdmin) {}
+  status(address: string): Promise<NodeReport> {
+    return this.node.status(address);
+  }
+  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
+    return this.node.addLearner(leader, raftId, raftAddress);
+  }
+  promote(leader: string, raftId: number): Promise<string> {
+    return this.node.promote(leader, raftId);
+  }
+  removeMember(leader: string, raftId: number): Promise<string> {
+    return this.node.removeMember(leader, raftId);
+  }
+  transferLeader(leader: string, toRaftId: number): Promise<string> {
+    return this.node.transferLeader(leader, toRaftId);
+  }
+  drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
+    return this.node.drainStore(addresses, storeId, opts);
+  }
+  snapshot(address: string): Promise<string> {
+    return this.node.snapshot(address);
+  }
+  close(): void {}
+  ranges(address: string): Promise<StoreRanges> {
+    return this.placed.ranges(address);
+  }
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
+    return this.placed.changeRangeReplica(address, rangeId, change, storeId);
+  }
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
+    return this.placed.transferRangeLeader(address, rangeId, toStoreId);
+  }
+}
+
+class RecordingWriter implements Writer {
+  statuses: KvsClusterStatus[] = [];
+  events: PlannedEvent[] = [];
+  async apply(_o: KubernetesObject) {}
+  async applyStatus(_c: KvsCluster, s: KvsClusterStatus) {
+    this.statuses.push(s);
+  }
+  async event(_c: KvsCluster, e: PlannedEvent) {
+    this.events.push(e);
+  }
+  async deletePod() {}
+  async deletePvc() {}
+}
+
+describe('placement in the reconcile pass (issue 13)', function () {
+  const setup = (replicas: number, stores: number) => {
+    const ps = pods(stores).map((p, i) => ({ ...p, status: { ...p.status!, podIP: `10.0.0.${i + 1}` } }));
+    const placed = fourStores();
+    const admin = new FakeClusterAdmin(placed);
+    for (let i = 1; i <= stores; i++) admin.node.addNode(`10.0.0.${i}:7379`, i, 'voter');
+    admin.node.leaderId = 1;
+    const cache = new StaticCache(cluster({ replicas }, healthyStatus(stores), 2), sts(stores), ps);
+    const deps = { cache, logger: silentLogger(), now: () => new Date(), admin, reader: { getConfigMapData: async () => membersCm(stores) }, placement: new PlacementDriver() };
+    return { placed, deps };
+  };
+
+  it('settled membership: the pass moves replicas, writes status.shardMap and Balanced, records the events, requeues soon', async function () {
+    const { placed, deps } = setup(4, 4);
+    const w = new RecordingWriter();
+    const r = await reconcile('db/demo', { ...deps, writer: w });
+    assert.equal(r.stepError, undefined);
+    const added = w.events.filter((e) => e.reason === 'ReplicaAdded');
+    assert.ok(added.length >= 1 && added.length <= 2, `ReplicaAdded events: ${w.events.map((e) => e.reason).join(',')}`);
+    assert.ok(placed.calls.some((c) => c.startsWith('AddLearner ')));
+    const st = w.statuses.at(-1)!;
+    assert.equal(st.shardMap?.ranges, 4);
+    assert.equal(st.shardMap?.replicationFactor, 3);
+    assert.deepEqual(st.shardMap?.stores.map((s) => [s.pod, s.storeId, s.ranges, s.state]), [['demo-0', 1, 4, 'up'], ['demo-1', 2, 4, 'up'], ['demo-2', 3, 4, 'up'], ['demo-3', 4, 0, 'up']]);
+    const bal = st.conditions?.find((c) => c.type === 'Balanced');
+    assert.deepEqual([bal?.status, bal?.reason], ['False', 'Rebalancing']);
+    assert.equal(r.requeueAfterMs, 500);
+  });
+
+  it('a membership change in flight (scale-in 4→3): no placement step, Balanced Unknown MembershipChanging', async function () {
+    const { placed, deps } = setup(3, 4);
+    const w = new RecordingWriter();
+    await reconcile('db/demo', { ...deps, writer: w });
+    assert.deepEqual(placed.calls, [], 'no per-range call while membership changes');
+    assert.ok(!w.events.some((e) => /^Replica|PlacementStep/.test(e.reason)));
+    const bal = w.statuses.at(-1)?.conditions?.find((c) => c.type === 'Balanced');
+    assert.deepEqual([bal?.status, bal?.reason], ['Unknown', 'MembershipChanging']);
+  });
+
+  it('without a placement driver the shard map is not touched (the existing reconcile)', async function () {
+    const { placed, deps } = setup(4, 4);
+    const { placement: _p, ...noPlacement } = deps;
+    void _p;
+    const w = new RecordingWriter();
+    await reconcile('db/demo', { ...noPlacement, writer: w });
+    assert.deepEqual(placed.calls, []);
+    assert.equal(w.statuses.at(-1)?.shardMap, undefined);
+  });
+});

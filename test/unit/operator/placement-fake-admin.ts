@@ -1,0 +1,105 @@
+// An in-memory shard map behind the operator's RangeAdmin interface (issue 13 tests): stores answer at
+// 10.0.0.<store id>:7379; per-range calls are refused like the node refuses them (not a voter of the
+// range → NotLeader, a learner not caught up → Refused, a removal losing the quorum → Refused).
+import type { RangeInfo } from '../../../node/src/client/admin-client.js';
+import type { StoreEndpoint } from '../../../operator/src/runtime/placement-observe.js';
+import { NodeAdminError, type RangeAdmin, type RangeChange, type StoreRanges } from '../../../operator/src/runtime/admin.js';
+
+export interface FakeRange {
+  id: number;
+  replicas: Array<{ storeId: number; role: 'voter' | 'learner' }>;
+  confVer: number;
+  leader: number;
+  applied: number;
+  bytes: number;
+}
+
+export class FakeRangeAdmin implements RangeAdmin {
+  readonly ranges_ = new Map<number, FakeRange>();
+  readonly down = new Set<number>();
+  /** Learners on these stores never catch up. */
+  readonly lagging = new Set<number>();
+  /** `${change} ${rangeId}` → error thrown once. */
+  readonly failOnce = new Map<string, NodeAdminError>();
+  readonly calls: string[] = [];
+  constructor(readonly stores: number[]) {
+    // Range 1: every store (the membership range).
+    this.ranges_.set(1, { id: 1, replicas: stores.map((s) => ({ storeId: s, role: 'voter' })), confVer: 1, leader: stores[0]!, applied: 100, bytes: 1000 });
+  }
+  addr = (s: number): string => `10.0.0.${s}:7379`;
+  private storeAt(address: string): number {
+    const s = this.stores.find((x) => this.addr(x) === address);
+    if (s === undefined || this.down.has(s)) throw new NodeAdminError('Unavailable', `${address} does not answer`);
+    return s;
+  }
+  addRange(id: number, voters: number[], leader = voters[0]!): void {
+    this.ranges_.set(id, { id, replicas: voters.map((s) => ({ storeId: s, role: 'voter' })), confVer: 5, leader, applied: 100, bytes: 1 << 20 });
+  }
+  info(r: FakeRange, self: number): RangeInfo {
+    const learnerLag = this.lagging.has(self) && r.replicas.find((x) => x.storeId === self)?.role === 'learner';
+    return {
+      rangeId: r.id,
+      start: Buffer.from(r.id === 1 ? '' : `k${r.id}`),
+      end: Buffer.from(`k${r.id + 1}`),
+      confVer: r.confVer,
+      version: 2,
+      replicas: r.replicas.map((x) => ({ storeId: x.storeId, peerId: x.storeId, role: x.role })),
+      leaderId: r.leader,
+      leaderAddress: '',
+      approximateBytes: r.bytes,
+      role: r.leader === self ? 'Leader' : 'Follower',
+      term: 3,
+      applied: learnerLag ? 0 : r.applied,
+      proposals: 0,
+    };
+  }
+  async ranges(address: string): Promise<StoreRanges> {
+    const s = this.storeAt(address);
+    return { storeId: s, ranges: [...this.ranges_.values()].filter((r) => r.replicas.some((x) => x.storeId === s)).map((r) => this.info(r, s)) };
+  }
+  private voterAt(address: string, rangeId: number): FakeRange {
+    const s = this.storeAt(address);
+    const r = this.ranges_.get(rangeId);
+    if (!r || !r.replicas.some((x) => x.storeId === s && x.role === 'voter')) throw new NodeAdminError('NotLeader', `store ${s} is not a voter of range ${rangeId}`);
+    return r;
+  }
+  async changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
+    this.calls.push(`${change} ${rangeId} ${storeId}`);
+    const injected = this.failOnce.get(`${change} ${rangeId}`);
+    if (injected) {
+      this.failOnce.delete(`${change} ${rangeId}`);
+      throw injected;
+    }
+    const r = this.voterAt(address, rangeId);
+    const cur = r.replicas.find((x) => x.storeId === storeId);
+    if (change === 'AddLearner') {
+      if (cur) return 'already a member';
+      r.replicas.push({ storeId, role: 'learner' });
+    } else if (change === 'Promote') {
+      if (!cur) throw new NodeAdminError('Refused', 'not a member');
+      if (this.lagging.has(storeId)) throw new NodeAdminError('Refused', `learner ${storeId} is not caught up in range ${rangeId}; retry later`);
+      cur.role = 'voter';
+    } else {
+      if (!cur) return 'not a member';
+      const remaining = r.replicas.filter((x) => x.role === 'voter' && x.storeId !== storeId);
+      const healthy = remaining.filter((x) => !this.down.has(x.storeId));
+      if (cur.role === 'voter' && healthy.length < Math.floor(remaining.length / 2) + 1) throw new NodeAdminError('Refused', 'would lose the quorum');
+      r.replicas = r.replicas.filter((x) => x.storeId !== storeId);
+      if (r.leader === storeId) r.leader = remaining[0]!.storeId;
+    }
+    r.confVer++;
+    return `${change} ${storeId} done`;
+  }
+  async transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
+    this.calls.push(`TransferLeader ${rangeId} ${toStoreId}`);
+    const r = this.voterAt(address, rangeId);
+    r.leader = toStoreId;
+    return `leader is now ${toStoreId}`;
+  }
+  endpoints(): StoreEndpoint[] {
+    return this.stores.map((s) => ({ storeId: s, pod: `demo-${s - 1}`, address: this.addr(s) }));
+  }
+  placement(): Map<number, number[]> {
+    return new Map([...this.ranges_.values()].filter((r) => r.id !== 1).map((r) => [r.id, r.replicas.map((x) => x.storeId).sort((a, b) => a - b)]));
+  }
+}
