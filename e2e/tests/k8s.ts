@@ -1,5 +1,6 @@
 // kubectl helpers of the e2e scenarios (KVS_KUBECTL and KUBECONFIG come from e2e/run-e2e.sh).
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { KvClient, type ClientTlsOptions } from '../../node/src/client/index.js';
 
 const KUBECTL = process.env.KVS_KUBECTL ?? 'kubectl';
@@ -111,3 +112,24 @@ export class PodWriter {
 
 /** The value PodWriter wrote under a key. */
 export const writerValue = (k: string): string => `v${Number(k.split('/').pop())}`;
+
+/**
+ * A namespace with the nodes' certificate as a kubernetes.io/tls Secret `<name>-tls` (the throwaway PKI
+ * of e2e/run-e2e.sh) and a small 3-node KvsCluster `name` in it (`spec` is merged in, e.g. tls).
+ */
+export async function createSmallCluster(ns: string, name: string, pki: string, spec: Record<string, unknown> = {}): Promise<void> {
+  await kubectl('create', 'namespace', ns);
+  await kubectl('-n', ns, 'create', 'secret', 'generic', `${name}-tls`, '--type=kubernetes.io/tls', `--from-file=tls.crt=${join(pki, 'node.crt')}`, `--from-file=tls.key=${join(pki, 'node.key')}`, `--from-file=ca.crt=${join(pki, 'ca.crt')}`);
+  await applyManifest({
+    apiVersion: 'kvs.dev/v1alpha1',
+    kind: 'KvsCluster',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 3,
+      storage: { size: '128Mi' },
+      resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } },
+      pvcRetentionPolicy: 'Delete',
+      ...spec,
+    },
+  });
+}

@@ -21,7 +21,7 @@ import { quietIpServernameWarning } from '../../node/src/common/tls.js';
 import { CertDir } from '../../test/helpers/certs.js';
 import { alertRules, dashboards, expand, families, promQuery } from '../../test/monitoring/queries.js';
 import { RULES } from '../../test/monitoring/tools.js';
-import { PodWriter, applyManifest, getJson, kubectl, podIps, sleep, waitFor, waitRunning, writerValue } from './k8s.js';
+import { PodWriter, createSmallCluster, getJson, kubectl, podIps, sleep, waitFor, waitRunning, writerValue } from './k8s.js';
 
 const NS = process.env.KVS_E2E_TLS_NAMESPACE ?? 'kvs-e2e-tls';
 const NAME = process.env.KVS_E2E_TLS_CLUSTER ?? 'secure';
@@ -130,20 +130,7 @@ describe('e2e: a TLS KvsCluster and a real Prometheus on the local Kubernetes', 
       throw new Error(`${e.message}\n${promLog}`);
     });
 
-    await kubectl('create', 'namespace', NS);
-    await kubectl('-n', NS, 'create', 'secret', 'generic', `${NAME}-tls`, '--type=kubernetes.io/tls', `--from-file=tls.crt=${join(PKI, 'node.crt')}`, `--from-file=tls.key=${join(PKI, 'node.key')}`, `--from-file=ca.crt=${join(PKI, 'ca.crt')}`);
-    await applyManifest({
-      apiVersion: 'kvs.dev/v1alpha1',
-      kind: 'KvsCluster',
-      metadata: { name: NAME, namespace: NS },
-      spec: {
-        replicas: 3,
-        storage: { size: '128Mi' },
-        resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } },
-        pvcRetentionPolicy: 'Delete',
-        tls: { secretName: `${NAME}-tls` },
-      },
-    });
+    await createSmallCluster(NS, NAME, PKI, { tls: { secretName: `${NAME}-tls` } });
   });
 
   after(async () => {

@@ -12,7 +12,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { AdminClient, KvClient, type ClientTlsOptions } from '../../node/src/client/index.js';
 import { quietIpServernameWarning } from '../../node/src/common/tls.js';
-import { PodWriter, applyManifest, getJson, kubectl, podIps, sleep, waitFor, waitRunning, writerValue } from './k8s.js';
+import { PodWriter, createSmallCluster, getJson, kubectl, podIps, sleep, waitFor, waitRunning, writerValue } from './k8s.js';
 
 const NS = process.env.KVS_E2E_TLSON_NAMESPACE ?? 'kvs-e2e-tlson';
 const NAME = process.env.KVS_E2E_TLSON_CLUSTER ?? 'tlson';
@@ -34,19 +34,7 @@ describe('e2e: turning TLS on in a running KvsCluster; the Admin API on its own 
   before(async function () {
     assert.ok(PKI, 'KVS_E2E_PKI (set by e2e/run-e2e.sh: the CA and certificates)');
     quietIpServernameWarning();
-    await kubectl('create', 'namespace', NS);
-    await kubectl('-n', NS, 'create', 'secret', 'generic', `${NAME}-tls`, '--type=kubernetes.io/tls', `--from-file=tls.crt=${join(PKI, 'node.crt')}`, `--from-file=tls.key=${join(PKI, 'node.key')}`, `--from-file=ca.crt=${join(PKI, 'ca.crt')}`);
-    await applyManifest({
-      apiVersion: 'kvs.dev/v1alpha1',
-      kind: 'KvsCluster',
-      metadata: { name: NAME, namespace: NS },
-      spec: {
-        replicas: 3,
-        storage: { size: '128Mi' },
-        resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } },
-        pvcRetentionPolicy: 'Delete',
-      },
-    });
+    await createSmallCluster(NS, NAME, PKI);
   });
 
   after(async () => {

@@ -45,7 +45,7 @@ describe('operator against a real kube-apiserver', function () {
   describe('CRD', () => {
     it('is installed with the printer columns', async () => {
       const crd = await getJson('crd', 'kvsclusters.kvs.dev');
-      assert.deepEqual(crd.spec.versions[0].additionalPrinterColumns.map((c: { name: string }) => c.name), ['Replicas', 'Ready', 'Phase', 'Leader', 'Version', 'Age']);
+      assert.deepEqual(crd.spec.versions[0].additionalPrinterColumns.map((c: { name: string }) => c.name), ['Replicas', 'Ready', 'Phase', 'Leader', 'Version', 'Ranges', 'UnderReplicated', 'Age']);
       assert.equal(crd.status.conditions.find((c: { type: string }) => c.type === 'Established').status, 'True');
     });
 
@@ -130,13 +130,13 @@ describe('operator against a real kube-apiserver', function () {
       });
       assert.equal(st.phase, 'Creating');
       assert.equal(st.selector, 'app.kubernetes.io/name=kvs,app.kubernetes.io/instance=demo');
-      assert.deepEqual(st.conditions.map((x: { type: string }) => x.type).sort(), ['ApplyFailed', 'Available', 'Degraded', 'MemberReplacement', 'Progressing', 'ReconciliationPaused', 'ScaleInBlocked']);
+      assert.deepEqual(st.conditions.map((x: { type: string }) => x.type).sort(), ['ApplyFailed', 'Available', 'Balanced', 'Degraded', 'MemberReplacement', 'Progressing', 'ReconciliationPaused', 'ScaleInBlocked']);
       for (const cond of st.conditions) assert.equal(cond.observedGeneration, c.metadata.generation);
     });
 
     it('shows the printer columns in kubectl get', async () => {
       const out = await k('get', 'kvsclusters', '-n', NS);
-      assert.match(out.split('\n')[0]!, /^NAME\s+REPLICAS\s+READY\s+PHASE\s+LEADER\s+VERSION\s+AGE/);
+      assert.match(out.split('\n')[0]!, /^NAME\s+REPLICAS\s+READY\s+PHASE\s+LEADER\s+VERSION\s+RANGES\s+UNDERREPLICATED\s+AGE/);
       assert.match(out, /\ndemo\s+3\s+0\s+Creating\s+/);
     });
 
