@@ -221,11 +221,11 @@ export function plan(cluster: KvsCluster, observed: Observed, opts: PlanOptions 
   // TLS on or off in a running cluster goes through a full roll in transition mode (tls-mode.ts).
   // Terminating pods count: they still run until they are gone.
   const podModes = observed.pods.map(podTlsMode);
-  const settled =
+  const podsObserved =
     sts !== undefined &&
     observed.pods.length >= (sts.spec?.replicas ?? 0) &&
     (sts.status?.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 0);
-  const tls = decideTls(spec.tls, podModes, tlsOfTemplate(sts?.spec), settled);
+  const tls = decideTls(spec.tls, podModes, tlsOfTemplate(sts?.spec), podsObserved);
   const templateSpec: EffectiveSpec = { ...spec, tls: tls.tls };
   const view = raftView(observed.nodes);
   const existingPods = observed.pods.map((p) => p.metadata?.name ?? '');
