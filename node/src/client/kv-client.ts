@@ -38,7 +38,7 @@ import {
 import type { LostReplyInjector } from './fault-injection.js';
 import { type KeyLike, keySuccessor, prefixEnd, toBuffer } from './keys.js';
 import { LeaderRoutes } from './leader-routes.js';
-import { RangeCache } from './range-cache.js';
+import { RangeCache, type SpanPiece } from './range-cache.js';
 import { ClientSession } from './session.js';
 import { StreamTransport } from './stream-transport.js';
 import { clientCredentials, type ClientTlsOptions, type ReloadingTls } from '../common/tls.js';
@@ -390,21 +390,12 @@ export class KvClient {
     let more = false;
     let lo = start ?? EMPTY_KEY;
     let hi = end ?? EMPTY_KEY;
-    let table = await this.rangeTable();
-    let refreshed = false;
+    const t = { table: await this.rangeTable() };
     for (;;) {
-      // The pieces still to read; the next one is the first (forward) or the last (reverse).
-      const pieces = table.pieces(lo, hi);
-      const p = opts.reverse ? pieces[pieces.length - 1] : pieces[0];
-      if (p === undefined) break;
-      if (p.range === undefined) {
-        // A hole in the table (a split not published yet): fetch it again once per hole.
-        if (refreshed) throw new KvRoutingError(`Scan: no range record covers [${p.start.toString('hex')}, ${p.end.toString('hex') || '+inf'}); retry`, 'KEY_NOT_IN_RANGE');
-        refreshed = true;
-        table = await this.rangeTable();
-        continue;
-      }
-      refreshed = false;
+      // The next piece to read: the first (forward) or the last (reverse) of those still to read.
+      const next = await this.nextPiece('Scan', t, lo, hi, !!opts.reverse);
+      if (next === undefined) break;
+      const { piece: p, last: lastPiece } = next;
       const res = await this.scanOnce(
         {
           ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
@@ -420,7 +411,6 @@ export class KvClient {
       // The page's readTs covers every store it read from (each answers with all its ranges' readable ts).
       if (res.readTs > readTs) readTs = res.readTs;
       kvs.push(...res.kvs);
-      const lastPiece = pieces.length === 1;
       if (kvs.length >= requested || res.more) {
         more = res.more || !lastPiece;
         break;
@@ -430,6 +420,22 @@ export class KvClient {
       else lo = p.end;
     }
     return { kvs, more, readTs };
+  }
+
+  /**
+   * The next piece of [lo, hi) to send range by range — the first, or the last in reverse — and whether
+   * it is the last one left. A hole in the table (a split not published yet) re-reads the table once;
+   * a hole still there is a retryable routing error.
+   */
+  private async nextPiece(what: string, t: { table: RangeCache }, lo: Buffer, hi: Buffer, reverse: boolean): Promise<{ piece: SpanPiece; last: boolean } | undefined> {
+    for (let refreshed = false; ; refreshed = true) {
+      const pieces = t.table.pieces(lo, hi);
+      const p = reverse ? pieces[pieces.length - 1] : pieces[0];
+      if (p === undefined) return undefined;
+      if (p.range !== undefined) return { piece: p, last: pieces.length === 1 };
+      if (refreshed) throw new KvRoutingError(`${what}: no range record covers [${p.start.toString('hex')}, ${p.end.toString('hex') || '+inf'}); retry`, 'KEY_NOT_IN_RANGE');
+      t.table = await this.rangeTable();
+    }
   }
 
   /** The range table of Kv.Routes (the meta directory) as a RangeCache, for fanning a span out by range. */
@@ -541,18 +547,10 @@ export class KvClient {
     let version = 0;
     let lo = start ?? EMPTY_KEY;
     const hi = end ?? EMPTY_KEY;
-    let table = await this.rangeTable();
-    let refreshed = false;
+    const t = { table: await this.rangeTable() };
     for (;;) {
-      const p = table.pieces(lo, hi)[0];
+      const p = (await this.nextPiece('DeleteRange', t, lo, hi, false))?.piece;
       if (p === undefined) break;
-      if (p.range === undefined) {
-        if (refreshed) throw new KvRoutingError(`DeleteRange: no range record covers [${p.start.toString('hex')}, ${p.end.toString('hex') || '+inf'}); retry`, 'KEY_NOT_IN_RANGE');
-        refreshed = true;
-        table = await this.rangeTable();
-        continue;
-      }
-      refreshed = false;
       const piece = { ...(p.start.length > 0 ? { start: p.start } : {}), ...(p.end.length > 0 ? { end: p.end } : {}) };
       const r = await this.call<DeleteRangeResponse__Output>('DeleteRange', (header) => ({ header, ...rangeToWire(piece) }), opts, true, p.start);
       deleted += r.deleted;
