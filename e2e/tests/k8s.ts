@@ -113,6 +113,23 @@ export class PodWriter {
 /** The value PodWriter wrote under a key. */
 export const writerValue = (k: string): string => `v${Number(k.split('/').pop())}`;
 
+/** PodWriter keys not readable with their value on some pod of the cluster (reads on every replica): `pod: key`. */
+export async function missingOnSomeNode(ns: string, instance: string, keys: string[], tls?: ClientTlsOptions): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [pod, ip] of await podIps(ns, instance)) {
+    const c = new KvClient({ endpoints: [`${ip}:7379`], ...(tls ? { tls } : {}), timeoutMs: 20_000 });
+    try {
+      for (const k of keys) {
+        const r = await c.get(k);
+        if (!r.found || r.value?.toString() !== writerValue(k)) missing.push(`${pod}: ${k}`);
+      }
+    } finally {
+      c.close();
+    }
+  }
+  return missing;
+}
+
 /**
  * A namespace with the nodes' certificate as a kubernetes.io/tls Secret `<name>-tls` (the throwaway PKI
  * of e2e/run-e2e.sh) and a small 3-node KvsCluster `name` in it (`spec` is merged in, e.g. tls).

@@ -21,7 +21,7 @@ import { quietIpServernameWarning } from '../../node/src/common/tls.js';
 import { CertDir } from '../../test/helpers/certs.js';
 import { alertRules, dashboards, expand, families, promQuery } from '../../test/monitoring/queries.js';
 import { RULES } from '../../test/monitoring/tools.js';
-import { PodWriter, createSmallCluster, getJson, kubectl, podIps, sleep, waitFor, waitRunning, writerValue } from './k8s.js';
+import { PodWriter, createSmallCluster, getJson, kubectl, podIps, sleep, waitFor, waitRunning, missingOnSomeNode } from './k8s.js';
 
 const NS = process.env.KVS_E2E_TLS_NAMESPACE ?? 'kvs-e2e-tls';
 const NAME = process.env.KVS_E2E_TLS_CLUSTER ?? 'secure';
@@ -38,22 +38,6 @@ const nodeIps = () => podIps(NS, NAME);
 const tlsWriter = (prefix: string) => new PodWriter({ ns: NS, instance: NAME, prefix, tls: clientTls() });
 
 /** Keys not readable with their value on some node (mTLS, ReadIndex reads on every replica): `pod: key`. */
-async function missingOnSomeNode(keys: string[]): Promise<string[]> {
-  const missing: string[] = [];
-  for (const [pod, ip] of await nodeIps()) {
-    const c = new KvClient({ endpoints: [`${ip}:7379`], tls: clientTls(), timeoutMs: 20_000 });
-    try {
-      for (const k of keys) {
-        const r = await c.get(k);
-        if (!r.found || r.value?.toString() !== writerValue(k)) missing.push(`${pod}: ${k}`);
-      }
-    } finally {
-      c.close();
-    }
-  }
-  return missing;
-}
-
 interface Target {
   labels: Record<string, string>;
   scrapePool: string;
@@ -199,7 +183,7 @@ describe('e2e: a TLS KvsCluster and a real Prometheus on the local Kubernetes', 
     assert.ok(w.acked.length > 50);
     // Negative control of the lost-write check: a key that was never written is reported.
     const never = 'tls/writes/never-written';
-    assert.deepEqual(await missingOnSomeNode([...w.acked, never]), [...(await nodeIps()).keys()].map((p) => `${p}: ${never}`));
+    assert.deepEqual(await missingOnSomeNode(NS, NAME, [...w.acked, never], clientTls()), [...(await nodeIps()).keys()].map((p) => `${p}: ${never}`));
   });
 
   it('Prometheus (pods discovered through the API server): the operator and every node are up; a wrong-port target is down', async () => {

@@ -12,7 +12,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { AdminClient, KvClient, type ClientTlsOptions } from '../../node/src/client/index.js';
 import { quietIpServernameWarning } from '../../node/src/common/tls.js';
-import { PodWriter, createSmallCluster, getJson, kubectl, podIps, sleep, waitFor, waitRunning, writerValue } from './k8s.js';
+import { PodWriter, createSmallCluster, getJson, kubectl, podIps, sleep, waitFor, waitRunning, missingOnSomeNode } from './k8s.js';
 
 const NS = process.env.KVS_E2E_TLSON_NAMESPACE ?? 'kvs-e2e-tlson';
 const NAME = process.env.KVS_E2E_TLSON_CLUSTER ?? 'tlson';
@@ -122,18 +122,7 @@ describe('e2e: turning TLS on in a running KvsCluster; the Admin API on its own 
     // (the check can fail).
     const never = 'tlson/never-written';
     const keys = [...plainW.acked, ...tlsW.acked];
-    const missing: string[] = [];
-    for (const [pod, ip] of await nodeIps()) {
-      const c = new KvClient({ endpoints: [`${ip}:7379`], tls: clientTls(), timeoutMs: 20_000 });
-      try {
-        for (const k of [...keys, never]) {
-          const r = await c.get(k);
-          if (!r.found || r.value?.toString() !== writerValue(k)) missing.push(`${pod}: ${k}`);
-        }
-      } finally {
-        c.close();
-      }
-    }
+    const missing = await missingOnSomeNode(NS, NAME, [...keys, never], clientTls());
     assert.deepEqual(missing, [...(await nodeIps()).keys()].map((p) => `${p}: ${never}`));
     // TLS only now: a plaintext client is refused.
     const plain = new KvClient({ endpoints: [...(await nodeIps()).values()].map((ip) => `${ip}:7379`), timeoutMs: 3000, attemptTimeoutMs: 1000 });
