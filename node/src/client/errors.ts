@@ -271,6 +271,7 @@ export function fromWireError(w: WireError, context?: string): KvError {
     case 'INVALID_ARGUMENT':
       return new KvInvalidArgumentError(msg, w.field, w.code);
     case 'TXN_CONFLICT':
+    case 'KEY_LOCKED':
       return new KvConflictError(msg, w.conflictKey, w.conflictTs);
     case 'TXN_NOT_FOUND':
       return new KvTxnNotFoundError(msg, w.txnId, w.code);

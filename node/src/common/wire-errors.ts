@@ -65,6 +65,9 @@ export const STATUS_OF_ERROR_CODE = {
   EPOCH_NOT_MATCH: GrpcStatus.UNAVAILABLE,
   RANGE_NOT_FOUND: GrpcStatus.UNAVAILABLE,
   CROSS_RANGE: GrpcStatus.FAILED_PRECONDITION,
+  // A prepared cross-range transaction holds the key and the store could not resolve it in time:
+  // nothing applied; the client retries like a conflict.
+  KEY_LOCKED: GrpcStatus.ABORTED,
   INTERNAL: GrpcStatus.INTERNAL,
 } as const;
 

@@ -18,6 +18,7 @@ import {
   OverloadedError,
   KeyNotInRangeError,
   EpochNotMatchError,
+  KeyLockedError,
   type KvErrorCode,
 } from './errors.js';
 
@@ -156,7 +157,53 @@ export interface AllocIdsCommand extends CommandBase {
   count: number;
 }
 
-export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand | MetaUpdateCommand | TsoPersistCommand | AllocIdsCommand;
+/**
+ * Phase one of a cross-range transaction (kv/txn-locks.ts) on one of its ranges: validates the range's
+ * part of the read set and writes against startTs like txnCommit (serializable), then locks them —
+ * write locks carry the mutations, read locks and range locks keep writers out until the transaction
+ * resolves. `startTs` 0 = a blind write set (an atomic Batch): no version check. Idempotent per txnId.
+ */
+export interface TxnPrepareCommand extends CommandBase {
+  type: 'txnPrepare';
+  txnId: string;
+  startTs: number;
+  primary: Buffer;
+  ttlTs: number;
+  readKeys: Buffer[];
+  readRanges: KeyRange[];
+  writes: Mutation[];
+}
+/**
+ * Commits the transaction's locks in this range at `commitTs`. With `primary` (the primary key) it is
+ * the commit point: refused if the transaction's record says aborted or its primary lock is gone; writes
+ * the committed record. Without, it resolves a secondary (no locks left here: already resolved, a no-op).
+ */
+export interface TxnCommitLocksCommand extends CommandBase {
+  type: 'txnCommitLocks';
+  txnId: string;
+  commitTs: number;
+  primary?: Buffer;
+}
+/** Drops the transaction's locks here; with `primary`, records the abort (a committed record wins). */
+export interface TxnRollbackLocksCommand extends CommandBase {
+  type: 'txnRollbackLocks';
+  txnId: string;
+  primary?: Buffer;
+}
+/**
+ * Asks the primary's range for the transaction's fate: its record; else `alive` while its primary lock's
+ * TTL (against this command's proposedTs) runs; else it aborts it here (writes the record) — so a dead
+ * coordinator's transaction is decided exactly once, by whichever of commit or check applies first.
+ */
+export interface TxnCheckCommand extends CommandBase {
+  type: 'txnCheck';
+  txnId: string;
+  primary: Buffer;
+}
+
+export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand | MetaUpdateCommand | TsoPersistCommand | AllocIdsCommand | TxnPrepareCommand | TxnCommitLocksCommand | TxnRollbackLocksCommand | TxnCheckCommand;
+
+export type TxnState = 'prepared' | 'committed' | 'aborted' | 'alive';
 
 export type CommandResult =
   | { type: 'put'; version: number; succeeded: boolean; prevFound: boolean; prevValue?: Buffer }
@@ -169,6 +216,8 @@ export type CommandResult =
   | { type: 'split'; left: Buffer; right: Buffer }
   /** allocIds: the ids [first, first + count) are this proposer's. */
   | { type: 'ids'; first: number; count: number }
+  /** Cross-range transactions: prepared at ts (prepTs) / committed at ts / aborted / alive; txnId it concerns. */
+  | { type: 'txnStatus'; state: TxnState; ts: number; txnId: string }
   | ErrorResult;
 
 export interface ErrorResult {
@@ -181,6 +230,16 @@ export interface ErrorResult {
   safePoint?: number;
   /** KEY_NOT_IN_RANGE / EPOCH_NOT_MATCH: the range that refused. */
   rangeId?: number;
+  /** KEY_LOCKED: the blocking lock (its transaction, primary key, prepare ts and TTL). */
+  lock?: LockInfo;
+}
+
+/** What a refusal says about the lock in the way (enough to resolve it through its primary). */
+export interface LockInfo {
+  txnId: string;
+  primary: Buffer;
+  prepTs: number;
+  ttlTs: number;
 }
 
 /** The typed error carried by an error result. */
@@ -206,6 +265,8 @@ export function resultError(r: ErrorResult): KvError {
       return new KeyNotInRangeError(r.rangeId ?? 0, r.message);
     case 'EPOCH_NOT_MATCH':
       return new EpochNotMatchError(r.rangeId ?? 0, r.message);
+    case 'KEY_LOCKED':
+      return new KeyLockedError(r.key ?? Buffer.alloc(0), r.lock ?? { txnId: '?', primary: Buffer.alloc(0), prepTs: 0, ttlTs: 0 }, r.message);
     case 'STORAGE_ERROR':
     default:
       return new StorageError(r.message);
@@ -224,8 +285,9 @@ export function unwrapResult<T extends CommandResult['type']>(r: CommandResult, 
 
 const FORMAT_VERSION = 1;
 
-const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split', 'metaUpdate', 'tsoPersist', 'allocIds'] as const;
-const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error', 'split', 'ids'] as const;
+const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split', 'metaUpdate', 'tsoPersist', 'allocIds', 'txnPrepare', 'txnCommitLocks', 'txnRollbackLocks', 'txnCheck'] as const;
+const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error', 'split', 'ids', 'txnStatus'] as const;
+const TXN_STATES: readonly TxnState[] = ['prepared', 'committed', 'aborted', 'alive'];
 const ERROR_CODES: readonly KvErrorCode[] = [
   'INVALID_ARGUMENT',
   'TXN_CONFLICT',
@@ -239,6 +301,7 @@ const ERROR_CODES: readonly KvErrorCode[] = [
   'OVERLOADED',
   'KEY_NOT_IN_RANGE',
   'EPOCH_NOT_MATCH',
+  'KEY_LOCKED',
 ];
 
 export class DecodeError extends Error {
@@ -427,14 +490,7 @@ export function encodeCommand(cmd: Command): Buffer {
       break;
     case 'txnCommit':
       w.varint(cmd.startTs);
-      w.varint(cmd.readKeys.length);
-      for (const k of cmd.readKeys) w.bytes(k);
-      w.varint(cmd.readRanges.length);
-      for (const rg of cmd.readRanges) {
-        w.u8((rg.start !== undefined ? 1 : 0) | (rg.end !== undefined ? 2 : 0));
-        if (rg.start !== undefined) w.bytes(rg.start);
-        if (rg.end !== undefined) w.bytes(rg.end);
-      }
+      writeReadSet(w, cmd.readKeys, cmd.readRanges);
       writeMutations(w, cmd.writes);
       break;
     case 'setSafePoint':
@@ -461,8 +517,51 @@ export function encodeCommand(cmd: Command): Buffer {
     case 'allocIds':
       w.varint(cmd.count);
       break;
+    case 'txnPrepare':
+      w.string(cmd.txnId).varint(cmd.startTs).bytes(cmd.primary).varint(cmd.ttlTs);
+      writeReadSet(w, cmd.readKeys, cmd.readRanges);
+      writeMutations(w, cmd.writes);
+      break;
+    case 'txnCommitLocks':
+      w.string(cmd.txnId).varint(cmd.commitTs).u8(cmd.primary !== undefined ? 1 : 0);
+      if (cmd.primary !== undefined) w.bytes(cmd.primary);
+      break;
+    case 'txnRollbackLocks':
+      w.string(cmd.txnId).u8(cmd.primary !== undefined ? 1 : 0);
+      if (cmd.primary !== undefined) w.bytes(cmd.primary);
+      break;
+    case 'txnCheck':
+      w.string(cmd.txnId).bytes(cmd.primary);
+      break;
   }
   return w.finish();
+}
+
+function writeReadSet(w: BinaryWriter, readKeys: readonly Buffer[], readRanges: readonly KeyRange[]): void {
+  w.varint(readKeys.length);
+  for (const k of readKeys) w.bytes(k);
+  w.varint(readRanges.length);
+  for (const rg of readRanges) {
+    w.u8((rg.start !== undefined ? 1 : 0) | (rg.end !== undefined ? 2 : 0));
+    if (rg.start !== undefined) w.bytes(rg.start);
+    if (rg.end !== undefined) w.bytes(rg.end);
+  }
+}
+
+function readReadSet(r: BinaryReader): { readKeys: Buffer[]; readRanges: KeyRange[] } {
+  const nk = r.varint();
+  const readKeys: Buffer[] = [];
+  for (let i = 0; i < nk; i++) readKeys.push(r.bytes());
+  const nr = r.varint();
+  const readRanges: KeyRange[] = [];
+  for (let i = 0; i < nr; i++) {
+    const f = r.u8();
+    const rg: KeyRange = {};
+    if (f & 1) rg.start = r.bytes();
+    if (f & 2) rg.end = r.bytes();
+    readRanges.push(rg);
+  }
+  return { readKeys, readRanges };
 }
 
 export function decodeCommand(buf: Buffer): Command {
@@ -506,21 +605,34 @@ export function decodeCommand(buf: Buffer): Command {
       break;
     case 'txnCommit': {
       const startTs = r.varint();
-      const nk = r.varint();
-      const readKeys: Buffer[] = [];
-      for (let i = 0; i < nk; i++) readKeys.push(r.bytes());
-      const nr = r.varint();
-      const readRanges: KeyRange[] = [];
-      for (let i = 0; i < nr; i++) {
-        const f = r.u8();
-        const rg: KeyRange = {};
-        if (f & 1) rg.start = r.bytes();
-        if (f & 2) rg.end = r.bytes();
-        readRanges.push(rg);
-      }
+      const { readKeys, readRanges } = readReadSet(r);
       cmd = { type, ...base, startTs, readKeys, readRanges, writes: readMutations(r) };
       break;
     }
+    case 'txnPrepare': {
+      const txnId = r.string();
+      const startTs = r.varint();
+      const primary = r.bytes();
+      const ttlTs = r.varint();
+      const { readKeys, readRanges } = readReadSet(r);
+      cmd = { type, ...base, txnId, startTs, primary, ttlTs, readKeys, readRanges, writes: readMutations(r) };
+      break;
+    }
+    case 'txnCommitLocks': {
+      const c: TxnCommitLocksCommand = { type, ...base, txnId: r.string(), commitTs: r.varint() };
+      if (r.u8() === 1) c.primary = r.bytes();
+      cmd = c;
+      break;
+    }
+    case 'txnRollbackLocks': {
+      const c: TxnRollbackLocksCommand = { type, ...base, txnId: r.string() };
+      if (r.u8() === 1) c.primary = r.bytes();
+      cmd = c;
+      break;
+    }
+    case 'txnCheck':
+      cmd = { type, ...base, txnId: r.string(), primary: r.bytes() };
+      break;
     case 'setSafePoint':
       cmd = { type, ...base, safePoint: r.varint() };
       break;
@@ -594,6 +706,9 @@ export function encodeResult(res: CommandResult): Buffer {
     case 'ids':
       w.varint(res.first).varint(res.count);
       break;
+    case 'txnStatus':
+      w.u8(TXN_STATES.indexOf(res.state)).varint(res.ts).string(res.txnId);
+      break;
     case 'error': {
       const code = ERROR_CODES.indexOf(res.code);
       if (code < 0) throw new DecodeError(`error code ${res.code} cannot be stored`);
@@ -601,8 +716,9 @@ export function encodeResult(res: CommandResult): Buffer {
       w.u8(res.key !== undefined ? R_KEY : 0);
       if (res.key !== undefined) w.bytes(res.key);
       w.varint(res.conflictTs ?? 0).varint(res.snapshotTs ?? 0).varint(res.safePoint ?? 0);
-      // Optional trailing field (results stored before ranges existed end here).
-      if (res.rangeId !== undefined) w.varint(res.rangeId);
+      // Optional trailing fields (results stored before ranges existed end here).
+      if (res.rangeId !== undefined || res.lock !== undefined) w.varint(res.rangeId ?? 0);
+      if (res.lock !== undefined) w.string(res.lock.txnId).bytes(res.lock.primary).varint(res.lock.prepTs).varint(res.lock.ttlTs);
       break;
     }
   }
@@ -649,6 +765,12 @@ export function decodeResult(buf: Buffer): CommandResult {
     case 'ids':
       res = { type, first: r.varint(), count: r.varint() };
       break;
+    case 'txnStatus': {
+      const state = TXN_STATES[r.u8()];
+      if (state === undefined) throw new DecodeError('unknown transaction state');
+      res = { type, state, ts: r.varint(), txnId: r.string() };
+      break;
+    }
     case 'error': {
       const code = ERROR_CODES[r.u8()];
       if (code === undefined) throw new DecodeError('unknown error code');
@@ -663,6 +785,7 @@ export function decodeResult(buf: Buffer): CommandResult {
         e.safePoint = safePoint;
       }
       if (!r.atEnd()) e.rangeId = r.varint();
+      if (!r.atEnd()) e.lock = { txnId: r.string(), primary: r.bytes(), prepTs: r.varint(), ttlTs: r.varint() };
       res = e;
       break;
     }

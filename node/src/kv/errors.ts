@@ -17,6 +17,7 @@ export type KvErrorCode =
   | 'OUTCOME_UNKNOWN'
   | 'KEY_NOT_IN_RANGE'
   | 'EPOCH_NOT_MATCH'
+  | 'KEY_LOCKED'
   | 'CROSS_RANGE'
   | 'RANGE_NOT_FOUND'
   | 'UNAUTHENTICATED'
@@ -171,6 +172,21 @@ export class EpochNotMatchError extends KvError {
   /** Encoded descriptors (meta/range-descriptor.ts) of the ranges now covering the request's range. */
   constructor(readonly rangeId: number, message: string, readonly current: Buffer[] = []) {
     super(message);
+  }
+}
+
+/**
+ * A key is locked by a prepared cross-range transaction (kv/txn-locks.ts): the request was refused
+ * before applying anything. The store resolves the lock through its primary (wait while its TTL runs,
+ * then commit or roll it back) and retries; it reaches a client only when that did not settle it (then
+ * as a conflict to retry).
+ */
+export class KeyLockedError extends KvError {
+  override readonly name = 'KeyLockedError';
+  readonly code = 'KEY_LOCKED' as const;
+  readonly retryable = true;
+  constructor(readonly key: Buffer, readonly lock: { txnId: string; primary: Buffer; prepTs: number; ttlTs: number }, message?: string) {
+    super(message ?? `key ${JSON.stringify(key.toString('latin1'))} is locked by transaction ${lock.txnId}; retry`);
   }
 }
 

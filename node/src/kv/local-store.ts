@@ -32,8 +32,8 @@ import type {
 } from './api.js';
 import { HybridClock, tsFromMs, type Clock } from './clock.js';
 import { CommitPipeline, type CommandSink } from './commit-pipeline.js';
-import { unwrapResult, type Command, type CommandResult, type ReplicatedSettings } from './commands.js';
-import { InvalidArgumentError, SnapshotTooOldError, StoreClosedError } from './errors.js';
+import { resultError, unwrapResult, type Command, type CommandResult, type KeyRange, type ReplicatedSettings, type TxnState } from './commands.js';
+import { InvalidArgumentError, KeyLockedError, SnapshotTooOldError, StorageError, StoreClosedError, TxnConflictError } from './errors.js';
 import { DEFAULT_SETTINGS, StateMachine } from './state-machine.js';
 import { TxnManager } from './txn-manager.js';
 import { checkCommandSize, commandHeaderBound, mutationsBytes } from './command-size.js';
@@ -170,10 +170,12 @@ export class LocalStore implements KvStore {
     this.maxAheadTs = tsFromMs(opts.maxClockAheadMs ?? 500);
     const onApplied = (lastTs: number): void => {
       if (lastTs > this.appliedTs) this.appliedTs = lastTs;
+      this.sm.locks.published(lastTs);
     };
     const replaceSm = (next: StateMachine): void => {
       // A Raft snapshot was installed: the state machine was reopened from the engine.
       this.sm = next;
+      next.locks.published(next.lastTs);
       if (next.lastTs > this.appliedTs) this.appliedTs = next.lastTs;
       clock.observe(next.lastTs);
     };
@@ -188,8 +190,14 @@ export class LocalStore implements KvStore {
     this.txns = new TxnManager(
       {
         appliedTs: () => this.appliedTs,
-        readAt: (key, ts) => mvccGet(this.engine, key, ts),
-        scanAt: (o) => mvccScan(this.engine, o),
+        readAt: (key, ts) => {
+          this.checkReadLock(key, ts);
+          return mvccGet(this.engine, key, ts);
+        },
+        scanAt: (o) => {
+          this.checkScanLocks(o.start, o.end, o.readTs);
+          return mvccScan(this.engine, o);
+        },
         submit: (cmd) => this.pipeline.submit(cmd),
         now: () => this.clock.now(),
       },
@@ -285,6 +293,84 @@ export class LocalStore implements KvStore {
     if (ts < this.sm.safePoint) throw new SnapshotTooOldError(ts, this.sm.safePoint);
   }
 
+  /**
+   * A read at `ts` must not pass a prepared transaction's write lock with prepTs <= ts: its commit ts
+   * may be <= ts. The caller (raftstore/range-kv-store.ts) resolves the lock and retries.
+   */
+  private checkReadLock(key: Buffer, ts: number): void {
+    if (this.sm.locks.size === 0) return;
+    const l = this.sm.locks.readerBlocker(key, ts);
+    if (l !== undefined) throw new KeyLockedError(key, l);
+  }
+
+  private checkScanLocks(start: Buffer | undefined, end: Buffer | undefined, ts: number): void {
+    if (this.sm.locks.size === 0) return;
+    const l = this.sm.locks.scanBlocker(start, end, ts);
+    if (l !== undefined) throw new KeyLockedError(l.key, l);
+  }
+
+  // ---- cross-range transactions (raftstore/dist-txn.ts drives them; kv/txn-locks.ts) ----
+
+  /** Phase one on this range: validate and lock (TxnPrepareCommand); returns the prepare ts. */
+  async prepareTxn(p: { txnId: string; startTs: number; primary: Buffer; ttlTs: number; readKeys: Buffer[]; readRanges: KeyRange[]; writes: Mutation[] }): Promise<number> {
+    this.check();
+    const cmd: Command = { type: 'txnPrepare', proposedTs: this.clock.now(), ...p };
+    checkCommandSize(cmd, commandHeaderBound(cmd) + mutationsBytes(p.writes) + p.readKeys.reduce((n, k) => n + k.length + 5, 0), this.opts.maxCommandBytes, 'writes', `prepare of ${p.writes.length} writes`);
+    const r = await this.submit(cmd);
+    if (r.type === 'error') throw resultError(r);
+    if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a prepare`);
+    if (r.state !== 'prepared') throw new TxnConflictError(p.writes[0]?.key ?? p.primary, r.ts, `transaction ${p.txnId} is already ${r.state}`);
+    return r.ts;
+  }
+
+  /** Commits this range's locks of a transaction (the commit point when `primary` is given). */
+  async commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session } = {}): Promise<{ commitTs: number; txnId: string }> {
+    this.check();
+    const cmd: Command = { type: 'txnCommitLocks', ...this.base(opts.session), txnId, commitTs };
+    if (opts.primary !== undefined) cmd.primary = opts.primary;
+    const r = await this.submit(cmd);
+    if (r.type === 'error') throw resultError(r);
+    if (r.type === 'txnCommit') return { commitTs: r.commitTs, txnId: '' }; // a fence's / older result under this seq
+    if (r.type !== 'txnStatus' || r.state !== 'committed') throw new StorageError(`unexpected result ${r.type} of a commit`);
+    return { commitTs: r.ts, txnId: r.txnId };
+  }
+
+  /** Drops this range's locks of a transaction (records the abort when `primary` is given). */
+  async rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'> {
+    this.check();
+    const cmd: Command = { type: 'txnRollbackLocks', proposedTs: this.clock.now(), txnId };
+    if (primary !== undefined) cmd.primary = primary;
+    const r = await this.submit(cmd);
+    if (r.type === 'error') throw resultError(r);
+    return r.type === 'txnStatus' && r.state === 'committed' ? 'committed' : 'aborted';
+  }
+
+  /** The transaction's fate at its primary range (aborting it there once its TTL ran out). */
+  async checkTxn(txnId: string, primary: Buffer): Promise<{ state: TxnState; ts: number }> {
+    this.check();
+    const r = await this.submit({ type: 'txnCheck', proposedTs: this.clock.now(), txnId, primary });
+    if (r.type === 'error') throw resultError(r);
+    if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a transaction check`);
+    return { state: r.state, ts: r.ts };
+  }
+
+  /** A transaction on this range at a given snapshot (the part of a cross-range transaction here). */
+  async beginAt(startTs: number, opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
+    this.check();
+    // Reads at startTs must be repeatable here: push this range's applied ts past it if needed.
+    const ts = await this.readTs(startTs);
+    return this.txns.begin(opts, ts);
+  }
+
+  /** The read set and writes of a transaction on this range (its part of a cross-range commit). */
+  txnSets(txnId: string): { startTs: number; readKeys: Buffer[]; readRanges: KeyRange[]; writes: Mutation[] } {
+    return this.txns.sets(txnId);
+  }
+
+  txnTouched(txnId: string): boolean {
+    return this.txns.touched(txnId);
+  }
+
   /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */
   private async readTs(snapshotTs: number | undefined): Promise<number> {
     if (snapshotTs === undefined || snapshotTs === 0) {
@@ -313,6 +399,7 @@ export class LocalStore implements KvStore {
     if (opts.txnId) return this.txns.get(opts.txnId, key);
     const ts = await this.readTs(opts.snapshotTs);
     this.checkSafePoint(ts); // synchronously before the read's iterator (its engine snapshot) is created
+    this.checkReadLock(key, ts);
     const r = await mvccGet(this.engine, key, ts);
     return r === undefined ? { found: false, version: 0, readTs: ts } : { found: true, value: r.value, version: r.version, readTs: ts };
   }
@@ -382,6 +469,7 @@ export class LocalStore implements KvStore {
     if (opts.txnId) return this.txns.scan(opts.txnId, so);
     const readTs = await this.readTs(opts.snapshotTs);
     this.checkSafePoint(readTs);
+    this.checkScanLocks(start, end, readTs);
     const r = await mvccScan(this.engine, { ...so, readTs });
     return { kvs: r.kvs, more: r.more, readTs };
   }

@@ -8,6 +8,7 @@
 import { deleteSpan, type Engine, type EngineEntry, type EngineOp } from '../engine/engine.js';
 import { dataRange, latestRange, metaKey, sessionSpace } from '../mvcc/keyspace.js';
 import { metaStateSpans } from './meta-state.js';
+import { txnSpan } from './txn-locks.js';
 
 export interface KeySpan {
   start: Buffer;
@@ -18,7 +19,7 @@ export interface KeySpan {
 export function stateSpans(groupId: number, userRange: { start?: Buffer; end?: Buffer } = {}): KeySpan[] {
   const data = dataRange(userRange.start, userRange.end);
   const one = (k: Buffer): KeySpan => ({ start: k, end: Buffer.concat([k, Buffer.from([0])]) });
-  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), one(metaKey(groupId, 'applied')), one(metaKey(groupId, 'settings')), one(metaKey(groupId, 'descriptor')), ...metaStateSpans(groupId)];
+  return [data, latestRange(userRange.start, userRange.end), sessionSpace(groupId), one(metaKey(groupId, 'applied')), one(metaKey(groupId, 'settings')), one(metaKey(groupId, 'descriptor')), ...metaStateSpans(groupId), txnSpan(userRange.start, userRange.end), one(metaKey(groupId, 'rangelocks'))];
 }
 
 /** Streams the group's state in batches, from one consistent engine snapshot. */

@@ -28,6 +28,8 @@ import type { Logger } from '../common/logger.js';
 import { containsKey, containsSpan, decodeDescriptor, encodeDescriptor, splitRange, type RangeDescriptor } from '../meta/range-descriptor.js';
 import { META_RANGE_ID, MetaState } from './meta-state.js';
 import { decodeMetaRecord } from '../meta/meta-directory.js';
+import { clipRangeLocks, decodeLock, decodeRangeLocks, decodeRecord, encodeLock, encodeRangeLocks, encodeRecord, lockKey, LockTable, parseTxnKey, recordKey, txnSpan, type RangeLock, type TxnLock } from './txn-locks.js';
+import type { LockInfo } from './commands.js';
 
 /**
  * Raft index (and term) a range created by a split starts at (TiKV's RAFT_INIT_LOG_INDEX/TERM): the
@@ -128,6 +130,13 @@ function record17(format: number, a: number, b: number): Buffer {
 
 function errorResult(code: ErrorResult['code'], message: string, extra: Partial<ErrorResult> = {}): ErrorResult {
   return { type: 'error', code, message, ...extra };
+}
+
+/** KEY_LOCKED for `key` when `lock` is set (what a resolver needs: the transaction and its primary). */
+function lockedResult(key: Buffer, lock: LockInfo | undefined): ErrorResult | undefined {
+  if (lock === undefined) return undefined;
+  const info: LockInfo = { txnId: lock.txnId, primary: lock.primary, prepTs: lock.prepTs, ttlTs: lock.ttlTs };
+  return errorResult('KEY_LOCKED', `key ${JSON.stringify(key.toString('latin1'))} is locked by prepared transaction ${lock.txnId}; resolve and retry`, { key, lock: info });
 }
 
 function inRange(key: Buffer, start: Buffer | undefined, end: Buffer | undefined): boolean {
@@ -309,6 +318,9 @@ export class StateMachine {
   private _descriptorStored = false;
   /** The meta range's directory and TSO bound (range 1 only; kv/meta-state.ts). */
   readonly meta: MetaState | undefined;
+  /** Locks and records of prepared cross-range transactions in this range (kv/txn-locks.ts). */
+  readonly locks = new LockTable();
+  private readonly rangeLocksKey: Buffer;
 
   private constructor(private readonly engine: Engine, opts: StateMachineOptions) {
     this.groupId = opts.groupId ?? 0;
@@ -326,6 +338,7 @@ export class StateMachine {
     this.minEvictIdle = Math.round((opts.minEvictIdleMs ?? 300_000) * TS_PER_MS);
     this.settingsKey = metaKey(this.groupId, 'settings');
     this.descriptorKey = metaKey(this.groupId, 'descriptor');
+    this.rangeLocksKey = metaKey(this.groupId, 'rangelocks');
     this._descriptor = { rangeId: Math.max(1, this.groupId), start: Buffer.alloc(0), end: Buffer.alloc(0), epoch: { confVer: 0, version: 0 }, replicas: [] };
     this.meta = this.groupId === META_RANGE_ID ? new MetaState(engine, this.groupId) : undefined;
   }
@@ -364,6 +377,7 @@ export class StateMachine {
       this._descriptorStored = true;
     }
     await this.meta?.load();
+    await this.loadLocks();
     const { start, end } = sessionSpace(this.groupId);
     const it = this.engine.iterator({ gte: start, lt: end });
     try {
@@ -391,6 +405,27 @@ export class StateMachine {
     } finally {
       await it.close();
     }
+  }
+
+  /** Point locks and records in this range's key span, and its range locks. */
+  private async loadLocks(): Promise<void> {
+    const span = txnSpan(this._descriptor.start, this._descriptor.end);
+    const it = this.engine.iterator({ gte: span.start, lt: span.end });
+    try {
+      for (;;) {
+        const batch = await it.nextBatch(1024);
+        if (batch.length === 0) break;
+        for (const [k, v] of batch) {
+          const p = parseTxnKey(Buffer.from(k));
+          if (p.kind === 'lock') this.locks.add(decodeLock(p.userKey, p.txnId, Buffer.from(v)));
+          else this.locks.setRecord(decodeRecord(p.userKey, p.txnId, Buffer.from(v)));
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    const rl = await this.engine.get(this.rangeLocksKey);
+    if (rl !== undefined) this.locks.setRangeLocks(decodeRangeLocks(Buffer.from(rl)));
   }
 
   /** Highest version assigned (including a group whose write may still be in flight). */
@@ -467,8 +502,44 @@ export class StateMachine {
         if (!cmd.writes.every((m) => keyOk(m.key))) return refuse('a written key of the transaction');
         if (!cmd.readKeys.every(keyOk)) return refuse('a read key of the transaction');
         return cmd.readRanges.every((r) => spanOk(r.start, r.end)) ? undefined : refuse('a scanned range of the transaction');
+      case 'txnPrepare':
+        if (!cmd.writes.every((m) => keyOk(m.key))) return refuse('a written key of the transaction');
+        if (!cmd.readKeys.every(keyOk)) return refuse('a read key of the transaction');
+        return cmd.readRanges.every((r) => spanOk(r.start, r.end)) ? undefined : refuse('a scanned range of the transaction');
+      case 'txnCheck':
+        return keyOk(cmd.primary) ? undefined : refuse('the primary key of the transaction');
+      case 'txnCommitLocks':
+      case 'txnRollbackLocks':
+        // The primary commit point must run where the primary key (and its lock) lives.
+        return cmd.primary === undefined || keyOk(cmd.primary) ? undefined : refuse('the primary key of the transaction');
       case 'split':
         return undefined; // checked by split() itself (EPOCH_NOT_MATCH / INVALID_ARGUMENT)
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * The refusal of a plain write that a prepared cross-range transaction's lock blocks (any lock on a
+   * written key, a range lock over it). Deterministic: the lock table is replicated state.
+   */
+  private lockRefusal(cmd: Command): ErrorResult | undefined {
+    if (this.locks.size === 0) return undefined;
+    switch (cmd.type) {
+      case 'put':
+      case 'delete':
+        return lockedResult(cmd.key, this.locks.writeBlocker(cmd.key));
+      case 'batch':
+        for (const m of cmd.mutations) {
+          const r = lockedResult(m.key, this.locks.writeBlocker(m.key));
+          if (r !== undefined) return r;
+        }
+        return undefined;
+      case 'deleteRange': {
+        const from = cmd.resume !== undefined && (cmd.start === undefined || Buffer.compare(cmd.resume, cmd.start) > 0) ? cmd.resume : cmd.start;
+        const b = this.locks.spanWriteBlocker(from, cmd.end);
+        return lockedResult('key' in (b ?? {}) ? (b as TxnLock).key : (from ?? Buffer.alloc(0)), b);
+      }
       default:
         return undefined;
     }
@@ -492,7 +563,7 @@ export class StateMachine {
       await ctx.prefetch(cmds);
       for (let i = 0; i < cmds.length; i++) {
         const cmd = cmds[i]!;
-        const refused = this.outOfRange(cmd);
+        const refused = this.outOfRange(cmd) ?? (cmd.session === undefined ? this.lockRefusal(cmd) : undefined);
         const r = refused !== undefined ? refused : cmd.session === undefined ? this.execute(ctx, cmd) : this.applyWithSession(ctx, cmd, dirty);
         results[i] = r instanceof Promise ? await r : r;
         // Deterministic expiry sweep, driven by command timestamps, checked after every command so the
@@ -553,6 +624,14 @@ export class StateMachine {
 
   private sweep(ctx: ApplyContext, dirty: Set<string>): void {
     this.lastSweepTs = this._lastTs;
+    // Transaction records outlive their locks by far (resolvers ask for them within the locks' TTL);
+    // those older than the session TTL whose transaction holds nothing here go.
+    for (const rec of [...this.locks.allRecords()]) {
+      if (this._lastTs - rec.ts > this.ttl && !this.locks.holds(rec.txnId)) {
+        this.locks.deleteRecord(rec.txnId);
+        ctx.ops.push({ type: 'del', key: recordKey(rec.primary, rec.txnId) });
+      }
+    }
     for (const [clientId, st] of this.sessions) {
       if (this._lastTs - st.lastActive > this.ttl) this.dropSession(ctx, clientId, st, dirty);
     }
@@ -666,6 +745,10 @@ export class StateMachine {
       }
       st.forgottenBelow = s.firstUnacked;
     }
+    // A write blocked by a prepared transaction's lock is refused without storing the refusal: the
+    // store resolves the lock and retries the same seq (certainly not applied).
+    const locked = this.lockRefusal(cmd);
+    if (locked !== undefined) return locked;
     const session = st;
     const finish = (r: CommandResult): CommandResult => {
       const enc = encodeResult(r);
@@ -712,6 +795,14 @@ export class StateMachine {
       }
       case 'txnCommit':
         return this.txnCommit(ctx, cmd);
+      case 'txnPrepare':
+        return this.txnPrepare(ctx, cmd);
+      case 'txnCommitLocks':
+        return this.txnCommitLocks(ctx, cmd);
+      case 'txnRollbackLocks':
+        return this.txnRollbackLocks(ctx, cmd, cmd.primary !== undefined);
+      case 'txnCheck':
+        return this.txnCheck(ctx, cmd);
       case 'setSafePoint': {
         const ts = this.nextTs(cmd);
         const sp = Math.min(cmd.safePoint, ts - 1);
@@ -782,6 +873,15 @@ export class StateMachine {
     this.nextTs(cmd);
     ctx.ops.push(this.setDescriptor(halves.left));
     const g = cmd.newRangeId;
+    // Point locks and records are key-addressed: the right half loads its own when it opens. Range locks
+    // are clipped to each half.
+    this.locks.retainSpan(halves.left.start, halves.left.end);
+    if (this.locks.allRangeLocks.length > 0) {
+      const right = clipRangeLocks(this.locks.allRangeLocks, halves.right.start, halves.right.end);
+      this.locks.setRangeLocks(clipRangeLocks(this.locks.allRangeLocks, halves.left.start, halves.left.end));
+      this.persistRangeLocks(ctx);
+      if (right.length > 0) ctx.ops.push({ type: 'put', key: metaKey(g, 'rangelocks'), value: encodeRangeLocks(right) });
+    }
     ctx.ops.push({ type: 'put', key: metaKey(g, 'descriptor'), value: encodeDescriptor(halves.right) });
     const meta = Buffer.allocUnsafe(META_LEN);
     meta[0] = META_FORMAT;
@@ -894,6 +994,8 @@ export class StateMachine {
       });
     }
     for (const m of cmd.writes) if (m.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key in transaction');
+    const blocked = this.lockBlocking(undefined, cmd.readKeys, cmd.readRanges, cmd.writes);
+    if (blocked !== undefined) return blocked;
     const conflict = await this.validate(ctx, cmd.startTs, cmd.readKeys, cmd.readRanges, cmd.writes);
     if (conflict !== undefined) {
       return errorResult('TXN_CONFLICT', `transaction conflict on key ${JSON.stringify(conflict.key.toString('latin1'))} (committed at ${conflict.ts}); retry the transaction`, {
@@ -904,6 +1006,156 @@ export class StateMachine {
     const ts = this.nextTs(cmd);
     this.writeMutations(ctx, cmd.writes, ts);
     return { type: 'txnCommit', commitTs: ts };
+  }
+
+  /**
+   * A lock of another transaction in the way of a transaction's read set or writes (apply-time view):
+   * write locks on read keys and in scanned ranges, any lock (or range lock) on a written key.
+   */
+  private lockBlocking(self: string | undefined, readKeys: readonly Buffer[], readRanges: readonly KeyRange[], writes: readonly Mutation[]): ErrorResult | undefined {
+    if (this.locks.size === 0) return undefined;
+    if (!this.unsafeSnapshotIsolation) {
+      for (const k of readKeys) {
+        const r = lockedResult(k, this.locks.readBlocker(k, Number.MAX_SAFE_INTEGER, self));
+        if (r !== undefined) return r;
+      }
+      for (const rg of readRanges) {
+        const l = this.locks.scanBlocker(rg.start, rg.end, Number.MAX_SAFE_INTEGER, self, false);
+        if (l !== undefined) return lockedResult(l.key, l);
+      }
+    }
+    for (const w of writes) {
+      const r = lockedResult(w.key, this.locks.writeBlocker(w.key, self));
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
+  private persistRangeLocks(ctx: ApplyContext): void {
+    const ls = this.locks.allRangeLocks;
+    ctx.ops.push(ls.length > 0 ? { type: 'put', key: this.rangeLocksKey, value: encodeRangeLocks(ls) } : { type: 'del', key: this.rangeLocksKey });
+  }
+
+  private txnStatus(state: 'prepared' | 'committed' | 'aborted' | 'alive', ts: number, txnId: string): CommandResult {
+    return { type: 'txnStatus', state, ts, txnId };
+  }
+
+  private static abortedResult(txnId: string): ErrorResult {
+    return errorResult('TXN_CONFLICT', `transaction ${txnId} was aborted (its locks were rolled back by a conflicting request after their TTL, or it was rolled back); retry the transaction`);
+  }
+
+  /** Phase one of a cross-range transaction in this range (TxnPrepareCommand). */
+  private async txnPrepare(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnPrepare' }>): Promise<CommandResult> {
+    if (typeof cmd.txnId !== 'string' || cmd.txnId.length === 0 || cmd.txnId.length > 256) return errorResult('INVALID_ARGUMENT', 'transaction id must be 1..256 characters');
+    if (!Number.isSafeInteger(cmd.ttlTs) || cmd.ttlTs <= 0) return errorResult('INVALID_ARGUMENT', 'lock TTL must be positive');
+    if (cmd.primary.length === 0) return errorResult('INVALID_ARGUMENT', 'empty primary key');
+    for (const m of cmd.writes) if (m.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key in transaction');
+    const rec = this.locks.record(cmd.txnId);
+    if (rec !== undefined) return rec.state === 'aborted' ? StateMachine.abortedResult(cmd.txnId) : this.txnStatus('committed', rec.ts, cmd.txnId);
+    const held = this.locks.locksOf(cmd.txnId)[0] ?? this.locks.rangeLocksOf(cmd.txnId)[0];
+    if (held !== undefined) return this.txnStatus('prepared', held.prepTs, cmd.txnId); // a retry of this prepare
+    if (cmd.startTs !== 0 && cmd.startTs < this._safePoint) {
+      return errorResult('SNAPSHOT_TOO_OLD', `transaction start ${cmd.startTs} is below the GC safe point ${this._safePoint}`, { snapshotTs: cmd.startTs, safePoint: this._safePoint });
+    }
+    const blind = cmd.startTs === 0;
+    const readKeys = blind ? [] : cmd.readKeys;
+    const readRanges = blind ? [] : cmd.readRanges;
+    const blocked = this.lockBlocking(cmd.txnId, readKeys, readRanges, cmd.writes);
+    if (blocked !== undefined) return blocked;
+    if (!blind) {
+      const conflict = await this.validate(ctx, cmd.startTs, readKeys, readRanges, cmd.writes);
+      if (conflict !== undefined) {
+        return errorResult('TXN_CONFLICT', `transaction conflict on key ${JSON.stringify(conflict.key.toString('latin1'))} (committed at ${conflict.ts}); retry the transaction`, { key: conflict.key, conflictTs: conflict.ts });
+      }
+    }
+    const prepTs = this.nextTs(cmd);
+    const base = { txnId: cmd.txnId, primary: cmd.primary, startTs: cmd.startTs, prepTs, ttlTs: cmd.ttlTs };
+    const written = new Set<string>();
+    for (const m of cmd.writes) {
+      const s = m.key.toString('latin1');
+      if (written.has(s)) continue; // the transaction layer sends each key once; keep the first
+      written.add(s);
+      const l: TxnLock = { ...base, key: m.key, kind: 'write', mutation: m };
+      this.locks.add(l);
+      ctx.ops.push({ type: 'put', key: lockKey(m.key, cmd.txnId), value: encodeLock(l) });
+    }
+    if (!this.unsafeSnapshotIsolation) {
+      for (const k of readKeys) {
+        const s = k.toString('latin1');
+        if (written.has(s)) continue;
+        written.add(s);
+        const l: TxnLock = { ...base, key: k, kind: 'read' };
+        this.locks.add(l);
+        ctx.ops.push({ type: 'put', key: lockKey(k, cmd.txnId), value: encodeLock(l) });
+      }
+      if (readRanges.length > 0) {
+        for (const rg of readRanges) {
+          const rl: RangeLock = { txnId: cmd.txnId, primary: cmd.primary, prepTs, ttlTs: cmd.ttlTs, start: rg.start ?? Buffer.alloc(0), end: rg.end ?? Buffer.alloc(0) };
+          this.locks.addRangeLock(rl);
+        }
+        this.persistRangeLocks(ctx);
+      }
+    }
+    return this.txnStatus('prepared', prepTs, cmd.txnId);
+  }
+
+  /** Commits this range's locks of a transaction at commitTs (TxnCommitLocksCommand). */
+  private txnCommitLocks(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCommitLocks' }>): CommandResult {
+    if (!Number.isSafeInteger(cmd.commitTs) || cmd.commitTs <= 0) return errorResult('INVALID_ARGUMENT', 'commit ts must be positive');
+    const mine = this.locks.locksOf(cmd.txnId);
+    if (cmd.primary !== undefined) {
+      const rec = this.locks.record(cmd.txnId);
+      if (rec !== undefined) return rec.state === 'committed' ? this.txnStatus('committed', rec.ts, cmd.txnId) : StateMachine.abortedResult(cmd.txnId);
+      if (!mine.some((l) => l.key.equals(cmd.primary!))) return StateMachine.abortedResult(cmd.txnId);
+    } else if (!this.locks.holds(cmd.txnId)) {
+      return this.txnStatus('committed', cmd.commitTs, cmd.txnId); // resolved before: nothing left here
+    }
+    for (const l of mine) {
+      // The commit ts is the largest prepare ts of the transaction: never below a lock's (readers rely on it).
+      if (l.prepTs > cmd.commitTs) return errorResult('INVALID_ARGUMENT', `commit ts ${cmd.commitTs} is below the prepare ts ${l.prepTs} of a lock`);
+    }
+    // Later writes here must get versions above the commit ts (the read set stays valid up to it).
+    this.nextTs({ ...cmd, proposedTs: Math.max(cmd.proposedTs, cmd.commitTs) });
+    for (const l of mine) {
+      if (l.kind === 'write' && l.mutation !== undefined) {
+        if (l.mutation.op === 'put') ctx.put(l.key, l.mutation.value, cmd.commitTs);
+        else ctx.del(l.key, cmd.commitTs);
+      }
+    }
+    this.releaseLocks(ctx, cmd.txnId);
+    if (cmd.primary !== undefined) {
+      this.locks.setRecord({ txnId: cmd.txnId, primary: cmd.primary, state: 'committed', ts: cmd.commitTs });
+      ctx.ops.push({ type: 'put', key: recordKey(cmd.primary, cmd.txnId), value: encodeRecord({ txnId: cmd.txnId, primary: cmd.primary, state: 'committed', ts: cmd.commitTs }) });
+    }
+    return this.txnStatus('committed', cmd.commitTs, cmd.txnId);
+  }
+
+  private releaseLocks(ctx: ApplyContext, txnId: string): void {
+    const { point, ranges } = this.locks.removeTxn(txnId, this._lastTs);
+    for (const l of point) ctx.ops.push({ type: 'del', key: lockKey(l.key, txnId) });
+    if (ranges > 0) this.persistRangeLocks(ctx);
+  }
+
+  /** Drops a transaction's locks here; as the primary, records the abort (TxnRollbackLocksCommand). */
+  private txnRollbackLocks(ctx: ApplyContext, cmd: { txnId: string; primary?: Buffer; proposedTs: number; type: Command['type'] }, primary: boolean): CommandResult {
+    const rec = this.locks.record(cmd.txnId);
+    if (rec?.state === 'committed') return this.txnStatus('committed', rec.ts, cmd.txnId);
+    const ts = this.nextTs(cmd as Command);
+    this.releaseLocks(ctx, cmd.txnId);
+    if (primary && rec === undefined && cmd.primary !== undefined) {
+      this.locks.setRecord({ txnId: cmd.txnId, primary: cmd.primary, state: 'aborted', ts });
+      ctx.ops.push({ type: 'put', key: recordKey(cmd.primary, cmd.txnId), value: encodeRecord({ txnId: cmd.txnId, primary: cmd.primary, state: 'aborted', ts }) });
+    }
+    return this.txnStatus('aborted', ts, cmd.txnId);
+  }
+
+  /** The transaction's fate as its primary range decides it (TxnCheckCommand). */
+  private txnCheck(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCheck' }>): CommandResult {
+    const rec = this.locks.record(cmd.txnId);
+    if (rec !== undefined) return this.txnStatus(rec.state, rec.ts, cmd.txnId);
+    const pl = this.locks.locksOf(cmd.txnId).find((l) => l.key.equals(cmd.primary));
+    if (pl !== undefined && cmd.proposedTs < pl.prepTs + pl.ttlTs) return this.txnStatus('alive', pl.prepTs + pl.ttlTs, cmd.txnId);
+    return this.txnRollbackLocks(ctx, cmd, true);
   }
 
   /** Backward OCC validation: the first read/written key or scanned range with a version > startTs. */

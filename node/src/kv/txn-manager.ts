@@ -127,14 +127,30 @@ export class TxnManager {
     return min;
   }
 
-  begin(opts: BeginOptions = {}): { txnId: string; startTs: number } {
+  /**
+   * The read set and writes of an open transaction, for a cross-range commit that prepares them itself
+   * (the transaction stays registered — its start ts pinned against GC — until rolled back).
+   */
+  sets(id: string): { startTs: number; readKeys: Buffer[]; readRanges: KeyRange[]; writes: Mutation[] } {
+    const t = this.active(id);
+    return { startTs: t.startTs, readKeys: [...t.readKeys.values()], readRanges: [...t.readRanges], writes: [...t.writes.values()] };
+  }
+
+  /** Whether the open transaction read or wrote anything. */
+  touched(id: string): boolean {
+    const t = this.txns.get(id);
+    return t !== undefined && (t.writes.size > 0 || t.readKeys.size > 0 || t.readRanges.length > 0);
+  }
+
+  /** `startTs`: a given snapshot (one cross-range transaction's parts on several ranges share it). */
+  begin(opts: BeginOptions = {}, startTs?: number): { txnId: string; startTs: number } {
     if (this.closed) throw new StorageError('transaction manager is closed');
     let timeout = opts.idleTimeoutMs ?? 0;
     if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidArgumentError('idle timeout must be >= 0');
     if (timeout === 0) timeout = this.idleTimeoutMs;
     timeout = Math.min(timeout, this.maxIdleTimeoutMs);
     const id = randomUUID();
-    const startTs = this.host.appliedTs();
+    startTs ??= this.host.appliedTs();
     const timer = setTimeout(() => this.expire(id), timeout);
     timer.unref();
     this.txns.set(id, { id, startTs, readOnly: opts.readOnly === true, timer, writes: new Map(), readKeys: new Map(), readRanges: [], writeBytes: 0 });
@@ -393,6 +409,11 @@ export class TxnManager {
     }
     // The seq belonged to a commit with nothing to write (recorded as a noop): it committed, at ts 0.
     if (r.type === 'ok') return { commitTs: 0 };
+    // The seq belonged to the commit point of a cross-range transaction (this is its primary range).
+    if (r.type === 'txnStatus' && r.state === 'committed') {
+      this.finished.set(id, { kind: 'committed', commitTs: r.ts });
+      return { commitTs: r.ts };
+    }
     if (r.type === 'error') {
       const err = resultError(r);
       if (err instanceof TxnNotFoundError) throw new TxnNotFoundError(id, 'did not commit: fenced off in the log by this retry');

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
+import type { TxnCrashPoint } from './txn-coordinator.js';
 import type { Engine } from '../engine/engine.js';
 import { LevelEngine } from '../engine/level-engine.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
@@ -90,6 +91,10 @@ export interface RaftNodeOptions {
   testDisableLivenessWake?: boolean;
   /** TEST ONLY (KVS_TEST_DISABLE_META_PUBLISH): leaders publish nothing into the meta directory — the negative control. */
   testDisableMetaPublish?: boolean;
+  /** Lifetime of a prepared cross-range transaction's locks (ms, default 3000). */
+  txnLockTtlMs?: number;
+  /** TEST ONLY (KVS_TEST_CRASH_AT_TXN): see RangeKvStoreOptions.testCrashAtTxn. */
+  testCrashAtTxn?: (point: TxnCrashPoint) => void;
   /** TEST ONLY (KVS_TEST_CRASH_AT_SPLIT): see PeerConfig.testCrashAtSplit. */
   testCrashAtSplit?: { at: 'before-apply' | 'after-apply'; crash: () => void };
   /** How often led ranges are compared with the meta directory (default 500 ms). */
@@ -176,6 +181,9 @@ export class RaftNode implements RangeSet {
         const rec = this.meta.lookup(key);
         return rec === undefined ? undefined : { rangeId: rec.descriptor.rangeId, leaderAddress: rec.leaderAddress };
       },
+      logger: logger.child({ component: 'txn' }),
+      ...(opts.txnLockTtlMs !== undefined ? { txnLockTtlMs: opts.txnLockTtlMs } : {}),
+      ...(opts.testCrashAtTxn !== undefined ? { testCrashAtTxn: opts.testCrashAtTxn } : {}),
     });
     this.logWriter = new LogWriter(engine);
     const electionMs = (opts.electionTick ?? 10) * (opts.tickMs ?? 100);

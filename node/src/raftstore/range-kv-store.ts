@@ -8,16 +8,25 @@
 // * A read whose range split while it ran is re-run: after the read, the key must still be inside the
 //   range that served it (else a newer write on the other half could have been missed).
 // * Scans and DeleteRange run range by range, in key order (reverse scans backwards); limits span the
-//   pieces. A scan across ranges is linearizable per range, not one snapshot (issue 14 adds
-//   cross-range snapshots). A Batch must stay in one range (else CROSS_RANGE).
-// * A transaction binds to the range of its first key at its first operation (its snapshot is taken
-//   then) and must stay there: a key of another range is CROSS_RANGE; a key its range lost to a split
-//   while it ran is EPOCH_NOT_MATCH (retryable: the client helper re-runs the body).
+//   pieces. A scan without a snapshot is linearizable per range; with one (or in a transaction) every
+//   piece reads the same snapshot. A Batch within one range is one command; across ranges it commits
+//   atomically by two-phase commit (raftstore/txn-coordinator.ts), blind (nothing validated).
+// * A transaction takes its snapshot (start ts) at its first operation, on that key's range; every other
+//   range it touches joins at the same start ts (its own one-range transaction there: read set, buffered
+//   writes). Commit: one range touched → that range's one-proposal commit (1PC, as before ranges);
+//   several → two-phase commit. A key its range lost to a split while the transaction ran is
+//   EPOCH_NOT_MATCH (retryable: the client helper re-runs the body).
+// * A request that meets a prepared transaction's lock (KEY_LOCKED) settles it (raftstore/lock-resolver.ts)
+//   and retries, for at most the lock TTL plus a margin.
 import { randomBytes } from 'node:crypto';
 import type { BeginOptions, DeleteResult, GetResult, KvStore, Mutation, PutOptions, PutResult, ReadOptions, ScanOptions, ScanResult, Session, StoreStatus, KeyValue } from '../kv/api.js';
-import { CrossRangeError, EpochNotMatchError, InvalidArgumentError, KeyNotInRangeError, KvError, StoreClosedError, TxnNotFoundError } from '../kv/errors.js';
+import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRangeError, KvError, StoreClosedError, TxnConflictError, TxnNotFoundError } from '../kv/errors.js';
+import { TS_PER_MS } from '../kv/state-machine.js';
+import type { Logger } from '../common/logger.js';
+import { LockResolver } from './lock-resolver.js';
+import { commitTwoPhase, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
 import type { LocalStore } from '../kv/local-store.js';
-import { containsKey, containsSpan, type RangeDescriptor } from '../meta/range-descriptor.js';
+import { containsKey, containsSpan } from '../meta/range-descriptor.js';
 import { prefixEnd } from '../engine/engine.js';
 
 /** One local range replica as the router sees it. */
@@ -35,10 +44,24 @@ export interface RangeSet {
   settled(): Promise<void>;
 }
 
+/** One range's part of a running transaction (its one-range transaction there). */
+interface RoutePart {
+  replica: RangeReplicaView;
+  innerId: string;
+  /** The range's bounds when the part began (a key inside them but no longer in the range: it split). */
+  start: Buffer;
+  end: Buffer;
+}
+
 interface TxnRoute {
   opts: BeginOptions;
   createdAt: number;
-  bound?: { replica: RangeReplicaView; innerId: string; start: Buffer; end: Buffer };
+  lastUsed: number;
+  /** The snapshot every part reads at, fixed by the first operation. */
+  startTs?: number;
+  starting?: Promise<number>;
+  parts: Map<number, RoutePart>;
+  committing?: Promise<{ commitTs: number }>;
 }
 
 const MAX_ROUTE_ATTEMPTS = 10;
@@ -58,6 +81,13 @@ export interface RangeKvStoreOptions {
   onClose?: () => Promise<void>;
   /** Where a key's range is, from the meta directory (for the hint of a refusal). */
   locate?: (key: Buffer) => { rangeId: number; leaderAddress: string } | undefined;
+  /** Lifetime of a prepared cross-range transaction's locks (default 3 s): a dead coordinator's locks are aborted after it. */
+  txnLockTtlMs?: number;
+  /** Wall clock in ms (tests). */
+  nowMs?: () => number;
+  logger?: Logger;
+  /** TEST ONLY (KVS_TEST_CRASH_AT_TXN): called at each crash point of a cross-range commit. */
+  testCrashAtTxn?: (point: TxnCrashPoint) => void;
 }
 
 export class RangeKvStore implements KvStore {
@@ -66,10 +96,19 @@ export class RangeKvStore implements KvStore {
   private readonly sweeper: NodeJS.Timeout;
   private readonly defaultScanLimit: number;
   private readonly maxScanLimit: number;
+  private readonly lockTtlMs: number;
+  readonly resolver: LockResolver;
 
   constructor(private readonly ranges: RangeSet, private readonly opts: RangeKvStoreOptions = {}) {
     this.defaultScanLimit = opts.defaultScanLimit ?? 1000;
     this.maxScanLimit = opts.maxScanLimit ?? 10_000;
+    this.lockTtlMs = opts.txnLockTtlMs ?? 3000;
+    const nowMs = opts.nowMs ?? Date.now;
+    this.resolver = new LockResolver({
+      storeFor: async (key) => (await this.route(key)).store,
+      nowTs: () => nowMs() * TS_PER_MS,
+      ...(opts.logger !== undefined ? { log: opts.logger } : {}),
+    });
     this.sweeper = setInterval(() => this.sweep(), 5000);
     this.sweeper.unref();
   }
@@ -141,6 +180,23 @@ export class RangeKvStore implements KvStore {
     if (this.closed) throw new StoreClosedError();
   }
 
+  /**
+   * Runs `fn`, settling the prepared transactions' locks it meets (each attempt re-runs `fn`: a refusal
+   * by a lock is certainly not applied). Gives up after the lock TTL plus a margin, as a conflict.
+   */
+  private async settling<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.lockTtlMs + 5000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof KeyLockedError)) throw e;
+        if (Date.now() > deadline) throw new TxnConflictError(e.key, 0, `${e.message}; it did not resolve in time`);
+        await this.resolver.resolve(e, attempt);
+      }
+    }
+  }
+
   /** The first key of [start, end) (end empty = +∞) that no local range holds, or undefined. */
   private firstHole(start: Buffer, end: Buffer): Buffer | undefined {
     let at = start;
@@ -165,36 +221,69 @@ export class RangeKvStore implements KvStore {
   // ---------------- KvStore ----------------
 
   async get(key: Buffer, opts: ReadOptions = {}): Promise<GetResult> {
-    if (opts.txnId) return this.inTxn(opts.txnId, key, key, (r, id) => r.store.get(key, { ...opts, txnId: id }));
-    return this.onKey(key, (r) => r.store.get(key, opts), true);
+    if (opts.txnId) return this.inTxn(opts.txnId, key, (r, id) => r.store.get(key, { ...opts, txnId: id }));
+    return this.settling(() => this.onKey(key, (r) => r.store.get(key, opts), true));
   }
 
   async put(key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
-    if (opts.txnId) return this.inTxn(opts.txnId, key, key, (r, id) => r.store.put(key, value, { ...opts, txnId: id }));
-    return this.onKey(key, (r) => r.store.put(key, value, opts));
+    if (opts.txnId) return this.inTxn(opts.txnId, key, (r, id) => r.store.put(key, value, { ...opts, txnId: id }));
+    return this.settling(() => this.onKey(key, (r) => r.store.put(key, value, opts)));
   }
 
   async delete(key: Buffer, opts: { session?: Session; txnId?: string } = {}): Promise<DeleteResult> {
-    if (opts.txnId) return this.inTxn(opts.txnId, key, key, (r, id) => r.store.delete(key, { ...opts, txnId: id }));
-    return this.onKey(key, (r) => r.store.delete(key, opts));
+    if (opts.txnId) return this.inTxn(opts.txnId, key, (r, id) => r.store.delete(key, { ...opts, txnId: id }));
+    return this.settling(() => this.onKey(key, (r) => r.store.delete(key, opts)));
   }
 
   async batch(mutations: Mutation[], opts: { session?: Session } = {}): Promise<{ version: number }> {
     if (!Array.isArray(mutations) || mutations.length === 0) return this.onKey(this.firstKey(), (r) => r.store.batch(mutations, opts));
-    for (let attempt = 1; ; attempt++) {
-      const first = await this.route(mutations[0]!.key);
-      for (const m of mutations) {
-        if (!Buffer.isBuffer(m.key) || m.key.length === 0) break; // the range store reports it
-        if (!containsKey(first.store.descriptor, m.key)) {
-          throw new CrossRangeError(`the batch touches keys of more than one range (range ${first.rangeId} ends at ${first.store.descriptor.end.toString('hex')}); atomic batches across ranges are not supported yet — send one batch per range`);
+    return this.settling(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const first = await this.route(mutations[0]!.key);
+        let one = true;
+        for (const m of mutations) {
+          if (!Buffer.isBuffer(m.key) || m.key.length === 0) break; // the range store reports it
+          if (!containsKey(first.store.descriptor, m.key)) one = false;
+        }
+        try {
+          if (one) return await first.store.batch(mutations, opts);
+          return await this.batchAcrossRanges(mutations, opts.session);
+        } catch (e) {
+          if (!isRoutingRefusal(e) || attempt >= MAX_ROUTE_ATTEMPTS) throw e;
         }
       }
-      try {
-        return await first.store.batch(mutations, opts);
-      } catch (e) {
-        if (!isRoutingRefusal(e) || attempt >= MAX_ROUTE_ATTEMPTS) throw e;
-      }
+    });
+  }
+
+  /** An atomic Batch over several ranges: blind two-phase commit (the last write of a key wins). */
+  private async batchAcrossRanges(mutations: Mutation[], session: Session | undefined): Promise<{ version: number }> {
+    const byRange = new Map<number, TxnPart>();
+    const last = new Map<string, Mutation>();
+    for (const m of mutations) {
+      if (m.op !== 'put' && m.op !== 'delete') throw new InvalidArgumentError('mutation op must be put or delete');
+      if (m.op === 'put' && !Buffer.isBuffer(m.value)) throw new InvalidArgumentError('mutation value must be bytes');
+      last.set(m.key.toString('latin1'), m);
     }
+    for (const m of last.values()) {
+      const r = await this.route(m.key);
+      let part = byRange.get(r.rangeId);
+      if (part === undefined) byRange.set(r.rangeId, (part = { store: r.store, readKeys: [], readRanges: [], writes: [] }));
+      part.writes.push(m);
+    }
+    const { commitTs } = await commitTwoPhase([...byRange.values()], this.twoPhaseOptions(`b${randomBytes(12).toString('hex')}`, 0, session));
+    return { version: commitTs };
+  }
+
+  private twoPhaseOptions(txnId: string, startTs: number, session: Session | undefined): Parameters<typeof commitTwoPhase>[1] {
+    return {
+      txnId,
+      startTs,
+      ttlTs: this.lockTtlMs * TS_PER_MS,
+      resolver: this.resolver,
+      ...(session !== undefined && session.clientId && session.seq > 0 ? { session: { clientId: session.clientId, seq: session.seq, firstUnacked: session.firstUnacked > 0 ? session.firstUnacked : 1 } } : {}),
+      ...(this.opts.logger !== undefined ? { log: this.opts.logger } : {}),
+      ...(this.opts.testCrashAtTxn !== undefined ? { crashAt: this.opts.testCrashAtTxn } : {}),
+    };
   }
 
   /** The smallest key of the first local range (where key-less requests go). */
@@ -205,6 +294,11 @@ export class RangeKvStore implements KvStore {
   }
 
   async deleteRange(range: { start?: Buffer; end?: Buffer; prefix?: Buffer }, opts: { session?: Session } = {}): Promise<{ deleted: number; version: number }> {
+    // Re-run whole after a lock was settled: pieces done before answer from their session tables.
+    return this.settling(() => this.deleteRangeOnce(range, opts));
+  }
+
+  private async deleteRangeOnce(range: { start?: Buffer; end?: Buffer; prefix?: Buffer }, opts: { session?: Session }): Promise<{ deleted: number; version: number }> {
     const { start, end } = userBounds(range);
     let deleted = 0;
     let version = 0;
@@ -240,10 +334,12 @@ export class RangeKvStore implements KvStore {
   }
 
   async scan(opts: ScanOptions): Promise<ScanResult> {
+    return this.settling(() => this.scanOnce(opts));
+  }
+
+  private async scanOnce(opts: ScanOptions): Promise<ScanResult> {
     const { start, end } = userBounds(opts);
-    if (opts.txnId) {
-      return this.inTxn(opts.txnId, start.length > 0 ? start : this.firstKey(), end, (r, id) => r.store.scan({ ...opts, txnId: id }));
-    }
+    const txn = opts.txnId ? this.txnRoute(opts.txnId) : undefined;
     const requested = opts.limit !== undefined && opts.limit > 0 ? opts.limit : this.defaultScanLimit;
     if (requested > this.maxScanLimit) throw new InvalidArgumentError(`limit ${requested} exceeds the maximum ${this.maxScanLimit}`);
     const kvs: KeyValue[] = [];
@@ -272,13 +368,17 @@ export class RangeKvStore implements KvStore {
       const remaining = requested - kvs.length;
       let res: ScanResult;
       try {
-        res = await r.store.scan({
+        const piece: ScanOptions = {
           ...opts,
           prefix: undefined,
           ...(pStart.length > 0 ? { start: pStart } : { start: undefined }),
           ...(pEnd.length > 0 ? { end: pEnd } : { end: undefined }),
           limit: remaining,
-        });
+        };
+        if (txn !== undefined) {
+          const part = await this.partOf(txn, r);
+          res = await r.store.scan({ ...piece, txnId: part.innerId });
+        } else res = await r.store.scan(piece);
       } catch (e) {
         if (isRoutingRefusal(e)) continue;
         throw e;
@@ -300,6 +400,7 @@ export class RangeKvStore implements KvStore {
         lo = pEnd;
       }
     }
+    if (txn !== undefined) return { kvs, more, readTs: txn.startTs ?? readTs };
     if (readTs === 0) readTs = (await this.status()).appliedTs;
     // The readTs a client pages on (KvClient.iterate reads the next pages at it) must cover every range
     // the next pages may reach, not just the ones this page read: a later range's writes can carry
@@ -314,59 +415,106 @@ export class RangeKvStore implements KvStore {
   async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
     this.check();
     const txnId = `t${randomBytes(12).toString('hex')}`;
-    this.txns.set(txnId, { opts, createdAt: Date.now() });
-    // The snapshot is taken when the transaction binds to its range (first operation); startTs here is
-    // informational (the store's applied ts now).
+    const now = Date.now();
+    this.txns.set(txnId, { opts, createdAt: now, lastUsed: now, parts: new Map() });
+    // The snapshot is taken at the first operation (on that key's range); startTs here is informational
+    // (the store's applied ts now).
     let startTs = 0;
     for (const r of this.ranges.sorted()) startTs = Math.max(startTs, r.store.sm.lastTs); // in memory: no engine call per range
     return { txnId, startTs };
   }
 
-  /** Runs a transactional operation on `[key, end)` (a point: end = key) in the transaction's range. */
-  private async inTxn<T>(txnId: string, key: Buffer, end: Buffer, fn: (r: RangeReplicaView, innerId: string) => Promise<T>): Promise<T> {
+  private txnRoute(txnId: string): TxnRoute {
     this.check();
     const t = this.txns.get(txnId);
-    if (t === undefined) throw new TxnNotFoundError(txnId, 'unknown, finished or timed out');
-    const point = end === key;
-    if (t.bound === undefined) {
-      const r = await this.route(key);
-      const d = r.store.descriptor;
-      if (!point && !containsSpan(d, key, end)) throw crossRange(r.rangeId, d);
-      const inner = await r.store.begin(t.opts);
-      if (t.bound === undefined) t.bound = { replica: r, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end) };
-      else await r.store.rollback(inner.txnId).catch(() => undefined); // a concurrent first op bound it
-    }
-    const b = t.bound;
-    const cur = b.replica.store.descriptor;
-    const inside = point ? containsKey(cur, key) : containsSpan(cur, key, end);
-    if (!inside) {
-      const wasInside = point ? containsKey(b, key) : containsSpan(b, key, end);
-      if (wasInside) {
-        throw new EpochNotMatchError(b.replica.rangeId, `range ${b.replica.rangeId} split while transaction ${txnId} ran; retry the transaction`);
+    if (t === undefined || t.committing !== undefined) throw new TxnNotFoundError(txnId, t === undefined ? 'unknown, finished or timed out' : 'commit in progress');
+    t.lastUsed = Date.now();
+    return t;
+  }
+
+  /** The transaction's part on replica `r`, begun at the transaction's snapshot (the first part fixes it). */
+  private async partOf(t: TxnRoute, r: RangeReplicaView): Promise<RoutePart> {
+    const have = t.parts.get(r.rangeId);
+    if (have !== undefined && have.replica === r) return have;
+    let inner: { txnId: string; startTs: number };
+    if (t.startTs === undefined) {
+      if (t.starting === undefined) {
+        const first = r.store.begin(t.opts);
+        t.starting = first.then((x) => x.startTs);
+        inner = await first;
+        t.startTs = inner.startTs;
+      } else {
+        inner = await r.store.beginAt(await t.starting, t.opts);
       }
-      throw crossRange(b.replica.rangeId, cur);
+    } else inner = await r.store.beginAt(t.startTs, t.opts);
+    const raced = t.parts.get(r.rangeId);
+    if (raced !== undefined && raced.replica === r) {
+      await r.store.rollback(inner.txnId).catch(() => undefined); // a concurrent operation joined it first
+      return raced;
     }
-    return fn(b.replica, b.innerId);
+    const d = r.store.descriptor;
+    const part = { replica: r, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end) };
+    t.parts.set(r.rangeId, part);
+    return part;
+  }
+
+  /** Runs a transactional point operation on `key` in its range's part of the transaction. */
+  private async inTxn<T>(txnId: string, key: Buffer, fn: (r: RangeReplicaView, innerId: string) => Promise<T>): Promise<T> {
+    return this.settling(async () => {
+      const t = this.txnRoute(txnId);
+      const r = await this.route(key);
+      const part = await this.partOf(t, r);
+      // A key that was inside the part's range when it began and is no longer: the range split under the
+      // transaction (its read set there may now belong to the other half).
+      for (const p of t.parts.values()) {
+        if (p !== part && containsKey(p, key) && !containsKey(p.replica.store.descriptor, key)) {
+          throw new EpochNotMatchError(p.replica.rangeId, `range ${p.replica.rangeId} split while transaction ${txnId} ran; retry the transaction`);
+        }
+      }
+      return fn(part.replica, part.innerId);
+    });
   }
 
   async commit(txnId: string, opts: { session?: Session } = {}): Promise<{ commitTs: number }> {
     this.check();
     const t = this.txns.get(txnId);
-    if (t !== undefined) {
-      if (t.bound === undefined) {
-        // Nothing read or written: bind to the first range so the commit follows the one-range rules
-        // (an empty commit with a session is logged as a noop there).
-        const r = await this.route(this.firstKey());
-        const inner = await r.store.begin(t.opts);
-        t.bound = { replica: r, innerId: inner.txnId, start: Buffer.from(r.store.descriptor.start), end: Buffer.from(r.store.descriptor.end) };
-      }
+    if (t === undefined) return this.commitUnknown(txnId, opts);
+    if (t.committing !== undefined) return t.committing;
+    const parts = [...t.parts.values()];
+    const touched = parts.filter((p) => p.replica.store.txnTouched(p.innerId));
+    const writers = touched.filter((p) => p.replica.store.txnSets(p.innerId).writes.length > 0);
+    if (touched.length <= 1 || writers.length === 0) {
+      // One range (1PC, exactly as before ranges), or a read-only transaction: its reads were one
+      // snapshot, nothing to validate. The commit runs on one part (a session seq is logged there).
+      let main = touched[0] ?? parts[0];
+      if (main === undefined) main = await this.partOf(t, await this.route(this.firstKey()));
+      for (const p of parts) if (p !== main) await p.replica.store.rollback(p.innerId).catch(() => undefined);
       try {
-        return await t.bound.replica.store.commit(t.bound.innerId, opts);
+        return await main.replica.store.commit(main.innerId, opts);
+      } catch (e) {
+        if (e instanceof KeyLockedError) {
+          // A one-range commit refused by a prepared transaction's lock: settle it a step, then the
+          // client retries the transaction (this commit is over: not applied).
+          await this.resolver.resolve(e, 8).catch(() => undefined);
+          throw new TxnConflictError(e.key, 0, `${e.message}; retry the transaction`);
+        }
+        throw e;
       } finally {
-        if (!t.bound.replica.store.hasTxn(t.bound.innerId)) this.txns.delete(txnId);
+        if (!main.replica.store.hasTxn(main.innerId)) this.txns.delete(txnId);
       }
     }
-    return this.commitUnknown(txnId, opts);
+    const sets: TxnPart[] = touched.map((p) => ({ store: p.replica.store, ...p.replica.store.txnSets(p.innerId) }));
+    t.committing = commitTwoPhase(sets, this.twoPhaseOptions(txnId, t.startTs ?? 0, opts.session)).finally(() => {
+      this.txns.delete(txnId);
+      for (const p of parts) {
+        try {
+          p.replica.store.rollback(p.innerId).catch(() => undefined);
+        } catch {
+          // closed store: nothing pinned any more
+        }
+      }
+    });
+    return t.committing;
   }
 
   /**
@@ -393,16 +541,21 @@ export class RangeKvStore implements KvStore {
   async rollback(txnId: string): Promise<void> {
     this.check();
     const t = this.txns.get(txnId);
+    if (t?.committing !== undefined) throw new TxnNotFoundError(txnId, 'commit in progress');
     this.txns.delete(txnId);
-    if (t?.bound !== undefined) await t.bound.replica.store.rollback(t.bound.innerId);
+    if (t !== undefined) for (const p of t.parts.values()) await p.replica.store.rollback(p.innerId);
   }
 
-  /** Forgets routes of transactions that ended in their range (timed out) or never bound. */
+  /** Forgets routes of transactions whose parts all ended (timed out) or that never began a part. */
   private sweep(): void {
     const now = Date.now();
     const unboundMs = this.opts.unboundTxnTimeoutMs ?? 600_000;
     for (const [id, t] of this.txns) {
-      if (t.bound === undefined ? now - t.createdAt > Math.max(unboundMs, t.opts.idleTimeoutMs ?? 0) : !t.bound.replica.store.hasTxn(t.bound.innerId)) this.txns.delete(id);
+      if (t.committing !== undefined) continue;
+      const ended = t.parts.size === 0 ? now - t.createdAt > Math.max(unboundMs, t.opts.idleTimeoutMs ?? 0) : [...t.parts.values()].some((p) => !p.replica.store.hasTxn(p.innerId));
+      if (!ended) continue;
+      this.txns.delete(id);
+      for (const p of t.parts.values()) if (p.replica.store.hasTxn(p.innerId)) p.replica.store.rollback(p.innerId).catch(() => undefined);
     }
   }
 
@@ -438,12 +591,6 @@ function covers(pieces: readonly RangeReplicaView[], at: Buffer, reverse: boolea
   const d = (reverse ? pieces[pieces.length - 1]! : pieces[0]!).store.descriptor;
   if (reverse) return d.end.length === 0 || (at.length > 0 && Buffer.compare(d.end, at) >= 0);
   return Buffer.compare(d.start, at) <= 0;
-}
-
-function crossRange(rangeId: number, d: Readonly<RangeDescriptor>): CrossRangeError {
-  return new CrossRangeError(
-    `the transaction touches keys of more than one range (it runs on range ${rangeId} [${d.start.toString('hex') || '-∞'}, ${d.end.toString('hex') || '+∞'})); transactions across ranges are not supported yet`,
-  );
 }
 
 /** [start, end) of a range/prefix request in user keys (empty = unbounded). */

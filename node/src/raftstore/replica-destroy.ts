@@ -7,6 +7,7 @@
 //
 // Key: 0x03 | groupId (u64 BE), outside every group's own spans so the deletion never removes it early.
 import type { Engine } from '../engine/engine.js';
+import { txnSpan } from '../kv/txn-locks.js';
 import { deleteSpan } from '../engine/engine.js';
 import { dataRange, latestRange, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
 import { raftKeys } from './peer-storage.js';
@@ -52,7 +53,7 @@ function decodePlan(groupId: number, v: Buffer): DestroyPlan {
 export function destroySpans(p: DestroyPlan): Array<{ start: Buffer; end: Buffer }> {
   const g = p.groupId;
   const spans = [raftKeys.group(g), metaSpace(g), sessionSpace(g)];
-  if (p.data !== undefined) spans.push(dataRange(p.data.start, p.data.end), latestRange(p.data.start, p.data.end));
+  if (p.data !== undefined) spans.push(dataRange(p.data.start, p.data.end), latestRange(p.data.start, p.data.end), txnSpan(p.data.start, p.data.end));
   return spans;
 }
 

@@ -10,6 +10,7 @@ import { ConfigError, HelpShown, checkRaftIdentity, parseConfig, type NodeConfig
 import { ServerMetrics } from './metrics.js';
 import { startKvsNode, packageVersion, type KvsNodeOptions } from './node-server.js';
 import { RaftNode } from '../raftstore/raft-node.js';
+import type { TxnCrashPoint } from '../raftstore/txn-coordinator.js';
 import { createAdminHandlers } from '../raftstore/admin.js';
 import { adminServiceDefinition, raftServiceDefinition, startAdminServer, startRaftServer } from '../raftstore/services.js';
 import { nodeSecurity, type NodeSecurity } from './authz.js';
@@ -77,6 +78,28 @@ function splitCrashSwitch(logger: Logger, raftId: number): { testCrashAtSplit?: 
   };
 }
 
+/**
+ * Test-only failpoint for the coordinator crash tests: `KVS_TEST_CRASH_AT_TXN=<raftId>:<point>:<marker>`
+ * (point: after-primary-prepare | after-prepare | after-primary-commit) kills the node with that raft id
+ * (SIGKILL) at that step of its next cross-range commit, once (the marker file guards restarts).
+ */
+function txnCrashSwitch(logger: Logger, raftId: number): { testCrashAtTxn?: (point: TxnCrashPoint) => void } {
+  const v = process.env.KVS_TEST_CRASH_AT_TXN;
+  if (v === undefined || v === '') return {};
+  const [id, at, marker] = v.split(':');
+  const points: readonly string[] = ['after-primary-prepare', 'after-prepare', 'after-primary-commit'];
+  if (at === undefined || !points.includes(at) || !marker) throw new Error(`KVS_TEST_CRASH_AT_TXN=${v}: expected <raftId>:<${points.join('|')}>:<marker file>`);
+  if (Number(id) !== raftId || existsSync(marker)) return {};
+  logger.warn('TEST SWITCH ON: this node kills itself in its next cross-range commit', { switch: 'testCrashAtTxn', at });
+  return {
+    testCrashAtTxn: (point) => {
+      if (point !== at || existsSync(marker)) return;
+      writeFileSync(marker, `${raftId} ${at}\n`);
+      process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
+
 async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreObserver, incarnation: string, security: NodeSecurity): Promise<RaftNode> {
   const r = config.raft!;
   return RaftNode.open({
@@ -98,6 +121,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     ...livenessWakeSwitch(logger),
     ...metaPublishSwitch(logger),
     ...splitCrashSwitch(logger, r.raftId),
+    ...txnCrashSwitch(logger, r.raftId),
     lease: { maxClockDrift: r.maxClockDrift, ...unsafeLeaseSwitch(logger) },
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,

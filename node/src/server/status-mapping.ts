@@ -58,6 +58,7 @@ export function toWireError(err: unknown, logger?: Logger, context: Record<strin
   const out: MappedError = { code: STATUS_OF_ERROR_CODE[code], message: e.message || code, errorCode: code };
   switch (code) {
     case 'TXN_CONFLICT':
+    case 'KEY_LOCKED':
       if (Buffer.isBuffer(e.key)) out.conflictKey = e.key;
       if (typeof e.conflictTs === 'number') out.conflictTs = e.conflictTs;
       break;

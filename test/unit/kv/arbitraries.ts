@@ -17,6 +17,7 @@ export const keyArb = fc.constantFrom(...KEYS);
 export const anyBytes = fc.uint8Array({ maxLength: 12 }).map((u) => Buffer.from(u));
 export const valueArb = fc.oneof(fc.constantFrom(...['x', 'y', ''].map((s) => Buffer.from(s))), anyBytes);
 const tsArb = fc.integer({ min: 0, max: 2 ** 53 - 1 });
+const txnIdArb = fc.constantFrom('tx1', 'tx2', 'tx3');
 
 export const sessionArb: fc.Arbitrary<Session> = fc
   .record({ clientId: fc.constantFrom('c1', 'c2', 'c3'), seq: fc.integer({ min: 1, max: 6 }), back: fc.integer({ min: 0, max: 3 }) })
@@ -56,6 +57,25 @@ export function commandArb(opts: { anyTs?: boolean; startTsMax?: number } = {}):
     ),
     fc.record({ type: fc.constant('setSafePoint' as const), proposedTs, safePoint: opts.anyTs ? tsArb : fc.integer({ min: 0, max: 30 }) }),
     fc.record({ type: fc.constant('noop' as const), ...base }, { requiredKeys: ['type', 'proposedTs'] }),
+    // Cross-range transactions: a few transaction ids so prepares, commits, rollbacks and checks of the
+    // same transaction meet in one history (locks, records, TTL expiry, blocked writes).
+    fc.record(
+      {
+        type: fc.constant('txnPrepare' as const),
+        proposedTs,
+        txnId: txnIdArb,
+        startTs: opts.anyTs ? tsArb : fc.integer({ min: 0, max: opts.startTsMax ?? 40 }),
+        primary: keyArb,
+        ttlTs: fc.integer({ min: 1, max: 100 }),
+        readKeys: fc.array(keyArb, { maxLength: 3 }),
+        readRanges: fc.array(rangeArb, { maxLength: 1 }),
+        writes: fc.array(mutationArb, { maxLength: 3 }),
+      },
+      { requiredKeys: ['type', 'proposedTs', 'txnId', 'startTs', 'primary', 'ttlTs', 'readKeys', 'readRanges', 'writes'] },
+    ),
+    fc.record({ type: fc.constant('txnCommitLocks' as const), ...base, txnId: txnIdArb, commitTs: opts.anyTs ? tsArb : fc.integer({ min: 1, max: 250 }), primary: keyArb }, { requiredKeys: ['type', 'proposedTs', 'txnId', 'commitTs'] }),
+    fc.record({ type: fc.constant('txnRollbackLocks' as const), proposedTs, txnId: txnIdArb, primary: keyArb }, { requiredKeys: ['type', 'proposedTs', 'txnId'] }),
+    fc.record({ type: fc.constant('txnCheck' as const), proposedTs, txnId: txnIdArb, primary: keyArb }),
   ) as fc.Arbitrary<Command>;
 }
 
@@ -66,6 +86,15 @@ export const resultArb: fc.Arbitrary<CommandResult> = fc.oneof(
   fc.record({ type: fc.constant('batch' as const), version: tsArb }),
   fc.record({ type: fc.constant('txnCommit' as const), commitTs: tsArb }),
   fc.record({ type: fc.constant('ok' as const), ts: tsArb }),
+  fc.record({ type: fc.constant('txnStatus' as const), state: fc.constantFrom('prepared' as const, 'committed' as const, 'aborted' as const, 'alive' as const), ts: tsArb, txnId: fc.string() }),
+  fc.record({
+    type: fc.constant('error' as const),
+    code: fc.constant('KEY_LOCKED' as const),
+    message: fc.string(),
+    key: anyBytes,
+    rangeId: fc.nat(),
+    lock: fc.record({ txnId: fc.string(), primary: anyBytes, prepTs: tsArb, ttlTs: tsArb }),
+  }),
   fc.record({ type: fc.constant('error' as const), code: fc.constant('TXN_CONFLICT' as const), message: fc.string(), key: anyBytes, conflictTs: tsArb }),
   fc.record({ type: fc.constant('error' as const), code: fc.constant('SNAPSHOT_TOO_OLD' as const), message: fc.string(), snapshotTs: tsArb, safePoint: tsArb }),
   fc.record({ type: fc.constantFrom('error' as const), code: fc.constantFrom('INVALID_ARGUMENT' as const, 'SESSION_EXPIRED' as const, 'STORAGE_ERROR' as const), message: fc.string() }),

@@ -8,7 +8,7 @@ import { silentLogger } from '../../../node/src/common/logger.js';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { LevelEngine } from '../../../node/src/engine/level-engine.js';
 import type { Engine } from '../../../node/src/engine/engine.js';
-import { CrossRangeError, EpochNotMatchError, InvalidArgumentError, KeyNotInRangeError, KvError } from '../../../node/src/kv/errors.js';
+import { EpochNotMatchError, InvalidArgumentError, KeyNotInRangeError, KvError } from '../../../node/src/kv/errors.js';
 import { RangeKvStore } from '../../../node/src/raftstore/range-kv-store.js';
 import { StateMachine } from '../../../node/src/kv/state-machine.js';
 import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
@@ -132,29 +132,60 @@ describe('ranges: splits and routing on one store', function () {
     }
   });
 
-  it('a batch or transaction across ranges fails with CROSS_RANGE; within one range it works', async () => {
+  it('a batch or transaction across ranges commits atomically (two-phase); within one range it stays one command', async () => {
     const kv = node.kvStore;
     await node.split(b('m'));
     await leadersReady(node);
-    await assert.rejects(kv.batch([{ op: 'put', key: b('a'), value: b('1') }, { op: 'put', key: b('x'), value: b('2') }]), CrossRangeError);
-    assert.equal((await kv.get(b('a'))).found, false, 'nothing of the refused batch applied');
-    await kv.batch([{ op: 'put', key: b('n'), value: b('1') }, { op: 'put', key: b('x'), value: b('2') }]);
-    assert.equal((await kv.get(b('x'))).value?.toString(), '2');
+    const v = await kv.batch([{ op: 'put', key: b('a'), value: b('1') }, { op: 'put', key: b('x'), value: b('2') }]);
+    const a = await kv.get(b('a'));
+    const x = await kv.get(b('x'));
+    assert.equal(a.value?.toString(), '1');
+    assert.equal(x.value?.toString(), '2');
+    assert.equal(a.version, v.version, 'both halves of the batch carry its one commit ts');
+    assert.equal(x.version, v.version);
+    await kv.batch([{ op: 'put', key: b('n'), value: b('1') }, { op: 'put', key: b('x'), value: b('3') }]);
+    assert.equal((await kv.get(b('x'))).value?.toString(), '3');
 
     const t = await kv.begin();
     await kv.put(b('p'), b('tx'), { txnId: t.txnId });
-    await assert.rejects(kv.get(b('c'), { txnId: t.txnId }), CrossRangeError);
-    await assert.rejects(kv.scan({ start: b('a'), end: b('z'), txnId: t.txnId }), CrossRangeError);
-    await kv.commit(t.txnId);
-    assert.equal((await kv.get(b('p'))).value?.toString(), 'tx');
+    assert.equal((await kv.get(b('c'), { txnId: t.txnId })).found, false);
+    await kv.put(b('c'), b('tx'), { txnId: t.txnId });
+    const sc = await kv.scan({ start: b('a'), end: b('z'), txnId: t.txnId });
+    assert.deepEqual(sc.kvs.map((kv1) => kv1.key.toString()), ['a', 'c', 'n', 'p', 'x'], 'a scan across ranges sees the transaction\'s own writes on both');
+    const c = await kv.commit(t.txnId);
+    assert.equal((await kv.get(b('p'))).version, c.commitTs);
+    assert.equal((await kv.get(b('c'))).version, c.commitTs);
+    for (const r of node.sorted()) assert.equal(r.store.sm.locks.lockCount, 0, `range ${r.rangeId} keeps no lock`);
 
     const t2 = await kv.begin();
-    assert.equal((await kv.get(b('c'), { txnId: t2.txnId })).found, false);
+    assert.equal((await kv.get(b('c'), { txnId: t2.txnId })).value?.toString(), 'tx');
     await kv.put(b('d'), b('left'), { txnId: t2.txnId });
     const s = await kv.scan({ start: b('a'), end: b('m'), txnId: t2.txnId });
-    assert.deepEqual(s.kvs.map((x) => x.key.toString()), ['d']);
+    assert.deepEqual(s.kvs.map((x1) => x1.key.toString()), ['a', 'c', 'd']);
     await kv.commit(t2.txnId);
     assert.equal((await kv.get(b('d'))).value?.toString(), 'left');
+  });
+
+  it('cross-range write skew is refused: of two transactions reading both keys and writing one each, one conflicts', async () => {
+    const kv = node.kvStore;
+    await node.split(b('m'));
+    await leadersReady(node);
+    await kv.batch([{ op: 'put', key: b('alice'), value: b('on') }, { op: 'put', key: b('zoe'), value: b('on') }]);
+    const t1 = await kv.begin();
+    const t2 = await kv.begin();
+    for (const t of [t1, t2]) {
+      assert.equal((await kv.get(b('alice'), { txnId: t.txnId })).value?.toString(), 'on');
+      assert.equal((await kv.get(b('zoe'), { txnId: t.txnId })).value?.toString(), 'on');
+    }
+    await kv.put(b('alice'), b('off'), { txnId: t1.txnId });
+    await kv.put(b('zoe'), b('off'), { txnId: t2.txnId });
+    const outcomes = await Promise.allSettled([kv.commit(t1.txnId), kv.commit(t2.txnId)]);
+    const ok = outcomes.filter((o) => o.status === 'fulfilled').length;
+    assert.ok(ok <= 1, 'at most one of the two commits');
+    for (const o of outcomes) if (o.status === 'rejected') assert.equal((o.reason as KvError).code, 'TXN_CONFLICT');
+    const on = [(await kv.get(b('alice'))).value?.toString(), (await kv.get(b('zoe'))).value?.toString()].filter((x1) => x1 === 'on').length;
+    assert.ok(on >= 1, 'someone stays on call');
+    for (const r of node.sorted()) assert.equal(r.store.sm.locks.lockCount, 0, `range ${r.rangeId} keeps no lock`);
   });
 
   it('a transaction whose range splits under it fails retryably (EPOCH_NOT_MATCH) and writes nothing', async () => {

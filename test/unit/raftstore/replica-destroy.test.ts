@@ -72,7 +72,7 @@ describe('replica destroy: crash safety', function () {
     await e.write([{ type: 'put', key: raftKeys.hardState(7), value: b('h') }, { type: 'put', key: latestKey(b('q')), value: b('v') }]);
     const crashed: number[] = [];
     await destroyReplicaState(e, { groupId: 7, data: { start: b('p'), end: b('r') } }, (i) => crashed.push(i));
-    assert.deepEqual(crashed, [0, 1, 2, 3, 4], 'raft, meta, sessions, data, latest');
+    assert.deepEqual(crashed, [0, 1, 2, 3, 4, 5], 'raft, meta, sessions, data, latest, transaction locks/records');
     assert.equal(await e.get(raftKeys.hardState(7)), undefined);
     assert.equal(await e.get(latestKey(b('q'))), undefined);
     assert.deepEqual(await pendingDestroys(e), []);

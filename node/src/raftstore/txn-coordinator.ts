@@ -1,0 +1,125 @@
+// Two-phase commit of a transaction that touched several ranges (docs/ARCHITECTURE.md "Transactions
+// across ranges"). The node the client talks to coordinates; each range's part was read at the same
+// start ts by that range's TxnManager (read set + buffered writes, kv/txn-manager.ts).
+//
+//   1. prepare every part in parallel (TxnPrepareCommand: validate against startTs as a one-range commit
+//      does — serializable — then lock: write locks carry the mutations, read/range locks keep writers
+//      out); a part refused (conflict, live lock) rolls everything back: certainly not committed;
+//   2. commitTs = the largest prepare ts (>= every lock's prepTs, which readers rely on);
+//   3. commit the PRIMARY part (its range holds the record): the commit point. It carries the client's
+//      session, so a lost reply is answered from the primary range's session table (exactly-once), and a
+//      retry elsewhere is resolved by a fence in that same log;
+//   4. commit the secondaries (a crash here leaves locks that readers roll forward through the primary).
+// Locks carry a TTL: a coordinator that dies before step 3 leaves locks that a resolver aborts after it.
+import type { Session } from '../kv/api.js';
+import { KeyLockedError, KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { Mutation } from '../kv/api.js';
+import type { KeyRange } from '../kv/commands.js';
+import type { LocalStore } from '../kv/local-store.js';
+import type { LockResolver } from './lock-resolver.js';
+
+/** One range's part of a transaction: the local replica, its read set and its writes. */
+export interface TxnPart {
+  store: LocalStore;
+  readKeys: Buffer[];
+  readRanges: KeyRange[];
+  writes: Mutation[];
+}
+
+/** Test-only crash points of the coordinator (KVS_TEST_CRASH_AT_TXN). */
+export type TxnCrashPoint = 'after-primary-prepare' | 'after-prepare' | 'after-primary-commit';
+
+export interface TwoPhaseOptions {
+  txnId: string;
+  /** 0 = blind writes (an atomic Batch): nothing validated. */
+  startTs: number;
+  ttlTs: number;
+  session?: Session;
+  resolver: LockResolver;
+  log?: Logger;
+  crashAt?: (point: TxnCrashPoint) => void;
+}
+
+const PREPARE_LOCK_ATTEMPTS = 3;
+const COMMIT_ATTEMPTS = 4;
+
+function asConflict(e: unknown): unknown {
+  return e instanceof KeyLockedError ? new TxnConflictError(e.key, 0, `${e.message}: the transaction conflicts with a prepared transaction; retry`) : e;
+}
+
+/** Commits `parts` (>= 2 ranges with reads or writes) atomically; see the header. */
+export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOptions): Promise<{ commitTs: number }> {
+  const writers = sets.filter((s) => s.writes.length > 0);
+  if (writers.length === 0) throw new Error('commitTwoPhase needs a write (read-only transactions commit without one)');
+  const primaryPart = writers[0]!;
+  const primary = primaryPart.writes[0]!.key;
+  // The primary prepares first: once a secondary is locked, its lock's primary can always be asked.
+  const ordered = [primaryPart, ...sets.filter((s) => s !== primaryPart)];
+  const prepareOne = async (s: (typeof sets)[number]): Promise<number> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await s.store.prepareTxn({ txnId: o.txnId, startTs: o.startTs, primary, ttlTs: o.ttlTs, readKeys: s.readKeys, readRanges: s.readRanges, writes: s.writes });
+      } catch (e) {
+        // A dead transaction's lock is settled and the prepare retried; a live one makes this one give
+        // way (no waiting while holding locks: no deadlock).
+        if (e instanceof KeyLockedError && attempt < PREPARE_LOCK_ATTEMPTS) {
+          await o.resolver.resolve(e, attempt);
+          continue;
+        }
+        throw asConflict(e);
+      }
+    }
+  };
+  const prepTs: number[] = [];
+  try {
+    prepTs.push(await prepareOne(ordered[0]!));
+    o.crashAt?.('after-primary-prepare');
+    const rest = await Promise.allSettled(ordered.slice(1).map(prepareOne));
+    const failed = rest.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    for (const r of rest) prepTs.push((r as PromiseFulfilledResult<number>).value);
+  } catch (e) {
+    await rollbackAll(ordered, primaryPart, primary, o);
+    throw e;
+  }
+  o.crashAt?.('after-prepare');
+  const commitTs = Math.max(...prepTs);
+  let res: { commitTs: number; txnId: string } | undefined;
+  for (let attempt = 1; res === undefined; attempt++) {
+    try {
+      res = await primaryPart.store.commitTxnLocks(o.txnId, commitTs, { primary, ...(o.session !== undefined ? { session: o.session } : {}) });
+    } catch (e) {
+      // Lost track of the proposal: the same command again (its session, or the record, answers a
+      // duplicate). A definite refusal (aborted by a resolver, fenced by a retry) rolls back.
+      if ((e instanceof OutcomeUnknownError || e instanceof NotLeaderError) && attempt < COMMIT_ATTEMPTS) continue;
+      if (e instanceof KvError && (e.code === 'TXN_CONFLICT' || e.code === 'TXN_NOT_FOUND')) await rollbackAll(ordered, primaryPart, primary, o);
+      throw e;
+    }
+  }
+  if (res.txnId !== o.txnId) {
+    // The session's seq was answered from the primary range's table: this is a retry of a commit that
+    // already happened (another attempt's transaction). Ours never committed: drop its locks.
+    await rollbackAll(ordered, primaryPart, primary, o);
+    return { commitTs: res.commitTs };
+  }
+  o.crashAt?.('after-primary-commit');
+  const secondaries = await Promise.allSettled(ordered.slice(1).map((s) => s.store.commitTxnLocks(o.txnId, commitTs)));
+  const left = secondaries.filter((r) => r.status === 'rejected').length;
+  if (left > 0) o.log?.warn('secondary commits failed; readers resolve their locks through the primary', { txnId: o.txnId, failed: left, err: String((secondaries.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason) });
+  return { commitTs };
+}
+
+/** Rolls back every part (the primary first: its record then says aborted, so no late lock can commit). */
+async function rollbackAll(parts: readonly TxnPart[], primaryPart: TxnPart, primary: Buffer, o: TwoPhaseOptions): Promise<void> {
+  try {
+    const outcome = await primaryPart.store.rollbackTxnLocks(o.txnId, primary);
+    if (outcome === 'committed') throw new Error(`transaction ${o.txnId} committed while rolling back`);
+  } catch (e) {
+    // Locks left behind expire and are aborted by the first request that meets them.
+    o.log?.warn('rollback of the primary failed; its locks expire', { txnId: o.txnId, err: String(e) });
+    return;
+  }
+  const rs = await Promise.allSettled(parts.filter((p) => p !== primaryPart).map((p) => p.store.rollbackTxnLocks(o.txnId)));
+  if (rs.some((r) => r.status === 'rejected')) o.log?.warn('rollback of a secondary failed; its locks expire', { txnId: o.txnId });
+}
