@@ -5,7 +5,7 @@
 // piecewise fallback off, a client that can only reach that store gets the routing error.
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
-import { KvCrossRangeError, KvRoutingError } from '../../node/src/client/errors.js';
+import { KvRoutingError } from '../../node/src/client/errors.js';
 import { removeReplica } from '../../node/src/client/range-moves.js';
 import { ProcessCluster, collectLogsOnFailure, until, startRaftCluster } from '../helpers/cluster-process.js';
 
@@ -84,7 +84,7 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     await assert.rejects(c.scan({ limit: 100 }), KvRoutingError);
   });
 
-  it('single-key writes and a Batch within the range store 4 lacks reach a store that holds it; a Batch across ranges is a typed refusal', async () => {
+  it('single-key writes and a Batch within the range store 4 lacks reach a store that holds it; a Batch across ranges commits on a store holding both', async () => {
     const c = client({ maxAttempts: 6 });
     await c.put('k-put', 'v');
     await c.batch([
@@ -93,8 +93,15 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     ]);
     const r = client({ endpoints: cluster.addresses.slice(0, 3) });
     for (const [k, v] of [['k-put', 'v'], ['k-b1', 'v1'], ['k-b2', 'v2']]) assert.equal((await r.get(k!)).value?.toString(), v);
-    await assert.rejects(c.batch([{ op: 'put', key: 'a-x', value: '1' }, { op: 'put', key: 'k-x', value: '2' }]), KvCrossRangeError);
-    assert.equal((await r.get('a-x')).found, false, 'the refused batch wrote nothing');
+    // Across ranges: store 4 cannot coordinate it (it lacks one of them: a retryable refusal, nothing
+    // written); a store holding both commits it atomically.
+    const v = await c.batch([{ op: 'put', key: 'a-x', value: '1' }, { op: 'put', key: 'k-x', value: '2' }]);
+    assert.equal((await r.get('a-x')).version, v.version);
+    assert.equal((await r.get('k-x')).version, v.version);
+    const only4 = client({ endpoints: [cluster.addresses[3]!], maxAttempts: 1 });
+    await assert.rejects(only4.batch([{ op: 'put', key: 'a-y', value: '1' }, { op: 'put', key: 'k-y', value: '2' }]), KvRoutingError);
+    assert.equal((await r.get('a-y')).found, false, 'the refused batch wrote nothing');
+    await c.batch([{ op: 'delete', key: 'a-x' }, { op: 'delete', key: 'k-x' }]);
     await c.batch([{ op: 'delete', key: 'k-put' }, { op: 'delete', key: 'k-b1' }, { op: 'delete', key: 'k-b2' }]);
   });
 

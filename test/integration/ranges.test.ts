@@ -2,12 +2,12 @@
 // while a client writes with exactly-once sessions across the whole key space; every acknowledged
 // write stays readable, a scan across ranges returns every key exactly once and in order, `kvsctl range
 // list --json` shows the shard map, a store killed with -9 reopens every range, and a batch across a
-// range boundary fails with the typed CROSS_RANGE error.
+// range boundary commits atomically.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { AdminClient, KvClient, KvCrossRangeError } from '../../node/src/client/index.js';
+import { AdminClient, KvClient } from '../../node/src/client/index.js';
 import { peersOf, NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, until, raftClusterForSuite, startRaftCluster } from '../helpers/cluster-process.js';
 
 const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
@@ -23,7 +23,7 @@ interface RangeRow {
   leader: number;
 }
 
-describe('ranges on real processes (split under load, shard map, crash, cross-range refusal)', function () {
+describe('ranges on real processes (split under load, shard map, crash, cross-range batch)', function () {
   this.timeout(120_000);
   let cluster: ProcessCluster;
   let client: KvClient;
@@ -116,15 +116,17 @@ describe('ranges on real processes (split under load, shard map, crash, cross-ra
     await assert.rejects(kvsctl('range', 'transfer-leader', '999999', '1'), (e: { stderr?: string }) => /range 999999 has no replica/.test(e.stderr ?? ''));
   });
 
-  it('a batch across a range boundary is refused with CROSS_RANGE and writes nothing; within one range it is atomic', async function () {
-    await assert.rejects(
-      client.batch([
-        { op: 'put', key: 'k049', value: 'x' },
-        { op: 'put', key: 'k051', value: 'x' },
-      ]),
-      KvCrossRangeError,
-    );
-    assert.notEqual((await client.get('k049')).value?.toString(), 'x');
+  it('a batch across a range boundary commits atomically (one commit ts on both ranges); within one range it is one command', async function () {
+    const r = await client.batch([
+      { op: 'put', key: 'k049', value: 'x' },
+      { op: 'put', key: 'k051', value: 'x' },
+    ]);
+    const a = await client.get('k049');
+    const c = await client.get('k051');
+    assert.equal(a.value?.toString(), 'x');
+    assert.equal(c.value?.toString(), 'x');
+    assert.equal(a.version, r.version);
+    assert.equal(c.version, r.version);
     await client.batch([
       { op: 'put', key: 'k051', value: 'b' },
       { op: 'put', key: 'k052', value: 'b' },

@@ -323,9 +323,12 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
           break;
         }
         case 'split': {
-          // Register keys are jepsen/k<n>; bank, counter and write-skew keys (jepsen/bank/…, jepsen/ctr/…,
-          // jepsen/ws/…) all sort on one side of any such key, so their transactions stay in one range.
-          const at = `jepsen/k${Math.floor(step.r[1]! * 8)}${step.r[2]! < 0.5 ? '' : '~'}`;
+          // Inside a workload's key space: a register key (jepsen/k<n>), or a key that puts bank accounts
+          // or a write-skew pair (jepsen/bank/a<n>, jepsen/ws/p<n>/d1) on two ranges — their transactions
+          // and batches then commit across ranges (two-phase), under every other fault.
+          const r2 = step.r[2]!;
+          const n = Math.floor(step.r[1]! * 8);
+          const at = r2 < 0.34 ? `jepsen/k${n}${r2 < 0.17 ? '' : '~'}` : r2 < 0.67 ? `jepsen/bank/a${1 + (n % 4)}` : `jepsen/ws/p${n % 2}/d1`;
           const a = admin();
           try {
             const res = await a.splitRange(Buffer.from(at));

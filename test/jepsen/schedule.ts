@@ -15,7 +15,7 @@ export type FaultKind =
   | 'transfer' // leader transfer to a random voter
   | 'wipe' // SIGKILL, delete the data dir, restart with the same flags; then replace it by a new member
   | 'clock' // a node's wall clock jumps forward / backward or drifts (test hook), back to real time after `holdMs`
-  | 'split' // split the range holding a register key at that key (Admin.SplitRange); txn workloads' keys never straddle it
+  | 'split' // split a range (Admin.SplitRange) at a register key, between bank accounts or inside a write-skew pair
   | 'move-range' // a random range's replica changes stores (learner → snapshot → promote → remove); see run-one moveRange
   | 'wipe-lagging'; // 3 nodes: one lags (down), leader and the other lose power, the other's disk is lost; see run-one
 

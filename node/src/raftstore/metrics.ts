@@ -179,6 +179,12 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_log_synced_writes', 'synced group-commit writes of the Raft logs (one fsync each) (monotonic)', () => node.logWriter.stats.syncedWrites);
   store('kvs_store_log_synced_requests', 'range log writes that needed a sync; / kvs_store_log_synced_writes = fsyncs saved by group commit (monotonic)', () => node.logWriter.stats.syncedRequests);
   store('kvs_store_readies', 'Readies handled by all range replicas of this store (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.readies, 0));
+  // Cross-range transactions (kv/txn-locks.ts): locks held by prepared transactions (a lock older than its
+  // TTL that nobody resolves would show here), records of decided ones, and the resolver's work.
+  store('kvs_txn_locks', 'locks of prepared cross-range transactions in this store\'s range replicas (point + range locks)', () => [...node.replicas.values()].reduce((a, r) => a + r.store.sm.locks.lockCount + r.store.sm.locks.allRangeLocks.length, 0));
+  store('kvs_txn_records', 'decided cross-range transaction records kept by this store\'s range replicas', () => [...node.replicas.values()].reduce((a, r) => a + r.store.sm.locks.recordCount, 0));
+  store('kvs_txn_locks_resolved', 'locks of other transactions this store settled: rolled forward or back through their primary (monotonic)', () => node.kv.resolver.stats.committed + node.kv.resolver.stats.rolledBack);
+  store('kvs_txn_lock_waits', 'backoffs of requests waiting for a live lock of a prepared transaction (monotonic)', () => node.kv.resolver.stats.waited);
   store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else since the last ping round (monotonic)', () => node.transport.stats.pings);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));

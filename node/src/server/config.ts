@@ -65,8 +65,10 @@ export interface RaftConfig {
   maxClockDrift: number;
   compactThreshold: number;
   compactKeep: number;
-  /** Split a range when its size passes this many bytes (0 = off: manual splits only, until cross-range transactions exist). */
+  /** Split a range when its size passes this many bytes (0 = off: manual splits only). */
   rangeMaxBytes: number;
+  /** Lock TTL of cross-range transactions (ms). */
+  txnLockTtlMs: number;
   /** TEST ONLY (--test-disable-identity-check): peers admit a wiped data dir as the same voter. */
   identityCheck: boolean;
 }
@@ -144,7 +146,8 @@ const SPECS = {
     env: 'KVS_TEST_DISABLE_IDENTITY_CHECK',
     desc: 'TEST ONLY, UNSAFE: do not refuse peers whose data dir was wiped (a wiped member may vote again and lose acknowledged writes); exists for the negative control of the wipe test',
   },
-  rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`; a Batch or transaction spanning two ranges fails with CROSS_RANGE until cross-range transactions exist)', def: '0' },
+  rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`); a Batch or transaction spanning ranges commits by two-phase commit on a store holding a replica of each', def: '0' },
+  txnLockTtl: { flag: '--txn-lock-ttl <duration>', env: 'KVS_TXN_LOCK_TTL', desc: 'lifetime of the locks of a transaction committing across ranges: a coordinator that dies mid-commit blocks the keys it locked at most this long (then the first request that meets them aborts or rolls it forward)', def: '3s' },
   raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
   certFile: { flag: '--cert-file <path>', env: 'KVS_CERT_FILE', desc: 'TLS: this node\'s certificate (PEM, chain leaf first; server AND client auth: it also dials the peers). With --key-file and --trusted-ca-file, every gRPC port requires mutual TLS' },
   keyFile: { flag: '--key-file <path>', env: 'KVS_KEY_FILE', desc: 'TLS: the private key of --cert-file (PEM, unencrypted)' },
@@ -359,9 +362,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       compactThreshold: int('raftCompactThreshold')!,
       compactKeep: int('raftCompactKeep')!,
       rangeMaxBytes: size('rangeMaxBytes') ?? 0,
+      txnLockTtlMs: duration('txnLockTtl')!,
       identityCheck: !bool('testDisableIdentityCheck'),
     };
     if (raft.tickMs <= 0) throw new ConfigError('--raft-tick: must be > 0');
+    if (!(raft.txnLockTtlMs >= 100 && raft.txnLockTtlMs <= 600_000)) throw new ConfigError('--txn-lock-ttl: must be between 100ms and 10m');
     if (raft.electionTick < 2) throw new ConfigError('--election-tick: must be >= 2');
   }
   const tlsFiles = { certFile: raw('certFile'), keyFile: raw('keyFile'), trustedCaFile: raw('trustedCaFile') };

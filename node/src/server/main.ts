@@ -26,10 +26,11 @@ import { raftSizeLimits } from '../common/raft-limits.js';
  * Test-only switches for the negative controls of the exactly-once and serializability checks (the
  * tests must be able to fail). Environment only — no flag, no chart value — and loud when set.
  */
-function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation'> {
-  const out: Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation'> = {};
+function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation' | 'unsafeIgnoreTxnLocks'> {
+  const out: Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation' | 'unsafeIgnoreTxnLocks'> = {};
   if (process.env.KVS_TEST_UNSAFE_NO_COMMIT_FENCE === '1') out.unsafeNoCommitFence = true;
   if (process.env.KVS_TEST_UNSAFE_SNAPSHOT_ISOLATION === '1') out.unsafeSnapshotIsolation = true;
+  if (process.env.KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS === '1') out.unsafeIgnoreTxnLocks = true;
   for (const k of Object.keys(out)) logger.warn('UNSAFE TEST SWITCH ON: this node breaks its guarantees on purpose', { switch: k });
   return out;
 }
@@ -126,6 +127,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,
     rangeMaxBytes: r.rangeMaxBytes,
+    txnLockTtlMs: r.txnLockTtlMs,
     maxMessageBytes: config.limits.maxReceiveMessageBytes,
     store: {
       nodeId: config.nodeId,

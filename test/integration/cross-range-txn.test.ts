@@ -1,0 +1,307 @@
+// Transactions across ranges on real processes (issue 14): a bank whose accounts are spread over 9
+// ranges under concurrent transfers while ranges split, a store is killed with -9 and restarted, and
+// another is paused; every read-only audit sees the exact total, and at the end every store does too and
+// no store holds a lock. Cross-range write skew is refused (the negative control runs the same
+// interleaving with the unsafe snapshot-isolation switch and must see it). A coordinator killed at each
+// step of its two-phase commit leaves an all-or-nothing outcome that the next reader sees within the
+// lock TTL plus a round.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdminClient, KvClient, KvConflictError } from '../../node/src/client/index.js';
+import { ProcessCluster, collectLogsOnFailure, sleep, startRaftCluster, until } from '../helpers/cluster-process.js';
+import { mulberry32 } from '../../node/src/common/prng.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+const ACCOUNTS = 16;
+const INITIAL = 100;
+const account = (i: number): string => `bank/a${String(i).padStart(2, '0')}`;
+
+async function metric(node: { metrics(): Promise<string> }, name: string): Promise<number> {
+  const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(await node.metrics());
+  return m === null ? NaN : Number(m[1]);
+}
+
+async function audit(kv: KvClient, endpoint?: string): Promise<number[]> {
+  return kv.txn(
+    async (tx) => {
+      const out: number[] = [];
+      for (let i = 0; i < ACCOUNTS; i++) {
+        const g = await tx.get(account(i));
+        out.push(g.found ? Number(g.value!.toString()) : NaN);
+      }
+      return out;
+    },
+    { readOnly: true, maxAttempts: 20, ...(endpoint !== undefined ? { endpoint } : {}) },
+  );
+}
+
+describe('transactions across ranges (multi-process)', function () {
+  this.timeout(300_000);
+
+  describe('bank over 9 ranges under splits, kill -9 and pause', function () {
+    let cluster: ProcessCluster;
+    const clients: Array<KvClient | AdminClient> = [];
+    before(async function () {
+      cluster = await startRaftCluster(230, { extra: ['--txn-lock-ttl', '2s'] });
+    });
+    afterEach(function () {
+      collectLogsOnFailure(this, cluster?.nodes ?? []);
+    });
+    after(async function () {
+      for (const c of clients) c.close();
+      await cluster?.cleanup();
+    });
+
+    it('every audit sees the exact total; at the end every store agrees and holds no lock', async function () {
+      const admin = new AdminClient(cluster.addresses, 15_000);
+      clients.push(admin);
+      for (let i = 2; i < ACCOUNTS; i += 2) await admin.splitRange(b(account(i)));
+      const boot = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
+      clients.push(boot);
+      // One atomic batch over all 9 ranges.
+      await boot.batch(Array.from({ length: ACCOUNTS }, (_, i) => ({ op: 'put' as const, key: account(i), value: String(INITIAL) })));
+      const routes = await boot.routes();
+      const spanned = routes.filter((r) => Buffer.compare(r.end, b('bank/')) > 0 || r.end.length === 0).length;
+      assert.ok(spanned >= 8, `accounts spread over ${spanned} ranges`);
+
+      const bad: string[] = [];
+      const counts = { transfers: 0, acked: 0, failed: 0, audits: 0, auditsOk: 0 };
+      let running = true;
+      const worker = async (w: number): Promise<void> => {
+        const kv = new KvClient({ endpoints: cluster.addresses, timeoutMs: 10_000 });
+        clients.push(kv);
+        const rand = mulberry32(1000 + w);
+        for (let n = 0; n < 400 && running; n++) {
+          if (rand() < 0.25) {
+            counts.audits++;
+            try {
+              const bal = await audit(kv);
+              const sum = bal.reduce((a, x) => a + x, 0);
+              if (sum !== ACCOUNTS * INITIAL || bal.some((x) => !(x >= 0))) bad.push(`audit by worker ${w}: [${bal.join(',')}] sum ${sum}`);
+              counts.auditsOk++;
+            } catch {
+              // an audit that could not run observed nothing
+            }
+            continue;
+          }
+          const from = Math.floor(rand() * ACCOUNTS);
+          const to = (from + 1 + Math.floor(rand() * (ACCOUNTS - 1))) % ACCOUNTS;
+          const amount = 1 + Math.floor(rand() * 20);
+          counts.transfers++;
+          try {
+            await kv.txn(async (tx) => {
+              const a = Number((await tx.get(account(from))).value?.toString());
+              const c = Number((await tx.get(account(to))).value?.toString());
+              if (!(a >= amount)) return;
+              await tx.put(account(from), String(a - amount));
+              await tx.put(account(to), String(c + amount));
+            });
+            counts.acked++;
+          } catch {
+            counts.failed++; // conflicts past the retry budget, a node down: the total must hold anyway
+          }
+        }
+      };
+      const load = Promise.all([0, 1, 2, 3].map(worker));
+      // The nemesis, while the load runs: more splits, a kill -9 and restart, a pause.
+      await sleep(1500);
+      for (const i of [1, 5, 9]) await admin.splitRange(b(account(i))).catch(() => undefined);
+      await sleep(1000);
+      const victim = cluster.node(2);
+      await victim.kill9();
+      await sleep(1500);
+      await victim.restart();
+      await victim.waitReady(30_000);
+      await sleep(1000);
+      const paused = cluster.node(1);
+      paused.pause();
+      await sleep(1200);
+      paused.resume();
+      await sleep(2000);
+      running = false;
+      await load;
+
+      assert.deepEqual(bad, [], 'no audit saw a torn or wrong total');
+      assert.ok(counts.acked >= 20, `transfers committed: ${JSON.stringify(counts)}`);
+      assert.ok(counts.auditsOk >= 5, `audits ran: ${JSON.stringify(counts)}`);
+      // Every store, read through itself, sees the total; no lock stays past its TTL.
+      for (const node of cluster.nodes) {
+        const local = new KvClient({ endpoints: [node.address], timeoutMs: 15_000 });
+        clients.push(local);
+        const bal = await until(`audit on ${node.address}`, () => audit(local, node.address).catch(() => undefined), 30_000);
+        assert.equal(bal.reduce((a, x) => a + x, 0), ACCOUNTS * INITIAL, `${node.address}: [${bal.join(',')}]`);
+        await until(`${node.address} holds no transaction lock`, async () => ((await metric(node, 'kvs_txn_locks')) === 0 ? true : undefined), 15_000);
+      }
+      console.log(`      bank: ${JSON.stringify(counts)}`);
+    });
+  });
+
+  describe('write skew across two ranges', function () {
+    /** Two transactions read both doctors (on two ranges) and each takes one off call. */
+    async function skew(kv: KvClient, pair: string): Promise<{ committed: number; onCall: number }> {
+      const d0 = `${pair}/d0`;
+      const d1 = `${pair}/d1`;
+      await kv.batch([{ op: 'put', key: d0, value: '1' }, { op: 'put', key: d1, value: '1' }]);
+      const t1 = await kv.begin();
+      const t2 = await kv.begin();
+      for (const t of [t1, t2]) {
+        await kv.get(d0, { txnId: t.txnId });
+        await kv.get(d1, { txnId: t.txnId });
+      }
+      await kv.put(d0, '0', { txnId: t1.txnId });
+      await kv.put(d1, '0', { txnId: t2.txnId });
+      const r = await Promise.allSettled([kv.commit(t1.txnId), kv.commit(t2.txnId)]);
+      for (const o of r) if (o.status === 'rejected') assert.ok(o.reason instanceof KvConflictError, String(o.reason));
+      const onCall = Number((await kv.get(d0)).value?.toString()) + Number((await kv.get(d1)).value?.toString());
+      return { committed: r.filter((o) => o.status === 'fulfilled').length, onCall };
+    }
+
+    for (const unsafe of [false, true]) {
+      it(unsafe ? 'negative control: with the unsafe snapshot-isolation switch both commit (the check can fail)' : 'serializable: never both; concurrent doctors keep someone on call', async function () {
+        const cluster = await startRaftCluster(unsafe ? 236 : 233, unsafe ? { env: { KVS_TEST_UNSAFE_SNAPSHOT_ISOLATION: '1' } } : {});
+        const admin = new AdminClient(cluster.addresses, 15_000);
+        const kv = new KvClient({ endpoints: [cluster.addresses[0]!], timeoutMs: 15_000 });
+        try {
+          for (const p of [0, 1, 2, 3]) await admin.splitRange(b(`ws/p${p}/d1`));
+          for (let p = 0; p < 3; p++) {
+            const r = await skew(kv, `ws/p${p}`);
+            if (unsafe) {
+              assert.equal(r.committed, 2, 'SI commits both');
+              assert.equal(r.onCall, 0, 'write skew: nobody on call');
+            } else {
+              assert.ok(r.committed <= 1 && r.onCall >= 1, JSON.stringify(r));
+            }
+          }
+          if (unsafe) return;
+          // Concurrent doctors going off and on call through the txn helper, bounded.
+          const violations: string[] = [];
+          const pair = 'ws/p3';
+          await kv.batch([{ op: 'put', key: `${pair}/d0`, value: '1' }, { op: 'put', key: `${pair}/d1`, value: '1' }]);
+          const doctor = async (d: 0 | 1): Promise<void> => {
+            const c = new KvClient({ endpoints: cluster.addresses, timeoutMs: 10_000 });
+            try {
+              for (let n = 0; n < 40; n++) {
+                await c
+                  .txn(async (tx) => {
+                    const me = Number((await tx.get(`${pair}/d${d}`)).value?.toString());
+                    const other = Number((await tx.get(`${pair}/d${1 - d}`)).value?.toString());
+                    if (me + other < 1) violations.push(`read d${d}=${me} other=${other}`);
+                    if (me === 1 && other === 1) await tx.put(`${pair}/d${d}`, '0');
+                    else if (me === 0) await tx.put(`${pair}/d${d}`, '1');
+                  })
+                  .catch(() => undefined);
+              }
+            } finally {
+              c.close();
+            }
+          };
+          await Promise.all([doctor(0), doctor(1), doctor(0), doctor(1)]);
+          assert.deepEqual(violations, []);
+          const final = Number((await kv.get(`${pair}/d0`)).value?.toString()) + Number((await kv.get(`${pair}/d1`)).value?.toString());
+          assert.ok(final >= 1, `final on call: ${final}`);
+        } finally {
+          admin.close();
+          kv.close();
+          await cluster.cleanup();
+        }
+      });
+    }
+  });
+
+  describe('a coordinator killed at each step of its commit', function () {
+    let cluster: ProcessCluster | undefined;
+    let dir = '';
+    const clients: Array<KvClient | AdminClient> = [];
+    const TTL_MS = 2000;
+    before(async function () {
+      dir = mkdtempSync(join(tmpdir(), 'kvs-txn-crash-'));
+      cluster = await startRaftCluster(250, { extra: ['--txn-lock-ttl', `${TTL_MS}ms`] });
+      const admin = new AdminClient(cluster.addresses, 15_000);
+      clients.push(admin);
+      await admin.splitRange(b('m'));
+    });
+    afterEach(function () {
+      collectLogsOnFailure(this, cluster?.nodes ?? []);
+    });
+    after(async function () {
+      for (const c of clients) c.close();
+      await cluster?.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const [n, point, committed] of [
+      [1, 'after-primary-prepare', false],
+      [2, 'after-prepare', false],
+      [3, 'after-primary-commit', true],
+    ] as const) {
+      it(`killed ${point}: ${committed ? 'committed' : 'aborted'} on both ranges, seen by the next reader within TTL + a round`, async function () {
+        const c = cluster!;
+        const victim = c.node(2); // raft id 3
+        const marker = join(dir, `crashed-${n}`);
+        victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:${point}:${marker}` });
+        await victim.stop();
+        await victim.restart();
+        await victim.waitReady(30_000);
+        const reader = new KvClient({ endpoints: c.addresses.slice(0, 2), timeoutMs: 20_000 });
+        clients.push(reader);
+        const [x, y] = [`a-${n}`, `z-${n}`]; // on the two ranges
+        await reader.batch([{ op: 'put', key: x, value: 'old' }, { op: 'put', key: y, value: 'old' }]);
+        const coord = new KvClient({ endpoints: [victim.address], timeoutMs: 5000, maxAttempts: 1 });
+        clients.push(coord);
+        const t = await coord.begin();
+        await coord.put(x, 'new', { txnId: t.txnId });
+        await coord.put(y, 'new', { txnId: t.txnId });
+        await coord.commit(t.txnId).catch(() => undefined);
+        await until('the coordinator died at the failpoint', async () => (existsSync(marker) && !victim.running ? true : undefined), 20_000);
+        const t0 = Date.now();
+        const vx = (await reader.get(x)).value?.toString();
+        const vy = (await reader.get(y)).value?.toString();
+        const took = Date.now() - t0;
+        const want = committed ? 'new' : 'old';
+        assert.deepEqual([vx, vy], [want, want], 'all or nothing');
+        assert.ok(took < TTL_MS + 5000, `settled in ${took} ms (TTL ${TTL_MS} ms)`);
+        // Writes to both keys go on (no lock left behind).
+        await reader.batch([{ op: 'put', key: x, value: 'later' }, { op: 'put', key: y, value: 'later' }]);
+        for (const a of c.addresses.slice(0, 2)) {
+          const r = new KvClient({ endpoints: [a], timeoutMs: 10_000 });
+          clients.push(r);
+          assert.equal((await r.get(y)).value?.toString(), 'later');
+        }
+        await victim.restart();
+        await victim.waitReady(30_000);
+        console.log(`      ${point}: readers settled in ${took} ms`);
+      });
+    }
+
+    it('negative control: readers that ignore locks (unsafe switch) see the transaction half committed', async function () {
+      const c = await startRaftCluster(253, { extra: ['--txn-lock-ttl', '60s'], env: { KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS: '1' } });
+      const marker = join(dir, 'crashed-unsafe');
+      try {
+        const admin = new AdminClient(c.addresses, 15_000);
+        clients.push(admin);
+        await admin.splitRange(b('m'));
+        const victim = c.node(2);
+        victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:after-primary-commit:${marker}`, KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS: '1' });
+        await victim.stop();
+        await victim.restart();
+        await victim.waitReady(30_000);
+        const reader = new KvClient({ endpoints: c.addresses.slice(0, 2), timeoutMs: 20_000 });
+        clients.push(reader);
+        await reader.batch([{ op: 'put', key: 'a-u', value: 'old' }, { op: 'put', key: 'z-u', value: 'old' }]);
+        const coord = new KvClient({ endpoints: [victim.address], timeoutMs: 5000, maxAttempts: 1 });
+        clients.push(coord);
+        const t = await coord.begin();
+        await coord.put('a-u', 'new', { txnId: t.txnId });
+        await coord.put('z-u', 'new', { txnId: t.txnId });
+        await coord.commit(t.txnId).catch(() => undefined);
+        await until('the coordinator died at the failpoint', async () => (existsSync(marker) && !victim.running ? true : undefined), 20_000);
+        const seen = [(await reader.get('a-u')).value?.toString(), (await reader.get('z-u')).value?.toString()];
+        assert.deepEqual(seen, ['new', 'old'], 'the primary committed, the secondary still locked: ignoring the lock reads a torn transaction');
+      } finally {
+        await c.cleanup();
+      }
+    });
+  });
+});
