@@ -383,6 +383,11 @@ export class LocalStore implements KvStore {
     return this.txns.touched(txnId);
   }
 
+  /** Buffered writes of a transaction on this range (0 when unknown or finished). */
+  txnWrites(txnId: string): number {
+    return this.txns.writeCount(txnId);
+  }
+
   /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */
   private async readTs(snapshotTs: number | undefined): Promise<number> {
     if (snapshotTs === undefined || snapshotTs === 0) {

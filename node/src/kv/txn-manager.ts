@@ -136,6 +136,11 @@ export class TxnManager {
     return { startTs: t.startTs, readKeys: [...t.readKeys.values()], readRanges: [...t.readRanges], writes: [...t.writes.values()] };
   }
 
+  /** Buffered writes of a registered transaction (also one whose commit is in doubt); 0 if unknown. */
+  writeCount(id: string): number {
+    return this.txns.get(id)?.writes.size ?? 0;
+  }
+
   /** Whether the open transaction read or wrote anything. */
   touched(id: string): boolean {
     const t = this.txns.get(id);

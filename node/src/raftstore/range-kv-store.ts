@@ -440,7 +440,13 @@ export class RangeKvStore implements KvStore {
     if (t.startTs === undefined) {
       if (t.starting === undefined) {
         const first = r.store.begin(t.opts);
-        t.starting = first.then((x) => x.startTs);
+        const starting = first.then((x) => x.startTs);
+        // Awaited only by a concurrent first operation: never an unhandled rejection; a failed begin
+        // lets the next operation try again.
+        starting.catch(() => {
+          if (t.starting === starting) t.starting = undefined;
+        });
+        t.starting = starting;
         inner = await first;
         t.startTs = inner.startTs;
       } else {
@@ -481,9 +487,10 @@ export class RangeKvStore implements KvStore {
     if (t === undefined) return this.commitUnknown(txnId, opts);
     if (t.committing !== undefined) return t.committing;
     const parts = [...t.parts.values()];
+    // (Never through txnSets here: it refuses a transaction whose commit is in doubt, and a retried
+    // commit of one must reach its one-range commit, which resolves it through the log.)
     const touched = parts.filter((p) => p.replica.store.txnTouched(p.innerId));
-    const writers = touched.filter((p) => p.replica.store.txnSets(p.innerId).writes.length > 0);
-    if (touched.length <= 1 || writers.length === 0) {
+    if (touched.length <= 1 || !touched.some((p) => p.replica.store.txnWrites(p.innerId) > 0)) {
       // One range (1PC, exactly as before ranges), or a read-only transaction: its reads were one
       // snapshot, nothing to validate. The commit runs on one part (a session seq is logged there).
       let main = touched[0] ?? parts[0];
