@@ -226,7 +226,8 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
           balanced = balancedCondition(prevConds, { summary: prepared.plan.summary, failed: out.failed.map((o) => o.event.note) }, gen, nowIso);
           placementEvents = out.outcomes.map((o) => o.event);
           placementBusy = !prepared.plan.summary.balanced || out.outcomes.length > 0;
-          placementStepped = out.outcomes.some((o) => o.ok);
+          // A stale plan (EpochNotMatch) is looked at again as soon as a step that went through.
+          placementStepped = out.outcomes.some((o) => o.ok) || out.stale.length > 0;
         }
       } catch (e) {
         // The planner refused the spec (PlacementSpecError) or observation broke: say so, change nothing.

@@ -31,7 +31,7 @@ export function staleReplicaSteps(stores: readonly ObservedStore[], rv: RangeVie
       const d = rv.ranges[k]!.descriptor;
       if (d.replicas.some((r) => r.peerId === p.peerId)) continue;
       if (p.confVer >= d.epoch.confVer || skip(s.storeId, p.peerId)) continue;
-      steps.push({ type: 'RemoveStalePeer', rangeId: p.rangeId, storeId: s.storeId, peerId: p.peerId, cause: 'stale-peer', why: `peer ${p.peerId} (confVer ${p.confVer}) is not in the descriptor of range ${p.rangeId} (confVer ${d.epoch.confVer})` });
+      steps.push({ type: 'RemoveStalePeer', rangeId: p.rangeId, storeId: s.storeId, peerId: p.peerId, epoch: { ...d.epoch }, descriptorStores: d.replicas.map((r) => r.storeId), cause: 'stale-peer', why: `peer ${p.peerId} (confVer ${p.confVer}) is not in the descriptor of range ${p.rangeId} (confVer ${d.epoch.confVer})` });
     }
   }
   return steps;
