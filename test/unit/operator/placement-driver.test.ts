@@ -2,16 +2,11 @@
 // RangeAdmin interface (FakeRangeAdmin, placement-fake-admin.ts: the node's refusals — not a voter →
 // NotLeader, a learner not caught up → Refused, a removal that would lose the quorum → Refused).
 import assert from 'node:assert/strict';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger } from '../../../node/src/common/logger.js';
-import type { KvsCluster, KvsClusterStatus } from '../../../operator/src/api/types.js';
-import type { PlannedEvent } from '../../../operator/src/controller/plan.js';
 import { reconcile } from '../../../operator/src/controller/reconcile.js';
-import { FakeNodeAdmin, NodeAdminError, type DrainStoreOptions, type NodeAdmin, type RangeAdmin, type RangeChange, type RangeEpoch, type StoreRanges } from '../../../operator/src/runtime/admin.js';
-import type { NodeReport } from '../../../operator/src/controller/status.js';
-import type { Writer } from '../../../operator/src/runtime/kube.js';
+import { NodeAdminError, type RangeAdmin } from '../../../operator/src/runtime/admin.js';
 import { cluster, healthyStatus, membersCm, pods, StaticCache, sts } from './fixtures.js';
-import { FakeRangeAdmin } from './placement-fake-admin.js';
+import { FakeClusterAdmin, FakeRangeAdmin, RecordingWriter } from './placement-fake-admin.js';
 import { PlacementDriver } from '../../../operator/src/runtime/placement-driver.js';
 import { observeShardMap } from '../../../operator/src/runtime/placement-observe.js';
 import { balancedCondition, effectiveReplicationFactor, placementSpecOf, storeEndpoints } from '../../../operator/src/controller/placement.js';
@@ -321,60 +316,6 @@ describe('placement: spec and stores from the KvsCluster (issue 13)', function (
     );
   });
 });
-
-/** Range 1 through FakeNodeAdmin (membership), the other ranges through FakeRangeAdmin: one admin, like GrpcNodeAdmin. */
-class FakeClusterAdmin implements NodeAdmin, RangeAdmin {
-  readonly node = new FakeNodeAdmin();
-  constructor(readonly placed: FakeRangeAdmin) {}
-  status(address: string): Promise<NodeReport> {
-    return this.node.status(address);
-  }
-  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
-    return this.node.addLearner(leader, raftId, raftAddress);
-  }
-  promote(leader: string, raftId: number): Promise<string> {
-    return this.node.promote(leader, raftId);
-  }
-  removeMember(leader: string, raftId: number): Promise<string> {
-    return this.node.removeMember(leader, raftId);
-  }
-  transferLeader(leader: string, toRaftId: number): Promise<string> {
-    return this.node.transferLeader(leader, toRaftId);
-  }
-  drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
-    return this.node.drainStore(addresses, storeId, opts);
-  }
-  snapshot(address: string): Promise<string> {
-    return this.node.snapshot(address);
-  }
-  close(): void {}
-  ranges(address: string): Promise<StoreRanges> {
-    return this.placed.ranges(address);
-  }
-  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number, epoch?: RangeEpoch): Promise<string> {
-    return this.placed.changeRangeReplica(address, rangeId, change, storeId, epoch);
-  }
-  transferRangeLeader(address: string, rangeId: number, toStoreId: number, epoch?: RangeEpoch): Promise<string> {
-    return this.placed.transferRangeLeader(address, rangeId, toStoreId, epoch);
-  }
-  destroyStaleReplica(address: string, rangeId: number, epoch: RangeEpoch, storeIds: readonly number[]): Promise<string> {
-    return this.placed.destroyStaleReplica(address, rangeId, epoch, storeIds);
-  }
-}
-
-class RecordingWriter implements Writer {
-  statuses: KvsClusterStatus[] = [];
-  events: PlannedEvent[] = [];
-  async apply(_o: KubernetesObject) {}
-  async applyStatus(_c: KvsCluster, s: KvsClusterStatus) {
-    this.statuses.push(s);
-  }
-  async event(_c: KvsCluster, e: PlannedEvent) {
-    this.events.push(e);
-  }
-  async deletePod() {}
-  async deletePvc() {}
-}
 
 describe('placement in the reconcile pass (issue 13)', function () {
   const setup = (replicas: number, stores: number) => {

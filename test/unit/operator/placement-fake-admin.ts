@@ -5,7 +5,12 @@
 // (`stale`: a copy from before it was removed) that only DestroyStaleReplica removes, on the node's terms.
 import type { RangeInfo } from '../../../node/src/client/admin-client.js';
 import type { StoreEndpoint } from '../../../operator/src/runtime/placement-observe.js';
-import { NodeAdminError, type RangeAdmin, type RangeChange, type RangeEpoch, type StoreRanges } from '../../../operator/src/runtime/admin.js';
+import { FakeNodeAdmin, NodeAdminError, type DrainStoreOptions, type NodeAdmin, type RangeAdmin, type RangeChange, type RangeEpoch, type StoreRanges } from '../../../operator/src/runtime/admin.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KvsCluster, KvsClusterStatus } from '../../../operator/src/api/types.js';
+import type { PlannedEvent } from '../../../operator/src/controller/plan.js';
+import type { NodeReport } from '../../../operator/src/controller/status.js';
+import type { Writer } from '../../../operator/src/runtime/kube.js';
 
 export interface FakeRange {
   id: number;
@@ -135,4 +140,58 @@ export class FakeRangeAdmin implements RangeAdmin {
   placement(): Map<number, number[]> {
     return new Map([...this.ranges_.values()].filter((r) => r.id !== 1).map((r) => [r.id, r.replicas.map((x) => x.storeId).sort((a, b) => a - b)]));
   }
+}
+
+/** Range 1 through FakeNodeAdmin (membership), the other ranges through FakeRangeAdmin: one admin, like GrpcNodeAdmin. */
+export class FakeClusterAdmin implements NodeAdmin, RangeAdmin {
+  readonly node = new FakeNodeAdmin();
+  constructor(readonly placed: FakeRangeAdmin) {}
+  status(address: string): Promise<NodeReport> {
+    return this.node.status(address);
+  }
+  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
+    return this.node.addLearner(leader, raftId, raftAddress);
+  }
+  promote(leader: string, raftId: number): Promise<string> {
+    return this.node.promote(leader, raftId);
+  }
+  removeMember(leader: string, raftId: number): Promise<string> {
+    return this.node.removeMember(leader, raftId);
+  }
+  transferLeader(leader: string, toRaftId: number): Promise<string> {
+    return this.node.transferLeader(leader, toRaftId);
+  }
+  drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
+    return this.node.drainStore(addresses, storeId, opts);
+  }
+  snapshot(address: string): Promise<string> {
+    return this.node.snapshot(address);
+  }
+  close(): void {}
+  ranges(address: string): Promise<StoreRanges> {
+    return this.placed.ranges(address);
+  }
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number, epoch?: RangeEpoch): Promise<string> {
+    return this.placed.changeRangeReplica(address, rangeId, change, storeId, epoch);
+  }
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number, epoch?: RangeEpoch): Promise<string> {
+    return this.placed.transferRangeLeader(address, rangeId, toStoreId, epoch);
+  }
+  destroyStaleReplica(address: string, rangeId: number, epoch: RangeEpoch, storeIds: readonly number[]): Promise<string> {
+    return this.placed.destroyStaleReplica(address, rangeId, epoch, storeIds);
+  }
+}
+
+export class RecordingWriter implements Writer {
+  statuses: KvsClusterStatus[] = [];
+  events: PlannedEvent[] = [];
+  async apply(_o: KubernetesObject) {}
+  async applyStatus(_c: KvsCluster, s: KvsClusterStatus) {
+    this.statuses.push(s);
+  }
+  async event(_c: KvsCluster, e: PlannedEvent) {
+    this.events.push(e);
+  }
+  async deletePod() {}
+  async deletePvc() {}
 }
