@@ -7,6 +7,7 @@ import { reconcile } from '../../../operator/src/controller/reconcile.js';
 import { NodeAdminError, type RangeAdmin } from '../../../operator/src/runtime/admin.js';
 import { cluster, healthyStatus, membersCm, pods, StaticCache, sts } from './fixtures.js';
 import { FakeClusterAdmin, FakeRangeAdmin, RecordingWriter } from './placement-fake-admin.js';
+import { OperatorMetrics } from '../../../operator/src/runtime/metrics.js';
 import { PlacementDriver } from '../../../operator/src/runtime/placement-driver.js';
 import { observeShardMap } from '../../../operator/src/runtime/placement-observe.js';
 import { balancedCondition, effectiveReplicationFactor, placementSpecOf, storeEndpoints } from '../../../operator/src/controller/placement.js';
@@ -180,6 +181,9 @@ describe('placement driver: epochs and stale replicas (issue 13)', function () {
     assert.equal(a.calls.filter((c) => c === `AddLearner ${step.rangeId} 4`).length, 1, 'tried once, on the leader: every voter would say the same');
     const cond = balancedCondition(undefined, { summary: prepared.plan.summary, failed: out.failed.map((x) => x.event.note) }, 1, '2026-12-03T00:00:00Z');
     assert.notEqual(cond.reason, 'PlacementStepFailed');
+    const metrics = new OperatorMetrics(false);
+    metrics.recordPlacement('ns/demo', { ...prepared, ...out });
+    assert.match(await metrics.registry.metrics(), /^kvs_operator_placement_steps_total\{type="AddLearner",result="stale"\} 1$/m);
     // No cool-down: the very next pass observes the range again and plans from its new descriptor.
     const next = await d.prepare('ns/demo', a, SPEC, a.endpoints(), Date.now());
     const again = next.plan.steps.filter((s) => s.rangeId === step.rangeId);
