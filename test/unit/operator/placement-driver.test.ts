@@ -251,6 +251,20 @@ describe('placement driver: epochs and stale replicas (issue 13)', function () {
     assert.ok(!next.plan.steps.some((s) => s.type === 'RemoveStalePeer' && s.rangeId === 10));
   });
 
+  it('planner: a stale peer is removed only while its range has a known leader (the descriptor is the leader\'s), a newer confVer and no listing of the store', function () {
+    const stale = (leader: number | null, peerConfVer: number, voters = [1, 2, 4]) =>
+      planPlacement({
+        spec: { replicationFactor: 3, maxConcurrentMoves: 2, storeDownTimeoutMs: 60_000 },
+        stores: storesOf(4, ['a']).map((s) => (s.storeId === 3 ? { ...s, hostedPeers: [{ rangeId: 10, peerId: 3, confVer: peerConfVer }] } : s)),
+        ranges: [{ ...range(10, voters, { leader, confVer: 7 }), descriptor: { ...range(10, voters, { confVer: 7 }).descriptor, replicas: voters.map((x) => ({ storeId: x, peerId: x, role: 'voter' as const })) } }],
+        nowMs: NOW_MS,
+      }).steps.filter((s) => s.type === 'RemoveStalePeer');
+    assert.equal(stale(1, 4).length, 1, 'leader known, older confVer, not listed: removed');
+    assert.equal(stale(null, 4).length, 0, 'no leader known: kept');
+    assert.equal(stale(1, 7).length, 0, 'not older: kept');
+    assert.equal(stale(1, 4, [1, 2, 3]).length, 0, 'listed: kept');
+  });
+
   it('a stale-peer step on a store that no longer answers: not executed anywhere else (Unavailable)', async function () {
     const a = new FakeRangeAdmin([1, 2, 3, 4]);
     a.addRange(10, [1, 2, 4]);
