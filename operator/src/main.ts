@@ -16,6 +16,7 @@ import { podTlsMode } from './controller/tls-mode.js';
 import { LeaderElector } from './runtime/leader.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics, startHttp } from './runtime/metrics.js';
+import { NodeLabelCache } from './runtime/node-labels.js';
 import { PlacementDriver } from './runtime/placement-driver.js';
 
 const program = new Command()
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
   const admins = o['nodeAdmin'] === 'none' ? undefined : new ClusterNodeAdmins({ logger, ...(clientTls ? { clientTls } : {}) });
   let informers: Informers | undefined;
   const placement = new PlacementDriver({ logger });
+  const nodeLabels = NodeLabelCache.forKube(kc, logger);
   const manager = new Manager({
     logger,
     metrics,
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
         onMembershipStep: (type, result) => metrics.membershipSteps.inc({ type, result }),
         placement,
         onPlacement: (key, pass) => metrics.recordPlacement(key, pass),
+        nodeLabels: nodeLabels.labelsOf,
       }),
   });
   informers = new Informers(kc, (key, urgent) => (urgent ? manager.queue.addUrgent(key) : manager.queue.add(key)), logger, o['watchNamespace']);

@@ -7,11 +7,39 @@ import { PROTO_LOADER_OPTIONS } from '../common/proto.js';
 import { protoPath } from '../common/paths.js';
 import type { AdminStatusResponse__Output } from '../generated/kvs/v1/AdminStatusResponse.js';
 import type { AdminResponse__Output } from '../generated/kvs/v1/AdminResponse.js';
-import { KvNotLeaderError, KvUnavailableError, fromGrpcError } from './errors.js';
+import { KvNotLeaderError, KvRoutingError, KvUnavailableError, fromGrpcError, type KvError } from './errors.js';
+import { MD_RANGE_EPOCH, parseRangeEpoch } from '../common/wire-errors.js';
 import { parseEndpoints } from './kv-client.js';
 import { clientCredentials, type ClientTlsOptions, type ReloadingTls } from '../common/tls.js';
 
-type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact' | 'Settings' | 'Ranges' | 'SplitRange';
+type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact' | 'Settings' | 'Ranges' | 'SplitRange' | 'DestroyStaleReplica';
+
+/** A range's epoch as the per-range Admin calls carry it (proto RangeEpoch). */
+export interface AdminRangeEpoch {
+  confVer: number;
+  version: number;
+}
+
+/**
+ * A per-range Admin call named an epoch its range is no longer (or not yet) at: nothing was changed.
+ * `current` is the epoch the refusing replica holds (from the `kvs-range-epoch` trailer), when sent.
+ * Not retryable as is: observe the range again and re-plan.
+ */
+export class AdminEpochNotMatchError extends KvRoutingError {
+  override name = 'AdminEpochNotMatchError';
+  constructor(message: string, rangeId: number | undefined, readonly current: AdminRangeEpoch | undefined) {
+    super(message, 'EPOCH_NOT_MATCH', rangeId);
+  }
+}
+
+/** fromGrpcError plus the epoch trailer of an EPOCH_NOT_MATCH (client/errors.ts does not read it). */
+function adminErrorOf(err: unknown, context: string): KvError {
+  const e = fromGrpcError(err, context);
+  if (!(e instanceof KvRoutingError) || e.serverCode !== 'EPOCH_NOT_MATCH') return e;
+  const md = (err as grpc.ServiceError).metadata as grpc.Metadata | undefined;
+  const v = md?.get(MD_RANGE_EPOCH)[0];
+  return new AdminEpochNotMatchError(e.message, e.rangeId, parseRangeEpoch(typeof v === 'string' ? v : v?.toString()));
+}
 
 /** One range replica as a store reports it (Admin.Ranges). */
 export interface RangeInfo {
@@ -118,7 +146,7 @@ export class AdminClient {
     return new Promise<Res>((resolve, reject) => {
       const stub = this.stub(endpoint) as unknown as Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void>;
       stub[method]!.call(stub, req, new grpc.Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
-        if (err) reject(fromGrpcError(err, `${method} ${endpoint}`));
+        if (err) reject(adminErrorOf(err, `${method} ${endpoint}`));
         else resolve(res as Res);
       });
     });
@@ -140,6 +168,8 @@ export class AdminClient {
         return await this.callAt<Res>(ep, method, req, timeoutMs);
       } catch (e) {
         last = e;
+        // A stale epoch is the range's answer, not the endpoint's: another endpoint would say the same.
+        if (e instanceof AdminEpochNotMatchError) throw e;
         const next = e instanceof KvNotLeaderError ? this.hintEndpoint(e.leaderAddress) : undefined;
         if (next !== undefined && !tried.has(next)) queue.unshift(next);
         else if (!(e instanceof KvUnavailableError) && !(e instanceof KvNotLeaderError && queue.length > 0)) throw e;
@@ -196,6 +226,15 @@ export class AdminClient {
   async ranges(endpoint?: string): Promise<{ storeId: number; ranges: RangeInfo[] }> {
     const r = endpoint ? await this.callAt<Record<string, unknown>>(endpoint, 'Ranges', {}) : await this.call<Record<string, unknown>>('Ranges', {});
     return { storeId: Number(r.storeId ?? 0), ranges: ((r.ranges as Array<Record<string, unknown>> | undefined) ?? []).map(rangeInfoOf) };
+  }
+
+  /**
+   * Destroys the store's replica of `rangeId` (at `endpoint`) when the range's current descriptor —
+   * `epoch` and `storeIds`, as its leader reports it — no longer lists the store and is newer than what the
+   * replica applied (it missed its removal). Refused (PRECONDITION_FAILED) otherwise.
+   */
+  destroyStaleReplica(endpoint: string, rangeId: number, epoch: AdminRangeEpoch, storeIds: readonly number[]): Promise<AdminResult> {
+    return this.callAt(endpoint, 'DestroyStaleReplica', { rangeId, epoch, storeIds: [...storeIds] });
   }
 
   /** Splits the range holding `key` at `key` (on that range's leader: NOT_LEADER hints are followed). */

@@ -21,6 +21,18 @@ export const MD_LEADER = 'kvs-leader';
 export const MD_LEADER_ID = 'kvs-leader-id';
 /** The range a routing error is about (KEY_NOT_IN_RANGE, EPOCH_NOT_MATCH, RANGE_NOT_FOUND; decimal). */
 export const MD_RANGE_ID = 'kvs-range-id';
+/** The epoch the refusing replica holds (EPOCH_NOT_MATCH, when it named one): "<confVer>.<version>". */
+export const MD_RANGE_EPOCH = 'kvs-range-epoch';
+
+export function formatRangeEpoch(e: { confVer: number; version: number }): string {
+  return `${e.confVer}.${e.version}`;
+}
+
+/** Parses MD_RANGE_EPOCH; undefined when absent or malformed. */
+export function parseRangeEpoch(v: string | undefined): { confVer: number; version: number } | undefined {
+  const m = v === undefined ? null : /^(\d+)\.(\d+)$/.exec(v);
+  return m ? { confVer: Number(m[1]), version: Number(m[2]) } : undefined;
+}
 
 /**
  * A failed request as both transports carry it: a unary call as status + trailers (the MD_* keys above),
@@ -40,6 +52,8 @@ export interface WireError {
   leader?: string;
   leaderId?: number;
   rangeId?: number;
+  /** EPOCH_NOT_MATCH: the epoch the refusing replica holds (unary calls only). */
+  rangeEpoch?: { confVer: number; version: number };
 }
 
 /** The one table of typed store error codes → gRPC status codes. */

@@ -7,8 +7,10 @@ import type { AdminResponse as _kvs_v1_AdminResponse, AdminResponse__Output as _
 import type { AdminStatusRequest as _kvs_v1_AdminStatusRequest, AdminStatusRequest__Output as _kvs_v1_AdminStatusRequest__Output } from './kvs/v1/AdminStatusRequest.js';
 import type { AdminStatusResponse as _kvs_v1_AdminStatusResponse, AdminStatusResponse__Output as _kvs_v1_AdminStatusResponse__Output } from './kvs/v1/AdminStatusResponse.js';
 import type { CompactRequest as _kvs_v1_CompactRequest, CompactRequest__Output as _kvs_v1_CompactRequest__Output } from './kvs/v1/CompactRequest.js';
+import type { DestroyStaleReplicaRequest as _kvs_v1_DestroyStaleReplicaRequest, DestroyStaleReplicaRequest__Output as _kvs_v1_DestroyStaleReplicaRequest__Output } from './kvs/v1/DestroyStaleReplicaRequest.js';
 import type { MemberProgress as _kvs_v1_MemberProgress, MemberProgress__Output as _kvs_v1_MemberProgress__Output } from './kvs/v1/MemberProgress.js';
 import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output as _kvs_v1_PromoteRequest__Output } from './kvs/v1/PromoteRequest.js';
+import type { RangeEpoch as _kvs_v1_RangeEpoch, RangeEpoch__Output as _kvs_v1_RangeEpoch__Output } from './kvs/v1/RangeEpoch.js';
 import type { RangeInfo as _kvs_v1_RangeInfo, RangeInfo__Output as _kvs_v1_RangeInfo__Output } from './kvs/v1/RangeInfo.js';
 import type { RangesRequest as _kvs_v1_RangesRequest, RangesRequest__Output as _kvs_v1_RangesRequest__Output } from './kvs/v1/RangesRequest.js';
 import type { RangesResponse as _kvs_v1_RangesResponse, RangesResponse__Output as _kvs_v1_RangesResponse__Output } from './kvs/v1/RangesResponse.js';
@@ -34,8 +36,10 @@ export interface ProtoGrpcType {
       AdminStatusRequest: MessageTypeDefinition<_kvs_v1_AdminStatusRequest, _kvs_v1_AdminStatusRequest__Output>
       AdminStatusResponse: MessageTypeDefinition<_kvs_v1_AdminStatusResponse, _kvs_v1_AdminStatusResponse__Output>
       CompactRequest: MessageTypeDefinition<_kvs_v1_CompactRequest, _kvs_v1_CompactRequest__Output>
+      DestroyStaleReplicaRequest: MessageTypeDefinition<_kvs_v1_DestroyStaleReplicaRequest, _kvs_v1_DestroyStaleReplicaRequest__Output>
       MemberProgress: MessageTypeDefinition<_kvs_v1_MemberProgress, _kvs_v1_MemberProgress__Output>
       PromoteRequest: MessageTypeDefinition<_kvs_v1_PromoteRequest, _kvs_v1_PromoteRequest__Output>
+      RangeEpoch: MessageTypeDefinition<_kvs_v1_RangeEpoch, _kvs_v1_RangeEpoch__Output>
       RangeInfo: MessageTypeDefinition<_kvs_v1_RangeInfo, _kvs_v1_RangeInfo__Output>
       RangesRequest: MessageTypeDefinition<_kvs_v1_RangesRequest, _kvs_v1_RangesRequest__Output>
       RangesResponse: MessageTypeDefinition<_kvs_v1_RangesResponse, _kvs_v1_RangesResponse__Output>

@@ -4,7 +4,8 @@
 // (gRPC FAILED_PRECONDITION); waits that run out answer TIMEOUT (DEADLINE_EXCEEDED).
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
-import { InvalidArgumentError, OperationTimeoutError, PreconditionFailedError, RangeNotFoundError } from '../kv/errors.js';
+import { EpochNotMatchError, InvalidArgumentError, OperationTimeoutError, PreconditionFailedError, RangeNotFoundError } from '../kv/errors.js';
+import { adminEpochMatches, encodeDescriptor, type RangeEpoch } from '../meta/range-descriptor.js';
 import { toServiceError } from '../server/status-mapping.js';
 import { ConfChangeTransition, ConfChangeType, type ConfChange, type Status } from '../raft/index.js';
 import type { AdminStatusResponse } from '../generated/kvs/v1/AdminStatusResponse.js';
@@ -219,14 +220,44 @@ function requireLocalVoter(node: RaftNode, r: RangeReplica): void {
   if (isMember(r.peer.status(), node.raftId) !== 'voter') throw r.peer.notLeader(`this store's replica of range ${r.rangeId} is not a voter of it (a learner, or waiting for its snapshot); retry at the range's leader`);
 }
 
+/** The `epoch` field of a per-range request (a RangeEpoch message; unset = null with the loader's defaults). */
+export function requestEpoch(v: unknown): RangeEpoch | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const e = v as { confVer?: number | string; version?: number | string };
+  return { confVer: Number(e.confVer ?? 0), version: Number(e.version ?? 0) };
+}
+
+/**
+ * A per-range call planned against `want` (the placement driver's observed epoch) runs only while this
+ * replica's descriptor is still at that epoch: a replica change or split since then means the plan is
+ * stale (EPOCH_NOT_MATCH with the current descriptor; the caller observes again and re-plans). The check
+ * runs on the replica that proposes, right before the proposal (Raft admits one pending conf change at
+ * a time, so nothing else changes the configuration in between on that leader).
+ */
+export function checkRequestEpoch(r: Pick<RangeReplica, 'rangeId' | 'store'>, want: RangeEpoch | undefined): void {
+  if (want === undefined) return;
+  const d = r.store.descriptor;
+  if (adminEpochMatches(d.epoch, want)) return;
+  throw new EpochNotMatchError(
+    r.rangeId,
+    `range ${r.rangeId} is at epoch confVer ${d.epoch.confVer} version ${d.epoch.version}, the call was planned at confVer ${want.confVer} version ${want.version}; observe the range again`,
+    [encodeDescriptor(d)],
+  );
+}
+
 /**
  * One replica change of ONE range (group_id > 0: a replica move, `kvsctl range move`): learner → promote
- * (caught up in that range) → remove. The store must hold a replica of the range.
+ * (caught up in that range) → remove. The store must hold a replica of the range. With `epoch`, the change
+ * is made only at that epoch, checked on the range's leader (an AddLearner with an epoch is refused
+ * elsewhere with NOT_LEADER: a follower's descriptor may lag).
  */
-async function changeRangeReplica(node: RaftNode, rangeId: number, kind: 'addLearner' | 'promote' | 'remove', rid: number, opts: { address?: string; maxLag?: number; force?: boolean }): Promise<string> {
+async function changeRangeReplica(node: RaftNode, rangeId: number, kind: 'addLearner' | 'promote' | 'remove', rid: number, opts: { address?: string; maxLag?: number; force?: boolean; epoch?: RangeEpoch }): Promise<string> {
   const r = node.get(rangeId);
   if (r === undefined) throw new RangeNotFoundError(rangeId);
   requireLocalVoter(node, r);
+  if (opts.epoch !== undefined && kind === 'addLearner' && !r.peer.isLeader) throw r.peer.notLeader(`an epoch-checked change of range ${rangeId} runs on its leader; retry there`);
+  // Checked up front (a stale plan never acts, nor reports "already done") and again on the leader below.
+  checkRequestEpoch(r, opts.epoch);
   const st0 = r.peer.status();
   const role = isMember(st0, rid);
   const type = kind === 'addLearner' ? ConfChangeType.AddLearner : kind === 'promote' ? ConfChangeType.AddNode : ConfChangeType.RemoveNode;
@@ -243,6 +274,7 @@ async function changeRangeReplica(node: RaftNode, rangeId: number, kind: 'addLea
     if (role === 'voter') return `${rid} is already a voter of range ${rangeId}`;
     if (role === undefined) throw new PreconditionFailedError(`${rid} holds no replica of range ${rangeId}; add it as a learner first`);
     await leadHere(node, r, 5000);
+    checkRequestEpoch(r, opts.epoch);
     checkCaughtUp(r.peer.status(), rid, opts.maxLag ?? DEFAULT_MAX_LAG, rangeId);
     r.peer.proposeConfChange(cc);
     if (!(await r.peer.waitFor(() => isMember(r.peer.status(), rid) === 'voter' && r.peer.status().config.votersOutgoing.length === 0, 10_000))) throw new OperationTimeoutError(`promotion of ${rid} in range ${rangeId} not yet applied; retry`);
@@ -263,10 +295,34 @@ async function changeRangeReplica(node: RaftNode, rangeId: number, kind: 'addLea
     return `removal of ${rid} from range ${rangeId} proposed`;
   }
   await leadHere(node, r, 5000);
+  checkRequestEpoch(r, opts.epoch);
   checkRemovable(r.peer.status(), rid, opts.force, rangeId);
   r.peer.proposeConfChange(cc);
   if (!(await r.peer.waitFor(() => isMember(r.peer.status(), rid) === undefined, 10_000))) throw new OperationTimeoutError(`removal of ${rid} from range ${rangeId} not yet applied; retry`);
   return `removed ${rid} from range ${rangeId}`;
+}
+
+/**
+ * Destroys this store's replica of `rangeId` when it is certainly stale (placement: a store that returns
+ * after its replicas were re-created elsewhere). The caller names the range's current descriptor as its
+ * leader reports it (`epoch`, `storeIds`); the replica goes only when that descriptor does not list this
+ * store and is newer (higher confVer) than what the replica applied: it missed its own removal. Never
+ * range 1 (the membership range), never a replica that leads or has no descriptor yet (created on demand
+ * for a snapshot: a learner being added). Peer ids are store ids, so "not listed" is "this store absent".
+ */
+export function destroyStaleReplica(node: Pick<RaftNode, 'raftId' | 'first' | 'get' | 'destroyStaleReplica'>, rangeId: number, epoch: RangeEpoch, storeIds: readonly number[]): string {
+  if (rangeId === node.first.rangeId) throw new PreconditionFailedError(`range ${rangeId} is the membership range: its replicas go with RemoveMember`);
+  const r = node.get(rangeId);
+  if (r === undefined) return `store ${node.raftId} holds no replica of range ${rangeId}`;
+  if (storeIds.includes(node.raftId)) throw new PreconditionFailedError(`range ${rangeId} at confVer ${epoch.confVer} lists store ${node.raftId}: its replica here is not stale`);
+  if (!r.store.sm.descriptorStored) throw new PreconditionFailedError(`the replica of range ${rangeId} here has no descriptor yet (waiting for a snapshot): not provably stale`);
+  const d = r.store.descriptor;
+  if (d.epoch.confVer >= epoch.confVer) {
+    throw new PreconditionFailedError(`the replica of range ${rangeId} here is at confVer ${d.epoch.confVer}, not older than the named descriptor's ${epoch.confVer}: not provably stale`);
+  }
+  if (r.peer.isLeader) throw new PreconditionFailedError(`the replica of range ${rangeId} here leads it: not stale`);
+  if (!node.destroyStaleReplica(rangeId)) return `store ${node.raftId} holds no replica of range ${rangeId}`;
+  return `destroyed the stale replica of range ${rangeId} (confVer ${d.epoch.confVer}; the range is at ${epoch.confVer} without store ${node.raftId})`;
 }
 
 export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImplementation {
@@ -307,10 +363,11 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return { ...store.settings, stored: store.sm.settingsStored };
     }),
 
-    AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string; groupId?: number | string }) => {
+    AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string; groupId?: number | string; epoch?: unknown }) => {
       const rid = id(req.raftId, 'raft_id');
       const address = (req.address ?? '').trim();
-      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'addLearner', rid, { address }));
+      const epoch = requestEpoch(req.epoch);
+      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'addLearner', rid, { address, ...(epoch ? { epoch } : {}) }));
       if (!/^[^\s:]+:\d{1,5}$/.test(address) && !/^\[[^\]]+\]:\d{1,5}$/.test(address)) throw new InvalidArgumentError('address must be host:port (the new member\'s raft address)');
       requireLeader(peer);
       const st = peer.status();
@@ -324,9 +381,10 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return ok(`added learner ${rid} at ${address}`);
     }),
 
-    Promote: unary('Promote', async (req: { raftId?: number; maxLag?: number; groupId?: number | string }) => {
+    Promote: unary('Promote', async (req: { raftId?: number; maxLag?: number; groupId?: number | string; epoch?: unknown }) => {
       const rid = id(req.raftId, 'raft_id');
-      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'promote', rid, { maxLag: Number(req.maxLag ?? 0) || DEFAULT_MAX_LAG }));
+      const epoch = requestEpoch(req.epoch);
+      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'promote', rid, { maxLag: Number(req.maxLag ?? 0) || DEFAULT_MAX_LAG, ...(epoch ? { epoch } : {}) }));
       requireLeader(peer);
       const st = peer.status();
       const role = isMember(st, rid);
@@ -343,9 +401,10 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return ok(`promoted ${rid} to voter`);
     }),
 
-    RemoveMember: unary('RemoveMember', async (req: { raftId?: number; force?: boolean; groupId?: number | string }) => {
+    RemoveMember: unary('RemoveMember', async (req: { raftId?: number; force?: boolean; groupId?: number | string; epoch?: unknown }) => {
       const rid = id(req.raftId, 'raft_id');
-      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'remove', rid, { force: req.force === true }));
+      const epoch = requestEpoch(req.epoch);
+      if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'remove', rid, { force: req.force === true, ...(epoch ? { epoch } : {}) }));
       requireLeader(peer);
       let st = peer.status();
       const role = isMember(st, rid);
@@ -395,12 +454,14 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return ok(`removed ${rid}; shut it down and never reuse its raft id`);
     }),
 
-    TransferLeader: unary('TransferLeader', async (req: { toRaftId?: number; timeoutMs?: number; groupId?: number | string }) => {
+    TransferLeader: unary('TransferLeader', async (req: { toRaftId?: number; timeoutMs?: number; groupId?: number | string; epoch?: unknown }) => {
       const to = id(req.toRaftId, 'to_raft_id');
       // group_id = a range id: move that range's leadership only (kvsctl range transfer-leader); 0 = range 1.
       const rangeId = Number(req.groupId ?? 0);
       if (rangeId > 0 && node.get(rangeId) === undefined) throw new RangeNotFoundError(rangeId);
       if (rangeId > 0) requireLocalVoter(node, node.get(rangeId)!);
+      // A transfer planned at another epoch may name a store that is no longer (or not yet) a voter.
+      if (rangeId > 0) checkRequestEpoch(node.get(rangeId)!, requestEpoch(req.epoch));
       const peer = rangeId > 0 ? node.get(rangeId)!.peer : node.peer;
       const st = peer.status();
       if (isMember(st, to) !== 'voter') throw new PreconditionFailedError(`${to} is not a voter`);
@@ -414,6 +475,17 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
     }),
 
     Ranges: unary('Ranges', async () => ({ storeId: node.raftId, ranges: await Promise.all(node.sorted().map((r) => rangeInfo(node, r as RangeReplica))) })),
+
+    DestroyStaleReplica: unary('DestroyStaleReplica', async (req: { rangeId?: number | string; epoch?: unknown; storeIds?: Array<number | string> }) => {
+      const rangeId = id(req.rangeId, 'range_id');
+      const epoch = requestEpoch(req.epoch);
+      if (epoch === undefined) throw new InvalidArgumentError("epoch is required (the range's current epoch, from its leader)");
+      const storeIds = (req.storeIds ?? []).map(Number);
+      if (storeIds.length === 0) throw new InvalidArgumentError("store_ids must list the stores of the range's current descriptor");
+      const message = destroyStaleReplica(node, rangeId, epoch, storeIds);
+      logger.info('admin: destroy stale replica', { range: rangeId, confVer: epoch.confVer, result: message });
+      return ok(message);
+    }),
 
     SplitRange: unary('SplitRange', async (req: { key?: Buffer }) => {
       const key = Buffer.isBuffer(req.key) ? req.key : Buffer.alloc(0);

@@ -472,6 +472,17 @@ export class RaftNode implements RangeSet {
     this.track(p);
   }
 
+  /**
+   * Destroys this store's replica of `rangeId` that its range no longer lists — the store missed its own
+   * removal (it was down while the range was re-replicated); Admin.DestroyStaleReplica checked that against
+   * the range's current descriptor. The same crash-safe destroy as an applied removal. False: none here.
+   */
+  destroyStaleReplica(rangeId: number): boolean {
+    if (rangeId === DATA_GROUP_ID || !this.replicas.has(rangeId)) return false;
+    this.destroyReplica(rangeId);
+    return !this.replicas.has(rangeId);
+  }
+
   /** Whether [start, end) overlaps a local range other than `except` (a snapshot must not). */
   private overlapsLocal(except: number, span: { start: Buffer; end: Buffer }): boolean {
     // A span whose keys a destroy is still deleting counts as taken.

@@ -13,14 +13,17 @@ import {
   MD_FIELD,
   MD_LEADER,
   MD_LEADER_ID,
+  MD_RANGE_EPOCH,
   MD_RANGE_ID,
   MD_SAFE_POINT,
   MD_TXN_ID,
   STATUS_OF_ERROR_CODE,
+  formatRangeEpoch,
   isWireErrorCode,
   type WireError,
 } from '../common/wire-errors.js';
 import type { Logger } from '../common/logger.js';
+import { decodeDescriptor } from '../meta/range-descriptor.js';
 
 export interface MappedStatus {
   code: GrpcStatus;
@@ -80,6 +83,10 @@ export function toWireError(err: unknown, logger?: Logger, context: Record<strin
     case 'EPOCH_NOT_MATCH':
     case 'RANGE_NOT_FOUND':
       if (typeof e.rangeId === 'number' && e.rangeId > 0) out.rangeId = e.rangeId;
+      if (code === 'EPOCH_NOT_MATCH') {
+        const epoch = currentEpochOf(e.current, out.rangeId);
+        if (epoch) out.rangeEpoch = epoch;
+      }
       break;
     case 'STORAGE_ERROR': {
       // Engine messages may carry paths or internals: keep them in the log only.
@@ -94,6 +101,21 @@ export function toWireError(err: unknown, logger?: Logger, context: Record<strin
   return out;
 }
 
+/** The epoch of range `rangeId` among an EPOCH_NOT_MATCH's current descriptors (encoded), if any. */
+function currentEpochOf(current: unknown, rangeId: number | undefined): { confVer: number; version: number } | undefined {
+  if (!Array.isArray(current) || rangeId === undefined) return undefined;
+  for (const b of current) {
+    if (!Buffer.isBuffer(b)) continue;
+    try {
+      const d = decodeDescriptor(b);
+      if (d.rangeId === rangeId) return { confVer: d.epoch.confVer, version: d.epoch.version };
+    } catch {
+      // A malformed descriptor only loses the hint; the code and range still go out.
+    }
+  }
+  return undefined;
+}
+
 /** The trailers of a unary call carrying `w`. */
 export function metadataOf(w: WireError): Metadata {
   const md = new Metadata();
@@ -106,6 +128,7 @@ export function metadataOf(w: WireError): Metadata {
   if (w.leader) md.set(MD_LEADER, w.leader);
   if (w.leaderId) md.set(MD_LEADER_ID, String(w.leaderId));
   if (w.rangeId) md.set(MD_RANGE_ID, String(w.rangeId));
+  if (w.rangeEpoch) md.set(MD_RANGE_EPOCH, formatRangeEpoch(w.rangeEpoch));
   return md;
 }
 

@@ -105,7 +105,7 @@ export const specSchema: JSONSchemaProps = {
       type: 'object',
       description: 'Placement of range replicas across the stores (the operator moves replicas and leaderships; see docs/operator.md).',
       properties: {
-        topologyKey: str('Pod label whose values the replicas of a range spread across, e.g. topology.kubernetes.io/zone.', { minLength: 1, maxLength: 316 }),
+        topologyKey: str("Node label whose values the replicas of a range spread across, e.g. topology.kubernetes.io/zone: read from the Kubernetes node each store's pod runs on (the operator needs get on nodes).", { minLength: 1, maxLength: 316 }),
         maxConcurrentMoves: {
           type: 'integer',
           format: 'int32',

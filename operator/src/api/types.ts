@@ -98,7 +98,8 @@ export interface TlsSpec {
 /** Where the replicas of each range go (issue 13; the operator is the placement driver). */
 export interface PlacementSettings {
   /** Node label whose values the replicas of a range spread across (e.g. topology.kubernetes.io/zone),
-   * read from the pods' labels. Unset: every store counts as one value. */
+   * read from the Kubernetes node each store's pod runs on (a pod label of that key counts when the
+   * node has none). Unset: every store counts as one value. */
   topologyKey?: string;
   /** Replica moves (AddLearner … RemoveMember) in flight at once, cluster-wide (default 2). Leader
    * transfers have their own per-pass budget of the same size. */

@@ -49,23 +49,43 @@ export function placementSpecOf(spec: KvsClusterSpec, stores: number): Placement
 }
 
 /**
+ * A store's labels for placement: its pod's, overlaid with those of the Kubernetes node the pod runs on
+ * (spec.nodeName; topology keys such as topology.kubernetes.io/zone are node labels). `nodeLabels`
+ * holds the nodes read this pass; a node not in it (unreadable, pod not scheduled) adds nothing.
+ */
+export function storeLabels(pod: V1Pod | undefined, nodeLabels?: ReadonlyMap<string, Record<string, string>>): Record<string, string> | undefined {
+  const own = pod?.metadata?.labels;
+  const nodeName = pod?.spec?.nodeName;
+  const node = nodeName ? nodeLabels?.get(nodeName) : undefined;
+  if (!own && !node) return undefined;
+  return { ...(own ?? {}), ...(node ?? {}) };
+}
+
+/** The nodes the cluster's pods run on (to read their labels when a topology key is set). */
+export function podNodeNames(pods: readonly V1Pod[]): string[] {
+  return [...new Set(pods.map((p) => p.spec?.nodeName ?? '').filter((n) => n !== ''))].sort();
+}
+
+/**
  * The stores placement works with: every pod whose raft id is a voter of range 1. Pods at or above
  * `desiredReplicas` are draining (the scale-in removes them next). Addresses: each pod's Admin port.
+ * Labels: storeLabels (the pod's, overlaid with its node's from `nodeLabels`).
  */
-export function storeEndpoints(members: MembersState, view: RaftView, pods: readonly V1Pod[], desiredReplicas: number): StoreEndpoint[] {
+export function storeEndpoints(members: MembersState, view: RaftView, pods: readonly V1Pod[], desiredReplicas: number, nodeLabels?: ReadonlyMap<string, Record<string, string>>): StoreEndpoint[] {
   const byName = new Map(pods.map((p) => [p.metadata?.name ?? '', p]));
   const out: StoreEndpoint[] = [];
   for (const [pod, a] of Object.entries(members.pods).sort(([x], [y]) => podOrdinal(x) - podOrdinal(y))) {
     if (!a.added || view.members.get(a.raftId)?.role !== 'voter') continue;
     const p = byName.get(pod);
     const address = p && !p.metadata?.deletionTimestamp ? adminAddress(p) : undefined;
+    const labels = storeLabels(p, nodeLabels);
     out.push({
       storeId: a.raftId,
       pod,
       ...(address ? { address } : {}),
       ...(podOrdinal(pod) >= desiredReplicas ? { draining: true } : {}),
       ...(a.downSince !== undefined ? { downSinceMs: Date.parse(a.downSince) } : {}),
-      ...(p?.metadata?.labels ? { labels: p.metadata.labels } : {}),
+      ...(labels ? { labels } : {}),
     });
   }
   return out;

@@ -10,8 +10,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterCache } from '../runtime/informers.js';
 import type { Writer } from '../runtime/kube.js';
 import { isRangeAdmin, toNodeAdminError, type NodeAdmin } from '../runtime/admin.js';
+import type { NodeLabels } from '../runtime/node-labels.js';
 import type { PlacementDriver, PreparedPass, PassOutcome } from '../runtime/placement-driver.js';
-import { balancedCondition, placementSpecOf, shardMapStatus, storeEndpoints } from './placement.js';
+import { balancedCondition, placementSpecOf, podNodeNames, shardMapStatus, storeEndpoints } from './placement.js';
 import type { MembershipStep } from './membership.js';
 import { adminAddress, names, pvcName } from './names.js';
 import { MEMBERSHIP_REQUEUE_MS, describeStep, plan, raftView, type Plan, type PlanOptions, type PlannedEvent } from './plan.js';
@@ -44,6 +45,9 @@ export interface ReconcileDeps {
   placement?: PlacementDriver;
   /** Called after each placement pass (the operator's gauges). */
   onPlacement?: (key: string, pass: PreparedPass & PassOutcome) => void;
+  /** Labels of the Kubernetes nodes the pods run on, read when spec.placement.topologyKey is set (the
+   * topology value of each store); without it only the pods' own labels count. */
+  nodeLabels?: NodeLabels;
 }
 
 /** Requeue while the placement driver has work (moves in flight, steps planned); right after steps ran. */
@@ -213,7 +217,9 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
     let balanced: Condition;
     const view = raftView(nodes);
     if (errors.length === 0 && p.settled && view !== undefined) {
-      const endpoints = storeEndpoints(p.members, view, pods, cluster.spec.replicas);
+      // Zones are node labels: read those of the pods' nodes when the spec spreads across a topology key.
+      const nodeLabels = cluster.spec.placement?.topologyKey && deps.nodeLabels ? await deps.nodeLabels(podNodeNames(pods)).catch(() => undefined) : undefined;
+      const endpoints = storeEndpoints(p.members, view, pods, cluster.spec.replicas, nodeLabels);
       const pspec = placementSpecOf(cluster.spec, endpoints.filter((e) => !e.draining).length);
       try {
         const prepared = await deps.placement.prepare(key, admin, pspec, endpoints, now.getTime());
@@ -226,7 +232,8 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
           balanced = balancedCondition(prevConds, { summary: prepared.plan.summary, failed: out.failed.map((o) => o.event.note) }, gen, nowIso);
           placementEvents = out.outcomes.map((o) => o.event);
           placementBusy = !prepared.plan.summary.balanced || out.outcomes.length > 0;
-          placementStepped = out.outcomes.some((o) => o.ok);
+          // A stale plan (EpochNotMatch) is looked at again as soon as a step that went through.
+          placementStepped = out.outcomes.some((o) => o.ok) || out.stale.length > 0;
         }
       } catch (e) {
         // The planner refused the spec (PlacementSpecError) or observation broke: say so, change nothing.

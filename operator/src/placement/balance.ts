@@ -193,7 +193,8 @@ export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[]
       continue;
     }
     const qps = rv.qps(best);
-    steps.push({ type: 'TransferLeader', rangeId: rv.ranges[best]!.descriptor.rangeId, fromStoreId: v.ids[src]!, toStoreId: v.ids[bestTo]!, cause: 'leader-balance', why: `store ${v.ids[src]} leads ${v.leaders[src]} ranges, store ${v.ids[bestTo]} ${v.leaders[bestTo]}; mean ${m.leaders.toFixed(1)}` });
+    const d = rv.ranges[best]!.descriptor;
+    steps.push({ type: 'TransferLeader', rangeId: d.rangeId, fromStoreId: v.ids[src]!, toStoreId: v.ids[bestTo]!, epoch: { ...d.epoch }, cause: 'leader-balance', why: `store ${v.ids[src]} leads ${v.leaders[src]} ranges, store ${v.ids[bestTo]} ${v.leaders[bestTo]}; mean ${m.leaders.toFixed(1)}` });
     b.touched[best] = 1;
     v.leaders[src]!--;
     v.qps[src]! -= qps;

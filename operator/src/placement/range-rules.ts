@@ -204,7 +204,7 @@ function pickExtraVoter(ctx: RuleContext, k: number, f: RangeFacts, leader: numb
   if (worst === leader) {
     const to = transferTarget(ctx, k, leader);
     if (to < 0) return { kind: 'blocked', reason: `range ${d.rangeId}: the voter to remove (store ${v.ids[worst]}) leads and no other voter can take over` };
-    return { kind: 'step', moveInFlight: true, step: { type: 'TransferLeader', rangeId: d.rangeId, fromStoreId: v.ids[leader]!, toStoreId: v.ids[to]!, cause: 'finish-move', why: `its voter on store ${v.ids[leader]} is removed next` } };
+    return { kind: 'step', moveInFlight: true, step: { type: 'TransferLeader', rangeId: d.rangeId, fromStoreId: v.ids[leader]!, toStoreId: v.ids[to]!, epoch: { ...d.epoch }, cause: 'finish-move', why: `its voter on store ${v.ids[leader]} is removed next` } };
   }
   const cause: StepCause = wr[0] === 3 ? 'replace-lost' : wr[0] === 1 ? 'drain' : 'finish-move';
   return {
@@ -265,5 +265,6 @@ function drainLeader(ctx: RuleContext, k: number, leader: number): PlacementStep
   if (v.draining[leader] !== 1) return undefined;
   const to = transferTarget(ctx, k, leader);
   if (to < 0) return undefined;
-  return { type: 'TransferLeader', rangeId: rv.ranges[k]!.descriptor.rangeId, fromStoreId: v.ids[leader]!, toStoreId: v.ids[to]!, cause: 'drain', why: `store ${v.ids[leader]} is draining` };
+  const d = rv.ranges[k]!.descriptor;
+  return { type: 'TransferLeader', rangeId: d.rangeId, fromStoreId: v.ids[leader]!, toStoreId: v.ids[to]!, epoch: { ...d.epoch }, cause: 'drain', why: `store ${v.ids[leader]} is draining` };
 }

@@ -1,9 +1,12 @@
 // Stale peers: a store that comes back after its replicas were re-created elsewhere still holds peers
-// that no descriptor lists. They are removed on that store only when that is certainly safe: the peer id
-// is not in the range's current descriptor (peer ids are never reused, so a re-added replica is a new
-// peer and is kept) and the descriptor is newer than what the peer applied (its confVer is lower) —
-// when the meta range lags behind the range (a replica change applied, the meta update not yet), the
-// peer may be a learner just added, and it is left alone.
+// that no descriptor lists. They are removed on that store only when that is certainly safe: the range
+// has a known leader (a voter of the observed descriptor, up: the descriptor is the range's committed
+// configuration as its leader serves it, not one a lone replica reports), the peer id is not in that
+// descriptor (peer ids are never reused, so a re-added replica is a new peer and is kept) and the
+// descriptor is newer than what the peer applied (its confVer is lower) — when the meta range lags
+// behind the range (a replica change applied, the meta update not yet), the peer may be a learner just
+// added, and it is left alone. The store checks the last two again before it destroys anything
+// (Admin.DestroyStaleReplica).
 import type { RangeView } from './range-view.js';
 import type { ObservedStore, PlacementStep } from './types.js';
 
@@ -28,10 +31,11 @@ export function staleReplicaSteps(stores: readonly ObservedStore[], rv: RangeVie
       if (steps.length >= budget) return steps;
       const k = rv.byId.get(p.rangeId);
       if (k < 0) continue; // unknown range (meta not observed, or merged away): not provably stale
+      if (rv.leader[k]! < 0) continue; // no leader known: the descriptor is not the range's word
       const d = rv.ranges[k]!.descriptor;
       if (d.replicas.some((r) => r.peerId === p.peerId)) continue;
       if (p.confVer >= d.epoch.confVer || skip(s.storeId, p.peerId)) continue;
-      steps.push({ type: 'RemoveStalePeer', rangeId: p.rangeId, storeId: s.storeId, peerId: p.peerId, cause: 'stale-peer', why: `peer ${p.peerId} (confVer ${p.confVer}) is not in the descriptor of range ${p.rangeId} (confVer ${d.epoch.confVer})` });
+      steps.push({ type: 'RemoveStalePeer', rangeId: p.rangeId, storeId: s.storeId, peerId: p.peerId, epoch: { ...d.epoch }, descriptorStores: d.replicas.map((r) => r.storeId), cause: 'stale-peer', why: `peer ${p.peerId} (confVer ${p.confVer}) is not in the descriptor of range ${p.rangeId} (confVer ${d.epoch.confVer})` });
     }
   }
   return steps;

@@ -86,14 +86,16 @@ export type StepCause =
   | 'stale-peer'; // a peer no descriptor lists any more
 
 // Each step is exactly one Admin call on the range's leader (or, for RemoveStalePeer, on the store).
-// Replica changes carry the epoch they were planned against: the leader refuses them when the
-// descriptor changed in between (adminEpochMatches), so a stale plan can never apply.
+// Every step carries the epoch of the descriptor it was planned against: the store refuses it when the
+// descriptor changed in between (adminEpochMatches → EPOCH_NOT_MATCH), so a stale plan never applies;
+// the driver then observes again and re-plans. RemoveStalePeer carries the current descriptor's epoch
+// and stores: the store destroys its replica only when that descriptor is newer and does not list it.
 export type PlacementStep =
   | { type: 'AddLearner'; rangeId: number; storeId: number; epoch: RangeEpoch; cause: StepCause; why: string }
   | { type: 'Promote'; rangeId: number; storeId: number; epoch: RangeEpoch; cause: StepCause; why: string }
   | { type: 'RemoveReplica'; rangeId: number; storeId: number; peerId: number; epoch: RangeEpoch; cause: StepCause; why: string }
-  | { type: 'TransferLeader'; rangeId: number; fromStoreId: number; toStoreId: number; cause: StepCause; why: string }
-  | { type: 'RemoveStalePeer'; rangeId: number; storeId: number; peerId: number; cause: StepCause; why: string };
+  | { type: 'TransferLeader'; rangeId: number; fromStoreId: number; toStoreId: number; epoch: RangeEpoch; cause: StepCause; why: string }
+  | { type: 'RemoveStalePeer'; rangeId: number; storeId: number; peerId: number; epoch: RangeEpoch; descriptorStores: number[]; cause: StepCause; why: string };
 
 export type StoreSummaryState = 'up' | 'down' | 'lost' | 'draining' | 'removed';
 

@@ -1,14 +1,16 @@
 // The ONE module through which the operator talks to kvs nodes (kvs.v1.Admin, proto/admin.proto):
 // every call has a deadline, every failure becomes a NodeAdminError with a fixed code, and a fake
 // (FakeNodeAdmin, a small in-memory Raft configuration) stands in for the nodes in tests.
-import { AdminClient, type AdminResult, type AdminStatus, type RangeInfo } from '../../../node/src/client/admin-client.js';
+import { AdminClient, AdminEpochNotMatchError, type AdminRangeEpoch, type AdminResult, type AdminStatus, type RangeInfo } from '../../../node/src/client/admin-client.js';
 import { drainStore as runDrain, type DrainResult } from '../../../node/src/client/drain.js';
 import { DrainIncompleteError, DrainUnknownStoreError, KvDeadlineError, KvError, KvNotLeaderError, KvPreconditionFailedError, KvUnavailableError } from '../../../node/src/client/errors.js';
 import type { Logger } from '../../../node/src/common/logger.js';
 import { ReloadingTls, type ClientTlsOptions } from '../../../node/src/common/tls.js';
 import type { NodeReport } from '../controller/status.js';
 
-export type NodeAdminErrorCode = 'NotLeader' | 'Refused' | 'Unavailable' | 'Timeout' | 'Failed';
+/** EpochNotMatch: a per-range call was planned against an epoch its range is no longer at (nothing changed:
+ * observe again and re-plan; not a failure). */
+export type NodeAdminErrorCode = 'NotLeader' | 'Refused' | 'Unavailable' | 'Timeout' | 'Failed' | 'EpochNotMatch';
 
 export class NodeAdminError extends Error {
   override name = 'NodeAdminError';
@@ -17,6 +19,8 @@ export class NodeAdminError extends Error {
     message: string,
     /** Leader's client address, when a node named it (NotLeader). */
     readonly leaderAddress?: string,
+    /** The range's epoch on the refusing store (EpochNotMatch), when it said. */
+    readonly currentEpoch?: AdminRangeEpoch,
   ) {
     super(message);
   }
@@ -27,6 +31,8 @@ export function toNodeAdminError(e: unknown, what: string): NodeAdminError {
   if (e instanceof NodeAdminError) return e;
   const msg = `${what}: ${e instanceof Error ? e.message : String(e)}`;
   if (e instanceof KvNotLeaderError) return new NodeAdminError('NotLeader', msg, e.leaderAddress);
+  // Before KvUnavailableError (its base class): a stale plan, not a node that cannot be reached.
+  if (e instanceof AdminEpochNotMatchError) return new NodeAdminError('EpochNotMatch', msg, undefined, e.current);
   // A drain refused up front (the store is not in the cluster: nothing changed) / left work behind (retry).
   if (e instanceof DrainUnknownStoreError) return new NodeAdminError('Refused', msg);
   if (e instanceof DrainIncompleteError) return new NodeAdminError('Failed', msg);
@@ -64,22 +70,31 @@ export interface StoreRanges {
 /** One replica change of one range (Admin AddLearner / Promote / RemoveMember with group_id). */
 export type RangeChange = 'AddLearner' | 'Promote' | 'RemoveMember';
 
+export type RangeEpoch = AdminRangeEpoch;
+
 /**
  * The per-range calls the placement driver needs (issue 13). Separate from NodeAdmin so the in-memory
  * FakeNodeAdmin of the membership tests stays small; the gRPC admin implements both. Every call is
  * idempotent on the store (a learner added twice, a voter promoted twice, a non-member removed: no-ops).
+ * `epoch`: the range's epoch the call was planned against; a store holding the range at another epoch
+ * refuses with NodeAdminError EpochNotMatch (nothing changed).
  */
 export interface RangeAdmin {
   ranges(address: string): Promise<StoreRanges>;
   /** Runs on a voter of the range (`address`, the range's leader when known; it takes the leadership to
    * check catch-up and quorum on real progress). `storeId`: the replica's store (peer ids are store ids). */
-  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string>;
-  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string>;
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number, epoch?: RangeEpoch): Promise<string>;
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number, epoch?: RangeEpoch): Promise<string>;
+  /**
+   * On the store at `address` itself: destroys its replica of `rangeId`, which the range's current
+   * descriptor (`epoch`, `storeIds`: the leader's) no longer lists (the store missed its removal).
+   */
+  destroyStaleReplica(address: string, rangeId: number, epoch: RangeEpoch, storeIds: readonly number[]): Promise<string>;
 }
 
 export function isRangeAdmin(a: unknown): a is RangeAdmin {
   const x = a as Partial<RangeAdmin> | undefined;
-  return typeof x?.ranges === 'function' && typeof x.changeRangeReplica === 'function' && typeof x.transferRangeLeader === 'function';
+  return typeof x?.ranges === 'function' && typeof x.changeRangeReplica === 'function' && typeof x.transferRangeLeader === 'function' && typeof x.destroyStaleReplica === 'function';
 }
 
 export interface DrainStoreOptions {
@@ -246,11 +261,14 @@ export class FallbackNodeAdmin implements NodeAdmin, RangeAdmin {
   ranges(address: string): Promise<StoreRanges> {
     return this.either((a) => this.rangeAdmin(a).ranges(address));
   }
-  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
-    return this.either((a) => this.rangeAdmin(a).changeRangeReplica(address, rangeId, change, storeId));
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number, epoch?: RangeEpoch): Promise<string> {
+    return this.either((a) => this.rangeAdmin(a).changeRangeReplica(address, rangeId, change, storeId, epoch));
   }
-  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
-    return this.either((a) => this.rangeAdmin(a).transferRangeLeader(address, rangeId, toStoreId));
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number, epoch?: RangeEpoch): Promise<string> {
+    return this.either((a) => this.rangeAdmin(a).transferRangeLeader(address, rangeId, toStoreId, epoch));
+  }
+  destroyStaleReplica(address: string, rangeId: number, epoch: RangeEpoch, storeIds: readonly number[]): Promise<string> {
+    return this.either((a) => this.rangeAdmin(a).destroyStaleReplica(address, rangeId, epoch, storeIds));
   }
   /** The wrapped admins are owned by ClusterNodeAdmins. */
   close(): void {}
@@ -350,12 +368,15 @@ export class GrpcNodeAdmin implements NodeAdmin, RangeAdmin {
   ranges(address: string): Promise<StoreRanges> {
     return this.run(`Ranges ${address}`, async () => this.client(address).ranges(address));
   }
-  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
+  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number, epoch?: RangeEpoch): Promise<string> {
     const req = change === 'AddLearner' ? { raftId: storeId, address: '' } : change === 'Promote' ? { raftId: storeId, maxLag: 0 } : { raftId: storeId, force: false };
-    return this.run(`${change} store ${storeId} range ${rangeId}`, async () => (await this.client(address).call<AdminResult>(change, { ...req, groupId: rangeId })).message);
+    return this.run(`${change} store ${storeId} range ${rangeId}`, async () => (await this.client(address).call<AdminResult>(change, { ...req, groupId: rangeId, ...(epoch ? { epoch } : {}) })).message);
   }
-  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
-    return this.run(`TransferLeader range ${rangeId} to store ${toStoreId}`, async () => (await this.client(address).transferLeader(toStoreId, 5000, rangeId)).message);
+  transferRangeLeader(address: string, rangeId: number, toStoreId: number, epoch?: RangeEpoch): Promise<string> {
+    return this.run(`TransferLeader range ${rangeId} to store ${toStoreId}`, async () => (await this.client(address).call<AdminResult>('TransferLeader', { toRaftId: toStoreId, timeoutMs: 5000, groupId: rangeId, ...(epoch ? { epoch } : {}) }, 10_000)).message);
+  }
+  destroyStaleReplica(address: string, rangeId: number, epoch: RangeEpoch, storeIds: readonly number[]): Promise<string> {
+    return this.run(`DestroyStaleReplica range ${rangeId} at ${address}`, async () => (await this.client(address).destroyStaleReplica(address, rangeId, epoch, storeIds)).message);
   }
   drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
     return this.run(`DrainStore ${storeId}`, async () => {

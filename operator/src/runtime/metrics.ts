@@ -66,7 +66,7 @@ export class OperatorMetrics {
   });
   readonly placementSteps = new Counter({
     name: 'kvs_operator_placement_steps_total',
-    help: 'Placement steps executed through the node admin API, by type and result (ok, waiting, error).',
+    help: 'Placement steps executed through the node admin API, by type and result (ok, waiting, stale: planned against an older range epoch and re-planned, error).',
     labelNames: ['type', 'result'] as const,
     registers: [this.registry],
   });
@@ -109,7 +109,7 @@ export class OperatorMetrics {
     this.placementUnavailable.set(l, s.unavailable);
     this.placementMovesInFlight.set(l, s.movesInFlight);
     for (const kind of ['replicas', 'leaders', 'bytes'] as const) this.placementImbalance.set({ ...l, kind }, s.imbalance[kind]);
-    for (const o of pass.outcomes) this.placementSteps.inc({ type: o.step.type, result: o.ok ? 'ok' : o.event.type === 'Normal' ? 'waiting' : 'error' });
+    for (const o of pass.outcomes) this.placementSteps.inc({ type: o.step.type, result: o.ok ? 'ok' : o.stale ? 'stale' : o.event.type === 'Normal' ? 'waiting' : 'error' });
   }
 
   /** Where kvs_operator_cluster_degraded reads the clusters from (the informer cache while leading). */

@@ -24,14 +24,16 @@ export interface PreparedPass {
   nowMs: number;
   observed: ObservedShardMap;
   plan: PlacementPlan;
-  /** Steps the Admin API can execute (the plan's minus stale-peer removals). */
+  /** Steps the Admin API can execute (the plan's minus UNSUPPORTED_STEPS). */
   executable: number;
 }
 
 export interface PassOutcome {
   outcomes: StepOutcome[];
-  /** Steps that failed for a reason other than "not yet". */
+  /** Steps that failed for a reason other than "not yet" or a stale epoch. */
   failed: StepOutcome[];
+  /** Steps refused as planned against an older epoch: the next pass (soon) observes and re-plans. */
+  stale: StepOutcome[];
 }
 
 export interface PlacementDriverOptions {
@@ -58,7 +60,7 @@ export class PlacementDriver {
 
   /** Executes a prepared pass's steps (none in dry-run mode). */
   async execute(p: PreparedPass, admin: RangeAdmin): Promise<PassOutcome> {
-    if (this.opts.dryRun || p.executable === 0) return { outcomes: [], failed: [] };
+    if (this.opts.dryRun || p.executable === 0) return { outcomes: [], failed: [], stale: [] };
     const byRange = new Map(p.observed.ranges.map((r) => [r.descriptor.rangeId, r]));
     const addressesOf = (rangeId: number): string[] => {
       const r = byRange.get(rangeId);
@@ -67,7 +69,7 @@ export class PlacementDriver {
       const order = [...voters].sort((a, b) => Number(b === r.leaderStoreId) - Number(a === r.leaderStoreId) || a - b);
       return order.map((s) => p.observed.addresses.get(s)).filter((a): a is string => a !== undefined);
     };
-    const outcomes = await applyPlacementSteps(admin, p.plan.steps, addressesOf);
+    const outcomes = await applyPlacementSteps(admin, p.plan.steps, addressesOf, (s) => p.observed.addresses.get(s));
     const now = Date.now();
     const list = this.inFlight.get(p.key) ?? [];
     for (const o of outcomes) {
@@ -80,7 +82,7 @@ export class PlacementDriver {
       p.key,
       list.filter((s) => s.untilMs > now),
     );
-    return { outcomes, failed: outcomes.filter((o) => !o.ok && !onlyNotYet(o)) };
+    return { outcomes, failed: outcomes.filter((o) => !o.ok && !onlyNotYet(o)), stale: outcomes.filter((o) => o.stale === true) };
   }
 
   /** Both halves (the integration test and tools call this; the reconciler splits them around status). */

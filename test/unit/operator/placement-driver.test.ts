@@ -2,16 +2,12 @@
 // RangeAdmin interface (FakeRangeAdmin, placement-fake-admin.ts: the node's refusals — not a voter →
 // NotLeader, a learner not caught up → Refused, a removal that would lose the quorum → Refused).
 import assert from 'node:assert/strict';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger } from '../../../node/src/common/logger.js';
-import type { KvsCluster, KvsClusterStatus } from '../../../operator/src/api/types.js';
-import type { PlannedEvent } from '../../../operator/src/controller/plan.js';
 import { reconcile } from '../../../operator/src/controller/reconcile.js';
-import { FakeNodeAdmin, NodeAdminError, type DrainStoreOptions, type NodeAdmin, type RangeAdmin, type RangeChange, type StoreRanges } from '../../../operator/src/runtime/admin.js';
-import type { NodeReport } from '../../../operator/src/controller/status.js';
-import type { Writer } from '../../../operator/src/runtime/kube.js';
+import { NodeAdminError, type RangeAdmin } from '../../../operator/src/runtime/admin.js';
 import { cluster, healthyStatus, membersCm, pods, StaticCache, sts } from './fixtures.js';
-import { FakeRangeAdmin } from './placement-fake-admin.js';
+import { FakeClusterAdmin, FakeRangeAdmin, RecordingWriter } from './placement-fake-admin.js';
+import { OperatorMetrics } from '../../../operator/src/runtime/metrics.js';
 import { PlacementDriver } from '../../../operator/src/runtime/placement-driver.js';
 import { observeShardMap } from '../../../operator/src/runtime/placement-observe.js';
 import { balancedCondition, effectiveReplicationFactor, placementSpecOf, storeEndpoints } from '../../../operator/src/controller/placement.js';
@@ -162,6 +158,129 @@ describe('placement driver: apply (issue 13)', function () {
   });
 });
 
+describe('placement driver: epochs and stale replicas (issue 13)', function () {
+  it('a step planned against an older epoch (the range changed meanwhile): EpochNotMatch → stale, a Normal event, no failure, no cool-down; the next pass re-plans from the new descriptor', async function () {
+    const a = fourStores();
+    const d = new PlacementDriver();
+    const prepared = await d.prepare('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    const step = prepared.plan.steps.find((s) => s.type === 'AddLearner')!;
+    assert.ok(step && step.type === 'AddLearner' && step.storeId === 4, JSON.stringify(step));
+    // Someone else (kvsctl range move) moved the range's replica from store 3 to store 4 in between.
+    const r = a.ranges_.get(step.rangeId)!;
+    r.replicas = [...r.replicas.filter((x) => x.storeId !== 3), { storeId: 4, role: 'voter' }];
+    r.confVer += 2;
+    const out = await d.execute(prepared, a);
+    const o = out.outcomes.find((x) => x.step.rangeId === step.rangeId)!;
+    assert.equal(o.ok, false);
+    assert.equal(o.stale, true);
+    assert.equal(o.error?.code, 'EpochNotMatch');
+    assert.deepEqual(o.error?.currentEpoch, { confVer: r.confVer, version: 2 });
+    assert.deepEqual([o.event.type, o.event.reason], ['Normal', 'PlacementStepStale']);
+    assert.equal(out.failed.length, 0, 'a stale plan is not a failure');
+    assert.deepEqual(out.stale.map((x) => x.step.rangeId), [step.rangeId]);
+    assert.equal(a.calls.filter((c) => c === `AddLearner ${step.rangeId} 4`).length, 1, 'tried once, on the leader: every voter would say the same');
+    const cond = balancedCondition(undefined, { summary: prepared.plan.summary, failed: out.failed.map((x) => x.event.note) }, 1, '2026-12-03T00:00:00Z');
+    assert.notEqual(cond.reason, 'PlacementStepFailed');
+    const metrics = new OperatorMetrics(false);
+    metrics.recordPlacement('ns/demo', { ...prepared, ...out });
+    assert.match(await metrics.registry.metrics(), /^kvs_operator_placement_steps_total\{type="AddLearner",result="stale"\} 1$/m);
+    // No cool-down: the very next pass observes the range again and plans from its new descriptor.
+    const next = await d.prepare('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    const again = next.plan.steps.filter((s) => s.rangeId === step.rangeId);
+    for (const s of again) assert.ok('epoch' in s && s.epoch.confVer === r.confVer, `re-planned at the new epoch: ${JSON.stringify(s)}`);
+    assert.ok(!again.some((s) => s.type === 'AddLearner' && s.storeId === 4), 'store 4 already holds it: no learner planned there');
+  });
+
+  it('negative control: without the epoch the same stale step "succeeds" against the changed range (what the check prevents)', async function () {
+    const a = fourStores();
+    const prepared = await new PlacementDriver().prepare('ns/demo', a, SPEC, a.endpoints(), Date.now());
+    const step = prepared.plan.steps.find((s) => s.type === 'AddLearner')!;
+    const r = a.ranges_.get(step.rangeId)!;
+    r.replicas = [...r.replicas.filter((x) => x.storeId !== 3), { storeId: 4, role: 'voter' }];
+    r.confVer += 2;
+    assert.equal(await a.changeRangeReplica(a.addr(r.leader), step.rangeId, 'AddLearner', 4), 'already a member');
+    await assert.rejects(a.changeRangeReplica(a.addr(r.leader), step.rangeId, 'AddLearner', 4, step.type === 'AddLearner' ? step.epoch : undefined), (e: NodeAdminError) => e.code === 'EpochNotMatch');
+  });
+
+  it('every step of a pass carries the epoch of the descriptor it was planned against, and the calls pass it on', async function () {
+    const a = fourStores();
+    const seen: Array<[string, unknown]> = [];
+    const spy: RangeAdmin = {
+      ranges: (x) => a.ranges(x),
+      changeRangeReplica: async (x, id, c, s, e) => {
+        seen.push([`${c} ${id}`, e]);
+        return a.changeRangeReplica(x, id, c, s, e);
+      },
+      transferRangeLeader: async (x, id, to, e) => {
+        seen.push([`TransferLeader ${id}`, e]);
+        return a.transferRangeLeader(x, id, to, e);
+      },
+      destroyStaleReplica: (x, id, e, s) => a.destroyStaleReplica(x, id, e, s),
+    };
+    const p = await new PlacementDriver().pass('ns/demo', spy, SPEC, a.endpoints(), 10_000);
+    assert.ok(p.outcomes.length >= 2, 'moves and leader transfers were issued');
+    assert.ok(seen.some(([k]) => k.startsWith('TransferLeader')), 'a leader transfer was issued');
+    for (const [k, e] of seen) assert.deepEqual(e, { confVer: 5, version: 2 }, k);
+    assert.ok(p.outcomes.every((o) => o.ok));
+  });
+
+  it('a store that returns with replicas its ranges no longer list: they are destroyed on that store (DestroyStaleReplica with the current descriptor); a peer not provably stale is left', async function () {
+    const a = new FakeRangeAdmin([1, 2, 3, 4]);
+    a.addRange(10, [1, 2, 4]);
+    a.addRange(11, [1, 2, 4]);
+    a.addRange(12, [1, 2, 3]);
+    // Store 3 was down while ranges 10 and 11 were re-replicated onto store 4 (confVer 5 now).
+    a.stale.set('10/3', { confVer: 3, replicas: [1, 2, 3].map((s) => ({ storeId: s, role: 'voter' as const })) });
+    // Range 11's copy on store 3 reports an epoch as new as the leader's (meta lag, a learner just added): kept.
+    a.stale.set('11/3', { confVer: 5, replicas: [1, 2, 3].map((s) => ({ storeId: s, role: 'voter' as const })) });
+    const d = new PlacementDriver();
+    const p = await d.pass('ns/demo', a, SPEC, a.endpoints(), 10_000);
+    const stale = p.outcomes.filter((o) => o.step.type === 'RemoveStalePeer');
+    assert.deepEqual(stale.map((o) => [o.step.rangeId, o.ok, o.event.reason]), [[10, true, 'StalePeerRemoved']]);
+    const st = stale[0]!.step;
+    assert.ok(st.type === 'RemoveStalePeer' && st.storeId === 3 && st.epoch.confVer === 5);
+    assert.deepEqual(st.type === 'RemoveStalePeer' && st.descriptorStores, [1, 2, 4]);
+    assert.ok(a.calls.includes('DestroyStaleReplica 10 3'), 'called on store 3 itself');
+    assert.equal(a.stale.has('10/3'), false, 'destroyed');
+    assert.equal(a.stale.has('11/3'), true, 'not provably stale: kept');
+    assert.ok(!a.calls.includes('DestroyStaleReplica 11 3'));
+    const m = await observeShardMap(a, a.endpoints(), 20_000);
+    assert.deepEqual(m.stores.find((s) => s.storeId === 3)!.hostedPeers!.map((h) => h.rangeId).sort((x, y) => x - y), [1, 11, 12]);
+    // Nothing planned twice: the next pass has no stale-peer step for range 10.
+    const next = await d.prepare('ns/demo', a, SPEC, a.endpoints(), 20_000);
+    assert.ok(!next.plan.steps.some((s) => s.type === 'RemoveStalePeer' && s.rangeId === 10));
+  });
+
+  it('planner: a stale peer is removed only while its range has a known leader (the descriptor is the leader\'s), a newer confVer and no listing of the store', function () {
+    const stale = (leader: number | null, peerConfVer: number, voters = [1, 2, 4]) =>
+      planPlacement({
+        spec: { replicationFactor: 3, maxConcurrentMoves: 2, storeDownTimeoutMs: 60_000 },
+        stores: storesOf(4, ['a']).map((s) => (s.storeId === 3 ? { ...s, hostedPeers: [{ rangeId: 10, peerId: 3, confVer: peerConfVer }] } : s)),
+        ranges: [{ ...range(10, voters, { leader, confVer: 7 }), descriptor: { ...range(10, voters, { confVer: 7 }).descriptor, replicas: voters.map((x) => ({ storeId: x, peerId: x, role: 'voter' as const })) } }],
+        nowMs: NOW_MS,
+      }).steps.filter((s) => s.type === 'RemoveStalePeer');
+    assert.equal(stale(1, 4).length, 1, 'leader known, older confVer, not listed: removed');
+    assert.equal(stale(null, 4).length, 0, 'no leader known: kept');
+    assert.equal(stale(1, 7).length, 0, 'not older: kept');
+    assert.equal(stale(1, 4, [1, 2, 3]).length, 0, 'listed: kept');
+  });
+
+  it('a stale-peer step on a store that no longer answers: not executed anywhere else (Unavailable)', async function () {
+    const a = new FakeRangeAdmin([1, 2, 3, 4]);
+    a.addRange(10, [1, 2, 4]);
+    a.stale.set('10/3', { confVer: 3, replicas: [1, 2, 3].map((s) => ({ storeId: s, role: 'voter' as const })) });
+    const d = new PlacementDriver();
+    const prepared = await d.prepare('ns/demo', a, SPEC, a.endpoints(), 10_000);
+    assert.ok(prepared.plan.steps.some((s) => s.type === 'RemoveStalePeer'));
+    a.down.add(3);
+    const out = await d.execute(prepared, a);
+    const o = out.outcomes.find((x) => x.step.type === 'RemoveStalePeer')!;
+    assert.equal(o.ok, false);
+    assert.equal(o.error?.code, 'Unavailable');
+    assert.ok(!a.calls.some((c) => c.startsWith('DestroyStaleReplica 10 ') && !c.endsWith(' 3')), 'never on another store');
+  });
+});
+
 describe('placement planner: many over-replicated ranges in one pass (splits that inherited every store)', function () {
   it('the removals of one pass spread over the stores (each sees the ones before it), not all from one store', function () {
     const ranges = Array.from({ length: 12 }, (_, i) => range(10 + i, [1, 2, 3, 4, 5, 6], { leader: 1 }));
@@ -215,57 +334,6 @@ describe('placement: spec and stores from the KvsCluster (issue 13)', function (
     );
   });
 });
-
-/** Range 1 through FakeNodeAdmin (membership), the other ranges through FakeRangeAdmin: one admin, like GrpcNodeAdmin. */
-class FakeClusterAdmin implements NodeAdmin, RangeAdmin {
-  readonly node = new FakeNodeAdmin();
-  constructor(readonly placed: FakeRangeAdmin) {}
-  status(address: string): Promise<NodeReport> {
-    return this.node.status(address);
-  }
-  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
-    return this.node.addLearner(leader, raftId, raftAddress);
-  }
-  promote(leader: string, raftId: number): Promise<string> {
-    return this.node.promote(leader, raftId);
-  }
-  removeMember(leader: string, raftId: number): Promise<string> {
-    return this.node.removeMember(leader, raftId);
-  }
-  transferLeader(leader: string, toRaftId: number): Promise<string> {
-    return this.node.transferLeader(leader, toRaftId);
-  }
-  drainStore(addresses: string[], storeId: number, opts: DrainStoreOptions): Promise<string> {
-    return this.node.drainStore(addresses, storeId, opts);
-  }
-  snapshot(address: string): Promise<string> {
-    return this.node.snapshot(address);
-  }
-  close(): void {}
-  ranges(address: string): Promise<StoreRanges> {
-    return this.placed.ranges(address);
-  }
-  changeRangeReplica(address: string, rangeId: number, change: RangeChange, storeId: number): Promise<string> {
-    return this.placed.changeRangeReplica(address, rangeId, change, storeId);
-  }
-  transferRangeLeader(address: string, rangeId: number, toStoreId: number): Promise<string> {
-    return this.placed.transferRangeLeader(address, rangeId, toStoreId);
-  }
-}
-
-class RecordingWriter implements Writer {
-  statuses: KvsClusterStatus[] = [];
-  events: PlannedEvent[] = [];
-  async apply(_o: KubernetesObject) {}
-  async applyStatus(_c: KvsCluster, s: KvsClusterStatus) {
-    this.statuses.push(s);
-  }
-  async event(_c: KvsCluster, e: PlannedEvent) {
-    this.events.push(e);
-  }
-  async deletePod() {}
-  async deletePvc() {}
-}
 
 describe('placement in the reconcile pass (issue 13)', function () {
   const setup = (replicas: number, stores: number) => {

@@ -227,7 +227,7 @@ const cases: Case[] = [
       ranges: [range(1, [4, 2, 3], { leader: 2 }), range(2, [4, 2, 3], { leader: 2 }), range(3, [1, 2, 4], { leader: 2 })],
       inFlight: [
         { step: { type: 'AddLearner', rangeId: 1, storeId: 5, epoch: { confVer: 5, version: 2 }, cause: 'drain', why: '' } },
-        { step: { type: 'TransferLeader', rangeId: 2, fromStoreId: 4, toStoreId: 2, cause: 'drain', why: '' } },
+        { step: { type: 'TransferLeader', rangeId: 2, fromStoreId: 4, toStoreId: 2, epoch: { confVer: 5, version: 2 }, cause: 'drain', why: '' } },
       ],
       nowMs: NOW_MS,
     },
@@ -291,18 +291,27 @@ describe('placement planner (properties of the pure function)', () => {
     }
   });
 
-  it('every replica change carries the epoch it was planned on; one step per range per pass', () => {
+  it('every step carries the epoch it was planned on (the store refuses it at any other); one step per range per pass', () => {
+    let transfers = 0;
+    let stale = 0;
     for (const c of cases) {
       const p = planPlacement(c.input);
       const seen = new Set<number>();
       for (const s of p.steps) {
-        if (s.type === 'RemoveStalePeer') continue;
+        const r = c.input.ranges.find((x) => x.descriptor.rangeId === s.rangeId)!;
+        assert.deepEqual(s.epoch, r.descriptor.epoch, `${c.name}: ${s.type} of range ${s.rangeId}`);
+        if (s.type === 'RemoveStalePeer') {
+          // The store destroys its replica only against the current descriptor, which must not list it.
+          stale++;
+          assert.deepEqual(s.descriptorStores, r.descriptor.replicas.map((x) => x.storeId));
+          assert.ok(!s.descriptorStores.includes(s.storeId), `${c.name}: stale peer on a store the descriptor lists`);
+          continue;
+        }
+        if (s.type === 'TransferLeader') transfers++;
         assert.ok(!seen.has(s.rangeId), `${c.name}: two steps for range ${s.rangeId}`);
         seen.add(s.rangeId);
-        if (s.type === 'TransferLeader') continue;
-        const r = c.input.ranges.find((x) => x.descriptor.rangeId === s.rangeId)!;
-        assert.deepEqual(s.epoch, r.descriptor.epoch);
       }
     }
+    assert.ok(transfers > 0 && stale > 0, 'the cases include leader transfers and stale peers');
   });
 });

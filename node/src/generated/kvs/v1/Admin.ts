@@ -7,6 +7,7 @@ import type { AdminResponse as _kvs_v1_AdminResponse, AdminResponse__Output as _
 import type { AdminStatusRequest as _kvs_v1_AdminStatusRequest, AdminStatusRequest__Output as _kvs_v1_AdminStatusRequest__Output } from '../../kvs/v1/AdminStatusRequest.js';
 import type { AdminStatusResponse as _kvs_v1_AdminStatusResponse, AdminStatusResponse__Output as _kvs_v1_AdminStatusResponse__Output } from '../../kvs/v1/AdminStatusResponse.js';
 import type { CompactRequest as _kvs_v1_CompactRequest, CompactRequest__Output as _kvs_v1_CompactRequest__Output } from '../../kvs/v1/CompactRequest.js';
+import type { DestroyStaleReplicaRequest as _kvs_v1_DestroyStaleReplicaRequest, DestroyStaleReplicaRequest__Output as _kvs_v1_DestroyStaleReplicaRequest__Output } from '../../kvs/v1/DestroyStaleReplicaRequest.js';
 import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output as _kvs_v1_PromoteRequest__Output } from '../../kvs/v1/PromoteRequest.js';
 import type { RangesRequest as _kvs_v1_RangesRequest, RangesRequest__Output as _kvs_v1_RangesRequest__Output } from '../../kvs/v1/RangesRequest.js';
 import type { RangesResponse as _kvs_v1_RangesResponse, RangesResponse__Output as _kvs_v1_RangesResponse__Output } from '../../kvs/v1/RangesResponse.js';
@@ -36,6 +37,21 @@ export interface AdminClient extends grpc.Client {
   compact(argument: _kvs_v1_CompactRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   compact(argument: _kvs_v1_CompactRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   compact(argument: _kvs_v1_CompactRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Placement (issue 13): a replica its range no longer lists, on a store that missed its removal.
+   */
+  DestroyStaleReplica(argument: _kvs_v1_DestroyStaleReplicaRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  DestroyStaleReplica(argument: _kvs_v1_DestroyStaleReplicaRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  DestroyStaleReplica(argument: _kvs_v1_DestroyStaleReplicaRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  DestroyStaleReplica(argument: _kvs_v1_DestroyStaleReplicaRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Placement (issue 13): a replica its range no longer lists, on a store that missed its removal.
+   */
+  destroyStaleReplica(argument: _kvs_v1_DestroyStaleReplicaRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  destroyStaleReplica(argument: _kvs_v1_DestroyStaleReplicaRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  destroyStaleReplica(argument: _kvs_v1_DestroyStaleReplicaRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  destroyStaleReplica(argument: _kvs_v1_DestroyStaleReplicaRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   
   Promote(argument: _kvs_v1_PromoteRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   Promote(argument: _kvs_v1_PromoteRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
@@ -122,6 +138,11 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   Compact: grpc.handleUnaryCall<_kvs_v1_CompactRequest__Output, _kvs_v1_AdminResponse>;
   
+  /**
+   * Placement (issue 13): a replica its range no longer lists, on a store that missed its removal.
+   */
+  DestroyStaleReplica: grpc.handleUnaryCall<_kvs_v1_DestroyStaleReplicaRequest__Output, _kvs_v1_AdminResponse>;
+  
   Promote: grpc.handleUnaryCall<_kvs_v1_PromoteRequest__Output, _kvs_v1_AdminResponse>;
   
   /**
@@ -146,6 +167,7 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
 export interface AdminDefinition extends grpc.ServiceDefinition {
   AddLearner: MethodDefinition<_kvs_v1_AddLearnerRequest, _kvs_v1_AdminResponse, _kvs_v1_AddLearnerRequest__Output, _kvs_v1_AdminResponse__Output>
   Compact: MethodDefinition<_kvs_v1_CompactRequest, _kvs_v1_AdminResponse, _kvs_v1_CompactRequest__Output, _kvs_v1_AdminResponse__Output>
+  DestroyStaleReplica: MethodDefinition<_kvs_v1_DestroyStaleReplicaRequest, _kvs_v1_AdminResponse, _kvs_v1_DestroyStaleReplicaRequest__Output, _kvs_v1_AdminResponse__Output>
   Promote: MethodDefinition<_kvs_v1_PromoteRequest, _kvs_v1_AdminResponse, _kvs_v1_PromoteRequest__Output, _kvs_v1_AdminResponse__Output>
   Ranges: MethodDefinition<_kvs_v1_RangesRequest, _kvs_v1_RangesResponse, _kvs_v1_RangesRequest__Output, _kvs_v1_RangesResponse__Output>
   RemoveMember: MethodDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_AdminResponse, _kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse__Output>

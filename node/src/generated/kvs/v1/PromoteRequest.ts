@@ -1,5 +1,6 @@
 // Original file: proto/admin.proto
 
+import type { RangeEpoch as _kvs_v1_RangeEpoch, RangeEpoch__Output as _kvs_v1_RangeEpoch__Output } from '../../kvs/v1/RangeEpoch.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface PromoteRequest {
@@ -9,6 +10,7 @@ export interface PromoteRequest {
    * Max entries behind the leader's commit to count as caught up (0 = default 100).
    */
   'maxLag'?: (number | string | Long);
+  'epoch'?: (_kvs_v1_RangeEpoch | null);
 }
 
 export interface PromoteRequest__Output {
@@ -18,4 +20,5 @@ export interface PromoteRequest__Output {
    * Max entries behind the leader's commit to count as caught up (0 = default 100).
    */
   'maxLag': (number);
+  'epoch': (_kvs_v1_RangeEpoch__Output | null);
 }

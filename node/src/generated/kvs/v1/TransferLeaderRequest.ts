@@ -1,5 +1,6 @@
 // Original file: proto/admin.proto
 
+import type { RangeEpoch as _kvs_v1_RangeEpoch, RangeEpoch__Output as _kvs_v1_RangeEpoch__Output } from '../../kvs/v1/RangeEpoch.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TransferLeaderRequest {
@@ -9,6 +10,7 @@ export interface TransferLeaderRequest {
    * How long to wait for the transfer (0 = default 5000 ms).
    */
   'timeoutMs'?: (number | string | Long);
+  'epoch'?: (_kvs_v1_RangeEpoch | null);
 }
 
 export interface TransferLeaderRequest__Output {
@@ -18,4 +20,5 @@ export interface TransferLeaderRequest__Output {
    * How long to wait for the transfer (0 = default 5000 ms).
    */
   'timeoutMs': (number);
+  'epoch': (_kvs_v1_RangeEpoch__Output | null);
 }
