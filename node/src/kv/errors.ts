@@ -202,7 +202,8 @@ export class RangeNotFoundError extends KvError {
 
 /**
  * An operation that must be atomic (a Batch, a transaction) touches keys of more than one range.
- * Cross-range atomicity is not built yet (issue 14): not retryable as is; split the operation per range.
+ * Sent by stores built before cross-range transactions (kept so clients still understand them): not
+ * retryable as is; split the operation per range. Current stores commit such operations by two-phase commit.
  */
 export class CrossRangeError extends KvError {
   override readonly name = 'CrossRangeError';

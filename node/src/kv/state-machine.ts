@@ -711,6 +711,15 @@ export class StateMachine {
       this.dropSession(ctx, s.clientId, st, dirty);
       st = undefined;
     }
+    // A write blocked by a prepared transaction's lock is refused before the session table changes at
+    // all (no new session, no trimming, nothing stored): the store resolves the lock and retries the same
+    // seq — certainly not applied. A seq whose result is stored is answered from it below, lock or not
+    // (except the next chunk of a DeleteRange, which deletes more).
+    const answered = st?.results.get(s.seq);
+    if (answered === undefined || continuesStoredChunk(cmd, answered)) {
+      const locked = this.lockRefusal(cmd);
+      if (locked !== undefined) return locked;
+    }
     if (st === undefined) {
       // Unknown here. With many ranges a session legitimately reaches a range for the first time with
       // first_unacked > 1 (its earlier requests went to other ranges), so only a seq this range applied
@@ -745,10 +754,6 @@ export class StateMachine {
       }
       st.forgottenBelow = s.firstUnacked;
     }
-    // A write blocked by a prepared transaction's lock is refused without storing the refusal: the
-    // store resolves the lock and retries the same seq (certainly not applied).
-    const locked = this.lockRefusal(cmd);
-    if (locked !== undefined) return locked;
     const session = st;
     const finish = (r: CommandResult): CommandResult => {
       const enc = encodeResult(r);

@@ -264,15 +264,28 @@ export class LockTable {
   }
 
   /** A lock another transaction holds that a write of `key` must wait for (any kind, or a range lock over it). */
+  // The blockers below pick deterministically (smallest key, then smallest txn id): the in-memory order
+  // after a restart (engine order) differs from the order locks were taken in, and the refusal they
+  // produce is part of the replicated result.
   writeBlocker(key: Buffer, self?: string): TxnLock | RangeLock | undefined {
-    for (const l of this.byKey.get(key.toString('latin1')) ?? []) if (l.txnId !== self) return l;
+    let best: TxnLock | undefined;
+    for (const l of this.byKey.get(key.toString('latin1')) ?? []) if (l.txnId !== self && (best === undefined || l.txnId < best.txnId)) best = l;
+    if (best !== undefined) return best;
     for (const r of this.rangeLocks) if (r.txnId !== self && inSpan(key, r.start, r.end)) return r;
     return undefined;
   }
 
   /** A lock of another transaction blocking a write anywhere in [start, end). */
   spanWriteBlocker(start: Buffer | undefined, end: Buffer | undefined, self?: string): TxnLock | RangeLock | undefined {
-    for (const ls of this.byTxn.values()) for (const l of ls) if (l.txnId !== self && inSpan(l.key, start, end)) return l;
+    let best: TxnLock | undefined;
+    for (const ls of this.byTxn.values()) {
+      for (const l of ls) {
+        if (l.txnId === self || !inSpan(l.key, start, end)) continue;
+        const c = best === undefined ? -1 : Buffer.compare(l.key, best.key);
+        if (c < 0 || (c === 0 && l.txnId < best!.txnId)) best = l;
+      }
+    }
+    if (best !== undefined) return best;
     for (const r of this.rangeLocks) if (r.txnId !== self && spansOverlap({ start, end }, r.start, r.end)) return r;
     return undefined;
   }
