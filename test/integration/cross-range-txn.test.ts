@@ -23,6 +23,21 @@ async function metric(node: { metrics(): Promise<string> }, name: string): Promi
   return m === null ? NaN : Number(m[1]);
 }
 
+/** Splits at `key`, retrying while the range has no leader yet (a fresh cluster, a restart). */
+async function split(admin: AdminClient, key: string): Promise<void> {
+  await until(
+    `split at ${key}`,
+    async () => {
+      if (await admin.splitRange(b(key)).then(() => true, () => false)) return true;
+      // Refused or lost: done if a range starts there now (a lost reply of a split that happened).
+      const rs = await admin.ranges().catch(() => undefined);
+      return rs?.ranges.some((r) => r.start.equals(b(key))) ? true : undefined;
+    },
+    30_000,
+    200,
+  );
+}
+
 async function audit(kv: KvClient, endpoint?: string): Promise<number[]> {
   return kv.txn(
     async (tx) => {
@@ -57,7 +72,7 @@ describe('transactions across ranges (multi-process)', function () {
     it('every audit sees the exact total; at the end every store agrees and holds no lock', async function () {
       const admin = new AdminClient(cluster.addresses, 15_000);
       clients.push(admin);
-      for (let i = 2; i < ACCOUNTS; i += 2) await admin.splitRange(b(account(i)));
+      for (let i = 2; i < ACCOUNTS; i += 2) await split(admin, account(i));
       const boot = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
       clients.push(boot);
       // One atomic batch over all 9 ranges.
@@ -164,7 +179,7 @@ describe('transactions across ranges (multi-process)', function () {
         const admin = new AdminClient(cluster.addresses, 15_000);
         const kv = new KvClient({ endpoints: [cluster.addresses[0]!], timeoutMs: 15_000 });
         try {
-          for (const p of [0, 1, 2, 3]) await admin.splitRange(b(`ws/p${p}/d1`));
+          for (const p of [0, 1, 2, 3]) await split(admin, `ws/p${p}/d1`);
           for (let p = 0; p < 3; p++) {
             const r = await skew(kv, `ws/p${p}`);
             if (unsafe) {
@@ -220,7 +235,7 @@ describe('transactions across ranges (multi-process)', function () {
       cluster = await startRaftCluster(250, { extra: ['--txn-lock-ttl', `${TTL_MS}ms`] });
       const admin = new AdminClient(cluster.addresses, 15_000);
       clients.push(admin);
-      await admin.splitRange(b('m'));
+      await split(admin, 'm');
     });
     afterEach(function () {
       collectLogsOnFailure(this, cluster?.nodes ?? []);
@@ -281,7 +296,7 @@ describe('transactions across ranges (multi-process)', function () {
       try {
         const admin = new AdminClient(c.addresses, 15_000);
         clients.push(admin);
-        await admin.splitRange(b('m'));
+        await split(admin, 'm');
         const victim = c.node(2);
         victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:after-primary-commit:${marker}`, KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS: '1' });
         await victim.stop();

@@ -176,12 +176,14 @@ export class LocalStore implements KvStore {
     const onApplied = (lastTs: number): void => {
       if (lastTs > this.appliedTs) this.appliedTs = lastTs;
       this.sm.locks.published(lastTs);
+      this.wakeAppliedWaiters();
     };
     const replaceSm = (next: StateMachine): void => {
       // A Raft snapshot was installed: the state machine was reopened from the engine.
       this.sm = next;
       next.locks.published(next.lastTs);
       if (next.lastTs > this.appliedTs) this.appliedTs = next.lastTs;
+      this.wakeAppliedWaiters();
       clock.observe(next.lastTs);
     };
     this.pipeline =
@@ -388,6 +390,23 @@ export class LocalStore implements KvStore {
     return this.txns.writeCount(txnId);
   }
 
+  /** Readers waiting for the applied (written and published) ts to reach theirs. */
+  private appliedWaiters: Array<{ ts: number; resolve: () => void }> = [];
+
+  private wakeAppliedWaiters(): void {
+    if (this.appliedWaiters.length === 0) return;
+    const ready = this.appliedWaiters.filter((w) => w.ts <= this.appliedTs || this.closed);
+    if (ready.length === 0) return;
+    this.appliedWaiters = this.appliedWaiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+
+  /** Resolves once everything applied here up to `ts` is written and readable (a local wait, no Raft round). */
+  private waitApplied(ts: number): Promise<void> {
+    if (this.appliedTs >= ts || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ ts, resolve }));
+  }
+
   /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */
   private async readTs(snapshotTs: number | undefined): Promise<number> {
     if (snapshotTs === undefined || snapshotTs === 0) {
@@ -400,11 +419,13 @@ export class LocalStore implements KvStore {
       const now = this.clock.now();
       if (snapshotTs > now + this.maxAheadTs) throw new InvalidArgumentError(`snapshot_ts ${snapshotTs} is in the future`);
       // Move applied ts past the snapshot so later writes get higher versions: the read is repeatable.
-      unwrapResult(await this.submit({ type: 'noop', proposedTs: snapshotTs }), 'ok');
-      // A replicated sink resolves a command before its apply batch is in the engine (raftstore apply
-      // stage): writes of the noop's batch with versions below snapshotTs may not be readable yet. The
-      // barrier waits until everything committed so far — that batch included — is applied.
-      if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
+      const noop = unwrapResult(await this.submit({ type: 'noop', proposedTs: snapshotTs }), 'ok');
+      // A replicated sink resolves a command (on this replica, which applied it) before its apply batch
+      // is in the engine: wait here until that batch — and with it every entry before the noop in the
+      // log, every write with a version below snapshotTs — is written. No second Raft round is needed:
+      // anything committed after the noop gets a version above it.
+      await this.waitApplied(noop.ts);
+      this.check();
       if (snapshotTs < this.sm.safePoint) throw new SnapshotTooOldError(snapshotTs, this.sm.safePoint);
     }
     return snapshotTs;
@@ -689,6 +710,7 @@ export class LocalStore implements KvStore {
     if (this.closed) return;
     this.closed = true;
     if (this.gcTimer !== undefined) clearTimeout(this.gcTimer);
+    this.wakeAppliedWaiters();
     this.txns.close();
     await this.pipeline.close();
     if (this.gcRunning !== undefined) await this.gcRunning.catch(() => undefined);

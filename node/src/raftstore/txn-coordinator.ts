@@ -2,14 +2,16 @@
 // across ranges"). The node the client talks to coordinates; each range's part was read at the same
 // start ts by that range's TxnManager (read set + buffered writes, kv/txn-manager.ts).
 //
-//   1. prepare every part in parallel (TxnPrepareCommand: validate against startTs as a one-range commit
-//      does — serializable — then lock: write locks carry the mutations, read/range locks keep writers
-//      out); a part refused (conflict, live lock) rolls everything back: certainly not committed;
+//   1. prepare every part in parallel, the primary's too (TxnPrepareCommand: validate against startTs as
+//      a one-range commit does — serializable — then lock: write locks carry the mutations, read/range
+//      locks keep writers out); a part refused (conflict, live lock) rolls everything back: certainly not
+//      committed;
 //   2. commitTs = the largest prepare ts (>= every lock's prepTs, which readers rely on);
 //   3. commit the PRIMARY part (its range holds the record): the commit point. It carries the client's
 //      session, so a lost reply is answered from the primary range's session table (exactly-once), and a
 //      retry elsewhere is resolved by a fence in that same log;
-//   4. commit the secondaries (a crash here leaves locks that readers roll forward through the primary).
+//   4. reply, and commit the secondaries behind the reply (a crash here leaves locks that readers roll
+//      forward through the primary).
 // Locks carry a TTL: a coordinator that dies before step 3 leaves locks that a resolver aborts after it.
 import type { Session } from '../kv/api.js';
 import { KeyLockedError, KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
@@ -54,7 +56,6 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   if (writers.length === 0) throw new Error('commitTwoPhase needs a write (read-only transactions commit without one)');
   const primaryPart = writers[0]!;
   const primary = primaryPart.writes[0]!.key;
-  // The primary prepares first: once a secondary is locked, its lock's primary can always be asked.
   const ordered = [primaryPart, ...sets.filter((s) => s !== primaryPart)];
   const prepareOne = async (s: (typeof sets)[number]): Promise<number> => {
     for (let attempt = 1; ; attempt++) {
@@ -73,12 +74,16 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   };
   const prepTs: number[] = [];
   try {
-    prepTs.push(await prepareOne(ordered[0]!));
-    o.crashAt?.('after-primary-prepare');
-    const rest = await Promise.allSettled(ordered.slice(1).map(prepareOne));
-    const failed = rest.find((r) => r.status === 'rejected');
+    // All at once: a secondary locked before its primary is safe — a resolver that finds no primary lock
+    // and no record records the abort, and the late primary prepare is then refused.
+    const primaryDone = prepareOne(ordered[0]!).then((ts) => {
+      o.crashAt?.('after-primary-prepare');
+      return ts;
+    });
+    const all = await Promise.allSettled([primaryDone, ...ordered.slice(1).map(prepareOne)]);
+    const failed = all.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    for (const r of rest) prepTs.push((r as PromiseFulfilledResult<number>).value);
+    for (const r of all) prepTs.push((r as PromiseFulfilledResult<number>).value);
   } catch (e) {
     await rollbackAll(ordered, primaryPart, primary, o);
     throw e;
@@ -104,9 +109,12 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     return { commitTs: res.commitTs };
   }
   o.crashAt?.('after-primary-commit');
-  const secondaries = await Promise.allSettled(ordered.slice(1).map((s) => s.store.commitTxnLocks(o.txnId, commitTs)));
-  const left = secondaries.filter((r) => r.status === 'rejected').length;
-  if (left > 0) o.log?.warn('secondary commits failed; readers resolve their locks through the primary', { txnId: o.txnId, failed: left, err: String((secondaries.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason) });
+  // The transaction is committed: answer now, commit the secondaries behind the reply (a reader that
+  // meets one of their locks first waits for it, or rolls it forward through the primary).
+  void Promise.allSettled(ordered.slice(1).map((s) => s.store.commitTxnLocks(o.txnId, commitTs))).then((secondaries) => {
+    const left = secondaries.filter((r) => r.status === 'rejected').length;
+    if (left > 0) o.log?.warn('secondary commits failed; readers resolve their locks through the primary', { txnId: o.txnId, failed: left, err: String((secondaries.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason) });
+  });
   return { commitTs };
 }
 
