@@ -84,7 +84,7 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     await assert.rejects(c.scan({ limit: 100 }), KvRoutingError);
   });
 
-  it('single-key writes and a Batch within the range store 4 lacks reach a store that holds it; a Batch across ranges commits on a store holding both', async () => {
+  it('single-key writes and a Batch within the range store 4 lacks reach a store that holds it; a Batch across ranges commits atomically', async () => {
     const c = client({ maxAttempts: 6 });
     await c.put('k-put', 'v');
     await c.batch([
@@ -93,16 +93,52 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     ]);
     const r = client({ endpoints: cluster.addresses.slice(0, 3) });
     for (const [k, v] of [['k-put', 'v'], ['k-b1', 'v1'], ['k-b2', 'v2']]) assert.equal((await r.get(k!)).value?.toString(), v);
-    // Across ranges: store 4 cannot coordinate it (it lacks one of them: a retryable refusal, nothing
-    // written); a store holding both commits it atomically.
+    // Across ranges: atomic, wherever it lands (store 4 reaches the range it lacks remotely).
     const v = await c.batch([{ op: 'put', key: 'a-x', value: '1' }, { op: 'put', key: 'k-x', value: '2' }]);
     assert.equal((await r.get('a-x')).version, v.version);
     assert.equal((await r.get('k-x')).version, v.version);
-    const only4 = client({ endpoints: [cluster.addresses[3]!], maxAttempts: 1 });
-    await assert.rejects(only4.batch([{ op: 'put', key: 'a-y', value: '1' }, { op: 'put', key: 'k-y', value: '2' }]), (e: unknown) => e instanceof Error && /does not replicate it/.test(e.message));
-    assert.equal((await r.get('a-y')).found, false, 'the refused batch wrote nothing');
     await c.batch([{ op: 'delete', key: 'a-x' }, { op: 'delete', key: 'k-x' }]);
     await c.batch([{ op: 'delete', key: 'k-put' }, { op: 'delete', key: 'k-b1' }, { op: 'delete', key: 'k-b2' }]);
+  });
+
+  it('transactions and batches coordinated by the store lacking a range reach it remotely: atomic and serializable', async () => {
+    const via4 = client({ endpoints: [cluster.addresses[3]!], maxAttempts: 5 });
+    const r = client({ endpoints: cluster.addresses.slice(0, 3) });
+    // A local range ('a-…') and the range store 4 lacks ('k-…') in one transaction.
+    const { commitTs } = await via4.txnDetailed(async (tx) => {
+      assert.equal((await tx.get('k-t1')).found, false);
+      await tx.put('a-t1', '1');
+      await tx.put('k-t1', '1');
+      assert.equal((await tx.get('k-t1')).value?.toString(), '1', 'a remote part reads its own writes');
+    });
+    assert.equal((await r.get('a-t1')).version, commitTs);
+    assert.equal((await r.get('k-t1')).version, commitTs);
+    // Only the remote range: still committed through it.
+    await via4.txn(async (tx) => {
+      const v = Number((await tx.get('k-t1')).value?.toString());
+      await tx.put('k-t1', String(v + 1));
+    });
+    assert.equal((await r.get('k-t1')).value?.toString(), '2');
+    // Write skew across the local and the remote range: of two transactions reading both and writing
+    // one each, one conflicts.
+    await r.batch([{ op: 'put', key: 'a-d0', value: '1' }, { op: 'put', key: 'k-d1', value: '1' }]);
+    const t1 = await via4.begin();
+    const t2 = await via4.begin();
+    for (const t of [t1, t2]) {
+      await via4.get('a-d0', { txnId: t.txnId });
+      await via4.get('k-d1', { txnId: t.txnId });
+    }
+    await via4.put('a-d0', '0', { txnId: t1.txnId });
+    await via4.put('k-d1', '0', { txnId: t2.txnId });
+    const outcomes = await Promise.allSettled([via4.commit(t1.txnId), via4.commit(t2.txnId)]);
+    assert.ok(outcomes.filter((o) => o.status === 'fulfilled').length <= 1, 'never both');
+    const onCall = Number((await r.get('a-d0')).value?.toString()) + Number((await r.get('k-d1')).value?.toString());
+    assert.ok(onCall >= 1, `on call: ${onCall}`);
+    // A Batch over the local and the remote range, through store 4: one commit ts.
+    const v = await via4.batch([{ op: 'put', key: 'a-b9', value: 'x' }, { op: 'put', key: 'k-b9', value: 'x' }]);
+    assert.equal((await r.get('a-b9')).version, v.version);
+    assert.equal((await r.get('k-b9')).version, v.version);
+    await r.batch(['a-t1', 'k-t1', 'a-d0', 'k-d1', 'a-b9', 'k-b9'].map((key) => ({ op: 'delete' as const, key })));
   });
 
   // Last: it deletes keys the scan cases read.

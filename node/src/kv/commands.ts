@@ -19,6 +19,10 @@ import {
   KeyNotInRangeError,
   EpochNotMatchError,
   KeyLockedError,
+  NotLeaderError,
+  OutcomeUnknownError,
+  RangeNotFoundError,
+  OperationTimeoutError,
   type KvErrorCode,
 } from './errors.js';
 
@@ -265,6 +269,14 @@ export function resultError(r: ErrorResult): KvError {
       return new KeyNotInRangeError(r.rangeId ?? 0, r.message);
     case 'EPOCH_NOT_MATCH':
       return new EpochNotMatchError(r.rangeId ?? 0, r.message);
+    case 'NOT_LEADER':
+      return new NotLeaderError(0, undefined, r.message);
+    case 'OUTCOME_UNKNOWN':
+      return new OutcomeUnknownError(0, undefined, r.message);
+    case 'RANGE_NOT_FOUND':
+      return new RangeNotFoundError(r.rangeId ?? 0, r.message);
+    case 'TIMEOUT':
+      return new OperationTimeoutError(r.message);
     case 'KEY_LOCKED':
       return new KeyLockedError(r.key ?? Buffer.alloc(0), r.lock ?? { txnId: '?', primary: Buffer.alloc(0), prepTs: 0, ttlTs: 0 }, r.message);
     case 'STORAGE_ERROR':
@@ -302,6 +314,11 @@ const ERROR_CODES: readonly KvErrorCode[] = [
   'KEY_NOT_IN_RANGE',
   'EPOCH_NOT_MATCH',
   'KEY_LOCKED',
+  // Carried back from a remote store's transaction step (raftstore/txn-rpc.ts); never stored in sessions.
+  'NOT_LEADER',
+  'OUTCOME_UNKNOWN',
+  'RANGE_NOT_FOUND',
+  'TIMEOUT',
 ];
 
 export class DecodeError extends Error {

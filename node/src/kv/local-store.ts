@@ -32,8 +32,9 @@ import type {
 } from './api.js';
 import { HybridClock, tsFromMs, type Clock } from './clock.js';
 import { CommitPipeline, type CommandSink } from './commit-pipeline.js';
-import { resultError, unwrapResult, type Command, type CommandResult, type KeyRange, type ReplicatedSettings, type TxnState } from './commands.js';
-import { InvalidArgumentError, KeyLockedError, SnapshotTooOldError, StorageError, StoreClosedError, TxnConflictError } from './errors.js';
+import { unwrapResult, type Command, type CommandResult, type KeyRange, type ReplicatedSettings, type TxnState } from './commands.js';
+import { InvalidArgumentError, KeyLockedError, SnapshotTooOldError, StoreClosedError } from './errors.js';
+import { isTxnStep, TxnSteps, type PrepareRequest } from './txn-steps.js';
 import { DEFAULT_SETTINGS, StateMachine } from './state-machine.js';
 import { TxnManager } from './txn-manager.js';
 import { checkCommandSize, commandHeaderBound, mutationsBytes } from './command-size.js';
@@ -316,56 +317,51 @@ export class LocalStore implements KvStore {
     if (l !== undefined) throw new KeyLockedError(l.key, l);
   }
 
-  // ---- cross-range transactions (raftstore/dist-txn.ts drives them; kv/txn-locks.ts) ----
+  // ---- cross-range transactions (raftstore/txn-coordinator.ts drives them; kv/txn-locks.ts) ----
 
-  /** Phase one on this range: validate and lock (TxnPrepareCommand); returns the prepare ts. */
-  async prepareTxn(p: { txnId: string; startTs: number; primary: Buffer; ttlTs: number; readKeys: Buffer[]; readRanges: KeyRange[]; writes: Mutation[] }): Promise<number> {
-    this.check();
-    const cmd: Command = { type: 'txnPrepare', proposedTs: this.clock.now(), ...p };
-    checkCommandSize(cmd, commandHeaderBound(cmd) + mutationsBytes(p.writes) + p.readKeys.reduce((n, k) => n + k.length + 5, 0), this.opts.maxCommandBytes, 'writes', `prepare of ${p.writes.length} writes`);
-    const r = await this.submit(cmd);
-    if (r.type === 'error') throw resultError(r);
-    if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a prepare`);
-    if (r.state !== 'prepared') throw new TxnConflictError(p.writes[0]?.key ?? p.primary, r.ts, `transaction ${p.txnId} is already ${r.state}`);
-    return r.ts;
+  /** The transaction steps on this replica's range (kv/txn-steps.ts). */
+  private stepsCache: TxnSteps | undefined;
+  get steps(): TxnSteps {
+    this.stepsCache ??= new TxnSteps(
+      this.sm.descriptor.rangeId,
+      (cmd) => {
+        this.check();
+        return this.submit(cmd);
+      },
+      () => this.clock.now(),
+      (cmd, p) => checkCommandSize(cmd, commandHeaderBound(cmd) + mutationsBytes(p.writes) + p.readKeys.reduce((n, k) => n + k.length + 5, 0), this.opts.maxCommandBytes, 'writes', `prepare of ${p.writes.length} writes`),
+    );
+    return this.stepsCache;
   }
 
-  /** Commits this range's locks of a transaction (the commit point when `primary` is given). */
-  async commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session } = {}): Promise<{ commitTs: number; txnId: string }> {
-    this.check();
-    const cmd: Command = { type: 'txnCommitLocks', ...this.base(opts.session), txnId, commitTs };
-    if (opts.primary !== undefined) cmd.primary = opts.primary;
-    const r = await this.submit(cmd);
-    if (r.type === 'error') throw resultError(r);
-    if (r.type === 'txnStatus') {
-      if (r.state !== 'committed') throw new StorageError(`unexpected ${r.state} result of a commit`);
-      return { commitTs: r.ts, txnId: r.txnId };
-    }
-    // The session's seq was answered from the table with another command's result: the request this
-    // commit retries already applied (as a one-range batch or commit before a split, say).
-    if (r.type === 'txnCommit') return { commitTs: r.commitTs, txnId: '' };
-    if (r.type === 'batch') return { commitTs: r.version, txnId: '' };
-    if (r.type === 'ok') return { commitTs: r.ts, txnId: '' };
-    throw new StorageError(`unexpected result ${r.type} of a commit`);
+  prepareTxn(p: PrepareRequest): Promise<number> {
+    return this.steps.prepareTxn(p);
+  }
+  commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session } = {}): Promise<{ commitTs: number; txnId: string }> {
+    const session = validateSession(opts.session);
+    return this.steps.commitTxnLocks(txnId, commitTs, { ...(opts.primary !== undefined ? { primary: opts.primary } : {}), ...(session !== undefined ? { session } : {}) });
+  }
+  rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'> {
+    return this.steps.rollbackTxnLocks(txnId, primary);
+  }
+  checkTxn(txnId: string, primary: Buffer): Promise<{ state: TxnState; ts: number }> {
+    return this.steps.checkTxn(txnId, primary);
   }
 
-  /** Drops this range's locks of a transaction (records the abort when `primary` is given). */
-  async rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'> {
+  /**
+   * A step a remote coordinator sends to this range (raftstore/txn-rpc.ts): submitted as it came, its
+   * result returned as is (an error result included). Only transaction steps are accepted.
+   */
+  async submitTxnStep(cmd: Command): Promise<CommandResult> {
     this.check();
-    const cmd: Command = { type: 'txnRollbackLocks', proposedTs: this.clock.now(), txnId };
-    if (primary !== undefined) cmd.primary = primary;
-    const r = await this.submit(cmd);
-    if (r.type === 'error') throw resultError(r);
-    return r.type === 'txnStatus' && r.state === 'committed' ? 'committed' : 'aborted';
+    if (!isTxnStep(cmd)) throw new InvalidArgumentError(`${cmd.type} is not a transaction step`);
+    return this.submit({ ...cmd, proposedTs: Math.max(cmd.proposedTs, this.clock.now()) });
   }
 
-  /** The transaction's fate at its primary range (aborting it there once its TTL ran out). */
-  async checkTxn(txnId: string, primary: Buffer): Promise<{ state: TxnState; ts: number }> {
+  /** The ts a linearizable read runs at now (after the read barrier): a remote transaction's snapshot. */
+  async linearizableReadTs(): Promise<number> {
     this.check();
-    const r = await this.submit({ type: 'txnCheck', proposedTs: this.clock.now(), txnId, primary });
-    if (r.type === 'error') throw resultError(r);
-    if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a transaction check`);
-    return { state: r.state, ts: r.ts };
+    return this.readTs(undefined);
   }
 
   /** A transaction on this range at a given snapshot (the part of a cross-range transaction here). */

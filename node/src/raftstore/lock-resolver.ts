@@ -4,14 +4,14 @@
 // primary range decides its fate (TxnCheckCommand: its record, or an abort recorded now), and the lock's
 // own range is rolled forward (commit at the recorded ts) or back. Nothing here can commit a transaction
 // that did not reach its commit point, or undo one that did: both answers come from the primary's log.
-import type { LocalStore } from '../kv/local-store.js';
+import type { TxnParticipant } from '../kv/txn-steps.js';
 import type { KeyLockedError } from '../kv/errors.js';
 import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
 
 export interface ResolverHost {
-  /** The local replica of the range holding `key`. */
-  storeFor(key: Buffer): Promise<LocalStore>;
+  /** The transaction steps of the range holding `key` (a local replica's, or a remote range's). */
+  storeFor(key: Buffer): Promise<TxnParticipant>;
   /** Now, in ts units (the local hybrid clock's physical part is enough for TTL estimates). */
   nowTs(): number;
   log?: Logger;
@@ -61,6 +61,6 @@ export class LockResolver {
       await owner.rollbackTxnLocks(lock.txnId);
       this.stats.rolledBack++;
     }
-    this.host.log?.info('resolved a transaction lock', { txnId: lock.txnId, outcome: st.state, commitTs: st.state === 'committed' ? st.ts : undefined, rangeId: owner.descriptor.rangeId });
+    this.host.log?.info('resolved a transaction lock', { txnId: lock.txnId, outcome: st.state, commitTs: st.state === 'committed' ? st.ts : undefined, rangeId: owner.rangeId });
   }
 }

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import type { TxnCrashPoint } from './txn-coordinator.js';
+import { serveTxnCall } from './txn-rpc.js';
 import type { Engine } from '../engine/engine.js';
 import { LevelEngine } from '../engine/level-engine.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
@@ -182,6 +183,17 @@ export class RaftNode implements RangeSet {
         return rec === undefined ? undefined : { rangeId: rec.descriptor.rangeId, leaderAddress: rec.leaderAddress };
       },
       logger: logger.child({ component: 'txn' }),
+      // Ranges this store holds no replica of: transactions reach them through a store that does.
+      remote: {
+        locate: (key) => {
+          const rec = this.meta.lookup(key);
+          if (rec === undefined) return undefined;
+          const stores = rec.descriptor.replicas.filter((r) => r.role === 'voter' && r.storeId !== this.raftId).map((r) => r.storeId);
+          stores.sort((a, b) => (a === rec.leaderStoreId ? -1 : b === rec.leaderStoreId ? 1 : a - b));
+          return { descriptor: rec.descriptor, stores };
+        },
+        call: (to, rangeId, payload, timeoutMs) => this.transport.txnCall(to, rangeId, payload, timeoutMs),
+      },
       ...(opts.txnLockTtlMs !== undefined ? { txnLockTtlMs: opts.txnLockTtlMs } : {}),
       ...(opts.testCrashAtTxn !== undefined ? { testCrashAtTxn: opts.testCrashAtTxn } : {}),
     });
@@ -573,6 +585,8 @@ export class RaftNode implements RangeSet {
       };
       const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes);
       transport.handlers.onFrame = (from, boot) => node.liveness.heard(from, boot, performance.now());
+      transport.handlers.onTxnCall = (_from, rangeId, payload) =>
+        serveTxnCall({ replica: (id) => node.get(id)?.store, get: (k, o) => node.kv.get(k, o), scan: (o) => node.kv.scan(o) }, rangeId, payload);
       router.onUnknownGroup = (m) => node.onUnknownGroup(m);
       // Destroys a crash interrupted are finished before any replica opens (replica-destroy.ts).
       for (const g of await finishPendingDestroys(engine)) opts.logger.warn('finished destroying a range replica interrupted by a crash', { range: g });

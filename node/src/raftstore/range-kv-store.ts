@@ -25,6 +25,10 @@ import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
 import { LockResolver } from './lock-resolver.js';
 import { commitTwoPhase, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
+import { RemotePartStore, RemoteRange, type RemoteRangeInfo, type TxnCallFn } from './txn-rpc.js';
+import type { TxnParticipant } from '../kv/txn-steps.js';
+import type { KeyRange } from '../kv/commands.js';
+import type { RangeDescriptor } from '../meta/range-descriptor.js';
 import type { LocalStore } from '../kv/local-store.js';
 import { containsKey, containsSpan } from '../meta/range-descriptor.js';
 import { prefixEnd } from '../engine/engine.js';
@@ -44,9 +48,34 @@ export interface RangeSet {
   settled(): Promise<void>;
 }
 
+/**
+ * What a transaction's part needs of its range: a local replica (LocalStore) or, for a range this store
+ * holds no replica of, a RemotePartStore (raftstore/txn-rpc.ts: reads and the commit steps travel to a
+ * store that holds one).
+ */
+export interface TxnPartStore {
+  readonly descriptor: Readonly<RangeDescriptor>;
+  readonly steps: TxnParticipant;
+  begin(opts?: BeginOptions): Promise<{ txnId: string; startTs: number }>;
+  beginAt(startTs: number, opts?: BeginOptions): Promise<{ txnId: string; startTs: number }>;
+  get(key: Buffer, opts: ReadOptions): Promise<GetResult>;
+  put(key: Buffer, value: Buffer, opts: PutOptions): Promise<PutResult>;
+  delete(key: Buffer, opts: { txnId?: string }): Promise<DeleteResult>;
+  scan(opts: ScanOptions): Promise<ScanResult>;
+  commit(txnId: string, opts?: { session?: Session }): Promise<{ commitTs: number }>;
+  rollback(txnId: string): Promise<void>;
+  hasTxn(txnId: string): boolean;
+  txnTouched(txnId: string): boolean;
+  txnWrites(txnId: string): number;
+  txnSets(txnId: string): { startTs: number; readKeys: Buffer[]; readRanges: KeyRange[]; writes: Mutation[] };
+}
+
 /** One range's part of a running transaction (its one-range transaction there). */
 interface RoutePart {
-  replica: RangeReplicaView;
+  rangeId: number;
+  store: TxnPartStore;
+  /** Set when the range has no replica here. */
+  remote?: RemotePartStore;
   innerId: string;
   /** The range's bounds when the part began (a key inside them but no longer in the range: it split). */
   start: Buffer;
@@ -88,6 +117,12 @@ export interface RangeKvStoreOptions {
   logger?: Logger;
   /** TEST ONLY (KVS_TEST_CRASH_AT_TXN): called at each crash point of a cross-range commit. */
   testCrashAtTxn?: (point: TxnCrashPoint) => void;
+  /**
+   * Ranges this store holds no replica of (transactions and batches reaching them): where they are (the
+   * meta directory) and how to call a store that holds one (raftstore/txn-rpc.ts). Absent: such keys are
+   * refused retryably (KEY_NOT_IN_RANGE) and the client tries another store.
+   */
+  remote?: { locate(key: Buffer): RemoteRangeInfo | undefined; call: TxnCallFn };
 }
 
 export class RangeKvStore implements KvStore {
@@ -105,7 +140,7 @@ export class RangeKvStore implements KvStore {
     this.lockTtlMs = opts.txnLockTtlMs ?? 3000;
     const nowMs = opts.nowMs ?? Date.now;
     this.resolver = new LockResolver({
-      storeFor: async (key) => (await this.route(key)).store,
+      storeFor: async (key) => this.participantFor(key),
       nowTs: () => nowMs() * TS_PER_MS,
       ...(opts.logger !== undefined ? { log: opts.logger } : {}),
     });
@@ -221,17 +256,17 @@ export class RangeKvStore implements KvStore {
   // ---------------- KvStore ----------------
 
   async get(key: Buffer, opts: ReadOptions = {}): Promise<GetResult> {
-    if (opts.txnId) return this.inTxn(opts.txnId, key, (r, id) => r.store.get(key, { ...opts, txnId: id }));
+    if (opts.txnId) return this.inTxn(opts.txnId, key, (st, id) => st.get(key, { ...opts, txnId: id }));
     return this.settling(() => this.onKey(key, (r) => r.store.get(key, opts), true));
   }
 
   async put(key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
-    if (opts.txnId) return this.inTxn(opts.txnId, key, (r, id) => r.store.put(key, value, { ...opts, txnId: id }));
+    if (opts.txnId) return this.inTxn(opts.txnId, key, (st, id) => st.put(key, value, { ...opts, txnId: id }));
     return this.settling(() => this.onKey(key, (r) => r.store.put(key, value, opts)));
   }
 
   async delete(key: Buffer, opts: { session?: Session; txnId?: string } = {}): Promise<DeleteResult> {
-    if (opts.txnId) return this.inTxn(opts.txnId, key, (r, id) => r.store.delete(key, { ...opts, txnId: id }));
+    if (opts.txnId) return this.inTxn(opts.txnId, key, (st, id) => st.delete(key, { ...opts, txnId: id }));
     return this.settling(() => this.onKey(key, (r) => r.store.delete(key, opts)));
   }
 
@@ -239,7 +274,11 @@ export class RangeKvStore implements KvStore {
     if (!Array.isArray(mutations) || mutations.length === 0) return this.onKey(this.firstKey(), (r) => r.store.batch(mutations, opts));
     return this.settling(async () => {
       for (let attempt = 1; ; attempt++) {
-        const first = await this.route(mutations[0]!.key);
+        const first = await this.route(mutations[0]!.key).catch((e: unknown) => {
+          if (this.opts.remote !== undefined && e instanceof KeyNotInRangeError) return undefined;
+          throw e;
+        });
+        if (first === undefined) return await this.batchAcrossRanges(mutations, opts.session);
         let one = true;
         for (const m of mutations) {
           if (!Buffer.isBuffer(m.key) || m.key.length === 0) break; // the range store reports it
@@ -265,9 +304,10 @@ export class RangeKvStore implements KvStore {
       last.set(m.key.toString('latin1'), m);
     }
     for (const m of last.values()) {
-      const r = await this.route(m.key);
-      let part = byRange.get(r.rangeId);
-      if (part === undefined) byRange.set(r.rangeId, (part = { store: r.store, readKeys: [], readRanges: [], writes: [] }));
+      const where = await this.localOrRemote(m.key);
+      const rangeId = where.local !== undefined ? where.local.rangeId : where.remote.info.descriptor.rangeId;
+      let part = byRange.get(rangeId);
+      if (part === undefined) byRange.set(rangeId, (part = { store: where.local !== undefined ? where.local.store.steps : where.remote.participant, readKeys: [], readRanges: [], writes: [] }));
       part.writes.push(m);
     }
     const { commitTs } = await commitTwoPhase([...byRange.values()], this.twoPhaseOptions(`b${randomBytes(12).toString('hex')}`, 0, session));
@@ -376,7 +416,7 @@ export class RangeKvStore implements KvStore {
           limit: remaining,
         };
         if (txn !== undefined) {
-          const part = await this.partOf(txn, r);
+          const part = await this.partOf(txn, r.rangeId, r.store);
           res = await r.store.scan({ ...piece, txnId: part.innerId });
         } else res = await r.store.scan(piece);
       } catch (e) {
@@ -432,14 +472,45 @@ export class RangeKvStore implements KvStore {
     return t;
   }
 
-  /** The transaction's part on replica `r`, begun at the transaction's snapshot (the first part fixes it). */
-  private async partOf(t: TxnRoute, r: RangeReplicaView): Promise<RoutePart> {
-    const have = t.parts.get(r.rangeId);
-    if (have !== undefined && have.replica === r) return have;
+  /** The transaction steps of `key`'s range: the local replica's, or a remote range's (txn-rpc.ts). */
+  private async participantFor(key: Buffer): Promise<TxnParticipant> {
+    const local = await this.localOrRemote(key);
+    return local.local !== undefined ? local.local.store.steps : local.remote.participant;
+  }
+
+  /** `key`'s range: the local replica, else (with remote access) where the range is. */
+  private async localOrRemote(key: Buffer): Promise<{ local: RangeReplicaView; remote?: undefined } | { local?: undefined; remote: RemoteRange }> {
+    try {
+      return { local: await this.route(key) };
+    } catch (e) {
+      const remote = this.opts.remote;
+      if (!(e instanceof KeyNotInRangeError) || remote === undefined) throw e;
+      const info = remote.locate(key);
+      if (info === undefined || !containsKey(info.descriptor, key)) throw e;
+      return { remote: new RemoteRange(info, remote.call, () => Date.now() * TS_PER_MS) };
+    }
+  }
+
+  /** The transaction's part on `key`'s range (local replica or remote range), begun at its snapshot. */
+  private async partFor(t: TxnRoute, key: Buffer): Promise<RoutePart> {
+    const where = await this.localOrRemote(key);
+    if (where.local !== undefined) return this.partOf(t, where.local.rangeId, where.local.store);
+    const have = t.parts.get(where.remote.info.descriptor.rangeId);
+    if (have?.remote !== undefined) return have;
+    const rs = new RemotePartStore(where.remote, t.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: t.opts.idleTimeoutMs } : {});
+    const part = await this.partOf(t, where.remote.info.descriptor.rangeId, rs, rs);
+    if (part.remote !== rs) rs.close();
+    return part;
+  }
+
+  /** The transaction's part on range `rangeId` (through `store`), begun at the transaction's snapshot (the first part fixes it). */
+  private async partOf(t: TxnRoute, rangeId: number, store: TxnPartStore, remote?: RemotePartStore): Promise<RoutePart> {
+    const have = t.parts.get(rangeId);
+    if (have !== undefined && have.store === store) return have;
     let inner: { txnId: string; startTs: number };
     if (t.startTs === undefined) {
       if (t.starting === undefined) {
-        const first = r.store.begin(t.opts);
+        const first = store.begin(t.opts);
         const starting = first.then((x) => x.startTs);
         // Awaited only by a concurrent first operation: never an unhandled rejection; a failed begin
         // lets the next operation try again.
@@ -450,35 +521,43 @@ export class RangeKvStore implements KvStore {
         inner = await first;
         t.startTs = inner.startTs;
       } else {
-        inner = await r.store.beginAt(await t.starting, t.opts);
+        inner = await store.beginAt(await t.starting, t.opts);
       }
-    } else inner = await r.store.beginAt(t.startTs, t.opts);
-    const raced = t.parts.get(r.rangeId);
-    if (raced !== undefined && raced.replica === r) {
-      await r.store.rollback(inner.txnId).catch(() => undefined); // a concurrent operation joined it first
+    } else inner = await store.beginAt(t.startTs, t.opts);
+    const raced = t.parts.get(rangeId);
+    if (raced !== undefined && (raced.store === store || remote !== undefined)) {
+      await store.rollback(inner.txnId).catch(() => undefined); // a concurrent operation joined it first
       return raced;
     }
-    const d = r.store.descriptor;
-    const part = { replica: r, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end) };
-    t.parts.set(r.rangeId, part);
+    const d = store.descriptor;
+    const part: RoutePart = { rangeId, store, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end), ...(remote !== undefined ? { remote } : {}) };
+    t.parts.set(rangeId, part);
     return part;
   }
 
   /** Runs a transactional point operation on `key` in its range's part of the transaction. */
-  private async inTxn<T>(txnId: string, key: Buffer, fn: (r: RangeReplicaView, innerId: string) => Promise<T>): Promise<T> {
+  private async inTxn<T>(txnId: string, key: Buffer, fn: (store: TxnPartStore, innerId: string) => Promise<T>): Promise<T> {
     return this.settling(async () => {
       const t = this.txnRoute(txnId);
-      const r = await this.route(key);
-      const part = await this.partOf(t, r);
+      const part = await this.partFor(t, key);
       // A key that was inside the part's range when it began and is no longer: the range split under the
       // transaction (its read set there may now belong to the other half).
       for (const p of t.parts.values()) {
-        if (p !== part && containsKey(p, key) && !containsKey(p.replica.store.descriptor, key)) {
-          throw new EpochNotMatchError(p.replica.rangeId, `range ${p.replica.rangeId} split while transaction ${txnId} ran; retry the transaction`);
+        if (p !== part && containsKey(p, key) && !containsKey(p.store.descriptor, key)) {
+          throw new EpochNotMatchError(p.rangeId, `range ${p.rangeId} split while transaction ${txnId} ran; retry the transaction`);
         }
       }
-      return fn(part.replica, part.innerId);
+      return fn(part.store, part.innerId);
     });
+  }
+
+  /** Ends a transaction's parts (unpins them; a remote part's local bookkeeping goes too). */
+  private releaseParts(parts: Iterable<RoutePart>, except?: RoutePart): void {
+    for (const p of parts) {
+      if (p === except) continue;
+      if (p.store.hasTxn(p.innerId)) p.store.rollback(p.innerId).catch(() => undefined);
+      p.remote?.close();
+    }
   }
 
   async commit(txnId: string, opts: { session?: Session } = {}): Promise<{ commitTs: number }> {
@@ -489,15 +568,25 @@ export class RangeKvStore implements KvStore {
     const parts = [...t.parts.values()];
     // (Never through txnSets here: it refuses a transaction whose commit is in doubt, and a retried
     // commit of one must reach its one-range commit, which resolves it through the log.)
-    const touched = parts.filter((p) => p.replica.store.txnTouched(p.innerId));
-    if (touched.length <= 1 || !touched.some((p) => p.replica.store.txnWrites(p.innerId) > 0)) {
-      // One range (1PC, exactly as before ranges), or a read-only transaction: its reads were one
-      // snapshot, nothing to validate. The commit runs on one part (a session seq is logged there).
-      let main = touched[0] ?? parts[0];
-      if (main === undefined) main = await this.partOf(t, await this.route(this.firstKey()));
-      for (const p of parts) if (p !== main) await p.replica.store.rollback(p.innerId).catch(() => undefined);
+    const touched = parts.filter((p) => p.store.txnTouched(p.innerId));
+    const writes = touched.some((p) => p.store.txnWrites(p.innerId) > 0);
+    const onlyLocal = touched.length === 0 || (touched.length === 1 && touched[0]!.remote === undefined);
+    if (!writes || onlyLocal) {
+      // One local range (1PC, exactly as before ranges), or a read-only transaction: its reads were one
+      // snapshot, nothing to validate. The commit runs on one local part (a session seq is logged there).
+      let main = touched.find((p) => p.remote === undefined) ?? parts.find((p) => p.remote === undefined);
+      if (main === undefined) {
+        const r = await this.route(this.firstKey()).catch(() => undefined);
+        if (r !== undefined) main = await this.partOf(t, r.rangeId, r.store);
+      }
+      this.releaseParts(parts, main);
+      if (main === undefined) {
+        // Read-only over ranges this store does not hold, and no local range to log a session seq in.
+        this.txns.delete(txnId);
+        return { commitTs: t.startTs ?? 0 };
+      }
       try {
-        return await main.replica.store.commit(main.innerId, opts);
+        return await main.store.commit(main.innerId, opts);
       } catch (e) {
         if (e instanceof KeyLockedError) {
           // A one-range commit refused by a prepared transaction's lock: settle it a step, then the
@@ -507,18 +596,17 @@ export class RangeKvStore implements KvStore {
         }
         throw e;
       } finally {
-        if (!main.replica.store.hasTxn(main.innerId)) this.txns.delete(txnId);
+        if (!main.store.hasTxn(main.innerId)) this.txns.delete(txnId);
       }
     }
-    const sets: TxnPart[] = touched.map((p) => ({ store: p.replica.store, ...p.replica.store.txnSets(p.innerId) }));
+    // Several ranges, or one this store holds no replica of: two-phase commit.
+    const sets: TxnPart[] = touched.map((p) => ({ store: p.store.steps, ...p.store.txnSets(p.innerId) }));
     t.committing = commitTwoPhase(sets, this.twoPhaseOptions(txnId, t.startTs ?? 0, opts.session)).finally(() => {
       this.txns.delete(txnId);
-      for (const p of parts) {
-        try {
-          p.replica.store.rollback(p.innerId).catch(() => undefined);
-        } catch {
-          // closed store: nothing pinned any more
-        }
+      try {
+        this.releaseParts(parts);
+      } catch {
+        // closed store: nothing pinned any more
       }
     });
     return t.committing;
@@ -550,7 +638,10 @@ export class RangeKvStore implements KvStore {
     const t = this.txns.get(txnId);
     if (t?.committing !== undefined) throw new TxnNotFoundError(txnId, 'commit in progress');
     this.txns.delete(txnId);
-    if (t !== undefined) for (const p of t.parts.values()) await p.replica.store.rollback(p.innerId);
+    if (t !== undefined) {
+      for (const p of t.parts.values()) await p.store.rollback(p.innerId);
+      this.releaseParts(t.parts.values());
+    }
   }
 
   /** Forgets routes of transactions whose parts all ended (timed out) or that never began a part. */
@@ -559,10 +650,10 @@ export class RangeKvStore implements KvStore {
     const unboundMs = this.opts.unboundTxnTimeoutMs ?? 600_000;
     for (const [id, t] of this.txns) {
       if (t.committing !== undefined) continue;
-      const ended = t.parts.size === 0 ? now - t.createdAt > Math.max(unboundMs, t.opts.idleTimeoutMs ?? 0) : [...t.parts.values()].some((p) => !p.replica.store.hasTxn(p.innerId));
+      const ended = t.parts.size === 0 ? now - t.createdAt > Math.max(unboundMs, t.opts.idleTimeoutMs ?? 0) : [...t.parts.values()].some((p) => !p.store.hasTxn(p.innerId));
       if (!ended) continue;
       this.txns.delete(id);
-      for (const p of t.parts.values()) if (p.replica.store.hasTxn(p.innerId)) p.replica.store.rollback(p.innerId).catch(() => undefined);
+      this.releaseParts(t.parts.values());
     }
   }
 

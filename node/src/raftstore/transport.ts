@@ -53,6 +53,8 @@ export interface TransportHandlers {
   onRefused?(by: number, reason: string): void;
   /** Any admitted frame from `from` (messages or a keep-alive ping): store liveness. */
   onFrame?(from: number, boot: number): void;
+  /** A transaction step a coordinator store sends to this store's replica of `rangeId` (txn-rpc.ts). */
+  onTxnCall?(from: number, rangeId: number, payload: Buffer): Promise<Buffer>;
 }
 
 export interface TransportOptions {
@@ -107,6 +109,7 @@ interface PeerConn {
 }
 
 type RaftServiceClient = grpc.Client & {
+  TxnCall(req: { from: number; rangeId: number; payload: Buffer }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { payload?: Buffer }) => void): grpc.ClientUnaryCall;
   Stream(opts?: grpc.CallOptions): grpc.ClientDuplexStream<RaftFrame, RaftFrame>;
   Snapshot(cb: (err: grpc.ServiceError | null, res?: SnapshotDone) => void): grpc.ClientWritableStream<SnapshotChunk>;
 };
@@ -182,6 +185,31 @@ export class RaftTransport {
     const Ctor = loadRaftProto().kvs.v1.Raft;
     const creds = fallback && this.opts.fallbackCredentials ? this.opts.fallbackCredentials : (this.opts.credentials ?? INSECURE);
     return new Ctor(address, creds, CHANNEL_OPTIONS);
+  }
+
+  /** Unary clients for transaction calls, per peer (the Stream connections stay what they are). */
+  private readonly callClients = new Map<number, { address: string; client: grpc.Client }>();
+
+  /**
+   * Runs a transaction step on peer `to` (txn-rpc.ts). Rejects with the gRPC error when the peer cannot
+   * be reached or answer in time: the step's outcome is then unknown to the caller.
+   */
+  txnCall(to: number, rangeId: number, payload: Buffer, timeoutMs: number): Promise<Buffer> {
+    const address = this.addressOf(to);
+    if (address === undefined || this.closed) return Promise.reject(new Error(`no address for store ${to}`));
+    let c = this.callClients.get(to);
+    if (c === undefined || c.address !== address) {
+      c?.client.close();
+      c = { address, client: this.newClient(address, this.peers.get(to)?.fallback ?? false) };
+      this.callClients.set(to, c);
+    }
+    const client = c.client as unknown as RaftServiceClient;
+    return new Promise((resolve, reject) => {
+      client.TxnCall({ from: this.opts.selfId, rangeId, payload }, { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err) reject(err);
+        else resolve(Buffer.from(res?.payload ?? Buffer.alloc(0)));
+      });
+    });
   }
 
   /** Client (Kv API) address of a node, if known (self included). */
@@ -558,6 +586,17 @@ export class RaftTransport {
         call.on('error', () => this.activeServerCalls.delete(call));
         call.on('cancelled', () => this.activeServerCalls.delete(call));
       },
+      TxnCall: (call: grpc.ServerUnaryCall<{ from?: number | string; rangeId?: number | string; payload?: Buffer }, { payload: Buffer }>, cb: grpc.sendUnaryData<{ payload: Buffer }>) => {
+        const h = this.handlers?.onTxnCall;
+        if (h === undefined) {
+          cb({ code: grpc.status.UNAVAILABLE, details: 'this store does not serve transaction calls yet' });
+          return;
+        }
+        h(Number(call.request.from ?? 0), Number(call.request.rangeId ?? 0), Buffer.from(call.request.payload ?? Buffer.alloc(0))).then(
+          (payload) => cb(null, { payload }),
+          (e: unknown) => cb({ code: grpc.status.INTERNAL, details: e instanceof Error ? e.message : String(e) }),
+        );
+      },
       Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk, SnapshotDone>, cb: grpc.sendUnaryData<SnapshotDone>) => {
         let msg: Message | undefined;
         const entries: EngineEntry[] = [];
@@ -617,6 +656,8 @@ export class RaftTransport {
 
   close(): void {
     this.closed = true;
+    for (const c of this.callClients.values()) c.client.close();
+    this.callClients.clear();
     for (const c of [...this.peers.values()]) {
       try {
         c.stream?.end();

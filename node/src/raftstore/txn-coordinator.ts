@@ -18,12 +18,12 @@ import { KeyLockedError, KvError, NotLeaderError, OutcomeUnknownError, TxnConfli
 import type { Logger } from '../common/logger.js';
 import type { Mutation } from '../kv/api.js';
 import type { KeyRange } from '../kv/commands.js';
-import type { LocalStore } from '../kv/local-store.js';
+import type { TxnParticipant } from '../kv/txn-steps.js';
 import type { LockResolver } from './lock-resolver.js';
 
 /** One range's part of a transaction: the local replica, its read set and its writes. */
 export interface TxnPart {
-  store: LocalStore;
+  store: TxnParticipant;
   readKeys: Buffer[];
   readRanges: KeyRange[];
   writes: Mutation[];

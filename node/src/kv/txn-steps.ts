@@ -1,0 +1,92 @@
+// The steps of a cross-range transaction on ONE range (kv/txn-locks.ts), as commands submitted to that
+// range and their results interpreted: prepare, commit the locks (the commit point on the primary),
+// roll them back, ask the primary for the transaction's fate. One implementation for a local replica
+// (LocalStore's submit) and a remote one (raftstore/txn-rpc.ts: the command travels to a store holding a
+// replica and is submitted there) — the coordinator and the lock resolver see only this interface.
+import type { Mutation, Session } from './api.js';
+import { resultError, type Command, type CommandResult, type KeyRange, type TxnState } from './commands.js';
+import { StorageError, TxnConflictError } from './errors.js';
+
+export interface PrepareRequest {
+  txnId: string;
+  /** 0 = blind writes (an atomic Batch): nothing validated. */
+  startTs: number;
+  primary: Buffer;
+  ttlTs: number;
+  readKeys: Buffer[];
+  readRanges: KeyRange[];
+  writes: Mutation[];
+}
+
+/** What the coordinator and the resolver need of one range. */
+export interface TxnParticipant {
+  /** The range these steps run on (logs). */
+  readonly rangeId: number;
+  /** Phase one: validate and lock; returns the prepare ts. */
+  prepareTxn(p: PrepareRequest): Promise<number>;
+  /** Commits this range's locks of a transaction (the commit point when `primary` is given). */
+  commitTxnLocks(txnId: string, commitTs: number, opts?: { primary?: Buffer; session?: Session }): Promise<{ commitTs: number; txnId: string }>;
+  /** Drops this range's locks of a transaction (records the abort when `primary` is given). */
+  rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'>;
+  /** The transaction's fate at its primary range (aborting it there once its TTL ran out). */
+  checkTxn(txnId: string, primary: Buffer): Promise<{ state: TxnState; ts: number }>;
+}
+
+/** TxnParticipant over any way of submitting a command to the range. */
+export class TxnSteps implements TxnParticipant {
+  constructor(
+    readonly rangeId: number,
+    private readonly submit: (cmd: Command) => Promise<CommandResult>,
+    private readonly now: () => number,
+    /** Refuses a command too large for one Raft entry before it is sent (LocalStore's check). */
+    private readonly checkSize: (cmd: Command, p: PrepareRequest) => void = () => undefined,
+  ) {}
+
+  async prepareTxn(p: PrepareRequest): Promise<number> {
+    const cmd: Command = { type: 'txnPrepare', proposedTs: this.now(), ...p };
+    this.checkSize(cmd, p);
+    const r = await this.submit(cmd);
+    if (r.type === 'error') throw resultError(r);
+    if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a prepare`);
+    if (r.state !== 'prepared') throw new TxnConflictError(p.writes[0]?.key ?? p.primary, r.ts, `transaction ${p.txnId} is already ${r.state}`);
+    return r.ts;
+  }
+
+  async commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session } = {}): Promise<{ commitTs: number; txnId: string }> {
+    const cmd: Command = { type: 'txnCommitLocks', proposedTs: this.now(), txnId, commitTs };
+    if (opts.session !== undefined) cmd.session = opts.session;
+    if (opts.primary !== undefined) cmd.primary = opts.primary;
+    const r = await this.submit(cmd);
+    if (r.type === 'error') throw resultError(r);
+    if (r.type === 'txnStatus') {
+      if (r.state !== 'committed') throw new StorageError(`unexpected ${r.state} result of a commit`);
+      return { commitTs: r.ts, txnId: r.txnId };
+    }
+    // The session's seq was answered from the table with another command's result: the request this
+    // commit retries already applied (as a one-range batch or commit before a split, say).
+    if (r.type === 'txnCommit') return { commitTs: r.commitTs, txnId: '' };
+    if (r.type === 'batch') return { commitTs: r.version, txnId: '' };
+    if (r.type === 'ok') return { commitTs: r.ts, txnId: '' };
+    throw new StorageError(`unexpected result ${r.type} of a commit`);
+  }
+
+  async rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'> {
+    const cmd: Command = { type: 'txnRollbackLocks', proposedTs: this.now(), txnId };
+    if (primary !== undefined) cmd.primary = primary;
+    const r = await this.submit(cmd);
+    if (r.type === 'error') throw resultError(r);
+    return r.type === 'txnStatus' && r.state === 'committed' ? 'committed' : 'aborted';
+  }
+
+  async checkTxn(txnId: string, primary: Buffer): Promise<{ state: TxnState; ts: number }> {
+    const r = await this.submit({ type: 'txnCheck', proposedTs: this.now(), txnId, primary });
+    if (r.type === 'error') throw resultError(r);
+    if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a transaction check`);
+    return { state: r.state, ts: r.ts };
+  }
+}
+
+/** Whether `cmd` is a step of a cross-range transaction (what a remote coordinator may submit here). */
+export function isTxnStep(cmd: Command): boolean {
+  return cmd.type === 'txnPrepare' || cmd.type === 'txnCommitLocks' || cmd.type === 'txnRollbackLocks' || cmd.type === 'txnCheck';
+}
