@@ -8,7 +8,7 @@
 #   3        127.0.0.1:7579         127.0.0.1:7580                     127.0.0.1:7402
 #
 # Overrides: KVS_DIST (compiled tree, default dist), KVS_DATA_ROOT (default ./data), KVS_LOG_LEVEL, KVS_RANGE_MAX_BYTES (split ranges
-# automatically above this size, e.g. 64KiB to watch splits; default off), KVS_NODES=1 (single node, no Raft: the
+# automatically above this size, e.g. 64KiB to watch splits; default 64MiB, 0 = off), KVS_NODES=1 (single node, no Raft: the
 # group-commit store of the previous stage). Extra arguments are passed to every node.
 # KVS_TLS=1: mutual TLS on every port, with a throwaway CA and certificates made by scripts/gen-certs.sh in
 # $KVS_DATA_ROOT/tls (kept across runs; delete it for new ones); kvsctl then needs --cacert/--cert/--key.

@@ -65,7 +65,7 @@ export interface RaftConfig {
   maxClockDrift: number;
   compactThreshold: number;
   compactKeep: number;
-  /** Split a range when its size passes this many bytes (0 = off: manual splits only). */
+  /** Split a range when its size passes this many bytes (0 = off: manual splits only; default 64 MiB). */
   rangeMaxBytes: number;
   /** Lock TTL of cross-range transactions (ms). */
   txnLockTtlMs: number;
@@ -146,7 +146,7 @@ const SPECS = {
     env: 'KVS_TEST_DISABLE_IDENTITY_CHECK',
     desc: 'TEST ONLY, UNSAFE: do not refuse peers whose data dir was wiped (a wiped member may vote again and lose acknowledged writes); exists for the negative control of the wipe test',
   },
-  rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`); a Batch or transaction spanning ranges commits by two-phase commit on a store holding a replica of each', def: '0' },
+  rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`); a Batch or transaction spanning ranges commits atomically by two-phase commit', def: '64MiB' },
   txnLockTtl: { flag: '--txn-lock-ttl <duration>', env: 'KVS_TXN_LOCK_TTL', desc: 'lifetime of the locks of a transaction committing across ranges: a coordinator that dies mid-commit blocks the keys it locked at most this long (then the first request that meets them aborts or rolls it forward)', def: '3s' },
   raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
   certFile: { flag: '--cert-file <path>', env: 'KVS_CERT_FILE', desc: 'TLS: this node\'s certificate (PEM, chain leaf first; server AND client auth: it also dials the peers). With --key-file and --trusted-ca-file, every gRPC port requires mutual TLS' },

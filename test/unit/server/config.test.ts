@@ -62,6 +62,19 @@ describe('server/config', () => {
     assert.match(text, /^\d+\.\d+\.\d+/);
   });
 
+  it('ranges split at 64 MiB by default (0 = off); --txn-lock-ttl (100ms..10m, default 3s)', () => {
+    const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7000'];
+    const r = (argv: string[], env: Record<string, string> = {}) => parseConfig([...raft, ...argv], env).raft!;
+    assert.equal(r([]).rangeMaxBytes, 64 * 1024 * 1024);
+    assert.equal(r(['--range-max-bytes', '0']).rangeMaxBytes, 0);
+    assert.equal(r([], { KVS_RANGE_MAX_BYTES: '8KiB' }).rangeMaxBytes, 8192);
+    assert.equal(r([]).txnLockTtlMs, 3000);
+    assert.equal(r(['--txn-lock-ttl', '500ms']).txnLockTtlMs, 500);
+    for (const bad of ['50ms', '11m', 'soon']) {
+      assert.throws(() => r(['--txn-lock-ttl', bad]), (e: unknown) => e instanceof ConfigError && /^--txn-lock-ttl/.test(e.message), bad);
+    }
+  });
+
   it('lease reads are on by default; --lease-read=false (or the env) selects ReadIndex; --max-clock-drift', () => {
     const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7000'];
     const r = (argv: string[], env: Record<string, string> = {}) => parseConfig([...raft, ...argv], env).raft!;
