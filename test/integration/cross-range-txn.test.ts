@@ -225,6 +225,50 @@ describe('transactions across ranges (multi-process)', function () {
     }
   });
 
+  describe('one GC safe point for the cluster', function () {
+    // A transaction runs on a store that leads none of its ranges: the leaders propose the safe points.
+    // With the cluster pin (every store publishes its oldest running transaction in its Raft frames) they
+    // keep below its snapshot; without it (the unsafe switch) the leaders collect past it within the GC
+    // lifetime and the commit fails SNAPSHOT_TOO_OLD — so the test can fail.
+    for (const unsafe of [false, true]) {
+      it(unsafe ? 'negative control: with only local pins the long transaction gets SNAPSHOT_TOO_OLD' : 'a transaction older than the GC lifetime on a follower store still commits', async function () {
+        const c = await startRaftCluster(unsafe ? 247 : 244, { extra: ['--gc-lifetime', '1s', '--gc-interval', '200ms'], ...(unsafe ? { env: { KVS_TEST_UNSAFE_LOCAL_GC_PINS: '1' } } : {}) });
+        const admin = new AdminClient(c.addresses, 15_000);
+        const kv = new KvClient({ endpoints: c.addresses, timeoutMs: 15_000 });
+        try {
+          await split(admin, 'm');
+          const leader = await until('a leader of both ranges', async () => {
+            const rs = (await admin.ranges(c.addresses[0]!)).ranges;
+            const ids = new Set(rs.map((r) => Number(r.leaderId)));
+            return rs.length === 2 && ids.size === 1 && !ids.has(0) ? [...ids][0]! : undefined;
+          });
+          const follower = c.addresses[leader === 1 ? 1 : 0]!;
+          await kv.batch([{ op: 'put', key: 'a', value: '1' }, { op: 'put', key: 'x', value: '1' }]);
+          const t = await kv.begin({ endpoint: follower });
+          await kv.get('a', { txnId: t.txnId, endpoint: follower });
+          await kv.get('x', { txnId: t.txnId, endpoint: follower });
+          // Writes elsewhere move both ranges on (GC has newer versions to keep), past the lifetime.
+          for (let i = 0; i < 25; i++) {
+            await kv.batch([{ op: 'put', key: 'b', value: String(i) }, { op: 'put', key: 'y', value: String(i) }]);
+            await sleep(100);
+          }
+          await sleep(1000);
+          await kv.put('a2', 'v', { txnId: t.txnId, endpoint: follower });
+          await kv.put('x2', 'v', { txnId: t.txnId, endpoint: follower });
+          const r = await kv.commit(t.txnId, { endpoint: follower }).then(
+            () => 'committed',
+            (e: unknown) => (e as { code?: string }).code ?? String(e),
+          );
+          assert.equal(r, unsafe ? 'SNAPSHOT_TOO_OLD' : 'committed');
+        } finally {
+          admin.close();
+          kv.close();
+          await c.cleanup();
+        }
+      });
+    }
+  });
+
   describe('a coordinator killed at each step of its commit', function () {
     let cluster: ProcessCluster | undefined;
     let dir = '';
@@ -291,7 +335,7 @@ describe('transactions across ranges (multi-process)', function () {
     }
 
     it('negative control: readers that ignore locks (unsafe switch) see the transaction half committed', async function () {
-      const c = await startRaftCluster(253, { extra: ['--txn-lock-ttl', '60s'], env: { KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS: '1' } });
+      const c = await startRaftCluster(210, { extra: ['--txn-lock-ttl', '60s'], env: { KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS: '1' } });
       const marker = join(dir, 'crashed-unsafe');
       try {
         const admin = new AdminClient(c.addresses, 15_000);

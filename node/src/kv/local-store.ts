@@ -80,6 +80,12 @@ export interface LocalStoreOptions {
    * transactions, so a reader can see one range of a transaction committed and another not yet.
    */
   unsafeIgnoreTxnLocks?: boolean;
+  /**
+   * The smallest start ts of the transactions running anywhere in the cluster (raftstore/raft-node.ts:
+   * every store publishes its own in its Raft frames): safe points stay at or below it, so no store
+   * collects versions a transaction coordinated elsewhere still reads. Undefined = none known.
+   */
+  clusterMinStartTs?: () => number | undefined;
   /** TEST ONLY: see StateMachineOptions.unsafeSnapshotIsolation (every replica must agree). */
   unsafeSnapshotIsolation?: boolean;
   logger?: Logger;
@@ -556,6 +562,11 @@ export class LocalStore implements KvStore {
     return this.engine.approximateSize(LATEST_START, DATA_END);
   }
 
+  /** The smallest start ts of the transactions open on this replica (its GC pin), if any. */
+  get minTxnStartTs(): number | undefined {
+    return this.txns.minStartTs();
+  }
+
   /** The appliedTs / safePoint / activeTxns part of status() (no size estimate). */
   get counters(): { appliedTs: number; safePoint: number; activeTxns: number } {
     return { appliedTs: this.appliedTs, safePoint: this.sm.safePoint, activeTxns: this.txns.activeCount };
@@ -614,6 +625,8 @@ export class LocalStore implements KvStore {
     let sp = Math.min(tsFromMs(Date.now() - this.gcLifetimeMs), this.appliedTs, this.sm.lastWriteTs);
     const minTxn = this.txns.minStartTs();
     if (minTxn !== undefined) sp = Math.min(sp, minTxn);
+    const cluster = this.opts.clusterMinStartTs?.();
+    if (cluster !== undefined) sp = Math.min(sp, cluster);
     return sp;
   }
 

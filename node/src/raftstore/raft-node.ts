@@ -92,6 +92,8 @@ export interface RaftNodeOptions {
   testDisableLivenessWake?: boolean;
   /** TEST ONLY (KVS_TEST_DISABLE_META_PUBLISH): leaders publish nothing into the meta directory — the negative control. */
   testDisableMetaPublish?: boolean;
+  /** TEST ONLY (KVS_TEST_UNSAFE_LOCAL_GC_PINS, negative control): GC safe points ignore other stores' transactions. */
+  unsafeLocalGcPins?: boolean;
   /** Lifetime of a prepared cross-range transaction's locks (ms, default 3000). */
   txnLockTtlMs?: number;
   /** TEST ONLY (KVS_TEST_CRASH_AT_TXN): see RangeKvStoreOptions.testCrashAtTxn. */
@@ -484,6 +486,51 @@ export class RaftNode implements RangeSet {
     this.track(p);
   }
 
+  // ---- the cluster's GC pin: the smallest start ts of every store's running transactions ----
+
+  private readonly peerGcPins = new Map<number, { ts: number; at: number }>();
+  private ownPin = { ts: 0, at: -Infinity };
+
+  /**
+   * The smallest start ts of the transactions this store runs — coordinated here (any range, local or
+   * not) or one-range transactions on its replicas; 0 = none. Every Raft frame carries it, so it is
+   * cached for 200 ms (a transaction that young is far above any safe point: those trail by the GC
+   * lifetime).
+   */
+  ownMinTxnStartTs(): number {
+    const now = Date.now();
+    if (now - this.ownPin.at < 200) return this.ownPin.ts;
+    let min = this.kv.minActiveStartTs() ?? Infinity;
+    for (const r of this.replicas.values()) {
+      const m = r.store.minTxnStartTs;
+      if (m !== undefined && m < min) min = m;
+    }
+    this.ownPin = { ts: Number.isFinite(min) ? min : 0, at: now };
+    return this.ownPin.ts;
+  }
+
+  /** A peer's pin from its frame (0: none). */
+  notePeerGcPin(from: number, ts: number): void {
+    if (ts > 0) this.peerGcPins.set(from, { ts, at: Date.now() });
+    else this.peerGcPins.delete(from);
+  }
+
+  /**
+   * The cluster's pin: ours and every peer's heard from in the last 10 minutes (a store silent longer
+   * has no transaction that could still commit: its reads and commits need the cluster).
+   */
+  clusterMinTxnStartTs(): number | undefined {
+    let min = this.ownMinTxnStartTs() || Infinity;
+    if (this.opts.unsafeLocalGcPins !== true) {
+      const now = Date.now();
+      for (const [id, p] of this.peerGcPins) {
+        if (now - p.at > 600_000) this.peerGcPins.delete(id);
+        else if (p.ts < min) min = p.ts;
+      }
+    }
+    return Number.isFinite(min) ? min : undefined;
+  }
+
   /**
    * Destroys this store's replica of `rangeId` that its range no longer lists — the store missed its own
    * removal (it was down while the range was re-replicated); Admin.DestroyStaleReplica checked that against
@@ -584,7 +631,11 @@ export class RaftNode implements RangeSet {
         },
       };
       const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes);
-      transport.handlers.onFrame = (from, boot) => node.liveness.heard(from, boot, performance.now());
+      transport.handlers.onFrame = (from, boot, pin) => {
+        node.liveness.heard(from, boot, performance.now());
+        node.notePeerGcPin(from, pin);
+      };
+      transport.minTxnStartTs = () => (opts.unsafeLocalGcPins === true ? 0 : node.ownMinTxnStartTs());
       transport.handlers.onTxnCall = (_from, rangeId, payload) =>
         serveTxnCall({ replica: (id) => node.get(id)?.store, get: (k, o) => node.kv.get(k, o), scan: (o) => node.kv.scan(o) }, rangeId, payload);
       router.onUnknownGroup = (m) => node.onUnknownGroup(m);
@@ -648,6 +699,7 @@ export class RaftNode implements RangeSet {
     if (g !== DATA_GROUP_ID) delete storeOpts.sessionTtlMs;
     const store = await LocalStore.open({
       ...storeOpts,
+      clusterMinStartTs: () => this.clusterMinTxnStartTs(),
       // No timer per range: the store-wide GC pass (gc-pass.ts) runs each range's GC step when it has one.
       gcIntervalMs: 0,
       gcProposerAsleep: () => peer.quiesced,

@@ -464,6 +464,13 @@ export class RangeKvStore implements KvStore {
     return { txnId, startTs };
   }
 
+  /** The smallest snapshot of the transactions this store coordinates (its part of the cluster's GC pin). */
+  minActiveStartTs(): number | undefined {
+    let min: number | undefined;
+    for (const t of this.txns.values()) if (t.startTs !== undefined && (min === undefined || t.startTs < min)) min = t.startTs;
+    return min;
+  }
+
   private txnRoute(txnId: string): TxnRoute {
     this.check();
     const t = this.txns.get(txnId);

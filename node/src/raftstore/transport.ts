@@ -51,8 +51,8 @@ export interface TransportHandlers {
   onIncarnation?(from: number, incarnation: string): void;
   /** Peer `by` refused this node's frames (its reason). */
   onRefused?(by: number, reason: string): void;
-  /** Any admitted frame from `from` (messages or a keep-alive ping): store liveness. */
-  onFrame?(from: number, boot: number): void;
+  /** Any admitted frame from `from` (messages or a keep-alive ping): store liveness; its GC pin (0 = none). */
+  onFrame?(from: number, boot: number, minTxnStartTs: number): void;
   /** A transaction step a coordinator store sends to this store's replica of `rangeId` (txn-rpc.ts). */
   onTxnCall?(from: number, rangeId: number, payload: Buffer): Promise<Buffer>;
 }
@@ -187,6 +187,9 @@ export class RaftTransport {
     return new Ctor(address, creds, CHANNEL_OPTIONS);
   }
 
+  /** This store's GC pin carried by every frame (RaftNode.ownMinTxnStartTs; 0 = none). */
+  minTxnStartTs: () => number = () => 0;
+
   /** Unary clients for transaction calls, per peer (the Stream connections stay what they are). */
   private readonly callClients = new Map<number, { address: string; client: grpc.Client }>();
 
@@ -269,7 +272,7 @@ export class RaftTransport {
 
   /** A frame from this node: its id, addresses, incarnation and boot id, with `messages` (none: a ping). */
   private frame(messages: Buffer[]): RaftFrame {
-    return { from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages, incarnation: this.incarnation, refused: '', boot: this.boot };
+    return { from: this.opts.selfId, clientAddress: this.opts.clientAddress, raftAddress: this.opts.raftAddress, messages, incarnation: this.incarnation, refused: '', boot: this.boot, minTxnStartTs: this.minTxnStartTs() };
   }
 
   /** Queues messages for the store round's frame to each peer (see the header). MsgSnap is streamed separately by the caller. */
@@ -565,7 +568,7 @@ export class RaftTransport {
             if (f.clientAddress) this.clientAddresses.set(from, f.clientAddress);
             if (f.raftAddress) this.announced.set(from, f.raftAddress);
             this.noteBoot(from, Number(f.boot ?? 0));
-            this.handlers?.onFrame?.(from, Number(f.boot ?? 0));
+            this.handlers?.onFrame?.(from, Number(f.boot ?? 0), Number(f.minTxnStartTs ?? 0));
           }
           const msgs: Message[] = [];
           for (const b of f.messages ?? []) {

@@ -35,6 +35,13 @@ function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCo
   return out;
 }
 
+/** Test-only switch for the negative control of the cluster GC pin test: safe points ignore other stores' transactions. */
+function unsafeLocalGcPinsSwitch(logger: Logger): { unsafeLocalGcPins?: true } {
+  if (process.env.KVS_TEST_UNSAFE_LOCAL_GC_PINS !== '1') return {};
+  logger.warn('UNSAFE TEST SWITCH ON: this node breaks its guarantees on purpose', { switch: 'unsafeLocalGcPins' });
+  return { unsafeLocalGcPins: true };
+}
+
 /** Test-only switch for the negative control of the lease-read test: leases never expire. Environment only. */
 function unsafeLeaseSwitch(logger: Logger): { unsafeNoExpiry?: true } {
   if (process.env.KVS_TEST_UNSAFE_LEASE_NO_EXPIRY !== '1') return {};
@@ -123,6 +130,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     ...metaPublishSwitch(logger),
     ...splitCrashSwitch(logger, r.raftId),
     ...txnCrashSwitch(logger, r.raftId),
+    ...unsafeLocalGcPinsSwitch(logger),
     lease: { maxClockDrift: r.maxClockDrift, ...unsafeLeaseSwitch(logger) },
     compactThreshold: r.compactThreshold,
     compactKeep: r.compactKeep,

@@ -36,6 +36,12 @@ export interface RaftFrame {
    * waiting out a reconnect backoff) is stale and is replaced at once. 0 = not sent (older nodes).
    */
   'boot'?: (number | string | Long);
+  /**
+   * The smallest start ts of the transactions the sender runs (as coordinator, or a one-range transaction
+   * on its replica): every store keeps its GC safe points at or below the smallest of all stores', so no
+   * store collects versions a transaction elsewhere still reads. 0 = none (or an older node).
+   */
+  'minTxnStartTs'?: (number | string | Long);
 }
 
 /**
@@ -72,4 +78,10 @@ export interface RaftFrame__Output {
    * waiting out a reconnect backoff) is stale and is replaced at once. 0 = not sent (older nodes).
    */
   'boot': (number);
+  /**
+   * The smallest start ts of the transactions the sender runs (as coordinator, or a one-range transaction
+   * on its replica): every store keeps its GC safe points at or below the smallest of all stores', so no
+   * store collects versions a transaction elsewhere still reads. 0 = none (or an older node).
+   */
+  'minTxnStartTs': (number);
 }
