@@ -12,6 +12,12 @@ import { join } from 'node:path';
 import { AdminClient, KvClient, KvConflictError } from '../../node/src/client/index.js';
 import { ProcessCluster, collectLogsOnFailure, sleep, startRaftCluster, until } from '../helpers/cluster-process.js';
 import { mulberry32 } from '../../node/src/common/prng.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const KVSCTL = fileURLToPath(new URL('../../node/src/cli/kvsctl.js', import.meta.url));
+const run = promisify(execFile);
 
 const b = (s: string): Buffer => Buffer.from(s);
 const ACCOUNTS = 16;
@@ -333,6 +339,41 @@ describe('transactions across ranges (multi-process)', function () {
         console.log(`      ${point}: readers settled in ${took} ms`);
       });
     }
+
+    it('kvsctl locks list shows a dead coordinator\'s locks; kvsctl locks resolve settles them (--force before the TTL)', async function () {
+      const c = cluster!;
+      const victim = c.node(2);
+      const marker = join(dir, 'crashed-locks');
+      victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:after-prepare:${marker}` });
+      await victim.stop();
+      await victim.restart();
+      await victim.waitReady(30_000);
+      const eps = c.addresses.slice(0, 2).join(',');
+      const kvsctl = async (...args: string[]): Promise<string> => (await run(process.execPath, [KVSCTL, '--endpoints', eps, ...args], { timeout: 30_000 })).stdout;
+      const coord = new KvClient({ endpoints: [victim.address], timeoutMs: 5000, maxAttempts: 1 });
+      clients.push(coord);
+      const t = await coord.begin();
+      await coord.put('a-lk', 'new', { txnId: t.txnId });
+      await coord.put('z-lk', 'new', { txnId: t.txnId });
+      await coord.commit(t.txnId).catch(() => undefined);
+      await until('the coordinator died at the failpoint', async () => (existsSync(marker) && !victim.running ? true : undefined), 20_000);
+      type Row = { key: string; kind: string; txnId: string; primary: string; expired: boolean };
+      const list = async (): Promise<Row[]> => (JSON.parse(await kvsctl('--json', 'locks', 'list', '--prefix', '')) as { locks: Row[] }).locks.filter((l) => l.key === 'a-lk' || l.key === 'z-lk');
+      const before = await list();
+      assert.deepEqual(before.map((l) => `${l.key}:${l.kind}:${l.primary}`).sort(), ['a-lk:write:a-lk', 'z-lk:write:a-lk']);
+      assert.equal(new Set(before.map((l) => l.txnId)).size, 1, 'one transaction');
+      // Within the TTL a plain resolve leaves the live-looking transaction alone; --force aborts it.
+      assert.match(await kvsctl('locks', 'resolve', 'z-lk'), /alive|aborted/);
+      assert.match(await kvsctl('locks', 'resolve', 'a-lk', '--force'), /aborted; rolled back here/);
+      assert.match(await kvsctl('locks', 'resolve', 'z-lk'), /aborted; rolled back here/);
+      assert.deepEqual(await list(), []);
+      const reader = new KvClient({ endpoints: c.addresses.slice(0, 2), timeoutMs: 20_000 });
+      clients.push(reader);
+      assert.equal((await reader.get('a-lk')).found, false);
+      assert.equal((await reader.get('z-lk')).found, false);
+      await victim.restart();
+      await victim.waitReady(30_000);
+    });
 
     it('negative control: readers that ignore locks (unsafe switch) see the transaction half committed', async function () {
       const c = await startRaftCluster(210, { extra: ['--txn-lock-ttl', '60s'], env: { KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS: '1' } });

@@ -17,6 +17,7 @@ import {
   type ShardMap,
 } from '../client/index.js';
 import { parseDuration } from '../common/units.js';
+import { prefixEnd } from '../engine/engine.js';
 import { ReloadingTls } from '../common/tls.js';
 import { parseTxnScript, TxnScriptError } from './txn-script.js';
 
@@ -482,6 +483,54 @@ printed: for each get, the key and value lines when the key exists (nothing when
   // newest epoch of each range wins and the leader's own report gives leader, size and load).
   const collectRanges = (): Promise<ShardMap> => collectShardMap(getAdmin());
   const bound = (b: Buffer, inf: string): string => (b.length === 0 ? inf : encodeOut(b, enc()));
+  const locks = program.command('locks').description('locks of prepared cross-range transactions: what a blocked request waits for, and settling them');
+  locks
+    .command('list')
+    .description('locks held on the stores of --endpoints (admin endpoints), by key: kind (write/read/range), transaction, primary key, age and TTL; "expired" marks one no request has settled yet')
+    .option('--prefix <prefix>', 'keys with this prefix')
+    .option('--from <start>', 'keys >= start')
+    .option('--to <end>', 'keys < end')
+    .option('--limit <n>', 'at most N locks per store', '1000')
+    .action(async (o: { prefix?: string; from?: string; to?: string; limit: string }) => {
+      if (o.prefix !== undefined && (o.from !== undefined || o.to !== undefined)) throw new UsageError('--prefix excludes --from/--to');
+      const prefix = o.prefix !== undefined ? decodeArg(o.prefix, enc(), '--prefix') : undefined;
+      const start = prefix ?? (o.from !== undefined ? decodeArg(o.from, enc(), '--from') : undefined);
+      const end = prefix !== undefined ? prefixEnd(prefix) : o.to !== undefined ? decodeArg(o.to, enc(), '--to') : undefined;
+      const r = await getAdmin().txnLocks({ ...(start ? { start } : {}), ...(end ? { end } : {}), limit: parseIntArg(o.limit, '--limit') });
+      const rows = r.locks.map((l) => ({ ...l, expired: l.ageMs > l.ttlMs }));
+      if (g().json) {
+        json({
+          locks: rows.map((l) => ({
+            key: l.kind === 'range' ? null : encodeOut(l.key, enc()),
+            ...(l.kind === 'range' ? { start: encodeOut(l.start, enc()), end: encodeOut(l.end, enc()) } : {}),
+            kind: l.kind,
+            txnId: l.txnId,
+            primary: encodeOut(l.primary, enc()),
+            rangeId: l.rangeId,
+            prepareTs: l.prepareTs,
+            ageMs: l.ageMs,
+            ttlMs: l.ttlMs,
+            expired: l.expired,
+          })),
+          more: r.more,
+          unreachable: r.unreachable,
+        });
+        return;
+      }
+      out('KEY\tKIND\tTXN\tPRIMARY\tAGE\tTTL\tRANGE\n');
+      for (const l of rows) {
+        const where = l.kind === 'range' ? `[${bound(l.start, '-inf')}, ${bound(l.end, '+inf')})` : encodeOut(l.key, enc());
+        out(`${where}\t${l.kind}\t${l.txnId}\t${encodeOut(l.primary, enc())}\t${l.ageMs}ms${l.expired ? ' (expired)' : ''}\t${l.ttlMs}ms\t${l.rangeId}\n`);
+      }
+      if (r.more) out('(more locks: narrow the span or raise --limit)\n');
+      for (const e of r.unreachable) out(`(no answer from ${e})\n`);
+    });
+  locks
+    .command('resolve <key>')
+    .description("settle the locks on KEY now: each transaction is asked at its primary key's range; committed ones are rolled forward, aborted or expired ones back, live ones left alone")
+    .option('--force', 'also abort live transactions holding a lock on KEY (their commit then fails; nothing committed is undone)', false)
+    .action(async (key: string, o: { force: boolean }) => printResult(await getAdmin().resolveLocks(decodeArg(key, enc(), 'key'), o.force)));
+
   const range = program.command('range').description('ranges (shards): each a Raft group holding [start, end) of the key space');
   range
     .command('list')

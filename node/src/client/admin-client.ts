@@ -12,7 +12,7 @@ import { MD_RANGE_EPOCH, parseRangeEpoch } from '../common/wire-errors.js';
 import { parseEndpoints } from './kv-client.js';
 import { clientCredentials, type ClientTlsOptions, type ReloadingTls } from '../common/tls.js';
 
-type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact' | 'Settings' | 'Ranges' | 'SplitRange' | 'DestroyStaleReplica';
+type AdminMethod = 'Status' | 'AddLearner' | 'Promote' | 'RemoveMember' | 'TransferLeader' | 'Snapshot' | 'Compact' | 'Settings' | 'Ranges' | 'SplitRange' | 'DestroyStaleReplica' | 'TxnLocks' | 'ResolveLocks';
 
 /** A range's epoch as the per-range Admin calls carry it (proto RangeEpoch). */
 export interface AdminRangeEpoch {
@@ -97,6 +97,21 @@ function adminCtor(): AdminCtor {
     ctor = pkg.kvs.v1.Admin;
   }
   return ctor;
+}
+
+/** A lock of a prepared cross-range transaction (Admin.TxnLocks). */
+export interface TxnLockRow {
+  key: Buffer;
+  txnId: string;
+  primary: Buffer;
+  kind: string;
+  prepareTs: number;
+  ttlMs: number;
+  ageMs: number;
+  rangeId: number;
+  /** Range locks: the scanned span (key empty). */
+  start: Buffer;
+  end: Buffer;
 }
 
 export type AdminStatus = AdminStatusResponse__Output;
@@ -241,6 +256,49 @@ export class AdminClient {
   async splitRange(key: Buffer): Promise<{ left: RangeInfo; right: RangeInfo }> {
     const r = await this.call<Record<string, unknown>>('SplitRange', { key });
     return { left: rangeInfoOf(r.left as Record<string, unknown>), right: rangeInfoOf(r.right as Record<string, unknown>) };
+  }
+
+  /**
+   * Locks of prepared cross-range transactions in [start, end), as every endpoint's store holds them
+   * (replicas of one range on several stores show the same lock once). Stores that do not answer are
+   * listed in `unreachable`.
+   */
+  async txnLocks(opts: { start?: Buffer; end?: Buffer; limit?: number } = {}): Promise<{ locks: TxnLockRow[]; more: boolean; unreachable: string[] }> {
+    const seen = new Map<string, TxnLockRow>();
+    let more = false;
+    const unreachable: string[] = [];
+    for (const ep of this.endpoints) {
+      try {
+        const r = await this.callAt<{ locks?: Array<Record<string, unknown>>; more?: boolean }>(ep, 'TxnLocks', { start: opts.start ?? Buffer.alloc(0), end: opts.end ?? Buffer.alloc(0), limit: opts.limit ?? 0 });
+        more ||= r.more === true;
+        for (const l of r.locks ?? []) {
+          const row: TxnLockRow = {
+            key: Buffer.from((l.key as Buffer | undefined) ?? Buffer.alloc(0)),
+            txnId: String(l.txnId ?? ''),
+            primary: Buffer.from((l.primary as Buffer | undefined) ?? Buffer.alloc(0)),
+            kind: String(l.kind ?? ''),
+            prepareTs: Number(l.prepareTs ?? 0),
+            ttlMs: Number(l.ttlMs ?? 0),
+            ageMs: Number(l.ageMs ?? 0),
+            rangeId: Number(l.rangeId ?? 0),
+            start: Buffer.from((l.start as Buffer | undefined) ?? Buffer.alloc(0)),
+            end: Buffer.from((l.end as Buffer | undefined) ?? Buffer.alloc(0)),
+          };
+          const id = `${row.rangeId}/${row.txnId}/${row.kind}/${row.key.toString('hex')}/${row.start.toString('hex')}`;
+          const had = seen.get(id);
+          if (had === undefined || row.ageMs > had.ageMs) seen.set(id, row);
+        }
+      } catch {
+        unreachable.push(ep);
+      }
+    }
+    const locks = [...seen.values()].sort((a, b) => Buffer.compare(a.key.length > 0 ? a.key : a.start, b.key.length > 0 ? b.key : b.start));
+    return { locks, more, unreachable };
+  }
+
+  /** Settles the locks on `key` (at the first store holding its range); `force` aborts live transactions. */
+  resolveLocks(key: Buffer, force = false): Promise<AdminResult> {
+    return this.call<AdminResult>('ResolveLocks', { key, force });
   }
 
   close(): void {

@@ -16,12 +16,16 @@ import type { RangesRequest as _kvs_v1_RangesRequest, RangesRequest__Output as _
 import type { RangesResponse as _kvs_v1_RangesResponse, RangesResponse__Output as _kvs_v1_RangesResponse__Output } from './kvs/v1/RangesResponse.js';
 import type { RemoveMemberRequest as _kvs_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _kvs_v1_RemoveMemberRequest__Output } from './kvs/v1/RemoveMemberRequest.js';
 import type { ReplicaInfo as _kvs_v1_ReplicaInfo, ReplicaInfo__Output as _kvs_v1_ReplicaInfo__Output } from './kvs/v1/ReplicaInfo.js';
+import type { ResolveLocksRequest as _kvs_v1_ResolveLocksRequest, ResolveLocksRequest__Output as _kvs_v1_ResolveLocksRequest__Output } from './kvs/v1/ResolveLocksRequest.js';
 import type { SettingsRequest as _kvs_v1_SettingsRequest, SettingsRequest__Output as _kvs_v1_SettingsRequest__Output } from './kvs/v1/SettingsRequest.js';
 import type { SettingsResponse as _kvs_v1_SettingsResponse, SettingsResponse__Output as _kvs_v1_SettingsResponse__Output } from './kvs/v1/SettingsResponse.js';
 import type { SnapshotRequest as _kvs_v1_SnapshotRequest, SnapshotRequest__Output as _kvs_v1_SnapshotRequest__Output } from './kvs/v1/SnapshotRequest.js';
 import type { SplitRangeRequest as _kvs_v1_SplitRangeRequest, SplitRangeRequest__Output as _kvs_v1_SplitRangeRequest__Output } from './kvs/v1/SplitRangeRequest.js';
 import type { SplitRangeResponse as _kvs_v1_SplitRangeResponse, SplitRangeResponse__Output as _kvs_v1_SplitRangeResponse__Output } from './kvs/v1/SplitRangeResponse.js';
 import type { TransferLeaderRequest as _kvs_v1_TransferLeaderRequest, TransferLeaderRequest__Output as _kvs_v1_TransferLeaderRequest__Output } from './kvs/v1/TransferLeaderRequest.js';
+import type { TxnLockInfo as _kvs_v1_TxnLockInfo, TxnLockInfo__Output as _kvs_v1_TxnLockInfo__Output } from './kvs/v1/TxnLockInfo.js';
+import type { TxnLocksRequest as _kvs_v1_TxnLocksRequest, TxnLocksRequest__Output as _kvs_v1_TxnLocksRequest__Output } from './kvs/v1/TxnLocksRequest.js';
+import type { TxnLocksResponse as _kvs_v1_TxnLocksResponse, TxnLocksResponse__Output as _kvs_v1_TxnLocksResponse__Output } from './kvs/v1/TxnLocksResponse.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -45,12 +49,16 @@ export interface ProtoGrpcType {
       RangesResponse: MessageTypeDefinition<_kvs_v1_RangesResponse, _kvs_v1_RangesResponse__Output>
       RemoveMemberRequest: MessageTypeDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_RemoveMemberRequest__Output>
       ReplicaInfo: MessageTypeDefinition<_kvs_v1_ReplicaInfo, _kvs_v1_ReplicaInfo__Output>
+      ResolveLocksRequest: MessageTypeDefinition<_kvs_v1_ResolveLocksRequest, _kvs_v1_ResolveLocksRequest__Output>
       SettingsRequest: MessageTypeDefinition<_kvs_v1_SettingsRequest, _kvs_v1_SettingsRequest__Output>
       SettingsResponse: MessageTypeDefinition<_kvs_v1_SettingsResponse, _kvs_v1_SettingsResponse__Output>
       SnapshotRequest: MessageTypeDefinition<_kvs_v1_SnapshotRequest, _kvs_v1_SnapshotRequest__Output>
       SplitRangeRequest: MessageTypeDefinition<_kvs_v1_SplitRangeRequest, _kvs_v1_SplitRangeRequest__Output>
       SplitRangeResponse: MessageTypeDefinition<_kvs_v1_SplitRangeResponse, _kvs_v1_SplitRangeResponse__Output>
       TransferLeaderRequest: MessageTypeDefinition<_kvs_v1_TransferLeaderRequest, _kvs_v1_TransferLeaderRequest__Output>
+      TxnLockInfo: MessageTypeDefinition<_kvs_v1_TxnLockInfo, _kvs_v1_TxnLockInfo__Output>
+      TxnLocksRequest: MessageTypeDefinition<_kvs_v1_TxnLocksRequest, _kvs_v1_TxnLocksRequest__Output>
+      TxnLocksResponse: MessageTypeDefinition<_kvs_v1_TxnLocksResponse, _kvs_v1_TxnLocksResponse__Output>
     }
   }
 }

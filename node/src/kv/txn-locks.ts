@@ -228,6 +228,18 @@ export class LockTable {
     return this.byTxn.has(txnId) || this.rangeLocks.some((l) => l.txnId === txnId);
   }
 
+  /** Every point lock (diagnostics: kvsctl locks list). */
+  allPointLocks(): TxnLock[] {
+    const out: TxnLock[] = [];
+    for (const ls of this.byTxn.values()) out.push(...ls);
+    return out;
+  }
+
+  /** The locks a write of `key` would meet: point locks on it and range locks over it. */
+  locksOnKey(key: Buffer): Array<TxnLock | RangeLock> {
+    return [...(this.byKey.get(key.toString('latin1')) ?? []), ...this.rangeLocks.filter((r) => inSpan(key, r.start, r.end))];
+  }
+
   /** Removes every lock of `txnId`; returns the point locks removed (retired until `untilTs` is published). */
   removeTxn(txnId: string, untilTs: number): { point: TxnLock[]; ranges: number } {
     const point = this.byTxn.get(txnId) ?? [];

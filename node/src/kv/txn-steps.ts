@@ -28,8 +28,11 @@ export interface TxnParticipant {
   commitTxnLocks(txnId: string, commitTs: number, opts?: { primary?: Buffer; session?: Session }): Promise<{ commitTs: number; txnId: string }>;
   /** Drops this range's locks of a transaction (records the abort when `primary` is given). */
   rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'>;
-  /** The transaction's fate at its primary range (aborting it there once its TTL ran out). */
-  checkTxn(txnId: string, primary: Buffer): Promise<{ state: TxnState; ts: number }>;
+  /**
+   * The transaction's fate at its primary range (aborting it there once its TTL ran out). `notBefore`:
+   * judge the TTL as of at least this ts (an operator forcing the abort of a live transaction).
+   */
+  checkTxn(txnId: string, primary: Buffer, notBefore?: number): Promise<{ state: TxnState; ts: number }>;
 }
 
 /** TxnParticipant over any way of submitting a command to the range. */
@@ -78,8 +81,8 @@ export class TxnSteps implements TxnParticipant {
     return r.type === 'txnStatus' && r.state === 'committed' ? 'committed' : 'aborted';
   }
 
-  async checkTxn(txnId: string, primary: Buffer): Promise<{ state: TxnState; ts: number }> {
-    const r = await this.submit({ type: 'txnCheck', proposedTs: this.now(), txnId, primary });
+  async checkTxn(txnId: string, primary: Buffer, notBefore = 0): Promise<{ state: TxnState; ts: number }> {
+    const r = await this.submit({ type: 'txnCheck', proposedTs: Math.max(this.now(), notBefore), txnId, primary });
     if (r.type === 'error') throw resultError(r);
     if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a transaction check`);
     return { state: r.state, ts: r.ts };

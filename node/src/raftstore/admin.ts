@@ -7,6 +7,7 @@ import type { Logger } from '../common/logger.js';
 import { EpochNotMatchError, InvalidArgumentError, OperationTimeoutError, PreconditionFailedError, RangeNotFoundError } from '../kv/errors.js';
 import { adminEpochMatches, encodeDescriptor, type RangeEpoch } from '../meta/range-descriptor.js';
 import { toServiceError } from '../server/status-mapping.js';
+import { TS_PER_MS } from '../kv/state-machine.js';
 import { ConfChangeTransition, ConfChangeType, type ConfChange, type Status } from '../raft/index.js';
 import type { AdminStatusResponse } from '../generated/kvs/v1/AdminStatusResponse.js';
 import type { MemberProgress } from '../generated/kvs/v1/MemberProgress.js';
@@ -325,6 +326,32 @@ export function destroyStaleReplica(node: Pick<RaftNode, 'raftId' | 'first' | 'g
   return `destroyed the stale replica of range ${rangeId} (confVer ${d.epoch.confVer}; the range is at ${epoch.confVer} without store ${node.raftId})`;
 }
 
+/** The locks of prepared cross-range transactions in [start, end) on this store's replicas, by key. */
+export function txnLocks(node: Pick<RaftNode, 'raftId' | 'sorted'>, start: Buffer, end: Buffer, limit: number): { storeId: number; locks: Array<Record<string, unknown>>; more: boolean } {
+  const inSpan = (k: Buffer): boolean => Buffer.compare(k, start) >= 0 && (end.length === 0 || Buffer.compare(k, end) < 0);
+  const nowTs = Date.now() * TS_PER_MS;
+  const rows: Array<Record<string, unknown> & { sortKey: Buffer }> = [];
+  for (const r of node.sorted()) {
+    const locks = r.store.sm.locks;
+    const common = (l: { txnId: string; primary: Buffer; prepTs: number; ttlTs: number }) => ({
+      txnId: l.txnId,
+      primary: l.primary,
+      prepareTs: l.prepTs,
+      ttlMs: Math.round(l.ttlTs / TS_PER_MS),
+      ageMs: Math.round((nowTs - l.prepTs) / TS_PER_MS),
+      rangeId: r.rangeId,
+    });
+    for (const l of locks.allPointLocks()) if (inSpan(l.key)) rows.push({ sortKey: l.key, key: l.key, kind: l.kind, ...common(l) });
+    for (const l of locks.allRangeLocks) {
+      if (end.length > 0 && Buffer.compare(l.start, end) >= 0) continue;
+      if (l.end.length > 0 && Buffer.compare(l.end, start) <= 0) continue;
+      rows.push({ sortKey: l.start, key: Buffer.alloc(0), kind: 'range', start: l.start, end: l.end, ...common(l) });
+    }
+  }
+  rows.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
+  return { storeId: node.raftId, locks: rows.slice(0, limit).map(({ sortKey: _k, ...rest }) => rest), more: rows.length > limit };
+}
+
 export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImplementation {
   const { node, logger } = deps;
   const peer = node.peer;
@@ -485,6 +512,21 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       const message = destroyStaleReplica(node, rangeId, epoch, storeIds);
       logger.info('admin: destroy stale replica', { range: rangeId, confVer: epoch.confVer, result: message });
       return ok(message);
+    }),
+
+    TxnLocks: unary('TxnLocks', async (req: { start?: Buffer; end?: Buffer; limit?: number }) => {
+      const start = Buffer.isBuffer(req.start) ? req.start : Buffer.alloc(0);
+      const end = Buffer.isBuffer(req.end) ? req.end : Buffer.alloc(0);
+      const limit = Math.min(Number(req.limit ?? 0) || 1000, 10_000);
+      return txnLocks(node, start, end, limit);
+    }),
+
+    ResolveLocks: unary('ResolveLocks', async (req: { key?: Buffer; force?: boolean }) => {
+      const key = Buffer.isBuffer(req.key) ? req.key : Buffer.alloc(0);
+      if (key.length === 0) throw new InvalidArgumentError('key must not be empty');
+      const lines = await node.kv.resolveLocksOn(key, req.force === true);
+      logger.info('admin: resolve locks', { force: req.force === true, transactions: lines.length });
+      return ok(lines.length === 0 ? 'no lock on this key here' : lines.join('\n'));
     }),
 
     SplitRange: unary('SplitRange', async (req: { key?: Buffer }) => {

@@ -464,6 +464,32 @@ export class RangeKvStore implements KvStore {
     return { txnId, startTs };
   }
 
+  /**
+   * Settles the locks on `key` now (kvsctl locks resolve): each transaction holding one is asked at its
+   * primary — committed: rolled forward here; aborted (or TTL over: aborted there first): rolled back;
+   * alive: left alone unless `force`, which judges its TTL as expired. One line per transaction.
+   */
+  async resolveLocksOn(key: Buffer, force: boolean): Promise<string[]> {
+    const r = await this.route(key);
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const l of r.store.sm.locks.locksOnKey(key)) {
+      if (seen.has(l.txnId)) continue;
+      seen.add(l.txnId);
+      const primary = await this.participantFor(l.primary);
+      const st = await primary.checkTxn(l.txnId, l.primary, force ? l.prepTs + l.ttlTs : 0);
+      if (st.state === 'alive') out.push(`${l.txnId}: alive (its TTL runs until ts ${st.ts}); left alone (--force aborts it)`);
+      else if (st.state === 'committed') {
+        await r.store.steps.commitTxnLocks(l.txnId, st.ts);
+        out.push(`${l.txnId}: committed at ${st.ts}; rolled forward here`);
+      } else {
+        await r.store.steps.rollbackTxnLocks(l.txnId);
+        out.push(`${l.txnId}: aborted; rolled back here`);
+      }
+    }
+    return out;
+  }
+
   /** The smallest snapshot of the transactions this store coordinates (its part of the cluster's GC pin). */
   minActiveStartTs(): number | undefined {
     let min: number | undefined;

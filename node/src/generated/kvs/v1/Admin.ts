@@ -12,12 +12,15 @@ import type { PromoteRequest as _kvs_v1_PromoteRequest, PromoteRequest__Output a
 import type { RangesRequest as _kvs_v1_RangesRequest, RangesRequest__Output as _kvs_v1_RangesRequest__Output } from '../../kvs/v1/RangesRequest.js';
 import type { RangesResponse as _kvs_v1_RangesResponse, RangesResponse__Output as _kvs_v1_RangesResponse__Output } from '../../kvs/v1/RangesResponse.js';
 import type { RemoveMemberRequest as _kvs_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _kvs_v1_RemoveMemberRequest__Output } from '../../kvs/v1/RemoveMemberRequest.js';
+import type { ResolveLocksRequest as _kvs_v1_ResolveLocksRequest, ResolveLocksRequest__Output as _kvs_v1_ResolveLocksRequest__Output } from '../../kvs/v1/ResolveLocksRequest.js';
 import type { SettingsRequest as _kvs_v1_SettingsRequest, SettingsRequest__Output as _kvs_v1_SettingsRequest__Output } from '../../kvs/v1/SettingsRequest.js';
 import type { SettingsResponse as _kvs_v1_SettingsResponse, SettingsResponse__Output as _kvs_v1_SettingsResponse__Output } from '../../kvs/v1/SettingsResponse.js';
 import type { SnapshotRequest as _kvs_v1_SnapshotRequest, SnapshotRequest__Output as _kvs_v1_SnapshotRequest__Output } from '../../kvs/v1/SnapshotRequest.js';
 import type { SplitRangeRequest as _kvs_v1_SplitRangeRequest, SplitRangeRequest__Output as _kvs_v1_SplitRangeRequest__Output } from '../../kvs/v1/SplitRangeRequest.js';
 import type { SplitRangeResponse as _kvs_v1_SplitRangeResponse, SplitRangeResponse__Output as _kvs_v1_SplitRangeResponse__Output } from '../../kvs/v1/SplitRangeResponse.js';
 import type { TransferLeaderRequest as _kvs_v1_TransferLeaderRequest, TransferLeaderRequest__Output as _kvs_v1_TransferLeaderRequest__Output } from '../../kvs/v1/TransferLeaderRequest.js';
+import type { TxnLocksRequest as _kvs_v1_TxnLocksRequest, TxnLocksRequest__Output as _kvs_v1_TxnLocksRequest__Output } from '../../kvs/v1/TxnLocksRequest.js';
+import type { TxnLocksResponse as _kvs_v1_TxnLocksResponse, TxnLocksResponse__Output as _kvs_v1_TxnLocksResponse__Output } from '../../kvs/v1/TxnLocksResponse.js';
 
 export interface AdminClient extends grpc.Client {
   AddLearner(argument: _kvs_v1_AddLearnerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
@@ -86,6 +89,15 @@ export interface AdminClient extends grpc.Client {
   removeMember(argument: _kvs_v1_RemoveMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   removeMember(argument: _kvs_v1_RemoveMemberRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   
+  ResolveLocks(argument: _kvs_v1_ResolveLocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  ResolveLocks(argument: _kvs_v1_ResolveLocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  ResolveLocks(argument: _kvs_v1_ResolveLocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  ResolveLocks(argument: _kvs_v1_ResolveLocksRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  resolveLocks(argument: _kvs_v1_ResolveLocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  resolveLocks(argument: _kvs_v1_ResolveLocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  resolveLocks(argument: _kvs_v1_ResolveLocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  resolveLocks(argument: _kvs_v1_ResolveLocksRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
+  
   Settings(argument: _kvs_v1_SettingsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
   Settings(argument: _kvs_v1_SettingsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
   Settings(argument: _kvs_v1_SettingsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_SettingsResponse__Output>): grpc.ClientUnaryCall;
@@ -131,6 +143,15 @@ export interface AdminClient extends grpc.Client {
   transferLeader(argument: _kvs_v1_TransferLeaderRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   transferLeader(argument: _kvs_v1_TransferLeaderRequest, callback: grpc.requestCallback<_kvs_v1_AdminResponse__Output>): grpc.ClientUnaryCall;
   
+  TxnLocks(argument: _kvs_v1_TxnLocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_TxnLocksResponse__Output>): grpc.ClientUnaryCall;
+  TxnLocks(argument: _kvs_v1_TxnLocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_TxnLocksResponse__Output>): grpc.ClientUnaryCall;
+  TxnLocks(argument: _kvs_v1_TxnLocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_TxnLocksResponse__Output>): grpc.ClientUnaryCall;
+  TxnLocks(argument: _kvs_v1_TxnLocksRequest, callback: grpc.requestCallback<_kvs_v1_TxnLocksResponse__Output>): grpc.ClientUnaryCall;
+  txnLocks(argument: _kvs_v1_TxnLocksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_TxnLocksResponse__Output>): grpc.ClientUnaryCall;
+  txnLocks(argument: _kvs_v1_TxnLocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kvs_v1_TxnLocksResponse__Output>): grpc.ClientUnaryCall;
+  txnLocks(argument: _kvs_v1_TxnLocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kvs_v1_TxnLocksResponse__Output>): grpc.ClientUnaryCall;
+  txnLocks(argument: _kvs_v1_TxnLocksRequest, callback: grpc.requestCallback<_kvs_v1_TxnLocksResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface AdminHandlers extends grpc.UntypedServiceImplementation {
@@ -152,6 +173,8 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   RemoveMember: grpc.handleUnaryCall<_kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse>;
   
+  ResolveLocks: grpc.handleUnaryCall<_kvs_v1_ResolveLocksRequest__Output, _kvs_v1_AdminResponse>;
+  
   Settings: grpc.handleUnaryCall<_kvs_v1_SettingsRequest__Output, _kvs_v1_SettingsResponse>;
   
   Snapshot: grpc.handleUnaryCall<_kvs_v1_SnapshotRequest__Output, _kvs_v1_AdminResponse>;
@@ -162,6 +185,8 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   TransferLeader: grpc.handleUnaryCall<_kvs_v1_TransferLeaderRequest__Output, _kvs_v1_AdminResponse>;
   
+  TxnLocks: grpc.handleUnaryCall<_kvs_v1_TxnLocksRequest__Output, _kvs_v1_TxnLocksResponse>;
+  
 }
 
 export interface AdminDefinition extends grpc.ServiceDefinition {
@@ -171,9 +196,11 @@ export interface AdminDefinition extends grpc.ServiceDefinition {
   Promote: MethodDefinition<_kvs_v1_PromoteRequest, _kvs_v1_AdminResponse, _kvs_v1_PromoteRequest__Output, _kvs_v1_AdminResponse__Output>
   Ranges: MethodDefinition<_kvs_v1_RangesRequest, _kvs_v1_RangesResponse, _kvs_v1_RangesRequest__Output, _kvs_v1_RangesResponse__Output>
   RemoveMember: MethodDefinition<_kvs_v1_RemoveMemberRequest, _kvs_v1_AdminResponse, _kvs_v1_RemoveMemberRequest__Output, _kvs_v1_AdminResponse__Output>
+  ResolveLocks: MethodDefinition<_kvs_v1_ResolveLocksRequest, _kvs_v1_AdminResponse, _kvs_v1_ResolveLocksRequest__Output, _kvs_v1_AdminResponse__Output>
   Settings: MethodDefinition<_kvs_v1_SettingsRequest, _kvs_v1_SettingsResponse, _kvs_v1_SettingsRequest__Output, _kvs_v1_SettingsResponse__Output>
   Snapshot: MethodDefinition<_kvs_v1_SnapshotRequest, _kvs_v1_AdminResponse, _kvs_v1_SnapshotRequest__Output, _kvs_v1_AdminResponse__Output>
   SplitRange: MethodDefinition<_kvs_v1_SplitRangeRequest, _kvs_v1_SplitRangeResponse, _kvs_v1_SplitRangeRequest__Output, _kvs_v1_SplitRangeResponse__Output>
   Status: MethodDefinition<_kvs_v1_AdminStatusRequest, _kvs_v1_AdminStatusResponse, _kvs_v1_AdminStatusRequest__Output, _kvs_v1_AdminStatusResponse__Output>
   TransferLeader: MethodDefinition<_kvs_v1_TransferLeaderRequest, _kvs_v1_AdminResponse, _kvs_v1_TransferLeaderRequest__Output, _kvs_v1_AdminResponse__Output>
+  TxnLocks: MethodDefinition<_kvs_v1_TxnLocksRequest, _kvs_v1_TxnLocksResponse, _kvs_v1_TxnLocksRequest__Output, _kvs_v1_TxnLocksResponse__Output>
 }
