@@ -159,6 +159,40 @@ describe('transactions across ranges (multi-process)', function () {
     });
   });
 
+  describe('causality across ranges', function () {
+    it('a transaction sees the writes its client saw acknowledged on other ranges (negative control: a client without the token)', async function () {
+      const c = await startRaftCluster(225);
+      const admin = new AdminClient(c.addresses, 15_000);
+      const kv = new KvClient({ endpoints: c.addresses, timeoutMs: 15_000 });
+      const fresh = new KvClient({ endpoints: c.addresses, timeoutMs: 15_000 });
+      try {
+        await split(admin, 'm');
+        await kv.put('a-c', '1'); // range 1's last write
+        await sleep(5);
+        await kv.put('z-c', '1');
+        await sleep(5);
+        await kv.put('z-c', '2'); // range 2 moved past range 1's applied ts
+        const ep = c.addresses[0]!;
+        // Token-less: the snapshot is range 1's applied ts, below the acknowledged z-c=2.
+        const t0 = await fresh.begin({ endpoint: ep });
+        await fresh.get('a-c', { txnId: t0.txnId, endpoint: ep });
+        assert.notEqual((await fresh.get('z-c', { txnId: t0.txnId, endpoint: ep })).value?.toString(), '2', 'negative control: the stale snapshot');
+        await fresh.rollback(t0.txnId, { endpoint: ep });
+        // The writer's own client carries its token: its next transaction sees z-c=2.
+        const seen = await kv.txn(async (tx) => {
+          await tx.get('a-c');
+          return (await tx.get('z-c')).value?.toString();
+        }, { readOnly: true, endpoint: ep });
+        assert.equal(seen, '2');
+      } finally {
+        admin.close();
+        kv.close();
+        fresh.close();
+        await c.cleanup();
+      }
+    });
+  });
+
   describe('write skew across two ranges', function () {
     /** Two transactions read both doctors (on two ranges) and each takes one off call. */
     async function skew(kv: KvClient, pair: string): Promise<{ committed: number; onCall: number }> {

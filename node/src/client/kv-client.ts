@@ -270,6 +270,21 @@ export class KvClient {
   private readonly security: { credentials: grpc.ChannelCredentials; close(): void };
   private current = 0;
   private closed = false;
+  /**
+   * Causality token: the highest version, read ts or commit ts any reply carried. A transaction begins at
+   * a snapshot of at least this, so it sees every write this client saw acknowledged — also on ranges
+   * whose clocks were ahead of the range the transaction starts on.
+   */
+  private seenTs = 0;
+
+  private observeTs(res: unknown): void {
+    if (res === null || typeof res !== 'object') return;
+    const r = res as { version?: unknown; readTs?: unknown; commitTs?: unknown; startTs?: unknown };
+    for (const v of [r.version, r.readTs, r.commitTs, r.startTs]) {
+      const n = Number(v ?? 0);
+      if (Number.isSafeInteger(n) && n > this.seenTs) this.seenTs = n;
+    }
+  }
   private readonly sleepers = new Set<() => void>();
   /** Retries performed (all operations), for tests and the benchmark. */
   retries = 0;
@@ -573,7 +588,7 @@ export class KvClient {
   // ---------------------------------------------------------------- transactions
 
   async begin(opts: CallOptions & { readOnly?: boolean; idleTimeoutMs?: number } = {}): Promise<{ txnId: string; startTs: number }> {
-    const r = await this.call<BeginResponse__Output>('Begin', () => ({ idleTimeoutMs: opts.idleTimeoutMs ?? 0, readOnly: !!opts.readOnly }), opts);
+    const r = await this.call<BeginResponse__Output>('Begin', () => ({ idleTimeoutMs: opts.idleTimeoutMs ?? 0, readOnly: !!opts.readOnly, minStartTs: this.seenTs }), opts);
     return { txnId: r.txnId, startTs: r.startTs };
   }
 
@@ -775,6 +790,7 @@ export class KvClient {
         try {
           const res = await this.attempt<Res>(endpoint, method, req, Math.min(this.opts.attemptTimeoutMs, remaining));
           succeeded = true;
+          this.observeTs(res);
           return res;
         } catch (raw) {
           const err = fromGrpcError(raw, `${method} ${endpoint}`);

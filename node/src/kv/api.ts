@@ -73,6 +73,8 @@ export type Mutation = { op: 'put'; key: Buffer; value: Buffer } | { op: 'delete
 export interface BeginOptions {
   idleTimeoutMs?: number;
   readOnly?: boolean;
+  /** The snapshot is at least this ts (the client's causality token: what it saw acknowledged). */
+  minStartTs?: number;
 }
 
 export interface StoreStatus {

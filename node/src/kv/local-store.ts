@@ -531,6 +531,8 @@ export class LocalStore implements KvStore {
   async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
     this.check();
     if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
+    // A causality token above what is applied here: the snapshot goes up to it (raised like any read).
+    if (opts.minStartTs !== undefined && opts.minStartTs > this.appliedTs) return this.beginAt(opts.minStartTs, opts);
     return this.txns.begin(opts);
   }
 

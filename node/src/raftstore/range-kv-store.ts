@@ -543,7 +543,14 @@ export class RangeKvStore implements KvStore {
     let inner: { txnId: string; startTs: number };
     if (t.startTs === undefined) {
       if (t.starting === undefined) {
-        const first = store.begin(t.opts);
+        // The client's causality token may be above this range's applied ts (it saw a write on another
+        // range): the snapshot goes up to it, and this range is raised past it like any other.
+        const min = t.opts.minStartTs ?? 0;
+        const first = store.begin(t.opts).then(async (x) => {
+          if (x.startTs >= min) return x;
+          await store.rollback(x.txnId);
+          return store.beginAt(min, t.opts);
+        });
         const starting = first.then((x) => x.startTs);
         // Awaited only by a concurrent first operation: never an unhandled rejection; a failed begin
         // lets the next operation try again.

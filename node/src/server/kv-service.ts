@@ -31,6 +31,7 @@ import {
   requireTxnId,
   sessionOf,
   validateIdleTimeout,
+  validateMinStartTs,
   validateKey,
   validateMutations,
   validateRange,
@@ -289,7 +290,8 @@ export function createKvOperations(deps: KvServiceDeps): KvOperations {
 
     Begin: async (req) => {
       const idleTimeoutMs = validateIdleTimeout(req.idleTimeoutMs, limits);
-      const r = await store.begin({ ...(idleTimeoutMs ? { idleTimeoutMs } : {}), readOnly: req.readOnly });
+      const minStartTs = validateMinStartTs(req.minStartTs === undefined ? undefined : Number(req.minStartTs));
+      const r = await store.begin({ ...(idleTimeoutMs ? { idleTimeoutMs } : {}), readOnly: req.readOnly, ...(minStartTs !== undefined ? { minStartTs } : {}) });
       return { txnId: r.txnId, startTs: r.startTs };
     },
 

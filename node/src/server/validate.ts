@@ -170,6 +170,13 @@ export function validateMutations(mutations: WireMutation[] | undefined, limits:
   });
 }
 
+/** A transaction's causality token (BeginRequest.min_start_ts); 0 = none. */
+export function validateMinStartTs(ts: number | undefined): number | undefined {
+  if (ts === undefined || ts === 0) return undefined;
+  if (!Number.isSafeInteger(ts) || ts < 0) fail('min_start_ts', `must be a non-negative integer, got ${ts}`);
+  return ts;
+}
+
 export function validateIdleTimeout(ms: number | undefined, limits: Limits): number | undefined {
   if (ms === undefined || ms === 0) return undefined;
   if (!Number.isInteger(ms) || ms < 0) fail('idle_timeout_ms', `must be a non-negative integer, got ${ms}`);

@@ -166,6 +166,28 @@ describe('ranges: splits and routing on one store', function () {
     assert.equal((await kv.get(b('d'))).value?.toString(), 'left');
   });
 
+  it('a causality token (minStartTs) lifts a transaction\'s snapshot to what the client saw on another range (negative control without it)', async () => {
+    const kv = node.kvStore;
+    await node.split(b('m'));
+    await leadersReady(node);
+    await kv.put(b('a'), b('1'));
+    const x = await kv.put(b('x'), b('1')); // range 2's clock is now ahead of range 1's applied ts
+    await new Promise((r) => setTimeout(r, 5));
+    await kv.put(b('x'), b('2'));
+    const seen = (await kv.get(b('x'))).version;
+    // Without the token the snapshot comes from range 1 (first key): an acknowledged write on range 2 can be above it.
+    const plain = await kv.begin();
+    await kv.get(b('a'), { txnId: plain.txnId });
+    const stale = await kv.get(b('x'), { txnId: plain.txnId });
+    assert.ok(stale.readTs < seen, `the first range's snapshot ${stale.readTs} is below the acknowledged ${seen} (x first written at ${x.version})`);
+    assert.notEqual(stale.value?.toString(), '2', 'negative control: the token-less snapshot misses the acknowledged x=2');
+    await kv.rollback(plain.txnId);
+    const t = await kv.begin({ minStartTs: seen });
+    await kv.get(b('a'), { txnId: t.txnId });
+    assert.equal((await kv.get(b('x'), { txnId: t.txnId })).value?.toString(), '2', 'with the token the snapshot includes it');
+    await kv.rollback(t.txnId);
+  });
+
   it('cross-range write skew is refused: of two transactions reading both keys and writing one each, one conflicts', async () => {
     const kv = node.kvStore;
     await node.split(b('m'));

@@ -1,6 +1,7 @@
 // Original file: proto/kv.proto
 
 import type { RequestHeader as _kvs_v1_RequestHeader, RequestHeader__Output as _kvs_v1_RequestHeader__Output } from '../../kvs/v1/RequestHeader.js';
+import type { Long } from '@grpc/proto-loader';
 
 export interface BeginRequest {
   'header'?: (_kvs_v1_RequestHeader | null);
@@ -9,6 +10,11 @@ export interface BeginRequest {
    */
   'idleTimeoutMs'?: (number);
   'readOnly'?: (boolean);
+  /**
+   * Causality token: the highest version / read ts this client has seen. The transaction's snapshot is
+   * at least this, so it sees every write the client saw acknowledged, on every range (0 = none).
+   */
+  'minStartTs'?: (number | string | Long);
 }
 
 export interface BeginRequest__Output {
@@ -18,4 +24,9 @@ export interface BeginRequest__Output {
    */
   'idleTimeoutMs': (number);
   'readOnly': (boolean);
+  /**
+   * Causality token: the highest version / read ts this client has seen. The transaction's snapshot is
+   * at least this, so it sees every write the client saw acknowledged, on every range (0 = none).
+   */
+  'minStartTs': (number);
 }
