@@ -3,20 +3,12 @@
 // roll them back, ask the primary for the transaction's fate. One implementation for a local replica
 // (LocalStore's submit) and a remote one (raftstore/txn-rpc.ts: the command travels to a store holding a
 // replica and is submitted there) — the coordinator and the lock resolver see only this interface.
-import type { Mutation, Session } from './api.js';
-import { resultError, type Command, type CommandResult, type KeyRange, type TxnState } from './commands.js';
+import type { Session } from './api.js';
+import { resultError, type Command, type CommandResult, type TxnPrepareCommand, type TxnState } from './commands.js';
 import { StorageError, TxnConflictError } from './errors.js';
 
-export interface PrepareRequest {
-  txnId: string;
-  /** 0 = blind writes (an atomic Batch): nothing validated. */
-  startTs: number;
-  primary: Buffer;
-  ttlTs: number;
-  readKeys: Buffer[];
-  readRanges: KeyRange[];
-  writes: Mutation[];
-}
+/** A prepare as the coordinator asks for it: the command without what the submitting side adds. */
+export type PrepareRequest = Omit<TxnPrepareCommand, 'type' | 'proposedTs' | 'session'>;
 
 /** What the coordinator and the resolver need of one range. */
 export interface TxnParticipant {

@@ -97,7 +97,10 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     } catch (e) {
       // Lost track of the proposal: the same command again (its session, or the record, answers a
       // duplicate). A definite refusal (aborted by a resolver, fenced by a retry) rolls back.
-      if ((e instanceof OutcomeUnknownError || e instanceof NotLeaderError) && attempt < COMMIT_ATTEMPTS) continue;
+      if ((e instanceof OutcomeUnknownError || e instanceof NotLeaderError) && attempt < COMMIT_ATTEMPTS) {
+        await new Promise((r) => setTimeout(r, 50 * attempt)); // an election may be under way
+        continue;
+      }
       if (e instanceof KvError && (e.code === 'TXN_CONFLICT' || e.code === 'TXN_NOT_FOUND')) await rollbackAll(ordered, primaryPart, primary, o);
       throw e;
     }
