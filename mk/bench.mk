@@ -24,7 +24,7 @@ etcd-server:
 porcupine:
 	@test/porcupine/build.sh
 
-bench: bench-single bench-replicated bench-ranges
+bench: bench-single bench-replicated bench-ranges bench-txn
 
 bench-single: build etcd-server
 	node dist/bench/run.js $(BENCH_TLS_FLAG) $(BENCH_ARGS)
@@ -39,6 +39,15 @@ BENCH_RANGES ?= 64,1
 .PHONY: bench-ranges
 bench-ranges: build etcd-server
 	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --kvs-ranges $(BENCH_RANGES) --workloads W,C --concurrency 1,64,256 --no-ceiling --markdown $(BENCH_REPL_ARGS)
+
+# Transactions across ranges (issue 14): the 4-key read-modify-write transaction (T) with its keys on one
+# range vs spread over $(BENCH_TXN_RANGES) ranges (kvs×3), side by side with etcd×3's STM-style transaction,
+# at 1 and 64 in flight.
+BENCH_TXN_RANGES ?= 1,4
+BENCH_TXN_ARGS ?=
+.PHONY: bench-txn
+bench-txn: build etcd-server
+	node dist/bench/run.js --kvs-nodes 3 --etcd-members 3 --kvs-ranges $(BENCH_TXN_RANGES) --workloads T --concurrency 1,64 --no-ceiling --markdown $(BENCH_TXN_ARGS)
 
 # A hot range among N idle ones (issue 12: ≥ 80 % of the 1-range throughput at 10 000 ranges), and
 # splits of the written range under c=64 load (no failed request, p99 during splits vs steady).
