@@ -46,8 +46,17 @@ export interface TwoPhaseOptions {
 const PREPARE_LOCK_ATTEMPTS = 3;
 const COMMIT_ATTEMPTS = 4;
 
-function asConflict(e: unknown): unknown {
-  return e instanceof KeyLockedError ? new TxnConflictError(e.key, 0, `${e.message}: the transaction conflicts with a prepared transaction; retry`) : e;
+/**
+ * A prepare refused by a live lock, or because its range split or moved since the transaction read it,
+ * fails the transaction as a conflict: nothing committed, and the client's helper re-runs it (a routing
+ * error would make a client with one endpoint give up).
+ */
+function asConflict(e: unknown, firstKey: Buffer): unknown {
+  if (e instanceof KeyLockedError) return new TxnConflictError(e.key, 0, `${e.message}: the transaction conflicts with a prepared transaction; retry`);
+  if (e instanceof KvError && (e.code === 'KEY_NOT_IN_RANGE' || e.code === 'EPOCH_NOT_MATCH' || e.code === 'RANGE_NOT_FOUND')) {
+    return new TxnConflictError(firstKey, 0, `${e.message} (the range changed under the transaction's commit; retry the transaction)`);
+  }
+  return e;
 }
 
 /** Commits `parts` (>= 2 ranges with reads or writes) atomically; see the header. */
@@ -68,7 +77,7 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
           await o.resolver.resolve(e, attempt);
           continue;
         }
-        throw asConflict(e);
+        throw asConflict(e, s.writes[0]?.key ?? s.readKeys[0] ?? primary);
       }
     }
   };

@@ -119,6 +119,19 @@ export type TxnCallFn = (to: number, rangeId: number, payload: Buffer, timeoutMs
 
 const CALL_TIMEOUT_MS = 10_000;
 
+/** Whether an answer is the store's "no replica of that range here" (worth asking the next store). */
+function notHeldThere(answer: Buffer): boolean {
+  if (answer[0] !== 1) return false;
+  try {
+    const r = new BinaryReader(answer);
+    r.u8();
+    const res = decodeResult(r.bytes());
+    return res.type === 'error' && (res.code === 'RANGE_NOT_FOUND' || res.code === 'KEY_NOT_IN_RANGE');
+  } catch {
+    return false;
+  }
+}
+
 /** Transaction calls to one remote range: tries its stores in order until one answers. */
 export class RemoteRange {
   readonly participant: TxnParticipant;
@@ -130,14 +143,19 @@ export class RemoteRange {
 
   private async send(payload: Buffer): Promise<BinaryReader> {
     let last: unknown;
+    let answer: Buffer | undefined;
     for (const store of this.info.stores) {
       try {
-        const r = new BinaryReader(await this.call(store, this.info.descriptor.rangeId, payload, CALL_TIMEOUT_MS));
-        return r;
+        answer = await this.call(store, this.info.descriptor.rangeId, payload, CALL_TIMEOUT_MS);
       } catch (e) {
         last = e; // unreachable or no answer in time: every step is idempotent, try the next store
+        continue;
       }
+      // A store that no longer holds the range (moved, or a stale directory): the next one may.
+      if (!notHeldThere(answer)) return new BinaryReader(answer);
+      last = new Error(`store ${store} holds no replica of range ${this.info.descriptor.rangeId}`);
     }
+    if (answer !== undefined) return new BinaryReader(answer);
     throw new OutcomeUnknownError(0, undefined, `no store of range ${this.info.descriptor.rangeId} answered (${last instanceof Error ? last.message : String(last)})`);
   }
 
