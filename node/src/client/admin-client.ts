@@ -253,9 +253,21 @@ export class AdminClient {
   }
 
   /** Splits the range holding `key` at `key` (on that range's leader: NOT_LEADER hints are followed). */
-  async splitRange(key: Buffer): Promise<{ left: RangeInfo; right: RangeInfo }> {
-    const r = await this.call<Record<string, unknown>>('SplitRange', { key });
-    return { left: rangeInfoOf(r.left as Record<string, unknown>), right: rangeInfoOf(r.right as Record<string, unknown>) };
+  /**
+   * Splits the range holding `key` there. A range that just split (or whose leader just died) may have
+   * no leader for an election's time: NOT_LEADER without a hint is retried for up to `waitMs`.
+   */
+  async splitRange(key: Buffer, waitMs = 10_000): Promise<{ left: RangeInfo; right: RangeInfo }> {
+    const deadline = Date.now() + waitMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await this.call<Record<string, unknown>>('SplitRange', { key });
+        return { left: rangeInfoOf(r.left as Record<string, unknown>), right: rangeInfoOf(r.right as Record<string, unknown>) };
+      } catch (e) {
+        if (!(e instanceof KvNotLeaderError) || Date.now() + 200 > deadline) throw e;
+        await new Promise((res) => setTimeout(res, Math.min(50 * attempt, 500)));
+      }
+    }
   }
 
   /**
