@@ -178,7 +178,16 @@ describe('placement: stale replicas of a returning store (4 real stores)', funct
 
     // The driver's stale-peer steps only (balancing would place new replicas on store 3 in the same loop).
     const d = new PlacementDriver();
-    const p = await d.prepare('test/stale', nodeAdmin, SPEC, endpoints, Date.now());
+    // Planned only while each range has a known leader (see above): prepare until all are.
+    const p = await until(
+      'every stale replica planned',
+      async () => {
+        const q = await d.prepare('test/stale', nodeAdmin, SPEC, endpoints, Date.now());
+        return q.plan.steps.filter((s) => s.type === 'RemoveStalePeer').length === RANGES ? q : undefined;
+      },
+      20_000,
+      300,
+    );
     const only: PreparedPass = { ...p, plan: { ...p.plan, steps: p.plan.steps.filter((s) => s.type === 'RemoveStalePeer') } };
     only.executable = only.plan.steps.length;
     assert.equal(only.executable, RANGES);
