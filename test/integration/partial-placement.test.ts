@@ -113,12 +113,18 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     });
     assert.equal((await r.get('a-t1')).version, commitTs);
     assert.equal((await r.get('k-t1')).version, commitTs);
-    // Only the remote range: still committed through it.
-    await via4.txn(async (tx) => {
-      const v = Number((await tx.get('k-t1')).value?.toString());
-      await tx.put('k-t1', String(v + 1));
-    });
-    assert.equal((await r.get('k-t1')).value?.toString(), '2');
+    // Writes only on the remote range: store 4 cannot hold the commit point (a retried commit whose reply
+    // was lost is resolved by fences in its own ranges' logs), so it refuses retryably, nothing written;
+    // a client that can reach another store commits there.
+    await assert.rejects(
+      via4.txn(async (tx) => {
+        const v = Number((await tx.get('k-t1')).value?.toString());
+        await tx.put('k-t1', String(v + 1));
+      }),
+      // (the refusal, or — the commit retried on the same store — the fence's "did not commit")
+      (e: unknown) => e instanceof Error && /holds no replica of any range the transaction writes|did not commit/.test(e.message),
+    );
+    assert.equal((await r.get('k-t1')).value?.toString(), '1');
     // Write skew across the local and the remote range: of two transactions reading both and writing
     // one each, one conflicts.
     await r.batch([{ op: 'put', key: 'a-d0', value: '1' }, { op: 'put', key: 'k-d1', value: '1' }]);

@@ -14,7 +14,7 @@
 //      forward through the primary).
 // Locks carry a TTL: a coordinator that dies before step 3 leaves locks that a resolver aborts after it.
 import type { Session } from '../kv/api.js';
-import { KeyLockedError, KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
+import { KeyLockedError, KeyNotInRangeError, KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Mutation } from '../kv/api.js';
 import type { KeyRange } from '../kv/commands.js';
@@ -24,6 +24,8 @@ import type { LockResolver } from './lock-resolver.js';
 /** One range's part of a transaction: the local replica, its read set and its writes. */
 export interface TxnPart {
   store: TxnParticipant;
+  /** The range has a replica on the coordinator's store (only such a range may hold the commit point). */
+  local?: boolean;
   readKeys: Buffer[];
   readRanges: KeyRange[];
   writes: Mutation[];
@@ -63,7 +65,13 @@ function asConflict(e: unknown, firstKey: Buffer): unknown {
 export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOptions): Promise<{ commitTs: number }> {
   const writers = sets.filter((s) => s.writes.length > 0);
   if (writers.length === 0) throw new Error('commitTwoPhase needs a write (read-only transactions commit without one)');
-  const primaryPart = writers[0]!;
+  // The primary must be a range this store holds a replica of: a retried commit whose outcome was lost
+  // is resolved by fences in the LOCAL ranges' logs (RangeKvStore.commitUnknown), which must include the
+  // commit point. (The nemesis found duplicates when the primary was remote.)
+  const primaryPart = writers.find((s) => s.local === true);
+  if (primaryPart === undefined) {
+    throw new KeyNotInRangeError(0, 'this store holds no replica of any range the transaction writes; retry on a store that does');
+  }
   const primary = primaryPart.writes[0]!.key;
   const ordered = [primaryPart, ...sets.filter((s) => s !== primaryPart)];
   const prepareOne = async (s: (typeof sets)[number]): Promise<number> => {
