@@ -18,6 +18,7 @@
 // result in the session table in the same batch; a duplicate returns the stored result without applying;
 // results below firstUnacked are forgotten; a seq below the forgotten mark fails with SESSION_EXPIRED;
 // sessions idle for longer than the TTL (measured in command timestamps) expire.
+import { inKeyRange } from './key-span.js';
 import type { Engine, EngineOp } from '../engine/engine.js';
 import { decodeResult, encodeResult, type Command, type CommandResult, type ErrorResult, type KeyRange, type ReplicatedSettings } from './commands.js';
 import { decodeLatest, mvccFindNewer, mvccLatest, mvccScan, versionOps, type Versioned } from '../mvcc/mvcc.js';
@@ -139,12 +140,6 @@ function lockedResult(key: Buffer, lock: LockInfo | undefined): ErrorResult | un
   return errorResult('KEY_LOCKED', `key ${JSON.stringify(key.toString('latin1'))} is locked by prepared transaction ${lock.txnId}; resolve and retry`, { key, lock: info });
 }
 
-function inRange(key: Buffer, start: Buffer | undefined, end: Buffer | undefined): boolean {
-  if (start !== undefined && start.length > 0 && Buffer.compare(key, start) < 0) return false;
-  if (end !== undefined && end.length > 0 && Buffer.compare(key, end) >= 0) return false;
-  return true;
-}
-
 /**
  * A chunked DeleteRange keeps its progress as its session result: the chunk that starts where the stored
  * progress says runs (and replaces it); any other retry of the request — its first command again, a stale
@@ -231,7 +226,7 @@ class ApplyContext {
   /** Group writes in [start, end), in write order. */
   overlayInRange(start: Buffer | undefined, end: Buffer | undefined): OverlayEntry[] {
     const out: OverlayEntry[] = [];
-    for (const e of this.buildIndex().values()) if (inRange(e.key, start, end)) out.push(e);
+    for (const e of this.buildIndex().values()) if (inKeyRange(e.key, start, end)) out.push(e);
     return out;
   }
 

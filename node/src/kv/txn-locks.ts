@@ -12,6 +12,7 @@
 // Engine layout (key-addressed, so a split moves point locks and records with their keys):
 //   't' | memcomparable(userKey) | kind (1 = lock, 2 = record) | txnId (utf8) → encoded lock / record
 // Range locks are group-local (metaKey(groupId, 'rangelocks')) and clipped to both halves at a split.
+import { inKeyRange } from './key-span.js';
 import type { Mutation } from './api.js';
 import type { KeyRange } from './commands.js';
 import { BinaryReader, BinaryWriter } from './commands.js';
@@ -149,12 +150,6 @@ export function decodeRangeLocks(v: Buffer): RangeLock[] {
   return out;
 }
 
-function inSpan(k: Buffer, start: Buffer | undefined, end: Buffer | undefined): boolean {
-  if (start !== undefined && start.length > 0 && Buffer.compare(k, start) < 0) return false;
-  if (end !== undefined && end.length > 0 && Buffer.compare(k, end) >= 0) return false;
-  return true;
-}
-
 function spansOverlap(a: KeyRange, bStart: Buffer, bEnd: Buffer): boolean {
   const aStart = a.start ?? Buffer.alloc(0);
   const aEnd = a.end ?? Buffer.alloc(0);
@@ -237,7 +232,7 @@ export class LockTable {
 
   /** The locks a write of `key` would meet: point locks on it and range locks over it. */
   locksOnKey(key: Buffer): Array<TxnLock | RangeLock> {
-    return [...(this.byKey.get(key.toString('latin1')) ?? []), ...this.rangeLocks.filter((r) => inSpan(key, r.start, r.end))];
+    return [...(this.byKey.get(key.toString('latin1')) ?? []), ...this.rangeLocks.filter((r) => inKeyRange(key, r.start, r.end))];
   }
 
   /** Removes every lock of `txnId`; returns the point locks removed (retired until `untilTs` is published). */
@@ -283,7 +278,7 @@ export class LockTable {
     let best: TxnLock | undefined;
     for (const l of this.byKey.get(key.toString('latin1')) ?? []) if (l.txnId !== self && (best === undefined || l.txnId < best.txnId)) best = l;
     if (best !== undefined) return best;
-    for (const r of this.rangeLocks) if (r.txnId !== self && inSpan(key, r.start, r.end)) return r;
+    for (const r of this.rangeLocks) if (r.txnId !== self && inKeyRange(key, r.start, r.end)) return r;
     return undefined;
   }
 
@@ -292,7 +287,7 @@ export class LockTable {
     let best: TxnLock | undefined;
     for (const ls of this.byTxn.values()) {
       for (const l of ls) {
-        if (l.txnId === self || !inSpan(l.key, start, end)) continue;
+        if (l.txnId === self || !inKeyRange(l.key, start, end)) continue;
         const c = best === undefined ? -1 : Buffer.compare(l.key, best.key);
         if (c < 0 || (c === 0 && l.txnId < best!.txnId)) best = l;
       }
@@ -324,7 +319,7 @@ export class LockTable {
   scanBlocker(start: Buffer | undefined, end: Buffer | undefined, ts: number, self?: string, retiredToo = true): TxnLock | undefined {
     let best: TxnLock | undefined;
     const consider = (l: TxnLock): void => {
-      if (l.kind !== 'write' || l.txnId === self || l.prepTs > ts || !inSpan(l.key, start, end)) return;
+      if (l.kind !== 'write' || l.txnId === self || l.prepTs > ts || !inKeyRange(l.key, start, end)) return;
       if (best === undefined || Buffer.compare(l.key, best.key) < 0) best = l;
     };
     for (const ls of this.byTxn.values()) for (const l of ls) consider(l);
@@ -335,8 +330,8 @@ export class LockTable {
   /** Drops everything outside [start, end) (the left half after a split; the right half loads its own). */
   retainSpan(start: Buffer, end: Buffer): void {
     for (const [txnId, ls] of [...this.byTxn]) {
-      const keep = ls.filter((l) => inSpan(l.key, start, end));
-      for (const l of ls) if (!inSpan(l.key, start, end)) {
+      const keep = ls.filter((l) => inKeyRange(l.key, start, end));
+      for (const l of ls) if (!inKeyRange(l.key, start, end)) {
         const k = l.key.toString('latin1');
         const rest = (this.byKey.get(k) ?? []).filter((x) => x.txnId !== txnId);
         if (rest.length === 0) this.byKey.delete(k);
@@ -345,8 +340,8 @@ export class LockTable {
       if (keep.length === 0) this.byTxn.delete(txnId);
       else this.byTxn.set(txnId, keep);
     }
-    for (const [id, r] of [...this.records]) if (!inSpan(r.primary, start, end)) this.records.delete(id);
-    this.retired = this.retired.filter((r) => inSpan(r.lock.key, start, end));
+    for (const [id, r] of [...this.records]) if (!inKeyRange(r.primary, start, end)) this.records.delete(id);
+    this.retired = this.retired.filter((r) => inKeyRange(r.lock.key, start, end));
   }
 }
 

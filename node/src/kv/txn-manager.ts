@@ -20,6 +20,7 @@
 // transaction this node does not know (restarted, or another node) is resolved by a FENCE: a command
 // with the retry's session, answered from whichever of the two — the original commit or the fence — the
 // state machine applied first. Nothing is answered from one replica's memory alone.
+import { inKeyRange } from './key-span.js';
 import { randomUUID } from 'node:crypto';
 import type { BeginOptions, DeleteResult, GetResult, KeyValue, Mutation, PutOptions, PutResult, ScanResult, Session, StoreObserver } from './api.js';
 import type { Command, CommandResult, KeyRange } from './commands.js';
@@ -81,12 +82,6 @@ interface Txn {
   committing?: Promise<{ commitTs: number }>;
   /** The session of the commit attempt that may be in the log (set once a proposal's outcome was lost). */
   inDoubt?: Session;
-}
-
-function inRange(key: Buffer, start: Buffer | undefined, end: Buffer | undefined): boolean {
-  if (start !== undefined && start.length > 0 && Buffer.compare(key, start) < 0) return false;
-  if (end !== undefined && end.length > 0 && Buffer.compare(key, end) >= 0) return false;
-  return true;
 }
 
 /** The smallest key greater than `k`. */
@@ -218,7 +213,7 @@ export class TxnManager {
     const own: Mutation[] = [];
     let dels = 0;
     for (const m of t.writes.values()) {
-      if (inRange(m.key, opts.start, opts.end)) {
+      if (inKeyRange(m.key, opts.start, opts.end)) {
         own.push(m);
         if (m.op === 'delete') dels++;
       }

@@ -8,6 +8,7 @@ import { EpochNotMatchError, InvalidArgumentError, OperationTimeoutError, Precon
 import { adminEpochMatches, encodeDescriptor, type RangeEpoch } from '../meta/range-descriptor.js';
 import { toServiceError } from '../server/status-mapping.js';
 import { TS_PER_MS } from '../kv/state-machine.js';
+import { inKeyRange } from '../kv/key-span.js';
 import { ConfChangeTransition, ConfChangeType, type ConfChange, type Status } from '../raft/index.js';
 import type { AdminStatusResponse } from '../generated/kvs/v1/AdminStatusResponse.js';
 import type { MemberProgress } from '../generated/kvs/v1/MemberProgress.js';
@@ -328,7 +329,6 @@ export function destroyStaleReplica(node: Pick<RaftNode, 'raftId' | 'first' | 'g
 
 /** The locks of prepared cross-range transactions in [start, end) on this store's replicas, by key. */
 export function txnLocks(node: Pick<RaftNode, 'raftId' | 'sorted'>, start: Buffer, end: Buffer, limit: number): { storeId: number; locks: Array<Record<string, unknown>>; more: boolean } {
-  const inSpan = (k: Buffer): boolean => Buffer.compare(k, start) >= 0 && (end.length === 0 || Buffer.compare(k, end) < 0);
   const nowTs = Date.now() * TS_PER_MS;
   const rows: Array<Record<string, unknown> & { sortKey: Buffer }> = [];
   for (const r of node.sorted()) {
@@ -341,7 +341,7 @@ export function txnLocks(node: Pick<RaftNode, 'raftId' | 'sorted'>, start: Buffe
       ageMs: Math.round((nowTs - l.prepTs) / TS_PER_MS),
       rangeId: r.rangeId,
     });
-    for (const l of locks.allPointLocks()) if (inSpan(l.key)) rows.push({ sortKey: l.key, key: l.key, kind: l.kind, ...common(l) });
+    for (const l of locks.allPointLocks()) if (inKeyRange(l.key, start, end)) rows.push({ sortKey: l.key, key: l.key, kind: l.kind, ...common(l) });
     for (const l of locks.allRangeLocks) {
       if (end.length > 0 && Buffer.compare(l.start, end) >= 0) continue;
       if (l.end.length > 0 && Buffer.compare(l.end, start) <= 0) continue;
