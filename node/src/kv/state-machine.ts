@@ -172,17 +172,22 @@ class ApplyContext {
       if (c.type === 'put') {
         if (c.expectedValue !== undefined || c.expectAbsent || c.returnPrev) keys.push(c.key);
       } else if (c.type === 'delete') keys.push(c.key);
-      else if (c.type === 'txnCommit') {
+      else if (c.type === 'txnCommit' || (c.type === 'txnPrepare' && c.startTs !== 0)) {
+        // A prepare validates its reads and writes like a one-range commit (a blind one reads nothing).
         for (const k of c.readKeys) keys.push(k);
         for (const w of c.writes) keys.push(w.key);
       }
     }
     if (keys.length < 2) return; // a single read is as cheap on demand
-    const raws = await this.engine.getMany(keys.map((k) => latestKey(k)));
+    // One engine call for the group: each get costs a native round of its own on the event loop.
+    const unique = new Map<string, Buffer>();
+    for (const k of keys) unique.set(k.toString('latin1'), k);
+    const names = [...unique.keys()];
+    const raws = await this.engine.getMany(names.map((s) => latestKey(unique.get(s)!)));
     const m = new Map<string, Versioned | null>();
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < names.length; i++) {
       const raw = raws[i];
-      m.set(keys[i]!.toString('latin1'), raw === undefined ? null : decodeLatest(raw));
+      m.set(names[i]!, raw === undefined ? null : decodeLatest(raw));
     }
     this.prefetched = m;
   }
@@ -1166,7 +1171,9 @@ export class StateMachine {
         if (v !== undefined && v.ts > startTs) return { key: k, ts: v.ts };
       }
     }
+    const checked = this.unsafeSnapshotIsolation ? undefined : new Set(readKeys.map((k) => k.toString('latin1')));
     for (const w of writes) {
+      if (checked?.has(w.key.toString('latin1'))) continue; // a read-modify-write key: checked above
       const v = await ctx.latest(w.key);
       if (v !== undefined && v.ts > startTs) return { key: w.key, ts: v.ts };
     }
