@@ -24,6 +24,7 @@ import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRange
 import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
 import { LockResolver } from './lock-resolver.js';
+import { SecondaryCommits } from './secondary-commits.js';
 import { commitTwoPhase, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
 import { RemotePartStore, RemoteRange, type RemoteRangeInfo, type TxnCallFn } from './txn-rpc.js';
 import type { TxnParticipant } from '../kv/txn-steps.js';
@@ -133,6 +134,8 @@ export class RangeKvStore implements KvStore {
   private readonly maxScanLimit: number;
   private readonly lockTtlMs: number;
   readonly resolver: LockResolver;
+  /** Secondary commits behind the replies, coalesced per range. */
+  readonly secondaries: SecondaryCommits;
 
   constructor(private readonly ranges: RangeSet, private readonly opts: RangeKvStoreOptions = {}) {
     this.defaultScanLimit = opts.defaultScanLimit ?? 1000;
@@ -144,6 +147,7 @@ export class RangeKvStore implements KvStore {
       nowTs: () => nowMs() * TS_PER_MS,
       ...(opts.logger !== undefined ? { log: opts.logger } : {}),
     });
+    this.secondaries = new SecondaryCommits(opts.logger);
     this.sweeper = setInterval(() => this.sweep(), 5000);
     this.sweeper.unref();
   }
@@ -320,6 +324,7 @@ export class RangeKvStore implements KvStore {
       startTs,
       ttlTs: this.lockTtlMs * TS_PER_MS,
       resolver: this.resolver,
+      secondaries: this.secondaries,
       ...(session !== undefined && session.clientId && session.seq > 0 ? { session: { clientId: session.clientId, seq: session.seq, firstUnacked: session.firstUnacked > 0 ? session.firstUnacked : 1 } } : {}),
       ...(this.opts.logger !== undefined ? { log: this.opts.logger } : {}),
       ...(this.opts.testCrashAtTxn !== undefined ? { crashAt: this.opts.testCrashAtTxn } : {}),

@@ -20,6 +20,7 @@ import type { Mutation } from '../kv/api.js';
 import type { KeyRange } from '../kv/commands.js';
 import type { TxnParticipant } from '../kv/txn-steps.js';
 import type { LockResolver } from './lock-resolver.js';
+import type { SecondaryCommits } from './secondary-commits.js';
 
 /** One range's part of a transaction: the local replica, its read set and its writes. */
 export interface TxnPart {
@@ -41,6 +42,8 @@ export interface TwoPhaseOptions {
   ttlTs: number;
   session?: Session;
   resolver: LockResolver;
+  /** Where the secondaries' commits go after the commit point (one queue per range, per store). */
+  secondaries: SecondaryCommits;
   log?: Logger;
   crashAt?: (point: TxnCrashPoint) => void;
 }
@@ -130,11 +133,9 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   }
   o.crashAt?.('after-primary-commit');
   // The transaction is committed: answer now, commit the secondaries behind the reply (a reader that
-  // meets one of their locks first waits for it, or rolls it forward through the primary).
-  void Promise.allSettled(ordered.slice(1).map((s) => s.store.commitTxnLocks(o.txnId, commitTs))).then((secondaries) => {
-    const left = secondaries.filter((r) => r.status === 'rejected').length;
-    if (left > 0) o.log?.warn('secondary commits failed; readers resolve their locks through the primary', { txnId: o.txnId, failed: left, err: String((secondaries.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason) });
-  });
+  // meets one of their locks first waits for it, or rolls it forward through the primary), coalesced
+  // per range with other transactions' (secondary-commits.ts).
+  for (const s of ordered.slice(1)) o.secondaries.commit(s.store, o.txnId, commitTs);
   return { commitTs };
 }
 
