@@ -409,6 +409,34 @@ export class LocalStore implements KvStore {
     return new Promise((resolve) => this.appliedWaiters.push({ ts, resolve }));
   }
 
+  /** The raise in flight (a noop proposed at `ts`): concurrent readers at or below it share its round. */
+  private raising: { ts: number; done: Promise<void> } | undefined;
+
+  /**
+   * Makes every later version here exceed `ts` and every earlier one readable: a noop proposed at `ts`
+   * (the max-ts rule). Snapshots at or below a noop already in flight wait for that one instead of
+   * proposing their own — under load, one Raft round per range serves many joining transactions.
+   */
+  private raiseTo(ts: number): Promise<void> {
+    const cur = this.raising;
+    if (cur !== undefined && cur.ts >= ts) return cur.done;
+    const done = (async () => {
+      const noop = unwrapResult(await this.submit({ type: 'noop', proposedTs: ts }), 'ok');
+      // A replicated sink resolves a command (on this replica, which applied it) before its apply batch
+      // is in the engine: wait here until that batch — and with it every entry before the noop in the
+      // log, every write with a version below ts — is written. No second Raft round is needed: anything
+      // committed after the noop gets a version above it.
+      await this.waitApplied(noop.ts);
+    })();
+    const entry = { ts, done };
+    this.raising = entry;
+    const clear = (): void => {
+      if (this.raising === entry) this.raising = undefined;
+    };
+    done.then(clear, clear);
+    return done;
+  }
+
   /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */
   private async readTs(snapshotTs: number | undefined): Promise<number> {
     if (snapshotTs === undefined || snapshotTs === 0) {
@@ -421,12 +449,7 @@ export class LocalStore implements KvStore {
       const now = this.clock.now();
       if (snapshotTs > now + this.maxAheadTs) throw new InvalidArgumentError(`snapshot_ts ${snapshotTs} is in the future`);
       // Move applied ts past the snapshot so later writes get higher versions: the read is repeatable.
-      const noop = unwrapResult(await this.submit({ type: 'noop', proposedTs: snapshotTs }), 'ok');
-      // A replicated sink resolves a command (on this replica, which applied it) before its apply batch
-      // is in the engine: wait here until that batch — and with it every entry before the noop in the
-      // log, every write with a version below snapshotTs — is written. No second Raft round is needed:
-      // anything committed after the noop gets a version above it.
-      await this.waitApplied(noop.ts);
+      await this.raiseTo(snapshotTs);
       this.check();
       if (snapshotTs < this.sm.safePoint) throw new SnapshotTooOldError(snapshotTs, this.sm.safePoint);
     }

@@ -121,6 +121,23 @@ describe('local store', function () {
     await s.close();
   });
 
+  it('concurrent snapshot reads above applied ts share one raise (one noop) when theirs is at or below it', async () => {
+    const s = await LocalStore.open({ gcIntervalMs: 0 });
+    await s.put(b('k'), b('old'));
+    const future = (await s.status()).appliedTs + 1024 * 100;
+    // The first read proposes a noop at `future`; the two below it wait for that one instead of
+    // proposing their own (each own noop would take the next version: applied ts future + 2).
+    const rs = await Promise.all([s.get(b('k'), { snapshotTs: future }), s.get(b('k'), { snapshotTs: future - 10 }), s.get(b('k'), { snapshotTs: future - 20 })]);
+    assert.deepEqual(rs.map((r) => r.value?.toString()), ['old', 'old', 'old']);
+    assert.equal((await s.status()).appliedTs, future);
+    // A snapshot above the raise in flight needs its own: it is not covered by the lower noop.
+    await Promise.all([s.get(b('k'), { snapshotTs: future + 100 }), s.get(b('k'), { snapshotTs: future + 200 })]);
+    assert.equal((await s.status()).appliedTs, future + 200);
+    const w = await s.put(b('k'), b('new'));
+    assert.ok(w.version > future + 200);
+    await s.close();
+  });
+
   it('exactly-once: a retried session request returns the original result and applies once', async () => {
     const s = await LocalStore.open({ gcIntervalMs: 0 });
     const session = { clientId: 'client-A', seq: 1, firstUnacked: 1 };
