@@ -113,6 +113,12 @@ export interface RangeKvStoreOptions {
   locate?: (key: Buffer) => { rangeId: number; leaderAddress: string } | undefined;
   /** Lifetime of a prepared cross-range transaction's locks (default 3 s): a dead coordinator's locks are aborted after it. */
   txnLockTtlMs?: number;
+  /**
+   * A DeleteRange spanning several ranges is one transaction (atomic) while it finds at most this many
+   * keys (default 1 000, the per-range chunk: one range's DeleteRange is one command up to it); above,
+   * it runs range by range, chunk by chunk.
+   */
+  atomicDeleteKeys?: number;
   /** Wall clock in ms (tests). */
   nowMs?: () => number;
   logger?: Logger;
@@ -355,8 +361,13 @@ export class RangeKvStore implements KvStore {
       hole = this.firstHole(start, end);
       if (hole !== undefined) throw this.notHeld(hole, false);
     }
-    // Piece by piece in key order. Not atomic across ranges (a DeleteRange above one chunk is not atomic
-    // within a range either); a retry with the same session is answered per range from its table.
+    if (this.replicasOver(start, end).length > 1) {
+      const atomic = await this.deleteRangeAtomic(start, end, opts);
+      if (atomic !== undefined) return atomic;
+    }
+    // Piece by piece in key order: one range, or a span with more keys than one atomic delete takes (not
+    // atomic across ranges then, as a DeleteRange above one chunk is not within a range); a retry with the
+    // same session is answered per range from its table.
     let from = start;
     for (let guard = 0; guard < 1_000_000; guard++) {
       this.check();
@@ -376,6 +387,44 @@ export class RangeKvStore implements KvStore {
       from = pieceEnd;
     }
     return { deleted, version };
+  }
+
+  /**
+   * A DeleteRange over several ranges as one serializable transaction: scan the span at a snapshot (the
+   * scanned span joins the read set, so a key written into it before the commit is a conflict), delete
+   * every key found, commit — two-phase across the ranges, all or nothing, exactly-once through the
+   * client's session on the commit point. A conflict re-runs it. Undefined: more keys than one atomic
+   * delete takes (nothing was written; the caller deletes piecewise).
+   */
+  private async deleteRangeAtomic(start: Buffer, end: Buffer, opts: { session?: Session }): Promise<{ deleted: number; version: number } | undefined> {
+    const max = this.opts.atomicDeleteKeys ?? 1000;
+    for (let attempt = 1; ; attempt++) {
+      const { txnId } = await this.begin();
+      try {
+        const keys: Buffer[] = [];
+        let from = start;
+        for (;;) {
+          const page = await this.scan({ txnId, keysOnly: true, limit: Math.min(max + 1 - keys.length, this.maxScanLimit), ...(from.length > 0 ? { start: from } : {}), ...(end.length > 0 ? { end } : {}) });
+          for (const kv of page.kvs) keys.push(kv.key);
+          if (keys.length > max) {
+            await this.rollback(txnId);
+            return undefined;
+          }
+          if (!page.more || page.kvs.length === 0) break;
+          from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, ZERO_BYTE]);
+        }
+        for (const k of keys) await this.delete(k, { txnId });
+        const { commitTs } = await this.commit(txnId, opts.session !== undefined ? { session: opts.session } : {});
+        return { deleted: keys.length, version: commitTs };
+      } catch (e) {
+        await this.rollback(txnId).catch(() => undefined);
+        if (e instanceof TxnConflictError && attempt < ATOMIC_DELETE_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, 5 * attempt * (1 + Math.random())));
+          continue;
+        }
+        throw e;
+      }
+    }
   }
 
   async scan(opts: ScanOptions): Promise<ScanResult> {
@@ -737,6 +786,10 @@ function covers(pieces: readonly RangeReplicaView[], at: Buffer, reverse: boolea
 }
 
 /** [start, end) of a range/prefix request in user keys (empty = unbounded). */
+const ZERO_BYTE = Buffer.from([0]);
+/** Conflicts an atomic DeleteRange re-runs through before it reports one (writers kept racing into the span). */
+const ATOMIC_DELETE_ATTEMPTS = 8;
+
 function userBounds(r: { start?: Buffer; end?: Buffer; prefix?: Buffer }): { start: Buffer; end: Buffer } {
   if (r.prefix !== undefined && r.prefix.length > 0) {
     if ((r.start !== undefined && r.start.length > 0) || (r.end !== undefined && r.end.length > 0)) throw new InvalidArgumentError('prefix and start/end are mutually exclusive');
