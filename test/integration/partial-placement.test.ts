@@ -147,6 +147,29 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     await r.batch(['a-t1', 'k-t1', 'a-d0', 'k-d1', 'a-b9', 'k-b9'].map((key) => ({ op: 'delete' as const, key })));
   });
 
+  it('a commit retried on a store lacking its range is resolved there through that range\'s log: committed, never "not committed"', async () => {
+    // The first attempt commits a one-range transaction on the middle range through store 1; its reply
+    // is "lost" and the same session seq reaches store 4 (a second client with the same session id:
+    // its first mutating request is seq 1 again). Store 4 holds no replica of that range: fencing only
+    // its own ranges would answer TXN_NOT_FOUND and the client's helper would run the increment again
+    // (the nemesis's duplicate, seed 89). It must find the commit in the middle range's log.
+    const id = `fence-${Date.now()}`;
+    const first = client({ endpoints: [cluster.addresses[0]!], clientId: id });
+    const t = await first.begin();
+    await first.get('k-fence', { txnId: t.txnId });
+    await first.put('k-fence', '1', { txnId: t.txnId });
+    const { commitTs } = await first.commit(t.txnId);
+    const retry = client({ endpoints: [cluster.addresses[3]!], clientId: id, maxAttempts: 3 });
+    assert.deepEqual(await retry.commit(t.txnId), { commitTs }, 'the retry on store 4 is answered with the commit');
+    // A seq whose commit never happened is fenced in every range, then reported as not committed.
+    const idle = await first.begin();
+    await first.put('k-fence2', '1', { txnId: idle.txnId });
+    await assert.rejects(retry.commit(idle.txnId), (e: unknown) => e instanceof Error && /did not commit/.test(e.message));
+    const r = client({ endpoints: cluster.addresses.slice(0, 3) });
+    assert.equal((await r.get('k-fence')).version, commitTs);
+    await r.delete('k-fence');
+  });
+
   // Last: it deletes keys the scan cases read.
   it('DeleteRange across the range store 4 lacks: refused there before anything is deleted, then deleted range by range with the exact count', async () => {
     const extra = ['f-del', 'm-del', 'p-del'].flatMap((p) => Array.from({ length: 5 }, (_, i) => `${p}${i}`));

@@ -4,8 +4,8 @@
 // (LocalStore's submit) and a remote one (raftstore/txn-rpc.ts: the command travels to a store holding a
 // replica and is submitted there) — the coordinator and the lock resolver see only this interface.
 import type { Session } from './api.js';
-import { resultError, type Command, type CommandResult, type TxnPrepareCommand, type TxnState } from './commands.js';
-import { StorageError, TxnConflictError } from './errors.js';
+import { resultError, type Command, type CommandResult, type OnePhasePart, type TxnPrepareCommand, type TxnState } from './commands.js';
+import { OutcomeUnknownError, StorageError, TxnConflictError } from './errors.js';
 
 /** A prepare as the coordinator asks for it: the command without what the submitting side adds. */
 export type PrepareRequest = Omit<TxnPrepareCommand, 'type' | 'proposedTs' | 'session'>;
@@ -16,16 +16,26 @@ export interface TxnParticipant {
   readonly rangeId: number;
   /** Phase one: validate and lock; returns the prepare ts. */
   prepareTxn(p: PrepareRequest): Promise<number>;
-  /** Commits this range's locks of a transaction (the commit point when `primary` is given). */
-  commitTxnLocks(txnId: string, commitTs: number, opts?: { primary?: Buffer; session?: Session }): Promise<{ commitTs: number; txnId: string }>;
+  /**
+   * Commits this range's locks of a transaction (the commit point when `primary` is given). With
+   * `onePhase`, the primary's part was never prepared: it is validated and written in this one step, at
+   * a commit ts >= `commitTs` (the one returned).
+   */
+  commitTxnLocks(txnId: string, commitTs: number, opts?: { primary?: Buffer; session?: Session; onePhase?: OnePhasePart }): Promise<{ commitTs: number; txnId: string }>;
   /** Drops this range's locks of a transaction (records the abort when `primary` is given). */
   rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'>;
   /**
-   * The transaction's fate at its primary range (aborting it there once its TTL ran out). `notBefore`:
+   * The transaction's fate at its primary range (aborting it there once its TTL ran out). `lockExpiresTs`:
+   * when the lock the asker met expires (alive until then, also without a primary lock). `notBefore`:
    * judge the TTL as of at least this ts (an operator forcing the abort of a live transaction).
    */
-  checkTxn(txnId: string, primary: Buffer, notBefore?: number): Promise<{ state: TxnState; ts: number }>;
+  checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore?: number): Promise<{ state: TxnState; ts: number }>;
+  /** Resolves a commit whose outcome was lost through this range's log (a fence with its session). */
+  fence(txnId: string, session: Session): Promise<FenceOutcome>;
 }
+
+/** What a fence found in a range's log for a commit whose outcome was lost (TxnSteps.fence). */
+export type FenceOutcome = { committed: true; commitTs: number } | { committed: false };
 
 /** TxnParticipant over any way of submitting a command to the range. */
 export class TxnSteps implements TxnParticipant {
@@ -47,10 +57,14 @@ export class TxnSteps implements TxnParticipant {
     return r.ts;
   }
 
-  async commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session } = {}): Promise<{ commitTs: number; txnId: string }> {
+  async commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session; onePhase?: OnePhasePart } = {}): Promise<{ commitTs: number; txnId: string }> {
     const cmd: Command = { type: 'txnCommitLocks', proposedTs: this.now(), txnId, commitTs };
     if (opts.session !== undefined) cmd.session = opts.session;
     if (opts.primary !== undefined) cmd.primary = opts.primary;
+    if (opts.onePhase !== undefined) {
+      cmd.onePhase = opts.onePhase;
+      this.checkSize(cmd, { txnId, primary: opts.primary ?? Buffer.alloc(0), ttlTs: 1, ...opts.onePhase });
+    }
     const r = await this.submit(cmd);
     if (r.type === 'error') throw resultError(r);
     if (r.type === 'txnStatus') {
@@ -73,8 +87,27 @@ export class TxnSteps implements TxnParticipant {
     return r.type === 'txnStatus' && r.state === 'committed' ? 'committed' : 'aborted';
   }
 
-  async checkTxn(txnId: string, primary: Buffer, notBefore = 0): Promise<{ state: TxnState; ts: number }> {
-    const r = await this.submit({ type: 'txnCheck', proposedTs: Math.max(this.now(), notBefore), txnId, primary });
+  /**
+   * Resolves a commit whose outcome was lost through this range's log: a fence with the commit's
+   * session. Its stored result answers (the commit applied here), or the seq is fenced off here so the
+   * original can never apply in this range (not committed here).
+   */
+  async fence(txnId: string, session: Session): Promise<FenceOutcome> {
+    const r = await this.submit({ type: 'fence', proposedTs: this.now(), session, txnId });
+    if (r.type === 'txnCommit') return { committed: true, commitTs: r.commitTs };
+    if (r.type === 'ok') return { committed: true, commitTs: 0 }; // a commit with nothing to write (a noop)
+    if (r.type === 'txnStatus' && r.state === 'committed') return { committed: true, commitTs: r.ts }; // a commit point
+    if (r.type === 'error') {
+      if (r.code === 'TXN_NOT_FOUND') return { committed: false };
+      throw resultError(r);
+    }
+    throw new OutcomeUnknownError(0, undefined, `transaction ${txnId}: its session seq ${session.seq} answered a ${r.type} command in range ${this.rangeId}; outcome unknown`);
+  }
+
+  async checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore = 0): Promise<{ state: TxnState; ts: number }> {
+    const cmd: Command = { type: 'txnCheck', proposedTs: Math.max(this.now(), notBefore), txnId, primary };
+    if (lockExpiresTs !== undefined) cmd.lockExpiresTs = lockExpiresTs;
+    const r = await this.submit(cmd);
     if (r.type === 'error') throw resultError(r);
     if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a transaction check`);
     return { state: r.state, ts: r.ts };
@@ -83,5 +116,5 @@ export class TxnSteps implements TxnParticipant {
 
 /** Whether `cmd` is a step of a cross-range transaction (what a remote coordinator may submit here). */
 export function isTxnStep(cmd: Command): boolean {
-  return cmd.type === 'txnPrepare' || cmd.type === 'txnCommitLocks' || cmd.type === 'txnRollbackLocks' || cmd.type === 'txnCheck';
+  return cmd.type === 'txnPrepare' || cmd.type === 'txnCommitLocks' || cmd.type === 'txnRollbackLocks' || cmd.type === 'txnCheck' || cmd.type === 'fence';
 }

@@ -20,14 +20,14 @@
 //   and retries, for at most the lock TTL plus a margin.
 import { randomBytes } from 'node:crypto';
 import type { BeginOptions, DeleteResult, GetResult, KvStore, Mutation, PutOptions, PutResult, ReadOptions, ScanOptions, ScanResult, Session, StoreStatus, KeyValue } from '../kv/api.js';
-import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRangeError, KvError, StoreClosedError, TxnConflictError, TxnNotFoundError } from '../kv/errors.js';
+import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRangeError, KvError, OutcomeUnknownError, StoreClosedError, TxnConflictError, TxnNotFoundError } from '../kv/errors.js';
 import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
 import { LockResolver } from './lock-resolver.js';
 import { SecondaryCommits } from './secondary-commits.js';
 import { commitTwoPhase, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
 import { RemotePartStore, RemoteRange, type RemoteRangeInfo, type TxnCallFn } from './txn-rpc.js';
-import type { TxnParticipant } from '../kv/txn-steps.js';
+import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
 import type { KeyRange } from '../kv/commands.js';
 import type { RangeDescriptor } from '../meta/range-descriptor.js';
 import type { LocalStore } from '../kv/local-store.js';
@@ -531,7 +531,7 @@ export class RangeKvStore implements KvStore {
       if (seen.has(l.txnId)) continue;
       seen.add(l.txnId);
       const primary = await this.participantFor(l.primary);
-      const st = await primary.checkTxn(l.txnId, l.primary, force ? l.prepTs + l.ttlTs : 0);
+      const st = await primary.checkTxn(l.txnId, l.primary, l.prepTs + l.ttlTs, force ? l.prepTs + l.ttlTs : 0);
       if (st.state === 'alive') out.push(`${l.txnId}: alive (its TTL runs until ts ${st.ts}); left alone (--force aborts it)`);
       else if (st.state === 'committed') {
         await r.store.steps.commitTxnLocks(l.txnId, st.ts);
@@ -714,17 +714,51 @@ export class RangeKvStore implements KvStore {
    */
   private async commitUnknown(txnId: string, opts: { session?: Session }): Promise<{ commitTs: number }> {
     const list = this.ranges.sorted();
-    if (opts.session === undefined || list.length === 1) {
+    const session = opts.session;
+    if (session === undefined || (list.length === 1 && this.opts.remote === undefined && coversKeySpace(list))) {
       const r = list[0];
       if (r === undefined) throw new TxnNotFoundError(txnId);
       return r.store.commit(txnId, opts);
     }
-    const outcomes = await Promise.allSettled(list.map((r) => r.store.commit(txnId, opts)));
-    for (const o of outcomes) if (o.status === 'fulfilled') return o.value;
-    // Prefer an error that says "unknown" over "not found": any range that cannot answer leaves it open.
-    const errs = outcomes.map((o) => (o as PromiseRejectedResult).reason as unknown);
-    const unknown = errs.find((e) => !(e instanceof KvError && e.code === 'TXN_NOT_FOUND'));
-    throw unknown ?? errs[0];
+    // The commit may have applied in ANY range of the cluster (a one-range commit goes to its keys'
+    // range, which this store may not hold — it moved away, or never was here): fence every one. Local
+    // replicas through their logs here, the others on a store that holds them (txn-rpc.ts). "Not
+    // committed" only when every range of the key space answered so; any gap leaves the outcome unknown.
+    // (The nemesis found a duplicate increment when a retry reached a store between a range's move
+    // away and back, and only this store's own ranges were fenced.)
+    const fences: Array<Promise<FenceOutcome>> = list.map((r) =>
+      r.store.commit(txnId, opts).then(
+        (c): FenceOutcome => ({ committed: true, commitTs: c.commitTs }),
+        (e: unknown): FenceOutcome => {
+          if (e instanceof KvError && e.code === 'TXN_NOT_FOUND') return { committed: false };
+          throw e;
+        },
+      ),
+    );
+    const remote = this.opts.remote;
+    let gap: string | undefined;
+    for (let at: Buffer = EMPTY, guard = 0; guard < 1_000_000; guard++) {
+      const local = list.find((r) => containsKey(r.store.descriptor, at));
+      const d = local?.store.descriptor ?? remote?.locate(at)?.descriptor;
+      if (d === undefined || !containsKey(d, at)) {
+        gap = `no range found for key ${at.toString('hex')}`;
+        break;
+      }
+      if (local === undefined) {
+        const info = remote!.locate(at)!;
+        fences.push(new RemoteRange(info, remote!.call, () => Date.now() * TS_PER_MS).participant.fence(txnId, session));
+      }
+      if (d.end.length === 0) break;
+      at = d.end;
+    }
+    const outcomes = await Promise.allSettled(fences);
+    for (const o of outcomes) if (o.status === 'fulfilled' && o.value.committed) return { commitTs: o.value.commitTs };
+    const failed = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed !== undefined || gap !== undefined) {
+      const why = gap ?? (failed!.reason instanceof Error ? failed!.reason.message : String(failed!.reason));
+      throw new OutcomeUnknownError(0, undefined, `the commit of transaction ${txnId} could not be resolved in every range (${why}); retry it with the same session`);
+    }
+    throw new TxnNotFoundError(txnId, 'did not commit: fenced off in the log of every range by this retry');
   }
 
   async rollback(txnId: string): Promise<void> {
@@ -787,6 +821,18 @@ function covers(pieces: readonly RangeReplicaView[], at: Buffer, reverse: boolea
 
 /** [start, end) of a range/prefix request in user keys (empty = unbounded). */
 const ZERO_BYTE = Buffer.from([0]);
+
+/** Whether the (sorted) local ranges cover the whole key space with no gap. */
+function coversKeySpace(list: readonly RangeReplicaView[]): boolean {
+  let at: Buffer = EMPTY;
+  for (const r of list) {
+    const d = r.store.descriptor;
+    if (!d.start.equals(at)) return false;
+    if (d.end.length === 0) return true;
+    at = d.end;
+  }
+  return false;
+}
 /** Conflicts an atomic DeleteRange re-runs through before it reports one (writers kept racing into the span). */
 const ATOMIC_DELETE_ATTEMPTS = 8;
 

@@ -24,6 +24,7 @@ function fakeRange(rangeId: number): { p: TxnParticipant; batches: string[][]; a
     prepareTxn: () => Promise.reject(new Error('unused')),
     rollbackTxnLocks: () => Promise.reject(new Error('unused')),
     checkTxn: () => Promise.reject(new Error('unused')),
+    fence: () => Promise.reject(new Error('unused')),
   };
   const answer = (fail = false): void => {
     const now = pending;
