@@ -181,12 +181,25 @@ export interface TxnPrepareCommand extends CommandBase {
  * Commits the transaction's locks in this range at `commitTs`. With `primary` (the primary key) it is
  * the commit point: refused if the transaction's record says aborted or its primary lock is gone; writes
  * the committed record. Without, it resolves a secondary (no locks left here: already resolved, a no-op).
+ *
+ * With `onePhase` (and `primary`) the primary range was never prepared: this one command validates and
+ * writes its part like a one-range commit (TxnCommitCommand) at a version >= `commitTs` (the largest
+ * prepare ts of the secondaries) and records the outcome — one Raft round less per transaction.
  */
 export interface TxnCommitLocksCommand extends CommandBase {
   type: 'txnCommitLocks';
   txnId: string;
   commitTs: number;
   primary?: Buffer;
+  onePhase?: OnePhasePart;
+}
+/** The primary range's part of a transaction committed in one step (TxnCommitLocksCommand.onePhase). */
+export interface OnePhasePart {
+  /** 0 = blind writes (an atomic Batch): nothing validated. */
+  startTs: number;
+  readKeys: Buffer[];
+  readRanges: KeyRange[];
+  writes: Mutation[];
 }
 /** Drops the transaction's locks here; with `primary`, records the abort (a committed record wins). */
 export interface TxnRollbackLocksCommand extends CommandBase {
@@ -196,13 +209,16 @@ export interface TxnRollbackLocksCommand extends CommandBase {
 }
 /**
  * Asks the primary's range for the transaction's fate: its record; else `alive` while its primary lock's
- * TTL (against this command's proposedTs) runs; else it aborts it here (writes the record) — so a dead
- * coordinator's transaction is decided exactly once, by whichever of commit or check applies first.
+ * TTL — or the TTL of the lock the asker met (`lockExpiresTs`: the primary's range is not prepared when it
+ * commits in one phase) — runs against this command's proposedTs; else it aborts it here (writes the
+ * record) — so a dead coordinator's transaction is decided exactly once, by whichever of commit or check
+ * applies first.
  */
 export interface TxnCheckCommand extends CommandBase {
   type: 'txnCheck';
   txnId: string;
   primary: Buffer;
+  lockExpiresTs?: number;
 }
 
 export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand | MetaUpdateCommand | TsoPersistCommand | AllocIdsCommand | TxnPrepareCommand | TxnCommitLocksCommand | TxnRollbackLocksCommand | TxnCheckCommand;
@@ -430,6 +446,8 @@ const F_START = 16;
 const F_END = 32;
 const F_CHUNK = 64;
 const F_RESUME = 128;
+/** txnCheck: `lockExpiresTs` follows (type-specific bits share the flag byte). */
+const F_LOCK_EXPIRES = 2;
 
 function writeMutations(w: BinaryWriter, ms: readonly Mutation[]): void {
   w.varint(ms.length);
@@ -486,6 +504,7 @@ export function encodeCommand(cmd: Command): Buffer {
     if (cmd.maxKeys !== undefined) flags |= F_CHUNK;
     if (cmd.resume !== undefined) flags |= F_RESUME;
   }
+  if (cmd.type === 'txnCheck' && cmd.lockExpiresTs !== undefined) flags |= F_LOCK_EXPIRES;
   w.u8(FORMAT_VERSION).u8(CMD_TYPES.indexOf(cmd.type)).u8(flags).varint(cmd.proposedTs);
   if (cmd.session !== undefined) w.string(cmd.session.clientId).varint(cmd.session.seq).varint(cmd.session.firstUnacked);
   switch (cmd.type) {
@@ -540,8 +559,14 @@ export function encodeCommand(cmd: Command): Buffer {
       writeMutations(w, cmd.writes);
       break;
     case 'txnCommitLocks':
-      w.string(cmd.txnId).varint(cmd.commitTs).u8(cmd.primary !== undefined ? 1 : 0);
+      // Flags: 1 = primary, 2 = one-phase part (appended bit: entries without it decode as before).
+      w.string(cmd.txnId).varint(cmd.commitTs).u8((cmd.primary !== undefined ? 1 : 0) | (cmd.onePhase !== undefined ? 2 : 0));
       if (cmd.primary !== undefined) w.bytes(cmd.primary);
+      if (cmd.onePhase !== undefined) {
+        w.varint(cmd.onePhase.startTs);
+        writeReadSet(w, cmd.onePhase.readKeys, cmd.onePhase.readRanges);
+        writeMutations(w, cmd.onePhase.writes);
+      }
       break;
     case 'txnRollbackLocks':
       w.string(cmd.txnId).u8(cmd.primary !== undefined ? 1 : 0);
@@ -549,6 +574,7 @@ export function encodeCommand(cmd: Command): Buffer {
       break;
     case 'txnCheck':
       w.string(cmd.txnId).bytes(cmd.primary);
+      if (cmd.lockExpiresTs !== undefined) w.varint(cmd.lockExpiresTs);
       break;
   }
   return w.finish();
@@ -637,7 +663,14 @@ export function decodeCommand(buf: Buffer): Command {
     }
     case 'txnCommitLocks': {
       const c: TxnCommitLocksCommand = { type, ...base, txnId: r.string(), commitTs: r.varint() };
-      if (r.u8() === 1) c.primary = r.bytes();
+      const flags = r.u8();
+      if (flags > 3) throw new DecodeError(`bad txnCommitLocks flags ${flags}`);
+      if ((flags & 1) !== 0) c.primary = r.bytes();
+      if ((flags & 2) !== 0) {
+        const startTs = r.varint();
+        const { readKeys, readRanges } = readReadSet(r);
+        c.onePhase = { startTs, readKeys, readRanges, writes: readMutations(r) };
+      }
       cmd = c;
       break;
     }
@@ -647,9 +680,12 @@ export function decodeCommand(buf: Buffer): Command {
       cmd = c;
       break;
     }
-    case 'txnCheck':
-      cmd = { type, ...base, txnId: r.string(), primary: r.bytes() };
+    case 'txnCheck': {
+      const c: TxnCheckCommand = { type, ...base, txnId: r.string(), primary: r.bytes() };
+      if (flags & F_LOCK_EXPIRES) c.lockExpiresTs = r.varint();
+      cmd = c;
       break;
+    }
     case 'setSafePoint':
       cmd = { type, ...base, safePoint: r.varint() };
       break;

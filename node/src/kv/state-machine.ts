@@ -30,7 +30,7 @@ import { containsKey, containsSpan, decodeDescriptor, encodeDescriptor, splitRan
 import { META_RANGE_ID, MetaState } from './meta-state.js';
 import { decodeMetaRecord } from '../meta/meta-directory.js';
 import { clipRangeLocks, decodeLock, decodeRangeLocks, decodeRecord, encodeLock, encodeRangeLocks, encodeRecord, lockKey, LockTable, parseTxnKey, recordKey, txnSpan, type RangeLock, type TxnLock } from './txn-locks.js';
-import type { LockInfo } from './commands.js';
+import type { LockInfo, OnePhasePart } from './commands.js';
 
 /**
  * Raft index (and term) a range created by a split starts at (TiKV's RAFT_INIT_LOG_INDEX/TERM): the
@@ -176,6 +176,9 @@ class ApplyContext {
         // A prepare validates its reads and writes like a one-range commit (a blind one reads nothing).
         for (const k of c.readKeys) keys.push(k);
         for (const w of c.writes) keys.push(w.key);
+      } else if (c.type === 'txnCommitLocks' && c.onePhase !== undefined && c.onePhase.startTs !== 0) {
+        for (const k of c.onePhase.readKeys) keys.push(k);
+        for (const w of c.onePhase.writes) keys.push(w.key);
       }
     }
     if (keys.length < 2) return; // a single read is as cheap on demand
@@ -509,6 +512,12 @@ export class StateMachine {
       case 'txnCheck':
         return keyOk(cmd.primary) ? undefined : refuse('the primary key of the transaction');
       case 'txnCommitLocks':
+        if (cmd.onePhase !== undefined) {
+          if (!cmd.onePhase.writes.every((m) => keyOk(m.key))) return refuse('a written key of the transaction');
+          if (!cmd.onePhase.readKeys.every(keyOk)) return refuse('a read key of the transaction');
+          if (!cmd.onePhase.readRanges.every((r) => spanOk(r.start, r.end))) return refuse('a scanned range of the transaction');
+        }
+        return cmd.primary === undefined || keyOk(cmd.primary) ? undefined : refuse('the primary key of the transaction');
       case 'txnRollbackLocks':
         // The primary commit point must run where the primary key (and its lock) lives.
         return cmd.primary === undefined || keyOk(cmd.primary) ? undefined : refuse('the primary key of the transaction');
@@ -1105,8 +1114,9 @@ export class StateMachine {
   }
 
   /** Commits this range's locks of a transaction at commitTs (TxnCommitLocksCommand). */
-  private txnCommitLocks(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCommitLocks' }>): CommandResult {
+  private txnCommitLocks(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCommitLocks' }>): CommandResult | Promise<CommandResult> {
     if (!Number.isSafeInteger(cmd.commitTs) || cmd.commitTs <= 0) return errorResult('INVALID_ARGUMENT', 'commit ts must be positive');
+    if (cmd.onePhase !== undefined) return this.txnCommitOnePhase(ctx, cmd, cmd.onePhase);
     const mine = this.locks.locksOf(cmd.txnId);
     if (cmd.primary !== undefined) {
       const rec = this.locks.record(cmd.txnId);
@@ -1135,6 +1145,40 @@ export class StateMachine {
     return this.txnStatus('committed', cmd.commitTs, cmd.txnId);
   }
 
+  /**
+   * The commit point of a transaction whose primary range was not prepared: its part is validated and
+   * written here like a one-range commit, at a version above every secondary's prepare ts, and the
+   * outcome recorded. Refused like a prepare (live lock in the way, conflict, too old), and refused if a
+   * resolver recorded the abort first (it found a secondary lock past its TTL and no record here).
+   */
+  private async txnCommitOnePhase(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCommitLocks' }>, part: OnePhasePart): Promise<CommandResult> {
+    if (typeof cmd.txnId !== 'string' || cmd.txnId.length === 0 || cmd.txnId.length > 256) return errorResult('INVALID_ARGUMENT', 'transaction id must be 1..256 characters');
+    if (cmd.primary === undefined || cmd.primary.length === 0) return errorResult('INVALID_ARGUMENT', 'a one-phase commit needs its primary key');
+    for (const m of part.writes) if (m.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key in transaction');
+    const rec = this.locks.record(cmd.txnId);
+    if (rec !== undefined) return rec.state === 'committed' ? this.txnStatus('committed', rec.ts, cmd.txnId) : StateMachine.abortedResult(cmd.txnId);
+    if (this.locks.holds(cmd.txnId)) return errorResult('INVALID_ARGUMENT', `transaction ${cmd.txnId} holds locks on its primary range: commit them, not a one-phase part`);
+    if (part.startTs !== 0 && part.startTs < this._safePoint) {
+      return errorResult('SNAPSHOT_TOO_OLD', `transaction start ${part.startTs} is below the GC safe point ${this._safePoint}`, { snapshotTs: part.startTs, safePoint: this._safePoint });
+    }
+    const blind = part.startTs === 0;
+    const blocked = this.lockBlocking(cmd.txnId, blind ? [] : part.readKeys, blind ? [] : part.readRanges, part.writes);
+    if (blocked !== undefined) return blocked;
+    if (!blind) {
+      const conflict = await this.validate(ctx, part.startTs, part.readKeys, part.readRanges, part.writes);
+      if (conflict !== undefined) {
+        return errorResult('TXN_CONFLICT', `transaction conflict on key ${JSON.stringify(conflict.key.toString('latin1'))} (committed at ${conflict.ts}); retry the transaction`, { key: conflict.key, conflictTs: conflict.ts });
+      }
+    }
+    // Above the secondaries' prepare ts (readers rely on commit ts >= every lock's) and this range's last.
+    const ts = this.nextTs({ ...cmd, proposedTs: Math.max(cmd.proposedTs, cmd.commitTs) });
+    this.writeMutations(ctx, part.writes, ts);
+    const record = { txnId: cmd.txnId, primary: cmd.primary, state: 'committed' as const, ts };
+    this.locks.setRecord(record);
+    ctx.ops.push({ type: 'put', key: recordKey(cmd.primary, cmd.txnId), value: encodeRecord(record) });
+    return this.txnStatus('committed', ts, cmd.txnId);
+  }
+
   private releaseLocks(ctx: ApplyContext, txnId: string): void {
     const { point, ranges } = this.locks.removeTxn(txnId, this._lastTs);
     for (const l of point) ctx.ops.push({ type: 'del', key: lockKey(l.key, txnId) });
@@ -1159,7 +1203,8 @@ export class StateMachine {
     const rec = this.locks.record(cmd.txnId);
     if (rec !== undefined) return this.txnStatus(rec.state, rec.ts, cmd.txnId);
     const pl = this.locks.locksOf(cmd.txnId).find((l) => l.key.equals(cmd.primary));
-    if (pl !== undefined && cmd.proposedTs < pl.prepTs + pl.ttlTs) return this.txnStatus('alive', pl.prepTs + pl.ttlTs, cmd.txnId);
+    const expires = Math.max(pl !== undefined ? pl.prepTs + pl.ttlTs : 0, Number.isSafeInteger(cmd.lockExpiresTs) ? cmd.lockExpiresTs! : 0);
+    if (cmd.proposedTs < expires) return this.txnStatus('alive', expires, cmd.txnId);
     return this.txnRollbackLocks(ctx, cmd, true);
   }
 

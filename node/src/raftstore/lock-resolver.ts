@@ -46,7 +46,7 @@ export class LockResolver {
       return;
     }
     const primary = await this.host.storeFor(lock.primary);
-    const st = await primary.checkTxn(lock.txnId, lock.primary);
+    const st = await primary.checkTxn(lock.txnId, lock.primary, expiresAt);
     if (st.state === 'alive') {
       // The primary's clock says it still lives (clocks differ a little): wait and ask again.
       this.stats.waited++;

@@ -33,7 +33,7 @@ export interface TxnPart {
 }
 
 /** Test-only crash points of the coordinator (KVS_TEST_CRASH_AT_TXN). */
-export type TxnCrashPoint = 'after-primary-prepare' | 'after-prepare' | 'after-primary-commit';
+export type TxnCrashPoint = 'after-first-prepare' | 'after-prepare' | 'after-primary-commit';
 
 export interface TwoPhaseOptions {
   txnId: string;
@@ -76,7 +76,8 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     throw new KeyNotInRangeError(0, 'this store holds no replica of any range the transaction writes; retry on a store that does');
   }
   const primary = primaryPart.writes[0]!.key;
-  const ordered = [primaryPart, ...sets.filter((s) => s !== primaryPart)];
+  const secondaries = sets.filter((s) => s !== primaryPart);
+  const ordered = [primaryPart, ...secondaries];
   const prepareOne = async (s: (typeof sets)[number]): Promise<number> => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -94,13 +95,19 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   };
   const prepTs: number[] = [];
   try {
-    // All at once: a secondary locked before its primary is safe — a resolver that finds no primary lock
-    // and no record records the abort, and the late primary prepare is then refused.
-    const primaryDone = prepareOne(ordered[0]!).then((ts) => {
-      o.crashAt?.('after-primary-prepare');
-      return ts;
-    });
-    const all = await Promise.allSettled([primaryDone, ...ordered.slice(1).map(prepareOne)]);
+    // The secondaries, all at once. The primary's range is not prepared: its commit below validates and
+    // writes its part in one step (a secondary lock met before that finds no record and no primary lock:
+    // once its TTL is over a resolver records the abort, and the commit point is then refused).
+    let first = true;
+    const all = await Promise.allSettled(
+      secondaries.map((s) =>
+        prepareOne(s).then((ts) => {
+          if (first) o.crashAt?.('after-first-prepare');
+          first = false;
+          return ts;
+        }),
+      ),
+    );
     const failed = all.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
     for (const r of all) prepTs.push((r as PromiseFulfilledResult<number>).value);
@@ -109,27 +116,37 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     throw e;
   }
   o.crashAt?.('after-prepare');
-  const commitTs = Math.max(...prepTs);
+  // Every lock's prepare ts is below the commit ts (readers rely on it); the primary's range raises it
+  // past its own last version.
+  const minCommitTs = Math.max(1, ...prepTs);
+  const onePhase = { startTs: o.startTs, readKeys: primaryPart.readKeys, readRanges: primaryPart.readRanges, writes: primaryPart.writes };
   let res: { commitTs: number; txnId: string } | undefined;
   for (let attempt = 1; res === undefined; attempt++) {
     try {
-      res = await primaryPart.store.commitTxnLocks(o.txnId, commitTs, { primary, ...(o.session !== undefined ? { session: o.session } : {}) });
+      res = await primaryPart.store.commitTxnLocks(o.txnId, minCommitTs, { primary, onePhase, ...(o.session !== undefined ? { session: o.session } : {}) });
     } catch (e) {
       // Lost track of the proposal: the same command again (its session, or the record, answers a
-      // duplicate). A definite refusal (aborted by a resolver, fenced by a retry) rolls back.
+      // duplicate). A definite refusal (a conflict, a live lock, aborted by a resolver, fenced by a
+      // retry) rolls back: certainly not committed.
       if ((e instanceof OutcomeUnknownError || e instanceof NotLeaderError) && attempt < COMMIT_ATTEMPTS) {
         await new Promise((r) => setTimeout(r, 50 * attempt)); // an election may be under way
         continue;
       }
-      if (e instanceof KvError && (e.code === 'TXN_CONFLICT' || e.code === 'TXN_NOT_FOUND')) await rollbackAll(ordered, primaryPart, primary, o);
-      throw e;
+      if (e instanceof KeyLockedError) {
+        await rollbackAll(ordered, primaryPart, primary, o);
+        await o.resolver.resolve(e, PREPARE_LOCK_ATTEMPTS).catch(() => undefined); // a dead lock: settle it a step for the retry
+        throw asConflict(e, primary);
+      }
+      if (e instanceof KvError && (e.code === 'TXN_CONFLICT' || e.code === 'TXN_NOT_FOUND' || e.code === 'SNAPSHOT_TOO_OLD')) await rollbackAll(ordered, primaryPart, primary, o);
+      throw asConflict(e, primary);
     }
   }
+  const commitTs = res.commitTs;
   if (res.txnId !== o.txnId) {
     // The session's seq was answered from the primary range's table: this is a retry of a commit that
     // already happened (another attempt's transaction). Ours never committed: drop its locks.
     await rollbackAll(ordered, primaryPart, primary, o);
-    return { commitTs: res.commitTs };
+    return { commitTs };
   }
   o.crashAt?.('after-primary-commit');
   // The transaction is committed: answer now, commit the secondaries behind the reply (a reader that

@@ -88,14 +88,14 @@ function splitCrashSwitch(logger: Logger, raftId: number): { testCrashAtSplit?: 
 
 /**
  * Test-only failpoint for the coordinator crash tests: `KVS_TEST_CRASH_AT_TXN=<raftId>:<point>:<marker>`
- * (point: after-primary-prepare | after-prepare | after-primary-commit) kills the node with that raft id
+ * (point: after-first-prepare | after-prepare | after-primary-commit) kills the node with that raft id
  * (SIGKILL) at that step of its next cross-range commit, once (the marker file guards restarts).
  */
 function txnCrashSwitch(logger: Logger, raftId: number): { testCrashAtTxn?: (point: TxnCrashPoint) => void } {
   const v = process.env.KVS_TEST_CRASH_AT_TXN;
   if (v === undefined || v === '') return {};
   const [id, at, marker] = v.split(':');
-  const points: readonly string[] = ['after-primary-prepare', 'after-prepare', 'after-primary-commit'];
+  const points: readonly string[] = ['after-first-prepare', 'after-prepare', 'after-primary-commit'];
   if (at === undefined || !points.includes(at) || !marker) throw new Error(`KVS_TEST_CRASH_AT_TXN=${v}: expected <raftId>:<${points.join('|')}>:<marker file>`);
   if (Number(id) !== raftId || existsSync(marker)) return {};
   logger.warn('TEST SWITCH ON: this node kills itself in its next cross-range commit', { switch: 'testCrashAtTxn', at });

@@ -74,8 +74,22 @@ export function commandArb(opts: { anyTs?: boolean; startTsMax?: number } = {}):
       { requiredKeys: ['type', 'proposedTs', 'txnId', 'startTs', 'primary', 'ttlTs', 'readKeys', 'readRanges', 'writes'] },
     ),
     fc.record({ type: fc.constant('txnCommitLocks' as const), ...base, txnId: txnIdArb, commitTs: opts.anyTs ? tsArb : fc.integer({ min: 1, max: 250 }), primary: keyArb }, { requiredKeys: ['type', 'proposedTs', 'txnId', 'commitTs'] }),
+    // The one-phase commit point (the primary's part never prepared).
+    fc.record({
+      type: fc.constant('txnCommitLocks' as const),
+      ...base,
+      txnId: txnIdArb,
+      commitTs: opts.anyTs ? tsArb : fc.integer({ min: 1, max: 250 }),
+      primary: keyArb,
+      onePhase: fc.record({
+        startTs: opts.anyTs ? tsArb : fc.integer({ min: 0, max: opts.startTsMax ?? 40 }),
+        readKeys: fc.array(keyArb, { maxLength: 3 }),
+        readRanges: fc.array(rangeArb, { maxLength: 1 }),
+        writes: fc.array(mutationArb, { maxLength: 3 }),
+      }),
+    }),
     fc.record({ type: fc.constant('txnRollbackLocks' as const), proposedTs, txnId: txnIdArb, primary: keyArb }, { requiredKeys: ['type', 'proposedTs', 'txnId'] }),
-    fc.record({ type: fc.constant('txnCheck' as const), proposedTs, txnId: txnIdArb, primary: keyArb }),
+    fc.record({ type: fc.constant('txnCheck' as const), proposedTs, txnId: txnIdArb, primary: keyArb, lockExpiresTs: fc.integer({ min: 1, max: 300 }) }, { requiredKeys: ['type', 'proposedTs', 'txnId', 'primary'] }),
   ) as fc.Arbitrary<Command>;
 }
 

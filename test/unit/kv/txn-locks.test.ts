@@ -151,6 +151,56 @@ describe('cross-range transaction locks (state machine)', () => {
     assert.equal(status(await apply1(sm, prepare('ghost', { ts: 11, startTs: 5, primary: 'x', writes: [put('x', '1')] }))), 'TXN_CONFLICT');
   });
 
+  it('one-phase commit point: the primary part is validated and written at a version >= every secondary prepare ts, the outcome recorded; idempotent', async () => {
+    const e = new MemoryEngine();
+    const sm = await StateMachine.open(e);
+    await apply1(sm, { type: 'put', proposedTs: 10, key: b('x'), value: b('old') });
+    const onePhase = { startTs: 15, readKeys: [b('x')], readRanges: [], writes: [put('x', 'new')] };
+    // commitTs 25 = the secondaries' largest prepare ts; this range is at 10, so the version is 25.
+    const r = await apply1(sm, { type: 'txnCommitLocks', proposedTs: 20, txnId: 't1', commitTs: 25, primary: b('x'), onePhase });
+    assert.equal(status(r), 'committed@25');
+    assert.equal((await mvccGet(e, b('x'), 25))!.value.toString(), 'new');
+    assert.equal((await mvccGet(e, b('x'), 24))!.value.toString(), 'old');
+    assert.equal(sm.locks.record('t1')?.state, 'committed');
+    assert.equal(sm.locks.lockCount, 0, 'the primary range never holds a lock');
+    // A retry (lost reply) answers the record and writes nothing.
+    assert.equal(status(await apply1(sm, { type: 'txnCommitLocks', proposedTs: 40, txnId: 't1', commitTs: 25, primary: b('x'), onePhase })), 'committed@25');
+    assert.equal((await mvccGet(e, b('x'), 1000))!.version, 25);
+    // A range already past the secondaries' prepare ts commits above its own last version.
+    await apply1(sm, { type: 'put', proposedTs: 100, key: b('w'), value: b('1') });
+    const r2 = await apply1(sm, { type: 'txnCommitLocks', proposedTs: 50, txnId: 't2', commitTs: 60, primary: b('v'), onePhase: { startTs: 90, readKeys: [], readRanges: [], writes: [put('v', '1')] } });
+    assert.equal(status(r2), 'committed@101');
+  });
+
+  it('check without a primary lock (one-phase primary): alive while the met lock\'s TTL runs, then aborted — and the late commit point is refused', async () => {
+    const sm = await StateMachine.open(new MemoryEngine());
+    assert.equal(status(await apply1(sm, { type: 'txnCheck', proposedTs: 150, txnId: 't9', primary: b('x'), lockExpiresTs: 200 })), 'alive@200');
+    assert.equal(sm.locks.record('t9'), undefined, 'nothing decided while alive');
+    const ab = await apply1(sm, { type: 'txnCheck', proposedTs: 200, txnId: 't9', primary: b('x'), lockExpiresTs: 200 });
+    assert.ok(ab.type === 'txnStatus' && ab.state === 'aborted');
+    const late = await apply1(sm, { type: 'txnCommitLocks', proposedTs: 210, txnId: 't9', commitTs: 190, primary: b('x'), onePhase: { startTs: 100, readKeys: [], readRanges: [], writes: [put('x', '1')] } });
+    assert.equal(status(late), 'TXN_CONFLICT');
+  });
+
+  it('one-phase commit point refusals: a conflict on its read set, a live lock in the way, an abort recorded first — nothing written', async () => {
+    const e = new MemoryEngine();
+    const sm = await StateMachine.open(e);
+    await apply1(sm, { type: 'put', proposedTs: 20, key: b('x'), value: b('v20') });
+    const conflict = await apply1(sm, { type: 'txnCommitLocks', proposedTs: 30, txnId: 'c1', commitTs: 30, primary: b('y'), onePhase: { startTs: 15, readKeys: [b('x')], readRanges: [], writes: [put('y', '1')] } });
+    assert.equal(status(conflict), 'TXN_CONFLICT');
+    assert.equal(await mvccGet(e, b('y'), 1000), undefined);
+    // Another transaction's read lock on the key this one writes.
+    await apply1(sm, prepare('other', { ts: 40, startTs: 35, primary: 'o', reads: ['z'], writes: [put('o2', '1')] }));
+    const locked = await apply1(sm, { type: 'txnCommitLocks', proposedTs: 41, txnId: 'c2', commitTs: 41, primary: b('z'), onePhase: { startTs: 39, readKeys: [], readRanges: [], writes: [put('z', '1')] } });
+    assert.equal(status(locked), 'KEY_LOCKED');
+    // A resolver found a secondary lock of c3 past its TTL and no record here: it recorded the abort.
+    const ab = await apply1(sm, { type: 'txnCheck', proposedTs: 50, txnId: 'c3', primary: b('q') });
+    assert.ok(ab.type === 'txnStatus' && ab.state === 'aborted');
+    const late = await apply1(sm, { type: 'txnCommitLocks', proposedTs: 51, txnId: 'c3', commitTs: 51, primary: b('q'), onePhase: { startTs: 45, readKeys: [], readRanges: [], writes: [put('q', '1')] } });
+    assert.equal(status(late), 'TXN_CONFLICT');
+    assert.equal(await mvccGet(e, b('q'), 1000), undefined);
+  });
+
   it('rollback after the commit point answers committed (it cannot undo a decided transaction)', async () => {
     const sm = await StateMachine.open(new MemoryEngine());
     await apply1(sm, prepare('t1', { ts: 20, startTs: 15, primary: 'x', writes: [put('x', '1')] }));
