@@ -2,17 +2,18 @@
 // across ranges"). The node the client talks to coordinates; each range's part was read at the same
 // start ts by that range's TxnManager (read set + buffered writes, kv/txn-manager.ts).
 //
-//   1. prepare every part in parallel, the primary's too (TxnPrepareCommand: validate against startTs as
-//      a one-range commit does — serializable — then lock: write locks carry the mutations, read/range
+//   1. prepare every SECONDARY part in parallel (TxnPrepareCommand: validate against startTs as a
+//      one-range commit does — serializable — then lock: write locks carry the mutations, read/range
 //      locks keep writers out); a part refused (conflict, live lock) rolls everything back: certainly not
 //      committed;
-//   2. commitTs = the largest prepare ts (>= every lock's prepTs, which readers rely on);
-//   3. commit the PRIMARY part (its range holds the record): the commit point. It carries the client's
-//      session, so a lost reply is answered from the primary range's session table (exactly-once), and a
-//      retry elsewhere is resolved by a fence in that same log;
-//   4. reply, and commit the secondaries behind the reply (a crash here leaves locks that readers roll
-//      forward through the primary).
-// Locks carry a TTL: a coordinator that dies before step 3 leaves locks that a resolver aborts after it.
+//   2. commit the PRIMARY part in one phase (TxnCommitLocksCommand.onePhase: its range validates and
+//      writes it at a version above every secondary's prepare ts and records the outcome): the commit
+//      point. It carries the client's session, so a lost reply is answered from the primary range's
+//      session table (exactly-once), and a retry elsewhere is resolved by a fence in that same log;
+//   3. reply, and commit the secondaries behind the reply at the commit ts, coalesced per range
+//      (secondary-commits.ts; a crash here leaves locks that readers roll forward through the primary).
+// Locks carry a TTL: a coordinator that dies before step 2 leaves locks that a resolver aborts after it
+// (it then records the abort at the primary, which refuses a late commit point).
 import type { Session } from '../kv/api.js';
 import { KeyLockedError, KeyNotInRangeError, KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
 import type { Logger } from '../common/logger.js';
