@@ -4,11 +4,16 @@
 // reverse, limits kept. A remotely scanned span is in that range's part of the read set, so the prepare
 // there validates it and takes range locks: a write into it between the scan and the commit fails the
 // commit with TXN_CONFLICT — the negative control writes just outside the span (beyond the key the
-// limit stopped at) and the commit goes through, so the check is the span, not the range.
+// limit stopped at) and the commit goes through, so the check is the span, not the range. A remote
+// scan meeting the lock of a transaction whose coordinator died after its primary commit rolls it
+// forward (checked by hand: with KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS on the stores it reads the old value).
 // Second suite: a store with no usable replica of the meta range (it joined and was placed on one range
 // only) finds the other ranges by asking its peers (raftstore/range-locate.ts) and runs transactions —
 // reads, scans, writes — over them.
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AdminClient, KvClient, KvConflictError } from '../../node/src/client/index.js';
 import { removeReplica } from '../../node/src/client/range-moves.js';
 import { NodeProcess, ProcessCluster, collectLogsOnFailure, peersOf, startRaftCluster, until } from '../helpers/cluster-process.js';
@@ -185,6 +190,47 @@ describe('scans over ranges the coordinating store does not hold, read remotely 
     // Without a snapshot the store still refuses (the client's range-by-range fallback reads it instead).
     await assert.rejects(c.scan({ limit: 100 }), /holds no replica of the range/);
     token.note(await r.put('h5', 'v-h5'));
+  });
+
+  // Last: it kills store 1.
+  it('a remote scan meeting the lock of a transaction committed at its primary (coordinator killed) rolls it forward: never a torn read', async function () {
+    const victim = cluster.node(0); // raft id 1: holds every range, coordinates the transaction
+    const dir = mkdtempSync(join(tmpdir(), 'kvs-remote-scan-'));
+    const marker = join(dir, 'crashed');
+    try {
+      victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `1:after-primary-commit:${marker}` });
+      await victim.stop();
+      await victim.restart();
+      await victim.waitReady(30_000);
+      await until('store 1 knows a leader of every range', async () => ((await admin.ranges(victim.address).catch(() => undefined))?.ranges.every((x) => x.leaderId > 0) ? true : undefined), 30_000, 100);
+      const r = new KvClient({ endpoints: cluster.addresses.slice(1, 3), timeoutMs: 20_000 });
+      clients.push(r);
+      token.note(await r.batch([{ op: 'put', key: 'a-lock', value: 'old' }, { op: 'put', key: 'h-lock', value: 'old' }]));
+      const coord = new KvClient({ endpoints: [victim.address], timeoutMs: 5000, maxAttempts: 1 });
+      clients.push(coord);
+      const t = await coord.begin();
+      await coord.put('a-lock', 'new', { txnId: t.txnId }); // range 1: the primary
+      await coord.put('h-lock', 'new', { txnId: t.txnId }); // the middle range: its lock stays
+      await coord.commit(t.txnId).catch(() => undefined);
+      await until('the coordinator died after its primary commit', async () => (existsSync(marker) && !victim.running ? true : undefined), 20_000);
+      const c = await via4({ timeoutMs: 20_000 });
+      const t0 = Date.now();
+      const seen = await c.txn(
+        async (tx) => {
+          const primary = (await tx.get('a-lock')).value?.toString(); // range 1 on store 4: the snapshot is past the commit
+          const remote = await tx.scan({ start: b('h-lock'), end: b('h-lock\x00') });
+          return [primary, remote.kvs[0]?.value.toString()];
+        },
+        { readOnly: true, maxAttempts: 3 },
+      );
+      const took = Date.now() - t0;
+      assert.deepEqual(seen, ['new', 'new'], 'all of the committed transaction, through the remote scan');
+      assert.ok(took < 3000 + 10_000, `settled in ${took} ms (TTL 3 s)`);
+    } finally {
+      victim.setEnv({});
+      if (!victim.running) await victim.restart();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
