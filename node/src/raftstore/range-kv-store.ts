@@ -11,8 +11,9 @@
 //   pieces. A scan without a snapshot is linearizable per range; with one (or in a transaction) every
 //   piece reads the same snapshot — a piece of a range this store holds no replica of is then read at a
 //   store that holds one (txn-rpc.ts; in a transaction recorded in that range's part); without one such
-//   a piece is refused retryably (the client reads the page range by range). A Batch within one range is one command; across ranges it commits
-//   atomically by two-phase commit (raftstore/txn-coordinator.ts), blind (nothing validated).
+//   a piece is refused retryably (the client reads the page range by range). A Batch within one range
+//   is one command; across ranges it commits atomically by two-phase commit (raftstore/txn-coordinator.ts),
+//   blind (nothing validated).
 // * A transaction takes its snapshot (start ts) at its first operation, on that key's range; every other
 //   range it touches joins at the same start ts (its own one-range transaction there: read set, buffered
 //   writes). Commit: one range touched → that range's one-proposal commit (1PC, as before ranges);
@@ -448,7 +449,9 @@ export class RangeKvStore implements KvStore {
     const { start, end } = userBounds(opts);
     const txn = opts.txnId ? this.txnRoute(opts.txnId) : undefined;
     const requested = opts.limit !== undefined && opts.limit > 0 ? opts.limit : this.defaultScanLimit;
-    if (requested > this.maxScanLimit) throw new InvalidArgumentError(`limit ${requested} exceeds the maximum ${this.maxScanLimit}`);
+    // (A piece for another store may ask a few more than the client's maximum: the key deciding `more`,
+    // and room for the transaction's buffered deletes.)
+    if (requested > this.maxScanLimit && allowRemote) throw new InvalidArgumentError(`limit ${requested} exceeds the maximum ${this.maxScanLimit}`);
     // Ranges this store does not hold are read at a store that does — only at a fixed snapshot (in a
     // transaction, or an explicit snapshot ts): a linearizable scan is refused and read range by range
     // by the client (its page's readTs could not cover a remote range's reads).
