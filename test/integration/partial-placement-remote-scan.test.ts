@@ -105,6 +105,7 @@ describe('scans over ranges the coordinating store does not hold, read remotely 
         upToEdge: await tx.scan({ start: b('h'), limit: 10 }),
         prefix: await tx.scan({ prefix: b('h') }),
         value: await tx.scan({ start: b('h4'), limit: 1 }),
+        atMaxLimit: await tx.scan({ start: b('h'), limit: 10_000 }), // the store's maximum; the remote piece (first) asks one more
       }),
       { readOnly: true },
     );
@@ -125,6 +126,7 @@ describe('scans over ranges the coordinating store does not hold, read remotely 
     assert.equal(got.upToEdge.more, true);
     assert.deepEqual(names(got.prefix), keys.slice(10, 20));
     assert.equal(got.value.kvs[0]?.value.toString(), 'v-h4');
+    assert.deepEqual(names(got.atMaxLimit), keys.slice(10));
   });
 
   it('the transaction sees its own buffered writes in the remote range, and commits them', async () => {
