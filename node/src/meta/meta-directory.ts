@@ -76,6 +76,31 @@ export class MetaDirectory {
     return r !== undefined && containsKey(r.descriptor, key) ? r : undefined;
   }
 
+  /**
+   * The record whose range holds the keys just below `end` (an exclusive bound, empty = +∞): where a
+   * reverse scan whose cursor is `end` reads next. Undefined for `end` = the smallest key, or a gap.
+   */
+  lookupBefore(end: Buffer): MetaRecord | undefined {
+    if (end.length === 0) {
+      const last = this.sorted[this.sorted.length - 1];
+      return last !== undefined && last.descriptor.end.length === 0 ? last : undefined;
+    }
+    // Last record with start < end; it must reach up to end.
+    let lo = 0;
+    let hi = this.sorted.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (Buffer.compare(this.sorted[mid]!.descriptor.start, end) < 0) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const r = found >= 0 ? this.sorted[found] : undefined;
+    if (r === undefined) return undefined;
+    return r.descriptor.end.length === 0 || Buffer.compare(r.descriptor.end, end) >= 0 ? r : undefined;
+  }
+
   /** Decides whether `rec` is newer than what the directory holds (see the rules above). */
   check(rec: MetaRecord): PutOutcome {
     const d = rec.descriptor;

@@ -15,7 +15,7 @@
 import type { Logger } from '../common/logger.js';
 import { NotLeaderError } from '../kv/errors.js';
 import { unwrapResult } from '../kv/commands.js';
-import type { MetaRecord } from '../meta/meta-directory.js';
+import type { MetaDirectory, MetaRecord } from '../meta/meta-directory.js';
 import { encodeMetaRecord } from '../meta/meta-directory.js';
 import { TimestampOracle } from '../meta/tso.js';
 import type { LocalStore } from '../kv/local-store.js';
@@ -156,6 +156,15 @@ export class MetaService {
   /** The directory's record of the range holding `key` (local replica; may be slightly stale). */
   lookup(key: Buffer): MetaRecord | undefined {
     return this.deps.metaReplica()?.store.sm.meta?.directory.lookup(key);
+  }
+
+  /**
+   * The local replica's directory, or undefined when this store holds no replica of the meta range or
+   * one with an empty directory (waiting for its first snapshot): lookups must then ask another store.
+   */
+  directory(): MetaDirectory | undefined {
+    const dir = this.deps.metaReplica()?.store.sm.meta?.directory;
+    return dir !== undefined && dir.size > 0 ? dir : undefined;
   }
 
   /** Every record of the directory, in key order. */

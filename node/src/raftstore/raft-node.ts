@@ -20,7 +20,8 @@ import { MessageType, type Message } from '../raft/index.js';
 import { RangeKvStore, type RangeReplicaView, type RangeSet } from './range-kv-store.js';
 import { HybridClock } from '../kv/clock.js';
 import type { RangeDescriptor } from '../meta/range-descriptor.js';
-import { OperationTimeoutError, StorageError } from '../kv/errors.js';
+import { OperationTimeoutError, RangeNotFoundError, StorageError } from '../kv/errors.js';
+import { RangeLocator } from './range-locate.js';
 import { chooseSplitKey, type KeySample } from '../meta/split-key.js';
 import { latestRange } from '../mvcc/keyspace.js';
 import { StoreLiveness } from './store-liveness.js';
@@ -138,6 +139,8 @@ export class RaftNode implements RangeSet {
   /** Range id (= Raft group id) → local replica. */
   readonly replicas = new Map<number, RangeReplica>();
   private sortedCache: RangeReplica[] | undefined;
+  /** Whether sortedCache was computed with range 1 routable (see sorted()). */
+  private sortedHasFirst = false;
   readonly kv: RangeKvStore;
   /** Splits applied but whose right-half replica is still being opened. */
   private opening = new Set<Promise<void>>();
@@ -165,6 +168,8 @@ export class RaftNode implements RangeSet {
   private peerStoresAtCount = -1;
   /** Meta directory publishing, lookups and the TSO (meta-service.ts). */
   readonly meta: MetaService;
+  /** Lookups of ranges this store holds no replica of, also without a meta replica (range-locate.ts). */
+  readonly locator: RangeLocator;
 
   private constructor(
     readonly raftId: number,
@@ -187,8 +192,8 @@ export class RaftNode implements RangeSet {
       logger: logger.child({ component: 'txn' }),
       // Ranges this store holds no replica of: transactions reach them through a store that does.
       remote: {
-        locate: (key) => {
-          const rec = this.meta.lookup(key);
+        locate: async (key, before) => {
+          const rec = await this.locator.locate(key, before === true);
           if (rec === undefined) return undefined;
           const stores = rec.descriptor.replicas.filter((r) => r.role === 'voter' && r.storeId !== this.raftId).map((r) => r.storeId);
           stores.sort((a, b) => (a === rec.leaderStoreId ? -1 : b === rec.leaderStoreId ? 1 : a - b));
@@ -198,6 +203,13 @@ export class RaftNode implements RangeSet {
       },
       ...(opts.txnLockTtlMs !== undefined ? { txnLockTtlMs: opts.txnLockTtlMs } : {}),
       ...(opts.testCrashAtTxn !== undefined ? { testCrashAtTxn: opts.testCrashAtTxn } : {}),
+    });
+    // Where remote ranges are: this store's replica of the meta range, else its peers' (range-locate.ts).
+    this.locator = new RangeLocator({
+      directory: () => this.meta.directory(),
+      peers: () => this.peerStores(),
+      call: (to, rangeId, payload, timeoutMs) => this.transport.txnCall(to, rangeId, payload, timeoutMs),
+      log: logger.child({ component: 'locate' }),
     });
     this.logWriter = new LogWriter(engine);
     const electionMs = (opts.electionTick ?? 10) * (opts.tickMs ?? 100);
@@ -304,6 +316,11 @@ export class RaftNode implements RangeSet {
     if (reason !== undefined) this.wakeReasons.set(reason, (this.wakeReasons.get(reason) ?? 0) + 1);
   }
 
+  /** Peer stores (members of any local range but this one), ascending; the tick's cache when it has one. */
+  peerStores(): readonly number[] {
+    return this.peerStoreCache.length > 0 ? this.peerStoreCache : this.computePeerStores();
+  }
+
   private computePeerStores(): number[] {
     const ids = new Set<number>();
     for (const r of this.replicas.values()) {
@@ -408,11 +425,17 @@ export class RaftNode implements RangeSet {
   }
 
   sorted(): readonly RangeReplica[] {
-    // A replica created on demand serves nothing until its snapshot brings its descriptor (range 1 of an
-    // old or fresh data dir covers everything without a stored one).
-    this.sortedCache ??= [...this.replicas.values()]
-      .filter((r) => r.rangeId === DATA_GROUP_ID || r.store.sm.descriptorStored)
-      .sort((a, b) => Buffer.compare(a.store.descriptor.start, b.store.descriptor.start));
+    // A replica created on demand serves nothing until its snapshot brings its descriptor. Range 1 of an
+    // old or fresh data dir takes one from its configuration when it starts (Peer.adoptReplicas); range 1
+    // of a store that joined and is no member of it (yet) has none — it would claim the whole key space
+    // (a store placed on some ranges only reaches the others remotely). It can get its descriptor from
+    // its log, which does not reset the cache: recompute when it did.
+    const first = this.replicas.get(DATA_GROUP_ID);
+    if (this.sortedCache !== undefined && !this.sortedHasFirst && first !== undefined && first.store.sm.descriptorStored) this.sortedCache = undefined;
+    if (this.sortedCache === undefined) {
+      this.sortedCache = [...this.replicas.values()].filter((r) => r.store.sm.descriptorStored).sort((a, b) => Buffer.compare(a.store.descriptor.start, b.store.descriptor.start));
+      this.sortedHasFirst = first !== undefined && first.store.sm.descriptorStored;
+    }
     return this.sortedCache;
   }
 
@@ -637,7 +660,20 @@ export class RaftNode implements RangeSet {
       };
       transport.minTxnStartTs = () => (opts.unsafeLocalGcPins === true ? 0 : node.ownMinTxnStartTs());
       transport.handlers.onTxnCall = (_from, rangeId, payload) =>
-        serveTxnCall({ replica: (id) => node.get(id)?.store, get: (k, o) => node.kv.get(k, o), scan: (o) => node.kv.scan(o) }, rangeId, payload);
+        serveTxnCall(
+          {
+            replica: (id) => node.get(id)?.store,
+            get: (k, o) => node.kv.get(k, o),
+            scan: (o) => node.kv.scanHeld(o),
+            locate: (key, before) => {
+              const dir = node.meta.directory();
+              if (dir === undefined) throw new RangeNotFoundError(META_RANGE_ID, `store ${node.raftId} holds no replica of the meta range with a directory`);
+              return before ? dir.lookupBefore(key) : dir.lookup(key);
+            },
+          },
+          rangeId,
+          payload,
+        );
       router.onUnknownGroup = (m) => node.onUnknownGroup(m);
       // Destroys a crash interrupted are finished before any replica opens (replica-destroy.ts).
       for (const g of await finishPendingDestroys(engine)) opts.logger.warn('finished destroying a range replica interrupted by a crash', { range: g });

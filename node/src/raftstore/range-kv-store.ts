@@ -9,8 +9,11 @@
 //   range that served it (else a newer write on the other half could have been missed).
 // * Scans and DeleteRange run range by range, in key order (reverse scans backwards); limits span the
 //   pieces. A scan without a snapshot is linearizable per range; with one (or in a transaction) every
-//   piece reads the same snapshot. A Batch within one range is one command; across ranges it commits
-//   atomically by two-phase commit (raftstore/txn-coordinator.ts), blind (nothing validated).
+//   piece reads the same snapshot — a piece of a range this store holds no replica of is then read at a
+//   store that holds one (txn-rpc.ts; in a transaction recorded in that range's part); without one such
+//   a piece is refused retryably (the client reads the page range by range). A Batch within one range
+//   is one command; across ranges it commits atomically by two-phase commit (raftstore/txn-coordinator.ts),
+//   blind (nothing validated).
 // * A transaction takes its snapshot (start ts) at its first operation, on that key's range; every other
 //   range it touches joins at the same start ts (its own one-range transaction there: read set, buffered
 //   writes). Commit: one range touched → that range's one-proposal commit (1PC, as before ranges);
@@ -127,9 +130,11 @@ export interface RangeKvStoreOptions {
   /**
    * Ranges this store holds no replica of (transactions and batches reaching them): where they are (the
    * meta directory) and how to call a store that holds one (raftstore/txn-rpc.ts). Absent: such keys are
-   * refused retryably (KEY_NOT_IN_RANGE) and the client tries another store.
+   * refused retryably (KEY_NOT_IN_RANGE) and the client tries another store. `locate(key, true)`: the
+   * range holding the keys just below `key` (an exclusive bound, empty = +∞; a reverse scan's cursor).
+   * It may ask other stores (raftstore/range-locate.ts) and rejects with a retryable error when none answers.
    */
-  remote?: { locate(key: Buffer): RemoteRangeInfo | undefined; call: TxnCallFn };
+  remote?: { locate(key: Buffer, before?: boolean): Promise<RemoteRangeInfo | undefined>; call: TxnCallFn };
 }
 
 export class RangeKvStore implements KvStore {
@@ -428,14 +433,29 @@ export class RangeKvStore implements KvStore {
   }
 
   async scan(opts: ScanOptions): Promise<ScanResult> {
-    return this.settling(() => this.scanOnce(opts));
+    return this.settling(() => this.scanOnce(opts, true));
   }
 
-  private async scanOnce(opts: ScanOptions): Promise<ScanResult> {
+  /**
+   * A scan over this store's own replicas only (a hole is refused, never read elsewhere): what a
+   * transaction call from another store runs (txn-rpc.ts), so a stale directory cannot bounce a piece
+   * from store to store.
+   */
+  async scanHeld(opts: ScanOptions): Promise<ScanResult> {
+    return this.settling(() => this.scanOnce(opts, false));
+  }
+
+  private async scanOnce(opts: ScanOptions, allowRemote: boolean): Promise<ScanResult> {
     const { start, end } = userBounds(opts);
     const txn = opts.txnId ? this.txnRoute(opts.txnId) : undefined;
     const requested = opts.limit !== undefined && opts.limit > 0 ? opts.limit : this.defaultScanLimit;
-    if (requested > this.maxScanLimit) throw new InvalidArgumentError(`limit ${requested} exceeds the maximum ${this.maxScanLimit}`);
+    // (A piece for another store may ask a few more than the client's maximum: the key deciding `more`,
+    // and room for the transaction's buffered deletes.)
+    if (requested > this.maxScanLimit && allowRemote) throw new InvalidArgumentError(`limit ${requested} exceeds the maximum ${this.maxScanLimit}`);
+    // Ranges this store does not hold are read at a store that does — only at a fixed snapshot (in a
+    // transaction, or an explicit snapshot ts): a linearizable scan is refused and read range by range
+    // by the client (its page's readTs could not cover a remote range's reads).
+    const remoteOk = allowRemote && (txn !== undefined || (opts.snapshotTs ?? 0) > 0);
     const kvs: KeyValue[] = [];
     let readTs = 0;
     let more = false;
@@ -451,34 +471,61 @@ export class RangeKvStore implements KvStore {
         await this.ranges.settled();
         pieces = this.replicasOver(lo, hi);
       }
-      // A hole at the cursor: a range this store does not hold (moved away, or not created here yet).
-      // Never skip it — that would be a wrong answer — refuse retryably so the client asks elsewhere.
-      if (pieces.length === 0 || !covers(pieces, at, opts.reverse)) throw this.notHeld(at, opts.reverse === true);
-      const r = opts.reverse ? pieces[pieces.length - 1]! : pieces[0]!;
-      const d = r.store.descriptor;
-      const version = d.epoch.version;
-      const pStart = Buffer.compare(d.start, lo) > 0 ? d.start : lo;
-      const pEnd = d.end.length === 0 ? hi : hi.length === 0 ? d.end : Buffer.compare(d.end, hi) < 0 ? d.end : hi;
       const remaining = requested - kvs.length;
+      const pieceOpts = (pStart: Buffer, pEnd: Buffer): ScanOptions => ({
+        ...opts,
+        prefix: undefined,
+        ...(pStart.length > 0 ? { start: pStart } : { start: undefined }),
+        ...(pEnd.length > 0 ? { end: pEnd } : { end: undefined }),
+        limit: remaining,
+      });
+      let pStart: Buffer;
+      let pEnd: Buffer;
       let res: ScanResult;
-      try {
-        const piece: ScanOptions = {
-          ...opts,
-          prefix: undefined,
-          ...(pStart.length > 0 ? { start: pStart } : { start: undefined }),
-          ...(pEnd.length > 0 ? { end: pEnd } : { end: undefined }),
-          limit: remaining,
-        };
+      if (pieces.length === 0 || !covers(pieces, at, opts.reverse)) {
+        // A hole at the cursor: a range this store does not hold (moved away, placed elsewhere, or not
+        // created here yet). Never skip it — that would be a wrong answer: read it at a store that holds
+        // it, or refuse retryably so the client asks elsewhere.
+        const remote = remoteOk ? await this.remoteAt(at, opts.reverse === true) : undefined;
+        if (remote === undefined) throw this.notHeld(at, opts.reverse === true);
+        const d = remote.info.descriptor;
+        // The piece: the remote range within the cursor's span, up to the next local range (which the
+        // next round reads here).
+        if (opts.reverse) {
+          pEnd = hi;
+          pStart = maxStart(maxStart(d.start, lo), pieces.length > 0 ? pieces[pieces.length - 1]!.store.descriptor.end : EMPTY);
+        } else {
+          pStart = lo;
+          pEnd = minEnd(minEnd(d.end, hi), pieces.length > 0 ? pieces[0]!.store.descriptor.start : EMPTY);
+        }
         if (txn !== undefined) {
-          const part = await this.partOf(txn, r.rangeId, r.store);
-          res = await r.store.scan({ ...piece, txnId: part.innerId });
-        } else res = await r.store.scan(piece);
-      } catch (e) {
-        if (isRoutingRefusal(e)) continue;
-        throw e;
+          // Recorded in that range's part (its read set: the prepare there takes the range locks).
+          const part = await this.remotePartOf(txn, remote);
+          res = await part.store.scan({ ...pieceOpts(pStart, pEnd), txnId: part.innerId });
+        } else {
+          const snapshotTs = opts.snapshotTs!;
+          const r = await remote.scan({ ...(pStart.length > 0 ? { start: pStart } : {}), ...(pEnd.length > 0 ? { end: pEnd } : {}), limit: remaining, reverse: opts.reverse === true, keysOnly: opts.keysOnly === true, snapshotTs });
+          res = { ...r, readTs: snapshotTs };
+        }
+      } else {
+        const r = opts.reverse ? pieces[pieces.length - 1]! : pieces[0]!;
+        const d = r.store.descriptor;
+        const version = d.epoch.version;
+        pStart = Buffer.compare(d.start, lo) > 0 ? d.start : lo;
+        pEnd = d.end.length === 0 ? hi : hi.length === 0 ? d.end : Buffer.compare(d.end, hi) < 0 ? d.end : hi;
+        try {
+          const piece = pieceOpts(pStart, pEnd);
+          if (txn !== undefined) {
+            const part = await this.partOf(txn, r.rangeId, r.store);
+            res = await r.store.scan({ ...piece, txnId: part.innerId });
+          } else res = await r.store.scan(piece);
+        } catch (e) {
+          if (isRoutingRefusal(e)) continue;
+          throw e;
+        }
+        // The piece must have been read while it was still this range's (else re-read it, re-routed).
+        if (r.store.descriptor.epoch.version !== version && !containsSpan(r.store.descriptor, pStart, pEnd)) continue;
       }
-      // The piece must have been read while it was still this range's (else re-read it, re-routed).
-      if (r.store.descriptor.epoch.version !== version && !containsSpan(r.store.descriptor, pStart, pEnd)) continue;
       if (readTs === 0) readTs = res.readTs;
       kvs.push(...res.kvs);
       if (kvs.length >= requested) {
@@ -572,20 +619,39 @@ export class RangeKvStore implements KvStore {
     } catch (e) {
       const remote = this.opts.remote;
       if (!(e instanceof KeyNotInRangeError) || remote === undefined) throw e;
-      const info = remote.locate(key);
+      const info = await remote.locate(key);
       if (info === undefined || !containsKey(info.descriptor, key)) throw e;
       return { remote: new RemoteRange(info, remote.call, () => Date.now() * TS_PER_MS) };
     }
+  }
+
+  /**
+   * The remote range a scan reads at its cursor `at` (forward: the range holding `at`; reverse: the one
+   * holding the keys just below `at`), or undefined (no remote access, unknown, or no other store holds it).
+   */
+  private async remoteAt(at: Buffer, reverse: boolean): Promise<RemoteRange | undefined> {
+    const remote = this.opts.remote;
+    if (remote === undefined) return undefined;
+    const info = await remote.locate(at, reverse);
+    if (info === undefined || info.stores.length === 0) return undefined;
+    const d = info.descriptor;
+    if (!(reverse ? holdsBelow(d, at) : containsKey(d, at))) return undefined;
+    return new RemoteRange(info, remote.call, () => Date.now() * TS_PER_MS);
   }
 
   /** The transaction's part on `key`'s range (local replica or remote range), begun at its snapshot. */
   private async partFor(t: TxnRoute, key: Buffer): Promise<RoutePart> {
     const where = await this.localOrRemote(key);
     if (where.local !== undefined) return this.partOf(t, where.local.rangeId, where.local.store);
-    const have = t.parts.get(where.remote.info.descriptor.rangeId);
+    return this.remotePartOf(t, where.remote);
+  }
+
+  /** The transaction's part on a range this store holds no replica of, begun at its snapshot. */
+  private async remotePartOf(t: TxnRoute, remote: RemoteRange): Promise<RoutePart> {
+    const have = t.parts.get(remote.info.descriptor.rangeId);
     if (have?.remote !== undefined) return have;
-    const rs = new RemotePartStore(where.remote, t.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: t.opts.idleTimeoutMs } : {});
-    const part = await this.partOf(t, where.remote.info.descriptor.rangeId, rs, rs);
+    const rs = new RemotePartStore(remote, t.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: t.opts.idleTimeoutMs } : {});
+    const part = await this.partOf(t, remote.info.descriptor.rangeId, rs, rs);
     if (part.remote !== rs) rs.close();
     return part;
   }
@@ -817,6 +883,24 @@ function covers(pieces: readonly RangeReplicaView[], at: Buffer, reverse: boolea
   const d = (reverse ? pieces[pieces.length - 1]! : pieces[0]!).store.descriptor;
   if (reverse) return d.end.length === 0 || (at.length > 0 && Buffer.compare(d.end, at) >= 0);
   return Buffer.compare(d.start, at) <= 0;
+}
+
+/** Whether the range holds the keys just below the exclusive bound `at` (empty = +∞). */
+function holdsBelow(d: Pick<RangeDescriptor, 'start' | 'end'>, at: Buffer): boolean {
+  if (at.length === 0) return d.end.length === 0;
+  return Buffer.compare(d.start, at) < 0 && (d.end.length === 0 || Buffer.compare(d.end, at) >= 0);
+}
+
+/** The smaller of two exclusive upper bounds (empty = +∞). */
+function minEnd(a: Buffer, b: Buffer): Buffer {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  return Buffer.compare(a, b) <= 0 ? a : b;
+}
+
+/** The larger of two start keys. */
+function maxStart(a: Buffer, b: Buffer): Buffer {
+  return Buffer.compare(a, b) >= 0 ? a : b;
 }
 
 /** [start, end) of a range/prefix request in user keys (empty = unbounded). */

@@ -6,7 +6,11 @@
 //           command's result, an error result included;
 //   get     a read at a snapshot through the remote store (it raises the range past the snapshot,
 //   scan    waits for or resolves locks, exactly as for its own clients);
-//   readTs  the remote replica's linearizable read ts (a transaction whose first key is remote).
+//   readTs  the remote replica's linearizable read ts (a transaction whose first key is remote);
+//   locate  a meta-directory lookup (range-locate.ts) for a store without a replica of the meta range:
+//           answered by a store that holds one, refused (RANGE_NOT_FOUND) by one that does not.
+// A scan served here reads this store's own replicas only (RangeKvStore.scanHeld): a piece is never
+// passed on to a third store, so a stale directory cannot bounce it around.
 // Every step is idempotent (prepare by transaction id, commits and rollbacks by the range's locks and
 // the primary's record, the primary commit by the client's session), so a call whose answer was lost
 // is simply sent again — to another replica's store if the first one is unreachable.
@@ -19,11 +23,14 @@ import { TxnSteps, type TxnParticipant } from '../kv/txn-steps.js';
 import type { RangeDescriptor } from '../meta/range-descriptor.js';
 import type { MvccScanOptions, MvccScanResult } from '../mvcc/mvcc.js';
 import { TS_PER_MS } from '../kv/state-machine.js';
+import { META_RANGE_ID } from '../kv/meta-state.js';
+import { decodeMetaRecord, encodeMetaRecord, type MetaRecord } from '../meta/meta-directory.js';
 
 const K_SUBMIT = 1;
 const K_GET = 2;
 const K_SCAN = 3;
 const K_READ_TS = 4;
+const K_LOCATE = 5;
 
 // ------------------------------------------------------------------------------------------ codec
 
@@ -61,6 +68,11 @@ export interface TxnCallHost {
   /** The store's routed reads (they settle locks like any client read). */
   get(key: Buffer, opts: { snapshotTs: number }): Promise<GetResult>;
   scan(opts: ScanOptions): Promise<ScanResult>;
+  /**
+   * The meta directory's record of the range holding `key` (`before`: the keys just below it). Throws
+   * RangeNotFoundError when this store holds no (usable) replica of the meta range.
+   */
+  locate(key: Buffer, before: boolean): MetaRecord | undefined;
 }
 
 /** Serves one TxnCall: never rejects — errors travel back as error results. */
@@ -99,6 +111,13 @@ export async function serveTxnCall(host: TxnCallHost, rangeId: number, payload: 
       const store = host.replica(rangeId);
       if (store === undefined) throw new RangeNotFoundError(rangeId);
       return new BinaryWriter(16).u8(0).varint(await store.linearizableReadTs()).finish();
+    }
+    if (kind === K_LOCATE) {
+      const before = r.u8() === 1;
+      const rec = host.locate(r.bytes(), before);
+      if (rec === undefined) return new BinaryWriter(4).u8(0).u8(0).finish();
+      const enc = encodeMetaRecord(rec);
+      return new BinaryWriter(enc.length + 8).u8(0).u8(1).bytes(enc).finish();
     }
     throw new InvalidArgumentError(`unknown transaction call ${kind}`);
   } catch (e) {
@@ -194,6 +213,19 @@ export class RemoteRange {
     throwIfError(r);
     return r.varint();
   }
+}
+
+/**
+ * Asks store `to` for the meta directory's record of the range holding `key` (`before`: the keys just
+ * below it): the record, undefined (its directory has none), or 'not-held' (it holds no replica of the
+ * meta range). Rejects when the store cannot be reached or answer in time.
+ */
+export async function remoteLocate(call: TxnCallFn, to: number, key: Buffer, before: boolean, timeoutMs: number): Promise<MetaRecord | undefined | 'not-held'> {
+  const answer = await call(to, META_RANGE_ID, new BinaryWriter(key.length + 16).u8(K_LOCATE).u8(before ? 1 : 0).bytes(key).finish(), timeoutMs);
+  if (notHeldThere(answer)) return 'not-held';
+  const r = new BinaryReader(answer);
+  throwIfError(r);
+  return r.u8() === 1 ? decodeMetaRecord(r.bytes()) : undefined;
 }
 
 /**

@@ -54,6 +54,29 @@ describe('meta directory', () => {
     assert.equal(dir.lookup(b('zzz'))!.descriptor.rangeId, 7);
   });
 
+  it('lookupBefore: the range holding the keys just below an exclusive bound (a reverse scan cursor)', () => {
+    const dir = new MetaDirectory();
+    const p = root();
+    const { left, right } = split(p, 'm', 7);
+    dir.put(rec(right));
+    assert.equal(dir.lookupBefore(b(''))!.descriptor.rangeId, 7, 'empty = +∞: the last range');
+    assert.equal(dir.lookupBefore(b('z'))!.descriptor.rangeId, 7);
+    assert.equal(dir.lookupBefore(b('m\x00'))!.descriptor.rangeId, 7);
+    assert.equal(dir.lookupBefore(b('m')), undefined, 'below m is the gap until the left half is published');
+    dir.put(rec(left));
+    assert.equal(dir.lookupBefore(b('m'))!.descriptor.rangeId, 1, 'the bound is exclusive: below m is the left half');
+    assert.equal(dir.lookupBefore(b('a'))!.descriptor.rangeId, 1);
+    assert.equal(dir.lookupBefore(b('\x00'))!.descriptor.rangeId, 1);
+    const { left: l2 } = split(left, 'c', 8);
+    dir.put(rec(l2));
+    // Range 1 is [, c) now and [c, m) is not published yet: the keys below m are a gap, below c range 1.
+    assert.equal(dir.lookupBefore(b('m')), undefined);
+    assert.equal(dir.lookupBefore(b('c'))!.descriptor.rangeId, 1);
+    dir.put(rec(split(left, 'c', 8).right));
+    assert.equal(dir.lookupBefore(b('m'))!.descriptor.rangeId, 8);
+    assert.equal(new MetaDirectory().lookupBefore(b('')), undefined);
+  });
+
   it('the record codec round-trips and refuses garbage', () => {
     const { right } = split(root(), 'k', 42);
     const r = rec(right, 3, 17);
