@@ -171,23 +171,36 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
   });
 
   // Last: it deletes keys the scan cases read.
-  it('DeleteRange across the range store 4 lacks: refused there before anything is deleted, then deleted range by range with the exact count', async () => {
+  it('DeleteRange across the range store 4 lacks: atomic through store 4 (one transaction); above the atomic limit refused there before anything is deleted, then deleted range by range with the exact count', async () => {
     const extra = ['f-del', 'm-del', 'p-del'].flatMap((p) => Array.from({ length: 5 }, (_, i) => `${p}${i}`));
     const w = client({ endpoints: cluster.addresses.slice(0, 3) });
     for (const k of extra) await w.put(k, `v-${k}`);
     const span = { start: b('f-del'), end: b('p-dem') };
     const inSpan = [...extra, ...keys].filter((k) => k >= 'f-del' && k < 'p-dem').sort();
     assert.equal(inSpan.length, 25);
-    // Negative control: without the fallback the store refuses, and it refused before deleting anything.
     const only4 = client({ endpoints: [cluster.addresses[3]!], maxAttempts: 1, piecewiseScans: false });
-    await assert.rejects(only4.deleteRange(span), KvRoutingError);
-    assert.deepEqual((await w.scan({ ...span, limit: 100 })).kvs.map((x) => x.key.toString()), inSpan, 'nothing deleted by the refused call');
-    const c = client();
-    const r = await c.deleteRange(span);
-    assert.equal(c.piecewiseDeleteCount, 1, 'sent range by range');
-    assert.equal(r.deleted, 25);
-    assert.deepEqual((await w.scan({ ...span, limit: 100 })).kvs, []);
+    const d = await only4.deleteRange(span);
+    assert.equal(d.deleted, 25);
+    assert.equal(only4.piecewiseDeleteCount, 0, 'one request: store 4 deleted across the range it lacks');
+    // Atomic: a snapshot just below its version sees every key of the span (on both ranges), at it none
+    // (range by range, each range would delete at a version of its own).
+    const below = await w.scan({ ...span, limit: 100, snapshotTs: d.version - 1 });
+    assert.deepEqual(below.kvs.map((x) => x.key.toString()), inSpan);
+    assert.deepEqual((await w.scan({ ...span, limit: 100, snapshotTs: d.version })).kvs, []);
     const rest = (await w.scan({ limit: 100 })).kvs.map((x) => x.key.toString());
     assert.deepEqual(rest, [...extra, ...keys].filter((k) => !inSpan.includes(k)).sort(), 'keys outside the span kept');
+
+    // Above the atomic limit (1 000 keys): store 4 refuses before deleting anything; the client then
+    // deletes range by range, with the exact count.
+    const big = [...Array.from({ length: 1001 }, (_, i) => `m-big${String(i).padStart(4, '0')}`), 'f-big', 'p-big'];
+    for (let i = 0; i < big.length; i += 250) await w.batch(big.slice(i, i + 250).map((key) => ({ op: 'put' as const, key, value: 'v' })));
+    const bigSpan = { start: b('f-big'), end: b('p-bih') };
+    await assert.rejects(only4.deleteRange(bigSpan), KvRoutingError);
+    assert.equal((await w.scan({ ...bigSpan, limit: 2000 })).kvs.length, big.length, 'nothing deleted by the refused call');
+    const c = client();
+    const r = await c.deleteRange(bigSpan);
+    assert.equal(c.piecewiseDeleteCount, 1, 'sent range by range');
+    assert.equal(r.deleted, big.length);
+    assert.deepEqual((await w.scan({ ...bigSpan, limit: 100 })).kvs, []);
   });
 });

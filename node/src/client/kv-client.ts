@@ -540,11 +540,11 @@ export class KvClient {
   }
 
   /**
-   * Deletes every key of the span. Sent as one request: the store deletes it atomically across its ranges
-   * (one transaction) up to 1 000 keys, in chunks above. When the store it reaches holds no replica of a
-   * range in the span (it refuses before deleting anything), the span is deleted range by range from the
-   * meta directory's range table, each piece at its range's leader — not atomic across ranges then; each
-   * piece is exactly-once.
+   * Deletes every key of the span. Sent as one request: the store deletes it atomically across ranges
+   * (one transaction) up to 1 000 keys, in chunks above. When such a big span reaches a store holding no
+   * replica of one of its ranges (it refuses before deleting anything), the span is deleted range by
+   * range from the meta directory's range table, each piece at its range's leader — not atomic across
+   * ranges then; each piece is exactly-once.
    */
   async deleteRange(range: RangeOptions, opts: CallOptions = {}): Promise<{ deleted: number; version: number }> {
     try {

@@ -358,18 +358,19 @@ export class RangeKvStore implements KvStore {
     const { start, end } = userBounds(range);
     let deleted = 0;
     let version = 0;
-    // A span with a range this store holds no replica of is refused before anything is deleted, so the
-    // client can send it range by range without losing the count of what this store deleted first.
     let hole = this.firstHole(start, end);
     if (hole !== undefined) {
       await this.ranges.settled();
       hole = this.firstHole(start, end);
-      if (hole !== undefined) throw this.notHeld(hole, false);
     }
-    if (this.replicasOver(start, end).length > 1) {
+    // Several ranges (a range this store lacks is reached remotely, txn-rpc.ts): one transaction.
+    if ((hole !== undefined && this.opts.remote !== undefined) || (hole === undefined && this.replicasOver(start, end).length > 1)) {
       const atomic = await this.deleteRangeAtomic(start, end, opts);
       if (atomic !== undefined) return atomic;
     }
+    // Too many keys for one, and a range this store lacks: refused before anything is deleted, so the
+    // client can send it range by range without losing the count of what this store deleted first.
+    if (hole !== undefined) throw this.notHeld(hole, false);
     // Piece by piece in key order: one range, or a span with more keys than one atomic delete takes (not
     // atomic across ranges then, as a DeleteRange above one chunk is not within a range); a retry with the
     // same session is answered per range from its table.
@@ -792,36 +793,41 @@ export class RangeKvStore implements KvStore {
     // committed" only when every range of the key space answered so; any gap leaves the outcome unknown.
     // (The nemesis found a duplicate increment when a retry reached a store between a range's move
     // away and back, and only this store's own ranges were fenced.)
-    const fences: Array<Promise<FenceOutcome>> = list.map((r) =>
-      r.store.commit(txnId, opts).then(
-        (c): FenceOutcome => ({ committed: true, commitTs: c.commitTs }),
-        (e: unknown): FenceOutcome => {
-          if (e instanceof KvError && e.code === 'TXN_NOT_FOUND') return { committed: false };
-          throw e;
-        },
+    // Each fence settles to an outcome or the error itself (never a rejection left unobserved while the
+    // remote ranges are still being located).
+    type Settled = FenceOutcome | { error: unknown };
+    const settle = (p: Promise<FenceOutcome>): Promise<Settled> => p.then((v) => v, (error: unknown) => ({ error }));
+    const fences: Array<Promise<Settled>> = list.map((r) =>
+      settle(
+        r.store.commit(txnId, opts).then(
+          (c): FenceOutcome => ({ committed: true, commitTs: c.commitTs }),
+          (e: unknown): FenceOutcome => {
+            if (e instanceof KvError && e.code === 'TXN_NOT_FOUND') return { committed: false };
+            throw e;
+          },
+        ),
       ),
     );
     const remote = this.opts.remote;
     let gap: string | undefined;
     for (let at: Buffer = EMPTY, guard = 0; guard < 1_000_000; guard++) {
       const local = list.find((r) => containsKey(r.store.descriptor, at));
-      const d = local?.store.descriptor ?? remote?.locate(at)?.descriptor;
+      let info: RemoteRangeInfo | undefined;
+      if (local === undefined && remote !== undefined) info = await remote.locate(at).catch(() => undefined);
+      const d = local?.store.descriptor ?? info?.descriptor;
       if (d === undefined || !containsKey(d, at)) {
         gap = `no range found for key ${at.toString('hex')}`;
         break;
       }
-      if (local === undefined) {
-        const info = remote!.locate(at)!;
-        fences.push(new RemoteRange(info, remote!.call, () => Date.now() * TS_PER_MS).participant.fence(txnId, session));
-      }
+      if (info !== undefined) fences.push(settle(new RemoteRange(info, remote!.call, () => Date.now() * TS_PER_MS).participant.fence(txnId, session)));
       if (d.end.length === 0) break;
       at = d.end;
     }
-    const outcomes = await Promise.allSettled(fences);
-    for (const o of outcomes) if (o.status === 'fulfilled' && o.value.committed) return { commitTs: o.value.commitTs };
-    const failed = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult | undefined;
+    const outcomes = await Promise.all(fences);
+    for (const o of outcomes) if ('committed' in o && o.committed) return { commitTs: o.commitTs };
+    const failed = outcomes.find((o): o is { error: unknown } => 'error' in o);
     if (failed !== undefined || gap !== undefined) {
-      const why = gap ?? (failed!.reason instanceof Error ? failed!.reason.message : String(failed!.reason));
+      const why = gap ?? (failed!.error instanceof Error ? failed!.error.message : String(failed!.error));
       throw new OutcomeUnknownError(0, undefined, `the commit of transaction ${txnId} could not be resolved in every range (${why}); retry it with the same session`);
     }
     throw new TxnNotFoundError(txnId, 'did not commit: fenced off in the log of every range by this retry');
