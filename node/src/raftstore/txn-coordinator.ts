@@ -57,9 +57,11 @@ const COMMIT_ATTEMPTS = 4;
  * fails the transaction as a conflict: nothing committed, and the client's helper re-runs it (a routing
  * error would make a client with one endpoint give up).
  */
+const ROUTING_CODES: ReadonlySet<string> = new Set(['KEY_NOT_IN_RANGE', 'EPOCH_NOT_MATCH', 'RANGE_NOT_FOUND']);
+
 function asConflict(e: unknown, firstKey: Buffer): unknown {
   if (e instanceof KeyLockedError) return new TxnConflictError(e.key, 0, `${e.message}: the transaction conflicts with a prepared transaction; retry`);
-  if (e instanceof KvError && (e.code === 'KEY_NOT_IN_RANGE' || e.code === 'EPOCH_NOT_MATCH' || e.code === 'RANGE_NOT_FOUND')) {
+  if (e instanceof KvError && ROUTING_CODES.has(e.code)) {
     return new TxnConflictError(firstKey, 0, `${e.message} (the range changed under the transaction's commit; retry the transaction)`);
   }
   return e;
@@ -133,13 +135,21 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
         await new Promise((r) => setTimeout(r, 50 * attempt)); // an election may be under way
         continue;
       }
+      // A routing refusal (the primary's range split or moved) is checked before the session table: on a
+      // retry it does not prove the earlier attempt did not apply. Only the first attempt's is definite.
+      if (attempt > 1 && e instanceof KvError && ROUTING_CODES.has(e.code)) {
+        throw new OutcomeUnknownError(0, undefined, `the commit point of transaction ${o.txnId} was retried and refused by routing (${e.message}); retry the commit with the same session`);
+      }
       if (e instanceof KeyLockedError) {
         await rollbackAll(ordered, primaryPart, primary, o);
         await o.resolver.resolve(e, PREPARE_LOCK_ATTEMPTS).catch(() => undefined); // a dead lock: settle it a step for the retry
         throw asConflict(e, primary);
       }
-      if (e instanceof KvError && (e.code === 'TXN_CONFLICT' || e.code === 'TXN_NOT_FOUND' || e.code === 'SNAPSHOT_TOO_OLD')) await rollbackAll(ordered, primaryPart, primary, o);
-      throw asConflict(e, primary);
+      if (e instanceof KvError && (e.code === 'TXN_CONFLICT' || e.code === 'TXN_NOT_FOUND' || e.code === 'SNAPSHOT_TOO_OLD' || ROUTING_CODES.has(e.code))) {
+        await rollbackAll(ordered, primaryPart, primary, o);
+        throw asConflict(e, primary);
+      }
+      throw e;
     }
   }
   const commitTs = res.commitTs;
