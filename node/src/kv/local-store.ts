@@ -33,7 +33,7 @@ import type {
 import { HybridClock, tsFromMs, type Clock } from './clock.js';
 import { CommitPipeline, type CommandSink } from './commit-pipeline.js';
 import { unwrapResult, type Command, type CommandResult, type KeyRange, type ReplicatedSettings, type TxnState } from './commands.js';
-import { InvalidArgumentError, KeyLockedError, SnapshotTooOldError, StoreClosedError } from './errors.js';
+import { InvalidArgumentError, KeyLockedError, KeyNotInRangeError, SnapshotTooOldError, StoreClosedError, TxnConflictError } from './errors.js';
 import { isTxnStep, TxnSteps, type PrepareRequest } from './txn-steps.js';
 import { DEFAULT_SETTINGS, StateMachine } from './state-machine.js';
 import { TxnManager } from './txn-manager.js';
@@ -102,7 +102,11 @@ export interface LocalStoreOptions {
    * Replaces the group-commit pipeline (e.g. a Raft proposer): gets the state machine, the engine and
    * the callback to call with the new applied ts once a group is applied and durable.
    */
-  commandSink?: (sm: StateMachine, engine: Engine, onApplied: (lastTs: number) => void, replaceSm: (sm: StateMachine) => void) => CommandSink;
+  /**
+   * `replaceSm(null)` when a Raft snapshot starts replacing this range's data in the engine, then
+   * `replaceSm(next)` once it is in (the state machine reopened over it).
+   */
+  commandSink?: (sm: StateMachine, engine: Engine, onApplied: (lastTs: number) => void, replaceSm: (sm: StateMachine | null) => void) => CommandSink;
   /** Replication group whose local state (meta, sessions) the store's state machine owns (default 0). */
   groupId?: number;
   /**
@@ -185,7 +189,12 @@ export class LocalStore implements KvStore {
       this.sm.locks.published(lastTs);
       this.wakeAppliedWaiters();
     };
-    const replaceSm = (next: StateMachine): void => {
+    const replaceSm = (next: StateMachine | null): void => {
+      // Reads that overlap a replacement of the range's data (a snapshot import is several engine
+      // writes, and a read is several engine calls) may see part of it: they check the epoch after.
+      this.dataEpoch++;
+      this.replacing = next === null;
+      if (next === null) return;
       // A Raft snapshot was installed: the state machine was reopened from the engine.
       this.sm = next;
       next.locks.published(next.lastTs);
@@ -206,11 +215,11 @@ export class LocalStore implements KvStore {
         appliedTs: () => this.appliedTs,
         readAt: (key, ts) => {
           this.checkReadLock(key, ts);
-          return mvccGet(this.engine, key, ts);
+          return this.stableRead(() => mvccGet(this.engine, key, ts), true);
         },
         scanAt: (o) => {
           this.checkScanLocks(o.start, o.end, o.readTs);
-          return mvccScan(this.engine, o);
+          return this.stableRead(() => mvccScan(this.engine, o), true);
         },
         submit: (cmd) => this.pipeline.submit(cmd),
         now: () => this.clock.now(),
@@ -463,8 +472,30 @@ export class LocalStore implements KvStore {
     const ts = await this.readTs(opts.snapshotTs);
     this.checkSafePoint(ts); // synchronously before the read's iterator (its engine snapshot) is created
     this.checkReadLock(key, ts);
-    const r = await mvccGet(this.engine, key, ts);
+    const r = await this.stableRead(() => mvccGet(this.engine, key, ts), false);
     return r === undefined ? { found: false, version: 0, readTs: ts } : { found: true, value: r.value, version: r.version, readTs: ts };
+  }
+
+  /** Bumped when a Raft snapshot starts and ends replacing this range's data (see replaceSm). */
+  private dataEpoch = 0;
+  private replacing = false;
+
+  /**
+   * Runs an engine read and refuses its answer if the range's data was being replaced by a Raft
+   * snapshot at any point of it (partial data: an existing key could read as absent). Retryable: a
+   * transaction's read fails the transaction as a conflict (nothing committed; the helper re-runs it),
+   * a plain read is refused like a routing miss (the client retries).
+   */
+  private async stableRead<T>(read: () => Promise<T>, txn: boolean): Promise<T> {
+    const epoch = this.dataEpoch;
+    if (!this.replacing) {
+      const r = await read();
+      if (this.dataEpoch === epoch && !this.closed) return r;
+    }
+    this.check();
+    const why = `range ${this.sm.descriptor.rangeId} was replaced by a Raft snapshot during the read; retry`;
+    if (txn) throw new TxnConflictError(Buffer.alloc(0), 0, `${why} the transaction`);
+    throw new KeyNotInRangeError(this.sm.descriptor.rangeId, why);
   }
 
   async put(key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
@@ -533,7 +564,7 @@ export class LocalStore implements KvStore {
     const readTs = await this.readTs(opts.snapshotTs);
     this.checkSafePoint(readTs);
     this.checkScanLocks(start, end, readTs);
-    const r = await mvccScan(this.engine, { ...so, readTs });
+    const r = await this.stableRead(() => mvccScan(this.engine, { ...so, readTs }), false);
     return { kvs: r.kvs, more: r.more, readTs };
   }
 

@@ -232,7 +232,7 @@ export class Peer implements CommandSink {
   rn!: RawNode;
   sm!: StateMachine;
   private onApplied: (lastTs: number) => void = () => undefined;
-  private replaceSm: (sm: StateMachine) => void = () => undefined;
+  private replaceSm: (sm: StateMachine | null) => void = () => undefined;
   private readonly log: Logger;
   private readonly storage: PeerStorage;
   private readonly engine: Engine;
@@ -294,7 +294,7 @@ export class Peer implements CommandSink {
    * Wires the state machine (called from LocalStore's commandSink factory) and starts Raft. The store ticks
    * it every `tickMs` (RaftNode: one timer for all its replicas) while it is not quiesced.
    */
-  start(sm: StateMachine, onApplied: (lastTs: number) => void, replaceSm: (sm: StateMachine) => void, tickMs = 100): void {
+  start(sm: StateMachine, onApplied: (lastTs: number) => void, replaceSm: (sm: StateMachine | null) => void, tickMs = 100): void {
     this.sm = sm;
     this.onApplied = onApplied;
     this.replaceSm = replaceSm;
@@ -1135,6 +1135,8 @@ export class Peer implements CommandSink {
     if (entries === undefined) throw new Error(`snapshot ${index} accepted by raft but its state was not received`);
     this.stagedSnapshots.delete(index);
     const hs = rd.hardState ?? { ...this.storage.hardState, commit: Math.max(this.storage.hardState.commit, index) };
+    // Reads of this replica overlapping the import are refused (they could see part of it).
+    this.replaceSm(null);
     // (a) metadata + marker, synced: a crash during the import restarts as an empty member.
     await this.engine.write(this.storage.snapshotOps(snap, hs), { sync: true });
     this.storage.snapshotApplied(snap, hs);

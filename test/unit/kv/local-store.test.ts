@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoreObserver } from '../../../node/src/kv/api.js';
-import { InvalidArgumentError, SessionExpiredError, SnapshotTooOldError, StoreClosedError } from '../../../node/src/kv/errors.js';
+import { InvalidArgumentError, KeyNotInRangeError, SessionExpiredError, SnapshotTooOldError, StoreClosedError, TxnConflictError } from '../../../node/src/kv/errors.js';
+import { CommitPipeline } from '../../../node/src/kv/commit-pipeline.js';
+import type { StateMachine } from '../../../node/src/kv/state-machine.js';
 import { LocalStore, openLocalStore } from '../../../node/src/kv/local-store.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -135,6 +137,32 @@ describe('local store', function () {
     assert.equal((await s.status()).appliedTs, future + 200);
     const w = await s.put(b('k'), b('new'));
     assert.ok(w.version > future + 200);
+    await s.close();
+  });
+
+  it('a read overlapping a Raft snapshot replacing the range\'s data is refused (retryable), never answered from partial data', async () => {
+    let replace: ((sm: StateMachine | null) => void) | undefined;
+    let current: StateMachine | undefined;
+    const s = await LocalStore.open({
+      gcIntervalMs: 0,
+      commandSink: (sm, engine, onApplied, replaceSm) => {
+        replace = replaceSm;
+        current = sm;
+        return new CommitPipeline(sm, engine, { sync: false, onApplied });
+      },
+    });
+    await s.put(b('k'), b('v'));
+    const t = await s.begin();
+    // The import starts while both reads are in flight (a read is several engine calls).
+    const plain = s.get(b('k'));
+    const inTxn = s.get(b('k'), { txnId: t.txnId });
+    replace!(null);
+    await assert.rejects(plain, KeyNotInRangeError);
+    await assert.rejects(inTxn, TxnConflictError);
+    // During the import every read is refused; after it, reads are served again.
+    await assert.rejects(s.get(b('k')), KeyNotInRangeError);
+    replace!(current!);
+    assert.equal((await s.get(b('k'))).value?.toString(), 'v');
     await s.close();
   });
 
