@@ -47,6 +47,20 @@ describe('test clock hook (skew file)', () => {
     assert.equal(c.now(), 1_001_500);
   });
 
+  it('a drifting clock reads fractional ms, yet the HybridClock on it hands out integer timestamps (varint-encoded in every command)', () => {
+    const f = join(dir, 'skew.json');
+    writeFileSync(f, JSON.stringify({ offsetMs: 0, rate: 1.37 }));
+    const c = clock(f);
+    const h = new HybridClock(() => c.now());
+    real += 333;
+    assert.ok(!Number.isInteger(c.now()), 'the skewed wall clock itself has fractions');
+    for (let i = 0; i < 5; i++) {
+      const ts = h.now();
+      assert.ok(Number.isSafeInteger(ts), `ts ${ts} is an integer`);
+      real += 7;
+    }
+  });
+
   it('keeps the last skew on a torn or invalid file', () => {
     const f = join(dir, 'skew.json');
     writeFileSync(f, JSON.stringify({ offsetMs: 7000 }));
