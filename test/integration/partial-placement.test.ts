@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
 import { KvRoutingError } from '../../node/src/client/errors.js';
-import { removeReplica } from '../../node/src/client/range-moves.js';
+import { addReplica, removeReplica } from '../../node/src/client/range-moves.js';
 import { ProcessCluster, collectLogsOnFailure, until, startRaftCluster } from '../helpers/cluster-process.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -202,5 +202,33 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     assert.equal(c.piecewiseDeleteCount, 1, 'sent range by range');
     assert.equal(r.deleted, big.length);
     assert.deepEqual((await w.scan({ ...bigSpan, limit: 100 })).kvs, []);
+  });
+
+  it('a transaction whose range changes replicas under it (remote, then re-added here) fails retryably — it never commits without its reads', async () => {
+    const via4 = client({ endpoints: [cluster.addresses[3]!], maxAttempts: 1 });
+    const w = client({ endpoints: cluster.addresses.slice(0, 3) });
+    await w.put('k-rc-a', '1');
+    const t = await via4.begin();
+    // Read through a remote part: store 4 lacks the middle range.
+    assert.equal((await via4.get('k-rc-a', { txnId: t.txnId })).value?.toString(), '1');
+    await w.put('k-rc-a', '2'); // the transaction's read is now stale: its commit must not pass validation
+    await addReplica(admin, middle, 4, { timeoutMs: 60_000 });
+    await until('store 4 holds the middle range again', async () => ((await admin.ranges(cluster.addresses[3]!)).ranges.some((x) => Number(x.rangeId) === middle) ? true : undefined), 60_000);
+    try {
+      // The middle range is local now: a new part there would carry no read set (the old code committed).
+      await assert.rejects(
+        (async () => {
+          await via4.put('k-rc-b', 'x', { txnId: t.txnId });
+          await via4.put('a-rc', 'x', { txnId: t.txnId });
+          await via4.commit(t.txnId);
+        })(),
+        (e: unknown) => e instanceof Error && /changed while it ran|conflict/i.test(e.message),
+      );
+      assert.equal((await w.get('k-rc-b')).found, false, 'nothing of the transaction committed');
+      assert.equal((await w.get('a-rc')).found, false);
+    } finally {
+      await removeReplica(admin, middle, 4, { timeoutMs: 60_000 });
+      await until('store 4 no longer holds the middle range', async () => ((await admin.ranges(cluster.addresses[3]!)).ranges.every((x) => Number(x.rangeId) !== middle) ? true : undefined), 60_000);
+    }
   });
 });

@@ -661,6 +661,11 @@ export class RangeKvStore implements KvStore {
   private async partOf(t: TxnRoute, rangeId: number, store: TxnPartStore, remote?: RemotePartStore): Promise<RoutePart> {
     const have = t.parts.get(rangeId);
     if (have !== undefined && have.store === store) return have;
+    // The transaction has a part on this range through ANOTHER replica object: the range's replica here
+    // was destroyed and re-created, or moved between local and remote, while it ran. The part's read set
+    // and writes live on the old one; a new part would commit without them (the nemesis saw write skew,
+    // seed 108). Nothing is committed yet: the transaction is re-run.
+    if (have !== undefined) throw replicaChanged(rangeId);
     let inner: { txnId: string; startTs: number };
     if (t.startTs === undefined) {
       if (t.starting === undefined) {
@@ -686,9 +691,10 @@ export class RangeKvStore implements KvStore {
       }
     } else inner = await store.beginAt(t.startTs, t.opts);
     const raced = t.parts.get(rangeId);
-    if (raced !== undefined && (raced.store === store || remote !== undefined)) {
+    if (raced !== undefined) {
       await store.rollback(inner.txnId).catch(() => undefined); // a concurrent operation joined it first
-      return raced;
+      if (raced.store === store || (remote !== undefined && raced.remote !== undefined)) return raced; // two remote parts of one range: the first is it
+      throw replicaChanged(rangeId);
     }
     const d = store.descriptor;
     const part: RoutePart = { rangeId, store, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end), ...(remote !== undefined ? { remote } : {}) };
@@ -911,6 +917,11 @@ function maxStart(a: Buffer, b: Buffer): Buffer {
 
 /** [start, end) of a range/prefix request in user keys (empty = unbounded). */
 const ZERO_BYTE = Buffer.from([0]);
+
+/** A transaction's range changed replicas under it (see partOf): certainly not committed, re-run it. */
+function replicaChanged(rangeId: number): TxnConflictError {
+  return new TxnConflictError(EMPTY, 0, `the replica of range ${rangeId} serving this transaction changed while it ran (moved or re-created); retry the transaction`);
+}
 
 /** Whether the (sorted) local ranges cover the whole key space with no gap. */
 function coversKeySpace(list: readonly RangeReplicaView[]): boolean {
