@@ -20,6 +20,7 @@
 // transaction this node does not know (restarted, or another node) is resolved by a FENCE: a command
 // with the retry's session, answered from whichever of the two — the original commit or the fence — the
 // state machine applied first. Nothing is answered from one replica's memory alone.
+import { fenceOutcome } from './txn-steps.js';
 import { inKeyRange } from './key-span.js';
 import { randomUUID } from 'node:crypto';
 import type { BeginOptions, DeleteResult, GetResult, KeyValue, Mutation, PutOptions, PutResult, ScanResult, Session, StoreObserver } from './api.js';
@@ -403,23 +404,12 @@ export class TxnManager {
       throw new OutcomeUnknownError(0, undefined, `transaction ${id} is not known on this node (restarted, or begun elsewhere) and the commit carries no session to resolve its outcome with`);
     }
     const r = await this.host.submit({ type: 'fence', proposedTs: this.host.now(), session, txnId: id });
-    if (r.type === 'txnCommit') {
-      this.finished.set(id, { kind: 'committed', commitTs: r.commitTs });
-      return { commitTs: r.commitTs };
-    }
-    // The seq belonged to a commit with nothing to write (recorded as a noop): it committed, at ts 0.
-    if (r.type === 'ok') return { commitTs: 0 };
-    // The seq belonged to the commit point of a cross-range transaction (this is its primary range).
-    if (r.type === 'txnStatus' && r.state === 'committed') {
-      this.finished.set(id, { kind: 'committed', commitTs: r.ts });
-      return { commitTs: r.ts };
-    }
-    if (r.type === 'error') {
-      const err = resultError(r);
-      if (err instanceof TxnNotFoundError) throw new TxnNotFoundError(id, 'did not commit: fenced off in the log by this retry');
-      throw err;
-    }
-    throw new OutcomeUnknownError(0, undefined, `transaction ${id}: its session seq ${session.seq} answered a ${r.type} command; outcome unknown`);
+    // One reading of a fence's answer for this range and a coordinator's fences elsewhere (txn-steps.ts).
+    const o = fenceOutcome(r, id, session.seq, 'this range');
+    if (!o.committed) throw new TxnNotFoundError(id, 'did not commit: fenced off in the log by this retry');
+    // A commit with nothing to write (ts 0) leaves nothing to remember.
+    if (o.commitTs > 0) this.finished.set(id, { kind: 'committed', commitTs: o.commitTs });
+    return { commitTs: o.commitTs };
   }
 
   rollback(id: string): void {

@@ -37,6 +37,21 @@ export interface TxnParticipant {
 /** What a fence found in a range's log for a commit whose outcome was lost (TxnSteps.fence). */
 export type FenceOutcome = { committed: true; commitTs: number } | { committed: false };
 
+/**
+ * What a fence command's result says of the commit it fences: the stored result of the session's seq
+ * (committed), or TXN_NOT_FOUND (fenced off: it can no longer apply in `where`). Other errors are thrown.
+ */
+export function fenceOutcome(r: CommandResult, txnId: string, seq: number, where: string): FenceOutcome {
+  if (r.type === 'txnCommit') return { committed: true, commitTs: r.commitTs };
+  if (r.type === 'ok') return { committed: true, commitTs: 0 }; // a commit with nothing to write (a noop)
+  if (r.type === 'txnStatus' && r.state === 'committed') return { committed: true, commitTs: r.ts }; // a commit point
+  if (r.type === 'error') {
+    if (r.code === 'TXN_NOT_FOUND') return { committed: false };
+    throw resultError(r);
+  }
+  throw new OutcomeUnknownError(0, undefined, `transaction ${txnId}: its session seq ${seq} answered a ${r.type} command in ${where}; outcome unknown`);
+}
+
 /** TxnParticipant over any way of submitting a command to the range. */
 export class TxnSteps implements TxnParticipant {
   constructor(
@@ -94,14 +109,7 @@ export class TxnSteps implements TxnParticipant {
    */
   async fence(txnId: string, session: Session): Promise<FenceOutcome> {
     const r = await this.submit({ type: 'fence', proposedTs: this.now(), session, txnId });
-    if (r.type === 'txnCommit') return { committed: true, commitTs: r.commitTs };
-    if (r.type === 'ok') return { committed: true, commitTs: 0 }; // a commit with nothing to write (a noop)
-    if (r.type === 'txnStatus' && r.state === 'committed') return { committed: true, commitTs: r.ts }; // a commit point
-    if (r.type === 'error') {
-      if (r.code === 'TXN_NOT_FOUND') return { committed: false };
-      throw resultError(r);
-    }
-    throw new OutcomeUnknownError(0, undefined, `transaction ${txnId}: its session seq ${session.seq} answered a ${r.type} command in range ${this.rangeId}; outcome unknown`);
+    return fenceOutcome(r, txnId, session.seq, `range ${this.rangeId}`);
   }
 
   async checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore = 0): Promise<{ state: TxnState; ts: number }> {
