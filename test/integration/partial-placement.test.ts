@@ -84,6 +84,27 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     await assert.rejects(c.scan({ limit: 100 }), KvRoutingError);
   });
 
+  it('a plain read of a key store 4 lacks is served through store 4 (a gateway): linearizable, and at a snapshot', async () => {
+    const c4 = client({ endpoints: [cluster.addresses[3]!], maxAttempts: 1 });
+    const w = client({ endpoints: cluster.addresses.slice(0, 3) });
+    for (let i = 0; i < 5; i++) {
+      const p = await w.put('h3', `g-${i}`);
+      // Acknowledged on another store just before: the read through store 4 must see it.
+      const g = await c4.get('h3');
+      assert.equal(g.value?.toString(), `g-${i}`);
+      assert.equal(g.version, p.version);
+      assert.ok(g.readTs >= p.version);
+    }
+    assert.equal((await c4.get('h-absent')).found, false);
+    const before = await w.get('h4');
+    await w.put('h4', 'later');
+    const snap = await c4.get('h4', { snapshotTs: before.readTs });
+    assert.equal(snap.value?.toString(), 'v-h4', 'the read at the earlier snapshot does not see the later write');
+    assert.equal((await c4.get('h4')).value?.toString(), 'later');
+    await w.put('h3', 'v-h3');
+    await w.put('h4', 'v-h4');
+  });
+
   it('single-key writes and a Batch within the range store 4 lacks reach a store that holds it; a Batch across ranges commits atomically', async () => {
     const c = client({ maxAttempts: 6 });
     await c.put('k-put', 'v');

@@ -272,7 +272,18 @@ export class RangeKvStore implements KvStore {
 
   async get(key: Buffer, opts: ReadOptions = {}): Promise<GetResult> {
     if (opts.txnId) return this.inTxn(opts.txnId, key, (st, id) => st.get(key, { ...opts, txnId: id }));
-    return this.settling(() => this.onKey(key, (r) => r.store.get(key, opts), true));
+    return this.settling(async () => {
+      try {
+        return await this.onKey(key, (r) => r.store.get(key, opts), true);
+      } catch (e) {
+        if (!(e instanceof KeyNotInRangeError) || this.opts.remote === undefined) throw e;
+        // No local replica holds the key (a range moved off this store): read it at a store that does,
+        // as a gateway — whatever store a client (or a Kubernetes Service) reached serves the read.
+        const at = await this.localOrRemote(key);
+        if (at.remote === undefined) throw e; // a replica appeared meanwhile: the client retries here
+        return at.remote.getResult(key, opts.snapshotTs);
+      }
+    });
   }
 
   async put(key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {

@@ -194,6 +194,22 @@ export class RemoteRange {
     return found ? { value, version } : undefined;
   }
 
+  /**
+   * A plain read of `key` here (a gateway's read for a client): at `snapshotTs`, or — none given — at
+   * the range's linearizable read ts (ReadIndex on a replica), so it sees every write acknowledged
+   * before it began.
+   */
+  async getResult(key: Buffer, snapshotTs?: number): Promise<GetResult> {
+    const ts = snapshotTs !== undefined && snapshotTs > 0 ? snapshotTs : await this.readTs();
+    const r = await this.send(new BinaryWriter(key.length + 16).u8(K_GET).bytes(key).varint(ts).finish());
+    throwIfError(r);
+    const found = r.u8() === 1;
+    const value = r.bytes();
+    const version = r.varint();
+    const readTs = r.varint();
+    return found ? { found, value, version, readTs } : { found, version: 0, readTs };
+  }
+
   async scan(o: { start?: Buffer; end?: Buffer; limit: number; reverse?: boolean; keysOnly?: boolean; snapshotTs: number }): Promise<{ kvs: KeyValue[]; more: boolean }> {
     const w = new BinaryWriter(64).u8(K_SCAN);
     const f = (o.start && o.start.length > 0 ? 1 : 0) | (o.end && o.end.length > 0 ? 2 : 0) | (o.reverse ? 4 : 0) | (o.keysOnly ? 8 : 0);
