@@ -15,8 +15,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient, KvClient, KvConflictError } from '../../node/src/client/index.js';
-import { removeReplica } from '../../node/src/client/range-moves.js';
 import { NodeProcess, ProcessCluster, collectLogsOnFailure, peersOf, startRaftCluster, until } from '../helpers/cluster-process.js';
+import { dropReplica, splitThree } from '../helpers/partial-placement.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const keys = ['a', 'h', 'q'].flatMap((p) => Array.from({ length: 10 }, (_, i) => `${p}${i}`));
@@ -65,14 +65,6 @@ async function directoryComplete(endpoints: readonly string[]): Promise<void> {
 }
 
 /** Splits at g and p (three ranges); returns the middle range's id. */
-async function splitThree(admin: AdminClient): Promise<number> {
-  let middle = 0;
-  for (const k of ['g', 'p']) {
-    const out = await until(`split at ${k}`, async () => admin.splitRange(b(k)).catch(() => undefined));
-    if (k === 'g') middle = Number(out.right.rangeId);
-  }
-  return middle;
-}
 
 describe('scans over ranges the coordinating store does not hold, read remotely (multi-process, 4 stores)', function () {
   this.timeout(180_000);
@@ -89,11 +81,7 @@ describe('scans over ranges the coordinating store does not hold, read remotely 
     for (const k of keys) token.note(await w.put(k, `v-${k}`));
     w.close();
     // Store 4 gives up its replica of the middle range [g, p).
-    await removeReplica(admin, middle, 4, { timeoutMs: 60_000 });
-    await until('store 4 no longer holds the middle range', async () => {
-      const r = await admin.ranges(cluster.addresses[3]!);
-      return r.ranges.every((x) => Number(x.rangeId) !== middle) ? true : undefined;
-    });
+    await dropReplica(admin, middle, 4, cluster.addresses[3]!);
     await directoryComplete([cluster.addresses[3]!]);
   });
   afterEach(function () {

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
 import { KvRoutingError } from '../../node/src/client/errors.js';
-import { addReplica, removeReplica } from '../../node/src/client/range-moves.js';
+import { addReplica } from '../../node/src/client/range-moves.js';
 import { ProcessCluster, collectLogsOnFailure, until, startRaftCluster } from '../helpers/cluster-process.js';
+import { dropReplica, splitThree } from '../helpers/partial-placement.js';
 
 const b = (s: string) => Buffer.from(s);
 const keys = ['a', 'h', 'q'].flatMap((p) => Array.from({ length: 10 }, (_, i) => `${p}${i}`));
@@ -22,19 +23,12 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
   before(async function () {
     cluster = await startRaftCluster(180, { size: 4 });
     admin = new AdminClient(cluster.addresses, 10_000);
-    for (const k of ['g', 'p']) {
-      const out = await until(`split at ${k}`, async () => admin.splitRange(b(k)).catch(() => undefined));
-      if (k === 'g') middle = Number(out.right.rangeId);
-    }
+    middle = await splitThree(admin);
     const w = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
     for (const k of keys) await w.put(k, `v-${k}`);
     w.close();
     // Store 4 gives up its replica of the middle range [g, p).
-    await removeReplica(admin, middle, 4, { timeoutMs: 60_000 });
-    await until('store 4 no longer holds the middle range', async () => {
-      const r = await admin.ranges(cluster.addresses[3]!);
-      return r.ranges.every((x) => Number(x.rangeId) !== middle) ? true : undefined;
-    });
+    await dropReplica(admin, middle, 4, cluster.addresses[3]!);
   });
   afterEach(function () {
     collectLogsOnFailure(this, cluster?.nodes ?? []);
@@ -248,8 +242,7 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
       assert.equal((await w.get('k-rc-b')).found, false, 'nothing of the transaction committed');
       assert.equal((await w.get('a-rc')).found, false);
     } finally {
-      await removeReplica(admin, middle, 4, { timeoutMs: 60_000 });
-      await until('store 4 no longer holds the middle range', async () => ((await admin.ranges(cluster.addresses[3]!)).ranges.every((x) => Number(x.rangeId) !== middle) ? true : undefined), 60_000);
+      await dropReplica(admin, middle, 4, cluster.addresses[3]!);
     }
   });
 });
