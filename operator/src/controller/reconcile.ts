@@ -222,7 +222,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<Recon
       const endpoints = storeEndpoints(p.members, view, pods, cluster.spec.replicas, nodeLabels);
       const pspec = placementSpecOf(cluster.spec, endpoints.filter((e) => !e.draining).length);
       try {
-        const prepared = await deps.placement.prepare(key, admin, pspec, endpoints, now.getTime());
+        const prepared = await deps.placement.prepare(key, admin, pspec, endpoints, now.getTime(), p.members.retired);
         if (prepared.observed.addresses.size === 0) {
           balanced = balancedCondition(prevConds, {}, gen, nowIso);
         } else {

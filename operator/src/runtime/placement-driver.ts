@@ -47,9 +47,9 @@ export class PlacementDriver {
 
   constructor(private readonly opts: PlacementDriverOptions = {}) {}
 
-  /** Observes the shard map and plans the next steps (no change to the cluster). */
-  async prepare(key: string, admin: RangeAdmin, spec: PlacementSpec, endpoints: readonly StoreEndpoint[], nowMs: number): Promise<PreparedPass> {
-    const observed = await observeShardMap(admin, endpoints, nowMs);
+  /** Observes the shard map and plans the next steps (no change to the cluster). `retired`: store ids gone for good. */
+  async prepare(key: string, admin: RangeAdmin, spec: PlacementSpec, endpoints: readonly StoreEndpoint[], nowMs: number, retired: readonly number[] = []): Promise<PreparedPass> {
+    const observed = await observeShardMap(admin, endpoints, nowMs, retired);
     const live = (this.inFlight.get(key) ?? []).filter((s) => s.untilMs > nowMs);
     this.inFlight.set(key, live);
     const plan = planPlacement({ spec, stores: observed.stores, ranges: observed.ranges, inFlight: live, nowMs });

@@ -62,10 +62,11 @@ function descriptorOf(r: RangeInfo): RangeDescriptor {
 
 /**
  * Reads every store's ranges and builds the planner's stores and ranges. A store that does not answer is
- * `down` since `downSinceMs` (or since now: never lost on the first silent pass). Never throws for one
- * store; the caller decides what to do when none answered (`addresses.size === 0`).
+ * `down` since `downSinceMs` (or since now: never lost on the first silent pass); a `retired` id still
+ * named by a descriptor is `removed`. Never throws for one store; the caller decides what to do when none
+ * answered (`addresses.size === 0`).
  */
-export async function observeShardMap(admin: RangeAdmin, endpoints: readonly StoreEndpoint[], nowMs: number): Promise<ObservedShardMap> {
+export async function observeShardMap(admin: RangeAdmin, endpoints: readonly StoreEndpoint[], nowMs: number, retired: readonly number[] = []): Promise<ObservedShardMap> {
   const reports = await Promise.all(
     endpoints.map(async (e): Promise<StoreRanges | Error> => {
       if (e.address === undefined) return new Error('no address (pod not running)');
@@ -136,6 +137,14 @@ export async function observeShardMap(admin: RangeAdmin, endpoints: readonly Sto
       .map((x) => x.storeId);
     if (pending.length > 0) o.pendingLearners = pending;
     ranges.push(o);
+  }
+  // A retired store id (its slot got a new id after a lost volume, or scale-in removed it; ids are never
+  // reused) that a descriptor still names is gone for good: `removed`, so its replicas are replaced at
+  // once. Unlisted, it would count as down but never lost, and the range would stay a replica short.
+  const listed = new Set(stores.map((x) => x.storeId));
+  const named = new Set(ranges.flatMap((r) => r.descriptor.replicas.map((x) => x.storeId)));
+  for (const id of [...new Set(retired)].sort((a, b) => a - b)) {
+    if (named.has(id) && !listed.has(id)) stores.push({ storeId: id, state: 'removed', lastSeenMs: 0, capacityBytes: 0, usedBytes: 0 });
   }
   return { stores, ranges, addresses, pods, unreachable };
 }

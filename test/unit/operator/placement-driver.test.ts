@@ -48,6 +48,24 @@ describe('placement driver: observe (issue 13)', function () {
     assert.equal(m2.ranges[1]!.pendingLearners, undefined);
   });
 
+  it('a retired store id still named by a descriptor (its volume was lost, or it was scaled in) is removed: its replicas are replaced at once; unlisted it would stay a replica short', async function () {
+    const run = async (retired: number[]): Promise<number[]> => {
+      const a = fourStores();
+      a.addRange(14, [1, 2, 5]); // store 5: retired, no pod, no endpoint
+      const d = new PlacementDriver();
+      for (let i = 0; i < 12; i++) await d.prepare('ns/demo', a, SPEC, a.endpoints(), 10_000 + i * 1000, retired).then((p) => d.execute(p, a));
+      return a.placement().get(14)!;
+    };
+    const m = await observeShardMap(fourStores(), fourStores().endpoints(), 5000, [5, 6]);
+    assert.deepEqual(m.stores.map((s) => s.storeId), [1, 2, 3, 4], 'a retired id no descriptor names is not listed');
+    const withRetired = await run([5]);
+    assert.equal(withRetired.length, 3);
+    assert.ok(!withRetired.includes(5), `range 14 replaced store 5: ${withRetired.join(',')}`);
+    // Negative control: without the retired list the store counts as down, never lost, well within the
+    // down timeout, and range 14 keeps a replica on a store that is gone.
+    assert.ok((await run([])).includes(5), 'without the retired ids store 5 is kept');
+  });
+
   it('a pod answering as another store (new raft id, not yet restarted) is that store down', async function () {
     const a = fourStores();
     const eps = a.endpoints().map((e) => (e.storeId === 4 ? { ...e, storeId: 9 } : e));
