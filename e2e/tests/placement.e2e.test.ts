@@ -5,7 +5,10 @@
 // themselves (Admin.Ranges on every pod, not only status): every range has 3 voters on distinct stores,
 // no learner, a leader; replica and leader counts per store within ±20 % of the mean; status.shardMap,
 // the Balanced condition, the printer columns, the placement events and gauges; the writer saw no failed
-// write and every acknowledged write is readable. The cluster is deleted at the end.
+// write and every acknowledged write is readable. Then a store's pod and PVC are deleted (it comes back
+// empty under a new store id; the lost store's replicas are re-replicated), and scale-in 6→3 under the writer with the operator
+// force-killed mid-drain: the replicas leave the removed stores before their pods and PVCs go, every
+// range ends with 3 voters on the 3 stores left, no write fails. The cluster is deleted at the end.
 import { strict as assert } from 'node:assert';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
 import { applyManifest, getJson, kubectl, sleep, waitFor } from './k8s.js';
@@ -59,6 +62,43 @@ function spread(m: Map<number, number>, stores: number[]): number {
   return mean === 0 ? Infinity : Math.max(...xs.map((x) => Math.abs(x - mean) / mean));
 }
 
+/** A writer over the key space the splits cut (one writer per key: its last acknowledged value is known). */
+async function startWriter(): Promise<{ acked: Map<string, string>; failures: string[]; client: KvClient; stop: () => Promise<void> }> {
+  const acked = new Map<string, string>();
+  const failures: string[] = [];
+  let stopped = false;
+  const client = new KvClient({ endpoints: await endpoints(), timeoutMs: 30_000, attemptTimeoutMs: 3000 });
+  const loop = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const k = `p/${String(i % 600).padStart(3, '0')}`;
+      try {
+        await client.put(k, `v${i}`);
+        acked.set(k, `v${i}`);
+      } catch (e) {
+        failures.push(`${k}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      await sleep(10);
+    }
+  })();
+  return {
+    acked,
+    failures,
+    client,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** The cluster's events of one reason. */
+async function eventsOf(reason: string): Promise<any[]> {
+  const ev = await getJson('events.events.k8s.io', '-n', NS, '--field-selector', `regarding.name=${NAME}`);
+  return ev.items.filter((e: any) => e.reason === reason);
+}
+/** How many times the operator recorded `reason` (an event repeated as a series counts each time). */
+const eventCount = async (reason: string): Promise<number> => (await eventsOf(reason)).reduce((n: number, e: any) => n + (e.series?.count ?? 1), 0);
+
 describe('e2e: the operator places range replicas (issue 13)', function () {
   this.timeout(600_000);
 
@@ -76,6 +116,9 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
         replicas: STORES,
         replicationFactor: 3,
         placement: { maxConcurrentMoves: 4 },
+        // storeDownTimeout (one clock with member replacement): a store lost longer than this has its
+        // ranges re-replicated (the lost-volume scenario below; 5m by default).
+        failover: { downTimeout: '30s' },
         image: 'kvs/node:dev',
         version: 'dev',
         storage: { size: '128Mi' },
@@ -95,23 +138,8 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
     const stores = st0.members.map((m: any) => Number(m.raftId)).sort((a: number, b: number) => a - b);
     const tReady = Date.now();
 
-    // A writer over the key space the splits cut (one writer per key: its last acknowledged value is known).
-    const acked = new Map<string, string>();
-    const failures: string[] = [];
-    let stop = false;
-    const client = new KvClient({ endpoints: await endpoints(), timeoutMs: 30_000, attemptTimeoutMs: 3000 });
-    const writer = (async () => {
-      for (let i = 0; !stop; i++) {
-        const k = `p/${String(i % 600).padStart(3, '0')}`;
-        try {
-          await client.put(k, `v${i}`);
-          acked.set(k, `v${i}`);
-        } catch (e) {
-          failures.push(`${k}: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        await sleep(10);
-      }
-    })();
+    const w = await startWriter();
+    const { acked, failures, client } = w;
     try {
       const admin = new AdminClient(await adminEndpoints(), { followAnyLeaderHint: false });
       try {
@@ -138,8 +166,7 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       );
       const tBalanced = Date.now();
       await sleep(1000);
-      stop = true;
-      await writer;
+      await w.stop();
       const m = done.map;
       const fmt = (c: Map<number, number>) => stores.map((s: number) => c.get(s) ?? 0).join('/');
       console.log(
@@ -169,9 +196,95 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       assert.deepEqual(failures.slice(0, 5), [], 'no failed write');
       for (const [k, v] of acked) assert.equal((await client.get(k)).value?.toString(), v, k);
     } finally {
-      stop = true;
-      await writer;
+      await w.stop();
       client.close();
+    }
+  });
+
+  it('a store\'s pod and PVC deleted under a writer: it comes back empty under a new store id, the lost store\'s replicas are re-replicated (3 voters on 3 distinct stores, none on the lost id), no failed write', async () => {
+    const before = (await getJson('kvscluster', NAME, '-n', NS)).status;
+    const victim = before.members.find((m: any) => m.pod === `${NAME}-5`);
+    const oldId = Number(victim.raftId);
+    const w = await startWriter();
+    try {
+      const t0 = Date.now();
+      await kubectl('delete', 'pvc', `data-${victim.pod}`, '-n', NS, '--wait=false');
+      await kubectl('delete', 'pod', victim.pod, '-n', NS, '--wait=false');
+      const done = await waitFor(
+        `${victim.pod} replaced, its ranges re-replicated, Balanced`,
+        async () => {
+          const x = (await getJson('kvscluster', NAME, '-n', NS)).status ?? {};
+          const m5 = (x.members ?? []).find((m: any) => m.pod === victim.pod);
+          const voters = (x.members ?? []).filter((m: any) => m.role === 'Leader' || m.role === 'Follower');
+          const bal = (x.conditions ?? []).find((c: any) => c.type === 'Balanced');
+          if (!(m5 && Number(m5.raftId) !== oldId && voters.length === STORES && x.shardMap?.underReplicated === 0 && bal?.status === 'True')) return undefined;
+          const m = await shardMap();
+          return m.ranges === RANGES && m.wellFormed && (m.replicas.get(oldId) ?? 0) === 0 ? { status: x, map: m, newId: Number(m5.raftId) } : undefined;
+        },
+        600_000,
+      );
+      const tDone = Date.now();
+      await sleep(1000);
+      await w.stop();
+      console.log(`lost store: ${victim.pod} store ${oldId} → ${done.newId}, re-replicated and balanced ${((tDone - t0) / 1000).toFixed(0)} s after the delete; replicas per store ${JSON.stringify(Object.fromEntries(done.map.replicas))}; ${w.acked.size} keys, ${w.failures.length} failed writes`);
+      assert.deepEqual(done.map.problems, []);
+      assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
+      for (const [k, v] of w.acked) assert.equal((await w.client.get(k)).value?.toString(), v, k);
+    } finally {
+      await w.stop();
+      w.client.close();
+    }
+  });
+
+  it('scale 6→3 under a writer, the operator force-killed mid-drain: every range moves off the removed stores before their pods go (3 voters on the 3 stores left), no failed write, every acknowledged write readable', async () => {
+    const before = (await getJson('kvscluster', NAME, '-n', NS)).status;
+    const kept = before.members.filter((m: any) => /-[012]$/.test(m.pod)).map((m: any) => Number(m.raftId)).sort((a: number, b: number) => a - b);
+    const removed = before.members.filter((m: any) => !/-[012]$/.test(m.pod)).map((m: any) => Number(m.raftId));
+    assert.equal(kept.length, 3);
+    // The scale-in drains each store it removes (StoreDraining, the membership step that moves its
+    // replicas and leaderships away), and placement adds the replicas it still misses (ReplicaAdded).
+    const drainSteps = async (): Promise<number> => (await eventCount('StoreDraining')) + (await eventCount('ReplicaAdded'));
+    const stepsBefore = await drainSteps();
+    const w = await startWriter();
+    try {
+      const t0 = Date.now();
+      await kubectl('patch', `kvscluster/${NAME}`, '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":3}}');
+      // The drain has started moving replicas onto the stores that stay: kill the operator now; the new
+      // one must resume from what the stores report (nothing in the old one's memory is needed).
+      await waitFor('the drain under way', async () => (await drainSteps()) > stepsBefore, 180_000);
+      const ops = await getJson('pods', '-n', 'kvs-system', '-l', 'app.kubernetes.io/name=kvs-operator');
+      for (const p of ops.items) await kubectl('delete', 'pod', p.metadata.name, '-n', 'kvs-system', '--grace-period=0', '--force', '--wait=false');
+      const tKilled = Date.now();
+      const done = await waitFor(
+        `${NAME}: 3 stores, 30 ranges on them, Balanced`,
+        async () => {
+          const x = (await getJson('kvscluster', NAME, '-n', NS)).status ?? {};
+          const bal = (x.conditions ?? []).find((c: any) => c.type === 'Balanced');
+          const voters = (x.members ?? []).filter((m: any) => m.role === 'Leader' || m.role === 'Follower');
+          if (!(voters.length === 3 && x.shardMap?.ranges === RANGES && x.shardMap.underReplicated === 0 && bal?.status === 'True')) return undefined;
+          if ((await podIps()).size !== 3) return undefined;
+          const m = await shardMap();
+          return m.ranges === RANGES && m.wellFormed && removed.every((s: number) => (m.replicas.get(s) ?? 0) === 0) ? { status: x, map: m } : undefined;
+        },
+        600_000,
+      );
+      const tDone = Date.now();
+      await sleep(1000);
+      await w.stop();
+      const fmt = (c: Map<number, number>) => kept.map((s: number) => c.get(s) ?? 0).join('/');
+      console.log(
+        `scale-in 6→3: operator killed ${((tKilled - t0) / 1000).toFixed(0)} s after the patch, settled ${((tDone - t0) / 1000).toFixed(0)} s after it; ` +
+          `replicas ${fmt(done.map.replicas)}, leaders ${fmt(done.map.leaders)}; ${w.acked.size} keys, ${w.failures.length} failed writes`,
+      );
+      assert.deepEqual(done.map.problems, []);
+      assert.deepEqual(done.status.members.map((m: any) => m.pod).sort(), [`${NAME}-0`, `${NAME}-1`, `${NAME}-2`]);
+      await waitFor(`PVCs of ${NAME}-3..5 deleted`, async () => (await getJson('pvc', '-n', NS, '-l', `app.kubernetes.io/instance=${NAME}`)).items.length === 3, 120_000);
+      assert.equal((await eventsOf('PlacementStepFailed')).length, 0, 'no placement step failed');
+      assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
+      for (const [k, v] of w.acked) assert.equal((await w.client.get(k)).value?.toString(), v, k);
+    } finally {
+      await w.stop();
+      w.client.close();
     }
   });
 });
