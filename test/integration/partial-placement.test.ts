@@ -99,6 +99,19 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     await w.put('h4', 'v-h4');
   });
 
+  it('Admin.Ranges reports each store\'s data filesystem (statfs): capacity and free bytes, for placement', async () => {
+    const { statfsSync } = await import('node:fs');
+    for (const a of cluster.addresses) {
+      const r = await admin.ranges(a);
+      assert.ok((r.capacityBytes ?? 0) > 0 && (r.availableBytes ?? 0) > 0, JSON.stringify({ capacity: r.capacityBytes, available: r.availableBytes }));
+      assert.ok(r.availableBytes! <= r.capacityBytes!);
+    }
+    // The same filesystem the test's data directories are on (within what other writers change meanwhile).
+    const fs = statfsSync(cluster.nodes[0]!.dataDir);
+    const r0 = await admin.ranges(cluster.addresses[0]!);
+    assert.equal(r0.capacityBytes, fs.blocks * fs.bsize);
+  });
+
   it('single-key writes and a Batch within the range store 4 lacks reach a store that holds it; a Batch across ranges commits atomically', async () => {
     const c = client({ maxAttempts: 6 });
     await c.put('k-put', 'v');

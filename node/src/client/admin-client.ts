@@ -238,9 +238,15 @@ export class AdminClient {
   }
 
   /** The ranges one store holds (its replicas' view), from `endpoint` or the first that answers. */
-  async ranges(endpoint?: string): Promise<{ storeId: number; ranges: RangeInfo[] }> {
+  async ranges(endpoint?: string): Promise<{ storeId: number; ranges: RangeInfo[]; capacityBytes?: number; availableBytes?: number }> {
     const r = endpoint ? await this.callAt<Record<string, unknown>>(endpoint, 'Ranges', {}) : await this.call<Record<string, unknown>>('Ranges', {});
-    return { storeId: Number(r.storeId ?? 0), ranges: ((r.ranges as Array<Record<string, unknown>> | undefined) ?? []).map(rangeInfoOf) };
+    return {
+      storeId: Number(r.storeId ?? 0),
+      ranges: ((r.ranges as Array<Record<string, unknown>> | undefined) ?? []).map(rangeInfoOf),
+      // The data directory's filesystem (0 = not reported).
+      capacityBytes: Number(r.capacityBytes ?? 0),
+      availableBytes: Number(r.availableBytes ?? 0),
+    };
   }
 
   /**

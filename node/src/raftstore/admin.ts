@@ -501,7 +501,7 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return ok(`leader is now ${to}`);
     }),
 
-    Ranges: unary('Ranges', async () => ({ storeId: node.raftId, ranges: await Promise.all(node.sorted().map((r) => rangeInfo(node, r as RangeReplica))) })),
+    Ranges: unary('Ranges', async () => ({ storeId: node.raftId, ranges: await Promise.all(node.sorted().map((r) => rangeInfo(node, r as RangeReplica))), ...(await node.diskSpace()) })),
 
     DestroyStaleReplica: unary('DestroyStaleReplica', async (req: { rangeId?: number | string; epoch?: unknown; storeIds?: Array<number | string> }) => {
       const rangeId = id(req.rangeId, 'range_id');

@@ -1,7 +1,7 @@
 // Assembles the replicated side of one kvs node: the classic-level engine shared by every group, the
 // Raft transport, the router, the data group's Peer (group 1 at this stage), and a LocalStore running on
 // top of it (commandSink = the Peer: writes become proposals; readBarrier = ReadIndex).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import type { TxnCrashPoint } from './txn-coordinator.js';
@@ -577,6 +577,20 @@ export class RaftNode implements RangeSet {
   }
   get(rangeId: number): RangeReplica | undefined {
     return this.replicas.get(rangeId);
+  }
+
+  /**
+   * The data directory's filesystem: total and available bytes (statfs; zeros without a data dir or when
+   * the call fails — capacity is advisory, for placement).
+   */
+  async diskSpace(): Promise<{ capacityBytes: number; availableBytes: number }> {
+    if (this.opts.dataDir === undefined) return { capacityBytes: 0, availableBytes: 0 };
+    try {
+      const s = await statfs(this.opts.dataDir);
+      return { capacityBytes: s.blocks * s.bsize, availableBytes: s.bavail * s.bsize };
+    } catch {
+      return { capacityBytes: 0, availableBytes: 0 };
+    }
   }
 
   static async open(opts: RaftNodeOptions): Promise<RaftNode> {

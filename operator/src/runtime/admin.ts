@@ -65,6 +65,9 @@ export interface NodeAdmin {
 export interface StoreRanges {
   storeId: number;
   ranges: RangeInfo[];
+  /** The store's data filesystem: size and free bytes (0 or absent = not reported). */
+  capacityBytes?: number;
+  availableBytes?: number;
 }
 
 /** One replica change of one range (Admin AddLearner / Promote / RemoveMember with group_id). */

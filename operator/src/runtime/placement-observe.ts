@@ -107,7 +107,10 @@ export async function observeShardMap(admin: RangeAdmin, endpoints: readonly Sto
       const self = x.replicas.find((p) => p.storeId === e.storeId);
       hostedPeers.push({ rangeId: x.rangeId, peerId: self?.peerId ?? e.storeId, confVer: x.confVer });
     }
-    stores.push({ ...base, state: 'up', lastSeenMs: nowMs, usedBytes: used, hostedPeers });
+    // What the store's data could grow to: its ranges plus the free space of their filesystem (other
+    // files on that disk count against the store). Not reported: no limit.
+    const free = r.availableBytes ?? 0;
+    stores.push({ ...base, ...(free > 0 ? { capacityBytes: used + free } : {}), state: 'up', lastSeenMs: nowMs, usedBytes: used, hostedPeers });
   });
 
   const ranges: ObservedRange[] = [];

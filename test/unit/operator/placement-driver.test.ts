@@ -66,6 +66,25 @@ describe('placement driver: observe (issue 13)', function () {
     assert.ok((await run([])).includes(5), 'without the retired ids store 5 is kept');
   });
 
+  it('a store\'s reported free space bounds what placement moves onto it (capacity = its ranges + free bytes); a store that reports none is not limited', async function () {
+    const run = async (diskOn4: number | undefined): Promise<number> => {
+      const a = fourStores();
+      if (diskOn4 !== undefined) a.disk.set(4, diskOn4);
+      const d = new PlacementDriver();
+      for (let i = 0; i < 20; i++) await d.pass('ns/demo', a, SPEC, a.endpoints(), 10_000 + i * 40_000);
+      return [...a.placement().values()].filter((s) => s.includes(4)).length;
+    };
+    const a = fourStores();
+    a.disk.set(4, 5 << 20);
+    const m = await observeShardMap(a, a.endpoints(), 5000);
+    const s4 = m.stores.find((s) => s.storeId === 4)!;
+    assert.equal(s4.capacityBytes, 5 << 20, 'capacity: its ranges plus the free bytes — what its data could grow to');
+    assert.equal(m.stores.find((s) => s.storeId === 1)!.capacityBytes, 0, 'not reported: no limit');
+    // Each range is 1 MiB: room for 1.5 MiB takes one replica (a second would pass 95 % of it).
+    assert.equal(await run(1.5 * (1 << 20)), 1, 'a nearly full store gets only what fits below 95 %');
+    assert.ok((await run(undefined)) >= 2, 'unlimited (no report): store 4 gets its share');
+  });
+
   it('a pod answering as another store (new raft id, not yet restarted) is that store down', async function () {
     const a = fourStores();
     const eps = a.endpoints().map((e) => (e.storeId === 4 ? { ...e, storeId: 9 } : e));

@@ -31,6 +31,9 @@ export class FakeRangeAdmin implements RangeAdmin {
   readonly calls: string[] = [];
   /** `${rangeId}/${storeId}` → a stale replica there: the descriptor it last applied (it lists its store). */
   readonly stale = new Map<string, { confVer: number; replicas: FakeRange['replicas'] }>();
+  /** Store id → room on its data filesystem for its ranges: Admin.Ranges reports what its ranges leave
+   * of it as available (absent: not reported). */
+  readonly disk = new Map<number, number>();
   /** Every range is at this epoch version (no splits here). */
   readonly version = 2;
   constructor(readonly stores: number[]) {
@@ -72,7 +75,9 @@ export class FakeRangeAdmin implements RangeAdmin {
       if (old) out.push({ ...this.info({ ...r, confVer: old.confVer, replicas: old.replicas, leader: 0 }, s), leaderId: 0 });
       else if (r.replicas.some((x) => x.storeId === s)) out.push(this.info(r, s));
     }
-    return { storeId: s, ranges: out };
+    const disk = this.disk.get(s);
+    const used = out.reduce((n, r) => n + r.approximateBytes, 0);
+    return { storeId: s, ranges: out, ...(disk !== undefined ? { capacityBytes: 1 << 40, availableBytes: Math.max(0, disk - used) } : {}) };
   }
   /** The node's epoch check (raftstore/admin.ts checkRequestEpoch). */
   private checkEpoch(r: FakeRange, epoch: RangeEpoch | undefined): void {
