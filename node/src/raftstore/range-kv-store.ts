@@ -281,7 +281,11 @@ export class RangeKvStore implements KvStore {
         // as a gateway — whatever store a client (or a Kubernetes Service) reached serves the read.
         const at = await this.localOrRemote(key);
         if (at.remote === undefined) throw e; // a replica appeared meanwhile: the client retries here
-        return at.remote.getResult(key, opts.snapshotTs);
+        // No holder answered: a read has no outcome to be unsure of — refuse it as before (the client
+        // tries another store) rather than with the remote call's OUTCOME_UNKNOWN.
+        return await at.remote.getResult(key, opts.snapshotTs).catch((err: unknown) => {
+          throw err instanceof OutcomeUnknownError ? e : err;
+        });
       }
     });
   }
