@@ -6,9 +6,10 @@
 // no learner, a leader; replica and leader counts per store within ±20 % of the mean; status.shardMap,
 // the Balanced condition, the printer columns, the placement events and gauges; the writer saw no failed
 // write and every acknowledged write is readable. Then a store's pod and PVC are deleted (it comes back
-// empty under a new store id; the lost store's replicas are re-replicated), and scale-in 6→3 under the writer with the operator
-// force-killed mid-drain: the replicas leave the removed stores before their pods and PVCs go, every
-// range ends with 3 voters on the 3 stores left, no write fails. The cluster is deleted at the end.
+// empty under a new store id; the lost store's replicas are re-replicated), and scale-in 6→3 under the
+// writer with the operator force-killed mid-drain: the replicas leave the removed stores before their
+// pods and PVCs go, every range ends with 3 voters on the 3 stores left, no write fails. The cluster is
+// deleted at the end.
 import { strict as assert } from 'node:assert';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
 import { applyManifest, getJson, kubectl, sleep, waitFor } from './k8s.js';

@@ -64,8 +64,6 @@ async function directoryComplete(endpoints: readonly string[]): Promise<void> {
   }
 }
 
-/** Splits at g and p (three ranges); returns the middle range's id. */
-
 describe('scans over ranges the coordinating store does not hold, read remotely (multi-process, 4 stores)', function () {
   this.timeout(180_000);
   let cluster: ProcessCluster;

@@ -186,12 +186,18 @@ export class RemoteRange {
   }
 
   async get(key: Buffer, snapshotTs: number): Promise<{ value: Buffer; version: number } | undefined> {
+    const g = await this.readAt(key, snapshotTs);
+    return g.found && g.value !== undefined ? { value: g.value, version: g.version } : undefined;
+  }
+
+  private async readAt(key: Buffer, snapshotTs: number): Promise<GetResult> {
     const r = await this.send(new BinaryWriter(key.length + 16).u8(K_GET).bytes(key).varint(snapshotTs).finish());
     throwIfError(r);
     const found = r.u8() === 1;
     const value = r.bytes();
     const version = r.varint();
-    return found ? { value, version } : undefined;
+    const readTs = r.varint();
+    return found ? { found, value, version, readTs } : { found, version: 0, readTs };
   }
 
   /**
@@ -200,14 +206,7 @@ export class RemoteRange {
    * before it began.
    */
   async getResult(key: Buffer, snapshotTs?: number): Promise<GetResult> {
-    const ts = snapshotTs !== undefined && snapshotTs > 0 ? snapshotTs : await this.readTs();
-    const r = await this.send(new BinaryWriter(key.length + 16).u8(K_GET).bytes(key).varint(ts).finish());
-    throwIfError(r);
-    const found = r.u8() === 1;
-    const value = r.bytes();
-    const version = r.varint();
-    const readTs = r.varint();
-    return found ? { found, value, version, readTs } : { found, version: 0, readTs };
+    return this.readAt(key, snapshotTs !== undefined && snapshotTs > 0 ? snapshotTs : await this.readTs());
   }
 
   async scan(o: { start?: Buffer; end?: Buffer; limit: number; reverse?: boolean; keysOnly?: boolean; snapshotTs: number }): Promise<{ kvs: KeyValue[]; more: boolean }> {
