@@ -108,9 +108,10 @@ export async function observeShardMap(admin: RangeAdmin, endpoints: readonly Sto
       hostedPeers.push({ rangeId: x.rangeId, peerId: self?.peerId ?? e.storeId, confVer: x.confVer });
     }
     // What the store's data could grow to: its ranges plus the free space of their filesystem (other
-    // files on that disk count against the store). Not reported: no limit.
-    const free = r.availableBytes ?? 0;
-    stores.push({ ...base, ...(free > 0 ? { capacityBytes: used + free } : {}), state: 'up', lastSeenMs: nowMs, usedBytes: used, hostedPeers });
+    // files on that disk count against the store). Not reported (no filesystem size): no limit; a full
+    // disk reports a size and 0 free bytes, and is limited.
+    const reported = (r.capacityBytes ?? 0) > 0;
+    stores.push({ ...base, ...(reported ? { capacityBytes: used + (r.availableBytes ?? 0) } : {}), state: 'up', lastSeenMs: nowMs, usedBytes: used, hostedPeers });
   });
 
   const ranges: ObservedRange[] = [];

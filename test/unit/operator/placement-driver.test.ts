@@ -83,6 +83,8 @@ describe('placement driver: observe (issue 13)', function () {
     // Each range is 1 MiB: room for 1.5 MiB takes one replica (a second would pass 95 % of it).
     assert.equal(await run(1.5 * (1 << 20)), 1, 'a nearly full store gets only what fits below 95 %');
     assert.ok((await run(undefined)) >= 2, 'unlimited (no report): store 4 gets its share');
+    // A full disk (0 bytes free: its ranges already fill it) is reported, not unknown: it gets nothing.
+    assert.equal(await run(1000), 0, 'a full store gets no replica');
   });
 
   it('a pod answering as another store (new raft id, not yet restarted) is that store down', async function () {
