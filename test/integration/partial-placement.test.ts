@@ -112,6 +112,25 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     assert.equal(r0.capacityBytes, fs.blocks * fs.bsize);
   });
 
+  it('Admin.Ranges reports each range\'s load (requests per second over its replicas): the range written to has it', async () => {
+    const c = client();
+    // 40 puts and 40 linearizable gets into the first range [-inf, g).
+    for (let i = 0; i < 40; i++) {
+      await c.put(`b${i}`, 'x');
+      await c.get(`b${i}`);
+    }
+    const { collectShardMap } = await import('../../node/src/client/range-moves.js');
+    const map = await collectShardMap(admin);
+    const first = map.ranges.find((r) => r.start.length === 0)!;
+    assert.ok(first.writesPerSec > 0 && first.readsPerSec > 0, `the written range reports its load: ${JSON.stringify({ id: first.rangeId, w: first.writesPerSec, r: first.readsPerSec })}`);
+    // The writes counted once (the replica they reached), not once per replica: at most the 40 puts
+    // (plus the few writes of the earlier tests) over the window of at least a second.
+    assert.ok(first.writesPerSec <= 200, `writes/s ${first.writesPerSec}`);
+    assert.ok(map.stores.some((s) => s.qps > 0));
+    // The later tests count every key of the store.
+    for (let i = 0; i < 40; i++) await c.delete(`b${i}`);
+  });
+
   it('single-key writes and a Batch within the range store 4 lacks reach a store that holds it; a Batch across ranges commits atomically', async () => {
     const c = client({ maxAttempts: 6 });
     await c.put('k-put', 'v');

@@ -483,6 +483,8 @@ printed: for each get, the key and value lines when the key exists (nothing when
   // newest epoch of each range wins and the leader's own report gives leader, size and load).
   const collectRanges = (): Promise<ShardMap> => collectShardMap(getAdmin());
   const bound = (b: Buffer, inf: string): string => (b.length === 0 ? inf : encodeOut(b, enc()));
+  /** One decimal: a rate from a 10–20 s window has no more precision than that. */
+  const round1 = (x: number): number => Math.round(x * 10) / 10;
   const locks = program.command('locks').description('locks of prepared cross-range transactions: what a blocked request waits for, and settling them');
   locks
     .command('list')
@@ -534,7 +536,7 @@ printed: for each get, the key and value lines when the key exists (nothing when
   const range = program.command('range').description('ranges (shards): each a Raft group holding [start, end) of the key space');
   range
     .command('list')
-    .description('every range with its bounds, epoch, replicas, leader, approximate size and proposals')
+    .description('every range with its bounds, epoch, replicas, leader, approximate size, proposals and load (requests per second over its replicas, last 10–20 s)')
     .action(async () => {
       const { ranges } = await collectRanges();
       if (g().json) {
@@ -549,14 +551,16 @@ printed: for each get, the key and value lines when the key exists (nothing when
             leaderAddress: r.leaderAddress,
             approximateBytes: r.approximateBytes,
             proposals: r.proposals,
+            readsPerSec: round1(r.readsPerSec),
+            writesPerSec: round1(r.writesPerSec),
           })),
         );
         return;
       }
-      out('ID\tSTART\tEND\tEPOCH\tREPLICAS\tLEADER\tSIZE\tPROPOSALS\n');
+      out('ID\tSTART\tEND\tEPOCH\tREPLICAS\tLEADER\tSIZE\tPROPOSALS\tQPS\n');
       for (const r of ranges) {
         const reps = r.replicas.map((x) => `${x.storeId}${x.role === 'learner' ? '(L)' : ''}`).join(',');
-        out(`${r.rangeId}\t${bound(r.start, '-inf')}\t${bound(r.end, '+inf')}\t${r.confVer}/${r.version}\t${reps}\t${r.leaderId || '?'}\t${r.approximateBytes}\t${r.proposals}\n`);
+        out(`${r.rangeId}\t${bound(r.start, '-inf')}\t${bound(r.end, '+inf')}\t${r.confVer}/${r.version}\t${reps}\t${r.leaderId || '?'}\t${r.approximateBytes}\t${r.proposals}\t${round1(r.readsPerSec + r.writesPerSec)}\n`);
       }
     });
   range
@@ -625,13 +629,13 @@ printed: for each get, the key and value lines when the key exists (nothing when
   const store = program.command('store').description('stores (node processes) and what they hold');
   store
     .command('list')
-    .description('every store of --endpoints: store id, ranges, leaders, approximate bytes')
+    .description('every store of --endpoints: store id, ranges, leaders, approximate bytes, requests per second')
     .action(async () => {
       const { stores } = await collectRanges();
-      if (g().json) json(stores);
+      if (g().json) json(stores.map((x) => ({ ...x, qps: round1(x.qps) })));
       else {
-        out('STORE\tENDPOINT\tRANGES\tLEADERS\tBYTES\n');
-        for (const x of stores) out(x.error !== undefined ? `?\t${x.endpoint}\tERROR ${x.error}\n` : `${x.storeId}\t${x.endpoint}\t${x.ranges}\t${x.leaders}\t${x.bytes}\n`);
+        out('STORE\tENDPOINT\tRANGES\tLEADERS\tBYTES\tQPS\n');
+        for (const x of stores) out(x.error !== undefined ? `?\t${x.endpoint}\tERROR ${x.error}\n` : `${x.storeId}\t${x.endpoint}\t${x.ranges}\t${x.leaders}\t${x.bytes}\t${round1(x.qps)}\n`);
       }
     });
   store

@@ -56,6 +56,9 @@ export interface RangeInfo {
   term: number;
   applied: number;
   proposals: number;
+  /** Requests per second on this replica over the last 10–20 s (a range's load: the sum over its replicas). */
+  readsPerSec: number;
+  writesPerSec: number;
 }
 
 function rangeInfoOf(r: Record<string, unknown>): RangeInfo {
@@ -75,6 +78,8 @@ function rangeInfoOf(r: Record<string, unknown>): RangeInfo {
     term: n(r.term),
     applied: n(r.applied),
     proposals: n(r.proposals),
+    readsPerSec: n(r.readsPerSec),
+    writesPerSec: n(r.writesPerSec),
   };
 }
 

@@ -13,12 +13,14 @@ export interface StoreReport {
   ranges: number;
   leaders: number;
   bytes: number;
+  /** Requests per second on this store's replicas (reads + writes, last 10–20 s). */
+  qps: number;
   error?: string;
 }
 
 /** Every range (newest descriptor wins) and every store, as the endpoints of `admin` report them. */
 export interface ShardMap {
-  /** Sorted by start key. */
+  /** Sorted by start key; readsPerSec/writesPerSec are the range's load, summed over its replicas that answered. */
   ranges: RangeInfo[];
   stores: StoreReport[];
 }
@@ -39,18 +41,27 @@ function newer(x: RangeInfo, cur: RangeInfo | undefined): boolean {
  */
 export async function collectShardMap(admin: AdminClient): Promise<ShardMap> {
   const byId = new Map<number, RangeInfo>();
+  const load = new Map<number, { readsPerSec: number; writesPerSec: number }>();
   const stores: StoreReport[] = [];
   for (const e of admin.endpoints) {
     try {
       const r = await admin.ranges(e);
-      stores.push({ endpoint: e, storeId: r.storeId, ranges: r.ranges.length, leaders: r.ranges.filter((x) => x.role === 'Leader').length, bytes: r.ranges.reduce((a, x) => a + x.approximateBytes, 0) });
-      for (const x of r.ranges) if (newer(x, byId.get(x.rangeId))) byId.set(x.rangeId, x);
+      const qps = r.ranges.reduce((a, x) => a + x.readsPerSec + x.writesPerSec, 0);
+      stores.push({ endpoint: e, storeId: r.storeId, ranges: r.ranges.length, leaders: r.ranges.filter((x) => x.role === 'Leader').length, bytes: r.ranges.reduce((a, x) => a + x.approximateBytes, 0), qps });
+      for (const x of r.ranges) {
+        const l = load.get(x.rangeId) ?? { readsPerSec: 0, writesPerSec: 0 };
+        load.set(x.rangeId, { readsPerSec: l.readsPerSec + x.readsPerSec, writesPerSec: l.writesPerSec + x.writesPerSec });
+        if (newer(x, byId.get(x.rangeId))) byId.set(x.rangeId, x);
+      }
     } catch (err) {
-      stores.push({ endpoint: e, storeId: 0, ranges: 0, leaders: 0, bytes: 0, error: (err as Error).message });
+      stores.push({ endpoint: e, storeId: 0, ranges: 0, leaders: 0, bytes: 0, qps: 0, error: (err as Error).message });
     }
   }
   if (stores.every((x) => x.error !== undefined)) throw new KvUnavailableError(`no endpoint answered: ${stores.map((x) => x.error).join('; ')}`);
-  return { ranges: [...byId.values()].sort((a, b) => Buffer.compare(a.start, b.start)), stores };
+  // A request reaches one replica (the client picks the leader; a follower forwards writes to it): the
+  // range's load is what all of its replicas saw.
+  const ranges = [...byId.values()].map((x) => ({ ...x, ...load.get(x.rangeId)! }));
+  return { ranges: ranges.sort((a, b) => Buffer.compare(a.start, b.start)), stores };
 }
 
 export interface MoveOptions {

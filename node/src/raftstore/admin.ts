@@ -114,6 +114,7 @@ export async function rangeInfo(node: RaftNode, r: RangeReplica): Promise<Record
     term: st.term,
     applied: r.peer.appliedIndex,
     proposals: r.peer.stats.proposals,
+    ...r.load.sample(Date.now(), r.peer.stats),
   };
 }
 

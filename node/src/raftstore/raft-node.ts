@@ -52,6 +52,7 @@ async function sampleRange(engine: Engine, start: Buffer, end: Buffer, maxKeys: 
 }
 import { raftSizeLimits } from '../common/raft-limits.js';
 import type { LeaseTuning } from './read-lease.js';
+import { RangeLoad } from './range-load.js';
 
 export const DATA_GROUP_ID = 1;
 
@@ -132,6 +133,8 @@ export interface RaftNodeOptions {
 export interface RangeReplica extends RangeReplicaView {
   readonly peer: Peer;
   readonly store: LocalStore;
+  /** Requests per second on this replica (Admin.Ranges; the operator balances leaderships by it). */
+  readonly load: RangeLoad;
 }
 
 export class RaftNode implements RangeSet {
@@ -768,7 +771,7 @@ export class RaftNode implements RangeSet {
     // Registered once started: a message for a peer whose raft core does not exist yet would be lost anyway.
     this.router.register(peer);
     if (!peer.quiesced) this.awake.add(peer);
-    const replica: RangeReplica = { rangeId: g, peer, store };
+    const replica: RangeReplica = { rangeId: g, peer, store, load: new RangeLoad(Date.now(), peer.stats) };
     this.replicas.set(g, replica);
     this.sortedCache = undefined;
     // The split's proposer side campaigns at once (TiKV does the same): its log is as new as anyone's.

@@ -143,14 +143,16 @@ describe('client/drain planDrain', () => {
       term: 1,
       applied: 1,
       proposals: 0,
+      readsPerSec: 0,
+      writesPerSec: 0,
     });
     const map: ShardMap = {
       ranges: [info(1, [1, 2, 3], 1), info(2, [1, 2, 5], 2)],
       stores: [
-        { endpoint: 'a:1', storeId: 1, ranges: 2, leaders: 1, bytes: 0 },
-        { endpoint: 'b:1', storeId: 2, ranges: 2, leaders: 1, bytes: 0 },
-        { endpoint: 'c:1', storeId: 0, ranges: 0, leaders: 0, bytes: 0, error: 'unreachable' },
-        { endpoint: 'd:1', storeId: 4, ranges: 0, leaders: 0, bytes: 0 },
+        { endpoint: 'a:1', storeId: 1, ranges: 2, leaders: 1, bytes: 0, qps: 0 },
+        { endpoint: 'b:1', storeId: 2, ranges: 2, leaders: 1, bytes: 0, qps: 0 },
+        { endpoint: 'c:1', storeId: 0, ranges: 0, leaders: 0, bytes: 0, qps: 0, error: 'unreachable' },
+        { endpoint: 'd:1', storeId: 4, ranges: 0, leaders: 0, bytes: 0, qps: 0 },
       ],
     };
     const input = drainInputOf(map, 1);

@@ -18,6 +18,8 @@ const info = (rangeId: number, o: Partial<RangeInfo> = {}): RangeInfo => ({
   term: 1,
   applied: 0,
   proposals: 0,
+  readsPerSec: 0,
+  writesPerSec: 0,
   ...o,
 });
 

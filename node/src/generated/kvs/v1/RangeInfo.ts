@@ -38,6 +38,13 @@ export interface RangeInfo {
    * proposals made by this replica since start (load indication)
    */
   'proposals'?: (number | string | Long);
+  /**
+   * Requests per second on this replica over the last 10–20 s: linearizable reads and writes (proposals,
+   * forwarded to the leader when made on a follower). A range's load is the sum over its replicas; the
+   * operator balances leaderships by it.
+   */
+  'readsPerSec'?: (number | string);
+  'writesPerSec'?: (number | string);
 }
 
 /**
@@ -75,4 +82,11 @@ export interface RangeInfo__Output {
    * proposals made by this replica since start (load indication)
    */
   'proposals': (number);
+  /**
+   * Requests per second on this replica over the last 10–20 s: linearizable reads and writes (proposals,
+   * forwarded to the leader when made on a follower). A range's load is the sum over its replicas; the
+   * operator balances leaderships by it.
+   */
+  'readsPerSec': (number);
+  'writesPerSec': (number);
 }
