@@ -328,6 +328,7 @@ export const statusSchema: JSONSchemaProps = {
         replicationFactor: { type: 'integer', format: 'int32', description: 'The replication factor in force.' },
         replicaImbalancePercent: { type: 'integer', format: 'int32', description: 'Largest deviation of a usable store\'s replica count from the mean, in percent.' },
         leaderImbalancePercent: { type: 'integer', format: 'int32', description: 'Largest deviation of a usable store\'s leader count from the mean, in percent.' },
+        leaderLoadImbalancePercent: { type: 'integer', format: 'int32', description: 'Largest deviation of a usable store\'s leader load (requests per second of the ranges it leads) from the mean, in percent; 0 when not measured.' },
         stores: {
           type: 'array',
           'x-kubernetes-list-type': 'map',
@@ -341,6 +342,7 @@ export const statusSchema: JSONSchemaProps = {
               ranges: { type: 'integer', format: 'int32', description: 'Replicas it holds.' },
               leaders: { type: 'integer', format: 'int32', description: 'Ranges it leads.' },
               bytes: { type: 'integer', format: 'int64', description: 'Approximate bytes of its replicas.' },
+              qps: { type: 'number', description: 'Requests per second of the ranges it leads (reads and writes its stores saw over the last 10–20 s; 0 = not measured).' },
               state: str('up, down, lost, draining or removed.'),
             },
           },

@@ -163,6 +163,8 @@ export interface ShardMapStore {
   leaders: number;
   /** Approximate bytes of its replicas. */
   bytes: number;
+  /** Requests per second of the ranges it leads (the stores' reports over the last 10–20 s; 0 = not measured). */
+  qps: number;
   /** up, down, lost (down longer than failover.downTimeout), draining or removed. */
   state: string;
 }
@@ -181,6 +183,8 @@ export interface ShardMapStatus {
   /** Largest relative deviation from the mean over the usable stores, in percent. */
   replicaImbalancePercent: number;
   leaderImbalancePercent: number;
+  /** The same for the leaders' load (requests per second); 0 when not measured. */
+  leaderLoadImbalancePercent: number;
   stores: ShardMapStore[];
 }
 

@@ -100,7 +100,8 @@ export function shardMapStatus(s: PlacementSummary, rf: number, pods: ReadonlyMa
     replicationFactor: rf,
     replicaImbalancePercent: Math.round(s.imbalance.replicas * 100),
     leaderImbalancePercent: Math.round(s.imbalance.leaders * 100),
-    stores: s.stores.map((x) => ({ pod: pods.get(x.storeId) ?? '', storeId: x.storeId, ranges: x.ranges, leaders: x.leaders, bytes: Math.round(x.bytes), state: x.state })),
+    leaderLoadImbalancePercent: Math.round(s.imbalance.qps * 100),
+    stores: s.stores.map((x) => ({ pod: pods.get(x.storeId) ?? '', storeId: x.storeId, ranges: x.ranges, leaders: x.leaders, bytes: Math.round(x.bytes), qps: Math.round(x.qps * 10) / 10, state: x.state })),
   };
 }
 

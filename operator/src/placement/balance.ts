@@ -194,7 +194,7 @@ export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[]
     }
     const qps = rv.qps(best);
     const d = rv.ranges[best]!.descriptor;
-    steps.push({ type: 'TransferLeader', rangeId: d.rangeId, fromStoreId: v.ids[src]!, toStoreId: v.ids[bestTo]!, epoch: { ...d.epoch }, cause: 'leader-balance', why: `store ${v.ids[src]} leads ${v.leaders[src]} ranges, store ${v.ids[bestTo]} ${v.leaders[bestTo]}; mean ${m.leaders.toFixed(1)}` });
+    steps.push({ type: 'TransferLeader', rangeId: d.rangeId, fromStoreId: v.ids[src]!, toStoreId: v.ids[bestTo]!, epoch: { ...d.epoch }, cause: 'leader-balance', why: leaderWhy(v, m, src, bestTo) });
     b.touched[best] = 1;
     v.leaders[src]!--;
     v.qps[src]! -= qps;
@@ -204,4 +204,11 @@ export function balanceLeaders(b: BalanceInput, budget: number): PlacementStep[]
     rescore(bestTo);
   }
   return steps;
+}
+
+/** Why a leadership moves: the two stores' leader counts and, when measured, their leader load. */
+function leaderWhy(v: StoreView, m: Means, src: number, to: number): string {
+  if (m.qps <= 0) return `store ${v.ids[src]} leads ${v.leaders[src]} ranges, store ${v.ids[to]} ${v.leaders[to]}; mean ${m.leaders.toFixed(1)}`;
+  const q = (i: number) => Math.round(v.qps[i]!);
+  return `store ${v.ids[src]} leads ${v.leaders[src]} ranges (${q(src)} req/s), store ${v.ids[to]} ${v.leaders[to]} (${q(to)} req/s); mean ${m.leaders.toFixed(1)} (${Math.round(m.qps)} req/s)`;
 }

@@ -84,7 +84,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
       v.qps[l]! += rv.qps(k);
     }
   }
-  const observed = { replicas: v.replicas.slice(), leaders: v.leaders.slice(), bytes: v.bytes.slice() };
+  const observed = { replicas: v.replicas.slice(), leaders: v.leaders.slice(), bytes: v.bytes.slice(), qps: v.qps.slice() };
   // Where the moves in flight will remove a replica once promoted (rule 3 on the observed load), then
   // the load as it will be after them (PD's operator influence). Every later decision — which voter a
   // finishing move removes, where a new replica goes, what balancing moves — sees that projected load,

@@ -72,14 +72,27 @@ export function leaderCost(v: StoreView, m: Means, i: number, dLeaders = 0, dQps
   return m.qps > 0 ? l + sq((v.qps[i]! + dQps) / m.qps - 1) : l;
 }
 
+/**
+ * A store's leader load relative to the mean, for the band test — 1 (average) while it is within
+ * max(25 %, 100 req/s) of the mean. Measured rates are noisy (a 10–20 s window, a few requests per range
+ * at low traffic); without this band leaderships would chase the noise. The same thresholds as
+ * CockroachDB's load-based rebalancing (qpsRebalanceThreshold 0.25, minQPSThresholdDifference 100).
+ */
+export function loadRatio(v: StoreView, m: Means, i: number): number {
+  const q = v.qps[i]!;
+  return Math.abs(q - m.qps) <= Math.max(LOAD_BAND * m.qps, LOAD_MIN_DIFF_QPS) ? 1 : q / m.qps;
+}
+export const LOAD_BAND = 0.25;
+export const LOAD_MIN_DIFF_QPS = 100;
+
 export function leaderScore(v: StoreView, m: Means, i: number): number {
   const l = v.leaders[i]! / Math.max(m.leaders, 1e-9);
-  return m.qps > 0 ? Math.max(l, v.qps[i]! / m.qps) : l;
+  return m.qps > 0 ? Math.max(l, loadRatio(v, m, i)) : l;
 }
 
 export function leaderFloor(v: StoreView, m: Means, i: number): number {
   const l = v.leaders[i]! / Math.max(m.leaders, 1e-9);
-  return m.qps > 0 ? Math.min(l, v.qps[i]! / m.qps) : l;
+  return m.qps > 0 ? Math.min(l, loadRatio(v, m, i)) : l;
 }
 
 /** Relative tolerance around the mean score: 5 %, but at least one unit of the count (small clusters

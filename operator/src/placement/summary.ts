@@ -17,15 +17,15 @@ export interface Counts {
 }
 
 /** `observed`: the per-store counters before this pass planned anything. */
-export function summarize(v: StoreView, observed: { replicas: Int32Array; leaders: Int32Array; bytes: Float64Array }, c: Counts): PlacementSummary {
+export function summarize(v: StoreView, observed: { replicas: Int32Array; leaders: Int32Array; bytes: Float64Array; qps: Float64Array }, c: Counts): PlacementSummary {
   const stores: StoreSummary[] = [];
   for (let i = 0; i < v.size; i++) {
     if (v.known[i] === 0) continue;
-    const s: StoreSummary = { storeId: v.ids[i]!, state: v.summaryState[i]!, ranges: observed.replicas[i]!, leaders: observed.leaders[i]!, bytes: observed.bytes[i]! };
+    const s: StoreSummary = { storeId: v.ids[i]!, state: v.summaryState[i]!, ranges: observed.replicas[i]!, leaders: observed.leaders[i]!, bytes: observed.bytes[i]!, qps: observed.qps[i]! };
     if (v.draining[i] === 1 && s.ranges === 0 && s.leaders === 0) s.drained = true;
     stores.push(s);
   }
-  const imb = { replicas: imbalance(v, observed.replicas), leaders: imbalance(v, observed.leaders), bytes: imbalance(v, observed.bytes) };
+  const imb = { replicas: imbalance(v, observed.replicas), leaders: imbalance(v, observed.leaders), bytes: imbalance(v, observed.bytes), qps: imbalance(v, observed.qps) };
   let reason: string;
   let message: string;
   if (c.unavailable > 0) {
@@ -42,10 +42,10 @@ export function summarize(v: StoreView, observed: { replicas: Int32Array; leader
     message = `${c.draining} range(s) still have a replica or leadership on a draining store` + (c.noTarget > 0 ? `; ${c.noTarget} cannot move (no usable store with room outside the range)` : '');
   } else if (c.movesInFlight > 0 || c.steps > 0) {
     reason = 'Rebalancing';
-    message = `${c.movesInFlight} move(s) in flight, ${c.steps} step(s) planned; imbalance replicas ${pct(imb.replicas)}, leaders ${pct(imb.leaders)}, bytes ${pct(imb.bytes)}`;
+    message = `${c.movesInFlight} move(s) in flight, ${c.steps} step(s) planned; imbalance ${imbalanceText(imb)}`;
   } else {
     reason = 'Balanced';
-    message = `no move improves the placement; imbalance replicas ${pct(imb.replicas)}, leaders ${pct(imb.leaders)}, bytes ${pct(imb.bytes)}`;
+    message = `no move improves the placement; imbalance ${imbalanceText(imb)}`;
   }
   return {
     ranges: c.ranges,
@@ -62,3 +62,5 @@ export function summarize(v: StoreView, observed: { replicas: Int32Array; leader
 }
 
 const pct = (x: number) => `±${Math.round(x * 100)} %`;
+/** Leader load only when measured (stores report requests per second). */
+const imbalanceText = (imb: PlacementSummary['imbalance']) => `replicas ${pct(imb.replicas)}, leaders ${pct(imb.leaders)}, bytes ${pct(imb.bytes)}` + (imb.qps > 0 ? `, leader load ${pct(imb.qps)}` : '');

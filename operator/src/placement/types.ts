@@ -107,6 +107,8 @@ export interface StoreSummary {
   leaders: number;
   /** Sum of the approximate sizes of its replicas. */
   bytes: number;
+  /** Requests per second of the ranges it leads (0 when not measured). */
+  qps: number;
   /** Draining and holds nothing any more: its pod and PVC may go. */
   drained?: boolean;
 }
@@ -126,7 +128,8 @@ export interface PlacementSummary {
   reason: string;
   message: string;
   /** Max relative deviation from the mean over the stores that can hold replicas (0.2 = ±20 %). */
-  imbalance: { replicas: number; leaders: number; bytes: number };
+  /** qps: of the leaders' load (0 when not measured). */
+  imbalance: { replicas: number; leaders: number; bytes: number; qps: number };
 }
 
 export interface BlockedRange {

@@ -60,7 +60,7 @@ export class OperatorMetrics {
   });
   readonly placementImbalance = new Gauge<ClusterLabels | 'kind'>({
     name: 'kvs_operator_placement_imbalance_ratio',
-    help: 'Largest relative deviation of a usable store from the mean (0.2 = ±20 %), by kind (replicas, leaders, bytes).',
+    help: 'Largest relative deviation of a usable store from the mean (0.2 = ±20 %), by kind (replicas, leaders, bytes, qps: the load of the ranges a store leads; 0 when not measured).',
     labelNames: ['kvs_namespace', 'kvs_cluster', 'kind'] as const,
     registers: [this.registry],
   });
@@ -108,7 +108,7 @@ export class OperatorMetrics {
     this.placementUnderReplicated.set(l, s.underReplicated);
     this.placementUnavailable.set(l, s.unavailable);
     this.placementMovesInFlight.set(l, s.movesInFlight);
-    for (const kind of ['replicas', 'leaders', 'bytes'] as const) this.placementImbalance.set({ ...l, kind }, s.imbalance[kind]);
+    for (const kind of ['replicas', 'leaders', 'bytes', 'qps'] as const) this.placementImbalance.set({ ...l, kind }, s.imbalance[kind]);
     for (const o of pass.outcomes) this.placementSteps.inc({ type: o.step.type, result: o.ok ? 'ok' : o.stale ? 'stale' : o.event.type === 'Normal' ? 'waiting' : 'error' });
   }
 

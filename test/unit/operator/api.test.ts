@@ -47,7 +47,8 @@ const fullStatus: Required<KvsClusterStatus> = {
     replicationFactor: 3,
     replicaImbalancePercent: 0,
     leaderImbalancePercent: 0,
-    stores: [{ pod: 'p', storeId: 1, ranges: 4, leaders: 1, bytes: 10, state: 'up' }],
+    leaderLoadImbalancePercent: 0,
+    stores: [{ pod: 'p', storeId: 1, ranges: 4, leaders: 1, bytes: 10, qps: 0, state: 'up' }],
   },
 };
 

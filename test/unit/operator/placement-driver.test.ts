@@ -48,6 +48,36 @@ describe('placement driver: observe (issue 13)', function () {
     assert.equal(m2.ranges[1]!.pendingLearners, undefined);
   });
 
+  it('load: a range\'s requests per second (summed over its replicas\' reports) reach the planner, and leaderships follow it when the counts are even; without the reports, or under light load, nothing moves', async function () {
+    // 3 stores, RF 3 (every range everywhere): leaders 4/4/4 by count, but store 1 leads both hot ranges.
+    const hot = (withLoad: boolean, hotQps = 100): FakeRangeAdmin => {
+      const a = new FakeRangeAdmin([1, 2, 3]);
+      [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3].forEach((leader, i) => a.addRange(20 + i, [1, 2, 3], leader));
+      if (withLoad) for (const r of a.ranges_.values()) r.qps = r.id === 20 || r.id === 21 ? hotQps : 1;
+      return a;
+    };
+    const m = await observeShardMap(hot(true), hot(true).endpoints(), 5000);
+    assert.deepEqual(m.ranges.map((r) => r.qps), [100, 100, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    assert.equal((await observeShardMap(hot(false), hot(false).endpoints(), 5000)).ranges[0]!.qps, undefined, 'not reported: not measured');
+    const run = async (withLoad: boolean, hotQps = 100): Promise<{ hotOn1: number; calls: string[]; leaders: number[] }> => {
+      const a = hot(withLoad, hotQps);
+      const d = new PlacementDriver();
+      for (let i = 0; i < 8; i++) await d.prepare('ns/demo', a, { ...SPEC, maxConcurrentMoves: 1 }, a.endpoints(), 10_000 + i * 1000).then((p) => d.execute(p, a));
+      const led = [...a.ranges_.values()].filter((r) => r.id !== 1);
+      return { hotOn1: led.filter((r) => r.leader === 1 && r.qps === hotQps).length, calls: a.calls.filter((c) => c.startsWith('TransferLeader')), leaders: [1, 2, 3].map((s) => led.filter((r) => r.leader === s).length) };
+    };
+    const withLoad = await run(true);
+    assert.equal(withLoad.hotOn1, 1, `one hot range's leadership left store 1 (${withLoad.calls.join('; ')})`);
+    assert.ok(withLoad.leaders.every((n) => Math.abs(n - 4) <= 1), `leader counts stay within one of the mean: ${withLoad.leaders.join('/')}`);
+    // Negative control: the same cluster without load reports is balanced by count, and nothing moves.
+    const without = await run(false);
+    assert.deepEqual(without.calls, []);
+    assert.equal(without.hotOn1, 0, 'no qps: the ranges are not "hot" to the planner');
+    // Light load is noise, not a reason to move: store 1 is only 28 req/s above the mean (band: 100 req/s).
+    const light = await run(true, 20);
+    assert.deepEqual(light.calls, [], 'within max(25 %, 100 req/s) of the mean nothing moves');
+  });
+
   it('a retired store id still named by a descriptor (its volume was lost, or it was scaled in) is removed: its replicas are replaced at once; unlisted it would stay a replica short', async function () {
     const run = async (retired: number[]): Promise<number[]> => {
       const a = fourStores();

@@ -19,6 +19,8 @@ export interface FakeRange {
   leader: number;
   applied: number;
   bytes: number;
+  /** Requests per second its leader reports (writes). */
+  qps?: number;
 }
 
 export class FakeRangeAdmin implements RangeAdmin {
@@ -65,6 +67,9 @@ export class FakeRangeAdmin implements RangeAdmin {
       term: 3,
       applied: learnerLag ? 0 : r.applied,
       proposals: 0,
+      // The client reaches the leader: its replica sees the range's requests, the followers none.
+      readsPerSec: 0,
+      writesPerSec: r.leader === self ? (r.qps ?? 0) : 0,
     };
   }
   async ranges(address: string): Promise<StoreRanges> {

@@ -253,6 +253,24 @@ const cases: Case[] = [
       assert.ok(r2?.type === 'RemoveReplica' && (r2.storeId === 1 || r2.storeId === 2));
     },
   },
+  {
+    name: 'leader-load',
+    why: 'three stores, every range on each, leaders 4/4/4 by count — but store 1 leads both hot ranges (100 req/s each, the rest 1): one hot leadership leaves store 1 for a voter elsewhere; leader counts stay within one of the mean; the summary reports the leader-load imbalance',
+    input: {
+      spec: spec(),
+      stores: stores(3),
+      ranges: [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3].map((leader, i) => range(i + 1, [1, 2, 3], { leader, qps: i < 2 ? 100 : 1 })),
+      nowMs: NOW_MS,
+    },
+    check: (p) => {
+      const moves = p.steps.filter((s) => s.type === 'TransferLeader');
+      assert.ok(moves.length >= 1);
+      assert.ok(moves.some((s) => s.type === 'TransferLeader' && s.fromStoreId === 1 && s.rangeId <= 2 && s.cause === 'leader-balance'), 'a hot range\'s leadership leaves store 1');
+      assert.ok(p.summary.imbalance.qps > 1, `leader-load imbalance ${p.summary.imbalance.qps}`);
+      assert.equal(p.summary.stores.find((x) => x.storeId === 1)!.qps, 202);
+      assert.equal(p.summary.balanced, false);
+    },
+  },
 ];
 
 describe('placement planner (golden)', () => {
