@@ -310,6 +310,63 @@ describe('a store that joins after splits gets a replica of every range (created
   });
 });
 
+describe('a store added for a placement driver joins the membership range only (AddLearner/Promote membership_only)', function () {
+  this.timeout(120_000);
+  let cluster: ProcessCluster;
+  let extra: NodeProcess | undefined;
+  before(async function () {
+    cluster = await startRaftCluster(95);
+  });
+  afterEach(function () {
+    collectLogsOnFailure(this, [...(cluster?.nodes ?? []), extra]);
+  });
+  after(async function () {
+    await extra?.cleanup();
+    await cluster?.cleanup();
+  });
+
+  it('the new store holds range 1 alone, as a voter after the promotion; a range then placed on it (learner → promote) serves there', async function () {
+    const admin = new AdminClient(cluster.addresses);
+    const client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000 });
+    try {
+      for (const k of ['a', 'p']) await client.put(k, `v-${k}`);
+      const { right } = await admin.splitRange(Buffer.from('g'));
+      const probe = new NodeProcess({ nodeId: 'n4', host: '127.0.0.95' });
+      await probe.allocatePorts();
+      extra = new NodeProcess({ nodeId: 'n4', host: '127.0.0.95', grpcPort: probe.grpcPort, httpPort: probe.httpPort, extraArgs: ['--raft-id', '4', '--join', '--peers', peersOf(cluster.nodes.map((n) => n.spec))] });
+      await extra.start();
+      const added = await admin.addLearner(4, extra.address, 0, true);
+      assert.match(added.message, /membership range only/);
+      const mine = new AdminClient([extra.address]);
+      try {
+        await until('the new store holds range 1', async () => ((await mine.ranges()).ranges.some((r) => r.rangeId === 1) ? true : undefined), 30_000, 200);
+        await until('promoted in range 1', async () => ((await admin.promote(4, 0, 0, true).catch(() => undefined))?.ok ? true : undefined), 30_000, 300);
+        // Give a fan-out (the default) time to have happened: none may.
+        await sleep(1000);
+        const held = (await mine.ranges()).ranges;
+        assert.deepEqual(held.map((r) => r.rangeId), [1], 'only the membership range');
+        assert.ok(held[0]!.replicas.some((x) => x.storeId === 4 && x.role === 'voter'), 'a voter of range 1');
+        const other = (await admin.ranges(cluster.addresses[0]!)).ranges.find((r) => r.rangeId === Number(right.rangeId))!;
+        assert.ok(!other.replicas.some((x) => x.storeId === 4), `range ${right.rangeId} does not list store 4: ${JSON.stringify(other.replicas)}`);
+        // What the placement driver does next, range by range.
+        await admin.addLearner(4, '', Number(right.rangeId));
+        await until(`promoted in range ${right.rangeId}`, async () => ((await admin.promote(4, 0, Number(right.rangeId)).catch(() => undefined))?.ok ? true : undefined), 30_000, 300);
+        const local = new KvClient({ endpoints: [extra.address], timeoutMs: 20_000 });
+        try {
+          assert.equal((await local.get('p')).value?.toString(), 'v-p');
+        } finally {
+          local.close();
+        }
+      } finally {
+        mine.close();
+      }
+    } finally {
+      client.close();
+      admin.close();
+    }
+  });
+});
+
 describe('moving one range\'s replica between stores (kvsctl range move)', function () {
   this.timeout(120_000);
   const suite = raftClusterForSuite(100);

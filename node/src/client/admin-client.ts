@@ -216,12 +216,15 @@ export class AdminClient {
   async statusAll(timeoutMs = 3000): Promise<Array<AdminStatus | undefined>> {
     return Promise.all(this.endpoints.map((e) => this.callAt<AdminStatus>(e, 'Status', {}, timeoutMs).catch(() => undefined)));
   }
-  /** Adds a learner to every range of the store (rangeId 0), or to one range. */
-  addLearner(raftId: number, address: string, rangeId = 0): Promise<AdminResult> {
-    return this.call('AddLearner', { raftId, address, groupId: rangeId });
+  /**
+   * Adds a learner to every range of the store (rangeId 0), or to one range. `membershipOnly` (store
+   * level): range 1 alone — a placement driver places the store's replicas of the other ranges.
+   */
+  addLearner(raftId: number, address: string, rangeId = 0, membershipOnly = false): Promise<AdminResult> {
+    return this.call('AddLearner', { raftId, address, groupId: rangeId, membershipOnly });
   }
-  promote(raftId: number, maxLag = 0, rangeId = 0): Promise<AdminResult> {
-    return this.call('Promote', { raftId, maxLag, groupId: rangeId });
+  promote(raftId: number, maxLag = 0, rangeId = 0, membershipOnly = false): Promise<AdminResult> {
+    return this.call('Promote', { raftId, maxLag, groupId: rangeId, membershipOnly });
   }
   removeMember(raftId: number, force = false, rangeId = 0): Promise<AdminResult> {
     return this.call('RemoveMember', { raftId, force, groupId: rangeId });

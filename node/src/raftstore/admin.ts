@@ -391,7 +391,7 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       return { ...store.settings, stored: store.sm.settingsStored };
     }),
 
-    AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string; groupId?: number | string; epoch?: unknown }) => {
+    AddLearner: unary('AddLearner', async (req: { raftId?: number; address?: string; groupId?: number | string; epoch?: unknown; membershipOnly?: boolean }) => {
       const rid = id(req.raftId, 'raft_id');
       const address = (req.address ?? '').trim();
       const epoch = requestEpoch(req.epoch);
@@ -404,12 +404,13 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       if (role === 'voter') throw new PreconditionFailedError(`${rid} is already a voter`);
       const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddLearner, nodeId: rid }], context: encodeConfContext(address) };
       await changeConf(peer, cc, (s) => isMember(s, rid) === 'learner', 10_000);
+      if (req.membershipOnly === true) return ok(`added learner ${rid} at ${address} (membership range only)`);
       const late = await fanOut(node, cc, (s) => isMember(s, rid) !== undefined, 10_000);
       if (late.length > 0) throw new OperationTimeoutError(`learner ${rid} added to range 1 but not yet to ${late.join(', ')}; retry`);
       return ok(`added learner ${rid} at ${address}`);
     }),
 
-    Promote: unary('Promote', async (req: { raftId?: number; maxLag?: number; groupId?: number | string; epoch?: unknown }) => {
+    Promote: unary('Promote', async (req: { raftId?: number; maxLag?: number; groupId?: number | string; epoch?: unknown; membershipOnly?: boolean }) => {
       const rid = id(req.raftId, 'raft_id');
       const epoch = requestEpoch(req.epoch);
       if (Number(req.groupId ?? 0) > 0) return ok(await changeRangeReplica(node, Number(req.groupId), 'promote', rid, { maxLag: Number(req.maxLag ?? 0) || DEFAULT_MAX_LAG, ...(epoch ? { epoch } : {}) }));
@@ -423,7 +424,7 @@ export function createAdminHandlers(deps: AdminDeps): grpc.UntypedServiceImpleme
       const cc: ConfChange = { transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.AddNode, nodeId: rid }], context: encodeConfContext(undefined) };
       const promoted = (s: Status): boolean => isMember(s, rid) === 'voter' && s.config.votersOutgoing.length === 0;
       // Every other range first, each checked on its own leader; range 1 (what the operator reads) last.
-      const late = await fanOut(node, cc, promoted, 10_000, { leadHere: true, check: (s, rangeId) => checkCaughtUp(s, rid, maxLag, rangeId) });
+      const late = req.membershipOnly === true ? [] : await fanOut(node, cc, promoted, 10_000, { leadHere: true, check: (s, rangeId) => checkCaughtUp(s, rid, maxLag, rangeId) });
       if (late.length > 0) throw new OperationTimeoutError(`promotion of ${rid} not yet applied in ${late.join(', ')}; retry`);
       await changeConf(peer, cc, promoted, 10_000);
       return ok(`promoted ${rid} to voter`);

@@ -92,8 +92,12 @@ export function drainingEvent(step: Extract<MembershipStep, { type: 'DrainStore'
  * Executes one membership step (idempotent on the node side). Returns the event to record.
  * `storeAddresses`: the admin address of every answering node (a drain reads each store's ranges).
  */
-export async function executeStep(step: MembershipStep, leaderAddress: string | undefined, namespace: string, deps: Pick<ReconcileDeps, 'admin' | 'writer'>, storeAddresses: string[] = []): Promise<PlannedEvent> {
+export async function executeStep(step: MembershipStep, leaderAddress: string | undefined, namespace: string, deps: Pick<ReconcileDeps, 'admin' | 'writer' | 'placement'>, storeAddresses: string[] = []): Promise<PlannedEvent> {
   const admin = deps.admin!;
+  // With a placement driver a new store joins the membership range alone and placement gives it its
+  // share of replicas; added to every range, a scale-out would copy the whole data set to each new store
+  // (and placement would then trim it back to the replication factor).
+  const membershipOnly = deps.placement !== undefined && isRangeAdmin(admin);
   let detail: string;
   if (step.type === 'DrainStore') {
     // Not through the leader: the drain finds each range's leader itself.
@@ -111,7 +115,7 @@ export async function executeStep(step: MembershipStep, leaderAddress: string | 
     if (!leaderAddress) throw new Error('no leader address');
     switch (step.type) {
       case 'AddLearner':
-        detail = await admin.addLearner(leaderAddress, step.raftId, step.address);
+        detail = await admin.addLearner(leaderAddress, step.raftId, step.address, membershipOnly);
         // A snapshot generated before the learner was added does not list it in its configuration and
         // the learner rejects it ("not in the ConfState"); make the leader cut a fresh one right away.
         detail += await admin.snapshot(leaderAddress).then(
@@ -120,7 +124,7 @@ export async function executeStep(step: MembershipStep, leaderAddress: string | 
         );
         break;
       case 'Promote':
-        detail = await admin.promote(leaderAddress, step.raftId);
+        detail = await admin.promote(leaderAddress, step.raftId, undefined, membershipOnly);
         break;
       case 'RemoveMember':
         detail = await admin.removeMember(leaderAddress, step.raftId);

@@ -46,8 +46,12 @@ export function toNodeAdminError(e: unknown, what: string): NodeAdminError {
 /** Membership calls take the leader's client address (host:port); the node client follows a hint once. */
 export interface NodeAdmin {
   status(address: string): Promise<NodeReport>;
-  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string>;
-  promote(leader: string, raftId: number, maxLag?: number): Promise<string>;
+  /**
+   * `membershipOnly`: the store joins range 1 alone (its replicas of other ranges are the placement
+   * driver's); otherwise the node also adds it to every range the leader's store holds.
+   */
+  addLearner(leader: string, raftId: number, raftAddress: string, membershipOnly?: boolean): Promise<string>;
+  promote(leader: string, raftId: number, maxLag?: number, membershipOnly?: boolean): Promise<string>;
   removeMember(leader: string, raftId: number): Promise<string>;
   transferLeader(leader: string, toRaftId: number): Promise<string>;
   /**
@@ -239,11 +243,11 @@ export class FallbackNodeAdmin implements NodeAdmin, RangeAdmin {
   status(address: string): Promise<NodeReport> {
     return this.either((a) => a.status(address));
   }
-  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
-    return this.either((a) => a.addLearner(leader, raftId, raftAddress));
+  addLearner(leader: string, raftId: number, raftAddress: string, membershipOnly?: boolean): Promise<string> {
+    return this.either((a) => a.addLearner(leader, raftId, raftAddress, membershipOnly));
   }
-  promote(leader: string, raftId: number, maxLag?: number): Promise<string> {
-    return this.either((a) => a.promote(leader, raftId, maxLag));
+  promote(leader: string, raftId: number, maxLag?: number, membershipOnly?: boolean): Promise<string> {
+    return this.either((a) => a.promote(leader, raftId, maxLag, membershipOnly));
   }
   removeMember(leader: string, raftId: number): Promise<string> {
     return this.either((a) => a.removeMember(leader, raftId));
@@ -353,11 +357,11 @@ export class GrpcNodeAdmin implements NodeAdmin, RangeAdmin {
   status(address: string): Promise<NodeReport> {
     return this.run(`Status ${address}`, async () => reportOf(await this.client(address).callAt<AdminStatus>(address, 'Status', {}, this.statusTimeoutMs)));
   }
-  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
-    return this.run(`AddLearner ${raftId}`, async () => (await this.client(leader).addLearner(raftId, raftAddress)).message);
+  addLearner(leader: string, raftId: number, raftAddress: string, membershipOnly = false): Promise<string> {
+    return this.run(`AddLearner ${raftId}`, async () => (await this.client(leader).addLearner(raftId, raftAddress, 0, membershipOnly)).message);
   }
-  promote(leader: string, raftId: number, maxLag = 0): Promise<string> {
-    return this.run(`Promote ${raftId}`, async () => (await this.client(leader).promote(raftId, maxLag)).message);
+  promote(leader: string, raftId: number, maxLag = 0, membershipOnly = false): Promise<string> {
+    return this.run(`Promote ${raftId}`, async () => (await this.client(leader).promote(raftId, maxLag, 0, membershipOnly)).message);
   }
   removeMember(leader: string, raftId: number): Promise<string> {
     return this.run(`RemoveMember ${raftId}`, async () => (await this.client(leader).removeMember(raftId, false)).message);
@@ -479,8 +483,8 @@ export class FakeNodeAdmin implements NodeAdmin {
     };
   }
 
-  async addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
-    this.calls.push(`AddLearner ${raftId} ${raftAddress}`);
+  async addLearner(leader: string, raftId: number, raftAddress: string, membershipOnly = false): Promise<string> {
+    this.calls.push(`AddLearner ${raftId} ${raftAddress}${membershipOnly ? ' membership-only' : ''}`);
     this.check(leader, true);
     const m = this.config.get(raftId);
     if (m?.role === 'voter') throw new NodeAdminError('Refused', `${raftId} is already a voter`);
@@ -489,8 +493,8 @@ export class FakeNodeAdmin implements NodeAdmin {
     return `added learner ${raftId}`;
   }
 
-  async promote(leader: string, raftId: number): Promise<string> {
-    this.calls.push(`Promote ${raftId}`);
+  async promote(leader: string, raftId: number, _maxLag = 0, membershipOnly = false): Promise<string> {
+    this.calls.push(`Promote ${raftId}${membershipOnly ? ' membership-only' : ''}`);
     this.check(leader, true);
     const m = this.config.get(raftId);
     if (!m) throw new NodeAdminError('Refused', `${raftId} is not a member`);

@@ -3,7 +3,7 @@
 // NotLeader, a learner not caught up → Refused, a removal that would lose the quorum → Refused).
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../../node/src/common/logger.js';
-import { reconcile } from '../../../operator/src/controller/reconcile.js';
+import { executeStep, reconcile } from '../../../operator/src/controller/reconcile.js';
 import { NodeAdminError, type RangeAdmin } from '../../../operator/src/runtime/admin.js';
 import { cluster, healthyStatus, membersCm, pods, StaticCache, sts } from './fixtures.js';
 import { FakeClusterAdmin, FakeRangeAdmin, RecordingWriter } from './placement-fake-admin.js';
@@ -441,6 +441,21 @@ describe('placement in the reconcile pass (issue 13)', function () {
     assert.ok(!w.events.some((e) => /^Replica|PlacementStep/.test(e.reason)));
     const bal = w.statuses.at(-1)?.conditions?.find((c) => c.type === 'Balanced');
     assert.deepEqual([bal?.status, bal?.reason], ['Unknown', 'MembershipChanging']);
+  });
+
+  it('with a placement driver a new store joins the membership range only (AddLearner/Promote membership-only): placement gives it its replicas; without one it joins every range', async function () {
+    const step = async (withPlacement: boolean): Promise<string[]> => {
+      const { deps } = setup(4, 4);
+      const { placement, ...rest } = deps;
+      const d = withPlacement ? { ...rest, placement } : rest;
+      deps.admin.node.addNode('10.0.0.5:7379', 5, 'learner');
+      for (const st of [{ type: 'AddLearner' as const, pod: 'demo-4', raftId: 6, address: '10.0.0.6:7380' }, { type: 'Promote' as const, pod: 'demo-4', raftId: 5 }]) {
+        await executeStep(st, '10.0.0.1:7379', 'db', { ...d, writer: new RecordingWriter() });
+      }
+      return deps.admin.node.calls.filter((c) => /^(AddLearner|Promote)/.test(c));
+    };
+    assert.deepEqual(await step(true), ['AddLearner 6 10.0.0.6:7380 membership-only', 'Promote 5 membership-only']);
+    assert.deepEqual(await step(false), ['AddLearner 6 10.0.0.6:7380', 'Promote 5']);
   });
 
   it('without a placement driver the shard map is not touched (the existing reconcile)', async function () {

@@ -159,11 +159,11 @@ export class FakeClusterAdmin implements NodeAdmin, RangeAdmin {
   status(address: string): Promise<NodeReport> {
     return this.node.status(address);
   }
-  addLearner(leader: string, raftId: number, raftAddress: string): Promise<string> {
-    return this.node.addLearner(leader, raftId, raftAddress);
+  addLearner(leader: string, raftId: number, raftAddress: string, membershipOnly?: boolean): Promise<string> {
+    return this.node.addLearner(leader, raftId, raftAddress, membershipOnly);
   }
-  promote(leader: string, raftId: number): Promise<string> {
-    return this.node.promote(leader, raftId);
+  promote(leader: string, raftId: number, maxLag?: number, membershipOnly?: boolean): Promise<string> {
+    return this.node.promote(leader, raftId, maxLag, membershipOnly);
   }
   removeMember(leader: string, raftId: number): Promise<string> {
     return this.node.removeMember(leader, raftId);

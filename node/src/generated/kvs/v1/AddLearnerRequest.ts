@@ -17,6 +17,12 @@ export interface AddLearnerRequest {
    */
   'address'?: (string);
   'epoch'?: (_kvs_v1_RangeEpoch | null);
+  /**
+   * Store-level (group_id 0) only: join range 1 (the membership range) alone. Without it the store is also
+   * added to every other range this store holds (every range on every store); with a placement driver
+   * (the operator, replication factor below the store count) its replicas are placed range by range.
+   */
+  'membershipOnly'?: (boolean);
 }
 
 /**
@@ -33,4 +39,10 @@ export interface AddLearnerRequest__Output {
    */
   'address': (string);
   'epoch': (_kvs_v1_RangeEpoch__Output | null);
+  /**
+   * Store-level (group_id 0) only: join range 1 (the membership range) alone. Without it the store is also
+   * added to every other range this store holds (every range on every store); with a placement driver
+   * (the operator, replication factor below the store count) its replicas are placed range by range.
+   */
+  'membershipOnly': (boolean);
 }

@@ -11,6 +11,11 @@ export interface PromoteRequest {
    */
   'maxLag'?: (number | string | Long);
   'epoch'?: (_kvs_v1_RangeEpoch | null);
+  /**
+   * Store-level only: promote in range 1 alone (see AddLearnerRequest.membership_only): the placement
+   * driver promotes the store's learners of other ranges itself, each once caught up.
+   */
+  'membershipOnly'?: (boolean);
 }
 
 export interface PromoteRequest__Output {
@@ -21,4 +26,9 @@ export interface PromoteRequest__Output {
    */
   'maxLag': (number);
   'epoch': (_kvs_v1_RangeEpoch__Output | null);
+  /**
+   * Store-level only: promote in range 1 alone (see AddLearnerRequest.membership_only): the placement
+   * driver promotes the store's learners of other ranges itself, each once caught up.
+   */
+  'membershipOnly': (boolean);
 }
