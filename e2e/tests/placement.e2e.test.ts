@@ -1,12 +1,13 @@
 // e2e of the operator as placement driver (issue 13) on the real local Kubernetes: a KvsCluster `place`
-// with 6 stores and replicationFactor 3 (its own cluster next to `demo`, same namespace), split into 30
-// ranges under a writing client. Splits inherit every replica (6 per range): the operator trims each
-// range to 3 voters on 3 distinct stores and balances replicas and leaders. Checked from the stores
+// with replicationFactor 3 (its own cluster next to `demo`, same namespace): 3 stores split into 30 ranges
+// under a writing client, then scaled out to 6: the operator moves replicas and leaderships onto the new
+// stores until each range has 3 voters on 3 distinct stores and the stores are balanced. Checked from the stores
 // themselves (Admin.Ranges on every pod, not only status): every range has 3 voters on distinct stores,
 // no learner, a leader; replica and leader counts per store within ±20 % of the mean; status.shardMap,
 // the Balanced condition, the printer columns, the placement events and gauges; the writer saw no failed
 // write and every acknowledged write is readable. Then a store's pod and PVC are deleted (it comes back
-// empty under a new store id; the lost store's replicas are re-replicated), and scale-in 6→3 under the
+// empty under a new store id; the lost store's replicas are re-replicated), a rolling upgrade of all six
+// (each store's leaderships moved off it before its pod restarts), and scale-in 6→3 under the
 // writer with the operator force-killed mid-drain: the replicas leave the removed stores before their
 // pods and PVCs go, every range ends with 3 voters on the 3 stores left, no write fails. The cluster is
 // deleted at the end.
@@ -18,6 +19,7 @@ const NS = process.env.KVS_E2E_NAMESPACE ?? 'kvs-e2e';
 const NAME = 'place';
 const STORES = 6;
 const RANGES = 30;
+const UPGRADE_IMAGE = process.env.KVS_E2E_UPGRADE_IMAGE ?? 'kvs/node:dev2';
 
 async function podIps(): Promise<Map<string, string>> {
   const pods = await getJson('pods', '-n', NS, '-l', `app.kubernetes.io/name=kvs,app.kubernetes.io/instance=${NAME}`);
@@ -63,34 +65,70 @@ function spread(m: Map<number, number>, stores: number[]): number {
   return mean === 0 ? Infinity : Math.max(...xs.map((x) => Math.abs(x - mean) / mean));
 }
 
-/** A writer over the key space the splits cut (one writer per key: its last acknowledged value is known). */
-async function startWriter(): Promise<{ acked: Map<string, string>; failures: string[]; client: KvClient; stop: () => Promise<void> }> {
-  const acked = new Map<string, string>();
-  const failures: string[] = [];
-  let stopped = false;
-  const client = new KvClient({ endpoints: await endpoints(), timeoutMs: 30_000, attemptTimeoutMs: 3000 });
-  const loop = (async () => {
-    for (let i = 0; !stopped; i++) {
-      const k = `p/${String(i % 600).padStart(3, '0')}`;
-      try {
-        await client.put(k, `v${i}`);
-        acked.set(k, `v${i}`);
-      } catch (e) {
-        failures.push(`${k}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      await sleep(10);
+/**
+ * A writer over the key space the splits cut (one writer per key: its last acknowledged value is known).
+ * It follows the pods' IPs (re-read every 2 s, as a Service or DNS would): a restarted pod comes back
+ * under a new IP, and after a rolling upgrade none of the first ones is left.
+ */
+class Writer {
+  readonly acked = new Map<string, string>();
+  readonly failures: string[] = [];
+  /** The slowest acknowledged write (ms). */
+  maxMs = 0;
+  private stopped = false;
+  private done: Promise<void> | undefined;
+  private kv: KvClient | undefined;
+  private eps = '';
+
+  private async refresh(): Promise<void> {
+    const eps = (await endpoints()).join(',');
+    if (eps && eps !== this.eps) {
+      this.kv?.close();
+      this.eps = eps;
+      this.kv = new KvClient({ endpoints: eps, timeoutMs: 30_000, attemptTimeoutMs: 3000 });
     }
-  })();
-  return {
-    acked,
-    failures,
-    client,
-    stop: async () => {
-      stopped = true;
-      await loop;
-    },
-  };
+  }
+
+  async start(): Promise<this> {
+    await this.refresh();
+    this.done = (async () => {
+      let lastRefresh = Date.now();
+      for (let i = 0; !this.stopped; i++) {
+        if (Date.now() - lastRefresh > 2000) {
+          await this.refresh().catch(() => undefined);
+          lastRefresh = Date.now();
+        }
+        const k = `p/${String(i % 600).padStart(3, '0')}`;
+        const t = Date.now();
+        try {
+          await this.kv!.put(k, `v${i}`);
+          this.acked.set(k, `v${i}`);
+          this.maxMs = Math.max(this.maxMs, Date.now() - t);
+        } catch (e) {
+          this.failures.push(`${k}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        await sleep(10);
+      }
+    })();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+
+  /** Every acknowledged write reads back its last value (through the pods running now). */
+  async check(): Promise<void> {
+    await this.refresh();
+    for (const [k, v] of this.acked) assert.equal((await this.kv!.get(k)).value?.toString(), v, k);
+  }
+
+  close(): void {
+    this.kv?.close();
+  }
 }
+const startWriter = (): Promise<Writer> => new Writer().start();
 
 /** The cluster's events of one reason. */
 async function eventsOf(reason: string): Promise<any[]> {
@@ -107,16 +145,17 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
     await kubectl('delete', 'kvscluster', NAME, '-n', NS, '--ignore-not-found', '--wait=false').catch(() => undefined);
   });
 
-  it('6 stores, RF 3, 30 ranges under a writer: every range 3 voters on 3 distinct stores, replicas and leaders within ±20 %, no failed write', async () => {
+  it('3 stores, RF 3, split into 30 ranges, then scaled out to 6 under a writer: the new stores get replicas and leaders until every range has 3 voters on 3 distinct stores and replicas and leaders are within ±20 %, no failed write', async () => {
     const t0 = Date.now();
     await applyManifest({
       apiVersion: 'kvs.dev/v1alpha1',
       kind: 'KvsCluster',
       metadata: { name: NAME, namespace: NS },
       spec: {
-        replicas: STORES,
+        replicas: 3,
         replicationFactor: 3,
-        placement: { maxConcurrentMoves: 4 },
+        // 8 moves at a time: the scale-out 3→6 moves 42 replicas (about 110 s at 4).
+        placement: { maxConcurrentMoves: 8 },
         // storeDownTimeout (one clock with member replacement): a store lost longer than this has its
         // ranges re-replicated (the lost-volume scenario below; 5m by default).
         failover: { downTimeout: '30s' },
@@ -127,20 +166,21 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
         pvcRetentionPolicy: 'Delete',
       },
     });
-    const st0 = await waitFor(
-      `${NAME}: ${STORES} voters, a leader`,
-      async () => {
-        const x = (await getJson('kvscluster', NAME, '-n', NS)).status ?? {};
-        const voters = (x.members ?? []).filter((m: any) => m.role === 'Leader' || m.role === 'Follower');
-        return x.phase === 'Running' && voters.length === STORES && x.leader ? x : undefined;
-      },
-      240_000,
-    );
-    const stores = st0.members.map((m: any) => Number(m.raftId)).sort((a: number, b: number) => a - b);
+    const running = (n: number) =>
+      waitFor(
+        `${NAME}: ${n} voters, a leader`,
+        async () => {
+          const x = (await getJson('kvscluster', NAME, '-n', NS)).status ?? {};
+          const voters = (x.members ?? []).filter((m: any) => m.role === 'Leader' || m.role === 'Follower');
+          return x.phase === 'Running' && voters.length === n && x.leader ? x : undefined;
+        },
+        240_000,
+      );
+    await running(3);
     const tReady = Date.now();
 
     const w = await startWriter();
-    const { acked, failures, client } = w;
+    const { acked, failures } = w;
     try {
       const admin = new AdminClient(await adminEndpoints(), { followAnyLeaderHint: false });
       try {
@@ -154,6 +194,11 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
         admin.close();
       }
       const tSplit = Date.now();
+      // Every range is on the 3 first stores. Scale out: the new stores join range 1 (membership), then
+      // placement moves replicas and leaderships onto them.
+      await kubectl('patch', `kvscluster/${NAME}`, '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { replicas: STORES } }));
+      const st6 = await running(STORES);
+      const stores = st6.members.map((m: any) => Number(m.raftId)).sort((a: number, b: number) => a - b);
       const done = await waitFor(
         'status.shardMap: 30 ranges placed, Balanced',
         async () => {
@@ -171,7 +216,7 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       const m = done.map;
       const fmt = (c: Map<number, number>) => stores.map((s: number) => c.get(s) ?? 0).join('/');
       console.log(
-        `placement: ready ${((tReady - t0) / 1000).toFixed(0)} s, 30 splits ${((tSplit - tReady) / 1000).toFixed(0)} s, balanced ${((tBalanced - tSplit) / 1000).toFixed(0)} s after the splits; ` +
+        `placement: 3 stores ready ${((tReady - t0) / 1000).toFixed(0)} s, 30 splits ${((tSplit - tReady) / 1000).toFixed(0)} s, scaled out to ${STORES} and balanced ${((tBalanced - tSplit) / 1000).toFixed(0)} s after the patch; ` +
           `replicas ${fmt(m.replicas)} (±${Math.round(spread(m.replicas, stores) * 100)} %), leaders ${fmt(m.leaders)} (±${Math.round(spread(m.leaders, stores) * 100)} %); ` +
           `${acked.size} keys, ${failures.length} failed writes`,
       );
@@ -183,22 +228,25 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       assert.match(out.split('\n')[0]!, /\bRANGES\s+UNDERREPLICATED\b/);
       assert.match(out, new RegExp(`\\n${NAME}\\s+${STORES}\\s+${STORES}\\s+Running\\s+\\S+\\s+dev\\s+${RANGES}\\s+0\\s+`));
       console.log(out);
+      console.log(`per store (pod: ranges, leaders, req/s led): ${done.status.shardMap.stores.map((s: any) => `${s.pod}: ${s.ranges}, ${s.leaders}, ${s.qps}`).join('; ')}`);
       const ev = await getJson('events.events.k8s.io', '-n', NS, '--field-selector', `regarding.name=${NAME}`);
       const reasons = new Map<string, number>();
       for (const e of ev.items) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
       console.log(`placement events: ${JSON.stringify(Object.fromEntries(reasons))}`);
-      assert.ok((reasons.get('ReplicaRemoved') ?? 0) > 0, 'ReplicaRemoved events (ranges trimmed to 3)');
+      assert.ok((reasons.get('ReplicaAdded') ?? 0) > 0 && (reasons.get('ReplicaRemoved') ?? 0) > 0, 'replicas moved to the new stores (ReplicaAdded, ReplicaRemoved)');
+      assert.ok((reasons.get('LeaderTransferred') ?? 0) > 0, 'leaderships moved');
       assert.equal(reasons.get('PlacementStepFailed') ?? 0, 0, 'no placement step failed');
       const ops = await getJson('pods', '-n', 'kvs-system', '-l', 'app.kubernetes.io/name=kvs-operator');
       const ip = ops.items.find((p: any) => p.status.podIP && !p.metadata.deletionTimestamp)?.status.podIP;
       const metrics = await (await fetch(`http://${ip}:8080/metrics`)).text();
       assert.match(metrics, new RegExp(`kvs_operator_placement_under_replicated_ranges\\{kvs_namespace="${NS}",kvs_cluster="${NAME}"\\} 0`));
       assert.match(metrics, /kvs_operator_placement_steps_total\{type="RemoveReplica",result="ok"\} [1-9]/);
+      assert.match(metrics, /kvs_operator_placement_steps_total\{type="AddLearner",result="ok"\} [1-9]/);
       assert.deepEqual(failures.slice(0, 5), [], 'no failed write');
-      for (const [k, v] of acked) assert.equal((await client.get(k)).value?.toString(), v, k);
+      await w.check();
     } finally {
       await w.stop();
-      client.close();
+      w.close();
     }
   });
 
@@ -230,10 +278,65 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       console.log(`lost store: ${victim.pod} store ${oldId} → ${done.newId}, re-replicated and balanced ${((tDone - t0) / 1000).toFixed(0)} s after the delete; replicas per store ${JSON.stringify(Object.fromEntries(done.map.replicas))}; ${w.acked.size} keys, ${w.failures.length} failed writes`);
       assert.deepEqual(done.map.problems, []);
       assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
-      for (const [k, v] of w.acked) assert.equal((await w.client.get(k)).value?.toString(), v, k);
+      await w.check();
     } finally {
       await w.stop();
-      w.client.close();
+      w.close();
+    }
+  });
+
+  it('rolling upgrade of 6 stores (RF 3) under a writer: each store\'s leaderships move off it before its pod restarts, one pod at a time; afterwards every range 3 voters, leaders rebalanced, no failed write', async () => {
+    const before = (await getJson('kvscluster', NAME, '-n', NS)).status;
+    const stores = before.members.map((m: any) => Number(m.raftId)).sort((a: number, b: number) => a - b);
+    const w = await startWriter();
+    try {
+      const t0 = Date.now();
+      await kubectl('patch', `kvscluster/${NAME}`, '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { image: UPGRADE_IMAGE, version: 'dev2' } }));
+      const done = await waitFor(
+        `${NAME}: every pod on ${UPGRADE_IMAGE}, dev2, leaders rebalanced`,
+        async () => {
+          const pods = await getJson('pods', '-n', NS, '-l', `app.kubernetes.io/name=kvs,app.kubernetes.io/instance=${NAME}`);
+          if (pods.items.length !== STORES || !pods.items.every((p: any) => p.spec.containers[0].image === UPGRADE_IMAGE)) return undefined;
+          const x = (await getJson('kvscluster', NAME, '-n', NS)).status ?? {};
+          const bal = (x.conditions ?? []).find((c: any) => c.type === 'Balanced');
+          if (!(x.currentVersion === 'dev2' && x.phase === 'Running' && x.readyReplicas === STORES && x.shardMap?.underReplicated === 0 && bal?.status === 'True')) return undefined;
+          const m = await shardMap();
+          return m.ranges === RANGES && m.wellFormed && spread(m.leaders, stores) <= 0.2 ? { status: x, map: m } : undefined;
+        },
+        480_000,
+      );
+      const tDone = Date.now();
+      await sleep(1000);
+      await w.stop();
+      // The operator's own record, in order: every pod's leaderships moved off it (StoreDrained, a
+      // leaderships-only drain) before the pod was deleted (PodRestarted). The planner deletes a pod
+      // only once its store reports leading nothing; a store still leading would make its ranges wait
+      // for an election (or a graceful handover) while the writer writes to them.
+      const at = (e: any): number => Date.parse(e.eventTime ?? e.metadata.creationTimestamp);
+      const drained = (await eventsOf('StoreDrained')).filter((e: any) => /leadership/.test(e.note) && at(e) >= t0 - 1000);
+      const restarted = (await eventsOf('PodRestarted')).filter((e: any) => /upgrade/.test(e.note) && at(e) >= t0 - 1000);
+      const order: string[] = [];
+      for (let i = 0; i < STORES; i++) {
+        const pod = `${NAME}-${i}`;
+        const r = restarted.find((e: any) => new RegExp(`restarting ${pod}:`).test(e.note));
+        const d = drained.find((e: any) => new RegExp(`off ${pod} `).test(e.note) || new RegExp(`${pod} \\(store`).test(e.note));
+        assert.ok(r, `${pod} restarted for the upgrade (PodRestarted events: ${restarted.map((e: any) => e.note).join(' | ')})`);
+        assert.ok(d, `${pod}'s leaderships moved before its restart (StoreDrained events: ${drained.map((e: any) => e.note).join(' | ')})`);
+        assert.ok(at(d) <= at(r), `${pod}: leaderships moved (${d.eventTime}) before the restart (${r.eventTime})`);
+        order.push(`${pod} ${((at(r) - t0) / 1000).toFixed(0)} s`);
+      }
+      const fmt = (c: Map<number, number>) => stores.map((s: number) => c.get(s) ?? 0).join('/');
+      console.log(
+        `rolling upgrade of ${STORES} stores: done ${((tDone - t0) / 1000).toFixed(0)} s after the patch (restarts at ${order.join(', ')}); ` +
+          `leaders after ${fmt(done.map.leaders)}; ${w.acked.size} keys, ${w.failures.length} failed writes, slowest write ${w.maxMs} ms`,
+      );
+      assert.deepEqual(done.map.problems, []);
+      assert.equal((await eventsOf('PlacementStepFailed')).length, 0, 'no placement step failed');
+      assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
+      await w.check();
+    } finally {
+      await w.stop();
+      w.close();
     }
   });
 
@@ -282,10 +385,10 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       await waitFor(`PVCs of ${NAME}-3..5 deleted`, async () => (await getJson('pvc', '-n', NS, '-l', `app.kubernetes.io/instance=${NAME}`)).items.length === 3, 120_000);
       assert.equal((await eventsOf('PlacementStepFailed')).length, 0, 'no placement step failed');
       assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
-      for (const [k, v] of w.acked) assert.equal((await w.client.get(k)).value?.toString(), v, k);
+      await w.check();
     } finally {
       await w.stop();
-      w.client.close();
+      w.close();
     }
   });
 });
