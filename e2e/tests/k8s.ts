@@ -1,4 +1,5 @@
 // kubectl helpers of the e2e scenarios (KVS_KUBECTL and KUBECONFIG come from e2e/run-e2e.sh).
+import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { KvClient, type ClientTlsOptions } from '../../node/src/client/index.js';
@@ -60,17 +61,24 @@ export async function waitRunning(ns: string, name: string, n: number, timeoutMs
 
 /**
  * A retrying client writing `prefix/i` (value `v<i>`) to a KvsCluster's pod IPs, following them as pods
- * restart; records acknowledged keys (with the time) and failures. `tls`: mutual TLS, else plaintext.
+ * restart (re-read every 2 s, as a Service or DNS would); records acknowledged keys (with the time) and
+ * failures. `tls`: mutual TLS, else plaintext. `cycle`: write the keys `prefix/000` … `prefix/<cycle-1>`
+ * over and over instead (a key space split into ranges stays written everywhere); `last` then holds each
+ * key's last acknowledged value.
  */
 export class PodWriter {
   acked: string[] = [];
   ackedAt: number[] = [];
   failures: string[] = [];
+  /** Each key's last acknowledged value. */
+  readonly last = new Map<string, string>();
+  /** The slowest acknowledged write (ms). */
+  maxMs = 0;
   private stopped = false;
   private done?: Promise<void>;
   private client?: KvClient;
   private endpoints = '';
-  constructor(private readonly o: { ns: string; instance: string; prefix: string; tls?: ClientTlsOptions; attemptTimeoutMs?: number }) {}
+  constructor(private readonly o: { ns: string; instance: string; prefix: string; tls?: ClientTlsOptions; attemptTimeoutMs?: number; cycle?: number; pauseMs?: number }) {}
 
   private async refresh(): Promise<void> {
     const eps = [...(await podIps(this.o.ns, this.o.instance)).values()].map((ip) => `${ip}:7379`).sort().join(',');
@@ -89,15 +97,18 @@ export class PodWriter {
           await this.refresh().catch(() => undefined);
           lastRefresh = Date.now();
         }
-        const key = `${this.o.prefix}/${String(i).padStart(6, '0')}`;
+        const key = this.o.cycle ? `${this.o.prefix}/${String(i % this.o.cycle).padStart(3, '0')}` : `${this.o.prefix}/${String(i).padStart(6, '0')}`;
+        const t = Date.now();
         try {
           await this.client!.put(key, `v${i}`);
           this.acked.push(key);
           this.ackedAt.push(Date.now());
+          this.last.set(key, `v${i}`);
+          this.maxMs = Math.max(this.maxMs, Date.now() - t);
         } catch (e) {
           this.failures.push(`${key}: ${e instanceof Error ? e.message : String(e)}`);
         }
-        await sleep(20);
+        await sleep(this.o.pauseMs ?? 20);
       }
     })();
     return this;
@@ -107,6 +118,20 @@ export class PodWriter {
     this.stopped = true;
     await this.done;
     this.client?.close();
+    this.client = undefined;
+    this.endpoints = '';
+  }
+
+  /** Every key's last acknowledged value reads back (through the pods running now); call after stop(). */
+  async checkLast(): Promise<void> {
+    await this.refresh();
+    try {
+      for (const [k, v] of this.last) assert.equal((await this.client!.get(k)).value?.toString(), v, k);
+    } finally {
+      this.client?.close();
+      this.client = undefined;
+      this.endpoints = '';
+    }
   }
 }
 

@@ -12,8 +12,8 @@
 // pods and PVCs go, every range ends with 3 voters on the 3 stores left, no write fails. The cluster is
 // deleted at the end.
 import { strict as assert } from 'node:assert';
-import { AdminClient, KvClient } from '../../node/src/client/index.js';
-import { applyManifest, getJson, kubectl, sleep, waitFor } from './k8s.js';
+import { AdminClient } from '../../node/src/client/index.js';
+import { PodWriter, applyManifest, getJson, kubectl, podIps as podIpsOf, sleep, waitFor } from './k8s.js';
 
 const NS = process.env.KVS_E2E_NAMESPACE ?? 'kvs-e2e';
 const NAME = 'place';
@@ -21,11 +21,7 @@ const STORES = 6;
 const RANGES = 30;
 const UPGRADE_IMAGE = process.env.KVS_E2E_UPGRADE_IMAGE ?? 'kvs/node:dev2';
 
-async function podIps(): Promise<Map<string, string>> {
-  const pods = await getJson('pods', '-n', NS, '-l', `app.kubernetes.io/name=kvs,app.kubernetes.io/instance=${NAME}`);
-  return new Map(pods.items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp).map((p: any) => [p.metadata.name, p.status.podIP]));
-}
-const endpoints = async (): Promise<string[]> => [...(await podIps()).values()].map((ip) => `${ip}:7379`).sort();
+const podIps = (): Promise<Map<string, string>> => podIpsOf(NS, NAME);
 /** Admin is on the pods' own admin port (7381; the NetworkPolicy is not enforced on this local cluster). */
 const adminEndpoints = async (): Promise<string[]> => [...(await podIps()).values()].map((ip) => `${ip}:7381`).sort();
 
@@ -65,70 +61,11 @@ function spread(m: Map<number, number>, stores: number[]): number {
   return mean === 0 ? Infinity : Math.max(...xs.map((x) => Math.abs(x - mean) / mean));
 }
 
-/**
- * A writer over the key space the splits cut (one writer per key: its last acknowledged value is known).
- * It follows the pods' IPs (re-read every 2 s, as a Service or DNS would): a restarted pod comes back
- * under a new IP, and after a rolling upgrade none of the first ones is left.
- */
-class Writer {
-  readonly acked = new Map<string, string>();
-  readonly failures: string[] = [];
-  /** The slowest acknowledged write (ms). */
-  maxMs = 0;
-  private stopped = false;
-  private done: Promise<void> | undefined;
-  private kv: KvClient | undefined;
-  private eps = '';
-
-  private async refresh(): Promise<void> {
-    const eps = (await endpoints()).join(',');
-    if (eps && eps !== this.eps) {
-      this.kv?.close();
-      this.eps = eps;
-      this.kv = new KvClient({ endpoints: eps, timeoutMs: 30_000, attemptTimeoutMs: 3000 });
-    }
-  }
-
-  async start(): Promise<this> {
-    await this.refresh();
-    this.done = (async () => {
-      let lastRefresh = Date.now();
-      for (let i = 0; !this.stopped; i++) {
-        if (Date.now() - lastRefresh > 2000) {
-          await this.refresh().catch(() => undefined);
-          lastRefresh = Date.now();
-        }
-        const k = `p/${String(i % 600).padStart(3, '0')}`;
-        const t = Date.now();
-        try {
-          await this.kv!.put(k, `v${i}`);
-          this.acked.set(k, `v${i}`);
-          this.maxMs = Math.max(this.maxMs, Date.now() - t);
-        } catch (e) {
-          this.failures.push(`${k}: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        await sleep(10);
-      }
-    })();
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
-
-  /** Every acknowledged write reads back its last value (through the pods running now). */
-  async check(): Promise<void> {
-    await this.refresh();
-    for (const [k, v] of this.acked) assert.equal((await this.kv!.get(k)).value?.toString(), v, k);
-  }
-
-  close(): void {
-    this.kv?.close();
-  }
+/** A writer over the key space the splits cut (600 keys written over and over), following the pods' IPs. */
+async function startWriter(): Promise<PodWriter> {
+  const w = new PodWriter({ ns: NS, instance: NAME, prefix: 'p', cycle: 600, pauseMs: 10 });
+  return w.start();
 }
-const startWriter = (): Promise<Writer> => new Writer().start();
 
 /** The cluster's events of one reason. */
 async function eventsOf(reason: string): Promise<any[]> {
@@ -180,7 +117,7 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
     const tReady = Date.now();
 
     const w = await startWriter();
-    const { acked, failures } = w;
+    const { last: acked, failures } = w;
     try {
       const admin = new AdminClient(await adminEndpoints(), { followAnyLeaderHint: false });
       try {
@@ -243,10 +180,9 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       assert.match(metrics, /kvs_operator_placement_steps_total\{type="RemoveReplica",result="ok"\} [1-9]/);
       assert.match(metrics, /kvs_operator_placement_steps_total\{type="AddLearner",result="ok"\} [1-9]/);
       assert.deepEqual(failures.slice(0, 5), [], 'no failed write');
-      await w.check();
+      await w.checkLast();
     } finally {
       await w.stop();
-      w.close();
     }
   });
 
@@ -275,13 +211,12 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       const tDone = Date.now();
       await sleep(1000);
       await w.stop();
-      console.log(`lost store: ${victim.pod} store ${oldId} → ${done.newId}, re-replicated and balanced ${((tDone - t0) / 1000).toFixed(0)} s after the delete; replicas per store ${JSON.stringify(Object.fromEntries(done.map.replicas))}; ${w.acked.size} keys, ${w.failures.length} failed writes`);
+      console.log(`lost store: ${victim.pod} store ${oldId} → ${done.newId}, re-replicated and balanced ${((tDone - t0) / 1000).toFixed(0)} s after the delete; replicas per store ${JSON.stringify(Object.fromEntries(done.map.replicas))}; ${w.last.size} keys, ${w.failures.length} failed writes`);
       assert.deepEqual(done.map.problems, []);
       assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
-      await w.check();
+      await w.checkLast();
     } finally {
       await w.stop();
-      w.close();
     }
   });
 
@@ -328,15 +263,14 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       const fmt = (c: Map<number, number>) => stores.map((s: number) => c.get(s) ?? 0).join('/');
       console.log(
         `rolling upgrade of ${STORES} stores: done ${((tDone - t0) / 1000).toFixed(0)} s after the patch (restarts at ${order.join(', ')}); ` +
-          `leaders after ${fmt(done.map.leaders)}; ${w.acked.size} keys, ${w.failures.length} failed writes, slowest write ${w.maxMs} ms`,
+          `leaders after ${fmt(done.map.leaders)}; ${w.last.size} keys, ${w.failures.length} failed writes, slowest write ${w.maxMs} ms`,
       );
       assert.deepEqual(done.map.problems, []);
       assert.equal((await eventsOf('PlacementStepFailed')).length, 0, 'no placement step failed');
       assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
-      await w.check();
+      await w.checkLast();
     } finally {
       await w.stop();
-      w.close();
     }
   });
 
@@ -378,17 +312,16 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       const fmt = (c: Map<number, number>) => kept.map((s: number) => c.get(s) ?? 0).join('/');
       console.log(
         `scale-in 6→3: operator killed ${((tKilled - t0) / 1000).toFixed(0)} s after the patch, settled ${((tDone - t0) / 1000).toFixed(0)} s after it; ` +
-          `replicas ${fmt(done.map.replicas)}, leaders ${fmt(done.map.leaders)}; ${w.acked.size} keys, ${w.failures.length} failed writes`,
+          `replicas ${fmt(done.map.replicas)}, leaders ${fmt(done.map.leaders)}; ${w.last.size} keys, ${w.failures.length} failed writes`,
       );
       assert.deepEqual(done.map.problems, []);
       assert.deepEqual(done.status.members.map((m: any) => m.pod).sort(), [`${NAME}-0`, `${NAME}-1`, `${NAME}-2`]);
       await waitFor(`PVCs of ${NAME}-3..5 deleted`, async () => (await getJson('pvc', '-n', NS, '-l', `app.kubernetes.io/instance=${NAME}`)).items.length === 3, 120_000);
       assert.equal((await eventsOf('PlacementStepFailed')).length, 0, 'no placement step failed');
       assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
-      await w.check();
+      await w.checkLast();
     } finally {
       await w.stop();
-      w.close();
     }
   });
 });
