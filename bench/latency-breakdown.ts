@@ -98,7 +98,12 @@ async function main(): Promise<void> {
       const leader = /^kvs_raft_is_leader\{[^}]*\} 1$/m.test(after[i]!);
       const term = /^kvs_raft_term\{[^}]*\} (\d+)$/m.exec(after[i]!)?.[1];
       const proposals = /^kvs_raft_proposals\{[^}]*\} (\d+)$/m.exec(after[i]!)?.[1];
-      console.log(`${n.nodeId}: leader ${leader} term ${term} proposals ${proposals}`);
+      // How reads were confirmed in the window: from the leader's lease, or by a ReadIndex round.
+      const delta = (name: string): number => {
+        const re = new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm');
+        return Number(re.exec(after[i]!)?.[1] ?? 0) - Number(re.exec(before[i]!)?.[1] ?? 0);
+      };
+      console.log(`${n.nodeId}: leader ${leader} term ${term} proposals ${proposals}; in the window: lease reads ${delta('kvs_raft_lease_reads')}, read-index rounds ${delta('kvs_raft_read_index_rounds')}`);
       return { n, h, leader };
     });
     rows.sort((x, y) => Number(y.leader) - Number(x.leader));

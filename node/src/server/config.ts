@@ -137,7 +137,7 @@ const SPECS = {
   raftTick: { flag: '--raft-tick <duration>', env: 'KVS_RAFT_TICK', desc: 'Raft tick interval (heartbeat every tick)', def: '50ms' },
   electionTick: { flag: '--election-tick <n>', env: 'KVS_ELECTION_TICK', desc: 'election timeout in ticks (randomized in [n, 2n)); default 12 × 50 ms = 0.6–1.2 s', def: '12' },
   raftQuiesce: { flag: '--raft-quiesce [bool]', env: 'KVS_RAFT_QUIESCE', desc: 'idle ranges stop ticking and heartbeating until traffic or a store liveness change wakes them (a store with thousands of ranges stays cheap); --raft-quiesce=false ticks every range', def: 'true' },
-  leaseRead: { flag: '--lease-read [bool]', env: 'KVS_LEASE_READ', desc: 'serve linearizable reads from the leader lease (election timeout minus --max-clock-drift, on the monotonic clock) instead of a heartbeat round per read; --lease-read=false for ReadIndex', def: 'false' },
+  leaseRead: { flag: '--lease-read [bool]', env: 'KVS_LEASE_READ', desc: 'serve linearizable reads from the leader lease (election timeout minus --max-clock-drift, on the monotonic clock) instead of a heartbeat round per read; --lease-read=false for ReadIndex', def: 'true' },
   maxClockDrift: { flag: '--max-clock-drift <fraction>', env: 'KVS_MAX_CLOCK_DRIFT', desc: 'largest rate difference between two nodes\' monotonic clocks the leader lease tolerates (0..0.5)', def: '0.1' },
   raftCompactThreshold: { flag: '--raft-compact-threshold <n>', env: 'KVS_RAFT_COMPACT_THRESHOLD', desc: 'compact the Raft log when this many applied entries accumulate', def: '10000' },
   envFile: { flag: '--env-file <path>', env: 'KVS_ENV_FILE', desc: 'read KVS_* settings from this file of KEY=VALUE lines (flags and the environment win); the Kubernetes operator hands each pod its raft id this way' },

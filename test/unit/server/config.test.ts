@@ -78,7 +78,7 @@ describe('server/config', () => {
   it('lease reads are on by default; --lease-read=false (or the env) selects ReadIndex; --max-clock-drift', () => {
     const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7000'];
     const r = (argv: string[], env: Record<string, string> = {}) => parseConfig([...raft, ...argv], env).raft!;
-    assert.equal(r([]).leaseRead, false);
+    assert.equal(r([]).leaseRead, true);
     assert.equal(r([]).raftQuiesce, true);
     assert.equal(r(['--raft-quiesce=false']).raftQuiesce, false);
     assert.equal(r([], { KVS_RAFT_QUIESCE: 'false' }).raftQuiesce, false);
