@@ -131,9 +131,9 @@ export async function observeShardMap(admin: RangeAdmin, endpoints: readonly Sto
     const d = descriptorOf(r);
     const o: ObservedRange = { descriptor: d, approxBytes: (leaderReport ?? r).approximateBytes };
     // Its load: the requests all of its replicas saw (the client sends to the leader; a follower forwards
-    // writes there). Stores that do not report it (older builds) add 0; none at all: not measured.
+    // writes there). Stores that do not report it (older builds) read as 0; none at all: not measured.
     let qps = 0;
-    for (const x of reps.values()) qps += (x.readsPerSec ?? 0) + (x.writesPerSec ?? 0);
+    for (const x of reps.values()) qps += x.readsPerSec + x.writesPerSec;
     if (qps > 0) o.qps = qps;
     if (leaderStore > 0 && d.replicas.some((x) => x.storeId === leaderStore && x.role === 'voter')) o.leaderStoreId = leaderStore;
     const leaderApplied = leaderReport?.applied ?? r.applied;
