@@ -21,6 +21,13 @@ for t in "$@"; do
   passed=$((passed + p)); failed=$((failed + f))
   echo "== make $t: rc=$rc, $p passed, $f failed ($((SECONDS - start)) s)"
 done
+# A failed target's own diagnostics (e2e prints pod logs after mocha) can push mocha's failure list out of
+# a CI log's tail; repeat each failed target's list here, last, so the tail names what failed and why.
+for t in "${bad_targets[@]}"; do
+  echo "== failures of make $t (from test/out/make-$t.log)"
+  awk '/^ *[0-9]+ failing/ {on=1} on && n < 60 {print; n++}' "test/out/make-$t.log"
+  grep -aE '^(--- FAIL|FAIL)|^sim: .*[1-9][0-9]* failed' "test/out/make-$t.log" | head -20
+done
 if [ ${#bad_targets[@]} -gt 0 ]; then echo "failed targets: ${bad_targets[*]}"; fi
 echo "$passed passed, $failed failed"
 [ ${#bad_targets[@]} -eq 0 ]
