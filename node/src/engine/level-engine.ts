@@ -7,6 +7,9 @@ type Db = ClassicLevel<Buffer, Buffer>;
 type NativeSnapshot = ReturnType<Db['snapshot']>;
 type NativeIterator = ReturnType<Db['iterator']>;
 
+/** Up to this many keys, getMany reads synchronously (see getMany). */
+const SYNC_GET_MAX_KEYS = 64;
+
 export interface LevelEngineOptions {
   /** LevelDB block cache in bytes (default 8 MiB). */
   cacheSize?: number;
@@ -78,6 +81,14 @@ export class LevelEngine implements Engine {
   async getMany(keys: readonly Buffer[], opts?: ReadOptions): Promise<Array<Buffer | undefined>> {
     if (keys.length === 0) return [];
     const snapshot = this.native(opts);
+    // A few point reads of the latest state (the apply group's prefetch): synchronous reads on this
+    // thread cost ≈ 1.5 µs a key from the block or page cache, while one asynchronous getMany costs a
+    // thread-pool hand-off (≈ 20 µs of this thread plus two context switches, far more on a loaded box).
+    if (snapshot === undefined && keys.length <= SYNC_GET_MAX_KEYS) {
+      const out = new Array<Buffer | undefined>(keys.length);
+      for (let i = 0; i < keys.length; i++) out[i] = this.db.getSync(keys[i]!);
+      return out;
+    }
     return snapshot === undefined ? this.db.getMany(keys as Buffer[]) : this.db.getMany(keys as Buffer[], { snapshot });
   }
 
