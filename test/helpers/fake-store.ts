@@ -266,8 +266,11 @@ export class FakeStore implements KvStore {
     return { txnId: id, startTs: this.ts };
   }
 
-  async commit(txnId: string, opts: { session?: Session } = {}): Promise<{ commitTs: number }> {
+  async commit(txnId: string, opts: { session?: Session; writes?: readonly Mutation[] } = {}): Promise<{ commitTs: number }> {
     await this.enter('commit');
+    // Writes carried by the commit, while the transaction is open (as kv/carried-writes.ts does).
+    const open = this.txns.get(txnId);
+    if (open !== undefined) for (const m of opts.writes ?? []) open.writes.set(hex(m.key), m.op === 'put' ? Buffer.from(m.value) : null);
     return this.withSession(opts.session, () => {
       const t = this.txn(txnId);
       this.txns.delete(txnId);

@@ -103,6 +103,13 @@ export interface KvClientOptions {
    * follower's forwarding hop); later attempts still rotate and follow NOT_LEADER hints.
    */
   start?: 'random' | 'first';
+  /**
+   * The txn helper keeps a transaction's puts and deletes and sends them with its commit, one request
+   * instead of one per write (default true), when the node says it takes them there
+   * (BeginResponse.commit_carries_writes; an older node gets them one by one). A transaction's own
+   * writes are still what its reads see; a scan first sends the writes kept so far.
+   */
+  bufferTxnWrites?: boolean;
 }
 
 export interface CallOptions {
@@ -304,6 +311,7 @@ export class KvClient {
   /** The BatchStream transport (undefined with transport 'unary'). */
   private readonly streams: StreamTransport | undefined;
   readonly transport: 'unary' | 'stream';
+  private readonly bufferTxnWrites: boolean;
 
   constructor(options: KvClientOptions) {
     this.endpoints = parseEndpoints(options.endpoints);
@@ -334,6 +342,7 @@ export class KvClient {
     this.current = options.start === 'first' ? 0 : Math.floor(this.random() * this.endpoints.length);
     this.routeToLeaders = options.routeToLeaders !== false;
     this.piecewiseScans = options.piecewiseScans !== false;
+    this.bufferTxnWrites = options.bufferTxnWrites !== false;
     this.transport = options.transport ?? 'stream';
     if (this.transport !== 'unary' && this.transport !== 'stream') throw new KvInvalidArgumentError(`transport: expected 'unary' or 'stream', got ${JSON.stringify(this.transport)}`);
     this.streams =
@@ -579,26 +588,28 @@ export class KvClient {
 
   /** Applies the mutations atomically, in order. */
   async batch(mutations: MutationInput[], opts: CallOptions = {}): Promise<{ version: number }> {
-    const wire = mutations.map((m) =>
-      m.op === 'put' ? { op: 'PUT' as const, key: toBuffer(m.key), value: toBuffer(m.value) } : { op: 'DELETE' as const, key: toBuffer(m.key) },
-    );
+    const wire = mutations.map(toWireMutation);
     const r = await this.call<BatchResponse__Output>('Batch', (header) => ({ header, mutations: wire }), opts, true);
     return { version: r.version };
   }
 
   // ---------------------------------------------------------------- transactions
 
-  async begin(opts: CallOptions & { readOnly?: boolean; idleTimeoutMs?: number } = {}): Promise<{ txnId: string; startTs: number }> {
+  /** `commitCarriesWrites`: the node takes the transaction's writes with its commit (see commit). */
+  async begin(opts: CallOptions & { readOnly?: boolean; idleTimeoutMs?: number } = {}): Promise<{ txnId: string; startTs: number; commitCarriesWrites: boolean }> {
     const r = await this.call<BeginResponse__Output>('Begin', () => ({ idleTimeoutMs: opts.idleTimeoutMs ?? 0, readOnly: !!opts.readOnly, minStartTs: this.seenTs }), opts);
-    return { txnId: r.txnId, startTs: r.startTs };
+    return { txnId: r.txnId, startTs: r.startTs, commitCarriesWrites: r.commitCarriesWrites === true };
   }
 
   /**
    * Commits a transaction. `writes: false` (the caller knows it wrote nothing, as the txn helper does)
    * sends it without a session seq: nothing to make exactly-once, and no Raft round for it.
+   * `mutations`: writes of the transaction not sent yet, applied before the commit — only to a node whose
+   * Begin answered `commitCarriesWrites` (an older node would ignore them). Every retry carries them.
    */
-  async commit(txnId: string, opts: CallOptions & { writes?: boolean } = {}): Promise<{ commitTs: number }> {
-    const r = await this.call<CommitResponse__Output>('Commit', (header) => ({ header, txnId }), opts, opts.writes !== false);
+  async commit(txnId: string, opts: CallOptions & { writes?: boolean; mutations?: MutationInput[] } = {}): Promise<{ commitTs: number }> {
+    const writes = (opts.mutations ?? []).map(toWireMutation);
+    const r = await this.call<CommitResponse__Output>('Commit', (header) => ({ header, txnId, ...(writes.length > 0 ? { writes } : {}) }), opts, opts.writes !== false || writes.length > 0);
     return { commitTs: r.commitTs };
   }
 
@@ -623,7 +634,7 @@ export class KvClient {
       // A transaction lives on one node: every call of this attempt goes to the same endpoint.
       const endpoint = opts.endpoint ?? this.endpoints[this.current % this.endpoints.length]!;
       const callOpts: CallOptions = { endpoint, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
-      let begun: { txnId: string; startTs: number };
+      let begun: { txnId: string; startTs: number; commitCarriesWrites: boolean };
       try {
         begun = await this.begin({ ...callOpts, readOnly: !!opts.readOnly, idleTimeoutMs: opts.idleTimeoutMs ?? 0 });
       } catch (err) {
@@ -635,7 +646,7 @@ export class KvClient {
         throw err;
       }
       const { txnId, startTs } = begun;
-      const tx = new Transaction(this, txnId, startTs, callOpts);
+      const tx = new Transaction(this, txnId, startTs, callOpts, this.bufferTxnWrites && begun.commitCarriesWrites);
       let result: T;
       try {
         result = await fn(tx);
@@ -653,7 +664,7 @@ export class KvClient {
         throw err;
       }
       try {
-        const { commitTs } = await this.commit(txnId, { ...callOpts, writes: tx.wrote });
+        const { commitTs } = await this.commit(txnId, { ...callOpts, writes: tx.wrote, mutations: tx.kept() });
         return { result, commitTs, attempts: attempt };
       } catch (err) {
         // TXN_NOT_FOUND at commit means it did not commit (timed out while idle): a retried commit of an
@@ -867,18 +878,30 @@ export class KvClient {
   }
 }
 
+/** Writes kept by a transaction are sent ahead of the commit past these sizes (bounded commit requests). */
+const KEPT_WRITES_MAX = 1000;
+const KEPT_BYTES_MAX = 256 * 1024;
+
 /** A running interactive transaction (see KvClient.txn). */
 export class Transaction {
   private chain: Promise<unknown> = Promise.resolve();
   private failure: unknown;
   private abandoned = false;
   private wroteAny = false;
+  /** Writes not sent yet (with `keepWrites`), one per key (the last), for the commit to carry. */
+  private readonly keptWrites = new Map<string, MutationInput & { key: Buffer }>();
+  private keptBytes = 0;
 
+  /**
+   * `keepWrites`: puts and deletes are kept here and sent with the commit (the node takes them there,
+   * BeginResponse.commit_carries_writes); otherwise each is its own request, as with an older node.
+   */
   constructor(
     private readonly client: KvClient,
     readonly txnId: string,
     readonly startTs: number,
     private readonly callOpts: CallOptions,
+    private readonly keepWrites = false,
   ) {}
 
   private enqueue<T>(op: () => Promise<T>): Promise<T> {
@@ -896,11 +919,45 @@ export class Transaction {
 
   /** Reads `key` as of the transaction's snapshot, seeing the transaction's own writes. */
   get(key: KeyLike): Promise<GetResult> {
-    return this.enqueue(() => this.client.get(key, { ...this.callOpts, txnId: this.txnId }));
+    return this.enqueue(async () => {
+      const own = this.keptWrites.get(toBuffer(key).toString('latin1'));
+      // A kept write answers as the node answers a read of the transaction's own write.
+      if (own !== undefined) return own.op === 'put' ? { found: true, value: toBuffer(own.value), version: 0, readTs: this.startTs } : { found: false, value: undefined, version: 0, readTs: this.startTs };
+      return this.client.get(key, { ...this.callOpts, txnId: this.txnId });
+    });
   }
 
+  /** Scans as of the snapshot; the writes kept so far are sent first, so the node merges them in. */
   scan(opts: Omit<ScanOptions, 'txnId' | 'snapshotTs'> = {}): Promise<ScanResult> {
-    return this.enqueue(() => this.client.scan({ ...this.callOpts, ...opts, txnId: this.txnId }));
+    return this.enqueue(async () => {
+      await this.sendKept();
+      return this.client.scan({ ...this.callOpts, ...opts, txnId: this.txnId });
+    });
+  }
+
+  /** The writes kept for the commit to carry (KvClient.txn passes them to commit). */
+  kept(): MutationInput[] {
+    return [...this.keptWrites.values()];
+  }
+
+  private keep(m: MutationInput & { key: Buffer }): Promise<void> | undefined {
+    const s = m.key.toString('latin1');
+    const old = this.keptWrites.get(s);
+    if (old !== undefined) this.keptBytes -= old.key.length + (old.op === 'put' ? toBuffer(old.value).length : 0);
+    this.keptWrites.delete(s); // re-inserted last: the order of the writes is the order of their last change
+    this.keptWrites.set(s, m);
+    this.keptBytes += m.key.length + (m.op === 'put' ? toBuffer(m.value).length : 0);
+    return this.keptWrites.size > KEPT_WRITES_MAX || this.keptBytes > KEPT_BYTES_MAX ? this.sendKept() : undefined;
+  }
+
+  /** Sends the kept writes one request each (before a scan, or when they grew large), in order. */
+  private async sendKept(): Promise<void> {
+    for (const [s, m] of [...this.keptWrites]) {
+      if (m.op === 'put') await this.client.put(m.key, m.value, { ...this.callOpts, txnId: this.txnId });
+      else await this.client.delete(m.key, { ...this.callOpts, txnId: this.txnId });
+      this.keptWrites.delete(s);
+    }
+    this.keptBytes = 0;
   }
 
   /** Whether put/delete was called (the commit then needs a session seq; a read-only one does not). */
@@ -911,6 +968,7 @@ export class Transaction {
   put(key: KeyLike, value: KeyLike): Promise<void> {
     this.wroteAny = true;
     return this.enqueue(async () => {
+      if (this.keepWrites) return this.keep({ op: 'put', key: toBuffer(key), value: toBuffer(value) });
       await this.client.put(key, value, { ...this.callOpts, txnId: this.txnId });
     });
   }
@@ -918,6 +976,7 @@ export class Transaction {
   delete(key: KeyLike): Promise<void> {
     this.wroteAny = true;
     return this.enqueue(async () => {
+      if (this.keepWrites) return this.keep({ op: 'delete', key: toBuffer(key) });
       await this.client.delete(key, { ...this.callOpts, txnId: this.txnId });
     });
   }
@@ -946,6 +1005,10 @@ export function certainlyNotApplied(err: KvError): boolean {
   if (err instanceof KvRoutingError) return true;
   if (err instanceof KvUnavailableError && err.serverCode === 'STORE_CLOSED') return true;
   return err instanceof KvUnavailableError && /ECONNREFUSED|No connection established|Connection refused/i.test(err.message);
+}
+
+function toWireMutation(m: MutationInput): { op: 'PUT' | 'DELETE'; key: Buffer; value?: Buffer } {
+  return m.op === 'put' ? { op: 'PUT', key: toBuffer(m.key), value: toBuffer(m.value) } : { op: 'DELETE', key: toBuffer(m.key) };
 }
 
 function rangeToWire(r: RangeOptions): { start: Buffer; end: Buffer; prefix: Buffer } {

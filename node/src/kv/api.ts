@@ -92,7 +92,8 @@ export interface KvStore {
   scan(opts: ScanOptions): Promise<ScanResult>;
   batch(mutations: Mutation[], opts?: { session?: Session }): Promise<{ version: number }>;
   begin(opts?: BeginOptions): Promise<{ txnId: string; startTs: number }>;
-  commit(txnId: string, opts?: { session?: Session }): Promise<{ commitTs: number }>;
+  /** `writes`: the transaction's writes carried by the commit (kv/carried-writes.ts), applied first. */
+  commit(txnId: string, opts?: { session?: Session; writes?: readonly Mutation[] }): Promise<{ commitTs: number }>;
   rollback(txnId: string): Promise<void>;
   status(): Promise<StoreStatus>;
   close(): Promise<void>;

@@ -37,6 +37,7 @@ import { InvalidArgumentError, KeyLockedError, KeyNotInRangeError, SnapshotTooOl
 import { isTxnStep, TxnSteps, type PrepareRequest } from './txn-steps.js';
 import { DEFAULT_SETTINGS, StateMachine } from './state-machine.js';
 import { TxnManager } from './txn-manager.js';
+import { applyCarriedWrites } from './carried-writes.js';
 import { checkCommandSize, commandHeaderBound, mutationsBytes } from './command-size.js';
 
 export interface LocalStoreOptions {
@@ -590,8 +591,9 @@ export class LocalStore implements KvStore {
     return this.txns.begin(opts);
   }
 
-  async commit(txnId: string, opts: { session?: Session } = {}): Promise<{ commitTs: number }> {
+  async commit(txnId: string, opts: { session?: Session; writes?: readonly Mutation[] } = {}): Promise<{ commitTs: number }> {
     this.check();
+    if (opts.writes !== undefined && opts.writes.length > 0) await applyCarriedWrites(this, txnId, opts.writes);
     return this.txns.commit(txnId, validateSession(opts.session));
   }
 

@@ -23,6 +23,7 @@
 //   and retries, for at most the lock TTL plus a margin.
 import { randomBytes } from 'node:crypto';
 import type { BeginOptions, DeleteResult, GetResult, KvStore, Mutation, PutOptions, PutResult, ReadOptions, ScanOptions, ScanResult, Session, StoreStatus, KeyValue } from '../kv/api.js';
+import { applyCarriedWrites } from '../kv/carried-writes.js';
 import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRangeError, KvError, OutcomeUnknownError, StoreClosedError, TxnConflictError, TxnNotFoundError } from '../kv/errors.js';
 import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
@@ -742,8 +743,13 @@ export class RangeKvStore implements KvStore {
     }
   }
 
-  async commit(txnId: string, opts: { session?: Session } = {}): Promise<{ commitTs: number }> {
+  async commit(txnId: string, opts: { session?: Session; writes?: readonly Mutation[] } = {}): Promise<{ commitTs: number }> {
     this.check();
+    // Writes carried by the commit go in first, while the transaction is open (kv/carried-writes.ts).
+    if (opts.writes !== undefined && opts.writes.length > 0) {
+      const open = this.txns.get(txnId);
+      if (open !== undefined && open.committing === undefined) await applyCarriedWrites(this, txnId, opts.writes);
+    }
     const t = this.txns.get(txnId);
     if (t === undefined) return this.commitUnknown(txnId, opts);
     if (t.committing !== undefined) return t.committing;

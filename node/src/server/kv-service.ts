@@ -292,13 +292,14 @@ export function createKvOperations(deps: KvServiceDeps): KvOperations {
       const idleTimeoutMs = validateIdleTimeout(req.idleTimeoutMs, limits);
       const minStartTs = validateMinStartTs(req.minStartTs === undefined ? undefined : Number(req.minStartTs));
       const r = await store.begin({ ...(idleTimeoutMs ? { idleTimeoutMs } : {}), readOnly: req.readOnly, ...(minStartTs !== undefined ? { minStartTs } : {}) });
-      return { txnId: r.txnId, startTs: r.startTs };
+      return { txnId: r.txnId, startTs: r.startTs, commitCarriesWrites: true };
     },
 
     Commit: async (req) => {
       const txnId = requireTxnId(req.txnId);
       const session = sessionOf(req.header, limits);
-      const r = await store.commit(txnId, session ? { session } : {});
+      const writes = req.writes !== undefined && req.writes.length > 0 ? validateMutations(req.writes, limits, 'writes') : undefined;
+      const r = await store.commit(txnId, { ...(session ? { session } : {}), ...(writes ? { writes } : {}) });
       return { commitTs: r.commitTs };
     },
 

@@ -155,18 +155,19 @@ export interface WireMutation {
   value?: Buffer;
 }
 
-export function validateMutations(mutations: WireMutation[] | undefined, limits: Limits): Mutation[] {
+/** A Batch's mutations, or (field 'writes') the writes a transaction's commit carries. */
+export function validateMutations(mutations: WireMutation[] | undefined, limits: Limits, field = 'mutations'): Mutation[] {
   const ms = mutations ?? [];
-  if (ms.length === 0) fail('mutations', 'must contain at least 1 mutation');
-  if (ms.length > limits.maxBatchMutations) fail('mutations', `${ms.length} mutations exceeds the limit of ${limits.maxBatchMutations} per batch`);
+  if (ms.length === 0) fail(field, 'must contain at least 1 mutation');
+  if (ms.length > limits.maxBatchMutations) fail(field, `${ms.length} mutations exceeds the limit of ${limits.maxBatchMutations} per ${field === 'mutations' ? 'batch' : 'request'}`);
   return ms.map((m, i): Mutation => {
-    const key = validateKey(m.key, limits, `mutations[${i}].key`);
-    if (m.op === 'PUT' || m.op === 0) return { op: 'put', key, value: validateValue(m.value, limits, `mutations[${i}].value`) };
+    const key = validateKey(m.key, limits, `${field}[${i}].key`);
+    if (m.op === 'PUT' || m.op === 0) return { op: 'put', key, value: validateValue(m.value, limits, `${field}[${i}].value`) };
     if (m.op === 'DELETE' || m.op === 1) {
-      if (m.value && m.value.length > 0) fail(`mutations[${i}].value`, 'must be empty for a DELETE');
+      if (m.value && m.value.length > 0) fail(`${field}[${i}].value`, 'must be empty for a DELETE');
       return { op: 'delete', key };
     }
-    return fail(`mutations[${i}].op`, `unknown operation ${JSON.stringify(m.op)} (expected PUT or DELETE)`);
+    return fail(`${field}[${i}].op`, `unknown operation ${JSON.stringify(m.op)} (expected PUT or DELETE)`);
   });
 }
 

@@ -58,7 +58,8 @@ describe('server/http: /metrics /healthz /readyz', function () {
     ]) {
       assert.match(m.body, new RegExp(`^# TYPE ${family} `, 'm'), `missing ${family}`);
     }
-    assert.match(m.body, /^kvs_requests_total\{method="Put",code="OK"\} 2$/m); // the plain put and the txn put
+    assert.match(m.body, /^kvs_requests_total\{method="Put",code="OK"\} 1$/m); // the plain put (the txn's rides its commit)
+    assert.match(m.body, /^kvs_requests_total\{method="Commit",code="OK"\} 1$/m);
     assert.match(m.body, /^kvs_requests_total\{method="Put",code="INVALID_ARGUMENT"\} 1$/m);
     assert.match(m.body, /^kvs_requests_total\{method="Batch",code="OK"\} 1$/m);
     assert.match(m.body, /^kvs_request_duration_seconds_count\{method="Get"\} [1-9]/m);

@@ -1,6 +1,7 @@
 // Original file: proto/kv.proto
 
 import type { RequestHeader as _kvs_v1_RequestHeader, RequestHeader__Output as _kvs_v1_RequestHeader__Output } from '../../kvs/v1/RequestHeader.js';
+import type { Mutation as _kvs_v1_Mutation, Mutation__Output as _kvs_v1_Mutation__Output } from '../../kvs/v1/Mutation.js';
 
 export interface CommitRequest {
   /**
@@ -8,6 +9,11 @@ export interface CommitRequest {
    */
   'header'?: (_kvs_v1_RequestHeader | null);
   'txnId'?: (string);
+  /**
+   * The transaction's writes not sent before (see BeginResponse.commit_carries_writes), applied in order
+   * as Put/Delete with txn_id would be, then committed. Every retry of one commit carries the same ones.
+   */
+  'writes'?: (_kvs_v1_Mutation)[];
 }
 
 export interface CommitRequest__Output {
@@ -16,4 +22,9 @@ export interface CommitRequest__Output {
    */
   'header': (_kvs_v1_RequestHeader__Output | null);
   'txnId': (string);
+  /**
+   * The transaction's writes not sent before (see BeginResponse.commit_carries_writes), applied in order
+   * as Put/Delete with txn_id would be, then committed. Every retry of one commit carries the same ones.
+   */
+  'writes': (_kvs_v1_Mutation__Output)[];
 }
