@@ -1,7 +1,8 @@
 // A transaction's writes carried by its commit (CommitRequest.writes; client Transaction keeps them) over
 // a real node process: the txn helper sends no Put/Delete request of its own, its reads still see its own
 // writes, a scan sends the kept writes first, a large transaction sends them ahead in bounded requests, a
-// lost Commit reply is retried without applying anything twice, and a Commit carrying writes for a
+// lost Commit reply is retried without applying anything twice, point reads issued together run
+// concurrently without breaking program order, and a Commit carrying writes for a
 // transaction the node does not know writes nothing. Each counting test has its control with
 // `bufferTxnWrites: false` (the path an older node, which does not offer commit_carries_writes, gets).
 import assert from 'node:assert/strict';
@@ -65,6 +66,27 @@ describe('transactions: writes carried by the commit', function () {
     assert.equal(seen.get('Delete'), 1, 'and the kept delete (b)');
     const after = await client.scanAll({ prefix: 'cw/r/' });
     assert.deepEqual(after.map((kv) => `${kv.key.toString()}=${kv.value.toString()}`), ['cw/r/a=2', 'cw/r/c=3', 'cw/r/d=old-d']);
+  });
+
+  it('program order holds with concurrent reads: a read issued after a write sees it, a write issued after a read does not change what it read (kept and sent writes)', async function () {
+    for (const bufferTxnWrites of [true, false]) {
+      const c = f.client({ bufferTxnWrites });
+      const p = `cw/order/${bufferTxnWrites}/`;
+      await c.put(`${p}x`, 'old');
+      const got = await c.txn(async (tx) => {
+        // Not awaited one by one: issued in this order, the reads may run together.
+        const r1 = tx.get(`${p}x`);
+        const r2 = tx.get(`${p}y`);
+        const w = tx.put(`${p}x`, 'new');
+        const r3 = tx.get(`${p}x`);
+        const d = tx.delete(`${p}x`);
+        const r4 = tx.get(`${p}x`);
+        await Promise.all([w, d]);
+        return [(await r1).value?.toString(), (await r2).found, (await r3).value?.toString(), (await r4).found];
+      });
+      assert.deepEqual(got, ['old', false, 'new', false], `bufferTxnWrites ${bufferTxnWrites}`);
+      assert.equal((await c.get(`${p}x`)).found, false);
+    }
   });
 
   it('a large transaction sends its kept writes ahead in bounded requests and commits every one', async function () {

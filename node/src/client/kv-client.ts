@@ -885,6 +885,8 @@ const KEPT_BYTES_MAX = 256 * 1024;
 /** A running interactive transaction (see KvClient.txn). */
 export class Transaction {
   private chain: Promise<unknown> = Promise.resolve();
+  /** Point reads issued since the last write or scan (see enqueue). */
+  private reads: Array<Promise<unknown>> = [];
   private failure: unknown;
   private abandoned = false;
   private wroteAny = false;
@@ -904,15 +906,26 @@ export class Transaction {
     private readonly keepWrites = false,
   ) {}
 
-  private enqueue<T>(op: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(() => {
+  /**
+   * Runs `op` after every operation issued before it (writes and scans: program order). Point reads
+   * (`concurrent`) wait only for the writes and scans before them, so reads issued together run
+   * together — a transaction joining several ranges waits for their snapshots at once, not one by one.
+   */
+  private enqueue<T>(op: () => Promise<T>, concurrent = false): Promise<T> {
+    const before = concurrent || this.reads.length === 0 ? this.chain : Promise.all([this.chain, ...this.reads]);
+    const p = before.then(() => {
       if (this.abandoned) throw new KvCancelledError(`transaction ${this.txnId} is finished`);
       if (this.failure) throw this.failure;
       return op();
     });
-    this.chain = p.catch((err: unknown) => {
+    const settled = p.catch((err: unknown) => {
       this.failure ??= err;
     });
+    if (concurrent) this.reads.push(settled);
+    else {
+      this.chain = settled;
+      this.reads = [];
+    }
     p.catch(() => undefined); // errors are reported at flush/commit when the caller does not await
     return p;
   }
@@ -924,7 +937,7 @@ export class Transaction {
       // A kept write answers as the node answers a read of the transaction's own write.
       if (own !== undefined) return own.op === 'put' ? { found: true, value: toBuffer(own.value), version: 0, readTs: this.startTs } : { found: false, value: undefined, version: 0, readTs: this.startTs };
       return this.client.get(key, { ...this.callOpts, txnId: this.txnId });
-    });
+    }, true);
   }
 
   /** Scans as of the snapshot; the writes kept so far are sent first, so the node merges them in. */
@@ -983,7 +996,7 @@ export class Transaction {
 
   /** Waits for every queued operation; throws the first failure. */
   async flush(): Promise<void> {
-    await this.chain;
+    await Promise.all([this.chain, ...this.reads]);
     if (this.failure) throw this.failure;
   }
 
