@@ -3,21 +3,35 @@
 // to the transaction in order, exactly as those requests would have been, and then it commits.
 //
 // Retries: every attempt of one commit (one session seq) carries the same writes, and applying them again
-// changes nothing (the last write of a key wins, in the same order). Only a transaction still open for
-// writes takes them: once an attempt is committing, committed, in doubt or gone, the transaction refuses
-// writes with TXN_NOT_FOUND, the writes stop there and the commit itself answers — with the attempt in
-// flight, the session's stored result, a fence through the log, or its own TXN_NOT_FOUND. So a retry is
-// never told "not committed" because its writes met a transaction an earlier attempt is committing.
+// changes nothing (the last write of a key wins, in the same order). Attempts may overlap (the client gives
+// up on a slow one and sends the next while the node still works on the first). So:
+//  - once ANY attempt has started the commit itself (`commitStarted`), a carried write's error is never the
+//    answer: the writes stop and the commit path answers — the attempt in flight, the session's stored
+//    result, a fence through the log. (The nemesis found duplicate increments when a retry's write met the
+//    range's re-created replica and answered TXN_CONFLICT — "re-run it" — for a commit that had applied.)
+//  - a transaction no longer open for writes (committing, committed, in doubt, gone: TXN_NOT_FOUND) is
+//    likewise left to the commit path;
+//  - any other error, while no commit has started, is the answer, and the transaction is aborted first:
+//    nothing of it committed, and no slower attempt can commit it later (it finds it gone, and the commit
+//    path's fence settles its session seq as not applied).
 import type { KvStore, Mutation } from './api.js';
 import { TxnNotFoundError } from './errors.js';
 
-export async function applyCarriedWrites(store: Pick<KvStore, 'put' | 'delete'>, txnId: string, writes: readonly Mutation[]): Promise<void> {
+export interface CarriedWritesTxn {
+  /** Whether an attempt has started committing the transaction (set before the commit's first await). */
+  commitStarted(): boolean;
+  /** Drops the open transaction (synchronously: a concurrent attempt must find it gone). */
+  abort(): void;
+}
+
+export async function applyCarriedWrites(store: Pick<KvStore, 'put' | 'delete'>, txnId: string, writes: readonly Mutation[], txn: CarriedWritesTxn): Promise<void> {
   for (const m of writes) {
     try {
       if (m.op === 'put') await store.put(m.key, m.value, { txnId });
       else await store.delete(m.key, { txnId });
     } catch (e) {
-      if (e instanceof TxnNotFoundError) return; // not open for writes: the commit decides (above)
+      if (txn.commitStarted() || e instanceof TxnNotFoundError) return; // the commit path answers (above)
+      txn.abort();
       throw e;
     }
   }

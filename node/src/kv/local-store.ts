@@ -593,7 +593,11 @@ export class LocalStore implements KvStore {
 
   async commit(txnId: string, opts: { session?: Session; writes?: readonly Mutation[] } = {}): Promise<{ commitTs: number }> {
     this.check();
-    if (opts.writes !== undefined && opts.writes.length > 0) await applyCarriedWrites(this, txnId, opts.writes);
+    // A transaction committing, in doubt or finished refuses writes (TXN_NOT_FOUND): those leave it to the
+    // commit below. Its commit starts synchronously after the writes, so "started" is "no longer open".
+    if (opts.writes !== undefined && opts.writes.length > 0) {
+      await applyCarriedWrites(this, txnId, opts.writes, { commitStarted: () => !this.txns.isOpen(txnId), abort: () => this.txns.rollback(txnId) });
+    }
     return this.txns.commit(txnId, validateSession(opts.session));
   }
 

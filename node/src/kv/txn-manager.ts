@@ -412,6 +412,12 @@ export class TxnManager {
     return { commitTs: o.commitTs };
   }
 
+  /** Whether the transaction is open for reads and writes (not committing, in doubt or finished). */
+  isOpen(id: string): boolean {
+    const t = this.txns.get(id);
+    return t !== undefined && t.committing === undefined && t.inDoubt === undefined;
+  }
+
   rollback(id: string): void {
     const t = this.txns.get(id);
     if (t === undefined) {

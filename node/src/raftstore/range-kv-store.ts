@@ -96,6 +96,8 @@ interface TxnRoute {
   starting?: Promise<number>;
   parts: Map<number, RoutePart>;
   committing?: Promise<{ commitTs: number }>;
+  /** An attempt started committing it (kv/carried-writes.ts: then no carried write's error is an answer). */
+  commitStarted?: boolean;
 }
 
 const MAX_ROUTE_ATTEMPTS = 10;
@@ -748,9 +750,19 @@ export class RangeKvStore implements KvStore {
     // Writes carried by the commit go in first, while the transaction is open (kv/carried-writes.ts).
     if (opts.writes !== undefined && opts.writes.length > 0) {
       const open = this.txns.get(txnId);
-      if (open !== undefined && open.committing === undefined) await applyCarriedWrites(this, txnId, opts.writes);
+      if (open !== undefined && open.committing === undefined && open.commitStarted !== true) {
+        await applyCarriedWrites(this, txnId, opts.writes, {
+          commitStarted: () => open.commitStarted === true,
+          abort: () => {
+            if (this.txns.get(txnId) !== open) return;
+            this.txns.delete(txnId);
+            this.releaseParts(open.parts.values());
+          },
+        });
+      }
     }
     const t = this.txns.get(txnId);
+    if (t !== undefined) t.commitStarted = true;
     if (t === undefined) return this.commitUnknown(txnId, opts);
     if (t.committing !== undefined) return t.committing;
     const parts = [...t.parts.values()];
