@@ -762,8 +762,8 @@ export class RangeKvStore implements KvStore {
       }
     }
     const t = this.txns.get(txnId);
-    if (t !== undefined) t.commitStarted = true;
     if (t === undefined) return this.commitUnknown(txnId, opts);
+    t.commitStarted = true; // before the first await of the commit path
     if (t.committing !== undefined) return t.committing;
     const parts = [...t.parts.values()];
     // (Never through txnSets here: it refuses a transaction whose commit is in doubt, and a retried
