@@ -1,6 +1,7 @@
 // classic-level (LevelDB) implementation of the engine interface, with buffer keys and values.
 import { ClassicLevel } from 'classic-level';
 import type { Engine, EngineEntry, EngineIterator, EngineOp, EngineSnapshot, IteratorOptions, ReadOptions, WriteOptions } from './engine.js';
+import { SyncReadGate, type SyncReadGateOptions } from './sync-read-gate.js';
 
 type Db = ClassicLevel<Buffer, Buffer>;
 // The snapshot type of classic-level is not exported under a stable name; keep it opaque.
@@ -17,6 +18,8 @@ export interface LevelEngineOptions {
   writeBufferSize?: number;
   compression?: boolean;
   createIfMissing?: boolean;
+  /** When point reads run synchronously on the calling thread (sync-read-gate.ts). */
+  syncReads?: SyncReadGateOptions;
 }
 
 class LevelSnapshot implements EngineSnapshot {
@@ -51,7 +54,16 @@ class LevelIterator implements EngineIterator {
 }
 
 export class LevelEngine implements Engine {
-  private constructor(private readonly db: Db, readonly location: string) {}
+  /** Point reads go synchronously while they are served from a cache (sync-read-gate.ts). */
+  readonly syncReads: SyncReadGate;
+
+  private constructor(
+    private readonly db: Db,
+    readonly location: string,
+    gate: SyncReadGateOptions = {},
+  ) {
+    this.syncReads = new SyncReadGate(gate);
+  }
 
   static async open(location: string, opts: LevelEngineOptions = {}): Promise<LevelEngine> {
     const db = new ClassicLevel<Buffer, Buffer>(location, {
@@ -63,7 +75,7 @@ export class LevelEngine implements Engine {
       compression: opts.compression ?? true,
     });
     await db.open();
-    return new LevelEngine(db, location);
+    return new LevelEngine(db, location, opts.syncReads);
   }
 
   private native(opts?: ReadOptions): NativeSnapshot | undefined {
@@ -75,21 +87,30 @@ export class LevelEngine implements Engine {
 
   async get(key: Buffer, opts?: ReadOptions): Promise<Buffer | undefined> {
     const snapshot = this.native(opts);
-    return snapshot === undefined ? this.db.get(key) : this.db.get(key, { snapshot });
+    const o = snapshot === undefined ? undefined : { snapshot };
+    if (this.syncReads.allow(1)) {
+      const t0 = performance.now();
+      const v = o === undefined ? this.db.getSync(key) : this.db.getSync(key, o);
+      this.syncReads.observe((performance.now() - t0) * 1000, 1);
+      return v;
+    }
+    return o === undefined ? this.db.get(key) : this.db.get(key, o);
   }
 
   async getMany(keys: readonly Buffer[], opts?: ReadOptions): Promise<Array<Buffer | undefined>> {
     if (keys.length === 0) return [];
     const snapshot = this.native(opts);
-    // A few point reads of the latest state (the apply group's prefetch): synchronous reads on this
-    // thread cost ≈ 1.5 µs a key from the block or page cache, while one asynchronous getMany costs a
-    // thread-pool hand-off (≈ 20 µs of this thread plus two context switches, far more on a loaded box).
-    if (snapshot === undefined && keys.length <= SYNC_GET_MAX_KEYS) {
+    const o = snapshot === undefined ? undefined : { snapshot };
+    // A few keys go synchronously like a point read (the apply group's prefetch); many at once would
+    // hold the event loop too long even from the cache.
+    if (keys.length <= SYNC_GET_MAX_KEYS && this.syncReads.allow(keys.length)) {
+      const t0 = performance.now();
       const out = new Array<Buffer | undefined>(keys.length);
-      for (let i = 0; i < keys.length; i++) out[i] = this.db.getSync(keys[i]!);
+      for (let i = 0; i < keys.length; i++) out[i] = o === undefined ? this.db.getSync(keys[i]!) : this.db.getSync(keys[i]!, o);
+      this.syncReads.observe((performance.now() - t0) * 1000, keys.length);
       return out;
     }
-    return snapshot === undefined ? this.db.getMany(keys as Buffer[]) : this.db.getMany(keys as Buffer[], { snapshot });
+    return o === undefined ? this.db.getMany(keys as Buffer[]) : this.db.getMany(keys as Buffer[], o);
   }
 
   async write(ops: readonly EngineOp[], opts?: WriteOptions): Promise<void> {

@@ -4,6 +4,7 @@
 // submitted / read barrier requested" and "result resolved" goes (docs/raft.md "Latency breakdown").
 import client from 'prom-client';
 import type { RaftNode } from './raft-node.js';
+import { LevelEngine } from '../engine/level-engine.js';
 
 /** Seconds; fine at the bottom (a loopback Ready stage is tens of µs) and up to an election. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -178,6 +179,14 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_apply_requests', 'range apply batches written through the group commit (monotonic)', () => node.logWriter.stats.applyRequests);
   store('kvs_store_log_synced_writes', 'synced group-commit writes of the Raft logs (one fsync each) (monotonic)', () => node.logWriter.stats.syncedWrites);
   store('kvs_store_log_synced_requests', 'range log writes that needed a sync; / kvs_store_log_synced_writes = fsyncs saved by group commit (monotonic)', () => node.logWriter.stats.syncedRequests);
+  // Point reads served synchronously on the event loop vs through the thread pool (engine/sync-read-gate.ts):
+  // many slow ones mean the data no longer fits the caches and reads went back to the thread pool.
+  const gate = node.engine instanceof LevelEngine ? node.engine.syncReads : undefined;
+  if (gate !== undefined) {
+    store('kvs_engine_sync_point_reads', 'keys read synchronously on the event loop (served from a cache) (monotonic)', () => gate.stats.sync);
+    store('kvs_engine_async_point_reads', 'keys read through the thread pool because a recent synchronous read was slow (monotonic)', () => gate.stats.async);
+    store('kvs_engine_slow_sync_reads', 'synchronous reads slower than a cache hit (each sends the next reads to the thread pool) (monotonic)', () => gate.stats.slow);
+  }
   store('kvs_store_readies', 'Readies handled by all range replicas of this store (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.readies, 0));
   // Cross-range transactions (kv/txn-locks.ts): locks held by prepared transactions (a lock older than its
   // TTL that nobody resolves would show here), records of decided ones, and the resolver's work.
