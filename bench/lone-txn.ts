@@ -1,0 +1,119 @@
+// Where a lone transaction's time goes (issue 14: lone cross-range latency ≤ 2.5× single-range): for each
+// range count, a fresh kvs×3 split into that many ranges (leaders spread), then transactions one at a time
+// — begin, 4 gets one after another (keys in different quarters of the key space: one per range at 4
+// ranges), commit carrying the 4 writes — each step timed from the client. Prints the steps' medians and
+// p90, and the CPU the stores spent per transaction (main threads vs the rest: LevelDB's thread pool, V8's
+// compiler and GC threads), so a change can be judged by phase and by cost. Warm-up transactions are not
+// counted (V8 optimises the commit paths only after hundreds of them; docs/benchmarks.md).
+//   node dist/bench/lone-txn.js [--ranges 1,4] [--txns 1000] [--warmup 300] [--endpoint rotate|first]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { KvClient } from '../node/src/client/index.js';
+import { ProcessCluster, peersOf, raftIdOf } from '../test/helpers/cluster-process.js';
+import { KvsDriver } from './drivers/kvs.js';
+import { keyName, makeValue, prng } from './lib/keys.js';
+import { shard } from './lib/shard.js';
+
+const { values: a } = parseArgs({
+  options: {
+    ranges: { type: 'string', default: '1,4' },
+    txns: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '300' },
+    endpoint: { type: 'string', default: 'rotate' },
+    records: { type: 'string', default: '2000' },
+  },
+});
+
+/** utime + stime in ms of a whole process and of its main thread (/proc, USER_HZ 100). */
+function cpuMs(pid: number): { all: number; main: number } {
+  const ticks = (path: string): number => {
+    const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  try {
+    return { all: ticks(`/proc/${pid}/stat`) * 10, main: ticks(`/proc/${pid}/task/${pid}/stat`) * 10 };
+  } catch {
+    return { all: 0, main: 0 };
+  }
+}
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+};
+
+async function measure(ranges: number): Promise<void> {
+  const records = Number(a.records);
+  const cluster = await ProcessCluster.start({
+    size: 3,
+    hostOf: (i) => `127.0.0.${80 + i}`,
+    env: { KVS_LOG_LEVEL: 'warn' },
+    extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
+  });
+  const driver = new KvsDriver(cluster.addresses, 'kvs×3', { replicated: true });
+  const client = new KvClient({ endpoints: cluster.addresses });
+  try {
+    const rand = prng(42);
+    const pool = Array.from({ length: 64 }, () => makeValue(100, rand));
+    await driver.load(Array.from({ length: records }, (_, i) => keyName(i)), (i) => pool[i % pool.length]!, 64);
+    if (ranges > 1) await shard(cluster.addresses, ranges, 3, records);
+    const warmup = Number(a.warmup);
+    const n = Number(a.txns);
+    const steps = { begin: [] as number[], gets: [] as number[], commit: [] as number[], total: [] as number[] };
+    const pids = cluster.nodes.map((p) => p.pid).filter((p): p is number => p !== undefined);
+    let cpu0 = pids.map(cpuMs);
+    let self0 = process.cpuUsage();
+    let wall0 = performance.now();
+    for (let t = 0; t < warmup + n; t++) {
+      if (t === warmup) {
+        cpu0 = pids.map(cpuMs);
+        self0 = process.cpuUsage();
+        wall0 = performance.now();
+      }
+      const endpoint = cluster.addresses[a.endpoint === 'first' ? 0 : t % cluster.addresses.length]!;
+      const keys = [0, 1, 2, 3].map((q) => keyName(Math.floor((q * records) / 4 + ((t * 7) % (records / 4)))));
+      const t0 = performance.now();
+      const b = await client.begin({ endpoint });
+      const t1 = performance.now();
+      for (const k of keys) await client.get(k, { txnId: b.txnId, endpoint });
+      const t2 = performance.now();
+      await client.commit(b.txnId, { endpoint, mutations: keys.map((k) => ({ op: 'put' as const, key: k, value: 'x' })) });
+      const t3 = performance.now();
+      if (t >= warmup) {
+        steps.begin.push(t1 - t0);
+        steps.gets.push(t2 - t1);
+        steps.commit.push(t3 - t2);
+        steps.total.push(t3 - t0);
+      }
+    }
+    const wall = performance.now() - wall0;
+    const cpu1 = pids.map(cpuMs);
+    const self = process.cpuUsage(self0);
+    const stores = cpu1.reduce((s, c, i) => s + c.all - cpu0[i]!.all, 0);
+    const mains = cpu1.reduce((s, c, i) => s + c.main - cpu0[i]!.main, 0);
+    const f = (xs: number[]): string => `${quantile(xs, 0.5).toFixed(2)} / ${quantile(xs, 0.9).toFixed(2)}`;
+    console.log(
+      `| ${ranges} | ${n} | ${f(steps.begin)} | ${f(steps.gets)} | ${f(steps.commit)} | ${f(steps.total)} | ${(stores / n).toFixed(1)} (${(mains / n).toFixed(1)}) | ${((self.user + self.system) / 1000 / n).toFixed(2)} | ${((stores / wall) * 1000 / 1000).toFixed(2)} |`,
+    );
+  } finally {
+    client.close();
+    await driver.close();
+    await cluster.stopAll();
+    await cluster.cleanup();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`lone transactions: ${a.txns} measured after ${a.warmup} warm-up, endpoint ${a.endpoint}; ms p50 / p90; CPU ms per transaction`);
+  console.log('| ranges | txns | begin | 4 gets | commit | total | stores CPU (main threads) | client CPU | stores cores busy |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of a.ranges!.split(',').map(Number)) await measure(r);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`lone-txn failed: ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  },
+);
