@@ -8,12 +8,13 @@
 // --cpu-prof DIR: the stores run with `node --cpu-prof`; the profile of the idle window (the last
 // --window seconds before the graceful stop) is summarised per store by category (bench/lib/cpu-profile).
 //   node dist/bench/idle-ranges.js [--ranges 1,250,1000] [--window 10] [--json] [--cpu-prof DIR]
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient } from '../node/src/client/index.js';
 import { ProcessCluster, sleep } from '../test/helpers/cluster-process.js';
 import { summarise } from './lib/cpu-profile.js';
+import { cpuUs } from './lib/proc-cpu.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -29,9 +30,9 @@ const HZ = 100; // USER_HZ on Linux
 const SAMPLES = 5; // memory samples per window
 
 function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
+  const us = cpuUs(pid);
+  if (us === undefined) throw new Error(`kvs-node ${pid}: no CPU counts (/proc/${pid}/stat unreadable)`);
+  return us / 10_000; // utime + stime in USER_HZ ticks
 }
 
 /** Sum of one metric's samples (all label sets) in a Prometheus text exposition. */

@@ -6,12 +6,12 @@
 // compiler and GC threads), so a change can be judged by phase and by cost. Warm-up transactions are not
 // counted (V8 optimises the commit paths only after hundreds of them; docs/benchmarks.md).
 //   node dist/bench/lone-txn.js [--ranges 1,4] [--txns 1000] [--warmup 300] [--endpoint rotate|first]
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KvClient } from '../node/src/client/index.js';
 import { ProcessCluster, peersOf, raftIdOf } from '../test/helpers/cluster-process.js';
 import { KvsDriver } from './drivers/kvs.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
+import { cpuUs, threadCpuUs } from './lib/proc-cpu.js';
 import { shard } from './lib/shard.js';
 
 const { values: a } = parseArgs({
@@ -24,17 +24,9 @@ const { values: a } = parseArgs({
   },
 });
 
-/** utime + stime in ms of a whole process and of its main thread (/proc, USER_HZ 100). */
+/** CPU ms of a whole process and of its main thread (0 once it is gone). */
 function cpuMs(pid: number): { all: number; main: number } {
-  const ticks = (path: string): number => {
-    const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-    return Number(f[11]) + Number(f[12]);
-  };
-  try {
-    return { all: ticks(`/proc/${pid}/stat`) * 10, main: ticks(`/proc/${pid}/task/${pid}/stat`) * 10 };
-  } catch {
-    return { all: 0, main: 0 };
-  }
+  return { all: (cpuUs(pid) ?? 0) / 1000, main: (threadCpuUs(pid, pid) ?? 0) / 1000 };
 }
 
 const quantile = (xs: number[], q: number): number => {
@@ -93,7 +85,7 @@ async function measure(ranges: number): Promise<void> {
     const mains = cpu1.reduce((s, c, i) => s + c.main - cpu0[i]!.main, 0);
     const f = (xs: number[]): string => `${quantile(xs, 0.5).toFixed(2)} / ${quantile(xs, 0.9).toFixed(2)}`;
     console.log(
-      `| ${ranges} | ${n} | ${f(steps.begin)} | ${f(steps.gets)} | ${f(steps.commit)} | ${f(steps.total)} | ${(stores / n).toFixed(1)} (${(mains / n).toFixed(1)}) | ${((self.user + self.system) / 1000 / n).toFixed(2)} | ${((stores / wall) * 1000 / 1000).toFixed(2)} |`,
+      `| ${ranges} | ${n} | ${f(steps.begin)} | ${f(steps.gets)} | ${f(steps.commit)} | ${f(steps.total)} | ${(stores / n).toFixed(1)} (${(mains / n).toFixed(1)}) | ${((self.user + self.system) / 1000 / n).toFixed(2)} | ${(stores / wall).toFixed(2)} |`,
     );
   } finally {
     client.close();

@@ -16,6 +16,7 @@ import { runWorkload, type RunResult } from './lib/loadgen.js';
 import { runCaption, writeWorkloadCharts } from './lib/bench-charts.js';
 import { HEADER, markdownTable, rangeRatios, ratios, rows, textTable } from './lib/report.js';
 import { shard } from './lib/shard.js';
+import { cpuUs } from './lib/proc-cpu.js';
 import { WORKLOADS } from './lib/workloads.js';
 import { EtcdDriver } from './drivers/etcd.js';
 import { KvsDriver } from './drivers/kvs.js';
@@ -114,17 +115,6 @@ function machine(): Record<string, unknown> {
     etcd: etcdBin ? etcdVersion(etcdBin) : 'not installed',
     loadavgAtStart: loadavg().map((x) => +x.toFixed(2)),
   };
-}
-
-/** utime + stime of a process in µs (/proc/<pid>/stat, USER_HZ 100), or undefined off Linux / when gone. */
-function cpuUs(pid: number): number | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) * 10_000;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
