@@ -736,6 +736,12 @@ export class RangeKvStore implements KvStore {
     });
   }
 
+  /** Forgets a transaction's route and ends its parts, at once (a concurrent attempt finds it gone). */
+  private dropRoute(txnId: string, t: TxnRoute): void {
+    this.txns.delete(txnId);
+    this.releaseParts(t.parts.values());
+  }
+
   /** Ends a transaction's parts (unpins them; a remote part's local bookkeeping goes too). */
   private releaseParts(parts: Iterable<RoutePart>, except?: RoutePart): void {
     for (const p of parts) {
@@ -754,9 +760,7 @@ export class RangeKvStore implements KvStore {
         await applyCarriedWrites(this, txnId, opts.writes, {
           commitStarted: () => open.commitStarted === true,
           abort: () => {
-            if (this.txns.get(txnId) !== open) return;
-            this.txns.delete(txnId);
-            this.releaseParts(open.parts.values());
+            if (this.txns.get(txnId) === open) this.dropRoute(txnId, open);
           },
         });
       }
@@ -891,8 +895,7 @@ export class RangeKvStore implements KvStore {
       if (t.committing !== undefined) continue;
       const ended = t.parts.size === 0 ? now - t.createdAt > Math.max(unboundMs, t.opts.idleTimeoutMs ?? 0) : [...t.parts.values()].some((p) => !p.store.hasTxn(p.innerId));
       if (!ended) continue;
-      this.txns.delete(id);
-      this.releaseParts(t.parts.values());
+      this.dropRoute(id, t);
     }
   }
 
