@@ -28,6 +28,13 @@ for t in "${bad_targets[@]}"; do
   awk '/^ *[0-9]+ failing/ {on=1} on && n < 60 {print; n++}' "test/out/make-$t.log"
   grep -aE '^(--- FAIL|FAIL)|^sim: .*[1-9][0-9]* failed' "test/out/make-$t.log" | head -20
 done
+# The first failure of each target, folded onto one line, right above the count: a CI log may show only
+# its last twenty lines, and the first failure is usually the cause of the ones after it.
+for t in "${bad_targets[@]}"; do
+  first=$(awk '/^ *[0-9]+ failing/ {on=1; next} on && /^ +1\) / {in1=1} in1 && /^ +(at |2\) )/ {exit} in1 {print}' "test/out/make-$t.log" \
+    | tr -s ' \n' ' ' | cut -c1-1500)
+  [ -n "$first" ] && echo "== first failure of make $t:$first"
+done
 if [ ${#bad_targets[@]} -gt 0 ]; then echo "failed targets: ${bad_targets[*]}"; fi
 echo "$passed passed, $failed failed"
 [ ${#bad_targets[@]} -eq 0 ]

@@ -14,7 +14,7 @@
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
-import { getJson, kubectl, sleep, waitFor } from './k8s.js';
+import { getJson, kubectl, sleep, waitFor, waitRunning } from './k8s.js';
 
 const NS = process.env.KVS_E2E_NAMESPACE ?? 'kvs-e2e';
 const KUBECTL = process.env.KVS_KUBECTL ?? 'kubectl';
@@ -40,17 +40,7 @@ async function podIps(instance = 'demo'): Promise<Map<string, string>> {
 const status = async () => (await getJson('kvscluster', 'demo', '-n', NS)).status;
 
 /** Running with n ready members, n voters (Leader/Follower) and a leader. */
-async function waitSettled(n: number, timeoutMs = 240_000): Promise<any> {
-  return waitFor(
-    `Running with ${n} voters and a leader`,
-    async () => {
-      const x = await status();
-      const voters = (x.members ?? []).filter((m: any) => m.role === 'Leader' || m.role === 'Follower');
-      return x.phase === 'Running' && x.readyReplicas === n && voters.length === n && x.leader && (x.members ?? []).every((m: any) => m.healthy) ? x : undefined;
-    },
-    timeoutMs,
-  );
-}
+const waitSettled = (n: number, timeoutMs = 240_000): Promise<any> => waitRunning(NS, 'demo', n, timeoutMs);
 
 async function events(reason: string): Promise<any[]> {
   const list = await getJson('events.events.k8s.io', '-n', NS, '--field-selector', `regarding.name=demo,reason=${reason}`);
@@ -226,8 +216,16 @@ describe('e2e: replicated kvs on a real Kubernetes', function () {
   beforeEach(() => {
     t0 = Date.now();
   });
-  afterEach(function () {
+  let dumped = false;
+  afterEach(async function () {
     console.log(`[e2e-time] ${this.currentTest?.title}: ${((Date.now() - t0) / 1000).toFixed(1)} s (${this.currentTest?.state})`);
+    // The first failure's surroundings, while they last (run-e2e.sh's dump at the end sees only the final state).
+    if (this.currentTest?.state !== 'failed' || dumped) return;
+    dumped = true;
+    const show = async (...args: string[]) => console.log(await kubectl(...args).catch((e: unknown) => String(e)));
+    await show('get', 'pods', '-n', NS, '-o', 'wide');
+    await show('get', 'kvscluster', 'demo', '-n', NS, '-o', 'jsonpath={.status}');
+    await show('logs', '-n', 'kvs-system', '-l', 'app.kubernetes.io/name=kvs-operator', '--tail=60');
   });
 
   it('create → Ready: a Raft leader is elected; status shows members with raft ids, roles and the leader', async () => {
