@@ -5,6 +5,7 @@
 import client from 'prom-client';
 import type { RaftNode } from './raft-node.js';
 import { LevelEngine } from '../engine/level-engine.js';
+import { HotHistogram, type HotHistogramChild } from '../common/hot-histogram.js';
 
 /** Seconds; fine at the bottom (a loopback Ready stage is tens of µs) and up to an election. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -16,14 +17,14 @@ export type ProposalStage = 'queued' | 'committed' | 'applied' | 'resolved';
 export type ReadStage = 'round' | 'wait_apply' | 'barrier';
 export type WriteKind = 'log' | 'apply';
 
-type H = client.Histogram<string>;
-type Child = ReturnType<H['labels']>;
+type H = HotHistogram;
+type Child = HotHistogramChild;
 
 /**
  * Latency/size histograms of one group's Ready loop. Created unregistered and attached to the node's
  * registry by `registerRaftMetrics` (the store's first range). Only an attached instance records: the
- * other ranges' observations would be computed for nobody, and a prom-client observation costs a few
- * µs (label validation and hashing per call) — several per Ready, i.e. per write with many ranges.
+ * other ranges' observations would be computed for nobody (cheap now — common/hot-histogram.ts — but a
+ * series set per range would make every scrape as large as the range count).
  */
 export class RaftMetrics {
   readonly readyStage: H;
@@ -39,7 +40,7 @@ export class RaftMetrics {
   recording = false;
 
   constructor(private readonly groupId: number) {
-    const h = (name: string, help: string, labelNames: string[], buckets: number[]): H => new client.Histogram({ name, help, labelNames: ['group', ...labelNames], buckets, registers: [] });
+    const h = (name: string, help: string, labelNames: string[], buckets: number[]): H => new HotHistogram({ name, help, labelNames: ['group', ...labelNames], buckets });
     this.readyStage = h(
       'kvs_raft_ready_stage_seconds',
       'Ready loop stage durations: persist (entries + hard state engine write, synced when needed), send, apply (committed entries through the state machine; runs in the apply stage), ready (ready() → advance())',
@@ -72,8 +73,7 @@ export class RaftMetrics {
     let c = byLabel.get(label);
     if (c === undefined) {
       // The second label name differs per histogram; the value is all a caller gives.
-      const names = hist as unknown as { labelNames: string[] };
-      c = hist.labels({ group: String(this.groupId), [names.labelNames[1]!]: label });
+      c = hist.labels({ group: String(this.groupId), [hist.labelNames[1]!]: label });
       byLabel.set(label, c);
     }
     return c;
@@ -125,7 +125,7 @@ export function since(t0: number): number {
 /** Registers the node's Raft metrics (stage histograms, gauges) in its registry (replicated nodes only). */
 export function registerRaftMetrics(registry: client.Registry, node: RaftNode): void {
   const peer = () => node.peer;
-  for (const h of node.peer.metrics.attach()) registry.registerMetric(h);
+  for (const h of node.peer.metrics.attach()) registry.registerMetric(h.asMetric());
   const g = (name: string, help: string, value: () => number): void => {
     new client.Gauge({
       name,

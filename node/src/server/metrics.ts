@@ -5,6 +5,7 @@ import { statfs } from 'node:fs/promises';
 import type { StatsFs } from 'node:fs';
 import client from 'prom-client';
 import type { StoreObserver } from '../kv/api.js';
+import { HotHistogram, type HotHistogramChild } from '../common/hot-histogram.js';
 
 export interface EngineStatsSource {
   /** Approximate engine size and active transactions; called on each scrape. */
@@ -14,20 +15,20 @@ export interface EngineStatsSource {
 export class ServerMetrics {
   readonly registry = new client.Registry();
   readonly requests: client.Counter<'method' | 'code'>;
-  readonly requestDuration: client.Histogram<'method'>;
+  readonly requestDuration: HotHistogram<'method'>;
   readonly inFlight: client.Gauge<'method'>;
   /** Kv calls running now (the sum of kvs_requests_in_flight, as a plain number: the shutdown drain polls it). */
   activeCalls = 0;
-  readonly writeBatchCommands: client.Histogram<string>;
-  readonly writeBatchBytes: client.Histogram<string>;
-  readonly syncDuration: client.Histogram<string>;
+  readonly writeBatchCommands: HotHistogram;
+  readonly writeBatchBytes: HotHistogram;
+  readonly syncDuration: HotHistogram;
   readonly txns: client.Counter<'outcome'>;
   readonly gcRuns: client.Counter<string>;
   readonly gcRemovedVersions: client.Counter<string>;
-  readonly gcDuration: client.Histogram<string>;
+  readonly gcDuration: HotHistogram;
   readonly engineBytes: client.Gauge<string>;
   readonly activeTxns: client.Gauge<string>;
-  readonly streamFrameRequests: client.Histogram<string>;
+  readonly streamFrameRequests: HotHistogram;
   readonly streamsOpen: client.Gauge<string>;
   /** kvs_disk_free_bytes / kvs_disk_size_bytes, registered by setDataDir (an in-memory node has no disk). */
   private disk: client.Gauge<string>[] = [];
@@ -38,13 +39,24 @@ export class ServerMetrics {
     if (opts.labels) this.registry.setDefaultLabels(opts.labels);
     if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
+    // Counted in plain numbers per method (MethodMetrics) and handed to prom-client at scrape time: a
+    // prom-client child's inc() hashes its label set on every call, several times per request.
+    const byMethod = this.byMethod;
     this.requests = new client.Counter({
       name: 'kvs_requests_total',
       help: 'gRPC requests handled, by method and status code name',
       labelNames: ['method', 'code'],
       registers,
+      collect() {
+        for (const m of byMethod.values()) {
+          for (const [code, c] of m.codes) {
+            if (c.n > c.reported) this.inc({ method: m.method, code }, c.n - c.reported);
+            c.reported = c.n;
+          }
+        }
+      },
     });
-    this.requestDuration = new client.Histogram({
+    this.requestDuration = new HotHistogram({
       name: 'kvs_request_duration_seconds',
       help: 'gRPC request latency by method',
       labelNames: ['method'],
@@ -56,20 +68,23 @@ export class ServerMetrics {
       help: 'gRPC requests being handled',
       labelNames: ['method'],
       registers,
+      collect() {
+        for (const m of byMethod.values()) this.set({ method: m.method }, m.inFlight);
+      },
     });
-    this.writeBatchCommands = new client.Histogram({
+    this.writeBatchCommands = new HotHistogram({
       name: 'kvs_write_batch_commands',
       help: 'Client commands per synced engine write (group commit size)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
       registers,
     });
-    this.writeBatchBytes = new client.Histogram({
+    this.writeBatchBytes = new HotHistogram({
       name: 'kvs_write_batch_bytes',
       help: 'Bytes per synced engine write',
       buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
       registers,
     });
-    this.syncDuration = new client.Histogram({
+    this.syncDuration = new HotHistogram({
       name: 'kvs_sync_duration_seconds',
       help: 'Latency of synced engine writes',
       buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
@@ -84,7 +99,7 @@ export class ServerMetrics {
     for (const outcome of ['committed', 'conflict', 'rolled_back', 'timed_out']) this.txns.inc({ outcome }, 0);
     this.gcRuns = new client.Counter({ name: 'kvs_gc_runs_total', help: 'MVCC garbage collection runs', registers });
     this.gcRemovedVersions = new client.Counter({ name: 'kvs_gc_removed_versions_total', help: 'Old versions removed by GC', registers });
-    this.gcDuration = new client.Histogram({
+    this.gcDuration = new HotHistogram({
       name: 'kvs_gc_duration_seconds',
       help: 'Duration of GC runs',
       buckets: [0.001, 0.01, 0.1, 1, 10],
@@ -101,7 +116,7 @@ export class ServerMetrics {
       },
     });
     this.activeTxns = new client.Gauge({ name: 'kvs_active_txns', help: 'Open interactive transactions', registers });
-    this.streamFrameRequests = new client.Histogram({
+    this.streamFrameRequests = new HotHistogram({
       name: 'kvs_stream_frame_requests',
       help: 'Sub-requests per received BatchStream frame',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
@@ -210,34 +225,32 @@ export class ServerMetrics {
 
 /** kvs_requests_total / kvs_request_duration_seconds / kvs_requests_in_flight of one method. */
 export class MethodMetrics {
-  private readonly duration: client.Histogram.Internal<string>;
-  private readonly inFlight: client.Gauge.Internal<string>;
-  private readonly codes = new Map<string, client.Counter.Internal>();
+  private readonly duration: HotHistogramChild;
+  /** Requests running now (read by kvs_requests_in_flight's collect). */
+  inFlight = 0;
+  /** Finished requests by status code name; `reported` is what kvs_requests_total has been given. */
+  readonly codes = new Map<string, { n: number; reported: number }>();
 
   constructor(
     private readonly metrics: ServerMetrics,
     readonly method: string,
   ) {
     this.duration = metrics.requestDuration.labels({ method });
-    this.inFlight = metrics.inFlight.labels({ method });
   }
 
   /** Returns the start time to pass to finished(). */
   started(): number {
-    this.inFlight.inc();
+    this.inFlight++;
     this.metrics.activeCalls++;
     return performance.now();
   }
 
   finished(t0: number, code: string): void {
     this.duration.observe((performance.now() - t0) / 1000);
-    this.inFlight.dec();
+    this.inFlight--;
     this.metrics.activeCalls--;
     let c = this.codes.get(code);
-    if (!c) {
-      c = this.metrics.requests.labels({ method: this.method, code });
-      this.codes.set(code, c);
-    }
-    c.inc();
+    if (c === undefined) this.codes.set(code, (c = { n: 0, reported: 0 }));
+    c.n++;
   }
 }
