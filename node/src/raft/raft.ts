@@ -86,6 +86,16 @@ export interface RaftConfig {
   leaseClock?: LeaseClockConfig;
   /** Reject proposals on followers instead of forwarding them to the leader. */
   disableProposalForwarding?: boolean;
+  /**
+   * When an append acknowledgement advances the commit index, send followers only entries they lack,
+   * not an append carrying nothing but the new commit index: they learn it with the next append or
+   * heartbeat (within heartbeatTick; a quiescing leader's last heartbeat carries it too). A write with
+   * no other write behind it in its group then costs two messages and two follower Readies less (a
+   * range with one request in flight: one client, or load spread over many ranges). Nothing waits on a
+   * follower's commit index: the leader answers writes, and a follower's ReadIndex is confirmed by a
+   * heartbeat round that carries the commit index to it. Default false (etcd-raft's behaviour).
+   */
+  lazyCommitBroadcast?: boolean;
   /** Leader steps down when it applies a config that removes (or demotes) it. Default true. */
   stepDownOnRemoval?: boolean;
   /** Source of randomness in [0, 1) for election timeouts. Default: a fixed-seed PRNG from id. */
@@ -150,6 +160,7 @@ export class Raft {
   readonly electionTimeout: number;
   randomizedElectionTimeout = 0;
   readonly disableProposalForwarding: boolean;
+  private readonly lazyCommitBroadcast: boolean;
   readonly stepDownOnRemoval: boolean;
   private readonly rand: () => number;
   readonly logger: RaftLogger;
@@ -172,6 +183,7 @@ export class Raft {
     this.lease = new LeaseClock(c.electionTick, () => this.ticks, c.leaseClock);
     this.leaseOnTicks = c.leaseClock === undefined;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
+    this.lazyCommitBroadcast = c.lazyCommitBroadcast ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
     this.rand = c.rand ?? mulberry32(c.id * 7919 + 1);
     this.logger = c.logger ?? noopLogger;
@@ -315,6 +327,16 @@ export class Raft {
     // `index` carries our lease clock (stamped before the real send); the follower echoes it so we know
     // when the acknowledged heartbeat was *sent* (lease reads measure from the send time).
     this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx, index: this.lease.now(), gen: pr.gen }));
+  }
+
+  /** Sends each follower the entries it lacks (pipelined), and nothing to one that has them all. */
+  private bcastEntries(): void {
+    this.trk.visit((id, pr) => {
+      if (id === this.id) return;
+      while (this.maybeSendAppend(id, false) && pr.state === ProgressState.Replicate) {
+        /* keep sending */
+      }
+    });
   }
 
   bcastAppend(): void {
@@ -832,7 +854,8 @@ export class Raft {
             if (this.maybeCommit()) {
               // Commit advanced in our term: queued reads can now be served.
               this.releasePendingReadIndexMessages();
-              this.bcastAppend();
+              if (this.lazyCommitBroadcast) this.bcastEntries();
+              else this.bcastAppend();
             } else if (m.from !== this.id && oldPaused) {
               // The peer may have missed the latest commit index while paused.
               this.sendAppend(m.from);

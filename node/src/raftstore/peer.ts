@@ -320,6 +320,8 @@ export class Peer implements CommandSink {
       maxInflightMsgs: 256,
       checkQuorum: true,
       preVote: true,
+      // Followers learn a new commit index with the next append or heartbeat (raft.ts: why that is enough).
+      lazyCommitBroadcast: true,
       ...readModeConfig(this.cfg.leaseRead, tickMs, this.cfg.lease),
       rand: Math.random,
       logger: {

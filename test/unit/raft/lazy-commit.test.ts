@@ -1,0 +1,67 @@
+// lazyCommitBroadcast: a commit index that advances is not sent on its own; followers learn it with the
+// next append or heartbeat. etcd-raft's eager broadcast is the negative control of each check.
+import { strict as assert } from 'node:assert';
+import { MessageType, msg } from '../../../node/src/raft/index.js';
+import { Network, TestNode, bytes } from './helpers.js';
+
+function cluster(lazy: boolean): { net: Network; sent: Array<{ from: number; to: number; type: string; entries: number; commit: number }> } {
+  const ids = [1, 2, 3];
+  const net = new Network(ids.map((id) => TestNode.create(id, ids, 10, 1, { lazyCommitBroadcast: lazy })));
+  net.campaign(1);
+  const sent: Array<{ from: number; to: number; type: string; entries: number; commit: number }> = [];
+  net.msgHook = (m) => {
+    sent.push({ from: m.from, to: m.to, type: MessageType[m.type]!, entries: m.entries.length, commit: m.commit });
+    return true;
+  };
+  return { net, sent };
+}
+
+function proposeOne(net: Network): void {
+  net.send(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: 0, data: bytes('x') }] }));
+}
+
+describe('raft: lazy commit broadcast', () => {
+  for (const lazy of [true, false]) {
+    it(`${lazy ? 'lazy' : 'eager (negative control)'}: a lone proposal costs ${lazy ? 'no' : 'two'} commit-only appends`, () => {
+      const { net, sent } = cluster(lazy);
+      proposeOne(net);
+      const leader = net.raft(1);
+      const commitOnly = sent.filter((m) => m.from === 1 && m.type === 'App' && m.entries === 0);
+      assert.equal(commitOnly.length, lazy ? 0 : 2, JSON.stringify(sent));
+      assert.equal(sent.filter((m) => m.type === 'App' && m.entries === 1).length, 2, 'the entry itself goes to both followers');
+      const committed = leader.raftLog.committed;
+      assert.equal(committed, leader.raftLog.lastIndex(), 'committed on the leader');
+      for (const id of [2, 3]) assert.equal(net.raft(id).raftLog.committed, lazy ? committed - 1 : committed, `follower ${id}`);
+    });
+  }
+
+  it('lazy: the next heartbeat carries the commit index to the followers', () => {
+    const { net } = cluster(true);
+    proposeOne(net);
+    const committed = net.raft(1).raftLog.committed;
+    assert.ok(net.raft(2).raftLog.committed < committed);
+    net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+    for (const id of [2, 3]) assert.equal(net.raft(id).raftLog.committed, committed);
+  });
+
+  it('lazy: the next proposal\'s append carries the earlier commit index', () => {
+    const { net } = cluster(true);
+    proposeOne(net);
+    const first = net.raft(1).raftLog.committed;
+    proposeOne(net);
+    for (const id of [2, 3]) assert.equal(net.raft(id).raftLog.committed, first, `follower ${id} learned the first commit with the second append`);
+  });
+
+  it('lazy: a follower missing entries still gets them when the commit advances (only commit-only appends are skipped)', () => {
+    const { net, sent } = cluster(true);
+    net.drop(1, 3, 1); // follower 3 misses the append
+    proposeOne(net);
+    net.recover();
+    sent.length = 0;
+    // Follower 3 is in Replicate with the entry optimistically sent; a heartbeat round reveals it lacks it.
+    net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+    assert.ok(sent.some((m) => m.from === 1 && m.to === 3 && m.type === 'App' && m.entries === 1), JSON.stringify(sent));
+    assert.equal(net.raft(3).raftLog.lastIndex(), net.raft(1).raftLog.lastIndex());
+    assert.equal(net.raft(3).raftLog.committed, net.raft(1).raftLog.committed);
+  });
+});
