@@ -93,7 +93,9 @@ export interface RaftConfig {
    * no other write behind it in its group then costs two messages and two follower Readies less (a
    * range with one request in flight: one client, or load spread over many ranges). Nothing waits on a
    * follower's commit index: the leader answers writes, and a follower's ReadIndex is confirmed by a
-   * heartbeat round that carries the commit index to it. Default false (etcd-raft's behaviour).
+   * heartbeat round that carries the commit index to it. A commit that may cover a conf change is still
+   * sent to every member at once: a removed replica would otherwise never learn it (it gets no more
+   * heartbeats). Default false (etcd-raft's behaviour).
    */
   lazyCommitBroadcast?: boolean;
   /** Leader steps down when it applies a config that removes (or demotes) it. Default true. */
@@ -841,6 +843,7 @@ export class Raft {
           }
         } else {
           const oldPaused = pr.isPaused();
+          const oldCommit = this.raftLog.committed;
           if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === ProgressState.Probe)) {
             if (pr.state === ProgressState.Probe) {
               pr.becomeReplicate();
@@ -854,7 +857,10 @@ export class Raft {
             if (this.maybeCommit()) {
               // Commit advanced in our term: queued reads can now be served.
               this.releasePendingReadIndexMessages();
-              if (this.lazyCommitBroadcast) this.bcastEntries();
+              // A conf change may be among the entries just committed (pendingConfIndex is at or past
+              // any unapplied one): every member, the removed one included, must hear of it now — a
+              // replica learns of its own removal only from this commit index, never from a heartbeat.
+              if (this.lazyCommitBroadcast && this.pendingConfIndex <= oldCommit) this.bcastEntries();
               else this.bcastAppend();
             } else if (m.from !== this.id && oldPaused) {
               // The peer may have missed the latest commit index while paused.

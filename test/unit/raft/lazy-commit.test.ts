@@ -1,7 +1,7 @@
 // lazyCommitBroadcast: a commit index that advances is not sent on its own; followers learn it with the
 // next append or heartbeat. etcd-raft's eager broadcast is the negative control of each check.
 import { strict as assert } from 'node:assert';
-import { MessageType, msg } from '../../../node/src/raft/index.js';
+import { ConfChangeTransition, ConfChangeType, EntryType, MessageType, encodeConfChange, msg } from '../../../node/src/raft/index.js';
 import { Network, TestNode, bytes } from './helpers.js';
 
 function cluster(lazy: boolean): { net: Network; sent: Array<{ from: number; to: number; type: string; entries: number; commit: number }> } {
@@ -63,5 +63,36 @@ describe('raft: lazy commit broadcast', () => {
     assert.ok(sent.some((m) => m.from === 1 && m.to === 3 && m.type === 'App' && m.entries === 1), JSON.stringify(sent));
     assert.equal(net.raft(3).raftLog.lastIndex(), net.raft(1).raftLog.lastIndex());
     assert.equal(net.raft(3).raftLog.committed, net.raft(1).raftLog.committed);
+  });
+});
+
+const removeThree = (): Uint8Array => encodeConfChange({ transition: ConfChangeTransition.Auto, changes: [{ type: ConfChangeType.RemoveNode, nodeId: 3 }], context: new Uint8Array(0) });
+const proposeConfChange = (net: Network): void =>
+  net.send(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data: removeThree() }] }));
+
+describe('raft: lazy commit broadcast and conf changes', () => {
+  for (const lazy of [true, false]) {
+    it(`${lazy ? 'lazy' : 'eager'}: the commit of a conf change removing a member reaches that member at once`, () => {
+      const { net } = cluster(lazy);
+      proposeOne(net);
+      proposeConfChange(net);
+      const committed = net.raft(1).raftLog.committed;
+      assert.equal(committed, net.raft(1).raftLog.lastIndex());
+      assert.equal(net.raft(3).raftLog.committed, committed, 'the member being removed knows the conf change committed');
+      assert.equal(net.raft(2).raftLog.committed, committed);
+    });
+  }
+
+  it('negative control: with the pending conf index forgotten, the member being removed does not learn the commit', () => {
+    const { net } = cluster(true);
+    proposeOne(net);
+    net.msgHook = (m) => {
+      if (m.type === MessageType.AppResp) net.raft(1).pendingConfIndex = 0;
+      return true;
+    };
+    proposeConfChange(net);
+    const committed = net.raft(1).raftLog.committed;
+    assert.equal(committed, net.raft(1).raftLog.lastIndex());
+    assert.ok(net.raft(3).raftLog.committed < committed, 'a lazy broadcast leaves it behind');
   });
 });
