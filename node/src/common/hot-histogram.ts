@@ -64,6 +64,9 @@ export class HotHistogram<L extends string = string> {
       if (!(cfg.buckets[i]! > cfg.buckets[i - 1]!)) throw new RangeError(`${cfg.name}: buckets must increase (${cfg.buckets.join(', ')})`);
     }
     this.bounds = Float64Array.from(cfg.buckets);
+    // As prom-client does: an unlabelled histogram exports its zero series before any observation
+    // (dashboards and alert rules must find the family on a node that never fed it).
+    if (this.labelNames.length === 0) this.labels({} as Record<L, string>);
     for (const r of cfg.registers ?? []) r.registerMetric(this.asMetric());
   }
 

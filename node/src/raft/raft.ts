@@ -134,6 +134,8 @@ export class Raft {
   leadTransferee = NONE;
   /** Only one conf change may be pending (proposed but not applied): its index. */
   pendingConfIndex = 0;
+  /** With lazyCommitBroadcast: a commit advancing through this index still goes to every member at once. */
+  private eagerCommitIndex = 0;
   uncommittedSize = 0;
   readOnly: ReadOnly;
   /** Last index handed to the host for applying in an outstanding Ready (RawNode sets it). */
@@ -331,6 +333,14 @@ export class Raft {
     this.send(msg({ type: MessageType.Heartbeat, to, commit, context: ctx, index: this.lease.now(), gen: pr.gen }));
   }
 
+  /**
+   * With lazyCommitBroadcast: when the commit index reaches `index`, send it to every member at once, as
+   * without the option (the host flags entries whose prompt apply on followers matters: a split).
+   */
+  commitEagerlyThrough(index: number): void {
+    if (index > this.eagerCommitIndex) this.eagerCommitIndex = index;
+  }
+
   /** Sends each follower the entries it lacks (pipelined), and nothing to one that has them all. */
   private bcastEntries(): void {
     this.trk.visit((id, pr) => {
@@ -409,6 +419,7 @@ export class Raft {
       if (id === this.id) pr.match = last;
     });
     this.pendingConfIndex = 0;
+    this.eagerCommitIndex = 0;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly(this.readOnly.option);
     this.pendingReadIndexMessages = [];
@@ -860,7 +871,9 @@ export class Raft {
               // A conf change may be among the entries just committed (pendingConfIndex is at or past
               // any unapplied one): every member, the removed one included, must hear of it now — a
               // replica learns of its own removal only from this commit index, never from a heartbeat.
-              if (this.lazyCommitBroadcast && this.pendingConfIndex <= oldCommit) this.bcastEntries();
+              // So may an entry the host flagged (commitEagerlyThrough: a split every replica should apply
+              // before routing by its old descriptor).
+              if (this.lazyCommitBroadcast && this.pendingConfIndex <= oldCommit && this.eagerCommitIndex <= oldCommit) this.bcastEntries();
               else this.bcastAppend();
             } else if (m.from !== this.id && oldPaused) {
               // The peer may have missed the latest commit index while paused.

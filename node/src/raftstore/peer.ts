@@ -636,6 +636,8 @@ export class Peer implements CommandSink {
     this.wake(cmd.type === 'setSafePoint' ? 'gc' : 'proposal');
     try {
       this.rn.propose(data);
+      // Followers route by their own descriptors: let them apply a split at once, not a tick later.
+      if (cmd.type === 'split') this.rn.raft.commitEagerlyThrough(this.rn.raft.raftLog.lastIndex());
     } catch (e) {
       if (e instanceof ProposalDroppedError) return Promise.reject(this.notLeader(`not proposed (${e.reason}); retry${this.leaderId ? ' at the leader' : ''}`));
       return Promise.reject(e);

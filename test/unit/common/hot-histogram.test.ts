@@ -43,6 +43,18 @@ describe('HotHistogram: prom-client exposition at a fraction of the cost', () =>
     assert.equal(await r2.metrics(), await r1.metrics());
   });
 
+  it('before any observation: an unlabelled histogram exports its zero series, a labelled one nothing (as prom-client)', async () => {
+    for (const labelNames of [[], ['group']]) {
+      const r1 = new client.Registry();
+      const r2 = new client.Registry();
+      new client.Histogram({ name: 'u', help: 'h', labelNames, buckets: BUCKETS, registers: [r1] });
+      new HotHistogram({ name: 'u', help: 'h', labelNames, buckets: BUCKETS, registers: [r2] });
+      const [prom, hot] = [await r1.metrics(), await r2.metrics()];
+      assert.equal(hot, prom);
+      assert.equal(/^u_count 0$/m.test(hot), labelNames.length === 0, hot);
+    }
+  });
+
   it('a sample in the wrong bucket would show (negative control of the comparison)', async () => {
     const { prom, hot } = await both(['group'], (observe) => observe({ group: '1' }, 0.005));
     const r = new client.Registry();

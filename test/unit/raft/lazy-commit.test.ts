@@ -96,3 +96,21 @@ describe('raft: lazy commit broadcast and conf changes', () => {
     assert.ok(net.raft(3).raftLog.committed < committed, 'a lazy broadcast leaves it behind');
   });
 });
+
+describe('raft: lazy commit broadcast, entries flagged by the host', () => {
+  for (const flagged of [true, false]) {
+    it(`${flagged ? 'a flagged entry' : 'an unflagged entry (control)'}: its commit reaches the followers ${flagged ? 'at once' : 'later'}`, () => {
+      const { net } = cluster(true);
+      proposeOne(net);
+      net.ignore(MessageType.AppResp);
+      proposeOne(net);
+      net.recover();
+      if (flagged) net.raft(1).commitEagerlyThrough(net.raft(1).raftLog.lastIndex());
+      net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+      // The heartbeat round re-sends the entry; the acknowledgements commit it.
+      const committed = net.raft(1).raftLog.committed;
+      assert.equal(committed, net.raft(1).raftLog.lastIndex());
+      for (const id of [2, 3]) assert.equal(net.raft(id).raftLog.committed === committed, flagged, `follower ${id}`);
+    });
+  }
+});
