@@ -320,8 +320,9 @@ export class Peer implements CommandSink {
       maxInflightMsgs: 256,
       checkQuorum: true,
       preVote: true,
-      // Followers learn a new commit index with the next append or heartbeat (raft.ts: why that is enough).
-      lazyCommitBroadcast: true,
+      // Off: with it on, make jepsen RUNS=100's bank seed 68 saw a read-only transaction on a newly
+      // joined member return an older (consistent) state than one before it; not understood yet.
+      lazyCommitBroadcast: false,
       ...readModeConfig(this.cfg.leaseRead, tickMs, this.cfg.lease),
       rand: Math.random,
       logger: {
