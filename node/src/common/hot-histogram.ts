@@ -55,6 +55,8 @@ export class HotHistogram<L extends string = string> {
   readonly labelNames: readonly L[];
   private readonly bounds: Float64Array;
   private readonly children = new Map<string, HotHistogramChild>();
+  /** An unlabelled histogram's one series, resolved once (observe() is on hot paths: every stream frame). */
+  private readonly unlabelled: HotHistogramChild | undefined;
 
   constructor(cfg: HotHistogramConfig<L>) {
     this.name = cfg.name;
@@ -66,7 +68,7 @@ export class HotHistogram<L extends string = string> {
     this.bounds = Float64Array.from(cfg.buckets);
     // As prom-client does: an unlabelled histogram exports its zero series before any observation
     // (dashboards and alert rules must find the family on a node that never fed it).
-    if (this.labelNames.length === 0) this.labels({} as Record<L, string>);
+    this.unlabelled = this.labelNames.length === 0 ? this.labels({} as Record<L, string>) : undefined;
     for (const r of cfg.registers ?? []) r.registerMetric(this.asMetric());
   }
 
@@ -87,9 +89,10 @@ export class HotHistogram<L extends string = string> {
     return c;
   }
 
-  /** An unlabelled histogram's one series. */
+  /** Observes into an unlabelled histogram's one series (a labelled one needs `labels(...)` first). */
   observe(value: number): void {
-    this.labels({} as Record<L, string>).observe(value);
+    if (this.unlabelled === undefined) throw new TypeError(`${this.name}: observe() without labels on a histogram labelled {${this.labelNames.join(', ')}}`);
+    this.unlabelled.observe(value);
   }
 
   /**

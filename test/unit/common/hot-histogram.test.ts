@@ -84,5 +84,6 @@ describe('HotHistogram: prom-client exposition at a fraction of the cost', () =>
     assert.throws(() => h.labels({ a: '1', b: '2', c: '3' } as never), /do not match/);
     assert.equal(h.labels({ a: '1', b: '2' }), h.labels({ b: '2', a: '1' }), 'one child per label set');
     assert.throws(() => new HotHistogram({ name: 'v', help: 'h', buckets: [1, 1] }), /must increase/);
+    assert.throws(() => h.observe(1), /without labels on a histogram labelled \{a, b\}/);
   });
 });
