@@ -161,7 +161,7 @@ describe('transactions across ranges (multi-process)', function () {
 
   describe('causality across ranges', function () {
     it('a transaction sees the writes its client saw acknowledged on other ranges (negative control: a client without the token)', async function () {
-      const c = await startRaftCluster(225);
+      const c = await startRaftCluster(225, { env: { KVS_TEST_UNSAFE_STALE_SNAPSHOTS: '1' } });
       const admin = new AdminClient(c.addresses, 15_000);
       const kv = new KvClient({ endpoints: c.addresses, timeoutMs: 15_000 });
       const fresh = new KvClient({ endpoints: c.addresses, timeoutMs: 15_000 });
@@ -173,12 +173,13 @@ describe('transactions across ranges (multi-process)', function () {
         await sleep(5);
         await kv.put('z-c', '2'); // range 2 moved past range 1's applied ts
         const ep = c.addresses[0]!;
-        // Token-less: the snapshot is range 1's applied ts, below the acknowledged z-c=2.
-        const t0 = await fresh.begin({ endpoint: ep });
+        // With the uncertainty check switched off, a token-less snapshot is range 1's applied ts, below
+        // the acknowledged z-c=2 (the check below can fail).
+        const t0 = await fresh.begin({ endpoint: ep, readOnly: true });
         await fresh.get('a-c', { txnId: t0.txnId, endpoint: ep });
         assert.notEqual((await fresh.get('z-c', { txnId: t0.txnId, endpoint: ep })).value?.toString(), '2', 'negative control: the stale snapshot');
         await fresh.rollback(t0.txnId, { endpoint: ep });
-        // The writer's own client carries its token: its next transaction sees z-c=2.
+        // The writer's own client carries its token: its next transaction sees z-c=2 even so.
         const seen = await kv.txn(async (tx) => {
           await tx.get('a-c');
           return (await tx.get('z-c')).value?.toString();
@@ -188,6 +189,60 @@ describe('transactions across ranges (multi-process)', function () {
         admin.close();
         kv.close();
         fresh.close();
+        await c.cleanup();
+      }
+    });
+
+    it('a read-only transaction of a client that saw nothing still sees every write acknowledged before it began (kvsctl: put, then txn)', async function () {
+      const c = await startRaftCluster(245);
+      const admin = new AdminClient(c.addresses, 15_000);
+      const kv = new KvClient({ endpoints: c.addresses, timeoutMs: 15_000 });
+      try {
+        await split(admin, 'm');
+        await kv.put('a-c', '1');
+        await sleep(5);
+        await kv.put('z-c', '1');
+        await sleep(5);
+        await kv.put('z-c', '2');
+        for (const ep of c.addresses) {
+          // A fresh client per attempt: no causality token at all (a new kvsctl process).
+          const fresh = new KvClient({ endpoints: [ep], timeoutMs: 15_000 });
+          try {
+            const seen = await fresh.txn(async (tx) => {
+              const a = (await tx.get('a-c')).value?.toString();
+              return `${a},${(await tx.get('z-c')).value?.toString()}`;
+            }, { readOnly: true });
+            assert.equal(seen, '1,2', `read-only transaction on ${ep}`);
+            // A scan of the second range in a read-only transaction is as fresh.
+            const scanned = await fresh.txn(async (tx) => {
+              await tx.get('a-c');
+              return (await tx.scan({ start: 'n', end: 'zz' })).kvs.map((x) => `${x.key.toString()}=${x.value.toString()}`).join(' ');
+            }, { readOnly: true });
+            assert.equal(scanned, 'z-c=2', `read-only scan on ${ep}`);
+            // The raw API (no helper): the stale read is refused retryably, and the retry sees it.
+            const t = await fresh.begin({ readOnly: true });
+            await fresh.get('a-c', { txnId: t.txnId });
+            const z = await fresh.get('z-c', { txnId: t.txnId }).then(
+              (g) => g.value?.toString(),
+              (e: unknown) => {
+                assert.ok(e instanceof KvConflictError, `a conflict, not ${String(e)}`);
+                return 'conflict';
+              },
+            );
+            await fresh.rollback(t.txnId).catch(() => undefined);
+            if (z === 'conflict') {
+              const t2 = await fresh.begin({ readOnly: true });
+              await fresh.get('a-c', { txnId: t2.txnId });
+              assert.equal((await fresh.get('z-c', { txnId: t2.txnId })).value?.toString(), '2', 'the retry after the conflict');
+              await fresh.rollback(t2.txnId);
+            } else assert.equal(z, '2');
+          } finally {
+            fresh.close();
+          }
+        }
+      } finally {
+        admin.close();
+        kv.close();
         await c.cleanup();
       }
     });

@@ -806,6 +806,9 @@ export class KvClient {
           return res;
         } catch (raw) {
           const err = fromGrpcError(raw, `${method} ${endpoint}`);
+          // A conflict names the committed version it met: the token rises to it, so the retried
+          // transaction's snapshot includes that write (an uncertain read-only snapshot moves past it).
+          if (err instanceof KvConflictError && err.conflictTs !== undefined) this.observeTs({ version: err.conflictTs });
           if (leader !== undefined || err instanceof KvNotLeaderError || err instanceof KvOutcomeUnknownError || err instanceof KvRoutingError) this.leaders.markStale(Date.now());
           if (!this.isRetryable(raw, err, mutating && seq === undefined)) throw err;
           // The caller has another way (a scan read range by range): no rotating through every store.

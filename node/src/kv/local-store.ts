@@ -76,6 +76,8 @@ export interface LocalStoreOptions {
   sessionTtlMs?: number;
   /** TEST ONLY: see TxnManagerOptions.unsafeNoCommitFence. */
   unsafeNoCommitFence?: boolean;
+  /** TEST ONLY: see TxnManagerOptions.unsafeStaleSnapshots. */
+  unsafeStaleSnapshots?: boolean;
   /**
    * TEST ONLY (negative control of the cross-range atomicity tests): reads ignore the locks of prepared
    * transactions, so a reader can see one range of a transaction committed and another not yet.
@@ -225,7 +227,7 @@ export class LocalStore implements KvStore {
         submit: (cmd) => this.pipeline.submit(cmd),
         now: () => this.clock.now(),
       },
-      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer, unsafeNoCommitFence: opts.unsafeNoCommitFence === true, maxCommandBytes: opts.maxCommandBytes },
+      { idleTimeoutMs: opts.txnIdleTimeoutMs, observer: opts.observer, unsafeNoCommitFence: opts.unsafeNoCommitFence === true, unsafeStaleSnapshots: opts.unsafeStaleSnapshots === true, maxCommandBytes: opts.maxCommandBytes },
     );
     const interval = opts.gcIntervalMs ?? 10_000;
     if (interval > 0) this.scheduleGc(interval, interval);
@@ -383,9 +385,17 @@ export class LocalStore implements KvStore {
   /** A transaction on this range at a given snapshot (the part of a cross-range transaction here). */
   async beginAt(startTs: number, opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
     this.check();
+    // A read-only transaction's snapshot came from another range: what this range had applied by now
+    // bounds the writes here the snapshot may have missed (the uncertainty limit, TxnManager.certainRead).
+    // A read-write one needs no limit: its commit validates every read against newer versions.
+    let limitTs: number | undefined;
+    if (opts.readOnly === true && this.opts.unsafeStaleSnapshots !== true) {
+      if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
+      limitTs = this.appliedTs;
+    }
     // Reads at startTs must be repeatable here: push this range's applied ts past it if needed.
     const ts = await this.readTs(startTs);
-    return this.txns.begin(opts, ts);
+    return this.txns.begin(opts, ts, limitTs);
   }
 
   /** The read set and writes of a transaction on this range (its part of a cross-range commit). */

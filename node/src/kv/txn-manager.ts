@@ -27,7 +27,7 @@ import type { BeginOptions, DeleteResult, GetResult, KeyValue, Mutation, PutOpti
 import type { Command, CommandResult, KeyRange } from './commands.js';
 import { encodedMutationBytes, resultError } from './commands.js';
 import { CommandTooLargeError, checkCommandSize, commandHeaderBound } from './command-size.js';
-import { InvalidArgumentError, NotLeaderError, OutcomeUnknownError, StorageError, StoreClosedError, TxnNotFoundError, TxnReadOnlyError } from './errors.js';
+import { InvalidArgumentError, NotLeaderError, OutcomeUnknownError, StorageError, StoreClosedError, TxnConflictError, TxnNotFoundError, TxnReadOnlyError } from './errors.js';
 import type { MvccScanOptions, MvccScanResult } from '../mvcc/mvcc.js';
 
 export interface TxnHost {
@@ -54,6 +54,11 @@ export interface TxnManagerOptions {
    * this node does not know with TXN_NOT_FOUND instead of resolving it through the log — the old bug.
    */
   unsafeNoCommitFence?: boolean;
+  /**
+   * TEST ONLY (negative control of the cross-range freshness test): no uncertainty check — a transaction's
+   * part on a range whose applied ts was ahead of the snapshot reads the snapshot as is (the old behaviour).
+   */
+  unsafeStaleSnapshots?: boolean;
 }
 
 export interface TxnScanOptions {
@@ -73,6 +78,12 @@ type Outcome = { kind: 'committed'; commitTs: number } | { kind: 'failed'; error
 interface Txn {
   id: string;
   startTs: number;
+  /**
+   * The range's linearizable read ts when the transaction joined it (> startTs only for a read-only
+   * transaction's later part): a write in (startTs, limitTs] may have been acknowledged before the
+   * transaction began, so a read that would see a different answer at limitTs is uncertain (see read()).
+   */
+  limitTs: number;
   readOnly: boolean;
   timer: NodeJS.Timeout;
   writes: Map<string, Mutation>;
@@ -143,8 +154,11 @@ export class TxnManager {
     return t !== undefined && (t.writes.size > 0 || t.readKeys.size > 0 || t.readRanges.length > 0);
   }
 
-  /** `startTs`: a given snapshot (one cross-range transaction's parts on several ranges share it). */
-  begin(opts: BeginOptions = {}, startTs?: number): { txnId: string; startTs: number } {
+  /**
+   * `startTs`: a given snapshot (one cross-range transaction's parts on several ranges share it).
+   * `limitTs`: this range's linearizable read ts when the part joined (the uncertainty limit, see Txn).
+   */
+  begin(opts: BeginOptions = {}, startTs?: number, limitTs?: number): { txnId: string; startTs: number } {
     if (this.closed) throw new StorageError('transaction manager is closed');
     let timeout = opts.idleTimeoutMs ?? 0;
     if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidArgumentError('idle timeout must be >= 0');
@@ -154,7 +168,8 @@ export class TxnManager {
     startTs ??= this.host.appliedTs();
     const timer = setTimeout(() => this.expire(id), timeout);
     timer.unref();
-    this.txns.set(id, { id, startTs, readOnly: opts.readOnly === true, timer, writes: new Map(), readKeys: new Map(), readRanges: [], writeBytes: 0 });
+    const limit = this.opts.unsafeStaleSnapshots === true || limitTs === undefined || limitTs < startTs ? startTs : limitTs;
+    this.txns.set(id, { id, startTs, limitTs: limit, readOnly: opts.readOnly === true, timer, writes: new Map(), readKeys: new Map(), readRanges: [], writeBytes: 0 });
     return { txnId: id, startTs };
   }
 
@@ -204,8 +219,39 @@ export class TxnManager {
       return own.op === 'put' ? { found: true, value: own.value, version: 0, readTs: t.startTs } : { found: false, version: 0, readTs: t.startTs };
     }
     t.readKeys.set(s, key);
-    const r = await this.host.readAt(key, t.startTs);
+    const r = t.limitTs > t.startTs ? await this.certainRead(t, key) : await this.host.readAt(key, t.startTs);
     return r === undefined ? { found: false, version: 0, readTs: t.startTs } : { found: true, value: r.value, version: r.version, readTs: t.startTs };
+  }
+
+  /**
+   * A read-only transaction's snapshot comes from its first range; a later range's applied ts may be
+   * ahead of it (no clock orders ranges), so a write there acknowledged before the transaction began can
+   * carry a version above the snapshot. Such a write is at or below `limitTs` (the range's linearizable
+   * read ts at join), so a key whose answer at limitTs differs from its answer at the snapshot is
+   * uncertain: TXN_CONFLICT carrying the newer version's ts — the client's causality token rises to it,
+   * and the retried transaction's snapshot sees it. (CockroachDB's uncertainty interval, bounded by what
+   * the range had applied instead of by a clock offset: clocks may jump.)
+   */
+  private async certainRead(t: Txn, key: Buffer): Promise<{ value: Buffer; version: number } | undefined> {
+    const newest = await this.host.readAt(key, t.limitTs);
+    if (newest !== undefined && newest.version <= t.startTs) return newest; // the same version at the snapshot
+    const atStart = await this.host.readAt(key, t.startTs);
+    if (newest === undefined && atStart === undefined) return undefined; // absent at both
+    throw new TxnConflictError(key, newest?.version ?? t.limitTs, `transaction ${t.id}'s snapshot (ts ${t.startTs}) may miss a write to ${JSON.stringify(key.toString('latin1'))} acknowledged before it began (this range had applied ts ${t.limitTs}); retry the transaction (its snapshot moves past it)`);
+  }
+
+  /** The scan's answer must be the same at limitTs (see certainRead); else TXN_CONFLICT. */
+  private certainScan(t: Txn, atStart: MvccScanResult, newest: MvccScanResult): void {
+    const n = Math.max(atStart.kvs.length, newest.kvs.length);
+    for (let i = 0; i < n; i++) {
+      const a = atStart.kvs[i];
+      const b = newest.kvs[i];
+      if (a !== undefined && b !== undefined && a.version === b.version && a.key.equals(b.key)) continue;
+      const key = (b ?? a)!.key;
+      throw new TxnConflictError(key, b !== undefined && b.version > t.startTs ? b.version : t.limitTs, `transaction ${t.id}'s snapshot (ts ${t.startTs}) may miss a write near ${JSON.stringify(key.toString('latin1'))} acknowledged before it began (this range had applied ts ${t.limitTs}); retry the transaction (its snapshot moves past it)`);
+    }
+    const sameNext = atStart.nextKey === undefined ? newest.nextKey === undefined : newest.nextKey !== undefined && atStart.nextKey.equals(newest.nextKey);
+    if (atStart.more !== newest.more || !sameNext) throw new TxnConflictError(atStart.nextKey ?? newest.nextKey ?? Buffer.alloc(0), t.limitTs, `transaction ${t.id}'s snapshot (ts ${t.startTs}) may miss a write acknowledged before it began (this range had applied ts ${t.limitTs}); retry the transaction`);
   }
 
   async scan(id: string, opts: TxnScanOptions): Promise<ScanResult> {
@@ -219,7 +265,9 @@ export class TxnManager {
         if (m.op === 'delete') dels++;
       }
     }
-    const base = await this.host.scanAt({ start: opts.start, end: opts.end, readTs: t.startTs, limit: opts.limit + dels, reverse, keysOnly: opts.keysOnly });
+    const scanOpts = { start: opts.start, end: opts.end, limit: opts.limit + dels, reverse, keysOnly: opts.keysOnly };
+    const base = await this.host.scanAt({ ...scanOpts, readTs: t.startTs });
+    if (t.limitTs > t.startTs) this.certainScan(t, base, await this.host.scanAt({ ...scanOpts, readTs: t.limitTs }));
     let kvs: KeyValue[] = base.kvs;
     let more = base.more;
     let nextKey = base.nextKey;

@@ -187,6 +187,7 @@ export class RaftNode implements RangeSet {
     this.kv = new RangeKvStore(this, {
       defaultScanLimit: opts.store?.defaultScanLimit,
       maxScanLimit: opts.store?.maxScanLimit,
+      ...(opts.store?.unsafeStaleSnapshots === true ? { unsafeStaleSnapshots: true } : {}),
       onClose: () => this.close(),
       locate: (key) => {
         const rec = this.meta.lookup(key);

@@ -128,6 +128,8 @@ export interface RangeKvStoreOptions {
   /** Wall clock in ms (tests). */
   nowMs?: () => number;
   logger?: Logger;
+  /** TEST ONLY: see TxnManagerOptions.unsafeStaleSnapshots (for the parts on ranges reached remotely). */
+  unsafeStaleSnapshots?: boolean;
   /** TEST ONLY (KVS_TEST_CRASH_AT_TXN): called at each crash point of a cross-range commit. */
   testCrashAtTxn?: (point: TxnCrashPoint) => void;
   /**
@@ -669,7 +671,7 @@ export class RangeKvStore implements KvStore {
   private async remotePartOf(t: TxnRoute, remote: RemoteRange): Promise<RoutePart> {
     const have = t.parts.get(remote.info.descriptor.rangeId);
     if (have?.remote !== undefined) return have;
-    const rs = new RemotePartStore(remote, t.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: t.opts.idleTimeoutMs } : {});
+    const rs = new RemotePartStore(remote, { ...(t.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: t.opts.idleTimeoutMs } : {}), ...(this.opts.unsafeStaleSnapshots === true ? { unsafeStaleSnapshots: true } : {}) });
     const part = await this.partOf(t, remote.info.descriptor.rangeId, rs, rs);
     if (part.remote !== rs) rs.close();
     return part;

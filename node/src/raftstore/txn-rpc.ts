@@ -251,7 +251,7 @@ export async function remoteLocate(call: TxnCallFn, to: number, key: Buffer, bef
 export class RemotePartStore {
   private readonly txns: TxnManager;
 
-  constructor(private readonly remote: RemoteRange, opts: { idleTimeoutMs?: number; maxCommandBytes?: number } = {}) {
+  constructor(private readonly remote: RemoteRange, private readonly opts: { idleTimeoutMs?: number; maxCommandBytes?: number; unsafeStaleSnapshots?: boolean } = {}) {
     this.txns = new TxnManager(
       {
         appliedTs: () => 0,
@@ -260,7 +260,7 @@ export class RemotePartStore {
         submit: () => Promise.reject(new StorageError('a remote part commits by two-phase commit only')),
         now: () => Date.now() * TS_PER_MS,
       },
-      { ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}), ...(opts.maxCommandBytes !== undefined ? { maxCommandBytes: opts.maxCommandBytes } : {}) },
+      { ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}), ...(opts.maxCommandBytes !== undefined ? { maxCommandBytes: opts.maxCommandBytes } : {}), ...(opts.unsafeStaleSnapshots === true ? { unsafeStaleSnapshots: true } : {}) },
     );
   }
 
@@ -281,8 +281,11 @@ export class RemotePartStore {
   async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
     return this.txns.begin(opts, await this.remote.readTs());
   }
-  beginAt(startTs: number, opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
-    return Promise.resolve(this.txns.begin(opts, startTs));
+  async beginAt(startTs: number, opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
+    // A read-only transaction's later part: the range's linearizable read ts is its uncertainty limit
+    // (LocalStore.beginAt, TxnManager.certainRead).
+    const limitTs = opts.readOnly === true && this.opts.unsafeStaleSnapshots !== true ? await this.remote.readTs() : undefined;
+    return this.txns.begin(opts, startTs, limitTs);
   }
   get(key: Buffer, opts: { txnId?: string }): Promise<GetResult> {
     return this.txns.get(opts.txnId!, key);
