@@ -25,7 +25,7 @@ export const ALL_FAULTS: FaultKind[] = ['kill', 'pause', 'partition-majority', '
  * Negative controls: a test-only node switch that breaks a guarantee, with the workload and faults that
  * must then fail, and the problem the checker must report (so the checker is proven able to fail).
  */
-export type ControlKind = 'no-commit-fence' | 'snapshot-isolation' | 'no-identity-check';
+export type ControlKind = 'no-commit-fence' | 'snapshot-isolation' | 'no-identity-check' | 'stale-snapshots';
 export const CONTROLS: Record<ControlKind, { env: Record<string, string>; workload: WorkloadKind; expect: RegExp }> = {
   // Retried commits answered from one replica's memory instead of through the log: the issue-10 recipe
   // (clients pinned to followers, the follower kill -9'd mid-round) duplicates increments.
@@ -35,6 +35,9 @@ export const CONTROLS: Record<ControlKind, { env: Record<string, string>; worklo
   // Peers admit a wiped data dir as the same voter: after `wipe-lagging` the wiped node votes the lagging
   // one in, which leads without increments the old leader and the wiped node acknowledged.
   'no-identity-check': { env: { KVS_TEST_DISABLE_IDENTITY_CHECK: '1' }, workload: 'counter', expect: /^(lost increments|final reads of .* differ)/ },
+  // No uncertainty limit: a read-only transaction's snapshot is its first range's applied ts, below a
+  // transfer another client saw acknowledged on another range (the plan only splits the accounts apart).
+  'stale-snapshots': { env: { KVS_TEST_UNSAFE_STALE_SNAPSHOTS: '1' }, workload: 'bank', expect: /^stale audit/ },
 };
 
 export interface FaultStep {
@@ -93,7 +96,7 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control };
   if (recipe) return { ...base, clients: 24, ...recipePlan(rand) }; // as in the issue: more commits cut by each kill
   if (o.control === 'no-identity-check' || o.firstFault === 'wipe-lagging') return { ...base, nodes: 3, clients: 5, ...wipeLaggingPlan(rand) };
-  const faults = o.faults ?? ALL_FAULTS;
+  const faults = o.faults ?? (o.control === 'stale-snapshots' ? (['split'] as FaultKind[]) : ALL_FAULTS);
   const window = o.faultWindowMs ?? 12_000;
   const schedule: FaultStep[] = [];
   let t = 500 + Math.floor(rand() * 700);

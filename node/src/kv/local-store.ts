@@ -224,6 +224,10 @@ export class LocalStore implements KvStore {
           this.checkScanLocks(o.start, o.end, o.readTs);
           return this.stableRead(() => mvccScan(this.engine, o), true);
         },
+        readTsNow: async () => {
+          if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
+          return this.appliedTs;
+        },
         submit: (cmd) => this.pipeline.submit(cmd),
         now: () => this.clock.now(),
       },

@@ -27,13 +27,21 @@ import type { BeginOptions, DeleteResult, GetResult, KeyValue, Mutation, PutOpti
 import type { Command, CommandResult, KeyRange } from './commands.js';
 import { encodedMutationBytes, resultError } from './commands.js';
 import { CommandTooLargeError, checkCommandSize, commandHeaderBound } from './command-size.js';
-import { InvalidArgumentError, NotLeaderError, OutcomeUnknownError, StorageError, StoreClosedError, TxnConflictError, TxnNotFoundError, TxnReadOnlyError } from './errors.js';
+import { InvalidArgumentError, KeyLockedError, NotLeaderError, OutcomeUnknownError, StorageError, StoreClosedError, TxnConflictError, TxnNotFoundError, TxnReadOnlyError } from './errors.js';
 import type { MvccScanOptions, MvccScanResult } from '../mvcc/mvcc.js';
 
 export interface TxnHost {
   appliedTs(): number;
   readAt(key: Buffer, ts: number): Promise<{ value: Buffer; version: number } | undefined>;
   scanAt(opts: MvccScanOptions): Promise<MvccScanResult>;
+  /** The range's linearizable read ts now (a read barrier, then its applied ts). */
+  readTsNow(): Promise<number>;
+  /**
+   * A host whose reads settle the locks they meet themselves (a remote range: no KEY_LOCKED comes back)
+   * counts the reads that did. A read-only transaction's read that settled one is re-checked at the
+   * range's read ts after it (Txn.lockMet).
+   */
+  locksSettled?(): number;
   submit(cmd: Command): Promise<CommandResult>;
   /** proposedTs for a new command. */
   now(): number;
@@ -84,6 +92,13 @@ interface Txn {
    * transaction began, so a read that would see a different answer at limitTs is uncertain (see read()).
    */
   limitTs: number;
+  /**
+   * A read of this read-only transaction met a prepared transaction's lock: once settled, that
+   * transaction may be committed at a ts above the snapshot and have been acknowledged before this one
+   * began (secondary locks are committed behind the reply). The next read first raises limitTs to the
+   * range's read ts then, so certainRead sees its version.
+   */
+  lockMet: boolean;
   readOnly: boolean;
   timer: NodeJS.Timeout;
   writes: Map<string, Mutation>;
@@ -169,7 +184,7 @@ export class TxnManager {
     const timer = setTimeout(() => this.expire(id), timeout);
     timer.unref();
     const limit = this.opts.unsafeStaleSnapshots === true || limitTs === undefined || limitTs < startTs ? startTs : limitTs;
-    this.txns.set(id, { id, startTs, limitTs: limit, readOnly: opts.readOnly === true, timer, writes: new Map(), readKeys: new Map(), readRanges: [], writeBytes: 0 });
+    this.txns.set(id, { id, startTs, limitTs: limit, lockMet: false, readOnly: opts.readOnly === true, timer, writes: new Map(), readKeys: new Map(), readRanges: [], writeBytes: 0 });
     return { txnId: id, startTs };
   }
 
@@ -219,8 +234,38 @@ export class TxnManager {
       return own.op === 'put' ? { found: true, value: own.value, version: 0, readTs: t.startTs } : { found: false, version: 0, readTs: t.startTs };
     }
     t.readKeys.set(s, key);
-    const r = t.limitTs > t.startTs ? await this.certainRead(t, key) : await this.host.readAt(key, t.startTs);
+    await this.afterLock(t);
+    const settled = this.host.locksSettled?.();
+    let r = await this.noteLock(t, () => (t.limitTs > t.startTs ? this.certainRead(t, key) : this.host.readAt(key, t.startTs)));
+    if (this.settledOnHost(t, settled)) {
+      const before = t.limitTs;
+      t.lockMet = true;
+      await this.afterLock(t);
+      if (t.limitTs > before) r = await this.certainRead(t, key);
+    }
     return r === undefined ? { found: false, version: 0, readTs: t.startTs } : { found: true, value: r.value, version: r.version, readTs: t.startTs };
+  }
+
+  /** A read-only transaction's read that met a lock is retried by its caller after settling it (see Txn.lockMet). */
+  private async noteLock<T>(t: Txn, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read(); // (the host may throw synchronously)
+    } catch (e) {
+      if (t.readOnly && e instanceof KeyLockedError && this.opts.unsafeStaleSnapshots !== true) t.lockMet = true;
+      throw e;
+    }
+  }
+
+  /** Whether a read-only transaction's read settled a lock on the host since `before` (TxnHost.locksSettled). */
+  private settledOnHost(t: Txn, before: number | undefined): boolean {
+    return before !== undefined && t.readOnly && this.opts.unsafeStaleSnapshots !== true && this.host.locksSettled!() !== before;
+  }
+
+  private async afterLock(t: Txn): Promise<void> {
+    if (!t.lockMet) return;
+    const now = await this.host.readTsNow();
+    t.lockMet = false;
+    if (now > t.limitTs) t.limitTs = now;
   }
 
   /**
@@ -266,8 +311,16 @@ export class TxnManager {
       }
     }
     const scanOpts = { start: opts.start, end: opts.end, limit: opts.limit + dels, reverse, keysOnly: opts.keysOnly };
-    const base = await this.host.scanAt({ ...scanOpts, readTs: t.startTs });
-    if (t.limitTs > t.startTs) this.certainScan(t, base, await this.host.scanAt({ ...scanOpts, readTs: t.limitTs }));
+    await this.afterLock(t);
+    const settled = this.host.locksSettled?.();
+    const base = await this.noteLock(t, () => this.host.scanAt({ ...scanOpts, readTs: t.startTs }));
+    if (t.limitTs > t.startTs) this.certainScan(t, base, await this.noteLock(t, () => this.host.scanAt({ ...scanOpts, readTs: t.limitTs })));
+    if (this.settledOnHost(t, settled)) {
+      const before = t.limitTs;
+      t.lockMet = true;
+      await this.afterLock(t);
+      if (t.limitTs > before) this.certainScan(t, base, await this.host.scanAt({ ...scanOpts, readTs: t.limitTs }));
+    }
     let kvs: KeyValue[] = base.kvs;
     let more = base.more;
     let nextKey = base.nextKey;

@@ -681,8 +681,8 @@ export class RaftNode implements RangeSet {
         serveTxnCall(
           {
             replica: (id) => node.get(id)?.store,
-            get: (k, o) => node.kv.get(k, o),
-            scan: (o) => node.kv.scanHeld(o),
+            get: (k, o, onLock) => node.kv.get(k, o, onLock),
+            scan: (o, onLock) => node.kv.scanHeld(o, onLock),
             locate: (key, before) => {
               const dir = node.meta.directory();
               if (dir === undefined) throw new RangeNotFoundError(META_RANGE_ID, `store ${node.raftId} holds no replica of the meta range with a directory`);

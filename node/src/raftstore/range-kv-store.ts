@@ -239,13 +239,14 @@ export class RangeKvStore implements KvStore {
    * Runs `fn`, settling the prepared transactions' locks it meets (each attempt re-runs `fn`: a refusal
    * by a lock is certainly not applied). Gives up after the lock TTL plus a margin, as a conflict.
    */
-  private async settling<T>(fn: () => Promise<T>): Promise<T> {
+  private async settling<T>(fn: () => Promise<T>, onLock?: () => void): Promise<T> {
     const deadline = Date.now() + this.lockTtlMs + 5000;
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
         if (!(e instanceof KeyLockedError)) throw e;
+        onLock?.();
         if (Date.now() > deadline) throw new TxnConflictError(e.key, 0, `${e.message}; it did not resolve in time`);
         await this.resolver.resolve(e, attempt);
       }
@@ -275,7 +276,8 @@ export class RangeKvStore implements KvStore {
 
   // ---------------- KvStore ----------------
 
-  async get(key: Buffer, opts: ReadOptions = {}): Promise<GetResult> {
+  /** `onLock`: hears each lock this read met (a transaction call reports it, txn-rpc.ts). */
+  async get(key: Buffer, opts: ReadOptions = {}, onLock?: () => void): Promise<GetResult> {
     if (opts.txnId) return this.inTxn(opts.txnId, key, (st, id) => st.get(key, { ...opts, txnId: id }));
     return this.settling(async () => {
       try {
@@ -292,7 +294,7 @@ export class RangeKvStore implements KvStore {
           throw err instanceof OutcomeUnknownError ? e : err;
         });
       }
-    });
+    }, onLock);
   }
 
   async put(key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
@@ -462,8 +464,8 @@ export class RangeKvStore implements KvStore {
    * transaction call from another store runs (txn-rpc.ts), so a stale directory cannot bounce a piece
    * from store to store.
    */
-  async scanHeld(opts: ScanOptions): Promise<ScanResult> {
-    return this.settling(() => this.scanOnce(opts, false));
+  async scanHeld(opts: ScanOptions, onLock?: () => void): Promise<ScanResult> {
+    return this.settling(() => this.scanOnce(opts, false), onLock);
   }
 
   private async scanOnce(opts: ScanOptions, allowRemote: boolean): Promise<ScanResult> {

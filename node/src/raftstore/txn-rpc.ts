@@ -65,9 +65,9 @@ function throwIfError(r: BinaryReader): void {
 export interface TxnCallHost {
   /** The local replica of `rangeId`. */
   replica(rangeId: number): LocalStore | undefined;
-  /** The store's routed reads (they settle locks like any client read). */
-  get(key: Buffer, opts: { snapshotTs: number }): Promise<GetResult>;
-  scan(opts: ScanOptions): Promise<ScanResult>;
+  /** The store's routed reads (they settle locks like any client read; `onLock` hears each lock met). */
+  get(key: Buffer, opts: { snapshotTs: number }, onLock?: () => void): Promise<GetResult>;
+  scan(opts: ScanOptions, onLock?: () => void): Promise<ScanResult>;
   /**
    * The meta directory's record of the range holding `key` (`before`: the keys just below it). Throws
    * RangeNotFoundError when this store holds no (usable) replica of the meta range.
@@ -91,9 +91,11 @@ export async function serveTxnCall(host: TxnCallHost, rangeId: number, payload: 
     if (kind === K_GET) {
       const key = r.bytes();
       const snapshotTs = r.varint();
-      const g = await host.get(key, { snapshotTs });
+      let lockMet = false;
+      const g = await host.get(key, { snapshotTs }, () => (lockMet = true));
       const w = new BinaryWriter(64 + (g.value?.length ?? 0)).u8(0).u8(g.found ? 1 : 0);
-      w.bytes(g.value ?? Buffer.alloc(0)).varint(g.version).varint(g.readTs);
+      // Trailing: whether the read settled a lock (a read-only transaction re-checks; RemoteRange.locksSettled).
+      w.bytes(g.value ?? Buffer.alloc(0)).varint(g.version).varint(g.readTs).u8(lockMet ? 1 : 0);
       return w.finish();
     }
     if (kind === K_SCAN) {
@@ -102,10 +104,11 @@ export async function serveTxnCall(host: TxnCallHost, rangeId: number, payload: 
       const end = f & 2 ? r.bytes() : undefined;
       const limit = r.varint();
       const snapshotTs = r.varint();
-      const s = await host.scan({ ...(start ? { start } : {}), ...(end ? { end } : {}), limit, snapshotTs, reverse: (f & 4) !== 0, keysOnly: (f & 8) !== 0 });
+      let lockMet = false;
+      const s = await host.scan({ ...(start ? { start } : {}), ...(end ? { end } : {}), limit, snapshotTs, reverse: (f & 4) !== 0, keysOnly: (f & 8) !== 0 }, () => (lockMet = true));
       const w = new BinaryWriter(256).u8(0).varint(s.kvs.length);
       for (const kv of s.kvs) w.bytes(kv.key).bytes(kv.value).varint(kv.version);
-      return w.u8(s.more ? 1 : 0).varint(s.readTs).finish();
+      return w.u8(s.more ? 1 : 0).varint(s.readTs).u8(lockMet ? 1 : 0).finish();
     }
     if (kind === K_READ_TS) {
       const store = host.replica(rangeId);
@@ -197,6 +200,7 @@ export class RemoteRange {
     const value = r.bytes();
     const version = r.varint();
     const readTs = r.varint();
+    this.noteLockMet(r);
     return found ? { found, value, version, readTs } : { found, version: 0, readTs };
   }
 
@@ -220,7 +224,18 @@ export class RemoteRange {
     const n = r.varint();
     const kvs: KeyValue[] = [];
     for (let i = 0; i < n; i++) kvs.push({ key: r.bytes(), value: r.bytes(), version: r.varint() });
-    return { kvs, more: r.u8() === 1 };
+    const more = r.u8() === 1;
+    if (!r.atEnd()) r.varint(); // its read ts
+    this.noteLockMet(r);
+    return { kvs, more };
+  }
+
+  /** Reads whose call settled a prepared transaction's lock there (TxnHost.locksSettled). */
+  locksSettled = 0;
+
+  /** The reply's trailing lock flag; a store too old to send it counts as having met one (re-check). */
+  private noteLockMet(r: BinaryReader): void {
+    if (r.atEnd() || r.u8() === 1) this.locksSettled++;
   }
 
   async readTs(): Promise<number> {
@@ -257,6 +272,8 @@ export class RemotePartStore {
         appliedTs: () => 0,
         readAt: (key, ts) => remote.get(key, ts),
         scanAt: (o) => this.scanAt(o),
+        readTsNow: () => remote.readTs(),
+        locksSettled: () => remote.locksSettled,
         submit: () => Promise.reject(new StorageError('a remote part commits by two-phase commit only')),
         now: () => Date.now() * TS_PER_MS,
       },

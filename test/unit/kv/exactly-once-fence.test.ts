@@ -30,6 +30,9 @@ class LogHost implements TxnHost {
   scanAt(o: Parameters<TxnHost['scanAt']>[0]) {
     return mvccScan(this.engine, o);
   }
+  readTsNow(): Promise<number> {
+    return Promise.resolve(this.sm.lastTs);
+  }
   now(): number {
     return ++this.ts;
   }

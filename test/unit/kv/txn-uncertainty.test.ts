@@ -3,7 +3,7 @@
 // may be above it. Reads whose answer differs between the snapshot and the range's applied ts at join
 // are refused with TXN_CONFLICT carrying the newer version (the client's token rises past it).
 import { strict as assert } from 'node:assert';
-import { TxnConflictError } from '../../../node/src/kv/errors.js';
+import { KeyLockedError, TxnConflictError } from '../../../node/src/kv/errors.js';
 import { LocalStore } from '../../../node/src/kv/local-store.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -81,6 +81,42 @@ describe('read-only transaction parts: the uncertainty limit', function () {
     await conflictOf(s.commit(t.txnId));
   });
 
+  /**
+   * A secondary lock met at the snapshot, then committed (by its coordinator behind the reply, or by a
+   * resolver) at a commit ts above the snapshot: that transaction may have been acknowledged before this
+   * one began, so the retried read is uncertain — also on the transaction's first range.
+   */
+  async function lockThenCommit(store: LocalStore): Promise<{ err: unknown; value?: string; commitTs: number }> {
+    await store.put(b('k'), b('old'));
+    const prepTs = await store.prepareTxn({ txnId: 'T', startTs: (await store.status()).appliedTs, primary: b('elsewhere'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [{ op: 'put', key: b('k'), value: b('new') }] });
+    const t = await store.begin({ readOnly: true });
+    assert.ok(t.startTs >= prepTs);
+    await assert.rejects(store.get(b('k'), { txnId: t.txnId }), KeyLockedError);
+    const { commitTs } = await store.commitTxnLocks('T', prepTs + 5000); // the primary's commit ts, above the snapshot
+    assert.ok(commitTs > t.startTs);
+    return store.get(b('k'), { txnId: t.txnId }).then(
+      (g) => ({ err: undefined, value: str(g.value), commitTs }),
+      (err: unknown) => ({ err, commitTs }),
+    );
+  }
+
+  it('a lock met at the snapshot and committed above it makes the retried read uncertain (the first range too)', async () => {
+    const r = await lockThenCommit(s);
+    assert.ok(r.err instanceof TxnConflictError, `expected TXN_CONFLICT, got ${String(r.err)} / ${r.value}`);
+    assert.equal(r.err.conflictTs, r.commitTs);
+  });
+
+  it('negative control: with the unsafe switch the retried read answers the old value', async () => {
+    const u = await LocalStore.open({ gcIntervalMs: 0, unsafeStaleSnapshots: true });
+    try {
+      const r = await lockThenCommit(u);
+      assert.equal(r.err, undefined);
+      assert.equal(r.value, 'old');
+    } finally {
+      await u.close();
+    }
+  });
+
   it('negative control: with the unsafe switch the read-only part answers from the stale snapshot', async () => {
     const u = await LocalStore.open({ gcIntervalMs: 0, unsafeStaleSnapshots: true });
     try {
@@ -91,5 +127,62 @@ describe('read-only transaction parts: the uncertainty limit', function () {
     } finally {
       await u.close();
     }
+  });
+});
+
+describe('read-only transaction parts on a remote range: a lock settled there', function () {
+  /**
+   * A remote range over the real wire codec (serveTxnCall ↔ RemoteRange), backed by one LocalStore whose
+   * routed read settles a lock the way a store does: the first read at the snapshot meets T's lock, T is
+   * committed above the snapshot (its primary said so), and the read answers at the snapshot.
+   */
+  async function run(unsafe: boolean): Promise<{ err: unknown; value?: string; commitTs: number }> {
+    const { RemoteRange, RemotePartStore, serveTxnCall } = await import('../../../node/src/raftstore/txn-rpc.js');
+    const store = await LocalStore.open({ gcIntervalMs: 0 });
+    try {
+      await store.put(b('k'), b('old'));
+      const prepTs = await store.prepareTxn({ txnId: 'T', startTs: (await store.status()).appliedTs, primary: b('elsewhere'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [{ op: 'put', key: b('k'), value: b('new') }] });
+      const snapshot = (await store.status()).appliedTs;
+      let commitTs = 0;
+      const settle = async <R>(read: () => Promise<R>, onLock?: () => void): Promise<R> => {
+        for (;;) {
+          try {
+            return await read();
+          } catch (e) {
+            if (!(e instanceof KeyLockedError)) throw e;
+            onLock?.();
+            commitTs = (await store.commitTxnLocks('T', prepTs + 5000)).commitTs;
+          }
+        }
+      };
+      const host = {
+        replica: () => store,
+        get: (key: Buffer, o: { snapshotTs: number }, onLock?: () => void) => settle(() => store.get(key, o), onLock),
+        scan: (o: Parameters<LocalStore['scan']>[0], onLock?: () => void) => settle(() => store.scan(o), onLock),
+        locate: () => undefined,
+      };
+      const desc = store.descriptor;
+      const remote = new RemoteRange({ descriptor: desc, stores: [2] }, (_to, rangeId, payload) => serveTxnCall(host, rangeId, payload), () => Date.now());
+      const part = new RemotePartStore(remote, unsafe ? { unsafeStaleSnapshots: true } : {});
+      const t = await part.beginAt(snapshot, { readOnly: true });
+      return await part.get(b('k'), { txnId: t.txnId }).then(
+        (g) => ({ err: undefined, value: str(g.value), commitTs }),
+        (err: unknown) => ({ err, commitTs }),
+      );
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('the read is re-checked at the range\'s read ts after it: TXN_CONFLICT at the commit ts', async () => {
+    const r = await run(false);
+    assert.ok(r.err instanceof TxnConflictError, `expected TXN_CONFLICT, got ${String(r.err)} / ${r.value}`);
+    assert.equal(r.err.conflictTs, r.commitTs);
+  });
+
+  it('negative control: with the unsafe switch the old value is answered', async () => {
+    const r = await run(true);
+    assert.equal(r.err, undefined);
+    assert.equal(r.value, 'old');
   });
 });
