@@ -24,6 +24,16 @@ const { values: a } = parseArgs({
   },
 });
 
+/** The sum over the stores of a store-level counter (e.g. kvs_txn_lock_waits). */
+async function storeCounter(cluster: ProcessCluster, name: string): Promise<number> {
+  let sum = 0;
+  for (const n of cluster.nodes) {
+    const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(await n.metrics().catch(() => ''));
+    sum += m === null ? 0 : Number(m[1]);
+  }
+  return sum;
+}
+
 /** CPU ms of a whole process and of its main thread (0 once it is gone). */
 function cpuMs(pid: number): { all: number; main: number } {
   return { all: (cpuUs(pid) ?? 0) / 1000, main: (threadCpuUs(pid, pid) ?? 0) / 1000 };
@@ -56,8 +66,14 @@ async function measure(ranges: number): Promise<void> {
     let cpu0 = pids.map(cpuMs);
     let self0 = process.cpuUsage();
     let wall0 = performance.now();
+    let waits0 = 0;
+    let resolved0 = 0;
+    let raises0 = 0;
     for (let t = 0; t < warmup + n; t++) {
       if (t === warmup) {
+        waits0 = await storeCounter(cluster, 'kvs_txn_lock_waits');
+        resolved0 = await storeCounter(cluster, 'kvs_txn_locks_resolved');
+        raises0 = await storeCounter(cluster, 'kvs_txn_snapshot_raises_total');
         cpu0 = pids.map(cpuMs);
         self0 = process.cpuUsage();
         wall0 = performance.now();
@@ -80,12 +96,15 @@ async function measure(ranges: number): Promise<void> {
     }
     const wall = performance.now() - wall0;
     const cpu1 = pids.map(cpuMs);
+    const waits = (await storeCounter(cluster, 'kvs_txn_lock_waits')) - waits0;
+    const resolved = (await storeCounter(cluster, 'kvs_txn_locks_resolved')) - resolved0;
+    const raises = (await storeCounter(cluster, 'kvs_txn_snapshot_raises_total')) - raises0;
     const self = process.cpuUsage(self0);
     const stores = cpu1.reduce((s, c, i) => s + c.all - cpu0[i]!.all, 0);
     const mains = cpu1.reduce((s, c, i) => s + c.main - cpu0[i]!.main, 0);
     const f = (xs: number[]): string => `${quantile(xs, 0.5).toFixed(2)} / ${quantile(xs, 0.9).toFixed(2)}`;
     console.log(
-      `| ${ranges} | ${n} | ${f(steps.begin)} | ${f(steps.gets)} | ${f(steps.commit)} | ${f(steps.total)} | ${(stores / n).toFixed(1)} (${(mains / n).toFixed(1)}) | ${((self.user + self.system) / 1000 / n).toFixed(2)} | ${(stores / wall).toFixed(2)} |`,
+      `| ${ranges} | ${n} | ${f(steps.begin)} | ${f(steps.gets)} | ${f(steps.commit)} | ${f(steps.total)} | ${(stores / n).toFixed(1)} (${(mains / n).toFixed(1)}) | ${((self.user + self.system) / 1000 / n).toFixed(2)} | ${(stores / wall).toFixed(2)} | ${(waits / n).toFixed(2)} / ${(resolved / n).toFixed(2)} | ${(raises / n).toFixed(2)} |`,
     );
   } finally {
     client.close();

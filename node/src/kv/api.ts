@@ -105,4 +105,6 @@ export interface StoreObserver {
   onBatchWritten?(commands: number, bytes: number, syncSeconds: number): void;
   onTxnFinished?(outcome: 'committed' | 'conflict' | 'rolled_back' | 'timed_out'): void;
   onGcRun?(removedVersions: number, seconds: number): void;
+  /** A noop proposed to raise the range's ts to a snapshot above it (the max-ts rule: one Raft round). */
+  onSnapshotRaise?(): void;
 }

@@ -444,6 +444,7 @@ export class LocalStore implements KvStore {
   private raiseTo(ts: number): Promise<void> {
     const cur = this.raising;
     if (cur !== undefined && cur.ts >= ts) return cur.done;
+    this.opts.observer?.onSnapshotRaise?.();
     const done = (async () => {
       const noop = unwrapResult(await this.submit({ type: 'noop', proposedTs: ts }), 'ok');
       // A replicated sink resolves a command (on this replica, which applied it) before its apply batch
