@@ -21,6 +21,8 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '300' },
     endpoint: { type: 'string', default: 'rotate' },
     records: { type: 'string', default: '2000' },
+    // t: like the T workload of bench/run.ts — 4 uniform random keys, gets in parallel.
+    mode: { type: 'string', default: 'quarters' },
   },
 });
 
@@ -79,11 +81,12 @@ async function measure(ranges: number): Promise<void> {
         wall0 = performance.now();
       }
       const endpoint = cluster.addresses[a.endpoint === 'first' ? 0 : t % cluster.addresses.length]!;
-      const keys = [0, 1, 2, 3].map((q) => keyName(Math.floor((q * records) / 4 + ((t * 7) % (records / 4)))));
+      const keys = a.mode === 't' ? [0, 1, 2, 3].map(() => keyName(Math.floor(rand() * records))) : [0, 1, 2, 3].map((q) => keyName(Math.floor((q * records) / 4 + ((t * 7) % (records / 4)))));
       const t0 = performance.now();
       const b = await client.begin({ endpoint });
       const t1 = performance.now();
-      for (const k of keys) await client.get(k, { txnId: b.txnId, endpoint });
+      if (a.mode === 't') await Promise.all(keys.map((k) => client.get(k, { txnId: b.txnId, endpoint })));
+      else for (const k of keys) await client.get(k, { txnId: b.txnId, endpoint });
       const t2 = performance.now();
       await client.commit(b.txnId, { endpoint, mutations: keys.map((k) => ({ op: 'put' as const, key: k, value: 'x' })) });
       const t3 = performance.now();
