@@ -263,8 +263,8 @@ export class TxnManager {
 
   private async afterLock(t: Txn): Promise<void> {
     if (!t.lockMet) return;
+    t.lockMet = false; // before the await: a concurrent read's new lock keeps its flag for its retry
     const now = await this.host.readTsNow();
-    t.lockMet = false;
     if (now > t.limitTs) t.limitTs = now;
   }
 
