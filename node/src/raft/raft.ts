@@ -807,6 +807,10 @@ export class Raft {
           throw new ProposalDroppedError('uncommitted entry size limit exceeded', this.id);
         }
         this.pendingConfIndex = pendingConfIndex;
+        // A proposal a follower forwarded is answered by that follower once it applies the entry, which
+        // with lazyCommitBroadcast would wait for the next append or heartbeat (up to a tick): its
+        // commit goes out at once.
+        if (m.from !== this.id) this.commitEagerlyThrough(this.raftLog.lastIndex());
         this.bcastAppend();
         return;
       }
@@ -1134,7 +1138,13 @@ export class Raft {
       // Lease read: no other leader can have been elected yet (see leaseValid).
       this.leaseReadCount++;
       const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
-      if (resp) this.send(resp);
+      if (resp) {
+        this.send(resp);
+        // The follower serves the read once it applied through the read index; with lazyCommitBroadcast
+        // its commit index may trail that until the next append or heartbeat (up to a tick): send it now.
+        // (A safe ReadIndex's heartbeat round carries it already.)
+        if (this.lazyCommitBroadcast && this.trk.progress.has(m.from)) this.sendHeartbeat(m.from, EMPTY);
+      }
       return;
     }
     // Safe ReadIndex (also the fallback when the lease is not currently held).

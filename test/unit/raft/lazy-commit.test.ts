@@ -114,3 +114,22 @@ describe('raft: lazy commit broadcast, entries flagged by the host', () => {
     });
   }
 });
+
+describe('raft: lazy commit broadcast, proposals forwarded by a follower', () => {
+  // The follower answers its client (or a transaction's step) once it applies the entry: waiting for
+  // the next heartbeat would add up to a tick to every write sent to a follower.
+  it('the commit of a forwarded proposal reaches the followers at once', () => {
+    const { net } = cluster(true);
+    net.send(msg({ type: MessageType.Prop, from: 2, to: 2, entries: [{ term: 0, index: 0, type: 0, data: bytes('via 2') }] }));
+    const committed = net.raft(1).raftLog.committed;
+    assert.equal(committed, net.raft(1).raftLog.lastIndex(), 'committed on the leader');
+    for (const id of [2, 3]) assert.equal(net.raft(id).raftLog.committed, committed, `follower ${id}`);
+  });
+
+  it("control: the leader's own proposal still leaves the followers a commit behind", () => {
+    const { net } = cluster(true);
+    proposeOne(net);
+    assert.ok(net.raft(2).raftLog.committed < net.raft(1).raftLog.committed);
+  });
+});
+

@@ -39,6 +39,7 @@ interface LeaseNetOptions {
   /** No injected clock: lease time = ticks (the pre-clock behaviour). */
   tickClock?: boolean;
   unsafeNoExpiry?: boolean;
+  lazyCommitBroadcast?: boolean;
 }
 
 function leaseNet(clocks: Clocks, o: LeaseNetOptions = {}): Network {
@@ -47,6 +48,7 @@ function leaseNet(clocks: Clocks, o: LeaseNetOptions = {}): Network {
     checkQuorum: true,
     preVote: true,
     readOnlyOption: ReadOnlyOption.LeaseBased,
+    ...(o.lazyCommitBroadcast ? { lazyCommitBroadcast: true } : {}),
     ...(o.tickClock ? {} : { leaseClock: { now: () => clocks.now(id), tickInterval: T, maxClockDrift: o.drift ?? 0.1, unsafeNoExpiry: o.unsafeNoExpiry } }),
   });
   const net = new Network(ids.map((id) => TestNode.create(id, ids, E, 1, extra(id))));
@@ -63,6 +65,22 @@ function readIndex(net: Network, id: number, c: string): void {
 const beat = (net: Network, id: number): void => net.send(msg({ type: MessageType.Beat, from: id, to: id }));
 
 describe('raft leader lease on a monotonic clock', () => {
+  it('with lazy commit broadcast, a lease read for a follower also brings it the commit index (it serves once applied through it)', () => {
+    const clocks = new Clocks();
+    const net = leaseNet(clocks, { lazyCommitBroadcast: true });
+    net.campaign(1);
+    beat(net, 1);
+    assert.equal(net.raft(1).leaseValid(), true);
+    net.send(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: 0, data: ctx('w') }] }));
+    const committed = net.raft(1).raftLog.committed;
+    assert.ok(net.raft(2).raftLog.committed < committed, 'control: the lazy broadcast left follower 2 a commit behind');
+    readIndex(net, 2, 'r');
+    const rs = net.raft(2).readStates;
+    assert.equal(rs.length, 1);
+    assert.equal(rs[0]!.index, committed);
+    assert.equal(net.raft(2).raftLog.committed, committed, 'follower 2 can apply through the read index now, not a tick later');
+  });
+
   it('expires duration after the acknowledged heartbeat was sent; reads then fall back to ReadIndex', () => {
     const clocks = new Clocks();
     const net = leaseNet(clocks);
