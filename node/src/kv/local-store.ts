@@ -224,10 +224,7 @@ export class LocalStore implements KvStore {
           this.checkScanLocks(o.start, o.end, o.readTs);
           return this.stableRead(() => mvccScan(this.engine, o), true);
         },
-        readTsNow: async () => {
-          if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
-          return this.appliedTs;
-        },
+        readTsNow: () => this.readTs(undefined),
         submit: (cmd) => this.pipeline.submit(cmd),
         now: () => this.clock.now(),
       },
@@ -392,11 +389,7 @@ export class LocalStore implements KvStore {
     // A read-only transaction's snapshot came from another range: what this range had applied by now
     // bounds the writes here the snapshot may have missed (the uncertainty limit, TxnManager.certainRead).
     // A read-write one needs no limit: its commit validates every read against newer versions.
-    let limitTs: number | undefined;
-    if (opts.readOnly === true && this.opts.unsafeStaleSnapshots !== true) {
-      if (this.opts.readBarrier !== undefined) await this.opts.readBarrier();
-      limitTs = this.appliedTs;
-    }
+    const limitTs = opts.readOnly === true && this.opts.unsafeStaleSnapshots !== true ? await this.readTs(undefined) : undefined;
     // Reads at startTs must be repeatable here: push this range's applied ts past it if needed.
     const ts = await this.readTs(startTs);
     return this.txns.begin(opts, ts, limitTs);

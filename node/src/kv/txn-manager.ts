@@ -237,13 +237,13 @@ export class TxnManager {
     await this.afterLock(t);
     const settled = this.host.locksSettled?.();
     let r = await this.noteLock(t, () => (t.limitTs > t.startTs ? this.certainRead(t, key) : this.host.readAt(key, t.startTs)));
-    if (this.settledOnHost(t, settled)) {
-      const before = t.limitTs;
-      t.lockMet = true;
-      await this.afterLock(t);
-      if (t.limitTs > before) r = await this.certainRead(t, key);
-    }
+    if (await this.limitRoseOnHost(t, settled)) r = await this.certainRead(t, key);
     return r === undefined ? { found: false, version: 0, readTs: t.startTs } : { found: true, value: r.value, version: r.version, readTs: t.startTs };
+  }
+
+  /** Whether `t`'s reads must not trail acknowledged writes (read-only, and not the unsafe test switch). */
+  private fresh(t: Txn): boolean {
+    return t.readOnly && this.opts.unsafeStaleSnapshots !== true;
   }
 
   /** A read-only transaction's read that met a lock is retried by its caller after settling it (see Txn.lockMet). */
@@ -251,14 +251,21 @@ export class TxnManager {
     try {
       return await read(); // (the host may throw synchronously)
     } catch (e) {
-      if (t.readOnly && e instanceof KeyLockedError && this.opts.unsafeStaleSnapshots !== true) t.lockMet = true;
+      if (e instanceof KeyLockedError && this.fresh(t)) t.lockMet = true;
       throw e;
     }
   }
 
-  /** Whether a read-only transaction's read settled a lock on the host since `before` (TxnHost.locksSettled). */
-  private settledOnHost(t: Txn, before: number | undefined): boolean {
-    return before !== undefined && t.readOnly && this.opts.unsafeStaleSnapshots !== true && this.host.locksSettled!() !== before;
+  /**
+   * After a read on a host that settles locks itself (TxnHost.locksSettled, counted `before` it): if that
+   * read settled one, raises the limit to the range's read ts now; true when it rose (re-check there).
+   */
+  private async limitRoseOnHost(t: Txn, before: number | undefined): Promise<boolean> {
+    if (before === undefined || !this.fresh(t) || this.host.locksSettled!() === before) return false;
+    const was = t.limitTs;
+    t.lockMet = true;
+    await this.afterLock(t);
+    return t.limitTs > was;
   }
 
   private async afterLock(t: Txn): Promise<void> {
@@ -315,12 +322,7 @@ export class TxnManager {
     const settled = this.host.locksSettled?.();
     const base = await this.noteLock(t, () => this.host.scanAt({ ...scanOpts, readTs: t.startTs }));
     if (t.limitTs > t.startTs) this.certainScan(t, base, await this.noteLock(t, () => this.host.scanAt({ ...scanOpts, readTs: t.limitTs })));
-    if (this.settledOnHost(t, settled)) {
-      const before = t.limitTs;
-      t.lockMet = true;
-      await this.afterLock(t);
-      if (t.limitTs > before) this.certainScan(t, base, await this.host.scanAt({ ...scanOpts, readTs: t.limitTs }));
-    }
+    if (await this.limitRoseOnHost(t, settled)) this.certainScan(t, base, await this.host.scanAt({ ...scanOpts, readTs: t.limitTs }));
     let kvs: KeyValue[] = base.kvs;
     let more = base.more;
     let nextKey = base.nextKey;
