@@ -71,11 +71,13 @@ async function measure(ranges: number): Promise<void> {
     let waits0 = 0;
     let resolved0 = 0;
     let raises0 = 0;
+    let promises0 = 0;
     for (let t = 0; t < warmup + n; t++) {
       if (t === warmup) {
         waits0 = await storeCounter(cluster, 'kvs_txn_lock_waits');
         resolved0 = await storeCounter(cluster, 'kvs_txn_locks_resolved');
         raises0 = await storeCounter(cluster, 'kvs_txn_snapshot_raises_total');
+        promises0 = await storeCounter(cluster, 'kvs_txn_ts_promises_total');
         cpu0 = pids.map(cpuMs);
         self0 = process.cpuUsage();
         wall0 = performance.now();
@@ -102,12 +104,13 @@ async function measure(ranges: number): Promise<void> {
     const waits = (await storeCounter(cluster, 'kvs_txn_lock_waits')) - waits0;
     const resolved = (await storeCounter(cluster, 'kvs_txn_locks_resolved')) - resolved0;
     const raises = (await storeCounter(cluster, 'kvs_txn_snapshot_raises_total')) - raises0;
+    const promises = (await storeCounter(cluster, 'kvs_txn_ts_promises_total')) - promises0;
     const self = process.cpuUsage(self0);
     const stores = cpu1.reduce((s, c, i) => s + c.all - cpu0[i]!.all, 0);
     const mains = cpu1.reduce((s, c, i) => s + c.main - cpu0[i]!.main, 0);
     const f = (xs: number[]): string => `${quantile(xs, 0.5).toFixed(2)} / ${quantile(xs, 0.9).toFixed(2)}`;
     console.log(
-      `| ${ranges} | ${n} | ${f(steps.begin)} | ${f(steps.gets)} | ${f(steps.commit)} | ${f(steps.total)} | ${(stores / n).toFixed(1)} (${(mains / n).toFixed(1)}) | ${((self.user + self.system) / 1000 / n).toFixed(2)} | ${(stores / wall).toFixed(2)} | ${(waits / n).toFixed(2)} / ${(resolved / n).toFixed(2)} | ${(raises / n).toFixed(2)} |`,
+      `| ${ranges} | ${n} | ${f(steps.begin)} | ${f(steps.gets)} | ${f(steps.commit)} | ${f(steps.total)} | ${(stores / n).toFixed(1)} (${(mains / n).toFixed(1)}) | ${((self.user + self.system) / 1000 / n).toFixed(2)} | ${(stores / wall).toFixed(2)} | ${(waits / n).toFixed(2)} / ${(resolved / n).toFixed(2)} | ${(raises / n).toFixed(2)} / ${(promises / n).toFixed(2)} |`,
     );
   } finally {
     client.close();
@@ -119,8 +122,8 @@ async function measure(ranges: number): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`lone transactions: ${a.txns} measured after ${a.warmup} warm-up, endpoint ${a.endpoint}; ms p50 / p90; CPU ms per transaction`);
-  console.log('| ranges | txns | begin | 4 gets | commit | total | stores CPU (main threads) | client CPU | stores cores busy |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| ranges | txns | begin | 4 gets | commit | total | stores CPU (main threads) | client CPU | stores cores busy | lock waits / resolved | snapshot raises / promises |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of a.ranges!.split(',').map(Number)) await measure(r);
 }
 

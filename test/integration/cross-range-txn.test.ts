@@ -193,6 +193,37 @@ describe('transactions across ranges (multi-process)', function () {
       }
     });
 
+    it("a snapshot above a range's applied ts is promised by its leader, also asked from a follower replica, and every later write there lands above it", async function () {
+      const c = await startRaftCluster(235);
+      const admin = new AdminClient(c.addresses, 15_000);
+      const kv = new KvClient({ endpoints: c.addresses, timeoutMs: 15_000 });
+      try {
+        await split(admin, 'm');
+        await kv.put('a-p', '0');
+        const before = await Promise.all(c.nodes.map((n) => metric(n, 'kvs_txn_ts_promises_total')));
+        for (const ep of c.addresses) {
+          for (let i = 1; i <= 6; i++) {
+            // The token from range 2's write lifts the snapshot above range 1's applied ts; the transaction
+            // begins on `ep`, whose replica of range 1 may be a follower.
+            await kv.put('z-p', String(i));
+            const t = await kv.begin({ endpoint: ep });
+            assert.equal((await kv.get('a-p', { txnId: t.txnId, endpoint: ep })).found, true);
+            await kv.rollback(t.txnId, { endpoint: ep });
+            const w = await kv.put('a-p', `${ep}-${i}`);
+            assert.ok(w.version > t.startTs, `the write after the snapshot (${w.version}) is above it (${t.startTs})`);
+          }
+        }
+        const after = await Promise.all(c.nodes.map((n) => metric(n, 'kvs_txn_ts_promises_total')));
+        // Every store began transactions on range 1 above its applied ts: two of them hold a follower
+        // replica of it, and one the leader. The ceiling lasts 250 ms, so most of the six were promises.
+        for (let i = 0; i < c.nodes.length; i++) assert.ok(after[i]! - before[i]! >= 1, `store ${c.addresses[i]} made or asked for promises (${before[i]} → ${after[i]})`);
+      } finally {
+        admin.close();
+        kv.close();
+        await c.cleanup();
+      }
+    });
+
     it('a read-only transaction of a client that saw nothing still sees every write acknowledged before it began (kvsctl: put, then txn)', async function () {
       const c = await startRaftCluster(245);
       const admin = new AdminClient(c.addresses, 15_000);

@@ -107,4 +107,6 @@ export interface StoreObserver {
   onGcRun?(removedVersions: number, seconds: number): void;
   /** A noop proposed to raise the range's ts to a snapshot above it (the max-ts rule: one Raft round). */
   onSnapshotRaise?(): void;
+  /** A snapshot above the applied ts made repeatable by the leader's promise instead (no Raft round). */
+  onTsPromise?(): void;
 }

@@ -86,6 +86,14 @@ export interface SetSafePointCommand extends CommandBase {
 /** Consumes a timestamp (e.g. to move applied ts past a future snapshot read; a Raft leader's empty entry). */
 export interface NoopCommand extends CommandBase {
   type: 'noop';
+  /**
+   * Raises the range's timestamp ceiling (monotonic): the bound below which its leader may promise a
+   * snapshot read without a Raft round, and which the first entry of every new term lifts the range's
+   * timestamps above (docs/ARCHITECTURE.md, "Timestamp promises").
+   */
+  ceiling?: number;
+  /** Local only, never encoded: the leader's empty entry of a new term (lastTs rises to the ceiling). */
+  termStart?: boolean;
 }
 /**
  * Resolves a retried transaction commit through the log (exactly-once). Carries the retry's session
@@ -448,6 +456,8 @@ const F_CHUNK = 64;
 const F_RESUME = 128;
 /** txnCheck: `lockExpiresTs` follows (type-specific bits share the flag byte). */
 const F_LOCK_EXPIRES = 2;
+/** noop: `ceiling` follows. */
+const F_CEILING = 2;
 
 function writeMutations(w: BinaryWriter, ms: readonly Mutation[]): void {
   w.varint(ms.length);
@@ -505,6 +515,7 @@ export function encodeCommand(cmd: Command): Buffer {
     if (cmd.resume !== undefined) flags |= F_RESUME;
   }
   if (cmd.type === 'txnCheck' && cmd.lockExpiresTs !== undefined) flags |= F_LOCK_EXPIRES;
+  if (cmd.type === 'noop' && cmd.ceiling !== undefined) flags |= F_CEILING;
   w.u8(FORMAT_VERSION).u8(CMD_TYPES.indexOf(cmd.type)).u8(flags).varint(cmd.proposedTs);
   if (cmd.session !== undefined) w.string(cmd.session.clientId).varint(cmd.session.seq).varint(cmd.session.firstUnacked);
   switch (cmd.type) {
@@ -533,6 +544,7 @@ export function encodeCommand(cmd: Command): Buffer {
       w.varint(cmd.safePoint);
       break;
     case 'noop':
+      if (cmd.ceiling !== undefined) w.varint(cmd.ceiling);
       break;
     case 'fence':
       w.string(cmd.txnId);
@@ -690,7 +702,7 @@ export function decodeCommand(buf: Buffer): Command {
       cmd = { type, ...base, safePoint: r.varint() };
       break;
     case 'noop':
-      cmd = { type, ...base };
+      cmd = flags & F_CEILING ? { type, ...base, ceiling: r.varint() } : { type, ...base };
       break;
     case 'fence':
       cmd = { type, ...base, txnId: r.string() };

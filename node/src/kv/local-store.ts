@@ -78,6 +78,8 @@ export interface LocalStoreOptions {
   unsafeNoCommitFence?: boolean;
   /** TEST ONLY: see TxnManagerOptions.unsafeStaleSnapshots. */
   unsafeStaleSnapshots?: boolean;
+  /** TEST ONLY: see PeerConfig.unsafeNoTermFloor (a Raft host's new terms ignore the ts ceiling). */
+  unsafeNoTsFloor?: boolean;
   /**
    * TEST ONLY (negative control of the cross-range atomicity tests): reads ignore the locks of prepared
    * transactions, so a reader can see one range of a transaction committed and another not yet.
@@ -118,6 +120,13 @@ export interface LocalStoreOptions {
    * the leader's commit index at the time of the call.
    */
   readBarrier?: () => Promise<void>;
+  /**
+   * The Raft leader's timestamp promise (Peer.promiseTs): a snapshot read above the applied ts and at
+   * most the range's ceiling is made repeatable without a Raft round. Undefined when it cannot promise.
+   */
+  promiseTs?: (ts: number) => Promise<boolean> | undefined;
+  /** How far (ms) above a promised snapshot the range's ceiling is set when extended (default 250). */
+  tsCeilingAheadMs?: number;
   /**
    * Largest encoded command (common/raft-limits.ts: what one Raft entry can carry to followers). Batches
    * and transaction commits above it are refused with CommandTooLargeError; undefined = unbounded.
@@ -170,6 +179,9 @@ export class LocalStore implements KvStore {
   /** The range's last write ts when this replica last proposed a safe point (idle detection). */
   private spProposedAtWriteTs = -1;
   private readonly maxAheadTs: number;
+  private readonly ceilingAheadTs: number;
+  /** A background ceiling extension in flight. */
+  private extending = false;
   readonly log: Logger;
   readonly nodeId: string;
 
@@ -187,6 +199,7 @@ export class LocalStore implements KvStore {
     this.maxScanLimit = opts.maxScanLimit ?? 10_000;
     this.gcLifetimeMs = opts.gcLifetimeMs ?? 600_000;
     this.maxAheadTs = tsFromMs(opts.maxClockAheadMs ?? 500);
+    this.ceilingAheadTs = tsFromMs(opts.tsCeilingAheadMs ?? 250);
     const onApplied = (lastTs: number): void => {
       if (lastTs > this.appliedTs) this.appliedTs = lastTs;
       this.sm.locks.published(lastTs);
@@ -439,7 +452,9 @@ export class LocalStore implements KvStore {
     if (cur !== undefined && cur.ts >= ts) return cur.done;
     this.opts.observer?.onSnapshotRaise?.();
     const done = (async () => {
-      const noop = unwrapResult(await this.submit({ type: 'noop', proposedTs: ts }), 'ok');
+      // Where promises exist, the raise also lifts the ceiling: the next snapshots up to it need no round.
+      const cmd: Command = this.opts.promiseTs !== undefined ? { type: 'noop', proposedTs: ts, ceiling: ts + this.ceilingAheadTs } : { type: 'noop', proposedTs: ts };
+      const noop = unwrapResult(await this.submit(cmd), 'ok');
       // A replicated sink resolves a command (on this replica, which applied it) before its apply batch
       // is in the engine: wait here until that batch — and with it every entry before the noop in the
       // log, every write with a version below ts — is written. No second Raft round is needed: anything
@@ -455,6 +470,30 @@ export class LocalStore implements KvStore {
     return done;
   }
 
+  /**
+   * The leader's promise for a snapshot at most the ceiling (undefined: not possible here). A snapshot in
+   * the ceiling's upper half extends it in the background, so a steady stream of snapshots near the
+   * clock never waits for a Raft round.
+   */
+  private promise(ts: number): Promise<boolean> | undefined {
+    const hook = this.opts.promiseTs;
+    const ceiling = this.sm.tsCeiling;
+    if (hook === undefined || ts > ceiling) return undefined;
+    const p = hook(ts);
+    if (p === undefined) return undefined;
+    if (ts + this.ceilingAheadTs / 2 > ceiling && !this.extending) {
+      this.extending = true;
+      this.submit({ type: 'noop', proposedTs: ts, ceiling: ts + this.ceilingAheadTs }).then(
+        () => (this.extending = false),
+        (e: unknown) => {
+          this.extending = false;
+          this.log.debug('timestamp ceiling not extended', { err: e instanceof Error ? e.message : String(e) });
+        },
+      );
+    }
+    return p;
+  }
+
   /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */
   private async readTs(snapshotTs: number | undefined): Promise<number> {
     if (snapshotTs === undefined || snapshotTs === 0) {
@@ -466,8 +505,11 @@ export class LocalStore implements KvStore {
     if (snapshotTs > this.appliedTs) {
       const now = this.clock.now();
       if (snapshotTs > now + this.maxAheadTs) throw new InvalidArgumentError(`snapshot_ts ${snapshotTs} is in the future`);
-      // Move applied ts past the snapshot so later writes get higher versions: the read is repeatable.
-      await this.raiseTo(snapshotTs);
+      // Later writes must get higher versions (the read is repeatable): the leader's promise, else a
+      // noop at the snapshot through the log.
+      const promised = this.promise(snapshotTs);
+      if (promised === undefined || !(await promised)) await this.raiseTo(snapshotTs);
+      else this.opts.observer?.onTsPromise?.();
       this.check();
       if (snapshotTs < this.sm.safePoint) throw new SnapshotTooOldError(snapshotTs, this.sm.safePoint);
     }

@@ -113,8 +113,10 @@ interface OverlayEntry {
 
 /** At most this many range ids per allocation (a store asks for a few at a time). */
 export const MAX_IDS_PER_ALLOC = 1024;
-const META_FORMAT = 1;
-const META_LEN = 1 + 4 * 8;
+// Format 2 appends the timestamp ceiling; format 1 (written before it existed) reads as ceiling 0.
+const META_FORMAT = 2;
+const META_LEN = 1 + 5 * 8;
+const META_V1_LEN = 1 + 4 * 8;
 const SESSION_FORMAT = 1;
 /** Header of an expired session (a tombstone): [format, expired at ts, highest seq applied]. */
 const SESSION_EXPIRED_FORMAT = 3;
@@ -287,6 +289,8 @@ export class StateMachine {
   private _lastWriteTs: number | undefined;
   private _appliedIndex = 0;
   private _safePoint = 0;
+  /** The timestamp ceiling (NoopCommand.ceiling): replicated, monotonic, copied to a split's right half. */
+  private _tsCeiling = 0;
   private lastSweepTs = 0;
   private readonly sessions = new Map<string, SessionState>();
   /**
@@ -362,11 +366,13 @@ export class StateMachine {
   private async load(): Promise<void> {
     const meta = await this.engine.get(this.metaKey);
     if (meta !== undefined) {
-      if (meta.length !== META_LEN || meta[0] !== META_FORMAT) throw new Error('unknown state machine meta format');
+      const v1 = meta.length === META_V1_LEN && meta[0] === 1;
+      if (!v1 && (meta.length !== META_LEN || meta[0] !== META_FORMAT)) throw new Error('unknown state machine meta format');
       this._lastTs = readU64BE(meta, 1);
       this._appliedIndex = readU64BE(meta, 9);
       this._safePoint = readU64BE(meta, 17);
       this.lastSweepTs = readU64BE(meta, 25);
+      this._tsCeiling = v1 ? 0 : readU64BE(meta, 33);
     }
     const settings = await this.engine.get(this.settingsKey);
     if (settings !== undefined) {
@@ -441,6 +447,13 @@ export class StateMachine {
   /** The replicated GC safe point: no transaction may validate below it. */
   get safePoint(): number {
     return this._safePoint;
+  }
+  /**
+   * The timestamp ceiling: a leader that applied it may promise snapshot reads at or below it without a
+   * Raft round, because the first entry of every later term lifts this range's timestamps above it.
+   */
+  get tsCeiling(): number {
+    return this._tsCeiling;
   }
   /**
    * Timestamp of the last applied command that wrote versions (in memory; the applied lastTs after a
@@ -608,13 +621,14 @@ export class StateMachine {
     return r;
   }
 
-  private encodeMeta(): Buffer {
+  private encodeMeta(appliedIndex = this._appliedIndex): Buffer {
     const v = Buffer.allocUnsafe(META_LEN);
     v[0] = META_FORMAT;
     writeU64BE(v, 1, this._lastTs);
-    writeU64BE(v, 9, this._appliedIndex);
+    writeU64BE(v, 9, appliedIndex);
     writeU64BE(v, 17, this._safePoint);
     writeU64BE(v, 25, this.lastSweepTs);
+    writeU64BE(v, 33, this._tsCeiling);
     return v;
   }
 
@@ -824,6 +838,9 @@ export class StateMachine {
         return { type: 'ok', ts };
       }
       case 'noop':
+        // A new term's first entry: whatever the previous leaders promised is at most the ceiling.
+        if (cmd.termStart === true && this._tsCeiling > this._lastTs) this._lastTs = this._tsCeiling;
+        if (cmd.ceiling !== undefined && Number.isSafeInteger(cmd.ceiling) && cmd.ceiling > this._tsCeiling) this._tsCeiling = cmd.ceiling;
         return { type: 'ok', ts: this.nextTs(cmd) };
       case 'fence':
         // Reached only when the session table holds no result for this seq: the commit it fences was
@@ -897,13 +914,8 @@ export class StateMachine {
       if (right.length > 0) ctx.ops.push({ type: 'put', key: metaKey(g, 'rangelocks'), value: encodeRangeLocks(right) });
     }
     ctx.ops.push({ type: 'put', key: metaKey(g, 'descriptor'), value: encodeDescriptor(halves.right) });
-    const meta = Buffer.allocUnsafe(META_LEN);
-    meta[0] = META_FORMAT;
-    writeU64BE(meta, 1, this._lastTs);
-    writeU64BE(meta, 9, SPLIT_INIT_INDEX);
-    writeU64BE(meta, 17, this._safePoint);
-    writeU64BE(meta, 25, this.lastSweepTs);
-    ctx.ops.push({ type: 'put', key: metaKey(g, 'applied'), value: meta });
+    // The right half inherits the ceiling too: a promise made here for its keys holds after the split.
+    ctx.ops.push({ type: 'put', key: metaKey(g, 'applied'), value: this.encodeMeta(SPLIT_INIT_INDEX) });
     if (this._settingsStored) {
       const v = record17(SETTINGS_FORMAT, this._settings.sessionTtlMs, this._settings.maxResultsPerSession);
       ctx.ops.push({ type: 'put', key: metaKey(g, 'settings'), value: v });

@@ -55,6 +55,7 @@ import { decodeDescriptor, type RangeDescriptor, type ReplicaDescriptor } from '
 import { metaKey, metaSpace, sessionSpace } from '../mvcc/keyspace.js';
 import { readModeConfig, type LeaseTuning } from './read-lease.js';
 import type { LogWriter } from './log-writer.js';
+import { decodePromiseMarker, encodePromiseMarker } from './ts-promise-wire.js';
 import { QUIESCE_IDLE_TICKS, decodeQuiesceMarker, encodeQuiesceMarker, followerMayQuiesce, leaderLivenessWake, leaderQuiesceBlocker } from './quiesce.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
 
@@ -99,6 +100,11 @@ export interface PeerConfig {
    * issue 12 restart the store and check it recovers either way.
    */
   testCrashAtSplit?: { at: 'before-apply' | 'after-apply'; crash: () => void };
+  /**
+   * TEST ONLY (negative control of timestamp promises): a new term's first entry does not lift the
+   * range's timestamps to its ceiling, so a new leader may write below what the old one promised.
+   */
+  unsafeNoTermFloor?: boolean;
   /**
    * Whether a split's right half may be created from the split (its local state written in this apply
    * batch): false when the store already holds a replica of it (created on demand, waiting for a
@@ -588,6 +594,14 @@ export class Peer implements CommandSink {
     if (quiesceAt !== undefined) m = { ...m, context: new Uint8Array(0) };
     // Heartbeat answers to a quiesced leader (its own last round) leave it asleep; anything else wakes.
     else if (this.quiescedFlag && m.type !== MessageType.HeartbeatResp) this.wake('message');
+    if (m.type === MessageType.Prop) this.coverFloor();
+    if (m.type === MessageType.ReadIndex || m.type === MessageType.ReadIndexResp) {
+      const req = decodePromiseMarker(m.context);
+      if (req !== undefined) {
+        this.onPromiseMessage(m, req);
+        return;
+      }
+    }
     try {
       this.rn.step(m);
     } catch (e) {
@@ -625,12 +639,110 @@ export class Peer implements CommandSink {
     this.schedule();
   }
 
+  // ---------------- timestamp promises ----------------
+
+  /** The highest snapshot ts this replica promised as leader (in memory: a new term floors at the ceiling). */
+  private tsFloor = 0;
+  /** An entry above tsFloor is already in the log after every promise up to this. */
+  private floorCovered = 0;
+
+  /** A follower's promise requests waiting for the leader's answer: seq → waiter. */
+  private readonly promiseWaiters = new Map<number, (answer: { index: number } | undefined) => void>();
+  private promiseSeq = 0;
+
+  /**
+   * Promises that no version at or below `ts` will be written here after the returned promise resolves
+   * true, without a Raft round: what a snapshot read above the applied ts needs (the max-ts rule). False
+   * or undefined: not promised (no leader known, or it could not); the caller then proposes a noop at
+   * ts. The caller has checked ts ≤ this replica's applied ceiling.
+   *
+   * Why it holds, on the leader (leaderPromise): entries it appends from now on carry a version above ts
+   * (submit stamps its own proposals; a forwarded one gets a noop at ts before it, coverFloor), and the
+   * entries already in its log are applied here before this resolves. Every later term's first entry
+   * lifts the range's timestamps to the ceiling, which is at least ts — also when this leader was
+   * already deposed without knowing it (committed entries, the ceiling's among them, are in every later
+   * leader's log before its first entry). A follower asks the leader (a marked ReadIndex message, no
+   * Raft round) and waits until it has applied the leader's last index at the time of the promise.
+   */
+  promiseTs(ts: number): Promise<boolean> | undefined {
+    if (this.closed || this.failed) return undefined;
+    if (this.rn.raft.state === StateType.Leader) {
+      const last = this.leaderPromise(ts);
+      return last === undefined ? undefined : this.appliedThrough(last);
+    }
+    const lead = this.rn.raft.lead;
+    if (lead === 0 || lead === this.raftId) return undefined;
+    const seq = ++this.promiseSeq;
+    const context = encodePromiseMarker({ ts, seq });
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => this.promiseWaiters.get(seq)?.(undefined), this.cfg.readAttemptMs ?? 2_000);
+      timer.unref();
+      this.promiseWaiters.set(seq, (answer) => {
+        clearTimeout(timer);
+        this.promiseWaiters.delete(seq);
+        if (answer === undefined) resolve(false);
+        else this.appliedThrough(answer.index).then(resolve, () => resolve(false));
+      });
+      this.sendMessages([{ groupId: this.groupId, type: MessageType.ReadIndex, from: this.raftId, to: lead, term: this.rn.raft.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context }]);
+    });
+  }
+
+  /** The leader's side: records the promise; its last index then, or undefined if it cannot promise. */
+  private leaderPromise(ts: number): number | undefined {
+    if (this.closed || this.failed || this.rn.raft.state !== StateType.Leader) return undefined;
+    const log = this.rn.raft.raftLog;
+    // Its term's first entry applied: every earlier leader's entries are applied here, floored or not.
+    let appliedTerm: number;
+    try {
+      appliedTerm = log.term(this.appliedIndex);
+    } catch {
+      return undefined;
+    }
+    if (appliedTerm !== this.rn.raft.term) return undefined;
+    if (ts > this.tsFloor) this.tsFloor = ts;
+    return log.lastIndex();
+  }
+
+  private appliedThrough(index: number): Promise<boolean> {
+    if (this.appliedIndex >= index) return Promise.resolve(true);
+    return this.waitApplied(index, this.cfg.readTimeoutMs ?? 10_000).then(
+      () => true,
+      () => {
+        throw this.notLeader('timed out applying the log before a snapshot read; retry');
+      },
+    );
+  }
+
+  /** A promise request or answer (ts-promise-wire.ts): handled here, never stepped into raft. */
+  private onPromiseMessage(m: Message, req: { ts: number; seq: number }): void {
+    if (m.type === MessageType.ReadIndexResp) {
+      this.promiseWaiters.get(req.seq)?.(m.reject ? undefined : { index: m.index });
+      return;
+    }
+    const last = this.leaderPromise(req.ts);
+    this.sendMessages([{ groupId: this.groupId, type: MessageType.ReadIndexResp, from: this.raftId, to: m.from, term: this.rn.raft.term, logTerm: 0, index: last ?? 0, entries: [], commit: 0, reject: last === undefined, rejectHint: 0, context: m.context }]);
+  }
+
+  /** A proposal forwarded to this leader is appended after a noop above every promise it made. */
+  private coverFloor(): void {
+    if (this.tsFloor <= this.floorCovered || this.rn.raft.state !== StateType.Leader) return;
+    const id = `${this.raftId}:${++this.proposalSeq}`;
+    try {
+      this.rn.propose(encodeProposal(id, { type: 'noop', proposedTs: this.tsFloor }));
+      this.floorCovered = this.tsFloor;
+    } catch {
+      // Dropped (a leadership transfer): so is the forwarded proposal after it.
+    }
+  }
+
   // ---------------- CommandSink ----------------
 
   submit(cmd: Command): Promise<CommandResult> {
     if (this.failed) return Promise.reject(new StorageError(`raft group failed: ${this.failed.message}`));
     if (this.closed) return Promise.reject(new StoreClosedError());
     const id = `${this.raftId}:${++this.proposalSeq}`;
+    // Above every snapshot this leader promised (promiseTs): the command's version will exceed it.
+    if (this.tsFloor >= cmd.proposedTs) cmd = { ...cmd, proposedTs: this.tsFloor + 1 };
     const data = encodeProposal(id, cmd);
     const limit = this.cfg.maxCommandBytes;
     if (limit !== undefined && data.length - HEADER_LEN > limit) {
@@ -639,6 +751,7 @@ export class Peer implements CommandSink {
     this.wake(cmd.type === 'setSafePoint' ? 'gc' : 'proposal');
     try {
       this.rn.propose(data);
+      if (this.tsFloor > this.floorCovered && this.rn.raft.state === StateType.Leader) this.floorCovered = this.tsFloor;
       // Followers route by their own descriptors: let them apply a split at once, not a tick later.
       if (cmd.type === 'split') this.rn.raft.commitEagerlyThrough(this.rn.raft.raftLog.lastIndex());
     } catch (e) {
@@ -1269,8 +1382,9 @@ export class Peer implements CommandSink {
         continue;
       }
       if (e.data.length === 0) {
-        // The leader's empty entry of its term: consumes an index, no command.
-        run.push({ e, cmd: { type: 'noop', proposedTs: 0 } });
+        // The leader's empty entry of its term: consumes an index, and lifts the range's timestamps to
+        // the ceiling (promiseTs: an earlier leader may have promised reads up to it).
+        run.push({ e, cmd: this.cfg.unsafeNoTermFloor === true ? { type: 'noop', proposedTs: 0 } : { type: 'noop', proposedTs: 0, termStart: true } });
         continue;
       }
       let p: { id: string; cmd: Command };

@@ -126,7 +126,7 @@ export interface RaftNodeOptions {
   /** TLS transition: plaintext for peers that do not speak TLS (yet, or any more). */
   fallbackCredentials?: ChannelCredentials;
   /** LocalStore options (limits, GC, sessions, observer). */
-  store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier'>;
+  store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier' | 'promiseTs'>;
 }
 
 /** One range replica of this store: its Raft peer and the LocalStore on top of it. */
@@ -738,6 +738,7 @@ export class RaftNode implements RangeSet {
       isStoreLive: (id) => this.liveness.live(id, performance.now()),
       onAwakeChange: (awake, reason) => this.onAwakeChange(peer, awake, reason),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,
+      ...(opts.store?.unsafeNoTsFloor === true ? { unsafeNoTermFloor: true } : {}),
       onSplit: (left, right) => this.onSplit(g, left, right),
       ...(opts.testCrashAtSplit !== undefined ? { testCrashAtSplit: opts.testCrashAtSplit } : {}),
       canCreateSplit: (rangeId) => !this.replicas.has(rangeId) && !this.creating.has(rangeId),
@@ -763,6 +764,7 @@ export class RaftNode implements RangeSet {
       clock: this.clock,
       logger: (opts.store?.logger ?? opts.logger).child({ range: g }),
       readBarrier: () => peer.readBarrier(),
+      promiseTs: (ts) => peer.promiseTs(ts),
       proposesSafePoint: () => peer.isLeader,
       commandSink: (sm, _engine, onApplied, replaceSm) => {
         peer.start(sm, onApplied, replaceSm, opts.tickMs ?? 100);

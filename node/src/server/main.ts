@@ -26,12 +26,13 @@ import { raftSizeLimits } from '../common/raft-limits.js';
  * Test-only switches for the negative controls of the exactly-once and serializability checks (the
  * tests must be able to fail). Environment only — no flag, no chart value — and loud when set.
  */
-function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation' | 'unsafeIgnoreTxnLocks' | 'unsafeStaleSnapshots'> {
-  const out: Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation' | 'unsafeIgnoreTxnLocks' | 'unsafeStaleSnapshots'> = {};
+function unsafeTestSwitches(logger: Logger): Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation' | 'unsafeIgnoreTxnLocks' | 'unsafeStaleSnapshots' | 'unsafeNoTsFloor'> {
+  const out: Pick<LocalStoreOptions, 'unsafeNoCommitFence' | 'unsafeSnapshotIsolation' | 'unsafeIgnoreTxnLocks' | 'unsafeStaleSnapshots' | 'unsafeNoTsFloor'> = {};
   if (process.env.KVS_TEST_UNSAFE_NO_COMMIT_FENCE === '1') out.unsafeNoCommitFence = true;
   if (process.env.KVS_TEST_UNSAFE_SNAPSHOT_ISOLATION === '1') out.unsafeSnapshotIsolation = true;
   if (process.env.KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS === '1') out.unsafeIgnoreTxnLocks = true;
   if (process.env.KVS_TEST_UNSAFE_STALE_SNAPSHOTS === '1') out.unsafeStaleSnapshots = true;
+  if (process.env.KVS_TEST_UNSAFE_NO_TS_FLOOR === '1') out.unsafeNoTsFloor = true;
   for (const k of Object.keys(out)) logger.warn('UNSAFE TEST SWITCH ON: this node breaks its guarantees on purpose', { switch: k });
   return out;
 }

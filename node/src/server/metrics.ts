@@ -25,6 +25,7 @@ export class ServerMetrics {
   readonly txns: client.Counter<'outcome'>;
   readonly gcRuns: client.Counter<string>;
   readonly snapshotRaises: client.Counter<string>;
+  readonly tsPromises: client.Counter<string>;
   readonly gcRemovedVersions: client.Counter<string>;
   readonly gcDuration: HotHistogram;
   readonly engineBytes: client.Gauge<string>;
@@ -100,6 +101,7 @@ export class ServerMetrics {
     for (const outcome of ['committed', 'conflict', 'rolled_back', 'timed_out']) this.txns.inc({ outcome }, 0);
     this.gcRuns = new client.Counter({ name: 'kvs_gc_runs_total', help: 'MVCC garbage collection runs', registers });
     this.snapshotRaises = new client.Counter({ name: 'kvs_txn_snapshot_raises_total', help: "Noops proposed to raise a range's ts to a transaction's snapshot above it (the max-ts rule; one Raft round each)", registers });
+    this.tsPromises = new client.Counter({ name: 'kvs_txn_ts_promises_total', help: "Snapshots above a range's applied ts made repeatable by its leader's timestamp promise (no Raft round)", registers });
     this.gcRemovedVersions = new client.Counter({ name: 'kvs_gc_removed_versions_total', help: 'Old versions removed by GC', registers });
     this.gcDuration = new HotHistogram({
       name: 'kvs_gc_duration_seconds',
@@ -185,6 +187,7 @@ export class ServerMetrics {
         this.txns.inc({ outcome });
       },
       onSnapshotRaise: () => this.snapshotRaises.inc(),
+      onTsPromise: () => this.tsPromises.inc(),
       onGcRun: (removed, seconds) => {
         this.gcRuns.inc();
         this.gcRemovedVersions.inc(removed);

@@ -56,7 +56,7 @@ export function commandArb(opts: { anyTs?: boolean; startTsMax?: number } = {}):
       { requiredKeys: ['type', 'proposedTs', 'startTs', 'readKeys', 'readRanges', 'writes'] },
     ),
     fc.record({ type: fc.constant('setSafePoint' as const), proposedTs, safePoint: opts.anyTs ? tsArb : fc.integer({ min: 0, max: 30 }) }),
-    fc.record({ type: fc.constant('noop' as const), ...base }, { requiredKeys: ['type', 'proposedTs'] }),
+    fc.record({ type: fc.constant('noop' as const), ...base, ceiling: opts.anyTs ? tsArb : fc.integer({ min: 0, max: 60 }) }, { requiredKeys: ['type', 'proposedTs'] }),
     // Cross-range transactions: a few transaction ids so prepares, commits, rollbacks and checks of the
     // same transaction meet in one history (locks, records, TTL expiry, blocked writes).
     fc.record(
