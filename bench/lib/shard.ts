@@ -24,8 +24,15 @@ export async function shard(addresses: string[], ranges: number, stores: number,
       const to = (j % stores) + 1;
       if (r.leaderId !== to) await admin.transferLeader(to, 5000, r.rangeId).catch((e: unknown) => console.error(`range ${r.rangeId}: leader transfer to ${to} failed: ${(e as Error).message}`));
     }
+    // A range just split off may still be electing (its transfer above then failed): measuring before it
+    // has a leader times requests out (a lone-txn run once failed so).
+    let now = (await admin.ranges()).ranges;
+    for (let i = 0; i < 100 && now.some((r) => r.leaderId === 0); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      now = (await admin.ranges()).ranges;
+    }
     const leaders = new Map<number, number>();
-    for (const r of (await admin.ranges()).ranges) leaders.set(r.leaderId, (leaders.get(r.leaderId) ?? 0) + 1);
+    for (const r of now) leaders.set(r.leaderId, (leaders.get(r.leaderId) ?? 0) + 1);
     console.error(`kvs: ${list.length} ranges, leaders per store ${JSON.stringify(Object.fromEntries(leaders))}`);
   } finally {
     admin.close();
