@@ -453,7 +453,7 @@ export class LocalStore implements KvStore {
     this.opts.observer?.onSnapshotRaise?.();
     const done = (async () => {
       // Where promises exist, the raise also lifts the ceiling: the next snapshots up to it need no round.
-      const cmd: Command = this.opts.promiseTs !== undefined ? { type: 'noop', proposedTs: ts, ceiling: ts + this.ceilingAheadTs } : { type: 'noop', proposedTs: ts };
+      const cmd: Command = this.opts.promiseTs !== undefined ? { type: 'noop', proposedTs: ts, ceiling: this.nextCeiling(ts) } : { type: 'noop', proposedTs: ts };
       const noop = unwrapResult(await this.submit(cmd), 'ok');
       // A replicated sink resolves a command (on this replica, which applied it) before its apply batch
       // is in the engine: wait here until that batch — and with it every entry before the noop in the
@@ -483,7 +483,7 @@ export class LocalStore implements KvStore {
     if (p === undefined) return undefined;
     if (ts + this.ceilingAheadTs / 2 > ceiling && !this.extending) {
       this.extending = true;
-      this.submit({ type: 'noop', proposedTs: ts, ceiling: ts + this.ceilingAheadTs }).then(
+      this.submit({ type: 'noop', proposedTs: ts, ceiling: this.nextCeiling(ts) }).then(
         () => (this.extending = false),
         (e: unknown) => {
           this.extending = false;
@@ -492,6 +492,16 @@ export class LocalStore implements KvStore {
       );
     }
     return p;
+  }
+
+  /**
+   * A new ceiling covering a snapshot at `ts`: this node's clock plus the margin, not the snapshot plus
+   * it — a new term's writes land at the ceiling, and a snapshot ahead of the clock (a token from such
+   * writes) must not push the next ceiling further ahead each time (a chain of leader changes would
+   * carry timestamps past what other nodes accept as a snapshot, maxClockAheadMs).
+   */
+  private nextCeiling(ts: number): number {
+    return Math.max(ts, this.clock.now() + this.ceilingAheadTs);
   }
 
   /** The ts a non-transactional read runs at; throws for snapshots below the safe point. */

@@ -22,12 +22,12 @@ interface Counts {
   promises: number;
 }
 
-async function open(dir: string, counts: Counts, unsafeNoTsFloor = false): Promise<RaftNode> {
+async function open(dir: string, counts: Counts, unsafeNoTsFloor = false, tsCeilingAheadMs = 60_000): Promise<RaftNode> {
   return openSingleVoter({
     engine: await LevelEngine.open(dir),
     store: {
       // A wide ceiling and clock allowance: the test picks snapshots seconds ahead of the clock.
-      tsCeilingAheadMs: 60_000,
+      tsCeilingAheadMs,
       maxClockAheadMs: 30_000,
       ...(unsafeNoTsFloor ? { unsafeNoTsFloor: true } : {}),
       observer: { onSnapshotRaise: () => counts.raises++, onTsPromise: () => counts.promises++ },
@@ -54,7 +54,7 @@ describe('raftstore: timestamp promises (snapshot reads above the applied ts wit
     // First snapshot above the applied ts: no ceiling yet, so a noop raises the range (and the ceiling).
     await kv.get(b('k'), { snapshotTs: v1 + 5 });
     assert.equal(counts.raises, 1);
-    assert.ok(range1(node).store.sm.tsCeiling >= v1 + 5 + tsFromMs(60_000));
+    assert.ok(range1(node).store.sm.tsCeiling >= v1 + tsFromMs(59_000), "the raise set the ceiling a margin above the clock");
     const t = range1(node).store.readableTs + tsFromMs(3_000);
     const r = await kv.get(b('k'), { snapshotTs: t });
     assert.equal(r.found && r.value?.toString(), 'v1');
@@ -128,6 +128,20 @@ describe('raftstore: timestamp promises (snapshot reads above the applied ts wit
       }
     });
   }
+
+  it('a snapshot ahead of the clock sets the ceiling at itself, not a margin above it (no compounding across leader changes)', async () => {
+    const counts = { raises: 0, promises: 0 };
+    const node = await open(dir, counts, false, 1_000);
+    try {
+      const v1 = (await node.kvStore.put(b('k'), b('v1'))).version;
+      const t = v1 + tsFromMs(10_000);
+      await node.kvStore.get(b('k'), { snapshotTs: t });
+      assert.equal(counts.raises, 1);
+      assert.equal(range1(node).store.sm.tsCeiling, t);
+    } finally {
+      await node.close();
+    }
+  });
 
   it("a split's right half inherits the ceiling", async () => {
     const counts = { raises: 0, promises: 0 };
