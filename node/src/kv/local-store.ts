@@ -56,8 +56,6 @@ export interface LocalStoreOptions {
    * followers collect garbage below the replicated safe point and would only forward duplicates.
    */
   proposesSafePoint?: () => boolean;
-  /** Whether this replica leads its Raft group now (default: always — no Raft). */
-  isLeader?: () => boolean;
   /**
    * Whether this replica hibernates (a quiesced Raft range): a safe-point proposal would wake it and its
    * followers. Then GC proposes only the one step that reaches the range's last write (once its
@@ -161,10 +159,6 @@ function opt(b: Buffer | undefined): Buffer | undefined {
 
 export class LocalStore implements KvStore {
   private appliedTs: number;
-  /** Whether this replica leads its range now: a command proposed here is not forwarded first. */
-  get leads(): boolean {
-    return this.opts.isLeader?.() ?? true;
-  }
   /** The highest version readable here now (every read without an explicit snapshot runs at it). */
   get readableTs(): number {
     return this.appliedTs;

@@ -766,7 +766,6 @@ export class RaftNode implements RangeSet {
       readBarrier: () => peer.readBarrier(),
       promiseTs: (ts) => peer.promiseTs(ts),
       proposesSafePoint: () => peer.isLeader,
-      isLeader: () => peer.isLeader,
       commandSink: (sm, _engine, onApplied, replaceSm) => {
         peer.start(sm, onApplied, replaceSm, opts.tickMs ?? 100);
         return peer;

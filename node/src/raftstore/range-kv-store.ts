@@ -344,7 +344,7 @@ export class RangeKvStore implements KvStore {
       const where = await this.localOrRemote(m.key);
       const rangeId = where.local !== undefined ? where.local.rangeId : where.remote.info.descriptor.rangeId;
       let part = byRange.get(rangeId);
-      if (part === undefined) byRange.set(rangeId, (part = { store: where.local !== undefined ? where.local.store.steps : where.remote.participant, local: where.local !== undefined, leader: where.local?.store.leads === true, readKeys: [], readRanges: [], writes: [] }));
+      if (part === undefined) byRange.set(rangeId, (part = { store: where.local !== undefined ? where.local.store.steps : where.remote.participant, local: where.local !== undefined, readKeys: [], readRanges: [], writes: [] }));
       part.writes.push(m);
     }
     const { commitTs } = await commitTwoPhase([...byRange.values()], this.twoPhaseOptions(`b${randomBytes(12).toString('hex')}`, 0, session));
@@ -808,7 +808,7 @@ export class RangeKvStore implements KvStore {
       }
     }
     // Several ranges, or one this store holds no replica of: two-phase commit.
-    const sets: TxnPart[] = touched.map((p) => ({ store: p.store.steps, local: p.remote === undefined, leader: p.remote === undefined && this.ranges.get(p.rangeId)?.store.leads === true, ...p.store.txnSets(p.innerId) }));
+    const sets: TxnPart[] = touched.map((p) => ({ store: p.store.steps, local: p.remote === undefined, ...p.store.txnSets(p.innerId) }));
     t.committing = commitTwoPhase(sets, this.twoPhaseOptions(txnId, t.startTs ?? 0, opts.session)).finally(() => {
       this.txns.delete(txnId);
       try {

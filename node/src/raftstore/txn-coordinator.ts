@@ -28,8 +28,6 @@ export interface TxnPart {
   store: TxnParticipant;
   /** The range has a replica on the coordinator's store (only such a range may hold the commit point). */
   local?: boolean;
-  /** That replica leads its range: the commit point there is proposed without a hop to the leader. */
-  leader?: boolean;
   readKeys: Buffer[];
   readRanges: KeyRange[];
   writes: Mutation[];
@@ -76,9 +74,7 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   // The primary must be a range this store holds a replica of: a retried commit whose outcome was lost
   // is resolved by fences in the LOCAL ranges' logs (RangeKvStore.commitUnknown), which must include the
   // commit point. (The nemesis found duplicates when the primary was remote.)
-  // A local leader first: a primary on a follower replica forwards its commit to the leader and waits
-  // for the follower to apply it.
-  const primaryPart = writers.find((s) => s.local === true && s.leader === true) ?? writers.find((s) => s.local === true);
+  const primaryPart = writers.find((s) => s.local === true);
   if (primaryPart === undefined) {
     throw new KeyNotInRangeError(0, 'this store holds no replica of any range the transaction writes; retry on a store that does');
   }

@@ -70,19 +70,4 @@ describe('raftstore/txn-coordinator: the commit point', () => {
     await assert.rejects(commitTwoPhase(parts(p, s), opts()), OutcomeUnknownError);
     assert.equal(p.rollbacks + s.rollbacks, 0);
   });
-
-  for (const leaderSecond of [true, false]) {
-    it(`the commit point goes to a local ${leaderSecond ? 'leader replica even when a follower replica comes first' : 'follower replica when no local replica leads (control)'}`, async () => {
-      const follower = range(1);
-      const other = range(2);
-      const ps = parts(follower, other);
-      ps[0]!.leader = false;
-      ps[1]!.leader = leaderSecond;
-      const o = opts();
-      await commitTwoPhase(ps, o);
-      assert.equal(other.onePhase, leaderSecond ? 1 : 0);
-      assert.equal(follower.onePhase, leaderSecond ? 0 : 1);
-      await o.secondaries.idle();
-    });
-  }
 });
