@@ -341,18 +341,6 @@ export class Raft {
     if (index > this.eagerCommitIndex) this.eagerCommitIndex = index;
   }
 
-  /**
-   * With lazyCommitBroadcast: gets follower `to` the commit index through `index` without waiting for the
-   * next append or heartbeat (up to a tick) — a heartbeat now if it is committed already, else the
-   * broadcast once it is. The host calls it for a follower that waits to apply through `index` (a
-   * timestamp promise it asked for).
-   */
-  commitToFollower(to: number, index: number): void {
-    if (!this.lazyCommitBroadcast || this.state !== StateType.Leader || to === this.id || !this.trk.progress.has(to)) return;
-    if (this.raftLog.committed >= index) this.sendHeartbeat(to, EMPTY);
-    else this.commitEagerlyThrough(index);
-  }
-
   /** Sends each follower the entries it lacks (pipelined), and nothing to one that has them all. */
   private bcastEntries(): void {
     this.trk.visit((id, pr) => {

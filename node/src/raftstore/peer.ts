@@ -720,12 +720,6 @@ export class Peer implements CommandSink {
       return;
     }
     const last = this.leaderPromise(req.ts);
-    if (last !== undefined) {
-      // The asker waits to apply through `last`: with the lazy commit broadcast it would learn the
-      // commit only with the next append or heartbeat.
-      this.rn.raft.commitToFollower(m.from, last);
-      this.schedule();
-    }
     this.sendMessages([{ groupId: this.groupId, type: MessageType.ReadIndexResp, from: this.raftId, to: m.from, term: this.rn.raft.term, logTerm: 0, index: last ?? 0, entries: [], commit: 0, reject: last === undefined, rejectHint: 0, context: m.context }]);
   }
 

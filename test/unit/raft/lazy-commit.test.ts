@@ -132,32 +132,3 @@ describe('raft: lazy commit broadcast, proposals forwarded by a follower', () =>
     assert.ok(net.raft(2).raftLog.committed < net.raft(1).raftLog.committed);
   });
 });
-
-
-describe('raft: lazy commit broadcast, a follower waiting to apply (commitToFollower)', () => {
-  for (const asked of [true, false]) {
-    it(`${asked ? 'asked' : 'not asked (control)'}: the follower ${asked ? 'learns' : 'does not learn'} the commit index at once`, () => {
-      const { net } = cluster(true);
-      proposeOne(net);
-      const committed = net.raft(1).raftLog.committed;
-      assert.ok(net.raft(2).raftLog.committed < committed);
-      if (asked) net.raft(1).commitToFollower(2, committed);
-      net.flush();
-      assert.equal(net.raft(2).raftLog.committed === committed, asked, 'follower 2');
-      assert.ok(net.raft(3).raftLog.committed < committed, 'follower 3 was not asked for');
-    });
-  }
-
-  it('an index not committed yet: its commit is broadcast as soon as it is', () => {
-    const { net } = cluster(true);
-    net.ignore(MessageType.AppResp);
-    proposeOne(net);
-    net.recover();
-    const last = net.raft(1).raftLog.lastIndex();
-    assert.ok(net.raft(1).raftLog.committed < last);
-    net.raft(1).commitToFollower(2, last);
-    net.send(msg({ type: MessageType.Beat, from: 1, to: 1 }));
-    assert.equal(net.raft(1).raftLog.committed, last);
-    assert.equal(net.raft(2).raftLog.committed, last);
-  });
-});
