@@ -47,7 +47,7 @@ describe('raftstore: timestamp promises (snapshot reads above the applied ts wit
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** A snapshot a few seconds ahead of the clock, inside the ceiling the first raise set. */
+  /** A snapshot 20 s ahead of the clock, inside the ceiling the first raise set (60 s) and below its upper half (no background extension). */
   async function promised(node: RaftNode, counts: Counts): Promise<number> {
     const kv = node.kvStore;
     const v1 = (await kv.put(b('k'), b('v1'))).version;
@@ -55,7 +55,7 @@ describe('raftstore: timestamp promises (snapshot reads above the applied ts wit
     await kv.get(b('k'), { snapshotTs: v1 + 5 });
     assert.equal(counts.raises, 1);
     assert.ok(range1(node).store.sm.tsCeiling >= v1 + tsFromMs(59_000), "the raise set the ceiling a margin above the clock");
-    const t = range1(node).store.readableTs + tsFromMs(3_000);
+    const t = range1(node).store.readableTs + tsFromMs(20_000); // far enough that a slow restart stays below it
     const r = await kv.get(b('k'), { snapshotTs: t });
     assert.equal(r.found && r.value?.toString(), 'v1');
     assert.equal(counts.raises, 1, 'a snapshot under the ceiling proposes no noop');
