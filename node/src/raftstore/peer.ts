@@ -46,6 +46,7 @@ import {
   StateType,
   decodeConfChange,
   encodeConfChange,
+  msg,
 } from '../raft/index.js';
 import { RaftMetrics, since } from './metrics.js';
 import { type IdentityRegistry, decodeIdentityEntry, encodeIdentityEntry, isIdentityEntry } from './identity.js';
@@ -683,7 +684,7 @@ export class Peer implements CommandSink {
         if (answer === undefined) resolve(false);
         else this.appliedThrough(answer.index).then(resolve, () => resolve(false));
       });
-      this.sendMessages([{ groupId: this.groupId, type: MessageType.ReadIndex, from: this.raftId, to: lead, term: this.rn.raft.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context }]);
+      this.sendMessages([msg({ groupId: this.groupId, type: MessageType.ReadIndex, from: this.raftId, to: lead, term: this.rn.raft.term, context })]);
     });
   }
 
@@ -720,7 +721,7 @@ export class Peer implements CommandSink {
       return;
     }
     const last = this.leaderPromise(req.ts);
-    this.sendMessages([{ groupId: this.groupId, type: MessageType.ReadIndexResp, from: this.raftId, to: m.from, term: this.rn.raft.term, logTerm: 0, index: last ?? 0, entries: [], commit: 0, reject: last === undefined, rejectHint: 0, context: m.context }]);
+    this.sendMessages([msg({ groupId: this.groupId, type: MessageType.ReadIndexResp, from: this.raftId, to: m.from, term: this.rn.raft.term, index: last ?? 0, reject: last === undefined, context: m.context })]);
   }
 
   /** A proposal forwarded to this leader is appended after a noop above every promise it made. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LevelEngine } from '../../../node/src/engine/level-engine.js';
 import { tsFromMs } from '../../../node/src/kv/clock.js';
-import { EntryType, MessageType } from '../../../node/src/raft/index.js';
+import { EntryType, MessageType, msg } from '../../../node/src/raft/index.js';
 import { encodeProposal } from '../../../node/src/raftstore/peer.js';
 import type { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { openSingleVoter } from '../../helpers/single-voter.js';
@@ -86,7 +86,7 @@ describe('raftstore: timestamp promises (snapshot reads above the applied ts wit
       const forward = async (key: string, seq: number): Promise<number> => {
         // A follower's proposal, stamped with its own (old) clock reading.
         const data = encodeProposal(`2:${seq}`, { type: 'put', proposedTs: 1, key: b(key), value: b('f') });
-        peer.step({ groupId: 1, type: MessageType.Prop, from: 2, to: 1, term: 0, logTerm: 0, index: 0, commit: 0, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }], reject: false, rejectHint: 0, context: new Uint8Array(0) });
+        peer.step(msg({ groupId: 1, type: MessageType.Prop, from: 2, to: 1, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }));
         for (let i = 0; i < 200; i++) {
           const r = await node.kvStore.get(b(key));
           if (r.found) return r.version;
