@@ -439,9 +439,12 @@ describe('transactions across ranges (multi-process)', function () {
       rmSync(dir, { recursive: true, force: true });
     });
 
+    // Parallel commits: the coordinator stages the primary, then prepares the others. Killed after the
+    // first (only the primary staged), a recovery prevents the others: aborted. Killed after every
+    // prepare, it WAS committed (nobody recorded it yet): a recovery finds every part prepared.
     for (const [n, point, committed] of [
       [1, 'after-first-prepare', false],
-      [2, 'after-prepare', false],
+      [2, 'after-prepare', true],
       [3, 'after-primary-commit', true],
     ] as const) {
       it(`killed ${point}: ${committed ? 'committed' : 'aborted'} on all three ranges, seen by the next reader within TTL + a round`, async function () {
@@ -485,7 +488,7 @@ describe('transactions across ranges (multi-process)', function () {
       const c = cluster!;
       const victim = c.node(2);
       const marker = join(dir, 'crashed-locks');
-      victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:after-prepare:${marker}` });
+      victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:after-first-prepare:${marker}` });
       await victim.stop();
       await restartVictim(victim);
       const eps = c.addresses.slice(0, 2).join(',');
@@ -500,13 +503,14 @@ describe('transactions across ranges (multi-process)', function () {
       type Row = { key: string; kind: string; txnId: string; primary: string; expired: boolean };
       const list = async (): Promise<Row[]> => (JSON.parse(await kvsctl('--json', 'locks', 'list', '--prefix', '')) as { locks: Row[] }).locks.filter((l) => l.key === 'a-lk' || l.key === 'z-lk');
       const before = await list();
-      // The primary's range is never prepared (its part commits in one step at the commit point): the
-      // secondary's lock names it.
-      assert.deepEqual(before.map((l) => `${l.key}:${l.kind}:${l.primary}`).sort(), ['z-lk:write:a-lk']);
-      // Within the TTL a plain resolve leaves the live-looking transaction alone; --force aborts it.
-      assert.match(await kvsctl('locks', 'resolve', 'z-lk'), /alive/);
-      assert.match(await kvsctl('locks', 'resolve', 'z-lk', '--force'), /aborted; rolled back here/);
-      assert.match(await kvsctl('locks', 'resolve', 'z-lk'), /no lock on this key here/);
+      // Killed after staging the primary (parallel commits), before preparing the other range: only the
+      // primary's lock is there.
+      assert.deepEqual(before.map((l) => `${l.key}:${l.kind}:${l.primary}`).sort(), ['a-lk:write:a-lk']);
+      // Within the TTL a plain resolve leaves the live-looking transaction alone; --force recovers it:
+      // the other range never prepared (now it never can), so it is aborted.
+      assert.match(await kvsctl('locks', 'resolve', 'a-lk'), /alive/);
+      assert.match(await kvsctl('locks', 'resolve', 'a-lk', '--force'), /aborted; rolled back here/);
+      assert.match(await kvsctl('locks', 'resolve', 'a-lk'), /no lock on this key here/);
       assert.deepEqual(await list(), []);
       const reader = new KvClient({ endpoints: c.addresses.slice(0, 2), timeoutMs: 20_000 });
       clients.push(reader);

@@ -184,6 +184,13 @@ export interface TxnPrepareCommand extends CommandBase {
   readKeys: Buffer[];
   readRanges: KeyRange[];
   writes: Mutation[];
+  /**
+   * Parallel commits: present on the PRIMARY range's prepare only (its *staging* prepare). One key of
+   * every other range the transaction prepares; the primary lock keeps them (and the command's session),
+   * so a recovery can ask each of those ranges whether its part prepared. The transaction is committed
+   * once every part is prepared (the coordinator replies then), at the largest prepare ts of them all.
+   */
+  participants?: Buffer[];
 }
 /**
  * Commits the transaction's locks in this range at `commitTs`. With `primary` (the primary key) it is
@@ -227,11 +234,28 @@ export interface TxnCheckCommand extends CommandBase {
   txnId: string;
   primary: Buffer;
   lockExpiresTs?: number;
+  /**
+   * Judge the transaction as expired now (a retried commit resolving its lost outcome, or an operator's
+   * --force): a staging transaction is answered `staging` at once, any other one aborted.
+   */
+  force?: boolean;
+}
+/**
+ * Parallel-commit recovery on one participant range of a staging transaction: `prepared` (at the lock's
+ * prepare ts) when the transaction holds a lock on `key` here; else the part is PREVENTED — an aborted
+ * record for the transaction is written here (unless one is), which refuses its prepare for good — and
+ * the answer is `aborted`. Either answer stays true: the recovery may decide on it.
+ */
+export interface TxnCheckPartCommand extends CommandBase {
+  type: 'txnCheckPart';
+  txnId: string;
+  key: Buffer;
 }
 
-export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand | MetaUpdateCommand | TsoPersistCommand | AllocIdsCommand | TxnPrepareCommand | TxnCommitLocksCommand | TxnRollbackLocksCommand | TxnCheckCommand;
+export type Command = PutCommand | DeleteCommand | DeleteRangeCommand | BatchCommand | TxnCommitCommand | SetSafePointCommand | NoopCommand | FenceCommand | SetSettingsCommand | SplitCommand | MetaUpdateCommand | TsoPersistCommand | AllocIdsCommand | TxnPrepareCommand | TxnCommitLocksCommand | TxnRollbackLocksCommand | TxnCheckCommand | TxnCheckPartCommand;
 
-export type TxnState = 'prepared' | 'committed' | 'aborted' | 'alive';
+/** `staging`: prepared under parallel commits, its fate not yet recorded (TxnCheckCommand). */
+export type TxnState = 'prepared' | 'committed' | 'aborted' | 'alive' | 'staging';
 
 export type CommandResult =
   | { type: 'put'; version: number; succeeded: boolean; prevFound: boolean; prevValue?: Buffer }
@@ -245,8 +269,22 @@ export type CommandResult =
   /** allocIds: the ids [first, first + count) are this proposer's. */
   | { type: 'ids'; first: number; count: number }
   /** Cross-range transactions: prepared at ts (prepTs) / committed at ts / aborted / alive; txnId it concerns. */
-  | { type: 'txnStatus'; state: TxnState; ts: number; txnId: string }
+  | TxnStatusResult
   | ErrorResult;
+
+/**
+ * Cross-range transactions: prepared at ts (prepTs) / committed at ts / aborted / alive / staging; the
+ * txnId it concerns. A staging prepare's and a `staging` check's carry the primary key; a `staging`
+ * check's also the participants (optional trailing fields).
+ */
+export interface TxnStatusResult {
+  type: 'txnStatus';
+  state: TxnState;
+  ts: number;
+  txnId: string;
+  primary?: Buffer;
+  participants?: Buffer[];
+}
 
 export interface ErrorResult {
   type: 'error';
@@ -321,9 +359,9 @@ export function unwrapResult<T extends CommandResult['type']>(r: CommandResult, 
 
 const FORMAT_VERSION = 1;
 
-const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split', 'metaUpdate', 'tsoPersist', 'allocIds', 'txnPrepare', 'txnCommitLocks', 'txnRollbackLocks', 'txnCheck'] as const;
+const CMD_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'setSafePoint', 'noop', 'fence', 'setSettings', 'split', 'metaUpdate', 'tsoPersist', 'allocIds', 'txnPrepare', 'txnCommitLocks', 'txnRollbackLocks', 'txnCheck', 'txnCheckPart'] as const;
 const RESULT_TYPES = ['put', 'delete', 'deleteRange', 'batch', 'txnCommit', 'ok', 'error', 'split', 'ids', 'txnStatus'] as const;
-const TXN_STATES: readonly TxnState[] = ['prepared', 'committed', 'aborted', 'alive'];
+const TXN_STATES: readonly TxnState[] = ['prepared', 'committed', 'aborted', 'alive', 'staging'];
 const ERROR_CODES: readonly KvErrorCode[] = [
   'INVALID_ARGUMENT',
   'TXN_CONFLICT',
@@ -458,6 +496,10 @@ const F_RESUME = 128;
 const F_LOCK_EXPIRES = 2;
 /** noop: `ceiling` follows. */
 const F_CEILING = 2;
+/** txnPrepare: the participants of a staging prepare follow the writes. */
+const F_STAGING = 2;
+/** txnCheck: judge as expired (TxnCheckCommand.force). */
+const F_FORCE = 4;
 
 function writeMutations(w: BinaryWriter, ms: readonly Mutation[]): void {
   w.varint(ms.length);
@@ -516,6 +558,8 @@ export function encodeCommand(cmd: Command): Buffer {
   }
   if (cmd.type === 'txnCheck' && cmd.lockExpiresTs !== undefined) flags |= F_LOCK_EXPIRES;
   if (cmd.type === 'noop' && cmd.ceiling !== undefined) flags |= F_CEILING;
+  if (cmd.type === 'txnPrepare' && cmd.participants !== undefined) flags |= F_STAGING;
+  if (cmd.type === 'txnCheck' && cmd.force === true) flags |= F_FORCE;
   w.u8(FORMAT_VERSION).u8(CMD_TYPES.indexOf(cmd.type)).u8(flags).varint(cmd.proposedTs);
   if (cmd.session !== undefined) w.string(cmd.session.clientId).varint(cmd.session.seq).varint(cmd.session.firstUnacked);
   switch (cmd.type) {
@@ -569,6 +613,7 @@ export function encodeCommand(cmd: Command): Buffer {
       w.string(cmd.txnId).varint(cmd.startTs).bytes(cmd.primary).varint(cmd.ttlTs);
       writeReadSet(w, cmd.readKeys, cmd.readRanges);
       writeMutations(w, cmd.writes);
+      if (cmd.participants !== undefined) writeKeyList(w, cmd.participants);
       break;
     case 'txnCommitLocks':
       // Flags: 1 = primary, 2 = one-phase part (appended bit: entries without it decode as before).
@@ -588,8 +633,23 @@ export function encodeCommand(cmd: Command): Buffer {
       w.string(cmd.txnId).bytes(cmd.primary);
       if (cmd.lockExpiresTs !== undefined) w.varint(cmd.lockExpiresTs);
       break;
+    case 'txnCheckPart':
+      w.string(cmd.txnId).bytes(cmd.key);
+      break;
   }
   return w.finish();
+}
+
+function writeKeyList(w: BinaryWriter, keys: readonly Buffer[]): void {
+  w.varint(keys.length);
+  for (const k of keys) w.bytes(k);
+}
+
+function readKeyList(r: BinaryReader): Buffer[] {
+  const n = r.varint();
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) out.push(r.bytes());
+  return out;
 }
 
 function writeReadSet(w: BinaryWriter, readKeys: readonly Buffer[], readRanges: readonly KeyRange[]): void {
@@ -670,7 +730,9 @@ export function decodeCommand(buf: Buffer): Command {
       const primary = r.bytes();
       const ttlTs = r.varint();
       const { readKeys, readRanges } = readReadSet(r);
-      cmd = { type, ...base, txnId, startTs, primary, ttlTs, readKeys, readRanges, writes: readMutations(r) };
+      const c: TxnPrepareCommand = { type, ...base, txnId, startTs, primary, ttlTs, readKeys, readRanges, writes: readMutations(r) };
+      if (flags & F_STAGING) c.participants = readKeyList(r);
+      cmd = c;
       break;
     }
     case 'txnCommitLocks': {
@@ -695,9 +757,13 @@ export function decodeCommand(buf: Buffer): Command {
     case 'txnCheck': {
       const c: TxnCheckCommand = { type, ...base, txnId: r.string(), primary: r.bytes() };
       if (flags & F_LOCK_EXPIRES) c.lockExpiresTs = r.varint();
+      if (flags & F_FORCE) c.force = true;
       cmd = c;
       break;
     }
+    case 'txnCheckPart':
+      cmd = { type, ...base, txnId: r.string(), key: r.bytes() };
+      break;
     case 'setSafePoint':
       cmd = { type, ...base, safePoint: r.varint() };
       break;
@@ -773,6 +839,11 @@ export function encodeResult(res: CommandResult): Buffer {
       break;
     case 'txnStatus':
       w.u8(TXN_STATES.indexOf(res.state)).varint(res.ts).string(res.txnId);
+      // Optional trailing fields (results stored before parallel commits end here).
+      if (res.primary !== undefined || res.participants !== undefined) {
+        w.bytes(res.primary ?? Buffer.alloc(0));
+        writeKeyList(w, res.participants ?? []);
+      }
       break;
     case 'error': {
       const code = ERROR_CODES.indexOf(res.code);
@@ -833,7 +904,13 @@ export function decodeResult(buf: Buffer): CommandResult {
     case 'txnStatus': {
       const state = TXN_STATES[r.u8()];
       if (state === undefined) throw new DecodeError('unknown transaction state');
-      res = { type, state, ts: r.varint(), txnId: r.string() };
+      const t: TxnStatusResult = { type, state, ts: r.varint(), txnId: r.string() };
+      if (!r.atEnd()) {
+        t.primary = r.bytes();
+        const ps = readKeyList(r);
+        if (state === 'staging') t.participants = ps;
+      }
+      res = t;
       break;
     }
     case 'error': {

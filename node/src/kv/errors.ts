@@ -141,6 +141,11 @@ export class OutcomeUnknownError extends KvError {
   override readonly name = 'OutcomeUnknownError';
   readonly code = 'OUTCOME_UNKNOWN' as const;
   readonly retryable = true;
+  /**
+   * A retried commit met a STAGING transaction (parallel commits) in this range's session table: it is
+   * decided by a recovery through its primary (raftstore/lock-resolver.ts), which the store runs.
+   */
+  staged?: { txnId: string; primary: Buffer };
   constructor(readonly leaderId: number, readonly leaderAddress: string | undefined, message: string) {
     super(message);
   }

@@ -30,7 +30,7 @@ import { containsKey, containsSpan, decodeDescriptor, encodeDescriptor, splitRan
 import { META_RANGE_ID, MetaState } from './meta-state.js';
 import { decodeMetaRecord } from '../meta/meta-directory.js';
 import { clipRangeLocks, decodeLock, decodeRangeLocks, decodeRecord, encodeLock, encodeRangeLocks, encodeRecord, lockKey, LockTable, parseTxnKey, recordKey, txnSpan, type RangeLock, type TxnLock } from './txn-locks.js';
-import type { LockInfo, OnePhasePart } from './commands.js';
+import type { LockInfo, OnePhasePart, TxnState, TxnStatusResult } from './commands.js';
 
 /**
  * Raft index (and term) a range created by a split starts at (TiKV's RAFT_INIT_LOG_INDEX/TERM): the
@@ -524,6 +524,8 @@ export class StateMachine {
         return cmd.readRanges.every((r) => spanOk(r.start, r.end)) ? undefined : refuse('a scanned range of the transaction');
       case 'txnCheck':
         return keyOk(cmd.primary) ? undefined : refuse('the primary key of the transaction');
+      case 'txnCheckPart':
+        return keyOk(cmd.key) ? undefined : refuse('the checked key of the transaction');
       case 'txnCommitLocks':
         if (cmd.onePhase !== undefined) {
           if (!cmd.onePhase.writes.every((m) => keyOk(m.key))) return refuse('a written key of the transaction');
@@ -562,6 +564,11 @@ export class StateMachine {
         const b = this.locks.spanWriteBlocker(from, cmd.end);
         return lockedResult('key' in (b ?? {}) ? (b as TxnLock).key : (from ?? Buffer.alloc(0)), b);
       }
+      case 'txnPrepare':
+        // A staging prepare carries the session: a live lock refuses it before the table, so the
+        // coordinator may settle the lock and send the same seq again (another prepare checks inside).
+        if (cmd.participants === undefined || this.locks.record(cmd.txnId) !== undefined) return undefined;
+        return cmd.startTs === 0 ? this.lockBlocking(cmd.txnId, [], [], cmd.writes) : this.lockBlocking(cmd.txnId, cmd.readKeys, cmd.readRanges, cmd.writes);
       default:
         return undefined;
     }
@@ -831,6 +838,8 @@ export class StateMachine {
         return this.txnRollbackLocks(ctx, cmd, cmd.primary !== undefined);
       case 'txnCheck':
         return this.txnCheck(ctx, cmd);
+      case 'txnCheckPart':
+        return this.txnCheckPart(ctx, cmd);
       case 'setSafePoint': {
         const ts = this.nextTs(cmd);
         const sp = Math.min(cmd.safePoint, ts - 1);
@@ -1062,7 +1071,7 @@ export class StateMachine {
     ctx.ops.push(ls.length > 0 ? { type: 'put', key: this.rangeLocksKey, value: encodeRangeLocks(ls) } : { type: 'del', key: this.rangeLocksKey });
   }
 
-  private txnStatus(state: 'prepared' | 'committed' | 'aborted' | 'alive', ts: number, txnId: string): CommandResult {
+  private txnStatus(state: TxnState, ts: number, txnId: string): TxnStatusResult {
     return { type: 'txnStatus', state, ts, txnId };
   }
 
@@ -1076,10 +1085,14 @@ export class StateMachine {
     if (!Number.isSafeInteger(cmd.ttlTs) || cmd.ttlTs <= 0) return errorResult('INVALID_ARGUMENT', 'lock TTL must be positive');
     if (cmd.primary.length === 0) return errorResult('INVALID_ARGUMENT', 'empty primary key');
     for (const m of cmd.writes) if (m.key.length === 0) return errorResult('INVALID_ARGUMENT', 'empty key in transaction');
+    const staging = cmd.participants;
+    if (staging !== undefined && !cmd.writes.some((m) => m.key.equals(cmd.primary))) {
+      return errorResult('INVALID_ARGUMENT', 'a staging prepare must write its primary key (the primary lock keeps the participants)');
+    }
     const rec = this.locks.record(cmd.txnId);
     if (rec !== undefined) return rec.state === 'aborted' ? StateMachine.abortedResult(cmd.txnId) : this.txnStatus('committed', rec.ts, cmd.txnId);
     const held = this.locks.locksOf(cmd.txnId)[0] ?? this.locks.rangeLocksOf(cmd.txnId)[0];
-    if (held !== undefined) return this.txnStatus('prepared', held.prepTs, cmd.txnId); // a retry of this prepare
+    if (held !== undefined) return this.prepared(held.prepTs, cmd); // a retry of this prepare
     if (cmd.startTs !== 0 && cmd.startTs < this._safePoint) {
       return errorResult('SNAPSHOT_TOO_OLD', `transaction start ${cmd.startTs} is below the GC safe point ${this._safePoint}`, { snapshotTs: cmd.startTs, safePoint: this._safePoint });
     }
@@ -1102,6 +1115,10 @@ export class StateMachine {
       if (written.has(s)) continue; // the transaction layer sends each key once; keep the first
       written.add(s);
       const l: TxnLock = { ...base, key: m.key, kind: 'write', mutation: m };
+      if (staging !== undefined && m.key.equals(cmd.primary)) {
+        l.staging = { participants: staging };
+        if (cmd.session !== undefined) l.staging.session = { clientId: cmd.session.clientId, seq: cmd.session.seq };
+      }
       this.locks.add(l);
       ctx.ops.push({ type: 'put', key: lockKey(m.key, cmd.txnId), value: encodeLock(l) });
     }
@@ -1122,7 +1139,33 @@ export class StateMachine {
         this.persistRangeLocks(ctx);
       }
     }
-    return this.txnStatus('prepared', prepTs, cmd.txnId);
+    return this.prepared(prepTs, cmd);
+  }
+
+  /** A prepare's answer; a staging prepare's names its primary (a fence meeting it resolves through it). */
+  private prepared(prepTs: number, cmd: Extract<Command, { type: 'txnPrepare' }>): TxnStatusResult {
+    const r = this.txnStatus('prepared', prepTs, cmd.txnId);
+    if (cmd.participants !== undefined) r.primary = cmd.primary;
+    return r;
+  }
+
+  /**
+   * The staging primary lock of `txnId` here, if any: its session's stored result (the staging prepare's
+   * `prepared`) becomes the decided outcome `r`, so a retry of that seq is answered without a recovery.
+   */
+  private settleStagedSession(ctx: ApplyContext, txnId: string, primary: Buffer | undefined, r: CommandResult): void {
+    if (primary === undefined) return;
+    const pl = this.locks.locksOf(txnId).find((l) => l.staging !== undefined && l.key.equals(primary));
+    const ss = pl?.staging?.session;
+    if (ss === undefined) return;
+    const st = this.sessions.get(ss.clientId);
+    const stored = st?.results.get(ss.seq);
+    if (st === undefined || stored === undefined) return;
+    const was = decodeResult(stored);
+    if (was.type !== 'txnStatus' || was.state !== 'prepared' || was.txnId !== txnId) return;
+    const enc = encodeResult(r);
+    st.results.set(ss.seq, enc);
+    ctx.ops.push({ type: 'put', key: sessionResultKey(this.groupId, ss.clientId, ss.seq), value: enc });
   }
 
   /** Commits this range's locks of a transaction at commitTs (TxnCommitLocksCommand). */
@@ -1143,6 +1186,7 @@ export class StateMachine {
     }
     // Later writes here must get versions above the commit ts (the read set stays valid up to it).
     this.nextTs({ ...cmd, proposedTs: Math.max(cmd.proposedTs, cmd.commitTs) });
+    this.settleStagedSession(ctx, cmd.txnId, cmd.primary, this.txnStatus('committed', cmd.commitTs, cmd.txnId));
     for (const l of mine) {
       if (l.kind === 'write' && l.mutation !== undefined) {
         if (l.mutation.op === 'put') ctx.put(l.key, l.mutation.value, cmd.commitTs);
@@ -1202,6 +1246,9 @@ export class StateMachine {
     const rec = this.locks.record(cmd.txnId);
     if (rec?.state === 'committed') return this.txnStatus('committed', rec.ts, cmd.txnId);
     const ts = this.nextTs(cmd as Command);
+    if (primary && rec === undefined) {
+      this.settleStagedSession(ctx, cmd.txnId, cmd.primary, this.txnStatus('aborted', ts, cmd.txnId));
+    }
     this.releaseLocks(ctx, cmd.txnId);
     if (primary && rec === undefined && cmd.primary !== undefined) {
       this.locks.setRecord({ txnId: cmd.txnId, primary: cmd.primary, state: 'aborted', ts });
@@ -1216,8 +1263,31 @@ export class StateMachine {
     if (rec !== undefined) return this.txnStatus(rec.state, rec.ts, cmd.txnId);
     const pl = this.locks.locksOf(cmd.txnId).find((l) => l.key.equals(cmd.primary));
     const expires = Math.max(pl !== undefined ? pl.prepTs + pl.ttlTs : 0, Number.isSafeInteger(cmd.lockExpiresTs) ? cmd.lockExpiresTs! : 0);
-    if (cmd.proposedTs < expires) return this.txnStatus('alive', expires, cmd.txnId);
+    if (cmd.force !== true && cmd.proposedTs < expires) return this.txnStatus('alive', expires, cmd.txnId);
+    if (pl?.staging !== undefined) {
+      // Parallel commits: it may be committed already (every part prepared) — only the participants'
+      // answers can tell (a recovery, raftstore/lock-resolver.ts); aborting here could undo a commit.
+      return { ...this.txnStatus('staging', pl.prepTs, cmd.txnId), primary: pl.key, participants: pl.staging.participants };
+    }
     return this.txnRollbackLocks(ctx, cmd, true);
+  }
+
+  /** Recovery of a staging transaction asks one participant range (TxnCheckPartCommand). */
+  private txnCheckPart(ctx: ApplyContext, cmd: Extract<Command, { type: 'txnCheckPart' }>): CommandResult {
+    if (typeof cmd.txnId !== 'string' || cmd.txnId.length === 0 || cmd.txnId.length > 256) return errorResult('INVALID_ARGUMENT', 'transaction id must be 1..256 characters');
+    // A split moves point locks with their keys and clips range locks to both halves: the lock that
+    // proves this part prepared is in the range holding `key`.
+    const held = this.locks.locksOf(cmd.txnId).find((l) => l.key.equals(cmd.key)) ?? this.locks.rangeLocksOf(cmd.txnId).find((l) => inKeyRange(cmd.key, l.start, l.end));
+    if (held !== undefined) return this.txnStatus('prepared', held.prepTs, cmd.txnId);
+    const rec = this.locks.record(cmd.txnId);
+    if (rec !== undefined) return this.txnStatus(rec.state, rec.ts, cmd.txnId);
+    // Not prepared here (or prepared and already resolved — then the primary's record is decided and the
+    // recovery's own decision there yields to it): prevent the prepare for good.
+    const ts = this.nextTs(cmd);
+    const record = { txnId: cmd.txnId, primary: cmd.key, state: 'aborted' as const, ts };
+    this.locks.setRecord(record);
+    ctx.ops.push({ type: 'put', key: recordKey(cmd.key, cmd.txnId), value: encodeRecord(record) });
+    return this.txnStatus('aborted', ts, cmd.txnId);
   }
 
   /** Backward OCC validation: the first read/written key or scanned range with a version > startTs. */

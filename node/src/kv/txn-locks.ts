@@ -35,6 +35,11 @@ export interface TxnLock {
   kind: 'write' | 'read';
   /** Write locks: the mutation applied at commit. */
   mutation?: Mutation;
+  /**
+   * The primary lock of a STAGING transaction (parallel commits): one key of every other range it
+   * prepares, and the session of the commit (its stored result is settled with the outcome).
+   */
+  staging?: { participants: Buffer[]; session?: { clientId: string; seq: number } };
 }
 
 export interface TxnRecord {
@@ -94,20 +99,30 @@ export function parseTxnKey(k: Buffer): { userKey: Buffer; kind: 'lock' | 'recor
 }
 
 const LOCK_FORMAT = 1;
+/** A staging primary lock: format 1 plus the participants and the session. */
+const LOCK_FORMAT_STAGING = 2;
 const RECORD_FORMAT = 1;
 
 export function encodeLock(l: TxnLock): Buffer {
   const w = new BinaryWriter(64 + l.primary.length + (l.mutation?.op === 'put' ? l.mutation.value.length : 0));
-  w.u8(LOCK_FORMAT).bytes(l.primary).varint(l.startTs).varint(l.prepTs).varint(l.ttlTs);
+  w.u8(l.staging !== undefined ? LOCK_FORMAT_STAGING : LOCK_FORMAT).bytes(l.primary).varint(l.startTs).varint(l.prepTs).varint(l.ttlTs);
   if (l.kind === 'read') w.u8(0);
   else if (l.mutation?.op === 'put') w.u8(1).bytes(l.mutation.value);
   else w.u8(2);
+  if (l.staging !== undefined) {
+    w.varint(l.staging.participants.length);
+    for (const k of l.staging.participants) w.bytes(k);
+    const ss = l.staging.session;
+    w.u8(ss !== undefined ? 1 : 0);
+    if (ss !== undefined) w.string(ss.clientId).varint(ss.seq);
+  }
   return w.finish();
 }
 
 export function decodeLock(key: Buffer, txnId: string, v: Buffer): TxnLock {
   const r = new BinaryReader(v);
-  if (r.u8() !== LOCK_FORMAT) throw new Error('unknown lock format');
+  const format = r.u8();
+  if (format !== LOCK_FORMAT && format !== LOCK_FORMAT_STAGING) throw new Error('unknown lock format');
   const primary = r.bytes();
   const startTs = r.varint();
   const prepTs = r.varint();
@@ -116,6 +131,12 @@ export function decodeLock(key: Buffer, txnId: string, v: Buffer): TxnLock {
   const l: TxnLock = { txnId, key, primary, startTs, prepTs, ttlTs, kind: t === 0 ? 'read' : 'write' };
   if (t === 1) l.mutation = { op: 'put', key, value: r.bytes() };
   else if (t === 2) l.mutation = { op: 'delete', key };
+  if (format === LOCK_FORMAT_STAGING) {
+    const n = r.varint();
+    const participants: Buffer[] = [];
+    for (let i = 0; i < n; i++) participants.push(r.bytes());
+    l.staging = r.u8() === 1 ? { participants, session: { clientId: r.string(), seq: r.varint() } } : { participants };
+  }
   r.end();
   return l;
 }

@@ -509,6 +509,11 @@ export class TxnManager {
     const r = await this.host.submit({ type: 'fence', proposedTs: this.host.now(), session, txnId: id });
     // One reading of a fence's answer for this range and a coordinator's fences elsewhere (txn-steps.ts).
     const o = fenceOutcome(r, id, session.seq, 'this range');
+    if (o.committed === 'staged') {
+      const e = new OutcomeUnknownError(0, undefined, `transaction ${o.txnId} is staging (prepared in every range it reached so far); its outcome is decided through its primary`);
+      e.staged = { txnId: o.txnId, primary: o.primary };
+      throw e;
+    }
     if (!o.committed) throw new TxnNotFoundError(id, 'did not commit: fenced off in the log by this retry');
     // A commit with nothing to write (ts 0) leaves nothing to remember.
     if (o.commitTs > 0) this.finished.set(id, { kind: 'committed', commitTs: o.commitTs });

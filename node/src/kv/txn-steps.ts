@@ -4,11 +4,20 @@
 // (LocalStore's submit) and a remote one (raftstore/txn-rpc.ts: the command travels to a store holding a
 // replica and is submitted there) — the coordinator and the lock resolver see only this interface.
 import type { Session } from './api.js';
-import { resultError, type Command, type CommandResult, type OnePhasePart, type TxnPrepareCommand, type TxnState } from './commands.js';
+import { resultError, type Command, type CommandResult, type OnePhasePart, type TxnPrepareCommand, type TxnState, type TxnStatusResult } from './commands.js';
 import { OutcomeUnknownError, StorageError, TxnConflictError } from './errors.js';
 
 /** A prepare as the coordinator asks for it: the command without what the submitting side adds. */
 export type PrepareRequest = Omit<TxnPrepareCommand, 'type' | 'proposedTs' | 'session'>;
+
+/**
+ * A staging prepare's answer: staged at `prepTs`, or the session table answered the seq with an earlier
+ * attempt's result (a retried commit or Batch): the coordinator resolves that one instead.
+ */
+export type StageOutcome = { staged: true; prepTs: number } | { staged: false; result: CommandResult };
+
+/** A transaction's fate at its primary; `staging` comes with the primary key and the participants. */
+export type TxnCheck = { state: TxnState; ts: number; primary?: Buffer; participants?: Buffer[] };
 
 /** What the coordinator and the resolver need of one range. */
 export interface TxnParticipant {
@@ -16,6 +25,10 @@ export interface TxnParticipant {
   readonly rangeId: number;
   /** Phase one: validate and lock; returns the prepare ts. */
   prepareTxn(p: PrepareRequest): Promise<number>;
+  /** Phase one on the primary range under parallel commits (`p.participants` set), with the commit's session. */
+  stageTxn(p: PrepareRequest, session?: Session): Promise<StageOutcome>;
+  /** Recovery of a staging transaction: did its part holding `key` prepare here? (Else it is prevented.) */
+  checkPart(txnId: string, key: Buffer): Promise<{ state: TxnState; ts: number }>;
   /**
    * Commits this range's locks of a transaction (the commit point when `primary` is given). With
    * `onePhase`, the primary's part was never prepared: it is validated and written in this one step, at
@@ -29,13 +42,17 @@ export interface TxnParticipant {
    * when the lock the asker met expires (alive until then, also without a primary lock). `notBefore`:
    * judge the TTL as of at least this ts (an operator forcing the abort of a live transaction).
    */
-  checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore?: number): Promise<{ state: TxnState; ts: number }>;
+  checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore?: number, force?: boolean): Promise<TxnCheck>;
   /** Resolves a commit whose outcome was lost through this range's log (a fence with its session). */
   fence(txnId: string, session: Session): Promise<FenceOutcome>;
 }
 
-/** What a fence found in a range's log for a commit whose outcome was lost (TxnSteps.fence). */
-export type FenceOutcome = { committed: true; commitTs: number } | { committed: false };
+/**
+ * What a fence found in a range's log for a commit whose outcome was lost (TxnSteps.fence): committed,
+ * fenced off (not committed here), or a STAGING transaction (parallel commits) whose fate a recovery
+ * through its primary decides.
+ */
+export type FenceOutcome = { committed: true; commitTs: number } | { committed: false } | { committed: 'staged'; txnId: string; primary: Buffer };
 
 /**
  * What a fence command's result says of the commit it fences: the stored result of the session's seq
@@ -45,6 +62,9 @@ export function fenceOutcome(r: CommandResult, txnId: string, seq: number, where
   if (r.type === 'txnCommit') return { committed: true, commitTs: r.commitTs };
   if (r.type === 'ok') return { committed: true, commitTs: 0 }; // a commit with nothing to write (a noop)
   if (r.type === 'txnStatus' && r.state === 'committed') return { committed: true, commitTs: r.ts }; // a commit point
+  // A staging prepare's stored answer: the transaction may be committed; its primary decides.
+  if (r.type === 'txnStatus' && r.state === 'prepared' && r.primary !== undefined) return { committed: 'staged', txnId: r.txnId, primary: r.primary };
+  if (r.type === 'txnStatus' && r.state === 'aborted') return { committed: false }; // a staging transaction's settled abort
   if (r.type === 'error') {
     if (r.code === 'TXN_NOT_FOUND') return { committed: false };
     throw resultError(r);
@@ -70,6 +90,26 @@ export class TxnSteps implements TxnParticipant {
     if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a prepare`);
     if (r.state !== 'prepared') throw new TxnConflictError(p.writes[0]?.key ?? p.primary, r.ts, `transaction ${p.txnId} is already ${r.state}`);
     return r.ts;
+  }
+
+  async stageTxn(p: PrepareRequest, session?: Session): Promise<StageOutcome> {
+    const cmd: Command = { type: 'txnPrepare', proposedTs: this.now(), ...p };
+    if (session !== undefined) cmd.session = session;
+    this.checkSize(cmd, p);
+    const r = await this.submit(cmd);
+    if (r.type === 'error') throw resultError(r);
+    if (r.type === 'txnStatus' && r.txnId === p.txnId) {
+      if (r.state === 'prepared') return { staged: true, prepTs: r.ts };
+      if (r.state === 'aborted') throw new TxnConflictError(p.primary, r.ts, `transaction ${p.txnId} is already aborted`);
+    }
+    return { staged: false, result: r };
+  }
+
+  async checkPart(txnId: string, key: Buffer): Promise<{ state: TxnState; ts: number }> {
+    const r = await this.submit({ type: 'txnCheckPart', proposedTs: this.now(), txnId, key });
+    if (r.type === 'error') throw resultError(r);
+    if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a transaction part check`);
+    return { state: r.state, ts: r.ts };
   }
 
   async commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session; onePhase?: OnePhasePart } = {}): Promise<{ commitTs: number; txnId: string }> {
@@ -112,17 +152,28 @@ export class TxnSteps implements TxnParticipant {
     return fenceOutcome(r, txnId, session.seq, `range ${this.rangeId}`);
   }
 
-  async checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore = 0): Promise<{ state: TxnState; ts: number }> {
+  async checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore = 0, force = false): Promise<TxnCheck> {
     const cmd: Command = { type: 'txnCheck', proposedTs: Math.max(this.now(), notBefore), txnId, primary };
     if (lockExpiresTs !== undefined) cmd.lockExpiresTs = lockExpiresTs;
+    if (force) cmd.force = true;
     const r = await this.submit(cmd);
     if (r.type === 'error') throw resultError(r);
     if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a transaction check`);
-    return { state: r.state, ts: r.ts };
+    return checkOf(r);
   }
+}
+
+function checkOf(r: TxnStatusResult): TxnCheck {
+  const c: TxnCheck = { state: r.state, ts: r.ts };
+  if (r.state === 'staging') {
+    if (r.primary === undefined || r.participants === undefined) throw new StorageError(`transaction ${r.txnId}: a staging answer without its participants`);
+    c.primary = r.primary;
+    c.participants = r.participants;
+  }
+  return c;
 }
 
 /** Whether `cmd` is a step of a cross-range transaction (what a remote coordinator may submit here). */
 export function isTxnStep(cmd: Command): boolean {
-  return cmd.type === 'txnPrepare' || cmd.type === 'txnCommitLocks' || cmd.type === 'txnRollbackLocks' || cmd.type === 'txnCheck' || cmd.type === 'fence';
+  return cmd.type === 'txnPrepare' || cmd.type === 'txnCommitLocks' || cmd.type === 'txnRollbackLocks' || cmd.type === 'txnCheck' || cmd.type === 'txnCheckPart' || cmd.type === 'fence';
 }

@@ -98,6 +98,8 @@ export interface RaftNodeOptions {
   unsafeLocalGcPins?: boolean;
   /** Lifetime of a prepared cross-range transaction's locks (ms, default 3000). */
   txnLockTtlMs?: number;
+  /** Parallel commits across ranges (default true; RangeKvStoreOptions.txnParallelCommit). */
+  txnParallelCommit?: boolean;
   /** TEST ONLY (KVS_TEST_CRASH_AT_TXN): see RangeKvStoreOptions.testCrashAtTxn. */
   testCrashAtTxn?: (point: TxnCrashPoint) => void;
   /** TEST ONLY (KVS_TEST_CRASH_AT_SPLIT): see PeerConfig.testCrashAtSplit. */
@@ -206,6 +208,7 @@ export class RaftNode implements RangeSet {
         call: (to, rangeId, payload, timeoutMs) => this.transport.txnCall(to, rangeId, payload, timeoutMs),
       },
       ...(opts.txnLockTtlMs !== undefined ? { txnLockTtlMs: opts.txnLockTtlMs } : {}),
+      ...(opts.txnParallelCommit !== undefined ? { txnParallelCommit: opts.txnParallelCommit } : {}),
       ...(opts.testCrashAtTxn !== undefined ? { testCrashAtTxn: opts.testCrashAtTxn } : {}),
     });
     // Where remote ranges are: this store's replica of the meta range, else its peers' (range-locate.ts).

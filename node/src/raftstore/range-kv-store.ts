@@ -119,6 +119,8 @@ export interface RangeKvStoreOptions {
   locate?: (key: Buffer) => { rangeId: number; leaderAddress: string } | undefined;
   /** Lifetime of a prepared cross-range transaction's locks (default 3 s): a dead coordinator's locks are aborted after it. */
   txnLockTtlMs?: number;
+  /** Parallel commits (default true): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
+  txnParallelCommit?: boolean;
   /**
    * A DeleteRange spanning several ranges is one transaction (atomic) while it finds at most this many
    * keys (default 1 000, the per-range chunk: one range's DeleteRange is one command up to it); above,
@@ -356,6 +358,7 @@ export class RangeKvStore implements KvStore {
       txnId,
       startTs,
       ttlTs: this.lockTtlMs * TS_PER_MS,
+      parallel: this.opts.txnParallelCommit !== false,
       resolver: this.resolver,
       secondaries: this.secondaries,
       ...(session !== undefined && session.clientId && session.seq > 0 ? { session: { clientId: session.clientId, seq: session.seq, firstUnacked: session.firstUnacked > 0 ? session.firstUnacked : 1 } } : {}),
@@ -600,8 +603,9 @@ export class RangeKvStore implements KvStore {
     for (const l of r.store.sm.locks.locksOnKey(key)) {
       if (seen.has(l.txnId)) continue;
       seen.add(l.txnId);
-      const primary = await this.participantFor(l.primary);
-      const st = await primary.checkTxn(l.txnId, l.primary, l.prepTs + l.ttlTs, force ? l.prepTs + l.ttlTs : 0);
+      // A staging transaction (parallel commits) is recovered through its participants: --force can
+      // only abort it if one of them never prepared (else it was committed already).
+      const st = await this.resolver.decide(l.txnId, l.primary, { lockExpiresTs: l.prepTs + l.ttlTs, force });
       if (st.state === 'alive') out.push(`${l.txnId}: alive (its TTL runs until ts ${st.ts}); left alone (--force aborts it)`);
       else if (st.state === 'committed') {
         await r.store.steps.commitTxnLocks(l.txnId, st.ts);
@@ -832,7 +836,12 @@ export class RangeKvStore implements KvStore {
     if (session === undefined || (list.length === 1 && this.opts.remote === undefined && coversKeySpace(list))) {
       const r = list[0];
       if (r === undefined) throw new TxnNotFoundError(txnId);
-      return r.store.commit(txnId, opts);
+      return r.store.commit(txnId, opts).catch(async (e: unknown) => {
+        if (!(e instanceof OutcomeUnknownError) || e.staged === undefined) throw e;
+        const d = await this.resolver.decide(e.staged.txnId, e.staged.primary, { force: true });
+        if (d.state === 'committed') return { commitTs: d.ts };
+        throw new TxnNotFoundError(txnId, 'did not commit: its staging transaction was aborted');
+      });
     }
     // The commit may have applied in ANY range of the cluster (a one-range commit goes to its keys'
     // range, which this store may not hold — it moved away, or never was here): fence every one. Local
@@ -850,6 +859,7 @@ export class RangeKvStore implements KvStore {
           (c): FenceOutcome => ({ committed: true, commitTs: c.commitTs }),
           (e: unknown): FenceOutcome => {
             if (e instanceof KvError && e.code === 'TXN_NOT_FOUND') return { committed: false };
+            if (e instanceof OutcomeUnknownError && e.staged !== undefined) return { committed: 'staged', ...e.staged };
             throw e;
           },
         ),
@@ -870,8 +880,17 @@ export class RangeKvStore implements KvStore {
       if (d.end.length === 0) break;
       at = d.end;
     }
-    const outcomes = await Promise.all(fences);
-    for (const o of outcomes) if ('committed' in o && o.committed) return { commitTs: o.commitTs };
+    // A staging transaction (parallel commits) met in a primary's session table is decided now, through
+    // its participants: the retry's answer must not wait for the lock TTL.
+    const outcomes = await Promise.all(
+      fences.map((p) =>
+        p.then(async (o): Promise<Settled> => {
+          if (!('committed' in o) || o.committed !== 'staged') return o;
+          return settle(this.resolver.decide(o.txnId, o.primary, { force: true }).then((d): FenceOutcome => (d.state === 'committed' ? { committed: true, commitTs: d.ts } : { committed: false })));
+        }),
+      ),
+    );
+    for (const o of outcomes) if ('committed' in o && o.committed === true) return { commitTs: o.commitTs };
     const failed = outcomes.find((o): o is { error: unknown } => 'error' in o);
     if (failed !== undefined || gap !== undefined) {
       const why = gap ?? (failed!.error instanceof Error ? failed!.error.message : String(failed!.error));

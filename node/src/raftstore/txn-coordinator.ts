@@ -14,11 +14,26 @@
 //      (secondary-commits.ts; a crash here leaves locks that readers roll forward through the primary).
 // Locks carry a TTL: a coordinator that dies before step 2 leaves locks that a resolver aborts after it
 // (it then records the abort at the primary, which refuses a late commit point).
+//
+// PARALLEL COMMITS (the default; CockroachDB's, TiKV's async commit): steps 1 and 2 become one round.
+//   1'. prepare EVERY part at once, the primary too: its *staging* prepare locks its part like the others
+//       and its primary lock keeps one key of every other part (the participants) and the client's session;
+//   2'. once every prepare succeeded the transaction IS committed, at commitTs = the largest prepare ts
+//       (deterministic from the locks) — reply;
+//   3'. behind the reply: record it explicitly (commit the primary's locks, which writes the record and
+//       settles the session's stored result), then commit the secondaries (after the record: a recovery
+//       that finds a part's lock gone must find the outcome decided at the primary).
+// A staging transaction whose coordinator died is recovered by whoever meets its locks after their TTL
+// (lock-resolver.ts): every participant is asked whether its part prepared; one that did not is
+// *prevented* (an aborted record there refuses the prepare for good). All prepared: commit at the largest
+// prepare ts; any prevented: abort. Both go through the primary's record, so they agree with the
+// coordinator, whichever applies first. A retried commit whose reply was lost meets the staging prepare's
+// stored result in the session table and runs the same recovery at once (range-kv-store.ts).
 import type { Session } from '../kv/api.js';
 import { KeyLockedError, KeyNotInRangeError, KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Mutation } from '../kv/api.js';
-import type { KeyRange } from '../kv/commands.js';
+import { resultError, type CommandResult, type KeyRange } from '../kv/commands.js';
 import type { TxnParticipant } from '../kv/txn-steps.js';
 import type { LockResolver } from './lock-resolver.js';
 import type { SecondaryCommits } from './secondary-commits.js';
@@ -33,7 +48,11 @@ export interface TxnPart {
   writes: Mutation[];
 }
 
-/** Test-only crash points of the coordinator (KVS_TEST_CRASH_AT_TXN). */
+/**
+ * Test-only crash points of the coordinator (KVS_TEST_CRASH_AT_TXN). Under parallel commits a coordinator
+ * with a crash point stages the primary before preparing the rest, so 'after-first-prepare' leaves
+ * exactly the primary staged; 'after-prepare' is then a committed transaction nobody recorded yet.
+ */
 export type TxnCrashPoint = 'after-first-prepare' | 'after-prepare' | 'after-primary-commit';
 
 export interface TwoPhaseOptions {
@@ -47,6 +66,8 @@ export interface TwoPhaseOptions {
   secondaries: SecondaryCommits;
   log?: Logger;
   crashAt?: (point: TxnCrashPoint) => void;
+  /** Parallel commits (see the header); false: prepare the secondaries, then the one-phase commit point. */
+  parallel?: boolean;
 }
 
 const PREPARE_LOCK_ATTEMPTS = 3;
@@ -81,6 +102,7 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   const primary = primaryPart.writes[0]!.key;
   const secondaries = sets.filter((s) => s !== primaryPart);
   const ordered = [primaryPart, ...secondaries];
+  if (o.parallel === true) return commitParallel(primaryPart, primary, secondaries, o);
   const prepareOne = async (s: (typeof sets)[number]): Promise<number> => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -165,6 +187,94 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   // per range with other transactions' (secondary-commits.ts).
   for (const s of ordered.slice(1)) o.secondaries.commit(s.store, o.txnId, commitTs);
   return { commitTs };
+}
+
+/** One key of a part's range that its prepare locks (a write, a read, or a scanned span's start). */
+function partKey(p: TxnPart): Buffer {
+  const k = p.writes[0]?.key ?? p.readKeys[0] ?? p.readRanges[0]?.start;
+  if (k === undefined) throw new Error('a transaction part with nothing to prepare');
+  return k;
+}
+
+/** Parallel commits (see the header): one round of prepares, the primary's staging among them. */
+async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries: readonly TxnPart[], o: TwoPhaseOptions): Promise<{ commitTs: number }> {
+  const ordered = [primaryPart, ...secondaries];
+  const request = (s: TxnPart) => ({ txnId: o.txnId, startTs: o.startTs, primary, ttlTs: o.ttlTs, readKeys: s.readKeys, readRanges: s.readRanges, writes: s.writes });
+  const staging = { ...request(primaryPart), participants: secondaries.map(partKey) };
+  /** Retries a prepare refused by a lock once the lock is settled a step; other refusals are final. */
+  const withLockRetries = async <T>(s: TxnPart, step: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (e) {
+        if (e instanceof KeyLockedError && attempt < PREPARE_LOCK_ATTEMPTS) {
+          await o.resolver.resolve(e, attempt);
+          continue;
+        }
+        throw asConflict(e, s.writes[0]?.key ?? s.readKeys[0] ?? primary);
+      }
+    }
+  };
+  let answered: CommandResult | undefined;
+  const stage = (): Promise<number> =>
+    withLockRetries(primaryPart, () => primaryPart.store.stageTxn(staging, o.session)).then((r) => {
+      if (r.staged) return r.prepTs;
+      answered = r.result; // the seq was used by an earlier attempt: it decides, below
+      return 0;
+    });
+  const prepare = (s: TxnPart): Promise<number> => withLockRetries(s, () => s.store.prepareTxn(request(s)));
+  let prepTs: number[];
+  try {
+    let all: Array<PromiseSettledResult<number>>;
+    if (o.crashAt !== undefined) {
+      // Failpoint mode only: the primary alone first, so the first crash point has exactly it staged.
+      const first = await Promise.allSettled([stage()]);
+      if (first[0]!.status === 'fulfilled') o.crashAt('after-first-prepare');
+      all = [...first, ...(await Promise.allSettled(secondaries.map(prepare)))];
+    } else {
+      all = await Promise.allSettled([stage(), ...secondaries.map(prepare)]);
+    }
+    const failed = all.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    prepTs = all.map((r) => (r as PromiseFulfilledResult<number>).value);
+  } catch (e) {
+    await rollbackAll(ordered, primaryPart, primary, o);
+    throw e;
+  }
+  if (answered !== undefined) {
+    // This commit's session seq was answered from the primary range's table: an earlier attempt of this
+    // same request (a retried Batch) used it, so that one's outcome is the answer. Ours never staged
+    // (the table answered instead of applying): drop its other locks.
+    await rollbackAll(ordered, primaryPart, primary, o);
+    return earlierAttempt(answered, o);
+  }
+  o.crashAt?.('after-prepare');
+  // Every part is prepared: committed, at the largest prepare ts (what a recovery computes from the locks).
+  const commitTs = Math.max(...prepTs);
+  o.secondaries.commit(primaryPart.store, o.txnId, commitTs, {
+    primary,
+    then: (ok) => {
+      if (!ok) return; // readers recover it through the staging record after the TTL
+      o.crashAt?.('after-primary-commit');
+      for (const s of secondaries) o.secondaries.commit(s.store, o.txnId, commitTs);
+    },
+  });
+  return { commitTs };
+}
+
+/** The outcome of the earlier attempt whose result the session table gave a retried commit. */
+async function earlierAttempt(r: CommandResult, o: TwoPhaseOptions): Promise<{ commitTs: number }> {
+  if (r.type === 'txnCommit') return { commitTs: r.commitTs };
+  if (r.type === 'batch') return { commitTs: r.version };
+  if (r.type === 'ok') return { commitTs: r.ts };
+  if (r.type === 'error') throw resultError(r);
+  if (r.type === 'txnStatus') {
+    let st: { state: string; ts: number } = r;
+    if (r.state === 'prepared' && r.primary !== undefined) st = await o.resolver.decide(r.txnId, r.primary, { force: true });
+    if (st.state === 'committed') return { commitTs: st.ts };
+    if (st.state === 'aborted') throw new TxnConflictError(Buffer.alloc(0), 0, `an earlier attempt of this request (transaction ${r.txnId}) was aborted; retry it`);
+  }
+  throw new OutcomeUnknownError(0, undefined, `transaction ${o.txnId}: its session seq answered a ${r.type} result; retry the commit with the same session`);
 }
 
 /** Rolls back every part (the primary first: its record then says aborted, so no late lock can commit). */

@@ -138,6 +138,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     compactKeep: r.compactKeep,
     rangeMaxBytes: r.rangeMaxBytes,
     txnLockTtlMs: r.txnLockTtlMs,
+    txnParallelCommit: r.txnParallelCommit,
     maxMessageBytes: config.limits.maxReceiveMessageBytes,
     store: {
       nodeId: config.nodeId,

@@ -22,6 +22,8 @@ function fakeRange(rangeId: number): { p: TxnParticipant; batches: string[][]; a
         }
       }),
     prepareTxn: () => Promise.reject(new Error('unused')),
+    stageTxn: () => Promise.reject(new Error('unused')),
+    checkPart: () => Promise.reject(new Error('unused')),
     rollbackTxnLocks: () => Promise.reject(new Error('unused')),
     checkTxn: () => Promise.reject(new Error('unused')),
     fence: () => Promise.reject(new Error('unused')),

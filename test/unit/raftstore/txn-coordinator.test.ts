@@ -16,6 +16,8 @@ function range(rangeId: number, commits: Array<() => Promise<{ commitTs: number;
     rollbacks: 0,
     onePhase: 0,
     prepareTxn: () => Promise.resolve(10),
+    stageTxn: () => Promise.reject(new Error('unused')),
+    checkPart: () => Promise.reject(new Error('unused')),
     commitTxnLocks: (_t: string, _ts: number, o?: { onePhase?: unknown }) => {
       if (o?.onePhase !== undefined) p.onePhase++;
       const next = commits.shift();
