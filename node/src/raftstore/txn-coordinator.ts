@@ -223,31 +223,28 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
       return 0;
     });
   const prepare = (s: TxnPart): Promise<number> => withLockRetries(s, () => s.store.prepareTxn(request(s)));
-  let prepTs: number[];
-  try {
-    let all: Array<PromiseSettledResult<number>>;
-    if (o.crashAt !== undefined) {
-      // Failpoint mode only: the primary alone first, so the first crash point has exactly it staged.
-      const first = await Promise.allSettled([stage()]);
-      if (first[0]!.status === 'fulfilled') o.crashAt('after-first-prepare');
-      all = [...first, ...(await Promise.allSettled(secondaries.map(prepare)))];
-    } else {
-      all = await Promise.allSettled([stage(), ...secondaries.map(prepare)]);
-    }
-    const failed = all.find((r) => r.status === 'rejected');
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    prepTs = all.map((r) => (r as PromiseFulfilledResult<number>).value);
-  } catch (e) {
-    await rollbackAll(ordered, primaryPart, primary, o);
-    throw e;
+  let all: Array<PromiseSettledResult<number>>;
+  if (o.crashAt !== undefined) {
+    // Failpoint mode only: the primary alone first, so the first crash point has exactly it staged.
+    const first = await Promise.allSettled([stage()]);
+    if (first[0]!.status === 'fulfilled') o.crashAt('after-first-prepare');
+    all = [...first, ...(await Promise.allSettled(secondaries.map(prepare)))];
+  } else {
+    all = await Promise.allSettled([stage(), ...secondaries.map(prepare)]);
   }
   if (answered !== undefined) {
     // This commit's session seq was answered from the primary range's table: an earlier attempt of this
-    // same request (a retried Batch) used it, so that one's outcome is the answer. Ours never staged
-    // (the table answered instead of applying): drop its other locks.
+    // same request (a retried Batch) used it, so that one's outcome is the answer — also when one of our
+    // prepares met its locks. Ours never staged (the table answered instead): drop our other locks.
     await rollbackAll(ordered, primaryPart, primary, o);
     return earlierAttempt(answered, o);
   }
+  const failed = all.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    await rollbackAll(ordered, primaryPart, primary, o);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const prepTs = all.map((r) => (r as PromiseFulfilledResult<number>).value);
   o.crashAt?.('after-prepare');
   // Every part is prepared: committed, at the largest prepare ts (what a recovery computes from the locks).
   const commitTs = Math.max(...prepTs);

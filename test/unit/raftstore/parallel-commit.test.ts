@@ -1,0 +1,138 @@
+// Parallel commits end to end in one process (raftstore/txn-coordinator.ts, lock-resolver.ts): the
+// coordinator over three ranges — each a real state machine behind TxnSteps — replies after one round of
+// prepares, records the outcome and commits the secondaries behind the reply; a dead coordinator's
+// staging transaction is recovered by a resolver through its participants; a retried request whose
+// session seq meets an earlier staging attempt answers that attempt's outcome.
+import { strict as assert } from 'node:assert';
+import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
+import type { Command, CommandResult } from '../../../node/src/kv/commands.js';
+import { StateMachine } from '../../../node/src/kv/state-machine.js';
+import { TxnSteps } from '../../../node/src/kv/txn-steps.js';
+import { TxnConflictError } from '../../../node/src/kv/errors.js';
+import { mvccGet } from '../../../node/src/mvcc/mvcc.js';
+import type { Mutation, Session } from '../../../node/src/kv/api.js';
+import { LockResolver } from '../../../node/src/raftstore/lock-resolver.js';
+import { SecondaryCommits } from '../../../node/src/raftstore/secondary-commits.js';
+import { commitTwoPhase, type TxnPart } from '../../../node/src/raftstore/txn-coordinator.js';
+
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+const put = (k: string, v: string): Mutation => ({ op: 'put', key: b(k), value: b(v) });
+
+interface Range {
+  start: string;
+  engine: MemoryEngine;
+  sm: StateMachine;
+  steps: TxnSteps;
+  applied: Command['type'][];
+  /** Commands after the first `holdFrom` wait for `gate` (a slow Raft round). */
+  holdFrom?: number;
+  gate?: Promise<void>;
+}
+
+/** Three ranges [''..'m'), ['m'..'t'), ['t'..) on one clock; each command applies alone (one Raft entry). */
+async function cluster(): Promise<{ ranges: Range[]; resolver: LockResolver; clock: { now: number }; storeFor: (k: Buffer) => Range }> {
+  const clock = { now: 1000 };
+  const ranges: Range[] = [];
+  for (const start of ['', 'm', 't']) {
+    const engine = new MemoryEngine();
+    const sm = await StateMachine.open(engine);
+    const r: Range = { start, engine, sm, applied: [], steps: undefined as never };
+    r.steps = new TxnSteps(ranges.length + 1, async (cmd: Command): Promise<CommandResult> => {
+      if (r.holdFrom !== undefined && r.applied.length >= r.holdFrom) await r.gate;
+      r.applied.push(cmd.type);
+      return (await sm.applyAndWrite([cmd])).results[0]!;
+    }, () => clock.now++);
+    ranges.push(r);
+  }
+  const storeFor = (k: Buffer): Range => [...ranges].reverse().find((r) => Buffer.compare(k, b(r.start)) >= 0)!;
+  const resolver = new LockResolver({ storeFor: (k) => Promise.resolve(storeFor(k).steps), nowTs: () => clock.now });
+  return { ranges, resolver, clock, storeFor };
+}
+
+function parts(ranges: Range[], writes: Mutation[][]): TxnPart[] {
+  return writes.map((w, i) => ({ store: ranges[i]!.steps, local: true, readKeys: [], readRanges: [], writes: w }));
+}
+
+async function value(r: Range, k: string): Promise<string | undefined> {
+  return (await mvccGet(r.engine, b(k), Number.MAX_SAFE_INTEGER))?.value.toString();
+}
+
+const session = (seq: number): Session => ({ clientId: 'c', seq, firstUnacked: seq });
+
+describe('parallel commits (coordinator, resolver, state machines)', () => {
+  it('replies after one round of prepares, at the largest prepare ts; the record and the secondaries follow behind the reply', async () => {
+    const { ranges, resolver } = await cluster();
+    await ranges[2]!.sm.applyAndWrite([{ type: 'put', proposedTs: 5000, key: b('u'), value: b('0') }]); // a range ahead
+    // The primary range is held after its staging prepare: the reply must not wait for the record.
+    let release!: () => void;
+    ranges[0]!.holdFrom = 1;
+    ranges[0]!.gate = new Promise((r) => (release = r));
+    const secondaries = new SecondaryCommits();
+    const o = { txnId: 't1', startTs: 6000, ttlTs: 10_000, resolver, secondaries, parallel: true, session: session(1) };
+    const { commitTs } = await commitTwoPhase(parts(ranges, [[put('a', 'A')], [put('n', 'N')], [put('u', 'U')]]), o);
+    assert.deepEqual(ranges.map((r) => r.applied), [['txnPrepare'], ['txnPrepare'], ['txnPrepare']], 'one prepare per range before the reply');
+    assert.equal(commitTs, Math.max(...ranges.map((r) => r.sm.locks.allPointLocks()[0]!.prepTs)));
+    assert.ok(commitTs > 5000, 'above the range that was ahead');
+    release();
+    await secondaries.idle();
+    assert.deepEqual(ranges.map((r) => r.applied), [['txnPrepare', 'txnCommitLocks'], ['txnPrepare', 'txnCommitLocks'], ['txnPrepare', 'txnCommitLocks']]);
+    assert.equal(ranges[0]!.sm.locks.record('t1')?.state, 'committed');
+    assert.deepEqual([await value(ranges[0]!, 'a'), await value(ranges[1]!, 'n'), await value(ranges[2]!, 'u')], ['A', 'N', 'U']);
+    assert.ok(ranges.every((r) => r.sm.locks.lockCount === 0));
+    assert.equal(ranges[0]!.sm.sessionResult('c', 1)?.type, 'txnStatus');
+  });
+
+  it('a part refused: the primary is rolled back first (its record and the seq say aborted), then the others — certainly not committed', async () => {
+    const { ranges, resolver } = await cluster();
+    await ranges[1]!.sm.applyAndWrite([{ type: 'put', proposedTs: 3000, key: b('n'), value: b('newer') }]);
+    const o = { txnId: 't1', startTs: 2000, ttlTs: 10_000, resolver, secondaries: new SecondaryCommits(), parallel: true, session: session(1) };
+    await assert.rejects(commitTwoPhase([...parts(ranges, [[put('a', 'A')]]), { store: ranges[1]!.steps, local: true, readKeys: [b('n')], readRanges: [], writes: [put('n', 'N')] }], o), TxnConflictError);
+    assert.equal(ranges[0]!.sm.locks.record('t1')?.state, 'aborted');
+    const r = ranges[0]!.sm.sessionResult('c', 1);
+    assert.ok(r?.type === 'txnStatus' && r.state === 'aborted');
+    assert.ok(ranges.every((x) => x.sm.locks.lockCount === 0));
+    assert.equal(await value(ranges[0]!, 'a'), undefined);
+  });
+
+  it('a dead coordinator: every part prepared → a resolver commits it at the largest prepare ts; a part missing → prevented and aborted', async () => {
+    const { ranges, resolver, clock } = await cluster();
+    const req = (w: Mutation[], extra = {}) => ({ txnId: 't1', startTs: 500, primary: b('a'), ttlTs: 100, readKeys: [], readRanges: [], writes: w, ...extra });
+    // All prepared, nobody recorded it (the coordinator died after replying, or before).
+    assert.ok((await ranges[0]!.steps.stageTxn(req([put('a', 'A')], { participants: [b('n'), b('u')] }))).staged);
+    await ranges[1]!.steps.prepareTxn(req([put('n', 'N')]));
+    const last = await ranges[2]!.steps.prepareTxn(req([put('u', 'U')]));
+    // Within the TTL it is alive (left alone).
+    assert.equal((await resolver.decide('t1', b('a'))).state, 'alive');
+    clock.now += 1000;
+    assert.deepEqual(await resolver.decide('t1', b('a')), { state: 'committed', ts: last });
+    assert.equal(ranges[0]!.sm.locks.record('t1')?.ts, last);
+    assert.equal(await value(ranges[0]!, 'a'), 'A');
+
+    // t2: the third part never prepared.
+    const req2 = (w: Mutation[], extra = {}) => ({ ...req(w, extra), txnId: 't2', primary: b('b') });
+    await ranges[0]!.steps.stageTxn(req2([put('b', 'B')], { participants: [b('o'), b('v')] }));
+    await ranges[1]!.steps.prepareTxn(req2([put('o', 'O')]));
+    assert.equal((await resolver.decide('t2', b('b'), { force: true })).state, 'aborted');
+    await assert.rejects(ranges[2]!.steps.prepareTxn(req2([put('v', 'V')])), TxnConflictError, 'the late prepare is refused');
+    // The resolver rolls back the locks it meets (here: what a reader meeting 'o' would do).
+    await ranges[1]!.steps.rollbackTxnLocks('t2');
+    assert.equal(await value(ranges[0]!, 'b'), undefined);
+    assert.equal(ranges[0]!.sm.locks.lockCount, 0);
+  });
+
+  it('a retried request whose seq meets an earlier staging attempt answers that attempt (recovered at once), and drops its own locks', async () => {
+    const { ranges, resolver } = await cluster();
+    const s = session(4);
+    // The first attempt (a Batch across ranges, its own txn id) staged and prepared everything, then its reply was lost.
+    const first = { txnId: 'b1', startTs: 0, primary: b('a'), ttlTs: 100_000, readKeys: [], readRanges: [], writes: [put('a', 'A')] };
+    await ranges[0]!.steps.stageTxn({ ...first, participants: [b('n')] }, s);
+    const prepTs = await ranges[1]!.steps.prepareTxn({ ...first, writes: [put('n', 'N')] });
+    // The retry runs a new two-phase commit with the same seq.
+    const o = { txnId: 'b2', startTs: 0, ttlTs: 100_000, resolver, secondaries: new SecondaryCommits(), parallel: true, session: s };
+    const { commitTs } = await commitTwoPhase(parts(ranges, [[put('a', 'A')], [put('n', 'N')]]), o);
+    assert.equal(commitTs, prepTs, 'the first attempt committed (every part prepared): its commit ts');
+    assert.equal(ranges[0]!.sm.locks.record('b1')?.state, 'committed');
+    assert.ok(ranges[1]!.sm.locks.locksOf('b2').length === 0, 'the retry\'s own prepare was rolled back');
+    assert.equal(ranges[0]!.sm.locks.record('b2')?.state, 'aborted');
+  });
+});
