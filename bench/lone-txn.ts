@@ -23,6 +23,9 @@ const { values: a } = parseArgs({
     records: { type: 'string', default: '2000' },
     // t: like the T workload of bench/run.ts — 4 uniform random keys, gets in parallel.
     mode: { type: 'string', default: 'quarters' },
+    // Idle time between transactions (ms): with it, the work a commit leaves behind its reply (the
+    // record, the secondaries) is done before the next transaction starts — what that work costs the next.
+    'gap-ms': { type: 'string', default: '0' },
   },
 });
 
@@ -82,6 +85,7 @@ async function measure(ranges: number): Promise<void> {
         self0 = process.cpuUsage();
         wall0 = performance.now();
       }
+      if (Number(a['gap-ms']) > 0) await new Promise((r) => setTimeout(r, Number(a['gap-ms'])));
       const endpoint = cluster.addresses[a.endpoint === 'first' ? 0 : t % cluster.addresses.length]!;
       const keys = a.mode === 't' ? [0, 1, 2, 3].map(() => keyName(Math.floor(rand() * records))) : [0, 1, 2, 3].map((q) => keyName(Math.floor((q * records) / 4 + ((t * 7) % (records / 4)))));
       const t0 = performance.now();
@@ -121,7 +125,7 @@ async function measure(ranges: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`lone transactions: ${a.txns} measured after ${a.warmup} warm-up, endpoint ${a.endpoint}; ms p50 / p90; CPU ms per transaction`);
+  console.log(`lone transactions: ${a.txns} measured after ${a.warmup} warm-up, endpoint ${a.endpoint}, gap ${a['gap-ms']} ms; ms p50 / p90; CPU ms per transaction`);
   console.log('| ranges | txns | begin | 4 gets | commit | total | stores CPU (main threads) | client CPU | stores cores busy | lock waits / resolved | snapshot raises / promises |');
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of a.ranges!.split(',').map(Number)) await measure(r);

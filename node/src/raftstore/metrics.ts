@@ -193,6 +193,7 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_txn_locks', 'locks of prepared cross-range transactions in this store\'s range replicas (point + range locks)', () => [...node.replicas.values()].reduce((a, r) => a + r.store.sm.locks.lockCount + r.store.sm.locks.allRangeLocks.length, 0));
   store('kvs_txn_records', 'decided cross-range transaction records kept by this store\'s range replicas', () => [...node.replicas.values()].reduce((a, r) => a + r.store.sm.locks.recordCount, 0));
   store('kvs_txn_locks_resolved', 'locks of other transactions this store settled: rolled forward or back through their primary (monotonic)', () => node.kv.resolver.stats.committed + node.kv.resolver.stats.rolledBack);
+  store('kvs_txn_recoveries', 'staging transactions (parallel commits) this store decided through their participants: a dead coordinator\'s, or a retried commit\'s (monotonic)', () => node.kv.resolver.stats.recovered);
   store('kvs_txn_lock_waits', 'backoffs of requests waiting for a live lock of a prepared transaction (monotonic)', () => node.kv.resolver.stats.waited);
   store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else since the last ping round (monotonic)', () => node.transport.stats.pings);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);

@@ -189,11 +189,12 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   return { commitTs };
 }
 
-/** One key of a part's range that its prepare locks (a write, a read, or a scanned span's start). */
+/**
+ * One key of a part's range that its prepare locks: a write, a read, or a scanned span's start (spans
+ * are recorded per range, within it; an unbounded start is the empty key, in the first range).
+ */
 function partKey(p: TxnPart): Buffer {
-  const k = p.writes[0]?.key ?? p.readKeys[0] ?? p.readRanges[0]?.start;
-  if (k === undefined) throw new Error('a transaction part with nothing to prepare');
-  return k;
+  return p.writes[0]?.key ?? p.readKeys[0] ?? p.readRanges[0]?.start ?? Buffer.alloc(0);
 }
 
 /** Parallel commits (see the header): one round of prepares, the primary's staging among them. */
