@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdminClient, KvClient, KvConflictError } from '../../node/src/client/index.js';
+import { AdminClient, KvClient, KvConflictError, KvTxnNotFoundError } from '../../node/src/client/index.js';
 import { type NodeProcess, ProcessCluster, collectLogsOnFailure, sleep, startRaftCluster, until } from '../helpers/cluster-process.js';
 import { mulberry32 } from '../../node/src/common/prng.js';
 import { execFile } from 'node:child_process';
@@ -396,7 +396,9 @@ describe('transactions across ranges (multi-process)', function () {
     }
   });
 
-  describe('a coordinator killed at each step of its commit', function () {
+  // Both commit protocols: two rounds (the default: prepare, then the primary's one-phase commit point)
+  // and parallel commits (--txn-parallel-commit: every range prepared in one round, the primary staging).
+  for (const parallel of [false, true]) describe(`a coordinator killed at each step of its commit${parallel ? ' (parallel commits)' : ''}`, function () {
     let cluster: ProcessCluster | undefined;
     let dir = '';
     const clients: Array<KvClient | AdminClient> = [];
@@ -404,7 +406,7 @@ describe('transactions across ranges (multi-process)', function () {
     let admin: AdminClient;
     before(async function () {
       dir = mkdtempSync(join(tmpdir(), 'kvs-txn-crash-'));
-      cluster = await startRaftCluster(250, { extra: ['--txn-lock-ttl', `${TTL_MS}ms`] });
+      cluster = await startRaftCluster(parallel ? 150 : 250, { extra: ['--txn-lock-ttl', `${TTL_MS}ms`], env: { KVS_TXN_PARALLEL_COMMIT: String(parallel) } });
       admin = new AdminClient(cluster.addresses, 15_000);
       clients.push(admin);
       await split(admin, 'm');
@@ -439,12 +441,13 @@ describe('transactions across ranges (multi-process)', function () {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    // Parallel commits: the coordinator stages the primary, then prepares the others. Killed after the
-    // first (only the primary staged), a recovery prevents the others: aborted. Killed after every
-    // prepare, it WAS committed (nobody recorded it yet): a recovery finds every part prepared.
+    // Two rounds: nothing is committed before the primary's commit point. Parallel commits: with a crash
+    // point the coordinator stages the primary first, then prepares the others. Killed after the first
+    // (only the primary staged), a recovery prevents the others: aborted. Killed after every prepare, it
+    // WAS committed (nobody recorded it yet): a recovery finds every part prepared.
     for (const [n, point, committed] of [
       [1, 'after-first-prepare', false],
-      [2, 'after-prepare', true],
+      [2, 'after-prepare', parallel],
       [3, 'after-primary-commit', true],
     ] as const) {
       it(`killed ${point}: ${committed ? 'committed' : 'aborted'} on all three ranges, seen by the next reader within TTL + a round`, async function () {
@@ -488,7 +491,7 @@ describe('transactions across ranges (multi-process)', function () {
       const c = cluster!;
       const victim = c.node(2);
       const marker = join(dir, 'crashed-locks');
-      victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:after-first-prepare:${marker}` });
+      victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:${parallel ? 'after-first-prepare' : 'after-prepare'}:${marker}` });
       await victim.stop();
       await restartVictim(victim);
       const eps = c.addresses.slice(0, 2).join(',');
@@ -503,14 +506,16 @@ describe('transactions across ranges (multi-process)', function () {
       type Row = { key: string; kind: string; txnId: string; primary: string; expired: boolean };
       const list = async (): Promise<Row[]> => (JSON.parse(await kvsctl('--json', 'locks', 'list', '--prefix', '')) as { locks: Row[] }).locks.filter((l) => l.key === 'a-lk' || l.key === 'z-lk');
       const before = await list();
-      // Killed after staging the primary (parallel commits), before preparing the other range: only the
-      // primary's lock is there.
-      assert.deepEqual(before.map((l) => `${l.key}:${l.kind}:${l.primary}`).sort(), ['a-lk:write:a-lk']);
-      // Within the TTL a plain resolve leaves the live-looking transaction alone; --force recovers it:
-      // the other range never prepared (now it never can), so it is aborted.
-      assert.match(await kvsctl('locks', 'resolve', 'a-lk'), /alive/);
-      assert.match(await kvsctl('locks', 'resolve', 'a-lk', '--force'), /aborted; rolled back here/);
-      assert.match(await kvsctl('locks', 'resolve', 'a-lk'), /no lock on this key here/);
+      // Two rounds, killed after the prepares: the primary's range is never prepared (its part commits in
+      // one step at the commit point), the secondary's lock names it. Parallel commits, killed after
+      // staging the primary, before preparing the other range: only the primary's lock is there.
+      const locked = parallel ? 'a-lk' : 'z-lk';
+      assert.deepEqual(before.map((l) => `${l.key}:${l.kind}:${l.primary}`).sort(), [`${locked}:write:a-lk`]);
+      // Within the TTL a plain resolve leaves the live-looking transaction alone; --force aborts it (under
+      // parallel commits through a recovery: the other range never prepared, and now it never can).
+      assert.match(await kvsctl('locks', 'resolve', locked), /alive/);
+      assert.match(await kvsctl('locks', 'resolve', locked, '--force'), /aborted; rolled back here/);
+      assert.match(await kvsctl('locks', 'resolve', locked), /no lock on this key here/);
       assert.deepEqual(await list(), []);
       const reader = new KvClient({ endpoints: c.addresses.slice(0, 2), timeoutMs: 20_000 });
       clients.push(reader);
@@ -519,7 +524,54 @@ describe('transactions across ranges (multi-process)', function () {
       await restartVictim(victim);
     });
 
-    it('negative control: readers that ignore locks (unsafe switch) see the transaction half committed', async function () {
+    // A lost reply under parallel commits: the client retries the commit on another node with the same
+    // session. That node does not know the transaction; the primary range's session table holds the
+    // staging prepare's answer, so the retry recovers the transaction at once (not after the TTL) and
+    // answers its true outcome — committed once every part prepared, else certainly not committed.
+    if (parallel) {
+      for (const [n, point, committed] of [
+        [4, 'after-prepare', true],
+        [5, 'after-first-prepare', false],
+      ] as const) {
+        it(`a commit retried on another node after the coordinator died ${point}: ${committed ? 'committed' : 'not committed'}, answered through the staging record`, async function () {
+          const c = cluster!;
+          const victim = c.node(2);
+          const marker = join(dir, `crashed-retry-${n}`);
+          victim.setEnv({ KVS_TEST_CRASH_AT_TXN: `3:${point}:${marker}` });
+          await victim.stop();
+          await restartVictim(victim);
+          const reader = new KvClient({ endpoints: c.addresses.slice(0, 2), timeoutMs: 20_000 });
+          clients.push(reader);
+          const keys = [`a-r${n}`, `p-r${n}`, `z-r${n}`];
+          await reader.batch(keys.map((key) => ({ op: 'put' as const, key, value: 'old' })));
+          // The victim first; when it dies mid-commit the client sends the same commit (same session seq) to the next node.
+          const coord = new KvClient({ endpoints: [victim.address, c.addresses[0]!], timeoutMs: 10_000 });
+          clients.push(coord);
+          const t = await coord.begin({ endpoint: victim.address });
+          for (const key of keys) await coord.put(key, 'new', { txnId: t.txnId, endpoint: victim.address });
+          const t0 = Date.now();
+          const outcome = await coord.commit(t.txnId).then(
+            (r) => ({ committed: true, commitTs: r.commitTs }),
+            (e: unknown) => {
+              if (e instanceof KvTxnNotFoundError) return { committed: false, commitTs: 0 };
+              throw e;
+            },
+          );
+          const took = Date.now() - t0;
+          assert.ok(existsSync(marker), 'the coordinator died at the failpoint');
+          assert.equal(outcome.committed, committed, `the retried commit answered ${JSON.stringify(outcome)}`);
+          assert.ok(took < TTL_MS, `answered in ${took} ms, within the lock TTL (${TTL_MS} ms): recovered at once`);
+          const seen: Array<string | undefined> = [];
+          for (const key of keys) seen.push((await reader.get(key)).value?.toString());
+          const want = committed ? 'new' : 'old';
+          assert.deepEqual(seen, [want, want, want], 'the answer matches what is stored, all or nothing');
+          await restartVictim(victim);
+          console.log(`      retried commit after ${point}: ${committed ? 'committed' : 'not committed'} in ${took} ms`);
+        });
+      }
+    }
+
+    if (!parallel) it('negative control: readers that ignore locks (unsafe switch) see the transaction half committed', async function () {
       const c = await startRaftCluster(210, { extra: ['--txn-lock-ttl', '60s'], env: { KVS_TEST_UNSAFE_IGNORE_TXN_LOCKS: '1' } });
       const marker = join(dir, 'crashed-unsafe');
       try {

@@ -67,6 +67,8 @@ export interface RunPlan {
   pinFollowers: boolean;
   /** Negative control: node env switch, and the run must fail with the expected problem. */
   control?: ControlKind;
+  /** Cross-range commits by parallel commits (--txn-parallel-commit) in this run (half the seeds). */
+  parallelCommit: boolean;
   schedule: FaultStep[];
 }
 
@@ -93,7 +95,9 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   const recipe = o.recipe === true || o.control === 'no-commit-fence';
   const workload = o.control ? CONTROLS[o.control].workload : recipe ? 'counter' : (o.workload ?? ALL_WORKLOADS[Math.floor(prng(seed * 40503 + 7)() * ALL_WORKLOADS.length)]!);
   const clients = nodes === 3 ? 5 : 6;
-  const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control };
+  // Its own stream too: half the seeds commit across ranges by parallel commits, half by two rounds.
+  const parallelCommit = prng(seed * 7919 + 3)() < 0.5;
+  const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control, parallelCommit };
   if (recipe) return { ...base, clients: 24, ...recipePlan(rand) }; // as in the issue: more commits cut by each kill
   if (o.control === 'no-identity-check' || o.firstFault === 'wipe-lagging') return { ...base, nodes: 3, clients: 5, ...wipeLaggingPlan(rand) };
   const faults = o.faults ?? (o.control === 'stale-snapshots' ? (['split'] as FaultKind[]) : ALL_FAULTS);

@@ -98,7 +98,7 @@ export interface RaftNodeOptions {
   unsafeLocalGcPins?: boolean;
   /** Lifetime of a prepared cross-range transaction's locks (ms, default 3000). */
   txnLockTtlMs?: number;
-  /** Parallel commits across ranges (default true; RangeKvStoreOptions.txnParallelCommit). */
+  /** Parallel commits across ranges (default false; RangeKvStoreOptions.txnParallelCommit). */
   txnParallelCommit?: boolean;
   /** TEST ONLY (KVS_TEST_CRASH_AT_TXN): see RangeKvStoreOptions.testCrashAtTxn. */
   testCrashAtTxn?: (point: TxnCrashPoint) => void;

@@ -119,7 +119,7 @@ export interface RangeKvStoreOptions {
   locate?: (key: Buffer) => { rangeId: number; leaderAddress: string } | undefined;
   /** Lifetime of a prepared cross-range transaction's locks (default 3 s): a dead coordinator's locks are aborted after it. */
   txnLockTtlMs?: number;
-  /** Parallel commits (default true): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
+  /** Parallel commits (default false): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
   txnParallelCommit?: boolean;
   /**
    * A DeleteRange spanning several ranges is one transaction (atomic) while it finds at most this many
@@ -358,7 +358,7 @@ export class RangeKvStore implements KvStore {
       txnId,
       startTs,
       ttlTs: this.lockTtlMs * TS_PER_MS,
-      parallel: this.opts.txnParallelCommit !== false,
+      parallel: this.opts.txnParallelCommit === true,
       resolver: this.resolver,
       secondaries: this.secondaries,
       ...(session !== undefined && session.clientId && session.seq > 0 ? { session: { clientId: session.clientId, seq: session.seq, firstUnacked: session.firstUnacked > 0 ? session.firstUnacked : 1 } } : {}),

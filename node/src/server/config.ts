@@ -69,7 +69,7 @@ export interface RaftConfig {
   rangeMaxBytes: number;
   /** Lock TTL of cross-range transactions (ms). */
   txnLockTtlMs: number;
-  /** Cross-range commits reply after one Raft round (parallel commits; false: prepare, then the commit point). */
+  /** Cross-range commits reply after one Raft round (parallel commits; default false: prepare, then the commit point). */
   txnParallelCommit: boolean;
   /** TEST ONLY (--test-disable-identity-check): peers admit a wiped data dir as the same voter. */
   identityCheck: boolean;
@@ -150,7 +150,7 @@ const SPECS = {
   },
   rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`); a Batch or transaction spanning ranges commits atomically by two-phase commit', def: '64MiB' },
   txnLockTtl: { flag: '--txn-lock-ttl <duration>', env: 'KVS_TXN_LOCK_TTL', desc: 'lifetime of the locks of a transaction committing across ranges: a coordinator that dies mid-commit blocks the keys it locked at most this long (then the first request that meets them aborts or rolls it forward)', def: '3s' },
-  txnParallelCommit: { flag: '--txn-parallel-commit [bool]', env: 'KVS_TXN_PARALLEL_COMMIT', desc: 'a transaction across ranges is committed once every range prepared it — one Raft round before the reply (the primary range records the outcome behind it); --txn-parallel-commit=false: prepare, then commit the primary range, two rounds', def: 'true' },
+  txnParallelCommit: { flag: '--txn-parallel-commit [bool]', env: 'KVS_TXN_PARALLEL_COMMIT', desc: 'a transaction across ranges is committed once every range prepared it — one Raft round before the reply instead of two (prepare, then the primary range\'s commit), at the price of one more Raft command per transaction (the primary range records the outcome behind the reply); off by default: where the stores are CPU-bound it does not pay (docs/benchmarks.md)', def: 'false' },
   raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
   certFile: { flag: '--cert-file <path>', env: 'KVS_CERT_FILE', desc: 'TLS: this node\'s certificate (PEM, chain leaf first; server AND client auth: it also dials the peers). With --key-file and --trusted-ca-file, every gRPC port requires mutual TLS' },
   keyFile: { flag: '--key-file <path>', env: 'KVS_KEY_FILE', desc: 'TLS: the private key of --cert-file (PEM, unencrypted)' },
