@@ -242,7 +242,13 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
   }
   const failed = all.find((r) => r.status === 'rejected');
   if (failed !== undefined) {
-    await rollbackAll(ordered, primaryPart, primary, o);
+    // A refused part is final only once the primary records the abort: without that record a staging
+    // primary could still be joined by a late (duplicated) prepare of that part, and a recovery would
+    // then find every part prepared. So a rollback that did not reach the primary leaves it unknown.
+    if (!(await rollbackAll(ordered, primaryPart, primary, o))) {
+      const why = (failed as PromiseRejectedResult).reason;
+      throw new OutcomeUnknownError(0, undefined, `transaction ${o.txnId}: a part failed (${why instanceof Error ? why.message : String(why)}) and the abort could not be recorded at its primary; retry the commit with the same session`);
+    }
     throw (failed as PromiseRejectedResult).reason;
   }
   const prepTs = all.map((r) => (r as PromiseFulfilledResult<number>).value);
@@ -276,15 +282,16 @@ async function earlierAttempt(r: CommandResult, o: TwoPhaseOptions): Promise<{ c
 }
 
 /** Rolls back every part (the primary first: its record then says aborted, so no late lock can commit). */
-async function rollbackAll(parts: readonly TxnPart[], primaryPart: TxnPart, primary: Buffer, o: TwoPhaseOptions): Promise<void> {
+async function rollbackAll(parts: readonly TxnPart[], primaryPart: TxnPart, primary: Buffer, o: TwoPhaseOptions): Promise<boolean> {
   try {
     const outcome = await primaryPart.store.rollbackTxnLocks(o.txnId, primary);
     if (outcome === 'committed') throw new Error(`transaction ${o.txnId} committed while rolling back`);
   } catch (e) {
     // Locks left behind expire and are aborted by the first request that meets them.
     o.log?.warn('rollback of the primary failed; its locks expire', { txnId: o.txnId, err: String(e) });
-    return;
+    return false;
   }
   const rs = await Promise.allSettled(parts.filter((p) => p !== primaryPart).map((p) => p.store.rollbackTxnLocks(o.txnId)));
   if (rs.some((r) => r.status === 'rejected')) o.log?.warn('rollback of a secondary failed; its locks expire', { txnId: o.txnId });
+  return true;
 }

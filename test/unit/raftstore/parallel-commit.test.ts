@@ -8,7 +8,7 @@ import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import type { Command, CommandResult } from '../../../node/src/kv/commands.js';
 import { StateMachine } from '../../../node/src/kv/state-machine.js';
 import { TxnSteps } from '../../../node/src/kv/txn-steps.js';
-import { TxnConflictError } from '../../../node/src/kv/errors.js';
+import { NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../../../node/src/kv/errors.js';
 import { mvccGet } from '../../../node/src/mvcc/mvcc.js';
 import type { Mutation, Session } from '../../../node/src/kv/api.js';
 import { LockResolver } from '../../../node/src/raftstore/lock-resolver.js';
@@ -27,6 +27,8 @@ interface Range {
   /** Commands after the first `holdFrom` wait for `gate` (a slow Raft round). */
   holdFrom?: number;
   gate?: Promise<void>;
+  /** Commands of these types fail without applying (a leader change, say). */
+  failing?: Set<Command['type']>;
 }
 
 /** Three ranges [''..'m'), ['m'..'t'), ['t'..) on one clock; each command applies alone (one Raft entry). */
@@ -39,6 +41,7 @@ async function cluster(): Promise<{ ranges: Range[]; resolver: LockResolver; clo
     const r: Range = { start, engine, sm, applied: [], steps: undefined as never };
     r.steps = new TxnSteps(ranges.length + 1, async (cmd: Command): Promise<CommandResult> => {
       if (r.holdFrom !== undefined && r.applied.length >= r.holdFrom) await r.gate;
+      if (r.failing?.has(cmd.type)) throw new NotLeaderError(0, undefined, 'not the leader (test)');
       r.applied.push(cmd.type);
       return (await sm.applyAndWrite([cmd])).results[0]!;
     }, () => clock.now++);
@@ -92,6 +95,31 @@ describe('parallel commits (coordinator, resolver, state machines)', () => {
     assert.ok(r?.type === 'txnStatus' && r.state === 'aborted');
     assert.ok(ranges.every((x) => x.sm.locks.lockCount === 0));
     assert.equal(await value(ranges[0]!, 'a'), undefined);
+  });
+
+  it('a refused part whose abort cannot be recorded at the primary is an unknown outcome, not a conflict: a late duplicate of that prepare would complete the staging', async () => {
+    const { ranges, resolver, clock } = await cluster();
+    // Another transaction's live lock on 'n' (long TTL): the prepare there is refused KEY_LOCKED each time.
+    await ranges[1]!.steps.prepareTxn({ txnId: 'other', startTs: 10, primary: b('zz'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [put('n', 'O')] });
+    ranges[0]!.failing = new Set(['txnRollbackLocks']);
+    const o = { txnId: 't1', startTs: 2000, ttlTs: 100, resolver, secondaries: new SecondaryCommits(), parallel: true };
+    const p = parts(ranges, [[put('a', 'A')], [put('n', 'N')]]);
+    await assert.rejects(commitTwoPhase(p, o), OutcomeUnknownError);
+    // Why not "conflict" (certainly not committed): the other lock goes, a delayed duplicate of the
+    // refused prepare applies, and a recovery then finds every part prepared — committed.
+    await ranges[1]!.steps.rollbackTxnLocks('other');
+    await ranges[1]!.steps.prepareTxn({ txnId: 't1', startTs: 2000, primary: b('a'), ttlTs: 100, readKeys: [], readRanges: [], writes: [put('n', 'N')] });
+    ranges[0]!.failing = undefined;
+    clock.now += 1000;
+    assert.equal((await resolver.decide('t1', b('a'))).state, 'committed');
+    // Control: when the primary's abort is recorded, the refusal is a conflict and stays true.
+    const c2 = await cluster();
+    await c2.ranges[1]!.steps.prepareTxn({ txnId: 'other', startTs: 10, primary: b('zz'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [put('n', 'O')] });
+    await assert.rejects(commitTwoPhase(parts(c2.ranges, [[put('a', 'A')], [put('n', 'N')]]), { ...o, resolver: c2.resolver }), TxnConflictError);
+    await c2.ranges[1]!.steps.rollbackTxnLocks('other');
+    await c2.ranges[1]!.steps.prepareTxn({ txnId: 't1', startTs: 2000, primary: b('a'), ttlTs: 100, readKeys: [], readRanges: [], writes: [put('n', 'N')] });
+    c2.clock.now += 1000;
+    assert.equal((await c2.resolver.decide('t1', b('a'))).state, 'aborted', 'the record decides: the late lock is rolled back');
   });
 
   it('a dead coordinator: every part prepared → a resolver commits it at the largest prepare ts; a part missing → prevented and aborted', async () => {
