@@ -545,7 +545,7 @@ describe('transactions across ranges (multi-process)', function () {
           const keys = [`a-r${n}`, `p-r${n}`, `z-r${n}`];
           await reader.batch(keys.map((key) => ({ op: 'put' as const, key, value: 'old' })));
           // The victim first; when it dies mid-commit the client sends the same commit (same session seq) to the next node.
-          const coord = new KvClient({ endpoints: [victim.address, c.addresses[0]!], timeoutMs: 10_000 });
+          const coord = new KvClient({ endpoints: [victim.address, c.addresses[0]!], start: 'first', timeoutMs: 10_000 });
           clients.push(coord);
           const t = await coord.begin({ endpoint: victim.address });
           for (const key of keys) await coord.put(key, 'new', { txnId: t.txnId, endpoint: victim.address });
