@@ -376,8 +376,8 @@ export class LocalStore implements KvStore {
   rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'> {
     return this.steps.rollbackTxnLocks(txnId, primary);
   }
-  checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore?: number): Promise<{ state: TxnState; ts: number }> {
-    return this.steps.checkTxn(txnId, primary, lockExpiresTs, notBefore);
+  checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number): Promise<{ state: TxnState; ts: number }> {
+    return this.steps.checkTxn(txnId, primary, lockExpiresTs);
   }
 
   /**

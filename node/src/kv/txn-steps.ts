@@ -39,10 +39,10 @@ export interface TxnParticipant {
   rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'>;
   /**
    * The transaction's fate at its primary range (aborting it there once its TTL ran out). `lockExpiresTs`:
-   * when the lock the asker met expires (alive until then, also without a primary lock). `notBefore`:
-   * judge the TTL as of at least this ts (an operator forcing the abort of a live transaction).
+   * when the lock the asker met expires (alive until then, also without a primary lock). `force`: judge it
+   * as expired now (TxnCheckCommand.force: a retried commit, or an operator's --force).
    */
-  checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore?: number, force?: boolean): Promise<TxnCheck>;
+  checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, force?: boolean): Promise<TxnCheck>;
   /** Resolves a commit whose outcome was lost through this range's log (a fence with its session). */
   fence(txnId: string, session: Session): Promise<FenceOutcome>;
 }
@@ -152,8 +152,8 @@ export class TxnSteps implements TxnParticipant {
     return fenceOutcome(r, txnId, session.seq, `range ${this.rangeId}`);
   }
 
-  async checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, notBefore = 0, force = false): Promise<TxnCheck> {
-    const cmd: Command = { type: 'txnCheck', proposedTs: Math.max(this.now(), notBefore), txnId, primary };
+  async checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, force = false): Promise<TxnCheck> {
+    const cmd: Command = { type: 'txnCheck', proposedTs: this.now(), txnId, primary };
     if (lockExpiresTs !== undefined) cmd.lockExpiresTs = lockExpiresTs;
     if (force) cmd.force = true;
     const r = await this.submit(cmd);

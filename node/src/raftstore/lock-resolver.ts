@@ -76,7 +76,7 @@ export class LockResolver {
    */
   async decide(txnId: string, primary: Buffer, o: { lockExpiresTs?: number; force?: boolean } = {}): Promise<{ state: 'committed' | 'aborted' | 'alive'; ts: number }> {
     const p = await this.host.storeFor(primary);
-    const st = await p.checkTxn(txnId, primary, o.lockExpiresTs, 0, o.force === true);
+    const st = await p.checkTxn(txnId, primary, o.lockExpiresTs, o.force === true);
     if (st.state === 'committed' || st.state === 'aborted' || st.state === 'alive') return { state: st.state, ts: st.ts };
     if (st.state !== 'staging' || st.participants === undefined) throw new Error(`transaction ${txnId}: unexpected ${st.state} from its primary`);
     let commitTs = st.ts;
