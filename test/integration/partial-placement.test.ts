@@ -217,6 +217,28 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     await r.delete('k-fence');
   });
 
+  it('a Batch across ranges retried on a store lacking the range of its smallest key is answered with the first attempt: applied once', async () => {
+    // The first attempt runs on store 1 (every range local); its reply is "lost" and the same session
+    // seq reaches store 4 (a second client with the same id: its first mutating request is seq 1 again),
+    // which lacks the middle range. The commit point of every attempt must be the same range (the one
+    // holding the smallest key), wherever the coordinator runs: store 4 used to pick a range it holds
+    // (the last one), whose session table had never seen the seq, and the Batch applied twice.
+    const id = `batch-eo-${Date.now()}`;
+    const mutations = [
+      { op: 'put' as const, key: 'k-eo', value: '1' },
+      { op: 'put' as const, key: 'q-eo', value: '1' },
+    ];
+    const first = client({ endpoints: [cluster.addresses[0]!], clientId: id });
+    const v1 = await first.batch(mutations);
+    const retry = client({ endpoints: [cluster.addresses[3]!], clientId: id, maxAttempts: 3 });
+    const v2 = await retry.batch(mutations);
+    const r = client({ endpoints: cluster.addresses.slice(0, 3) });
+    assert.equal((await r.get('k-eo')).version, v1.version);
+    assert.equal((await r.get('q-eo')).version, v1.version, 'the retry wrote nothing');
+    assert.equal(v2.version, v1.version, 'the retry is answered with the first attempt');
+    await r.batch(mutations.map((m) => ({ op: 'delete' as const, key: m.key })));
+  });
+
   // Last: it deletes keys the scan cases read.
   it('DeleteRange across the range store 4 lacks: atomic through store 4 (one transaction); above the atomic limit refused there before anything is deleted, then deleted range by range with the exact count', async () => {
     const extra = ['f-del', 'm-del', 'p-del'].flatMap((p) => Array.from({ length: 5 }, (_, i) => `${p}${i}`));

@@ -104,6 +104,11 @@ export interface NoopCommand extends CommandBase {
 export interface FenceCommand extends CommandBase {
   type: 'fence';
   txnId: string;
+  /**
+   * A key the range must hold (KEY_NOT_IN_RANGE otherwise): a cross-range Batch's seq is settled only in
+   * the range of its smallest key (raftstore/batch-commit.ts), so a stale route must not fence another.
+   */
+  key?: Buffer;
 }
 /**
  * Cluster-wide settings that change what apply does (so they must be identical on every replica).
@@ -500,6 +505,8 @@ const F_CEILING = 2;
 const F_STAGING = 2;
 /** txnCheck: judge as expired (TxnCheckCommand.force). */
 const F_FORCE = 4;
+/** fence: the key its range must hold follows. */
+const F_FENCE_KEY = 2;
 
 function writeMutations(w: BinaryWriter, ms: readonly Mutation[]): void {
   w.varint(ms.length);
@@ -560,6 +567,7 @@ export function encodeCommand(cmd: Command): Buffer {
   if (cmd.type === 'noop' && cmd.ceiling !== undefined) flags |= F_CEILING;
   if (cmd.type === 'txnPrepare' && cmd.participants !== undefined) flags |= F_STAGING;
   if (cmd.type === 'txnCheck' && cmd.force === true) flags |= F_FORCE;
+  if (cmd.type === 'fence' && cmd.key !== undefined) flags |= F_FENCE_KEY;
   w.u8(FORMAT_VERSION).u8(CMD_TYPES.indexOf(cmd.type)).u8(flags).varint(cmd.proposedTs);
   if (cmd.session !== undefined) w.string(cmd.session.clientId).varint(cmd.session.seq).varint(cmd.session.firstUnacked);
   switch (cmd.type) {
@@ -592,6 +600,7 @@ export function encodeCommand(cmd: Command): Buffer {
       break;
     case 'fence':
       w.string(cmd.txnId);
+      if (cmd.key !== undefined) w.bytes(cmd.key);
       break;
     case 'setSettings':
       w.u8(cmd.onlyIfUnset ? 1 : 0).varint(cmd.settings.sessionTtlMs).varint(cmd.settings.maxResultsPerSession);
@@ -770,9 +779,12 @@ export function decodeCommand(buf: Buffer): Command {
     case 'noop':
       cmd = flags & F_CEILING ? { type, ...base, ceiling: r.varint() } : { type, ...base };
       break;
-    case 'fence':
-      cmd = { type, ...base, txnId: r.string() };
+    case 'fence': {
+      const c: FenceCommand = { type, ...base, txnId: r.string() };
+      if (flags & F_FENCE_KEY) c.key = r.bytes();
+      cmd = c;
       break;
+    }
     case 'setSettings': {
       const onlyIfUnset = r.u8() === 1;
       cmd = { type, ...base, onlyIfUnset, settings: { sessionTtlMs: r.varint(), maxResultsPerSession: r.varint() } };

@@ -536,6 +536,8 @@ export class StateMachine {
       case 'txnRollbackLocks':
         // The primary commit point must run where the primary key (and its lock) lives.
         return cmd.primary === undefined || keyOk(cmd.primary) ? undefined : refuse('the primary key of the transaction');
+      case 'fence':
+        return cmd.key === undefined || keyOk(cmd.key) ? undefined : refuse('the fenced key');
       case 'split':
         return undefined; // checked by split() itself (EPOCH_NOT_MATCH / INVALID_ARGUMENT)
       default:

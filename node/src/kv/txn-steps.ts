@@ -43,8 +43,11 @@ export interface TxnParticipant {
    * as expired now (TxnCheckCommand.force: a retried commit, or an operator's --force).
    */
   checkTxn(txnId: string, primary: Buffer, lockExpiresTs?: number, force?: boolean): Promise<TxnCheck>;
-  /** Resolves a commit whose outcome was lost through this range's log (a fence with its session). */
-  fence(txnId: string, session: Session): Promise<FenceOutcome>;
+  /**
+   * Resolves a commit whose outcome was lost through this range's log (a fence with its session). `key`:
+   * refused (KEY_NOT_IN_RANGE) unless the range holds it — a fence meant for the range of that key.
+   */
+  fence(txnId: string, session: Session, key?: Buffer): Promise<FenceOutcome>;
 }
 
 /**
@@ -61,6 +64,7 @@ export type FenceOutcome = { committed: true; commitTs: number } | { committed: 
 export function fenceOutcome(r: CommandResult, txnId: string, seq: number, where: string): FenceOutcome {
   if (r.type === 'txnCommit') return { committed: true, commitTs: r.commitTs };
   if (r.type === 'ok') return { committed: true, commitTs: 0 }; // a commit with nothing to write (a noop)
+  if (r.type === 'batch') return { committed: true, commitTs: r.version }; // a Batch applied in one range
   if (r.type === 'txnStatus' && r.state === 'committed') return { committed: true, commitTs: r.ts }; // a commit point
   // A staging prepare's stored answer: the transaction may be committed; its primary decides.
   if (r.type === 'txnStatus' && r.state === 'prepared' && r.primary !== undefined) return { committed: 'staged', txnId: r.txnId, primary: r.primary };
@@ -147,8 +151,10 @@ export class TxnSteps implements TxnParticipant {
    * session. Its stored result answers (the commit applied here), or the seq is fenced off here so the
    * original can never apply in this range (not committed here).
    */
-  async fence(txnId: string, session: Session): Promise<FenceOutcome> {
-    const r = await this.submit({ type: 'fence', proposedTs: this.now(), session, txnId });
+  async fence(txnId: string, session: Session, key?: Buffer): Promise<FenceOutcome> {
+    const cmd: Command = { type: 'fence', proposedTs: this.now(), session, txnId };
+    if (key !== undefined) cmd.key = key;
+    const r = await this.submit(cmd);
     return fenceOutcome(r, txnId, session.seq, `range ${this.rangeId}`);
   }
 

@@ -29,6 +29,7 @@ import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
 import { LockResolver } from './lock-resolver.js';
 import { SecondaryCommits } from './secondary-commits.js';
+import { commitBatch } from './batch-commit.js';
 import { commitTwoPhase, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
 import { RemotePartStore, RemoteRange, type RemoteRangeInfo, type TxnCallFn } from './txn-rpc.js';
 import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
@@ -333,7 +334,7 @@ export class RangeKvStore implements KvStore {
     });
   }
 
-  /** An atomic Batch over several ranges: blind two-phase commit (the last write of a key wins). */
+  /** An atomic Batch over several ranges: blind two-phase commit (the last write of a key wins; batch-commit.ts). */
   private async batchAcrossRanges(mutations: Mutation[], session: Session | undefined): Promise<{ version: number }> {
     const byRange = new Map<number, TxnPart>();
     const last = new Map<string, Mutation>();
@@ -349,7 +350,18 @@ export class RangeKvStore implements KvStore {
       if (part === undefined) byRange.set(rangeId, (part = { store: where.local !== undefined ? where.local.store.steps : where.remote.participant, local: where.local !== undefined, readKeys: [], readRanges: [], writes: [] }));
       part.writes.push(m);
     }
-    const { commitTs } = await commitTwoPhase([...byRange.values()], this.twoPhaseOptions(`b${randomBytes(12).toString('hex')}`, 0, session));
+    const only = byRange.size === 1 ? [...byRange.values()][0]! : undefined;
+    if (only !== undefined && only.local !== true) {
+      // One range, none of it here: a one-range Batch on a store holding it (its seq must be applied the
+      // way any attempt of it on such a store applies it, as one batch command).
+      throw new KeyNotInRangeError(0, 'this store holds no replica of the range the batch writes; retry on a store that does');
+    }
+    // Exactly once across attempts on any store: the commit point is the range of the smallest key.
+    const locate = async (key: Buffer): Promise<TxnParticipant> => {
+      const where = await this.localOrRemote(key);
+      return where.local !== undefined ? where.local.store.steps : where.remote.participant;
+    };
+    const { commitTs } = await commitBatch([...byRange.values()], this.twoPhaseOptions(`b${randomBytes(12).toString('hex')}`, 0, session), locate);
     return { version: commitTs };
   }
 

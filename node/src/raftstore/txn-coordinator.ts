@@ -68,6 +68,12 @@ export interface TwoPhaseOptions {
   crashAt?: (point: TxnCrashPoint) => void;
   /** Parallel commits (see the header); false: prepare the secondaries, then the one-phase commit point. */
   parallel?: boolean;
+  /**
+   * The primary is the part writing this key, wherever its range is (a cross-range Batch: every attempt
+   * of its session seq, on any store, then meets the same session table — batch-commit.ts). Default: the
+   * first writing part whose range this store holds.
+   */
+  primaryKey?: Buffer;
 }
 
 const PREPARE_LOCK_ATTEMPTS = 3;
@@ -95,11 +101,13 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   // The primary must be a range this store holds a replica of: a retried commit whose outcome was lost
   // is resolved by fences in the LOCAL ranges' logs (RangeKvStore.commitUnknown), which must include the
   // commit point. (The nemesis found duplicates when the primary was remote.)
-  const primaryPart = writers.find((s) => s.local === true);
+  const pk = o.primaryKey;
+  const primaryPart = pk !== undefined ? writers.find((s) => s.writes.some((w) => w.key.equals(pk))) : writers.find((s) => s.local === true);
   if (primaryPart === undefined) {
+    if (pk !== undefined) throw new Error('commitTwoPhase: no part writes the primary key');
     throw new KeyNotInRangeError(0, 'this store holds no replica of any range the transaction writes; retry on a store that does');
   }
-  const primary = primaryPart.writes[0]!.key;
+  const primary = pk ?? primaryPart.writes[0]!.key;
   const secondaries = sets.filter((s) => s !== primaryPart);
   const ordered = [primaryPart, ...secondaries];
   if (o.parallel === true) return commitParallel(primaryPart, primary, secondaries, o);

@@ -1,0 +1,75 @@
+// An atomic Batch across ranges, exactly once (docs/ARCHITECTURE.md "Transactions across ranges").
+//
+// A Batch has no transaction the client could name: each attempt of its session seq (a retry after a
+// lost reply, on any store) runs a two-phase commit of its own. Two rules make the attempts one:
+//   1. The commit point is always the range holding the Batch's SMALLEST key, wherever the coordinator
+//      runs. Every way the seq can apply leaves its result in that range's session table: the one-phase
+//      commit point, the staging prepare (parallel commits), or a one-range Batch (whose range holds that
+//      key too). A split copies the table to both halves; only the half holding the key is used after it.
+//      A later attempt's commit point is answered from the table: the earlier attempt's outcome.
+//   2. A refusal is "not applied" only once the seq is settled there: an attempt refused before its
+//      commit point (another attempt's live locks, a conflict) fences the seq in that range first. The
+//      fence finds an earlier attempt's result (committed: that is the answer), or a staging attempt
+//      (decided now through its participants), or it fences the seq off for good, so an earlier attempt
+//      still on its way can no longer apply — then the refusal is true.
+// (Choosing a range this store holds instead — what an interactive transaction does — let a retry on a
+// store lacking that range commit the Batch a second time.)
+import { KvError, NotLeaderError, OutcomeUnknownError } from '../kv/errors.js';
+import type { TxnParticipant } from '../kv/txn-steps.js';
+import { commitTwoPhase, type TwoPhaseOptions, type TxnPart } from './txn-coordinator.js';
+
+/** The participant of the range holding `key` now (local replica or remote). */
+export type LocateRange = (key: Buffer) => Promise<TxnParticipant>;
+
+/** Errors that a fence can only have from the seq's stored result: an earlier attempt's refusal. */
+const STORED_REFUSALS: ReadonlySet<string> = new Set(['TXN_CONFLICT', 'KEY_LOCKED', 'INVALID_ARGUMENT', 'SNAPSHOT_TOO_OLD']);
+/** Worth another try at the fence: the route or the leader changed. */
+const TRANSIENT: ReadonlySet<string> = new Set(['KEY_NOT_IN_RANGE', 'EPOCH_NOT_MATCH', 'RANGE_NOT_FOUND', 'NOT_LEADER', 'OUTCOME_UNKNOWN', 'TIMEOUT', 'OVERLOADED']);
+const SETTLE_ATTEMPTS = 5;
+
+/** The smallest written key: the Batch's primary (rule 1). */
+export function batchPrimaryKey(parts: readonly TxnPart[]): Buffer {
+  let min: Buffer | undefined;
+  for (const p of parts) for (const w of p.writes) if (min === undefined || Buffer.compare(w.key, min) < 0) min = w.key;
+  if (min === undefined) throw new Error('a Batch writes at least one key');
+  return min;
+}
+
+/** Commits a Batch's parts atomically, once per session seq; see the header. */
+export async function commitBatch(parts: readonly TxnPart[], o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, locate: LocateRange): Promise<{ commitTs: number }> {
+  const primaryKey = batchPrimaryKey(parts);
+  try {
+    return await commitTwoPhase(parts, { ...o, startTs: 0, primaryKey });
+  } catch (e) {
+    if (o.session === undefined || e instanceof OutcomeUnknownError) throw e; // no seq to settle / the client retries it
+    const earlier = await settleSeq(o, primaryKey, locate);
+    if (earlier !== undefined) return earlier;
+    throw e; // the seq is settled as not applied: the refusal is true
+  }
+}
+
+/** Rule 2: an earlier attempt's commit, or undefined once the seq can no longer apply. */
+async function settleSeq(o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, primaryKey: Buffer, locate: LocateRange): Promise<{ commitTs: number } | undefined> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= SETTLE_ATTEMPTS; attempt++) {
+    try {
+      const at = await locate(primaryKey);
+      const f = await at.fence(o.txnId, o.session!, primaryKey);
+      if (f.committed === true) return { commitTs: f.commitTs };
+      if (f.committed === false) return undefined;
+      // A staging attempt (parallel commits): decided now, through its participants and its record.
+      const d = await o.resolver.decide(f.txnId, f.primary, { force: true });
+      if (d.state === 'committed') return { commitTs: d.ts };
+      if (d.state === 'aborted') return undefined;
+      last = new Error(`staging transaction ${f.txnId} still ${d.state}`);
+    } catch (e) {
+      if (e instanceof KvError && STORED_REFUSALS.has(e.code)) return undefined;
+      last = e;
+      if (!(e instanceof NotLeaderError) && !(e instanceof KvError && TRANSIENT.has(e.code))) break;
+    }
+    await new Promise((r) => setTimeout(r, 50 * attempt)); // a split or an election may be under way
+  }
+  const why = last instanceof Error ? last.message : String(last);
+  o.log?.warn('a refused Batch could not settle its session seq', { txnId: o.txnId, err: why });
+  throw new OutcomeUnknownError(0, undefined, `the Batch was refused, but whether an earlier attempt of its session seq applied is unknown (${why}); retry it with the same session`);
+}
