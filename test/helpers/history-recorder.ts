@@ -51,21 +51,31 @@ export class HistoryRecorder {
    * failed (the error is swallowed: histories are about what clients observed).
    */
   async record(clientId: number, input: HistoryInput, fn: () => Promise<HistoryOutput>, opts: RecordOptions = {}): Promise<HistoryOutput | undefined> {
+    return this.recordMany(clientId, [input], fn, opts);
+  }
+
+  /**
+   * One call that writes several keys at once (a Batch): recorded as one operation per key with the same
+   * call and return times and the same outcome — each key's history sees a write within that window.
+   * (Atomicity across the keys is not what the register model checks; a write applied twice, or
+   * applied although the call answered "not applied", is.)
+   */
+  async recordMany(clientId: number, inputs: readonly HistoryInput[], fn: () => Promise<HistoryOutput>, opts: RecordOptions = {}): Promise<HistoryOutput | undefined> {
     const call = this.now();
     try {
       const output = await fn();
       const ret = this.now();
-      this.ops.push({ clientId, input, output, call, return: ret });
+      for (const input of inputs) this.ops.push({ clientId, input, output, call, return: ret });
       this.counts.ok++;
       return output;
     } catch (err) {
       const definitelyFailed = opts.definitelyFailed ?? this.defaults.definitelyFailed;
-      if (input.op === 'get') {
+      if (inputs.every((i) => i.op === 'get')) {
         this.counts.droppedReads++;
       } else if (definitelyFailed?.(err)) {
         this.counts.failed++;
       } else {
-        this.ops.push({ clientId, input, output: { unknown: true }, call, return: null });
+        for (const input of inputs) this.ops.push({ clientId, input, output: { unknown: true }, call, return: null });
         this.counts.unknown++;
       }
       return undefined;

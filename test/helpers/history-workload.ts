@@ -3,6 +3,7 @@
 // caller's, so the same workload runs against one node, a node behind a fault proxy, or (Raft stage) a
 // cluster while a nemesis kills / pauses / partitions nodes.
 import { KvClient, type KvClientOptions } from '../../node/src/client/index.js';
+import { KvConflictError } from '../../node/src/client/errors.js';
 import { HistoryRecorder } from './history-recorder.js';
 import { mulberry32 as prng } from '../../node/src/common/prng.js';
 
@@ -19,6 +20,13 @@ export interface RegisterWorkloadOptions {
   /** Operation mix: fraction of gets and of blind puts; the rest are CAS. */
   getFraction?: number;
   putFraction?: number;
+  /**
+   * Of the blind puts, the fraction sent as one Batch writing the same value to two keys (across ranges
+   * once the keys are split apart). Its TXN_CONFLICT is recorded as "not applied" (the client's answer
+   * for a refused Batch): a Batch that answered so and applied anyway, or applied twice, leaves a value
+   * that the checks find.
+   */
+  batchFraction?: number;
   /** Per-client operation mix (overrides getFraction/putFraction for that client), e.g. read-only clients. */
   mixFor?: (client: number) => { getFraction: number; putFraction: number } | undefined;
   keyPrefix?: string;
@@ -53,10 +61,25 @@ export async function runRegisterWorkload(o: RegisterWorkloadOptions): Promise<H
         });
         if (out) lastSeen.set(key, out.found ? out.value : undefined);
       } else if (r < getF + putF) {
-        await h.record(c, { op: 'put', key, value }, async () => {
-          await kv.put(key, value);
-          return { ok: true };
-        });
+        // (Drawn only with batchFraction set: other users' seeded sequences stay as they were.)
+        const other = o.batchFraction !== undefined && rand() < o.batchFraction ? `${prefix}${Math.floor(rand() * o.keys)}` : key;
+        if (other !== key) {
+          const inputs = [key, other].map((k) => ({ op: 'put' as const, key: k, value }));
+          await h.recordMany(
+            c,
+            inputs,
+            async () => {
+              await kv.batch(inputs.map((i) => ({ op: 'put' as const, key: i.key, value: i.value })));
+              return { ok: true };
+            },
+            { definitelyFailed: (e) => e instanceof KvConflictError },
+          );
+        } else {
+          await h.record(c, { op: 'put', key, value }, async () => {
+            await kv.put(key, value);
+            return { ok: true };
+          });
+        }
       } else {
         const expected = lastSeen.get(key);
         const input = expected === undefined ? { op: 'cas' as const, key, value, expectAbsent: true } : { op: 'cas' as const, key, value, expected };

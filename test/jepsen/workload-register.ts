@@ -22,6 +22,9 @@ export class RegisterWorkload implements Workload {
       timeLimitMs: ctx.timeLimitMs,
       seed: ctx.seed,
       keyPrefix: 'jepsen/k',
+      // A third of the blind puts write two registers in one Batch: across ranges once a split fault
+      // separates them, through stores that lack a range once a move-range fault places it elsewhere.
+      batchFraction: 0.35,
       clientOptions: () => ctx.clientOptions,
     });
   }
