@@ -26,7 +26,8 @@ const HELP = `usage: node dist/bench/run.js [options]
                            kvs with --lease-read=false (reads confirmed by a heartbeat round, not the lease)
   --workloads A,B,C,W,T    A 50/50, B 95/5, C read-only, W write-only, T 4-key read-modify-write txn
   --duration 10            seconds measured per workload (after --warmup)
-  --warmup 1               seconds run but not measured
+  --warmup 5               seconds run but not measured (the same load: JIT and caches reach steady
+                           state; 1 s left a lone put 15-20 % slower on kvs, 5 % on etcd — docs/benchmarks.md)
   --concurrency 64         operations in flight (comma list: 1,64,256)
   --records 10000          records loaded before the run
   --value-size 100         bytes per value
@@ -53,7 +54,7 @@ const { values: a } = parseArgs({
     targets: { type: 'string' },
     workloads: { type: 'string', default: 'A,B,C,W,T' },
     duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '64' },
     records: { type: 'string', default: '10000' },
     'value-size': { type: 'string', default: '100' },
