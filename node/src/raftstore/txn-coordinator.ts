@@ -98,9 +98,9 @@ function asConflict(e: unknown, firstKey: Buffer): unknown {
 export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOptions): Promise<{ commitTs: number }> {
   const writers = sets.filter((s) => s.writes.length > 0);
   if (writers.length === 0) throw new Error('commitTwoPhase needs a write (read-only transactions commit without one)');
-  // The primary must be a range this store holds a replica of: a retried commit whose outcome was lost
-  // is resolved by fences in the LOCAL ranges' logs (RangeKvStore.commitUnknown), which must include the
-  // commit point. (The nemesis found duplicates when the primary was remote.)
+  // A transaction's primary is a range this store holds a replica of (its retried commit is resolved by
+  // fences, RangeKvStore.commitUnknown; the nemesis once found duplicates with a remote primary when only
+  // local ranges were fenced). A Batch names its primary key instead: the same range on every store.
   const pk = o.primaryKey;
   const primaryPart = pk !== undefined ? writers.find((s) => s.writes.some((w) => w.key.equals(pk))) : writers.find((s) => s.local === true);
   if (primaryPart === undefined) {
