@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { decodeCommand, encodeCommand, type Command } from '../../../node/src/kv/commands.js';
-import { KvError, TxnConflictError } from '../../../node/src/kv/errors.js';
+import { KvError, OutcomeUnknownError, TxnConflictError } from '../../../node/src/kv/errors.js';
 import { StateMachine } from '../../../node/src/kv/state-machine.js';
 import type { TxnParticipant } from '../../../node/src/kv/txn-steps.js';
 import { mvccGet } from '../../../node/src/mvcc/mvcc.js';
@@ -123,6 +123,16 @@ for (const parallel of [false, true]) {
       const retry = await commitBatch(batchParts(c.ranges, [true, true]), opts(c, 'b2'), locate(c));
       assert.equal(retry.commitTs, first.commitTs);
       assert.equal(await version(c.ranges[1]!, 'n'), first.commitTs);
+    });
+
+    it('a refusal whose seq cannot be settled (the fence fails every time) is an unknown outcome, never "not applied"', async () => {
+      const c = await cluster();
+      await c.ranges[1]!.steps.prepareTxn({ txnId: 'other', startTs: 0, primary: b('zz'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [put('n', 'O')] });
+      c.ranges[0]!.failing = new Set(['fence']); // a leader change each time
+      await assert.rejects(commitBatch(batchParts(c.ranges, [true, true]), opts(c, 'b1'), locate(c)), OutcomeUnknownError);
+      // Without a session there is no seq to settle: the refusal stands.
+      const { session: _s, ...noSession } = opts(c, 'b2');
+      await assert.rejects(commitBatch(batchParts(c.ranges, [true, true]), noSession, locate(c)), TxnConflictError);
     });
   });
 }
