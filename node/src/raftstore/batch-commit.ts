@@ -15,7 +15,7 @@
 // (Choosing a range this store holds instead — what an interactive transaction does — let a retry on a
 // store lacking that range commit the Batch a second time.)
 import { KvError, NotLeaderError, OutcomeUnknownError } from '../kv/errors.js';
-import type { TxnParticipant } from '../kv/txn-steps.js';
+import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
 import { commitTwoPhase, type TwoPhaseOptions, type TxnPart } from './txn-coordinator.js';
 
 /** The participant of the range holding `key` now (local replica or remote). */
@@ -54,7 +54,14 @@ async function settleSeq(o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, pri
   for (let attempt = 1; attempt <= SETTLE_ATTEMPTS; attempt++) {
     try {
       const at = await locate(primaryKey);
-      const f = await at.fence(o.txnId, o.session!, primaryKey);
+      let f: FenceOutcome;
+      try {
+        f = await at.fence(o.txnId, o.session!, primaryKey);
+      } catch (e) {
+        // Only the fence's own answer can be the seq's stored refusal (an earlier attempt's).
+        if (e instanceof KvError && STORED_REFUSALS.has(e.code)) return undefined;
+        throw e;
+      }
       if (f.committed === true) return { commitTs: f.commitTs };
       if (f.committed === false) return undefined;
       // A staging attempt (parallel commits): decided now, through its participants and its record.
@@ -63,7 +70,6 @@ async function settleSeq(o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, pri
       if (d.state === 'aborted') return undefined;
       last = new Error(`staging transaction ${f.txnId} still ${d.state}`);
     } catch (e) {
-      if (e instanceof KvError && STORED_REFUSALS.has(e.code)) return undefined;
       last = e;
       if (!(e instanceof NotLeaderError) && !(e instanceof KvError && TRANSIENT.has(e.code))) break;
     }
