@@ -14,7 +14,7 @@
 //      still on its way can no longer apply — then the refusal is true.
 // (Choosing a range this store holds instead — what an interactive transaction does — let a retry on a
 // store lacking that range commit the Batch a second time.)
-import { KvError, NotLeaderError, OutcomeUnknownError } from '../kv/errors.js';
+import { KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
 import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
 import { commitTwoPhase, type TwoPhaseOptions, type TxnPart } from './txn-coordinator.js';
 
@@ -23,6 +23,8 @@ export type LocateRange = (key: Buffer) => Promise<TxnParticipant>;
 
 /** Errors that a fence can only have from the seq's stored result: an earlier attempt's refusal. */
 const STORED_REFUSALS: ReadonlySet<string> = new Set(['TXN_CONFLICT', 'KEY_LOCKED', 'INVALID_ARGUMENT', 'SNAPSHOT_TOO_OLD']);
+/** Refusals after which the client sends the same seq again (client/kv-client.ts isRetryable). */
+const RESENT: ReadonlySet<string> = new Set(['NOT_LEADER', 'KEY_NOT_IN_RANGE', 'EPOCH_NOT_MATCH', 'RANGE_NOT_FOUND', 'STORE_CLOSED', 'OVERLOADED', 'TIMEOUT']);
 /** Worth another try at the fence: the route or the leader changed. */
 const TRANSIENT: ReadonlySet<string> = new Set(['KEY_NOT_IN_RANGE', 'EPOCH_NOT_MATCH', 'RANGE_NOT_FOUND', 'NOT_LEADER', 'OUTCOME_UNKNOWN', 'TIMEOUT', 'OVERLOADED']);
 const SETTLE_ATTEMPTS = 5;
@@ -41,11 +43,27 @@ export async function commitBatch(parts: readonly TxnPart[], o: Omit<TwoPhaseOpt
   try {
     return await commitTwoPhase(parts, { ...o, startTs: 0, primaryKey });
   } catch (e) {
-    if (o.session === undefined || e instanceof OutcomeUnknownError) throw e; // no seq to settle / the client retries it
+    // No seq to settle; or the client resends this seq anyway (unknown outcome, a leader change, a
+    // routing refusal, a busy store): a later attempt answers it, through the same table.
+    if (o.session === undefined || e instanceof OutcomeUnknownError || e instanceof NotLeaderError || (e instanceof KvError && RESENT.has(e.code))) throw e;
     const earlier = await settleSeq(o, primaryKey, locate);
     if (earlier !== undefined) return earlier;
-    throw e; // the seq is settled as not applied: the refusal is true
+    throw notApplied(e, primaryKey); // the seq is settled as not applied: the refusal is true
   }
+}
+
+/** Refusals the client reports as final (it does not resend the seq): kept as they are. */
+const FINAL: ReadonlySet<string> = new Set(['TXN_CONFLICT', 'INVALID_ARGUMENT']);
+
+/**
+ * The answer for a Batch whose seq is now settled as not applied. It must be final for the client (it
+ * must not resend the seq: the fence answers that TXN_NOT_FOUND now), so anything but a conflict or a
+ * bad request — the fenced answer itself among them — becomes a conflict ("not applied; retry it").
+ */
+function notApplied(e: unknown, primaryKey: Buffer): unknown {
+  if (e instanceof KvError && FINAL.has(e.code)) return e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new TxnConflictError(primaryKey, 0, `the Batch did not apply (${why}); retry it`);
 }
 
 /** Rule 2: an earlier attempt's commit, or undefined once the seq can no longer apply. */

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { decodeCommand, encodeCommand, type Command } from '../../../node/src/kv/commands.js';
-import { KvError, OutcomeUnknownError, TxnConflictError } from '../../../node/src/kv/errors.js';
+import { KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../../../node/src/kv/errors.js';
 import { StateMachine } from '../../../node/src/kv/state-machine.js';
 import type { TxnParticipant } from '../../../node/src/kv/txn-steps.js';
 import { mvccGet } from '../../../node/src/mvcc/mvcc.js';
@@ -123,6 +123,26 @@ for (const parallel of [false, true]) {
       const retry = await commitBatch(batchParts(c.ranges, [true, true]), opts(c, 'b2'), locate(c));
       assert.equal(retry.commitTs, first.commitTs);
       assert.equal(await version(c.ranges[1]!, 'n'), first.commitTs);
+    });
+
+    it('a leader change passes through unsettled (the client resends the seq); a resend after a settled refusal answers a conflict, never TXN_NOT_FOUND', async () => {
+      const c = await cluster();
+      c.ranges[1]!.failing = new Set(['txnPrepare']); // the secondary's leader is changing
+      await assert.rejects(commitBatch(batchParts(c.ranges, [true, true]), opts(c, 'b1'), locate(c)), NotLeaderError);
+      c.ranges[1]!.failing = undefined;
+      assert.ok(!c.ranges[0]!.applied.includes('fence'), 'not settled: the client sends the seq again');
+      // The client's resend: a new attempt of the same seq.
+      const resend = commitBatch(batchParts(c.ranges, [true, true]), opts(c, 'b2'), locate(c));
+      if (parallel) await assert.rejects(resend, TxnConflictError); // the first attempt's staging was rolled back: its abort is the seq's answer
+      else assert.ok((await resend).commitTs > 0, 'two rounds: the first attempt never reached its commit point');
+
+      // A refusal settled by a fence, then the same seq resent (its reply was lost): still a conflict.
+      const d = await cluster();
+      await d.ranges[1]!.steps.prepareTxn({ txnId: 'other', startTs: 0, primary: b('zz'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [put('n', 'O')] });
+      await assert.rejects(commitBatch(batchParts(d.ranges, [true, true]), opts(d, 'b1', 3), locate(d)), TxnConflictError);
+      await d.ranges[1]!.steps.rollbackTxnLocks('other');
+      await assert.rejects(commitBatch(batchParts(d.ranges, [true, true]), opts(d, 'b2', 3), locate(d)), TxnConflictError);
+      assert.deepEqual([await value(d.ranges[0]!, 'a'), await value(d.ranges[1]!, 'n')], [undefined, undefined]);
     });
 
     it('a refusal whose seq cannot be settled (the fence fails every time) is an unknown outcome, never "not applied"', async () => {
