@@ -11,7 +11,9 @@
 //      commit point (another attempt's live locks, a conflict) fences the seq in that range first. The
 //      fence finds an earlier attempt's result (committed: that is the answer), or a staging attempt
 //      (decided now through its participants), or it fences the seq off for good, so an earlier attempt
-//      still on its way can no longer apply — then the refusal is true.
+//      still on its way can no longer apply — then the refusal is true (and answered as a conflict, so
+//      the client never resends a fenced seq). Refusals the client resends anyway (a leader change, a
+//      routing refusal) pass through unsettled: a later attempt answers them through the same table.
 // (Choosing a range this store holds instead — what an interactive transaction does — let a retry on a
 // store lacking that range commit the Batch a second time.)
 import { KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
