@@ -69,7 +69,7 @@ export async function runRegisterWorkload(o: RegisterWorkloadOptions): Promise<H
             c,
             inputs,
             async () => {
-              await kv.batch(inputs.map((i) => ({ op: 'put' as const, key: i.key, value: i.value })));
+              await kv.batch(inputs);
               return { ok: true };
             },
             { definitelyFailed: (e) => e instanceof KvConflictError },

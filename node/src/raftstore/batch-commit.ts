@@ -16,9 +16,9 @@
 //      routing refusal) pass through unsettled: a later attempt answers them through the same table.
 // (Choosing a range this store holds instead — what an interactive transaction does — let a retry on a
 // store lacking that range commit the Batch a second time.)
-import { KvError, NotLeaderError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
+import { KvError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
 import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
-import { commitTwoPhase, type TwoPhaseOptions, type TxnPart } from './txn-coordinator.js';
+import { ROUTING_CODES, commitTwoPhase, type TwoPhaseOptions, type TxnPart } from './txn-coordinator.js';
 
 /** The participant of the range holding `key` now (local replica or remote). */
 export type LocateRange = (key: Buffer) => Promise<TxnParticipant>;
@@ -26,9 +26,9 @@ export type LocateRange = (key: Buffer) => Promise<TxnParticipant>;
 /** Errors that a fence can only have from the seq's stored result: an earlier attempt's refusal. */
 const STORED_REFUSALS: ReadonlySet<string> = new Set(['TXN_CONFLICT', 'KEY_LOCKED', 'INVALID_ARGUMENT', 'SNAPSHOT_TOO_OLD']);
 /** Refusals after which the client sends the same seq again (client/kv-client.ts isRetryable). */
-const RESENT: ReadonlySet<string> = new Set(['NOT_LEADER', 'KEY_NOT_IN_RANGE', 'EPOCH_NOT_MATCH', 'RANGE_NOT_FOUND', 'STORE_CLOSED', 'OVERLOADED', 'TIMEOUT']);
+const RESENT: ReadonlySet<string> = new Set([...ROUTING_CODES, 'NOT_LEADER', 'STORE_CLOSED', 'OVERLOADED', 'TIMEOUT']);
 /** Worth another try at the fence: the route or the leader changed. */
-const TRANSIENT: ReadonlySet<string> = new Set(['KEY_NOT_IN_RANGE', 'EPOCH_NOT_MATCH', 'RANGE_NOT_FOUND', 'NOT_LEADER', 'OUTCOME_UNKNOWN', 'TIMEOUT', 'OVERLOADED']);
+const TRANSIENT: ReadonlySet<string> = new Set([...ROUTING_CODES, 'NOT_LEADER', 'OUTCOME_UNKNOWN', 'TIMEOUT', 'OVERLOADED']);
 const SETTLE_ATTEMPTS = 5;
 
 /** The smallest written key: the Batch's primary (rule 1). */
@@ -47,7 +47,7 @@ export async function commitBatch(parts: readonly TxnPart[], o: Omit<TwoPhaseOpt
   } catch (e) {
     // No seq to settle; or the client resends this seq anyway (unknown outcome, a leader change, a
     // routing refusal, a busy store): a later attempt answers it, through the same table.
-    if (o.session === undefined || e instanceof OutcomeUnknownError || e instanceof NotLeaderError || (e instanceof KvError && RESENT.has(e.code))) throw e;
+    if (o.session === undefined || e instanceof OutcomeUnknownError || (e instanceof KvError && RESENT.has(e.code))) throw e;
     const earlier = await settleSeq(o, primaryKey, locate);
     if (earlier !== undefined) return earlier;
     throw notApplied(e, primaryKey); // the seq is settled as not applied: the refusal is true
@@ -91,7 +91,7 @@ async function settleSeq(o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, pri
       last = new Error(`staging transaction ${f.txnId} still ${d.state}`);
     } catch (e) {
       last = e;
-      if (!(e instanceof NotLeaderError) && !(e instanceof KvError && TRANSIENT.has(e.code))) break;
+      if (!(e instanceof KvError && TRANSIENT.has(e.code))) break;
     }
     await new Promise((r) => setTimeout(r, 50 * attempt)); // a split or an election may be under way
   }

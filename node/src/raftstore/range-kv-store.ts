@@ -357,11 +357,7 @@ export class RangeKvStore implements KvStore {
       throw new KeyNotInRangeError(0, 'this store holds no replica of the range the batch writes; retry on a store that does');
     }
     // Exactly once across attempts on any store: the commit point is the range of the smallest key.
-    const locate = async (key: Buffer): Promise<TxnParticipant> => {
-      const where = await this.localOrRemote(key);
-      return where.local !== undefined ? where.local.store.steps : where.remote.participant;
-    };
-    const { commitTs } = await commitBatch([...byRange.values()], this.twoPhaseOptions(`b${randomBytes(12).toString('hex')}`, 0, session), locate);
+    const { commitTs } = await commitBatch([...byRange.values()], this.twoPhaseOptions(`b${randomBytes(12).toString('hex')}`, 0, session), (key) => this.participantFor(key));
     return { version: commitTs };
   }
 

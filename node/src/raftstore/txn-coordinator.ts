@@ -84,7 +84,7 @@ const COMMIT_ATTEMPTS = 4;
  * fails the transaction as a conflict: nothing committed, and the client's helper re-runs it (a routing
  * error would make a client with one endpoint give up).
  */
-const ROUTING_CODES: ReadonlySet<string> = new Set(['KEY_NOT_IN_RANGE', 'EPOCH_NOT_MATCH', 'RANGE_NOT_FOUND']);
+export const ROUTING_CODES: ReadonlySet<string> = new Set(['KEY_NOT_IN_RANGE', 'EPOCH_NOT_MATCH', 'RANGE_NOT_FOUND']);
 
 function asConflict(e: unknown, firstKey: Buffer): unknown {
   if (e instanceof KeyLockedError) return new TxnConflictError(e.key, 0, `${e.message}: the transaction conflicts with a prepared transaction; retry`);

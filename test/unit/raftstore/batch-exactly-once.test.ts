@@ -15,6 +15,7 @@ import { commitBatch } from '../../../node/src/raftstore/batch-commit.js';
 import { SecondaryCommits } from '../../../node/src/raftstore/secondary-commits.js';
 import { commitTwoPhase, type TxnPart } from '../../../node/src/raftstore/txn-coordinator.js';
 import { b, cluster, put, session, value, type Range } from '../../helpers/txn-ranges.js';
+import { until as waitUntil } from '../../helpers/cluster-process.js';
 
 /** The Batch {a, n}: 'a' (the smallest key) in range 0, 'n' in range 1; `local` marks what the coordinator's store holds. */
 function batchParts(ranges: Range[], local: [boolean, boolean], wrap: (i: number, p: TxnParticipant) => TxnParticipant = (_, p) => p): TxnPart[] {
@@ -41,10 +42,8 @@ async function version(r: Range, k: string): Promise<number | undefined> {
   return (await mvccGet(r.engine, b(k), Number.MAX_SAFE_INTEGER))?.version;
 }
 
-async function until(what: string, f: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 2));
-  assert.ok(f(), what);
-}
+/** Until `f` holds (cluster-process.ts `until`, polling every 2 ms for up to 1 s). */
+const until = (what: string, f: () => boolean): Promise<true> => waitUntil(what, () => Promise.resolve(f() ? true : undefined), 1000, 2);
 
 for (const parallel of [false, true]) {
   describe(`a Batch across ranges, exactly once (${parallel ? 'parallel commits' : 'two rounds'})`, () => {
