@@ -239,6 +239,32 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
     await r.batch(mutations.map((m) => ({ op: 'delete' as const, key: m.key })));
   });
 
+  it('a DeleteRange across ranges retried on a store lacking the range of its span\'s start is answered with the first attempt: applied once, same count', async () => {
+    // The first attempt runs on store 1 and deletes keys of the middle and the last range; its reply is
+    // "lost". Another client then writes keys into the span, and the same session seq reaches store 4,
+    // which lacks the middle range. Every attempt's commit point must be the same range (the one holding
+    // the span's start): store 4 used to commit in the last range, whose session table had never seen
+    // the seq, so the retry deleted again — the other client's writes with it.
+    const id = `delrange-eo-${Date.now()}`;
+    const w = client({ endpoints: cluster.addresses.slice(0, 3) });
+    const mine = ['k-dr0', 'k-dr1', 'k-dr2', 'q-dr0', 'q-dr1', 'q-dr2'];
+    for (const k of mine) await w.put(k, 'v');
+    const span = { start: b('k-dr'), end: b('q-ds') };
+    const first = client({ endpoints: [cluster.addresses[0]!], clientId: id });
+    const d1 = await first.deleteRange(span);
+    assert.equal(d1.deleted, mine.length);
+    // Written after the first attempt, one key in each range (the middle one last: a snapshot begun on
+    // the middle range then sees both).
+    await w.put('q-dr9', 'written after the first attempt');
+    await w.put('k-dr9', 'written after the first attempt');
+    const retry = client({ endpoints: [cluster.addresses[3]!], clientId: id, maxAttempts: 3 });
+    const d2 = await retry.deleteRange(span);
+    assert.equal((await w.get('q-dr9')).found, true, 'the retry deleted nothing');
+    assert.equal((await w.get('k-dr9')).found, true, 'the retry deleted nothing');
+    assert.deepEqual(d2, d1, 'the retry is answered with the first attempt (its version and count)');
+    await w.batch([{ op: 'delete', key: 'k-dr9' }, { op: 'delete', key: 'q-dr9' }]);
+  });
+
   // Last: it deletes keys the scan cases read.
   it('DeleteRange across the range store 4 lacks: atomic through store 4 (one transaction); above the atomic limit refused there before anything is deleted, then deleted range by range with the exact count', async () => {
     const extra = ['f-del', 'm-del', 'p-del'].flatMap((p) => Array.from({ length: 5 }, (_, i) => `${p}${i}`));

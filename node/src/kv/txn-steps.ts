@@ -5,7 +5,7 @@
 // replica and is submitted there) — the coordinator and the lock resolver see only this interface.
 import type { Session } from './api.js';
 import { resultError, type Command, type CommandResult, type OnePhasePart, type TxnPrepareCommand, type TxnState, type TxnStatusResult } from './commands.js';
-import { OutcomeUnknownError, StorageError, TxnConflictError } from './errors.js';
+import { KeyNotInRangeError, OutcomeUnknownError, StorageError, TxnConflictError } from './errors.js';
 
 /** A prepare as the coordinator asks for it: the command without what the submitting side adds. */
 export type PrepareRequest = Omit<TxnPrepareCommand, 'type' | 'proposedTs' | 'session'>;
@@ -34,7 +34,8 @@ export interface TxnParticipant {
    * `onePhase`, the primary's part was never prepared: it is validated and written in this one step, at
    * a commit ts >= `commitTs` (the one returned).
    */
-  commitTxnLocks(txnId: string, commitTs: number, opts?: { primary?: Buffer; session?: Session; onePhase?: OnePhasePart }): Promise<{ commitTs: number; txnId: string }>;
+  /** `txnId` '' (and `deleted` for a one-range DeleteRange): the session seq was answered by another request's result. */
+  commitTxnLocks(txnId: string, commitTs: number, opts?: { primary?: Buffer; session?: Session; onePhase?: OnePhasePart }): Promise<{ commitTs: number; txnId: string; deleted?: number }>;
   /** Drops this range's locks of a transaction (records the abort when `primary` is given). */
   rollbackTxnLocks(txnId: string, primary?: Buffer): Promise<'aborted' | 'committed'>;
   /**
@@ -116,7 +117,7 @@ export class TxnSteps implements TxnParticipant {
     return { state: r.state, ts: r.ts };
   }
 
-  async commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session; onePhase?: OnePhasePart } = {}): Promise<{ commitTs: number; txnId: string }> {
+  async commitTxnLocks(txnId: string, commitTs: number, opts: { primary?: Buffer; session?: Session; onePhase?: OnePhasePart } = {}): Promise<{ commitTs: number; txnId: string; deleted?: number }> {
     const cmd: Command = { type: 'txnCommitLocks', proposedTs: this.now(), txnId, commitTs };
     if (opts.session !== undefined) cmd.session = opts.session;
     if (opts.primary !== undefined) cmd.primary = opts.primary;
@@ -135,6 +136,10 @@ export class TxnSteps implements TxnParticipant {
     if (r.type === 'txnCommit') return { commitTs: r.commitTs, txnId: '' };
     if (r.type === 'batch') return { commitTs: r.version, txnId: '' };
     if (r.type === 'ok') return { commitTs: r.ts, txnId: '' };
+    if (r.type === 'deleteRange') {
+      const d = storedDeleteRange(r, this.rangeId);
+      return { commitTs: d.version, txnId: '', deleted: d.deleted };
+    }
     throw new StorageError(`unexpected result ${r.type} of a commit`);
   }
 
@@ -167,6 +172,17 @@ export class TxnSteps implements TxnParticipant {
     if (r.type !== 'txnStatus') throw new StorageError(`unexpected result ${r.type} of a transaction check`);
     return checkOf(r);
   }
+}
+
+/**
+ * A one-range DeleteRange's stored result met by a later attempt's commit point (its span was one range
+ * when it applied; the range split since, or the retry runs on a store lacking it): the answer when
+ * complete. One cut short between chunks is continued only by its own chunks, on a store holding the
+ * range: refused here, retryably.
+ */
+export function storedDeleteRange(r: Extract<CommandResult, { type: 'deleteRange' }>, rangeId = 0): { deleted: number; version: number } {
+  if (r.resume !== undefined) throw new KeyNotInRangeError(rangeId, 'an earlier attempt of this DeleteRange is part-way through its range; retry on a store holding that range');
+  return { deleted: r.deleted, version: r.version };
 }
 
 function checkOf(r: TxnStatusResult): TxnCheck {

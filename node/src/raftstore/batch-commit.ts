@@ -15,10 +15,11 @@
 //      the client never resends a fenced seq). Refusals the client resends anyway (a leader change, a
 //      routing refusal) pass through unsettled: a later attempt answers them through the same table.
 // (Choosing a range this store holds instead — what an interactive transaction does — let a retry on a
-// store lacking that range commit the Batch a second time.)
+// store lacking that range commit the Batch a second time.) An atomic DeleteRange across ranges uses
+// rule 2 too (settleRefusal), its commit point being the range of its span's start (range-kv-store.ts).
 import { KvError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
 import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
-import { ROUTING_CODES, commitTwoPhase, type TwoPhaseOptions, type TxnPart } from './txn-coordinator.js';
+import { ROUTING_CODES, commitTwoPhase, type TwoPhaseOptions, type TwoPhaseResult, type TxnPart } from './txn-coordinator.js';
 
 /** The participant of the range holding `key` now (local replica or remote). */
 export type LocateRange = (key: Buffer) => Promise<TxnParticipant>;
@@ -40,32 +41,41 @@ export function batchPrimaryKey(parts: readonly TxnPart[]): Buffer {
 }
 
 /** Commits a Batch's parts atomically, once per session seq; see the header. */
-export async function commitBatch(parts: readonly TxnPart[], o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, locate: LocateRange): Promise<{ commitTs: number }> {
+export async function commitBatch(parts: readonly TxnPart[], o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, locate: LocateRange): Promise<TwoPhaseResult> {
   const primaryKey = batchPrimaryKey(parts);
   try {
     return await commitTwoPhase(parts, { ...o, startTs: 0, primaryKey });
   } catch (e) {
-    // No seq to settle; or the client resends this seq anyway (unknown outcome, a leader change, a
-    // routing refusal, a busy store): a later attempt answers it, through the same table.
-    if (o.session === undefined || e instanceof OutcomeUnknownError || (e instanceof KvError && RESENT.has(e.code))) throw e;
-    const earlier = await settleSeq(o, primaryKey, locate);
-    if (earlier !== undefined) return earlier;
-    throw notApplied(e, primaryKey); // the seq is settled as not applied: the refusal is true
+    return settleRefusal(e, o, primaryKey, locate);
   }
+}
+
+/**
+ * Rule 2 for a request whose every attempt commits in the range of `primaryKey` (a Batch; an atomic
+ * DeleteRange, whose commit point is its span's start): the refusal `e` stands only once the seq is
+ * settled there. Resolves with an earlier attempt's commit (`earlier`), or throws the refusal.
+ */
+export async function settleRefusal(e: unknown, o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, primaryKey: Buffer, locate: LocateRange): Promise<TwoPhaseResult> {
+  // No seq to settle; or the client resends this seq anyway (unknown outcome, a leader change, a
+  // routing refusal, a busy store): a later attempt answers it, through the same table.
+  if (o.session === undefined || e instanceof OutcomeUnknownError || (e instanceof KvError && RESENT.has(e.code))) throw e;
+  const earlier = await settleSeq(o, primaryKey, locate);
+  if (earlier !== undefined) return { ...earlier, earlier: {} };
+  throw notApplied(e, primaryKey); // the seq is settled as not applied: the refusal is true
 }
 
 /** Refusals the client reports as final (it does not resend the seq): kept as they are. */
 const FINAL: ReadonlySet<string> = new Set(['TXN_CONFLICT', 'INVALID_ARGUMENT']);
 
 /**
- * The answer for a Batch whose seq is now settled as not applied. It must be final for the client (it
+ * The answer for a request whose seq is now settled as not applied. It must be final for the client (it
  * must not resend the seq: the fence answers that TXN_NOT_FOUND now), so anything but a conflict or a
  * bad request — the fenced answer itself among them — becomes a conflict ("not applied; retry it").
  */
 function notApplied(e: unknown, primaryKey: Buffer): unknown {
   if (e instanceof KvError && FINAL.has(e.code)) return e;
   const why = e instanceof Error ? e.message : String(e);
-  return new TxnConflictError(primaryKey, 0, `the Batch did not apply (${why}); retry it`);
+  return new TxnConflictError(primaryKey, 0, `the request did not apply (${why}); retry it`);
 }
 
 /** Rule 2: an earlier attempt's commit, or undefined once the seq can no longer apply. */
@@ -96,6 +106,6 @@ async function settleSeq(o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, pri
     await new Promise((r) => setTimeout(r, 50 * attempt)); // a split or an election may be under way
   }
   const why = last instanceof Error ? last.message : String(last);
-  o.log?.warn('a refused Batch could not settle its session seq', { txnId: o.txnId, err: why });
-  throw new OutcomeUnknownError(0, undefined, `the Batch was refused, but whether an earlier attempt of its session seq applied is unknown (${why}); retry it with the same session`);
+  o.log?.warn('a refused request could not settle its session seq', { txnId: o.txnId, err: why });
+  throw new OutcomeUnknownError(0, undefined, `the request was refused, but whether an earlier attempt of its session seq applied is unknown (${why}); retry it with the same session`);
 }

@@ -29,8 +29,8 @@ import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
 import { LockResolver } from './lock-resolver.js';
 import { SecondaryCommits } from './secondary-commits.js';
-import { commitBatch } from './batch-commit.js';
-import { commitTwoPhase, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
+import { commitBatch, settleRefusal } from './batch-commit.js';
+import { commitTwoPhase, type TwoPhaseResult, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
 import { RemotePartStore, RemoteRange, type RemoteRangeInfo, type TxnCallFn } from './txn-rpc.js';
 import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
 import type { KeyRange } from '../kv/commands.js';
@@ -431,14 +431,24 @@ export class RangeKvStore implements KvStore {
   /**
    * A DeleteRange over several ranges as one serializable transaction: scan the span at a snapshot (the
    * scanned span joins the read set, so a key written into it before the commit is a conflict), delete
-   * every key found, commit — two-phase across the ranges, all or nothing, exactly-once through the
-   * client's session on the commit point. A conflict re-runs it. Undefined: more keys than one atomic
-   * delete takes (nothing was written; the caller deletes piecewise).
+   * every key found, commit — two-phase across the ranges, all or nothing. A conflict re-runs it, at a
+   * snapshot above the conflicting write. Undefined: more keys than one atomic delete takes (nothing was
+   * written; the caller deletes piecewise).
+   *
+   * Exactly once, on any store (batch-commit.ts's two rules, as for a Batch): the commit point is always
+   * the range holding the span's start (`primaryKey`, which the transaction deletes too — a tombstone if
+   * there is no such key, not counted), so every attempt of the session seq meets the same table; and a
+   * refusal is final only once the seq is settled there. Always writing also keeps an empty span from
+   * committing read-only at a snapshot below a write that completed before the request began.
    */
   private async deleteRangeAtomic(start: Buffer, end: Buffer, opts: { session?: Session }): Promise<{ deleted: number; version: number } | undefined> {
     const max = this.opts.atomicDeleteKeys ?? 1000;
+    const primaryKey = start.length > 0 ? start : ZERO_BYTE;
+    if (end.length > 0 && Buffer.compare(primaryKey, end) >= 0) return undefined; // no key fits: one range's business
+    const o = this.twoPhaseOptions(`d${randomBytes(12).toString('hex')}`, 0, opts.session);
+    let minStartTs = 0;
     for (let attempt = 1; ; attempt++) {
-      const { txnId } = await this.begin();
+      const { txnId } = await this.begin(minStartTs > 0 ? { minStartTs } : {});
       try {
         const keys: Buffer[] = [];
         let from = start;
@@ -453,16 +463,40 @@ export class RangeKvStore implements KvStore {
           from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, ZERO_BYTE]);
         }
         for (const k of keys) await this.delete(k, { txnId });
-        const { commitTs } = await this.commit(txnId, opts.session !== undefined ? { session: opts.session } : {});
-        return { deleted: keys.length, version: commitTs };
+        if (!keys.some((k) => k.equals(primaryKey))) await this.delete(primaryKey, { txnId });
+        const r = await this.commitPinned(txnId, primaryKey, opts.session);
+        return r.earlier === undefined ? { deleted: keys.length, version: r.commitTs } : await this.earlierDelete(start, end, r.commitTs, r.earlier.deleted);
       } catch (e) {
         await this.rollback(txnId).catch(() => undefined);
         if (e instanceof TxnConflictError && attempt < ATOMIC_DELETE_ATTEMPTS) {
+          minStartTs = Math.max(minStartTs, e.conflictTs);
           await new Promise((r) => setTimeout(r, 5 * attempt * (1 + Math.random())));
           continue;
         }
-        throw e;
+        const r = await settleRefusal(e, o, primaryKey, (key) => this.participantFor(key));
+        return this.earlierDelete(start, end, r.commitTs, undefined);
       }
+    }
+  }
+
+  /**
+   * The answer of an earlier attempt of this DeleteRange that committed at `version`: its stored count
+   * (a one-range DeleteRange), or the keys of the span live just below `version` — exactly the keys it
+   * deleted, as its read of the span was validated up to its commit.
+   */
+  private async earlierDelete(start: Buffer, end: Buffer, version: number, deleted: number | undefined): Promise<{ deleted: number; version: number }> {
+    if (deleted !== undefined) return { deleted, version };
+    let n = 0;
+    try {
+      for (let from = start; ; ) {
+        const page = await this.scan({ snapshotTs: version - 1, keysOnly: true, limit: this.maxScanLimit, ...(from.length > 0 ? { start: from } : {}), ...(end.length > 0 ? { end } : {}) });
+        n += page.kvs.length;
+        if (!page.more || page.kvs.length === 0) return { deleted: n, version };
+        from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, ZERO_BYTE]);
+      }
+    } catch (e) {
+      // Applied once, at `version`; only its count is lost (collected, say): the client retries the seq.
+      throw new OutcomeUnknownError(0, undefined, `this DeleteRange applied at version ${version}, but its count could not be read back (${e instanceof Error ? e.message : String(e)}); retry it with the same session`);
     }
   }
 
@@ -830,6 +864,30 @@ export class RangeKvStore implements KvStore {
       }
     });
     return t.committing;
+  }
+
+  /**
+   * Commits one of this store's own transactions (an atomic DeleteRange) with its commit point in the
+   * range of `primaryKey`, a key it writes: two-phase even on one range (one command then: the primary's
+   * one-phase commit), so every attempt of its session seq, on any store, meets the same session table
+   * and learns an earlier attempt's commit as `earlier`.
+   */
+  private async commitPinned(txnId: string, primaryKey: Buffer, session: Session | undefined): Promise<TwoPhaseResult> {
+    const t = this.txns.get(txnId);
+    if (t === undefined) throw new TxnNotFoundError(txnId);
+    t.commitStarted = true;
+    const parts = [...t.parts.values()];
+    try {
+      const sets: TxnPart[] = parts.filter((p) => p.store.txnTouched(p.innerId)).map((p) => ({ store: p.store.steps, local: p.remote === undefined, ...p.store.txnSets(p.innerId) }));
+      return await commitTwoPhase(sets, { ...this.twoPhaseOptions(txnId, t.startTs ?? 0, session), primaryKey });
+    } finally {
+      this.txns.delete(txnId);
+      try {
+        this.releaseParts(parts);
+      } catch {
+        // closed store: nothing pinned any more
+      }
+    }
   }
 
   /**

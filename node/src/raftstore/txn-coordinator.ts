@@ -34,7 +34,7 @@ import { KeyLockedError, KeyNotInRangeError, KvError, NotLeaderError, OutcomeUnk
 import type { Logger } from '../common/logger.js';
 import type { Mutation } from '../kv/api.js';
 import { resultError, type CommandResult, type KeyRange } from '../kv/commands.js';
-import type { TxnParticipant } from '../kv/txn-steps.js';
+import { storedDeleteRange, type TxnParticipant } from '../kv/txn-steps.js';
 import type { LockResolver } from './lock-resolver.js';
 import type { SecondaryCommits } from './secondary-commits.js';
 
@@ -76,6 +76,16 @@ export interface TwoPhaseOptions {
   primaryKey?: Buffer;
 }
 
+/**
+ * A commit's outcome. `earlier`: the session seq was answered from the primary range's table — another
+ * attempt of the same request committed it, and this attempt wrote nothing; `deleted` when that attempt
+ * was a one-range DeleteRange (its stored count).
+ */
+export interface TwoPhaseResult {
+  commitTs: number;
+  earlier?: { deleted?: number };
+}
+
 const PREPARE_LOCK_ATTEMPTS = 3;
 const COMMIT_ATTEMPTS = 4;
 
@@ -95,7 +105,7 @@ function asConflict(e: unknown, firstKey: Buffer): unknown {
 }
 
 /** Commits `parts` (>= 2 ranges with reads or writes) atomically; see the header. */
-export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOptions): Promise<{ commitTs: number }> {
+export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOptions): Promise<TwoPhaseResult> {
   const writers = sets.filter((s) => s.writes.length > 0);
   if (writers.length === 0) throw new Error('commitTwoPhase needs a write (read-only transactions commit without one)');
   // A transaction's primary is a range this store holds a replica of (its retried commit is resolved by
@@ -153,7 +163,7 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   // past its own last version.
   const minCommitTs = Math.max(1, ...prepTs);
   const onePhase = { startTs: o.startTs, readKeys: primaryPart.readKeys, readRanges: primaryPart.readRanges, writes: primaryPart.writes };
-  let res: { commitTs: number; txnId: string } | undefined;
+  let res: { commitTs: number; txnId: string; deleted?: number } | undefined;
   for (let attempt = 1; res === undefined; attempt++) {
     try {
       res = await primaryPart.store.commitTxnLocks(o.txnId, minCommitTs, { primary, onePhase, ...(o.session !== undefined ? { session: o.session } : {}) });
@@ -187,7 +197,7 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     // The session's seq was answered from the primary range's table: this is a retry of a commit that
     // already happened (another attempt's transaction). Ours never committed: drop its locks.
     await rollbackAll(ordered, primaryPart, primary, o);
-    return { commitTs };
+    return { commitTs, earlier: res.deleted !== undefined ? { deleted: res.deleted } : {} };
   }
   o.crashAt?.('after-primary-commit');
   // The transaction is committed: answer now, commit the secondaries behind the reply (a reader that
@@ -206,7 +216,7 @@ function partKey(p: TxnPart): Buffer {
 }
 
 /** Parallel commits (see the header): one round of prepares, the primary's staging among them. */
-async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries: readonly TxnPart[], o: TwoPhaseOptions): Promise<{ commitTs: number }> {
+async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries: readonly TxnPart[], o: TwoPhaseOptions): Promise<TwoPhaseResult> {
   const ordered = [primaryPart, ...secondaries];
   const request = (s: TxnPart) => ({ txnId: o.txnId, startTs: o.startTs, primary, ttlTs: o.ttlTs, readKeys: s.readKeys, readRanges: s.readRanges, writes: s.writes });
   const staging = { ...request(primaryPart), participants: secondaries.map(partKey) };
@@ -275,15 +285,16 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
 }
 
 /** The outcome of the earlier attempt whose result the session table gave a retried commit. */
-async function earlierAttempt(r: CommandResult, o: TwoPhaseOptions): Promise<{ commitTs: number }> {
-  if (r.type === 'txnCommit') return { commitTs: r.commitTs };
-  if (r.type === 'batch') return { commitTs: r.version };
-  if (r.type === 'ok') return { commitTs: r.ts };
+async function earlierAttempt(r: CommandResult, o: TwoPhaseOptions): Promise<TwoPhaseResult> {
+  if (r.type === 'txnCommit') return { commitTs: r.commitTs, earlier: {} };
+  if (r.type === 'batch') return { commitTs: r.version, earlier: {} };
+  if (r.type === 'ok') return { commitTs: r.ts, earlier: {} };
+  if (r.type === 'deleteRange') return { commitTs: storedDeleteRange(r).version, earlier: { deleted: r.deleted } };
   if (r.type === 'error') throw resultError(r);
   if (r.type === 'txnStatus') {
     let st: { state: string; ts: number } = r;
     if (r.state === 'prepared' && r.primary !== undefined) st = await o.resolver.decide(r.txnId, r.primary, { force: true });
-    if (st.state === 'committed') return { commitTs: st.ts };
+    if (st.state === 'committed') return { commitTs: st.ts, earlier: {} };
     if (st.state === 'aborted') throw new TxnConflictError(Buffer.alloc(0), 0, `an earlier attempt of this request (transaction ${r.txnId}) was aborted; retry it`);
   }
   throw new OutcomeUnknownError(0, undefined, `transaction ${o.txnId}: its session seq answered a ${r.type} result; retry the commit with the same session`);

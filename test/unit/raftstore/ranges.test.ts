@@ -10,6 +10,7 @@ import { LevelEngine } from '../../../node/src/engine/level-engine.js';
 import type { Engine } from '../../../node/src/engine/engine.js';
 import { EpochNotMatchError, InvalidArgumentError, KeyNotInRangeError, KvError } from '../../../node/src/kv/errors.js';
 import { RangeKvStore } from '../../../node/src/raftstore/range-kv-store.js';
+import { storedDeleteRange } from '../../../node/src/kv/txn-steps.js';
 import { StateMachine } from '../../../node/src/kv/state-machine.js';
 import { RaftNode } from '../../../node/src/raftstore/raft-node.js';
 import { encodeDescriptor } from '../../../node/src/meta/range-descriptor.js';
@@ -193,6 +194,49 @@ describe('ranges: splits and routing on one store', function () {
     const big = await kv.deleteRange({ prefix: b('m') });
     assert.equal(big.deleted, 1200);
     assert.equal((await kv.scan({ prefix: b('m'), limit: 10 })).kvs.length, 0);
+  });
+
+  it('a DeleteRange across ranges retried with its session is answered with the first attempt (version, count), also after writes into its span, and after its one range split', async () => {
+    const kv = node.kvStore;
+    const keys = Array.from({ length: 30 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+    await kv.batch(keys.map((k) => ({ op: 'put' as const, key: b(k), value: b(k) })));
+    await node.split(b('d10'));
+    await node.split(b('d20'));
+    await leadersReady(node);
+    const session = { clientId: 'c-dr', seq: 1, firstUnacked: 1 };
+    const span = { start: b('d05'), end: b('d25') };
+    const first = await kv.deleteRange(span, { session });
+    assert.equal(first.deleted, 20);
+    // Written after it, in the middle range only: a retry committing anywhere but the range of the
+    // span's start (the old rule: the first range it writes) deleted them again.
+    await kv.put(b('d12'), b('later'));
+    await kv.put(b('d15'), b('later'));
+    assert.deepEqual(await kv.deleteRange(span, { session }), first, 'answered with the first attempt');
+    assert.equal((await kv.get(b('d12'))).found, true, 'the retry deleted nothing');
+    assert.equal((await kv.get(b('d15'))).found, true, 'the retry deleted nothing');
+    // The commit point also deleted the span's start key, which did not exist: nothing more counted.
+    const fresh = await kv.deleteRange({ start: b('d055'), end: b('d16') }, { session: { clientId: 'c-dr', seq: 2, firstUnacked: 2 } });
+    assert.equal(fresh.deleted, 2);
+    assert.equal((await kv.get(b('d055'))).found, false);
+
+    // One range when it applied (a one-range command, its count stored); split since: the retry runs
+    // across ranges now, and its commit point meets the stored one-range result.
+    const eKeys = Array.from({ length: 10 }, (_, i) => `e${i}`);
+    await kv.batch(eKeys.map((k) => ({ op: 'put' as const, key: b(k), value: b('v') })));
+    const s3 = { clientId: 'c-dr', seq: 3, firstUnacked: 3 };
+    const one = await kv.deleteRange({ start: b('e'), end: b('f') }, { session: s3 });
+    assert.equal(one.deleted, 10);
+    await node.split(b('e5'));
+    await leadersReady(node);
+    await kv.put(b('e7'), b('later'));
+    assert.deepEqual(await kv.deleteRange({ start: b('e'), end: b('f') }, { session: s3 }), one);
+    assert.equal((await kv.get(b('e7'))).found, true, 'the retry deleted nothing');
+    for (const r of node.sorted()) assert.equal(r.store.sm.locks.lockCount, 0, `range ${r.rangeId} keeps no lock`);
+  });
+
+  it('a stored one-range DeleteRange cut short between chunks is not taken as the answer of a commit across ranges: refused retryably', () => {
+    assert.deepEqual(storedDeleteRange({ type: 'deleteRange', deleted: 3, version: 7 }), { deleted: 3, version: 7 });
+    assert.throws(() => storedDeleteRange({ type: 'deleteRange', deleted: 3, version: 7, resume: b('k') }, 4), (e: unknown) => e instanceof KeyNotInRangeError && e.rangeId === 4);
   });
 
   it('a causality token (minStartTs) lifts a transaction\'s snapshot to what the client saw on another range (negative control without it)', async () => {
