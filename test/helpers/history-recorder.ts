@@ -9,6 +9,8 @@ export type HistoryInput =
   | { op: 'get'; key: string }
   | { op: 'put'; key: string; value: string }
   | { op: 'delete'; key: string }
+  /** A delete that does not report whether the key existed: one key of a DeleteRange. */
+  | { op: 'clear'; key: string }
   | { op: 'cas'; key: string; value: string; expected?: string; expectAbsent?: boolean };
 
 export interface HistoryOutput {

@@ -27,6 +27,13 @@ export interface RegisterWorkloadOptions {
    * that the checks find.
    */
   batchFraction?: number;
+  /**
+   * Of all operations, the fraction that are a DeleteRange over the registers between two keys (recorded
+   * as a `clear` of each, within the call): across ranges once a split separates them. Its TXN_CONFLICT
+   * is recorded as "not applied". Applied twice (a retry that deleted a later write), or applied although
+   * it answered "not applied", leaves a read the checks find.
+   */
+  deleteRangeFraction?: number;
   /** Per-client operation mix (overrides getFraction/putFraction for that client), e.g. read-only clients. */
   mixFor?: (client: number) => { getFraction: number; putFraction: number } | undefined;
   keyPrefix?: string;
@@ -42,6 +49,7 @@ export async function runRegisterWorkload(o: RegisterWorkloadOptions): Promise<H
   const putFAll = o.putFraction ?? 0.3;
   const prefix = o.keyPrefix ?? 'lin/k';
   const clients: KvClient[] = [];
+  const allKeys = Array.from({ length: o.keys }, (_, k) => `${prefix}${k}`);
   const run = async (c: number): Promise<void> => {
     const rand = prng(o.seed * 31 + c);
     const mix = o.mixFor?.(c);
@@ -52,6 +60,22 @@ export async function runRegisterWorkload(o: RegisterWorkloadOptions): Promise<H
     const lastSeen = new Map<string, string | undefined>();
     for (let n = 0; n < o.opsPerClient && Date.now() < deadline; n++) {
       const key = `${prefix}${Math.floor(rand() * o.keys)}`;
+      // (Drawn only with deleteRangeFraction set: other users' seeded sequences stay as they were.)
+      if (o.deleteRangeFraction !== undefined && rand() < o.deleteRangeFraction) {
+        const other = `${prefix}${Math.floor(rand() * o.keys)}`;
+        const [lo, hi] = key <= other ? [key, other] : [other, key];
+        const inputs = allKeys.filter((k) => k >= lo && k <= hi).map((k) => ({ op: 'clear' as const, key: k }));
+        await h.recordMany(
+          c,
+          inputs,
+          async () => {
+            await kv.deleteRange({ start: lo, end: `${hi}\u0000` });
+            return { ok: true };
+          },
+          { definitelyFailed: (e) => e instanceof KvConflictError },
+        );
+        continue;
+      }
       const r = rand();
       const value = `c${c}-${n}`;
       if (r < getF) {

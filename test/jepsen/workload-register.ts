@@ -25,6 +25,9 @@ export class RegisterWorkload implements Workload {
       // A third of the blind puts write two registers in one Batch: across ranges once a split fault
       // separates them, through stores that lack a range once a move-range fault places it elsewhere.
       batchFraction: 0.35,
+      // And a few DeleteRanges over registers between two keys: exactly-once across ranges, on stores
+      // lacking one (the span's start fixes the commit point).
+      deleteRangeFraction: 0.04,
       clientOptions: () => ctx.clientOptions,
     });
   }
@@ -62,24 +65,26 @@ export class RegisterWorkload implements Workload {
  */
 export function lostWrites(ops: HistoryOp[], finals: Map<string, string | undefined>): string[] {
   const out: string[] = [];
+  const removes = (x: HistoryOp): boolean => x.input.op === 'delete' || x.input.op === 'clear';
   for (const [key, final] of finals) {
-    const writes = ops.filter((x) => x.input.key === key && x.input.op !== 'get' && x.clientId < 900 && (x.return === null || x.input.op === 'put' || x.output.ok === true));
+    const writes = ops.filter((x) => x.input.key === key && x.input.op !== 'get' && x.clientId < 900 && (x.return === null || x.input.op === 'put' || x.input.op === 'clear' || x.output.ok === true));
     const acked = writes.filter((x) => x.return !== null);
     const lastAckedCall = (except: HistoryOp): number => Math.max(-1, ...acked.filter((a) => a !== except).map((a) => a.call));
-    if (final === undefined) {
-      if (acked.length > 0) out.push(`lost write: ${key} is absent after ${acked.length} acknowledged writes`);
+    // The write that may be linearized last: one that set the final value, or (absent) a delete.
+    const candidates = final === undefined ? writes.filter(removes) : writes.filter((x) => 'value' in x.input && x.input.value === final);
+    if (candidates.length === 0) {
+      if (final !== undefined) out.push(`${key} = ${final}: a value no client wrote (or whose write failed)`);
+      else if (acked.length > 0) out.push(`lost write: ${key} is absent after ${acked.length} acknowledged writes`);
       continue;
     }
-    const w = writes.find((x) => 'value' in x.input && x.input.value === final);
-    if (!w) {
-      out.push(`${key} = ${final}: a value no client wrote (or whose write failed)`);
-      continue;
-    }
-    const bound = lastAckedCall(w);
-    if (w.return !== null && w.return < bound) {
-      const later = acked.filter((a) => a !== w && a.call > w.return!);
-      out.push(`lost write: ${key} = ${final} (written by client ${w.clientId}), but ${later.length} acknowledged write(s) of ${key} began after it returned, e.g. ${JSON.stringify(later[0]?.input)} by client ${later[0]?.clientId}`);
-    }
+    if (candidates.some((w) => w.return === null || w.return >= lastAckedCall(w))) continue;
+    const w = candidates[0]!;
+    const later = acked.filter((a) => a !== w && a.call > w.return!);
+    out.push(
+      final === undefined
+        ? `lost write: ${key} is absent, but ${later.length} acknowledged write(s) of ${key} began after its last delete returned, e.g. ${JSON.stringify(later[0]?.input)} by client ${later[0]?.clientId}`
+        : `lost write: ${key} = ${final} (written by client ${w.clientId}), but ${later.length} acknowledged write(s) of ${key} began after it returned, e.g. ${JSON.stringify(later[0]?.input)} by client ${later[0]?.clientId}`,
+    );
   }
   return out;
 }

@@ -107,3 +107,20 @@ func TestVisualizationOfFailure(t *testing.T) {
 		t.Fatalf("visualization missing or tiny: %v", err)
 	}
 }
+
+func TestClearTakesEffectWithinItsCall(t *testing.T) {
+	// A clear (one key of a DeleteRange) applied once: a put after it returned stays visible.
+	mustCheck(t, []Op{
+		{ClientID: 0, Input: Input{Op: "put", Key: "k", Value: "a"}, Output: Output{Ok: true}, Call: 0, Return: ret(1)},
+		{ClientID: 1, Input: Input{Op: "clear", Key: "k"}, Output: Output{Ok: true}, Call: 2, Return: ret(3)},
+		{ClientID: 0, Input: Input{Op: "put", Key: "k", Value: "b"}, Output: Output{Ok: true}, Call: 4, Return: ret(5)},
+		{ClientID: 1, Input: Input{Op: "get", Key: "k"}, Output: Output{Found: true, Value: "b"}, Call: 6, Return: ret(7)},
+	}, porcupine.Ok)
+	// Applied again after it returned (a retry that deleted a later write): the later read is illegal.
+	mustCheck(t, []Op{
+		{ClientID: 0, Input: Input{Op: "put", Key: "k", Value: "a"}, Output: Output{Ok: true}, Call: 0, Return: ret(1)},
+		{ClientID: 1, Input: Input{Op: "clear", Key: "k"}, Output: Output{Ok: true}, Call: 2, Return: ret(3)},
+		{ClientID: 0, Input: Input{Op: "put", Key: "k", Value: "b"}, Output: Output{Ok: true}, Call: 4, Return: ret(5)},
+		{ClientID: 1, Input: Input{Op: "get", Key: "k"}, Output: Output{Found: false}, Call: 6, Return: ret(7)},
+	}, porcupine.Illegal)
+}

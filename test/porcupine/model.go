@@ -1,6 +1,7 @@
 // Package main is a linearizability checker for key-value histories recorded by the kvs tests
 // (test/helpers/history-recorder.ts). It wraps github.com/anishathalye/porcupine with a per-key
-// register model supporting get, put, delete and compare-and-set.
+// register model supporting get, put, delete, clear (a delete that does not report whether the key
+// existed: one key of a DeleteRange) and compare-and-set.
 package main
 
 import (
@@ -13,7 +14,7 @@ import (
 
 // Input is the operation a client invoked.
 type Input struct {
-	Op    string `json:"op"` // get | put | cas | delete
+	Op    string `json:"op"` // get | put | cas | delete | clear
 	Key   string `json:"key"`
 	Value string `json:"value,omitempty"`
 	// For cas: the expected current value; ExpectAbsent means "only if the key does not exist".
@@ -66,6 +67,8 @@ func step(s0 interface{}, in0 interface{}, out0 interface{}) (bool, interface{})
 			return false, s
 		}
 		return true, state{}
+	case "clear":
+		return true, state{}
 	case "cas":
 		var holds bool
 		if in.ExpectAbsent {
@@ -103,6 +106,8 @@ func describeOperation(in0 interface{}, out0 interface{}) string {
 			res = "ok"
 		case "delete":
 			res = fmt.Sprintf("existed=%v", out.Found)
+		case "clear":
+			res = "ok"
 		case "cas":
 			res = fmt.Sprintf("ok=%v", out.Ok)
 		}
@@ -114,6 +119,8 @@ func describeOperation(in0 interface{}, out0 interface{}) string {
 		return fmt.Sprintf("put(%q, %q) -> %s", in.Key, in.Value, res)
 	case "delete":
 		return fmt.Sprintf("delete(%q) -> %s", in.Key, res)
+	case "clear":
+		return fmt.Sprintf("clear(%q) -> %s", in.Key, res)
 	case "cas":
 		exp := "<any>"
 		if in.ExpectAbsent {
@@ -155,9 +162,9 @@ func partitionByKey(history []porcupineOperation) [][]porcupineOperation {
 // validate checks one JSON operation and returns a descriptive error for malformed input.
 func validate(i int, op Op) error {
 	switch op.Input.Op {
-	case "get", "put", "cas", "delete":
+	case "get", "put", "cas", "delete", "clear":
 	default:
-		return fmt.Errorf("operation %d: unknown op %q (want get|put|cas|delete)", i, op.Input.Op)
+		return fmt.Errorf("operation %d: unknown op %q (want get|put|cas|delete|clear)", i, op.Input.Op)
 	}
 	if op.ClientID < 0 || op.ClientID > math.MaxInt32 {
 		return fmt.Errorf("operation %d: clientId %d out of range", i, op.ClientID)

@@ -56,7 +56,8 @@ export interface TxnParticipant {
  * fenced off (not committed here), or a STAGING transaction (parallel commits) whose fate a recovery
  * through its primary decides.
  */
-export type FenceOutcome = { committed: true; commitTs: number } | { committed: false } | { committed: 'staged'; txnId: string; primary: Buffer };
+/** `deleted`: the seq applied as a one-range DeleteRange (its stored count). */
+export type FenceOutcome = { committed: true; commitTs: number; deleted?: number } | { committed: false } | { committed: 'staged'; txnId: string; primary: Buffer };
 
 /**
  * What a fence command's result says of the commit it fences: the stored result of the session's seq
@@ -67,6 +68,10 @@ export function fenceOutcome(r: CommandResult, txnId: string, seq: number, where
   if (r.type === 'ok') return { committed: true, commitTs: 0 }; // a commit with nothing to write (a noop)
   if (r.type === 'batch') return { committed: true, commitTs: r.version }; // a Batch applied in one range
   if (r.type === 'txnStatus' && r.state === 'committed') return { committed: true, commitTs: r.ts }; // a commit point
+  if (r.type === 'deleteRange') {
+    const d = storedDeleteRange(r); // a one-range DeleteRange (refused if cut short between chunks)
+    return { committed: true, commitTs: d.version, deleted: d.deleted };
+  }
   // A staging prepare's stored answer: the transaction may be committed; its primary decides.
   if (r.type === 'txnStatus' && r.state === 'prepared' && r.primary !== undefined) return { committed: 'staged', txnId: r.txnId, primary: r.primary };
   if (r.type === 'txnStatus' && r.state === 'aborted') return { committed: false }; // a staging transaction's settled abort

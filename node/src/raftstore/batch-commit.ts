@@ -54,14 +54,17 @@ export async function commitBatch(parts: readonly TxnPart[], o: Omit<TwoPhaseOpt
  * Rule 2 for a request whose every attempt commits in the range of `primaryKey` (a Batch; an atomic
  * DeleteRange, whose commit point is its span's start): the refusal `e` stands only once the seq is
  * settled there. Resolves with an earlier attempt's commit (`earlier`), or throws the refusal.
+ * `settleRouting`: a routing refusal is settled too, and then kept as it is — for a DeleteRange, whose
+ * client answers one by sending the span range by range under NEW seqs, not by resending this one.
  */
-export async function settleRefusal(e: unknown, o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, primaryKey: Buffer, locate: LocateRange): Promise<TwoPhaseResult> {
+export async function settleRefusal(e: unknown, o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, primaryKey: Buffer, locate: LocateRange, settleRouting = false): Promise<TwoPhaseResult> {
+  const routing = e instanceof KvError && ROUTING_CODES.has(e.code);
   // No seq to settle; or the client resends this seq anyway (unknown outcome, a leader change, a
   // routing refusal, a busy store): a later attempt answers it, through the same table.
-  if (o.session === undefined || e instanceof OutcomeUnknownError || (e instanceof KvError && RESENT.has(e.code))) throw e;
+  if (o.session === undefined || e instanceof OutcomeUnknownError || (e instanceof KvError && RESENT.has(e.code) && !(routing && settleRouting))) throw e;
   const earlier = await settleSeq(o, primaryKey, locate);
-  if (earlier !== undefined) return { ...earlier, earlier: {} };
-  throw notApplied(e, primaryKey); // the seq is settled as not applied: the refusal is true
+  if (earlier !== undefined) return { commitTs: earlier.commitTs, earlier: earlier.deleted !== undefined ? { deleted: earlier.deleted } : {} };
+  throw routing ? e : notApplied(e, primaryKey); // the seq is settled as not applied: the refusal is true
 }
 
 /** Refusals the client reports as final (it does not resend the seq): kept as they are. */
@@ -79,7 +82,7 @@ function notApplied(e: unknown, primaryKey: Buffer): unknown {
 }
 
 /** Rule 2: an earlier attempt's commit, or undefined once the seq can no longer apply. */
-async function settleSeq(o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, primaryKey: Buffer, locate: LocateRange): Promise<{ commitTs: number } | undefined> {
+async function settleSeq(o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, primaryKey: Buffer, locate: LocateRange): Promise<{ commitTs: number; deleted?: number } | undefined> {
   let last: unknown;
   for (let attempt = 1; attempt <= SETTLE_ATTEMPTS; attempt++) {
     try {
@@ -92,7 +95,7 @@ async function settleSeq(o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, pri
         if (e instanceof KvError && STORED_REFUSALS.has(e.code)) return undefined;
         throw e;
       }
-      if (f.committed === true) return { commitTs: f.commitTs };
+      if (f.committed === true) return f;
       if (f.committed === false) return undefined;
       // A staging attempt (parallel commits): decided now, through its participants and its record.
       const d = await o.resolver.decide(f.txnId, f.primary, { force: true });

@@ -402,8 +402,14 @@ export class RangeKvStore implements KvStore {
       if (atomic !== undefined) return atomic;
     }
     // Too many keys for one, and a range this store lacks: refused before anything is deleted, so the
-    // client can send it range by range without losing the count of what this store deleted first.
-    if (hole !== undefined) throw this.notHeld(hole, false);
+    // client can send it range by range without losing the count of what this store deleted first —
+    // under new seqs: this one is settled first (an earlier attempt of it, say on a store holding every
+    // range, is answered, or can no longer apply).
+    if (hole !== undefined) {
+      if (opts.session === undefined || this.opts.remote === undefined) throw this.notHeld(hole, false);
+      const r = await settleRefusal(this.notHeld(hole, false), this.twoPhaseOptions(`d${randomBytes(12).toString('hex')}`, 0, opts.session), start.length > 0 ? start : ZERO_BYTE, (key) => this.participantFor(key), true);
+      return this.earlierDelete(start, end, r.commitTs, r.earlier?.deleted);
+    }
     // Piece by piece in key order: one range, or a span with more keys than one atomic delete takes (not
     // atomic across ranges then, as a DeleteRange above one chunk is not within a range); a retry with the
     // same session is answered per range from its table.
@@ -473,8 +479,8 @@ export class RangeKvStore implements KvStore {
           await new Promise((r) => setTimeout(r, 5 * attempt * (1 + Math.random())));
           continue;
         }
-        const r = await settleRefusal(e, o, primaryKey, (key) => this.participantFor(key));
-        return this.earlierDelete(start, end, r.commitTs, undefined);
+        const r = await settleRefusal(e, o, primaryKey, (key) => this.participantFor(key), true);
+        return this.earlierDelete(start, end, r.commitTs, r.earlier?.deleted);
       }
     }
   }
