@@ -408,7 +408,13 @@ export class RangeKvStore implements KvStore {
     if (hole !== undefined) {
       if (opts.session === undefined || this.opts.remote === undefined) throw this.notHeld(hole, false);
       const r = await settleRefusal(this.notHeld(hole, false), this.twoPhaseOptions(`d${randomBytes(12).toString('hex')}`, 0, opts.session), start.length > 0 ? start : ZERO_BYTE, (key) => this.participantFor(key), true);
-      return this.earlierDelete(start, end, r.commitTs, r.earlier?.deleted);
+      if (r.earlier?.deleted !== undefined) {
+        // A one-range DeleteRange result: most likely the first piece of an earlier attempt that ran
+        // range by range (it too found more keys than one atomic delete takes). Only its own pieces,
+        // on a store holding every range of the span, can finish it exactly once.
+        throw new OutcomeUnknownError(0, undefined, 'an earlier attempt of this DeleteRange ran range by range; retry it with the same session on a store holding every range of its span');
+      }
+      return this.earlierDelete(start, end, r.commitTs, undefined);
     }
     // Piece by piece in key order: one range, or a span with more keys than one atomic delete takes (not
     // atomic across ranges then, as a DeleteRange above one chunk is not within a range); a retry with the
