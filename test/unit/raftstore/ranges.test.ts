@@ -38,6 +38,16 @@ rpcSuite('Raft node split into 3 ranges', async (metrics) => {
   return node.kvStore;
 });
 
+/** Keys d00..d29 written, then split at d10 and d20: three ranges holding ten each, leaders elected. */
+async function thirtyKeysOverThreeRanges(node: RaftNode): Promise<string[]> {
+  const keys = Array.from({ length: 30 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+  await node.kvStore.batch(keys.map((k) => ({ op: 'put' as const, key: b(k), value: b(k) })));
+  await node.split(b('d10'));
+  await node.split(b('d20'));
+  await leadersReady(node);
+  return keys;
+}
+
 describe('ranges: splits and routing on one store', function () {
   this.timeout(20_000);
   let node: RaftNode;
@@ -169,11 +179,7 @@ describe('ranges: splits and routing on one store', function () {
 
   it('a DeleteRange across ranges is atomic: one version on every range, all or nothing; above the atomic limit it runs piecewise', async () => {
     const kv = node.kvStore;
-    const keys = Array.from({ length: 30 }, (_, i) => `d${String(i).padStart(2, '0')}`);
-    await kv.batch(keys.map((k) => ({ op: 'put' as const, key: b(k), value: b(k) })));
-    await node.split(b('d10'));
-    await node.split(b('d20'));
-    await leadersReady(node);
+    const keys = await thirtyKeysOverThreeRanges(node);
     const del = await kv.deleteRange({ start: b('d05'), end: b('d25') });
     assert.equal(del.deleted, 20);
     // Atomic: just below its version every key is still there, at it every one is gone (piecewise, each
@@ -198,11 +204,7 @@ describe('ranges: splits and routing on one store', function () {
 
   it('a DeleteRange across ranges retried with its session is answered with the first attempt (version, count), also after writes into its span, and after its one range split', async () => {
     const kv = node.kvStore;
-    const keys = Array.from({ length: 30 }, (_, i) => `d${String(i).padStart(2, '0')}`);
-    await kv.batch(keys.map((k) => ({ op: 'put' as const, key: b(k), value: b(k) })));
-    await node.split(b('d10'));
-    await node.split(b('d20'));
-    await leadersReady(node);
+    await thirtyKeysOverThreeRanges(node);
     const session = { clientId: 'c-dr', seq: 1, firstUnacked: 1 };
     const span = { start: b('d05'), end: b('d25') };
     const first = await kv.deleteRange(span, { session });
