@@ -78,7 +78,7 @@ export function lostWrites(ops: HistoryOp[], finals: Map<string, string | undefi
       continue;
     }
     if (candidates.some((w) => w.return === null || w.return >= lastAckedCall(w))) continue;
-    const w = candidates[0]!;
+    const w = candidates.reduce((a, x) => (x.return! > a.return! ? x : a)); // the last to return
     const later = acked.filter((a) => a !== w && a.call > w.return!);
     out.push(
       final === undefined
