@@ -22,6 +22,8 @@ describe('jepsen register: lost acknowledged writes', () => {
     assert.equal(p.length, 1);
     assert.match(p[0]!, /^lost write: k is absent, but 1 acknowledged write\(s\) of k began after its last delete returned/);
     assert.match(lostWrites([put('a', 0, 1)], new Map([['k', undefined]]))[0]!, /absent after 1 acknowledged writes/);
+    // Several deletes: counted from the last one to return.
+    assert.match(lostWrites([put('a', 0, 1), clear(2, 3), put('b', 4, 5), clear(6, 7), put('c', 8, 9)], new Map([['k', undefined]]))[0]!, /but 1 acknowledged write\(s\) of k began after its last delete returned, e\.g\. .*"c"/);
   });
 
   it('a final value overwritten by a later acknowledged delete, or one nobody wrote: reported', () => {
