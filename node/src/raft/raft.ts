@@ -341,6 +341,17 @@ export class Raft {
     if (index > this.eagerCommitIndex) this.eagerCommitIndex = index;
   }
 
+  /**
+   * With lazyCommitBroadcast: `to` learns the commit index through `index` promptly — a heartbeat now if
+   * it is committed (the follower may not have heard), else the commit goes to every member as soon as it
+   * advances through it. For a follower that waits to apply `index` (a timestamp promise's answer).
+   */
+  commitPromptlyTo(to: number, index: number): void {
+    if (!this.lazyCommitBroadcast || this.state !== StateType.Leader) return;
+    if (index > this.raftLog.committed) this.commitEagerlyThrough(index);
+    else if (to !== this.id && this.trk.progress.has(to)) this.sendHeartbeat(to, EMPTY);
+  }
+
   /** Sends each follower the entries it lacks (pipelined), and nothing to one that has them all. */
   private bcastEntries(): void {
     this.trk.visit((id, pr) => {

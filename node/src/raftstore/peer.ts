@@ -722,6 +722,13 @@ export class Peer implements CommandSink {
     }
     const last = this.leaderPromise(req.ts);
     this.sendMessages([msg({ groupId: this.groupId, type: MessageType.ReadIndexResp, from: this.raftId, to: m.from, term: this.rn.raft.term, index: last ?? 0, reject: last === undefined, context: m.context })]);
+    if (last !== undefined) {
+      // The follower answers its read once it applied `last`: with the lazy commit broadcast it would
+      // learn that commit only from the next append or heartbeat (up to a tick; the reads of a
+      // transaction on a store that leads none of its ranges waited ~30 ms at p90).
+      this.rn.raft.commitPromptlyTo(m.from, last);
+      this.schedule();
+    }
   }
 
   /** A proposal forwarded to this leader is appended after a noop above every promise it made. */
