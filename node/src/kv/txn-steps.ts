@@ -138,13 +138,8 @@ export class TxnSteps implements TxnParticipant {
     }
     // The session's seq was answered from the table with another command's result: the request this
     // commit retries already applied (as a one-range batch or commit before a split, say).
-    if (r.type === 'txnCommit') return { commitTs: r.commitTs, txnId: '' };
-    if (r.type === 'batch') return { commitTs: r.version, txnId: '' };
-    if (r.type === 'ok') return { commitTs: r.ts, txnId: '' };
-    if (r.type === 'deleteRange') {
-      const d = storedDeleteRange(r, this.rangeId);
-      return { commitTs: d.version, txnId: '', deleted: d.deleted };
-    }
+    const stored = storedCommit(r, this.rangeId);
+    if (stored !== undefined) return { ...stored, txnId: '' };
     throw new StorageError(`unexpected result ${r.type} of a commit`);
   }
 
@@ -188,6 +183,28 @@ export class TxnSteps implements TxnParticipant {
 export function storedDeleteRange(r: Extract<CommandResult, { type: 'deleteRange' }>, rangeId = 0): { deleted: number; version: number } {
   if (r.resume !== undefined) throw new KeyNotInRangeError(rangeId, 'an earlier attempt of this DeleteRange is part-way through its range; retry on a store holding that range');
   return { deleted: r.deleted, version: r.version };
+}
+
+/**
+ * The commit another request's stored result records, when a session seq was answered by it instead of
+ * by the command sent (a one-range Batch, commit or DeleteRange; a noop commit): its ts, and a one-range
+ * DeleteRange's count. Undefined for any other result.
+ */
+export function storedCommit(r: CommandResult, rangeId = 0): { commitTs: number; deleted?: number } | undefined {
+  switch (r.type) {
+    case 'txnCommit':
+      return { commitTs: r.commitTs };
+    case 'batch':
+      return { commitTs: r.version };
+    case 'ok':
+      return { commitTs: r.ts };
+    case 'deleteRange': {
+      const d = storedDeleteRange(r, rangeId);
+      return { commitTs: d.version, deleted: d.deleted };
+    }
+    default:
+      return undefined;
+  }
 }
 
 function checkOf(r: TxnStatusResult): TxnCheck {

@@ -1154,7 +1154,7 @@ export class Raft {
         // The follower serves the read once it applied through the read index; with lazyCommitBroadcast
         // its commit index may trail that until the next append or heartbeat (up to a tick): send it now.
         // (A safe ReadIndex's heartbeat round carries it already.)
-        if (this.lazyCommitBroadcast && this.trk.progress.has(m.from)) this.sendHeartbeat(m.from, EMPTY);
+        this.commitPromptlyTo(m.from, this.raftLog.committed);
       }
       return;
     }

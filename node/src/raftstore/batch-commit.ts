@@ -19,7 +19,7 @@
 // rule 2 too (settleRefusal), its commit point being the range of its span's start (range-kv-store.ts).
 import { KvError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
 import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
-import { ROUTING_CODES, commitTwoPhase, type TwoPhaseOptions, type TwoPhaseResult, type TxnPart } from './txn-coordinator.js';
+import { ROUTING_CODES, commitTwoPhase, earlierCommit, type TwoPhaseOptions, type TwoPhaseResult, type TxnPart } from './txn-coordinator.js';
 
 /** The participant of the range holding `key` now (local replica or remote). */
 export type LocateRange = (key: Buffer) => Promise<TxnParticipant>;
@@ -63,7 +63,7 @@ export async function settleRefusal(e: unknown, o: Omit<TwoPhaseOptions, 'primar
   // routing refusal, a busy store): a later attempt answers it, through the same table.
   if (o.session === undefined || e instanceof OutcomeUnknownError || (e instanceof KvError && RESENT.has(e.code) && !(routing && settleRouting))) throw e;
   const earlier = await settleSeq(o, primaryKey, locate);
-  if (earlier !== undefined) return { commitTs: earlier.commitTs, earlier: earlier.deleted !== undefined ? { deleted: earlier.deleted } : {} };
+  if (earlier !== undefined) return earlierCommit(earlier.commitTs, earlier.deleted);
   throw routing ? e : notApplied(e, primaryKey); // the seq is settled as not applied: the refusal is true
 }
 

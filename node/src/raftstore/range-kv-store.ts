@@ -407,7 +407,7 @@ export class RangeKvStore implements KvStore {
     // range, is answered, or can no longer apply).
     if (hole !== undefined) {
       if (opts.session === undefined || this.opts.remote === undefined) throw this.notHeld(hole, false);
-      const r = await settleRefusal(this.notHeld(hole, false), this.twoPhaseOptions(`d${randomBytes(12).toString('hex')}`, 0, opts.session), start.length > 0 ? start : ZERO_BYTE, (key) => this.participantFor(key), true);
+      const r = await this.settleDeleteRange(this.notHeld(hole, false), start, opts.session);
       if (r.earlier?.deleted !== undefined) {
         // A one-range DeleteRange result: most likely the first piece of an earlier attempt that ran
         // range by range (it too found more keys than one atomic delete takes). Only its own pieces,
@@ -455,9 +455,8 @@ export class RangeKvStore implements KvStore {
    */
   private async deleteRangeAtomic(start: Buffer, end: Buffer, opts: { session?: Session }): Promise<{ deleted: number; version: number } | undefined> {
     const max = this.opts.atomicDeleteKeys ?? 1000;
-    const primaryKey = start.length > 0 ? start : ZERO_BYTE;
+    const primaryKey = deleteRangePrimary(start);
     if (end.length > 0 && Buffer.compare(primaryKey, end) >= 0) return undefined; // no key fits: one range's business
-    const o = this.twoPhaseOptions(`d${randomBytes(12).toString('hex')}`, 0, opts.session);
     let minStartTs = 0;
     for (let attempt = 1; ; attempt++) {
       const { txnId } = await this.begin(minStartTs > 0 ? { minStartTs } : {});
@@ -485,10 +484,18 @@ export class RangeKvStore implements KvStore {
           await new Promise((r) => setTimeout(r, 5 * attempt * (1 + Math.random())));
           continue;
         }
-        const r = await settleRefusal(e, o, primaryKey, (key) => this.participantFor(key), true);
+        const r = await this.settleDeleteRange(e, start, opts.session);
         return this.earlierDelete(start, end, r.commitTs, r.earlier?.deleted);
       }
     }
+  }
+
+  /**
+   * Rule 2 for a DeleteRange refused with `e` (batch-commit.ts): settled at its commit point, routing
+   * refusals too — its client answers those by sending the span range by range under new seqs.
+   */
+  private settleDeleteRange(e: unknown, start: Buffer, session: Session | undefined): Promise<TwoPhaseResult> {
+    return settleRefusal(e, this.twoPhaseOptions(`d${randomBytes(12).toString('hex')}`, 0, session), deleteRangePrimary(start), (key) => this.participantFor(key), true);
   }
 
   /**
@@ -866,15 +873,8 @@ export class RangeKvStore implements KvStore {
       }
     }
     // Several ranges, or one this store holds no replica of: two-phase commit.
-    const sets: TxnPart[] = touched.map((p) => ({ store: p.store.steps, local: p.remote === undefined, ...p.store.txnSets(p.innerId) }));
-    t.committing = commitTwoPhase(sets, this.twoPhaseOptions(txnId, t.startTs ?? 0, opts.session)).finally(() => {
-      this.txns.delete(txnId);
-      try {
-        this.releaseParts(parts);
-      } catch {
-        // closed store: nothing pinned any more
-      }
-    });
+    const sets = this.twoPhaseParts(touched);
+    t.committing = commitTwoPhase(sets, this.twoPhaseOptions(txnId, t.startTs ?? 0, opts.session)).finally(() => this.endRoute(txnId, parts));
     return t.committing;
   }
 
@@ -890,15 +890,25 @@ export class RangeKvStore implements KvStore {
     t.commitStarted = true;
     const parts = [...t.parts.values()];
     try {
-      const sets: TxnPart[] = parts.filter((p) => p.store.txnTouched(p.innerId)).map((p) => ({ store: p.store.steps, local: p.remote === undefined, ...p.store.txnSets(p.innerId) }));
+      const sets = this.twoPhaseParts(parts.filter((p) => p.store.txnTouched(p.innerId)));
       return await commitTwoPhase(sets, { ...this.twoPhaseOptions(txnId, t.startTs ?? 0, session), primaryKey });
     } finally {
-      this.txns.delete(txnId);
-      try {
-        this.releaseParts(parts);
-      } catch {
-        // closed store: nothing pinned any more
-      }
+      this.endRoute(txnId, parts);
+    }
+  }
+
+  /** The two-phase commit's view of a route's parts: each range's steps, read set and writes. */
+  private twoPhaseParts(parts: readonly RoutePart[]): TxnPart[] {
+    return parts.map((p) => ({ store: p.store.steps, local: p.remote === undefined, ...p.store.txnSets(p.innerId) }));
+  }
+
+  /** A route whose commit is over: forgotten, its parts released. */
+  private endRoute(txnId: string, parts: readonly RoutePart[]): void {
+    this.txns.delete(txnId);
+    try {
+      this.releaseParts(parts);
+    } catch {
+      // closed store: nothing pinned any more
     }
   }
 
@@ -1054,6 +1064,8 @@ function maxStart(a: Buffer, b: Buffer): Buffer {
 
 /** [start, end) of a range/prefix request in user keys (empty = unbounded). */
 const ZERO_BYTE = Buffer.from([0]);
+/** An atomic DeleteRange's commit point: its span's start, or the smallest key for an unbounded start. */
+const deleteRangePrimary = (start: Buffer): Buffer => (start.length > 0 ? start : ZERO_BYTE);
 
 /** A transaction's range changed replicas under it (see partOf): certainly not committed, re-run it. */
 function replicaChanged(rangeId: number): TxnConflictError {

@@ -34,7 +34,7 @@ import { KeyLockedError, KeyNotInRangeError, KvError, NotLeaderError, OutcomeUnk
 import type { Logger } from '../common/logger.js';
 import type { Mutation } from '../kv/api.js';
 import { resultError, type CommandResult, type KeyRange } from '../kv/commands.js';
-import { storedDeleteRange, type TxnParticipant } from '../kv/txn-steps.js';
+import { storedCommit, type TxnParticipant } from '../kv/txn-steps.js';
 import type { LockResolver } from './lock-resolver.js';
 import type { SecondaryCommits } from './secondary-commits.js';
 
@@ -84,6 +84,11 @@ export interface TwoPhaseOptions {
 export interface TwoPhaseResult {
   commitTs: number;
   earlier?: { deleted?: number };
+}
+
+/** The outcome of a request whose seq an earlier attempt committed at `commitTs` (`deleted`: its stored count). */
+export function earlierCommit(commitTs: number, deleted?: number): TwoPhaseResult {
+  return { commitTs, earlier: deleted !== undefined ? { deleted } : {} };
 }
 
 const PREPARE_LOCK_ATTEMPTS = 3;
@@ -197,7 +202,7 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     // The session's seq was answered from the primary range's table: this is a retry of a commit that
     // already happened (another attempt's transaction). Ours never committed: drop its locks.
     await rollbackAll(ordered, primaryPart, primary, o);
-    return { commitTs, earlier: res.deleted !== undefined ? { deleted: res.deleted } : {} };
+    return earlierCommit(commitTs, res.deleted);
   }
   o.crashAt?.('after-primary-commit');
   // The transaction is committed: answer now, commit the secondaries behind the reply (a reader that
@@ -286,15 +291,13 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
 
 /** The outcome of the earlier attempt whose result the session table gave a retried commit. */
 async function earlierAttempt(r: CommandResult, o: TwoPhaseOptions): Promise<TwoPhaseResult> {
-  if (r.type === 'txnCommit') return { commitTs: r.commitTs, earlier: {} };
-  if (r.type === 'batch') return { commitTs: r.version, earlier: {} };
-  if (r.type === 'ok') return { commitTs: r.ts, earlier: {} };
-  if (r.type === 'deleteRange') return { commitTs: storedDeleteRange(r).version, earlier: { deleted: r.deleted } };
+  const stored = storedCommit(r);
+  if (stored !== undefined) return earlierCommit(stored.commitTs, stored.deleted);
   if (r.type === 'error') throw resultError(r);
   if (r.type === 'txnStatus') {
     let st: { state: string; ts: number } = r;
     if (r.state === 'prepared' && r.primary !== undefined) st = await o.resolver.decide(r.txnId, r.primary, { force: true });
-    if (st.state === 'committed') return { commitTs: st.ts, earlier: {} };
+    if (st.state === 'committed') return earlierCommit(st.ts);
     if (st.state === 'aborted') throw new TxnConflictError(Buffer.alloc(0), 0, `an earlier attempt of this request (transaction ${r.txnId}) was aborted; retry it`);
   }
   throw new OutcomeUnknownError(0, undefined, `transaction ${o.txnId}: its session seq answered a ${r.type} result; retry the commit with the same session`);
