@@ -135,9 +135,49 @@ export async function addReplica(admin: AdminClient, rangeId: number, to: number
   await rangeStep(admin, 'Promote', { raftId: to, maxLag: 0 }, rangeId, deadline, o, [to]);
 }
 
-/** Removes store `from`'s replica of `rangeId` (the store destroys it; refused if the range would lose its quorum). */
+/**
+ * Removes store `from`'s replica of `rangeId` (refused if the range would lose its quorum), then sees it
+ * destroyed there (finishStaleReplica). Needs `storeEndpoints` for the second part.
+ */
 export async function removeReplica(admin: AdminClient, rangeId: number, from: number, o: MoveOptions = {}, deadline = Date.now() + (o.timeoutMs ?? 60_000)): Promise<void> {
   await rangeStep(admin, 'RemoveMember', { raftId: from, force: false }, rangeId, deadline, o, [from]);
+  await finishStaleReplica(admin, rangeId, from, o, deadline);
+}
+
+/** How long a removed replica is given to destroy itself (it applies its removal) before it is destroyed. */
+const SELF_DESTROY_GRACE_MS = 2000;
+
+/**
+ * A removed replica destroys itself when it applies its own removal, which it learns only from the
+ * commit of that conf change: if that message is lost (a partition, a reset stream), the leader never
+ * writes to it again and it stays — campaigning forever, counted by its store, and in the way of a later
+ * move back (awaitOldReplicaGone). So after a grace period the store is told to destroy it
+ * (Admin.DestroyStaleReplica, as the operator's RemoveStalePeer step does), naming the range's newest
+ * descriptor: the store refuses unless that descriptor is newer than its replica's and leaves it out.
+ * Bounded by `deadline`; a store that cannot be reached keeps its replica (reported through onStep).
+ */
+async function finishStaleReplica(admin: AdminClient, rangeId: number, store: number, o: MoveOptions, deadline: number): Promise<void> {
+  const endpoint = o.storeEndpoints?.get(store);
+  if (endpoint === undefined) return;
+  const since = Date.now();
+  let last = '';
+  while (Date.now() <= deadline) {
+    const own = (await admin.ranges(endpoint).catch(() => undefined))?.ranges.find((r) => r.rangeId === rangeId);
+    if (own === undefined) return; // destroyed (or the store did not answer: nothing to do from here)
+    const current = (await collectShardMap(admin).catch(() => undefined))?.ranges.find((r) => r.rangeId === rangeId);
+    // Listed again (re-added meanwhile), or no newer descriptor known: not ours to destroy.
+    if (current === undefined || current.replicas.some((x) => x.storeId === store)) return;
+    if (Date.now() - since >= SELF_DESTROY_GRACE_MS && current.confVer > own.confVer) {
+      try {
+        const r = await admin.destroyStaleReplica(endpoint, rangeId, { confVer: current.confVer, version: current.version }, current.replicas.map((x) => x.storeId));
+        o.onStep?.(r.message);
+      } catch (e) {
+        last = (e as Error).message; // e.g. "not provably stale" while the descriptors settle: ask again
+      }
+    }
+    await sleep(200);
+  }
+  o.onStep?.(`store ${store} still holds a replica of range ${rangeId} that the range no longer lists${last === '' ? '' : ` (${last})`}`);
 }
 
 /**

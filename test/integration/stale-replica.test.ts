@@ -1,0 +1,87 @@
+// A replica removed while it hears nothing from its range (`kvsctl range move` / `store drain`,
+// client/range-moves.ts removeReplica). A replica learns of its own removal only from the commit of the
+// conf change; when that message is lost, the leader never writes to it again and the replica stays —
+// a zombie campaigning forever (PreCandidate), still counted by its store (`rangesHeld`), and a later
+// move back to that store waits for it to go (awaitOldReplicaGone). Seen as a flake of drain.test.ts
+// ("store 2 holds range 1 only" timed out; store 2's removed replica was last a PreCandidate).
+// Recipe: 3 stores, every store-to-store link through a fault proxy; range R = [m, ∞) on all three, led
+// by store 1; every link into store 3 cut (bytes lost); removeReplica(R, store 3); the links healed. The
+// removal must finish the job: store 3 holds no replica of R, and R serves writes on stores 1 and 2.
+import assert from 'node:assert/strict';
+import { AdminClient, KvClient, collectShardMap, removeReplica, transferRangeLeader } from '../../node/src/client/index.js';
+import { NodeProcess, collectLogsOnFailure, sleep, until } from '../helpers/cluster-process.js';
+import { FaultProxy } from '../helpers/process-proxy.js';
+
+const N = 3;
+
+describe('a replica removed while cut off from its range (removeReplica finishes it)', function () {
+  this.timeout(120_000);
+  const nodes = new Map<number, NodeProcess>();
+  /** "i>j": node i's link to node j. */
+  const links = new Map<string, FaultProxy>();
+  let admin: AdminClient | undefined;
+  let client: KvClient | undefined;
+
+  before(async function () {
+    for (let id = 1; id <= N; id++) {
+      const n: NodeProcess = new NodeProcess({
+        nodeId: `n${id}`,
+        host: `127.0.6.${10 + id}`,
+        env: { KVS_LOG_LEVEL: 'info' },
+        extraArgs: () => {
+          const peers = [`${id}=${n.address}`];
+          for (let j = 1; j <= N; j++) if (j !== id) peers.push(`${j}=${links.get(`${id}>${j}`)!.address}`);
+          return ['--raft-id', String(id), '--peers', peers.join(',')];
+        },
+      });
+      await n.allocatePorts();
+      nodes.set(id, n);
+    }
+    for (let i = 1; i <= N; i++) {
+      for (let j = 1; j <= N; j++) if (i !== j) links.set(`${i}>${j}`, await FaultProxy.start(nodes.get(j)!.address, { host: `127.0.7.${10 + i}` }));
+    }
+    await Promise.all([...nodes.values()].map((n) => n.start()));
+    const addresses = [...nodes.values()].map((n) => n.address);
+    admin = new AdminClient(addresses);
+    client = new KvClient({ endpoints: addresses, timeoutMs: 20_000 });
+    await until('a leader', async () => ((await admin!.status().catch(() => undefined))?.leaderAddress ? true : undefined), 30_000, 100);
+  });
+  afterEach(function () {
+    collectLogsOnFailure(this, [...nodes.values()]);
+  });
+  after(async function () {
+    client?.close();
+    admin?.close();
+    for (const p of links.values()) await p.close().catch(() => undefined);
+    for (const n of nodes.values()) await n.cleanup();
+  });
+
+  it('destroys the cut-off replica itself once the range no longer lists it', async function () {
+    const { right } = await admin!.splitRange(Buffer.from('m'));
+    const R = right.rangeId;
+    await client!.put('m1', 'before');
+    const storeEndpoints = new Map([...nodes].map(([id, n]) => [id, n.address] as const));
+    await transferRangeLeader(admin!, R, 1, { storeEndpoints });
+    const s3 = nodes.get(3)!.address;
+    await until('store 3 holds R', async () => ((await admin!.ranges(s3)).ranges.some((r) => r.rangeId === R) ? true : undefined), 10_000, 100);
+
+    // Store 3 hears nothing from now on: the commit of its removal never reaches it.
+    for (const i of [1, 2]) links.get(`${i}>3`)!.partition();
+    const steps: string[] = [];
+    await removeReplica(admin!, R, 3, { storeEndpoints, avoidStores: [3], timeoutMs: 30_000, onStep: (m) => steps.push(m) });
+    for (const i of [1, 2]) links.get(`${i}>3`)!.heal();
+
+    const map = await collectShardMap(admin!);
+    const r = map.ranges.find((x) => x.rangeId === R)!;
+    assert.deepEqual(r.replicas.map((x) => x.storeId).sort(), [1, 2], `range ${R} lists stores 1 and 2 (${steps.join('; ')})`);
+    // The removed replica does not linger on store 3 (and is not re-created by a stray message).
+    await until(`store 3 no longer holds range ${R}`, async () => ((await admin!.ranges(s3)).ranges.some((x) => x.rangeId === R) ? undefined : true), 10_000, 200);
+    await sleep(2000);
+    assert.ok(!(await admin!.ranges(s3)).ranges.some((x) => x.rangeId === R), `store 3 holds range ${R} again`);
+    assert.equal((await admin!.status(s3)).rangesHeld, 1, 'store 3 holds range 1 only');
+    // R still serves, and keeps what it had.
+    await client!.put('m2', 'after');
+    assert.equal((await client!.get('m1')).value?.toString(), 'before');
+    assert.equal((await client!.get('m2')).value?.toString(), 'after');
+  });
+});
