@@ -19,6 +19,11 @@ export interface ResolverHost {
   storeFor(key: Buffer): Promise<TxnParticipant>;
   /** Now, in ts units (the local hybrid clock's physical part is enough for TTL estimates). */
   nowTs(): number;
+  /**
+   * A lock of `txnId` is in the way: send its commit now if this store holds it back
+   * (secondary-commits.ts); true when its commit is held or on its way here.
+   */
+  hurry?(txnId: string): boolean;
   log?: Logger;
 }
 
@@ -46,8 +51,13 @@ export class LockResolver {
     const expiresAt = lock.prepTs + lock.ttlTs;
     const now = this.host.nowTs();
     if (now < expiresAt) {
-      // Alive (by this node's clock): back off, up to the lock's remaining life.
+      // Alive (by this node's clock): back off, up to the lock's remaining life. A commit this store
+      // holds back goes now, and the retry after a short backoff finds the lock gone.
       this.stats.waited++;
+      if (this.host.hurry?.(lock.txnId) === true) {
+        await sleep(1);
+        return;
+      }
       const remainingMs = Math.ceil((expiresAt - now) / TS_PER_MS);
       await sleep(Math.max(1, Math.min(remainingMs, Math.min(2 ** Math.min(attempt, 6), 50))));
       return;

@@ -100,6 +100,8 @@ export interface RaftNodeOptions {
   txnLockTtlMs?: number;
   /** Parallel commits across ranges (default false; RangeKvStoreOptions.txnParallelCommit). */
   txnParallelCommit?: boolean;
+  /** Hold of secondary commits (RangeKvStoreOptions.secondaryHoldMs). */
+  txnSecondaryHoldMs?: number;
   /** TEST ONLY (KVS_TEST_CRASH_AT_TXN): see RangeKvStoreOptions.testCrashAtTxn. */
   testCrashAtTxn?: (point: TxnCrashPoint) => void;
   /** TEST ONLY (KVS_TEST_CRASH_AT_SPLIT): see PeerConfig.testCrashAtSplit. */
@@ -209,6 +211,7 @@ export class RaftNode implements RangeSet {
       },
       ...(opts.txnLockTtlMs !== undefined ? { txnLockTtlMs: opts.txnLockTtlMs } : {}),
       ...(opts.txnParallelCommit !== undefined ? { txnParallelCommit: opts.txnParallelCommit } : {}),
+      ...(opts.txnSecondaryHoldMs !== undefined ? { secondaryHoldMs: opts.txnSecondaryHoldMs } : {}),
       ...(opts.testCrashAtTxn !== undefined ? { testCrashAtTxn: opts.testCrashAtTxn } : {}),
     });
     // Where remote ranges are: this store's replica of the meta range, else its peers' (range-locate.ts).

@@ -122,6 +122,8 @@ export interface RangeKvStoreOptions {
   txnLockTtlMs?: number;
   /** Parallel commits (default false): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
   txnParallelCommit?: boolean;
+  /** How long a secondary commit waits to ride the range's next proposal from this store (secondary-commits.ts; default 0: sent at once). */
+  secondaryHoldMs?: number;
   /**
    * A DeleteRange spanning several ranges is one transaction (atomic) while it finds at most this many
    * keys (default 1 000, the per-range chunk: one range's DeleteRange is one command up to it); above,
@@ -161,12 +163,13 @@ export class RangeKvStore implements KvStore {
     this.maxScanLimit = opts.maxScanLimit ?? 10_000;
     this.lockTtlMs = opts.txnLockTtlMs ?? 3000;
     const nowMs = opts.nowMs ?? Date.now;
+    this.secondaries = new SecondaryCommits(opts.logger, opts.secondaryHoldMs !== undefined ? { holdMs: opts.secondaryHoldMs } : {});
     this.resolver = new LockResolver({
       storeFor: async (key) => this.participantFor(key),
       nowTs: () => nowMs() * TS_PER_MS,
+      hurry: (txnId) => this.secondaries.hurry(txnId),
       ...(opts.logger !== undefined ? { log: opts.logger } : {}),
     });
-    this.secondaries = new SecondaryCommits(opts.logger);
     this.sweeper = setInterval(() => this.sweep(), 5000);
     this.sweeper.unref();
   }
@@ -1033,6 +1036,7 @@ export class RangeKvStore implements KvStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    this.secondaries.releaseAll();
     await this.opts.onClose?.();
   }
 }

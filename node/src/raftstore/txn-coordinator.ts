@@ -147,6 +147,8 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     // writes its part in one step (a secondary lock met before that finds no record and no primary lock:
     // once its TTL is over a resolver records the abort, and the commit point is then refused).
     let first = true;
+    // Commits held on these ranges (secondary-commits.ts) ride in this round.
+    for (const s of ordered) o.secondaries.ride(s.store.rangeId);
     const all = await Promise.allSettled(
       secondaries.map((s) =>
         prepareOne(s).then((ts) => {
@@ -248,6 +250,7 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
     });
   const prepare = (s: TxnPart): Promise<number> => withLockRetries(s, () => s.store.prepareTxn(request(s)));
   let all: Array<PromiseSettledResult<number>>;
+  for (const s of ordered) o.secondaries.ride(s.store.rangeId);
   if (o.crashAt !== undefined) {
     // Failpoint mode only: the primary alone first, so the first crash point has exactly it staged.
     const first = await Promise.allSettled([stage()]);

@@ -139,6 +139,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     rangeMaxBytes: r.rangeMaxBytes,
     txnLockTtlMs: r.txnLockTtlMs,
     txnParallelCommit: r.txnParallelCommit,
+    txnSecondaryHoldMs: r.txnSecondaryHoldMs,
     maxMessageBytes: config.limits.maxReceiveMessageBytes,
     store: {
       nodeId: config.nodeId,
