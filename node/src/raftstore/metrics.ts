@@ -195,6 +195,8 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_txn_locks_resolved', 'locks of other transactions this store settled: rolled forward or back through their primary (monotonic)', () => node.kv.resolver.stats.committed + node.kv.resolver.stats.rolledBack);
   store('kvs_txn_recoveries', 'staging transactions (parallel commits) this store decided through their participants: a dead coordinator\'s, or a retried commit\'s (monotonic)', () => node.kv.resolver.stats.recovered);
   store('kvs_txn_lock_waits', 'backoffs of requests waiting for a live lock of a prepared transaction (monotonic)', () => node.kv.resolver.stats.waited);
+  store('kvs_txn_lock_early_checks', 'live locks (older than 100 ms) checked at their primary before their TTL ended (monotonic)', () => node.kv.resolver.stats.earlyChecks);
+  store('kvs_txn_lock_early_settled', 'of those, settled at once because the primary had recorded the outcome (monotonic)', () => node.kv.resolver.stats.earlySettled);
   store('kvs_raft_transport_pings', 'store liveness pings sent: empty frames to peer stores that got nothing else since the last ping round (monotonic)', () => node.transport.stats.pings);
   g('kvs_raft_term', 'current Raft term', () => peer().status().term);
   g('kvs_raft_is_leader', '1 when this node is the leader of the group', () => (peer().isLeader ? 1 : 0));

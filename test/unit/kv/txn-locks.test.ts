@@ -182,6 +182,18 @@ describe('cross-range transaction locks (state machine)', () => {
     assert.equal(status(late), 'TXN_CONFLICT');
   });
 
+  it('a check with an expiry no clock reaches (the resolver\'s early check) decides nothing: alive — even past a primary lock\'s TTL — until an outcome is recorded', async () => {
+    const sm = await StateMachine.open(new MemoryEngine());
+    const never = Number.MAX_SAFE_INTEGER;
+    assert.equal(status(await apply1(sm, { type: 'txnCheck', proposedTs: 1e12, txnId: 'q1', primary: b('x'), lockExpiresTs: never })), `alive@${never}`);
+    assert.equal(sm.locks.record('q1'), undefined, 'no abort recorded without a primary lock');
+    await apply1(sm, prepare('q2', { ts: 100, startTs: 50, primary: 'y', ttl: 100, writes: [put('y', '1')] }));
+    assert.equal(status(await apply1(sm, { type: 'txnCheck', proposedTs: 1e12, txnId: 'q2', primary: b('y'), lockExpiresTs: never })), `alive@${never}`);
+    assert.equal(sm.locks.lockCount, 1, 'the primary lock past its TTL is not aborted by it');
+    await apply1(sm, { type: 'txnCommitLocks', proposedTs: 120, txnId: 'q2', commitTs: 110, primary: b('y') });
+    assert.equal(status(await apply1(sm, { type: 'txnCheck', proposedTs: 130, txnId: 'q2', primary: b('y'), lockExpiresTs: never })), 'committed@110');
+  });
+
   it('one-phase commit point refusals: a conflict on its read set, a live lock in the way, an abort recorded first — nothing written', async () => {
     const e = new MemoryEngine();
     const sm = await StateMachine.open(e);
