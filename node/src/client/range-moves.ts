@@ -154,7 +154,8 @@ const SELF_DESTROY_GRACE_MS = 2000;
  * move back (awaitOldReplicaGone). So after a grace period the store is told to destroy it
  * (Admin.DestroyStaleReplica, as the operator's RemoveStalePeer step does), naming the range's newest
  * descriptor: the store refuses unless that descriptor is newer than its replica's and leaves it out.
- * Bounded by `deadline`; a store that cannot be reached keeps its replica (reported through onStep).
+ * Bounded by `deadline` (then reported through onStep); a store that does not answer is left as it is
+ * (the operator's stale-peer step, or the next move, finds its replica later).
  */
 async function finishStaleReplica(admin: AdminClient, rangeId: number, store: number, o: MoveOptions, deadline: number): Promise<void> {
   const endpoint = o.storeEndpoints?.get(store);

@@ -24,7 +24,7 @@ export interface ResolverHost {
   nowTs(): number;
   /**
    * A lock of `txnId` is in the way: send its commit now if this store holds it back
-   * (secondary-commits.ts); true when its commit is held or on its way here.
+   * (secondary-commits.ts, --txn-secondary-hold); true when it did.
    */
   hurry?(txnId: string): boolean;
   log?: Logger;

@@ -16,9 +16,9 @@
 // ~4 rounds each instead of ~7. A reader on this store that meets a held commit's lock sends it at once
 // (`hurry`, from the lock resolver) rather than waiting; a reader or prepare on ANOTHER store backs off
 // as for any lock whose commit is on its way — but up to the hold longer, and a prepare gives way after
-// three tries (a conflict the client re-runs). That is why it is off by default: before it can be on,
-// a lock met while its TTL runs must be checked at its primary at once (TiKV's CheckTxnStatus on first
-// meeting) instead of only after the TTL.
+// three tries (a conflict the client re-runs); the resolver's early check at the primary starts only at
+// a lock age of 100 ms (lock-resolver.ts). That, and 7 % fewer transactions at 64 in flight in the one
+// A/B (docs/benchmarks.md, 2026-12-06), is why it is off by default.
 //
 // Safety does not depend on any of this: a secondary's locks are resolved by readers through the primary
 // if its commit is late or lost (the coordinator may crash at any point).
@@ -107,13 +107,13 @@ export class SecondaryCommits {
   }
 
   /**
-   * A reader met a lock of `txnId`: its held commit, if any, goes now. Whether one was held or is in
-   * flight (the lock is about to go: a short backoff is enough).
+   * A reader met a lock of `txnId`: its commit, if held here, goes now (true: the lock is about to go, a
+   * short backoff is enough). A commit only queued behind an in-flight batch is left to the usual backoff.
    */
   hurry(txnId: string): boolean {
     for (const [rangeId, q] of this.queues) {
-      if (!q.pending.some((c) => c.txnId === txnId)) continue;
-      if (q.timer !== undefined) this.release(rangeId, q);
+      if (q.timer === undefined || !q.pending.some((c) => c.txnId === txnId)) continue;
+      this.release(rangeId, q);
       return true;
     }
     return false;
