@@ -227,19 +227,28 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
     try {
       const t0 = Date.now();
       await kubectl('patch', `kvscluster/${NAME}`, '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { image: UPGRADE_IMAGE, version: 'dev2' } }));
+      // What the wait saw last: on a timeout it says which condition never held (a flake once left no trace).
+      let lastSeen = 'nothing yet';
       const done = await waitFor(
         `${NAME}: every pod on ${UPGRADE_IMAGE}, dev2, leaders rebalanced`,
         async () => {
           const pods = await getJson('pods', '-n', NS, '-l', `app.kubernetes.io/name=kvs,app.kubernetes.io/instance=${NAME}`);
+          lastSeen = `pods ${pods.items.map((p: any) => `${p.metadata.name}=${p.spec.containers[0].image}`).join(' ')}`;
           if (pods.items.length !== STORES || !pods.items.every((p: any) => p.spec.containers[0].image === UPGRADE_IMAGE)) return undefined;
           const x = (await getJson('kvscluster', NAME, '-n', NS)).status ?? {};
           const bal = (x.conditions ?? []).find((c: any) => c.type === 'Balanced');
+          lastSeen = `status ${JSON.stringify({ currentVersion: x.currentVersion, phase: x.phase, readyReplicas: x.readyReplicas, shardMap: x.shardMap, balanced: bal, conditions: (x.conditions ?? []).map((c: any) => `${c.type}=${c.status}/${c.reason}`) })}`;
           if (!(x.currentVersion === 'dev2' && x.phase === 'Running' && x.readyReplicas === STORES && x.shardMap?.underReplicated === 0 && bal?.status === 'True')) return undefined;
           const m = await shardMap();
+          lastSeen = `shard map: ${m.ranges} ranges, well formed ${m.wellFormed}, leaders ${stores.map((st: number) => `${st}:${m.leaders.get(st) ?? 0}`).join(' ')} (spread ${spread(m.leaders, stores).toFixed(2)}), problems ${m.problems.slice(0, 5).join('; ')}`;
           return m.ranges === RANGES && m.wellFormed && spread(m.leaders, stores) <= 0.2 ? { status: x, map: m } : undefined;
         },
         480_000,
-      );
+      ).catch(async (e: unknown) => {
+        const events = await getJson('events', '-n', NS).catch(() => ({ items: [] }));
+        const recent = (events.items as any[]).slice(-30).map((ev) => `${ev.reason}: ${ev.note ?? ev.message ?? ''}`);
+        throw new Error(`${(e as Error).message}; last seen: ${lastSeen}; recent events: ${recent.join(' | ')}`);
+      });
       const tDone = Date.now();
       await sleep(1000);
       await w.stop();
