@@ -117,15 +117,28 @@ async function awaitOldReplicaGone(admin: AdminClient, rangeId: number, store: n
   if (endpoint === undefined) return;
   let waited = false;
   while (Date.now() < deadline) {
-    const own = await admin.ranges(endpoint).catch(() => undefined);
-    if (own === undefined || !own.ranges.some((r) => r.rangeId === rangeId)) break;
-    const current = (await collectShardMap(admin).catch(() => undefined))?.ranges.find((r) => r.rangeId === rangeId);
+    const probe = await staleReplicaAt(admin, endpoint, rangeId, store);
+    if (probe === 'gone') break;
     // Still a member (e.g. the learner of an interrupted move): nothing stale to wait for.
-    if (current === undefined || current.replicas.some((x) => x.storeId === store)) return;
+    if (probe === 'member') return;
     waited = true;
     await sleep(200);
   }
   if (waited) await sleep(1000);
+}
+
+/**
+ * Store `store`'s replica of `rangeId` (at its admin `endpoint`) and the range's newest descriptor when
+ * that replica is stale: the store still reports it, and the descriptor does not list the store.
+ * 'gone': the store reports no such replica (or did not answer); 'member': the range lists the store
+ * (still, or again), or no descriptor of it is known.
+ */
+async function staleReplicaAt(admin: AdminClient, endpoint: string, rangeId: number, store: number): Promise<'gone' | 'member' | { own: RangeInfo; current: RangeInfo }> {
+  const own = (await admin.ranges(endpoint).catch(() => undefined))?.ranges.find((r) => r.rangeId === rangeId);
+  if (own === undefined) return 'gone';
+  const current = (await collectShardMap(admin).catch(() => undefined))?.ranges.find((r) => r.rangeId === rangeId);
+  if (current === undefined || current.replicas.some((x) => x.storeId === store)) return 'member';
+  return { own, current };
 }
 
 /** Adds a replica of `rangeId` on store `to`: learner (it receives the range by snapshot), then voter once caught up. */
@@ -163,11 +176,11 @@ async function finishStaleReplica(admin: AdminClient, rangeId: number, store: nu
   const since = Date.now();
   let last = '';
   while (Date.now() <= deadline) {
-    const own = (await admin.ranges(endpoint).catch(() => undefined))?.ranges.find((r) => r.rangeId === rangeId);
-    if (own === undefined) return; // destroyed (or the store did not answer: nothing to do from here)
-    const current = (await collectShardMap(admin).catch(() => undefined))?.ranges.find((r) => r.rangeId === rangeId);
-    // Listed again (re-added meanwhile), or no newer descriptor known: not ours to destroy.
-    if (current === undefined || current.replicas.some((x) => x.storeId === store)) return;
+    const probe = await staleReplicaAt(admin, endpoint, rangeId, store);
+    // Destroyed (or the store did not answer: nothing to do from here); or listed again (re-added
+    // meanwhile), or no newer descriptor known: not ours to destroy.
+    if (probe === 'gone' || probe === 'member') return;
+    const { own, current } = probe;
     if (Date.now() - since >= SELF_DESTROY_GRACE_MS && current.confVer > own.confVer) {
       try {
         const r = await admin.destroyStaleReplica(endpoint, rangeId, { confVer: current.confVer, version: current.version }, current.replicas.map((x) => x.storeId));
