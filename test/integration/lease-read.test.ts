@@ -18,42 +18,18 @@ import { NodeProcess, collectLogsOnFailure, sleep, until } from '../helpers/clus
 import { checkLinearizable, porcupineBinary } from '../helpers/history-porcupine.js';
 import { HistoryRecorder } from '../helpers/history-recorder.js';
 import { runRegisterWorkload } from '../helpers/history-workload.js';
-import { FaultProxy } from '../helpers/process-proxy.js';
+import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js';
 import { testSeed } from './support/fixture.js';
 
 const N = 3;
 const LEADER_CLIENTS = 3;
 const MAJORITY_CLIENTS = 3;
 
-interface Cast {
-  nodes: Map<number, NodeProcess>;
-  /** "i>j": node i's link to node j. */
-  links: Map<string, FaultProxy>;
-}
+type Cast = ProxiedCluster;
 
 async function startCluster(env: Record<string, string>): Promise<Cast> {
-  const nodes = new Map<number, NodeProcess>();
-  const links = new Map<string, FaultProxy>();
-  for (let id = 1; id <= N; id++) {
-    const n: NodeProcess = new NodeProcess({
-      nodeId: `n${id}`,
-      host: `127.0.3.${10 + id}`,
-      env: { KVS_LOG_LEVEL: 'info', ...env },
-      extraArgs: () => {
-        const peers = [`${id}=${n.address}`];
-        for (let j = 1; j <= N; j++) if (j !== id) peers.push(`${j}=${links.get(`${id}>${j}`)!.address}`);
-        // Lease reads are opt-in; this suite is about them.
-        return ['--raft-id', String(id), '--peers', peers.join(','), '--lease-read', 'true'];
-      },
-    });
-    await n.allocatePorts();
-    nodes.set(id, n);
-  }
-  for (let i = 1; i <= N; i++) {
-    for (let j = 1; j <= N; j++) if (i !== j) links.set(`${i}>${j}`, await FaultProxy.start(nodes.get(j)!.address, { host: `127.0.4.${10 + i}` }));
-  }
-  await Promise.all([...nodes.values()].map((n) => n.start()));
-  return { nodes, links };
+  // Lease reads are opt-in; this suite is about them.
+  return startProxiedCluster({ n: N, hostNet: 3, proxyNet: 4, env, args: ['--lease-read', 'true'] });
 }
 
 async function leaderOf(addresses: string[]): Promise<{ id: number; term: number } | undefined> {

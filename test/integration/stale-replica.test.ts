@@ -9,38 +9,22 @@
 // removal must finish the job: store 3 holds no replica of R, and R serves writes on stores 1 and 2.
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient, collectShardMap, removeReplica, transferRangeLeader } from '../../node/src/client/index.js';
-import { NodeProcess, collectLogsOnFailure, sleep, until } from '../helpers/cluster-process.js';
-import { FaultProxy } from '../helpers/process-proxy.js';
+import { type NodeProcess, collectLogsOnFailure, sleep, until } from '../helpers/cluster-process.js';
+import type { FaultProxy } from '../helpers/process-proxy.js';
+import { startProxiedCluster } from '../helpers/proxied-cluster.js';
 
 const N = 3;
 
 describe('a replica removed while cut off from its range (removeReplica finishes it)', function () {
   this.timeout(120_000);
-  const nodes = new Map<number, NodeProcess>();
+  let nodes = new Map<number, NodeProcess>();
   /** "i>j": node i's link to node j. */
-  const links = new Map<string, FaultProxy>();
+  let links = new Map<string, FaultProxy>();
   let admin: AdminClient | undefined;
   let client: KvClient | undefined;
 
   before(async function () {
-    for (let id = 1; id <= N; id++) {
-      const n: NodeProcess = new NodeProcess({
-        nodeId: `n${id}`,
-        host: `127.0.6.${10 + id}`,
-        env: { KVS_LOG_LEVEL: 'info' },
-        extraArgs: () => {
-          const peers = [`${id}=${n.address}`];
-          for (let j = 1; j <= N; j++) if (j !== id) peers.push(`${j}=${links.get(`${id}>${j}`)!.address}`);
-          return ['--raft-id', String(id), '--peers', peers.join(',')];
-        },
-      });
-      await n.allocatePorts();
-      nodes.set(id, n);
-    }
-    for (let i = 1; i <= N; i++) {
-      for (let j = 1; j <= N; j++) if (i !== j) links.set(`${i}>${j}`, await FaultProxy.start(nodes.get(j)!.address, { host: `127.0.7.${10 + i}` }));
-    }
-    await Promise.all([...nodes.values()].map((n) => n.start()));
+    ({ nodes, links } = await startProxiedCluster({ n: N, hostNet: 6, proxyNet: 7 }));
     const addresses = [...nodes.values()].map((n) => n.address);
     admin = new AdminClient(addresses);
     client = new KvClient({ endpoints: addresses, timeoutMs: 20_000 });
