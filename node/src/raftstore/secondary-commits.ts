@@ -90,10 +90,7 @@ export class SecondaryCommits {
     }
     const rangeId = participant.rangeId;
     const held = q;
-    held.timer = setTimeout(() => {
-      held.timer = undefined;
-      if (!held.inFlight) this.flush(rangeId, held);
-    }, this.holdMs);
+    held.timer = setTimeout(() => this.release(rangeId, held), this.holdMs);
     held.timer.unref();
   }
 
