@@ -5,6 +5,8 @@
 // is all-or-nothing across a crash (the three keys always carry the same generation).
 // Negative control: the same check against a `--memory` node (loses everything on a kill) must fail.
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { KvClient } from '../../node/src/client/index.js';
 import { NodeProcess, collectLogsOnFailure } from '../helpers/cluster-process.js';
 import { prng, sleep, testSeed, useNode } from './support/fixture.js';
@@ -143,6 +145,28 @@ describe('crash recovery: kill -9 under write load', function () {
     const c = f.client();
     await c.put('crash/after', 'ok');
     assert.equal((await c.get('crash/after')).value?.toString(), 'ok');
+  });
+
+  describe('with --raft-wal: a single-voter Raft store whose log writes are made durable by its own WAL', function () {
+    let node: NodeProcess | undefined;
+    afterEach(function () {
+      collectLogsOnFailure(this, [node]);
+    });
+    after(async () => node?.cleanup());
+
+    it('keeps every acknowledged write across 3 SIGKILLs; the WAL carried the log writes', async function () {
+      node = new NodeProcess({ nodeId: 'wal', extraArgs: (spec) => ['--raft-id', '1', '--peers', `1=${spec.host}:${spec.grpcPort}`, '--raft-wal'], env: { KVS_LOG_LEVEL: 'info' } });
+      await node.start();
+      const r = await crashRun(node, testSeed('crash-wal'), 3, clients);
+      assert.ok(r.acked > 100, `enough load: only ${r.acked} acknowledged writes`);
+      const m = await node.metrics();
+      const walWrites = Number(/^kvs_store_wal_writes(?:\{[^}]*\})? (\d+)/m.exec(m)?.[1] ?? '0');
+      assert.ok(walWrites > 0, 'log writes went through the WAL since the last restart');
+      const segments = readdirSync(join(node.dataDir, 'raft-wal')).filter((f) => f.endsWith('.wal'));
+      assert.ok(segments.length >= 1 && segments.length <= 3, `checkpoints keep the WAL short: ${segments.join(', ')}`);
+      console.log(`      --raft-wal: ${r.acked} acknowledged unique writes, ${r.errors} failed/unknown, 3 kills; ${walWrites} WAL group writes since the last start, ${segments.length} segment(s)`);
+      assert.ok(existsSync(join(node.dataDir, 'raft-wal')));
+    });
   });
 
   describe('negative control', function () {

@@ -14,11 +14,21 @@
 // caller that sends a message after `await write()` still promises only what is durable. Ranges share a
 // batch, not a fate: when a merged batch fails, its requests are written again one by one (the batch is
 // atomic, so nothing of it landed) and only those that fail on their own are rejected.
+//
+// With the store's Raft log WAL (log-wal.ts), a Raft log write that must be durable does not sync
+// LevelDB: the group goes to LevelDB unsynced and the log requests' ops to the WAL (one record, one
+// fdatasync), at the same time. A request that needs LevelDB itself synced (a split's apply batch: the
+// new range's Raft state must be durable before its own log records are; a checkpoint) still syncs it.
 import type { Engine, EngineOp } from '../engine/engine.js';
+import { WalError } from '../raftlog/wal.js';
+import { lsnOp, type LogWal } from './log-wal.js';
+
+/** none: unsynced; log: a Raft log write, durable (WAL or LevelDB sync); engine: LevelDB synced. */
+type Durability = 'none' | 'log' | 'engine';
 
 interface Pending {
   ops: readonly EngineOp[];
-  sync: boolean;
+  sync: Durability;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -36,6 +46,10 @@ export interface LogWriterStats {
   syncedRequests: number;
   /** Merged batches that failed and were retried request by request. */
   splitRetries: number;
+  /** Group writes made durable by a WAL record instead of a LevelDB sync. */
+  walWrites: number;
+  /** Checkpoints (synced LevelDB writes that let WAL segments go). */
+  checkpoints: number;
 }
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
@@ -43,12 +57,77 @@ const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
 export class LogWriter {
   private queue: Pending[] = [];
   private busy = false;
-  readonly stats: LogWriterStats = { writes: 0, syncedWrites: 0, requests: 0, applyRequests: 0, syncedRequests: 0, splitRetries: 0 };
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  /** LSN covered by the last checkpoint. */
+  private checkpointedLsn = 0;
+  private checkpointRun: Promise<void> | undefined;
+  readonly stats: LogWriterStats = { writes: 0, syncedWrites: 0, requests: 0, applyRequests: 0, syncedRequests: 0, splitRetries: 0, walWrites: 0, checkpoints: 0 };
 
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly wal?: LogWal,
+  ) {
+    if (wal !== undefined) this.checkpointedLsn = wal.lastLsn;
+  }
 
-  /** Resolves when `ops` are in the engine (and on disk when `sync`), in the order writes were asked for. */
+  /** The store's Raft log WAL, if it has one (metrics). */
+  get logWal(): LogWal | undefined {
+    return this.wal;
+  }
+
+  /** Resolves when `ops` are in the engine (and durable when `sync`), in the order writes were asked for. */
   write(ops: readonly EngineOp[], sync: boolean): Promise<void> {
+    return this.enqueue(ops, sync ? 'log' : 'none');
+  }
+
+  /** A range's apply batch: the same group commit, counted apart. `sync`: LevelDB synced (a split's). */
+  writeApply(ops: readonly EngineOp[], sync = false): Promise<void> {
+    this.stats.applyRequests++;
+    return this.enqueue(ops, sync ? 'engine' : 'none');
+  }
+
+  /**
+   * Syncs LevelDB behind every write asked for so far, then deletes the WAL segments it covers. Runs by
+   * itself every `intervalMs` while records are written (startCheckpoints).
+   */
+  checkpoint(): Promise<void> {
+    const wal = this.wal;
+    if (wal === undefined || wal.isClosed) return Promise.resolve();
+    this.checkpointRun ??= (async () => {
+      try {
+        // Group writes are serial: once this one is in, every record up to the LSN seen now is in LevelDB.
+        const lsn = wal.lastLsn;
+        // (An empty batch would write nothing: LevelDB syncs only with a record to write.)
+        await this.enqueue([lsnOp(lsn)], 'engine');
+        this.stats.checkpoints++;
+        this.checkpointedLsn = lsn;
+        await wal.purgeCovered(lsn);
+      } finally {
+        this.checkpointRun = undefined;
+      }
+    })();
+    return this.checkpointRun;
+  }
+
+  startCheckpoints(intervalMs: number, onError: (e: Error) => void): void {
+    if (this.wal === undefined || this.checkpointTimer !== undefined) return;
+    this.checkpointTimer = setInterval(() => {
+      if (this.wal!.lastLsn === this.checkpointedLsn) return;
+      this.checkpoint().catch((e: unknown) => onError(asError(e)));
+    }, intervalMs);
+    this.checkpointTimer.unref();
+  }
+
+  /** Stops checkpoints and closes the WAL after a last one; later log writes sync LevelDB instead. */
+  async close(): Promise<void> {
+    if (this.checkpointTimer !== undefined) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    if (this.wal === undefined || this.wal.isClosed) return;
+    await this.checkpoint().catch(() => undefined);
+    await this.wal.close();
+  }
+
+  private enqueue(ops: readonly EngineOp[], sync: Durability): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, sync, resolve, reject });
       if (!this.busy) {
@@ -58,37 +137,40 @@ export class LogWriter {
     });
   }
 
-  /** A range's apply batch (unsynced): the same group commit, counted apart. */
-  writeApply(ops: readonly EngineOp[]): Promise<void> {
-    this.stats.applyRequests++;
-    return this.write(ops, false);
-  }
-
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
-      const sync = group.some((p) => p.sync);
+      let level: Durability = 'none';
+      for (const p of group) if (p.sync === 'engine' || (p.sync === 'log' && level === 'none')) level = p.sync;
+      const wal = this.wal !== undefined && !this.wal.isClosed && level === 'log' ? this.wal : undefined;
       const ops = group.length === 1 ? group[0]!.ops : group.flatMap((p) => p.ops);
-      this.count(group.length, group.filter((p) => p.sync).length, sync);
+      this.count(group.length, group.filter((p) => p.sync !== 'none').length, level !== 'none');
       try {
-        await this.engine.write(ops, { sync });
+        if (wal !== undefined) {
+          // LevelDB unsynced (with the LSN, so a restart knows which records it holds) and the WAL record in parallel.
+          const lsn = wal.nextLsn();
+          const logOps = group.length === 1 ? ops : group.filter((p) => p.sync === 'log').flatMap((p) => p.ops);
+          this.stats.walWrites++;
+          await Promise.all([this.engine.write([...ops, lsnOp(lsn)], { sync: false }), wal.append(lsn, logOps)]);
+        } else await this.engine.write(ops, { sync: level !== 'none' });
         for (const p of group) p.resolve();
       } catch (e) {
-        if (group.length === 1) group[0]!.reject(asError(e));
+        // A failed WAL fails every later log write too (wal.ts): no point in retrying one by one.
+        if (group.length === 1 || e instanceof WalError) for (const p of group) p.reject(asError(e));
         else await this.oneByOne(group);
       }
     }
     this.busy = false;
   }
 
-  /** After a merged batch failed: each request alone, in order; only the failing ones are rejected. */
+  /** After a merged batch failed: each request alone, in order (LevelDB synced when it must be durable); only the failing ones are rejected. */
   private async oneByOne(group: Pending[]): Promise<void> {
     this.stats.splitRetries++;
     for (const p of group) {
-      this.count(0, 0, p.sync); // an engine write more; the requests were counted with the batch
+      this.count(0, 0, p.sync !== 'none'); // an engine write more; the requests were counted with the batch
       try {
-        await this.engine.write(p.ops, { sync: p.sync });
+        await this.engine.write(p.ops, { sync: p.sync !== 'none' });
         p.resolve();
       } catch (e) {
         p.reject(asError(e));

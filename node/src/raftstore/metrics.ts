@@ -179,6 +179,9 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   store('kvs_store_apply_requests', 'range apply batches written through the group commit (monotonic)', () => node.logWriter.stats.applyRequests);
   store('kvs_store_log_synced_writes', 'synced group-commit writes of the Raft logs (one fsync each) (monotonic)', () => node.logWriter.stats.syncedWrites);
   store('kvs_store_log_synced_requests', 'range log writes that needed a sync; / kvs_store_log_synced_writes = fsyncs saved by group commit (monotonic)', () => node.logWriter.stats.syncedRequests);
+  store('kvs_store_wal_writes', 'synced group writes made durable by a Raft log WAL record (one fdatasync of the WAL) instead of a LevelDB sync (monotonic)', () => node.logWriter.stats.walWrites);
+  store('kvs_store_wal_checkpoints', 'LevelDB syncs that let Raft log WAL segments go (monotonic)', () => node.logWriter.stats.checkpoints);
+  store('kvs_store_wal_bytes', 'bytes appended to the Raft log WAL (monotonic)', () => node.logWriter.logWal?.stats.bytes ?? 0);
   // Point reads served synchronously on the event loop vs through the thread pool (engine/sync-read-gate.ts):
   // many slow ones mean the data no longer fits the caches and reads went back to the thread pool.
   const gate = node.engine instanceof LevelEngine ? node.engine.syncReads : undefined;

@@ -1334,7 +1334,9 @@ export class Peer implements CommandSink {
       // With every range's log and apply writes of the store round in one engine write (log-writer.ts);
       // this range's next batch still waits for this one, so its apply order is unchanged.
       if (splits.length > 0 && this.cfg.testCrashAtSplit?.at === 'before-apply') this.cfg.testCrashAtSplit.crash();
-      if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.writeApply(r.ops);
+      // A split's batch syncs LevelDB: the new range's Raft state must be durable before its own log
+      // writes are (they go to the store's WAL, log-wal.ts, while this batch would stay unsynced).
+      if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.writeApply(r.ops, splits.length > 0);
       else await this.engine.write(r.ops, { sync: false });
       // (An unsynced LevelDB write is in the OS once it returns: a process crash keeps it.)
       if (splits.length > 0 && this.cfg.testCrashAtSplit?.at === 'after-apply') this.cfg.testCrashAtSplit.crash();

@@ -1,13 +1,16 @@
 // Assembles the replicated side of one kvs node: the classic-level engine shared by every group, the
 // Raft transport, the router, the data group's Peer (group 1 at this stage), and a LocalStore running on
 // top of it (commandSink = the Peer: writes become proposals; readBarrier = ReadIndex).
+import { existsSync } from 'node:fs';
 import { mkdir, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import type { TxnCrashPoint } from './txn-coordinator.js';
 import { serveTxnCall } from './txn-rpc.js';
 import type { Engine } from '../engine/engine.js';
 import { LevelEngine } from '../engine/level-engine.js';
+import { LogWal } from './log-wal.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
 import type { KvStore } from '../kv/api.js';
 import { LocalStore, type LocalStoreOptions } from '../kv/local-store.js';
@@ -55,6 +58,10 @@ import type { LeaseTuning } from './read-lease.js';
 import { RangeLoad } from './range-load.js';
 
 export const DATA_GROUP_ID = 1;
+/** The Raft log WAL's directory inside the data dir (LevelDB leaves names it does not know alone). */
+export const RAFT_WAL_DIR = 'raft-wal';
+/** How often LevelDB is synced so that WAL segments can go (and what LevelDB's unsynced writes risk on power loss). */
+const WAL_CHECKPOINT_MS = 1000;
 
 /** Quiesced ranges a store liveness change may wake per store tick (drainLivenessWakes). */
 export const LIVENESS_WAKES_PER_TICK = 256;
@@ -85,6 +92,10 @@ export interface RaftNodeOptions {
   raftAddress: string;
   dataDir?: string;
   engine?: Engine;
+  /** Raft log writes made durable by the store's WAL instead of a LevelDB sync (log-wal.ts); default false (--raft-wal). */
+  raftWal?: boolean;
+  /** How often LevelDB is synced so that WAL segments can go (default 1 s). */
+  walCheckpointMs?: number;
   logger: Logger;
   tickMs?: number;
   electionTick?: number;
@@ -187,6 +198,7 @@ export class RaftNode implements RangeSet {
     private readonly opts: RaftNodeOptions,
     private readonly identity: IdentityRegistry,
     private readonly sizes: ReturnType<typeof raftSizeLimits> | undefined,
+    logWal: LogWal | undefined,
   ) {
     this.kv = new RangeKvStore(this, {
       defaultScanLimit: opts.store?.defaultScanLimit,
@@ -221,7 +233,7 @@ export class RaftNode implements RangeSet {
       call: (to, rangeId, payload, timeoutMs) => this.transport.txnCall(to, rangeId, payload, timeoutMs),
       log: logger.child({ component: 'locate' }),
     });
-    this.logWriter = new LogWriter(engine);
+    this.logWriter = new LogWriter(engine, logWal);
     const electionMs = (opts.electionTick ?? 10) * (opts.tickMs ?? 100);
     // Two election timeouts: a store is declared down on its silence, and that wakes every range it
     // leads here at once, so a false "down" (a peer's GC pause or busy loop at thousands of ranges) costs
@@ -613,7 +625,22 @@ export class RaftNode implements RangeSet {
     }
     const groupId = DATA_GROUP_ID;
     const sizes = opts.maxMessageBytes !== undefined ? raftSizeLimits(opts.maxMessageBytes) : undefined;
+    let logWal: LogWal | undefined;
     try {
+      // The Raft log WAL (log-wal.ts) is replayed before any range opens — also when it is turned off
+      // now: its records may be all that holds the last log writes.
+      if (opts.dataDir !== undefined) {
+        const walDir = join(opts.dataDir, RAFT_WAL_DIR);
+        if (opts.raftWal === true || existsSync(walDir)) {
+          const opened = await LogWal.open(walDir, engine);
+          logWal = opened.wal;
+          if (opened.replayed > 0) opts.logger.warn('raft log WAL: records LevelDB had lost were written again', { records: opened.replayed, lsn: logWal.lastLsn });
+          if (opts.raftWal !== true) {
+            await logWal.close();
+            logWal = undefined;
+          }
+        }
+      }
       const identity = new IdentityRegistry(opts.raftId, opts.incarnation ?? '', opts.enforceIdentity ?? true);
       if (!identity.enforce) opts.logger.warn('TEST ONLY: member identity check disabled: a wiped data dir is accepted as the same voter', { raftId: opts.raftId });
       const storage = await PeerStorage.open(engine, groupId, {
@@ -677,7 +704,7 @@ export class RaftNode implements RangeSet {
           }
         },
       };
-      const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes);
+      const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes, logWal);
       transport.handlers.onFrame = (from, boot, pin) => {
         node.liveness.heard(from, boot, performance.now());
         node.notePeerGcPin(from, pin);
@@ -714,8 +741,10 @@ export class RaftNode implements RangeSet {
       transport.announce([...storage.addresses.keys()]);
       node.startTicking();
       node.meta.start();
+      node.logWriter.startCheckpoints(opts.walCheckpointMs ?? WAL_CHECKPOINT_MS, (e) => opts.logger.error('raft log WAL checkpoint failed', { err: e.message }));
       return node;
     } catch (e) {
+      await logWal?.close().catch(() => undefined);
       await engine.close().catch(() => undefined);
       throw e;
     }
@@ -921,6 +950,8 @@ export class RaftNode implements RangeSet {
     // The first range's store owns the engine: close the others first.
     const first = this.replicas.get(DATA_GROUP_ID);
     for (const r of this.replicas.values()) if (r !== first) await r.store.close({ keepEngine: true });
+    // A last checkpoint, then the WAL closes; anything written after it syncs LevelDB instead.
+    await this.logWriter.close();
     if (first !== undefined) await first.store.close();
     else await this.engine.close();
     this.logger.info('raft node closed', { raftId: this.raftId, ranges: this.replicas.size });

@@ -128,6 +128,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     electionTick: r.electionTick,
     leaseRead: r.leaseRead,
     quiesce: r.raftQuiesce,
+    raftWal: r.raftWal,
     ...livenessWakeSwitch(logger),
     ...metaPublishSwitch(logger),
     ...splitCrashSwitch(logger, r.raftId),

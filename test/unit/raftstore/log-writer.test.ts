@@ -49,7 +49,7 @@ describe('log writer: group commit of the ranges of a store', function () {
     assert.deepEqual(e.calls, [{ keys: ['a', 'b', 'c'], sync: true }]);
     e.release();
     await Promise.all(done);
-    assert.deepEqual(w.stats, { writes: 1, syncedWrites: 1, requests: 3, applyRequests: 0, syncedRequests: 1, splitRetries: 0 });
+    assert.deepEqual(w.stats, { writes: 1, syncedWrites: 1, requests: 3, applyRequests: 0, syncedRequests: 1, splitRetries: 0, walWrites: 0, checkpoints: 0 });
   });
 
   it('writes arriving while one is in flight queue into the next batch, in order', async function () {

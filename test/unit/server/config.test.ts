@@ -82,6 +82,9 @@ describe('server/config', () => {
     assert.equal(r([]).raftQuiesce, true);
     assert.equal(r(['--raft-quiesce=false']).raftQuiesce, false);
     assert.equal(r([], { KVS_RAFT_QUIESCE: 'false' }).raftQuiesce, false);
+    assert.equal(r([]).raftWal, false);
+    assert.equal(r(['--raft-wal']).raftWal, true);
+    assert.equal(r([], { KVS_RAFT_WAL: 'true' }).raftWal, true);
     assert.equal(r([]).maxClockDrift, 0.1);
     assert.equal(r(['--lease-read']).leaseRead, true);
     assert.equal(r(['--lease-read=false']).leaseRead, false);
