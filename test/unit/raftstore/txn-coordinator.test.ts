@@ -1,7 +1,7 @@
 // The coordinator's reading of the commit point's answers (raftstore/txn-coordinator.ts): which
 // refusals prove the transaction did not commit (roll back, conflict) and which leave it unknown.
 import { strict as assert } from 'node:assert';
-import { KeyNotInRangeError, OutcomeUnknownError, TxnConflictError } from '../../../node/src/kv/errors.js';
+import { KeyNotInRangeError, OutcomeUnknownError, SessionExpiredError, TxnConflictError } from '../../../node/src/kv/errors.js';
 import type { TxnParticipant } from '../../../node/src/kv/txn-steps.js';
 import { LockResolver } from '../../../node/src/raftstore/lock-resolver.js';
 import { SecondaryCommits } from '../../../node/src/raftstore/secondary-commits.js';
@@ -64,6 +64,19 @@ describe('raftstore/txn-coordinator: the commit point', () => {
     const s = range(2);
     await assert.rejects(commitTwoPhase(parts(p, s), opts()), TxnConflictError);
     assert.equal(p.rollbacks + s.rollbacks, 2);
+  });
+
+  it('a session table refusing the first commit command (its seq already forgotten) rolls the locks back at once; on a retry it does not (jepsen seed 26013)', async () => {
+    const expired = () => Promise.reject(new SessionExpiredError('result of seq 94 of session s was already forgotten (acknowledged below 101)'));
+    const p = range(1, [expired]);
+    const s = range(2);
+    await assert.rejects(commitTwoPhase(parts(p, s), opts()), SessionExpiredError);
+    assert.equal(s.rollbacks, 1, 'the secondary lock is rolled back now, not left for its TTL');
+    assert.equal(p.rollbacks, 1, 'and the primary records the abort');
+    const p2 = range(1, [() => Promise.reject(new OutcomeUnknownError(0, undefined, 'lost')), expired]);
+    const s2 = range(2);
+    await assert.rejects(commitTwoPhase(parts(p2, s2), opts()), SessionExpiredError);
+    assert.equal(p2.rollbacks + s2.rollbacks, 0, 'the first command may have applied before its result was forgotten');
   });
 
   it('a routing refusal of a RETRY is not: the first attempt may have applied (refused before the session table) — outcome unknown, nothing rolled back', async () => {
