@@ -1,9 +1,10 @@
 // The store's Raft log durability through its own write-ahead log (issue 16; docs/ARCHITECTURE.md "Raft
 // log WAL"). LevelDB keeps holding the Raft logs (reads, compaction, snapshots are unchanged), but a log
 // write no longer makes LevelDB fsync: the group write goes to LevelDB unsynced and, at the same time, its
-// log ops go to a preallocated append-only file as one record, made durable by one fdatasync (etcd's WAL;
-// on this box ≈ 180 µs against ≈ 250 µs for a synced LevelDB batch, and far less when three stores sync
-// one disk at once — measured in docs/benchmarks.md).
+// log ops go to a preallocated append-only file as one record, made durable by one fdatasync (etcd's WAL).
+// On the 2-core test box that sync costs 0.71× of a synced LevelDB batch with three stores syncing one
+// disk (250 vs 350 µs), but a lone put is no faster end to end (the stores are CPU-bound), so it is
+// opt-in: `--raft-wal` (docs/benchmarks.md, 2026-12-06 07:15).
 //
 // Every record carries a log sequence number (LSN), and the LevelDB batch of the same group write puts
 // that LSN under WAL_LSN_KEY. An unsynced LevelDB write reaches the OS when it returns, and LevelDB writes
