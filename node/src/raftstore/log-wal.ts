@@ -161,10 +161,18 @@ export class LogWal {
     if ((this.segmentMax.get(segment) ?? 0) < lsn) this.segmentMax.set(segment, lsn);
   }
 
-  /** After a synced LevelDB write that carried every record up to `lsn`: deletes the segments that hold only such records. */
-  async purgeCovered(lsn: number): Promise<number> {
-    const current = this.wal.currentSegment;
-    // The first segment still needed: the current one, or an older one holding a record above `lsn`.
+  /** The segment appended to now. */
+  get currentSegment(): number {
+    return this.wal.currentSegment;
+  }
+
+  /**
+   * After a synced LevelDB write that carried every record up to `lsn`: deletes the segments that hold
+   * only such records. `current`: the segment appended to when `lsn` was read — records above `lsn` can
+   * only be in it or later ones, whatever was rotated since.
+   */
+  async purgeCovered(lsn: number, current: number): Promise<number> {
+    // The first segment still needed: `current`, or an older one holding a record above `lsn`.
     let before = current;
     for (const s of [...this.segmentMax.keys()].sort((a, b) => a - b)) {
       if (s < current && this.segmentMax.get(s)! <= lsn) continue;

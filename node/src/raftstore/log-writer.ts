@@ -97,11 +97,12 @@ export class LogWriter {
       try {
         // Group writes are serial: once this one is in, every record up to the LSN seen now is in LevelDB.
         const lsn = wal.lastLsn;
+        const segment = wal.currentSegment;
         // (An empty batch would write nothing: LevelDB syncs only with a record to write.)
         await this.enqueue([lsnOp(lsn)], 'engine');
         this.stats.checkpoints++;
         this.checkpointedLsn = lsn;
-        await wal.purgeCovered(lsn);
+        await wal.purgeCovered(lsn, segment);
       } finally {
         this.checkpointRun = undefined;
       }
