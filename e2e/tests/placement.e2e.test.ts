@@ -72,6 +72,11 @@ async function eventsOf(reason: string): Promise<any[]> {
   const ev = await getJson('events.events.k8s.io', '-n', NS, '--field-selector', `regarding.name=${NAME}`);
   return ev.items.filter((e: any) => e.reason === reason);
 }
+/** No PlacementStepFailed event so far in the namespace; else which steps failed, and why (the event notes). */
+function assertNoStepFailed(failed: any[]): void {
+  const why = failed.map((e: any) => `${e.eventTime ?? e.deprecatedLastTimestamp ?? ''} ${e.note ?? ''}`.trim());
+  assert.equal(failed.length, 0, `no placement step failed; failed: ${why.join(' | ')}`);
+}
 /** How many times the operator recorded `reason` (an event repeated as a series counts each time). */
 const eventCount = async (reason: string): Promise<number> => (await eventsOf(reason)).reduce((n: number, e: any) => n + (e.series?.count ?? 1), 0);
 
@@ -172,7 +177,7 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       console.log(`placement events: ${JSON.stringify(Object.fromEntries(reasons))}`);
       assert.ok((reasons.get('ReplicaAdded') ?? 0) > 0 && (reasons.get('ReplicaRemoved') ?? 0) > 0, 'replicas moved to the new stores (ReplicaAdded, ReplicaRemoved)');
       assert.ok((reasons.get('LeaderTransferred') ?? 0) > 0, 'leaderships moved');
-      assert.equal(reasons.get('PlacementStepFailed') ?? 0, 0, 'no placement step failed');
+      assertNoStepFailed(await eventsOf('PlacementStepFailed'));
       const ops = await getJson('pods', '-n', 'kvs-system', '-l', 'app.kubernetes.io/name=kvs-operator');
       const ip = ops.items.find((p: any) => p.status.podIP && !p.metadata.deletionTimestamp)?.status.podIP;
       const metrics = await (await fetch(`http://${ip}:8080/metrics`)).text();
@@ -275,7 +280,7 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
           `leaders after ${fmt(done.map.leaders)}; ${w.last.size} keys, ${w.failures.length} failed writes, slowest write ${w.maxMs} ms`,
       );
       assert.deepEqual(done.map.problems, []);
-      assert.equal((await eventsOf('PlacementStepFailed')).length, 0, 'no placement step failed');
+      assertNoStepFailed(await eventsOf('PlacementStepFailed'));
       assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
       await w.checkLast();
     } finally {
@@ -326,7 +331,7 @@ describe('e2e: the operator places range replicas (issue 13)', function () {
       assert.deepEqual(done.map.problems, []);
       assert.deepEqual(done.status.members.map((m: any) => m.pod).sort(), [`${NAME}-0`, `${NAME}-1`, `${NAME}-2`]);
       await waitFor(`PVCs of ${NAME}-3..5 deleted`, async () => (await getJson('pvc', '-n', NS, '-l', `app.kubernetes.io/instance=${NAME}`)).items.length === 3, 120_000);
-      assert.equal((await eventsOf('PlacementStepFailed')).length, 0, 'no placement step failed');
+      assertNoStepFailed(await eventsOf('PlacementStepFailed'));
       assert.deepEqual(w.failures.slice(0, 5), [], 'no failed write');
       await w.checkLast();
     } finally {
