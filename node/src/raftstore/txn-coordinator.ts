@@ -201,10 +201,7 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
       // go now — left to their TTL, they blocked every reader of those keys for the TTL, and the next
       // old attempt met them and left its own (jepsen seed 26013). On a retry the first command may have
       // applied before its result was forgotten: nothing is rolled back then.
-      if (attempt === 1 && e instanceof KvError && e.code === 'SESSION_EXPIRED') {
-        await rollbackAll(ordered, primaryPart, primary, o);
-        throw e;
-      }
+      if (attempt === 1 && e instanceof KvError && e.code === 'SESSION_EXPIRED') await rollbackAll(ordered, primaryPart, primary, o);
       throw e;
     }
   }
