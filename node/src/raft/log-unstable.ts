@@ -8,7 +8,29 @@ import { RaftPanic } from './errors.js';
 export class Unstable {
   snapshot: Snapshot | undefined;
   entries: Entry[] = [];
-  constructor(public offset: number) {}
+  /**
+   * Entries in [offset, offsetInProgress) were handed to the host in a Ready that is being persisted
+   * asynchronously (RawNode.advanceAsync): not handed out again, not durable until stableTo. Equal to
+   * `offset` whenever the host persists synchronously (advance).
+   */
+  offsetInProgress: number;
+  constructor(public offset: number) {
+    this.offsetInProgress = offset;
+  }
+
+  /** Entries not yet handed to the host for persisting. */
+  entriesToPersist(): Entry[] {
+    return this.entries.slice(this.offsetInProgress - this.offset);
+  }
+
+  hasEntriesToPersist(): boolean {
+    return this.offsetInProgress < this.offset + this.entries.length;
+  }
+
+  /** Entries up to (i, t) are being persisted — unless they were replaced meanwhile (term check). */
+  acceptInProgress(i: number, t: number): void {
+    if (this.maybeTerm(i) === t && i >= this.offsetInProgress) this.offsetInProgress = i + 1;
+  }
 
   maybeFirstIndex(): number | undefined {
     return this.snapshot ? this.snapshot.metadata.index + 1 : undefined;
@@ -36,6 +58,7 @@ export class Unstable {
     if (gt === t && i >= this.offset) {
       this.entries = this.entries.slice(i + 1 - this.offset);
       this.offset = i + 1;
+      this.offsetInProgress = Math.max(this.offsetInProgress, this.offset);
     }
   }
 
@@ -45,6 +68,7 @@ export class Unstable {
 
   restore(s: Snapshot): void {
     this.offset = s.metadata.index + 1;
+    this.offsetInProgress = this.offset;
     this.entries = [];
     this.snapshot = s;
   }
@@ -60,6 +84,8 @@ export class Unstable {
     } else {
       this.entries = this.slice(this.offset, after).concat(ents);
     }
+    // Replaced entries being persisted are handed out again (their write's stableTo fails its term check).
+    this.offsetInProgress = Math.max(this.offset, Math.min(this.offsetInProgress, after));
   }
 
   slice(lo: number, hi: number): Entry[] {

@@ -73,8 +73,9 @@ export class RaftLog {
     return [0, 0];
   }
 
+  /** Unstable entries the host has not been handed yet (all of them unless a write is in progress). */
   unstableEntries(): Entry[] {
-    return this.unstable.entries.slice();
+    return this.unstable.entriesToPersist();
   }
 
   /** Committed but not yet applied entries, size-limited. May include unstable entries. */

@@ -189,7 +189,7 @@ export class RawNode {
     if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState)) return true;
     if (r.raftLog.unstable.snapshot !== undefined) return true;
     if (r.msgs.length > 0 || r.hasPendingReadIndexBroadcast()) return true;
-    if (r.raftLog.unstable.entries.length > 0 || r.raftLog.hasNextCommittedEnts()) return true;
+    if (r.raftLog.unstable.hasEntriesToPersist() || r.raftLog.hasNextCommittedEnts()) return true;
     return r.readStates.length > 0;
   }
 
@@ -253,6 +253,43 @@ export class RawNode {
       // Everything below the unstable offset is now durable on this node.
       r.selfAck(r.raftLog.stableLastIndex());
     }
+  }
+
+  /**
+   * advance() for a Ready whose entries (and hard state) the host is still writing: they are not
+   * handed out again and stay unstable — the leader does not count itself for them — until the
+   * host calls appendPersisted(). Everything else (applied cursor, messages, read states) advances,
+   * so the host can take the next Ready meanwhile: follower acks commit entries while the leader's
+   * own write is in flight, like etcd-raft's AsyncStorageWrites / raft-rs's advance_append_async.
+   * The host must write Readies' entries in order and call appendPersisted in that order.
+   */
+  advanceAsync(): void {
+    const rd = this.outstanding;
+    if (!rd) throw new RaftPanic('advanceAsync() without ready()');
+    if (rd.snapshot) throw new RaftPanic('advanceAsync() with a snapshot: persist it synchronously');
+    this.outstanding = undefined;
+    const r = this.raft;
+    r.applyingIndex = 0;
+    if (rd.committedEntries.length > 0) {
+      let size = 0;
+      for (const e of rd.committedEntries) size += e.data.length;
+      r.reduceUncommittedSize(size);
+      r.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
+    }
+    if (rd.entries.length > 0) {
+      const e = rd.entries[rd.entries.length - 1]!;
+      r.raftLog.unstable.acceptInProgress(e.index, e.term);
+    }
+  }
+
+  /**
+   * The host's asynchronous write of a Ready's entries up to (index, term) is durable: they become
+   * stable and a leader acknowledges them for itself. Ignored for entries replaced meanwhile.
+   */
+  appendPersisted(index: number, term: number): void {
+    const r = this.raft;
+    r.raftLog.stableTo(index, term);
+    if (r.state === StateType.Leader) r.selfAck(r.raftLog.stableLastIndex());
   }
 
   status(): Status {

@@ -31,6 +31,7 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
+  type HardState,
   type Message,
   type ReadState,
   type Ready,
@@ -123,6 +124,11 @@ export interface PeerConfig {
   onRemoved?: () => void;
   /** The store's group-commit writer of Raft log writes and apply batches (log-writer.ts); default: this peer writes alone. */
   logWriter?: LogWriter;
+  /**
+   * A leader takes its next Ready while its own log write is in flight (needs `logWriter`, whose FIFO
+   * keeps every later write behind it): follower acks commit without waiting for the leader's fsync.
+   */
+  asyncAppend?: boolean;
   /** Hibernate when idle (quiesce.ts); the host must then drive ticks and store liveness. Default off. */
   quiesce?: boolean;
   /** Store liveness of a member (store id = raft id); members of dead stores do not keep a leader awake. */
@@ -276,6 +282,9 @@ export class Peer implements CommandSink {
   /** Committed entries handed to the apply stage, oldest first; the worker merges what is queued. */
   private readonly applyQueue: Entry[][] = [];
   private applyWorker: Promise<void> | undefined;
+  /** Log writes of this leader's Readies still in flight (asyncAppend), and who waits for none. */
+  private appendsInFlight = 0;
+  private appendWaiters: Array<() => void> = [];
   /** The latest hard state has a commit not yet on disk (rides in the next log write). */
   private commitDirty = false;
   /** Between ready() and the end of handleReady (see midReadyFlush). */
@@ -944,6 +953,7 @@ export class Peer implements CommandSink {
     this.running = true;
     try {
       for (;;) {
+        if (this.exclusive.length > 0 || this.storage.snapshotRequested) await this.appendsIdle();
         if (this.exclusive.length > 0) await this.applyIdle();
         while (this.exclusive.length > 0) {
           const x = this.exclusive.shift()!;
@@ -972,12 +982,14 @@ export class Peer implements CommandSink {
         const tReady = performance.now();
         this.stats.readies++;
         this.inReady = true;
+        let writing: boolean;
         try {
-          await this.handleReady(rd);
+          writing = await this.handleReady(rd);
         } finally {
           this.inReady = false;
         }
-        this.rn.advance();
+        if (writing) this.rn.advanceAsync();
+        else this.rn.advance();
         this.metrics.stage('ready', since(tReady));
         await this.maybeCompact();
       }
@@ -986,7 +998,7 @@ export class Peer implements CommandSink {
     } finally {
       this.running = false;
       if (!this.failed && !this.closed && (this.exclusive.length > 0 || this.openRead !== undefined || this.rn.hasReady())) this.schedule();
-      if (!this.running && this.exclusive.length === 0) {
+      if (!this.running && this.exclusive.length === 0 && this.appendsInFlight === 0) {
         const w = this.idleWaiters;
         this.idleWaiters = [];
         for (const f of w) f();
@@ -1072,7 +1084,8 @@ export class Peer implements CommandSink {
     for (const b of [...this.readBatches.values()]) this.failRead(b, e);
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /** Handles one Ready; true when its log write is still in flight (then the loop advances it asynchronously). */
+  private async handleReady(rd: Ready): Promise<boolean> {
     if (rd.softState !== undefined) {
       const prevLeader = this.leaderId;
       this.leaderId = rd.softState.lead;
@@ -1107,8 +1120,18 @@ export class Peer implements CommandSink {
     let later: Message[] = rd.messages;
     const hs = rd.hardState;
     const sameTermVote = hs === undefined || (hs.term === this.storage.hardState.term && hs.vote === this.storage.hardState.vote);
+    // A leader keeping term and vote promises nothing by its own log write (commit needs a quorum's
+    // acks, its own counted at appendPersisted), so this Ready may overlap its earlier writes and leave
+    // its own in flight. Anything else (a term or vote change, a snapshot, a follower's write it must
+    // finish before acking) first waits for the writes in flight, then runs as before.
+    const overlap = this.cfg.asyncAppend === true && this.cfg.logWriter !== undefined && this.role === StateType.Leader && sameTermVote && rd.snapshot === undefined;
+    if (!overlap) await this.appendsIdle();
     const ts = performance.now();
-    if (!rd.mustSync && rd.snapshot === undefined) {
+    if (overlap) {
+      // Everything a leader sends promises nothing about its own write (etcd sends all of it first too).
+      this.sendMessages(rd.messages);
+      later = [];
+    } else if (!rd.mustSync && rd.snapshot === undefined) {
       this.sendMessages(rd.messages);
       later = [];
     } else if (this.role === StateType.Leader && sameTermVote && rd.snapshot === undefined) {
@@ -1121,6 +1144,7 @@ export class Peer implements CommandSink {
       this.sendMessages(early);
     }
     let sendSeconds = since(ts);
+    let writing = false;
     // 2. Persist.
     if (rd.snapshot !== undefined) {
       // The state import replaces the state machine: everything queued before it is applied first.
@@ -1137,20 +1161,25 @@ export class Peer implements CommandSink {
       const hsToWrite = rd.hardState ?? (this.commitDirty ? this.storage.hardState : undefined);
       const ops = this.storage.appendOps(rd.entries, hsToWrite);
       const tp = performance.now();
-      // Through the store's log writer when there is one: one engine batch (one fsync) for every range's
-      // log write of this round (log-writer.ts).
-      if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.write(ops, rd.mustSync);
-      else await this.engine.write(ops, { sync: rd.mustSync });
-      const d = since(tp);
-      this.metrics.stage('persist', d);
-      this.metrics.engineWrite('log', ops.length, opsBytes(ops));
-      if (rd.entries.length > 0) {
-        this.metrics.appendPersisted(this.role === StateType.Leader ? 'leader' : this.role === StateType.Follower ? 'follower' : 'candidate', d);
-        this.metrics.readySize('appended', rd.entries.length, entriesBytes(rd.entries));
+      if (overlap && rd.entries.length > 0) {
+        this.writeAsync(rd, ops, hsToWrite, tp);
+        writing = true;
+      } else {
+        // Through the store's log writer when there is one: one engine batch (one fsync) for every range's
+        // log write of this round (log-writer.ts).
+        if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.write(ops, rd.mustSync);
+        else await this.engine.write(ops, { sync: rd.mustSync });
+        const d = since(tp);
+        this.metrics.stage('persist', d);
+        this.metrics.engineWrite('log', ops.length, opsBytes(ops));
+        if (rd.entries.length > 0) {
+          this.metrics.appendPersisted(this.role === StateType.Leader ? 'leader' : this.role === StateType.Follower ? 'follower' : 'candidate', d);
+          this.metrics.readySize('appended', rd.entries.length, entriesBytes(rd.entries));
+        }
+        if (rd.mustSync) this.stats.syncedWrites++;
+        if (hsToWrite !== undefined) this.commitDirty = false;
+        this.storage.appended(rd.entries, hsToWrite);
       }
-      if (rd.mustSync) this.stats.syncedWrites++;
-      if (hsToWrite !== undefined) this.commitDirty = false;
-      this.storage.appended(rd.entries, hsToWrite);
     }
     // 3. Send the rest.
     if (later.length > 0) {
@@ -1179,6 +1208,65 @@ export class Peer implements CommandSink {
     }
     for (const rs of rd.readStates) this.onReadState(rs);
     this.serveReads();
+    return writing;
+  }
+
+  /**
+   * A leader's log write left in flight (asyncAppend). The in-memory log and hard state follow the
+   * Ready order at once (raft reads the entries from its unstable log until appendPersisted); the
+   * store's log writer keeps every later write, apply batches included, behind this one, so the engine
+   * never holds an entry's applied state without the entry. Once durable, the leader counts itself.
+   */
+  private writeAsync(rd: Ready, ops: EngineOp[], hs: HardState | undefined, t0: number): void {
+    const last = rd.entries[rd.entries.length - 1]!;
+    const bytes = entriesBytes(rd.entries);
+    this.stats.syncedWrites++;
+    if (hs !== undefined) this.commitDirty = false;
+    this.storage.appended(rd.entries, hs);
+    this.appendsInFlight++;
+    this.cfg.logWriter!.write(ops, true).then(
+      () => {
+        const d = since(t0);
+        this.metrics.stage('persist', d);
+        this.metrics.engineWrite('log', ops.length, opsBytes(ops));
+        this.metrics.appendPersisted('leader', d);
+        this.metrics.readySize('appended', rd.entries.length, bytes);
+        this.appendDone();
+        if (this.closed || this.failed !== undefined) return;
+        this.rn.appendPersisted(last.index, last.term);
+        this.schedule();
+      },
+      (e: unknown) => {
+        this.appendDone();
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  }
+
+  /**
+   * An apply batch (unsynced unless `sync`). Through the store's log writer when there is one: its FIFO
+   * keeps it behind the log writes of its entries, which may still be in flight (asyncAppend).
+   */
+  private applyWrite(ops: EngineOp[], sync = false): Promise<void> {
+    return this.cfg.logWriter !== undefined ? this.cfg.logWriter.writeApply(ops, sync) : this.engine.write(ops, { sync });
+  }
+
+  private appendDone(): void {
+    if (--this.appendsInFlight > 0) return;
+    const w = this.appendWaiters;
+    this.appendWaiters = [];
+    for (const f of w) f();
+    if (!this.running && this.exclusive.length === 0) {
+      const idle = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of idle) f();
+    }
+  }
+
+  /** Resolves once no log write of this replica is in flight; throws if the group failed. */
+  private async appendsIdle(): Promise<void> {
+    if (this.appendsInFlight > 0) await new Promise<void>((r) => this.appendWaiters.push(r));
+    if (this.failed !== undefined) throw this.failed;
   }
 
   // ---------------- the apply stage ----------------
@@ -1336,8 +1424,7 @@ export class Peer implements CommandSink {
       if (splits.length > 0 && this.cfg.testCrashAtSplit?.at === 'before-apply') this.cfg.testCrashAtSplit.crash();
       // A split's batch syncs LevelDB: the new range's Raft state must be durable before its own log
       // writes are (they go to the store's WAL, log-wal.ts, while this batch would stay unsynced).
-      if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.writeApply(r.ops, splits.length > 0);
-      else await this.engine.write(r.ops, { sync: false });
+      await this.applyWrite(r.ops, splits.length > 0);
       // (An unsynced LevelDB write is in the OS once it returns: a process crash keeps it.)
       if (splits.length > 0 && this.cfg.testCrashAtSplit?.at === 'after-apply') this.cfg.testCrashAtSplit.crash();
       this.metrics.engineWrite('apply', r.ops.length, opsBytes(r.ops));
@@ -1370,7 +1457,7 @@ export class Peer implements CommandSink {
         const d = this.sm.descriptor;
         ops.push(this.sm.setDescriptor({ ...d, epoch: { confVer: d.epoch.confVer + Math.max(1, cc.changes.length), version: d.epoch.version }, replicas: replicasOf(cs) }));
         const r = await this.sm.apply([], { appliedIndex: e.index });
-        await this.engine.write([...r.ops, ...ops], { sync: false });
+        await this.applyWrite([...r.ops, ...ops]);
         this.appliedIndex = e.index;
         this.log.info('conf change applied', { index: e.index, changes: cc.changes.map((c) => `${ConfChangeType[c.type]}(${c.nodeId})`), config: cs });
         if (cs.voters.length + cs.learners.length > 0 && !cs.voters.includes(this.raftId) && !cs.learners.includes(this.raftId) && !cs.votersOutgoing.includes(this.raftId)) {
@@ -1386,7 +1473,7 @@ export class Peer implements CommandSink {
         const added = rec !== undefined && this.identity.apply(rec);
         if (rec !== undefined) this.identityProposed.delete(rec.raftId);
         const r = await this.sm.apply([], { appliedIndex: e.index });
-        await this.engine.write(added ? [...r.ops, this.storage.identitiesOp()] : r.ops, { sync: false });
+        await this.applyWrite(added ? [...r.ops, this.storage.identitiesOp()] : r.ops);
         this.appliedIndex = e.index;
         if (added) this.log.info('member incarnation recorded', { index: e.index, member: rec.raftId, incarnation: rec.incarnation, term: this.rn.raft.term });
         continue;
@@ -1458,7 +1545,7 @@ export class Peer implements CommandSink {
   async close(): Promise<void> {
     if (this.closed) return;
     // Let queued work (proposals already in the log) settle briefly.
-    if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.running || this.appendsInFlight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
     this.closed = true;
     await this.applyIdle().catch(() => undefined);
     // The lazily written commit index, so a clean restart starts where it stopped.

@@ -64,6 +64,7 @@ export interface RaftConfig {
   raftQuiesce: boolean;
   /** Raft log writes made durable by the store's own WAL instead of a LevelDB sync (default false). */
   raftWal: boolean;
+  raftAsyncAppend: boolean;
   maxClockDrift: number;
   compactThreshold: number;
   compactKeep: number;
@@ -144,6 +145,7 @@ const SPECS = {
   electionTick: { flag: '--election-tick <n>', env: 'KVS_ELECTION_TICK', desc: 'election timeout in ticks (randomized in [n, 2n)); default 12 × 50 ms = 0.6–1.2 s', def: '12' },
   raftQuiesce: { flag: '--raft-quiesce [bool]', env: 'KVS_RAFT_QUIESCE', desc: 'idle ranges stop ticking and heartbeating until traffic or a store liveness change wakes them (a store with thousands of ranges stays cheap); --raft-quiesce=false ticks every range', def: 'true' },
   raftWal: { flag: '--raft-wal [bool]', env: 'KVS_RAFT_WAL', desc: 'make Raft log writes durable with one fdatasync of the store\'s own preallocated write-ahead log (<data-dir>/raft-wal) instead of a LevelDB sync; off by default: on the 2-core test machine the stores are CPU-bound and it measured no faster (docs/benchmarks.md). An existing WAL is replayed at start either way', def: 'false' },
+  raftAsyncAppend: { flag: '--raft-async-append [bool]', env: 'KVS_RAFT_ASYNC_APPEND', desc: 'a range leader goes on with its next Raft round while its own log write is in flight, so followers\' acks commit entries without waiting for the leader\'s fsync (etcd-raft AsyncStorageWrites); docs/benchmarks.md', def: 'true' },
   leaseRead: { flag: '--lease-read [bool]', env: 'KVS_LEASE_READ', desc: 'serve linearizable reads from the leader lease (election timeout minus --max-clock-drift, on the monotonic clock) instead of a heartbeat round per read; --lease-read=false for ReadIndex', def: 'true' },
   maxClockDrift: { flag: '--max-clock-drift <fraction>', env: 'KVS_MAX_CLOCK_DRIFT', desc: 'largest rate difference between two nodes\' monotonic clocks the leader lease tolerates (0..0.5)', def: '0.1' },
   raftCompactThreshold: { flag: '--raft-compact-threshold <n>', env: 'KVS_RAFT_COMPACT_THRESHOLD', desc: 'compact the Raft log when this many applied entries accumulate', def: '10000' },
@@ -364,6 +366,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       leaseRead: bool('leaseRead'),
       raftQuiesce: bool('raftQuiesce'),
       raftWal: bool('raftWal'),
+      raftAsyncAppend: bool('raftAsyncAppend'),
       maxClockDrift: wrap('maxClockDrift', (s) => {
         const x = Number(s.trim());
         if (!/^\d*\.?\d+$/.test(s.trim()) || !(x >= 0 && x <= 0.5)) throw new Error(`expected a fraction in [0, 0.5], got ${JSON.stringify(s)}`);

@@ -129,6 +129,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     leaseRead: r.leaseRead,
     quiesce: r.raftQuiesce,
     raftWal: r.raftWal,
+    raftAsyncAppend: r.raftAsyncAppend,
     ...livenessWakeSwitch(logger),
     ...metaPublishSwitch(logger),
     ...splitCrashSwitch(logger, r.raftId),
