@@ -94,7 +94,7 @@ export interface RaftNodeOptions {
   engine?: Engine;
   /** Raft log writes made durable by the store's WAL instead of a LevelDB sync (log-wal.ts); default false (--raft-wal). */
   raftWal?: boolean;
-  /** Range leaders overlap their own log writes with the next Raft round (Peer asyncAppend); default true (--raft-async-append). */
+  /** Range leaders overlap their own log writes with the next Raft round (Peer asyncAppend); default false (--raft-async-append). */
   raftAsyncAppend?: boolean;
   /** How often LevelDB is synced so that WAL segments can go (default 1 s). */
   walCheckpointMs?: number;
@@ -772,7 +772,7 @@ export class RaftNode implements RangeSet {
       maxCommandBytes: sizes?.maxCommandBytes,
       quiesce: opts.quiesce !== false,
       logWriter: this.logWriter,
-      asyncAppend: opts.raftAsyncAppend !== false,
+      asyncAppend: opts.raftAsyncAppend === true,
       isStoreLive: (id) => this.liveness.live(id, performance.now()),
       onAwakeChange: (awake, reason) => this.onAwakeChange(peer, awake, reason),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,

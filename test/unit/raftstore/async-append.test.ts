@@ -1,7 +1,7 @@
 // A range leader's own log write left in flight (Peer asyncAppend, RawNode.advanceAsync): follower acks
 // commit and apply a proposal while the leader's synced write is still held, and the store's log writer
 // keeps the apply batch behind that log write, so the engine never holds an applied state without its
-// entry. Negative controls: with --raft-async-append=false the same proposal waits for the held write (the
+// entry. Negative controls: without --raft-async-append (the default) the same proposal waits for the held write (the
 // second test); by hand, an apply batch written past the log writer (Peer.applyWrite → engine.write) lands
 // before its entry and fails the order assertion ("entry write 5, apply write 4").
 import assert from 'node:assert/strict';
@@ -90,7 +90,7 @@ describe('raftstore: a leader overlaps its own log write (async append)', functi
   this.timeout(20_000);
 
   for (const asyncAppend of [true, false]) {
-    it(asyncAppend ? 'commits and answers a put on follower acks while its own synced write is held; the apply batch lands after that write' : 'negative control (--raft-async-append=false): the put waits for the held write', async function () {
+    it(asyncAppend ? 'commits and answers a put on follower acks while its own synced write is held; the apply batch lands after that write' : 'negative control (without --raft-async-append, the default): the put waits for the held write', async function () {
       const t = await leaderWithHeldWrites(asyncAppend);
       try {
         t.hold();

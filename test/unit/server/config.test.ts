@@ -85,9 +85,9 @@ describe('server/config', () => {
     assert.equal(r([]).raftWal, false);
     assert.equal(r(['--raft-wal']).raftWal, true);
     assert.equal(r([], { KVS_RAFT_WAL: 'true' }).raftWal, true);
-    assert.equal(r([]).raftAsyncAppend, true);
-    assert.equal(r(['--raft-async-append=false']).raftAsyncAppend, false);
-    assert.equal(r([], { KVS_RAFT_ASYNC_APPEND: 'false' }).raftAsyncAppend, false);
+    assert.equal(r([]).raftAsyncAppend, false);
+    assert.equal(r(['--raft-async-append']).raftAsyncAppend, true);
+    assert.equal(r([], { KVS_RAFT_ASYNC_APPEND: 'true' }).raftAsyncAppend, true);
     assert.equal(r([]).maxClockDrift, 0.1);
     assert.equal(r(['--lease-read']).leaseRead, true);
     assert.equal(r(['--lease-read=false']).leaseRead, false);
