@@ -69,3 +69,63 @@ describe('a replica removed while cut off from its range (removeReplica finishes
     assert.equal((await client!.get('m2')).value?.toString(), 'after');
   });
 });
+
+// The same recipe with the bare conf change (Admin RemoveMember of the range: no kvsctl, no operator
+// step afterwards): the range's own members answer the removed replica's messages with its descriptor
+// (a stale-replica notice on the Raft transport) and it destroys itself. Negative control: with the
+// notices off (--test-disable-stale-notices) it is still there seconds later.
+for (const notices of [true, false]) {
+  describe(`a replica removed while cut off, told by its range (${notices ? 'stale-replica notices' : 'negative control: notices off'})`, function () {
+    this.timeout(120_000);
+    let nodes = new Map<number, NodeProcess>();
+    let links = new Map<string, FaultProxy>();
+    let admin: AdminClient | undefined;
+    let client: KvClient | undefined;
+
+    before(async function () {
+      ({ nodes, links } = await startProxiedCluster({ n: N, hostNet: notices ? 8 : 10, proxyNet: notices ? 9 : 11, ...(notices ? {} : { env: { KVS_TEST_DISABLE_STALE_NOTICES: '1' } }) }));
+      const addresses = [...nodes.values()].map((n) => n.address);
+      admin = new AdminClient(addresses);
+      client = new KvClient({ endpoints: addresses, timeoutMs: 20_000 });
+      await until('a leader', async () => ((await admin!.status().catch(() => undefined))?.leaderAddress ? true : undefined), 30_000, 100);
+    });
+    afterEach(function () {
+      collectLogsOnFailure(this, [...nodes.values()]);
+    });
+    after(async function () {
+      client?.close();
+      admin?.close();
+      for (const p of links.values()) await p.close().catch(() => undefined);
+      for (const n of nodes.values()) await n.cleanup();
+    });
+
+    it(notices ? 'the removed replica destroys itself once a member answers its messages' : 'the removed replica stays (nothing tells it)', async function () {
+      const { right } = await admin!.splitRange(Buffer.from('m'));
+      const R = right.rangeId;
+      await client!.put('m1', 'before');
+      const storeEndpoints = new Map([...nodes].map(([id, n]) => [id, n.address] as const));
+      await transferRangeLeader(admin!, R, 1, { storeEndpoints });
+      const s3 = nodes.get(3)!.address;
+      const holds = async () => (await admin!.ranges(s3)).ranges.some((r) => r.rangeId === R);
+      await until('store 3 holds R', async () => ((await holds()) ? true : undefined), 10_000, 100);
+      for (const i of [1, 2]) links.get(`${i}>3`)!.partition();
+      // The conf change alone, at R's leader (store 1).
+      await until('R without store 3', async () => ((await admin!.removeMember(3, false, R).catch(() => undefined)) !== undefined ? true : undefined), 20_000, 200);
+      for (const i of [1, 2]) links.get(`${i}>3`)!.heal();
+      const map = await collectShardMap(admin!);
+      assert.deepEqual(map.ranges.find((x) => x.rangeId === R)!.replicas.map((x) => x.storeId).sort(), [1, 2]);
+      if (notices) {
+        await until(`store 3 no longer holds range ${R}`, async () => ((await holds()) ? undefined : true), 15_000, 200);
+        await sleep(2000);
+        assert.ok(!(await holds()), `store 3 holds range ${R} again`);
+        assert.equal((await admin!.status(s3)).rangesHeld, 1, 'store 3 holds range 1 only');
+      } else {
+        await sleep(8000);
+        assert.ok(await holds(), `without notices store 3 still holds its removed replica of range ${R}`);
+      }
+      await client!.put('m2', 'after');
+      assert.equal((await client!.get('m1')).value?.toString(), 'before');
+      assert.equal((await client!.get('m2')).value?.toString(), 'after');
+    });
+  });
+}

@@ -122,6 +122,8 @@ export interface PeerConfig {
   onSnapshotInstalled?: () => void;
   /** This store's replica was removed from the range (applied conf change): the host destroys it. */
   onRemoved?: () => void;
+  /** A message came from a peer that this replica's configuration does not hold (a removed replica). */
+  onNonMember?: (from: number) => void;
   /** The store's group-commit writer of Raft log writes and apply batches (log-writer.ts); default: this peer writes alone. */
   logWriter?: LogWriter;
   /**
@@ -612,6 +614,7 @@ export class Peer implements CommandSink {
         return;
       }
     }
+    if (!this.rn.raft.trk.progress.has(m.from)) this.cfg.onNonMember?.(m.from);
     try {
       this.rn.step(m);
     } catch (e) {

@@ -18,7 +18,8 @@ import { Peer, type WakeReason } from './peer.js';
 import { PeerStorage } from './peer-storage.js';
 import { Router } from './router.js';
 import { IdentityRegistry } from './identity.js';
-import { RaftTransport } from './transport.js';
+import { RaftTransport, type StaleReplicaNotice } from './transport.js';
+import { destroyStaleReplica } from './admin.js';
 import { MessageType, type Message } from '../raft/index.js';
 import { RangeKvStore, type RangeReplicaView, type RangeSet } from './range-kv-store.js';
 import { HybridClock } from '../kv/clock.js';
@@ -60,6 +61,8 @@ import { RangeLoad } from './range-load.js';
 export const DATA_GROUP_ID = 1;
 /** The Raft log WAL's directory inside the data dir (LevelDB leaves names it does not know alone). */
 export const RAFT_WAL_DIR = 'raft-wal';
+/** How often one store tells another that one range no longer lists it (while that store keeps sending). */
+const STALE_NOTICE_EVERY_MS = 2000;
 /** How often LevelDB is synced so that WAL segments can go (and what LevelDB's unsynced writes risk on power loss). */
 const WAL_CHECKPOINT_MS = 1000;
 
@@ -138,6 +141,12 @@ export interface RaftNodeOptions {
   incarnation?: string;
   /** TEST ONLY (--test-disable-identity-check): admit wiped members, the negative control. Default true. */
   enforceIdentity?: boolean;
+  /**
+   * Answer a store that sends messages for a range which no longer lists it with the range's descriptor,
+   * so its replica destroys itself (transport sendStaleNotice); default true. False only for the
+   * negative control of that test (--test-disable-stale-notices).
+   */
+  staleNotices?: boolean;
   /** Credentials of the Raft connections to peers (mutual TLS); default plaintext. */
   credentials?: ChannelCredentials;
   /** TLS transition: plaintext for peers that do not speak TLS (yet, or any more). */
@@ -578,6 +587,46 @@ export class RaftNode implements RangeSet {
     return Number.isFinite(min) ? min : undefined;
   }
 
+  /** When each (range, store) pair was last told it is no longer listed (ms): one notice per interval. */
+  private readonly staleNoticeAt = new Map<string, number>();
+
+  /**
+   * Store `from` sent range `g` Raft messages, but `g`'s configuration here does not hold it: if the
+   * descriptor this replica applied does not list that store either, tell it (a replica that missed
+   * its own removal campaigns or answers forever otherwise). The receiver checks the claim itself
+   * (onStaleReplicas). Not for range 1: a store leaves that one by RemoveMember and is shut down.
+   */
+  private noteNonMember(g: number, from: number): void {
+    if (g === DATA_GROUP_ID || this.opts.staleNotices === false || from === this.raftId) return;
+    const r = this.replicas.get(g);
+    if (r === undefined || !r.store.sm.descriptorStored) return;
+    const d = r.store.descriptor;
+    if (d.replicas.some((x) => x.storeId === from)) return;
+    const key = `${g}:${from}`;
+    const now = Date.now();
+    if (now - (this.staleNoticeAt.get(key) ?? -Infinity) < STALE_NOTICE_EVERY_MS) return;
+    if (this.staleNoticeAt.size >= 4096) this.staleNoticeAt.clear();
+    this.staleNoticeAt.set(key, now);
+    this.logger.info('a store not listed by a range sent it messages: telling it', { range: g, store: from, confVer: d.epoch.confVer });
+    this.transport.sendStaleNotice(from, { rangeId: g, confVer: d.epoch.confVer, version: d.epoch.version, storeIds: d.replicas.map((x) => x.storeId) });
+  }
+
+  /**
+   * A peer says replicas here are no longer listed by their ranges. Each goes only under the same proof
+   * as Admin.DestroyStaleReplica: the named descriptor is newer (higher confVer) than the one the replica
+   * applied and leaves this store out; never range 1, a leader, or a replica without a descriptor yet.
+   */
+  onStaleReplicas(from: number, notices: readonly StaleReplicaNotice[]): void {
+    for (const n of notices) {
+      try {
+        const result = destroyStaleReplica(this, n.rangeId, { confVer: n.confVer, version: n.version }, n.storeIds);
+        this.logger.info('stale replica notice', { range: n.rangeId, from, confVer: n.confVer, result });
+      } catch (e) {
+        this.logger.debug('stale replica notice not acted on', { range: n.rangeId, from, err: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+
   /**
    * Destroys this store's replica of `rangeId` that its range no longer lists — the store missed its own
    * removal (it was down while the range was re-replicated); Admin.DestroyStaleReplica checked that against
@@ -707,6 +756,7 @@ export class RaftNode implements RangeSet {
         },
       };
       const node = new RaftNode(opts.raftId, engine, transport, router, opts.logger, opts, identity, sizes, logWal);
+      transport.handlers.onStaleReplicas = (from, notices) => node.onStaleReplicas(from, notices);
       transport.handlers.onFrame = (from, boot, pin) => {
         node.liveness.heard(from, boot, performance.now());
         node.notePeerGcPin(from, pin);
@@ -773,6 +823,7 @@ export class RaftNode implements RangeSet {
       quiesce: opts.quiesce !== false,
       logWriter: this.logWriter,
       asyncAppend: opts.raftAsyncAppend === true,
+      onNonMember: (from) => this.noteNonMember(g, from),
       isStoreLive: (id) => this.liveness.live(id, performance.now()),
       onAwakeChange: (awake, reason) => this.onAwakeChange(peer, awake, reason),
       unsafeSnapshotIsolation: opts.store?.unsafeSnapshotIsolation === true,

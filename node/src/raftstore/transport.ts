@@ -53,8 +53,18 @@ export interface TransportHandlers {
   onRefused?(by: number, reason: string): void;
   /** Any admitted frame from `from` (messages or a keep-alive ping): store liveness; its GC pin (0 = none). */
   onFrame?(from: number, boot: number, minTxnStartTs: number): void;
+  /** Peer `from` says this store's replicas of these ranges are no longer listed there (sendStaleNotice). */
+  onStaleReplicas?(from: number, notices: StaleReplicaNotice[]): void;
   /** A transaction step a coordinator store sends to this store's replica of `rangeId` (txn-rpc.ts). */
   onTxnCall?(from: number, rangeId: number, payload: Buffer): Promise<Buffer>;
+}
+
+/** A range's applied descriptor that does not list the store it is sent to (proto StaleReplicaNotice). */
+export interface StaleReplicaNotice {
+  rangeId: number;
+  confVer: number;
+  version: number;
+  storeIds: number[];
 }
 
 export interface TransportOptions {
@@ -170,7 +180,7 @@ export class RaftTransport {
   private readonly activeServerCalls = new Set<grpc.ServerDuplexStream<RaftFrame, RaftFrame>>();
   handlers: TransportHandlers | undefined;
   /** Counters (tests, metrics). */
-  stats = { framesSent: 0, messagesSent: 0, bytesSent: 0, heartbeatsSent: 0, heartbeatBytesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0, pings: 0 };
+  stats = { framesSent: 0, messagesSent: 0, bytesSent: 0, heartbeatsSent: 0, heartbeatBytesSent: 0, framesReceived: 0, messagesReceived: 0, dropped: 0, snapshotsSent: 0, snapshotsReceived: 0, refusedFrames: 0, pings: 0, staleNoticesSent: 0 };
   private readonly incarnation: string;
   private readonly securityLogged = new Map<string, number>();
 
@@ -238,6 +248,26 @@ export class RaftTransport {
       if (c.stream === undefined) this.openStream(c);
       c.stream?.write(this.frame([]));
     }
+  }
+
+  /**
+   * Tells peer `to` that its replica of a range is no longer listed there (it sent that range messages):
+   * a frame of its own, best effort, like a keep-alive (no reconnect before the backoff ends, never
+   * reported unreachable: the peer sends again).
+   */
+  sendStaleNotice(to: number, notice: StaleReplicaNotice): void {
+    if (this.closed || to === this.opts.selfId) return;
+    const c = this.conn(to);
+    if (c === undefined) return;
+    if (c.stream === undefined) {
+      if (Date.now() < c.retryAt) return;
+      this.openStream(c);
+    }
+    const s = c.stream;
+    if (s === undefined || s.writableLength > this.maxBuffered) return;
+    s.write({ ...this.frame([]), staleReplicas: [notice] });
+    this.stats.staleNoticesSent++;
+    c.frames++;
   }
 
   /**
@@ -581,6 +611,8 @@ export class RaftTransport {
           this.stats.framesReceived++;
           this.stats.messagesReceived += msgs.length;
           if (msgs.length > 0) this.handlers?.onMessages(msgs);
+          const stale = f.staleReplicas ?? [];
+          if (from > 0 && stale.length > 0) this.handlers?.onStaleReplicas?.(from, stale.map(noticeOf));
         });
         call.on('end', () => {
           this.activeServerCalls.delete(call);
@@ -678,4 +710,9 @@ export class RaftTransport {
     }
     this.activeServerCalls.clear();
   }
+}
+
+/** Longs arrive as numbers (PROTO_LOADER_OPTIONS); anything missing is 0. */
+function noticeOf(n: { rangeId?: unknown; confVer?: unknown; version?: unknown; storeIds?: unknown[] }): StaleReplicaNotice {
+  return { rangeId: Number(n.rangeId ?? 0), confVer: Number(n.confVer ?? 0), version: Number(n.version ?? 0), storeIds: (n.storeIds ?? []).map(Number) };
 }

@@ -78,6 +78,7 @@ export interface RaftConfig {
   txnSecondaryHoldMs: number;
   /** TEST ONLY (--test-disable-identity-check): peers admit a wiped data dir as the same voter. */
   identityCheck: boolean;
+  staleNotices: boolean;
 }
 
 /** Parses "1=127.0.0.1:7400,2=127.0.0.2:7400". */
@@ -154,6 +155,11 @@ const SPECS = {
     flag: '--test-disable-identity-check',
     env: 'KVS_TEST_DISABLE_IDENTITY_CHECK',
     desc: 'TEST ONLY, UNSAFE: do not refuse peers whose data dir was wiped (a wiped member may vote again and lose acknowledged writes); exists for the negative control of the wipe test',
+  },
+  testDisableStaleNotices: {
+    flag: '--test-disable-stale-notices',
+    env: 'KVS_TEST_DISABLE_STALE_NOTICES',
+    desc: 'TEST ONLY: do not tell a store that a range no longer lists it when it sends that range messages (its removed replica then lingers until kvsctl or the operator destroys it); exists for the negative control of the stale-replica test',
   },
   rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`); a Batch or transaction spanning ranges commits atomically by two-phase commit', def: '64MiB' },
   txnLockTtl: { flag: '--txn-lock-ttl <duration>', env: 'KVS_TXN_LOCK_TTL', desc: 'lifetime of the locks of a transaction committing across ranges: a coordinator that dies mid-commit blocks the keys it locked at most this long (then the first request that meets them aborts or rolls it forward)', def: '3s' },
@@ -379,6 +385,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       txnParallelCommit: bool('txnParallelCommit'),
       txnSecondaryHoldMs: duration('txnSecondaryHold')!,
       identityCheck: !bool('testDisableIdentityCheck'),
+      staleNotices: !bool('testDisableStaleNotices'),
     };
     if (raft.tickMs <= 0) throw new ConfigError('--raft-tick: must be > 0');
     if (!(raft.txnLockTtlMs >= 100 && raft.txnLockTtlMs <= 600_000)) throw new ConfigError('--txn-lock-ttl: must be between 100ms and 10m');

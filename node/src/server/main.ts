@@ -118,6 +118,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     raftId: r.raftId,
     incarnation,
     enforceIdentity: r.identityCheck,
+    staleNotices: r.staleNotices,
     peers: r.peers,
     join: r.join,
     clientAddress: r.advertiseClient,

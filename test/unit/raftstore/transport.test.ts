@@ -146,6 +146,16 @@ describe('raftstore: gRPC transport', function () {
     assert.equal(a.stats.framesSent, 3);
   });
 
+  it('carries a stale-replica notice to the peer it names, whole (range, epoch, stores)', async function () {
+    const { a, b } = await pair();
+    const got: Array<{ from: number; notices: unknown[] }> = [];
+    b.handlers!.onStaleReplicas = (from, notices) => void got.push({ from, notices });
+    a.sendStaleNotice(2, { rangeId: 7, confVer: 12, version: 3, storeIds: [1, 4, 5] });
+    for (let i = 0; i < 100 && got.length === 0; i++) await sleep(20);
+    assert.deepEqual(got, [{ from: 1, notices: [{ rangeId: 7, confVer: 12, version: 3, storeIds: [1, 4, 5] }] }]);
+    assert.equal(a.stats.staleNoticesSent, 1);
+  });
+
   it('reports peers without an address or with a dead address as unreachable', async function () {
     const { a, unreachable } = await pair();
     a.send([msg(7, 1, 1)]);

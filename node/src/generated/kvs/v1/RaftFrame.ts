@@ -1,5 +1,6 @@
 // Original file: proto/raft.proto
 
+import type { StaleReplicaNotice as _kvs_v1_StaleReplicaNotice, StaleReplicaNotice__Output as _kvs_v1_StaleReplicaNotice__Output } from '../../kvs/v1/StaleReplicaNotice.js';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -42,6 +43,13 @@ export interface RaftFrame {
    * store collects versions a transaction elsewhere still reads. 0 = none (or an older node).
    */
   'minTxnStartTs'?: (number | string | Long);
+  /**
+   * Receiver → sender of Raft messages, in a frame of their own: the sender sent messages for ranges
+   * that no longer list it (its replica missed its own removal). Each names the range's descriptor as
+   * this store applied it; the replica destroys itself only when that is provably newer and leaves its
+   * store out (TiKV answers a stale peer's message with a tombstone notice the same way).
+   */
+  'staleReplicas'?: (_kvs_v1_StaleReplicaNotice)[];
 }
 
 /**
@@ -84,4 +92,11 @@ export interface RaftFrame__Output {
    * store collects versions a transaction elsewhere still reads. 0 = none (or an older node).
    */
   'minTxnStartTs': (number);
+  /**
+   * Receiver → sender of Raft messages, in a frame of their own: the sender sent messages for ranges
+   * that no longer list it (its replica missed its own removal). Each names the range's descriptor as
+   * this store applied it; the replica destroys itself only when that is provably newer and leaves its
+   * store out (TiKV answers a stale peer's message with a tombstone notice the same way).
+   */
+  'staleReplicas': (_kvs_v1_StaleReplicaNotice__Output)[];
 }
