@@ -69,6 +69,8 @@ export interface RunPlan {
   control?: ControlKind;
   /** Cross-range commits by parallel commits (--txn-parallel-commit) in this run (half the seeds). */
   parallelCommit: boolean;
+  /** Range leaders overlap their own log writes (--raft-async-append) in this run (half the seeds). */
+  asyncAppend: boolean;
   schedule: FaultStep[];
 }
 
@@ -97,7 +99,9 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   const clients = nodes === 3 ? 5 : 6;
   // Its own stream too: half the seeds commit across ranges by parallel commits, half by two rounds.
   const parallelCommit = prng(seed * 7919 + 3)() < 0.5;
-  const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control, parallelCommit };
+  // And one more: half the seeds run the opt-in async append, so the nemesis keeps exercising it.
+  const asyncAppend = prng(seed * 6007 + 11)() < 0.5;
+  const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control, parallelCommit, asyncAppend };
   if (recipe) return { ...base, clients: 24, ...recipePlan(rand) }; // as in the issue: more commits cut by each kill
   if (o.control === 'no-identity-check' || o.firstFault === 'wipe-lagging') return { ...base, nodes: 3, clients: 5, ...wipeLaggingPlan(rand) };
   const faults = o.faults ?? (o.control === 'stale-snapshots' ? (['split'] as FaultKind[]) : ALL_FAULTS);
