@@ -3,12 +3,17 @@
 // is stopped; the operator's PlacementDriver (storeDownTimeout 1.5 s) re-replicates its ranges onto
 // store 4 and removes store 3 from them. Store 3 restarts: it still holds its old replicas (it never
 // applied its removal) — a dry-run pass plans RemoveStalePeer for each and they stay (negative control:
-// the store does not clean them up by itself). Admin.DestroyStaleReplica refuses what is not provably
-// stale (a store the descriptor lists; an epoch not newer than the replica's). The driver then destroys
+// the store does not clean them up by itself, with the notices below off). Admin.DestroyStaleReplica
+// refuses what is not provably stale (a store the descriptor lists; an epoch not newer than the
+// replica's). The driver then destroys
 // them on store 3; a restart of store 3 does not bring them back; the full driver then places replicas on
 // store 3 again (new replicas, created after the destroy) and every acknowledged write stays readable.
 // Also: a per-range call carrying a stale epoch is refused by the real node (EPOCH_NOT_MATCH) and the
 // driver re-plans instead of failing.
+// The stores run with --test-disable-stale-notices: otherwise the ranges' members answer store 3's
+// campaigning replicas with stale-replica notices and they destroy themselves (stale-replica.test.ts).
+// This file tests the driver's RemoveStalePeer path, which is what cleans up when no notice comes (a
+// replica that sends nothing: hibernating, or its range's members gone).
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
 import { AdminEpochNotMatchError } from '../../node/src/client/admin-client.js';
@@ -48,7 +53,7 @@ describe('placement: stale replicas of a returning store (4 real stores)', funct
   const storesOf = (m: ObservedShardMap, rangeId: number): number[] => m.ranges.find((r) => r.descriptor.rangeId === rangeId)!.descriptor.replicas.map((x) => x.storeId).sort((x, y) => x - y);
 
   before(async function () {
-    cluster = await startRaftCluster(240, { size: 4 });
+    cluster = await startRaftCluster(240, { size: 4, env: { KVS_TEST_DISABLE_STALE_NOTICES: '1' } });
     client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 20_000 });
     admin = new AdminClient(cluster.addresses);
     nodeAdmin = new GrpcNodeAdmin();
