@@ -15,58 +15,82 @@ import { startProxiedCluster } from '../helpers/proxied-cluster.js';
 
 const N = 3;
 
-describe('a replica removed while cut off from its range (removeReplica finishes it)', function () {
-  this.timeout(120_000);
-  let nodes = new Map<number, NodeProcess>();
+interface Fixture {
+  nodes: Map<number, NodeProcess>;
   /** "i>j": node i's link to node j. */
-  let links = new Map<string, FaultProxy>();
-  let admin: AdminClient | undefined;
-  let client: KvClient | undefined;
+  links: Map<string, FaultProxy>;
+  admin: AdminClient;
+  client: KvClient;
+}
 
+/** A proxied 3-store cluster for the describe block it is called in (started before, cleaned up after). */
+function proxiedCluster(o: { hostNet: number; proxyNet: number; env?: Record<string, string> }): Fixture {
+  const f = { nodes: new Map(), links: new Map() } as Fixture;
   before(async function () {
-    ({ nodes, links } = await startProxiedCluster({ n: N, hostNet: 6, proxyNet: 7 }));
-    const addresses = [...nodes.values()].map((n) => n.address);
-    admin = new AdminClient(addresses);
-    client = new KvClient({ endpoints: addresses, timeoutMs: 20_000 });
-    await until('a leader', async () => ((await admin!.status().catch(() => undefined))?.leaderAddress ? true : undefined), 30_000, 100);
+    ({ nodes: f.nodes, links: f.links } = await startProxiedCluster({ n: N, ...o }));
+    const addresses = [...f.nodes.values()].map((n) => n.address);
+    f.admin = new AdminClient(addresses);
+    f.client = new KvClient({ endpoints: addresses, timeoutMs: 20_000 });
+    await until('a leader', async () => ((await f.admin.status().catch(() => undefined))?.leaderAddress ? true : undefined), 30_000, 100);
   });
   afterEach(function () {
-    collectLogsOnFailure(this, [...nodes.values()]);
+    collectLogsOnFailure(this, [...f.nodes.values()]);
   });
   after(async function () {
-    client?.close();
-    admin?.close();
-    for (const p of links.values()) await p.close().catch(() => undefined);
-    for (const n of nodes.values()) await n.cleanup();
+    f.client?.close();
+    f.admin?.close();
+    for (const p of f.links.values()) await p.close().catch(() => undefined);
+    for (const n of f.nodes.values()) await n.cleanup();
   });
+  return f;
+}
+
+/**
+ * Splits off R = [m, ∞), writes m1, moves R's leadership to store 1, waits until store 3 holds R, cuts
+ * every link into store 3 and runs `remove` (the removal of store 3's replica), then heals the links.
+ */
+async function removeWhileCutOff(f: Fixture, remove: (R: number, storeEndpoints: Map<number, string>) => Promise<void>): Promise<{ R: number; holds: () => Promise<boolean> }> {
+  const { right } = await f.admin.splitRange(Buffer.from('m'));
+  const R = right.rangeId;
+  await f.client.put('m1', 'before');
+  const storeEndpoints = new Map([...f.nodes].map(([id, n]) => [id, n.address] as const));
+  await transferRangeLeader(f.admin, R, 1, { storeEndpoints });
+  const s3 = f.nodes.get(3)!.address;
+  const holds = async () => (await f.admin.ranges(s3)).ranges.some((r) => r.rangeId === R);
+  await until('store 3 holds R', async () => ((await holds()) ? true : undefined), 10_000, 100);
+  // Store 3 hears nothing from now on: the commit of its removal never reaches it.
+  for (const i of [1, 2]) f.links.get(`${i}>3`)!.partition();
+  await remove(R, storeEndpoints);
+  for (const i of [1, 2]) f.links.get(`${i}>3`)!.heal();
+  return { R, holds };
+}
+
+/** R lists stores 1 and 2, still serves, and keeps what it had. */
+async function rangeServes(f: Fixture, R: number, why = ''): Promise<void> {
+  const map = await collectShardMap(f.admin);
+  assert.deepEqual(map.ranges.find((x) => x.rangeId === R)!.replicas.map((x) => x.storeId).sort(), [1, 2], `range ${R} lists stores 1 and 2${why}`);
+  await f.client.put('m2', 'after');
+  assert.equal((await f.client.get('m1')).value?.toString(), 'before');
+  assert.equal((await f.client.get('m2')).value?.toString(), 'after');
+}
+
+/** Store 3's replica of R is gone and stays gone (not re-created by a stray message). */
+async function goneFromStore3(f: Fixture, R: number, holds: () => Promise<boolean>, withinMs: number): Promise<void> {
+  await until(`store 3 no longer holds range ${R}`, async () => ((await holds()) ? undefined : true), withinMs, 200);
+  await sleep(2000);
+  assert.ok(!(await holds()), `store 3 holds range ${R} again`);
+  assert.equal((await f.admin.status(f.nodes.get(3)!.address)).rangesHeld, 1, 'store 3 holds range 1 only');
+}
+
+describe('a replica removed while cut off from its range (removeReplica finishes it)', function () {
+  this.timeout(120_000);
+  const f = proxiedCluster({ hostNet: 6, proxyNet: 7 });
 
   it('destroys the cut-off replica itself once the range no longer lists it', async function () {
-    const { right } = await admin!.splitRange(Buffer.from('m'));
-    const R = right.rangeId;
-    await client!.put('m1', 'before');
-    const storeEndpoints = new Map([...nodes].map(([id, n]) => [id, n.address] as const));
-    await transferRangeLeader(admin!, R, 1, { storeEndpoints });
-    const s3 = nodes.get(3)!.address;
-    await until('store 3 holds R', async () => ((await admin!.ranges(s3)).ranges.some((r) => r.rangeId === R) ? true : undefined), 10_000, 100);
-
-    // Store 3 hears nothing from now on: the commit of its removal never reaches it.
-    for (const i of [1, 2]) links.get(`${i}>3`)!.partition();
     const steps: string[] = [];
-    await removeReplica(admin!, R, 3, { storeEndpoints, avoidStores: [3], timeoutMs: 30_000, onStep: (m) => steps.push(m) });
-    for (const i of [1, 2]) links.get(`${i}>3`)!.heal();
-
-    const map = await collectShardMap(admin!);
-    const r = map.ranges.find((x) => x.rangeId === R)!;
-    assert.deepEqual(r.replicas.map((x) => x.storeId).sort(), [1, 2], `range ${R} lists stores 1 and 2 (${steps.join('; ')})`);
-    // The removed replica does not linger on store 3 (and is not re-created by a stray message).
-    await until(`store 3 no longer holds range ${R}`, async () => ((await admin!.ranges(s3)).ranges.some((x) => x.rangeId === R) ? undefined : true), 10_000, 200);
-    await sleep(2000);
-    assert.ok(!(await admin!.ranges(s3)).ranges.some((x) => x.rangeId === R), `store 3 holds range ${R} again`);
-    assert.equal((await admin!.status(s3)).rangesHeld, 1, 'store 3 holds range 1 only');
-    // R still serves, and keeps what it had.
-    await client!.put('m2', 'after');
-    assert.equal((await client!.get('m1')).value?.toString(), 'before');
-    assert.equal((await client!.get('m2')).value?.toString(), 'after');
+    const { R, holds } = await removeWhileCutOff(f, (R, storeEndpoints) => removeReplica(f.admin, R, 3, { storeEndpoints, avoidStores: [3], timeoutMs: 30_000, onStep: (m) => steps.push(m) }));
+    await rangeServes(f, R, ` (${steps.join('; ')})`);
+    await goneFromStore3(f, R, holds, 10_000);
   });
 });
 
@@ -77,55 +101,19 @@ describe('a replica removed while cut off from its range (removeReplica finishes
 for (const notices of [true, false]) {
   describe(`a replica removed while cut off, told by its range (${notices ? 'stale-replica notices' : 'negative control: notices off'})`, function () {
     this.timeout(120_000);
-    let nodes = new Map<number, NodeProcess>();
-    let links = new Map<string, FaultProxy>();
-    let admin: AdminClient | undefined;
-    let client: KvClient | undefined;
-
-    before(async function () {
-      ({ nodes, links } = await startProxiedCluster({ n: N, hostNet: notices ? 8 : 10, proxyNet: notices ? 9 : 11, ...(notices ? {} : { env: { KVS_TEST_DISABLE_STALE_NOTICES: '1' } }) }));
-      const addresses = [...nodes.values()].map((n) => n.address);
-      admin = new AdminClient(addresses);
-      client = new KvClient({ endpoints: addresses, timeoutMs: 20_000 });
-      await until('a leader', async () => ((await admin!.status().catch(() => undefined))?.leaderAddress ? true : undefined), 30_000, 100);
-    });
-    afterEach(function () {
-      collectLogsOnFailure(this, [...nodes.values()]);
-    });
-    after(async function () {
-      client?.close();
-      admin?.close();
-      for (const p of links.values()) await p.close().catch(() => undefined);
-      for (const n of nodes.values()) await n.cleanup();
-    });
+    const f = proxiedCluster({ hostNet: notices ? 8 : 10, proxyNet: notices ? 9 : 11, ...(notices ? {} : { env: { KVS_TEST_DISABLE_STALE_NOTICES: '1' } }) });
 
     it(notices ? 'the removed replica destroys itself once a member answers its messages' : 'the removed replica stays (nothing tells it)', async function () {
-      const { right } = await admin!.splitRange(Buffer.from('m'));
-      const R = right.rangeId;
-      await client!.put('m1', 'before');
-      const storeEndpoints = new Map([...nodes].map(([id, n]) => [id, n.address] as const));
-      await transferRangeLeader(admin!, R, 1, { storeEndpoints });
-      const s3 = nodes.get(3)!.address;
-      const holds = async () => (await admin!.ranges(s3)).ranges.some((r) => r.rangeId === R);
-      await until('store 3 holds R', async () => ((await holds()) ? true : undefined), 10_000, 100);
-      for (const i of [1, 2]) links.get(`${i}>3`)!.partition();
       // The conf change alone, at R's leader (store 1).
-      await until('R without store 3', async () => ((await admin!.removeMember(3, false, R).catch(() => undefined)) !== undefined ? true : undefined), 20_000, 200);
-      for (const i of [1, 2]) links.get(`${i}>3`)!.heal();
-      const map = await collectShardMap(admin!);
-      assert.deepEqual(map.ranges.find((x) => x.rangeId === R)!.replicas.map((x) => x.storeId).sort(), [1, 2]);
-      if (notices) {
-        await until(`store 3 no longer holds range ${R}`, async () => ((await holds()) ? undefined : true), 15_000, 200);
-        await sleep(2000);
-        assert.ok(!(await holds()), `store 3 holds range ${R} again`);
-        assert.equal((await admin!.status(s3)).rangesHeld, 1, 'store 3 holds range 1 only');
-      } else {
+      const { R, holds } = await removeWhileCutOff(f, (R) =>
+        until('R without store 3', async () => ((await f.admin.removeMember(3, false, R).catch(() => undefined)) !== undefined ? true : undefined), 20_000, 200).then(() => undefined),
+      );
+      if (notices) await goneFromStore3(f, R, holds, 15_000);
+      else {
         await sleep(8000);
         assert.ok(await holds(), `without notices store 3 still holds its removed replica of range ${R}`);
       }
-      await client!.put('m2', 'after');
-      assert.equal((await client!.get('m1')).value?.toString(), 'before');
-      assert.equal((await client!.get('m2')).value?.toString(), 'after');
+      await rangeServes(f, R);
     });
   });
 }

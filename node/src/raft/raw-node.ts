@@ -231,16 +231,8 @@ export class RawNode {
    * and, on a leader, acknowledges its own now-durable entries (which may commit them).
    */
   advance(): void {
-    const rd = this.outstanding;
-    if (!rd) throw new RaftPanic('advance() without ready()');
-    this.outstanding = undefined;
+    const rd = this.takeOutstanding('advance');
     const r = this.raft;
-    r.applyingIndex = 0;
-    if (rd.committedEntries.length > 0) {
-      let size = 0;
-      for (const e of rd.committedEntries) size += e.data.length;
-      r.reduceUncommittedSize(size);
-    }
     if (rd.entries.length > 0) {
       const e = rd.entries[rd.entries.length - 1]!;
       r.raftLog.stableTo(e.index, e.term);
@@ -264,18 +256,10 @@ export class RawNode {
    * The host must write Readies' entries in order and call appendPersisted in that order.
    */
   advanceAsync(): void {
-    const rd = this.outstanding;
-    if (!rd) throw new RaftPanic('advanceAsync() without ready()');
-    if (rd.snapshot) throw new RaftPanic('advanceAsync() with a snapshot: persist it synchronously');
-    this.outstanding = undefined;
+    if (this.outstanding?.snapshot) throw new RaftPanic('advanceAsync() with a snapshot: persist it synchronously');
+    const rd = this.takeOutstanding('advanceAsync');
     const r = this.raft;
-    r.applyingIndex = 0;
-    if (rd.committedEntries.length > 0) {
-      let size = 0;
-      for (const e of rd.committedEntries) size += e.data.length;
-      r.reduceUncommittedSize(size);
-      r.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
-    }
+    if (rd.committedEntries.length > 0) r.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
     if (rd.entries.length > 0) {
       const e = rd.entries[rd.entries.length - 1]!;
       r.raftLog.unstable.acceptInProgress(e.index, e.term);
@@ -290,6 +274,21 @@ export class RawNode {
     const r = this.raft;
     r.raftLog.stableTo(index, term);
     if (r.state === StateType.Leader) r.selfAck(r.raftLog.stableLastIndex());
+  }
+
+  /** The outstanding Ready, handed back: no apply in progress, its committed entries no longer uncommitted. */
+  private takeOutstanding(caller: string): Ready {
+    const rd = this.outstanding;
+    if (!rd) throw new RaftPanic(`${caller}() without ready()`);
+    this.outstanding = undefined;
+    const r = this.raft;
+    r.applyingIndex = 0;
+    if (rd.committedEntries.length > 0) {
+      let size = 0;
+      for (const e of rd.committedEntries) size += e.data.length;
+      r.reduceUncommittedSize(size);
+    }
+    return rd;
   }
 
   status(): Status {

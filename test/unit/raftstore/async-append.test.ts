@@ -5,11 +5,11 @@
 // second test); by hand, an apply batch written past the log writer (Peer.applyWrite → engine.write) lands
 // before its entry and fails the order assertion ("entry write 5, apply write 4").
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../../node/src/common/logger.js';
 import type { EngineOp } from '../../../node/src/engine/engine.js';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { EMPTY, type Message, MessageType } from '../../../node/src/raft/index.js';
-import { DATA_GROUP_ID, RaftNode } from '../../../node/src/raftstore/raft-node.js';
+import { DATA_GROUP_ID } from '../../../node/src/raftstore/raft-node.js';
+import { holdSyncedWrites, openNodeOfThree } from '../../helpers/held-writes.js';
 import { raftKeys } from '../../../node/src/raftstore/peer-storage.js';
 import { dataKeyPrefix } from '../../../node/src/mvcc/keyspace.js';
 
@@ -20,31 +20,10 @@ const turns = async (n: number): Promise<void> => {
 
 async function leaderWithHeldWrites(asyncAppend: boolean) {
   const engine = new MemoryEngine();
-  let gate: Promise<void> | undefined;
-  let release: () => void = () => undefined;
   /** Engine writes in the order they landed. */
   const landed: Array<readonly EngineOp[]> = [];
-  const realWrite = engine.write.bind(engine);
-  engine.write = async (ops, opts) => {
-    if (opts?.sync === true && gate !== undefined) await gate;
-    await realWrite(ops, opts);
-    landed.push(ops);
-  };
-  const node = await RaftNode.open({
-    raftId: 1,
-    peers: new Map([
-      [1, '127.0.0.1:1'],
-      [2, '127.0.0.1:2'],
-      [3, '127.0.0.1:3'],
-    ]),
-    clientAddress: '127.0.0.1:4',
-    raftAddress: '127.0.0.1:1',
-    engine,
-    logger: silentLogger(),
-    tickMs: 60_000,
-    leaseRead: false,
-    raftAsyncAppend: asyncAppend,
-  });
+  const writes = holdSyncedWrites(engine, (ops) => void landed.push(ops));
+  const node = await openNodeOfThree(engine, { raftAsyncAppend: asyncAppend });
   const sent: Message[] = [];
   node.transport.send = (msgs) => void sent.push(...msgs);
   const peer = node.peer;
@@ -76,13 +55,8 @@ async function leaderWithHeldWrites(asyncAppend: boolean) {
     node,
     landed,
     ackAll,
-    hold: (): void => {
-      gate = new Promise<void>((r) => (release = r));
-    },
-    release: () => {
-      gate = undefined;
-      release();
-    },
+    hold: writes.hold,
+    release: writes.release,
   };
 }
 

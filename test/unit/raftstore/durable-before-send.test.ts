@@ -4,10 +4,10 @@
 // Negative controls (by hand): sending a Ready's messages before its persist step (peer.ts handleReady) fails
 // the vote case; doing so only for Readies with entries fails the append case.
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../../node/src/common/logger.js';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { EMPTY, EntryType, type Message, MessageType } from '../../../node/src/raft/index.js';
-import { DATA_GROUP_ID, RaftNode } from '../../../node/src/raftstore/raft-node.js';
+import { DATA_GROUP_ID } from '../../../node/src/raftstore/raft-node.js';
+import { holdSyncedWrites, openNodeOfThree } from '../../helpers/held-writes.js';
 
 const base = { groupId: DATA_GROUP_ID, to: 1, entries: [], commit: 1, reject: false, rejectHint: 0, context: EMPTY };
 const turns = async (n: number): Promise<void> => {
@@ -19,32 +19,11 @@ describe('raftstore: durability before the promise leaves (batched store round)'
 
   it('a follower acknowledges an append and grants a vote only once its synced write is done', async function () {
     const engine = new MemoryEngine();
-    let gate: Promise<void> | undefined;
-    let release: () => void = () => undefined;
     const synced: string[] = [];
-    const realWrite = engine.write.bind(engine);
-    engine.write = async (ops, opts) => {
-      if (opts?.sync === true && gate !== undefined) await gate;
-      await realWrite(ops, opts);
+    const { hold, release } = holdSyncedWrites(engine, (_ops, opts) => {
       if (opts?.sync === true) synced.push(`sync#${synced.length + 1}`);
-    };
-    const hold = (): void => {
-      gate = new Promise<void>((r) => (release = r));
-    };
-    const node = await RaftNode.open({
-      raftId: 1,
-      peers: new Map([
-        [1, '127.0.0.1:1'],
-        [2, '127.0.0.1:2'],
-        [3, '127.0.0.1:3'],
-      ]),
-      clientAddress: '127.0.0.1:4',
-      raftAddress: '127.0.0.1:1',
-      engine,
-      logger: silentLogger(),
-      tickMs: 60_000, // no election of its own during the test
-      leaseRead: false, // no start-up vote hold (read-lease.ts)
     });
+    const node = await openNodeOfThree(engine);
     // What leaves the store, and how many synced writes were done when it left.
     const sent: Array<{ m: Message; syncedBefore: number }> = [];
     node.transport.send = (msgs) => {
@@ -62,7 +41,6 @@ describe('raftstore: durability before the promise leaves (batched store round)'
       );
       const s0 = synced.length;
       release();
-      gate = undefined;
       for (let i = 0; i < 100 && !sent.some((s) => s.m.type === MessageType.VoteResp); i++) await turns(1);
       const vote = sent.find((s) => s.m.type === MessageType.VoteResp);
       assert.ok(vote !== undefined, 'the vote is sent once durable');
@@ -80,7 +58,6 @@ describe('raftstore: durability before the promise leaves (batched store round)'
       );
       const s1 = synced.length;
       release();
-      gate = undefined;
       for (let i = 0; i < 100 && !sent.some((s) => s.m.type === MessageType.AppResp); i++) await turns(1);
       const resp = sent.find((s) => s.m.type === MessageType.AppResp);
       assert.ok(resp !== undefined, 'the append is acknowledged once durable');
@@ -89,7 +66,6 @@ describe('raftstore: durability before the promise leaves (batched store round)'
       assert.ok(resp.syncedBefore > s1, 'sent after the synced write completed');
     } finally {
       release();
-      gate = undefined;
       await node.close();
     }
   });
