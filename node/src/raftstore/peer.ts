@@ -1001,11 +1001,7 @@ export class Peer implements CommandSink {
     } finally {
       this.running = false;
       if (!this.failed && !this.closed && (this.exclusive.length > 0 || this.openRead !== undefined || this.rn.hasReady())) this.schedule();
-      if (!this.running && this.exclusive.length === 0 && this.appendsInFlight === 0) {
-        const w = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const f of w) f();
-      }
+      this.releaseIfIdle();
     }
   }
 
@@ -1172,13 +1168,7 @@ export class Peer implements CommandSink {
         // log write of this round (log-writer.ts).
         if (this.cfg.logWriter !== undefined) await this.cfg.logWriter.write(ops, rd.mustSync);
         else await this.engine.write(ops, { sync: rd.mustSync });
-        const d = since(tp);
-        this.metrics.stage('persist', d);
-        this.metrics.engineWrite('log', ops.length, opsBytes(ops));
-        if (rd.entries.length > 0) {
-          this.metrics.appendPersisted(this.role === StateType.Leader ? 'leader' : this.role === StateType.Follower ? 'follower' : 'candidate', d);
-          this.metrics.readySize('appended', rd.entries.length, entriesBytes(rd.entries));
-        }
+        this.persistMetrics(rd, ops, since(tp), this.role === StateType.Leader ? 'leader' : this.role === StateType.Follower ? 'follower' : 'candidate');
         if (rd.mustSync) this.stats.syncedWrites++;
         if (hsToWrite !== undefined) this.commitDirty = false;
         this.storage.appended(rd.entries, hsToWrite);
@@ -1222,18 +1212,13 @@ export class Peer implements CommandSink {
    */
   private writeAsync(rd: Ready, ops: EngineOp[], hs: HardState | undefined, t0: number): void {
     const last = rd.entries[rd.entries.length - 1]!;
-    const bytes = entriesBytes(rd.entries);
     this.stats.syncedWrites++;
     if (hs !== undefined) this.commitDirty = false;
     this.storage.appended(rd.entries, hs);
     this.appendsInFlight++;
     this.cfg.logWriter!.write(ops, true).then(
       () => {
-        const d = since(t0);
-        this.metrics.stage('persist', d);
-        this.metrics.engineWrite('log', ops.length, opsBytes(ops));
-        this.metrics.appendPersisted('leader', d);
-        this.metrics.readySize('appended', rd.entries.length, bytes);
+        this.persistMetrics(rd, ops, since(t0), 'leader');
         this.appendDone();
         if (this.closed || this.failed !== undefined) return;
         this.rn.appendPersisted(last.index, last.term);
@@ -1259,11 +1244,24 @@ export class Peer implements CommandSink {
     const w = this.appendWaiters;
     this.appendWaiters = [];
     for (const f of w) f();
-    if (!this.running && this.exclusive.length === 0) {
-      const idle = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const f of idle) f();
-    }
+    this.releaseIfIdle();
+  }
+
+  /** Wakes close() and other idle waiters once no loop, exclusive task or log write is running. */
+  private releaseIfIdle(): void {
+    if (this.running || this.exclusive.length > 0 || this.appendsInFlight > 0) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** The persist stage's metrics of one log write (`seconds` from its start until durable). */
+  private persistMetrics(rd: Ready, ops: readonly EngineOp[], seconds: number, role: 'leader' | 'follower' | 'candidate'): void {
+    this.metrics.stage('persist', seconds);
+    this.metrics.engineWrite('log', ops.length, opsBytes(ops));
+    if (rd.entries.length === 0) return;
+    this.metrics.appendPersisted(role, seconds);
+    this.metrics.readySize('appended', rd.entries.length, entriesBytes(rd.entries));
   }
 
   /** Resolves once no log write of this replica is in flight; throws if the group failed. */

@@ -258,16 +258,23 @@ export class RaftTransport {
   sendStaleNotice(to: number, notice: StaleReplicaNotice): void {
     if (this.closed || to === this.opts.selfId) return;
     const c = this.conn(to);
-    if (c === undefined) return;
+    if (c !== undefined && this.writeAside(c, { ...this.frame([]), staleReplicas: [notice] }, Date.now())) this.stats.staleNoticesSent++;
+  }
+
+  /**
+   * A frame outside the store round's queue (a ping, a notice): (re)opens the stream only once the
+   * reconnect backoff has run out, skips a stream that is already backed up. Whether it was written.
+   */
+  private writeAside(c: PeerConn, frame: RaftFrame, now: number): boolean {
     if (c.stream === undefined) {
-      if (Date.now() < c.retryAt) return;
+      if (now < c.retryAt) return false;
       this.openStream(c);
     }
     const s = c.stream;
-    if (s === undefined || s.writableLength > this.maxBuffered) return;
-    s.write({ ...this.frame([]), staleReplicas: [notice] });
-    this.stats.staleNoticesSent++;
+    if (s === undefined || s.writableLength > this.maxBuffered) return false;
+    s.write(frame);
     c.frames++;
+    return true;
   }
 
   /**
@@ -287,15 +294,8 @@ export class RaftTransport {
         c.framesAtPing = c.frames;
         continue;
       }
-      if (c.stream === undefined) {
-        if (now < c.retryAt) continue;
-        this.openStream(c);
-      }
-      const s = c.stream;
-      if (s === undefined || s.writableLength > this.maxBuffered) continue;
-      s.write(this.frame([]));
+      if (!this.writeAside(c, this.frame([]), now)) continue;
       this.stats.pings++;
-      c.frames++;
       c.framesAtPing = c.frames;
     }
   }
