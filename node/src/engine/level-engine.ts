@@ -53,6 +53,9 @@ class LevelIterator implements EngineIterator {
   }
 }
 
+/** The record of a synced empty write (`write([], { sync: true })`): a key outside every keyspace prefix. */
+const SYNC_RECORD_OP: EngineOp = { type: 'del', key: Buffer.from('\x00kvs-sync-record', 'latin1') };
+
 export class LevelEngine implements Engine {
   /** Point reads go synchronously while they are served from a cache (sync-read-gate.ts). */
   readonly syncReads: SyncReadGate;
@@ -114,7 +117,13 @@ export class LevelEngine implements Engine {
   }
 
   async write(ops: readonly EngineOp[], opts?: WriteOptions): Promise<void> {
-    if (ops.length === 0) return;
+    if (ops.length === 0) {
+      if (opts?.sync !== true) return;
+      // LevelDB syncs its log only while writing a record, so an empty batch would resolve without the
+      // sync the caller asked for (everything written before it durable). A delete of a key nothing
+      // writes is a record that changes no state.
+      ops = [SYNC_RECORD_OP];
+    }
     // The chained batch is 4-8x cheaper in CPU than the array form (which clones every operation).
     const batch = this.db.batch();
     try {
