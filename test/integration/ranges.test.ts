@@ -21,6 +21,7 @@ interface RangeRow {
   end: string;
   replicas: Array<{ storeId: number; role: string }>;
   leader: number;
+  approximateBytes: number;
 }
 
 describe('ranges on real processes (split under load, shard map, crash, cross-range batch)', function () {
@@ -90,6 +91,8 @@ describe('ranges on real processes (split under load, shard map, crash, cross-ra
       ],
     );
     for (const r of ranges) assert.deepEqual(r.replicas.map((x) => x.storeId).sort(), [1, 2, 3], `range ${r.id} is on every store`);
+    // Every range holds data, none of it flushed to a table file yet: the sizes count it (they read 0 before).
+    for (const r of ranges) assert.ok(r.approximateBytes > 0, `range ${r.id} reports its size (${r.approximateBytes} bytes)`);
     assert.equal(new Set(ranges.map((r) => r.id)).size, 4);
     // Every acknowledged write is readable (each key's last acknowledged value: one writer per key).
     for (const [k, v] of acked) assert.equal((await client.get(k)).value?.toString(), v, k);

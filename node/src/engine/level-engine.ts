@@ -53,6 +53,10 @@ class LevelIterator implements EngineIterator {
   }
 }
 
+const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024;
+/** Entries approximateSize walks at most to count what LevelDB's estimate misses (the memtable's). */
+const SIZE_WALK_KEYS = 4096;
+
 /** The record of a synced empty write (`write([], { sync: true })`): a key outside every keyspace prefix. */
 const SYNC_RECORD_OP: EngineOp = { type: 'del', key: Buffer.from('\x00kvs-sync-record', 'latin1') };
 
@@ -64,6 +68,8 @@ export class LevelEngine implements Engine {
     private readonly db: Db,
     readonly location: string,
     gate: SyncReadGateOptions = {},
+    /** The memtable's size: below it, table estimates may miss most of a range (approximateSize). */
+    private readonly writeBufferSize = DEFAULT_WRITE_BUFFER_SIZE,
   ) {
     this.syncReads = new SyncReadGate(gate);
   }
@@ -74,11 +80,11 @@ export class LevelEngine implements Engine {
       valueEncoding: 'buffer',
       createIfMissing: opts.createIfMissing ?? true,
       cacheSize: opts.cacheSize ?? 8 * 1024 * 1024,
-      writeBufferSize: opts.writeBufferSize ?? 16 * 1024 * 1024,
+      writeBufferSize: opts.writeBufferSize ?? DEFAULT_WRITE_BUFFER_SIZE,
       compression: opts.compression ?? true,
     });
     await db.open();
-    return new LevelEngine(db, location, opts.syncReads);
+    return new LevelEngine(db, location, opts.syncReads, opts.writeBufferSize ?? DEFAULT_WRITE_BUFFER_SIZE);
   }
 
   private native(opts?: ReadOptions): NativeSnapshot | undefined {
@@ -156,8 +162,27 @@ export class LevelEngine implements Engine {
     return new LevelSnapshot(this, this.db.snapshot());
   }
 
+  /**
+   * LevelDB estimates from its table files only: what is still in the memtable (up to
+   * `writeBufferSize`, 16 MiB by default) counts nothing, so a young or small range read 0. While the
+   * estimate is below the memtable size, a walk of the range's first `SIZE_WALK_KEYS` entries tops it up
+   * (a bounded cost per call; beyond it the answer is a lower bound).
+   */
   async approximateSize(start: Buffer, end: Buffer): Promise<number> {
-    return this.db.approximateSize(start, end);
+    const estimate = await this.db.approximateSize(start, end);
+    if (estimate >= this.writeBufferSize) return estimate;
+    const it = this.db.iterator({ gte: start, lt: end, limit: SIZE_WALK_KEYS });
+    let walked = 0;
+    try {
+      for (;;) {
+        const batch = await it.nextv(1024);
+        if (batch.length === 0) break;
+        for (const [k, v] of batch) walked += k.length + v.length;
+      }
+    } finally {
+      await it.close();
+    }
+    return Math.max(estimate, walked);
   }
 
   async close(): Promise<void> {
