@@ -53,8 +53,9 @@ class LevelIterator implements EngineIterator {
   }
 }
 
-const DEFAULT_WRITE_BUFFER_SIZE = 16 * 1024 * 1024;
-/** Entries approximateSize walks at most to count what LevelDB's estimate misses (the memtable's). */
+/** Below this table estimate, approximateSize walks the range to count what is still in the memtable. */
+const SIZE_WALK_BELOW = 64 * 1024;
+/** Entries approximateSize walks at most. */
 const SIZE_WALK_KEYS = 4096;
 
 /** The record of a synced empty write (`write([], { sync: true })`): a key outside every keyspace prefix. */
@@ -68,8 +69,6 @@ export class LevelEngine implements Engine {
     private readonly db: Db,
     readonly location: string,
     gate: SyncReadGateOptions = {},
-    /** The memtable's size: below it, table estimates may miss most of a range (approximateSize). */
-    private readonly writeBufferSize = DEFAULT_WRITE_BUFFER_SIZE,
   ) {
     this.syncReads = new SyncReadGate(gate);
   }
@@ -80,11 +79,11 @@ export class LevelEngine implements Engine {
       valueEncoding: 'buffer',
       createIfMissing: opts.createIfMissing ?? true,
       cacheSize: opts.cacheSize ?? 8 * 1024 * 1024,
-      writeBufferSize: opts.writeBufferSize ?? DEFAULT_WRITE_BUFFER_SIZE,
+      writeBufferSize: opts.writeBufferSize ?? 16 * 1024 * 1024,
       compression: opts.compression ?? true,
     });
     await db.open();
-    return new LevelEngine(db, location, opts.syncReads, opts.writeBufferSize ?? DEFAULT_WRITE_BUFFER_SIZE);
+    return new LevelEngine(db, location, opts.syncReads);
   }
 
   private native(opts?: ReadOptions): NativeSnapshot | undefined {
@@ -165,12 +164,15 @@ export class LevelEngine implements Engine {
   /**
    * LevelDB estimates from its table files only: what is still in the memtable (up to
    * `writeBufferSize`, 16 MiB by default) counts nothing, so a young or small range read 0. While the
-   * estimate is below the memtable size, a walk of the range's first `SIZE_WALK_KEYS` entries tops it up
-   * (a bounded cost per call; beyond it the answer is a lower bound).
+   * estimate is below `SIZE_WALK_BELOW` (nothing or little of the range flushed yet), a walk of the
+   * range's first `SIZE_WALK_KEYS` entries tops it up; beyond them the answer is a lower bound. A range
+   * with more than that in table files keeps the estimate, short by what the memtable holds of it: a
+   * walk there would cost every range listing (every placement pass) thread-pool time in proportion
+   * to the ranges, ahead of the Raft log's writes.
    */
   async approximateSize(start: Buffer, end: Buffer): Promise<number> {
     const estimate = await this.db.approximateSize(start, end);
-    if (estimate >= this.writeBufferSize) return estimate;
+    if (estimate >= SIZE_WALK_BELOW) return estimate;
     const it = this.db.iterator({ gte: start, lt: end, limit: SIZE_WALK_KEYS });
     let walked = 0;
     try {
