@@ -116,7 +116,10 @@ describe('ranges on real processes (split under load, shard map, crash, cross-ra
       return l.find((x) => x.id === r.id)?.leader === to ? l : undefined;
     });
     for (const x of after) if (x.id !== r.id) assert.equal(x.leader, before.find((y) => y.id === x.id)!.leader, `range ${x.id} kept its leader`);
-    await assert.rejects(kvsctl('range', 'transfer-leader', '999999', '1'), (e: { stderr?: string }) => /range 999999 has no replica/.test(e.stderr ?? ''));
+    // An unknown range is refused as bad input (exit 2), not as a retryable "no replica here".
+    for (const args of [['range', 'transfer-leader', '999999', '1'], ['range', 'move', '999999', '--from', '1', '--to', '2']]) {
+      await assert.rejects(kvsctl(...args), (e: { stderr?: string; code?: number }) => /range 999999 does not exist \(ranges: [\d, ]+\); nothing was changed/.test(e.stderr ?? '') && e.code === 2, args.join(' '));
+    }
   });
 
   it('a batch across a range boundary commits atomically (one commit ts on both ranges); within one range it is one command', async function () {

@@ -533,6 +533,16 @@ printed: for each get, the key and value lines when the key exists (nothing when
     .option('--force', 'also abort live transactions holding a lock on KEY (their commit then fails; nothing committed is undone)', false)
     .action(async (key: string, o: { force: boolean }) => printResult(await getAdmin().resolveLocks(decodeArg(key, enc(), 'key'), o.force)));
 
+  /**
+   * Refuses a range id the meta directory does not list. Without this, a store answers "no replica of
+   * range N here", a retryable error meant for a replica still on its way, and the user waits in vain.
+   */
+  const existingRange = async (rangeId: number): Promise<void> => {
+    const routes = await getClient().routes();
+    if (routes.length === 0 || routes.some((x) => x.rangeId === rangeId)) return; // an empty directory is still being filled
+    const ids = routes.map((x) => x.rangeId).sort((a, b) => a - b);
+    throw new UsageError(`range ${rangeId} does not exist (ranges: ${ids.join(', ')}); nothing was changed`);
+  };
   const range = program.command('range').description('ranges (shards): each a Raft group holding [start, end) of the key space');
   range
     .command('list')
@@ -596,6 +606,7 @@ printed: for each get, the key and value lines when the key exists (nothing when
       const from = raftIdArg(o.from);
       const to = raftIdArg(o.to);
       if (from === to) throw new UsageError('--from and --to must differ');
+      await existingRange(rangeId);
       const steps: string[] = [];
       const { stores } = await collectRanges();
       const storeEndpoints = new Map(stores.filter((x) => x.error === undefined).map((x) => [x.storeId, x.endpoint]));
@@ -612,7 +623,12 @@ printed: for each get, the key and value lines when the key exists (nothing when
   range
     .command('transfer-leader <range> <store>')
     .description('move the leadership of range RANGE to store STORE (its raft id) and wait until done')
-    .action(async (r: string, st: string) => printResult(await getAdmin().transferLeader(raftIdArg(st), 5000, parseIntArg(r, 'range'))));
+    .action(async (r: string, st: string) => {
+      const rangeId = parseIntArg(r, 'range');
+      const to = raftIdArg(st);
+      await existingRange(rangeId);
+      printResult(await getAdmin().transferLeader(to, 5000, rangeId));
+    });
   program
     .command('timestamp')
     .description("timestamps from the cluster's TSO (served by the meta range's leader): prints the first of COUNT consecutive ones")
