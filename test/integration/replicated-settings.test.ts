@@ -66,6 +66,10 @@ describe('replicated settings (multi-process)', function () {
     await agreed(2_700_000);
     await assert.rejects(run(process.execPath, [KVSCTL, '--endpoints', eps, 'settings', 'set', 'session-ttl', '5ms'], { timeout: 20_000 }), (e: { stderr?: string; code?: number }) => e.code === 1 && /sessionTtlMs must be an integer in \[1000/.test(e.stderr ?? ''));
     await assert.rejects(run(process.execPath, [KVSCTL, '--endpoints', eps, 'settings', 'set', 'colour', 'blue'], { timeout: 20_000 }), (e: { code?: number }) => e.code === 2);
+    // 0 cannot cross the wire (proto3 "not set"): it used to read back the old value with exit 0.
+    for (const [name, value] of [['session-ttl', '0s'], ['max-results-per-session', '0']]) {
+      await assert.rejects(run(process.execPath, [KVSCTL, '--endpoints', eps, 'settings', 'set', name!, value!], { timeout: 20_000 }), (e: { stderr?: string; code?: number }) => e.code === 1 && /must be a positive integer, got 0; nothing was changed/.test(e.stderr ?? ''), `${name} ${value}`);
+    }
     const json = JSON.parse((await run(process.execPath, [KVSCTL, '--endpoints', eps, '--json', 'settings', 'get'], { timeout: 20_000 })).stdout) as ClusterSettings;
     assert.equal(json.sessionTtlMs, 2_700_000);
   });

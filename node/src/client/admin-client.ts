@@ -7,7 +7,7 @@ import { PROTO_LOADER_OPTIONS } from '../common/proto.js';
 import { protoPath } from '../common/paths.js';
 import type { AdminStatusResponse__Output } from '../generated/kvs/v1/AdminStatusResponse.js';
 import type { AdminResponse__Output } from '../generated/kvs/v1/AdminResponse.js';
-import { KvNotLeaderError, KvRoutingError, KvUnavailableError, fromGrpcError, type KvError } from './errors.js';
+import { KvInvalidArgumentError, KvNotLeaderError, KvRoutingError, KvUnavailableError, fromGrpcError, type KvError } from './errors.js';
 import { MD_RANGE_EPOCH, parseRangeEpoch } from '../common/wire-errors.js';
 import { parseEndpoints } from './kv-client.js';
 import { clientCredentials, type ClientTlsOptions, type ReloadingTls } from '../common/tls.js';
@@ -241,6 +241,11 @@ export class AdminClient {
   }
   /** Reads the replicated settings, or changes the given ones (through the log) and returns the result. */
   async settings(change: { sessionTtlMs?: number; maxResultsPerSession?: number } = {}): Promise<ClusterSettings> {
+    // 0 is "not set" on the wire (proto3): sent, it would change nothing and read back the old value as
+    // if it had been accepted. The store checks the bounds of everything else.
+    for (const [field, v] of Object.entries(change)) {
+      if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new KvInvalidArgumentError(`${field} must be a positive integer, got ${v}; nothing was changed`, field);
+    }
     const r = await this.call<{ sessionTtlMs?: number | string; maxResultsPerSession?: number | string; stored?: boolean }>('Settings', change);
     return { sessionTtlMs: Number(r.sessionTtlMs ?? 0), maxResultsPerSession: Number(r.maxResultsPerSession ?? 0), stored: r.stored === true };
   }
