@@ -82,6 +82,22 @@ export async function collect(engine: Engine, opts: IteratorOptions = {}): Promi
   return out;
 }
 
+/** Key + value bytes of the entries a range's iterator yields (`opts.limit` bounds the walk). */
+export async function entryBytes(engine: Engine, opts: IteratorOptions): Promise<number> {
+  const it = engine.iterator(opts);
+  let bytes = 0;
+  try {
+    for (;;) {
+      const batch = await it.nextBatch(1024);
+      if (batch.length === 0) break;
+      for (const [k, v] of batch) bytes += k.length + v.length;
+    }
+  } finally {
+    await it.close();
+  }
+  return bytes;
+}
+
 /** Deletes every key in [start, end), `batchKeys` at a time (unsynced writes; the caller syncs if it must). */
 export async function deleteSpan(engine: Engine, start: Buffer, end: Buffer, batchKeys = 4096): Promise<void> {
   for (;;) {

@@ -1,6 +1,6 @@
 // classic-level (LevelDB) implementation of the engine interface, with buffer keys and values.
 import { ClassicLevel } from 'classic-level';
-import type { Engine, EngineEntry, EngineIterator, EngineOp, EngineSnapshot, IteratorOptions, ReadOptions, WriteOptions } from './engine.js';
+import { entryBytes, type Engine, type EngineEntry, type EngineIterator, type EngineOp, type EngineSnapshot, type IteratorOptions, type ReadOptions, type WriteOptions } from './engine.js';
 import { SyncReadGate, type SyncReadGateOptions } from './sync-read-gate.js';
 
 type Db = ClassicLevel<Buffer, Buffer>;
@@ -173,18 +173,7 @@ export class LevelEngine implements Engine {
   async approximateSize(start: Buffer, end: Buffer): Promise<number> {
     const estimate = await this.db.approximateSize(start, end);
     if (estimate >= SIZE_WALK_BELOW) return estimate;
-    const it = this.db.iterator({ gte: start, lt: end, limit: SIZE_WALK_KEYS });
-    let walked = 0;
-    try {
-      for (;;) {
-        const batch = await it.nextv(1024);
-        if (batch.length === 0) break;
-        for (const [k, v] of batch) walked += k.length + v.length;
-      }
-    } finally {
-      await it.close();
-    }
-    return Math.max(estimate, walked);
+    return Math.max(estimate, await entryBytes(this, { gte: start, lt: end, limit: SIZE_WALK_KEYS }));
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
 //
 // `sync` is accepted and ignored; `crash()` helpers for simulations can be layered on top by copying the
 // root at "synced" points.
-import type { Engine, EngineEntry, EngineIterator, EngineOp, EngineSnapshot, IteratorOptions, ReadOptions, WriteOptions } from './engine.js';
+import { entryBytes, type Engine, type EngineEntry, type EngineIterator, type EngineOp, type EngineSnapshot, type IteratorOptions, type ReadOptions, type WriteOptions } from './engine.js';
 
 interface Node {
   readonly k: Buffer;
@@ -276,11 +276,7 @@ export class MemoryEngine implements Engine {
   }
 
   async approximateSize(start: Buffer, end: Buffer): Promise<number> {
-    this.check();
-    const it = new MemoryIterator(this.root, { gte: start, lt: end });
-    let bytes = 0;
-    for (let e = await it.next(); e !== undefined; e = await it.next()) bytes += e[0].length + e[1].length;
-    return bytes;
+    return entryBytes(this, { gte: start, lt: end });
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../../node/src/common/logger.js';
 import { MemoryEngine } from '../../../node/src/engine/memory-engine.js';
 import { LevelEngine } from '../../../node/src/engine/level-engine.js';
-import type { Engine } from '../../../node/src/engine/engine.js';
+import { entryBytes, type Engine } from '../../../node/src/engine/engine.js';
 import { EpochNotMatchError, InvalidArgumentError, KeyNotInRangeError, KvError } from '../../../node/src/kv/errors.js';
 import { RangeKvStore } from '../../../node/src/raftstore/range-kv-store.js';
 import { storedDeleteRange } from '../../../node/src/kv/txn-steps.js';
@@ -419,16 +419,5 @@ describe('ranges: size-triggered splits (--range-max-bytes)', function () {
 async function sampleSize(node: RaftNode, start: Buffer, end: Buffer): Promise<number> {
   const { latestRange } = await import('../../../node/src/mvcc/keyspace.js');
   const r = latestRange(start, end);
-  const it = node.engine.iterator({ gte: r.start, lt: r.end });
-  let n = 0;
-  try {
-    for (;;) {
-      const batch = await it.nextBatch(1024);
-      if (batch.length === 0) break;
-      for (const [k, v] of batch) n += k.length + v.length;
-    }
-  } finally {
-    await it.close();
-  }
-  return n;
+  return entryBytes(node.engine, { gte: r.start, lt: r.end });
 }
