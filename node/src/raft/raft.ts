@@ -136,6 +136,12 @@ export class Raft {
   pendingConfIndex = 0;
   /** With lazyCommitBroadcast: a commit advancing through this index still goes to every member at once. */
   private eagerCommitIndex = 0;
+  /**
+   * With lazyCommitBroadcast: followers that wait to apply an index not committed yet (a proposal they
+   * forwarded, a timestamp promise) → that index. When the commit advances through it, that follower
+   * alone is told at once; the others learn it lazily.
+   */
+  private readonly promptCommitTo = new Map<number, number>();
   uncommittedSize = 0;
   readOnly: ReadOnly;
   /** Last index handed to the host for applying in an outstanding Ready (RawNode sets it). */
@@ -347,9 +353,24 @@ export class Raft {
    * advances through it. For a follower that waits to apply `index` (a timestamp promise's answer).
    */
   commitPromptlyTo(to: number, index: number): void {
-    if (!this.lazyCommitBroadcast || this.state !== StateType.Leader) return;
-    if (index > this.raftLog.committed) this.commitEagerlyThrough(index);
-    else if (to !== this.id && this.trk.progress.has(to)) this.sendHeartbeat(to, EMPTY);
+    if (!this.lazyCommitBroadcast || this.state !== StateType.Leader || to === this.id) return;
+    if (index > this.raftLog.committed) {
+      if (index > (this.promptCommitTo.get(to) ?? 0)) this.promptCommitTo.set(to, index);
+    } else if (this.trk.progress.has(to)) this.sendHeartbeat(to, EMPTY);
+  }
+
+  /**
+   * The commit just advanced (lazily broadcast): each follower waiting for it through an index now
+   * committed gets an append at once — with the entries it lacks, or empty to carry the commit.
+   */
+  private sendPromptCommits(): void {
+    if (this.promptCommitTo.size === 0) return;
+    const committed = this.raftLog.committed;
+    for (const [to, index] of this.promptCommitTo) {
+      if (index > committed) continue;
+      this.promptCommitTo.delete(to);
+      if (this.trk.progress.has(to)) this.sendAppend(to);
+    }
   }
 
   /** Sends each follower the entries it lacks (pipelined), and nothing to one that has them all. */
@@ -431,6 +452,7 @@ export class Raft {
     });
     this.pendingConfIndex = 0;
     this.eagerCommitIndex = 0;
+    this.promptCommitTo.clear();
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly(this.readOnly.option);
     this.pendingReadIndexMessages = [];
@@ -820,8 +842,8 @@ export class Raft {
         this.pendingConfIndex = pendingConfIndex;
         // A proposal a follower forwarded is answered by that follower once it applies the entry, which
         // with lazyCommitBroadcast would wait for the next append or heartbeat (up to a tick): its
-        // commit goes out at once.
-        if (m.from !== this.id) this.commitEagerlyThrough(this.raftLog.lastIndex());
+        // commit goes to that follower at once (to it alone: the others have no one waiting).
+        if (m.from !== this.id) this.commitPromptlyTo(m.from, this.raftLog.lastIndex());
         this.bcastAppend();
         return;
       }
@@ -888,8 +910,13 @@ export class Raft {
               // replica learns of its own removal only from this commit index, never from a heartbeat.
               // So may an entry the host flagged (commitEagerlyThrough: a split every replica should apply
               // before routing by its old descriptor).
-              if (this.lazyCommitBroadcast && this.pendingConfIndex <= oldCommit && this.eagerCommitIndex <= oldCommit) this.bcastEntries();
-              else this.bcastAppend();
+              if (this.lazyCommitBroadcast && this.pendingConfIndex <= oldCommit && this.eagerCommitIndex <= oldCommit) {
+                this.sendPromptCommits();
+                this.bcastEntries();
+              } else {
+                this.bcastAppend();
+                for (const [to, index] of this.promptCommitTo) if (index <= this.raftLog.committed) this.promptCommitTo.delete(to);
+              }
             } else if (m.from !== this.id && oldPaused) {
               // The peer may have missed the latest commit index while paused.
               this.sendAppend(m.from);
