@@ -2,6 +2,7 @@
 // kvs-node: one storage node. Parses flags/env (config.ts), opens the local store, serves gRPC + HTTP,
 // prints one JSON line {"event":"listening",...} on stdout, and shuts down gracefully on SIGINT/SIGTERM
 // (stop accepting, drain in-flight calls, close the store, exit 0).
+import './v8-tuning.js'; // first: V8 flags before any store code runs
 import { createLogger } from '../common/logger.js';
 import type { KvStore, StoreObserver } from '../kv/api.js';
 import { openLocalStore, type LocalStoreOptions } from '../kv/local-store.js';
