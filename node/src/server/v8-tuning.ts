@@ -7,10 +7,25 @@
 // flight — the commit path stayed in the interpreter and baseline tiers for 15–30 s after every start
 // (a rolling upgrade's restart, a new leader's first requests). With a 1 KiB budget it is optimised within
 // the first second or two; the steady state is the same (docs/benchmarks.md, 2026-12-06 17:00).
-// KVS_V8_FLAGS replaces these flags ('' = V8's defaults), for measuring.
+// KVS_V8_INTERRUPT_BUDGET (bytes; 0 = V8's default) replaces it, for measuring. Only this flag: most V8
+// flags cannot change once the heap exists (e.g. the GC's threads: the process dies on a V8 check).
 import { setFlagsFromString } from 'node:v8';
 
-export const DEFAULT_V8_FLAGS = '--interrupt-budget=1024';
+export const DEFAULT_INTERRUPT_BUDGET = 1024;
 
-const flags = process.env.KVS_V8_FLAGS ?? DEFAULT_V8_FLAGS;
-if (flags.trim() !== '') setFlagsFromString(flags);
+/** The budget to set (undefined: leave V8's default); throws on a value that is not a whole number of bytes. */
+export function interruptBudget(env: string | undefined): number | undefined {
+  if (env === undefined || env.trim() === '') return DEFAULT_INTERRUPT_BUDGET;
+  const n = Number(env);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`KVS_V8_INTERRUPT_BUDGET must be a whole number of bytes (0 = V8's default), got '${env}'`);
+  return n === 0 ? undefined : n;
+}
+
+let budget: number | undefined;
+try {
+  budget = interruptBudget(process.env.KVS_V8_INTERRUPT_BUDGET);
+} catch (e) {
+  process.stderr.write(`kvs-node: ${(e as Error).message}\n`);
+  process.exit(2);
+}
+if (budget !== undefined) setFlagsFromString(`--interrupt-budget=${budget}`);

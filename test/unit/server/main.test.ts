@@ -36,9 +36,9 @@ function startNode(args: string[]): Promise<Started> {
   });
 }
 
-function runNode(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function runNode(args: string[], env?: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('exit', (code) => resolve({ code, stderr }));
@@ -99,6 +99,9 @@ describe('kvs-node binary', function () {
     r = await runNode(['--max-value-bytes', 'lots']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--max-value-bytes: malformed size "lots"/);
+    r = await runNode(['--memory', '--listen', '127.0.0.1:0', '--http', 'off'], { KVS_V8_INTERRUPT_BUDGET: 'lots' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^kvs-node: KVS_V8_INTERRUPT_BUDGET must be a whole number of bytes .*got 'lots'/);
   });
 
   it('a busy port: exit 1 with a clear log line', async () => {
