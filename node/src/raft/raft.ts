@@ -1192,6 +1192,20 @@ export class Raft {
     this.readIndexBroadcastPending = true;
   }
 
+  /**
+   * A lease read by the leader itself, answered in place: the index a ReadIndex from this node would get
+   * right now (its commit index, once it committed an entry of its term, while it holds the lease), or
+   * undefined when it would need a Ready round (no lease, not leader, fresh term, Safe reads). The host
+   * serves the read once it applied through that index — the rule of sendReadIndexResponse, without the
+   * message and the Ready that carries its read state back.
+   */
+  localLeaseReadIndex(): number | undefined {
+    if (this.readOnly.option !== ReadOnlyOption.LeaseBased || this.state !== StateType.Leader) return undefined;
+    if (!this.committedEntryInCurrentTerm() || !this.leaseValid()) return undefined;
+    this.leaseReadCount++;
+    return this.raftLog.committed;
+  }
+
   private releasePendingReadIndexMessages(): void {
     if (this.pendingReadIndexMessages.length === 0) return;
     if (!this.committedEntryInCurrentTerm()) return;

@@ -222,7 +222,7 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
   g('kvs_raft_applied_entries', 'entries applied (monotonic)', () => peer().stats.applied);
   g('kvs_raft_read_index_rounds', 'ReadIndex requests issued; reads share them (monotonic)', () => peer().stats.readIndexRounds);
   g('kvs_raft_reads', 'linearizable read barriers requested (monotonic)', () => peer().stats.reads);
-  g('kvs_raft_lease_reads', 'ReadIndex requests this node answered from its leader lease, no heartbeat round (monotonic)', () => peer().rn.raft.leaseReadCount);
+  g('kvs_raft_lease_reads', 'reads this node confirmed from its leader lease, no heartbeat round: its own (answered in place, no Ready) and followers\' ReadIndex requests (monotonic)', () => peer().rn.raft.leaseReadCount);
   g('kvs_raft_snapshots_installed', 'snapshots installed (monotonic)', () => peer().stats.snapshotsInstalled);
   g('kvs_raft_snapshots_generated', 'snapshots generated for followers (monotonic)', () => peer().stats.snapshotsGenerated);
   g('kvs_raft_identity_refused', '1 when a peer refused this node: its data dir is not the one the group recorded for its raft id (wiped/replaced); it never votes again — replace it with a new raft id', () => (peer().identity.selfRefused !== undefined ? 1 : 0));

@@ -294,7 +294,7 @@ export class Peer implements CommandSink {
   private midFlushScheduled = false;
   /** Stage latency histograms (attached to the node's registry by registerRaftMetrics). */
   readonly metrics: RaftMetrics;
-  stats = { quiesced: 0, wakes: 0, midReadySends: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
+  stats = { quiesced: 0, wakes: 0, midReadySends: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, localLeaseReads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
 
   constructor(private readonly cfg: PeerConfig) {
     this.groupId = cfg.groupId;
@@ -807,6 +807,15 @@ export class Peer implements CommandSink {
     if (this.failed) return Promise.reject(new StorageError(`raft group failed: ${this.failed.message}`));
     if (this.closed) return Promise.reject(new StoreClosedError());
     this.stats.reads++;
+    // The leader's lease covers the read: its commit index is the read index now, no Ready round (at
+    // 64 ranges each read was a Ready of its own range; TiKV's LocalReader serves these the same way).
+    const at = this.quiescedFlag || this.rn === undefined ? undefined : this.rn.raft.localLeaseReadIndex();
+    if (at !== undefined) {
+      this.stats.localLeaseReads++;
+      this.idleTicks = 0; // reads keep the range awake, as when they waited in a Ready round
+      if (this.appliedIndex >= at) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => this.awaitApplied(at, { resolve, reject }));
+    }
     const deadline = Date.now() + (this.cfg.readTimeoutMs ?? 10_000);
     return new Promise<void>((resolve, reject) => {
       const attempt = () => {
@@ -838,6 +847,19 @@ export class Peer implements CommandSink {
     }
     this.openRead.waiters.push(w);
     this.scheduleMidReadyFlush();
+  }
+
+  /** A read whose index is known (a local lease read) waits for the apply stage to reach it. */
+  private awaitApplied(index: number, w: { resolve: () => void; reject: (e: Error) => void }): void {
+    const ctx = Buffer.allocUnsafe(12);
+    ctx.writeUInt32BE(this.raftId, 0);
+    ctx.writeDoubleBE(++this.readSeq, 4);
+    const now = performance.now();
+    const b: ReadBatch = { ctx, key: ctx.toString('hex'), waiters: [w], t0: now, index, tState: now };
+    this.readBatches.set(b.key, b);
+    b.timer = setTimeout(() => this.failRead(b, this.notLeader('read timed out waiting for the apply; retry')), this.cfg.readAttemptMs ?? 2000);
+    b.timer.unref();
+    this.waitingReads.push(b);
   }
 
   private failRead(b: ReadBatch, e: Error): void {

@@ -185,6 +185,52 @@ describe('raft leader lease on a monotonic clock', () => {
     assert.equal(r2.readStates.length, 1);
   });
 
+  it('localLeaseReadIndex (a leader\'s own read answered in place) follows the lease: commit index while held, nothing otherwise', () => {
+    const clocks = new Clocks();
+    const net = leaseNet(clocks);
+    net.campaign(1);
+    const r = net.raft(1);
+    const f = net.raft(2);
+    assert.equal(f.localLeaseReadIndex(), undefined, 'a follower never answers in place');
+    beat(net, 1);
+    const sent = clocks.now(1);
+    const before = r.leaseReadCount;
+    assert.equal(r.localLeaseReadIndex(), r.raftLog.committed);
+    assert.equal(r.leaseReadCount, before + 1, 'counted as a lease read (kvs_raft_lease_reads)');
+    net.isolate(1);
+    clocks.real = sent + Math.ceil(r.lease.duration);
+    assert.equal(r.localLeaseReadIndex(), undefined, 'expired: the host falls back to a ReadIndex round');
+    net.recover();
+    beat(net, 1);
+    assert.equal(r.localLeaseReadIndex(), r.raftLog.committed);
+    // A transfer voids it at once, as it voids every lease read.
+    net.ignore(MessageType.TimeoutNow);
+    net.send(msg({ type: MessageType.TransferLeader, from: 2, to: 1 }));
+    assert.equal(r.localLeaseReadIndex(), undefined);
+  });
+
+  it('localLeaseReadIndex: a new leader answers nothing in place before it committed an entry of its term and its lease started', () => {
+    const clocks = new Clocks();
+    const net = leaseNet(clocks);
+    net.campaign(1);
+    beat(net, 1);
+    const r = net.raft(1);
+    net.ignore(MessageType.AppResp);
+    clocks.real += E * T; // the followers' vote hold passes
+    for (const id of [2, 3]) net.raft(id).becomeFollower(net.raft(id).term, 0);
+    r.becomeFollower(r.term + 1, 0);
+    net.campaign(1);
+    assert.equal(r.state, StateType.Leader);
+    assert.equal(r.committedEntryInCurrentTerm(), false, 'its empty entry is not acknowledged');
+    beat(net, 1);
+    assert.equal(r.leaseValid(), true, 'the lease alone is held');
+    assert.equal(r.localLeaseReadIndex(), undefined, 'its commit index may be stale (§6.4)');
+    net.recover();
+    beat(net, 1);
+    assert.equal(r.committedEntryInCurrentTerm(), true);
+    assert.equal(r.localLeaseReadIndex(), r.raftLog.committed);
+  });
+
   it('a step-down (higher term seen) drops the lease immediately', () => {
     const clocks = new Clocks();
     const net = leaseNet(clocks);
