@@ -294,7 +294,7 @@ export class Peer implements CommandSink {
   private midFlushScheduled = false;
   /** Stage latency histograms (attached to the node's registry by registerRaftMetrics). */
   readonly metrics: RaftMetrics;
-  stats = { quiesced: 0, wakes: 0, midReadySends: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, localLeaseReads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
+  stats = { quiesced: 0, wakes: 0, midReadySends: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
 
   constructor(private readonly cfg: PeerConfig) {
     this.groupId = cfg.groupId;
@@ -801,7 +801,8 @@ export class Peer implements CommandSink {
 
   /**
    * Linearizable read barrier: resolves when this replica has applied everything the leader had
-   * committed when the read began (ReadIndex; concurrent reads of one event-loop turn share one round).
+   * committed when the read began (on a leader holding its lease: its commit index, in place; otherwise
+   * ReadIndex, concurrent reads of one event-loop turn sharing one round).
    */
   readBarrier(): Promise<void> {
     if (this.failed) return Promise.reject(new StorageError(`raft group failed: ${this.failed.message}`));
@@ -811,11 +812,18 @@ export class Peer implements CommandSink {
     // 64 ranges each read was a Ready of its own range; TiKV's LocalReader serves these the same way).
     const at = this.quiescedFlag || this.rn === undefined ? undefined : this.rn.raft.localLeaseReadIndex();
     if (at !== undefined) {
-      this.stats.localLeaseReads++;
       this.idleTicks = 0; // reads keep the range awake, as when they waited in a Ready round
       if (this.appliedIndex >= at) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => this.awaitApplied(at, { resolve, reject }));
+      // An apply that does not get there in time (or a group that fails meanwhile): the round below.
+      return new Promise<void>((resolve, reject) => this.awaitApplied(at, { resolve, reject })).catch(() => this.readRound());
     }
+    return this.readRound();
+  }
+
+  /** A read confirmed by a ReadIndex round (retried until the read timeout). */
+  private readRound(): Promise<void> {
+    if (this.failed) return Promise.reject(new StorageError(`raft group failed: ${this.failed.message}`));
+    if (this.closed) return Promise.reject(new StoreClosedError());
     const deadline = Date.now() + (this.cfg.readTimeoutMs ?? 10_000);
     return new Promise<void>((resolve, reject) => {
       const attempt = () => {
