@@ -64,6 +64,15 @@ function readIndex(net: Network, id: number, c: string): void {
 
 const beat = (net: Network, id: number): void => net.send(msg({ type: MessageType.Beat, from: id, to: id }));
 
+/** Node 1 elected and holding its lease (one acknowledged heartbeat round). */
+function leasedLeader(): { clocks: Clocks; net: Network; r: ReturnType<Network['raft']> } {
+  const clocks = new Clocks();
+  const net = leaseNet(clocks);
+  net.campaign(1);
+  beat(net, 1);
+  return { clocks, net, r: net.raft(1) };
+}
+
 describe('raft leader lease on a monotonic clock', () => {
   it('with lazy commit broadcast, a lease read for a follower also brings it the commit index (it serves once applied through it)', () => {
     const clocks = new Clocks();
@@ -157,11 +166,7 @@ describe('raft leader lease on a monotonic clock', () => {
   });
 
   it('a transfer (MsgTimeoutNow sent) voids the lease at once; the new leader has none until its own round', () => {
-    const clocks = new Clocks();
-    const net = leaseNet(clocks);
-    net.campaign(1);
-    beat(net, 1);
-    const r1 = net.raft(1);
+    const { net, r: r1 } = leasedLeader();
     assert.equal(r1.leaseValid(), true);
     net.ignore(MessageType.TimeoutNow);
     net.send(msg({ type: MessageType.TransferLeader, from: 2, to: 1 }));
@@ -186,14 +191,9 @@ describe('raft leader lease on a monotonic clock', () => {
   });
 
   it('localLeaseReadIndex (a leader\'s own read answered in place) follows the lease: commit index while held, nothing otherwise', () => {
-    const clocks = new Clocks();
-    const net = leaseNet(clocks);
-    net.campaign(1);
-    const r = net.raft(1);
-    const f = net.raft(2);
-    assert.equal(f.localLeaseReadIndex(), undefined, 'a follower never answers in place');
-    beat(net, 1);
+    const { clocks, net, r } = leasedLeader();
     const sent = clocks.now(1);
+    assert.equal(net.raft(2).localLeaseReadIndex(), undefined, 'a follower never answers in place');
     const before = r.leaseReadCount;
     assert.equal(r.localLeaseReadIndex(), r.raftLog.committed);
     assert.equal(r.leaseReadCount, before + 1, 'counted as a lease read (kvs_raft_lease_reads)');
@@ -210,11 +210,7 @@ describe('raft leader lease on a monotonic clock', () => {
   });
 
   it('localLeaseReadIndex: a new leader answers nothing in place before it committed an entry of its term and its lease started', () => {
-    const clocks = new Clocks();
-    const net = leaseNet(clocks);
-    net.campaign(1);
-    beat(net, 1);
-    const r = net.raft(1);
+    const { clocks, net, r } = leasedLeader();
     net.ignore(MessageType.AppResp);
     clocks.real += E * T; // the followers' vote hold passes
     for (const id of [2, 3]) net.raft(id).becomeFollower(net.raft(id).term, 0);
