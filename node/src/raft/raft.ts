@@ -1172,7 +1172,7 @@ export class Raft {
   }
 
   private sendReadIndexResponse(m: Message): void {
-    if (this.readOnly.option === ReadOnlyOption.LeaseBased && this.leaseValid()) {
+    if (this.leaseReads() && this.leaseValid()) {
       // Lease read: no other leader can have been elected yet (see leaseValid).
       this.leaseReadCount++;
       const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
@@ -1200,7 +1200,7 @@ export class Raft {
    * message and the Ready that carries its read state back.
    */
   localLeaseReadIndex(): number | undefined {
-    if (this.readOnly.option !== ReadOnlyOption.LeaseBased || this.state !== StateType.Leader) return undefined;
+    if (!this.leaseReads() || this.state !== StateType.Leader) return undefined;
     if (!this.committedEntryInCurrentTerm() || !this.leaseValid()) return undefined;
     this.leaseReadCount++;
     return this.raftLog.committed;

@@ -843,14 +843,7 @@ export class Peer implements CommandSink {
   private joinRead(w: { resolve: () => void; reject: (e: Error) => void }): void {
     this.wake('read');
     if (this.openRead === undefined) {
-      const ctx = Buffer.allocUnsafe(12);
-      ctx.writeUInt32BE(this.raftId, 0);
-      ctx.writeDoubleBE(++this.readSeq, 4);
-      const b: ReadBatch = { ctx, key: ctx.toString('hex'), waiters: [], t0: performance.now() };
-      this.openRead = b;
-      this.readBatches.set(b.key, b);
-      b.timer = setTimeout(() => this.failRead(b, this.notLeader('read index timed out; retry')), this.cfg.readAttemptMs ?? 2000);
-      b.timer.unref();
+      this.openRead = this.newReadBatch('read index timed out; retry');
       this.schedule();
     }
     this.openRead.waiters.push(w);
@@ -859,15 +852,23 @@ export class Peer implements CommandSink {
 
   /** A read whose index is known (a local lease read) waits for the apply stage to reach it. */
   private awaitApplied(index: number, w: { resolve: () => void; reject: (e: Error) => void }): void {
+    const b = this.newReadBatch('read timed out waiting for the apply; retry');
+    b.waiters.push(w);
+    b.index = index;
+    b.tState = b.t0;
+    this.waitingReads.push(b);
+  }
+
+  /** A read batch with its own context, registered (failRead / rejectAll find it) and failed after the read attempt time. */
+  private newReadBatch(timeoutReason: string): ReadBatch {
     const ctx = Buffer.allocUnsafe(12);
     ctx.writeUInt32BE(this.raftId, 0);
     ctx.writeDoubleBE(++this.readSeq, 4);
-    const now = performance.now();
-    const b: ReadBatch = { ctx, key: ctx.toString('hex'), waiters: [w], t0: now, index, tState: now };
+    const b: ReadBatch = { ctx, key: ctx.toString('hex'), waiters: [], t0: performance.now() };
     this.readBatches.set(b.key, b);
-    b.timer = setTimeout(() => this.failRead(b, this.notLeader('read timed out waiting for the apply; retry')), this.cfg.readAttemptMs ?? 2000);
+    b.timer = setTimeout(() => this.failRead(b, this.notLeader(timeoutReason)), this.cfg.readAttemptMs ?? 2000);
     b.timer.unref();
-    this.waitingReads.push(b);
+    return b;
   }
 
   private failRead(b: ReadBatch, e: Error): void {
