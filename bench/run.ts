@@ -11,6 +11,7 @@ import { NodeProcess, ProcessCluster } from '../test/helpers/cluster-process.js'
 import { CertDir, type Issued } from '../test/helpers/certs.js';
 import type { BenchDriver } from './lib/driver.js';
 import { EtcdCluster, etcdBinary, etcdVersion } from './lib/etcd-process.js';
+import { validReadLeaderSlack } from '../node/src/client/read-routing.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
 import { runWorkload, type RunResult } from './lib/loadgen.js';
 import { runCaption, writeWorkloadCharts } from './lib/bench-charts.js';
@@ -40,6 +41,8 @@ const HELP = `usage: node dist/bench/run.js [options]
                            spread their leaders round-robin over the stores before measuring; a comma
                            list (64,1) measures one fresh kvs cluster per count and prints their ratios
   --kvs-transport stream   KvClient transport: stream (BatchStream multiplexing, the default) | unary
+  --kvs-read-leader-slack N  KvClient readLeaderSlack (default: the client's, Infinity = every get to its
+                           range's leader; N = spill to the preferred node past N more in flight there)
   --kvs-address H:P        measure an already running kvs node instead of starting one
   --etcd-endpoints URLs    measure running etcd instead of starting members
   --no-ceiling             skip bench/engine-ceiling (raw classic-level)
@@ -64,6 +67,7 @@ const { values: a } = parseArgs({
     'etcd-members': { type: 'string', default: '1' },
     'kvs-ranges': { type: 'string', default: '1' },
     'kvs-transport': { type: 'string', default: 'stream' },
+    'kvs-read-leader-slack': { type: 'string' },
     'kvs-address': { type: 'string' },
     'etcd-endpoints': { type: 'string' },
     'no-ceiling': { type: 'boolean', default: false },
@@ -95,6 +99,8 @@ const workloads = a.workloads!.split(',').map((w) => {
 });
 const kvsTransport = a['kvs-transport'] === 'unary' ? ('unary' as const) : a['kvs-transport'] === 'stream' ? ('stream' as const) : undefined;
 if (!kvsTransport) throw new Error(`--kvs-transport: expected stream or unary, got ${a['kvs-transport']}`);
+const readLeaderSlack = a['kvs-read-leader-slack'] === undefined ? undefined : Number(a['kvs-read-leader-slack']);
+if (readLeaderSlack !== undefined && !validReadLeaderSlack(readLeaderSlack)) throw new Error(`--kvs-read-leader-slack: expected a non-negative integer or Infinity, got ${a['kvs-read-leader-slack']}`);
 const concurrencies = a.concurrency!.split(',').map((c) => num(c, 'concurrency'));
 const records = num(a.records, 'records');
 const valueSize = num(a['value-size'], 'value-size');
@@ -204,6 +210,7 @@ async function benchKvs(nodeArgs: string[] = [], suffix = '', ranges = 1): Promi
     const d = new KvsDriver(cluster.addresses, `kvs×${kvsNodes}${ranges > 1 ? `/${ranges}r` : ''}${tlsTag()}${suffix}`, {
       replicated: true,
       transport: kvsTransport,
+      ...(readLeaderSlack !== undefined ? { readLeaderSlack } : {}),
       ...kvsClientTls(),
       afterLoad: async () => {
         if (ranges > 1 && !sharded) await shard(cluster.addresses, ranges, kvsNodes, records);

@@ -18,7 +18,7 @@ export class KvsDriver implements BenchDriver {
 
   private readonly afterLoad: (() => Promise<void>) | undefined;
 
-  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, private readonly opts: { replicated?: boolean; transport?: 'stream' | 'unary'; tls?: ClientTlsOptions; afterLoad?: () => Promise<void> } = {}) {
+  constructor(private readonly endpoints: string[], name = `kvs×${endpoints.length}`, private readonly opts: { replicated?: boolean; transport?: 'stream' | 'unary'; tls?: ClientTlsOptions; readLeaderSlack?: number; afterLoad?: () => Promise<void> } = {}) {
     this.name = name;
     this.afterLoad = opts.afterLoad;
     const tls = opts.tls ? { tls: opts.tls } : {};
@@ -26,7 +26,8 @@ export class KvsDriver implements BenchDriver {
     const transport = opts.transport ?? 'stream';
     if (opts.replicated && endpoints.length > 1) {
       // Failover still works: every client lists all endpoints, the preferred one first.
-      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], start: 'first', timeoutMs: 30_000, transport, ...tls }));
+      const readLeaderSlack = opts.readLeaderSlack !== undefined ? { readLeaderSlack: opts.readLeaderSlack } : {};
+      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], start: 'first', timeoutMs: 30_000, transport, ...readLeaderSlack, ...tls }));
       this.client = this.readers[0]!;
       this.leaderReady = this.findLeader();
     } else this.client = new KvClient({ endpoints, timeoutMs: 30_000, transport, ...tls });

@@ -235,6 +235,43 @@ describe('clients go straight to the leader of each range (Kv.Routes)', function
       admin.close();
     }
   });
+
+  it('concurrent gets go to their range\'s leader too (lease reads, no ReadIndex round via a follower); a finite slack spills some to the preferred node', async function () {
+    const admin = new AdminClient(suite.cluster.addresses);
+    const clients: KvClient[] = [];
+    try {
+      const leader = await until('range 1 has a leader', async () => (await admin.ranges()).ranges.find((x) => x.rangeId === 1)?.leaderId || undefined);
+      const follower = [1, 2, 3].find((x) => x !== leader)!;
+      // The follower first in the list: without leader routing every get would go there.
+      const order = [suite.cluster.addresses[follower - 1]!, ...suite.cluster.addresses.filter((_, i) => i !== follower - 1)];
+      const writer = new KvClient({ endpoints: suite.cluster.addresses, timeoutMs: 15_000 });
+      clients.push(writer);
+      for (let i = 0; i < 20; i++) await writer.put(`g${i}`, `v${i}`); // range 1 (keys below 'm')
+      const measure = async (c: KvClient): Promise<number> => {
+        await c.get('g0');
+        await sleep(700); // the Routes table, fetched in the background by the first get
+        await c.get('g0');
+        const before = c.routedToLeader;
+        for (let wave = 0; wave < 5; wave++) {
+          const got = await Promise.all(Array.from({ length: 40 }, (_, j) => c.get(`g${j % 20}`)));
+          got.forEach((r, j) => assert.equal(r.value?.toString(), `v${j % 20}`));
+        }
+        return c.routedToLeader - before;
+      };
+      const byDefault = new KvClient({ endpoints: order, start: 'first', timeoutMs: 15_000 });
+      clients.push(byDefault);
+      assert.equal(await measure(byDefault), 200, 'every get at 40 in flight routed to the leader');
+      // Control: with slack 0 a get goes to the leader only while its node has no more of this client's
+      // requests in flight than the follower: about half of them spill.
+      const spilling = new KvClient({ endpoints: order, start: 'first', timeoutMs: 15_000, readLeaderSlack: 0 });
+      clients.push(spilling);
+      const routed = await measure(spilling);
+      assert.ok(routed > 0 && routed < 180, `slack 0: ${routed} of 200 routed to the leader`);
+    } finally {
+      for (const c of clients) c.close();
+      admin.close();
+    }
+  });
 });
 
 describe('a store that joins after splits gets a replica of every range (created on demand, filled by snapshot)', function () {

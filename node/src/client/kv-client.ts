@@ -38,6 +38,7 @@ import {
 import type { LostReplyInjector } from './fault-injection.js';
 import { type KeyLike, keySuccessor, prefixEnd, toBuffer } from './keys.js';
 import { LeaderRoutes } from './leader-routes.js';
+import { DEFAULT_READ_LEADER_SLACK, readGoesToLeader, validReadLeaderSlack, type ReadLeaderSlack } from './read-routing.js';
 import { RangeCache, type SpanPiece } from './range-cache.js';
 import { ClientSession } from './session.js';
 import { StreamTransport } from './stream-transport.js';
@@ -93,6 +94,14 @@ export interface KvClientOptions {
    */
   routeToLeaders?: boolean;
   /**
+   * Linearizable gets go to their range's leader, which answers from its lease without a ReadIndex round
+   * (default Infinity, as in TiKV). A finite slack is load-based replica read (TiDB): a get goes to the
+   * preferred (rotation) node instead when this client has more than `slack` requests in flight at the
+   * leader's node beyond those at the preferred one — for a hot range whose leader's CPU is the limit.
+   * With up to 4 other requests in flight a get always goes to the leader. Needs routeToLeaders.
+   */
+  readLeaderSlack?: ReadLeaderSlack;
+  /**
    * Read a scan page (or send a DeleteRange) range by range when the store reached holds no replica of a range in its span
    * (default true; false = fail with the routing error — the negative control of the placement test).
    */
@@ -122,8 +131,6 @@ export interface CallOptions {
 /** How often the leader table is refreshed while in use, and at most how often it is fetched. */
 const ROUTES_MAX_AGE_MS = 10_000;
 const ROUTES_MIN_INTERVAL_MS = 500;
-/** Reads go to the leader while this client has at most this many requests in flight (see get()). */
-const LONE_READS_IN_FLIGHT = 4;
 
 export interface GetResult {
   found: boolean;
@@ -304,6 +311,9 @@ export class KvClient {
   private readonly piecewiseScans: boolean;
   /** Operations of this client in flight (call() entered, not returned). */
   private inFlight = 0;
+  /** Attempts of this client in flight per endpoint (load-based reads, see readGoesToLeader). */
+  private readonly endpointLoad = new Map<string, number>();
+  private readonly readLeaderSlack: ReadLeaderSlack;
   private readonly leaders = new LeaderRoutes();
   private readonly routeToLeaders: boolean;
   private routesFetch: Promise<void> | undefined;
@@ -341,6 +351,11 @@ export class KvClient {
     if (options.start !== undefined && options.start !== 'random' && options.start !== 'first') throw new KvInvalidArgumentError(`start: expected 'random' or 'first', got ${JSON.stringify(options.start)}`);
     this.current = options.start === 'first' ? 0 : Math.floor(this.random() * this.endpoints.length);
     this.routeToLeaders = options.routeToLeaders !== false;
+    const slack = options.readLeaderSlack ?? DEFAULT_READ_LEADER_SLACK;
+    if (!validReadLeaderSlack(slack)) {
+      throw new KvInvalidArgumentError(`readLeaderSlack: expected a non-negative integer or Infinity, got ${String(slack)}`);
+    }
+    this.readLeaderSlack = slack;
     this.piecewiseScans = options.piecewiseScans !== false;
     this.bufferTxnWrites = options.bufferTxnWrites !== false;
     this.transport = options.transport ?? 'stream';
@@ -359,9 +374,7 @@ export class KvClient {
 
   async get(key: KeyLike, opts: CallOptions & { snapshotTs?: number; txnId?: string } = {}): Promise<GetResult> {
     const k = toBuffer(key);
-    // A lone read goes to its range's leader (no ReadIndex hop through a follower); under load reads keep
-    // spreading over the endpoints (every replica serves linearizable reads), which uses every node's CPU.
-    const route = !opts.txnId && this.inFlight <= LONE_READS_IN_FLIGHT ? k : undefined;
+    const route = !opts.txnId && this.readToLeader(k) ? k : undefined;
     const r = await this.call<GetResponse__Output>('Get', () => ({ key: k, snapshotTs: opts.snapshotTs ?? 0, txnId: opts.txnId ?? '' }), opts, false, route);
     return { found: r.found, value: r.found ? r.value : undefined, version: r.version, readTs: r.readTs };
   }
@@ -800,7 +813,13 @@ export class KvClient {
         // Building the request may throw (bad arguments): that propagates as is, never retried.
         const req = build(seq !== undefined ? this.session!.header(seq) : undefined);
         try {
-          const res = await this.attempt<Res>(endpoint, method, req, Math.min(this.opts.attemptTimeoutMs, remaining));
+          let res: Res;
+          this.endpointLoad.set(endpoint, (this.endpointLoad.get(endpoint) ?? 0) + 1);
+          try {
+            res = await this.attempt<Res>(endpoint, method, req, Math.min(this.opts.attemptTimeoutMs, remaining));
+          } finally {
+            this.endpointLoad.set(endpoint, this.endpointLoad.get(endpoint)! - 1);
+          }
           succeeded = true;
           this.observeTs(res);
           return res;
@@ -833,6 +852,17 @@ export class KvClient {
       this.inFlight--;
       if (seq !== undefined) this.session!.release(seq, succeeded);
     }
+  }
+
+  /** Whether a linearizable get of `key` goes to its range's leader (read-routing.ts). */
+  private readToLeader(key: Buffer): boolean {
+    return readGoesToLeader({
+      inFlight: this.inFlight,
+      leader: this.leaderOf(key),
+      preferred: this.endpoints[this.current % this.endpoints.length]!,
+      load: (e) => this.endpointLoad.get(e) ?? 0,
+      slack: this.readLeaderSlack,
+    });
   }
 
   /** The cached leader of `key`'s range (refreshing the table in the background when due). */
