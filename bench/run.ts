@@ -35,7 +35,7 @@ const HELP = `usage: node dist/bench/run.js [options]
   --dist zipfian           zipfian | uniform (workloads A, B, C, W)
   --txn-dist uniform       key distribution of T (zipfian makes it a conflict/backoff benchmark)
   --kvs-nodes 1            kvs-node processes: 1 = single node (group commit), 3 = one Raft group of 3
-                           replicas (writes to the leader, reads round-robin over all replicas)
+                           replicas (writes and gets to their range's leader; see --kvs-read-leader-slack)
   --etcd-members 1         etcd members (1 or 3)
   --kvs-ranges 1           with --kvs-nodes > 1: split the loaded key space into this many ranges and
                            spread their leaders round-robin over the stores before measuring; a comma
