@@ -21,7 +21,7 @@ const { values: a } = parseArgs({
   },
 });
 
-const COUNTERS = ['kvs_store_log_writes', 'kvs_store_log_synced_writes', 'kvs_store_apply_requests', 'kvs_raft_transport_frames_sent', 'kvs_raft_transport_messages_sent', 'kvs_raft_transport_heartbeats_sent', 'kvs_store_readies'];
+const COUNTERS = ['kvs_store_quiesces', 'kvs_store_wakes', 'kvs_raft_read_index_rounds', 'kvs_raft_lease_reads', 'kvs_store_log_writes', 'kvs_store_log_synced_writes', 'kvs_store_apply_requests', 'kvs_raft_transport_frames_sent', 'kvs_raft_transport_messages_sent', 'kvs_raft_transport_heartbeats_sent', 'kvs_store_readies'];
 
 async function scrape(url: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();

@@ -810,9 +810,12 @@ export class Peer implements CommandSink {
     this.stats.reads++;
     // The leader's lease covers the read: its commit index is the read index now, no Ready round (at
     // 64 ranges each read was a Ready of its own range; TiKV's LocalReader serves these the same way).
-    const at = this.quiescedFlag || this.rn === undefined ? undefined : this.rn.raft.localLeaseReadIndex();
+    // A quiesced leader too, without waking: its lease is measured on the clock from the quiesce
+    // round's acks (the voters' vote hold runs on their clocks, ticking or not), so it lapses by itself
+    // and the next read takes the round below, which wakes the range.
+    const at = this.rn === undefined ? undefined : this.rn.raft.localLeaseReadIndex();
     if (at !== undefined) {
-      this.idleTicks = 0; // reads keep the range awake, as when they waited in a Ready round
+      this.idleTicks = 0; // reads keep an awake range awake, as when they waited in a Ready round
       if (this.appliedIndex >= at) return Promise.resolve();
       // An apply that does not get there in time (or a group that fails meanwhile): the round below.
       return new Promise<void>((resolve, reject) => this.awaitApplied(at, { resolve, reject })).catch(() => this.readRound());

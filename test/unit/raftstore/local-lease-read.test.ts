@@ -70,6 +70,24 @@ describe('raftstore: local lease reads on the leader', function () {
     }
   });
 
+  it('a quiesced leader holding its lease serves in place and stays asleep', async () => {
+    const node = await openSingle(true);
+    try {
+      await node.kvStore.put(Buffer.from('k'), Buffer.from('v'));
+      assert.ok(await node.peer.waitFor(() => node.peer.quiesced, 5000), 'the idle range quiesces');
+      const rounds = node.peer.stats.readIndexRounds;
+      const wakes = node.peer.stats.wakes;
+      const lease = node.peer.rn.raft.leaseReadCount;
+      for (let i = 0; i < 3; i++) assert.equal((await node.kvStore.get(Buffer.from('k'))).value?.toString(), 'v');
+      assert.equal(node.peer.stats.readIndexRounds, rounds, 'no ReadIndex round');
+      assert.equal(node.peer.stats.wakes, wakes, 'not woken by the reads');
+      assert.ok(node.peer.quiesced, 'still quiesced');
+      assert.equal(node.peer.rn.raft.leaseReadCount, lease + 3, 'three lease reads');
+    } finally {
+      await node.close();
+    }
+  });
+
   it('control: with --lease-read=false every read batch takes a ReadIndex round', async () => {
     const node = await openSingle(false);
     try {
