@@ -856,6 +856,8 @@ export class KvClient {
 
   /** Whether a linearizable get of `key` goes to its range's leader (read-routing.ts). */
   private readToLeader(key: Buffer): boolean {
+    // No spill: always route by key (call() looks the leader up once, and rotates when it is unknown).
+    if (this.readLeaderSlack === Infinity) return true;
     return readGoesToLeader({
       inFlight: this.inFlight,
       leader: this.leaderOf(key),

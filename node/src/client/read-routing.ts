@@ -5,7 +5,7 @@
 // replica read: the leader unless its node is busier than the preferred one by more than the slack
 // (this client's requests in flight there) — worth it where the leader's own CPU, not the round, is the
 // bottleneck (a hot range on a many-core deployment). Measured on the 2-core bench box, spilling loses:
-// docs/benchmarks.md "2026-12-06 20:25". Pure: the client keeps the counts.
+// docs/benchmarks.md "2026-12-06 20:25–21:45". Pure: the client keeps the counts.
 
 /** Requests of this client in flight at the leader's node beyond the preferred node's before a read spills there. */
 export type ReadLeaderSlack = number;
