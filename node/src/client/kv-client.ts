@@ -311,8 +311,8 @@ export class KvClient {
   private readonly piecewiseScans: boolean;
   /** Operations of this client in flight (call() entered, not returned). */
   private inFlight = 0;
-  /** Attempts of this client in flight per endpoint (load-based reads, see readGoesToLeader). */
-  private readonly endpointLoad = new Map<string, number>();
+  /** Attempts of this client in flight per endpoint, kept only for a finite readLeaderSlack (read-routing.ts). */
+  private readonly endpointLoad: Map<string, number> | undefined;
   private readonly readLeaderSlack: ReadLeaderSlack;
   private readonly leaders = new LeaderRoutes();
   private readonly routeToLeaders: boolean;
@@ -356,6 +356,7 @@ export class KvClient {
       throw new KvInvalidArgumentError(`readLeaderSlack: expected a non-negative integer or Infinity, got ${String(slack)}`);
     }
     this.readLeaderSlack = slack;
+    this.endpointLoad = slack === Infinity ? undefined : new Map();
     this.piecewiseScans = options.piecewiseScans !== false;
     this.bufferTxnWrites = options.bufferTxnWrites !== false;
     this.transport = options.transport ?? 'stream';
@@ -814,11 +815,12 @@ export class KvClient {
         const req = build(seq !== undefined ? this.session!.header(seq) : undefined);
         try {
           let res: Res;
-          this.endpointLoad.set(endpoint, (this.endpointLoad.get(endpoint) ?? 0) + 1);
+          const load = this.endpointLoad;
+          load?.set(endpoint, (load.get(endpoint) ?? 0) + 1);
           try {
             res = await this.attempt<Res>(endpoint, method, req, Math.min(this.opts.attemptTimeoutMs, remaining));
           } finally {
-            this.endpointLoad.set(endpoint, this.endpointLoad.get(endpoint)! - 1);
+            load?.set(endpoint, load.get(endpoint)! - 1);
           }
           succeeded = true;
           this.observeTs(res);
@@ -857,12 +859,13 @@ export class KvClient {
   /** Whether a linearizable get of `key` goes to its range's leader (read-routing.ts). */
   private readToLeader(key: Buffer): boolean {
     // No spill: always route by key (call() looks the leader up once, and rotates when it is unknown).
-    if (this.readLeaderSlack === Infinity) return true;
+    const load = this.endpointLoad;
+    if (load === undefined) return true;
     return readGoesToLeader({
       inFlight: this.inFlight,
       leader: this.leaderOf(key),
       preferred: this.endpoints[this.current % this.endpoints.length]!,
-      load: (e) => this.endpointLoad.get(e) ?? 0,
+      load: (e) => load.get(e) ?? 0,
       slack: this.readLeaderSlack,
     });
   }
