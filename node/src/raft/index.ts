@@ -11,7 +11,7 @@ export { VoteResult, majorityCommitted, majorityVoteResult, jointCommitted, join
 export { ProgressTracker, type TrackerConfig, describeConfig, isJoint } from './tracker.js';
 export { Changer, restoreConfState, isLeaveJoint, enterJoint } from './confchange.js';
 export { ReadOnly } from './read-only.js';
-export { LeaseClock, type LeaseClockConfig, DEFAULT_MAX_CLOCK_DRIFT } from './lease.js';
+export { LeaseClock, type LeaseClockConfig, DEFAULT_MAX_CLOCK_DRIFT, encodeLeaseStamp, decodeLeaseStamp } from './lease.js';
 export { Raft, type RaftConfig, type RaftLogger, mulberry32 } from './raft.js';
 export { RawNode, type Ready, type Status, type PeerProgress, SnapshotStatus, LEAVE_JOINT } from './raw-node.js';
 export { describeMessage, describeEntry, bytesToKey, keyToBytes, bytesEqual } from './util.js';

@@ -85,3 +85,24 @@ export class LeaseClock {
     return now - start < this.duration;
   }
 }
+
+/**
+ * The send stamp a leader puts in an append's context (and its follower echoes in the answer), so that
+ * acknowledged appends renew the lease as acknowledged heartbeats do: the follower took the append as
+ * leader contact (raft.ts handleAppendEntries) no earlier than the stamp. 8 bytes, big-endian.
+ */
+export function encodeLeaseStamp(t: number): Uint8Array {
+  if (!Number.isSafeInteger(t) || t < 0) return new Uint8Array(0);
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, Math.floor(t / 2 ** 32));
+  v.setUint32(4, t >>> 0);
+  return b;
+}
+
+/** The stamp in an append answer's context, or undefined (none: an older node, or not a lease group). */
+export function decodeLeaseStamp(ctx: Uint8Array): number | undefined {
+  if (ctx.length !== 8) return undefined;
+  const v = new DataView(ctx.buffer, ctx.byteOffset, 8);
+  return v.getUint32(0) * 2 ** 32 + v.getUint32(4);
+}

@@ -18,10 +18,12 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from recently (reset by check-quorum each election timeout). */
   recentActive = false;
-  /** Lease-clock stamp of the latest heartbeat this peer acknowledged, taken when it was sent (lease). */
+  /** Lease-clock stamp of the latest heartbeat or append this peer acknowledged, taken when it was sent (lease). */
   leaseAck = Number.MIN_SAFE_INTEGER;
   /** In Probe state: an append was sent and we wait for its answer (or a heartbeat response). */
   probeSent = false;
+  /** An append went to this peer since the leader's last heartbeat tick (skipHeartbeatsAfterAppends). */
+  appSentSinceBeat = false;
   isLearner: boolean;
   inflights: Inflights;
   /** This Progress's generation (Message.gen): a re-created Progress never answers to an old one's. */
@@ -41,6 +43,7 @@ export class Progress {
     p.state = this.state;
     p.pendingSnapshot = this.pendingSnapshot;
     p.probeSent = this.probeSent;
+    p.appSentSinceBeat = this.appSentSinceBeat;
     p.leaseAck = this.leaseAck;
     p.gen = this.gen;
     return p;

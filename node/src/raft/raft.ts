@@ -28,7 +28,7 @@ import { ProgressTracker, type ProgressMap, type TrackerConfig, describeConfig, 
 import { VoteResult, jointCommitted } from './quorum.js';
 import { Changer, enterJoint, isLeaveJoint, restoreConfState } from './confchange.js';
 import { ReadOnly } from './read-only.js';
-import { LeaseClock, type LeaseClockConfig } from './lease.js';
+import { LeaseClock, decodeLeaseStamp, encodeLeaseStamp, type LeaseClockConfig } from './lease.js';
 import { decodeConfChange } from './codec.js';
 import {
   CodecError,
@@ -98,6 +98,18 @@ export interface RaftConfig {
    * heartbeats). Default false (etcd-raft's behaviour).
    */
   lazyCommitBroadcast?: boolean;
+  /**
+   * On its heartbeat tick the leader skips a follower that it sent an append since the previous one
+   * (etcd-raft heartbeats every follower every time). The append did what the heartbeat would: it reset
+   * the follower's election timer and vote hold, carried a commit index, and — stamped like a heartbeat
+   * (lease.ts encodeLeaseStamp), its answer echoing the stamp — renews the lease. Under load across many
+   * ranges the heartbeats were a third of a store's Raft messages (docs/benchmarks.md). Still heartbeated:
+   * a follower in Probe or Snapshot state or with a full window (the answer's retries unstick it), and
+   * everyone when a ReadIndex context is pending. A follower thus hears from the leader at least every
+   * two heartbeat intervals, and learns a commit index at most that late when the range goes idle.
+   * Default false.
+   */
+  skipHeartbeatsAfterAppends?: boolean;
   /** Leader steps down when it applies a config that removes (or demotes) it. Default true. */
   stepDownOnRemoval?: boolean;
   /** Source of randomness in [0, 1) for election timeouts. Default: a fixed-seed PRNG from id. */
@@ -171,6 +183,7 @@ export class Raft {
   randomizedElectionTimeout = 0;
   readonly disableProposalForwarding: boolean;
   private readonly lazyCommitBroadcast: boolean;
+  private readonly skipHeartbeatsAfterAppends: boolean;
   readonly stepDownOnRemoval: boolean;
   private readonly rand: () => number;
   readonly logger: RaftLogger;
@@ -194,6 +207,7 @@ export class Raft {
     this.leaseOnTicks = c.leaseClock === undefined;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
     this.lazyCommitBroadcast = c.lazyCommitBroadcast ?? false;
+    this.skipHeartbeatsAfterAppends = c.skipHeartbeatsAfterAppends ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? true;
     this.rand = c.rand ?? mulberry32(c.id * 7919 + 1);
     this.logger = c.logger ?? noopLogger;
@@ -314,7 +328,10 @@ export class Raft {
       entries: ents,
       commit: this.raftLog.committed,
       gen: pr.gen,
+      // The lease stamp: an acknowledged append renews the lease as a heartbeat does (lease.ts).
+      context: this.leaseReads() ? encodeLeaseStamp(this.lease.now()) : EMPTY,
     });
+    pr.appSentSinceBeat = true;
     if (ents.length > 0) {
       if (pr.state === ProgressState.Replicate) {
         const last = ents[ents.length - 1]!.index;
@@ -395,6 +412,19 @@ export class Raft {
     });
   }
 
+  /** The heartbeat tick with skipHeartbeatsAfterAppends (see RaftConfig). */
+  private beat(): void {
+    const lastCtx = this.readOnly.lastPendingRequestCtx();
+    const ctx = lastCtx === undefined ? EMPTY : keyToBytes(lastCtx);
+    this.readIndexBroadcastPending = false;
+    this.trk.visit((id, pr) => {
+      if (id === this.id) return;
+      const skip = lastCtx === undefined && pr.appSentSinceBeat && pr.state === ProgressState.Replicate && !pr.inflights.full();
+      pr.appSentSinceBeat = false;
+      if (!skip) this.sendHeartbeat(id, ctx);
+    });
+  }
+
   bcastHeartbeat(): void {
     const lastCtx = this.readOnly.lastPendingRequestCtx();
     this.bcastHeartbeatWithCtx(lastCtx === undefined ? EMPTY : keyToBytes(lastCtx));
@@ -448,6 +478,7 @@ export class Raft {
       pr.recentActive = false;
       pr.inflights.reset();
       pr.leaseAck = Number.MIN_SAFE_INTEGER;
+      pr.appSentSinceBeat = false;
       if (id === this.id) pr.match = last;
     });
     this.pendingConfIndex = 0;
@@ -778,7 +809,8 @@ export class Raft {
   private stepLeader(m: Message): void {
     switch (m.type) {
       case MessageType.Beat:
-        this.bcastHeartbeat();
+        if (this.skipHeartbeatsAfterAppends) this.beat();
+        else this.bcastHeartbeat();
         return;
       case MessageType.CheckQuorum:
         if (!this.trk.quorumActive()) {
@@ -878,8 +910,11 @@ export class Raft {
       return;
     }
     switch (m.type) {
-      case MessageType.AppResp:
+      case MessageType.AppResp: {
         pr.recentActive = true;
+        // The echoed send stamp of the append answered (see handleAppendEntries): the lease, as for heartbeats.
+        const stamp = decodeLeaseStamp(m.context);
+        if (stamp !== undefined && stamp > pr.leaseAck) pr.leaseAck = stamp;
         if (m.reject) {
           // rejectHint/logTerm: follower's guess of where logs may match; skip whole terms.
           let nextProbeIdx = m.rejectHint;
@@ -934,6 +969,7 @@ export class Raft {
           }
         }
         return;
+      }
       case MessageType.HeartbeatResp:
         pr.recentActive = true;
         pr.probeSent = false;
@@ -1087,13 +1123,16 @@ export class Raft {
   private handleAppendEntries(m: Message): void {
     this.leaderContactAt = this.lease.now();
     const gen = m.gen ?? 0;
+    // Every answer echoes the leader's lease stamp: this replica took the append as leader contact above
+    // (it holds its vote from now on), so the leader may count it toward its lease as a heartbeat ack.
+    const context = m.context;
     if (m.index < this.raftLog.committed) {
-      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed, gen }));
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed, gen, context }));
       return;
     }
     const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
-      this.send(msg({ type: MessageType.AppResp, to: m.from, index: lastNew, gen }));
+      this.send(msg({ type: MessageType.AppResp, to: m.from, index: lastNew, gen, context }));
       return;
     }
     // Reject with a hint: the largest index ≤ m.index whose term ≤ m.logTerm, so the leader
@@ -1101,7 +1140,7 @@ export class Raft {
     const hintIndex0 = Math.min(m.index, this.raftLog.lastIndex());
     const [hintIndex, hintTerm] = this.raftLog.findConflictByTerm(hintIndex0, m.logTerm);
     this.send(
-      msg({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm, gen }),
+      msg({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm, gen, context }),
     );
   }
 

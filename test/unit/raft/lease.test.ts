@@ -8,6 +8,8 @@ import { strict as assert } from 'node:assert';
 import {
   ConfigError,
   LeaseClock,
+  decodeLeaseStamp,
+  encodeLeaseStamp,
   bytesToKey,
   MessageType,
   ReadOnlyOption,
@@ -40,6 +42,8 @@ interface LeaseNetOptions {
   tickClock?: boolean;
   unsafeNoExpiry?: boolean;
   lazyCommitBroadcast?: boolean;
+  /** skipHeartbeatsAfterAppends: appends carry the lease stamp, heartbeats skip followers just appended to. */
+  skipBeats?: boolean;
 }
 
 function leaseNet(clocks: Clocks, o: LeaseNetOptions = {}): Network {
@@ -49,6 +53,7 @@ function leaseNet(clocks: Clocks, o: LeaseNetOptions = {}): Network {
     preVote: true,
     readOnlyOption: ReadOnlyOption.LeaseBased,
     ...(o.lazyCommitBroadcast ? { lazyCommitBroadcast: true } : {}),
+    ...(o.skipBeats ? { skipHeartbeatsAfterAppends: true } : {}),
     ...(o.tickClock ? {} : { leaseClock: { now: () => clocks.now(id), tickInterval: T, maxClockDrift: o.drift ?? 0.1, unsafeNoExpiry: o.unsafeNoExpiry } }),
   });
   const net = new Network(ids.map((id) => TestNode.create(id, ids, E, 1, extra(id))));
@@ -156,6 +161,8 @@ describe('raft leader lease on a monotonic clock', () => {
     r.becomeFollower(r.term + 1, 0);
     net.campaign(1);
     assert.equal(r.state, StateType.Leader);
+    // Past the lease its empty entry's acknowledged appends gave it.
+    clocks.real += Math.ceil(r.lease.duration) + 1;
     const fresh = clocks.now(1);
     net.isolate(1);
     for (const from of [2, 3]) r.step(msg({ type: MessageType.HeartbeatResp, from, to: 1, term: r.term - 1, index: fresh }));
@@ -172,13 +179,19 @@ describe('raft leader lease on a monotonic clock', () => {
     net.send(msg({ type: MessageType.TransferLeader, from: 2, to: 1 }));
     assert.equal(r1.leaseValid(), false, 'no clock movement needed: the transferee may be elected right away');
     net.recover();
-    // Deliver the TimeoutNow now: node 2 campaigns with a forced vote and wins.
+    // Deliver the TimeoutNow now: node 2 campaigns with a forced vote and wins. Its empty entry's
+    // appends are acknowledged without the lease stamp echoed (as by a node of an older version), so
+    // no round of its term counts toward a lease yet.
+    net.msgHook = (m) => {
+      if (m.type === MessageType.AppResp) m.context = new Uint8Array(0);
+      return true;
+    };
     net.send(msg({ type: MessageType.TimeoutNow, from: 1, to: 2, term: r1.term }));
+    net.msgHook = undefined;
     const r2 = net.raft(2);
     assert.equal(r2.state, StateType.Leader);
     assert.equal(r1.state, StateType.Follower);
     assert.equal(r1.leaseValid(), false);
-    // The new leader has committed its empty entry but no heartbeat round of its term was acknowledged.
     assert.equal(r2.committedEntryInCurrentTerm(), true);
     assert.equal(r2.leaseValid(), false);
     net.isolate(2);
@@ -188,6 +201,15 @@ describe('raft leader lease on a monotonic clock', () => {
     beat(net, 2);
     assert.equal(r2.leaseValid(), true);
     assert.equal(r2.readStates.length, 1);
+  });
+
+  it('a new leader\'s lease starts with its first acknowledged round: its empty entry\'s appends, stamped and echoed', () => {
+    const { net, r: r1 } = leasedLeader();
+    net.send(msg({ type: MessageType.TransferLeader, from: 2, to: 1 }));
+    const r2 = net.raft(2);
+    assert.equal(r2.state, StateType.Leader);
+    assert.equal(r1.leaseValid(), false);
+    assert.equal(r2.leaseValid(), true, 'no heartbeat round needed');
   });
 
   it('localLeaseReadIndex (a leader\'s own read answered in place) follows the lease: commit index while held, nothing otherwise', () => {
@@ -317,7 +339,7 @@ describe('raft leader lease on a monotonic clock', () => {
      * leader is cut off (and with `pause`, also stops ticking and stepping: SIGSTOP). The run ends when
      * another node leads a later term.
      */
-    function run(o: LeaseNetOptions & { leaderRate: number; followerRate: number; pause: boolean }): Outcome {
+    function run(o: LeaseNetOptions & { leaderRate: number; followerRate: number; pause: boolean; proposeEveryMs?: number }): Outcome & { heartbeatsBeforeCut: number; appendsBeforeCut: number } {
       const clocks = new Clocks();
       const size = o.size ?? 3;
       const net = leaseNet(clocks, o);
@@ -330,9 +352,20 @@ describe('raft leader lease on a monotonic clock', () => {
       let isolatedAt = -1;
       let lastValid = -1;
       let elected = -1;
+      let heartbeatsBeforeCut = 0;
+      let appendsBeforeCut = 0;
+      net.msgHook = (m) => {
+        if (isolatedAt < 0 && m.from === 1 && m.type === MessageType.Heartbeat) heartbeatsBeforeCut++;
+        if (isolatedAt < 0 && m.from === 1 && m.type === MessageType.App) appendsBeforeCut++;
+        return true;
+      };
       const start = clocks.real;
       for (let step = 0; step < 20_000 && elected < 0; step++) {
         clocks.real += 1000;
+        // A steady write load: the lease then rests on acknowledged appends (with skipBeats).
+        if (o.proposeEveryMs !== undefined && step % o.proposeEveryMs === 0 && r1.state === StateType.Leader && !(o.pause && isolatedAt >= 0)) {
+          net.send(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: 0, data: ctx(`w${step}`) }] }));
+        }
         if (isolatedAt < 0 && clocks.real - start >= 5 * T) {
           net.isolate(1);
           isolatedAt = clocks.real;
@@ -355,7 +388,7 @@ describe('raft leader lease on a monotonic clock', () => {
       // The leader resumes (SIGCONT), still cut off: does it believe in its lease?
       const servesAfterResume = r1.state === StateType.Leader && r1.leaseValid();
       if (!o.pause && r1.state === StateType.Leader && r1.leaseValid()) lastValid = clocks.real;
-      return { lastValid, elected, isolatedAt, servesAfterResume, duration: r1.lease.duration };
+      return { lastValid, elected, isolatedAt, servesAfterResume, duration: r1.lease.duration, heartbeatsBeforeCut, appendsBeforeCut };
     }
 
     for (const size of [3, 5]) {
@@ -367,6 +400,23 @@ describe('raft leader lease on a monotonic clock', () => {
         assert.equal(out.servesAfterResume, false);
       });
     }
+
+    for (const size of [3, 5]) {
+      it(`${size} nodes under writes with skipped heartbeats (the lease rests on acknowledged appends): the lease ends first`, () => {
+        const out = run({ size, leaderRate: 0.95, followerRate: 1.05, pause: false, skipBeats: true, proposeEveryMs: 5 });
+        assert.ok(out.appendsBeforeCut > 50, `appends flowed (${out.appendsBeforeCut})`);
+        assert.ok(out.heartbeatsBeforeCut <= 2 * (size - 1), `the heartbeats were skipped (${out.heartbeatsBeforeCut} sent before the cut)`);
+        assert.ok(out.lastValid > out.isolatedAt + 200_000, `the lease stayed useful after the cut (${out.lastValid - out.isolatedAt} µs)`);
+        assert.ok(out.lastValid < out.elected, `lease valid until ${out.lastValid}, rival elected at ${out.elected}`);
+        assert.equal(out.servesAfterResume, false);
+      });
+    }
+
+    it('negative control: under writes with skipped heartbeats, drift beyond the bound lets the append-renewed lease overlap the rival', () => {
+      const out = run({ leaderRate: 0.4, followerRate: 1, pause: false, skipBeats: true, proposeEveryMs: 5 });
+      assert.ok(out.heartbeatsBeforeCut <= 4);
+      assert.ok(out.lastValid >= out.elected, `expected an overlap (lease valid until ${out.lastValid}, rival elected at ${out.elected})`);
+    });
 
     it('a SIGSTOPped leader (no ticks, clock running) finds its lease expired when it resumes', () => {
       const out = run({ leaderRate: 1, followerRate: 1, pause: true });
@@ -391,6 +441,110 @@ describe('raft leader lease on a monotonic clock', () => {
     it('negative control: unsafeNoExpiry keeps serving after the rival won', () => {
       const out = run({ leaderRate: 1, followerRate: 1, pause: true, unsafeNoExpiry: true });
       assert.equal(out.servesAfterResume, true);
+    });
+  });
+
+  describe('skipHeartbeatsAfterAppends: appends stand in for heartbeats', () => {
+    const propose = (net: Network, data: string): void =>
+      net.send(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ term: 0, index: 0, type: 0, data: ctx(data) }] }));
+
+    /** Node 1 leads a 3-node group with skipped heartbeats, holding its lease. */
+    function skipNet(): { clocks: Clocks; net: Network; r: ReturnType<Network['raft']> } {
+      const clocks = new Clocks();
+      const net = leaseNet(clocks, { skipBeats: true });
+      net.campaign(1);
+      beat(net, 1);
+      return { clocks, net, r: net.raft(1) };
+    }
+
+    /** The followers a Beat sends a heartbeat to (messages captured, not delivered). */
+    function heartbeatTargets(net: Network): number[] {
+      const r = net.raft(1);
+      r.step(msg({ type: MessageType.Beat, from: 1, to: 1 }));
+      const out = net.node(1).readMessages();
+      const hb = out.filter((m) => m.type === MessageType.Heartbeat).map((m) => m.to);
+      net.send(...out);
+      return hb.sort();
+    }
+
+    it('a follower sent an append since the last beat gets no heartbeat; with nothing sent since, it does again', () => {
+      const { net } = skipNet();
+      propose(net, 'a');
+      assert.deepEqual(heartbeatTargets(net), [], 'both followers got the append: no heartbeat');
+      assert.deepEqual(heartbeatTargets(net), [2, 3], 'nothing sent since the last beat: heartbeats');
+      propose(net, 'b');
+      assert.deepEqual(heartbeatTargets(net), []);
+    });
+
+    it('control: without the option every beat heartbeats every follower', () => {
+      const clocks = new Clocks();
+      const net = leaseNet(clocks);
+      net.campaign(1);
+      beat(net, 1);
+      propose(net, 'a');
+      assert.deepEqual(heartbeatTargets(net), [2, 3]);
+    });
+
+    it('a follower in Probe state or with a full window is still heartbeated (its answer unsticks replication)', () => {
+      const { net, r } = skipNet();
+      propose(net, 'a');
+      r.trk.progress.get(2)!.becomeProbe();
+      assert.deepEqual(heartbeatTargets(net), [2]);
+    });
+
+    it('acknowledged appends renew the lease from their send stamp, heartbeats or not', () => {
+      const { clocks, net, r } = skipNet();
+      const t0 = clocks.now(1);
+      clocks.real += 300_000;
+      propose(net, 'a');
+      const t1 = clocks.now(1);
+      clocks.real = t0 + Math.ceil(r.lease.duration) + 1;
+      assert.equal(r.leaseValid(), true, 'renewed by the acknowledged append sent at t1');
+      clocks.real = t1 + Math.ceil(r.lease.duration);
+      assert.equal(r.leaseValid(), false, 'and only up to its send time + duration');
+    });
+
+    it('negative control: with the followers\' echo stripped the same appends do not renew the lease', () => {
+      const { clocks, net, r } = skipNet();
+      net.msgHook = (m) => {
+        if (m.type === MessageType.AppResp) m.context = new Uint8Array(0);
+        return true;
+      };
+      const t0 = clocks.now(1);
+      clocks.real += 300_000;
+      propose(net, 'a');
+      clocks.real = t0 + Math.ceil(r.lease.duration) + 1;
+      assert.equal(r.leaseValid(), false);
+    });
+
+    it('a stamped answer of an older term, or of an earlier Progress generation, does not renew the lease', () => {
+      const { clocks, net, r } = skipNet();
+      // A later term (term 1 − 1 = 0 would be a local message).
+      clocks.real += E * T;
+      for (const id of [2, 3]) net.raft(id).becomeFollower(net.raft(id).term, 0);
+      r.becomeFollower(r.term + 1, 0);
+      net.campaign(1);
+      assert.equal(r.state, StateType.Leader);
+      assert.ok(r.term >= 2);
+      const t0 = clocks.now(1);
+      clocks.real += 300_000;
+      net.isolate(1);
+      const stamp = encodeLeaseStamp(clocks.now(1));
+      clocks.real = t0 + Math.ceil(r.lease.duration) + 1;
+      for (const from of [2, 3]) r.step(msg({ type: MessageType.AppResp, from, to: 1, term: r.term - 1, index: r.raftLog.lastIndex(), context: stamp }));
+      assert.equal(r.leaseValid(), false, 'older term');
+      for (const from of [2, 3]) r.step(msg({ type: MessageType.AppResp, from, to: 1, term: r.term, index: r.raftLog.lastIndex(), context: stamp, gen: r.trk.progress.get(from)!.gen + 1 }));
+      assert.equal(r.leaseValid(), false, 'earlier generation');
+      // The same answers in the current term and generation would count (the checks above can fail).
+      for (const from of [2, 3]) r.step(msg({ type: MessageType.AppResp, from, to: 1, term: r.term, index: r.raftLog.lastIndex(), context: stamp, gen: r.trk.progress.get(from)!.gen }));
+      assert.equal(r.leaseValid(), true);
+    });
+
+    it('the stamp codec round-trips clock values and rejects anything not 8 bytes', () => {
+      for (const t of [0, 1, 2 ** 32 - 1, 2 ** 32, 1_733_000_000_000_123, Number.MAX_SAFE_INTEGER]) assert.equal(decodeLeaseStamp(encodeLeaseStamp(t)), t);
+      assert.equal(encodeLeaseStamp(-1).length, 0);
+      assert.equal(decodeLeaseStamp(new Uint8Array(0)), undefined);
+      assert.equal(decodeLeaseStamp(new Uint8Array(9)), undefined);
     });
   });
 });
