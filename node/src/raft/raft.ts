@@ -24,6 +24,7 @@ import {
 } from './types.js';
 import type { Storage } from './storage.js';
 import { RaftLog } from './log.js';
+import type { Progress } from './progress.js';
 import { ProgressTracker, type ProgressMap, type TrackerConfig, describeConfig, isJoint } from './tracker.js';
 import { VoteResult, jointCommitted } from './quorum.js';
 import { Changer, enterJoint, isLeaveJoint, restoreConfState } from './confchange.js';
@@ -412,28 +413,33 @@ export class Raft {
     });
   }
 
-  /** The heartbeat tick with skipHeartbeatsAfterAppends (see RaftConfig). */
-  private beat(): void {
-    const lastCtx = this.readOnly.lastPendingRequestCtx();
-    const ctx = lastCtx === undefined ? EMPTY : keyToBytes(lastCtx);
-    this.readIndexBroadcastPending = false;
-    this.trk.visit((id, pr) => {
-      if (id === this.id) return;
-      const skip = lastCtx === undefined && pr.appSentSinceBeat && pr.state === ProgressState.Replicate && !pr.inflights.full();
+  /**
+   * The heartbeat tick. With skipHeartbeatsAfterAppends (see RaftConfig) a follower sent an append since
+   * the last tick is skipped, unless a ReadIndex context is pending (every follower must echo it).
+   */
+  private tickBeat(): void {
+    if (!this.skipHeartbeatsAfterAppends) {
+      this.bcastHeartbeat();
+      return;
+    }
+    const readPending = this.readOnly.lastPendingRequestCtx() !== undefined;
+    this.bcastHeartbeat((pr) => {
+      const appended = pr.appSentSinceBeat && pr.state === ProgressState.Replicate && !pr.inflights.full();
       pr.appSentSinceBeat = false;
-      if (!skip) this.sendHeartbeat(id, ctx);
+      return readPending || !appended;
     });
   }
 
-  bcastHeartbeat(): void {
+  bcastHeartbeat(due?: (pr: Progress) => boolean): void {
     const lastCtx = this.readOnly.lastPendingRequestCtx();
-    this.bcastHeartbeatWithCtx(lastCtx === undefined ? EMPTY : keyToBytes(lastCtx));
+    this.bcastHeartbeatWithCtx(lastCtx === undefined ? EMPTY : keyToBytes(lastCtx), due);
   }
 
-  private bcastHeartbeatWithCtx(ctx: Uint8Array): void {
+  /** Heartbeats to every follower (for which `due`, if given, says so). */
+  private bcastHeartbeatWithCtx(ctx: Uint8Array, due?: (pr: Progress) => boolean): void {
     this.readIndexBroadcastPending = false;
-    this.trk.visit((id) => {
-      if (id !== this.id) this.sendHeartbeat(id, ctx);
+    this.trk.visit((id, pr) => {
+      if (id !== this.id && (due === undefined || due(pr))) this.sendHeartbeat(id, ctx);
     });
   }
 
@@ -809,8 +815,7 @@ export class Raft {
   private stepLeader(m: Message): void {
     switch (m.type) {
       case MessageType.Beat:
-        if (this.skipHeartbeatsAfterAppends) this.beat();
-        else this.bcastHeartbeat();
+        this.tickBeat();
         return;
       case MessageType.CheckQuorum:
         if (!this.trk.quorumActive()) {

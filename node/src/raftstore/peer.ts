@@ -71,8 +71,6 @@ export interface PeerConfig {
   /** ticks (default electionTick 10, heartbeatTick 1) */
   electionTick?: number;
   heartbeatTick?: number;
-  /** Skip the heartbeat to a follower sent an append since the last one (raft.ts); default true. */
-  skipHeartbeatsAfterAppends?: boolean;
   /** Serve reads from the leader's lease (default; read-lease.ts) — false: a ReadIndex heartbeat round per batch. */
   leaseRead?: boolean;
   lease?: LeaseTuning;
@@ -347,7 +345,7 @@ export class Peer implements CommandSink {
       lazyCommitBroadcast: true,
       // A follower sent an append since the last heartbeat tick gets no heartbeat (raft.ts): with many
       // ranges under load the heartbeats were a third of the Raft messages and a quarter of the Readies.
-      skipHeartbeatsAfterAppends: this.cfg.skipHeartbeatsAfterAppends !== false,
+      skipHeartbeatsAfterAppends: true,
       ...readModeConfig(this.cfg.leaseRead, tickMs, this.cfg.lease),
       rand: Math.random,
       logger: {
