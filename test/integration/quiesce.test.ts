@@ -4,6 +4,7 @@
 // loses no range — its followers wake on store liveness and elect new leaders. Negative controls: with
 // --raft-quiesce=false the same idle cluster keeps heartbeating every range, and with the liveness wake
 // disabled (KVS_TEST_DISABLE_LIVENESS_WAKE=1) the ranges of the killed store stay leaderless.
+// --heartbeat-tick 4 (ranges kept awake) heartbeats a quarter as often as the default's control.
 import assert from 'node:assert/strict';
 import { AdminClient, KvClient } from '../../node/src/client/index.js';
 import { ProcessCluster, collectLogsOnFailure, sleep, until, type NodeProcess, startRaftCluster } from '../helpers/cluster-process.js';
@@ -45,6 +46,8 @@ async function startSplit(base: number, args: string[], env: Record<string, stri
 
 describe('quiescence: idle ranges stop ticking (multi-process)', function () {
   this.timeout(180_000);
+  /** Raft messages of the idle cluster without quiescence at the default --heartbeat-tick (the control below). */
+  let unquiescedMsgs: number | undefined;
   let cluster: ProcessCluster | undefined;
   let client: KvClient | undefined;
 
@@ -119,6 +122,25 @@ describe('quiescence: idle ranges stop ticking (multi-process)', function () {
     console.log(`      idle 2 s without quiescence: ${msgs} raft messages`);
     // Leaders heartbeat 2 followers every 100 ms tick, and each heartbeat is answered.
     assert.ok(msgs > RANGES * 2 * 2 * 10, `every range heartbeats (${msgs} messages)`);
+    unquiescedMsgs = msgs;
+  });
+
+  it('--heartbeat-tick 4: ranges that do not quiesce heartbeat every 4th tick', async function () {
+    ({ cluster, client } = await startSplit(160, ['--raft-quiesce=false', '--heartbeat-tick', '4']));
+    const nodes = cluster.nodes;
+    await sleep(1500);
+    const t0 = performance.now();
+    const m0 = await sum(nodes, 'kvs_raft_transport_heartbeats_sent');
+    await sleep(2000);
+    const beats = (await sum(nodes, 'kvs_raft_transport_heartbeats_sent')) - m0;
+    // Every 4 ticks of 50 ms each leader heartbeats 2 followers and each answers: 4 messages per range.
+    const expected = (RANGES * 4 * (performance.now() - t0)) / 200;
+    console.log(`      idle 2 s without quiescence, --heartbeat-tick 4: ${beats} heartbeat messages (≈${expected.toFixed(0)} expected; ${unquiescedMsgs ?? '?'} raft messages at the default)`);
+    assert.ok(beats > expected * 0.5 && beats < expected * 1.5, `heartbeats every 4th tick (${beats}, expected ≈${expected.toFixed(0)})`);
+    if (unquiescedMsgs !== undefined) assert.ok(beats < unquiescedMsgs / 2, `fewer than at --heartbeat-tick 1 (${beats} vs ${unquiescedMsgs})`);
+    // The ranges still serve: a write and a read on a range that never quiesced.
+    await client!.put(key(5), 'v1');
+    assert.equal((await client!.get(key(5))).value?.toString(), 'v1');
   });
 
   it('negative control: without the liveness wake the ranges of a killed leader store stay leaderless', async function () {

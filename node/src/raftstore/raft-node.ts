@@ -104,6 +104,8 @@ export interface RaftNodeOptions {
   logger: Logger;
   tickMs?: number;
   electionTick?: number;
+  /** Ticks between a range leader's heartbeats (default 1). */
+  heartbeatTick?: number;
   /** Idle ranges stop ticking and heartbeating (raftstore/quiesce.ts); default true. */
   quiesce?: boolean;
   /** TEST ONLY (KVS_TEST_DISABLE_LIVENESS_WAKE): liveness changes wake no quiesced range — the negative control. */
@@ -814,6 +816,7 @@ export class RaftNode implements RangeSet {
       transport: this.transport,
       logger: opts.logger.child({ range: g }),
       electionTick: opts.electionTick,
+      heartbeatTick: opts.heartbeatTick,
       leaseRead: opts.leaseRead,
       // A replica a split just created acknowledged nothing in its group: no start-up vote hold.
       lease: createdBySplit ? { ...opts.lease, newGroup: true } : opts.lease,

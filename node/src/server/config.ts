@@ -60,6 +60,7 @@ export interface RaftConfig {
   advertiseClient: string;
   tickMs: number;
   electionTick: number;
+  heartbeatTick: number;
   leaseRead: boolean;
   raftQuiesce: boolean;
   /** Raft log writes made durable by the store's own WAL instead of a LevelDB sync (default false). */
@@ -142,8 +143,9 @@ const SPECS = {
   join: { flag: '--join', env: 'KVS_JOIN', desc: 'start empty and wait to be added as a learner (Admin AddLearner) and sent a snapshot' },
   raftListen: { flag: '--raft-listen <host:port>', env: 'KVS_RAFT_LISTEN', desc: 'address of the node-to-node Raft service (default: this node\'s --peers entry, else --listen; equal to --listen = same gRPC server)' },
   advertise: { flag: '--advertise <host:port>', env: 'KVS_ADVERTISE', desc: 'client address told to peers for leader hints (default --listen)' },
-  raftTick: { flag: '--raft-tick <duration>', env: 'KVS_RAFT_TICK', desc: 'Raft tick interval (heartbeat every tick)', def: '50ms' },
+  raftTick: { flag: '--raft-tick <duration>', env: 'KVS_RAFT_TICK', desc: 'Raft tick interval (the unit of --election-tick and --heartbeat-tick)', def: '50ms' },
   electionTick: { flag: '--election-tick <n>', env: 'KVS_ELECTION_TICK', desc: 'election timeout in ticks (randomized in [n, 2n)); default 12 × 50 ms = 0.6–1.2 s', def: '12' },
+  heartbeatTick: { flag: '--heartbeat-tick <n>', env: 'KVS_HEARTBEAT_TICK', desc: 'a range leader heartbeats its followers every n ticks (fewer with writes: an append stands in for a heartbeat); must be below --election-tick', def: '1' },
   raftQuiesce: { flag: '--raft-quiesce [bool]', env: 'KVS_RAFT_QUIESCE', desc: 'idle ranges stop ticking and heartbeating until traffic or a store liveness change wakes them (a store with thousands of ranges stays cheap); --raft-quiesce=false ticks every range', def: 'true' },
   raftWal: { flag: '--raft-wal [bool]', env: 'KVS_RAFT_WAL', desc: 'make Raft log writes durable with one fdatasync of the store\'s own preallocated write-ahead log (<data-dir>/raft-wal) instead of a LevelDB sync; off by default: on the 2-core test machine the stores are CPU-bound and it measured no faster (docs/benchmarks.md). An existing WAL is replayed at start either way', def: 'false' },
   raftAsyncAppend: { flag: '--raft-async-append [bool]', env: 'KVS_RAFT_ASYNC_APPEND', desc: 'a range leader goes on with its next Raft round while its own log write is in flight, so followers\' acks commit entries without waiting for the leader\'s fsync (etcd-raft AsyncStorageWrites); off by default: on the 2-core test machine it measured no faster, at 1 or 64 in flight (docs/benchmarks.md)', def: 'false' },
@@ -369,6 +371,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       advertiseClient: raw('advertise') !== undefined ? address('advertise')! : listen,
       tickMs: duration('raftTick')!,
       electionTick: int('electionTick')!,
+      heartbeatTick: int('heartbeatTick')!,
       leaseRead: bool('leaseRead'),
       raftQuiesce: bool('raftQuiesce'),
       raftWal: bool('raftWal'),
@@ -390,6 +393,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     if (raft.tickMs <= 0) throw new ConfigError('--raft-tick: must be > 0');
     if (!(raft.txnLockTtlMs >= 100 && raft.txnLockTtlMs <= 600_000)) throw new ConfigError('--txn-lock-ttl: must be between 100ms and 10m');
     if (raft.electionTick < 2) throw new ConfigError('--election-tick: must be >= 2');
+    // Raft needs followers to hear from their leader well within an election timeout (etcd-raft requires
+    // electionTick > heartbeatTick).
+    if (raft.heartbeatTick < 1 || raft.heartbeatTick >= raft.electionTick) throw new ConfigError(`--heartbeat-tick: must be >= 1 and below --election-tick (${raft.electionTick})`);
   }
   const tlsFiles = { certFile: raw('certFile'), keyFile: raw('keyFile'), trustedCaFile: raw('trustedCaFile') };
   let tls: TlsConfig | undefined;

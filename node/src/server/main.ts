@@ -128,6 +128,7 @@ async function openRaftNode(config: NodeConfig, logger: Logger, observer: StoreO
     logger: logger.child({ raftId: r.raftId }),
     tickMs: r.tickMs,
     electionTick: r.electionTick,
+    heartbeatTick: r.heartbeatTick,
     leaseRead: r.leaseRead,
     quiesce: r.raftQuiesce,
     raftWal: r.raftWal,

@@ -47,6 +47,17 @@ describe('server/config', () => {
     bad(['--max-value-bytes', '64MiB'], {}, /^limits: maxReceiveMessageBytes/);
     bad(['--bogus'], {}, /unknown option '--bogus'/);
     bad(['--memory', 'extra'], {}, /too many arguments|excess/i);
+    const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7379'];
+    bad([...raft, '--heartbeat-tick', '12'], {}, /^--heartbeat-tick: must be >= 1 and below --election-tick \(12\)/);
+    bad([...raft, '--heartbeat-tick', '0'], {}, /^--heartbeat-tick/);
+    bad([...raft, '--election-tick', '4'], { KVS_HEARTBEAT_TICK: '5' }, /^--heartbeat-tick: must be >= 1 and below --election-tick \(4\)/);
+  });
+
+  it('--heartbeat-tick: default 1, settable below the election tick', () => {
+    const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7379'];
+    assert.equal(parseConfig(raft, {}).raft?.heartbeatTick, 1);
+    assert.equal(parseConfig([...raft, '--heartbeat-tick', '3'], {}).raft?.heartbeatTick, 3);
+    assert.equal(parseConfig(raft, { KVS_HEARTBEAT_TICK: '2' }).raft?.heartbeatTick, 2);
   });
 
   it('--help is reported as HelpShown', () => {
