@@ -15,7 +15,9 @@ import { validReadLeaderSlack } from '../node/src/client/read-routing.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
 import { runWorkload, type RunResult } from './lib/loadgen.js';
 import { runCaption, writeWorkloadCharts } from './lib/bench-charts.js';
-import { HEADER, markdownTable, rangeRatios, ratios, rows, textTable } from './lib/report.js';
+import { HEADER, markdownTable, medianOfRounds, rangeRatios, ratios, roundRows, rows, textTable } from './lib/report.js';
+
+const ROUND_HEADER = ['target', 'workload', 'conc', 'median ops/s', 'ops/s per round'];
 import { shard } from './lib/shard.js';
 import { cpuUs } from './lib/proc-cpu.js';
 import { WORKLOADS } from './lib/workloads.js';
@@ -30,6 +32,10 @@ const HELP = `usage: node dist/bench/run.js [options]
   --warmup 5               seconds run but not measured (the same load: JIT and caches reach steady
                            state; 1 s left a lone put 15-20 % slower on kvs, 5 % on etcd — docs/benchmarks.md)
   --concurrency 64         operations in flight (comma list: 1,64,256)
+  --rounds 1               measure every target this many times, alternating (kvs, etcd, kvs, etcd, ...;
+                           a fresh cluster each time) and report per cell the round of median ops/s and
+                           the median p99: on a shared VM throughput drifts ±25 % over minutes, and a
+                           single pass puts all of that drift between the targets
   --records 10000          records loaded before the run
   --value-size 100         bytes per value
   --dist zipfian           zipfian | uniform (workloads A, B, C, W)
@@ -59,6 +65,7 @@ const { values: a } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '1' },
     records: { type: 'string', default: '10000' },
     'value-size': { type: 'string', default: '100' },
     dist: { type: 'string', default: 'zipfian' },
@@ -110,6 +117,8 @@ const warmupMs = num(a.warmup, 'warmup') * 1000;
 const kvsNodes = num(a['kvs-nodes'], 'kvs-nodes');
 const etcdMembers = num(a['etcd-members'], 'etcd-members');
 const rangeCounts = a['kvs-ranges']!.split(',').map((r) => num(r, 'kvs-ranges'));
+const roundCount = num(a.rounds, 'rounds');
+if (!Number.isInteger(roundCount) || roundCount < 1) throw new Error(`--rounds: expected a positive integer, got ${a.rounds}`);
 
 function machine(): Record<string, unknown> {
   const c = cpus();
@@ -281,16 +290,25 @@ async function main(): Promise<void> {
   const m = machine();
   console.error(`bench: targets ${targets.join(',')}, workloads ${workloads.map((w) => w.id).join(',')}, ${durationMs / 1000}s each (+${warmupMs / 1000}s warm-up), concurrency ${concurrencies.join(',')}, ${records} records × ${valueSize} B, ${dist}`);
   console.error(`machine: ${JSON.stringify(m)}`);
-  const results: RunResult[] = [];
-  for (const t of targets) {
-    if (t === 'kvs') for (const r of rangeCounts) results.push(...(await benchKvs([], '', r)));
-    else if (t === 'kvs-readindex') for (const r of rangeCounts) results.push(...(await benchKvs(['--lease-read=false'], ' ReadIndex', r)));
-    else if (t === 'etcd') results.push(...(await benchEtcd()));
-    else throw new Error(`unknown target ${t}`);
+  const rounds: RunResult[][] = [];
+  for (let round = 1; round <= roundCount; round++) {
+    if (roundCount > 1) console.error(`bench: round ${round} of ${roundCount}`);
+    const results: RunResult[] = [];
+    for (const t of targets) {
+      if (t === 'kvs') for (const r of rangeCounts) results.push(...(await benchKvs([], '', r)));
+      else if (t === 'kvs-readindex') for (const r of rangeCounts) results.push(...(await benchKvs(['--lease-read=false'], ' ReadIndex', r)));
+      else if (t === 'etcd') results.push(...(await benchEtcd()));
+      else throw new Error(`unknown target ${t}`);
+    }
+    rounds.push(results);
   }
+  const medians = roundCount > 1 ? medianOfRounds(rounds) : undefined;
+  const results: RunResult[] = medians ?? rounds[0]!;
   const ceiling = a['no-ceiling'] ? undefined : await engineCeiling();
   const loadEnd = loadavg().map((x) => +x.toFixed(2));
+  if (medians) console.log(`${roundCount} rounds, alternating targets; per cell the round of median ops/s and the median p99 of all rounds\n`);
   console.log(textTable(HEADER, rows(results)));
+  if (medians) console.log('\n' + textTable(ROUND_HEADER, roundRows(medians)));
   const rat = ratios(results);
   if (rat.length) console.log('\n' + textTable(['workload', 'conc', 'kvs/etcd ops/s', 'kvs/etcd p99'], rat));
   const rr = rangeRatios(results);
@@ -300,12 +318,13 @@ async function main(): Promise<void> {
   console.log(`\nload average at start ${JSON.stringify(m.loadavgAtStart)}, at end ${JSON.stringify(loadEnd)}`);
   if (a.markdown) {
     console.log('\n' + markdownTable(HEADER, rows(results)));
+    if (medians) console.log('\n' + markdownTable(ROUND_HEADER, roundRows(medians)));
     if (rat.length) console.log('\n' + markdownTable(['workload', 'conc', 'kvs/etcd ops/s', 'kvs/etcd p99'], rat));
     if (rr.rows.length) console.log('\n' + markdownTable(rr.header, rr.rows));
   }
   const out = a.out ?? join('bench', 'out', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(out, '..'), { recursive: true });
-  writeFileSync(out, JSON.stringify({ machine: { ...m, loadavgAtEnd: loadEnd }, options: a, results, ceiling }, null, 2));
+  writeFileSync(out, JSON.stringify({ machine: { ...m, loadavgAtEnd: loadEnd }, options: a, results, ...(medians ? { rounds } : {}), ceiling }, null, 2));
   console.error(`results: ${out}`);
   const caption = runCaption(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, m, durationMs / 1000);
   for (const p of writeWorkloadCharts(out, results, caption)) console.error(`chart: ${p}`);

@@ -33,6 +33,35 @@ export function markdownTable(header: string[], body: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/**
+ * Several rounds of the same cells (--rounds N: every target measured once per round, the targets
+ * alternating, so the box's drift over minutes falls on all of them alike): one result per target,
+ * workload and concurrency — the round of median throughput, with the median p99 of all rounds (each
+ * of them robust to one outlier round). `rounds` keeps every round's ops/s, in order.
+ */
+export function medianOfRounds(rounds: RunResult[][]): Array<RunResult & { rounds: number[] }> {
+  const key = (r: RunResult): string => `${r.target}|${r.workload}|${r.concurrency}`;
+  const cells = new Map<string, RunResult[]>();
+  for (const round of rounds) for (const r of round) cells.set(key(r), [...(cells.get(key(r)) ?? []), r]);
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((x, y) => x - y);
+    return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const out: Array<RunResult & { rounds: number[] }> = [];
+  for (const rs of cells.values()) {
+    // The lower middle for an even count: a real round, not an average of two.
+    const byOps = [...rs].sort((x, y) => x.opsPerSec - y.opsPerSec);
+    const mid = byOps[Math.floor((byOps.length - 1) / 2)]!;
+    out.push({ ...mid, all: { ...mid.all, p99Us: median(rs.map((r) => r.all.p99Us)) }, rounds: rs.map((r) => Math.round(r.opsPerSec)) });
+  }
+  return out;
+}
+
+/** Every round's ops/s per cell (--rounds > 1), to show the spread behind each median. */
+export function roundRows(results: Array<RunResult & { rounds: number[] }>): string[][] {
+  return results.map((r) => [r.target, r.workload, String(r.concurrency), Math.round(r.opsPerSec).toString(), r.rounds.join(' / ')]);
+}
+
 /** Ratios kvs/etcd per workload (throughput and p99), when both ran. */
 export function ratios(results: RunResult[], a = 'kvs', b = 'etcd'): string[][] {
   const out: string[][] = [];
