@@ -16,13 +16,14 @@ import { keyName, makeValue, prng } from './lib/keys.js';
 import { runWorkload, type RunResult } from './lib/loadgen.js';
 import { runCaption, writeWorkloadCharts } from './lib/bench-charts.js';
 import { HEADER, markdownTable, medianOfRounds, rangeRatios, ratios, roundRows, rows, textTable } from './lib/report.js';
-
-const ROUND_HEADER = ['target', 'workload', 'conc', 'median ops/s', 'ops/s per round'];
 import { shard } from './lib/shard.js';
 import { cpuUs } from './lib/proc-cpu.js';
 import { WORKLOADS } from './lib/workloads.js';
 import { EtcdDriver } from './drivers/etcd.js';
 import { KvsDriver } from './drivers/kvs.js';
+
+/** The --rounds table: every round's ops/s beside the median a cell reports. */
+const ROUND_HEADER = ['target', 'workload', 'conc', 'median ops/s', 'ops/s per round'];
 
 const HELP = `usage: node dist/bench/run.js [options]
   --targets kvs,etcd       stores to measure (default: kvs, plus etcd when installed); kvs-readindex =
