@@ -1,17 +1,11 @@
 // The raw classic-level ceiling on this machine: synced batches of 1000 × 100-byte puts, and single
 // synced puts, each measured for a bounded time in a temp dir. Usage: node dist/bench/engine-ceiling.js [seconds]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { runMain, withTempLevel } from './lib/temp-level.js';
 
 async function main(): Promise<void> {
   const totalSeconds = Number(process.argv[2] ?? 5);
   const phaseMs = (totalSeconds * 1000) / 2;
-  const dir = mkdtempSync(join(tmpdir(), 'kvs-engine-ceiling-'));
-  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  try {
-    await db.open();
+  await withTempLevel('kvs-engine-ceiling-', async (db) => {
     const value = Buffer.alloc(100, 0x61);
     let n = 0;
     const key = (): Buffer => Buffer.from(`key-${(n++).toString().padStart(12, '0')}`);
@@ -36,13 +30,7 @@ async function main(): Promise<void> {
     }
     const singleUs = ((performance.now() - t0) * 1000) / singles;
     console.log(`engine ceiling: synced batch(1000) = ${Math.round(batchRate)} puts/s; single synced put = ${Math.round(singleUs)} µs`);
-  } finally {
-    await db.close().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

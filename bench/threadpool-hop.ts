@@ -8,10 +8,7 @@
 //   - an unsynced write batch of 2 and of 8 puts: the batch's size next to its fixed cost.
 // Bounded: `calls` per phase (default 20 000), phases alternated twice.
 // Usage: node dist/bench/threadpool-hop.js [calls]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { runMain, withTempLevel } from './lib/temp-level.js';
 
 interface Phase {
   name: string;
@@ -30,10 +27,7 @@ async function measure(calls: number, p: Phase): Promise<{ cpuUs: number; wallUs
 async function main(): Promise<void> {
   const calls = Number(process.argv[2] ?? 20_000);
   if (!Number.isInteger(calls) || calls <= 0) throw new Error(`calls: expected a positive integer, got ${process.argv[2]}`);
-  const dir = mkdtempSync(join(tmpdir(), 'kvs-hop-'));
-  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  try {
-    await db.open();
+  await withTempLevel('kvs-hop-', async (db) => {
     const key = Buffer.from('hop-key');
     const value = Buffer.alloc(100, 7);
     await db.put(key, value);
@@ -58,13 +52,7 @@ async function main(): Promise<void> {
     }
     console.log(`libuv thread pool hand-off (${calls} calls per phase, one in flight; cpu = whole process, all threads):`);
     for (const r of rows) console.log(`  ${r}`);
-  } finally {
-    await db.close().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);
