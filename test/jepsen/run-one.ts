@@ -92,7 +92,7 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
     // request (retries must be exactly-once); the node advertises that proxy in NOT_LEADER hints.
     // Every node has the clock test hook on (a skew file that is absent until a clock fault).
     const cp = { address: '' };
-    const env = { [TEST_CLOCK_ENV]: clockFile(id), KVS_TXN_PARALLEL_COMMIT: String(plan.parallelCommit), KVS_RAFT_ASYNC_APPEND: String(plan.asyncAppend), ...control?.env };
+    const env = { [TEST_CLOCK_ENV]: clockFile(id), KVS_TXN_PARALLEL_COMMIT: String(plan.parallelCommit), KVS_RAFT_ASYNC_APPEND: String(plan.asyncAppend), KVS_TXN_SECONDARY_HOLD: `${plan.secondaryHoldMs}ms`, ...control?.env };
     const n: NodeProcess = new NodeProcess({ nodeId: `n${id}`, host: nodeHost(id), logDir: work, env, extraArgs: () => [...extra(n), '--advertise', cp.address], readyTimeoutMs: 30_000 });
     await n.allocatePorts();
     const proxy = await FaultProxy.start(n.address, { host: clientProxyHost(id), random: replyRand });

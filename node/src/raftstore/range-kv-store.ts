@@ -27,8 +27,8 @@ import { applyCarriedWrites } from '../kv/carried-writes.js';
 import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRangeError, KvError, OutcomeUnknownError, StoreClosedError, TxnConflictError, TxnNotFoundError } from '../kv/errors.js';
 import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
-import { LockResolver } from './lock-resolver.js';
-import { SecondaryCommits } from './secondary-commits.js';
+import { LockResolver, earlyCheckAgeMs } from './lock-resolver.js';
+import { SECONDARY_HOLD_MS, SecondaryCommits } from './secondary-commits.js';
 import { commitBatch, settleRefusal } from './batch-commit.js';
 import { commitTwoPhase, type TwoPhaseResult, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
 import { RemotePartStore, RemoteRange, type RemoteRangeInfo, type TxnCallFn } from './txn-rpc.js';
@@ -120,9 +120,9 @@ export interface RangeKvStoreOptions {
   locate?: (key: Buffer) => { rangeId: number; leaderAddress: string } | undefined;
   /** Lifetime of a prepared cross-range transaction's locks (default 3 s): a dead coordinator's locks are aborted after it. */
   txnLockTtlMs?: number;
-  /** Parallel commits (default false): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
+  /** Parallel commits (default true): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
   txnParallelCommit?: boolean;
-  /** How long a secondary commit waits to ride the range's next proposal from this store (secondary-commits.ts; default 0: sent at once). */
+  /** How long a secondary commit waits to ride the range's next proposal from this store (secondary-commits.ts; default SECONDARY_HOLD_MS, 10 ms; 0: sent at once). */
   secondaryHoldMs?: number;
   /**
    * A DeleteRange spanning several ranges is one transaction (atomic) while it finds at most this many
@@ -163,13 +163,18 @@ export class RangeKvStore implements KvStore {
     this.maxScanLimit = opts.maxScanLimit ?? 10_000;
     this.lockTtlMs = opts.txnLockTtlMs ?? 3000;
     const nowMs = opts.nowMs ?? Date.now;
-    this.secondaries = new SecondaryCommits(opts.logger, opts.secondaryHoldMs !== undefined ? { holdMs: opts.secondaryHoldMs } : {});
-    this.resolver = new LockResolver({
-      storeFor: async (key) => this.participantFor(key),
-      nowTs: () => nowMs() * TS_PER_MS,
-      hurry: (txnId) => this.secondaries.hurry(txnId),
-      ...(opts.logger !== undefined ? { log: opts.logger } : {}),
-    });
+    const holdMs = opts.secondaryHoldMs ?? SECONDARY_HOLD_MS;
+    this.secondaries = new SecondaryCommits(opts.logger, { holdMs });
+    this.resolver = new LockResolver(
+      {
+        storeFor: async (key) => this.participantFor(key),
+        nowTs: () => nowMs() * TS_PER_MS,
+        hurry: (txnId) => this.secondaries.hurry(txnId),
+        ...(opts.logger !== undefined ? { log: opts.logger } : {}),
+      },
+      // The stores of one cluster run with the same hold: a lock held elsewhere is checked after half of it.
+      { earlyCheckAgeMs: earlyCheckAgeMs(holdMs) },
+    );
     this.sweeper = setInterval(() => this.sweep(), 5000);
     this.sweeper.unref();
   }
@@ -369,7 +374,7 @@ export class RangeKvStore implements KvStore {
       txnId,
       startTs,
       ttlTs: this.lockTtlMs * TS_PER_MS,
-      parallel: this.opts.txnParallelCommit === true,
+      parallel: this.opts.txnParallelCommit !== false,
       resolver: this.resolver,
       secondaries: this.secondaries,
       ...(session !== undefined && session.clientId && session.seq > 0 ? { session: { clientId: session.clientId, seq: session.seq, firstUnacked: session.firstUnacked > 0 ? session.firstUnacked : 1 } } : {}),

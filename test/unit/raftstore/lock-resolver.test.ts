@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { KeyLockedError } from '../../../node/src/kv/errors.js';
 import type { TxnParticipant } from '../../../node/src/kv/txn-steps.js';
 import { TS_PER_MS } from '../../../node/src/kv/state-machine.js';
-import { EARLY_CHECK_AGE_MS, LockResolver } from '../../../node/src/raftstore/lock-resolver.js';
+import { EARLY_CHECK_AGE_MS, LockResolver, earlyCheckAgeMs } from '../../../node/src/raftstore/lock-resolver.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -82,6 +82,22 @@ describe('raftstore/lock-resolver: a live lock checked at its primary before its
     assert.equal(s.checks.length, 2, 'checked again after the interval');
     assert.deepEqual(s.settled, []);
     assert.deepEqual([r.stats.earlyChecks, r.stats.earlySettled], [2, 0]);
+  });
+
+  it('where secondary commits are held, a lock is checked from half the hold on (a held lock of a committed transaction settled by a reader elsewhere)', async () => {
+    assert.equal(earlyCheckAgeMs(0), EARLY_CHECK_AGE_MS, 'no hold: as before');
+    assert.equal(earlyCheckAgeMs(10), 5);
+    assert.equal(earlyCheckAgeMs(1_000), EARLY_CHECK_AGE_MS, 'never later than without a hold');
+    const s: Script = { state: 'committed', checks: [], settled: [] };
+    const r = new LockResolver(host(s, () => now), { earlyCheckAgeMs: earlyCheckAgeMs(10) });
+    await r.resolve(lockOf('A', now, 3), 1);
+    assert.deepEqual([s.checks, s.settled], [[], []], 'younger than half the hold: back off only');
+    await r.resolve(lockOf('B', now, 6), 1);
+    assert.deepEqual(s.settled, ['commit B@77']);
+    // The control: the default age leaves the same 6 ms old lock to its backoff.
+    const s2: Script = { state: 'committed', checks: [], settled: [] };
+    await new LockResolver(host(s2, () => now)).resolve(lockOf('B', now, 6), 1);
+    assert.deepEqual([s2.checks, s2.settled], [[], []]);
   });
 
   it('a failed check is only a missed shortcut: the request backs off as before', async () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { TxnParticipant } from '../../../node/src/kv/txn-steps.js';
-import { SecondaryCommits } from '../../../node/src/raftstore/secondary-commits.js';
+import { SECONDARY_HOLD_MS, SecondaryCommits } from '../../../node/src/raftstore/secondary-commits.js';
 import { KeyLockedError } from '../../../node/src/kv/errors.js';
 import { LockResolver } from '../../../node/src/raftstore/lock-resolver.js';
 import { commitTwoPhase } from '../../../node/src/raftstore/txn-coordinator.js';
@@ -114,6 +114,16 @@ describe('raftstore/secondary-commits: held commits ride the range\'s next propo
     sc.commit(recordingRange(2, log), 'A', 11);
     await sleep(10);
     assert.deepEqual(log, [], 'still held');
+    await sc.idle();
+    assert.deepEqual(log, ['commit A@2']);
+  });
+
+  it('holds for SECONDARY_HOLD_MS (10 ms) by default', async () => {
+    assert.equal(SECONDARY_HOLD_MS, 10);
+    const log: string[] = [];
+    const sc = new SecondaryCommits();
+    sc.commit(recordingRange(2, log), 'A', 11);
+    assert.deepEqual(log, [], 'held');
     await sc.idle();
     assert.deepEqual(log, ['commit A@2']);
   });

@@ -60,6 +60,17 @@ describe('server/config', () => {
     assert.equal(parseConfig(raft, { KVS_HEARTBEAT_TICK: '2' }).raft?.heartbeatTick, 2);
   });
 
+  it('cross-range commits: parallel commits and a 10 ms secondary hold by default; both can be turned off', () => {
+    const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7379'];
+    const d = parseConfig(raft, {}).raft;
+    assert.deepEqual([d?.txnParallelCommit, d?.txnSecondaryHoldMs], [true, 10]);
+    const off = parseConfig([...raft, '--txn-parallel-commit', 'false', '--txn-secondary-hold', '0'], {}).raft;
+    assert.deepEqual([off?.txnParallelCommit, off?.txnSecondaryHoldMs], [false, 0]);
+    const env = parseConfig(raft, { KVS_TXN_PARALLEL_COMMIT: 'off', KVS_TXN_SECONDARY_HOLD: '25ms' }).raft;
+    assert.deepEqual([env?.txnParallelCommit, env?.txnSecondaryHoldMs], [false, 25]);
+    assert.throws(() => parseConfig([...raft, '--txn-parallel-commit', 'maybe'], {}), /--txn-parallel-commit/);
+  });
+
   it('--help is reported as HelpShown', () => {
     let text = '';
     assert.throws(() => parseConfig(['--help'], {}, { writeOut: (s) => (text += s) }), HelpShown);
