@@ -1,7 +1,7 @@
 // Settles a lock of a prepared cross-range transaction that a request ran into (kv/txn-locks.ts;
 // Percolator's lock resolution). While the lock's TTL runs the caller backs off and retries — its
-// coordinator is usually a few milliseconds from committing. A lock older than EARLY_CHECK_AGE_MS (half
-// the secondary hold where commits are held: earlyCheckAgeMs) is also checked at its primary at once, without deciding anything (TiKV's CheckTxnStatus on meeting a
+// coordinator is usually a few milliseconds from committing. A lock older than EARLY_CHECK_AGE_MS (any
+// lock where secondary commits are held: earlyCheckPolicy) is also checked at its primary at once, without deciding anything (TiKV's CheckTxnStatus on meeting a
 // lock): a recorded outcome — a coordinator that died after its commit point, a commit behind the reply
 // that is late — settles it now instead of after the TTL. Once the TTL is over, the transaction's
 // primary range decides its fate (TxnCheckCommand: its record, or an abort recorded now), and the lock's
@@ -50,13 +50,21 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export const EARLY_CHECK_AGE_MS = 100;
 
+/** When a live lock is checked at its primary: from what age, and at most once per interval per transaction. */
+export interface EarlyCheckPolicy {
+  ageMs: number;
+  intervalMs: number;
+}
+
 /**
- * The early-check age on a store whose coordinators hold secondary commits for up to `holdMs`
- * (secondary-commits.ts): half the hold, so a reader on another store that meets a held lock of a
- * committed transaction settles it itself after at most half the hold, instead of waiting all of it.
+ * The early check on a store whose coordinators hold secondary commits for up to `holdMs`
+ * (secondary-commits.ts): at once, at most once a millisecond per transaction — TiKV's CheckTxnStatus on
+ * meeting a lock. A held lock belongs to a transaction already committed, so a reader or prepare on
+ * another store that meets it settles it itself instead of waiting out the hold (a prepare gives way
+ * after three tries, ~6 ms). Without a hold, locks are almost always mid-commit: EARLY_CHECK_AGE_MS.
  */
-export function earlyCheckAgeMs(holdMs: number): number {
-  return holdMs > 0 ? Math.max(1, Math.min(EARLY_CHECK_AGE_MS, holdMs / 2)) : EARLY_CHECK_AGE_MS;
+export function earlyCheckPolicy(holdMs: number): EarlyCheckPolicy {
+  return holdMs > 0 ? { ageMs: 0, intervalMs: 1 } : { ageMs: EARLY_CHECK_AGE_MS, intervalMs: EARLY_CHECK_AGE_MS };
 }
 /** An expiry no check can reach: the primary answers its record, or `alive` — it decides nothing. */
 const NEVER = Number.MAX_SAFE_INTEGER;
@@ -66,19 +74,18 @@ export class LockResolver {
   /** When each transaction's live lock was last checked early (ms; pruned as it grows). */
   private readonly earlyChecked = new Map<string, number>();
 
-  /** Lock age (ms) from which a live lock is checked at its primary; also the per-transaction check interval. */
-  private readonly earlyAgeMs: number;
+  private readonly early: EarlyCheckPolicy;
 
-  constructor(private readonly host: ResolverHost, opts: { earlyCheckAgeMs?: number } = {}) {
-    this.earlyAgeMs = opts.earlyCheckAgeMs ?? EARLY_CHECK_AGE_MS;
+  constructor(private readonly host: ResolverHost, opts: { earlyCheck?: EarlyCheckPolicy } = {}) {
+    this.early = opts.earlyCheck ?? earlyCheckPolicy(0);
   }
 
   /** Whether `txnId`'s live lock may be checked at its primary now (rate limit, see EARLY_CHECK_AGE_MS). */
   private earlyCheckDue(txnId: string, nowMs: number): boolean {
     const last = this.earlyChecked.get(txnId);
-    if (last !== undefined && nowMs - last < this.earlyAgeMs) return false;
+    if (last !== undefined && nowMs - last < this.early.intervalMs) return false;
     if (this.earlyChecked.size >= 4096) {
-      for (const [t, at] of this.earlyChecked) if (nowMs - at >= this.earlyAgeMs) this.earlyChecked.delete(t);
+      for (const [t, at] of this.earlyChecked) if (nowMs - at >= this.early.intervalMs) this.earlyChecked.delete(t);
     }
     this.earlyChecked.set(txnId, nowMs);
     return true;
@@ -100,7 +107,7 @@ export class LockResolver {
         await sleep(1);
         return;
       }
-      if (now - lock.prepTs >= this.earlyAgeMs * TS_PER_MS && this.earlyCheckDue(lock.txnId, now / TS_PER_MS)) {
+      if (now - lock.prepTs >= this.early.ageMs * TS_PER_MS && this.earlyCheckDue(lock.txnId, now / TS_PER_MS)) {
         this.stats.earlyChecks++;
         const st = await this.host
           .storeFor(lock.primary)

@@ -27,7 +27,7 @@ import { applyCarriedWrites } from '../kv/carried-writes.js';
 import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRangeError, KvError, OutcomeUnknownError, StoreClosedError, TxnConflictError, TxnNotFoundError } from '../kv/errors.js';
 import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
-import { LockResolver, earlyCheckAgeMs } from './lock-resolver.js';
+import { LockResolver, earlyCheckPolicy } from './lock-resolver.js';
 import { SECONDARY_HOLD_MS, SecondaryCommits } from './secondary-commits.js';
 import { commitBatch, settleRefusal } from './batch-commit.js';
 import { commitTwoPhase, type TwoPhaseResult, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
@@ -122,7 +122,7 @@ export interface RangeKvStoreOptions {
   txnLockTtlMs?: number;
   /** Parallel commits (default true): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
   txnParallelCommit?: boolean;
-  /** How long a secondary commit waits to ride the range's next proposal from this store (secondary-commits.ts; default SECONDARY_HOLD_MS, 10 ms; 0: sent at once). */
+  /** How long a secondary commit waits to ride the range's next proposal from this store (secondary-commits.ts; default SECONDARY_HOLD_MS, 10 ms; 0: sent at once). Only with parallel commits. */
   secondaryHoldMs?: number;
   /**
    * A DeleteRange spanning several ranges is one transaction (atomic) while it finds at most this many
@@ -163,7 +163,11 @@ export class RangeKvStore implements KvStore {
     this.maxScanLimit = opts.maxScanLimit ?? 10_000;
     this.lockTtlMs = opts.txnLockTtlMs ?? 3000;
     const nowMs = opts.nowMs ?? Date.now;
-    const holdMs = opts.secondaryHoldMs ?? SECONDARY_HOLD_MS;
+    // Held commits only with parallel commits: there every part of another coordinator's transaction is a
+    // prepare, which a lock refuses before the session table, so it settles a held lock and tries again.
+    // A two-round commit point (one-phase at the primary) stores a lock's refusal under its session seq
+    // and cannot retry it: a held lock there is a conflict for the client (secondary-commits.ts).
+    const holdMs = opts.txnParallelCommit !== false ? (opts.secondaryHoldMs ?? SECONDARY_HOLD_MS) : 0;
     this.secondaries = new SecondaryCommits(opts.logger, { holdMs });
     this.resolver = new LockResolver(
       {
@@ -172,8 +176,8 @@ export class RangeKvStore implements KvStore {
         hurry: (txnId) => this.secondaries.hurry(txnId),
         ...(opts.logger !== undefined ? { log: opts.logger } : {}),
       },
-      // The stores of one cluster run with the same hold: a lock held elsewhere is checked after half of it.
-      { earlyCheckAgeMs: earlyCheckAgeMs(holdMs) },
+      // The stores of one cluster run with the same hold: a lock met may be held elsewhere, checked at once.
+      { earlyCheck: earlyCheckPolicy(holdMs) },
     );
     this.sweeper = setInterval(() => this.sweep(), 5000);
     this.sweeper.unref();

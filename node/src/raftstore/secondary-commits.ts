@@ -15,12 +15,15 @@
 // range costs far more CPU than one more command in it). Back-to-back transactions over 4 ranges then pay
 // ~4 rounds each instead of ~7. A reader on this store that meets a held commit's lock sends it at once
 // (`hurry`, from the lock resolver) rather than waiting; a reader or prepare on ANOTHER store backs off
-// as for any lock whose commit is on its way, and from half the hold on checks the lock at its primary
-// (lock-resolver.ts earlyCheckAgeMs): a committed transaction's lock is then settled by that reader.
+// as for any lock whose commit is on its way, and checks the lock at its primary at once (lock-resolver.ts
+// earlyCheckPolicy, TiKV's CheckTxnStatus): a committed transaction's lock is settled by that reader.
 // CockroachDB's intent resolver batches its asynchronous resolutions per range the same way (a batch
-// waits up to 10 ms). On by default since 2026-12-07: with parallel commits, a lone cross-range
-// transaction is 16-20 % faster and its stores spend ~15 % less CPU; at 64 in flight no change outside
-// the drift (docs/benchmarks.md). Held alone, without parallel commits, it gained 7-10 %.
+// waits up to 10 ms). A store holds by default (10 ms) since 2026-12-07, with parallel commits only: with
+// them, a lone cross-range transaction is 16-20 % faster and its stores spend ~15 % less CPU; at 64 in
+// flight no change outside the drift (docs/benchmarks.md). Why only with them: another coordinator's
+// transaction that meets a held lock must be able to settle it and try again. Its prepares can (a lock
+// refuses a prepare before the session table); a two-round commit point cannot — its one-phase commit
+// stores a lock's refusal under the session seq, so the client gets a conflict instead.
 //
 // Safety does not depend on any of this: a secondary's locks are resolved by readers through the primary
 // if its commit is late or lost (the coordinator may crash at any point).
@@ -50,11 +53,11 @@ interface RangeQueue {
 }
 
 export interface SecondaryCommitsOptions {
-  /** How long a commit with nothing in flight on its range waits for a proposal there to ride (0: none). */
+  /** How long a commit with nothing in flight on its range waits for a proposal there to ride (default 0: none; a store passes its configured hold). */
   holdMs?: number;
 }
 
-/** The default hold (see the header; CockroachDB's intent-resolution batch wait; docs/benchmarks.md 2026-12-07). */
+/** A store's default hold with parallel commits (see the header; CockroachDB's intent-resolution batch wait; docs/benchmarks.md 2026-12-07). */
 export const SECONDARY_HOLD_MS = 10;
 
 export class SecondaryCommits {
@@ -66,7 +69,7 @@ export class SecondaryCommits {
   private readonly holdMs: number;
 
   constructor(private readonly log?: Logger, opts: SecondaryCommitsOptions = {}) {
-    this.holdMs = opts.holdMs ?? SECONDARY_HOLD_MS;
+    this.holdMs = opts.holdMs ?? 0;
   }
 
   /**

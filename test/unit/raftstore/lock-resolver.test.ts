@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { KeyLockedError } from '../../../node/src/kv/errors.js';
 import type { TxnParticipant } from '../../../node/src/kv/txn-steps.js';
 import { TS_PER_MS } from '../../../node/src/kv/state-machine.js';
-import { EARLY_CHECK_AGE_MS, LockResolver, earlyCheckAgeMs } from '../../../node/src/raftstore/lock-resolver.js';
+import { EARLY_CHECK_AGE_MS, LockResolver, earlyCheckPolicy } from '../../../node/src/raftstore/lock-resolver.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -84,19 +84,22 @@ describe('raftstore/lock-resolver: a live lock checked at its primary before its
     assert.deepEqual([r.stats.earlyChecks, r.stats.earlySettled], [2, 0]);
   });
 
-  it('where secondary commits are held, a lock is checked from half the hold on (a held lock of a committed transaction settled by a reader elsewhere)', async () => {
-    assert.equal(earlyCheckAgeMs(0), EARLY_CHECK_AGE_MS, 'no hold: as before');
-    assert.equal(earlyCheckAgeMs(10), 5);
-    assert.equal(earlyCheckAgeMs(1_000), EARLY_CHECK_AGE_MS, 'never later than without a hold');
-    const s: Script = { state: 'committed', checks: [], settled: [] };
-    const r = new LockResolver(host(s, () => now), { earlyCheckAgeMs: earlyCheckAgeMs(10) });
-    await r.resolve(lockOf('A', now, 3), 1);
-    assert.deepEqual([s.checks, s.settled], [[], []], 'younger than half the hold: back off only');
-    await r.resolve(lockOf('B', now, 6), 1);
-    assert.deepEqual(s.settled, ['commit B@77']);
-    // The control: the default age leaves the same 6 ms old lock to its backoff.
+  it('where secondary commits are held, any lock met is checked at once, at most once a millisecond per transaction (a held lock of a committed transaction settled by a reader elsewhere)', async () => {
+    assert.deepEqual(earlyCheckPolicy(0), { ageMs: EARLY_CHECK_AGE_MS, intervalMs: EARLY_CHECK_AGE_MS }, 'no hold: as before');
+    assert.deepEqual(earlyCheckPolicy(10), { ageMs: 0, intervalMs: 1 });
+    const s: Script = { state: 'alive', checks: [], settled: [] };
+    let t = now;
+    const r = new LockResolver(host(s, () => t), { earlyCheck: earlyCheckPolicy(10) });
+    await r.resolve(lockOf('A', t, 0), 1);
+    await r.resolve(lockOf('A', t, 0), 2);
+    assert.equal(s.checks.length, 1, 'a just-prepared lock is checked; again within the millisecond is not');
+    t += 1;
+    s.state = 'committed';
+    await r.resolve(lockOf('A', t, 1), 3);
+    assert.deepEqual(s.settled, ['commit A@77'], 'committed meanwhile (its commit held elsewhere): settled here');
+    // The control: the default policy leaves the same young lock to its backoff.
     const s2: Script = { state: 'committed', checks: [], settled: [] };
-    await new LockResolver(host(s2, () => now)).resolve(lockOf('B', now, 6), 1);
+    await new LockResolver(host(s2, () => now)).resolve(lockOf('B', now, 1), 1);
     assert.deepEqual([s2.checks, s2.settled], [[], []]);
   });
 
