@@ -28,7 +28,7 @@ import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRange
 import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
 import { LockResolver, earlyCheckPolicy } from './lock-resolver.js';
-import { SECONDARY_HOLD_MS, SecondaryCommits } from './secondary-commits.js';
+import { SecondaryCommits, storeSecondaryHoldMs } from './secondary-commits.js';
 import { commitBatch, settleRefusal } from './batch-commit.js';
 import { commitTwoPhase, type TwoPhaseResult, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
 import { RemotePartStore, RemoteRange, type RemoteRangeInfo, type TxnCallFn } from './txn-rpc.js';
@@ -167,7 +167,7 @@ export class RangeKvStore implements KvStore {
     // prepare, which a lock refuses before the session table, so it settles a held lock and tries again.
     // A two-round commit point (one-phase at the primary) stores a lock's refusal under its session seq
     // and cannot retry it: a held lock there is a conflict for the client (secondary-commits.ts).
-    const holdMs = opts.txnParallelCommit !== false ? (opts.secondaryHoldMs ?? SECONDARY_HOLD_MS) : 0;
+    const holdMs = storeSecondaryHoldMs(opts.txnParallelCommit !== false, opts.secondaryHoldMs);
     this.secondaries = new SecondaryCommits(opts.logger, { holdMs });
     this.resolver = new LockResolver(
       {

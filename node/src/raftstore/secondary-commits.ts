@@ -60,6 +60,14 @@ export interface SecondaryCommitsOptions {
 /** A store's default hold with parallel commits (see the header; CockroachDB's intent-resolution batch wait; docs/benchmarks.md 2026-12-07). */
 export const SECONDARY_HOLD_MS = 10;
 
+/**
+ * The hold a store uses: the configured one (default SECONDARY_HOLD_MS) with parallel commits, none
+ * without — a two-round commit point cannot settle a held lock and retry (see the header).
+ */
+export function storeSecondaryHoldMs(parallelCommit: boolean, configuredMs?: number): number {
+  return parallelCommit ? (configuredMs ?? SECONDARY_HOLD_MS) : 0;
+}
+
 export class SecondaryCommits {
   private readonly queues = new Map<number, RangeQueue>();
   /** Commits submitted and not yet answered (tests, metrics). */

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { TxnParticipant } from '../../../node/src/kv/txn-steps.js';
-import { SECONDARY_HOLD_MS, SecondaryCommits } from '../../../node/src/raftstore/secondary-commits.js';
+import { SECONDARY_HOLD_MS, SecondaryCommits, storeSecondaryHoldMs } from '../../../node/src/raftstore/secondary-commits.js';
 import { KeyLockedError } from '../../../node/src/kv/errors.js';
 import { LockResolver } from '../../../node/src/raftstore/lock-resolver.js';
 import { commitTwoPhase } from '../../../node/src/raftstore/txn-coordinator.js';
@@ -128,6 +128,14 @@ describe('raftstore/secondary-commits: held commits ride the range\'s next propo
     assert.deepEqual(log, ['commit A@2'], 'held');
     await sc.idle();
     assert.deepEqual(log, ['commit A@2', 'commit B@3']);
+  });
+
+  it('a store holds only with parallel commits (a two-round commit point cannot settle a held lock and retry)', () => {
+    assert.equal(storeSecondaryHoldMs(true), SECONDARY_HOLD_MS);
+    assert.equal(storeSecondaryHoldMs(true, 25), 25);
+    assert.equal(storeSecondaryHoldMs(true, 0), 0);
+    assert.equal(storeSecondaryHoldMs(false), 0);
+    assert.equal(storeSecondaryHoldMs(false, 25), 0);
   });
 
   it('holdMs 0 sends at once (a round of its own), as before', () => {
