@@ -120,7 +120,7 @@ export interface RangeKvStoreOptions {
   locate?: (key: Buffer) => { rangeId: number; leaderAddress: string } | undefined;
   /** Lifetime of a prepared cross-range transaction's locks (default 3 s): a dead coordinator's locks are aborted after it. */
   txnLockTtlMs?: number;
-  /** Parallel commits (default true): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
+  /** Parallel commits (default false): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
   txnParallelCommit?: boolean;
   /** How long a secondary commit waits to ride the range's next proposal from this store (secondary-commits.ts; default SECONDARY_HOLD_MS, 10 ms; 0: sent at once). Only with parallel commits. */
   secondaryHoldMs?: number;
@@ -167,7 +167,7 @@ export class RangeKvStore implements KvStore {
     // prepare, which a lock refuses before the session table, so it settles a held lock and tries again.
     // A two-round commit point (one-phase at the primary) stores a lock's refusal under its session seq
     // and cannot retry it: a held lock there is a conflict for the client (secondary-commits.ts).
-    const holdMs = storeSecondaryHoldMs(opts.txnParallelCommit !== false, opts.secondaryHoldMs);
+    const holdMs = storeSecondaryHoldMs(opts.txnParallelCommit === true, opts.secondaryHoldMs);
     this.secondaries = new SecondaryCommits(opts.logger, { holdMs });
     this.resolver = new LockResolver(
       {
@@ -378,7 +378,7 @@ export class RangeKvStore implements KvStore {
       txnId,
       startTs,
       ttlTs: this.lockTtlMs * TS_PER_MS,
-      parallel: this.opts.txnParallelCommit !== false,
+      parallel: this.opts.txnParallelCommit === true,
       resolver: this.resolver,
       secondaries: this.secondaries,
       ...(session !== undefined && session.clientId && session.seq > 0 ? { session: { clientId: session.clientId, seq: session.seq, firstUnacked: session.firstUnacked > 0 ? session.firstUnacked : 1 } } : {}),
@@ -903,7 +903,11 @@ export class RangeKvStore implements KvStore {
     const parts = [...t.parts.values()];
     try {
       const sets = this.twoPhaseParts(parts.filter((p) => p.store.txnTouched(p.innerId)));
-      return await commitTwoPhase(sets, { ...this.twoPhaseOptions(txnId, t.startTs ?? 0, session), primaryKey });
+      // Two rounds even with parallel commits: the DeleteRange re-runs its transaction under the same
+      // session seq after a conflict, and a staging prepare stores the seq's result at once — an attempt
+      // aborted after staging would answer every later attempt of the seq with its abort. Two rounds use
+      // the seq only at the commit point, once every other part is prepared.
+      return await commitTwoPhase(sets, { ...this.twoPhaseOptions(txnId, t.startTs ?? 0, session), primaryKey, parallel: false });
     } finally {
       this.endRoute(txnId, parts);
     }

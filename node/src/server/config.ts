@@ -73,7 +73,7 @@ export interface RaftConfig {
   rangeMaxBytes: number;
   /** Lock TTL of cross-range transactions (ms). */
   txnLockTtlMs: number;
-  /** Cross-range commits reply after one Raft round (parallel commits; default true; false: prepare, then the commit point). */
+  /** Cross-range commits reply after one Raft round (parallel commits; default false: prepare, then the commit point). */
   txnParallelCommit: boolean;
   /** How long a cross-range transaction's secondary commit waits to ride the range's next proposal (ms; 0 = sent at once). */
   txnSecondaryHoldMs: number;
@@ -165,7 +165,7 @@ const SPECS = {
   },
   rangeMaxBytes: { flag: '--range-max-bytes <size>', env: 'KVS_RANGE_MAX_BYTES', desc: 'split a range automatically once its data passes this size (0 = off: only `kvsctl range split`); a Batch or transaction spanning ranges commits atomically by two-phase commit', def: '64MiB' },
   txnLockTtl: { flag: '--txn-lock-ttl <duration>', env: 'KVS_TXN_LOCK_TTL', desc: 'lifetime of the locks of a transaction committing across ranges: a coordinator that dies mid-commit blocks the keys it locked at most this long (then the first request that meets them aborts or rolls it forward)', def: '3s' },
-  txnParallelCommit: { flag: '--txn-parallel-commit [bool]', env: 'KVS_TXN_PARALLEL_COMMIT', desc: 'a transaction across ranges is committed once every range prepared it — one Raft round before the reply instead of two (prepare, then the primary range\'s commit), at the price of one more Raft command per transaction (the primary range records the outcome behind the reply); on by default (with --txn-secondary-hold the commands behind the reply ride the next transaction\'s rounds: docs/benchmarks.md 2026-12-07); false: prepare, then commit at the primary', def: 'true' },
+  txnParallelCommit: { flag: '--txn-parallel-commit [bool]', env: 'KVS_TXN_PARALLEL_COMMIT', desc: 'a transaction across ranges is committed once every range prepared it — one Raft round before the reply instead of two (prepare, then the primary range\'s commit), at the price of one more Raft command per transaction (the primary range records the outcome behind the reply); with --txn-secondary-hold the commands behind the reply ride the next transaction\'s rounds (a lone cross-range transaction 16-20 % faster, docs/benchmarks.md 2026-12-07); off by default: a DeleteRange across ranges retried under its session fails with it (docs/benchmarks.md)', def: 'false' },
   txnSecondaryHold: { flag: '--txn-secondary-hold <duration>', env: 'KVS_TXN_SECONDARY_HOLD', desc: 'with parallel commits (ignored without them), a cross-range transaction\'s commits of its other ranges, sent behind the reply, wait at most this long for this store\'s next proposal to that range and share its Raft round (0 = each goes at once, in a round of its own); readers on this store that meet such a lock send it at once, readers on other stores check it at its primary at once (CockroachDB batches its intent resolution the same way, up to 10 ms)', def: '10ms' },
   raftCompactKeep: { flag: '--raft-compact-keep <n>', env: 'KVS_RAFT_COMPACT_KEEP', desc: 'entries kept behind the applied index when compacting', def: '1000' },
   certFile: { flag: '--cert-file <path>', env: 'KVS_CERT_FILE', desc: 'TLS: this node\'s certificate (PEM, chain leaf first; server AND client auth: it also dials the peers). With --key-file and --trusted-ca-file, every gRPC port requires mutual TLS' },

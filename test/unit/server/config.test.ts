@@ -60,10 +60,12 @@ describe('server/config', () => {
     assert.equal(parseConfig(raft, { KVS_HEARTBEAT_TICK: '2' }).raft?.heartbeatTick, 2);
   });
 
-  it('cross-range commits: parallel commits and a 10 ms secondary hold by default; both can be turned off', () => {
+  it('cross-range commits: two rounds by default, a 10 ms secondary hold (taking effect with parallel commits); both settable', () => {
     const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7379'];
     const d = parseConfig(raft, {}).raft;
-    assert.deepEqual([d?.txnParallelCommit, d?.txnSecondaryHoldMs], [true, 10]);
+    assert.deepEqual([d?.txnParallelCommit, d?.txnSecondaryHoldMs], [false, 10]);
+    const on = parseConfig([...raft, '--txn-parallel-commit'], {}).raft;
+    assert.equal(on?.txnParallelCommit, true);
     const off = parseConfig([...raft, '--txn-parallel-commit', 'false', '--txn-secondary-hold', '0'], {}).raft;
     assert.deepEqual([off?.txnParallelCommit, off?.txnSecondaryHoldMs], [false, 0]);
     const env = parseConfig(raft, { KVS_TXN_PARALLEL_COMMIT: 'off', KVS_TXN_SECONDARY_HOLD: '25ms' }).raft;
