@@ -1,9 +1,10 @@
 // Settles a lock of a prepared cross-range transaction that a request ran into (kv/txn-locks.ts;
 // Percolator's lock resolution). While the lock's TTL runs the caller backs off and retries — its
 // coordinator is usually a few milliseconds from committing. A lock older than EARLY_CHECK_AGE_MS (any
-// lock where secondary commits are held: earlyCheckPolicy) is also checked at its primary at once, without deciding anything (TiKV's CheckTxnStatus on meeting a
-// lock): a recorded outcome — a coordinator that died after its commit point, a commit behind the reply
-// that is late — settles it now instead of after the TTL. Once the TTL is over, the transaction's
+// lock where secondary commits are held: earlyCheckPolicy) is also checked at its primary at once,
+// without deciding anything (TiKV's CheckTxnStatus on meeting a lock): a recorded outcome — a
+// coordinator that died after its commit point, a commit behind the reply that is late or held — settles
+// it now instead of after the TTL. Once the TTL is over, the transaction's
 // primary range decides its fate (TxnCheckCommand: its record, or an abort recorded now), and the lock's
 // own range is rolled forward (commit at the recorded ts) or back. Nothing here can commit a transaction
 // that did not reach its commit point, or undo one that did: both answers come from the primary's log.

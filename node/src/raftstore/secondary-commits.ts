@@ -7,8 +7,8 @@
 // submits them together, in one event-loop turn, so they share the group's next round. Under load a
 // range's secondaries ride in a handful of rounds instead of one round each.
 //
-// With `holdMs` (--txn-secondary-hold; default 10 ms, 0 = off), a commit with nothing in flight on its
-// range is HELD for up to that long and then sent
+// With `holdMs` (--txn-secondary-hold: a store's is 10 ms by default, with parallel commits only; 0 = off),
+// a commit with nothing in flight on its range is HELD for up to that long and then sent
 // — unless this coordinator proposes to that range first (its next transaction's prepare or commit
 // point: `ride`), in which case it goes in the same event-loop turn and so in that proposal's Raft round,
 // instead of a round of its own (TiKV and CockroachDB resolve intents asynchronously too; a round of a
