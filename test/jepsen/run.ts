@@ -12,6 +12,7 @@
 // `jepsen: N runs passed, M failed`; exits non-zero when a run failed. A negative control passes when
 // its checker reported the expected violation, and fails (artifacts kept) when it did not.
 import { join } from 'node:path';
+import { storeSecondaryHoldMs } from '../../node/src/raftstore/secondary-commits.js';
 import { porcupineBinary } from '../helpers/history-porcupine.js';
 import { ALL_FAULTS, CONTROLS, makePlan, type ControlKind, type FaultKind, type PlanOptions, type RunPlan } from './schedule.js';
 import { runOne, type RunResult } from './run-one.js';
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
       }
       results.push(r);
       const faults = Object.entries(r.faults).map(([k, v]) => `${k}×${v}`).join(' ');
-      const what = `${job.plan.workload}${job.plan.pinFollowers ? ' recipe' : ''}${job.plan.parallelCommit ? ', parallel commits' : ''}${job.plan.asyncAppend ? ', async append' : ''}${job.plan.parallelCommit && job.plan.secondaryHoldMs > 0 ? `, secondary hold ${job.plan.secondaryHoldMs} ms` : ''}${job.plan.control ? `, negative control ${job.plan.control}` : ''}`;
+      const what = `${job.plan.workload}${job.plan.pinFollowers ? ' recipe' : ''}${job.plan.parallelCommit ? ', parallel commits' : ''}${job.plan.asyncAppend ? ', async append' : ''}${storeSecondaryHoldMs(job.plan.parallelCommit, job.plan.secondaryHoldMs) > 0 ? `, secondary hold ${job.plan.secondaryHoldMs} ms` : ''}${job.plan.control ? `, negative control ${job.plan.control}` : ''}`;
       console.log(
         `${r.ok ? 'PASS' : 'FAIL'} seed ${r.seed} (${what}, ${job.plan.nodes} nodes, ${(r.durationMs / 1000).toFixed(1)} s): ${r.ops} ops ${JSON.stringify(r.counts)}; faults ${faults || 'none'}; recovery ${r.recoveryMs ?? '-'} ms; ${r.verdict}`,
       );

@@ -2,6 +2,7 @@
 // the seed (and the options), so `make jepsen SEED=x` replays the same plan (the interleaving with the
 // processes' own timing is of course not reproducible bit for bit).
 import { mulberry32 as prng } from '../../node/src/common/prng.js';
+import { SECONDARY_HOLD_MS } from '../../node/src/raftstore/secondary-commits.js';
 import { ALL_WORKLOADS, type WorkloadKind } from './workload.js';
 
 export type FaultKind =
@@ -71,7 +72,7 @@ export interface RunPlan {
   parallelCommit: boolean;
   /** Range leaders overlap their own log writes (--raft-async-append) in this run (half the seeds). */
   asyncAppend: boolean;
-  /** Secondary commits held to ride the next proposal (--txn-secondary-hold, ms): the default 10 in half the seeds, 0 in the rest. */
+  /** Secondary commits held to ride the next proposal (--txn-secondary-hold, ms): the default in half the seeds, 0 in the rest. */
   secondaryHoldMs: number;
   schedule: FaultStep[];
 }
@@ -103,7 +104,7 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   const parallelCommit = prng(seed * 7919 + 3)() < 0.5;
   // And one more: half the seeds run the opt-in async append, so the nemesis keeps exercising it.
   const asyncAppend = prng(seed * 6007 + 11)() < 0.5;
-  const secondaryHoldMs = prng(seed * 7573 + 5)() < 0.5 ? 10 : 0;
+  const secondaryHoldMs = prng(seed * 7573 + 5)() < 0.5 ? SECONDARY_HOLD_MS : 0;
   const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control, parallelCommit, asyncAppend, secondaryHoldMs };
   if (recipe) return { ...base, clients: 24, ...recipePlan(rand) }; // as in the issue: more commits cut by each kill
   if (o.control === 'no-identity-check' || o.firstFault === 'wipe-lagging') return { ...base, nodes: 3, clients: 5, ...wipeLaggingPlan(rand) };
