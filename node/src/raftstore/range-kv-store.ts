@@ -906,8 +906,10 @@ export class RangeKvStore implements KvStore {
       // Two rounds even with parallel commits: the DeleteRange re-runs its transaction under the same
       // session seq after a conflict, and a staging prepare stores the seq's result at once — an attempt
       // aborted after staging would answer every later attempt of the seq with its abort. Two rounds use
-      // the seq only at the commit point, once every other part is prepared.
-      return await commitTwoPhase(sets, { ...this.twoPhaseOptions(txnId, t.startTs ?? 0, session), primaryKey, parallel: false });
+      // the seq only at the commit point, once every part — the primary's too — is prepared: a one-phase
+      // commit point would store a lock refusal under the seq (a secondary commit held on that range, say),
+      // and every later attempt would be answered with it.
+      return await commitTwoPhase(sets, { ...this.twoPhaseOptions(txnId, t.startTs ?? 0, session), primaryKey, parallel: false, preparePrimary: true });
     } finally {
       this.endRoute(txnId, parts);
     }

@@ -10,6 +10,8 @@
 //      writes it at a version above every secondary's prepare ts and records the outcome): the commit
 //      point. It carries the client's session, so a lost reply is answered from the primary range's
 //      session table (exactly-once), and a retry elsewhere is resolved by a fence in that same log;
+//      (With `preparePrimary` the primary is prepared in step 1 too and its commit point only commits its
+//      own locks: what a request that re-runs its transaction under one session seq needs.)
 //   3. reply, and commit the secondaries behind the reply at the commit ts, coalesced per range
 //      (secondary-commits.ts; a crash here leaves locks that readers roll forward through the primary).
 // Locks carry a TTL: a coordinator that dies before step 2 leaves locks that a resolver aborts after it
@@ -68,6 +70,16 @@ export interface TwoPhaseOptions {
   crashAt?: (point: TxnCrashPoint) => void;
   /** Parallel commits (see the header); false: prepare the secondaries, then the one-phase commit point. */
   parallel?: boolean;
+  /**
+   * Two rounds with the primary prepared in the first too (ignored with `parallel`): the commit point then
+   * commits only its own locks, so no other transaction's lock can refuse it. A one-phase commit point
+   * stores a lock refusal under the session seq (it validates inside the session table), so a request
+   * that re-runs its transaction under the same seq (the atomic DeleteRange) could never get past a lock
+   * held there — a secondary commit held to ride the next round (secondary-commits.ts) is one. A prepare
+   * is refused before any session table, and settles the lock and retries like the secondaries'. Cost:
+   * one Raft command more on the primary's range.
+   */
+  preparePrimary?: boolean;
   /**
    * The primary is the part writing this key, wherever its range is (a cross-range Batch: every attempt
    * of its session seq, on any store, then meets the same session table — batch-commit.ts). Default: the
@@ -142,15 +154,17 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     }
   };
   const prepTs: number[] = [];
+  const preparePrimary = o.preparePrimary === true;
   try {
-    // The secondaries, all at once. The primary's range is not prepared: its commit below validates and
-    // writes its part in one step (a secondary lock met before that finds no record and no primary lock:
-    // once its TTL is over a resolver records the abort, and the commit point is then refused).
+    // The secondaries, all at once. The primary's range is not prepared (unless preparePrimary): its
+    // commit below validates and writes its part in one step (a secondary lock met before that finds no
+    // record and no primary lock: once its TTL is over a resolver records the abort, and the commit point
+    // is then refused).
     let first = true;
     // Commits held on these ranges (secondary-commits.ts) ride in this round.
     for (const s of ordered) o.secondaries.ride(s.store.rangeId);
     const all = await Promise.allSettled(
-      secondaries.map((s) =>
+      (preparePrimary ? ordered : secondaries).map((s) =>
         prepareOne(s).then((ts) => {
           if (first) o.crashAt?.('after-first-prepare');
           first = false;
@@ -169,11 +183,11 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   // Every lock's prepare ts is below the commit ts (readers rely on it); the primary's range raises it
   // past its own last version.
   const minCommitTs = Math.max(1, ...prepTs);
-  const onePhase = { startTs: o.startTs, readKeys: primaryPart.readKeys, readRanges: primaryPart.readRanges, writes: primaryPart.writes };
+  const onePhase = preparePrimary ? undefined : { startTs: o.startTs, readKeys: primaryPart.readKeys, readRanges: primaryPart.readRanges, writes: primaryPart.writes };
   let res: { commitTs: number; txnId: string; deleted?: number } | undefined;
   for (let attempt = 1; res === undefined; attempt++) {
     try {
-      res = await primaryPart.store.commitTxnLocks(o.txnId, minCommitTs, { primary, onePhase, ...(o.session !== undefined ? { session: o.session } : {}) });
+      res = await primaryPart.store.commitTxnLocks(o.txnId, minCommitTs, { primary, ...(onePhase !== undefined ? { onePhase } : {}), ...(o.session !== undefined ? { session: o.session } : {}) });
     } catch (e) {
       // Lost track of the proposal: the same command again (its session, or the record, answers a
       // duplicate). A definite refusal (a conflict, a live lock, aborted by a resolver, fenced by a
