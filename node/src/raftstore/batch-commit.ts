@@ -3,10 +3,16 @@
 // A Batch has no transaction the client could name: each attempt of its session seq (a retry after a
 // lost reply, on any store) runs a two-phase commit of its own. Two rules make the attempts one:
 //   1. The commit point is always the range holding the Batch's SMALLEST key, wherever the coordinator
-//      runs. Every way the seq can apply leaves its result in that range's session table: the one-phase
-//      commit point, the staging prepare (parallel commits), or a one-range Batch (whose range holds that
-//      key too). A split copies the table to both halves; only the half holding the key is used after it.
-//      A later attempt's commit point is answered from the table: the earlier attempt's outcome.
+//      runs. Every way the seq can apply leaves its result in that range's session table: the commit
+//      point, or a one-range Batch (whose range holds that key too). A split copies the table to both
+//      halves; only the half holding the key is used after it. A later attempt's commit point is
+//      answered from the table: the earlier attempt's outcome.
+//      Always two rounds, the primary's range prepared in the first too (txn-coordinator.ts
+//      preparePrimary), also under parallel commits: the seq is used only once every part is prepared.
+//      A staging prepare would store the seq's result in the first round, and an attempt aborted for a
+//      reason the client answers by resending the seq (a leader change, a range split under it) would
+//      answer every later attempt with that abort; a one-phase commit point would store a lock's refusal
+//      (a secondary commit held there, secondary-commits.ts) under the seq.
 //   2. A refusal is "not applied" only once the seq is settled there: an attempt refused before its
 //      commit point (another attempt's live locks, a conflict) fences the seq in that range first. The
 //      fence finds an earlier attempt's result (committed: that is the answer), or a staging attempt
@@ -44,7 +50,7 @@ export function batchPrimaryKey(parts: readonly TxnPart[]): Buffer {
 export async function commitBatch(parts: readonly TxnPart[], o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, locate: LocateRange): Promise<TwoPhaseResult> {
   const primaryKey = batchPrimaryKey(parts);
   try {
-    return await commitTwoPhase(parts, { ...o, startTs: 0, primaryKey });
+    return await commitTwoPhase(parts, { ...o, startTs: 0, primaryKey, parallel: false, preparePrimary: true });
   } catch (e) {
     return settleRefusal(e, o, primaryKey, locate);
   }

@@ -45,8 +45,10 @@ async function version(r: Range, k: string): Promise<number | undefined> {
 /** Until `f` holds (cluster-process.ts `until`, polling every 2 ms for up to 1 s). */
 const until = (what: string, f: () => boolean): Promise<true> => waitUntil(what, () => Promise.resolve(f() ? true : undefined), 1000, 2);
 
+// The store's mode does not matter: a Batch commits in two rounds, its primary prepared in the first
+// (batch-commit.ts rule 1), under parallel commits too.
 for (const parallel of [false, true]) {
-  describe(`a Batch across ranges, exactly once (${parallel ? 'parallel commits' : 'two rounds'})`, () => {
+  describe(`a Batch across ranges, exactly once (store ${parallel ? 'with' : 'without'} parallel commits)`, () => {
     const opts = (c: Awaited<ReturnType<typeof cluster>>, txnId: string, seq = 1) => ({ txnId, ttlTs: 1_000_000, resolver: c.resolver, secondaries: new SecondaryCommits(), parallel, session: session(seq) });
     const locate = (c: Awaited<ReturnType<typeof cluster>>) => (k: Buffer) => Promise.resolve(c.storeFor(k).steps);
 
@@ -63,36 +65,32 @@ for (const parallel of [false, true]) {
 
       // Control: the primary = the first range the coordinator holds (the rule before) — applied twice.
       const d = await cluster();
-      const o1 = await commitTwoPhase(batchParts(d.ranges, [true, true]), { ...opts(d, 'b1'), startTs: 0 });
-      const o2 = await commitTwoPhase(batchParts(d.ranges, [false, true]), { ...opts(d, 'b2'), startTs: 0 });
+      const o1 = await commitTwoPhase(batchParts(d.ranges, [true, true]), { ...opts(d, 'b1'), startTs: 0, parallel: false });
+      const o2 = await commitTwoPhase(batchParts(d.ranges, [false, true]), { ...opts(d, 'b2'), startTs: 0, parallel: false });
       await until('settled', () => d.ranges.every((r) => r.sm.locks.lockCount === 0));
       assert.notEqual(o2.commitTs, o1.commitTs);
       assert.equal(await version(d.ranges[1]!, 'n'), o2.commitTs, 'the control applies the Batch a second time');
     });
 
     it('a retry refused while the first attempt is undecided settles the seq first: the first attempt can no longer commit (control: without settling, the refusal is a lie)', async () => {
-      // Two rounds: the first attempt is slow at its commit point; the retry meets its secondary lock and
-      // gives way. Parallel commits: the first attempt's staging prepare is slow (its secondary is
-      // prepared); the retry's own staging is refused by another transaction's lock on 'a' (so the
-      // retry's seq is not stored there either), and its secondary meets the first attempt's lock.
+      // The first attempt is slow at its commit point (both parts prepared); the retry meets its locks
+      // and gives way.
       const run = async (settle: boolean): Promise<{ retry: unknown; first: PromiseSettledResult<unknown>; a?: string; n?: string }> => {
         const c = await cluster();
         let release!: () => void;
         const gate = new Promise<void>((r) => (release = r));
-        const slow = (i: number, p: TxnParticipant): TxnParticipant => (i === 0 ? held(p, parallel ? 'stageTxn' : 'commitTxnLocks', gate) : p);
+        const slow = (i: number, p: TxnParticipant): TxnParticipant => (i === 0 ? held(p, 'commitTxnLocks', gate) : p);
         const first = commitBatch(batchParts(c.ranges, [true, true], slow), opts(c, 'b1'), locate(c));
         const firstDone = first.then(
           (v) => ({ status: 'fulfilled' as const, value: v }),
           (e: unknown) => ({ status: 'rejected' as const, reason: e }),
         );
         await until('the first attempt holds its secondary lock', () => c.ranges[1]!.sm.locks.locksOf('b1').length > 0);
-        if (parallel) await c.ranges[0]!.steps.prepareTxn({ txnId: 'other', startTs: 0, primary: b('a'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [put('a', 'O')] });
         const parts = batchParts(c.ranges, [true, true]);
-        const retry = await (settle ? commitBatch(parts, opts(c, 'b2'), locate(c)) : commitTwoPhase(parts, { ...opts(c, 'b2'), startTs: 0, primaryKey: b('a') })).then(
+        const retry = await (settle ? commitBatch(parts, opts(c, 'b2'), locate(c)) : commitTwoPhase(parts, { ...opts(c, 'b2'), startTs: 0, primaryKey: b('a'), parallel: false, preparePrimary: true })).then(
           (v) => v,
           (e: unknown) => e,
         );
-        if (parallel) await c.ranges[0]!.steps.rollbackTxnLocks('other', b('a'));
         release();
         const f = await firstDone;
         await until('settled', () => c.ranges.every((r) => r.sm.locks.lockCount === 0));
@@ -116,9 +114,9 @@ for (const parallel of [false, true]) {
       await until('settled', () => c.ranges.every((r) => r.sm.locks.lockCount === 0));
       // Another transaction's live lock on 'n': the retry's prepare there is refused — but the seq applied.
       await c.ranges[1]!.steps.prepareTxn({ txnId: 'other', startTs: 0, primary: b('zz'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [put('n', 'O')] });
-      // Control (two rounds: the secondary is refused before the commit point could meet the table;
-      // a staging prepare meets it first): the refusal as answered before — "not applied", yet applied.
-      if (!parallel) await assert.rejects(commitTwoPhase(batchParts(c.ranges, [true, true]), { ...opts(c, 'b0'), startTs: 0, primaryKey: b('a') }), TxnConflictError);
+      // Control (the secondary is refused before the commit point could meet the table): the refusal as
+      // answered before settling — "not applied", yet applied.
+      await assert.rejects(commitTwoPhase(batchParts(c.ranges, [true, true]), { ...opts(c, 'b0'), startTs: 0, primaryKey: b('a'), parallel: false }), TxnConflictError);
       const retry = await commitBatch(batchParts(c.ranges, [true, true]), opts(c, 'b2'), locate(c));
       assert.equal(retry.commitTs, first.commitTs);
       assert.equal(await version(c.ranges[1]!, 'n'), first.commitTs);
@@ -132,8 +130,14 @@ for (const parallel of [false, true]) {
       assert.ok(!c.ranges[0]!.applied.includes('fence'), 'not settled: the client sends the seq again');
       // The client's resend: a new attempt of the same seq.
       const resend = commitBatch(batchParts(c.ranges, [true, true]), opts(c, 'b2'), locate(c));
-      if (parallel) await assert.rejects(resend, TxnConflictError); // the first attempt's staging was rolled back: its abort is the seq's answer
-      else assert.ok((await resend).commitTs > 0, 'two rounds: the first attempt never reached its commit point');
+      assert.ok((await resend).commitTs > 0, 'the first attempt never reached its commit point: the seq is free');
+      // Control: the same under parallel commits — the first attempt's staging prepare stored the seq's
+      // result, its rollback settled it as aborted, and the resend is answered with that abort.
+      const p = await cluster();
+      p.ranges[1]!.failing = new Set(['txnPrepare']);
+      await assert.rejects(commitTwoPhase(batchParts(p.ranges, [true, true]), { ...opts(p, 'b1'), startTs: 0, primaryKey: b('a'), parallel: true }), NotLeaderError);
+      p.ranges[1]!.failing = undefined;
+      await assert.rejects(commitTwoPhase(batchParts(p.ranges, [true, true]), { ...opts(p, 'b2'), startTs: 0, primaryKey: b('a'), parallel: true }), TxnConflictError);
 
       // A refusal settled by a fence, then the same seq resent (its reply was lost): still a conflict.
       const d = await cluster();
