@@ -18,12 +18,13 @@
 // as for any lock whose commit is on its way, and checks the lock at its primary at once (lock-resolver.ts
 // earlyCheckPolicy, TiKV's CheckTxnStatus): a committed transaction's lock is settled by that reader.
 // CockroachDB's intent resolver batches its asynchronous resolutions per range the same way (a batch
-// waits up to 10 ms). A store holds (10 ms by default) with parallel commits only (opt-in): with them, a
-// lone cross-range transaction is 16-20 % faster and its stores spend ~15 % less CPU; at 64 in flight no
-// change outside the drift (docs/benchmarks.md 2026-12-07). Why only with them: another coordinator's
-// transaction that meets a held lock must be able to settle it and try again. Its prepares can (a lock
-// refuses a prepare before the session table); a two-round commit point cannot — its one-phase commit
-// stores a lock's refusal under the session seq, so the client gets a conflict instead.
+// waits up to 10 ms). A store holds (10 ms by default) with parallel commits only (the default): with
+// them, a lone cross-range transaction is 16-20 % faster and its stores spend ~15 % less CPU; at 64 in
+// flight no change outside the drift (docs/benchmarks.md 2026-12-07). Why only with them: another
+// coordinator's transaction that meets a held lock must be able to settle it and try again. Its prepares
+// can (a lock refuses a prepare before the session table); a two-round one-phase commit point cannot — it
+// stores a lock's refusal under the session seq, so the client gets a conflict instead. (The two-round
+// atomic DeleteRange prepares its primary too for that reason: txn-coordinator.ts preparePrimary.)
 //
 // Safety does not depend on any of this: a secondary's locks are resolved by readers through the primary
 // if its commit is late or lost (the coordinator may crash at any point).

@@ -17,7 +17,8 @@
 // Locks carry a TTL: a coordinator that dies before step 2 leaves locks that a resolver aborts after it
 // (it then records the abort at the primary, which refuses a late commit point).
 //
-// PARALLEL COMMITS (--txn-parallel-commit; CockroachDB's, TiKV's async commit): steps 1 and 2 become one round.
+// PARALLEL COMMITS (--txn-parallel-commit, on by default; CockroachDB's, TiKV's async commit): steps 1 and 2
+// become one round.
 //   1'. prepare EVERY part at once, the primary too: its *staging* prepare locks its part like the others
 //       and its primary lock keeps one key of every other part (the participants) and the client's session;
 //   2'. once every prepare succeeded the transaction IS committed, at commitTs = the largest prepare ts

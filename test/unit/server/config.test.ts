@@ -60,10 +60,10 @@ describe('server/config', () => {
     assert.equal(parseConfig(raft, { KVS_HEARTBEAT_TICK: '2' }).raft?.heartbeatTick, 2);
   });
 
-  it('cross-range commits: two rounds by default, a 10 ms secondary hold (taking effect with parallel commits); both settable', () => {
+  it('cross-range commits: parallel commits by default, with a 10 ms secondary hold (taking effect with parallel commits only); both settable', () => {
     const raft = ['--raft-id', '1', '--peers', '1=127.0.0.1:7379'];
     const d = parseConfig(raft, {}).raft;
-    assert.deepEqual([d?.txnParallelCommit, d?.txnSecondaryHoldMs], [false, 10]);
+    assert.deepEqual([d?.txnParallelCommit, d?.txnSecondaryHoldMs], [true, 10]);
     const on = parseConfig([...raft, '--txn-parallel-commit'], {}).raft;
     assert.equal(on?.txnParallelCommit, true);
     const off = parseConfig([...raft, '--txn-parallel-commit', 'false', '--txn-secondary-hold', '0'], {}).raft;
