@@ -181,8 +181,9 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
     throw e;
   }
   o.crashAt?.('after-prepare');
-  // Every lock's prepare ts is below the commit ts (readers rely on it); the primary's range raises it
-  // past its own last version.
+  // Every lock's prepare ts is below the commit ts (readers rely on it); a one-phase primary's range
+  // raises it past its own last version. A prepared primary commits at exactly the largest prepare ts
+  // (its own among them), as parallel commits do.
   const minCommitTs = Math.max(1, ...prepTs);
   const onePhase = preparePrimary ? undefined : { startTs: o.startTs, readKeys: primaryPart.readKeys, readRanges: primaryPart.readRanges, writes: primaryPart.writes };
   let res: { commitTs: number; txnId: string; deleted?: number } | undefined;
