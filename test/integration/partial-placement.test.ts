@@ -21,10 +21,10 @@ describe('scans over ranges a store does not hold (multi-process, 4 stores)', fu
   const clients: KvClient[] = [];
 
   before(async function () {
-    // Parallel commits (and their 10 ms secondary hold) on here: remote participants and sessions across
-    // ranges are where they differ from two rounds. The DeleteRange cases below failed with them before
-    // the DeleteRange kept to two rounds (its retries reuse the session seq, which a staging prepare
-    // stores at once); the default, two rounds, is covered by the other suites.
+    // Parallel commits (and their 10 ms secondary hold), the default, set explicitly: remote participants
+    // and sessions across ranges are where they differ from two rounds. The DeleteRange cases below failed
+    // with them before the DeleteRange kept to two rounds (its retries reuse the session seq, which a
+    // staging prepare stores at once); two rounds are covered by the unit suites and half the nemesis seeds.
     cluster = await startRaftCluster(180, { size: 4, env: { KVS_TXN_PARALLEL_COMMIT: 'true' } });
     admin = new AdminClient(cluster.addresses, 10_000);
     middle = await splitThree(admin);

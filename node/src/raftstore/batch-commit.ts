@@ -7,12 +7,9 @@
 //      point, or a one-range Batch (whose range holds that key too). A split copies the table to both
 //      halves; only the half holding the key is used after it. A later attempt's commit point is
 //      answered from the table: the earlier attempt's outcome.
-//      Always two rounds, the primary's range prepared in the first too (txn-coordinator.ts
-//      preparePrimary), also under parallel commits: the seq is used only once every part is prepared.
-//      A staging prepare would store the seq's result in the first round, and an attempt aborted for a
-//      reason the client answers by resending the seq (a leader change, a range split under it) would
-//      answer every later attempt with that abort; a one-phase commit point would store a lock's refusal
-//      (a secondary commit held there, secondary-commits.ts) under the seq.
+//      Always two rounds, the primary's range prepared in the first too, also under parallel commits
+//      (txn-coordinator.ts SEQ_REUSING_COMMIT: the client resends the seq after a leader change or a
+//      split).
 //   2. A refusal is "not applied" only once the seq is settled there: an attempt refused before its
 //      commit point (another attempt's live locks, a conflict) fences the seq in that range first. The
 //      fence finds an earlier attempt's result (committed: that is the answer), or a staging attempt
@@ -25,7 +22,7 @@
 // rule 2 too (settleRefusal), its commit point being the range of its span's start (range-kv-store.ts).
 import { KvError, OutcomeUnknownError, TxnConflictError } from '../kv/errors.js';
 import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
-import { ROUTING_CODES, commitTwoPhase, earlierCommit, type TwoPhaseOptions, type TwoPhaseResult, type TxnPart } from './txn-coordinator.js';
+import { ROUTING_CODES, SEQ_REUSING_COMMIT, commitTwoPhase, earlierCommit, type TwoPhaseOptions, type TwoPhaseResult, type TxnPart } from './txn-coordinator.js';
 
 /** The participant of the range holding `key` now (local replica or remote). */
 export type LocateRange = (key: Buffer) => Promise<TxnParticipant>;
@@ -50,7 +47,7 @@ export function batchPrimaryKey(parts: readonly TxnPart[]): Buffer {
 export async function commitBatch(parts: readonly TxnPart[], o: Omit<TwoPhaseOptions, 'primaryKey' | 'startTs'>, locate: LocateRange): Promise<TwoPhaseResult> {
   const primaryKey = batchPrimaryKey(parts);
   try {
-    return await commitTwoPhase(parts, { ...o, startTs: 0, primaryKey, parallel: false, preparePrimary: true });
+    return await commitTwoPhase(parts, { ...o, startTs: 0, primaryKey, ...SEQ_REUSING_COMMIT });
   } catch (e) {
     return settleRefusal(e, o, primaryKey, locate);
   }

@@ -116,7 +116,7 @@ export interface RaftNodeOptions {
   unsafeLocalGcPins?: boolean;
   /** Lifetime of a prepared cross-range transaction's locks (ms, default 3000). */
   txnLockTtlMs?: number;
-  /** Parallel commits across ranges (default false; RangeKvStoreOptions.txnParallelCommit). */
+  /** Parallel commits across ranges (off unless set; kvs-node's --txn-parallel-commit is on by default; RangeKvStoreOptions.txnParallelCommit). */
   txnParallelCommit?: boolean;
   /** Hold of secondary commits (RangeKvStoreOptions.secondaryHoldMs). */
   txnSecondaryHoldMs?: number;

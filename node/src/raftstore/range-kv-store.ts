@@ -30,7 +30,7 @@ import type { Logger } from '../common/logger.js';
 import { LockResolver, earlyCheckPolicy } from './lock-resolver.js';
 import { SecondaryCommits, storeSecondaryHoldMs } from './secondary-commits.js';
 import { commitBatch, settleRefusal } from './batch-commit.js';
-import { commitTwoPhase, type TwoPhaseResult, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
+import { SEQ_REUSING_COMMIT, commitTwoPhase, type TwoPhaseResult, type TxnCrashPoint, type TxnPart } from './txn-coordinator.js';
 import { RemotePartStore, RemoteRange, type RemoteRangeInfo, type TxnCallFn } from './txn-rpc.js';
 import type { FenceOutcome, TxnParticipant } from '../kv/txn-steps.js';
 import type { KeyRange } from '../kv/commands.js';
@@ -120,7 +120,7 @@ export interface RangeKvStoreOptions {
   locate?: (key: Buffer) => { rangeId: number; leaderAddress: string } | undefined;
   /** Lifetime of a prepared cross-range transaction's locks (default 3 s): a dead coordinator's locks are aborted after it. */
   txnLockTtlMs?: number;
-  /** Parallel commits (default false): a cross-range commit replies once every range prepared (txn-coordinator.ts). */
+  /** Parallel commits: a cross-range commit replies once every range prepared (txn-coordinator.ts). Off unless set; kvs-node sets it from --txn-parallel-commit, on by default. */
   txnParallelCommit?: boolean;
   /** How long a secondary commit waits to ride the range's next proposal from this store (secondary-commits.ts; default SECONDARY_HOLD_MS, 10 ms; 0: sent at once). Only with parallel commits. */
   secondaryHoldMs?: number;
@@ -164,9 +164,9 @@ export class RangeKvStore implements KvStore {
     this.lockTtlMs = opts.txnLockTtlMs ?? 3000;
     const nowMs = opts.nowMs ?? Date.now;
     // Held commits only with parallel commits: there every part of another coordinator's transaction is a
-    // prepare, which a lock refuses before the session table, so it settles a held lock and tries again.
-    // A two-round commit point (one-phase at the primary) stores a lock's refusal under its session seq
-    // and cannot retry it: a held lock there is a conflict for the client (secondary-commits.ts).
+    // prepare (the two-round Batch and DeleteRange prepare their primary too), which a lock refuses before
+    // the session table, so it settles a held lock and tries again. Without them a transaction's commit
+    // point is one-phase: it stores a lock's refusal under its session seq (secondary-commits.ts).
     const holdMs = storeSecondaryHoldMs(opts.txnParallelCommit === true, opts.secondaryHoldMs);
     this.secondaries = new SecondaryCommits(opts.logger, { holdMs });
     this.resolver = new LockResolver(
@@ -903,13 +903,8 @@ export class RangeKvStore implements KvStore {
     const parts = [...t.parts.values()];
     try {
       const sets = this.twoPhaseParts(parts.filter((p) => p.store.txnTouched(p.innerId)));
-      // Two rounds even with parallel commits: the DeleteRange re-runs its transaction under the same
-      // session seq after a conflict, and a staging prepare stores the seq's result at once — an attempt
-      // aborted after staging would answer every later attempt of the seq with its abort. Two rounds use
-      // the seq only at the commit point, once every part — the primary's too — is prepared: a one-phase
-      // commit point would store a lock refusal under the seq (a secondary commit held on that range, say),
-      // and every later attempt would be answered with it.
-      return await commitTwoPhase(sets, { ...this.twoPhaseOptions(txnId, t.startTs ?? 0, session), primaryKey, parallel: false, preparePrimary: true });
+      // The DeleteRange re-runs its transaction under the same session seq after a conflict.
+      return await commitTwoPhase(sets, { ...this.twoPhaseOptions(txnId, t.startTs ?? 0, session), primaryKey, ...SEQ_REUSING_COMMIT });
     } finally {
       this.endRoute(txnId, parts);
     }

@@ -24,7 +24,8 @@
 // coordinator's transaction that meets a held lock must be able to settle it and try again. Its prepares
 // can (a lock refuses a prepare before the session table); a two-round one-phase commit point cannot — it
 // stores a lock's refusal under the session seq, so the client gets a conflict instead. (The two-round
-// atomic DeleteRange prepares its primary too for that reason: txn-coordinator.ts preparePrimary.)
+// atomic DeleteRange and Batch prepare their primary too for that reason: txn-coordinator.ts
+// SEQ_REUSING_COMMIT.)
 //
 // Safety does not depend on any of this: a secondary's locks are resolved by readers through the primary
 // if its commit is late or lost (the coordinator may crash at any point).

@@ -90,6 +90,16 @@ export interface TwoPhaseOptions {
 }
 
 /**
+ * How a request that re-runs its transaction under one session seq (an atomic DeleteRange after a
+ * conflict) or whose client resends that seq (a Batch after a leader change or a split) commits, whatever
+ * the store's mode: two rounds, its primary prepared in the first, so the seq is used only once every
+ * part holds its locks. A staging prepare (parallel commits) would store the seq's result in the first
+ * round, so an attempt aborted there would answer every later one with its abort; a one-phase commit
+ * point would store a lock's refusal under the seq (a secondary commit held on its range, say).
+ */
+export const SEQ_REUSING_COMMIT = { parallel: false, preparePrimary: true } as const;
+
+/**
  * A commit's outcome. `earlier`: the session seq was answered from the primary range's table — another
  * attempt of the same request committed it, and this attempt wrote nothing; `deleted` when that attempt
  * was a one-range DeleteRange (its stored count).
