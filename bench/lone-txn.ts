@@ -5,7 +5,7 @@
 // p90, and the CPU the stores spent per transaction (main threads vs the rest: LevelDB's thread pool, V8's
 // compiler and GC threads), so a change can be judged by phase and by cost. Warm-up transactions are not
 // counted (V8 optimises the commit paths only after hundreds of them; docs/benchmarks.md).
-//   node dist/bench/lone-txn.js [--ranges 1,4] [--txns 1000] [--warmup 300] [--endpoint rotate|first]
+//   node dist/bench/lone-txn.js [--ranges 1,4] [--txns 1000] [--warmup 300] [--endpoint rotate|first] [--reads direct|node]
 import { parseArgs } from 'node:util';
 import { KvClient } from '../node/src/client/index.js';
 import { ProcessCluster, peersOf, raftIdOf } from '../test/helpers/cluster-process.js';
@@ -26,6 +26,9 @@ const { values: a } = parseArgs({
     // Idle time between transactions (ms): with it, the work a commit leaves behind its reply (the
     // record, the secondaries) is done before the next transaction starts — what that work costs the next.
     'gap-ms': { type: 'string', default: '0' },
+    // direct: the gets go to each key's range leader at the snapshot and the commit reports the keys
+    // (what the client's txn helper does, KvClientOptions.directTxnReads); node: through the transaction.
+    reads: { type: 'string', default: 'direct' },
   },
 });
 
@@ -89,12 +92,14 @@ async function measure(ranges: number): Promise<void> {
       const endpoint = cluster.addresses[a.endpoint === 'first' ? 0 : t % cluster.addresses.length]!;
       const keys = a.mode === 't' ? [0, 1, 2, 3].map(() => keyName(Math.floor(rand() * records))) : [0, 1, 2, 3].map((q) => keyName(Math.floor((q * records) / 4 + ((t * 7) % (records / 4)))));
       const t0 = performance.now();
-      const b = await client.begin({ endpoint });
+      const b = await client.begin({ endpoint, directReads: a.reads === 'direct' });
       const t1 = performance.now();
-      if (a.mode === 't') await Promise.all(keys.map((k) => client.get(k, { txnId: b.txnId, endpoint })));
-      else for (const k of keys) await client.get(k, { txnId: b.txnId, endpoint });
+      const get = (k: string) => (b.directReads ? client.get(k, { snapshotTs: b.startTs }) : client.get(k, { txnId: b.txnId, endpoint }));
+      if (a.mode === 't') await Promise.all(keys.map(get));
+      else for (const k of keys) await get(k);
       const t2 = performance.now();
-      await client.commit(b.txnId, { endpoint, mutations: keys.map((k) => ({ op: 'put' as const, key: k, value: 'x' })) });
+      const readKeys = b.directReads ? keys.map((k) => Buffer.from(k)) : [];
+      await client.commit(b.txnId, { endpoint, mutations: keys.map((k) => ({ op: 'put' as const, key: k, value: 'x' })), readKeys });
       const t3 = performance.now();
       if (t >= warmup) {
         steps.begin.push(t1 - t0);
@@ -125,7 +130,7 @@ async function measure(ranges: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`lone transactions: ${a.txns} measured after ${a.warmup} warm-up, endpoint ${a.endpoint}, gap ${a['gap-ms']} ms; ms p50 / p90; CPU ms per transaction`);
+  console.log(`lone transactions: ${a.txns} measured after ${a.warmup} warm-up, endpoint ${a.endpoint}, reads ${a.reads}, gap ${a['gap-ms']} ms; ms p50 / p90; CPU ms per transaction`);
   console.log('| ranges | txns | begin | 4 gets | commit | total | stores CPU (main threads) | client CPU | stores cores busy | lock waits / resolved | snapshot raises / promises |');
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of a.ranges!.split(',').map(Number)) await measure(r);

@@ -2,7 +2,7 @@
 // load generator drives one workload, the nodes are stopped gracefully (profiles are written at exit),
 // and self time is summarised per node by category (raft core, raftstore, engine/leveldb, grpc/http2,
 // protobuf, gc/idle, ...) and by top functions.
-//   node dist/bench/profile-replicated.js [--workload W] [--concurrency 64] [--duration 8] [--ranges 1] [--out DIR]
+//   node dist/bench/profile-replicated.js [--workload W] [--concurrency 64] [--duration 8] [--ranges 1] [--dist zipfian|uniform] [--out DIR]
 // --ranges N splits the key space into N ranges with leaders spread over the stores (bench/lib/shard.ts).
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,6 +22,8 @@ const { values: a } = parseArgs({
     duration: { type: 'string', default: '8' },
     records: { type: 'string', default: '2000' },
     ranges: { type: 'string', default: '1' },
+    // Key choice: zipfian (the get/put workloads' default) or uniform (what `bench/run.ts` uses for T).
+    dist: { type: 'string', default: 'zipfian' },
     out: { type: 'string' },
   },
 });
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     const ranges = Number(a.ranges);
     if (ranges > 1) await shard(cluster.addresses, ranges, 3, records);
     const spec = WORKLOADS[a.workload!.toUpperCase()]!;
-    const r = await runWorkload(d, spec, { concurrency: Number(a.concurrency), durationMs: Number(a.duration) * 1000, warmupMs: 500, maxOps: 5_000_000, records, valueSize: 100, dist: 'zipfian', seed: 42 });
+    const r = await runWorkload(d, spec, { concurrency: Number(a.concurrency), durationMs: Number(a.duration) * 1000, warmupMs: 500, maxOps: 5_000_000, records, valueSize: 100, dist: a.dist === 'uniform' ? 'uniform' : 'zipfian', seed: 42 });
     console.log(`kvs×3 ${spec.id} c=${a.concurrency}: ${Math.round(r.opsPerSec)} ops/s, p50 ${(r.all.p50Us / 1000).toFixed(2)} ms, p99 ${(r.all.p99Us / 1000).toFixed(2)} ms, errors ${r.errors}`);
     const { AdminClient } = await import('../node/src/client/index.js');
     const adm = new AdminClient(cluster.addresses);

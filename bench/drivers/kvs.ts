@@ -24,13 +24,16 @@ export class KvsDriver implements BenchDriver {
     const tls = opts.tls ? { tls: opts.tls } : {};
     // transport: by default KvClient multiplexes every request over one BatchStream per endpoint.
     const transport = opts.transport ?? 'stream';
+    // KVS_BENCH_TXN_READS=node: the txn helper reads through the transaction's node (an A/B of the
+    // client's default direct reads, KvClientOptions.directTxnReads).
+    const directTxnReads = process.env.KVS_BENCH_TXN_READS === 'node' ? { directTxnReads: false } : {};
     if (opts.replicated && endpoints.length > 1) {
       // Failover still works: every client lists all endpoints, the preferred one first.
       const readLeaderSlack = opts.readLeaderSlack !== undefined ? { readLeaderSlack: opts.readLeaderSlack } : {};
-      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], start: 'first', timeoutMs: 30_000, transport, ...readLeaderSlack, ...tls }));
+      this.readers = endpoints.map((e) => new KvClient({ endpoints: [e, ...endpoints.filter((x) => x !== e)], start: 'first', timeoutMs: 30_000, transport, ...readLeaderSlack, ...directTxnReads, ...tls }));
       this.client = this.readers[0]!;
       this.leaderReady = this.findLeader();
-    } else this.client = new KvClient({ endpoints, timeoutMs: 30_000, transport, ...tls });
+    } else this.client = new KvClient({ endpoints, timeoutMs: 30_000, transport, ...directTxnReads, ...tls });
   }
 
   private async findLeader(): Promise<void> {

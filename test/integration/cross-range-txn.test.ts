@@ -58,6 +58,36 @@ async function audit(kv: KvClient, endpoint?: string): Promise<number[]> {
   );
 }
 
+/**
+ * Four doctors (two per key, on two ranges) going off and on call through the txn helper, `rounds` each:
+ * no transaction may read both off call, and someone is on call at the end.
+ */
+async function concurrentDoctors(cluster: ProcessCluster, kv: KvClient, pair: string, rounds: number): Promise<void> {
+  await kv.batch([{ op: 'put', key: `${pair}/d0`, value: '1' }, { op: 'put', key: `${pair}/d1`, value: '1' }]);
+  const violations: string[] = [];
+  const doctor = async (d: 0 | 1): Promise<void> => {
+    const c = new KvClient({ endpoints: cluster.addresses, timeoutMs: 10_000 });
+    try {
+      for (let n = 0; n < rounds; n++) {
+        await c
+          .txn(async (tx) => {
+            const [me, other] = (await Promise.all([tx.get(`${pair}/d${d}`), tx.get(`${pair}/d${1 - d}`)])).map((g) => Number(g.value?.toString()));
+            if (me! + other! < 1) violations.push(`read d${d}=${me} other=${other}`);
+            if (me === 1 && other === 1) await tx.put(`${pair}/d${d}`, '0');
+            else if (me === 0) await tx.put(`${pair}/d${d}`, '1');
+          })
+          .catch(() => undefined);
+      }
+    } finally {
+      c.close();
+    }
+  };
+  await Promise.all([doctor(0), doctor(1), doctor(0), doctor(1)]);
+  assert.deepEqual(violations, []);
+  const final = Number((await kv.get(`${pair}/d0`)).value?.toString()) + Number((await kv.get(`${pair}/d1`)).value?.toString());
+  assert.ok(final >= 1, `final on call: ${final}`);
+}
+
 describe('transactions across ranges (multi-process)', function () {
   this.timeout(300_000);
 
@@ -279,6 +309,77 @@ describe('transactions across ranges (multi-process)', function () {
     });
   });
 
+  describe('direct reads: the txn helper reads at the snapshot on each key\'s range leader', function () {
+    let cluster: ProcessCluster;
+    let admin: AdminClient;
+    let kv: KvClient;
+    before(async function () {
+      cluster = await startRaftCluster(205);
+      admin = new AdminClient(cluster.addresses, 15_000);
+      kv = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
+      for (const p of [0, 1, 2, 3]) await split(admin, `dr/p${p}/d1`);
+    });
+    afterEach(function () {
+      collectLogsOnFailure(this, cluster?.nodes ?? []);
+    });
+    after(async function () {
+      kv?.close();
+      admin?.close();
+      await cluster?.cleanup();
+    });
+
+    /**
+     * Two transactions each read both doctors (two ranges) directly and take one off call; `report`: their
+     * commits carry the keys read (what the helper does) or not (the control).
+     */
+    async function skew(pair: string, report: boolean): Promise<{ committed: number; onCall: number }> {
+      const d0 = `${pair}/d0`;
+      const d1 = `${pair}/d1`;
+      await kv.batch([{ op: 'put', key: d0, value: '1' }, { op: 'put', key: d1, value: '1' }]);
+      const endpoint = cluster.addresses[0]!;
+      const t1 = await kv.begin({ endpoint, directReads: true });
+      const t2 = await kv.begin({ endpoint, directReads: true });
+      assert.ok(t1.directReads && t2.directReads, 'the node fixed the snapshots');
+      for (const t of [t1, t2]) for (const k of [d0, d1]) assert.equal((await kv.get(k, { snapshotTs: t.startTs })).value?.toString(), '1');
+      const readKeys = report ? [b(d0), b(d1)] : [];
+      const r = await Promise.allSettled([
+        kv.commit(t1.txnId, { endpoint, mutations: [{ op: 'put', key: d0, value: '0' }], readKeys }),
+        kv.commit(t2.txnId, { endpoint, mutations: [{ op: 'put', key: d1, value: '0' }], readKeys }),
+      ]);
+      for (const o of r) if (o.status === 'rejected') assert.ok(o.reason instanceof KvConflictError, String(o.reason));
+      const onCall = Number((await kv.get(d0)).value?.toString()) + Number((await kv.get(d1)).value?.toString());
+      return { committed: r.filter((o) => o.status === 'fulfilled').length, onCall };
+    }
+
+    it('write skew across two ranges is refused when the commits report their reads', async function () {
+      const r = await skew('dr/p0', true);
+      assert.ok(r.committed <= 1 && r.onCall >= 1, JSON.stringify(r));
+    });
+
+    it('negative control: the same commits without the reported reads both commit (write skew)', async function () {
+      const r = await skew('dr/p1', false);
+      assert.equal(r.committed, 2, 'both commit');
+      assert.equal(r.onCall, 0, 'write skew: nobody on call');
+    });
+
+    it('the helper reads its own writes once they were sent to the node (a scan sends them)', async function () {
+      await kv.batch([{ op: 'put', key: 'dr/p2/d0', value: 'old' }, { op: 'put', key: 'dr/p2/d1', value: 'old' }]);
+      const seen = await kv.txn(async (tx) => {
+        await tx.put('dr/p2/d0', 'new0');
+        await tx.put('dr/p2/d1', 'new1');
+        const scanned = await tx.scan({ prefix: 'dr/p2/' }); // sends the kept writes first
+        const got = [(await tx.get('dr/p2/d0')).value?.toString(), (await tx.get('dr/p2/d1')).value?.toString()];
+        return { scanned: scanned.kvs.map((e) => e.value.toString()), got };
+      });
+      assert.deepEqual(seen, { scanned: ['new0', 'new1'], got: ['new0', 'new1'] });
+      assert.equal((await kv.get('dr/p2/d1')).value?.toString(), 'new1');
+    });
+
+    it('concurrent doctors through the txn helper keep someone on call', async function () {
+      await concurrentDoctors(cluster, kv, 'dr/p3', 30);
+    });
+  });
+
   describe('write skew across two ranges', function () {
     /** Two transactions read both doctors (on two ranges) and each takes one off call. */
     async function skew(kv: KvClient, pair: string): Promise<{ committed: number; onCall: number }> {
@@ -317,31 +418,7 @@ describe('transactions across ranges (multi-process)', function () {
           }
           if (unsafe) return;
           // Concurrent doctors going off and on call through the txn helper, bounded.
-          const violations: string[] = [];
-          const pair = 'ws/p3';
-          await kv.batch([{ op: 'put', key: `${pair}/d0`, value: '1' }, { op: 'put', key: `${pair}/d1`, value: '1' }]);
-          const doctor = async (d: 0 | 1): Promise<void> => {
-            const c = new KvClient({ endpoints: cluster.addresses, timeoutMs: 10_000 });
-            try {
-              for (let n = 0; n < 40; n++) {
-                await c
-                  .txn(async (tx) => {
-                    const me = Number((await tx.get(`${pair}/d${d}`)).value?.toString());
-                    const other = Number((await tx.get(`${pair}/d${1 - d}`)).value?.toString());
-                    if (me + other < 1) violations.push(`read d${d}=${me} other=${other}`);
-                    if (me === 1 && other === 1) await tx.put(`${pair}/d${d}`, '0');
-                    else if (me === 0) await tx.put(`${pair}/d${d}`, '1');
-                  })
-                  .catch(() => undefined);
-              }
-            } finally {
-              c.close();
-            }
-          };
-          await Promise.all([doctor(0), doctor(1), doctor(0), doctor(1)]);
-          assert.deepEqual(violations, []);
-          const final = Number((await kv.get(`${pair}/d0`)).value?.toString()) + Number((await kv.get(`${pair}/d1`)).value?.toString());
-          assert.ok(final >= 1, `final on call: ${final}`);
+          await concurrentDoctors(cluster, kv, 'ws/p3', 40);
         } finally {
           admin.close();
           kv.close();

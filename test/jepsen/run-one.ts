@@ -214,7 +214,7 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
       events.push(`     0 ms  clients pinned to followers ${fmt(followers)} (leader n${leader ?? '?'})`);
     }
     // A pinned client waits for its killed follower to come back (1–2 s down + restart).
-    const clientOptions: Partial<KvClientOptions> = { timeoutMs: plan.pinFollowers ? 8000 : 4000, attemptTimeoutMs: 1000 };
+    const clientOptions: Partial<KvClientOptions> = { timeoutMs: plan.pinFollowers ? 8000 : 4000, attemptTimeoutMs: 1000, directTxnReads: plan.directTxnReads };
 
     tWorkload = Date.now();
     const workloadMs = plan.faultWindowMs + 1500;

@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       }
       results.push(r);
       const faults = Object.entries(r.faults).map(([k, v]) => `${k}×${v}`).join(' ');
-      const what = `${job.plan.workload}${job.plan.pinFollowers ? ' recipe' : ''}${job.plan.parallelCommit ? ', parallel commits' : ''}${job.plan.asyncAppend ? ', async append' : ''}${storeSecondaryHoldMs(job.plan.parallelCommit, job.plan.secondaryHoldMs) > 0 ? `, secondary hold ${job.plan.secondaryHoldMs} ms` : ''}${job.plan.control ? `, negative control ${job.plan.control}` : ''}`;
+      const what = `${job.plan.workload}${job.plan.pinFollowers ? ' recipe' : ''}${job.plan.parallelCommit ? ', parallel commits' : ''}${job.plan.asyncAppend ? ', async append' : ''}${job.plan.directTxnReads ? ', direct txn reads' : ''}${storeSecondaryHoldMs(job.plan.parallelCommit, job.plan.secondaryHoldMs) > 0 ? `, secondary hold ${job.plan.secondaryHoldMs} ms` : ''}${job.plan.control ? `, negative control ${job.plan.control}` : ''}`;
       console.log(
         `${r.ok ? 'PASS' : 'FAIL'} seed ${r.seed} (${what}, ${job.plan.nodes} nodes, ${(r.durationMs / 1000).toFixed(1)} s): ${r.ops} ops ${JSON.stringify(r.counts)}; faults ${faults || 'none'}; recovery ${r.recoveryMs ?? '-'} ms; ${r.verdict}`,
       );

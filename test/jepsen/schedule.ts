@@ -74,6 +74,8 @@ export interface RunPlan {
   asyncAppend: boolean;
   /** Secondary commits held to ride the next proposal (--txn-secondary-hold, ms): the default in half the seeds, 0 in the rest. */
   secondaryHoldMs: number;
+  /** The clients' txn helper reads on each key's range leader at the snapshot (KvClientOptions.directTxnReads): half the seeds. */
+  directTxnReads: boolean;
   schedule: FaultStep[];
 }
 
@@ -105,7 +107,8 @@ export function makePlan(seed: number, o: PlanOptions = {}): RunPlan {
   // And one more: half the seeds run the opt-in async append, so the nemesis keeps exercising it.
   const asyncAppend = prng(seed * 6007 + 11)() < 0.5;
   const secondaryHoldMs = prng(seed * 7573 + 5)() < 0.5 ? SECONDARY_HOLD_MS : 0;
-  const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control, parallelCommit, asyncAppend, secondaryHoldMs };
+  const directTxnReads = prng(seed * 8191 + 13)() < 0.5;
+  const base = { seed, nodes, clients, keys: 5, workload, replyLoss: 0.02, control: o.control, parallelCommit, asyncAppend, secondaryHoldMs, directTxnReads };
   if (recipe) return { ...base, clients: 24, ...recipePlan(rand) }; // as in the issue: more commits cut by each kill
   if (o.control === 'no-identity-check' || o.firstFault === 'wipe-lagging') return { ...base, nodes: 3, clients: 5, ...wipeLaggingPlan(rand) };
   const faults = o.faults ?? (o.control === 'stale-snapshots' ? (['split'] as FaultKind[]) : ALL_FAULTS);

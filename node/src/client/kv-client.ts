@@ -119,6 +119,15 @@ export interface KvClientOptions {
    * writes are still what its reads see; a scan first sends the writes kept so far.
    */
   bufferTxnWrites?: boolean;
+  /**
+   * The txn helper's point reads of a read-write transaction go straight to each key's range leader, at
+   * the transaction's snapshot, instead of through the node running it (default true, with
+   * bufferTxnWrites): a transaction over several ranges then waits for no hop between nodes before its
+   * reads. The keys read go with the commit, which validates them as it validates reads made through
+   * it. Used when Begin answers direct_reads (an older node does not: reads go through it as before).
+   * Read-only transactions (`readOnly`) always read through the node (their freshness check is there).
+   */
+  directTxnReads?: boolean;
 }
 
 export interface CallOptions {
@@ -322,6 +331,7 @@ export class KvClient {
   private readonly streams: StreamTransport | undefined;
   readonly transport: 'unary' | 'stream';
   private readonly bufferTxnWrites: boolean;
+  private readonly directTxnReads: boolean;
 
   constructor(options: KvClientOptions) {
     this.endpoints = parseEndpoints(options.endpoints);
@@ -359,6 +369,7 @@ export class KvClient {
     this.endpointLoad = slack === Infinity ? undefined : new Map();
     this.piecewiseScans = options.piecewiseScans !== false;
     this.bufferTxnWrites = options.bufferTxnWrites !== false;
+    this.directTxnReads = this.bufferTxnWrites && options.directTxnReads !== false;
     this.transport = options.transport ?? 'stream';
     if (this.transport !== 'unary' && this.transport !== 'stream') throw new KvInvalidArgumentError(`transport: expected 'unary' or 'stream', got ${JSON.stringify(this.transport)}`);
     this.streams =
@@ -610,9 +621,13 @@ export class KvClient {
   // ---------------------------------------------------------------- transactions
 
   /** `commitCarriesWrites`: the node takes the transaction's writes with its commit (see commit). */
-  async begin(opts: CallOptions & { readOnly?: boolean; idleTimeoutMs?: number } = {}): Promise<{ txnId: string; startTs: number; commitCarriesWrites: boolean }> {
-    const r = await this.call<BeginResponse__Output>('Begin', () => ({ idleTimeoutMs: opts.idleTimeoutMs ?? 0, readOnly: !!opts.readOnly, minStartTs: this.seenTs }), opts);
-    return { txnId: r.txnId, startTs: r.startTs, commitCarriesWrites: r.commitCarriesWrites === true };
+  /**
+   * `directReads`: ask the node to fix the snapshot now so the caller can read at `startTs` anywhere and
+   * report the keys with the commit (`readKeys`); the answer's `directReads` says whether it did.
+   */
+  async begin(opts: CallOptions & { readOnly?: boolean; idleTimeoutMs?: number; directReads?: boolean } = {}): Promise<{ txnId: string; startTs: number; commitCarriesWrites: boolean; directReads: boolean }> {
+    const r = await this.call<BeginResponse__Output>('Begin', () => ({ idleTimeoutMs: opts.idleTimeoutMs ?? 0, readOnly: !!opts.readOnly, minStartTs: this.seenTs, directReads: opts.directReads === true && !opts.readOnly }), opts);
+    return { txnId: r.txnId, startTs: Number(r.startTs), commitCarriesWrites: r.commitCarriesWrites === true, directReads: r.directReads === true };
   }
 
   /**
@@ -621,9 +636,10 @@ export class KvClient {
    * `mutations`: writes of the transaction not sent yet, applied before the commit — only to a node whose
    * Begin answered `commitCarriesWrites` (an older node would ignore them). Every retry carries them.
    */
-  async commit(txnId: string, opts: CallOptions & { writes?: boolean; mutations?: MutationInput[] } = {}): Promise<{ commitTs: number }> {
+  async commit(txnId: string, opts: CallOptions & { writes?: boolean; mutations?: MutationInput[]; readKeys?: Buffer[] } = {}): Promise<{ commitTs: number }> {
     const writes = (opts.mutations ?? []).map(toWireMutation);
-    const r = await this.call<CommitResponse__Output>('Commit', (header) => ({ header, txnId, ...(writes.length > 0 ? { writes } : {}) }), opts, opts.writes !== false || writes.length > 0);
+    const readKeys = opts.readKeys ?? [];
+    const r = await this.call<CommitResponse__Output>('Commit', (header) => ({ header, txnId, ...(writes.length > 0 ? { writes } : {}), ...(readKeys.length > 0 ? { readKeys } : {}) }), opts, opts.writes !== false || writes.length > 0);
     return { commitTs: r.commitTs };
   }
 
@@ -648,9 +664,9 @@ export class KvClient {
       // A transaction lives on one node: every call of this attempt goes to the same endpoint.
       const endpoint = opts.endpoint ?? this.endpoints[this.current % this.endpoints.length]!;
       const callOpts: CallOptions = { endpoint, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
-      let begun: { txnId: string; startTs: number; commitCarriesWrites: boolean };
+      let begun: { txnId: string; startTs: number; commitCarriesWrites: boolean; directReads: boolean };
       try {
-        begun = await this.begin({ ...callOpts, readOnly: !!opts.readOnly, idleTimeoutMs: opts.idleTimeoutMs ?? 0 });
+        begun = await this.begin({ ...callOpts, readOnly: !!opts.readOnly, idleTimeoutMs: opts.idleTimeoutMs ?? 0, directReads: this.directTxnReads && !opts.readOnly });
       } catch (err) {
         if ((err instanceof KvUnavailableError || err instanceof KvDeadlineError) && !opts.endpoint && this.endpoints.length > 1 && attempt < maxAttempts) {
           lastErr = err;
@@ -660,7 +676,8 @@ export class KvClient {
         throw err;
       }
       const { txnId, startTs } = begun;
-      const tx = new Transaction(this, txnId, startTs, callOpts, this.bufferTxnWrites && begun.commitCarriesWrites);
+      const keep = this.bufferTxnWrites && begun.commitCarriesWrites;
+      const tx = new Transaction(this, txnId, startTs, callOpts, keep, keep && begun.directReads);
       let result: T;
       try {
         result = await fn(tx);
@@ -678,7 +695,7 @@ export class KvClient {
         throw err;
       }
       try {
-        const { commitTs } = await this.commit(txnId, { ...callOpts, writes: tx.wrote, mutations: tx.kept() });
+        const { commitTs } = await this.commit(txnId, { ...callOpts, writes: tx.wrote, mutations: tx.kept(), readKeys: tx.readOutside() });
         return { result, commitTs, attempts: attempt };
       } catch (err) {
         // TXN_NOT_FOUND at commit means it did not commit (timed out while idle): a retried commit of an
@@ -931,6 +948,10 @@ export class Transaction {
   /** Writes not sent yet (with `keepWrites`), one per key (the last), for the commit to carry. */
   private readonly keptWrites = new Map<string, MutationInput & { key: Buffer }>();
   private keptBytes = 0;
+  /** Keys read straight from their range's leader (direct reads), for the commit to report. */
+  private readonly directReadKeys = new Map<string, Buffer>();
+  /** Keys whose writes were sent to the node: only a read through it sees them. */
+  private readonly sentWrites = new Set<string>();
 
   /**
    * `keepWrites`: puts and deletes are kept here and sent with the commit (the node takes them there,
@@ -942,6 +963,7 @@ export class Transaction {
     readonly startTs: number,
     private readonly callOpts: CallOptions,
     private readonly keepWrites = false,
+    private readonly directReads = false,
   ) {}
 
   /**
@@ -974,6 +996,15 @@ export class Transaction {
       const own = this.keptWrites.get(toBuffer(key).toString('latin1'));
       // A kept write answers as the node answers a read of the transaction's own write.
       if (own !== undefined) return own.op === 'put' ? { found: true, value: toBuffer(own.value), version: 0, readTs: this.startTs } : { found: false, value: undefined, version: 0, readTs: this.startTs };
+      const k = toBuffer(key);
+      const s = k.toString('latin1');
+      if (this.directReads && !this.sentWrites.has(s)) {
+        // At the snapshot, from the key's range leader (which makes the snapshot repeatable there); the
+        // commit reports the key so the node validates it like its own reads.
+        const r = await this.client.get(k, { snapshotTs: this.startTs, ...(this.callOpts.timeoutMs !== undefined ? { timeoutMs: this.callOpts.timeoutMs } : {}) });
+        this.directReadKeys.set(s, k);
+        return r;
+      }
       return this.client.get(key, { ...this.callOpts, txnId: this.txnId });
     }, true);
   }
@@ -984,6 +1015,11 @@ export class Transaction {
       await this.sendKept();
       return this.client.scan({ ...this.callOpts, ...opts, txnId: this.txnId });
     });
+  }
+
+  /** The keys read outside the transaction (direct reads), for the commit to report. */
+  readOutside(): Buffer[] {
+    return [...this.directReadKeys.values()];
   }
 
   /** The writes kept for the commit to carry (KvClient.txn passes them to commit). */
@@ -1004,6 +1040,7 @@ export class Transaction {
   /** Sends the kept writes one request each (before a scan, or when they grew large), in order. */
   private async sendKept(): Promise<void> {
     for (const [s, m] of [...this.keptWrites]) {
+      this.sentWrites.add(s);
       if (m.op === 'put') await this.client.put(m.key, m.value, { ...this.callOpts, txnId: this.txnId });
       else await this.client.delete(m.key, { ...this.callOpts, txnId: this.txnId });
       this.keptWrites.delete(s);

@@ -75,6 +75,12 @@ export interface BeginOptions {
   readOnly?: boolean;
   /** The snapshot is at least this ts (the client's causality token: what it saw acknowledged). */
   minStartTs?: number;
+  /**
+   * The client reads outside the transaction at its start ts (plain Gets at the snapshot, sent to each
+   * key's range leader) and reports those keys with the commit (`readKeys`). A store that supports it
+   * fixes the snapshot at Begin and answers `directReads: true`; read-only transactions never use it.
+   */
+  directReads?: boolean;
 }
 
 export interface StoreStatus {
@@ -91,9 +97,13 @@ export interface KvStore {
   deleteRange(range: { start?: Buffer; end?: Buffer; prefix?: Buffer }, opts?: { session?: Session }): Promise<{ deleted: number; version: number }>;
   scan(opts: ScanOptions): Promise<ScanResult>;
   batch(mutations: Mutation[], opts?: { session?: Session }): Promise<{ version: number }>;
-  begin(opts?: BeginOptions): Promise<{ txnId: string; startTs: number }>;
-  /** `writes`: the transaction's writes carried by the commit (kv/carried-writes.ts), applied first. */
-  commit(txnId: string, opts?: { session?: Session; writes?: readonly Mutation[] }): Promise<{ commitTs: number }>;
+  /** `directReads`: the snapshot is fixed at `startTs` and the commit takes `readKeys` (BeginOptions.directReads). */
+  begin(opts?: BeginOptions): Promise<{ txnId: string; startTs: number; directReads?: boolean }>;
+  /**
+   * `writes`: the transaction's writes carried by the commit (kv/carried-writes.ts), applied first.
+   * `readKeys`: keys read at the snapshot outside the transaction (direct reads), joined to its read set.
+   */
+  commit(txnId: string, opts?: { session?: Session; writes?: readonly Mutation[]; readKeys?: readonly Buffer[] }): Promise<{ commitTs: number }>;
   rollback(txnId: string): Promise<void>;
   status(): Promise<StoreStatus>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 // A commit that carries its transaction's writes (CommitRequest.writes in proto/kv.proto): the client
 // kept them and sends them once, with the commit, instead of one Put/Delete request each. They are applied
-// to the transaction in order, exactly as those requests would have been, and then it commits.
+// to the transaction in order, exactly as those requests would have been, and then it commits. Keys the
+// client read outside the transaction (direct reads, CommitRequest.read_keys) join its read set first.
 //
 // Retries: every attempt of one commit (one session seq) carries the same writes, and applying them again
 // changes nothing (the last write of a key wins, in the same order). Attempts may overlap (the client gives
@@ -22,6 +23,22 @@ export interface CarriedWritesTxn {
   commitStarted(): boolean;
   /** Drops the open transaction (synchronously: a concurrent attempt must find it gone). */
   abort(): void;
+}
+
+/**
+ * The keys a commit reports as read outside the transaction (direct reads: CommitRequest.read_keys), each
+ * noted in its range's part, before the carried writes and with the same rules for errors.
+ */
+export async function applyReportedReads(note: (key: Buffer) => Promise<void>, keys: readonly Buffer[], txn: CarriedWritesTxn): Promise<void> {
+  for (const k of keys) {
+    try {
+      await note(k);
+    } catch (e) {
+      if (txn.commitStarted() || e instanceof TxnNotFoundError) return;
+      txn.abort();
+      throw e;
+    }
+  }
 }
 
 export async function applyCarriedWrites(store: Pick<KvStore, 'put' | 'delete'>, txnId: string, writes: readonly Mutation[], txn: CarriedWritesTxn): Promise<void> {

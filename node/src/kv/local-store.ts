@@ -408,6 +408,27 @@ export class LocalStore implements KvStore {
     return this.txns.begin(opts, ts, limitTs);
   }
 
+  /**
+   * A part of a transaction whose snapshot another node fixed and whose reads ran elsewhere (direct reads,
+   * each made repeatable where it ran): registered at `startTs` without raising this range — its commit
+   * validates the reported keys at apply. A read through the part first calls `makeRepeatable`.
+   */
+  async joinAt(startTs: number, opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
+    this.check();
+    if (startTs < this.sm.safePoint) throw new SnapshotTooOldError(startTs, this.sm.safePoint);
+    return this.txns.begin(opts, startTs);
+  }
+
+  /** Reads at `ts` here are repeatable from now on (the leader's promise, or a noop at it). */
+  async makeRepeatable(ts: number): Promise<void> {
+    await this.readTs(ts);
+  }
+
+  /** Keys read at the transaction's snapshot outside it (TxnManager.noteReads). */
+  noteReads(txnId: string, keys: readonly Buffer[]): void {
+    this.txns.noteReads(txnId, keys);
+  }
+
   /** The read set and writes of a transaction on this range (its part of a cross-range commit). */
   txnSets(txnId: string): { startTs: number; readKeys: Buffer[]; readRanges: KeyRange[]; writes: Mutation[] } {
     return this.txns.sets(txnId);
@@ -651,8 +672,11 @@ export class LocalStore implements KvStore {
     return this.txns.begin(opts);
   }
 
-  async commit(txnId: string, opts: { session?: Session; writes?: readonly Mutation[] } = {}): Promise<{ commitTs: number }> {
+  async commit(txnId: string, opts: { session?: Session; writes?: readonly Mutation[]; readKeys?: readonly Buffer[] } = {}): Promise<{ commitTs: number }> {
     this.check();
+    // Keys read outside the transaction (direct reads; this store never offers them at Begin, but a read
+    // reported is a read to validate): into the read set while it is open.
+    if (opts.readKeys !== undefined && opts.readKeys.length > 0 && this.txns.isOpen(txnId)) this.txns.noteReads(txnId, opts.readKeys);
     // A transaction committing, in doubt or finished refuses writes (TXN_NOT_FOUND): those leave it to the
     // commit below. Its commit starts synchronously after the writes, so "started" is "no longer open".
     if (opts.writes !== undefined && opts.writes.length > 0) {

@@ -352,6 +352,16 @@ export class TxnManager {
     return { kvs, more, readTs: t.startTs };
   }
 
+  /**
+   * Keys the transaction's client read at its snapshot outside it (direct reads, BeginOptions.directReads):
+   * they join the read set and are validated at commit like keys read here (also one the transaction
+   * wrote since: the read came first).
+   */
+  noteReads(id: string, keys: readonly Buffer[]): void {
+    const t = this.active(id);
+    for (const k of keys) t.readKeys.set(k.toString('latin1'), k);
+  }
+
   async put(id: string, key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
     const t = this.active(id);
     if (t.readOnly) throw new TxnReadOnlyError(`transaction ${id} is read-only`);

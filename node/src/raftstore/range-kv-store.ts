@@ -23,7 +23,7 @@
 //   and retries, for at most the lock TTL plus a margin.
 import { randomBytes } from 'node:crypto';
 import type { BeginOptions, DeleteResult, GetResult, KvStore, Mutation, PutOptions, PutResult, ReadOptions, ScanOptions, ScanResult, Session, StoreStatus, KeyValue } from '../kv/api.js';
-import { applyCarriedWrites } from '../kv/carried-writes.js';
+import { applyCarriedWrites, applyReportedReads } from '../kv/carried-writes.js';
 import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRangeError, KvError, OutcomeUnknownError, StoreClosedError, TxnConflictError, TxnNotFoundError } from '../kv/errors.js';
 import { TS_PER_MS } from '../kv/state-machine.js';
 import type { Logger } from '../common/logger.js';
@@ -64,6 +64,12 @@ export interface TxnPartStore {
   readonly steps: TxnParticipant;
   begin(opts?: BeginOptions): Promise<{ txnId: string; startTs: number }>;
   beginAt(startTs: number, opts?: BeginOptions): Promise<{ txnId: string; startTs: number }>;
+  /** A part at `startTs` without making it repeatable here (its reads ran elsewhere: direct reads). */
+  joinAt(startTs: number, opts?: BeginOptions): Promise<{ txnId: string; startTs: number }>;
+  /** Reads at `ts` through this part are repeatable from now on (a part that was joined). */
+  makeRepeatable(ts: number): Promise<void>;
+  /** Keys the client read at the snapshot outside the transaction. */
+  noteReads(txnId: string, keys: readonly Buffer[]): void;
   get(key: Buffer, opts: ReadOptions): Promise<GetResult>;
   put(key: Buffer, value: Buffer, opts: PutOptions): Promise<PutResult>;
   delete(key: Buffer, opts: { txnId?: string }): Promise<DeleteResult>;
@@ -86,14 +92,25 @@ interface RoutePart {
   /** The range's bounds when the part began (a key inside them but no longer in the range: it split). */
   start: Buffer;
   end: Buffer;
+  /**
+   * Reads at the snapshot through this part are repeatable on its replica (begun at it). A part joined
+   * for direct reads' validation or for writes is not, until a read through it (partOf) makes it so.
+   */
+  repeatable: boolean;
 }
 
 interface TxnRoute {
   opts: BeginOptions;
   createdAt: number;
   lastUsed: number;
-  /** The snapshot every part reads at, fixed by the first operation. */
+  /** The snapshot every part reads at, fixed by the first operation (at Begin with direct reads). */
   startTs?: number;
+  /**
+   * Direct reads (BeginOptions.directReads): the client reads at `startTs` outside the transaction, each
+   * read made repeatable on the replica that served it, and reports the keys with the commit. Parts it
+   * only validates or writes then join without a raise here (no timestamp promise from a leader elsewhere).
+   */
+  direct?: boolean;
   starting?: Promise<number>;
   parts: Map<number, RoutePart>;
   committing?: Promise<{ commitTs: number }>;
@@ -313,7 +330,10 @@ export class RangeKvStore implements KvStore {
   }
 
   async put(key: Buffer, value: Buffer, opts: PutOptions = {}): Promise<PutResult> {
-    if (opts.txnId) return this.inTxn(opts.txnId, key, (st, id) => st.put(key, value, { ...opts, txnId: id }));
+    if (opts.txnId) {
+      const reads = opts.expectedValue !== undefined || opts.expectAbsent === true || opts.returnPrev === true;
+      return this.inTxn(opts.txnId, key, (st, id) => st.put(key, value, { ...opts, txnId: id }), reads);
+    }
     return this.settling(() => this.onKey(key, (r) => r.store.put(key, value, opts)));
   }
 
@@ -652,10 +672,20 @@ export class RangeKvStore implements KvStore {
 
   // ---------------- transactions ----------------
 
-  async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
+  async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number; directReads?: boolean }> {
     this.check();
     const txnId = `t${randomBytes(12).toString('hex')}`;
     const now = Date.now();
+    if (opts.directReads === true && opts.readOnly !== true) {
+      // Direct reads: the snapshot is fixed now — the newest ts any range here has applied, and at least
+      // the client's token — and the client reads at it on each key's range leader (that replica makes it
+      // repeatable). Read-only transactions keep reading through here: their freshness needs the
+      // uncertainty limit of each range they join (TxnManager.certainRead).
+      let startTs = opts.minStartTs ?? 0;
+      for (const r of this.ranges.sorted()) startTs = Math.max(startTs, r.store.readableTs);
+      this.txns.set(txnId, { opts, createdAt: now, lastUsed: now, parts: new Map(), startTs, direct: true });
+      return { txnId, startTs, directReads: true };
+    }
     this.txns.set(txnId, { opts, createdAt: now, lastUsed: now, parts: new Map() });
     // The snapshot is taken at the first operation (on that key's range); startTs here is informational
     // (the store's applied ts now).
@@ -740,9 +770,9 @@ export class RangeKvStore implements KvStore {
   }
 
   /** The transaction's part on `key`'s range (local replica or remote range), begun at its snapshot. */
-  private async partFor(t: TxnRoute, key: Buffer): Promise<RoutePart> {
+  private async partFor(t: TxnRoute, key: Buffer, read = true): Promise<RoutePart> {
     const where = await this.localOrRemote(key);
-    if (where.local !== undefined) return this.partOf(t, where.local.rangeId, where.local.store);
+    if (where.local !== undefined) return this.partOf(t, where.local.rangeId, where.local.store, undefined, read);
     return this.remotePartOf(t, where.remote);
   }
 
@@ -756,17 +786,29 @@ export class RangeKvStore implements KvStore {
     return part;
   }
 
-  /** The transaction's part on range `rangeId` (through `store`), begun at the transaction's snapshot (the first part fixes it). */
-  private async partOf(t: TxnRoute, rangeId: number, store: TxnPartStore, remote?: RemotePartStore): Promise<RoutePart> {
+  /**
+   * The transaction's part on range `rangeId` (through `store`), begun at the transaction's snapshot (the
+   * first part fixes it). `read`: the caller reads through it, so reads at the snapshot must be repeatable
+   * on this replica; a part of a direct-reads transaction that is only written or validated joins without.
+   */
+  private async partOf(t: TxnRoute, rangeId: number, store: TxnPartStore, remote?: RemotePartStore, read = true): Promise<RoutePart> {
     const have = t.parts.get(rangeId);
-    if (have !== undefined && have.store === store) return have;
+    if (have !== undefined && have.store === store) {
+      if (read && !have.repeatable) {
+        await store.makeRepeatable(t.startTs!);
+        have.repeatable = true;
+      }
+      return have;
+    }
     // The transaction has a part on this range through ANOTHER replica object: the range's replica here
     // was destroyed and re-created, or moved between local and remote, while it ran. The part's read set
     // and writes live on the old one; a new part would commit without them (the nemesis saw write skew,
     // seed 108). Nothing is committed yet: the transaction is re-run.
     if (have !== undefined) throw replicaChanged(rangeId);
     let inner: { txnId: string; startTs: number };
-    if (t.startTs === undefined) {
+    const join = t.direct === true && !read && remote === undefined;
+    if (join) inner = await store.joinAt(t.startTs!, t.opts);
+    else if (t.startTs === undefined) {
       if (t.starting === undefined) {
         // The client's causality token may be above this range's applied ts (it saw a write on another
         // range): the snapshot goes up to it, and this range is raised past it like any other.
@@ -792,20 +834,28 @@ export class RangeKvStore implements KvStore {
     const raced = t.parts.get(rangeId);
     if (raced !== undefined) {
       await store.rollback(inner.txnId).catch(() => undefined); // a concurrent operation joined it first
-      if (raced.store === store || (remote !== undefined && raced.remote !== undefined)) return raced; // two remote parts of one range: the first is it
+      if (raced.store === store || (remote !== undefined && raced.remote !== undefined)) {
+        // (Two remote parts of one range: the first is it.) A concurrent write joined it without a raise.
+        if (read && !raced.repeatable) {
+          await raced.store.makeRepeatable(t.startTs!);
+          raced.repeatable = true;
+        }
+        return raced;
+      }
       throw replicaChanged(rangeId);
     }
     const d = store.descriptor;
-    const part: RoutePart = { rangeId, store, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end), ...(remote !== undefined ? { remote } : {}) };
+    const part: RoutePart = { rangeId, store, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end), repeatable: !join, ...(remote !== undefined ? { remote } : {}) };
     t.parts.set(rangeId, part);
     return part;
   }
 
   /** Runs a transactional point operation on `key` in its range's part of the transaction. */
-  private async inTxn<T>(txnId: string, key: Buffer, fn: (store: TxnPartStore, innerId: string) => Promise<T>): Promise<T> {
+  /** `read`: the operation reads the key through the part (a get, a delete, a conditional put). */
+  private async inTxn<T>(txnId: string, key: Buffer, fn: (store: TxnPartStore, innerId: string) => Promise<T>, read = true): Promise<T> {
     return this.settling(async () => {
       const t = this.txnRoute(txnId);
-      const part = await this.partFor(t, key);
+      const part = await this.partFor(t, key, read);
       // A key that was inside the part's range when it began and is no longer: the range split under the
       // transaction (its read set there may now belong to the other half).
       for (const p of t.parts.values()) {
@@ -832,22 +882,29 @@ export class RangeKvStore implements KvStore {
     }
   }
 
-  async commit(txnId: string, opts: { session?: Session; writes?: readonly Mutation[] } = {}): Promise<{ commitTs: number }> {
+  async commit(txnId: string, opts: { session?: Session; writes?: readonly Mutation[]; readKeys?: readonly Buffer[] } = {}): Promise<{ commitTs: number }> {
     this.check();
-    // Writes carried by the commit go in first, while the transaction is open (kv/carried-writes.ts).
-    if (opts.writes !== undefined && opts.writes.length > 0) {
+    // Keys read outside the transaction (direct reads), then the writes carried by the commit, go in
+    // first, while the transaction is open (kv/carried-writes.ts).
+    const reported = opts.readKeys ?? [];
+    const carried = opts.writes ?? [];
+    if (reported.length > 0 || carried.length > 0) {
       const open = this.txns.get(txnId);
       if (open !== undefined && open.committing === undefined && open.commitStarted !== true) {
-        await applyCarriedWrites(this, txnId, opts.writes, {
+        const txn = {
           commitStarted: () => open.commitStarted === true,
           abort: () => {
             if (this.txns.get(txnId) === open) this.dropRoute(txnId, open);
           },
-        });
+        };
+        const note = (key: Buffer) => this.inTxn(txnId, key, async (st, id) => st.noteReads(id, [key]), false);
+        await applyReportedReads(note, reported, txn);
+        await applyCarriedWrites(this, txnId, carried, txn);
       }
     }
+    const down = { ...(opts.session !== undefined ? { session: opts.session } : {}), ...(opts.writes !== undefined ? { writes: opts.writes } : {}) };
     const t = this.txns.get(txnId);
-    if (t === undefined) return this.commitUnknown(txnId, opts);
+    if (t === undefined) return this.commitUnknown(txnId, down);
     t.commitStarted = true; // before the first await of the commit path
     if (t.committing !== undefined) return t.committing;
     const parts = [...t.parts.values()];
@@ -871,7 +928,7 @@ export class RangeKvStore implements KvStore {
         return { commitTs: t.startTs ?? 0 };
       }
       try {
-        return await main.store.commit(main.innerId, opts);
+        return await main.store.commit(main.innerId, down);
       } catch (e) {
         if (e instanceof KeyLockedError) {
           // A one-range commit refused by a prepared transaction's lock: settle it a step, then the

@@ -304,6 +304,15 @@ export class RemotePartStore {
     const limitTs = opts.readOnly === true && this.opts.unsafeStaleSnapshots !== true ? await this.remote.readTs() : undefined;
     return this.txns.begin(opts, startTs, limitTs);
   }
+  /** A part for a transaction read elsewhere (LocalStore.joinAt); every read here raises the range there anyway. */
+  async joinAt(startTs: number, opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number }> {
+    return this.txns.begin(opts, startTs);
+  }
+  /** Nothing to do: each read of a remote part runs at the snapshot on a store holding the range, which raises it there. */
+  async makeRepeatable(): Promise<void> {}
+  noteReads(txnId: string, keys: readonly Buffer[]): void {
+    this.txns.noteReads(txnId, keys);
+  }
   get(key: Buffer, opts: { txnId?: string }): Promise<GetResult> {
     return this.txns.get(opts.txnId!, key);
   }

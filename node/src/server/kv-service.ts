@@ -31,7 +31,7 @@ import {
   requireTxnId,
   sessionOf,
   validateIdleTimeout,
-  validateMinStartTs,
+  validateMinStartTs, validateReadKeys,
   validateKey,
   validateMutations,
   validateRange,
@@ -291,15 +291,17 @@ export function createKvOperations(deps: KvServiceDeps): KvOperations {
     Begin: async (req) => {
       const idleTimeoutMs = validateIdleTimeout(req.idleTimeoutMs, limits);
       const minStartTs = validateMinStartTs(req.minStartTs === undefined ? undefined : Number(req.minStartTs));
-      const r = await store.begin({ ...(idleTimeoutMs ? { idleTimeoutMs } : {}), readOnly: req.readOnly, ...(minStartTs !== undefined ? { minStartTs } : {}) });
-      return { txnId: r.txnId, startTs: r.startTs, commitCarriesWrites: true };
+      const directReads = req.directReads === true && !req.readOnly;
+      const r = await store.begin({ ...(idleTimeoutMs ? { idleTimeoutMs } : {}), readOnly: req.readOnly, ...(minStartTs !== undefined ? { minStartTs } : {}), ...(directReads ? { directReads } : {}) });
+      return { txnId: r.txnId, startTs: r.startTs, commitCarriesWrites: true, directReads: r.directReads === true };
     },
 
     Commit: async (req) => {
       const txnId = requireTxnId(req.txnId);
       const session = sessionOf(req.header, limits);
       const writes = req.writes !== undefined && req.writes.length > 0 ? validateMutations(req.writes, limits, 'writes') : undefined;
-      const r = await store.commit(txnId, { ...(session ? { session } : {}), ...(writes ? { writes } : {}) });
+      const readKeys = validateReadKeys(req.readKeys, limits);
+      const r = await store.commit(txnId, { ...(session ? { session } : {}), ...(writes ? { writes } : {}), ...(readKeys ? { readKeys } : {}) });
       return { commitTs: r.commitTs };
     },
 

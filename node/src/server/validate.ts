@@ -171,6 +171,13 @@ export function validateMutations(mutations: WireMutation[] | undefined, limits:
   });
 }
 
+/** Keys a transaction's commit reports as read outside it (CommitRequest.read_keys); none = undefined. */
+export function validateReadKeys(keys: Buffer[] | undefined, limits: Limits): Buffer[] | undefined {
+  if (keys === undefined || keys.length === 0) return undefined;
+  if (keys.length > limits.maxBatchMutations) fail('read_keys', `${keys.length} keys exceeds the limit of ${limits.maxBatchMutations} per request`);
+  return keys.map((k, i) => validateKey(k, limits, `read_keys[${i}]`));
+}
+
 /** A transaction's causality token (BeginRequest.min_start_ts); 0 = none. */
 export function validateMinStartTs(ts: number | undefined): number | undefined {
   if (ts === undefined || ts === 0) return undefined;

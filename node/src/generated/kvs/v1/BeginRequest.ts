@@ -15,6 +15,11 @@ export interface BeginRequest {
    * at least this, so it sees every write the client saw acknowledged, on every range (0 = none).
    */
   'minStartTs'?: (number | string | Long);
+  /**
+   * The client reads outside the transaction (a Get with snapshot_ts = start_ts, sent to the key's range
+   * leader) and reports the keys it read with the commit (CommitRequest.read_keys). Ignored with read_only.
+   */
+  'directReads'?: (boolean);
 }
 
 export interface BeginRequest__Output {
@@ -29,4 +34,9 @@ export interface BeginRequest__Output {
    * at least this, so it sees every write the client saw acknowledged, on every range (0 = none).
    */
   'minStartTs': (number);
+  /**
+   * The client reads outside the transaction (a Get with snapshot_ts = start_ts, sent to the key's range
+   * leader) and reports the keys it read with the commit (CommitRequest.read_keys). Ignored with read_only.
+   */
+  'directReads': (boolean);
 }

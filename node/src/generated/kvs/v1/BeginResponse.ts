@@ -11,6 +11,12 @@ export interface BeginResponse {
    * ignore the writes — so a client sends them only when this is true.
    */
   'commitCarriesWrites'?: (boolean);
+  /**
+   * The node fixed the transaction's snapshot at start_ts (BeginRequest.direct_reads): reads at it on any
+   * node are repeatable, and it validates CommitRequest.read_keys at commit. An older node leaves it false
+   * (start_ts is then informational, and the client reads through the transaction).
+   */
+  'directReads'?: (boolean);
 }
 
 export interface BeginResponse__Output {
@@ -22,4 +28,10 @@ export interface BeginResponse__Output {
    * ignore the writes — so a client sends them only when this is true.
    */
   'commitCarriesWrites': (boolean);
+  /**
+   * The node fixed the transaction's snapshot at start_ts (BeginRequest.direct_reads): reads at it on any
+   * node are repeatable, and it validates CommitRequest.read_keys at commit. An older node leaves it false
+   * (start_ts is then informational, and the client reads through the transaction).
+   */
+  'directReads': (boolean);
 }

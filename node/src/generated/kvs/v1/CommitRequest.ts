@@ -14,6 +14,11 @@ export interface CommitRequest {
    * as Put/Delete with txn_id would be, then committed. Every retry of one commit carries the same ones.
    */
   'writes'?: (_kvs_v1_Mutation)[];
+  /**
+   * Keys the client read at the snapshot outside the transaction (BeginResponse.direct_reads): they join
+   * its read set, validated at commit like keys read through it. Every retry carries the same ones.
+   */
+  'readKeys'?: (Buffer | Uint8Array | string)[];
 }
 
 export interface CommitRequest__Output {
@@ -27,4 +32,9 @@ export interface CommitRequest__Output {
    * as Put/Delete with txn_id would be, then committed. Every retry of one commit carries the same ones.
    */
   'writes': (_kvs_v1_Mutation__Output)[];
+  /**
+   * Keys the client read at the snapshot outside the transaction (BeginResponse.direct_reads): they join
+   * its read set, validated at commit like keys read through it. Every retry carries the same ones.
+   */
+  'readKeys': (Buffer)[];
 }
