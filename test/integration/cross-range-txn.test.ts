@@ -375,6 +375,31 @@ describe('transactions across ranges (multi-process)', function () {
       assert.equal((await kv.get('dr/p2/d1')).value?.toString(), 'new1');
     });
 
+    it('a key read by the helper and written by another client before the commit fails the attempt, also past the keys one commit reports (1000)', async function () {
+      const client = new KvClient({ endpoints: cluster.addresses, timeoutMs: 15_000 });
+      try {
+        const N = 1200;
+        const keys = Array.from({ length: N }, (_, i) => `dr/p${i % 3}/k${String(i).padStart(5, '0')}`); // over three ranges
+        for (let i = 0; i < N; i += 400) await kv.batch(keys.slice(i, i + 400).map((k) => ({ op: 'put' as const, key: k, value: '0' })));
+        const b = await client.begin({ directReads: true });
+        assert.equal(b.directReads, true, 'the node offers direct reads');
+        await client.rollback(b.txnId);
+        for (const victim of [5, 1100]) {
+          let attempt = 0;
+          const out = await client.txnDetailed(async (tx) => {
+            attempt++;
+            for (let i = 0; i < N; i += 100) await Promise.all(keys.slice(i, i + 100).map((k) => tx.get(k)));
+            if (attempt === 1) await kv.put(keys[victim]!, 'changed'); // after the read, before the commit
+            void tx.put(`dr/p0/out${victim}`, `seen ${attempt}`);
+          });
+          assert.equal(out.attempts, 2, `the write to key ${victim} after its read failed the first attempt`);
+          assert.equal((await client.get(`dr/p0/out${victim}`)).value?.toString(), 'seen 2');
+        }
+      } finally {
+        client.close();
+      }
+    });
+
     it('concurrent doctors through the txn helper keep someone on call', async function () {
       await concurrentDoctors(cluster, kv, 'dr/p3', 30);
     });

@@ -936,6 +936,13 @@ export class KvClient {
 /** Writes kept by a transaction are sent ahead of the commit past these sizes (bounded commit requests). */
 const KEPT_WRITES_MAX = 1000;
 const KEPT_BYTES_MAX = 256 * 1024;
+/**
+ * Direct reads a transaction reports with its commit, at most (keys, bytes): later reads go through the
+ * node, which records them itself — the commit request stays far below the node's read_keys limit (10 000)
+ * and its message size.
+ */
+const DIRECT_READS_MAX = 1000;
+const DIRECT_READ_BYTES_MAX = 256 * 1024;
 
 /** A running interactive transaction (see KvClient.txn). */
 export class Transaction {
@@ -950,6 +957,7 @@ export class Transaction {
   private keptBytes = 0;
   /** Keys read straight from their range's leader (direct reads), for the commit to report. */
   private readonly directReadKeys = new Map<string, Buffer>();
+  private directReadBytes = 0;
   /** Keys whose writes were sent to the node: only a read through it sees them. */
   private readonly sentWrites = new Set<string>();
 
@@ -998,10 +1006,11 @@ export class Transaction {
       if (own !== undefined) return own.op === 'put' ? { found: true, value: toBuffer(own.value), version: 0, readTs: this.startTs } : { found: false, value: undefined, version: 0, readTs: this.startTs };
       const k = toBuffer(key);
       const s = k.toString('latin1');
-      if (this.directReads && !this.sentWrites.has(s)) {
+      if (this.directReads && !this.sentWrites.has(s) && this.directReadKeys.size < DIRECT_READS_MAX && this.directReadBytes < DIRECT_READ_BYTES_MAX) {
         // At the snapshot, from the key's range leader (which makes the snapshot repeatable there); the
         // commit reports the key so the node validates it like its own reads.
         const r = await this.client.get(k, { snapshotTs: this.startTs, ...(this.callOpts.timeoutMs !== undefined ? { timeoutMs: this.callOpts.timeoutMs } : {}) });
+        if (!this.directReadKeys.has(s)) this.directReadBytes += k.length;
         this.directReadKeys.set(s, k);
         return r;
       }
