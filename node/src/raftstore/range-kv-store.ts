@@ -850,8 +850,10 @@ export class RangeKvStore implements KvStore {
     return part;
   }
 
-  /** Runs a transactional point operation on `key` in its range's part of the transaction. */
-  /** `read`: the operation reads the key through the part (a get, a delete, a conditional put). */
+  /**
+   * Runs a transactional point operation on `key` in its range's part of the transaction. `read`: the
+   * operation reads the key through the part (a get, a delete, a conditional put).
+   */
   private async inTxn<T>(txnId: string, key: Buffer, fn: (store: TxnPartStore, innerId: string) => Promise<T>, read = true): Promise<T> {
     return this.settling(async () => {
       const t = this.txnRoute(txnId);
