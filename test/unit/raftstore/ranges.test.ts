@@ -177,6 +177,37 @@ describe('ranges: splits and routing on one store', function () {
     assert.equal((await kv.get(b('d'))).value?.toString(), 'left');
   });
 
+  it('direct reads: a part only written joins at the snapshot without making it repeatable; a read through it does so first (control: without direct reads the part begins repeatable)', async () => {
+    const kv = node.kvStore;
+    await node.split(b('m'));
+    await leadersReady(node);
+    const right = node.sorted().find((r) => r.store.descriptor.start.equals(b('m')))!.store;
+    const calls: string[] = [];
+    for (const m of ['beginAt', 'joinAt', 'makeRepeatable'] as const) {
+      const orig = right[m].bind(right) as (...a: unknown[]) => Promise<unknown>;
+      (right as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+        calls.push(m);
+        return orig(...a);
+      };
+    }
+    for (const direct of [true, false]) {
+      calls.length = 0;
+      const y = direct ? 'y1' : 'y2';
+      await kv.put(b('x'), b('old'));
+      await kv.put(b('a'), b('newer')); // the left range's applied ts passes every write on the right
+      const t = await kv.begin({ directReads: direct });
+      assert.equal(t.directReads === true, direct);
+      if (!direct) await kv.get(b('a'), { txnId: t.txnId }); // the snapshot comes from the left range
+      await kv.put(b(y), b('tx'), { txnId: t.txnId });
+      assert.deepEqual(calls, direct ? ['joinAt'] : ['beginAt'], direct ? 'the write joined the part' : 'control: the part began at the snapshot');
+      const sc = await kv.scan({ start: b('m'), txnId: t.txnId });
+      assert.deepEqual(calls, direct ? ['joinAt', 'makeRepeatable'] : ['beginAt'], 'a read through a joined part makes it repeatable first');
+      assert.deepEqual(sc.kvs.map((e) => e.key.toString()), direct ? ['x', 'y1'] : ['x', 'y1', 'y2']);
+      await kv.commit(t.txnId, direct ? { readKeys: [b('a')] } : {});
+      assert.equal((await kv.get(b(y))).value?.toString(), 'tx');
+    }
+  });
+
   it('a DeleteRange across ranges is atomic: one version on every range, all or nothing; above the atomic limit it runs piecewise', async () => {
     const kv = node.kvStore;
     const keys = await thirtyKeysOverThreeRanges(node);
