@@ -26,30 +26,29 @@ export interface CarriedWritesTxn {
 }
 
 /**
- * The keys a commit reports as read outside the transaction (direct reads: CommitRequest.read_keys), each
- * noted in its range's part, before the carried writes and with the same rules for errors.
+ * Runs a commit's carried steps in order (a carried write, or a reported read noted in its range's part),
+ * with the rules above for an error.
  */
-export async function applyReportedReads(note: (key: Buffer) => Promise<void>, keys: readonly Buffer[], txn: CarriedWritesTxn): Promise<void> {
-  for (const k of keys) {
+async function applyInOrder<T>(items: readonly T[], step: (item: T) => Promise<unknown>, txn: CarriedWritesTxn): Promise<void> {
+  for (const item of items) {
     try {
-      await note(k);
-    } catch (e) {
-      if (txn.commitStarted() || e instanceof TxnNotFoundError) return;
-      txn.abort();
-      throw e;
-    }
-  }
-}
-
-export async function applyCarriedWrites(store: Pick<KvStore, 'put' | 'delete'>, txnId: string, writes: readonly Mutation[], txn: CarriedWritesTxn): Promise<void> {
-  for (const m of writes) {
-    try {
-      if (m.op === 'put') await store.put(m.key, m.value, { txnId });
-      else await store.delete(m.key, { txnId });
+      await step(item);
     } catch (e) {
       if (txn.commitStarted() || e instanceof TxnNotFoundError) return; // the commit path answers (above)
       txn.abort();
       throw e;
     }
   }
+}
+
+/**
+ * The keys a commit reports as read outside the transaction (direct reads: CommitRequest.read_keys), each
+ * noted in its range's part, before the carried writes and with the same rules for errors.
+ */
+export function applyReportedReads(note: (key: Buffer) => Promise<void>, keys: readonly Buffer[], txn: CarriedWritesTxn): Promise<void> {
+  return applyInOrder(keys, note, txn);
+}
+
+export function applyCarriedWrites(store: Pick<KvStore, 'put' | 'delete'>, txnId: string, writes: readonly Mutation[], txn: CarriedWritesTxn): Promise<void> {
+  return applyInOrder(writes, (m) => (m.op === 'put' ? store.put(m.key, m.value, { txnId }) : store.delete(m.key, { txnId })), txn);
 }

@@ -793,13 +793,7 @@ export class RangeKvStore implements KvStore {
    */
   private async partOf(t: TxnRoute, rangeId: number, store: TxnPartStore, remote?: RemotePartStore, read = true): Promise<RoutePart> {
     const have = t.parts.get(rangeId);
-    if (have !== undefined && have.store === store) {
-      if (read && !have.repeatable) {
-        await store.makeRepeatable(t.startTs!);
-        have.repeatable = true;
-      }
-      return have;
-    }
+    if (have !== undefined && have.store === store) return this.repeatableIf(read, t, have);
     // The transaction has a part on this range through ANOTHER replica object: the range's replica here
     // was destroyed and re-created, or moved between local and remote, while it ran. The part's read set
     // and writes live on the old one; a new part would commit without them (the nemesis saw write skew,
@@ -835,18 +829,23 @@ export class RangeKvStore implements KvStore {
     if (raced !== undefined) {
       await store.rollback(inner.txnId).catch(() => undefined); // a concurrent operation joined it first
       if (raced.store === store || (remote !== undefined && raced.remote !== undefined)) {
-        // (Two remote parts of one range: the first is it.) A concurrent write joined it without a raise.
-        if (read && !raced.repeatable) {
-          await raced.store.makeRepeatable(t.startTs!);
-          raced.repeatable = true;
-        }
-        return raced;
+        // (Two remote parts of one range: the first is it.) A concurrent write may have joined it.
+        return this.repeatableIf(read, t, raced);
       }
       throw replicaChanged(rangeId);
     }
     const d = store.descriptor;
     const part: RoutePart = { rangeId, store, innerId: inner.txnId, start: Buffer.from(d.start), end: Buffer.from(d.end), repeatable: !join, ...(remote !== undefined ? { remote } : {}) };
     t.parts.set(rangeId, part);
+    return part;
+  }
+
+  /** `part`, first made repeatable at the snapshot when the caller reads through it and it was only joined. */
+  private async repeatableIf(read: boolean, t: TxnRoute, part: RoutePart): Promise<RoutePart> {
+    if (read && !part.repeatable) {
+      await part.store.makeRepeatable(t.startTs!);
+      part.repeatable = true;
+    }
     return part;
   }
 
