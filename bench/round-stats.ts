@@ -2,7 +2,7 @@
 // Readies, engine writes (log / apply) and transport frames/messages each store made — the per-range
 // costs the store's batching (log-writer.ts group commit, merged apply writes, one frame per store round)
 // is meant to amortise. Reads the counters from /metrics before and after the measured window.
-//   node dist/bench/round-stats.js [--ranges 64] [--workload W] [--concurrency 64] [--duration 5]
+//   node dist/bench/round-stats.js [--ranges 64] [--workload W] [--concurrency 64] [--duration 5] [--dist zipfian|uniform]
 import { parseArgs } from 'node:util';
 import { ProcessCluster } from '../test/helpers/cluster-process.js';
 import { KvsDriver } from './drivers/kvs.js';
@@ -18,10 +18,12 @@ const { values: a } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     duration: { type: 'string', default: '5' },
     records: { type: 'string', default: '2000' },
+    // Key choice: zipfian (the get/put workloads' default) or uniform (what `bench/run.ts` uses for T).
+    dist: { type: 'string', default: 'zipfian' },
   },
 });
 
-const COUNTERS = ['kvs_store_quiesces', 'kvs_store_wakes', 'kvs_raft_read_index_rounds', 'kvs_raft_lease_reads', 'kvs_store_log_writes', 'kvs_store_log_synced_writes', 'kvs_store_apply_requests', 'kvs_raft_transport_frames_sent', 'kvs_raft_transport_messages_sent', 'kvs_raft_transport_heartbeats_sent', 'kvs_store_readies'];
+const COUNTERS = ['kvs_store_quiesces', 'kvs_store_wakes', 'kvs_raft_read_index_rounds', 'kvs_raft_lease_reads', 'kvs_store_log_writes', 'kvs_store_log_synced_writes', 'kvs_store_apply_requests', 'kvs_raft_transport_frames_sent', 'kvs_raft_transport_messages_sent', 'kvs_raft_transport_heartbeats_sent', 'kvs_store_readies', 'kvs_store_proposals', 'kvs_store_applied_entries', 'kvs_store_floor_noops'];
 
 async function scrape(url: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -29,6 +31,12 @@ async function scrape(url: string): Promise<Map<string, number>> {
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
     if (m && COUNTERS.includes(m[1]!)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[3]));
+    // gRPC requests by method (client calls and the stores' own forwarded ones alike).
+    const method = m?.[1] === 'kvs_requests_total' ? /method="([^"]+)"/.exec(m[2] ?? '')?.[1] : undefined;
+    if (method !== undefined) out.set(`rpc ${method}`, (out.get(`rpc ${method}`) ?? 0) + Number(m![3]));
+    // Raft entries appended to / applied from the logs of all ranges (Ready sizes' sums).
+    const kind = m?.[1] === 'kvs_raft_ready_entries_sum' ? /kind="([^"]+)"/.exec(m[2] ?? '')?.[1] : undefined;
+    if (kind !== undefined) out.set(`entries ${kind}`, (out.get(`entries ${kind}`) ?? 0) + Number(m![3]));
   }
   return out;
 }
@@ -50,12 +58,13 @@ async function main(): Promise<void> {
     if (ranges > 1) await shard(cluster.addresses, ranges, 3, records);
     const before = await Promise.all(cluster.nodes.map((n) => scrape(n.httpUrl)));
     const spec = WORKLOADS[a.workload!.toUpperCase()]!;
-    const r = await runWorkload(d, spec, { concurrency: Number(a.concurrency), durationMs: Number(a.duration) * 1000, warmupMs: 0, maxOps: 5_000_000, records, valueSize: 100, dist: 'zipfian', seed: 42 });
+    const r = await runWorkload(d, spec, { concurrency: Number(a.concurrency), durationMs: Number(a.duration) * 1000, warmupMs: 0, maxOps: 5_000_000, records, valueSize: 100, dist: a.dist === 'uniform' ? 'uniform' : 'zipfian', seed: 42 });
     const after = await Promise.all(cluster.nodes.map((n) => scrape(n.httpUrl)));
     const ops = r.opsPerSec * r.durationS;
     console.log(`${ranges} ranges, ${spec.id} c=${a.concurrency}: ${Math.round(r.opsPerSec)} ops/s, ${Math.round(ops)} ops`);
     for (const [i, n] of cluster.nodes.entries()) {
-      const per = COUNTERS.filter((c) => after[i]!.has(c)).map((c) => `${c.replace(/^kvs_(store|raft)_/, '')} ${((after[i]!.get(c)! - (before[i]!.get(c) ?? 0)) / ops).toFixed(2)}`);
+      const names = [...COUNTERS.filter((c) => after[i]!.has(c)), ...[...after[i]!.keys()].filter((k) => k.startsWith('rpc ') || k.startsWith('entries ')).sort()];
+      const per = names.map((c) => [c, (after[i]!.get(c)! - (before[i]!.get(c) ?? 0)) / ops] as const).filter(([, v]) => v >= 0.005).map(([c, v]) => `${c.replace(/^kvs_(store|raft)_/, '')} ${v.toFixed(2)}`);
       console.log(`  ${n.nodeId} per op: ${per.join(', ')}`);
     }
   } finally {

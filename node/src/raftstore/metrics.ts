@@ -190,6 +190,9 @@ export function registerRaftMetrics(registry: client.Registry, node: RaftNode): 
     store('kvs_engine_async_point_reads', 'keys read through the thread pool because a recent synchronous read was slow (monotonic)', () => gate.stats.async);
     store('kvs_engine_slow_sync_reads', 'synchronous reads slower than a cache hit (each sends the next reads to the thread pool) (monotonic)', () => gate.stats.slow);
   }
+  store('kvs_store_proposals', 'proposals made by all range replicas of this store, forwarded ones included (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.proposals, 0));
+  store('kvs_store_applied_entries', 'Raft entries applied by all range replicas of this store (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.applied, 0));
+  store('kvs_store_floor_noops', 'noops a leader appended before a forwarded proposal to cover its timestamp promises (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.floorNoops, 0));
   store('kvs_store_readies', 'Readies handled by all range replicas of this store (monotonic)', () => [...node.replicas.values()].reduce((a, r) => a + r.peer.stats.readies, 0));
   // Cross-range transactions (kv/txn-locks.ts): locks held by prepared transactions (a lock older than its
   // TTL that nobody resolves would show here), records of decided ones, and the resolver's work.

@@ -294,7 +294,7 @@ export class Peer implements CommandSink {
   private midFlushScheduled = false;
   /** Stage latency histograms (attached to the node's registry by registerRaftMetrics). */
   readonly metrics: RaftMetrics;
-  stats = { quiesced: 0, wakes: 0, midReadySends: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
+  stats = { quiesced: 0, wakes: 0, midReadySends: 0, floorNoops: 0, readies: 0, syncedWrites: 0, proposals: 0, applied: 0, readIndexRounds: 0, reads: 0, snapshotsInstalled: 0, snapshotsGenerated: 0 };
 
   constructor(private readonly cfg: PeerConfig) {
     this.groupId = cfg.groupId;
@@ -753,6 +753,7 @@ export class Peer implements CommandSink {
     try {
       this.rn.propose(encodeProposal(id, { type: 'noop', proposedTs: this.tsFloor }));
       this.floorCovered = this.tsFloor;
+      this.stats.floorNoops++;
     } catch {
       // Dropped (a leadership transfer): so is the forwarded proposal after it.
     }

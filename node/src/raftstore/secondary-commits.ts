@@ -142,7 +142,30 @@ export class SecondaryCommits {
     if (!q.inFlight) this.flush(rangeId, q);
   }
 
-  /** Resolves once every queued commit was answered (or failed). */
+  /**
+   * Rolls back `txnId`'s locks on `participant`'s range behind the reply of an aborted transaction, once
+   * `after` (that range's prepare, maybe still in flight) settled. Its primary already records the abort,
+   * so this is cleanup: a reader that meets such a lock first settles it through the primary.
+   */
+  rollback(participant: TxnParticipant, txnId: string, after: Promise<unknown> = Promise.resolve()): void {
+    this.outstanding++;
+    void after
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => participant.rollbackTxnLocks(txnId))
+      .then(
+        () => undefined,
+        (e: unknown) => this.log?.warn('rollback of a secondary failed; its locks expire', { rangeId: participant.rangeId, txnId, err: String(e) }),
+      )
+      .then(() => {
+        this.outstanding--;
+        if (this.outstanding === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+  }
+
+  /** Resolves once every queued commit (and rollback) was answered (or failed). */
   idle(): Promise<void> {
     if (this.outstanding === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));

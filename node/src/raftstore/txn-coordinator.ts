@@ -118,6 +118,21 @@ const PREPARE_LOCK_ATTEMPTS = 3;
 const COMMIT_ATTEMPTS = 4;
 
 /**
+ * A prepare met a lock it cannot outwait: a lock on a key this part READ, prepared above the
+ * transaction's snapshot. Only a write lock blocks a read key, and its transaction can commit only at or
+ * above that prepare ts, so either it aborts or this transaction's read is stale — validation would
+ * refuse the prepare once the lock is settled. Percolator's prewrite gives way to any lock; this gives
+ * way only when waiting cannot help (unless the other transaction aborts), instead of settling the lock
+ * (rolling it forward is a Raft round) and preparing again only to be refused. The conflict names the
+ * lock's prepare ts: the client's token rises to it, so its retry reads at or above it and waits for or
+ * settles the lock there. (A lock on a key only written may be a read lock, which a wait can outlast.)
+ */
+function lostToLock(e: KeyLockedError, part: TxnPart, startTs: number): TxnConflictError | undefined {
+  if (startTs === 0 || e.lock.prepTs <= startTs || !part.readKeys.some((k) => k.equals(e.key))) return undefined;
+  return new TxnConflictError(e.key, e.lock.prepTs, `transaction conflict on key ${JSON.stringify(e.key.toString('latin1'))}: transaction ${e.lock.txnId} prepared a write of it at ${e.lock.prepTs}, above this transaction's snapshot ${startTs}; retry the transaction`);
+}
+
+/**
  * A prepare refused by a live lock, or because its range split or moved since the transaction read it,
  * fails the transaction as a conflict: nothing committed, and the client's helper re-runs it (a routing
  * error would make a client with one endpoint give up).
@@ -157,6 +172,8 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
         // A dead transaction's lock is settled and the prepare retried; a live one makes this one give
         // way (no waiting while holding locks: no deadlock).
         if (e instanceof KeyLockedError && attempt < PREPARE_LOCK_ATTEMPTS) {
+          const lost = lostToLock(e, s, o.startTs);
+          if (lost !== undefined) throw lost;
           await o.resolver.resolve(e, attempt);
           continue;
         }
@@ -266,6 +283,8 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
         return await step();
       } catch (e) {
         if (e instanceof KeyLockedError && attempt < PREPARE_LOCK_ATTEMPTS) {
+          const lost = lostToLock(e, s, o.startTs);
+          if (lost !== undefined) throw lost;
           await o.resolver.resolve(e, attempt);
           continue;
         }
@@ -281,7 +300,9 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
       return 0;
     });
   const prepare = (s: TxnPart): Promise<number> => withLockRetries(s, () => s.store.prepareTxn(request(s)));
-  let all: Array<PromiseSettledResult<number>>;
+  let all: Array<PromiseSettledResult<number> | undefined>;
+  /** The secondaries' prepares: a rollback of a part waits for its own (settledOrRefused may leave some in flight). */
+  const pending = new Map<TxnPart, Promise<number>>();
   for (const s of ordered) o.secondaries.ride(s.store.rangeId);
   if (o.crashAt !== undefined) {
     // Failpoint mode only: the primary alone first, so the first crash point has exactly it staged.
@@ -289,26 +310,35 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
     if (first[0]!.status === 'fulfilled') o.crashAt('after-first-prepare');
     all = [...first, ...(await Promise.allSettled(secondaries.map(prepare)))];
   } else {
-    all = await Promise.allSettled([stage(), ...secondaries.map(prepare)]);
+    const staged = stage();
+    all = await settledOrRefused(
+      staged,
+      secondaries.map((s) => {
+        const p = prepare(s);
+        pending.set(s, p);
+        return p;
+      }),
+    );
   }
   if (answered !== undefined) {
     // This commit's session seq was answered from the primary range's table: an earlier attempt of this
     // same request (a retried Batch) used it, so that one's outcome is the answer — also when one of our
     // prepares met its locks. Ours never staged (the table answered instead): drop our other locks.
-    await rollbackAll(ordered, primaryPart, primary, o);
+    await rollbackAll(ordered, primaryPart, primary, o, pending);
     return earlierAttempt(answered, o);
   }
-  const failed = all.find((r) => r.status === 'rejected');
+  const failed = all.find((r) => r?.status === 'rejected');
   if (failed !== undefined) {
     // A refused part is final only once the primary records the abort: without that record a staging
     // primary could still be joined by a late (duplicated) prepare of that part, and a recovery would
     // then find every part prepared. So a rollback that did not reach the primary leaves it unknown.
-    if (!(await rollbackAll(ordered, primaryPart, primary, o))) {
+    if (!(await rollbackAll(ordered, primaryPart, primary, o, pending))) {
       const why = (failed as PromiseRejectedResult).reason;
       throw new OutcomeUnknownError(0, undefined, `transaction ${o.txnId}: a part failed (${why instanceof Error ? why.message : String(why)}) and the abort could not be recorded at its primary; retry the commit with the same session`);
     }
     throw (failed as PromiseRejectedResult).reason;
   }
+  // Nothing was refused, so every prepare settled (settledOrRefused returns early only on a refusal).
   const prepTs = all.map((r) => (r as PromiseFulfilledResult<number>).value);
   o.crashAt?.('after-prepare');
   // Every part is prepared: committed, at the largest prepare ts (what a recovery computes from the locks).
@@ -322,6 +352,37 @@ async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries
     },
   });
   return { commitTs };
+}
+
+/**
+ * The outcomes of a parallel commit's prepares: every one once all settled — or, as soon as the
+ * primary's staging prepare (`first`) settled and any prepare was refused, those settled so far
+ * (undefined: still in flight). The transaction is lost then, and waiting for the others (a prepare may
+ * be backing off from a lock) only delayed the abort and the client's retry; the rollback of a part
+ * still preparing waits for it (rollbackAll). The primary's own outcome is always awaited: its session
+ * table may answer for an earlier attempt (`answered`), and its abort record is what makes the refusal
+ * certain.
+ */
+function settledOrRefused(first: Promise<number>, rest: readonly Promise<number>[]): Promise<Array<PromiseSettledResult<number> | undefined>> {
+  const all = [first, ...rest];
+  const out: Array<PromiseSettledResult<number> | undefined> = all.map(() => undefined);
+  return new Promise((resolve) => {
+    let left = all.length;
+    let done = false;
+    const settle = (i: number, r: PromiseSettledResult<number>): void => {
+      out[i] = r;
+      left--;
+      if (done || !(left === 0 || (out[0] !== undefined && out.some((x) => x?.status === 'rejected')))) return;
+      done = true;
+      resolve([...out]); // a copy: later settlements do not change what the caller saw
+    };
+    all.forEach((p, i) => {
+      void p.then(
+        (value) => settle(i, { status: 'fulfilled', value }),
+        (reason: unknown) => settle(i, { status: 'rejected', reason }),
+      );
+    });
+  });
 }
 
 /** The outcome of the earlier attempt whose result the session table gave a retried commit. */
@@ -338,8 +399,15 @@ async function earlierAttempt(r: CommandResult, o: TwoPhaseOptions): Promise<Two
   throw new OutcomeUnknownError(0, undefined, `transaction ${o.txnId}: its session seq answered a ${r.type} result; retry the commit with the same session`);
 }
 
-/** Rolls back every part (the primary first: its record then says aborted, so no late lock can commit). */
-async function rollbackAll(parts: readonly TxnPart[], primaryPart: TxnPart, primary: Buffer, o: TwoPhaseOptions): Promise<boolean> {
+/**
+ * Rolls back every part: the primary first, awaited — its record then says aborted, so no late lock can
+ * commit and the refusal the caller answers is certain — then the others behind the caller's reply
+ * (secondary-commits.ts), each once its own prepare (`pending`, maybe still in flight) settled: that is
+ * cleanup a reader could do as well, through the primary's record, and it cost an aborted transaction a
+ * second Raft round before its client heard of the conflict (docs/benchmarks.md 2026-12-07 14:40).
+ * False when the primary's abort could not be recorded.
+ */
+async function rollbackAll(parts: readonly TxnPart[], primaryPart: TxnPart, primary: Buffer, o: TwoPhaseOptions, pending?: ReadonlyMap<TxnPart, Promise<unknown>>): Promise<boolean> {
   try {
     const outcome = await primaryPart.store.rollbackTxnLocks(o.txnId, primary);
     if (outcome === 'committed') throw new Error(`transaction ${o.txnId} committed while rolling back`);
@@ -348,7 +416,6 @@ async function rollbackAll(parts: readonly TxnPart[], primaryPart: TxnPart, prim
     o.log?.warn('rollback of the primary failed; its locks expire', { txnId: o.txnId, err: String(e) });
     return false;
   }
-  const rs = await Promise.allSettled(parts.filter((p) => p !== primaryPart).map((p) => p.store.rollbackTxnLocks(o.txnId)));
-  if (rs.some((r) => r.status === 'rejected')) o.log?.warn('rollback of a secondary failed; its locks expire', { txnId: o.txnId });
+  for (const p of parts) if (p !== primaryPart) o.secondaries.rollback(p.store, o.txnId, pending?.get(p));
   return true;
 }

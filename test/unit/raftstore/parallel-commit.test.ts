@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { OutcomeUnknownError, TxnConflictError } from '../../../node/src/kv/errors.js';
 import type { Mutation } from '../../../node/src/kv/api.js';
+import { LockResolver, earlyCheckPolicy } from '../../../node/src/raftstore/lock-resolver.js';
 import { SecondaryCommits } from '../../../node/src/raftstore/secondary-commits.js';
 import { commitTwoPhase } from '../../../node/src/raftstore/txn-coordinator.js';
 import { b, cluster, parts, put, session, value } from '../../helpers/txn-ranges.js';
@@ -41,8 +42,68 @@ describe('parallel commits (coordinator, resolver, state machines)', () => {
     assert.equal(ranges[0]!.sm.locks.record('t1')?.state, 'aborted');
     const r = ranges[0]!.sm.sessionResult('c', 1);
     assert.ok(r?.type === 'txnStatus' && r.state === 'aborted');
+    await o.secondaries.idle(); // the other parts are rolled back behind the reply
     assert.ok(ranges.every((x) => x.sm.locks.lockCount === 0));
     assert.equal(await value(ranges[0]!, 'a'), undefined);
+  });
+
+  it('a part refused while another is still preparing: the conflict is answered once the primary records the abort, without waiting for that part; its locks go once its prepare lands', async () => {
+    const { ranges, resolver } = await cluster();
+    await ranges[1]!.sm.applyAndWrite([{ type: 'put', proposedTs: 3000, key: b('n'), value: b('newer') }]);
+    // The third range's prepare is a slow Raft round.
+    let release!: () => void;
+    ranges[2]!.holdFrom = 0;
+    ranges[2]!.gate = new Promise((r) => (release = r));
+    const o = { txnId: 't1', startTs: 2000, ttlTs: 10_000, resolver, secondaries: new SecondaryCommits(), parallel: true, session: session(1) };
+    const p = [...parts(ranges, [[put('a', 'A')]]), { store: ranges[1]!.steps, local: true, readKeys: [b('n')], readRanges: [], writes: [put('n', 'N')] }, { store: ranges[2]!.steps, local: true, readKeys: [], readRanges: [], writes: [put('u', 'U')] }];
+    const outcome = await Promise.race([
+      commitTwoPhase(p, o).then(
+        () => 'committed',
+        (e: unknown) => (e instanceof TxnConflictError ? 'conflict' : String(e)),
+      ),
+      new Promise((r) => setTimeout(() => r('still waiting for the held prepare'), 1000)),
+    ]);
+    assert.equal(outcome, 'conflict');
+    assert.equal(ranges[0]!.sm.locks.record('t1')?.state, 'aborted', 'the abort is recorded before the answer');
+    assert.deepEqual(ranges[2]!.applied, [], 'the held prepare has not applied yet');
+    release();
+    await o.secondaries.idle();
+    assert.deepEqual(ranges[2]!.applied, ['txnPrepare', 'txnRollbackLocks'], 'rolled back after its prepare, not before (no lock left behind)');
+    assert.ok(ranges.every((x) => x.sm.locks.lockCount === 0));
+    assert.equal(await value(ranges[2]!, 'u'), undefined);
+  });
+
+  it('a prepare meeting a write lock above the snapshot on a key it read gives way at once (the lock is not settled first); below the snapshot it is settled and the prepare retried', async () => {
+    const { ranges, clock, storeFor } = await cluster();
+    // Settles a committed transaction's lock at once, as a store holding secondary commits does.
+    const resolver = new LockResolver({ storeFor: (k) => Promise.resolve(storeFor(k).steps), nowTs: () => clock.now }, { earlyCheck: earlyCheckPolicy(10) });
+    // Another transaction, committed and recorded at its primary 'a'; its lock on 'n' is still there (its
+    // coordinator holds that secondary commit to ride a later round).
+    const other = { txnId: 'other', primary: b('a'), ttlTs: 1_000_000, readKeys: [], readRanges: [] };
+    const staged = await ranges[0]!.steps.stageTxn({ ...other, startTs: 10, writes: [put('a', 'O')], participants: [b('n')] });
+    assert.ok(staged.staged);
+    const stagedTs = staged.prepTs;
+    const lockTs = await ranges[1]!.steps.prepareTxn({ ...other, startTs: 10, writes: [put('n', 'O')] });
+    const otherTs = Math.max(stagedTs, lockTs);
+    await ranges[0]!.steps.commitTxnLocks('other', otherTs, { primary: b('a') });
+    const o = (txnId: string, startTs: number) => ({ txnId, startTs, ttlTs: 10_000, resolver, secondaries: new SecondaryCommits(), parallel: true });
+    const readN = () => [{ store: ranges[2]!.steps, local: true, readKeys: [], readRanges: [], writes: [put('u', 'U')] }, { store: ranges[1]!.steps, local: true, readKeys: [b('n')], readRanges: [], writes: [put('n', 'N')] }];
+    const applied0 = ranges[1]!.applied.length;
+    const err = await commitTwoPhase(readN(), o('t1', lockTs - 1)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof TxnConflictError, String(err));
+    assert.equal(err.conflictTs, lockTs, 'names the lock\'s prepare ts: the client\'s retry reads at or above it');
+    assert.deepEqual(ranges[1]!.applied.slice(applied0).filter((t) => t !== 'txnRollbackLocks'), ['txnPrepare'], 'one refused prepare: the lock was not settled, the prepare not retried');
+    assert.equal(ranges[1]!.sm.locks.locksOf('other').length, 1, 'the other transaction\'s lock was left to its coordinator');
+    // Control: a snapshot at or above the lock's prepare ts may still see that transaction commit at or
+    // below it, so the lock is settled (rolled forward through its primary) and the prepare retried.
+    const applied1 = ranges[1]!.applied.length;
+    const { commitTs } = await commitTwoPhase(readN(), o('t2', otherTs));
+    assert.ok(commitTs > otherTs);
+    assert.equal(ranges[1]!.sm.locks.locksOf('other').length, 0, 'settled through its primary');
+    assert.deepEqual(ranges[1]!.applied.slice(applied1).filter((t) => t === 'txnPrepare' || t === 'txnCommitLocks'), ['txnPrepare', 'txnCommitLocks', 'txnPrepare'], 'refused by the lock once, the lock rolled forward, then prepared');
   });
 
   it('a refused part whose abort cannot be recorded at the primary is an unknown outcome, not a conflict: a late duplicate of that prepare would complete the staging', async () => {

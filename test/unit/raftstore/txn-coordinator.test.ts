@@ -62,7 +62,10 @@ describe('raftstore/txn-coordinator: the commit point', () => {
   it('a routing refusal of the first attempt is definite: rolled back, a conflict the client re-runs', async () => {
     const p = range(1, [() => Promise.reject(new KeyNotInRangeError(1, 'split'))]);
     const s = range(2);
-    await assert.rejects(commitTwoPhase(parts(p, s), opts()), TxnConflictError);
+    const o = opts();
+    await assert.rejects(commitTwoPhase(parts(p, s), o), TxnConflictError);
+    assert.equal(p.rollbacks, 1, 'the primary records the abort before the reply');
+    await o.secondaries.idle(); // the secondary's rollback goes behind the reply
     assert.equal(p.rollbacks + s.rollbacks, 2);
   });
 
@@ -70,7 +73,9 @@ describe('raftstore/txn-coordinator: the commit point', () => {
     const expired = () => Promise.reject(new SessionExpiredError('result of seq 94 of session s was already forgotten (acknowledged below 101)'));
     const p = range(1, [expired]);
     const s = range(2);
-    await assert.rejects(commitTwoPhase(parts(p, s), opts()), SessionExpiredError);
+    const o = opts();
+    await assert.rejects(commitTwoPhase(parts(p, s), o), SessionExpiredError);
+    await o.secondaries.idle();
     assert.equal(s.rollbacks, 1, 'the secondary lock is rolled back now, not left for its TTL');
     assert.equal(p.rollbacks, 1, 'and the primary records the abort');
     const p2 = range(1, [() => Promise.reject(new OutcomeUnknownError(0, undefined, 'lost')), expired]);
