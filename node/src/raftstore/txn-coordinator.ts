@@ -22,7 +22,9 @@
 //   1'. prepare EVERY part at once, the primary too: its *staging* prepare locks its part like the others
 //       and its primary lock keeps one key of every other part (the participants) and the client's session;
 //   2'. once every prepare succeeded the transaction IS committed, at commitTs = the largest prepare ts
-//       (deterministic from the locks) — reply;
+//       (deterministic from the locks) — reply; once one is refused (and the primary's own prepare
+//       settled), the primary records the abort and the client hears the conflict at once: the other
+//       parts roll back behind the reply, each after its own prepare settles (settledOrRefused);
 //   3'. behind the reply: record it explicitly (commit the primary's locks, which writes the record and
 //       settles the session's stored result), then commit the secondaries (after the record: a recovery
 //       that finds a part's lock gone must find the outcome decided at the primary).
