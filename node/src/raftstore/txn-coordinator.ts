@@ -406,7 +406,7 @@ async function earlierAttempt(r: CommandResult, o: TwoPhaseOptions): Promise<Two
  * commit and the refusal the caller answers is certain — then the others behind the caller's reply
  * (secondary-commits.ts), each once its own prepare (`pending`, maybe still in flight) settled: that is
  * cleanup a reader could do as well, through the primary's record, and it cost an aborted transaction a
- * second Raft round before its client heard of the conflict (docs/benchmarks.md 2026-12-07 14:40).
+ * second Raft round before its client heard of the conflict (docs/benchmarks.md 2026-12-07 14:20).
  * False when the primary's abort could not be recorded.
  */
 async function rollbackAll(parts: readonly TxnPart[], primaryPart: TxnPart, primary: Buffer, o: TwoPhaseOptions, pending?: ReadonlyMap<TxnPart, Promise<unknown>>): Promise<boolean> {
