@@ -13,6 +13,7 @@ import { KvsDriver } from './drivers/kvs.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
 import { cpuUs, threadCpuUs } from './lib/proc-cpu.js';
 import { shard } from './lib/shard.js';
+import { quantile, storeCounters } from './lib/store-counters.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -32,25 +33,10 @@ const { values: a } = parseArgs({
   },
 });
 
-/** The sum over the stores of a store-level counter (e.g. kvs_txn_lock_waits). */
-async function storeCounter(cluster: ProcessCluster, name: string): Promise<number> {
-  let sum = 0;
-  for (const n of cluster.nodes) {
-    const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(await n.metrics().catch(() => ''));
-    sum += m === null ? 0 : Number(m[1]);
-  }
-  return sum;
-}
-
 /** CPU ms of a whole process and of its main thread (0 once it is gone). */
 function cpuMs(pid: number): { all: number; main: number } {
   return { all: (cpuUs(pid) ?? 0) / 1000, main: (threadCpuUs(pid, pid) ?? 0) / 1000 };
 }
-
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-};
 
 async function measure(ranges: number): Promise<void> {
   const records = Number(a.records);
@@ -74,16 +60,11 @@ async function measure(ranges: number): Promise<void> {
     let cpu0 = pids.map(cpuMs);
     let self0 = process.cpuUsage();
     let wall0 = performance.now();
-    let waits0 = 0;
-    let resolved0 = 0;
-    let raises0 = 0;
-    let promises0 = 0;
+    const COUNTERS = ['kvs_txn_lock_waits', 'kvs_txn_locks_resolved', 'kvs_txn_snapshot_raises_total', 'kvs_txn_ts_promises_total'];
+    let counters0 = new Map<string, number>();
     for (let t = 0; t < warmup + n; t++) {
       if (t === warmup) {
-        waits0 = await storeCounter(cluster, 'kvs_txn_lock_waits');
-        resolved0 = await storeCounter(cluster, 'kvs_txn_locks_resolved');
-        raises0 = await storeCounter(cluster, 'kvs_txn_snapshot_raises_total');
-        promises0 = await storeCounter(cluster, 'kvs_txn_ts_promises_total');
+        counters0 = await storeCounters(cluster, COUNTERS);
         cpu0 = pids.map(cpuMs);
         self0 = process.cpuUsage();
         wall0 = performance.now();
@@ -110,10 +91,8 @@ async function measure(ranges: number): Promise<void> {
     }
     const wall = performance.now() - wall0;
     const cpu1 = pids.map(cpuMs);
-    const waits = (await storeCounter(cluster, 'kvs_txn_lock_waits')) - waits0;
-    const resolved = (await storeCounter(cluster, 'kvs_txn_locks_resolved')) - resolved0;
-    const raises = (await storeCounter(cluster, 'kvs_txn_snapshot_raises_total')) - raises0;
-    const promises = (await storeCounter(cluster, 'kvs_txn_ts_promises_total')) - promises0;
+    const counters1 = await storeCounters(cluster, COUNTERS);
+    const [waits, resolved, raises, promises] = COUNTERS.map((c) => counters1.get(c)! - (counters0.get(c) ?? 0)) as [number, number, number, number];
     const self = process.cpuUsage(self0);
     const stores = cpu1.reduce((s, c, i) => s + c.all - cpu0[i]!.all, 0);
     const mains = cpu1.reduce((s, c, i) => s + c.main - cpu0[i]!.main, 0);

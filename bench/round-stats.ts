@@ -34,9 +34,6 @@ async function scrape(url: string): Promise<Map<string, number>> {
     // gRPC requests by method (client calls and the stores' own forwarded ones alike).
     const method = m?.[1] === 'kvs_requests_total' ? /method="([^"]+)"/.exec(m[2] ?? '')?.[1] : undefined;
     if (method !== undefined) out.set(`rpc ${method}`, (out.get(`rpc ${method}`) ?? 0) + Number(m![3]));
-    // Raft entries appended to / applied from the logs of all ranges (Ready sizes' sums).
-    const kind = m?.[1] === 'kvs_raft_ready_entries_sum' ? /kind="([^"]+)"/.exec(m[2] ?? '')?.[1] : undefined;
-    if (kind !== undefined) out.set(`entries ${kind}`, (out.get(`entries ${kind}`) ?? 0) + Number(m![3]));
   }
   return out;
 }
@@ -63,7 +60,7 @@ async function main(): Promise<void> {
     const ops = r.opsPerSec * r.durationS;
     console.log(`${ranges} ranges, ${spec.id} c=${a.concurrency}: ${Math.round(r.opsPerSec)} ops/s, ${Math.round(ops)} ops`);
     for (const [i, n] of cluster.nodes.entries()) {
-      const names = [...COUNTERS.filter((c) => after[i]!.has(c)), ...[...after[i]!.keys()].filter((k) => k.startsWith('rpc ') || k.startsWith('entries ')).sort()];
+      const names = [...COUNTERS.filter((c) => after[i]!.has(c)), ...[...after[i]!.keys()].filter((k) => k.startsWith('rpc ')).sort()];
       const per = names.map((c) => [c, (after[i]!.get(c)! - (before[i]!.get(c) ?? 0)) / ops] as const).filter(([, v]) => v >= 0.005).map(([c, v]) => `${c.replace(/^kvs_(store|raft)_/, '')} ${v.toFixed(2)}`);
       console.log(`  ${n.nodeId} per op: ${per.join(', ')}`);
     }

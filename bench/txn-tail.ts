@@ -1,14 +1,17 @@
 // Where the tail of T at depth comes from (issue 14): a fresh kvs×3 split into N ranges runs T (4 uniform
-// keys, read-modify-write through the client's txn helper) at C in flight for D seconds, and prints the
-// latency quantiles of transactions that committed on their first attempt vs after retries, with the
-// stores' lock counters per transaction — so a long tail can be told apart: retries, or lock waits.
-//   node dist/bench/txn-tail.js [--ranges 4] [--concurrency 64] [--duration 8] [--records 10000]
+// keys, read-modify-write) at C in flight for D seconds through the calls the client's txn helper makes —
+// begin, the gets at the snapshot on each key's leader, a commit carrying the writes and the keys read —
+// each attempt's steps timed, and prints the latency quantiles of transactions by how many attempts they
+// took, of each step and of failed commits, the failures grouped by message, and the stores' lock
+// counters per transaction — so a long tail can be told apart: retries, slow aborts, or lock waits.
+//   node dist/bench/txn-tail.js [--ranges 4] [--concurrency 64] [--duration 8] [--warmup 3] [--records 10000]
 import { parseArgs } from 'node:util';
 import { ProcessCluster, peersOf, raftIdOf } from '../test/helpers/cluster-process.js';
 import { KvClient, KvConflictError } from '../node/src/client/index.js';
 import { KvsDriver } from './drivers/kvs.js';
 import { keyName, makeValue, prng } from './lib/keys.js';
 import { shard } from './lib/shard.js';
+import { quantile, storeCounters } from './lib/store-counters.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -22,23 +25,8 @@ const { values: a } = parseArgs({
 
 const COUNTERS = ['kvs_txn_lock_waits', 'kvs_txn_locks_resolved', 'kvs_txn_lock_early_checks', 'kvs_txn_lock_early_settled', 'kvs_txn_recoveries'];
 
-async function counters(cluster: ProcessCluster): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const n of cluster.nodes) {
-    const text = await n.metrics().catch(() => '');
-    for (const c of COUNTERS) {
-      const m = new RegExp(`^${c} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
-      out.set(c, (out.get(c) ?? 0) + (m === null ? 0 : Number(m[1])));
-    }
-  }
-  return out;
-}
-
-const q = (xs: number[], p: number): string => {
-  if (xs.length === 0) return '-';
-  const s = [...xs].sort((x, y) => x - y);
-  return (s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN).toFixed(1);
-};
+/** p50 / p90 / p99 / max of `xs`, ms. */
+const dist = (xs: number[]): string => [0.5, 0.9, 0.99, 1].map((p) => (xs.length === 0 ? '-' : quantile(xs, p).toFixed(1))).join(' / ');
 
 async function main(): Promise<void> {
   const records = Number(a.records);
@@ -49,6 +37,7 @@ async function main(): Promise<void> {
     extraArgs: (self, all) => ['--raft-id', String(raftIdOf(self, all)), '--peers', peersOf(all)],
   });
   const driver = new KvsDriver(cluster.addresses, 'kvs×3', { replicated: true });
+  const client = new KvClient({ endpoints: cluster.addresses });
   try {
     const rand = prng(42);
     const pool = Array.from({ length: 64 }, () => makeValue(100, rand));
@@ -58,7 +47,6 @@ async function main(): Promise<void> {
     const byAttempts = new Map<number, number[]>();
     // One attempt at a time, its steps timed (the txn helper's own calls: begin, gets at the snapshot on
     // each key's leader, commit carrying the writes and the keys read).
-    const client = new KvClient({ endpoints: cluster.addresses });
     const reasons = new Map<string, number>();
     const phases = { begin: [] as number[], gets: [] as number[], commit: [] as number[], failedCommit: [] as number[] };
     const warmEnd = Date.now() + Number(a.warmup) * 1000;
@@ -96,7 +84,7 @@ async function main(): Promise<void> {
           break;
         }
         if (Date.now() < warmEnd) continue;
-        c0 ??= counters(cluster); // once, not awaited: the scrape must not time the transactions
+        c0 ??= storeCounters(cluster, COUNTERS); // once, not awaited: the scrape must not time the transactions
         const list = byAttempts.get(attempts) ?? [];
         list.push(performance.now() - t0);
         byAttempts.set(attempts, list);
@@ -104,17 +92,17 @@ async function main(): Promise<void> {
       }
     };
     await Promise.all(Array.from({ length: Number(a.concurrency) }, worker));
-    const c1 = await counters(cluster);
+    const c1 = await storeCounters(cluster, COUNTERS);
     const base = (await c0) ?? new Map<string, number>();
     console.log(`${ranges} ranges, T c=${a.concurrency}: ${(done / Number(a.duration)).toFixed(0)} T/s; latency ms p50 / p90 / p99 / max by attempts`);
     const all = [...byAttempts.values()].flat();
-    console.log(`  all        n=${all.length}  ${q(all, 0.5)} / ${q(all, 0.9)} / ${q(all, 0.99)} / ${q(all, 1)}`);
-    for (const [k, v] of [...byAttempts].sort((x, y) => x[0] - y[0])) console.log(`  attempts ${k} n=${v.length} (${((100 * v.length) / all.length).toFixed(1)} %)  ${q(v, 0.5)} / ${q(v, 0.9)} / ${q(v, 0.99)} / ${q(v, 1)}`);
-    for (const [k, v] of Object.entries(phases)) console.log(`  ${k.padEnd(12)} n=${v.length}  ${q(v, 0.5)} / ${q(v, 0.9)} / ${q(v, 0.99)} / ${q(v, 1)}`);
+    console.log(`  all        n=${all.length}  ${dist(all)}`);
+    for (const [k, v] of [...byAttempts].sort((x, y) => x[0] - y[0])) console.log(`  attempts ${k} n=${v.length} (${((100 * v.length) / all.length).toFixed(1)} %)  ${dist(v)}`);
+    for (const [k, v] of Object.entries(phases)) console.log(`  ${k.padEnd(12)} n=${v.length}  ${dist(v)}`);
     for (const [k, v] of [...reasons].sort((x, y) => y[1] - x[1]).slice(0, 8)) console.log(`  ${String(v).padStart(5)}  ${k}`);
-    client.close();
     console.log(`  per txn: ${COUNTERS.map((c) => `${c.replace('kvs_txn_', '')} ${(((c1.get(c) ?? 0) - (base.get(c) ?? 0)) / Math.max(1, done)).toFixed(3)}`).join(', ')}`);
   } finally {
+    client.close();
     await driver.close();
     await cluster.stopAll();
     await cluster.cleanup();

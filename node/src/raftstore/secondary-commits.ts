@@ -159,16 +159,19 @@ export class SecondaryCommits {
         () => undefined,
         (e: unknown) => this.log?.warn('rollback of a secondary failed; its locks expire', { rangeId: participant.rangeId, txnId, err: String(e) }),
       )
-      .then(() => {
-        this.outstanding--;
-        if (this.outstanding === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+      .then(() => this.answered(1));
   }
 
   /** Resolves once every queued commit (and rollback) was answered (or failed). */
   idle(): Promise<void> {
     if (this.outstanding === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** `n` submitted commits or rollbacks were answered; idle() waiters wake when none is left. */
+  private answered(n: number): void {
+    this.outstanding -= n;
+    if (this.outstanding === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private flush(rangeId: number, q: RangeQueue): void {
@@ -200,8 +203,7 @@ export class SecondaryCommits {
         }
         c.then?.(r.status === 'fulfilled');
       });
-      this.outstanding -= batch.length;
-      if (this.outstanding === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.answered(batch.length);
       this.flush(rangeId, q);
     });
   }

@@ -39,7 +39,7 @@ import { KeyLockedError, KeyNotInRangeError, KvError, NotLeaderError, OutcomeUnk
 import type { Logger } from '../common/logger.js';
 import type { Mutation } from '../kv/api.js';
 import { resultError, type CommandResult, type KeyRange } from '../kv/commands.js';
-import { storedCommit, type TxnParticipant } from '../kv/txn-steps.js';
+import { storedCommit, type PrepareRequest, type TxnParticipant } from '../kv/txn-steps.js';
 import type { LockResolver } from './lock-resolver.js';
 import type { SecondaryCommits } from './secondary-commits.js';
 
@@ -134,6 +134,33 @@ function lostToLock(e: KeyLockedError, part: TxnPart, startTs: number): TxnConfl
   return new TxnConflictError(e.key, e.lock.prepTs, `transaction conflict on key ${JSON.stringify(e.key.toString('latin1'))}: transaction ${e.lock.txnId} prepared a write of it at ${e.lock.prepTs}, above this transaction's snapshot ${startTs}; retry the transaction`);
 }
 
+/** A part's prepare. */
+function prepareRequest(s: TxnPart, primary: Buffer, o: TwoPhaseOptions): PrepareRequest {
+  return { txnId: o.txnId, startTs: o.startTs, primary, ttlTs: o.ttlTs, readKeys: s.readKeys, readRanges: s.readRanges, writes: s.writes };
+}
+
+/**
+ * Runs a part's prepare, retrying it when a lock refused it once the lock is settled a step: a dead
+ * transaction's lock goes and the prepare is retried; a live one (after PREPARE_LOCK_ATTEMPTS, or at
+ * once when lostToLock) makes this transaction give way — no waiting while holding locks, no deadlock.
+ * Other refusals are final (asConflict).
+ */
+async function withLockRetries<T>(s: TxnPart, primary: Buffer, o: TwoPhaseOptions, step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (e) {
+      if (e instanceof KeyLockedError && attempt < PREPARE_LOCK_ATTEMPTS) {
+        const lost = lostToLock(e, s, o.startTs);
+        if (lost !== undefined) throw lost;
+        await o.resolver.resolve(e, attempt);
+        continue;
+      }
+      throw asConflict(e, s.writes[0]?.key ?? s.readKeys[0] ?? primary);
+    }
+  }
+}
+
 /**
  * A prepare refused by a live lock, or because its range split or moved since the transaction read it,
  * fails the transaction as a conflict: nothing committed, and the client's helper re-runs it (a routing
@@ -166,23 +193,7 @@ export async function commitTwoPhase(sets: readonly TxnPart[], o: TwoPhaseOption
   const secondaries = sets.filter((s) => s !== primaryPart);
   const ordered = [primaryPart, ...secondaries];
   if (o.parallel === true) return commitParallel(primaryPart, primary, secondaries, o);
-  const prepareOne = async (s: (typeof sets)[number]): Promise<number> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await s.store.prepareTxn({ txnId: o.txnId, startTs: o.startTs, primary, ttlTs: o.ttlTs, readKeys: s.readKeys, readRanges: s.readRanges, writes: s.writes });
-      } catch (e) {
-        // A dead transaction's lock is settled and the prepare retried; a live one makes this one give
-        // way (no waiting while holding locks: no deadlock).
-        if (e instanceof KeyLockedError && attempt < PREPARE_LOCK_ATTEMPTS) {
-          const lost = lostToLock(e, s, o.startTs);
-          if (lost !== undefined) throw lost;
-          await o.resolver.resolve(e, attempt);
-          continue;
-        }
-        throw asConflict(e, s.writes[0]?.key ?? s.readKeys[0] ?? primary);
-      }
-    }
-  };
+  const prepareOne = (s: TxnPart): Promise<number> => withLockRetries(s, primary, o, () => s.store.prepareTxn(prepareRequest(s, primary, o)));
   const prepTs: number[] = [];
   const preparePrimary = o.preparePrimary === true;
   try {
@@ -276,32 +287,15 @@ function partKey(p: TxnPart): Buffer {
 /** Parallel commits (see the header): one round of prepares, the primary's staging among them. */
 async function commitParallel(primaryPart: TxnPart, primary: Buffer, secondaries: readonly TxnPart[], o: TwoPhaseOptions): Promise<TwoPhaseResult> {
   const ordered = [primaryPart, ...secondaries];
-  const request = (s: TxnPart) => ({ txnId: o.txnId, startTs: o.startTs, primary, ttlTs: o.ttlTs, readKeys: s.readKeys, readRanges: s.readRanges, writes: s.writes });
-  const staging = { ...request(primaryPart), participants: secondaries.map(partKey) };
-  /** Retries a prepare refused by a lock once the lock is settled a step; other refusals are final. */
-  const withLockRetries = async <T>(s: TxnPart, step: () => Promise<T>): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await step();
-      } catch (e) {
-        if (e instanceof KeyLockedError && attempt < PREPARE_LOCK_ATTEMPTS) {
-          const lost = lostToLock(e, s, o.startTs);
-          if (lost !== undefined) throw lost;
-          await o.resolver.resolve(e, attempt);
-          continue;
-        }
-        throw asConflict(e, s.writes[0]?.key ?? s.readKeys[0] ?? primary);
-      }
-    }
-  };
+  const staging = { ...prepareRequest(primaryPart, primary, o), participants: secondaries.map(partKey) };
   let answered: CommandResult | undefined;
   const stage = (): Promise<number> =>
-    withLockRetries(primaryPart, () => primaryPart.store.stageTxn(staging, o.session)).then((r) => {
+    withLockRetries(primaryPart, primary, o, () => primaryPart.store.stageTxn(staging, o.session)).then((r) => {
       if (r.staged) return r.prepTs;
       answered = r.result; // the seq was used by an earlier attempt: it decides, below
       return 0;
     });
-  const prepare = (s: TxnPart): Promise<number> => withLockRetries(s, () => s.store.prepareTxn(request(s)));
+  const prepare = (s: TxnPart): Promise<number> => withLockRetries(s, primary, o, () => s.store.prepareTxn(prepareRequest(s, primary, o)));
   let all: Array<PromiseSettledResult<number> | undefined>;
   /** The secondaries' prepares: a rollback of a part waits for its own (settledOrRefused may leave some in flight). */
   const pending = new Map<TxnPart, Promise<number>>();
