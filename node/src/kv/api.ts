@@ -119,4 +119,6 @@ export interface StoreObserver {
   onSnapshotRaise?(): void;
   /** A snapshot above the applied ts made repeatable by the leader's promise instead (no Raft round). */
   onTsPromise?(): void;
+  /** A get read through the write lock of a transaction the store knew decided (LocalStore.readThroughLock). */
+  onLockReadThrough?(): void;
 }

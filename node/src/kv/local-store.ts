@@ -125,6 +125,13 @@ export interface LocalStoreOptions {
    * most the range's ceiling is made repeatable without a Raft round. Undefined when it cannot promise.
    */
   promiseTs?: (ts: number) => Promise<boolean> | undefined;
+  /**
+   * The outcome of a prepared transaction this store already knows to be decided, without a Raft
+   * command (raftstore/range-kv-store.ts knownTxnOutcome: a commit its coordinator queued here, or the
+   * decided record in a local replica of its primary's range); undefined when not known. A read that
+   * meets such a transaction's write lock reads through it instead of settling it first.
+   */
+  knownTxnOutcome?: (txnId: string, primary: Buffer) => { state: 'committed' | 'aborted'; ts: number } | undefined;
   /** How far (ms) above a promised snapshot the range's ceiling is set when extended (default 250). */
   tsCeilingAheadMs?: number;
   /**
@@ -343,6 +350,29 @@ export class LocalStore implements KvStore {
     if (l !== undefined) throw new KeyLockedError(key, l);
   }
 
+  /**
+   * checkReadLock for a get, reading through the write lock of a transaction this store knows decided
+   * (knownTxnOutcome) instead of refusing: committed at or below `ts`, the lock's own write is the value
+   * at `ts` (a key holds one write lock, and it kept every other writer out since its prepare, which was
+   * above the key's last version); committed above `ts`, or aborted, the lock is invisible at `ts` and
+   * the stored versions answer. The lock itself is left for its commit or a resolver to settle (TiKV's
+   * reads skip a lock whose transaction they know committed the same way).
+   */
+  private readThroughLock(key: Buffer, ts: number): GetResult | undefined {
+    if (this.sm.locks.size === 0 || this.opts.unsafeIgnoreTxnLocks === true) return undefined;
+    const l = this.sm.locks.readerBlocker(key, ts);
+    if (l === undefined) return undefined;
+    const known = l.mutation !== undefined ? this.opts.knownTxnOutcome?.(l.txnId, l.primary) : undefined;
+    if (known === undefined) throw new KeyLockedError(key, l);
+    // (A second blocker would be a lock retired by a batch not yet published: it is settled as before.)
+    const other = this.sm.locks.readerBlocker(key, ts, l.txnId);
+    if (other !== undefined) throw new KeyLockedError(key, other);
+    this.opts.observer?.onLockReadThrough?.();
+    if (known.state === 'aborted' || known.ts > ts) return undefined;
+    const m = l.mutation!;
+    return m.op === 'put' ? { found: true, value: m.value, version: known.ts, readTs: ts } : { found: false, version: 0, readTs: ts };
+  }
+
   private checkScanLocks(start: Buffer | undefined, end: Buffer | undefined, ts: number): void {
     if (this.sm.locks.size === 0 || this.opts.unsafeIgnoreTxnLocks === true) return;
     const l = this.sm.locks.scanBlocker(start, end, ts);
@@ -553,7 +583,8 @@ export class LocalStore implements KvStore {
     if (opts.txnId) return this.txns.get(opts.txnId, key);
     const ts = await this.readTs(opts.snapshotTs);
     this.checkSafePoint(ts); // synchronously before the read's iterator (its engine snapshot) is created
-    this.checkReadLock(key, ts);
+    const through = this.readThroughLock(key, ts);
+    if (through !== undefined) return through;
     const r = await this.stableRead(() => mvccGet(this.engine, key, ts), false);
     return r === undefined ? { found: false, version: 0, readTs: ts } : { found: true, value: r.value, version: r.version, readTs: ts };
   }

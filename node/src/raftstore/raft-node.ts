@@ -154,7 +154,7 @@ export interface RaftNodeOptions {
   /** TLS transition: plaintext for peers that do not speak TLS (yet, or any more). */
   fallbackCredentials?: ChannelCredentials;
   /** LocalStore options (limits, GC, sessions, observer). */
-  store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier' | 'promiseTs'>;
+  store?: Omit<LocalStoreOptions, 'dir' | 'engine' | 'commandSink' | 'groupId' | 'readBarrier' | 'promiseTs' | 'knownTxnOutcome'>;
 }
 
 /** One range replica of this store: its Raft peer and the LocalStore on top of it. */
@@ -857,6 +857,7 @@ export class RaftNode implements RangeSet {
       logger: (opts.store?.logger ?? opts.logger).child({ range: g }),
       readBarrier: () => peer.readBarrier(),
       promiseTs: (ts) => peer.promiseTs(ts),
+      knownTxnOutcome: (txnId, primary) => this.kv.knownTxnOutcome(txnId, primary),
       proposesSafePoint: () => peer.isLeader,
       commandSink: (sm, _engine, onApplied, replaceSm) => {
         peer.start(sm, onApplied, replaceSm, opts.tickMs ?? 100);

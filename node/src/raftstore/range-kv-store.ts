@@ -222,6 +222,25 @@ export class RangeKvStore implements KvStore {
     return found;
   }
 
+  /**
+   * A prepared transaction's outcome as this store already knows it, without a Raft command
+   * (LocalStoreOptions.knownTxnOutcome): committed when this store, as its coordinator, has its commit
+   * queued (secondary-commits.ts: queued only after the commit point); else the record in a local
+   * replica of its primary's range — a decided record never changes, so a replica lagging behind its
+   * leader may answer. Only the primary's own record counts: a participant's "prevented" record (an
+   * aborted record keyed by that participant's key) does not decide the transaction.
+   */
+  knownTxnOutcome(txnId: string, primary: Buffer): { state: 'committed' | 'aborted'; ts: number } | undefined {
+    const ts = this.secondaries.committedTs(txnId);
+    if (ts !== undefined) return { state: 'committed', ts };
+    try {
+      const rec = this.replicaFor(primary).store.sm.locks.record(txnId);
+      return rec !== undefined && rec.primary.equals(primary) ? { state: rec.state, ts: rec.ts } : undefined;
+    } catch {
+      return undefined; // no local replica of the primary's range (or one being replaced by a snapshot)
+    }
+  }
+
   /** replicaFor, waiting for replicas that applied splits are still opening. */
   private async route(key: Buffer): Promise<RangeReplicaView> {
     try {

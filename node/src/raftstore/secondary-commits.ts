@@ -77,6 +77,14 @@ export class SecondaryCommits {
   private idleWaiters: Array<() => void> = [];
 
   private readonly holdMs: number;
+  /**
+   * Commit ts of every transaction whose commit is queued, held or in flight here: each is decided
+   * (committed) — a commit is queued only after the commit point — so a reader on this store may read
+   * through its locks (committedTs; LocalStore.readThroughLock).
+   */
+  private readonly decided = new Map<string, number>();
+  /** Commits of each transaction in `decided` queued, held or in flight. */
+  private readonly perTxn = new Map<string, number>();
 
   constructor(private readonly log?: Logger, opts: SecondaryCommitsOptions = {}) {
     this.holdMs = opts.holdMs ?? 0;
@@ -91,7 +99,14 @@ export class SecondaryCommits {
     this.enqueue(participant, { txnId, commitTs, ...opts, attempt: 1 });
   }
 
+  /** The commit ts of `txnId` when this store has its commit queued, held or in flight (see `decided`). */
+  committedTs(txnId: string): number | undefined {
+    return this.decided.get(txnId);
+  }
+
   private enqueue(participant: TxnParticipant, c: Pending): void {
+    this.decided.set(c.txnId, c.commitTs);
+    this.perTxn.set(c.txnId, (this.perTxn.get(c.txnId) ?? 0) + 1);
     let q = this.queues.get(participant.rangeId);
     if (q === undefined) this.queues.set(participant.rangeId, (q = { participant, pending: [], inFlight: false }));
     q.participant = participant; // the newest handle (a replica re-created after a move)
@@ -162,6 +177,17 @@ export class SecondaryCommits {
       .then(() => this.answered(1));
   }
 
+  /** One of `txnId`'s commits was answered: it leaves `decided` with its last (a retry re-enters it). */
+  private forget(txnId: string): void {
+    const n = (this.perTxn.get(txnId) ?? 1) - 1;
+    if (n > 0) {
+      this.perTxn.set(txnId, n);
+      return;
+    }
+    this.perTxn.delete(txnId);
+    this.decided.delete(txnId);
+  }
+
   /** Resolves once every queued commit (and rollback) was answered (or failed). */
   idle(): Promise<void> {
     if (this.outstanding === 0) return Promise.resolve();
@@ -197,11 +223,13 @@ export class SecondaryCommits {
               this.outstanding--;
               this.enqueue(p, again);
             }, 50 * c.attempt).unref();
+            this.forget(c.txnId);
             return;
           }
           this.log?.warn('secondary commit failed; readers resolve its locks through the primary', { rangeId, txnId: c.txnId, primary: c.primary !== undefined, err: String(r.reason) });
         }
         c.then?.(r.status === 'fulfilled');
+        this.forget(c.txnId);
       });
       this.answered(batch.length);
       this.flush(rangeId, q);

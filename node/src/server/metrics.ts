@@ -26,6 +26,7 @@ export class ServerMetrics {
   readonly gcRuns: client.Counter<string>;
   readonly snapshotRaises: client.Counter<string>;
   readonly tsPromises: client.Counter<string>;
+  readonly lockReadThroughs: client.Counter<string>;
   readonly gcRemovedVersions: client.Counter<string>;
   readonly gcDuration: HotHistogram;
   readonly engineBytes: client.Gauge<string>;
@@ -102,6 +103,7 @@ export class ServerMetrics {
     this.gcRuns = new client.Counter({ name: 'kvs_gc_runs_total', help: 'MVCC garbage collection runs', registers });
     this.snapshotRaises = new client.Counter({ name: 'kvs_txn_snapshot_raises_total', help: "Noops proposed to raise a range's ts to a transaction's snapshot above it (the max-ts rule; one Raft round each)", registers });
     this.tsPromises = new client.Counter({ name: 'kvs_txn_ts_promises_total', help: "Snapshots above a range's applied ts made repeatable by its leader's timestamp promise (no Raft round)", registers });
+    this.lockReadThroughs = new client.Counter({ name: 'kvs_txn_lock_read_throughs_total', help: "Gets that read through the write lock of a transaction this store knew decided (its coordinator's queued commit, or the decided record in a local replica of its primary's range) instead of settling the lock first", registers });
     this.gcRemovedVersions = new client.Counter({ name: 'kvs_gc_removed_versions_total', help: 'Old versions removed by GC', registers });
     this.gcDuration = new HotHistogram({
       name: 'kvs_gc_duration_seconds',
@@ -188,6 +190,7 @@ export class ServerMetrics {
       },
       onSnapshotRaise: () => this.snapshotRaises.inc(),
       onTsPromise: () => this.tsPromises.inc(),
+      onLockReadThrough: () => this.lockReadThroughs.inc(),
       onGcRun: (removed, seconds) => {
         this.gcRuns.inc();
         this.gcRemovedVersions.inc(removed);

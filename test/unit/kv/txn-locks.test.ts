@@ -280,6 +280,50 @@ describe('cross-range transaction locks (reads on a LocalStore)', () => {
     }
   });
 
+  it('a get reads through the write lock of a transaction the store knows decided (knownTxnOutcome); unknown: KeyLocked as before (control)', async () => {
+    let known: { state: 'committed' | 'aborted'; ts: number } | undefined;
+    const asked: string[] = [];
+    const store = await LocalStore.open({
+      engine: new MemoryEngine(),
+      gcIntervalMs: 0,
+      knownTxnOutcome: (txnId, primary) => {
+        asked.push(`${txnId}/${primary.toString()}`);
+        return known;
+      },
+    });
+    try {
+      await store.put(b('x'), b('old'));
+      await store.put(b('y'), b('gone?'));
+      const start = store.readableTs;
+      const prepTs = await store.prepareTxn({ txnId: 't1', startTs: start, primary: b('p'), ttlTs: 1_000_000, readKeys: [], readRanges: [], writes: [put('x', 'new'), { op: 'delete', key: b('y') }] });
+      // Control: an outcome the store does not know leaves the lock to the resolver.
+      await assert.rejects(store.get(b('x')), (e: unknown) => e instanceof KeyLockedError && e.lock.txnId === 't1');
+      assert.deepEqual(asked, ['t1/p'], 'asked about the lock\'s transaction and its primary');
+      // Committed at or below the read ts: the lock's own write is the value.
+      const readTs = (await store.get(b('unlocked'))).readTs;
+      assert.ok(readTs >= prepTs);
+      known = { state: 'committed', ts: prepTs };
+      const got = await store.get(b('x'));
+      assert.equal(got.value?.toString(), 'new');
+      assert.equal(got.version, prepTs);
+      assert.equal((await store.get(b('y'))).found, false, 'a committed delete reads as absent');
+      // Committed above the read ts: invisible there, the stored version answers.
+      known = { state: 'committed', ts: prepTs + 1_000 };
+      assert.equal((await store.get(b('x'), { snapshotTs: prepTs })).value?.toString(), 'old');
+      assert.equal((await store.get(b('y'), { snapshotTs: prepTs })).value?.toString(), 'gone?');
+      // Aborted: invisible at every ts.
+      known = { state: 'aborted', ts: prepTs };
+      assert.equal((await store.get(b('x'))).value?.toString(), 'old');
+      // The lock was only read through, never settled: still there for its commit (or a resolver).
+      known = undefined;
+      await assert.rejects(store.get(b('x')), KeyLockedError);
+      await store.commitTxnLocks('t1', prepTs); // a secondary's commit (the primary 'p' is elsewhere)
+      assert.equal((await store.get(b('x'))).value?.toString(), 'new', 'the commit wrote what the read-through returned');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a lock released by an applied batch still blocks readers until that batch is published (no committed version missed)', async () => {
     const sm = await StateMachine.open(new MemoryEngine());
     await apply1(sm, prepare('t1', { ts: 20, startTs: 15, primary: 'x', writes: [put('x', '1')] }));

@@ -177,6 +177,40 @@ describe('ranges: splits and routing on one store', function () {
     assert.equal((await kv.get(b('d'))).value?.toString(), 'left');
   });
 
+  it('a get reads through the lock of a committed transaction the store knows decided: its own queued commit, or the record in its replica of the primary\'s range — the lock is left alone', async () => {
+    await node.close();
+    let throughs = 0;
+    // Secondary commits held for a minute: their locks stay until something settles them.
+    node = await openSingleVoter({ txnParallelCommit: true, txnSecondaryHoldMs: 60_000, store: { observer: { onLockReadThrough: () => throughs++ } } });
+    await node.split(b('m'));
+    await leadersReady(node);
+    const kv = node.kvStore;
+    const locks = (): number[] => node.sorted().map((r) => r.store.sm.locks.lockCount);
+    // 1. This store coordinated it: the secondary's commit is queued (held) here.
+    await kv.batch([{ op: 'put', key: b('a'), value: b('A') }, { op: 'put', key: b('x'), value: b('X') }]);
+    assert.equal(locks().reduce((n, c) => n + c, 0), 1, 'one part\'s commit is held: its lock is still there');
+    assert.equal((await kv.get(b('a'))).value?.toString(), 'A');
+    assert.equal((await kv.get(b('x'))).value?.toString(), 'X');
+    assert.equal(throughs, 1, 'read through the held part\'s lock');
+    assert.equal(locks().reduce((n, c) => n + c, 0), 1, 'the lock was not settled (no hurried commit, no resolver round)');
+    // 2. A transaction no commit queue here knows: prepared on both ranges through the steps, its
+    //    primary's record committed — the replica of the primary's range decides it.
+    const [left, right] = node.sorted();
+    const startTs = (await kv.get(b('b'))).readTs;
+    const req = { txnId: 'tR', startTs, primary: b('b'), ttlTs: 10_000_000, readKeys: [], readRanges: [] };
+    const p1 = await left!.store.steps.prepareTxn({ ...req, writes: [{ op: 'put', key: b('b'), value: b('B') }] });
+    const p2 = await right!.store.steps.prepareTxn({ ...req, writes: [{ op: 'put', key: b('y'), value: b('Y') }] });
+    const commitTs = Math.max(p1, p2);
+    await left!.store.steps.commitTxnLocks('tR', commitTs, { primary: b('b') });
+    assert.equal(left!.store.sm.locks.record('tR')?.state, 'committed');
+    const y = await kv.get(b('y'));
+    assert.equal(y.value?.toString(), 'Y');
+    assert.equal(y.version, commitTs);
+    assert.equal(throughs, 2);
+    assert.equal(right!.store.sm.locks.locksOf('tR').length, 1, 'its lock stays for the commit or a resolver');
+    assert.equal(node.kvStore instanceof RangeKvStore && node.kvStore.knownTxnOutcome('tR', b('y')), undefined, 'only the primary\'s range decides');
+  });
+
   it('direct reads: a part only written joins at the snapshot without making it repeatable; a read through it does so first (control: without direct reads the part begins repeatable)', async () => {
     const kv = node.kvStore;
     await node.split(b('m'));

@@ -208,4 +208,30 @@ describe('raftstore/secondary-commits: held commits ride the range\'s next propo
     assert.deepEqual(log, ['commit A@2']);
     await sc.idle();
   });
+
+  it('committedTs knows a transaction while any of its commits is queued, held or in flight — the record\'s, then its secondaries\' — and forgets it after the last', async () => {
+    const sc = new SecondaryCommits(undefined, { holdMs: 10_000 });
+    const primary = fakeRange(1);
+    const second = fakeRange(2);
+    assert.equal(sc.committedTs('A'), undefined);
+    sc.commit(primary.p, 'A', 42, { primary: b('a'), then: (ok) => ok && sc.commit(second.p, 'A', 42) });
+    assert.equal(sc.committedTs('A'), 42, 'the record is in flight: the transaction is committed at 42');
+    await tick();
+    primary.answer(); // the record applied: its secondary is queued (held) before the record's commit is forgotten
+    await tick();
+    assert.equal(sc.committedTs('A'), 42, 'the secondary is held');
+    sc.ride(2);
+    await tick();
+    assert.equal(sc.committedTs('A'), 42, 'the secondary is in flight');
+    second.answer();
+    await sc.idle();
+    assert.equal(sc.committedTs('A'), undefined, 'nothing of it is left here: a reader settles or finds no lock');
+    // A failed commit is forgotten too (readers then settle its locks through the primary, as before).
+    sc.commit(second.p, 'B', 50);
+    sc.ride(2);
+    await tick();
+    second.answer(true);
+    await sc.idle();
+    assert.equal(sc.committedTs('B'), undefined);
+  });
 });
