@@ -13,7 +13,8 @@
 // point: `ride`), in which case it goes in the same event-loop turn and so in that proposal's Raft round,
 // instead of a round of its own (TiKV and CockroachDB resolve intents asynchronously too; a round of a
 // range costs far more CPU than one more command in it). Back-to-back transactions over 4 ranges then pay
-// ~4 rounds each instead of ~7. A reader on this store that meets a held commit's lock sends it at once
+// ~4 rounds each instead of ~7. A get on this store that meets a queued commit's lock reads through it
+// (`committedTs`, LocalStore.readThroughLock); another reader here sends a held commit at once
 // (`hurry`, from the lock resolver) rather than waiting; a reader or prepare on ANOTHER store backs off
 // as for any lock whose commit is on its way, and checks the lock at its primary at once (lock-resolver.ts
 // earlyCheckPolicy, TiKV's CheckTxnStatus): a committed transaction's lock is settled by that reader.
