@@ -354,16 +354,19 @@ export class LocalStore implements KvStore {
    * checkReadLock for a get, reading through the write lock of a transaction this store knows decided
    * (knownTxnOutcome) instead of refusing: committed at or below `ts`, the lock's own write is the value
    * at `ts` (a key holds one write lock, and it kept every other writer out since its prepare, which was
-   * above the key's last version); committed above `ts`, or aborted, the lock is invisible at `ts` and
-   * the stored versions answer. The lock itself is left for its commit or a resolver to settle (TiKV's
-   * reads skip a lock whose transaction they know committed the same way).
+   * above the key's last version); aborted, the lock is invisible and the stored versions answer. So is
+   * one committed above `ts` — for a snapshot read only: a current read (`latest`, at the applied ts)
+   * must see every write acknowledged before it, and a transaction's commit ts may exceed this range's
+   * applied ts (it is the largest prepare ts of all its ranges), so such a read settles the lock first,
+   * as before, and reads again above it. The lock itself is left for its commit or a resolver to settle
+   * (TiKV's reads skip a lock whose transaction they know committed the same way).
    */
-  private readThroughLock(key: Buffer, ts: number): GetResult | undefined {
+  private readThroughLock(key: Buffer, ts: number, latest: boolean): GetResult | undefined {
     if (this.sm.locks.size === 0 || this.opts.unsafeIgnoreTxnLocks === true) return undefined;
     const l = this.sm.locks.readerBlocker(key, ts);
     if (l === undefined) return undefined;
     const known = l.mutation !== undefined ? this.opts.knownTxnOutcome?.(l.txnId, l.primary) : undefined;
-    if (known === undefined) throw new KeyLockedError(key, l);
+    if (known === undefined || (latest && known.state === 'committed' && known.ts > ts)) throw new KeyLockedError(key, l);
     // (A second blocker would be a lock retired by a batch not yet published: it is settled as before.)
     const other = this.sm.locks.readerBlocker(key, ts, l.txnId);
     if (other !== undefined) throw new KeyLockedError(key, other);
@@ -583,7 +586,7 @@ export class LocalStore implements KvStore {
     if (opts.txnId) return this.txns.get(opts.txnId, key);
     const ts = await this.readTs(opts.snapshotTs);
     this.checkSafePoint(ts); // synchronously before the read's iterator (its engine snapshot) is created
-    const through = this.readThroughLock(key, ts);
+    const through = this.readThroughLock(key, ts, opts.snapshotTs === undefined || opts.snapshotTs === 0);
     if (through !== undefined) return through;
     const r = await this.stableRead(() => mvccGet(this.engine, key, ts), false);
     return r === undefined ? { found: false, version: 0, readTs: ts } : { found: true, value: r.value, version: r.version, readTs: ts };
