@@ -107,7 +107,8 @@ async function measure(ranges: number): Promise<void> {
     const wall = performance.now() - wall0;
     const cpu1 = pids.map(cpuMs);
     const counters1 = await storeCounters(cluster, COUNTERS);
-    const [waits, resolved, raises, promises] = COUNTERS.map((c) => counters1.get(c)! - (counters0.get(c) ?? 0)) as [number, number, number, number];
+    const delta = (c: string): number => counters1.get(c)! - (counters0.get(c) ?? 0);
+    const [waits, resolved, raises, promises] = COUNTERS.map(delta) as [number, number, number, number];
     const self = process.cpuUsage(self0);
     const stores = cpu1.reduce((s, c, i) => s + c.all - cpu0[i]!.all, 0);
     const mains = cpu1.reduce((s, c, i) => s + c.main - cpu0[i]!.main, 0);
@@ -116,7 +117,7 @@ async function measure(ranges: number): Promise<void> {
       `| ${ranges} | ${steps.total.length} | ${f(steps.begin)} | ${f(steps.gets)} | ${f(steps.commit)} | ${f(steps.total)} | ${(stores / n).toFixed(1)} (${(mains / n).toFixed(1)}) | ${((self.user + self.system) / 1000 / n).toFixed(2)} | ${(stores / wall).toFixed(2)} | ${(waits / n).toFixed(2)} / ${(resolved / n).toFixed(2)} | ${(raises / n).toFixed(2)} / ${(promises / n).toFixed(2)} |`,
     );
     if (conflicts > 0) console.log(`  ${conflicts} transactions refused by a conflict (not timed)`);
-    if (extra.length > 0) console.log(`  per transaction, all stores: ${extra.map((c) => `${c} ${((counters1.get(c)! - (counters0.get(c) ?? 0)) / n).toFixed(2)}`).join(', ')}`);
+    if (extra.length > 0) console.log(`  per transaction, all stores: ${extra.map((c) => `${c} ${(delta(c) / n).toFixed(2)}`).join(', ')}`);
   } finally {
     client.close();
     await driver.close();

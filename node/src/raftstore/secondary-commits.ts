@@ -79,13 +79,11 @@ export class SecondaryCommits {
 
   private readonly holdMs: number;
   /**
-   * Commit ts of every transaction whose commit is queued, held or in flight here: each is decided
-   * (committed) — a commit is queued only after the commit point — so a reader on this store may read
-   * through its locks (committedTs; LocalStore.readThroughLock).
+   * Every transaction with a commit queued, held or in flight here: its commit ts, and how many of its
+   * commits are. Each is decided (committed) — a commit is queued only after the commit point — so a
+   * reader on this store may read through its locks (committedTs; LocalStore.readThroughLock).
    */
-  private readonly decided = new Map<string, number>();
-  /** Commits of each transaction in `decided` queued, held or in flight. */
-  private readonly perTxn = new Map<string, number>();
+  private readonly decided = new Map<string, { commitTs: number; commits: number }>();
 
   constructor(private readonly log?: Logger, opts: SecondaryCommitsOptions = {}) {
     this.holdMs = opts.holdMs ?? 0;
@@ -102,12 +100,13 @@ export class SecondaryCommits {
 
   /** The commit ts of `txnId` when this store has its commit queued, held or in flight (see `decided`). */
   committedTs(txnId: string): number | undefined {
-    return this.decided.get(txnId);
+    return this.decided.get(txnId)?.commitTs;
   }
 
   private enqueue(participant: TxnParticipant, c: Pending): void {
-    this.decided.set(c.txnId, c.commitTs);
-    this.perTxn.set(c.txnId, (this.perTxn.get(c.txnId) ?? 0) + 1);
+    const d = this.decided.get(c.txnId);
+    if (d !== undefined) d.commits++;
+    else this.decided.set(c.txnId, { commitTs: c.commitTs, commits: 1 });
     let q = this.queues.get(participant.rangeId);
     if (q === undefined) this.queues.set(participant.rangeId, (q = { participant, pending: [], inFlight: false }));
     q.participant = participant; // the newest handle (a replica re-created after a move)
@@ -180,13 +179,8 @@ export class SecondaryCommits {
 
   /** One of `txnId`'s commits was answered: it leaves `decided` with its last (a retry re-enters it). */
   private forget(txnId: string): void {
-    const n = (this.perTxn.get(txnId) ?? 1) - 1;
-    if (n > 0) {
-      this.perTxn.set(txnId, n);
-      return;
-    }
-    this.perTxn.delete(txnId);
-    this.decided.delete(txnId);
+    const d = this.decided.get(txnId);
+    if (d !== undefined && --d.commits === 0) this.decided.delete(txnId);
   }
 
   /** Resolves once every queued commit (and rollback) was answered (or failed). */
