@@ -18,8 +18,13 @@ import { CodecError } from './errors.js';
 const VERSION = 1;
 
 export class Writer {
-  private buf = new Uint8Array(64);
+  private buf: Uint8Array;
   private pos = 0;
+
+  /** `capacity`: the expected size — an encoding that fits it is written without regrowing the buffer. */
+  constructor(capacity = 64) {
+    this.buf = new Uint8Array(capacity);
+  }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -58,7 +63,8 @@ export class Writer {
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    // A view when the buffer is mostly used (no second copy); a copy when most of it would be kept alive for nothing.
+    return this.pos * 2 >= this.buf.length ? this.buf.subarray(0, this.pos) : this.buf.slice(0, this.pos);
   }
 }
 
@@ -157,8 +163,13 @@ function readSnapshot(r: Reader): Snapshot {
   return { metadata: readSnapshotMetadata(r), data: r.bytes() };
 }
 
-function encodeWith(f: (w: Writer) => void): Uint8Array {
-  const w = new Writer();
+/** Upper bound of a uvarint's encoding (a safe integer, 53 bits, in 7-bit groups). */
+const MAX_UVARINT = 8;
+/** Encoded size of an entry, at most (term, index, type, data length, data). */
+const entrySize = (e: Entry): number => 4 * MAX_UVARINT + e.data.length;
+
+function encodeWith(f: (w: Writer) => void, capacity?: number): Uint8Array {
+  const w = new Writer(capacity);
   w.uvarint(VERSION);
   f(w);
   return w.finish();
@@ -191,7 +202,19 @@ export function encodeMessage(m: Message): Uint8Array {
     if (m.snapshot) writeSnapshot(w, m.snapshot);
     // Trailing optional field (Message.gen); absent when 0.
     if (m.gen !== undefined && m.gen !== 0) w.uvarint(m.gen);
-  });
+  }, messageSize(m));
+}
+
+/**
+ * The encoded size of `m`, nearly always an upper bound (a snapshot's conf state may add a little): sized
+ * up front, a MsgApp's buffer is allocated once instead of doubling from 64 bytes per entry added
+ * (the regrowth was ~2 % of a range leader's CPU under cross-range transactions).
+ */
+function messageSize(m: Message): number {
+  let n = 16 * MAX_UVARINT + m.context.length;
+  for (const e of m.entries) n += entrySize(e);
+  if (m.snapshot !== undefined) n += 8 * MAX_UVARINT + m.snapshot.data.length;
+  return n;
 }
 
 export function decodeMessage(buf: Uint8Array): Message {
@@ -225,7 +248,7 @@ export function decodeMessage(buf: Uint8Array): Message {
 }
 
 export function encodeEntry(e: Entry): Uint8Array {
-  return encodeWith((w) => writeEntry(w, e));
+  return encodeWith((w) => writeEntry(w, e), MAX_UVARINT + entrySize(e));
 }
 
 export function decodeEntry(buf: Uint8Array): Entry {

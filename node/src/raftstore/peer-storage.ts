@@ -48,6 +48,9 @@ const K_MARKER = 0x05;
 const K_IDENT = 0x06;
 const K_ENTRY = 0x10;
 
+/** A Buffer over an encoding's bytes, without copying them (Buffer.from(Uint8Array) would). */
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
 function groupKey(groupId: number, kind: number, index?: number): Buffer {
   const b = Buffer.alloc(index === undefined ? 10 : 18);
   b[0] = RAFT_PREFIX;
@@ -366,11 +369,11 @@ export class PeerStorage implements Storage {
     const g = this.groupId;
     const ops: EngineOp[] = [];
     if (entries.length > 0) {
-      for (const e of entries) ops.push({ type: 'put', key: raftKeys.entry(g, e.index), value: Buffer.from(encodeEntry(e)) });
+      for (const e of entries) ops.push({ type: 'put', key: raftKeys.entry(g, e.index), value: asBuffer(encodeEntry(e)) });
       const newLast = entries[entries.length - 1]!.index;
       for (let i = newLast + 1; i <= this.mem.lastIndex(); i++) ops.push({ type: 'del', key: raftKeys.entry(g, i) });
     }
-    if (hardState !== undefined) ops.push({ type: 'put', key: raftKeys.hardState(g), value: Buffer.from(encodeHardState(hardState)) });
+    if (hardState !== undefined) ops.push({ type: 'put', key: raftKeys.hardState(g), value: asBuffer(encodeHardState(hardState)) });
     return ops;
   }
 
@@ -412,7 +415,7 @@ export class PeerStorage implements Storage {
     ops.push({ type: 'put', key: raftKeys.marker(g), value: Buffer.from([1]) });
     ops.push({ type: 'put', key: raftKeys.truncated(g), value: Buffer.from(encodeSnapshotMetadata(snap.metadata)) });
     ops.push({ type: 'put', key: raftKeys.confState(g), value: Buffer.from(encodeConfState(snap.metadata.confState)) });
-    ops.push({ type: 'put', key: raftKeys.hardState(g), value: Buffer.from(encodeHardState(hardState)) });
+    ops.push({ type: 'put', key: raftKeys.hardState(g), value: asBuffer(encodeHardState(hardState)) });
     return ops;
   }
 

@@ -21,7 +21,7 @@
 //   EPOCH_NOT_MATCH (retryable: the client helper re-runs the body).
 // * A request that meets a prepared transaction's lock (KEY_LOCKED) settles it (raftstore/lock-resolver.ts)
 //   and retries, for at most the lock TTL plus a margin.
-import { randomBytes } from 'node:crypto';
+import { uniqueId } from '../common/unique-id.js';
 import type { BeginOptions, DeleteResult, GetResult, KvStore, Mutation, PutOptions, PutResult, ReadOptions, ScanOptions, ScanResult, Session, StoreStatus, KeyValue } from '../kv/api.js';
 import { applyCarriedWrites, applyReportedReads } from '../kv/carried-writes.js';
 import { EpochNotMatchError, InvalidArgumentError, KeyLockedError, KeyNotInRangeError, KvError, OutcomeUnknownError, StoreClosedError, TxnConflictError, TxnNotFoundError } from '../kv/errors.js';
@@ -408,7 +408,7 @@ export class RangeKvStore implements KvStore {
       throw new KeyNotInRangeError(0, 'this store holds no replica of the range the batch writes; retry on a store that does');
     }
     // Exactly once across attempts on any store: the commit point is the range of the smallest key.
-    const { commitTs } = await commitBatch([...byRange.values()], this.twoPhaseOptions(`b${randomBytes(12).toString('hex')}`, 0, session), (key) => this.participantFor(key));
+    const { commitTs } = await commitBatch([...byRange.values()], this.twoPhaseOptions(uniqueId('b'), 0, session), (key) => this.participantFor(key));
     return { version: commitTs };
   }
 
@@ -546,7 +546,7 @@ export class RangeKvStore implements KvStore {
    * refusals too — its client answers those by sending the span range by range under new seqs.
    */
   private settleDeleteRange(e: unknown, start: Buffer, session: Session | undefined): Promise<TwoPhaseResult> {
-    return settleRefusal(e, this.twoPhaseOptions(`d${randomBytes(12).toString('hex')}`, 0, session), deleteRangePrimary(start), (key) => this.participantFor(key), true);
+    return settleRefusal(e, this.twoPhaseOptions(uniqueId('d'), 0, session), deleteRangePrimary(start), (key) => this.participantFor(key), true);
   }
 
   /**
@@ -693,7 +693,7 @@ export class RangeKvStore implements KvStore {
 
   async begin(opts: BeginOptions = {}): Promise<{ txnId: string; startTs: number; directReads?: boolean }> {
     this.check();
-    const txnId = `t${randomBytes(12).toString('hex')}`;
+    const txnId = uniqueId('t');
     const now = Date.now();
     if (opts.directReads === true && opts.readOnly !== true) {
       // Direct reads: the snapshot is fixed now — the newest ts any range here has applied, and at least

@@ -117,4 +117,14 @@ describe('raft codec', function () {
     assert.throws(() => decodeMessage(v2), (e: unknown) => e instanceof CodecError && e.code === 'RAFT_CODEC');
     assert.throws(() => encodeHardState({ term: -1, vote: 0, commit: 0 }), CodecError);
   });
+
+  it('sizes a MsgApp up front and keeps no oversized buffer alive behind an encoding', () => {
+    const entries = Array.from({ length: 40 }, (_, i) => ({ term: 7, index: 1000 + i, type: 0, data: new Uint8Array(300 + i).fill(i) }));
+    const m = msg({ type: MessageType.App, groupId: 9, from: 1, to: 2, term: 7, logTerm: 7, index: 999, commit: 990, entries });
+    for (const b of [encodeMessage(m), encodeEntry(entries[3]!), encodeMessage(msg({ type: MessageType.Heartbeat, from: 1, to: 2, term: 7 }))]) {
+      assert.ok(b.byteLength * 2 >= b.buffer.byteLength, `${b.byteLength} bytes over a ${b.buffer.byteLength}-byte buffer`);
+    }
+    assert.deepEqual(decodeMessage(encodeMessage(m)).entries, entries);
+    assert.deepEqual(decodeEntry(encodeEntry(entries[3]!)), entries[3]);
+  });
 });
