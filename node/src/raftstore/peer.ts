@@ -190,14 +190,13 @@ const PROPOSAL_MAGIC = 0x4b;
 const HEADER_LEN = 14;
 
 export function encodeProposal(id: string, cmd: Command): Uint8Array {
-  const body = encodeCommand(cmd);
-  const out = Buffer.allocUnsafe(HEADER_LEN + body.length);
+  // The command is encoded behind room for the header: no second buffer, no copy.
+  const out = encodeCommand(cmd, HEADER_LEN);
   out[0] = PROPOSAL_MAGIC;
   out[1] = 1;
-  const [node, seq] = id.split(':');
-  out.writeUInt32BE(Number(node), 2);
-  out.writeBigUInt64BE(BigInt(seq!), 6);
-  body.copy(out, HEADER_LEN);
+  const colon = id.indexOf(':');
+  out.writeUInt32BE(Number(id.slice(0, colon)), 2);
+  out.writeBigUInt64BE(BigInt(id.slice(colon + 1)), 6);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { decodeCommand, decodeResult, encodeCommand, encodeResult, resultError, DecodeError, BinaryWriter, BinaryReader } from '../../../node/src/kv/commands.js';
+import { decodeCommand, decodeResult, encodeCommand, encodedBound, encodeResult, resultError, DecodeError, BinaryWriter, BinaryReader } from '../../../node/src/kv/commands.js';
 import { TxnConflictError, SnapshotTooOldError, SessionExpiredError } from '../../../node/src/kv/errors.js';
 import { commandArb, plain, resultArb } from './arbitraries.js';
 
@@ -13,6 +13,17 @@ describe('kv commands: binary encoding', () => {
         assert.deepEqual(encodeCommand(decodeCommand(enc)), enc, 'canonical');
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it('the size bound covers every command (one allocation), and a reserved prefix leaves the command bytes as they are (property)', () => {
+    fc.assert(
+      fc.property(commandArb({ anyTs: true }).map(plain), fc.nat(32), (cmd, prefix) => {
+        const enc = encodeCommand(cmd);
+        assert.ok(encodedBound(cmd) >= enc.length, `${cmd.type}: bound ${encodedBound(cmd)} < ${enc.length} bytes`);
+        assert.deepEqual(encodeCommand(cmd, prefix).subarray(prefix), enc);
+      }),
+      { numRuns: 2000 },
     );
   });
 
