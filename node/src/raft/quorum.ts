@@ -16,12 +16,24 @@ export const MAX_INDEX = Number.MAX_SAFE_INTEGER;
 export function majorityCommitted(voters: ReadonlySet<number>, ackedIndex: (id: number) => number | undefined): number {
   const n = voters.size;
   if (n === 0) return MAX_INDEX;
-  const srt: number[] = [];
-  for (const id of voters) srt.push(ackedIndex(id) ?? 0);
-  srt.sort((a, b) => a - b);
+  // Runs on every acknowledgement a leader gets: an insertion sort into a reused scratch array (voter
+  // sets are small) instead of a new array and Array#sort per call — etcd-raft uses a stack array too.
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
+  let len = 0;
+  for (const id of voters) {
+    const v = ackedIndex(id) ?? 0;
+    let i = len++;
+    while (i > 0 && scratch[i - 1]! > v) {
+      scratch[i] = scratch[i - 1]!;
+      i--;
+    }
+    scratch[i] = v;
+  }
   // With n voters, the (n - (n/2+1))-th smallest is acked by a majority.
-  return srt[n - (Math.floor(n / 2) + 1)]!;
+  return scratch[n - (Math.floor(n / 2) + 1)]!;
 }
+
+let scratch = new Float64Array(8);
 
 export function majorityVoteResult(voters: ReadonlySet<number>, votes: ReadonlyMap<number, boolean>): VoteResult {
   if (voters.size === 0) return VoteResult.Won; // empty config: joint vote depends on the other half

@@ -71,10 +71,17 @@ export class ProgressTracker {
     return jointCommitted(this.config.voters, (id) => this.progress.get(id)?.match);
   }
 
+  /** The peer ids in order, kept between calls while the set of peers is the same (visit runs on every broadcast). */
+  private visitOrder: number[] = [];
+
   /** Visit peers in id order (deterministic message order). */
   visit(f: (id: number, pr: Progress) => void): void {
-    const ids = sorted(this.progress.keys());
-    for (const id of ids) f(id, this.progress.get(id)!);
+    let ids = this.visitOrder;
+    if (ids.length !== this.progress.size || !ids.every((id) => this.progress.has(id))) ids = this.visitOrder = sorted(this.progress.keys());
+    for (const id of ids) {
+      const pr = this.progress.get(id);
+      if (pr !== undefined) f(id, pr);
+    }
   }
 
   /** True if a quorum of voters was recently active (check-quorum). */

@@ -196,15 +196,23 @@ export function encodeProposal(id: string, cmd: Command): Uint8Array {
   out[1] = 1;
   const colon = id.indexOf(':');
   out.writeUInt32BE(Number(id.slice(0, colon)), 2);
-  out.writeBigUInt64BE(BigInt(id.slice(colon + 1)), 6);
+  // The seq as two u32 halves (a safe integer): the same bytes as a u64, without a BigInt per proposal.
+  const seq = Number(id.slice(colon + 1));
+  out.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 6);
+  out.writeUInt32BE(seq % 0x1_0000_0000, 10);
   return out;
+}
+
+/** `proposer:seq` from a proposal header (the u64 seq read as two u32 halves: no BigInt). */
+function headerId(b: Buffer): string {
+  return `${b.readUInt32BE(2)}:${b.readUInt32BE(6) * 0x1_0000_0000 + b.readUInt32BE(10)}`;
 }
 
 /** The proposal id of an entry payload without decoding the command (undefined: not a kvs proposal). */
 export function proposalId(data: Uint8Array): string | undefined {
   if (data.length < HEADER_LEN || data[0] !== PROPOSAL_MAGIC || data[1] !== 1) return undefined;
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return `${b.readUInt32BE(2)}:${b.readBigUInt64BE(6)}`;
+  return headerId(b);
 }
 
 function opsBytes(ops: readonly EngineOp[]): number {
@@ -222,7 +230,7 @@ function entriesBytes(entries: readonly Entry[]): number {
 export function decodeProposal(data: Uint8Array): { id: string; cmd: Command } {
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (b.length < HEADER_LEN || b[0] !== PROPOSAL_MAGIC || b[1] !== 1) throw new Error('not a kvs proposal');
-  const id = `${b.readUInt32BE(2)}:${b.readBigUInt64BE(6)}`;
+  const id = headerId(b);
   return { id, cmd: decodeCommand(b.subarray(HEADER_LEN)) };
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { silentLogger } from '../../../node/src/common/logger.js';
 import { NotLeaderError } from '../../../node/src/kv/errors.js';
-import { decodeProposal, encodeProposal } from '../../../node/src/raftstore/peer.js';
+import { decodeProposal, encodeProposal, proposalId } from '../../../node/src/raftstore/peer.js';
 import { toGrpcStatus } from '../../../node/src/server/status-mapping.js';
 import { KvNotLeaderError, fromGrpcError } from '../../../node/src/client/errors.js';
 import { rpcSuite } from '../server/rpc-suite.js';
@@ -21,6 +21,14 @@ describe('raftstore: proposals and NOT_LEADER on the wire', function () {
     const p = decodeProposal(data);
     assert.equal(p.id, '7:123456789012');
     assert.equal(p.cmd.type, 'put');
+    // The header's seq is a big-endian u64 (entries already in logs decode the same), up to 2^53 - 1.
+    for (const seq of [0, 1, 0xffff_ffff, 0x1_0000_0000, Number.MAX_SAFE_INTEGER]) {
+      const d = Buffer.from(encodeProposal(`4294967295:${seq}`, { type: 'noop', proposedTs: 1 }));
+      assert.equal(d.readUInt32BE(2), 4294967295);
+      assert.equal(d.readBigUInt64BE(6), BigInt(seq));
+      assert.equal(proposalId(d), `4294967295:${seq}`);
+      assert.equal(decodeProposal(d).id, `4294967295:${seq}`);
+    }
   });
 
   it('NotLeaderError → UNAVAILABLE + kvs-leader metadata → KvNotLeaderError with the hint', function () {
