@@ -27,6 +27,14 @@ describe('kv commands: binary encoding', () => {
     );
   });
 
+  it('a decoded command shares no bytes with its input (the input buffer may be reused or pooled)', () => {
+    const cmd = { type: 'txnPrepare' as const, proposedTs: 9, txnId: 't1', startTs: 5, primary: Buffer.from('p'), ttlTs: 100, readKeys: [Buffer.from('r1')], readRanges: [{ start: Buffer.from('a'), end: Buffer.from('b') }], writes: [{ op: 'put' as const, key: Buffer.from('k1'), value: Buffer.from('v1') }], participants: [Buffer.from('x')] };
+    const input = Buffer.from(encodeCommand(cmd));
+    const decoded = decodeCommand(input);
+    input.fill(0xff);
+    assert.deepEqual(decoded, cmd);
+  });
+
   it('results round-trip (property)', () => {
     fc.assert(
       fc.property(resultArb.map(plain), (r) => {
