@@ -38,6 +38,7 @@ import {
   encodeSnapshotMetadata,
 } from '../raft/index.js';
 import { IdentityRegistry } from './identity.js';
+import { bufferView } from '../common/buffer-view.js';
 
 export const RAFT_PREFIX = 0x02;
 const K_HARD = 0x01;
@@ -47,9 +48,6 @@ const K_ADDRS = 0x04;
 const K_MARKER = 0x05;
 const K_IDENT = 0x06;
 const K_ENTRY = 0x10;
-
-/** A Buffer over an encoding's bytes, without copying them (Buffer.from(Uint8Array) would). */
-const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 function groupKey(groupId: number, kind: number, index?: number): Buffer {
   const b = Buffer.alloc(index === undefined ? 10 : 18);
@@ -369,11 +367,11 @@ export class PeerStorage implements Storage {
     const g = this.groupId;
     const ops: EngineOp[] = [];
     if (entries.length > 0) {
-      for (const e of entries) ops.push({ type: 'put', key: raftKeys.entry(g, e.index), value: asBuffer(encodeEntry(e)) });
+      for (const e of entries) ops.push({ type: 'put', key: raftKeys.entry(g, e.index), value: bufferView(encodeEntry(e)) });
       const newLast = entries[entries.length - 1]!.index;
       for (let i = newLast + 1; i <= this.mem.lastIndex(); i++) ops.push({ type: 'del', key: raftKeys.entry(g, i) });
     }
-    if (hardState !== undefined) ops.push({ type: 'put', key: raftKeys.hardState(g), value: asBuffer(encodeHardState(hardState)) });
+    if (hardState !== undefined) ops.push({ type: 'put', key: raftKeys.hardState(g), value: bufferView(encodeHardState(hardState)) });
     return ops;
   }
 
@@ -415,7 +413,7 @@ export class PeerStorage implements Storage {
     ops.push({ type: 'put', key: raftKeys.marker(g), value: Buffer.from([1]) });
     ops.push({ type: 'put', key: raftKeys.truncated(g), value: Buffer.from(encodeSnapshotMetadata(snap.metadata)) });
     ops.push({ type: 'put', key: raftKeys.confState(g), value: Buffer.from(encodeConfState(snap.metadata.confState)) });
-    ops.push({ type: 'put', key: raftKeys.hardState(g), value: asBuffer(encodeHardState(hardState)) });
+    ops.push({ type: 'put', key: raftKeys.hardState(g), value: bufferView(encodeHardState(hardState)) });
     return ops;
   }
 

@@ -60,6 +60,7 @@ import type { LogWriter } from './log-writer.js';
 import { decodePromiseMarker, encodePromiseMarker } from './ts-promise-wire.js';
 import { QUIESCE_IDLE_TICKS, decodeQuiesceMarker, encodeQuiesceMarker, followerMayQuiesce, leaderLivenessWake, leaderQuiesceBlocker } from './quiesce.js';
 import type { RaftTransport, SnapshotSource } from './transport.js';
+import { bufferView } from '../common/buffer-view.js';
 
 export interface PeerConfig {
   groupId: number;
@@ -211,7 +212,7 @@ function headerId(b: Buffer): string {
 /** The proposal id of an entry payload without decoding the command (undefined: not a kvs proposal). */
 export function proposalId(data: Uint8Array): string | undefined {
   if (data.length < HEADER_LEN || data[0] !== PROPOSAL_MAGIC || data[1] !== 1) return undefined;
-  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const b = bufferView(data);
   return headerId(b);
 }
 
@@ -228,7 +229,7 @@ function entriesBytes(entries: readonly Entry[]): number {
 }
 
 export function decodeProposal(data: Uint8Array): { id: string; cmd: Command } {
-  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const b = bufferView(data);
   if (b.length < HEADER_LEN || b[0] !== PROPOSAL_MAGIC || b[1] !== 1) throw new Error('not a kvs proposal');
   const id = headerId(b);
   return { id, cmd: decodeCommand(b.subarray(HEADER_LEN)) };

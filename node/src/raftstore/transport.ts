@@ -39,6 +39,7 @@ import { type Message, MessageType, decodeMessage, encodeMessage } from '../raft
 import type { RaftFrame } from '../generated/kvs/v1/RaftFrame.js';
 import type { SnapshotChunk } from '../generated/kvs/v1/SnapshotChunk.js';
 import type { SnapshotDone } from '../generated/kvs/v1/SnapshotDone.js';
+import { bufferView } from '../common/buffer-view.js';
 
 export interface TransportHandlers {
   /** Messages received from a peer (any group). */
@@ -402,7 +403,7 @@ export class RaftTransport {
       };
       for (const m of queue) {
         if (bytes + m.length > this.maxFrameBytes) writeBatch();
-        batch.push(Buffer.from(m.buffer, m.byteOffset, m.byteLength));
+        batch.push(bufferView(m));
         bytes += m.length;
       }
       writeBatch();
