@@ -264,7 +264,8 @@ async function benchEtcd(): Promise<RunResult[]> {
   const cluster = await EtcdCluster.start(etcdMembers, etcdBin, p ? { ca: p.ca, cert: p.node.crt, key: p.node.key } : undefined);
   const d = new EtcdDriver(cluster.endpoints, `etcd×${etcdMembers}${tlsTag()}`, p ? { ca: readFileSync(p.ca), cert: readFileSync(p.client.crt), key: readFileSync(p.client.key) } : undefined);
   try {
-    return await measure(d);
+    // The members' CPU per op too, as for kvs: the same box runs both, so the comparison is per op.
+    return await measure(d, () => cluster.members.map((m) => m.child?.pid ?? 0).filter((pid) => pid > 0));
   } finally {
     await d.close();
     await cluster.stop();
