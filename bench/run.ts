@@ -135,7 +135,7 @@ function machine(): Record<string, unknown> {
 }
 
 /**
- * Store CPU per operation (docs/scaling.md's per-store cost): CPU of every kvs-node process over one
+ * Store CPU per operation (docs/scaling.md's per-store cost): CPU of every kvs-node (or etcd member) process over one
  * runWorkload call (warm-up included, so it is scaled to the measured share of the wall time — pass
  * --warmup 0 for an exact count), divided by the operations measured.
  */
