@@ -755,97 +755,6 @@ function readReadSet(r: BinaryReader): { readKeys: Buffer[]; readRanges: KeyRang
   return { readKeys, readRanges };
 }
 
-/** The fields every command carries, read from its header: spread into each decoded command. */
-type Base = { proposedTs: number; session?: Session };
-
-/**
- * One decoder per command type, each a small function of its own: V8 optimises and deoptimises per
- * function, so the first command of a rare type (a noop, a safe point) no longer drops the decoding of
- * every put back to the baseline tier — with one big switch it did, and at one request in flight the
- * switch was not optimised again (docs/benchmarks.md, 2026-12-08).
- */
-const DECODERS: { readonly [T in Command['type']]: (r: BinaryReader, flags: number, base: Base) => Extract<Command, { type: T }> } = {
-  put: (r, flags, base) => {
-    const c: PutCommand = { type: 'put', ...base, key: r.bytes(), value: r.bytes() };
-    if (flags & F_EXPECTED) c.expectedValue = r.bytes();
-    if (flags & F_EXPECT_ABSENT) c.expectAbsent = true;
-    if (flags & F_RETURN_PREV) c.returnPrev = true;
-    return c;
-  },
-  delete: (r, _flags, base) => ({ type: 'delete', ...base, key: r.bytes() }),
-  deleteRange: (r, flags, base) => {
-    const c: DeleteRangeCommand = { type: 'deleteRange', ...base };
-    if (flags & F_START) c.start = r.bytes();
-    if (flags & F_END) c.end = r.bytes();
-    if (flags & F_CHUNK) {
-      c.maxKeys = r.varint();
-      c.deletedBefore = r.varint();
-    }
-    if (flags & F_RESUME) c.resume = r.bytes();
-    return c;
-  },
-  batch: (r, _flags, base) => ({ type: 'batch', ...base, mutations: readMutations(r) }),
-  txnCommit: (r, _flags, base) => {
-    const startTs = r.varint();
-    const { readKeys, readRanges } = readReadSet(r);
-    return { type: 'txnCommit', ...base, startTs, readKeys, readRanges, writes: readMutations(r) };
-  },
-  txnPrepare: (r, flags, base) => {
-    const txnId = r.string();
-    const startTs = r.varint();
-    const primary = r.bytes();
-    const ttlTs = r.varint();
-    const { readKeys, readRanges } = readReadSet(r);
-    const c: TxnPrepareCommand = { type: 'txnPrepare', ...base, txnId, startTs, primary, ttlTs, readKeys, readRanges, writes: readMutations(r) };
-    if (flags & F_STAGING) c.participants = readKeyList(r);
-    return c;
-  },
-  txnCommitLocks: (r, _flags, base) => {
-    const c: TxnCommitLocksCommand = { type: 'txnCommitLocks', ...base, txnId: r.string(), commitTs: r.varint() };
-    const flags = r.u8();
-    if (flags > 3) throw new DecodeError(`bad txnCommitLocks flags ${flags}`);
-    if ((flags & 1) !== 0) c.primary = r.bytes();
-    if ((flags & 2) !== 0) {
-      const startTs = r.varint();
-      const { readKeys, readRanges } = readReadSet(r);
-      c.onePhase = { startTs, readKeys, readRanges, writes: readMutations(r) };
-    }
-    return c;
-  },
-  txnRollbackLocks: (r, _flags, base) => {
-    const c: TxnRollbackLocksCommand = { type: 'txnRollbackLocks', ...base, txnId: r.string() };
-    if (r.u8() === 1) c.primary = r.bytes();
-    return c;
-  },
-  txnCheck: (r, flags, base) => {
-    const c: TxnCheckCommand = { type: 'txnCheck', ...base, txnId: r.string(), primary: r.bytes() };
-    if (flags & F_LOCK_EXPIRES) c.lockExpiresTs = r.varint();
-    if (flags & F_FORCE) c.force = true;
-    return c;
-  },
-  txnCheckPart: (r, _flags, base) => ({ type: 'txnCheckPart', ...base, txnId: r.string(), key: r.bytes() }),
-  setSafePoint: (r, _flags, base) => ({ type: 'setSafePoint', ...base, safePoint: r.varint() }),
-  noop: (r, flags, base) => (flags & F_CEILING ? { type: 'noop', ...base, ceiling: r.varint() } : { type: 'noop', ...base }),
-  fence: (r, flags, base) => {
-    const c: FenceCommand = { type: 'fence', ...base, txnId: r.string() };
-    if (flags & F_FENCE_KEY) c.key = r.bytes();
-    return c;
-  },
-  setSettings: (r, _flags, base) => {
-    const onlyIfUnset = r.u8() === 1;
-    return { type: 'setSettings', ...base, onlyIfUnset, settings: { sessionTtlMs: r.varint(), maxResultsPerSession: r.varint() } };
-  },
-  split: (r, _flags, base) => ({ type: 'split', ...base, splitKey: r.bytes(), newRangeId: r.varint(), expectVersion: r.varint() }),
-  metaUpdate: (r, _flags, base) => {
-    const n = r.varint();
-    const records: Buffer[] = [];
-    for (let i = 0; i < n; i++) records.push(r.bytes());
-    return { type: 'metaUpdate', ...base, records };
-  },
-  tsoPersist: (r, _flags, base) => ({ type: 'tsoPersist', ...base, highWaterMs: r.varint() }),
-  allocIds: (r, _flags, base) => ({ type: 'allocIds', ...base, count: r.varint() }),
-};
-
 export function decodeCommand(buf: Buffer): Command {
   const r = new BinaryReader(buf);
   const version = r.u8();
@@ -856,8 +765,115 @@ export function decodeCommand(buf: Buffer): Command {
   const proposedTs = r.varint();
   let session: Session | undefined;
   if (flags & F_SESSION) session = { clientId: r.string(), seq: r.varint(), firstUnacked: r.varint() };
-  const base: Base = session !== undefined ? { proposedTs, session } : { proposedTs };
-  const cmd = DECODERS[type](r, flags, base);
+  const base = session !== undefined ? { proposedTs, session } : { proposedTs };
+  let cmd: Command;
+  switch (type) {
+    case 'put': {
+      const c: PutCommand = { type, ...base, key: r.bytes(), value: r.bytes() };
+      if (flags & F_EXPECTED) c.expectedValue = r.bytes();
+      if (flags & F_EXPECT_ABSENT) c.expectAbsent = true;
+      if (flags & F_RETURN_PREV) c.returnPrev = true;
+      cmd = c;
+      break;
+    }
+    case 'delete':
+      cmd = { type, ...base, key: r.bytes() };
+      break;
+    case 'deleteRange': {
+      const c: DeleteRangeCommand = { type, ...base };
+      if (flags & F_START) c.start = r.bytes();
+      if (flags & F_END) c.end = r.bytes();
+      if (flags & F_CHUNK) {
+        c.maxKeys = r.varint();
+        c.deletedBefore = r.varint();
+      }
+      if (flags & F_RESUME) c.resume = r.bytes();
+      cmd = c;
+      break;
+    }
+    case 'batch':
+      cmd = { type, ...base, mutations: readMutations(r) };
+      break;
+    case 'txnCommit': {
+      const startTs = r.varint();
+      const { readKeys, readRanges } = readReadSet(r);
+      cmd = { type, ...base, startTs, readKeys, readRanges, writes: readMutations(r) };
+      break;
+    }
+    case 'txnPrepare': {
+      const txnId = r.string();
+      const startTs = r.varint();
+      const primary = r.bytes();
+      const ttlTs = r.varint();
+      const { readKeys, readRanges } = readReadSet(r);
+      const c: TxnPrepareCommand = { type, ...base, txnId, startTs, primary, ttlTs, readKeys, readRanges, writes: readMutations(r) };
+      if (flags & F_STAGING) c.participants = readKeyList(r);
+      cmd = c;
+      break;
+    }
+    case 'txnCommitLocks': {
+      const c: TxnCommitLocksCommand = { type, ...base, txnId: r.string(), commitTs: r.varint() };
+      const flags = r.u8();
+      if (flags > 3) throw new DecodeError(`bad txnCommitLocks flags ${flags}`);
+      if ((flags & 1) !== 0) c.primary = r.bytes();
+      if ((flags & 2) !== 0) {
+        const startTs = r.varint();
+        const { readKeys, readRanges } = readReadSet(r);
+        c.onePhase = { startTs, readKeys, readRanges, writes: readMutations(r) };
+      }
+      cmd = c;
+      break;
+    }
+    case 'txnRollbackLocks': {
+      const c: TxnRollbackLocksCommand = { type, ...base, txnId: r.string() };
+      if (r.u8() === 1) c.primary = r.bytes();
+      cmd = c;
+      break;
+    }
+    case 'txnCheck': {
+      const c: TxnCheckCommand = { type, ...base, txnId: r.string(), primary: r.bytes() };
+      if (flags & F_LOCK_EXPIRES) c.lockExpiresTs = r.varint();
+      if (flags & F_FORCE) c.force = true;
+      cmd = c;
+      break;
+    }
+    case 'txnCheckPart':
+      cmd = { type, ...base, txnId: r.string(), key: r.bytes() };
+      break;
+    case 'setSafePoint':
+      cmd = { type, ...base, safePoint: r.varint() };
+      break;
+    case 'noop':
+      cmd = flags & F_CEILING ? { type, ...base, ceiling: r.varint() } : { type, ...base };
+      break;
+    case 'fence': {
+      const c: FenceCommand = { type, ...base, txnId: r.string() };
+      if (flags & F_FENCE_KEY) c.key = r.bytes();
+      cmd = c;
+      break;
+    }
+    case 'setSettings': {
+      const onlyIfUnset = r.u8() === 1;
+      cmd = { type, ...base, onlyIfUnset, settings: { sessionTtlMs: r.varint(), maxResultsPerSession: r.varint() } };
+      break;
+    }
+    case 'split':
+      cmd = { type, ...base, splitKey: r.bytes(), newRangeId: r.varint(), expectVersion: r.varint() };
+      break;
+    case 'metaUpdate': {
+      const n = r.varint();
+      const records: Buffer[] = [];
+      for (let i = 0; i < n; i++) records.push(r.bytes());
+      cmd = { type, ...base, records };
+      break;
+    }
+    case 'tsoPersist':
+      cmd = { type, ...base, highWaterMs: r.varint() };
+      break;
+    case 'allocIds':
+      cmd = { type, ...base, count: r.varint() };
+      break;
+  }
   r.end();
   return cmd;
 }
