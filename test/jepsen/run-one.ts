@@ -11,7 +11,7 @@
 // member added later is replicated (AddLearner carries ONE address), so a joined node k is reached by
 // everyone through one shared inbound proxy L(*→k), cut only approximately. Configured --peers win
 // over the replicated book, so every other link stays per-pair.
-import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
@@ -64,6 +64,7 @@ const DATA_SPLIT = Buffer.from('jepsen/');
 
 export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
   const t0 = Date.now();
+  keepEarlierArtifacts(join(o.outRoot, `seed-${plan.seed}`));
   const base = `127.${60 + o.slot}`;
   const work = mkdtempSync(join(tmpdir(), `kvs-jepsen-${plan.seed}-`));
   const events: string[] = [];
@@ -676,6 +677,15 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
     for (const n of procs.values()) await n.cleanup().catch(() => undefined);
     if (existsSync(work)) rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * An earlier run's artifacts of this seed (a failure, or --keep-always) are evidence: a replay would
+ * otherwise delete them when it passes or overwrite them when it fails (2026-12-08: seed 97's only
+ * non-linearizable history was lost so). They move aside to seed-<n>.<time>.
+ */
+function keepEarlierArtifacts(dir: string): void {
+  if (existsSync(dir)) renameSync(dir, `${dir}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
 }
 
 const fmt = (xs: number[]): string => `{${xs.map((x) => `n${x}`).join(',')}}`;
