@@ -64,7 +64,8 @@ const DATA_SPLIT = Buffer.from('jepsen/');
 
 export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
   const t0 = Date.now();
-  keepEarlierArtifacts(join(o.outRoot, `seed-${plan.seed}`));
+  const seedDir = join(o.outRoot, `seed-${plan.seed}`);
+  keepEarlierArtifacts(seedDir);
   const base = `127.${60 + o.slot}`;
   const work = mkdtempSync(join(tmpdir(), `kvs-jepsen-${plan.seed}-`));
   const events: string[] = [];
@@ -628,9 +629,8 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
       kvs.push(client);
       return { id: m.id, client, endpoint: m.proc.address };
     });
-    const dir = join(o.outRoot, `seed-${plan.seed}`);
-    mkdirSync(dir, { recursive: true });
-    const checked = await workload.check({ members: finalMembers }, dir);
+    mkdirSync(seedDir, { recursive: true });
+    const checked = await workload.check({ members: finalMembers }, seedDir);
     problems.push(...checked.problems);
 
     // A member that crashed by itself during the run is a bug even if it was restarted.
@@ -652,15 +652,15 @@ export async function runOne(plan: RunPlan, o: RunOptions): Promise<RunResult> {
       durationMs: Date.now() - t0,
     };
     if (!result.ok || o.keepAlways) {
-      writeFileSync(join(dir, 'history.json'), JSON.stringify(checked.history));
-      result.outDir = dir;
+      writeFileSync(join(seedDir, 'history.json'), JSON.stringify(checked.history));
+      result.outDir = seedDir;
     } else {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(seedDir, { recursive: true, force: true });
     }
     return result;
   } catch (e) {
     problems.push(`harness: ${(e as Error).stack ?? e}`);
-    result = { seed: plan.seed, ok: false, failedChecks: true, problems, ops: 0, counts: {}, faults, events, recoveryMs: undefined, verdict: '', outDir: join(o.outRoot, `seed-${plan.seed}`), durationMs: Date.now() - t0 };
+    result = { seed: plan.seed, ok: false, failedChecks: true, problems, ops: 0, counts: {}, faults, events, recoveryMs: undefined, verdict: '', outDir: seedDir, durationMs: Date.now() - t0 };
     return result;
   } finally {
     for (const c of kvs) c.close();
